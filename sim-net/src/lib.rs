@@ -1,0 +1,11 @@
+//! sim-net: a Linux network model. Nothing here knows about Kubernetes.
+//!
+//! - [`wire`]: packets as typed data (addresses, TCP/UDP/ICMP headers, a payload), no bytes.
+//! - [`netfilter`]: tables, chains, rules, matches and targets; `iptables-restore` input and
+//!   `iptables-save` output; evaluation of one packet at one hook with kernel semantics.
+//!
+//! Architecture invariants: no wall clock (time is passed in as [`sim_core::SimTime`]); every
+//! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.
+
+pub mod netfilter;
+pub mod wire;
