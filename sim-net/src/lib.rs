@@ -7,5 +7,6 @@
 //! Architecture invariants: no wall clock (time is passed in as [`sim_core::SimTime`]); every
 //! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.
 
+pub mod conntrack;
 pub mod netfilter;
 pub mod wire;

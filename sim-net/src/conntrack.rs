@@ -1,0 +1,656 @@
+//! Connection tracking: the kernel's `nf_conntrack` table for one network namespace.
+//!
+//! Follows `net/netfilter/nf_conntrack_core.c` and the per-protocol trackers
+//! (`nf_conntrack_proto_{tcp,udp,icmp}.c`): every packet is classified against the table before
+//! the first hook (NEW / ESTABLISHED / RELATED / INVALID); a new connection's entry is
+//! *unconfirmed* and travels with its first packet, picking up NAT bindings on the way, and is
+//! inserted only when that packet survives to POSTROUTING or INPUT (`__nf_conntrack_confirm`) —
+//! so a dropped first packet leaves no entry and a retransmission is a brand-new connection.
+//! Entries expire in simulated time (lazy expiry on lookup plus [`Conntrack::sweep`]).
+//!
+//! Left out: expectations/helpers (FTP ...), zones, sequence-number window tracking, accounting
+//! counters, the hash-bucket layout (listing order is creation order instead), and the kernel's
+//! random choice of early-drop victim (we evict the oldest non-ASSURED entry).
+
+pub mod print;
+pub mod tcp;
+pub mod tuple;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::{SimDuration, SimTime};
+
+use crate::netfilter::CtState;
+use crate::wire::{Icmp, Packet, Transport};
+
+pub use print::{CtFilter, CtFilterError, CtListing};
+pub use tcp::{TcpState, TcpTransition};
+pub use tuple::{L4Tuple, Tuple};
+
+/// The kernel log line printed when a new connection finds the table full.
+pub const TABLE_FULL_MESSAGE: &str = "nf_conntrack: table full, dropping packet";
+
+/// Conntrack sysctls (`/proc/sys/net/netfilter/nf_conntrack_*`), in seconds where timeouts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtConfig {
+    /// `nf_conntrack_max`: the table size limit. The kernel sizes it from memory; 262144 is
+    /// what a 4 GiB+ host gets. kube-proxy raises it to 32768 per core, at least 131072.
+    pub max: usize,
+    /// `nf_conntrack_tcp_timeout_syn_sent` (120).
+    pub tcp_syn_sent: u64,
+    /// `nf_conntrack_tcp_timeout_syn_recv` (60).
+    pub tcp_syn_recv: u64,
+    /// `nf_conntrack_tcp_timeout_established` (432000 = 5 days; kube-proxy sets 86400).
+    pub tcp_established: u64,
+    /// `nf_conntrack_tcp_timeout_fin_wait` (120).
+    pub tcp_fin_wait: u64,
+    /// `nf_conntrack_tcp_timeout_close_wait` (60; kube-proxy sets 3600).
+    pub tcp_close_wait: u64,
+    /// `nf_conntrack_tcp_timeout_last_ack` (30).
+    pub tcp_last_ack: u64,
+    /// `nf_conntrack_tcp_timeout_time_wait` (120).
+    pub tcp_time_wait: u64,
+    /// `nf_conntrack_tcp_timeout_close` (10).
+    pub tcp_close: u64,
+    /// `nf_conntrack_udp_timeout` (30): unreplied, or replied but younger than 2 s.
+    pub udp: u64,
+    /// `nf_conntrack_udp_timeout_stream` (120): a UDP flow still active 2 s after it began.
+    pub udp_stream: u64,
+    /// `nf_conntrack_icmp_timeout` (30).
+    pub icmp: u64,
+}
+
+impl Default for CtConfig {
+    /// The kernel defaults.
+    fn default() -> Self {
+        CtConfig {
+            max: 262_144,
+            tcp_syn_sent: 120,
+            tcp_syn_recv: 60,
+            tcp_established: 432_000,
+            tcp_fin_wait: 120,
+            tcp_close_wait: 60,
+            tcp_last_ack: 30,
+            tcp_time_wait: 120,
+            tcp_close: 10,
+            udp: 30,
+            udp_stream: 120,
+            icmp: 30,
+        }
+    }
+}
+
+impl CtConfig {
+    /// What kube-proxy configures on a node (`--conntrack-tcp-timeout-established=24h`,
+    /// `--conntrack-tcp-timeout-close-wait=1h`, `--conntrack-min=131072`).
+    pub fn kube_proxy() -> Self {
+        CtConfig { max: 131_072, tcp_established: 86_400, tcp_close_wait: 3_600, ..CtConfig::default() }
+    }
+
+    /// The timeout of a TCP state in seconds.
+    pub fn tcp_timeout(&self, s: TcpState) -> u64 {
+        match s {
+            TcpState::None | TcpState::Close => self.tcp_close,
+            TcpState::SynSent | TcpState::SynSent2 => self.tcp_syn_sent,
+            TcpState::SynRecv => self.tcp_syn_recv,
+            TcpState::Established => self.tcp_established,
+            TcpState::FinWait => self.tcp_fin_wait,
+            TcpState::CloseWait => self.tcp_close_wait,
+            TcpState::LastAck => self.tcp_last_ack,
+            TcpState::TimeWait => self.tcp_time_wait,
+        }
+    }
+}
+
+/// The identity of a conntrack entry (the kernel's `ct id`), in creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CtId(pub u64);
+
+/// The direction of a packet relative to its connection (`IP_CT_DIR_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// Same direction as the first packet.
+    Original,
+    /// The other way.
+    Reply,
+}
+
+impl Direction {
+    /// The other direction.
+    pub fn flip(self) -> Direction {
+        match self {
+            Direction::Original => Direction::Reply,
+            Direction::Reply => Direction::Original,
+        }
+    }
+}
+
+/// The `IPS_*` status bits of an entry (values as in `nf_conntrack_common.h`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtStatus(pub u32);
+
+impl CtStatus {
+    /// `IPS_SEEN_REPLY`: a packet was seen in the reply direction (no `[UNREPLIED]`).
+    pub const SEEN_REPLY: u32 = 1 << 1;
+    /// `IPS_ASSURED`: never early-dropped; printed `[ASSURED]`.
+    pub const ASSURED: u32 = 1 << 2;
+    /// `IPS_CONFIRMED`: inserted in the table.
+    pub const CONFIRMED: u32 = 1 << 3;
+    /// `IPS_SRC_NAT`: the source is translated.
+    pub const SRC_NAT: u32 = 1 << 4;
+    /// `IPS_DST_NAT`: the destination is translated.
+    pub const DST_NAT: u32 = 1 << 5;
+
+    /// True if `bit` is set.
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+    /// Sets `bit`.
+    pub fn set(&mut self, bit: u32) {
+        self.0 |= bit;
+    }
+}
+
+/// One tracked connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtEntry {
+    /// Creation-order identity.
+    pub id: CtId,
+    /// The tuple of the first packet, as it arrived.
+    pub orig: Tuple,
+    /// The tuple replies carry: the inverse of the original tuple *after* NAT.
+    pub reply: Tuple,
+    /// Status bits.
+    pub status: CtStatus,
+    /// TCP state (TCP only).
+    pub tcp: Option<TcpState>,
+    /// The connection mark (`ct mark`).
+    pub mark: u32,
+    /// When the entry was created (for the UDP 2-second stream rule).
+    pub created: SimTime,
+    /// When it expires unless refreshed.
+    pub expires: SimTime,
+}
+
+impl CtEntry {
+    /// The tuple a packet in direction `dir` carries *before* translation.
+    pub fn tuple(&self, dir: Direction) -> Tuple {
+        match dir {
+            Direction::Original => self.orig,
+            Direction::Reply => self.reply,
+        }
+    }
+    /// The tuple a packet in direction `dir` must carry *after* translation (the inverse of the
+    /// other direction's tuple).
+    pub fn target(&self, dir: Direction) -> Tuple {
+        self.tuple(dir.flip()).invert()
+    }
+    /// Whole seconds left before expiry, as `conntrack -L` prints them.
+    pub fn remaining_secs(&self, now: SimTime) -> u64 {
+        self.expires.saturating_since(now).as_secs()
+    }
+}
+
+/// How conntrack classified a packet. The entry is a snapshot taken after the state update, so
+/// NAT can still translate a packet whose connection was just killed (a reply RST).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CtClass {
+    /// The first packet of a new connection; the entry is unconfirmed until
+    /// [`Conntrack::confirm`].
+    New(CtEntry),
+    /// A packet of a tracked connection: ctstate NEW (original direction before any reply) or
+    /// ESTABLISHED.
+    Tracked { entry: CtEntry, dir: Direction, state: CtState },
+    /// An ICMP error quoting a tracked connection; `dir` is the error's own direction.
+    Related { entry: CtEntry, dir: Direction },
+    /// Not trackable (a stray SYN-ACK, an echo reply or ICMP error matching nothing).
+    Invalid,
+    /// A new connection found the table full: drop it ([`TABLE_FULL_MESSAGE`]).
+    Full,
+}
+
+impl CtClass {
+    /// The `--ctstate` value of the packet.
+    pub fn state(&self) -> CtState {
+        match self {
+            CtClass::New(_) => CtState::New,
+            CtClass::Tracked { state, .. } => *state,
+            CtClass::Related { .. } => CtState::Related,
+            CtClass::Invalid | CtClass::Full => CtState::Invalid,
+        }
+    }
+}
+
+/// Why an unconfirmed entry could not be inserted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmError {
+    /// Another entry already owns one of its tuples (`nf_conntrack_confirm` clash: the kernel
+    /// drops the packet).
+    #[error("conntrack entry clashes with an existing entry for {0}")]
+    Clash(Tuple),
+}
+
+/// The conntrack table of one network namespace.
+#[derive(Clone, Debug)]
+pub struct Conntrack {
+    config: CtConfig,
+    entries: BTreeMap<CtId, CtEntry>,
+    index: BTreeMap<Tuple, (CtId, Direction)>,
+    expiry: BTreeSet<(SimTime, CtId)>,
+    next_id: u64,
+}
+
+impl Default for Conntrack {
+    fn default() -> Self {
+        Conntrack::new(CtConfig::default())
+    }
+}
+
+impl Conntrack {
+    /// An empty table.
+    pub fn new(config: CtConfig) -> Self {
+        Conntrack {
+            config,
+            entries: BTreeMap::new(),
+            index: BTreeMap::new(),
+            expiry: BTreeSet::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The sysctls in force.
+    pub fn config(&self) -> &CtConfig {
+        &self.config
+    }
+
+    /// Changes the sysctls (existing entries keep their current expiry until refreshed).
+    pub fn set_config(&mut self, config: CtConfig) {
+        self.config = config;
+    }
+
+    /// Number of confirmed entries (`nf_conntrack_count`), including expired ones not yet swept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// An entry by id.
+    pub fn get(&self, id: CtId) -> Option<&CtEntry> {
+        self.entries.get(&id)
+    }
+
+    /// Every live entry in creation order.
+    pub fn entries(&self, now: SimTime) -> impl Iterator<Item = &CtEntry> {
+        self.entries.values().filter(move |e| e.expires > now)
+    }
+
+    /// Finds the entry owning `t` in either direction, expiring it first if its time is up.
+    pub fn lookup(&mut self, now: SimTime, t: &Tuple) -> Option<(CtEntry, Direction)> {
+        let (id, dir) = *self.index.get(t)?;
+        let e = *self.entries.get(&id)?;
+        if e.expires <= now {
+            self.remove(id);
+            return None;
+        }
+        Some((e, dir))
+    }
+
+    /// True if a live entry owns `t` in either direction (NAT's `nf_nat_used_tuple`).
+    pub fn tuple_taken(&self, now: SimTime, t: &Tuple) -> bool {
+        self.index.get(t).and_then(|(id, _)| self.entries.get(id)).is_some_and(|e| e.expires > now)
+    }
+
+    /// Removes expired entries; returns how many.
+    pub fn sweep(&mut self, now: SimTime) -> usize {
+        let mut n = 0;
+        while let Some(&(at, id)) = self.expiry.first() {
+            if at > now {
+                break;
+            }
+            self.remove(id);
+            n += 1;
+        }
+        n
+    }
+
+    /// Removes one entry.
+    pub fn remove(&mut self, id: CtId) -> Option<CtEntry> {
+        let e = self.entries.remove(&id)?;
+        self.index.remove(&e.orig);
+        self.index.remove(&e.reply);
+        self.expiry.remove(&(e.expires, id));
+        Some(e)
+    }
+
+    /// Classifies `pkt` and updates the state of its connection (`nf_conntrack_in`).
+    pub fn packet_in(&mut self, now: SimTime, pkt: &Packet) -> CtClass {
+        if let Transport::Icmp(Icmp::DestUnreachable { original, .. } | Icmp::TimeExceeded { original }) =
+            &pkt.transport
+        {
+            return self.icmp_error(now, original);
+        }
+        let Some(t) = Tuple::of_packet(pkt) else { return CtClass::Invalid };
+        match self.lookup(now, &t) {
+            Some((e, dir)) => self.update(now, e, dir, pkt),
+            None => self.new_conn(now, t, pkt),
+        }
+    }
+
+    /// An ICMP error is RELATED to the connection its quoted packet belongs to; the error
+    /// travels in the opposite direction of the quoted packet (`icmp_error_message`).
+    fn icmp_error(&mut self, now: SimTime, quoted: &Packet) -> CtClass {
+        let Some(inner) = Tuple::of_packet(quoted) else { return CtClass::Invalid };
+        match self.lookup(now, &inner.invert()) {
+            Some((entry, dir)) => CtClass::Related { entry, dir },
+            None => CtClass::Invalid,
+        }
+    }
+
+    fn new_conn(&mut self, now: SimTime, t: Tuple, pkt: &Packet) -> CtClass {
+        let (tcp, timeout) = match &pkt.transport {
+            Transport::Tcp { flags, .. } => match tcp::transition(TcpState::None, *flags, false) {
+                TcpTransition::To(s) => (Some(s), self.config.tcp_timeout(s)),
+                TcpTransition::Ignore | TcpTransition::Invalid => return CtClass::Invalid,
+            },
+            Transport::Udp { .. } => (None, self.config.udp),
+            Transport::Icmp(Icmp::EchoRequest { .. }) => (None, self.config.icmp),
+            Transport::Icmp(_) => return CtClass::Invalid,
+        };
+        if self.entries.len() >= self.config.max && !self.early_drop() {
+            return CtClass::Full;
+        }
+        let id = CtId(self.next_id);
+        self.next_id += 1;
+        CtClass::New(CtEntry {
+            id,
+            orig: t,
+            reply: t.invert(),
+            status: CtStatus::default(),
+            tcp,
+            mark: 0,
+            created: now,
+            expires: now + SimDuration::from_secs(timeout),
+        })
+    }
+
+    /// `early_drop`: evicts one entry that is not ASSURED (the oldest, here).
+    fn early_drop(&mut self) -> bool {
+        let victim = self.entries.values().find(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id);
+        match victim {
+            Some(id) => self.remove(id).is_some(),
+            None => false,
+        }
+    }
+
+    fn update(&mut self, now: SimTime, mut e: CtEntry, dir: Direction, pkt: &Packet) -> CtClass {
+        let reply = dir == Direction::Reply;
+        let seen_reply_before = e.status.has(CtStatus::SEEN_REPLY);
+        let timeout = match (&pkt.transport, e.tcp) {
+            (Transport::Tcp { flags, .. }, Some(old)) => {
+                let new = match tcp::transition(old, *flags, reply) {
+                    TcpTransition::To(s) => s,
+                    TcpTransition::Ignore => old,
+                    TcpTransition::Invalid => {
+                        return CtClass::Tracked { entry: e, dir, state: CtState::Invalid };
+                    }
+                };
+                if reply && !seen_reply_before && tcp::is_rst(*flags) {
+                    // "If only reply is a RST, we can consider ourselves not to have an
+                    // established connection" (nf_conntrack_proto_tcp.c): kill it now.
+                    self.remove(e.id);
+                    e.tcp = Some(TcpState::Close);
+                    return CtClass::Tracked { entry: e, dir, state: CtState::Established };
+                }
+                if seen_reply_before
+                    && !e.status.has(CtStatus::ASSURED)
+                    && matches!(old, TcpState::SynRecv | TcpState::Established)
+                    && new == TcpState::Established
+                {
+                    e.status.set(CtStatus::ASSURED);
+                }
+                e.tcp = Some(new);
+                if tcp::is_rst(*flags) { self.config.tcp_close } else { self.config.tcp_timeout(new) }
+            }
+            (Transport::Udp { .. }, _) => {
+                if seen_reply_before || reply {
+                    // Still active two seconds after it began: a stream (nf_conntrack_udp_packet).
+                    if seen_reply_before && now.saturating_since(e.created) > SimDuration::from_secs(2) {
+                        e.status.set(CtStatus::ASSURED);
+                        self.config.udp_stream
+                    } else {
+                        self.config.udp
+                    }
+                } else {
+                    self.config.udp
+                }
+            }
+            _ => self.config.icmp,
+        };
+        if reply {
+            e.status.set(CtStatus::SEEN_REPLY);
+        }
+        let expires = now + SimDuration::from_secs(timeout);
+        if let Some(slot) = self.entries.get_mut(&e.id) {
+            self.expiry.remove(&(slot.expires, e.id));
+            e.expires = expires;
+            *slot = e;
+            self.expiry.insert((expires, e.id));
+        }
+        let state =
+            if reply || e.status.has(CtStatus::SEEN_REPLY) { CtState::Established } else { CtState::New };
+        CtClass::Tracked { entry: e, dir, state }
+    }
+
+    /// Inserts an unconfirmed entry (`__nf_conntrack_confirm`), with its NAT bindings final.
+    pub fn confirm(&mut self, now: SimTime, mut e: CtEntry) -> Result<CtId, ConfirmError> {
+        for t in [e.orig, e.reply] {
+            if self.tuple_taken(now, &t) {
+                return Err(ConfirmError::Clash(t));
+            }
+            if let Some((id, _)) = self.index.get(&t).copied() {
+                self.remove(id);
+            }
+        }
+        e.status.set(CtStatus::CONFIRMED);
+        self.index.insert(e.orig, (e.id, Direction::Original));
+        self.index.insert(e.reply, (e.id, Direction::Reply));
+        self.expiry.insert((e.expires, e.id));
+        self.entries.insert(e.id, e);
+        Ok(e.id)
+    }
+
+    /// Inserts an entry directly (tests, benchmarks, restoring state).
+    pub fn insert(
+        &mut self,
+        now: SimTime,
+        orig: Tuple,
+        reply: Tuple,
+        tcp: Option<TcpState>,
+        timeout: SimDuration,
+    ) -> Result<CtId, ConfirmError> {
+        let id = CtId(self.next_id);
+        self.next_id += 1;
+        let e = CtEntry {
+            id,
+            orig,
+            reply,
+            status: CtStatus::default(),
+            tcp,
+            mark: 0,
+            created: now,
+            expires: now + timeout,
+        };
+        self.confirm(now, e)
+    }
+
+    /// Deletes every live entry matching `filter` (`conntrack -D ...`); returns the deleted
+    /// entries in creation order.
+    pub fn delete(&mut self, now: SimTime, filter: &CtFilter) -> Vec<CtEntry> {
+        let ids: Vec<CtId> = self.entries(now).filter(|e| filter.matches(e)).map(|e| e.id).collect();
+        ids.into_iter().filter_map(|id| self.remove(id)).collect()
+    }
+
+    /// `conntrack -L [filter]`: one line per live entry on stdout and the summary for stderr.
+    pub fn list(&self, now: SimTime, filter: &CtFilter) -> CtListing {
+        print::listing(self.entries(now).filter(|e| filter.matches(e)), now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::wire::TcpFlags;
+
+    const A: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 50);
+    const B: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+
+    fn t(secs_millis: u64) -> SimTime {
+        SimTime::from_nanos(secs_millis * 1_000_000)
+    }
+
+    fn syn() -> Packet {
+        Packet::tcp(A, 52104, B, 443, TcpFlags::SYN)
+    }
+    fn rev(flags: TcpFlags) -> Packet {
+        Packet::tcp(B, 443, A, 52104, flags)
+    }
+    fn fwd(flags: TcpFlags) -> Packet {
+        Packet::tcp(A, 52104, B, 443, flags)
+    }
+
+    fn open(ct: &mut Conntrack) -> CtId {
+        let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
+        let id = ct.confirm(t(0), e).unwrap();
+        assert!(matches!(
+            ct.packet_in(t(1), &rev(TcpFlags(0x12))),
+            CtClass::Tracked { state: CtState::Established, .. }
+        ));
+        assert!(matches!(
+            ct.packet_in(t(2), &fwd(TcpFlags::ACK)),
+            CtClass::Tracked { state: CtState::Established, .. }
+        ));
+        id
+    }
+
+    #[test]
+    fn established_line_matches_the_real_capture() {
+        let mut ct = Conntrack::default();
+        open(&mut ct);
+        let l = ct.list(t(3), &CtFilter::default());
+        assert_eq!(
+            l.stdout,
+            "tcp      6 431999 ESTABLISHED src=192.168.1.50 dst=192.168.1.10 sport=52104 dport=443 src=192.168.1.10 dst=192.168.1.50 sport=443 dport=52104 [ASSURED] mark=0 use=1\n"
+        );
+        assert_eq!(l.stderr, "conntrack v1.4.6 (conntrack-tools): 1 flow entries have been shown.\n");
+    }
+
+    #[test]
+    fn unconfirmed_entry_leaves_no_trace_and_syn_sent_is_unreplied() {
+        let mut ct = Conntrack::default();
+        let CtClass::New(_) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
+        assert!(ct.is_empty());
+        let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        let l = ct.list(t(1000), &CtFilter::default());
+        assert_eq!(
+            l.stdout,
+            "tcp      6 119 SYN_SENT src=192.168.1.50 dst=192.168.1.10 sport=52104 dport=443 [UNREPLIED] src=192.168.1.10 dst=192.168.1.50 sport=443 dport=52104 mark=0 use=1\n"
+        );
+        // A retransmitted SYN is ctstate NEW but not a new connection.
+        assert!(matches!(ct.packet_in(t(1000), &syn()), CtClass::Tracked { state: CtState::New, .. }));
+    }
+
+    #[test]
+    fn timeouts_follow_the_state_and_expire() {
+        let mut ct = Conntrack::new(CtConfig::kube_proxy());
+        let id = open(&mut ct);
+        assert_eq!(ct.get(id).unwrap().remaining_secs(t(3)), 86_399);
+        ct.packet_in(t(10), &fwd(TcpFlags(0x11)));
+        assert_eq!(ct.get(id).unwrap().tcp, Some(TcpState::FinWait));
+        ct.packet_in(t(11), &rev(TcpFlags::ACK));
+        assert_eq!(ct.get(id).unwrap().tcp, Some(TcpState::CloseWait));
+        assert_eq!(ct.get(id).unwrap().remaining_secs(t(11)), 3_600);
+        ct.packet_in(t(12), &rev(TcpFlags(0x11)));
+        ct.packet_in(t(13), &fwd(TcpFlags::ACK));
+        let e = *ct.get(id).unwrap();
+        assert_eq!(e.tcp, Some(TcpState::TimeWait));
+        assert_eq!(e.remaining_secs(t(13)), 120);
+        // 120 s later the entry is gone: lazily on lookup, or by the sweep.
+        assert_eq!(ct.sweep(t(13) + SimDuration::from_secs(119)), 0);
+        assert_eq!(ct.sweep(t(13) + SimDuration::from_secs(120)), 1);
+        assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn reply_rst_without_seen_reply_kills_the_entry() {
+        let mut ct = Conntrack::default();
+        let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        let c = ct.packet_in(t(1), &rev(TcpFlags::RST.with(TcpFlags::ACK)));
+        assert!(matches!(c, CtClass::Tracked { dir: Direction::Reply, .. }));
+        assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn udp_gets_assured_only_as_a_stream() {
+        let mut ct = Conntrack::default();
+        let q = Packet::udp(A, 5000, B, 53);
+        let r = Packet::udp(B, 53, A, 5000);
+        let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        let id = ct.confirm(t(0), e).unwrap();
+        ct.packet_in(t(1), &r);
+        let e = *ct.get(id).unwrap();
+        assert!(e.status.has(CtStatus::SEEN_REPLY) && !e.status.has(CtStatus::ASSURED));
+        assert_eq!(e.remaining_secs(t(1)), 30);
+        ct.packet_in(t(3000), &q);
+        let e = *ct.get(id).unwrap();
+        assert!(e.status.has(CtStatus::ASSURED));
+        assert_eq!(e.remaining_secs(t(3000)), 120);
+    }
+
+    #[test]
+    fn icmp_errors_are_related_and_stray_replies_invalid() {
+        let mut ct = Conntrack::default();
+        let q = Packet::udp(A, 5000, B, 53);
+        let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        let err = Packet::icmp(B, A, Icmp::DestUnreachable { code: 3, original: Box::new(q) });
+        assert!(matches!(ct.packet_in(t(1), &err), CtClass::Related { dir: Direction::Reply, .. }));
+        assert_eq!(ct.packet_in(t(1), &rev(TcpFlags(0x12))), CtClass::Invalid);
+        let echo_reply = Packet::icmp(B, A, Icmp::EchoReply { id: 1, seq: 1 });
+        assert_eq!(ct.packet_in(t(1), &echo_reply), CtClass::Invalid);
+    }
+
+    #[test]
+    fn table_full_drops_new_connections_unless_one_can_be_early_dropped() {
+        let mut ct = Conntrack::new(CtConfig { max: 1, ..CtConfig::default() });
+        let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        // The first entry is not ASSURED: it is evicted to make room.
+        let other = Packet::tcp(A, 1, B, 443, TcpFlags::SYN);
+        let CtClass::New(e) = ct.packet_in(t(0), &other) else { panic!("not new") };
+        assert!(ct.is_empty());
+        ct.confirm(t(0), e).unwrap();
+        ct.packet_in(t(1), &Packet::tcp(B, 443, A, 1, TcpFlags(0x12)));
+        ct.packet_in(t(2), &Packet::tcp(A, 1, B, 443, TcpFlags::ACK));
+        assert_eq!(ct.packet_in(t(3), &syn()), CtClass::Full);
+    }
+
+    #[test]
+    fn delete_by_filter() {
+        let mut ct = Conntrack::default();
+        open(&mut ct);
+        let q = Packet::udp(A, 5000, B, 53);
+        let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        let f = CtFilter::parse(&["-p", "udp", "--orig-port-dst", "53"]).unwrap();
+        assert_eq!(ct.delete(t(5), &f).len(), 1);
+        assert_eq!(ct.len(), 1);
+    }
+}
