@@ -8,5 +8,6 @@
 //! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.
 
 pub mod conntrack;
+pub mod nat;
 pub mod netfilter;
 pub mod wire;

@@ -1,0 +1,321 @@
+//! Network address translation as `nf_nat` does it: a binding is set up once, on a new
+//! connection's unconfirmed conntrack entry, by rewriting its *reply* tuple
+//! (`nf_nat_setup_info`); every packet of the connection — first, later, replies, and ICMP
+//! errors quoting it — is then rewritten from the entry (`nf_nat_packet`,
+//! `nf_nat_icmp_reply_translation`), never by re-running rules.
+//!
+//! Two manipulations per direction, at fixed places: destination ([`Manip::Dst`]) at
+//! PREROUTING/OUTPUT, before routing; source ([`Manip::Src`]) at POSTROUTING/INPUT. A packet is
+//! rewritten to its direction's *target* tuple (the inverse of the other direction's tuple).
+//!
+//! Port choice (`nf_nat_l4proto_unique_tuple`): SNAT/MASQUERADE keep the source port when the
+//! resulting reply tuple is free, else search the range (`--to-ports`, or 1–511 / 600–1023 /
+//! 1024–65535 by the original port's class) from an offset; `--random-fully` never keeps the
+//! port and draws the offset from the seeded stream. The kernel's non-random offset is a keyed
+//! hash; we draw it from the same seeded stream. ICMP echo identifiers are never remapped.
+
+use std::net::Ipv4Addr;
+
+use sim_core::{SimRng, SimTime};
+
+use crate::conntrack::{Conntrack, CtEntry, CtStatus, Direction, Tuple};
+use crate::netfilter::NatRequest;
+use crate::wire::{Icmp, Packet, Transport};
+
+/// Which header field a NAT step rewrites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manip {
+    /// Source address/port (POSTROUTING, INPUT).
+    Src,
+    /// Destination address/port (PREROUTING, OUTPUT).
+    Dst,
+}
+
+/// Why a binding could not be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NatError {
+    /// MASQUERADE on an interface without an IPv4 address (the kernel drops the packet).
+    #[error("masquerade: no address on the outgoing interface")]
+    NoMasqueradeAddress,
+    /// Every port of the range is in use.
+    #[error("no free source port in {lo}-{hi} for {addr}")]
+    PortsExhausted { addr: Ipv4Addr, lo: u16, hi: u16 },
+}
+
+/// Sets up `req` on the unconfirmed entry `e`. `masq_addr` is the primary address of the
+/// outgoing interface (for MASQUERADE); `ct` is consulted to keep reply tuples unique.
+pub fn bind(
+    e: &mut CtEntry,
+    req: NatRequest,
+    masq_addr: Option<Ipv4Addr>,
+    ct: &Conntrack,
+    now: SimTime,
+    rng: &mut SimRng,
+) -> Result<(), NatError> {
+    let mut t = e.target(Direction::Original);
+    match req {
+        NatRequest::Dnat { addr, port } => {
+            t.dst = addr;
+            if let (Some(p), Some((s, _))) = (port, t.ports()) {
+                t = t.with_ports(s, p);
+            }
+            e.reply = t.invert();
+            e.status.set(CtStatus::DST_NAT);
+        }
+        NatRequest::Snat { addr, ports, random_fully } => {
+            t.src = addr;
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng)?.invert();
+            e.status.set(CtStatus::SRC_NAT);
+        }
+        NatRequest::Masquerade { ports, random_fully } => {
+            t.src = masq_addr.ok_or(NatError::NoMasqueradeAddress)?;
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng)?.invert();
+            e.status.set(CtStatus::SRC_NAT);
+        }
+    }
+    Ok(())
+}
+
+/// The default source-port range of `nf_nat_l4proto_unique_tuple` for an original port.
+fn default_range(port: u16) -> (u16, u16) {
+    if port < 512 {
+        (1, 511)
+    } else if port < 1024 {
+        (600, 1023)
+    } else {
+        (1024, 65535)
+    }
+}
+
+fn unique_source(
+    t: Tuple,
+    ports: Option<(u16, u16)>,
+    random_fully: bool,
+    ct: &Conntrack,
+    now: SimTime,
+    rng: &mut SimRng,
+) -> Result<Tuple, NatError> {
+    let Some((sport, dport)) = t.ports() else { return Ok(t) };
+    let (lo, hi) = ports.unwrap_or_else(|| default_range(sport));
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    if !random_fully && (lo..=hi).contains(&sport) && !ct.tuple_taken(now, &t.invert()) {
+        return Ok(t);
+    }
+    let size = u32::from(hi - lo) + 1;
+    let off = rng.next_u32() % size;
+    for i in 0..size {
+        let p = lo + ((off + i) % size) as u16;
+        let cand = t.with_ports(p, dport);
+        if !ct.tuple_taken(now, &cand.invert()) {
+            return Ok(cand);
+        }
+    }
+    Err(NatError::PortsExhausted { addr: t.src, lo, hi })
+}
+
+/// Rewrites `pkt`, travelling in direction `dir` of connection `e`, for one manipulation.
+/// For an ICMP error (`related`), the outer header gets the manipulation and the quoted packet
+/// the mirror one, so the receiver sees the error quoting the packet it sent.
+pub fn translate(pkt: &mut Packet, e: &CtEntry, dir: Direction, manip: Manip) {
+    let target = e.target(dir);
+    let port = target.ports();
+    match manip {
+        Manip::Dst => {
+            pkt.dst = target.dst;
+            if let Some((_, d)) = port {
+                let (s, _) = pkt.transport.ports().unwrap_or((0, 0));
+                pkt.transport.set_ports(s, d);
+            }
+            if let Some(inner) = quoted_mut(pkt) {
+                inner.src = target.dst;
+                if let Some((_, d)) = port {
+                    let (_, id) = inner.transport.ports().unwrap_or((0, 0));
+                    inner.transport.set_ports(d, id);
+                }
+            }
+        }
+        Manip::Src => {
+            pkt.src = target.src;
+            if let Some((s, _)) = port {
+                let (_, d) = pkt.transport.ports().unwrap_or((0, 0));
+                pkt.transport.set_ports(s, d);
+            }
+            if let Some(inner) = quoted_mut(pkt) {
+                inner.dst = target.src;
+                if let Some((s, _)) = port {
+                    let (is, _) = inner.transport.ports().unwrap_or((0, 0));
+                    inner.transport.set_ports(is, s);
+                }
+            }
+        }
+    }
+}
+
+fn quoted_mut(pkt: &mut Packet) -> Option<&mut Packet> {
+    match &mut pkt.transport {
+        Transport::Icmp(Icmp::DestUnreachable { original, .. } | Icmp::TimeExceeded { original }) => {
+            Some(original.as_mut())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sim_core::SimDuration;
+
+    use super::*;
+    use crate::conntrack::CtClass;
+    use crate::wire::TcpFlags;
+
+    const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 205, 1);
+    const VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 1);
+    const POD: Ipv4Addr = Ipv4Addr::new(10, 244, 2, 17);
+    const NODE: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 0);
+
+    fn new_entry(ct: &mut Conntrack, pkt: &Packet) -> CtEntry {
+        match ct.packet_in(SimTime::ZERO, pkt) {
+            CtClass::New(e) => e,
+            other => panic!("expected new, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dnat_then_masquerade_builds_the_nodeport_reply_tuple() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(1).fork("nat");
+        let syn = Packet::tcp(CLIENT, 40012, VIP, 31455, TcpFlags::SYN);
+        let mut e = new_entry(&mut ct, &syn);
+        bind(&mut e, NatRequest::Dnat { addr: POD, port: Some(8080) }, None, &ct, SimTime::ZERO, &mut rng)
+            .unwrap();
+        let mut p = syn.clone();
+        translate(&mut p, &e, Direction::Original, Manip::Dst);
+        assert_eq!(p.to_string(), "192.168.205.1.40012 > 10.244.2.17.8080: Flags [S]");
+        bind(
+            &mut e,
+            NatRequest::Masquerade { ports: None, random_fully: false },
+            Some(NODE),
+            &ct,
+            SimTime::ZERO,
+            &mut rng,
+        )
+        .unwrap();
+        translate(&mut p, &e, Direction::Original, Manip::Src);
+        assert_eq!(p.to_string(), "10.244.1.0.40012 > 10.244.2.17.8080: Flags [S]");
+        assert_eq!(e.reply.to_string(), "src=10.244.2.17 dst=10.244.1.0 sport=8080 dport=40012");
+        // The reply is un-NATed in two steps back to what the client sent to.
+        let mut r = Packet::tcp(POD, 8080, NODE, 40012, TcpFlags(0x12));
+        translate(&mut r, &e, Direction::Reply, Manip::Dst);
+        translate(&mut r, &e, Direction::Reply, Manip::Src);
+        assert_eq!(r.to_string(), "10.96.0.1.31455 > 192.168.205.1.40012: Flags [S.]");
+    }
+
+    #[test]
+    fn icmp_error_and_its_quoted_packet_are_un_natted() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(1);
+        let q = Packet::udp(CLIENT, 5000, VIP, 53);
+        let mut e = new_entry(&mut ct, &q);
+        bind(&mut e, NatRequest::Dnat { addr: POD, port: Some(5353) }, None, &ct, SimTime::ZERO, &mut rng)
+            .unwrap();
+        let mut sent = q.clone();
+        translate(&mut sent, &e, Direction::Original, Manip::Dst);
+        let mut err = Packet::icmp(POD, CLIENT, Icmp::DestUnreachable { code: 3, original: Box::new(sent) });
+        translate(&mut err, &e, Direction::Reply, Manip::Dst);
+        translate(&mut err, &e, Direction::Reply, Manip::Src);
+        assert_eq!(err.to_string(), "10.96.0.1 > 192.168.205.1: ICMP 10.96.0.1 udp port 53 unreachable");
+        let Transport::Icmp(Icmp::DestUnreachable { original, .. }) = &err.transport else { panic!() };
+        assert_eq!(**original, q);
+    }
+
+    #[test]
+    fn colliding_source_port_is_remapped_and_random_fully_always_draws() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(9);
+        let masq = NatRequest::Masquerade { ports: None, random_fully: false };
+        // Two clients behind the NAT using the same source port towards the same server.
+        let mut ports = vec![];
+        for client in [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)] {
+            let syn = Packet::tcp(client, 40000, POD, 80, TcpFlags::SYN);
+            let mut e = new_entry(&mut ct, &syn);
+            bind(&mut e, masq, Some(NODE), &ct, SimTime::ZERO, &mut rng).unwrap();
+            ports.push(e.reply.ports().unwrap().1);
+            ct.confirm(SimTime::ZERO, e).unwrap();
+        }
+        assert_eq!(ports[0], 40000);
+        assert_ne!(ports[1], 40000);
+        assert!(ports[1] >= 1024);
+        let syn = Packet::tcp(Ipv4Addr::new(10, 0, 0, 3), 50000, POD, 80, TcpFlags::SYN);
+        let mut e = new_entry(&mut ct, &syn);
+        let rf = NatRequest::Masquerade { ports: Some((30000, 30010)), random_fully: true };
+        bind(&mut e, rf, Some(NODE), &ct, SimTime::ZERO, &mut rng).unwrap();
+        let p = e.reply.ports().unwrap().1;
+        assert!((30000..=30010).contains(&p));
+    }
+
+    #[test]
+    fn exhausted_range_and_missing_masquerade_address_are_errors() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(9);
+        let req = NatRequest::Snat { addr: NODE, ports: Some((1000, 1000)), random_fully: false };
+        let first = Packet::tcp(Ipv4Addr::new(10, 0, 0, 1), 1000, POD, 80, TcpFlags::SYN);
+        let mut e = new_entry(&mut ct, &first);
+        bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap();
+        ct.confirm(SimTime::ZERO, e).unwrap();
+        let second = Packet::tcp(Ipv4Addr::new(10, 0, 0, 2), 1000, POD, 80, TcpFlags::SYN);
+        let mut e = new_entry(&mut ct, &second);
+        assert_eq!(
+            bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap_err().to_string(),
+            "no free source port in 1000-1000 for 10.244.1.0"
+        );
+        let masq = NatRequest::Masquerade { ports: None, random_fully: false };
+        assert_eq!(
+            bind(&mut e, masq, None, &ct, SimTime::ZERO, &mut rng),
+            Err(NatError::NoMasqueradeAddress)
+        );
+    }
+
+    proptest! {
+        /// Every reply of a NATed connection, un-NATed, is exactly the inverse of what the
+        /// originator sent; every later original packet is translated like the first.
+        #[test]
+        fn replies_are_un_natted_to_the_original_tuple(
+            c in any::<u32>(), sport in 1u16.., d in any::<u32>(), dport in 1u16..,
+            to in any::<u32>(), to_port in proptest::option::of(1u16..),
+            snat in proptest::option::of((any::<u32>(), any::<bool>())), udp in any::<bool>(), seed in any::<u64>(),
+            busy in proptest::collection::vec(1024u16.., 0..20),
+        ) {
+            let (c, d, to) = (Ipv4Addr::from(c), Ipv4Addr::from(d), Ipv4Addr::from(to));
+            let mut ct = Conntrack::default();
+            let mut rng = SimRng::new(seed);
+            let mk = |s: Ipv4Addr, sp: u16, t: Ipv4Addr, tp: u16| if udp { Packet::udp(s, sp, t, tp) } else { Packet::tcp(s, sp, t, tp, TcpFlags::SYN) };
+            // Occupy some reply tuples so that port remapping happens.
+            if let Some((s, _)) = snat {
+                for (i, p) in busy.iter().enumerate() {
+                    let other = Ipv4Addr::from(u32::from(c).wrapping_add(i as u32 + 1));
+                    let pre = Tuple::of_packet(&mk(other, *p, to, to_port.unwrap_or(dport))).unwrap();
+                    let post = Tuple { src: Ipv4Addr::from(s), ..pre }.with_ports(sport, to_port.unwrap_or(dport));
+                    let _ = ct.insert(SimTime::ZERO, pre, post.invert(), None, SimDuration::from_secs(60));
+                }
+            }
+            let first = mk(c, sport, d, dport);
+            let mut e = new_entry(&mut ct, &first);
+            bind(&mut e, NatRequest::Dnat { addr: to, port: to_port }, None, &ct, SimTime::ZERO, &mut rng).unwrap();
+            if let Some((s, rf)) = snat {
+                let req = NatRequest::Snat { addr: Ipv4Addr::from(s), ports: None, random_fully: rf };
+                bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap();
+                prop_assert!(!ct.tuple_taken(SimTime::ZERO, &e.reply));
+            }
+            let mut out = first.clone();
+            translate(&mut out, &e, Direction::Original, Manip::Dst);
+            translate(&mut out, &e, Direction::Original, Manip::Src);
+            prop_assert_eq!(Tuple::of_packet(&out).unwrap(), e.reply.invert());
+            // The server answers the packet it received.
+            let mut reply = mk(out.dst, out.transport.ports().unwrap().1, out.src, out.transport.ports().unwrap().0);
+            translate(&mut reply, &e, Direction::Reply, Manip::Dst);
+            translate(&mut reply, &e, Direction::Reply, Manip::Src);
+            prop_assert_eq!(Tuple::of_packet(&reply).unwrap(), Tuple::of_packet(&first).unwrap().invert());
+        }
+    }
+}
