@@ -10,4 +10,5 @@
 pub mod conntrack;
 pub mod nat;
 pub mod netfilter;
+pub mod route;
 pub mod wire;
