@@ -8,7 +8,11 @@
 //! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.
 
 pub mod conntrack;
+pub mod host;
+pub mod iface;
 pub mod nat;
 pub mod netfilter;
+pub mod network;
 pub mod route;
+pub mod socket;
 pub mod wire;

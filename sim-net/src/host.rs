@@ -1,0 +1,313 @@
+//! A host: one Linux network namespace — its interfaces and addresses, main routing table,
+//! the local table derived from its addresses, sysctls, netfilter rules, conntrack table,
+//! sockets and seeded random stream.
+//!
+//! Routing decisions follow `ip_route_input`/`ip_route_output`: the *local* table first
+//! (every address of an up interface, and all of 127.0.0.0/8 while `lo` is up), then the main
+//! table by longest prefix. Adding an address adds its connected route
+//! (`PREFIX dev DEV proto kernel scope link src ADDR`), except on `lo`. Source selection for
+//! locally generated packets uses the route's `src`, else the out-interface address in the
+//! next hop's subnet, else its primary. Left out: policy routing, `rp_filter` enforcement
+//! (recorded only), IPv6.
+
+use std::net::Ipv4Addr;
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+use sim_core::SimRng;
+
+use crate::conntrack::Conntrack;
+use crate::iface::{HostId, Iface, IfaceKind};
+use crate::netfilter::{AddrType, Netfilter};
+use crate::route::{Route, RouteError, RouteProto, RouteScope, RouteTable};
+use crate::socket::Sockets;
+
+/// Per-namespace sysctls the model honours (all default to 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sysctls {
+    /// `net.ipv4.ip_forward` (default 0): route packets not addressed to this host.
+    pub ip_forward: bool,
+    /// `net.ipv4.conf.all.route_localnet` (default 0): accept 127.0.0.0/8 destinations on
+    /// non-loopback interfaces (kube-proxy sets 1 for localhost NodePorts).
+    pub route_localnet: bool,
+    /// `net.ipv4.conf.all.rp_filter` (kernel default 0; many distributions set 1 or 2).
+    /// Recorded, not enforced.
+    pub rp_filter: u8,
+}
+
+/// Where the routing decision sends a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteDecision {
+    /// To this host (local table).
+    Local,
+    /// Out of `route.dev` towards `route.next_hop(dst)`.
+    Unicast(Route),
+    /// No route (`ENETUNREACH`).
+    Unreachable,
+}
+
+/// A bad change to a host.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// No interface of that name.
+    #[error("host {host}: no interface named {iface}")]
+    UnknownIface { host: String, iface: String },
+    /// The name is taken.
+    #[error("host {host}: interface {iface} already exists")]
+    DuplicateIface { host: String, iface: String },
+    /// The address is on the interface already.
+    #[error("host {host}: {addr} already assigned to {iface}")]
+    DuplicateAddr { host: String, iface: String, addr: Ipv4Net },
+    /// A routing-table error.
+    #[error("host {host}: {source}")]
+    Route { host: String, source: RouteError },
+    /// `ip link set X master Y` where Y is not a bridge.
+    #[error("host {host}: {iface} is not a bridge")]
+    NotABridge { host: String, iface: String },
+}
+
+/// One network namespace.
+#[derive(Debug)]
+pub struct Host {
+    /// Its id in the network.
+    pub id: HostId,
+    /// Its name (node or pod name).
+    pub name: String,
+    ifaces: IndexMap<String, Iface>,
+    next_index: u32,
+    /// The main routing table.
+    pub routes: RouteTable,
+    /// Sysctls.
+    pub sysctl: Sysctls,
+    /// iptables rules.
+    pub netfilter: Netfilter,
+    /// Connection tracking.
+    pub conntrack: Conntrack,
+    /// Sockets.
+    pub sockets: Sockets,
+    /// The host's random stream (`net/{name}`): NAT ports, `-m statistic`, ephemeral ports.
+    pub rng: SimRng,
+}
+
+impl Host {
+    /// A namespace with `lo` (127.0.0.1/8, up) and nothing else.
+    pub fn new(id: HostId, name: &str, rng: SimRng) -> Host {
+        let mut lo = Iface::new("lo", 1, IfaceKind::Loopback);
+        lo.addrs.push(Ipv4Net::new(Ipv4Addr::LOCALHOST, 8).unwrap_or_default());
+        let mut ifaces = IndexMap::new();
+        ifaces.insert("lo".to_string(), lo);
+        Host {
+            id,
+            name: name.to_string(),
+            ifaces,
+            next_index: 2,
+            routes: RouteTable::new(),
+            sysctl: Sysctls::default(),
+            netfilter: Netfilter::new(),
+            conntrack: Conntrack::default(),
+            sockets: Sockets::default(),
+            rng,
+        }
+    }
+
+    /// Adds an interface (the caller links it); returns its index.
+    pub(crate) fn add_iface(&mut self, name: &str, kind: IfaceKind) -> Result<u32, HostError> {
+        if self.ifaces.contains_key(name) {
+            return Err(HostError::DuplicateIface { host: self.name.clone(), iface: name.to_string() });
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        self.ifaces.insert(name.to_string(), Iface::new(name, index, kind));
+        Ok(index)
+    }
+
+    /// An interface by name.
+    pub fn iface(&self, name: &str) -> Option<&Iface> {
+        self.ifaces.get(name)
+    }
+
+    /// An interface by name, mutably.
+    pub fn iface_mut(&mut self, name: &str) -> Result<&mut Iface, HostError> {
+        let host = self.name.clone();
+        self.ifaces.get_mut(name).ok_or(HostError::UnknownIface { host, iface: name.to_string() })
+    }
+
+    /// All interfaces in creation order.
+    pub fn ifaces(&self) -> impl Iterator<Item = &Iface> {
+        self.ifaces.values()
+    }
+
+    /// True if interface `name` exists and is up.
+    pub fn is_up(&self, name: &str) -> bool {
+        self.ifaces.get(name).is_some_and(|i| i.up)
+    }
+
+    /// `ip addr add NET dev IFACE`: adds the address and its connected route.
+    pub fn add_addr(&mut self, iface: &str, net: Ipv4Net) -> Result<(), HostError> {
+        let host = self.name.clone();
+        let i = self.iface_mut(iface)?;
+        if i.addrs.contains(&net) {
+            return Err(HostError::DuplicateAddr { host, iface: iface.to_string(), addr: net });
+        }
+        i.addrs.push(net);
+        let is_lo = i.kind == IfaceKind::Loopback;
+        if !is_lo && net.prefix_len() < 32 {
+            let r = Route {
+                proto: RouteProto::Kernel,
+                scope: RouteScope::Link,
+                src: Some(net.addr()),
+                ..Route::dev(net.trunc(), iface)
+            };
+            // A second address in the same subnet does not add a second connected route.
+            if !self.routes.routes().iter().any(|x| x.dst == r.dst && x.dev == r.dev) {
+                self.routes.replace(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// `ip link set IFACE up|down`.
+    pub fn set_up(&mut self, iface: &str, up: bool) -> Result<(), HostError> {
+        self.iface_mut(iface)?.up = up;
+        Ok(())
+    }
+
+    /// `ip route add ...`.
+    pub fn add_route(&mut self, r: Route) -> Result<(), HostError> {
+        if !self.ifaces.contains_key(&r.dev) {
+            return Err(HostError::UnknownIface { host: self.name.clone(), iface: r.dev.clone() });
+        }
+        self.routes.add(r).map_err(|source| HostError::Route { host: self.name.clone(), source })
+    }
+
+    /// Parses and adds a route in `ip route add` syntax.
+    pub fn add_route_str(&mut self, line: &str) -> Result<(), HostError> {
+        let r = Route::parse(line).map_err(|source| HostError::Route { host: self.name.clone(), source })?;
+        self.add_route(r)
+    }
+
+    /// True if `a` is an address of this host (local table).
+    pub fn is_local(&self, a: Ipv4Addr) -> bool {
+        if a.is_loopback() {
+            return self.is_up("lo");
+        }
+        self.ifaces.values().any(|i| i.up && i.owns(a))
+    }
+
+    /// The interface owning local address `a`.
+    pub fn iface_of_addr(&self, a: Ipv4Addr) -> Option<&Iface> {
+        self.ifaces.values().find(|i| i.owns(a))
+    }
+
+    /// `-m addrtype` classification (`inet_addr_type`): local, broadcast, multicast, else
+    /// unicast.
+    pub fn addr_type(&self, a: Ipv4Addr) -> AddrType {
+        if self.is_local(a) {
+            AddrType::Local
+        } else if a.is_broadcast()
+            || self.ifaces.values().any(|i| i.addrs.iter().any(|n| n.prefix_len() < 31 && n.broadcast() == a))
+        {
+            AddrType::Broadcast
+        } else if a.is_multicast() {
+            AddrType::Multicast
+        } else {
+            AddrType::Unicast
+        }
+    }
+
+    /// The routing decision for destination `dst`.
+    pub fn route(&self, dst: Ipv4Addr) -> RouteDecision {
+        if self.is_local(dst) {
+            return RouteDecision::Local;
+        }
+        match self.routes.lookup(dst, |d| self.is_up(d)) {
+            Some(r) => RouteDecision::Unicast(r.clone()),
+            None => RouteDecision::Unreachable,
+        }
+    }
+
+    /// The source address for a locally generated packet to `dst` (`inet_select_addr`).
+    pub fn select_src(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        match self.route(dst) {
+            RouteDecision::Local => Some(dst),
+            RouteDecision::Unicast(r) => {
+                if let Some(s) = r.src {
+                    return Some(s);
+                }
+                let i = self.ifaces.get(&r.dev)?;
+                let hop = r.next_hop(dst);
+                i.addrs.iter().find(|n| n.contains(&hop)).or(i.addrs.first()).map(|n| n.addr()).or_else(
+                    || {
+                        // An address-less device (a pod's veth peer): any global address of the host.
+                        self.ifaces
+                            .values()
+                            .flat_map(|i| i.addrs.iter())
+                            .find(|n| !n.addr().is_loopback())
+                            .map(|n| n.addr())
+                    },
+                )
+            }
+            RouteDecision::Unreachable => None,
+        }
+    }
+
+    /// The primary address of interface `name` (MASQUERADE's choice).
+    pub fn primary_addr(&self, name: &str) -> Option<Ipv4Addr> {
+        self.ifaces.get(name).and_then(Iface::primary)
+    }
+
+    /// `ip route` output for the main table.
+    pub fn ip_route(&self) -> String {
+        self.routes.render(|d| self.is_up(d))
+    }
+
+    /// `ip addr` output; `peer_index` gives a veth's peer index for the `@ifN` suffix.
+    pub fn ip_addr(&self, peer_index: impl Fn(&Iface) -> Option<u32>) -> String {
+        self.ifaces.values().map(|i| i.render_ip_addr(&self.name, peer_index(i))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> Host {
+        let mut h = Host::new(HostId(0), "node01", SimRng::new(1).fork("net/node01"));
+        h.add_iface("eth0", IfaceKind::Dummy).unwrap();
+        h.add_addr("eth0", "192.168.205.146/24".parse().unwrap()).unwrap();
+        h.add_route_str("default via 192.168.205.1 dev eth0").unwrap();
+        h
+    }
+
+    #[test]
+    fn connected_routes_local_table_and_source_selection() {
+        let h = node();
+        assert_eq!(
+            h.ip_route(),
+            "default via 192.168.205.1 dev eth0\n192.168.205.0/24 dev eth0 proto kernel scope link src 192.168.205.146\n"
+        );
+        assert_eq!(h.route("192.168.205.146".parse().unwrap()), RouteDecision::Local);
+        assert_eq!(h.route("127.0.0.53".parse().unwrap()), RouteDecision::Local);
+        assert_eq!(h.select_src("8.8.8.8".parse().unwrap()), Some("192.168.205.146".parse().unwrap()));
+        assert_eq!(h.addr_type("192.168.205.255".parse().unwrap()), AddrType::Broadcast);
+        assert_eq!(h.addr_type("10.96.0.1".parse().unwrap()), AddrType::Unicast);
+        assert_eq!(h.addr_type("192.168.205.146".parse().unwrap()), AddrType::Local);
+    }
+
+    #[test]
+    fn errors_name_host_and_interface() {
+        let mut h = node();
+        assert_eq!(
+            h.add_route_str("10.0.0.0/8 dev eth9").unwrap_err().to_string(),
+            "host node01: no interface named eth9"
+        );
+        assert_eq!(
+            h.add_addr("eth0", "192.168.205.146/24".parse().unwrap()).unwrap_err().to_string(),
+            "host node01: 192.168.205.146/24 already assigned to eth0"
+        );
+        let mut no_route = Host::new(HostId(1), "pod", SimRng::new(1));
+        assert_eq!(no_route.route("1.1.1.1".parse().unwrap()), RouteDecision::Unreachable);
+        no_route.set_up("lo", false).unwrap();
+        assert_eq!(no_route.route("127.0.0.1".parse().unwrap()), RouteDecision::Unreachable);
+    }
+}

@@ -1,0 +1,550 @@
+//! Client conversations and the receiving host stack.
+//!
+//! A conversation is what `curl`, `dig` or `ping` does on the wire: TCP SYN → SYN-ACK → ACK →
+//! request → response → FIN exchange (SYN retransmitted at 1 s, 2 s, 4 s ... as Linux's
+//! initial RTO doubles, up to `tcp_syn_retries` = 6); one UDP request and its response; one
+//! ICMP echo and its reply. A RST, an ICMP error or the deadline ends it early. Ephemeral ports
+//! come from the host's seeded stream within `ip_local_port_range` (32768–60999).
+//!
+//! The stack side ([`Network::deliver`]) demultiplexes to connected sockets, then listeners;
+//! answers a SYN to a closed port with RST, a datagram to a closed port with ICMP port
+//! unreachable, any other segment without a connection with RST; and answers echo requests.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sim_core::{SimDuration, SimTime};
+
+use crate::iface::HostId;
+use crate::socket::{AppContext, ServerConn, ServerTcpState, SockProto};
+use crate::wire::{Icmp, Packet, Payload, Protocol, TcpFlags, Transport, unreach};
+
+use super::trace::{Delivery, Disposition};
+use super::walk::{local_addr, rst_for};
+use super::{ConvId, ConvTimer, NetEvent, Network, PacketId, PacketMeta};
+
+/// Linux `net.ipv4.ip_local_port_range` default.
+pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
+/// Linux `net.ipv4.tcp_syn_retries` default.
+pub const TCP_SYN_RETRIES: u32 = 6;
+/// Linux initial retransmission timeout (`TCP_TIMEOUT_INIT`).
+pub const TCP_INITIAL_RTO: SimDuration = SimDuration::from_secs(1);
+
+/// What a conversation speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConvProto {
+    /// A TCP connection with one request and one response.
+    Tcp,
+    /// One UDP request and its response.
+    Udp,
+    /// One ICMP echo request and its reply.
+    Icmp,
+}
+
+/// What to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSpec {
+    /// The client host.
+    pub from: HostId,
+    /// Protocol.
+    pub proto: ConvProto,
+    /// Destination (the port is ignored for ICMP).
+    pub dst: SocketAddrV4,
+    /// Request bytes.
+    pub payload: Vec<u8>,
+    /// Source port; else an ephemeral port from the host's stream.
+    pub src_port: Option<u16>,
+    /// Give up after this long.
+    pub timeout: SimDuration,
+}
+
+/// How a conversation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response arrived (and, for TCP, the connection closed cleanly).
+    Completed {
+        /// The response bytes.
+        response: Vec<u8>,
+    },
+    /// The SYN was answered with RST (`ECONNREFUSED`).
+    Refused,
+    /// An established connection was reset.
+    Reset,
+    /// An ICMP error came back.
+    Unreachable {
+        /// ICMP type (3 unreachable, 11 time exceeded).
+        icmp_type: u8,
+        /// ICMP code.
+        code: u8,
+        /// Who sent it.
+        from: Ipv4Addr,
+    },
+    /// Nothing useful came back in time.
+    TimedOut,
+    /// The client had no route (`ENETUNREACH`).
+    NoRoute,
+    /// The client host does not exist or has no usable source port.
+    Failed(String),
+}
+
+/// Who answered, as the server saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedBy {
+    /// The serving host.
+    pub host: HostId,
+    /// The address and port the request arrived on.
+    pub local: SocketAddrV4,
+    /// The client address the server saw (after any SNAT).
+    pub peer: SocketAddrV4,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientState {
+    Pending,
+    SynSent,
+    Established,
+    FinWait,
+    WaitReply,
+    Done,
+}
+
+/// One client conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    /// What was asked.
+    pub spec: ConversationSpec,
+    /// The client's local address and port (ICMP: the echo identifier as port).
+    pub local: Option<SocketAddrV4>,
+    /// The result, once known.
+    pub outcome: Option<Outcome>,
+    /// Who served it.
+    pub served_by: Option<ServedBy>,
+    /// Every packet that belonged to it, in creation order.
+    pub packets: Vec<PacketId>,
+    /// When it started and ended.
+    pub started: Option<SimTime>,
+    /// When it ended.
+    pub finished: Option<SimTime>,
+    /// How many SYNs were sent.
+    pub syns_sent: u32,
+    state: ClientState,
+    response: Vec<u8>,
+}
+
+impl Conversation {
+    pub(super) fn new(spec: ConversationSpec) -> Conversation {
+        Conversation {
+            spec,
+            local: None,
+            outcome: None,
+            served_by: None,
+            packets: vec![],
+            started: None,
+            finished: None,
+            syns_sent: 0,
+            state: ClientState::Pending,
+            response: vec![],
+        }
+    }
+}
+
+impl Network {
+    fn conv_end(&mut self, c: ConvId, outcome: Outcome) {
+        let now = self.now;
+        let Some(cv) = self.convs.get_mut(c.0) else { return };
+        if cv.state == ClientState::Done {
+            return;
+        }
+        cv.state = ClientState::Done;
+        cv.outcome = Some(outcome);
+        cv.finished = Some(now);
+        let (from, local, proto, dst) = (cv.spec.from, cv.local, cv.spec.proto, cv.spec.dst);
+        let Some(local) = local else { return };
+        let Some(host) = self.hosts.get_mut(from.0 as usize) else { return };
+        match proto {
+            ConvProto::Tcp => {
+                host.sockets.clients.remove(&(SockProto::Tcp, local, dst));
+            }
+            ConvProto::Udp => {
+                host.sockets.clients.remove(&(SockProto::Udp, local, dst));
+            }
+            ConvProto::Icmp => {
+                host.sockets.pings.remove(&local.port());
+            }
+        }
+    }
+
+    pub(super) fn conv_no_route(&mut self, c: ConvId) {
+        self.conv_end(c, Outcome::NoRoute);
+    }
+
+    pub(super) fn conv_start(&mut self, c: ConvId) {
+        let now = self.now;
+        let Some(cv) = self.convs.get_mut(c.0) else { return };
+        if cv.state != ClientState::Pending {
+            return;
+        }
+        cv.started = Some(now);
+        let spec = cv.spec.clone();
+        let Some(host) = self.hosts.get_mut(spec.from.0 as usize) else {
+            self.conv_end(c, Outcome::Failed(format!("no host #{}", spec.from.0)));
+            return;
+        };
+        let dst = spec.dst;
+        let Some(src) = host.select_src(*dst.ip()) else {
+            self.conv_end(c, Outcome::NoRoute);
+            return;
+        };
+        let sock = match spec.proto {
+            ConvProto::Tcp => Some(SockProto::Tcp),
+            ConvProto::Udp => Some(SockProto::Udp),
+            ConvProto::Icmp => None,
+        };
+        let port = match (spec.src_port, sock) {
+            (Some(p), _) => Some(p),
+            (None, Some(sp)) => (0..1000).find_map(|_| {
+                let p = host.rng.below(u64::from(EPHEMERAL_PORTS.0), u64::from(EPHEMERAL_PORTS.1) + 1) as u16;
+                (!host.sockets.port_in_use(sp, SocketAddrV4::new(src, p))).then_some(p)
+            }),
+            (None, None) => (0..1000).find_map(|_| {
+                let id = host.rng.below(1, 65536) as u16;
+                (!host.sockets.pings.contains_key(&id)).then_some(id)
+            }),
+        };
+        let Some(port) = port else {
+            self.conv_end(c, Outcome::Failed("no free local port".to_string()));
+            return;
+        };
+        let local = SocketAddrV4::new(src, port);
+        match sock {
+            Some(sp) => {
+                host.sockets.clients.insert((sp, local, dst), c);
+            }
+            None => {
+                host.sockets.pings.insert(port, c);
+            }
+        }
+        if let Some(cv) = self.convs.get_mut(c.0) {
+            cv.local = Some(local);
+        }
+        self.schedule(spec.timeout, NetEvent::ConvTimer { conv: c, timer: ConvTimer::Deadline });
+        let payload = Payload::from_bytes(&spec.payload);
+        match spec.proto {
+            ConvProto::Tcp => {
+                self.set_state(c, ClientState::SynSent);
+                self.send_syn(c);
+                self.schedule(
+                    TCP_INITIAL_RTO,
+                    NetEvent::ConvTimer { conv: c, timer: ConvTimer::SynRetransmit(1) },
+                );
+            }
+            ConvProto::Udp => {
+                self.set_state(c, ClientState::WaitReply);
+                let p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
+                self.local_out(spec.from, p, Some(c));
+            }
+            ConvProto::Icmp => {
+                self.set_state(c, ClientState::WaitReply);
+                let p = Packet::icmp(src, *dst.ip(), Icmp::EchoRequest { id: port, seq: 1 })
+                    .with_payload(payload);
+                self.local_out(spec.from, p, Some(c));
+            }
+        }
+    }
+
+    fn set_state(&mut self, c: ConvId, s: ClientState) {
+        if let Some(cv) = self.convs.get_mut(c.0) {
+            cv.state = s;
+        }
+    }
+
+    fn conv_tcp(&mut self, c: ConvId, flags: TcpFlags, payload: Payload) {
+        let Some(cv) = self.convs.get(c.0) else { return };
+        let (Some(local), dst, from) = (cv.local, cv.spec.dst, cv.spec.from) else { return };
+        let p = Packet::tcp(*local.ip(), local.port(), *dst.ip(), dst.port(), flags).with_payload(payload);
+        self.local_out(from, p, Some(c));
+    }
+
+    fn send_syn(&mut self, c: ConvId) {
+        if let Some(cv) = self.convs.get_mut(c.0) {
+            cv.syns_sent += 1;
+        }
+        self.conv_tcp(c, TcpFlags::SYN, Payload::empty());
+    }
+
+    pub(super) fn conv_timer(&mut self, c: ConvId, timer: ConvTimer) {
+        let Some(cv) = self.convs.get(c.0) else { return };
+        match timer {
+            ConvTimer::Deadline => {
+                if cv.state != ClientState::Done {
+                    self.conv_end(c, Outcome::TimedOut);
+                }
+            }
+            ConvTimer::SynRetransmit(n) => {
+                if cv.state != ClientState::SynSent {
+                    return;
+                }
+                if n > TCP_SYN_RETRIES {
+                    self.conv_end(c, Outcome::TimedOut);
+                    return;
+                }
+                self.send_syn(c);
+                let next = SimDuration::from_nanos(TCP_INITIAL_RTO.as_nanos() << n.min(20));
+                self.schedule(next, NetEvent::ConvTimer { conv: c, timer: ConvTimer::SynRetransmit(n + 1) });
+            }
+        }
+    }
+
+    /// A client socket received a segment.
+    fn client_tcp(&mut self, c: ConvId, flags: TcpFlags, payload: &Payload) {
+        let Some(cv) = self.convs.get(c.0) else { return };
+        let state = cv.state;
+        let req = Payload::from_bytes(&cv.spec.payload);
+        if flags.contains(TcpFlags::RST) {
+            let o = if state == ClientState::SynSent { Outcome::Refused } else { Outcome::Reset };
+            self.conv_end(c, o);
+            return;
+        }
+        match state {
+            ClientState::SynSent if flags.contains(TcpFlags::SYN.with(TcpFlags::ACK)) => {
+                self.set_state(c, ClientState::Established);
+                self.conv_tcp(c, TcpFlags::ACK, Payload::empty());
+                self.conv_tcp(c, TcpFlags::PSH.with(TcpFlags::ACK), req);
+            }
+            ClientState::Established if flags.contains(TcpFlags::PSH) || !payload.is_empty() => {
+                if let Some(cv) = self.convs.get_mut(c.0) {
+                    cv.response = payload.0.to_vec();
+                    cv.state = ClientState::FinWait;
+                }
+                self.conv_tcp(c, TcpFlags::FIN.with(TcpFlags::ACK), Payload::empty());
+            }
+            ClientState::FinWait if flags.contains(TcpFlags::FIN) => {
+                self.conv_tcp(c, TcpFlags::ACK, Payload::empty());
+                let response = self.convs.get(c.0).map(|cv| cv.response.clone()).unwrap_or_default();
+                self.conv_end(c, Outcome::Completed { response });
+            }
+            _ => {}
+        }
+    }
+
+    /// The host stack receives a packet addressed to it.
+    pub(super) fn deliver(&mut self, h: HostId, pkt: Packet, meta: PacketMeta) {
+        match &pkt.transport {
+            Transport::Tcp { flags, .. } => self.deliver_tcp(h, *flags, pkt.clone(), meta),
+            Transport::Udp { .. } => self.deliver_udp(h, pkt, meta),
+            Transport::Icmp(Icmp::EchoRequest { id, seq }) => {
+                let reply = Packet::icmp(pkt.dst, pkt.src, Icmp::EchoReply { id: *id, seq: *seq })
+                    .with_payload(pkt.payload.clone());
+                self.finish(h, meta, Disposition::Delivered(Delivery::Stack));
+                self.local_out(h, reply, meta.conv);
+            }
+            Transport::Icmp(Icmp::EchoReply { id, .. }) => {
+                let conv = self.host_ref(h).sockets.pings.get(id).copied();
+                match conv {
+                    Some(c) => {
+                        self.finish(h, meta, Disposition::Delivered(Delivery::Stack));
+                        self.conv_end(c, Outcome::Completed { response: pkt.payload.0.to_vec() });
+                    }
+                    None => {
+                        self.finish(h, meta, Disposition::NoSocket);
+                    }
+                }
+            }
+            Transport::Icmp(Icmp::DestUnreachable { original, .. } | Icmp::TimeExceeded { original }) => {
+                let conv = self.socket_of_quoted(h, original);
+                self.finish(h, meta, Disposition::Delivered(Delivery::Stack));
+                if let Some(c) = conv {
+                    let msg = match &pkt.transport {
+                        Transport::Icmp(m) => (m.icmp_type(), m.code()),
+                        _ => (0, 0),
+                    };
+                    self.conv_end(c, Outcome::Unreachable { icmp_type: msg.0, code: msg.1, from: pkt.src });
+                }
+            }
+        }
+    }
+
+    /// The client conversation whose packet an ICMP error quotes.
+    fn socket_of_quoted(&self, h: HostId, q: &Packet) -> Option<ConvId> {
+        let socks = &self.host_ref(h).sockets;
+        match &q.transport {
+            Transport::Tcp { sport, dport, .. } => socks
+                .clients
+                .get(&(SockProto::Tcp, SocketAddrV4::new(q.src, *sport), SocketAddrV4::new(q.dst, *dport)))
+                .copied(),
+            Transport::Udp { sport, dport } => socks
+                .clients
+                .get(&(SockProto::Udp, SocketAddrV4::new(q.src, *sport), SocketAddrV4::new(q.dst, *dport)))
+                .copied(),
+            Transport::Icmp(Icmp::EchoRequest { id, .. }) => socks.pings.get(id).copied(),
+            Transport::Icmp(_) => None,
+        }
+    }
+
+    fn deliver_tcp(&mut self, h: HostId, flags: TcpFlags, pkt: Packet, meta: PacketMeta) {
+        let Some((local, peer)) = local_addr(&pkt) else { return };
+        let delivered = Disposition::Delivered(Delivery::Socket { proto: Protocol::Tcp, local });
+        // A connected client socket.
+        if let Some(c) = self.host_ref(h).sockets.clients.get(&(SockProto::Tcp, local, peer)).copied() {
+            self.finish(h, meta, delivered);
+            self.client_tcp(c, flags, &pkt.payload);
+            return;
+        }
+        // A server connection.
+        let existing = self.host_ref(h).sockets.tcp_server.get(&(local, peer)).copied();
+        if let Some(conn) = existing {
+            self.finish(h, meta, delivered);
+            self.server_tcp(h, local, peer, conn, flags, &pkt, meta);
+            return;
+        }
+        let is_syn = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+        let listener = self.host_ref(h).sockets.find_listener(SockProto::Tcp, local);
+        match listener {
+            Some(li) if is_syn => {
+                self.finish(h, meta, delivered);
+                let conn = ServerConn { listener: li, state: ServerTcpState::SynRecv, conv: meta.conv };
+                self.host_at(h).sockets.tcp_server.insert((local, peer), conn);
+                self.server_send(
+                    h,
+                    local,
+                    peer,
+                    TcpFlags::SYN.with(TcpFlags::ACK),
+                    Payload::empty(),
+                    meta.conv,
+                );
+            }
+            _ => {
+                let d = if is_syn { Disposition::NoListener } else { Disposition::NoSocket };
+                self.finish(h, meta, d);
+                if let Some(rst) = rst_for(&pkt) {
+                    self.local_out(h, rst, meta.conv);
+                }
+            }
+        }
+    }
+
+    fn server_send(
+        &mut self,
+        h: HostId,
+        local: SocketAddrV4,
+        peer: SocketAddrV4,
+        flags: TcpFlags,
+        payload: Payload,
+        conv: Option<ConvId>,
+    ) {
+        let p = Packet::tcp(*local.ip(), local.port(), *peer.ip(), peer.port(), flags).with_payload(payload);
+        self.local_out(h, p, conv);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn server_tcp(
+        &mut self,
+        h: HostId,
+        local: SocketAddrV4,
+        peer: SocketAddrV4,
+        conn: ServerConn,
+        flags: TcpFlags,
+        pkt: &Packet,
+        meta: PacketMeta,
+    ) {
+        let key = (local, peer);
+        if flags.contains(TcpFlags::RST) {
+            self.host_at(h).sockets.tcp_server.remove(&key);
+            return;
+        }
+        let set = |net: &mut Network, st: ServerTcpState| {
+            if let Some(c) = net.host_at(h).sockets.tcp_server.get_mut(&key) {
+                c.state = st;
+            }
+        };
+        match conn.state {
+            ServerTcpState::SynRecv if flags.contains(TcpFlags::SYN) => {
+                // A retransmitted SYN: send the SYN-ACK again.
+                self.server_send(
+                    h,
+                    local,
+                    peer,
+                    TcpFlags::SYN.with(TcpFlags::ACK),
+                    Payload::empty(),
+                    meta.conv,
+                );
+            }
+            _ if !pkt.payload.is_empty() || flags.contains(TcpFlags::PSH) => {
+                set(self, ServerTcpState::Established);
+                let response =
+                    self.run_app(h, conn.listener, local, peer, Protocol::Tcp, &pkt.payload, meta.conv);
+                self.server_send(
+                    h,
+                    local,
+                    peer,
+                    TcpFlags::PSH.with(TcpFlags::ACK),
+                    Payload::from_bytes(&response),
+                    meta.conv,
+                );
+            }
+            ServerTcpState::SynRecv | ServerTcpState::Established if flags.contains(TcpFlags::FIN) => {
+                set(self, ServerTcpState::LastAck);
+                self.server_send(
+                    h,
+                    local,
+                    peer,
+                    TcpFlags::FIN.with(TcpFlags::ACK),
+                    Payload::empty(),
+                    meta.conv,
+                );
+            }
+            ServerTcpState::SynRecv if flags.contains(TcpFlags::ACK) => {
+                set(self, ServerTcpState::Established)
+            }
+            ServerTcpState::LastAck if flags.contains(TcpFlags::ACK) => {
+                self.host_at(h).sockets.tcp_server.remove(&key);
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_app(
+        &mut self,
+        h: HostId,
+        listener: usize,
+        local: SocketAddrV4,
+        peer: SocketAddrV4,
+        proto: Protocol,
+        request: &Payload,
+        conv: Option<ConvId>,
+    ) -> Vec<u8> {
+        let host = self.host_at(h);
+        let name = host.name.clone();
+        let ctx = AppContext { local, peer, host: &name, proto };
+        let response = match host.sockets.listener_mut(listener) {
+            Some(l) => l.app.respond(&ctx, &request.0),
+            None => vec![],
+        };
+        if let Some(cv) = conv.and_then(|c| self.convs.get_mut(c.0)) {
+            cv.served_by = Some(super::ServedBy { host: h, local, peer });
+        }
+        response
+    }
+
+    fn deliver_udp(&mut self, h: HostId, pkt: Packet, meta: PacketMeta) {
+        let Some((local, peer)) = local_addr(&pkt) else { return };
+        let delivered = Disposition::Delivered(Delivery::Socket { proto: Protocol::Udp, local });
+        if let Some(c) = self.host_ref(h).sockets.clients.get(&(SockProto::Udp, local, peer)).copied() {
+            self.finish(h, meta, delivered);
+            self.conv_end(c, Outcome::Completed { response: pkt.payload.0.to_vec() });
+            return;
+        }
+        if let Some(li) = self.host_ref(h).sockets.find_listener(SockProto::Udp, local) {
+            self.finish(h, meta, delivered);
+            let response = self.run_app(h, li, local, peer, Protocol::Udp, &pkt.payload, meta.conv);
+            let p = Packet::udp(*local.ip(), local.port(), *peer.ip(), peer.port())
+                .with_payload(Payload::from_bytes(&response));
+            self.local_out(h, p, meta.conv);
+            return;
+        }
+        // A connected socket on this port talking to someone else: the datagram is stray.
+        let stray = self.host_ref(h).sockets.port_in_use(SockProto::Udp, local);
+        self.finish(h, meta, if stray { Disposition::NoSocket } else { Disposition::NoListener });
+        self.icmp_error(h, &pkt, unreach::PORT, meta.conv);
+    }
+}

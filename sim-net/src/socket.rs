@@ -1,0 +1,228 @@
+//! Sockets of one network namespace: listening TCP sockets and bound UDP sockets that hand a
+//! request's bytes to an [`Application`], the server half of TCP connections, and the
+//! registrations of client conversations (connected sockets and ping identifiers).
+//!
+//! Demultiplexing follows the kernel's order: an exact 4-tuple (connected socket) first, then
+//! a socket bound to the destination address, then one bound to `0.0.0.0`
+//! (`__inet_lookup`, `__udp4_lib_lookup`). TCP is reduced to its segments' flags: no sequence
+//! numbers, windows or retransmission of data; one request and one response per connection.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::network::ConvId;
+use crate::wire::Protocol;
+
+/// What a server application sees of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppContext<'a> {
+    /// The address and port the request arrived on (after any DNAT).
+    pub local: SocketAddrV4,
+    /// The client as this server sees it (after any SNAT/MASQUERADE).
+    pub peer: SocketAddrV4,
+    /// The serving host's name.
+    pub host: &'a str,
+    /// TCP or UDP.
+    pub proto: Protocol,
+}
+
+/// A server program: answers one request's bytes with response bytes.
+pub trait Application {
+    /// The response to `request`.
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8>;
+}
+
+/// Any `FnMut(&AppContext, &[u8]) -> Vec<u8>` is an application.
+impl<F: FnMut(&AppContext<'_>, &[u8]) -> Vec<u8>> Application for F {
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        self(ctx, request)
+    }
+}
+
+/// Echoes the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EchoApp;
+
+impl Application for EchoApp {
+    fn respond(&mut self, _ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        request.to_vec()
+    }
+}
+
+/// Answers with the serving host's name and the client address it saw, like the echoserver
+/// images of the articles (`hostname=web-1 client=10.244.1.0:40012`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WhoAmIApp;
+
+impl Application for WhoAmIApp {
+    fn respond(&mut self, ctx: &AppContext<'_>, _request: &[u8]) -> Vec<u8> {
+        format!("hostname={} client={}\n", ctx.host, ctx.peer).into_bytes()
+    }
+}
+
+/// Transport protocol of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SockProto {
+    /// Stream.
+    Tcp,
+    /// Datagram.
+    Udp,
+}
+
+impl SockProto {
+    /// The wire protocol.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            SockProto::Tcp => Protocol::Tcp,
+            SockProto::Udp => Protocol::Udp,
+        }
+    }
+}
+
+impl fmt::Display for SockProto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.protocol().name())
+    }
+}
+
+/// A bound server socket.
+pub struct Listener {
+    /// Protocol.
+    pub proto: SockProto,
+    /// Bound address (`0.0.0.0` = any) and port.
+    pub addr: SocketAddrV4,
+    /// The program behind it.
+    pub app: Box<dyn Application>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Listener({} {})", self.proto, self.addr)
+    }
+}
+
+/// The server half of a TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerTcpState {
+    /// SYN received, SYN-ACK sent.
+    SynRecv,
+    /// Handshake done.
+    Established,
+    /// Our FIN sent after the peer's; waiting for the last ACK.
+    LastAck,
+}
+
+/// A server-side TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerConn {
+    /// Index of the listener that accepted it.
+    pub listener: usize,
+    /// State.
+    pub state: ServerTcpState,
+    /// The conversation the first segment belonged to (bookkeeping for reports only).
+    pub conv: Option<ConvId>,
+}
+
+/// A bind that conflicts with an existing socket (`EADDRINUSE`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bind {proto} {addr}: address already in use")]
+pub struct AddrInUse {
+    /// Protocol.
+    pub proto: SockProto,
+    /// Address.
+    pub addr: SocketAddrV4,
+}
+
+/// All sockets of a namespace.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    listeners: Vec<Listener>,
+    /// Server-side TCP connections by (local, peer).
+    pub(crate) tcp_server: BTreeMap<(SocketAddrV4, SocketAddrV4), ServerConn>,
+    /// Client connected sockets by (proto, local, peer).
+    pub(crate) clients: BTreeMap<(SockProto, SocketAddrV4, SocketAddrV4), ConvId>,
+    /// Ping sockets by ICMP identifier.
+    pub(crate) pings: BTreeMap<u16, ConvId>,
+}
+
+impl Sockets {
+    /// Binds a server socket.
+    pub fn listen(
+        &mut self,
+        proto: SockProto,
+        addr: SocketAddrV4,
+        app: Box<dyn Application>,
+    ) -> Result<usize, AddrInUse> {
+        let clash = self.listeners.iter().any(|l| {
+            l.proto == proto
+                && l.addr.port() == addr.port()
+                && (l.addr.ip() == addr.ip() || l.addr.ip().is_unspecified() || addr.ip().is_unspecified())
+        });
+        if clash {
+            return Err(AddrInUse { proto, addr });
+        }
+        self.listeners.push(Listener { proto, addr, app });
+        Ok(self.listeners.len() - 1)
+    }
+
+    /// The listener for a packet to `local`: exact address first, then the wildcard.
+    pub fn find_listener(&self, proto: SockProto, local: SocketAddrV4) -> Option<usize> {
+        let by = |want: Ipv4Addr| {
+            self.listeners
+                .iter()
+                .position(|l| l.proto == proto && l.addr.port() == local.port() && *l.addr.ip() == want)
+        };
+        by(*local.ip()).or_else(|| by(Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// A listener by index.
+    pub fn listener_mut(&mut self, i: usize) -> Option<&mut Listener> {
+        self.listeners.get_mut(i)
+    }
+
+    /// The bound server sockets.
+    pub fn listeners(&self) -> &[Listener] {
+        &self.listeners
+    }
+
+    /// True if some client socket uses local `port` for `proto`.
+    pub fn port_in_use(&self, proto: SockProto, local: SocketAddrV4) -> bool {
+        self.clients.keys().any(|(p, l, _)| *p == proto && l.port() == local.port())
+            || self.listeners.iter().any(|l| l.proto == proto && l.addr.port() == local.port())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddrV4 {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn exact_bind_wins_over_wildcard_and_conflicts_are_refused() {
+        let mut s = Sockets::default();
+        let any = s.listen(SockProto::Tcp, sa("0.0.0.0:80"), Box::new(EchoApp)).unwrap();
+        assert_eq!(s.find_listener(SockProto::Tcp, sa("10.0.0.1:80")), Some(any));
+        assert_eq!(s.find_listener(SockProto::Udp, sa("10.0.0.1:80")), None);
+        let err = s.listen(SockProto::Tcp, sa("10.0.0.1:80"), Box::new(EchoApp)).unwrap_err();
+        assert_eq!(err.to_string(), "bind tcp 10.0.0.1:80: address already in use");
+        let mut s = Sockets::default();
+        let exact = s.listen(SockProto::Udp, sa("10.0.0.1:53"), Box::new(EchoApp)).unwrap();
+        assert_eq!(s.find_listener(SockProto::Udp, sa("10.0.0.1:53")), Some(exact));
+        assert_eq!(s.find_listener(SockProto::Udp, sa("10.0.0.2:53")), None);
+    }
+
+    #[test]
+    fn whoami_reports_host_and_peer() {
+        let ctx = AppContext {
+            local: sa("10.0.0.1:80"),
+            peer: sa("10.0.0.9:40000"),
+            host: "web-1",
+            proto: Protocol::Tcp,
+        };
+        assert_eq!(WhoAmIApp.respond(&ctx, b"GET /"), b"hostname=web-1 client=10.0.0.9:40000\n".to_vec());
+    }
+}
