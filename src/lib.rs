@@ -1,0 +1,7 @@
+//! netsim: the command line and the scenario runner.
+//!
+//! - [`scenario`]: scenario files (YAML) parsed and checked.
+//! - [`diag`]: user-facing `file:line:column: message` diagnostics.
+
+pub mod diag;
+pub mod scenario;
