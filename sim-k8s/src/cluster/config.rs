@@ -118,8 +118,8 @@ impl ClusterConfig {
     /// The pod CIDR of the `i`-th node: the `i`-th /24 of the cluster CIDR (the node IPAM
     /// controller's order when nodes register in this order).
     pub fn pod_cidr(&self, i: usize) -> Option<Ipv4Net> {
-        let prefix = self.cluster_cidr.prefix_len().max(24).min(24);
-        self.cluster_cidr.subnets(prefix).ok()?.nth(i)
+        // kube-controller-manager's --node-cidr-mask-size defaults to 24 for IPv4.
+        self.cluster_cidr.subnets(24).ok()?.nth(i)
     }
 }
 
