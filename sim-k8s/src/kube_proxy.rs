@@ -1,0 +1,32 @@
+//! kube-proxy in iptables mode: rule generation. Given kube-proxy's own view of the cluster
+//! (service ports, their endpoints, this node's configuration) it writes the iptables-restore
+//! input the real kube-proxy (`pkg/proxy/iptables/proxier.go`, release 1.31+) feeds to
+//! `iptables-restore --noflush`, plus the jump rules it ensures in built-in chains. Packets are
+//! never routed here: the generic netfilter engine in `sim-net` evaluates the generated rules.
+//!
+//! Entry point: [`sync`] → [`SyncResult`]. Sub-modules: [`service_port`] / [`endpoint`] (the
+//! input model and endpoint selection), [`config`] (flags and timing), [`chain_name`]
+//! (hashed chain names), [`probability`] (statistic values), [`jump_chains`], [`healthcheck`]
+//! (the LB health-check server's answer), [`sync`] (the rule writer).
+//!
+//! Not modelled: IPv6 / dual-stack, topology-aware routing hints, the nftables and IPVS modes,
+//! partial syncs and stale-chain deletion (both leave the loaded tables as a full sync would).
+
+pub mod chain_name;
+pub mod config;
+pub mod endpoint;
+pub mod healthcheck;
+pub mod jump_chains;
+pub mod probability;
+pub mod service_port;
+pub mod sync;
+
+pub use chain_name::ChainName;
+pub use config::{LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+pub use endpoint::{Endpoint, EndpointsMap};
+pub use healthcheck::{HealthCheckResponse, HealthCheckServer};
+pub use jump_chains::JumpRule;
+pub use service_port::{
+    ServicePortInfo, ServicePortName, ServiceProtocol, ServiceType, SessionAffinity, TrafficPolicy,
+};
+pub use sync::{SyncResult, SyncStats, sync};
