@@ -231,3 +231,126 @@ COMMIT
 -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
 COMMIT
 "#;
+
+/// Mirrors the first (full) sync of upstream `TestSyncProxyRulesRepeated`. (Its later steps
+/// check partial syncs, which this model does not do: every sync here is full.)
+#[test]
+fn sync_proxy_rules_repeated_initial_state() {
+    let mut s2 = ServicePortInfo::cluster_ip(spn("ns2", "svc2", "p8080"), ip("172.30.0.42"), 8080);
+    s2.service_type = ServiceType::ClusterIp;
+    let services = vec![svc("ns1", "svc1", "172.30.0.41"), s2];
+    let mut eps = EndpointsMap::new();
+    eps.insert(spn("ns1", "svc1", "p80"), vec![Endpoint::ready(ip("10.0.1.1"), 80, None)]);
+    eps.insert(spn("ns2", "svc2", "p8080"), vec![Endpoint::ready(ip("10.0.2.1"), 8080, None)]);
+    let result = sync(&fake_config(), &services, &eps);
+    assert_same_tables(&result.restore_input(), REPEATED_EXPECTED);
+    assert!(!result.stats.large_cluster_mode);
+}
+
+const REPEATED_EXPECTED: &str = r#"
+*filter
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-SEP-SNQ3ZNILQDEJNDQO - [0:0]
+:KUBE-SEP-UHEGFW77JX3KXTOV - [0:0]
+:KUBE-SVC-2VJB64SDSIJUP5T6 - [0:0]
+:KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
+-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
+-A KUBE-SERVICES -m comment --comment "ns2/svc2:p8080 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 8080 -j KUBE-SVC-2VJB64SDSIJUP5T6
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
+-A KUBE-SEP-SNQ3ZNILQDEJNDQO -m comment --comment ns1/svc1:p80 -s 10.0.1.1 -j KUBE-MARK-MASQ
+-A KUBE-SEP-SNQ3ZNILQDEJNDQO -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.1.1:80
+-A KUBE-SEP-UHEGFW77JX3KXTOV -m comment --comment ns2/svc2:p8080 -s 10.0.2.1 -j KUBE-MARK-MASQ
+-A KUBE-SEP-UHEGFW77JX3KXTOV -m comment --comment ns2/svc2:p8080 -m tcp -p tcp -j DNAT --to-destination 10.0.2.1:8080
+-A KUBE-SVC-2VJB64SDSIJUP5T6 -m comment --comment "ns2/svc2:p8080 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 8080 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
+-A KUBE-SVC-2VJB64SDSIJUP5T6 -m comment --comment "ns2/svc2:p8080 -> 10.0.2.1:8080" -j KUBE-SEP-UHEGFW77JX3KXTOV
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.0.1.1:80" -j KUBE-SEP-SNQ3ZNILQDEJNDQO
+COMMIT
+"#;
+
+/// Upstream `countEndpointsAndComments`: the first DNAT rule for `first`, the number of DNAT
+/// rules and how many of them carry a comment.
+fn count_endpoints_and_comments(text: &str, first: &str) -> (String, usize, usize) {
+    let mut first_line = String::new();
+    let (mut n, mut comments) = (0, 0);
+    for line in text.lines().filter(|l| l.starts_with("-A KUBE-SEP-") && l.contains("-j DNAT")) {
+        n += 1;
+        if line.contains("--comment") {
+            comments += 1;
+        }
+        if first_line.is_empty() && line.contains(&format!("--to-destination {first}:")) {
+            first_line = line.to_owned();
+        }
+    }
+    (first_line, n, comments)
+}
+
+/// Mirrors upstream `TestSyncProxyRulesLargeClusterMode` (its full-sync steps): comments on
+/// endpoint rules disappear once the cluster has more than 1000 endpoints.
+#[test]
+fn large_cluster_mode() {
+    let services = vec![
+        svc("ns1", "svc1", "172.30.0.41"),
+        ServicePortInfo::cluster_ip(spn("ns2", "svc2", "p8080"), ip("172.30.0.42"), 8080),
+        ServicePortInfo::cluster_ip(spn("ns3", "svc3", "p8081"), ip("172.30.0.43"), 8081),
+    ];
+    let half = 1000 / 2 - 1;
+    let mk = |second: u8, port: u16| -> Vec<Endpoint> {
+        (0..half)
+            .map(|i| Endpoint::ready(Ipv4Addr::new(10, second, (i % 256) as u8, (i / 256) as u8), port, None))
+            .collect()
+    };
+    let mut eps = EndpointsMap::new();
+    eps.insert(spn("ns1", "svc1", "p80"), mk(0, 80));
+    eps.insert(spn("ns2", "svc2", "p8080"), mk(1, 8080));
+
+    let r = sync(&fake_config(), &services, &eps);
+    let (first, n, comments) = count_endpoints_and_comments(&r.nat, "10.0.0.0");
+    assert_eq!(
+        first,
+        "-A KUBE-SEP-DKGQUZGBKLTPAR56 -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80"
+    );
+    assert_eq!((n, comments), (2 * half, 2 * half));
+
+    eps.insert(
+        spn("ns3", "svc3", "p8081"),
+        ["203.0.113.4", "203.0.113.8", "203.0.113.12"]
+            .iter()
+            .map(|a| Endpoint::ready(ip(a), 8081, None))
+            .collect(),
+    );
+    let r = sync(&fake_config(), &services, &eps);
+    assert!(r.stats.large_cluster_mode);
+    let (first, n, comments) = count_endpoints_and_comments(&r.nat, "10.0.0.0");
+    assert_eq!(first, "-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80");
+    assert_eq!((n, comments), (2 * half + 3, 0));
+    let (first, _, _) = count_endpoints_and_comments(&r.nat, "203.0.113.4");
+    assert_eq!(first, "-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081");
+
+    let mut services = services;
+    services.push(ServicePortInfo::cluster_ip(spn("ns4", "svc4", "p8082"), ip("172.30.0.44"), 8082));
+    eps.insert(spn("ns4", "svc4", "p8082"), vec![Endpoint::ready(ip("10.4.0.1"), 8082, None)]);
+    let r = sync(&fake_config(), &services, &eps);
+    let (first, _, _) = count_endpoints_and_comments(&r.nat, "10.4.0.1");
+    assert_eq!(first, "-A KUBE-SEP-SU5STNODRYEWJAUF -m tcp -p tcp -j DNAT --to-destination 10.4.0.1:8082");
+    assert!(r.nat.contains(":KUBE-SVC-EBDQOQU5SJFXRIL3 - [0:0]"));
+}
