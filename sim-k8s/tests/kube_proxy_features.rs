@@ -255,7 +255,7 @@ fn node_port_addresses_restrict_tail_rules() {
     s.node_port = Some(3001);
     let mut eps = EndpointsMap::new();
     eps.insert(tcp("ns1", "svc1", "p80"), vec![ep("10.180.0.1", 80, "node1")]);
-    let r = sync(&c, &[s.clone()], &eps);
+    let r = sync(&c, std::slice::from_ref(&s), &eps);
     assert_eq!(
         lines_with(&r.nat, "kubernetes service nodeports"),
         [
@@ -267,7 +267,7 @@ fn node_port_addresses_restrict_tail_rules() {
     // Defaults but localhost NodePorts off: match all local addresses except 127/8.
     let mut c = node1();
     c.localhost_node_ports = false;
-    let r = sync(&c, &[s.clone()], &eps);
+    let r = sync(&c, std::slice::from_ref(&s), &eps);
     assert!(r.nat.contains("-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS"));
 
     // "primary": only the node IP; 127/8 not covered, so no KUBE-FIREWALL rule either.
@@ -288,7 +288,7 @@ fn masquerade_all_and_no_detector() {
     eps.insert(tcp("ns1", "svc1", "p80"), vec![ep("10.180.0.1", 80, "node1")]);
     let mut c = node1();
     c.masquerade_all = true;
-    let r = sync(&c, &[s.clone()], &eps);
+    let r = sync(&c, std::slice::from_ref(&s), &eps);
     assert_eq!(
         lines_with(&r.nat, "-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment \"ns1/svc1:p80 cluster IP\""),
         [
