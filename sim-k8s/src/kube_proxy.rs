@@ -22,7 +22,7 @@ pub mod service_port;
 pub mod sync;
 
 pub use chain_name::ChainName;
-pub use config::{LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+pub use config::{ConfigError, LocalTrafficDetector, NodePortAddresses, ProxyConfig};
 pub use endpoint::{Endpoint, EndpointsMap};
 pub use healthcheck::{HealthCheckResponse, HealthCheckServer};
 pub use jump_chains::JumpRule;

@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use sim_core::SimDuration;
+use thiserror::Error;
 
 /// Default `--iptables-min-sync-period` (`minSyncPeriod`): at most one sync per second.
 pub const DEFAULT_MIN_SYNC_PERIOD: SimDuration = SimDuration::from_secs(1);
@@ -26,6 +27,34 @@ pub const DEFAULT_MASQUERADE_BIT: u8 = 14;
 /// Upstream `largeClusterEndpointsThreshold`: above this many endpoints kube-proxy drops the
 /// per-endpoint comments to keep iptables-restore input small.
 pub const LARGE_CLUSTER_ENDPOINTS_THRESHOLD: usize = 1000;
+
+/// A kube-proxy configuration value kube-proxy itself would refuse at startup.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// `--iptables-masquerade-bit` outside 0..=31.
+    #[error("iptables.masqueradeBit: must be in the range 0..=31, got {0}")]
+    MasqueradeBit(u8),
+    /// Empty node name.
+    #[error("hostnameOverride: the node name must not be empty")]
+    EmptyNodeName,
+    /// No node IP to use as the primary node IP.
+    #[error("nodeIPs: at least one node IP is required")]
+    NoNodeIp,
+    /// `minSyncPeriod` longer than `syncPeriod` (upstream validation).
+    #[error("iptables.minSyncPeriod: must be no greater than iptables.syncPeriod ({min}ns > {max}ns)")]
+    SyncPeriods {
+        /// `minSyncPeriod` in nanoseconds.
+        min: u64,
+        /// `syncPeriod` in nanoseconds.
+        max: u64,
+    },
+    /// `syncPeriod` of zero (upstream requires it to be positive).
+    #[error("iptables.syncPeriod: must be greater than 0")]
+    ZeroSyncPeriod,
+    /// Explicit `nodePortAddresses` with no CIDR at all.
+    #[error("nodePortAddresses: an explicit list must contain at least one CIDR")]
+    EmptyNodePortAddresses,
+}
 
 /// How kube-proxy tells pod traffic from other traffic (`--detect-local-mode`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -183,6 +212,34 @@ impl ProxyConfig {
         }
     }
 
+    /// Checks the values kube-proxy's config validation (`pkg/proxy/apis/config/validation`)
+    /// would reject. [`super::sync`] assumes a valid configuration (an out-of-range
+    /// masquerade bit is reduced modulo 32 there rather than panicking).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.masquerade_bit > 31 {
+            return Err(ConfigError::MasqueradeBit(self.masquerade_bit));
+        }
+        if self.node_name.is_empty() {
+            return Err(ConfigError::EmptyNodeName);
+        }
+        if self.node_ips.is_empty() {
+            return Err(ConfigError::NoNodeIp);
+        }
+        if self.sync_period == SimDuration::ZERO {
+            return Err(ConfigError::ZeroSyncPeriod);
+        }
+        if self.min_sync_period > self.sync_period {
+            return Err(ConfigError::SyncPeriods {
+                min: self.min_sync_period.as_nanos(),
+                max: self.sync_period.as_nanos(),
+            });
+        }
+        if matches!(&self.node_port_addresses, NodePortAddresses::Cidrs(c) if c.is_empty()) {
+            return Err(ConfigError::EmptyNodePortAddresses);
+        }
+        Ok(())
+    }
+
     /// The mark value as kube-proxy writes it: Go's `%#08x` of `1 << bit`, i.e.
     /// `0x00004000` (the `0x` does not count toward the width in Go).
     pub fn masquerade_mark(&self) -> String {
@@ -210,6 +267,27 @@ mod tests {
         assert_eq!(c.masquerade_mark(), "0x00004000");
         c.masquerade_bit = 0;
         assert_eq!(c.masquerade_mark(), "0x00000001");
+    }
+
+    #[test]
+    fn validation_errors() {
+        let ok = ProxyConfig::new("n", Ipv4Addr::new(192, 168, 0, 2), None);
+        assert_eq!(ok.validate(), Ok(()));
+        let mut c = ok.clone();
+        c.masquerade_bit = 32;
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "iptables.masqueradeBit: must be in the range 0..=31, got 32"
+        );
+        let mut c = ok.clone();
+        c.min_sync_period = SimDuration::from_secs(60);
+        assert!(matches!(c.validate(), Err(ConfigError::SyncPeriods { .. })));
+        let mut c = ok.clone();
+        c.node_name.clear();
+        assert_eq!(c.validate(), Err(ConfigError::EmptyNodeName));
+        let mut c = ok;
+        c.node_port_addresses = NodePortAddresses::Cidrs(Vec::new());
+        assert_eq!(c.validate(), Err(ConfigError::EmptyNodePortAddresses));
     }
 
     #[test]

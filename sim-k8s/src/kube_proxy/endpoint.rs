@@ -127,13 +127,18 @@ pub fn categorize<'a>(endpoints: &[&'a Endpoint], svc: &ServicePortInfo, node: &
     out
 }
 
-/// Orders endpoints by their `ip:port` text, as upstream's EndpointSliceCache does, and drops
-/// duplicate addresses (the first occurrence wins).
-pub fn sorted_endpoints(endpoints: &[Endpoint]) -> Vec<&Endpoint> {
-    let mut keyed: Vec<(String, &Endpoint)> = endpoints.iter().map(|e| (e.to_string(), e)).collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.dedup_by(|a, b| a.0 == b.0);
-    keyed.into_iter().map(|(_, e)| e).collect()
+/// Orders endpoints by their `ip:port` text, as upstream's EndpointSliceCache does, and
+/// drops duplicate addresses the way it does: the first occurrence wins, except that a later
+/// duplicate on `node` replaces it (upstream favours `isLocal == true`).
+pub fn sorted_endpoints<'a>(endpoints: &'a [Endpoint], node: &str) -> Vec<&'a Endpoint> {
+    let mut by_text: BTreeMap<String, &Endpoint> = BTreeMap::new();
+    for ep in endpoints {
+        let text = ep.to_string();
+        if ep.is_local(node) || !by_text.contains_key(&text) {
+            by_text.insert(text, ep);
+        }
+    }
+    by_text.into_values().collect()
 }
 
 #[cfg(test)]
@@ -165,11 +170,15 @@ mod tests {
         let eps = vec![
             ep(10, "n", true, true, false),
             ep(9, "n", true, true, false),
-            ep(9, "n", true, true, false),
+            ep(9, "n", false, true, true),
         ];
-        let sorted: Vec<String> = sorted_endpoints(&eps).iter().map(|e| e.to_string()).collect();
+        let sorted: Vec<&Endpoint> = sorted_endpoints(&eps, "other");
+        let text: Vec<String> = sorted.iter().map(|e| e.to_string()).collect();
         // "10.0.0.10:80" < "10.0.0.9:80" as text, like upstream's byAddress.
-        assert_eq!(sorted, ["10.0.0.10:80", "10.0.0.9:80"]);
+        assert_eq!(text, ["10.0.0.10:80", "10.0.0.9:80"]);
+        assert!(sorted[1].ready, "the first duplicate wins");
+        // ...unless a later duplicate is local.
+        assert!(!sorted_endpoints(&eps, "n")[1].ready);
     }
 
     // Mirrors the cases of upstream topology_test.go TestCategorizeEndpoints that do not

@@ -194,9 +194,11 @@ impl ServicePortInfo {
         self.internal_traffic_policy == TrafficPolicy::Local
     }
 
-    /// Upstream `UsesClusterEndpoints`: some traffic is routed with the Cluster policy.
+    /// Upstream `UsesClusterEndpoints`: some traffic is routed with the Cluster policy. Any
+    /// externally accessible port needs Cluster endpoints, even with externalTrafficPolicy
+    /// Local, because pod and host traffic to external IPs is short-circuited to KUBE-SVC.
     pub fn uses_cluster_endpoints(&self) -> bool {
-        !self.internal_policy_local() || (self.externally_accessible() && !self.external_policy_local())
+        !self.internal_policy_local() || self.externally_accessible()
     }
 
     /// Upstream `UsesLocalEndpoints`: some traffic is routed with the Local policy.
@@ -248,6 +250,22 @@ mod tests {
         assert!(!svc.external_policy_local());
         assert!(svc.uses_cluster_endpoints());
         assert!(!svc.uses_local_endpoints());
+    }
+
+    #[test]
+    fn local_policies_still_need_cluster_endpoints_for_short_circuit() {
+        let mut svc = ServicePortInfo::cluster_ip(
+            ServicePortName::new("ns", "s", "", ServiceProtocol::Tcp),
+            Ipv4Addr::new(10, 96, 0, 12),
+            80,
+        );
+        svc.internal_traffic_policy = TrafficPolicy::Local;
+        assert!(!svc.uses_cluster_endpoints());
+        svc.service_type = ServiceType::NodePort;
+        svc.node_port = Some(30080);
+        svc.external_traffic_policy = TrafficPolicy::Local;
+        assert!(svc.uses_cluster_endpoints());
+        assert!(svc.uses_local_endpoints());
     }
 
     #[test]

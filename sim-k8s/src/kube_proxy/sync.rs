@@ -245,7 +245,7 @@ impl Writer<'_> {
         let name = svc.name.to_string();
         let proto = svc.name.protocol.lower();
         let chains = ServiceChains::new(&svc.name);
-        let sorted = sorted_endpoints(all_endpoints);
+        let sorted = sorted_endpoints(all_endpoints, &self.config.node_name);
         let cat = categorize(&sorted, svc, &self.config.node_name);
         let has_endpoints = cat.has_any;
 
