@@ -16,12 +16,14 @@ const ENDPOINTS_PER_SERVICE: u32 = 10;
 const NODES: u32 = 100;
 
 fn cluster() -> (ProxyConfig, Vec<ServicePortInfo>, EndpointsMap) {
-    let config = ProxyConfig::new("node-0", Ipv4Addr::new(192, 168, 0, 2), Some("10.0.0.0/8".parse().unwrap()));
+    let config =
+        ProxyConfig::new("node-0", Ipv4Addr::new(192, 168, 0, 2), Some("10.0.0.0/8".parse().unwrap()));
     let mut services = Vec::with_capacity(SERVICES as usize);
     let mut endpoints = EndpointsMap::new();
     let mut next_ep: u32 = 0;
     for i in 0..SERVICES {
-        let name = ServicePortName::new(&format!("ns{}", i % 50), &format!("svc{i}"), "http", ServiceProtocol::Tcp);
+        let name =
+            ServicePortName::new(&format!("ns{}", i % 50), &format!("svc{i}"), "http", ServiceProtocol::Tcp);
         let vip = Ipv4Addr::from(u32::from(Ipv4Addr::new(172, 30, 0, 0)) + i);
         let mut s = ServicePortInfo::cluster_ip(name.clone(), vip, 80);
         if i % 5 == 0 {
@@ -38,7 +40,11 @@ fn cluster() -> (ProxyConfig, Vec<ServicePortInfo>, EndpointsMap) {
             .map(|_| {
                 next_ep += 1;
                 let node = format!("node-{}", next_ep % NODES);
-                Endpoint::ready(Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + next_ep), 8080, Some(&node))
+                Endpoint::ready(
+                    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + next_ep),
+                    8080,
+                    Some(&node),
+                )
             })
             .collect();
         endpoints.insert(name, eps);

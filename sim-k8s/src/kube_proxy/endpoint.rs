@@ -129,16 +129,25 @@ pub fn categorize<'a>(endpoints: &[&'a Endpoint], svc: &ServicePortInfo, node: &
 
 /// Orders endpoints by their `ip:port` text, as upstream's EndpointSliceCache does, and
 /// drops duplicate addresses the way it does: the first occurrence wins, except that a later
-/// duplicate on `node` replaces it (upstream favours `isLocal == true`).
-pub fn sorted_endpoints<'a>(endpoints: &'a [Endpoint], node: &str) -> Vec<&'a Endpoint> {
-    let mut by_text: BTreeMap<String, &Endpoint> = BTreeMap::new();
-    for ep in endpoints {
-        let text = ep.to_string();
-        if ep.is_local(node) || !by_text.contains_key(&text) {
-            by_text.insert(text, ep);
+/// duplicate on `node` replaces it (upstream favours `isLocal == true`). Each endpoint comes
+/// with its `ip:port` text.
+pub fn sorted_endpoints<'a>(endpoints: &'a [Endpoint], node: &str) -> Vec<(String, &'a Endpoint)> {
+    let mut keyed: Vec<(String, usize, &Endpoint)> =
+        endpoints.iter().enumerate().map(|(i, e)| (e.to_string(), i, e)).collect();
+    // Stable order among duplicates: by text, then input position.
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<(String, &Endpoint)> = Vec::with_capacity(keyed.len());
+    for (text, _, ep) in keyed {
+        match out.last_mut() {
+            Some(last) if last.0 == text => {
+                if ep.is_local(node) {
+                    last.1 = ep;
+                }
+            }
+            _ => out.push((text, ep)),
         }
     }
-    by_text.into_values().collect()
+    out
 }
 
 #[cfg(test)]
@@ -172,13 +181,13 @@ mod tests {
             ep(9, "n", true, true, false),
             ep(9, "n", false, true, true),
         ];
-        let sorted: Vec<&Endpoint> = sorted_endpoints(&eps, "other");
+        let sorted: Vec<&Endpoint> = sorted_endpoints(&eps, "other").into_iter().map(|(_, e)| e).collect();
         let text: Vec<String> = sorted.iter().map(|e| e.to_string()).collect();
         // "10.0.0.10:80" < "10.0.0.9:80" as text, like upstream's byAddress.
         assert_eq!(text, ["10.0.0.10:80", "10.0.0.9:80"]);
         assert!(sorted[1].ready, "the first duplicate wins");
         // ...unless a later duplicate is local.
-        assert!(!sorted_endpoints(&eps, "n")[1].ready);
+        assert!(!sorted_endpoints(&eps, "n")[1].1.ready);
     }
 
     // Mirrors the cases of upstream topology_test.go TestCategorizeEndpoints that do not

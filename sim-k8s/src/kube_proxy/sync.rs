@@ -112,6 +112,9 @@ struct LineBuffer {
 }
 
 impl LineBuffer {
+    fn with_capacity(bytes: usize) -> Self {
+        LineBuffer { text: String::with_capacity(bytes), lines: 0 }
+    }
     fn chain(&mut self, name: &str) {
         let _ = writeln!(self.text, ":{name} - [0:0]");
         self.lines += 1;
@@ -120,6 +123,25 @@ impl LineBuffer {
         let _ = self.text.write_fmt(args);
         self.text.push('\n');
         self.lines += 1;
+    }
+}
+
+/// Writes ` -m comment --comment ns/svc:port` (SEP rules) or
+/// ` -m comment --comment "ns/svc:port -> ip:port"` (dispatch rules), or nothing in
+/// large-cluster mode, without allocating.
+struct EndpointComment<'a> {
+    on: bool,
+    name: &'a str,
+    endpoint: Option<&'a str>,
+}
+
+impl std::fmt::Display for EndpointComment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.on, self.endpoint) {
+            (false, _) => Ok(()),
+            (true, None) => write!(f, " -m comment --comment {}", self.name),
+            (true, Some(ep)) => write!(f, " -m comment --comment \"{} -> {}\"", self.name, ep),
+        }
     }
 }
 
@@ -160,7 +182,8 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
         filter_chains: LineBuffer::default(),
         filter_rules: LineBuffer::default(),
         nat_chains: LineBuffer::default(),
-        nat_rules: LineBuffer::default(),
+        // Roughly 100 bytes a line; reserving up front avoids re-copying a 30 MB buffer.
+        nat_rules: LineBuffer::with_capacity((svcs.len() * 6 + total_endpoints * 3) * 100),
         stats: SyncStats { services: svcs.len(), endpoints: total_endpoints, ..SyncStats::default() },
     };
     w.stats.large_cluster_mode = w.large_cluster_mode;
@@ -230,10 +253,10 @@ impl Writer<'_> {
         }
     }
 
-    /// Appends `-m comment --comment <c>` unless in large-cluster mode
-    /// (upstream `appendServiceCommentLocked`).
-    fn endpoint_comment(&self, comment: &str) -> String {
-        if self.large_cluster_mode { String::new() } else { format!(" -m comment --comment {comment}") }
+    /// The `-m comment --comment …` of endpoint rules, which upstream drops in large-cluster
+    /// mode (`appendServiceCommentLocked`).
+    fn endpoint_comment<'a>(&self, name: &'a str, endpoint: Option<&'a str>) -> EndpointComment<'a> {
+        EndpointComment { on: !self.large_cluster_mode, name, endpoint }
     }
 
     fn write_service(
@@ -245,7 +268,8 @@ impl Writer<'_> {
         let name = svc.name.to_string();
         let proto = svc.name.protocol.lower();
         let chains = ServiceChains::new(&svc.name);
-        let sorted = sorted_endpoints(all_endpoints, &self.config.node_name);
+        let sorted_with_text = sorted_endpoints(all_endpoints, &self.config.node_name);
+        let sorted: Vec<&Endpoint> = sorted_with_text.iter().map(|(_, e)| *e).collect();
         let cat = categorize(&sorted, svc, &self.config.node_name);
         let has_endpoints = cat.has_any;
 
@@ -467,15 +491,15 @@ impl Writer<'_> {
             );
         }
 
-        // Endpoint chain names for every reachable endpoint.
-        let sep: BTreeMap<(Ipv4Addr, u16), (ChainName, String)> = cat
-            .all_reachable
-            .iter()
-            .map(|e| {
-                let text = e.to_string();
-                ((e.ip, e.port), (endpoint_chain(&name, svc.name.protocol, &text), text))
-            })
-            .collect();
+        // Endpoint chain names for every reachable endpoint. `all_reachable` is a subsequence
+        // of `sorted` (same order), so one merge walk pairs each with its text.
+        let mut sep: BTreeMap<(Ipv4Addr, u16), (ChainName, &str)> = BTreeMap::new();
+        let mut reachable = cat.all_reachable.iter().peekable();
+        for (text, ep) in &sorted_with_text {
+            if reachable.next_if(|r| std::ptr::eq(**r, *ep)).is_some() {
+                sep.insert((ep.ip, ep.port), (endpoint_chain(&name, svc.name.protocol, text), text.as_str()));
+            }
+        }
 
         if uses_cluster_policy_chain {
             self.nat_chains.chain(cluster_policy_chain.as_str());
@@ -487,21 +511,24 @@ impl Writer<'_> {
         }
 
         // Per-endpoint chains.
-        let comment = self.endpoint_comment(&name);
+        let comment = self.endpoint_comment(&name, None);
+        let sticky = svc.sticky_max_age_seconds().is_some();
         for ep in &cat.all_reachable {
             let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
             self.nat_chains.chain(chain.as_str());
             // Hairpin: a pod reaching itself through the service must be SNATed.
             w!(self.nat_rules, "-A {chain}{comment} -s {ip} -j {KUBE_MARK_MASQ}", ip = ep.ip);
-            let recent = if svc.sticky_max_age_seconds().is_some() {
-                format!(" -m recent --name {chain} --set")
+            if sticky {
+                w!(
+                    self.nat_rules,
+                    "-A {chain}{comment} -m recent --name {chain} --set -m {proto} -p {proto} -j DNAT --to-destination {text}"
+                );
             } else {
-                String::new()
-            };
-            w!(
-                self.nat_rules,
-                "-A {chain}{comment}{recent} -m {proto} -p {proto} -j DNAT --to-destination {text}"
-            );
+                w!(
+                    self.nat_rules,
+                    "-A {chain}{comment} -m {proto} -p {proto} -j DNAT --to-destination {text}"
+                );
+            }
         }
     }
 
@@ -511,12 +538,12 @@ impl Writer<'_> {
         svc: &ServicePortInfo,
         svc_chain: &ChainName,
         endpoints: &[&Endpoint],
-        sep: &BTreeMap<(Ipv4Addr, u16), (ChainName, String)>,
+        sep: &BTreeMap<(Ipv4Addr, u16), (ChainName, &str)>,
     ) {
         if let Some(seconds) = svc.sticky_max_age_seconds() {
             for ep in endpoints {
                 let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-                let comment = self.endpoint_comment(&format!("\"{name} -> {text}\""));
+                let comment = self.endpoint_comment(name, Some(text));
                 w!(
                     self.nat_rules,
                     "-A {svc_chain}{comment} -m recent --name {chain} --rcheck --seconds {seconds} --reap -j {chain}"
@@ -526,7 +553,7 @@ impl Writer<'_> {
         let n = endpoints.len();
         for (i, ep) in endpoints.iter().enumerate() {
             let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-            let comment = self.endpoint_comment(&format!("\"{name} -> {text}\""));
+            let comment = self.endpoint_comment(name, Some(text));
             if i + 1 < n {
                 let p = self.probabilities.get(n - i);
                 w!(
