@@ -4,13 +4,17 @@
 //! `iptables-restore --noflush`, plus the jump rules it ensures in built-in chains. Packets are
 //! never routed here: the generic netfilter engine in `sim-net` evaluates the generated rules.
 //!
-//! Entry point: [`sync`] → [`SyncResult`]. Sub-modules: [`service_port`] / [`endpoint`] (the
+//! Entry points: [`sync`] / [`sync_with_existing`] → [`SyncResult`]. Wiring: validate the
+//! config ([`ProxyConfig::validate`]); at node start load [`SyncResult::initial_restore`] into
+//! empty tables; on later syncs feed [`SyncResult::restore_input`] to `iptables-restore
+//! --noflush` (pass the loaded nat chain names so stale ones are deleted). Sub-modules: [`service_port`] / [`endpoint`] (the
 //! input model and endpoint selection), [`config`] (flags and timing), [`chain_name`]
 //! (hashed chain names), [`probability`] (statistic values), [`jump_chains`], [`healthcheck`]
 //! (the LB health-check server's answer), [`sync`] (the rule writer).
 //!
 //! Not modelled: IPv6 / dual-stack, topology-aware routing hints, the nftables and IPVS modes,
-//! partial syncs and stale-chain deletion (both leave the loaded tables as a full sync would).
+//! partial syncs (they leave the loaded tables as a full sync would), conntrack cleanup of
+//! stale UDP flows (the lead's conntrack model owns that), metrics.
 
 pub mod chain_name;
 pub mod config;
@@ -29,4 +33,4 @@ pub use jump_chains::JumpRule;
 pub use service_port::{
     ServicePortInfo, ServicePortName, ServiceProtocol, ServiceType, SessionAffinity, TrafficPolicy,
 };
-pub use sync::{SyncResult, SyncStats, sync};
+pub use sync::{SyncResult, SyncStats, sync, sync_with_existing};

@@ -354,3 +354,75 @@ fn large_cluster_mode() {
     assert_eq!(first, "-A KUBE-SEP-SU5STNODRYEWJAUF -m tcp -p tcp -j DNAT --to-destination 10.4.0.1:8082");
     assert!(r.nat.contains(":KUBE-SVC-EBDQOQU5SJFXRIL3 - [0:0]"));
 }
+
+/// Chains declared in a restore text (what `iptables-save` would list afterwards).
+fn declared_chains(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(':'))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Mirrors the deletion steps of upstream `TestSyncProxyRulesRepeated`: deleting svc2, then
+/// moving svc3's endpoint, flushes and deletes exactly the stale chains upstream deletes.
+/// Upstream's later syncs are partial (only changed services are rewritten); ours are full,
+/// so upstream's expected lines must be a subset of ours, with the same `-X` lines.
+#[test]
+fn sync_proxy_rules_repeated_deletes_stale_chains() {
+    let cfg = fake_config();
+    let svc2 = ServicePortInfo::cluster_ip(spn("ns2", "svc2", "p8080"), ip("172.30.0.42"), 8080);
+    let mut services = vec![svc("ns1", "svc1", "172.30.0.41"), svc2, svc("ns3", "svc3", "172.30.0.43")];
+    let mut eps = EndpointsMap::new();
+    eps.insert(spn("ns1", "svc1", "p80"), vec![Endpoint::ready(ip("10.0.1.1"), 80, None)]);
+    eps.insert(spn("ns2", "svc2", "p8080"), vec![Endpoint::ready(ip("10.0.2.1"), 8080, None)]);
+    eps.insert(spn("ns3", "svc3", "p80"), vec![Endpoint::ready(ip("10.0.3.1"), 80, None)]);
+    let loaded = declared_chains(&sync(&cfg, &services, &eps).nat);
+
+    // Delete svc2.
+    services.remove(1);
+    eps.remove(&spn("ns2", "svc2", "p8080"));
+    let r = sim_k8s::kube_proxy::sync_with_existing(&cfg, &services, &eps, &loaded);
+    let ours = r.restore_input().replace("0x00004000", "0x4000");
+    for line in DELETE_SVC2_EXPECTED.lines().filter(|l| !l.is_empty()) {
+        assert!(ours.lines().any(|l| l == line), "missing {line}\n{ours}");
+    }
+    let deletions: Vec<&str> = ours.lines().filter(|l| l.starts_with("-X ")).collect();
+    assert_eq!(deletions, ["-X KUBE-SEP-UHEGFW77JX3KXTOV", "-X KUBE-SVC-2VJB64SDSIJUP5T6"]);
+    assert_eq!(r.stats.deleted_chains, 2);
+    let loaded = declared_chains(&sync(&cfg, &services, &eps).nat);
+
+    // Move svc3's endpoint from 10.0.3.1 to 10.0.3.2.
+    eps.insert(spn("ns3", "svc3", "p80"), vec![Endpoint::ready(ip("10.0.3.2"), 80, None)]);
+    let r = sim_k8s::kube_proxy::sync_with_existing(&cfg, &services, &eps, &loaded);
+    let deletions: Vec<&str> = r.nat.lines().filter(|l| l.starts_with("-X ")).collect();
+    assert_eq!(deletions, ["-X KUBE-SEP-BSWRHOQ77KEXZLNL"]);
+    assert!(r.nat.contains(
+        "-A KUBE-SEP-DKCFIS26GWF2WLWC -m comment --comment ns3/svc3:p80 -s 10.0.3.2 -j KUBE-MARK-MASQ"
+    ));
+    // Chains that are not kube-proxy's service chains are never deleted.
+    let mut foreign = loaded.clone();
+    foreign.insert("FLANNEL-POSTRTG".to_owned());
+    let r = sim_k8s::kube_proxy::sync_with_existing(&cfg, &services, &eps, &foreign);
+    assert!(!r.nat.contains("FLANNEL"));
+}
+
+const DELETE_SVC2_EXPECTED: &str = r#"
+*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-SEP-UHEGFW77JX3KXTOV - [0:0]
+:KUBE-SVC-2VJB64SDSIJUP5T6 - [0:0]
+-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
+-A KUBE-SERVICES -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 -j KUBE-SVC-X27LE4BHSL4DOUIK
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
+-X KUBE-SEP-UHEGFW77JX3KXTOV
+-X KUBE-SVC-2VJB64SDSIJUP5T6
+COMMIT
+"#;

@@ -45,6 +45,12 @@ impl fmt::Display for ChainName {
     }
 }
 
+/// Whether a chain is one of kube-proxy's per-service chains (upstream `isServiceChainName`),
+/// i.e. one it may delete when no longer used.
+pub fn is_service_chain_name(chain: &str) -> bool {
+    [SVC_PREFIX, SVL_PREFIX, SEP_PREFIX, FW_PREFIX, EXT_PREFIX].iter().any(|p| chain.starts_with(p))
+}
+
 /// The 16-character hash kube-proxy appends to per-service chain prefixes
 /// (upstream `portProtoHash`).
 pub fn port_proto_hash(service_port_name: &str, protocol: &str) -> String {

@@ -246,6 +246,14 @@ impl ProxyConfig {
         format!("{:#010x}", 1u32 << (self.masquerade_bit & 31))
     }
 
+    /// Whether kube-proxy sets `net.ipv4.conf.all.route_localnet=1` at startup (it does when
+    /// localhost NodePorts are effectively on), which lets 127.0.0.0/8 destinations be DNATed
+    /// off the host.
+    pub fn sets_route_localnet(&self) -> bool {
+        let npa = ResolvedNodePortAddresses::resolve(&self.node_port_addresses, &self.node_ips);
+        self.effective_localhost_node_ports(&npa)
+    }
+
     /// `localhostNodePorts` after `NewProxier` forces it off when `--nodeport-addresses`
     /// does not cover 127.0.0.0/8.
     pub fn effective_localhost_node_ports(&self, npa: &ResolvedNodePortAddresses) -> bool {
@@ -288,6 +296,17 @@ mod tests {
         let mut c = ok;
         c.node_port_addresses = NodePortAddresses::Cidrs(Vec::new());
         assert_eq!(c.validate(), Err(ConfigError::EmptyNodePortAddresses));
+    }
+
+    #[test]
+    fn route_localnet_follows_localhost_node_ports() {
+        let mut c = ProxyConfig::new("n", Ipv4Addr::new(192, 168, 0, 2), None);
+        assert!(c.sets_route_localnet());
+        c.node_port_addresses = NodePortAddresses::Primary;
+        assert!(!c.sets_route_localnet(), "127/8 not covered by the node's primary IP");
+        c.node_port_addresses = NodePortAddresses::All;
+        c.localhost_node_ports = false;
+        assert!(!c.sets_route_localnet());
     }
 
     #[test]

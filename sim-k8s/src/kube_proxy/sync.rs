@@ -6,14 +6,15 @@
 //! rules it ensures in the built-in chains. Service ports are visited in [`ServicePortName`]
 //! order (upstream iterates a Go map, i.e. in no fixed order), so output is deterministic.
 //! Every sync here is a full sync: partial syncs only skip rewriting unchanged chains and leave
-//! the loaded tables identical. Stale-chain deletion (`-X`) is left to the caller, which knows
-//! what is loaded. Not modelled: IPv6, topology hints, `ipMode: Proxy`, metrics.
+//! the loaded tables identical. Stale service chains are deleted (`-X`) when the caller passes
+//! the chains currently loaded ([`sync_with_existing`]). Not modelled: IPv6, topology hints,
+//! `ipMode: Proxy`, metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use super::chain_name::{ChainName, ServiceChains, endpoint_chain};
+use super::chain_name::{ChainName, ServiceChains, endpoint_chain, is_service_chain_name};
 use super::config::{LARGE_CLUSTER_ENDPOINTS_THRESHOLD, ProxyConfig, ResolvedNodePortAddresses};
 use super::endpoint::{Endpoint, EndpointsMap, categorize, sorted_endpoints};
 use super::healthcheck::{HealthCheckServer, health_check_servers};
@@ -68,6 +69,8 @@ pub struct SyncStats {
     pub no_local_endpoints_internal: usize,
     /// Service ports whose external traffic is dropped for lack of local endpoints.
     pub no_local_endpoints_external: usize,
+    /// Stale service chains deleted (`-X`).
+    pub deleted_chains: usize,
 }
 
 /// What one sync produces.
@@ -160,10 +163,27 @@ struct Writer<'c> {
     nat_chains: LineBuffer,
     nat_rules: LineBuffer,
     stats: SyncStats,
+    /// Service chains written so far; tracked only when stale chains must be found.
+    active_nat: Option<BTreeSet<String>>,
 }
 
-/// Runs one sync: the complete rule set for this node.
+/// Runs one sync into empty tables (or tables holding only what an earlier sync of the same
+/// services wrote): the complete rule set for this node.
 pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &EndpointsMap) -> SyncResult {
+    sync_with_existing(config, services, endpoints, &BTreeSet::new())
+}
+
+/// Runs one sync given the nat chains currently loaded (what upstream reads back with
+/// `iptables-save -t nat`): service chains (`KUBE-SVC-`, `KUBE-SVL-`, `KUBE-EXT-`, `KUBE-FW-`,
+/// `KUBE-SEP-`) no longer in use are flushed and deleted (`:CHAIN - [0:0]` + `-X CHAIN`), as
+/// upstream does. (Upstream defers this in large clusters until `syncPeriod` has passed; here
+/// it happens on every sync, which converges to the same tables.)
+pub fn sync_with_existing(
+    config: &ProxyConfig,
+    services: &[ServicePortInfo],
+    endpoints: &EndpointsMap,
+    existing_nat_chains: &BTreeSet<String>,
+) -> SyncResult {
     let npa = ResolvedNodePortAddresses::resolve(&config.node_port_addresses, &config.node_ips);
     let localhost_node_ports = config.effective_localhost_node_ports(&npa);
 
@@ -185,6 +205,7 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
         // Roughly 100 bytes a line; reserving up front avoids re-copying a 30 MB buffer.
         nat_rules: LineBuffer::with_capacity((svcs.len() * 6 + total_endpoints * 3) * 100),
         stats: SyncStats { services: svcs.len(), endpoints: total_endpoints, ..SyncStats::default() },
+        active_nat: if existing_nat_chains.is_empty() { None } else { Some(BTreeSet::new()) },
     };
     w.stats.large_cluster_mode = w.large_cluster_mode;
 
@@ -202,6 +223,7 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
         w.write_service(svc, eps, localhost_node_ports);
     }
 
+    w.delete_stale_chains(existing_nat_chains);
     w.write_nodeports_tail(&npa, localhost_node_ports);
     w.write_forward_rules();
 
@@ -229,6 +251,27 @@ fn assemble(table: &str, chains: LineBuffer, rules: LineBuffer) -> String {
 }
 
 impl Writer<'_> {
+    /// Declares a per-service nat chain (and remembers it when looking for stale chains).
+    fn nat_chain(&mut self, name: &str) {
+        self.nat_chains.chain(name);
+        if let Some(active) = &mut self.active_nat {
+            active.insert(name.to_owned());
+        }
+    }
+
+    fn delete_stale_chains(&mut self, existing: &BTreeSet<String>) {
+        let Some(active) = self.active_nat.take() else { return };
+        for chain in existing.difference(&active) {
+            if !is_service_chain_name(chain) {
+                continue; // not ours
+            }
+            // A chain line flushes the chain; only an empty chain can be deleted.
+            self.nat_chains.chain(chain);
+            w!(self.nat_rules, "-X {chain}");
+            self.stats.deleted_chains += 1;
+        }
+    }
+
     fn write_base_nat_rules(&mut self, localhost_node_ports: bool) {
         let mark = &self.mark;
         let nat = &mut self.nat_rules;
@@ -427,7 +470,7 @@ impl Writer<'_> {
 
         // External traffic handling.
         if uses_external_traffic_chain {
-            self.nat_chains.chain(external_traffic_chain.as_str());
+            self.nat_chain(external_traffic_chain.as_str());
             if !svc.external_policy_local() {
                 // Endpoints may be on other nodes: masquerade so replies come back here.
                 w!(
@@ -462,7 +505,7 @@ impl Writer<'_> {
         // Firewall chain for loadBalancerSourceRanges.
         if uses_fw_chain {
             let fw = &chains.firewall;
-            self.nat_chains.chain(fw.as_str());
+            self.nat_chain(fw.as_str());
             let node_ip: Option<Ipv4Addr> = self.config.node_ips.first().copied();
             let mut allow_from_node = false;
             for cidr in &svc.load_balancer_source_ranges {
@@ -502,11 +545,11 @@ impl Writer<'_> {
         }
 
         if uses_cluster_policy_chain {
-            self.nat_chains.chain(cluster_policy_chain.as_str());
+            self.nat_chain(cluster_policy_chain.as_str());
             self.write_service_to_endpoint_rules(&name, svc, cluster_policy_chain, &cat.cluster, &sep);
         }
         if uses_local_policy_chain {
-            self.nat_chains.chain(local_policy_chain.as_str());
+            self.nat_chain(local_policy_chain.as_str());
             self.write_service_to_endpoint_rules(&name, svc, local_policy_chain, &cat.local, &sep);
         }
 
@@ -515,7 +558,7 @@ impl Writer<'_> {
         let sticky = svc.sticky_max_age_seconds().is_some();
         for ep in &cat.all_reachable {
             let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-            self.nat_chains.chain(chain.as_str());
+            self.nat_chain(chain.as_str());
             // Hairpin: a pod reaching itself through the service must be SNATed.
             w!(self.nat_rules, "-A {chain}{comment} -s {ip} -j {KUBE_MARK_MASQ}", ip = ep.ip);
             if sticky {
