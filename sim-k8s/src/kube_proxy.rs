@@ -1,20 +1,17 @@
-//! kube-proxy in iptables mode: rule generation. Given kube-proxy's own view of the cluster
-//! (service ports, their endpoints, this node's configuration) it writes the iptables-restore
-//! input the real kube-proxy (`pkg/proxy/iptables/proxier.go`, release 1.31+) feeds to
-//! `iptables-restore --noflush`, plus the jump rules it ensures in built-in chains. Packets are
-//! never routed here: the generic netfilter engine in `sim-net` evaluates the generated rules.
+//! kube-proxy in iptables mode: rule generation. From kube-proxy's own view of the cluster
+//! (service ports, endpoints, this node's configuration) it writes the iptables-restore input
+//! the real kube-proxy (`pkg/proxy/iptables/proxier.go`, 1.31+) feeds to `iptables-restore
+//! --noflush`, plus the jump rules it ensures in built-in chains. No packet is routed here:
+//! `sim-net`'s netfilter engine evaluates the generated rules.
 //!
-//! Entry points: [`sync`] / [`sync_with_existing`] → [`SyncResult`]. Wiring: validate the
-//! config ([`ProxyConfig::validate`]); at node start load [`SyncResult::initial_restore`] into
-//! empty tables; on later syncs feed [`SyncResult::restore_input`] to `iptables-restore
-//! --noflush` (pass the loaded nat chain names so stale ones are deleted). Sub-modules: [`service_port`] / [`endpoint`] (the
-//! input model and endpoint selection), [`config`] (flags and timing), [`chain_name`]
-//! (hashed chain names), [`probability`] (statistic values), [`jump_chains`], [`healthcheck`]
-//! (the LB health-check server's answer), [`sync`] (the rule writer).
+//! Entry points: [`sync()`] / [`sync_with_existing`] → [`SyncResult`]. Wiring: check
+//! [`ProxyConfig::validate`]; load [`SyncResult::initial_restore`] into a node's empty tables,
+//! then feed each later [`SyncResult::restore_input`] with `--noflush`, passing the loaded nat
+//! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
+//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`.
 //!
-//! Not modelled: IPv6 / dual-stack, topology-aware routing hints, the nftables and IPVS modes,
-//! partial syncs (they leave the loaded tables as a full sync would), conntrack cleanup of
-//! stale UDP flows (the lead's conntrack model owns that), metrics.
+//! Not modelled: IPv6 / dual-stack, topology hints, the nftables and IPVS modes, partial syncs
+//! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
 
 pub mod chain_name;
 pub mod config;

@@ -213,7 +213,7 @@ impl ProxyConfig {
     }
 
     /// Checks the values kube-proxy's config validation (`pkg/proxy/apis/config/validation`)
-    /// would reject. [`super::sync`] assumes a valid configuration (an out-of-range
+    /// would reject. [`super::sync()`] assumes a valid configuration (an out-of-range
     /// masquerade bit is reduced modulo 32 there rather than panicking).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.masquerade_bit > 31 {

@@ -3,7 +3,7 @@
 //! endpoints and the node's configuration, writes the `*filter` and `*nat` iptables-restore
 //! input kube-proxy feeds to `iptables-restore --noflush`, line for line in kube-proxy's own
 //! word order (`-m comment --comment "…" -m tcp -p tcp -d IP --dport N -j …`), plus the jump
-//! rules it ensures in the built-in chains. Service ports are visited in [`ServicePortName`]
+//! rules it ensures in the built-in chains. Service ports are visited in [`super::ServicePortName`]
 //! order (upstream iterates a Go map, i.e. in no fixed order), so output is deterministic.
 //! Every sync here is a full sync: partial syncs only skip rewriting unchanged chains and leave
 //! the loaded tables identical. Stale service chains are deleted (`-X`) when the caller passes
