@@ -28,6 +28,7 @@ pub use endpoint::{Endpoint, EndpointsMap};
 pub use healthcheck::{HealthCheckResponse, HealthCheckServer};
 pub use jump_chains::JumpRule;
 pub use service_port::{
-    ServicePortInfo, ServicePortName, ServiceProtocol, ServiceType, SessionAffinity, TrafficPolicy,
+    ServicePortError, ServicePortInfo, ServicePortName, ServiceProtocol, ServiceType, SessionAffinity,
+    TrafficPolicy,
 };
 pub use sync::{SyncResult, SyncStats, sync, sync_with_existing};

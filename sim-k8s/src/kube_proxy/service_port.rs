@@ -11,6 +11,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use thiserror::Error;
 
 /// Default ClientIP affinity timeout (`v1.DefaultClientIPServiceAffinitySeconds`, 3 hours).
 pub const DEFAULT_CLIENT_IP_AFFINITY_SECONDS: u32 = 10_800;
@@ -128,6 +129,28 @@ pub enum SessionAffinity {
     },
 }
 
+/// A service port kube-proxy could not program (the API server's validation rejects these).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ServicePortError {
+    /// Empty namespace or name.
+    #[error("{0}: metadata.namespace and metadata.name must not be empty")]
+    EmptyName(String),
+    /// `spec.clusterIP` is 0.0.0.0 (headless services never reach kube-proxy).
+    #[error("{0}: spec.clusterIP: must be a valid IP, got 0.0.0.0")]
+    UnspecifiedClusterIp(String),
+    /// A port field is 0.
+    #[error("{name}: {field}: must be between 1 and 65535, got 0")]
+    ZeroPort {
+        /// `ns/svc:port`.
+        name: String,
+        /// The field path, e.g. `spec.ports[].nodePort`.
+        field: &'static str,
+    },
+    /// A ClusterIP service with a node port.
+    #[error("{0}: spec.ports[].nodePort: may not be used when type is 'ClusterIP'")]
+    NodePortOnClusterIp(String),
+}
+
 /// One Service port as kube-proxy sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePortInfo {
@@ -175,6 +198,31 @@ impl ServicePortInfo {
             internal_traffic_policy: TrafficPolicy::Cluster,
             health_check_node_port: None,
         }
+    }
+
+    /// Rejects values the API server would never store (so [`super::sync()`] never writes
+    /// `--dport 0` or `-d 0.0.0.0`).
+    pub fn validate(&self) -> Result<(), ServicePortError> {
+        let name = self.name.to_string();
+        if self.name.namespace.is_empty() || self.name.name.is_empty() {
+            return Err(ServicePortError::EmptyName(name));
+        }
+        if self.cluster_ip.is_unspecified() {
+            return Err(ServicePortError::UnspecifiedClusterIp(name));
+        }
+        for (value, field) in [
+            (Some(self.port), "spec.ports[].port"),
+            (self.node_port, "spec.ports[].nodePort"),
+            (self.health_check_node_port, "spec.healthCheckNodePort"),
+        ] {
+            if value == Some(0) {
+                return Err(ServicePortError::ZeroPort { name, field });
+            }
+        }
+        if self.service_type == ServiceType::ClusterIp && self.node_port.is_some() {
+            return Err(ServicePortError::NodePortOnClusterIp(name));
+        }
+        Ok(())
     }
 
     /// Upstream `ExternallyAccessible`: reachable by a NodePort, LB IP or external IP.
@@ -266,6 +314,30 @@ mod tests {
         svc.external_traffic_policy = TrafficPolicy::Local;
         assert!(svc.uses_cluster_endpoints());
         assert!(svc.uses_local_endpoints());
+    }
+
+    #[test]
+    fn validation() {
+        let mut svc = ServicePortInfo::cluster_ip(
+            ServicePortName::new("ns", "s", "http", ServiceProtocol::Tcp),
+            Ipv4Addr::new(10, 96, 0, 13),
+            80,
+        );
+        assert_eq!(svc.validate(), Ok(()));
+        svc.node_port = Some(30080);
+        assert_eq!(
+            svc.validate().unwrap_err().to_string(),
+            "ns/s:http: spec.ports[].nodePort: may not be used when type is 'ClusterIP'"
+        );
+        svc.service_type = ServiceType::NodePort;
+        svc.node_port = Some(0);
+        assert_eq!(
+            svc.validate().unwrap_err().to_string(),
+            "ns/s:http: spec.ports[].nodePort: must be between 1 and 65535, got 0"
+        );
+        svc.node_port = None;
+        svc.cluster_ip = Ipv4Addr::UNSPECIFIED;
+        assert!(matches!(svc.validate(), Err(ServicePortError::UnspecifiedClusterIp(_))));
     }
 
     #[test]
