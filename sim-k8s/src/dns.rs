@@ -13,11 +13,19 @@
 //! runner carries the encoded messages through the simulated dataplane.
 
 pub mod coredns;
+pub mod env;
 pub mod message;
 pub mod name;
+pub mod resolv_conf;
+pub mod resolver;
+pub mod tools;
 pub mod view;
 
 pub use coredns::{CoreDns, CoreDnsConfig, PodMode, Upstream};
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
+pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};
+pub use resolver::{
+    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver,
+};
 pub use view::{ClusterDnsView, DnsEndpoint, DnsPod, DnsPort, DnsService, Protocol, ServiceType};

@@ -1,0 +1,318 @@
+//! What `dig`, `nslookup` and `getent hosts` print, byte for byte.
+//!
+//! dig follows bind9 bin/dig/dig.c and lib/dns/masterdump.c: records are laid out with the
+//! `indent()` rule (tabs to columns 24/32/40/48, a single space once a column is passed), the
+//! question line is indented to the class column 32, `.local` names get the mDNS warning
+//! (dig ≥ 9.16), and `WARNING: recursion requested but not available` appears when `rd` was
+//! asked and `ra` is missing. Id, cookie, query time and WHEN come from the caller.
+//! nslookup follows bind9 bin/dig/nslookup.c (`Server:\t\t`, `Address:\t<ip>#53`, `Name:\t`,
+//! `Address: `, `canonical name = `, `Non-authoritative answer:`, `** server can't find`),
+//! and busybox 1.28's applet (the Kubernetes docs' `Address 1:` form). getent follows glibc
+//! nss/getent.c `print_hosts` (`%-15s %s`, one line per address).
+//! Left out: dig `+trace`, `+tcp`, multiple queries per command line; nslookup interactive mode.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use super::message::{EDNS_OPTION_COOKIE, Message, RData, Rcode, Record, RecordType};
+use super::name::Name;
+use super::resolver::LookupResult;
+
+/// Which parts of dig's output to print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DigStyle {
+    /// The default full output.
+    Full,
+    /// `+short`: rdata only.
+    Short,
+    /// `+noall +answer`: answer records only.
+    AnswerOnly,
+}
+
+/// The parts of a dig run that do not come from the DNS message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigRun {
+    /// bind9 version in the banner (`9.18.24`).
+    pub version: String,
+    /// The command-line arguments echoed in the banner (`-x 10.96.0.1`, `SRV name`).
+    pub args: String,
+    /// Server address.
+    pub server: IpAddr,
+    /// `Query time` in milliseconds (from simulated time).
+    pub query_time_ms: u64,
+    /// `WHEN:` text (from simulated time), e.g. `Wed Oct 07 19:04:04 UTC 2026`.
+    pub when: String,
+}
+
+/// The query dig sends: RD and AD set, EDNS0 with a 1232-byte buffer and an 8-byte client
+/// cookie (dig 9.18 defaults).
+pub fn dig_query(name: Name, qtype: RecordType, id: u16, cookie: [u8; 8]) -> Message {
+    let mut q = Message::query(id, name, qtype);
+    q.header.flags.ad = true;
+    q.set_edns(1232, vec![(EDNS_OPTION_COOKIE, cookie.to_vec())]);
+    q
+}
+
+/// bind's masterdump `indent()`: tabs to the column when possible, at least one character.
+fn indent(out: &mut String, col: &mut usize, to: usize) {
+    let to = to.max(*col + 1);
+    let ntabs = to / 8 - *col / 8;
+    let mut from = *col;
+    if ntabs > 0 {
+        out.extend(std::iter::repeat_n('\t', ntabs));
+        from = (to / 8) * 8;
+    }
+    out.extend(std::iter::repeat_n(' ', to - from));
+    *col = to;
+}
+
+/// One record as dig prints it (`name.<tabs>ttl<tab>IN<tab>TYPE<tab>rdata`).
+pub fn dig_record_line(r: &Record) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    let name = r.name.to_string();
+    out.push_str(&name);
+    col += name.len();
+    indent(&mut out, &mut col, 24);
+    let ttl = r.ttl.to_string();
+    out.push_str(&ttl);
+    col += ttl.len();
+    indent(&mut out, &mut col, 32);
+    out.push_str("IN");
+    col += 2;
+    indent(&mut out, &mut col, 40);
+    let t = r.rtype().to_string();
+    out.push_str(&t);
+    col += t.len();
+    indent(&mut out, &mut col, 48);
+    out.push_str(&r.data.to_string());
+    out
+}
+
+fn dig_question_line(m: &Message) -> String {
+    let Some(q) = m.question() else { return String::new() };
+    let mut out = format!(";{}", q.name);
+    let mut col = out.len();
+    indent(&mut out, &mut col, 32);
+    out.push_str("IN");
+    col += 2;
+    indent(&mut out, &mut col, 40);
+    out.push_str(&q.qtype.to_string());
+    out
+}
+
+/// dig's output for one response.
+pub fn dig(run: &DigRun, response: &Message, style: DigStyle) -> String {
+    let mut out = String::new();
+    match style {
+        DigStyle::Short => {
+            for r in &response.answers {
+                let _ = writeln!(out, "{}", r.data);
+            }
+            return out;
+        }
+        DigStyle::AnswerOnly => {
+            for r in &response.answers {
+                let _ = writeln!(out, "{}", dig_record_line(r));
+            }
+            return out;
+        }
+        DigStyle::Full => {}
+    }
+    let h = &response.header;
+    let _ = writeln!(out);
+    let _ = writeln!(out, "; <<>> DiG {} <<>> {}", run.version, run.args);
+    let _ = writeln!(out, ";; global options: +cmd");
+    let _ = writeln!(out, ";; Got answer:");
+    let local = Name::parse("local").unwrap_or_default();
+    if response.question().is_some_and(|q| q.name.is_subdomain_of(&local)) {
+        let _ = writeln!(out, ";; WARNING: .local is reserved for Multicast DNS");
+        let _ =
+            writeln!(out, ";; You are currently testing what happens when an mDNS query is leaked to DNS");
+    }
+    let opcode =
+        if h.flags.opcode == 0 { "QUERY".to_string() } else { format!("RESERVED{}", h.flags.opcode) };
+    let _ = writeln!(out, ";; ->>HEADER<<- opcode: {opcode}, status: {}, id: {}", h.rcode, h.id);
+    let mut flags = Vec::new();
+    for (on, f) in [
+        (h.flags.qr, "qr"),
+        (h.flags.aa, "aa"),
+        (h.flags.tc, "tc"),
+        (h.flags.rd, "rd"),
+        (h.flags.ra, "ra"),
+        (h.flags.ad, "ad"),
+        (h.flags.cd, "cd"),
+    ] {
+        if on {
+            flags.push(f);
+        }
+    }
+    let _ = writeln!(
+        out,
+        ";; flags: {}; QUERY: {}, ANSWER: {}, AUTHORITY: {}, ADDITIONAL: {}",
+        flags.join(" "),
+        response.questions.len(),
+        response.answers.len(),
+        response.authority.len(),
+        response.additional.len()
+    );
+    if h.flags.rd && !h.flags.ra {
+        let _ = writeln!(out, ";; WARNING: recursion requested but not available");
+    }
+    let _ = writeln!(out);
+    if let Some(opt) = response.opt() {
+        let _ = writeln!(out, ";; OPT PSEUDOSECTION:");
+        let _ = writeln!(out, "; EDNS: version: {}, flags:; udp: {}", (opt.ttl >> 16) & 0xff, opt.class);
+        if let RData::Opt(options) = &opt.data {
+            for (code, data) in options {
+                if *code == EDNS_OPTION_COOKIE {
+                    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+                    let tag = if data.len() == 8 { "echoed" } else { "good" };
+                    let _ = writeln!(out, "; COOKIE: {hex} ({tag})");
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, ";; QUESTION SECTION:");
+    let _ = writeln!(out, "{}", dig_question_line(response));
+    let _ = writeln!(out);
+    let extra: Vec<&Record> = response.additional.iter().filter(|r| r.rtype() != RecordType::Opt).collect();
+    for (title, records) in [
+        ("ANSWER", response.answers.iter().collect::<Vec<_>>()),
+        ("AUTHORITY", response.authority.iter().collect()),
+        ("ADDITIONAL", extra),
+    ] {
+        if records.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, ";; {title} SECTION:");
+        for r in records {
+            let _ = writeln!(out, "{}", dig_record_line(r));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, ";; Query time: {} msec", run.query_time_ms);
+    let _ = writeln!(out, ";; SERVER: {}#53({}) (UDP)", run.server, run.server);
+    let _ = writeln!(out, ";; WHEN: {}", run.when);
+    let _ = writeln!(out, ";; MSG SIZE  rcvd: {}", response.encode().len());
+    let _ = writeln!(out);
+    out
+}
+
+/// bind9 `nslookup NAME` output from a [`ResolverFlavour::Bind9`](super::resolver::ResolverFlavour)
+/// lookup (A, then AAAA, each with its own search).
+pub fn nslookup_bind9(server: IpAddr, typed: &str, result: &LookupResult) -> String {
+    let mut out = format!("Server:\t\t{server}\nAddress:\t{server}#53\n\n");
+    let mut printed_any = false;
+    let mut non_auth_printed = false;
+    let mut errors: Vec<String> = Vec::new();
+    let mut nodata = false;
+    for resp in &result.final_responses {
+        match resp.header.rcode {
+            Rcode::NoError if !resp.answers.is_empty() => {
+                if !resp.header.flags.aa && !non_auth_printed {
+                    out.push_str("Non-authoritative answer:\n");
+                    non_auth_printed = true;
+                }
+                for r in &resp.answers {
+                    match &r.data {
+                        RData::Cname(t) => {
+                            let _ = writeln!(out, "{}\tcanonical name = {t}", r.name.to_relative_string());
+                        }
+                        RData::A(_) | RData::Aaaa(_) => {
+                            let _ =
+                                writeln!(out, "Name:\t{}\nAddress: {}", r.name.to_relative_string(), r.data);
+                        }
+                        other => {
+                            let _ = writeln!(out, "{}\t{}", r.name.to_relative_string(), other);
+                        }
+                    }
+                }
+                printed_any = true;
+            }
+            Rcode::NoError => nodata = true,
+            rcode => {
+                let line = format!("** server can't find {typed}: {rcode}");
+                if !errors.contains(&line) {
+                    errors.push(line);
+                }
+            }
+        }
+    }
+    if printed_any {
+        out.push('\n');
+        return out;
+    }
+    if errors.is_empty() && nodata {
+        errors.push(format!("*** Can't find {typed}: No answer"));
+    }
+    if errors.is_empty() {
+        errors.push(format!(
+            ";; connection timed out; no servers could be reached\n\n** server can't find {typed}"
+        ));
+    }
+    for e in errors {
+        let _ = writeln!(out, "{e}\n");
+    }
+    out
+}
+
+/// busybox 1.28 `nslookup NAME` (the Kubernetes docs' form): addresses numbered, each followed
+/// by its reverse name when there is one.
+pub fn nslookup_busybox(
+    server: IpAddr,
+    server_ptr: Option<&Name>,
+    typed: &str,
+    addresses: &[(IpAddr, Option<Name>)],
+) -> String {
+    let with_ptr = |ip: &IpAddr, ptr: Option<&Name>| match ptr {
+        Some(p) => format!("{ip} {}", p.to_relative_string()),
+        None => ip.to_string(),
+    };
+    let mut out = format!("Server:    {server}\nAddress 1: {}\n\n", with_ptr(&server, server_ptr));
+    if addresses.is_empty() {
+        let _ = writeln!(out, "nslookup: can't resolve '{typed}'");
+        return out;
+    }
+    let _ = writeln!(out, "Name:      {typed}");
+    for (i, (ip, ptr)) in addresses.iter().enumerate() {
+        let _ = writeln!(out, "Address {}: {}", i + 1, with_ptr(ip, ptr.as_ref()));
+    }
+    out
+}
+
+/// `getent hosts NAME`: one `%-15s %s` line per address with the canonical name and aliases;
+/// empty output (exit status 2) when the lookup found nothing.
+pub fn getent_hosts(result: &LookupResult) -> String {
+    let Some(canonical) = &result.canonical_name else { return String::new() };
+    let mut out = String::new();
+    for ip in &result.addresses {
+        let _ = write!(out, "{:<15} {}", ip.to_string(), canonical.to_relative_string());
+        for a in &result.aliases {
+            let _ = write!(out, " {}", a.to_relative_string());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn record_columns_follow_bind_indent() {
+        let r =
+            Record::new(Name::parse("google.com").unwrap(), 300, RData::A(Ipv4Addr::new(142, 250, 74, 14)));
+        assert_eq!(dig_record_line(&r), "google.com.\t\t300\tIN\tA\t142.250.74.14");
+        let r = Record::new(
+            Name::parse("kubernetes.default.svc.cluster.local").unwrap(),
+            30,
+            RData::A(Ipv4Addr::new(10, 96, 0, 1)),
+        );
+        assert_eq!(dig_record_line(&r), "kubernetes.default.svc.cluster.local. 30 IN A\t10.96.0.1");
+        let q = Message::query(1, Name::parse("google.com").unwrap(), RecordType::A);
+        assert_eq!(dig_question_line(&q), ";google.com.\t\t\tIN\tA");
+    }
+}
