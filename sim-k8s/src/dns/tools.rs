@@ -296,6 +296,78 @@ pub fn getent_hosts(result: &LookupResult) -> String {
     out
 }
 
+/// One DNS message the way tcpdump summarises it (print-domain.c `ns_print`): a query is
+/// `id+ [1au] A? name. (len)`, a response `id NXDomain*- an/ns/ar A 10.96.0.1 (len)`.
+pub fn tcpdump_dns(m: &Message) -> String {
+    let len = m.encode().len();
+    let h = &m.header;
+    let mut out = h.id.to_string();
+    let extra = m.additional.len();
+    if !h.flags.qr {
+        if h.flags.rd {
+            out.push('+');
+        }
+        if h.flags.cd {
+            out.push('%');
+        }
+        if extra > 0 {
+            let _ = write!(out, " [{extra}au]");
+        }
+        for q in &m.questions {
+            let _ = write!(out, " {}? {}", q.qtype, q.name);
+        }
+    } else {
+        match h.rcode {
+            Rcode::NoError => {}
+            Rcode::NxDomain => out.push_str(" NXDomain"),
+            Rcode::ServFail => out.push_str(" ServFail"),
+            Rcode::FormErr => out.push_str(" FormErr"),
+            Rcode::NotImp => out.push_str(" NotImp"),
+            Rcode::Refused => out.push_str(" Refused"),
+            Rcode::Other(c) => {
+                let _ = write!(out, " Resp{c}");
+            }
+        }
+        if h.flags.aa {
+            out.push('*');
+        }
+        if !h.flags.ra {
+            out.push('-');
+        }
+        if h.flags.tc {
+            out.push('|');
+        }
+        if h.flags.ad {
+            out.push('$');
+        }
+        let _ = write!(out, " {}/{}/{}", m.answers.len(), m.authority.len(), extra);
+        let answers: Vec<String> = m.answers.iter().map(|r| format!("{} {}", r.rtype(), r.data)).collect();
+        if !answers.is_empty() {
+            let _ = write!(out, " {}", answers.join(", "));
+        }
+    }
+    let _ = write!(out, " ({len})");
+    out
+}
+
+/// A lookup's queries and answers, one `>`/`<` pair per query, in tcpdump's words (the
+/// "how many queries did that name cost" view).
+pub fn transcript(result: &LookupResult) -> String {
+    let mut out = String::new();
+    for ex in &result.transcript {
+        let _ = writeln!(out, "> {}.53: {}", ex.query.server, tcpdump_dns(&ex.query.message));
+        match &ex.outcome {
+            super::resolver::QueryOutcome::Response(m) => {
+                let _ = writeln!(out, "< {}.53: {}", ex.query.server, tcpdump_dns(m));
+            }
+            super::resolver::QueryOutcome::Timeout => {
+                let _ = writeln!(out, "  (no answer after {}s)", ex.query.timeout_secs);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
