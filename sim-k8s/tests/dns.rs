@@ -583,7 +583,7 @@ fn not_found_is_reported_after_the_whole_list() {
 
 fn nslookup(namespace: &str, name: &str) -> String {
     let r = lookup(ResolverFlavour::Bind9, namespace, name, AddressFamily::Unspec);
-    tools::nslookup_bind9(ip("10.96.0.10"), name, &r)
+    tools::nslookup_bind9(ip("10.96.0.10"), &r)
 }
 
 #[test]
@@ -636,8 +636,7 @@ fn dig(name: Name, qtype: RecordType, args: &str, style: DigStyle) -> String {
     let cfg = config();
     let server = CoreDns { config: &cfg, view: &view };
     let q = tools::dig_query(name, qtype, 58969, [0x3b, 0xe3, 0xa2, 0xdb, 0x16, 0x2c, 0x82, 0x32]);
-    let resp = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
-    tools::dig(&dig_run(args), &resp, style)
+    tools::dig(&dig_run(args), &server.answer_bytes(&q.encode()).unwrap(), style)
 }
 
 #[test]
@@ -656,8 +655,8 @@ fn dig_reproduces_the_formats_capture() {
         58969,
         [0x3b, 0xe3, 0xa2, 0xdb, 0x16, 0x2c, 0x82, 0x32],
     );
-    let resp = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
-    let out = tools::dig(&dig_run("web-clusterip.default.svc.cluster.local"), &resp, DigStyle::Full);
+    let wire = server.answer_bytes(&q.encode()).unwrap();
+    let out = tools::dig(&dig_run("web-clusterip.default.svc.cluster.local"), &wire, DigStyle::Full);
     // formats.md §1.11, verbatim [real, dig 9.18.24] (that capture has tabs turned to spaces).
     let real = "
 ; <<>> DiG 9.18.24 <<>> web-clusterip.default.svc.cluster.local
@@ -797,4 +796,36 @@ fn rdata_of_every_answer_survives_the_wire() {
         assert_eq!(Message::decode(&m.encode_compressed()).unwrap(), m);
         assert!(m.answers.iter().all(|r| !matches!(r.data, RData::Unknown { .. })));
     }
+}
+
+#[test]
+fn nslookup_cname_to_outside_and_nodata() {
+    // Article 004's ExternalName: CNAME answered with the upstream A, relayed authoritative.
+    insta::assert_snapshot!("nslookup_ext_db", nslookup("default", "ext-db"));
+    // `default` stops the search at default.svc.cluster.local (NODATA): no answer either way.
+    insta::assert_snapshot!("nslookup_nodata", nslookup("default", "default"));
+}
+
+#[test]
+fn big_headless_answers_are_truncated_without_edns() {
+    let mut view = cluster();
+    let mut svc = DnsService::headless("default", "big").with_port("http", Protocol::Tcp, 80);
+    for i in 0..60u8 {
+        svc = svc.with_endpoint(IpAddr::from([10, 244, 9, i]), None, true);
+    }
+    view.services.push(svc);
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let name = Name::parse("big.default.svc.cluster.local").unwrap();
+    // A libc query: no EDNS, so 512 bytes at most; compression is tried first, then records go.
+    let wire = server.answer_bytes(&Message::query(1, name.clone(), RecordType::A).encode()).unwrap();
+    assert!(wire.len() <= 512);
+    let m = Message::decode(&wire).unwrap();
+    assert!(m.header.flags.tc);
+    assert!(!m.answers.is_empty() && m.answers.len() < 60);
+    // dig's EDNS buffer of 1232 holds all 60 compressed.
+    let q = tools::dig_query(name, RecordType::A, 2, [0; 8]);
+    let m = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
+    assert!(!m.header.flags.tc);
+    assert_eq!(m.answers.len(), 60);
 }

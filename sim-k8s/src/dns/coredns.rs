@@ -266,7 +266,7 @@ impl CoreDns<'_> {
         if q.header.flags.qr {
             return None;
         }
-        Some(self.answer(&q).encode())
+        Some(wire_reply(&q, self.answer(&q)))
     }
 
     fn soa(&self, zone: &Name) -> Record {
@@ -743,6 +743,65 @@ fn dedup(records: Vec<Record>) -> Vec<Record> {
         }
     }
     out
+}
+
+/// The smallest payload size a DNS server may assume (RFC 1035 §4.2.1, RFC 6891 §6.2.3).
+pub const MIN_UDP_PAYLOAD: usize = 512;
+
+/// CoreDNS `request.SizeAndDo` + `Scrub` over UDP: the reply as it goes on the wire, sent
+/// uncompressed when it fits, compressed when that is needed, and otherwise cut to the
+/// client's buffer (512 without EDNS) dropping records from the end with TC set (miekg/dns
+/// `Msg.Truncate`: TC when any record had to go).
+pub fn wire_reply(query: &Message, mut reply: Message) -> Vec<u8> {
+    let limit = match query.opt() {
+        Some(opt) => usize::from(opt.class).max(MIN_UDP_PAYLOAD),
+        None => MIN_UDP_PAYLOAD,
+    };
+    let plain = reply.encode();
+    if plain.len() <= limit {
+        return plain;
+    }
+    let packed = reply.encode_compressed();
+    if packed.len() <= limit {
+        return packed;
+    }
+    let opt = reply
+        .additional
+        .iter()
+        .position(|r| r.rtype() == RecordType::Opt)
+        .map(|i| reply.additional.remove(i));
+    let (answers, authority, additional) = (
+        std::mem::take(&mut reply.answers),
+        std::mem::take(&mut reply.authority),
+        std::mem::take(&mut reply.additional),
+    );
+    let total = answers.len() + authority.len() + additional.len();
+    let mut kept = 0;
+    let fits = |m: &Message| m.encode_compressed().len() <= limit;
+    let mut trial = reply.clone();
+    if let Some(o) = &opt {
+        trial.additional.push(o.clone());
+    }
+    'sections: for (idx, section) in [answers, authority, additional].into_iter().enumerate() {
+        for r in section {
+            let mut next = trial.clone();
+            match idx {
+                0 => next.answers.push(r),
+                1 => next.authority.push(r),
+                _ => {
+                    let at = next.additional.len() - usize::from(opt.is_some());
+                    next.additional.insert(at, r);
+                }
+            }
+            if !fits(&next) {
+                break 'sections;
+            }
+            trial = next;
+            kept += 1;
+        }
+    }
+    trial.header.flags.tc = kept < total;
+    trial.encode_compressed()
 }
 
 /// Convenience: a query for `name`/`qtype` answered by `server` (id 0, RD set, no EDNS).

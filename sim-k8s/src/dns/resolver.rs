@@ -36,6 +36,23 @@ pub enum ResolverFlavour {
     Bind9,
 }
 
+impl ResolverFlavour {
+    /// The libc of a container image, by its reference: musl for Alpine-based images
+    /// (`alpine`, `*:alpine`, `*-alpine*`, `busybox:*musl*`), glibc otherwise. The plain
+    /// `busybox` tags are the glibc build on Docker Hub (`busybox:uclibc` behaves like glibc
+    /// here: same search order, NODATA does not stop it).
+    pub fn for_image(image: &str) -> Self {
+        let repo_tag = image.rsplit('/').next().unwrap_or(image);
+        let (repo, tag) = repo_tag.split_once(':').unwrap_or((repo_tag, "latest"));
+        let tag = tag.split('@').next().unwrap_or(tag);
+        if repo == "alpine" || tag.contains("alpine") || (repo == "busybox" && tag.contains("musl")) {
+            ResolverFlavour::Musl
+        } else {
+            ResolverFlavour::Glibc
+        }
+    }
+}
+
 /// Which addresses are wanted (getaddrinfo's `ai_family`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressFamily {
@@ -164,7 +181,6 @@ pub struct StubResolver {
     saved: Option<Verdict>,
     got_nodata: bool,
     got_servfail: bool,
-    search_done: bool,
     last_verdict: Option<Verdict>,
     answer: Option<(Name, Vec<Message>)>,
     done: Option<LookupResult>,
@@ -207,7 +223,6 @@ impl StubResolver {
             saved: None,
             got_nodata: false,
             got_servfail: false,
-            search_done: false,
             last_verdict: None,
             answer: None,
             done: None,
@@ -321,14 +336,12 @@ impl StubResolver {
                         // res_search's `done++`: leave the search list, but the as-is try
                         // that follows it still happens.
                         _ => {
-                            if !cand.as_is {
-                                self.search_done = true;
-                                if let Some(pos) = self.candidates.iter().rposition(|c| c.as_is)
-                                    && pos > self.cand
-                                {
-                                    self.cand = pos;
-                                    return;
-                                }
+                            if !cand.as_is
+                                && let Some(pos) = self.candidates.iter().rposition(|c| c.as_is)
+                                && pos > self.cand
+                            {
+                                self.cand = pos;
+                                return;
                             }
                             true
                         }
@@ -346,6 +359,22 @@ impl StubResolver {
     /// Ends the current query-type group; bind9 starts the search again for the next type.
     fn next_group(&mut self) {
         if self.group + 1 < self.groups.len() {
+            if self.flavour == ResolverFlavour::Bind9 {
+                // nslookup.c `printmessage`: the AAAA lookup is added only after the A lookup
+                // got NOERROR, for the CNAME-chased name, with no search (`origin = NULL`).
+                let qtype = self.groups[self.group][0];
+                let last =
+                    self.final_responses.iter().find(|m| m.question().is_some_and(|q| q.qtype == qtype));
+                match last {
+                    Some(m) if m.header.rcode == Rcode::NoError => {
+                        self.candidates = vec![Candidate { name: chase_cnames(m), as_is: true }];
+                    }
+                    _ => {
+                        let status = self.final_status();
+                        return self.finish_with(status);
+                    }
+                }
+            }
             self.group += 1;
             self.cand = 0;
             self.saved = None;
@@ -422,6 +451,21 @@ impl StubResolver {
         }
         self.done = Some(result);
     }
+}
+
+/// The name a response's answers end at after following CNAMEs from the question name.
+fn chase_cnames(m: &Message) -> Name {
+    let mut name = m.question().map(|q| q.name.clone()).unwrap_or_default();
+    for _ in 0..m.answers.len() {
+        match m.answers.iter().find_map(|r| match &r.data {
+            RData::Cname(t) if r.name.eq_ignore_case(&name) => Some(t.clone()),
+            _ => None,
+        }) {
+            Some(t) => name = t,
+            None => break,
+        }
+    }
+    name
 }
 
 /// The search-list expansion of `name` for a flavour (no query sent).
@@ -561,6 +605,23 @@ mod tests {
         assert_eq!(names(ResolverFlavour::Glibc, &c, five)[0], five);
         assert_eq!(names(ResolverFlavour::Glibc, &c, "google.com."), ["google.com"]);
         assert_eq!(names(ResolverFlavour::Musl, &c, "google.com."), ["google.com"]);
+    }
+
+    #[test]
+    fn image_libc() {
+        for (image, f) in [
+            ("alpine", ResolverFlavour::Musl),
+            ("alpine:3.19", ResolverFlavour::Musl),
+            ("nginx:alpine", ResolverFlavour::Musl),
+            ("docker.io/library/nginx:1.25-alpine", ResolverFlavour::Musl),
+            ("busybox:1.36-musl", ResolverFlavour::Musl),
+            ("busybox:1.28", ResolverFlavour::Glibc),
+            ("busybox", ResolverFlavour::Glibc),
+            ("nginx", ResolverFlavour::Glibc),
+            ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", ResolverFlavour::Glibc),
+        ] {
+            assert_eq!(ResolverFlavour::for_image(image), f, "{image}");
+        }
     }
 
     #[test]

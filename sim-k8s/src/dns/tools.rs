@@ -101,9 +101,15 @@ fn dig_question_line(m: &Message) -> String {
     out
 }
 
-/// dig's output for one response.
-pub fn dig(run: &DigRun, response: &Message, style: DigStyle) -> String {
+/// dig's output for one response, given as the bytes that arrived (their length is the
+/// `MSG SIZE  rcvd:` figure).
+pub fn dig(run: &DigRun, wire: &[u8], style: DigStyle) -> String {
     let mut out = String::new();
+    let response = match Message::decode(wire) {
+        Ok(m) => m,
+        Err(e) => return format!(";; Got bad packet: {e}\n{} bytes\n", wire.len()),
+    };
+    let response = &response;
     match style {
         DigStyle::Short => {
             for r in &response.answers {
@@ -194,67 +200,58 @@ pub fn dig(run: &DigRun, response: &Message, style: DigStyle) -> String {
     let _ = writeln!(out, ";; Query time: {} msec", run.query_time_ms);
     let _ = writeln!(out, ";; SERVER: {}#53({}) (UDP)", run.server, run.server);
     let _ = writeln!(out, ";; WHEN: {}", run.when);
-    let _ = writeln!(out, ";; MSG SIZE  rcvd: {}", response.encode().len());
+    let _ = writeln!(out, ";; MSG SIZE  rcvd: {}", wire.len());
     let _ = writeln!(out);
     out
 }
 
 /// bind9 `nslookup NAME` output from a [`ResolverFlavour::Bind9`](super::resolver::ResolverFlavour)
-/// lookup (A, then AAAA, each with its own search).
-pub fn nslookup_bind9(server: IpAddr, typed: &str, result: &LookupResult) -> String {
+/// lookup with `AddressFamily::Unspec` (nslookup.c `printmessage`): the A lookup with the search
+/// list, then, after a NOERROR, an AAAA lookup for the CNAME-chased name.
+pub fn nslookup_bind9(server: IpAddr, result: &LookupResult) -> String {
     let mut out = format!("Server:\t\t{server}\nAddress:\t{server}#53\n\n");
-    let mut printed_any = false;
-    let mut non_auth_printed = false;
-    let mut errors: Vec<String> = Vec::new();
-    let mut nodata = false;
-    for resp in &result.final_responses {
-        match resp.header.rcode {
-            Rcode::NoError if !resp.answers.is_empty() => {
-                if !resp.header.flags.aa && !non_auth_printed {
-                    out.push_str("Non-authoritative answer:\n");
-                    non_auth_printed = true;
-                }
-                for r in &resp.answers {
-                    match &r.data {
-                        RData::Cname(t) => {
-                            let _ = writeln!(out, "{}\tcanonical name = {t}", r.name.to_relative_string());
-                        }
-                        RData::A(_) | RData::Aaaa(_) => {
-                            let _ =
-                                writeln!(out, "Name:\t{}\nAddress: {}", r.name.to_relative_string(), r.data);
-                        }
-                        other => {
-                            let _ = writeln!(out, "{}\t{}", r.name.to_relative_string(), other);
-                        }
-                    }
-                }
-                printed_any = true;
-            }
-            Rcode::NoError => nodata = true,
-            rcode => {
-                let line = format!("** server can't find {typed}: {rcode}");
-                if !errors.contains(&line) {
-                    errors.push(line);
-                }
-            }
-        }
-    }
-    if printed_any {
-        out.push('\n');
+    let find =
+        |t: RecordType| result.final_responses.iter().find(|m| m.question().is_some_and(|q| q.qtype == t));
+    let (Some(a), aaaa) = (find(RecordType::A), find(RecordType::Aaaa)) else {
+        return ";; connection timed out; no servers could be reached\n\n".to_string();
+    };
+    let qname = |m: &Message| m.question().map(|q| q.name.to_relative_string()).unwrap_or_default();
+    if a.header.rcode != Rcode::NoError {
+        let _ = writeln!(out, "** server can't find {}: {}\n", qname(a), a.header.rcode);
         return out;
     }
-    if errors.is_empty() && nodata {
-        errors.push(format!("*** Can't find {typed}: No answer"));
+    if !a.header.flags.aa {
+        out.push_str("Non-authoritative answer:\n");
     }
-    if errors.is_empty() {
-        errors.push(format!(
-            ";; connection timed out; no servers could be reached\n\n** server can't find {typed}"
-        ));
+    let a_noanswer = a.answers.is_empty();
+    nslookup_answers(&mut out, a);
+    if let Some(aaaa) = aaaa {
+        if aaaa.header.rcode != Rcode::NoError {
+            let _ = writeln!(out, "** server can't find {}: {}", qname(aaaa), aaaa.header.rcode);
+        } else if !aaaa.answers.is_empty() {
+            nslookup_answers(&mut out, aaaa);
+        } else if a_noanswer {
+            let _ = writeln!(out, "*** Can't find {}: No answer", qname(aaaa));
+        }
     }
-    for e in errors {
-        let _ = writeln!(out, "{e}\n");
-    }
+    out.push('\n');
     out
+}
+
+/// nslookup.c `printsection` for the answer section.
+fn nslookup_answers(out: &mut String, m: &Message) {
+    for r in &m.answers {
+        let owner = r.name.to_relative_string();
+        let _ = match &r.data {
+            RData::A(_) | RData::Aaaa(_) => writeln!(out, "Name:\t{owner}\nAddress: {}", r.data),
+            RData::Cname(t) => writeln!(out, "{owner}\tcanonical name = {t}"),
+            RData::Ptr(t) => writeln!(out, "{owner}\tname = {t}"),
+            RData::Srv(_) => writeln!(out, "{owner}\tservice = {}", r.data),
+            RData::Txt(_) => writeln!(out, "{owner}\ttext = {}", r.data),
+            RData::Ns(t) => writeln!(out, "{owner}\tnameserver = {t}"),
+            other => writeln!(out, "{owner}\trdata_{} = {other}", other.rtype().code()),
+        };
+    }
 }
 
 /// busybox 1.28 `nslookup NAME` (the Kubernetes docs' form): addresses numbered, each followed
