@@ -1,1 +1,5 @@
-//! placeholder
+//! Kubernetes model for netsim: API object types, manifest loading, validation and the
+//! in-memory API server; controllers, kube-proxy, CNI and DNS build on these.
+
+pub mod api;
+pub mod manifest;
