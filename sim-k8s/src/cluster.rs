@@ -3,7 +3,11 @@
 //! CoreDNS) that run in simulated time.
 //!
 //! - [`config`]: the cluster's shape and the default cluster.
+//! - [`dns_view`]: API objects as CoreDNS's informers see them.
+//! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
 pub mod config;
+pub mod dns_view;
+pub mod proxy_view;
 
 pub use config::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
