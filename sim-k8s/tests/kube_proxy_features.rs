@@ -325,3 +325,21 @@ fn initial_restore_for_empty_tables() {
     assert!(text.contains("KUBE-SVC-NPX46M4PTMTKRN6Y"));
     insta::assert_snapshot!(text);
 }
+
+/// Both traffic policies Local on a NodePort (found by the proptest: upstream's
+/// `UsesClusterEndpoints` keeps KUBE-SVC for the short-circuit rules even then). The cluster
+/// IP goes to KUBE-SVL; KUBE-EXT sends pod and host traffic to KUBE-SVC.
+#[test]
+fn both_traffic_policies_local() {
+    let mut s = ServicePortInfo::cluster_ip(tcp("ns1", "svc1", "p80"), ip("172.30.0.41"), 80);
+    s.service_type = ServiceType::NodePort;
+    s.node_port = Some(3001);
+    s.external_traffic_policy = TrafficPolicy::Local;
+    s.internal_traffic_policy = TrafficPolicy::Local;
+    let mut eps = EndpointsMap::new();
+    eps.insert(tcp("ns1", "svc1", "p80"), vec![ep("10.244.1.1", 80, "node1"), ep("10.244.2.1", 80, "node2")]);
+    let r = sync(&node1(), &[s], &eps);
+    assert!(r.nat.contains(":KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]"));
+    assert!(r.nat.contains(":KUBE-SVL-XPGD46QRK7WJZT7O - [0:0]"));
+    insta::assert_snapshot!(r.nat);
+}
