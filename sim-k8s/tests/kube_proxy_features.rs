@@ -58,9 +58,13 @@ fn article_004_nodeport() {
     );
     let r = sync(&node1(), &[http, https], &eps);
 
+    // Per NodePort: a counted localhost rule (nfacct, route_localnet) and the general one.
     let nodeports = lines_with(&r.nat, "-A KUBE-NODEPORTS");
-    assert_eq!(nodeports.len(), 2);
+    assert_eq!(nodeports.len(), 4);
     assert!(nodeports[0].starts_with(
+        "-A KUBE-NODEPORTS -m comment --comment default/my-nginx:http -m tcp -p tcp -d 127.0.0.0/8 --dport 8080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-"
+    ));
+    assert!(nodeports[1].starts_with(
         "-A KUBE-NODEPORTS -m comment --comment default/my-nginx:http -m tcp -p tcp --dport 8080 -j KUBE-EXT-"
     ));
     assert!(r.nat.contains(
