@@ -189,9 +189,9 @@ pub fn sync_with_existing(
         probabilities: ProbabilityCache::default(),
         filter_chains: LineBuffer::default(),
         filter_rules: LineBuffer::default(),
-        nat_chains: LineBuffer::default(),
+        nat_chains: LineBuffer::with_capacity((svcs.len() * 4 + total_endpoints) * 36),
         // Roughly 100 bytes a line; reserving up front avoids re-copying a 30 MB buffer.
-        nat_rules: LineBuffer::with_capacity((svcs.len() * 6 + total_endpoints * 3) * 100),
+        nat_rules: LineBuffer::with_capacity((svcs.len() * 10 + total_endpoints * 4) * 100),
         stats: SyncStats { services: svcs.len(), endpoints: total_endpoints, ..SyncStats::default() },
         active_nat: if existing_nat_chains.is_empty() { None } else { Some(BTreeSet::new()) },
     };
@@ -229,11 +229,14 @@ pub fn sync_with_existing(
     }
 }
 
+/// `*table`, chain lines, rules, `COMMIT`. The rules buffer (by far the largest) becomes the
+/// result, so a 30 MB table is shifted in place instead of copied into fresh pages.
 fn assemble(table: &str, chains: LineBuffer, rules: LineBuffer) -> String {
-    let mut s = String::with_capacity(chains.text.len() + rules.text.len() + 20);
-    let _ = writeln!(s, "*{table}");
-    s.push_str(&chains.text);
-    s.push_str(&rules.text);
+    let mut head = String::with_capacity(chains.text.len() + table.len() + 2);
+    let _ = writeln!(head, "*{table}");
+    head.push_str(&chains.text);
+    let mut s = rules.text;
+    s.insert_str(0, &head);
     s.push_str("COMMIT\n");
     s
 }
