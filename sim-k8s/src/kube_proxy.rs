@@ -8,7 +8,7 @@
 //! [`ProxyConfig::validate`]; load [`SyncResult::initial_restore`] into a node's empty tables,
 //! then feed each later [`SyncResult::restore_input`] with `--noflush`, passing the loaded nat
 //! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
-//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`.
+//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
 //!
 //! Not modelled: IPv6 / dual-stack, topology hints, the nftables and IPVS modes, partial syncs
 //! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
@@ -21,6 +21,7 @@ pub mod jump_chains;
 pub mod probability;
 pub mod service_port;
 pub mod sync;
+pub mod sync_runner;
 
 pub use chain_name::ChainName;
 pub use config::{ConfigError, LocalTrafficDetector, NodePortAddresses, ProxyConfig};
@@ -32,3 +33,4 @@ pub use service_port::{
     TrafficPolicy,
 };
 pub use sync::{SyncResult, SyncStats, sync, sync_with_existing};
+pub use sync_runner::{SyncDecision, SyncRunner};

@@ -58,9 +58,13 @@ fn article_004_nodeport() {
     );
     let r = sync(&node1(), &[http, https], &eps);
 
+    // Per NodePort: a counted localhost rule (nfacct, route_localnet) and the general one.
     let nodeports = lines_with(&r.nat, "-A KUBE-NODEPORTS");
-    assert_eq!(nodeports.len(), 2);
+    assert_eq!(nodeports.len(), 4);
     assert!(nodeports[0].starts_with(
+        "-A KUBE-NODEPORTS -m comment --comment default/my-nginx:http -m tcp -p tcp -d 127.0.0.0/8 --dport 8080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-"
+    ));
+    assert!(nodeports[1].starts_with(
         "-A KUBE-NODEPORTS -m comment --comment default/my-nginx:http -m tcp -p tcp --dport 8080 -j KUBE-EXT-"
     ));
     assert!(r.nat.contains(
@@ -324,4 +328,76 @@ fn initial_restore_for_empty_tables() {
     assert!(text.contains(":KUBE-SEP-UUBFDOGZKSZ6QOBE - [0:0]"));
     assert!(text.contains("KUBE-SVC-NPX46M4PTMTKRN6Y"));
     insta::assert_snapshot!(text);
+}
+
+/// Both traffic policies Local on a NodePort (found by the proptest: upstream's
+/// `UsesClusterEndpoints` keeps KUBE-SVC for the short-circuit rules even then). The cluster
+/// IP goes to KUBE-SVL; KUBE-EXT sends pod and host traffic to KUBE-SVC.
+#[test]
+fn both_traffic_policies_local() {
+    let mut s = ServicePortInfo::cluster_ip(tcp("ns1", "svc1", "p80"), ip("172.30.0.41"), 80);
+    s.service_type = ServiceType::NodePort;
+    s.node_port = Some(3001);
+    s.external_traffic_policy = TrafficPolicy::Local;
+    s.internal_traffic_policy = TrafficPolicy::Local;
+    let mut eps = EndpointsMap::new();
+    eps.insert(tcp("ns1", "svc1", "p80"), vec![ep("10.244.1.1", 80, "node1"), ep("10.244.2.1", 80, "node2")]);
+    let r = sync(&node1(), &[s], &eps);
+    assert!(r.nat.contains(":KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]"));
+    assert!(r.nat.contains(":KUBE-SVL-XPGD46QRK7WJZT7O - [0:0]"));
+    insta::assert_snapshot!(r.nat);
+}
+
+/// Article 001 ("Layer-4 proxy Service") cluster as node01 (10.32.1.148) programs it in
+/// iptables mode: the `kubernetes` service, ClusterIP `my-nginx`, NodePort
+/// `my-nginx-nodeport` (30380) and the selector-less `mysql` whose hand-written endpoint
+/// (10.32.1.149:3306, no nodeName) is outside the pod CIDR.
+#[test]
+fn article_001_cluster_on_node01() {
+    let mut c = ProxyConfig::new("node01", ip("10.32.1.148"), Some("10.244.0.0/16".parse().unwrap()));
+    c.interface_addrs = vec![ip("127.0.0.1"), ip("10.32.1.148"), ip("172.17.0.1")];
+    let kubernetes = ServicePortInfo::cluster_ip(tcp("default", "kubernetes", "https"), ip("10.96.0.1"), 443);
+    let my_nginx = ServicePortInfo::cluster_ip(tcp("default", "my-nginx", ""), ip("10.102.168.76"), 80);
+    let mut nodeport =
+        ServicePortInfo::cluster_ip(tcp("default", "my-nginx-nodeport", ""), ip("10.107.198.159"), 80);
+    nodeport.service_type = ServiceType::NodePort;
+    nodeport.node_port = Some(30380);
+    let mysql = ServicePortInfo::cluster_ip(tcp("default", "mysql", ""), ip("10.104.34.181"), 3306);
+    let mut eps = EndpointsMap::new();
+    eps.insert(tcp("default", "kubernetes", "https"), vec![Endpoint::ready(ip("10.32.1.147"), 6443, None)]);
+    eps.insert(
+        tcp("default", "my-nginx", ""),
+        vec![ep("10.244.140.79", 80, "node02"), ep("10.244.196.136", 80, "node01")],
+    );
+    eps.insert(
+        tcp("default", "my-nginx-nodeport", ""),
+        vec![ep("10.244.196.137", 80, "node01"), ep("10.244.140.80", 80, "node02")],
+    );
+    eps.insert(tcp("default", "mysql", ""), vec![Endpoint::ready(ip("10.32.1.149"), 3306, None)]);
+    let r = sync(&c, &[kubernetes, my_nginx, nodeport, mysql], &eps);
+    // The `kubernetes` service chain is the one in every real dump (formats.md §1.2).
+    assert!(r.nat.contains(":KUBE-SVC-NPX46M4PTMTKRN6Y - [0:0]"));
+    insta::assert_snapshot!(r.nat);
+}
+
+/// Article 003: NodePort `nginx-nodeport-service` (30001) with three nginx pods, one per node:
+/// a three-way spread (1/3, then 1/2, then the rest).
+#[test]
+fn article_003_three_way_nodeport() {
+    let mut s =
+        ServicePortInfo::cluster_ip(tcp("default", "nginx-nodeport-service", ""), ip("10.97.5.20"), 80);
+    s.service_type = ServiceType::NodePort;
+    s.node_port = Some(30001);
+    let mut eps = EndpointsMap::new();
+    eps.insert(
+        tcp("default", "nginx-nodeport-service", ""),
+        vec![ep("10.244.1.2", 80, "node1"), ep("10.244.2.2", 80, "node2"), ep("10.244.3.2", 80, "node3")],
+    );
+    let r = sync(&node1(), &[s], &eps);
+    let spread = lines_with(&r.nat, "-> 10.244.");
+    assert_eq!(spread.len(), 3);
+    assert!(spread[0].contains("--probability 0.3333333333"));
+    assert!(spread[1].contains("--probability 0.5000000000"));
+    assert!(!spread[2].contains("statistic"));
+    insta::assert_snapshot!(r.nat);
 }

@@ -179,8 +179,9 @@ pub struct ProxyConfig {
     pub localhost_node_ports: bool,
     /// iptables supports `MASQUERADE --random-fully` (true on any current distribution).
     pub random_fully: bool,
-    /// The `nfacct` counters could be created; adds `-m nfacct` to two rules (upstream's
-    /// test fake has them; many real nodes lack `xt_nfacct`, so the default is off).
+    /// The `nfacct` counters could be created (kube-proxy 1.29+ on a kernel with
+    /// `nfnetlink_acct`, the common case, and upstream's test fake): adds `-m nfacct` to the
+    /// INVALID-drop rule and a localhost NodePort rule per NodePort. Default on.
     pub nfacct: bool,
     /// `net.netfilter.nf_conntrack_tcp_be_liberal` is set: no INVALID-drop rule.
     pub conntrack_tcp_be_liberal: bool,
@@ -205,7 +206,7 @@ impl ProxyConfig {
             node_port_addresses: NodePortAddresses::All,
             localhost_node_ports: true,
             random_fully: true,
-            nfacct: false,
+            nfacct: true,
             conntrack_tcp_be_liberal: false,
             min_sync_period: DEFAULT_MIN_SYNC_PERIOD,
             sync_period: DEFAULT_SYNC_PERIOD,

@@ -166,7 +166,8 @@ pub struct ServicePortInfo {
     pub node_port: Option<u16>,
     /// `spec.externalIPs`.
     pub external_ips: Vec<Ipv4Addr>,
-    /// `status.loadBalancer.ingress[].ip`.
+    /// `status.loadBalancer.ingress[].ip`, leaving out entries with `ipMode: Proxy` (upstream
+    /// does not capture those: the load balancer delivers to the node, not to the VIP).
     pub load_balancer_ips: Vec<Ipv4Addr>,
     /// `spec.loadBalancerSourceRanges`, already parsed.
     pub load_balancer_source_ranges: Vec<Ipv4Net>,

@@ -119,32 +119,20 @@ impl LineBuffer {
         LineBuffer { text: String::with_capacity(bytes), lines: 0 }
     }
     fn chain(&mut self, name: &str) {
-        let _ = writeln!(self.text, ":{name} - [0:0]");
+        self.parts(&[":", name, " - [0:0]"]);
+    }
+    /// Writes a line from pieces: the hot per-endpoint lines skip the formatting machinery.
+    fn parts(&mut self, parts: &[&str]) {
+        for p in parts {
+            self.text.push_str(p);
+        }
+        self.text.push('\n');
         self.lines += 1;
     }
     fn line(&mut self, args: std::fmt::Arguments<'_>) {
         let _ = self.text.write_fmt(args);
         self.text.push('\n');
         self.lines += 1;
-    }
-}
-
-/// Writes ` -m comment --comment ns/svc:port` (SEP rules) or
-/// ` -m comment --comment "ns/svc:port -> ip:port"` (dispatch rules), or nothing in
-/// large-cluster mode, without allocating.
-struct EndpointComment<'a> {
-    on: bool,
-    name: &'a str,
-    endpoint: Option<&'a str>,
-}
-
-impl std::fmt::Display for EndpointComment<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.on, self.endpoint) {
-            (false, _) => Ok(()),
-            (true, None) => write!(f, " -m comment --comment {}", self.name),
-            (true, Some(ep)) => write!(f, " -m comment --comment \"{} -> {}\"", self.name, ep),
-        }
     }
 }
 
@@ -201,9 +189,9 @@ pub fn sync_with_existing(
         probabilities: ProbabilityCache::default(),
         filter_chains: LineBuffer::default(),
         filter_rules: LineBuffer::default(),
-        nat_chains: LineBuffer::default(),
+        nat_chains: LineBuffer::with_capacity((svcs.len() * 4 + total_endpoints) * 36),
         // Roughly 100 bytes a line; reserving up front avoids re-copying a 30 MB buffer.
-        nat_rules: LineBuffer::with_capacity((svcs.len() * 6 + total_endpoints * 3) * 100),
+        nat_rules: LineBuffer::with_capacity((svcs.len() * 10 + total_endpoints * 4) * 100),
         stats: SyncStats { services: svcs.len(), endpoints: total_endpoints, ..SyncStats::default() },
         active_nat: if existing_nat_chains.is_empty() { None } else { Some(BTreeSet::new()) },
     };
@@ -241,11 +229,14 @@ pub fn sync_with_existing(
     }
 }
 
+/// `*table`, chain lines, rules, `COMMIT`. The rules buffer (by far the largest) becomes the
+/// result, so a 30 MB table is shifted in place instead of copied into fresh pages.
 fn assemble(table: &str, chains: LineBuffer, rules: LineBuffer) -> String {
-    let mut s = String::with_capacity(chains.text.len() + rules.text.len() + 20);
-    let _ = writeln!(s, "*{table}");
-    s.push_str(&chains.text);
-    s.push_str(&rules.text);
+    let mut head = String::with_capacity(chains.text.len() + table.len() + 2);
+    let _ = writeln!(head, "*{table}");
+    head.push_str(&chains.text);
+    let mut s = rules.text;
+    s.insert_str(0, &head);
     s.push_str("COMMIT\n");
     s
 }
@@ -296,10 +287,15 @@ impl Writer<'_> {
         }
     }
 
-    /// The `-m comment --comment …` of endpoint rules, which upstream drops in large-cluster
-    /// mode (`appendServiceCommentLocked`).
-    fn endpoint_comment<'a>(&self, name: &'a str, endpoint: Option<&'a str>) -> EndpointComment<'a> {
-        EndpointComment { on: !self.large_cluster_mode, name, endpoint }
+    /// The pieces of an endpoint rule's comment: ` -m comment --comment ns/svc:port` (SEP
+    /// rules) or ` -m comment --comment "ns/svc:port -> ip:port"` (dispatch rules), or nothing
+    /// in large-cluster mode (upstream `appendServiceCommentLocked`).
+    fn endpoint_comment<'a>(&self, name: &'a str, endpoint: Option<&'a str>) -> [&'a str; 5] {
+        match (self.large_cluster_mode, endpoint) {
+            (true, _) => [""; 5],
+            (false, None) => [" -m comment --comment ", name, "", "", ""],
+            (false, Some(ep)) => [" -m comment --comment \"", name, " -> ", ep, "\""],
+        }
     }
 
     fn write_service(
@@ -554,24 +550,35 @@ impl Writer<'_> {
         }
 
         // Per-endpoint chains.
-        let comment = self.endpoint_comment(&name, None);
+        let [c0, c1, c2, c3, c4] = self.endpoint_comment(&name, None);
         let sticky = svc.sticky_max_age_seconds().is_some();
         for ep in &cat.all_reachable {
             let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-            self.nat_chain(chain.as_str());
+            let chain = chain.as_str();
+            let ip = text.rsplit_once(':').map_or(*text, |(ip, _)| ip);
+            self.nat_chain(chain);
+            let nat = &mut self.nat_rules;
             // Hairpin: a pod reaching itself through the service must be SNATed.
-            w!(self.nat_rules, "-A {chain}{comment} -s {ip} -j {KUBE_MARK_MASQ}", ip = ep.ip);
-            if sticky {
-                w!(
-                    self.nat_rules,
-                    "-A {chain}{comment} -m recent --name {chain} --set -m {proto} -p {proto} -j DNAT --to-destination {text}"
-                );
-            } else {
-                w!(
-                    self.nat_rules,
-                    "-A {chain}{comment} -m {proto} -p {proto} -j DNAT --to-destination {text}"
-                );
-            }
+            nat.parts(&["-A ", chain, c0, c1, c2, c3, c4, " -s ", ip, " -j ", KUBE_MARK_MASQ]);
+            let (r0, r1, r2) = if sticky { (" -m recent --name ", chain, " --set") } else { ("", "", "") };
+            nat.parts(&[
+                "-A ",
+                chain,
+                c0,
+                c1,
+                c2,
+                c3,
+                c4,
+                r0,
+                r1,
+                r2,
+                " -m ",
+                proto,
+                " -p ",
+                proto,
+                " -j DNAT --to-destination ",
+                text,
+            ]);
         }
     }
 
@@ -586,26 +593,35 @@ impl Writer<'_> {
         if let Some(seconds) = svc.sticky_max_age_seconds() {
             for ep in endpoints {
                 let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-                let comment = self.endpoint_comment(name, Some(text));
+                let [c0, c1, c2, c3, c4] = self.endpoint_comment(name, Some(text));
                 w!(
                     self.nat_rules,
-                    "-A {svc_chain}{comment} -m recent --name {chain} --rcheck --seconds {seconds} --reap -j {chain}"
+                    "-A {svc_chain}{c0}{c1}{c2}{c3}{c4} -m recent --name {chain} --rcheck --seconds {seconds} --reap -j {chain}"
                 );
             }
         }
         let n = endpoints.len();
         for (i, ep) in endpoints.iter().enumerate() {
             let Some((chain, text)) = sep.get(&(ep.ip, ep.port)) else { continue };
-            let comment = self.endpoint_comment(name, Some(text));
-            if i + 1 < n {
-                let p = self.probabilities.get(n - i);
-                w!(
-                    self.nat_rules,
-                    "-A {svc_chain}{comment} -m statistic --mode random --probability {p} -j {chain}"
-                );
+            let [c0, c1, c2, c3, c4] = self.endpoint_comment(name, Some(text));
+            let (s0, p) = if i + 1 < n {
+                (" -m statistic --mode random --probability ", self.probabilities.get(n - i))
             } else {
-                w!(self.nat_rules, "-A {svc_chain}{comment} -j {chain}");
-            }
+                ("", "")
+            };
+            self.nat_rules.parts(&[
+                "-A ",
+                svc_chain.as_str(),
+                c0,
+                c1,
+                c2,
+                c3,
+                c4,
+                s0,
+                p,
+                " -j ",
+                chain.as_str(),
+            ]);
         }
     }
 
