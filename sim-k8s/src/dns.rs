@@ -21,7 +21,7 @@ pub mod resolver;
 pub mod tools;
 pub mod view;
 
-pub use coredns::{CoreDns, CoreDnsConfig, PodMode, Upstream};
+pub use coredns::{CoreDns, CoreDnsConfig, PodMode, ServerDrop, Upstream};
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
 pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};

@@ -9,7 +9,8 @@ use sim_k8s::dns::message::{Message, RData, Rcode, Record, RecordType};
 use sim_k8s::dns::name::Name;
 use sim_k8s::dns::resolv_conf::{DnsPolicy, KubeletDns, ResolvConf, ResolvOption, pod_resolv_conf};
 use sim_k8s::dns::resolver::{
-    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, StubResolver, search_candidates,
+    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, StubResolver, Transport,
+    search_candidates,
 };
 use sim_k8s::dns::tools::{self, DigRun, DigStyle};
 use sim_k8s::dns::view::{ClusterDnsView, DnsPod, DnsService, Protocol};
@@ -522,9 +523,13 @@ fn lookup(flavour: ResolverFlavour, namespace: &str, name: &str, family: Address
     let conf = pod_conf(namespace);
     StubResolver::new(flavour, &conf, name, family, 0x1000).run(|q| {
         assert_eq!(q.server, ip("10.96.0.10"));
-        match server.answer_bytes(&q.message.encode()) {
-            Some(bytes) => QueryOutcome::Response(Message::decode(&bytes).unwrap()),
-            None => QueryOutcome::Timeout,
+        let bytes = match q.transport {
+            Transport::Udp => server.answer_bytes(&q.message.encode()),
+            Transport::Tcp => server.answer_bytes_tcp(&q.message.encode()),
+        };
+        match bytes {
+            Ok(bytes) => QueryOutcome::Response(Message::decode(&bytes).unwrap()),
+            Err(_) => QueryOutcome::Timeout,
         }
     })
 }
@@ -777,6 +782,7 @@ proptest! {
         let result = StubResolver::new(flavour, &pod_conf(&namespace), &name, AddressFamily::Unspec, 1).run(|q| {
             server
                 .answer_bytes(&q.message.encode())
+                .ok()
                 .and_then(|b| Message::decode(&b).ok())
                 .map_or(QueryOutcome::Timeout, QueryOutcome::Response)
         });
@@ -828,4 +834,72 @@ fn big_headless_answers_are_truncated_without_edns() {
     let m = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
     assert!(!m.header.flags.tc);
     assert_eq!(m.answers.len(), 60);
+}
+
+#[test]
+fn truncated_answers_are_retried_over_tcp() {
+    let mut view = cluster();
+    let mut svc = DnsService::headless("default", "big").with_port("http", Protocol::Tcp, 80);
+    for i in 0..60u8 {
+        svc = svc.with_endpoint(IpAddr::from([10, 244, 9, i]), None, true);
+    }
+    view.services.push(svc);
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = StubResolver::new(ResolverFlavour::Glibc, &pod_conf("default"), "big", AddressFamily::Inet, 9)
+        .run(|q| {
+            let bytes = match q.transport {
+                Transport::Udp => server.answer_bytes(&q.message.encode()),
+                Transport::Tcp => server.answer_bytes_tcp(&q.message.encode()),
+            };
+            QueryOutcome::Response(Message::decode(&bytes.unwrap()).unwrap())
+        });
+    assert_eq!(r.status, LookupStatus::Found);
+    assert_eq!(r.addresses.len(), 60);
+    let transports: Vec<Transport> = r.transcript.iter().map(|e| e.query.transport).collect();
+    assert_eq!(transports, [Transport::Udp, Transport::Tcp]);
+    assert_eq!(r.transcript[0].query.message.header.id, r.transcript[1].query.message.header.id);
+}
+
+#[test]
+fn malformed_queries_get_formerr_or_nothing() {
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    assert_eq!(server.answer_bytes(&[1, 2, 3]), Err(sim_k8s::dns::ServerDrop::TooShort(3)));
+    let mut q =
+        Message::query(0xbeef, Name::parse("kubernetes.default.svc.cluster.local").unwrap(), RecordType::A)
+            .encode();
+    q.truncate(20);
+    let reply = Message::decode(&server.answer_bytes(&q).unwrap()).unwrap();
+    assert_eq!((reply.header.id, reply.header.rcode, reply.header.flags.qr), (0xbeef, Rcode::FormErr, true));
+    let mut resp = Message::query(1, Name::parse("a").unwrap(), RecordType::A);
+    resp.header.flags.qr = true;
+    assert_eq!(server.answer_bytes(&resp.encode()), Err(sim_k8s::dns::ServerDrop::NotAQuery));
+}
+
+#[test]
+fn loadbalance_shuffles_deterministically_from_the_seed() {
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = Message::query(3, Name::parse("kafka-headless.kafka.svc.cluster.local").unwrap(), RecordType::A)
+        .encode();
+    let order = |seed: u64| -> Vec<Vec<String>> {
+        let mut rng = sim_core::SimRng::new(seed).fork("coredns");
+        (0..8)
+            .map(|_| {
+                let b = server.answer_bytes_with_rng(&q, Transport::Udp, &mut rng).unwrap();
+                Message::decode(&b).unwrap().answers.iter().map(|r| r.data.to_string()).collect()
+            })
+            .collect()
+    };
+    let a = order(42);
+    assert_eq!(a, order(42));
+    for answer in &a {
+        let mut sorted = answer.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["172.17.0.4", "172.17.0.5", "172.17.0.6"]);
+    }
+    assert!(a.iter().any(|o| o != &a[0]), "eight answers all in the same order");
 }

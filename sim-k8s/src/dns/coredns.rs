@@ -10,15 +10,22 @@
 //! 7200 1800 86400 <ttl>` with TTL min(300, ttl); SRV weights are `floor(100 / n)`.
 //!
 //! The upstream resolver behind `forward` is a static zone map ([`Upstream`]); its replies are
-//! relayed unchanged (`qr rd ra`, no `aa`). Left out: the `cache` plugin (no state between
-//! queries), `autopath`, `wildcard` queries (removed from CoreDNS in 1.9), multicluster.
+//! relayed unchanged (`qr rd ra`, no `aa`). UDP replies are sized as `request.SizeAndDo` /
+//! `Scrub` do (uncompressed if it fits, then compressed, then truncated with TC); `loadbalance`
+//! shuffles address records from a seeded stream. Left out: the `cache` plugin (no state
+//! between queries, so TTLs never count down), `autopath`, `wildcard` queries (removed from
+//! CoreDNS in 1.9), multicluster.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use sim_core::SimRng;
+use thiserror::Error;
 
 use super::message::{
     CLASS_IN, EDNS_OPTION_COOKIE, Flags, Header, Message, RData, Rcode, Record, RecordType, Soa, Srv,
 };
 use super::name::Name;
+use super::resolver::Transport;
 use super::view::{ClusterDnsView, DnsPort, ServiceType};
 
 /// The `pods` option of the kubernetes plugin.
@@ -55,8 +62,44 @@ pub struct CoreDnsConfig {
     pub soa_serial: u32,
     /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
     pub dns_ips: Vec<IpAddr>,
+    /// The `loadbalance` plugin (shuffles address records; needs a seeded stream).
+    pub loadbalance: bool,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
+}
+
+impl CoreDnsConfig {
+    /// The Corefile these settings stand for, in kubeadm's layout (what
+    /// `kubectl -n kube-system describe cm coredns` shows).
+    pub fn corefile(&self) -> String {
+        let zones: Vec<String> =
+            std::iter::once(&self.zone).chain(&self.reverse_zones).map(|z| z.to_relative_string()).collect();
+        let reverse: Vec<String> = self.reverse_zones.iter().map(|z| z.to_relative_string()).collect();
+        let mut out =
+            String::from(".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n");
+        out.push_str(&format!("    kubernetes {} {{\n", zones.join(" ")));
+        match self.pods {
+            PodMode::Disabled => {}
+            PodMode::Verified => out.push_str("       pods verified\n"),
+            PodMode::Insecure => out.push_str("       pods insecure\n"),
+        }
+        if self.endpoint_pod_names {
+            out.push_str("       endpoint_pod_names\n");
+        }
+        if self.fallthrough_reverse && !reverse.is_empty() {
+            out.push_str(&format!("       fallthrough {}\n", reverse.join(" ")));
+        }
+        out.push_str(&format!("       ttl {}\n    }}\n", self.ttl));
+        out.push_str(
+            "    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n",
+        );
+        out.push_str("    cache 30\n    loop\n    reload\n");
+        if self.loadbalance {
+            out.push_str("    loadbalance\n");
+        }
+        out.push_str("}\n");
+        out
+    }
 }
 
 impl Default for CoreDnsConfig {
@@ -73,6 +116,7 @@ impl Default for CoreDnsConfig {
             endpoint_pod_names: false,
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
+            loadbalance: true,
             upstream: Upstream::default(),
         }
     }
@@ -260,13 +304,69 @@ impl CoreDns<'_> {
         resp
     }
 
-    /// Answers raw bytes; `None` when the bytes are not a DNS message (the server drops them).
-    pub fn answer_bytes(&self, query: &[u8]) -> Option<Vec<u8>> {
-        let q = Message::decode(query).ok()?;
-        if q.header.flags.qr {
-            return None;
+    /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server
+    /// sent nothing. A message whose header is readable but whose body is not gets FORMERR
+    /// (miekg/dns server behaviour).
+    pub fn answer_bytes(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Udp, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes) for a query that came over TCP (no size limit,
+    /// the 2-byte length prefix is the transport's business).
+    pub fn answer_bytes_tcp(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Tcp, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes), with the `loadbalance` plugin shuffling
+    /// address records from the simulation's seeded stream (when enabled in the config).
+    pub fn answer_bytes_with_rng(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng))
+    }
+
+    fn answer_wire(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: Option<&mut SimRng>,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        if query.len() < 12 {
+            return Err(ServerDrop::TooShort(query.len()));
         }
-        Some(wire_reply(&q, self.answer(&q)))
+        if query[2] & 0x80 != 0 {
+            return Err(ServerDrop::NotAQuery);
+        }
+        let q = match Message::decode(query) {
+            Ok(q) => q,
+            Err(_) => {
+                let mut reply = Message::default();
+                reply.header.id = u16::from_be_bytes([query[0], query[1]]);
+                reply.header.flags.qr = true;
+                reply.header.flags.opcode = (query[2] >> 3) & 0x0f;
+                reply.header.rcode = Rcode::FormErr;
+                return Ok(reply.encode());
+            }
+        };
+        let mut reply = self.answer(&q);
+        if let Some(rng) = rng
+            && self.config.loadbalance
+            && reply.header.rcode == Rcode::NoError
+        {
+            reply.answers = round_robin(std::mem::take(&mut reply.answers), rng);
+            reply.authority = round_robin(std::mem::take(&mut reply.authority), rng);
+            reply.additional = round_robin(std::mem::take(&mut reply.additional), rng);
+        }
+        Ok(match transport {
+            Transport::Udp => wire_reply(&q, reply),
+            Transport::Tcp => {
+                let plain = reply.encode();
+                if plain.len() <= usize::from(u16::MAX) { plain } else { reply.encode_compressed() }
+            }
+        })
     }
 
     fn soa(&self, zone: &Name) -> Record {
@@ -745,6 +845,44 @@ fn dedup(records: Vec<Record>) -> Vec<Record> {
     out
 }
 
+/// Why the server answered nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ServerDrop {
+    /// Fewer bytes than a DNS header.
+    #[error("payload of {0} bytes is shorter than a dns header")]
+    TooShort(usize),
+    /// The QR bit is set: a response, not a query.
+    #[error("payload is a dns response, not a query")]
+    NotAQuery,
+}
+
+/// plugin/loadbalance `roundRobin`: CNAMEs first, then other records, then the shuffled
+/// addresses (a draw per position, as `roundRobinShuffle` does with `dns.Id()`).
+fn round_robin(records: Vec<Record>, rng: &mut SimRng) -> Vec<Record> {
+    let (mut cname, mut rest, mut address) = (Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        match r.rtype() {
+            RecordType::Cname => cname.push(r),
+            RecordType::A | RecordType::Aaaa => address.push(r),
+            _ => rest.push(r),
+        }
+    }
+    let l = address.len();
+    if l == 2 {
+        if rng.next_u32() % 2 == 0 {
+            address.swap(0, 1);
+        }
+    } else if l > 2 {
+        for j in 0..l {
+            let p = j + (rng.next_u32() as usize % (l - j));
+            address.swap(j, p);
+        }
+    }
+    cname.append(&mut rest);
+    cname.append(&mut address);
+    cname
+}
+
 /// The smallest payload size a DNS server may assume (RFC 1035 §4.2.1, RFC 6891 §6.2.3).
 pub const MIN_UDP_PAYLOAD: usize = 512;
 
@@ -814,6 +952,33 @@ pub fn ask(server: &CoreDns<'_>, name: &str, qtype: RecordType) -> Result<Messag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corefile_is_kubeadms() {
+        // As `kubectl -n kube-system describe cm coredns` shows it on a kubeadm cluster.
+        let want = ".:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+";
+        assert_eq!(CoreDnsConfig::default().corefile(), want);
+    }
 
     #[test]
     fn reverse_names_round_trip() {

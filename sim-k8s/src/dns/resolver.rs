@@ -15,7 +15,7 @@
 //!   query type, each moving on only on NXDOMAIN.
 //!
 //! Retries follow resolv.conf `timeout`/`attempts`: each query goes to each nameserver in turn,
-//! `attempts` rounds. Simplifications: queries of one candidate are sent one after the other
+//! `attempts` rounds; a truncated answer is asked again over TCP. Simplifications: queries of one candidate are sent one after the other
 //! (the libcs send A and AAAA together); musl's parallel queries to all nameservers are
 //! modelled as glibc's round-robin; /etc/hosts is not consulted.
 
@@ -83,6 +83,17 @@ pub struct PendingQuery {
     pub server: IpAddr,
     /// How long to wait before giving up on this try, in seconds.
     pub timeout_secs: u32,
+    /// UDP, or TCP after a truncated (TC) UDP answer.
+    pub transport: Transport,
+}
+
+/// How a query travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// A UDP datagram to port 53.
+    Udp,
+    /// A TCP connection to port 53 (message prefixed by its 2-byte length).
+    Tcp,
 }
 
 /// What came back for a query.
@@ -172,6 +183,8 @@ pub struct StubResolver {
     cand: usize,
     qtype: usize,
     try_no: u32,
+    /// The current query is being retried over TCP.
+    tcp: bool,
     next_id: u16,
     /// Responses for the current candidate (None = timed out).
     current: Vec<(RecordType, Option<Message>)>,
@@ -216,6 +229,7 @@ impl StubResolver {
             cand: 0,
             qtype: 0,
             try_no: 0,
+            tcp: false,
             next_id: first_id,
             current: Vec::new(),
             transcript: Vec::new(),
@@ -250,15 +264,27 @@ impl StubResolver {
         let server = servers[(self.try_no as usize) % servers.len()];
         let mut message = Message::query(self.next_id, self.candidates[self.cand].name.clone(), qtype);
         message.header.id = self.next_id;
-        Step::Send(PendingQuery { message, server, timeout_secs: self.conf.timeout_secs() })
+        let transport = if self.tcp { Transport::Tcp } else { Transport::Udp };
+        Step::Send(PendingQuery { message, server, timeout_secs: self.conf.timeout_secs(), transport })
     }
 
     /// Feeds the outcome of the query last returned by [`step`](Self::step).
     pub fn feed(&mut self, outcome: QueryOutcome) {
         let Step::Send(query) = self.step() else { return };
+        self.transcript.push(Exchange { query: query.clone(), outcome: outcome.clone() });
+        // A truncated UDP answer is asked again over TCP, same id (glibc send_dg → send_vc,
+        // musl ≥ 1.2.4, dig's "Truncated, retrying in TCP mode").
+        if let QueryOutcome::Response(m) = &outcome
+            && m.header.flags.tc
+            && !self.tcp
+            && m.header.id == query.message.header.id
+        {
+            self.tcp = true;
+            return;
+        }
+        self.tcp = false;
         self.next_id = self.next_id.wrapping_add(1);
         let qtype = self.groups[self.group][self.qtype];
-        self.transcript.push(Exchange { query: query.clone(), outcome: outcome.clone() });
         let response = match outcome {
             // A response to another question is ignored like a stray datagram: keep waiting
             // is not modelled, so it counts as a timeout of this try.
