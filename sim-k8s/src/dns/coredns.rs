@@ -869,7 +869,7 @@ fn round_robin(records: Vec<Record>, rng: &mut SimRng) -> Vec<Record> {
     }
     let l = address.len();
     if l == 2 {
-        if rng.next_u32() % 2 == 0 {
+        if rng.next_u32().is_multiple_of(2) {
             address.swap(0, 1);
         }
     } else if l > 2 {
