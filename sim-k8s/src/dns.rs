@@ -12,6 +12,7 @@
 //! pkg/kubelet/network/dns and pkg/kubelet/envvars. Nothing here sends packets: the scenario
 //! runner carries the encoded messages through the simulated dataplane.
 
+pub mod command;
 pub mod coredns;
 pub mod env;
 pub mod message;

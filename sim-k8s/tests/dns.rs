@@ -97,7 +97,20 @@ fn config() -> CoreDnsConfig {
             .with_address("google.com", ip("142.250.74.14"))
             .unwrap()
             .with_address("google.com", ip("2a00:1450:4001:82a::200e"))
-            .unwrap(),
+            .unwrap()
+            .with_record(Record::new(
+                Name::parse("google.com").unwrap(),
+                60,
+                RData::Soa(sim_k8s::dns::message::Soa {
+                    mname: Name::parse("ns1.google.com").unwrap(),
+                    rname: Name::parse("dns-admin.google.com").unwrap(),
+                    serial: 712_000_000,
+                    refresh: 900,
+                    retry: 900,
+                    expire: 1800,
+                    minimum: 60,
+                }),
+            )),
         ..CoreDnsConfig::default()
     }
 }
@@ -902,4 +915,57 @@ fn loadbalance_shuffles_deterministically_from_the_seed() {
         assert_eq!(sorted, ["172.17.0.4", "172.17.0.5", "172.17.0.6"]);
     }
     assert!(a.iter().any(|o| o != &a[0]), "eight answers all in the same order");
+}
+
+fn run_nslookup(namespace: &str, args: &[&str]) -> String {
+    let cmd = sim_k8s::dns::command::NslookupCommand::parse(args).unwrap();
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = cmd.resolver(&pod_conf(namespace), 0x2000).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    match cmd.qtype {
+        None => tools::nslookup_bind9(ip("10.96.0.10"), &r),
+        Some(_) => tools::nslookup_bind9_typed(ip("10.96.0.10"), cmd.prints_server_header(), &r),
+    }
+}
+
+#[test]
+fn nslookup_reverse_and_typed_lookups() {
+    assert_eq!(
+        run_nslookup("default", &["10.96.0.10"]),
+        "10.0.96.10.in-addr.arpa\tname = kube-dns.kube-system.svc.cluster.local.\n\n"
+    );
+    insta::assert_snapshot!(
+        "nslookup_type_srv_kafka",
+        run_nslookup("default", &["-type=srv", "kafka-headless.kafka"])
+    );
+    insta::assert_snapshot!(
+        "nslookup_type_txt_external",
+        run_nslookup("default", &["-type=txt", "google.com"])
+    );
+}
+
+#[test]
+fn dig_command_lines_drive_the_same_output() {
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["-x", "10.96.0.1"]).unwrap();
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = cmd.query(58969, [0x3b, 0xe3, 0xa2, 0xdb, 0x16, 0x2c, 0x82, 0x32]).unwrap();
+    let out = tools::dig(&dig_run(&cmd.args), &server.answer_bytes(&q.encode()).unwrap(), cmd.style);
+    assert_eq!(out, dig(reverse_name(ip("10.96.0.1")), RecordType::Ptr, "-x 10.96.0.1", DigStyle::Full));
+    // dig does not search: a short name goes out as-is and the upstream says NXDOMAIN.
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["+short", "kubernetes"]).unwrap();
+    let r = cmd.resolver(&pod_conf("default"), 1).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    assert_eq!(r.transcript.len(), 1);
+    assert_eq!(r.status, LookupStatus::NotFound);
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["+search", "+short", "kubernetes"]).unwrap();
+    let r = cmd.resolver(&pod_conf("default"), 1).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    assert_eq!(r.addresses, vec![ip("10.96.0.1")]);
 }

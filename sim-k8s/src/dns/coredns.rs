@@ -139,10 +139,20 @@ impl Upstream {
         Ok(self)
     }
 
-    /// Adds any record (builder).
+    /// Adds any record (builder). An SOA record marks a zone: negative answers for names
+    /// inside it carry that SOA in the authority section, as real recursive resolvers relay it.
     pub fn with_record(mut self, record: Record) -> Self {
         self.records.push(record);
         self
+    }
+
+    /// The SOA of the closest enclosing zone known, for a negative answer about `name`.
+    pub fn negative_soa(&self, name: &Name) -> Option<Record> {
+        self.records
+            .iter()
+            .filter(|r| r.rtype() == RecordType::Soa && name.is_subdomain_of(&r.name))
+            .max_by_key(|r| r.name.label_count())
+            .cloned()
     }
 
     /// Resolves like a recursive resolver over the static data: follows CNAMEs, returns
@@ -153,7 +163,12 @@ impl Upstream {
         for _ in 0..8 {
             let owned: Vec<&Record> =
                 self.records.iter().filter(|r| r.name.eq_ignore_case(&current)).collect();
-            if owned.is_empty() {
+            // An SOA alone marks a zone apex, not data at a name.
+            let owned: Vec<&Record> = owned
+                .into_iter()
+                .filter(|r| r.rtype() != RecordType::Soa || qtype == RecordType::Soa)
+                .collect();
+            if owned.is_empty() && !self.records.iter().any(|r| r.name.eq_ignore_case(&current)) {
                 return (Rcode::NxDomain, answers);
             }
             let hits: Vec<Record> = owned
@@ -288,6 +303,14 @@ impl CoreDns<'_> {
                 resp.header.flags.ra = true;
                 let (rcode, answers) = cfg.upstream.resolve(&q.name, q.qtype);
                 resp.header.rcode = rcode;
+                if answers.is_empty() || rcode != Rcode::NoError {
+                    let last = answers.iter().rev().find_map(|r| match &r.data {
+                        RData::Cname(t) => Some(t.clone()),
+                        _ => None,
+                    });
+                    let asked = last.unwrap_or_else(|| q.name.clone());
+                    resp.authority.extend(cfg.upstream.negative_soa(&asked));
+                }
                 resp.answers = answers;
             }
         }

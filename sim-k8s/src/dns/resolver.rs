@@ -220,6 +220,33 @@ impl StubResolver {
             ResolverFlavour::Bind9 => family.qtypes().into_iter().map(|t| vec![t]).collect(),
             _ => vec![family.qtypes()],
         };
+        Self::with_groups(flavour, conf, name, groups, first_id)
+    }
+
+    /// A lookup of one record type (`nslookup -type=SRV`, `dig SRV`); without `search` the
+    /// name is asked as-is only (dig's default, `+nosearch`).
+    pub fn for_qtype(
+        flavour: ResolverFlavour,
+        conf: &ResolvConf,
+        name: &str,
+        qtype: RecordType,
+        search: bool,
+        first_id: u16,
+    ) -> Self {
+        let mut conf = conf.clone();
+        if !search {
+            conf.searches.clear();
+        }
+        Self::with_groups(flavour, &conf, name, vec![vec![qtype]], first_id)
+    }
+
+    fn with_groups(
+        flavour: ResolverFlavour,
+        conf: &ResolvConf,
+        name: &str,
+        groups: Vec<Vec<RecordType>>,
+        first_id: u16,
+    ) -> Self {
         let mut r = StubResolver {
             flavour,
             conf: conf.clone(),
@@ -412,7 +439,9 @@ impl StubResolver {
 
     fn final_status(&self) -> LookupStatus {
         if let Some((_, msgs)) = &self.answer {
-            if msgs.iter().any(|m| m.answers.iter().any(|r| matches!(r.data, RData::A(_) | RData::Aaaa(_)))) {
+            let wanted =
+                |t: RecordType| self.groups.iter().flatten().any(|g| *g == t || *g == RecordType::Any);
+            if msgs.iter().any(|m| m.answers.iter().any(|r| wanted(r.rtype()))) {
                 return LookupStatus::Found;
             }
             return LookupStatus::NoData;
