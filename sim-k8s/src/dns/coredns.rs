@@ -976,6 +976,38 @@ pub fn ask(server: &CoreDns<'_>, name: &str, qtype: RecordType) -> Result<Messag
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn every_query_gets_a_well_formed_reply(
+            labels in proptest::collection::vec("[a-z0-9_-]{1,10}", 0..7),
+            suffix in proptest::sample::select(vec!["svc.cluster.local", "pod.cluster.local", "cluster.local", "in-addr.arpa", "example.com", ""]),
+            qtype in proptest::sample::select(vec![1u16, 2, 5, 6, 12, 15, 16, 28, 33, 255]),
+        ) {
+            let mut view = ClusterDnsView::default();
+            view.services.push(
+                crate::dns::view::DnsService::cluster_ip("default", "web", IpAddr::from([10, 96, 0, 20]))
+                    .with_port("http", crate::dns::view::Protocol::Tcp, 80),
+            );
+            let cfg = CoreDnsConfig::default();
+            let server = CoreDns { config: &cfg, view: &view };
+            let mut text = labels.join(".");
+            if !suffix.is_empty() {
+                if !text.is_empty() { text.push('.'); }
+                text.push_str(suffix);
+            }
+            let Ok(name) = Name::parse(&text) else { return Ok(()) };
+            let q = Message::query(9, name, RecordType::from_code(qtype));
+            let reply = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
+            proptest::prop_assert_eq!(reply.header.id, 9);
+            proptest::prop_assert!(reply.header.flags.qr);
+            proptest::prop_assert_eq!(&reply.questions, &q.questions);
+            // Negative answers from the cluster zone always carry its SOA.
+            if reply.header.flags.aa && reply.answers.is_empty() {
+                proptest::prop_assert_eq!(reply.authority.len(), 1);
+            }
+        }
+    }
+
     #[test]
     fn corefile_is_kubeadms() {
         // As `kubectl -n kube-system describe cm coredns` shows it on a kubeadm cluster.

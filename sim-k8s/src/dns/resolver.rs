@@ -17,7 +17,8 @@
 //! Retries follow resolv.conf `timeout`/`attempts`: each query goes to each nameserver in turn,
 //! `attempts` rounds; a truncated answer is asked again over TCP. Simplifications: queries of one candidate are sent one after the other
 //! (the libcs send A and AAAA together); musl's parallel queries to all nameservers are
-//! modelled as glibc's round-robin; /etc/hosts is not consulted.
+//! modelled as glibc's round-robin; /etc/hosts is not consulted; the `rotate`,
+//! `single-request(-reopen)`, `edns0` and `trust-ad` options are read but have no effect.
 
 use std::net::IpAddr;
 
@@ -660,6 +661,34 @@ mod tests {
         assert_eq!(names(ResolverFlavour::Glibc, &c, five)[0], five);
         assert_eq!(names(ResolverFlavour::Glibc, &c, "google.com."), ["google.com"]);
         assert_eq!(names(ResolverFlavour::Musl, &c, "google.com."), ["google.com"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn expansion_invariants(labels in proptest::collection::vec("[a-z0-9]{1,8}", 1..8), trailing: bool, ndots in 0u32..7) {
+            let mut c = conf(ndots);
+            c.options = vec![ResolvOption::new("ndots", Some(&ndots.to_string()))];
+            let name = labels.join(".") + if trailing { "." } else { "" };
+            let glibc = search_candidates(ResolverFlavour::Glibc, &c, &name).unwrap();
+            let musl = search_candidates(ResolverFlavour::Musl, &c, &name).unwrap();
+            let as_is = Name::parse(&name).unwrap();
+            // The name as typed is tried exactly once by both.
+            proptest::prop_assert_eq!(glibc.iter().filter(|n| **n == as_is).count(), 1);
+            proptest::prop_assert_eq!(musl.iter().filter(|n| **n == as_is).count(), 1);
+            // musl never tries a name glibc would not, and never more of them.
+            proptest::prop_assert!(musl.iter().all(|n| glibc.contains(n)));
+            proptest::prop_assert!(musl.len() <= glibc.len());
+            let dots = labels.len() as u32 - 1;
+            if trailing {
+                proptest::prop_assert_eq!(glibc.len(), 1);
+            } else if dots >= ndots {
+                proptest::prop_assert_eq!(&glibc[0], &as_is);
+                proptest::prop_assert_eq!(musl.len(), 1);
+            } else {
+                proptest::prop_assert_eq!(glibc.last(), Some(&as_is));
+                proptest::prop_assert_eq!(&glibc, &musl);
+            }
+        }
     }
 
     #[test]
