@@ -221,21 +221,6 @@ pub struct ClusterDnsView {
     pub pods: Vec<DnsPod>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statefulset_pods_get_hostnames_only_under_their_subdomain_service() {
-        assert_eq!(
-            endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka-headless").as_deref(),
-            Some("kafka-0")
-        );
-        assert_eq!(endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka"), None);
-        assert_eq!(endpoint_hostname_for(Some("web"), None, "web"), None);
-    }
-}
-
 impl ClusterDnsView {
     /// True when the namespace exists.
     pub fn namespace_exists(&self, ns: &str) -> bool {
@@ -249,5 +234,20 @@ impl ClusterDnsView {
         self.services
             .iter()
             .find(|s| s.namespace.eq_ignore_ascii_case(ns) && s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statefulset_pods_get_hostnames_only_under_their_subdomain_service() {
+        assert_eq!(
+            endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka-headless").as_deref(),
+            Some("kafka-0")
+        );
+        assert_eq!(endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka"), None);
+        assert_eq!(endpoint_hostname_for(Some("web"), None, "web"), None);
     }
 }
