@@ -311,7 +311,6 @@ impl StubResolver {
             return;
         }
         self.tcp = false;
-        self.next_id = self.next_id.wrapping_add(1);
         let qtype = self.groups[self.group][self.qtype];
         let response = match outcome {
             // A response to another question is ignored like a stray datagram: keep waiting
@@ -320,12 +319,14 @@ impl StubResolver {
             _ => None,
         };
         if response.is_none() {
+            // Retransmissions reuse the query (and its id), next nameserver first.
             let tries = self.conf.attempts() * self.conf.nameservers.len() as u32;
             self.try_no += 1;
             if self.try_no < tries {
                 return;
             }
         }
+        self.next_id = self.next_id.wrapping_add(1);
         self.try_no = 0;
         self.current.push((qtype, response));
         self.qtype += 1;
@@ -692,6 +693,28 @@ mod tests {
     }
 
     #[test]
+    fn retries_go_round_the_nameservers() {
+        let mut c = conf(5);
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        c.options.push(ResolvOption::new("attempts", Some("3")));
+        c.options.push(ResolvOption::new("timeout", Some("1")));
+        let mut first = true;
+        let r = StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, 7).run(|q| {
+            assert_eq!(q.timeout_secs, 1);
+            if std::mem::take(&mut first) {
+                return QueryOutcome::Timeout;
+            }
+            let mut m = q.message.clone();
+            m.header.flags.qr = true;
+            m.header.rcode = Rcode::NxDomain;
+            QueryOutcome::Response(m)
+        });
+        let servers: Vec<IpAddr> = r.transcript.iter().map(|e| e.query.server).collect();
+        assert_eq!(servers, [IpAddr::from([10, 96, 0, 10]), IpAddr::from([10, 96, 0, 11])]);
+        assert_eq!(r.status, LookupStatus::NotFound);
+    }
+
+    #[test]
     fn image_libc() {
         for (image, f) in [
             ("alpine", ResolverFlavour::Musl),
@@ -721,6 +744,8 @@ mod tests {
         assert_eq!(result.status, LookupStatus::TryAgain);
         // musl: the first candidate times out twice (attempts:2) and the lookup ends.
         assert_eq!(result.transcript.len(), 2);
+        let ids: Vec<u16> = result.transcript.iter().map(|e| e.query.message.header.id).collect();
+        assert_eq!(ids, [1, 1], "a retransmission is the same query");
         let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x", AddressFamily::Inet, 1);
         let result = r.run(|_| QueryOutcome::Timeout);
         // glibc: the search list is abandoned, the as-is name is still tried.
