@@ -158,11 +158,11 @@ fn spec_cases() -> Vec<Case> {
     use RecordType::*;
     vec![
         case(
-            "spec §2.2 dns-version TXT",
+            "spec §2.2 dns-version TXT (plugin TTL 28800, capped to 30 by kubeadm's `cache 30`)",
             "dns-version.cluster.local",
             Txt,
             Rcode::NoError,
-            &["dns-version.cluster.local. 28800 IN TXT \"1.1.0\""],
+            &["dns-version.cluster.local. 30 IN TXT \"1.1.0\""],
         ),
         case(
             "spec §2.3.1 ClusterIP A",
@@ -303,7 +303,7 @@ fn spec_cases() -> Vec<Case> {
             Rcode::NoError,
             &[
                 "ext-db.default.svc.cluster.local. 30 IN CNAME my.database.example.com.",
-                "my.database.example.com. 300 IN A 203.0.113.50",
+                "my.database.example.com. 30 IN A 203.0.113.50",
             ],
         ),
         case(
@@ -417,7 +417,7 @@ fn coredns_cases() -> Vec<Case> {
                 "google.com",
                 A,
                 Rcode::NoError,
-                &["google.com. 300 IN A 142.250.74.14"],
+                &["google.com. 30 IN A 142.250.74.14"],
             )
         },
         Case {
@@ -454,6 +454,43 @@ fn check(cases: Vec<Case>) {
 #[test]
 fn specification_rules() {
     check(spec_cases());
+}
+
+#[test]
+fn without_the_cache_plugin_ttls_are_the_plugins() {
+    let view = cluster();
+    let cfg = CoreDnsConfig { cache: None, ..config() };
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = Message::query(1, Name::parse("dns-version.cluster.local").unwrap(), RecordType::Txt);
+    assert_eq!(lines(&server.answer(&q).answers), ["dns-version.cluster.local. 28800 IN TXT \"1.1.0\""]);
+    let q = Message::query(1, Name::parse("google.com").unwrap(), RecordType::A);
+    assert_eq!(lines(&server.answer(&q).answers), ["google.com. 300 IN A 142.250.74.14"]);
+    assert!(!cfg.corefile().contains("cache"));
+}
+
+#[test]
+fn cached_answers_count_down_and_outlive_the_service() {
+    use sim_core::{SimDuration, SimTime};
+    use sim_k8s::dns::coredns::cache::DnsCache;
+    let mut view = cluster();
+    let cfg = config();
+    let mut cache = DnsCache::new();
+    let mut rng = sim_core::SimRng::new(1).fork("coredns");
+    let t0 = SimTime::ZERO + SimDuration::from_secs(1000);
+    let q =
+        Message::query(5, Name::parse("my-nginx.default.svc.cluster.local").unwrap(), RecordType::A).encode();
+    let ask_at = |view: &ClusterDnsView, cache: &mut DnsCache, rng: &mut sim_core::SimRng, t: SimTime| {
+        let server = CoreDns { config: &cfg, view };
+        Message::decode(&server.serve(&q, Transport::Udp, rng, cache, t).unwrap()).unwrap()
+    };
+    let first = ask_at(&view, &mut cache, &mut rng, t0);
+    assert_eq!(lines(&first.answers), ["my-nginx.default.svc.cluster.local. 30 IN A 10.105.0.20"]);
+    // The Service is deleted; for the rest of the 30 s the old answer is still served.
+    view.services.retain(|s| s.name != "my-nginx");
+    let later = ask_at(&view, &mut cache, &mut rng, t0 + SimDuration::from_secs(12));
+    assert_eq!(lines(&later.answers), ["my-nginx.default.svc.cluster.local. 18 IN A 10.105.0.20"]);
+    let expired = ask_at(&view, &mut cache, &mut rng, t0 + SimDuration::from_secs(30));
+    assert_eq!(expired.header.rcode, Rcode::NxDomain);
 }
 
 #[test]

@@ -16,9 +16,11 @@
 //! between queries, so TTLs never count down), `autopath`, `wildcard` queries (removed from
 //! CoreDNS in 1.9), multicluster.
 
+pub mod cache;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use sim_core::SimRng;
+use sim_core::{SimRng, SimTime};
 use thiserror::Error;
 
 use super::message::{
@@ -64,6 +66,9 @@ pub struct CoreDnsConfig {
     pub dns_ips: Vec<IpAddr>,
     /// The `loadbalance` plugin (shuffles address records; needs a seeded stream).
     pub loadbalance: bool,
+    /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
+    /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
+    pub cache: Option<u32>,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
 }
@@ -93,7 +98,10 @@ impl CoreDnsConfig {
         out.push_str(
             "    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n",
         );
-        out.push_str("    cache 30\n    loop\n    reload\n");
+        if let Some(ttl) = self.cache {
+            out.push_str(&format!("    cache {ttl}\n"));
+        }
+        out.push_str("    loop\n    reload\n");
         if self.loadbalance {
             out.push_str("    loadbalance\n");
         }
@@ -117,6 +125,7 @@ impl Default for CoreDnsConfig {
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
             loadbalance: true,
+            cache: Some(30),
             upstream: Upstream::default(),
         }
     }
@@ -245,8 +254,31 @@ struct Candidate {
 pub const DNS_SCHEMA_VERSION: &str = "1.1.0";
 
 impl CoreDns<'_> {
-    /// Answers one query message, as the server would put it on the wire.
+    /// Answers one query message as on a cache miss (TTLs capped by the cache plugin when it
+    /// is configured).
     pub fn answer(&self, query: &Message) -> Message {
+        let mut reply = self.resolve(query);
+        if let Some(max) = self.config.cache {
+            cache::cap_ttls(&mut reply, max);
+        }
+        reply
+    }
+
+    /// Answers one query at simulated time `now` through the cache plugin: a live entry is
+    /// served with its remaining TTL, a miss is resolved and stored.
+    pub fn answer_at(&self, cache: &mut cache::DnsCache, now: SimTime, query: &Message) -> Message {
+        let Some(max) = self.config.cache else { return self.resolve(query) };
+        if let Some(hit) = cache.lookup(query, now) {
+            return hit;
+        }
+        let mut reply = self.resolve(query);
+        let ttl = cache::cap_ttls(&mut reply, max);
+        cache.store(query, &reply, now, ttl);
+        reply
+    }
+
+    /// The plugin chain behind the cache: kubernetes, then forward.
+    fn resolve(&self, query: &Message) -> Message {
         let mut resp = Message {
             header: Header {
                 id: query.header.id,
@@ -331,13 +363,13 @@ impl CoreDns<'_> {
     /// sent nothing. A message whose header is readable but whose body is not gets FORMERR
     /// (miekg/dns server behaviour).
     pub fn answer_bytes(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
-        self.answer_wire(query, Transport::Udp, None)
+        self.answer_wire(query, Transport::Udp, None, None)
     }
 
     /// Like [`answer_bytes`](Self::answer_bytes) for a query that came over TCP (no size limit,
     /// the 2-byte length prefix is the transport's business).
     pub fn answer_bytes_tcp(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
-        self.answer_wire(query, Transport::Tcp, None)
+        self.answer_wire(query, Transport::Tcp, None, None)
     }
 
     /// Like [`answer_bytes`](Self::answer_bytes), with the `loadbalance` plugin shuffling
@@ -348,7 +380,20 @@ impl CoreDns<'_> {
         transport: Transport,
         rng: &mut SimRng,
     ) -> Result<Vec<u8>, ServerDrop> {
-        self.answer_wire(query, transport, Some(rng))
+        self.answer_wire(query, transport, Some(rng), None)
+    }
+
+    /// The full server as the simulation runs it: cache at `now`, `loadbalance` from `rng`,
+    /// sizing for `transport`.
+    pub fn serve(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+        cache: &mut cache::DnsCache,
+        now: SimTime,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng), Some((cache, now)))
     }
 
     fn answer_wire(
@@ -356,6 +401,7 @@ impl CoreDns<'_> {
         query: &[u8],
         transport: Transport,
         rng: Option<&mut SimRng>,
+        cache: Option<(&mut cache::DnsCache, SimTime)>,
     ) -> Result<Vec<u8>, ServerDrop> {
         if query.len() < 12 {
             return Err(ServerDrop::TooShort(query.len()));
@@ -374,7 +420,10 @@ impl CoreDns<'_> {
                 return Ok(reply.encode());
             }
         };
-        let mut reply = self.answer(&q);
+        let mut reply = match cache {
+            Some((cache, now)) => self.answer_at(cache, now, &q),
+            None => self.answer(&q),
+        };
         if let Some(rng) = rng
             && self.config.loadbalance
             && reply.header.rcode == Rcode::NoError
