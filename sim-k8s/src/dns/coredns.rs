@@ -1,20 +1,15 @@
-//! CoreDNS as kubeadm deploys it: the `kubernetes` plugin for the cluster domain and the
-//! reverse zones, and `forward . /etc/resolv.conf` for everything else.
+//! CoreDNS as kubeadm deploys it: `kubernetes cluster.local in-addr.arpa ip6.arpa`, then
+//! `forward . /etc/resolv.conf`, behind `cache 30` ([`cache`]) and `loadbalance`.
 //!
-//! Follows coredns/coredns plugin/kubernetes (handler.go, kubernetes.go `Records` /
-//! `findServices` / `findPods`, parse.go `parseRequest`, reverse.go) and plugin/backend_lookup.go
-//! (`A`, `AAAA`, `SRV`, `PTR`, `SOA`, `BackendError`), which implement the kubernetes/dns
-//! `docs/specification.md` schema 1.1.0. In particular: a missing name is NXDOMAIN, an existing
-//! name without data of the asked type is NODATA (NOERROR, empty answer, SOA in authority);
-//! cluster answers carry `aa` and no `ra`; the SOA is `ns.dns.<zone> hostmaster.<zone> <serial>
-//! 7200 1800 86400 <ttl>` with TTL min(300, ttl); SRV weights are `floor(100 / n)`.
-//!
-//! The upstream resolver behind `forward` is a static zone map ([`Upstream`]); its replies are
-//! relayed unchanged (`qr rd ra`, no `aa`). UDP replies are sized as `request.SizeAndDo` /
-//! `Scrub` do (uncompressed if it fits, then compressed, then truncated with TC); `loadbalance`
-//! shuffles address records from a seeded stream. Left out: the `cache` plugin (no state
-//! between queries, so TTLs never count down), `autopath`, `wildcard` queries (removed from
-//! CoreDNS in 1.9), multicluster.
+//! Follows coredns plugin/kubernetes (handler.go, kubernetes.go `Records`/`findServices`/
+//! `findPods`, parse.go, reverse.go) and plugin/backend_lookup.go (`A`, `SRV`, `PTR`, `SOA`,
+//! `BackendError`), which implement kubernetes/dns docs/specification.md: a missing name is
+//! NXDOMAIN, an existing name without that type is NODATA (NOERROR, SOA in authority); cluster
+//! answers carry `aa`, no `ra`; SOA `ns.dns.<zone> hostmaster.<zone> <serial> 7200 1800 86400
+//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`).
+//! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
+//! with TC); `loadbalance` shuffles addresses from a seeded stream.
+//! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
 pub mod cache;
 

@@ -1,24 +1,15 @@
 //! The stub resolver inside a pod: which names it asks for, in which order, and when it stops.
 //!
 //! A step machine: [`StubResolver::step`] says which query to send next (or that the lookup is
-//! over), the caller carries the query through the simulated network and hands back the
-//! response or a timeout with [`StubResolver::feed`]. Three flavours:
-//! - glibc (`res_search` in resolv/res_query.c, via getaddrinfo): with `dots >= ndots` the name
-//!   as-is goes first, then the search list; with fewer dots the search list first and the name
-//!   as-is last; a trailing dot means as-is only. NXDOMAIN and NODATA move on (NODATA is
-//!   remembered and reported if nothing answers), a SERVFAIL moves on, a timeout ends the
-//!   search list. A and AAAA are both asked for every candidate (getaddrinfo `AF_UNSPEC`).
-//! - musl (`name_from_dns_search` in src/network/lookup_name.c): with `dots >= ndots` or a
-//!   trailing dot there is no search at all; otherwise search list then as-is. Only NXDOMAIN
-//!   moves on: NODATA, SERVFAIL or a timeout end the lookup (the classic Alpine surprise).
-//! - bind9 tools (`nslookup`, `dig +search`, bin/dig/dighost.c `next_origin`): one search per
-//!   query type, each moving on only on NXDOMAIN.
-//!
-//! Retries follow resolv.conf `timeout`/`attempts`: each query goes to each nameserver in turn,
-//! `attempts` rounds; a truncated answer is asked again over TCP. Simplifications: queries of one candidate are sent one after the other
-//! (the libcs send A and AAAA together); musl's parallel queries to all nameservers are
-//! modelled as glibc's round-robin; /etc/hosts is not consulted; the `rotate`,
-//! `single-request(-reopen)`, `edns0` and `trust-ad` options are read but have no effect.
+//! over); the caller carries it through the simulated network and hands back the response or
+//! a timeout with [`StubResolver::feed`]. Flavours follow glibc resolv/res_query.c
+//! (`__res_context_search`), musl src/network/lookup_name.c (`name_from_dns_search`) and bind9
+//! bin/dig (dighost.c `next_origin`, nslookup.c `printmessage`); see [`ResolverFlavour`].
+//! Retries follow resolv.conf `timeout`/`attempts` (same query, next nameserver); a truncated
+//! answer is asked again over TCP.
+//! Simplifications: the A and AAAA of one candidate go one after the other (the libcs send them
+//! together); musl's parallel queries to all nameservers are modelled as glibc's round-robin;
+//! /etc/hosts is not consulted; `rotate`, `single-request`, `edns0`, `trust-ad` have no effect.
 
 use std::net::IpAddr;
 
@@ -29,11 +20,18 @@ use super::resolv_conf::ResolvConf;
 /// Which resolver implementation walks the search list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResolverFlavour {
-    /// glibc (Debian/Ubuntu/RHEL-based images; also busybox's default glibc build).
+    /// glibc (Debian/Ubuntu/RHEL-based images; busybox's default build): with `dots >= ndots`
+    /// the name as-is first, then the search list; fewer dots: search list, then as-is; a
+    /// trailing dot: as-is only. NXDOMAIN, NODATA (remembered and reported if nothing answers)
+    /// and SERVFAIL move on; a timeout ends the search list (the as-is try still follows).
+    /// A and AAAA are asked for every candidate (getaddrinfo `AF_UNSPEC`).
     Glibc,
-    /// musl (alpine, `nginx:alpine`, `busybox:*-musl`).
+    /// musl (alpine, `nginx:alpine`, `busybox:*-musl`): with `dots >= ndots` or a trailing dot
+    /// no search at all; otherwise search list, then as-is. Only NXDOMAIN moves on: NODATA,
+    /// SERVFAIL or a timeout end the lookup (the classic Alpine surprise).
     Musl,
-    /// bind9's dighost (`nslookup`, `dig +search`): one search per query type.
+    /// bind9's dighost (`nslookup`, `dig +search`): glibc's order, moving on only on NXDOMAIN;
+    /// nslookup's AAAA follow-up is asked only after a NOERROR A, for the CNAME-chased name.
     Bind9,
 }
 
