@@ -580,17 +580,14 @@ fn verdict(flavour: ResolverFlavour, results: &[(RecordType, Option<Message>)]) 
     };
     let each: Vec<Verdict> = results.iter().map(|(_, m)| classify(m)).collect();
     match flavour {
-        // musl name_from_dns: any timeout/SERVFAIL → EAI_AGAIN; any NXDOMAIN → try next;
-        // other rcodes → EAI_FAIL; then addresses or EAI_NODATA.
+        // musl name_from_dns, reply by reply in query order: timeout/SERVFAIL → EAI_AGAIN,
+        // NXDOMAIN → try the next name, other rcodes → EAI_FAIL; then addresses or EAI_NODATA.
         ResolverFlavour::Musl => {
-            if let Some(v) = each.iter().find(|v| matches!(v, Verdict::Timeout | Verdict::ServFail)) {
-                return *v;
-            }
-            if each.contains(&Verdict::NxDomain) {
-                return Verdict::NxDomain;
-            }
-            if each.contains(&Verdict::Other) {
-                return Verdict::Other;
+            for v in &each {
+                match v {
+                    Verdict::Timeout | Verdict::ServFail | Verdict::NxDomain | Verdict::Other => return *v,
+                    Verdict::Answer | Verdict::NoData => {}
+                }
             }
             let has_addr = results.iter().any(|(_, m)| {
                 m.as_ref()
@@ -710,6 +707,23 @@ mod tests {
         let servers: Vec<IpAddr> = r.transcript.iter().map(|e| e.query.server).collect();
         assert_eq!(servers, [IpAddr::from([10, 96, 0, 10]), IpAddr::from([10, 96, 0, 11])]);
         assert_eq!(r.status, LookupStatus::NotFound);
+    }
+
+    #[test]
+    fn musl_reads_the_replies_in_order() {
+        let reply = |rcode: Rcode| {
+            let mut m = Message::query(1, Name::parse("x").unwrap(), RecordType::A);
+            m.header.rcode = rcode;
+            Some(m)
+        };
+        let v = |a, b| verdict(ResolverFlavour::Musl, &[(RecordType::A, a), (RecordType::Aaaa, b)]);
+        assert_eq!(v(reply(Rcode::NxDomain), reply(Rcode::ServFail)), Verdict::NxDomain);
+        assert_eq!(v(reply(Rcode::ServFail), reply(Rcode::NxDomain)), Verdict::ServFail);
+        assert_eq!(v(reply(Rcode::NoError), None), Verdict::Timeout);
+        assert_eq!(v(reply(Rcode::NoError), reply(Rcode::NoError)), Verdict::NoData);
+        let g = |a, b| verdict(ResolverFlavour::Glibc, &[(RecordType::A, a), (RecordType::Aaaa, b)]);
+        assert_eq!(g(reply(Rcode::NoError), reply(Rcode::NxDomain)), Verdict::NxDomain);
+        assert_eq!(g(reply(Rcode::NxDomain), reply(Rcode::NoError)), Verdict::NxDomain);
     }
 
     #[test]
