@@ -77,6 +77,10 @@ fn cluster() -> ClusterDnsView {
                 .with_endpoint(ip("10.244.3.9"), Some("peer-0"), false)
         },
         DnsService::cluster_ip("test", "auth-service", ip("10.100.0.80")).with_port("", Protocol::Tcp, 80),
+        DnsService {
+            cluster_ips: vec![ip("10.96.5.5"), ip("fd00::5:5")],
+            ..DnsService::cluster_ip("default", "dual", ip("10.96.5.5")).with_port("http", Protocol::Tcp, 80)
+        },
     ];
     view.pods = vec![DnsPod {
         namespace: "default".into(),
@@ -348,6 +352,29 @@ fn coredns_cases() -> Vec<Case> {
         nx("too many labels", "a.b.c.kubernetes.default.svc.cluster.local", A),
         nx("pod name that is not an IP", "not-an-ip.default.pod.cluster.local", A),
         nodata("AAAA of an IPv4 service", "kubernetes.default.svc.cluster.local", Aaaa),
+        case(
+            "dual-stack service: A",
+            "dual.default.svc.cluster.local",
+            A,
+            Rcode::NoError,
+            &["dual.default.svc.cluster.local. 30 IN A 10.96.5.5"],
+        ),
+        case(
+            "dual-stack service: AAAA",
+            "dual.default.svc.cluster.local",
+            Aaaa,
+            Rcode::NoError,
+            &["dual.default.svc.cluster.local. 30 IN AAAA fd00::5:5"],
+        ),
+        case(
+            "dual-stack service: PTR of the IPv6 cluster IP",
+            "5.0.0.0.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
+            Ptr,
+            Rcode::NoError,
+            &[
+                "5.0.0.0.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 30 IN PTR dual.default.svc.cluster.local.",
+            ],
+        ),
         nodata("MX of a service (fake A lookup decides)", "kubernetes.default.svc.cluster.local", Other(15)),
         nodata("existing namespace without service label", "default.svc.cluster.local", A),
         nodata("svc label alone", "svc.cluster.local", A),
@@ -594,6 +621,31 @@ fn the_queries_an_external_name_costs() {
     // With a trailing dot the name is absolute: two queries.
     let r = lookup(ResolverFlavour::Glibc, "default", "google.com.", AddressFamily::Unspec);
     assert_eq!(r.transcript.len(), 2);
+}
+
+#[test]
+fn a_node_search_domain_adds_two_more_queries() {
+    // The blog case: the node's resolv.conf has `search lan`, the kubelet appends it.
+    let kubelet = KubeletDns {
+        host: ResolvConf::parse("nameserver 192.168.1.1\nsearch lan\n").unwrap(),
+        ..KubeletDns::default()
+    };
+    let conf = pod_resolv_conf(&kubelet, "default", DnsPolicy::ClusterFirst, false, None).unwrap();
+    assert_eq!(
+        conf.render(),
+        "search default.svc.cluster.local svc.cluster.local cluster.local lan\nnameserver 10.96.0.10\noptions ndots:5\n"
+    );
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = StubResolver::new(ResolverFlavour::Glibc, &conf, "google.com", AddressFamily::Unspec, 0x3000)
+        .run(|q| {
+            QueryOutcome::Response(
+                Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap(),
+            )
+        });
+    assert_eq!(r.transcript.len(), 10);
+    assert_eq!(r.addresses[0], ip("142.250.74.14"));
 }
 
 #[test]
