@@ -143,6 +143,27 @@ impl DigCommand {
     }
 }
 
+/// Which `nslookup` an image ships.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NslookupImpl {
+    /// bind9's (dnsutils, jessie-dnsutils, agnhost, netshoot, most Debian/Ubuntu images):
+    /// [`tools::nslookup_bind9`](super::tools::nslookup_bind9).
+    Bind9,
+    /// busybox's applet (busybox, alpine): the 1.28 form the Kubernetes docs use, resolving
+    /// through libc and naming each address by its PTR:
+    /// [`tools::nslookup_busybox`](super::tools::nslookup_busybox).
+    Busybox,
+}
+
+impl NslookupImpl {
+    /// The implementation in an image, by its reference.
+    pub fn for_image(image: &str) -> Self {
+        let repo = image.rsplit('/').next().unwrap_or(image);
+        let repo = repo.split([':', '@']).next().unwrap_or(repo);
+        if repo == "busybox" || repo == "alpine" { NslookupImpl::Busybox } else { NslookupImpl::Bind9 }
+    }
+}
+
 /// A parsed `nslookup` invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NslookupCommand {
@@ -245,6 +266,17 @@ mod tests {
         assert_eq!(DigCommand::parse(&["-t", "BOGUS", "x"]), Err(CommandError::BadType("BOGUS".into())));
         assert_eq!(DigCommand::parse(&["+short"]), Err(CommandError::MissingName));
         assert!(matches!(DigCommand::parse(&["a..b"]), Err(CommandError::BadName { .. })));
+    }
+
+    #[test]
+    fn nslookup_by_image() {
+        assert_eq!(NslookupImpl::for_image("busybox:1.28"), NslookupImpl::Busybox);
+        assert_eq!(NslookupImpl::for_image("docker.io/library/alpine:3.19"), NslookupImpl::Busybox);
+        assert_eq!(
+            NslookupImpl::for_image("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3"),
+            NslookupImpl::Bind9
+        );
+        assert_eq!(NslookupImpl::for_image("nicolaka/netshoot"), NslookupImpl::Bind9);
     }
 
     #[test]
