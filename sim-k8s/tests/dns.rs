@@ -380,6 +380,11 @@ fn coredns_cases() -> Vec<Case> {
         nodata("svc label alone", "svc.cluster.local", A),
         nodata("zone apex A", "cluster.local", A),
         nodata("SRV of an ExternalName service", "client-svc.default.svc.cluster.local", Srv),
+        nx(
+            "port/protocol labels under an ExternalName",
+            "_http._tcp.client-svc.default.svc.cluster.local",
+            A,
+        ),
         nodata(
             "AAAA of an ExternalName to an IPv4-only cluster name",
             "client-svc.default.svc.cluster.local",

@@ -581,7 +581,10 @@ impl CoreDns<'_> {
         let mut out = Vec::new();
         let mut found = false;
         if svc.service_type == ServiceType::ExternalName {
+            // No endpoints, and no `_port._proto` pseudo-labels, for an ExternalName.
             if r.endpoint.is_empty()
+                && r.port.is_empty()
+                && r.protocol.is_empty()
                 && let Some(target) = &svc.external_name
                 && target.parse::<IpAddr>().is_err()
             {
