@@ -11,7 +11,33 @@
 //! glibc resolv/res_query.c, musl src/network/lookup_name.c, bind9 bin/dig, kubelet
 //! pkg/kubelet/network/dns and pkg/kubelet/envvars. Nothing here sends packets: the scenario
 //! runner carries the encoded messages through the simulated dataplane.
+//!
+//! A lookup from a pod, with CoreDNS answering directly (the runner puts a real UDP packet to
+//! the kube-dns Service IP in between):
+//!
+//! ```
+//! use sim_k8s::dns::*;
+//!
+//! let mut view = ClusterDnsView::default();
+//! view.services.push(
+//!     DnsService::cluster_ip("default", "kubernetes", "10.96.0.1".parse().unwrap())
+//!         .with_port("https", Protocol::Tcp, 443),
+//! );
+//! let config = CoreDnsConfig::default();
+//! let coredns = CoreDns { config: &config, view: &view };
+//! let conf = pod_resolv_conf(&KubeletDns::default(), "default", DnsPolicy::ClusterFirst, false, None).unwrap();
+//! let result = StubResolver::new(ResolverFlavour::Bind9, &conf, "kubernetes", AddressFamily::Unspec, 1)
+//!     .run(|q| match coredns.answer_bytes(&q.message.encode()) {
+//!         Ok(bytes) => Message::decode(&bytes).map_or(QueryOutcome::Timeout, QueryOutcome::Response),
+//!         Err(_) => QueryOutcome::Timeout,
+//!     });
+//! assert_eq!(
+//!     tools::nslookup_bind9("10.96.0.10".parse().unwrap(), &result),
+//!     "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n"
+//! );
+//! ```
 
+pub mod command;
 pub mod coredns;
 pub mod env;
 pub mod message;
@@ -21,7 +47,7 @@ pub mod resolver;
 pub mod tools;
 pub mod view;
 
-pub use coredns::{CoreDns, CoreDnsConfig, PodMode, Upstream};
+pub use coredns::{CoreDns, CoreDnsConfig, PodMode, ServerDrop, Upstream};
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
 pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};

@@ -9,7 +9,8 @@ use sim_k8s::dns::message::{Message, RData, Rcode, Record, RecordType};
 use sim_k8s::dns::name::Name;
 use sim_k8s::dns::resolv_conf::{DnsPolicy, KubeletDns, ResolvConf, ResolvOption, pod_resolv_conf};
 use sim_k8s::dns::resolver::{
-    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, StubResolver, search_candidates,
+    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, StubResolver, Transport,
+    search_candidates,
 };
 use sim_k8s::dns::tools::{self, DigRun, DigStyle};
 use sim_k8s::dns::view::{ClusterDnsView, DnsPod, DnsService, Protocol};
@@ -76,6 +77,10 @@ fn cluster() -> ClusterDnsView {
                 .with_endpoint(ip("10.244.3.9"), Some("peer-0"), false)
         },
         DnsService::cluster_ip("test", "auth-service", ip("10.100.0.80")).with_port("", Protocol::Tcp, 80),
+        DnsService {
+            cluster_ips: vec![ip("10.96.5.5"), ip("fd00::5:5")],
+            ..DnsService::cluster_ip("default", "dual", ip("10.96.5.5")).with_port("http", Protocol::Tcp, 80)
+        },
     ];
     view.pods = vec![DnsPod {
         namespace: "default".into(),
@@ -96,7 +101,20 @@ fn config() -> CoreDnsConfig {
             .with_address("google.com", ip("142.250.74.14"))
             .unwrap()
             .with_address("google.com", ip("2a00:1450:4001:82a::200e"))
-            .unwrap(),
+            .unwrap()
+            .with_record(Record::new(
+                Name::parse("google.com").unwrap(),
+                60,
+                RData::Soa(sim_k8s::dns::message::Soa {
+                    mname: Name::parse("ns1.google.com").unwrap(),
+                    rname: Name::parse("dns-admin.google.com").unwrap(),
+                    serial: 712_000_000,
+                    refresh: 900,
+                    retry: 900,
+                    expire: 1800,
+                    minimum: 60,
+                }),
+            )),
         ..CoreDnsConfig::default()
     }
 }
@@ -144,11 +162,11 @@ fn spec_cases() -> Vec<Case> {
     use RecordType::*;
     vec![
         case(
-            "spec §2.2 dns-version TXT",
+            "spec §2.2 dns-version TXT (plugin TTL 28800, capped to 30 by kubeadm's `cache 30`)",
             "dns-version.cluster.local",
             Txt,
             Rcode::NoError,
-            &["dns-version.cluster.local. 28800 IN TXT \"1.1.0\""],
+            &["dns-version.cluster.local. 30 IN TXT \"1.1.0\""],
         ),
         case(
             "spec §2.3.1 ClusterIP A",
@@ -289,7 +307,7 @@ fn spec_cases() -> Vec<Case> {
             Rcode::NoError,
             &[
                 "ext-db.default.svc.cluster.local. 30 IN CNAME my.database.example.com.",
-                "my.database.example.com. 300 IN A 203.0.113.50",
+                "my.database.example.com. 30 IN A 203.0.113.50",
             ],
         ),
         case(
@@ -334,11 +352,39 @@ fn coredns_cases() -> Vec<Case> {
         nx("too many labels", "a.b.c.kubernetes.default.svc.cluster.local", A),
         nx("pod name that is not an IP", "not-an-ip.default.pod.cluster.local", A),
         nodata("AAAA of an IPv4 service", "kubernetes.default.svc.cluster.local", Aaaa),
+        case(
+            "dual-stack service: A",
+            "dual.default.svc.cluster.local",
+            A,
+            Rcode::NoError,
+            &["dual.default.svc.cluster.local. 30 IN A 10.96.5.5"],
+        ),
+        case(
+            "dual-stack service: AAAA",
+            "dual.default.svc.cluster.local",
+            Aaaa,
+            Rcode::NoError,
+            &["dual.default.svc.cluster.local. 30 IN AAAA fd00::5:5"],
+        ),
+        case(
+            "dual-stack service: PTR of the IPv6 cluster IP",
+            "5.0.0.0.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
+            Ptr,
+            Rcode::NoError,
+            &[
+                "5.0.0.0.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 30 IN PTR dual.default.svc.cluster.local.",
+            ],
+        ),
         nodata("MX of a service (fake A lookup decides)", "kubernetes.default.svc.cluster.local", Other(15)),
         nodata("existing namespace without service label", "default.svc.cluster.local", A),
         nodata("svc label alone", "svc.cluster.local", A),
         nodata("zone apex A", "cluster.local", A),
         nodata("SRV of an ExternalName service", "client-svc.default.svc.cluster.local", Srv),
+        nx(
+            "port/protocol labels under an ExternalName",
+            "_http._tcp.client-svc.default.svc.cluster.local",
+            A,
+        ),
         nodata(
             "AAAA of an ExternalName to an IPv4-only cluster name",
             "client-svc.default.svc.cluster.local",
@@ -403,7 +449,7 @@ fn coredns_cases() -> Vec<Case> {
                 "google.com",
                 A,
                 Rcode::NoError,
-                &["google.com. 300 IN A 142.250.74.14"],
+                &["google.com. 30 IN A 142.250.74.14"],
             )
         },
         Case {
@@ -440,6 +486,43 @@ fn check(cases: Vec<Case>) {
 #[test]
 fn specification_rules() {
     check(spec_cases());
+}
+
+#[test]
+fn without_the_cache_plugin_ttls_are_the_plugins() {
+    let view = cluster();
+    let cfg = CoreDnsConfig { cache: None, ..config() };
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = Message::query(1, Name::parse("dns-version.cluster.local").unwrap(), RecordType::Txt);
+    assert_eq!(lines(&server.answer(&q).answers), ["dns-version.cluster.local. 28800 IN TXT \"1.1.0\""]);
+    let q = Message::query(1, Name::parse("google.com").unwrap(), RecordType::A);
+    assert_eq!(lines(&server.answer(&q).answers), ["google.com. 300 IN A 142.250.74.14"]);
+    assert!(!cfg.corefile().contains("cache"));
+}
+
+#[test]
+fn cached_answers_count_down_and_outlive_the_service() {
+    use sim_core::{SimDuration, SimTime};
+    use sim_k8s::dns::coredns::cache::DnsCache;
+    let mut view = cluster();
+    let cfg = config();
+    let mut cache = DnsCache::new();
+    let mut rng = sim_core::SimRng::new(1).fork("coredns");
+    let t0 = SimTime::ZERO + SimDuration::from_secs(1000);
+    let q =
+        Message::query(5, Name::parse("my-nginx.default.svc.cluster.local").unwrap(), RecordType::A).encode();
+    let ask_at = |view: &ClusterDnsView, cache: &mut DnsCache, rng: &mut sim_core::SimRng, t: SimTime| {
+        let server = CoreDns { config: &cfg, view };
+        Message::decode(&server.serve(&q, Transport::Udp, rng, cache, t).unwrap()).unwrap()
+    };
+    let first = ask_at(&view, &mut cache, &mut rng, t0);
+    assert_eq!(lines(&first.answers), ["my-nginx.default.svc.cluster.local. 30 IN A 10.105.0.20"]);
+    // The Service is deleted; for the rest of the 30 s the old answer is still served.
+    view.services.retain(|s| s.name != "my-nginx");
+    let later = ask_at(&view, &mut cache, &mut rng, t0 + SimDuration::from_secs(12));
+    assert_eq!(lines(&later.answers), ["my-nginx.default.svc.cluster.local. 18 IN A 10.105.0.20"]);
+    let expired = ask_at(&view, &mut cache, &mut rng, t0 + SimDuration::from_secs(30));
+    assert_eq!(expired.header.rcode, Rcode::NxDomain);
 }
 
 #[test]
@@ -522,9 +605,13 @@ fn lookup(flavour: ResolverFlavour, namespace: &str, name: &str, family: Address
     let conf = pod_conf(namespace);
     StubResolver::new(flavour, &conf, name, family, 0x1000).run(|q| {
         assert_eq!(q.server, ip("10.96.0.10"));
-        match server.answer_bytes(&q.message.encode()) {
-            Some(bytes) => QueryOutcome::Response(Message::decode(&bytes).unwrap()),
-            None => QueryOutcome::Timeout,
+        let bytes = match q.transport {
+            Transport::Udp => server.answer_bytes(&q.message.encode()),
+            Transport::Tcp => server.answer_bytes_tcp(&q.message.encode()),
+        };
+        match bytes {
+            Ok(bytes) => QueryOutcome::Response(Message::decode(&bytes).unwrap()),
+            Err(_) => QueryOutcome::Timeout,
         }
     })
 }
@@ -539,6 +626,31 @@ fn the_queries_an_external_name_costs() {
     // With a trailing dot the name is absolute: two queries.
     let r = lookup(ResolverFlavour::Glibc, "default", "google.com.", AddressFamily::Unspec);
     assert_eq!(r.transcript.len(), 2);
+}
+
+#[test]
+fn a_node_search_domain_adds_two_more_queries() {
+    // The blog case: the node's resolv.conf has `search lan`, the kubelet appends it.
+    let kubelet = KubeletDns {
+        host: ResolvConf::parse("nameserver 192.168.1.1\nsearch lan\n").unwrap(),
+        ..KubeletDns::default()
+    };
+    let conf = pod_resolv_conf(&kubelet, "default", DnsPolicy::ClusterFirst, false, None).unwrap();
+    assert_eq!(
+        conf.render(),
+        "search default.svc.cluster.local svc.cluster.local cluster.local lan\nnameserver 10.96.0.10\noptions ndots:5\n"
+    );
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = StubResolver::new(ResolverFlavour::Glibc, &conf, "google.com", AddressFamily::Unspec, 0x3000)
+        .run(|q| {
+            QueryOutcome::Response(
+                Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap(),
+            )
+        });
+    assert_eq!(r.transcript.len(), 10);
+    assert_eq!(r.addresses[0], ip("142.250.74.14"));
 }
 
 #[test]
@@ -777,6 +889,7 @@ proptest! {
         let result = StubResolver::new(flavour, &pod_conf(&namespace), &name, AddressFamily::Unspec, 1).run(|q| {
             server
                 .answer_bytes(&q.message.encode())
+                .ok()
                 .and_then(|b| Message::decode(&b).ok())
                 .map_or(QueryOutcome::Timeout, QueryOutcome::Response)
         });
@@ -828,4 +941,125 @@ fn big_headless_answers_are_truncated_without_edns() {
     let m = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
     assert!(!m.header.flags.tc);
     assert_eq!(m.answers.len(), 60);
+}
+
+#[test]
+fn truncated_answers_are_retried_over_tcp() {
+    let mut view = cluster();
+    let mut svc = DnsService::headless("default", "big").with_port("http", Protocol::Tcp, 80);
+    for i in 0..60u8 {
+        svc = svc.with_endpoint(IpAddr::from([10, 244, 9, i]), None, true);
+    }
+    view.services.push(svc);
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = StubResolver::new(ResolverFlavour::Glibc, &pod_conf("default"), "big", AddressFamily::Inet, 9)
+        .run(|q| {
+            let bytes = match q.transport {
+                Transport::Udp => server.answer_bytes(&q.message.encode()),
+                Transport::Tcp => server.answer_bytes_tcp(&q.message.encode()),
+            };
+            QueryOutcome::Response(Message::decode(&bytes.unwrap()).unwrap())
+        });
+    assert_eq!(r.status, LookupStatus::Found);
+    assert_eq!(r.addresses.len(), 60);
+    let transports: Vec<Transport> = r.transcript.iter().map(|e| e.query.transport).collect();
+    assert_eq!(transports, [Transport::Udp, Transport::Tcp]);
+    assert_eq!(r.transcript[0].query.message.header.id, r.transcript[1].query.message.header.id);
+}
+
+#[test]
+fn malformed_queries_get_formerr_or_nothing() {
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    assert_eq!(server.answer_bytes(&[1, 2, 3]), Err(sim_k8s::dns::ServerDrop::TooShort(3)));
+    let mut q =
+        Message::query(0xbeef, Name::parse("kubernetes.default.svc.cluster.local").unwrap(), RecordType::A)
+            .encode();
+    q.truncate(20);
+    let reply = Message::decode(&server.answer_bytes(&q).unwrap()).unwrap();
+    assert_eq!((reply.header.id, reply.header.rcode, reply.header.flags.qr), (0xbeef, Rcode::FormErr, true));
+    let mut resp = Message::query(1, Name::parse("a").unwrap(), RecordType::A);
+    resp.header.flags.qr = true;
+    assert_eq!(server.answer_bytes(&resp.encode()), Err(sim_k8s::dns::ServerDrop::NotAQuery));
+}
+
+#[test]
+fn loadbalance_shuffles_deterministically_from_the_seed() {
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = Message::query(3, Name::parse("kafka-headless.kafka.svc.cluster.local").unwrap(), RecordType::A)
+        .encode();
+    let order = |seed: u64| -> Vec<Vec<String>> {
+        let mut rng = sim_core::SimRng::new(seed).fork("coredns");
+        (0..8)
+            .map(|_| {
+                let b = server.answer_bytes_with_rng(&q, Transport::Udp, &mut rng).unwrap();
+                Message::decode(&b).unwrap().answers.iter().map(|r| r.data.to_string()).collect()
+            })
+            .collect()
+    };
+    let a = order(42);
+    assert_eq!(a, order(42));
+    for answer in &a {
+        let mut sorted = answer.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["172.17.0.4", "172.17.0.5", "172.17.0.6"]);
+    }
+    assert!(a.iter().any(|o| o != &a[0]), "eight answers all in the same order");
+}
+
+fn run_nslookup(namespace: &str, args: &[&str]) -> String {
+    let cmd = sim_k8s::dns::command::NslookupCommand::parse(args).unwrap();
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let r = cmd.resolver(&pod_conf(namespace), 0x2000).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    match cmd.qtype {
+        None => tools::nslookup_bind9(ip("10.96.0.10"), &r),
+        Some(_) => tools::nslookup_bind9_typed(ip("10.96.0.10"), cmd.prints_server_header(), &r),
+    }
+}
+
+#[test]
+fn nslookup_reverse_and_typed_lookups() {
+    assert_eq!(
+        run_nslookup("default", &["10.96.0.10"]),
+        "10.0.96.10.in-addr.arpa\tname = kube-dns.kube-system.svc.cluster.local.\n\n"
+    );
+    insta::assert_snapshot!(
+        "nslookup_type_srv_kafka",
+        run_nslookup("default", &["-type=srv", "kafka-headless.kafka"])
+    );
+    insta::assert_snapshot!(
+        "nslookup_type_txt_external",
+        run_nslookup("default", &["-type=txt", "google.com"])
+    );
+}
+
+#[test]
+fn dig_command_lines_drive_the_same_output() {
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["-x", "10.96.0.1"]).unwrap();
+    let view = cluster();
+    let cfg = config();
+    let server = CoreDns { config: &cfg, view: &view };
+    let q = cmd.query(58969, [0x3b, 0xe3, 0xa2, 0xdb, 0x16, 0x2c, 0x82, 0x32]).unwrap();
+    let out = tools::dig(&dig_run(&cmd.args), &server.answer_bytes(&q.encode()).unwrap(), cmd.style);
+    assert_eq!(out, dig(reverse_name(ip("10.96.0.1")), RecordType::Ptr, "-x 10.96.0.1", DigStyle::Full));
+    // dig does not search: a short name goes out as-is and the upstream says NXDOMAIN.
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["+short", "kubernetes"]).unwrap();
+    let r = cmd.resolver(&pod_conf("default"), 1).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    assert_eq!(r.transcript.len(), 1);
+    assert_eq!(r.status, LookupStatus::NotFound);
+    let cmd = sim_k8s::dns::command::DigCommand::parse(&["+search", "+short", "kubernetes"]).unwrap();
+    let r = cmd.resolver(&pod_conf("default"), 1).run(|q| {
+        QueryOutcome::Response(Message::decode(&server.answer_bytes(&q.message.encode()).unwrap()).unwrap())
+    });
+    assert_eq!(r.addresses, vec![ip("10.96.0.1")]);
 }

@@ -1,24 +1,28 @@
-//! CoreDNS as kubeadm deploys it: the `kubernetes` plugin for the cluster domain and the
-//! reverse zones, and `forward . /etc/resolv.conf` for everything else.
+//! CoreDNS as kubeadm deploys it: `kubernetes cluster.local in-addr.arpa ip6.arpa`, then
+//! `forward . /etc/resolv.conf`, behind `cache 30` ([`cache`]) and `loadbalance`.
 //!
-//! Follows coredns/coredns plugin/kubernetes (handler.go, kubernetes.go `Records` /
-//! `findServices` / `findPods`, parse.go `parseRequest`, reverse.go) and plugin/backend_lookup.go
-//! (`A`, `AAAA`, `SRV`, `PTR`, `SOA`, `BackendError`), which implement the kubernetes/dns
-//! `docs/specification.md` schema 1.1.0. In particular: a missing name is NXDOMAIN, an existing
-//! name without data of the asked type is NODATA (NOERROR, empty answer, SOA in authority);
-//! cluster answers carry `aa` and no `ra`; the SOA is `ns.dns.<zone> hostmaster.<zone> <serial>
-//! 7200 1800 86400 <ttl>` with TTL min(300, ttl); SRV weights are `floor(100 / n)`.
-//!
-//! The upstream resolver behind `forward` is a static zone map ([`Upstream`]); its replies are
-//! relayed unchanged (`qr rd ra`, no `aa`). Left out: the `cache` plugin (no state between
-//! queries), `autopath`, `wildcard` queries (removed from CoreDNS in 1.9), multicluster.
+//! Follows coredns plugin/kubernetes (handler.go, kubernetes.go `Records`/`findServices`/
+//! `findPods`, parse.go, reverse.go) and plugin/backend_lookup.go (`A`, `SRV`, `PTR`, `SOA`,
+//! `BackendError`), which implement kubernetes/dns docs/specification.md: a missing name is
+//! NXDOMAIN, an existing name without that type is NODATA (NOERROR, SOA in authority); cluster
+//! answers carry `aa`, no `ra`; SOA `ns.dns.<zone> hostmaster.<zone> <serial> 7200 1800 86400
+//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`).
+//! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
+//! with TC); `loadbalance` shuffles addresses from a seeded stream.
+//! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
+
+pub mod cache;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use sim_core::{SimRng, SimTime};
+use thiserror::Error;
+
 use super::message::{
-    CLASS_IN, EDNS_OPTION_COOKIE, Flags, Header, Message, RData, Rcode, Record, RecordType, Soa, Srv,
+    EDNS_OPTION_COOKIE, Flags, Header, Message, RData, Rcode, Record, RecordType, Soa, Srv,
 };
 use super::name::Name;
+use super::resolver::Transport;
 use super::view::{ClusterDnsView, DnsPort, ServiceType};
 
 /// The `pods` option of the kubernetes plugin.
@@ -55,8 +59,50 @@ pub struct CoreDnsConfig {
     pub soa_serial: u32,
     /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
     pub dns_ips: Vec<IpAddr>,
+    /// The `loadbalance` plugin (shuffles address records; needs a seeded stream).
+    pub loadbalance: bool,
+    /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
+    /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
+    pub cache: Option<u32>,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
+}
+
+impl CoreDnsConfig {
+    /// The Corefile these settings stand for, in kubeadm's layout (what
+    /// `kubectl -n kube-system describe cm coredns` shows).
+    pub fn corefile(&self) -> String {
+        let zones: Vec<String> =
+            std::iter::once(&self.zone).chain(&self.reverse_zones).map(|z| z.to_relative_string()).collect();
+        let reverse: Vec<String> = self.reverse_zones.iter().map(|z| z.to_relative_string()).collect();
+        let mut out =
+            String::from(".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n");
+        out.push_str(&format!("    kubernetes {} {{\n", zones.join(" ")));
+        match self.pods {
+            PodMode::Disabled => {}
+            PodMode::Verified => out.push_str("       pods verified\n"),
+            PodMode::Insecure => out.push_str("       pods insecure\n"),
+        }
+        if self.endpoint_pod_names {
+            out.push_str("       endpoint_pod_names\n");
+        }
+        if self.fallthrough_reverse && !reverse.is_empty() {
+            out.push_str(&format!("       fallthrough {}\n", reverse.join(" ")));
+        }
+        out.push_str(&format!("       ttl {}\n    }}\n", self.ttl));
+        out.push_str(
+            "    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n",
+        );
+        if let Some(ttl) = self.cache {
+            out.push_str(&format!("    cache {ttl}\n"));
+        }
+        out.push_str("    loop\n    reload\n");
+        if self.loadbalance {
+            out.push_str("    loadbalance\n");
+        }
+        out.push_str("}\n");
+        out
+    }
 }
 
 impl Default for CoreDnsConfig {
@@ -73,6 +119,8 @@ impl Default for CoreDnsConfig {
             endpoint_pod_names: false,
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
+            loadbalance: true,
+            cache: Some(30),
             upstream: Upstream::default(),
         }
     }
@@ -95,10 +143,20 @@ impl Upstream {
         Ok(self)
     }
 
-    /// Adds any record (builder).
+    /// Adds any record (builder). An SOA record marks a zone: negative answers for names
+    /// inside it carry that SOA in the authority section, as real recursive resolvers relay it.
     pub fn with_record(mut self, record: Record) -> Self {
         self.records.push(record);
         self
+    }
+
+    /// The SOA of the closest enclosing zone known, for a negative answer about `name`.
+    pub fn negative_soa(&self, name: &Name) -> Option<Record> {
+        self.records
+            .iter()
+            .filter(|r| r.rtype() == RecordType::Soa && name.is_subdomain_of(&r.name))
+            .max_by_key(|r| r.name.label_count())
+            .cloned()
     }
 
     /// Resolves like a recursive resolver over the static data: follows CNAMEs, returns
@@ -109,7 +167,12 @@ impl Upstream {
         for _ in 0..8 {
             let owned: Vec<&Record> =
                 self.records.iter().filter(|r| r.name.eq_ignore_case(&current)).collect();
-            if owned.is_empty() {
+            // An SOA alone marks a zone apex, not data at a name.
+            let owned: Vec<&Record> = owned
+                .into_iter()
+                .filter(|r| r.rtype() != RecordType::Soa || qtype == RecordType::Soa)
+                .collect();
+            if owned.is_empty() && !self.records.iter().any(|r| r.name.eq_ignore_case(&current)) {
                 return (Rcode::NxDomain, answers);
             }
             let hits: Vec<Record> = owned
@@ -186,8 +249,31 @@ struct Candidate {
 pub const DNS_SCHEMA_VERSION: &str = "1.1.0";
 
 impl CoreDns<'_> {
-    /// Answers one query message, as the server would put it on the wire.
+    /// Answers one query message as on a cache miss (TTLs capped by the cache plugin when it
+    /// is configured).
     pub fn answer(&self, query: &Message) -> Message {
+        let mut reply = self.resolve(query);
+        if let Some(max) = self.config.cache {
+            cache::cap_ttls(&mut reply, max);
+        }
+        reply
+    }
+
+    /// Answers one query at simulated time `now` through the cache plugin: a live entry is
+    /// served with its remaining TTL, a miss is resolved and stored.
+    pub fn answer_at(&self, cache: &mut cache::DnsCache, now: SimTime, query: &Message) -> Message {
+        let Some(max) = self.config.cache else { return self.resolve(query) };
+        if let Some(hit) = cache.lookup(query, now) {
+            return hit;
+        }
+        let mut reply = self.resolve(query);
+        let ttl = cache::cap_ttls(&mut reply, max);
+        cache.store(query, &reply, now, ttl);
+        reply
+    }
+
+    /// The plugin chain behind the cache: kubernetes, then forward.
+    fn resolve(&self, query: &Message) -> Message {
         let mut resp = Message {
             header: Header {
                 id: query.header.id,
@@ -244,6 +330,14 @@ impl CoreDns<'_> {
                 resp.header.flags.ra = true;
                 let (rcode, answers) = cfg.upstream.resolve(&q.name, q.qtype);
                 resp.header.rcode = rcode;
+                if answers.is_empty() || rcode != Rcode::NoError {
+                    let last = answers.iter().rev().find_map(|r| match &r.data {
+                        RData::Cname(t) => Some(t.clone()),
+                        _ => None,
+                    });
+                    let asked = last.unwrap_or_else(|| q.name.clone());
+                    resp.authority.extend(cfg.upstream.negative_soa(&asked));
+                }
                 resp.answers = answers;
             }
         }
@@ -260,13 +354,86 @@ impl CoreDns<'_> {
         resp
     }
 
-    /// Answers raw bytes; `None` when the bytes are not a DNS message (the server drops them).
-    pub fn answer_bytes(&self, query: &[u8]) -> Option<Vec<u8>> {
-        let q = Message::decode(query).ok()?;
-        if q.header.flags.qr {
-            return None;
+    /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server
+    /// sent nothing. A message whose header is readable but whose body is not gets FORMERR
+    /// (miekg/dns server behaviour).
+    pub fn answer_bytes(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Udp, None, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes) for a query that came over TCP (no size limit,
+    /// the 2-byte length prefix is the transport's business).
+    pub fn answer_bytes_tcp(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Tcp, None, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes), with the `loadbalance` plugin shuffling
+    /// address records from the simulation's seeded stream (when enabled in the config).
+    pub fn answer_bytes_with_rng(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng), None)
+    }
+
+    /// The full server as the simulation runs it: cache at `now`, `loadbalance` from `rng`,
+    /// sizing for `transport`.
+    pub fn serve(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+        cache: &mut cache::DnsCache,
+        now: SimTime,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng), Some((cache, now)))
+    }
+
+    fn answer_wire(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: Option<&mut SimRng>,
+        cache: Option<(&mut cache::DnsCache, SimTime)>,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        if query.len() < 12 {
+            return Err(ServerDrop::TooShort(query.len()));
         }
-        Some(wire_reply(&q, self.answer(&q)))
+        if query[2] & 0x80 != 0 {
+            return Err(ServerDrop::NotAQuery);
+        }
+        let q = match Message::decode(query) {
+            Ok(q) => q,
+            Err(_) => {
+                let mut reply = Message::default();
+                reply.header.id = u16::from_be_bytes([query[0], query[1]]);
+                reply.header.flags.qr = true;
+                reply.header.flags.opcode = (query[2] >> 3) & 0x0f;
+                reply.header.rcode = Rcode::FormErr;
+                return Ok(reply.encode());
+            }
+        };
+        let mut reply = match cache {
+            Some((cache, now)) => self.answer_at(cache, now, &q),
+            None => self.answer(&q),
+        };
+        if let Some(rng) = rng
+            && self.config.loadbalance
+            && reply.header.rcode == Rcode::NoError
+        {
+            reply.answers = round_robin(std::mem::take(&mut reply.answers), rng);
+            reply.authority = round_robin(std::mem::take(&mut reply.authority), rng);
+            reply.additional = round_robin(std::mem::take(&mut reply.additional), rng);
+        }
+        Ok(match transport {
+            Transport::Udp => wire_reply(&q, reply),
+            Transport::Tcp => {
+                let plain = reply.encode();
+                if plain.len() <= usize::from(u16::MAX) { plain } else { reply.encode_compressed() }
+            }
+        })
     }
 
     fn soa(&self, zone: &Name) -> Record {
@@ -414,7 +581,10 @@ impl CoreDns<'_> {
         let mut out = Vec::new();
         let mut found = false;
         if svc.service_type == ServiceType::ExternalName {
+            // No endpoints, and no `_port._proto` pseudo-labels, for an ExternalName.
             if r.endpoint.is_empty()
+                && r.port.is_empty()
+                && r.protocol.is_empty()
                 && let Some(target) = &svc.external_name
                 && target.parse::<IpAddr>().is_err()
             {
@@ -745,6 +915,44 @@ fn dedup(records: Vec<Record>) -> Vec<Record> {
     out
 }
 
+/// Why the server answered nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ServerDrop {
+    /// Fewer bytes than a DNS header.
+    #[error("payload of {0} bytes is shorter than a dns header")]
+    TooShort(usize),
+    /// The QR bit is set: a response, not a query.
+    #[error("payload is a dns response, not a query")]
+    NotAQuery,
+}
+
+/// plugin/loadbalance `roundRobin`: CNAMEs first, then other records, then the shuffled
+/// addresses (a draw per position, as `roundRobinShuffle` does with `dns.Id()`).
+fn round_robin(records: Vec<Record>, rng: &mut SimRng) -> Vec<Record> {
+    let (mut cname, mut rest, mut address) = (Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        match r.rtype() {
+            RecordType::Cname => cname.push(r),
+            RecordType::A | RecordType::Aaaa => address.push(r),
+            _ => rest.push(r),
+        }
+    }
+    let l = address.len();
+    if l == 2 {
+        if rng.next_u32().is_multiple_of(2) {
+            address.swap(0, 1);
+        }
+    } else if l > 2 {
+        for j in 0..l {
+            let p = j + (rng.next_u32() as usize % (l - j));
+            address.swap(j, p);
+        }
+    }
+    cname.append(&mut rest);
+    cname.append(&mut address);
+    cname
+}
+
 /// The smallest payload size a DNS server may assume (RFC 1035 §4.2.1, RFC 6891 §6.2.3).
 pub const MIN_UDP_PAYLOAD: usize = 512;
 
@@ -807,13 +1015,71 @@ pub fn wire_reply(query: &Message, mut reply: Message) -> Vec<u8> {
 /// Convenience: a query for `name`/`qtype` answered by `server` (id 0, RD set, no EDNS).
 pub fn ask(server: &CoreDns<'_>, name: &str, qtype: RecordType) -> Result<Message, super::name::NameError> {
     let q = Message::query(0, Name::parse(name)?, qtype);
-    debug_assert_eq!(q.questions[0].qclass, CLASS_IN);
     Ok(server.answer(&q))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn every_query_gets_a_well_formed_reply(
+            labels in proptest::collection::vec("[a-z0-9_-]{1,10}", 0..7),
+            suffix in proptest::sample::select(vec!["svc.cluster.local", "pod.cluster.local", "cluster.local", "in-addr.arpa", "example.com", ""]),
+            qtype in proptest::sample::select(vec![1u16, 2, 5, 6, 12, 15, 16, 28, 33, 255]),
+        ) {
+            let mut view = ClusterDnsView::default();
+            view.services.push(
+                crate::dns::view::DnsService::cluster_ip("default", "web", IpAddr::from([10, 96, 0, 20]))
+                    .with_port("http", crate::dns::view::Protocol::Tcp, 80),
+            );
+            let cfg = CoreDnsConfig::default();
+            let server = CoreDns { config: &cfg, view: &view };
+            let mut text = labels.join(".");
+            if !suffix.is_empty() {
+                if !text.is_empty() { text.push('.'); }
+                text.push_str(suffix);
+            }
+            let Ok(name) = Name::parse(&text) else { return Ok(()) };
+            let q = Message::query(9, name, RecordType::from_code(qtype));
+            let reply = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
+            proptest::prop_assert_eq!(reply.header.id, 9);
+            proptest::prop_assert!(reply.header.flags.qr);
+            proptest::prop_assert_eq!(&reply.questions, &q.questions);
+            // Negative answers from the cluster zone always carry its SOA.
+            if reply.header.flags.aa && reply.answers.is_empty() {
+                proptest::prop_assert_eq!(reply.authority.len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn corefile_is_kubeadms() {
+        // As `kubectl -n kube-system describe cm coredns` shows it on a kubeadm cluster.
+        let want = ".:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+";
+        assert_eq!(CoreDnsConfig::default().corefile(), want);
+    }
 
     #[test]
     fn reverse_names_round_trip() {

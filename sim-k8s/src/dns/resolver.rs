@@ -1,23 +1,15 @@
 //! The stub resolver inside a pod: which names it asks for, in which order, and when it stops.
 //!
 //! A step machine: [`StubResolver::step`] says which query to send next (or that the lookup is
-//! over), the caller carries the query through the simulated network and hands back the
-//! response or a timeout with [`StubResolver::feed`]. Three flavours:
-//! - glibc (`res_search` in resolv/res_query.c, via getaddrinfo): with `dots >= ndots` the name
-//!   as-is goes first, then the search list; with fewer dots the search list first and the name
-//!   as-is last; a trailing dot means as-is only. NXDOMAIN and NODATA move on (NODATA is
-//!   remembered and reported if nothing answers), a SERVFAIL moves on, a timeout ends the
-//!   search list. A and AAAA are both asked for every candidate (getaddrinfo `AF_UNSPEC`).
-//! - musl (`name_from_dns_search` in src/network/lookup_name.c): with `dots >= ndots` or a
-//!   trailing dot there is no search at all; otherwise search list then as-is. Only NXDOMAIN
-//!   moves on: NODATA, SERVFAIL or a timeout end the lookup (the classic Alpine surprise).
-//! - bind9 tools (`nslookup`, `dig +search`, bin/dig/dighost.c `next_origin`): one search per
-//!   query type, each moving on only on NXDOMAIN.
-//!
-//! Retries follow resolv.conf `timeout`/`attempts`: each query goes to each nameserver in turn,
-//! `attempts` rounds. Simplifications: queries of one candidate are sent one after the other
-//! (the libcs send A and AAAA together); musl's parallel queries to all nameservers are
-//! modelled as glibc's round-robin; /etc/hosts is not consulted.
+//! over); the caller carries it through the simulated network and hands back the response or
+//! a timeout with [`StubResolver::feed`]. Flavours follow glibc resolv/res_query.c
+//! (`__res_context_search`), musl src/network/lookup_name.c (`name_from_dns_search`) and bind9
+//! bin/dig (dighost.c `next_origin`, nslookup.c `printmessage`); see [`ResolverFlavour`].
+//! Retries follow resolv.conf `timeout`/`attempts` (same query, next nameserver); a truncated
+//! answer is asked again over TCP.
+//! Simplifications: the A and AAAA of one candidate go one after the other (the libcs send them
+//! together); musl's parallel queries to all nameservers are modelled as glibc's round-robin;
+//! /etc/hosts is not consulted; `rotate`, `single-request`, `edns0`, `trust-ad` have no effect.
 
 use std::net::IpAddr;
 
@@ -28,11 +20,18 @@ use super::resolv_conf::ResolvConf;
 /// Which resolver implementation walks the search list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResolverFlavour {
-    /// glibc (Debian/Ubuntu/RHEL-based images; also busybox's default glibc build).
+    /// glibc (Debian/Ubuntu/RHEL-based images; busybox's default build): with `dots >= ndots`
+    /// the name as-is first, then the search list; fewer dots: search list, then as-is; a
+    /// trailing dot: as-is only. NXDOMAIN, NODATA (remembered and reported if nothing answers)
+    /// and SERVFAIL move on; a timeout ends the search list (the as-is try still follows).
+    /// A and AAAA are asked for every candidate (getaddrinfo `AF_UNSPEC`).
     Glibc,
-    /// musl (alpine, `nginx:alpine`, `busybox:*-musl`).
+    /// musl (alpine, `nginx:alpine`, `busybox:*-musl`): with `dots >= ndots` or a trailing dot
+    /// no search at all; otherwise search list, then as-is. Only NXDOMAIN moves on: NODATA,
+    /// SERVFAIL or a timeout end the lookup (the classic Alpine surprise).
     Musl,
-    /// bind9's dighost (`nslookup`, `dig +search`): one search per query type.
+    /// bind9's dighost (`nslookup`, `dig +search`): glibc's order, moving on only on NXDOMAIN;
+    /// nslookup's AAAA follow-up is asked only after a NOERROR A, for the CNAME-chased name.
     Bind9,
 }
 
@@ -83,6 +82,17 @@ pub struct PendingQuery {
     pub server: IpAddr,
     /// How long to wait before giving up on this try, in seconds.
     pub timeout_secs: u32,
+    /// UDP, or TCP after a truncated (TC) UDP answer.
+    pub transport: Transport,
+}
+
+/// How a query travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// A UDP datagram to port 53.
+    Udp,
+    /// A TCP connection to port 53 (message prefixed by its 2-byte length).
+    Tcp,
 }
 
 /// What came back for a query.
@@ -172,6 +182,8 @@ pub struct StubResolver {
     cand: usize,
     qtype: usize,
     try_no: u32,
+    /// The current query is being retried over TCP.
+    tcp: bool,
     next_id: u16,
     /// Responses for the current candidate (None = timed out).
     current: Vec<(RecordType, Option<Message>)>,
@@ -207,6 +219,33 @@ impl StubResolver {
             ResolverFlavour::Bind9 => family.qtypes().into_iter().map(|t| vec![t]).collect(),
             _ => vec![family.qtypes()],
         };
+        Self::with_groups(flavour, conf, name, groups, first_id)
+    }
+
+    /// A lookup of one record type (`nslookup -type=SRV`, `dig SRV`); without `search` the
+    /// name is asked as-is only (dig's default, `+nosearch`).
+    pub fn for_qtype(
+        flavour: ResolverFlavour,
+        conf: &ResolvConf,
+        name: &str,
+        qtype: RecordType,
+        search: bool,
+        first_id: u16,
+    ) -> Self {
+        let mut conf = conf.clone();
+        if !search {
+            conf.searches.clear();
+        }
+        Self::with_groups(flavour, &conf, name, vec![vec![qtype]], first_id)
+    }
+
+    fn with_groups(
+        flavour: ResolverFlavour,
+        conf: &ResolvConf,
+        name: &str,
+        groups: Vec<Vec<RecordType>>,
+        first_id: u16,
+    ) -> Self {
         let mut r = StubResolver {
             flavour,
             conf: conf.clone(),
@@ -216,6 +255,7 @@ impl StubResolver {
             cand: 0,
             qtype: 0,
             try_no: 0,
+            tcp: false,
             next_id: first_id,
             current: Vec::new(),
             transcript: Vec::new(),
@@ -250,15 +290,26 @@ impl StubResolver {
         let server = servers[(self.try_no as usize) % servers.len()];
         let mut message = Message::query(self.next_id, self.candidates[self.cand].name.clone(), qtype);
         message.header.id = self.next_id;
-        Step::Send(PendingQuery { message, server, timeout_secs: self.conf.timeout_secs() })
+        let transport = if self.tcp { Transport::Tcp } else { Transport::Udp };
+        Step::Send(PendingQuery { message, server, timeout_secs: self.conf.timeout_secs(), transport })
     }
 
     /// Feeds the outcome of the query last returned by [`step`](Self::step).
     pub fn feed(&mut self, outcome: QueryOutcome) {
         let Step::Send(query) = self.step() else { return };
-        self.next_id = self.next_id.wrapping_add(1);
-        let qtype = self.groups[self.group][self.qtype];
         self.transcript.push(Exchange { query: query.clone(), outcome: outcome.clone() });
+        // A truncated UDP answer is asked again over TCP, same id (glibc send_dg → send_vc,
+        // musl ≥ 1.2.4, dig's "Truncated, retrying in TCP mode").
+        if let QueryOutcome::Response(m) = &outcome
+            && m.header.flags.tc
+            && !self.tcp
+            && m.header.id == query.message.header.id
+        {
+            self.tcp = true;
+            return;
+        }
+        self.tcp = false;
+        let qtype = self.groups[self.group][self.qtype];
         let response = match outcome {
             // A response to another question is ignored like a stray datagram: keep waiting
             // is not modelled, so it counts as a timeout of this try.
@@ -266,12 +317,14 @@ impl StubResolver {
             _ => None,
         };
         if response.is_none() {
+            // Retransmissions reuse the query (and its id), next nameserver first.
             let tries = self.conf.attempts() * self.conf.nameservers.len() as u32;
             self.try_no += 1;
             if self.try_no < tries {
                 return;
             }
         }
+        self.next_id = self.next_id.wrapping_add(1);
         self.try_no = 0;
         self.current.push((qtype, response));
         self.qtype += 1;
@@ -386,7 +439,9 @@ impl StubResolver {
 
     fn final_status(&self) -> LookupStatus {
         if let Some((_, msgs)) = &self.answer {
-            if msgs.iter().any(|m| m.answers.iter().any(|r| matches!(r.data, RData::A(_) | RData::Aaaa(_)))) {
+            let wanted =
+                |t: RecordType| self.groups.iter().flatten().any(|g| *g == t || *g == RecordType::Any);
+            if msgs.iter().any(|m| m.answers.iter().any(|r| wanted(r.rtype()))) {
                 return LookupStatus::Found;
             }
             return LookupStatus::NoData;
@@ -525,17 +580,14 @@ fn verdict(flavour: ResolverFlavour, results: &[(RecordType, Option<Message>)]) 
     };
     let each: Vec<Verdict> = results.iter().map(|(_, m)| classify(m)).collect();
     match flavour {
-        // musl name_from_dns: any timeout/SERVFAIL → EAI_AGAIN; any NXDOMAIN → try next;
-        // other rcodes → EAI_FAIL; then addresses or EAI_NODATA.
+        // musl name_from_dns, reply by reply in query order: timeout/SERVFAIL → EAI_AGAIN,
+        // NXDOMAIN → try the next name, other rcodes → EAI_FAIL; then addresses or EAI_NODATA.
         ResolverFlavour::Musl => {
-            if let Some(v) = each.iter().find(|v| matches!(v, Verdict::Timeout | Verdict::ServFail)) {
-                return *v;
-            }
-            if each.contains(&Verdict::NxDomain) {
-                return Verdict::NxDomain;
-            }
-            if each.contains(&Verdict::Other) {
-                return Verdict::Other;
+            for v in &each {
+                match v {
+                    Verdict::Timeout | Verdict::ServFail | Verdict::NxDomain | Verdict::Other => return *v,
+                    Verdict::Answer | Verdict::NoData => {}
+                }
             }
             let has_addr = results.iter().any(|(_, m)| {
                 m.as_ref()
@@ -607,6 +659,73 @@ mod tests {
         assert_eq!(names(ResolverFlavour::Musl, &c, "google.com."), ["google.com"]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn expansion_invariants(labels in proptest::collection::vec("[a-z0-9]{1,8}", 1..8), trailing: bool, ndots in 0u32..7) {
+            let mut c = conf(ndots);
+            c.options = vec![ResolvOption::new("ndots", Some(&ndots.to_string()))];
+            let name = labels.join(".") + if trailing { "." } else { "" };
+            let glibc = search_candidates(ResolverFlavour::Glibc, &c, &name).unwrap();
+            let musl = search_candidates(ResolverFlavour::Musl, &c, &name).unwrap();
+            let as_is = Name::parse(&name).unwrap();
+            // The name as typed is tried exactly once by both.
+            proptest::prop_assert_eq!(glibc.iter().filter(|n| **n == as_is).count(), 1);
+            proptest::prop_assert_eq!(musl.iter().filter(|n| **n == as_is).count(), 1);
+            // musl never tries a name glibc would not, and never more of them.
+            proptest::prop_assert!(musl.iter().all(|n| glibc.contains(n)));
+            proptest::prop_assert!(musl.len() <= glibc.len());
+            let dots = labels.len() as u32 - 1;
+            if trailing {
+                proptest::prop_assert_eq!(glibc.len(), 1);
+            } else if dots >= ndots {
+                proptest::prop_assert_eq!(&glibc[0], &as_is);
+                proptest::prop_assert_eq!(musl.len(), 1);
+            } else {
+                proptest::prop_assert_eq!(glibc.last(), Some(&as_is));
+                proptest::prop_assert_eq!(&glibc, &musl);
+            }
+        }
+    }
+
+    #[test]
+    fn retries_go_round_the_nameservers() {
+        let mut c = conf(5);
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        c.options.push(ResolvOption::new("attempts", Some("3")));
+        c.options.push(ResolvOption::new("timeout", Some("1")));
+        let mut first = true;
+        let r = StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, 7).run(|q| {
+            assert_eq!(q.timeout_secs, 1);
+            if std::mem::take(&mut first) {
+                return QueryOutcome::Timeout;
+            }
+            let mut m = q.message.clone();
+            m.header.flags.qr = true;
+            m.header.rcode = Rcode::NxDomain;
+            QueryOutcome::Response(m)
+        });
+        let servers: Vec<IpAddr> = r.transcript.iter().map(|e| e.query.server).collect();
+        assert_eq!(servers, [IpAddr::from([10, 96, 0, 10]), IpAddr::from([10, 96, 0, 11])]);
+        assert_eq!(r.status, LookupStatus::NotFound);
+    }
+
+    #[test]
+    fn musl_reads_the_replies_in_order() {
+        let reply = |rcode: Rcode| {
+            let mut m = Message::query(1, Name::parse("x").unwrap(), RecordType::A);
+            m.header.rcode = rcode;
+            Some(m)
+        };
+        let v = |a, b| verdict(ResolverFlavour::Musl, &[(RecordType::A, a), (RecordType::Aaaa, b)]);
+        assert_eq!(v(reply(Rcode::NxDomain), reply(Rcode::ServFail)), Verdict::NxDomain);
+        assert_eq!(v(reply(Rcode::ServFail), reply(Rcode::NxDomain)), Verdict::ServFail);
+        assert_eq!(v(reply(Rcode::NoError), None), Verdict::Timeout);
+        assert_eq!(v(reply(Rcode::NoError), reply(Rcode::NoError)), Verdict::NoData);
+        let g = |a, b| verdict(ResolverFlavour::Glibc, &[(RecordType::A, a), (RecordType::Aaaa, b)]);
+        assert_eq!(g(reply(Rcode::NoError), reply(Rcode::NxDomain)), Verdict::NxDomain);
+        assert_eq!(g(reply(Rcode::NxDomain), reply(Rcode::NoError)), Verdict::NxDomain);
+    }
+
     #[test]
     fn image_libc() {
         for (image, f) in [
@@ -637,6 +756,8 @@ mod tests {
         assert_eq!(result.status, LookupStatus::TryAgain);
         // musl: the first candidate times out twice (attempts:2) and the lookup ends.
         assert_eq!(result.transcript.len(), 2);
+        let ids: Vec<u16> = result.transcript.iter().map(|e| e.query.message.header.id).collect();
+        assert_eq!(ids, [1, 1], "a retransmission is the same query");
         let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x", AddressFamily::Inet, 1);
         let result = r.run(|_| QueryOutcome::Timeout);
         // glibc: the search list is abandoned, the as-is name is still tried.

@@ -240,18 +240,74 @@ pub fn nslookup_bind9(server: IpAddr, result: &LookupResult) -> String {
 
 /// nslookup.c `printsection` for the answer section.
 fn nslookup_answers(out: &mut String, m: &Message) {
-    for r in &m.answers {
+    nslookup_section(out, &m.answers, true);
+}
+
+/// nslookup.c `printsection`: addresses as `Name:`/`Address:` in the answer section only,
+/// SOA as its field list, everything else `owner\t<type text> = rdata`.
+fn nslookup_section(out: &mut String, records: &[Record], answer_section: bool) {
+    for r in records {
         let owner = r.name.to_relative_string();
         let _ = match &r.data {
-            RData::A(_) | RData::Aaaa(_) => writeln!(out, "Name:\t{owner}\nAddress: {}", r.data),
+            RData::A(_) | RData::Aaaa(_) if answer_section => {
+                writeln!(out, "Name:\t{owner}\nAddress: {}", r.data)
+            }
+            RData::A(_) => writeln!(out, "{owner}\tinternet address = {}", r.data),
+            RData::Aaaa(_) => writeln!(out, "{owner}\thas AAAA address {}", r.data),
+            RData::Soa(soa) => writeln!(
+                out,
+                "{owner}\n\torigin = {}\n\tmail addr = {}\n\tserial = {}\n\trefresh = {}\n\tretry = {}\n\texpire = {}\n\tminimum = {}",
+                soa.mname.to_relative_string(),
+                soa.rname.to_relative_string(),
+                soa.serial,
+                soa.refresh,
+                soa.retry,
+                soa.expire,
+                soa.minimum
+            ),
             RData::Cname(t) => writeln!(out, "{owner}\tcanonical name = {t}"),
             RData::Ptr(t) => writeln!(out, "{owner}\tname = {t}"),
             RData::Srv(_) => writeln!(out, "{owner}\tservice = {}", r.data),
             RData::Txt(_) => writeln!(out, "{owner}\ttext = {}", r.data),
             RData::Ns(t) => writeln!(out, "{owner}\tnameserver = {t}"),
+            RData::Opt(_) => Ok(()),
             other => writeln!(out, "{owner}\trdata_{} = {other}", other.rtype().code()),
         };
     }
+}
+
+/// bind9 `nslookup -type=T NAME` (or `nslookup ADDRESS`, a PTR lookup printed without the
+/// server header): one lookup of one type, with the authority data of non-authoritative
+/// answers for types other than A/AAAA.
+pub fn nslookup_bind9_typed(server: IpAddr, header: bool, result: &LookupResult) -> String {
+    let mut out =
+        if header { format!("Server:\t\t{server}\nAddress:\t{server}#53\n\n") } else { String::new() };
+    let Some(m) = result.final_responses.first() else {
+        return ";; connection timed out; no servers could be reached\n\n".to_string();
+    };
+    let qname = m.question().map(|q| q.name.to_relative_string()).unwrap_or_default();
+    let qtype = m.question().map(|q| q.qtype).unwrap_or(RecordType::A);
+    if m.header.rcode != Rcode::NoError {
+        let _ = writeln!(out, "** server can't find {qname}: {}\n", m.header.rcode);
+        return out;
+    }
+    if !m.header.flags.aa {
+        out.push_str("Non-authoritative answer:\n");
+    }
+    if m.answers.is_empty() {
+        let _ = writeln!(out, "*** Can't find {qname}: No answer");
+    } else {
+        nslookup_answers(&mut out, m);
+    }
+    if !m.header.flags.aa && !matches!(qtype, RecordType::A | RecordType::Aaaa) {
+        out.push_str("\nAuthoritative answers can be found from:\n");
+        nslookup_section(&mut out, &m.authority, false);
+        let extra: Vec<Record> =
+            m.additional.iter().filter(|r| r.rtype() != RecordType::Opt).cloned().collect();
+        nslookup_section(&mut out, &extra, false);
+    }
+    out.push('\n');
+    out
 }
 
 /// busybox 1.28 `nslookup NAME` (the Kubernetes docs' form): addresses numbered, each followed

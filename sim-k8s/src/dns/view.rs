@@ -179,6 +179,21 @@ impl DnsService {
     }
 }
 
+/// The `hostname` the EndpointSlice controller gives a pod's endpoint in a Service: the pod's
+/// `spec.hostname` when its `spec.subdomain` names that Service (same namespace), otherwise
+/// none (pkg/controller/util/endpoint `ShouldSetHostname`... via `podToEndpoint`). This is
+/// what makes `kafka-0.kafka-headless.kafka.svc.cluster.local` exist for a StatefulSet pod.
+pub fn endpoint_hostname_for(
+    pod_hostname: Option<&str>,
+    pod_subdomain: Option<&str>,
+    service_name: &str,
+) -> Option<String> {
+    match (pod_hostname, pod_subdomain) {
+        (Some(h), Some(sub)) if !h.is_empty() && sub == service_name => Some(h.to_string()),
+        _ => None,
+    }
+}
+
 /// A pod, for pod A records (`a-b-c-d.ns.pod.cluster.local`) in `pods verified` mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsPod {
@@ -219,5 +234,20 @@ impl ClusterDnsView {
         self.services
             .iter()
             .find(|s| s.namespace.eq_ignore_ascii_case(ns) && s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statefulset_pods_get_hostnames_only_under_their_subdomain_service() {
+        assert_eq!(
+            endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka-headless").as_deref(),
+            Some("kafka-0")
+        );
+        assert_eq!(endpoint_hostname_for(Some("kafka-0"), Some("kafka-headless"), "kafka"), None);
+        assert_eq!(endpoint_hostname_for(Some("web"), None, "web"), None);
     }
 }
