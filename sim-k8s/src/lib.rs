@@ -2,5 +2,6 @@
 //! in-memory API server; controllers, kube-proxy, CNI and DNS build on these.
 
 pub mod api;
+pub mod apiserver;
 pub mod manifest;
 pub mod validation;

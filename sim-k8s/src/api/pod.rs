@@ -213,7 +213,7 @@ pub struct ContainerPort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_port: Option<i32>,
     /// Host IP for `hostPort`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
 }
 
@@ -312,13 +312,13 @@ pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PodCondition>,
     /// IP of the node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<IpAddr>,
     /// Primary pod IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "podIP", default, skip_serializing_if = "Option::is_none")]
     pub pod_ip: Option<IpAddr>,
     /// All pod IPs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "podIPs", default, skip_serializing_if = "Vec::is_empty")]
     pub pod_ips: Vec<PodIp>,
     /// Start time text (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,7 +330,7 @@ pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_statuses: Option<serde_json::Value>,
     /// Host IPs (kept as opaque values).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
     pub host_ips: Option<serde_json::Value>,
     /// Human-readable reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
