@@ -761,28 +761,41 @@ impl ApiServer {
     /// `kubectl apply -f` over loaded manifests, in order. Each report carries kubectl's line
     /// and, for invalid objects, the field errors positioned in the source.
     pub fn apply_loaded(&mut self, loaded: &[Loaded<Object>]) -> Vec<ApplyReport> {
-        loaded
-            .iter()
-            .map(|l| {
-                let result = self.apply(l.value.clone());
-                let key = l.value.key("default");
-                let located = match &result {
-                    Err(ApiError::Invalid { errors, .. }) => errors
-                        .iter()
-                        .map(|e| LoadError {
-                            file: l.origin.file.clone(),
-                            loc: Some(l.locate(&e.field)),
-                            field: e.field.clone(),
-                            message: e.body(),
-                            kind: LoadErrorKind::Invalid,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                ApplyReport { origin: l.origin.clone(), key, result, located }
-            })
-            .collect()
+        loaded.iter().map(|l| self.report(l, Verb::Apply)).collect()
     }
+
+    /// `kubectl create -f` over loaded manifests, in order (AlreadyExists for duplicates).
+    pub fn create_loaded(&mut self, loaded: &[Loaded<Object>]) -> Vec<ApplyReport> {
+        loaded.iter().map(|l| self.report(l, Verb::Create)).collect()
+    }
+
+    fn report(&mut self, l: &Loaded<Object>, verb: Verb) -> ApplyReport {
+        let result = match verb {
+            Verb::Apply => self.apply(l.value.clone()),
+            Verb::Create => self.create(l.value.clone()).map(|_| ApplyResult::Created),
+        };
+        let key = l.value.key("default");
+        let located = match &result {
+            Err(ApiError::Invalid { errors, .. }) => errors
+                .iter()
+                .map(|e| LoadError {
+                    file: l.origin.file.clone(),
+                    loc: Some(l.locate(&e.field)),
+                    field: e.field.clone(),
+                    message: e.body(),
+                    kind: LoadErrorKind::Invalid,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ApplyReport { origin: l.origin.clone(), key, result, located }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Verb {
+    Apply,
+    Create,
 }
 
 /// The result of applying one loaded object.
