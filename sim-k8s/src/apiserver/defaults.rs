@@ -139,6 +139,9 @@ pub fn pod_spec(spec: &mut PodSpec) {
         if let Some(p) = &mut c.liveness_probe {
             probe(p);
         }
+        if let Some(p) = &mut c.startup_probe {
+            probe(p);
+        }
         c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".to_string());
         c.termination_message_policy.get_or_insert_with(|| "File".to_string());
         if c.image_pull_policy.is_none() {
