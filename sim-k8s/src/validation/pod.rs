@@ -36,7 +36,7 @@ fn nonnegative(path: &str, v: Option<i32>) -> Vec<FieldError> {
     }
 }
 
-fn validate_probe(probe: &Probe, path: &str) -> Vec<FieldError> {
+fn validate_probe(probe: &Probe, path: &str, success_must_be_one: bool) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut handlers = 0;
     if let Some(h) = &probe.exec {
@@ -74,6 +74,15 @@ fn validate_probe(probe: &Probe, path: &str) -> Vec<FieldError> {
             errs.extend(port_num_or_name(&child(&child(path, "tcpSocket"), "port"), &h.port));
         }
     }
+    if probe.grpc.is_some() {
+        handlers += 1;
+        if handlers > 1 {
+            errs.push(FieldError::forbidden(
+                &child(path, "grpc"),
+                "may not specify more than 1 handler type",
+            ));
+        }
+    }
     if handlers == 0 {
         errs.push(FieldError::required(path, "must specify a handler type"));
     }
@@ -84,6 +93,7 @@ fn validate_probe(probe: &Probe, path: &str) -> Vec<FieldError> {
     errs.extend(nonnegative(&child(path, "failureThreshold"), probe.failure_threshold));
     if let Some(s) = probe.success_threshold
         && s != 1
+        && success_must_be_one
     {
         errs.push(FieldError::invalid(
             &child(path, "successThreshold"),
@@ -164,13 +174,18 @@ fn validate_container(c: &Container, path: &str, host_network: bool, init: bool)
                 "may not be set for init containers",
             ));
         } else {
-            errs.extend(validate_probe(p, &child(path, "readinessProbe")));
+            errs.extend(validate_probe(p, &child(path, "readinessProbe"), false));
         }
     }
     if let Some(p) = &c.liveness_probe
         && !init
     {
-        errs.extend(validate_probe(p, &child(path, "livenessProbe")));
+        errs.extend(validate_probe(p, &child(path, "livenessProbe"), true));
+    }
+    if let Some(p) = &c.startup_probe
+        && !init
+    {
+        errs.extend(validate_probe(p, &child(path, "startupProbe"), true));
     }
     errs
 }
