@@ -147,7 +147,7 @@ fn ext_matches(
                 }
                 StatisticMode::Nth { every, .. } => {
                     // xt_statistic: count cycles 0..every-1; the packet that wraps it to 0 hits.
-                    let next = if s.nth_count >= every - 1 { 0 } else { s.nth_count + 1 };
+                    let next = if s.nth_count >= every.saturating_sub(1) { 0 } else { s.nth_count + 1 };
                     s.nth_count = next;
                     (next == 0) != s.invert
                 }
