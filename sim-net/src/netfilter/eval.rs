@@ -26,6 +26,23 @@ use crate::wire::{Packet, Transport};
 /// The deepest chain nesting a traversal follows.
 pub const MAX_DEPTH: usize = 64;
 
+#[cfg(test)]
+thread_local! {
+    /// Tests compare indexed traversal against a plain linear scan.
+    static LINEAR_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn linear_only() -> bool {
+    LINEAR_ONLY.with(|f| f.get())
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn linear_only() -> bool {
+    false
+}
+
 /// The outcome of one table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableVerdict {
@@ -147,7 +164,7 @@ fn ext_matches(
                 }
                 StatisticMode::Nth { every, .. } => {
                     // xt_statistic: count cycles 0..every-1; the packet that wraps it to 0 hits.
-                    let next = if s.nth_count >= every - 1 { 0 } else { s.nth_count + 1 };
+                    let next = if s.nth_count >= every.saturating_sub(1) { 0 } else { s.nth_count + 1 };
                     s.nth_count = next;
                     (next == 0) != s.invert
                 }
@@ -203,9 +220,21 @@ pub fn run_table(
             return TableVerdict::Drop;
         };
         let nrules = chain.rules.len();
+        if nrules >= super::table::DstIndex::MIN_RULES && !chain.index.is_valid() {
+            chain.index.rebuild(&chain.rules);
+        }
+        let indexed = chain.index.is_valid() && !linear_only();
+        let dst = u32::from(pkt.dst);
         // Find the next matching rule in this chain.
         let mut hit = None;
         while pos < nrules {
+            if indexed {
+                // Skip rules whose `-d x/32` cannot match (see DstIndex).
+                pos = chain.index.next(dst, pos);
+                if pos >= nrules {
+                    break;
+                }
+            }
             let chain_name = &chain.name;
             let r = &mut chain.rules[pos];
             let idx = pos;
@@ -347,3 +376,374 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use sim_core::{SimDuration, SimRng, SimTime};
+
+    use crate::netfilter::*;
+    use crate::wire::{Packet, TcpFlags};
+    use super::super::SaveOptions;
+
+    /// Answers random matches from a script (then "no match").
+    struct Script(Vec<bool>);
+    impl Decider for Script {
+        fn statistic(&mut self, _p: u32) -> bool {
+            if self.0.is_empty() { false } else { self.0.remove(0) }
+        }
+    }
+
+    const NODE: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+
+    fn addr_type(a: Ipv4Addr) -> AddrType {
+        if a == NODE || a.is_loopback() { AddrType::Local } else { AddrType::Unicast }
+    }
+
+    fn ctx<'a>(
+        in_iface: Option<&'a str>,
+        out_iface: Option<&'a str>,
+        ct_new: bool,
+        now: SimTime,
+    ) -> HookContext<'a> {
+        HookContext {
+            now,
+            in_iface,
+            out_iface,
+            ct_state: if ct_new { CtState::New } else { CtState::Established },
+            ct_new,
+            ct_seen_reply: !ct_new,
+            addr_type: &addr_type,
+        }
+    }
+
+    fn nf(text: &str) -> Netfilter {
+        let mut n = Netfilter::new();
+        n.restore(text, false).unwrap_or_else(|e| panic!("{e}"));
+        n
+    }
+
+    fn tcp(src: [u8; 4], dst: [u8; 4], dport: u16) -> Packet {
+        Packet::tcp(Ipv4Addr::from(src), 40000, Ipv4Addr::from(dst), dport, TcpFlags::SYN)
+    }
+
+    #[test]
+    fn jump_goto_return_and_policy() {
+        // INPUT -j A; A -g B; B falls off its end: goto left no return point in A, so the
+        // packet resumes in INPUT after the jump (man iptables: -g "will continue in the
+        // chain that called the chain with -j").
+        let mut n = nf(
+            "*filter\n:INPUT DROP [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -p tcp -j ACCEPT\n-A A -g B\n-A A -j DROP\n-A B -j LOG --log-prefix b\nCOMMIT\n",
+        );
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 80);
+        let mut trace = Vec::new();
+        let r = n.run_hook(
+            Hook::Input,
+            &mut p,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            Some(&mut trace),
+        );
+        assert_eq!(r.verdict, HookVerdict::Accept);
+        let texts: Vec<String> = trace
+            .iter()
+            .map(|s| match s {
+                NfStep::RuleMatched { text, .. } => text.clone(),
+                NfStep::ChainEnd { table, chain, policy } => {
+                    format!("end {}/{chain} {policy:?}", table.name())
+                }
+                NfStep::Log { prefix, .. } => format!("log {prefix}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "end mangle/INPUT Some(Accept)",
+                "-A INPUT -j A",
+                "-A A -g B",
+                "-A B -j LOG --log-prefix b",
+                "log b",
+                "end filter/B None",
+                "-A INPUT -p tcp -j ACCEPT",
+                "end nat/INPUT Some(Accept)",
+            ]
+        );
+        // Counters: each matched rule counted once with the packet's length (40 bytes).
+        let t = n.table(TableName::Filter);
+        assert_eq!(t.chain("A").unwrap().rules[0].counters, Counters { packets: 1, bytes: 40 });
+        assert_eq!(t.chain("A").unwrap().rules[1].counters, Counters::default());
+        // UDP is not accepted: falls to the DROP policy, whose counters count it.
+        let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 1), 1, NODE, 53);
+        let r = n.run_hook(
+            Hook::Input,
+            &mut u,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.verdict, HookVerdict::Drop);
+        assert_eq!(
+            n.table(TableName::Filter).chain("INPUT").unwrap().counters,
+            Counters { packets: 1, bytes: 28 }
+        );
+    }
+
+    #[test]
+    fn return_from_builtin_applies_policy() {
+        let mut n = nf("*filter\n:INPUT DROP [0:0]\n-A INPUT -j RETURN\n-A INPUT -j ACCEPT\nCOMMIT\n");
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 80);
+        let r = n.run_hook(
+            Hook::Input,
+            &mut p,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.verdict, HookVerdict::Drop);
+    }
+
+    #[test]
+    fn accept_ends_only_its_table_and_mark_carries_on() {
+        // mangle ACCEPT does not stop filter; filter sees mangle's MARK.
+        let mut n = nf(
+            "*mangle\n-A FORWARD -j MARK --set-xmark 0x8000/0x8000\n-A FORWARD -j ACCEPT\nCOMMIT\n*filter\n-A FORWARD -m mark --mark 0x8000/0x8000 -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n",
+        );
+        let mut p = tcp([10, 0, 0, 1], [10, 0, 0, 2], 80);
+        let r = n.run_hook(
+            Hook::Forward,
+            &mut p,
+            &ctx(Some("eth0"), Some("eth1"), true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.verdict, HookVerdict::Reject(RejectWith::IcmpHostProhibited));
+        assert_eq!(p.mark, 0x8000);
+    }
+
+    #[test]
+    fn nat_only_for_new_connections() {
+        let mut n = nf(include_str!("testdata/kube_dns.rules"));
+        let c = |new| ctx(Some("cni0"), None, new, SimTime::ZERO);
+        let mut p = Packet::udp(Ipv4Addr::new(10, 244, 0, 5), 5353, Ipv4Addr::new(10, 96, 0, 10), 53);
+        let r = n.run_hook(Hook::Prerouting, &mut p.clone(), &c(false), &mut Script(vec![true]), None);
+        assert_eq!(r.nat, None);
+        let r = n.run_hook(Hook::Prerouting, &mut p, &c(true), &mut Script(vec![true]), None);
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 244, 0, 8), port: Some(53) }));
+        let r = n.run_hook(Hook::Prerouting, &mut p, &c(true), &mut Script(vec![false]), None);
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 244, 0, 9), port: Some(53) }));
+        // Source in the pod CIDR: no KUBE-MARK-MASQ; POSTROUTING then RETURNs, no MASQUERADE.
+        assert_eq!(p.mark, 0);
+        let r = n.run_hook(
+            Hook::Postrouting,
+            &mut p,
+            &ctx(None, Some("cni0"), true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.nat, None);
+        // From outside the pod CIDR: marked, then masqueraded with --random-fully, mark cleared.
+        let mut q = Packet::udp(Ipv4Addr::new(192, 168, 1, 99), 5353, Ipv4Addr::new(10, 96, 0, 10), 53);
+        n.run_hook(Hook::Prerouting, &mut q, &c(true), &mut Script(vec![true]), None);
+        assert_eq!(q.mark, 0x4000);
+        let r = n.run_hook(
+            Hook::Postrouting,
+            &mut q,
+            &ctx(None, Some("cni0"), true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.nat, Some(NatRequest::Masquerade { ports: None, random_fully: true }));
+        assert_eq!(q.mark, 0);
+    }
+
+    #[test]
+    fn seeded_statistic_is_deterministic_and_fair() {
+        let mut n = nf(include_str!("testdata/kube_dns.rules"));
+        let run = |n: &mut Netfilter, seed| {
+            let mut rng = SimRng::new(seed).fork("kube-proxy/node01");
+            let mut hits = 0;
+            for _ in 0..2000 {
+                let mut p = Packet::udp(Ipv4Addr::new(10, 244, 0, 5), 5353, Ipv4Addr::new(10, 96, 0, 10), 53);
+                let r = n.run_hook(
+                    Hook::Prerouting,
+                    &mut p,
+                    &ctx(Some("cni0"), None, true, SimTime::ZERO),
+                    &mut rng,
+                    None,
+                );
+                if r.nat == Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 244, 0, 8), port: Some(53) }) {
+                    hits += 1;
+                }
+            }
+            hits
+        };
+        let a = run(&mut n, 7);
+        assert_eq!(a, run(&mut n, 7));
+        assert!((900..1100).contains(&a), "{a}");
+    }
+
+    #[test]
+    fn session_affinity_sticks_for_the_timeout() {
+        let mut n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let svc = |src: [u8; 4]| tcp(src, [172, 30, 0, 41], 80);
+        let t0 = SimTime::ZERO;
+        // First connection picks 10.180.0.2 (statistic says no) and records the client.
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut svc([10, 1, 1, 1]),
+            &ctx(Some("eth0"), None, true, t0),
+            &mut Script(vec![false]),
+            None,
+        );
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 180, 0, 2), port: Some(80) }));
+        // Later connections from the same client go there whatever the dice say...
+        let t1 = t0 + SimDuration::from_secs(10_000);
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut svc([10, 1, 1, 1]),
+            &ctx(Some("eth0"), None, true, t1),
+            &mut Script(vec![true]),
+            None,
+        );
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 180, 0, 2), port: Some(80) }));
+        // ...until 10800 s after the last one.
+        let t2 = t1 + SimDuration::from_secs(10_801);
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut svc([10, 1, 1, 1]),
+            &ctx(Some("eth0"), None, true, t2),
+            &mut Script(vec![true]),
+            None,
+        );
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 180, 0, 1), port: Some(80) }));
+    }
+
+    #[test]
+    fn no_endpoints_rejects_in_filter() {
+        let mut n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let mut p = tcp([10, 1, 1, 1], [172, 30, 0, 42], 80);
+        let r = n.run_hook(
+            Hook::Output,
+            &mut p,
+            &ctx(None, Some("eth0"), true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.verdict, HookVerdict::Reject(RejectWith::IcmpPortUnreachable));
+        // LB source ranges: an allowed source is DNATed, any other is dropped by the firewall.
+        let mut ok = tcp([203, 0, 113, 5], [5, 6, 7, 8], 80);
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut ok,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 180, 0, 8), port: Some(80) }));
+        let mut bad = tcp([198, 51, 100, 1], [5, 6, 7, 8], 80);
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut bad,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.nat, None);
+        let r = n.run_hook(
+            Hook::Forward,
+            &mut bad,
+            &ctx(Some("eth0"), Some("eth1"), true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert_eq!(r.verdict, HookVerdict::Drop);
+    }
+
+    #[test]
+    fn nth_mode_counts_like_the_kernel() {
+        let mut n = nf("*filter\n-A INPUT -m statistic --mode nth --every 3 --packet 0 -j DROP\nCOMMIT\n");
+        let mut verdicts = Vec::new();
+        for _ in 0..6 {
+            let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 80);
+            verdicts.push(
+                n.run_hook(
+                    Hook::Input,
+                    &mut p,
+                    &ctx(Some("eth0"), None, true, SimTime::ZERO),
+                    &mut Script(vec![]),
+                    None,
+                )
+                .verdict,
+            );
+        }
+        let drops: Vec<usize> =
+            verdicts.iter().enumerate().filter(|(_, v)| **v == HookVerdict::Drop).map(|(i, _)| i).collect();
+        assert_eq!(drops, [2, 5]);
+    }
+
+    #[test]
+    fn notrack_is_reported() {
+        let mut n = nf("*raw\n-A PREROUTING -p udp -m udp --dport 4789 -j NOTRACK\nCOMMIT\n");
+        let mut p = Packet::udp(Ipv4Addr::new(10, 0, 0, 1), 1, NODE, 4789);
+        let r = n.run_hook(
+            Hook::Prerouting,
+            &mut p,
+            &ctx(Some("eth0"), None, true, SimTime::ZERO),
+            &mut Script(vec![]),
+            None,
+        );
+        assert!(r.notrack);
+    }
+
+    #[test]
+    fn destination_index_keeps_linear_semantics() {
+        // A long chain mixing /32 rules, inverted and wider -d, and rules without -d, with
+        // counters and random matches: indexed and linear traversal must agree on every
+        // verdict, NAT, trace and counter.
+        let mut text = String::from("*nat\n:SVC - [0:0]\n:S - [0:0]\n-A PREROUTING -j SVC\n");
+        for i in 0..60u32 {
+            let ip = format!("10.96.{}.{}", i / 10, i % 10);
+            match i % 6 {
+                0 => text.push_str(&format!("-A SVC -d {ip} -p tcp -m tcp --dport 80 -j S\n")),
+                1 => text.push_str(&format!("-A SVC ! -d {ip} -p udp -m statistic --mode random --probability 0.5 -j RETURN\n")),
+                2 => text.push_str(&format!("-A SVC -d {ip}/31 -p tcp -j MARK --or-mark {i}\n")),
+                3 => text.push_str(&format!("-A SVC -d {ip} -m statistic --mode random --probability 0.25 -j DNAT --to-destination 10.244.0.{i}\n")),
+                4 => text.push_str("-A SVC -p tcp -m tcp --dport 81 -j MARK --or-mark 0x100\n"),
+                _ => text.push_str(&format!("-A SVC -s {ip} -j ACCEPT\n")),
+            }
+        }
+        text.push_str("-A S -j DNAT --to-destination 10.244.9.9\nCOMMIT\n");
+        let base = nf(&text);
+        let mut rng = SimRng::new(3);
+        for round in 0..400u32 {
+            let dst = [10, 96, (round % 7) as u8, (round % 11) as u8];
+            let src = [10, 96, (round % 6) as u8, (round % 10) as u8];
+            let mut p = if round % 2 == 0 { tcp(src, dst, 80 + (round % 3) as u16) } else { Packet::udp(Ipv4Addr::from(src), 1, Ipv4Addr::from(dst), 53) };
+            let draws: Vec<bool> = (0..8).map(|_| rng.next_u32() % 2 == 0).collect();
+            let mut indexed = base.clone();
+            let mut linear = base.clone();
+            // Force the linear path by making every chain look too short to index.
+            let mut t1 = Vec::new();
+            let mut t2 = Vec::new();
+            let mut p2 = p.clone();
+            let c = ctx(Some("eth0"), None, true, SimTime::ZERO);
+            let r1 = indexed.run_hook(Hook::Prerouting, &mut p, &c, &mut Script(draws.clone()), Some(&mut t1));
+            let r2 = run_linear(&mut linear, &mut p2, &c, &mut Script(draws), &mut t2);
+            assert_eq!(r1, r2, "round {round}");
+            assert_eq!(t1, t2, "round {round}");
+            assert_eq!(p, p2);
+            assert_eq!(indexed.save(&SaveOptions { counters: true, timestamp: None }), linear.save(&SaveOptions { counters: true, timestamp: None }));
+        }
+    }
+
+    /// The reference: a plain linear scan (the index disabled) of PREROUTING.
+    fn run_linear(n: &mut Netfilter, p: &mut Packet, c: &HookContext<'_>, d: &mut dyn Decider, t: &mut Vec<NfStep>) -> HookResult {
+        let prev = super::LINEAR_ONLY.with(|f| f.replace(true));
+        let r = n.run_hook(Hook::Prerouting, p, c, d, Some(t));
+        super::LINEAR_ONLY.with(|f| f.set(prev));
+        r
+    }
+}
+

@@ -340,3 +340,178 @@ impl Netfilter {
         }
     }
 }
+
+/// `path 1/3 p=0.333333 DNAT to 10.244.0.8:53 (masquerade)` then one indented line per rule
+/// (`nat PREROUTING -A KUBE-SERVICES ...`).
+impl std::fmt::Display for ExplorePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p={:.9} ", self.probability)?;
+        match self.disposition {
+            Disposition::Dnat => {
+                let (a, p) = self.dnat.unwrap_or((Ipv4Addr::UNSPECIFIED, None));
+                match p {
+                    Some(p) => write!(f, "DNAT to {a}:{p}")?,
+                    None => write!(f, "DNAT to {a}")?,
+                }
+            }
+            Disposition::Accept => write!(f, "ACCEPT")?,
+            Disposition::Drop => write!(f, "DROP")?,
+            Disposition::Reject(r) => write!(f, "REJECT {}", super::rule::reject_with_name(r))?,
+            Disposition::NoRuleApplied => write!(f, "no rule applied")?,
+        }
+        if let Some(s) = self.snat {
+            write!(f, " (SNAT to {s})")?;
+        } else if self.masquerade {
+            write!(f, " (MASQUERADE)")?;
+        }
+        writeln!(f)?;
+        for r in &self.rules {
+            writeln!(f, "  {} {} {}", r.table.name(), r.hook.chain_name(), r.text)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netfilter::SaveOptions;
+    use crate::wire::TcpFlags;
+    use proptest::prelude::*;
+
+    const NODE: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+
+    fn nf(text: &str) -> Netfilter {
+        let mut n = Netfilter::new();
+        n.restore(text, false).unwrap_or_else(|e| panic!("{e}"));
+        n
+    }
+
+    fn external(packet: Packet) -> ExploreRequest {
+        ExploreRequest {
+            packet,
+            origin: ExploreOrigin::External { in_iface: "eth0".into() },
+            local_ips: vec![NODE],
+            out_iface: Some("eth1".into()),
+            now: SimTime::ZERO,
+        }
+    }
+
+    fn render(e: &Exploration) -> String {
+        e.paths.iter().map(|p| p.to_string()).collect()
+    }
+
+    fn total(e: &Exploration) -> f64 {
+        e.paths.iter().map(|p| p.probability).sum()
+    }
+
+    #[test]
+    fn kube_dns_two_endpoints_half_each() {
+        let n = nf(include_str!("testdata/kube_dns.rules"));
+        let mut req =
+            external(Packet::udp(Ipv4Addr::new(10, 244, 0, 5), 5353, Ipv4Addr::new(10, 96, 0, 10), 53));
+        req.origin = ExploreOrigin::External { in_iface: "cni0".into() };
+        let e = n.explore(&req);
+        assert_eq!(e.paths.len(), 2);
+        assert_eq!(e.paths[0].probability, 0.5);
+        assert_eq!(e.paths[1].probability, 0.5);
+        assert_eq!(e.paths[0].dnat, Some((Ipv4Addr::new(10, 244, 0, 8), Some(53))));
+        assert_eq!(e.paths[1].dnat, Some((Ipv4Addr::new(10, 244, 0, 9), Some(53))));
+        assert!(e.paths.iter().all(|p| p.disposition == Disposition::Dnat && !p.masquerade));
+        assert_eq!(e.paths[0].packet.dst, Ipv4Addr::new(10, 244, 0, 8));
+        assert_eq!(e.paths[0].hooks, [Hook::Prerouting, Hook::Forward, Hook::Postrouting]);
+        insta::assert_snapshot!("kube_dns_paths", render(&e));
+    }
+
+    #[test]
+    fn three_endpoints_a_third_each_and_counters_untouched() {
+        let n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let before = n.save(&SaveOptions { counters: true, timestamp: None });
+        // From outside the cluster: KUBE-MARK-MASQ then MASQUERADE in POSTROUTING.
+        let p = Packet::tcp(
+            Ipv4Addr::new(192, 168, 1, 99),
+            40000,
+            Ipv4Addr::new(172, 30, 0, 43),
+            80,
+            TcpFlags::SYN,
+        );
+        let e = n.explore(&external(p));
+        assert_eq!(e.paths.len(), 3);
+        let probs: Vec<f64> = e.paths.iter().map(|p| p.probability).collect();
+        for p in &probs {
+            assert!((p - 1.0 / 3.0).abs() < 1e-9, "{probs:?}");
+        }
+        assert!((total(&e) - 1.0).abs() < 1e-12);
+        let dsts: Vec<_> = e.paths.iter().map(|p| p.dnat.map(|d| d.0.to_string())).collect();
+        assert_eq!(dsts, [Some("10.180.0.3".into()), Some("10.180.0.4".into()), Some("10.180.0.5".into())]);
+        assert!(e.paths.iter().all(|p| p.masquerade && p.snat.is_none()));
+        assert_eq!(n.save(&SaveOptions { counters: true, timestamp: None }), before);
+        insta::assert_snapshot!("svc3_paths", render(&e));
+    }
+
+    #[test]
+    fn nodeport_from_the_node_itself() {
+        let n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let p = Packet::tcp(NODE, 40000, NODE, 3003, TcpFlags::SYN);
+        let req = ExploreRequest { origin: ExploreOrigin::Local, ..external(p) };
+        let e = n.explore(&req);
+        assert_eq!(e.paths.len(), 3);
+        assert!(e.paths.iter().all(|p| p.disposition == Disposition::Dnat && p.masquerade));
+        assert_eq!(e.paths[0].hooks, [Hook::Output, Hook::Postrouting]);
+        assert!(e.paths[0].rules.iter().any(|r| r.text.contains("-j KUBE-NODEPORTS")));
+    }
+
+    #[test]
+    fn reject_drop_accept_and_nothing() {
+        let n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let no_ep =
+            Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 1, Ipv4Addr::new(172, 30, 0, 42), 80, TcpFlags::SYN);
+        let e = n.explore(&external(no_ep));
+        assert_eq!(e.paths.len(), 1);
+        assert_eq!(e.paths[0].disposition, Disposition::Reject(RejectWith::IcmpPortUnreachable));
+        // LB source ranges: a source outside 203.0.113.0/25 is dropped by KUBE-PROXY-FIREWALL.
+        let lb = Packet::tcp(Ipv4Addr::new(198, 51, 100, 1), 1, Ipv4Addr::new(5, 6, 7, 8), 80, TcpFlags::SYN);
+        let e = n.explore(&external(lb));
+        assert_eq!(e.paths[0].disposition, Disposition::Drop);
+        assert!(e.paths[0].rules.last().is_some_and(|r| r.text.starts_with("-A KUBE-PROXY-FIREWALL")));
+        // Unrelated traffic: only jumps and RETURNs.
+        let other = Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 1, Ipv4Addr::new(8, 8, 8, 8), 443, TcpFlags::SYN);
+        let e = n.explore(&external(other));
+        assert_eq!(e.paths[0].disposition, Disposition::NoRuleApplied);
+        assert!(!e.paths[0].masquerade);
+        let ssh = nf("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+        let e = ssh.explore(&external(Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 1, NODE, 22, TcpFlags::SYN)));
+        assert_eq!(e.paths[0].disposition, Disposition::Accept);
+        assert_eq!(e.paths[0].hooks, [Hook::Prerouting, Hook::Input]);
+        let e = ssh.explore(&external(Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 1, NODE, 23, TcpFlags::SYN)));
+        assert_eq!(e.paths[0].disposition, Disposition::Drop);
+    }
+
+    proptest! {
+        #[test]
+        fn probabilities_sum_to_one(ps in proptest::collection::vec(0.0f64..=1.0, 0..8), nested in any::<bool>()) {
+            // A chain of statistic jumps (optionally nested one level), each to its own DNAT.
+            let mut text = String::from("*nat\n:SVC - [0:0]\n:INNER - [0:0]\n");
+            for i in 0..=ps.len() {
+                text.push_str(&format!(":SEP{i} - [0:0]\n"));
+            }
+            text.push_str("-A PREROUTING -j SVC\n");
+            for (i, p) in ps.iter().enumerate() {
+                let chain = if nested && i % 2 == 1 { "INNER" } else { "SVC" };
+                text.push_str(&format!("-A {chain} -m statistic --mode random --probability {p:.10} -j SEP{i}\n"));
+            }
+            if nested {
+                text.push_str("-A SVC -m statistic --mode random --probability 0.5 -j INNER\n");
+            }
+            text.push_str(&format!("-A SVC -j SEP{}\n", ps.len()));
+            for i in 0..=ps.len() {
+                text.push_str(&format!("-A SEP{i} -p udp -j DNAT --to-destination 10.0.0.{}:53\n", i + 1));
+            }
+            text.push_str("COMMIT\n");
+            let n = nf(&text);
+            let e = n.explore(&external(Packet::udp(Ipv4Addr::new(1, 1, 1, 1), 1, Ipv4Addr::new(10, 96, 0, 10), 53)));
+            prop_assert!(!e.truncated);
+            prop_assert!((total(&e) - 1.0).abs() < 1e-9, "sum {}", total(&e));
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! (formats.md §1.3): fixed-width columns that a long target name pushes right rather than
 //! being realigned; counters as `%5llu` up to 99999, then rounded K/M/G/T (`-x` prints exact
 //! `%8llu`); `*` for any interface, `0.0.0.0/0` for any address, a bare address for a /32,
-//! `!` glued to an inverted value. Each match then prints its `-L` text (`/* comment */`,
+//! `!` (or a space) in front of
+//! each address column and glued to an inverted interface. Each match then prints its `-L` text (`/* comment */`,
 //! `tcp dpt:443`, `ADDRTYPE match dst-type LOCAL`, `statistic mode random probability
 //! 0.33333333349`, `recent: CHECK seconds: 10800 reap name: ... side: source mask: ...`), then
 //! the target's (`to:10.244.0.87:53`, `masq ports: ...`, `MARK or 0x4000`, `reject-with ...`).
@@ -93,18 +94,16 @@ fn header(out: &mut String, t: &Table, c: &Chain, flags: ListFlags) {
     out.push('\n');
 }
 
-fn addr_col(a: &Option<AddrMatch>) -> String {
-    match a {
+/// An address column: the inversion character (`!` or a space) then `%-19s `, as
+/// `print_ipv4_addresses` in iptables/xshared.c prints it.
+fn push_addr_col(out: &mut String, a: &Option<AddrMatch>) {
+    let text = match a {
         None => "0.0.0.0/0".to_string(),
-        Some(m) => {
-            let inv = if m.invert { "!" } else { "" };
-            if m.net.prefix_len() == 32 {
-                format!("{inv}{}", m.net.addr())
-            } else {
-                format!("{inv}{}", m.net)
-            }
-        }
-    }
+        Some(m) if m.net.prefix_len() == 32 => m.net.addr().to_string(),
+        Some(m) => m.net.to_string(),
+    };
+    out.push(if a.as_ref().is_some_and(|m| m.invert) { '!' } else { ' ' });
+    let _ = write!(out, "{text:<19} ");
 }
 
 fn iface_col(i: &Option<IfaceMatch>) -> String {
@@ -311,8 +310,8 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         let _ = write!(out, " {:<6} ", iface_col(&r.in_iface));
         let _ = write!(out, "{:<6} ", iface_col(&r.out_iface));
     }
-    let _ = write!(out, "{:<19} ", addr_col(&r.src));
-    let _ = write!(out, "{:<19} ", addr_col(&r.dst));
+    push_addr_col(out, &r.src);
+    push_addr_col(out, &r.dst);
     if matches!(r.target, Target::Goto(_)) {
         out.push_str("[goto] ");
     }
@@ -364,5 +363,73 @@ mod tests {
         assert_eq!(p(25_000_000), "  25M ");
         assert_eq!(p(3_834_000_000), "3834M ");
         assert_eq!(p(1_462_000), "1462K ");
+    }
+
+    use crate::netfilter::{Netfilter, TableName};
+
+    fn listing(text: &str, args: &[&str]) -> String {
+        let mut nf = Netfilter::new();
+        nf.restore(text, false).unwrap();
+        nf.command(args).unwrap()
+    }
+
+    #[test]
+    fn rows_match_real_captures() {
+        // formats.md §1.3, verbatim lines from real clusters.
+        let rules = "*nat\n:PREROUTING ACCEPT [5:271]\n:KUBE-SVC-2CMXP7HKUVJN7L6M - [0:0]\n:KUBE-SEP-5T37HVCSKOKNWPMA - [0:0]\n:KUBE-SEP-RE4IJLUL6GLXGFNY - [0:0]\n:KUBE-SEP-ZD7E7L7TA3YWDRC7 - [0:0]\n:KUBE-SEP-W7Y6XSEUY34M5DB2 - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx cluster IP\" -m tcp -p tcp -d 192.161.154.204 --dport 80 ! -s 192.200.0.0/16 -j KUBE-MARK-MASQ\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.116.198:80\" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5T37HVCSKOKNWPMA\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.116.199:80\" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-RE4IJLUL6GLXGFNY\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.170.3:80\" -j KUBE-SEP-ZD7E7L7TA3YWDRC7\n\
+-A KUBE-SEP-W7Y6XSEUY34M5DB2 -m comment --comment kube-system/kube-dns:dns -s 10.244.0.87 -j KUBE-MARK-MASQ\n\
+-A KUBE-SEP-W7Y6XSEUY34M5DB2 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.0.87:53\nCOMMIT\n";
+        let out = listing(rules, &["-t", "nat", "-L", "-n", "-v"]);
+        let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+        for want in [
+            "Chain PREROUTING (policy ACCEPT 5 packets, 271 bytes)",
+            " pkts bytes target     prot opt in     out     source               destination",
+            "    0     0 KUBE-MARK-MASQ  tcp  --  *      *      !192.200.0.0/16       192.161.154.204      /* default/nginx cluster IP */ tcp dpt:80",
+            "    0     0 KUBE-SEP-5T37HVCSKOKNWPMA  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.116.198:80 */ statistic mode random probability 0.33333333349",
+            "    0     0 KUBE-SEP-RE4IJLUL6GLXGFNY  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.116.199:80 */ statistic mode random probability 0.50000000000",
+            "    0     0 KUBE-SEP-ZD7E7L7TA3YWDRC7  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.170.3:80 */",
+            "Chain KUBE-SEP-W7Y6XSEUY34M5DB2 (0 references)",
+            "    0     0 KUBE-MARK-MASQ  all  --  *      *       10.244.0.87          0.0.0.0/0            /* kube-system/kube-dns:dns */",
+            "    0     0 DNAT       udp  --  *      *       0.0.0.0/0            0.0.0.0/0            /* kube-system/kube-dns:dns */ udp to:10.244.0.87:53",
+            "Chain KUBE-SVC-2CMXP7HKUVJN7L6M (0 references)",
+        ] {
+            assert!(lines.contains(&want), "missing {want:?} in\n{out}");
+        }
+        // The header keeps iptables' trailing spaces.
+        assert!(out.contains("destination         \n"));
+        let short = listing(rules, &["-t", "nat", "-L", "KUBE-SEP-W7Y6XSEUY34M5DB2", "-n"]);
+        assert_eq!(
+            short,
+            "Chain KUBE-SEP-W7Y6XSEUY34M5DB2 (0 references)\ntarget     prot opt source               destination         \nKUBE-MARK-MASQ  all  --  10.244.0.87          0.0.0.0/0            /* kube-system/kube-dns:dns */\nDNAT       udp  --  0.0.0.0/0            0.0.0.0/0            /* kube-system/kube-dns:dns */ udp to:10.244.0.87:53\n"
+        );
+    }
+
+    #[test]
+    fn kube_proxy_listing_snapshot() {
+        let full = include_str!("testdata/kube_proxy_full.rules");
+        let mut nf = Netfilter::new();
+        nf.restore(full, false).unwrap();
+        let nat = nf.command(&["-t", "nat", "-L", "-n", "-v", "--line-numbers"]).unwrap();
+        insta::assert_snapshot!("kube_proxy_full_nat_list", nat);
+        let filter = nf.command(&["-L", "-n", "-v", "-x"]).unwrap();
+        insta::assert_snapshot!("kube_proxy_full_filter_list", filter);
+        assert!(nf.table(TableName::Nat).chain("KUBE-SERVICES").is_some());
+        assert_eq!(
+            nf.command(&["-L", "NOPE"]).unwrap_err().to_string(),
+            "iptables: No chain/target/match by that name."
+        );
+    }
+
+    #[test]
+    fn target_texts() {
+        let out = listing(
+            "*nat\n-A POSTROUTING -j MASQUERADE --random-fully\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000\n-A POSTROUTING -j MARK --or-mark 0x4000\n-A POSTROUTING -j MARK --xor-mark 0x4000\n-A POSTROUTING -j MARK --and-mark 0xff\n-A POSTROUTING -j MARK --set-mark 0x1\n-A POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n-A POSTROUTING -m recent --set --name X -j LOG --log-prefix \"p \"\n-A POSTROUTING -m addrtype --dst-type LOCAL -m conntrack --ctstate RELATED,ESTABLISHED -j SNAT --to-source 1.2.3.4\nCOMMIT\n",
+            &["-t", "nat", "-L", "POSTROUTING", "-n"],
+        );
+        insta::assert_snapshot!("target_texts", out);
     }
 }

@@ -310,4 +310,55 @@ mod tests {
             "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KEEP - [0:0]\n-A INPUT -j KEEP\n-A KEEP -j DROP\nCOMMIT\n"
         );
     }
+
+    use proptest::prelude::*;
+
+    const CORPUS: &str =
+        concat!(include_str!("testdata/kube_dns.rules"), include_str!("testdata/kube_proxy_full.rules"));
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Arbitrary text never panics.
+        #[test]
+        fn random_text_never_panics(text in "[-*:#!\\[\\]\" a-zA-Z0-9/.,\n]{0,300}") {
+            let _ = Netfilter::new().restore(&text, false);
+            let _ = Netfilter::new().restore(&text, true);
+        }
+
+        /// Real rule files with random byte edits never panic, and whatever restores saves and
+        /// restores again to the same text.
+        #[test]
+        fn mutated_dumps_never_panic(edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<char>()), 1..6)) {
+            let mut chars: Vec<char> = CORPUS.chars().collect();
+            for (at, op, c) in edits {
+                if chars.is_empty() {
+                    break;
+                }
+                let i = at.index(chars.len());
+                match op {
+                    0 => { chars.remove(i); }
+                    1 => chars.insert(i, c),
+                    2 => chars[i] = c,
+                    _ => { let j = (i + 7).min(chars.len() - 1); chars.swap(i, j); }
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            let mut nf = Netfilter::new();
+            if nf.restore(&text, false).is_ok() {
+                let saved = nf.save(&Default::default());
+                let mut again = Netfilter::new();
+                prop_assert!(again.restore(&saved, false).is_ok(), "saved text does not restore:\n{saved}");
+                prop_assert_eq!(again.save(&Default::default()), saved);
+            }
+            // Every line as an iptables command, too.
+            let mut cmd = Netfilter::new();
+            for line in text.lines() {
+                if let Ok(args) = split_args(line) {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let _ = cmd.command(&args);
+                }
+            }
+        }
+    }
 }

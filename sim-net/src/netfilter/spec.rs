@@ -437,14 +437,14 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 if rule.src.is_some() {
                     return Err(SpecError::Duplicate("-s".into()));
                 }
-                rule.src = Some(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+                rule.src = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
             }
             "-d" | "--destination" | "--dst" => {
                 has_spec = true;
                 if rule.dst.is_some() {
                     return Err(SpecError::Duplicate("-d".into()));
                 }
-                rule.dst = Some(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+                rule.dst = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 has_spec = true;
@@ -543,6 +543,12 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     }
     validate_matches(&rule)?;
     Ok(CommandLine { table, op, rule, has_spec, flags })
+}
+
+/// `-s 0.0.0.0/0` is stored as no address match at all, as in the kernel (mask 0), so it is
+/// neither printed nor distinguished by `-D`.
+fn any_is_none(m: AddrMatch) -> Option<AddrMatch> {
+    if m.net.prefix_len() == 0 && !m.invert { None } else { Some(m) }
 }
 
 fn parse_rulenum(s: &str) -> Result<usize, SpecError> {

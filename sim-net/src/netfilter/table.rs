@@ -11,6 +11,8 @@
 //!
 //! Left out: per-hook target validity checks beyond the table (e.g. DNAT in POSTROUTING).
 
+use std::collections::BTreeMap;
+
 use indexmap::IndexMap;
 
 use super::rule::{Counters, Rule, Target};
@@ -30,6 +32,68 @@ pub struct Chain {
     pub counters: Counters,
     /// The rules, in order.
     pub rules: Vec<Rule>,
+    /// Lookup of candidate rules by destination address (see [`DstIndex`]).
+    pub(crate) index: DstIndex,
+}
+
+/// A per-chain lookup that lets traversal skip rules that cannot match a packet's destination,
+/// keeping exact linear semantics. Rules with a non-inverted `-d a.b.c.d/32` are filed under
+/// that address; every other rule is in `other`. For a packet to `dst`, the rules that can
+/// match are exactly `by_dst[dst]` ∪ `other`, visited in rule order: a skipped rule would have
+/// failed its `-d` test before any extension match ran, so no counter, `-m recent` update or
+/// random draw is lost. This turns kube-proxy's KUBE-SERVICES (one `-d clusterIP/32` rule per
+/// service port) from a linear scan into a lookup, as in the brief's 10,000-service target.
+/// Built lazily on first traversal after an edit, for chains of at least
+/// [`DstIndex::MIN_RULES`] rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DstIndex {
+    valid: bool,
+    by_dst: BTreeMap<u32, Vec<u32>>,
+    other: Vec<u32>,
+}
+
+impl DstIndex {
+    /// Chains shorter than this are scanned linearly.
+    pub const MIN_RULES: usize = 32;
+
+    /// True if the index is current.
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    fn invalidate(&mut self) {
+        self.valid = false;
+        self.by_dst.clear();
+        self.other.clear();
+    }
+
+    /// Rebuilds the index from the chain's rules (no-op for short chains).
+    pub fn rebuild(&mut self, rules: &[Rule]) {
+        self.invalidate();
+        if rules.len() < Self::MIN_RULES || rules.len() > u32::MAX as usize {
+            return;
+        }
+        for (i, r) in rules.iter().enumerate() {
+            match &r.dst {
+                Some(d) if !d.invert && d.net.prefix_len() == 32 => {
+                    self.by_dst.entry(u32::from(d.net.addr())).or_default().push(i as u32);
+                }
+                _ => self.other.push(i as u32),
+            }
+        }
+        self.valid = true;
+    }
+
+    /// The first rule index ≥ `pos` that can match a packet to `dst` (or `usize::MAX`).
+    #[inline]
+    pub fn next(&self, dst: u32, pos: usize) -> usize {
+        let first = |v: &[u32]| {
+            let k = v.partition_point(|&i| (i as usize) < pos);
+            v.get(k).map_or(usize::MAX, |&i| i as usize)
+        };
+        let a = self.by_dst.get(&dst).map_or(usize::MAX, |v| first(v));
+        a.min(first(&self.other))
+    }
 }
 
 /// Why a table edit was refused; messages are iptables' own.
@@ -96,6 +160,7 @@ impl Table {
                     policy: Policy::Accept,
                     counters: Counters::default(),
                     rules: Vec::new(),
+                    index: DstIndex::default(),
                 },
             );
         }
@@ -118,7 +183,7 @@ impl Table {
     }
 
     /// A chain by index, mutable.
-    pub fn chain_at_mut(&mut self, idx: usize) -> Option<&mut Chain> {
+    pub(crate) fn chain_at_mut(&mut self, idx: usize) -> Option<&mut Chain> {
         self.chains.get_index_mut(idx).map(|(_, c)| c)
     }
 
@@ -132,8 +197,11 @@ impl Table {
         self.chains.get_index_of(hook.chain_name()).filter(|i| self.chains[*i].hook == Some(hook))
     }
 
+    /// A chain for editing: its destination index becomes stale.
     fn chain_mut(&mut self, name: &str) -> Result<&mut Chain, TableError> {
-        self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))
+        let c = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        c.index.invalidate();
+        Ok(c)
     }
 
     /// Number of rules in other chains that jump or go to `name` (`-L`'s "references").
@@ -162,6 +230,7 @@ impl Table {
                 policy: Policy::Accept,
                 counters: Counters::default(),
                 rules: Vec::new(),
+                index: DstIndex::default(),
             },
         );
         self.reindex();
@@ -213,7 +282,10 @@ impl Table {
     pub fn flush(&mut self, name: Option<&str>) -> Result<(), TableError> {
         match name {
             Some(n) => self.chain_mut(n)?.rules.clear(),
-            None => self.chains.values_mut().for_each(|c| c.rules.clear()),
+            None => self.chains.values_mut().for_each(|c| {
+                c.rules.clear();
+                c.index.invalidate();
+            }),
         }
         Ok(())
     }
