@@ -1,1 +1,7 @@
-fn main() {}
+//! The `netsim` binary: see `netsim --help`.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    netsim::cli::run(netsim::cli::Cli::parse())
+}

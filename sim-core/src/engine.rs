@@ -71,6 +71,12 @@ impl<W: World> Simulation<W> {
         &mut self.sched
     }
 
+    /// The world and the scheduler at once, to act on the world from outside the event loop
+    /// (e.g. a user command that schedules follow-up events).
+    pub fn split(&mut self) -> (&mut W, &mut Scheduler<W::Event>) {
+        (&mut self.world, &mut self.sched)
+    }
+
     /// Fires the next event, if any; returns its time.
     pub fn step(&mut self) -> Option<SimTime> {
         let (at, _, event) = self.sched.queue.pop()?;

@@ -1,1 +1,20 @@
-//! placeholder
+//! sim-k8s: the Kubernetes model of netsim.
+//!
+//! - [`api`]: typed API objects as users write them (Service, Pod, workloads, Endpoints,
+//!   EndpointSlice, Node, Namespace, Ingress, ServiceCIDR, KubeProxyConfiguration).
+//! - [`manifest`]: loading YAML/JSON manifests with file:line:column for every error.
+//! - [`validation`]: the API server's field validation, in its own words.
+//! - [`apiserver`]: the in-memory API server: store, defaults, seeded allocation, change log.
+//! - [`apps`]: what servers answer, by container image.
+//! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
+//! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
+//! - [`kube_proxy`]: kube-proxy's iptables mode: the iptables-restore input it writes per node.
+
+pub mod api;
+pub mod apiserver;
+pub mod apps;
+pub mod cluster;
+pub mod dns;
+pub mod kube_proxy;
+pub mod manifest;
+pub mod validation;

@@ -11,12 +11,37 @@
 //! packet (`HookContext::ct_new`); later packets and replies are translated by conntrack, which
 //! is the stack's job. Random choices (`-m statistic`) are asked of a [`Decider`], so that a
 //! seeded stream and an exhaustive path explorer use the same code.
+//!
+//! Submodules: [`rule`] (the rule model), [`table`] (chains and edits), [`spec`] (the iptables
+//! command line), [`restore`] (`iptables-restore` input), [`save`] (`iptables-save`/`-S`),
+//! [`list`] (`iptables -L -n -v`), [`command`] (`iptables ...` edits), [`eval`] (traversal),
+//! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
+//! packet through one node, with probabilities).
 
 use std::net::Ipv4Addr;
 
 use sim_core::SimTime;
 
 use crate::wire::Packet;
+
+pub mod command;
+pub mod eval;
+pub mod explore;
+pub mod ipset;
+pub mod list;
+pub mod recent;
+pub mod restore;
+pub mod rule;
+pub mod save;
+pub mod spec;
+pub mod table;
+
+pub use explore::{Disposition, ExploreOrigin, ExplorePath, ExploreRequest};
+pub use restore::RestoreError;
+pub use rule::{Counters, Match, Rule, Target};
+pub use save::SaveOptions;
+pub use spec::{ListFlags, Policy};
+pub use table::{Chain, Table, TableError};
 
 /// The iptables tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -210,6 +235,10 @@ pub enum NfStep {
     ChainEnd { table: TableName, chain: String, policy: Option<HookVerdict> },
     /// A random match was decided.
     Statistic { rule: RuleRef, p_u32: u32, matched: bool },
+    /// A `-j LOG` rule ran (non-terminating); the kernel would log with this prefix.
+    Log { rule: RuleRef, prefix: String },
+    /// The traversal nested deeper than [`eval::MAX_DEPTH`] chains; the packet is dropped.
+    DepthExceeded { table: TableName, depth: usize },
 }
 
 /// The outcome of [`Netfilter::run_hook`].
@@ -219,18 +248,113 @@ pub struct HookResult {
     pub verdict: HookVerdict,
     /// A NAT binding requested by the nat table, if any.
     pub nat: Option<NatRequest>,
+    /// True if a raw-table `NOTRACK`/`CT --notrack` ran: the stack must not track the packet.
+    pub notrack: bool,
 }
 
 /// The rule set of one network namespace: all tables, ipsets and `-m recent` lists.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Netfilter {
-    _private: (),
+    tables: [Table; 4],
+    /// Tables touched by a restore or a command (what `iptables-save` prints).
+    loaded: [bool; 4],
+    ipsets: ipset::IpSets,
+    recent: recent::RecentLists,
+}
+
+impl Default for Netfilter {
+    fn default() -> Self {
+        Netfilter::new()
+    }
+}
+
+/// All tables in `iptables-save` order.
+pub const ALL_TABLES: [TableName; 4] = [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter];
+
+const fn tidx(t: TableName) -> usize {
+    match t {
+        TableName::Raw => 0,
+        TableName::Mangle => 1,
+        TableName::Nat => 2,
+        TableName::Filter => 3,
+    }
+}
+
+/// The tables registered at a hook, in kernel priority order (raw −300, mangle −150,
+/// nat-dst −100, filter 0, nat-src 100).
+pub const fn hook_tables(hook: Hook) -> &'static [TableName] {
+    match hook {
+        Hook::Prerouting => &[TableName::Raw, TableName::Mangle, TableName::Nat],
+        Hook::Input => &[TableName::Mangle, TableName::Filter, TableName::Nat],
+        Hook::Forward => &[TableName::Mangle, TableName::Filter],
+        Hook::Output => &[TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter],
+        Hook::Postrouting => &[TableName::Mangle, TableName::Nat],
+    }
 }
 
 impl Netfilter {
     /// Empty tables: every built-in chain present with policy ACCEPT and no rules.
     pub fn new() -> Self {
-        Netfilter { _private: () }
+        Netfilter {
+            tables: ALL_TABLES.map(Table::new),
+            loaded: [false; 4],
+            ipsets: ipset::IpSets::default(),
+            recent: recent::RecentLists::default(),
+        }
+    }
+
+    /// One table.
+    pub fn table(&self, t: TableName) -> &Table {
+        &self.tables[tidx(t)]
+    }
+
+    /// True if a restore or command has touched the table (so `iptables-save` prints it).
+    pub fn is_loaded(&self, t: TableName) -> bool {
+        self.loaded[tidx(t)]
+    }
+
+    /// The IP sets.
+    pub fn ipsets(&self) -> &ipset::IpSets {
+        &self.ipsets
+    }
+
+    /// The `-m recent` lists.
+    pub fn recent(&self) -> &recent::RecentLists {
+        &self.recent
+    }
+
+    /// Number of rules (in any table) that use ipset `name`.
+    pub fn set_references(&self, name: &str) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| t.chains())
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.matches)
+            .filter(|m| matches!(m, Match::Set(s) if s.name == name))
+            .count()
+    }
+
+    /// Runs an `ipset` command (without the leading `ipset`), e.g.
+    /// `["add", "KUBE-CLUSTER-IP", "10.96.0.1,tcp:443"]`.
+    pub fn ipset(&mut self, args: &[&str]) -> Result<String, ipset::IpSetError> {
+        let refs: Vec<(String, usize)> =
+            self.ipsets.names().map(|n| (n.to_string(), self.set_references(n))).collect();
+        let lookup = move |n: &str| refs.iter().find(|(k, _)| k == n).map_or(0, |(_, c)| *c);
+        self.ipsets.command(args, &lookup)
+    }
+
+    /// `iptables-save [-c]` of every loaded table (raw, mangle, nat, filter order).
+    pub fn save(&self, opts: &SaveOptions) -> String {
+        ALL_TABLES
+            .iter()
+            .filter(|t| self.is_loaded(**t))
+            .map(|t| save::save_table(self.table(*t), opts))
+            .collect()
+    }
+
+    /// `iptables-save -t table`.
+    pub fn save_table(&self, t: TableName, opts: &SaveOptions) -> String {
+        save::save_table(self.table(t), opts)
     }
 
     /// Runs every table registered at `hook`, in kernel priority order, on `pkt` (whose mark
@@ -243,7 +367,25 @@ impl Netfilter {
         decider: &mut dyn Decider,
         trace: Option<&mut Vec<NfStep>>,
     ) -> HookResult {
-        let _ = (hook, pkt, ctx, decider, trace);
-        HookResult { verdict: HookVerdict::Accept, nat: None }
+        let mut trace = trace;
+        let mut env = eval::Env { recent: &mut self.recent, ipsets: &self.ipsets, notrack: false };
+        let mut nat = None;
+        for t in hook_tables(hook) {
+            if *t == TableName::Nat && !ctx.ct_new {
+                continue;
+            }
+            let table = &mut self.tables[tidx(*t)];
+            match eval::run_table(table, hook, pkt, ctx, decider, &mut env, &mut trace) {
+                eval::TableVerdict::Accept => {}
+                eval::TableVerdict::Nat(n) => nat = Some(n),
+                eval::TableVerdict::Drop => {
+                    return HookResult { verdict: HookVerdict::Drop, nat: None, notrack: env.notrack };
+                }
+                eval::TableVerdict::Reject(w) => {
+                    return HookResult { verdict: HookVerdict::Reject(w), nat: None, notrack: env.notrack };
+                }
+            }
+        }
+        HookResult { verdict: HookVerdict::Accept, nat, notrack: env.notrack }
     }
 }

@@ -1,0 +1,333 @@
+//! The closed set of simulated kinds, a sum type over their objects, and the store key.
+//! `Kind::resolve` maps an (apiVersion, kind) pair to a simulated kind the way the API server's
+//! REST mapper does, including the old workload groups (apps/v1beta1, apps/v1beta2,
+//! extensions/v1beta1). Everything else is "not simulated" and handled by the loader.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::meta::ObjectMeta;
+use super::{
+    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, KubeProxyConfiguration, Namespace, Node, Pod,
+    ReplicaSet, Service, ServiceCidr, StatefulSet,
+};
+
+/// A kind netsim simulates (or at least stores, for Ingress).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    /// core/v1 Namespace.
+    Namespace,
+    /// core/v1 Node.
+    Node,
+    /// core/v1 Pod.
+    Pod,
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 ReplicaSet.
+    ReplicaSet,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// core/v1 Service.
+    Service,
+    /// core/v1 Endpoints.
+    Endpoints,
+    /// discovery.k8s.io/v1 EndpointSlice.
+    EndpointSlice,
+    /// networking.k8s.io/v1 Ingress (stored, not simulated).
+    Ingress,
+    /// networking.k8s.io/v1 ServiceCIDR.
+    ServiceCidr,
+    /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
+    KubeProxyConfiguration,
+}
+
+/// How an (apiVersion, kind) pair maps onto netsim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// A simulated kind in a served version.
+    Simulated(Kind),
+    /// A simulated kind name in a group/version that does not serve it.
+    WrongVersion(Kind),
+    /// Anything else (ConfigMap, Secret, CRDs, ...).
+    NotSimulated,
+}
+
+const WORKLOAD_VERSIONS: &[&str] = &["apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"];
+
+impl Kind {
+    /// Every kind, in store order.
+    pub const ALL: &'static [Kind] = &[
+        Kind::Namespace,
+        Kind::Node,
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::Service,
+        Kind::Endpoints,
+        Kind::EndpointSlice,
+        Kind::Ingress,
+        Kind::ServiceCidr,
+        Kind::KubeProxyConfiguration,
+    ];
+
+    /// The `kind:` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::Node => "Node",
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::Service => "Service",
+            Kind::Endpoints => "Endpoints",
+            Kind::EndpointSlice => "EndpointSlice",
+            Kind::Ingress => "Ingress",
+            Kind::ServiceCidr => "ServiceCIDR",
+            Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
+        }
+    }
+
+    /// The REST resource (plural, lower case) used in API messages: `services "x" not found`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::Node => "nodes",
+            Kind::Pod => "pods",
+            Kind::Deployment => "deployments.apps",
+            Kind::ReplicaSet => "replicasets.apps",
+            Kind::StatefulSet => "statefulsets.apps",
+            Kind::DaemonSet => "daemonsets.apps",
+            Kind::Service => "services",
+            Kind::Endpoints => "endpoints",
+            Kind::EndpointSlice => "endpointslices.discovery.k8s.io",
+            Kind::Ingress => "ingresses.networking.k8s.io",
+            Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
+            Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
+        }
+    }
+
+    /// The kubectl `type/name` prefix: `service/x created`, `deployment.apps/x created`.
+    pub fn kubectl_prefix(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespace",
+            Kind::Node => "node",
+            Kind::Pod => "pod",
+            Kind::Deployment => "deployment.apps",
+            Kind::ReplicaSet => "replicaset.apps",
+            Kind::StatefulSet => "statefulset.apps",
+            Kind::DaemonSet => "daemonset.apps",
+            Kind::Service => "service",
+            Kind::Endpoints => "endpoints",
+            Kind::EndpointSlice => "endpointslice.discovery.k8s.io",
+            Kind::Ingress => "ingress.networking.k8s.io",
+            Kind::ServiceCidr => "servicecidr.networking.k8s.io",
+            Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
+        }
+    }
+
+    /// True for namespaced kinds.
+    pub fn is_namespaced(self) -> bool {
+        !matches!(self, Kind::Namespace | Kind::Node | Kind::ServiceCidr | Kind::KubeProxyConfiguration)
+    }
+
+    /// The preferred apiVersion.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => "v1",
+            Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
+            Kind::EndpointSlice => "discovery.k8s.io/v1",
+            Kind::Ingress | Kind::ServiceCidr => "networking.k8s.io/v1",
+            Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
+        }
+    }
+
+    fn served_versions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => &["v1"],
+            Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
+            Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
+            Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
+            Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
+            Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
+            Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1"],
+        }
+    }
+
+    /// Maps an (apiVersion, kind) pair to a simulated kind.
+    pub fn resolve(api_version: &str, kind: &str) -> Resolution {
+        let Some(k) = Kind::ALL.iter().copied().find(|k| k.as_str() == kind) else {
+            return Resolution::NotSimulated;
+        };
+        if k.served_versions().contains(&api_version) {
+            Resolution::Simulated(k)
+        } else {
+            Resolution::WrongVersion(k)
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One typed object of a simulated kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    /// A Namespace.
+    Namespace(Namespace),
+    /// A Node.
+    Node(Node),
+    /// A Pod.
+    Pod(Pod),
+    /// A Deployment.
+    Deployment(Deployment),
+    /// A ReplicaSet.
+    ReplicaSet(ReplicaSet),
+    /// A StatefulSet.
+    StatefulSet(StatefulSet),
+    /// A DaemonSet.
+    DaemonSet(DaemonSet),
+    /// A Service.
+    Service(Service),
+    /// An Endpoints object.
+    Endpoints(Endpoints),
+    /// An EndpointSlice.
+    EndpointSlice(EndpointSlice),
+    /// An Ingress.
+    Ingress(Ingress),
+    /// A ServiceCIDR.
+    ServiceCidr(ServiceCidr),
+    /// A kube-proxy configuration.
+    KubeProxyConfiguration(KubeProxyConfiguration),
+}
+
+macro_rules! each_object {
+    ($obj:expr, $o:ident => $body:expr, kpc => $kpc:expr) => {
+        match $obj {
+            Object::Namespace($o) => $body,
+            Object::Node($o) => $body,
+            Object::Pod($o) => $body,
+            Object::Deployment($o) => $body,
+            Object::ReplicaSet($o) => $body,
+            Object::StatefulSet($o) => $body,
+            Object::DaemonSet($o) => $body,
+            Object::Service($o) => $body,
+            Object::Endpoints($o) => $body,
+            Object::EndpointSlice($o) => $body,
+            Object::Ingress($o) => $body,
+            Object::ServiceCidr($o) => $body,
+            Object::KubeProxyConfiguration(_) => $kpc,
+        }
+    };
+}
+
+impl Object {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Namespace(_) => Kind::Namespace,
+            Object::Node(_) => Kind::Node,
+            Object::Pod(_) => Kind::Pod,
+            Object::Deployment(_) => Kind::Deployment,
+            Object::ReplicaSet(_) => Kind::ReplicaSet,
+            Object::StatefulSet(_) => Kind::StatefulSet,
+            Object::DaemonSet(_) => Kind::DaemonSet,
+            Object::Service(_) => Kind::Service,
+            Object::Endpoints(_) => Kind::Endpoints,
+            Object::EndpointSlice(_) => Kind::EndpointSlice,
+            Object::Ingress(_) => Kind::Ingress,
+            Object::ServiceCidr(_) => Kind::ServiceCidr,
+            Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
+        }
+    }
+
+    /// Object metadata (None for KubeProxyConfiguration, which has none).
+    pub fn meta(&self) -> Option<&ObjectMeta> {
+        each_object!(self, o => Some(&o.metadata), kpc => None)
+    }
+
+    /// Mutable object metadata.
+    pub fn meta_mut(&mut self) -> Option<&mut ObjectMeta> {
+        each_object!(self, o => Some(&mut o.metadata), kpc => None)
+    }
+
+    /// `metadata.name` (empty for KubeProxyConfiguration).
+    pub fn name(&self) -> &str {
+        self.meta().map(|m| m.name.as_str()).unwrap_or("")
+    }
+
+    /// `metadata.namespace` as written (may be empty).
+    pub fn namespace(&self) -> &str {
+        self.meta().map(|m| m.namespace.as_str()).unwrap_or("")
+    }
+
+    /// `apiVersion` as written.
+    pub fn api_version(&self) -> &str {
+        match self {
+            Object::KubeProxyConfiguration(c) => &c.api_version,
+            other => each_object!(other, o => &o.api_version, kpc => ""),
+        }
+    }
+
+    /// Sets `apiVersion` and `kind` (the loader fills them from the document).
+    pub fn set_type_meta(&mut self, api_version: &str) {
+        let kind = self.kind().as_str().to_string();
+        match self {
+            Object::KubeProxyConfiguration(c) => {
+                c.api_version = api_version.to_string();
+                c.kind = kind;
+            }
+            other => {
+                each_object!(other, o => { o.api_version = api_version.to_string(); o.kind = kind; }, kpc => ())
+            }
+        }
+    }
+
+    /// The store key, with an empty namespace replaced by `default_ns` for namespaced kinds.
+    pub fn key(&self, default_ns: &str) -> ObjectKey {
+        let kind = self.kind();
+        let ns = if !kind.is_namespaced() {
+            String::new()
+        } else if self.namespace().is_empty() {
+            default_ns.to_string()
+        } else {
+            self.namespace().to_string()
+        };
+        ObjectKey { kind, namespace: ns, name: self.name().to_string() }
+    }
+}
+
+/// Identifies one stored object: kind, namespace (empty for cluster-scoped kinds), name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectKey {
+    /// Kind.
+    pub kind: Kind,
+    /// Namespace, empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// A key for a namespaced object.
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
+        ObjectKey { kind, namespace: namespace.to_string(), name: name.to_string() }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    /// kubectl's `type/name` reference (`service/my-nginx`); the namespace is not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind.kubectl_prefix(), self.name)
+    }
+}

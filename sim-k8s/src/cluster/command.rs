@@ -1,0 +1,457 @@
+//! Command lines typed in a pod, on a node or on an external host, parsed into typed commands.
+//! Only the tools the articles use are known; anything else answers like a shell
+//! (`sh: foo: not found`, exit status 127). Options are parsed as the real tools parse them,
+//! as far as they change what happens or what is printed.
+
+use std::fmt;
+
+/// A parsed command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCommand {
+    /// `curl [-s] [-i] [-v] [-m SECS] [--connect-timeout SECS] URL`.
+    Curl {
+        url: Url,
+        silent: bool,
+        include_headers: bool,
+        max_time: Option<u64>,
+        connect_timeout: Option<u64>,
+    },
+    /// `wget [-q] [-O FILE] [-T SECS] URL` (busybox).
+    Wget { url: Url, quiet: bool, to_stdout: bool, timeout: Option<u64> },
+    /// `nslookup NAME [SERVER]`.
+    Nslookup { name: String, server: Option<String> },
+    /// `dig [@SERVER] [-x] NAME [TYPE] [+short] [+noall +answer] ...`.
+    Dig { args: Vec<String> },
+    /// `getent hosts NAME`.
+    GetentHosts { name: String },
+    /// `ping [-c N] [-W SECS] HOST`.
+    Ping { host: String, count: u32, wait: u64 },
+    /// `nc [-z] [-v] [-u] [-w SECS] HOST PORT`.
+    Nc { host: String, port: u16, udp: bool, zero_io: bool, verbose: bool, wait: Option<u64> },
+    /// `cat FILE` (only `/etc/resolv.conf` and `/etc/hosts` exist).
+    Cat { path: String },
+    /// `env` / `printenv`.
+    Env,
+    /// `hostname` / `hostname -i`.
+    Hostname { ip: bool },
+    /// `ip route` / `ip r` / `ip route show`.
+    IpRoute,
+    /// `ip addr` / `ip a` / `ip address show`.
+    IpAddr,
+    /// `iptables-save [-t TABLE] [-c]`.
+    IptablesSave { table: Option<String>, counters: bool },
+    /// `iptables ARGS...` (edits and listings).
+    Iptables { args: Vec<String> },
+    /// `conntrack ARGS...`.
+    Conntrack { args: Vec<String> },
+    /// `ipset ARGS...`.
+    Ipset { args: Vec<String> },
+    /// `kubectl ARGS...` (on the control plane).
+    Kubectl { args: Vec<String> },
+    /// `sleep SECS`.
+    Sleep { secs: u64 },
+    /// `echo ARGS...`.
+    Echo { text: String },
+}
+
+/// A URL as curl and wget take it: `[http://]host[:port][/path]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    /// Host name or address.
+    pub host: String,
+    /// Port (default 80).
+    pub port: u16,
+    /// Path and query (default `/`).
+    pub path: String,
+    /// Whether the port was given explicitly (the Host header then carries it).
+    pub explicit_port: bool,
+}
+
+impl Url {
+    /// Parses `[http://]host[:port][/path]`; `https://` is accepted with port 443.
+    pub fn parse(s: &str) -> Result<Url, String> {
+        let (default_port, rest) = if let Some(r) = s.strip_prefix("http://") {
+            (80, r)
+        } else if let Some(r) = s.strip_prefix("https://") {
+            (443, r)
+        } else if s.contains("://") {
+            let scheme = s.split("://").next().unwrap_or("");
+            return Err(format!("Protocol \"{scheme}\" not supported"));
+        } else {
+            (80, s)
+        };
+        let (hostport, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].to_string()),
+            None => (rest, "/".to_string()),
+        };
+        if hostport.is_empty() {
+            return Err("no host part in the URL".to_string());
+        }
+        let (host, port, explicit) = match hostport.rsplit_once(':') {
+            Some((h, p)) => match p.parse::<u16>() {
+                Ok(p) => (h.to_string(), p, true),
+                Err(_) => {
+                    return Err(format!("Port number was not a decimal number between 0 and 65535: {p}"));
+                }
+            },
+            None => (hostport.to_string(), default_port, false),
+        };
+        Ok(Url { host, port, path, explicit_port: explicit })
+    }
+
+    /// The Host header value (`host` or `host:port`).
+    pub fn host_header(&self) -> String {
+        if self.explicit_port { format!("{}:{}", self.host, self.port) } else { self.host.clone() }
+    }
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.host_header(), self.path)
+    }
+}
+
+/// Why a command line could not run, with the shell-like message and exit status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandError {
+    /// What the shell or the tool prints on stderr.
+    pub message: String,
+    /// The exit status (127 for an unknown command, 2 or 1 for usage errors as the tool does).
+    pub exit_code: i32,
+}
+
+impl CommandError {
+    fn usage(message: impl Into<String>, exit_code: i32) -> Self {
+        CommandError { message: message.into(), exit_code }
+    }
+}
+
+/// Splits a command line into words as `sh` does for the simple cases: whitespace separates,
+/// single quotes keep everything, double quotes keep everything but `\"` and `\\`.
+pub fn split_words(line: &str) -> Result<Vec<String>, CommandError> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => {
+                            return Err(CommandError::usage(
+                                "sh: syntax error: unterminated quoted string",
+                                2,
+                            ));
+                        }
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x @ ('"' | '\\' | '$')) => cur.push(x),
+                            Some(x) => {
+                                cur.push('\\');
+                                cur.push(x);
+                            }
+                            None => {
+                                return Err(CommandError::usage(
+                                    "sh: syntax error: unterminated quoted string",
+                                    2,
+                                ));
+                            }
+                        },
+                        Some(x) => cur.push(x),
+                        None => {
+                            return Err(CommandError::usage(
+                                "sh: syntax error: unterminated quoted string",
+                                2,
+                            ));
+                        }
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(x) = chars.next() {
+                    cur.push(x);
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+fn secs(tool: &str, flag: &str, v: Option<&String>) -> Result<u64, CommandError> {
+    let v =
+        v.ok_or_else(|| CommandError::usage(format!("{tool}: option requires an argument -- '{flag}'"), 2))?;
+    // curl accepts fractions (`-m 0.5`); the simulation rounds up to whole seconds.
+    match v.parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.is_finite() => Ok(f.ceil() as u64),
+        _ => Err(CommandError::usage(format!("{tool}: invalid number '{v}'"), 2)),
+    }
+}
+
+/// Parses a command line.
+pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
+    let words = split_words(line)?;
+    let Some((cmd, args)) = words.split_first() else {
+        return Err(CommandError::usage("sh: empty command", 2));
+    };
+    let args: Vec<String> = args.to_vec();
+    match cmd.as_str() {
+        "curl" => parse_curl(&args),
+        "wget" => parse_wget(&args),
+        "nslookup" => match args.iter().filter(|a| !a.starts_with('-')).collect::<Vec<_>>().as_slice() {
+            [name] => Ok(HostCommand::Nslookup { name: (*name).clone(), server: None }),
+            [name, server] => {
+                Ok(HostCommand::Nslookup { name: (*name).clone(), server: Some((*server).clone()) })
+            }
+            _ => Err(CommandError::usage("Usage: nslookup [-opt ...] host [server]", 1)),
+        },
+        "dig" => Ok(HostCommand::Dig { args }),
+        "getent" => match args.as_slice() {
+            [db, name] if db == "hosts" || db == "ahosts" || db == "ahostsv4" => {
+                Ok(HostCommand::GetentHosts { name: name.clone() })
+            }
+            _ => Err(CommandError::usage("getent: only `getent hosts NAME` is simulated", 2)),
+        },
+        "ping" => parse_ping(&args),
+        "nc" | "netcat" => parse_nc(&args),
+        "cat" => match args.as_slice() {
+            [p] => Ok(HostCommand::Cat { path: p.clone() }),
+            _ => Err(CommandError::usage("cat: only `cat FILE` is simulated", 1)),
+        },
+        "env" | "printenv" => Ok(HostCommand::Env),
+        "hostname" => Ok(HostCommand::Hostname { ip: args.iter().any(|a| a == "-i") }),
+        "ip" => {
+            let sub: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+            match sub.first().copied() {
+                Some("route" | "r" | "ro" | "rou" | "rout") => Ok(HostCommand::IpRoute),
+                Some("addr" | "a" | "ad" | "add" | "address") => Ok(HostCommand::IpAddr),
+                _ => Err(CommandError::usage(
+                    "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n(simulated objects: route, addr)",
+                    255,
+                )),
+            }
+        }
+        "iptables-save" => {
+            let mut table = None;
+            let mut counters = false;
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "-t" | "--table" => table = it.next().cloned(),
+                    "-c" | "--counters" => counters = true,
+                    other => {
+                        return Err(CommandError::usage(
+                            format!("iptables-save: unknown option \"{other}\""),
+                            1,
+                        ));
+                    }
+                }
+            }
+            Ok(HostCommand::IptablesSave { table, counters })
+        }
+        "iptables" | "iptables-legacy" | "iptables-nft" => Ok(HostCommand::Iptables { args }),
+        "conntrack" => Ok(HostCommand::Conntrack { args }),
+        "ipset" => Ok(HostCommand::Ipset { args }),
+        "kubectl" => Ok(HostCommand::Kubectl { args }),
+        "sleep" => Ok(HostCommand::Sleep { secs: secs("sleep", "", args.first())? }),
+        "echo" => Ok(HostCommand::Echo { text: args.join(" ") }),
+        other => Err(CommandError::usage(format!("sh: {other}: not found"), 127)),
+    }
+}
+
+fn parse_curl(args: &[String]) -> Result<HostCommand, CommandError> {
+    let mut url = None;
+    let (mut silent, mut include, mut max_time, mut connect_timeout) = (false, false, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-s" | "--silent" | "-sS" | "-S" | "--show-error" | "-L" | "--location" | "-v" | "--verbose" => {
+                silent |= a.starts_with("-s");
+            }
+            "-i" | "--include" => include = true,
+            "-si" | "-is" => {
+                silent = true;
+                include = true;
+            }
+            "-m" | "--max-time" => max_time = Some(secs("curl", "m", it.next())?),
+            "--connect-timeout" => connect_timeout = Some(secs("curl", "connect-timeout", it.next())?),
+            s if s.starts_with('-') => {
+                return Err(CommandError::usage(
+                    format!(
+                        "curl: option {s}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information"
+                    ),
+                    2,
+                ));
+            }
+            s => url = Some(s.to_string()),
+        }
+    }
+    let url = url.ok_or_else(|| CommandError::usage("curl: no URL specified!", 2))?;
+    let url = Url::parse(&url).map_err(|m| CommandError::usage(format!("curl: (3) {m}"), 3))?;
+    Ok(HostCommand::Curl { url, silent, include_headers: include, max_time, connect_timeout })
+}
+
+fn parse_wget(args: &[String]) -> Result<HostCommand, CommandError> {
+    let (mut url, mut quiet, mut to_stdout, mut timeout) = (None, false, false, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-q" => quiet = true,
+            "-qO-" | "-qO" => {
+                quiet = true;
+                to_stdout = a == "-qO-" || it.next().is_some_and(|f| f == "-");
+            }
+            "-O" => to_stdout = it.next().is_some_and(|f| f == "-"),
+            "-O-" => to_stdout = true,
+            "-T" => timeout = Some(secs("wget", "T", it.next())?),
+            "--spider" => {}
+            s if s.starts_with('-') => {
+                return Err(CommandError::usage(format!("wget: unrecognized option '{s}'"), 1));
+            }
+            s => url = Some(s.to_string()),
+        }
+    }
+    let url = url.ok_or_else(|| CommandError::usage("BusyBox wget: missing URL", 1))?;
+    let url = Url::parse(&url).map_err(|m| CommandError::usage(format!("wget: {m}"), 1))?;
+    Ok(HostCommand::Wget { url, quiet, to_stdout, timeout })
+}
+
+fn parse_ping(args: &[String]) -> Result<HostCommand, CommandError> {
+    let (mut host, mut count, mut wait) = (None, 4u32, 1u64);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" => {
+                count = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|c| *c > 0)
+                    .ok_or_else(|| CommandError::usage("ping: invalid count", 1))?
+            }
+            "-W" | "-w" => wait = secs("ping", "W", it.next())?,
+            s if s.starts_with('-') => {
+                return Err(CommandError::usage(format!("ping: unrecognized option '{s}'"), 2));
+            }
+            s => host = Some(s.to_string()),
+        }
+    }
+    let host =
+        host.ok_or_else(|| CommandError::usage("ping: usage error: Destination address required", 2))?;
+    Ok(HostCommand::Ping { host, count: count.min(100), wait: wait.max(1) })
+}
+
+fn parse_nc(args: &[String]) -> Result<HostCommand, CommandError> {
+    let (mut udp, mut zero, mut verbose, mut wait) = (false, false, false, None);
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-w" => wait = Some(secs("nc", "w", it.next())?),
+            s if s.starts_with('-') && s.len() > 1 => {
+                for c in s[1..].chars() {
+                    match c {
+                        'z' => zero = true,
+                        'v' => verbose = true,
+                        'u' => udp = true,
+                        'n' => {}
+                        _ => return Err(CommandError::usage(format!("nc: invalid option -- '{c}'"), 1)),
+                    }
+                }
+            }
+            s => pos.push(s.to_string()),
+        }
+    }
+    match pos.as_slice() {
+        [host, port] => {
+            let port = port
+                .parse()
+                .map_err(|_| CommandError::usage(format!("nc: port number invalid: {port}"), 1))?;
+            Ok(HostCommand::Nc { host: host.clone(), port, udp, zero_io: zero, verbose, wait })
+        }
+        _ => Err(CommandError::usage("usage: nc [-uvz] [-w timeout] destination port", 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_quotes() {
+        assert_eq!(
+            split_words(r#"iptables -t nat -D X -m comment --comment "a b/c" -j Y"#).unwrap()[8],
+            "a b/c"
+        );
+        assert_eq!(split_words("echo 'x  y' z").unwrap(), ["echo", "x  y", "z"]);
+        assert!(split_words("echo \"open").is_err());
+    }
+
+    #[test]
+    fn curl_urls() {
+        let HostCommand::Curl { url, silent, .. } = parse("curl -s 10.96.0.1:8080/x?y=1").unwrap() else {
+            panic!("not curl")
+        };
+        assert!(silent);
+        assert_eq!((url.host.as_str(), url.port, url.path.as_str()), ("10.96.0.1", 8080, "/x?y=1"));
+        assert_eq!(url.host_header(), "10.96.0.1:8080");
+        let HostCommand::Curl { url, .. } = parse("curl http://my-nginx").unwrap() else {
+            panic!("not curl")
+        };
+        assert_eq!((url.port, url.host_header().as_str()), (80, "my-nginx"));
+        assert_eq!(parse("curl ftp://x").unwrap_err().exit_code, 3);
+        assert_eq!(parse("curl").unwrap_err().message, "curl: no URL specified!");
+    }
+
+    #[test]
+    fn unknown_commands_are_not_found() {
+        let e = parse("traceroute 10.0.0.1").unwrap_err();
+        assert_eq!((e.message.as_str(), e.exit_code), ("sh: traceroute: not found", 127));
+    }
+
+    #[test]
+    fn ping_nc_wget() {
+        assert_eq!(
+            parse("ping -c 2 10.96.0.1").unwrap(),
+            HostCommand::Ping { host: "10.96.0.1".into(), count: 2, wait: 1 }
+        );
+        assert_eq!(
+            parse("nc -zv mysql 3306").unwrap(),
+            HostCommand::Nc {
+                host: "mysql".into(),
+                port: 3306,
+                udp: false,
+                zero_io: true,
+                verbose: true,
+                wait: None
+            }
+        );
+        let HostCommand::Wget { to_stdout, quiet, .. } = parse("wget -qO- nginx-svc").unwrap() else {
+            panic!("not wget")
+        };
+        assert!(to_stdout && quiet);
+    }
+}

@@ -1,0 +1,147 @@
+//! The shape of a simulated cluster: nodes and their addresses, the pod and service CIDRs, the
+//! node-port range, the CNI bridge, external hosts, the upstream resolver's zone, the cloud
+//! load-balancer pool. [`ClusterConfig::default_cluster`] is the cluster the CLI uses when no
+//! scenario or `--cluster` file is given: a control-plane node and two workers named and
+//! addressed like article 001.
+
+use std::net::Ipv4Addr;
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+
+/// A node's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRole {
+    /// Runs the control plane (and, like kubeadm without the taint removed, no user pods).
+    ControlPlane,
+    /// Runs user pods.
+    Worker,
+}
+
+/// One node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// Node name (`node01`).
+    pub name: String,
+    /// Address on the node network (eth0).
+    pub ip: Ipv4Addr,
+    /// Control plane or worker.
+    pub role: NodeRole,
+    /// Extra labels (besides `kubernetes.io/hostname` and the role label).
+    pub labels: IndexMap<String, String>,
+}
+
+/// A host outside the cluster, on the node network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalHostConfig {
+    /// Host name (`client`).
+    pub name: String,
+    /// Address on the node network.
+    pub ip: Ipv4Addr,
+    /// Listening services: (protocol, port) → image-like application name (`mysql`).
+    pub listens: Vec<(sim_net::wire::Protocol, u16, String)>,
+}
+
+/// The whole cluster's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Nodes in order; pod CIDRs are handed out in this order.
+    pub nodes: Vec<NodeConfig>,
+    /// The node network (all node IPs and external hosts are on it).
+    pub node_network: Ipv4Net,
+    /// The cluster CIDR pods are addressed from (a /24 per node).
+    pub cluster_cidr: Ipv4Net,
+    /// The service CIDR cluster IPs come from.
+    pub service_cidr: Ipv4Net,
+    /// Inclusive node-port range (`--service-node-port-range`).
+    pub node_port_range: (u16, u16),
+    /// The CNI bridge on every node (`cni0`; `docker0` in docker-era labs).
+    pub bridge: String,
+    /// Hosts outside the cluster.
+    pub external_hosts: Vec<ExternalHostConfig>,
+    /// The upstream resolver's names (what CoreDNS forwards to).
+    pub upstream_dns: IndexMap<String, Ipv4Addr>,
+    /// The cloud provider's pool of LoadBalancer ingress IPs; empty = no provider (`<pending>`).
+    pub lb_pool: Vec<Ipv4Addr>,
+    /// The cluster DNS domain.
+    pub cluster_domain: String,
+    /// Whether CoreDNS runs (the `kube-dns` service at the service CIDR's 10th address).
+    pub core_dns: bool,
+}
+
+impl ClusterConfig {
+    /// The default cluster: `master` 10.32.1.147 (control plane), `node01` 10.32.1.148 and
+    /// `node02` 10.32.1.149 on 10.32.1.0/24 (article 001), pod CIDR 10.244.0.0/16, service CIDR
+    /// 10.96.0.0/12, node ports 30000-32767, bridge `cni0`, CoreDNS, no cloud provider, and one
+    /// external host `client` at 10.32.1.200.
+    pub fn default_cluster() -> ClusterConfig {
+        let node = |name: &str, last: u8, role| NodeConfig {
+            name: name.to_string(),
+            ip: Ipv4Addr::new(10, 32, 1, last),
+            role,
+            labels: IndexMap::new(),
+        };
+        ClusterConfig {
+            nodes: vec![
+                node("master", 147, NodeRole::ControlPlane),
+                node("node01", 148, NodeRole::Worker),
+                node("node02", 149, NodeRole::Worker),
+            ],
+            node_network: Ipv4Net::new(Ipv4Addr::new(10, 32, 1, 0), 24).unwrap_or_default(),
+            cluster_cidr: Ipv4Net::new(Ipv4Addr::new(10, 244, 0, 0), 16).unwrap_or_default(),
+            service_cidr: Ipv4Net::new(Ipv4Addr::new(10, 96, 0, 0), 12).unwrap_or_default(),
+            node_port_range: (30000, 32767),
+            bridge: "cni0".to_string(),
+            external_hosts: vec![ExternalHostConfig {
+                name: "client".to_string(),
+                ip: Ipv4Addr::new(10, 32, 1, 200),
+                listens: Vec::new(),
+            }],
+            upstream_dns: IndexMap::new(),
+            lb_pool: Vec::new(),
+            cluster_domain: "cluster.local".to_string(),
+            core_dns: true,
+        }
+    }
+
+    /// The address of the `kubernetes` service: the first address of the service CIDR.
+    pub fn kubernetes_service_ip(&self) -> Ipv4Addr {
+        nth_address(self.service_cidr, 1)
+    }
+
+    /// The address of the `kube-dns` service: the tenth address of the service CIDR, as kubeadm
+    /// configures `clusterDNS`.
+    pub fn dns_service_ip(&self) -> Ipv4Addr {
+        nth_address(self.service_cidr, 10)
+    }
+
+    /// The pod CIDR of the `i`-th node: the `i`-th /24 of the cluster CIDR (the node IPAM
+    /// controller's order when nodes register in this order).
+    pub fn pod_cidr(&self, i: usize) -> Option<Ipv4Net> {
+        // kube-controller-manager's --node-cidr-mask-size defaults to 24 for IPv4.
+        self.cluster_cidr.subnets(24).ok()?.nth(i)
+    }
+}
+
+/// The `n`-th address of a network (`n = 0` is the network address).
+pub fn nth_address(net: Ipv4Net, n: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net.network()).wrapping_add(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cluster_matches_article_001() {
+        let c = ClusterConfig::default_cluster();
+        assert_eq!(
+            c.nodes.iter().map(|n| n.ip.to_string()).collect::<Vec<_>>(),
+            ["10.32.1.147", "10.32.1.148", "10.32.1.149"]
+        );
+        assert_eq!(c.kubernetes_service_ip(), Ipv4Addr::new(10, 96, 0, 1));
+        assert_eq!(c.dns_service_ip(), Ipv4Addr::new(10, 96, 0, 10));
+        assert_eq!(c.pod_cidr(0).map(|n| n.to_string()).as_deref(), Some("10.244.0.0/24"));
+        assert_eq!(c.pod_cidr(2).map(|n| n.to_string()).as_deref(), Some("10.244.2.0/24"));
+    }
+}

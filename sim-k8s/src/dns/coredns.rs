@@ -1,0 +1,1107 @@
+//! CoreDNS as kubeadm deploys it: `kubernetes cluster.local in-addr.arpa ip6.arpa`, then
+//! `forward . /etc/resolv.conf`, behind `cache 30` ([`cache`]) and `loadbalance`.
+//!
+//! Follows coredns plugin/kubernetes (handler.go, kubernetes.go `Records`/`findServices`/
+//! `findPods`, parse.go, reverse.go) and plugin/backend_lookup.go (`A`, `SRV`, `PTR`, `SOA`,
+//! `BackendError`), which implement kubernetes/dns docs/specification.md: a missing name is
+//! NXDOMAIN, an existing name without that type is NODATA (NOERROR, SOA in authority); cluster
+//! answers carry `aa`, no `ra`; SOA `ns.dns.<zone> hostmaster.<zone> <serial> 7200 1800 86400
+//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`).
+//! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
+//! with TC); `loadbalance` shuffles addresses from a seeded stream.
+//! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
+
+pub mod cache;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use sim_core::{SimRng, SimTime};
+use thiserror::Error;
+
+use super::message::{
+    EDNS_OPTION_COOKIE, Flags, Header, Message, RData, Rcode, Record, RecordType, Soa, Srv,
+};
+use super::name::Name;
+use super::resolver::Transport;
+use super::view::{ClusterDnsView, DnsPort, ServiceType};
+
+/// The `pods` option of the kubernetes plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodMode {
+    /// `pods disabled` (plugin default): pod names are NXDOMAIN.
+    Disabled,
+    /// `pods verified`: answer only for a pod with that IP in that namespace.
+    Verified,
+    /// `pods insecure` (kubeadm's Corefile): answer any well-formed dashed IP.
+    Insecure,
+}
+
+/// The Corefile settings this model honours, with kubeadm's defaults.
+///
+/// kubeadm's Corefile: `kubernetes cluster.local in-addr.arpa ip6.arpa { pods insecure;
+/// fallthrough in-addr.arpa ip6.arpa; ttl 30 }` and `forward . /etc/resolv.conf`.
+/// (The plugin's own default TTL is 5.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreDnsConfig {
+    /// The cluster domain (`cluster.local`).
+    pub zone: Name,
+    /// Reverse zones also served by the kubernetes plugin.
+    pub reverse_zones: Vec<Name>,
+    /// `pods` mode.
+    pub pods: PodMode,
+    /// `ttl` for every cluster answer.
+    pub ttl: u32,
+    /// `fallthrough in-addr.arpa ip6.arpa`: unknown reverse names go to `forward`.
+    pub fallthrough_reverse: bool,
+    /// `endpoint_pod_names`: use the pod name when an endpoint has no hostname.
+    pub endpoint_pod_names: bool,
+    /// SOA serial (CoreDNS uses the time of the last API change; the simulation supplies it).
+    pub soa_serial: u32,
+    /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
+    pub dns_ips: Vec<IpAddr>,
+    /// The `loadbalance` plugin (shuffles address records; needs a seeded stream).
+    pub loadbalance: bool,
+    /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
+    /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
+    pub cache: Option<u32>,
+    /// The resolver behind `forward .`.
+    pub upstream: Upstream,
+}
+
+impl CoreDnsConfig {
+    /// The Corefile these settings stand for, in kubeadm's layout (what
+    /// `kubectl -n kube-system describe cm coredns` shows).
+    pub fn corefile(&self) -> String {
+        let zones: Vec<String> =
+            std::iter::once(&self.zone).chain(&self.reverse_zones).map(|z| z.to_relative_string()).collect();
+        let reverse: Vec<String> = self.reverse_zones.iter().map(|z| z.to_relative_string()).collect();
+        let mut out =
+            String::from(".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n");
+        out.push_str(&format!("    kubernetes {} {{\n", zones.join(" ")));
+        match self.pods {
+            PodMode::Disabled => {}
+            PodMode::Verified => out.push_str("       pods verified\n"),
+            PodMode::Insecure => out.push_str("       pods insecure\n"),
+        }
+        if self.endpoint_pod_names {
+            out.push_str("       endpoint_pod_names\n");
+        }
+        if self.fallthrough_reverse && !reverse.is_empty() {
+            out.push_str(&format!("       fallthrough {}\n", reverse.join(" ")));
+        }
+        out.push_str(&format!("       ttl {}\n    }}\n", self.ttl));
+        out.push_str(
+            "    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n",
+        );
+        if let Some(ttl) = self.cache {
+            out.push_str(&format!("    cache {ttl}\n"));
+        }
+        out.push_str("    loop\n    reload\n");
+        if self.loadbalance {
+            out.push_str("    loadbalance\n");
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+impl Default for CoreDnsConfig {
+    fn default() -> Self {
+        CoreDnsConfig {
+            zone: Name::parse("cluster.local").unwrap_or_default(),
+            reverse_zones: vec![
+                Name::parse("in-addr.arpa").unwrap_or_default(),
+                Name::parse("ip6.arpa").unwrap_or_default(),
+            ],
+            pods: PodMode::Insecure,
+            ttl: 30,
+            fallthrough_reverse: true,
+            endpoint_pod_names: false,
+            soa_serial: 1,
+            dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
+            loadbalance: true,
+            cache: Some(30),
+            upstream: Upstream::default(),
+        }
+    }
+}
+
+/// The world outside the cluster as `forward` sees it: a static map of records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Upstream {
+    records: Vec<Record>,
+}
+
+impl Upstream {
+    /// Adds an A or AAAA record with TTL 300 (builder). A name that does not parse is refused.
+    pub fn with_address(mut self, name: &str, ip: IpAddr) -> Result<Self, super::name::NameError> {
+        let data = match ip {
+            IpAddr::V4(v4) => RData::A(v4),
+            IpAddr::V6(v6) => RData::Aaaa(v6),
+        };
+        self.records.push(Record::new(Name::parse(name)?, 300, data));
+        Ok(self)
+    }
+
+    /// Adds any record (builder). An SOA record marks a zone: negative answers for names
+    /// inside it carry that SOA in the authority section, as real recursive resolvers relay it.
+    pub fn with_record(mut self, record: Record) -> Self {
+        self.records.push(record);
+        self
+    }
+
+    /// The SOA of the closest enclosing zone known, for a negative answer about `name`.
+    pub fn negative_soa(&self, name: &Name) -> Option<Record> {
+        self.records
+            .iter()
+            .filter(|r| r.rtype() == RecordType::Soa && name.is_subdomain_of(&r.name))
+            .max_by_key(|r| r.name.label_count())
+            .cloned()
+    }
+
+    /// Resolves like a recursive resolver over the static data: follows CNAMEs, returns
+    /// NXDOMAIN for names it has nothing for and NODATA for names with other types only.
+    pub fn resolve(&self, name: &Name, qtype: RecordType) -> (Rcode, Vec<Record>) {
+        let mut answers = Vec::new();
+        let mut current = name.clone();
+        for _ in 0..8 {
+            let owned: Vec<&Record> =
+                self.records.iter().filter(|r| r.name.eq_ignore_case(&current)).collect();
+            // An SOA alone marks a zone apex, not data at a name.
+            let owned: Vec<&Record> = owned
+                .into_iter()
+                .filter(|r| r.rtype() != RecordType::Soa || qtype == RecordType::Soa)
+                .collect();
+            if owned.is_empty() && !self.records.iter().any(|r| r.name.eq_ignore_case(&current)) {
+                return (Rcode::NxDomain, answers);
+            }
+            let hits: Vec<Record> = owned
+                .iter()
+                .filter(|r| r.rtype() == qtype || qtype == RecordType::Any)
+                .map(|r| Record { name: current.clone(), ..(*r).clone() })
+                .collect();
+            if !hits.is_empty() {
+                answers.extend(hits);
+                return (Rcode::NoError, answers);
+            }
+            match owned.iter().find_map(|r| match &r.data {
+                RData::Cname(t) => Some((r, t.clone())),
+                _ => None,
+            }) {
+                Some((r, target)) => {
+                    answers.push(Record { name: current.clone(), ..(*r).clone() });
+                    current = target;
+                }
+                None => return (Rcode::NoError, answers),
+            }
+        }
+        (Rcode::ServFail, Vec::new())
+    }
+}
+
+/// A CoreDNS instance: its settings plus the cluster view it answers from.
+#[derive(Clone, Copy, Debug)]
+pub struct CoreDns<'a> {
+    /// Corefile settings.
+    pub config: &'a CoreDnsConfig,
+    /// Cluster objects.
+    pub view: &'a ClusterDnsView,
+}
+
+/// What a query name means to the kubernetes plugin (parse.go `recordRequest`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct RecordRequest {
+    port: String,
+    protocol: String,
+    endpoint: String,
+    service: String,
+    namespace: String,
+    pod_or_svc: String,
+}
+
+/// Why the plugin found nothing; every variant is answered with NXDOMAIN (`IsNameError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameErr {
+    NoItems,
+    NotExposed,
+    InvalidRequest,
+}
+
+/// The host part of a CoreDNS `msg.Service`: an address, or a name to alias to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
+
+/// CoreDNS's `msg.Service`: one candidate answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Candidate {
+    /// The name the key maps to (SRV target for address hosts).
+    key: Name,
+    host: Host,
+    /// -1 when the object has no ports (sentinel, skipped for SRV).
+    port: i32,
+    text: Option<String>,
+}
+
+/// The schema version answered at `dns-version.<zone>` TXT (specification.md §2.1).
+pub const DNS_SCHEMA_VERSION: &str = "1.1.0";
+
+impl CoreDns<'_> {
+    /// Answers one query message as on a cache miss (TTLs capped by the cache plugin when it
+    /// is configured).
+    pub fn answer(&self, query: &Message) -> Message {
+        let mut reply = self.resolve(query);
+        if let Some(max) = self.config.cache {
+            cache::cap_ttls(&mut reply, max);
+        }
+        reply
+    }
+
+    /// Answers one query at simulated time `now` through the cache plugin: a live entry is
+    /// served with its remaining TTL, a miss is resolved and stored.
+    pub fn answer_at(&self, cache: &mut cache::DnsCache, now: SimTime, query: &Message) -> Message {
+        let Some(max) = self.config.cache else { return self.resolve(query) };
+        if let Some(hit) = cache.lookup(query, now) {
+            return hit;
+        }
+        let mut reply = self.resolve(query);
+        let ttl = cache::cap_ttls(&mut reply, max);
+        cache.store(query, &reply, now, ttl);
+        reply
+    }
+
+    /// The plugin chain behind the cache: kubernetes, then forward.
+    fn resolve(&self, query: &Message) -> Message {
+        let mut resp = Message {
+            header: Header {
+                id: query.header.id,
+                flags: Flags {
+                    qr: true,
+                    opcode: query.header.flags.opcode,
+                    rd: query.header.flags.rd,
+                    cd: query.header.flags.cd,
+                    ..Flags::default()
+                },
+                rcode: Rcode::NoError,
+            },
+            questions: query.questions.clone(),
+            ..Message::default()
+        };
+        if query.header.flags.opcode != 0 {
+            resp.header.rcode = Rcode::NotImp;
+            return resp;
+        }
+        let Some(q) = query.questions.first().filter(|_| query.questions.len() == 1) else {
+            resp.header.rcode = Rcode::FormErr;
+            return resp;
+        };
+        let cfg = self.config;
+        let in_cluster = q.name.is_subdomain_of(&cfg.zone);
+        let reverse_zone = cfg.reverse_zones.iter().find(|z| q.name.is_subdomain_of(z));
+        let served = if in_cluster {
+            Some(self.kubernetes(&q.name, q.qtype, &cfg.zone))
+        } else if let Some(zone) = reverse_zone {
+            match self.kubernetes(&q.name, q.qtype, zone) {
+                Served::NxDomain if cfg.fallthrough_reverse => None,
+                other => Some(other),
+            }
+        } else {
+            None
+        };
+        match served {
+            Some(served) => {
+                resp.header.flags.aa = true;
+                let zone = if in_cluster { &cfg.zone } else { reverse_zone.unwrap_or(&cfg.zone) };
+                match served {
+                    Served::Records { answers, extra } => {
+                        resp.answers = dedup(answers);
+                        resp.additional = dedup(extra);
+                    }
+                    Served::NoData => resp.authority.push(self.soa(zone)),
+                    Served::NxDomain => {
+                        resp.header.rcode = Rcode::NxDomain;
+                        resp.authority.push(self.soa(zone));
+                    }
+                }
+            }
+            None => {
+                resp.header.flags.ra = true;
+                let (rcode, answers) = cfg.upstream.resolve(&q.name, q.qtype);
+                resp.header.rcode = rcode;
+                if answers.is_empty() || rcode != Rcode::NoError {
+                    let last = answers.iter().rev().find_map(|r| match &r.data {
+                        RData::Cname(t) => Some(t.clone()),
+                        _ => None,
+                    });
+                    let asked = last.unwrap_or_else(|| q.name.clone());
+                    resp.authority.extend(cfg.upstream.negative_soa(&asked));
+                }
+                resp.answers = answers;
+            }
+        }
+        if let Some(opt) = query.opt() {
+            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
+            // cookie, which dig reports as `COOKIE: ... (echoed)`.
+            let cookie = match &opt.data {
+                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
+                _ => None,
+            };
+            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
+            resp.set_edns(1232, client_cookie.into_iter().collect());
+        }
+        resp
+    }
+
+    /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server
+    /// sent nothing. A message whose header is readable but whose body is not gets FORMERR
+    /// (miekg/dns server behaviour).
+    pub fn answer_bytes(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Udp, None, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes) for a query that came over TCP (no size limit,
+    /// the 2-byte length prefix is the transport's business).
+    pub fn answer_bytes_tcp(&self, query: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, Transport::Tcp, None, None)
+    }
+
+    /// Like [`answer_bytes`](Self::answer_bytes), with the `loadbalance` plugin shuffling
+    /// address records from the simulation's seeded stream (when enabled in the config).
+    pub fn answer_bytes_with_rng(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng), None)
+    }
+
+    /// The full server as the simulation runs it: cache at `now`, `loadbalance` from `rng`,
+    /// sizing for `transport`.
+    pub fn serve(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: &mut SimRng,
+        cache: &mut cache::DnsCache,
+        now: SimTime,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        self.answer_wire(query, transport, Some(rng), Some((cache, now)))
+    }
+
+    fn answer_wire(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        rng: Option<&mut SimRng>,
+        cache: Option<(&mut cache::DnsCache, SimTime)>,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        if query.len() < 12 {
+            return Err(ServerDrop::TooShort(query.len()));
+        }
+        if query[2] & 0x80 != 0 {
+            return Err(ServerDrop::NotAQuery);
+        }
+        let q = match Message::decode(query) {
+            Ok(q) => q,
+            Err(_) => {
+                let mut reply = Message::default();
+                reply.header.id = u16::from_be_bytes([query[0], query[1]]);
+                reply.header.flags.qr = true;
+                reply.header.flags.opcode = (query[2] >> 3) & 0x0f;
+                reply.header.rcode = Rcode::FormErr;
+                return Ok(reply.encode());
+            }
+        };
+        let mut reply = match cache {
+            Some((cache, now)) => self.answer_at(cache, now, &q),
+            None => self.answer(&q),
+        };
+        if let Some(rng) = rng
+            && self.config.loadbalance
+            && reply.header.rcode == Rcode::NoError
+        {
+            reply.answers = round_robin(std::mem::take(&mut reply.answers), rng);
+            reply.authority = round_robin(std::mem::take(&mut reply.authority), rng);
+            reply.additional = round_robin(std::mem::take(&mut reply.additional), rng);
+        }
+        Ok(match transport {
+            Transport::Udp => wire_reply(&q, reply),
+            Transport::Tcp => {
+                let plain = reply.encode();
+                if plain.len() <= usize::from(u16::MAX) { plain } else { reply.encode_compressed() }
+            }
+        })
+    }
+
+    fn soa(&self, zone: &Name) -> Record {
+        let ttl = self.config.ttl;
+        let join = |l: &str| zone.prepend(l).unwrap_or_else(|_| zone.clone());
+        Record::new(
+            zone.clone(),
+            ttl.min(300),
+            RData::Soa(Soa {
+                mname: join("ns.dns"),
+                rname: join("hostmaster"),
+                serial: self.config.soa_serial,
+                refresh: 7200,
+                retry: 1800,
+                expire: 86400,
+                minimum: ttl,
+            }),
+        )
+    }
+
+    /// handler.go `ServeDNS` for one zone of the kubernetes plugin.
+    fn kubernetes(&self, qname: &Name, qtype: RecordType, zone: &Name) -> Served {
+        let result = match qtype {
+            RecordType::A | RecordType::Aaaa => {
+                self.address(qname, qtype, zone, &mut Vec::new()).map(|a| (a, vec![]))
+            }
+            RecordType::Srv => self.srv(qname, zone),
+            RecordType::Ptr => self.ptr(qname, zone).map(|a| (a, vec![])),
+            RecordType::Txt => self.txt(qname, zone).map(|a| (a, vec![])),
+            RecordType::Cname => self.cname(qname, zone).map(|a| (a, vec![])),
+            RecordType::Soa if qname.eq_ignore_case(zone) => Ok((vec![self.soa(zone)], vec![])),
+            RecordType::Ns if qname.eq_ignore_case(zone) => Ok(self.ns(zone)),
+            // A fake A lookup tells NODATA from NXDOMAIN for every other type.
+            _ => self.address(qname, RecordType::A, zone, &mut Vec::new()).map(|_| (vec![], vec![])),
+        };
+        match result {
+            Err(_) => Served::NxDomain,
+            Ok((answers, _)) if answers.is_empty() => Served::NoData,
+            Ok((answers, extra)) => Served::Records { answers, extra },
+        }
+    }
+
+    fn ttl(&self) -> u32 {
+        self.config.ttl
+    }
+
+    fn ns(&self, zone: &Name) -> (Vec<Record>, Vec<Record>) {
+        let Ok(ns) = zone.prepend("ns.dns") else { return (vec![], vec![]) };
+        let extra = self
+            .config
+            .dns_ips
+            .iter()
+            .map(|ip| Record::new(ns.clone(), self.ttl(), addr_rdata(*ip)))
+            .collect();
+        (vec![Record::new(zone.clone(), self.ttl(), RData::Ns(ns))], extra)
+    }
+
+    /// kubernetes.go `Services`: the candidates for a name, with the special names first.
+    fn services(&self, qname: &Name, qtype: RecordType, zone: &Name) -> Result<Vec<Candidate>, NameErr> {
+        let base = qname.strip_zone(zone).unwrap_or_default();
+        if qtype == RecordType::Txt {
+            if base.len() == 1 && base[0].eq_ignore_ascii_case("dns-version") {
+                return Ok(vec![Candidate {
+                    key: qname.clone(),
+                    host: Host::Name(String::new()),
+                    port: 0,
+                    text: Some(DNS_SCHEMA_VERSION.to_string()),
+                }]);
+            }
+            return Ok(vec![]);
+        }
+        if base.len() == 2 && base[0].eq_ignore_ascii_case("ns") && base[1].eq_ignore_ascii_case("dns") {
+            return Ok(self
+                .config
+                .dns_ips
+                .iter()
+                .filter(|ip| {
+                    matches!((ip, qtype), (IpAddr::V4(_), RecordType::A) | (IpAddr::V6(_), RecordType::Aaaa))
+                })
+                .map(|ip| Candidate { key: qname.clone(), host: Host::Ip(*ip), port: 0, text: None })
+                .collect());
+        }
+        let found = self.records(qname, zone)?;
+        if qtype == RecordType::Srv {
+            // SRV for external services is not implemented in CoreDNS: drop CNAME hosts.
+            return Ok(found.into_iter().filter(|c| matches!(c.host, Host::Ip(_))).collect());
+        }
+        Ok(found)
+    }
+
+    /// kubernetes.go `Records`.
+    fn records(&self, qname: &Name, zone: &Name) -> Result<Vec<Candidate>, NameErr> {
+        let r = parse_request(qname, zone)?;
+        if r.pod_or_svc.is_empty() {
+            return Ok(vec![]);
+        }
+        if self.config.reverse_zones.iter().any(|z| qname.is_subdomain_of(z)) {
+            return Err(NameErr::NoItems);
+        }
+        if !r.namespace.is_empty() && !self.view.namespace_exists(&r.namespace) {
+            return Err(NameErr::NotExposed);
+        }
+        if r.namespace.is_empty() {
+            return Ok(vec![]);
+        }
+        if r.pod_or_svc == "pod" { self.find_pods(&r, zone) } else { self.find_services(&r, zone) }
+    }
+
+    fn find_pods(&self, r: &RecordRequest, zone: &Name) -> Result<Vec<Candidate>, NameErr> {
+        if self.config.pods == PodMode::Disabled {
+            return Err(NameErr::NoItems);
+        }
+        let podname = &r.service;
+        if podname.is_empty() {
+            return Ok(vec![]);
+        }
+        let ip_text = if podname.matches('-').count() == 3 && !podname.contains("--") {
+            podname.replace('-', ".")
+        } else {
+            podname.replace('-', ":")
+        };
+        let Ok(ip) = ip_text.parse::<IpAddr>() else { return Err(NameErr::NoItems) };
+        let key = key_name(&[podname, &r.namespace, "pod"], zone);
+        match self.config.pods {
+            PodMode::Insecure => Ok(vec![Candidate { key, host: Host::Ip(ip), port: 0, text: None }]),
+            _ => {
+                let found: Vec<Candidate> = self
+                    .view
+                    .pods
+                    .iter()
+                    .filter(|p| p.namespace.eq_ignore_ascii_case(&r.namespace) && p.ips.contains(&ip))
+                    .map(|_| Candidate { key: key.clone(), host: Host::Ip(ip), port: 0, text: None })
+                    .collect();
+                if found.is_empty() { Err(NameErr::NoItems) } else { Ok(found) }
+            }
+        }
+    }
+
+    /// kubernetes.go `findServices`.
+    fn find_services(&self, r: &RecordRequest, zone: &Name) -> Result<Vec<Candidate>, NameErr> {
+        if r.service.is_empty() {
+            return Ok(vec![]);
+        }
+        let Some(svc) = self.view.service(&r.namespace, &r.service) else { return Err(NameErr::NoItems) };
+        let mut out = Vec::new();
+        let mut found = false;
+        if svc.service_type == ServiceType::ExternalName {
+            // No endpoints, and no `_port._proto` pseudo-labels, for an ExternalName.
+            if r.endpoint.is_empty()
+                && r.port.is_empty()
+                && r.protocol.is_empty()
+                && let Some(target) = &svc.external_name
+                && target.parse::<IpAddr>().is_err()
+            {
+                let key = key_name(&[&svc.name, &svc.namespace, "svc"], zone);
+                out.push(Candidate { key, host: Host::Name(target.clone()), port: 0, text: None });
+                found = true;
+            }
+        } else if svc.headless || !r.endpoint.is_empty() {
+            for ep in svc.published_endpoints() {
+                let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
+                if !r.endpoint.is_empty() && !r.endpoint.eq_ignore_ascii_case(&host) {
+                    continue;
+                }
+                for p in ports_or_sentinel(&svc.endpoint_ports) {
+                    if !match_port_and_protocol(r, &p) {
+                        continue;
+                    }
+                    let key = key_name(&[&host, &svc.name, &svc.namespace, "svc"], zone);
+                    out.push(Candidate { key, host: Host::Ip(ep.ip), port: p.port, text: None });
+                    found = true;
+                }
+            }
+        } else {
+            for p in ports_or_sentinel(&svc.ports) {
+                if !match_port_and_protocol(r, &p) {
+                    continue;
+                }
+                found = true;
+                for ip in &svc.cluster_ips {
+                    let key = key_name(&[&svc.name, &svc.namespace, "svc"], zone);
+                    out.push(Candidate { key, host: Host::Ip(*ip), port: p.port, text: None });
+                }
+            }
+        }
+        if found { Ok(out) } else { Err(NameErr::NoItems) }
+    }
+
+    /// backend_lookup.go `A` / `AAAA`.
+    fn address(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        zone: &Name,
+        previous: &mut Vec<Record>,
+    ) -> Result<Vec<Record>, NameErr> {
+        let services = self.services(qname, qtype, zone)?;
+        let mut records = Vec::new();
+        let mut seen: Vec<IpAddr> = Vec::new();
+        for serv in services {
+            match serv.host {
+                Host::Name(target) => {
+                    let Ok(target) = Name::parse(&target) else { continue };
+                    if qname.eq_ignore_case(&target) || previous.len() > 7 {
+                        continue;
+                    }
+                    let cname = Record::new(qname.clone(), self.ttl(), RData::Cname(target.clone()));
+                    if previous.iter().any(|r| r == &cname) {
+                        continue;
+                    }
+                    if target.is_subdomain_of(zone) {
+                        previous.push(cname.clone());
+                        if let Ok(next) = self.address(&target, qtype, zone, previous)
+                            && !next.is_empty()
+                        {
+                            records.push(cname);
+                            records.extend(next);
+                        }
+                        continue;
+                    }
+                    // Outside the zone: CoreDNS asks its upstream (the forward plugin).
+                    let (_, upstream) = self.config.upstream.resolve(&target, qtype);
+                    records.push(cname);
+                    records.extend(upstream);
+                }
+                Host::Ip(ip) => {
+                    let fits = matches!(
+                        (ip, qtype),
+                        (IpAddr::V4(_), RecordType::A) | (IpAddr::V6(_), RecordType::Aaaa)
+                    );
+                    if fits && !seen.contains(&ip) {
+                        seen.push(ip);
+                        records.push(Record::new(qname.clone(), self.ttl(), addr_rdata(ip)));
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// backend_lookup.go `SRV`: targets are the key names, addresses go to the additional section.
+    fn srv(&self, qname: &Name, zone: &Name) -> Result<(Vec<Record>, Vec<Record>), NameErr> {
+        let services = self.services(qname, RecordType::Srv, zone)?;
+        let total = services.len().max(1) as f64 * 100.0;
+        let mut records = Vec::new();
+        let mut extra = Vec::new();
+        let mut dup_port: Vec<(Name, u16)> = Vec::new();
+        let mut dup_addr: Vec<(Name, IpAddr)> = Vec::new();
+        for serv in services {
+            let Ok(port) = u16::try_from(serv.port) else { continue };
+            let weight = ((100.0 / total) * 100.0).floor().max(1.0) as u16;
+            let Host::Ip(ip) = serv.host else { continue };
+            let target = serv.key.to_lowercase();
+            if !dup_port.iter().any(|(n, p)| n == &target && *p == port) {
+                dup_port.push((target.clone(), port));
+                records.push(Record::new(
+                    qname.clone(),
+                    self.ttl(),
+                    RData::Srv(Srv { priority: 0, weight, port, target: target.clone() }),
+                ));
+            }
+            if !dup_addr.iter().any(|(n, a)| n == &target && *a == ip) {
+                dup_addr.push((target.clone(), ip));
+                extra.push(Record::new(target, self.ttl(), addr_rdata(ip)));
+            }
+        }
+        Ok((records, extra))
+    }
+
+    /// backend_lookup.go `PTR` with reverse.go `serviceRecordForIP`.
+    fn ptr(&self, qname: &Name, zone: &Name) -> Result<Vec<Record>, NameErr> {
+        let Some(ip) = address_from_reverse(qname) else {
+            // Not a reverse name: only existence matters; address hosts give no PTR data.
+            self.records(qname, zone)?;
+            return Ok(vec![]);
+        };
+        let cluster = &self.config.zone;
+        let mut targets: Vec<Name> = Vec::new();
+        if let Some(svc) = self.view.services.iter().find(|s| s.cluster_ips.contains(&ip)) {
+            targets.push(key_name(&[&svc.name, &svc.namespace, "svc"], cluster));
+        } else {
+            for svc in &self.view.services {
+                for ep in svc.published_endpoints().filter(|e| e.ip == ip) {
+                    let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
+                    targets.push(key_name(&[&host, &svc.name, &svc.namespace, "svc"], cluster));
+                }
+            }
+        }
+        if targets.is_empty() {
+            return Err(NameErr::NoItems);
+        }
+        let mut out: Vec<Record> = Vec::new();
+        for t in targets {
+            let rec = Record::new(qname.clone(), self.ttl(), RData::Ptr(t));
+            if !out.contains(&rec) {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    fn txt(&self, qname: &Name, zone: &Name) -> Result<Vec<Record>, NameErr> {
+        let services = self.services(qname, RecordType::Txt, zone)?;
+        if services.is_empty() {
+            // Existence check, so that a missing name stays NXDOMAIN.
+            self.records(qname, zone)?;
+        }
+        Ok(services
+            .into_iter()
+            .filter_map(|s| {
+                s.text.map(|t| Record::new(qname.clone(), 28800, RData::Txt(vec![t.into_bytes()])))
+            })
+            .collect())
+    }
+
+    fn cname(&self, qname: &Name, zone: &Name) -> Result<Vec<Record>, NameErr> {
+        let services = self.services(qname, RecordType::Cname, zone)?;
+        Ok(services
+            .into_iter()
+            .take(1)
+            .filter_map(|s| match s.host {
+                Host::Name(t) => {
+                    Name::parse(&t).ok().map(|t| Record::new(qname.clone(), self.ttl(), RData::Cname(t)))
+                }
+                Host::Ip(_) => None,
+            })
+            .collect())
+    }
+}
+
+/// What the kubernetes plugin decided.
+enum Served {
+    Records { answers: Vec<Record>, extra: Vec<Record> },
+    NoData,
+    NxDomain,
+}
+
+/// parse.go `parseRequest`: `[_port._proto.|endpoint.]service.namespace.(svc|pod).zone`.
+fn parse_request(qname: &Name, zone: &Name) -> Result<RecordRequest, NameErr> {
+    let mut r = RecordRequest::default();
+    let segs = qname.strip_zone(zone).unwrap_or_default();
+    if segs.is_empty()
+        || (segs.len() == 1 && (segs[0].eq_ignore_ascii_case("svc") || segs[0].eq_ignore_ascii_case("pod")))
+    {
+        return Ok(r);
+    }
+    let mut rest = segs.iter().rev();
+    let Some(kind) = rest.next() else { return Ok(r) };
+    let kind = kind.to_ascii_lowercase();
+    if kind != "svc" && kind != "pod" {
+        return Err(NameErr::InvalidRequest);
+    }
+    r.pod_or_svc = kind;
+    let left: Vec<&String> = rest.collect();
+    match left.as_slice() {
+        [] => {}
+        [ns] => r.namespace = (*ns).clone(),
+        [ns, svc] => {
+            r.namespace = (*ns).clone();
+            r.service = (*svc).clone();
+        }
+        [ns, svc, ep] => {
+            r.namespace = (*ns).clone();
+            r.service = (*svc).clone();
+            r.endpoint = (*ep).clone();
+        }
+        [ns, svc, proto, port] => {
+            r.namespace = (*ns).clone();
+            r.service = (*svc).clone();
+            r.protocol = proto.strip_prefix('_').unwrap_or(proto).to_string();
+            r.port = port.strip_prefix('_').unwrap_or(port).to_string();
+        }
+        _ => return Err(NameErr::InvalidRequest),
+    }
+    Ok(r)
+}
+
+/// A port list, or CoreDNS's single "no port" sentinel (port -1) when there are none.
+fn ports_or_sentinel(ports: &[DnsPort]) -> Vec<SentinelPort> {
+    if ports.is_empty() {
+        return vec![SentinelPort { name: String::new(), protocol: None, port: -1 }];
+    }
+    ports
+        .iter()
+        .map(|p| SentinelPort { name: p.name.clone(), protocol: Some(p.protocol), port: i32::from(p.port) })
+        .collect()
+}
+
+/// A port as CoreDNS's object cache holds it (port -1 = no ports declared).
+struct SentinelPort {
+    name: String,
+    protocol: Option<super::view::Protocol>,
+    port: i32,
+}
+
+/// parse.go/kubernetes.go `matchPortAndProtocol`: empty request fields are wildcards.
+fn match_port_and_protocol(r: &RecordRequest, p: &SentinelPort) -> bool {
+    (r.port.is_empty() || r.port.eq_ignore_ascii_case(&p.name))
+        && (r.protocol.is_empty()
+            || p.protocol.is_some_and(|pr| r.protocol.eq_ignore_ascii_case(pr.dns_label())))
+}
+
+/// kubernetes.go `endpointHostname`.
+fn endpoint_hostname(ep: &super::view::DnsEndpoint, endpoint_pod_names: bool) -> String {
+    if let Some(h) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
+        return h.to_string();
+    }
+    if endpoint_pod_names && let Some(p) = ep.target_pod.as_deref().filter(|p| !p.is_empty()) {
+        return p.to_string();
+    }
+    match ep.ip {
+        IpAddr::V4(v4) => v4.to_string().replace('.', "-"),
+        IpAddr::V6(v6) => v6.to_string().replace(':', "-"),
+    }
+}
+
+fn key_name(labels: &[&str], zone: &Name) -> Name {
+    let text = format!("{}.{}", labels.join("."), zone);
+    Name::parse(&text).unwrap_or_else(|_| zone.clone())
+}
+
+fn addr_rdata(ip: IpAddr) -> RData {
+    match ip {
+        IpAddr::V4(v4) => RData::A(v4),
+        IpAddr::V6(v6) => RData::Aaaa(v6),
+    }
+}
+
+/// dnsutil `ExtractAddressFromReverse`: `4.3.2.1.in-addr.arpa` → 1.2.3.4; 32 nibbles of ip6.arpa.
+pub fn address_from_reverse(name: &Name) -> Option<IpAddr> {
+    let labels: Vec<String> =
+        name.labels().iter().map(|l| String::from_utf8_lossy(l).to_ascii_lowercase()).collect();
+    let n = labels.len();
+    if n == 6 && labels[4] == "in-addr" && labels[5] == "arpa" {
+        let mut octets = [0u8; 4];
+        for (i, l) in labels[..4].iter().rev().enumerate() {
+            if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            octets[i] = l.parse().ok()?;
+        }
+        return Some(IpAddr::V4(Ipv4Addr::from(octets)));
+    }
+    if n == 34 && labels[32] == "ip6" && labels[33] == "arpa" {
+        let mut v: u128 = 0;
+        for l in labels[..32].iter().rev() {
+            let d = u128::from_str_radix(l, 16).ok().filter(|_| l.len() == 1)?;
+            v = (v << 4) | d;
+        }
+        return Some(IpAddr::V6(Ipv6Addr::from(v)));
+    }
+    None
+}
+
+/// The reverse name of an address (`10.96.0.1` → `1.0.96.10.in-addr.arpa.`), as `dig -x` builds it.
+pub fn reverse_name(ip: IpAddr) -> Name {
+    let text = match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let hex = format!("{:032x}", u128::from(v6));
+            let mut parts: Vec<String> = hex.chars().rev().map(|c| c.to_string()).collect();
+            parts.push("ip6.arpa".to_string());
+            parts.join(".")
+        }
+    };
+    Name::parse(&text).unwrap_or_default()
+}
+
+fn dedup(records: Vec<Record>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::with_capacity(records.len());
+    for r in records {
+        if !out.iter().any(|o| o.name.eq_ignore_case(&r.name) && o.data == r.data && o.class == r.class) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Why the server answered nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ServerDrop {
+    /// Fewer bytes than a DNS header.
+    #[error("payload of {0} bytes is shorter than a dns header")]
+    TooShort(usize),
+    /// The QR bit is set: a response, not a query.
+    #[error("payload is a dns response, not a query")]
+    NotAQuery,
+}
+
+/// plugin/loadbalance `roundRobin`: CNAMEs first, then other records, then the shuffled
+/// addresses (a draw per position, as `roundRobinShuffle` does with `dns.Id()`).
+fn round_robin(records: Vec<Record>, rng: &mut SimRng) -> Vec<Record> {
+    let (mut cname, mut rest, mut address) = (Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        match r.rtype() {
+            RecordType::Cname => cname.push(r),
+            RecordType::A | RecordType::Aaaa => address.push(r),
+            _ => rest.push(r),
+        }
+    }
+    let l = address.len();
+    if l == 2 {
+        if rng.next_u32().is_multiple_of(2) {
+            address.swap(0, 1);
+        }
+    } else if l > 2 {
+        for j in 0..l {
+            let p = j + (rng.next_u32() as usize % (l - j));
+            address.swap(j, p);
+        }
+    }
+    cname.append(&mut rest);
+    cname.append(&mut address);
+    cname
+}
+
+/// The smallest payload size a DNS server may assume (RFC 1035 §4.2.1, RFC 6891 §6.2.3).
+pub const MIN_UDP_PAYLOAD: usize = 512;
+
+/// CoreDNS `request.SizeAndDo` + `Scrub` over UDP: the reply as it goes on the wire, sent
+/// uncompressed when it fits, compressed when that is needed, and otherwise cut to the
+/// client's buffer (512 without EDNS) dropping records from the end with TC set (miekg/dns
+/// `Msg.Truncate`: TC when any record had to go).
+pub fn wire_reply(query: &Message, mut reply: Message) -> Vec<u8> {
+    let limit = match query.opt() {
+        Some(opt) => usize::from(opt.class).max(MIN_UDP_PAYLOAD),
+        None => MIN_UDP_PAYLOAD,
+    };
+    let plain = reply.encode();
+    if plain.len() <= limit {
+        return plain;
+    }
+    let packed = reply.encode_compressed();
+    if packed.len() <= limit {
+        return packed;
+    }
+    let opt = reply
+        .additional
+        .iter()
+        .position(|r| r.rtype() == RecordType::Opt)
+        .map(|i| reply.additional.remove(i));
+    let (answers, authority, additional) = (
+        std::mem::take(&mut reply.answers),
+        std::mem::take(&mut reply.authority),
+        std::mem::take(&mut reply.additional),
+    );
+    let total = answers.len() + authority.len() + additional.len();
+    let mut kept = 0;
+    let fits = |m: &Message| m.encode_compressed().len() <= limit;
+    let mut trial = reply.clone();
+    if let Some(o) = &opt {
+        trial.additional.push(o.clone());
+    }
+    'sections: for (idx, section) in [answers, authority, additional].into_iter().enumerate() {
+        for r in section {
+            let mut next = trial.clone();
+            match idx {
+                0 => next.answers.push(r),
+                1 => next.authority.push(r),
+                _ => {
+                    let at = next.additional.len() - usize::from(opt.is_some());
+                    next.additional.insert(at, r);
+                }
+            }
+            if !fits(&next) {
+                break 'sections;
+            }
+            trial = next;
+            kept += 1;
+        }
+    }
+    trial.header.flags.tc = kept < total;
+    trial.encode_compressed()
+}
+
+/// Convenience: a query for `name`/`qtype` answered by `server` (id 0, RD set, no EDNS).
+pub fn ask(server: &CoreDns<'_>, name: &str, qtype: RecordType) -> Result<Message, super::name::NameError> {
+    let q = Message::query(0, Name::parse(name)?, qtype);
+    Ok(server.answer(&q))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn every_query_gets_a_well_formed_reply(
+            labels in proptest::collection::vec("[a-z0-9_-]{1,10}", 0..7),
+            suffix in proptest::sample::select(vec!["svc.cluster.local", "pod.cluster.local", "cluster.local", "in-addr.arpa", "example.com", ""]),
+            qtype in proptest::sample::select(vec![1u16, 2, 5, 6, 12, 15, 16, 28, 33, 255]),
+        ) {
+            let mut view = ClusterDnsView::default();
+            view.services.push(
+                crate::dns::view::DnsService::cluster_ip("default", "web", IpAddr::from([10, 96, 0, 20]))
+                    .with_port("http", crate::dns::view::Protocol::Tcp, 80),
+            );
+            let cfg = CoreDnsConfig::default();
+            let server = CoreDns { config: &cfg, view: &view };
+            let mut text = labels.join(".");
+            if !suffix.is_empty() {
+                if !text.is_empty() { text.push('.'); }
+                text.push_str(suffix);
+            }
+            let Ok(name) = Name::parse(&text) else { return Ok(()) };
+            let q = Message::query(9, name, RecordType::from_code(qtype));
+            let reply = Message::decode(&server.answer_bytes(&q.encode()).unwrap()).unwrap();
+            proptest::prop_assert_eq!(reply.header.id, 9);
+            proptest::prop_assert!(reply.header.flags.qr);
+            proptest::prop_assert_eq!(&reply.questions, &q.questions);
+            // Negative answers from the cluster zone always carry its SOA.
+            if reply.header.flags.aa && reply.answers.is_empty() {
+                proptest::prop_assert_eq!(reply.authority.len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn corefile_is_kubeadms() {
+        // As `kubectl -n kube-system describe cm coredns` shows it on a kubeadm cluster.
+        let want = ".:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+";
+        assert_eq!(CoreDnsConfig::default().corefile(), want);
+    }
+
+    #[test]
+    fn reverse_names_round_trip() {
+        let ip: IpAddr = "10.96.0.1".parse().unwrap();
+        let n = reverse_name(ip);
+        assert_eq!(n.to_string(), "1.0.96.10.in-addr.arpa.");
+        assert_eq!(address_from_reverse(&n), Some(ip));
+        let v6: IpAddr = "fd00::1".parse().unwrap();
+        assert_eq!(address_from_reverse(&reverse_name(v6)), Some(v6));
+        assert_eq!(address_from_reverse(&Name::parse("1.0.96.in-addr.arpa").unwrap()), None);
+    }
+
+    #[test]
+    fn parse_request_follows_coredns() {
+        let zone = Name::parse("cluster.local").unwrap();
+        let p = |s: &str| parse_request(&Name::parse(s).unwrap(), &zone);
+        let r = p("_http._tcp.web.default.svc.cluster.local").unwrap();
+        assert_eq!((r.port.as_str(), r.protocol.as_str(), r.service.as_str()), ("http", "tcp", "web"));
+        let r = p("kafka-0.kafka-headless.kafka.svc.cluster.local").unwrap();
+        assert_eq!(r.endpoint, "kafka-0");
+        assert_eq!(p("google.com.cluster.local"), Err(NameErr::InvalidRequest));
+        assert_eq!(p("a.b.c.d.e.svc.cluster.local"), Err(NameErr::InvalidRequest));
+        assert_eq!(p("svc.cluster.local").unwrap(), RecordRequest::default());
+    }
+}

@@ -1,0 +1,36 @@
+//! kube-proxy in iptables mode: rule generation. From kube-proxy's own view of the cluster
+//! (service ports, endpoints, this node's configuration) it writes the iptables-restore input
+//! the real kube-proxy (`pkg/proxy/iptables/proxier.go`, 1.31+) feeds to `iptables-restore
+//! --noflush`, plus the jump rules it ensures in built-in chains. No packet is routed here:
+//! `sim-net`'s netfilter engine evaluates the generated rules.
+//!
+//! Entry points: [`sync()`] / [`sync_with_existing`] → [`SyncResult`]. Wiring: check
+//! [`ProxyConfig::validate`]; load [`SyncResult::initial_restore`] into a node's empty tables,
+//! then feed each later [`SyncResult::restore_input`] with `--noflush`, passing the loaded nat
+//! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
+//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
+//!
+//! Not modelled: IPv6 / dual-stack, topology hints, the nftables and IPVS modes, partial syncs
+//! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
+
+pub mod chain_name;
+pub mod config;
+pub mod endpoint;
+pub mod healthcheck;
+pub mod jump_chains;
+pub mod probability;
+pub mod service_port;
+pub mod sync;
+pub mod sync_runner;
+
+pub use chain_name::ChainName;
+pub use config::{ConfigError, LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+pub use endpoint::{Endpoint, EndpointsMap};
+pub use healthcheck::{HealthCheckResponse, HealthCheckServer};
+pub use jump_chains::JumpRule;
+pub use service_port::{
+    ServicePortError, ServicePortInfo, ServicePortName, ServiceProtocol, ServiceType, SessionAffinity,
+    TrafficPolicy,
+};
+pub use sync::{SyncResult, SyncStats, sync, sync_with_existing};
+pub use sync_runner::{SyncDecision, SyncRunner};

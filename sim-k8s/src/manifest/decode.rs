@@ -1,0 +1,389 @@
+//! The second loading pass: a serde `Deserializer` over a located YAML tree (`tree::Node`) that
+//! knows the field path of every value. Struct fields the type does not declare are recorded
+//! (all of them, like `kubectl --validate=strict`'s `unknown field "spec.portz"`) and skipped
+//! instead of aborting; null values are treated as absent, as Go's JSON decoder does for
+//! `omitempty` fields. Every visited field's position is recorded so later validation errors
+//! can point at `file:line:column`. Left out: YAML tags, enums in externally tagged form.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+
+use super::tree::{Loc, Node, Value};
+
+/// A decode failure at a field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// What went wrong (serde's wording).
+    pub message: String,
+    /// Field path, e.g. `spec.ports[0].port` (empty for the document root).
+    pub path: String,
+    /// Position of the offending node.
+    pub loc: Option<Loc>,
+}
+
+impl DecodeError {
+    fn at(mut self, path: &str, loc: Loc) -> Self {
+        if self.loc.is_none() {
+            self.path = path.to_string();
+            self.loc = Some(loc);
+        }
+        self
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl de::Error for DecodeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DecodeError { message: go_type_names(&msg.to_string()), path: String::new(), loc: None }
+    }
+}
+
+/// Rewrites serde's Rust type names in "expected ..." into the Kubernetes API's terms.
+fn go_type_names(msg: &str) -> String {
+    let Some(i) = msg.find(", expected ") else { return msg.to_string() };
+    let (head, tail) = msg.split_at(i + ", expected ".len());
+    let expected = match tail {
+        "i32" | "i64" | "u16" | "u32" | "u64" => "an integer",
+        "a sequence" => "a list",
+        "a boolean" | "a string" => tail,
+        t if t.starts_with("struct ") || t == "a map" => "an object",
+        t => t,
+    };
+    format!("{head}{expected}")
+}
+
+/// A field that the target type does not declare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownField {
+    /// Full field path (`spec.portz`).
+    pub path: String,
+    /// Position of the key.
+    pub loc: Loc,
+}
+
+/// Positions of every field path seen while decoding one object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldSpans {
+    spans: BTreeMap<String, Loc>,
+}
+
+impl FieldSpans {
+    /// The position of `path`, or of its nearest recorded ancestor (a missing field points at
+    /// its parent), or of the object itself.
+    pub fn locate(&self, path: &str) -> Option<Loc> {
+        let mut p = path;
+        loop {
+            if let Some(l) = self.spans.get(p) {
+                return Some(*l);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            let cut = p.rfind(['.', '[']).unwrap_or(0);
+            p = &p[..cut];
+        }
+    }
+
+    /// True if exactly `path` was present in the source.
+    pub fn contains(&self, path: &str) -> bool {
+        self.spans.contains_key(path)
+    }
+
+    /// Number of recorded paths.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True if nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Ctx {
+    unknown: RefCell<Vec<UnknownField>>,
+    spans: RefCell<BTreeMap<String, Loc>>,
+}
+
+/// The result of decoding one object.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    /// The value, unless a type error stopped decoding.
+    pub value: Result<T, DecodeError>,
+    /// Every undeclared field, in document order.
+    pub unknown: Vec<UnknownField>,
+    /// Field positions.
+    pub spans: FieldSpans,
+}
+
+/// Decodes `node` into `T`, collecting unknown fields and field positions.
+pub fn decode<T: DeserializeOwned>(node: &Node) -> Decoded<T> {
+    let ctx = Ctx::default();
+    ctx.spans.borrow_mut().insert(String::new(), node.loc);
+    let value = T::deserialize(NodeDe { node, path: String::new(), ctx: &ctx });
+    Decoded { value, unknown: ctx.unknown.into_inner(), spans: FieldSpans { spans: ctx.spans.into_inner() } }
+}
+
+struct NodeDe<'a> {
+    node: &'a Node,
+    path: String,
+    ctx: &'a Ctx,
+}
+
+fn child_field(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+impl<'a> NodeDe<'a> {
+    fn wrap<T>(&self, r: Result<T, DecodeError>) -> Result<T, DecodeError> {
+        r.map_err(|e| e.at(&self.path, self.node.loc))
+    }
+
+    fn child(&self, node: &'a Node, path: String) -> NodeDe<'a> {
+        NodeDe { node, path, ctx: self.ctx }
+    }
+}
+
+impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let r = match &self.node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Str(s) => visitor.visit_str(s),
+            Value::Seq(items) => visitor.visit_seq(Seq { de: &self, items, i: 0 }),
+            Value::Map(entries) => {
+                visitor.visit_map(Map { de: &self, entries, i: 0, fields: None, pending: None })
+            }
+        };
+        self.wrap(r)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.node.value {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let r = match &self.node.value {
+            Value::Null => visitor.visit_seq(Seq { de: &self, items: &[], i: 0 }),
+            Value::Seq(items) => visitor.visit_seq(Seq { de: &self, items, i: 0 }),
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        };
+        self.wrap(r)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let r = match &self.node.value {
+            Value::Null => {
+                visitor.visit_map(Map { de: &self, entries: &[], i: 0, fields: None, pending: None })
+            }
+            Value::Map(entries) => {
+                visitor.visit_map(Map { de: &self, entries, i: 0, fields: None, pending: None })
+            }
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        };
+        self.wrap(r)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let r = match &self.node.value {
+            Value::Null => {
+                visitor.visit_map(Map { de: &self, entries: &[], i: 0, fields: Some(fields), pending: None })
+            }
+            Value::Map(entries) => {
+                visitor.visit_map(Map { de: &self, entries, i: 0, fields: Some(fields), pending: None })
+            }
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        };
+        self.wrap(r)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let r = match &self.node.value {
+            Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        };
+        self.wrap(r)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct tuple tuple_struct identifier
+    }
+}
+
+fn unexpected(v: &Value) -> de::Unexpected<'_> {
+    match v {
+        Value::Null => de::Unexpected::Unit,
+        Value::Bool(b) => de::Unexpected::Bool(*b),
+        Value::Int(i) => de::Unexpected::Signed(*i),
+        Value::UInt(u) => de::Unexpected::Unsigned(*u),
+        Value::Float(f) => de::Unexpected::Float(*f),
+        Value::Str(s) => de::Unexpected::Str(s),
+        Value::Seq(_) => de::Unexpected::Seq,
+        Value::Map(_) => de::Unexpected::Map,
+    }
+}
+
+struct Seq<'s, 'a> {
+    de: &'s NodeDe<'a>,
+    items: &'a [Node],
+    i: usize,
+}
+
+impl<'de> SeqAccess<'de> for Seq<'_, '_> {
+    type Error = DecodeError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
+        let Some(node) = self.items.get(self.i) else { return Ok(None) };
+        let path = format!("{}[{}]", self.de.path, self.i);
+        self.i += 1;
+        self.de.ctx.spans.borrow_mut().insert(path.clone(), node.loc);
+        seed.deserialize(self.de.child(node, path)).map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len() - self.i)
+    }
+}
+
+struct Map<'s, 'a> {
+    de: &'s NodeDe<'a>,
+    entries: &'a [(Node, Node)],
+    i: usize,
+    /// Declared fields when decoding a struct; None for plain maps.
+    fields: Option<&'static [&'static str]>,
+    pending: Option<(&'a Node, String)>,
+}
+
+impl<'de> MapAccess<'de> for Map<'_, '_> {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+        while let Some((k, v)) = self.entries.get(self.i) {
+            self.i += 1;
+            let Some(key) = k.key_text() else {
+                return Err(DecodeError {
+                    message: format!("a mapping key must be a scalar, found {}", k.value.describe()),
+                    path: self.de.path.clone(),
+                    loc: Some(k.loc),
+                });
+            };
+            let path = match self.fields {
+                Some(_) => child_field(&self.de.path, &key),
+                None => format!("{}[{}]", self.de.path, key),
+            };
+            if let Some(fields) = self.fields {
+                if !fields.contains(&key.as_str()) {
+                    self.de.ctx.unknown.borrow_mut().push(UnknownField { path, loc: k.loc });
+                    continue;
+                }
+                if v.value == Value::Null {
+                    // Go leaves a field at its zero value when the JSON value is null.
+                    continue;
+                }
+            }
+            self.de.ctx.spans.borrow_mut().insert(path.clone(), k.loc);
+            self.pending = Some((v, path));
+            let key_node = Node { value: Value::Str(key), loc: k.loc };
+            return seed
+                .deserialize(NodeDe { node: &key_node, path: self.de.path.clone(), ctx: self.de.ctx })
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+        let Some((node, path)) = self.pending.take() else {
+            return Err(de::Error::custom("value requested before key"));
+        };
+        seed.deserialize(self.de.child(node, path))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len() - self.i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tree::parse_stream;
+    use super::*;
+    use crate::api::Service;
+
+    fn first(text: &str) -> Node {
+        match parse_stream(text).into_iter().next().map(|d| d.result) {
+            Some(Ok(Some(n))) => n,
+            other => panic!("no document: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn collects_all_unknown_fields_and_decodes_the_rest() {
+        let n = first(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  bogus: 1\nspec:\n  portz: []\n  ports:\n  - port: 80\n",
+        );
+        let d = decode::<Service>(&n);
+        let paths: Vec<_> = d.unknown.iter().map(|u| (u.path.as_str(), u.loc.line, u.loc.column)).collect();
+        assert_eq!(paths, vec![("metadata.bogus", 5, 3), ("spec.portz", 7, 3)]);
+        let svc = d.value.unwrap_or_default();
+        assert_eq!(svc.spec.ports[0].port, 80);
+        assert_eq!(d.spans.locate("spec.ports[0].port").map(|l| l.line), Some(9));
+        assert_eq!(d.spans.locate("spec.ports[0].nodePort").map(|l| l.line), Some(9));
+    }
+
+    #[test]
+    fn type_errors_carry_path_and_position() {
+        let n = first("kind: Service\nspec:\n  ports:\n  - port: eighty\n");
+        let d = decode::<Service>(&n);
+        let e = d.value.err().unwrap_or_else(|| DecodeError {
+            message: String::new(),
+            path: String::new(),
+            loc: None,
+        });
+        assert_eq!(e.path, "spec.ports[0].port");
+        assert_eq!(e.loc, Some(Loc { line: 4, column: 11 }));
+        assert_eq!(e.message, "invalid type: string \"eighty\", expected an integer");
+    }
+}

@@ -1,0 +1,211 @@
+//! `iptables [-t table] <command> ...` run against a [`Netfilter`]: rule and chain edits and
+//! the listings `-L` and `-S`.
+//!
+//! Follows `iptables/iptables.c` `do_command4` and libiptc: the default table is `filter`;
+//! `-D` takes a rule number or a rule spec (compared in canonical form, so any spelling of
+//! the same rule deletes it); every edit replaces the whole table in the kernel, which then
+//! re-runs its loop check, so an edit that would create a loop is refused and nothing changes.
+//! Messages are iptables' (`iptables: Bad rule (does a matching rule exist in that chain?).`,
+//! `iptables: No chain/target/match by that name.`, `iptables: Chain already exists.`).
+//!
+//! Left out: `-C` (check), `-E` (rename), `-4/-6`, `--modprobe`.
+
+use super::ipset::IpSets;
+use super::rule::{Match, Rule};
+use super::save::IPTABLES_VERSION;
+use super::spec::{self, CommandLine, Op, SpecError};
+use super::table::{Table, TableError};
+use super::{Netfilter, tidx};
+
+/// Why an `iptables` command failed; Display is what iptables prints on stderr.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// A parameter problem (bad option, bad value, unknown match or target).
+    #[error(
+        "iptables {IPTABLES_VERSION} (legacy): {0}\nTry `iptables -h' or 'iptables --help' for more information."
+    )]
+    Spec(SpecError),
+    /// The kernel/libiptc refused the edit.
+    #[error("iptables: {0}")]
+    Table(TableError),
+    /// A jump to a chain that does not exist (a parameter problem in iptables).
+    #[error(
+        "iptables {IPTABLES_VERSION} (legacy): Couldn't load target `{0}':No such file or directory\n\nTry `iptables -h' or 'iptables --help' for more information."
+    )]
+    NoTarget(String),
+    /// `-m set` with a missing set.
+    #[error(
+        "iptables {IPTABLES_VERSION} (legacy): Set {0} doesn't exist.\n\nTry `iptables -h' or 'iptables --help' for more information."
+    )]
+    NoSet(String),
+}
+
+impl From<TableError> for CommandError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::NoTarget(t) => CommandError::NoTarget(t),
+            e => CommandError::Table(e),
+        }
+    }
+}
+
+/// The first ipset a rule names that does not exist.
+pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
+    rule.matches.iter().find_map(|m| match m {
+        Match::Set(s) if sets.get(&s.name).is_none() => Some(s.name.clone()),
+        _ => None,
+    })
+}
+
+/// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
+pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
+    let CommandLine { op, rule, has_spec, .. } = cl;
+    match op {
+        Op::Append(c) => t.append(&c, rule),
+        Op::Insert(c, n) => t.insert(&c, n, rule),
+        Op::Replace(c, n) => t.replace(&c, n, rule),
+        Op::Delete(c, Some(n)) if !has_spec => t.delete_num(&c, n),
+        Op::Delete(c, _) => {
+            if t.chain(&c).is_none() {
+                return Err(TableError::NoChain(c));
+            }
+            t.delete_spec(&c, rule)
+        }
+        Op::NewChain(c) => t.new_chain(&c),
+        Op::DeleteChain(Some(c)) => t.delete_chain(&c),
+        Op::DeleteChain(None) => t.delete_all_user_chains(),
+        Op::Flush(c) => t.flush(c.as_deref()),
+        Op::Zero(c) => t.zero(c.as_deref()),
+        Op::Policy(c, p) => t.set_policy(&c, p, None),
+        Op::List(_) | Op::ListRules(_) => Ok(()),
+    }
+}
+
+impl Netfilter {
+    /// Runs one `iptables` command line (arguments after `iptables`, already split as a
+    /// shell would), returning what iptables prints on stdout (empty for edits).
+    pub fn command(&mut self, args: &[&str]) -> Result<String, CommandError> {
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let cl = spec::parse(&argv).map_err(CommandError::Spec)?;
+        let i = tidx(cl.table);
+        match &cl.op {
+            Op::List(chain) => {
+                return super::list::list(&self.tables[i], chain.as_deref(), cl.flags)
+                    .map_err(CommandError::from);
+            }
+            Op::ListRules(chain) => {
+                if let Some(c) = chain
+                    && self.tables[i].chain(c).is_none()
+                {
+                    return Err(TableError::NoChain(c.clone()).into());
+                }
+                return Ok(super::save::list_rules(&self.tables[i], chain.as_deref(), cl.flags.verbose));
+            }
+            _ => {}
+        }
+        if matches!(cl.op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
+            && let Some(s) = missing_set(&self.ipsets, &cl.rule)
+        {
+            return Err(CommandError::NoSet(s));
+        }
+        let mut staged = self.tables[i].clone();
+        apply_edit(&mut staged, cl)?;
+        staged.check_loops()?;
+        self.tables[i] = staged;
+        self.loaded[i] = true;
+        Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBE_POSTROUTING: &str = "*nat\n:POSTROUTING ACCEPT [0:0]\n:KUBE-POSTROUTING - [0:0]\n-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\nCOMMIT\n";
+
+    #[test]
+    fn delete_by_rulespec_in_any_spelling() {
+        let mut nf = Netfilter::new();
+        nf.restore(KUBE_POSTROUTING, false).unwrap();
+        nf.command(&[
+            "-t",
+            "nat",
+            "-D",
+            "KUBE-POSTROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            "kubernetes service traffic requiring SNAT",
+            "-j",
+            "MASQUERADE",
+            "--random-fully",
+        ])
+        .unwrap();
+        assert!(
+            nf.table(crate::netfilter::TableName::Nat).chain("KUBE-POSTROUTING").unwrap().rules.is_empty()
+        );
+        let e = nf.command(&["-t", "nat", "-D", "KUBE-POSTROUTING", "-j", "MASQUERADE"]).unwrap_err();
+        assert_eq!(e.to_string(), "iptables: Bad rule (does a matching rule exist in that chain?).");
+        // Same rule written differently: -p/-d after the match, host without /32.
+        nf.command(&["-N", "X"]).unwrap();
+        nf.command(&["-A", "X", "-m", "tcp", "-p", "tcp", "-d", "10.0.0.1", "--dport", "80", "-j", "ACCEPT"])
+            .unwrap();
+        nf.command(&[
+            "-D",
+            "X",
+            "-d",
+            "10.0.0.1/32",
+            "-p",
+            "tcp",
+            "-m",
+            "tcp",
+            "--dport",
+            "80",
+            "-j",
+            "ACCEPT",
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn iptables_error_wording() {
+        let mut nf = Netfilter::new();
+        assert_eq!(
+            nf.command(&["-A", "NOPE", "-j", "ACCEPT"]).unwrap_err().to_string(),
+            "iptables: No chain/target/match by that name."
+        );
+        nf.command(&["-N", "A"]).unwrap();
+        assert_eq!(nf.command(&["-N", "A"]).unwrap_err().to_string(), "iptables: Chain already exists.");
+        assert_eq!(
+            nf.command(&["-A", "INPUT", "-j", "NOPE"]).unwrap_err().to_string(),
+            "iptables v1.8.4 (legacy): Couldn't load target `NOPE':No such file or directory\n\nTry `iptables -h' or 'iptables --help' for more information."
+        );
+        assert_eq!(
+            nf.command(&["-D", "INPUT", "3"]).unwrap_err().to_string(),
+            "iptables: Bad rule (does a matching rule exist in that chain?)."
+        );
+        // Loops are refused and leave the table unchanged.
+        nf.command(&["-N", "B"]).unwrap();
+        nf.command(&["-A", "A", "-j", "B"]).unwrap();
+        assert!(
+            nf.command(&["-A", "B", "-j", "A"])
+                .unwrap_err()
+                .to_string()
+                .starts_with("iptables: Too many levels of links.")
+        );
+        assert!(nf.table(crate::netfilter::TableName::Filter).chain("B").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn insert_replace_policy_and_list_rules() {
+        let mut nf = Netfilter::new();
+        nf.command(&["-A", "INPUT", "-s", "10.0.0.0/8", "-j", "ACCEPT"]).unwrap();
+        nf.command(&["-I", "INPUT", "-i", "lo", "-j", "ACCEPT"]).unwrap();
+        nf.command(&["-R", "INPUT", "2", "!", "-s", "10.0.0.0/8", "-j", "DROP"]).unwrap();
+        nf.command(&["-P", "FORWARD", "DROP"]).unwrap();
+        assert_eq!(
+            nf.command(&["-S"]).unwrap(),
+            "-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-A INPUT -i lo -j ACCEPT\n-A INPUT ! -s 10.0.0.0/8 -j DROP\n"
+        );
+    }
+}

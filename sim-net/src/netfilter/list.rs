@@ -1,0 +1,435 @@
+//! `iptables [-t table] -L [chain] -n [-v] [-x] [--line-numbers]` output.
+//!
+//! Follows `iptables/iptables.c` `print_header`/`print_firewall` and `xtables_print_num`
+//! (formats.md §1.3): fixed-width columns that a long target name pushes right rather than
+//! being realigned; counters as `%5llu` up to 99999, then rounded K/M/G/T (`-x` prints exact
+//! `%8llu`); `*` for any interface, `0.0.0.0/0` for any address, a bare address for a /32,
+//! `!` (or a space) in front of
+//! each address column and glued to an inverted interface. Each match then prints its `-L` text (`/* comment */`,
+//! `tcp dpt:443`, `ADDRTYPE match dst-type LOCAL`, `statistic mode random probability
+//! 0.33333333349`, `recent: CHECK seconds: 10800 reap name: ... side: source mask: ...`), then
+//! the target's (`to:10.244.0.87:53`, `masq ports: ...`, `MARK or 0x4000`, `reject-with ...`).
+//! Chains are separated by a blank line. The header keeps iptables' trailing spaces.
+//!
+//! Left out: name resolution (the model always prints numerically, as `-n`).
+
+use std::fmt::Write as _;
+
+use super::rule::*;
+use super::save::{multiport_list, nat_range, push_statistic, set_dirs};
+use super::spec::ListFlags;
+use super::table::{Chain, Table, TableError};
+
+/// `xtables_print_num`: a counter in its column (or bare with `notable`).
+pub fn print_num(out: &mut String, n: u64, flags: ListFlags, notable: bool) {
+    if flags.exact {
+        if notable {
+            let _ = write!(out, "{n} ");
+        } else {
+            let _ = write!(out, "{n:>8} ");
+        }
+        return;
+    }
+    if n <= 99999 {
+        if notable {
+            let _ = write!(out, "{n} ");
+        } else {
+            let _ = write!(out, "{n:>5} ");
+        }
+        return;
+    }
+    let mut v = n;
+    for unit in ['K', 'M', 'G'] {
+        v = (v + 500) / 1000;
+        if v <= 9999 {
+            if notable {
+                let _ = write!(out, "{v}{unit} ");
+            } else {
+                let _ = write!(out, "{v:>4}{unit} ");
+            }
+            return;
+        }
+    }
+    v = (v + 500) / 1000;
+    if notable {
+        let _ = write!(out, "{v}T ");
+    } else {
+        let _ = write!(out, "{v:>4}T ");
+    }
+}
+
+fn header(out: &mut String, t: &Table, c: &Chain, flags: ListFlags) {
+    let _ = write!(out, "Chain {}", c.name);
+    if c.hook.is_some() {
+        let _ = write!(out, " (policy {}", c.policy.name());
+        if flags.verbose {
+            out.push(' ');
+            print_num(out, c.counters.packets, flags, true);
+            out.push_str("packets, ");
+            print_num(out, c.counters.bytes, flags, true);
+            out.push_str("bytes");
+        }
+        out.push_str(")\n");
+    } else {
+        let _ = writeln!(out, " ({} references)", t.references(&c.name));
+    }
+    if flags.line_numbers {
+        let _ = write!(out, "{:<4} ", "num");
+    }
+    if flags.verbose {
+        if flags.exact {
+            let _ = write!(out, "{:>8} {:>10} ", "pkts", "bytes");
+        } else {
+            let _ = write!(out, "{:>5} {:>5} ", "pkts", "bytes");
+        }
+    }
+    let _ = write!(out, "{:<9} ", "target");
+    out.push_str(" prot ");
+    out.push_str("opt");
+    if flags.verbose {
+        let _ = write!(out, " {:<6} {:<6} ", "in", "out");
+    }
+    let _ = write!(out, " {:<19} ", "source");
+    let _ = write!(out, " {:<19} ", "destination");
+    out.push('\n');
+}
+
+/// An address column: the inversion character (`!` or a space) then `%-19s `, as
+/// `print_ipv4_addresses` in iptables/xshared.c prints it.
+fn push_addr_col(out: &mut String, a: &Option<AddrMatch>) {
+    let text = match a {
+        None => "0.0.0.0/0".to_string(),
+        Some(m) if m.net.prefix_len() == 32 => m.net.addr().to_string(),
+        Some(m) => m.net.to_string(),
+    };
+    out.push(if a.as_ref().is_some_and(|m| m.invert) { '!' } else { ' ' });
+    let _ = write!(out, "{text:<19} ");
+}
+
+fn iface_col(i: &Option<IfaceMatch>) -> String {
+    match i {
+        None => "*".to_string(),
+        Some(m) => format!("{}{}", if m.invert { "!" } else { "" }, m.spelled()),
+    }
+}
+
+fn push_list_ports(out: &mut String, name: &str, p: &Option<PortMatch>) {
+    if let Some(p) = p
+        && (p.range.lo != 0 || p.range.hi != 65535 || p.invert)
+    {
+        let inv = if p.invert { "!" } else { "" };
+        if p.range.lo == p.range.hi {
+            let _ = write!(out, " {name}:{inv}{}", p.range.lo);
+        } else {
+            let _ = write!(out, " {name}s:{inv}{}:{}", p.range.lo, p.range.hi);
+        }
+    }
+}
+
+/// Appends a match's `-L` text.
+pub fn push_match_list(out: &mut String, m: &Match) {
+    match m {
+        Match::Tcp(p) | Match::Udp(p) => {
+            out.push_str(if matches!(m, Match::Tcp(_)) { " tcp" } else { " udp" });
+            push_list_ports(out, "spt", &p.sport);
+            push_list_ports(out, "dpt", &p.dport);
+        }
+        Match::Comment(c) => {
+            let _ = write!(out, " /* {c} */");
+        }
+        Match::Mark(mm) => {
+            out.push_str(" mark match");
+            if mm.invert {
+                out.push_str(" !");
+            }
+            let _ = write!(out, " 0x{:x}", mm.value);
+            if mm.mask != u32::MAX {
+                let _ = write!(out, "/0x{:x}", mm.mask);
+            }
+        }
+        Match::AddrType(at) => {
+            out.push_str(" ADDRTYPE match");
+            if let Some(s) = &at.src {
+                let _ = write!(out, " src-type {}{}", if s.invert { "!" } else { "" }, s.types.spelled());
+            }
+            if let Some(d) = &at.dst {
+                let _ = write!(out, " dst-type {}{}", if d.invert { "!" } else { "" }, d.types.spelled());
+            }
+            if at.limit_iface_in {
+                out.push_str(" limit-in");
+            }
+            if at.limit_iface_out {
+                out.push_str(" limit-out");
+            }
+        }
+        Match::Statistic(s) => {
+            out.push_str(" statistic");
+            push_statistic(out, s, "");
+        }
+        Match::Recent(r) => {
+            if r.invert {
+                out.push_str(" !");
+            }
+            out.push_str(" recent:");
+            out.push_str(match r.cmd {
+                RecentCmd::Set => " SET",
+                RecentCmd::Rcheck => " CHECK",
+                RecentCmd::Update => " UPDATE",
+                RecentCmd::Remove => " REMOVE",
+            });
+            if r.seconds > 0 {
+                let _ = write!(out, " seconds: {}", r.seconds);
+            }
+            if r.reap {
+                out.push_str(" reap");
+            }
+            if r.hitcount > 0 {
+                let _ = write!(out, " hit_count: {}", r.hitcount);
+            }
+            if r.rttl {
+                out.push_str(" TTL-Match");
+            }
+            let _ = write!(out, " name: {}", r.name);
+            out.push_str(match r.side {
+                RecentSide::Source => " side: source",
+                RecentSide::Dest => " side: dest",
+            });
+            let _ = write!(out, " mask: {}", r.mask);
+        }
+        Match::Conntrack(c) => {
+            if let Some((s, inv)) = c.state {
+                let _ = write!(out, "{} ctstate {}", if inv { " !" } else { "" }, s.spelled());
+            }
+            if let Some((s, inv)) = c.status {
+                let _ = write!(out, "{} ctstatus {}", if inv { " !" } else { "" }, s.spelled());
+            }
+        }
+        Match::State(s, inv) => {
+            let _ = write!(out, "{} state {}", if *inv { " !" } else { "" }, s.spelled());
+        }
+        Match::Multiport(mp) => {
+            let dir = match mp.dir {
+                MultiportDir::Source => "sports",
+                MultiportDir::Dest => "dports",
+                MultiportDir::Either => "ports",
+            };
+            let _ =
+                write!(out, " multiport {dir} {}{}", if mp.invert { "!" } else { "" }, multiport_list(mp));
+        }
+        Match::Set(s) => {
+            let _ = write!(
+                out,
+                "{} match-set {} {}",
+                if s.invert { " !" } else { "" },
+                s.name,
+                set_dirs(&s.dirs)
+            );
+        }
+    }
+}
+
+/// Appends a target's `-L` text.
+pub fn push_target_list(out: &mut String, t: &Target) {
+    match t {
+        Target::Reject(w) => {
+            let _ = write!(out, " reject-with {}", reject_with_name(*w));
+        }
+        Target::Dnat { addr, port } => {
+            let _ = write!(out, " to:{}", nat_range(*addr, port.map(|p| (p, p))));
+        }
+        Target::Snat { addr, opts } => {
+            let _ = write!(out, " to:{}", nat_range(*addr, opts.ports));
+            if opts.random {
+                out.push_str(" random");
+            }
+            if opts.random_fully {
+                out.push_str(" random-fully");
+            }
+            if opts.persistent {
+                out.push_str(" persistent");
+            }
+        }
+        Target::Masquerade(o) => {
+            if let Some((lo, hi)) = o.ports {
+                let _ = write!(out, " masq ports: {lo}");
+                if hi != lo {
+                    let _ = write!(out, "-{hi}");
+                }
+            }
+            if o.random {
+                out.push_str(" random");
+            }
+            if o.random_fully {
+                out.push_str(" random-fully");
+            }
+        }
+        Target::Mark(m) => {
+            // libxt_MARK.c mark_tg_print_v2.
+            if m.value == 0 {
+                let _ = write!(out, " MARK and 0x{:x}", !m.mask);
+            } else if m.value == m.mask {
+                let _ = write!(out, " MARK or 0x{:x}", m.value);
+            } else if m.mask == 0 {
+                let _ = write!(out, " MARK xor 0x{:x}", m.value);
+            } else if m.mask == u32::MAX {
+                let _ = write!(out, " MARK set 0x{:x}", m.value);
+            } else {
+                let _ = write!(out, " MARK xset 0x{:x}/0x{:x}", m.value, m.mask);
+            }
+        }
+        Target::Log(l) => {
+            let _ = write!(out, " LOG flags 0 level {}", l.level);
+            if !l.prefix.is_empty() {
+                let _ = write!(out, " prefix \"{}\"", l.prefix);
+            }
+        }
+        Target::CtNotrack => out.push_str(" CT notrack"),
+        _ => {}
+    }
+}
+
+/// One rule row.
+fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
+    if flags.line_numbers {
+        let _ = write!(out, "{num:<4} ");
+    }
+    if flags.verbose {
+        print_num(out, r.counters.packets, flags, false);
+        print_num(out, r.counters.bytes, flags, false);
+    }
+    let _ = write!(out, "{:<9} ", r.target.column_name());
+    match &r.proto {
+        Some(p) => {
+            out.push(if p.invert { '!' } else { ' ' });
+            let _ = write!(out, "{:<5}", p.proto.name());
+        }
+        None => out.push_str(" all  "),
+    }
+    out.push_str("-- ");
+    if flags.verbose {
+        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface));
+        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface));
+    }
+    push_addr_col(out, &r.src);
+    push_addr_col(out, &r.dst);
+    if matches!(r.target, Target::Goto(_)) {
+        out.push_str("[goto] ");
+    }
+    for m in &r.matches {
+        push_match_list(out, m);
+    }
+    push_target_list(out, &r.target);
+    out.push('\n');
+}
+
+/// `iptables -L [chain]` of one table.
+pub fn list(t: &Table, chain: Option<&str>, flags: ListFlags) -> Result<String, TableError> {
+    if let Some(c) = chain
+        && t.chain(c).is_none()
+    {
+        return Err(TableError::NoChain(c.to_string()));
+    }
+    let mut out = String::new();
+    let mut first = true;
+    for c in t.chains().filter(|c| chain.is_none_or(|n| n == c.name)) {
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        header(&mut out, t, c, flags);
+        for (i, r) in c.rules.iter().enumerate() {
+            row(&mut out, i + 1, r, flags);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_follow_xtables_print_num() {
+        let f = ListFlags { verbose: true, ..Default::default() };
+        let p = |n: u64| {
+            let mut s = String::new();
+            print_num(&mut s, n, f, false);
+            s
+        };
+        assert_eq!(p(0), "    0 ");
+        assert_eq!(p(99999), "99999 ");
+        assert_eq!(p(130_000), " 130K ");
+        assert_eq!(p(6_355_000), "6355K ");
+        assert_eq!(p(25_000_000), "  25M ");
+        assert_eq!(p(3_834_000_000), "3834M ");
+        assert_eq!(p(1_462_000), "1462K ");
+    }
+
+    use crate::netfilter::{Netfilter, TableName};
+
+    fn listing(text: &str, args: &[&str]) -> String {
+        let mut nf = Netfilter::new();
+        nf.restore(text, false).unwrap();
+        nf.command(args).unwrap()
+    }
+
+    #[test]
+    fn rows_match_real_captures() {
+        // formats.md §1.3, verbatim lines from real clusters.
+        let rules = "*nat\n:PREROUTING ACCEPT [5:271]\n:KUBE-SVC-2CMXP7HKUVJN7L6M - [0:0]\n:KUBE-SEP-5T37HVCSKOKNWPMA - [0:0]\n:KUBE-SEP-RE4IJLUL6GLXGFNY - [0:0]\n:KUBE-SEP-ZD7E7L7TA3YWDRC7 - [0:0]\n:KUBE-SEP-W7Y6XSEUY34M5DB2 - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx cluster IP\" -m tcp -p tcp -d 192.161.154.204 --dport 80 ! -s 192.200.0.0/16 -j KUBE-MARK-MASQ\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.116.198:80\" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5T37HVCSKOKNWPMA\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.116.199:80\" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-RE4IJLUL6GLXGFNY\n\
+-A KUBE-SVC-2CMXP7HKUVJN7L6M -m comment --comment \"default/nginx -> 192.200.170.3:80\" -j KUBE-SEP-ZD7E7L7TA3YWDRC7\n\
+-A KUBE-SEP-W7Y6XSEUY34M5DB2 -m comment --comment kube-system/kube-dns:dns -s 10.244.0.87 -j KUBE-MARK-MASQ\n\
+-A KUBE-SEP-W7Y6XSEUY34M5DB2 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.0.87:53\nCOMMIT\n";
+        let out = listing(rules, &["-t", "nat", "-L", "-n", "-v"]);
+        let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+        for want in [
+            "Chain PREROUTING (policy ACCEPT 5 packets, 271 bytes)",
+            " pkts bytes target     prot opt in     out     source               destination",
+            "    0     0 KUBE-MARK-MASQ  tcp  --  *      *      !192.200.0.0/16       192.161.154.204      /* default/nginx cluster IP */ tcp dpt:80",
+            "    0     0 KUBE-SEP-5T37HVCSKOKNWPMA  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.116.198:80 */ statistic mode random probability 0.33333333349",
+            "    0     0 KUBE-SEP-RE4IJLUL6GLXGFNY  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.116.199:80 */ statistic mode random probability 0.50000000000",
+            "    0     0 KUBE-SEP-ZD7E7L7TA3YWDRC7  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/nginx -> 192.200.170.3:80 */",
+            "Chain KUBE-SEP-W7Y6XSEUY34M5DB2 (0 references)",
+            "    0     0 KUBE-MARK-MASQ  all  --  *      *       10.244.0.87          0.0.0.0/0            /* kube-system/kube-dns:dns */",
+            "    0     0 DNAT       udp  --  *      *       0.0.0.0/0            0.0.0.0/0            /* kube-system/kube-dns:dns */ udp to:10.244.0.87:53",
+            "Chain KUBE-SVC-2CMXP7HKUVJN7L6M (0 references)",
+        ] {
+            assert!(lines.contains(&want), "missing {want:?} in\n{out}");
+        }
+        // The header keeps iptables' trailing spaces.
+        assert!(out.contains("destination         \n"));
+        let short = listing(rules, &["-t", "nat", "-L", "KUBE-SEP-W7Y6XSEUY34M5DB2", "-n"]);
+        assert_eq!(
+            short,
+            "Chain KUBE-SEP-W7Y6XSEUY34M5DB2 (0 references)\ntarget     prot opt source               destination         \nKUBE-MARK-MASQ  all  --  10.244.0.87          0.0.0.0/0            /* kube-system/kube-dns:dns */\nDNAT       udp  --  0.0.0.0/0            0.0.0.0/0            /* kube-system/kube-dns:dns */ udp to:10.244.0.87:53\n"
+        );
+    }
+
+    #[test]
+    fn kube_proxy_listing_snapshot() {
+        let full = include_str!("testdata/kube_proxy_full.rules");
+        let mut nf = Netfilter::new();
+        nf.restore(full, false).unwrap();
+        let nat = nf.command(&["-t", "nat", "-L", "-n", "-v", "--line-numbers"]).unwrap();
+        insta::assert_snapshot!("kube_proxy_full_nat_list", nat);
+        let filter = nf.command(&["-L", "-n", "-v", "-x"]).unwrap();
+        insta::assert_snapshot!("kube_proxy_full_filter_list", filter);
+        assert!(nf.table(TableName::Nat).chain("KUBE-SERVICES").is_some());
+        assert_eq!(
+            nf.command(&["-L", "NOPE"]).unwrap_err().to_string(),
+            "iptables: No chain/target/match by that name."
+        );
+    }
+
+    #[test]
+    fn target_texts() {
+        let out = listing(
+            "*nat\n-A POSTROUTING -j MASQUERADE --random-fully\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000\n-A POSTROUTING -j MARK --or-mark 0x4000\n-A POSTROUTING -j MARK --xor-mark 0x4000\n-A POSTROUTING -j MARK --and-mark 0xff\n-A POSTROUTING -j MARK --set-mark 0x1\n-A POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n-A POSTROUTING -m recent --set --name X -j LOG --log-prefix \"p \"\n-A POSTROUTING -m addrtype --dst-type LOCAL -m conntrack --ctstate RELATED,ESTABLISHED -j SNAT --to-source 1.2.3.4\nCOMMIT\n",
+            &["-t", "nat", "-L", "POSTROUTING", "-n"],
+        );
+        insta::assert_snapshot!("target_texts", out);
+    }
+}

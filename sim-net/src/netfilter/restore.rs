@@ -1,0 +1,364 @@
+//! `iptables-restore [--noflush]` input: `*table` blocks of `:CHAIN POLICY [p:b]`
+//! declarations and `-A/-I/-D/-R/-N/-X/-F/-Z/-P` lines, each committed by `COMMIT`.
+//!
+//! Follows `iptables/iptables-restore.c` (v1.8, legacy): a table block is built on a copy and
+//! replaces the live table only at `COMMIT`, so a failing block changes nothing (blocks
+//! committed before it stay); without `--noflush` a block starts from an empty table; with
+//! it, re-declaring an existing user chain flushes it (kube-proxy relies on this) and other
+//! chains are kept. Lines are split as `add_param_to_argv` does: whitespace separates,
+//! double quotes group and are removed, a backslash inside quotes escapes the next
+//! character, and a closing quote ends the argument. A `[p:b]` prefix sets a rule's counters.
+//! The kernel's load-time loop check runs at `COMMIT`.
+//!
+//! Errors carry the 1-based line number. Left out: `--test`, `--table=` filtering.
+
+use super::rule::Counters;
+use super::spec::{self, CommandLine, Op, Policy, SpecError};
+use super::table::{Table, TableError};
+use super::{Netfilter, TableName, command, tidx};
+
+/// What went wrong on a line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreErrorKind {
+    /// The rule or command could not be parsed.
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+    /// The table refused the edit.
+    #[error("{0}")]
+    Table(#[from] TableError),
+    /// `-m set` names a set that does not exist.
+    #[error("Set {0} doesn't exist.")]
+    NoSet(String),
+    /// An opening `"` without a closing one.
+    #[error("unterminated quote")]
+    UnterminatedQuote,
+    /// A rule or chain line before any `*table`.
+    #[error("no table specified")]
+    NoTable,
+    /// `*name` of a table that does not exist.
+    #[error("can't initialize iptables table `{0}': Table does not exist (do you need to insmod?)")]
+    UnknownTable(String),
+    /// End of input or a new `*table` while a block was open.
+    #[error("COMMIT expected for table `{0}'")]
+    MissingCommit(String),
+    /// `COMMIT` with no open table.
+    #[error("COMMIT without a table")]
+    StrayCommit,
+    /// A malformed `:CHAIN POLICY [p:b]` line.
+    #[error("bad chain declaration: {0}")]
+    BadChainLine(String),
+    /// A malformed `[p:b]` counter prefix.
+    #[error("bad counters `{0}'")]
+    BadCounters(String),
+    /// A command that iptables-restore does not accept (`-L`, `-S`, `-t`).
+    #[error("{0} is not allowed in iptables-restore")]
+    NotAllowed(String),
+}
+
+/// An `iptables-restore` failure at a line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("iptables-restore: line {line}: {kind}")]
+pub struct RestoreError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What went wrong.
+    pub kind: RestoreErrorKind,
+}
+
+/// Splits one line into arguments as iptables-restore does.
+pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    // An argument has started (so `""` yields an empty argument).
+    let mut started = false;
+    for c in line.chars() {
+        if quoted {
+            if escaped {
+                cur.push(c);
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+                out.push(std::mem::take(&mut cur));
+                started = false;
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                started = true;
+            }
+            ' ' | '\t' | '\n' | '\r' => {
+                if started || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                started = true;
+            }
+        }
+    }
+    if quoted {
+        return Err(RestoreErrorKind::UnterminatedQuote);
+    }
+    if started || !cur.is_empty() {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+fn parse_counters(s: &str) -> Option<Counters> {
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    let (p, b) = inner.split_once(':')?;
+    Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
+}
+
+/// An open `*table` block.
+struct Block {
+    name: TableName,
+    table: Table,
+}
+
+impl Netfilter {
+    /// Applies `iptables-restore` input. With `noflush` (`--noflush`) tables are edited rather
+    /// than replaced. Each table block takes effect at its `COMMIT`; on error the failing
+    /// block is discarded and earlier blocks stay committed.
+    pub fn restore(&mut self, text: &str, noflush: bool) -> Result<(), RestoreError> {
+        let mut block: Option<Block> = None;
+        let mut last = 0;
+        for (n, raw) in text.lines().enumerate() {
+            let line = n + 1;
+            last = line;
+            let err = |kind: RestoreErrorKind| RestoreError { line, kind };
+            let l = raw.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            if l == "COMMIT" {
+                let b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+                b.table.check_loops().map_err(|e| err(e.into()))?;
+                let i = tidx(b.name);
+                self.tables[i] = b.table;
+                self.loaded[i] = true;
+                continue;
+            }
+            if let Some(name) = l.strip_prefix('*') {
+                if let Some(b) = &block {
+                    return Err(err(RestoreErrorKind::MissingCommit(b.name.name().to_string())));
+                }
+                let t = TableName::parse(name.trim())
+                    .ok_or_else(|| err(RestoreErrorKind::UnknownTable(name.trim().to_string())))?;
+                let table = if noflush { self.tables[tidx(t)].clone() } else { Table::new(t) };
+                block = Some(Block { name: t, table });
+                continue;
+            }
+            let Some(b) = block.as_mut() else {
+                return Err(err(RestoreErrorKind::NoTable));
+            };
+            if let Some(decl) = l.strip_prefix(':') {
+                declare_chain(&mut b.table, decl, noflush).map_err(err)?;
+                continue;
+            }
+            // Optional `[p:b]` counters before the command.
+            let (counters, rest) = if l.starts_with('[') {
+                let end = l.find(']').ok_or_else(|| err(RestoreErrorKind::BadCounters(l.to_string())))?;
+                let c = parse_counters(&l[..=end])
+                    .ok_or_else(|| err(RestoreErrorKind::BadCounters(l[..=end].to_string())))?;
+                (Some(c), &l[end + 1..])
+            } else {
+                (None, l)
+            };
+            let args = split_args(rest).map_err(err)?;
+            if args.iter().any(|a| a == "-t" || a == "--table") {
+                return Err(err(RestoreErrorKind::NotAllowed("-t".into())));
+            }
+            let mut cl: CommandLine = spec::parse(&args).map_err(|e| err(e.into()))?;
+            if let Some(c) = counters {
+                cl.rule.counters = c;
+            }
+            if matches!(cl.op, Op::List(_) | Op::ListRules(_)) {
+                return Err(err(RestoreErrorKind::NotAllowed(args.first().cloned().unwrap_or_default())));
+            }
+            if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {
+                return Err(err(RestoreErrorKind::NoSet(missing)));
+            }
+            command::apply_edit(&mut b.table, cl).map_err(|e| err(e.into()))?;
+        }
+        if let Some(b) = block {
+            return Err(RestoreError {
+                line: last + 1,
+                kind: RestoreErrorKind::MissingCommit(b.name.name().to_string()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `:CHAIN POLICY [p:b]`.
+fn declare_chain(t: &mut Table, decl: &str, noflush: bool) -> Result<(), RestoreErrorKind> {
+    let parts: Vec<&str> = decl.split_whitespace().collect();
+    let (name, policy) = match parts.as_slice() {
+        [n, p] | [n, p, _] => (*n, *p),
+        _ => return Err(RestoreErrorKind::BadChainLine(decl.to_string())),
+    };
+    let counters = match parts.get(2) {
+        Some(c) => Some(parse_counters(c).ok_or_else(|| RestoreErrorKind::BadCounters(c.to_string()))?),
+        None => None,
+    };
+    let builtin = t.chain(name).is_some_and(|c| c.hook.is_some());
+    if builtin {
+        if policy != "-" {
+            let p = Policy::parse(policy)
+                .ok_or_else(|| RestoreErrorKind::BadChainLine(format!("invalid policy `{policy}'")))?;
+            t.set_policy(name, p, counters)?;
+        }
+        return Ok(());
+    }
+    if policy != "-" {
+        return Err(RestoreErrorKind::BadChainLine(format!("user chain `{name}' cannot have a policy")));
+    }
+    spec::check_chain_name(name)?;
+    if t.chain(name).is_some() {
+        if noflush {
+            t.flush(Some(name))?;
+            return Ok(());
+        }
+        return Err(TableError::Exists(name.to_string()).into());
+    }
+    t.new_chain(name)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitting_follows_add_param_to_argv() {
+        let a = split_args(r#"-A X -m comment --comment "a b \"c\" \\ d" -j ACCEPT"#).unwrap();
+        assert_eq!(a, ["-A", "X", "-m", "comment", "--comment", r#"a b "c" \ d"#, "-j", "ACCEPT"]);
+        assert_eq!(split_args(r#"--comment """#).unwrap(), ["--comment", ""]);
+        assert_eq!(split_args(r#"a\b"#).unwrap(), [r"a\b"]);
+        assert_eq!(split_args("\"abc").unwrap_err(), RestoreErrorKind::UnterminatedQuote);
+    }
+
+    fn err_of(text: &str) -> String {
+        Netfilter::new().restore(text, false).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn error_catalogue() {
+        assert_eq!(
+            err_of("*nat\n-A PREROUTING -j NOPE\nCOMMIT\n"),
+            "iptables-restore: line 2: Couldn't load target `NOPE':No such file or directory"
+        );
+        assert_eq!(
+            err_of("*nat\n-A PREROUTING -s 1.2.3.999 -j ACCEPT\nCOMMIT\n"),
+            "iptables-restore: line 2: host/network `1.2.3.999' not found"
+        );
+        assert_eq!(
+            err_of("*nat\n-A PREROUTING --bogus -j ACCEPT\nCOMMIT\n"),
+            "iptables-restore: line 2: unknown option \"--bogus\""
+        );
+        assert_eq!(err_of("*nat\n:X - [0:0]\n"), "iptables-restore: line 3: COMMIT expected for table `nat'");
+        assert_eq!(
+            err_of("*nat\n-A NOCHAIN -j ACCEPT\nCOMMIT\n"),
+            "iptables-restore: line 2: No chain/target/match by that name."
+        );
+        assert_eq!(
+            err_of("*bogus\nCOMMIT\n"),
+            "iptables-restore: line 1: can't initialize iptables table `bogus': Table does not exist (do you need to insmod?)"
+        );
+        assert_eq!(err_of("-A INPUT -j ACCEPT\n"), "iptables-restore: line 1: no table specified");
+        assert_eq!(
+            err_of("*filter\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n"),
+            "iptables-restore: line 6: Too many levels of links. (loop: A -> B -> A)"
+        );
+        assert_eq!(
+            err_of("*filter\n-A INPUT -m comment --comment \"x\n"),
+            "iptables-restore: line 2: unterminated quote"
+        );
+        assert_eq!(
+            err_of("*filter\n-A INPUT -m set --match-set NOPE src -j DROP\nCOMMIT\n"),
+            "iptables-restore: line 2: Set NOPE doesn't exist."
+        );
+        assert_eq!(
+            err_of("*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n"),
+            "iptables-restore: line 2: Invalid argument. Run `dmesg' for more information."
+        );
+    }
+
+    #[test]
+    fn failed_block_changes_nothing_and_noflush_keeps_chains() {
+        let mut nf = Netfilter::new();
+        nf.restore("*filter\n:KEEP - [0:0]\n-A INPUT -j KEEP\n-A KEEP -j ACCEPT\nCOMMIT\n", false).unwrap();
+        let before = nf.save(&Default::default());
+        assert!(nf.restore("*filter\n-A INPUT -j NOPE\nCOMMIT\n", true).is_err());
+        assert_eq!(nf.save(&Default::default()), before);
+        // --noflush: re-declaring KEEP flushes it; INPUT keeps its rule.
+        nf.restore("*filter\n:KEEP - [0:0]\n-A KEEP -j DROP\nCOMMIT\n", true).unwrap();
+        assert_eq!(
+            nf.save(&Default::default()),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KEEP - [0:0]\n-A INPUT -j KEEP\n-A KEEP -j DROP\nCOMMIT\n"
+        );
+    }
+
+    use proptest::prelude::*;
+
+    const CORPUS: &str =
+        concat!(include_str!("testdata/kube_dns.rules"), include_str!("testdata/kube_proxy_full.rules"));
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Arbitrary text never panics.
+        #[test]
+        fn random_text_never_panics(text in "[-*:#!\\[\\]\" a-zA-Z0-9/.,\n]{0,300}") {
+            let _ = Netfilter::new().restore(&text, false);
+            let _ = Netfilter::new().restore(&text, true);
+        }
+
+        /// Real rule files with random byte edits never panic, and whatever restores saves and
+        /// restores again to the same text.
+        #[test]
+        fn mutated_dumps_never_panic(edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<char>()), 1..6)) {
+            let mut chars: Vec<char> = CORPUS.chars().collect();
+            for (at, op, c) in edits {
+                if chars.is_empty() {
+                    break;
+                }
+                let i = at.index(chars.len());
+                match op {
+                    0 => { chars.remove(i); }
+                    1 => chars.insert(i, c),
+                    2 => chars[i] = c,
+                    _ => { let j = (i + 7).min(chars.len() - 1); chars.swap(i, j); }
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            let mut nf = Netfilter::new();
+            if nf.restore(&text, false).is_ok() {
+                let saved = nf.save(&Default::default());
+                let mut again = Netfilter::new();
+                prop_assert!(again.restore(&saved, false).is_ok(), "saved text does not restore:\n{saved}");
+                prop_assert_eq!(again.save(&Default::default()), saved);
+            }
+            // Every line as an iptables command, too.
+            let mut cmd = Netfilter::new();
+            for line in text.lines() {
+                if let Ok(args) = split_args(line) {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let _ = cmd.command(&args);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,709 @@
+//! One iptables rule as the kernel stores it (`struct ipt_entry`): the base IPv4 match
+//! (`-s -d -i -o -p` with their `!` inversions), a list of extension matches (`-m ...`) in the
+//! order they were added, a target and the rule's packet/byte counters.
+//!
+//! References: `struct ipt_ip` in `include/uapi/linux/netfilter_ipv4/ip_tables.h` (base match
+//! fields and `IPT_INV_*` flags), `man iptables-extensions` for each match and target. Values
+//! are kept in the kernel's form (an address and a CIDR mask; a mark as value/mask; a
+//! probability as the kernel's u32), so that printing reproduces what `iptables-save` shows.
+//!
+//! Left out: IPv6, fragments (`-f`), `--tcp-flags`/`--syn`, `--icmp-type`, and matches or
+//! targets not used by Kubernetes networking (see [`Match`] and [`Target`] for what exists).
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::{AddrType, CtState, RejectWith};
+use crate::wire::Protocol;
+
+/// A rule's or a policy's counters, as `iptables -L -v` and `iptables-save -c` show them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counters {
+    /// Packets that matched.
+    pub packets: u64,
+    /// Bytes of those packets (`Packet::len`).
+    pub bytes: u64,
+}
+
+impl Counters {
+    /// Counts one packet of `len` bytes.
+    pub fn add(&mut self, len: u64) {
+        self.packets = self.packets.wrapping_add(1);
+        self.bytes = self.bytes.wrapping_add(len);
+    }
+}
+
+/// `[!] -s/-d addr[/mask]`: the address is kept masked, as the kernel stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddrMatch {
+    /// The network (address already truncated to the prefix).
+    pub net: Ipv4Net,
+    /// `!` given.
+    pub invert: bool,
+}
+
+impl AddrMatch {
+    /// True if `a` passes this match.
+    #[inline]
+    pub fn matches(&self, a: Ipv4Addr) -> bool {
+        let mask = u32::from(self.net.netmask());
+        ((u32::from(a) & mask) == u32::from(self.net.network())) != self.invert
+    }
+}
+
+/// `[!] -i/-o name[+]`: an interface name, `+` making it a prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IfaceMatch {
+    /// The name without the trailing `+`.
+    pub name: String,
+    /// A trailing `+` was given: any interface whose name starts with `name` matches.
+    pub wildcard: bool,
+    /// `!` given.
+    pub invert: bool,
+}
+
+impl IfaceMatch {
+    /// True if the packet's interface (`None` where the hook has none) passes.
+    pub fn matches(&self, iface: Option<&str>) -> bool {
+        let name = iface.unwrap_or("");
+        let hit = if self.wildcard { name.starts_with(&self.name) } else { name == self.name };
+        hit != self.invert
+    }
+    /// The name as written (`cali+`).
+    pub fn spelled(&self) -> String {
+        if self.wildcard { format!("{}+", self.name) } else { self.name.clone() }
+    }
+}
+
+/// `[!] -p proto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProtoMatch {
+    /// The protocol.
+    pub proto: Protocol,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// An inclusive port range `lo:hi` (a single port has `lo == hi`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// First port.
+    pub lo: u16,
+    /// Last port.
+    pub hi: u16,
+}
+
+impl PortRange {
+    /// True if `p` lies in the range.
+    #[inline]
+    pub fn contains(&self, p: u16) -> bool {
+        self.lo <= p && p <= self.hi
+    }
+    /// `80` or `1000:2000`, as iptables-save writes ports.
+    pub fn spelled(&self) -> String {
+        if self.lo == self.hi { self.lo.to_string() } else { format!("{}:{}", self.lo, self.hi) }
+    }
+}
+
+/// `[!] --sport/--dport range`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortMatch {
+    /// The ports.
+    pub range: PortRange,
+    /// `!` given.
+    pub invert: bool,
+}
+
+impl PortMatch {
+    /// True if `p` passes.
+    #[inline]
+    pub fn matches(&self, p: u16) -> bool {
+        self.range.contains(p) != self.invert
+    }
+}
+
+/// `-m tcp` / `-m udp` options (`man iptables-extensions`: tcp, udp).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct L4Ports {
+    /// `--sport`.
+    pub sport: Option<PortMatch>,
+    /// `--dport`.
+    pub dport: Option<PortMatch>,
+}
+
+/// `-m mark [!] --mark value[/mask]`: `(mark & mask) == value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MarkMatch {
+    /// The value compared.
+    pub value: u32,
+    /// The mask (0xffffffff when none was given).
+    pub mask: u32,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// A set of route types for `-m addrtype` (bit `1 << RTN_*`, as `xt_addrtype` stores them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrTypeSet(pub u16);
+
+/// The route type names of `libxt_addrtype.c`, indexed by `RTN_*` number.
+pub const ADDRTYPE_NAMES: [&str; 12] = [
+    "UNSPEC",
+    "UNICAST",
+    "LOCAL",
+    "BROADCAST",
+    "ANYCAST",
+    "MULTICAST",
+    "BLACKHOLE",
+    "UNREACHABLE",
+    "PROHIBIT",
+    "THROW",
+    "NAT",
+    "XRESOLVE",
+];
+
+impl AddrTypeSet {
+    /// The bit of one of the model's address types.
+    pub fn bit_of(t: AddrType) -> u16 {
+        let rtn = match t {
+            AddrType::Unicast => 1,
+            AddrType::Local => 2,
+            AddrType::Broadcast => 3,
+            AddrType::Multicast => 5,
+            AddrType::Unreachable => 7,
+        };
+        1 << rtn
+    }
+    /// True if `t` is in the set.
+    pub fn contains(&self, t: AddrType) -> bool {
+        self.0 & Self::bit_of(t) != 0
+    }
+    /// `LOCAL,UNICAST` in `RTN_*` order, as iptables prints.
+    pub fn spelled(&self) -> String {
+        let mut parts = Vec::new();
+        for (i, n) in ADDRTYPE_NAMES.iter().enumerate() {
+            if self.0 & (1 << i) != 0 {
+                parts.push(*n);
+            }
+        }
+        parts.join(",")
+    }
+}
+
+/// `[!] --src-type/--dst-type types`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddrTypeCheck {
+    /// Types that match.
+    pub types: AddrTypeSet,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// `-m addrtype`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrTypeMatch {
+    /// `--src-type`.
+    pub src: Option<AddrTypeCheck>,
+    /// `--dst-type`.
+    pub dst: Option<AddrTypeCheck>,
+    /// `--limit-iface-in` (accepted and printed; the model's address types are per host).
+    pub limit_iface_in: bool,
+    /// `--limit-iface-out` (accepted and printed).
+    pub limit_iface_out: bool,
+}
+
+/// The mode of `-m statistic`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatisticMode {
+    /// `--mode random --probability p`, stored as `lround(p * 2^31)`.
+    Random {
+        /// The kernel fixed-point probability.
+        p_u32: u32,
+    },
+    /// `--mode nth --every n --packet p`: one packet in `n`, starting at counter `p`.
+    Nth {
+        /// `--every` (≥ 1).
+        every: u32,
+        /// `--packet` (< every).
+        packet: u32,
+    },
+}
+
+/// `-m statistic`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatisticMatch {
+    /// The mode and its parameters.
+    pub mode: StatisticMode,
+    /// `!` given (before `--probability` or `--every`).
+    pub invert: bool,
+    /// The kernel's running counter of nth mode (starts at `--packet`).
+    pub nth_count: u32,
+}
+
+/// Converts a probability as written (`0.3333333333`) to the kernel's u32, as
+/// `libxt_statistic.c` does: `lround(0x80000000 * p)`.
+pub fn probability_to_u32(p: f64) -> u32 {
+    (p * 2147483648.0).round() as u32
+}
+
+/// The probability `iptables-save` prints for a stored u32: `%.11f` of `p_u32 / 2^31`.
+pub fn probability_text(p_u32: u32) -> String {
+    format!("{:.11}", f64::from(p_u32) / 2147483648.0)
+}
+
+/// The command of `-m recent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecentCmd {
+    /// `--set`: record the address; always matches.
+    Set,
+    /// `--rcheck`: match if the address is recorded.
+    Rcheck,
+    /// `--update`: like `--rcheck`, and refresh the entry when matched.
+    Update,
+    /// `--remove`: match and forget the address if it is recorded.
+    Remove,
+}
+
+/// Which address `-m recent` records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecentSide {
+    /// `--rsource` (the default).
+    Source,
+    /// `--rdest`.
+    Dest,
+}
+
+/// `-m recent` (xt_recent revision 1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RecentMatch {
+    /// The command.
+    pub cmd: RecentCmd,
+    /// `--seconds` (0 = not given).
+    pub seconds: u32,
+    /// `--reap`.
+    pub reap: bool,
+    /// `--hitcount` (0 = not given).
+    pub hitcount: u32,
+    /// `--rttl`.
+    pub rttl: bool,
+    /// `--name` (default `DEFAULT`).
+    pub name: String,
+    /// `--mask` (default 255.255.255.255).
+    pub mask: Ipv4Addr,
+    /// `--rsource`/`--rdest`.
+    pub side: RecentSide,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// A set of conntrack states for `--ctstate`/`--state`, bits in `libxt_conntrack.c` print
+/// order: INVALID NEW RELATED ESTABLISHED UNTRACKED SNAT DNAT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtStateSet(pub u8);
+
+/// Names of the [`CtStateSet`] bits.
+pub const CTSTATE_NAMES: [&str; 7] =
+    ["INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT"];
+
+impl CtStateSet {
+    /// The bit of a packet's state.
+    pub fn bit_of(s: CtState) -> u8 {
+        match s {
+            CtState::Invalid => 1,
+            CtState::New => 2,
+            CtState::Related => 4,
+            CtState::Established => 8,
+            CtState::Untracked => 16,
+        }
+    }
+    /// `RELATED,ESTABLISHED`.
+    pub fn spelled(&self) -> String {
+        spell_bits(u32::from(self.0), &CTSTATE_NAMES)
+    }
+}
+
+/// A set of conntrack status bits for `--ctstatus`: NONE EXPECTED SEEN_REPLY ASSURED CONFIRMED.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtStatusSet(pub u8);
+
+/// Names of the [`CtStatusSet`] bits (bit 0 = NONE).
+pub const CTSTATUS_NAMES: [&str; 5] = ["NONE", "EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
+
+impl CtStatusSet {
+    /// `SEEN_REPLY,ASSURED`.
+    pub fn spelled(&self) -> String {
+        spell_bits(u32::from(self.0), &CTSTATUS_NAMES)
+    }
+}
+
+fn spell_bits(bits: u32, names: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if bits & (1 << i) != 0 {
+            parts.push(*n);
+        }
+    }
+    parts.join(",")
+}
+
+/// `-m conntrack`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConntrackMatch {
+    /// `[!] --ctstate`.
+    pub state: Option<(CtStateSet, bool)>,
+    /// `[!] --ctstatus`.
+    pub status: Option<(CtStatusSet, bool)>,
+}
+
+/// Which ports `-m multiport` compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MultiportDir {
+    /// `--sports`.
+    Source,
+    /// `--dports`.
+    Dest,
+    /// `--ports`: either.
+    Either,
+}
+
+/// `-m multiport [!] --dports p[,p:q...]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiportMatch {
+    /// Which ports are compared.
+    pub dir: MultiportDir,
+    /// Up to 15 ports or ranges.
+    pub ports: Vec<PortRange>,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// One dimension of `--match-set NAME src,dst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SetDir {
+    /// Take the source address/port.
+    Src,
+    /// Take the destination address/port.
+    Dst,
+}
+
+/// `-m set [!] --match-set NAME dir[,dir...]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SetMatch {
+    /// The ipset name.
+    pub name: String,
+    /// One direction per set dimension.
+    pub dirs: Vec<SetDir>,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// An extension match (`-m name ...`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Match {
+    /// `-m tcp` (explicit, or loaded implicitly by `-p tcp --dport`).
+    Tcp(L4Ports),
+    /// `-m udp`.
+    Udp(L4Ports),
+    /// `-m comment --comment text` (always matches).
+    Comment(String),
+    /// `-m mark`.
+    Mark(MarkMatch),
+    /// `-m addrtype`.
+    AddrType(AddrTypeMatch),
+    /// `-m statistic`.
+    Statistic(StatisticMatch),
+    /// `-m recent`.
+    Recent(RecentMatch),
+    /// `-m conntrack`.
+    Conntrack(ConntrackMatch),
+    /// `-m state [!] --state`.
+    State(CtStateSet, bool),
+    /// `-m multiport`.
+    Multiport(MultiportMatch),
+    /// `-m set`.
+    Set(SetMatch),
+}
+
+impl Match {
+    /// The `-m` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Match::Tcp(_) => "tcp",
+            Match::Udp(_) => "udp",
+            Match::Comment(_) => "comment",
+            Match::Mark(_) => "mark",
+            Match::AddrType(_) => "addrtype",
+            Match::Statistic(_) => "statistic",
+            Match::Recent(_) => "recent",
+            Match::Conntrack(_) => "conntrack",
+            Match::State(..) => "state",
+            Match::Multiport(_) => "multiport",
+            Match::Set(_) => "set",
+        }
+    }
+}
+
+/// A chain named by a jump, with its position in the table (resolved when the rule is added).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChainRef {
+    /// The chain name.
+    pub name: String,
+    /// The chain's index in its table; `usize::MAX` until resolved.
+    pub idx: usize,
+}
+
+/// `-j MARK`: `mark = (mark & !mask) ^ value` (every MARK option is stored this way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MarkTarget {
+    /// XORed in.
+    pub value: u32,
+    /// Bits cleared first.
+    pub mask: u32,
+}
+
+impl MarkTarget {
+    /// Applies the target to a mark.
+    pub fn apply(&self, mark: u32) -> u32 {
+        (mark & !self.mask) ^ self.value
+    }
+}
+
+/// `-j SNAT`/`-j MASQUERADE` options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SnatOpts {
+    /// `:port-port` of `--to-source`, or `--to-ports`.
+    pub ports: Option<(u16, u16)>,
+    /// `--random`.
+    pub random: bool,
+    /// `--random-fully`.
+    pub random_fully: bool,
+    /// `--persistent` (SNAT only).
+    pub persistent: bool,
+}
+
+/// `-j LOG` options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogTarget {
+    /// `--log-prefix`.
+    pub prefix: String,
+    /// `--log-level` (syslog level, default 4 = warning).
+    pub level: u8,
+}
+
+/// What a matching rule does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// No `-j`: the rule only counts.
+    None,
+    /// `ACCEPT`: ends this table's traversal; the next table still runs.
+    Accept,
+    /// `DROP`: ends the hook.
+    Drop,
+    /// `RETURN`: back to the calling chain (the policy in a built-in chain).
+    Return,
+    /// `REJECT [--reject-with]`: ends the hook, the stack answers.
+    Reject(RejectWith),
+    /// `-j CHAIN`: pushes a return point.
+    Jump(ChainRef),
+    /// `-g CHAIN`: continues in CHAIN without a return point.
+    Goto(ChainRef),
+    /// `DNAT --to-destination addr[:port]`.
+    Dnat {
+        /// New destination address.
+        addr: Ipv4Addr,
+        /// New destination port.
+        port: Option<u16>,
+    },
+    /// `SNAT --to-source addr[:ports]`.
+    Snat {
+        /// New source address.
+        addr: Ipv4Addr,
+        /// Options.
+        opts: SnatOpts,
+    },
+    /// `MASQUERADE`.
+    Masquerade(SnatOpts),
+    /// `MARK`.
+    Mark(MarkTarget),
+    /// `LOG` (non-terminating; recorded in the trace).
+    Log(LogTarget),
+    /// `NOTRACK` (raw table).
+    Notrack,
+    /// `CT --notrack` (raw table).
+    CtNotrack,
+}
+
+impl Target {
+    /// The target name as `iptables -L` prints it in the target column.
+    pub fn column_name(&self) -> &str {
+        match self {
+            Target::None => "",
+            Target::Accept => "ACCEPT",
+            Target::Drop => "DROP",
+            Target::Return => "RETURN",
+            Target::Reject(_) => "REJECT",
+            Target::Jump(c) | Target::Goto(c) => &c.name,
+            Target::Dnat { .. } => "DNAT",
+            Target::Snat { .. } => "SNAT",
+            Target::Masquerade(_) => "MASQUERADE",
+            Target::Mark(_) => "MARK",
+            Target::Log(_) => "LOG",
+            Target::Notrack => "NOTRACK",
+            Target::CtNotrack => "CT",
+        }
+    }
+    /// The chain a jump or goto names.
+    pub fn chain(&self) -> Option<&ChainRef> {
+        match self {
+            Target::Jump(c) | Target::Goto(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// `REJECT --reject-with` names (`libipt_REJECT.c`).
+pub fn reject_with_name(r: RejectWith) -> &'static str {
+    match r {
+        RejectWith::IcmpNetUnreachable => "icmp-net-unreachable",
+        RejectWith::IcmpHostUnreachable => "icmp-host-unreachable",
+        RejectWith::IcmpPortUnreachable => "icmp-port-unreachable",
+        RejectWith::IcmpProtoUnreachable => "icmp-proto-unreachable",
+        RejectWith::IcmpNetProhibited => "icmp-net-prohibited",
+        RejectWith::IcmpHostProhibited => "icmp-host-prohibited",
+        RejectWith::IcmpAdminProhibited => "icmp-admin-prohibited",
+        RejectWith::TcpReset => "tcp-reset",
+    }
+}
+
+/// Parses a `--reject-with` value, including the aliases `libipt_REJECT.c` accepts.
+pub fn parse_reject_with(s: &str) -> Option<RejectWith> {
+    Some(match s {
+        "icmp-net-unreachable" | "net-unreach" => RejectWith::IcmpNetUnreachable,
+        "icmp-host-unreachable" | "host-unreach" => RejectWith::IcmpHostUnreachable,
+        "icmp-port-unreachable" | "port-unreach" => RejectWith::IcmpPortUnreachable,
+        "icmp-proto-unreachable" | "proto-unreach" => RejectWith::IcmpProtoUnreachable,
+        "icmp-net-prohibited" | "net-prohib" => RejectWith::IcmpNetProhibited,
+        "icmp-host-prohibited" | "host-prohib" => RejectWith::IcmpHostProhibited,
+        "icmp-admin-prohibited" | "admin-prohib" => RejectWith::IcmpAdminProhibited,
+        "tcp-reset" | "tcp-rst" => RejectWith::TcpReset,
+        _ => return None,
+    })
+}
+
+/// One rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// `-s`.
+    pub src: Option<AddrMatch>,
+    /// `-d`.
+    pub dst: Option<AddrMatch>,
+    /// `-i`.
+    pub in_iface: Option<IfaceMatch>,
+    /// `-o`.
+    pub out_iface: Option<IfaceMatch>,
+    /// `-p` (`None` = all).
+    pub proto: Option<ProtoMatch>,
+    /// Extension matches in the order added.
+    pub matches: Vec<Match>,
+    /// The target.
+    pub target: Target,
+    /// Packet and byte counters.
+    pub counters: Counters,
+}
+
+impl Rule {
+    /// A rule that matches everything and has no target.
+    pub fn new() -> Rule {
+        Rule {
+            src: None,
+            dst: None,
+            in_iface: None,
+            out_iface: None,
+            proto: None,
+            matches: Vec::new(),
+            target: Target::None,
+            counters: Counters::default(),
+        }
+    }
+
+    /// True if the two rules are the same rule spec (counters ignored), as `iptables -D` compares.
+    pub fn same_spec(&self, other: &Rule) -> bool {
+        self.src == other.src
+            && self.dst == other.dst
+            && self.in_iface == other.in_iface
+            && self.out_iface == other.out_iface
+            && self.proto == other.proto
+            && self.target == other.target
+            && self.matches.len() == other.matches.len()
+            && self.matches.iter().zip(&other.matches).all(|(a, b)| match (a, b) {
+                // The nth counter is run-time state, not part of the spec.
+                (Match::Statistic(x), Match::Statistic(y)) => x.mode == y.mode && x.invert == y.invert,
+                _ => a == b,
+            })
+    }
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probability_fixed_point_matches_real_iptables_save() {
+        // formats.md §1.1: kube-proxy writes %0.10f of 1/n; iptables-save prints these.
+        let cases = [
+            (2, "0.50000000000"),
+            (3, "0.33333333349"),
+            (4, "0.25000000000"),
+            (5, "0.20000000019"),
+            (6, "0.16666666651"),
+            (7, "0.14285714272"),
+        ];
+        for (n, want) in cases {
+            let written = format!("{:.10}", 1.0 / f64::from(n));
+            let p: f64 = written.parse().unwrap();
+            assert_eq!(probability_text(probability_to_u32(p)), want, "1/{n}");
+        }
+        assert_eq!(probability_to_u32(1.0), 0x8000_0000);
+    }
+
+    #[test]
+    fn mark_target_forms() {
+        // --or-mark 0x4000 = --set-xmark 0x4000/0x4000; --xor-mark 0x4000 = 0x4000/0x0.
+        let or = MarkTarget { value: 0x4000, mask: 0x4000 };
+        assert_eq!(or.apply(0x1), 0x4001);
+        let xor = MarkTarget { value: 0x4000, mask: 0 };
+        assert_eq!(xor.apply(0x4001), 0x1);
+        let set = MarkTarget { value: 0x10, mask: 0xffff_ffff };
+        assert_eq!(set.apply(0xff00), 0x10);
+    }
+
+    #[test]
+    fn address_and_iface_matching() {
+        let m = AddrMatch { net: "10.244.0.0/16".parse().unwrap(), invert: true };
+        assert!(!m.matches(Ipv4Addr::new(10, 244, 3, 4)));
+        assert!(m.matches(Ipv4Addr::new(10, 96, 0, 10)));
+        let any = AddrMatch { net: "0.0.0.0/0".parse().unwrap(), invert: false };
+        assert!(any.matches(Ipv4Addr::new(1, 2, 3, 4)));
+        let i = IfaceMatch { name: "cali".into(), wildcard: true, invert: false };
+        assert!(i.matches(Some("cali123")));
+        assert!(!i.matches(Some("eth0")));
+        assert!(!i.matches(None));
+        let plus = IfaceMatch { name: String::new(), wildcard: true, invert: false };
+        assert!(plus.matches(Some("eth0")));
+    }
+
+    #[test]
+    fn state_sets_print_in_kernel_order() {
+        let s = CtStateSet(CtStateSet::bit_of(CtState::Established) | CtStateSet::bit_of(CtState::Related));
+        assert_eq!(s.spelled(), "RELATED,ESTABLISHED");
+        let a = AddrTypeSet(AddrTypeSet::bit_of(AddrType::Local) | AddrTypeSet::bit_of(AddrType::Unicast));
+        assert_eq!(a.spelled(), "UNICAST,LOCAL");
+    }
+}

@@ -1,0 +1,1125 @@
+//! The iptables command line: an argument vector (`-t nat -A KUBE-SERVICES -d 10.96.0.10/32 -p
+//! udp -m udp --dport 53 -j KUBE-SVC-X`) parsed into a command and a typed [`Rule`].
+//!
+//! Follows `iptables/xshared.c` / `iptables.c` `do_command4`: `!` inverts the next option, an
+//! extension option belongs to the match (`-m`) or target (`-j`) that defines it, and a
+//! `--dport` after `-p tcp` with no `-m tcp` loads the tcp match implicitly (which is why
+//! `iptables-save` then prints `-m tcp`). Both iptables-restore lines and `iptables ...`
+//! commands go through this parser. Error texts follow iptables' own where it has one.
+//!
+//! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
+//! negation), service names for ports, host names for addresses, `-f`, IPv6.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::TableName;
+use super::rule::*;
+use crate::wire::Protocol;
+
+/// A built-in chain's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// `ACCEPT`.
+    Accept,
+    /// `DROP`.
+    Drop,
+}
+
+impl Policy {
+    /// `ACCEPT` / `DROP`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Accept => "ACCEPT",
+            Policy::Drop => "DROP",
+        }
+    }
+    /// Parses `ACCEPT`/`DROP`.
+    pub fn parse(s: &str) -> Option<Policy> {
+        match s {
+            "ACCEPT" => Some(Policy::Accept),
+            "DROP" => Some(Policy::Drop),
+            _ => None,
+        }
+    }
+}
+
+/// The command of one iptables invocation or restore line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `-A chain rule`.
+    Append(String),
+    /// `-I chain [n] rule` (1-based, default 1).
+    Insert(String, usize),
+    /// `-D chain n` or `-D chain rule`.
+    Delete(String, Option<usize>),
+    /// `-R chain n rule`.
+    Replace(String, usize),
+    /// `-N chain`.
+    NewChain(String),
+    /// `-X [chain]`.
+    DeleteChain(Option<String>),
+    /// `-F [chain]`.
+    Flush(Option<String>),
+    /// `-Z [chain]`.
+    Zero(Option<String>),
+    /// `-P chain policy`.
+    Policy(String, Policy),
+    /// `-L [chain]`.
+    List(Option<String>),
+    /// `-S [chain]`.
+    ListRules(Option<String>),
+}
+
+/// Listing flags (`-n -v -x --line-numbers`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListFlags {
+    /// `-v`.
+    pub verbose: bool,
+    /// `-x`: exact counters.
+    pub exact: bool,
+    /// `--line-numbers`.
+    pub line_numbers: bool,
+    /// `-n` (the model always prints numerically; kept for completeness).
+    pub numeric: bool,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `-t table` (default filter).
+    pub table: TableName,
+    /// The command.
+    pub op: Op,
+    /// The rule spec, for commands that take one.
+    pub rule: Rule,
+    /// True if any rule-spec option was given (distinguishes `-D chain n` from `-D chain spec`).
+    pub has_spec: bool,
+    /// Listing flags.
+    pub flags: ListFlags,
+}
+
+/// Why a command line was refused. Messages follow iptables' wording.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// An option iptables does not know (or not for the loaded matches/target).
+    #[error("unknown option \"{0}\"")]
+    UnknownOption(String),
+    /// An option that needs a value had none.
+    #[error("option \"{0}\" requires an argument")]
+    MissingArgument(String),
+    /// `-m name` for a match the model does not have.
+    #[error("Couldn't load match `{0}':No such file or directory")]
+    UnknownMatch(String),
+    /// A bad value.
+    #[error("{0}")]
+    BadValue(String),
+    /// No command (-A, -I, ...) was given.
+    #[error("no command specified")]
+    NoCommand,
+    /// Two commands were given.
+    #[error("multiple commands specified")]
+    MultipleCommands,
+    /// `!` not followed by an invertible option.
+    #[error("cannot have ! before {0}")]
+    BadInvert(String),
+    /// An option given twice.
+    #[error("multiple {0} flags not allowed")]
+    Duplicate(String),
+}
+
+fn bad(msg: impl Into<String>) -> SpecError {
+    SpecError::BadValue(msg.into())
+}
+
+/// Parses an IPv4 address or network as `-s`/`-d` take it (`1.2.3.4`, `10.0.0.0/8`,
+/// `10.0.0.0/255.0.0.0`); the address is masked, as iptables stores it.
+pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
+    let not_found = || bad(format!("host/network `{s}' not found"));
+    let (addr, len) = match s.split_once('/') {
+        None => (s, 32u8),
+        Some((a, m)) => {
+            let len = if m.contains('.') {
+                let mask: Ipv4Addr = m.parse().map_err(|_| bad(format!("invalid mask `{m}' specified")))?;
+                let bits = u32::from(mask);
+                if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                    return Err(bad(format!("invalid mask `{m}' specified")));
+                }
+                bits.leading_ones() as u8
+            } else {
+                m.parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= 32)
+                    .ok_or_else(|| bad(format!("invalid mask `{m}' specified")))?
+            };
+            (a, len)
+        }
+    };
+    let ip: Ipv4Addr = addr.parse().map_err(|_| not_found())?;
+    Ipv4Net::new(ip, len).map(|n| n.trunc()).map_err(|_| not_found())
+}
+
+/// Parses a port number.
+pub fn parse_port(s: &str) -> Result<u16, SpecError> {
+    s.parse::<u16>().map_err(|_| bad(format!("invalid port/service `{s}' specified")))
+}
+
+/// Parses `p`, `lo:hi`, `:hi`, `lo:` as the tcp/udp matches do.
+pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
+    match s.split_once(':') {
+        None => {
+            let p = parse_port(s)?;
+            Ok(PortRange { lo: p, hi: p })
+        }
+        Some((a, b)) => {
+            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
+            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            if lo > hi {
+                return Err(bad(format!("invalid portrange `{s}' specified")));
+            }
+            Ok(PortRange { lo, hi })
+        }
+    }
+}
+
+/// Parses a number as C's `strtoul(s, NULL, 0)` does (`0x4000`, `0755`, `16384`).
+pub fn parse_u32(s: &str) -> Option<u32> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u32::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+fn parse_mark_pair(opt: &str, s: &str) -> Result<(u32, Option<u32>), SpecError> {
+    let err = || bad(format!("Bad {opt} value \"{s}\""));
+    match s.split_once('/') {
+        None => Ok((parse_u32(s).ok_or_else(err)?, None)),
+        Some((v, m)) => Ok((parse_u32(v).ok_or_else(err)?, Some(parse_u32(m).ok_or_else(err)?))),
+    }
+}
+
+fn parse_ctstates(s: &str) -> Result<CtStateSet, SpecError> {
+    let mut bits = 0u8;
+    for part in s.split(',') {
+        let i = CTSTATE_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(part))
+            .ok_or_else(|| bad(format!("Bad ctstate \"{part}\"")))?;
+        bits |= 1 << i;
+    }
+    Ok(CtStateSet(bits))
+}
+
+fn parse_ctstatus(s: &str) -> Result<CtStatusSet, SpecError> {
+    let mut bits = 0u8;
+    for part in s.split(',') {
+        let i = CTSTATUS_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(part))
+            .ok_or_else(|| bad(format!("Bad ctstatus \"{part}\"")))?;
+        bits |= 1 << i;
+    }
+    Ok(CtStatusSet(bits))
+}
+
+fn parse_addrtypes(s: &str) -> Result<AddrTypeSet, SpecError> {
+    let mut bits = 0u16;
+    for part in s.split(',') {
+        let i = ADDRTYPE_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(part))
+            .ok_or_else(|| bad(format!("addrtype: invalid address type specified `{part}'")))?;
+        bits |= 1 << i;
+    }
+    Ok(AddrTypeSet(bits))
+}
+
+/// Parses `addr[:port[-port]]` of `--to-destination`/`--to-source`.
+fn parse_nat_range(s: &str) -> Result<(Ipv4Addr, Option<(u16, u16)>), SpecError> {
+    let (a, p) = match s.split_once(':') {
+        None => (s, None),
+        Some((a, p)) => (a, Some(p)),
+    };
+    let addr: Ipv4Addr = a.parse().map_err(|_| bad(format!("Bad IP address \"{a}\"")))?;
+    let ports = match p {
+        None => None,
+        Some(p) => {
+            let (lo, hi) = match p.split_once('-') {
+                None => (p, p),
+                Some(x) => x,
+            };
+            let lo = lo
+                .parse::<u16>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| bad(format!("Port \"{p}\" not valid")))?;
+            let hi = hi
+                .parse::<u16>()
+                .ok()
+                .filter(|v| *v >= lo)
+                .ok_or_else(|| bad(format!("Port \"{p}\" not valid")))?;
+            Some((lo, hi))
+        }
+    };
+    Ok((addr, ports))
+}
+
+/// Cursor over the arguments.
+struct Args<'a> {
+    v: &'a [String],
+    i: usize,
+}
+
+impl<'a> Args<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.v.get(self.i).map(|s| s.as_str());
+        if r.is_some() {
+            self.i += 1;
+        }
+        r
+    }
+    fn value(&mut self, opt: &str) -> Result<&'a str, SpecError> {
+        self.next().ok_or_else(|| SpecError::MissingArgument(opt.to_string()))
+    }
+    fn peek(&self) -> Option<&'a str> {
+        self.v.get(self.i).map(|s| s.as_str())
+    }
+    /// The next argument if it is not an option (an optional chain name or rule number).
+    fn optional(&mut self) -> Option<&'a str> {
+        match self.peek() {
+            Some(s) if !s.starts_with('-') && s != "!" => self.next(),
+            _ => None,
+        }
+    }
+}
+
+/// Target under construction, with flags to validate required options.
+struct TargetBuilder {
+    target: Target,
+    has_to: bool,
+    has_mark_op: bool,
+}
+
+/// Parses a full iptables argument vector (without the leading `iptables`).
+pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
+    let mut a = Args { v: argv, i: 0 };
+    let mut table = TableName::Filter;
+    let mut op: Option<Op> = None;
+    let mut rule = Rule::new();
+    let mut has_spec = false;
+    let mut flags = ListFlags::default();
+    let mut tb: Option<TargetBuilder> = None;
+    let mut invert = false;
+    let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
+        if op.is_some() {
+            return Err(SpecError::MultipleCommands);
+        }
+        *op = Some(new);
+        Ok(())
+    };
+
+    while let Some(arg) = a.next() {
+        if arg == "!" {
+            if invert {
+                return Err(bad("multiple `!' flags not allowed"));
+            }
+            invert = true;
+            continue;
+        }
+        let inv = std::mem::take(&mut invert);
+        let invertible = matches!(
+            arg,
+            "-s" | "--source"
+                | "--src"
+                | "-d"
+                | "--destination"
+                | "--dst"
+                | "-p"
+                | "--protocol"
+                | "-i"
+                | "--in-interface"
+                | "-o"
+                | "--out-interface"
+        ) || (arg.starts_with("--")
+            && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"));
+        if inv && !invertible {
+            return Err(SpecError::BadInvert(arg.to_string()));
+        }
+        match arg {
+            "-t" | "--table" => {
+                let t = a.value(arg)?;
+                table = TableName::parse(t).ok_or_else(|| {
+                    bad(format!(
+                        "can't initialize iptables table `{t}': Table does not exist (do you need to insmod?)"
+                    ))
+                })?;
+            }
+            "-A" | "--append" => {
+                let c = a.value(arg)?;
+                set_op(&mut op, Op::Append(c.to_string()))?;
+            }
+            "-I" | "--insert" => {
+                let c = a.value(arg)?.to_string();
+                let n = match a.optional() {
+                    Some(n) => parse_rulenum(n)?,
+                    None => 1,
+                };
+                set_op(&mut op, Op::Insert(c, n))?;
+            }
+            "-D" | "--delete" => {
+                let c = a.value(arg)?.to_string();
+                let n = match a.optional() {
+                    Some(n) => Some(parse_rulenum(n)?),
+                    None => None,
+                };
+                set_op(&mut op, Op::Delete(c, n))?;
+            }
+            "-R" | "--replace" => {
+                let c = a.value(arg)?.to_string();
+                let n = parse_rulenum(a.value(arg)?)?;
+                set_op(&mut op, Op::Replace(c, n))?;
+            }
+            "-N" | "--new-chain" => {
+                let c = a.value(arg)?;
+                check_chain_name(c)?;
+                set_op(&mut op, Op::NewChain(c.to_string()))?;
+            }
+            "-X" | "--delete-chain" => {
+                let c = a.optional().map(str::to_string);
+                set_op(&mut op, Op::DeleteChain(c))?;
+            }
+            "-F" | "--flush" => {
+                let c = a.optional().map(str::to_string);
+                set_op(&mut op, Op::Flush(c))?;
+            }
+            "-Z" | "--zero" => {
+                let c = a.optional().map(str::to_string);
+                set_op(&mut op, Op::Zero(c))?;
+            }
+            "-P" | "--policy" => {
+                let c = a.value(arg)?.to_string();
+                let p = a.value(arg)?;
+                let p = Policy::parse(p)
+                    .ok_or_else(|| bad(format!("Bad policy name. Run `dmesg' for more information.{p}")))?;
+                set_op(&mut op, Op::Policy(c, p))?;
+            }
+            "-L" | "--list" => {
+                let c = a.optional().map(str::to_string);
+                set_op(&mut op, Op::List(c))?;
+            }
+            "-S" | "--list-rules" => {
+                let c = a.optional().map(str::to_string);
+                set_op(&mut op, Op::ListRules(c))?;
+            }
+            "-n" | "--numeric" => flags.numeric = true,
+            "-v" | "--verbose" => flags.verbose = true,
+            "-x" | "--exact" => flags.exact = true,
+            "--line-numbers" => flags.line_numbers = true,
+            "-w" | "--wait" => {
+                a.optional();
+            }
+            "-c" | "--set-counters" => {
+                let p = a.value(arg)?;
+                let (pk, by) = match p.split_once(':') {
+                    Some((x, y)) => (x.to_string(), y.to_string()),
+                    None => (p.to_string(), a.value(arg)?.to_string()),
+                };
+                let pk = pk.parse().map_err(|_| bad(format!("-c packet counter not numeric: {pk}")))?;
+                let by = by.parse().map_err(|_| bad(format!("-c byte counter not numeric: {by}")))?;
+                rule.counters = Counters { packets: pk, bytes: by };
+            }
+            "-s" | "--source" | "--src" => {
+                has_spec = true;
+                if rule.src.is_some() {
+                    return Err(SpecError::Duplicate("-s".into()));
+                }
+                rule.src = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+            }
+            "-d" | "--destination" | "--dst" => {
+                has_spec = true;
+                if rule.dst.is_some() {
+                    return Err(SpecError::Duplicate("-d".into()));
+                }
+                rule.dst = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+            }
+            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+                has_spec = true;
+                let v = a.value(arg)?;
+                if v.is_empty() || v.len() > 15 {
+                    return Err(bad(format!("interface name `{v}' must be shorter than IFNAMSIZ (15)")));
+                }
+                let (name, wildcard) = match v.strip_suffix('+') {
+                    Some(n) => (n.to_string(), true),
+                    None => (v.to_string(), false),
+                };
+                let m = Some(IfaceMatch { name, wildcard, invert: inv });
+                if arg.starts_with("-i") || arg == "--in-interface" {
+                    rule.in_iface = m;
+                } else {
+                    rule.out_iface = m;
+                }
+            }
+            "-p" | "--protocol" => {
+                has_spec = true;
+                let v = a.value(arg)?;
+                if v.eq_ignore_ascii_case("all") || v == "0" {
+                    if inv {
+                        return Err(bad("rule would never match protocol"));
+                    }
+                    rule.proto = None;
+                } else {
+                    let p = Protocol::parse(v)
+                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
+                    rule.proto = Some(ProtoMatch { proto: p, invert: inv });
+                }
+            }
+            "-m" | "--match" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                rule.matches.push(new_match(name)?);
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                if tb.is_some() {
+                    return Err(bad("multiple -j flags not allowed"));
+                }
+                let goto = arg == "-g" || arg == "--goto";
+                tb = Some(new_target(name, goto)?);
+            }
+            opt if opt.starts_with("--") => {
+                has_spec = true;
+                // The target's options first, then the matches, latest first.
+                if let Some(t) = tb.as_mut()
+                    && target_option(t, opt, inv, &mut a)?
+                {
+                    continue;
+                }
+                let mut done = false;
+                for m in rule.matches.iter_mut().rev() {
+                    if match_option(m, opt, inv, &mut a)? {
+                        done = true;
+                        break;
+                    }
+                }
+                if done {
+                    continue;
+                }
+                // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp`.
+                if let Some(p) = rule.proto
+                    && !p.invert
+                    && matches!(p.proto, Protocol::Tcp | Protocol::Udp)
+                    && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port")
+                {
+                    let mut m = if p.proto == Protocol::Tcp {
+                        Match::Tcp(L4Ports::default())
+                    } else {
+                        Match::Udp(L4Ports::default())
+                    };
+                    match_option(&mut m, opt, inv, &mut a)?;
+                    rule.matches.push(m);
+                    continue;
+                }
+                return Err(SpecError::UnknownOption(opt.to_string()));
+            }
+            other => {
+                if other.starts_with('-') {
+                    return Err(SpecError::UnknownOption(other.to_string()));
+                }
+                return Err(bad(format!("Bad argument `{other}'")));
+            }
+        }
+    }
+    if invert {
+        return Err(bad("no option after `!'"));
+    }
+    let op = op.ok_or(SpecError::NoCommand)?;
+    if let Some(t) = tb {
+        rule.target = finish_target(t, &rule)?;
+    }
+    validate_matches(&rule)?;
+    Ok(CommandLine { table, op, rule, has_spec, flags })
+}
+
+/// `-s 0.0.0.0/0` is stored as no address match at all, as in the kernel (mask 0), so it is
+/// neither printed nor distinguished by `-D`.
+fn any_is_none(m: AddrMatch) -> Option<AddrMatch> {
+    if m.net.prefix_len() == 0 && !m.invert { None } else { Some(m) }
+}
+
+fn parse_rulenum(s: &str) -> Result<usize, SpecError> {
+    s.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| bad(format!("Invalid rule number `{s}'")))
+}
+
+/// Chain names: at most 28 characters, not starting with `-` or `!`, no spaces.
+pub fn check_chain_name(c: &str) -> Result<(), SpecError> {
+    if c.len() > 28 {
+        return Err(bad(format!("chain name `{c}' too long (must be under 29 chars)")));
+    }
+    if c.is_empty() || c.starts_with('-') || c.starts_with('!') || c.chars().any(|ch| ch.is_whitespace()) {
+        return Err(bad(format!("Invalid chain name `{c}'")));
+    }
+    if new_target_builtin(c).is_some() {
+        return Err(bad(format!("chain name may not clash with target name `{c}'")));
+    }
+    Ok(())
+}
+
+fn new_match(name: &str) -> Result<Match, SpecError> {
+    Ok(match name {
+        "tcp" => Match::Tcp(L4Ports::default()),
+        "udp" => Match::Udp(L4Ports::default()),
+        "comment" => Match::Comment(String::new()),
+        "mark" => Match::Mark(MarkMatch { value: 0, mask: u32::MAX, invert: false }),
+        "addrtype" => Match::AddrType(AddrTypeMatch::default()),
+        "statistic" => Match::Statistic(StatisticMatch {
+            mode: StatisticMode::Random { p_u32: u32::MAX },
+            invert: false,
+            nth_count: 0,
+        }),
+        "recent" => Match::Recent(RecentMatch {
+            cmd: RecentCmd::Set,
+            seconds: 0,
+            reap: false,
+            hitcount: 0,
+            rttl: false,
+            name: String::new(),
+            mask: Ipv4Addr::BROADCAST,
+            side: RecentSide::Source,
+            invert: false,
+        }),
+        "conntrack" => Match::Conntrack(ConntrackMatch::default()),
+        "state" => Match::State(CtStateSet(0), false),
+        "multiport" => {
+            Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
+        }
+        "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
+        _ => return Err(SpecError::UnknownMatch(name.to_string())),
+    })
+}
+
+/// Offers `opt` to match `m`; returns false if the match has no such option.
+fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
+    match m {
+        Match::Tcp(p) | Match::Udp(p) => match opt {
+            "--sport" | "--source-port" => {
+                p.sport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+            }
+            "--dport" | "--destination-port" => {
+                p.dport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+            }
+            _ => return Ok(false),
+        },
+        Match::Comment(c) => match opt {
+            "--comment" => {
+                if inv {
+                    return Err(SpecError::BadInvert(opt.into()));
+                }
+                let v = a.value(opt)?;
+                if v.len() > 255 {
+                    return Err(bad("COMMENT must be shorter than 256 characters"));
+                }
+                *c = v.to_string();
+            }
+            _ => return Ok(false),
+        },
+        Match::Mark(mm) => match opt {
+            "--mark" => {
+                let (v, m) = parse_mark_pair(opt, a.value(opt)?)?;
+                *mm = MarkMatch { value: v, mask: m.unwrap_or(u32::MAX), invert: inv };
+            }
+            _ => return Ok(false),
+        },
+        Match::AddrType(at) => match opt {
+            "--src-type" => {
+                at.src = Some(AddrTypeCheck { types: parse_addrtypes(a.value(opt)?)?, invert: inv })
+            }
+            "--dst-type" => {
+                at.dst = Some(AddrTypeCheck { types: parse_addrtypes(a.value(opt)?)?, invert: inv })
+            }
+            "--limit-iface-in" => at.limit_iface_in = true,
+            "--limit-iface-out" => at.limit_iface_out = true,
+            _ => return Ok(false),
+        },
+        Match::Statistic(s) => match opt {
+            "--mode" => {
+                let v = a.value(opt)?;
+                s.mode = match v {
+                    "random" => StatisticMode::Random { p_u32: u32::MAX },
+                    "nth" => StatisticMode::Nth { every: 0, packet: 0 },
+                    _ => return Err(bad(format!("Bad mode \"{v}\""))),
+                };
+            }
+            "--probability" => {
+                let v = a.value(opt)?;
+                let p: f64 = v.parse().map_err(|_| bad(format!("Bad probability \"{v}\"")))?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(bad(format!("Bad probability \"{v}\"")));
+                }
+                s.invert |= inv;
+                s.mode = StatisticMode::Random { p_u32: probability_to_u32(p) };
+            }
+            "--every" | "--packet" => {
+                let v = a.value(opt)?;
+                let n: u32 = v.parse().map_err(|_| bad(format!("Bad {opt} \"{v}\"")))?;
+                s.invert |= inv;
+                let (mut every, mut packet) = match s.mode {
+                    StatisticMode::Nth { every, packet } => (every, packet),
+                    StatisticMode::Random { .. } => (0, 0),
+                };
+                if opt == "--every" {
+                    if n == 0 {
+                        return Err(bad(format!("Bad --every \"{v}\"")));
+                    }
+                    every = n;
+                } else {
+                    packet = n;
+                }
+                s.mode = StatisticMode::Nth { every, packet };
+                s.nth_count = packet;
+            }
+            _ => return Ok(false),
+        },
+        Match::Recent(r) => match opt {
+            "--set" | "--rcheck" | "--update" | "--remove" => {
+                if !r.name.is_empty() && r.name.starts_with('\u{1}') {
+                    return Err(bad(
+                        "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set",
+                    ));
+                }
+                r.cmd = match opt {
+                    "--set" => RecentCmd::Set,
+                    "--rcheck" => RecentCmd::Rcheck,
+                    "--update" => RecentCmd::Update,
+                    _ => RecentCmd::Remove,
+                };
+                r.invert = inv;
+                // Mark that a command was given (cleared in validation).
+                r.name.insert(0, '\u{1}');
+            }
+            "--seconds" => {
+                let v = a.value(opt)?;
+                r.seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| bad(format!("recent: bad --seconds \"{v}\"")))?;
+            }
+            "--hitcount" => {
+                let v = a.value(opt)?;
+                r.hitcount = v
+                    .parse()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| bad(format!("recent: bad --hitcount \"{v}\"")))?;
+            }
+            "--reap" => r.reap = true,
+            "--rttl" => r.rttl = true,
+            "--name" => {
+                let v = a.value(opt)?;
+                if v.is_empty() || v.len() > 200 {
+                    return Err(bad("recent: bad --name"));
+                }
+                let marker = r.name.starts_with('\u{1}');
+                r.name = if marker { format!("\u{1}{v}") } else { v.to_string() };
+            }
+            "--mask" => {
+                let v = a.value(opt)?;
+                r.mask = v.parse().map_err(|_| bad(format!("recent: bad --mask \"{v}\"")))?;
+            }
+            "--rsource" => r.side = RecentSide::Source,
+            "--rdest" => r.side = RecentSide::Dest,
+            _ => return Ok(false),
+        },
+        Match::Conntrack(c) => match opt {
+            "--ctstate" => c.state = Some((parse_ctstates(a.value(opt)?)?, inv)),
+            "--ctstatus" => c.status = Some((parse_ctstatus(a.value(opt)?)?, inv)),
+            _ => return Ok(false),
+        },
+        Match::State(s, i) => match opt {
+            "--state" => {
+                *s = parse_ctstates(a.value(opt)?)?;
+                *i = inv;
+            }
+            _ => return Ok(false),
+        },
+        Match::Multiport(mp) => {
+            let dir = match opt {
+                "--sports" | "--source-ports" => MultiportDir::Source,
+                "--dports" | "--destination-ports" => MultiportDir::Dest,
+                "--ports" => MultiportDir::Either,
+                _ => return Ok(false),
+            };
+            let v = a.value(opt)?;
+            let mut ports = Vec::new();
+            let mut slots = 0;
+            for part in v.split(',') {
+                let r = parse_port_range(part)?;
+                slots += if r.lo == r.hi { 1 } else { 2 };
+                ports.push(r);
+            }
+            if slots > 15 {
+                return Err(bad("too many ports specified"));
+            }
+            *mp = MultiportMatch { dir, ports, invert: inv };
+        }
+        Match::Set(s) => match opt {
+            "--match-set" => {
+                let name = a.value(opt)?;
+                let dirs = a.value(opt)?;
+                let mut d = Vec::new();
+                for part in dirs.split(',') {
+                    d.push(match part {
+                        "src" => SetDir::Src,
+                        "dst" => SetDir::Dst,
+                        _ => {
+                            return Err(bad("You must specify (the comma separated list of) 'src' or 'dst'"));
+                        }
+                    });
+                }
+                if d.len() > 6 {
+                    return Err(bad("Can't be more src/dst options than 6"));
+                }
+                *s = SetMatch { name: name.to_string(), dirs: d, invert: inv };
+            }
+            _ => return Ok(false),
+        },
+    }
+    Ok(true)
+}
+
+fn new_target_builtin(name: &str) -> Option<Target> {
+    Some(match name {
+        "ACCEPT" => Target::Accept,
+        "DROP" => Target::Drop,
+        "RETURN" => Target::Return,
+        "REJECT" => Target::Reject(super::RejectWith::IcmpPortUnreachable),
+        "DNAT" => Target::Dnat { addr: Ipv4Addr::UNSPECIFIED, port: None },
+        "SNAT" => Target::Snat { addr: Ipv4Addr::UNSPECIFIED, opts: SnatOpts::default() },
+        "MASQUERADE" => Target::Masquerade(SnatOpts::default()),
+        "MARK" => Target::Mark(MarkTarget { value: 0, mask: 0 }),
+        "LOG" => Target::Log(LogTarget { prefix: String::new(), level: 4 }),
+        "NOTRACK" => Target::Notrack,
+        "CT" => Target::CtNotrack,
+        _ => return None,
+    })
+}
+
+fn new_target(name: &str, goto: bool) -> Result<TargetBuilder, SpecError> {
+    let target = match new_target_builtin(name) {
+        Some(t) if !goto => t,
+        Some(_) => return Err(bad(format!("goto '{name}' is not a chain"))),
+        None => {
+            if name.is_empty() || name.starts_with('-') {
+                return Err(SpecError::MissingArgument(if goto { "-g" } else { "-j" }.into()));
+            }
+            let c = ChainRef { name: name.to_string(), idx: usize::MAX };
+            if goto { Target::Goto(c) } else { Target::Jump(c) }
+        }
+    };
+    Ok(TargetBuilder { target, has_to: false, has_mark_op: false })
+}
+
+fn target_option(t: &mut TargetBuilder, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
+    let no_inv = |inv: bool| if inv { Err(SpecError::BadInvert(opt.to_string())) } else { Ok(()) };
+    match &mut t.target {
+        Target::Reject(w) if opt == "--reject-with" => {
+            no_inv(inv)?;
+            let v = a.value(opt)?;
+            *w = parse_reject_with(v).ok_or_else(|| bad(format!("unknown reject type \"{v}\"")))?;
+        }
+        Target::Dnat { addr, port } if opt == "--to-destination" => {
+            no_inv(inv)?;
+            if t.has_to {
+                return Err(bad("DNAT: Multiple --to-destination not supported"));
+            }
+            let v = a.value(opt)?;
+            let (ad, ports) = parse_nat_range(v)?;
+            *addr = ad;
+            *port = match ports {
+                None => None,
+                Some((lo, hi)) if lo == hi => Some(lo),
+                Some(_) => return Err(bad("DNAT: port ranges are not modelled")),
+            };
+            t.has_to = true;
+        }
+        Target::Dnat { .. } if opt == "--random" || opt == "--persistent" => {}
+        Target::Snat { addr, opts } => match opt {
+            "--to-source" => {
+                no_inv(inv)?;
+                let (ad, ports) = parse_nat_range(a.value(opt)?)?;
+                *addr = ad;
+                opts.ports = ports;
+                t.has_to = true;
+            }
+            "--random" => opts.random = true,
+            "--random-fully" => opts.random_fully = true,
+            "--persistent" => opts.persistent = true,
+            _ => return Ok(false),
+        },
+        Target::Masquerade(opts) => match opt {
+            "--to-ports" => {
+                let v = a.value(opt)?;
+                let (lo, hi) = match v.split_once('-') {
+                    None => (v, v),
+                    Some(x) => x,
+                };
+                let lo = parse_port(lo)?;
+                let hi = parse_port(hi)?;
+                if lo > hi {
+                    return Err(bad(format!("Port \"{v}\" not valid")));
+                }
+                opts.ports = Some((lo, hi));
+            }
+            "--random" => opts.random = true,
+            "--random-fully" => opts.random_fully = true,
+            _ => return Ok(false),
+        },
+        Target::Mark(m) => {
+            let (v, mask) = match opt {
+                "--set-xmark" | "--set-mark" | "--and-mark" | "--or-mark" | "--xor-mark" => {
+                    no_inv(inv)?;
+                    parse_mark_pair(opt, a.value(opt)?)?
+                }
+                _ => return Ok(false),
+            };
+            if t.has_mark_op {
+                return Err(bad("MARK target: Can't specify --set-mark twice"));
+            }
+            t.has_mark_op = true;
+            // libxt_MARK.c mark_tg_parse_v2: every form becomes (value, mask) for
+            // `mark = (mark & ~mask) ^ value`.
+            *m = match opt {
+                "--set-xmark" => MarkTarget { value: v, mask: mask.unwrap_or(u32::MAX) },
+                "--set-mark" => MarkTarget { value: v, mask: v | mask.unwrap_or(u32::MAX) },
+                "--and-mark" => MarkTarget { value: 0, mask: !v },
+                "--or-mark" => MarkTarget { value: v, mask: v },
+                _ => MarkTarget { value: v, mask: 0 },
+            };
+        }
+        Target::Log(l) => match opt {
+            "--log-prefix" => {
+                let v = a.value(opt)?;
+                if v.len() > 29 {
+                    return Err(bad("Maximum prefix length 29 for --log-prefix"));
+                }
+                l.prefix = v.to_string();
+            }
+            "--log-level" => {
+                let v = a.value(opt)?;
+                let names = ["emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"];
+                l.level = match v.parse::<u8>() {
+                    Ok(n) if n <= 7 => n,
+                    _ => names
+                        .iter()
+                        .position(|n| *n == v)
+                        .map(|p| p as u8)
+                        .or(if v == "warn" {
+                            Some(4)
+                        } else if v == "err" {
+                            Some(3)
+                        } else {
+                            None
+                        })
+                        .ok_or_else(|| bad(format!("log-level `{v}' unknown")))?,
+                };
+            }
+            "--log-tcp-sequence" | "--log-tcp-options" | "--log-ip-options" | "--log-uid" => {}
+            _ => return Ok(false),
+        },
+        Target::CtNotrack if opt == "--notrack" => {}
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
+    let l4 = matches!(
+        rule.proto,
+        Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp | Protocol::Sctp, invert: false })
+    );
+    match &t.target {
+        Target::Dnat { port, .. } => {
+            if !t.has_to {
+                return Err(bad("DNAT: option \"--to-destination\" must be specified"));
+            }
+            if port.is_some() && !l4 {
+                return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
+            }
+        }
+        Target::Snat { opts, .. } => {
+            if !t.has_to {
+                return Err(bad("SNAT: option \"--to-source\" must be specified"));
+            }
+            if opts.ports.is_some() && !l4 {
+                return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
+            }
+        }
+        Target::Masquerade(opts) if opts.ports.is_some() && !l4 => {
+            return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
+        }
+        Target::Mark(_) if !t.has_mark_op => {
+            return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
+        }
+        _ => {}
+    }
+    Ok(t.target)
+}
+
+fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
+    let proto = rule.proto.filter(|p| !p.invert).map(|p| p.proto);
+    for m in &rule.matches {
+        match m {
+            Match::Tcp(_) if proto != Some(Protocol::Tcp) => {
+                return Err(bad("tcp match: only valid for protocol 6 (use -p tcp)"));
+            }
+            Match::Udp(_) if proto != Some(Protocol::Udp) => {
+                return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));
+            }
+            Match::Multiport(mp) => {
+                if !matches!(proto, Some(Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) {
+                    return Err(bad(
+                        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+                    ));
+                }
+                if mp.ports.is_empty() {
+                    return Err(bad("multiport expects an option"));
+                }
+            }
+            Match::Comment(_) | Match::Mark(_) | Match::Tcp(_) | Match::Udp(_) => {}
+            Match::AddrType(at) if at.src.is_none() && at.dst.is_none() => {
+                return Err(bad("addrtype: you must specify --src-type or --dst-type"));
+            }
+            Match::Statistic(s) => match s.mode {
+                StatisticMode::Random { p_u32 } if p_u32 == u32::MAX => {
+                    return Err(bad("statistic: no --probability given"));
+                }
+                StatisticMode::Nth { every, packet } => {
+                    if every == 0 {
+                        return Err(bad("statistic: no --every given"));
+                    }
+                    if packet >= every {
+                        return Err(bad("statistic: --packet must be less than --every"));
+                    }
+                }
+                _ => {}
+            },
+            Match::Recent(r) if !r.name.starts_with('\u{1}') => {
+                return Err(bad(
+                    "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'",
+                ));
+            }
+            Match::Recent(r) => {
+                if r.cmd == RecentCmd::Set && r.seconds > 0 {
+                    return Err(bad("recent: --set may not be combined with --seconds"));
+                }
+                if r.reap && r.seconds == 0 {
+                    return Err(bad("recent: --reap requires --seconds"));
+                }
+            }
+            Match::Conntrack(c) if c.state.is_none() && c.status.is_none() => {
+                return Err(bad("conntrack: At least one option is required"));
+            }
+            Match::State(s, _) if s.0 == 0 => {
+                return Err(bad("state: option \"--state\" must be specified"));
+            }
+            Match::Set(s) if s.name.is_empty() => {
+                return Err(bad("You must specify `--match-set' with proper arguments"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Clears the parser's internal "command given" marker from `-m recent` names and applies the
+/// default name. Called once per parsed rule.
+pub fn normalize(rule: &mut Rule) {
+    for m in &mut rule.matches {
+        if let Match::Recent(r) = m {
+            if let Some(rest) = r.name.strip_prefix('\u{1}') {
+                r.name = rest.to_string();
+            }
+            if r.name.is_empty() {
+                r.name = "DEFAULT".to_string();
+            }
+        }
+    }
+}
+
+/// Parses a command line and normalizes its rule.
+pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
+    let mut c = parse_command(argv)?;
+    normalize(&mut c.rule);
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn kube_proxy_written_form() {
+        let c = parse(&argv(
+            "-A KUBE-SERVICES -m comment --comment x -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-X",
+        ))
+        .unwrap();
+        assert_eq!(c.op, Op::Append("KUBE-SERVICES".into()));
+        assert_eq!(c.rule.dst.unwrap().net.to_string(), "172.30.0.41/32");
+        assert_eq!(c.rule.matches.len(), 2);
+        assert!(matches!(c.rule.matches[1], Match::Tcp(L4Ports { dport: Some(_), .. })));
+        assert_eq!(c.rule.target.chain().unwrap().name, "KUBE-SVC-X");
+    }
+
+    #[test]
+    fn implicit_tcp_match_is_added() {
+        let c = parse(&argv("-A X -p tcp --dport 1000:2000 -j ACCEPT")).unwrap();
+        assert_eq!(
+            c.rule.matches,
+            vec![Match::Tcp(L4Ports {
+                sport: None,
+                dport: Some(PortMatch { range: PortRange { lo: 1000, hi: 2000 }, invert: false })
+            })]
+        );
+    }
+
+    #[test]
+    fn errors_are_worded_like_iptables() {
+        let e = parse(&argv("-A X --frobnicate")).unwrap_err();
+        assert_eq!(e.to_string(), "unknown option \"--frobnicate\"");
+        let e = parse(&argv("-A X -m nosuch")).unwrap_err();
+        assert_eq!(e.to_string(), "Couldn't load match `nosuch':No such file or directory");
+        let e = parse(&argv("-A X -s 10.0.0.300")).unwrap_err();
+        assert_eq!(e.to_string(), "host/network `10.0.0.300' not found");
+        let e = parse(&argv("-A X -m tcp --dport 80")).unwrap_err();
+        assert!(e.to_string().contains("tcp match"));
+        assert_eq!(
+            parse(&argv("-A X -j DNAT")).unwrap_err().to_string(),
+            "DNAT: option \"--to-destination\" must be specified"
+        );
+    }
+
+    #[test]
+    fn nets_are_masked() {
+        assert_eq!(parse_net("10.244.1.7/16").unwrap().to_string(), "10.244.0.0/16");
+        assert_eq!(parse_net("10.0.0.0/255.255.0.0").unwrap().to_string(), "10.0.0.0/16");
+        assert!(parse_net("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn mark_forms() {
+        let t = |s: &str| parse(&argv(&format!("-A X -j MARK {s}"))).unwrap().rule.target;
+        assert_eq!(t("--or-mark 0x4000"), Target::Mark(MarkTarget { value: 0x4000, mask: 0x4000 }));
+        assert_eq!(t("--xor-mark 0x4000"), Target::Mark(MarkTarget { value: 0x4000, mask: 0 }));
+        assert_eq!(t("--set-mark 0x10"), Target::Mark(MarkTarget { value: 0x10, mask: u32::MAX }));
+        assert_eq!(t("--and-mark 0xff"), Target::Mark(MarkTarget { value: 0, mask: !0xff }));
+    }
+}

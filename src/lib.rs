@@ -1,0 +1,9 @@
+//! netsim: the command line and the scenario runner.
+//!
+//! - [`scenario`]: scenario files (YAML) parsed and checked.
+//! - [`diag`]: user-facing `file:line:column: message` diagnostics.
+//! - [`cli`]: the command line, one module per subcommand.
+
+pub mod cli;
+pub mod diag;
+pub mod scenario;

@@ -1,0 +1,414 @@
+//! Scenario files: a lab or regression case as YAML — a name, a required seed, the cluster,
+//! manifests, and ordered steps that read like the article's terminal session. The format is
+//! documented in `docs/scenario-format.md`; this module only parses and checks it. Execution
+//! lives in [`crate::runner`].
+//!
+//! Every field is checked strictly: an unknown key, a step with no action or two actions, or a
+//! malformed duration is an error naming the file, line and column.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Diagnostics};
+
+/// A parsed scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it came from (for error messages and relative manifest paths).
+    pub path: PathBuf,
+    /// The file's text (kept to render error snippets).
+    pub text: String,
+    /// Short name.
+    pub name: String,
+    /// What the scenario shows.
+    pub description: String,
+    /// The seed of every random choice. Required: a scenario is reproducible by construction.
+    pub seed: u64,
+    /// The cluster to build.
+    pub cluster: ClusterSpec,
+    /// Manifests applied before the first step.
+    pub manifests: Vec<ManifestRef>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Raw YAML shape of a scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    description: String,
+    seed: u64,
+    #[serde(default)]
+    cluster: ClusterSpec,
+    #[serde(default)]
+    manifests: Vec<Spanned<ManifestRef>>,
+    #[serde(default)]
+    steps: Vec<Spanned<RawStep>>,
+}
+
+/// The simulated cluster. Every field is optional; omitted fields take the default cluster's
+/// values (README: a control-plane node `master` 10.32.1.147 and workers `node01` .148 and
+/// `node02` .149, pod CIDR 10.244.0.0/16, service CIDR 10.96.0.0/12, node ports 30000-32767,
+/// CoreDNS, kube-proxy in iptables mode).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSpec {
+    /// The nodes, in order. The first is the control plane unless roles say otherwise.
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
+    /// The cluster (pod) CIDR; each node gets a /24 from it in node order.
+    pub pod_cidr: Option<String>,
+    /// The service CIDR cluster IPs come from.
+    pub service_cidr: Option<String>,
+    /// The node-port range, `30000-32767` form.
+    pub node_port_range: Option<String>,
+    /// The node network prefix length (default 24).
+    pub node_prefix_len: Option<u8>,
+    /// The CNI bridge name on every node (default `cni0`; `docker0` for docker-era labs).
+    pub bridge: Option<String>,
+    /// Hosts outside the cluster on the node network (clients, an external database).
+    #[serde(default)]
+    pub external_hosts: Vec<ExternalHostSpec>,
+    /// Names the upstream resolver knows (`my.database.example.com: 203.0.113.50`).
+    #[serde(default)]
+    pub upstream_dns: indexmap::IndexMap<String, String>,
+    /// Whether a cloud provider assigns LoadBalancer ingress IPs (default false: `<pending>`).
+    pub load_balancer_provider: Option<LoadBalancerProviderSpec>,
+    /// The cluster DNS domain (default `cluster.local`).
+    pub cluster_domain: Option<String>,
+    /// Whether CoreDNS is deployed (default true).
+    pub core_dns: Option<bool>,
+}
+
+/// One node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSpec {
+    /// Node name (`node01`).
+    pub name: String,
+    /// Its address on the node network.
+    pub ip: String,
+    /// `control-plane` or `worker` (default: first node control-plane, others workers).
+    pub role: Option<String>,
+    /// Extra node labels.
+    #[serde(default)]
+    pub labels: indexmap::IndexMap<String, String>,
+}
+
+/// A host outside the cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalHostSpec {
+    /// Host name (`client`).
+    pub name: String,
+    /// Its address on the node network.
+    pub ip: String,
+    /// Services it runs: `tcp/3306: mysql` style, port to application image.
+    #[serde(default)]
+    pub listens: indexmap::IndexMap<String, String>,
+}
+
+/// A simulated cloud load-balancer provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancerProviderSpec {
+    /// The pool ingress IPs are taken from, in order (`203.0.113.10-203.0.113.20` or a CIDR).
+    pub pool: String,
+}
+
+/// A manifest given to the scenario: a file path relative to the scenario, or inline YAML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManifestRef {
+    /// A file or directory, relative to the scenario file.
+    pub file: Option<String>,
+    /// Inline YAML documents.
+    pub inline: Option<String>,
+}
+
+/// Raw YAML shape of a step: exactly one action key plus modifiers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawStep {
+    /// A comment printed in the transcript (`# ...`).
+    note: Option<String>,
+    /// A kubectl command line, without the leading `kubectl`.
+    kubectl: Option<String>,
+    /// A shell command line run `on` a host.
+    run: Option<String>,
+    /// Where `run` executes: `node/NAME`, `pod/NAME` (`pod/NS/NAME`), `host/NAME`, or a bare
+    /// name looked up in that order. Default: the control-plane node.
+    on: Option<String>,
+    /// Let simulated time pass (`500ms`, `10s`, `2m`).
+    sleep: Option<String>,
+    /// netsim's own path view: `FROM -> IP:PORT [udp|tcp|icmp]`.
+    trace: Option<String>,
+    /// A fault: `stop node/NAME`, `start node/NAME`, `stop kube-proxy/NAME`,
+    /// `start kube-proxy/NAME`, `delete pod/NAME`.
+    fault: Option<String>,
+    /// Checks on the step's outcome.
+    expect: Option<Expect>,
+}
+
+/// What a step must produce.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expect {
+    /// The output contains this text.
+    pub contains: Option<StringOrList>,
+    /// The output does not contain this text.
+    pub not_contains: Option<StringOrList>,
+    /// The output matches this pattern (`*` matches any run of characters, per line).
+    pub matches: Option<String>,
+    /// The command's exit status.
+    pub exit: Option<i32>,
+    /// The connection was served by this pod or host (`pod/NAME` prefix, `host/NAME`,
+    /// `node/NAME`).
+    pub served_by: Option<String>,
+    /// The server saw the client as this address.
+    pub client_seen: Option<String>,
+    /// The first packet's disposition (`delivered`, `dropped`, `rejected`, ...).
+    pub disposition: Option<String>,
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StringOrList {
+    /// A single string.
+    One(String),
+    /// Several strings.
+    Many(Vec<String>),
+}
+
+impl StringOrList {
+    /// The strings, in order.
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            StringOrList::One(s) => vec![s.as_str()],
+            StringOrList::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A checked step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based line of the step in the scenario file.
+    pub line: u64,
+    /// What to do.
+    pub action: Action,
+    /// What to check.
+    pub expect: Expect,
+}
+
+/// The action of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `# text` in the transcript.
+    Note(String),
+    /// `kubectl ARGS` on the control-plane node.
+    Kubectl(String),
+    /// A command line on a host.
+    Run { on: Option<String>, command: String },
+    /// Let time pass.
+    Sleep(sim_core::SimDuration),
+    /// netsim's path view.
+    Trace(String),
+    /// A fault injection.
+    Fault(String),
+}
+
+/// Parses a duration like `500ms`, `10s`, `2m`, `1h`, `1m30s`.
+pub fn parse_duration(s: &str) -> Option<sim_core::SimDuration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let mut unit = String::from(c);
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let n: u64 = num.parse().ok()?;
+        num.clear();
+        let nanos_per = match unit.as_str() {
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(nanos_per)?)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return None;
+    }
+    Some(sim_core::SimDuration::from_nanos(total))
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics::single(Diagnostic::plain(
+                path.display().to_string(),
+                format!("cannot read file: {e}"),
+            ))
+        })?;
+        Self::parse(path, text)
+    }
+
+    /// Parses scenario text; `path` names it in errors and anchors relative manifest paths.
+    pub fn parse(path: &Path, text: String) -> Result<Scenario, Diagnostics> {
+        let file = path.display().to_string();
+        let raw: RawScenario = serde_saphyr::from_str(&text)
+            .map_err(|e| Diagnostics::single(Diagnostic::from_yaml(&file, &e)))?;
+        let mut diags = Diagnostics::default();
+        let mut manifests = Vec::new();
+        for m in raw.manifests {
+            let loc = m.referenced;
+            match (&m.value.file, &m.value.inline) {
+                (Some(_), None) | (None, Some(_)) => manifests.push(m.value),
+                _ => diags.push(Diagnostic::at(
+                    &file,
+                    loc.line(),
+                    loc.column(),
+                    "manifests[]: each entry needs exactly one of `file` or `inline`",
+                )),
+            }
+        }
+        let mut steps = Vec::new();
+        for (i, s) in raw.steps.into_iter().enumerate() {
+            let loc = s.referenced;
+            let at =
+                |msg: String| Diagnostic::at(&file, loc.line(), loc.column(), format!("steps[{i}]: {msg}"));
+            let r = s.value;
+            let mut actions: Vec<Action> = Vec::new();
+            // A present-but-invalid action still counts, so one mistake gives one message.
+            let mut invalid_actions = 0;
+            if let Some(n) = r.note {
+                actions.push(Action::Note(n));
+            }
+            if let Some(k) = r.kubectl {
+                actions.push(Action::Kubectl(k));
+            }
+            if let Some(c) = r.run {
+                actions.push(Action::Run { on: r.on.clone(), command: c });
+            } else if r.on.is_some() {
+                diags.push(at("`on` goes with `run`".into()));
+            }
+            if let Some(d) = r.sleep {
+                match parse_duration(&d) {
+                    Some(d) => actions.push(Action::Sleep(d)),
+                    None => {
+                        invalid_actions += 1;
+                        diags.push(at(format!(
+                            "sleep: invalid duration {d:?}: expected a number with a unit (ms, s, m, h), e.g. 500ms or 10s"
+                        )))
+                    }
+                }
+            }
+            if let Some(t) = r.trace {
+                actions.push(Action::Trace(t));
+            }
+            if let Some(f) = r.fault {
+                actions.push(Action::Fault(f));
+            }
+            match actions.len() + invalid_actions {
+                1 if actions.len() == 1 => steps.push(Step {
+                    line: loc.line(),
+                    action: actions.remove(0),
+                    expect: r.expect.unwrap_or_default(),
+                }),
+                1 => {}
+                0 => diags
+                    .push(at("a step needs one action: note, kubectl, run, sleep, trace or fault".into())),
+                _ => diags.push(at(
+                    "a step has exactly one action (note, kubectl, run, sleep, trace, fault)".into(),
+                )),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            text,
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            cluster: raw.cluster,
+            manifests,
+            steps,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(Path::new("lab.yaml"), text.to_string()).map_err(|d| d.to_string())
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(sim_core::SimDuration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(sim_core::SimDuration::from_secs(90)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn steps_parse_in_order() {
+        let s = parse(
+            "name: t\nseed: 7\nsteps:\n  - kubectl: get svc\n  - run: curl 10.96.0.1\n    on: pod/busybox\n  - sleep: 2s\n",
+        )
+        .unwrap();
+        assert_eq!(s.seed, 7);
+        assert_eq!(s.steps.len(), 3);
+        assert_eq!(
+            s.steps[1].action,
+            Action::Run { on: Some("pod/busybox".into()), command: "curl 10.96.0.1".into() }
+        );
+        assert_eq!(s.steps[1].line, 5);
+    }
+
+    #[test]
+    fn errors_point_at_the_step() {
+        let e = parse("name: t\nseed: 7\nsteps:\n  - kubectl: get svc\n    sleep: 1s\n  - sleep: soon\n")
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "lab.yaml:4:5: steps[0]: a step has exactly one action (note, kubectl, run, sleep, trace, fault)\n\
+             lab.yaml:6:5: steps[1]: sleep: invalid duration \"soon\": expected a number with a unit (ms, s, m, h), e.g. 500ms or 10s"
+        );
+        let e = parse("name: t\nsteps: []\n").unwrap_err();
+        assert_eq!(e, "lab.yaml:2:1: missing field `seed`");
+        let e = parse("name: t\nseed: 1\nstepz: []\n").unwrap_err();
+        assert!(e.starts_with("lab.yaml:3:1: unknown field `stepz`"), "{e}");
+    }
+}

@@ -1,0 +1,4 @@
+//! netsim's integration tests: one binary (matklad's layout), a module per topic.
+
+mod cli_iptables;
+mod support;
