@@ -207,6 +207,8 @@ pub enum CtClass {
     Invalid,
     /// A new connection found the table full: drop it ([`TABLE_FULL_MESSAGE`]).
     Full,
+    /// Exempted from tracking by a raw-table `NOTRACK` / `CT --notrack` rule.
+    Untracked,
 }
 
 impl CtClass {
@@ -217,6 +219,7 @@ impl CtClass {
             CtClass::Tracked { state, .. } => *state,
             CtClass::Related { .. } => CtState::Related,
             CtClass::Invalid | CtClass::Full => CtState::Invalid,
+            CtClass::Untracked => CtState::Untracked,
         }
     }
 }

@@ -69,7 +69,7 @@ impl Network {
         let (mut out, mut hop) = self.output_route(h, meta, &pkt)?;
         let mut ct = self.classify(h, meta, &pkt)?;
         self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
-        let nat = self.run_hook(h, meta, Hook::Output, &mut pkt, None, Some(&out), &ct)?;
+        let nat = self.run_hook(h, meta, Hook::Output, &mut pkt, None, Some(&out), &mut ct)?;
         if let Some(req @ NatRequest::Dnat { .. }) = nat {
             let before = pkt.dst;
             self.bind(h, meta, &mut ct, req, None)?;
@@ -127,7 +127,7 @@ impl Network {
     fn l3_in(&mut self, h: HostId, in_if: &str, mut pkt: Packet, meta: PacketMeta) -> Step<()> {
         let mut ct = self.classify(h, meta, &pkt)?;
         self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
-        let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(in_if), None, &ct)?;
+        let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(in_if), None, &mut ct)?;
         if let Some(req @ NatRequest::Dnat { .. }) = nat {
             self.bind(h, meta, &mut ct, req, None)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
@@ -146,7 +146,7 @@ impl Network {
         let forwarding = self.host_ref(h).sysctl.ip_forward;
         match self.route_decision(h, meta, pkt.dst) {
             RouteDecision::Local => {
-                let nat = self.run_hook(h, meta, Hook::Input, &mut pkt, Some(in_if), None, &ct)?;
+                let nat = self.run_hook(h, meta, Hook::Input, &mut pkt, Some(in_if), None, &mut ct)?;
                 if let Some(req @ (NatRequest::Snat { .. } | NatRequest::Masquerade { .. })) = nat {
                     self.bind(h, meta, &mut ct, req, None)?;
                 }
@@ -168,7 +168,7 @@ impl Network {
                     return Err(self.finish(h, meta, Disposition::TtlExceeded));
                 }
                 pkt.ttl -= 1;
-                self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(in_if), Some(&r.dev), &ct)?;
+                self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(in_if), Some(&r.dev), &mut ct)?;
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.confirm(h, meta, &ct);
                 self.transmit(h, &r.dev, r.next_hop(pkt.dst), pkt, meta)
@@ -202,7 +202,7 @@ impl Network {
         if nf {
             let mut ct = self.classify(h, meta, &pkt)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
-            let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(br), None, &ct)?;
+            let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(br), None, &mut ct)?;
             if let Some(req @ NatRequest::Dnat { .. }) = nat {
                 let before = pkt.dst;
                 self.bind(h, meta, &mut ct, req, None)?;
@@ -212,7 +212,7 @@ impl Network {
                     return self.route_in(h, br, pkt, meta, ct);
                 }
             }
-            self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(br), Some(br), &ct)?;
+            self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(br), Some(br), &mut ct)?;
             self.postrouting(h, meta, &mut pkt, &mut ct, br)?;
             self.confirm(h, meta, &ct);
         }
@@ -398,7 +398,7 @@ impl Network {
             CtClass::Tracked { entry, dir, .. } | CtClass::Related { entry, dir } => {
                 (Some(*entry), Some(*dir))
             }
-            CtClass::Invalid | CtClass::Full => (None, None),
+            CtClass::Invalid | CtClass::Full | CtClass::Untracked => (None, None),
         };
         self.record(NetTrace::Conntrack {
             id: meta.id,
@@ -470,7 +470,7 @@ impl Network {
         pkt: &mut Packet,
         in_if: Option<&str>,
         out_if: Option<&str>,
-        ct: &CtClass,
+        ct: &mut CtClass,
     ) -> Step<Option<NatRequest>> {
         let now = self.now;
         let seen_reply = match ct {
@@ -503,6 +503,10 @@ impl Network {
         let host = &mut self.hosts[h.0 as usize];
         host.netfilter = netfilter;
         host.rng = rng;
+        if res.notrack {
+            // raw runs before conntrack in the kernel: the packet is simply not tracked.
+            *ct = CtClass::Untracked;
+        }
         let trace_steps = if self.tracing { steps.clone() } else { Vec::new() };
         self.record(NetTrace::Hook {
             id: meta.id,
@@ -527,7 +531,7 @@ impl Network {
                     Some(rule) => self.finish(h, meta, Disposition::Rejected(rule, with)),
                     None => self.finish(h, meta, drop_disposition(&steps, hook)),
                 };
-                self.reject_answer(h, pkt, ct, with, meta.conv);
+                self.reject_answer(h, pkt, &*ct, with, meta.conv);
                 Err(fin)
             }
         }
@@ -621,6 +625,9 @@ fn drop_disposition(steps: &[NfStep], hook: Hook) -> Disposition {
     match steps.last() {
         Some(NfStep::RuleMatched { rule, .. }) => Disposition::DroppedByRule(rule.clone()),
         Some(NfStep::ChainEnd { table, chain, .. }) => Disposition::DroppedByPolicy(*table, chain.clone()),
+        Some(NfStep::DepthExceeded { table, .. }) => {
+            Disposition::DroppedByPolicy(*table, hook.chain_name().to_string())
+        }
         _ => Disposition::DroppedByPolicy(TableName::Filter, hook.chain_name().to_string()),
     }
 }
