@@ -314,3 +314,86 @@ fn cluster_ip_on_the_same_bridge_needs_br_netfilter_to_un_dnat_the_reply() {
     assert_eq!(conv.outcome, Some(Outcome::TimedOut));
     assert!(conv.packets.iter().any(|p| net.disposition(*p) == Some(&Disposition::NoSocket)));
 }
+
+/// Article 004: client 192.168.0.10 → node2 192.168.0.2:30080, DNAT to a pod 10.244.1.5:80
+/// behind node1 192.168.0.1. Without SNAT the pod's SYN-ACK goes straight back through node1,
+/// from an address the client never contacted; with MASQUERADE it returns through node2.
+fn nodeport(masquerade: bool) -> (Simulation<Network>, HostId, HostId, HostId) {
+    let mut net = Network::new(4);
+    let lan = net.add_segment("node-net", SEGMENT_LATENCY);
+    let client = net.add_host("client").unwrap();
+    let node1 = net.add_host("node1").unwrap();
+    let node2 = net.add_host("node2").unwrap();
+    let pod = net.add_host("pod").unwrap();
+    net.attach(client, "eth0", lan, Some("192.168.0.10/24".parse().unwrap())).unwrap();
+    net.attach(node1, "eth0", lan, Some("192.168.0.1/24".parse().unwrap())).unwrap();
+    net.attach(node2, "eth0", lan, Some("192.168.0.2/24".parse().unwrap())).unwrap();
+    net.add_veth(pod, "eth0", node1, "vethpod").unwrap();
+    let p = net.host_mut(pod).unwrap();
+    p.add_addr("eth0", "10.244.1.5/24".parse().unwrap()).unwrap();
+    p.add_route_str("default via 10.244.1.1 dev eth0").unwrap();
+    let n1 = net.host_mut(node1).unwrap();
+    n1.add_addr("vethpod", "10.244.1.1/32".parse().unwrap()).unwrap();
+    n1.add_route_str("10.244.1.5 dev vethpod scope link").unwrap();
+    n1.sysctl.ip_forward = true;
+    let n2 = net.host_mut(node2).unwrap();
+    n2.add_route_str("10.244.1.0/24 via 192.168.0.1 dev eth0").unwrap();
+    n2.sysctl.ip_forward = true;
+    let masq = if masquerade { "-A POSTROUTING -d 10.244.0.0/16 -j MASQUERADE\n" } else { "" };
+    let rules = format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -d 192.168.0.2/32 -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.244.1.5:80\n{masq}COMMIT\n"
+    );
+    n2.netfilter.restore(&rules, false).unwrap();
+    net.listen(pod, SockProto::Tcp, sa("0.0.0.0:80"), Box::new(WhoAmIApp)).unwrap();
+    (Simulation::new(net), client, node2, pod)
+}
+
+#[test]
+fn nodeport_without_snat_replies_from_an_address_the_client_never_contacted() {
+    let (mut sim, client, _, _) = nodeport(false);
+    let id = run(&mut sim, spec(client, ConvProto::Tcp, "192.168.0.2:30080"));
+    let net = &sim.world;
+    let conv = net.conversation(id).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::TimedOut));
+    // The pod saw the real client and answered it directly; the client's stack found no
+    // connection for 10.244.1.5:80 and dropped the SYN-ACK as stray (answering RST).
+    assert!(conv.served_by.is_none());
+    let stray = conv.packets.iter().filter(|p| net.disposition(**p) == Some(&Disposition::NoSocket)).count();
+    assert!(stray >= 1);
+
+    let (mut sim, client, _, pod) = nodeport(true);
+    let id = run(&mut sim, spec(client, ConvProto::Tcp, "192.168.0.2:30080"));
+    let conv = sim.world.conversation(id).unwrap();
+    assert!(matches!(conv.outcome, Some(Outcome::Completed { .. })));
+    let by = conv.served_by.clone().unwrap();
+    assert_eq!(by.host, pod);
+    assert_eq!(*by.peer.ip(), ip("192.168.0.2"));
+}
+
+#[test]
+fn a_routing_loop_ends_in_ttl_exceeded() {
+    let mut net = Network::new(5);
+    let lan = net.add_segment("lan", SEGMENT_LATENCY);
+    let c = net.add_host("c").unwrap();
+    let r1 = net.add_host("r1").unwrap();
+    let r2 = net.add_host("r2").unwrap();
+    net.attach(c, "eth0", lan, Some("10.0.0.10/24".parse().unwrap())).unwrap();
+    net.attach(r1, "eth0", lan, Some("10.0.0.1/24".parse().unwrap())).unwrap();
+    net.attach(r2, "eth0", lan, Some("10.0.0.2/24".parse().unwrap())).unwrap();
+    net.host_mut(c).unwrap().add_route_str("default via 10.0.0.1 dev eth0").unwrap();
+    net.host_mut(r1).unwrap().add_route_str("default via 10.0.0.2 dev eth0").unwrap();
+    net.host_mut(r2).unwrap().add_route_str("default via 10.0.0.1 dev eth0").unwrap();
+    for r in [r1, r2] {
+        net.host_mut(r).unwrap().sysctl.ip_forward = true;
+    }
+    let mut sim = Simulation::new(net);
+    let id = run(&mut sim, spec(c, ConvProto::Icmp, "8.8.8.8:0"));
+    let net = &sim.world;
+    let conv = net.conversation(id).unwrap();
+    let Some(Outcome::Unreachable { icmp_type: 11, code: 0, from }) = conv.outcome else {
+        panic!("{:?}", conv.outcome)
+    };
+    assert!(from == ip("10.0.0.1") || from == ip("10.0.0.2"));
+    assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::TtlExceeded));
+}

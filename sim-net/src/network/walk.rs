@@ -606,16 +606,18 @@ impl Network {
         }
     }
 
-    /// A local socket learns synchronously that its packet had no route (`ENETUNREACH`).
+    /// A local socket learns synchronously that its own packet had no route (`ENETUNREACH`);
+    /// packets the stack sends on its own (RST, ICMP) only fail.
     fn conv_local_error(&mut self, meta: PacketMeta, pkt: &Packet) {
-        if let Some(c) = meta.conv {
-            let sent_by_client = self
-                .convs
-                .get(c.0)
-                .is_some_and(|cv| cv.local.is_some_and(|l| *l.ip() == pkt.src) || cv.local.is_none());
-            if sent_by_client {
-                self.conv_no_route(c);
-            }
+        let Some(c) = meta.conv else { return };
+        let Some(cv) = self.convs.get(c.0) else { return };
+        let Some(local) = cv.local else { return };
+        let ports_match = match pkt.transport.ports() {
+            Some((s, d)) => s == local.port() && d == cv.spec.dst.port(),
+            None => matches!(pkt.transport, Transport::Icmp(Icmp::EchoRequest { .. })),
+        };
+        if *local.ip() == pkt.src && *cv.spec.dst.ip() == pkt.dst && ports_match {
+            self.conv_no_route(c);
         }
     }
 }
