@@ -2,4 +2,5 @@
 //! in-memory API server; controllers, kube-proxy, CNI and DNS build on these.
 
 pub mod api;
+pub mod controllers;
 pub mod manifest;
