@@ -197,7 +197,7 @@ fn terminating_pod_is_serving_but_not_ready_in_slices_and_gone_from_endpoints() 
     assert_eq!(slice_ep.conditions.serving, Some(true));
     assert_eq!(slice_ep.conditions.terminating, Some(true));
     run_until(&mut c, &mut store, secs(10), secs(41));
-    assert!(store.get(&key).is_none());
+    assert!(!store.contains_key(&key));
 }
 
 const STS: &str = r#"
