@@ -2,5 +2,7 @@
 //! in-memory API server; controllers, kube-proxy, CNI and DNS build on these.
 
 pub mod api;
+pub mod apiserver;
 pub mod controllers;
 pub mod manifest;
+pub mod validation;

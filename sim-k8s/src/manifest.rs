@@ -75,9 +75,27 @@ pub struct Loaded<T> {
 }
 
 impl<T> Loaded<T> {
-    /// The position of a field path (or its nearest ancestor) in the source.
+    /// The position of a field path (or its nearest ancestor) in the source. Paths the API
+    /// server reports under another spelling than users write (`spec.clusterIPs` for a
+    /// `clusterIP` mistake, Go's `spec.LoadBalancerSourceRanges`) fall back to that spelling.
     pub fn locate(&self, path: &str) -> Loc {
-        self.spans.locate(path).unwrap_or(self.origin.loc)
+        const ALIASES: &[(&str, &str)] = &[
+            ("spec.clusterIPs", "spec.clusterIP"),
+            ("spec.LoadBalancerSourceRanges", "spec.loadBalancerSourceRanges"),
+        ];
+        let mut best = self.spans.locate(path);
+        for (server, user) in ALIASES {
+            if let Some(rest) = path.strip_prefix(server)
+                && !self.spans.contains(server)
+            {
+                let alias =
+                    if *server == "spec.clusterIPs" { user.to_string() } else { format!("{user}{rest}") };
+                if let Some(l) = self.spans.locate(&alias) {
+                    best = Some(l);
+                }
+            }
+        }
+        best.unwrap_or(self.origin.loc)
     }
 }
 
@@ -147,7 +165,7 @@ impl fmt::Display for LoadError {
         if let Some(l) = self.loc {
             write!(f, ":{}:{}", l.line, l.column)?;
         }
-        if self.field.is_empty() || self.kind == LoadErrorKind::UnknownField {
+        if self.field.is_empty() || matches!(self.kind, LoadErrorKind::UnknownField | LoadErrorKind::Shape) {
             write!(f, ": {}", self.message)
         } else {
             write!(f, ": {}: {}", self.field, self.message)
@@ -275,11 +293,45 @@ fn too_large(name: &str, len: usize) -> LoadError {
     }
 }
 
+/// Stack for the parsing thread: serde recursion per nesting level is deep in debug builds,
+/// and callers (test harness threads) may have small stacks. Only touched pages are committed.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn load_text_into(name: &str, text: &str, out: &mut LoadOutcome) {
     if text.len() > MAX_SOURCE_BYTES {
         out.errors.push(too_large(name, text.len()));
         return;
     }
+    let result = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("manifest-parse".to_string())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                let mut part = LoadOutcome::default();
+                load_text_on_this_thread(name, text, &mut part);
+                part
+            });
+        spawned.map(|h| h.join())
+    });
+    match result {
+        Ok(Ok(part)) => {
+            out.objects.extend(part.objects);
+            out.not_simulated.extend(part.not_simulated);
+            out.errors.extend(part.errors);
+        }
+        // The OS refused a thread: parse here (budgets still bound the depth).
+        Err(_) => load_text_on_this_thread(name, text, out),
+        Ok(Err(_)) => out.errors.push(LoadError {
+            file: name.to_string(),
+            loc: None,
+            field: String::new(),
+            message: "internal error while parsing this file".to_string(),
+            kind: LoadErrorKind::Syntax,
+        }),
+    }
+}
+
+fn load_text_on_this_thread(name: &str, text: &str, out: &mut LoadOutcome) {
     for doc in tree::parse_stream(text) {
         match doc.result {
             Err(e) => out.errors.push(LoadError {

@@ -57,6 +57,9 @@ pub struct ObjectMeta {
     /// `metadata.selfLink`: accepted from old dumps, never interpreted.
     #[serde(default, skip_serializing)]
     pub self_link: Option<String>,
+    /// `metadata.clusterName`: accepted from old dumps, never interpreted.
+    #[serde(default, skip_serializing)]
+    pub cluster_name: Option<String>,
 }
 
 impl ObjectMeta {

@@ -326,11 +326,8 @@ impl ObjectKey {
 }
 
 impl fmt::Display for ObjectKey {
+    /// kubectl's `type/name` reference (`service/my-nginx`); the namespace is not shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.namespace.is_empty() {
-            write!(f, "{}/{}", self.kind.kubectl_prefix(), self.name)
-        } else {
-            write!(f, "{}/{} -n {}", self.kind.kubectl_prefix(), self.name, self.namespace)
-        }
+        write!(f, "{}/{}", self.kind.kubectl_prefix(), self.name)
     }
 }

@@ -2,8 +2,9 @@
 //! pod's addresses, ports, readiness, DNS and environment: container ports, readiness probes,
 //! env, hostNetwork, hostname/subdomain, dnsPolicy/dnsConfig, enableServiceLinks, node placement.
 //! `status` (podIP, hostIP, phase, conditions) is kept as observed state when a manifest or dump
-//! carries it. Left out: resources, volumes, init containers' effects, security contexts,
-//! affinity — absent from the types, so strict decoding reports them as unknown fields.
+//! carries it. Fields real manifests and `-o yaml` dumps commonly carry but that do not change
+//! where packets go (volumes, resources, security contexts, affinity, tolerations, lifecycle
+//! hooks, ...) are accepted as opaque values; anything else is an unknown field.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -122,6 +123,63 @@ pub struct PodSpec {
     /// Priority (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
+    /// Extra `/etc/hosts` entries (kept as opaque values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_aliases: Option<serde_json::Value>,
+    /// Whether the pod's hostname resolves to its FQDN (kept).
+    #[serde(rename = "setHostnameAsFQDN", default, skip_serializing_if = "Option::is_none")]
+    pub set_hostname_as_fqdn: Option<bool>,
+    /// Volumes (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<serde_json::Value>,
+    /// Affinity rules (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<serde_json::Value>,
+    /// Pod security context (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Value>,
+    /// Image pull secrets (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secrets: Option<serde_json::Value>,
+    /// Topology spread constraints (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread_constraints: Option<serde_json::Value>,
+    /// Readiness gates (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_gates: Option<serde_json::Value>,
+    /// Ephemeral containers (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_containers: Option<serde_json::Value>,
+    /// Overhead (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<serde_json::Value>,
+    /// OS selector (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<serde_json::Value>,
+    /// Mount the service account token (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automount_service_account_token: Option<bool>,
+    /// Priority class (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Preemption policy (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preemption_policy: Option<String>,
+    /// Runtime class (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_class_name: Option<String>,
+    /// Deadline for the pod (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<i64>,
+    /// Share the host PID namespace (kept).
+    #[serde(rename = "hostPID", default, skip_serializing_if = "Option::is_none")]
+    pub host_pid: Option<bool>,
+    /// Share the host IPC namespace (kept).
+    #[serde(rename = "hostIPC", default, skip_serializing_if = "Option::is_none")]
+    pub host_ipc: Option<bool>,
+    /// Share one process namespace between containers (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_process_namespace: Option<bool>,
 }
 
 /// `spec.dnsConfig`.
@@ -182,6 +240,39 @@ pub struct Container {
     /// Liveness probe (kept; restarts are not simulated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness_probe: Option<Probe>,
+    /// Startup probe: readiness probing starts only once it has succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_probe: Option<Probe>,
+    /// Working directory (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Keep stdin open (kept; `kubectl run -i`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<bool>,
+    /// Close stdin after the first attach (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin_once: Option<bool>,
+    /// Allocate a TTY (kept; `kubectl run -t`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    /// Environment from ConfigMaps/Secrets (accepted as opaque values, not resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_from: Option<serde_json::Value>,
+    /// Lifecycle hooks (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<serde_json::Value>,
+    /// Container security context (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Value>,
+    /// Block devices (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_devices: Option<serde_json::Value>,
+    /// In-place resize policy (accepted as opaque values, not simulated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize_policy: Option<serde_json::Value>,
+    /// Sidecar restart policy for init containers (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
     /// Resources (accepted as opaque values, not simulated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<serde_json::Value>,
@@ -213,7 +304,7 @@ pub struct ContainerPort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_port: Option<i32>,
     /// Host IP for `hostPort`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
 }
 
@@ -260,6 +351,24 @@ pub struct Probe {
     /// Consecutive failures to become unready (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_threshold: Option<i32>,
+    /// gRPC handler (accepted as an opaque value; never succeeds in the simulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<serde_json::Value>,
+    /// Grace period override on probe failure (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_grace_period_seconds: Option<i64>,
+}
+
+/// One `httpGet.httpHeaders` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpHeader {
+    /// Header name.
+    #[serde(default)]
+    pub name: String,
+    /// Header value.
+    #[serde(default)]
+    pub value: String,
 }
 
 /// `httpGet` probe handler.
@@ -278,6 +387,9 @@ pub struct HttpGetAction {
     /// `HTTP` or `HTTPS`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scheme: String,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_headers: Vec<HttpHeader>,
 }
 
 /// `tcpSocket` probe handler.
@@ -312,13 +424,13 @@ pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PodCondition>,
     /// IP of the node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<IpAddr>,
     /// Primary pod IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "podIP", default, skip_serializing_if = "Option::is_none")]
     pub pod_ip: Option<IpAddr>,
     /// All pod IPs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "podIPs", default, skip_serializing_if = "Vec::is_empty")]
     pub pod_ips: Vec<PodIp>,
     /// Start time text (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,7 +442,7 @@ pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_statuses: Option<serde_json::Value>,
     /// Host IPs (kept as opaque values).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
     pub host_ips: Option<serde_json::Value>,
     /// Human-readable reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]

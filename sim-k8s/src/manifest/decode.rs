@@ -44,8 +44,22 @@ impl std::error::Error for DecodeError {}
 
 impl de::Error for DecodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DecodeError { message: msg.to_string(), path: String::new(), loc: None }
+        DecodeError { message: go_type_names(&msg.to_string()), path: String::new(), loc: None }
     }
+}
+
+/// Rewrites serde's Rust type names in "expected ..." into the Kubernetes API's terms.
+fn go_type_names(msg: &str) -> String {
+    let Some(i) = msg.find(", expected ") else { return msg.to_string() };
+    let (head, tail) = msg.split_at(i + ", expected ".len());
+    let expected = match tail {
+        "i32" | "i64" | "u16" | "u32" | "u64" => "an integer",
+        "a sequence" => "a list",
+        "a boolean" | "a string" => tail,
+        t if t.starts_with("struct ") || t == "a map" => "an object",
+        t => t,
+    };
+    format!("{head}{expected}")
 }
 
 /// A field that the target type does not declare.
@@ -78,6 +92,11 @@ impl FieldSpans {
             let cut = p.rfind(['.', '[']).unwrap_or(0);
             p = &p[..cut];
         }
+    }
+
+    /// True if exactly `path` was present in the source.
+    pub fn contains(&self, path: &str) -> bool {
+        self.spans.contains_key(path)
     }
 
     /// Number of recorded paths.
@@ -365,6 +384,6 @@ mod tests {
         });
         assert_eq!(e.path, "spec.ports[0].port");
         assert_eq!(e.loc, Some(Loc { line: 4, column: 11 }));
-        assert_eq!(e.message, "invalid type: string \"eighty\", expected i32");
+        assert_eq!(e.message, "invalid type: string \"eighty\", expected an integer");
     }
 }

@@ -209,12 +209,19 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Deepest nesting accepted (real manifests, even CRD schemas, stay well below this).
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes per document, counting alias expansions.
+pub const MAX_NODES: usize = 200_000;
+/// Most aliases per document.
+pub const MAX_ALIASES: usize = 1_000;
+
 fn options() -> Options {
     let mut budget = Budget::default();
     // Manifests are small; these caps keep a hostile file to milliseconds and megabytes.
-    budget.max_depth = 64;
-    budget.max_nodes = 200_000;
-    budget.max_aliases = 1_000;
+    budget.max_depth = MAX_DEPTH;
+    budget.max_nodes = MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
     budget.max_events = 1_000_000;
     budget.max_total_scalar_bytes = 16 * 1024 * 1024;
     let mut o = Options::default();
@@ -246,8 +253,33 @@ fn split_documents(text: &str) -> Vec<(u32, usize, usize)> {
 }
 
 fn message_of(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    if let serde_saphyr::Error::Budget { breach, .. } = e {
+        return match breach {
+            BudgetBreach::Depth { .. } => format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                format!("document is too large: more than {MAX_NODES} nodes (an alias bomb expands to this)")
+            }
+            BudgetBreach::Aliases { .. } => format!("too many aliases (more than {MAX_ALIASES})"),
+            other => format!("document exceeds a parser limit ({other:?})"),
+        };
+    }
     // Display may append "at line X column Y"; we print positions ourselves.
     let full = e.to_string();
+    if full.starts_with("recursion limit exceeded") || full.contains("budget breached: Depth") {
+        return format!("nesting is too deep (more than {MAX_DEPTH} levels)");
+    }
+    if full.contains("budget breached: Nodes") || full.contains("budget breached: Events") {
+        return format!("document is too large: more than {MAX_NODES} nodes (an alias bomb expands to this)");
+    }
+    if full.contains("budget breached: Aliases") {
+        return format!("too many aliases (more than {MAX_ALIASES})");
+    }
+    if let Some(rest) = full.strip_prefix("duplicate mapping key: ") {
+        // Phrase it like the YAML-to-JSON step kubectl uses.
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest).trim();
+        return format!("key {} already set in map", crate::validation::go_quote(key));
+    }
     let first = full.lines().next().unwrap_or("").trim().to_string();
     match first.find(" at line ") {
         Some(i) => first[..i].to_string(),

@@ -1,0 +1,956 @@
+//! The in-memory API server: a store of typed objects keyed by (kind, namespace, name) in
+//! ordered maps, with the verbs kubectl uses — `create`, `apply`, `replace`, `patch`, `scale`,
+//! `delete` — and the server's pipeline on every write: namespace defaulting, `generateName`,
+//! existence checks, defaulting (`defaults`), validation (`crate::validation`), allocation of
+//! ClusterIPs, node ports and pod CIDRs (`allocator`, seeded `SimRng` streams forked per
+//! purpose), then uid/resourceVersion/creationTimestamp. Every successful write appends to a
+//! change log (Added/Modified/Deleted) that controllers consume like a watch. Errors carry the
+//! API status reason and render exactly as kubectl prints them (`Error from server
+//! (AlreadyExists): services "x" already exists`, `The Service "x" is invalid: ...`).
+//! Left out: admission plugins, RBAC, field managers (apply is a two-way merge that keeps
+//! server-allocated fields), optimistic concurrency on resourceVersion.
+
+pub mod allocator;
+pub mod defaults;
+pub mod naming;
+pub mod patch;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net};
+use sim_core::{SimRng, SimTime};
+
+use crate::api::workload::Workload;
+use crate::api::{
+    ClusterIp, EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, IntOrString, Kind, Namespace,
+    Object, ObjectKey, ObjectMeta, Protocol, Service, ServicePort, ServiceType, TrafficPolicy,
+};
+use crate::manifest::{LoadError, LoadErrorKind, Loaded, Origin};
+use crate::validation::{self, BadValue, FieldError, go_quote, go_string_slice};
+use allocator::{AllocError, ClusterIpAllocator, NodePortAllocator, PodCidrAllocator};
+pub use patch::PatchType;
+
+/// API server flags that shape allocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiServerConfig {
+    /// `--service-cluster-ip-range` (default 10.96.0.0/12).
+    pub service_cidr: Ipv4Net,
+    /// `--service-node-port-range` (default 30000-32767).
+    pub node_port_range: (u16, u16),
+    /// Controller manager `--cluster-cidr` (default 10.244.0.0/16).
+    pub cluster_cidr: IpNet,
+    /// Controller manager `--node-cidr-mask-size` (default 24).
+    pub node_cidr_mask: u8,
+    /// Unix time of simulated time zero, for creationTimestamp (default 2024-01-01T00:00:00Z).
+    pub epoch_unix_secs: i64,
+    /// Reject namespaced objects whose Namespace does not exist, as the real server does.
+    pub require_namespaces: bool,
+}
+
+impl Default for ApiServerConfig {
+    fn default() -> Self {
+        ApiServerConfig {
+            service_cidr: Ipv4Net::new(std::net::Ipv4Addr::new(10, 96, 0, 0), 12).unwrap_or_default(),
+            node_port_range: (30000, 32767),
+            cluster_cidr: IpNet::V4(
+                Ipv4Net::new(std::net::Ipv4Addr::new(10, 244, 0, 0), 16).unwrap_or_default(),
+            ),
+            node_cidr_mask: 24,
+            epoch_unix_secs: 1_704_067_200,
+            require_namespaces: true,
+        }
+    }
+}
+
+/// Namespaces every cluster starts with.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/// What a watch event says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeType {
+    /// Created.
+    Added,
+    /// Updated (spec, metadata or status).
+    Modified,
+    /// Removed.
+    Deleted,
+}
+
+/// One entry of the change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the log, from 1.
+    pub seq: u64,
+    /// What happened.
+    pub change: ChangeType,
+    /// Which object.
+    pub key: ObjectKey,
+    /// The object's resourceVersion after the change (the last one for deletions).
+    pub resource_version: u64,
+}
+
+/// The outcome of `apply`, printed by kubectl after `type/name`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyResult {
+    /// `created`.
+    Created,
+    /// `configured`.
+    Configured,
+    /// `unchanged`.
+    Unchanged,
+}
+
+impl fmt::Display for ApplyResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApplyResult::Created => "created",
+            ApplyResult::Configured => "configured",
+            ApplyResult::Unchanged => "unchanged",
+        })
+    }
+}
+
+/// An API error with its HTTP status reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 409 AlreadyExists.
+    #[error("{} {} already exists", kind.resource(), go_quote(name))]
+    AlreadyExists {
+        /// Kind.
+        kind: Kind,
+        /// Name.
+        name: String,
+    },
+    /// 404 NotFound.
+    #[error("{} {} not found", kind.resource(), go_quote(name))]
+    NotFound {
+        /// Kind.
+        kind: Kind,
+        /// Name.
+        name: String,
+    },
+    /// 422 Invalid.
+    #[error("{} {} is invalid: {}", kind.as_str(), go_quote(name), aggregate(errors))]
+    Invalid {
+        /// Kind.
+        kind: Kind,
+        /// Name.
+        name: String,
+        /// The field errors, in the server's order.
+        errors: Vec<FieldError>,
+    },
+    /// 400 BadRequest.
+    #[error("{message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn aggregate(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => one.to_string(),
+        many => format!("[{}]", many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+impl ApiError {
+    /// The status reason (`AlreadyExists`, `NotFound`, `Invalid`, `BadRequest`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::AlreadyExists { .. } => "AlreadyExists",
+            ApiError::NotFound { .. } => "NotFound",
+            ApiError::Invalid { .. } => "Invalid",
+            ApiError::BadRequest { .. } => "BadRequest",
+        }
+    }
+
+    /// What kubectl prints (with a trailing newline), optionally for `-f file` (`error when
+    /// creating "file": ...`).
+    pub fn kubectl_message(&self, verb_and_file: Option<(&str, &str)>) -> String {
+        match self {
+            ApiError::Invalid { kind, name, errors } => validation::render_invalid(*kind, name, errors),
+            other => match verb_and_file {
+                Some((verb, file)) => format!(
+                    "Error from server ({}): error when {verb} {}: {other}\n",
+                    other.reason(),
+                    go_quote(file)
+                ),
+                None => format!("Error from server ({}): {other}\n", other.reason()),
+            },
+        }
+    }
+}
+
+/// How an update treats fields the request leaves out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UpdateMode {
+    /// `kubectl replace`: the request is the whole object (clusterIP must be repeated).
+    Replace,
+    /// `kubectl apply` / `patch`: server-set fields the request omits are kept.
+    Merge,
+}
+
+/// The API server.
+#[derive(Clone, Debug)]
+pub struct ApiServer {
+    config: ApiServerConfig,
+    objects: BTreeMap<ObjectKey, Object>,
+    cluster_ips: ClusterIpAllocator,
+    node_ports: NodePortAllocator,
+    pod_cidrs: PodCidrAllocator,
+    rng_cluster_ip: SimRng,
+    rng_node_port: SimRng,
+    rng_names: SimRng,
+    rng_uid: SimRng,
+    resource_version: u64,
+    changes: Vec<Change>,
+    now: SimTime,
+}
+
+impl ApiServer {
+    /// A server with the system namespaces, drawing randomness from `rng`'s forks.
+    pub fn new(config: ApiServerConfig, rng: &SimRng) -> Self {
+        let mut s = ApiServer {
+            cluster_ips: ClusterIpAllocator::new(config.service_cidr),
+            node_ports: NodePortAllocator::new(config.node_port_range.0, config.node_port_range.1),
+            pod_cidrs: PodCidrAllocator::new(config.cluster_cidr, config.node_cidr_mask),
+            rng_cluster_ip: rng.fork("apiserver/clusterip"),
+            rng_node_port: rng.fork("apiserver/nodeport"),
+            rng_names: rng.fork("apiserver/names"),
+            rng_uid: rng.fork("apiserver/uid"),
+            config,
+            objects: BTreeMap::new(),
+            resource_version: 0,
+            changes: Vec::new(),
+            now: SimTime::ZERO,
+        };
+        for ns in SYSTEM_NAMESPACES {
+            let obj =
+                Object::Namespace(Namespace { metadata: ObjectMeta::named("", ns), ..Default::default() });
+            // Creating a fixed, valid Namespace in an empty store cannot fail.
+            let _ = s.create(obj);
+        }
+        s
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ApiServerConfig {
+        &self.config
+    }
+
+    /// Sets the simulated time used for creationTimestamp.
+    pub fn set_now(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    /// The ClusterIP at `offset` in the service range (1 ⇒ `kubernetes`, 10 ⇒ kube-dns).
+    pub fn service_ip(&self, offset: u32) -> IpAddr {
+        IpAddr::V4(self.cluster_ips.nth(offset))
+    }
+
+    /// The conventional kube-dns ClusterIP (`.10` of the service range).
+    pub fn dns_service_ip(&self) -> IpAddr {
+        self.service_ip(10)
+    }
+
+    /// A `rand.String(5)`-style suffix from the server's name stream.
+    pub fn random_suffix(&mut self, n: usize) -> String {
+        naming::random_suffix(&mut self.rng_names, n)
+    }
+
+    // ----- reads -----
+
+    /// One object.
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        self.objects.get(key)
+    }
+
+    /// One object by kind, namespace and name.
+    pub fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+        let ns = if kind.is_namespaced() { namespace } else { "" };
+        self.objects.get(&ObjectKey::new(kind, ns, name))
+    }
+
+    /// Every object, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Object)> {
+        self.objects.iter()
+    }
+
+    /// Every object of a kind, in (namespace, name) order.
+    pub fn list(&self, kind: Kind) -> impl Iterator<Item = &Object> {
+        self.objects.iter().filter(move |(k, _)| k.kind == kind).map(|(_, o)| o)
+    }
+
+    /// Every object of a kind in one namespace.
+    pub fn list_in<'a>(&'a self, kind: Kind, namespace: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects.iter().filter(move |(k, _)| k.kind == kind && k.namespace == namespace).map(|(_, o)| o)
+    }
+
+    /// The change log from entry `after + 1` on (`after = 0` for everything).
+    pub fn changes_since(&self, after: u64) -> &[Change] {
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(self.changes.len());
+        &self.changes[start..]
+    }
+
+    /// The sequence number of the last change.
+    pub fn last_seq(&self) -> u64 {
+        self.changes.len() as u64
+    }
+
+    // ----- writes -----
+
+    fn log(&mut self, change: ChangeType, key: ObjectKey, rv: u64) {
+        let seq = self.changes.len() as u64 + 1;
+        self.changes.push(Change { seq, change, key, resource_version: rv });
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.resource_version += 1;
+        self.resource_version
+    }
+
+    fn normalize(&mut self, obj: &mut Object) -> Result<ObjectKey, ApiError> {
+        let kind = obj.kind();
+        if kind == Kind::KubeProxyConfiguration {
+            return Err(ApiError::BadRequest {
+                message: "KubeProxyConfiguration is a kube-proxy configuration file, not an API object"
+                    .to_string(),
+            });
+        }
+        let default_ns = "default".to_string();
+        let suffix = naming::random_suffix(&mut self.rng_names, 5);
+        if let Some(meta) = obj.meta_mut() {
+            if !kind.is_namespaced() {
+                meta.namespace.clear();
+            } else if meta.namespace.is_empty() {
+                meta.namespace = default_ns;
+            }
+            if meta.name.is_empty() && !meta.generate_name.is_empty() {
+                meta.name = format!("{}{suffix}", meta.generate_name);
+            }
+        }
+        if obj.api_version().is_empty() {
+            obj.set_type_meta(kind.api_version());
+        }
+        let key = obj.key("default");
+        if kind.is_namespaced()
+            && self.config.require_namespaces
+            && !self.objects.contains_key(&ObjectKey::new(Kind::Namespace, "", &key.namespace))
+        {
+            return Err(ApiError::NotFound { kind: Kind::Namespace, name: key.namespace.clone() });
+        }
+        Ok(key)
+    }
+
+    fn invalid(key: &ObjectKey, errors: Vec<FieldError>) -> ApiError {
+        ApiError::Invalid { kind: key.kind, name: key.name.clone(), errors }
+    }
+
+    /// `POST`: creates an object (`kubectl create`).
+    pub fn create(&mut self, obj: Object) -> Result<&Object, ApiError> {
+        let mut obj = obj;
+        let key = self.normalize(&mut obj)?;
+        if self.objects.contains_key(&key) {
+            return Err(ApiError::AlreadyExists { kind: key.kind, name: key.name });
+        }
+        defaults::apply(&mut obj);
+        let errors = validation::validate(&obj);
+        if !errors.is_empty() {
+            return Err(Self::invalid(&key, errors));
+        }
+        self.allocate(&key, &mut obj, None).map_err(|e| Self::invalid(&key, e))?;
+        let rv = self.next_rv();
+        let ts = naming::timestamp(self.config.epoch_unix_secs, self.now);
+        let uid = naming::uid(&mut self.rng_uid);
+        if let Some(meta) = obj.meta_mut() {
+            meta.uid = uid;
+            meta.resource_version = rv.to_string();
+            meta.creation_timestamp = Some(ts);
+            meta.generation = Some(1);
+            meta.managed_fields = None;
+            meta.self_link = None;
+        }
+        self.log(ChangeType::Added, key.clone(), rv);
+        Ok(self.objects.entry(key).or_insert(obj))
+    }
+
+    /// `PUT`: replaces an existing object (`kubectl replace`).
+    pub fn replace(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        self.update(obj, UpdateMode::Replace)
+    }
+
+    /// `kubectl apply`: creates, or updates keeping server-set fields the manifest omits.
+    pub fn apply(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        let mut probe = obj.clone();
+        let key = self.normalize(&mut probe)?;
+        if self.objects.contains_key(&key) {
+            self.update(obj, UpdateMode::Merge)
+        } else {
+            self.create(obj).map(|_| ApplyResult::Created)
+        }
+    }
+
+    fn update(&mut self, obj: Object, mode: UpdateMode) -> Result<ApplyResult, ApiError> {
+        let mut new = obj;
+        let key = self.normalize(&mut new)?;
+        let Some(old) = self.objects.get(&key).cloned() else {
+            return Err(ApiError::NotFound { kind: key.kind, name: key.name });
+        };
+        let mut pre_errors = Vec::new();
+        if let (Object::Service(n), Object::Service(o)) = (&mut new, &old) {
+            pre_errors = service_update(n, o, mode);
+        }
+        defaults::apply(&mut new);
+        keep_status(&mut new, &old);
+        let mut errors = pre_errors;
+        errors.extend(validation::validate(&new));
+        if !errors.is_empty() {
+            return Err(Self::invalid(&key, errors));
+        }
+        self.allocate(&key, &mut new, Some(&old)).map_err(|e| Self::invalid(&key, e))?;
+        // Carry server-owned metadata, then compare.
+        if let (Some(nm), Some(om)) = (new.meta_mut(), old.meta()) {
+            nm.uid = om.uid.clone();
+            nm.creation_timestamp = om.creation_timestamp.clone();
+            nm.resource_version = om.resource_version.clone();
+            nm.generation = om.generation;
+            nm.managed_fields = None;
+            nm.self_link = None;
+        }
+        if new == old {
+            return Ok(ApplyResult::Unchanged);
+        }
+        self.release_unused(&key, &old, &new);
+        let rv = self.next_rv();
+        let spec_changed = spec_json(&new) != spec_json(&old);
+        if let Some(nm) = new.meta_mut() {
+            nm.resource_version = rv.to_string();
+            if spec_changed {
+                nm.generation = Some(nm.generation.unwrap_or(1) + 1);
+            }
+        }
+        self.objects.insert(key.clone(), new);
+        self.log(ChangeType::Modified, key, rv);
+        Ok(ApplyResult::Configured)
+    }
+
+    /// Writes observed state only (the `/status` subresource): replaces `status` and bumps
+    /// resourceVersion, skipping spec validation. For controllers and the simulated kubelet.
+    pub fn update_status(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        let mut new = obj;
+        let key = self.normalize(&mut new)?;
+        let Some(old) = self.objects.get(&key) else {
+            return Err(ApiError::NotFound { kind: key.kind, name: key.name });
+        };
+        let mut merged = old.clone();
+        match (&mut merged, new) {
+            (Object::Pod(m), Object::Pod(n)) => m.status = n.status,
+            (Object::Service(m), Object::Service(n)) => m.status = n.status,
+            (Object::Node(m), Object::Node(n)) => m.status = n.status,
+            (Object::Deployment(m), Object::Deployment(n)) => m.status = n.status,
+            (Object::ReplicaSet(m), Object::ReplicaSet(n)) => m.status = n.status,
+            (Object::StatefulSet(m), Object::StatefulSet(n)) => m.status = n.status,
+            (Object::DaemonSet(m), Object::DaemonSet(n)) => m.status = n.status,
+            _ => {
+                return Err(ApiError::BadRequest {
+                    message: format!("{} has no status subresource", key.kind),
+                });
+            }
+        }
+        if &merged == old {
+            return Ok(ApplyResult::Unchanged);
+        }
+        let rv = self.next_rv();
+        if let Some(m) = merged.meta_mut() {
+            m.resource_version = rv.to_string();
+        }
+        self.objects.insert(key.clone(), merged);
+        self.log(ChangeType::Modified, key, rv);
+        Ok(ApplyResult::Configured)
+    }
+
+    /// `kubectl patch` with a JSON merge or strategic-merge-lite patch.
+    pub fn patch(
+        &mut self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+        ty: PatchType,
+    ) -> Result<ApplyResult, ApiError> {
+        let Some(old) = self.get_named(kind, namespace, name) else {
+            return Err(ApiError::NotFound { kind, name: name.to_string() });
+        };
+        let mut doc =
+            serde_json::to_value(old).map_err(|e| ApiError::BadRequest { message: e.to_string() })?;
+        patch::apply(&mut doc, patch, ty);
+        let obj = object_from_json(kind, doc)?;
+        if obj.name() != name {
+            return Err(ApiError::BadRequest {
+                message: "the name of the object cannot be changed by a patch".into(),
+            });
+        }
+        self.update(obj, UpdateMode::Merge)
+    }
+
+    /// `kubectl scale`: sets `spec.replicas` of a Deployment, ReplicaSet or StatefulSet.
+    pub fn scale(
+        &mut self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        replicas: i32,
+    ) -> Result<ApplyResult, ApiError> {
+        let Some(mut obj) = self.get_named(kind, namespace, name).cloned() else {
+            return Err(ApiError::NotFound { kind, name: name.to_string() });
+        };
+        match &mut obj {
+            Object::Deployment(d) => d.spec.replicas = Some(replicas),
+            Object::ReplicaSet(d) => d.spec.replicas = Some(replicas),
+            Object::StatefulSet(d) => d.spec.replicas = Some(replicas),
+            _ => {
+                return Err(ApiError::BadRequest {
+                    message: format!(
+                        "the server could not find the requested resource ({} has no scale)",
+                        kind
+                    ),
+                });
+            }
+        }
+        self.update(obj, UpdateMode::Merge)
+    }
+
+    /// `DELETE`: removes an object, releasing its allocations. Deleting a Namespace deletes
+    /// everything in it (the namespace controller's job, done at once).
+    pub fn delete(&mut self, kind: Kind, namespace: &str, name: &str) -> Result<Object, ApiError> {
+        let ns =
+            if kind.is_namespaced() { if namespace.is_empty() { "default" } else { namespace } } else { "" };
+        let key = ObjectKey::new(kind, ns, name);
+        let Some(obj) = self.objects.remove(&key) else {
+            return Err(ApiError::NotFound { kind, name: name.to_string() });
+        };
+        self.release_all(&obj);
+        if kind == Kind::Namespace {
+            let inside: Vec<ObjectKey> =
+                self.objects.keys().filter(|k| k.namespace == name).cloned().collect();
+            for k in inside {
+                if let Some(o) = self.objects.remove(&k) {
+                    self.release_all(&o);
+                    let rv = self.next_rv();
+                    self.log(ChangeType::Deleted, k, rv);
+                }
+            }
+        }
+        let rv = self.next_rv();
+        self.log(ChangeType::Deleted, key, rv);
+        Ok(obj)
+    }
+
+    /// Creates `default/kubernetes` (ClusterIP `.1`, port 443/https → `target_port`) and its
+    /// Endpoints listing the control-plane addresses, as the API server's bootstrap controller
+    /// does.
+    pub fn ensure_kubernetes_service(
+        &mut self,
+        apiserver_ips: &[IpAddr],
+        target_port: i32,
+    ) -> Result<(), ApiError> {
+        let mut meta = ObjectMeta::named("default", "kubernetes");
+        meta.labels.insert("component".into(), "apiserver".into());
+        meta.labels.insert("provider".into(), "kubernetes".into());
+        let mut svc = Service { metadata: meta.clone(), ..Default::default() };
+        svc.spec.cluster_ip = ClusterIp::Ip(self.service_ip(1));
+        svc.spec.ports = vec![ServicePort {
+            name: "https".into(),
+            protocol: Some(Protocol::TCP),
+            port: 443,
+            target_port: Some(IntOrString::Int(target_port)),
+            ..Default::default()
+        }];
+        if self.get_named(Kind::Service, "default", "kubernetes").is_none() {
+            self.create(Object::Service(svc))?;
+        }
+        let ep = Endpoints {
+            metadata: meta,
+            subsets: vec![EndpointSubset {
+                addresses: apiserver_ips
+                    .iter()
+                    .map(|ip| EndpointAddress {
+                        ip: *ip,
+                        hostname: String::new(),
+                        node_name: None,
+                        target_ref: None,
+                    })
+                    .collect(),
+                not_ready_addresses: Vec::new(),
+                ports: vec![EndpointsPort {
+                    name: "https".into(),
+                    port: target_port,
+                    protocol: Some(Protocol::TCP),
+                    app_protocol: None,
+                }],
+            }],
+            ..Default::default()
+        };
+        self.apply(Object::Endpoints(ep)).map(|_| ())
+    }
+
+    // ----- allocation -----
+
+    fn allocate(
+        &mut self,
+        key: &ObjectKey,
+        obj: &mut Object,
+        old: Option<&Object>,
+    ) -> Result<(), Vec<FieldError>> {
+        match obj {
+            Object::Service(svc) => {
+                let old_svc = match old {
+                    Some(Object::Service(o)) => Some(o),
+                    _ => None,
+                };
+                let before = (self.cluster_ips.clone(), self.node_ports.clone());
+                let r = self.allocate_service(key, svc, old_svc);
+                if r.is_err() {
+                    // Roll back everything this request reserved.
+                    self.cluster_ips = before.0;
+                    self.node_ports = before.1;
+                }
+                r
+            }
+            Object::Node(node) => {
+                let name = key.name.clone();
+                match node.spec.pod_cidr.as_deref().map(str::parse::<IpNet>) {
+                    Some(Ok(c)) => self.pod_cidrs.occupy(c, &name),
+                    Some(Err(_)) => {}
+                    None => {
+                        if let Ok(c) = self.pod_cidrs.allocate_next(&name) {
+                            node.spec.pod_cidr = Some(c.to_string());
+                            node.spec.pod_cidrs = vec![c.to_string()];
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn allocate_service(
+        &mut self,
+        key: &ObjectKey,
+        svc: &mut Service,
+        old: Option<&Service>,
+    ) -> Result<(), Vec<FieldError>> {
+        let ty = svc.spec.service_type();
+        if ty == ServiceType::ExternalName {
+            return Ok(());
+        }
+        match svc.spec.cluster_ip.clone() {
+            ClusterIp::None => {}
+            ClusterIp::Ip(ip) => {
+                if let Err(e) = self.cluster_ips.allocate(ip, key) {
+                    return Err(vec![FieldError::invalid(
+                        "spec.clusterIPs",
+                        BadValue::Raw(go_string_slice(&[ip.to_string()])),
+                        &format!("failed to allocate IP {ip}: {e}"),
+                    )]);
+                }
+            }
+            ClusterIp::Unset | ClusterIp::Invalid(_) => {
+                let ip = self.cluster_ips.allocate_next(&mut self.rng_cluster_ip, key).map_err(|e| {
+                    vec![FieldError::invalid(
+                        "spec.clusterIPs",
+                        BadValue::Raw("[]string(nil)".into()),
+                        &e.to_string(),
+                    )]
+                })?;
+                svc.spec.cluster_ip = ClusterIp::Ip(IpAddr::V4(ip));
+                svc.spec.cluster_ips = vec![svc.spec.cluster_ip.clone()];
+            }
+        }
+        let wants_node_ports = ty == ServiceType::NodePort
+            || (ty == ServiceType::LoadBalancer && svc.spec.allocate_load_balancer_node_ports != Some(false));
+        let mut errors = Vec::new();
+        for (i, p) in svc.spec.ports.iter_mut().enumerate() {
+            let requested = p.node_port.unwrap_or(0);
+            if requested != 0 {
+                if let Err(e) = self.node_ports.allocate(requested, key) {
+                    errors.push(node_port_error(i, requested, &e));
+                }
+                continue;
+            }
+            if !wants_node_ports {
+                continue;
+            }
+            // Keep the port an earlier version of this Service already had for the same port.
+            let kept = old.and_then(|o| {
+                o.spec
+                    .ports
+                    .iter()
+                    .find(|op| op.port == p.port && op.protocol() == p.protocol())
+                    .and_then(|op| op.node_port)
+                    .filter(|np| *np != 0)
+            });
+            let got = match kept {
+                Some(np) => self.node_ports.allocate(np, key).map(|_| np),
+                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+            };
+            match got {
+                Ok(np) => p.node_port = Some(np),
+                Err(e) => errors.push(node_port_error(i, 0, &e)),
+            }
+        }
+        let needs_hc =
+            ty == ServiceType::LoadBalancer && svc.spec.external_traffic_policy == Some(TrafficPolicy::Local);
+        if needs_hc {
+            let requested = svc
+                .spec
+                .health_check_node_port
+                .filter(|p| *p != 0)
+                .or(old.and_then(|o| o.spec.health_check_node_port));
+            let got = match requested {
+                Some(hc) => self.node_ports.allocate(hc, key).map(|_| hc),
+                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+            };
+            match got {
+                Ok(hc) => svc.spec.health_check_node_port = Some(hc),
+                Err(e) => errors.push(FieldError::invalid(
+                    "spec.healthCheckNodePort",
+                    BadValue::Int(i64::from(requested.unwrap_or(0))),
+                    &e.to_string(),
+                )),
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn release_all(&mut self, obj: &Object) {
+        match obj {
+            Object::Service(s) => {
+                let (ips, ports) = service_allocations(s);
+                for ip in ips {
+                    self.cluster_ips.release(ip);
+                }
+                for p in ports {
+                    self.node_ports.release(p);
+                }
+            }
+            Object::Node(n) => self.pod_cidrs.release_node(&n.metadata.name),
+            _ => {}
+        }
+    }
+
+    fn release_unused(&mut self, _key: &ObjectKey, old: &Object, new: &Object) {
+        if let (Object::Service(o), Object::Service(n)) = (old, new) {
+            let (old_ips, old_ports) = service_allocations(o);
+            let (new_ips, new_ports) = service_allocations(n);
+            for ip in old_ips.difference(&new_ips) {
+                self.cluster_ips.release(*ip);
+            }
+            for p in old_ports.difference(&new_ports) {
+                self.node_ports.release(*p);
+            }
+        }
+    }
+
+    // ----- manifests -----
+
+    /// `kubectl apply -f` over loaded manifests, in order. Each report carries kubectl's line
+    /// and, for invalid objects, the field errors positioned in the source.
+    pub fn apply_loaded(&mut self, loaded: &[Loaded<Object>]) -> Vec<ApplyReport> {
+        loaded.iter().map(|l| self.report(l, Verb::Apply)).collect()
+    }
+
+    /// `kubectl create -f` over loaded manifests, in order (AlreadyExists for duplicates).
+    pub fn create_loaded(&mut self, loaded: &[Loaded<Object>]) -> Vec<ApplyReport> {
+        loaded.iter().map(|l| self.report(l, Verb::Create)).collect()
+    }
+
+    fn report(&mut self, l: &Loaded<Object>, verb: Verb) -> ApplyReport {
+        let result = match verb {
+            Verb::Apply => self.apply(l.value.clone()),
+            Verb::Create => self.create(l.value.clone()).map(|_| ApplyResult::Created),
+        };
+        let key = l.value.key("default");
+        let located = match &result {
+            Err(ApiError::Invalid { errors, .. }) => errors
+                .iter()
+                .map(|e| LoadError {
+                    file: l.origin.file.clone(),
+                    loc: Some(l.locate(&e.field)),
+                    field: e.field.clone(),
+                    message: e.body(),
+                    kind: LoadErrorKind::Invalid,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ApplyReport { origin: l.origin.clone(), key, result, located }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Verb {
+    Apply,
+    Create,
+}
+
+/// The result of applying one loaded object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyReport {
+    /// Where the object came from.
+    pub origin: Origin,
+    /// The object's key.
+    pub key: ObjectKey,
+    /// What the server said.
+    pub result: Result<ApplyResult, ApiError>,
+    /// Validation errors positioned in the source (empty unless Invalid).
+    pub located: Vec<LoadError>,
+}
+
+impl ApplyReport {
+    /// The line kubectl prints: `service/x created`, or the error message.
+    pub fn kubectl_line(&self) -> String {
+        match &self.result {
+            Ok(r) => format!("{}/{} {r}\n", self.key.kind.kubectl_prefix(), self.key.name),
+            Err(e) => e.kubectl_message(Some(("creating", &self.origin.file))),
+        }
+    }
+}
+
+fn node_port_error(i: usize, requested: i32, e: &AllocError) -> FieldError {
+    FieldError::invalid(
+        &format!("spec.ports[{i}].nodePort"),
+        BadValue::Int(i64::from(requested)),
+        &e.to_string(),
+    )
+}
+
+fn service_allocations(s: &Service) -> (BTreeSet<IpAddr>, BTreeSet<i32>) {
+    let ips = s
+        .spec
+        .cluster_ips
+        .iter()
+        .chain(std::iter::once(&s.spec.cluster_ip))
+        .filter_map(ClusterIp::ip)
+        .collect();
+    let mut ports: BTreeSet<i32> =
+        s.spec.ports.iter().filter_map(|p| p.node_port).filter(|p| *p != 0).collect();
+    if let Some(hc) = s.spec.health_check_node_port.filter(|p| *p != 0) {
+        ports.insert(hc);
+    }
+    (ips, ports)
+}
+
+/// Update rules for Services: clusterIP immutability (`kubectl replace` without `clusterIP`
+/// is article 000's gotcha) and dropping fields that the new type no longer allows.
+fn service_update(new: &mut Service, old: &Service, mode: UpdateMode) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let old_ty = old.spec.service_type();
+    let new_ty = new.spec.service_type();
+    if new_ty == ServiceType::ExternalName || old_ty == ServiceType::ExternalName {
+        if new_ty == ServiceType::ExternalName {
+            // Changing to ExternalName releases the ClusterIP.
+            new.spec.cluster_ip = ClusterIp::Unset;
+            new.spec.cluster_ips.clear();
+            new.spec.ip_families.clear();
+            new.spec.ip_family_policy = None;
+            new.spec.internal_traffic_policy = None;
+        }
+        return errs;
+    }
+    if mode == UpdateMode::Merge && new.spec.cluster_ip.is_unset() {
+        new.spec.cluster_ip = old.spec.cluster_ip.clone();
+        if new.spec.cluster_ips.is_empty() {
+            new.spec.cluster_ips = old.spec.cluster_ips.clone();
+        }
+    }
+    if new.spec.cluster_ip != old.spec.cluster_ip {
+        errs.push(FieldError::invalid(
+            "spec.clusterIP",
+            BadValue::Str(new.spec.cluster_ip.to_string()),
+            "field is immutable",
+        ));
+    }
+    // Leaving NodePort/LoadBalancer drops the node ports (the strategy's dropTypeDependentFields).
+    let was_external = matches!(old_ty, ServiceType::NodePort | ServiceType::LoadBalancer);
+    if was_external && new_ty == ServiceType::ClusterIP {
+        for (np, op) in new.spec.ports.iter_mut().zip(old.spec.ports.iter()) {
+            if np.node_port == op.node_port {
+                np.node_port = None;
+            }
+        }
+        if new.spec.external_traffic_policy == old.spec.external_traffic_policy {
+            new.spec.external_traffic_policy = None;
+        }
+    }
+    if old_ty == ServiceType::LoadBalancer && new_ty != ServiceType::LoadBalancer {
+        if new.spec.health_check_node_port == old.spec.health_check_node_port {
+            new.spec.health_check_node_port = None;
+        }
+        if new.spec.allocate_load_balancer_node_ports == old.spec.allocate_load_balancer_node_ports {
+            new.spec.allocate_load_balancer_node_ports = None;
+        }
+    }
+    errs
+}
+
+fn keep_status(new: &mut Object, old: &Object) {
+    macro_rules! keep {
+        ($n:expr, $o:expr) => {
+            if $n.status.is_none() {
+                $n.status = $o.status.clone();
+            }
+        };
+    }
+    match (new, old) {
+        (Object::Pod(n), Object::Pod(o)) => keep!(n, o),
+        (Object::Service(n), Object::Service(o)) => keep!(n, o),
+        (Object::Node(n), Object::Node(o)) => keep!(n, o),
+        (Object::Deployment(n), Object::Deployment(o)) => keep_workload(n, o),
+        (Object::ReplicaSet(n), Object::ReplicaSet(o)) => keep_workload(n, o),
+        (Object::StatefulSet(n), Object::StatefulSet(o)) => keep_workload(n, o),
+        (Object::DaemonSet(n), Object::DaemonSet(o)) => keep_workload(n, o),
+        _ => {}
+    }
+}
+
+fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
+    if n.status.is_none() {
+        n.status = o.status.clone();
+    }
+}
+
+fn spec_json(obj: &Object) -> serde_json::Value {
+    let mut v = serde_json::to_value(obj).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    v
+}
+
+/// Decodes a JSON document into the typed object of `kind` (used after patching).
+pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, ApiError> {
+    fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+        serde_json::from_value(v).map_err(|e| ApiError::BadRequest { message: e.to_string() })
+    }
+    Ok(match kind {
+        Kind::Namespace => Object::Namespace(de(doc)?),
+        Kind::Node => Object::Node(de(doc)?),
+        Kind::Pod => Object::Pod(de(doc)?),
+        Kind::Deployment => Object::Deployment(de(doc)?),
+        Kind::ReplicaSet => Object::ReplicaSet(de(doc)?),
+        Kind::StatefulSet => Object::StatefulSet(de(doc)?),
+        Kind::DaemonSet => Object::DaemonSet(de(doc)?),
+        Kind::Service => Object::Service(de(doc)?),
+        Kind::Endpoints => Object::Endpoints(de(doc)?),
+        Kind::EndpointSlice => Object::EndpointSlice(de(doc)?),
+        Kind::Ingress => Object::Ingress(de(doc)?),
+        Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
+        Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
+    })
+}

@@ -1,0 +1,205 @@
+//! Defaulting as the API server applies it before validation (`pkg/apis/core/v1/defaults.go`,
+//! `pkg/apis/apps/v1/defaults.go`, `pkg/apis/discovery/v1/defaults.go`, plus the Service create
+//! strategy's `clusterIP`/`clusterIPs` sync). Allocation-dependent fields (clusterIP,
+//! nodePorts, healthCheckNodePort, pod CIDR) are filled later by `allocator`.
+//! Left out: defaults for fields netsim does not model.
+
+use crate::api::pod::{DnsPolicy, RestartPolicy};
+use crate::api::service::{ClientIpConfig, DEFAULT_CLIENT_IP_AFFINITY_SECONDS, SessionAffinityConfig};
+use crate::api::workload::Workload;
+use crate::api::{
+    ClusterIp, IntOrString, IpFamily, IpFamilyPolicy, LabelSelector, Object, PodSpec, Probe, Protocol,
+    Service, ServiceAffinity, ServiceType, TrafficPolicy,
+};
+
+/// Applies every default for `obj`.
+pub fn apply(obj: &mut Object) {
+    match obj {
+        Object::Service(s) => service(s),
+        Object::Pod(p) => pod_spec(&mut p.spec),
+        Object::Deployment(w) => workload(w),
+        Object::ReplicaSet(w) => workload(w),
+        Object::StatefulSet(w) => workload(w),
+        Object::DaemonSet(w) => workload(w),
+        Object::Endpoints(e) => {
+            for ss in &mut e.subsets {
+                for p in &mut ss.ports {
+                    p.protocol.get_or_insert(Protocol::TCP);
+                }
+            }
+        }
+        Object::EndpointSlice(e) => {
+            for p in &mut e.ports {
+                p.protocol.get_or_insert(Protocol::TCP);
+            }
+        }
+        Object::Node(n) => {
+            if n.spec.pod_cidrs.is_empty()
+                && let Some(c) = &n.spec.pod_cidr
+            {
+                n.spec.pod_cidrs = vec![c.clone()];
+            }
+        }
+        Object::Namespace(_)
+        | Object::Ingress(_)
+        | Object::ServiceCidr(_)
+        | Object::KubeProxyConfiguration(_) => {}
+    }
+}
+
+/// `SetDefaults_Service` plus the create strategy's ClusterIP/ClusterIPs sync.
+pub fn service(svc: &mut Service) {
+    let spec = &mut svc.spec;
+    let ty = spec.type_.get_or_insert(ServiceType::ClusterIP).clone();
+    let affinity = spec.session_affinity.get_or_insert(ServiceAffinity::None).clone();
+    if affinity == ServiceAffinity::ClientIP {
+        let has_timeout = spec
+            .session_affinity_config
+            .as_ref()
+            .and_then(|c| c.client_ip.as_ref())
+            .and_then(|c| c.timeout_seconds)
+            .is_some();
+        if !has_timeout {
+            spec.session_affinity_config = Some(SessionAffinityConfig {
+                client_ip: Some(ClientIpConfig { timeout_seconds: Some(DEFAULT_CLIENT_IP_AFFINITY_SECONDS) }),
+            });
+        }
+    }
+    for p in &mut spec.ports {
+        p.protocol.get_or_insert(Protocol::TCP);
+        let unset = match &p.target_port {
+            None | Some(IntOrString::Int(0)) => true,
+            Some(IntOrString::String(s)) => s.is_empty(),
+            Some(IntOrString::Int(_)) => false,
+        };
+        if unset {
+            p.target_port = Some(IntOrString::Int(p.port));
+        }
+    }
+    if matches!(ty, ServiceType::NodePort | ServiceType::LoadBalancer) {
+        spec.external_traffic_policy.get_or_insert(TrafficPolicy::Cluster);
+    }
+    if ty == ServiceType::LoadBalancer {
+        spec.allocate_load_balancer_node_ports.get_or_insert(true);
+    }
+    if ty != ServiceType::ExternalName {
+        spec.internal_traffic_policy.get_or_insert(TrafficPolicy::Cluster);
+        if spec.ip_families.is_empty() {
+            spec.ip_families = vec![IpFamily::IPv4];
+        }
+        spec.ip_family_policy.get_or_insert(IpFamilyPolicy::SingleStack);
+    }
+    // Keep clusterIP and clusterIPs in step (the strategy's PrepareForCreate).
+    if spec.cluster_ips.is_empty() && !spec.cluster_ip.is_unset() {
+        spec.cluster_ips = vec![spec.cluster_ip.clone()];
+    } else if spec.cluster_ip.is_unset()
+        && let Some(first) = spec.cluster_ips.first()
+    {
+        spec.cluster_ip = first.clone();
+    }
+    if ty == ServiceType::ExternalName && spec.cluster_ip == ClusterIp::Unset {
+        spec.cluster_ips.clear();
+    }
+}
+
+fn probe(p: &mut Probe) {
+    p.timeout_seconds.get_or_insert(1);
+    p.period_seconds.get_or_insert(10);
+    p.success_threshold.get_or_insert(1);
+    p.failure_threshold.get_or_insert(3);
+    if let Some(h) = &mut p.http_get {
+        if h.path.is_empty() {
+            h.path = "/".to_string();
+        }
+        if h.scheme.is_empty() {
+            h.scheme = "HTTP".to_string();
+        }
+    }
+}
+
+/// `SetDefaults_PodSpec` and container defaults for the modelled fields.
+pub fn pod_spec(spec: &mut PodSpec) {
+    spec.dns_policy.get_or_insert(DnsPolicy::ClusterFirst);
+    spec.restart_policy.get_or_insert(RestartPolicy::Always);
+    spec.enable_service_links.get_or_insert(true);
+    spec.termination_grace_period_seconds.get_or_insert(30);
+    if spec.scheduler_name.is_empty() {
+        spec.scheduler_name = "default-scheduler".to_string();
+    }
+    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut()) {
+        for p in &mut c.ports {
+            p.protocol.get_or_insert(Protocol::TCP);
+            if spec.host_network == Some(true) && p.host_port.unwrap_or(0) == 0 {
+                p.host_port = Some(p.container_port);
+            }
+        }
+        if let Some(p) = &mut c.readiness_probe {
+            probe(p);
+        }
+        if let Some(p) = &mut c.liveness_probe {
+            probe(p);
+        }
+        if let Some(p) = &mut c.startup_probe {
+            probe(p);
+        }
+        c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".to_string());
+        c.termination_message_policy.get_or_insert_with(|| "File".to_string());
+        if c.image_pull_policy.is_none() {
+            let latest = !c.image.contains(':') || c.image.ends_with(":latest");
+            c.image_pull_policy = Some(if latest { "Always" } else { "IfNotPresent" }.to_string());
+        }
+    }
+}
+
+/// Workload defaults: replicas 1 and, for the old API groups, a selector taken from the
+/// template labels (apps/v1 requires an explicit selector).
+pub fn workload<S>(w: &mut Workload<S>)
+where
+    S: WorkloadSpecMut,
+{
+    let legacy = matches!(w.api_version.as_str(), "extensions/v1beta1" | "apps/v1beta1");
+    let labels = w.spec.template_mut().metadata.labels.clone();
+    if legacy && w.spec.selector_mut().is_none() && !labels.is_empty() {
+        *w.spec.selector_mut() =
+            Some(LabelSelector { match_labels: labels.clone(), match_expressions: Vec::new() });
+    }
+    if legacy && w.metadata.labels.is_empty() {
+        w.metadata.labels = labels;
+    }
+    if let Some(r) = w.spec.replicas_mut() {
+        r.get_or_insert(1);
+    }
+    pod_spec(&mut w.spec.template_mut().spec);
+}
+
+/// Mutable access to the parts of a workload spec that defaulting touches.
+pub trait WorkloadSpecMut {
+    /// `spec.selector`.
+    fn selector_mut(&mut self) -> &mut Option<LabelSelector>;
+    /// `spec.template`.
+    fn template_mut(&mut self) -> &mut crate::api::PodTemplateSpec;
+    /// `spec.replicas` (None for DaemonSets, which have no replica count).
+    fn replicas_mut(&mut self) -> Option<&mut Option<i32>>;
+}
+
+macro_rules! spec_mut {
+    ($t:ty, |$s:ident| $replicas:expr) => {
+        impl WorkloadSpecMut for $t {
+            fn selector_mut(&mut self) -> &mut Option<LabelSelector> {
+                &mut self.selector
+            }
+            fn template_mut(&mut self) -> &mut crate::api::PodTemplateSpec {
+                &mut self.template
+            }
+            fn replicas_mut(&mut self) -> Option<&mut Option<i32>> {
+                let $s = self;
+                $replicas
+            }
+        }
+    };
+}
+
+spec_mut!(crate::api::workload::DeploymentSpec, |s| Some(&mut s.replicas));
+spec_mut!(crate::api::workload::ReplicaSetSpec, |s| Some(&mut s.replicas));
+spec_mut!(crate::api::workload::StatefulSetSpec, |s| Some(&mut s.replicas));
+spec_mut!(crate::api::workload::DaemonSetSpec, |_s| None);
