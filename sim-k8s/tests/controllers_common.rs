@@ -1,15 +1,22 @@
 //! Shared helpers for the controller and kubectl integration tests (included with `mod`).
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-
 use sim_core::{SimDuration, SimRng, SimTime};
 use sim_k8s::api::{
     Kind, Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Object, ObjectKey, ObjectMeta, Pod,
 };
+use sim_k8s::apiserver::{ApiServer, ApiServerConfig};
 use sim_k8s::controllers::{Controllers, ObjectStore};
 
-pub type Store = BTreeMap<ObjectKey, Object>;
+pub type Store = ApiServer;
+
+pub fn put(store: &mut Store, obj: Object, now: SimTime) {
+    ObjectStore::create(store, obj, now).unwrap();
+}
+
+pub fn update(store: &mut Store, obj: Object, now: SimTime) {
+    ObjectStore::update(store, obj, now).unwrap();
+}
 
 pub fn node(name: &str, ip: &str, cidr: &str, control_plane: bool) -> Object {
     let mut meta = ObjectMeta::named("", name);
@@ -34,13 +41,12 @@ pub fn node(name: &str, ip: &str, cidr: &str, control_plane: bool) -> Object {
 
 /// A kubeadm-like cluster: one control plane and `workers` workers.
 pub fn cluster(workers: usize) -> Store {
-    let mut s = Store::new();
+    let mut s = ApiServer::new(ApiServerConfig::default(), &SimRng::new(99));
     let now = SimTime::ZERO;
-    s.create(node("control-plane", "172.18.0.2", "10.244.0.0/24", true), now).unwrap();
+    put(&mut s, node("control-plane", "172.18.0.2", "10.244.0.0/24", true), now);
     for i in 1..=workers {
         let name = if i == 1 { "worker".to_string() } else { format!("worker{i}") };
-        s.create(node(&name, &format!("172.18.0.{}", i + 2), &format!("10.244.{i}.0/24"), false), now)
-            .unwrap();
+        put(&mut s, node(&name, &format!("172.18.0.{}", i + 2), &format!("10.244.{i}.0/24"), false), now);
     }
     s
 }
@@ -49,7 +55,7 @@ pub fn apply_yaml(store: &mut Store, yaml: &str, now: SimTime) {
     let out = sim_k8s::manifest::load_str("test.yaml", yaml);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     for o in out.objects {
-        store.create(o.value, now).unwrap();
+        put(store, o.value, now);
     }
 }
 
@@ -58,6 +64,7 @@ pub fn run_until(c: &mut Controllers, store: &mut Store, from: SimTime, until: S
     let mut now = from;
     loop {
         let r = c.reconcile(store, now);
+        assert!(c.errors().is_empty(), "store rejected controller writes: {:?}", c.errors());
         match r.next_wakeup {
             Some(t) if t <= until => now = t,
             _ => return until,
@@ -74,15 +81,9 @@ pub fn controllers(seed: u64) -> Controllers {
 }
 
 pub fn pods(store: &Store) -> Vec<Pod> {
-    store
-        .values()
-        .filter_map(|o| match o {
-            Object::Pod(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect()
+    sim_k8s::controllers::list_pods(store)
 }
 
 pub fn get<'a>(store: &'a Store, kind: Kind, ns: &str, name: &str) -> Option<&'a Object> {
-    store.get(&ObjectKey::new(kind, ns, name))
+    store.get_named(kind, ns, name)
 }

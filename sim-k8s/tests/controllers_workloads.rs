@@ -5,7 +5,6 @@ mod controllers_common;
 
 use controllers_common::*;
 use sim_k8s::api::{Kind, Object};
-use sim_k8s::controllers::ObjectStore;
 use sim_k8s::controllers::names::ALPHANUMS;
 
 const DEPLOY: &str = r#"
@@ -52,7 +51,7 @@ fn deployment_makes_named_pods_that_run_with_ips() {
     let mut c = controllers(7);
     apply_yaml(&mut store, DEPLOY, secs(0));
     run_until(&mut c, &mut store, secs(0), secs(10));
-    let rs: Vec<_> = store.keys().filter(|k| k.kind == Kind::ReplicaSet).cloned().collect();
+    let rs: Vec<_> = store.list(Kind::ReplicaSet).map(|o| o.key("default")).collect();
     assert_eq!(rs.len(), 1);
     let rs_name = &rs[0].name;
     let hash = rs_name.strip_prefix("nginx-").unwrap();
@@ -88,7 +87,7 @@ fn deployment_makes_named_pods_that_run_with_ips() {
     assert_eq!(ep.subsets[0].ports[0].port, 80);
     // Slice with the labels kube-proxy selects on.
     let slices: Vec<_> = store
-        .values()
+        .list(Kind::EndpointSlice)
         .filter_map(|o| match o {
             Object::EndpointSlice(s) if s.service_name() == Some("web") => Some(s.clone()),
             _ => None,
@@ -143,17 +142,17 @@ fn scale_down_removes_not_ready_then_newest() {
         _ => panic!(),
     };
     d.spec.replicas = Some(5);
-    store.update(Object::Deployment(d.clone()), secs(20)).unwrap();
+    update(&mut store, Object::Deployment(d.clone()), secs(20));
     c.reconcile(&mut store, secs(20));
     let old: Vec<String> = pods(&store)
         .iter()
-        .filter(|p| p.metadata.creation_timestamp.as_deref() == Some("2025-01-01T00:00:00Z"))
+        .filter(|p| p.metadata.creation_timestamp.as_deref() == Some("2024-01-01T00:00:00Z"))
         .map(|p| p.metadata.name.clone())
         .collect();
     assert_eq!(old.len(), 3);
     // Scale back while the two new ones are still ContainerCreating: they go first.
     d.spec.replicas = Some(3);
-    store.update(Object::Deployment(d), secs(20)).unwrap();
+    update(&mut store, Object::Deployment(d), secs(20));
     c.reconcile(&mut store, secs(20));
     let active: Vec<String> = pods(&store)
         .iter()
@@ -176,7 +175,7 @@ fn terminating_pod_is_serving_but_not_ready_in_slices_and_gone_from_endpoints() 
     let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", &victim.metadata.name);
     let mut p = victim.clone();
     sim_k8s::controllers::pods::mark_terminating(&mut p, secs(10), None);
-    store.update(Object::Pod(p), secs(10)).unwrap();
+    update(&mut store, Object::Pod(p), secs(10));
     c.reconcile(&mut store, secs(10));
     let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else { panic!() };
     // The replacement has no IP while ContainerCreating, the victim is terminating: 2 left.
@@ -185,7 +184,7 @@ fn terminating_pod_is_serving_but_not_ready_in_slices_and_gone_from_endpoints() 
     let ip = victim.status.as_ref().unwrap().pod_ip.unwrap();
     assert!(!ep.subsets[0].addresses.iter().any(|a| a.ip == ip));
     let slice_ep = store
-        .values()
+        .list(Kind::EndpointSlice)
         .find_map(|o| match o {
             Object::EndpointSlice(s) if s.service_name() == Some("web") => {
                 s.endpoints.iter().find(|e| e.addresses[0] == ip.to_string()).cloned()
@@ -197,7 +196,7 @@ fn terminating_pod_is_serving_but_not_ready_in_slices_and_gone_from_endpoints() 
     assert_eq!(slice_ep.conditions.serving, Some(true));
     assert_eq!(slice_ep.conditions.terminating, Some(true));
     run_until(&mut c, &mut store, secs(10), secs(41));
-    assert!(!store.contains_key(&key));
+    assert!(store.get(&key).is_none());
 }
 
 const STS: &str = r#"

@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use sim_core::SimTime;
 
+use super::endpointslice::SKIP_MIRROR_LABEL;
 use super::node_lifecycle::CONTROL_PLANE;
 use super::{Controllers, ObjectStore, list_nodes};
 use crate::api::endpoint_slice::{AddressType, SERVICE_NAME_LABEL};
@@ -79,7 +80,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         metadata: ObjectMeta {
             name: "kubernetes".into(),
             namespace: "default".into(),
-            labels: labels(&[("endpointslice.kubernetes.io/skip-mirror", "true")]),
+            labels: labels(&[(SKIP_MIRROR_LABEL, "true")]),
             ..Default::default()
         },
         subsets: vec![EndpointSubset {
@@ -100,10 +101,12 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     };
     let ep_key = ObjectKey::new(Kind::Endpoints, "default", "kubernetes");
     match store.get(&ep_key) {
-        Some(Object::Endpoints(old)) if old.subsets == ep.subsets => {}
+        Some(Object::Endpoints(old))
+            if old.subsets == ep.subsets && old.metadata.labels.contains_key(SKIP_MIRROR_LABEL) => {}
         Some(Object::Endpoints(old)) => {
             let mut e = old.clone();
             e.subsets = ep.subsets;
+            e.metadata.labels.insert(SKIP_MIRROR_LABEL.into(), "true".into());
             changed |= c.write(store, Object::Endpoints(e), now, false);
         }
         _ => changed |= c.write(store, Object::Endpoints(ep), now, true),

@@ -11,6 +11,7 @@ use sim_core::SimTime;
 use thiserror::Error;
 
 use crate::api::{Kind, Object, ObjectKey};
+use crate::apiserver::{ApiError, ApiServer};
 
 /// Why a store write failed.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -91,6 +92,47 @@ impl ObjectStore for BTreeMap<ObjectKey, Object> {
     }
 }
 
+impl From<ApiError> for StoreError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::AlreadyExists { kind, name } => {
+                StoreError::AlreadyExists { resource: kind.resource().into(), name }
+            }
+            ApiError::NotFound { kind, name } => {
+                StoreError::NotFound { resource: kind.resource().into(), name }
+            }
+            other => StoreError::Rejected(other.to_string()),
+        }
+    }
+}
+
+/// The real store: creates go through `create`, updates through the merge path of `apply`
+/// (status included, server-owned metadata kept), deletes through `delete`.
+impl ObjectStore for ApiServer {
+    fn list(&self, kind: Kind) -> Vec<Object> {
+        ApiServer::list(self, kind).cloned().collect()
+    }
+    fn get(&self, key: &ObjectKey) -> Option<Object> {
+        ApiServer::get(self, key).cloned()
+    }
+    fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        ApiServer::create(self, obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        let key = obj.key("default");
+        if ApiServer::get(self, &key).is_none() {
+            return Err(StoreError::not_found(&key));
+        }
+        self.apply(obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
+        self.set_now(now);
+        ApiServer::delete(self, key.kind, &key.namespace, &key.name).map_err(StoreError::from)
+    }
+}
+
 /// Fills what an API server would: namespace, uid, creationTimestamp (test double only).
 fn fill_server_fields(obj: &mut Object, key: &ObjectKey, now: SimTime) {
     let kind = obj.kind();
@@ -122,9 +164,10 @@ pub fn stable_uid(key: &ObjectKey) -> String {
     format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
 }
 
-/// Unix time of `SimTime::ZERO`: 2025-01-01T00:00:00Z. Timestamps in objects are this plus the
-/// simulated clock, so ages computed back from them are pure simulated time.
-pub const SIM_EPOCH_UNIX: i64 = 1_735_689_600;
+/// Unix time of `SimTime::ZERO`: 2024-01-01T00:00:00Z, the API server's default
+/// `epoch_unix_secs`. Timestamps in objects are this plus the simulated clock, so ages computed
+/// back from them are pure simulated time.
+pub const SIM_EPOCH_UNIX: i64 = 1_704_067_200;
 
 /// The RFC 3339 (`2025-01-01T00:00:05Z`) spelling of a simulated instant, seconds precision
 /// like `metav1.Time`.
@@ -186,11 +229,12 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip() {
-        assert_eq!(timestamp(SimTime::ZERO), "2025-01-01T00:00:00Z");
+        assert_eq!(timestamp(SimTime::ZERO), "2024-01-01T00:00:00Z");
+        // 2024 is a leap year: day 59 is February 29th.
         let t = SimTime::from_nanos(86_400 * 59 * 1_000_000_000 + 3_723_000_000_000);
-        assert_eq!(timestamp(t), "2025-03-01T01:02:03Z");
-        assert_eq!(parse_timestamp("2025-03-01T01:02:03Z"), Some(t));
-        assert_eq!(parse_timestamp("2024-12-31T23:59:59Z"), None);
+        assert_eq!(timestamp(t), "2024-02-29T01:02:03Z");
+        assert_eq!(parse_timestamp("2024-02-29T01:02:03Z"), Some(t));
+        assert_eq!(parse_timestamp("2023-12-31T23:59:59Z"), None);
         assert_eq!(parse_timestamp("garbage"), None);
     }
 }
