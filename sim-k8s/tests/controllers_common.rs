@@ -2,9 +2,7 @@
 #![allow(dead_code)]
 
 use sim_core::{SimDuration, SimRng, SimTime};
-use sim_k8s::api::{
-    Kind, Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Object, ObjectKey, ObjectMeta, Pod,
-};
+use sim_k8s::api::{Kind, Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Object, ObjectMeta, Pod};
 use sim_k8s::apiserver::{ApiServer, ApiServerConfig};
 use sim_k8s::controllers::{Controllers, ObjectStore};
 
