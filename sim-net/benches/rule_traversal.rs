@@ -21,7 +21,10 @@ fn addr_type(a: Ipv4Addr) -> AddrType {
 fn linear_chain(n: u16) -> Netfilter {
     let mut text = String::from("*filter\n:INPUT DROP [0:0]\n");
     for i in 0..n {
-        text.push_str(&format!("-A INPUT -d 192.168.1.10/32 -p tcp -m tcp --dport {} -j ACCEPT\n", 10000 + i));
+        text.push_str(&format!(
+            "-A INPUT -d 192.168.1.10/32 -p tcp -m tcp --dport {} -j ACCEPT\n",
+            10000 + i
+        ));
     }
     text.push_str("COMMIT\n");
     let mut nf = Netfilter::new();
@@ -30,7 +33,8 @@ fn linear_chain(n: u16) -> Netfilter {
 }
 
 fn kube_services(n: u32) -> Netfilter {
-    let mut decl = String::from("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+    let mut decl =
+        String::from("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
     let mut rules = String::from(
         "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n",
     );
@@ -69,7 +73,13 @@ fn bench(c: &mut Criterion) {
     let mut rng = SimRng::new(1).fork("bench");
 
     let mut nf = linear_chain(10_000);
-    let pkt = Packet::tcp(Ipv4Addr::new(10, 0, 0, 1), 40000, Ipv4Addr::new(192, 168, 1, 10), 10000 + 9_999, TcpFlags::SYN);
+    let pkt = Packet::tcp(
+        Ipv4Addr::new(10, 0, 0, 1),
+        40000,
+        Ipv4Addr::new(192, 168, 1, 10),
+        10000 + 9_999,
+        TcpFlags::SYN,
+    );
     c.bench_function("chain_10k_linear", |b| {
         b.iter(|| {
             let mut p = pkt.clone();

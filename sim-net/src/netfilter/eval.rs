@@ -220,20 +220,35 @@ pub fn run_table(
             return TableVerdict::Drop;
         };
         let nrules = chain.rules.len();
-        if nrules >= super::table::DstIndex::MIN_RULES && !chain.index.is_valid() {
+        if !chain.index.is_valid() {
             chain.index.rebuild(&chain.rules);
         }
-        let indexed = chain.index.is_valid() && !linear_only();
+        let indexed = chain.index.uses_dst() && !linear_only();
+        let prefilter = !linear_only();
         let dst = u32::from(pkt.dst);
+        let src = u32::from(pkt.src);
+        let proto = pkt.protocol().number();
+        let ports = ports_of(pkt).unwrap_or((0, 0));
         // Find the next matching rule in this chain.
         let mut hit = None;
+        let (mut ca, mut cb) = if indexed { chain.index.cursors(dst, pos) } else { (0, 0) };
         while pos < nrules {
             if indexed {
                 // Skip rules whose `-d x/32` cannot match (see DstIndex).
-                pos = chain.index.next(dst, pos);
-                if pos >= nrules {
+                let c = ca.min(cb);
+                if c >= nrules {
                     break;
                 }
+                if c == ca {
+                    ca = chain.index.advance(c);
+                } else {
+                    cb = chain.index.advance(c);
+                }
+                pos = c;
+            }
+            if prefilter && chain.index.fast.get(pos).is_some_and(|f| !f.pass(src, dst, proto, ports)) {
+                pos += 1;
+                continue;
             }
             let chain_name = &chain.name;
             let r = &mut chain.rules[pos];
@@ -383,9 +398,9 @@ mod tests {
 
     use sim_core::{SimDuration, SimRng, SimTime};
 
+    use super::super::SaveOptions;
     use crate::netfilter::*;
     use crate::wire::{Packet, TcpFlags};
-    use super::super::SaveOptions;
 
     /// Answers random matches from a script (then "no match").
     struct Script(Vec<bool>);
@@ -720,7 +735,11 @@ mod tests {
         for round in 0..400u32 {
             let dst = [10, 96, (round % 7) as u8, (round % 11) as u8];
             let src = [10, 96, (round % 6) as u8, (round % 10) as u8];
-            let mut p = if round % 2 == 0 { tcp(src, dst, 80 + (round % 3) as u16) } else { Packet::udp(Ipv4Addr::from(src), 1, Ipv4Addr::from(dst), 53) };
+            let mut p = if round % 2 == 0 {
+                tcp(src, dst, 80 + (round % 3) as u16)
+            } else {
+                Packet::udp(Ipv4Addr::from(src), 1, Ipv4Addr::from(dst), 53)
+            };
             let draws: Vec<bool> = (0..8).map(|_| rng.next_u32() % 2 == 0).collect();
             let mut indexed = base.clone();
             let mut linear = base.clone();
@@ -729,21 +748,30 @@ mod tests {
             let mut t2 = Vec::new();
             let mut p2 = p.clone();
             let c = ctx(Some("eth0"), None, true, SimTime::ZERO);
-            let r1 = indexed.run_hook(Hook::Prerouting, &mut p, &c, &mut Script(draws.clone()), Some(&mut t1));
+            let r1 =
+                indexed.run_hook(Hook::Prerouting, &mut p, &c, &mut Script(draws.clone()), Some(&mut t1));
             let r2 = run_linear(&mut linear, &mut p2, &c, &mut Script(draws), &mut t2);
             assert_eq!(r1, r2, "round {round}");
             assert_eq!(t1, t2, "round {round}");
             assert_eq!(p, p2);
-            assert_eq!(indexed.save(&SaveOptions { counters: true, timestamp: None }), linear.save(&SaveOptions { counters: true, timestamp: None }));
+            assert_eq!(
+                indexed.save(&SaveOptions { counters: true, timestamp: None }),
+                linear.save(&SaveOptions { counters: true, timestamp: None })
+            );
         }
     }
 
     /// The reference: a plain linear scan (the index disabled) of PREROUTING.
-    fn run_linear(n: &mut Netfilter, p: &mut Packet, c: &HookContext<'_>, d: &mut dyn Decider, t: &mut Vec<NfStep>) -> HookResult {
+    fn run_linear(
+        n: &mut Netfilter,
+        p: &mut Packet,
+        c: &HookContext<'_>,
+        d: &mut dyn Decider,
+        t: &mut Vec<NfStep>,
+    ) -> HookResult {
         let prev = super::LINEAR_ONLY.with(|f| f.replace(true));
         let r = n.run_hook(Hook::Prerouting, p, c, d, Some(t));
         super::LINEAR_ONLY.with(|f| f.set(prev));
         r
     }
 }
-

@@ -43,13 +43,111 @@ pub struct Chain {
 /// failed its `-d` test before any extension match ran, so no counter, `-m recent` update or
 /// random draw is lost. This turns kube-proxy's KUBE-SERVICES (one `-d clusterIP/32` rule per
 /// service port) from a linear scan into a lookup, as in the brief's 10,000-service target.
-/// Built lazily on first traversal after an edit, for chains of at least
-/// [`DstIndex::MIN_RULES`] rules.
+/// Built lazily on first traversal after an edit; the destination lookup only for chains of
+/// at least [`DstIndex::MIN_RULES`] rules.
+///
+/// Alongside, every rule gets a compact [`Prefilter`] (its address, protocol and leading
+/// port tests as integers, in one contiguous array) so that a linear scan touches a few
+/// cache lines per dozen rules instead of each rule's heap data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DstIndex {
     valid: bool,
+    use_dst: bool,
     by_dst: BTreeMap<u32, Vec<u32>>,
     other: Vec<u32>,
+    /// For each rule, the next rule of the same class (same `-d` bucket, or `other`).
+    next_in_class: Vec<u32>,
+    pub(crate) fast: Vec<Prefilter>,
+}
+
+/// The side-effect-free tests of a rule, flattened: source and destination as
+/// (network, mask, invert), the protocol number (0 = any), and the ports of the rule's first
+/// tcp/udp match when no match with side effects (statistic, recent) comes before it. A rule
+/// failing its prefilter cannot match; one passing it is then evaluated in full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prefilter {
+    src_net: u32,
+    src_mask: u32,
+    src_inv: bool,
+    dst_net: u32,
+    dst_mask: u32,
+    dst_inv: bool,
+    proto: u8,
+    proto_inv: bool,
+    /// Non-zero: the protocol a port test needs (6 or 17).
+    l4: u8,
+    sport: (u16, u16, bool),
+    dport: (u16, u16, bool),
+}
+
+impl Prefilter {
+    fn of(r: &Rule) -> Prefilter {
+        let addr = |a: &Option<super::rule::AddrMatch>| match a {
+            Some(m) => (u32::from(m.net.network()), u32::from(m.net.netmask()), m.invert),
+            None => (0, 0, false),
+        };
+        let (src_net, src_mask, src_inv) = addr(&r.src);
+        let (dst_net, dst_mask, dst_inv) = addr(&r.dst);
+        let (proto, proto_inv) = r.proto.map_or((0, false), |p| (p.proto.number(), p.invert));
+        let mut f = Prefilter {
+            src_net,
+            src_mask,
+            src_inv,
+            dst_net,
+            dst_mask,
+            dst_inv,
+            proto,
+            proto_inv,
+            l4: 0,
+            sport: (0, 65535, false),
+            dport: (0, 65535, false),
+        };
+        for m in &r.matches {
+            match m {
+                super::rule::Match::Tcp(p) | super::rule::Match::Udp(p) => {
+                    f.l4 = if matches!(m, super::rule::Match::Tcp(_)) { 6 } else { 17 };
+                    if let Some(s) = p.sport {
+                        f.sport = (s.range.lo, s.range.hi, s.invert);
+                    }
+                    if let Some(d) = p.dport {
+                        f.dport = (d.range.lo, d.range.hi, d.invert);
+                    }
+                    break;
+                }
+                super::rule::Match::Statistic(_) | super::rule::Match::Recent(_) => break,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// True unless the rule certainly cannot match a packet with these fields.
+    #[inline(always)]
+    pub fn pass(&self, src: u32, dst: u32, proto: u8, ports: (u16, u16)) -> bool {
+        if ((dst & self.dst_mask) == self.dst_net) == self.dst_inv {
+            return false;
+        }
+        if ((src & self.src_mask) == self.src_net) == self.src_inv {
+            return false;
+        }
+        if self.proto != 0 && (proto == self.proto) == self.proto_inv {
+            return false;
+        }
+        if self.l4 != 0 {
+            if proto != self.l4 {
+                return false;
+            }
+            let (lo, hi, inv) = self.dport;
+            if (lo <= ports.1 && ports.1 <= hi) == inv {
+                return false;
+            }
+            let (lo, hi, inv) = self.sport;
+            if (lo <= ports.0 && ports.0 <= hi) == inv {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl DstIndex {
@@ -61,18 +159,29 @@ impl DstIndex {
         self.valid
     }
 
-    fn invalidate(&mut self) {
-        self.valid = false;
-        self.by_dst.clear();
-        self.other.clear();
+    /// True if destination lookup is in use (a long chain).
+    pub fn uses_dst(&self) -> bool {
+        self.use_dst
     }
 
-    /// Rebuilds the index from the chain's rules (no-op for short chains).
+    fn invalidate(&mut self) {
+        self.valid = false;
+        self.use_dst = false;
+        self.by_dst.clear();
+        self.other.clear();
+        self.next_in_class.clear();
+        self.fast.clear();
+    }
+
+    /// Rebuilds the prefilters and, for long chains, the destination lookup.
     pub fn rebuild(&mut self, rules: &[Rule]) {
         self.invalidate();
+        self.fast = rules.iter().map(Prefilter::of).collect();
+        self.valid = true;
         if rules.len() < Self::MIN_RULES || rules.len() > u32::MAX as usize {
             return;
         }
+        self.use_dst = true;
         for (i, r) in rules.iter().enumerate() {
             match &r.dst {
                 Some(d) if !d.invert && d.net.prefix_len() == 32 => {
@@ -81,18 +190,32 @@ impl DstIndex {
                 _ => self.other.push(i as u32),
             }
         }
-        self.valid = true;
+        self.next_in_class = vec![u32::MAX; rules.len()];
+        for class in self.by_dst.values().chain(std::iter::once(&self.other)) {
+            for w in class.windows(2) {
+                self.next_in_class[w[0] as usize] = w[1];
+            }
+        }
     }
 
-    /// The first rule index ≥ `pos` that can match a packet to `dst` (or `usize::MAX`).
+    /// Cursors for a packet to `dst` resuming at rule `pos`: the first candidate ≥ `pos` in
+    /// the `dst` bucket and in `other` (`usize::MAX` when none). Advance with [`Self::advance`].
     #[inline]
-    pub fn next(&self, dst: u32, pos: usize) -> usize {
+    pub fn cursors(&self, dst: u32, pos: usize) -> (usize, usize) {
         let first = |v: &[u32]| {
             let k = v.partition_point(|&i| (i as usize) < pos);
             v.get(k).map_or(usize::MAX, |&i| i as usize)
         };
-        let a = self.by_dst.get(&dst).map_or(usize::MAX, |v| first(v));
-        a.min(first(&self.other))
+        (self.by_dst.get(&dst).map_or(usize::MAX, |v| first(v)), first(&self.other))
+    }
+
+    /// The next candidate after `c` in `c`'s class.
+    #[inline]
+    pub fn advance(&self, c: usize) -> usize {
+        match self.next_in_class.get(c) {
+            Some(&n) if n != u32::MAX => n as usize,
+            _ => usize::MAX,
+        }
     }
 }
 
