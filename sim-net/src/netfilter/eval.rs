@@ -740,7 +740,7 @@ mod tests {
             } else {
                 Packet::udp(Ipv4Addr::from(src), 1, Ipv4Addr::from(dst), 53)
             };
-            let draws: Vec<bool> = (0..8).map(|_| rng.next_u32() % 2 == 0).collect();
+            let draws: Vec<bool> = (0..8).map(|_| rng.next_u32().is_multiple_of(2)).collect();
             let mut indexed = base.clone();
             let mut linear = base.clone();
             // Force the linear path by making every chain look too short to index.
