@@ -314,6 +314,7 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     let mut flags = ListFlags::default();
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
+    let mut recent_cmd = std::collections::BTreeSet::new();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -493,6 +494,15 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
             }
             opt if opt.starts_with("--") => {
                 has_spec = true;
+                // `-m recent` takes exactly one command; remember which matches got one.
+                if matches!(opt, "--set" | "--rcheck" | "--update" | "--remove")
+                    && let Some(i) = rule.matches.iter().rposition(|m| matches!(m, Match::Recent(_)))
+                    && !recent_cmd.insert(i)
+                {
+                    return Err(bad(
+                        "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set",
+                    ));
+                }
                 // The target's options first, then the matches, latest first.
                 if let Some(t) = tb.as_mut()
                     && target_option(t, opt, inv, &mut a)?
@@ -540,6 +550,11 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     let op = op.ok_or(SpecError::NoCommand)?;
     if let Some(t) = tb {
         rule.target = finish_target(t, &rule)?;
+    }
+    for (i, m) in rule.matches.iter().enumerate() {
+        if matches!(m, Match::Recent(_)) && !recent_cmd.contains(&i) {
+            return Err(bad("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"));
+        }
     }
     validate_matches(&rule)?;
     Ok(CommandLine { table, op, rule, has_spec, flags })
@@ -686,11 +701,6 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
         },
         Match::Recent(r) => match opt {
             "--set" | "--rcheck" | "--update" | "--remove" => {
-                if !r.name.is_empty() && r.name.starts_with('\u{1}') {
-                    return Err(bad(
-                        "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set",
-                    ));
-                }
                 r.cmd = match opt {
                     "--set" => RecentCmd::Set,
                     "--rcheck" => RecentCmd::Rcheck,
@@ -698,8 +708,6 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                     _ => RecentCmd::Remove,
                 };
                 r.invert = inv;
-                // Mark that a command was given (cleared in validation).
-                r.name.insert(0, '\u{1}');
             }
             "--seconds" => {
                 let v = a.value(opt)?;
@@ -724,8 +732,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 if v.is_empty() || v.len() > 200 {
                     return Err(bad("recent: bad --name"));
                 }
-                let marker = r.name.starts_with('\u{1}');
-                r.name = if marker { format!("\u{1}{v}") } else { v.to_string() };
+                r.name = v.to_string();
             }
             "--mask" => {
                 let v = a.value(opt)?;
@@ -1008,11 +1015,6 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
                 }
                 _ => {}
             },
-            Match::Recent(r) if !r.name.starts_with('\u{1}') => {
-                return Err(bad(
-                    "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'",
-                ));
-            }
             Match::Recent(r) => {
                 if r.cmd == RecentCmd::Set && r.seconds > 0 {
                     return Err(bad("recent: --set may not be combined with --seconds"));
@@ -1036,17 +1038,14 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
     Ok(())
 }
 
-/// Clears the parser's internal "command given" marker from `-m recent` names and applies the
-/// default name. Called once per parsed rule.
+/// Applies defaults that depend on the whole rule: `-m recent` without `--name` uses the
+/// list `DEFAULT`. Called once per parsed rule.
 pub fn normalize(rule: &mut Rule) {
     for m in &mut rule.matches {
-        if let Match::Recent(r) = m {
-            if let Some(rest) = r.name.strip_prefix('\u{1}') {
-                r.name = rest.to_string();
-            }
-            if r.name.is_empty() {
-                r.name = "DEFAULT".to_string();
-            }
+        if let Match::Recent(r) = m
+            && r.name.is_empty()
+        {
+            r.name = "DEFAULT".to_string();
         }
     }
 }
@@ -1104,6 +1103,22 @@ mod tests {
         assert_eq!(
             parse(&argv("-A X -j DNAT")).unwrap_err().to_string(),
             "DNAT: option \"--to-destination\" must be specified"
+        );
+        assert!(
+            parse(&argv("-A X -m recent --name A -j DROP"))
+                .unwrap_err()
+                .to_string()
+                .contains("you must specify one of")
+        );
+        assert!(
+            parse(&argv("-A X -m recent --set --rcheck -j DROP"))
+                .unwrap_err()
+                .to_string()
+                .contains("only one of")
+        );
+        let r = parse(&argv("-A X -m recent --rcheck -j DROP")).unwrap().rule;
+        assert!(
+            matches!(&r.matches[0], Match::Recent(m) if m.name == "DEFAULT" && m.cmd == RecentCmd::Rcheck)
         );
     }
 
