@@ -60,6 +60,18 @@ pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
 pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
     let CommandLine { op, rule, has_spec, .. } = cl;
+    // iptables refuses `-i` where there is no input interface and `-o` where there is no
+    // output interface, for the built-in chains (iptables.c `do_command4`).
+    if let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
+        && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
+    {
+        if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {
+            return Err(TableError::Invalid(format!("Can't use -i with {c}")));
+        }
+        if rule.out_iface.is_some() && matches!(hook, super::Hook::Prerouting | super::Hook::Input) {
+            return Err(TableError::Invalid(format!("Can't use -o with {c}")));
+        }
+    }
     match op {
         Op::Append(c) => t.append(&c, rule),
         Op::Insert(c, n) => t.insert(&c, n, rule),
@@ -111,6 +123,7 @@ impl Netfilter {
         let mut staged = self.tables[i].clone();
         apply_edit(&mut staged, cl)?;
         staged.check_loops()?;
+        staged.check_hooks()?;
         self.tables[i] = staged;
         self.loaded[i] = true;
         Ok(String::new())
@@ -184,6 +197,18 @@ mod tests {
             nf.command(&["-D", "INPUT", "3"]).unwrap_err().to_string(),
             "iptables: Bad rule (does a matching rule exist in that chain?)."
         );
+        assert_eq!(
+            nf.command(&["-A", "OUTPUT", "-i", "eth0", "-j", "ACCEPT"]).unwrap_err().to_string(),
+            "iptables: Invalid argument. Run `dmesg' for more information. (Can't use -i with OUTPUT)"
+        );
+        assert!(
+            nf.command(&["-A", "INPUT", "-p", "udp", "-j", "REJECT", "--reject-with", "tcp-reset"]).is_err()
+        );
+        assert!(
+            nf.command(&["-t", "nat", "-A", "POSTROUTING", "-j", "DNAT", "--to-destination", "10.0.0.1"])
+                .is_err()
+        );
+        assert!(nf.command(&["-X", "INPUT"]).is_err());
         // Loops are refused and leave the table unchanged.
         nf.command(&["-N", "B"]).unwrap();
         nf.command(&["-A", "A", "-j", "B"]).unwrap();

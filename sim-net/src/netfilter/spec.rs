@@ -969,6 +969,14 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
         Target::Masquerade(opts) if opts.ports.is_some() && !l4 => {
             return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
         }
+        // ipt_REJECT's checkentry: a TCP reset needs a (non-inverted) `-p tcp`.
+        Target::Reject(super::RejectWith::TcpReset)
+            if !matches!(rule.proto, Some(ProtoMatch { proto: Protocol::Tcp, invert: false })) =>
+        {
+            return Err(bad(
+                "Invalid argument. Run `dmesg' for more information. (TCP_RESET invalid for non-tcp)",
+            ));
+        }
         Target::Mark(_) if !t.has_mark_op => {
             return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
         }

@@ -244,7 +244,7 @@ pub enum TableError {
     #[error("Bad rule (does a matching rule exist in that chain?).")]
     NoSuchRule,
     /// An operation on a built-in chain that only user chains allow, or vice versa.
-    #[error("Invalid argument. Run `dmesg' for more information.")]
+    #[error("Invalid argument. Run `dmesg' for more information. ({0})")]
     Invalid(String),
     /// A jump loop (the kernel's ELOOP).
     #[error("Too many levels of links. (loop: {0})")]
@@ -257,6 +257,16 @@ pub struct Table {
     /// Which table.
     pub name: TableName,
     chains: IndexMap<String, Chain>,
+}
+
+fn hook_bit(h: Hook) -> u8 {
+    match h {
+        Hook::Prerouting => 1,
+        Hook::Input => 2,
+        Hook::Forward => 4,
+        Hook::Output => 8,
+        Hook::Postrouting => 16,
+    }
 }
 
 /// The built-in chains of a table in kernel order.
@@ -364,7 +374,7 @@ impl Table {
     pub fn delete_chain(&mut self, name: &str) -> Result<(), TableError> {
         let c = self.chains.get(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         if c.hook.is_some() {
-            return Err(TableError::Invalid(name.to_string()));
+            return Err(TableError::Invalid(format!("cannot delete built-in chain {name}")));
         }
         if self.references(name) > 0 {
             return Err(TableError::Referenced(name.to_string()));
@@ -435,7 +445,9 @@ impl Table {
     ) -> Result<(), TableError> {
         let c = self.chain_mut(name)?;
         if c.hook.is_none() {
-            return Err(TableError::Invalid(name.to_string()));
+            return Err(TableError::Invalid(format!(
+                "chain {name} is not a built-in chain and has no policy"
+            )));
         }
         c.policy = p;
         if let Some(k) = counters {
@@ -452,7 +464,7 @@ impl Table {
                     self.chains.get_index_of(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
                 if self.chains[c.idx].hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
-                    return Err(TableError::Invalid(c.name.clone()));
+                    return Err(TableError::Invalid(format!("cannot jump to built-in chain {}", c.name)));
                 }
             }
             Target::Dnat { .. } | Target::Snat { .. } | Target::Masquerade(_)
@@ -534,6 +546,56 @@ impl Table {
         }
     }
 
+    /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
+    /// from the hooks it supports (DNAT from PREROUTING/OUTPUT, SNAT from INPUT/POSTROUTING,
+    /// MASQUERADE from POSTROUTING, REJECT from INPUT/FORWARD/OUTPUT), including through user
+    /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
+    pub fn check_hooks(&self) -> Result<(), TableError> {
+        let n = self.chains.len();
+        // Hooks (as a bit set) from which each chain is reachable.
+        let mut reach = vec![0u8; n];
+        let mut work: Vec<usize> = Vec::new();
+        for (i, c) in self.chains.values().enumerate() {
+            if let Some(h) = c.hook {
+                reach[i] |= hook_bit(h);
+                work.push(i);
+            }
+        }
+        while let Some(i) = work.pop() {
+            let bits = reach[i];
+            for r in &self.chains[i].rules {
+                if let Some(t) = r.target.chain()
+                    && t.idx < n
+                    && reach[t.idx] | bits != reach[t.idx]
+                {
+                    reach[t.idx] |= bits;
+                    work.push(t.idx);
+                }
+            }
+        }
+        for (i, c) in self.chains.values().enumerate() {
+            for r in &c.rules {
+                let allowed = match r.target {
+                    Target::Dnat { .. } => hook_bit(Hook::Prerouting) | hook_bit(Hook::Output),
+                    Target::Snat { .. } => hook_bit(Hook::Input) | hook_bit(Hook::Postrouting),
+                    Target::Masquerade(_) => hook_bit(Hook::Postrouting),
+                    Target::Reject(_) => {
+                        hook_bit(Hook::Input) | hook_bit(Hook::Forward) | hook_bit(Hook::Output)
+                    }
+                    _ => continue,
+                };
+                if reach[i] & !allowed != 0 {
+                    return Err(TableError::Invalid(format!(
+                        "{} target in chain {} used from a hook it does not support",
+                        r.target.column_name(),
+                        c.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The kernel's load-time loop check: fails if a chain can reach itself through jumps
     /// and gotos. The error names the cycle.
     pub fn check_loops(&self) -> Result<(), TableError> {
@@ -613,6 +675,22 @@ mod tests {
             t.append("OUTPUT", jump("NOPE")).unwrap_err().to_string(),
             "Couldn't load target `NOPE':No such file or directory"
         );
+    }
+
+    #[test]
+    fn targets_are_checked_against_reaching_hooks() {
+        let mut t = Table::new(TableName::Nat);
+        t.new_chain("SEP").unwrap();
+        let dnat = Rule {
+            target: Target::Dnat { addr: std::net::Ipv4Addr::new(10, 0, 0, 1), port: None },
+            ..Rule::new()
+        };
+        t.append("SEP", dnat).unwrap();
+        assert!(t.check_hooks().is_ok(), "unreferenced chains are not checked");
+        t.append("PREROUTING", jump("SEP")).unwrap();
+        assert!(t.check_hooks().is_ok());
+        t.append("POSTROUTING", jump("SEP")).unwrap();
+        assert!(matches!(t.check_hooks(), Err(TableError::Invalid(_))));
     }
 
     #[test]
