@@ -13,6 +13,11 @@
 //! deeper than [`MAX_DEPTH`] drops the packet with an [`NfStep::DepthExceeded`] step.
 //!
 //! Trace steps are only built (and rule text only rendered) when a trace is requested.
+//!
+//! What [`HookContext`] cannot say is not guessed: `--ctstate SNAT/DNAT` never match (the
+//! context carries no NAT status of the connection), `--ctstatus ASSURED` is taken to be
+//! "has seen a reply" and `CONFIRMED` "not the first packet", `EXPECTED` never holds, and
+//! `-m addrtype --limit-iface-in/out` uses the host-wide address type.
 
 use super::ipset::IpSets;
 use super::recent::RecentLists;
