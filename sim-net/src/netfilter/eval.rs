@@ -211,6 +211,7 @@ pub fn run_table(
     env: &mut Env<'_>,
     trace: &mut Option<&mut Vec<NfStep>>,
 ) -> TableVerdict {
+    table.ensure_resolved();
     let Some(start) = table.hook_index(hook) else {
         return TableVerdict::Accept;
     };

@@ -143,7 +143,7 @@ impl Netfilter {
                 continue;
             }
             if l == "COMMIT" {
-                let b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+                let mut b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
                 b.table.check_loops().map_err(|e| err(e.into()))?;
                 b.table.check_hooks().map_err(|e| err(e.into()))?;
                 let i = tidx(b.name);

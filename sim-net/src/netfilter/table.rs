@@ -257,6 +257,18 @@ pub struct Table {
     /// Which table.
     pub name: TableName,
     chains: IndexMap<String, Chain>,
+    /// Chains were added or removed since jumps were last resolved to indices.
+    stale_refs: bool,
+    /// User chains were appended out of name order since the last sort.
+    unsorted: bool,
+}
+
+/// Sort key of a chain: built-ins first in hook order, then user chains by name.
+fn chain_order(c: &Chain) -> (u8, u8, &str) {
+    match c.hook {
+        Some(h) => (0, hook_bit(h), ""),
+        None => (1, 0, c.name.as_str()),
+    }
 }
 
 fn hook_bit(h: Hook) -> u8 {
@@ -297,12 +309,16 @@ impl Table {
                 },
             );
         }
-        Table { name, chains }
+        Table { name, chains, stale_refs: false, unsorted: false }
     }
 
     /// All chains: built-ins in kernel order, then user chains sorted by name.
     pub fn chains(&self) -> impl Iterator<Item = &Chain> {
-        self.chains.values()
+        let mut v: Vec<&Chain> = self.chains.values().collect();
+        if self.unsorted {
+            v.sort_by(|a, b| chain_order(a).cmp(&chain_order(b)));
+        }
+        v.into_iter()
     }
 
     /// A chain by name.
@@ -351,11 +367,9 @@ impl Table {
         if self.chains.contains_key(name) {
             return Err(TableError::Exists(name.to_string()));
         }
-        let first_user = builtin_hooks(self.name).len();
-        let pos =
-            first_user + self.chains.values().skip(first_user).take_while(|c| c.name.as_str() < name).count();
-        self.chains.shift_insert(
-            pos,
+        // Appended now, sorted lazily (see `ensure_resolved`): declaring n chains stays
+        // O(n log n) instead of O(n²) shifting.
+        self.chains.insert(
             name.to_string(),
             Chain {
                 name: name.to_string(),
@@ -366,7 +380,8 @@ impl Table {
                 index: DstIndex::default(),
             },
         );
-        self.reindex();
+        self.unsorted = true;
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -383,7 +398,7 @@ impl Table {
             return Err(TableError::NotEmpty(name.to_string()));
         }
         self.chains.shift_remove(name);
-        self.reindex();
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -407,7 +422,7 @@ impl Table {
             }
         }
         self.chains.retain(|_, c| c.hook.is_some());
-        self.reindex();
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -533,24 +548,39 @@ impl Table {
         Ok(())
     }
 
-    /// Re-resolves every jump after chains were added or removed.
-    fn reindex(&mut self) {
-        let names: IndexMap<String, usize> =
-            self.chains.keys().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        for c in self.chains.values_mut() {
-            for r in &mut c.rules {
-                if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target {
-                    cr.idx = names.get(&cr.name).copied().unwrap_or(usize::MAX);
+    /// Re-resolves every jump to its chain's current index if chains were added or removed
+    /// since the last time (done lazily, so that declaring thousands of chains stays linear).
+    pub fn ensure_resolved(&mut self) {
+        if self.unsorted {
+            self.chains.sort_by(|_, a, _, b| chain_order(a).cmp(&chain_order(b)));
+            self.unsorted = false;
+            self.stale_refs = true;
+        }
+        if !self.stale_refs {
+            return;
+        }
+        for ci in 0..self.chains.len() {
+            for ri in 0..self.chains[ci].rules.len() {
+                let new = match &self.chains[ci].rules[ri].target {
+                    Target::Jump(c) | Target::Goto(c) => {
+                        self.chains.get_index_of(&c.name).unwrap_or(usize::MAX)
+                    }
+                    _ => continue,
+                };
+                if let Target::Jump(c) | Target::Goto(c) = &mut self.chains[ci].rules[ri].target {
+                    c.idx = new;
                 }
             }
         }
+        self.stale_refs = false;
     }
 
     /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
     /// from the hooks it supports (DNAT from PREROUTING/OUTPUT, SNAT from INPUT/POSTROUTING,
     /// MASQUERADE from POSTROUTING, REJECT from INPUT/FORWARD/OUTPUT), including through user
     /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
-    pub fn check_hooks(&self) -> Result<(), TableError> {
+    pub fn check_hooks(&mut self) -> Result<(), TableError> {
+        self.ensure_resolved();
         let n = self.chains.len();
         // Hooks (as a bit set) from which each chain is reachable.
         let mut reach = vec![0u8; n];
@@ -598,7 +628,8 @@ impl Table {
 
     /// The kernel's load-time loop check: fails if a chain can reach itself through jumps
     /// and gotos. The error names the cycle.
-    pub fn check_loops(&self) -> Result<(), TableError> {
+    pub fn check_loops(&mut self) -> Result<(), TableError> {
+        self.ensure_resolved();
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
         let n = self.chains.len();
         let mut colour = vec![0u8; n];
@@ -661,6 +692,7 @@ mod tests {
         t.new_chain("KUBE-SERVICES").unwrap();
         t.append("PREROUTING", jump("KUBE-SERVICES")).unwrap();
         t.new_chain("KUBE-A").unwrap();
+        t.ensure_resolved();
         let names: Vec<_> = t.chains().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
