@@ -315,6 +315,7 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
     let mut recent_cmd = std::collections::BTreeSet::new();
+    let mut mandatory_given = std::collections::BTreeSet::new();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -510,8 +511,11 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                     continue;
                 }
                 let mut done = false;
-                for m in rule.matches.iter_mut().rev() {
+                for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     if match_option(m, opt, inv, &mut a)? {
+                        if matches!(opt, "--comment" | "--mark") {
+                            mandatory_given.insert(i);
+                        }
                         done = true;
                         break;
                     }
@@ -554,6 +558,11 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     for (i, m) in rule.matches.iter().enumerate() {
         if matches!(m, Match::Recent(_)) && !recent_cmd.contains(&i) {
             return Err(bad("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"));
+        }
+        // XTOPT_MAND options of libxt_comment and libxt_mark.
+        if matches!(m, Match::Comment(_) | Match::Mark(_)) && !mandatory_given.contains(&i) {
+            let opt = if matches!(m, Match::Comment(_)) { "--comment" } else { "--mark" };
+            return Err(bad(format!("{}: option \"{opt}\" must be specified", m.name())));
         }
     }
     validate_matches(&rule)?;
@@ -1123,6 +1132,14 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("only one of")
+        );
+        assert_eq!(
+            parse(&argv("-A X -m comment -j DROP")).unwrap_err().to_string(),
+            "comment: option \"--comment\" must be specified"
+        );
+        assert_eq!(
+            parse(&argv("-A X -m mark -j DROP")).unwrap_err().to_string(),
+            "mark: option \"--mark\" must be specified"
         );
         let r = parse(&argv("-A X -m recent --rcheck -j DROP")).unwrap().rule;
         assert!(
