@@ -8,7 +8,8 @@
 //! Messages are iptables' (`iptables: Bad rule (does a matching rule exist in that chain?).`,
 //! `iptables: No chain/target/match by that name.`, `iptables: Chain already exists.`).
 //!
-//! Left out: `-C` (check), `-E` (rename), `-4/-6`, `--modprobe`.
+//! `-C` checks for a rule the way `-D` finds one; `-E` renames a user chain and the jumps to
+//! it. Left out: `-4/-6`, `--modprobe`.
 
 use super::ipset::IpSets;
 use super::rule::{Match, Rule};
@@ -89,7 +90,8 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         Op::Flush(c) => t.flush(c.as_deref()),
         Op::Zero(c) => t.zero(c.as_deref()),
         Op::Policy(c, p) => t.set_policy(&c, p, None),
-        Op::List(_) | Op::ListRules(_) => Ok(()),
+        Op::Rename(old, new) => t.rename_chain(&old, &new),
+        Op::List(_) | Op::ListRules(_) | Op::Check(_) => Ok(()),
     }
 }
 
@@ -114,6 +116,11 @@ impl Netfilter {
                 return Ok(super::save::list_rules(&self.tables[i], chain.as_deref(), cl.flags.verbose));
             }
             _ => {}
+        }
+        if let Op::Check(c) = &cl.op {
+            let mut probe = self.tables[i].clone();
+            probe.delete_spec(c, cl.rule)?;
+            return Ok(String::new());
         }
         if matches!(cl.op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
             && let Some(s) = missing_set(&self.ipsets, &cl.rule)
@@ -219,6 +226,32 @@ mod tests {
                 .starts_with("iptables: Too many levels of links.")
         );
         assert!(nf.table(crate::netfilter::TableName::Filter).chain("B").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn check_and_rename() {
+        let mut nf = Netfilter::new();
+        nf.command(&["-N", "OLD"]).unwrap();
+        nf.command(&["-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "OLD"]).unwrap();
+        nf.command(&["-C", "INPUT", "-p", "tcp", "-m", "tcp", "--dport", "22", "-j", "OLD"]).unwrap();
+        assert_eq!(
+            nf.command(&["-C", "INPUT", "-p", "tcp", "--dport", "23", "-j", "OLD"]).unwrap_err().to_string(),
+            "iptables: Bad rule (does a matching rule exist in that chain?)."
+        );
+        nf.command(&["-E", "OLD", "NEW"]).unwrap();
+        assert_eq!(
+            nf.command(&["-S"]).unwrap(),
+            "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N NEW\n-A INPUT -p tcp -m tcp --dport 22 -j NEW\n"
+        );
+        assert_eq!(
+            nf.command(&["-E", "INPUT", "X"]).unwrap_err().to_string(),
+            "iptables: Invalid argument. Run `dmesg' for more information. (cannot rename built-in chain INPUT)"
+        );
+        nf.command(&["-N", "OTHER"]).unwrap();
+        assert_eq!(
+            nf.command(&["-E", "NEW", "OTHER"]).unwrap_err().to_string(),
+            "iptables: Chain already exists."
+        );
     }
 
     #[test]

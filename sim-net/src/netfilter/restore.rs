@@ -185,7 +185,7 @@ impl Netfilter {
             if let Some(c) = counters {
                 cl.rule.counters = c;
             }
-            if matches!(cl.op, Op::List(_) | Op::ListRules(_)) {
+            if matches!(cl.op, Op::List(_) | Op::ListRules(_) | Op::Check(_)) {
                 return Err(err(RestoreErrorKind::NotAllowed(args.first().cloned().unwrap_or_default())));
             }
             if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {

@@ -70,6 +70,10 @@ pub enum Op {
     List(Option<String>),
     /// `-S [chain]`.
     ListRules(Option<String>),
+    /// `-C chain rule`: succeeds if the rule exists.
+    Check(String),
+    /// `-E old new`: renames a user chain.
+    Rename(String, String),
 }
 
 /// Listing flags (`-n -v -x --line-numbers`).
@@ -416,6 +420,16 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
             "-S" | "--list-rules" => {
                 let c = a.optional().map(str::to_string);
                 set_op(&mut op, Op::ListRules(c))?;
+            }
+            "-C" | "--check" => {
+                let c = a.value(arg)?;
+                set_op(&mut op, Op::Check(c.to_string()))?;
+            }
+            "-E" | "--rename-chain" => {
+                let old = a.value(arg)?.to_string();
+                let new = a.value(arg)?;
+                check_chain_name(new)?;
+                set_op(&mut op, Op::Rename(old, new.to_string()))?;
             }
             "-n" | "--numeric" => flags.numeric = true,
             "-v" | "--verbose" => flags.verbose = true,

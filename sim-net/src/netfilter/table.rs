@@ -385,6 +385,34 @@ impl Table {
         Ok(())
     }
 
+    /// `-E old new`: renames a user chain; jumps to it follow the new name.
+    pub fn rename_chain(&mut self, old: &str, new: &str) -> Result<(), TableError> {
+        let c = self.chains.get(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
+        if c.hook.is_some() {
+            return Err(TableError::Invalid(format!("cannot rename built-in chain {old}")));
+        }
+        if self.chains.contains_key(new) {
+            return Err(TableError::Exists(new.to_string()));
+        }
+        let Some(mut chain) = self.chains.shift_remove(old) else {
+            return Err(TableError::NoChain(old.to_string()));
+        };
+        chain.name = new.to_string();
+        self.chains.insert(new.to_string(), chain);
+        for c in self.chains.values_mut() {
+            for r in &mut c.rules {
+                if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
+                    && cr.name == old
+                {
+                    cr.name = new.to_string();
+                }
+            }
+        }
+        self.unsorted = true;
+        self.stale_refs = true;
+        Ok(())
+    }
+
     /// `-X chain`: deletes an empty, unreferenced user chain.
     pub fn delete_chain(&mut self, name: &str) -> Result<(), TableError> {
         let c = self.chains.get(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
