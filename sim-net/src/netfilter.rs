@@ -17,6 +17,10 @@
 //! [`list`] (`iptables -L -n -v`), [`command`] (`iptables ...` edits), [`eval`] (traversal),
 //! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
 //! packet through one node, with probabilities).
+//!
+//! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
+//! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
+//! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.
 
 use std::net::Ipv4Addr;
 

@@ -214,7 +214,7 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 MultiportDir::Either => "ports",
             };
             let _ =
-                write!(out, " multiport {dir} {}{}", if mp.invert { "!" } else { "" }, multiport_list(mp));
+                write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, multiport_list(mp));
         }
         Match::Set(s) => {
             let _ = write!(
@@ -431,5 +431,17 @@ mod tests {
             &["-t", "nat", "-L", "POSTROUTING", "-n"],
         );
         insta::assert_snapshot!("target_texts", out);
+    }
+
+    #[test]
+    fn match_texts() {
+        let mut nf = Netfilter::new();
+        nf.ipset(&["create", "S", "hash:ip"]).unwrap();
+        nf.restore(
+            "*filter\n-A INPUT -p udp -m multiport ! --dports 53,1000:2000 -j ACCEPT\n-A INPUT -p tcp -m multiport --sports 1,2 -j ACCEPT\n-A INPUT -m set ! --match-set S src,dst -j DROP\n-A INPUT -m conntrack ! --ctstate INVALID --ctstatus SEEN_REPLY -j ACCEPT\n-A INPUT -m state --state NEW -j ACCEPT\n-A INPUT -m statistic --mode nth --every 3 --packet 1 -j ACCEPT\n-A INPUT -m addrtype --src-type LOCAL ! --dst-type UNICAST --limit-iface-out -j ACCEPT\n-A INPUT ! -i cali+ -p tcp -m tcp ! --sport 1:1023 --dport 8080:8090 -j ACCEPT\n-A INPUT ! -p udp -j ACCEPT\nCOMMIT\n",
+            false,
+        )
+        .unwrap();
+        insta::assert_snapshot!("match_texts", nf.command(&["-L", "INPUT", "-n", "-v"]).unwrap());
     }
 }

@@ -634,7 +634,11 @@ impl Rule {
             && self.in_iface == other.in_iface
             && self.out_iface == other.out_iface
             && self.proto == other.proto
-            && self.target == other.target
+            && match (&self.target, &other.target) {
+                // Chain indices are an implementation detail; the spec names the chain.
+                (Target::Jump(a), Target::Jump(b)) | (Target::Goto(a), Target::Goto(b)) => a.name == b.name,
+                (a, b) => a == b,
+            }
             && self.matches.len() == other.matches.len()
             && self.matches.iter().zip(&other.matches).all(|(a, b)| match (a, b) {
                 // The nth counter is run-time state, not part of the spec.
