@@ -540,13 +540,14 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp`.
                 if let Some(p) = rule.proto
                     && !p.invert
-                    && matches!(p.proto, Protocol::Tcp | Protocol::Udp)
-                    && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port")
+                    && ((matches!(p.proto, Protocol::Tcp | Protocol::Udp)
+                        && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port"))
+                        || (p.proto == Protocol::Icmp && opt == "--icmp-type"))
                 {
-                    let mut m = if p.proto == Protocol::Tcp {
-                        Match::Tcp(L4Ports::default())
-                    } else {
-                        Match::Udp(L4Ports::default())
+                    let mut m = match p.proto {
+                        Protocol::Tcp => Match::Tcp(L4Ports::default()),
+                        Protocol::Udp => Match::Udp(L4Ports::default()),
+                        _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     match_option(&mut m, opt, inv, &mut a)?;
                     rule.matches.push(m);
@@ -636,6 +637,7 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
             Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
         }
         "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
+        "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
         _ => return Err(SpecError::UnknownMatch(name.to_string())),
     })
 }
@@ -797,6 +799,26 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             }
             *mp = MultiportMatch { dir, ports, invert: inv };
         }
+        Match::Icmp(im) => match opt {
+            "--icmp-type" => {
+                let v = a.value(opt)?;
+                let (t, codes) = match ICMP_TYPES.iter().find(|(n, _, _)| *n == v) {
+                    Some((_, t, c)) => (*t, *c),
+                    None => {
+                        let err = || bad(format!("Invalid ICMP type `{v}'"));
+                        match v.split_once('/') {
+                            Some((t, c)) => {
+                                let c: u8 = c.parse().map_err(|_| err())?;
+                                (t.parse().map_err(|_| err())?, (c, c))
+                            }
+                            None => (v.parse().map_err(|_| err())?, (0, 255)),
+                        }
+                    }
+                };
+                *im = IcmpMatch { icmp_type: t, codes, invert: inv };
+            }
+            _ => return Ok(false),
+        },
         Match::Set(s) => match opt {
             "--match-set" => {
                 let name = a.value(opt)?;
@@ -1014,6 +1036,9 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
         match m {
             Match::Tcp(_) if proto != Some(Protocol::Tcp) => {
                 return Err(bad("tcp match: only valid for protocol 6 (use -p tcp)"));
+            }
+            Match::Icmp(_) if proto != Some(Protocol::Icmp) => {
+                return Err(bad("icmp match: only valid for protocol 1 (use -p icmp)"));
             }
             Match::Udp(_) if proto != Some(Protocol::Udp) => {
                 return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));
