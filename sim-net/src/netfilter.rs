@@ -40,7 +40,8 @@ pub mod save;
 pub mod spec;
 pub mod table;
 
-pub use explore::{Disposition, ExploreOrigin, ExplorePath, ExploreRequest};
+pub use command::CommandError;
+pub use explore::{Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest, PathRule};
 pub use restore::RestoreError;
 pub use rule::{Counters, Match, Rule, Target};
 pub use save::SaveOptions;
@@ -354,6 +355,21 @@ impl Netfilter {
             .filter(|t| self.is_loaded(**t))
             .map(|t| save::save_table(self.table(*t), opts))
             .collect()
+    }
+
+    /// `iptables -t table -L [chain]` with the given flags (`-n` is implied).
+    pub fn list(&self, t: TableName, chain: Option<&str>, flags: ListFlags) -> Result<String, TableError> {
+        list::list(self.table(t), chain, flags)
+    }
+
+    /// `iptables -t table -S [chain]`.
+    pub fn list_rules(&self, t: TableName, chain: Option<&str>) -> Result<String, TableError> {
+        if let Some(c) = chain
+            && self.table(t).chain(c).is_none()
+        {
+            return Err(TableError::NoChain(c.to_string()));
+        }
+        Ok(save::list_rules(self.table(t), chain, false))
     }
 
     /// `iptables-save -t table`.
