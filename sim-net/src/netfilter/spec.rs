@@ -187,6 +187,12 @@ pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
     }
 }
 
+/// A port test; `0:65535` is the kernel's "no test" and is stored as none, so that it neither
+/// prints nor distinguishes rules.
+fn port_match(range: PortRange, invert: bool) -> Option<PortMatch> {
+    if range.lo == 0 && range.hi == 65535 && !invert { None } else { Some(PortMatch { range, invert }) }
+}
+
 /// Parses a number as C's `strtoul(s, NULL, 0)` does (`0x4000`, `0755`, `16384`).
 pub fn parse_u32(s: &str) -> Option<u32> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -647,10 +653,10 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
     match m {
         Match::Tcp(p) | Match::Udp(p) => match opt {
             "--sport" | "--source-port" => {
-                p.sport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.sport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             "--dport" | "--destination-port" => {
-                p.dport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.dport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             _ => return Ok(false),
         },
