@@ -276,6 +276,9 @@ impl Default for Netfilter {
 /// All tables in `iptables-save` order.
 pub const ALL_TABLES: [TableName; 4] = [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter];
 
+/// The order `iptables-save` prints tables in.
+pub const SAVE_ORDER: [TableName; 4] = [TableName::Mangle, TableName::Raw, TableName::Filter, TableName::Nat];
+
 const fn tidx(t: TableName) -> usize {
     match t {
         TableName::Raw => 0,
@@ -348,9 +351,10 @@ impl Netfilter {
         self.ipsets.command(args, &lookup)
     }
 
-    /// `iptables-save [-c]` of every loaded table (raw, mangle, nat, filter order).
+    /// `iptables-save [-c]` of every loaded table, in the order iptables v1.8 prints them
+    /// (mangle, raw, filter, nat: its table list's order, as seen in real dumps).
     pub fn save(&self, opts: &SaveOptions) -> String {
-        ALL_TABLES
+        SAVE_ORDER
             .iter()
             .filter(|t| self.is_loaded(**t))
             .map(|t| save::save_table(self.table(*t), opts))
