@@ -61,6 +61,14 @@ pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
 pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
     let CommandLine { op, rule, has_spec, .. } = cl;
+    // iptables.c do_command4: no DROP, as a target or a policy, in the nat table.
+    if t.name == super::TableName::Nat
+        && (matches!(op, Op::Policy(_, super::Policy::Drop))
+            || (matches!(op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
+                && rule.target == super::Target::Drop))
+    {
+        return Err(TableError::NatDrop);
+    }
     // iptables refuses `-i` where there is no input interface and `-o` where there is no
     // output interface, for the built-in chains (iptables.c `do_command4`).
     if let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
@@ -216,6 +224,10 @@ mod tests {
                 .is_err()
         );
         assert!(nf.command(&["-X", "INPUT"]).is_err());
+        assert_eq!(
+            nf.command(&["-t", "nat", "-A", "PREROUTING", "-j", "DROP"]).unwrap_err().to_string(),
+            "iptables: The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited."
+        );
         // Loops are refused and leave the table unchanged.
         nf.command(&["-N", "B"]).unwrap();
         nf.command(&["-A", "A", "-j", "B"]).unwrap();

@@ -192,6 +192,14 @@ fn ext_matches(
                 None => false,
             },
             Match::Set(s) => env.ipsets.test(&s.name, &s.dirs, pkt) != s.invert,
+            Match::Icmp(im) => match &pkt.transport {
+                Transport::Icmp(m) => {
+                    let hit = im.icmp_type == 255
+                        || (m.icmp_type() == im.icmp_type && (im.codes.0..=im.codes.1).contains(&m.code()));
+                    hit != im.invert
+                }
+                _ => false,
+            },
         };
         if !ok {
             return false;
@@ -702,6 +710,36 @@ mod tests {
         let drops: Vec<usize> =
             verdicts.iter().enumerate().filter(|(_, v)| **v == HookVerdict::Drop).map(|(i, _)| i).collect();
         assert_eq!(drops, [2, 5]);
+    }
+
+    #[test]
+    fn icmp_type_match() {
+        let mut n = nf(
+            "*filter\n-A INPUT -p icmp --icmp-type echo-request -j DROP\n-A INPUT -p icmp --icmp-type 3/3 -j REJECT\nCOMMIT\n",
+        );
+        let c = ctx(Some("eth0"), None, true, SimTime::ZERO);
+        let mut ping =
+            Packet::icmp(Ipv4Addr::new(10, 0, 0, 1), NODE, crate::wire::Icmp::EchoRequest { id: 1, seq: 1 });
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut ping, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Drop
+        );
+        let mut pong =
+            Packet::icmp(Ipv4Addr::new(10, 0, 0, 1), NODE, crate::wire::Icmp::EchoReply { id: 1, seq: 1 });
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut pong, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Accept
+        );
+        let inner = Packet::udp(NODE, 1, Ipv4Addr::new(10, 0, 0, 1), 53);
+        let mut unreach = Packet::icmp(
+            Ipv4Addr::new(10, 0, 0, 1),
+            NODE,
+            crate::wire::Icmp::DestUnreachable { code: 3, original: Box::new(inner) },
+        );
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut unreach, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Reject(RejectWith::IcmpPortUnreachable)
+        );
     }
 
     #[test]

@@ -187,6 +187,12 @@ pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
     }
 }
 
+/// A port test; `0:65535` is the kernel's "no test" and is stored as none, so that it neither
+/// prints nor distinguishes rules.
+fn port_match(range: PortRange, invert: bool) -> Option<PortMatch> {
+    if range.lo == 0 && range.hi == 65535 && !invert { None } else { Some(PortMatch { range, invert }) }
+}
+
 /// Parses a number as C's `strtoul(s, NULL, 0)` does (`0x4000`, `0755`, `16384`).
 pub fn parse_u32(s: &str) -> Option<u32> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -540,13 +546,14 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp`.
                 if let Some(p) = rule.proto
                     && !p.invert
-                    && matches!(p.proto, Protocol::Tcp | Protocol::Udp)
-                    && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port")
+                    && ((matches!(p.proto, Protocol::Tcp | Protocol::Udp)
+                        && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port"))
+                        || (p.proto == Protocol::Icmp && opt == "--icmp-type"))
                 {
-                    let mut m = if p.proto == Protocol::Tcp {
-                        Match::Tcp(L4Ports::default())
-                    } else {
-                        Match::Udp(L4Ports::default())
+                    let mut m = match p.proto {
+                        Protocol::Tcp => Match::Tcp(L4Ports::default()),
+                        Protocol::Udp => Match::Udp(L4Ports::default()),
+                        _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     match_option(&mut m, opt, inv, &mut a)?;
                     rule.matches.push(m);
@@ -636,6 +643,7 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
             Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
         }
         "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
+        "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
         _ => return Err(SpecError::UnknownMatch(name.to_string())),
     })
 }
@@ -645,10 +653,10 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
     match m {
         Match::Tcp(p) | Match::Udp(p) => match opt {
             "--sport" | "--source-port" => {
-                p.sport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.sport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             "--dport" | "--destination-port" => {
-                p.dport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.dport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             _ => return Ok(false),
         },
@@ -797,6 +805,26 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             }
             *mp = MultiportMatch { dir, ports, invert: inv };
         }
+        Match::Icmp(im) => match opt {
+            "--icmp-type" => {
+                let v = a.value(opt)?;
+                let (t, codes) = match ICMP_TYPES.iter().find(|(n, _, _)| *n == v) {
+                    Some((_, t, c)) => (*t, *c),
+                    None => {
+                        let err = || bad(format!("Invalid ICMP type `{v}'"));
+                        match v.split_once('/') {
+                            Some((t, c)) => {
+                                let c: u8 = c.parse().map_err(|_| err())?;
+                                (t.parse().map_err(|_| err())?, (c, c))
+                            }
+                            None => (v.parse().map_err(|_| err())?, (0, 255)),
+                        }
+                    }
+                };
+                *im = IcmpMatch { icmp_type: t, codes, invert: inv };
+            }
+            _ => return Ok(false),
+        },
         Match::Set(s) => match opt {
             "--match-set" => {
                 let name = a.value(opt)?;
@@ -1014,6 +1042,9 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
         match m {
             Match::Tcp(_) if proto != Some(Protocol::Tcp) => {
                 return Err(bad("tcp match: only valid for protocol 6 (use -p tcp)"));
+            }
+            Match::Icmp(_) if proto != Some(Protocol::Icmp) => {
+                return Err(bad("icmp match: only valid for protocol 1 (use -p icmp)"));
             }
             Match::Udp(_) if proto != Some(Protocol::Udp) => {
                 return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));

@@ -246,6 +246,9 @@ pub enum TableError {
     /// An operation on a built-in chain that only user chains allow, or vice versa.
     #[error("Invalid argument. Run `dmesg' for more information. ({0})")]
     Invalid(String),
+    /// DROP in the nat table (refused by iptables itself).
+    #[error("The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.")]
+    NatDrop,
     /// A jump loop (the kernel's ELOOP).
     #[error("Too many levels of links. (loop: {0})")]
     Loop(String),
