@@ -20,5 +20,6 @@ pub mod cluster;
 pub mod controllers;
 pub mod dns;
 pub mod kube_proxy;
+pub mod kubectl;
 pub mod manifest;
 pub mod validation;
