@@ -2,7 +2,11 @@
 //! Every subcommand returns an exit status: 0 success, 1 an expectation or check failed,
 //! 2 invalid input (with `file:line:column` diagnostics on stderr).
 
+pub mod cluster_args;
 pub mod iptables;
+pub mod kubectl;
+pub mod scenario;
+pub mod trace;
 
 use std::process::ExitCode;
 
@@ -20,10 +24,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario file and print its transcript (exit 1 if an expectation fails).
+    Run(scenario::RunArgs),
+    /// Run every scenario under the given paths; ends with `N passed, M failed`.
+    Test(scenario::TestArgs),
+    /// Run a kubectl command against a cluster built from manifests.
+    Kubectl(kubectl::KubectlArgs),
+    /// Trace one connection through a cluster built from manifests.
+    Trace(trace::TraceArgs),
     /// Work with a real node's iptables rules (an `iptables-save` dump).
     #[command(subcommand)]
     Iptables(iptables::IptablesCommand),
-    /// Print a dump exactly as `iptables-save` would after `iptables-restore` of it.
+    /// Print a dump as `iptables-save` would after `iptables-restore` of it, or the rules
+    /// kube-proxy generated on a simulated node (`-f PATH... --node NAME`).
     #[command(name = "iptables-save")]
     IptablesSave(iptables::SaveArgs),
 }
@@ -41,6 +54,10 @@ pub mod exit {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
+        Command::Run(a) => scenario::run(a),
+        Command::Test(a) => scenario::test(a),
+        Command::Kubectl(a) => kubectl::run(a),
+        Command::Trace(a) => trace::run(a),
         Command::Iptables(c) => iptables::run(c),
         Command::IptablesSave(a) => iptables::save(a),
     };

@@ -1,9 +1,11 @@
 //! netsim: the command line and the scenario runner.
 //!
 //! - [`scenario`]: scenario files (YAML) parsed and checked.
+//! - [`runner`]: running a scenario into a transcript, checking expectations.
 //! - [`diag`]: user-facing `file:line:column: message` diagnostics.
 //! - [`cli`]: the command line, one module per subcommand.
 
 pub mod cli;
 pub mod diag;
+pub mod runner;
 pub mod scenario;

@@ -7,6 +7,7 @@
 //! - [`world`]: the discrete-event world (events, CNI, kube-proxy agents, load balancers).
 //! - [`facade`]: [`Cluster`], the cluster as users drive it.
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
+//! - [`ops`]: netsim's path view of a connection, and fault injection.
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod dns_view;
 pub mod exec;
 pub mod facade;
+pub mod ops;
 pub mod proxy_view;
 pub mod world;
 

@@ -91,8 +91,14 @@ pub struct TraceArgs {
 #[derive(Debug, Args)]
 pub struct SaveArgs {
     /// An `iptables-save` dump (as `iptables-restore` input).
-    #[arg(long, value_name = "FILE")]
-    pub rules: String,
+    #[arg(long, value_name = "FILE", conflicts_with = "node")]
+    pub rules: Option<String>,
+    /// With `-f PATH...`: the simulated node whose generated rules are printed.
+    #[arg(long, value_name = "NAME", requires = "files")]
+    pub node: Option<String>,
+    /// The cluster, for `--node`.
+    #[command(flatten)]
+    pub cluster: super::cluster_args::ClusterArgs,
     /// Print packet and byte counters (`-c`).
     #[arg(short = 'c', long)]
     pub counters: bool,
@@ -117,9 +123,35 @@ fn load_rules(path: &str) -> Result<Netfilter, u8> {
 
 /// `netsim iptables-save --rules FILE`.
 pub fn save(args: SaveArgs) -> u8 {
-    let nf = match load_rules(&args.rules) {
-        Ok(nf) => nf,
-        Err(code) => return code,
+    let built;
+    let loaded;
+    let nf: &Netfilter = match (&args.rules, &args.node) {
+        (Some(path), _) => match load_rules(path) {
+            Ok(nf) => {
+                loaded = nf;
+                &loaded
+            }
+            Err(code) => return code,
+        },
+        (None, Some(node)) => {
+            built = match super::cluster_args::build(&args.cluster) {
+                Ok(b) => b,
+                Err(code) => return code,
+            };
+            let w = built.cluster.world();
+            let Some(n) = w.node_index(node).and_then(|i| w.nodes.get(i)) else {
+                eprintln!("error: no node named {node:?}");
+                return exit::INVALID;
+            };
+            match w.net.host(n.host) {
+                Some(h) => &h.netfilter,
+                None => return exit::INVALID,
+            }
+        }
+        (None, None) => {
+            eprintln!("error: give --rules FILE (a dump) or -f PATH... --node NAME (a simulated node)");
+            return exit::INVALID;
+        }
     };
     let opts = SaveOptions { counters: args.counters, timestamp: None };
     match &args.table {

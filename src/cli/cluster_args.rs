@@ -1,0 +1,193 @@
+//! `-f PATH...` and the cluster options shared by `netsim kubectl`, `netsim trace` and
+//! `netsim iptables-save -f`: the manifests are loaded into the default cluster (README), or
+//! the one a `--cluster FILE` describes, with single settings overridden by flags. Node
+//! objects among the manifests (a dump from a real cluster) replace the default nodes, with
+//! their InternalIP and podCIDR.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::Args;
+use sim_k8s::api::{Node, Object};
+use sim_k8s::cluster::facade::SETTLE_LIMIT;
+use sim_k8s::cluster::{Cluster, ClusterConfig, NodeConfig, NodeRole};
+use sim_k8s::manifest::{self, Loaded, Source};
+
+use super::exit;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::runner::{cluster_config, parse_port_range, proxy_settings};
+use crate::scenario::ClusterSpec;
+
+/// The options that build a cluster from manifests.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Manifest files or directories (`-` for standard input); repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<String>,
+    /// A YAML file with a scenario's `cluster:` settings, replacing the default cluster.
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<PathBuf>,
+    /// The service CIDR (`--service-cluster-ip-range`).
+    #[arg(long = "service-cidr", value_name = "CIDR")]
+    pub service_cidr: Option<String>,
+    /// The cluster (pod) CIDR.
+    #[arg(long = "cluster-cidr", value_name = "CIDR")]
+    pub cluster_cidr: Option<String>,
+    /// The node-port range (`--service-node-port-range`), e.g. 30000-32767.
+    #[arg(long = "node-port-range", value_name = "FIRST-LAST")]
+    pub node_port_range: Option<String>,
+    /// kube-proxy's mode (only `iptables` is simulated).
+    #[arg(long = "proxy-mode", value_name = "MODE", default_value = "iptables")]
+    pub proxy_mode: String,
+    /// The seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// A cluster built from manifests.
+pub struct Built {
+    /// The cluster, settled.
+    pub cluster: Cluster,
+    /// Documents of kinds that are not simulated, one line each.
+    pub not_simulated: Vec<String>,
+}
+
+fn node_config(n: &Node, role: NodeRole) -> Option<NodeConfig> {
+    let ip: Ipv4Addr = n
+        .status
+        .as_ref()?
+        .addresses
+        .iter()
+        .find(|a| a.type_.as_str() == "InternalIP")
+        .and_then(|a| a.address.parse().ok())?;
+    Some(NodeConfig { name: n.metadata.name.clone(), ip, role, labels: Default::default() })
+}
+
+/// Loads the manifests and builds the cluster; prints diagnostics and returns the exit status
+/// on failure.
+pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
+    let fail = |d: Diagnostics| {
+        eprintln!("{d}");
+        exit::INVALID
+    };
+    if args.proxy_mode != "iptables" {
+        eprintln!(
+            "error: --proxy-mode {}: only the iptables mode is simulated (ipvs and nftables are not yet)",
+            args.proxy_mode
+        );
+        return Err(exit::INVALID);
+    }
+    let mut spec = match &args.cluster {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                eprintln!("{}: cannot read file: {e}", p.display());
+                exit::INVALID
+            })?;
+            serde_saphyr::from_str::<ClusterSpec>(&text)
+                .map_err(|e| fail(Diagnostics::single(Diagnostic::from_yaml(&p.display().to_string(), &e))))?
+        }
+        None => ClusterSpec::default(),
+    };
+    if let Some(s) = &args.service_cidr {
+        spec.service_cidr = Some(s.clone());
+    }
+    if let Some(s) = &args.cluster_cidr {
+        spec.pod_cidr = Some(s.clone());
+    }
+    if let Some(s) = &args.node_port_range {
+        if parse_port_range(s).is_none() {
+            eprintln!(
+                "error: invalid value '{s}' for '--node-port-range': expected FIRST-LAST, e.g. 30000-32767"
+            );
+            return Err(exit::INVALID);
+        }
+        spec.node_port_range = Some(s.clone());
+    }
+    let mut config: ClusterConfig = cluster_config("--cluster", &spec).map_err(fail)?;
+    let mut sources = Vec::new();
+    for f in &args.files {
+        if f == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                eprintln!("STDIN: {e}");
+                exit::INVALID
+            })?;
+            sources.push(Source::text("STDIN", &text));
+        } else {
+            sources.push(Source::Path(PathBuf::from(f)));
+        }
+    }
+    let loaded = manifest::load(&sources);
+    if !loaded.errors.is_empty() {
+        return Err(fail(Diagnostics(
+            loaded.errors.iter().map(|e| Diagnostic::raw(e.to_string())).collect(),
+        )));
+    }
+    // Node objects define the nodes.
+    let nodes: Vec<&Node> = loaded
+        .objects
+        .iter()
+        .filter_map(|l| match &l.value {
+            Object::Node(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    if !nodes.is_empty() {
+        let mut cfgs = Vec::new();
+        for n in &nodes {
+            let cp = n.metadata.labels.contains_key("node-role.kubernetes.io/control-plane")
+                || n.metadata.labels.contains_key("node-role.kubernetes.io/master");
+            match node_config(n, if cp { NodeRole::ControlPlane } else { NodeRole::Worker }) {
+                Some(c) => cfgs.push(c),
+                None => {
+                    eprintln!(
+                        "error: node {:?} has no status.addresses entry of type InternalIP: netsim needs the node's address",
+                        n.metadata.name
+                    );
+                    return Err(exit::INVALID);
+                }
+            }
+        }
+        if !cfgs.iter().any(|c| c.role == NodeRole::ControlPlane)
+            && let Some(first) = cfgs.first_mut()
+        {
+            first.role = NodeRole::ControlPlane;
+        }
+        if let Some(first) = cfgs.first() {
+            config.node_network =
+                ipnet::Ipv4Net::new(first.ip, 24).map(|n| n.trunc()).unwrap_or(config.node_network);
+        }
+        config.nodes = cfgs;
+    }
+    let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
+    let proxy = proxy_settings(&objects);
+    let mut cluster = Cluster::new(config, &proxy, args.seed).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::INVALID
+    })?;
+    cluster.settle(SETTLE_LIMIT);
+    let applicable: Vec<Loaded<Object>> = loaded
+        .objects
+        .iter()
+        .filter(|l| !matches!(l.value, Object::KubeProxyConfiguration(_) | Object::Node(_)))
+        .cloned()
+        .collect();
+    let reports = cluster.apply(&applicable);
+    let mut d = Diagnostics::default();
+    for r in &reports {
+        if r.result.is_err() {
+            for e in &r.located {
+                d.push(Diagnostic::raw(e.to_string()));
+            }
+            if r.located.is_empty() {
+                d.push(Diagnostic::raw(format!("{}: {}", r.origin, r.kubectl_line())));
+            }
+        }
+    }
+    if !d.is_empty() {
+        return Err(fail(d));
+    }
+    cluster.settle(SETTLE_LIMIT);
+    let not_simulated = loaded.not_simulated.iter().map(|n| n.to_string()).collect();
+    Ok(Built { cluster, not_simulated })
+}

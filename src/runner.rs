@@ -1,0 +1,504 @@
+//! Running a scenario: build the cluster, apply the manifests, let it settle, then run each
+//! step and print it as a terminal session (prompt, command, output), checking expectations.
+//! The transcript is a pure function of the scenario and its seed.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use sim_core::SimDuration;
+use sim_k8s::api::Object;
+use sim_k8s::cluster::build::ProxySettings;
+use sim_k8s::cluster::exec::ExecOutput;
+use sim_k8s::cluster::facade::{Cluster, SETTLE_LIMIT, Target};
+use sim_k8s::cluster::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
+use sim_k8s::manifest::{self, Source};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::scenario::{Action, ClusterSpec, Expect, Scenario};
+
+/// The outcome of one scenario run.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The transcript.
+    pub transcript: String,
+    /// Failed expectations, one message each.
+    pub failures: Vec<String>,
+}
+
+impl RunResult {
+    /// True when every expectation held.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+fn parse_v4(file: &str, what: &str, s: &str) -> Result<Ipv4Addr, Diagnostic> {
+    s.trim().parse().map_err(|_| {
+        Diagnostic::plain(file.to_string(), format!("cluster.{what}: invalid IPv4 address {s:?}"))
+    })
+}
+
+fn parse_net(file: &str, what: &str, s: &str) -> Result<Ipv4Net, Diagnostic> {
+    let n: Ipv4Net = s.trim().parse().map_err(|_| {
+        Diagnostic::plain(
+            file.to_string(),
+            format!("cluster.{what}: invalid CIDR {s:?}: expected e.g. 10.244.0.0/16"),
+        )
+    })?;
+    if n.trunc() != n {
+        return Err(Diagnostic::plain(
+            file.to_string(),
+            format!("cluster.{what}: {s} has host bits set: did you mean {}?", n.trunc()),
+        ));
+    }
+    Ok(n)
+}
+
+/// Parses `30000-32767`.
+pub fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+    let (a, b) = s.trim().split_once('-')?;
+    let (a, b): (u16, u16) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a > 0 && a <= b).then_some((a, b))
+}
+
+/// Parses an IP pool: `203.0.113.10-203.0.113.20` or a CIDR.
+fn parse_pool(s: &str) -> Option<Vec<Ipv4Addr>> {
+    if let Some((a, b)) = s.split_once('-') {
+        let (a, b): (Ipv4Addr, Ipv4Addr) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        let (a, b) = (u32::from(a), u32::from(b));
+        if a > b || b - a > 65_536 {
+            return None;
+        }
+        return Some((a..=b).map(Ipv4Addr::from).collect());
+    }
+    let n: Ipv4Net = s.trim().parse().ok()?;
+    Some(n.hosts().take(65_536).collect())
+}
+
+/// The cluster a scenario asks for: the default cluster with the scenario's overrides.
+pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, Diagnostics> {
+    let mut c = ClusterConfig::default_cluster();
+    let mut d = Diagnostics::default();
+    let mut check = |r: Result<(), Diagnostic>| {
+        if let Err(e) = r {
+            d.push(e);
+        }
+    };
+    if let Some(len) = spec.node_prefix_len {
+        check(if (8..=30).contains(&len) {
+            Ok(())
+        } else {
+            Err(Diagnostic::plain(
+                file.into(),
+                format!("cluster.nodePrefixLen: {len} is not between 8 and 30"),
+            ))
+        });
+    }
+    if !spec.nodes.is_empty() {
+        let mut nodes = Vec::new();
+        for (i, n) in spec.nodes.iter().enumerate() {
+            let role = match n.role.as_deref() {
+                Some("control-plane") | Some("master") => NodeRole::ControlPlane,
+                Some("worker") => NodeRole::Worker,
+                None if i == 0 => NodeRole::ControlPlane,
+                None => NodeRole::Worker,
+                Some(other) => {
+                    d.push(Diagnostic::plain(
+                        file.into(),
+                        format!("cluster.nodes[{i}].role: unsupported value {other:?}: expected \"control-plane\" or \"worker\""),
+                    ));
+                    NodeRole::Worker
+                }
+            };
+            match parse_v4(file, &format!("nodes[{i}].ip"), &n.ip) {
+                Ok(ip) => nodes.push(NodeConfig { name: n.name.clone(), ip, role, labels: n.labels.clone() }),
+                Err(e) => d.push(e),
+            }
+        }
+        c.nodes = nodes;
+    }
+    if let Some(first) = c.nodes.first() {
+        let len = spec.node_prefix_len.unwrap_or(24);
+        c.node_network = Ipv4Net::new(first.ip, len).map(|n| n.trunc()).unwrap_or(c.node_network);
+    }
+    if let Some(s) = &spec.pod_cidr {
+        match parse_net(file, "podCIDR", s) {
+            Ok(n) => c.cluster_cidr = n,
+            Err(e) => d.push(e),
+        }
+    }
+    if let Some(s) = &spec.service_cidr {
+        match parse_net(file, "serviceCIDR", s) {
+            Ok(n) => c.service_cidr = n,
+            Err(e) => d.push(e),
+        }
+    }
+    if let Some(s) = &spec.node_port_range {
+        match parse_port_range(s) {
+            Some(r) => c.node_port_range = r,
+            None => d.push(Diagnostic::plain(
+                file.into(),
+                format!("cluster.nodePortRange: invalid range {s:?}: expected FIRST-LAST, e.g. 30000-32767"),
+            )),
+        }
+    }
+    if let Some(b) = &spec.bridge {
+        c.bridge = b.clone();
+    }
+    if !spec.external_hosts.is_empty() {
+        let mut hosts = Vec::new();
+        for (i, h) in spec.external_hosts.iter().enumerate() {
+            let ip = match parse_v4(file, &format!("externalHosts[{i}].ip"), &h.ip) {
+                Ok(ip) => ip,
+                Err(e) => {
+                    d.push(e);
+                    continue;
+                }
+            };
+            let mut listens = Vec::new();
+            for (k, image) in &h.listens {
+                let parsed = k.split_once('/').and_then(|(p, port)| {
+                    let proto = match p {
+                        "tcp" => sim_net::wire::Protocol::Tcp,
+                        "udp" => sim_net::wire::Protocol::Udp,
+                        _ => return None,
+                    };
+                    Some((proto, port.parse::<u16>().ok()?))
+                });
+                match parsed {
+                    Some((proto, port)) => listens.push((proto, port, image.clone())),
+                    None => d.push(Diagnostic::plain(
+                        file.into(),
+                        format!("cluster.externalHosts[{i}].listens: invalid key {k:?}: expected tcp/PORT or udp/PORT"),
+                    )),
+                }
+            }
+            hosts.push(ExternalHostConfig { name: h.name.clone(), ip, listens });
+        }
+        c.external_hosts = hosts;
+    }
+    for (name, ip) in &spec.upstream_dns {
+        match parse_v4(file, &format!("upstreamDNS[{name}]"), ip) {
+            Ok(ip) => {
+                c.upstream_dns.insert(name.clone(), ip);
+            }
+            Err(e) => d.push(e),
+        }
+    }
+    if let Some(lb) = &spec.load_balancer_provider {
+        match parse_pool(&lb.pool) {
+            Some(p) => c.lb_pool = p,
+            None => d.push(Diagnostic::plain(
+                file.into(),
+                format!(
+                    "cluster.loadBalancerProvider.pool: invalid pool {:?}: expected FIRST-LAST or a CIDR",
+                    lb.pool
+                ),
+            )),
+        }
+    }
+    if let Some(dom) = &spec.cluster_domain {
+        c.cluster_domain = dom.trim_end_matches('.').to_string();
+    }
+    if let Some(dns) = spec.core_dns {
+        c.core_dns = dns;
+    }
+    for (i, n) in c.nodes.iter().enumerate() {
+        if !c.node_network.contains(&n.ip) {
+            d.push(Diagnostic::plain(
+                file.into(),
+                format!("cluster.nodes[{i}].ip: {} is not on the node network {}", n.ip, c.node_network),
+            ));
+        }
+    }
+    if d.is_empty() { Ok(c) } else { Err(d) }
+}
+
+/// Manifest sources of a scenario, in order.
+fn manifest_sources(s: &Scenario) -> Vec<Source> {
+    let base = s.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let mut out = Vec::new();
+    for (i, m) in s.manifests.iter().enumerate() {
+        if let Some(f) = &m.file {
+            out.push(Source::Path(base.join(f)));
+        }
+        if let Some(text) = &m.inline {
+            out.push(Source::text(&format!("{}#manifests[{i}]", s.path.display()), text));
+        }
+    }
+    out
+}
+
+/// kube-proxy settings from a KubeProxyConfiguration document, if one was given.
+pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
+    let mut p = ProxySettings::default();
+    for o in objects {
+        if let Object::KubeProxyConfiguration(k) = o {
+            p = sim_k8s::cluster::build::proxy_settings_from(k);
+        }
+    }
+    p
+}
+
+/// Loads the scenario's manifests and builds its cluster (both may fail with diagnostics).
+pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics> {
+    let file = s.path.display().to_string();
+    let config = cluster_config(&file, &s.cluster)?;
+    let loaded = manifest::load(&manifest_sources(s));
+    if !loaded.errors.is_empty() {
+        return Err(Diagnostics(loaded.errors.iter().map(|e| Diagnostic::raw(e.to_string())).collect()));
+    }
+    let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
+    let proxy = proxy_settings(&objects);
+    let mut cluster = Cluster::new(config, &proxy, seed)
+        .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
+    let mut header = String::new();
+    cluster.settle(SETTLE_LIMIT);
+    let applicable: Vec<_> = loaded
+        .objects
+        .iter()
+        .filter(|l| !matches!(l.value, Object::KubeProxyConfiguration(_)))
+        .cloned()
+        .collect();
+    let reports = cluster.apply(&applicable);
+    let mut errors = Diagnostics::default();
+    for r in &reports {
+        match &r.result {
+            Ok(_) => {}
+            Err(_) => {
+                for e in &r.located {
+                    errors.push(Diagnostic::raw(e.to_string()));
+                }
+                if r.located.is_empty() {
+                    errors.push(Diagnostic::raw(format!("{}: {}", r.origin, r.kubectl_line())));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for n in &loaded.not_simulated {
+        let _ = writeln!(header, "# {n}");
+    }
+    let took = cluster.settle(SETTLE_LIMIT);
+    let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
+    Ok((cluster, header))
+}
+
+fn fmt_duration(d: SimDuration) -> String {
+    let ms = d.as_millis();
+    format!("{}.{:01}s", ms / 1000, (ms % 1000) / 100)
+}
+
+/// The prompt a step is shown with.
+fn prompt(host: &str) -> String {
+    format!("[root@{host} ~]# ")
+}
+
+/// Runs a scenario to completion. Invalid input (scenario or manifests) is an `Err`.
+pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagnostics> {
+    let seed = seed_override.unwrap_or(s.seed);
+    let (mut cluster, header) = prepare(s, seed)?;
+    let cp = cluster
+        .world()
+        .config
+        .nodes
+        .iter()
+        .find(|n| n.role == NodeRole::ControlPlane)
+        .or(cluster.world().config.nodes.first())
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| "master".to_string());
+    let base = s.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let mut t = String::new();
+    let _ = writeln!(t, "# netsim scenario: {} (seed {seed})", s.name);
+    for line in s.description.lines() {
+        let _ = writeln!(t, "# {line}");
+    }
+    t.push_str(&header);
+    let mut failures = Vec::new();
+    for (i, step) in s.steps.iter().enumerate() {
+        t.push('\n');
+        let out: Option<ExecOutput> = match &step.action {
+            Action::Note(n) => {
+                for line in n.lines() {
+                    let _ = writeln!(t, "# {line}");
+                }
+                None
+            }
+            Action::Sleep(d) => {
+                cluster.advance(*d);
+                let _ = writeln!(t, "# sleep {d} (simulated time is now {})", clock(cluster.now()));
+                None
+            }
+            Action::Kubectl(args) => {
+                let _ = writeln!(t, "{}kubectl {args}", prompt(&cp));
+                Some(cluster.kubectl_line(args, &base))
+            }
+            Action::Run { on, command } => {
+                let target = match on {
+                    Some(spec) => cluster.resolve_target(spec),
+                    None => Ok(Target::Node(cp.clone())),
+                };
+                match target {
+                    Ok(Target::Pod { namespace, name }) => {
+                        let ns =
+                            if namespace == "default" { String::new() } else { format!("-n {namespace} ") };
+                        let _ = writeln!(t, "{}kubectl exec {ns}{name} -- {command}", prompt(&cp));
+                        Some(cluster.exec(&Target::Pod { namespace, name }, command))
+                    }
+                    Ok(target) => {
+                        let host = match &target {
+                            Target::Node(n) | Target::Host(n) => n.clone(),
+                            Target::Pod { name, .. } => name.clone(),
+                        };
+                        let _ = writeln!(t, "{}{command}", prompt(&host));
+                        Some(cluster.exec(&target, command))
+                    }
+                    Err(e) => {
+                        let _ = writeln!(t, "{}{command}", prompt(&cp));
+                        Some(ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() })
+                    }
+                }
+            }
+            Action::Trace(spec) => {
+                let _ = writeln!(t, "$ netsim trace {spec}");
+                Some(cluster.trace_line(spec))
+            }
+            Action::Fault(f) => {
+                let _ = writeln!(t, "# fault: {f}");
+                Some(cluster.fault(f))
+            }
+        };
+        if let Some(o) = &out {
+            t.push_str(&o.stdout);
+            if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
+                t.push('\n');
+            }
+            t.push_str(&o.stderr);
+            if o.exit_code != 0 {
+                let _ = writeln!(t, "(exit status {})", o.exit_code);
+            }
+        }
+        for f in check(&step.expect, out.as_ref()) {
+            let msg = format!("{}:{}: steps[{i}]: {f}", s.path.display(), step.line);
+            let _ = writeln!(t, "! expectation failed: {f}");
+            failures.push(msg);
+        }
+    }
+    Ok(RunResult { transcript: t, failures })
+}
+
+/// `HH:MM:SS.mmm` of simulated time.
+fn clock(now: sim_core::SimTime) -> String {
+    let ms = now.as_nanos() / 1_000_000;
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000)
+}
+
+/// Matches `text` against a pattern where `*` is any run of characters (within a line).
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let Some(first) = parts.first() else { return true };
+    if !text.starts_with(first) {
+        return false;
+    }
+    let mut pos = first.len();
+    for (i, p) in parts.iter().enumerate().skip(1) {
+        if i == parts.len() - 1 {
+            return text[pos..].ends_with(p);
+        }
+        match text[pos..].find(p) {
+            Some(j) => pos += j + p.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Checks a step's expectations; returns what failed.
+fn check(e: &Expect, out: Option<&ExecOutput>) -> Vec<String> {
+    let mut f = Vec::new();
+    let empty = ExecOutput::default();
+    let o = out.unwrap_or(&empty);
+    let all = format!("{}{}", o.stdout, o.stderr);
+    if let Some(c) = &e.contains {
+        for s in c.items() {
+            if !all.contains(s) {
+                f.push(format!("expected the output to contain {s:?}"));
+            }
+        }
+    }
+    if let Some(c) = &e.not_contains {
+        for s in c.items() {
+            if all.contains(s) {
+                f.push(format!("expected the output not to contain {s:?}"));
+            }
+        }
+    }
+    if let Some(p) = &e.matches {
+        let plines: Vec<&str> = p.trim_end_matches('\n').lines().collect();
+        let olines: Vec<&str> = o.stdout.trim_end_matches('\n').lines().collect();
+        let ok = plines.len() == olines.len() && plines.iter().zip(&olines).all(|(p, l)| wildcard(p, l));
+        if !ok {
+            f.push(format!("expected the output to match:\n{p}"));
+        }
+    }
+    if let Some(code) = e.exit
+        && o.exit_code != code
+    {
+        f.push(format!("expected exit status {code}, got {}", o.exit_code));
+    }
+    let conn = o.connection.as_ref();
+    if let Some(want) = &e.served_by {
+        let got = conn.and_then(|c| c.served_by.clone());
+        if !got.as_deref().is_some_and(|g| g.starts_with(want.as_str())) {
+            f.push(format!(
+                "expected the connection to be served by {want}, it was served by {}",
+                got.unwrap_or("nobody".into())
+            ));
+        }
+    }
+    if let Some(want) = &e.client_seen {
+        let got = conn.and_then(|c| c.client_seen).map(|a| a.ip().to_string());
+        if got.as_deref() != Some(want.as_str()) {
+            f.push(format!(
+                "expected the server to see the client as {want}, it saw {}",
+                got.unwrap_or("nothing".into())
+            ));
+        }
+    }
+    if let Some(want) = &e.disposition {
+        let got = conn.and_then(|c| c.disposition.clone());
+        if got.as_deref() != Some(want.as_str()) {
+            f.push(format!(
+                "expected the first packet to be {want}, it was {}",
+                got.unwrap_or("not sent".into())
+            ));
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("nginx-*   1/1     Running*", "nginx-abc   1/1     Running   0   5s"));
+        assert!(!wildcard("a*b", "acd"));
+        assert!(wildcard("exact", "exact"));
+    }
+
+    #[test]
+    fn ranges_and_pools() {
+        assert_eq!(parse_port_range("30000-32767"), Some((30000, 32767)));
+        assert_eq!(parse_port_range("5-1"), None);
+        assert_eq!(parse_pool("203.0.113.10-203.0.113.12").map(|v| v.len()), Some(3));
+    }
+}
