@@ -19,7 +19,13 @@ fn every_scenario_is_deterministic_passes_and_matches_its_snapshot() {
         let first = runner::run(&s, None).unwrap_or_else(|d| panic!("{d}"));
         let second = runner::run(&s, None).unwrap_or_else(|d| panic!("{d}"));
         assert_eq!(first.transcript, second.transcript, "{}: two runs differ", rel.display());
-        assert!(first.failures.is_empty(), "{}:\n{}\n\n{}", rel.display(), first.failures.join("\n"), first.transcript);
+        assert!(
+            first.failures.is_empty(),
+            "{}:\n{}\n\n{}",
+            rel.display(),
+            first.failures.join("\n"),
+            first.transcript
+        );
         insta::assert_snapshot!(first.transcript);
     });
 }
