@@ -2,8 +2,6 @@
 //! (determinism) — every expectation must hold, and the transcript is snapshotted, so any
 //! drift in rules, output formats or packet paths shows up as a reviewable diff.
 
-use std::path::Path;
-
 use netsim::runner;
 use netsim::scenario::Scenario;
 
@@ -14,7 +12,7 @@ fn every_scenario_is_deterministic_passes_and_matches_its_snapshot() {
         if !text.lines().any(|l| l.starts_with("steps:")) {
             return; // a manifest, not a scenario
         }
-        let rel = path.strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_or(path);
+        let rel = path.strip_prefix(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_or(path);
         let s = Scenario::parse(rel, text).unwrap_or_else(|d| panic!("{d}"));
         let first = runner::run(&s, None).unwrap_or_else(|d| panic!("{d}"));
         let second = runner::run(&s, None).unwrap_or_else(|d| panic!("{d}"));
