@@ -102,6 +102,39 @@ pub enum ApplyResult {
     Unchanged,
 }
 
+/// kubectl's one-line confirmations for the other verbs.
+pub mod messages {
+    use super::{ApplyResult, ObjectKey};
+
+    /// `kubectl delete`: `service "x" deleted`.
+    pub fn deleted(key: &ObjectKey) -> String {
+        format!("{} {} deleted\n", key.kind.kubectl_prefix(), crate::validation::go_quote(&key.name))
+    }
+
+    /// `kubectl scale`: `deployment.apps/x scaled`.
+    pub fn scaled(key: &ObjectKey) -> String {
+        format!("{key} scaled\n")
+    }
+
+    /// `kubectl patch`: `service/x patched` or `service/x patched (no change)`.
+    pub fn patched(key: &ObjectKey, result: ApplyResult) -> String {
+        match result {
+            ApplyResult::Unchanged => format!("{key} patched (no change)\n"),
+            _ => format!("{key} patched\n"),
+        }
+    }
+
+    /// `kubectl replace`: `service/x replaced`.
+    pub fn replaced(key: &ObjectKey) -> String {
+        format!("{key} replaced\n")
+    }
+
+    /// `kubectl apply` / `create`: `service/x created|configured|unchanged`.
+    pub fn applied(key: &ObjectKey, result: ApplyResult) -> String {
+        format!("{key} {result}\n")
+    }
+}
+
 impl fmt::Display for ApplyResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

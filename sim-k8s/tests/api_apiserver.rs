@@ -343,3 +343,16 @@ fn lint_positions_errors_without_a_server() {
         vec!["deploy.yaml:9:5: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive"]
     );
 }
+
+#[test]
+fn kubectl_confirmation_lines() {
+    use sim_k8s::api::ObjectKey;
+    use sim_k8s::apiserver::messages;
+    let svc = ObjectKey::new(Kind::Service, "default", "my-nginx");
+    let dep = ObjectKey::new(Kind::Deployment, "default", "nginx");
+    assert_eq!(messages::deleted(&svc), "service \"my-nginx\" deleted\n");
+    assert_eq!(messages::scaled(&dep), "deployment.apps/nginx scaled\n");
+    assert_eq!(messages::patched(&svc, ApplyResult::Unchanged), "service/my-nginx patched (no change)\n");
+    assert_eq!(messages::applied(&svc, ApplyResult::Created), "service/my-nginx created\n");
+    assert_eq!(messages::replaced(&svc), "service/my-nginx replaced\n");
+}

@@ -171,6 +171,9 @@ impl NodePortAllocator {
     }
     /// Allocates a random free port.
     pub fn allocate_next(&mut self, rng: &mut SimRng, owner: &ObjectKey) -> Result<u16, AllocError> {
+        if self.hi < self.lo {
+            return Err(AllocError::Full);
+        }
         let size = u64::from(self.hi - self.lo) + 1;
         let lo = self.lo;
         let o = pick(rng, size, 0, |o| !self.used.contains_key(&(lo + o as u16))).ok_or(AllocError::Full)?;
