@@ -439,37 +439,53 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
-    let mut failed = false;
-    for u in decoded.unknown {
-        failed = true;
-        let path = field(&u.path);
-        out.errors.push(LoadError {
-            file: file.to_string(),
-            loc: Some(u.loc),
-            message: format!("unknown field \"{path}\""),
-            field: path,
-            kind: LoadErrorKind::UnknownField,
-        });
-    }
-    match decoded.value {
-        Err(e) => out.errors.push(LoadError {
-            file: file.to_string(),
-            loc: e.loc.or(Some(node.loc)),
-            field: if e.path.is_empty() { prefix.to_string() } else { field(&e.path) },
-            message: e.message,
-            kind: LoadErrorKind::Type,
-        }),
-        Ok(_) if failed => {}
-        Ok(mut obj) => {
+    // Unknown fields and every type error, in source order, all reported at once.
+    let mut errors: Vec<LoadError> = decoded
+        .unknown
+        .into_iter()
+        .map(|u| {
+            let path = field(&u.path);
+            LoadError {
+                file: file.to_string(),
+                loc: Some(u.loc),
+                message: format!("unknown field \"{path}\""),
+                field: path,
+                kind: LoadErrorKind::UnknownField,
+            }
+        })
+        .collect();
+    let type_error = |e: decode::DecodeError| LoadError {
+        file: file.to_string(),
+        loc: e.loc.or(Some(node.loc)),
+        field: if e.path.is_empty() { prefix.to_string() } else { field(&e.path) },
+        message: e.message,
+        kind: LoadErrorKind::Type,
+    };
+    let recovered = !decoded.recovered.is_empty();
+    errors.extend(decoded.recovered.into_iter().map(type_error));
+    let value = match decoded.value {
+        Ok(v) => Some(v),
+        // A failure after a recovered type error is usually its echo (a zero value that
+        // does not parse); report it only when it stands alone.
+        Err(_) if recovered => None,
+        Err(e) => {
+            errors.push(type_error(e));
+            None
+        }
+    };
+    errors.sort_by_key(|e| e.loc);
+    match value {
+        Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
             out.objects.push(Loaded { value: obj, origin, spans: decoded.spans });
         }
+        _ => out.errors.extend(errors),
     }
 }
 
 fn typed<T: DeserializeOwned>(node: &Node, wrap: fn(T) -> Object) -> decode::Decoded<Object> {
     let d = decode::decode::<T>(node);
-    decode::Decoded { value: d.value.map(wrap), unknown: d.unknown, spans: d.spans }
+    decode::Decoded { value: d.value.map(wrap), recovered: d.recovered, unknown: d.unknown, spans: d.spans }
 }
 
 fn load_list(file: &str, index: usize, node: &Node, prefix: &str, out: &mut LoadOutcome) {
