@@ -339,7 +339,17 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match &self.node.value {
-            Value::Str(s) => self.wrap(visitor.visit_str(s)),
+            Value::Str(s) => self.wrap(visitor.visit_str(s).map_err(|mut e: DecodeError| {
+                // std's IP parser says only "invalid IP address syntax"; say it like the API
+                // server's IsValidIP does, quoting the value.
+                if e.message == "invalid IP address syntax" {
+                    e.message = format!(
+                        "Invalid value: {}: must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                        crate::validation::go_quote(s)
+                    );
+                }
+                e
+            })),
             _ => {
                 self.mismatch("a string");
                 visitor.visit_str("")
