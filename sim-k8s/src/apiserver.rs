@@ -328,6 +328,56 @@ impl ApiServer {
         self.objects.iter().filter(move |(k, _)| k.kind == kind && k.namespace == namespace).map(|(_, o)| o)
     }
 
+    /// Every Service, in (namespace, name) order.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.list(Kind::Service).filter_map(Object::as_service)
+    }
+
+    /// Every Pod, in (namespace, name) order.
+    pub fn pods(&self) -> impl Iterator<Item = &crate::api::Pod> {
+        self.list(Kind::Pod).filter_map(Object::as_pod)
+    }
+
+    /// Every Node, in name order.
+    pub fn nodes(&self) -> impl Iterator<Item = &crate::api::Node> {
+        self.list(Kind::Node).filter_map(Object::as_node)
+    }
+
+    /// Every Endpoints object, in (namespace, name) order.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoints> {
+        self.list(Kind::Endpoints).filter_map(Object::as_endpoints)
+    }
+
+    /// Every EndpointSlice, in (namespace, name) order.
+    pub fn endpoint_slices(&self) -> impl Iterator<Item = &crate::api::EndpointSlice> {
+        self.list(Kind::EndpointSlice).filter_map(Object::as_endpoint_slice)
+    }
+
+    /// Every Deployment, in (namespace, name) order.
+    pub fn deployments(&self) -> impl Iterator<Item = &crate::api::Deployment> {
+        self.list(Kind::Deployment).filter_map(Object::as_deployment)
+    }
+
+    /// Every ReplicaSet, in (namespace, name) order.
+    pub fn replica_sets(&self) -> impl Iterator<Item = &crate::api::ReplicaSet> {
+        self.list(Kind::ReplicaSet).filter_map(Object::as_replica_set)
+    }
+
+    /// Every StatefulSet, in (namespace, name) order.
+    pub fn stateful_sets(&self) -> impl Iterator<Item = &crate::api::StatefulSet> {
+        self.list(Kind::StatefulSet).filter_map(Object::as_stateful_set)
+    }
+
+    /// Every DaemonSet, in (namespace, name) order.
+    pub fn daemon_sets(&self) -> impl Iterator<Item = &crate::api::DaemonSet> {
+        self.list(Kind::DaemonSet).filter_map(Object::as_daemon_set)
+    }
+
+    /// Every Namespace, in name order.
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.list(Kind::Namespace).filter_map(Object::as_namespace)
+    }
+
     /// The change log from entry `after + 1` on (`after = 0` for everything).
     pub fn changes_since(&self, after: u64) -> &[Change] {
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(self.changes.len());

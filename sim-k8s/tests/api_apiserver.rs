@@ -356,3 +356,14 @@ fn kubectl_confirmation_lines() {
     assert_eq!(messages::applied(&svc, ApplyResult::Created), "service/my-nginx created\n");
     assert_eq!(messages::replaced(&svc), "service/my-nginx replaced\n");
 }
+
+#[test]
+fn typed_listings() {
+    let mut s = server(1);
+    assert!(s.create(one(SVC)).is_ok());
+    let names: Vec<&str> = s.namespaces().map(|n| n.metadata.name.as_str()).collect();
+    assert_eq!(names, vec!["default", "kube-node-lease", "kube-public", "kube-system"]);
+    assert_eq!(s.services().count(), 1);
+    assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_service).is_some());
+    assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_pod).is_none());
+}
