@@ -83,6 +83,9 @@ impl<T> Loaded<T> {
             ("spec.clusterIPs", "spec.clusterIP"),
             ("spec.LoadBalancerSourceRanges", "spec.loadBalancerSourceRanges"),
         ];
+        if let Some(yaml) = kube_proxy_yaml_path(path) {
+            return self.spans.locate(&yaml).unwrap_or(self.origin.loc);
+        }
         let mut best = self.spans.locate(path);
         for (server, user) in ALIASES {
             if let Some(rest) = path.strip_prefix(server)
@@ -97,6 +100,34 @@ impl<T> Loaded<T> {
         }
         best.unwrap_or(self.origin.loc)
     }
+}
+
+/// kube-proxy reports Go field names (`KubeProxyConfiguration.KubeProxyIPTablesConfiguration.
+/// SyncPeriod`); this maps them back to the YAML path (`iptables.syncPeriod`).
+fn kube_proxy_yaml_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("KubeProxyConfiguration.")?;
+    let mut parts: Vec<String> = Vec::new();
+    for seg in rest.split('.') {
+        let mapped = match seg {
+            "KubeProxyIPTablesConfiguration" => "iptables".to_string(),
+            "KubeProxyConntrackConfiguration" => "conntrack".to_string(),
+            "KubeProxyIPVSConfiguration" => "ipvs".to_string(),
+            "Mode" => "mode".to_string(),
+            "ProxyMode" => continue,
+            other => go_field_to_json(other),
+        };
+        parts.push(mapped);
+    }
+    Some(parts.join("."))
+}
+
+/// `TCPEstablishedTimeout` ⇒ `tcpEstablishedTimeout`, `ClusterCIDR` ⇒ `clusterCIDR`.
+fn go_field_to_json(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let run = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    // Lower-case the leading capitals, except the last one when it starts the next word.
+    let lower = if run > 1 && run < chars.len() { run - 1 } else { run };
+    chars.iter().enumerate().map(|(i, c)| if i < lower { c.to_ascii_lowercase() } else { *c }).collect()
 }
 
 /// A document of a kind netsim does not simulate.
@@ -548,6 +579,20 @@ mod tests {
         let msgs: Vec<String> = out.errors.iter().map(ToString::to_string).collect();
         assert_eq!(msgs, vec!["svc.yaml:6:3: unknown field \"spec.portz\"".to_string()]);
         assert!(out.objects.is_empty());
+    }
+
+    #[test]
+    fn go_field_names_map_to_json() {
+        assert_eq!(go_field_to_json("TCPEstablishedTimeout"), "tcpEstablishedTimeout");
+        assert_eq!(go_field_to_json("ClusterCIDR"), "clusterCIDR");
+        assert_eq!(go_field_to_json("MaxPerCore"), "maxPerCore");
+        assert_eq!(go_field_to_json("IP"), "ip");
+        assert_eq!(
+            kube_proxy_yaml_path("KubeProxyConfiguration.KubeProxyIPTablesConfiguration.SyncPeriod")
+                .as_deref(),
+            Some("iptables.syncPeriod")
+        );
+        assert_eq!(kube_proxy_yaml_path("KubeProxyConfiguration.Mode.ProxyMode").as_deref(), Some("mode"));
     }
 
     #[test]

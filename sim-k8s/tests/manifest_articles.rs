@@ -120,3 +120,21 @@ fn loading_is_deterministic() {
     let b = manifest::load(&[Source::Path(dir("articles")), Source::Path(dir("dump-get-all-o-yaml.yaml"))]);
     assert_eq!(a, b);
 }
+
+#[test]
+fn old_componentconfig_kube_proxy_config_loads_and_validates() {
+    let out = manifest::load(&[Source::Path(dir("kube-proxy-config.yaml"))]);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(sim_k8s::apiserver::lint(&out.objects).is_empty());
+    match out.objects.first().map(|l| &l.value) {
+        Some(Object::KubeProxyConfiguration(c)) => {
+            assert_eq!(c.iptables.masquerade_bit, Some(14));
+            assert_eq!(
+                c.conntrack.tcp_established_timeout.map(|d| d.to_string()).as_deref(),
+                Some("24h0m0s")
+            );
+            assert_eq!(c.cluster_cidr, "10.244.0.0/16");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -156,7 +156,7 @@ impl Kind {
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
             Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
             Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
-            Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1"],
+            Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
         }
     }
 
