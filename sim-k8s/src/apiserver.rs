@@ -451,6 +451,11 @@ impl ApiServer {
             return Err(Self::invalid(&key, errors));
         }
         self.allocate(&key, &mut obj, None).map_err(|e| Self::invalid(&key, e))?;
+        if let Object::ServiceCidr(c) = &obj {
+            for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                self.cluster_ips.add_range(cidr);
+            }
+        }
         let rv = self.next_rv();
         let ts = naming::timestamp(self.config.epoch_unix_secs, self.now);
         let uid = naming::uid(&mut self.rng_uid);
@@ -858,6 +863,11 @@ impl ApiServer {
                 }
             }
             Object::Node(n) => self.pod_cidrs.release_node(&n.metadata.name),
+            Object::ServiceCidr(c) => {
+                for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                    self.cluster_ips.remove_range(cidr);
+                }
+            }
             _ => {}
         }
     }

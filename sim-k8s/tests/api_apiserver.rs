@@ -367,3 +367,14 @@ fn typed_listings() {
     assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_service).is_some());
     assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_pod).is_none());
 }
+
+#[test]
+fn service_cidr_objects_extend_the_cluster_ip_range() {
+    let mut s = server(1);
+    let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: extra\nspec:\n  clusterIP: 10.200.0.5\n  ports:\n  - port: 80\n";
+    assert!(matches!(s.create(one(svc)), Err(ApiError::Invalid { .. })));
+    let cidr = "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata:\n  name: extra-range\nspec:\n  cidrs:\n  - 10.200.0.0/16\n";
+    assert!(s.create(one(cidr)).is_ok());
+    assert!(s.create(one(svc)).is_ok());
+    assert_eq!(service(&s, "extra").spec.cluster_ip.to_string(), "10.200.0.5");
+}
