@@ -215,7 +215,33 @@ pub struct LoadOutcome {
     pub not_simulated: Vec<NotSimulated>,
     /// Every error, in source order.
     pub errors: Vec<LoadError>,
+    /// Fields accepted but ignored (server bookkeeping from `-o yaml` dumps), in source order.
+    pub ignored: Vec<IgnoredField>,
 }
+
+/// A field that was accepted and deliberately ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IgnoredField {
+    /// File name.
+    pub file: String,
+    /// Position of the field.
+    pub loc: Loc,
+    /// Field path (`metadata.managedFields`).
+    pub field: String,
+}
+
+impl fmt::Display for IgnoredField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: ignored (server-side bookkeeping, not simulated)",
+            self.file, self.loc, self.field
+        )
+    }
+}
+
+/// Metadata that real dumps carry and netsim accepts without using.
+const IGNORED_FIELDS: &[&str] = &["metadata.managedFields", "metadata.selfLink", "metadata.clusterName"];
 
 impl LoadOutcome {
     /// True if there were no errors.
@@ -349,6 +375,7 @@ fn load_text_into(name: &str, text: &str, out: &mut LoadOutcome) {
             out.objects.extend(part.objects);
             out.not_simulated.extend(part.not_simulated);
             out.errors.extend(part.errors);
+            out.ignored.extend(part.ignored);
         }
         // The OS refused a thread: parse here (budgets still bound the depth).
         Err(_) => load_text_on_this_thread(name, text, out),
@@ -508,6 +535,11 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
     match value {
         Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
+            for f in IGNORED_FIELDS {
+                if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {
+                    out.ignored.push(IgnoredField { file: file.to_string(), loc, field: field(f) });
+                }
+            }
             out.objects.push(Loaded { value: obj, origin, spans: decoded.spans });
         }
         _ => out.errors.extend(errors),

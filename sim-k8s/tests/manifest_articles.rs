@@ -73,6 +73,15 @@ fn kubectl_get_o_yaml_list_dump_loads_with_status() {
     assert_eq!(out.objects.len(), 8);
     assert_eq!(out.not_simulated.len(), 1);
     assert_eq!(out.not_simulated[0].kind, "ConfigMap");
+    let notes: Vec<String> =
+        out.ignored.iter().map(|n| n.to_string().rsplit('/').next().unwrap_or("").to_string()).collect();
+    assert_eq!(
+        notes,
+        vec![
+            "dump-get-all-o-yaml.yaml:12:5: items[0].metadata.managedFields: ignored (server-side bookkeeping, not simulated)",
+            "dump-get-all-o-yaml.yaml:64:5: items[1].metadata.selfLink: ignored (server-side bookkeeping, not simulated)",
+        ]
+    );
     let mut server = ApiServer::new(ApiServerConfig::default(), &SimRng::new(1));
     for r in server.apply_loaded(&out.objects) {
         assert!(r.result.is_ok(), "{}", r.kubectl_line());
