@@ -409,16 +409,17 @@ impl ApiServer {
                     .to_string(),
             });
         }
-        let default_ns = "default".to_string();
-        let suffix = naming::random_suffix(&mut self.rng_names, 5);
+        let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
             if !kind.is_namespaced() {
                 meta.namespace.clear();
             } else if meta.namespace.is_empty() {
-                meta.namespace = default_ns;
+                meta.namespace = "default".to_string();
             }
+            // Draw from the name stream only when a name is generated, so unrelated requests
+            // do not shift generated names.
             if meta.name.is_empty() && !meta.generate_name.is_empty() {
-                meta.name = format!("{}{suffix}", meta.generate_name);
+                meta.name = format!("{}{}", meta.generate_name, naming::random_suffix(rng, 5));
             }
         }
         if obj.api_version().is_empty() {
@@ -478,6 +479,9 @@ impl ApiServer {
 
     /// `kubectl apply`: creates, or updates keeping server-set fields the manifest omits.
     pub fn apply(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        if obj.name().is_empty() && obj.meta().is_some_and(|m| !m.generate_name.is_empty()) {
+            return Err(ApiError::BadRequest { message: "cannot use generate name with apply".to_string() });
+        }
         let mut probe = obj.clone();
         let key = self.normalize(&mut probe)?;
         if self.objects.contains_key(&key) {
