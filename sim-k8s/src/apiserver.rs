@@ -102,6 +102,39 @@ pub enum ApplyResult {
     Unchanged,
 }
 
+/// kubectl's one-line confirmations for the other verbs.
+pub mod messages {
+    use super::{ApplyResult, ObjectKey};
+
+    /// `kubectl delete`: `service "x" deleted`.
+    pub fn deleted(key: &ObjectKey) -> String {
+        format!("{} {} deleted\n", key.kind.kubectl_prefix(), crate::validation::go_quote(&key.name))
+    }
+
+    /// `kubectl scale`: `deployment.apps/x scaled`.
+    pub fn scaled(key: &ObjectKey) -> String {
+        format!("{key} scaled\n")
+    }
+
+    /// `kubectl patch`: `service/x patched` or `service/x patched (no change)`.
+    pub fn patched(key: &ObjectKey, result: ApplyResult) -> String {
+        match result {
+            ApplyResult::Unchanged => format!("{key} patched (no change)\n"),
+            _ => format!("{key} patched\n"),
+        }
+    }
+
+    /// `kubectl replace`: `service/x replaced`.
+    pub fn replaced(key: &ObjectKey) -> String {
+        format!("{key} replaced\n")
+    }
+
+    /// `kubectl apply` / `create`: `service/x created|configured|unchanged`.
+    pub fn applied(key: &ObjectKey, result: ApplyResult) -> String {
+        format!("{key} {result}\n")
+    }
+}
+
 impl fmt::Display for ApplyResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -295,6 +328,56 @@ impl ApiServer {
         self.objects.iter().filter(move |(k, _)| k.kind == kind && k.namespace == namespace).map(|(_, o)| o)
     }
 
+    /// Every Service, in (namespace, name) order.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.list(Kind::Service).filter_map(Object::as_service)
+    }
+
+    /// Every Pod, in (namespace, name) order.
+    pub fn pods(&self) -> impl Iterator<Item = &crate::api::Pod> {
+        self.list(Kind::Pod).filter_map(Object::as_pod)
+    }
+
+    /// Every Node, in name order.
+    pub fn nodes(&self) -> impl Iterator<Item = &crate::api::Node> {
+        self.list(Kind::Node).filter_map(Object::as_node)
+    }
+
+    /// Every Endpoints object, in (namespace, name) order.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoints> {
+        self.list(Kind::Endpoints).filter_map(Object::as_endpoints)
+    }
+
+    /// Every EndpointSlice, in (namespace, name) order.
+    pub fn endpoint_slices(&self) -> impl Iterator<Item = &crate::api::EndpointSlice> {
+        self.list(Kind::EndpointSlice).filter_map(Object::as_endpoint_slice)
+    }
+
+    /// Every Deployment, in (namespace, name) order.
+    pub fn deployments(&self) -> impl Iterator<Item = &crate::api::Deployment> {
+        self.list(Kind::Deployment).filter_map(Object::as_deployment)
+    }
+
+    /// Every ReplicaSet, in (namespace, name) order.
+    pub fn replica_sets(&self) -> impl Iterator<Item = &crate::api::ReplicaSet> {
+        self.list(Kind::ReplicaSet).filter_map(Object::as_replica_set)
+    }
+
+    /// Every StatefulSet, in (namespace, name) order.
+    pub fn stateful_sets(&self) -> impl Iterator<Item = &crate::api::StatefulSet> {
+        self.list(Kind::StatefulSet).filter_map(Object::as_stateful_set)
+    }
+
+    /// Every DaemonSet, in (namespace, name) order.
+    pub fn daemon_sets(&self) -> impl Iterator<Item = &crate::api::DaemonSet> {
+        self.list(Kind::DaemonSet).filter_map(Object::as_daemon_set)
+    }
+
+    /// Every Namespace, in name order.
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.list(Kind::Namespace).filter_map(Object::as_namespace)
+    }
+
     /// The change log from entry `after + 1` on (`after = 0` for everything).
     pub fn changes_since(&self, after: u64) -> &[Change] {
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(self.changes.len());
@@ -326,16 +409,17 @@ impl ApiServer {
                     .to_string(),
             });
         }
-        let default_ns = "default".to_string();
-        let suffix = naming::random_suffix(&mut self.rng_names, 5);
+        let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
             if !kind.is_namespaced() {
                 meta.namespace.clear();
             } else if meta.namespace.is_empty() {
-                meta.namespace = default_ns;
+                meta.namespace = "default".to_string();
             }
+            // Draw from the name stream only when a name is generated, so unrelated requests
+            // do not shift generated names.
             if meta.name.is_empty() && !meta.generate_name.is_empty() {
-                meta.name = format!("{}{suffix}", meta.generate_name);
+                meta.name = format!("{}{}", meta.generate_name, naming::random_suffix(rng, 5));
             }
         }
         if obj.api_version().is_empty() {
@@ -368,6 +452,11 @@ impl ApiServer {
             return Err(Self::invalid(&key, errors));
         }
         self.allocate(&key, &mut obj, None).map_err(|e| Self::invalid(&key, e))?;
+        if let Object::ServiceCidr(c) = &obj {
+            for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                self.cluster_ips.add_range(cidr);
+            }
+        }
         let rv = self.next_rv();
         let ts = naming::timestamp(self.config.epoch_unix_secs, self.now);
         let uid = naming::uid(&mut self.rng_uid);
@@ -390,6 +479,9 @@ impl ApiServer {
 
     /// `kubectl apply`: creates, or updates keeping server-set fields the manifest omits.
     pub fn apply(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        if obj.name().is_empty() && obj.meta().is_some_and(|m| !m.generate_name.is_empty()) {
+            return Err(ApiError::BadRequest { message: "cannot use generate name with apply".to_string() });
+        }
         let mut probe = obj.clone();
         let key = self.normalize(&mut probe)?;
         if self.objects.contains_key(&key) {
@@ -775,6 +867,11 @@ impl ApiServer {
                 }
             }
             Object::Node(n) => self.pod_cidrs.release_node(&n.metadata.name),
+            Object::ServiceCidr(c) => {
+                for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                    self.cluster_ips.remove_range(cidr);
+                }
+            }
             _ => {}
         }
     }

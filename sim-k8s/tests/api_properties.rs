@@ -11,7 +11,7 @@ use sim_k8s::apiserver::{ApiServer, ApiServerConfig};
 use sim_k8s::manifest::load_str;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn loader_never_panics_on_yaml_like_text(text in "[a-zA-Z0-9:\\-\\[\\]{}&*!|>'\" \n\t#,.]{0,300}") {
