@@ -16,7 +16,9 @@ pub mod print;
 pub mod tcp;
 pub mod tuple;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use indexmap::IndexMap;
 
 use sim_core::{SimDuration, SimTime};
 
@@ -237,9 +239,17 @@ pub enum ConfirmError {
 #[derive(Clone, Debug)]
 pub struct Conntrack {
     config: CtConfig,
-    entries: BTreeMap<CtId, CtEntry>,
-    index: BTreeMap<Tuple, (CtId, Direction)>,
+    /// Entries by id. Hashed for O(1) access; every iteration sorts by id (creation order), so
+    /// `swap_remove`'s reordering never shows.
+    entries: IndexMap<CtId, CtEntry>,
+    /// Both tuples of every entry → the entry. Hashed for O(1) lookups; never iterated (so
+    /// `swap_remove`'s reordering cannot leak into any output).
+    index: IndexMap<Tuple, (CtId, Direction)>,
+    /// Expiry queue. A key may be earlier than the entry's real expiry (refreshes extend
+    /// lazily); never later.
     expiry: BTreeSet<(SimTime, CtId)>,
+    /// The time each entry is queued at in `expiry`.
+    queued: IndexMap<CtId, SimTime>,
     next_id: u64,
 }
 
@@ -254,9 +264,10 @@ impl Conntrack {
     pub fn new(config: CtConfig) -> Self {
         Conntrack {
             config,
-            entries: BTreeMap::new(),
-            index: BTreeMap::new(),
+            entries: IndexMap::new(),
+            index: IndexMap::new(),
             expiry: BTreeSet::new(),
+            queued: IndexMap::new(),
             next_id: 1,
         }
     }
@@ -288,7 +299,9 @@ impl Conntrack {
 
     /// Every live entry in creation order.
     pub fn entries(&self, now: SimTime) -> impl Iterator<Item = &CtEntry> {
-        self.entries.values().filter(move |e| e.expires > now)
+        let mut v: Vec<&CtEntry> = self.entries.values().filter(|e| e.expires > now).collect();
+        v.sort_by_key(|e| e.id);
+        v.into_iter()
     }
 
     /// Finds the entry owning `t` in either direction, expiring it first if its time is up.
@@ -314,18 +327,31 @@ impl Conntrack {
             if at > now {
                 break;
             }
-            self.remove(id);
-            n += 1;
+            self.expiry.pop_first();
+            match self.entries.get(&id).map(|e| e.expires) {
+                // Refreshed since it was queued: queue it again at its real expiry.
+                Some(real) if real > now => {
+                    self.expiry.insert((real, id));
+                    self.queued.insert(id, real);
+                }
+                Some(_) => {
+                    self.remove(id);
+                    n += 1;
+                }
+                None => {}
+            }
         }
         n
     }
 
     /// Removes one entry.
     pub fn remove(&mut self, id: CtId) -> Option<CtEntry> {
-        let e = self.entries.remove(&id)?;
-        self.index.remove(&e.orig);
-        self.index.remove(&e.reply);
-        self.expiry.remove(&(e.expires, id));
+        let e = self.entries.swap_remove(&id)?;
+        self.index.swap_remove(&e.orig);
+        self.index.swap_remove(&e.reply);
+        if let Some(q) = self.queued.swap_remove(&id) {
+            self.expiry.remove(&(q, id));
+        }
         Some(e)
     }
 
@@ -382,7 +408,7 @@ impl Conntrack {
 
     /// `early_drop`: evicts one entry that is not ASSURED (the oldest, here).
     fn early_drop(&mut self) -> bool {
-        let victim = self.entries.values().find(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id);
+        let victim = self.entries.values().filter(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id).min();
         match victim {
             Some(id) => self.remove(id).is_some(),
             None => false,
@@ -438,10 +464,16 @@ impl Conntrack {
         }
         let expires = now + SimDuration::from_secs(timeout);
         if let Some(slot) = self.entries.get_mut(&e.id) {
-            self.expiry.remove(&(slot.expires, e.id));
             e.expires = expires;
             *slot = e;
-            self.expiry.insert((expires, e.id));
+            // Extending needs no queue change (the sweep re-queues lazily); shortening does.
+            if let Some(q) = self.queued.get_mut(&e.id)
+                && expires < *q
+            {
+                self.expiry.remove(&(*q, e.id));
+                self.expiry.insert((expires, e.id));
+                *q = expires;
+            }
         }
         let state =
             if reply || e.status.has(CtStatus::SEEN_REPLY) { CtState::Established } else { CtState::New };
@@ -462,6 +494,7 @@ impl Conntrack {
         self.index.insert(e.orig, (e.id, Direction::Original));
         self.index.insert(e.reply, (e.id, Direction::Reply));
         self.expiry.insert((e.expires, e.id));
+        self.queued.insert(e.id, e.expires);
         self.entries.insert(e.id, e);
         Ok(e.id)
     }
