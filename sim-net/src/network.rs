@@ -130,6 +130,9 @@ pub struct Network {
     outbox: Vec<(SimTime, NetEvent)>,
     convs: Vec<Conversation>,
     dispositions: BTreeMap<PacketId, (HostId, Disposition)>,
+    /// The bridge port the packet being walked came in on, while a br_netfilter bridge hands
+    /// it to its host's IP layer (for the hairpin rule).
+    bridge_ingress: Option<(HostId, String)>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -149,6 +152,7 @@ impl Network {
             outbox: vec![],
             convs: vec![],
             dispositions: BTreeMap::new(),
+            bridge_ingress: None,
             trace: VecSink::default(),
             tracing: true,
         }
@@ -171,8 +175,7 @@ impl Network {
         self.names.get(name).copied()
     }
 
-    /// A host. Panics are impossible for ids this network issued; an unknown id is a caller
-    /// bug and yields the first host... so we return an Option instead.
+    /// A host (`None` for an id this network did not issue).
     pub fn host(&self, id: HostId) -> Option<&Host> {
         self.hosts.get(id.0 as usize)
     }

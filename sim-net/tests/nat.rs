@@ -397,3 +397,36 @@ fn a_routing_loop_ends_in_ttl_exceeded() {
     assert!(from == ip("10.0.0.1") || from == ip("10.0.0.2"));
     assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::TtlExceeded));
 }
+
+#[test]
+fn a_pod_reaching_itself_through_its_service_needs_hairpin_mode_and_is_masqueraded() {
+    // Find seeds where CoreDNS pod .8 is DNATed to itself, with and without hairpin on its port.
+    let mut checked = [false, false];
+    for seed in 0..16 {
+        for hairpin in [false, true] {
+            let (mut sim, node, _) = dns_node(true, seed);
+            let me = sim.world.host_id("coredns-a").unwrap();
+            sim.world.host_mut(node).unwrap().iface_mut("veth1").unwrap().hairpin = hairpin;
+            let id = run(&mut sim, spec(me, ConvProto::Udp, "10.96.0.10:53"));
+            let net = &sim.world;
+            let conv = net.conversation(id).unwrap();
+            let first = net.disposition(conv.packets[0]).cloned();
+            match (hairpin, &conv.outcome) {
+                (false, Some(Outcome::TimedOut)) => {
+                    assert_eq!(first, Some(Disposition::HairpinDropped));
+                    checked[0] = true;
+                }
+                (true, Some(Outcome::Completed { .. })) if conv.served_by.as_ref().unwrap().host == me => {
+                    // KUBE-MARK-MASQ -s 10.244.0.8/32 → MASQUERADE to cni0's address.
+                    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("10.244.0.1"));
+                    checked[1] = true;
+                }
+                (_, Some(Outcome::Completed { .. })) => {
+                    assert_eq!(conv.served_by.as_ref().unwrap().host, net.host_id("coredns-b").unwrap());
+                }
+                other => panic!("seed {seed} hairpin {hairpin}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(checked, [true, true]);
+}

@@ -38,7 +38,10 @@ impl Network {
     pub(super) fn local_out(&mut self, h: HostId, pkt: Packet, conv: Option<ConvId>) -> PacketId {
         let meta = self.new_packet(conv);
         self.record(NetTrace::Sent { id: meta.id, host: h, pkt: pkt.clone(), conv });
+        // A locally generated packet did not come in through any bridge port.
+        let saved = self.bridge_ingress.take();
         let _ = self.output(h, pkt, meta);
+        self.bridge_ingress = saved;
         meta.id
     }
 
@@ -194,7 +197,16 @@ impl Network {
         }
         let nf = matches!(b.kind, IfaceKind::Bridge { nf_call_iptables: true });
         if b.owns(hop) {
-            return self.l3_in(h, br, pkt, meta);
+            if !nf {
+                return self.l3_in(h, br, pkt, meta);
+            }
+            // br_netfilter: a frame for the bridge's own address that PREROUTING DNATs back out
+            // of the same bridge is *bridged* (br_nf_pre_routing_finish_bridge), so it may not
+            // leave by the port it came in on unless that port is in hairpin mode.
+            let saved = self.bridge_ingress.replace((h, port.to_string()));
+            let r = self.l3_in(h, br, pkt, meta);
+            self.bridge_ingress = saved;
+            return r;
         }
         let Some(out_port) = self.bridge_port_for(h, br, Some(port), hop) else {
             return Err(self.finish(h, meta, Disposition::HostUnreachable));
@@ -224,6 +236,19 @@ impl Network {
             out_port: out_port.clone(),
         });
         self.send_on_port(h, &out_port, hop, pkt, meta)
+    }
+
+    /// The egress port for a routed packet leaving through bridge `br`: `Err(port)` when it
+    /// is the hairpin-less port a br_netfilter DNAT frame came in on.
+    fn bridge_egress(&self, h: HostId, br: &str, hop: Ipv4Addr) -> Result<Option<String>, String> {
+        let ingress = self.bridge_ingress.as_ref().filter(|(bh, _)| *bh == h).map(|(_, p)| p.as_str());
+        match self.bridge_port_for(h, br, ingress, hop) {
+            Some(p) => Ok(Some(p)),
+            None => match ingress {
+                Some(i) if self.bridge_port_for(h, br, None, hop).as_deref() == Some(i) => Err(i.to_string()),
+                _ => Ok(None),
+            },
+        }
     }
 
     /// The port of bridge `br` behind which `hop` answers (not the ingress port unless it is
@@ -331,18 +356,30 @@ impl Network {
                 });
                 Err(self.finish(h, meta, Disposition::HostUnreachable))
             }
-            IfaceKind::Bridge { .. } => match self.bridge_port_for(h, out, None, hop) {
-                Some(port) => {
+            IfaceKind::Bridge { .. } => match self.bridge_egress(h, out, hop) {
+                Err(port) => {
                     self.record(NetTrace::Bridge {
                         id: meta.id,
                         host: h,
                         bridge: out.to_string(),
-                        in_port: out.to_string(),
-                        out_port: port.clone(),
+                        in_port: port.clone(),
+                        out_port: port,
                     });
-                    self.send_on_port(h, &port, hop, pkt, meta)
+                    Err(self.finish(h, meta, Disposition::HairpinDropped))
                 }
-                None => self.neighbour_failed(h, out, hop, pkt, meta),
+                Ok(port) => match port {
+                    Some(port) => {
+                        self.record(NetTrace::Bridge {
+                            id: meta.id,
+                            host: h,
+                            bridge: out.to_string(),
+                            in_port: out.to_string(),
+                            out_port: port.clone(),
+                        });
+                        self.send_on_port(h, &port, hop, pkt, meta)
+                    }
+                    None => self.neighbour_failed(h, out, hop, pkt, meta),
+                },
             },
             IfaceKind::Veth { .. } | IfaceKind::Ethernet { .. } => {
                 if let IfaceKind::Veth { peer, .. } = &i.kind
