@@ -686,7 +686,14 @@ mod tests {
         let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
         ct.confirm(t(0), e).unwrap();
         let f = CtFilter::parse(&["-p", "udp", "--orig-port-dst", "53"]).unwrap();
-        assert_eq!(ct.delete(t(5), &f).len(), 1);
+        let gone = ct.delete(t(5), &f);
+        assert_eq!(gone.len(), 1);
         assert_eq!(ct.len(), 1);
+        let out = print::deletion(gone.iter(), t(5));
+        assert_eq!(
+            out.stdout,
+            "udp      17 29 src=192.168.1.50 dst=192.168.1.10 sport=5000 dport=53 [UNREPLIED] src=192.168.1.10 dst=192.168.1.50 sport=53 dport=5000 mark=0 use=1\n"
+        );
+        assert_eq!(out.stderr, "conntrack v1.4.6 (conntrack-tools): 1 flow entries have been deleted.\n");
     }
 }

@@ -333,6 +333,26 @@ impl Network {
         id
     }
 
+    /// Registers `spec` and schedules its start now on `sched` (which may belong to a larger
+    /// world; with a standalone simulation use `Simulation::split`).
+    pub fn start_conversation_now<E: From<NetEvent>>(
+        &mut self,
+        spec: ConversationSpec,
+        sched: &mut Scheduler<E>,
+    ) -> ConvId {
+        let id = self.start_conversation(spec);
+        sched.schedule_in(SimDuration::ZERO, E::from(NetEvent::ConvStart(id)));
+        id
+    }
+
+    /// Sends a hand-made packet from `host`'s stack now (through OUTPUT and POSTROUTING), as a
+    /// raw socket would; returns nothing until the event fires, so the packet's id is the next
+    /// one issued.
+    pub fn inject<E: From<NetEvent>>(&mut self, host: HostId, pkt: Packet, sched: &mut Scheduler<E>) {
+        sched
+            .schedule_in(SimDuration::ZERO, E::from(NetEvent::Emit { host, pkt: Box::new(pkt), conv: None }));
+    }
+
     /// A conversation's state and outcome.
     pub fn conversation(&self, id: ConvId) -> Option<&Conversation> {
         self.convs.get(id.0)
@@ -388,7 +408,6 @@ impl World for Network {
 /// Registers `spec` and schedules its start now, for a standalone [`Simulation`] of a
 /// [`Network`].
 pub fn converse(sim: &mut Simulation<Network>, spec: ConversationSpec) -> ConvId {
-    let id = sim.world.start_conversation(spec);
-    sim.scheduler().schedule_in(SimDuration::ZERO, NetEvent::ConvStart(id));
-    id
+    let (net, sched) = sim.split();
+    net.start_conversation_now(spec, sched)
 }

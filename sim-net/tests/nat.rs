@@ -430,3 +430,25 @@ fn a_pod_reaching_itself_through_its_service_needs_hairpin_mode_and_is_masquerad
     }
     assert_eq!(checked, [true, true]);
 }
+
+#[test]
+fn node_views_after_dns_queries_snapshot() {
+    let (mut sim, node, client) = dns_node(true, 2);
+    for port in [41000, 41001, 41002] {
+        let mut s = spec(client, ConvProto::Udp, "10.96.0.10:53");
+        s.src_port = Some(port);
+        converse(&mut sim, s);
+    }
+    sim.run_until(SimTime::ZERO + SimDuration::from_secs(3));
+    let net = &sim.world;
+    let h = net.host(node).unwrap();
+    let list = h.conntrack.list(sim.now(), &CtFilter::parse(&["-p", "udp"]).unwrap());
+    let text = format!(
+        "$ ip route\n{}$ ip addr\n{}$ conntrack -L -p udp\n{}{}",
+        h.ip_route(),
+        net.ip_addr(node),
+        list.stdout,
+        list.stderr
+    );
+    insta::assert_snapshot!(text);
+}
