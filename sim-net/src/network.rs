@@ -14,6 +14,7 @@
 //! instantaneous; a failure answers after the kernel's 3 s), IPv6, policy routing.
 
 pub mod conversation;
+pub mod render;
 pub mod trace;
 mod walk;
 
@@ -30,6 +31,7 @@ use crate::socket::{AddrInUse, Application, SockProto};
 use crate::wire::Packet;
 
 pub use conversation::{ConvProto, Conversation, ConversationSpec, Outcome, ServedBy};
+pub use render::render_trace;
 pub use trace::{Delivery, Disposition, NetTrace, RouteTrace};
 
 /// Default one-way latency of a veth pair.
@@ -365,10 +367,15 @@ impl Network {
         match ev {
             NetEvent::Arrive(frame) => {
                 let Frame { to, next_hop, pkt, meta } = *frame;
-                self.rx(to.host, &to.name, next_hop, pkt, meta);
+                if self.host(to.host).is_some() {
+                    self.rx(to.host, &to.name, next_hop, pkt, meta);
+                }
             }
             NetEvent::Emit { host, pkt, conv } => {
-                self.local_out(host, *pkt, conv);
+                // An id from another network is ignored rather than trusted.
+                if self.host(host).is_some() {
+                    self.local_out(host, *pkt, conv);
+                }
             }
             NetEvent::ConvStart(c) => self.conv_start(c),
             NetEvent::ConvTimer { conv, timer } => self.conv_timer(conv, timer),

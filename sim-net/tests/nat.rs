@@ -452,3 +452,13 @@ fn node_views_after_dns_queries_snapshot() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn rendered_walk_of_a_cluster_ip_dns_query_snapshot() {
+    let (mut sim, _, client) = dns_node(true, 2);
+    let mut s = spec(client, ConvProto::Udp, "10.96.0.10:53");
+    s.src_port = Some(41000);
+    converse(&mut sim, s);
+    sim.run_until(SimTime::ZERO + SimDuration::from_secs(1));
+    insta::assert_snapshot!(sim_net::network::render_trace(&sim.world, &sim.world.trace.records));
+}

@@ -1,5 +1,7 @@
 //! What the packet walk records: one [`NetTrace`] per step of every packet, and the closed set
-//! of [`Disposition`]s a packet can end with. Rendering is left to the caller.
+//! of [`Disposition`]s a packet can end with. Records are structured data (packets, conntrack
+//! entry snapshots, netfilter steps); [`super::render`] turns them into text, and callers may
+//! render them their own way.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 

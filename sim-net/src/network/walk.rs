@@ -1,5 +1,9 @@
-//! The packet walk through one host: receive, bridge, forward, local output, transmit, and
-//! the answers the stack generates (RST, ICMP errors). See the parent module for the model.
+//! The packet walk through one host: receive (`ip_rcv`), bridge (`br_handle_frame` with
+//! br_netfilter), route and forward (`ip_route_input`, `ip_forward`), local output
+//! (`ip_local_out`), neighbour resolution and transmit, and the answers the stack generates
+//! (TCP RST, ICMP unreachable/time exceeded, REJECT's answer attached to the rejected packet's
+//! connection as `nf_ct_attach` does). Each function either hands the packet on (an event) or
+//! records its one [`Disposition`]. See the parent module for what is left out.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
