@@ -462,3 +462,32 @@ fn rendered_walk_of_a_cluster_ip_dns_query_snapshot() {
     sim.run_until(SimTime::ZERO + SimDuration::from_secs(1));
     insta::assert_snapshot!(sim_net::network::render_trace(&sim.world, &sim.world.trace.records));
 }
+
+#[test]
+fn the_node_itself_reaches_a_cluster_ip_through_output_dnat_and_masquerade() {
+    let (mut sim, node, _) = dns_node(true, 3);
+    let net = &mut sim.world;
+    let lan = net.add_segment("node-net", SEGMENT_LATENCY);
+    net.attach(node, "eth0", lan, Some("192.168.205.146/24".parse().unwrap())).unwrap();
+    net.host_mut(node).unwrap().add_route_str("default via 192.168.205.1 dev eth0").unwrap();
+    let id = run(&mut sim, spec(node, ConvProto::Udp, "10.96.0.10:53"));
+    let net = &sim.world;
+    let conv = net.conversation(id).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::Completed { response: b"hello".to_vec() }));
+    // Source chosen for the VIP's route (eth0) is outside the pod CIDR: KUBE-MARK-MASQ, then
+    // MASQUERADE to cni0's address once OUTPUT's DNAT re-routed the packet there.
+    assert_eq!(*conv.local.unwrap().ip(), ip("192.168.205.146"));
+    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("10.244.0.1"));
+}
+
+#[test]
+fn loopback_conversation_stays_on_lo() {
+    let (mut sim, node, _) = dns_node(true, 3);
+    sim.world.listen(node, SockProto::Tcp, sa("127.0.0.1:10249"), Box::new(WhoAmIApp)).unwrap();
+    let id = run(&mut sim, spec(node, ConvProto::Tcp, "127.0.0.1:10249"));
+    let conv = sim.world.conversation(id).unwrap();
+    assert!(matches!(conv.outcome, Some(Outcome::Completed { .. })));
+    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("127.0.0.1"));
+    // Loopback has no latency.
+    assert_eq!(conv.finished, conv.started);
+}
