@@ -153,6 +153,16 @@ impl CtStatus {
     }
 }
 
+/// TCP tracker memory used to decide whether a SYN may reopen a closed connection
+/// (`IP_CT_TCP_FLAG_CLOSE_INIT`, `last_dir`/`last_index` in `nf_conntrack_proto_tcp.c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpSeen {
+    /// Some side began closing with a FIN (its direction moved to FIN_WAIT).
+    pub close_init: bool,
+    /// The last packet seen was a RST, in this direction.
+    pub last_rst: Option<Direction>,
+}
+
 /// One tracked connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CtEntry {
@@ -166,6 +176,8 @@ pub struct CtEntry {
     pub status: CtStatus,
     /// TCP state (TCP only).
     pub tcp: Option<TcpState>,
+    /// What the TCP tracker remembers beyond the state (for reopening, see [`TcpSeen`]).
+    pub tcp_seen: TcpSeen,
     /// The connection mark (`ct mark`).
     pub mark: u32,
     /// When the entry was created (for the UDP 2-second stream rule).
@@ -400,6 +412,7 @@ impl Conntrack {
             reply: t.invert(),
             status: CtStatus::default(),
             tcp,
+            tcp_seen: TcpSeen::default(),
             mark: 0,
             created: now,
             expires: now + SimDuration::from_secs(timeout),
@@ -427,6 +440,22 @@ impl Conntrack {
                         return CtClass::Tracked { entry: e, dir, state: CtState::Invalid };
                     }
                 };
+                if new == TcpState::SynSent
+                    && matches!(old, TcpState::TimeWait | TcpState::Close)
+                    && (e.tcp_seen.close_init || e.tcp_seen.last_rst == Some(dir))
+                {
+                    // A SYN reopening a closed or aborted connection: "Delete this connection
+                    // and look up again" — it becomes a new connection, with new NAT.
+                    self.remove(e.id);
+                    return match Tuple::of_packet(pkt) {
+                        Some(t) => self.new_conn(now, t, pkt),
+                        None => CtClass::Invalid,
+                    };
+                }
+                if new == TcpState::FinWait && old != TcpState::FinWait {
+                    e.tcp_seen.close_init = true;
+                }
+                e.tcp_seen.last_rst = tcp::is_rst(*flags).then_some(dir);
                 if reply && !seen_reply_before && tcp::is_rst(*flags) {
                     // "If only reply is a RST, we can consider ourselves not to have an
                     // established connection" (nf_conntrack_proto_tcp.c): kill it now.
@@ -516,6 +545,7 @@ impl Conntrack {
             reply,
             status: CtStatus::default(),
             tcp,
+            tcp_seen: TcpSeen::default(),
             mark: 0,
             created: now,
             expires: now + timeout,
@@ -621,6 +651,19 @@ mod tests {
         assert_eq!(ct.sweep(t(13) + SimDuration::from_secs(119)), 0);
         assert_eq!(ct.sweep(t(13) + SimDuration::from_secs(120)), 1);
         assert!(ct.is_empty());
+    }
+
+    #[test]
+    fn a_syn_reopens_a_time_wait_connection_as_a_new_one() {
+        let mut ct = Conntrack::default();
+        let id = open(&mut ct);
+        for (p, at) in [(fwd(TcpFlags(0x11)), 10), (rev(TcpFlags(0x11)), 11), (fwd(TcpFlags::ACK), 12)] {
+            ct.packet_in(t(at), &p);
+        }
+        assert_eq!(ct.get(id).unwrap().tcp, Some(TcpState::TimeWait));
+        let CtClass::New(e) = ct.packet_in(t(20), &syn()) else { panic!("not reopened") };
+        assert!(ct.is_empty());
+        assert_ne!(e.id, id);
     }
 
     #[test]

@@ -201,6 +201,7 @@ mod tests {
             reply,
             status: CtStatus(status),
             tcp,
+            tcp_seen: Default::default(),
             mark: 0,
             created: SimTime::ZERO,
             expires: SimTime::ZERO + SimDuration::from_secs(secs),
