@@ -23,6 +23,11 @@ impl Diagnostic {
         Diagnostic { file: file.to_string(), line: Some(line), column: Some(column), message: message.into() }
     }
 
+    /// A message that already names its position (a library error's own Display).
+    pub fn raw(message: impl Into<String>) -> Self {
+        Diagnostic { file: String::new(), line: None, column: None, message: message.into() }
+    }
+
     /// A problem with a file as a whole.
     pub fn plain(file: String, message: impl Into<String>) -> Self {
         Diagnostic { file, line: None, column: None, message: message.into() }
@@ -50,6 +55,7 @@ impl fmt::Display for Diagnostic {
         match (self.line, self.column) {
             (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.file, l, c, self.message),
             (Some(l), None) => write!(f, "{}:{}: {}", self.file, l, self.message),
+            _ if self.file.is_empty() => write!(f, "{}", self.message),
             _ => write!(f, "{}: {}", self.file, self.message),
         }
     }

@@ -261,6 +261,12 @@ impl ApiServer {
         naming::random_suffix(&mut self.rng_names, n)
     }
 
+    /// A `generateName`-style name: `prefix` plus a 5-character suffix
+    /// (`nginx-6799fc88d8-` ⇒ `nginx-6799fc88d8-fzr5b`).
+    pub fn generate_name(&mut self, prefix: &str) -> String {
+        format!("{prefix}{}", naming::random_suffix(&mut self.rng_names, 5))
+    }
+
     // ----- reads -----
 
     /// One object.
@@ -611,12 +617,16 @@ impl ApiServer {
                     Some(Object::Service(o)) => Some(o),
                     _ => None,
                 };
-                let before = (self.cluster_ips.clone(), self.node_ports.clone());
-                let r = self.allocate_service(key, svc, old_svc);
+                let mut journal = Journal::default();
+                let r = self.allocate_service(key, svc, old_svc, &mut journal);
                 if r.is_err() {
-                    // Roll back everything this request reserved.
-                    self.cluster_ips = before.0;
-                    self.node_ports = before.1;
+                    // Roll back everything this request newly reserved.
+                    for ip in journal.ips {
+                        self.cluster_ips.release(ip);
+                    }
+                    for p in journal.ports {
+                        self.node_ports.release(p);
+                    }
                 }
                 r
             }
@@ -643,6 +653,7 @@ impl ApiServer {
         key: &ObjectKey,
         svc: &mut Service,
         old: Option<&Service>,
+        journal: &mut Journal,
     ) -> Result<(), Vec<FieldError>> {
         let ty = svc.spec.service_type();
         if ty == ServiceType::ExternalName {
@@ -651,7 +662,15 @@ impl ApiServer {
         match svc.spec.cluster_ip.clone() {
             ClusterIp::None => {}
             ClusterIp::Ip(ip) => {
-                if let Err(e) = self.cluster_ips.allocate(ip, key) {
+                let fresh = match ip {
+                    IpAddr::V4(v4) => self.cluster_ips.owner(v4).is_none(),
+                    IpAddr::V6(_) => false,
+                };
+                let r = self.cluster_ips.allocate(ip, key);
+                if fresh && r.is_ok() {
+                    journal.ips.push(ip);
+                }
+                if let Err(e) = r {
                     return Err(vec![FieldError::invalid(
                         "spec.clusterIPs",
                         BadValue::Raw(go_string_slice(&[ip.to_string()])),
@@ -667,6 +686,7 @@ impl ApiServer {
                         &e.to_string(),
                     )]
                 })?;
+                journal.ips.push(IpAddr::V4(ip));
                 svc.spec.cluster_ip = ClusterIp::Ip(IpAddr::V4(ip));
                 svc.spec.cluster_ips = vec![svc.spec.cluster_ip.clone()];
             }
@@ -677,8 +697,9 @@ impl ApiServer {
         for (i, p) in svc.spec.ports.iter_mut().enumerate() {
             let requested = p.node_port.unwrap_or(0);
             if requested != 0 {
-                if let Err(e) = self.node_ports.allocate(requested, key) {
-                    errors.push(node_port_error(i, requested, &e));
+                match self.reserve_port(requested, key, journal) {
+                    Ok(_) => {}
+                    Err(e) => errors.push(node_port_error(i, requested, &e)),
                 }
                 continue;
             }
@@ -695,8 +716,8 @@ impl ApiServer {
                     .filter(|np| *np != 0)
             });
             let got = match kept {
-                Some(np) => self.node_ports.allocate(np, key).map(|_| np),
-                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+                Some(np) => self.reserve_port(np, key, journal),
+                None => self.next_port(key, journal),
             };
             match got {
                 Ok(np) => p.node_port = Some(np),
@@ -712,8 +733,8 @@ impl ApiServer {
                 .filter(|p| *p != 0)
                 .or(old.and_then(|o| o.spec.health_check_node_port));
             let got = match requested {
-                Some(hc) => self.node_ports.allocate(hc, key).map(|_| hc),
-                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+                Some(hc) => self.reserve_port(hc, key, journal),
+                None => self.next_port(key, journal),
             };
             match got {
                 Ok(hc) => svc.spec.health_check_node_port = Some(hc),
@@ -725,6 +746,21 @@ impl ApiServer {
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn reserve_port(&mut self, port: i32, key: &ObjectKey, journal: &mut Journal) -> Result<i32, AllocError> {
+        let fresh = u16::try_from(port).is_ok_and(|p| self.node_ports.owner(p).is_none());
+        self.node_ports.allocate(port, key)?;
+        if fresh {
+            journal.ports.push(port);
+        }
+        Ok(port)
+    }
+
+    fn next_port(&mut self, key: &ObjectKey, journal: &mut Journal) -> Result<i32, AllocError> {
+        let p = i32::from(self.node_ports.allocate_next(&mut self.rng_node_port, key)?);
+        journal.ports.push(p);
+        Ok(p)
     }
 
     fn release_all(&mut self, obj: &Object) {
@@ -796,6 +832,34 @@ impl ApiServer {
 enum Verb {
     Apply,
     Create,
+}
+
+/// Validates loaded objects without a store (defaults applied to a copy first), positioning
+/// every field error in its source: `deploy.yaml:12:9: spec.ports[1].port: Required value`.
+/// Allocation checks (ranges, conflicts) need a server and are not part of this.
+pub fn lint(loaded: &[Loaded<Object>]) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    for l in loaded {
+        let mut obj = l.value.clone();
+        defaults::apply(&mut obj);
+        for e in validation::validate(&obj) {
+            out.push(LoadError {
+                file: l.origin.file.clone(),
+                loc: Some(l.locate(&e.field)),
+                field: e.field.clone(),
+                message: e.body(),
+                kind: LoadErrorKind::Invalid,
+            });
+        }
+    }
+    out
+}
+
+/// What one request newly reserved, so a failed request can give it back.
+#[derive(Default)]
+struct Journal {
+    ips: Vec<IpAddr>,
+    ports: Vec<i32>,
 }
 
 /// The result of applying one loaded object.

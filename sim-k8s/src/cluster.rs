@@ -2,14 +2,23 @@
 //! wired by veth pairs, external hosts, and the processes (controllers, kubelet, kube-proxy,
 //! CoreDNS) that run in simulated time.
 //!
-//! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`config`]: the cluster's shape and the default cluster.
+//! - [`build`]: the topology and the objects a kubeadm cluster starts with.
+//! - [`world`]: the discrete-event world (events, CNI, kube-proxy agents, load balancers).
+//! - [`facade`]: [`Cluster`], the cluster as users drive it.
+//! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
+//! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
+pub mod build;
 pub mod command;
 pub mod config;
 pub mod dns_view;
+pub mod exec;
+pub mod facade;
 pub mod proxy_view;
+pub mod world;
 
 pub use config::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
+pub use facade::{Cluster, Target};

@@ -5,6 +5,9 @@
 //! - [`manifest`]: loading YAML/JSON manifests with file:line:column for every error.
 //! - [`validation`]: the API server's field validation, in its own words.
 //! - [`apiserver`]: the in-memory API server: store, defaults, seeded allocation, change log.
+//! - [`controllers`]: Deployment, ReplicaSet, StatefulSet, DaemonSet, scheduler, kubelet,
+//!   Endpoints and EndpointSlice controllers, in simulated time.
+//! - [`kubectl`]: kubectl command lines against the store, with kubectl's output.
 //! - [`apps`]: what servers answer, by container image.
 //! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
 //! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
@@ -14,7 +17,9 @@ pub mod api;
 pub mod apiserver;
 pub mod apps;
 pub mod cluster;
+pub mod controllers;
 pub mod dns;
 pub mod kube_proxy;
+pub mod kubectl;
 pub mod manifest;
 pub mod validation;

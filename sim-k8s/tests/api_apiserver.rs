@@ -308,3 +308,38 @@ fn generate_name_and_status_kept() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn failed_creates_give_back_what_they_reserved() {
+    // A /29 has 6 usable addresses: if failed creates leaked their drawn IP, this would fill up.
+    let config = ApiServerConfig {
+        service_cidr: "10.0.0.0/29".parse().unwrap_or_default(),
+        ..ApiServerConfig::default()
+    };
+    let mut s = ApiServer::new(config, &SimRng::new(1));
+    let ok = "apiVersion: v1\nkind: Service\nmetadata:\n  name: holder\nspec:\n  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30001\n";
+    assert!(s.create(one(ok)).is_ok());
+    for i in 0..20 {
+        let clash = ok.replace("holder", &format!("clash{i}"));
+        assert!(matches!(s.create(one(&clash)), Err(ApiError::Invalid { .. })));
+    }
+    for i in 0..5 {
+        let y = format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: fits{i}\nspec:\n  ports:\n  - port: 80\n"
+        );
+        assert!(s.create(one(&y)).is_ok(), "fits{i}");
+    }
+}
+
+#[test]
+fn lint_positions_errors_without_a_server() {
+    let out = load_str(
+        "deploy.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: my-nginx\nspec:\n  ports:\n  - name: http\n    port: 80\n  - name: https\n    targetPort: 443\n",
+    );
+    let errs: Vec<String> = sim_k8s::apiserver::lint(&out.objects).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        vec!["deploy.yaml:9:5: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive"]
+    );
+}

@@ -17,6 +17,10 @@
 //! [`list`] (`iptables -L -n -v`), [`command`] (`iptables ...` edits), [`eval`] (traversal),
 //! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
 //! packet through one node, with probabilities).
+//!
+//! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
+//! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
+//! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.
 
 use std::net::Ipv4Addr;
 
@@ -36,7 +40,8 @@ pub mod save;
 pub mod spec;
 pub mod table;
 
-pub use explore::{Disposition, ExploreOrigin, ExplorePath, ExploreRequest};
+pub use command::CommandError;
+pub use explore::{Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest, PathRule};
 pub use restore::RestoreError;
 pub use rule::{Counters, Match, Rule, Target};
 pub use save::SaveOptions;
@@ -271,6 +276,9 @@ impl Default for Netfilter {
 /// All tables in `iptables-save` order.
 pub const ALL_TABLES: [TableName; 4] = [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter];
 
+/// The order `iptables-save` prints tables in.
+pub const SAVE_ORDER: [TableName; 4] = [TableName::Mangle, TableName::Raw, TableName::Filter, TableName::Nat];
+
 const fn tidx(t: TableName) -> usize {
     match t {
         TableName::Raw => 0,
@@ -343,13 +351,29 @@ impl Netfilter {
         self.ipsets.command(args, &lookup)
     }
 
-    /// `iptables-save [-c]` of every loaded table (raw, mangle, nat, filter order).
+    /// `iptables-save [-c]` of every loaded table, in the order iptables v1.8 prints them
+    /// (mangle, raw, filter, nat: its table list's order, as seen in real dumps).
     pub fn save(&self, opts: &SaveOptions) -> String {
-        ALL_TABLES
+        SAVE_ORDER
             .iter()
             .filter(|t| self.is_loaded(**t))
             .map(|t| save::save_table(self.table(*t), opts))
             .collect()
+    }
+
+    /// `iptables -t table -L [chain]` with the given flags (`-n` is implied).
+    pub fn list(&self, t: TableName, chain: Option<&str>, flags: ListFlags) -> Result<String, TableError> {
+        list::list(self.table(t), chain, flags)
+    }
+
+    /// `iptables -t table -S [chain]`.
+    pub fn list_rules(&self, t: TableName, chain: Option<&str>) -> Result<String, TableError> {
+        if let Some(c) = chain
+            && self.table(t).chain(c).is_none()
+        {
+            return Err(TableError::NoChain(c.to_string()));
+        }
+        Ok(save::list_rules(self.table(t), chain, false))
     }
 
     /// `iptables-save -t table`.

@@ -18,8 +18,8 @@ pub enum HostCommand {
     },
     /// `wget [-q] [-O FILE] [-T SECS] URL` (busybox).
     Wget { url: Url, quiet: bool, to_stdout: bool, timeout: Option<u64> },
-    /// `nslookup NAME [SERVER]`.
-    Nslookup { name: String, server: Option<String> },
+    /// `nslookup [-type=T] NAME [SERVER]` (arguments as typed; see `dns::command`).
+    Nslookup { args: Vec<String> },
     /// `dig [@SERVER] [-x] NAME [TYPE] [+short] [+noall +answer] ...`.
     Dig { args: Vec<String> },
     /// `getent hosts NAME`.
@@ -222,13 +222,7 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
     match cmd.as_str() {
         "curl" => parse_curl(&args),
         "wget" => parse_wget(&args),
-        "nslookup" => match args.iter().filter(|a| !a.starts_with('-')).collect::<Vec<_>>().as_slice() {
-            [name] => Ok(HostCommand::Nslookup { name: (*name).clone(), server: None }),
-            [name, server] => {
-                Ok(HostCommand::Nslookup { name: (*name).clone(), server: Some((*server).clone()) })
-            }
-            _ => Err(CommandError::usage("Usage: nslookup [-opt ...] host [server]", 1)),
-        },
+        "nslookup" => Ok(HostCommand::Nslookup { args }),
         "dig" => Ok(HostCommand::Dig { args }),
         "getent" => match args.as_slice() {
             [db, name] if db == "hosts" || db == "ahosts" || db == "ahostsv4" => {

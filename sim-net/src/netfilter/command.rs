@@ -8,7 +8,8 @@
 //! Messages are iptables' (`iptables: Bad rule (does a matching rule exist in that chain?).`,
 //! `iptables: No chain/target/match by that name.`, `iptables: Chain already exists.`).
 //!
-//! Left out: `-C` (check), `-E` (rename), `-4/-6`, `--modprobe`.
+//! `-C` checks for a rule the way `-D` finds one; `-E` renames a user chain and the jumps to
+//! it. Left out: `-4/-6`, `--modprobe`.
 
 use super::ipset::IpSets;
 use super::rule::{Match, Rule};
@@ -60,6 +61,26 @@ pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
 pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
     let CommandLine { op, rule, has_spec, .. } = cl;
+    // iptables.c do_command4: no DROP, as a target or a policy, in the nat table.
+    if t.name == super::TableName::Nat
+        && (matches!(op, Op::Policy(_, super::Policy::Drop))
+            || (matches!(op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
+                && rule.target == super::Target::Drop))
+    {
+        return Err(TableError::NatDrop);
+    }
+    // iptables refuses `-i` where there is no input interface and `-o` where there is no
+    // output interface, for the built-in chains (iptables.c `do_command4`).
+    if let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
+        && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
+    {
+        if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {
+            return Err(TableError::Invalid(format!("Can't use -i with {c}")));
+        }
+        if rule.out_iface.is_some() && matches!(hook, super::Hook::Prerouting | super::Hook::Input) {
+            return Err(TableError::Invalid(format!("Can't use -o with {c}")));
+        }
+    }
     match op {
         Op::Append(c) => t.append(&c, rule),
         Op::Insert(c, n) => t.insert(&c, n, rule),
@@ -77,7 +98,8 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         Op::Flush(c) => t.flush(c.as_deref()),
         Op::Zero(c) => t.zero(c.as_deref()),
         Op::Policy(c, p) => t.set_policy(&c, p, None),
-        Op::List(_) | Op::ListRules(_) => Ok(()),
+        Op::Rename(old, new) => t.rename_chain(&old, &new),
+        Op::List(_) | Op::ListRules(_) | Op::Check(_) => Ok(()),
     }
 }
 
@@ -103,6 +125,11 @@ impl Netfilter {
             }
             _ => {}
         }
+        if let Op::Check(c) = &cl.op {
+            let mut probe = self.tables[i].clone();
+            probe.delete_spec(c, cl.rule)?;
+            return Ok(String::new());
+        }
         if matches!(cl.op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
             && let Some(s) = missing_set(&self.ipsets, &cl.rule)
         {
@@ -111,6 +138,7 @@ impl Netfilter {
         let mut staged = self.tables[i].clone();
         apply_edit(&mut staged, cl)?;
         staged.check_loops()?;
+        staged.check_hooks()?;
         self.tables[i] = staged;
         self.loaded[i] = true;
         Ok(String::new())
@@ -184,6 +212,22 @@ mod tests {
             nf.command(&["-D", "INPUT", "3"]).unwrap_err().to_string(),
             "iptables: Bad rule (does a matching rule exist in that chain?)."
         );
+        assert_eq!(
+            nf.command(&["-A", "OUTPUT", "-i", "eth0", "-j", "ACCEPT"]).unwrap_err().to_string(),
+            "iptables: Invalid argument. Run `dmesg' for more information. (Can't use -i with OUTPUT)"
+        );
+        assert!(
+            nf.command(&["-A", "INPUT", "-p", "udp", "-j", "REJECT", "--reject-with", "tcp-reset"]).is_err()
+        );
+        assert!(
+            nf.command(&["-t", "nat", "-A", "POSTROUTING", "-j", "DNAT", "--to-destination", "10.0.0.1"])
+                .is_err()
+        );
+        assert!(nf.command(&["-X", "INPUT"]).is_err());
+        assert_eq!(
+            nf.command(&["-t", "nat", "-A", "PREROUTING", "-j", "DROP"]).unwrap_err().to_string(),
+            "iptables: The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited."
+        );
         // Loops are refused and leave the table unchanged.
         nf.command(&["-N", "B"]).unwrap();
         nf.command(&["-A", "A", "-j", "B"]).unwrap();
@@ -194,6 +238,32 @@ mod tests {
                 .starts_with("iptables: Too many levels of links.")
         );
         assert!(nf.table(crate::netfilter::TableName::Filter).chain("B").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn check_and_rename() {
+        let mut nf = Netfilter::new();
+        nf.command(&["-N", "OLD"]).unwrap();
+        nf.command(&["-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "OLD"]).unwrap();
+        nf.command(&["-C", "INPUT", "-p", "tcp", "-m", "tcp", "--dport", "22", "-j", "OLD"]).unwrap();
+        assert_eq!(
+            nf.command(&["-C", "INPUT", "-p", "tcp", "--dport", "23", "-j", "OLD"]).unwrap_err().to_string(),
+            "iptables: Bad rule (does a matching rule exist in that chain?)."
+        );
+        nf.command(&["-E", "OLD", "NEW"]).unwrap();
+        assert_eq!(
+            nf.command(&["-S"]).unwrap(),
+            "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N NEW\n-A INPUT -p tcp -m tcp --dport 22 -j NEW\n"
+        );
+        assert_eq!(
+            nf.command(&["-E", "INPUT", "X"]).unwrap_err().to_string(),
+            "iptables: Invalid argument. Run `dmesg' for more information. (cannot rename built-in chain INPUT)"
+        );
+        nf.command(&["-N", "OTHER"]).unwrap();
+        assert_eq!(
+            nf.command(&["-E", "NEW", "OTHER"]).unwrap_err().to_string(),
+            "iptables: Chain already exists."
+        );
     }
 
     #[test]

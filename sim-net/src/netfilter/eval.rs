@@ -13,6 +13,11 @@
 //! deeper than [`MAX_DEPTH`] drops the packet with an [`NfStep::DepthExceeded`] step.
 //!
 //! Trace steps are only built (and rule text only rendered) when a trace is requested.
+//!
+//! What [`HookContext`] cannot say is not guessed: `--ctstate SNAT/DNAT` never match (the
+//! context carries no NAT status of the connection), `--ctstatus ASSURED` is taken to be
+//! "has seen a reply" and `CONFIRMED` "not the first packet", `EXPECTED` never holds, and
+//! `-m addrtype --limit-iface-in/out` uses the host-wide address type.
 
 use super::ipset::IpSets;
 use super::recent::RecentLists;
@@ -187,6 +192,14 @@ fn ext_matches(
                 None => false,
             },
             Match::Set(s) => env.ipsets.test(&s.name, &s.dirs, pkt) != s.invert,
+            Match::Icmp(im) => match &pkt.transport {
+                Transport::Icmp(m) => {
+                    let hit = im.icmp_type == 255
+                        || (m.icmp_type() == im.icmp_type && (im.codes.0..=im.codes.1).contains(&m.code()));
+                    hit != im.invert
+                }
+                _ => false,
+            },
         };
         if !ok {
             return false;
@@ -206,6 +219,7 @@ pub fn run_table(
     env: &mut Env<'_>,
     trace: &mut Option<&mut Vec<NfStep>>,
 ) -> TableVerdict {
+    table.ensure_resolved();
     let Some(start) = table.hook_index(hook) else {
         return TableVerdict::Accept;
     };
@@ -220,20 +234,35 @@ pub fn run_table(
             return TableVerdict::Drop;
         };
         let nrules = chain.rules.len();
-        if nrules >= super::table::DstIndex::MIN_RULES && !chain.index.is_valid() {
+        if !chain.index.is_valid() {
             chain.index.rebuild(&chain.rules);
         }
-        let indexed = chain.index.is_valid() && !linear_only();
+        let indexed = chain.index.uses_dst() && !linear_only();
+        let prefilter = !linear_only();
         let dst = u32::from(pkt.dst);
+        let src = u32::from(pkt.src);
+        let proto = pkt.protocol().number();
+        let ports = ports_of(pkt).unwrap_or((0, 0));
         // Find the next matching rule in this chain.
         let mut hit = None;
+        let (mut ca, mut cb) = if indexed { chain.index.cursors(dst, pos) } else { (0, 0) };
         while pos < nrules {
             if indexed {
                 // Skip rules whose `-d x/32` cannot match (see DstIndex).
-                pos = chain.index.next(dst, pos);
-                if pos >= nrules {
+                let c = ca.min(cb);
+                if c >= nrules {
                     break;
                 }
+                if c == ca {
+                    ca = chain.index.advance(c);
+                } else {
+                    cb = chain.index.advance(c);
+                }
+                pos = c;
+            }
+            if prefilter && chain.index.fast.get(pos).is_some_and(|f| !f.pass(src, dst, proto, ports)) {
+                pos += 1;
+                continue;
             }
             let chain_name = &chain.name;
             let r = &mut chain.rules[pos];
@@ -684,6 +713,36 @@ mod tests {
     }
 
     #[test]
+    fn icmp_type_match() {
+        let mut n = nf(
+            "*filter\n-A INPUT -p icmp --icmp-type echo-request -j DROP\n-A INPUT -p icmp --icmp-type 3/3 -j REJECT\nCOMMIT\n",
+        );
+        let c = ctx(Some("eth0"), None, true, SimTime::ZERO);
+        let mut ping =
+            Packet::icmp(Ipv4Addr::new(10, 0, 0, 1), NODE, crate::wire::Icmp::EchoRequest { id: 1, seq: 1 });
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut ping, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Drop
+        );
+        let mut pong =
+            Packet::icmp(Ipv4Addr::new(10, 0, 0, 1), NODE, crate::wire::Icmp::EchoReply { id: 1, seq: 1 });
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut pong, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Accept
+        );
+        let inner = Packet::udp(NODE, 1, Ipv4Addr::new(10, 0, 0, 1), 53);
+        let mut unreach = Packet::icmp(
+            Ipv4Addr::new(10, 0, 0, 1),
+            NODE,
+            crate::wire::Icmp::DestUnreachable { code: 3, original: Box::new(inner) },
+        );
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut unreach, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Reject(RejectWith::IcmpPortUnreachable)
+        );
+    }
+
+    #[test]
     fn notrack_is_reported() {
         let mut n = nf("*raw\n-A PREROUTING -p udp -m udp --dport 4789 -j NOTRACK\nCOMMIT\n");
         let mut p = Packet::udp(Ipv4Addr::new(10, 0, 0, 1), 1, NODE, 4789);
@@ -743,6 +802,55 @@ mod tests {
                 indexed.save(&SaveOptions { counters: true, timestamp: None }),
                 linear.save(&SaveOptions { counters: true, timestamp: None })
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Random long chains: prefilters and the destination index never change an outcome.
+        #[test]
+        fn index_equivalence_on_random_chains(
+            rules in proptest::collection::vec((0u8..8, 0u8..4, 0u8..4, 0u8..3, 78u16..83), 32..90),
+            packets in proptest::collection::vec((0u8..4, 0u8..4, 78u16..83, proptest::bool::ANY), 1..12),
+        ) {
+            let mut text = String::from("*nat\n:SVC - [0:0]\n:SUB - [0:0]\n-A PREROUTING -j SVC\n-A SUB -p udp -j RETURN\n-A SUB -j MARK --or-mark 0x2\n");
+            for (kind, d, sr, pr, port) in &rules {
+                let dst = match d { 0 => " -d 10.0.0.1".to_string(), 1 => " -d 10.0.0.2/32".to_string(), 2 => " ! -d 10.0.0.1".to_string(), _ => " -d 10.0.0.0/30".to_string() };
+                let src = match sr { 0 => String::new(), 1 => " -s 10.1.0.1".to_string(), 2 => " ! -s 10.1.0.0/31".to_string(), _ => " -s 10.1.0.2".to_string() };
+                let proto = match pr { 0 => String::new(), 1 => format!(" -p tcp -m tcp --dport {port}"), _ => format!(" -p udp -m udp ! --dport {port}") };
+                let tail = match kind {
+                    0 => " -j SUB".to_string(),
+                    1 => " -m statistic --mode random --probability 0.5 -j MARK --or-mark 0x1".to_string(),
+                    2 => " -j RETURN".to_string(),
+                    3 => format!(" -m recent --set --name L{port}"),
+                    4 => format!(" -m recent --rcheck --name L{port} -j MARK --xor-mark 0x4"),
+                    5 => " -m comment --comment x -j MARK --or-mark 0x8".to_string(),
+                    6 if *pr > 0 => format!(" -j DNAT --to-destination 10.9.9.9:{port}"),
+                    _ => String::new(),
+                };
+                text.push_str(&format!("-A SVC{dst}{src}{proto}{tail}\n"));
+            }
+            text.push_str("COMMIT\n");
+            let base = nf(&text);
+            let mut indexed = base.clone();
+            let mut linear = base.clone();
+            for (d, sr, port, udp) in packets {
+                let dst = Ipv4Addr::new(10, 0, 0, d);
+                let src = Ipv4Addr::new(10, 1, 0, sr);
+                let mut p = if udp { Packet::udp(src, 9, dst, port) } else { Packet::tcp(src, 9, dst, port, TcpFlags::SYN) };
+                let mut p2 = p.clone();
+                let c = ctx(Some("eth0"), None, true, SimTime::ZERO);
+                let (mut t1, mut t2) = (Vec::new(), Vec::new());
+                let r1 = indexed.run_hook(Hook::Prerouting, &mut p, &c, &mut Script(vec![true, false, true, true, false]), Some(&mut t1));
+                let r2 = run_linear(&mut linear, &mut p2, &c, &mut Script(vec![true, false, true, true, false]), &mut t2);
+                proptest::prop_assert_eq!(r1, r2);
+                proptest::prop_assert_eq!(t1, t2);
+                proptest::prop_assert_eq!(p, p2);
+            }
+            let opts = SaveOptions { counters: true, timestamp: None };
+            proptest::prop_assert_eq!(indexed.save(&opts), linear.save(&opts));
+            proptest::prop_assert_eq!(indexed.recent(), linear.recent());
         }
     }
 

@@ -165,9 +165,19 @@ impl Netfilter {
     pub fn explore(&self, req: &ExploreRequest) -> Exploration {
         let mut paths = Vec::new();
         let mut script: Vec<bool> = Vec::new();
+        // One working copy; each path starts from the original `-m recent` state. Counters
+        // may accumulate in the copy (it is discarded); nth-mode counters are run-time state in
+        // the rules, so a rule set using them gets a fresh copy per path.
+        let per_path_copy = self.has_nth();
+        let mut work = self.clone();
         loop {
+            if per_path_copy {
+                work = self.clone();
+            } else {
+                work.recent = self.recent.clone();
+            }
             let mut decider = Replay { script: script.clone(), log: Vec::new() };
-            let (walk, pkt) = self.walk_once(req, &mut decider);
+            let (walk, pkt) = work.walk_once(req, &mut decider);
             let probability = decider
                 .log
                 .iter()
@@ -206,8 +216,14 @@ impl Netfilter {
         }
     }
 
-    fn walk_once(&self, req: &ExploreRequest, decider: &mut Replay) -> (Walk, Packet) {
-        let mut nf = self.clone();
+    fn has_nth(&self) -> bool {
+        self.tables.iter().flat_map(|t| t.chains()).flat_map(|c| &c.rules).flat_map(|r| &r.matches).any(|m| {
+            matches!(m, super::rule::Match::Statistic(s) if matches!(s.mode, super::rule::StatisticMode::Nth { .. }))
+        })
+    }
+
+    fn walk_once(&mut self, req: &ExploreRequest, decider: &mut Replay) -> (Walk, Packet) {
+        let nf = self;
         let mut pkt = req.packet.clone();
         let local = req.local_ips.clone();
         let addr_type = move |a: Ipv4Addr| {
@@ -485,6 +501,39 @@ mod tests {
         assert_eq!(e.paths[0].hooks, [Hook::Prerouting, Hook::Input]);
         let e = ssh.explore(&external(Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 1, NODE, 23, TcpFlags::SYN)));
         assert_eq!(e.paths[0].disposition, Disposition::Drop);
+    }
+
+    #[test]
+    fn session_affinity_state_is_read_not_written() {
+        let mut n = nf(include_str!("testdata/kube_proxy_full.rules"));
+        let p =
+            Packet::tcp(Ipv4Addr::new(10, 1, 1, 1), 40000, Ipv4Addr::new(172, 30, 0, 41), 80, TcpFlags::SYN);
+        // No history: both endpoints, and exploring leaves no recent entry behind.
+        let e = n.explore(&external(p.clone()));
+        assert_eq!(e.paths.len(), 2);
+        assert!(n.recent().list("KUBE-SEP-SXIVWICOYRO3J4NJ").is_none_or(|l| l.is_empty()));
+        // After a real connection to 10.180.0.2, the client is pinned there with certainty.
+        let addr_type = |a: Ipv4Addr| if a == NODE { AddrType::Local } else { AddrType::Unicast };
+        let ctx = HookContext {
+            now: SimTime::ZERO,
+            in_iface: Some("eth0"),
+            out_iface: None,
+            ct_state: CtState::New,
+            ct_new: true,
+            ct_seen_reply: false,
+            addr_type: &addr_type,
+        };
+        struct No;
+        impl Decider for No {
+            fn statistic(&mut self, _: u32) -> bool {
+                false
+            }
+        }
+        n.run_hook(Hook::Prerouting, &mut p.clone(), &ctx, &mut No, None);
+        let e = n.explore(&external(p));
+        assert_eq!(e.paths.len(), 1);
+        assert_eq!(e.paths[0].probability, 1.0);
+        assert_eq!(e.paths[0].dnat, Some((Ipv4Addr::new(10, 180, 0, 2), Some(80))));
     }
 
     proptest! {

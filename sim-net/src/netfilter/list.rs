@@ -214,7 +214,7 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 MultiportDir::Either => "ports",
             };
             let _ =
-                write!(out, " multiport {dir} {}{}", if mp.invert { "!" } else { "" }, multiport_list(mp));
+                write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, multiport_list(mp));
         }
         Match::Set(s) => {
             let _ = write!(
@@ -224,6 +224,19 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 s.name,
                 set_dirs(&s.dirs)
             );
+        }
+        Match::Icmp(im) => {
+            // libipt_icmp.c icmp_print + print_icmptype, numeric form: ` icmptype 8 code 0`.
+            out.push_str(" icmp");
+            if im.invert {
+                out.push_str(" !");
+            }
+            let _ = write!(out, "type {}", im.icmp_type);
+            if im.codes.0 == im.codes.1 {
+                let _ = write!(out, " code {}", im.codes.0);
+            } else if im.codes != (0, 255) {
+                let _ = write!(out, " codes {}-{}", im.codes.0, im.codes.1);
+            }
         }
     }
 }
@@ -431,5 +444,17 @@ mod tests {
             &["-t", "nat", "-L", "POSTROUTING", "-n"],
         );
         insta::assert_snapshot!("target_texts", out);
+    }
+
+    #[test]
+    fn match_texts() {
+        let mut nf = Netfilter::new();
+        nf.ipset(&["create", "S", "hash:ip"]).unwrap();
+        nf.restore(
+            "*filter\n-A INPUT -p udp -m multiport ! --dports 53,1000:2000 -j ACCEPT\n-A INPUT -p tcp -m multiport --sports 1,2 -j ACCEPT\n-A INPUT -m set ! --match-set S src,dst -j DROP\n-A INPUT -m conntrack ! --ctstate INVALID --ctstatus SEEN_REPLY -j ACCEPT\n-A INPUT -m state --state NEW -j ACCEPT\n-A INPUT -m statistic --mode nth --every 3 --packet 1 -j ACCEPT\n-A INPUT -m addrtype --src-type LOCAL ! --dst-type UNICAST --limit-iface-out -j ACCEPT\n-A INPUT ! -i cali+ -p tcp -m tcp ! --sport 1:1023 --dport 8080:8090 -j ACCEPT\n-A INPUT ! -p udp -j ACCEPT\n-A INPUT -p icmp --icmp-type echo-request -j ACCEPT\n-A INPUT -p icmp ! --icmp-type 3/1 -j ACCEPT\nCOMMIT\n",
+            false,
+        )
+        .unwrap();
+        insta::assert_snapshot!("match_texts", nf.command(&["-L", "INPUT", "-n", "-v"]).unwrap());
     }
 }

@@ -70,7 +70,16 @@ impl RecentLists {
         let ttl = pkt.ttl;
         self.seq += 1;
         let seq = self.seq;
-        let list = self.lists.entry(m.name.clone()).or_default();
+        // Look the list up without allocating; create it only on first use.
+        if !self.lists.contains_key(&m.name) {
+            if m.cmd != RecentCmd::Set {
+                return m.invert;
+            }
+            self.lists.insert(m.name.clone(), BTreeMap::new());
+        }
+        let Some(list) = self.lists.get_mut(&m.name) else {
+            return m.invert;
+        };
         let found = list.get(&addr).is_some_and(|e| !m.rttl || e.ttl == ttl);
         if !found {
             if m.cmd != RecentCmd::Set {

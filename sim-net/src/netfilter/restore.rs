@@ -143,8 +143,9 @@ impl Netfilter {
                 continue;
             }
             if l == "COMMIT" {
-                let b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+                let mut b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
                 b.table.check_loops().map_err(|e| err(e.into()))?;
+                b.table.check_hooks().map_err(|e| err(e.into()))?;
                 let i = tidx(b.name);
                 self.tables[i] = b.table;
                 self.loaded[i] = true;
@@ -184,7 +185,7 @@ impl Netfilter {
             if let Some(c) = counters {
                 cl.rule.counters = c;
             }
-            if matches!(cl.op, Op::List(_) | Op::ListRules(_)) {
+            if matches!(cl.op, Op::List(_) | Op::ListRules(_) | Op::Check(_)) {
                 return Err(err(RestoreErrorKind::NotAllowed(args.first().cloned().unwrap_or_default())));
             }
             if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {
@@ -292,7 +293,7 @@ mod tests {
         );
         assert_eq!(
             err_of("*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n"),
-            "iptables-restore: line 2: Invalid argument. Run `dmesg' for more information."
+            "iptables-restore: line 2: Invalid argument. Run `dmesg' for more information. (DNAT target only valid in nat table)"
         );
     }
 

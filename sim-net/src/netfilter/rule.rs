@@ -423,7 +423,37 @@ pub enum Match {
     Multiport(MultiportMatch),
     /// `-m set`.
     Set(SetMatch),
+    /// `-m icmp [!] --icmp-type type[/code]`.
+    Icmp(IcmpMatch),
 }
+
+/// `-m icmp [!] --icmp-type type[/code]` (libipt_icmp.c; type 255 means any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IcmpMatch {
+    /// The ICMP type (255 = any).
+    pub icmp_type: u8,
+    /// Inclusive code range (0..=255 when no code was given).
+    pub codes: (u8, u8),
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// ICMP type names `--icmp-type` accepts (the common subset of libipt_icmp.c's table):
+/// name, type, code range.
+pub const ICMP_TYPES: [(&str, u8, (u8, u8)); 12] = [
+    ("any", 255, (0, 255)),
+    ("echo-reply", 0, (0, 255)),
+    ("pong", 0, (0, 255)),
+    ("destination-unreachable", 3, (0, 255)),
+    ("network-unreachable", 3, (0, 0)),
+    ("host-unreachable", 3, (1, 1)),
+    ("protocol-unreachable", 3, (2, 2)),
+    ("port-unreachable", 3, (3, 3)),
+    ("echo-request", 8, (0, 255)),
+    ("ping", 8, (0, 255)),
+    ("time-exceeded", 11, (0, 255)),
+    ("ttl-exceeded", 11, (0, 255)),
+];
 
 impl Match {
     /// The `-m` name.
@@ -440,6 +470,7 @@ impl Match {
             Match::State(..) => "state",
             Match::Multiport(_) => "multiport",
             Match::Set(_) => "set",
+            Match::Icmp(_) => "icmp",
         }
     }
 }
@@ -634,7 +665,11 @@ impl Rule {
             && self.in_iface == other.in_iface
             && self.out_iface == other.out_iface
             && self.proto == other.proto
-            && self.target == other.target
+            && match (&self.target, &other.target) {
+                // Chain indices are an implementation detail; the spec names the chain.
+                (Target::Jump(a), Target::Jump(b)) | (Target::Goto(a), Target::Goto(b)) => a.name == b.name,
+                (a, b) => a == b,
+            }
             && self.matches.len() == other.matches.len()
             && self.matches.iter().zip(&other.matches).all(|(a, b)| match (a, b) {
                 // The nth counter is run-time state, not part of the spec.

@@ -154,6 +154,20 @@ pub fn push_match(out: &mut String, m: &Match) {
             }
             let _ = write!(out, " --match-set {} {}", s.name, set_dirs(&s.dirs));
         }
+        Match::Icmp(im) => {
+            // libipt_icmp.c icmp_save: type 255 (any) prints `any`.
+            if im.invert {
+                out.push_str(" !");
+            }
+            if im.icmp_type == 255 {
+                out.push_str(" --icmp-type any");
+            } else {
+                let _ = write!(out, " --icmp-type {}", im.icmp_type);
+                if im.codes != (0, 255) {
+                    let _ = write!(out, "/{}", im.codes.0);
+                }
+            }
+        }
     }
 }
 
@@ -484,6 +498,18 @@ mod tests {
                 "-A INPUT -j LOG --log-prefix \"dropped: \" --log-level 7",
             ),
             ("-A INPUT -j MARK --set-mark 0x1/0xff", "-A INPUT -j MARK --set-xmark 0x1/0xff"),
+            (
+                "-A INPUT -p icmp --icmp-type echo-request -j DROP",
+                "-A INPUT -p icmp -m icmp --icmp-type 8 -j DROP",
+            ),
+            (
+                "-A INPUT -p icmp -m icmp ! --icmp-type port-unreachable -j DROP",
+                "-A INPUT -p icmp -m icmp ! --icmp-type 3/3 -j DROP",
+            ),
+            (
+                "-A INPUT -p icmp -m icmp --icmp-type any -j DROP",
+                "-A INPUT -p icmp -m icmp --icmp-type any -j DROP",
+            ),
         ];
         for (input, want) in cases {
             let args: Vec<String> = crate::netfilter::restore::split_args(input).unwrap();

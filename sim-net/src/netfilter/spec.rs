@@ -70,6 +70,10 @@ pub enum Op {
     List(Option<String>),
     /// `-S [chain]`.
     ListRules(Option<String>),
+    /// `-C chain rule`: succeeds if the rule exists.
+    Check(String),
+    /// `-E old new`: renames a user chain.
+    Rename(String, String),
 }
 
 /// Listing flags (`-n -v -x --line-numbers`).
@@ -181,6 +185,12 @@ pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
             Ok(PortRange { lo, hi })
         }
     }
+}
+
+/// A port test; `0:65535` is the kernel's "no test" and is stored as none, so that it neither
+/// prints nor distinguishes rules.
+fn port_match(range: PortRange, invert: bool) -> Option<PortMatch> {
+    if range.lo == 0 && range.hi == 65535 && !invert { None } else { Some(PortMatch { range, invert }) }
 }
 
 /// Parses a number as C's `strtoul(s, NULL, 0)` does (`0x4000`, `0755`, `16384`).
@@ -314,6 +324,8 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     let mut flags = ListFlags::default();
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
+    let mut recent_cmd = std::collections::BTreeSet::new();
+    let mut mandatory_given = std::collections::BTreeSet::new();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -415,6 +427,16 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 let c = a.optional().map(str::to_string);
                 set_op(&mut op, Op::ListRules(c))?;
             }
+            "-C" | "--check" => {
+                let c = a.value(arg)?;
+                set_op(&mut op, Op::Check(c.to_string()))?;
+            }
+            "-E" | "--rename-chain" => {
+                let old = a.value(arg)?.to_string();
+                let new = a.value(arg)?;
+                check_chain_name(new)?;
+                set_op(&mut op, Op::Rename(old, new.to_string()))?;
+            }
             "-n" | "--numeric" => flags.numeric = true,
             "-v" | "--verbose" => flags.verbose = true,
             "-x" | "--exact" => flags.exact = true,
@@ -493,6 +515,15 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
             }
             opt if opt.starts_with("--") => {
                 has_spec = true;
+                // `-m recent` takes exactly one command; remember which matches got one.
+                if matches!(opt, "--set" | "--rcheck" | "--update" | "--remove")
+                    && let Some(i) = rule.matches.iter().rposition(|m| matches!(m, Match::Recent(_)))
+                    && !recent_cmd.insert(i)
+                {
+                    return Err(bad(
+                        "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set",
+                    ));
+                }
                 // The target's options first, then the matches, latest first.
                 if let Some(t) = tb.as_mut()
                     && target_option(t, opt, inv, &mut a)?
@@ -500,8 +531,11 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                     continue;
                 }
                 let mut done = false;
-                for m in rule.matches.iter_mut().rev() {
+                for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     if match_option(m, opt, inv, &mut a)? {
+                        if matches!(opt, "--comment" | "--mark") {
+                            mandatory_given.insert(i);
+                        }
                         done = true;
                         break;
                     }
@@ -512,13 +546,14 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp`.
                 if let Some(p) = rule.proto
                     && !p.invert
-                    && matches!(p.proto, Protocol::Tcp | Protocol::Udp)
-                    && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port")
+                    && ((matches!(p.proto, Protocol::Tcp | Protocol::Udp)
+                        && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port"))
+                        || (p.proto == Protocol::Icmp && opt == "--icmp-type"))
                 {
-                    let mut m = if p.proto == Protocol::Tcp {
-                        Match::Tcp(L4Ports::default())
-                    } else {
-                        Match::Udp(L4Ports::default())
+                    let mut m = match p.proto {
+                        Protocol::Tcp => Match::Tcp(L4Ports::default()),
+                        Protocol::Udp => Match::Udp(L4Ports::default()),
+                        _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     match_option(&mut m, opt, inv, &mut a)?;
                     rule.matches.push(m);
@@ -540,6 +575,16 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
     let op = op.ok_or(SpecError::NoCommand)?;
     if let Some(t) = tb {
         rule.target = finish_target(t, &rule)?;
+    }
+    for (i, m) in rule.matches.iter().enumerate() {
+        if matches!(m, Match::Recent(_)) && !recent_cmd.contains(&i) {
+            return Err(bad("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"));
+        }
+        // XTOPT_MAND options of libxt_comment and libxt_mark.
+        if matches!(m, Match::Comment(_) | Match::Mark(_)) && !mandatory_given.contains(&i) {
+            let opt = if matches!(m, Match::Comment(_)) { "--comment" } else { "--mark" };
+            return Err(bad(format!("{}: option \"{opt}\" must be specified", m.name())));
+        }
     }
     validate_matches(&rule)?;
     Ok(CommandLine { table, op, rule, has_spec, flags })
@@ -598,6 +643,7 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
             Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
         }
         "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
+        "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
         _ => return Err(SpecError::UnknownMatch(name.to_string())),
     })
 }
@@ -607,10 +653,10 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
     match m {
         Match::Tcp(p) | Match::Udp(p) => match opt {
             "--sport" | "--source-port" => {
-                p.sport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.sport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             "--dport" | "--destination-port" => {
-                p.dport = Some(PortMatch { range: parse_port_range(a.value(opt)?)?, invert: inv });
+                p.dport = port_match(parse_port_range(a.value(opt)?)?, inv);
             }
             _ => return Ok(false),
         },
@@ -686,11 +732,6 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
         },
         Match::Recent(r) => match opt {
             "--set" | "--rcheck" | "--update" | "--remove" => {
-                if !r.name.is_empty() && r.name.starts_with('\u{1}') {
-                    return Err(bad(
-                        "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set",
-                    ));
-                }
                 r.cmd = match opt {
                     "--set" => RecentCmd::Set,
                     "--rcheck" => RecentCmd::Rcheck,
@@ -698,8 +739,6 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                     _ => RecentCmd::Remove,
                 };
                 r.invert = inv;
-                // Mark that a command was given (cleared in validation).
-                r.name.insert(0, '\u{1}');
             }
             "--seconds" => {
                 let v = a.value(opt)?;
@@ -724,8 +763,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 if v.is_empty() || v.len() > 200 {
                     return Err(bad("recent: bad --name"));
                 }
-                let marker = r.name.starts_with('\u{1}');
-                r.name = if marker { format!("\u{1}{v}") } else { v.to_string() };
+                r.name = v.to_string();
             }
             "--mask" => {
                 let v = a.value(opt)?;
@@ -767,6 +805,26 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             }
             *mp = MultiportMatch { dir, ports, invert: inv };
         }
+        Match::Icmp(im) => match opt {
+            "--icmp-type" => {
+                let v = a.value(opt)?;
+                let (t, codes) = match ICMP_TYPES.iter().find(|(n, _, _)| *n == v) {
+                    Some((_, t, c)) => (*t, *c),
+                    None => {
+                        let err = || bad(format!("Invalid ICMP type `{v}'"));
+                        match v.split_once('/') {
+                            Some((t, c)) => {
+                                let c: u8 = c.parse().map_err(|_| err())?;
+                                (t.parse().map_err(|_| err())?, (c, c))
+                            }
+                            None => (v.parse().map_err(|_| err())?, (0, 255)),
+                        }
+                    }
+                };
+                *im = IcmpMatch { icmp_type: t, codes, invert: inv };
+            }
+            _ => return Ok(false),
+        },
         Match::Set(s) => match opt {
             "--match-set" => {
                 let name = a.value(opt)?;
@@ -962,6 +1020,14 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
         Target::Masquerade(opts) if opts.ports.is_some() && !l4 => {
             return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
         }
+        // ipt_REJECT's checkentry: a TCP reset needs a (non-inverted) `-p tcp`.
+        Target::Reject(super::RejectWith::TcpReset)
+            if !matches!(rule.proto, Some(ProtoMatch { proto: Protocol::Tcp, invert: false })) =>
+        {
+            return Err(bad(
+                "Invalid argument. Run `dmesg' for more information. (TCP_RESET invalid for non-tcp)",
+            ));
+        }
         Target::Mark(_) if !t.has_mark_op => {
             return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
         }
@@ -976,6 +1042,9 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
         match m {
             Match::Tcp(_) if proto != Some(Protocol::Tcp) => {
                 return Err(bad("tcp match: only valid for protocol 6 (use -p tcp)"));
+            }
+            Match::Icmp(_) if proto != Some(Protocol::Icmp) => {
+                return Err(bad("icmp match: only valid for protocol 1 (use -p icmp)"));
             }
             Match::Udp(_) if proto != Some(Protocol::Udp) => {
                 return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));
@@ -1008,11 +1077,6 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
                 }
                 _ => {}
             },
-            Match::Recent(r) if !r.name.starts_with('\u{1}') => {
-                return Err(bad(
-                    "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'",
-                ));
-            }
             Match::Recent(r) => {
                 if r.cmd == RecentCmd::Set && r.seconds > 0 {
                     return Err(bad("recent: --set may not be combined with --seconds"));
@@ -1036,17 +1100,14 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
     Ok(())
 }
 
-/// Clears the parser's internal "command given" marker from `-m recent` names and applies the
-/// default name. Called once per parsed rule.
+/// Applies defaults that depend on the whole rule: `-m recent` without `--name` uses the
+/// list `DEFAULT`. Called once per parsed rule.
 pub fn normalize(rule: &mut Rule) {
     for m in &mut rule.matches {
-        if let Match::Recent(r) = m {
-            if let Some(rest) = r.name.strip_prefix('\u{1}') {
-                r.name = rest.to_string();
-            }
-            if r.name.is_empty() {
-                r.name = "DEFAULT".to_string();
-            }
+        if let Match::Recent(r) = m
+            && r.name.is_empty()
+        {
+            r.name = "DEFAULT".to_string();
         }
     }
 }
@@ -1104,6 +1165,30 @@ mod tests {
         assert_eq!(
             parse(&argv("-A X -j DNAT")).unwrap_err().to_string(),
             "DNAT: option \"--to-destination\" must be specified"
+        );
+        assert!(
+            parse(&argv("-A X -m recent --name A -j DROP"))
+                .unwrap_err()
+                .to_string()
+                .contains("you must specify one of")
+        );
+        assert!(
+            parse(&argv("-A X -m recent --set --rcheck -j DROP"))
+                .unwrap_err()
+                .to_string()
+                .contains("only one of")
+        );
+        assert_eq!(
+            parse(&argv("-A X -m comment -j DROP")).unwrap_err().to_string(),
+            "comment: option \"--comment\" must be specified"
+        );
+        assert_eq!(
+            parse(&argv("-A X -m mark -j DROP")).unwrap_err().to_string(),
+            "mark: option \"--mark\" must be specified"
+        );
+        let r = parse(&argv("-A X -m recent --rcheck -j DROP")).unwrap().rule;
+        assert!(
+            matches!(&r.matches[0], Match::Recent(m) if m.name == "DEFAULT" && m.cmd == RecentCmd::Rcheck)
         );
     }
 

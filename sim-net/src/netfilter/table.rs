@@ -43,13 +43,111 @@ pub struct Chain {
 /// failed its `-d` test before any extension match ran, so no counter, `-m recent` update or
 /// random draw is lost. This turns kube-proxy's KUBE-SERVICES (one `-d clusterIP/32` rule per
 /// service port) from a linear scan into a lookup, as in the brief's 10,000-service target.
-/// Built lazily on first traversal after an edit, for chains of at least
-/// [`DstIndex::MIN_RULES`] rules.
+/// Built lazily on first traversal after an edit; the destination lookup only for chains of
+/// at least [`DstIndex::MIN_RULES`] rules.
+///
+/// Alongside, every rule gets a compact [`Prefilter`] (its address, protocol and leading
+/// port tests as integers, in one contiguous array) so that a linear scan touches a few
+/// cache lines per dozen rules instead of each rule's heap data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DstIndex {
     valid: bool,
+    use_dst: bool,
     by_dst: BTreeMap<u32, Vec<u32>>,
     other: Vec<u32>,
+    /// For each rule, the next rule of the same class (same `-d` bucket, or `other`).
+    next_in_class: Vec<u32>,
+    pub(crate) fast: Vec<Prefilter>,
+}
+
+/// The side-effect-free tests of a rule, flattened: source and destination as
+/// (network, mask, invert), the protocol number (0 = any), and the ports of the rule's first
+/// tcp/udp match when no match with side effects (statistic, recent) comes before it. A rule
+/// failing its prefilter cannot match; one passing it is then evaluated in full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prefilter {
+    src_net: u32,
+    src_mask: u32,
+    src_inv: bool,
+    dst_net: u32,
+    dst_mask: u32,
+    dst_inv: bool,
+    proto: u8,
+    proto_inv: bool,
+    /// Non-zero: the protocol a port test needs (6 or 17).
+    l4: u8,
+    sport: (u16, u16, bool),
+    dport: (u16, u16, bool),
+}
+
+impl Prefilter {
+    fn of(r: &Rule) -> Prefilter {
+        let addr = |a: &Option<super::rule::AddrMatch>| match a {
+            Some(m) => (u32::from(m.net.network()), u32::from(m.net.netmask()), m.invert),
+            None => (0, 0, false),
+        };
+        let (src_net, src_mask, src_inv) = addr(&r.src);
+        let (dst_net, dst_mask, dst_inv) = addr(&r.dst);
+        let (proto, proto_inv) = r.proto.map_or((0, false), |p| (p.proto.number(), p.invert));
+        let mut f = Prefilter {
+            src_net,
+            src_mask,
+            src_inv,
+            dst_net,
+            dst_mask,
+            dst_inv,
+            proto,
+            proto_inv,
+            l4: 0,
+            sport: (0, 65535, false),
+            dport: (0, 65535, false),
+        };
+        for m in &r.matches {
+            match m {
+                super::rule::Match::Tcp(p) | super::rule::Match::Udp(p) => {
+                    f.l4 = if matches!(m, super::rule::Match::Tcp(_)) { 6 } else { 17 };
+                    if let Some(s) = p.sport {
+                        f.sport = (s.range.lo, s.range.hi, s.invert);
+                    }
+                    if let Some(d) = p.dport {
+                        f.dport = (d.range.lo, d.range.hi, d.invert);
+                    }
+                    break;
+                }
+                super::rule::Match::Statistic(_) | super::rule::Match::Recent(_) => break,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// True unless the rule certainly cannot match a packet with these fields.
+    #[inline(always)]
+    pub fn pass(&self, src: u32, dst: u32, proto: u8, ports: (u16, u16)) -> bool {
+        if ((dst & self.dst_mask) == self.dst_net) == self.dst_inv {
+            return false;
+        }
+        if ((src & self.src_mask) == self.src_net) == self.src_inv {
+            return false;
+        }
+        if self.proto != 0 && (proto == self.proto) == self.proto_inv {
+            return false;
+        }
+        if self.l4 != 0 {
+            if proto != self.l4 {
+                return false;
+            }
+            let (lo, hi, inv) = self.dport;
+            if (lo <= ports.1 && ports.1 <= hi) == inv {
+                return false;
+            }
+            let (lo, hi, inv) = self.sport;
+            if (lo <= ports.0 && ports.0 <= hi) == inv {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl DstIndex {
@@ -61,18 +159,29 @@ impl DstIndex {
         self.valid
     }
 
-    fn invalidate(&mut self) {
-        self.valid = false;
-        self.by_dst.clear();
-        self.other.clear();
+    /// True if destination lookup is in use (a long chain).
+    pub fn uses_dst(&self) -> bool {
+        self.use_dst
     }
 
-    /// Rebuilds the index from the chain's rules (no-op for short chains).
+    fn invalidate(&mut self) {
+        self.valid = false;
+        self.use_dst = false;
+        self.by_dst.clear();
+        self.other.clear();
+        self.next_in_class.clear();
+        self.fast.clear();
+    }
+
+    /// Rebuilds the prefilters and, for long chains, the destination lookup.
     pub fn rebuild(&mut self, rules: &[Rule]) {
         self.invalidate();
+        self.fast = rules.iter().map(Prefilter::of).collect();
+        self.valid = true;
         if rules.len() < Self::MIN_RULES || rules.len() > u32::MAX as usize {
             return;
         }
+        self.use_dst = true;
         for (i, r) in rules.iter().enumerate() {
             match &r.dst {
                 Some(d) if !d.invert && d.net.prefix_len() == 32 => {
@@ -81,18 +190,32 @@ impl DstIndex {
                 _ => self.other.push(i as u32),
             }
         }
-        self.valid = true;
+        self.next_in_class = vec![u32::MAX; rules.len()];
+        for class in self.by_dst.values().chain(std::iter::once(&self.other)) {
+            for w in class.windows(2) {
+                self.next_in_class[w[0] as usize] = w[1];
+            }
+        }
     }
 
-    /// The first rule index ≥ `pos` that can match a packet to `dst` (or `usize::MAX`).
+    /// Cursors for a packet to `dst` resuming at rule `pos`: the first candidate ≥ `pos` in
+    /// the `dst` bucket and in `other` (`usize::MAX` when none). Advance with [`Self::advance`].
     #[inline]
-    pub fn next(&self, dst: u32, pos: usize) -> usize {
+    pub fn cursors(&self, dst: u32, pos: usize) -> (usize, usize) {
         let first = |v: &[u32]| {
             let k = v.partition_point(|&i| (i as usize) < pos);
             v.get(k).map_or(usize::MAX, |&i| i as usize)
         };
-        let a = self.by_dst.get(&dst).map_or(usize::MAX, |v| first(v));
-        a.min(first(&self.other))
+        (self.by_dst.get(&dst).map_or(usize::MAX, |v| first(v)), first(&self.other))
+    }
+
+    /// The next candidate after `c` in `c`'s class.
+    #[inline]
+    pub fn advance(&self, c: usize) -> usize {
+        match self.next_in_class.get(c) {
+            Some(&n) if n != u32::MAX => n as usize,
+            _ => usize::MAX,
+        }
     }
 }
 
@@ -121,8 +244,11 @@ pub enum TableError {
     #[error("Bad rule (does a matching rule exist in that chain?).")]
     NoSuchRule,
     /// An operation on a built-in chain that only user chains allow, or vice versa.
-    #[error("Invalid argument. Run `dmesg' for more information.")]
+    #[error("Invalid argument. Run `dmesg' for more information. ({0})")]
     Invalid(String),
+    /// DROP in the nat table (refused by iptables itself).
+    #[error("The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.")]
+    NatDrop,
     /// A jump loop (the kernel's ELOOP).
     #[error("Too many levels of links. (loop: {0})")]
     Loop(String),
@@ -134,6 +260,28 @@ pub struct Table {
     /// Which table.
     pub name: TableName,
     chains: IndexMap<String, Chain>,
+    /// Chains were added or removed since jumps were last resolved to indices.
+    stale_refs: bool,
+    /// User chains were appended out of name order since the last sort.
+    unsorted: bool,
+}
+
+/// Sort key of a chain: built-ins first in hook order, then user chains by name.
+fn chain_order(c: &Chain) -> (u8, u8, &str) {
+    match c.hook {
+        Some(h) => (0, hook_bit(h), ""),
+        None => (1, 0, c.name.as_str()),
+    }
+}
+
+fn hook_bit(h: Hook) -> u8 {
+    match h {
+        Hook::Prerouting => 1,
+        Hook::Input => 2,
+        Hook::Forward => 4,
+        Hook::Output => 8,
+        Hook::Postrouting => 16,
+    }
 }
 
 /// The built-in chains of a table in kernel order.
@@ -164,12 +312,16 @@ impl Table {
                 },
             );
         }
-        Table { name, chains }
+        Table { name, chains, stale_refs: false, unsorted: false }
     }
 
     /// All chains: built-ins in kernel order, then user chains sorted by name.
     pub fn chains(&self) -> impl Iterator<Item = &Chain> {
-        self.chains.values()
+        let mut v: Vec<&Chain> = self.chains.values().collect();
+        if self.unsorted {
+            v.sort_by(|a, b| chain_order(a).cmp(&chain_order(b)));
+        }
+        v.into_iter()
     }
 
     /// A chain by name.
@@ -218,11 +370,9 @@ impl Table {
         if self.chains.contains_key(name) {
             return Err(TableError::Exists(name.to_string()));
         }
-        let first_user = builtin_hooks(self.name).len();
-        let pos =
-            first_user + self.chains.values().skip(first_user).take_while(|c| c.name.as_str() < name).count();
-        self.chains.shift_insert(
-            pos,
+        // Appended now, sorted lazily (see `ensure_resolved`): declaring n chains stays
+        // O(n log n) instead of O(n²) shifting.
+        self.chains.insert(
             name.to_string(),
             Chain {
                 name: name.to_string(),
@@ -233,7 +383,36 @@ impl Table {
                 index: DstIndex::default(),
             },
         );
-        self.reindex();
+        self.unsorted = true;
+        self.stale_refs = true;
+        Ok(())
+    }
+
+    /// `-E old new`: renames a user chain; jumps to it follow the new name.
+    pub fn rename_chain(&mut self, old: &str, new: &str) -> Result<(), TableError> {
+        let c = self.chains.get(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
+        if c.hook.is_some() {
+            return Err(TableError::Invalid(format!("cannot rename built-in chain {old}")));
+        }
+        if self.chains.contains_key(new) {
+            return Err(TableError::Exists(new.to_string()));
+        }
+        let Some(mut chain) = self.chains.shift_remove(old) else {
+            return Err(TableError::NoChain(old.to_string()));
+        };
+        chain.name = new.to_string();
+        self.chains.insert(new.to_string(), chain);
+        for c in self.chains.values_mut() {
+            for r in &mut c.rules {
+                if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
+                    && cr.name == old
+                {
+                    cr.name = new.to_string();
+                }
+            }
+        }
+        self.unsorted = true;
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -241,7 +420,7 @@ impl Table {
     pub fn delete_chain(&mut self, name: &str) -> Result<(), TableError> {
         let c = self.chains.get(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         if c.hook.is_some() {
-            return Err(TableError::Invalid(name.to_string()));
+            return Err(TableError::Invalid(format!("cannot delete built-in chain {name}")));
         }
         if self.references(name) > 0 {
             return Err(TableError::Referenced(name.to_string()));
@@ -250,7 +429,7 @@ impl Table {
             return Err(TableError::NotEmpty(name.to_string()));
         }
         self.chains.shift_remove(name);
-        self.reindex();
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -274,7 +453,7 @@ impl Table {
             }
         }
         self.chains.retain(|_, c| c.hook.is_some());
-        self.reindex();
+        self.stale_refs = true;
         Ok(())
     }
 
@@ -312,7 +491,9 @@ impl Table {
     ) -> Result<(), TableError> {
         let c = self.chain_mut(name)?;
         if c.hook.is_none() {
-            return Err(TableError::Invalid(name.to_string()));
+            return Err(TableError::Invalid(format!(
+                "chain {name} is not a built-in chain and has no policy"
+            )));
         }
         c.policy = p;
         if let Some(k) = counters {
@@ -329,7 +510,7 @@ impl Table {
                     self.chains.get_index_of(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
                 if self.chains[c.idx].hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
-                    return Err(TableError::Invalid(c.name.clone()));
+                    return Err(TableError::Invalid(format!("cannot jump to built-in chain {}", c.name)));
                 }
             }
             Target::Dnat { .. } | Target::Snat { .. } | Target::Masquerade(_)
@@ -398,22 +579,88 @@ impl Table {
         Ok(())
     }
 
-    /// Re-resolves every jump after chains were added or removed.
-    fn reindex(&mut self) {
-        let names: IndexMap<String, usize> =
-            self.chains.keys().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        for c in self.chains.values_mut() {
-            for r in &mut c.rules {
-                if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target {
-                    cr.idx = names.get(&cr.name).copied().unwrap_or(usize::MAX);
+    /// Re-resolves every jump to its chain's current index if chains were added or removed
+    /// since the last time (done lazily, so that declaring thousands of chains stays linear).
+    pub fn ensure_resolved(&mut self) {
+        if self.unsorted {
+            self.chains.sort_by(|_, a, _, b| chain_order(a).cmp(&chain_order(b)));
+            self.unsorted = false;
+            self.stale_refs = true;
+        }
+        if !self.stale_refs {
+            return;
+        }
+        for ci in 0..self.chains.len() {
+            for ri in 0..self.chains[ci].rules.len() {
+                let new = match &self.chains[ci].rules[ri].target {
+                    Target::Jump(c) | Target::Goto(c) => {
+                        self.chains.get_index_of(&c.name).unwrap_or(usize::MAX)
+                    }
+                    _ => continue,
+                };
+                if let Target::Jump(c) | Target::Goto(c) = &mut self.chains[ci].rules[ri].target {
+                    c.idx = new;
                 }
             }
         }
+        self.stale_refs = false;
+    }
+
+    /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
+    /// from the hooks it supports (DNAT from PREROUTING/OUTPUT, SNAT from INPUT/POSTROUTING,
+    /// MASQUERADE from POSTROUTING, REJECT from INPUT/FORWARD/OUTPUT), including through user
+    /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
+    pub fn check_hooks(&mut self) -> Result<(), TableError> {
+        self.ensure_resolved();
+        let n = self.chains.len();
+        // Hooks (as a bit set) from which each chain is reachable.
+        let mut reach = vec![0u8; n];
+        let mut work: Vec<usize> = Vec::new();
+        for (i, c) in self.chains.values().enumerate() {
+            if let Some(h) = c.hook {
+                reach[i] |= hook_bit(h);
+                work.push(i);
+            }
+        }
+        while let Some(i) = work.pop() {
+            let bits = reach[i];
+            for r in &self.chains[i].rules {
+                if let Some(t) = r.target.chain()
+                    && t.idx < n
+                    && reach[t.idx] | bits != reach[t.idx]
+                {
+                    reach[t.idx] |= bits;
+                    work.push(t.idx);
+                }
+            }
+        }
+        for (i, c) in self.chains.values().enumerate() {
+            for r in &c.rules {
+                let allowed = match r.target {
+                    Target::Dnat { .. } => hook_bit(Hook::Prerouting) | hook_bit(Hook::Output),
+                    Target::Snat { .. } => hook_bit(Hook::Input) | hook_bit(Hook::Postrouting),
+                    Target::Masquerade(_) => hook_bit(Hook::Postrouting),
+                    Target::Reject(_) => {
+                        hook_bit(Hook::Input) | hook_bit(Hook::Forward) | hook_bit(Hook::Output)
+                    }
+                    _ => continue,
+                };
+                if reach[i] & !allowed != 0 {
+                    return Err(TableError::Invalid(format!(
+                        "{} target in chain {} used from a hook it does not support",
+                        r.target.column_name(),
+                        c.name
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The kernel's load-time loop check: fails if a chain can reach itself through jumps
     /// and gotos. The error names the cycle.
-    pub fn check_loops(&self) -> Result<(), TableError> {
+    pub fn check_loops(&mut self) -> Result<(), TableError> {
+        self.ensure_resolved();
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
         let n = self.chains.len();
         let mut colour = vec![0u8; n];
@@ -476,6 +723,7 @@ mod tests {
         t.new_chain("KUBE-SERVICES").unwrap();
         t.append("PREROUTING", jump("KUBE-SERVICES")).unwrap();
         t.new_chain("KUBE-A").unwrap();
+        t.ensure_resolved();
         let names: Vec<_> = t.chains().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
@@ -490,6 +738,22 @@ mod tests {
             t.append("OUTPUT", jump("NOPE")).unwrap_err().to_string(),
             "Couldn't load target `NOPE':No such file or directory"
         );
+    }
+
+    #[test]
+    fn targets_are_checked_against_reaching_hooks() {
+        let mut t = Table::new(TableName::Nat);
+        t.new_chain("SEP").unwrap();
+        let dnat = Rule {
+            target: Target::Dnat { addr: std::net::Ipv4Addr::new(10, 0, 0, 1), port: None },
+            ..Rule::new()
+        };
+        t.append("SEP", dnat).unwrap();
+        assert!(t.check_hooks().is_ok(), "unreferenced chains are not checked");
+        t.append("PREROUTING", jump("SEP")).unwrap();
+        assert!(t.check_hooks().is_ok());
+        t.append("POSTROUTING", jump("SEP")).unwrap();
+        assert!(matches!(t.check_hooks(), Err(TableError::Invalid(_))));
     }
 
     #[test]

@@ -131,7 +131,8 @@ pub struct Conversation {
 }
 
 impl Conversation {
-    pub(super) fn new(spec: ConversationSpec) -> Conversation {
+    /// A conversation not yet started.
+    pub fn new(spec: ConversationSpec) -> Conversation {
         Conversation {
             spec,
             local: None,

@@ -1,0 +1,321 @@
+//! Building a cluster from its [`ClusterConfig`]: the node network, each node's namespace
+//! with eth0, the CNI bridge and host-gw routes to the other nodes' pod CIDRs, external hosts,
+//! the API objects a kubeadm cluster starts with (namespaces, Node objects, the `kubernetes`
+//! service, CoreDNS's Deployment and the `kube-dns` Service), and kube-proxy on every node.
+
+use std::cell::RefCell;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use ipnet::{IpNet, Ipv4Net};
+use sim_core::{SimRng, SimTime};
+use sim_net::network::Network;
+use sim_net::socket::SockProto;
+
+use super::config::{ClusterConfig, NodeRole, nth_address};
+use super::world::{ClusterWorld, DnsState, NodeRt, ProxyAgent};
+use crate::api::{Kind, Object};
+use crate::apiserver::{ApiServer, ApiServerConfig, object_from_json};
+use crate::controllers::{ControllerConfig, Controllers};
+use crate::dns::{CoreDnsConfig, Name, Upstream};
+use crate::kube_proxy::sync_runner::SyncRunner;
+use crate::kube_proxy::{LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+
+/// kube-proxy settings shared by every node (from a `KubeProxyConfiguration`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProxySettings {
+    /// `clusterCIDR` for local-traffic detection; `None` = the cluster's pod CIDR.
+    pub cluster_cidr: Option<Ipv4Net>,
+    /// `masqueradeAll`.
+    pub masquerade_all: bool,
+    /// `iptables.masqueradeBit`.
+    pub masquerade_bit: Option<u8>,
+    /// `nodePortAddresses` (CIDRs, or `primary`).
+    pub node_port_addresses: Option<NodePortAddresses>,
+    /// `iptables.localhostNodePorts`.
+    pub localhost_node_ports: Option<bool>,
+    /// `iptables.minSyncPeriod`.
+    pub min_sync_period: Option<sim_core::SimDuration>,
+    /// `iptables.syncPeriod`.
+    pub sync_period: Option<sim_core::SimDuration>,
+}
+
+/// Builds the world at time zero; errors are topology mistakes in the configuration.
+pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<ClusterWorld, String> {
+    let root = SimRng::new(seed);
+    let mut net = Network::new(seed);
+    let seg = net.add_segment("node-net", sim_net::network::SEGMENT_LATENCY);
+    let prefix = config.node_network.prefix_len();
+    let mut nodes = Vec::new();
+    for (i, n) in config.nodes.iter().enumerate() {
+        let pod_cidr = config.pod_cidr(i).ok_or_else(|| {
+            format!(
+                "cluster: the pod CIDR {} has no /24 for node #{} ({})",
+                config.cluster_cidr,
+                i + 1,
+                n.name
+            )
+        })?;
+        let host = net.add_host(&n.name).map_err(|e| format!("cluster: {e}"))?;
+        net.attach(host, "eth0", seg, Some(Ipv4Net::new(n.ip, prefix).map_err(|e| e.to_string())?))
+            .map_err(|e| format!("cluster: {e}"))?;
+        net.add_bridge(host, &config.bridge, true).map_err(|e| format!("cluster: {e}"))?;
+        let bridge_ip = nth_address(pod_cidr, 1);
+        let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
+        h.set_up("eth0", true).map_err(|e| e.to_string())?;
+        h.set_up(&config.bridge, true).map_err(|e| e.to_string())?;
+        h.add_addr(
+            &config.bridge,
+            Ipv4Net::new(bridge_ip, pod_cidr.prefix_len()).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        h.sysctl.ip_forward = true;
+        let mut pc = ProxyConfig::new(&n.name, n.ip, Some(proxy.cluster_cidr.unwrap_or(config.cluster_cidr)));
+        pc.local_detector =
+            LocalTrafficDetector::ClusterCidr(proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
+        pc.masquerade_all = proxy.masquerade_all;
+        if let Some(b) = proxy.masquerade_bit {
+            pc.masquerade_bit = b;
+        }
+        if let Some(a) = &proxy.node_port_addresses {
+            pc.node_port_addresses = a.clone();
+        }
+        if let Some(l) = proxy.localhost_node_ports {
+            pc.localhost_node_ports = l;
+        }
+        if let Some(d) = proxy.min_sync_period {
+            pc.min_sync_period = d;
+        }
+        if let Some(d) = proxy.sync_period {
+            pc.sync_period = d;
+        }
+        pc.interface_addrs = vec![Ipv4Addr::LOCALHOST, n.ip, bridge_ip];
+        // The netfilter engine has no nfacct extension: the counters are not created, as on
+        // a kernel without nfnetlink_acct.
+        pc.nfacct = false;
+        pc.validate().map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
+        let runner = SyncRunner::for_config(SimTime::ZERO, &pc);
+        nodes.push(NodeRt {
+            name: n.name.clone(),
+            host,
+            ip: n.ip,
+            pod_cidr,
+            bridge_ip,
+            proxy: ProxyAgent {
+                config: pc,
+                runner,
+                running: true,
+                timer: None,
+                syncs: 0,
+                health: Vec::new(),
+                synced_seq: 0,
+                dirty: false,
+            },
+            up: true,
+            role: n.role,
+        });
+    }
+    // host-gw: every node routes the other nodes' pod CIDRs via their node IPs.
+    for i in 0..nodes.len() {
+        for j in 0..nodes.len() {
+            if i == j {
+                continue;
+            }
+            let line = format!("{} via {} dev eth0", nodes[j].pod_cidr, nodes[j].ip);
+            let h = net.host_mut(nodes[i].host).map_err(|e| e.to_string())?;
+            h.add_route_str(&line).map_err(|e| format!("cluster: {e}"))?;
+        }
+    }
+    // The control plane serves the API on 6443 (the `kubernetes` service's endpoint).
+    if let Some(cp) = nodes.iter().find(|n| n.role == NodeRole::ControlPlane) {
+        let h = net.host_mut(cp.host).map_err(|e| e.to_string())?;
+        let app = |_: &sim_net::socket::AppContext<'_>, _: &[u8]| b"kube-apiserver\n".to_vec();
+        let _ =
+            h.sockets.listen(SockProto::Tcp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 6443), Box::new(app));
+    }
+    let mut externals = IndexMap::new();
+    for e in &config.external_hosts {
+        let host = net.add_host(&e.name).map_err(|err| format!("cluster: {err}"))?;
+        net.attach(host, "eth0", seg, Some(Ipv4Net::new(e.ip, prefix).map_err(|err| err.to_string())?))
+            .map_err(|err| format!("cluster: {err}"))?;
+        let h = net.host_mut(host).map_err(|err| err.to_string())?;
+        h.set_up("eth0", true).map_err(|err| err.to_string())?;
+        for (proto, port, image) in &e.listens {
+            let kind = crate::apps::AppKind::from_image(image);
+            let hostname = e.name.clone();
+            let sp = if *proto == sim_net::wire::Protocol::Udp { SockProto::Udp } else { SockProto::Tcp };
+            let app = move |ctx: &sim_net::socket::AppContext<'_>, req: &[u8]| {
+                let view = crate::apps::ServerView { hostname: &hostname, local: ctx.local, peer: ctx.peer };
+                crate::apps::respond(&kind, &view, req).unwrap_or_default()
+            };
+            h.sockets
+                .listen(sp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, *port), Box::new(app))
+                .map_err(|err| format!("cluster: {}: {err}", e.name))?;
+        }
+        externals.insert(e.name.clone(), host);
+    }
+
+    let api_config = ApiServerConfig {
+        service_cidr: config.service_cidr,
+        node_port_range: config.node_port_range,
+        cluster_cidr: IpNet::V4(config.cluster_cidr),
+        ..ApiServerConfig::default()
+    };
+    let mut api = ApiServer::new(api_config, &root.fork("apiserver"));
+    let ctrl_config = ControllerConfig {
+        service_cidr: config.service_cidr,
+        cluster_cidr: config.cluster_cidr,
+        ..ControllerConfig::default()
+    };
+    let controllers = Controllers::with_config(&root.fork("controllers"), ctrl_config);
+    for (i, n) in config.nodes.iter().enumerate() {
+        let obj = node_object(n, nodes[i].pod_cidr, i)?;
+        api.create(obj).map_err(|e| format!("cluster: node {}: {e:?}", n.name))?;
+    }
+    let mut dns_config = CoreDnsConfig {
+        zone: Name::parse(&config.cluster_domain).map_err(|e| format!("cluster: clusterDomain: {e}"))?,
+        dns_ips: vec![config.dns_service_ip().into()],
+        ..CoreDnsConfig::default()
+    };
+    let mut upstream = Upstream::default();
+    for (name, ip) in &config.upstream_dns {
+        upstream = upstream
+            .with_address(name, (*ip).into())
+            .map_err(|e| format!("cluster: upstreamDNS {name}: {e}"))?;
+    }
+    dns_config.upstream = upstream;
+    if config.core_dns {
+        for obj in core_dns_objects(&config)? {
+            api.create(obj).map_err(|e| format!("cluster: CoreDNS: {e:?}"))?;
+        }
+    }
+    let _ = Kind::Pod;
+    Ok(ClusterWorld::new(
+        config,
+        api,
+        controllers,
+        net,
+        nodes,
+        externals,
+        Rc::new(RefCell::new(DnsState { config: dns_config, view: Default::default() })),
+        root.fork("cluster"),
+    ))
+}
+
+fn from_json(kind: Kind, v: serde_json::Value) -> Result<Object, String> {
+    object_from_json(kind, v).map_err(|e| format!("cluster: built-in {}: {e:?}", kind.as_str()))
+}
+
+/// A Node object as the kubelet registers it.
+fn node_object(n: &super::config::NodeConfig, pod_cidr: Ipv4Net, _i: usize) -> Result<Object, String> {
+    let mut labels = serde_json::Map::new();
+    labels.insert("kubernetes.io/arch".into(), "amd64".into());
+    labels.insert("kubernetes.io/hostname".into(), n.name.clone().into());
+    labels.insert("kubernetes.io/os".into(), "linux".into());
+    if n.role == NodeRole::ControlPlane {
+        labels.insert("node-role.kubernetes.io/control-plane".into(), "".into());
+    }
+    for (k, v) in &n.labels {
+        labels.insert(k.clone(), v.clone().into());
+    }
+    let taints = if n.role == NodeRole::ControlPlane {
+        serde_json::json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
+    } else {
+        serde_json::json!([])
+    };
+    from_json(
+        Kind::Node,
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": n.name, "labels": labels},
+            "spec": {"podCIDR": pod_cidr.to_string(), "podCIDRs": [pod_cidr.to_string()], "taints": taints},
+            "status": {
+                "addresses": [
+                    {"type": "InternalIP", "address": n.ip.to_string()},
+                    {"type": "Hostname", "address": n.name}
+                ],
+                "conditions": [{"type": "Ready", "status": "True"}]
+            }
+        }),
+    )
+}
+
+/// CoreDNS as kubeadm deploys it: a Deployment of two replicas in kube-system and the
+/// `kube-dns` Service at the tenth service address.
+fn core_dns_objects(config: &ClusterConfig) -> Result<Vec<Object>, String> {
+    let deploy = from_json(
+        Kind::Deployment,
+        serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "coredns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                "template": {
+                    "metadata": {"labels": {"k8s-app": "kube-dns"}},
+                    "spec": {
+                        "dnsPolicy": "Default",
+                        "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                        "containers": [{
+                            "name": "coredns",
+                            "image": "registry.k8s.io/coredns/coredns:v1.11.1",
+                            "ports": [
+                                {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                                {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}
+                            ]
+                        }]
+                    }
+                }
+            }
+        }),
+    )?;
+    let svc = from_json(
+        Kind::Service,
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "kube-dns",
+                "namespace": "kube-system",
+                "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"}
+            },
+            "spec": {
+                "clusterIP": config.dns_service_ip().to_string(),
+                "selector": {"k8s-app": "kube-dns"},
+                "ports": [
+                    {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                    {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}
+                ]
+            }
+        }),
+    )?;
+    Ok(vec![deploy, svc])
+}
+
+/// kube-proxy settings from a `KubeProxyConfiguration` document. Fields left empty keep
+/// kube-proxy's defaults; an unparsable `clusterCIDR` or `nodePortAddresses` entry is ignored
+/// here because the API validation of the document has already reported it.
+pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySettings {
+    let cidrs: Vec<Ipv4Net> = k.node_port_addresses.iter().filter_map(|s| s.parse().ok()).collect();
+    let npa = if k.node_port_addresses.iter().any(|s| s == "primary") {
+        Some(NodePortAddresses::Primary)
+    } else if cidrs.is_empty() {
+        None
+    } else {
+        Some(NodePortAddresses::Cidrs(cidrs))
+    };
+    ProxySettings {
+        cluster_cidr: k.cluster_cidr.split(',').next().and_then(|s| s.trim().parse().ok()),
+        masquerade_all: k.masquerade_all.or(k.iptables.masquerade_all).unwrap_or(false),
+        masquerade_bit: k.iptables.masquerade_bit.and_then(|b| u8::try_from(b).ok()),
+        node_port_addresses: npa,
+        localhost_node_ports: k.iptables.localhost_node_ports,
+        min_sync_period: k.iptables.min_sync_period.or(k.min_sync_period).map(|d| d.to_sim()),
+        sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
+    }
+}

@@ -1,0 +1,972 @@
+//! Running a command in a pod, on a node or on an external host, with the real tool's output.
+//! Every network effect is real simulated traffic: `curl my-nginx` from a pod first sends the
+//! resolver's DNS queries as UDP packets to the kube-dns cluster IP (DNAT to a CoreDNS pod by
+//! the node's kube-proxy rules, answered, un-NATed by conntrack), then opens a TCP connection
+//! whose first packet is NATed by the rules too. Nothing here decides where a packet goes.
+//!
+//! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
+//! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
+//! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
+//! conntrack (see sim-net). Left out: `curl -v`, TLS (an `https://` URL is a plain TCP
+//! request to port 443), busybox's own nslookup format.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+
+use sim_core::{SimDuration, SimRng, SimTime};
+use sim_net::conntrack::CtFilter;
+use sim_net::iface::HostId;
+use sim_net::netfilter::TableName;
+use sim_net::netfilter::save::SaveOptions;
+use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEvent, Outcome, PacketId};
+
+use super::command::{HostCommand, Url, parse};
+use super::facade::{Cluster, Target};
+use super::world::{ClusterEvent, pod_key};
+use crate::api::{Kind, Object, Pod};
+use crate::apps::{HttpRequest, HttpResponse};
+use crate::dns::command::{DigCommand, NslookupCommand};
+use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, Step, StubResolver};
+use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
+use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
+
+/// The user agent curl sends.
+pub const CURL_USER_AGENT: &str = "curl/8.5.0";
+/// Linux gives up on a TCP connect after `tcp_syn_retries` = 6 retransmissions: 127 s.
+pub const TCP_CONNECT_GIVE_UP: SimDuration = SimDuration::from_secs(127);
+
+/// What a command printed and how the connection it made went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit status.
+    pub exit_code: i32,
+    /// The last connection the command made (for scenario expectations and traces).
+    pub connection: Option<ConnectionReport>,
+}
+
+impl ExecOutput {
+    fn err(message: impl Into<String>, exit_code: i32) -> Self {
+        let mut m = message.into();
+        if !m.is_empty() && !m.ends_with('\n') {
+            m.push('\n');
+        }
+        ExecOutput { stderr: m, exit_code, ..Default::default() }
+    }
+    fn out(stdout: impl Into<String>) -> Self {
+        ExecOutput { stdout: stdout.into(), ..Default::default() }
+    }
+}
+
+/// Where a connection went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionReport {
+    /// The conversation.
+    pub conv: ConvId,
+    /// Who served it (`pod/NAME`, `node/NAME`, `host/NAME`), if anyone.
+    pub served_by: Option<String>,
+    /// The client address the server saw.
+    pub client_seen: Option<SocketAddrV4>,
+    /// The first packet's disposition, in the scenario spelling (`delivered`, `dropped`, ...).
+    pub disposition: Option<String>,
+    /// The packets of the conversation, in order.
+    pub packets: Vec<PacketId>,
+}
+
+impl Cluster {
+    /// Runs `line` on `target`.
+    pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
+        let cmd = match parse(line) {
+            Ok(c) => c,
+            Err(e) => return ExecOutput::err(e.message, e.exit_code),
+        };
+        let Some(host) = self.host_of(target) else {
+            return match target {
+                Target::Pod { name, .. } => ExecOutput::err(
+                    format!("error: unable to upgrade connection: container not found (\"{name}\")"),
+                    1,
+                ),
+                _ => ExecOutput::err(format!("{target}: host is down"), 1),
+            };
+        };
+        let is_pod = matches!(target, Target::Pod { .. });
+        match cmd {
+            HostCommand::Curl { url, silent, include_headers, max_time, connect_timeout } => {
+                self.curl(target, host, &url, silent, include_headers, max_time.or(connect_timeout))
+            }
+            HostCommand::Wget { url, quiet, to_stdout, timeout } => {
+                self.wget(target, host, &url, quiet, to_stdout, timeout)
+            }
+            HostCommand::Nslookup { args } => self.nslookup(target, &args),
+            HostCommand::Dig { args } => self.dig(target, &args),
+            HostCommand::GetentHosts { name } => match self.lookup(target, &name) {
+                Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
+                _ => ExecOutput { exit_code: 2, ..Default::default() },
+            },
+            HostCommand::Ping { host: dst, count, wait } => {
+                self.ping(target, host, &dst, count, wait, is_pod)
+            }
+            HostCommand::Nc { host: dst, port, udp, zero_io, verbose, wait } => {
+                self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, is_pod)
+            }
+            HostCommand::Cat { path } => self.cat(target, &path),
+            HostCommand::Env => self.env(target),
+            HostCommand::Hostname { ip } => {
+                if ip {
+                    ExecOutput::out(format!(
+                        "{}\n",
+                        self.address_of(target).map(|a| a.to_string()).unwrap_or_default()
+                    ))
+                } else {
+                    ExecOutput::out(format!("{}\n", self.hostname(target)))
+                }
+            }
+            HostCommand::IpRoute => {
+                ExecOutput::out(self.world().net.host(host).map(|h| h.ip_route()).unwrap_or_default())
+            }
+            HostCommand::IpAddr => ExecOutput::out(self.world().net.ip_addr(host)),
+            HostCommand::IptablesSave { table, counters } => {
+                if is_pod {
+                    return ExecOutput::err("sh: iptables-save: not found", 127);
+                }
+                let stamp = ctime(self.world().api.config().epoch_unix_secs, self.now());
+                let opts = SaveOptions { counters, timestamp: Some(stamp) };
+                let Some(h) = self.world().net.host(host) else { return ExecOutput::err("host is down", 1) };
+                match table {
+                    None => ExecOutput::out(h.netfilter.save(&opts)),
+                    Some(t) => match TableName::parse(&t) {
+                        Some(t) => ExecOutput::out(h.netfilter.save_table(t, &opts)),
+                        None => ExecOutput::err(
+                            format!(
+                                "iptables-save v1.8.4 (legacy): Cannot initialize: Table does not exist (do you need to insmod?)\n\nError occurred at table {t}"
+                            ),
+                            1,
+                        ),
+                    },
+                }
+            }
+            HostCommand::Iptables { args } => {
+                if is_pod {
+                    return ExecOutput::err("sh: iptables: not found", 127);
+                }
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
+                match h.netfilter.command(&refs) {
+                    Ok(out) => ExecOutput::out(out),
+                    // iptables exits 2 on a parameter problem, 1 when the kernel refuses.
+                    Err(e) => {
+                        let code = if matches!(e, sim_net::netfilter::command::CommandError::Table(_)) {
+                            1
+                        } else {
+                            2
+                        };
+                        ExecOutput::err(e.to_string(), code)
+                    }
+                }
+            }
+            HostCommand::Conntrack { args } => {
+                if is_pod {
+                    return ExecOutput::err("sh: conntrack: not found", 127);
+                }
+                self.conntrack(host, &args)
+            }
+            HostCommand::Ipset { args } => {
+                if is_pod {
+                    return ExecOutput::err("sh: ipset: not found", 127);
+                }
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
+                match h.netfilter.ipset(&refs) {
+                    Ok(out) => ExecOutput::out(out),
+                    Err(e) => ExecOutput::err(format!("ipset v7.17: {e}"), 1),
+                }
+            }
+            HostCommand::Kubectl { .. } => ExecOutput::err(
+                "kubectl: run kubectl as a `kubectl:` step (it talks to the simulated API server)",
+                1,
+            ),
+            HostCommand::Sleep { secs } => {
+                self.advance(SimDuration::from_secs(secs));
+                ExecOutput::default()
+            }
+            HostCommand::Echo { text } => ExecOutput::out(format!("{text}\n")),
+        }
+    }
+
+    fn hostname(&self, target: &Target) -> String {
+        match target {
+            Target::Pod { namespace, name } => self
+                .pod(namespace, name)
+                .map(|p| {
+                    if p.spec.hostname.is_empty() { p.metadata.name.clone() } else { p.spec.hostname.clone() }
+                })
+                .unwrap_or_else(|| name.clone()),
+            Target::Node(n) | Target::Host(n) => n.clone(),
+        }
+    }
+
+    /// The pod object of a target.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Pod> {
+        match self.world().api.get_named(Kind::Pod, namespace, name) {
+            Some(Object::Pod(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Runs one client conversation to completion (or its timeout) and returns it.
+    pub fn converse(
+        &mut self,
+        from: HostId,
+        proto: ConvProto,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+        timeout: SimDuration,
+    ) -> (ConvId, Conversation) {
+        let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
+        let spec_copy = spec.clone();
+        let id = self.world_mut().net.start_conversation(spec);
+        self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
+        let deadline = self.now() + timeout + SimDuration::from_secs(1);
+        loop {
+            if self.world().net.conversation(id).is_some_and(|c| c.outcome.is_some()) {
+                break;
+            }
+            let next = self.sim.scheduler().next_time();
+            match next {
+                Some(t) if t <= deadline => {
+                    self.sim.step();
+                }
+                _ => break,
+            }
+        }
+        // Let the connection's closing packets and the replies in flight settle (a few ms).
+        let settle_until = self.now() + SimDuration::from_millis(5);
+        self.sim.run_until(settle_until);
+        // The id was just issued, so the conversation exists.
+        let conv = self.world().net.conversation(id).cloned().unwrap_or_else(|| Conversation::new(spec_copy));
+        (id, conv)
+    }
+
+    fn report(&self, id: ConvId, conv: &Conversation) -> ConnectionReport {
+        let w = self.world();
+        let served_by = conv.served_by.as_ref().map(|s| self.describe_host(s.host));
+        let disposition =
+            conv.packets.first().and_then(|p| w.net.disposition(*p)).map(|d| disposition_name(d).to_string());
+        ConnectionReport {
+            conv: id,
+            served_by,
+            client_seen: conv.served_by.as_ref().map(|s| s.peer),
+            disposition,
+            packets: conv.packets.clone(),
+        }
+    }
+
+    /// `pod/NAME`, `node/NAME` or `host/NAME` for a namespace.
+    pub fn describe_host(&self, host: HostId) -> String {
+        let w = self.world();
+        if let Some(n) = w.nodes.iter().find(|n| n.host == host) {
+            return format!("node/{}", n.name);
+        }
+        if let Some((name, _)) = w.externals.iter().find(|(_, h)| **h == host) {
+            return format!("host/{name}");
+        }
+        if let Some((key, _)) = w.pods.iter().find(|(_, p)| p.host == host && p.veth.is_some()) {
+            let (ns, name) = key.split_once('/').unwrap_or(("default", key));
+            return if ns == "default" { format!("pod/{name}") } else { format!("pod/{ns}/{name}") };
+        }
+        w.net.host(host).map(|h| format!("host/{}", h.name)).unwrap_or_default()
+    }
+
+    /// The resolv.conf the kubelet wrote for a pod (or the node's, for nodes and hosts).
+    pub fn resolv_conf(&self, target: &Target) -> ResolvConf {
+        let w = self.world();
+        let host_conf = ResolvConf::parse(&format!("nameserver {}\n", node_resolver(&w.config.node_network)))
+            .unwrap_or_default();
+        let Target::Pod { namespace, name } = target else { return host_conf };
+        let Some(pod) = self.pod(namespace, name) else { return host_conf };
+        let kubelet = KubeletDns {
+            cluster_dns: vec![IpAddr::V4(w.config.dns_service_ip())],
+            cluster_domain: w.config.cluster_domain.clone(),
+            host: host_conf.clone(),
+        };
+        let policy = match pod.spec.dns_policy.as_ref().map(|p| p.as_str()) {
+            Some("ClusterFirstWithHostNet") => DnsPolicy::ClusterFirstWithHostNet,
+            Some("Default") => DnsPolicy::Default,
+            Some("None") => DnsPolicy::None,
+            _ => DnsPolicy::ClusterFirst,
+        };
+        let dns_config = pod.spec.dns_config.as_ref().map(|c| PodDnsConfig {
+            nameservers: c.nameservers.clone(),
+            searches: c.searches.clone(),
+            options: c
+                .options
+                .iter()
+                .map(|o| crate::dns::resolv_conf::ResolvOption::new(&o.name, o.value.as_deref()))
+                .collect(),
+        });
+        crate::dns::pod_resolv_conf(
+            &kubelet,
+            namespace,
+            policy,
+            pod.spec.host_network.unwrap_or(false),
+            dns_config.as_ref(),
+        )
+        .unwrap_or(host_conf)
+    }
+
+    fn image_of(&self, target: &Target) -> String {
+        match target {
+            Target::Pod { namespace, name } => {
+                self.world().pods.get(&pod_key(namespace, name)).map(|p| p.image.clone()).unwrap_or_default()
+            }
+            _ => "debian".to_string(),
+        }
+    }
+
+    /// Runs a stub resolver from `target`, each query a UDP conversation through the dataplane.
+    fn run_resolver(&mut self, target: &Target, mut resolver: StubResolver) -> LookupResult {
+        let Some(host) = self.host_of(target) else {
+            return resolver.run(|_| QueryOutcome::Timeout);
+        };
+        loop {
+            match resolver.step() {
+                Step::Done(r) => return r,
+                Step::Send(q) => {
+                    let outcome = match q.server {
+                        IpAddr::V4(server) => {
+                            let timeout = SimDuration::from_secs(u64::from(q.timeout_secs.max(1)));
+                            let (_, conv) = self.converse(
+                                host,
+                                ConvProto::Udp,
+                                SocketAddrV4::new(server, 53),
+                                q.message.encode(),
+                                timeout,
+                            );
+                            match conv.outcome {
+                                Some(Outcome::Completed { response }) => match Message::decode(&response) {
+                                    Ok(m) => QueryOutcome::Response(m),
+                                    Err(_) => QueryOutcome::Timeout,
+                                },
+                                _ => QueryOutcome::Timeout,
+                            }
+                        }
+                        IpAddr::V6(_) => QueryOutcome::Timeout,
+                    };
+                    resolver.feed(outcome);
+                }
+            }
+        }
+    }
+
+    fn query_id(&mut self) -> u16 {
+        let seq = self.world().net.packets_created();
+        let mut rng = SimRng::new(self.seed()).fork(&format!("resolver/{seq}"));
+        rng.next_u32() as u16
+    }
+
+    /// getaddrinfo from `target`: the libc of its image walks the search list.
+    pub fn lookup(&mut self, target: &Target, name: &str) -> Result<LookupResult, String> {
+        let conf = self.resolv_conf(target);
+        let flavour = ResolverFlavour::for_image(&self.image_of(target));
+        let id = self.query_id();
+        let resolver = StubResolver::new(flavour, &conf, name, AddressFamily::Inet, id);
+        Ok(self.run_resolver(target, resolver))
+    }
+
+    /// A host name or address to an IPv4 address, as a client program would resolve it.
+    fn resolve(&mut self, target: &Target, name: &str) -> Option<Ipv4Addr> {
+        if let Ok(ip) = name.parse::<Ipv4Addr>() {
+            return Some(ip);
+        }
+        if name == "localhost" {
+            return Some(Ipv4Addr::LOCALHOST);
+        }
+        let r = self.lookup(target, name).ok()?;
+        r.addresses.iter().find_map(|a| match a {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    fn curl(
+        &mut self,
+        target: &Target,
+        host: HostId,
+        url: &Url,
+        silent: bool,
+        include: bool,
+        timeout: Option<u64>,
+    ) -> ExecOutput {
+        let fail = |code: i32, msg: String| {
+            if silent {
+                ExecOutput { exit_code: code, ..Default::default() }
+            } else {
+                ExecOutput::err(msg, code)
+            }
+        };
+        let Some(ip) = self.resolve(target, &url.host) else {
+            return fail(6, format!("curl: (6) Could not resolve host: {}", url.host));
+        };
+        let request = HttpRequest::render("GET", &url.host_header(), &url.path, CURL_USER_AGENT);
+        let limit = timeout.map(SimDuration::from_secs).unwrap_or(TCP_CONNECT_GIVE_UP);
+        let start = self.now();
+        let (id, conv) = self.converse(host, ConvProto::Tcp, SocketAddrV4::new(ip, url.port), request, limit);
+        let ms = conv.finished.unwrap_or(self.now()).saturating_since(start).as_millis();
+        let mut out = match conv.outcome.clone() {
+            Some(Outcome::Completed { response }) => {
+                if response.is_empty() {
+                    fail(52, "curl: (52) Empty reply from server".to_string())
+                } else if let Some(r) = HttpResponse::parse(&response) {
+                    let mut s = String::new();
+                    if include {
+                        s.push_str(&format!("HTTP/1.1 {} {}\r\n", r.status, r.reason));
+                        for (k, v) in &r.headers {
+                            s.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        s.push_str("\r\n");
+                    }
+                    s.push_str(&r.body);
+                    ExecOutput::out(s)
+                } else {
+                    fail(1, "curl: (1) Received HTTP/0.9 when not allowed".to_string())
+                }
+            }
+            Some(Outcome::Reset) => fail(56, "curl: (56) Recv failure: Connection reset by peer".to_string()),
+            Some(Outcome::TimedOut) if timeout.is_some() => fail(
+                28,
+                format!(
+                    "curl: (28) Failed to connect to {} port {} after {ms} ms: Timeout was reached",
+                    url.host, url.port
+                ),
+            ),
+            _ => fail(
+                7,
+                format!(
+                    "curl: (7) Failed to connect to {} port {} after {ms} ms: Couldn't connect to server",
+                    url.host, url.port
+                ),
+            ),
+        };
+        out.connection = Some(self.report(id, &conv));
+        out
+    }
+
+    fn wget(
+        &mut self,
+        target: &Target,
+        host: HostId,
+        url: &Url,
+        quiet: bool,
+        to_stdout: bool,
+        timeout: Option<u64>,
+    ) -> ExecOutput {
+        let Some(ip) = self.resolve(target, &url.host) else {
+            return ExecOutput::err(format!("wget: bad address '{}'", url.host), 1);
+        };
+        let request = HttpRequest::render("GET", &url.host_header(), &url.path, "Wget");
+        let limit = SimDuration::from_secs(timeout.unwrap_or(900)).min(TCP_CONNECT_GIVE_UP);
+        let (id, conv) = self.converse(host, ConvProto::Tcp, SocketAddrV4::new(ip, url.port), request, limit);
+        let mut stderr = String::new();
+        if !quiet {
+            stderr.push_str(&format!("Connecting to {} ({}:{})\n", url.host_header(), ip, url.port));
+        }
+        let mut out = match conv.outcome.clone() {
+            Some(Outcome::Completed { response }) => match HttpResponse::parse(&response) {
+                Some(r) if r.status == 200 => {
+                    if !quiet {
+                        if to_stdout {
+                            stderr.push_str("writing to stdout\n");
+                        } else {
+                            stderr.push_str("saving to 'index.html'\n");
+                        }
+                        let file = if to_stdout { "-" } else { "index.html" };
+                        stderr.push_str(&format!(
+                            "{file:<20} 100% |********************************| {:>5}  0:00:00 ETA\n",
+                            r.body.len()
+                        ));
+                        stderr.push_str(if to_stdout {
+                            "written to stdout\n"
+                        } else {
+                            "'index.html' saved\n"
+                        });
+                    }
+                    ExecOutput {
+                        stdout: if to_stdout { r.body } else { String::new() },
+                        stderr,
+                        ..Default::default()
+                    }
+                }
+                Some(r) => ExecOutput {
+                    stderr: format!(
+                        "{stderr}wget: server returned error: HTTP/1.1 {} {}\n",
+                        r.status, r.reason
+                    ),
+                    exit_code: 1,
+                    ..Default::default()
+                },
+                None => ExecOutput {
+                    stderr: format!("{stderr}wget: error getting response\n"),
+                    exit_code: 1,
+                    ..Default::default()
+                },
+            },
+            Some(Outcome::TimedOut) => ExecOutput {
+                stderr: format!("{stderr}wget: download timed out\n"),
+                exit_code: 1,
+                ..Default::default()
+            },
+            Some(Outcome::Reset) => ExecOutput {
+                stderr: format!("{stderr}wget: error getting response: Connection reset by peer\n"),
+                exit_code: 1,
+                ..Default::default()
+            },
+            other => {
+                let why = connect_error(other.as_ref());
+                ExecOutput {
+                    stderr: format!("{stderr}wget: can't connect to remote host ({ip}): {why}\n"),
+                    exit_code: 1,
+                    ..Default::default()
+                }
+            }
+        };
+        out.connection = Some(self.report(id, &conv));
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn nc(
+        &mut self,
+        target: &Target,
+        host: HostId,
+        dst: &str,
+        port: u16,
+        udp: bool,
+        zero_io: bool,
+        verbose: bool,
+        wait: Option<u64>,
+        busybox: bool,
+    ) -> ExecOutput {
+        let Some(ip) = self.resolve(target, dst) else {
+            return ExecOutput::err(format!("nc: bad address '{dst}'"), 1);
+        };
+        let proto = if udp { ConvProto::Udp } else { ConvProto::Tcp };
+        let limit = wait.map(SimDuration::from_secs).unwrap_or(TCP_CONNECT_GIVE_UP);
+        let payload = if zero_io { Vec::new() } else { b"\n".to_vec() };
+        let (id, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, limit);
+        let ok = matches!(conv.outcome, Some(Outcome::Completed { .. }));
+        let mut out = if ok {
+            let mut o = ExecOutput::default();
+            if let (false, Some(Outcome::Completed { response })) = (zero_io, &conv.outcome) {
+                o.stdout = String::from_utf8_lossy(response).into_owned();
+            }
+            if verbose {
+                o.stderr = if busybox {
+                    format!("{dst} ({ip}:{port}) open\n")
+                } else {
+                    format!(
+                        "Connection to {dst} ({ip}) {port} port [{}/*] succeeded!\n",
+                        if udp { "udp" } else { "tcp" }
+                    )
+                };
+            }
+            o
+        } else {
+            let why = connect_error(conv.outcome.as_ref());
+            let msg = if busybox {
+                format!("nc: {dst} ({ip}:{port}): {why}")
+            } else {
+                format!(
+                    "nc: connect to {dst} ({ip}) port {port} ({}) failed: {why}",
+                    if udp { "udp" } else { "tcp" }
+                )
+            };
+            ExecOutput::err(msg, 1)
+        };
+        out.connection = Some(self.report(id, &conv));
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ping(
+        &mut self,
+        target: &Target,
+        host: HostId,
+        dst: &str,
+        count: u32,
+        wait: u64,
+        busybox: bool,
+    ) -> ExecOutput {
+        let Some(ip) = self.resolve(target, dst) else {
+            return if busybox {
+                ExecOutput::err(format!("ping: bad address '{dst}'"), 1)
+            } else {
+                ExecOutput::err(format!("ping: {dst}: Name or service not known"), 2)
+            };
+        };
+        let mut out = String::new();
+        out.push_str(&if busybox {
+            format!("PING {dst} ({ip}): 56 data bytes\n")
+        } else {
+            format!("PING {dst} ({ip}) 56(84) bytes of data.\n")
+        });
+        let start = self.now();
+        let mut received = 0u32;
+        let mut rtts: Vec<f64> = Vec::new();
+        let mut last = None;
+        for seq in 0..count {
+            let t0 = self.now();
+            let (id, conv) = self.converse(
+                host,
+                ConvProto::Icmp,
+                SocketAddrV4::new(ip, 0),
+                Vec::new(),
+                SimDuration::from_secs(wait),
+            );
+            match &conv.outcome {
+                Some(Outcome::Completed { .. }) => {
+                    received += 1;
+                    let rtt = conv.finished.unwrap_or(t0).saturating_since(t0).as_nanos() as f64 / 1e6;
+                    rtts.push(rtt);
+                    out.push_str(&if busybox {
+                        format!("64 bytes from {ip}: seq={seq} ttl=64 time={rtt:.3} ms\n")
+                    } else {
+                        format!("64 bytes from {ip}: icmp_seq={} ttl=64 time={rtt:.3} ms\n", seq + 1)
+                    });
+                }
+                Some(Outcome::Unreachable { from, code, .. }) if !busybox => {
+                    let what = match *code {
+                        0 => "Destination Net Unreachable",
+                        1 => "Destination Host Unreachable",
+                        3 => "Destination Port Unreachable",
+                        _ => "Destination Unreachable",
+                    };
+                    out.push_str(&format!("From {from} icmp_seq={} {what}\n", seq + 1));
+                }
+                _ => {}
+            }
+            last = Some((id, conv));
+            // ping sends one request per second.
+            let next = t0 + SimDuration::from_secs(1);
+            if seq + 1 < count && self.now() < next {
+                self.sim.run_until(next);
+            }
+        }
+        let elapsed = self.now().saturating_since(start).as_millis();
+        let loss = (count - received) * 100 / count.max(1);
+        out.push_str(&format!("\n--- {dst} ping statistics ---\n"));
+        if busybox {
+            out.push_str(&format!(
+                "{count} packets transmitted, {received} packets received, {loss}% packet loss\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "{count} packets transmitted, {received} received, {loss}% packet loss, time {}ms\n",
+                elapsed.saturating_sub(1000).min(elapsed)
+            ));
+        }
+        if !rtts.is_empty() {
+            let min = rtts.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = rtts.iter().copied().fold(0.0, f64::max);
+            let avg = rtts.iter().sum::<f64>() / rtts.len() as f64;
+            if busybox {
+                out.push_str(&format!("round-trip min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms\n"));
+            } else {
+                let mdev =
+                    (rtts.iter().map(|r| (r - avg) * (r - avg)).sum::<f64>() / rtts.len() as f64).sqrt();
+                out.push_str(&format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n"));
+            }
+        }
+        let mut o =
+            ExecOutput { stdout: out, exit_code: if received > 0 { 0 } else { 1 }, ..Default::default() };
+        if let Some((id, conv)) = last {
+            o.connection = Some(self.report(id, &conv));
+        }
+        o
+    }
+
+    fn nslookup(&mut self, target: &Target, args: &[String]) -> ExecOutput {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = match NslookupCommand::parse(&refs) {
+            Ok(c) => c,
+            Err(e) => return ExecOutput::err(format!("nslookup: {e}"), 1),
+        };
+        let mut conf = self.resolv_conf(target);
+        if let Some(s) = cmd.server {
+            conf.nameservers = vec![s];
+        }
+        let server = conf.nameservers.first().copied().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let id = self.query_id();
+        let resolver = cmd.resolver(&conf, id);
+        let result = self.run_resolver(target, resolver);
+        let text = nslookup_bind9(server, &result);
+        let exit_code = if result.status == LookupStatus::Found { 0 } else { 1 };
+        ExecOutput { stdout: text, exit_code, ..Default::default() }
+    }
+
+    fn dig(&mut self, target: &Target, args: &[String]) -> ExecOutput {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = match DigCommand::parse(&refs) {
+            Ok(c) => c,
+            Err(e) => return ExecOutput::err(format!("dig: {e}"), 1),
+        };
+        let conf = self.resolv_conf(target);
+        let server = cmd
+            .server
+            .or_else(|| conf.nameservers.first().copied())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let IpAddr::V4(server4) = server else {
+            return ExecOutput::err("dig: IPv6 servers are not simulated", 1);
+        };
+        let Some(host) = self.host_of(target) else { return ExecOutput::err("host is down", 1) };
+        let id = self.query_id();
+        let mut cookie = [0u8; 8];
+        let mut rng = SimRng::new(self.seed()).fork(&format!("dig/{id}"));
+        for b in &mut cookie {
+            *b = rng.next_u32() as u8;
+        }
+        let query = match cmd.query(id, cookie) {
+            Ok(q) => q,
+            Err(e) => return ExecOutput::err(format!("dig: {e}"), 1),
+        };
+        let start = self.now();
+        let (_, conv) = self.converse(
+            host,
+            ConvProto::Udp,
+            SocketAddrV4::new(server4, 53),
+            query.encode(),
+            SimDuration::from_secs(5),
+        );
+        match conv.outcome {
+            Some(Outcome::Completed { response }) => {
+                let ms = conv.finished.unwrap_or(start).saturating_since(start).as_millis();
+                let run = DigRun {
+                    version: "9.18.24".to_string(),
+                    args: cmd.args.clone(),
+                    server,
+                    query_time_ms: ms,
+                    when: ctime_utc(self.world().api.config().epoch_unix_secs, self.now()),
+                };
+                ExecOutput::out(dig(&run, &response, cmd.style))
+            }
+            _ => ExecOutput {
+                stdout: format!(
+                    ";; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n\n; <<>> DiG 9.18.24 <<>> {}\n;; global options: +cmd\n;; no servers could be reached\n",
+                    cmd.args
+                ),
+                exit_code: 9,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn cat(&self, target: &Target, path: &str) -> ExecOutput {
+        match path {
+            "/etc/resolv.conf" => ExecOutput::out(self.resolv_conf(target).render()),
+            "/etc/hosts" => {
+                let ip = self.address_of(target).map(|a| a.to_string()).unwrap_or_default();
+                let name = self.hostname(target);
+                let head = if matches!(target, Target::Pod { .. }) {
+                    "# Kubernetes-managed hosts file.\n"
+                } else {
+                    ""
+                };
+                ExecOutput::out(format!(
+                    "{head}127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n"
+                ))
+            }
+            other => ExecOutput::err(format!("cat: can't open '{other}': No such file or directory"), 1),
+        }
+    }
+
+    fn env(&self, target: &Target) -> ExecOutput {
+        let Target::Pod { namespace, name } = target else {
+            return ExecOutput::out(format!(
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME={}\nHOME=/root\n",
+                self.hostname(target)
+            ));
+        };
+        let w = self.world();
+        let Some(rt) = w.pods.get(&pod_key(namespace, name)) else {
+            return ExecOutput::err("pod not running", 1);
+        };
+        let enable = self.pod(namespace, name).and_then(|p| p.spec.enable_service_links).unwrap_or(true);
+        let view = w.dns.borrow();
+        let services: Vec<_> = view
+            .view
+            .services
+            .iter()
+            .filter(|s| {
+                (s.namespace == *namespace && rt.env_services.contains(&s.name))
+                    || (s.namespace == "default" && s.name == "kubernetes")
+            })
+            .cloned()
+            .collect();
+        let vars = crate::dns::env::service_env(&services, namespace, enable);
+        let mut out = String::from("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+        out.push_str(&format!("HOSTNAME={}\n", self.hostname(target)));
+        if let Some(p) = self.pod(namespace, name) {
+            for c in p.spec.containers.iter().take(1) {
+                for e in &c.env {
+                    out.push_str(&format!("{}={}\n", e.name, e.value.clone().unwrap_or_default()));
+                }
+            }
+        }
+        out.push_str(&crate::dns::env::render_env(&vars));
+        out.push_str("HOME=/root\n");
+        ExecOutput::out(out)
+    }
+
+    fn conntrack(&mut self, host: HostId, args: &[String]) -> ExecOutput {
+        let now = self.now();
+        let (cmd, rest) = match args.split_first() {
+            Some((c, r)) => (c.as_str(), r),
+            None => ("-L", &[][..]),
+        };
+        let refs: Vec<&str> = rest.iter().map(String::as_str).collect();
+        let filter = match CtFilter::parse(&refs) {
+            Ok(f) => f,
+            Err(e) => return ExecOutput::err(format!("conntrack v1.4.6 (conntrack-tools): {e}"), 2),
+        };
+        let Ok(h) = self.world_mut().net.host_mut(host) else { return ExecOutput::err("host is down", 1) };
+        match cmd {
+            "-L" | "--dump" => {
+                let l = h.conntrack.list(now, &filter);
+                ExecOutput { stdout: l.stdout, stderr: l.stderr, ..Default::default() }
+            }
+            "-C" | "--count" => ExecOutput::out(format!("{}\n", h.conntrack.list(now, &filter).count)),
+            "-D" | "--delete" => {
+                let deleted = h.conntrack.delete(now, &filter);
+                let mut stdout = String::new();
+                for e in &deleted {
+                    stdout.push_str(&sim_net::conntrack::print::entry_line(e, now));
+                    stdout.push('\n');
+                }
+                let n = deleted.len();
+                ExecOutput {
+                    stdout,
+                    stderr: format!(
+                        "conntrack v1.4.6 (conntrack-tools): {n} flow entries have been deleted.\n"
+                    ),
+                    exit_code: if n == 0 { 1 } else { 0 },
+                    ..Default::default()
+                }
+            }
+            "-F" | "--flush" => {
+                h.conntrack.delete(now, &CtFilter::default());
+                ExecOutput {
+                    stderr:
+                        "conntrack v1.4.6 (conntrack-tools): connection tracking table has been emptied.\n"
+                            .into(),
+                    ..Default::default()
+                }
+            }
+            other => ExecOutput::err(
+                format!(
+                    "conntrack v1.4.6 (conntrack-tools): unknown command `{other}' (simulated: -L, -D, -C, -F)"
+                ),
+                2,
+            ),
+        }
+    }
+}
+
+/// A disposition in the scenario spelling (docs/scenario-format.md).
+pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
+    use sim_net::network::Disposition as D;
+    match d {
+        D::Delivered(_) => "delivered",
+        D::DroppedByRule(_) | D::DroppedByPolicy(..) => "dropped",
+        D::Rejected(..) => "rejected",
+        D::NoRoute => "no-route",
+        D::HostUnreachable => "host-unreachable",
+        D::NoListener => "no-listener",
+        D::NoSocket => "no-socket",
+        D::TtlExceeded => "ttl-exceeded",
+        D::ConntrackFull => "conntrack-full",
+        D::InterfaceDown => "interface-down",
+        D::ForwardingDisabled => "forwarding-disabled",
+        D::Martian => "martian",
+        D::NatFailed => "nat-failed",
+    }
+}
+
+/// The node network's resolver address (its first host address, the "router").
+fn node_resolver(net: &ipnet::Ipv4Net) -> Ipv4Addr {
+    super::config::nth_address(*net, 1)
+}
+
+/// The errno text of a failed connect, as busybox and OpenBSD tools print it.
+fn connect_error(o: Option<&Outcome>) -> &'static str {
+    match o {
+        Some(Outcome::Refused) => "Connection refused",
+        Some(Outcome::TimedOut) | None => "Connection timed out",
+        Some(Outcome::NoRoute) => "Network is unreachable",
+        Some(Outcome::Unreachable { code: 0, .. }) => "Network is unreachable",
+        Some(Outcome::Unreachable { code: 3, .. }) => "Connection refused",
+        Some(Outcome::Unreachable { .. }) => "No route to host",
+        Some(Outcome::Reset) => "Connection reset by peer",
+        Some(Outcome::Completed { .. }) | Some(Outcome::Failed(_)) => "Connection failed",
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn broken_down(epoch: i64, now: SimTime) -> (&'static str, &'static str, u32, i64, i64, i64, i64) {
+    let t = epoch + now.as_secs() as i64;
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MO: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let wd = WD[days.rem_euclid(7) as usize];
+    let mo = MO[(m as usize).saturating_sub(1).min(11)];
+    (wd, mo, d, secs / 3600, (secs % 3600) / 60, secs % 60, y)
+}
+
+/// C `ctime` of simulated now (`Mon Jan  1 00:00:05 2024`), as iptables-save stamps its banner.
+pub fn ctime(epoch: i64, now: SimTime) -> String {
+    let (wd, mo, d, h, mi, s, y) = broken_down(epoch, now);
+    format!("{wd} {mo} {d:>2} {h:02}:{mi:02}:{s:02} {y}")
+}
+
+/// dig's `WHEN:` stamp (`Mon Jan 01 00:00:05 UTC 2024`).
+pub fn ctime_utc(epoch: i64, now: SimTime) -> String {
+    let (wd, mo, d, h, mi, s, y) = broken_down(epoch, now);
+    format!("{wd} {mo} {d:02} {h:02}:{mi:02}:{s:02} UTC {y}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctime_matches_c() {
+        // 2024-01-01 was a Monday.
+        assert_eq!(ctime(1_704_067_200, SimTime::ZERO), "Mon Jan  1 00:00:00 2024");
+        assert_eq!(
+            ctime(1_704_067_200, SimTime::from_nanos(86_400 * 32 * 1_000_000_000)),
+            "Fri Feb  2 00:00:00 2024"
+        );
+        assert_eq!(ctime_utc(1_704_067_200, SimTime::ZERO), "Mon Jan 01 00:00:00 UTC 2024");
+    }
+}

@@ -1,0 +1,723 @@
+//! The cluster as one discrete-event world: the API server and controllers, the network of
+//! node, pod and external namespaces, kube-proxy on every node, CoreDNS, and a cloud
+//! load-balancer provider — all driven by one event queue in simulated time.
+//!
+//! How a change flows: an API mutation (kubectl, a controller) → a `Reconcile` event runs the
+//! controllers until they settle → the world reads the API change log: pods that got an IP
+//! are wired into the network (CNI: a namespace, a veth pair to the node bridge, the app by
+//! image), Service/EndpointSlice changes ask each node's kube-proxy to sync (after its watch
+//! delay, rate-limited by `minSyncPeriod` as upstream's BoundedFrequencyRunner does), and
+//! CoreDNS's view is refreshed. A kube-proxy sync *generates* iptables-restore text and loads
+//! it into that node's netfilter tables; packets are only ever evaluated against those tables.
+//!
+//! Left out: the pod network is flannel host-gw style (per-node pod-CIDR routes via node IPs),
+//! no overlay; the load balancer forwards each ingress IP to one healthy node (passthrough, the
+//! first healthy node in node order) instead of spreading connections across nodes; CoreDNS
+//! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+use sim_core::{EventId, Scheduler, SimDuration, SimRng, SimTime};
+use sim_net::iface::HostId;
+use sim_net::netfilter::TableName;
+use sim_net::network::{NetEvent, Network};
+use sim_net::socket::{AppContext, Application, SockProto};
+
+use super::config::{ClusterConfig, NodeRole};
+use super::{dns_view, proxy_view};
+use crate::api::{Kind, Object};
+use crate::apiserver::ApiServer;
+use crate::apps::{self, AppKind, ServerView};
+use crate::controllers::Controllers;
+use crate::dns::{ClusterDnsView, CoreDnsConfig};
+use crate::kube_proxy::sync_runner::{SyncDecision, SyncRunner};
+use crate::kube_proxy::{self, HealthCheckServer, ProxyConfig};
+
+/// How long a watch event takes to reach kube-proxy's informer.
+pub const WATCH_DELAY: SimDuration = SimDuration::from_millis(100);
+
+/// Everything that can happen in the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// A packet or conversation event.
+    Net(NetEvent),
+    /// Run the controllers and react to API changes.
+    Reconcile,
+    /// kube-proxy on node `node` (index) may sync.
+    ProxySync {
+        /// Index into [`ClusterWorld::nodes`].
+        node: usize,
+    },
+}
+
+impl From<NetEvent> for ClusterEvent {
+    fn from(e: NetEvent) -> Self {
+        ClusterEvent::Net(e)
+    }
+}
+
+/// kube-proxy on one node.
+pub struct ProxyAgent {
+    /// Its configuration.
+    pub config: ProxyConfig,
+    /// When it may sync next.
+    pub runner: SyncRunner,
+    /// False after `stop kube-proxy/NODE`: the rules stay as they were, nothing syncs.
+    pub running: bool,
+    /// The pending sync event, if one is scheduled.
+    pub timer: Option<(SimTime, EventId)>,
+    /// How many syncs ran.
+    pub syncs: u64,
+    /// The health-check servers after the last sync.
+    pub health: Vec<HealthCheckServer>,
+    /// The API change sequence the last sync saw.
+    pub synced_seq: u64,
+    /// A Service or EndpointSlice change arrived that no sync has loaded yet.
+    pub dirty: bool,
+}
+
+/// A node's runtime: its namespace, addresses and kube-proxy.
+pub struct NodeRt {
+    /// Node name.
+    pub name: String,
+    /// Its namespace.
+    pub host: HostId,
+    /// eth0 address.
+    pub ip: Ipv4Addr,
+    /// Its pod CIDR.
+    pub pod_cidr: Ipv4Net,
+    /// The CNI bridge address (first address of the pod CIDR).
+    pub bridge_ip: Ipv4Addr,
+    /// kube-proxy.
+    pub proxy: ProxyAgent,
+    /// False while the node is stopped.
+    pub up: bool,
+    /// Role.
+    pub role: NodeRole,
+}
+
+/// A running pod's network presence.
+pub struct PodRt {
+    /// Its namespace (or the node's, for hostNetwork pods).
+    pub host: HostId,
+    /// Node index.
+    pub node: usize,
+    /// Pod IP.
+    pub ip: Ipv4Addr,
+    /// The host-side veth name (`vethXXXXXXXX`), if not hostNetwork.
+    pub veth: Option<String>,
+    /// The pod's uid when wired (a re-created pod with the same name is rewired).
+    pub uid: String,
+    /// The container image of the first container (for the resolver flavour).
+    pub image: String,
+    /// When the pod started (for environment variables: services that existed then).
+    pub started: SimTime,
+    /// The services of its namespace that existed when it started (docker-links env vars).
+    pub env_services: Vec<String>,
+}
+
+/// CoreDNS's shared state: its configuration and the view it answers from.
+#[derive(Default)]
+pub struct DnsState {
+    /// The Corefile-equivalent settings.
+    pub config: CoreDnsConfig,
+    /// The API objects as CoreDNS sees them.
+    pub view: ClusterDnsView,
+}
+
+/// A CoreDNS pod's DNS server (UDP 53).
+struct DnsServerApp {
+    state: Rc<RefCell<DnsState>>,
+}
+
+impl Application for DnsServerApp {
+    fn respond(&mut self, _ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        let state = self.state.borrow();
+        let core = crate::dns::CoreDns { config: &state.config, view: &state.view };
+        core.answer_bytes(request).unwrap_or_default()
+    }
+}
+
+/// A container's server, by image.
+struct ImageApp {
+    kind: AppKind,
+    hostname: String,
+}
+
+impl Application for ImageApp {
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        let view = ServerView { hostname: &self.hostname, local: ctx.local, peer: ctx.peer };
+        apps::respond(&self.kind, &view, request).unwrap_or_default()
+    }
+}
+
+/// kube-proxy's health-check server on a node (`healthCheckNodePort`), answering from the
+/// agent's last sync.
+struct HealthCheckApp {
+    response: Vec<u8>,
+}
+
+impl Application for HealthCheckApp {
+    fn respond(&mut self, _ctx: &AppContext<'_>, _request: &[u8]) -> Vec<u8> {
+        self.response.clone()
+    }
+}
+
+/// The whole cluster.
+pub struct ClusterWorld {
+    /// The cluster's shape.
+    pub config: ClusterConfig,
+    /// The API server's store.
+    pub api: ApiServer,
+    /// The controllers.
+    pub controllers: Controllers,
+    /// Every namespace and link.
+    pub net: Network,
+    /// Nodes, in configuration order.
+    pub nodes: Vec<NodeRt>,
+    /// External hosts by name.
+    pub externals: IndexMap<String, HostId>,
+    /// Running pods by `namespace/name`.
+    pub pods: IndexMap<String, PodRt>,
+    /// CoreDNS's state, shared with its pods' servers.
+    pub dns: Rc<RefCell<DnsState>>,
+    /// The API change sequence already acted on.
+    seen_seq: u64,
+    /// The pending reconcile, if scheduled.
+    reconcile_at: Option<(SimTime, EventId)>,
+    /// Routes this world added on external hosts for external/LB IPs: (host, destination).
+    external_routes: Vec<(HostId, Ipv4Net)>,
+    /// The random stream for CNI choices.
+    rng: SimRng,
+}
+
+/// The host name of a pod's namespace.
+pub fn pod_host_name(namespace: &str, name: &str) -> String {
+    if namespace == "default" { name.to_string() } else { format!("{namespace}/{name}") }
+}
+
+/// The key of a pod in [`ClusterWorld::pods`].
+pub fn pod_key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// The host-side veth name the CNI bridge plugin gives a pod: `veth` and 8 hex digits.
+pub fn veth_name(uid: &str) -> String {
+    // FNV-1a 32: stable and cheap; the real plugin uses random bytes, which here would make
+    // interface names depend on creation order.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in uid.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("veth{h:08x}")
+}
+
+impl sim_core::World for ClusterWorld {
+    type Event = ClusterEvent;
+    fn handle(&mut self, now: SimTime, event: ClusterEvent, sched: &mut Scheduler<ClusterEvent>) {
+        ClusterWorld::handle(self, now, event, sched);
+    }
+}
+
+impl ClusterWorld {
+    /// Assembles a world from built parts (see [`super::build`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: ClusterConfig,
+        api: ApiServer,
+        controllers: Controllers,
+        net: Network,
+        nodes: Vec<NodeRt>,
+        externals: IndexMap<String, HostId>,
+        dns: Rc<RefCell<DnsState>>,
+        rng: SimRng,
+    ) -> Self {
+        ClusterWorld {
+            config,
+            api,
+            controllers,
+            net,
+            nodes,
+            externals,
+            pods: IndexMap::new(),
+            dns,
+            seen_seq: 0,
+            reconcile_at: None,
+            external_routes: Vec::new(),
+            rng,
+        }
+    }
+
+    /// True while a reconcile is scheduled.
+    pub fn reconcile_pending(&self) -> bool {
+        self.reconcile_at.is_some()
+    }
+
+    /// The node index by name.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Schedules a reconcile now (coalesced with one already pending at or before now).
+    pub fn kick(&mut self, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        self.schedule_reconcile(now, sched);
+    }
+
+    fn schedule_reconcile(&mut self, at: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        if let Some((t, id)) = self.reconcile_at {
+            if t <= at {
+                return;
+            }
+            sched.cancel(id);
+        }
+        let id = sched.schedule_at(at, ClusterEvent::Reconcile);
+        self.reconcile_at = Some((at, id));
+    }
+
+    /// Handles one event.
+    pub fn handle(&mut self, now: SimTime, ev: ClusterEvent, sched: &mut Scheduler<ClusterEvent>) {
+        match ev {
+            ClusterEvent::Net(e) => self.net.handle(now, e, sched),
+            ClusterEvent::Reconcile => {
+                self.reconcile_at = None;
+                self.reconcile(now, sched);
+            }
+            ClusterEvent::ProxySync { node } => {
+                let Some(n) = self.nodes.get_mut(node) else { return };
+                n.proxy.timer = None;
+                if !n.proxy.running || !n.up {
+                    return;
+                }
+                match n.proxy.runner.timer_fired(now) {
+                    SyncDecision::RunNow => self.proxy_sync(node, now, sched),
+                    SyncDecision::RunAt(t) => self.arm_proxy(node, t, sched),
+                }
+            }
+        }
+    }
+
+    fn arm_proxy(&mut self, node: usize, at: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let Some(n) = self.nodes.get_mut(node) else { return };
+        if let Some((t, id)) = n.proxy.timer {
+            if t <= at {
+                return;
+            }
+            sched.cancel(id);
+        }
+        let id = sched.schedule_at(at, ClusterEvent::ProxySync { node });
+        n.proxy.timer = Some((at, id));
+    }
+
+    /// Runs the controllers until they settle, then reacts to what changed.
+    fn reconcile(&mut self, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        self.api.set_now(now);
+        let mut next = None;
+        for _ in 0..32 {
+            let r = self.controllers.reconcile(&mut self.api, now);
+            next = r.next_wakeup;
+            if !r.changed {
+                break;
+            }
+        }
+        self.provide_load_balancers();
+        let changes: Vec<(Kind, String, String)> = self
+            .api
+            .changes_since(self.seen_seq)
+            .iter()
+            .map(|c| (c.key.kind, c.key.namespace.clone(), c.key.name.clone()))
+            .collect();
+        self.seen_seq = self.api.last_seq();
+        let mut proxy_relevant = false;
+        let mut pods_changed = false;
+        for (kind, _, _) in &changes {
+            match kind {
+                Kind::Service | Kind::EndpointSlice => proxy_relevant = true,
+                Kind::Pod => pods_changed = true,
+                _ => {}
+            }
+        }
+        if pods_changed {
+            self.sync_pods(now);
+        }
+        self.refresh_dns();
+        if proxy_relevant {
+            for i in 0..self.nodes.len() {
+                self.request_proxy_sync(i, now + WATCH_DELAY, sched);
+            }
+        }
+        if let Some(t) = next
+            && t > now
+        {
+            self.schedule_reconcile(t, sched);
+        }
+    }
+
+    /// Asks node `i`'s kube-proxy to sync (its runner decides when).
+    pub fn request_proxy_sync(&mut self, i: usize, at: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let Some(n) = self.nodes.get_mut(i) else { return };
+        if !n.proxy.running || !n.up {
+            return;
+        }
+        n.proxy.dirty = true;
+        self.arm_proxy(i, at, sched);
+    }
+
+    /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer.
+    pub fn proxy_sync(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let services: Vec<_> = self
+            .api
+            .list(Kind::Service)
+            .filter_map(|o| match o {
+                Object::Service(s) => Some(proxy_view::service_ports(s)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let slices: Vec<_> = self
+            .api
+            .list(Kind::EndpointSlice)
+            .filter_map(|o| match o {
+                Object::EndpointSlice(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let endpoints = proxy_view::endpoints_map(slices);
+        let seq = self.api.last_seq();
+        let Some(node) = self.nodes.get_mut(i) else { return };
+        let host = node.host;
+        let Some(h) = self.net.host_mut(host).ok() else { return };
+        let existing: BTreeSet<String> =
+            h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+        let first = node.proxy.syncs == 0;
+        let result = kube_proxy::sync_with_existing(&node.proxy.config, &services, &endpoints, &existing);
+        let text = if first { result.initial_restore() } else { result.restore_input() };
+        if let Err(e) = h.netfilter.restore(&text, !first) {
+            // A generated rule the engine cannot load is a bug in one of the two; keep the
+            // old rules, as kube-proxy does when iptables-restore fails, and say so.
+            node.proxy.health.clear();
+            eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", node.name);
+            return;
+        }
+        if first && node.proxy.config.sets_route_localnet() {
+            h.sysctl.route_localnet = true;
+        }
+        node.proxy.syncs += 1;
+        node.proxy.dirty = false;
+        node.proxy.synced_seq = seq;
+        node.proxy.health = result.health_checks.clone();
+        let next = node.proxy.runner.next_timer();
+        self.install_health_checks(i);
+        self.route_external_ips();
+        self.arm_proxy(i, next, sched);
+        let _ = now;
+    }
+
+    /// (Re)binds the node's health-check node ports with the latest answers.
+    fn install_health_checks(&mut self, i: usize) {
+        let Some(node) = self.nodes.get(i) else { return };
+        let host = node.host;
+        let servers = node.proxy.health.clone();
+        let Ok(h) = self.net.host_mut(host) else { return };
+        for s in servers {
+            let r = s.respond(true);
+            let mut head = format!("HTTP/1.1 {} {}\r\n", r.status, r.reason);
+            for (k, v) in &r.headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", r.body.len()));
+            let response = format!("{head}{}", r.body).into_bytes();
+            let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, s.node_port);
+            let app = Box::new(HealthCheckApp { response });
+            match h.sockets.find_listener(SockProto::Tcp, addr) {
+                Some(i) => {
+                    if let Some(l) = h.sockets.listener_mut(i) {
+                        l.app = app;
+                    }
+                }
+                None => {
+                    let _ = h.sockets.listen(SockProto::Tcp, addr, app);
+                }
+            }
+        }
+    }
+
+    /// The cloud provider: gives LoadBalancer services an ingress IP from the pool.
+    fn provide_load_balancers(&mut self) {
+        if self.config.lb_pool.is_empty() {
+            return;
+        }
+        let mut taken: BTreeSet<Ipv4Addr> = BTreeSet::new();
+        let mut pending: Vec<crate::api::Service> = Vec::new();
+        for o in self.api.list(Kind::Service) {
+            let Object::Service(s) = o else { continue };
+            if s.spec.service_type() != crate::api::ServiceType::LoadBalancer {
+                continue;
+            }
+            let ingress: Vec<Ipv4Addr> = s
+                .status
+                .iter()
+                .flat_map(|st| st.load_balancer.ingress.iter())
+                .filter_map(|i| i.ip.parse().ok())
+                .collect();
+            if ingress.is_empty() {
+                pending.push(s.clone());
+            }
+            taken.extend(ingress);
+        }
+        for mut s in pending {
+            let wanted: Option<Ipv4Addr> = s.spec.load_balancer_ip.parse().ok();
+            let ip = wanted
+                .filter(|w| self.config.lb_pool.contains(w) && !taken.contains(w))
+                .or_else(|| self.config.lb_pool.iter().copied().find(|ip| !taken.contains(ip)));
+            let Some(ip) = ip else { continue };
+            taken.insert(ip);
+            let status = s.status.get_or_insert_with(Default::default);
+            status
+                .load_balancer
+                .ingress
+                .push(crate::api::service::LoadBalancerIngress { ip: ip.to_string(), ..Default::default() });
+            let _ = self.api.update_status(Object::Service(s));
+        }
+    }
+
+    /// Routes every externalIP and LoadBalancer ingress IP, on every external host, to a node
+    /// that can serve it: for `externalTrafficPolicy: Local`, the first node whose kube-proxy
+    /// health check reports local endpoints; otherwise the first worker that is up.
+    pub fn route_external_ips(&mut self) {
+        let mut wanted: Vec<(Ipv4Addr, Ipv4Addr)> = Vec::new();
+        for o in self.api.list(Kind::Service) {
+            let Object::Service(s) = o else { continue };
+            let mut ips: Vec<Ipv4Addr> = s.spec.external_ips.iter().filter_map(|i| i.parse().ok()).collect();
+            ips.extend(
+                s.status
+                    .iter()
+                    .flat_map(|st| st.load_balancer.ingress.iter())
+                    .filter_map(|i| i.ip.parse::<Ipv4Addr>().ok()),
+            );
+            if ips.is_empty() {
+                continue;
+            }
+            let local = s.spec.is_external_type()
+                && s.spec.external_policy() == crate::api::service::TrafficPolicy::Local;
+            let healthy = |n: &NodeRt| {
+                n.up && n.proxy.running
+                    && (!local
+                        || n.proxy.health.iter().any(|h| {
+                            h.namespace == s.metadata.namespace
+                                && h.name == s.metadata.name
+                                && h.local_endpoints > 0
+                        }))
+            };
+            let target = self
+                .nodes
+                .iter()
+                .filter(|n| n.role == NodeRole::Worker)
+                .find(|n| healthy(n))
+                .or_else(|| self.nodes.iter().find(|n| healthy(n)))
+                .or_else(|| self.nodes.iter().find(|n| n.role == NodeRole::Worker));
+            if let Some(t) = target {
+                for ip in ips {
+                    if !wanted.iter().any(|(w, _)| *w == ip) {
+                        wanted.push((ip, t.ip));
+                    }
+                }
+            }
+        }
+        for (host, dst) in std::mem::take(&mut self.external_routes) {
+            if let Ok(h) = self.net.host_mut(host) {
+                let _ = h.routes.delete(dst);
+            }
+        }
+        let hosts: Vec<HostId> = self.externals.values().copied().collect();
+        for host in hosts {
+            for (ip, via) in &wanted {
+                let line = format!("{ip}/32 via {via} dev eth0");
+                if let Ok(h) = self.net.host_mut(host)
+                    && h.add_route_str(&line).is_ok()
+                {
+                    self.external_routes.push((host, Ipv4Net::new(*ip, 32).unwrap_or_default()));
+                }
+            }
+        }
+    }
+
+    /// Rebuilds CoreDNS's view from the API.
+    pub fn refresh_dns(&mut self) {
+        let namespaces: Vec<_> = self
+            .api
+            .list(Kind::Namespace)
+            .filter_map(|o| match o {
+                Object::Namespace(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        let services: Vec<_> = self
+            .api
+            .list(Kind::Service)
+            .filter_map(|o| match o {
+                Object::Service(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let slices: Vec<_> = self
+            .api
+            .list(Kind::EndpointSlice)
+            .filter_map(|o| match o {
+                Object::EndpointSlice(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let pods: Vec<_> = self
+            .api
+            .list(Kind::Pod)
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let view = dns_view::dns_view(namespaces, services, &slices, pods);
+        self.dns.borrow_mut().view = view;
+    }
+
+    /// Wires newly running pods into the network and unwires pods that are gone.
+    fn sync_pods(&mut self, now: SimTime) {
+        let mut live: BTreeSet<String> = BTreeSet::new();
+        let pods: Vec<crate::api::Pod> = self
+            .api
+            .list(Kind::Pod)
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        for pod in pods {
+            let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
+            let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
+            let IpAddr::V4(ip) = ip else { continue };
+            let Some(node) = self.node_index(&pod.spec.node_name) else { continue };
+            live.insert(key.clone());
+            if let Some(rt) = self.pods.get(&key) {
+                if rt.uid == pod.metadata.uid && rt.ip == ip {
+                    continue;
+                }
+                self.unwire(&key);
+            }
+            self.wire(&pod, key, node, ip, now);
+        }
+        let gone: Vec<String> = self.pods.keys().filter(|k| !live.contains(*k)).cloned().collect();
+        for k in gone {
+            self.unwire(&k);
+        }
+    }
+
+    /// The CNI ADD: a namespace with eth0 on a veth pair to the node bridge, the default route
+    /// via the bridge, and the containers' servers.
+    fn wire(&mut self, pod: &crate::api::Pod, key: String, node: usize, ip: Ipv4Addr, now: SimTime) {
+        let Some(n) = self.nodes.get(node) else { return };
+        let (node_host, bridge, bridge_ip, prefix) =
+            (n.host, self.config.bridge.clone(), n.bridge_ip, n.pod_cidr.prefix_len());
+        let host_network = pod.spec.host_network.unwrap_or(false);
+        let image = pod.spec.containers.first().map(|c| c.image.clone()).unwrap_or_default();
+        let (host, veth) = if host_network {
+            (node_host, None)
+        } else {
+            let mut name = pod_host_name(&pod.metadata.namespace, &pod.metadata.name);
+            let mut k = 2;
+            while self.net.host_id(&name).is_some() {
+                name = format!("{}#{k}", pod_host_name(&pod.metadata.namespace, &pod.metadata.name));
+                k += 1;
+            }
+            let Ok(host) = self.net.add_host(&name) else { return };
+            let veth = veth_name(&pod.metadata.uid);
+            if self.net.add_veth(host, "eth0", node_host, &veth).is_err() {
+                return;
+            }
+            let _ = self.net.set_master(node_host, &veth, &bridge);
+            if let Ok(h) = self.net.host_mut(node_host) {
+                let _ = h.set_up(&veth, true);
+                if let Ok(i) = h.iface_mut(&veth) {
+                    i.hairpin = true;
+                }
+            }
+            if let Ok(h) = self.net.host_mut(host) {
+                let _ = h.add_addr("eth0", Ipv4Net::new(ip, prefix).unwrap_or_default());
+                let _ = h.set_up("eth0", true);
+                let _ = h.add_route_str(&format!("default via {bridge_ip} dev eth0"));
+            }
+            (host, Some(veth))
+        };
+        let hostname =
+            if pod.spec.hostname.is_empty() { pod.metadata.name.clone() } else { pod.spec.hostname.clone() };
+        let is_dns = pod.metadata.labels.get("k8s-app").is_some_and(|v| v == "kube-dns")
+            || pod.spec.containers.iter().any(|c| c.image.contains("coredns"));
+        if let Ok(h) = self.net.host_mut(host) {
+            if is_dns {
+                let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
+                let _ = h.sockets.listen(
+                    SockProto::Udp,
+                    addr,
+                    Box::new(DnsServerApp { state: self.dns.clone() }),
+                );
+            }
+            for c in &pod.spec.containers {
+                let kind = AppKind::from_image(&c.image);
+                let mut ports: Vec<(SockProto, u16)> = c
+                    .ports
+                    .iter()
+                    .filter_map(|p| {
+                        let proto = match p.protocol.as_ref().map(|p| p.as_str()) {
+                            Some("UDP") => SockProto::Udp,
+                            _ => SockProto::Tcp,
+                        };
+                        u16::try_from(p.container_port).ok().map(|port| (proto, port))
+                    })
+                    .collect();
+                if ports.is_empty() {
+                    ports = kind.default_ports().iter().map(|p| (SockProto::Tcp, *p)).collect();
+                }
+                for (proto, port) in ports {
+                    if is_dns && port == 53 {
+                        continue;
+                    }
+                    let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+                    let app = ImageApp { kind: kind.clone(), hostname: hostname.clone() };
+                    let _ = h.sockets.listen(proto, addr, Box::new(app));
+                }
+            }
+        }
+        let env_services =
+            self.api.list_in(Kind::Service, &pod.metadata.namespace).map(|o| o.name().to_string()).collect();
+        let _ = &self.rng;
+        self.pods.insert(
+            key,
+            PodRt { host, node, ip, veth, uid: pod.metadata.uid.clone(), image, started: now, env_services },
+        );
+    }
+
+    /// The CNI DEL: the pod's interfaces go down and its addresses are released.
+    fn unwire(&mut self, key: &str) {
+        let Some(rt) = self.pods.shift_remove(key) else { return };
+        if rt.veth.is_none() {
+            return;
+        }
+        if let Ok(h) = self.net.host_mut(rt.host) {
+            let _ = h.set_up("eth0", false);
+            if let Ok(i) = h.iface_mut("eth0") {
+                i.addrs.clear();
+            }
+            h.sockets = Default::default();
+        }
+        if let (Some(n), Some(v)) = (self.nodes.get(rt.node), rt.veth.as_deref()) {
+            let nh = n.host;
+            if let Ok(h) = self.net.host_mut(nh) {
+                let _ = h.set_up(v, false);
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Kubernetes controllers as processes in simulated time: the Deployment, ReplicaSet,
+//! StatefulSet and DaemonSet controllers, the scheduler, one kubelet per node, the node
+//! lifecycle controller (NotReady after node-monitor-grace-period, taint-manager eviction), the
+//! endpoints, EndpointSlice and EndpointSlice-mirroring controllers, a garbage collector for
+//! owned objects and the API server's `kubernetes` Service reconciler.
+//!
+//! Each is a level-triggered reconcile over the whole store (as kube-controller-manager's sync
+//! loops are), run by [`Controllers::reconcile`] until nothing changes; timers (container start,
+//! probes, grace periods, back-off) are derived from state and reported as the next wake-up so
+//! the cluster world can schedule the next call on the sim-core event queue. No threads, no wall
+//! clock; every random choice comes from a named `SimRng` fork (`controllers/replicaset`, ...).
+//! References: kubernetes/kubernetes pkg/controller/{deployment,replicaset,statefulset,daemon,
+//! endpoint,endpointslice,endpointslicemirroring,nodelifecycle}, pkg/kubelet/prober.
+//! Left out: rolling-update surge/unavailability arithmetic (a new template replaces the old
+//! ReplicaSet at once), resource requests, affinity, preemption, liveness-probe restarts.
+
+pub mod daemonset;
+pub mod default_service;
+pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod events;
+pub mod garbage_collector;
+pub mod kubelet;
+pub mod names;
+pub mod node_lifecycle;
+pub mod pods;
+pub mod replicaset;
+pub mod scheduler;
+pub mod statefulset;
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use ipnet::Ipv4Net;
+use sim_core::{SimDuration, SimRng, SimTime};
+
+use crate::api::{Container, Kind, Object, ObjectKey, Pod, Probe};
+pub use events::{Event, EventType};
+pub use store::{ObjectStore, StoreError};
+
+/// Tunables, with kube-controller-manager / kubeadm defaults.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Service CIDR; the `kubernetes` Service takes its first address.
+    pub service_cidr: Ipv4Net,
+    /// Cluster CIDR; nodes without `spec.podCIDR` get the /24 at their index.
+    pub cluster_cidr: Ipv4Net,
+    /// `--node-monitor-grace-period` (40s).
+    pub node_monitor_grace_period: SimDuration,
+    /// Default `tolerationSeconds` for not-ready/unreachable taints (300s).
+    pub eviction_timeout: SimDuration,
+    /// Container start-up delay range in milliseconds (inclusive), drawn per start.
+    pub startup_delay_ms: (u64, u64),
+    /// Taint nodes labelled `node-role.kubernetes.io/control-plane` with NoSchedule (kubeadm).
+    pub taint_control_plane: bool,
+    /// Create the `default/kubernetes` Service and its endpoints if missing.
+    pub default_kubernetes_service: bool,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            service_cidr: Ipv4Net::new(std::net::Ipv4Addr::new(10, 96, 0, 0), 12).unwrap_or_default(),
+            cluster_cidr: Ipv4Net::new(std::net::Ipv4Addr::new(10, 244, 0, 0), 16).unwrap_or_default(),
+            node_monitor_grace_period: SimDuration::from_secs(40),
+            eviction_timeout: SimDuration::from_secs(300),
+            startup_delay_ms: (1000, 2000),
+            taint_control_plane: true,
+            default_kubernetes_service: true,
+        }
+    }
+}
+
+/// What one [`Controllers::reconcile`] call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconciled {
+    /// True if any object was created, changed or deleted.
+    pub changed: bool,
+    /// The next instant a timer (start-up, probe, grace period, back-off, node monitor) fires.
+    pub next_wakeup: Option<SimTime>,
+}
+
+/// A readiness probe about to run, handed to the probe hook.
+#[derive(Clone, Debug)]
+pub struct ProbeCheck<'a> {
+    /// The pod.
+    pub pod: &'a Pod,
+    /// The probed container.
+    pub container: &'a Container,
+    /// The probe.
+    pub probe: &'a Probe,
+    /// The probed port, resolved against the container's named ports (None for exec probes).
+    pub port: Option<i32>,
+    /// When the probe runs.
+    pub now: SimTime,
+}
+
+/// Decides whether a readiness probe succeeds (the lead answers "does the app listen there").
+pub type ProbeHook = Box<dyn FnMut(&ProbeCheck<'_>) -> bool>;
+
+/// Timer collection: every component reports instants it wants to be called again.
+#[derive(Debug, Default)]
+pub struct Wakeups {
+    at: BTreeSet<SimTime>,
+}
+
+impl Wakeups {
+    /// Asks to run again at `t`.
+    pub fn at(&mut self, t: SimTime) {
+        self.at.insert(t);
+    }
+    /// The first requested instant strictly after `now`.
+    pub fn next_after(&self, now: SimTime) -> Option<SimTime> {
+        self.at.range((std::ops::Bound::Excluded(now), std::ops::Bound::Unbounded)).next().copied()
+    }
+}
+
+/// Random streams, one per controller.
+#[derive(Debug)]
+pub struct Streams {
+    /// ReplicaSet pod names.
+    pub replicaset: SimRng,
+    /// DaemonSet pod names.
+    pub daemonset: SimRng,
+    /// EndpointSlice names.
+    pub endpointslice: SimRng,
+    /// Kubelet start-up delays.
+    pub kubelet: SimRng,
+}
+
+/// Every controller, with the runtime state that lives outside the API objects.
+pub struct Controllers {
+    /// Configuration.
+    pub config: ControllerConfig,
+    pub(crate) rng: Streams,
+    pub(crate) pods: BTreeMap<ObjectKey, kubelet::PodRuntime>,
+    pub(crate) nodes: BTreeMap<String, node_lifecycle::NodeRuntime>,
+    pub(crate) managed_endpoints: BTreeSet<ObjectKey>,
+    pub(crate) events: events::EventLog,
+    pub(crate) probe_hook: Option<ProbeHook>,
+    pub(crate) errors: Vec<String>,
+}
+
+impl fmt::Debug for Controllers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Controllers")
+            .field("config", &self.config)
+            .field("pods", &self.pods.len())
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Passes per reconcile before giving up on reaching a fixpoint (a safety net, never expected).
+const MAX_PASSES: usize = 64;
+
+impl Controllers {
+    /// Controllers with default config, random streams forked from `rng`.
+    pub fn new(rng: &SimRng) -> Self {
+        Self::with_config(rng, ControllerConfig::default())
+    }
+
+    /// Controllers with explicit config.
+    pub fn with_config(rng: &SimRng, config: ControllerConfig) -> Self {
+        Controllers {
+            config,
+            rng: Streams {
+                replicaset: rng.fork("controllers/replicaset"),
+                daemonset: rng.fork("controllers/daemonset"),
+                endpointslice: rng.fork("controllers/endpointslice"),
+                kubelet: rng.fork("controllers/kubelet"),
+            },
+            pods: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            managed_endpoints: BTreeSet::new(),
+            events: events::EventLog::default(),
+            probe_hook: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Installs the readiness-probe oracle (default: every probe succeeds).
+    pub fn set_probe_hook(&mut self, hook: ProbeHook) {
+        self.probe_hook = Some(hook);
+    }
+
+    /// Runs every controller until the store stops changing; returns what happened and when
+    /// the next timer fires.
+    pub fn reconcile(&mut self, store: &mut dyn ObjectStore, now: SimTime) -> Reconciled {
+        let mut any = false;
+        let mut wake = Wakeups::default();
+        for _ in 0..MAX_PASSES {
+            wake = Wakeups::default();
+            let mut changed = false;
+            changed |= node_lifecycle::reconcile(self, store, now, &mut wake);
+            changed |= default_service::reconcile(self, store, now);
+            changed |= garbage_collector::reconcile(self, store, now);
+            changed |= deployment::reconcile(self, store, now);
+            changed |= replicaset::reconcile(self, store, now);
+            changed |= statefulset::reconcile(self, store, now);
+            changed |= daemonset::reconcile(self, store, now);
+            changed |= scheduler::reconcile(self, store, now);
+            changed |= kubelet::reconcile(self, store, now, &mut wake);
+            changed |= endpoints::reconcile(self, store, now);
+            changed |= endpointslice::reconcile(self, store, now);
+            changed |= endpointslice::reconcile_mirroring(self, store, now);
+            any |= changed;
+            if !changed {
+                break;
+            }
+        }
+        Reconciled { changed: any, next_wakeup: wake.next_after(now) }
+    }
+
+    /// Events recorded so far (`kubectl describe` / `get events`), oldest first.
+    pub fn events(&self) -> &[Event] {
+        self.events.all()
+    }
+
+    /// Store writes that failed (kept for diagnostics; controllers retry on the next pass).
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    pub(crate) fn write(
+        &mut self,
+        store: &mut dyn ObjectStore,
+        obj: Object,
+        now: SimTime,
+        create: bool,
+    ) -> bool {
+        let res = if create { store.create(obj, now) } else { store.update(obj, now) };
+        match res {
+            Ok(()) => true,
+            Err(e) => {
+                self.errors.push(e.to_string());
+                false
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
+        match store.delete(key, now) {
+            Ok(_) => true,
+            Err(e) => {
+                self.errors.push(e.to_string());
+                false
+            }
+        }
+    }
+}
+
+/// Every object of one kind, unwrapped.
+macro_rules! typed_list {
+    ($fn:ident, $variant:ident, $ty:ty) => {
+        /// Every object of this kind in the store, in key order.
+        pub fn $fn(store: &dyn ObjectStore) -> Vec<$ty> {
+            store
+                .list(Kind::$variant)
+                .into_iter()
+                .filter_map(|o| match o {
+                    Object::$variant(x) => Some(x),
+                    _ => None,
+                })
+                .collect()
+        }
+    };
+}
+
+typed_list!(list_pods, Pod, Pod);
+typed_list!(list_nodes, Node, crate::api::Node);
+typed_list!(list_services, Service, crate::api::Service);
+typed_list!(list_endpoints, Endpoints, crate::api::Endpoints);
+typed_list!(list_slices, EndpointSlice, crate::api::EndpointSlice);
+typed_list!(list_deployments, Deployment, crate::api::Deployment);
+typed_list!(list_replicasets, ReplicaSet, crate::api::ReplicaSet);
+typed_list!(list_statefulsets, StatefulSet, crate::api::StatefulSet);
+typed_list!(list_daemonsets, DaemonSet, crate::api::DaemonSet);
+
+/// Effective namespace of metadata (`default` when empty).
+pub fn ns_of(meta: &crate::api::ObjectMeta) -> &str {
+    if meta.namespace.is_empty() { "default" } else { &meta.namespace }
+}

@@ -1,0 +1,144 @@
+//! The DaemonSet controller (pkg/controller/daemon): one pod per node that the pod fits
+//! (nodeSelector, taints — with the tolerations the controller adds to every daemon pod for
+//! `node.kubernetes.io/not-ready`, `unreachable` (NoExecute) and `unschedulable` (NoSchedule)),
+//! bound directly to that node; pods on nodes that no longer fit are deleted. Pod names are
+//! `<ds>-<5 random chars>` from the `controllers/daemonset` stream.
+//! Left out: rolling updates, surge, `pod-template-generation` bumps.
+
+use serde_json::{Map, Value, json};
+use sim_core::SimTime;
+
+use super::names::{pod_template_hash, random_suffix};
+use super::pods::{self, controller_ref, is_active, owned_by, pod_from_template};
+use super::replicaset::delete_pod;
+use super::scheduler::{node_fits, parse_tolerations};
+use super::{Controllers, EventType, ObjectStore, list_daemonsets, list_nodes, list_pods, ns_of};
+use crate::api::{DaemonSet, Kind, Object, ObjectKey, Pod};
+
+/// Tolerations the DaemonSet controller adds to every daemon pod
+/// (`util.AddOrUpdateDaemonPodTolerations`).
+pub fn daemon_tolerations() -> Value {
+    json!([
+        {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists"},
+        {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "node.kubernetes.io/disk-pressure", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "node.kubernetes.io/memory-pressure", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "node.kubernetes.io/pid-pressure", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "operator": "Exists"}
+    ])
+}
+
+/// Reconciles every DaemonSet.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
+    let mut changed = false;
+    for ds in list_daemonsets(store) {
+        changed |= sync(c, store, &ds, now);
+    }
+    changed
+}
+
+fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: SimTime) -> bool {
+    let ns = ns_of(&ds.metadata).to_string();
+    let name = ds.metadata.name.clone();
+    let key = ObjectKey::new(Kind::DaemonSet, &ns, &name);
+    let mut template = ds.spec.template.clone();
+    let mut tols = template.spec.tolerations.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    if let Some(extra) = daemon_tolerations().as_array() {
+        for t in extra {
+            if !tols.contains(t) {
+                tols.push(t.clone());
+            }
+        }
+    }
+    template.spec.tolerations = Some(Value::Array(tols));
+    let tolerations = parse_tolerations(&template.spec);
+    let owned: Vec<Pod> = list_pods(store)
+        .into_iter()
+        .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &name) && is_active(p))
+        .collect();
+    let nodes = list_nodes(store);
+    let mut changed = false;
+    let mut desired = 0;
+    for node in &nodes {
+        let fits = node_fits(node, &template.spec, &tolerations).is_ok();
+        let here: Vec<&Pod> = owned.iter().filter(|p| p.spec.node_name == node.metadata.name).collect();
+        if fits {
+            desired += 1;
+        }
+        if fits && here.is_empty() {
+            let pod_name = loop {
+                let n = format!("{name}-{}", random_suffix(&mut c.rng.daemonset, 5));
+                if store.get(&ObjectKey::new(Kind::Pod, &ns, &n)).is_none() {
+                    break n;
+                }
+            };
+            let mut pod = pod_from_template(
+                &template,
+                &ns,
+                &pod_name,
+                &format!("{name}-"),
+                controller_ref("apps/v1", "DaemonSet", &ds.metadata),
+                &[
+                    ("controller-revision-hash", pod_template_hash(&ds.spec.template)),
+                    ("pod-template-generation", ds.metadata.generation.unwrap_or(1).to_string()),
+                ],
+            );
+            pod.spec.node_name = node.metadata.name.clone();
+            if c.write(store, Object::Pod(pod), now, true) {
+                changed = true;
+                c.events.record(
+                    &key,
+                    EventType::Normal,
+                    "SuccessfulCreate",
+                    "daemonset-controller",
+                    format!("Created pod: {pod_name}"),
+                    now,
+                );
+            }
+        } else if !fits {
+            for p in here {
+                let mut p = p.clone();
+                changed |= delete_pod(c, store, &mut p, now);
+            }
+        }
+    }
+    for p in owned.iter().filter(|p| !nodes.iter().any(|n| n.metadata.name == p.spec.node_name)) {
+        let mut p = p.clone();
+        changed |= delete_pod(c, store, &mut p, now);
+    }
+    changed | update_status(c, store, ds, desired, now)
+}
+
+fn update_status(
+    c: &mut Controllers,
+    store: &mut dyn ObjectStore,
+    ds: &DaemonSet,
+    desired: usize,
+    now: SimTime,
+) -> bool {
+    let ns = ns_of(&ds.metadata);
+    let active: Vec<Pod> = list_pods(store)
+        .into_iter()
+        .filter(|p| {
+            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &ds.metadata.name) && is_active(p)
+        })
+        .collect();
+    let ready = active.iter().filter(|p| pods::is_ready(p)).count();
+    let mut m = Map::new();
+    m.insert("currentNumberScheduled".into(), json!(active.len()));
+    m.insert("desiredNumberScheduled".into(), json!(desired));
+    if ready > 0 {
+        m.insert("numberAvailable".into(), json!(ready));
+    }
+    m.insert("numberMisscheduled".into(), json!(0));
+    m.insert("numberReady".into(), json!(ready));
+    m.insert("observedGeneration".into(), json!(ds.metadata.generation.unwrap_or(1)));
+    m.insert("updatedNumberScheduled".into(), json!(active.len()));
+    let status = Some(Value::Object(m));
+    if status == ds.status {
+        return false;
+    }
+    let mut ds = ds.clone();
+    ds.status = status;
+    c.write(store, Object::DaemonSet(ds), now, false)
+}

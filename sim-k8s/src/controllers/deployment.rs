@@ -1,0 +1,240 @@
+//! The Deployment controller (pkg/controller/deployment): one ReplicaSet per pod template,
+//! named `<deployment>-<pod-template-hash>`, carrying the `pod-template-hash` label in its
+//! selector and template; the current ReplicaSet gets `spec.replicas`, older ones are scaled to
+//! zero; `status` (replicas, updated/ready/available counts, Available and Progressing
+//! conditions) is aggregated from the ReplicaSets. Emits `ScalingReplicaSet` events.
+//! Left out: RollingUpdate maxSurge/maxUnavailable pacing, revision history pruning, pausing.
+
+use serde_json::{Map, Value, json};
+use sim_core::SimTime;
+
+use super::names::pod_template_hash;
+use super::pods::{controller_ref, owned_by};
+use super::store::timestamp;
+use super::{Controllers, EventType, ObjectStore, list_deployments, list_replicasets, ns_of};
+use crate::api::workload::ReplicaSetSpec;
+use crate::api::{Deployment, Kind, Object, ObjectKey, ObjectMeta, ReplicaSet};
+
+/// The label (and selector key) distinguishing a Deployment's ReplicaSets.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+/// The revision annotation on Deployments and ReplicaSets.
+pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+
+/// Reconciles every Deployment.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
+    let mut changed = false;
+    let all_rs = list_replicasets(store);
+    for d in list_deployments(store) {
+        let ns = ns_of(&d.metadata).to_string();
+        let hash = pod_template_hash(&d.spec.template);
+        let rs_name = format!("{}-{}", d.metadata.name, hash);
+        let want = d.spec.replicas.unwrap_or(1).max(0);
+        let owned: Vec<&ReplicaSet> = all_rs
+            .iter()
+            .filter(|r| ns_of(&r.metadata) == ns && owned_by(&r.metadata, "Deployment", &d.metadata.name))
+            .collect();
+        let revision = owned
+            .iter()
+            .filter_map(|r| r.metadata.annotations.get(REVISION_ANNOTATION)?.parse::<i64>().ok())
+            .max()
+            .unwrap_or(0);
+        let current = owned.iter().find(|r| r.metadata.name == rs_name).copied();
+        match current {
+            None => {
+                let rs = new_replicaset(&d, &ns, &rs_name, &hash, want, revision + 1);
+                if c.write(store, Object::ReplicaSet(rs), now, true) {
+                    changed = true;
+                    c.events.record(
+                        &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
+                        EventType::Normal,
+                        "ScalingReplicaSet",
+                        "deployment-controller",
+                        format!("Scaled up replica set {rs_name} from 0 to {want}"),
+                        now,
+                    );
+                }
+            }
+            Some(rs) if rs.spec.replicas.unwrap_or(1) != want => {
+                let from = rs.spec.replicas.unwrap_or(1);
+                let mut rs = rs.clone();
+                rs.spec.replicas = Some(want);
+                if c.write(store, Object::ReplicaSet(rs), now, false) {
+                    changed = true;
+                    let dir = if want > from { "up" } else { "down" };
+                    c.events.record(
+                        &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
+                        EventType::Normal,
+                        "ScalingReplicaSet",
+                        "deployment-controller",
+                        format!("Scaled {dir} replica set {rs_name} from {from} to {want}"),
+                        now,
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+        for old in owned.iter().filter(|r| r.metadata.name != rs_name && r.spec.replicas.unwrap_or(1) != 0) {
+            let from = old.spec.replicas.unwrap_or(1);
+            let mut rs = (*old).clone();
+            rs.spec.replicas = Some(0);
+            if c.write(store, Object::ReplicaSet(rs), now, false) {
+                changed = true;
+                c.events.record(
+                    &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
+                    EventType::Normal,
+                    "ScalingReplicaSet",
+                    "deployment-controller",
+                    format!("Scaled down replica set {} from {from} to 0", old.metadata.name),
+                    now,
+                );
+            }
+        }
+        changed |= update_status(c, store, &d, &ns, &rs_name, now);
+    }
+    changed
+}
+
+fn new_replicaset(
+    d: &Deployment,
+    ns: &str,
+    name: &str,
+    hash: &str,
+    replicas: i32,
+    revision: i64,
+) -> ReplicaSet {
+    let mut template = d.spec.template.clone();
+    template.metadata.labels.insert(POD_TEMPLATE_HASH.into(), hash.into());
+    let mut selector = d.spec.selector.clone().unwrap_or_default();
+    selector.match_labels.insert(POD_TEMPLATE_HASH.into(), hash.into());
+    let mut labels = d.spec.template.metadata.labels.clone();
+    labels.insert(POD_TEMPLATE_HASH.into(), hash.into());
+    let mut annotations = std::collections::BTreeMap::new();
+    annotations.insert(REVISION_ANNOTATION.to_string(), revision.to_string());
+    annotations.insert("deployment.kubernetes.io/desired-replicas".into(), replicas.to_string());
+    annotations.insert("deployment.kubernetes.io/max-replicas".into(), max_replicas(replicas).to_string());
+    ReplicaSet {
+        api_version: "apps/v1".into(),
+        kind: "ReplicaSet".into(),
+        metadata: ObjectMeta {
+            name: name.into(),
+            namespace: ns.into(),
+            labels,
+            annotations,
+            owner_references: vec![controller_ref("apps/v1", "Deployment", &d.metadata)],
+            ..Default::default()
+        },
+        spec: ReplicaSetSpec {
+            replicas: Some(replicas),
+            selector: Some(selector),
+            template,
+            min_ready_seconds: None,
+        },
+        status: None,
+    }
+}
+
+/// replicas + maxSurge (25%, rounded up), as the annotation records it.
+fn max_replicas(replicas: i32) -> i32 {
+    replicas + (replicas + 3) / 4
+}
+
+fn count(v: &Option<Value>, field: &str) -> i64 {
+    v.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn update_status(
+    c: &mut Controllers,
+    store: &mut dyn ObjectStore,
+    d: &Deployment,
+    ns: &str,
+    rs_name: &str,
+    now: SimTime,
+) -> bool {
+    let owned: Vec<ReplicaSet> = list_replicasets(store)
+        .into_iter()
+        .filter(|r| ns_of(&r.metadata) == ns && owned_by(&r.metadata, "Deployment", &d.metadata.name))
+        .collect();
+    let sum = |f: &str| owned.iter().map(|r| count(&r.status, f)).sum::<i64>();
+    let replicas = sum("replicas");
+    let ready = sum("readyReplicas");
+    let available = sum("availableReplicas");
+    let updated =
+        owned.iter().find(|r| r.metadata.name == rs_name).map(|r| count(&r.status, "replicas")).unwrap_or(0);
+    let want = i64::from(d.spec.replicas.unwrap_or(1).max(0));
+    let max_unavailable = want / 4; // 25% rounded down
+    let is_available = available >= want - max_unavailable;
+    let generation = d.metadata.generation.unwrap_or(1);
+    let old_conditions = d
+        .status
+        .as_ref()
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let cond = |type_: &str, status: &str, reason: &str, message: String| -> Value {
+        let prev = old_conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(type_));
+        let same = prev.is_some_and(|p| {
+            p.get("status").and_then(Value::as_str) == Some(status)
+                && p.get("reason").and_then(Value::as_str) == Some(reason)
+        });
+        let ts = if same {
+            prev.and_then(|p| p.get("lastTransitionTime")).cloned().unwrap_or_else(|| json!(timestamp(now)))
+        } else {
+            json!(timestamp(now))
+        };
+        json!({"lastTransitionTime": ts, "lastUpdateTime": ts, "message": message, "reason": reason, "status": status, "type": type_})
+    };
+    let available_cond = if is_available {
+        cond("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into())
+    } else {
+        cond(
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.".into(),
+        )
+    };
+    let progressing = if updated == want && available == want && replicas == want {
+        cond(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+        )
+    } else {
+        cond("Progressing", "True", "ReplicaSetUpdated", format!("ReplicaSet \"{rs_name}\" is progressing."))
+    };
+    let mut m = Map::new();
+    if available > 0 {
+        m.insert("availableReplicas".into(), json!(available));
+    }
+    m.insert("conditions".into(), json!([available_cond, progressing]));
+    m.insert("observedGeneration".into(), json!(generation));
+    if ready > 0 {
+        m.insert("readyReplicas".into(), json!(ready));
+    }
+    if replicas > 0 {
+        m.insert("replicas".into(), json!(replicas));
+    }
+    if replicas - available > 0 {
+        m.insert("unavailableReplicas".into(), json!(replicas - available));
+    }
+    if updated > 0 {
+        m.insert("updatedReplicas".into(), json!(updated));
+    }
+    let status = Some(Value::Object(m));
+    if status == d.status {
+        return false;
+    }
+    let mut d = d.clone();
+    d.status = status;
+    if !d.metadata.annotations.contains_key(REVISION_ANNOTATION) {
+        let rev = owned
+            .iter()
+            .find(|r| r.metadata.name == rs_name)
+            .and_then(|r| r.metadata.annotations.get(REVISION_ANNOTATION).cloned())
+            .unwrap_or_else(|| "1".into());
+        d.metadata.annotations.insert(REVISION_ANNOTATION.into(), rev);
+    }
+    c.write(store, Object::Deployment(d), now, false)
+}

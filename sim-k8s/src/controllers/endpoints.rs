@@ -1,0 +1,185 @@
+//! The endpoints controller (pkg/controller/endpoint): for every Service with a selector, an
+//! Endpoints object of the same name listing the selected pods of the Service's namespace that
+//! have an IP — ready ones in `addresses`, others in `notReadyAddresses` (all in `addresses`
+//! with `publishNotReadyAddresses`), terminating pods left out — each with `nodeName`,
+//! `targetRef` and `hostname` when the pod's hostname/subdomain name this Service. Ports are
+//! resolved per pod (`podutil.FindPort`, named targetPorts from containerPort names); pods whose
+//! port cannot be resolved are skipped for that port, and addresses with identical port lists
+//! are packed into one subset (`endpoints.RepackSubsets`). Selector-less Services are left to
+//! their hand-made Endpoints; an Endpoints deleted under a selector Service is re-created.
+//! Left out: the last-change-trigger-time annotation, the 1000-address truncation.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use sim_core::SimTime;
+
+use super::pods::{find_port, is_terminal, is_terminating, selector_matches};
+use super::{Controllers, ObjectStore, list_endpoints, list_pods, list_services, ns_of};
+use crate::api::{
+    EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, Kind, Object, ObjectKey, ObjectMeta,
+    ObjectReference, Pod, Protocol, Service,
+};
+
+/// Label the controller puts on Endpoints of headless Services.
+pub const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
+
+/// The selector a controller acts on: None for selector-less Services (and empty selectors,
+/// which the API documents as "endpoints managed externally").
+pub fn service_selector(svc: &Service) -> Option<&BTreeMap<String, String>> {
+    svc.spec.selector.as_ref().filter(|s| !s.is_empty())
+}
+
+/// `ShouldPodBeInEndpoints`.
+pub fn pod_eligible(pod: &Pod, include_terminating: bool) -> bool {
+    pod.status.as_ref().is_some_and(|s| s.pod_ip.is_some())
+        && !is_terminal(pod)
+        && (include_terminating || !is_terminating(pod))
+}
+
+/// Hostname published for `pod` behind `svc` (`hostname` + matching `subdomain`).
+pub fn endpoint_hostname(pod: &Pod, svc: &Service) -> Option<String> {
+    (!pod.spec.hostname.is_empty() && pod.spec.subdomain == svc.metadata.name)
+        .then(|| pod.spec.hostname.clone())
+}
+
+/// `targetRef` of a pod.
+pub fn pod_ref(pod: &Pod) -> ObjectReference {
+    ObjectReference {
+        kind: "Pod".into(),
+        namespace: ns_of(&pod.metadata).to_string(),
+        name: pod.metadata.name.clone(),
+        uid: pod.metadata.uid.clone(),
+        ..Default::default()
+    }
+}
+
+/// Resolved (name, port, protocol) triples: pods with the same list share a subset.
+type PortList = Vec<(String, i32, String)>;
+
+/// The Endpoints subsets the controller computes for a Service.
+pub fn desired_subsets(svc: &Service, pods: &[Pod]) -> Vec<EndpointSubset> {
+    let Some(selector) = service_selector(svc) else { return Vec::new() };
+    let ns = ns_of(&svc.metadata);
+    let publish = svc.spec.publish_not_ready_addresses == Some(true);
+    // Port list -> (ready, not ready) addresses.
+    let mut groups: BTreeMap<PortList, (Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
+    for pod in pods {
+        if ns_of(&pod.metadata) != ns
+            || !selector_matches(selector, &pod.metadata.labels)
+            || !pod_eligible(pod, publish)
+        {
+            continue;
+        }
+        let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
+        let ports: Vec<(String, i32, String)> = svc
+            .spec
+            .ports
+            .iter()
+            .filter_map(|sp| {
+                find_port(pod, sp).map(|p| (sp.name.clone(), p, sp.protocol().as_str().to_string()))
+            })
+            .collect();
+        if ports.is_empty() && !svc.spec.ports.is_empty() {
+            continue;
+        }
+        let addr = EndpointAddress {
+            ip,
+            hostname: endpoint_hostname(pod, svc).unwrap_or_default(),
+            node_name: (!pod.spec.node_name.is_empty()).then(|| pod.spec.node_name.clone()),
+            target_ref: Some(pod_ref(pod)),
+        };
+        let entry = groups.entry(ports).or_default();
+        if publish || pod.is_ready() {
+            entry.0.push(addr);
+        } else {
+            entry.1.push(addr);
+        }
+    }
+    let mut subsets: Vec<EndpointSubset> = groups
+        .into_iter()
+        .map(|(ports, (mut ready, mut not_ready))| {
+            ready.sort_by_key(|a| ip_key(a.ip));
+            not_ready.sort_by_key(|a| ip_key(a.ip));
+            EndpointSubset {
+                addresses: ready,
+                not_ready_addresses: not_ready,
+                ports: ports
+                    .into_iter()
+                    .map(|(name, port, proto)| EndpointsPort {
+                        name,
+                        port,
+                        protocol: Some(Protocol::parse(&proto)),
+                        app_protocol: None,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    subsets.sort_by_key(|s| s.addresses.first().or(s.not_ready_addresses.first()).map(|a| ip_key(a.ip)));
+    subsets
+}
+
+fn ip_key(ip: IpAddr) -> (u8, u128) {
+    match ip {
+        IpAddr::V4(v) => (4, u128::from(u32::from(v))),
+        IpAddr::V6(v) => (6, u128::from(v)),
+    }
+}
+
+/// Creates/updates/deletes controller-managed Endpoints.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
+    let pods = list_pods(store);
+    let existing: BTreeMap<ObjectKey, Endpoints> = list_endpoints(store)
+        .into_iter()
+        .map(|e| (ObjectKey::new(Kind::Endpoints, ns_of(&e.metadata), &e.metadata.name), e))
+        .collect();
+    let mut changed = false;
+    let mut managed = std::collections::BTreeSet::new();
+    for svc in list_services(store) {
+        if service_selector(&svc).is_none() {
+            continue;
+        }
+        let ns = ns_of(&svc.metadata).to_string();
+        let key = ObjectKey::new(Kind::Endpoints, &ns, &svc.metadata.name);
+        managed.insert(key.clone());
+        let mut labels = svc.metadata.labels.clone();
+        if svc.spec.is_headless() {
+            labels.insert(HEADLESS_LABEL.into(), String::new());
+        }
+        let subsets = desired_subsets(&svc, &pods);
+        match existing.get(&key) {
+            Some(e) if e.subsets == subsets && e.metadata.labels == labels => {}
+            Some(e) => {
+                let mut e = e.clone();
+                e.subsets = subsets;
+                e.metadata.labels = labels;
+                changed |= c.write(store, Object::Endpoints(e), now, false);
+            }
+            None => {
+                let e = Endpoints {
+                    api_version: "v1".into(),
+                    kind: "Endpoints".into(),
+                    metadata: ObjectMeta {
+                        name: svc.metadata.name.clone(),
+                        namespace: ns,
+                        labels,
+                        ..Default::default()
+                    },
+                    subsets,
+                };
+                changed |= c.write(store, Object::Endpoints(e), now, true);
+            }
+        }
+    }
+    // A Service that went away (or lost its selector) takes its managed Endpoints with it.
+    let gone: Vec<ObjectKey> = c.managed_endpoints.difference(&managed).cloned().collect();
+    for key in gone {
+        let svc_key = ObjectKey::new(Kind::Service, &key.namespace, &key.name);
+        if store.get(&svc_key).is_none() && existing.contains_key(&key) {
+            changed |= c.remove(store, &key, now);
+        }
+    }
+    c.managed_endpoints = managed;
+    changed
+}

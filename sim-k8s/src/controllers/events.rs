@@ -1,0 +1,91 @@
+//! Kubernetes Events as the controllers emit them (`Scheduled`, `SuccessfulCreate`,
+//! `ScalingReplicaSet`, `FailedScheduling`, `Killing`, `BackOff`, ...), with the API's
+//! aggregation of repeats into a count (client-go's EventCorrelator, reduced to exact repeats).
+//! Reasons and message wording follow the emitting controllers' source. Left out: Event API
+//! objects in the store (events live here and are rendered by `kubectl describe`).
+
+use sim_core::SimTime;
+
+use crate::api::ObjectKey;
+
+/// `Normal` or `Warning`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// Routine progress.
+    Normal,
+    /// Something went wrong.
+    Warning,
+}
+
+impl EventType {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// One (aggregated) event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The object the event is about.
+    pub involved: ObjectKey,
+    /// Normal or Warning.
+    pub type_: EventType,
+    /// CamelCase reason.
+    pub reason: String,
+    /// Component that reported it (`default-scheduler`, `kubelet`, `replicaset-controller`).
+    pub source: String,
+    /// Human-readable message.
+    pub message: String,
+    /// First occurrence.
+    pub first_seen: SimTime,
+    /// Last occurrence.
+    pub last_seen: SimTime,
+    /// Number of occurrences.
+    pub count: u32,
+}
+
+/// Recorded events, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct EventLog {
+    events: Vec<Event>,
+}
+
+impl EventLog {
+    /// Records an event, folding an exact repeat into the previous one.
+    pub fn record(
+        &mut self,
+        involved: &ObjectKey,
+        type_: EventType,
+        reason: &str,
+        source: &str,
+        message: String,
+        now: SimTime,
+    ) {
+        if let Some(e) = self.events.iter_mut().find(|e| {
+            &e.involved == involved && e.reason == reason && e.message == message && e.source == source
+        }) {
+            e.count += 1;
+            e.last_seen = now;
+            return;
+        }
+        self.events.push(Event {
+            involved: involved.clone(),
+            type_,
+            reason: reason.to_string(),
+            source: source.to_string(),
+            message,
+            first_seen: now,
+            last_seen: now,
+            count: 1,
+        });
+    }
+
+    /// Every event.
+    pub fn all(&self) -> &[Event] {
+        &self.events
+    }
+}

@@ -1,0 +1,470 @@
+//! One kubelet per node: takes pods bound to its node through Pending/ContainerCreating to
+//! Running after a start-up delay (drawn from `controllers/kubelet`), assigns the pod IP with
+//! host-local-style IPAM (first free address from `.2` of the node's pod CIDR; `.1` is the
+//! bridge gateway; hostNetwork pods use the node IP), runs readiness probes
+//! (`initialDelaySeconds`, `periodSeconds`, success/failure thresholds; the outcome comes from
+//! the probe hook, default "the app listens"), restarts crashed containers with the
+//! CrashLoopBackOff back-off (10s doubling to 5m) and finishes graceful deletion when the
+//! grace period ends. Status is written in the API's shape (conditions, containerStatuses) so
+//! kubectl derives READY/STATUS/RESTARTS exactly as it does from a real pod.
+//! References: pkg/kubelet/prober, pkg/kubelet/status, containernetworking host-local.
+//! Left out: init containers, liveness/startup probes, image pulls, volumes; a kubelet on a
+//! down node does nothing (its pods keep their last status until the node returns).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::Ipv4Net;
+use serde_json::{Value, json};
+use sim_core::{SimDuration, SimTime};
+
+use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
+use super::store::timestamp;
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, list_pods, ns_of};
+use crate::api::pod::{PodIp, RestartPolicy};
+use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
+
+/// Back-off after the first crash.
+pub const BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
+/// Back-off cap.
+pub const BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
+/// Probes evaluated per container per reconcile at most (catch-up bound after a long gap).
+const MAX_PROBES_PER_PASS: usize = 10_000;
+
+/// Lifecycle of one container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Being created; starts at the instant.
+    Creating(SimTime),
+    /// Running since the instant.
+    Running(SimTime),
+    /// Crashed; restarts at the instant.
+    BackOff(SimTime),
+    /// Exited for good (restartPolicy Never).
+    Exited,
+}
+
+/// Kubelet-side state of one container.
+#[derive(Clone, Debug)]
+pub struct ContainerRuntime {
+    /// Lifecycle state.
+    pub state: ContainerState,
+    /// Readiness.
+    pub ready: bool,
+    /// Restart count.
+    pub restarts: u32,
+    /// (started, finished) of the last run that crashed.
+    pub last_exit: Option<(SimTime, SimTime)>,
+    next_probe: Option<SimTime>,
+    successes: i32,
+    failures: i32,
+}
+
+/// Kubelet-side state of one pod.
+#[derive(Clone, Debug)]
+pub struct PodRuntime {
+    /// The pod's uid (a re-created pod with the same name starts over).
+    pub uid: String,
+    /// Node.
+    pub node: String,
+    /// Pod IP.
+    pub ip: Option<IpAddr>,
+    /// Node IP.
+    pub host_ip: Option<IpAddr>,
+    /// When the kubelet took the pod.
+    pub started: SimTime,
+    /// Per container, in spec order.
+    pub containers: Vec<ContainerRuntime>,
+    killing_reported: bool,
+}
+
+/// The pod CIDR of a node: `spec.podCIDR`, else the /24 at the node's index in the cluster CIDR.
+pub fn node_pod_cidr(node: &Node, index: usize, cluster: Ipv4Net) -> Option<Ipv4Net> {
+    if let Some(c) = node.spec.pod_cidr.as_deref().or(node.spec.pod_cidrs.first().map(String::as_str))
+        && let Ok(net) = c.parse::<Ipv4Net>()
+    {
+        return Some(net);
+    }
+    cluster.subnets(24).ok()?.nth(index)
+}
+
+/// host-local: first free address from `.2` (`.1` is the bridge), stopping before broadcast.
+pub fn allocate_ip(cidr: Ipv4Net, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
+    let first = u32::from(cidr.network()).checked_add(2)?;
+    let last = u32::from(cidr.broadcast()).checked_sub(1)?;
+    (first..=last).map(|a| IpAddr::V4(Ipv4Addr::from(a))).find(|ip| !used.contains(ip))
+}
+
+impl Controllers {
+    /// The lead signals that a container crashed (exit code 1); the kubelet restarts it after
+    /// the CrashLoopBackOff delay, or fails the pod when `restartPolicy: Never`. Returns false
+    /// if the pod or container is not running here.
+    pub fn crash_container(
+        &mut self,
+        pod: &ObjectKey,
+        container: Option<&str>,
+        spec: &Pod,
+        now: SimTime,
+    ) -> bool {
+        let idx = match container {
+            Some(n) => spec.spec.containers.iter().position(|c| c.name == n),
+            None => Some(0),
+        };
+        let never = spec.spec.restart_policy == Some(RestartPolicy::Never);
+        let Some(rt) = self.pods.get_mut(pod) else { return false };
+        let Some(c) = idx.and_then(|i| rt.containers.get_mut(i)) else { return false };
+        let ContainerState::Running(since) = c.state else { return false };
+        c.ready = false;
+        c.successes = 0;
+        c.failures = 0;
+        c.next_probe = None;
+        c.last_exit = Some((since, now));
+        if never {
+            c.state = ContainerState::Exited;
+        } else {
+            c.restarts += 1;
+            let mut backoff = BACKOFF_INITIAL;
+            for _ in 1..c.restarts {
+                backoff = backoff + backoff;
+                if backoff >= BACKOFF_MAX {
+                    backoff = BACKOFF_MAX;
+                    break;
+                }
+            }
+            c.state = ContainerState::BackOff(now.saturating_add(backoff));
+        }
+        true
+    }
+
+    /// The kubelet state of a pod (IP, restarts, ...), for the lead's dataplane.
+    pub fn pod_runtime(&self, pod: &ObjectKey) -> Option<&PodRuntime> {
+        self.pods.get(pod)
+    }
+}
+
+/// Runs every node's kubelet once.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime, wake: &mut Wakeups) -> bool {
+    let nodes = list_nodes(store);
+    let all = list_pods(store);
+    // Forget pods that are gone or were re-created under the same name.
+    let live: BTreeMap<ObjectKey, String> = all
+        .iter()
+        .map(|p| (ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name), p.metadata.uid.clone()))
+        .collect();
+    c.pods.retain(|k, rt| live.get(k).is_some_and(|uid| *uid == rt.uid));
+    let mut changed = false;
+    for pod in all {
+        if pod.spec.node_name.is_empty() {
+            continue;
+        }
+        let Some((index, node)) =
+            nodes.iter().enumerate().find(|(_, n)| n.metadata.name == pod.spec.node_name)
+        else {
+            continue;
+        };
+        if c.nodes.get(&node.metadata.name).is_some_and(|n| n.down_since.is_some()) {
+            continue;
+        }
+        let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
+        if is_terminating(&pod) {
+            let deadline = deletion_deadline(&pod).unwrap_or(now);
+            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
+                changed |= c.remove(store, &key, now);
+                c.pods.remove(&key);
+                continue;
+            }
+            wake.at(deadline);
+            if let Some(rt) = c.pods.get_mut(&key)
+                && !rt.killing_reported
+            {
+                rt.killing_reported = true;
+                for ct in &pod.spec.containers {
+                    c.events.record(
+                        &key,
+                        EventType::Normal,
+                        "Killing",
+                        "kubelet",
+                        format!("Stopping container {}", ct.name),
+                        now,
+                    );
+                }
+            }
+            continue;
+        }
+        if is_terminal(&pod) {
+            continue;
+        }
+        if !c.pods.contains_key(&key) {
+            let rt = admit(c, &pod, node, index, now);
+            c.pods.insert(key.clone(), rt);
+        }
+        advance(c, &key, &pod, now, wake);
+        changed |= write_status(c, store, &key, &pod, now);
+    }
+    changed
+}
+
+fn admit(c: &mut Controllers, pod: &Pod, node: &Node, index: usize, now: SimTime) -> PodRuntime {
+    let host_ip = node.internal_ip();
+    let ip = if pod.spec.host_network == Some(true) {
+        host_ip
+    } else if let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) {
+        Some(ip)
+    } else {
+        let used: BTreeSet<IpAddr> =
+            c.pods.values().filter(|r| r.node == node.metadata.name).filter_map(|r| r.ip).collect();
+        node_pod_cidr(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, &used))
+    };
+    let (lo, hi) = c.config.startup_delay_ms;
+    let delay = if hi > lo { c.rng.kubelet.below(lo, hi + 1) } else { lo };
+    let start = now.saturating_add(SimDuration::from_millis(delay));
+    PodRuntime {
+        uid: pod.metadata.uid.clone(),
+        node: node.metadata.name.clone(),
+        ip,
+        host_ip,
+        started: now,
+        containers: pod
+            .spec
+            .containers
+            .iter()
+            .map(|_| ContainerRuntime {
+                state: ContainerState::Creating(start),
+                ready: false,
+                restarts: 0,
+                last_exit: None,
+                next_probe: None,
+                successes: 0,
+                failures: 0,
+            })
+            .collect(),
+        killing_reported: false,
+    }
+}
+
+fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
+    let has_hook = c.probe_hook.is_some();
+    let Some(mut rt) = c.pods.remove(key) else { return };
+    for (i, ct) in rt.containers.iter_mut().enumerate() {
+        let Some(spec) = pod.spec.containers.get(i) else { continue };
+        match ct.state {
+            ContainerState::Creating(at) | ContainerState::BackOff(at) if now < at => wake.at(at),
+            ContainerState::Creating(at) | ContainerState::BackOff(at) => {
+                if matches!(ct.state, ContainerState::Creating(_)) {
+                    c.events.record(
+                        key,
+                        EventType::Normal,
+                        "Pulled",
+                        "kubelet",
+                        format!("Container image \"{}\" already present on machine", spec.image),
+                        at,
+                    );
+                }
+                c.events.record(
+                    key,
+                    EventType::Normal,
+                    "Created",
+                    "kubelet",
+                    format!("Created container: {}", spec.name),
+                    at,
+                );
+                c.events.record(
+                    key,
+                    EventType::Normal,
+                    "Started",
+                    "kubelet",
+                    format!("Started container {}", spec.name),
+                    at,
+                );
+                ct.state = ContainerState::Running(at);
+                ct.ready = spec.readiness_probe.is_none();
+            }
+            _ => {}
+        }
+        let ContainerState::Running(since) = ct.state else { continue };
+        let Some(probe) = &spec.readiness_probe else { continue };
+        let period = SimDuration::from_secs(probe.period_seconds.unwrap_or(10).max(1) as u64);
+        let first = since
+            .saturating_add(SimDuration::from_secs(probe.initial_delay_seconds.unwrap_or(0).max(0) as u64));
+        let mut next = ct.next_probe.unwrap_or(first);
+        let port = probe
+            .http_get
+            .as_ref()
+            .map(|h| &h.port)
+            .or(probe.tcp_socket.as_ref().map(|t| &t.port))
+            .and_then(|p| resolve_container_port(pod, p));
+        for _ in 0..MAX_PROBES_PER_PASS {
+            if next > now {
+                break;
+            }
+            let check = ProbeCheck { pod, container: spec, probe, port, now: next };
+            let ok = match c.probe_hook.as_mut() {
+                Some(h) => h(&check),
+                None => true,
+            };
+            if ok {
+                ct.successes += 1;
+                ct.failures = 0;
+                if ct.successes >= probe.success_threshold.unwrap_or(1).max(1) {
+                    ct.ready = true;
+                }
+            } else {
+                ct.failures += 1;
+                ct.successes = 0;
+                if ct.failures >= probe.failure_threshold.unwrap_or(3).max(1) || !ct.ready {
+                    ct.ready = false;
+                }
+                let target = match (port, rt.ip) {
+                    (Some(p), Some(ip)) => format!("{ip}:{p}"),
+                    _ => String::from("<none>"),
+                };
+                let msg = if let Some(h) = &probe.http_get {
+                    let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
+                    format!(
+                        "Readiness probe failed: Get \"http://{target}{path}\": dial tcp {target}: connect: connection refused"
+                    )
+                } else {
+                    format!("Readiness probe failed: dial tcp {target}: connect: connection refused")
+                };
+                c.events.record(key, EventType::Warning, "Unhealthy", "kubelet", msg, next);
+            }
+            next = next.saturating_add(period);
+        }
+        ct.next_probe = Some(next);
+        // With the default oracle a ready container never changes again: no more timers.
+        if has_hook || !ct.ready {
+            wake.at(next);
+        }
+    }
+    c.pods.insert(key.clone(), rt);
+}
+
+fn condition(prev: &[PodCondition], type_: &str, ok: bool, now: SimTime) -> PodCondition {
+    let status = if ok { "True" } else { "False" };
+    let time = match prev.iter().find(|c| c.type_ == type_) {
+        Some(p) if p.status == status => p.last_transition_time.clone(),
+        _ => Some(timestamp(now)),
+    };
+    let reason =
+        (!ok && (type_ == "Ready" || type_ == "ContainersReady")).then(|| "ContainersNotReady".to_string());
+    PodCondition {
+        type_: type_.into(),
+        status: status.into(),
+        last_probe_time: None,
+        last_transition_time: time,
+        reason,
+        message: None,
+    }
+}
+
+fn write_status(
+    c: &mut Controllers,
+    store: &mut dyn ObjectStore,
+    key: &ObjectKey,
+    pod: &Pod,
+    now: SimTime,
+) -> bool {
+    let Some(rt) = c.pods.get(key) else { return false };
+    let prev = pod.status.clone().unwrap_or_default();
+    let running = rt.containers.iter().any(|c| !matches!(c.state, ContainerState::Creating(_)));
+    let failed = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.state == ContainerState::Exited);
+    let all_ready = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.ready);
+    let phase = if failed {
+        "Failed"
+    } else if running {
+        "Running"
+    } else {
+        "Pending"
+    };
+    let mut not_ready_names: Vec<&str> = Vec::new();
+    let statuses: Vec<Value> = rt
+        .containers
+        .iter()
+        .zip(&pod.spec.containers)
+        .map(|(ct, spec)| {
+            if !ct.ready {
+                not_ready_names.push(&spec.name);
+            }
+            let state = match &ct.state {
+                ContainerState::Creating(_) => json!({"waiting": {"reason": "ContainerCreating"}}),
+                ContainerState::Running(since) => json!({"running": {"startedAt": timestamp(*since)}}),
+                ContainerState::BackOff(_) => {
+                    let backoff = BACKOFF_INITIAL.as_secs() << (ct.restarts.saturating_sub(1).min(5));
+                    json!({"waiting": {
+                        "message": format!("back-off {}s restarting failed container={} pod={}_{}({})",
+                            backoff.min(BACKOFF_MAX.as_secs()), spec.name, key.name, key.namespace, rt.uid),
+                        "reason": "CrashLoopBackOff"}})
+                }
+                ContainerState::Exited => {
+                    let (s, f) = ct.last_exit.unwrap_or((now, now));
+                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}})
+                }
+            };
+            let mut v = json!({
+                "image": spec.image,
+                "imageID": "",
+                "name": spec.name,
+                "ready": ct.ready,
+                "restartCount": ct.restarts,
+                "started": matches!(ct.state, ContainerState::Running(_)),
+                "state": state,
+            });
+            if let (Some((s, f)), Some(obj)) = (ct.last_exit, v.as_object_mut())
+                && ct.state != ContainerState::Exited
+            {
+                obj.insert(
+                    "lastState".into(),
+                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}}),
+                );
+            }
+            v
+        })
+        .collect();
+    let mut ready_cond = condition(&prev.conditions, "Ready", all_ready, now);
+    let mut cr_cond = condition(&prev.conditions, "ContainersReady", all_ready, now);
+    if !all_ready {
+        let msg = format!("containers with unready status: [{}]", not_ready_names.join(" "));
+        ready_cond.message = Some(msg.clone());
+        cr_cond.message = Some(msg);
+    }
+    let conditions = vec![
+        condition(&prev.conditions, "PodReadyToStartContainers", rt.ip.is_some(), now),
+        condition(&prev.conditions, "Initialized", true, now),
+        ready_cond,
+        cr_cond,
+        condition(&prev.conditions, "PodScheduled", true, now),
+    ];
+    let status = PodStatus {
+        phase: Some(phase.into()),
+        conditions,
+        host_ip: rt.host_ip,
+        // The sandbox's address is reported once containers run, as `kubectl get -o wide` shows.
+        pod_ip: if running { rt.ip } else { None },
+        pod_ips: if running { rt.ip.map(|ip| vec![PodIp { ip }]).unwrap_or_default() } else { Vec::new() },
+        start_time: Some(timestamp(rt.started)),
+        qos_class: Some(prev.qos_class.clone().unwrap_or_else(|| "BestEffort".into())),
+        container_statuses: Some(Value::Array(statuses)),
+        host_ips: rt.host_ip.map(|ip| json!([{"ip": ip.to_string()}])),
+        reason: None,
+        message: None,
+    };
+    if pod.status.as_ref() == Some(&status) {
+        return false;
+    }
+    let mut p = pod.clone();
+    p.status = Some(status);
+    c.write(store, Object::Pod(p), now, false)
+}
+
+/// Ready/total containers for the given pod per the kubelet (used by tests).
+pub fn ready_count(pod: &Pod) -> (usize, usize) {
+    let total = pod.spec.containers.len();
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count())
+        .unwrap_or(0);
+    (ready, total)
+}

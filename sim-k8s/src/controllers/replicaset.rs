@@ -1,0 +1,149 @@
+//! The ReplicaSet controller (pkg/controller/replicaset): keeps `spec.replicas` active pods
+//! selected by the ReplicaSet and controlled by it. New pods are named `<rs>-<5 random chars>`
+//! (generateName, seeded stream `controllers/replicaset`). On scale-down the victims are chosen
+//! with `controller.ActivePodsWithRanks` ordering: unassigned before assigned, Pending before
+//! Running, not-ready before ready, ready for less time first, more restarts first, newer first.
+//! Status counts replicas, readyReplicas, availableReplicas and fullyLabeledReplicas.
+//! Left out: adoption of orphans, minReadySeconds, burst limits (all diffs are applied at once).
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value, json};
+use sim_core::SimTime;
+
+use super::names::random_suffix;
+use super::pods::{self, controller_ref, is_active, mark_terminating, owned_by, pod_from_template};
+use super::{Controllers, EventType, ObjectStore, list_pods, list_replicasets, ns_of};
+use crate::api::{Kind, Object, ObjectKey, Pod, ReplicaSet};
+
+/// Reconciles every ReplicaSet.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
+    let mut changed = false;
+    for rs in list_replicasets(store) {
+        changed |= sync(c, store, &rs, now);
+    }
+    changed
+}
+
+fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
+    let ns = ns_of(&rs.metadata).to_string();
+    let rs_key = ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name);
+    let mut changed = false;
+    let owned: Vec<Pod> = list_pods(store)
+        .into_iter()
+        .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name))
+        .collect();
+    let mut active: Vec<Pod> = owned.iter().filter(|p| is_active(p)).cloned().collect();
+    let want = rs.spec.replicas.unwrap_or(1).max(0) as usize;
+    if active.len() < want {
+        for _ in active.len()..want {
+            let name = loop {
+                let n = format!("{}-{}", rs.metadata.name, random_suffix(&mut c.rng.replicaset, 5));
+                if store.get(&ObjectKey::new(Kind::Pod, &ns, &n)).is_none() {
+                    break n;
+                }
+            };
+            let pod = pod_from_template(
+                &rs.spec.template,
+                &ns,
+                &name,
+                &format!("{}-", rs.metadata.name),
+                controller_ref("apps/v1", "ReplicaSet", &rs.metadata),
+                &[],
+            );
+            if c.write(store, Object::Pod(pod), now, true) {
+                changed = true;
+                c.events.record(
+                    &rs_key,
+                    EventType::Normal,
+                    "SuccessfulCreate",
+                    "replicaset-controller",
+                    format!("Created pod: {name}"),
+                    now,
+                );
+            }
+        }
+    } else if active.len() > want {
+        active.sort_by(deletion_order);
+        let victims: Vec<Pod> = active.drain(..active.len() - want).collect();
+        for mut p in victims {
+            let name = p.metadata.name.clone();
+            changed |= delete_pod(c, store, &mut p, now);
+            c.events.record(
+                &rs_key,
+                EventType::Normal,
+                "SuccessfulDelete",
+                "replicaset-controller",
+                format!("Deleted pod: {name}"),
+                now,
+            );
+        }
+    }
+    changed | update_status(c, store, rs, now)
+}
+
+/// Deletes a pod the way the API server does for a controller: an unbound pod goes at once,
+/// a bound one becomes Terminating for its grace period.
+pub fn delete_pod(c: &mut Controllers, store: &mut dyn ObjectStore, p: &mut Pod, now: SimTime) -> bool {
+    let key = ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name);
+    if p.spec.node_name.is_empty() {
+        return c.remove(store, &key, now);
+    }
+    mark_terminating(p, now, None);
+    c.write(store, Object::Pod(p.clone()), now, false)
+}
+
+/// `ActivePodsWithRanks` ordering: the pod to delete first sorts first.
+fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
+    let assigned = |p: &Pod| !p.spec.node_name.is_empty();
+    let phase_rank = |p: &Pod| match pods::phase(p) {
+        "Pending" => 0,
+        "Unknown" => 1,
+        _ => 2,
+    };
+    assigned(a)
+        .cmp(&assigned(b))
+        .then(phase_rank(a).cmp(&phase_rank(b)))
+        .then(pods::is_ready(a).cmp(&pods::is_ready(b)))
+        // Ready for a shorter time (later transition) first.
+        .then(pods::ready_since(b).cmp(&pods::ready_since(a)))
+        .then(pods::restarts(b).cmp(&pods::restarts(a)))
+        // Newer first.
+        .then(b.metadata.creation_timestamp.cmp(&a.metadata.creation_timestamp))
+        .then(b.metadata.name.cmp(&a.metadata.name))
+}
+
+fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
+    let ns = ns_of(&rs.metadata);
+    let active: Vec<Pod> = list_pods(store)
+        .into_iter()
+        .filter(|p| {
+            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name) && is_active(p)
+        })
+        .collect();
+    let replicas = active.len();
+    let ready = active.iter().filter(|p| pods::is_ready(p)).count();
+    let labeled = active
+        .iter()
+        .filter(|p| rs.spec.template.metadata.labels.iter().all(|(k, v)| p.metadata.labels.get(k) == Some(v)))
+        .count();
+    let mut m = Map::new();
+    if ready > 0 {
+        m.insert("availableReplicas".into(), json!(ready));
+    }
+    if labeled > 0 {
+        m.insert("fullyLabeledReplicas".into(), json!(labeled));
+    }
+    m.insert("observedGeneration".into(), json!(rs.metadata.generation.unwrap_or(1)));
+    if ready > 0 {
+        m.insert("readyReplicas".into(), json!(ready));
+    }
+    m.insert("replicas".into(), json!(replicas));
+    let status = Some(Value::Object(m));
+    if status == rs.status {
+        return false;
+    }
+    let mut rs = rs.clone();
+    rs.status = status;
+    c.write(store, Object::ReplicaSet(rs), now, false)
+}

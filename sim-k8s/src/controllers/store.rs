@@ -1,0 +1,240 @@
+//! The slice of the API server the controllers and kubectl need: list/get/create/update/delete of
+//! typed objects keyed by `ObjectKey`, in key order. Written as a trait so the controllers do not
+//! depend on the store's internals; `BTreeMap<ObjectKey, Object>` implements it as a plain test
+//! double (no defaults, no allocation — the real store in `apiserver` adds those). Also holds the
+//! simulated wall clock: RFC 3339 timestamps derived from `SimTime` (epoch [`SIM_EPOCH_UNIX`]).
+//! Left out: watches (controllers re-list every pass), resourceVersion conflicts.
+
+use std::collections::BTreeMap;
+
+use sim_core::SimTime;
+use thiserror::Error;
+
+use crate::api::{Kind, Object, ObjectKey};
+use crate::apiserver::{ApiError, ApiServer};
+
+/// Why a store write failed.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// Create of a key that exists.
+    #[error("{resource} \"{name}\" already exists")]
+    AlreadyExists {
+        /// REST resource (`services`).
+        resource: String,
+        /// Object name.
+        name: String,
+    },
+    /// Update or delete of a missing key.
+    #[error("{resource} \"{name}\" not found")]
+    NotFound {
+        /// REST resource (`services`).
+        resource: String,
+        /// Object name.
+        name: String,
+    },
+    /// Any other refusal, in the store's words.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    /// NotFound for `key`.
+    pub fn not_found(key: &ObjectKey) -> Self {
+        StoreError::NotFound { resource: key.kind.resource().to_string(), name: key.name.clone() }
+    }
+    /// AlreadyExists for `key`.
+    pub fn already_exists(key: &ObjectKey) -> Self {
+        StoreError::AlreadyExists { resource: key.kind.resource().to_string(), name: key.name.clone() }
+    }
+}
+
+/// Object access as controllers and kubectl use it. Keys always carry the effective namespace.
+pub trait ObjectStore {
+    /// Every object of `kind`, in key order (namespace, then name).
+    fn list(&self, kind: Kind) -> Vec<Object>;
+    /// One object.
+    fn get(&self, key: &ObjectKey) -> Option<Object>;
+    /// Stores a new object; fails if the key exists.
+    fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Replaces an existing object (spec, metadata and status alike).
+    fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Removes an object.
+    fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
+}
+
+impl ObjectStore for BTreeMap<ObjectKey, Object> {
+    fn list(&self, kind: Kind) -> Vec<Object> {
+        self.iter().filter(|(k, _)| k.kind == kind).map(|(_, o)| o.clone()).collect()
+    }
+    fn get(&self, key: &ObjectKey) -> Option<Object> {
+        BTreeMap::get(self, key).cloned()
+    }
+    fn create(&mut self, mut obj: Object, now: SimTime) -> Result<(), StoreError> {
+        let key = obj.key("default");
+        if self.contains_key(&key) {
+            return Err(StoreError::already_exists(&key));
+        }
+        fill_server_fields(&mut obj, &key, now);
+        self.insert(key, obj);
+        Ok(())
+    }
+    fn update(&mut self, mut obj: Object, now: SimTime) -> Result<(), StoreError> {
+        let key = obj.key("default");
+        if !self.contains_key(&key) {
+            return Err(StoreError::not_found(&key));
+        }
+        fill_server_fields(&mut obj, &key, now);
+        self.insert(key, obj);
+        Ok(())
+    }
+    fn delete(&mut self, key: &ObjectKey, _now: SimTime) -> Result<Object, StoreError> {
+        self.remove(key).ok_or_else(|| StoreError::not_found(key))
+    }
+}
+
+impl From<ApiError> for StoreError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::AlreadyExists { kind, name } => {
+                StoreError::AlreadyExists { resource: kind.resource().into(), name }
+            }
+            ApiError::NotFound { kind, name } => {
+                StoreError::NotFound { resource: kind.resource().into(), name }
+            }
+            other => StoreError::Rejected(other.to_string()),
+        }
+    }
+}
+
+/// The real store: creates go through `create`, updates through the merge path of `apply`
+/// (status included, server-owned metadata kept), deletes through `delete`.
+impl ObjectStore for ApiServer {
+    fn list(&self, kind: Kind) -> Vec<Object> {
+        ApiServer::list(self, kind).cloned().collect()
+    }
+    fn get(&self, key: &ObjectKey) -> Option<Object> {
+        ApiServer::get(self, key).cloned()
+    }
+    fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        ApiServer::create(self, obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        let key = obj.key("default");
+        if ApiServer::get(self, &key).is_none() {
+            return Err(StoreError::not_found(&key));
+        }
+        self.apply(obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
+        self.set_now(now);
+        ApiServer::delete(self, key.kind, &key.namespace, &key.name).map_err(StoreError::from)
+    }
+}
+
+/// Fills what an API server would: namespace, uid, creationTimestamp (test double only).
+fn fill_server_fields(obj: &mut Object, key: &ObjectKey, now: SimTime) {
+    let kind = obj.kind();
+    obj.set_type_meta(kind.api_version());
+    if let Some(m) = obj.meta_mut() {
+        if m.namespace.is_empty() && kind.is_namespaced() {
+            m.namespace = key.namespace.clone();
+        }
+        if m.uid.is_empty() {
+            m.uid = stable_uid(key);
+        }
+        if m.creation_timestamp.is_none() {
+            m.creation_timestamp = Some(timestamp(now));
+        }
+    }
+}
+
+/// A uid derived from the key (deterministic, UUID-shaped).
+pub fn stable_uid(key: &ObjectKey) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(key.kind.as_str().as_bytes());
+    h.update([0]);
+    h.update(key.namespace.as_bytes());
+    h.update([0]);
+    h.update(key.name.as_bytes());
+    let d = h.finalize();
+    let x: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+}
+
+/// Unix time of `SimTime::ZERO`: 2024-01-01T00:00:00Z, the API server's default
+/// `epoch_unix_secs`. Timestamps in objects are this plus the simulated clock, so ages computed
+/// back from them are pure simulated time.
+pub const SIM_EPOCH_UNIX: i64 = 1_704_067_200;
+
+/// The RFC 3339 (`2025-01-01T00:00:05Z`) spelling of a simulated instant, seconds precision
+/// like `metav1.Time`.
+pub fn timestamp(t: SimTime) -> String {
+    let secs = SIM_EPOCH_UNIX + t.as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Parses an RFC 3339 timestamp back into a simulated instant (None if malformed or before the
+/// simulation epoch).
+pub fn parse_timestamp(s: &str) -> Option<SimTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let unix = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
+    let since = unix - SIM_EPOCH_UNIX;
+    u64::try_from(since).ok().map(|s| SimTime::from_nanos(s * 1_000_000_000))
+}
+
+/// Creation time of an object's metadata as a simulated instant.
+pub fn created_at(meta: &crate::api::ObjectMeta) -> Option<SimTime> {
+    meta.creation_timestamp.as_deref().and_then(parse_timestamp)
+}
+
+// Howard Hinnant's civil calendar algorithms (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        assert_eq!(timestamp(SimTime::ZERO), "2024-01-01T00:00:00Z");
+        // 2024 is a leap year: day 59 is February 29th.
+        let t = SimTime::from_nanos(86_400 * 59 * 1_000_000_000 + 3_723_000_000_000);
+        assert_eq!(timestamp(t), "2024-02-29T01:02:03Z");
+        assert_eq!(parse_timestamp("2024-02-29T01:02:03Z"), Some(t));
+        assert_eq!(parse_timestamp("2023-12-31T23:59:59Z"), None);
+        assert_eq!(parse_timestamp("garbage"), None);
+    }
+}

@@ -1,0 +1,119 @@
+//! kubectl, simulated: parses a command line ([`command::parse`]) and runs it against the API
+//! server at a simulated instant, producing what the real kubectl prints — stdout, stderr and
+//! exit code — for `get`, `describe`, `apply/create/replace/delete -f`, `create deployment`,
+//! `scale`, `patch`, `expose`, `run`, `label`, `rollout status`, `wait` and `get events`.
+//! Tables use Go tabwriter semantics and ages come from simulated time. Commands that need a
+//! running container (`exec`, `logs`, `port-forward`, `cp`) are parsed and handed back as
+//! [`RunResult::Delegated`] for the cluster world to execute. `rollout status` and `wait` report
+//! [`KubectlOutput::retry`] while their condition does not hold yet, so the caller can advance
+//! simulated time and run them again. Files named by `-f` are read through a caller-provided
+//! callback (paths are relative to a scenario). References: kubernetes/kubectl pkg/cmd/*,
+//! pkg/describe/describe.go, kubernetes/kubernetes pkg/printers/internalversion/printers.go.
+//! Left out: kubeconfig, `--dry-run`, `edit`, server-side apply field ownership.
+
+pub mod command;
+pub mod describe;
+pub mod get;
+pub mod human_duration;
+pub mod mutate;
+pub mod output;
+pub mod tabwriter;
+
+use sim_core::SimTime;
+
+use crate::apiserver::ApiServer;
+use crate::controllers::Event;
+pub use command::{KubectlCommand, OutputFormat, ParseError, parse};
+
+/// The warning a v1.33+ API server attaches to v1 Endpoints reads; kubectl prints it on stderr.
+pub const ENDPOINTS_WARNING: &str =
+    "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n";
+
+/// What kubectl printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KubectlOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit status.
+    pub exit_code: i32,
+    /// True for `rollout status` / `wait` whose condition is not met yet: run again later.
+    pub retry: bool,
+}
+
+impl KubectlOutput {
+    /// An error exit with `message` (a trailing newline is added if missing).
+    pub fn error(message: &str) -> Self {
+        let mut stderr = message.to_string();
+        if !stderr.ends_with('\n') {
+            stderr.push('\n');
+        }
+        KubectlOutput { stdout: String::new(), stderr, exit_code: 1, retry: false }
+    }
+}
+
+/// Reads a `-f` file: the text, or an error message for `error: the path "x" does not exist`.
+pub type FileReader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// Everything a kubectl invocation sees.
+pub struct Kubectl<'a> {
+    /// The API server.
+    pub store: &'a mut ApiServer,
+    /// The simulated instant the command runs at.
+    pub now: SimTime,
+    /// `-f` file reader.
+    pub files: FileReader<'a>,
+    /// Events recorded by the controllers (`describe`, `get events`).
+    pub events: &'a [Event],
+}
+
+/// The outcome of [`Kubectl::run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// kubectl ran here and printed this.
+    Done(KubectlOutput),
+    /// A command for the cluster world (`exec`, `logs`, `port-forward`, `cp`).
+    Delegated(KubectlCommand),
+}
+
+impl Kubectl<'_> {
+    /// Parses and runs a command line.
+    pub fn run(&mut self, line: &str) -> RunResult {
+        match parse(line) {
+            Ok(cmd) => self.run_command(cmd),
+            Err(e) => RunResult::Done(KubectlOutput::error(&e.message)),
+        }
+    }
+
+    /// Runs a parsed command.
+    pub fn run_command(&mut self, cmd: KubectlCommand) -> RunResult {
+        self.store.set_now(self.now);
+        let out = match cmd {
+            KubectlCommand::Exec { .. }
+            | KubectlCommand::Logs { .. }
+            | KubectlCommand::PortForward { .. }
+            | KubectlCommand::Cp { .. } => {
+                return RunResult::Delegated(cmd);
+            }
+            KubectlCommand::Get { targets, opts } => get::get(self.store, self.now, &targets, &opts),
+            KubectlCommand::GetEvents { opts } => describe::get_events(self.events, self.now, &opts),
+            KubectlCommand::Describe { targets, opts } => {
+                describe::describe(self.store, self.now, self.events, &targets, &opts)
+            }
+            other => mutate::run(self, other),
+        };
+        RunResult::Done(out)
+    }
+
+    /// Runs a command line and returns its output (delegated commands yield an error output
+    /// saying so — use [`Kubectl::run`] to get them back).
+    pub fn output(&mut self, line: &str) -> KubectlOutput {
+        match self.run(line) {
+            RunResult::Done(o) => o,
+            RunResult::Delegated(c) => {
+                KubectlOutput::error(&format!("error: {c:?} must be executed by the cluster"))
+            }
+        }
+    }
+}

@@ -1,0 +1,920 @@
+//! `kubectl describe` for services, pods, endpoints, deployments and nodes, and
+//! `kubectl get events`, after kubernetes/kubectl pkg/describe/describe.go: a PrefixWriter
+//! over a tabwriter with minwidth 0 and padding 2 (flushed before the Events table), labels
+//! and annotations multi-line and sorted, `Endpoints:` from EndpointSlices (ready endpoints
+//! only, three then ` + N more...`), RFC 1123 timestamps from simulated time, and events from
+//! the controllers with kubectl's `Age (xN over M)` interval. Name arguments fall back to prefix
+//! matching as kubectl does. Left out: resource requests/limits, volumes, node capacity and
+//! system info sections (netsim does not model them).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sim_core::SimTime;
+
+use super::command::{GetOptions, Targets};
+use super::get::{Selector, format_labels, selector_string};
+use super::human_duration::age;
+use super::tabwriter::TabWriter;
+use super::{ENDPOINTS_WARNING, KubectlOutput};
+use crate::api::{Kind, Object, ObjectKey, ObjectMeta, Pod};
+use crate::apiserver::ApiServer;
+use crate::controllers::Event;
+use crate::controllers::store::{SIM_EPOCH_UNIX, parse_timestamp, timestamp};
+
+/// Text with flush points: each block goes through the describe tabwriter on its own.
+#[derive(Default)]
+struct Doc {
+    blocks: Vec<String>,
+    cur: String,
+}
+
+impl Doc {
+    fn w(&mut self, level: usize, s: &str) {
+        for _ in 0..level {
+            self.cur.push_str("  ");
+        }
+        self.cur.push_str(s);
+    }
+    fn flush(&mut self) {
+        self.blocks.push(std::mem::take(&mut self.cur));
+    }
+    fn finish(mut self) -> String {
+        self.flush();
+        self.blocks.iter().map(|b| TabWriter::describe().format(b)).collect()
+    }
+}
+
+/// `time.RFC1123Z` of an RFC 3339 timestamp (`Mon, 01 Jan 2024 00:00:00 +0000`).
+pub fn rfc1123z(ts: &str) -> String {
+    let Some(t) = parse_timestamp(ts) else { return ts.to_string() };
+    let secs = SIM_EPOCH_UNIX + t.as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let wd = WEEKDAYS[days.rem_euclid(7) as usize];
+    let text = timestamp(t);
+    let (y, mo, d, hms) = (&text[0..4], &text[5..7], &text[8..10], &text[11..19]);
+    let month =
+        mo.parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).copied().unwrap_or("Jan");
+    format!("{wd}, {d} {month} {y} {hms} +0000")
+}
+
+fn labels_multiline(doc: &mut Doc, title: &str, labels: &BTreeMap<String, String>, sep: &str) {
+    doc.w(0, &format!("{title}:\t"));
+    let skip = "kubectl.kubernetes.io/last-applied-configuration";
+    let keys: Vec<&String> = labels.keys().filter(|k| k.as_str() != skip).collect();
+    if keys.is_empty() {
+        doc.w(0, "<none>\n");
+        return;
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if i != 0 {
+            doc.w(0, "\t");
+        }
+        doc.w(0, &format!("{k}{sep}{}\n", labels[*k]));
+    }
+}
+
+fn events_for<'a>(events: &'a [Event], key: &ObjectKey) -> Vec<&'a Event> {
+    let mut v: Vec<&Event> = events.iter().filter(|e| &e.involved == key).collect();
+    v.sort_by_key(|e| e.last_seen);
+    v
+}
+
+fn interval(e: &Event, now: SimTime) -> String {
+    let first = age(Some(&timestamp(e.first_seen)), now);
+    if e.count > 1 {
+        format!("{} (x{} over {first})", age(Some(&timestamp(e.last_seen)), now), e.count)
+    } else {
+        first
+    }
+}
+
+fn describe_events(doc: &mut Doc, events: &[&Event], now: SimTime) {
+    if events.is_empty() {
+        doc.w(0, "Events:\t<none>\n");
+        return;
+    }
+    doc.flush();
+    doc.w(0, "Events:\n  Type\tReason\tAge\tFrom\tMessage\n");
+    doc.w(1, "----\t------\t----\t----\t-------\n");
+    for e in events {
+        doc.w(
+            1,
+            &format!(
+                "{}\t{}\t{}\t{}\t{}\n",
+                e.type_.as_str(),
+                e.reason,
+                interval(e, now),
+                e.source,
+                e.message.trim()
+            ),
+        );
+    }
+}
+
+/// Runs `kubectl describe`.
+pub fn describe(
+    store: &ApiServer,
+    now: SimTime,
+    events: &[Event],
+    targets: &Targets,
+    opts: &GetOptions,
+) -> KubectlOutput {
+    let mut out = KubectlOutput::default();
+    let ns = opts.namespace.clone().unwrap_or_else(|| "default".into());
+    let selector = opts.selector.as_deref().and_then(|s| Selector::parse(s).ok());
+    let mut objs: Vec<Object> = Vec::new();
+    for (kind, name) in &targets.items {
+        let in_scope = |o: &&Object| !kind.is_namespaced() || opts.all_namespaces || o.namespace() == ns;
+        match name {
+            Some(n) => match store.get_named(*kind, &ns, n) {
+                Some(o) => objs.push(o.clone()),
+                None => {
+                    let prefixed: Vec<Object> = store
+                        .list(*kind)
+                        .filter(in_scope)
+                        .filter(|o| o.name().starts_with(n.as_str()))
+                        .cloned()
+                        .collect();
+                    if prefixed.is_empty() {
+                        out.stderr.push_str(&format!(
+                            "Error from server (NotFound): {} \"{n}\" not found\n",
+                            kind.resource()
+                        ));
+                        out.exit_code = 1;
+                    }
+                    objs.extend(prefixed);
+                }
+            },
+            None => objs.extend(
+                store
+                    .list(*kind)
+                    .filter(in_scope)
+                    .filter(|o| {
+                        selector.as_ref().is_none_or(|s| {
+                            s.matches(&o.meta().map(|m| m.labels.clone()).unwrap_or_default())
+                        })
+                    })
+                    .cloned(),
+            ),
+        }
+    }
+    if objs.iter().any(|o| o.kind() == Kind::Endpoints) {
+        out.stderr.insert_str(0, ENDPOINTS_WARNING);
+    }
+    if objs.is_empty() && out.exit_code == 0 {
+        out.stderr.push_str(&format!("No resources found in {ns} namespace.\n"));
+    }
+    let texts: Vec<String> = objs.iter().map(|o| describe_one(store, now, events, o)).collect();
+    out.stdout = texts.join("\n\n");
+    out
+}
+
+fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object) -> String {
+    let key = obj.key("default");
+    let evs = events_for(events, &key);
+    match obj {
+        Object::Service(s) => describe_service(store, s, &evs, now),
+        Object::Pod(p) => describe_pod(store, p, &evs, now),
+        Object::Endpoints(e) => describe_endpoints(e, &evs, now),
+        Object::Deployment(d) => describe_deployment(store, d, &evs, now),
+        Object::Node(n) => describe_node(store, n, &evs, now),
+        other => describe_generic(other.meta(), other.kind(), &evs, now),
+    }
+}
+
+fn describe_generic(meta: Option<&ObjectMeta>, kind: Kind, evs: &[&Event], now: SimTime) -> String {
+    let meta = meta.cloned().unwrap_or_default();
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", meta.name));
+    if kind.is_namespaced() {
+        d.w(0, &format!("Namespace:\t{}\n", meta.namespace));
+    }
+    labels_multiline(&mut d, "Labels", &meta.labels, "=");
+    labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+/// `formatEndpointSlices` for one service port name.
+pub fn format_endpoint_slices(slices: &[&crate::api::EndpointSlice], port_name: &str) -> String {
+    if slices.is_empty() {
+        return "<none>".into();
+    }
+    const MAX: usize = 3;
+    let mut list = Vec::new();
+    let mut more = false;
+    let mut count = 0;
+    let mut add = |s: String, list: &mut Vec<String>| {
+        if list.len() == MAX {
+            more = true;
+        }
+        if !more {
+            list.push(s);
+        }
+        count += 1;
+    };
+    for s in slices {
+        if s.ports.is_empty() {
+            for e in s.endpoints.iter().filter(|e| e.conditions.ready.is_none_or(|r| r)) {
+                add(e.addresses.first().cloned().unwrap_or_default(), &mut list);
+            }
+        } else {
+            for p in s.ports.iter().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
+                for e in s.endpoints.iter().filter(|e| e.conditions.ready.is_none_or(|r| r)) {
+                    let ip = e.addresses.first().cloned().unwrap_or_default();
+                    let port = p.port.unwrap_or(0);
+                    add(
+                        if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") },
+                        &mut list,
+                    );
+                }
+            }
+        }
+    }
+    let ret = list.join(",");
+    if more { format!("{ret} + {} more...", count - MAX) } else { ret }
+}
+
+fn describe_service(store: &ApiServer, s: &crate::api::Service, evs: &[&Event], now: SimTime) -> String {
+    let ns = crate::controllers::ns_of(&s.metadata);
+    let slices: Vec<&crate::api::EndpointSlice> = store
+        .list(Kind::EndpointSlice)
+        .filter_map(|o| match o {
+            Object::EndpointSlice(sl)
+                if sl.metadata.namespace == ns && sl.service_name() == Some(s.metadata.name.as_str()) =>
+            {
+                Some(sl)
+            }
+            _ => None,
+        })
+        .collect();
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", s.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", s.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &s.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &s.metadata.annotations, ": ");
+    d.w(0, &format!("Selector:\t{}\n", format_labels(&s.spec.selector.clone().unwrap_or_default())));
+    d.w(0, &format!("Type:\t{}\n", s.spec.service_type()));
+    if let Some(p) = &s.spec.ip_family_policy {
+        d.w(0, &format!("IP Family Policy:\t{p}\n"));
+    }
+    if s.spec.ip_families.is_empty() {
+        d.w(0, "IP Families:\t<none>\n");
+    } else {
+        d.w(
+            0,
+            &format!(
+                "IP Families:\t{}\n",
+                s.spec.ip_families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",")
+            ),
+        );
+    }
+    d.w(0, &format!("IP:\t{}\n", s.spec.cluster_ip));
+    if s.spec.cluster_ips.is_empty() {
+        d.w(0, "IPs:\t<none>\n");
+    } else {
+        d.w(
+            0,
+            &format!(
+                "IPs:\t{}\n",
+                s.spec.cluster_ips.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+            ),
+        );
+    }
+    if !s.spec.external_ips.is_empty() {
+        d.w(0, &format!("External IPs:\t{}\n", s.spec.external_ips.join(",")));
+    }
+    if !s.spec.load_balancer_ip.is_empty() {
+        d.w(0, &format!("Desired LoadBalancer IP:\t{}\n", s.spec.load_balancer_ip));
+    }
+    if !s.spec.external_name.is_empty() {
+        d.w(0, &format!("External Name:\t{}\n", s.spec.external_name));
+    }
+    let ingress: Vec<String> = s
+        .status
+        .as_ref()
+        .map(|st| {
+            st.load_balancer
+                .ingress
+                .iter()
+                .map(|i| if i.ip.is_empty() { i.hostname.clone() } else { i.ip.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !ingress.is_empty() {
+        d.w(0, &format!("LoadBalancer Ingress:\t{}\n", ingress.join(", ")));
+    }
+    for p in &s.spec.ports {
+        let name = if p.name.is_empty() { "<unset>" } else { p.name.as_str() };
+        let proto = p.protocol();
+        d.w(0, &format!("Port:\t{name}\t{}/{proto}\n", p.port));
+        match &p.target_port {
+            Some(crate::api::IntOrString::Int(0)) => d.w(0, &format!("TargetPort:\t<unset>/{proto}\n")),
+            Some(t) => d.w(0, &format!("TargetPort:\t{t}/{proto}\n")),
+            None => d.w(0, &format!("TargetPort:\t<unset>/{proto}\n")),
+        }
+        if let Some(a) = &p.app_protocol {
+            d.w(0, &format!("AppProtocol:\t{a}\n"));
+        }
+        if let Some(np) = p.node_port.filter(|n| *n != 0) {
+            d.w(0, &format!("NodePort:\t{name}\t{np}/{proto}\n"));
+        }
+        d.w(0, &format!("Endpoints:\t{}\n", format_endpoint_slices(&slices, &p.name)));
+    }
+    d.w(
+        0,
+        &format!(
+            "Session Affinity:\t{}\n",
+            s.spec.session_affinity.as_ref().map(|a| a.as_str()).unwrap_or("None")
+        ),
+    );
+    if let Some(e) = &s.spec.external_traffic_policy {
+        d.w(0, &format!("External Traffic Policy:\t{e}\n"));
+    }
+    if let Some(i) = &s.spec.internal_traffic_policy {
+        d.w(0, &format!("Internal Traffic Policy:\t{i}\n"));
+    }
+    if let Some(h) = s.spec.health_check_node_port.filter(|h| *h != 0) {
+        d.w(0, &format!("HealthCheck NodePort:\t{h}\n"));
+    }
+    if !s.spec.load_balancer_source_ranges.is_empty() {
+        d.w(0, &format!("LoadBalancer Source Ranges:\t{}\n", s.spec.load_balancer_source_ranges.join(",")));
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn probe_string(kind: &str, p: &crate::api::Probe) -> String {
+    let handler = if let Some(h) = &p.http_get {
+        let scheme = if h.scheme.is_empty() { "http".to_string() } else { h.scheme.to_ascii_lowercase() };
+        let path = if h.path.is_empty() { "/".to_string() } else { h.path.clone() };
+        format!("http-get {scheme}://{}:{}{path}", h.host, h.port)
+    } else if let Some(t) = &p.tcp_socket {
+        format!("tcp-socket {}:{}", t.host, t.port)
+    } else if let Some(e) = &p.exec {
+        format!("exec [{}]", e.command.join(" "))
+    } else {
+        "unknown".into()
+    };
+    format!(
+        "{kind}:\t{handler} delay={}s timeout={}s period={}s #success={} #failure={}\n",
+        p.initial_delay_seconds.unwrap_or(0),
+        p.timeout_seconds.unwrap_or(1),
+        p.period_seconds.unwrap_or(10),
+        p.success_threshold.unwrap_or(1),
+        p.failure_threshold.unwrap_or(3)
+    )
+}
+
+fn describe_container(d: &mut Doc, c: &crate::api::Container, status: Option<&Value>, now: SimTime) {
+    d.w(1, &format!("{}:\n", c.name));
+    d.w(
+        2,
+        &format!(
+            "Container ID:\t{}\n",
+            status.and_then(|s| s.get("containerID")).and_then(Value::as_str).unwrap_or("")
+        ),
+    );
+    d.w(2, &format!("Image:\t{}\n", c.image));
+    d.w(
+        2,
+        &format!(
+            "Image ID:\t{}\n",
+            status.and_then(|s| s.get("imageID")).and_then(Value::as_str).unwrap_or("")
+        ),
+    );
+    match c.ports.as_slice() {
+        [] => {}
+        [one] => {
+            let proto = one.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
+            let name = if one.name.is_empty() { String::new() } else { format!(" ({})", one.name) };
+            d.w(2, &format!("Port:\t{}/{proto}{name}\n", one.container_port));
+            d.w(2, &format!("Host Port:\t{}/{proto}\n", one.host_port.unwrap_or(0)));
+        }
+        many => {
+            let ports: Vec<String> = many
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.container_port,
+                        p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)
+                    )
+                })
+                .collect();
+            d.w(2, &format!("Ports:\t{}\n", ports.join(", ")));
+            let hps: Vec<String> = many
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.host_port.unwrap_or(0),
+                        p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)
+                    )
+                })
+                .collect();
+            d.w(2, &format!("Host Ports:\t{}\n", hps.join(", ")));
+        }
+    }
+    if !c.command.is_empty() {
+        d.w(2, "Command:\n");
+        for a in &c.command {
+            d.w(3, &format!("{a}\n"));
+        }
+    }
+    if !c.args.is_empty() {
+        d.w(2, "Args:\n");
+        for a in &c.args {
+            d.w(3, &format!("{a}\n"));
+        }
+    }
+    let state_line = |d: &mut Doc, title: &str, st: Option<&Value>| {
+        let Some(st) = st else {
+            d.w(2, &format!("{title}:\tWaiting\n"));
+            return;
+        };
+        if let Some(r) = st.get("running") {
+            d.w(2, &format!("{title}:\tRunning\n"));
+            if let Some(t) = r.get("startedAt").and_then(Value::as_str) {
+                d.w(3, &format!("Started:\t{}\n", rfc1123z(t)));
+            }
+        } else if let Some(w) = st.get("waiting") {
+            d.w(2, &format!("{title}:\tWaiting\n"));
+            if let Some(r) = w.get("reason").and_then(Value::as_str) {
+                d.w(3, &format!("Reason:\t{r}\n"));
+            }
+        } else if let Some(t) = st.get("terminated") {
+            d.w(2, &format!("{title}:\tTerminated\n"));
+            if let Some(r) = t.get("reason").and_then(Value::as_str) {
+                d.w(3, &format!("Reason:\t{r}\n"));
+            }
+            d.w(3, &format!("Exit Code:\t{}\n", t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)));
+            if let Some(s) = t.get("startedAt").and_then(Value::as_str) {
+                d.w(3, &format!("Started:\t{}\n", rfc1123z(s)));
+            }
+            if let Some(f) = t.get("finishedAt").and_then(Value::as_str) {
+                d.w(3, &format!("Finished:\t{}\n", rfc1123z(f)));
+            }
+        } else {
+            d.w(2, &format!("{title}:\tWaiting\n"));
+        }
+    };
+    state_line(d, "State", status.and_then(|s| s.get("state")));
+    if let Some(last) =
+        status.and_then(|s| s.get("lastState")).filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+    {
+        state_line(d, "Last State", Some(last));
+    }
+    let ready = status.and_then(|s| s.get("ready")).and_then(Value::as_bool).unwrap_or(false);
+    d.w(2, &format!("Ready:\t{}\n", if ready { "True" } else { "False" }));
+    d.w(
+        2,
+        &format!(
+            "Restart Count:\t{}\n",
+            status.and_then(|s| s.get("restartCount")).and_then(Value::as_i64).unwrap_or(0)
+        ),
+    );
+    if let Some(p) = &c.liveness_probe {
+        d.w(2, &probe_string("Liveness", p));
+    }
+    if let Some(p) = &c.readiness_probe {
+        d.w(2, &probe_string("Readiness", p));
+    }
+    if c.env.is_empty() {
+        d.w(2, "Environment:\t<none>\n");
+    } else {
+        d.w(2, "Environment:\n");
+        for e in &c.env {
+            d.w(3, &format!("{}:\t{}\n", e.name, e.value.clone().unwrap_or_default()));
+        }
+    }
+    d.w(2, "Mounts:\t<none>\n");
+    let _ = now;
+}
+
+fn describe_pod(store: &ApiServer, p: &Pod, evs: &[&Event], now: SimTime) -> String {
+    let status = p.status.clone().unwrap_or_default();
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", p.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", p.metadata.namespace));
+    d.w(0, &format!("Priority:\t{}\n", p.spec.priority.unwrap_or(0)));
+    let sa =
+        if p.spec.service_account_name.is_empty() { "default" } else { p.spec.service_account_name.as_str() };
+    d.w(0, &format!("Service Account:\t{sa}\n"));
+    if p.spec.node_name.is_empty() {
+        d.w(0, "Node:\t<none>\n");
+    } else {
+        let host = status.host_ip.map(|i| i.to_string()).unwrap_or_default();
+        d.w(0, &format!("Node:\t{}/{host}\n", p.spec.node_name));
+    }
+    if let Some(t) = &status.start_time {
+        d.w(0, &format!("Start Time:\t{}\n", rfc1123z(t)));
+    }
+    labels_multiline(&mut d, "Labels", &p.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &p.metadata.annotations, ": ");
+    if let Some(dt) = &p.metadata.deletion_timestamp {
+        let grace = p.metadata.deletion_grace_period_seconds.unwrap_or(30);
+        d.w(
+            0,
+            &format!(
+                "Status:\tTerminating (lasts {})\n",
+                age(Some(dt), now.saturating_add(sim_core::SimDuration::from_secs(2 * grace as u64)))
+                    .replace("<invalid>", "<unknown>")
+            ),
+        );
+        d.w(0, &format!("Termination Grace Period:\t{grace}s\n"));
+    } else {
+        d.w(0, &format!("Status:\t{}\n", status.phase.clone().unwrap_or_else(|| "Pending".into())));
+    }
+    if let Some(r) = &status.reason {
+        d.w(0, &format!("Reason:\t{r}\n"));
+    }
+    if let Some(m) = &status.message {
+        d.w(0, &format!("Message:\t{m}\n"));
+    }
+    d.w(0, &format!("IP:\t{}\n", status.pod_ip.map(|i| i.to_string()).unwrap_or_default()));
+    if status.pod_ips.is_empty() {
+        d.w(0, "IPs:\t<none>\n");
+    } else {
+        d.w(0, "IPs:\n");
+        for ip in &status.pod_ips {
+            d.w(1, &format!("IP:\t{}\n", ip.ip));
+        }
+    }
+    if let Some(o) = crate::controllers::pods::controller_of(&p.metadata) {
+        d.w(0, &format!("Controlled By:\t{}/{}\n", o.kind, o.name));
+    }
+    d.w(0, "Containers:\n");
+    let statuses = status.container_statuses.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+    for c in &p.spec.containers {
+        let st = statuses.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(c.name.as_str()));
+        describe_container(&mut d, c, st, now);
+    }
+    if !status.conditions.is_empty() {
+        d.w(0, "Conditions:\n  Type\tStatus\n");
+        for c in &status.conditions {
+            d.w(1, &format!("{} \t{} \n", c.type_, c.status));
+        }
+    }
+    d.w(0, "Volumes:\t<none>\n");
+    d.w(0, &format!("QoS Class:\t{}\n", status.qos_class.clone().unwrap_or_else(|| "BestEffort".into())));
+    d.w(
+        0,
+        &format!(
+            "Node-Selectors:\t{}\n",
+            if p.spec.node_selector.is_empty() {
+                "<none>".into()
+            } else {
+                format_labels(&p.spec.node_selector)
+            }
+        ),
+    );
+    let tols: Vec<String> = p
+        .spec
+        .tolerations
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    let s = |f: &str| t.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+                    let mut line = s("key");
+                    if !s("value").is_empty() {
+                        line.push('=');
+                        line.push_str(&s("value"));
+                    }
+                    if !s("effect").is_empty() {
+                        line.push(':');
+                        line.push_str(&s("effect"));
+                    }
+                    if s("operator") == "Exists" {
+                        line.push_str(" op=Exists");
+                    }
+                    if let Some(secs) = t.get("tolerationSeconds").and_then(Value::as_i64) {
+                        line.push_str(&format!(" for {secs}s"));
+                    }
+                    line
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if tols.is_empty() {
+        d.w(0, "Tolerations:\t<none>\n");
+    } else {
+        for (i, t) in tols.iter().enumerate() {
+            d.w(0, &format!("{}\t{t}\n", if i == 0 { "Tolerations:" } else { "" }));
+        }
+    }
+    let _ = store;
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn describe_endpoints(e: &crate::api::Endpoints, evs: &[&Event], now: SimTime) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", e.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", e.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &e.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &e.metadata.annotations, ": ");
+    d.w(0, "Subsets:\n");
+    for s in &e.subsets {
+        let list = |a: &[crate::api::EndpointAddress]| {
+            let v: Vec<String> = a.iter().map(|x| x.ip.to_string()).collect();
+            if v.is_empty() { "<none>".to_string() } else { v.join(",") }
+        };
+        d.w(1, &format!("Addresses:\t{}\n", list(&s.addresses)));
+        d.w(1, &format!("NotReadyAddresses:\t{}\n", list(&s.not_ready_addresses)));
+        if !s.ports.is_empty() {
+            d.w(1, "Ports:\n");
+            d.w(2, "Name\tPort\tProtocol\n");
+            d.w(2, "----\t----\t--------\n");
+            for p in &s.ports {
+                let name = if p.name.is_empty() { "<unset>" } else { p.name.as_str() };
+                d.w(
+                    2,
+                    &format!(
+                        "{name}\t{}\t{}\n",
+                        p.port,
+                        p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)
+                    ),
+                );
+            }
+        }
+        d.w(0, "\n");
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn st(status: &Option<Value>, field: &str) -> i64 {
+    status.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn describe_deployment(
+    store: &ApiServer,
+    dep: &crate::api::Deployment,
+    evs: &[&Event],
+    now: SimTime,
+) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", dep.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", dep.metadata.namespace));
+    d.w(
+        0,
+        &format!(
+            "CreationTimestamp:\t{}\n",
+            dep.metadata.creation_timestamp.as_deref().map(rfc1123z).unwrap_or_default()
+        ),
+    );
+    labels_multiline(&mut d, "Labels", &dep.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &dep.metadata.annotations, ": ");
+    d.w(0, &format!("Selector:\t{}\n", selector_string(dep.spec.selector.as_ref())));
+    let want = dep.spec.replicas.unwrap_or(1);
+    d.w(
+        0,
+        &format!(
+            "Replicas:\t{want} desired | {} updated | {} total | {} available | {} unavailable\n",
+            st(&dep.status, "updatedReplicas"),
+            st(&dep.status, "replicas"),
+            st(&dep.status, "availableReplicas"),
+            st(&dep.status, "unavailableReplicas")
+        ),
+    );
+    let strategy = dep
+        .spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("RollingUpdate")
+        .to_string();
+    d.w(0, &format!("StrategyType:\t{strategy}\n"));
+    d.w(0, &format!("MinReadySeconds:\t{}\n", dep.spec.min_ready_seconds.unwrap_or(0)));
+    if strategy == "RollingUpdate" {
+        d.w(0, "RollingUpdateStrategy:\t25% max unavailable, 25% max surge\n");
+    }
+    d.w(0, "Pod Template:\n");
+    d.w(1, "Labels:\t");
+    let labels = &dep.spec.template.metadata.labels;
+    if labels.is_empty() {
+        d.w(0, "<none>\n");
+    }
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i != 0 {
+            d.w(1, "\t");
+        }
+        d.w(0, &format!("{k}={v}\n"));
+    }
+    d.w(1, "Containers:\n");
+    for c in &dep.spec.template.spec.containers {
+        d.w(0, &format!("   {}:\n", c.name));
+        d.w(2, &format!("Image:\t{}\n", c.image));
+        if let Some(p) = c.ports.first() {
+            let proto = p.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
+            d.w(2, &format!("Port:\t{}/{proto}\n", p.container_port));
+            d.w(2, &format!("Host Port:\t{}/{proto}\n", p.host_port.unwrap_or(0)));
+        }
+        if let Some(p) = &c.readiness_probe {
+            d.w(2, &probe_string("Readiness", p));
+        }
+        d.w(2, "Environment:\t<none>\n");
+        d.w(2, "Mounts:\t<none>\n");
+    }
+    d.w(1, "Volumes:\t<none>\n");
+    d.w(1, "Node-Selectors:\t<none>\n");
+    d.w(1, "Tolerations:\t<none>\n");
+    let conds = dep
+        .status
+        .as_ref()
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !conds.is_empty() {
+        d.w(0, "Conditions:\n  Type\tStatus\tReason\n");
+        d.w(1, "----\t------\t------\n");
+        for c in &conds {
+            let s = |f: &str| c.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+            d.w(1, &format!("{} \t{}\t{}\n", s("type"), s("status"), s("reason")));
+        }
+    }
+    let ns = crate::controllers::ns_of(&dep.metadata);
+    let hash = crate::controllers::names::pod_template_hash(&dep.spec.template);
+    let new_name = format!("{}-{hash}", dep.metadata.name);
+    let mut old = Vec::new();
+    let mut new = None;
+    for o in store.list(Kind::ReplicaSet) {
+        if let Object::ReplicaSet(rs) = o
+            && rs.metadata.namespace == ns
+            && crate::controllers::pods::owned_by(&rs.metadata, "Deployment", &dep.metadata.name)
+        {
+            let line = format!(
+                "{} ({}/{} replicas created)",
+                rs.metadata.name,
+                st(&rs.status, "replicas"),
+                rs.spec.replicas.unwrap_or(1)
+            );
+            if rs.metadata.name == new_name {
+                new = Some(line);
+            } else if rs.spec.replicas.unwrap_or(1) > 0 || st(&rs.status, "replicas") > 0 {
+                old.push(line);
+            }
+        }
+    }
+    d.w(
+        0,
+        &format!("OldReplicaSets:\t{}\n", if old.is_empty() { "<none>".to_string() } else { old.join(", ") }),
+    );
+    d.w(0, &format!("NewReplicaSet:\t{}\n", new.unwrap_or_else(|| "<none>".into())));
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn describe_node(store: &ApiServer, n: &crate::api::Node, evs: &[&Event], now: SimTime) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", n.metadata.name));
+    let roles: Vec<String> = n
+        .metadata
+        .labels
+        .keys()
+        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+        .map(String::from)
+        .collect();
+    d.w(0, &format!("Roles:\t{}\n", if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }));
+    labels_multiline(&mut d, "Labels", &n.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &n.metadata.annotations, ": ");
+    d.w(
+        0,
+        &format!(
+            "CreationTimestamp:\t{}\n",
+            n.metadata.creation_timestamp.as_deref().map(rfc1123z).unwrap_or_default()
+        ),
+    );
+    if n.spec.taints.is_empty() {
+        d.w(0, "Taints:\t<none>\n");
+    }
+    for (i, t) in n.spec.taints.iter().enumerate() {
+        let v = t.value.as_ref().map(|v| format!("={v}")).unwrap_or_default();
+        d.w(0, &format!("{}\t{}{v}:{}\n", if i == 0 { "Taints:" } else { "" }, t.key, t.effect));
+    }
+    d.w(0, &format!("Unschedulable:\t{}\n", n.spec.unschedulable.unwrap_or(false)));
+    let conds = n
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !conds.is_empty() {
+        d.w(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n");
+        d.w(1, "----\t------\t-----------------\t------------------\t------\t-------\n");
+        for c in &conds {
+            let s = |f: &str| c.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+            d.w(
+                1,
+                &format!(
+                    "{} \t{} \t{} \t{} \t{} \t{}\n",
+                    s("type"),
+                    s("status"),
+                    rfc1123z(&s("lastHeartbeatTime")),
+                    rfc1123z(&s("lastTransitionTime")),
+                    s("reason"),
+                    s("message")
+                ),
+            );
+        }
+    }
+    d.w(0, "Addresses:\n");
+    for a in n.status.as_ref().map(|s| s.addresses.clone()).unwrap_or_default() {
+        d.w(1, &format!("{}:\t{}\n", a.type_, a.address));
+    }
+    let cidr = n.spec.pod_cidr.clone().unwrap_or_default();
+    d.w(0, &format!("PodCIDR:\t{cidr}\n"));
+    let cidrs = if n.spec.pod_cidrs.is_empty() { cidr } else { n.spec.pod_cidrs.join(",") };
+    d.w(0, &format!("PodCIDRs:\t{cidrs}\n"));
+    let pods: Vec<&Pod> = store
+        .list(Kind::Pod)
+        .filter_map(|o| match o {
+            Object::Pod(p)
+                if p.spec.node_name == n.metadata.name && !crate::controllers::pods::is_terminal(p) =>
+            {
+                Some(p)
+            }
+            _ => None,
+        })
+        .collect();
+    d.w(0, &format!("Non-terminated Pods:\t({} in total)\n", pods.len()));
+    d.w(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n");
+    d.w(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---\n");
+    for p in pods {
+        d.w(
+            1,
+            &format!(
+                "{}\t{}\t0 (0%)\t0 (0%)\t0 (0%)\t0 (0%)\t{}\n",
+                p.metadata.namespace,
+                p.metadata.name,
+                age(p.metadata.creation_timestamp.as_deref(), now)
+            ),
+        );
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+/// `kubectl get events` (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE).
+pub fn get_events(events: &[Event], now: SimTime, opts: &GetOptions) -> KubectlOutput {
+    let ns = opts.namespace.clone().unwrap_or_else(|| "default".into());
+    let mut evs: Vec<&Event> = events
+        .iter()
+        .filter(|e| opts.all_namespaces || e.involved.namespace == ns || e.involved.namespace.is_empty())
+        .collect();
+    evs.sort_by_key(|e| e.last_seen);
+    if evs.is_empty() {
+        return KubectlOutput {
+            stderr: if opts.all_namespaces {
+                "No resources found\n".into()
+            } else {
+                format!("No resources found in {ns} namespace.\n")
+            },
+            ..Default::default()
+        };
+    }
+    let mut header = vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"];
+    if opts.all_namespaces {
+        header.insert(0, "NAMESPACE");
+    }
+    let rows: Vec<Vec<String>> = evs
+        .iter()
+        .map(|e| {
+            let kind = e.involved.kind.kubectl_prefix().split('.').next().unwrap_or("").to_string();
+            let mut r = vec![
+                age(Some(&timestamp(e.last_seen)), now),
+                e.type_.as_str().to_string(),
+                e.reason.clone(),
+                format!("{kind}/{}", e.involved.name),
+                e.message.clone(),
+            ];
+            if opts.all_namespaces {
+                r.insert(0, e.involved.namespace.clone());
+            }
+            r
+        })
+        .collect();
+    let header = (!opts.no_headers).then(|| header.into_iter().map(String::from).collect());
+    KubectlOutput { stdout: super::get::render_table(header, rows), ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1123_dates() {
+        assert_eq!(rfc1123z("2024-01-01T00:00:00Z"), "Mon, 01 Jan 2024 00:00:00 +0000");
+        assert_eq!(rfc1123z("2024-02-29T13:05:09Z"), "Thu, 29 Feb 2024 13:05:09 +0000");
+    }
+}

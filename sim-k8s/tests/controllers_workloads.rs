@@ -1,0 +1,365 @@
+//! Controller behaviour: Deployment → ReplicaSet → Pods, scheduling, kubelet start-up and IPs,
+//! scale down, endpoints and slices, StatefulSet ordering, DaemonSets, node failure.
+
+mod controllers_common;
+
+use controllers_common::*;
+use sim_k8s::api::{Kind, Object};
+use sim_k8s::controllers::names::ALPHANUMS;
+
+const DEPLOY: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+        ports:
+        - name: http
+          containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: nginx
+  ports:
+  - port: 8080
+    targetPort: http
+"#;
+
+fn is_kube_name(s: &str) -> bool {
+    s.bytes().all(|b| ALPHANUMS.contains(&b))
+}
+
+#[test]
+fn deployment_makes_named_pods_that_run_with_ips() {
+    let mut store = cluster(2);
+    let mut c = controllers(7);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let rs: Vec<_> = store.list(Kind::ReplicaSet).map(|o| o.key("default")).collect();
+    assert_eq!(rs.len(), 1);
+    let rs_name = &rs[0].name;
+    let hash = rs_name.strip_prefix("nginx-").unwrap();
+    assert!(hash.len() <= 10 && is_kube_name(hash), "{rs_name}");
+    let pods = pods(&store);
+    assert_eq!(pods.len(), 3);
+    for p in &pods {
+        let suffix = p.metadata.name.strip_prefix(&format!("{rs_name}-")).unwrap();
+        assert_eq!(suffix.len(), 5);
+        assert!(is_kube_name(suffix));
+        assert_eq!(p.metadata.labels.get("pod-template-hash").map(String::as_str), Some(hash));
+        // Never on the tainted control plane; spread over the workers.
+        assert_ne!(p.spec.node_name, "control-plane");
+        assert!(p.is_ready());
+        let s = p.status.as_ref().unwrap();
+        assert_eq!(s.phase.as_deref(), Some("Running"));
+        let ip = s.pod_ip.unwrap().to_string();
+        let want_prefix = if p.spec.node_name == "worker" { "10.244.1." } else { "10.244.2." };
+        assert!(ip.starts_with(want_prefix), "{ip} on {}", p.spec.node_name);
+        assert!(!ip.ends_with(".1") && !ip.ends_with(".0"));
+    }
+    let on_worker = pods.iter().filter(|p| p.spec.node_name == "worker").count();
+    assert!(on_worker == 1 || on_worker == 2);
+    // First IP handed out on a node is .2.
+    assert!(pods.iter().any(|p| p.status.as_ref().unwrap().pod_ip.unwrap().to_string() == "10.244.1.2"));
+
+    // Endpoints: every ready pod on the resolved named port.
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else {
+        panic!("no endpoints")
+    };
+    assert_eq!(ep.subsets.len(), 1);
+    assert_eq!(ep.subsets[0].addresses.len(), 3);
+    assert_eq!(ep.subsets[0].ports[0].port, 80);
+    // Slice with the labels kube-proxy selects on.
+    let slices: Vec<_> = store
+        .list(Kind::EndpointSlice)
+        .filter_map(|o| match o {
+            Object::EndpointSlice(s) if s.service_name() == Some("web") => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(slices.len(), 1);
+    assert!(slices[0].metadata.name.starts_with("web-"));
+    assert_eq!(
+        slices[0].metadata.labels.get("endpointslice.kubernetes.io/managed-by").map(String::as_str),
+        Some("endpointslice-controller.k8s.io")
+    );
+    assert_eq!(slices[0].endpoints.len(), 3);
+    assert!(slices[0].endpoints.iter().all(|e| e.conditions.ready == Some(true)));
+}
+
+#[test]
+fn same_seed_same_world() {
+    let run = |seed| {
+        let mut store = cluster(2);
+        let mut c = controllers(seed);
+        apply_yaml(&mut store, DEPLOY, secs(0));
+        run_until(&mut c, &mut store, secs(0), secs(10));
+        format!("{store:?}")
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn pods_are_not_running_before_startup_delay() {
+    let mut store = cluster(1);
+    let mut c = controllers(3);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    let r = c.reconcile(&mut store, secs(0));
+    assert!(r.changed);
+    let wake = r.next_wakeup.unwrap();
+    assert!(wake > secs(0) && wake <= secs(2));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else { panic!() };
+    assert!(ep.subsets.is_empty());
+}
+
+#[test]
+fn scale_down_removes_not_ready_then_newest() {
+    let mut store = cluster(2);
+    let mut c = controllers(11);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    // Two more, created later.
+    let mut d = match get(&store, Kind::Deployment, "default", "nginx") {
+        Some(Object::Deployment(d)) => d.clone(),
+        _ => panic!(),
+    };
+    d.spec.replicas = Some(5);
+    update(&mut store, Object::Deployment(d.clone()), secs(20));
+    c.reconcile(&mut store, secs(20));
+    let old: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.creation_timestamp.as_deref() == Some("2024-01-01T00:00:00Z"))
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(old.len(), 3);
+    // Scale back while the two new ones are still ContainerCreating: they go first.
+    d.spec.replicas = Some(3);
+    update(&mut store, Object::Deployment(d), secs(20));
+    c.reconcile(&mut store, secs(20));
+    let active: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(active, old);
+    // Terminating pods leave after the 30s grace period.
+    run_until(&mut c, &mut store, secs(20), secs(60));
+    assert_eq!(pods(&store).len(), 3);
+}
+
+#[test]
+fn terminating_pod_is_serving_but_not_ready_in_slices_and_gone_from_endpoints() {
+    let mut store = cluster(1);
+    let mut c = controllers(5);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let victim = pods(&store)[0].clone();
+    let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", &victim.metadata.name);
+    let mut p = victim.clone();
+    sim_k8s::controllers::pods::mark_terminating(&mut p, secs(10), None);
+    update(&mut store, Object::Pod(p), secs(10));
+    c.reconcile(&mut store, secs(10));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else { panic!() };
+    // The replacement has no IP while ContainerCreating, the victim is terminating: 2 left.
+    assert_eq!(ep.subsets[0].addresses.len(), 2);
+    assert!(ep.subsets[0].not_ready_addresses.is_empty());
+    let ip = victim.status.as_ref().unwrap().pod_ip.unwrap();
+    assert!(!ep.subsets[0].addresses.iter().any(|a| a.ip == ip));
+    let slice_ep = store
+        .list(Kind::EndpointSlice)
+        .find_map(|o| match o {
+            Object::EndpointSlice(s) if s.service_name() == Some("web") => {
+                s.endpoints.iter().find(|e| e.addresses[0] == ip.to_string()).cloned()
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(slice_ep.conditions.ready, Some(false));
+    assert_eq!(slice_ep.conditions.serving, Some(true));
+    assert_eq!(slice_ep.conditions.terminating, Some(true));
+    run_until(&mut c, &mut store, secs(10), secs(41));
+    assert!(store.get(&key).is_none());
+}
+
+const STS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - port: 80
+    name: web
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: registry.k8s.io/nginx-slim:0.8
+        ports:
+        - containerPort: 80
+          name: web
+"#;
+
+#[test]
+fn statefulset_creates_pods_in_order_waiting_for_ready() {
+    let mut store = cluster(2);
+    let mut c = controllers(9);
+    apply_yaml(&mut store, STS, secs(0));
+    c.reconcile(&mut store, secs(0));
+    let names: Vec<String> = pods(&store).iter().map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(names, ["web-0"]);
+    run_until(&mut c, &mut store, secs(0), secs(30));
+    let ps = pods(&store);
+    let names: Vec<String> = ps.iter().map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(names, ["web-0", "web-1", "web-2"]);
+    let created: Vec<_> = ps.iter().map(|p| p.metadata.creation_timestamp.clone()).collect();
+    assert!(created[0] < created[1] && created[1] < created[2]);
+    for p in &ps {
+        assert_eq!(p.spec.hostname, p.metadata.name);
+        assert_eq!(p.spec.subdomain, "nginx");
+    }
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "nginx") else { panic!() };
+    let hosts: Vec<&str> = ep.subsets[0].addresses.iter().map(|a| a.hostname.as_str()).collect();
+    let mut sorted = hosts.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["web-0", "web-1", "web-2"]);
+    assert_eq!(ep.metadata.labels.get("service.kubernetes.io/headless").map(String::as_str), Some(""));
+}
+
+const DS: &str = r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      containers:
+      - name: agent
+        image: busybox
+"#;
+
+#[test]
+fn daemonset_one_pod_per_schedulable_node() {
+    let mut store = cluster(3);
+    let mut c = controllers(2);
+    apply_yaml(&mut store, DS, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let mut nodes: Vec<String> = pods(&store).iter().map(|p| p.spec.node_name.clone()).collect();
+    nodes.sort();
+    assert_eq!(nodes, ["worker", "worker2", "worker3"]);
+}
+
+#[test]
+fn unschedulable_pod_stays_pending_with_reason() {
+    let mut store = cluster(1);
+    let mut c = controllers(2);
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  nodeSelector:\n    disk: ssd\n  containers:\n  - name: c\n    image: nginx\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let p = &pods(&store)[0];
+    let cond = p.status.as_ref().unwrap().conditions.iter().find(|c| c.type_ == "PodScheduled").unwrap();
+    assert_eq!(cond.status, "False");
+    assert_eq!(
+        cond.message.as_deref(),
+        Some(
+            "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        )
+    );
+    assert!(c.events().iter().any(|e| e.reason == "FailedScheduling"));
+}
+
+#[test]
+fn node_down_marks_not_ready_then_evicts_and_replaces() {
+    let mut store = cluster(2);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let on_worker: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.spec.node_name == "worker")
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert!(!on_worker.is_empty());
+    c.node_down("worker", secs(10));
+    run_until(&mut c, &mut store, secs(10), secs(49));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else { panic!() };
+    assert_eq!(
+        ep.subsets.iter().map(|s| s.addresses.len()).sum::<usize>(),
+        3,
+        "still ready inside grace period"
+    );
+    run_until(&mut c, &mut store, secs(49), secs(51));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web") else { panic!() };
+    let ready: usize = ep.subsets.iter().map(|s| s.addresses.len()).sum();
+    assert_eq!(ready, 3 - on_worker.len());
+    // Eviction after 5 minutes: replacements land on the healthy worker.
+    run_until(&mut c, &mut store, secs(51), secs(400));
+    let healthy = pods(&store).iter().filter(|p| p.spec.node_name == "worker2" && p.is_ready()).count();
+    assert_eq!(healthy, 3);
+    // Evicted pods stay Terminating on the dead node.
+    assert!(
+        pods(&store)
+            .iter()
+            .filter(|p| p.spec.node_name == "worker")
+            .all(|p| p.metadata.deletion_timestamp.is_some())
+    );
+}
+
+#[test]
+fn kubernetes_service_points_at_control_plane() {
+    let mut store = cluster(1);
+    let mut c = controllers(1);
+    c.reconcile(&mut store, secs(0));
+    let Some(Object::Service(s)) = get(&store, Kind::Service, "default", "kubernetes") else { panic!() };
+    assert_eq!(s.spec.cluster_ip.to_string(), "10.96.0.1");
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "kubernetes") else { panic!() };
+    assert_eq!(ep.subsets[0].addresses[0].ip.to_string(), "172.18.0.2");
+    assert_eq!(ep.subsets[0].ports[0].port, 6443);
+    // Nothing left to do afterwards.
+    assert!(!c.reconcile(&mut store, secs(1)).changed);
+}
