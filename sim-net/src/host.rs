@@ -188,10 +188,14 @@ impl Host {
 
     /// True if `a` is an address of this host (local table).
     pub fn is_local(&self, a: Ipv4Addr) -> bool {
-        if a.is_loopback() {
-            return self.is_up("lo");
-        }
-        self.ifaces.values().any(|i| i.up && i.owns(a))
+        is_local(&self.ifaces, a)
+    }
+
+    /// The rules, the random stream and an address classifier at once (disjoint borrows), for
+    /// running a hook.
+    pub fn hook_parts(&mut self) -> (&mut Netfilter, &mut SimRng, impl Fn(Ipv4Addr) -> AddrType + '_) {
+        let ifaces = &self.ifaces;
+        (&mut self.netfilter, &mut self.rng, move |a| addr_type(ifaces, a))
     }
 
     /// The interface owning local address `a`.
@@ -202,17 +206,7 @@ impl Host {
     /// `-m addrtype` classification (`inet_addr_type`): local, broadcast, multicast, else
     /// unicast.
     pub fn addr_type(&self, a: Ipv4Addr) -> AddrType {
-        if self.is_local(a) {
-            AddrType::Local
-        } else if a.is_broadcast()
-            || self.ifaces.values().any(|i| i.addrs.iter().any(|n| n.prefix_len() < 31 && n.broadcast() == a))
-        {
-            AddrType::Broadcast
-        } else if a.is_multicast() {
-            AddrType::Multicast
-        } else {
-            AddrType::Unicast
-        }
+        addr_type(&self.ifaces, a)
     }
 
     /// The routing decision for destination `dst`.
@@ -264,6 +258,27 @@ impl Host {
     /// `ip addr` output; `peer_index` gives a veth's peer index for the `@ifN` suffix.
     pub fn ip_addr(&self, peer_index: impl Fn(&Iface) -> Option<u32>) -> String {
         self.ifaces.values().map(|i| i.render_ip_addr(&self.name, peer_index(i))).collect()
+    }
+}
+
+fn is_local(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> bool {
+    if a.is_loopback() {
+        return ifaces.get("lo").is_some_and(|i| i.up);
+    }
+    ifaces.values().any(|i| i.up && i.owns(a))
+}
+
+fn addr_type(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> AddrType {
+    if is_local(ifaces, a) {
+        AddrType::Local
+    } else if a.is_broadcast()
+        || ifaces.values().any(|i| i.addrs.iter().any(|n| n.prefix_len() < 31 && n.broadcast() == a))
+    {
+        AddrType::Broadcast
+    } else if a.is_multicast() {
+        AddrType::Multicast
+    } else {
+        AddrType::Unicast
     }
 }
 

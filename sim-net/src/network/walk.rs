@@ -524,12 +524,8 @@ impl Network {
         // The steps are always collected: a drop's disposition names the rule or policy that
         // decided it, which only the last step tells.
         let mut steps: Vec<NfStep> = Vec::new();
-        let host = &mut self.hosts[h.0 as usize];
-        let mut netfilter = std::mem::take(&mut host.netfilter);
-        let mut rng = host.rng.clone();
         let res = {
-            let host_ro = &self.hosts[h.0 as usize];
-            let addr_type = |a: Ipv4Addr| host_ro.addr_type(a);
+            let (netfilter, rng, addr_type) = self.hosts[h.0 as usize].hook_parts();
             let ctx = HookContext {
                 now,
                 in_iface: in_if,
@@ -539,11 +535,8 @@ impl Network {
                 ct_seen_reply: seen_reply,
                 addr_type: &addr_type,
             };
-            netfilter.run_hook(hook, pkt, &ctx, &mut rng, Some(&mut steps))
+            netfilter.run_hook(hook, pkt, &ctx, rng, Some(&mut steps))
         };
-        let host = &mut self.hosts[h.0 as usize];
-        host.netfilter = netfilter;
-        host.rng = rng;
         if res.notrack {
             // raw runs before conntrack in the kernel: the packet is simply not tracked.
             *ct = CtClass::Untracked;
