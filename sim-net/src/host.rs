@@ -279,7 +279,7 @@ impl Host {
                 }
             }
         }
-        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_by_key(|r| (r.0, r.1));
         rows.dedup_by(|a, b| a.2 == b.2);
         rows.into_iter().map(|(_, _, l)| l + "\n").collect()
     }
