@@ -16,7 +16,9 @@ pub mod print;
 pub mod tcp;
 pub mod tuple;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use indexmap::IndexMap;
 
 use sim_core::{SimDuration, SimTime};
 
@@ -151,6 +153,16 @@ impl CtStatus {
     }
 }
 
+/// TCP tracker memory used to decide whether a SYN may reopen a closed connection
+/// (`IP_CT_TCP_FLAG_CLOSE_INIT`, `last_dir`/`last_index` in `nf_conntrack_proto_tcp.c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpSeen {
+    /// Some side began closing with a FIN (its direction moved to FIN_WAIT).
+    pub close_init: bool,
+    /// The last packet seen was a RST, in this direction.
+    pub last_rst: Option<Direction>,
+}
+
 /// One tracked connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CtEntry {
@@ -164,6 +176,8 @@ pub struct CtEntry {
     pub status: CtStatus,
     /// TCP state (TCP only).
     pub tcp: Option<TcpState>,
+    /// What the TCP tracker remembers beyond the state (for reopening, see [`TcpSeen`]).
+    pub tcp_seen: TcpSeen,
     /// The connection mark (`ct mark`).
     pub mark: u32,
     /// When the entry was created (for the UDP 2-second stream rule).
@@ -237,9 +251,17 @@ pub enum ConfirmError {
 #[derive(Clone, Debug)]
 pub struct Conntrack {
     config: CtConfig,
-    entries: BTreeMap<CtId, CtEntry>,
-    index: BTreeMap<Tuple, (CtId, Direction)>,
+    /// Entries by id. Hashed for O(1) access; every iteration sorts by id (creation order), so
+    /// `swap_remove`'s reordering never shows.
+    entries: IndexMap<CtId, CtEntry>,
+    /// Both tuples of every entry → the entry. Hashed for O(1) lookups; never iterated (so
+    /// `swap_remove`'s reordering cannot leak into any output).
+    index: IndexMap<Tuple, (CtId, Direction)>,
+    /// Expiry queue. A key may be earlier than the entry's real expiry (refreshes extend
+    /// lazily); never later.
     expiry: BTreeSet<(SimTime, CtId)>,
+    /// The time each entry is queued at in `expiry`.
+    queued: IndexMap<CtId, SimTime>,
     next_id: u64,
 }
 
@@ -254,9 +276,10 @@ impl Conntrack {
     pub fn new(config: CtConfig) -> Self {
         Conntrack {
             config,
-            entries: BTreeMap::new(),
-            index: BTreeMap::new(),
+            entries: IndexMap::new(),
+            index: IndexMap::new(),
             expiry: BTreeSet::new(),
+            queued: IndexMap::new(),
             next_id: 1,
         }
     }
@@ -288,7 +311,9 @@ impl Conntrack {
 
     /// Every live entry in creation order.
     pub fn entries(&self, now: SimTime) -> impl Iterator<Item = &CtEntry> {
-        self.entries.values().filter(move |e| e.expires > now)
+        let mut v: Vec<&CtEntry> = self.entries.values().filter(|e| e.expires > now).collect();
+        v.sort_by_key(|e| e.id);
+        v.into_iter()
     }
 
     /// Finds the entry owning `t` in either direction, expiring it first if its time is up.
@@ -314,18 +339,31 @@ impl Conntrack {
             if at > now {
                 break;
             }
-            self.remove(id);
-            n += 1;
+            self.expiry.pop_first();
+            match self.entries.get(&id).map(|e| e.expires) {
+                // Refreshed since it was queued: queue it again at its real expiry.
+                Some(real) if real > now => {
+                    self.expiry.insert((real, id));
+                    self.queued.insert(id, real);
+                }
+                Some(_) => {
+                    self.remove(id);
+                    n += 1;
+                }
+                None => {}
+            }
         }
         n
     }
 
     /// Removes one entry.
     pub fn remove(&mut self, id: CtId) -> Option<CtEntry> {
-        let e = self.entries.remove(&id)?;
-        self.index.remove(&e.orig);
-        self.index.remove(&e.reply);
-        self.expiry.remove(&(e.expires, id));
+        let e = self.entries.swap_remove(&id)?;
+        self.index.swap_remove(&e.orig);
+        self.index.swap_remove(&e.reply);
+        if let Some(q) = self.queued.swap_remove(&id) {
+            self.expiry.remove(&(q, id));
+        }
         Some(e)
     }
 
@@ -374,6 +412,7 @@ impl Conntrack {
             reply: t.invert(),
             status: CtStatus::default(),
             tcp,
+            tcp_seen: TcpSeen::default(),
             mark: 0,
             created: now,
             expires: now + SimDuration::from_secs(timeout),
@@ -382,7 +421,7 @@ impl Conntrack {
 
     /// `early_drop`: evicts one entry that is not ASSURED (the oldest, here).
     fn early_drop(&mut self) -> bool {
-        let victim = self.entries.values().find(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id);
+        let victim = self.entries.values().filter(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id).min();
         match victim {
             Some(id) => self.remove(id).is_some(),
             None => false,
@@ -401,6 +440,22 @@ impl Conntrack {
                         return CtClass::Tracked { entry: e, dir, state: CtState::Invalid };
                     }
                 };
+                if new == TcpState::SynSent
+                    && matches!(old, TcpState::TimeWait | TcpState::Close)
+                    && (e.tcp_seen.close_init || e.tcp_seen.last_rst == Some(dir))
+                {
+                    // A SYN reopening a closed or aborted connection: "Delete this connection
+                    // and look up again" — it becomes a new connection, with new NAT.
+                    self.remove(e.id);
+                    return match Tuple::of_packet(pkt) {
+                        Some(t) => self.new_conn(now, t, pkt),
+                        None => CtClass::Invalid,
+                    };
+                }
+                if new == TcpState::FinWait && old != TcpState::FinWait {
+                    e.tcp_seen.close_init = true;
+                }
+                e.tcp_seen.last_rst = tcp::is_rst(*flags).then_some(dir);
                 if reply && !seen_reply_before && tcp::is_rst(*flags) {
                     // "If only reply is a RST, we can consider ourselves not to have an
                     // established connection" (nf_conntrack_proto_tcp.c): kill it now.
@@ -438,10 +493,16 @@ impl Conntrack {
         }
         let expires = now + SimDuration::from_secs(timeout);
         if let Some(slot) = self.entries.get_mut(&e.id) {
-            self.expiry.remove(&(slot.expires, e.id));
             e.expires = expires;
             *slot = e;
-            self.expiry.insert((expires, e.id));
+            // Extending needs no queue change (the sweep re-queues lazily); shortening does.
+            if let Some(q) = self.queued.get_mut(&e.id)
+                && expires < *q
+            {
+                self.expiry.remove(&(*q, e.id));
+                self.expiry.insert((expires, e.id));
+                *q = expires;
+            }
         }
         let state =
             if reply || e.status.has(CtStatus::SEEN_REPLY) { CtState::Established } else { CtState::New };
@@ -462,6 +523,7 @@ impl Conntrack {
         self.index.insert(e.orig, (e.id, Direction::Original));
         self.index.insert(e.reply, (e.id, Direction::Reply));
         self.expiry.insert((e.expires, e.id));
+        self.queued.insert(e.id, e.expires);
         self.entries.insert(e.id, e);
         Ok(e.id)
     }
@@ -483,6 +545,7 @@ impl Conntrack {
             reply,
             status: CtStatus::default(),
             tcp,
+            tcp_seen: TcpSeen::default(),
             mark: 0,
             created: now,
             expires: now + timeout,
@@ -591,6 +654,19 @@ mod tests {
     }
 
     #[test]
+    fn a_syn_reopens_a_time_wait_connection_as_a_new_one() {
+        let mut ct = Conntrack::default();
+        let id = open(&mut ct);
+        for (p, at) in [(fwd(TcpFlags(0x11)), 10), (rev(TcpFlags(0x11)), 11), (fwd(TcpFlags::ACK), 12)] {
+            ct.packet_in(t(at), &p);
+        }
+        assert_eq!(ct.get(id).unwrap().tcp, Some(TcpState::TimeWait));
+        let CtClass::New(e) = ct.packet_in(t(20), &syn()) else { panic!("not reopened") };
+        assert!(ct.is_empty());
+        assert_ne!(e.id, id);
+    }
+
+    #[test]
     fn reply_rst_without_seen_reply_kills_the_entry() {
         let mut ct = Conntrack::default();
         let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
@@ -653,7 +729,14 @@ mod tests {
         let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
         ct.confirm(t(0), e).unwrap();
         let f = CtFilter::parse(&["-p", "udp", "--orig-port-dst", "53"]).unwrap();
-        assert_eq!(ct.delete(t(5), &f).len(), 1);
+        let gone = ct.delete(t(5), &f);
+        assert_eq!(gone.len(), 1);
         assert_eq!(ct.len(), 1);
+        let out = print::deletion(gone.iter(), t(5));
+        assert_eq!(
+            out.stdout,
+            "udp      17 29 src=192.168.1.50 dst=192.168.1.10 sport=5000 dport=53 [UNREPLIED] src=192.168.1.10 dst=192.168.1.50 sport=53 dport=5000 mark=0 use=1\n"
+        );
+        assert_eq!(out.stderr, "conntrack v1.4.6 (conntrack-tools): 1 flow entries have been deleted.\n");
     }
 }

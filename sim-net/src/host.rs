@@ -188,10 +188,14 @@ impl Host {
 
     /// True if `a` is an address of this host (local table).
     pub fn is_local(&self, a: Ipv4Addr) -> bool {
-        if a.is_loopback() {
-            return self.is_up("lo");
-        }
-        self.ifaces.values().any(|i| i.up && i.owns(a))
+        is_local(&self.ifaces, a)
+    }
+
+    /// The rules, the random stream and an address classifier at once (disjoint borrows), for
+    /// running a hook.
+    pub fn hook_parts(&mut self) -> (&mut Netfilter, &mut SimRng, impl Fn(Ipv4Addr) -> AddrType + '_) {
+        let ifaces = &self.ifaces;
+        (&mut self.netfilter, &mut self.rng, move |a| addr_type(ifaces, a))
     }
 
     /// The interface owning local address `a`.
@@ -202,17 +206,7 @@ impl Host {
     /// `-m addrtype` classification (`inet_addr_type`): local, broadcast, multicast, else
     /// unicast.
     pub fn addr_type(&self, a: Ipv4Addr) -> AddrType {
-        if self.is_local(a) {
-            AddrType::Local
-        } else if a.is_broadcast()
-            || self.ifaces.values().any(|i| i.addrs.iter().any(|n| n.prefix_len() < 31 && n.broadcast() == a))
-        {
-            AddrType::Broadcast
-        } else if a.is_multicast() {
-            AddrType::Multicast
-        } else {
-            AddrType::Unicast
-        }
+        addr_type(&self.ifaces, a)
     }
 
     /// The routing decision for destination `dst`.
@@ -261,9 +255,59 @@ impl Host {
         self.routes.render(|d| self.is_up(d))
     }
 
+    /// `ip route show table local`: a `local` route per address (and `127.0.0.0/8` on `lo`)
+    /// and a `broadcast` route per subnet broadcast address, in FIB key order, as modern
+    /// kernels keep them (no network-address broadcast routes).
+    pub fn ip_route_local(&self) -> String {
+        let mut rows: Vec<(Ipv4Addr, u8, String)> = vec![];
+        for i in self.ifaces.values() {
+            for n in &i.addrs {
+                let src = n.addr();
+                let dev = &i.name;
+                if i.kind == IfaceKind::Loopback && n.prefix_len() < 32 {
+                    let net = n.trunc();
+                    rows.push((
+                        net.addr(),
+                        net.prefix_len(),
+                        format!("local {net} dev {dev} proto kernel scope host src {src}"),
+                    ));
+                }
+                rows.push((src, 32, format!("local {src} dev {dev} proto kernel scope host src {src}")));
+                if n.prefix_len() < 31 {
+                    let b = n.broadcast();
+                    rows.push((b, 32, format!("broadcast {b} dev {dev} proto kernel scope link src {src}")));
+                }
+            }
+        }
+        rows.sort_by_key(|r| (r.0, r.1));
+        rows.dedup_by(|a, b| a.2 == b.2);
+        rows.into_iter().map(|(_, _, l)| l + "\n").collect()
+    }
+
     /// `ip addr` output; `peer_index` gives a veth's peer index for the `@ifN` suffix.
     pub fn ip_addr(&self, peer_index: impl Fn(&Iface) -> Option<u32>) -> String {
         self.ifaces.values().map(|i| i.render_ip_addr(&self.name, peer_index(i))).collect()
+    }
+}
+
+fn is_local(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> bool {
+    if a.is_loopback() {
+        return ifaces.get("lo").is_some_and(|i| i.up);
+    }
+    ifaces.values().any(|i| i.up && i.owns(a))
+}
+
+fn addr_type(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> AddrType {
+    if is_local(ifaces, a) {
+        AddrType::Local
+    } else if a.is_broadcast()
+        || ifaces.values().any(|i| i.addrs.iter().any(|n| n.prefix_len() < 31 && n.broadcast() == a))
+    {
+        AddrType::Broadcast
+    } else if a.is_multicast() {
+        AddrType::Multicast
+    } else {
+        AddrType::Unicast
     }
 }
 
@@ -292,6 +336,14 @@ mod tests {
         assert_eq!(h.addr_type("192.168.205.255".parse().unwrap()), AddrType::Broadcast);
         assert_eq!(h.addr_type("10.96.0.1".parse().unwrap()), AddrType::Unicast);
         assert_eq!(h.addr_type("192.168.205.146".parse().unwrap()), AddrType::Local);
+        assert_eq!(
+            h.ip_route_local(),
+            "local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1\n\
+             local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1\n\
+             broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1\n\
+             local 192.168.205.146 dev eth0 proto kernel scope host src 192.168.205.146\n\
+             broadcast 192.168.205.255 dev eth0 proto kernel scope link src 192.168.205.146\n"
+        );
     }
 
     #[test]

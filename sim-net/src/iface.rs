@@ -136,6 +136,10 @@ impl Iface {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x100_0000_01b3);
         }
+        // Finalise (splitmix64) so that names differing in one letter differ everywhere.
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 31;
         let b = h.to_be_bytes();
         format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4])
     }

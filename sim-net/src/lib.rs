@@ -3,6 +3,11 @@
 //! - [`wire`]: packets as typed data (addresses, TCP/UDP/ICMP headers, a payload), no bytes.
 //! - [`netfilter`]: tables, chains, rules, matches and targets; `iptables-restore` input and
 //!   `iptables-save` output; evaluation of one packet at one hook with kernel semantics.
+//! - [`conntrack`]: the connection-tracking table (tuples, TCP states, timeouts, `conntrack -L`).
+//! - [`nat`]: NAT bindings on conntrack entries and the translation of every later packet.
+//! - [`iface`], [`route`], [`host`]: interfaces, the routing table (`ip route`), namespaces.
+//! - [`socket`]: listeners and the [`socket::Application`] trait servers implement.
+//! - [`network`]: hosts and links, the packet walk as events, client conversations, traces.
 //!
 //! Architecture invariants: no wall clock (time is passed in as [`sim_core::SimTime`]); every
 //! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.

@@ -14,6 +14,7 @@
 //! instantaneous; a failure answers after the kernel's 3 s), IPv6, policy routing.
 
 pub mod conversation;
+pub mod render;
 pub mod trace;
 mod walk;
 
@@ -30,6 +31,7 @@ use crate::socket::{AddrInUse, Application, SockProto};
 use crate::wire::Packet;
 
 pub use conversation::{ConvProto, Conversation, ConversationSpec, Outcome, ServedBy};
+pub use render::render_trace;
 pub use trace::{Delivery, Disposition, NetTrace, RouteTrace};
 
 /// Default one-way latency of a veth pair.
@@ -130,6 +132,9 @@ pub struct Network {
     outbox: Vec<(SimTime, NetEvent)>,
     convs: Vec<Conversation>,
     dispositions: BTreeMap<PacketId, (HostId, Disposition)>,
+    /// The bridge port the packet being walked came in on, while a br_netfilter bridge hands
+    /// it to its host's IP layer (for the hairpin rule).
+    bridge_ingress: Option<(HostId, String)>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -149,6 +154,7 @@ impl Network {
             outbox: vec![],
             convs: vec![],
             dispositions: BTreeMap::new(),
+            bridge_ingress: None,
             trace: VecSink::default(),
             tracing: true,
         }
@@ -171,8 +177,7 @@ impl Network {
         self.names.get(name).copied()
     }
 
-    /// A host. Panics are impossible for ids this network issued; an unknown id is a caller
-    /// bug and yields the first host... so we return an Option instead.
+    /// A host (`None` for an id this network did not issue).
     pub fn host(&self, id: HostId) -> Option<&Host> {
         self.hosts.get(id.0 as usize)
     }
@@ -330,6 +335,26 @@ impl Network {
         id
     }
 
+    /// Registers `spec` and schedules its start now on `sched` (which may belong to a larger
+    /// world; with a standalone simulation use `Simulation::split`).
+    pub fn start_conversation_now<E: From<NetEvent>>(
+        &mut self,
+        spec: ConversationSpec,
+        sched: &mut Scheduler<E>,
+    ) -> ConvId {
+        let id = self.start_conversation(spec);
+        sched.schedule_in(SimDuration::ZERO, E::from(NetEvent::ConvStart(id)));
+        id
+    }
+
+    /// Sends a hand-made packet from `host`'s stack now (through OUTPUT and POSTROUTING), as a
+    /// raw socket would; returns nothing until the event fires, so the packet's id is the next
+    /// one issued.
+    pub fn inject<E: From<NetEvent>>(&mut self, host: HostId, pkt: Packet, sched: &mut Scheduler<E>) {
+        sched
+            .schedule_in(SimDuration::ZERO, E::from(NetEvent::Emit { host, pkt: Box::new(pkt), conv: None }));
+    }
+
     /// A conversation's state and outcome.
     pub fn conversation(&self, id: ConvId) -> Option<&Conversation> {
         self.convs.get(id.0)
@@ -342,10 +367,15 @@ impl Network {
         match ev {
             NetEvent::Arrive(frame) => {
                 let Frame { to, next_hop, pkt, meta } = *frame;
-                self.rx(to.host, &to.name, next_hop, pkt, meta);
+                if self.host(to.host).is_some() {
+                    self.rx(to.host, &to.name, next_hop, pkt, meta);
+                }
             }
             NetEvent::Emit { host, pkt, conv } => {
-                self.local_out(host, *pkt, conv);
+                // An id from another network is ignored rather than trusted.
+                if self.host(host).is_some() {
+                    self.local_out(host, *pkt, conv);
+                }
             }
             NetEvent::ConvStart(c) => self.conv_start(c),
             NetEvent::ConvTimer { conv, timer } => self.conv_timer(conv, timer),
@@ -385,7 +415,6 @@ impl World for Network {
 /// Registers `spec` and schedules its start now, for a standalone [`Simulation`] of a
 /// [`Network`].
 pub fn converse(sim: &mut Simulation<Network>, spec: ConversationSpec) -> ConvId {
-    let id = sim.world.start_conversation(spec);
-    sim.scheduler().schedule_in(SimDuration::ZERO, NetEvent::ConvStart(id));
-    id
+    let (net, sched) = sim.split();
+    net.start_conversation_now(spec, sched)
 }

@@ -397,3 +397,97 @@ fn a_routing_loop_ends_in_ttl_exceeded() {
     assert!(from == ip("10.0.0.1") || from == ip("10.0.0.2"));
     assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::TtlExceeded));
 }
+
+#[test]
+fn a_pod_reaching_itself_through_its_service_needs_hairpin_mode_and_is_masqueraded() {
+    // Find seeds where CoreDNS pod .8 is DNATed to itself, with and without hairpin on its port.
+    let mut checked = [false, false];
+    for seed in 0..16 {
+        for hairpin in [false, true] {
+            let (mut sim, node, _) = dns_node(true, seed);
+            let me = sim.world.host_id("coredns-a").unwrap();
+            sim.world.host_mut(node).unwrap().iface_mut("veth1").unwrap().hairpin = hairpin;
+            let id = run(&mut sim, spec(me, ConvProto::Udp, "10.96.0.10:53"));
+            let net = &sim.world;
+            let conv = net.conversation(id).unwrap();
+            let first = net.disposition(conv.packets[0]).cloned();
+            match (hairpin, &conv.outcome) {
+                (false, Some(Outcome::TimedOut)) => {
+                    assert_eq!(first, Some(Disposition::HairpinDropped));
+                    checked[0] = true;
+                }
+                (true, Some(Outcome::Completed { .. })) if conv.served_by.as_ref().unwrap().host == me => {
+                    // KUBE-MARK-MASQ -s 10.244.0.8/32 → MASQUERADE to cni0's address.
+                    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("10.244.0.1"));
+                    checked[1] = true;
+                }
+                (_, Some(Outcome::Completed { .. })) => {
+                    assert_eq!(conv.served_by.as_ref().unwrap().host, net.host_id("coredns-b").unwrap());
+                }
+                other => panic!("seed {seed} hairpin {hairpin}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(checked, [true, true]);
+}
+
+#[test]
+fn node_views_after_dns_queries_snapshot() {
+    let (mut sim, node, client) = dns_node(true, 2);
+    for port in [41000, 41001, 41002] {
+        let mut s = spec(client, ConvProto::Udp, "10.96.0.10:53");
+        s.src_port = Some(port);
+        converse(&mut sim, s);
+    }
+    sim.run_until(SimTime::ZERO + SimDuration::from_secs(3));
+    let net = &sim.world;
+    let h = net.host(node).unwrap();
+    let list = h.conntrack.list(sim.now(), &CtFilter::parse(&["-p", "udp"]).unwrap());
+    let text = format!(
+        "$ ip route\n{}$ ip addr\n{}$ conntrack -L -p udp\n{}{}",
+        h.ip_route(),
+        net.ip_addr(node),
+        list.stdout,
+        list.stderr
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn rendered_walk_of_a_cluster_ip_dns_query_snapshot() {
+    let (mut sim, _, client) = dns_node(true, 2);
+    let mut s = spec(client, ConvProto::Udp, "10.96.0.10:53");
+    s.src_port = Some(41000);
+    converse(&mut sim, s);
+    sim.run_until(SimTime::ZERO + SimDuration::from_secs(1));
+    insta::assert_snapshot!(sim_net::network::render_trace(&sim.world, &sim.world.trace.records));
+}
+
+#[test]
+fn the_node_itself_reaches_a_cluster_ip_through_output_dnat_and_masquerade() {
+    let (mut sim, node, _) = dns_node(true, 3);
+    let net = &mut sim.world;
+    let lan = net.add_segment("node-net", SEGMENT_LATENCY);
+    net.attach(node, "eth0", lan, Some("192.168.205.146/24".parse().unwrap())).unwrap();
+    net.host_mut(node).unwrap().add_route_str("default via 192.168.205.1 dev eth0").unwrap();
+    let id = run(&mut sim, spec(node, ConvProto::Udp, "10.96.0.10:53"));
+    let net = &sim.world;
+    let conv = net.conversation(id).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::Completed { response: b"hello".to_vec() }));
+    // Source chosen for the VIP's route (eth0) is outside the pod CIDR: KUBE-MARK-MASQ, then
+    // MASQUERADE to cni0's address once OUTPUT's DNAT re-routed the packet there.
+    assert_eq!(*conv.local.unwrap().ip(), ip("192.168.205.146"));
+    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("10.244.0.1"));
+}
+
+#[test]
+fn loopback_conversation_stays_on_lo() {
+    let (mut sim, node, _) = dns_node(true, 3);
+    sim.world.listen(node, SockProto::Tcp, sa("127.0.0.1:10249"), Box::new(WhoAmIApp)).unwrap();
+    let id = run(&mut sim, spec(node, ConvProto::Tcp, "127.0.0.1:10249"));
+    let conv = sim.world.conversation(id).unwrap();
+    assert!(matches!(conv.outcome, Some(Outcome::Completed { .. })));
+    assert_eq!(*conv.served_by.as_ref().unwrap().peer.ip(), ip("127.0.0.1"));
+    // Loopback has no latency.
+    assert_eq!(conv.finished, conv.started);
+}

@@ -268,3 +268,60 @@ fn ip_addr_and_ip_route_of_a_pod() {
         "{out}"
     );
 }
+
+#[test]
+fn a_full_conntrack_table_drops_new_connections_and_logs_it() {
+    let (mut sim, a, b) = two_hosts(1);
+    let cfg = sim_net::conntrack::CtConfig { max: 1, ..Default::default() };
+    sim.world.host_mut(b).unwrap().conntrack.set_config(cfg);
+    let first = run(&mut sim, spec(a, ConvProto::Tcp, "10.0.0.2:80", b"1"));
+    assert!(matches!(sim.world.conversation(first).unwrap().outcome, Some(Outcome::Completed { .. })));
+    // The first entry is ASSURED (TIME_WAIT): it cannot be early-dropped.
+    let mut s = spec(a, ConvProto::Tcp, "10.0.0.2:80", b"2");
+    s.timeout = SimDuration::from_millis(1500);
+    let second = run(&mut sim, s);
+    let net = &sim.world;
+    let conv = net.conversation(second).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::TimedOut));
+    assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::ConntrackFull));
+    assert!(net.trace.records.iter().any(|r| matches!(&r.event,
+        NetTrace::KernelLog { message, .. } if message == "nf_conntrack: table full, dropping packet")));
+}
+
+#[test]
+fn down_veth_peer_and_martian_localhost() {
+    // Behind a bridge, a port whose peer is down has no carrier: nobody answers ARP.
+    let (mut sim, node, p1, _) = bridged(true);
+    sim.world.host_mut(p1).unwrap().set_up("eth0", false).unwrap();
+    let id = run(&mut sim, spec(node, ConvProto::Icmp, "10.244.0.5:0", b""));
+    let net = &sim.world;
+    let conv = net.conversation(id).unwrap();
+    assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::HostUnreachable));
+    // On a routed veth (ptp CNI style) the packet is lost on the down link.
+    let mut net = Network::new(1);
+    let x = net.add_host("x").unwrap();
+    let y = net.add_host("y").unwrap();
+    net.add_veth(x, "vethy", y, "eth0").unwrap();
+    net.host_mut(x).unwrap().add_addr("vethy", "10.0.0.1/32".parse().unwrap()).unwrap();
+    net.host_mut(x).unwrap().add_route_str("10.0.0.2 dev vethy scope link").unwrap();
+    net.host_mut(y).unwrap().add_addr("eth0", "10.0.0.2/32".parse().unwrap()).unwrap();
+    net.host_mut(y).unwrap().set_up("eth0", false).unwrap();
+    let mut sim = Simulation::new(net);
+    let id = run(&mut sim, spec(x, ConvProto::Icmp, "10.0.0.2:0", b""));
+    let net = &sim.world;
+    assert_eq!(net.disposition(net.conversation(id).unwrap().packets[0]), Some(&Disposition::InterfaceDown));
+    // A packet to 127.0.0.1 arriving on a real interface is martian unless route_localnet.
+    let (mut sim, a, b) = two_hosts(1);
+    sim.world.host_mut(a).unwrap().add_route_str("127.0.0.0/8 via 10.0.0.2 dev eth0").unwrap();
+    sim.world.host_mut(a).unwrap().set_up("lo", false).unwrap();
+    let id = run(&mut sim, spec(a, ConvProto::Icmp, "127.0.0.1:0", b""));
+    let net = &sim.world;
+    assert_eq!(net.disposition(net.conversation(id).unwrap().packets[0]), Some(&Disposition::Martian));
+    sim.world.host_mut(b).unwrap().sysctl.route_localnet = true;
+    let id = run(&mut sim, spec(a, ConvProto::Icmp, "127.0.0.1:0", b""));
+    let net = &sim.world;
+    assert_eq!(
+        net.disposition(net.conversation(id).unwrap().packets[0]),
+        Some(&Disposition::Delivered(Delivery::Stack))
+    );
+}

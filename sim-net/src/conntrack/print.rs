@@ -61,6 +61,17 @@ pub fn listing<'a>(entries: impl Iterator<Item = &'a CtEntry>, now: SimTime) -> 
     CtListing { stdout, stderr, count }
 }
 
+/// Renders what `conntrack -D` prints: each deleted entry on stdout, then
+/// `N flow entries have been deleted.` on stderr.
+pub fn deletion<'a>(entries: impl Iterator<Item = &'a CtEntry>, now: SimTime) -> CtListing {
+    let mut l = listing(entries, now);
+    l.stderr = format!(
+        "conntrack v{CONNTRACK_VERSION} (conntrack-tools): {} flow entries have been deleted.\n",
+        l.count
+    );
+    l
+}
+
 /// The selection options of `conntrack -L` / `conntrack -D`. Unset fields match anything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CtFilter {
@@ -190,6 +201,7 @@ mod tests {
             reply,
             status: CtStatus(status),
             tcp,
+            tcp_seen: Default::default(),
             mark: 0,
             created: SimTime::ZERO,
             expires: SimTime::ZERO + SimDuration::from_secs(secs),

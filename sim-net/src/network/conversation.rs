@@ -6,7 +6,7 @@
 //! ICMP echo and its reply. A RST, an ICMP error or the deadline ends it early. Ephemeral ports
 //! come from the host's seeded stream within `ip_local_port_range` (32768–60999).
 //!
-//! The stack side ([`Network::deliver`]) demultiplexes to connected sockets, then listeners;
+//! The stack side (`Network::deliver`) demultiplexes to connected sockets, then listeners;
 //! answers a SYN to a closed port with RST, a datagram to a closed port with ICMP port
 //! unreachable, any other segment without a connection with RST; and answers echo requests.
 

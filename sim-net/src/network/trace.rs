@@ -1,5 +1,7 @@
 //! What the packet walk records: one [`NetTrace`] per step of every packet, and the closed set
-//! of [`Disposition`]s a packet can end with. Rendering is left to the caller.
+//! of [`Disposition`]s a packet can end with. Records are structured data (packets, conntrack
+//! entry snapshots, netfilter steps); [`super::render`] turns them into text, and callers may
+//! render them their own way.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -64,6 +66,9 @@ pub enum Disposition {
     /// A 127.0.0.0/8 address arrived on a non-loopback interface with
     /// `route_localnet = 0` (martian).
     Martian,
+    /// A br_netfilter bridge would have sent a DNATed frame back out of the port it came in
+    /// on, and that port is not in hairpin mode (a pod reaching itself through its Service).
+    HairpinDropped,
     /// NAT could not be set up (MASQUERADE without an address, no free port): dropped, as
     /// the kernel's `NF_DROP`.
     NatFailed,

@@ -1,5 +1,9 @@
-//! The packet walk through one host: receive, bridge, forward, local output, transmit, and
-//! the answers the stack generates (RST, ICMP errors). See the parent module for the model.
+//! The packet walk through one host: receive (`ip_rcv`), bridge (`br_handle_frame` with
+//! br_netfilter), route and forward (`ip_route_input`, `ip_forward`), local output
+//! (`ip_local_out`), neighbour resolution and transmit, and the answers the stack generates
+//! (TCP RST, ICMP unreachable/time exceeded, REJECT's answer attached to the rejected packet's
+//! connection as `nf_ct_attach` does). Each function either hands the packet on (an event) or
+//! records its one [`Disposition`]. See the parent module for what is left out.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -38,7 +42,10 @@ impl Network {
     pub(super) fn local_out(&mut self, h: HostId, pkt: Packet, conv: Option<ConvId>) -> PacketId {
         let meta = self.new_packet(conv);
         self.record(NetTrace::Sent { id: meta.id, host: h, pkt: pkt.clone(), conv });
+        // A locally generated packet did not come in through any bridge port.
+        let saved = self.bridge_ingress.take();
         let _ = self.output(h, pkt, meta);
+        self.bridge_ingress = saved;
         meta.id
     }
 
@@ -194,7 +201,16 @@ impl Network {
         }
         let nf = matches!(b.kind, IfaceKind::Bridge { nf_call_iptables: true });
         if b.owns(hop) {
-            return self.l3_in(h, br, pkt, meta);
+            if !nf {
+                return self.l3_in(h, br, pkt, meta);
+            }
+            // br_netfilter: a frame for the bridge's own address that PREROUTING DNATs back out
+            // of the same bridge is *bridged* (br_nf_pre_routing_finish_bridge), so it may not
+            // leave by the port it came in on unless that port is in hairpin mode.
+            let saved = self.bridge_ingress.replace((h, port.to_string()));
+            let r = self.l3_in(h, br, pkt, meta);
+            self.bridge_ingress = saved;
+            return r;
         }
         let Some(out_port) = self.bridge_port_for(h, br, Some(port), hop) else {
             return Err(self.finish(h, meta, Disposition::HostUnreachable));
@@ -224,6 +240,19 @@ impl Network {
             out_port: out_port.clone(),
         });
         self.send_on_port(h, &out_port, hop, pkt, meta)
+    }
+
+    /// The egress port for a routed packet leaving through bridge `br`: `Err(port)` when it
+    /// is the hairpin-less port a br_netfilter DNAT frame came in on.
+    fn bridge_egress(&self, h: HostId, br: &str, hop: Ipv4Addr) -> Result<Option<String>, String> {
+        let ingress = self.bridge_ingress.as_ref().filter(|(bh, _)| *bh == h).map(|(_, p)| p.as_str());
+        match self.bridge_port_for(h, br, ingress, hop) {
+            Some(p) => Ok(Some(p)),
+            None => match ingress {
+                Some(i) if self.bridge_port_for(h, br, None, hop).as_deref() == Some(i) => Err(i.to_string()),
+                _ => Ok(None),
+            },
+        }
     }
 
     /// The port of bridge `br` behind which `hop` answers (not the ingress port unless it is
@@ -331,18 +360,30 @@ impl Network {
                 });
                 Err(self.finish(h, meta, Disposition::HostUnreachable))
             }
-            IfaceKind::Bridge { .. } => match self.bridge_port_for(h, out, None, hop) {
-                Some(port) => {
+            IfaceKind::Bridge { .. } => match self.bridge_egress(h, out, hop) {
+                Err(port) => {
                     self.record(NetTrace::Bridge {
                         id: meta.id,
                         host: h,
                         bridge: out.to_string(),
-                        in_port: out.to_string(),
-                        out_port: port.clone(),
+                        in_port: port.clone(),
+                        out_port: port,
                     });
-                    self.send_on_port(h, &port, hop, pkt, meta)
+                    Err(self.finish(h, meta, Disposition::HairpinDropped))
                 }
-                None => self.neighbour_failed(h, out, hop, pkt, meta),
+                Ok(port) => match port {
+                    Some(port) => {
+                        self.record(NetTrace::Bridge {
+                            id: meta.id,
+                            host: h,
+                            bridge: out.to_string(),
+                            in_port: out.to_string(),
+                            out_port: port.clone(),
+                        });
+                        self.send_on_port(h, &port, hop, pkt, meta)
+                    }
+                    None => self.neighbour_failed(h, out, hop, pkt, meta),
+                },
             },
             IfaceKind::Veth { .. } | IfaceKind::Ethernet { .. } => {
                 if let IfaceKind::Veth { peer, .. } = &i.kind
@@ -483,12 +524,8 @@ impl Network {
         // The steps are always collected: a drop's disposition names the rule or policy that
         // decided it, which only the last step tells.
         let mut steps: Vec<NfStep> = Vec::new();
-        let host = &mut self.hosts[h.0 as usize];
-        let mut netfilter = std::mem::take(&mut host.netfilter);
-        let mut rng = host.rng.clone();
         let res = {
-            let host_ro = &self.hosts[h.0 as usize];
-            let addr_type = |a: Ipv4Addr| host_ro.addr_type(a);
+            let (netfilter, rng, addr_type) = self.hosts[h.0 as usize].hook_parts();
             let ctx = HookContext {
                 now,
                 in_iface: in_if,
@@ -498,11 +535,8 @@ impl Network {
                 ct_seen_reply: seen_reply,
                 addr_type: &addr_type,
             };
-            netfilter.run_hook(hook, pkt, &ctx, &mut rng, Some(&mut steps))
+            netfilter.run_hook(hook, pkt, &ctx, rng, Some(&mut steps))
         };
-        let host = &mut self.hosts[h.0 as usize];
-        host.netfilter = netfilter;
-        host.rng = rng;
         if res.notrack {
             // raw runs before conntrack in the kernel: the packet is simply not tracked.
             *ct = CtClass::Untracked;
