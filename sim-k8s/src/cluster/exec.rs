@@ -893,6 +893,7 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::ForwardingDisabled => "forwarding-disabled",
         D::Martian => "martian",
         D::NatFailed => "nat-failed",
+        D::HairpinDropped => "hairpin-dropped",
     }
 }
 
