@@ -71,6 +71,9 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         )
         .map_err(|e| e.to_string())?;
         h.sysctl.ip_forward = true;
+        // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
+        // close_wait 1h), applied at its start-up.
+        h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
         let mut pc = ProxyConfig::new(&n.name, n.ip, Some(proxy.cluster_cidr.unwrap_or(config.cluster_cidr)));
         pc.local_detector =
             LocalTrafficDetector::ClusterCidr(proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
