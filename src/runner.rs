@@ -77,6 +77,35 @@ fn parse_pool(s: &str) -> Option<Vec<Ipv4Addr>> {
     Some(n.hosts().take(65_536).collect())
 }
 
+/// Gives a `cluster.KEY...` diagnostic the line and column of KEY's value in `text`.
+fn locate(text: &str, d: Diagnostic) -> Diagnostic {
+    let Some(rest) = d.message.strip_prefix("cluster.") else { return d };
+    let key: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let needle = format!("{key}:");
+    let Some(in_cluster) = text.lines().position(|l| l.starts_with("cluster:")) else { return d };
+    for (n, line) in text.lines().enumerate().skip(in_cluster + 1) {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            break;
+        }
+        if let Some(c) = line.find(&needle) {
+            let col = line[c + needle.len()..]
+                .find(|ch: char| ch != ' ')
+                .map_or(c + 1, |v| c + needle.len() + v + 1);
+            return Diagnostic { line: Some(n as u64 + 1), column: Some(col as u64), ..d };
+        }
+    }
+    d
+}
+
+/// The cluster a scenario asks for, with diagnostics located in the scenario's text.
+pub fn cluster_config_located(
+    file: &str,
+    text: &str,
+    spec: &ClusterSpec,
+) -> Result<ClusterConfig, Diagnostics> {
+    cluster_config(file, spec).map_err(|d| Diagnostics(d.0.into_iter().map(|x| locate(text, x)).collect()))
+}
+
 /// The cluster a scenario asks for: the default cluster with the scenario's overrides.
 pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, Diagnostics> {
     let mut c = ClusterConfig::default_cluster();
@@ -220,7 +249,7 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
 fn manifest_sources(s: &Scenario) -> Vec<Source> {
     let base = s.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let mut out = Vec::new();
-    for (i, m) in s.manifests.iter().enumerate() {
+    for (i, (_, m)) in s.manifests.iter().enumerate() {
         if let Some(f) = &m.file {
             out.push(Source::Path(base.join(f)));
         }
@@ -229,6 +258,29 @@ fn manifest_sources(s: &Scenario) -> Vec<Source> {
         }
     }
     out
+}
+
+/// Points an error in an inline manifest at the scenario file: `lab.yaml#manifests[2]:6:22`
+/// becomes `lab.yaml:LINE:COLUMN` by finding where the block's text sits in the file.
+fn relocate(s: &Scenario, message: String) -> String {
+    let prefix = format!("{}#manifests[", s.path.display());
+    let Some(rest) = message.strip_prefix(&prefix) else { return message };
+    let parse = || -> Option<String> {
+        let (idx, rest) = rest.split_once("]:")?;
+        let i: usize = idx.parse().ok()?;
+        let (line, rest) = rest.split_once(':')?;
+        let (col, tail) = rest.split_once(':')?;
+        let (line, col): (usize, usize) = (line.parse().ok()?, col.parse().ok()?);
+        let (entry_line, m) = s.manifests.get(i)?;
+        let text = m.inline.as_ref()?;
+        let first = text.lines().next()?;
+        // The block's first line is the first scenario line after the entry holding it.
+        let lines: Vec<&str> = s.text.lines().collect();
+        let start = (*entry_line as usize..lines.len()).find(|&n| lines[n].trim_start() == first)?;
+        let indent = lines[start].len() - lines[start].trim_start().len();
+        Some(format!("{}:{}:{}:{tail}", s.path.display(), start + line, col + indent))
+    };
+    parse().unwrap_or(message)
 }
 
 /// kube-proxy settings from a KubeProxyConfiguration document, if one was given.
@@ -245,10 +297,12 @@ pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
 /// Loads the scenario's manifests and builds its cluster (both may fail with diagnostics).
 pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics> {
     let file = s.path.display().to_string();
-    let config = cluster_config(&file, &s.cluster)?;
+    let config = cluster_config_located(&file, &s.text, &s.cluster)?;
     let loaded = manifest::load(&manifest_sources(s));
     if !loaded.errors.is_empty() {
-        return Err(Diagnostics(loaded.errors.iter().map(|e| Diagnostic::raw(e.to_string())).collect()));
+        return Err(Diagnostics(
+            loaded.errors.iter().map(|e| Diagnostic::raw(relocate(s, e.to_string()))).collect(),
+        ));
     }
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
     let proxy = proxy_settings(&objects);
@@ -269,10 +323,10 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
             Ok(_) => {}
             Err(_) => {
                 for e in &r.located {
-                    errors.push(Diagnostic::raw(e.to_string()));
+                    errors.push(Diagnostic::raw(relocate(s, e.to_string())));
                 }
                 if r.located.is_empty() {
-                    errors.push(Diagnostic::raw(format!("{}: {}", r.origin, r.kubectl_line())));
+                    errors.push(Diagnostic::raw(relocate(s, format!("{}: {}", r.origin, r.kubectl_line()))));
                 }
             }
         }

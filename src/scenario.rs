@@ -28,8 +28,8 @@ pub struct Scenario {
     pub seed: u64,
     /// The cluster to build.
     pub cluster: ClusterSpec,
-    /// Manifests applied before the first step.
-    pub manifests: Vec<ManifestRef>,
+    /// Manifests applied before the first step, with the line of each entry.
+    pub manifests: Vec<(u64, ManifestRef)>,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -61,8 +61,10 @@ pub struct ClusterSpec {
     #[serde(default)]
     pub nodes: Vec<NodeSpec>,
     /// The cluster (pod) CIDR; each node gets a /24 from it in node order.
+    #[serde(rename = "podCIDR")]
     pub pod_cidr: Option<String>,
     /// The service CIDR cluster IPs come from.
+    #[serde(rename = "serviceCIDR")]
     pub service_cidr: Option<String>,
     /// The node-port range, `30000-32767` form.
     pub node_port_range: Option<String>,
@@ -74,13 +76,14 @@ pub struct ClusterSpec {
     #[serde(default)]
     pub external_hosts: Vec<ExternalHostSpec>,
     /// Names the upstream resolver knows (`my.database.example.com: 203.0.113.50`).
-    #[serde(default)]
+    #[serde(default, rename = "upstreamDNS")]
     pub upstream_dns: indexmap::IndexMap<String, String>,
     /// Whether a cloud provider assigns LoadBalancer ingress IPs (default false: `<pending>`).
     pub load_balancer_provider: Option<LoadBalancerProviderSpec>,
     /// The cluster DNS domain (default `cluster.local`).
     pub cluster_domain: Option<String>,
     /// Whether CoreDNS is deployed (default true).
+    #[serde(rename = "coreDNS")]
     pub core_dns: Option<bool>,
 }
 
@@ -289,7 +292,7 @@ impl Scenario {
         for m in raw.manifests {
             let loc = m.referenced;
             match (&m.value.file, &m.value.inline) {
-                (Some(_), None) | (None, Some(_)) => manifests.push(m.value),
+                (Some(_), None) | (None, Some(_)) => manifests.push((loc.line(), m.value)),
                 _ => diags.push(Diagnostic::at(
                     &file,
                     loc.line(),

@@ -135,6 +135,8 @@ pub struct Network {
     /// The bridge port the packet being walked came in on, while a br_netfilter bridge hands
     /// it to its host's IP layer (for the hairpin rule).
     bridge_ingress: Option<(HostId, String)>,
+    /// Conntrack state of packets in flight over a loopback interface.
+    loopback_ct: BTreeMap<PacketId, crate::conntrack::CtClass>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -154,6 +156,7 @@ impl Network {
             outbox: vec![],
             convs: vec![],
             dispositions: BTreeMap::new(),
+            loopback_ct: BTreeMap::new(),
             bridge_ingress: None,
             trace: VecSink::default(),
             tracing: true,

@@ -71,6 +71,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         )
         .map_err(|e| e.to_string())?;
         h.sysctl.ip_forward = true;
+        add_default_route(h, &config, n.ip)?;
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
         // close_wait 1h), applied at its start-up.
         h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
@@ -133,7 +134,10 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
     // The control plane serves the API on 6443 (the `kubernetes` service's endpoint).
     if let Some(cp) = nodes.iter().find(|n| n.role == NodeRole::ControlPlane) {
         let h = net.host_mut(cp.host).map_err(|e| e.to_string())?;
-        let app = |_: &sim_net::socket::AppContext<'_>, _: &[u8]| b"kube-apiserver\n".to_vec();
+        // TLS is not modelled; a plain HTTP request gets the real server's answer to one.
+        let app = |_: &sim_net::socket::AppContext<'_>, _: &[u8]| {
+            b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n".to_vec()
+        };
         let _ =
             h.sockets.listen(SockProto::Tcp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 6443), Box::new(app));
     }
@@ -144,6 +148,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             .map_err(|err| format!("cluster: {err}"))?;
         let h = net.host_mut(host).map_err(|err| err.to_string())?;
         h.set_up("eth0", true).map_err(|err| err.to_string())?;
+        add_default_route(h, &config, e.ip)?;
         for (proto, port, image) in &e.listens {
             let kind = crate::apps::AppKind::from_image(image);
             let hostname = e.name.clone();
@@ -204,6 +209,25 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         Rc::new(RefCell::new(DnsState { config: dns_config, view: Default::default() })),
         root.fork("cluster"),
     ))
+}
+
+/// The node network's gateway: its first address. Nodes and external hosts route everything
+/// else there, as a real LAN's hosts do; nothing simulated answers at that address, so traffic
+/// to the internet ends in a neighbour failure (host unreachable).
+pub fn gateway(config: &ClusterConfig) -> Ipv4Addr {
+    nth_address(config.node_network, 1)
+}
+
+fn add_default_route(
+    h: &mut sim_net::host::Host,
+    config: &ClusterConfig,
+    own: Ipv4Addr,
+) -> Result<(), String> {
+    let gw = gateway(config);
+    if gw == own || !config.node_network.contains(&own) {
+        return Ok(());
+    }
+    h.add_route_str(&format!("default via {gw} dev eth0")).map_err(|e| format!("cluster: {e}"))
 }
 
 fn from_json(kind: Kind, v: serde_json::Value) -> Result<Object, String> {

@@ -74,20 +74,37 @@ impl Network {
 
     fn output(&mut self, h: HostId, mut pkt: Packet, meta: PacketMeta) -> Step<()> {
         let (mut out, mut hop) = self.output_route(h, meta, &pkt)?;
+        let routed_for = pkt.dst;
         let mut ct = self.classify(h, meta, &pkt)?;
         self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
         let nat = self.run_hook(h, meta, Hook::Output, &mut pkt, None, Some(&out), &mut ct)?;
         if let Some(req @ NatRequest::Dnat { .. }) = nat {
-            let before = pkt.dst;
             self.bind(h, meta, &mut ct, req, None)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
-            if pkt.dst != before {
-                (out, hop) = self.output_route(h, meta, &pkt)?;
-            }
+        }
+        // Any change of destination by NAT — the first packet's DNAT or a later packet's
+        // translation from conntrack — re-routes the packet (`ip_route_me_harder`).
+        if pkt.dst != routed_for {
+            (out, hop) = self.output_route(h, meta, &pkt)?;
         }
         self.postrouting(h, meta, &mut pkt, &mut ct, &out)?;
         self.confirm(h, meta, &ct);
+        self.keep_ct_over_loopback(h, &out, meta, &ct);
         self.transmit(h, &out, hop, pkt, meta)
+    }
+
+    /// A packet looped back to this host keeps its conntrack entry (the kernel leaves
+    /// `skb->_nfct` attached, so `nf_conntrack_in` does not look it up again and the nat table
+    /// is not consulted a second time).
+    fn keep_ct_over_loopback(&mut self, h: HostId, out: &str, meta: PacketMeta, ct: &CtClass) {
+        if self.host_ref(h).iface(out).is_none_or(|i| i.kind != IfaceKind::Loopback) {
+            return;
+        }
+        let kept = match ct {
+            CtClass::New(e) => CtClass::Tracked { entry: *e, dir: Direction::Original, state: CtState::New },
+            other => other.clone(),
+        };
+        self.loopback_ct.insert(meta.id, kept);
     }
 
     /// POSTROUTING with SNAT/MASQUERADE for a new connection, then the source manipulation.
@@ -132,6 +149,11 @@ impl Network {
     }
 
     fn l3_in(&mut self, h: HostId, in_if: &str, mut pkt: Packet, meta: PacketMeta) -> Step<()> {
+        if let Some(ct) = self.loopback_ct.remove(&meta.id) {
+            let mut ct = ct;
+            self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(in_if), None, &mut ct)?;
+            return self.route_in(h, in_if, pkt, meta, ct);
+        }
         let mut ct = self.classify(h, meta, &pkt)?;
         self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
         let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(in_if), None, &mut ct)?;
@@ -485,7 +507,13 @@ impl Network {
         let CtClass::New(e) = ct else { return Ok(()) };
         let now = self.now;
         let host = self.host_at(h);
-        let masq = out.and_then(|o| host.primary_addr(o));
+        // MASQUERADE takes `inet_select_addr(out, 0, RT_SCOPE_UNIVERSE)`: on lo, whose
+        // 127.0.0.1 is host-scoped, that is the first universe-scope address of another
+        // interface.
+        let masq = out.and_then(|o| match host.primary_addr(o) {
+            Some(a) if !a.is_loopback() => Some(a),
+            _ => host.ifaces().flat_map(|i| i.addrs.iter().map(|n| n.addr())).find(|a| !a.is_loopback()),
+        });
         match nat::bind(e, req, masq, &host.conntrack, now, &mut host.rng) {
             Ok(()) => Ok(()),
             Err(_) => Err(self.finish(h, meta, Disposition::NatFailed)),

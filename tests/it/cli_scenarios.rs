@@ -1,0 +1,73 @@
+//! `netsim run` on invalid scenarios (exit 2, `file:line:column: message`), on a failing
+//! expectation (exit 1), and `netsim kubectl` / `iptables-save -f --node` against the default
+//! cluster.
+
+use crate::support::netsim;
+
+#[test]
+fn invalid_scenarios_exit_2_with_positions() {
+    let mut report = String::new();
+    let mut files: Vec<_> = std::fs::read_dir("tests/data/bad-scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("failing.yaml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let out = netsim(&["run", f.to_str().unwrap()]);
+        assert_eq!(out.code, 2, "{}: {}{}", f.display(), out.stdout, out.stderr);
+        assert!(out.stdout.is_empty(), "{}: printed a transcript", f.display());
+        report.push_str(&out.stderr);
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn a_failed_expectation_exits_1_and_says_what_happened() {
+    let out = netsim(&["run", "tests/data/bad-scenarios/failing.yaml"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("! expectation failed: expected the output to contain \"nope\""));
+    assert_eq!(
+        out.stderr,
+        "tests/data/bad-scenarios/failing.yaml:4: steps[0]: expected the output to contain \"nope\"\n"
+    );
+}
+
+#[test]
+fn netsim_test_ends_with_the_counts_line() {
+    let out = netsim(&["test", "scenarios/quickstart.yaml", "tests/data/bad-scenarios/failing.yaml"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.ends_with("1 passed, 1 failed\n"), "{}", out.stdout);
+}
+
+#[test]
+fn kubectl_against_the_default_cluster() {
+    let out = netsim(&["kubectl", "-f", "scenarios/manifests/my-nginx.yaml", "get", "svc", "-o", "wide"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+    let out = netsim(&["kubectl", "-f", "scenarios/manifests/my-nginx.yaml", "get", "nodes"]);
+    assert!(out.stdout.contains("master"), "{}", out.stdout);
+    let out = netsim(&["kubectl", "-f", "scenarios/manifests/my-nginx.yaml", "get", "frobs"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("the server doesn't have a resource type \"frobs\""), "{}", out.stderr);
+}
+
+#[test]
+fn generated_rules_of_a_node_appear_as_iptables_save_prints_them() {
+    let out = netsim(&[
+        "iptables-save",
+        "-f",
+        "scenarios/manifests/my-nginx.yaml",
+        "--node",
+        "node01",
+        "-t",
+        "nat",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Article 004's shapes: the NodePort jump and the masquerade on mark 0x4000.
+    assert!(out.stdout.contains(
+        "-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/my-nginx\" -m tcp --dport 30380 -j KUBE-EXT-"
+    ));
+    assert!(out.stdout.contains("-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN"));
+    insta::assert_snapshot!(out.stdout);
+}
