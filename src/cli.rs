@@ -6,6 +6,7 @@ pub mod cluster_args;
 pub mod iptables;
 pub mod kubectl;
 pub mod scenario;
+pub mod shell;
 pub mod trace;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ pub enum Command {
     Run(scenario::RunArgs),
     /// Run every scenario under the given paths; ends with `N passed, M failed`.
     Test(scenario::TestArgs),
+    /// An interactive prompt on a scenario's cluster (type the article's commands).
+    Shell(shell::ShellArgs),
     /// Run a kubectl command against a cluster built from manifests.
     Kubectl(kubectl::KubectlArgs),
     /// Trace one connection through a cluster built from manifests.
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(a) => scenario::run(a),
         Command::Test(a) => scenario::test(a),
+        Command::Shell(a) => shell::run(a),
         Command::Kubectl(a) => kubectl::run(a),
         Command::Trace(a) => trace::run(a),
         Command::Iptables(c) => iptables::run(c),

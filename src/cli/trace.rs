@@ -45,6 +45,18 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Draw the connection instead: a Mermaid sequence diagram or a Graphviz (dot) graph.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub diagram: Option<Diagram>,
+}
+
+/// Diagram kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Diagram {
+    /// A Mermaid `sequenceDiagram`.
+    Mermaid,
+    /// A Graphviz `digraph`.
+    Dot,
 }
 
 /// Runs `netsim trace`.
@@ -156,6 +168,12 @@ pub fn run(a: TraceArgs) -> u8 {
         Proto::Udp => ConvProto::Udp,
         Proto::Icmp => ConvProto::Icmp,
     };
+    if let Some(d) = a.diagram {
+        let out = cluster.trace_diagram(&target, &dest, port, proto, d == Diagram::Dot);
+        print!("{}", out.stdout);
+        eprint!("{}", out.stderr);
+        return if out.exit_code == 0 { exit::OK } else { exit::FAILED };
+    }
     let out = cluster.trace(&target, &dest, port, proto);
     match a.format {
         Format::Text => {

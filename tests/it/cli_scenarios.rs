@@ -71,3 +71,32 @@ fn generated_rules_of_a_node_appear_as_iptables_save_prints_them() {
     assert!(out.stdout.contains("-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN"));
     insta::assert_snapshot!(out.stdout);
 }
+
+#[test]
+fn the_shell_runs_typed_commands_on_the_scenario_cluster() {
+    let out = crate::support::netsim_with_input(
+        &["shell", "scenarios/quickstart.yaml"],
+        "ssh pod/busybox\ncat /etc/resolv.conf\nexit\nssh node02\nip route\nexit\nexit\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn a_trace_draws_as_a_mermaid_sequence_diagram() {
+    let out = netsim(&[
+        "trace",
+        "-f",
+        "scenarios/manifests/my-nginx.yaml",
+        "--from",
+        "client",
+        "--to",
+        "10.32.1.149:30380",
+        "--diagram",
+        "mermaid",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("sequenceDiagram\n  participant h0 as client\n"), "{}", out.stdout);
+    // The SYN reaches the pod masqueraded to node02's cni0 address.
+    assert!(out.stdout.contains("10.244.2.1."), "{}", out.stdout);
+}

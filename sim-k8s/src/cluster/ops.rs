@@ -10,9 +10,10 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use sim_core::SimDuration;
+use sim_core::TraceRecord;
 use sim_net::conntrack::print::entry_line;
 use sim_net::netfilter::NfStep;
-use sim_net::network::{ConvProto, NetTrace, RouteTrace};
+use sim_net::network::{ConvProto, Conversation, NetTrace, RouteTrace};
 
 use super::exec::{ExecOutput, disposition_name};
 use super::facade::{Cluster, Target};
@@ -71,14 +72,21 @@ impl Cluster {
         self.trace(&target, &spec.dest, spec.port, spec.proto)
     }
 
-    /// Traces one connection from `from` to `dest:port`.
-    pub fn trace(&mut self, from: &Target, dest: &str, port: u16, proto: ConvProto) -> ExecOutput {
+    /// Runs one connection from `from` to `dest:port` with tracing on; returns it and the
+    /// trace records of its packets, or the output explaining why it could not start.
+    pub fn traced(
+        &mut self,
+        from: &Target,
+        dest: &str,
+        port: u16,
+        proto: ConvProto,
+    ) -> Result<(Ipv4Addr, Conversation, Vec<TraceRecord<NetTrace>>), ExecOutput> {
         let Some(host) = self.host_of(from) else {
-            return ExecOutput {
+            return Err(ExecOutput {
                 stderr: format!("{from}: not running\n"),
                 exit_code: 1,
                 ..Default::default()
-            };
+            });
         };
         let ip = match dest.parse::<Ipv4Addr>() {
             Ok(ip) => ip,
@@ -90,11 +98,11 @@ impl Cluster {
             }) {
                 Some(ip) => ip,
                 None => {
-                    return ExecOutput {
+                    return Err(ExecOutput {
                         stderr: format!("trace: cannot resolve {dest} from {from}\n"),
                         exit_code: 1,
                         ..Default::default()
-                    };
+                    });
                 }
             },
         };
@@ -107,8 +115,22 @@ impl Cluster {
         self.world_mut().net.tracing = true;
         let timeout =
             if proto == ConvProto::Tcp { SimDuration::from_secs(10) } else { SimDuration::from_secs(3) };
-        let (id, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
+        let (_, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
+        let records: Vec<_> = self.world().net.trace.records[first_record..]
+            .iter()
+            .filter(|r| r.event.packet().is_none_or(|p| conv.packets.contains(&p)))
+            .cloned()
+            .collect();
+        Ok((ip, conv, records))
+    }
+
+    /// Traces one connection from `from` to `dest:port`, rendered hop by hop.
+    pub fn trace(&mut self, from: &Target, dest: &str, port: u16, proto: ConvProto) -> ExecOutput {
+        let (ip, conv, records) = match self.traced(from, dest, port, proto) {
+            Ok(t) => t,
+            Err(o) => return o,
+        };
         let proto_name = match proto {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
@@ -117,11 +139,6 @@ impl Cluster {
         let mut out = String::new();
         let src = self.address_of(from).map(|a| a.to_string()).unwrap_or_default();
         let _ = writeln!(out, "trace: {from} ({src}) -> {dest} ({ip}:{port}) {proto_name}");
-        let records: Vec<_> = self.world().net.trace.records[first_record..]
-            .iter()
-            .filter(|r| r.event.packet().is_none_or(|p| conv.packets.contains(&p)))
-            .cloned()
-            .collect();
         let mut current = None;
         for r in &records {
             let ev = &r.event;
@@ -220,10 +237,78 @@ impl Cluster {
             .map(|s| format!(", served by {} which saw the client as {}", self.describe_host(s.host), s.peer))
             .unwrap_or_default();
         let _ = writeln!(out, "\nresult: {outcome}{served}");
-        let mut o = ExecOutput { stdout: out, ..Default::default() };
-        let _ = id;
-        o.connection = None;
-        o
+        ExecOutput { stdout: out, ..Default::default() }
+    }
+
+    /// The same connection as a diagram: a Mermaid sequence diagram or a Graphviz graph of the
+    /// hosts each packet crossed, labelled with the packet as it arrived (so NAT is visible).
+    pub fn trace_diagram(
+        &mut self,
+        from: &Target,
+        dest: &str,
+        port: u16,
+        proto: ConvProto,
+        dot: bool,
+    ) -> ExecOutput {
+        let (_, conv, records) = match self.traced(from, dest, port, proto) {
+            Ok(t) => t,
+            Err(o) => return o,
+        };
+        // (from host, to host, label) in order; a hop is a Tx followed by the next Rx of the
+        // same packet on another host.
+        let mut hops: Vec<(String, String, String)> = Vec::new();
+        let mut last_host: std::collections::BTreeMap<sim_net::network::PacketId, String> =
+            Default::default();
+        let mut participants: Vec<String> = Vec::new();
+        let name = |h| self.world().net.host_name(h).to_string();
+        for r in &records {
+            match &r.event {
+                NetTrace::Sent { id, host, .. } => {
+                    let n = name(*host);
+                    if !participants.contains(&n) {
+                        participants.push(n.clone());
+                    }
+                    last_host.insert(*id, n);
+                }
+                NetTrace::Rx { id, host, pkt, .. } => {
+                    let n = name(*host);
+                    if !participants.contains(&n) {
+                        participants.push(n.clone());
+                    }
+                    if let Some(prev) = last_host.get(id)
+                        && *prev != n
+                    {
+                        hops.push((prev.clone(), n.clone(), pkt.to_string()));
+                    }
+                    last_host.insert(*id, n);
+                }
+                _ => {}
+            }
+        }
+        let esc = |s: &str| s.replace('"', "'");
+        let mut out = String::new();
+        if dot {
+            out.push_str("digraph trace {\n  rankdir=LR;\n  node [shape=box];\n");
+            for (i, p) in participants.iter().enumerate() {
+                let _ = writeln!(out, "  h{i} [label=\"{}\"];", esc(p));
+            }
+            let idx = |n: &str| participants.iter().position(|p| p == n).unwrap_or(0);
+            for (k, (a, b, l)) in hops.iter().enumerate() {
+                let _ = writeln!(out, "  h{} -> h{} [label=\"{}. {}\"];", idx(a), idx(b), k + 1, esc(l));
+            }
+            out.push_str("}\n");
+        } else {
+            out.push_str("sequenceDiagram\n");
+            for (i, p) in participants.iter().enumerate() {
+                let _ = writeln!(out, "  participant h{i} as {}", esc(p));
+            }
+            let idx = |n: &str| participants.iter().position(|p| p == n).unwrap_or(0);
+            for (a, b, l) in &hops {
+                let _ = writeln!(out, "  h{}->>h{}: {}", idx(a), idx(b), esc(l).replace(':', "#58;"));
+            }
+        }
+        let _ = conv;
+        ExecOutput { stdout: out, ..Default::default() }
     }
 
     /// Injects a fault: `stop node/NAME`, `start node/NAME`, `stop kube-proxy/NAME`,
