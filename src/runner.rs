@@ -106,6 +106,34 @@ pub fn cluster_config_located(
     cluster_config(file, spec).map_err(|d| Diagnostics(d.0.into_iter().map(|x| locate(text, x)).collect()))
 }
 
+/// Parses `listens` keys (`tcp/3306: mysql`).
+fn parse_listens(
+    file: &str,
+    what: &str,
+    listens: &indexmap::IndexMap<String, String>,
+    d: &mut Diagnostics,
+) -> Vec<(sim_net::wire::Protocol, u16, String)> {
+    let mut out = Vec::new();
+    for (k, image) in listens {
+        let parsed = k.split_once('/').and_then(|(p, port)| {
+            let proto = match p {
+                "tcp" => sim_net::wire::Protocol::Tcp,
+                "udp" => sim_net::wire::Protocol::Udp,
+                _ => return None,
+            };
+            Some((proto, port.parse::<u16>().ok()?))
+        });
+        match parsed {
+            Some((proto, port)) => out.push((proto, port, image.clone())),
+            None => d.push(Diagnostic::plain(
+                file.into(),
+                format!("cluster.{what}.listens: invalid key {k:?}: expected tcp/PORT or udp/PORT"),
+            )),
+        }
+    }
+    out
+}
+
 /// The cluster a scenario asks for: the default cluster with the scenario's overrides.
 pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, Diagnostics> {
     let mut c = ClusterConfig::default_cluster();
@@ -141,8 +169,15 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                     NodeRole::Worker
                 }
             };
+            let listens = parse_listens(file, &format!("nodes[{i}]"), &n.listens, &mut d);
             match parse_v4(file, &format!("nodes[{i}].ip"), &n.ip) {
-                Ok(ip) => nodes.push(NodeConfig { name: n.name.clone(), ip, role, labels: n.labels.clone() }),
+                Ok(ip) => nodes.push(NodeConfig {
+                    name: n.name.clone(),
+                    ip,
+                    role,
+                    labels: n.labels.clone(),
+                    listens,
+                }),
                 Err(e) => d.push(e),
             }
         }
@@ -186,24 +221,7 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                     continue;
                 }
             };
-            let mut listens = Vec::new();
-            for (k, image) in &h.listens {
-                let parsed = k.split_once('/').and_then(|(p, port)| {
-                    let proto = match p {
-                        "tcp" => sim_net::wire::Protocol::Tcp,
-                        "udp" => sim_net::wire::Protocol::Udp,
-                        _ => return None,
-                    };
-                    Some((proto, port.parse::<u16>().ok()?))
-                });
-                match parsed {
-                    Some((proto, port)) => listens.push((proto, port, image.clone())),
-                    None => d.push(Diagnostic::plain(
-                        file.into(),
-                        format!("cluster.externalHosts[{i}].listens: invalid key {k:?}: expected tcp/PORT or udp/PORT"),
-                    )),
-                }
-            }
+            let listens = parse_listens(file, &format!("externalHosts[{i}]"), &h.listens, &mut d);
             hosts.push(ExternalHostConfig { name: h.name.clone(), ip, listens });
         }
         c.external_hosts = hosts;
@@ -427,11 +445,18 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
         };
         if let Some(o) = &out {
+            // kubectl prints server warnings before its table.
+            let (warning, rest) = if o.stderr.starts_with("Warning: ") {
+                (o.stderr.as_str(), "")
+            } else {
+                ("", o.stderr.as_str())
+            };
+            t.push_str(warning);
             t.push_str(&o.stdout);
             if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
                 t.push('\n');
             }
-            t.push_str(&o.stderr);
+            t.push_str(rest);
             if o.exit_code != 0 {
                 let _ = writeln!(t, "(exit status {})", o.exit_code);
             }

@@ -100,6 +100,9 @@ pub struct NodeSpec {
     /// Extra node labels.
     #[serde(default)]
     pub labels: indexmap::IndexMap<String, String>,
+    /// Services the node runs outside Kubernetes: `tcp/3306: mysql` style.
+    #[serde(default)]
+    pub listens: indexmap::IndexMap<String, String>,
 }
 
 /// A host outside the cluster.

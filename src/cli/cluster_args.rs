@@ -60,7 +60,13 @@ fn node_config(n: &Node, role: NodeRole) -> Option<NodeConfig> {
         .iter()
         .find(|a| a.type_.as_str() == "InternalIP")
         .and_then(|a| a.address.parse().ok())?;
-    Some(NodeConfig { name: n.metadata.name.clone(), ip, role, labels: Default::default() })
+    Some(NodeConfig {
+        name: n.metadata.name.clone(),
+        ip,
+        role,
+        labels: Default::default(),
+        listens: Vec::new(),
+    })
 }
 
 /// Loads the manifests and builds the cluster; prints diagnostics and returns the exit status

@@ -52,6 +52,11 @@ pub fn service(svc: &mut Service) {
     let spec = &mut svc.spec;
     let ty = spec.type_.get_or_insert(ServiceType::ClusterIP).clone();
     let affinity = spec.session_affinity.get_or_insert(ServiceAffinity::None).clone();
+    // `SetDefaults_Service`: "if obj.Spec.SessionAffinity == v1.ServiceAffinityNone {
+    // obj.Spec.SessionAffinityConfig = nil }", so patching ClientIP back to None succeeds.
+    if affinity == ServiceAffinity::None {
+        spec.session_affinity_config = None;
+    }
     if affinity == ServiceAffinity::ClientIP {
         let has_timeout = spec
             .session_affinity_config

@@ -72,6 +72,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         .map_err(|e| e.to_string())?;
         h.sysctl.ip_forward = true;
         add_default_route(h, &config, n.ip)?;
+        install_listeners(h, &n.name, &n.listens)?;
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
         // close_wait 1h), applied at its start-up.
         h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
@@ -149,18 +150,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         let h = net.host_mut(host).map_err(|err| err.to_string())?;
         h.set_up("eth0", true).map_err(|err| err.to_string())?;
         add_default_route(h, &config, e.ip)?;
-        for (proto, port, image) in &e.listens {
-            let kind = crate::apps::AppKind::from_image(image);
-            let hostname = e.name.clone();
-            let sp = if *proto == sim_net::wire::Protocol::Udp { SockProto::Udp } else { SockProto::Tcp };
-            let app = move |ctx: &sim_net::socket::AppContext<'_>, req: &[u8]| {
-                let view = crate::apps::ServerView { hostname: &hostname, local: ctx.local, peer: ctx.peer };
-                crate::apps::respond(&kind, &view, req).unwrap_or_default()
-            };
-            h.sockets
-                .listen(sp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, *port), Box::new(app))
-                .map_err(|err| format!("cluster: {}: {err}", e.name))?;
-        }
+        install_listeners(h, &e.name, &e.listens)?;
         externals.insert(e.name.clone(), host);
     }
 
@@ -209,6 +199,27 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         Rc::new(RefCell::new(DnsState { config: dns_config, view: Default::default() })),
         root.fork("cluster"),
     ))
+}
+
+/// Servers a host runs outside Kubernetes, by image-like name.
+fn install_listeners(
+    h: &mut sim_net::host::Host,
+    name: &str,
+    listens: &[(sim_net::wire::Protocol, u16, String)],
+) -> Result<(), String> {
+    for (proto, port, image) in listens {
+        let kind = crate::apps::AppKind::from_image(image);
+        let hostname = name.to_string();
+        let sp = if *proto == sim_net::wire::Protocol::Udp { SockProto::Udp } else { SockProto::Tcp };
+        let app = move |ctx: &sim_net::socket::AppContext<'_>, req: &[u8]| {
+            let view = crate::apps::ServerView { hostname: &hostname, local: ctx.local, peer: ctx.peer };
+            crate::apps::respond(&kind, &view, req).unwrap_or_default()
+        };
+        h.sockets
+            .listen(sp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, *port), Box::new(app))
+            .map_err(|err| format!("cluster: {name}: {err}"))?;
+    }
+    Ok(())
 }
 
 /// The node network's gateway: its first address. Nodes and external hosts route everything

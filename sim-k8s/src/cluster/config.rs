@@ -29,6 +29,9 @@ pub struct NodeConfig {
     pub role: NodeRole,
     /// Extra labels (besides `kubernetes.io/hostname` and the role label).
     pub labels: IndexMap<String, String>,
+    /// Services the node's host runs outside Kubernetes (a database on a node, as in article
+    /// 001): (protocol, port, image-like application name).
+    pub listens: Vec<(sim_net::wire::Protocol, u16, String)>,
 }
 
 /// A host outside the cluster, on the node network.
@@ -80,6 +83,7 @@ impl ClusterConfig {
             ip: Ipv4Addr::new(10, 32, 1, last),
             role,
             labels: IndexMap::new(),
+            listens: Vec::new(),
         };
         ClusterConfig {
             nodes: vec![

@@ -58,6 +58,9 @@ impl TraceSpec {
     }
 }
 
+/// A traced connection: the destination address, the conversation, its packets' records.
+pub type Traced = (Ipv4Addr, Conversation, Vec<TraceRecord<NetTrace>>);
+
 impl Cluster {
     /// Runs one connection with tracing on and renders every packet's path.
     pub fn trace_line(&mut self, spec: &str) -> ExecOutput {
@@ -80,13 +83,13 @@ impl Cluster {
         dest: &str,
         port: u16,
         proto: ConvProto,
-    ) -> Result<(Ipv4Addr, Conversation, Vec<TraceRecord<NetTrace>>), ExecOutput> {
+    ) -> Result<Traced, Box<ExecOutput>> {
         let Some(host) = self.host_of(from) else {
-            return Err(ExecOutput {
+            return Err(Box::new(ExecOutput {
                 stderr: format!("{from}: not running\n"),
                 exit_code: 1,
                 ..Default::default()
-            });
+            }));
         };
         let ip = match dest.parse::<Ipv4Addr>() {
             Ok(ip) => ip,
@@ -98,11 +101,11 @@ impl Cluster {
             }) {
                 Some(ip) => ip,
                 None => {
-                    return Err(ExecOutput {
+                    return Err(Box::new(ExecOutput {
                         stderr: format!("trace: cannot resolve {dest} from {from}\n"),
                         exit_code: 1,
                         ..Default::default()
-                    });
+                    }));
                 }
             },
         };
@@ -129,7 +132,7 @@ impl Cluster {
     pub fn trace(&mut self, from: &Target, dest: &str, port: u16, proto: ConvProto) -> ExecOutput {
         let (ip, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
-            Err(o) => return o,
+            Err(o) => return *o,
         };
         let proto_name = match proto {
             ConvProto::Tcp => "tcp",
@@ -252,7 +255,7 @@ impl Cluster {
     ) -> ExecOutput {
         let (_, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
-            Err(o) => return o,
+            Err(o) => return *o,
         };
         // (from host, to host, label) in order; a hop is a Tx followed by the next Rx of the
         // same packet on another host.
