@@ -245,6 +245,9 @@ fn from_json(kind: Kind, v: serde_json::Value) -> Result<Object, String> {
     object_from_json(kind, v).map_err(|e| format!("cluster: built-in {}: {e:?}", kind.as_str()))
 }
 
+/// The Kubernetes version the simulated kubelets report (kube-proxy's rules follow this era).
+pub const KUBELET_VERSION: &str = "v1.31.0";
+
 /// A Node object as the kubelet registers it.
 fn node_object(n: &super::config::NodeConfig, pod_cidr: Ipv4Net, _i: usize) -> Result<Object, String> {
     let mut labels = serde_json::Map::new();
@@ -274,7 +277,16 @@ fn node_object(n: &super::config::NodeConfig, pod_cidr: Ipv4Net, _i: usize) -> R
                     {"type": "InternalIP", "address": n.ip.to_string()},
                     {"type": "Hostname", "address": n.name}
                 ],
-                "conditions": [{"type": "Ready", "status": "True"}]
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "nodeInfo": {
+                    "kubeletVersion": KUBELET_VERSION,
+                    "kubeProxyVersion": KUBELET_VERSION,
+                    "osImage": "Ubuntu 22.04.4 LTS",
+                    "kernelVersion": "5.15.0-105-generic",
+                    "containerRuntimeVersion": "containerd://1.7.13",
+                    "operatingSystem": "linux",
+                    "architecture": "amd64"
+                }
             }
         }),
     )

@@ -253,7 +253,8 @@ impl Cluster {
         (id, conv)
     }
 
-    fn report(&self, id: ConvId, conv: &Conversation) -> ConnectionReport {
+    /// What the runner reports about a finished conversation.
+    pub fn report(&self, id: ConvId, conv: &Conversation) -> ConnectionReport {
         let w = self.world();
         let served_by = conv.served_by.as_ref().map(|s| self.describe_host(s.host));
         let disposition =

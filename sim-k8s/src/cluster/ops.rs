@@ -59,7 +59,7 @@ impl TraceSpec {
 }
 
 /// A traced connection: the destination address, the conversation, its packets' records.
-pub type Traced = (Ipv4Addr, Conversation, Vec<TraceRecord<NetTrace>>);
+pub type Traced = (Ipv4Addr, sim_net::network::ConvId, Conversation, Vec<TraceRecord<NetTrace>>);
 
 impl Cluster {
     /// Runs one connection with tracing on and renders every packet's path.
@@ -118,19 +118,19 @@ impl Cluster {
         self.world_mut().net.tracing = true;
         let timeout =
             if proto == ConvProto::Tcp { SimDuration::from_secs(10) } else { SimDuration::from_secs(3) };
-        let (_, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
+        let (id, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
         let records: Vec<_> = self.world().net.trace.records[first_record..]
             .iter()
             .filter(|r| r.event.packet().is_none_or(|p| conv.packets.contains(&p)))
             .cloned()
             .collect();
-        Ok((ip, conv, records))
+        Ok((ip, id, conv, records))
     }
 
     /// Traces one connection from `from` to `dest:port`, rendered hop by hop.
     pub fn trace(&mut self, from: &Target, dest: &str, port: u16, proto: ConvProto) -> ExecOutput {
-        let (ip, conv, records) = match self.traced(from, dest, port, proto) {
+        let (ip, id, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
             Err(o) => return *o,
         };
@@ -178,7 +178,14 @@ impl Cluster {
                     if matched.is_empty() && matches!(verdict, sim_net::netfilter::HookVerdict::Accept) {
                         continue;
                     }
-                    let _ = writeln!(out, "  {t} {}: {} -> {:?}", name(*host), hook.chain_name(), verdict);
+                    let v = match verdict {
+                        sim_net::netfilter::HookVerdict::Accept => "ACCEPT".to_string(),
+                        sim_net::netfilter::HookVerdict::Drop => "DROP".to_string(),
+                        sim_net::netfilter::HookVerdict::Reject(w) => {
+                            format!("REJECT --reject-with {}", sim_net::netfilter::rule::reject_with_name(*w))
+                        }
+                    };
+                    let _ = writeln!(out, "  {t} {}: {} -> {v}", name(*host), hook.chain_name());
                     for m in matched {
                         let _ = writeln!(out, "  {:>12}     {m}", "");
                     }
@@ -220,18 +227,21 @@ impl Cluster {
                     let _ = writeln!(out, "  {t} {}: kernel: {message}", name(*host));
                 }
                 NetTrace::Disposition { host, disposition, .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {}: => {} ({disposition:?})",
-                        name(*host),
-                        disposition_name(disposition)
-                    );
+                    let _ = writeln!(out, "  {t} {}: => {}", name(*host), describe_disposition(disposition));
                 }
             }
         }
+        use sim_net::network::Outcome;
         let outcome = match &conv.outcome {
-            Some(sim_net::network::Outcome::Completed { .. }) => "completed".to_string(),
-            Some(o) => format!("{o:?}"),
+            Some(Outcome::Completed { .. }) => "completed".to_string(),
+            Some(Outcome::Refused) => "connection refused (RST)".to_string(),
+            Some(Outcome::Reset) => "connection reset".to_string(),
+            Some(Outcome::Unreachable { icmp_type, code, from }) => {
+                format!("ICMP type {icmp_type} code {code} ({}) from {from}", icmp_name(*icmp_type, *code))
+            }
+            Some(Outcome::TimedOut) => "timed out (no answer)".to_string(),
+            Some(Outcome::NoRoute) => "no route to the destination (ENETUNREACH)".to_string(),
+            Some(Outcome::Failed(why)) => format!("failed: {why}"),
             None => "no outcome".to_string(),
         };
         let served = conv
@@ -240,7 +250,8 @@ impl Cluster {
             .map(|s| format!(", served by {} which saw the client as {}", self.describe_host(s.host), s.peer))
             .unwrap_or_default();
         let _ = writeln!(out, "\nresult: {outcome}{served}");
-        ExecOutput { stdout: out, ..Default::default() }
+        let connection = Some(self.report(id, &conv));
+        ExecOutput { stdout: out, connection, ..Default::default() }
     }
 
     /// The same connection as a diagram: a Mermaid sequence diagram or a Graphviz graph of the
@@ -253,7 +264,7 @@ impl Cluster {
         proto: ConvProto,
         dot: bool,
     ) -> ExecOutput {
-        let (_, conv, records) = match self.traced(from, dest, port, proto) {
+        let (_, _, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
             Err(o) => return *o,
         };
@@ -378,6 +389,41 @@ impl Cluster {
             };
         }
         bad(format!("fault: unknown target {what:?}"))
+    }
+}
+
+/// ICMP type/code names as tcpdump prints them.
+fn icmp_name(t: u8, c: u8) -> &'static str {
+    match (t, c) {
+        (3, 0) => "net unreachable",
+        (3, 1) => "host unreachable",
+        (3, 3) => "port unreachable",
+        (3, 9) | (3, 10) | (3, 13) => "administratively prohibited",
+        (3, _) => "destination unreachable",
+        (11, _) => "time exceeded",
+        _ => "icmp",
+    }
+}
+
+/// A disposition in words, naming the rule or chain when there is one.
+pub fn describe_disposition(d: &sim_net::network::Disposition) -> String {
+    use sim_net::network::{Delivery, Disposition as D};
+    let name = disposition_name(d);
+    match d {
+        D::Delivered(Delivery::Socket { proto, local }) => format!("{name} to {proto} socket {local}"),
+        D::Delivered(Delivery::Stack) => format!("{name} to the host's stack"),
+        D::DroppedByRule(r) => {
+            format!("{name} by rule {} of {} ({} table)", r.index, r.chain, r.table.name())
+        }
+        D::Rejected(r, w) => format!(
+            "{name} by rule {} of {} ({} table) with {}",
+            r.index,
+            r.chain,
+            r.table.name(),
+            sim_net::netfilter::rule::reject_with_name(*w)
+        ),
+        D::DroppedByPolicy(t, c) => format!("{name} by the {c} policy ({} table)", t.name()),
+        _ => name.to_string(),
     }
 }
 
