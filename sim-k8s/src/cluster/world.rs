@@ -370,24 +370,8 @@ impl ClusterWorld {
 
     /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer.
     pub fn proxy_sync(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
-        let services: Vec<_> = self
-            .api
-            .list(Kind::Service)
-            .filter_map(|o| match o {
-                Object::Service(s) => Some(proxy_view::service_ports(s)),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let slices: Vec<_> = self
-            .api
-            .list(Kind::EndpointSlice)
-            .filter_map(|o| match o {
-                Object::EndpointSlice(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        let endpoints = proxy_view::endpoints_map(slices);
+        let services: Vec<_> = self.api.services().flat_map(proxy_view::service_ports).collect();
+        let endpoints = proxy_view::endpoints_map(self.api.endpoint_slices());
         let seq = self.api.last_seq();
         let Some(node) = self.nodes.get_mut(i) else { return };
         let host = node.host;
@@ -549,38 +533,10 @@ impl ClusterWorld {
 
     /// Rebuilds CoreDNS's view from the API.
     pub fn refresh_dns(&mut self) {
-        let namespaces: Vec<_> = self
-            .api
-            .list(Kind::Namespace)
-            .filter_map(|o| match o {
-                Object::Namespace(n) => Some(n),
-                _ => None,
-            })
-            .collect();
-        let services: Vec<_> = self
-            .api
-            .list(Kind::Service)
-            .filter_map(|o| match o {
-                Object::Service(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        let slices: Vec<_> = self
-            .api
-            .list(Kind::EndpointSlice)
-            .filter_map(|o| match o {
-                Object::EndpointSlice(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        let pods: Vec<_> = self
-            .api
-            .list(Kind::Pod)
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let namespaces: Vec<_> = self.api.namespaces().collect();
+        let services: Vec<_> = self.api.services().collect();
+        let slices: Vec<_> = self.api.endpoint_slices().collect();
+        let pods: Vec<_> = self.api.pods().collect();
         let view = dns_view::dns_view(namespaces, services, &slices, pods);
         self.dns.borrow_mut().view = view;
     }
@@ -588,14 +544,7 @@ impl ClusterWorld {
     /// Wires newly running pods into the network and unwires pods that are gone.
     fn sync_pods(&mut self, now: SimTime) {
         let mut live: BTreeSet<String> = BTreeSet::new();
-        let pods: Vec<crate::api::Pod> = self
-            .api
-            .list(Kind::Pod)
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p.clone()),
-                _ => None,
-            })
-            .collect();
+        let pods: Vec<crate::api::Pod> = self.api.pods().cloned().collect();
         for pod in pods {
             let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
             let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
