@@ -142,12 +142,18 @@ fn sync_slices(
     }
     let mut changed = false;
     for (ports, eps) in desired {
-        let reuse = existing.iter().position(|s| s.ports == ports);
+        // Same port list first; else recycle an empty placeholder, as the reconciler does to
+        // avoid churning slice names.
+        let reuse = existing
+            .iter()
+            .position(|s| s.ports == ports)
+            .or_else(|| existing.iter().position(|s| s.ports.is_empty() && s.endpoints.is_empty()));
         match reuse {
             Some(i) => {
                 let old = existing.remove(i);
                 let mut s = old.clone();
                 s.endpoints = eps;
+                s.ports = ports;
                 s.metadata.labels = labels.clone();
                 if let Some(o) = &owner {
                     s.metadata.owner_references = vec![o.clone()];

@@ -173,7 +173,8 @@ pub fn describe(
     out
 }
 
-fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object) -> String {
+/// Describes one object (which need not be stored; related objects come from `store`).
+pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object) -> String {
     let key = obj.key("default");
     let evs = events_for(events, &key);
     match obj {
@@ -522,8 +523,8 @@ fn describe_pod(store: &ApiServer, p: &Pod, evs: &[&Event], now: SimTime) -> Str
             0,
             &format!(
                 "Status:\tTerminating (lasts {})\n",
-                age(Some(dt), now.saturating_add(sim_core::SimDuration::from_secs(2 * grace as u64)))
-                    .replace("<invalid>", "<unknown>")
+                // kubectl ages the (future) deletionTimestamp: the familiar "lasts <invalid>".
+                age(Some(dt), now)
             ),
         );
         d.w(0, &format!("Termination Grace Period:\t{grace}s\n"));
@@ -717,6 +718,9 @@ fn describe_deployment(
             let proto = p.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
             d.w(2, &format!("Port:\t{}/{proto}\n", p.container_port));
             d.w(2, &format!("Host Port:\t{}/{proto}\n", p.host_port.unwrap_or(0)));
+        }
+        if let Some(p) = &c.liveness_probe {
+            d.w(2, &probe_string("Liveness", p));
         }
         if let Some(p) = &c.readiness_probe {
             d.w(2, &probe_string("Readiness", p));

@@ -1,0 +1,294 @@
+//! kubectl views and verbs against a simulated cluster: real-format checks from formats.md and
+//! insta snapshots of get/describe over the articles' manifests.
+
+mod controllers_common;
+
+use std::path::PathBuf;
+
+use controllers_common::*;
+use sim_core::{SimDuration, SimRng, SimTime};
+use sim_k8s::api::service::{IpFamily, IpFamilyPolicy, ServiceAffinity, TrafficPolicy};
+use sim_k8s::api::{
+    ClusterIp, IntOrString, Kind, Object, ObjectMeta, Protocol, Service, ServicePort, ServiceSpec,
+    ServiceType,
+};
+use sim_k8s::apiserver::{ApiServer, ApiServerConfig};
+use sim_k8s::controllers::Controllers;
+use sim_k8s::kubectl::{Kubectl, KubectlCommand, KubectlOutput, RunResult};
+
+struct World {
+    store: ApiServer,
+    c: Controllers,
+    now: SimTime,
+}
+
+fn articles() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/articles")
+}
+
+impl World {
+    fn new(workers: usize) -> Self {
+        let mut w =
+            World { store: cluster(workers), c: Controllers::new(&SimRng::new(42)), now: SimTime::ZERO };
+        w.settle(0);
+        w
+    }
+
+    fn run(&mut self, line: &str) -> RunResult {
+        let dir = articles();
+        let reader = move |p: &str| {
+            std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"))
+        };
+        let mut k =
+            Kubectl { store: &mut self.store, now: self.now, files: &reader, events: self.c.events() };
+        k.run(line)
+    }
+
+    fn k(&mut self, line: &str) -> KubectlOutput {
+        let out = match self.run(line) {
+            RunResult::Done(o) => o,
+            RunResult::Delegated(c) => panic!("delegated: {c:?}"),
+        };
+        // Controllers react to every write at the same instant.
+        self.settle(0);
+        out
+    }
+
+    /// Advances simulated time by `secs`, running the controllers at every wake-up.
+    fn settle(&mut self, secs: u64) {
+        let until = self.now.saturating_add(SimDuration::from_secs(secs));
+        self.now = run_until(&mut self.c, &mut self.store, self.now, until);
+    }
+}
+
+fn stdout(o: &KubectlOutput) -> String {
+    assert_eq!(o.exit_code, 0, "stderr: {}", o.stderr);
+    o.stdout.clone()
+}
+
+#[test]
+fn describe_service_matches_kubectl_unit_test() {
+    // kubectl pkg/describe/describe_test.go, TestDescribeService "test1" (formats.md §1.10).
+    let svc = Service {
+        api_version: "v1".into(),
+        kind: "Service".into(),
+        metadata: ObjectMeta::named("foo", "bar"),
+        spec: ServiceSpec {
+            type_: Some(ServiceType::LoadBalancer),
+            selector: Some([("blah".to_string(), "heh".to_string())].into_iter().collect()),
+            ports: vec![ServicePort {
+                name: "port-tcp".into(),
+                protocol: Some(Protocol::TCP),
+                port: 8080,
+                target_port: Some(IntOrString::String("targetPort".into())),
+                node_port: Some(31111),
+                ..Default::default()
+            }],
+            cluster_ip: ClusterIp::parse("1.2.3.4"),
+            cluster_ips: vec![ClusterIp::parse("1.2.3.4")],
+            ip_families: vec![IpFamily::IPv4],
+            ip_family_policy: Some(IpFamilyPolicy::SingleStack),
+            load_balancer_ip: "5.6.7.8".into(),
+            session_affinity: Some(ServiceAffinity::None),
+            external_traffic_policy: Some(TrafficPolicy::Local),
+            health_check_node_port: Some(32222),
+            ..Default::default()
+        },
+        status: None,
+    };
+    let store = ApiServer::new(ApiServerConfig::default(), &SimRng::new(1));
+    let text = sim_k8s::kubectl::describe::describe_one(&store, SimTime::ZERO, &[], &Object::Service(svc));
+    assert_eq!(
+        text,
+        "Name:                     bar
+Namespace:                foo
+Labels:                   <none>
+Annotations:              <none>
+Selector:                 blah=heh
+Type:                     LoadBalancer
+IP Family Policy:         SingleStack
+IP Families:              IPv4
+IP:                       1.2.3.4
+IPs:                      1.2.3.4
+Desired LoadBalancer IP:  5.6.7.8
+Port:                     port-tcp  8080/TCP
+TargetPort:               targetPort/TCP
+NodePort:                 port-tcp  31111/TCP
+Endpoints:                <none>
+Session Affinity:         None
+External Traffic Policy:  Local
+HealthCheck NodePort:     32222
+Events:                   <none>
+"
+    );
+}
+
+#[test]
+fn get_ep_lists_three_then_more_and_warns_on_stderr() {
+    let mut w = World::new(2);
+    let o = w.k(
+        "kubectl create deployment hostnames --image=registry.k8s.io/serve_hostname --replicas=5 --port=9376",
+    );
+    assert_eq!(stdout(&o), "deployment.apps/hostnames created\n");
+    assert_eq!(
+        stdout(&w.k("kubectl expose deployment hostnames --port=80 --target-port=9376")),
+        "service/hostnames exposed\n"
+    );
+    w.settle(5);
+    let o = w.k("kubectl get ep hostnames");
+    assert_eq!(
+        o.stderr,
+        "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n"
+    );
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME        ENDPOINTS"), "{}", o.stdout);
+    assert!(lines[1].contains(":9376,") && lines[1].contains(" + 2 more..."), "{}", o.stdout);
+    insta::assert_snapshot!("get_ep_more", o.stdout);
+    let d = w.k("kubectl describe svc hostnames");
+    let endpoints_line =
+        d.stdout.lines().find(|l| l.starts_with("Endpoints:")).unwrap_or_default().to_string();
+    assert!(endpoints_line.ends_with(" + 2 more..."), "{endpoints_line}");
+}
+
+#[test]
+fn article_001_views() {
+    let mut w = World::new(2);
+    assert_eq!(
+        stdout(&w.k("kubectl apply -f 001-deploy-my-nginx.yaml")),
+        "deployment.apps/my-nginx created\n"
+    );
+    assert_eq!(stdout(&w.k("kubectl apply -f 001-service-my-nginx.yaml")), "service/my-nginx created\n");
+    // Readiness probe: initialDelaySeconds 60 — not ready before, ready after.
+    w.settle(30);
+    let pods = w.k("kubectl get pods");
+    assert!(pods.stdout.contains("0/1     Running"), "{}", pods.stdout);
+    // Not ready yet: only notReadyAddresses, which `get ep` does not list.
+    assert!(!w.k("kubectl get ep my-nginx").stdout.contains(":80"));
+    w.settle(60);
+    insta::assert_snapshot!("001_get_svc", stdout(&w.k("kubectl get svc")));
+    insta::assert_snapshot!("001_get_svc_wide", stdout(&w.k("kubectl get svc -o wide")));
+    insta::assert_snapshot!("001_get_pods_wide", stdout(&w.k("kubectl get pods -o wide")));
+    insta::assert_snapshot!("001_get_pods_labels", stdout(&w.k("kubectl get pods --show-labels")));
+    insta::assert_snapshot!("001_get_ep", stdout(&w.k("kubectl get ep")));
+    insta::assert_snapshot!("001_get_endpointslices", stdout(&w.k("kubectl get endpointslices")));
+    insta::assert_snapshot!("001_get_deploy_wide", stdout(&w.k("kubectl get deploy -o wide")));
+    insta::assert_snapshot!("001_get_rs", stdout(&w.k("kubectl get rs")));
+    insta::assert_snapshot!("001_get_nodes_wide", stdout(&w.k("kubectl get nodes -o wide")));
+    insta::assert_snapshot!("001_get_ns", stdout(&w.k("kubectl get ns")));
+    insta::assert_snapshot!("001_get_all", stdout(&w.k("kubectl get all")));
+    insta::assert_snapshot!("001_describe_svc", stdout(&w.k("kubectl describe svc my-nginx")));
+    insta::assert_snapshot!("001_describe_ep", stdout(&w.k("kubectl describe ep my-nginx")));
+    insta::assert_snapshot!("001_describe_deploy", stdout(&w.k("kubectl describe deploy my-nginx")));
+    insta::assert_snapshot!("001_describe_pod", stdout(&w.k("kubectl describe pod my-nginx")));
+    insta::assert_snapshot!("001_describe_node", stdout(&w.k("kubectl describe node worker")));
+    insta::assert_snapshot!("001_get_svc_yaml", stdout(&w.k("kubectl get svc my-nginx -o yaml")));
+    insta::assert_snapshot!("001_get_events", stdout(&w.k("kubectl get events")));
+}
+
+#[test]
+fn article_000_endpoints_gotchas() {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl apply -f 000-deploy-echoserver.yaml"));
+    stdout(&w.k("kubectl apply -f 000-service-echoserver.yaml"));
+    w.settle(5);
+    // Deleting the Endpoints of a selector Service: the controller puts it back.
+    assert_eq!(stdout(&w.k("kubectl delete ep svc-echoserver")), "endpoints \"svc-echoserver\" deleted\n");
+    assert!(w.store.get_named(Kind::Endpoints, "default", "svc-echoserver").is_some());
+    // Creating it by hand now collides.
+    let o = w.k("kubectl create -f 000-endpoint-echoserver.yaml");
+    assert_eq!(o.exit_code, 1);
+    assert_eq!(
+        o.stderr,
+        "Error from server (AlreadyExists): error when creating \"000-endpoint-echoserver.yaml\": endpoints \"svc-echoserver\" already exists\n"
+    );
+    // replace without clusterIP: the immutable-field gotcha.
+    let o = w.k("kubectl replace -f 000-service-echoserver.yaml");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(o.stderr.contains("spec.clusterIP: Invalid value: \"\": field is immutable"), "{}", o.stderr);
+}
+
+#[test]
+fn selectorless_service_keeps_manual_endpoints_and_mirrors_them() {
+    let mut w = World::new(1);
+    stdout(&w.k("kubectl apply -f 001-service-mysql.yaml"));
+    stdout(&w.k("kubectl apply -f 001-endpoint-mysql.yaml"));
+    w.settle(2);
+    insta::assert_snapshot!("mysql_get_ep", stdout(&w.k("kubectl get ep mysql")));
+    let slices = stdout(&w.k("kubectl get endpointslices -l kubernetes.io/service-name=mysql -o yaml"));
+    assert!(
+        slices.contains("endpointslice.kubernetes.io/managed-by: endpointslicemirroring-controller.k8s.io"),
+        "{slices}"
+    );
+}
+
+#[test]
+fn verbs_and_errors() {
+    let mut w = World::new(2);
+    let o = w.k("kubectl get svc nope");
+    assert_eq!(
+        (o.exit_code, o.stderr.as_str()),
+        (1, "Error from server (NotFound): services \"nope\" not found\n")
+    );
+    let o = w.k("kubectl get foo");
+    assert_eq!(o.stderr, "error: the server doesn't have a resource type \"foo\"\n");
+    let o = w.k("kubectl get pods");
+    assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("", "No resources found in default namespace.\n"));
+    stdout(&w.k("kubectl create deployment nginx --image=nginx:1.27 --replicas=2 --port=80"));
+    let o = w.k("kubectl rollout status deployment/nginx");
+    assert!(o.retry, "{o:?}");
+    assert!(
+        o.stdout.starts_with(
+            "Waiting for deployment \"nginx\" rollout to finish: 0 of 2 updated replicas are available..."
+        ),
+        "{}",
+        o.stdout
+    );
+    w.settle(3);
+    assert_eq!(
+        stdout(&w.k("kubectl rollout status deployment/nginx")),
+        "deployment \"nginx\" successfully rolled out\n"
+    );
+    assert_eq!(stdout(&w.k("kubectl scale deployment nginx --replicas=3")), "deployment.apps/nginx scaled\n");
+    stdout(&w.k("kubectl expose deployment nginx --port=80 --type=NodePort --name=web"));
+    assert_eq!(
+        stdout(&w.k("kubectl patch svc web -p '{\"spec\":{\"type\":\"ClusterIP\"}}'")),
+        "service/web patched\n"
+    );
+    assert_eq!(
+        stdout(&w.k("kubectl patch svc web -p '{\"spec\":{\"type\":\"ClusterIP\"}}'")),
+        "service/web patched (no change)\n"
+    );
+    assert_eq!(
+        stdout(&w.k("kubectl run client --image=busybox --restart=Never -- sleep 3600")),
+        "pod/client created\n"
+    );
+    let o = w.k("kubectl wait --for=condition=Ready pod/client");
+    assert!(o.retry);
+    w.settle(3);
+    assert_eq!(stdout(&w.k("kubectl wait --for=condition=Ready pod/client")), "pod/client condition met\n");
+    assert_eq!(stdout(&w.k("kubectl label pod client tier=debug")), "pod/client labeled\n");
+    let o = w.k("kubectl label pod client tier=other");
+    assert_eq!(o.stderr, "error: 'tier' already has a value (debug), and --overwrite is false\n");
+    assert_eq!(stdout(&w.k("kubectl get pods -l tier=debug -o name")), "pod/client\n");
+    // Graceful delete: Terminating for 30s, then gone.
+    assert_eq!(stdout(&w.k("kubectl delete pod client")), "pod \"client\" deleted\n");
+    assert!(stdout(&w.k("kubectl get pod client")).contains("Terminating"));
+    w.settle(31);
+    assert_eq!(w.k("kubectl get pod client").exit_code, 1);
+    match w.run("kubectl exec -it nginx-abc -- curl web") {
+        RunResult::Delegated(KubectlCommand::Exec { pod, command, .. }) => {
+            assert_eq!(pod, "nginx-abc");
+            assert_eq!(command, ["curl", "web"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    insta::assert_snapshot!("verbs_get_all_wide", stdout(&w.k("kubectl get deploy,rs,svc -o wide")));
+}
+
+#[test]
+fn statefulset_views() {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl apply -f 002-statefulset-web.yaml"));
+    w.settle(20);
+    insta::assert_snapshot!("002_get_sts_pods", stdout(&w.k("kubectl get sts,pods -o wide")));
+}
