@@ -21,6 +21,7 @@ pub mod node;
 pub mod object;
 pub mod pod;
 pub mod proxy_config;
+pub mod quantity;
 pub mod selector;
 pub mod service;
 pub mod service_cidr;
@@ -41,6 +42,7 @@ pub use pod::{
     Probe,
 };
 pub use proxy_config::KubeProxyConfiguration;
+pub use quantity::Quantity;
 pub use selector::{LabelSelector, LabelSelectorRequirement};
 pub use service::{
     ClusterIp, IpFamily, IpFamilyPolicy, Protocol, Service, ServiceAffinity, ServicePort, ServiceSpec,

@@ -102,6 +102,39 @@ pub enum ApplyResult {
     Unchanged,
 }
 
+/// kubectl's one-line confirmations for the other verbs.
+pub mod messages {
+    use super::{ApplyResult, ObjectKey};
+
+    /// `kubectl delete`: `service "x" deleted`.
+    pub fn deleted(key: &ObjectKey) -> String {
+        format!("{} {} deleted\n", key.kind.kubectl_prefix(), crate::validation::go_quote(&key.name))
+    }
+
+    /// `kubectl scale`: `deployment.apps/x scaled`.
+    pub fn scaled(key: &ObjectKey) -> String {
+        format!("{key} scaled\n")
+    }
+
+    /// `kubectl patch`: `service/x patched` or `service/x patched (no change)`.
+    pub fn patched(key: &ObjectKey, result: ApplyResult) -> String {
+        match result {
+            ApplyResult::Unchanged => format!("{key} patched (no change)\n"),
+            _ => format!("{key} patched\n"),
+        }
+    }
+
+    /// `kubectl replace`: `service/x replaced`.
+    pub fn replaced(key: &ObjectKey) -> String {
+        format!("{key} replaced\n")
+    }
+
+    /// `kubectl apply` / `create`: `service/x created|configured|unchanged`.
+    pub fn applied(key: &ObjectKey, result: ApplyResult) -> String {
+        format!("{key} {result}\n")
+    }
+}
+
 impl fmt::Display for ApplyResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -261,6 +294,12 @@ impl ApiServer {
         naming::random_suffix(&mut self.rng_names, n)
     }
 
+    /// A `generateName`-style name: `prefix` plus a 5-character suffix
+    /// (`nginx-6799fc88d8-` ⇒ `nginx-6799fc88d8-fzr5b`).
+    pub fn generate_name(&mut self, prefix: &str) -> String {
+        format!("{prefix}{}", naming::random_suffix(&mut self.rng_names, 5))
+    }
+
     // ----- reads -----
 
     /// One object.
@@ -287,6 +326,56 @@ impl ApiServer {
     /// Every object of a kind in one namespace.
     pub fn list_in<'a>(&'a self, kind: Kind, namespace: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
         self.objects.iter().filter(move |(k, _)| k.kind == kind && k.namespace == namespace).map(|(_, o)| o)
+    }
+
+    /// Every Service, in (namespace, name) order.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.list(Kind::Service).filter_map(Object::as_service)
+    }
+
+    /// Every Pod, in (namespace, name) order.
+    pub fn pods(&self) -> impl Iterator<Item = &crate::api::Pod> {
+        self.list(Kind::Pod).filter_map(Object::as_pod)
+    }
+
+    /// Every Node, in name order.
+    pub fn nodes(&self) -> impl Iterator<Item = &crate::api::Node> {
+        self.list(Kind::Node).filter_map(Object::as_node)
+    }
+
+    /// Every Endpoints object, in (namespace, name) order.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoints> {
+        self.list(Kind::Endpoints).filter_map(Object::as_endpoints)
+    }
+
+    /// Every EndpointSlice, in (namespace, name) order.
+    pub fn endpoint_slices(&self) -> impl Iterator<Item = &crate::api::EndpointSlice> {
+        self.list(Kind::EndpointSlice).filter_map(Object::as_endpoint_slice)
+    }
+
+    /// Every Deployment, in (namespace, name) order.
+    pub fn deployments(&self) -> impl Iterator<Item = &crate::api::Deployment> {
+        self.list(Kind::Deployment).filter_map(Object::as_deployment)
+    }
+
+    /// Every ReplicaSet, in (namespace, name) order.
+    pub fn replica_sets(&self) -> impl Iterator<Item = &crate::api::ReplicaSet> {
+        self.list(Kind::ReplicaSet).filter_map(Object::as_replica_set)
+    }
+
+    /// Every StatefulSet, in (namespace, name) order.
+    pub fn stateful_sets(&self) -> impl Iterator<Item = &crate::api::StatefulSet> {
+        self.list(Kind::StatefulSet).filter_map(Object::as_stateful_set)
+    }
+
+    /// Every DaemonSet, in (namespace, name) order.
+    pub fn daemon_sets(&self) -> impl Iterator<Item = &crate::api::DaemonSet> {
+        self.list(Kind::DaemonSet).filter_map(Object::as_daemon_set)
+    }
+
+    /// Every Namespace, in name order.
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.list(Kind::Namespace).filter_map(Object::as_namespace)
     }
 
     /// The change log from entry `after + 1` on (`after = 0` for everything).
@@ -320,16 +409,17 @@ impl ApiServer {
                     .to_string(),
             });
         }
-        let default_ns = "default".to_string();
-        let suffix = naming::random_suffix(&mut self.rng_names, 5);
+        let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
             if !kind.is_namespaced() {
                 meta.namespace.clear();
             } else if meta.namespace.is_empty() {
-                meta.namespace = default_ns;
+                meta.namespace = "default".to_string();
             }
+            // Draw from the name stream only when a name is generated, so unrelated requests
+            // do not shift generated names.
             if meta.name.is_empty() && !meta.generate_name.is_empty() {
-                meta.name = format!("{}{suffix}", meta.generate_name);
+                meta.name = format!("{}{}", meta.generate_name, naming::random_suffix(rng, 5));
             }
         }
         if obj.api_version().is_empty() {
@@ -362,6 +452,11 @@ impl ApiServer {
             return Err(Self::invalid(&key, errors));
         }
         self.allocate(&key, &mut obj, None).map_err(|e| Self::invalid(&key, e))?;
+        if let Object::ServiceCidr(c) = &obj {
+            for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                self.cluster_ips.add_range(cidr);
+            }
+        }
         let rv = self.next_rv();
         let ts = naming::timestamp(self.config.epoch_unix_secs, self.now);
         let uid = naming::uid(&mut self.rng_uid);
@@ -384,6 +479,9 @@ impl ApiServer {
 
     /// `kubectl apply`: creates, or updates keeping server-set fields the manifest omits.
     pub fn apply(&mut self, obj: Object) -> Result<ApplyResult, ApiError> {
+        if obj.name().is_empty() && obj.meta().is_some_and(|m| !m.generate_name.is_empty()) {
+            return Err(ApiError::BadRequest { message: "cannot use generate name with apply".to_string() });
+        }
         let mut probe = obj.clone();
         let key = self.normalize(&mut probe)?;
         if self.objects.contains_key(&key) {
@@ -611,12 +709,16 @@ impl ApiServer {
                     Some(Object::Service(o)) => Some(o),
                     _ => None,
                 };
-                let before = (self.cluster_ips.clone(), self.node_ports.clone());
-                let r = self.allocate_service(key, svc, old_svc);
+                let mut journal = Journal::default();
+                let r = self.allocate_service(key, svc, old_svc, &mut journal);
                 if r.is_err() {
-                    // Roll back everything this request reserved.
-                    self.cluster_ips = before.0;
-                    self.node_ports = before.1;
+                    // Roll back everything this request newly reserved.
+                    for ip in journal.ips {
+                        self.cluster_ips.release(ip);
+                    }
+                    for p in journal.ports {
+                        self.node_ports.release(p);
+                    }
                 }
                 r
             }
@@ -643,6 +745,7 @@ impl ApiServer {
         key: &ObjectKey,
         svc: &mut Service,
         old: Option<&Service>,
+        journal: &mut Journal,
     ) -> Result<(), Vec<FieldError>> {
         let ty = svc.spec.service_type();
         if ty == ServiceType::ExternalName {
@@ -651,7 +754,15 @@ impl ApiServer {
         match svc.spec.cluster_ip.clone() {
             ClusterIp::None => {}
             ClusterIp::Ip(ip) => {
-                if let Err(e) = self.cluster_ips.allocate(ip, key) {
+                let fresh = match ip {
+                    IpAddr::V4(v4) => self.cluster_ips.owner(v4).is_none(),
+                    IpAddr::V6(_) => false,
+                };
+                let r = self.cluster_ips.allocate(ip, key);
+                if fresh && r.is_ok() {
+                    journal.ips.push(ip);
+                }
+                if let Err(e) = r {
                     return Err(vec![FieldError::invalid(
                         "spec.clusterIPs",
                         BadValue::Raw(go_string_slice(&[ip.to_string()])),
@@ -667,6 +778,7 @@ impl ApiServer {
                         &e.to_string(),
                     )]
                 })?;
+                journal.ips.push(IpAddr::V4(ip));
                 svc.spec.cluster_ip = ClusterIp::Ip(IpAddr::V4(ip));
                 svc.spec.cluster_ips = vec![svc.spec.cluster_ip.clone()];
             }
@@ -677,8 +789,9 @@ impl ApiServer {
         for (i, p) in svc.spec.ports.iter_mut().enumerate() {
             let requested = p.node_port.unwrap_or(0);
             if requested != 0 {
-                if let Err(e) = self.node_ports.allocate(requested, key) {
-                    errors.push(node_port_error(i, requested, &e));
+                match self.reserve_port(requested, key, journal) {
+                    Ok(_) => {}
+                    Err(e) => errors.push(node_port_error(i, requested, &e)),
                 }
                 continue;
             }
@@ -695,8 +808,8 @@ impl ApiServer {
                     .filter(|np| *np != 0)
             });
             let got = match kept {
-                Some(np) => self.node_ports.allocate(np, key).map(|_| np),
-                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+                Some(np) => self.reserve_port(np, key, journal),
+                None => self.next_port(key, journal),
             };
             match got {
                 Ok(np) => p.node_port = Some(np),
@@ -712,8 +825,8 @@ impl ApiServer {
                 .filter(|p| *p != 0)
                 .or(old.and_then(|o| o.spec.health_check_node_port));
             let got = match requested {
-                Some(hc) => self.node_ports.allocate(hc, key).map(|_| hc),
-                None => self.node_ports.allocate_next(&mut self.rng_node_port, key).map(i32::from),
+                Some(hc) => self.reserve_port(hc, key, journal),
+                None => self.next_port(key, journal),
             };
             match got {
                 Ok(hc) => svc.spec.health_check_node_port = Some(hc),
@@ -725,6 +838,21 @@ impl ApiServer {
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn reserve_port(&mut self, port: i32, key: &ObjectKey, journal: &mut Journal) -> Result<i32, AllocError> {
+        let fresh = u16::try_from(port).is_ok_and(|p| self.node_ports.owner(p).is_none());
+        self.node_ports.allocate(port, key)?;
+        if fresh {
+            journal.ports.push(port);
+        }
+        Ok(port)
+    }
+
+    fn next_port(&mut self, key: &ObjectKey, journal: &mut Journal) -> Result<i32, AllocError> {
+        let p = i32::from(self.node_ports.allocate_next(&mut self.rng_node_port, key)?);
+        journal.ports.push(p);
+        Ok(p)
     }
 
     fn release_all(&mut self, obj: &Object) {
@@ -739,6 +867,11 @@ impl ApiServer {
                 }
             }
             Object::Node(n) => self.pod_cidrs.release_node(&n.metadata.name),
+            Object::ServiceCidr(c) => {
+                for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
+                    self.cluster_ips.remove_range(cidr);
+                }
+            }
             _ => {}
         }
     }
@@ -796,6 +929,34 @@ impl ApiServer {
 enum Verb {
     Apply,
     Create,
+}
+
+/// Validates loaded objects without a store (defaults applied to a copy first), positioning
+/// every field error in its source: `deploy.yaml:12:9: spec.ports[1].port: Required value`.
+/// Allocation checks (ranges, conflicts) need a server and are not part of this.
+pub fn lint(loaded: &[Loaded<Object>]) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    for l in loaded {
+        let mut obj = l.value.clone();
+        defaults::apply(&mut obj);
+        for e in validation::validate(&obj) {
+            out.push(LoadError {
+                file: l.origin.file.clone(),
+                loc: Some(l.locate(&e.field)),
+                field: e.field.clone(),
+                message: e.body(),
+                kind: LoadErrorKind::Invalid,
+            });
+        }
+    }
+    out
+}
+
+/// What one request newly reserved, so a failed request can give it back.
+#[derive(Default)]
+struct Journal {
+    ips: Vec<IpAddr>,
+    ports: Vec<i32>,
 }
 
 /// The result of applying one loaded object.

@@ -83,6 +83,9 @@ impl<T> Loaded<T> {
             ("spec.clusterIPs", "spec.clusterIP"),
             ("spec.LoadBalancerSourceRanges", "spec.loadBalancerSourceRanges"),
         ];
+        if let Some(yaml) = kube_proxy_yaml_path(path) {
+            return self.spans.locate(&yaml).unwrap_or(self.origin.loc);
+        }
         let mut best = self.spans.locate(path);
         for (server, user) in ALIASES {
             if let Some(rest) = path.strip_prefix(server)
@@ -97,6 +100,34 @@ impl<T> Loaded<T> {
         }
         best.unwrap_or(self.origin.loc)
     }
+}
+
+/// kube-proxy reports Go field names (`KubeProxyConfiguration.KubeProxyIPTablesConfiguration.
+/// SyncPeriod`); this maps them back to the YAML path (`iptables.syncPeriod`).
+fn kube_proxy_yaml_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("KubeProxyConfiguration.")?;
+    let mut parts: Vec<String> = Vec::new();
+    for seg in rest.split('.') {
+        let mapped = match seg {
+            "KubeProxyIPTablesConfiguration" => "iptables".to_string(),
+            "KubeProxyConntrackConfiguration" => "conntrack".to_string(),
+            "KubeProxyIPVSConfiguration" => "ipvs".to_string(),
+            "Mode" => "mode".to_string(),
+            "ProxyMode" => continue,
+            other => go_field_to_json(other),
+        };
+        parts.push(mapped);
+    }
+    Some(parts.join("."))
+}
+
+/// `TCPEstablishedTimeout` ⇒ `tcpEstablishedTimeout`, `ClusterCIDR` ⇒ `clusterCIDR`.
+fn go_field_to_json(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let run = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    // Lower-case the leading capitals, except the last one when it starts the next word.
+    let lower = if run > 1 && run < chars.len() { run - 1 } else { run };
+    chars.iter().enumerate().map(|(i, c)| if i < lower { c.to_ascii_lowercase() } else { *c }).collect()
 }
 
 /// A document of a kind netsim does not simulate.
@@ -184,7 +215,33 @@ pub struct LoadOutcome {
     pub not_simulated: Vec<NotSimulated>,
     /// Every error, in source order.
     pub errors: Vec<LoadError>,
+    /// Fields accepted but ignored (server bookkeeping from `-o yaml` dumps), in source order.
+    pub ignored: Vec<IgnoredField>,
 }
+
+/// A field that was accepted and deliberately ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IgnoredField {
+    /// File name.
+    pub file: String,
+    /// Position of the field.
+    pub loc: Loc,
+    /// Field path (`metadata.managedFields`).
+    pub field: String,
+}
+
+impl fmt::Display for IgnoredField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: ignored (server-side bookkeeping, not simulated)",
+            self.file, self.loc, self.field
+        )
+    }
+}
+
+/// Metadata that real dumps carry and netsim accepts without using.
+const IGNORED_FIELDS: &[&str] = &["metadata.managedFields", "metadata.selfLink", "metadata.clusterName"];
 
 impl LoadOutcome {
     /// True if there were no errors.
@@ -318,6 +375,7 @@ fn load_text_into(name: &str, text: &str, out: &mut LoadOutcome) {
             out.objects.extend(part.objects);
             out.not_simulated.extend(part.not_simulated);
             out.errors.extend(part.errors);
+            out.ignored.extend(part.ignored);
         }
         // The OS refused a thread: parse here (budgets still bound the depth).
         Err(_) => load_text_on_this_thread(name, text, out),
@@ -439,37 +497,58 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
-    let mut failed = false;
-    for u in decoded.unknown {
-        failed = true;
-        let path = field(&u.path);
-        out.errors.push(LoadError {
-            file: file.to_string(),
-            loc: Some(u.loc),
-            message: format!("unknown field \"{path}\""),
-            field: path,
-            kind: LoadErrorKind::UnknownField,
-        });
-    }
-    match decoded.value {
-        Err(e) => out.errors.push(LoadError {
-            file: file.to_string(),
-            loc: e.loc.or(Some(node.loc)),
-            field: if e.path.is_empty() { prefix.to_string() } else { field(&e.path) },
-            message: e.message,
-            kind: LoadErrorKind::Type,
-        }),
-        Ok(_) if failed => {}
-        Ok(mut obj) => {
+    // Unknown fields and every type error, in source order, all reported at once.
+    let mut errors: Vec<LoadError> = decoded
+        .unknown
+        .into_iter()
+        .map(|u| {
+            let path = field(&u.path);
+            LoadError {
+                file: file.to_string(),
+                loc: Some(u.loc),
+                message: format!("unknown field \"{path}\""),
+                field: path,
+                kind: LoadErrorKind::UnknownField,
+            }
+        })
+        .collect();
+    let type_error = |e: decode::DecodeError| LoadError {
+        file: file.to_string(),
+        loc: e.loc.or(Some(node.loc)),
+        field: if e.path.is_empty() { prefix.to_string() } else { field(&e.path) },
+        message: e.message,
+        kind: LoadErrorKind::Type,
+    };
+    let recovered = !decoded.recovered.is_empty();
+    errors.extend(decoded.recovered.into_iter().map(type_error));
+    let value = match decoded.value {
+        Ok(v) => Some(v),
+        // A failure after a recovered type error is usually its echo (a zero value that
+        // does not parse); report it only when it stands alone.
+        Err(_) if recovered => None,
+        Err(e) => {
+            errors.push(type_error(e));
+            None
+        }
+    };
+    errors.sort_by_key(|e| e.loc);
+    match value {
+        Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
+            for f in IGNORED_FIELDS {
+                if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {
+                    out.ignored.push(IgnoredField { file: file.to_string(), loc, field: field(f) });
+                }
+            }
             out.objects.push(Loaded { value: obj, origin, spans: decoded.spans });
         }
+        _ => out.errors.extend(errors),
     }
 }
 
 fn typed<T: DeserializeOwned>(node: &Node, wrap: fn(T) -> Object) -> decode::Decoded<Object> {
     let d = decode::decode::<T>(node);
-    decode::Decoded { value: d.value.map(wrap), unknown: d.unknown, spans: d.spans }
+    decode::Decoded { value: d.value.map(wrap), recovered: d.recovered, unknown: d.unknown, spans: d.spans }
 }
 
 fn load_list(file: &str, index: usize, node: &Node, prefix: &str, out: &mut LoadOutcome) {
@@ -532,6 +611,20 @@ mod tests {
         let msgs: Vec<String> = out.errors.iter().map(ToString::to_string).collect();
         assert_eq!(msgs, vec!["svc.yaml:6:3: unknown field \"spec.portz\"".to_string()]);
         assert!(out.objects.is_empty());
+    }
+
+    #[test]
+    fn go_field_names_map_to_json() {
+        assert_eq!(go_field_to_json("TCPEstablishedTimeout"), "tcpEstablishedTimeout");
+        assert_eq!(go_field_to_json("ClusterCIDR"), "clusterCIDR");
+        assert_eq!(go_field_to_json("MaxPerCore"), "maxPerCore");
+        assert_eq!(go_field_to_json("IP"), "ip");
+        assert_eq!(
+            kube_proxy_yaml_path("KubeProxyConfiguration.KubeProxyIPTablesConfiguration.SyncPeriod")
+                .as_deref(),
+            Some("iptables.syncPeriod")
+        );
+        assert_eq!(kube_proxy_yaml_path("KubeProxyConfiguration.Mode.ProxyMode").as_deref(), Some("mode"));
     }
 
     #[test]

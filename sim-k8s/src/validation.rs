@@ -9,6 +9,7 @@
 
 pub mod names;
 pub mod pod;
+pub mod proxy_config;
 pub mod service;
 pub mod workload;
 
@@ -243,7 +244,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             }
             errs
         }
-        Object::KubeProxyConfiguration(_) => Vec::new(),
+        Object::KubeProxyConfiguration(c) => proxy_config::validate_proxy_config(c),
     }
 }
 

@@ -308,3 +308,73 @@ fn generate_name_and_status_kept() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn failed_creates_give_back_what_they_reserved() {
+    // A /29 has 6 usable addresses: if failed creates leaked their drawn IP, this would fill up.
+    let config = ApiServerConfig {
+        service_cidr: "10.0.0.0/29".parse().unwrap_or_default(),
+        ..ApiServerConfig::default()
+    };
+    let mut s = ApiServer::new(config, &SimRng::new(1));
+    let ok = "apiVersion: v1\nkind: Service\nmetadata:\n  name: holder\nspec:\n  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30001\n";
+    assert!(s.create(one(ok)).is_ok());
+    for i in 0..20 {
+        let clash = ok.replace("holder", &format!("clash{i}"));
+        assert!(matches!(s.create(one(&clash)), Err(ApiError::Invalid { .. })));
+    }
+    for i in 0..5 {
+        let y = format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: fits{i}\nspec:\n  ports:\n  - port: 80\n"
+        );
+        assert!(s.create(one(&y)).is_ok(), "fits{i}");
+    }
+}
+
+#[test]
+fn lint_positions_errors_without_a_server() {
+    let out = load_str(
+        "deploy.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: my-nginx\nspec:\n  ports:\n  - name: http\n    port: 80\n  - name: https\n    targetPort: 443\n",
+    );
+    let errs: Vec<String> = sim_k8s::apiserver::lint(&out.objects).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        vec!["deploy.yaml:9:5: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive"]
+    );
+}
+
+#[test]
+fn kubectl_confirmation_lines() {
+    use sim_k8s::api::ObjectKey;
+    use sim_k8s::apiserver::messages;
+    let svc = ObjectKey::new(Kind::Service, "default", "my-nginx");
+    let dep = ObjectKey::new(Kind::Deployment, "default", "nginx");
+    assert_eq!(messages::deleted(&svc), "service \"my-nginx\" deleted\n");
+    assert_eq!(messages::scaled(&dep), "deployment.apps/nginx scaled\n");
+    assert_eq!(messages::patched(&svc, ApplyResult::Unchanged), "service/my-nginx patched (no change)\n");
+    assert_eq!(messages::applied(&svc, ApplyResult::Created), "service/my-nginx created\n");
+    assert_eq!(messages::replaced(&svc), "service/my-nginx replaced\n");
+}
+
+#[test]
+fn typed_listings() {
+    let mut s = server(1);
+    assert!(s.create(one(SVC)).is_ok());
+    let names: Vec<&str> = s.namespaces().map(|n| n.metadata.name.as_str()).collect();
+    assert_eq!(names, vec!["default", "kube-node-lease", "kube-public", "kube-system"]);
+    assert_eq!(s.services().count(), 1);
+    assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_service).is_some());
+    assert!(s.get_named(Kind::Service, "default", "svc-echoserver").and_then(Object::as_pod).is_none());
+}
+
+#[test]
+fn service_cidr_objects_extend_the_cluster_ip_range() {
+    let mut s = server(1);
+    let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: extra\nspec:\n  clusterIP: 10.200.0.5\n  ports:\n  - port: 80\n";
+    assert!(matches!(s.create(one(svc)), Err(ApiError::Invalid { .. })));
+    let cidr = "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata:\n  name: extra-range\nspec:\n  cidrs:\n  - 10.200.0.0/16\n";
+    assert!(s.create(one(cidr)).is_ok());
+    assert!(s.create(one(svc)).is_ok());
+    assert_eq!(service(&s, "extra").spec.cluster_ip.to_string(), "10.200.0.5");
+}

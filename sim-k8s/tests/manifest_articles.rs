@@ -73,6 +73,15 @@ fn kubectl_get_o_yaml_list_dump_loads_with_status() {
     assert_eq!(out.objects.len(), 8);
     assert_eq!(out.not_simulated.len(), 1);
     assert_eq!(out.not_simulated[0].kind, "ConfigMap");
+    let notes: Vec<String> =
+        out.ignored.iter().map(|n| n.to_string().rsplit('/').next().unwrap_or("").to_string()).collect();
+    assert_eq!(
+        notes,
+        vec![
+            "dump-get-all-o-yaml.yaml:12:5: items[0].metadata.managedFields: ignored (server-side bookkeeping, not simulated)",
+            "dump-get-all-o-yaml.yaml:64:5: items[1].metadata.selfLink: ignored (server-side bookkeeping, not simulated)",
+        ]
+    );
     let mut server = ApiServer::new(ApiServerConfig::default(), &SimRng::new(1));
     for r in server.apply_loaded(&out.objects) {
         assert!(r.result.is_ok(), "{}", r.kubectl_line());
@@ -119,4 +128,22 @@ fn loading_is_deterministic() {
     let a = manifest::load(&[Source::Path(dir("articles")), Source::Path(dir("dump-get-all-o-yaml.yaml"))]);
     let b = manifest::load(&[Source::Path(dir("articles")), Source::Path(dir("dump-get-all-o-yaml.yaml"))]);
     assert_eq!(a, b);
+}
+
+#[test]
+fn old_componentconfig_kube_proxy_config_loads_and_validates() {
+    let out = manifest::load(&[Source::Path(dir("kube-proxy-config.yaml"))]);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(sim_k8s::apiserver::lint(&out.objects).is_empty());
+    match out.objects.first().map(|l| &l.value) {
+        Some(Object::KubeProxyConfiguration(c)) => {
+            assert_eq!(c.iptables.masquerade_bit, Some(14));
+            assert_eq!(
+                c.conntrack.tcp_established_timeout.map(|d| d.to_string()).as_deref(),
+                Some("24h0m0s")
+            );
+            assert_eq!(c.cluster_cidr, "10.244.0.0/16");
+        }
+        other => panic!("{other:?}"),
+    }
 }

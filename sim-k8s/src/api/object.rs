@@ -156,7 +156,7 @@ impl Kind {
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
             Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
             Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
-            Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1"],
+            Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
         }
     }
 
@@ -305,6 +305,45 @@ impl Object {
         };
         ObjectKey { kind, namespace: ns, name: self.name().to_string() }
     }
+}
+
+macro_rules! accessors {
+    ($($fn:ident, $fn_mut:ident, $variant:ident, $ty:ty;)+) => {
+        impl Object {
+            $(
+                #[doc = concat!("The ", stringify!($variant), ", if this is one.")]
+                pub fn $fn(&self) -> Option<&$ty> {
+                    match self {
+                        Object::$variant(o) => Some(o),
+                        _ => None,
+                    }
+                }
+                #[doc = concat!("The ", stringify!($variant), ", mutably, if this is one.")]
+                pub fn $fn_mut(&mut self) -> Option<&mut $ty> {
+                    match self {
+                        Object::$variant(o) => Some(o),
+                        _ => None,
+                    }
+                }
+            )+
+        }
+    };
+}
+
+accessors! {
+    as_namespace, as_namespace_mut, Namespace, Namespace;
+    as_node, as_node_mut, Node, Node;
+    as_pod, as_pod_mut, Pod, Pod;
+    as_deployment, as_deployment_mut, Deployment, Deployment;
+    as_replica_set, as_replica_set_mut, ReplicaSet, ReplicaSet;
+    as_stateful_set, as_stateful_set_mut, StatefulSet, StatefulSet;
+    as_daemon_set, as_daemon_set_mut, DaemonSet, DaemonSet;
+    as_service, as_service_mut, Service, Service;
+    as_endpoints, as_endpoints_mut, Endpoints, Endpoints;
+    as_endpoint_slice, as_endpoint_slice_mut, EndpointSlice, EndpointSlice;
+    as_ingress, as_ingress_mut, Ingress, Ingress;
+    as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
+    as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 
 /// Identifies one stored object: kind, namespace (empty for cluster-scoped kinds), name.

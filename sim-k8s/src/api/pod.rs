@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::intstr::IntOrString;
 use super::meta::ObjectMeta;
+use super::quantity::Quantity;
 use super::service::Protocol;
 use crate::string_enum;
 
@@ -273,9 +274,9 @@ pub struct Container {
     /// Sidecar restart policy for init containers (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
-    /// Resources (accepted as opaque values, not simulated).
+    /// Requests and limits (parsed, not simulated: netsim models no CPU or memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<serde_json::Value>,
+    pub resources: Option<ResourceRequirements>,
     /// Volume mounts (accepted as opaque values, not simulated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_mounts: Option<serde_json::Value>,
@@ -285,6 +286,21 @@ pub struct Container {
     /// Termination message policy (accepted from dumps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_message_policy: Option<String>,
+}
+
+/// `containers[].resources`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceRequirements {
+    /// Upper bounds (`cpu: 500m`, `memory: 128Mi`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, Quantity>,
+    /// Scheduling requests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, Quantity>,
+    /// Dynamic resource claims (kept as opaque values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Value>,
 }
 
 /// `containers[].ports[]`.

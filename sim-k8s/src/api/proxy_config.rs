@@ -126,6 +126,9 @@ pub struct KubeProxyConfiguration {
     /// Config sync period (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_sync_period: Option<GoDuration>,
+    /// Resource container (old configs; kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_container: Option<String>,
 }
 
 /// `iptables:`.
@@ -174,4 +177,7 @@ pub struct ConntrackConfig {
     /// UDP stream timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp_stream_timeout: Option<GoDuration>,
+    /// Absolute table size (old configs; superseded by maxPerCore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
 }

@@ -11,7 +11,7 @@ macro_rules! string_enum {
         $(#[$m])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
-            $($(#[$vm])* $var,)+
+            $($(#[$vm])* #[doc = concat!("Wire spelling `", $s, "`.")] $var,)+
             /// A spelling the API server does not support; kept verbatim for the error message.
             Unsupported(String),
         }

@@ -4,8 +4,8 @@
 //! `range_allocator`, first free /24 in node order). Like the real bitmap allocators, random
 //! picks prefer the upper band of the range and fall back to the lower "static" band, which
 //! stays free for users who ask for a specific value (`10.96.0.10` for kube-dns). Randomness
-//! comes only from the `SimRng` stream passed in. Left out: IPv6 ranges and ServiceCIDR objects
-//! extending the range at runtime.
+//! comes only from the `SimRng` stream passed in. ServiceCIDR objects add IPv4 ranges, used
+//! after the flag range fills up. Left out: IPv6 ranges.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -64,33 +64,56 @@ fn pick(rng: &mut SimRng, size: u64, lo: u64, is_free: impl Fn(u64) -> bool) -> 
     (lo..band.min(size)).find(|&o| is_free(o))
 }
 
-/// ClusterIP allocator over an IPv4 service CIDR.
+/// ClusterIP allocator over the IPv4 service CIDR, plus any ranges added by ServiceCIDR objects.
 #[derive(Clone, Debug)]
 pub struct ClusterIpAllocator {
-    cidr: Ipv4Net,
+    /// The flag range first, then ServiceCIDR ranges in creation order.
+    ranges: Vec<Ipv4Net>,
     used: BTreeMap<Ipv4Addr, ObjectKey>,
+}
+
+fn range_size(cidr: Ipv4Net) -> u64 {
+    1u64 << (32 - u32::from(cidr.prefix_len()))
 }
 
 impl ClusterIpAllocator {
     /// An allocator for `cidr` (e.g. `10.96.0.0/12`).
     pub fn new(cidr: Ipv4Net) -> Self {
-        ClusterIpAllocator { cidr: cidr.trunc(), used: BTreeMap::new() }
+        ClusterIpAllocator { ranges: vec![cidr.trunc()], used: BTreeMap::new() }
     }
-    /// The range.
+    /// The primary range (`--service-cluster-ip-range`).
     pub fn cidr(&self) -> Ipv4Net {
-        self.cidr
+        self.ranges[0]
     }
-    /// The address at `offset` from the network address (`.1` is the `kubernetes` Service,
-    /// `.10` is kube-dns by convention).
+    /// Every range, primary first.
+    pub fn ranges(&self) -> &[Ipv4Net] {
+        &self.ranges
+    }
+    /// Adds a range (a ServiceCIDR object's IPv4 CIDR).
+    pub fn add_range(&mut self, cidr: Ipv4Net) {
+        let c = cidr.trunc();
+        if !self.ranges.contains(&c) {
+            self.ranges.push(c);
+        }
+    }
+    /// Removes an added range (never the primary one); addresses in use stay allocated.
+    pub fn remove_range(&mut self, cidr: Ipv4Net) {
+        let c = cidr.trunc();
+        if let Some(i) = self.ranges.iter().skip(1).position(|r| *r == c) {
+            self.ranges.remove(i + 1);
+        }
+    }
+    /// The address at `offset` from the primary network address (`.1` is the `kubernetes`
+    /// Service, `.10` is kube-dns by convention).
     pub fn nth(&self, offset: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.cidr.network()).wrapping_add(offset))
-    }
-    fn size(&self) -> u64 {
-        1u64 << (32 - u32::from(self.cidr.prefix_len()))
+        Ipv4Addr::from(u32::from(self.cidr().network()).wrapping_add(offset))
     }
     fn in_range(&self, ip: Ipv4Addr) -> bool {
         // The network and broadcast addresses are never allocatable.
-        self.cidr.contains(&ip) && ip != self.cidr.network() && ip != self.cidr.broadcast()
+        self.ranges.iter().any(|c| c.contains(&ip) && ip != c.network() && ip != c.broadcast())
+    }
+    fn range_text(&self) -> String {
+        self.ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     }
     /// Who holds `ip`.
     pub fn owner(&self, ip: Ipv4Addr) -> Option<&ObjectKey> {
@@ -99,10 +122,10 @@ impl ClusterIpAllocator {
     /// Reserves a specific address.
     pub fn allocate(&mut self, ip: IpAddr, owner: &ObjectKey) -> Result<(), AllocError> {
         let IpAddr::V4(v4) = ip else {
-            return Err(AllocError::NotInRange { what: "IP", range: self.cidr.to_string() });
+            return Err(AllocError::NotInRange { what: "IP", range: self.range_text() });
         };
         if !self.in_range(v4) {
-            return Err(AllocError::NotInRange { what: "IP", range: self.cidr.to_string() });
+            return Err(AllocError::NotInRange { what: "IP", range: self.range_text() });
         }
         match self.used.get(&v4) {
             Some(k) if k != owner => Err(AllocError::Allocated { what: "IP" }),
@@ -112,19 +135,23 @@ impl ClusterIpAllocator {
             }
         }
     }
-    /// Allocates a random free address.
+    /// Allocates a random free address, from the primary range first.
     pub fn allocate_next(&mut self, rng: &mut SimRng, owner: &ObjectKey) -> Result<Ipv4Addr, AllocError> {
-        let size = self.size();
-        if size < 4 {
-            return Err(AllocError::Full);
+        for cidr in self.ranges.clone() {
+            let size = range_size(cidr);
+            if size < 4 {
+                continue;
+            }
+            let net = u32::from(cidr.network());
+            // Offsets 1..size-1 are usable (skip network and broadcast).
+            let picked = pick(rng, size - 1, 1, |o| !self.used.contains_key(&Ipv4Addr::from(net + o as u32)));
+            if let Some(o) = picked {
+                let ip = Ipv4Addr::from(net + o as u32);
+                self.used.insert(ip, owner.clone());
+                return Ok(ip);
+            }
         }
-        let net = u32::from(self.cidr.network());
-        // Offsets 1..size-1 are usable (skip network and broadcast).
-        let o = pick(rng, size - 1, 1, |o| !self.used.contains_key(&Ipv4Addr::from(net + o as u32)))
-            .ok_or(AllocError::Full)?;
-        let ip = Ipv4Addr::from(net + o as u32);
-        self.used.insert(ip, owner.clone());
-        Ok(ip)
+        Err(AllocError::Full)
     }
     /// Releases an address.
     pub fn release(&mut self, ip: IpAddr) {
@@ -171,6 +198,9 @@ impl NodePortAllocator {
     }
     /// Allocates a random free port.
     pub fn allocate_next(&mut self, rng: &mut SimRng, owner: &ObjectKey) -> Result<u16, AllocError> {
+        if self.hi < self.lo {
+            return Err(AllocError::Full);
+        }
         let size = u64::from(self.hi - self.lo) + 1;
         let lo = self.lo;
         let o = pick(rng, size, 0, |o| !self.used.contains_key(&(lo + o as u16))).ok_or(AllocError::Full)?;
@@ -267,6 +297,30 @@ mod tests {
             assert!(p.allocate_next(&mut rng, &key("x")).is_ok());
         }
         assert_eq!(p.allocate_next(&mut rng, &key("x")), Err(AllocError::Full));
+    }
+
+    #[test]
+    fn service_cidr_ranges_extend_the_allocator() {
+        let mut a = ClusterIpAllocator::new("10.0.0.0/30".parse().unwrap_or_default());
+        let mut rng = SimRng::new(1);
+        assert!(a.allocate_next(&mut rng, &key("a")).is_ok());
+        assert!(a.allocate_next(&mut rng, &key("b")).is_ok());
+        assert_eq!(a.allocate_next(&mut rng, &key("c")), Err(AllocError::Full));
+        a.add_range("10.1.0.0/24".parse().unwrap_or_default());
+        let ip = a.allocate_next(&mut rng, &key("c")).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        assert_eq!(ip.octets()[..3], [10, 1, 0]);
+        assert_eq!(
+            a.allocate("10.1.0.200".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), &key("d")),
+            Ok(())
+        );
+        assert_eq!(
+            a.allocate("10.2.0.1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), &key("e"))
+                .map_err(|e| e.to_string()),
+            Err("provided IP is not in the valid range. The range of valid IPs is 10.0.0.0/30, 10.1.0.0/24"
+                .to_string())
+        );
+        a.remove_range("10.1.0.0/24".parse().unwrap_or_default());
+        assert_eq!(a.ranges().len(), 1);
     }
 
     #[test]

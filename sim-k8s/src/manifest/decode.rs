@@ -114,6 +114,7 @@ impl FieldSpans {
 struct Ctx {
     unknown: RefCell<Vec<UnknownField>>,
     spans: RefCell<BTreeMap<String, Loc>>,
+    recovered: RefCell<Vec<DecodeError>>,
 }
 
 /// The result of decoding one object.
@@ -121,6 +122,9 @@ struct Ctx {
 pub struct Decoded<T> {
     /// The value, unless a type error stopped decoding.
     pub value: Result<T, DecodeError>,
+    /// Type errors decoding recovered from (a zero value was substituted so the rest of the
+    /// document could still be checked); the value must not be used if this is non-empty.
+    pub recovered: Vec<DecodeError>,
     /// Every undeclared field, in document order.
     pub unknown: Vec<UnknownField>,
     /// Field positions.
@@ -132,7 +136,12 @@ pub fn decode<T: DeserializeOwned>(node: &Node) -> Decoded<T> {
     let ctx = Ctx::default();
     ctx.spans.borrow_mut().insert(String::new(), node.loc);
     let value = T::deserialize(NodeDe { node, path: String::new(), ctx: &ctx });
-    Decoded { value, unknown: ctx.unknown.into_inner(), spans: FieldSpans { spans: ctx.spans.into_inner() } }
+    Decoded {
+        value,
+        recovered: ctx.recovered.into_inner(),
+        unknown: ctx.unknown.into_inner(),
+        spans: FieldSpans { spans: ctx.spans.into_inner() },
+    }
 }
 
 struct NodeDe<'a> {
@@ -148,6 +157,49 @@ fn child_field(path: &str, key: &str) -> String {
 impl<'a> NodeDe<'a> {
     fn wrap<T>(&self, r: Result<T, DecodeError>) -> Result<T, DecodeError> {
         r.map_err(|e| e.at(&self.path, self.node.loc))
+    }
+
+    /// Records a type mismatch at this node; the caller then substitutes a zero value so
+    /// decoding continues and later errors in the same document are found too.
+    fn mismatch(&self, expected: &str) {
+        let message = format!("invalid type: {}, expected {expected}", unexpected(&self.node.value));
+        self.ctx.recovered.borrow_mut().push(DecodeError {
+            message,
+            path: self.path.clone(),
+            loc: Some(self.node.loc),
+        });
+    }
+
+    fn int<'de2, V: Visitor<'de2>>(
+        self,
+        visitor: V,
+        lo: i128,
+        hi: i128,
+        name: &str,
+    ) -> Result<V::Value, DecodeError> {
+        let v: Option<i128> = match self.node.value {
+            Value::Int(i) => Some(i128::from(i)),
+            Value::UInt(u) => Some(i128::from(u)),
+            _ => None,
+        };
+        match v {
+            Some(v) if (lo..=hi).contains(&v) => {
+                let r = if v < 0 { visitor.visit_i64(v as i64) } else { visitor.visit_u64(v as u64) };
+                self.wrap(r)
+            }
+            Some(v) => {
+                self.ctx.recovered.borrow_mut().push(DecodeError {
+                    message: format!("invalid value: integer `{v}`, expected {name}"),
+                    path: self.path.clone(),
+                    loc: Some(self.node.loc),
+                });
+                visitor.visit_u64(0)
+            }
+            None => {
+                self.mismatch("an integer");
+                visitor.visit_u64(0)
+            }
+        }
     }
 
     fn child(&self, node: &'a Node, path: String) -> NodeDe<'a> {
@@ -193,7 +245,10 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         let r = match &self.node.value {
             Value::Null => visitor.visit_seq(Seq { de: &self, items: &[], i: 0 }),
             Value::Seq(items) => visitor.visit_seq(Seq { de: &self, items, i: 0 }),
-            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+            _ => {
+                self.mismatch("a list");
+                visitor.visit_seq(Seq { de: &self, items: &[], i: 0 })
+            }
         };
         self.wrap(r)
     }
@@ -206,7 +261,10 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
             Value::Map(entries) => {
                 visitor.visit_map(Map { de: &self, entries, i: 0, fields: None, pending: None })
             }
-            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+            _ => {
+                self.mismatch("an object");
+                visitor.visit_map(Map { de: &self, entries: &[], i: 0, fields: None, pending: None })
+            }
         };
         self.wrap(r)
     }
@@ -224,7 +282,10 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
             Value::Map(entries) => {
                 visitor.visit_map(Map { de: &self, entries, i: 0, fields: Some(fields), pending: None })
             }
-            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+            _ => {
+                self.mismatch("an object");
+                visitor.visit_map(Map { de: &self, entries: &[], i: 0, fields: Some(fields), pending: None })
+            }
         };
         self.wrap(r)
     }
@@ -246,8 +307,62 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         self.wrap(r)
     }
 
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.node.value {
+            Value::Bool(b) => visitor.visit_bool(b),
+            _ => {
+                self.mismatch("a boolean");
+                visitor.visit_bool(false)
+            }
+        }
+    }
+
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.int(visitor, i128::from(i32::MIN), i128::from(i32::MAX), "int32")
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.int(visitor, i128::from(i64::MIN), i128::from(i64::MAX), "int64")
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.int(visitor, 0, i128::from(u16::MAX), "uint16")
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.int(visitor, 0, i128::from(u32::MAX), "uint32")
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.int(visitor, 0, i128::from(u64::MAX), "uint64")
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match &self.node.value {
+            Value::Str(s) => self.wrap(visitor.visit_str(s).map_err(|mut e: DecodeError| {
+                // std's IP parser says only "invalid IP address syntax"; say it like the API
+                // server's IsValidIP does, quoting the value.
+                if e.message == "invalid IP address syntax" {
+                    e.message = format!(
+                        "Invalid value: {}: must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                        crate::validation::go_quote(s)
+                    );
+                }
+                e
+            })),
+            _ => {
+                self.mismatch("a string");
+                visitor.visit_str("")
+            }
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_str(visitor)
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        i8 i16 i128 u8 u128 f32 f64 char
         bytes byte_buf unit unit_struct tuple tuple_struct identifier
     }
 }
@@ -377,11 +492,9 @@ mod tests {
     fn type_errors_carry_path_and_position() {
         let n = first("kind: Service\nspec:\n  ports:\n  - port: eighty\n");
         let d = decode::<Service>(&n);
-        let e = d.value.err().unwrap_or_else(|| DecodeError {
-            message: String::new(),
-            path: String::new(),
-            loc: None,
-        });
+        assert!(d.value.is_ok(), "decoding recovers with a zero value");
+        assert_eq!(d.recovered.len(), 1);
+        let e = d.recovered[0].clone();
         assert_eq!(e.path, "spec.ports[0].port");
         assert_eq!(e.loc, Some(Loc { line: 4, column: 11 }));
         assert_eq!(e.message, "invalid type: string \"eighty\", expected an integer");
