@@ -363,3 +363,129 @@ fn kubernetes_service_points_at_control_plane() {
     // Nothing left to do afterwards.
     assert!(!c.reconcile(&mut store, secs(1)).changed);
 }
+
+#[test]
+fn crash_loop_backoff_and_restart_count() {
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let p = pods(&store)[0].clone();
+    let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", &p.metadata.name);
+    assert!(c.crash_container(&store, &key, None, secs(10)));
+    c.reconcile(&mut store, secs(10));
+    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
+    let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&now, secs(15));
+    assert_eq!(
+        (ready.as_str(), status.as_str(), restarts.as_str()),
+        ("0/1", "CrashLoopBackOff", "1 (5s ago)")
+    );
+    // Out of endpoints while crashed, back after the 10s back-off.
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].not_ready_addresses.len(), 1);
+    run_until(&mut c, &mut store, secs(10), secs(21));
+    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&now, secs(21)).1, "Running");
+    // A second crash doubles the back-off to 20s.
+    assert!(c.crash_container(&store, &key, None, secs(30)));
+    run_until(&mut c, &mut store, secs(30), secs(45));
+    let Some(Object::Pod(p2)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p2, secs(45)).1, "CrashLoopBackOff");
+    run_until(&mut c, &mut store, secs(45), secs(51));
+    let Some(Object::Pod(p3)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p3, secs(51)).2, "2 (21s ago)");
+    assert!(p3.is_ready());
+}
+
+#[test]
+fn readiness_probe_hook_gates_endpoints() {
+    let yaml = DEPLOY.replace(
+        "        - name: http\n          containerPort: 80\n",
+        "        - name: http\n          containerPort: 80\n        readinessProbe:\n          tcpSocket:\n            port: http\n          initialDelaySeconds: 5\n          periodSeconds: 2\n",
+    );
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    let listening = std::rc::Rc::new(std::cell::Cell::new(false));
+    let l2 = listening.clone();
+    c.set_probe_hook(Box::new(move |chk| {
+        assert_eq!(chk.port, Some(80));
+        l2.get()
+    }));
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(20));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+    assert!(c.events().iter().any(|e| e.reason == "Unhealthy"));
+    listening.set(true);
+    run_until(&mut c, &mut store, secs(20), secs(23));
+    assert!(pods(&store).iter().all(|p| p.is_ready()));
+    // Three consecutive failures take a ready pod out again.
+    listening.set(false);
+    run_until(&mut c, &mut store, secs(23), secs(26));
+    assert!(pods(&store).iter().all(|p| p.is_ready()), "one failure is not enough");
+    run_until(&mut c, &mut store, secs(26), secs(30));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+}
+
+#[test]
+fn publish_not_ready_addresses_lists_everything() {
+    let yaml = DEPLOY.replace(
+        "  selector:\n    app: nginx\n  ports:",
+        "  publishNotReadyAddresses: true\n  selector:\n    app: nginx\n  ports:",
+    );
+    assert!(yaml.contains("publishNotReadyAddresses"));
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    c.set_probe_hook(Box::new(|_| false));
+    let yaml = yaml.replace(
+        "          containerPort: 80\n",
+        "          containerPort: 80\n        readinessProbe:\n          httpGet:\n            port: 80\n",
+    );
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(30));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses.len(), 3);
+    assert!(ep.subsets[0].not_ready_addresses.is_empty());
+}
+
+#[test]
+fn node_lost_replaces_pods_at_once() {
+    let mut store = cluster(2);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let lost = pods(&store).iter().filter(|p| p.spec.node_name == "worker").count();
+    assert!(lost > 0);
+    assert!(c.node_lost(&mut store, "worker", secs(10)));
+    run_until(&mut c, &mut store, secs(10), secs(15));
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 3);
+    assert!(ps.iter().all(|p| p.spec.node_name == "worker2" && p.is_ready()));
+}
+
+#[test]
+fn selector_less_endpoints_are_left_alone_and_deleted_endpoints_come_back() {
+    let mut store = cluster(1);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  ports:\n  - port: 3306\n---\napiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ext\nsubsets:\n- addresses:\n  - ip: 192.0.2.10\n  ports:\n  - port: 3306\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "ext").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses[0].ip.to_string(), "192.0.2.10");
+    store.delete(Kind::Endpoints, "default", "web").unwrap();
+    c.reconcile(&mut store, secs(11));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses.len(), 3);
+}

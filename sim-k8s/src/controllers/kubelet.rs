@@ -101,11 +101,12 @@ impl Controllers {
     /// if the pod or container is not running here.
     pub fn crash_container(
         &mut self,
+        store: &dyn ObjectStore,
         pod: &ObjectKey,
         container: Option<&str>,
-        spec: &Pod,
         now: SimTime,
     ) -> bool {
+        let Some(Object::Pod(spec)) = store.get(pod) else { return false };
         let idx = match container {
             Some(n) => spec.spec.containers.iter().position(|c| c.name == n),
             None => Some(0),

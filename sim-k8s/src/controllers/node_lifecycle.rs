@@ -28,6 +28,8 @@ pub struct NodeRuntime {
     pub down_since: Option<SimTime>,
     /// When the node turned NotReady.
     pub not_ready_since: Option<SimTime>,
+    /// Declared lost: NotReady at once, no grace period.
+    pub lost: bool,
     seen: bool,
 }
 
@@ -45,12 +47,16 @@ impl Controllers {
         let rt = self.nodes.entry(node.to_string()).or_default();
         rt.down_since = None;
         rt.not_ready_since = None;
+        rt.lost = false;
     }
 
     /// The node is gone for good: its pods are force-deleted now (workload controllers
     /// replace them on the next pass).
     pub fn node_lost(&mut self, store: &mut dyn ObjectStore, node: &str, now: SimTime) -> bool {
         self.node_down(node, now);
+        if let Some(rt) = self.nodes.get_mut(node) {
+            rt.lost = true;
+        }
         let mut changed = false;
         for p in list_pods(store).into_iter().filter(|p| p.spec.node_name == node) {
             let key = ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name);
@@ -106,7 +112,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         }
         let mut unreachable = false;
         if let Some(down) = rt.down_since {
-            let at = down.saturating_add(grace);
+            let at = if rt.lost { down } else { down.saturating_add(grace) };
             if now >= at {
                 unreachable = true;
                 if rt.not_ready_since.is_none() {
