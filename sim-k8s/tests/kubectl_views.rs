@@ -292,3 +292,45 @@ fn statefulset_views() {
     w.settle(20);
     insta::assert_snapshot!("002_get_sts_pods", stdout(&w.k("kubectl get sts,pods -o wide")));
 }
+
+#[test]
+fn article_003_004_service_types() {
+    let mut w = World::new(1);
+    stdout(&w.k("kubectl apply -f 004-service-example-loadbalancer.yaml"));
+    stdout(&w.k("kubectl apply -f 003-service-nginx-nodeport.yaml"));
+    stdout(&w.k("kubectl apply -f 004-service-my-service-externalips.yaml"));
+    stdout(&w.k("kubectl create -n kube-system -f 004-service-my-service-externalname.yaml"));
+    w.settle(125);
+    insta::assert_snapshot!("004_get_svc_wide", stdout(&w.k("kubectl get svc -A -o wide")));
+    insta::assert_snapshot!("004_describe_lb", stdout(&w.k("kubectl describe svc example-service")));
+    insta::assert_snapshot!(
+        "004_describe_externalname",
+        stdout(&w.k("kubectl describe svc my-service -n kube-system"))
+    );
+}
+
+#[test]
+fn pending_and_node_failure_views() {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl create deployment web --image=nginx --replicas=2"));
+    stdout(&w.k("kubectl run stuck --image=nginx --labels=app=stuck"));
+    let mut p = match w.store.get_named(Kind::Pod, "default", "stuck") {
+        Some(Object::Pod(p)) => p.clone(),
+        _ => panic!(),
+    };
+    // Make it unschedulable after the fact is not possible (nodeName is set); create another.
+    p.metadata = ObjectMeta::named("default", "picky");
+    p.spec.node_name.clear();
+    p.spec.node_selector.insert("disktype".into(), "ssd".into());
+    p.status = None;
+    sim_k8s::controllers::ObjectStore::create(&mut w.store, Object::Pod(p), w.now).unwrap();
+    w.settle(5);
+    insta::assert_snapshot!("pending_get_pods_all_ns", stdout(&w.k("kubectl get pods -A -o wide")));
+    insta::assert_snapshot!("pending_describe_pod", stdout(&w.k("kubectl describe pod picky")));
+    w.c.node_down("worker", w.now);
+    w.settle(60);
+    insta::assert_snapshot!("node_down_get_nodes", stdout(&w.k("kubectl get nodes")));
+    w.settle(300);
+    insta::assert_snapshot!("node_down_get_pods", stdout(&w.k("kubectl get pods -o wide")));
+    insta::assert_snapshot!("node_down_describe_node", stdout(&w.k("kubectl describe node worker")));
+}
