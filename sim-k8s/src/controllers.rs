@@ -141,6 +141,11 @@ pub struct Controllers {
     pub(crate) events: events::EventLog,
     pub(crate) probe_hook: Option<ProbeHook>,
     pub(crate) errors: Vec<String>,
+    /// Pods as last listed; dropped on every pod write (and at each reconcile), so a pass
+    /// clones the pod list only when it changed.
+    pod_cache: Option<std::rc::Rc<Vec<Pod>>>,
+    /// Store revision and timer after the last quiet reconcile (skip identical calls).
+    quiet: Option<(u64, Option<SimTime>)>,
 }
 
 impl fmt::Debug for Controllers {
@@ -178,6 +183,8 @@ impl Controllers {
             events: events::EventLog::default(),
             probe_hook: None,
             errors: Vec::new(),
+            pod_cache: None,
+            quiet: None,
         }
     }
 
@@ -189,6 +196,15 @@ impl Controllers {
     /// Runs every controller until the store stops changing; returns what happened and when
     /// the next timer fires.
     pub fn reconcile(&mut self, store: &mut dyn ObjectStore, now: SimTime) -> Reconciled {
+        // Nothing written since the last quiet pass and no timer due: nothing to do.
+        if let (Some(rev), Some((quiet_rev, wake))) = (store.revision(), self.quiet)
+            && rev == quiet_rev
+            && wake.is_none_or(|w| now < w)
+            && self.probe_hook.is_none()
+        {
+            return Reconciled { changed: false, next_wakeup: wake };
+        }
+        self.pod_cache = None;
         let mut any = false;
         let mut wake = Wakeups::default();
         for _ in 0..MAX_PASSES {
@@ -211,7 +227,24 @@ impl Controllers {
                 break;
             }
         }
-        Reconciled { changed: any, next_wakeup: wake.next_after(now) }
+        let next_wakeup = wake.next_after(now);
+        self.quiet = store.revision().map(|r| (r, next_wakeup));
+        Reconciled { changed: any, next_wakeup }
+    }
+
+    /// Every pod, listed once per change (see `pod_cache`).
+    pub(crate) fn pods(&mut self, store: &dyn ObjectStore) -> std::rc::Rc<Vec<Pod>> {
+        if let Some(p) = &self.pod_cache {
+            return p.clone();
+        }
+        let p = std::rc::Rc::new(list_pods(store));
+        self.pod_cache = Some(p.clone());
+        p
+    }
+
+    /// Marks runtime state changed outside the store (node up/down, crashes).
+    pub(crate) fn touch(&mut self) {
+        self.quiet = None;
     }
 
     /// Events recorded so far (`kubectl describe` / `get events`), oldest first.
@@ -231,6 +264,9 @@ impl Controllers {
         now: SimTime,
         create: bool,
     ) -> bool {
+        if obj.kind() == Kind::Pod {
+            self.pod_cache = None;
+        }
         let res = if create { store.create(obj, now) } else { store.update(obj, now) };
         match res {
             Ok(()) => true,
@@ -242,6 +278,9 @@ impl Controllers {
     }
 
     pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
+        if key.kind == Kind::Pod {
+            self.pod_cache = None;
+        }
         match store.delete(key, now) {
             Ok(_) => true,
             Err(e) => {

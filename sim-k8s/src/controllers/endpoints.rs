@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use sim_core::SimTime;
 
 use super::pods::{find_port, is_terminal, is_terminating, selector_matches};
-use super::{Controllers, ObjectStore, list_endpoints, list_pods, list_services, ns_of};
+use super::{Controllers, ObjectStore, list_endpoints, list_services, ns_of};
 use crate::api::{
     EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, Kind, Object, ObjectKey, ObjectMeta,
     ObjectReference, Pod, Protocol, Service,
@@ -129,7 +129,7 @@ fn ip_key(ip: IpAddr) -> (u8, u128) {
 
 /// Creates/updates/deletes controller-managed Endpoints.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = list_pods(store);
+    let pods = c.pods(store);
     let existing: BTreeMap<ObjectKey, Endpoints> = list_endpoints(store)
         .into_iter()
         .map(|e| (ObjectKey::new(Kind::Endpoints, ns_of(&e.metadata), &e.metadata.name), e))

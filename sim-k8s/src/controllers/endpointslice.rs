@@ -23,9 +23,7 @@ use sim_core::SimTime;
 use super::endpoints::{HEADLESS_LABEL, endpoint_hostname, pod_eligible, pod_ref, service_selector};
 use super::names::random_suffix;
 use super::pods::{controller_ref, find_port, is_terminating, selector_matches};
-use super::{
-    Controllers, ObjectStore, list_endpoints, list_nodes, list_pods, list_services, list_slices, ns_of,
-};
+use super::{Controllers, ObjectStore, list_endpoints, list_nodes, list_services, list_slices, ns_of};
 use crate::api::endpoint_slice::{AddressType, MANAGED_BY_LABEL, SERVICE_NAME_LABEL};
 use crate::api::{
     Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Kind, Object, ObjectKey, ObjectMeta, Pod,
@@ -197,7 +195,7 @@ fn sync_slices(
 
 /// Reconciles slices of every selector Service, and removes slices of vanished Services.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = list_pods(store);
+    let pods = c.pods(store);
     let zones: BTreeMap<String, String> = list_nodes(store)
         .into_iter()
         .filter_map(|n| n.metadata.labels.get(ZONE_LABEL).cloned().map(|z| (n.metadata.name.clone(), z)))

@@ -20,7 +20,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, list_pods, ns_of};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, ns_of};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
 
@@ -76,6 +76,9 @@ pub struct PodRuntime {
     /// Per container, in spec order.
     pub containers: Vec<ContainerRuntime>,
     killing_reported: bool,
+    /// Status last written; with `dirty` unset the pod needs no new status.
+    written: Option<PodStatus>,
+    dirty: bool,
 }
 
 /// The pod CIDR of a node: `spec.podCIDR`, else the /24 at the node's index in the cluster CIDR.
@@ -107,12 +110,14 @@ impl Controllers {
         now: SimTime,
     ) -> bool {
         let Some(Object::Pod(spec)) = store.get(pod) else { return false };
+        self.touch();
         let idx = match container {
             Some(n) => spec.spec.containers.iter().position(|c| c.name == n),
             None => Some(0),
         };
         let never = spec.spec.restart_policy == Some(RestartPolicy::Never);
         let Some(rt) = self.pods.get_mut(pod) else { return false };
+        rt.dirty = true;
         let Some(c) = idx.and_then(|i| rt.containers.get_mut(i)) else { return false };
         let ContainerState::Running(since) = c.state else { return false };
         c.ready = false;
@@ -146,7 +151,7 @@ impl Controllers {
 /// Runs every node's kubelet once.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime, wake: &mut Wakeups) -> bool {
     let nodes = list_nodes(store);
-    let all = list_pods(store);
+    let all = c.pods(store);
     // Forget pods that are gone or were re-created under the same name.
     let live: BTreeMap<ObjectKey, String> = all
         .iter()
@@ -154,7 +159,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         .collect();
     c.pods.retain(|k, rt| live.get(k).is_some_and(|uid| *uid == rt.uid));
     let mut changed = false;
-    for pod in all {
+    for pod in all.iter() {
         if pod.spec.node_name.is_empty() {
             continue;
         }
@@ -199,8 +204,12 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             let rt = admit(c, &pod, node, index, now);
             c.pods.insert(key.clone(), rt);
         }
-        advance(c, &key, &pod, now, wake);
-        changed |= write_status(c, store, &key, &pod, now);
+        advance(c, &key, pod, now, wake);
+        let unchanged =
+            c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
+        if !unchanged {
+            changed |= write_status(c, store, &key, pod, now);
+        }
     }
     changed
 }
@@ -240,12 +249,16 @@ fn admit(c: &mut Controllers, pod: &Pod, node: &Node, index: usize, now: SimTime
             })
             .collect(),
         killing_reported: false,
+        written: None,
+        dirty: true,
     }
 }
 
 fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
     let has_hook = c.probe_hook.is_some();
     let Some(mut rt) = c.pods.remove(key) else { return };
+    let before: Vec<(ContainerState, bool)> =
+        rt.containers.iter().map(|c| (c.state.clone(), c.ready)).collect();
     for (i, ct) in rt.containers.iter_mut().enumerate() {
         let Some(spec) = pod.spec.containers.get(i) else { continue };
         match ct.state {
@@ -336,6 +349,11 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
         if has_hook || !ct.ready {
             wake.at(next);
         }
+    }
+    let after: Vec<(ContainerState, bool)> =
+        rt.containers.iter().map(|c| (c.state.clone(), c.ready)).collect();
+    if after != before {
+        rt.dirty = true;
     }
     c.pods.insert(key.clone(), rt);
 }
@@ -449,6 +467,10 @@ fn write_status(
         reason: None,
         message: None,
     };
+    if let Some(rt) = c.pods.get_mut(key) {
+        rt.written = Some(status.clone());
+        rt.dirty = false;
+    }
     if pod.status.as_ref() == Some(&status) {
         return false;
     }

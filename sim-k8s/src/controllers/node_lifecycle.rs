@@ -36,6 +36,7 @@ pub struct NodeRuntime {
 impl Controllers {
     /// The node's kubelet stops (power loss, partition): NotReady after the grace period.
     pub fn node_down(&mut self, node: &str, now: SimTime) {
+        self.touch();
         let rt = self.nodes.entry(node.to_string()).or_default();
         if rt.down_since.is_none() {
             rt.down_since = Some(now);
@@ -44,6 +45,7 @@ impl Controllers {
 
     /// The node's kubelet is back.
     pub fn node_up(&mut self, node: &str) {
+        self.touch();
         let rt = self.nodes.entry(node.to_string()).or_default();
         rt.down_since = None;
         rt.not_ready_since = None;
