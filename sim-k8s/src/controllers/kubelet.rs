@@ -172,9 +172,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             continue;
         }
         let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
-        if is_terminating(&pod) {
-            let deadline = deletion_deadline(&pod).unwrap_or(now);
-            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
+        if is_terminating(pod) {
+            let deadline = deletion_deadline(pod).unwrap_or(now);
+            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
@@ -197,11 +197,11 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             }
             continue;
         }
-        if is_terminal(&pod) {
+        if is_terminal(pod) {
             continue;
         }
         if !c.pods.contains_key(&key) {
-            let rt = admit(c, &pod, node, index, now);
+            let rt = admit(c, pod, node, index, now);
             c.pods.insert(key.clone(), rt);
         }
         advance(c, &key, pod, now, wake);
