@@ -1,5 +1,4 @@
-//! Kubernetes model for netsim: API object types, manifest loading, validation and the
-//! in-memory API server; controllers, kube-proxy, CNI and DNS build on these.
+//! placeholder
 
 pub mod api;
 pub mod apiserver;

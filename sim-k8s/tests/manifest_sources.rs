@@ -73,3 +73,14 @@ fn stdin_text_and_empty_documents() {
     let origins: Vec<String> = out.objects.iter().map(|l| l.origin.to_string()).collect();
     assert_eq!(origins, vec!["STDIN:2:1", "STDIN:13:1"]);
 }
+
+#[test]
+fn crlf_and_byte_order_mark_are_accepted() {
+    let text = format!("\u{feff}{}", SVC.replace("NAME", "win").replace('\n', "\r\n"));
+    let text = format!("{text}---\r\n{}", SVC.replace("NAME", "two").replace('\n', "\r\n"));
+    let out = manifest::load(&[Source::text("win.yaml", &text)]);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let names: Vec<&str> = out.objects.iter().map(|l| l.value.name()).collect();
+    assert_eq!(names, vec!["win", "two"]);
+    assert_eq!(out.objects[1].origin.loc.line, 9);
+}
