@@ -11,8 +11,8 @@
 //! clock; every random choice comes from a named `SimRng` fork (`controllers/replicaset`, ...).
 //! References: kubernetes/kubernetes pkg/controller/{deployment,replicaset,statefulset,daemon,
 //! endpoint,endpointslice,endpointslicemirroring,nodelifecycle}, pkg/kubelet/prober.
-//! Left out: rolling-update surge/unavailability arithmetic (a new template replaces the old
-//! ReplicaSet at once), resource requests, affinity, preemption, liveness-probe restarts.
+//! Left out: proportional scaling during a rollout, resource requests, affinity,
+//! preemption, liveness-probe restarts (crashes are signalled by the lead).
 
 pub mod daemonset;
 pub mod default_service;

@@ -489,3 +489,56 @@ fn selector_less_endpoints_are_left_alone_and_deleted_endpoints_come_back() {
     };
     assert_eq!(ep.subsets[0].addresses.len(), 3);
 }
+
+#[test]
+fn rolling_update_keeps_availability_within_surge() {
+    let yaml = DEPLOY.replace("replicas: 3", "replicas: 4");
+    let mut store = cluster(2);
+    let mut c = controllers(21);
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let mut d = match get(&store, Kind::Deployment, "default", "nginx") {
+        Some(Object::Deployment(d)) => d.clone(),
+        _ => panic!(),
+    };
+    d.spec.template.spec.containers[0].image = "nginx:1.28".into();
+    update(&mut store, Object::Deployment(d), secs(10));
+    let mut now = secs(10);
+    let mut seen_surge = false;
+    for _ in 0..500 {
+        let r = c.reconcile(&mut store, now);
+        let ps = pods(&store);
+        let ready = ps.iter().filter(|p| p.is_ready() && p.metadata.deletion_timestamp.is_none()).count();
+        let live = ps.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).count();
+        // maxUnavailable 25% of 4 = 1, maxSurge 25% of 4 = 1.
+        assert!(ready >= 3, "only {ready} ready at {now}");
+        assert!(live <= 5, "{live} pods at {now}");
+        seen_surge |= live == 5;
+        match r.next_wakeup {
+            Some(t) if t <= secs(120) => now = t,
+            _ => break,
+        }
+    }
+    assert!(seen_surge);
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 4);
+    assert!(ps.iter().all(|p| p.spec.containers[0].image == "nginx:1.28" && p.is_ready()));
+    let rs: Vec<(String, i32)> = store
+        .list(Kind::ReplicaSet)
+        .filter_map(|o| match o {
+            Object::ReplicaSet(r) => Some((
+                r.metadata.annotations["deployment.kubernetes.io/revision"].clone(),
+                r.spec.replicas.unwrap_or(1),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut rs = rs;
+    rs.sort();
+    assert_eq!(rs, [("1".to_string(), 0), ("2".to_string(), 4)]);
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| e.message.starts_with("Scaled down replica set nginx-") && e.message.ends_with("to 0"))
+    );
+}
