@@ -283,8 +283,8 @@ fn service_external_ip(svc: &crate::api::Service, wide: bool) -> String {
                 })
                 .unwrap_or_default();
             let mut lb = ing.join(",");
-            if !wide && lb.len() > 16 {
-                lb = format!("{}...", &lb[..13]);
+            if !wide && lb.chars().count() > 16 {
+                lb = format!("{}...", lb.chars().take(13).collect::<String>());
             }
             if !svc.spec.external_ips.is_empty() {
                 let mut r: Vec<String> =
