@@ -542,3 +542,38 @@ fn rolling_update_keeps_availability_within_surge() {
             .any(|e| e.message.starts_with("Scaled down replica set nginx-") && e.message.ends_with("to 0"))
     );
 }
+
+#[test]
+fn host_network_daemonset_tolerating_everything_runs_on_every_node_with_node_ips() {
+    let mut store = cluster(2);
+    let mut c = controllers(2);
+    apply_yaml(
+        &mut store,
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-proxy\n  namespace: kube-system\nspec:\n  selector:\n    matchLabels:\n      k8s-app: kube-proxy\n  template:\n    metadata:\n      labels:\n        k8s-app: kube-proxy\n    spec:\n      hostNetwork: true\n      tolerations:\n      - operator: Exists\n      containers:\n      - name: kube-proxy\n        image: registry.k8s.io/kube-proxy:v1.33.1\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let mut got: Vec<(String, String)> = pods(&store)
+        .iter()
+        .map(|p| {
+            (
+                p.spec.node_name.clone(),
+                p.status.as_ref().and_then(|s| s.pod_ip).map(|i| i.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("control-plane".to_string(), "172.18.0.2".to_string()),
+            ("worker".to_string(), "172.18.0.3".to_string()),
+            ("worker2".to_string(), "172.18.0.4".to_string())
+        ]
+    );
+    assert!(
+        pods(&store)
+            .iter()
+            .all(|p| p.metadata.namespace == "kube-system" && p.metadata.name.starts_with("kube-proxy-"))
+    );
+}

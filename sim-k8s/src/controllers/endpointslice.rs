@@ -1,7 +1,5 @@
-//! The EndpointSlice controller (pkg/controller/endpointslice) and the EndpointSlice mirroring
-//! controller (pkg/controller/endpointslicemirroring).
-//!
-//! For a Service with a selector, slices `<svc>-<5 random>` (generateName, stream
+//! The EndpointSlice controller (pkg/controller/endpointslice) and the mirroring controller
+//! (pkg/controller/endpointslicemirroring). For a Service with a selector, slices `<svc>-<5 random>` (generateName, stream
 //! `controllers/endpointslice`) labelled `kubernetes.io/service-name` and
 //! `endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io`, owned by the
 //! Service, hold one endpoint per selected pod with an IP — terminating pods included, with
