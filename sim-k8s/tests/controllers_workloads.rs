@@ -577,3 +577,35 @@ fn host_network_daemonset_tolerating_everything_runs_on_every_node_with_node_ips
             .all(|p| p.metadata.namespace == "kube-system" && p.metadata.name.starts_with("kube-proxy-"))
     );
 }
+
+#[test]
+fn one_shot_pod_completes() {
+    let mut store = cluster(1);
+    let mut c = controllers(2);
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dig\nspec:\n  restartPolicy: Never\n  containers:\n  - name: dig\n    image: tutum/dnsutils\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", "dig");
+    assert!(c.container_exited(&store, &key, None, 0, secs(5)));
+    run_until(&mut c, &mut store, secs(5), secs(6));
+    let Some(Object::Pod(p)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded"));
+    let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&p, secs(6));
+    assert_eq!((ready.as_str(), status.as_str(), restarts.as_str()), ("0/1", "Completed", "0"));
+    // Exit 2 under restartPolicy Never: Failed with the code in STATUS's reason.
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+        secs(6),
+    );
+    run_until(&mut c, &mut store, secs(6), secs(10));
+    let bad = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", "bad");
+    assert!(c.container_exited(&store, &bad, None, 2, secs(10)));
+    run_until(&mut c, &mut store, secs(10), secs(11));
+    let Some(Object::Pod(p)) = store.get(&bad).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p, secs(11)).1, "Error");
+    assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed"));
+}

@@ -40,8 +40,8 @@ pub enum ContainerState {
     Running(SimTime),
     /// Crashed; restarts at the instant.
     BackOff(SimTime),
-    /// Exited for good (restartPolicy Never).
-    Exited,
+    /// Exited for good with this code (restartPolicy Never, or OnFailure after exit 0).
+    Exited(i32),
 }
 
 /// Kubelet-side state of one container.
@@ -53,8 +53,8 @@ pub struct ContainerRuntime {
     pub ready: bool,
     /// Restart count.
     pub restarts: u32,
-    /// (started, finished) of the last run that crashed.
-    pub last_exit: Option<(SimTime, SimTime)>,
+    /// (started, finished, exit code) of the last run that ended.
+    pub last_exit: Option<(SimTime, SimTime, i32)>,
     next_probe: Option<SimTime>,
     successes: i32,
     failures: i32,
@@ -99,14 +99,28 @@ pub fn allocate_ip(cidr: Ipv4Net, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
 }
 
 impl Controllers {
-    /// The lead signals that a container crashed (exit code 1); the kubelet restarts it after
-    /// the CrashLoopBackOff delay, or fails the pod when `restartPolicy: Never`. Returns false
-    /// if the pod or container is not running here.
+    /// The lead signals that a container crashed (exit code 1): see [`Self::container_exited`].
     pub fn crash_container(
         &mut self,
         store: &dyn ObjectStore,
         pod: &ObjectKey,
         container: Option<&str>,
+        now: SimTime,
+    ) -> bool {
+        self.container_exited(store, pod, container, 1, now)
+    }
+
+    /// The lead signals that a container's process exited with `exit_code` (`container` None =
+    /// the first). Per `restartPolicy` the kubelet restarts it after the CrashLoopBackOff delay
+    /// (Always; OnFailure with a non-zero code) or leaves it terminated — the pod then ends
+    /// `Succeeded` (all codes 0, STATUS `Completed`) or `Failed`. Returns false if the container
+    /// is not running here.
+    pub fn container_exited(
+        &mut self,
+        store: &dyn ObjectStore,
+        pod: &ObjectKey,
+        container: Option<&str>,
+        exit_code: i32,
         now: SimTime,
     ) -> bool {
         let Some(Object::Pod(spec)) = store.get(pod) else { return false };
@@ -115,7 +129,11 @@ impl Controllers {
             Some(n) => spec.spec.containers.iter().position(|c| c.name == n),
             None => Some(0),
         };
-        let never = spec.spec.restart_policy == Some(RestartPolicy::Never);
+        let restart = match spec.spec.restart_policy {
+            Some(RestartPolicy::Never) => false,
+            Some(RestartPolicy::OnFailure) => exit_code != 0,
+            _ => true,
+        };
         let Some(rt) = self.pods.get_mut(pod) else { return false };
         rt.dirty = true;
         let Some(c) = idx.and_then(|i| rt.containers.get_mut(i)) else { return false };
@@ -124,9 +142,9 @@ impl Controllers {
         c.successes = 0;
         c.failures = 0;
         c.next_probe = None;
-        c.last_exit = Some((since, now));
-        if never {
-            c.state = ContainerState::Exited;
+        c.last_exit = Some((since, now, exit_code));
+        if !restart {
+            c.state = ContainerState::Exited(exit_code);
         } else {
             c.restarts += 1;
             let mut backoff = BACKOFF_INITIAL;
@@ -386,9 +404,13 @@ fn write_status(
     let Some(rt) = c.pods.get(key) else { return false };
     let prev = pod.status.clone().unwrap_or_default();
     let running = rt.containers.iter().any(|c| !matches!(c.state, ContainerState::Creating(_)));
-    let failed = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.state == ContainerState::Exited);
+    let exited = !rt.containers.is_empty()
+        && rt.containers.iter().all(|c| matches!(c.state, ContainerState::Exited(_)));
+    let succeeded = exited && rt.containers.iter().all(|c| c.state == ContainerState::Exited(0));
     let all_ready = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.ready);
-    let phase = if failed {
+    let phase = if succeeded {
+        "Succeeded"
+    } else if exited {
         "Failed"
     } else if running {
         "Running"
@@ -414,9 +436,9 @@ fn write_status(
                             backoff.min(BACKOFF_MAX.as_secs()), spec.name, key.name, key.namespace, rt.uid),
                         "reason": "CrashLoopBackOff"}})
                 }
-                ContainerState::Exited => {
-                    let (s, f) = ct.last_exit.unwrap_or((now, now));
-                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}})
+                ContainerState::Exited(code) => {
+                    let (s, f, _) = ct.last_exit.unwrap_or((now, now, *code));
+                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(*code), "startedAt": timestamp(s)}})
                 }
             };
             let mut v = json!({
@@ -428,12 +450,12 @@ fn write_status(
                 "started": matches!(ct.state, ContainerState::Running(_)),
                 "state": state,
             });
-            if let (Some((s, f)), Some(obj)) = (ct.last_exit, v.as_object_mut())
-                && ct.state != ContainerState::Exited
+            if let (Some((s, f, code)), Some(obj)) = (ct.last_exit, v.as_object_mut())
+                && !matches!(ct.state, ContainerState::Exited(_))
             {
                 obj.insert(
                     "lastState".into(),
-                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}}),
+                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(code), "startedAt": timestamp(s)}}),
                 );
             }
             v
@@ -477,6 +499,11 @@ fn write_status(
     let mut p = pod.clone();
     p.status = Some(status);
     c.write(store, Object::Pod(p), now, false)
+}
+
+/// The terminated-state reason the runtime reports for an exit code.
+fn exit_reason(code: i32) -> &'static str {
+    if code == 0 { "Completed" } else { "Error" }
 }
 
 /// Ready/total containers for the given pod per the kubelet (used by tests).
