@@ -57,6 +57,8 @@ pub struct ControllerConfig {
     pub taint_control_plane: bool,
     /// Create the `default/kubernetes` Service and its endpoints if missing.
     pub default_kubernetes_service: bool,
+    /// `status.nodeInfo` the kubelet reports for nodes that have none (VERSION, OS-IMAGE, ...).
+    pub node_info: serde_json::Value,
 }
 
 impl Default for ControllerConfig {
@@ -69,6 +71,16 @@ impl Default for ControllerConfig {
             startup_delay_ms: (1000, 2000),
             taint_control_plane: true,
             default_kubernetes_service: true,
+            // What a kind v1.33 node reports.
+            node_info: serde_json::json!({
+                "architecture": "amd64",
+                "containerRuntimeVersion": "containerd://2.1.1",
+                "kernelVersion": "6.8.0-60-generic",
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.33.1",
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+            }),
         }
     }
 }

@@ -21,6 +21,13 @@ pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
 /// Taint of nodes whose kubelet stopped reporting.
 pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 
+/// The kubelet's pressure conditions: (type, healthy reason, healthy message).
+const PRESSURE: [(&str, &str, &str); 3] = [
+    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+];
+
 /// Controller-side state of a node.
 #[derive(Clone, Debug, Default)]
 pub struct NodeRuntime {
@@ -133,7 +140,30 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             Some(i) => conds[i] = new,
             None => conds.push(new),
         }
+        // The kubelet's pressure conditions come before Ready (pressure is not modelled).
+        for (i, (t, reason, msg)) in PRESSURE.iter().enumerate() {
+            let (st, reason, msg) = if unreachable {
+                ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
+            } else {
+                ("False", *reason, *msg)
+            };
+            let pos = conds.iter().position(|c| c.get("type").and_then(Value::as_str) == Some(t));
+            let ts = match pos.and_then(|p| conds.get(p)) {
+                Some(p) if p.get("status").and_then(Value::as_str) == Some(st) => {
+                    p.get("lastTransitionTime").cloned().unwrap_or_else(|| json!(timestamp(now)))
+                }
+                _ => json!(timestamp(now)),
+            };
+            let cond = json!({"lastHeartbeatTime": ts, "lastTransitionTime": ts, "message": msg, "reason": reason, "status": st, "type": t});
+            match pos {
+                Some(p) => conds[p] = cond,
+                None => conds.insert(i.min(conds.len()), cond),
+            }
+        }
         status.conditions = Some(Value::Array(conds));
+        if status.node_info.is_none() {
+            status.node_info = Some(c.config.node_info.clone());
+        }
         n.spec.taints.retain(|t| t.key != UNREACHABLE || unreachable);
         if unreachable {
             for effect in ["NoSchedule", "NoExecute"] {
