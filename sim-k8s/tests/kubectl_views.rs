@@ -178,6 +178,7 @@ fn article_001_views() {
     insta::assert_snapshot!("001_get_all", stdout(&w.k("kubectl get all")));
     insta::assert_snapshot!("001_describe_svc", stdout(&w.k("kubectl describe svc my-nginx")));
     insta::assert_snapshot!("001_describe_ep", stdout(&w.k("kubectl describe ep my-nginx")));
+    insta::assert_snapshot!("001_describe_slice", stdout(&w.k("kubectl describe endpointslices my-nginx")));
     insta::assert_snapshot!("001_describe_deploy", stdout(&w.k("kubectl describe deploy my-nginx")));
     insta::assert_snapshot!("001_describe_pod", stdout(&w.k("kubectl describe pod my-nginx")));
     insta::assert_snapshot!("001_describe_node", stdout(&w.k("kubectl describe node worker")));
@@ -283,6 +284,19 @@ fn verbs_and_errors() {
         other => panic!("{other:?}"),
     }
     insta::assert_snapshot!("verbs_get_all_wide", stdout(&w.k("kubectl get deploy,rs,svc -o wide")));
+    // Deleting the Service takes its Endpoints and slices with it; deleting the Deployment
+    // takes the ReplicaSet and (after the grace period) the pods.
+    assert_eq!(stdout(&w.k("kubectl delete svc web")), "service \"web\" deleted\n");
+    assert_eq!(w.k("kubectl get ep web").exit_code, 1);
+    assert_eq!(
+        w.k("kubectl get endpointslices -l kubernetes.io/service-name=web").stderr,
+        "No resources found in default namespace.\n"
+    );
+    assert_eq!(stdout(&w.k("kubectl delete deployment nginx")), "deployment.apps \"nginx\" deleted\n");
+    assert_eq!(w.k("kubectl get rs").stderr, "No resources found in default namespace.\n");
+    assert!(stdout(&w.k("kubectl get pods")).contains("Terminating"));
+    w.settle(31);
+    assert_eq!(w.k("kubectl get pods").stderr, "No resources found in default namespace.\n");
 }
 
 #[test]

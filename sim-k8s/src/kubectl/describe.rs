@@ -1,4 +1,4 @@
-//! `kubectl describe` for services, pods, endpoints, deployments and nodes, and
+//! `kubectl describe` for services, pods, endpoints, endpointslices, deployments and nodes, and
 //! `kubectl get events`, after kubernetes/kubectl pkg/describe/describe.go: a PrefixWriter
 //! over a tabwriter with minwidth 0 and padding 2 (flushed before the Events table), labels
 //! and annotations multi-line and sorted, `Endpoints:` from EndpointSlices (ready endpoints
@@ -183,6 +183,7 @@ pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Obj
         Object::Endpoints(e) => describe_endpoints(e, &evs, now),
         Object::Deployment(d) => describe_deployment(store, d, &evs, now),
         Object::Node(n) => describe_node(store, n, &evs, now),
+        Object::EndpointSlice(e) => describe_endpoint_slice(e, &evs, now),
         other => describe_generic(other.meta(), other.kind(), &evs, now),
     }
 }
@@ -646,6 +647,47 @@ fn describe_endpoints(e: &crate::api::Endpoints, evs: &[&Event], now: SimTime) -
             }
         }
         d.w(0, "\n");
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn describe_endpoint_slice(e: &crate::api::EndpointSlice, evs: &[&Event], now: SimTime) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", e.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", e.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &e.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &e.metadata.annotations, ": ");
+    d.w(0, &format!("AddressType:\t{}\n", e.address_type.as_ref().map(|a| a.as_str()).unwrap_or("")));
+    if e.ports.is_empty() {
+        d.w(0, "Ports: <unset>\n");
+    } else {
+        d.w(0, "Ports:\n");
+        d.w(1, "Name\tPort\tProtocol\n");
+        d.w(1, "----\t----\t--------\n");
+        for p in &e.ports {
+            let name = p.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("<unset>");
+            let port = p.port.map(|n| n.to_string()).unwrap_or_else(|| "<unset>".into());
+            d.w(1, &format!("{name}\t{port}\t{}\n", p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)));
+        }
+    }
+    if e.endpoints.is_empty() {
+        d.w(0, "Endpoints: <none>\n");
+    } else {
+        d.w(0, "Endpoints:\n");
+        for ep in &e.endpoints {
+            let addrs = if ep.addresses.is_empty() { "<none>".to_string() } else { ep.addresses.join(", ") };
+            d.w(1, &format!("- Addresses:\t{addrs}\n"));
+            d.w(2, "Conditions:\n");
+            let ready = ep.conditions.ready.map(|r| r.to_string()).unwrap_or_else(|| "<unset>".into());
+            d.w(3, &format!("Ready:\t{ready}\n"));
+            d.w(2, &format!("Hostname:\t{}\n", ep.hostname.as_deref().unwrap_or("<unset>")));
+            if let Some(t) = &ep.target_ref {
+                d.w(2, &format!("TargetRef:\t{}/{}\n", t.kind, t.name));
+            }
+            d.w(2, &format!("NodeName:\t{}\n", ep.node_name.as_deref().unwrap_or("<unset>")));
+            d.w(2, &format!("Zone:\t{}\n", ep.zone.as_deref().unwrap_or("<unset>")));
+        }
     }
     describe_events(&mut d, evs, now);
     d.finish()
