@@ -609,3 +609,38 @@ fn one_shot_pod_completes() {
     assert_eq!(sim_k8s::kubectl::get::pod_summary(&p, secs(11)).1, "Error");
     assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed"));
 }
+
+#[test]
+fn statefulset_scales_down_highest_ordinal_first_one_at_a_time() {
+    let mut store = cluster(2);
+    let mut c = controllers(9);
+    apply_yaml(&mut store, STS, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(30));
+    store.scale(Kind::StatefulSet, "default", "web", 1).unwrap();
+    c.reconcile(&mut store, secs(30));
+    let terminating: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(terminating, ["web-2"]);
+    run_until(&mut c, &mut store, secs(30), secs(61));
+    let terminating: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(terminating, ["web-1"]);
+    run_until(&mut c, &mut store, secs(61), secs(100));
+    let names: Vec<String> = pods(&store).iter().map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(names, ["web-0"]);
+    // A deleted member comes back under the same name.
+    let mut p = pods(&store)[0].clone();
+    sim_k8s::controllers::pods::mark_terminating(&mut p, secs(100), Some(0));
+    update(&mut store, Object::Pod(p), secs(100));
+    run_until(&mut c, &mut store, secs(100), secs(105));
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 1);
+    assert_eq!(ps[0].metadata.name, "web-0");
+    assert!(ps[0].is_ready());
+}
