@@ -348,3 +348,35 @@ fn pending_and_node_failure_views() {
     insta::assert_snapshot!("node_down_get_pods", stdout(&w.k("kubectl get pods -o wide")));
     insta::assert_snapshot!("node_down_describe_node", stdout(&w.k("kubectl describe node worker")));
 }
+
+#[test]
+fn get_svc_rows_match_formats_md() {
+    // formats.md §1.7: the `kube-dns` row matches a real capture character for character.
+    let mut w = World::new(1);
+    let dns = "apiVersion: v1\nkind: Service\nmetadata:\n  name: kube-dns\n  namespace: kube-system\nspec:\n  clusterIP: 10.96.0.10\n  selector:\n    k8s-app: kube-dns\n  ports:\n  - name: dns\n    port: 53\n    protocol: UDP\n  - name: dns-tcp\n    port: 53\n    protocol: TCP\n  - name: metrics\n    port: 9153\n    protocol: TCP\n";
+    let out = sim_k8s::manifest::load_str("dns.yaml", dns);
+    for o in out.objects {
+        w.store.create(o.value).unwrap();
+    }
+    w.settle(44 * 60 - 124);
+    let web = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n  clusterIP: 10.96.86.113\n  selector:\n    app: web\n  ports:\n  - port: 80\n    nodePort: 30080\n";
+    let out = sim_k8s::manifest::load_str("web.yaml", web);
+    w.store.set_now(w.now);
+    for o in out.objects {
+        w.store.create(o.value).unwrap();
+    }
+    w.settle(124);
+    assert_eq!(
+        stdout(&w.k("kubectl get svc -n kube-system")),
+        "NAME       TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)                  AGE\nkube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP,9153/TCP   44m\n"
+    );
+    let rows = stdout(&w.k("kubectl get svc"));
+    assert!(
+        rows.ends_with("web          NodePort    10.96.86.113   <none>        80:30080/TCP   2m4s\n"),
+        "{rows}"
+    );
+    assert!(
+        rows.starts_with("NAME         TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)        AGE\n"),
+        "{rows}"
+    );
+}

@@ -959,6 +959,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn endpoint_slices_three_then_more() {
+        // describe_test.go expectations quoted in formats.md §1.10.
+        use crate::api::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
+        let ep = |ip: &str| Endpoint {
+            addresses: vec![ip.into()],
+            conditions: EndpointConditions { ready: Some(true), ..Default::default() },
+            ..Default::default()
+        };
+        let port =
+            vec![EndpointPort { name: Some("port-tcp".into()), port: Some(9527), ..Default::default() }];
+        let a = EndpointSlice {
+            endpoints: vec![ep("10.244.0.1"), ep("10.244.0.2"), ep("10.244.0.3")],
+            ports: port.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            format_endpoint_slices(&[&a], "port-tcp"),
+            "10.244.0.1:9527,10.244.0.2:9527,10.244.0.3:9527"
+        );
+        let b = EndpointSlice {
+            endpoints: vec![ep("10.244.0.4"), ep("10.244.0.5")],
+            ports: port,
+            ..Default::default()
+        };
+        assert_eq!(
+            format_endpoint_slices(&[&a, &b], "port-tcp"),
+            "10.244.0.1:9527,10.244.0.2:9527,10.244.0.3:9527 + 2 more..."
+        );
+        assert_eq!(format_endpoint_slices(&[], "port-tcp"), "<none>");
+    }
+
+    #[test]
     fn rfc1123_dates() {
         assert_eq!(rfc1123z("2024-01-01T00:00:00Z"), "Mon, 01 Jan 2024 00:00:00 +0000");
         assert_eq!(rfc1123z("2024-02-29T13:05:09Z"), "Thu, 29 Feb 2024 13:05:09 +0000");
