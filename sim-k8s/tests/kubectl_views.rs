@@ -173,6 +173,7 @@ fn article_001_views() {
     insta::assert_snapshot!("001_get_endpointslices", stdout(&w.k("kubectl get endpointslices")));
     insta::assert_snapshot!("001_get_deploy_wide", stdout(&w.k("kubectl get deploy -o wide")));
     insta::assert_snapshot!("001_get_rs", stdout(&w.k("kubectl get rs")));
+    insta::assert_snapshot!("001_describe_rs", stdout(&w.k("kubectl describe rs")));
     insta::assert_snapshot!("001_get_nodes_wide", stdout(&w.k("kubectl get nodes -o wide")));
     insta::assert_snapshot!("001_get_ns", stdout(&w.k("kubectl get ns")));
     insta::assert_snapshot!("001_get_all", stdout(&w.k("kubectl get all")));
@@ -305,6 +306,7 @@ fn statefulset_views() {
     stdout(&w.k("kubectl apply -f 002-statefulset-web.yaml"));
     w.settle(20);
     insta::assert_snapshot!("002_get_sts_pods", stdout(&w.k("kubectl get sts,pods -o wide")));
+    insta::assert_snapshot!("002_describe_sts", stdout(&w.k("kubectl describe sts web")));
 }
 
 #[test]
