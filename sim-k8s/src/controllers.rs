@@ -202,6 +202,7 @@ impl Controllers {
 
     /// Installs the readiness-probe oracle (default: every probe succeeds).
     pub fn set_probe_hook(&mut self, hook: ProbeHook) {
+        self.touch();
         self.probe_hook = Some(hook);
     }
 
