@@ -521,6 +521,9 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
     if targets.items.iter().any(|(k, _)| *k == Kind::Endpoints) {
         out.stderr.push_str(ENDPOINTS_WARNING);
     }
+    if opts.all_namespaces && targets.items.iter().any(|(k, n)| n.is_some() && k.is_namespaced()) {
+        return KubectlOutput::error("error: a resource cannot be retrieved by name across all namespaces");
+    }
     let ns = opts.namespace.clone().unwrap_or_else(|| "default".into());
     let selector = match opts.selector.as_deref().map(Selector::parse) {
         None => None,
