@@ -382,3 +382,17 @@ fn get_svc_rows_match_formats_md() {
         "{rows}"
     );
 }
+
+#[test]
+fn exec_targets_resolve_to_pods() {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl create deployment nginx --image=nginx --replicas=2"));
+    stdout(&w.k("kubectl expose deployment nginx --port=80"));
+    w.settle(3);
+    let first = sim_k8s::kubectl::attachable_pod(&w.store, "default", "deploy/nginx").unwrap();
+    assert!(first.starts_with("nginx-"));
+    assert_eq!(sim_k8s::kubectl::attachable_pod(&w.store, "default", "svc/nginx").unwrap(), first);
+    assert_eq!(sim_k8s::kubectl::attachable_pod(&w.store, "default", &first).unwrap(), first);
+    let err = sim_k8s::kubectl::attachable_pod(&w.store, "default", "pod/nope").unwrap_err();
+    assert_eq!(err.stderr, "Error from server (NotFound): pods \"nope\" not found\n");
+}
