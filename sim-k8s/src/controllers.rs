@@ -245,6 +245,18 @@ impl Controllers {
         Reconciled { changed: any, next_wakeup }
     }
 
+    /// Keeps the most recent store errors (a rejected write is retried every pass).
+    fn record_error(&mut self, e: String) {
+        const KEEP: usize = 100;
+        if self.errors.last() != Some(&e) {
+            self.errors.push(e);
+        }
+        if self.errors.len() > KEEP {
+            let extra = self.errors.len() - KEEP;
+            self.errors.drain(..extra);
+        }
+    }
+
     /// Every pod, listed once per change (see `pod_cache`).
     pub(crate) fn pods(&mut self, store: &dyn ObjectStore) -> std::rc::Rc<Vec<Pod>> {
         if let Some(p) = &self.pod_cache {
@@ -284,7 +296,7 @@ impl Controllers {
         match res {
             Ok(()) => true,
             Err(e) => {
-                self.errors.push(e.to_string());
+                self.record_error(e.to_string());
                 false
             }
         }
@@ -297,7 +309,7 @@ impl Controllers {
         match store.delete(key, now) {
             Ok(_) => true,
             Err(e) => {
-                self.errors.push(e.to_string());
+                self.record_error(e.to_string());
                 false
             }
         }
