@@ -396,3 +396,18 @@ fn exec_targets_resolve_to_pods() {
     let err = sim_k8s::kubectl::attachable_pod(&w.store, "default", "pod/nope").unwrap_err();
     assert_eq!(err.stderr, "Error from server (NotFound): pods \"nope\" not found\n");
 }
+
+#[test]
+fn article_002_headless_kafka() {
+    let mut w = World::new(2);
+    let o = w.k("kubectl apply -f 002-kafka-headless.yaml");
+    assert_eq!(stdout(&o), "service/kafka-headless created\nstatefulset.apps/kafka created\n");
+    w.settle(30);
+    insta::assert_snapshot!("002_kafka_get", stdout(&w.k("kubectl get svc,sts,pods -o wide")));
+    insta::assert_snapshot!("002_kafka_describe_ep", stdout(&w.k("kubectl describe ep kafka-headless")));
+    let yaml = stdout(&w.k("kubectl get ep kafka-headless -o yaml"));
+    for i in 0..3 {
+        assert!(yaml.contains(&format!("hostname: kafka-{i}")), "{yaml}");
+    }
+    insta::assert_snapshot!("002_kafka_get_ep_yaml", yaml);
+}
