@@ -644,3 +644,24 @@ fn statefulset_scales_down_highest_ordinal_first_one_at_a_time() {
     assert_eq!(ps[0].metadata.name, "web-0");
     assert!(ps[0].is_ready());
 }
+
+#[test]
+fn node_back_up_before_eviction_restores_endpoints() {
+    let mut store = cluster(2);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    c.node_down("worker", secs(10));
+    run_until(&mut c, &mut store, secs(10), secs(60));
+    let ready = |store: &Store| match get(store, Kind::Endpoints, "default", "web") {
+        Some(Object::Endpoints(ep)) => ep.subsets.iter().map(|s| s.addresses.len()).sum::<usize>(),
+        _ => 0,
+    };
+    assert!(ready(&store) < 3);
+    c.node_up("worker");
+    run_until(&mut c, &mut store, secs(60), secs(61));
+    assert_eq!(ready(&store), 3);
+    assert_eq!(pods(&store).len(), 3, "nothing was evicted or replaced");
+    let Some(Object::Node(n)) = get(&store, Kind::Node, "", "worker").cloned() else { panic!() };
+    assert!(n.spec.taints.is_empty());
+}

@@ -411,3 +411,30 @@ fn article_002_headless_kafka() {
     }
     insta::assert_snapshot!("002_kafka_get_ep_yaml", yaml);
 }
+
+#[test]
+fn rollout_status_follows_a_rolling_update() {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl create deployment web --image=nginx:1.27 --replicas=4"));
+    w.settle(5);
+    assert_eq!(
+        stdout(&w.k("kubectl rollout status deployment/web")),
+        "deployment \"web\" successfully rolled out\n"
+    );
+    let o = w.k("kubectl patch deployment web -p '{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.28\"}]}}}}'");
+    assert_eq!(stdout(&o), "deployment.apps/web patched\n");
+    let mut seen = Vec::new();
+    for _ in 0..60 {
+        let o = w.k("kubectl rollout status deployment/web");
+        if !seen.contains(&o.stdout) {
+            seen.push(o.stdout.clone());
+        }
+        if !o.retry {
+            break;
+        }
+        w.settle(1);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("deployment \"web\" successfully rolled out\n"));
+    insta::assert_snapshot!("rollout_status_messages", seen.concat());
+    insta::assert_snapshot!("rollout_get_rs", stdout(&w.k("kubectl get rs")));
+}
