@@ -105,6 +105,8 @@ pub struct ProbeCheck<'a> {
     pub probe: &'a Probe,
     /// The probed port, resolved against the container's named ports (None for exec probes).
     pub port: Option<i32>,
+    /// The pod's IP as the kubelet assigned it (the status may not carry it yet).
+    pub pod_ip: Option<std::net::IpAddr>,
     /// When the probe runs.
     pub now: SimTime,
 }

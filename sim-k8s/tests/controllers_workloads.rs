@@ -411,6 +411,7 @@ fn readiness_probe_hook_gates_endpoints() {
     let l2 = listening.clone();
     c.set_probe_hook(Box::new(move |chk| {
         assert_eq!(chk.port, Some(80));
+        assert!(chk.pod_ip.is_some_and(|ip| ip.to_string().starts_with("10.244.1.")));
         l2.get()
     }));
     apply_yaml(&mut store, &yaml, secs(0));

@@ -329,7 +329,7 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             if next > now {
                 break;
             }
-            let check = ProbeCheck { pod, container: spec, probe, port, now: next };
+            let check = ProbeCheck { pod, container: spec, probe, port, pod_ip: rt.ip, now: next };
             let ok = match c.probe_hook.as_mut() {
                 Some(h) => h(&check),
                 None => true,
