@@ -11,8 +11,8 @@
 //! clock; every random choice comes from a named `SimRng` fork (`controllers/replicaset`, ...).
 //! References: kubernetes/kubernetes pkg/controller/{deployment,replicaset,statefulset,daemon,
 //! endpoint,endpointslice,endpointslicemirroring,nodelifecycle}, pkg/kubelet/prober.
-//! Left out: rolling-update surge/unavailability arithmetic (a new template replaces the old
-//! ReplicaSet at once), resource requests, affinity, preemption, liveness-probe restarts.
+//! Left out: proportional scaling during a rollout, resource requests, affinity,
+//! preemption, liveness-probe restarts (crashes are signalled by the lead).
 
 pub mod daemonset;
 pub mod default_service;
@@ -57,6 +57,8 @@ pub struct ControllerConfig {
     pub taint_control_plane: bool,
     /// Create the `default/kubernetes` Service and its endpoints if missing.
     pub default_kubernetes_service: bool,
+    /// `status.nodeInfo` the kubelet reports for nodes that have none (VERSION, OS-IMAGE, ...).
+    pub node_info: serde_json::Value,
 }
 
 impl Default for ControllerConfig {
@@ -69,6 +71,16 @@ impl Default for ControllerConfig {
             startup_delay_ms: (1000, 2000),
             taint_control_plane: true,
             default_kubernetes_service: true,
+            // What a kind v1.33 node reports.
+            node_info: serde_json::json!({
+                "architecture": "amd64",
+                "containerRuntimeVersion": "containerd://2.1.1",
+                "kernelVersion": "6.8.0-60-generic",
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.33.1",
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+            }),
         }
     }
 }
@@ -93,6 +105,8 @@ pub struct ProbeCheck<'a> {
     pub probe: &'a Probe,
     /// The probed port, resolved against the container's named ports (None for exec probes).
     pub port: Option<i32>,
+    /// The pod's IP as the kubelet assigned it (the status may not carry it yet).
+    pub pod_ip: Option<std::net::IpAddr>,
     /// When the probe runs.
     pub now: SimTime,
 }
@@ -141,6 +155,11 @@ pub struct Controllers {
     pub(crate) events: events::EventLog,
     pub(crate) probe_hook: Option<ProbeHook>,
     pub(crate) errors: Vec<String>,
+    /// Pods as last listed; dropped on every pod write (and at each reconcile), so a pass
+    /// clones the pod list only when it changed.
+    pod_cache: Option<std::rc::Rc<Vec<Pod>>>,
+    /// Store revision and timer after the last quiet reconcile (skip identical calls).
+    quiet: Option<(u64, Option<SimTime>)>,
 }
 
 impl fmt::Debug for Controllers {
@@ -178,17 +197,29 @@ impl Controllers {
             events: events::EventLog::default(),
             probe_hook: None,
             errors: Vec::new(),
+            pod_cache: None,
+            quiet: None,
         }
     }
 
     /// Installs the readiness-probe oracle (default: every probe succeeds).
     pub fn set_probe_hook(&mut self, hook: ProbeHook) {
+        self.touch();
         self.probe_hook = Some(hook);
     }
 
     /// Runs every controller until the store stops changing; returns what happened and when
     /// the next timer fires.
     pub fn reconcile(&mut self, store: &mut dyn ObjectStore, now: SimTime) -> Reconciled {
+        // Nothing written since the last quiet pass and no timer due: nothing to do.
+        if let (Some(rev), Some((quiet_rev, wake))) = (store.revision(), self.quiet)
+            && rev == quiet_rev
+            && wake.is_none_or(|w| now < w)
+            && self.probe_hook.is_none()
+        {
+            return Reconciled { changed: false, next_wakeup: wake };
+        }
+        self.pod_cache = None;
         let mut any = false;
         let mut wake = Wakeups::default();
         for _ in 0..MAX_PASSES {
@@ -211,7 +242,36 @@ impl Controllers {
                 break;
             }
         }
-        Reconciled { changed: any, next_wakeup: wake.next_after(now) }
+        let next_wakeup = wake.next_after(now);
+        self.quiet = store.revision().map(|r| (r, next_wakeup));
+        Reconciled { changed: any, next_wakeup }
+    }
+
+    /// Keeps the most recent store errors (a rejected write is retried every pass).
+    fn record_error(&mut self, e: String) {
+        const KEEP: usize = 100;
+        if self.errors.last() != Some(&e) {
+            self.errors.push(e);
+        }
+        if self.errors.len() > KEEP {
+            let extra = self.errors.len() - KEEP;
+            self.errors.drain(..extra);
+        }
+    }
+
+    /// Every pod, listed once per change (see `pod_cache`).
+    pub(crate) fn pods(&mut self, store: &dyn ObjectStore) -> std::rc::Rc<Vec<Pod>> {
+        if let Some(p) = &self.pod_cache {
+            return p.clone();
+        }
+        let p = std::rc::Rc::new(list_pods(store));
+        self.pod_cache = Some(p.clone());
+        p
+    }
+
+    /// Marks runtime state changed outside the store (node up/down, crashes).
+    pub(crate) fn touch(&mut self) {
+        self.quiet = None;
     }
 
     /// Events recorded so far (`kubectl describe` / `get events`), oldest first.
@@ -231,21 +291,27 @@ impl Controllers {
         now: SimTime,
         create: bool,
     ) -> bool {
+        if obj.kind() == Kind::Pod {
+            self.pod_cache = None;
+        }
         let res = if create { store.create(obj, now) } else { store.update(obj, now) };
         match res {
             Ok(()) => true,
             Err(e) => {
-                self.errors.push(e.to_string());
+                self.record_error(e.to_string());
                 false
             }
         }
     }
 
     pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
+        if key.kind == Kind::Pod {
+            self.pod_cache = None;
+        }
         match store.delete(key, now) {
             Ok(_) => true,
             Err(e) => {
-                self.errors.push(e.to_string());
+                self.record_error(e.to_string());
                 false
             }
         }

@@ -117,3 +117,78 @@ impl Kubectl<'_> {
         }
     }
 }
+
+/// The pod `kubectl exec/logs/port-forward` attach to for a target (`x`, `pod/x`,
+/// `deploy/x`, `rs/x`, `sts/x`, `ds/x`, `svc/x`): for workloads and Services the first pod
+/// their selector matches, preferring (like `podutils.ByLogging`) scheduled, running, ready
+/// pods with fewer restarts, then the oldest. Errors carry kubectl's message.
+pub fn attachable_pod(store: &ApiServer, namespace: &str, target: &str) -> Result<String, KubectlOutput> {
+    use crate::api::{Kind, Object};
+    let (kind, name) = match target.split_once('/') {
+        Some((t, n)) => match command::resolve_kind(t) {
+            Some(k) => (k, n),
+            None => {
+                return Err(KubectlOutput::error(&format!(
+                    "error: the server doesn't have a resource type \"{t}\""
+                )));
+            }
+        },
+        None => (Kind::Pod, target),
+    };
+    let Some(obj) = store.get_named(kind, namespace, name) else {
+        return Err(KubectlOutput::error(&format!(
+            "Error from server (NotFound): {} \"{name}\" not found",
+            kind.resource()
+        )));
+    };
+    let matches: Box<dyn Fn(&crate::api::Pod) -> bool> = match obj {
+        Object::Pod(p) => return Ok(p.metadata.name.clone()),
+        Object::Service(s) => {
+            let sel = s.spec.selector.clone().unwrap_or_default();
+            if sel.is_empty() {
+                return Err(KubectlOutput::error(&format!(
+                    "error: cannot attach to *v1.Service: invalid service '{name}': Service is defined without a selector"
+                )));
+            }
+            Box::new(move |p| crate::api::selector::map_selector_matches(&sel, &p.metadata.labels))
+        }
+        Object::Deployment(d) => {
+            let sel = d.spec.selector.clone().unwrap_or_default();
+            Box::new(move |p| sel.matches(&p.metadata.labels))
+        }
+        Object::ReplicaSet(d) => {
+            let sel = d.spec.selector.clone().unwrap_or_default();
+            Box::new(move |p| sel.matches(&p.metadata.labels))
+        }
+        Object::StatefulSet(d) => {
+            let sel = d.spec.selector.clone().unwrap_or_default();
+            Box::new(move |p| sel.matches(&p.metadata.labels))
+        }
+        Object::DaemonSet(d) => {
+            let sel = d.spec.selector.clone().unwrap_or_default();
+            Box::new(move |p| sel.matches(&p.metadata.labels))
+        }
+        other => return Err(KubectlOutput::error(&format!("error: cannot attach to {}", other.kind()))),
+    };
+    let mut pods: Vec<&crate::api::Pod> = store
+        .list(Kind::Pod)
+        .filter_map(|o| match o {
+            Object::Pod(p) if p.metadata.namespace == namespace && matches(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    pods.sort_by_key(|p| {
+        (
+            p.spec.node_name.is_empty(),
+            crate::controllers::pods::phase(p) != "Running",
+            !p.is_ready(),
+            crate::controllers::pods::restarts(p),
+            p.metadata.creation_timestamp.clone(),
+            p.metadata.name.clone(),
+        )
+    });
+    match pods.first() {
+        Some(p) => Ok(p.metadata.name.clone()),
+        None => Err(KubectlOutput::error("error: timed out waiting for the condition")),
+    }
+}

@@ -363,3 +363,306 @@ fn kubernetes_service_points_at_control_plane() {
     // Nothing left to do afterwards.
     assert!(!c.reconcile(&mut store, secs(1)).changed);
 }
+
+#[test]
+fn crash_loop_backoff_and_restart_count() {
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let p = pods(&store)[0].clone();
+    let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", &p.metadata.name);
+    assert!(c.crash_container(&store, &key, None, secs(10)));
+    c.reconcile(&mut store, secs(10));
+    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
+    let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&now, secs(15));
+    assert_eq!(
+        (ready.as_str(), status.as_str(), restarts.as_str()),
+        ("0/1", "CrashLoopBackOff", "1 (5s ago)")
+    );
+    // Out of endpoints while crashed, back after the 10s back-off.
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].not_ready_addresses.len(), 1);
+    run_until(&mut c, &mut store, secs(10), secs(21));
+    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&now, secs(21)).1, "Running");
+    // A second crash doubles the back-off to 20s.
+    assert!(c.crash_container(&store, &key, None, secs(30)));
+    run_until(&mut c, &mut store, secs(30), secs(45));
+    let Some(Object::Pod(p2)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p2, secs(45)).1, "CrashLoopBackOff");
+    run_until(&mut c, &mut store, secs(45), secs(51));
+    let Some(Object::Pod(p3)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p3, secs(51)).2, "2 (21s ago)");
+    assert!(p3.is_ready());
+}
+
+#[test]
+fn readiness_probe_hook_gates_endpoints() {
+    let yaml = DEPLOY.replace(
+        "        - name: http\n          containerPort: 80\n",
+        "        - name: http\n          containerPort: 80\n        readinessProbe:\n          tcpSocket:\n            port: http\n          initialDelaySeconds: 5\n          periodSeconds: 2\n",
+    );
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    let listening = std::rc::Rc::new(std::cell::Cell::new(false));
+    let l2 = listening.clone();
+    c.set_probe_hook(Box::new(move |chk| {
+        assert_eq!(chk.port, Some(80));
+        assert!(chk.pod_ip.is_some_and(|ip| ip.to_string().starts_with("10.244.1.")));
+        l2.get()
+    }));
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(20));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+    assert!(c.events().iter().any(|e| e.reason == "Unhealthy"));
+    listening.set(true);
+    run_until(&mut c, &mut store, secs(20), secs(23));
+    assert!(pods(&store).iter().all(|p| p.is_ready()));
+    // Three consecutive failures take a ready pod out again.
+    listening.set(false);
+    run_until(&mut c, &mut store, secs(23), secs(26));
+    assert!(pods(&store).iter().all(|p| p.is_ready()), "one failure is not enough");
+    run_until(&mut c, &mut store, secs(26), secs(30));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+}
+
+#[test]
+fn publish_not_ready_addresses_lists_everything() {
+    let yaml = DEPLOY.replace(
+        "  selector:\n    app: nginx\n  ports:",
+        "  publishNotReadyAddresses: true\n  selector:\n    app: nginx\n  ports:",
+    );
+    assert!(yaml.contains("publishNotReadyAddresses"));
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    c.set_probe_hook(Box::new(|_| false));
+    let yaml = yaml.replace(
+        "          containerPort: 80\n",
+        "          containerPort: 80\n        readinessProbe:\n          httpGet:\n            port: 80\n",
+    );
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(30));
+    assert!(pods(&store).iter().all(|p| !p.is_ready()));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses.len(), 3);
+    assert!(ep.subsets[0].not_ready_addresses.is_empty());
+}
+
+#[test]
+fn node_lost_replaces_pods_at_once() {
+    let mut store = cluster(2);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let lost = pods(&store).iter().filter(|p| p.spec.node_name == "worker").count();
+    assert!(lost > 0);
+    assert!(c.node_lost(&mut store, "worker", secs(10)));
+    run_until(&mut c, &mut store, secs(10), secs(15));
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 3);
+    assert!(ps.iter().all(|p| p.spec.node_name == "worker2" && p.is_ready()));
+}
+
+#[test]
+fn selector_less_endpoints_are_left_alone_and_deleted_endpoints_come_back() {
+    let mut store = cluster(1);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  ports:\n  - port: 3306\n---\napiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ext\nsubsets:\n- addresses:\n  - ip: 192.0.2.10\n  ports:\n  - port: 3306\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "ext").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses[0].ip.to_string(), "192.0.2.10");
+    store.delete(Kind::Endpoints, "default", "web").unwrap();
+    c.reconcile(&mut store, secs(11));
+    let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
+        panic!()
+    };
+    assert_eq!(ep.subsets[0].addresses.len(), 3);
+}
+
+#[test]
+fn rolling_update_keeps_availability_within_surge() {
+    let yaml = DEPLOY.replace("replicas: 3", "replicas: 4");
+    let mut store = cluster(2);
+    let mut c = controllers(21);
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    let mut d = match get(&store, Kind::Deployment, "default", "nginx") {
+        Some(Object::Deployment(d)) => d.clone(),
+        _ => panic!(),
+    };
+    d.spec.template.spec.containers[0].image = "nginx:1.28".into();
+    update(&mut store, Object::Deployment(d), secs(10));
+    let mut now = secs(10);
+    let mut seen_surge = false;
+    for _ in 0..500 {
+        let r = c.reconcile(&mut store, now);
+        let ps = pods(&store);
+        let ready = ps.iter().filter(|p| p.is_ready() && p.metadata.deletion_timestamp.is_none()).count();
+        let live = ps.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).count();
+        // maxUnavailable 25% of 4 = 1, maxSurge 25% of 4 = 1.
+        assert!(ready >= 3, "only {ready} ready at {now}");
+        assert!(live <= 5, "{live} pods at {now}");
+        seen_surge |= live == 5;
+        match r.next_wakeup {
+            Some(t) if t <= secs(120) => now = t,
+            _ => break,
+        }
+    }
+    assert!(seen_surge);
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 4);
+    assert!(ps.iter().all(|p| p.spec.containers[0].image == "nginx:1.28" && p.is_ready()));
+    let rs: Vec<(String, i32)> = store
+        .list(Kind::ReplicaSet)
+        .filter_map(|o| match o {
+            Object::ReplicaSet(r) => Some((
+                r.metadata.annotations["deployment.kubernetes.io/revision"].clone(),
+                r.spec.replicas.unwrap_or(1),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut rs = rs;
+    rs.sort();
+    assert_eq!(rs, [("1".to_string(), 0), ("2".to_string(), 4)]);
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| e.message.starts_with("Scaled down replica set nginx-") && e.message.ends_with("to 0"))
+    );
+}
+
+#[test]
+fn host_network_daemonset_tolerating_everything_runs_on_every_node_with_node_ips() {
+    let mut store = cluster(2);
+    let mut c = controllers(2);
+    apply_yaml(
+        &mut store,
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-proxy\n  namespace: kube-system\nspec:\n  selector:\n    matchLabels:\n      k8s-app: kube-proxy\n  template:\n    metadata:\n      labels:\n        k8s-app: kube-proxy\n    spec:\n      hostNetwork: true\n      tolerations:\n      - operator: Exists\n      containers:\n      - name: kube-proxy\n        image: registry.k8s.io/kube-proxy:v1.33.1\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let mut got: Vec<(String, String)> = pods(&store)
+        .iter()
+        .map(|p| {
+            (
+                p.spec.node_name.clone(),
+                p.status.as_ref().and_then(|s| s.pod_ip).map(|i| i.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("control-plane".to_string(), "172.18.0.2".to_string()),
+            ("worker".to_string(), "172.18.0.3".to_string()),
+            ("worker2".to_string(), "172.18.0.4".to_string())
+        ]
+    );
+    assert!(
+        pods(&store)
+            .iter()
+            .all(|p| p.metadata.namespace == "kube-system" && p.metadata.name.starts_with("kube-proxy-"))
+    );
+}
+
+#[test]
+fn one_shot_pod_completes() {
+    let mut store = cluster(1);
+    let mut c = controllers(2);
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dig\nspec:\n  restartPolicy: Never\n  containers:\n  - name: dig\n    image: tutum/dnsutils\n",
+        secs(0),
+    );
+    run_until(&mut c, &mut store, secs(0), secs(5));
+    let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", "dig");
+    assert!(c.container_exited(&store, &key, None, 0, secs(5)));
+    run_until(&mut c, &mut store, secs(5), secs(6));
+    let Some(Object::Pod(p)) = store.get(&key).cloned() else { panic!() };
+    assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded"));
+    let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&p, secs(6));
+    assert_eq!((ready.as_str(), status.as_str(), restarts.as_str()), ("0/1", "Completed", "0"));
+    // Exit 2 under restartPolicy Never: Failed with the code in STATUS's reason.
+    apply_yaml(
+        &mut store,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+        secs(6),
+    );
+    run_until(&mut c, &mut store, secs(6), secs(10));
+    let bad = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", "bad");
+    assert!(c.container_exited(&store, &bad, None, 2, secs(10)));
+    run_until(&mut c, &mut store, secs(10), secs(11));
+    let Some(Object::Pod(p)) = store.get(&bad).cloned() else { panic!() };
+    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p, secs(11)).1, "Error");
+    assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed"));
+}
+
+#[test]
+fn statefulset_scales_down_highest_ordinal_first_one_at_a_time() {
+    let mut store = cluster(2);
+    let mut c = controllers(9);
+    apply_yaml(&mut store, STS, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(30));
+    store.scale(Kind::StatefulSet, "default", "web", 1).unwrap();
+    c.reconcile(&mut store, secs(30));
+    let terminating: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(terminating, ["web-2"]);
+    run_until(&mut c, &mut store, secs(30), secs(61));
+    let terminating: Vec<String> = pods(&store)
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(terminating, ["web-1"]);
+    run_until(&mut c, &mut store, secs(61), secs(100));
+    let names: Vec<String> = pods(&store).iter().map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(names, ["web-0"]);
+    // A deleted member comes back under the same name.
+    let mut p = pods(&store)[0].clone();
+    sim_k8s::controllers::pods::mark_terminating(&mut p, secs(100), Some(0));
+    update(&mut store, Object::Pod(p), secs(100));
+    run_until(&mut c, &mut store, secs(100), secs(105));
+    let ps = pods(&store);
+    assert_eq!(ps.len(), 1);
+    assert_eq!(ps[0].metadata.name, "web-0");
+    assert!(ps[0].is_ready());
+}
+
+#[test]
+fn node_back_up_before_eviction_restores_endpoints() {
+    let mut store = cluster(2);
+    let mut c = controllers(4);
+    apply_yaml(&mut store, DEPLOY, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(10));
+    c.node_down("worker", secs(10));
+    run_until(&mut c, &mut store, secs(10), secs(60));
+    let ready = |store: &Store| match get(store, Kind::Endpoints, "default", "web") {
+        Some(Object::Endpoints(ep)) => ep.subsets.iter().map(|s| s.addresses.len()).sum::<usize>(),
+        _ => 0,
+    };
+    assert!(ready(&store) < 3);
+    c.node_up("worker");
+    run_until(&mut c, &mut store, secs(60), secs(61));
+    assert_eq!(ready(&store), 3);
+    assert_eq!(pods(&store).len(), 3, "nothing was evicted or replaced");
+    let Some(Object::Node(n)) = get(&store, Kind::Node, "", "worker").cloned() else { panic!() };
+    assert!(n.spec.taints.is_empty());
+}

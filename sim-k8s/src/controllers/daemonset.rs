@@ -12,7 +12,7 @@ use super::names::{pod_template_hash, random_suffix};
 use super::pods::{self, controller_ref, is_active, owned_by, pod_from_template};
 use super::replicaset::delete_pod;
 use super::scheduler::{node_fits, parse_tolerations};
-use super::{Controllers, EventType, ObjectStore, list_daemonsets, list_nodes, list_pods, ns_of};
+use super::{Controllers, EventType, ObjectStore, list_daemonsets, list_nodes, ns_of};
 use crate::api::{DaemonSet, Kind, Object, ObjectKey, Pod};
 
 /// Tolerations the DaemonSet controller adds to every daemon pod
@@ -52,9 +52,11 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
     }
     template.spec.tolerations = Some(Value::Array(tols));
     let tolerations = parse_tolerations(&template.spec);
-    let owned: Vec<Pod> = list_pods(store)
-        .into_iter()
+    let owned: Vec<Pod> = c
+        .pods(store)
+        .iter()
         .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &name) && is_active(p))
+        .cloned()
         .collect();
     let nodes = list_nodes(store);
     let mut changed = false;
@@ -117,11 +119,13 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&ds.metadata);
-    let active: Vec<Pod> = list_pods(store)
-        .into_iter()
+    let active: Vec<Pod> = c
+        .pods(store)
+        .iter()
         .filter(|p| {
             ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &ds.metadata.name) && is_active(p)
         })
+        .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let mut m = Map::new();

@@ -3,7 +3,9 @@
 //! selector and template; the current ReplicaSet gets `spec.replicas`, older ones are scaled to
 //! zero; `status` (replicas, updated/ready/available counts, Available and Progressing
 //! conditions) is aggregated from the ReplicaSets. Emits `ScalingReplicaSet` events.
-//! Left out: RollingUpdate maxSurge/maxUnavailable pacing, revision history pruning, pausing.
+//! Template changes roll out with RollingUpdate (maxSurge/maxUnavailable, default 25%) or
+//! Recreate arithmetic. Left out: proportional scaling mid-rollout, revision history pruning,
+//! pausing, progress deadlines.
 
 use serde_json::{Map, Value, json};
 use sim_core::SimTime;
@@ -39,59 +41,135 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             .max()
             .unwrap_or(0);
         let current = owned.iter().find(|r| r.metadata.name == rs_name).copied();
-        match current {
-            None => {
-                let rs = new_replicaset(&d, &ns, &rs_name, &hash, want, revision + 1);
-                if c.write(store, Object::ReplicaSet(rs), now, true) {
-                    changed = true;
-                    c.events.record(
-                        &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
-                        EventType::Normal,
-                        "ScalingReplicaSet",
-                        "deployment-controller",
-                        format!("Scaled up replica set {rs_name} from 0 to {want}"),
-                        now,
-                    );
+        let mut olds: Vec<&ReplicaSet> =
+            owned.iter().filter(|r| r.metadata.name != rs_name).copied().collect();
+        // Oldest first, as the controller scales old ReplicaSets down.
+        olds.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+                .then(a.metadata.name.cmp(&b.metadata.name))
+        });
+        let plan = plan_rollout(&d, want, current, &olds);
+        let dkey = ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name);
+        let scale = |c: &mut Controllers,
+                     store: &mut dyn ObjectStore,
+                     rs: ReplicaSet,
+                     from: i32,
+                     to: i32,
+                     create: bool| {
+            let name = rs.metadata.name.clone();
+            if c.write(store, Object::ReplicaSet(rs), now, create) {
+                if create && to == 0 {
+                    return true;
                 }
-            }
-            Some(rs) if rs.spec.replicas.unwrap_or(1) != want => {
-                let from = rs.spec.replicas.unwrap_or(1);
-                let mut rs = rs.clone();
-                rs.spec.replicas = Some(want);
-                if c.write(store, Object::ReplicaSet(rs), now, false) {
-                    changed = true;
-                    let dir = if want > from { "up" } else { "down" };
-                    c.events.record(
-                        &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
-                        EventType::Normal,
-                        "ScalingReplicaSet",
-                        "deployment-controller",
-                        format!("Scaled {dir} replica set {rs_name} from {from} to {want}"),
-                        now,
-                    );
-                }
-            }
-            Some(_) => {}
-        }
-        for old in owned.iter().filter(|r| r.metadata.name != rs_name && r.spec.replicas.unwrap_or(1) != 0) {
-            let from = old.spec.replicas.unwrap_or(1);
-            let mut rs = (*old).clone();
-            rs.spec.replicas = Some(0);
-            if c.write(store, Object::ReplicaSet(rs), now, false) {
-                changed = true;
+                let dir = if to > from || create { "up" } else { "down" };
                 c.events.record(
-                    &ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name),
+                    &dkey,
                     EventType::Normal,
                     "ScalingReplicaSet",
                     "deployment-controller",
-                    format!("Scaled down replica set {} from {from} to 0", old.metadata.name),
+                    format!("Scaled {dir} replica set {name} from {from} to {to}"),
                     now,
                 );
+                true
+            } else {
+                false
             }
+        };
+        // Old ReplicaSets first (Recreate needs them gone before the new one grows).
+        for (old, to) in olds.iter().zip(&plan.olds) {
+            let from = old.spec.replicas.unwrap_or(1);
+            if from != *to {
+                let mut rs = (*old).clone();
+                rs.spec.replicas = Some(*to);
+                changed |= scale(c, store, rs, from, *to, false);
+            }
+        }
+        match current {
+            None => {
+                let rs = new_replicaset(&d, &ns, &rs_name, &hash, plan.new, revision + 1);
+                changed |= scale(c, store, rs, 0, plan.new, true);
+            }
+            Some(rs) if rs.spec.replicas.unwrap_or(1) != plan.new => {
+                let from = rs.spec.replicas.unwrap_or(1);
+                let mut rs = rs.clone();
+                rs.spec.replicas = Some(plan.new);
+                changed |= scale(c, store, rs, from, plan.new, false);
+            }
+            Some(_) => {}
         }
         changed |= update_status(c, store, &d, &ns, &rs_name, now);
     }
     changed
+}
+
+/// Replica targets for one sync: the new ReplicaSet and each old one (same order).
+struct Plan {
+    new: i32,
+    olds: Vec<i32>,
+}
+
+/// `intstr.GetScaledValueFromIntOrPercent` for maxSurge (round up) / maxUnavailable (down).
+fn scaled(v: Option<&Value>, total: i32, round_up: bool) -> i32 {
+    match v {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0) as i32,
+        Some(Value::String(s)) if s.ends_with('%') => {
+            let pct: i64 = s.trim_end_matches('%').parse().unwrap_or(25);
+            let x = i64::from(total) * pct;
+            (if round_up { (x + 99) / 100 } else { x / 100 }) as i32
+        }
+        _ => {
+            let x = i64::from(total) * 25;
+            (if round_up { (x + 99) / 100 } else { x / 100 }) as i32
+        }
+    }
+}
+
+fn status_count(rs: &ReplicaSet, field: &str) -> i32 {
+    rs.status.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0) as i32
+}
+
+/// The rollout arithmetic of `rolling.go` / `recreate.go`: with RollingUpdate the new
+/// ReplicaSet grows while the total stays within `replicas + maxSurge`, and old ones shrink
+/// while at least `replicas - maxUnavailable` pods stay available; Recreate empties the old
+/// ReplicaSets and grows the new one only once their pods are gone.
+fn plan_rollout(d: &Deployment, want: i32, current: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> Plan {
+    let spec = |r: &ReplicaSet| r.spec.replicas.unwrap_or(1);
+    let new_spec = current.map(spec).unwrap_or(0);
+    let old_specs: Vec<i32> = olds.iter().map(|r| spec(r)).collect();
+    let strategy = d.spec.strategy.as_ref();
+    if strategy.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("Recreate") {
+        let old_pods: i32 = olds.iter().map(|r| status_count(r, "replicas")).sum();
+        let new = if old_pods == 0 { want } else { new_spec.min(want) };
+        return Plan { new, olds: vec![0; olds.len()] };
+    }
+    if old_specs.iter().all(|s| *s == 0) {
+        return Plan { new: want, olds: old_specs };
+    }
+    let ru = strategy.and_then(|s| s.get("rollingUpdate"));
+    let mut surge = scaled(ru.and_then(|r| r.get("maxSurge")), want, true);
+    let unavailable = scaled(ru.and_then(|r| r.get("maxUnavailable")), want, false);
+    if surge == 0 && unavailable == 0 {
+        surge = 1;
+    }
+    let total: i32 = new_spec + old_specs.iter().sum::<i32>();
+    let new =
+        if total >= want + surge { new_spec.min(want) } else { (new_spec + want + surge - total).min(want) };
+    let available: i32 = current.map(|r| status_count(r, "availableReplicas")).unwrap_or(0)
+        + olds.iter().map(|r| status_count(r, "availableReplicas")).sum::<i32>();
+    let new_unavailable =
+        (new_spec - current.map(|r| status_count(r, "availableReplicas")).unwrap_or(0)).max(0);
+    let mut budget = (available - (want - unavailable) - new_unavailable).max(0);
+    let olds = old_specs
+        .into_iter()
+        .map(|s| {
+            let cut = s.min(budget);
+            budget -= cut;
+            s - cut
+        })
+        .collect();
+    Plan { new, olds }
 }
 
 fn new_replicaset(

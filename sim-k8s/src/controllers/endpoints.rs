@@ -7,7 +7,8 @@
 //! port cannot be resolved are skipped for that port, and addresses with identical port lists
 //! are packed into one subset (`endpoints.RepackSubsets`). Selector-less Services are left to
 //! their hand-made Endpoints; an Endpoints deleted under a selector Service is re-created.
-//! Left out: the last-change-trigger-time annotation, the 1000-address truncation.
+//! `endpoints.kubernetes.io/last-change-trigger-time` is the simulated instant of the last
+//! content change. Left out: the 1000-address truncation (`endpoints.kubernetes.io/over-capacity`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -15,11 +16,15 @@ use std::net::IpAddr;
 use sim_core::SimTime;
 
 use super::pods::{find_port, is_terminal, is_terminating, selector_matches};
-use super::{Controllers, ObjectStore, list_endpoints, list_pods, list_services, ns_of};
+use super::store::timestamp;
+use super::{Controllers, ObjectStore, list_endpoints, list_services, ns_of};
 use crate::api::{
     EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, Kind, Object, ObjectKey, ObjectMeta,
     ObjectReference, Pod, Protocol, Service,
 };
+
+/// Annotation recording when the change that last rewrote the Endpoints happened.
+pub const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
 /// Label the controller puts on Endpoints of headless Services.
 pub const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
@@ -129,7 +134,7 @@ fn ip_key(ip: IpAddr) -> (u8, u128) {
 
 /// Creates/updates/deletes controller-managed Endpoints.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = list_pods(store);
+    let pods = c.pods(store);
     let existing: BTreeMap<ObjectKey, Endpoints> = list_endpoints(store)
         .into_iter()
         .map(|e| (ObjectKey::new(Kind::Endpoints, ns_of(&e.metadata), &e.metadata.name), e))
@@ -152,6 +157,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             Some(e) if e.subsets == subsets && e.metadata.labels == labels => {}
             Some(e) => {
                 let mut e = e.clone();
+                if e.subsets != subsets {
+                    // The controller reacts at once, so the triggering change happened now.
+                    e.metadata.annotations.insert(TRIGGER_TIME.into(), timestamp(now));
+                }
                 e.subsets = subsets;
                 e.metadata.labels = labels;
                 changed |= c.write(store, Object::Endpoints(e), now, false);
@@ -164,6 +173,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                         name: svc.metadata.name.clone(),
                         namespace: ns,
                         labels,
+                        annotations: [(TRIGGER_TIME.to_string(), timestamp(now))].into_iter().collect(),
                         ..Default::default()
                     },
                     subsets,

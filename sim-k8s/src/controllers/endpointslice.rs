@@ -1,7 +1,5 @@
-//! The EndpointSlice controller (pkg/controller/endpointslice) and the EndpointSlice mirroring
-//! controller (pkg/controller/endpointslicemirroring).
-//!
-//! For a Service with a selector, slices `<svc>-<5 random>` (generateName, stream
+//! The EndpointSlice controller (pkg/controller/endpointslice) and the mirroring controller
+//! (pkg/controller/endpointslicemirroring). For a Service with a selector, slices `<svc>-<5 random>` (generateName, stream
 //! `controllers/endpointslice`) labelled `kubernetes.io/service-name` and
 //! `endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io`, owned by the
 //! Service, hold one endpoint per selected pod with an IP — terminating pods included, with
@@ -23,9 +21,7 @@ use sim_core::SimTime;
 use super::endpoints::{HEADLESS_LABEL, endpoint_hostname, pod_eligible, pod_ref, service_selector};
 use super::names::random_suffix;
 use super::pods::{controller_ref, find_port, is_terminating, selector_matches};
-use super::{
-    Controllers, ObjectStore, list_endpoints, list_nodes, list_pods, list_services, list_slices, ns_of,
-};
+use super::{Controllers, ObjectStore, list_endpoints, list_nodes, list_services, list_slices, ns_of};
 use crate::api::endpoint_slice::{AddressType, MANAGED_BY_LABEL, SERVICE_NAME_LABEL};
 use crate::api::{
     Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Kind, Object, ObjectKey, ObjectMeta, Pod,
@@ -142,12 +138,18 @@ fn sync_slices(
     }
     let mut changed = false;
     for (ports, eps) in desired {
-        let reuse = existing.iter().position(|s| s.ports == ports);
+        // Same port list first; else recycle an empty placeholder, as the reconciler does to
+        // avoid churning slice names.
+        let reuse = existing
+            .iter()
+            .position(|s| s.ports == ports)
+            .or_else(|| existing.iter().position(|s| s.ports.is_empty() && s.endpoints.is_empty()));
         match reuse {
             Some(i) => {
                 let old = existing.remove(i);
                 let mut s = old.clone();
                 s.endpoints = eps;
+                s.ports = ports;
                 s.metadata.labels = labels.clone();
                 if let Some(o) = &owner {
                     s.metadata.owner_references = vec![o.clone()];
@@ -191,7 +193,7 @@ fn sync_slices(
 
 /// Reconciles slices of every selector Service, and removes slices of vanished Services.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = list_pods(store);
+    let pods = c.pods(store);
     let zones: BTreeMap<String, String> = list_nodes(store)
         .into_iter()
         .filter_map(|n| n.metadata.labels.get(ZONE_LABEL).cloned().map(|z| (n.metadata.name.clone(), z)))

@@ -4,11 +4,13 @@
 //! kind and name in the dependent's namespace. Left out: foreground/orphan propagation,
 //! non-controller owner references, cluster-scoped owners.
 
+use std::collections::BTreeSet;
+
 use sim_core::SimTime;
 
 use super::pods::controller_of;
 use super::replicaset::delete_pod;
-use super::{Controllers, ObjectStore, list_pods, list_replicasets, ns_of};
+use super::{Controllers, ObjectStore, list_replicasets, ns_of};
 use crate::api::{Kind, ObjectKey};
 
 fn owner_kind(kind: &str) -> Option<Kind> {
@@ -24,23 +26,29 @@ fn owner_kind(kind: &str) -> Option<Kind> {
 /// Deletes dependents whose controlling owner no longer exists.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
+    // Owners that exist, listed once (store reads clone objects).
+    let mut owners: BTreeSet<ObjectKey> = BTreeSet::new();
+    for kind in [Kind::Deployment, Kind::ReplicaSet, Kind::StatefulSet, Kind::DaemonSet] {
+        owners.extend(store.list(kind).iter().map(|o| o.key("default")));
+    }
     for rs in list_replicasets(store) {
         let ns = ns_of(&rs.metadata).to_string();
         if let Some(kind) =
             controller_of(&rs.metadata).and_then(|o| owner_kind(&o.kind).map(|k| (k, o.name.clone())))
-            && store.get(&ObjectKey::new(kind.0, &ns, &kind.1)).is_none()
+            && !owners.contains(&ObjectKey::new(kind.0, &ns, &kind.1))
         {
             changed |= c.remove(store, &ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name), now);
         }
     }
-    for pod in list_pods(store) {
+    let pods = c.pods(store);
+    for pod in pods.iter() {
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
         let ns = ns_of(&pod.metadata).to_string();
         if let Some((kind, name)) =
             controller_of(&pod.metadata).and_then(|o| owner_kind(&o.kind).map(|k| (k, o.name.clone())))
-            && store.get(&ObjectKey::new(kind, &ns, &name)).is_none()
+            && !owners.contains(&ObjectKey::new(kind, &ns, &name))
         {
             let mut p = pod.clone();
             changed |= delete_pod(c, store, &mut p, now);

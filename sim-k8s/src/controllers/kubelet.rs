@@ -20,7 +20,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, list_pods, ns_of};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, ns_of};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
 
@@ -40,8 +40,8 @@ pub enum ContainerState {
     Running(SimTime),
     /// Crashed; restarts at the instant.
     BackOff(SimTime),
-    /// Exited for good (restartPolicy Never).
-    Exited,
+    /// Exited for good with this code (restartPolicy Never, or OnFailure after exit 0).
+    Exited(i32),
 }
 
 /// Kubelet-side state of one container.
@@ -53,8 +53,8 @@ pub struct ContainerRuntime {
     pub ready: bool,
     /// Restart count.
     pub restarts: u32,
-    /// (started, finished) of the last run that crashed.
-    pub last_exit: Option<(SimTime, SimTime)>,
+    /// (started, finished, exit code) of the last run that ended.
+    pub last_exit: Option<(SimTime, SimTime, i32)>,
     next_probe: Option<SimTime>,
     successes: i32,
     failures: i32,
@@ -76,6 +76,9 @@ pub struct PodRuntime {
     /// Per container, in spec order.
     pub containers: Vec<ContainerRuntime>,
     killing_reported: bool,
+    /// Status last written; with `dirty` unset the pod needs no new status.
+    written: Option<PodStatus>,
+    dirty: bool,
 }
 
 /// The pod CIDR of a node: `spec.podCIDR`, else the /24 at the node's index in the cluster CIDR.
@@ -96,31 +99,52 @@ pub fn allocate_ip(cidr: Ipv4Net, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
 }
 
 impl Controllers {
-    /// The lead signals that a container crashed (exit code 1); the kubelet restarts it after
-    /// the CrashLoopBackOff delay, or fails the pod when `restartPolicy: Never`. Returns false
-    /// if the pod or container is not running here.
+    /// The lead signals that a container crashed (exit code 1): see [`Self::container_exited`].
     pub fn crash_container(
         &mut self,
+        store: &dyn ObjectStore,
         pod: &ObjectKey,
         container: Option<&str>,
-        spec: &Pod,
         now: SimTime,
     ) -> bool {
+        self.container_exited(store, pod, container, 1, now)
+    }
+
+    /// The lead signals that a container's process exited with `exit_code` (`container` None =
+    /// the first). Per `restartPolicy` the kubelet restarts it after the CrashLoopBackOff delay
+    /// (Always; OnFailure with a non-zero code) or leaves it terminated — the pod then ends
+    /// `Succeeded` (all codes 0, STATUS `Completed`) or `Failed`. Returns false if the container
+    /// is not running here.
+    pub fn container_exited(
+        &mut self,
+        store: &dyn ObjectStore,
+        pod: &ObjectKey,
+        container: Option<&str>,
+        exit_code: i32,
+        now: SimTime,
+    ) -> bool {
+        let Some(Object::Pod(spec)) = store.get(pod) else { return false };
+        self.touch();
         let idx = match container {
             Some(n) => spec.spec.containers.iter().position(|c| c.name == n),
             None => Some(0),
         };
-        let never = spec.spec.restart_policy == Some(RestartPolicy::Never);
+        let restart = match spec.spec.restart_policy {
+            Some(RestartPolicy::Never) => false,
+            Some(RestartPolicy::OnFailure) => exit_code != 0,
+            _ => true,
+        };
         let Some(rt) = self.pods.get_mut(pod) else { return false };
+        rt.dirty = true;
         let Some(c) = idx.and_then(|i| rt.containers.get_mut(i)) else { return false };
         let ContainerState::Running(since) = c.state else { return false };
         c.ready = false;
         c.successes = 0;
         c.failures = 0;
         c.next_probe = None;
-        c.last_exit = Some((since, now));
-        if never {
-            c.state = ContainerState::Exited;
+        c.last_exit = Some((since, now, exit_code));
+        if !restart {
+            c.state = ContainerState::Exited(exit_code);
         } else {
             c.restarts += 1;
             let mut backoff = BACKOFF_INITIAL;
@@ -145,7 +169,7 @@ impl Controllers {
 /// Runs every node's kubelet once.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime, wake: &mut Wakeups) -> bool {
     let nodes = list_nodes(store);
-    let all = list_pods(store);
+    let all = c.pods(store);
     // Forget pods that are gone or were re-created under the same name.
     let live: BTreeMap<ObjectKey, String> = all
         .iter()
@@ -153,7 +177,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         .collect();
     c.pods.retain(|k, rt| live.get(k).is_some_and(|uid| *uid == rt.uid));
     let mut changed = false;
-    for pod in all {
+    for pod in all.iter() {
         if pod.spec.node_name.is_empty() {
             continue;
         }
@@ -166,9 +190,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             continue;
         }
         let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
-        if is_terminating(&pod) {
-            let deadline = deletion_deadline(&pod).unwrap_or(now);
-            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
+        if is_terminating(pod) {
+            let deadline = deletion_deadline(pod).unwrap_or(now);
+            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
@@ -191,15 +215,19 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             }
             continue;
         }
-        if is_terminal(&pod) {
+        if is_terminal(pod) {
             continue;
         }
         if !c.pods.contains_key(&key) {
-            let rt = admit(c, &pod, node, index, now);
+            let rt = admit(c, pod, node, index, now);
             c.pods.insert(key.clone(), rt);
         }
-        advance(c, &key, &pod, now, wake);
-        changed |= write_status(c, store, &key, &pod, now);
+        advance(c, &key, pod, now, wake);
+        let unchanged =
+            c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
+        if !unchanged {
+            changed |= write_status(c, store, &key, pod, now);
+        }
     }
     changed
 }
@@ -239,12 +267,16 @@ fn admit(c: &mut Controllers, pod: &Pod, node: &Node, index: usize, now: SimTime
             })
             .collect(),
         killing_reported: false,
+        written: None,
+        dirty: true,
     }
 }
 
 fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
     let has_hook = c.probe_hook.is_some();
     let Some(mut rt) = c.pods.remove(key) else { return };
+    let before: Vec<(ContainerState, bool)> =
+        rt.containers.iter().map(|c| (c.state.clone(), c.ready)).collect();
     for (i, ct) in rt.containers.iter_mut().enumerate() {
         let Some(spec) = pod.spec.containers.get(i) else { continue };
         match ct.state {
@@ -297,7 +329,7 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             if next > now {
                 break;
             }
-            let check = ProbeCheck { pod, container: spec, probe, port, now: next };
+            let check = ProbeCheck { pod, container: spec, probe, port, pod_ip: rt.ip, now: next };
             let ok = match c.probe_hook.as_mut() {
                 Some(h) => h(&check),
                 None => true,
@@ -336,6 +368,11 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             wake.at(next);
         }
     }
+    let after: Vec<(ContainerState, bool)> =
+        rt.containers.iter().map(|c| (c.state.clone(), c.ready)).collect();
+    if after != before {
+        rt.dirty = true;
+    }
     c.pods.insert(key.clone(), rt);
 }
 
@@ -367,9 +404,13 @@ fn write_status(
     let Some(rt) = c.pods.get(key) else { return false };
     let prev = pod.status.clone().unwrap_or_default();
     let running = rt.containers.iter().any(|c| !matches!(c.state, ContainerState::Creating(_)));
-    let failed = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.state == ContainerState::Exited);
+    let exited = !rt.containers.is_empty()
+        && rt.containers.iter().all(|c| matches!(c.state, ContainerState::Exited(_)));
+    let succeeded = exited && rt.containers.iter().all(|c| c.state == ContainerState::Exited(0));
     let all_ready = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.ready);
-    let phase = if failed {
+    let phase = if succeeded {
+        "Succeeded"
+    } else if exited {
         "Failed"
     } else if running {
         "Running"
@@ -395,9 +436,9 @@ fn write_status(
                             backoff.min(BACKOFF_MAX.as_secs()), spec.name, key.name, key.namespace, rt.uid),
                         "reason": "CrashLoopBackOff"}})
                 }
-                ContainerState::Exited => {
-                    let (s, f) = ct.last_exit.unwrap_or((now, now));
-                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}})
+                ContainerState::Exited(code) => {
+                    let (s, f, _) = ct.last_exit.unwrap_or((now, now, *code));
+                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(*code), "startedAt": timestamp(s)}})
                 }
             };
             let mut v = json!({
@@ -409,12 +450,12 @@ fn write_status(
                 "started": matches!(ct.state, ContainerState::Running(_)),
                 "state": state,
             });
-            if let (Some((s, f)), Some(obj)) = (ct.last_exit, v.as_object_mut())
-                && ct.state != ContainerState::Exited
+            if let (Some((s, f, code)), Some(obj)) = (ct.last_exit, v.as_object_mut())
+                && !matches!(ct.state, ContainerState::Exited(_))
             {
                 obj.insert(
                     "lastState".into(),
-                    json!({"terminated": {"exitCode": 1, "finishedAt": timestamp(f), "reason": "Error", "startedAt": timestamp(s)}}),
+                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(code), "startedAt": timestamp(s)}}),
                 );
             }
             v
@@ -448,12 +489,21 @@ fn write_status(
         reason: None,
         message: None,
     };
+    if let Some(rt) = c.pods.get_mut(key) {
+        rt.written = Some(status.clone());
+        rt.dirty = false;
+    }
     if pod.status.as_ref() == Some(&status) {
         return false;
     }
     let mut p = pod.clone();
     p.status = Some(status);
     c.write(store, Object::Pod(p), now, false)
+}
+
+/// The terminated-state reason the runtime reports for an exit code.
+fn exit_reason(code: i32) -> &'static str {
+    if code == 0 { "Completed" } else { "Error" }
 }
 
 /// Ready/total containers for the given pod per the kubelet (used by tests).

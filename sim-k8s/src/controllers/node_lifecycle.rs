@@ -21,6 +21,13 @@ pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
 /// Taint of nodes whose kubelet stopped reporting.
 pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 
+/// The kubelet's pressure conditions: (type, healthy reason, healthy message).
+const PRESSURE: [(&str, &str, &str); 3] = [
+    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+];
+
 /// Controller-side state of a node.
 #[derive(Clone, Debug, Default)]
 pub struct NodeRuntime {
@@ -28,12 +35,15 @@ pub struct NodeRuntime {
     pub down_since: Option<SimTime>,
     /// When the node turned NotReady.
     pub not_ready_since: Option<SimTime>,
+    /// Declared lost: NotReady at once, no grace period.
+    pub lost: bool,
     seen: bool,
 }
 
 impl Controllers {
     /// The node's kubelet stops (power loss, partition): NotReady after the grace period.
     pub fn node_down(&mut self, node: &str, now: SimTime) {
+        self.touch();
         let rt = self.nodes.entry(node.to_string()).or_default();
         if rt.down_since.is_none() {
             rt.down_since = Some(now);
@@ -42,15 +52,20 @@ impl Controllers {
 
     /// The node's kubelet is back.
     pub fn node_up(&mut self, node: &str) {
+        self.touch();
         let rt = self.nodes.entry(node.to_string()).or_default();
         rt.down_since = None;
         rt.not_ready_since = None;
+        rt.lost = false;
     }
 
     /// The node is gone for good: its pods are force-deleted now (workload controllers
     /// replace them on the next pass).
     pub fn node_lost(&mut self, store: &mut dyn ObjectStore, node: &str, now: SimTime) -> bool {
         self.node_down(node, now);
+        if let Some(rt) = self.nodes.get_mut(node) {
+            rt.lost = true;
+        }
         let mut changed = false;
         for p in list_pods(store).into_iter().filter(|p| p.spec.node_name == node) {
             let key = ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name);
@@ -106,7 +121,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         }
         let mut unreachable = false;
         if let Some(down) = rt.down_since {
-            let at = down.saturating_add(grace);
+            let at = if rt.lost { down } else { down.saturating_add(grace) };
             if now >= at {
                 unreachable = true;
                 if rt.not_ready_since.is_none() {
@@ -125,7 +140,30 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             Some(i) => conds[i] = new,
             None => conds.push(new),
         }
+        // The kubelet's pressure conditions come before Ready (pressure is not modelled).
+        for (i, (t, reason, msg)) in PRESSURE.iter().enumerate() {
+            let (st, reason, msg) = if unreachable {
+                ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
+            } else {
+                ("False", *reason, *msg)
+            };
+            let pos = conds.iter().position(|c| c.get("type").and_then(Value::as_str) == Some(t));
+            let ts = match pos.and_then(|p| conds.get(p)) {
+                Some(p) if p.get("status").and_then(Value::as_str) == Some(st) => {
+                    p.get("lastTransitionTime").cloned().unwrap_or_else(|| json!(timestamp(now)))
+                }
+                _ => json!(timestamp(now)),
+            };
+            let cond = json!({"lastHeartbeatTime": ts, "lastTransitionTime": ts, "message": msg, "reason": reason, "status": st, "type": t});
+            match pos {
+                Some(p) => conds[p] = cond,
+                None => conds.insert(i.min(conds.len()), cond),
+            }
+        }
         status.conditions = Some(Value::Array(conds));
+        if status.node_info.is_none() {
+            status.node_info = Some(c.config.node_info.clone());
+        }
         n.spec.taints.retain(|t| t.key != UNREACHABLE || unreachable);
         if unreachable {
             for effect in ["NoSchedule", "NoExecute"] {

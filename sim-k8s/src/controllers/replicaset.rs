@@ -13,7 +13,7 @@ use sim_core::SimTime;
 
 use super::names::random_suffix;
 use super::pods::{self, controller_ref, is_active, mark_terminating, owned_by, pod_from_template};
-use super::{Controllers, EventType, ObjectStore, list_pods, list_replicasets, ns_of};
+use super::{Controllers, EventType, ObjectStore, list_replicasets, ns_of};
 use crate::api::{Kind, Object, ObjectKey, Pod, ReplicaSet};
 
 /// Reconciles every ReplicaSet.
@@ -29,11 +29,13 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
     let ns = ns_of(&rs.metadata).to_string();
     let rs_key = ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name);
     let mut changed = false;
-    let owned: Vec<Pod> = list_pods(store)
-        .into_iter()
-        .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name))
+    let all = c.pods(store);
+    let mut active: Vec<&Pod> = all
+        .iter()
+        .filter(|p| {
+            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name) && is_active(p)
+        })
         .collect();
-    let mut active: Vec<Pod> = owned.iter().filter(|p| is_active(p)).cloned().collect();
     let want = rs.spec.replicas.unwrap_or(1).max(0) as usize;
     if active.len() < want {
         for _ in active.len()..want {
@@ -64,8 +66,8 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
             }
         }
     } else if active.len() > want {
-        active.sort_by(deletion_order);
-        let victims: Vec<Pod> = active.drain(..active.len() - want).collect();
+        active.sort_by(|a, b| deletion_order(a, b));
+        let victims: Vec<Pod> = active.drain(..active.len() - want).cloned().collect();
         for mut p in victims {
             let name = p.metadata.name.clone();
             changed |= delete_pod(c, store, &mut p, now);
@@ -115,8 +117,9 @@ fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
 
 fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
     let ns = ns_of(&rs.metadata);
-    let active: Vec<Pod> = list_pods(store)
-        .into_iter()
+    let all = c.pods(store);
+    let active: Vec<&Pod> = all
+        .iter()
         .filter(|p| {
             ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name) && is_active(p)
         })

@@ -14,7 +14,7 @@ use sim_core::SimTime;
 
 use super::pods::{is_terminal, is_terminating};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, list_nodes, list_pods, ns_of};
+use super::{Controllers, EventType, ObjectStore, list_nodes, ns_of};
 use crate::api::{Kind, Node, Object, ObjectKey, PodCondition, PodSpec, PodStatus, Taint};
 
 /// One toleration (`spec.tolerations[]`).
@@ -117,7 +117,7 @@ pub fn node_fits(node: &Node, spec: &PodSpec, tolerations: &[Toleration]) -> Res
 /// Binds every unbound pending pod, or marks it unschedulable.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let nodes = list_nodes(store);
-    let all = list_pods(store);
+    let all = c.pods(store);
     let mut load: BTreeMap<String, usize> = nodes.iter().map(|n| (n.metadata.name.clone(), 0)).collect();
     for p in all.iter().filter(|p| !p.spec.node_name.is_empty() && !is_terminal(p)) {
         if let Some(n) = load.get_mut(&p.spec.node_name) {
@@ -126,7 +126,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     }
     let mut changed = false;
     for mut pod in
-        all.into_iter().filter(|p| p.spec.node_name.is_empty() && !is_terminal(p) && !is_terminating(p))
+        all.iter().filter(|p| p.spec.node_name.is_empty() && !is_terminal(p) && !is_terminating(p)).cloned()
     {
         let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
         let tolerations = parse_tolerations(&pod.spec);

@@ -12,7 +12,7 @@ use sim_core::SimTime;
 use super::names::pod_template_hash;
 use super::pods::{self, controller_ref, is_terminating, owned_by, pod_from_template};
 use super::replicaset::delete_pod;
-use super::{Controllers, EventType, ObjectStore, list_pods, list_statefulsets, ns_of};
+use super::{Controllers, EventType, ObjectStore, list_statefulsets, ns_of};
 use crate::api::{Kind, Object, ObjectKey, Pod, StatefulSet};
 
 /// Reconciles every StatefulSet.
@@ -35,10 +35,11 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, sts: &StatefulSet, now
     let parallel = sts.spec.pod_management_policy.as_deref() == Some("Parallel");
     let want = sts.spec.replicas.unwrap_or(1).max(0) as usize;
     let revision = format!("{name}-{}", pod_template_hash(&sts.spec.template));
-    let owned: Vec<(usize, Pod)> = list_pods(store)
-        .into_iter()
+    let owned: Vec<(usize, Pod)> = c
+        .pods(store)
+        .iter()
         .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "StatefulSet", &name))
-        .filter_map(|p| ordinal(&name, &p.metadata.name).map(|o| (o, p)))
+        .filter_map(|p| ordinal(&name, &p.metadata.name).map(|o| (o, p.clone())))
         .collect();
     let find = |i: usize| owned.iter().find(|(o, _)| *o == i).map(|(_, p)| p);
     let mut changed = false;
@@ -122,13 +123,15 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&sts.metadata);
-    let active: Vec<Pod> = list_pods(store)
-        .into_iter()
+    let active: Vec<Pod> = c
+        .pods(store)
+        .iter()
         .filter(|p| {
             ns_of(&p.metadata) == ns
                 && owned_by(&p.metadata, "StatefulSet", &sts.metadata.name)
                 && pods::is_active(p)
         })
+        .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let mut m = Map::new();

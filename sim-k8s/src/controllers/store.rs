@@ -60,6 +60,11 @@ pub trait ObjectStore {
     fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
+    /// A counter that changes on every write, if the store keeps one (lets the controllers
+    /// skip a reconcile when nothing changed and no timer is due).
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl ObjectStore for BTreeMap<ObjectKey, Object> {
@@ -130,6 +135,9 @@ impl ObjectStore for ApiServer {
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
         self.set_now(now);
         ApiServer::delete(self, key.kind, &key.namespace, &key.name).map_err(StoreError::from)
+    }
+    fn revision(&self) -> Option<u64> {
+        Some(self.last_seq())
     }
 }
 

@@ -1,4 +1,4 @@
-//! `kubectl describe` for services, pods, endpoints, deployments and nodes, and
+//! `kubectl describe` for services, pods, endpoints, endpointslices, workloads and nodes, and
 //! `kubectl get events`, after kubernetes/kubectl pkg/describe/describe.go: a PrefixWriter
 //! over a tabwriter with minwidth 0 and padding 2 (flushed before the Events table), labels
 //! and annotations multi-line and sorted, `Endpoints:` from EndpointSlices (ready endpoints
@@ -173,7 +173,8 @@ pub fn describe(
     out
 }
 
-fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object) -> String {
+/// Describes one object (which need not be stored; related objects come from `store`).
+pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object) -> String {
     let key = obj.key("default");
     let evs = events_for(events, &key);
     match obj {
@@ -182,6 +183,10 @@ fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Object)
         Object::Endpoints(e) => describe_endpoints(e, &evs, now),
         Object::Deployment(d) => describe_deployment(store, d, &evs, now),
         Object::Node(n) => describe_node(store, n, &evs, now),
+        Object::EndpointSlice(e) => describe_endpoint_slice(e, &evs, now),
+        Object::ReplicaSet(_) | Object::StatefulSet(_) | Object::DaemonSet(_) => {
+            describe_workload(store, obj, &evs, now)
+        }
         other => describe_generic(other.meta(), other.kind(), &evs, now),
     }
 }
@@ -522,8 +527,8 @@ fn describe_pod(store: &ApiServer, p: &Pod, evs: &[&Event], now: SimTime) -> Str
             0,
             &format!(
                 "Status:\tTerminating (lasts {})\n",
-                age(Some(dt), now.saturating_add(sim_core::SimDuration::from_secs(2 * grace as u64)))
-                    .replace("<invalid>", "<unknown>")
+                // kubectl ages the (future) deletionTimestamp: the familiar "lasts <invalid>".
+                age(Some(dt), now)
             ),
         );
         d.w(0, &format!("Termination Grace Period:\t{grace}s\n"));
@@ -650,6 +655,209 @@ fn describe_endpoints(e: &crate::api::Endpoints, evs: &[&Event], now: SimTime) -
     d.finish()
 }
 
+/// `DescribePodTemplate`.
+fn pod_template(d: &mut Doc, t: &crate::api::PodTemplateSpec) {
+    d.w(0, "Pod Template:\n");
+    labels_multiline(d, "  Labels", &t.metadata.labels, "=");
+    if !t.metadata.annotations.is_empty() {
+        labels_multiline(d, "  Annotations", &t.metadata.annotations, ": ");
+    }
+    d.w(1, &format!("Containers:{}\n", if t.spec.containers.is_empty() { " <none>" } else { "" }));
+    for c in &t.spec.containers {
+        d.w(1, &format!(" {}:\n", c.name));
+        d.w(2, &format!("Image:\t{}\n", c.image));
+        match c.ports.as_slice() {
+            [] => {}
+            [p] => {
+                let proto = p.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
+                let name = if p.name.is_empty() { String::new() } else { format!(" ({})", p.name) };
+                d.w(2, &format!("Port:\t{}/{proto}{name}\n", p.container_port));
+                d.w(2, &format!("Host Port:\t{}/{proto}\n", p.host_port.unwrap_or(0)));
+            }
+            many => {
+                let ps: Vec<String> = many
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}/{}",
+                            p.container_port,
+                            p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)
+                        )
+                    })
+                    .collect();
+                d.w(2, &format!("Ports:\t{}\n", ps.join(", ")));
+            }
+        }
+        if let Some(p) = &c.liveness_probe {
+            d.w(2, &probe_string("Liveness", p));
+        }
+        if let Some(p) = &c.readiness_probe {
+            d.w(2, &probe_string("Readiness", p));
+        }
+        if c.env.is_empty() {
+            d.w(2, "Environment:\t<none>\n");
+        } else {
+            d.w(2, "Environment:\n");
+            for e in &c.env {
+                d.w(3, &format!("{}:\t{}\n", e.name, e.value.clone().unwrap_or_default()));
+            }
+        }
+        d.w(2, "Mounts:\t<none>\n");
+    }
+    d.w(1, "Volumes:\t<none>\n");
+    labels_multiline(d, "  Node-Selectors", &t.spec.node_selector, "=");
+    d.w(1, &format!("Tolerations:\t{}\n", if t.spec.tolerations.is_some() { "<set>" } else { "<none>" }));
+}
+
+/// `Pods Status:` counts of the pods a workload controls.
+fn pods_status(store: &ApiServer, ns: &str, kind: &str, name: &str) -> String {
+    let mut counts = [0; 4];
+    for o in store.list(Kind::Pod) {
+        if let Object::Pod(p) = o
+            && p.metadata.namespace == ns
+            && crate::controllers::pods::owned_by(&p.metadata, kind, name)
+        {
+            let i = match crate::controllers::pods::phase(p) {
+                "Running" => 0,
+                "Pending" => 1,
+                "Succeeded" => 2,
+                "Failed" => 3,
+                _ => continue,
+            };
+            counts[i] += 1;
+        }
+    }
+    format!("{} Running / {} Waiting / {} Succeeded / {} Failed", counts[0], counts[1], counts[2], counts[3])
+}
+
+fn describe_workload(store: &ApiServer, obj: &Object, evs: &[&Event], now: SimTime) -> String {
+    let mut d = Doc::default();
+    let meta = obj.meta().cloned().unwrap_or_default();
+    let ns = meta.namespace.clone();
+    d.w(0, &format!("Name:\t{}\n", meta.name));
+    d.w(0, &format!("Namespace:\t{ns}\n"));
+    match obj {
+        Object::ReplicaSet(rs) => {
+            d.w(0, &format!("Selector:\t{}\n", selector_string(rs.spec.selector.as_ref())));
+            labels_multiline(&mut d, "Labels", &meta.labels, "=");
+            labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
+            if let Some(o) = crate::controllers::pods::controller_of(&meta) {
+                d.w(0, &format!("Controlled By:\t{}/{}\n", o.kind, o.name));
+            }
+            d.w(
+                0,
+                &format!(
+                    "Replicas:\t{} current / {} desired\n",
+                    st(&rs.status, "replicas"),
+                    rs.spec.replicas.unwrap_or(1)
+                ),
+            );
+            d.w(0, &format!("Pods Status:\t{}\n", pods_status(store, &ns, "ReplicaSet", &meta.name)));
+            pod_template(&mut d, &rs.spec.template);
+        }
+        Object::StatefulSet(s) => {
+            d.w(
+                0,
+                &format!(
+                    "CreationTimestamp:\t{}\n",
+                    meta.creation_timestamp.as_deref().map(rfc1123z).unwrap_or_default()
+                ),
+            );
+            d.w(0, &format!("Selector:\t{}\n", selector_string(s.spec.selector.as_ref())));
+            labels_multiline(&mut d, "Labels", &meta.labels, "=");
+            labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
+            d.w(
+                0,
+                &format!(
+                    "Replicas:\t{} desired | {} total\n",
+                    s.spec.replicas.unwrap_or(1),
+                    st(&s.status, "replicas")
+                ),
+            );
+            d.w(0, "Update Strategy:\tRollingUpdate\n");
+            d.w(1, "Partition:\t0\n");
+            d.w(0, &format!("Pods Status:\t{}\n", pods_status(store, &ns, "StatefulSet", &meta.name)));
+            pod_template(&mut d, &s.spec.template);
+            d.w(0, "Volume Claims:\t<none>\n");
+        }
+        Object::DaemonSet(ds) => {
+            d.w(0, &format!("Selector:\t{}\n", selector_string(ds.spec.selector.as_ref())));
+            d.w(0, &format!("Node-Selector:\t{}\n", format_labels(&ds.spec.template.spec.node_selector)));
+            labels_multiline(&mut d, "Labels", &meta.labels, "=");
+            labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
+            d.w(
+                0,
+                &format!("Desired Number of Nodes Scheduled: {}\n", st(&ds.status, "desiredNumberScheduled")),
+            );
+            d.w(
+                0,
+                &format!("Current Number of Nodes Scheduled: {}\n", st(&ds.status, "currentNumberScheduled")),
+            );
+            d.w(
+                0,
+                &format!(
+                    "Number of Nodes Scheduled with Up-to-date Pods: {}\n",
+                    st(&ds.status, "updatedNumberScheduled")
+                ),
+            );
+            d.w(
+                0,
+                &format!(
+                    "Number of Nodes Scheduled with Available Pods: {}\n",
+                    st(&ds.status, "numberAvailable")
+                ),
+            );
+            d.w(0, &format!("Number of Nodes Misscheduled: {}\n", st(&ds.status, "numberMisscheduled")));
+            d.w(0, &format!("Pods Status:\t{}\n", pods_status(store, &ns, "DaemonSet", &meta.name)));
+            pod_template(&mut d, &ds.spec.template);
+        }
+        _ => {}
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn describe_endpoint_slice(e: &crate::api::EndpointSlice, evs: &[&Event], now: SimTime) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", e.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", e.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &e.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &e.metadata.annotations, ": ");
+    d.w(0, &format!("AddressType:\t{}\n", e.address_type.as_ref().map(|a| a.as_str()).unwrap_or("")));
+    if e.ports.is_empty() {
+        d.w(0, "Ports: <unset>\n");
+    } else {
+        d.w(0, "Ports:\n");
+        d.w(1, "Name\tPort\tProtocol\n");
+        d.w(1, "----\t----\t--------\n");
+        for p in &e.ports {
+            let name = p.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("<unset>");
+            let port = p.port.map(|n| n.to_string()).unwrap_or_else(|| "<unset>".into());
+            d.w(1, &format!("{name}\t{port}\t{}\n", p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)));
+        }
+    }
+    if e.endpoints.is_empty() {
+        d.w(0, "Endpoints: <none>\n");
+    } else {
+        d.w(0, "Endpoints:\n");
+        for ep in &e.endpoints {
+            let addrs = if ep.addresses.is_empty() { "<none>".to_string() } else { ep.addresses.join(", ") };
+            d.w(1, &format!("- Addresses:\t{addrs}\n"));
+            d.w(2, "Conditions:\n");
+            let ready = ep.conditions.ready.map(|r| r.to_string()).unwrap_or_else(|| "<unset>".into());
+            d.w(3, &format!("Ready:\t{ready}\n"));
+            d.w(2, &format!("Hostname:\t{}\n", ep.hostname.as_deref().unwrap_or("<unset>")));
+            if let Some(t) = &ep.target_ref {
+                d.w(2, &format!("TargetRef:\t{}/{}\n", t.kind, t.name));
+            }
+            d.w(2, &format!("NodeName:\t{}\n", ep.node_name.as_deref().unwrap_or("<unset>")));
+            d.w(2, &format!("Zone:\t{}\n", ep.zone.as_deref().unwrap_or("<unset>")));
+        }
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
 fn st(status: &Option<Value>, field: &str) -> i64 {
     status.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
 }
@@ -697,36 +905,7 @@ fn describe_deployment(
     if strategy == "RollingUpdate" {
         d.w(0, "RollingUpdateStrategy:\t25% max unavailable, 25% max surge\n");
     }
-    d.w(0, "Pod Template:\n");
-    d.w(1, "Labels:\t");
-    let labels = &dep.spec.template.metadata.labels;
-    if labels.is_empty() {
-        d.w(0, "<none>\n");
-    }
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i != 0 {
-            d.w(1, "\t");
-        }
-        d.w(0, &format!("{k}={v}\n"));
-    }
-    d.w(1, "Containers:\n");
-    for c in &dep.spec.template.spec.containers {
-        d.w(0, &format!("   {}:\n", c.name));
-        d.w(2, &format!("Image:\t{}\n", c.image));
-        if let Some(p) = c.ports.first() {
-            let proto = p.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
-            d.w(2, &format!("Port:\t{}/{proto}\n", p.container_port));
-            d.w(2, &format!("Host Port:\t{}/{proto}\n", p.host_port.unwrap_or(0)));
-        }
-        if let Some(p) = &c.readiness_probe {
-            d.w(2, &probe_string("Readiness", p));
-        }
-        d.w(2, "Environment:\t<none>\n");
-        d.w(2, "Mounts:\t<none>\n");
-    }
-    d.w(1, "Volumes:\t<none>\n");
-    d.w(1, "Node-Selectors:\t<none>\n");
-    d.w(1, "Tolerations:\t<none>\n");
+    pod_template(&mut d, &dep.spec.template);
     let conds = dep
         .status
         .as_ref()
@@ -911,6 +1090,38 @@ pub fn get_events(events: &[Event], now: SimTime, opts: &GetOptions) -> KubectlO
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_slices_three_then_more() {
+        // describe_test.go expectations quoted in formats.md §1.10.
+        use crate::api::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
+        let ep = |ip: &str| Endpoint {
+            addresses: vec![ip.into()],
+            conditions: EndpointConditions { ready: Some(true), ..Default::default() },
+            ..Default::default()
+        };
+        let port =
+            vec![EndpointPort { name: Some("port-tcp".into()), port: Some(9527), ..Default::default() }];
+        let a = EndpointSlice {
+            endpoints: vec![ep("10.244.0.1"), ep("10.244.0.2"), ep("10.244.0.3")],
+            ports: port.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            format_endpoint_slices(&[&a], "port-tcp"),
+            "10.244.0.1:9527,10.244.0.2:9527,10.244.0.3:9527"
+        );
+        let b = EndpointSlice {
+            endpoints: vec![ep("10.244.0.4"), ep("10.244.0.5")],
+            ports: port,
+            ..Default::default()
+        };
+        assert_eq!(
+            format_endpoint_slices(&[&a, &b], "port-tcp"),
+            "10.244.0.1:9527,10.244.0.2:9527,10.244.0.3:9527 + 2 more..."
+        );
+        assert_eq!(format_endpoint_slices(&[], "port-tcp"), "<none>");
+    }
 
     #[test]
     fn rfc1123_dates() {

@@ -283,8 +283,8 @@ fn service_external_ip(svc: &crate::api::Service, wide: bool) -> String {
                 })
                 .unwrap_or_default();
             let mut lb = ing.join(",");
-            if !wide && lb.len() > 16 {
-                lb = format!("{}...", &lb[..13]);
+            if !wide && lb.chars().count() > 16 {
+                lb = format!("{}...", lb.chars().take(13).collect::<String>());
             }
             if !svc.spec.external_ips.is_empty() {
                 let mut r: Vec<String> =
@@ -520,6 +520,9 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
     let mut out = KubectlOutput::default();
     if targets.items.iter().any(|(k, _)| *k == Kind::Endpoints) {
         out.stderr.push_str(ENDPOINTS_WARNING);
+    }
+    if opts.all_namespaces && targets.items.iter().any(|(k, n)| n.is_some() && k.is_namespaced()) {
+        return KubectlOutput::error("error: a resource cannot be retrieved by name across all namespaces");
     }
     let ns = opts.namespace.clone().unwrap_or_else(|| "default".into());
     let selector = match opts.selector.as_deref().map(Selector::parse) {

@@ -236,7 +236,10 @@ fn from_files(k: &mut Kubectl<'_>, files: &[String], namespace: Option<&str>, ve
                 for o in objects {
                     let key = o.value.key("default");
                     match delete_one(k, key.kind, &key.namespace, &key.name, grace_period, force) {
-                        Ok(line) => out.stdout.push_str(&line),
+                        Ok((line, warning)) => {
+                            out.stderr.push_str(&warning);
+                            out.stdout.push_str(&line);
+                        }
                         Err(e) => {
                             out.stderr.push_str(&e.kubectl_message(Some(("deleting", file))));
                             out.exit_code = 1;
@@ -250,6 +253,7 @@ fn from_files(k: &mut Kubectl<'_>, files: &[String], namespace: Option<&str>, ve
 }
 
 /// Deletes one object; pods bound to a node go Terminating for their grace period.
+/// Returns kubectl's stdout line and any stderr warning.
 fn delete_one(
     k: &mut Kubectl<'_>,
     kind: Kind,
@@ -257,7 +261,7 @@ fn delete_one(
     name: &str,
     grace: Option<i64>,
     force: bool,
-) -> Result<String, ApiError> {
+) -> Result<(String, String), ApiError> {
     let prefix = kind.kubectl_prefix();
     if kind == Kind::Pod
         && let Some(Object::Pod(p)) = k.store.get_named(kind, ns, name).cloned()
@@ -267,8 +271,9 @@ fn delete_one(
             matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"));
         if immediate {
             k.store.delete(kind, ns, name)?;
-            return Ok(format!(
-                "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n{prefix} \"{name}\" force deleted\n"
+            return Ok((
+                format!("{prefix} \"{name}\" force deleted\n"),
+                "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n".to_string(),
             ));
         }
         if !p.spec.node_name.is_empty() && !terminal && grace != Some(0) {
@@ -278,11 +283,11 @@ fn delete_one(
                 ObjectStore::update(k.store, Object::Pod(p), k.now)
                     .map_err(|e| ApiError::BadRequest { message: e.to_string() })?;
             }
-            return Ok(format!("{prefix} \"{name}\" deleted\n"));
+            return Ok((format!("{prefix} \"{name}\" deleted\n"), String::new()));
         }
     }
     k.store.delete(kind, ns, name)?;
-    Ok(format!("{prefix} \"{name}\" deleted\n"))
+    Ok((format!("{prefix} \"{name}\" deleted\n"), String::new()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -322,12 +327,16 @@ fn delete_targets(
         }
     }
     if names.is_empty() && targets.items.iter().all(|(_, n)| n.is_none()) {
-        out.stderr.push_str("No resources found\n");
+        // delete prints this on stdout, unlike get.
+        out.stdout.push_str("No resources found\n");
         return out;
     }
     for (kind, name) in names {
         match delete_one(k, kind, &ns, &name, grace, force) {
-            Ok(line) => out.stdout.push_str(&line),
+            Ok((line, warning)) => {
+                out.stderr.push_str(&warning);
+                out.stdout.push_str(&line);
+            }
             Err(ApiError::NotFound { .. }) if ignore_not_found => {}
             Err(e) => {
                 out.stderr.push_str(&e.kubectl_message(None));
