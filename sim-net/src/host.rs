@@ -7,8 +7,9 @@
 //! table by longest prefix. Adding an address adds its connected route
 //! (`PREFIX dev DEV proto kernel scope link src ADDR`), except on `lo`. Source selection for
 //! locally generated packets uses the route's `src`, else the out-interface address in the
-//! next hop's subnet, else its primary. Left out: policy routing, `rp_filter` enforcement
-//! (recorded only), IPv6.
+//! next hop's subnet, else its primary. A multipath route picks the flow's next hop by
+//! `net.ipv4.fib_multipath_hash_policy` (`fib_select_path`). Left out: policy routing,
+//! `rp_filter` enforcement (recorded only), IPv6.
 
 use std::net::Ipv4Addr;
 
@@ -19,10 +20,10 @@ use sim_core::SimRng;
 use crate::conntrack::Conntrack;
 use crate::iface::{HostId, Iface, IfaceKind};
 use crate::netfilter::{AddrType, Netfilter};
-use crate::route::{Route, RouteError, RouteProto, RouteScope, RouteTable};
+use crate::route::{FlowKeys, MultipathHashPolicy, Route, RouteError, RouteProto, RouteScope, RouteTable};
 use crate::socket::Sockets;
 
-/// Per-namespace sysctls the model honours (all default to 0).
+/// Per-namespace sysctls the model honours (all default to 0, as in the kernel).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sysctls {
     /// `net.ipv4.ip_forward` (default 0): route packets not addressed to this host.
@@ -33,6 +34,9 @@ pub struct Sysctls {
     /// `net.ipv4.conf.all.rp_filter` (kernel default 0; many distributions set 1 or 2).
     /// Recorded, not enforced.
     pub rp_filter: u8,
+    /// `net.ipv4.fib_multipath_hash_policy` (default 0, L3): what a multipath route hashes
+    /// to pick a flow's next hop.
+    pub fib_multipath_hash_policy: MultipathHashPolicy,
 }
 
 /// Where the routing decision sends a packet.
@@ -40,7 +44,8 @@ pub struct Sysctls {
 pub enum RouteDecision {
     /// To this host (local table).
     Local,
-    /// Out of `route.dev` towards `route.next_hop(dst)`.
+    /// Out of `route.dev` towards `route.next_hop(dst)`; for a multipath route, the
+    /// single-path route through the next hop chosen for the flow (as `ip route get` shows it).
     Unicast(Route),
     /// No route (`ENETUNREACH`).
     Unreachable,
@@ -174,8 +179,8 @@ impl Host {
 
     /// `ip route add ...`.
     pub fn add_route(&mut self, r: Route) -> Result<(), HostError> {
-        if !self.ifaces.contains_key(&r.dev) {
-            return Err(HostError::UnknownIface { host: self.name.clone(), iface: r.dev.clone() });
+        if let Some(dev) = r.devs().find(|d| !self.ifaces.contains_key(*d)) {
+            return Err(HostError::UnknownIface { host: self.name.clone(), iface: dev.to_string() });
         }
         self.routes.add(r).map_err(|source| HostError::Route { host: self.name.clone(), source })
     }
@@ -209,13 +214,23 @@ impl Host {
         addr_type(&self.ifaces, a)
     }
 
-    /// The routing decision for destination `dst`.
+    /// The routing decision for destination `dst` without a flow (a multipath route picks
+    /// the next hop for source 0.0.0.0 and no ports, as a lookup before source selection).
     pub fn route(&self, dst: Ipv4Addr) -> RouteDecision {
+        self.route_flow(&FlowKeys::dst_only(dst))
+    }
+
+    /// The routing decision for a flow: the local table, then longest prefix match; a
+    /// multipath route resolves to the next hop the flow's hash selects.
+    pub fn route_flow(&self, flow: &FlowKeys) -> RouteDecision {
+        let dst = flow.dst;
         if self.is_local(dst) {
             return RouteDecision::Local;
         }
-        match self.routes.lookup(dst, |d| self.is_up(d)) {
-            Some(r) => RouteDecision::Unicast(r.clone()),
+        let up = |d: &str| self.is_up(d);
+        let hash = flow.hash(self.sysctl.fib_multipath_hash_policy);
+        match self.routes.lookup(dst, up).and_then(|r| r.select_path(hash, up)) {
+            Some(r) => RouteDecision::Unicast(r),
             None => RouteDecision::Unreachable,
         }
     }
@@ -361,5 +376,55 @@ mod tests {
         assert_eq!(no_route.route("1.1.1.1".parse().unwrap()), RouteDecision::Unreachable);
         no_route.set_up("lo", false).unwrap();
         assert_eq!(no_route.route("127.0.0.1".parse().unwrap()), RouteDecision::Unreachable);
+    }
+
+    #[test]
+    fn multipath_routes_pick_the_flow_next_hop_by_the_hash_policy() {
+        use crate::wire::{Packet, TcpFlags};
+        let mut h = node();
+        assert_eq!(h.sysctl.fib_multipath_hash_policy, MultipathHashPolicy::L3);
+        h.add_route_str(
+            "203.0.113.10 proto static nexthop via 192.168.205.148 dev eth0 nexthop via 192.168.205.149 dev eth0",
+        )
+        .unwrap();
+        assert_eq!(
+            h.add_route_str(
+                "203.0.113.11 nexthop via 192.168.205.148 dev eth0 nexthop via 10.0.0.1 dev eth7"
+            )
+            .unwrap_err()
+            .to_string(),
+            "host node01: no interface named eth7"
+        );
+        let next_hops = |h: &Host| {
+            let mut seen: Vec<String> = vec![];
+            for sport in 40000..40064 {
+                let pkt = Packet::tcp(
+                    "192.168.205.146".parse().unwrap(),
+                    sport,
+                    "203.0.113.10".parse().unwrap(),
+                    80,
+                    TcpFlags::SYN,
+                );
+                let RouteDecision::Unicast(r) = h.route_flow(&FlowKeys::of(&pkt)) else { panic!("no route") };
+                let line = r.to_string();
+                if !seen.contains(&line) {
+                    seen.push(line);
+                }
+            }
+            seen.sort();
+            seen
+        };
+        // L3: one source/destination pair, one next hop.
+        assert_eq!(next_hops(&h).len(), 1);
+        // L4: the 64 connections use both.
+        h.sysctl.fib_multipath_hash_policy = MultipathHashPolicy::L4;
+        assert_eq!(
+            next_hops(&h),
+            vec![
+                "203.0.113.10 via 192.168.205.148 dev eth0 proto static".to_string(),
+                "203.0.113.10 via 192.168.205.149 dev eth0 proto static".to_string(),
+            ]
+        );
+        assert_eq!(h.select_src("203.0.113.10".parse().unwrap()), Some("192.168.205.146".parse().unwrap()));
     }
 }

@@ -12,6 +12,7 @@ use crate::host::RouteDecision;
 use crate::iface::{HostId, IfaceKind, IfaceRef};
 use crate::nat::{self, Manip};
 use crate::netfilter::{CtState, Hook, HookContext, HookVerdict, NatRequest, NfStep, RejectWith, TableName};
+use crate::route::FlowKeys;
 use crate::wire::{Icmp, Packet, TcpFlags, Transport, unreach};
 
 use super::trace::{Disposition, NetTrace, RouteTrace};
@@ -49,8 +50,10 @@ impl Network {
         meta.id
     }
 
-    fn route_decision(&mut self, h: HostId, meta: PacketMeta, dst: Ipv4Addr) -> RouteDecision {
-        let d = self.host_ref(h).route(dst);
+    /// The routing decision for `pkt` (a multipath route hashes the packet's flow keys, so
+    /// every packet of a flow takes the same next hop).
+    fn route_decision(&mut self, h: HostId, meta: PacketMeta, pkt: &Packet) -> RouteDecision {
+        let d = self.host_ref(h).route_flow(&FlowKeys::of(pkt));
         let decision = match &d {
             RouteDecision::Local => RouteTrace::Local,
             RouteDecision::Unicast(r) => RouteTrace::Unicast(r.clone()),
@@ -61,7 +64,7 @@ impl Network {
     }
 
     fn output_route(&mut self, h: HostId, meta: PacketMeta, pkt: &Packet) -> Step<(String, Ipv4Addr)> {
-        match self.route_decision(h, meta, pkt.dst) {
+        match self.route_decision(h, meta, pkt) {
             RouteDecision::Local => Ok(("lo".to_string(), pkt.dst)),
             RouteDecision::Unicast(r) => Ok((r.dev.clone(), r.next_hop(pkt.dst))),
             RouteDecision::Unreachable => {
@@ -173,7 +176,7 @@ impl Network {
         mut ct: CtClass,
     ) -> Step<()> {
         let forwarding = self.host_ref(h).sysctl.ip_forward;
-        match self.route_decision(h, meta, pkt.dst) {
+        match self.route_decision(h, meta, &pkt) {
             RouteDecision::Local => {
                 let nat = self.run_hook(h, meta, Hook::Input, &mut pkt, Some(in_if), None, &mut ct)?;
                 if let Some(req @ (NatRequest::Snat { .. } | NatRequest::Masquerade { .. })) = nat {
