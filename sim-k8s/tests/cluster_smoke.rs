@@ -73,3 +73,87 @@ fn the_same_seed_gives_the_same_cluster() {
     let names = |c: &Cluster| c.world().pods.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b));
 }
+
+/// Two nginx pods pinned to `nodes`, behind a LoadBalancer service with `policy`.
+fn lb_cluster(policy: &str, nodes: &[&str]) -> Cluster {
+    let mut config = ClusterConfig::default_cluster();
+    config.lb_pool = vec!["203.0.113.10".parse().unwrap()];
+    let mut c = Cluster::new(config, &ProxySettings::default(), 7).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    let mut yaml = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: LoadBalancer\n  \
+         externalTrafficPolicy: {policy}\n  selector: {{app: web}}\n  ports: [{{port: 80}}]\n"
+    );
+    for (i, node) in nodes.iter().enumerate() {
+        yaml += &format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: web-{i}, labels: {{app: web}}}}\nspec:\n  \
+             nodeName: {node}\n  containers: [{{name: nginx, image: nginx, ports: [{{containerPort: 80}}]}}]\n"
+        );
+    }
+    let loaded = load_str("web.yaml", &yaml);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in &c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    let took = c.settle(SimDuration::from_secs(120));
+    assert!(c.settled(), "not settled after {took}");
+    c
+}
+
+/// For each node, how many conntrack entries it holds for connections that arrived addressed
+/// to the load-balancer IP (the node the ECMP route sent them to).
+fn ingress_counts(c: &Cluster) -> Vec<(String, usize)> {
+    let lb: std::net::Ipv4Addr = "203.0.113.10".parse().unwrap();
+    let w = c.world();
+    w.nodes
+        .iter()
+        .map(|n| {
+            let h = w.net.host(n.host).unwrap();
+            (h.name.clone(), h.conntrack.entries(c.now()).filter(|e| e.orig.dst == lb).count())
+        })
+        .collect()
+}
+
+fn curl_20(c: &mut Cluster) -> Vec<String> {
+    let client = Target::Host("client".into());
+    (0..20)
+        .map(|_| {
+            let out = c.exec(&client, "curl -s 203.0.113.10");
+            assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+            out.connection.unwrap().served_by.unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn load_balancer_ecmp_spreads_flows_across_healthy_nodes() {
+    let mut c = lb_cluster("Cluster", &["node01", "node02"]);
+    let client = Target::Host("client".into());
+    assert_eq!(
+        c.exec(&client, "ip route").stdout,
+        "default via 10.32.1.1 dev eth0\n\
+         10.32.1.0/24 dev eth0 proto kernel scope link src 10.32.1.200\n\
+         203.0.113.10 proto static\n\
+         \tnexthop via 10.32.1.148 dev eth0 weight 1\n\
+         \tnexthop via 10.32.1.149 dev eth0 weight 1\n"
+    );
+    let served = curl_20(&mut c);
+    let counts = ingress_counts(&c);
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<usize>(), 20, "{counts:?}");
+    assert_eq!(counts[0], ("master".to_string(), 0));
+    assert!(counts[1].1 > 0 && counts[2].1 > 0, "both workers are ingress nodes: {counts:?}");
+    assert!(served.iter().all(|s| s.starts_with("pod/web-")));
+}
+
+#[test]
+fn load_balancer_ecmp_with_local_policy_uses_only_nodes_with_endpoints() {
+    let mut c = lb_cluster("Local", &["node01"]);
+    let client = Target::Host("client".into());
+    assert!(c.exec(&client, "ip route").stdout.contains("203.0.113.10 via 10.32.1.148 dev eth0\n"));
+    let served = curl_20(&mut c);
+    assert_eq!(
+        ingress_counts(&c),
+        vec![("master".to_string(), 0), ("node01".to_string(), 20), ("node02".to_string(), 0)]
+    );
+    assert!(served.iter().all(|s| s == "pod/web-0"));
+}

@@ -149,6 +149,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             .map_err(|err| format!("cluster: {err}"))?;
         let h = net.host_mut(host).map_err(|err| err.to_string())?;
         h.set_up("eth0", true).map_err(|err| err.to_string())?;
+        h.sysctl.fib_multipath_hash_policy = sim_net::route::MultipathHashPolicy::L4;
         add_default_route(h, &config, e.ip)?;
         install_listeners(h, &e.name, &e.listens)?;
         externals.insert(e.name.clone(), host);

@@ -10,9 +10,14 @@
 //! CoreDNS's view is refreshed. A kube-proxy sync *generates* iptables-restore text and loads
 //! it into that node's netfilter tables; packets are only ever evaluated against those tables.
 //!
+//! The load balancer is L3 passthrough with ECMP (MetalLB BGP mode, a cloud router): every
+//! external host gets one multipath route per ingress/external IP over all healthy nodes, with
+//! `fib_multipath_hash_policy = 1`, so each connection (5-tuple) is hashed to one node and
+//! connections spread across nodes; a service with one healthy node gets a plain route.
+//!
 //! Left out: the pod network is flannel host-gw style (per-node pod-CIDR routes via node IPs),
-//! no overlay; the load balancer forwards each ingress IP to one healthy node (passthrough, the
-//! first healthy node in node order) instead of spreading connections across nodes; CoreDNS
+//! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode) and
+//! its health checks are read from kube-proxy's state rather than probed with packets; CoreDNS
 //! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
 
 use std::cell::RefCell;
@@ -216,6 +221,47 @@ pub fn veth_name(uid: &str) -> String {
         h = h.wrapping_mul(0x0100_0193);
     }
     format!("veth{h:08x}")
+}
+
+/// The node IPs a load balancer sends service `s`'s external traffic to, in node order: for
+/// `externalTrafficPolicy: Local`, the nodes whose kube-proxy health check reports local
+/// endpoints (the LB's health probe of `healthCheckNodePort` passes only there); otherwise
+/// every worker that is up and runs kube-proxy, or — a cluster without such a worker — every
+/// such node of any role.
+fn lb_targets(nodes: &[NodeRt], s: &crate::api::Service) -> Vec<Ipv4Addr> {
+    let local =
+        s.spec.is_external_type() && s.spec.external_policy() == crate::api::service::TrafficPolicy::Local;
+    let healthy = |n: &&NodeRt| {
+        n.up && n.proxy.running
+            && (!local
+                || n.proxy.health.iter().any(|h| {
+                    h.namespace == s.metadata.namespace && h.name == s.metadata.name && h.local_endpoints > 0
+                }))
+    };
+    let pick = |worker_only: bool| -> Vec<Ipv4Addr> {
+        nodes
+            .iter()
+            .filter(|n| !worker_only || n.role == NodeRole::Worker)
+            .filter(healthy)
+            .map(|n| n.ip)
+            .collect()
+    };
+    let workers = pick(true);
+    if workers.is_empty() { pick(false) } else { workers }
+}
+
+/// The `ip route add` arguments for an external IP served by `targets` (not empty): a plain
+/// route for one node, else an equal-weight multipath route, as a BGP speaker installs ECMP
+/// paths (`proto static`: installed by the provider, not `ip route add` defaults).
+fn lb_route_line(ip: Ipv4Addr, targets: &[Ipv4Addr]) -> String {
+    match targets {
+        [one] => format!("{ip}/32 via {one} dev eth0"),
+        many => {
+            let hops: Vec<String> =
+                many.iter().map(|t| format!("nexthop via {t} dev eth0 weight 1")).collect();
+            format!("{ip}/32 proto static {}", hops.join(" "))
+        }
+    }
 }
 
 impl sim_core::World for ClusterWorld {
@@ -470,11 +516,13 @@ impl ClusterWorld {
         }
     }
 
-    /// Routes every externalIP and LoadBalancer ingress IP, on every external host, to a node
-    /// that can serve it: for `externalTrafficPolicy: Local`, the first node whose kube-proxy
-    /// health check reports local endpoints; otherwise the first worker that is up.
+    /// Routes every externalIP and LoadBalancer ingress IP, on every external host, to the
+    /// nodes that can serve it, as an L3 load balancer in front of the cluster (MetalLB in BGP
+    /// mode, a cloud router) does with ECMP: one multipath route over all of them, so each flow
+    /// is hashed to one node ([`lb_targets`] says which nodes; one node gets a plain `via`
+    /// route, none gets no route). The routes of the previous call are deleted first.
     pub fn route_external_ips(&mut self) {
-        let mut wanted: Vec<(Ipv4Addr, Ipv4Addr)> = Vec::new();
+        let mut wanted: Vec<(Ipv4Addr, Vec<Ipv4Addr>)> = Vec::new();
         for o in self.api.list(Kind::Service) {
             let Object::Service(s) = o else { continue };
             let mut ips: Vec<Ipv4Addr> = s.spec.external_ips.iter().filter_map(|i| i.parse().ok()).collect();
@@ -487,29 +535,13 @@ impl ClusterWorld {
             if ips.is_empty() {
                 continue;
             }
-            let local = s.spec.is_external_type()
-                && s.spec.external_policy() == crate::api::service::TrafficPolicy::Local;
-            let healthy = |n: &NodeRt| {
-                n.up && n.proxy.running
-                    && (!local
-                        || n.proxy.health.iter().any(|h| {
-                            h.namespace == s.metadata.namespace
-                                && h.name == s.metadata.name
-                                && h.local_endpoints > 0
-                        }))
-            };
-            let target = self
-                .nodes
-                .iter()
-                .filter(|n| n.role == NodeRole::Worker)
-                .find(|n| healthy(n))
-                .or_else(|| self.nodes.iter().find(|n| healthy(n)))
-                .or_else(|| self.nodes.iter().find(|n| n.role == NodeRole::Worker));
-            if let Some(t) = target {
-                for ip in ips {
-                    if !wanted.iter().any(|(w, _)| *w == ip) {
-                        wanted.push((ip, t.ip));
-                    }
+            let targets = lb_targets(&self.nodes, s);
+            if targets.is_empty() {
+                continue;
+            }
+            for ip in ips {
+                if !wanted.iter().any(|(w, _)| *w == ip) {
+                    wanted.push((ip, targets.clone()));
                 }
             }
         }
@@ -520,8 +552,8 @@ impl ClusterWorld {
         }
         let hosts: Vec<HostId> = self.externals.values().copied().collect();
         for host in hosts {
-            for (ip, via) in &wanted {
-                let line = format!("{ip}/32 via {via} dev eth0");
+            for (ip, targets) in &wanted {
+                let line = lb_route_line(*ip, targets);
                 if let Ok(h) = self.net.host_mut(host)
                     && h.add_route_str(&line).is_ok()
                 {
