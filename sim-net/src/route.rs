@@ -912,4 +912,35 @@ mod tests {
         assert_eq!(t.lookup(ip("10.1.2.9"), |_| true).unwrap().dst, "10.1.2.0/24".parse().unwrap());
         assert_eq!(t.add(Route::parse("10.1.2.0/24 dev eth0").unwrap()), Err(RouteError::Exists));
     }
+
+    proptest::proptest! {
+        /// Next-hop choice is a threshold split of the 31-bit hash space: a live next hop is
+        /// always chosen, the choice never goes backwards as the hash grows, the lowest hash
+        /// takes the first live next hop and the highest the last.
+        #[test]
+        fn select_path_is_a_threshold_split_over_live_next_hops(
+            weights in proptest::collection::vec((1u16..=256, proptest::bool::weighted(0.8)), 2..8),
+            a in 0u32..(1 << 31), b in 0u32..(1 << 31),
+        ) {
+            let nexthops: Vec<NextHop> = weights
+                .iter()
+                .enumerate()
+                .map(|(i, (w, _))| NextHop { weight: *w, ..NextHop::via(Ipv4Addr::new(10, 0, 0, i as u8 + 1), &format!("eth{i}")) })
+                .collect();
+            let up = |d: &str| weights.iter().enumerate().any(|(i, (_, up))| *up && d == format!("eth{i}"));
+            let r = Route::multipath("192.0.2.0/24".parse().unwrap(), nexthops);
+            let live: Vec<usize> = (0..weights.len()).filter(|i| weights[*i].1).collect();
+            let index = |h: u32| r.select_path(h, up).map(|p| usize::from(p.via.unwrap().octets()[3] - 1));
+            if live.is_empty() {
+                proptest::prop_assert_eq!(index(a), None);
+            } else {
+                let (lo, hi) = (a.min(b), a.max(b));
+                let (ilo, ihi) = (index(lo).unwrap(), index(hi).unwrap());
+                proptest::prop_assert!(live.contains(&ilo) && live.contains(&ihi));
+                proptest::prop_assert!(ilo <= ihi);
+                proptest::prop_assert_eq!(index(0), live.first().copied());
+                proptest::prop_assert_eq!(index((1 << 31) - 1), live.last().copied());
+            }
+        }
+    }
 }
