@@ -143,6 +143,14 @@ fn load_balancer_ecmp_spreads_flows_across_healthy_nodes() {
     assert_eq!(counts[0], ("master".to_string(), 0));
     assert!(counts[1].1 > 0 && counts[2].1 > 0, "both workers are ingress nodes: {counts:?}");
     assert!(served.iter().all(|s| s.starts_with("pod/web-")));
+    // The trace says which next hop the client's ECMP route chose for the flow, and why.
+    let trace = c.trace(&client, "203.0.113.10", 80, sim_net::network::ConvProto::Tcp).stdout;
+    assert!(
+        trace.contains("client: route: 203.0.113.10 via 10.32.1.14")
+            && trace.contains(" dev eth0 proto static (multipath: nexthop ")
+            && trace.contains(" of 2, fib_multipath_hash_policy 1)"),
+        "{trace}"
+    );
 }
 
 #[test]

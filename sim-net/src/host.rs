@@ -235,6 +235,18 @@ impl Host {
         }
     }
 
+    /// For a flow routed by a multipath route: the index of the chosen next hop and how many
+    /// next hops the route has (for traces); `None` otherwise.
+    pub fn multipath_choice(&self, flow: &FlowKeys) -> Option<(usize, usize)> {
+        if self.is_local(flow.dst) {
+            return None;
+        }
+        let up = |d: &str| self.is_up(d);
+        let r = self.routes.lookup(flow.dst, up).filter(|r| r.is_multipath())?;
+        let i = r.select_nexthop(flow.hash(self.sysctl.fib_multipath_hash_policy), up)?;
+        Some((i, r.nexthops.len()))
+    }
+
     /// The source address for a locally generated packet to `dst` (`inet_select_addr`).
     pub fn select_src(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
         match self.route(dst) {

@@ -304,31 +304,35 @@ impl Route {
     pub fn usable(&self, dev_up: impl Fn(&str) -> bool) -> bool {
         self.devs().any(dev_up)
     }
-    /// The path a flow with multipath hash `hash` (31 bits) takes (`fib_select_multipath`):
-    /// the route itself for a single-path route; otherwise a single-path copy through the first
-    /// live next hop whose upper bound (`fib_rebalance`: round(cumulative weight · 2^31 / total
-    /// live weight) − 1) is at least `hash`. Next hops on a down device are dead and get no
-    /// share. `None` when every next hop is dead.
-    pub fn select_path(&self, hash: u32, dev_up: impl Fn(&str) -> bool) -> Option<Route> {
-        if !self.is_multipath() {
-            return dev_up(&self.dev).then(|| self.clone());
-        }
-        let live: Vec<&NextHop> = self.nexthops.iter().filter(|n| dev_up(&n.dev)).collect();
-        let total: u64 = live.iter().map(|n| u64::from(n.weight)).sum();
+    /// The index (into `nexthops`) of the next hop a flow with multipath hash `hash` (31 bits)
+    /// takes (`fib_select_multipath`): the first live next hop whose upper bound
+    /// (`fib_rebalance`: round(cumulative weight · 2^31 / total live weight) − 1) is at least
+    /// `hash`. Next hops on a down device are dead and get no share. `None` for a single-path
+    /// route, or when every next hop is dead.
+    pub fn select_nexthop(&self, hash: u32, dev_up: impl Fn(&str) -> bool) -> Option<usize> {
+        let live: Vec<usize> = (0..self.nexthops.len()).filter(|i| dev_up(&self.nexthops[*i].dev)).collect();
+        let total: u64 = live.iter().map(|i| u64::from(self.nexthops[*i].weight)).sum();
         if total == 0 {
             return None;
         }
         let mut w: u64 = 0;
-        let mut chosen = live.last().copied();
-        for nh in &live {
-            w += u64::from(nh.weight);
+        for i in &live {
+            w += u64::from(self.nexthops[*i].weight);
             let upper = ((w << 31) + total / 2) / total - 1;
             if u64::from(hash) <= upper {
-                chosen = Some(nh);
-                break;
+                return Some(*i);
             }
         }
-        let nh = chosen?;
+        live.last().copied()
+    }
+    /// The path a flow with multipath hash `hash` takes: the route itself for a single-path
+    /// route (if its device is up), else a single-path copy through the next hop
+    /// [`Route::select_nexthop`] chooses (what `ip route get` prints).
+    pub fn select_path(&self, hash: u32, dev_up: impl Fn(&str) -> bool) -> Option<Route> {
+        if !self.is_multipath() {
+            return dev_up(&self.dev).then(|| self.clone());
+        }
+        let nh = self.nexthops.get(self.select_nexthop(hash, dev_up)?)?;
         Some(Route {
             via: nh.via,
             dev: nh.dev.clone(),

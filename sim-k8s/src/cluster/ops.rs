@@ -205,6 +205,7 @@ impl Cluster {
                     let d = match decision {
                         RouteTrace::Local => "local".to_string(),
                         RouteTrace::Unicast(route) => route.to_string(),
+                        RouteTrace::Multipath { .. } => decision.to_string(),
                         RouteTrace::Unreachable => "unreachable (no route)".to_string(),
                     };
                     let _ = writeln!(out, "  {t} {}: route: {d}", name(*host));

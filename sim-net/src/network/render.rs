@@ -135,6 +135,7 @@ pub fn render_trace<'a>(
                 let d = match decision {
                     RouteTrace::Local => "local".to_string(),
                     RouteTrace::Unicast(r) => r.to_string(),
+                    RouteTrace::Multipath { .. } => decision.to_string(),
                     RouteTrace::Unreachable => "unreachable".to_string(),
                 };
                 line(Some(id.0), *host, format!("route {d}"));

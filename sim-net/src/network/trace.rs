@@ -9,7 +9,7 @@ use crate::conntrack::{CtEntry, Direction};
 use crate::iface::HostId;
 use crate::nat::Manip;
 use crate::netfilter::{CtState, Hook, HookVerdict, NatRequest, NfStep, RejectWith, RuleRef, TableName};
-use crate::route::Route;
+use crate::route::{MultipathHashPolicy, Route};
 use crate::wire::{Packet, Protocol};
 
 use super::{ConvId, PacketId};
@@ -81,8 +81,29 @@ pub enum RouteTrace {
     Local,
     /// Out of a device.
     Unicast(Route),
+    /// Out of a device through next hop `nexthop` (1-based) of the `of` next hops of a
+    /// multipath route; `chosen` is that path as a single-path route.
+    Multipath { chosen: Route, nexthop: usize, of: usize, policy: MultipathHashPolicy },
     /// No route.
     Unreachable,
+}
+
+/// `local`, the route line, `unreachable`; a multipath choice says which next hop and why:
+/// `203.0.113.10 via 10.32.1.149 dev eth0 proto static (multipath: nexthop 2 of 2,
+/// fib_multipath_hash_policy 1)`.
+impl std::fmt::Display for RouteTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteTrace::Local => f.write_str("local"),
+            RouteTrace::Unicast(r) => write!(f, "{r}"),
+            RouteTrace::Multipath { chosen, nexthop, of, policy } => write!(
+                f,
+                "{chosen} (multipath: nexthop {nexthop} of {of}, fib_multipath_hash_policy {})",
+                policy.value()
+            ),
+            RouteTrace::Unreachable => f.write_str("unreachable"),
+        }
+    }
 }
 
 /// One recorded step.

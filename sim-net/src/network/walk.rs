@@ -53,10 +53,20 @@ impl Network {
     /// The routing decision for `pkt` (a multipath route hashes the packet's flow keys, so
     /// every packet of a flow takes the same next hop).
     fn route_decision(&mut self, h: HostId, meta: PacketMeta, pkt: &Packet) -> RouteDecision {
-        let d = self.host_ref(h).route_flow(&FlowKeys::of(pkt));
+        let host = self.host_ref(h);
+        let flow = FlowKeys::of(pkt);
+        let d = host.route_flow(&flow);
         let decision = match &d {
             RouteDecision::Local => RouteTrace::Local,
-            RouteDecision::Unicast(r) => RouteTrace::Unicast(r.clone()),
+            RouteDecision::Unicast(r) => match host.multipath_choice(&flow) {
+                Some((i, of)) => RouteTrace::Multipath {
+                    chosen: r.clone(),
+                    nexthop: i + 1,
+                    of,
+                    policy: host.sysctl.fib_multipath_hash_policy,
+                },
+                None => RouteTrace::Unicast(r.clone()),
+            },
             RouteDecision::Unreachable => RouteTrace::Unreachable,
         };
         self.record(NetTrace::Route { id: meta.id, host: h, decision });
