@@ -223,11 +223,12 @@ pub fn veth_name(uid: &str) -> String {
     format!("veth{h:08x}")
 }
 
-/// The node IPs a load balancer sends service `s`'s external traffic to, in node order: for
-/// `externalTrafficPolicy: Local`, the nodes whose kube-proxy health check reports local
-/// endpoints (the LB's health probe of `healthCheckNodePort` passes only there); otherwise
-/// every worker that is up and runs kube-proxy, or — a cluster without such a worker — every
-/// such node of any role.
+/// The node IPs a load balancer sends service `s`'s external traffic to, in node order: the
+/// healthy workers — up, running kube-proxy and, for `externalTrafficPolicy: Local`, with local
+/// endpoints in kube-proxy's health check (the LB's probe of `healthCheckNodePort` passes only
+/// there) — or, when no worker is healthy, the healthy nodes of any role (kubeadm labels
+/// control-plane nodes `node.kubernetes.io/exclude-from-external-load-balancers`, so a real
+/// provider prefers workers).
 fn lb_targets(nodes: &[NodeRt], s: &crate::api::Service) -> Vec<Ipv4Addr> {
     let local =
         s.spec.is_external_type() && s.spec.external_policy() == crate::api::service::TrafficPolicy::Local;
