@@ -475,16 +475,24 @@ impl Cluster {
                         self.advance(SimDuration::from_secs(1));
                         continue;
                     }
-                    let mut final_out = stdout;
-                    for l in o.stdout.lines() {
-                        if !final_out.lines().any(|x| x == l) {
-                            final_out.push_str(l);
-                            final_out.push('\n');
+                    // Only a retried `rollout status` / `wait` drops the lines it already
+                    // printed; any other output (YAML repeats lines) passes through whole.
+                    let final_out = if stdout.is_empty() {
+                        o.stdout
+                    } else {
+                        let mut acc = stdout;
+                        let seen: Vec<String> = acc.lines().map(String::from).collect();
+                        for l in o.stdout.lines() {
+                            if !seen.iter().any(|x| x == l) {
+                                acc.push_str(l);
+                                acc.push('\n');
+                            }
                         }
-                    }
-                    if !o.stdout.is_empty() && !o.stdout.ends_with('\n') && final_out.ends_with('\n') {
-                        final_out.pop();
-                    }
+                        if !o.stdout.is_empty() && !o.stdout.ends_with('\n') && acc.ends_with('\n') {
+                            acc.pop();
+                        }
+                        acc
+                    };
                     return ExecOutput {
                         stdout: final_out,
                         stderr: o.stderr,
