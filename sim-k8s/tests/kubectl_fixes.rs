@@ -170,3 +170,39 @@ fn patch_type_json_applies_rfc6902_operations() {
     let bad = w.k("kubectl patch svc auth-service --type yaml -p '{}'");
     assert_eq!(bad.stderr, "error: --type must be one of [json merge strategic], not \"yaml\"\n");
 }
+
+#[test]
+fn ingress_hosts_column_and_describe_rules() {
+    let mut w = labs_world();
+    stdout(&w.k("kubectl apply -f 002-ingress-gateway.yaml"));
+    let get = stdout(&w.k("kubectl get ingress"));
+    assert!(get.contains("gateway-ingress   <none>   sample.example.com             80      "), "{get}");
+    insta::assert_snapshot!(
+        "fixes_describe_ingress",
+        stdout(&w.k("kubectl describe ingress gateway-ingress"))
+    );
+    // A backend Service that exists shows its ready endpoints; a rule without a host is `*`.
+    let patch = r#"kubectl patch ingress gateway-ingress --type json -p '[{"op":"add","path":"/spec/rules/-","value":{"http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"auth-service","port":{"number":80}}}}]}}}]'"#;
+    assert_eq!(stdout(&w.k(patch)), "ingress.networking.k8s.io/gateway-ingress patched\n");
+    w.settle(30);
+    assert!(stdout(&w.k("kubectl get ing")).contains(" sample.example.com "));
+    insta::assert_snapshot!(
+        "fixes_describe_ingress_two_rules",
+        stdout(&w.k("kubectl describe ing gateway-ingress"))
+    );
+}
+
+#[test]
+fn describe_externalname_service_keeps_empty_ip_line_like_upstream() {
+    // kubectl pkg/describe/describe.go `describeService` writes `IP:` and `IPs:` whatever the
+    // type, so an ExternalName Service shows `IP:` empty and `IPs: <none>` (not omitted).
+    let mut w = World::new(1);
+    stdout(&w.k("kubectl create -f 004-service-my-service-externalname.yaml"));
+    let d = stdout(&w.k("kubectl describe svc my-service"));
+    assert!(
+        d.contains(
+            "\nIP:                \nIPs:               <none>\nExternal Name:     my.database.example.com\n"
+        ),
+        "{d}"
+    );
+}

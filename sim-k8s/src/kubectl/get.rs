@@ -500,7 +500,13 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
                 .to_string();
             vec![name, phase, created]
         }
-        Object::Ingress(_) => vec![name, "<none>".into(), "*".into(), String::new(), "80".into(), created],
+        Object::Ingress(i) => {
+            let spec = i.spec.clone().unwrap_or(Value::Null);
+            let class = spec.get("ingressClassName").and_then(Value::as_str).unwrap_or("<none>").to_string();
+            let tls = spec.get("tls").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
+            let ports = if tls { "80, 443" } else { "80" };
+            vec![name, class, ingress_hosts(&spec), ingress_address(i, wide), ports.into(), created]
+        }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
         Object::KubeProxyConfiguration(_) => vec![name],
     }
@@ -674,6 +680,49 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
     }
     out.stdout.push_str(&tables.join("\n"));
     out
+}
+
+/// printers.go `formatHosts`: the rules' hosts (at most three, then `+ N more...`), or `*`.
+pub fn ingress_hosts(spec: &Value) -> String {
+    const MAX: usize = 3;
+    let rules: Vec<&Value> =
+        spec.get("rules").and_then(Value::as_array).map(|r| r.iter().collect()).unwrap_or_default();
+    let mut list: Vec<&str> = Vec::new();
+    let mut more = false;
+    for r in &rules {
+        if list.len() == MAX {
+            more = true;
+        }
+        let host = r.get("host").and_then(Value::as_str).unwrap_or("");
+        if !more && !host.is_empty() {
+            list.push(host);
+        }
+    }
+    if list.is_empty() {
+        return "*".into();
+    }
+    let ret = list.join(",");
+    if more { format!("{ret} + {} more...", rules.len() - MAX) } else { ret }
+}
+
+/// printers.go `ingressLoadBalancerStatusStringerV1`: load-balancer IPs or hostnames, joined by
+/// `,` (cut to three and `...` outside `-o wide`).
+pub fn ingress_address(i: &crate::api::Ingress, wide: bool) -> String {
+    let list: Vec<String> = i
+        .status
+        .as_ref()
+        .and_then(|s| s.pointer("/loadBalancer/ingress"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    x.get("ip").or_else(|| x.get("hostname")).and_then(Value::as_str).map(String::from)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let r = list.join(",");
+    if !wide && list.len() > 3 { format!("{}...", list[..3].join(",")) } else { r }
 }
 
 fn no_resources(out: &mut KubectlOutput, opts: &GetOptions, groups: &[(Kind, Vec<Object>)]) {
