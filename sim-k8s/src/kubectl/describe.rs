@@ -205,7 +205,7 @@ fn describe_ingress(store: &ApiServer, i: &crate::api::Ingress, evs: &[&Event], 
     let class = spec.get("ingressClassName").and_then(Value::as_str).unwrap_or("<none>");
     d.w(0, &format!("Ingress Class:\t{class}\n"));
     let default_backend = match spec.get("defaultBackend") {
-        Some(b) => ingress_backend(store, &ns, b),
+        Some(b) => ingress_backend(store, ns, b),
         None => "<default>".to_string(),
     };
     d.w(0, &format!("Default backend:\t{default_backend}\n"));
@@ -233,7 +233,7 @@ fn describe_ingress(store: &ApiServer, i: &crate::api::Ingress, evs: &[&Event], 
         d.w(1, &format!("{host}\t\n"));
         for path in http.get("paths").and_then(Value::as_array).into_iter().flatten() {
             let p = path.get("path").and_then(Value::as_str).unwrap_or("");
-            let backend = path.get("backend").map(|b| ingress_backend(store, &ns, b)).unwrap_or_default();
+            let backend = path.get("backend").map(|b| ingress_backend(store, ns, b)).unwrap_or_default();
             d.w(2, &format!("\t{p} \t{backend}\n"));
         }
     }
