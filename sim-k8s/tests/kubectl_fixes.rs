@@ -206,3 +206,27 @@ fn describe_externalname_service_keeps_empty_ip_line_like_upstream() {
         "{d}"
     );
 }
+
+#[test]
+fn create_namespace_and_ns() {
+    let mut w = World::new(1);
+    assert_eq!(stdout(&w.k("kubectl create namespace nginx-ns")), "namespace/nginx-ns created\n");
+    assert_eq!(stdout(&w.k("kubectl create ns lab")), "namespace/lab created\n");
+    let ns = stdout(&w.k("kubectl get ns"));
+    assert!(ns.contains("\nlab ") && ns.contains("\nnginx-ns "), "{ns}");
+    let again = w.k("kubectl create ns lab");
+    assert_eq!(again.exit_code, 1);
+    assert_eq!(again.stderr, "Error from server (AlreadyExists): namespaces \"lab\" already exists\n");
+    let none = w.k("kubectl create namespace");
+    assert_eq!(
+        none.stderr,
+        "error: exactly one NAME is required, got 0\nSee 'kubectl create namespace -h' for help and examples\n"
+    );
+    let bad = w.k("kubectl create ns Bad_Name");
+    assert_eq!(bad.exit_code, 1, "{bad:?}");
+    // The new namespace is usable at once.
+    assert_eq!(
+        stdout(&w.k("kubectl create deployment web --image=nginx -n lab")),
+        "deployment.apps/web created\n"
+    );
+}

@@ -59,6 +59,11 @@ pub enum KubectlCommand {
         /// `-n`.
         namespace: Option<String>,
     },
+    /// `kubectl create namespace NAME` (or `create ns NAME`).
+    CreateNamespace {
+        /// Name.
+        name: String,
+    },
     /// `kubectl replace -f`.
     Replace {
         /// Files.
@@ -679,6 +684,15 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
                     port: int_flag(&f, "port")?,
                     namespace: ns,
                 });
+            }
+            if matches!(pos.first().map(String::as_str), Some("namespace" | "ns")) {
+                return match &pos[1..] {
+                    [name] => Ok(KubectlCommand::CreateNamespace { name: name.clone() }),
+                    other => err(format!(
+                        "error: exactly one NAME is required, got {}\nSee 'kubectl create namespace -h' for help and examples",
+                        other.len()
+                    )),
+                };
             }
             if files.is_empty() {
                 return err("error: must specify one of -f and -k");

@@ -66,6 +66,19 @@ pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
         KubectlCommand::CreateDeployment { name, images, replicas, port, namespace } => {
             create_deployment(k, &name, &images, replicas, port, namespace.as_deref())
         }
+        KubectlCommand::CreateNamespace { name } => {
+            let ns = crate::api::Namespace {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                metadata: crate::api::ObjectMeta::named("", &name),
+                spec: None,
+                status: None,
+            };
+            match k.store.create(Object::Namespace(ns)) {
+                Ok(_) => ok(format!("namespace/{name} created\n")),
+                Err(e) => api_error(&e),
+            }
+        }
         KubectlCommand::Scale { kind, name, replicas, namespace } => {
             let ns = namespace.unwrap_or_else(|| "default".into());
             match k.store.scale(kind, &ns, &name, replicas) {
