@@ -230,3 +230,44 @@ fn create_namespace_and_ns() {
         "deployment.apps/web created\n"
     );
 }
+
+#[test]
+fn pods_on_a_notready_node_get_ready_false_but_keep_ready_containers() {
+    // nodelifecycle `MarkPodsNotReady` sets only the pod's Ready condition to False (endpoints
+    // drop the pod); printers.go `printPod` counts READY from containerStatuses[].ready, which
+    // nothing updates while the kubelet is gone — so a real cluster still prints `1/1 Running`.
+    let mut w = labs_world();
+    let before = stdout(&w.k("kubectl get pods -l app=auth -o wide"));
+    let on_worker: Vec<&str> = before
+        .lines()
+        .filter(|l| l.split_whitespace().nth(6) == Some("worker"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(on_worker.len(), 1, "{before}");
+    let pod = on_worker[0].to_string();
+    w.c.node_down("worker", w.now);
+    w.settle(60);
+    let ready = stdout(&w.k(&format!(
+        r#"kubectl get pod {pod} -o jsonpath='{{.status.conditions[?(@.type=="Ready")].status}} {{.status.containerStatuses[0].ready}}'"#
+    )));
+    assert_eq!(ready, "False true");
+    let get = stdout(&w.k(&format!("kubectl get pod {pod}")));
+    assert!(get.contains("   1/1     Running   "), "{get}");
+    let d = stdout(&w.k(&format!("kubectl describe pod {pod}")));
+    assert!(d.contains("\n  Ready                       False \n"), "{d}");
+    let ep = stdout(&w.k("kubectl get endpointslices -l kubernetes.io/service-name=auth-service -o jsonpath='{.items[*].endpoints[?(@.conditions.ready==false)].targetRef.name}'"));
+    assert_eq!(ep, pod);
+}
+
+#[test]
+fn endpoints_have_no_generation() {
+    let mut w = labs_world();
+    let y = stdout(&w.k("kubectl get ep auth-service -o yaml"));
+    assert!(!y.contains("generation:"), "{y}");
+    assert!(y.contains("\n  - ip: ") || y.contains("\n  - hostname: ") || y.contains("- addresses:"), "{y}");
+    // Objects with a spec still count spec changes.
+    let d = stdout(&w.k("kubectl get deploy auth -o jsonpath={.metadata.generation}"));
+    stdout(&w.k("kubectl scale deploy auth --replicas=3"));
+    let d2 = stdout(&w.k("kubectl get deploy auth -o jsonpath={.metadata.generation}"));
+    assert_eq!(d2.parse::<i64>().ok(), d.parse::<i64>().ok().map(|g| g + 1));
+}
