@@ -131,6 +131,10 @@ fn jsonpath_and_custom_columns_are_printers() {
     );
     let cc = stdout(&w.k("kubectl get pods -l app=nginx -o custom-columns=NAME:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName,X:.spec.nope"));
     insta::assert_snapshot!("fixes_custom_columns", cc);
+    let empty = w.k("kubectl get pods -l app=none -o custom-columns=NAME:.metadata.name");
+    assert_eq!((empty.stdout.as_str(), empty.stderr.as_str()), ("NAME\n", ""));
+    let empty = w.k("kubectl get pods -l app=none -o jsonpath={.items[*].metadata.name}");
+    assert_eq!((empty.stdout.as_str(), empty.stderr.as_str()), ("", ""));
     let bad = w.k("kubectl get pods -o custom-columns=NAME");
     assert_eq!(bad.exit_code, 1);
     assert_eq!(

@@ -1,4 +1,5 @@
-//! `kubectl describe` for services, pods, endpoints, endpointslices, workloads and nodes, and
+//! `kubectl describe` for services, pods, endpoints, endpointslices, workloads, nodes and
+//! ingresses (the `Rules:` host/path/backend table), and
 //! `kubectl get events`, after kubernetes/kubectl pkg/describe/describe.go: a PrefixWriter
 //! over a tabwriter with minwidth 0 and padding 2 (flushed before the Events table), labels
 //! and annotations multi-line and sorted, `Endpoints:` from EndpointSlices (ready endpoints

@@ -2,10 +2,11 @@
 //! pkg/printers/internalversion/printers.go (columns, `-o wide` extras, cell formats such as
 //! `makePortString`, `formatEndpoints`, `getServiceExternalIP`, `printPod`'s STATUS/RESTARTS
 //! derivation, node roles/status), `--show-labels`, `-A` (NAMESPACE column), `--no-headers`,
-//! `-l` label selectors, `-o name|yaml|json` (a `List` for several objects), multi-kind output
+//! `-l` label selectors, `-o name|yaml|json` (a `List` for several objects), `-o jsonpath=` and
+//! `-o custom-columns=` (through [`super::jsonpath`]), multi-kind output
 //! with `kind/name` rows, and the messages kubectl prints around them (`No resources found in
 //! default namespace.`, NotFound errors, the v1 Endpoints deprecation warning).
-//! Left out: server-side column extensions (CRDs), `--sort-by`, `-w`, custom columns.
+//! Left out: server-side column extensions (CRDs), `--sort-by`, `-w`, `-o go-template`.
 
 use std::collections::BTreeMap;
 
@@ -611,10 +612,8 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
                         Ok(c) => c,
                         Err(e) => return KubectlOutput::error(&format!("error: {e}")),
                     };
-                    if total == 0 {
-                        no_resources(&mut out, opts, &groups);
-                        return out;
-                    }
+                    // kubectl's generic printers print an empty List: headers, no rows, and
+                    // no "No resources found" message.
                     let rows: Vec<Vec<String>> = match doc.get("items").and_then(Value::as_array) {
                         Some(items) if doc.get("kind") == Some(&Value::from("List")) => {
                             items.iter().map(|o| cc.row(o)).collect()
