@@ -171,6 +171,12 @@ fn patch_type_json_applies_rfc6902_operations() {
         "{}",
         bad.stderr
     );
+    // github.com/kubernetes/website#21546: a single operation object instead of an array.
+    let bad = w.k(r#"kubectl patch svc auth-service --type json -p '{"op":"remove","path":"/spec/x"}'"#);
+    assert_eq!(
+        bad.stderr,
+        "Error from server (BadRequest): json: cannot unmarshal object into Go value of type jsonpatch.Patch\n"
+    );
     let bad = w.k("kubectl patch svc auth-service --type yaml -p '{}'");
     assert_eq!(bad.stderr, "error: --type must be one of [json merge strategic], not \"yaml\"\n");
 }
