@@ -252,4 +252,20 @@ mod tests {
         );
         assert_eq!(t, before);
     }
+
+    proptest::proptest! {
+        /// A JSON patch either applies or fails leaving the document untouched (RFC 6902 §5:
+        /// the patch is atomic), whatever the paths.
+        #[test]
+        fn json_patch_is_atomic(
+            ops in proptest::collection::vec(("(add|replace|remove|test)", "(/[a-c0-9-]{0,2}){0,3}", 0i64..3), 0..4)
+        ) {
+            let original = json!({"a": {"b": 1, "c": [1, 2]}, "b": [0], "c": "x"});
+            let ops: Vec<Value> = ops.into_iter().map(|(op, path, v)| json!({"op": op, "path": path, "value": v})).collect();
+            let mut doc = original.clone();
+            if apply_json_patch(&mut doc, &Value::Array(ops)).is_err() {
+                proptest::prop_assert_eq!(doc, original);
+            }
+        }
+    }
 }

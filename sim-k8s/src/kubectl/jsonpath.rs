@@ -560,4 +560,21 @@ mod tests {
             Some("unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>".into())
         );
     }
+
+    proptest::proptest! {
+        /// Any template either parses or is rejected with a message — never a panic — and a
+        /// parsed template renders over any list.
+        #[test]
+        fn any_template_parses_or_errors(t in "[{}a-z.\\[\\]*?@=\"'0-9:() -]{0,24}", n in 0usize..4) {
+            let items: Vec<Value> = (0..n).map(|i| json!({"metadata": {"name": format!("p{i}")}, "x": [i, {"y": "z"}]})).collect();
+            let doc = json!({"kind": "List", "items": items});
+            match JsonPath::parse(&t) {
+                Ok(p) => { let _ = p.render(&doc); }
+                Err(e) => proptest::prop_assert!(e.message.starts_with("error parsing jsonpath ")),
+            }
+            if let Ok(cc) = CustomColumns::parse(&format!("A:{t}")) {
+                proptest::prop_assert_eq!(cc.row(&doc).len(), 1);
+            }
+        }
+    }
 }
