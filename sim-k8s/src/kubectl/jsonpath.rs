@@ -1,7 +1,7 @@
 //! kubectl's JSONPath templates (`-o jsonpath=...`) and custom columns (`-o custom-columns=...`),
 //! evaluated over an object's JSON form. Follows k8s.io/client-go util/jsonpath (parser.go,
 //! jsonpath.go) and kubectl pkg/cmd/get customcolumn.go: text outside `{}` is copied, actions are
-//! field paths (`.a.b`, `['a.b']`, `[N]`, `[-N]`, `[*]`, `[a:b]`, `.*`), filters
+//! field paths (`.a.b`, `.a\.b`, `['a.b']`, `[N]`, `[-N]`, `[*]`, `[a:b]`, `.*`), filters
 //! `[?(@.k=="v")]` (`==`, `!=`, existence), quoted literals with Go escapes, and `range`/`end`.
 //! Several results of one action are joined by a space; maps and lists print as compact JSON,
 //! strings raw. Missing keys print nothing, as kubectl's printer allows them. Custom columns keep
@@ -210,8 +210,14 @@ fn parse_path(expr: &str, template: &str) -> Result<(bool, Vec<Step>), JsonPathE
                 rest = r2;
                 continue;
             }
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let name = &r[..end];
+            // `\.` keeps a dot inside a key (`labels.app\.kubernetes\.io/name`).
+            let bytes = r.as_bytes();
+            let end = (0..bytes.len())
+                .find(|&i| (bytes[i] == b'.' && (i == 0 || bytes[i - 1] != b'\\')) || bytes[i] == b'[')
+                .unwrap_or(r.len());
+            let raw = &r[..end];
+            let unescaped = raw.replace("\\.", ".");
+            let name = unescaped.as_str();
             if name.is_empty() {
                 if end == r.len() {
                     break;
@@ -219,7 +225,7 @@ fn parse_path(expr: &str, template: &str) -> Result<(bool, Vec<Step>), JsonPathE
                 rest = r;
                 continue;
             }
-            if !name.chars().all(|c| c.is_alphanumeric() || "_-/$".contains(c)) {
+            if !name.chars().all(|c| c.is_alphanumeric() || "_-/$.".contains(c)) {
                 return perr(template, &format!("unrecognized character in action: {name}"));
             }
             steps.push(Step::Field(name.to_string()));
@@ -543,6 +549,9 @@ mod tests {
         assert_eq!(render("ip={.items[0].status.podIP}!", &list), "ip=10.0.0.1!");
         assert_eq!(render("{.items[0].metadata}", &list), "{\"name\":\"a\"}");
         assert_eq!(render("{$.kind}", &list), "List");
+        let pod = json!({"metadata": {"labels": {"app.kubernetes.io/name": "web"}}});
+        assert_eq!(render(r"{.metadata.labels.app\.kubernetes\.io/name}", &pod), "web");
+        assert_eq!(render("{.metadata.labels['app.kubernetes.io/name']}", &pod), "web");
         assert_eq!(render("{range .items[*]}[{.metadata.name}]{end}", &list), "[a][b]");
         assert!(render("{.items", &list).starts_with("ERR error parsing jsonpath {.items, unclosed action"));
         assert!(render("{range .items[*]}{.x}", &list).starts_with("ERR "));
