@@ -464,7 +464,7 @@ impl ApiServer {
             meta.uid = uid;
             meta.resource_version = rv.to_string();
             meta.creation_timestamp = Some(ts);
-            meta.generation = Some(1);
+            meta.generation = has_generation(key.kind).then_some(1);
             meta.managed_fields = None;
             meta.self_link = None;
         }
@@ -526,7 +526,7 @@ impl ApiServer {
         let spec_changed = spec_json(&new) != spec_json(&old);
         if let Some(nm) = new.meta_mut() {
             nm.resource_version = rv.to_string();
-            if spec_changed {
+            if spec_changed && has_generation(key.kind) {
                 nm.generation = Some(nm.generation.unwrap_or(1) + 1);
             }
         }
@@ -570,7 +570,7 @@ impl ApiServer {
         Ok(ApplyResult::Configured)
     }
 
-    /// `kubectl patch` with a JSON merge or strategic-merge-lite patch.
+    /// `kubectl patch` with a JSON merge, strategic-merge-lite or JSON (RFC 6902) patch.
     pub fn patch(
         &mut self,
         kind: Kind,
@@ -584,7 +584,11 @@ impl ApiServer {
         };
         let mut doc =
             serde_json::to_value(old).map_err(|e| ApiError::BadRequest { message: e.to_string() })?;
-        patch::apply(&mut doc, patch, ty);
+        if ty == PatchType::Json {
+            patch::apply_json_patch(&mut doc, patch).map_err(|message| ApiError::BadRequest { message })?;
+        } else {
+            patch::apply(&mut doc, patch, ty);
+        }
         let obj = object_from_json(kind, doc)?;
         if obj.name() != name {
             return Err(ApiError::BadRequest {
@@ -1083,6 +1087,12 @@ fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
     if n.status.is_none() {
         n.status = o.status.clone();
     }
+}
+
+/// Whether the registry keeps `metadata.generation` for a kind: objects with a spec do;
+/// Endpoints (subsets, no spec) never get one, as `kubectl get ep -o yaml` shows.
+fn has_generation(kind: Kind) -> bool {
+    kind != Kind::Endpoints
 }
 
 fn spec_json(obj: &Object) -> serde_json::Value {

@@ -1,6 +1,7 @@
 //! kubectl, simulated: parses a command line ([`command::parse`]) and runs it against the API
 //! server at a simulated instant, producing what the real kubectl prints — stdout, stderr and
-//! exit code — for `get`, `describe`, `apply/create/replace/delete -f`, `create deployment`,
+//! exit code — for `get` (tables, `-o yaml|json|name|jsonpath=|custom-columns=`), `describe`,
+//! `apply/create/replace/delete -f`, `create deployment|namespace`,
 //! `scale`, `patch`, `expose`, `run`, `label`, `rollout status`, `wait` and `get events`.
 //! Tables use Go tabwriter semantics and ages come from simulated time. Commands that need a
 //! running container (`exec`, `logs`, `port-forward`, `cp`) are parsed and handed back as
@@ -15,6 +16,7 @@ pub mod command;
 pub mod describe;
 pub mod get;
 pub mod human_duration;
+pub mod jsonpath;
 pub mod mutate;
 pub mod output;
 pub mod tabwriter;

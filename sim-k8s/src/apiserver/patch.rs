@@ -1,8 +1,10 @@
 //! `kubectl patch` semantics: JSON merge patch (RFC 7386: objects merge, `null` deletes,
 //! arrays replace) and a strategic-merge-lite that merges the lists Kubernetes marks with a
 //! patch merge key — `ports` by `port` (Service) or `containerPort` (container), `containers`
-//! and `env` by `name` — and supports `$patch: delete` inside such lists. Left out: `$retainKeys`,
-//! `$setElementOrder`, `$deleteFromPrimitiveList` and JSON patch (RFC 6902).
+//! and `env` by `name` — and supports `$patch: delete` inside such lists — and JSON patch
+//! (RFC 6902: `add`, `replace`, `remove`, `test` over JSON pointers, with evanphx/json-patch's
+//! error wording). Left out: `$retainKeys`, `$setElementOrder`, `$deleteFromPrimitiveList`,
+//! JSON patch `move`/`copy`.
 
 use serde_json::{Map, Value};
 
@@ -13,6 +15,8 @@ pub enum PatchType {
     Merge,
     /// `--type strategic` (kubectl's default).
     Strategic,
+    /// `--type json` (RFC 6902 operations; applied by [`apply_json_patch`]).
+    Json,
 }
 
 fn merge_key(field: &str, parent: &str) -> Option<&'static str> {
@@ -25,7 +29,8 @@ fn merge_key(field: &str, parent: &str) -> Option<&'static str> {
     }
 }
 
-/// Applies `patch` to `target` in place.
+/// Applies a merge or strategic patch to `target` in place (a JSON patch goes through
+/// [`apply_json_patch`], which can fail).
 pub fn apply(target: &mut Value, patch: &Value, ty: PatchType) {
     merge(target, patch, ty, "");
 }
@@ -92,6 +97,106 @@ fn merge_list(existing: &mut Vec<Value>, items: &[Value], mk: &str, ty: PatchTyp
     }
 }
 
+/// Decodes one RFC 6901 pointer token (`~1` → `/`, `~0` → `~`).
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Applies an RFC 6902 JSON patch (an array of operations) to `target`; on error `target`
+/// is left unchanged and the message says which operation failed and why.
+pub fn apply_json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
+    let Value::Array(ops) = ops else {
+        return Err("json: cannot unmarshal object into Go value of type jsonpatch.Patch".into());
+    };
+    let mut doc = target.clone();
+    for op in ops {
+        let name = op.get("op").and_then(Value::as_str).unwrap_or("");
+        let Some(path) = op.get("path").and_then(Value::as_str) else {
+            return Err(format!("jsonpatch {name} operation does not apply: missing path"));
+        };
+        let value = op.get("value");
+        match name {
+            "add" | "replace" | "test" if value.is_none() => {
+                return Err(format!("jsonpatch {name} operation does not apply: missing value"));
+            }
+            "add" | "replace" | "remove" | "test" => {}
+            other => return Err(format!("Unexpected kind: {other}")),
+        }
+        if name == "test" {
+            if pointer(&doc, path) != value {
+                return Err(format!("testing value {path} failed: test failed"));
+            }
+            continue;
+        }
+        let missing =
+            |what: &str| format!("jsonpatch {name} operation does not apply: doc is missing {what}: {path}");
+        let Some((parent_path, last)) = path.rsplit_once('/') else {
+            // The empty pointer names the whole document.
+            if path.is_empty() && name != "remove" {
+                doc = value.cloned().unwrap_or(Value::Null);
+                continue;
+            }
+            return Err(missing("path"));
+        };
+        let last = unescape(last);
+        let Some(parent) = pointer_mut(&mut doc, parent_path) else {
+            return Err(missing("path"));
+        };
+        match (parent, name) {
+            (Value::Object(m), "add") => {
+                m.insert(last, value.cloned().unwrap_or(Value::Null));
+            }
+            (Value::Object(m), "replace") => match m.get_mut(&last) {
+                Some(slot) => *slot = value.cloned().unwrap_or(Value::Null),
+                None => return Err(missing("key")),
+            },
+            (Value::Object(m), _) => {
+                if m.remove(&last).is_none() {
+                    return Err(missing("path"));
+                }
+            }
+            (Value::Array(a), op) => {
+                let idx = if last == "-" && op == "add" {
+                    a.len()
+                } else {
+                    match last.parse::<usize>() {
+                        Ok(i) if i < a.len() || (op == "add" && i == a.len()) => i,
+                        _ => {
+                            return Err(format!(
+                                "jsonpatch {op} operation does not apply: index out of bounds: {path}"
+                            ));
+                        }
+                    }
+                };
+                match op {
+                    "add" => a.insert(idx, value.cloned().unwrap_or(Value::Null)),
+                    "replace" => a[idx] = value.cloned().unwrap_or(Value::Null),
+                    _ => {
+                        a.remove(idx);
+                    }
+                }
+            }
+            _ => return Err(missing("path")),
+        }
+    }
+    *target = doc;
+    Ok(())
+}
+
+fn pointer<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(doc);
+    }
+    doc.pointer(path)
+}
+
+fn pointer_mut<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    if path.is_empty() {
+        return Some(doc);
+    }
+    doc.pointer_mut(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +226,46 @@ mod tests {
             t,
             json!({"spec": {"type": "NodePort", "ports": [{"port": 80, "targetPort": 80, "nodePort": 30080}]}})
         );
+    }
+
+    #[test]
+    fn json_patch_rfc6902() {
+        // RFC 6902 appendix A.1 (add), A.3 (remove), A.5 (replace), A.16 (add to array end).
+        let mut t = json!({"foo": "bar", "spec": {"type": "ClusterIP"}, "a": [1, 2]});
+        let ops = json!([
+            {"op": "add", "path": "/baz", "value": "qux"},
+            {"op": "remove", "path": "/foo"},
+            {"op": "replace", "path": "/spec/type", "value": "NodePort"},
+            {"op": "add", "path": "/a/-", "value": 3},
+            {"op": "test", "path": "/a/0", "value": 1}
+        ]);
+        assert_eq!(apply_json_patch(&mut t, &ops), Ok(()));
+        assert_eq!(t, json!({"baz": "qux", "spec": {"type": "NodePort"}, "a": [1, 2, 3]}));
+        let before = t.clone();
+        assert_eq!(
+            apply_json_patch(&mut t, &json!([{"op": "replace", "path": "/spec/nope", "value": 1}])),
+            Err("jsonpatch replace operation does not apply: doc is missing key: /spec/nope".into())
+        );
+        assert_eq!(
+            apply_json_patch(&mut t, &json!([{"op": "remove", "path": "/x/y"}])),
+            Err("jsonpatch remove operation does not apply: doc is missing path: /x/y".into())
+        );
+        assert_eq!(t, before);
+    }
+
+    proptest::proptest! {
+        /// A JSON patch either applies or fails leaving the document untouched (RFC 6902 §5:
+        /// the patch is atomic), whatever the paths.
+        #[test]
+        fn json_patch_is_atomic(
+            ops in proptest::collection::vec(("(add|replace|remove|test)", "(/[a-c0-9-]{0,2}){0,3}", 0i64..3), 0..4)
+        ) {
+            let original = json!({"a": {"b": 1, "c": [1, 2]}, "b": [0], "c": "x"});
+            let ops: Vec<Value> = ops.into_iter().map(|(op, path, v)| json!({"op": op, "path": path, "value": v})).collect();
+            let mut doc = original.clone();
+            if apply_json_patch(&mut doc, &Value::Array(ops)).is_err() {
+                proptest::prop_assert_eq!(doc, original);
+            }
+        }
     }
 }

@@ -59,6 +59,11 @@ pub enum KubectlCommand {
         /// `-n`.
         namespace: Option<String>,
     },
+    /// `kubectl create namespace NAME` (or `create ns NAME`).
+    CreateNamespace {
+        /// Name.
+        name: String,
+    },
     /// `kubectl replace -f`.
     Replace {
         /// Files.
@@ -221,7 +226,7 @@ pub enum KubectlCommand {
 }
 
 /// `-o` formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum OutputFormat {
     /// The default table.
     #[default]
@@ -234,6 +239,10 @@ pub enum OutputFormat {
     Json,
     /// `-o name`.
     Name,
+    /// `-o jsonpath=TEMPLATE` (the template text).
+    JsonPath(String),
+    /// `-o custom-columns=SPEC` (the spec text).
+    CustomColumns(String),
 }
 
 /// Flags shared by get/describe.
@@ -566,6 +575,20 @@ fn get_options(f: &Flags) -> Result<GetOptions, ParseError> {
         Some("yaml") => OutputFormat::Yaml,
         Some("json") => OutputFormat::Json,
         Some("name") => OutputFormat::Name,
+        Some(o) if o.starts_with("jsonpath=") => {
+            let t = &o["jsonpath=".len()..];
+            if let Err(e) = super::jsonpath::JsonPath::parse(t) {
+                return err(format!("error: {e}"));
+            }
+            OutputFormat::JsonPath(t.to_string())
+        }
+        Some(o) if o.starts_with("custom-columns=") => {
+            let spec = &o["custom-columns=".len()..];
+            if let Err(e) = super::jsonpath::CustomColumns::parse(spec) {
+                return err(format!("error: {e}"));
+            }
+            OutputFormat::CustomColumns(spec.to_string())
+        }
         Some(other) => {
             return err(format!(
                 "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml"
@@ -662,6 +685,15 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
                     namespace: ns,
                 });
             }
+            if matches!(pos.first().map(String::as_str), Some("namespace" | "ns")) {
+                return match &pos[1..] {
+                    [name] => Ok(KubectlCommand::CreateNamespace { name: name.clone() }),
+                    other => err(format!(
+                        "error: exactly one NAME is required, got {}\nSee 'kubectl create namespace -h' for help and examples",
+                        other.len()
+                    )),
+                };
+            }
             if files.is_empty() {
                 return err("error: must specify one of -f and -k");
             }
@@ -721,6 +753,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             let patch_type = match f.value("type").as_deref() {
                 None | Some("strategic") => PatchType::Strategic,
                 Some("merge") => PatchType::Merge,
+                Some("json") => PatchType::Json,
                 Some(other) => {
                     return err(format!(
                         "error: --type must be one of [json merge strategic], not \"{other}\""

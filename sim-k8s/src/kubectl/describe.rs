@@ -1,4 +1,5 @@
-//! `kubectl describe` for services, pods, endpoints, endpointslices, workloads and nodes, and
+//! `kubectl describe` for services, pods, endpoints, endpointslices, workloads, nodes and
+//! ingresses (the `Rules:` host/path/backend table), and
 //! `kubectl get events`, after kubernetes/kubectl pkg/describe/describe.go: a PrefixWriter
 //! over a tabwriter with minwidth 0 and padding 2 (flushed before the Events table), labels
 //! and annotations multi-line and sorted, `Endpoints:` from EndpointSlices (ready endpoints
@@ -187,8 +188,96 @@ pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Obj
         Object::ReplicaSet(_) | Object::StatefulSet(_) | Object::DaemonSet(_) => {
             describe_workload(store, obj, &evs, now)
         }
+        Object::Ingress(i) => describe_ingress(store, i, &evs, now),
         other => describe_generic(other.meta(), other.kind(), &evs, now),
     }
+}
+
+/// describe.go `describeIngressV1`: class, default backend, TLS, the `Rules:` table of host,
+/// path and backend (with the backend Service's ready endpoints), annotations and events.
+fn describe_ingress(store: &ApiServer, i: &crate::api::Ingress, evs: &[&Event], now: SimTime) -> String {
+    let ns = crate::controllers::ns_of(&i.metadata);
+    let spec = i.spec.clone().unwrap_or(Value::Null);
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", i.metadata.name));
+    labels_multiline(&mut d, "Labels", &i.metadata.labels, "=");
+    d.w(0, &format!("Namespace:\t{}\n", i.metadata.namespace));
+    d.w(0, &format!("Address:\t{}\n", super::get::ingress_address(i, true)));
+    let class = spec.get("ingressClassName").and_then(Value::as_str).unwrap_or("<none>");
+    d.w(0, &format!("Ingress Class:\t{class}\n"));
+    let default_backend = match spec.get("defaultBackend") {
+        Some(b) => ingress_backend(store, ns, b),
+        None => "<default>".to_string(),
+    };
+    d.w(0, &format!("Default backend:\t{default_backend}\n"));
+    if let Some(tls) = spec.get("tls").and_then(Value::as_array).filter(|t| !t.is_empty()) {
+        d.w(0, "TLS:\n");
+        for t in tls {
+            let hosts: Vec<&str> = t
+                .get("hosts")
+                .and_then(Value::as_array)
+                .map(|h| h.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            match t.get("secretName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                Some(secret) => d.w(1, &format!("{secret} terminates {}\n", hosts.join(","))),
+                None => d.w(1, &format!("SNI routes {}\n", hosts.join(","))),
+            }
+        }
+    }
+    d.w(0, "Rules:\n  Host\tPath\tBackends\n");
+    d.w(1, "----\t----\t--------\n");
+    let mut count = 0;
+    for rule in spec.get("rules").and_then(Value::as_array).into_iter().flatten() {
+        let Some(http) = rule.get("http") else { continue };
+        count += 1;
+        let host = rule.get("host").and_then(Value::as_str).filter(|h| !h.is_empty()).unwrap_or("*");
+        d.w(1, &format!("{host}\t\n"));
+        for path in http.get("paths").and_then(Value::as_array).into_iter().flatten() {
+            let p = path.get("path").and_then(Value::as_str).unwrap_or("");
+            let backend = path.get("backend").map(|b| ingress_backend(store, ns, b)).unwrap_or_default();
+            d.w(2, &format!("\t{p} \t{backend}\n"));
+        }
+    }
+    if count == 0 {
+        d.w(1, &format!("*\t*\t{default_backend}\n"));
+    }
+    labels_multiline(&mut d, "Annotations", &i.metadata.annotations, ": ");
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+/// describe.go `describeBackendV1`: `name:port (endpoints)`, or the error fetching the Service.
+fn ingress_backend(store: &ApiServer, ns: &str, backend: &Value) -> String {
+    let Some(svc) = backend.get("service") else {
+        let Some(r) = backend.get("resource") else { return String::new() };
+        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let group = r.get("apiGroup").and_then(Value::as_str).unwrap_or("<none>");
+        return format!("APIGroup: {group}, Kind: {}, Name: {}", s("kind"), s("name"));
+    };
+    let name = svc.get("name").and_then(Value::as_str).unwrap_or("");
+    let number = svc.pointer("/port/number").and_then(Value::as_i64).unwrap_or(0);
+    let port_name = svc.pointer("/port/name").and_then(Value::as_str).unwrap_or("");
+    let port = if number != 0 { number.to_string() } else { port_name.to_string() };
+    let sb = format!("{name}:{port}");
+    let Some(Object::Service(s)) = store.get_named(Kind::Service, ns, name) else {
+        return format!("{sb} (<error: services \"{name}\" not found>)");
+    };
+    let mut sp_name = "";
+    for sp in &s.spec.ports {
+        if (number != 0 && i64::from(sp.port) == number) || (!port_name.is_empty() && port_name == sp.name) {
+            sp_name = sp.name.as_str();
+        }
+    }
+    let slices: Vec<&crate::api::EndpointSlice> = store
+        .list(Kind::EndpointSlice)
+        .filter_map(|o| match o {
+            Object::EndpointSlice(sl) if sl.metadata.namespace == ns && sl.service_name() == Some(name) => {
+                Some(sl)
+            }
+            _ => None,
+        })
+        .collect();
+    format!("{sb} ({})", format_endpoint_slices(&slices, sp_name))
 }
 
 fn describe_generic(meta: Option<&ObjectMeta>, kind: Kind, evs: &[&Event], now: SimTime) -> String {

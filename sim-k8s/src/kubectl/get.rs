@@ -2,10 +2,11 @@
 //! pkg/printers/internalversion/printers.go (columns, `-o wide` extras, cell formats such as
 //! `makePortString`, `formatEndpoints`, `getServiceExternalIP`, `printPod`'s STATUS/RESTARTS
 //! derivation, node roles/status), `--show-labels`, `-A` (NAMESPACE column), `--no-headers`,
-//! `-l` label selectors, `-o name|yaml|json` (a `List` for several objects), multi-kind output
+//! `-l` label selectors, `-o name|yaml|json` (a `List` for several objects), `-o jsonpath=` and
+//! `-o custom-columns=` (through [`super::jsonpath`]), multi-kind output
 //! with `kind/name` rows, and the messages kubectl prints around them (`No resources found in
 //! default namespace.`, NotFound errors, the v1 Endpoints deprecation warning).
-//! Left out: server-side column extensions (CRDs), `--sort-by`, `-w`, custom columns.
+//! Left out: server-side column extensions (CRDs), `--sort-by`, `-w`, `-o go-template`.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use sim_core::SimTime;
 
 use super::command::{GetOptions, OutputFormat, Targets};
 use super::human_duration::age;
+use super::jsonpath::{CustomColumns, JsonPath};
 use super::output::{to_json, to_yaml};
 use super::tabwriter::TabWriter;
 use super::{ENDPOINTS_WARNING, KubectlOutput};
@@ -499,7 +501,13 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
                 .to_string();
             vec![name, phase, created]
         }
-        Object::Ingress(_) => vec![name, "<none>".into(), "*".into(), String::new(), "80".into(), created],
+        Object::Ingress(i) => {
+            let spec = i.spec.clone().unwrap_or(Value::Null);
+            let class = spec.get("ingressClassName").and_then(Value::as_str).unwrap_or("<none>").to_string();
+            let tls = spec.get("tls").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
+            let ports = if tls { "80, 443" } else { "80" };
+            vec![name, class, ingress_hosts(&spec), ingress_address(i, wide), ports.into(), created]
+        }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
         Object::KubeProxyConfiguration(_) => vec![name],
     }
@@ -575,8 +583,11 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
         }
     }
     let total: usize = groups.iter().map(|(_, v)| v.len()).sum();
-    match opts.output {
-        OutputFormat::Yaml | OutputFormat::Json => {
+    match &opts.output {
+        OutputFormat::Yaml
+        | OutputFormat::Json
+        | OutputFormat::JsonPath(_)
+        | OutputFormat::CustomColumns(_) => {
             let items: Vec<Value> = groups
                 .iter()
                 .flat_map(|(_, v)| v.iter())
@@ -587,12 +598,31 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
             } else {
                 serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
             };
-            if total > 0 || !named {
-                out.stdout.push_str(&if opts.output == OutputFormat::Yaml {
-                    to_yaml(&doc)
-                } else {
-                    to_json(&doc)
-                });
+            if total == 0 && named {
+                return out;
+            }
+            match &opts.output {
+                OutputFormat::Yaml => out.stdout.push_str(&to_yaml(&doc)),
+                OutputFormat::JsonPath(t) => match JsonPath::parse(t) {
+                    Ok(p) => out.stdout.push_str(&p.render(&doc)),
+                    Err(e) => return KubectlOutput::error(&format!("error: {e}")),
+                },
+                OutputFormat::CustomColumns(spec) => {
+                    let cc = match CustomColumns::parse(spec) {
+                        Ok(c) => c,
+                        Err(e) => return KubectlOutput::error(&format!("error: {e}")),
+                    };
+                    // kubectl's generic printers print an empty List: headers, no rows, and
+                    // no "No resources found" message.
+                    let rows: Vec<Vec<String>> = match doc.get("items").and_then(Value::as_array) {
+                        Some(items) if doc.get("kind") == Some(&Value::from("List")) => {
+                            items.iter().map(|o| cc.row(o)).collect()
+                        }
+                        _ => vec![cc.row(&doc)],
+                    };
+                    out.stdout.push_str(&render_table((!opts.no_headers).then(|| cc.header()), rows));
+                }
+                _ => out.stdout.push_str(&to_json(&doc)),
             }
             return out;
         }
@@ -649,6 +679,49 @@ pub fn get(store: &ApiServer, now: SimTime, targets: &Targets, opts: &GetOptions
     }
     out.stdout.push_str(&tables.join("\n"));
     out
+}
+
+/// printers.go `formatHosts`: the rules' hosts (at most three, then `+ N more...`), or `*`.
+pub fn ingress_hosts(spec: &Value) -> String {
+    const MAX: usize = 3;
+    let rules: Vec<&Value> =
+        spec.get("rules").and_then(Value::as_array).map(|r| r.iter().collect()).unwrap_or_default();
+    let mut list: Vec<&str> = Vec::new();
+    let mut more = false;
+    for r in &rules {
+        if list.len() == MAX {
+            more = true;
+        }
+        let host = r.get("host").and_then(Value::as_str).unwrap_or("");
+        if !more && !host.is_empty() {
+            list.push(host);
+        }
+    }
+    if list.is_empty() {
+        return "*".into();
+    }
+    let ret = list.join(",");
+    if more { format!("{ret} + {} more...", rules.len() - MAX) } else { ret }
+}
+
+/// printers.go `ingressLoadBalancerStatusStringerV1`: load-balancer IPs or hostnames, joined by
+/// `,` (cut to three and `...` outside `-o wide`).
+pub fn ingress_address(i: &crate::api::Ingress, wide: bool) -> String {
+    let list: Vec<String> = i
+        .status
+        .as_ref()
+        .and_then(|s| s.pointer("/loadBalancer/ingress"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    x.get("ip").or_else(|| x.get("hostname")).and_then(Value::as_str).map(String::from)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let r = list.join(",");
+    if !wide && list.len() > 3 { format!("{}...", list[..3].join(",")) } else { r }
 }
 
 fn no_resources(out: &mut KubectlOutput, opts: &GetOptions, groups: &[(Kind, Vec<Object>)]) {

@@ -1,11 +1,13 @@
-//! The writing verbs of kubectl: `apply`, `create` (`-f` and `create deployment`), `replace`,
+//! The writing verbs of kubectl: `apply`, `create` (`-f`, `create deployment`, `create namespace`),
+//! `replace`,
 //! `delete`, `scale`, `patch`, `expose`, `run`, `label`, plus the polling verbs
 //! `rollout status` and `wait`. Objects built from flags follow kubectl's generators
 //! (pkg/cmd/create/create_deployment.go, pkg/cmd/run, pkg/cmd/expose) and every message uses
 //! kubectl's wording (`deployment.apps/nginx scaled`, `service "x" deleted`,
 //! `service/x patched (no change)`, `deployment "x" successfully rolled out`). Pod deletion is
 //! graceful (deletionTimestamp, finished by the kubelet) unless `--force --grace-period=0`.
-//! Left out: `--dry-run`, `--record`, `apply --prune`, JSON-patch (`--type json`).
+//! `patch --type json` applies RFC 6902 operations. Left out: `--dry-run`, `--record`,
+//! `apply --prune`.
 
 use std::collections::BTreeMap;
 
@@ -65,6 +67,19 @@ pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
         }
         KubectlCommand::CreateDeployment { name, images, replicas, port, namespace } => {
             create_deployment(k, &name, &images, replicas, port, namespace.as_deref())
+        }
+        KubectlCommand::CreateNamespace { name } => {
+            let ns = crate::api::Namespace {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                metadata: crate::api::ObjectMeta::named("", &name),
+                spec: None,
+                status: None,
+            };
+            match k.store.create(Object::Namespace(ns)) {
+                Ok(_) => ok(format!("namespace/{name} created\n")),
+                Err(e) => api_error(&e),
+            }
         }
         KubectlCommand::Scale { kind, name, replicas, namespace } => {
             let ns = namespace.unwrap_or_else(|| "default".into());

@@ -35,7 +35,8 @@ pub fn to_json(v: &Value) -> String {
     s
 }
 
-fn sort_keys(v: &Value) -> Value {
+/// The value with every map's keys sorted (Go's `encoding/json` order for maps).
+pub(crate) fn sort_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
