@@ -25,7 +25,7 @@ use super::rule::*;
 use super::save::rule_line;
 use super::spec::Policy;
 use super::table::Table;
-use super::{Decider, Hook, HookContext, HookVerdict, NatRequest, NfStep, RuleRef};
+use super::{Decider, Hook, HookContext, HookVerdict, NatRequest, NfStep, NfacctCounters, RuleRef};
 use crate::wire::{Packet, Transport};
 
 /// The deepest chain nesting a traversal follows.
@@ -67,6 +67,8 @@ pub struct Env<'a> {
     pub recent: &'a mut RecentLists,
     /// `-m set` sets.
     pub ipsets: &'a IpSets,
+    /// `-m nfacct` accounting objects, by name.
+    pub nfacct: &'a mut NfacctCounters,
     /// Set when a NOTRACK / CT --notrack target ran.
     pub notrack: bool,
 }
@@ -153,6 +155,19 @@ fn ext_matches(
     for m in matches.iter_mut() {
         let ok = match m {
             Match::Comment(_) => true,
+            // xt_nfacct: `nfnl_acct_update(skb, info->nfacct)` and always true.
+            Match::Nfacct(n) => {
+                // Look up before inserting so that the hot path does not clone the name.
+                match env.nfacct.get_mut(n) {
+                    Some(c) => c.add(pkt.len()),
+                    None => {
+                        let mut c = Counters::default();
+                        c.add(pkt.len());
+                        env.nfacct.insert(n.clone(), c);
+                    }
+                }
+                true
+            }
             Match::Tcp(p) | Match::Udp(p) => l4_matches(p, pkt),
             Match::Mark(mm) => ((pkt.mark & mm.mask) == mm.value) != mm.invert,
             Match::AddrType(at) => {
@@ -740,6 +755,58 @@ mod tests {
             n.run_hook(Hook::Input, &mut unreach, &c, &mut Script(vec![]), None).verdict,
             HookVerdict::Reject(RejectWith::IcmpPortUnreachable)
         );
+    }
+
+    #[test]
+    fn nfacct_counts_only_packets_that_reach_it_and_always_matches() {
+        // kube-proxy's two counted rules (sync.rs), plus a counted rule with no target after
+        // which the traversal goes on: the match itself never rejects a packet.
+        let mut n = nf(
+            "*filter\n:KUBE-FORWARD - [0:0]\n-A FORWARD -j KUBE-FORWARD\n-A INPUT -m nfacct --nfacct-name all_in\n-A INPUT -d 127.0.0.0/8 -p tcp -m tcp --dport 30080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT\n-A INPUT -j DROP\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP\nCOMMIT\n",
+        );
+        let c = ctx(Some("lo"), None, true, SimTime::ZERO);
+        let mut local = tcp([127, 0, 0, 1], [127, 0, 0, 1], 30080);
+        let len = local.len() as u64;
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut local, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Accept
+        );
+        let mut other = tcp([10, 0, 0, 1], [192, 168, 1, 10], 30080);
+        assert_eq!(
+            n.run_hook(Hook::Input, &mut other, &c, &mut Script(vec![]), None).verdict,
+            HookVerdict::Drop
+        );
+        // A NEW forwarded packet fails `--ctstate INVALID` first, so it is not counted.
+        let mut fwd = tcp([10, 0, 0, 1], [10, 0, 0, 2], 80);
+        let fc = ctx(Some("eth0"), Some("eth1"), true, SimTime::ZERO);
+        assert_eq!(
+            n.run_hook(Hook::Forward, &mut fwd, &fc, &mut Script(vec![]), None).verdict,
+            HookVerdict::Accept
+        );
+        let mut bad = tcp([10, 0, 0, 1], [10, 0, 0, 2], 80);
+        let bc = HookContext {
+            ct_state: CtState::Invalid,
+            ct_new: false,
+            ..ctx(Some("eth0"), Some("eth1"), false, SimTime::ZERO)
+        };
+        assert_eq!(
+            n.run_hook(Hook::Forward, &mut bad, &bc, &mut Script(vec![]), None).verdict,
+            HookVerdict::Drop
+        );
+        let got: Vec<(String, u64, u64)> =
+            n.nfacct_counters().iter().map(|(k, v)| (k.as_str().to_string(), v.packets, v.bytes)).collect();
+        assert_eq!(
+            got,
+            [
+                ("all_in".to_string(), 2, 2 * len),
+                ("ct_state_invalid_dropped_pkts".to_string(), 1, len),
+                ("localhost_nps_accepted_pkts".to_string(), 1, len),
+            ]
+        );
+        // The rule with no target counted both packets and let them go on.
+        let input = n.table(TableName::Filter).chain("INPUT").unwrap();
+        assert_eq!(input.rules[0].counters.packets, 2);
+        assert_eq!(input.rules[2].counters.packets, 1);
     }
 
     #[test]
