@@ -766,7 +766,7 @@ mod tests {
         );
         let c = ctx(Some("lo"), None, true, SimTime::ZERO);
         let mut local = tcp([127, 0, 0, 1], [127, 0, 0, 1], 30080);
-        let len = local.len() as u64;
+        let len = local.len();
         assert_eq!(
             n.run_hook(Hook::Input, &mut local, &c, &mut Script(vec![]), None).verdict,
             HookVerdict::Accept
