@@ -141,6 +141,24 @@ fn status_bits(ctx: &HookContext<'_>) -> u8 {
     if b == 0 { 1 } else { b }
 }
 
+/// Counts a packet into the nfacct objects of the `-m nfacct` matches among `reached`
+/// (an object is created on its first packet). Out of line: it is off the hot path.
+#[inline(never)]
+fn count_nfacct(objects: &mut NfacctCounters, reached: &[Match], len: u64) {
+    for m in reached {
+        let Match::Nfacct(name) = m else { continue };
+        // Look up before inserting so that counting does not clone the name.
+        match objects.get_mut(name) {
+            Some(c) => c.add(len),
+            None => {
+                let mut c = Counters::default();
+                c.add(len);
+                objects.insert(name.clone(), c);
+            }
+        }
+    }
+}
+
 /// Evaluates the extension matches of a rule in order. `rule_ref` builds the rule's
 /// reference for a trace step (called only when tracing).
 fn ext_matches(
@@ -152,20 +170,18 @@ fn ext_matches(
     trace: &mut Option<&mut Vec<NfStep>>,
     rule_ref: &dyn Fn() -> RuleRef,
 ) -> bool {
-    for m in matches.iter_mut() {
+    // `-m nfacct` only notes that it was reached; the counting runs after the loop, on every
+    // nfacct match before the first failing one (what the kernel counted on its way). Counting
+    // inside the loop made the compiler keep the map in the scan of every rule's matches,
+    // ~10% more instructions per rule on chains that never use nfacct.
+    let mut nfacct_reached = false;
+    let mut reached = matches.len();
+    for (i, m) in matches.iter_mut().enumerate() {
         let ok = match m {
             Match::Comment(_) => true,
             // xt_nfacct: `nfnl_acct_update(skb, info->nfacct)` and always true.
-            Match::Nfacct(n) => {
-                // Look up before inserting so that the hot path does not clone the name.
-                match env.nfacct.get_mut(n) {
-                    Some(c) => c.add(pkt.len()),
-                    None => {
-                        let mut c = Counters::default();
-                        c.add(pkt.len());
-                        env.nfacct.insert(n.clone(), c);
-                    }
-                }
+            Match::Nfacct(_) => {
+                nfacct_reached = true;
                 true
             }
             Match::Tcp(p) | Match::Udp(p) => l4_matches(p, pkt),
@@ -217,10 +233,14 @@ fn ext_matches(
             },
         };
         if !ok {
-            return false;
+            reached = i;
+            break;
         }
     }
-    true
+    if nfacct_reached {
+        count_nfacct(env.nfacct, &matches[..reached], pkt.len());
+    }
+    reached == matches.len()
 }
 
 /// Runs the built-in chain of `hook` in `table` on `pkt`.
@@ -762,7 +782,7 @@ mod tests {
         // kube-proxy's two counted rules (sync.rs), plus a counted rule with no target after
         // which the traversal goes on: the match itself never rejects a packet.
         let mut n = nf(
-            "*filter\n:KUBE-FORWARD - [0:0]\n-A FORWARD -j KUBE-FORWARD\n-A INPUT -m nfacct --nfacct-name all_in\n-A INPUT -d 127.0.0.0/8 -p tcp -m tcp --dport 30080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT\n-A INPUT -j DROP\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP\nCOMMIT\n",
+            "*filter\n:KUBE-FORWARD - [0:0]\n-A FORWARD -j KUBE-FORWARD\n-A INPUT -m nfacct --nfacct-name all_in\n-A INPUT -m nfacct --nfacct-name tried -m mark --mark 0x1 -j DROP\n-A INPUT -p tcp -m nfacct --nfacct-name tried -m tcp --dport 1 -j DROP\n-A INPUT -d 127.0.0.0/8 -p tcp -m tcp --dport 30080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT\n-A INPUT -j DROP\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP\nCOMMIT\n",
         );
         let c = ctx(Some("lo"), None, true, SimTime::ZERO);
         let mut local = tcp([127, 0, 0, 1], [127, 0, 0, 1], 30080);
@@ -801,12 +821,18 @@ mod tests {
                 ("all_in".to_string(), 2, 2 * len),
                 ("ct_state_invalid_dropped_pkts".to_string(), 1, len),
                 ("localhost_nps_accepted_pkts".to_string(), 1, len),
+                // Reached before a failing match (twice per packet, the second time before a
+                // `--dport` the destination prefilter must not skip it for): counted, though
+                // neither rule matched.
+                ("tried".to_string(), 4, 4 * len),
             ]
         );
         // The rule with no target counted both packets and let them go on.
         let input = n.table(TableName::Filter).chain("INPUT").unwrap();
         assert_eq!(input.rules[0].counters.packets, 2);
-        assert_eq!(input.rules[2].counters.packets, 1);
+        assert_eq!(input.rules[1].counters.packets, 0);
+        assert_eq!(input.rules[2].counters.packets, 0);
+        assert_eq!(input.rules[4].counters.packets, 1);
     }
 
     #[test]
