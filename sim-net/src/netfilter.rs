@@ -18,6 +18,9 @@
 //! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
 //! packet through one node, with probabilities).
 //!
+//! `-m nfacct` counts into named accounting objects kept here ([`NfacctCounters`], read with
+//! `nfacct_counters`; no tool prints them yet).
+//!
 //! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
 //! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
 //! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.

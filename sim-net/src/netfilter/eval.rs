@@ -3,7 +3,8 @@
 //!
 //! Rules are tried in order; a rule matches when its base match and every extension match
 //! pass, matches being evaluated left to right and stopping at the first failure (so a
-//! `-m recent --set` or `-m statistic` after a failing match has no effect). A matching rule's
+//! `-m recent --set`, `-m statistic` or `-m nfacct` after a failing match has no effect, and
+//! an `-m nfacct` before it has counted the packet all the same). A matching rule's
 //! counters are bumped before its target runs. `-j CHAIN` pushes a return point, `-g CHAIN`
 //! does not; `RETURN` (or the end of a user chain) pops one, and with an empty stack falls to
 //! the built-in chain's policy, whose counters count the packet. ACCEPT ends the table, DROP
