@@ -18,6 +18,9 @@
 //! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
 //! packet through one node, with probabilities).
 //!
+//! `-m nfacct` counts into named accounting objects kept here ([`NfacctCounters`], read with
+//! `nfacct_counters`; no tool prints them yet).
+//!
 //! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
 //! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
 //! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.
@@ -265,7 +268,13 @@ pub struct Netfilter {
     loaded: [bool; 4],
     ipsets: ipset::IpSets,
     recent: recent::RecentLists,
+    nfacct: NfacctCounters,
 }
+
+/// The nfnetlink_acct accounting objects `-m nfacct` counts into, by name. An object comes
+/// into being on its first packet (the kernel needs it created first with `nfacct add`; the
+/// model has no `nfacct` tool, so a rule naming it is taken as that creation).
+pub type NfacctCounters = std::collections::BTreeMap<rule::NfacctName, Counters>;
 
 impl Default for Netfilter {
     fn default() -> Self {
@@ -308,6 +317,7 @@ impl Netfilter {
             loaded: [false; 4],
             ipsets: ipset::IpSets::default(),
             recent: recent::RecentLists::default(),
+            nfacct: NfacctCounters::new(),
         }
     }
 
@@ -329,6 +339,12 @@ impl Netfilter {
     /// The `-m recent` lists.
     pub fn recent(&self) -> &recent::RecentLists {
         &self.recent
+    }
+
+    /// The `-m nfacct` accounting objects and their packet/byte counts (what
+    /// `nfacct list` would show; nothing prints them yet).
+    pub fn nfacct_counters(&self) -> &NfacctCounters {
+        &self.nfacct
     }
 
     /// Number of rules (in any table) that use ipset `name`.
@@ -392,7 +408,12 @@ impl Netfilter {
         trace: Option<&mut Vec<NfStep>>,
     ) -> HookResult {
         let mut trace = trace;
-        let mut env = eval::Env { recent: &mut self.recent, ipsets: &self.ipsets, notrack: false };
+        let mut env = eval::Env {
+            recent: &mut self.recent,
+            ipsets: &self.ipsets,
+            nfacct: &mut self.nfacct,
+            notrack: false,
+        };
         let mut nat = None;
         for t in hook_tables(hook) {
             if *t == TableName::Nat && !ctx.ct_new {

@@ -96,9 +96,6 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             pc.sync_period = d;
         }
         pc.interface_addrs = vec![Ipv4Addr::LOCALHOST, n.ip, bridge_ip];
-        // The netfilter engine has no nfacct extension: the counters are not created, as on
-        // a kernel without nfnetlink_acct.
-        pc.nfacct = false;
         pc.validate().map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         let runner = SyncRunner::for_config(SimTime::ZERO, &pc);
         nodes.push(NodeRt {

@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 
 use super::rule::*;
-use super::save::{multiport_list, nat_range, push_statistic, set_dirs};
+use super::save::{multiport_list, nat_range, push_save_string, push_statistic, set_dirs};
 use super::spec::ListFlags;
 use super::table::{Chain, Table, TableError};
 
@@ -224,6 +224,11 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 s.name,
                 set_dirs(&s.dirs)
             );
+        }
+        Match::Nfacct(n) => {
+            // libxt_nfacct.c nfacct_print: `printf(" nfacct-name ")` then xtables_save_string.
+            out.push_str(" nfacct-name ");
+            push_save_string(out, n.as_str());
         }
         Match::Icmp(im) => {
             // libipt_icmp.c icmp_print + print_icmptype, numeric form: ` icmptype 8 code 0`.
@@ -444,6 +449,19 @@ mod tests {
             &["-t", "nat", "-L", "POSTROUTING", "-n"],
         );
         insta::assert_snapshot!("target_texts", out);
+    }
+
+    #[test]
+    fn nfacct_listing() {
+        // libxt_nfacct.c nfacct_print: ` nfacct-name ` + xtables_save_string: two spaces.
+        let out = listing(
+            "*filter\n-A FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP\n-A FORWARD -m nfacct --nfacct-name a.b\nCOMMIT\n",
+            &["-L", "FORWARD", "-n"],
+        );
+        assert_eq!(
+            out,
+            "Chain FORWARD (policy ACCEPT)\ntarget     prot opt source               destination         \nDROP       all  --  0.0.0.0/0            0.0.0.0/0            ctstate INVALID nfacct-name  ct_state_invalid_dropped_pkts\n           all  --  0.0.0.0/0            0.0.0.0/0            nfacct-name  \"a.b\"\n"
+        );
     }
 
     #[test]

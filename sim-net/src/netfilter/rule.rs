@@ -425,6 +425,37 @@ pub enum Match {
     Set(SetMatch),
     /// `-m icmp [!] --icmp-type type[/code]`.
     Icmp(IcmpMatch),
+    /// `-m nfacct --nfacct-name NAME` (xt_nfacct): always matches, and counts the packet into
+    /// the named accounting object ([`super::Netfilter::nfacct_counters`]).
+    Nfacct(NfacctName),
+}
+
+/// The longest `--nfacct-name`: `NFACCT_NAME_MAX` (32) bytes including the terminating NUL.
+pub const NFACCT_NAME_MAX: usize = 31;
+
+/// The name of an nfnetlink_acct accounting object, as `struct xt_nfacct_match_info` holds it
+/// (1 to [`NFACCT_NAME_MAX`] bytes, no newline).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NfacctName(String);
+
+impl NfacctName {
+    /// Checks a name as `libxt_nfacct.c` does: at least one character (`.min = 1`), no newline.
+    /// A longer name is cut to [`NFACCT_NAME_MAX`] bytes, as `xtopt_parse_string` copies at most
+    /// the field's size minus the NUL.
+    pub fn parse(s: &str) -> Option<NfacctName> {
+        if s.is_empty() || s.contains('\n') {
+            return None;
+        }
+        let mut end = s.len().min(NFACCT_NAME_MAX);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        Some(NfacctName(s[..end].to_string()))
+    }
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// `-m icmp [!] --icmp-type type[/code]` (libipt_icmp.c; type 255 means any).
@@ -471,6 +502,7 @@ impl Match {
             Match::Multiport(_) => "multiport",
             Match::Set(_) => "set",
             Match::Icmp(_) => "icmp",
+            Match::Nfacct(_) => "nfacct",
         }
     }
 }

@@ -154,6 +154,12 @@ pub fn push_match(out: &mut String, m: &Match) {
             }
             let _ = write!(out, " --match-set {} {}", s.name, set_dirs(&s.dirs));
         }
+        Match::Nfacct(n) => {
+            // libxt_nfacct.c nfacct_save: `printf(" --nfacct-name ")` then
+            // `xtables_save_string`, which adds its own leading space: two spaces in all.
+            out.push_str(" --nfacct-name ");
+            push_save_string(out, n.as_str());
+        }
         Match::Icmp(im) => {
             // libipt_icmp.c icmp_save: type 255 (any) prints `any`.
             if im.invert {
@@ -440,6 +446,65 @@ mod tests {
     }
 
     #[test]
+    fn nfacct_rules_round_trip_byte_for_byte() {
+        // kube-proxy writes one space (sync.rs, as upstream's proxier does); iptables-save
+        // answers with libxt_nfacct.c's two, and that form restores to itself exactly.
+        let written = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FORWARD - [0:0]\n:KUBE-NODEPORTS - [0:0]\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP\n-A KUBE-NODEPORTS -m comment --comment default/my-nginx:http -m tcp -p tcp -d 127.0.0.0/8 --dport 30080 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT\nCOMMIT\n";
+        let canonical = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FORWARD - [0:0]\n:KUBE-NODEPORTS - [0:0]\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP\n-A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp -m comment --comment \"default/my-nginx:http\" -m tcp --dport 30080 -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT\nCOMMIT\n";
+        let mut nf = Netfilter::new();
+        nf.restore(written, false).unwrap();
+        assert_eq!(nf.save(&SaveOptions::default()), canonical);
+        let mut again = Netfilter::new();
+        again.restore(canonical, false).unwrap();
+        assert_eq!(again.save(&SaveOptions::default()), canonical);
+        // `-D` with the written spelling finds the rule again.
+        again
+            .command(&[
+                "-D",
+                "KUBE-FORWARD",
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "INVALID",
+                "-m",
+                "nfacct",
+                "--nfacct-name",
+                "ct_state_invalid_dropped_pkts",
+                "-j",
+                "DROP",
+            ])
+            .unwrap();
+        assert_eq!(again.command(&["-S", "KUBE-FORWARD"]).unwrap(), "-N KUBE-FORWARD\n");
+    }
+
+    #[test]
+    fn nfacct_bad_options_are_refused_with_iptables_words() {
+        let mut nf = Netfilter::new();
+        let err = |nf: &mut Netfilter, args: &[&str]| nf.command(args).unwrap_err().to_string();
+        assert!(
+            err(&mut nf, &["-A", "INPUT", "-m", "nfacct"])
+                .contains("nfacct: option \"--nfacct-name\" must be specified")
+        );
+        assert!(
+            err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "--nfacct-name", ""])
+                .contains("minimum length of 1")
+        );
+        assert!(
+            err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "--nfacct-name", "a\nb"])
+                .contains("Newlines not allowed")
+        );
+        assert!(
+            err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "!", "--nfacct-name", "x"])
+                .contains("cannot have !")
+        );
+        assert!(
+            err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "--nfacct-name"]).contains("requires an argument")
+        );
+        let r = nf.restore("*filter\n-A INPUT -m nfacct -j DROP\nCOMMIT\n", false).unwrap_err().to_string();
+        assert!(r.contains("line 2"), "{r}");
+    }
+
+    #[test]
     fn banner_and_counters() {
         let mut nf = Netfilter::new();
         nf.restore("*raw\n-A PREROUTING -p udp -m udp --dport 4789 -j NOTRACK\n[5:300] -A OUTPUT -j CT --notrack\nCOMMIT\n", false).unwrap();
@@ -509,6 +574,17 @@ mod tests {
             (
                 "-A INPUT -p icmp -m icmp --icmp-type any -j DROP",
                 "-A INPUT -p icmp -m icmp --icmp-type any -j DROP",
+            ),
+            // libxt_nfacct.c: two spaces before the name, which goes through
+            // xtables_save_string (quoted when it has other characters than [A-Za-z0-9_-]).
+            (
+                "-A INPUT -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP",
+                "-A INPUT -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP",
+            ),
+            ("-A INPUT -m nfacct --nfacct-name a.b", "-A INPUT -m nfacct --nfacct-name  \"a.b\""),
+            (
+                "-A INPUT -m nfacct --nfacct-name abcdefghijklmnopqrstuvwxyz0123456789",
+                "-A INPUT -m nfacct --nfacct-name  abcdefghijklmnopqrstuvwxyz01234",
             ),
         ];
         for (input, want) in cases {

@@ -533,7 +533,7 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 let mut done = false;
                 for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     if match_option(m, opt, inv, &mut a)? {
-                        if matches!(opt, "--comment" | "--mark") {
+                        if matches!(opt, "--comment" | "--mark" | "--nfacct-name") {
                             mandatory_given.insert(i);
                         }
                         done = true;
@@ -580,9 +580,14 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
         if matches!(m, Match::Recent(_)) && !recent_cmd.contains(&i) {
             return Err(bad("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"));
         }
-        // XTOPT_MAND options of libxt_comment and libxt_mark.
-        if matches!(m, Match::Comment(_) | Match::Mark(_)) && !mandatory_given.contains(&i) {
-            let opt = if matches!(m, Match::Comment(_)) { "--comment" } else { "--mark" };
+        // XTOPT_MAND options of libxt_comment, libxt_mark and libxt_nfacct.
+        if matches!(m, Match::Comment(_) | Match::Mark(_) | Match::Nfacct(_)) && !mandatory_given.contains(&i)
+        {
+            let opt = match m {
+                Match::Comment(_) => "--comment",
+                Match::Nfacct(_) => "--nfacct-name",
+                _ => "--mark",
+            };
             return Err(bad(format!("{}: option \"{opt}\" must be specified", m.name())));
         }
     }
@@ -644,6 +649,7 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
         }
         "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
         "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
+        "nfacct" => Match::Nfacct(NfacctName::default()),
         _ => return Err(SpecError::UnknownMatch(name.to_string())),
     })
 }
@@ -670,6 +676,23 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                     return Err(bad("COMMENT must be shorter than 256 characters"));
                 }
                 *c = v.to_string();
+            }
+            _ => return Ok(false),
+        },
+        Match::Nfacct(n) => match opt {
+            "--nfacct-name" => {
+                // XTTYPE_STRING without XTOPT_INVERT: `!` is refused.
+                if inv {
+                    return Err(SpecError::BadInvert(opt.into()));
+                }
+                let v = a.value(opt)?;
+                *n = NfacctName::parse(v).ok_or_else(|| {
+                    if v.is_empty() {
+                        bad("Argument must have a minimum length of 1 characters")
+                    } else {
+                        bad("Newlines not allowed in --nfacct-name")
+                    }
+                })?;
             }
             _ => return Ok(false),
         },

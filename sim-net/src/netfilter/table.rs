@@ -114,7 +114,11 @@ impl Prefilter {
                     }
                     break;
                 }
-                super::rule::Match::Statistic(_) | super::rule::Match::Recent(_) => break,
+                // Matches with side effects (a counter, a list, an nfacct object) must run
+                // whenever the kernel would reach them, so nothing after them may prefilter.
+                super::rule::Match::Statistic(_)
+                | super::rule::Match::Recent(_)
+                | super::rule::Match::Nfacct(_) => break,
                 _ => {}
             }
         }
