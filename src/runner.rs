@@ -312,10 +312,19 @@ pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
     p
 }
 
+/// The service CIDR a `ServiceCIDR` object (networking.k8s.io/v1) among the manifests declares:
+/// its first IPv4 CIDR, as the API server's allocator uses it.
+pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
+    objects.iter().find_map(|o| match o {
+        Object::ServiceCidr(c) => c.spec.cidrs.iter().find_map(|s| s.parse::<Ipv4Net>().ok()),
+        _ => None,
+    })
+}
+
 /// Loads the scenario's manifests and builds its cluster (both may fail with diagnostics).
 pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics> {
     let file = s.path.display().to_string();
-    let config = cluster_config_located(&file, &s.text, &s.cluster)?;
+    let mut config = cluster_config_located(&file, &s.text, &s.cluster)?;
     let loaded = manifest::load(&manifest_sources(s));
     if !loaded.errors.is_empty() {
         return Err(Diagnostics(
@@ -324,6 +333,12 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
     }
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
     let proxy = proxy_settings(&objects);
+    // A ServiceCIDR object sets the service CIDR unless the scenario's cluster names one.
+    if s.cluster.service_cidr.is_none()
+        && let Some(c) = service_cidr_from(&objects)
+    {
+        config.service_cidr = c;
+    }
     let mut cluster = Cluster::new(config, &proxy, seed)
         .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
     let mut header = String::new();

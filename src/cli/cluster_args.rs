@@ -167,6 +167,12 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     }
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
     let proxy = proxy_settings(&objects);
+    // A ServiceCIDR object sets the service CIDR unless a flag or --cluster names one.
+    if spec.service_cidr.is_none()
+        && let Some(c) = crate::runner::service_cidr_from(&objects)
+    {
+        config.service_cidr = c;
+    }
     let mut cluster = Cluster::new(config, &proxy, args.seed).map_err(|e| {
         eprintln!("error: {e}");
         exit::INVALID

@@ -100,3 +100,29 @@ fn a_trace_draws_as_a_mermaid_sequence_diagram() {
     // The SYN reaches the pod masqueraded to node02's cni0 address.
     assert!(out.stdout.contains("10.244.2.1."), "{}", out.stdout);
 }
+
+#[test]
+fn a_service_cidr_object_sets_where_cluster_ips_come_from() {
+    let dir = std::env::temp_dir().join(format!("netsim-sc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sc.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: kubernetes}\nspec:\n  cidrs: [10.43.0.0/16]\n",
+    )
+    .unwrap();
+    let out = netsim(&["kubectl", "-f", f.to_str().unwrap(), "get", "svc", "-n", "kube-system"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("kube-dns   ClusterIP   10.43.0.10"), "{}", out.stdout);
+}
+
+#[test]
+fn a_dns_trace_lists_every_query_the_resolver_sends() {
+    let out = crate::support::netsim_with_input(
+        &["shell", "scenarios/quickstart.yaml"],
+        "trace pod/busybox -> my-nginx dns\nexit\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("A? my-nginx.default.svc.cluster.local."), "{}", out.stdout);
+    assert!(out.stdout.contains("result: Found after 1 queries"), "{}", out.stdout);
+}

@@ -31,21 +31,42 @@ pub struct TraceSpec {
     pub port: u16,
     /// Protocol.
     pub proto: ConvProto,
+    /// `FROM -> NAME dns`: trace the name lookup (every query the resolver sends) instead.
+    pub dns: bool,
 }
 
 impl TraceSpec {
     /// Parses `FROM -> DEST[:PORT] [tcp|udp|icmp]`.
     pub fn parse(s: &str) -> Result<TraceSpec, String> {
-        let usage = || format!("trace: expected `FROM -> DEST[:PORT] [tcp|udp|icmp]`, got {s:?}");
+        let usage = || {
+            format!("trace: expected `FROM -> DEST[:PORT] [tcp|udp|icmp]` or `FROM -> NAME dns`, got {s:?}")
+        };
         let (from, rest) = s.split_once("->").ok_or_else(usage)?;
         let mut words = rest.split_whitespace();
         let dest = words.next().ok_or_else(usage)?;
+        let mut dns = false;
         let proto = match words.next() {
             None | Some("tcp") => ConvProto::Tcp,
             Some("udp") => ConvProto::Udp,
             Some("icmp") => ConvProto::Icmp,
+            Some("dns") => {
+                dns = true;
+                ConvProto::Udp
+            }
             Some(_) => return Err(usage()),
         };
+        if dns {
+            if words.next().is_some() {
+                return Err(usage());
+            }
+            return Ok(TraceSpec {
+                from: from.trim().to_string(),
+                dest: dest.to_string(),
+                port: 53,
+                proto,
+                dns,
+            });
+        }
         if words.next().is_some() {
             return Err(usage());
         }
@@ -54,7 +75,7 @@ impl TraceSpec {
             None if proto == ConvProto::Icmp => (dest, 0),
             None => (dest, 80),
         };
-        Ok(TraceSpec { from: from.trim().to_string(), dest: host.to_string(), port, proto })
+        Ok(TraceSpec { from: from.trim().to_string(), dest: host.to_string(), port, proto, dns })
     }
 }
 
@@ -72,7 +93,36 @@ impl Cluster {
             Ok(t) => t,
             Err(e) => return ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() },
         };
+        if spec.dns {
+            return self.trace_lookup(&target, &spec.dest);
+        }
         self.trace(&target, &spec.dest, spec.port, spec.proto)
+    }
+
+    /// The lookup of `name` from `from`: the resolv.conf it uses, every query its resolver sends
+    /// (each a UDP packet through the dataplane to the nameserver) with its answer, and the
+    /// result — the "five queries an external name costs" view.
+    pub fn trace_lookup(&mut self, from: &Target, name: &str) -> ExecOutput {
+        let conf = self.resolv_conf(from);
+        let result = match self.lookup(from, name) {
+            Ok(r) => r,
+            Err(e) => return ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() },
+        };
+        let mut out = format!("lookup of {name} from {from}\n");
+        for line in conf.render().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+        out.push_str(&crate::dns::tools::transcript(&result));
+        let addrs: Vec<String> = result.addresses.iter().map(|a| a.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "\nresult: {:?} after {} queries{}",
+            result.status,
+            result.transcript.len(),
+            if addrs.is_empty() { String::new() } else { format!(": {}", addrs.join(", ")) }
+        );
+        ExecOutput { stdout: out, ..Default::default() }
     }
 
     /// Runs one connection from `from` to `dest:port` with tracing on; returns it and the
