@@ -324,55 +324,85 @@ pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
 /// Loads the scenario's manifests and builds its cluster (both may fail with diagnostics).
 pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics> {
     let file = s.path.display().to_string();
-    let mut config = cluster_config_located(&file, &s.text, &s.cluster)?;
+    let config = cluster_config_located(&file, &s.text, &s.cluster)?;
     let loaded = manifest::load(&manifest_sources(s));
     if !loaded.errors.is_empty() {
         return Err(Diagnostics(
             loaded.errors.iter().map(|e| Diagnostic::raw(relocate(s, e.to_string()))).collect(),
         ));
     }
+    let (cluster, took) = build_cluster(
+        config,
+        s.cluster.service_cidr.is_some(),
+        &loaded,
+        seed,
+        &file,
+        NodeObjects::Apply,
+        |m| relocate(s, m),
+    )?;
+    let mut header = String::new();
+    for n in &loaded.not_simulated {
+        let _ = writeln!(header, "# {n}");
+    }
+    let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
+    Ok((cluster, header))
+}
+
+/// What [`build_cluster`] does with Node objects among the manifests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeObjects {
+    /// Apply them like any object (a scenario's nodes come from its `cluster:` section).
+    Apply,
+    /// Leave them out: they already defined the cluster's nodes (`-f` with a cluster dump).
+    DefinedTheNodes,
+}
+
+/// Builds a cluster from loaded manifests: kube-proxy's settings from a KubeProxyConfiguration
+/// document, the service CIDR from a ServiceCIDR object (unless `service_cidr_given`), then
+/// every other object applied and the cluster settled. `label` names the source in a build
+/// error; `locate` rewrites an error's position. Returns the cluster and how long the
+/// manifests took to settle.
+pub fn build_cluster(
+    mut config: ClusterConfig,
+    service_cidr_given: bool,
+    loaded: &manifest::LoadOutcome,
+    seed: u64,
+    label: &str,
+    nodes: NodeObjects,
+    locate: impl Fn(String) -> String,
+) -> Result<(Cluster, SimDuration), Diagnostics> {
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
     let proxy = proxy_settings(&objects);
-    // A ServiceCIDR object sets the service CIDR unless the scenario's cluster names one.
-    if s.cluster.service_cidr.is_none()
-        && let Some(c) = service_cidr_from(&objects)
-    {
+    if !service_cidr_given && let Some(c) = service_cidr_from(&objects) {
         config.service_cidr = c;
     }
     let mut cluster = Cluster::new(config, &proxy, seed)
-        .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
-    let mut header = String::new();
+        .map_err(|e| Diagnostics::single(Diagnostic::plain(label.to_string(), e)))?;
     cluster.settle(SETTLE_LIMIT);
     let applicable: Vec<_> = loaded
         .objects
         .iter()
-        .filter(|l| !matches!(l.value, Object::KubeProxyConfiguration(_)))
+        .filter(|l| match l.value {
+            Object::KubeProxyConfiguration(_) => false,
+            Object::Node(_) => nodes == NodeObjects::Apply,
+            _ => true,
+        })
         .cloned()
         .collect();
-    let reports = cluster.apply(&applicable);
     let mut errors = Diagnostics::default();
-    for r in &reports {
-        match &r.result {
-            Ok(_) => {}
-            Err(_) => {
-                for e in &r.located {
-                    errors.push(Diagnostic::raw(relocate(s, e.to_string())));
-                }
-                if r.located.is_empty() {
-                    errors.push(Diagnostic::raw(relocate(s, format!("{}: {}", r.origin, r.kubectl_line()))));
-                }
-            }
+    for r in cluster.apply(&applicable).iter().filter(|r| r.result.is_err()) {
+        for e in &r.located {
+            errors.push(Diagnostic::raw(locate(e.to_string())));
+        }
+        if r.located.is_empty() {
+            errors.push(Diagnostic::raw(locate(format!("{}: {}", r.origin, r.kubectl_line()))));
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    for n in &loaded.not_simulated {
-        let _ = writeln!(header, "# {n}");
-    }
     let took = cluster.settle(SETTLE_LIMIT);
-    let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
-    Ok((cluster, header))
+    Ok((cluster, took))
 }
 
 fn fmt_duration(d: SimDuration) -> String {

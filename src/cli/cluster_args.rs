@@ -9,13 +9,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sim_k8s::api::{Node, Object};
-use sim_k8s::cluster::facade::SETTLE_LIMIT;
 use sim_k8s::cluster::{Cluster, ClusterConfig, NodeConfig, NodeRole};
-use sim_k8s::manifest::{self, Loaded, Source};
+use sim_k8s::manifest::{self, Source};
 
 use super::exit;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::runner::{cluster_config, parse_port_range, proxy_settings};
+use crate::runner::{NodeObjects, build_cluster, cluster_config, parse_port_range};
 use crate::scenario::ClusterSpec;
 
 /// The options that build a cluster from manifests.
@@ -165,41 +164,10 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         }
         config.nodes = cfgs;
     }
-    let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
-    let proxy = proxy_settings(&objects);
-    // A ServiceCIDR object sets the service CIDR unless a flag or --cluster names one.
-    if spec.service_cidr.is_none()
-        && let Some(c) = crate::runner::service_cidr_from(&objects)
-    {
-        config.service_cidr = c;
-    }
-    let mut cluster = Cluster::new(config, &proxy, args.seed).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::INVALID
-    })?;
-    cluster.settle(SETTLE_LIMIT);
-    let applicable: Vec<Loaded<Object>> = loaded
-        .objects
-        .iter()
-        .filter(|l| !matches!(l.value, Object::KubeProxyConfiguration(_) | Object::Node(_)))
-        .cloned()
-        .collect();
-    let reports = cluster.apply(&applicable);
-    let mut d = Diagnostics::default();
-    for r in &reports {
-        if r.result.is_err() {
-            for e in &r.located {
-                d.push(Diagnostic::raw(e.to_string()));
-            }
-            if r.located.is_empty() {
-                d.push(Diagnostic::raw(format!("{}: {}", r.origin, r.kubectl_line())));
-            }
-        }
-    }
-    if !d.is_empty() {
-        return Err(fail(d));
-    }
-    cluster.settle(SETTLE_LIMIT);
+    let nodes = if nodes.is_empty() { NodeObjects::Apply } else { NodeObjects::DefinedTheNodes };
+    let (cluster, _) =
+        build_cluster(config, spec.service_cidr.is_some(), &loaded, args.seed, "error", nodes, |m| m)
+            .map_err(fail)?;
     let not_simulated = loaded.not_simulated.iter().map(|n| n.to_string()).collect();
     Ok(Built { cluster, not_simulated })
 }
