@@ -85,3 +85,66 @@ pub fn pods(store: &Store) -> Vec<Pod> {
 pub fn get<'a>(store: &'a Store, kind: Kind, ns: &str, name: &str) -> Option<&'a Object> {
     store.get_named(kind, ns, name)
 }
+
+/// A store, its controllers and a clock, driven by kubectl command lines.
+pub struct World {
+    /// The API server.
+    pub store: ApiServer,
+    /// The controllers.
+    pub c: Controllers,
+    /// Simulated now.
+    pub now: SimTime,
+}
+
+/// The repaired article manifests.
+pub fn articles() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/articles")
+}
+
+impl World {
+    /// A settled cluster with `workers` worker nodes.
+    pub fn new(workers: usize) -> Self {
+        let mut w =
+            World { store: cluster(workers), c: Controllers::new(&SimRng::new(42)), now: SimTime::ZERO };
+        w.settle(0);
+        w
+    }
+
+    /// Runs a kubectl command line.
+    pub fn run(&mut self, line: &str) -> sim_k8s::kubectl::RunResult {
+        let dir = articles();
+        let reader = move |p: &str| {
+            std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"))
+        };
+        let mut k = sim_k8s::kubectl::Kubectl {
+            store: &mut self.store,
+            now: self.now,
+            files: &reader,
+            events: self.c.events(),
+        };
+        k.run(line)
+    }
+
+    /// Runs a command line kubectl itself executes, then lets the controllers react.
+    pub fn k(&mut self, line: &str) -> sim_k8s::kubectl::KubectlOutput {
+        let out = match self.run(line) {
+            sim_k8s::kubectl::RunResult::Done(o) => o,
+            sim_k8s::kubectl::RunResult::Delegated(c) => panic!("delegated: {c:?}"),
+        };
+        // Controllers react to every write at the same instant.
+        self.settle(0);
+        out
+    }
+
+    /// Advances simulated time by `secs`, running the controllers at every wake-up.
+    pub fn settle(&mut self, secs: u64) {
+        let until = self.now.saturating_add(SimDuration::from_secs(secs));
+        self.now = run_until(&mut self.c, &mut self.store, self.now, until);
+    }
+}
+
+/// The output of a command that must succeed.
+pub fn stdout(o: &sim_k8s::kubectl::KubectlOutput) -> String {
+    assert_eq!(o.exit_code, 0, "stderr: {}", o.stderr);
+    o.stdout.clone()
+}

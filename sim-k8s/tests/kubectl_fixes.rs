@@ -4,63 +4,7 @@
 
 mod controllers_common;
 
-use std::path::PathBuf;
-
 use controllers_common::*;
-use sim_core::{SimDuration, SimRng, SimTime};
-use sim_k8s::apiserver::ApiServer;
-use sim_k8s::controllers::Controllers;
-use sim_k8s::kubectl::{Kubectl, KubectlOutput, RunResult};
-
-struct World {
-    store: ApiServer,
-    c: Controllers,
-    now: SimTime,
-}
-
-fn articles() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/articles")
-}
-
-impl World {
-    fn new(workers: usize) -> Self {
-        let mut w =
-            World { store: cluster(workers), c: Controllers::new(&SimRng::new(42)), now: SimTime::ZERO };
-        w.settle(0);
-        w
-    }
-
-    fn run(&mut self, line: &str) -> RunResult {
-        let dir = articles();
-        let reader = move |p: &str| {
-            std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"))
-        };
-        let mut k =
-            Kubectl { store: &mut self.store, now: self.now, files: &reader, events: self.c.events() };
-        k.run(line)
-    }
-
-    fn k(&mut self, line: &str) -> KubectlOutput {
-        let out = match self.run(line) {
-            RunResult::Done(o) => o,
-            RunResult::Delegated(c) => panic!("delegated: {c:?}"),
-        };
-        // Controllers react to every write at the same instant.
-        self.settle(0);
-        out
-    }
-
-    /// Advances simulated time by `secs`, running the controllers at every wake-up.
-    fn settle(&mut self, secs: u64) {
-        let until = self.now.saturating_add(SimDuration::from_secs(secs));
-        self.now = run_until(&mut self.c, &mut self.store, self.now, until);
-    }
-}
-
-fn stdout(o: &KubectlOutput) -> String {
-    assert_eq!(o.exit_code, 0, "stderr: {}", o.stderr);
-    o.stdout.clone()
-}
 
 /// A world with the StatefulSet `web` and the article's auth-service, settled.
 fn labs_world() -> World {

@@ -464,24 +464,10 @@ fn probe_string(kind: &str, p: &crate::api::Probe) -> String {
     )
 }
 
-fn describe_container(d: &mut Doc, c: &crate::api::Container, status: Option<&Value>, now: SimTime) {
-    d.w(1, &format!("{}:\n", c.name));
-    d.w(
-        2,
-        &format!(
-            "Container ID:\t{}\n",
-            status.and_then(|s| s.get("containerID")).and_then(Value::as_str).unwrap_or("")
-        ),
-    );
-    d.w(2, &format!("Image:\t{}\n", c.image));
-    d.w(
-        2,
-        &format!(
-            "Image ID:\t{}\n",
-            status.and_then(|s| s.get("imageID")).and_then(Value::as_str).unwrap_or("")
-        ),
-    );
-    match c.ports.as_slice() {
+/// A container's ports as kubectl prints them (upstream `describeContainerPorts`, shared by
+/// pods and pod templates): `Port:`/`Host Port:` for one, `Ports:`/`Host Ports:` lists for more.
+fn describe_container_ports(d: &mut Doc, ports: &[crate::api::ContainerPort]) {
+    match ports {
         [] => {}
         [one] => {
             let proto = one.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
@@ -514,6 +500,26 @@ fn describe_container(d: &mut Doc, c: &crate::api::Container, status: Option<&Va
             d.w(2, &format!("Host Ports:\t{}\n", hps.join(", ")));
         }
     }
+}
+
+fn describe_container(d: &mut Doc, c: &crate::api::Container, status: Option<&Value>, now: SimTime) {
+    d.w(1, &format!("{}:\n", c.name));
+    d.w(
+        2,
+        &format!(
+            "Container ID:\t{}\n",
+            status.and_then(|s| s.get("containerID")).and_then(Value::as_str).unwrap_or("")
+        ),
+    );
+    d.w(2, &format!("Image:\t{}\n", c.image));
+    d.w(
+        2,
+        &format!(
+            "Image ID:\t{}\n",
+            status.and_then(|s| s.get("imageID")).and_then(Value::as_str).unwrap_or("")
+        ),
+    );
+    describe_container_ports(d, &c.ports);
     if !c.command.is_empty() {
         d.w(2, "Command:\n");
         for a in &c.command {
@@ -755,28 +761,7 @@ fn pod_template(d: &mut Doc, t: &crate::api::PodTemplateSpec) {
     for c in &t.spec.containers {
         d.w(1, &format!(" {}:\n", c.name));
         d.w(2, &format!("Image:\t{}\n", c.image));
-        match c.ports.as_slice() {
-            [] => {}
-            [p] => {
-                let proto = p.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
-                let name = if p.name.is_empty() { String::new() } else { format!(" ({})", p.name) };
-                d.w(2, &format!("Port:\t{}/{proto}{name}\n", p.container_port));
-                d.w(2, &format!("Host Port:\t{}/{proto}\n", p.host_port.unwrap_or(0)));
-            }
-            many => {
-                let ps: Vec<String> = many
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{}/{}",
-                            p.container_port,
-                            p.protocol.clone().unwrap_or(crate::api::Protocol::TCP)
-                        )
-                    })
-                    .collect();
-                d.w(2, &format!("Ports:\t{}\n", ps.join(", ")));
-            }
-        }
+        describe_container_ports(d, &c.ports);
         if let Some(p) = &c.liveness_probe {
             d.w(2, &probe_string("Liveness", p));
         }
