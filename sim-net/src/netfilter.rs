@@ -258,6 +258,28 @@ pub struct HookResult {
     pub nat: Option<NatRequest>,
     /// True if a raw-table `NOTRACK`/`CT --notrack` ran: the stack must not track the packet.
     pub notrack: bool,
+    /// For DROP and REJECT: what decided it (a disposition names it). Known whether or not a
+    /// trace was asked for.
+    pub decided_by: Option<Decision>,
+}
+
+/// What ended a hook with DROP or REJECT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A rule's `DROP` or `REJECT` target.
+    Rule(RuleRef),
+    /// A built-in chain's DROP policy.
+    Policy {
+        /// The table.
+        table: TableName,
+        /// The built-in chain.
+        chain: String,
+    },
+    /// Jumps nested deeper than the engine allows; the packet is dropped.
+    DepthExceeded {
+        /// The table.
+        table: TableName,
+    },
 }
 
 /// The rule set of one network namespace: all tables, ipsets and `-m recent` lists.
@@ -413,6 +435,7 @@ impl Netfilter {
             ipsets: &self.ipsets,
             nfacct: &mut self.nfacct,
             notrack: false,
+            decided_by: None,
         };
         let mut nat = None;
         for t in hook_tables(hook) {
@@ -424,13 +447,23 @@ impl Netfilter {
                 eval::TableVerdict::Accept => {}
                 eval::TableVerdict::Nat(n) => nat = Some(n),
                 eval::TableVerdict::Drop => {
-                    return HookResult { verdict: HookVerdict::Drop, nat: None, notrack: env.notrack };
+                    return HookResult {
+                        verdict: HookVerdict::Drop,
+                        nat: None,
+                        notrack: env.notrack,
+                        decided_by: env.decided_by,
+                    };
                 }
                 eval::TableVerdict::Reject(w) => {
-                    return HookResult { verdict: HookVerdict::Reject(w), nat: None, notrack: env.notrack };
+                    return HookResult {
+                        verdict: HookVerdict::Reject(w),
+                        nat: None,
+                        notrack: env.notrack,
+                        decided_by: env.decided_by,
+                    };
                 }
             }
         }
-        HookResult { verdict: HookVerdict::Accept, nat, notrack: env.notrack }
+        HookResult { verdict: HookVerdict::Accept, nat, notrack: env.notrack, decided_by: None }
     }
 }

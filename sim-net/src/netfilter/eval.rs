@@ -72,6 +72,8 @@ pub struct Env<'a> {
     pub nfacct: &'a mut NfacctCounters,
     /// Set when a NOTRACK / CT --notrack target ran.
     pub notrack: bool,
+    /// What decided a DROP or REJECT (set only then: the hot path stays free of it).
+    pub decided_by: Option<super::Decision>,
 }
 
 fn policy_verdict(p: Policy) -> HookVerdict {
@@ -326,6 +328,10 @@ pub fn run_table(
                 if chain.hook.is_some() {
                     chain.counters.add(len);
                     let v = policy_verdict(chain.policy);
+                    if v != HookVerdict::Accept {
+                        env.decided_by =
+                            Some(super::Decision::Policy { table: tname, chain: chain.name.clone() });
+                    }
                     if let Some(t) = trace.as_deref_mut() {
                         t.push(NfStep::ChainEnd { table: tname, chain: chain.name.clone(), policy: Some(v) });
                     }
@@ -340,8 +346,15 @@ pub fn run_table(
         match target {
             LightTarget::Continue => {}
             LightTarget::Accept => return TableVerdict::Accept,
-            LightTarget::Drop => return TableVerdict::Drop,
-            LightTarget::Reject(w) => return TableVerdict::Reject(w),
+            LightTarget::Drop | LightTarget::Reject(_) => {
+                let chain = table.chain_at(cur).map(|c| c.name.clone()).unwrap_or_default();
+                let index = hit.map_or(0, |i| i + 1);
+                env.decided_by = Some(super::Decision::Rule(RuleRef { table: tname, chain, index }));
+                return match target {
+                    LightTarget::Reject(w) => TableVerdict::Reject(w),
+                    _ => TableVerdict::Drop,
+                };
+            }
             LightTarget::Nat(n) => return TableVerdict::Nat(n),
             LightTarget::Mark(m) => pkt.mark = m.apply(pkt.mark),
             LightTarget::Log => {
@@ -359,6 +372,7 @@ pub fn run_table(
             LightTarget::Notrack => env.notrack = true,
             LightTarget::Jump(to) => {
                 if depth >= MAX_DEPTH {
+                    env.decided_by = Some(super::Decision::DepthExceeded { table: tname });
                     if let Some(t) = trace.as_deref_mut() {
                         t.push(NfStep::DepthExceeded { table: tname, depth: MAX_DEPTH });
                     }
@@ -381,6 +395,10 @@ pub fn run_table(
                     };
                     b.counters.add(len);
                     let v = policy_verdict(b.policy);
+                    if v != HookVerdict::Accept {
+                        env.decided_by =
+                            Some(super::Decision::Policy { table: tname, chain: b.name.clone() });
+                    }
                     if let Some(t) = trace.as_deref_mut() {
                         t.push(NfStep::ChainEnd { table: tname, chain: b.name.clone(), policy: Some(v) });
                     }
@@ -848,6 +866,35 @@ mod tests {
             None,
         );
         assert!(r.notrack);
+    }
+
+    #[test]
+    fn drops_and_rejects_say_what_decided_them_without_a_trace() {
+        use crate::netfilter::{Decision, RuleRef};
+        let mut n = nf(
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 23 -j DROP\n-A INPUT -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+        );
+        let mut run = |dport: u16| {
+            let mut p = Packet::tcp(Ipv4Addr::new(10, 0, 0, 1), 40000, NODE, dport, TcpFlags::SYN);
+            n.run_hook(
+                Hook::Input,
+                &mut p,
+                &ctx(Some("eth0"), None, true, SimTime::ZERO),
+                &mut Script(vec![]),
+                None,
+            )
+        };
+        let rule =
+            |index| Some(Decision::Rule(RuleRef { table: TableName::Filter, chain: "INPUT".into(), index }));
+        assert_eq!(run(22).decided_by, None);
+        assert_eq!(run(23).decided_by, rule(2));
+        let r = run(25);
+        assert_eq!(r.verdict, HookVerdict::Reject(RejectWith::TcpReset));
+        assert_eq!(r.decided_by, rule(3));
+        assert_eq!(
+            run(80).decided_by,
+            Some(Decision::Policy { table: TableName::Filter, chain: "INPUT".into() })
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::conntrack::{CtClass, CtStatus, Direction, TABLE_FULL_MESSAGE};
 use crate::host::RouteDecision;
 use crate::iface::{HostId, IfaceKind, IfaceRef};
 use crate::nat::{self, Manip};
-use crate::netfilter::{CtState, Hook, HookContext, HookVerdict, NatRequest, NfStep, RejectWith, TableName};
+use crate::netfilter::{
+    CtState, Decision, Hook, HookContext, HookVerdict, NatRequest, NfStep, RejectWith, TableName,
+};
 use crate::route::FlowKeys;
 use crate::wire::{Icmp, Packet, TcpFlags, Transport, unreach};
 
@@ -562,9 +564,10 @@ impl Network {
             }
             _ => false,
         };
-        // The steps are always collected: a drop's disposition names the rule or policy that
-        // decided it, which only the last step tells.
+        // Steps (with each matched rule's text) are collected only for a trace; a drop's
+        // disposition comes from `HookResult::decided_by`.
         let mut steps: Vec<NfStep> = Vec::new();
+        let tracing = self.tracing;
         let res = {
             let (netfilter, rng, addr_type) = self.hosts[h.0 as usize].hook_parts();
             let ctx = HookContext {
@@ -576,35 +579,23 @@ impl Network {
                 ct_seen_reply: seen_reply,
                 addr_type: &addr_type,
             };
-            netfilter.run_hook(hook, pkt, &ctx, rng, Some(&mut steps))
+            netfilter.run_hook(hook, pkt, &ctx, rng, tracing.then_some(&mut steps))
         };
         if res.notrack {
             // raw runs before conntrack in the kernel: the packet is simply not tracked.
             *ct = CtClass::Untracked;
         }
-        let trace_steps = if self.tracing { steps.clone() } else { Vec::new() };
-        self.record(NetTrace::Hook {
-            id: meta.id,
-            host: h,
-            hook,
-            verdict: res.verdict,
-            nat: res.nat,
-            steps: trace_steps,
-        });
+        self.record(NetTrace::Hook { id: meta.id, host: h, hook, verdict: res.verdict, nat: res.nat, steps });
         match res.verdict {
             HookVerdict::Accept => Ok(if matches!(ct, CtClass::New(_)) { res.nat } else { None }),
             HookVerdict::Drop => {
-                let d = drop_disposition(&steps, hook);
+                let d = drop_disposition(res.decided_by, hook);
                 Err(self.finish(h, meta, d))
             }
             HookVerdict::Reject(with) => {
-                let rule = steps.iter().rev().find_map(|s| match s {
-                    NfStep::RuleMatched { rule, .. } => Some(rule.clone()),
-                    _ => None,
-                });
-                let fin = match rule {
-                    Some(rule) => self.finish(h, meta, Disposition::Rejected(rule, with)),
-                    None => self.finish(h, meta, drop_disposition(&steps, hook)),
+                let fin = match res.decided_by {
+                    Some(Decision::Rule(rule)) => self.finish(h, meta, Disposition::Rejected(rule, with)),
+                    other => self.finish(h, meta, drop_disposition(other, hook)),
                 };
                 self.reject_answer(h, pkt, &*ct, with, meta.conv);
                 Err(fin)
@@ -698,14 +689,14 @@ impl Network {
 }
 
 /// The disposition of a dropped packet from the traversal's last step.
-fn drop_disposition(steps: &[NfStep], hook: Hook) -> Disposition {
-    match steps.last() {
-        Some(NfStep::RuleMatched { rule, .. }) => Disposition::DroppedByRule(rule.clone()),
-        Some(NfStep::ChainEnd { table, chain, .. }) => Disposition::DroppedByPolicy(*table, chain.clone()),
-        Some(NfStep::DepthExceeded { table, .. }) => {
-            Disposition::DroppedByPolicy(*table, hook.chain_name().to_string())
+fn drop_disposition(decided_by: Option<Decision>, hook: Hook) -> Disposition {
+    match decided_by {
+        Some(Decision::Rule(rule)) => Disposition::DroppedByRule(rule),
+        Some(Decision::Policy { table, chain }) => Disposition::DroppedByPolicy(table, chain),
+        Some(Decision::DepthExceeded { table }) => {
+            Disposition::DroppedByPolicy(table, hook.chain_name().to_string())
         }
-        _ => Disposition::DroppedByPolicy(TableName::Filter, hook.chain_name().to_string()),
+        None => Disposition::DroppedByPolicy(TableName::Filter, hook.chain_name().to_string()),
     }
 }
 
