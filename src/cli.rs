@@ -3,6 +3,7 @@
 //! 2 invalid input (with `file:line:column` diagnostics on stderr).
 
 pub mod cluster_args;
+pub mod generate;
 pub mod iptables;
 pub mod kubectl;
 pub mod scenario;
@@ -42,6 +43,9 @@ pub enum Command {
     /// kube-proxy generated on a simulated node (`-f PATH... --node NAME`).
     #[command(name = "iptables-save")]
     IptablesSave(iptables::SaveArgs),
+    /// Write a synthetic cluster's manifests (nodes, services, deployments or a dump) for
+    /// scale measurements.
+    Generate(generate::GenerateArgs),
 }
 
 /// Process exit statuses.
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Trace(a) => trace::run(a),
         Command::Iptables(c) => iptables::run(c),
         Command::IptablesSave(a) => iptables::save(a),
+        Command::Generate(a) => generate::run(a),
     };
     ExitCode::from(code)
 }

@@ -12,6 +12,7 @@
 
 pub mod allocator;
 pub mod defaults;
+pub mod index;
 pub mod naming;
 pub mod patch;
 
@@ -79,7 +80,7 @@ pub enum ChangeType {
 }
 
 /// One entry of the change log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Change {
     /// Position in the log, from 1.
     pub seq: u64,
@@ -89,6 +90,10 @@ pub struct Change {
     pub key: ObjectKey,
     /// The object's resourceVersion after the change (the last one for deletions).
     pub resource_version: u64,
+    /// The object as it was before the change, for deletions and for updates that changed its
+    /// labels or owner references (an informer's `OnUpdate(old, new)`), so watchers can find
+    /// what it was related to; None otherwise.
+    pub old: Option<std::rc::Rc<Object>>,
 }
 
 /// The outcome of `apply`, printed by kubectl after `type/name`.
@@ -231,6 +236,7 @@ enum UpdateMode {
 pub struct ApiServer {
     config: ApiServerConfig,
     objects: BTreeMap<ObjectKey, Object>,
+    index: index::StoreIndex,
     cluster_ips: ClusterIpAllocator,
     node_ports: NodePortAllocator,
     pod_cidrs: PodCidrAllocator,
@@ -256,6 +262,7 @@ impl ApiServer {
             rng_uid: rng.fork("apiserver/uid"),
             config,
             objects: BTreeMap::new(),
+            index: index::StoreIndex::default(),
             resource_version: 0,
             changes: Vec::new(),
             now: SimTime::ZERO,
@@ -318,14 +325,87 @@ impl ApiServer {
         self.objects.iter()
     }
 
-    /// Every object of a kind, in (namespace, name) order.
+    /// Every object of a kind, in (namespace, name) order: a range of the store (keys order by
+    /// kind first), not a scan.
     pub fn list(&self, kind: Kind) -> impl Iterator<Item = &Object> {
-        self.objects.iter().filter(move |(k, _)| k.kind == kind).map(|(_, o)| o)
+        let from = ObjectKey { kind, namespace: String::new(), name: String::new() };
+        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(_, o)| o)
     }
 
-    /// Every object of a kind in one namespace.
+    /// Every key of a kind, in (namespace, name) order.
+    pub fn keys(&self, kind: Kind) -> impl Iterator<Item = &ObjectKey> {
+        let from = ObjectKey { kind, namespace: String::new(), name: String::new() };
+        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(k, _)| k)
+    }
+
+    /// Every object of a kind in one namespace, in name order (a range of the store).
     pub fn list_in<'a>(&'a self, kind: Kind, namespace: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects.iter().filter(move |(k, _)| k.kind == kind && k.namespace == namespace).map(|(_, o)| o)
+        let from = ObjectKey { kind, namespace: namespace.to_string(), name: String::new() };
+        self.objects
+            .range(from..)
+            .take_while(move |(k, _)| k.kind == kind && k.namespace == namespace)
+            .map(|(_, o)| o)
+    }
+
+    /// The secondary indexes (by owner, label, node).
+    pub fn index(&self) -> &index::StoreIndex {
+        &self.index
+    }
+
+    /// Objects of `kind` in `namespace` whose labels satisfy a map `selector`, in name order
+    /// (an indexed lookup for pods and EndpointSlices; an empty selector selects nothing).
+    pub fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object> {
+        let names = self.index.selected(kind, namespace, selector).unwrap_or_default();
+        names.into_iter().filter_map(|n| self.get_named(kind, namespace, n)).collect()
+    }
+
+    /// Objects of `kind` in `namespace` controlled by the `owner_kind` named `owner`, in name
+    /// order.
+    pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&Object> {
+        let names = self.index.owned(kind, namespace, owner_kind, owner);
+        names.into_iter().filter_map(|n| self.get_named(kind, namespace, &n)).collect()
+    }
+
+    /// Services in `namespace` whose (non-empty) selector `labels` satisfy, in name order.
+    pub fn services_selecting(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Vec<&Service> {
+        let names = self.index.selecting(namespace, labels);
+        names
+            .into_iter()
+            .filter_map(|n| self.get_named(Kind::Service, namespace, &n)?.as_service())
+            .filter(|s| {
+                s.spec.selector.as_ref().is_some_and(|sel| {
+                    !sel.is_empty() && crate::api::selector::map_selector_matches(sel, labels)
+                })
+            })
+            .collect()
+    }
+
+    /// Pods bound to `node`, in (namespace, name) order.
+    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a crate::api::Pod> + 'a {
+        let keys: Vec<&(String, String)> = self.index.pods_on(node).collect();
+        keys.into_iter().filter_map(move |(ns, n)| self.get_named(Kind::Pod, ns, n)?.as_pod())
+    }
+
+    /// Stores `obj` under `key`, keeping the indexes; returns the stored object.
+    fn put(&mut self, key: ObjectKey, obj: Object) -> &Object {
+        if let Some(old) = self.objects.get(&key) {
+            self.index.remove(&key, old);
+        }
+        self.index.insert(&key, &obj);
+        match self.objects.entry(key) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                e.insert(obj);
+                e.into_mut()
+            }
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(obj),
+        }
+    }
+
+    /// Removes the object under `key`, keeping the indexes.
+    fn take(&mut self, key: &ObjectKey) -> Option<Object> {
+        let obj = self.objects.remove(key)?;
+        self.index.remove(key, &obj);
+        Some(obj)
     }
 
     /// Every Service, in (namespace, name) order.
@@ -393,7 +473,12 @@ impl ApiServer {
 
     fn log(&mut self, change: ChangeType, key: ObjectKey, rv: u64) {
         let seq = self.changes.len() as u64 + 1;
-        self.changes.push(Change { seq, change, key, resource_version: rv });
+        self.changes.push(Change { seq, change, key, resource_version: rv, old: None });
+    }
+
+    fn log_with_old(&mut self, change: ChangeType, key: ObjectKey, rv: u64, old: std::rc::Rc<Object>) {
+        let seq = self.changes.len() as u64 + 1;
+        self.changes.push(Change { seq, change, key, resource_version: rv, old: Some(old) });
     }
 
     fn next_rv(&mut self) -> u64 {
@@ -469,7 +554,7 @@ impl ApiServer {
             meta.self_link = None;
         }
         self.log(ChangeType::Added, key.clone(), rv);
-        Ok(self.objects.entry(key).or_insert(obj))
+        Ok(self.put(key, obj))
     }
 
     /// `PUT`: replaces an existing object (`kubectl replace`).
@@ -530,8 +615,16 @@ impl ApiServer {
                 nm.generation = Some(nm.generation.unwrap_or(1) + 1);
             }
         }
-        self.objects.insert(key.clone(), new);
-        self.log(ChangeType::Modified, key, rv);
+        let relations_changed = match (new.meta(), old.meta()) {
+            (Some(n), Some(o)) => n.labels != o.labels || n.owner_references != o.owner_references,
+            _ => false,
+        };
+        self.put(key.clone(), new);
+        if relations_changed {
+            self.log_with_old(ChangeType::Modified, key, rv, std::rc::Rc::new(old));
+        } else {
+            self.log(ChangeType::Modified, key, rv);
+        }
         Ok(ApplyResult::Configured)
     }
 
@@ -565,7 +658,7 @@ impl ApiServer {
         if let Some(m) = merged.meta_mut() {
             m.resource_version = rv.to_string();
         }
-        self.objects.insert(key.clone(), merged);
+        self.put(key.clone(), merged);
         self.log(ChangeType::Modified, key, rv);
         Ok(ApplyResult::Configured)
     }
@@ -631,7 +724,7 @@ impl ApiServer {
         let ns =
             if kind.is_namespaced() { if namespace.is_empty() { "default" } else { namespace } } else { "" };
         let key = ObjectKey::new(kind, ns, name);
-        let Some(obj) = self.objects.remove(&key) else {
+        let Some(obj) = self.take(&key) else {
             return Err(ApiError::NotFound { kind, name: name.to_string() });
         };
         self.release_all(&obj);
@@ -639,16 +732,17 @@ impl ApiServer {
             let inside: Vec<ObjectKey> =
                 self.objects.keys().filter(|k| k.namespace == name).cloned().collect();
             for k in inside {
-                if let Some(o) = self.objects.remove(&k) {
+                if let Some(o) = self.take(&k) {
                     self.release_all(&o);
                     let rv = self.next_rv();
-                    self.log(ChangeType::Deleted, k, rv);
+                    self.log_with_old(ChangeType::Deleted, k, rv, std::rc::Rc::new(o));
                 }
             }
         }
         let rv = self.next_rv();
-        self.log(ChangeType::Deleted, key, rv);
-        Ok(obj)
+        let obj = std::rc::Rc::new(obj);
+        self.log_with_old(ChangeType::Deleted, key, rv, obj.clone());
+        Ok(std::rc::Rc::unwrap_or_clone(obj))
     }
 
     /// Creates `default/kubernetes` (ClusterIP `.1`, port 443/https → `target_port`) and its

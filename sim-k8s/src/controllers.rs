@@ -4,10 +4,13 @@
 //! endpoints, EndpointSlice and EndpointSlice-mirroring controllers, a garbage collector for
 //! owned objects and the API server's `kubernetes` Service reconciler.
 //!
-//! Each is a level-triggered reconcile over the whole store (as kube-controller-manager's sync
-//! loops are), run by [`Controllers::reconcile`] until nothing changes; timers (container start,
-//! probes, grace periods, back-off) are derived from state and reported as the next wake-up so
-//! the cluster world can schedule the next call on the sim-core event queue. No threads, no wall
+//! Each is a level-triggered reconcile, as kube-controller-manager's sync loops are, fed like an
+//! informer's workqueue: it watches the API server's change log ([`watch::Watch`]) and
+//! reconciles only the objects a change touched, finding related objects through the store's
+//! indexes (by owner, by selector, by node) — never by re-listing and cloning the store. Run by
+//! [`Controllers::reconcile`] until nothing changes; timers (container start, probes, grace
+//! periods, back-off) are kept per object and reported as the next wake-up so the cluster world
+//! can schedule the next call on the sim-core event queue. No threads, no wall
 //! clock; every random choice comes from a named `SimRng` fork (`controllers/replicaset`, ...).
 //! References: kubernetes/kubernetes pkg/controller/{deployment,replicaset,statefulset,daemon,
 //! endpoint,endpointslice,endpointslicemirroring,nodelifecycle}, pkg/kubelet/prober.
@@ -29,6 +32,7 @@ pub mod replicaset;
 pub mod scheduler;
 pub mod statefulset;
 pub mod store;
+pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -127,7 +131,11 @@ impl Wakeups {
     }
     /// The first requested instant strictly after `now`.
     pub fn next_after(&self, now: SimTime) -> Option<SimTime> {
-        self.at.range((std::ops::Bound::Excluded(now), std::ops::Bound::Unbounded)).next().copied()
+        self.after(now).next()
+    }
+    /// Every requested instant strictly after `now`, in order.
+    pub fn after(&self, now: SimTime) -> impl Iterator<Item = SimTime> + '_ {
+        self.at.range((std::ops::Bound::Excluded(now), std::ops::Bound::Unbounded)).copied()
     }
 }
 
@@ -155,9 +163,12 @@ pub struct Controllers {
     pub(crate) events: events::EventLog,
     pub(crate) probe_hook: Option<ProbeHook>,
     pub(crate) errors: Vec<String>,
-    /// Pods as last listed; dropped on every pod write (and at each reconcile), so a pass
-    /// clones the pod list only when it changed.
-    pod_cache: Option<std::rc::Rc<Vec<Pod>>>,
+    /// Each controller's watch on the change log.
+    pub(crate) watches: Watches,
+    /// The kubelets' timers: (instant, pod) — container start, back-off, probe, grace period.
+    pub(crate) kubelet_timers: BTreeSet<(SimTime, ObjectKey)>,
+    /// Node zones (`topology.kubernetes.io/zone`) as the EndpointSlice controller last saw them.
+    pub(crate) zones: BTreeMap<String, String>,
     /// Store revision and timer after the last quiet reconcile (skip identical calls).
     quiet: Option<(u64, Option<SimTime>)>,
 }
@@ -169,6 +180,44 @@ impl fmt::Debug for Controllers {
             .field("pods", &self.pods.len())
             .field("nodes", &self.nodes)
             .finish_non_exhaustive()
+    }
+}
+
+/// One watch per controller.
+#[derive(Debug, Default)]
+pub(crate) struct Watches {
+    pub(crate) node_lifecycle: watch::Watch,
+    pub(crate) default_service: watch::Watch,
+    pub(crate) garbage_collector: watch::Watch,
+    pub(crate) deployment: watch::Watch,
+    pub(crate) replicaset: watch::Watch,
+    pub(crate) statefulset: watch::Watch,
+    pub(crate) daemonset: watch::Watch,
+    pub(crate) scheduler: watch::Watch,
+    pub(crate) kubelet: watch::Watch,
+    pub(crate) endpoints: watch::Watch,
+    pub(crate) endpointslice: watch::Watch,
+    pub(crate) mirroring: watch::Watch,
+}
+
+impl Watches {
+    fn resync(&mut self) {
+        for w in [
+            &mut self.node_lifecycle,
+            &mut self.default_service,
+            &mut self.garbage_collector,
+            &mut self.deployment,
+            &mut self.replicaset,
+            &mut self.statefulset,
+            &mut self.daemonset,
+            &mut self.scheduler,
+            &mut self.kubelet,
+            &mut self.endpoints,
+            &mut self.endpointslice,
+            &mut self.mirroring,
+        ] {
+            w.resync();
+        }
     }
 }
 
@@ -197,7 +246,9 @@ impl Controllers {
             events: events::EventLog::default(),
             probe_hook: None,
             errors: Vec::new(),
-            pod_cache: None,
+            watches: Watches::default(),
+            kubelet_timers: BTreeSet::new(),
+            zones: BTreeMap::new(),
             quiet: None,
         }
     }
@@ -212,14 +263,13 @@ impl Controllers {
     /// the next timer fires.
     pub fn reconcile(&mut self, store: &mut dyn ObjectStore, now: SimTime) -> Reconciled {
         // Nothing written since the last quiet pass and no timer due: nothing to do.
-        if let (Some(rev), Some((quiet_rev, wake))) = (store.revision(), self.quiet)
-            && rev == quiet_rev
+        if let Some((quiet_rev, wake)) = self.quiet
+            && store.revision() == quiet_rev
             && wake.is_none_or(|w| now < w)
             && self.probe_hook.is_none()
         {
             return Reconciled { changed: false, next_wakeup: wake };
         }
-        self.pod_cache = None;
         let mut any = false;
         let mut wake = Wakeups::default();
         for _ in 0..MAX_PASSES {
@@ -243,7 +293,7 @@ impl Controllers {
             }
         }
         let next_wakeup = wake.next_after(now);
-        self.quiet = store.revision().map(|r| (r, next_wakeup));
+        self.quiet = Some((store.revision(), next_wakeup));
         Reconciled { changed: any, next_wakeup }
     }
 
@@ -259,19 +309,11 @@ impl Controllers {
         }
     }
 
-    /// Every pod, listed once per change (see `pod_cache`).
-    pub(crate) fn pods(&mut self, store: &dyn ObjectStore) -> std::rc::Rc<Vec<Pod>> {
-        if let Some(p) = &self.pod_cache {
-            return p.clone();
-        }
-        let p = std::rc::Rc::new(list_pods(store));
-        self.pod_cache = Some(p.clone());
-        p
-    }
-
-    /// Marks runtime state changed outside the store (node up/down, crashes).
+    /// Marks runtime state changed outside the store (node up/down, crashes): the next pass
+    /// reconciles everything.
     pub(crate) fn touch(&mut self) {
         self.quiet = None;
+        self.watches.resync();
     }
 
     /// Events recorded so far (`kubectl describe` / `get events`), oldest first.
@@ -291,9 +333,6 @@ impl Controllers {
         now: SimTime,
         create: bool,
     ) -> bool {
-        if obj.kind() == Kind::Pod {
-            self.pod_cache = None;
-        }
         let res = if create { store.create(obj, now) } else { store.update(obj, now) };
         match res {
             Ok(()) => true,
@@ -305,9 +344,6 @@ impl Controllers {
     }
 
     pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
-        if key.kind == Kind::Pod {
-            self.pod_cache = None;
-        }
         match store.delete(key, now) {
             Ok(_) => true,
             Err(e) => {
@@ -318,16 +354,16 @@ impl Controllers {
     }
 }
 
-/// Every object of one kind, unwrapped.
+/// Every object of one kind, unwrapped and cloned (for small kinds and tests; controllers
+/// read the store by reference).
 macro_rules! typed_list {
     ($fn:ident, $variant:ident, $ty:ty) => {
         /// Every object of this kind in the store, in key order.
         pub fn $fn(store: &dyn ObjectStore) -> Vec<$ty> {
             store
                 .list(Kind::$variant)
-                .into_iter()
                 .filter_map(|o| match o {
-                    Object::$variant(x) => Some(x),
+                    Object::$variant(x) => Some(x.clone()),
                     _ => None,
                 })
                 .collect()

@@ -11,6 +11,7 @@
 //! - [`apps`]: what servers answer, by container image.
 //! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
 //! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
+//! - [`synth`]: synthetic clusters of any size (the scale benches' input).
 //! - [`kube_proxy`]: kube-proxy's iptables mode: the iptables-restore input it writes per node.
 
 pub mod api;
@@ -22,4 +23,5 @@ pub mod dns;
 pub mod kube_proxy;
 pub mod kubectl;
 pub mod manifest;
+pub mod synth;
 pub mod validation;

@@ -9,10 +9,11 @@ use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use super::names::{pod_template_hash, random_suffix};
-use super::pods::{self, controller_ref, is_active, owned_by, pod_from_template};
+use super::pods::{self, controller_ref, is_active, pod_from_template};
 use super::replicaset::delete_pod;
 use super::scheduler::{node_fits, parse_tolerations};
-use super::{Controllers, EventType, ObjectStore, list_daemonsets, list_nodes, ns_of};
+use super::watch::{dirty_keys, owner_or_self};
+use super::{Controllers, EventType, ObjectStore, list_nodes, ns_of};
 use crate::api::{DaemonSet, Kind, Object, ObjectKey, Pod};
 
 /// Tolerations the DaemonSet controller adds to every daemon pod
@@ -28,10 +29,16 @@ pub fn daemon_tolerations() -> Value {
     ])
 }
 
-/// Reconciles every DaemonSet.
+/// Reconciles the DaemonSets a change touched (the set, a pod it controls, or any node).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
-    for ds in list_daemonsets(store) {
+    let changes = c.watches.daemonset.poll(store);
+    let nodes_changed = changes.is_some_and(|cs| cs.iter().any(|ch| ch.key.kind == Kind::Node));
+    let changes = if nodes_changed { None } else { changes };
+    let dirty =
+        dirty_keys(store, changes, Kind::DaemonSet, |ch, out| owner_or_self(store, ch, Kind::DaemonSet, out));
+    for key in dirty {
+        let Some(Object::DaemonSet(ds)) = store.get(&key).cloned() else { continue };
         changed |= sync(c, store, &ds, now);
     }
     changed
@@ -52,10 +59,11 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
     }
     template.spec.tolerations = Some(Value::Array(tols));
     let tolerations = parse_tolerations(&template.spec);
-    let owned: Vec<Pod> = c
-        .pods(store)
-        .iter()
-        .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &name) && is_active(p))
+    let owned: Vec<Pod> = store
+        .owned(Kind::Pod, &ns, "DaemonSet", &name)
+        .into_iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| is_active(p))
         .cloned()
         .collect();
     let nodes = list_nodes(store);
@@ -119,12 +127,11 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&ds.metadata);
-    let active: Vec<Pod> = c
-        .pods(store)
-        .iter()
-        .filter(|p| {
-            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "DaemonSet", &ds.metadata.name) && is_active(p)
-        })
+    let active: Vec<Pod> = store
+        .owned(Kind::Pod, ns, "DaemonSet", &ds.metadata.name)
+        .into_iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| is_active(p))
         .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();

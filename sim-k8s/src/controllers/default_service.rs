@@ -33,6 +33,13 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     if !c.config.default_kubernetes_service {
         return false;
     }
+    // Only a change to a node or to the `kubernetes` objects can call for a write.
+    let relevant = |ch: &crate::apiserver::Change| {
+        ch.key.kind == Kind::Node || (ch.key.namespace == "default" && ch.key.name == "kubernetes")
+    };
+    if c.watches.default_service.poll(store).is_some_and(|cs| !cs.iter().any(relevant)) {
+        return false;
+    }
     let mut changed = false;
     let svc_key = ObjectKey::new(Kind::Service, "default", "kubernetes");
     if store.get(&svc_key).is_none() {

@@ -11,9 +11,10 @@ use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use super::names::pod_template_hash;
-use super::pods::{controller_ref, owned_by};
+use super::pods::controller_ref;
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, list_deployments, list_replicasets, ns_of};
+use super::watch::{dirty_keys, owner_or_self};
+use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::workload::ReplicaSetSpec;
 use crate::api::{Deployment, Kind, Object, ObjectKey, ObjectMeta, ReplicaSet};
 
@@ -22,19 +23,31 @@ pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 /// The revision annotation on Deployments and ReplicaSets.
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 
-/// Reconciles every Deployment.
+/// The ReplicaSets `d` controls, in name order.
+fn owned_replicasets(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<ReplicaSet> {
+    store
+        .owned(Kind::ReplicaSet, ns, "Deployment", name)
+        .into_iter()
+        .filter_map(Object::as_replica_set)
+        .cloned()
+        .collect()
+}
+
+/// Reconciles the Deployments a change touched (the Deployment, or a ReplicaSet it controls).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
-    let all_rs = list_replicasets(store);
-    for d in list_deployments(store) {
+    let changes = c.watches.deployment.poll(store);
+    let dirty = dirty_keys(store, changes, Kind::Deployment, |ch, out| {
+        owner_or_self(store, ch, Kind::Deployment, out)
+    });
+    for key in dirty {
+        let Some(Object::Deployment(d)) = store.get(&key).cloned() else { continue };
         let ns = ns_of(&d.metadata).to_string();
         let hash = pod_template_hash(&d.spec.template);
         let rs_name = format!("{}-{}", d.metadata.name, hash);
         let want = d.spec.replicas.unwrap_or(1).max(0);
-        let owned: Vec<&ReplicaSet> = all_rs
-            .iter()
-            .filter(|r| ns_of(&r.metadata) == ns && owned_by(&r.metadata, "Deployment", &d.metadata.name))
-            .collect();
+        let owned_rs = owned_replicasets(store, &ns, &d.metadata.name);
+        let owned: Vec<&ReplicaSet> = owned_rs.iter().collect();
         let revision = owned
             .iter()
             .filter_map(|r| r.metadata.annotations.get(REVISION_ANNOTATION)?.parse::<i64>().ok())
@@ -228,10 +241,7 @@ fn update_status(
     rs_name: &str,
     now: SimTime,
 ) -> bool {
-    let owned: Vec<ReplicaSet> = list_replicasets(store)
-        .into_iter()
-        .filter(|r| ns_of(&r.metadata) == ns && owned_by(&r.metadata, "Deployment", &d.metadata.name))
-        .collect();
+    let owned = owned_replicasets(store, ns, &d.metadata.name);
     let sum = |f: &str| owned.iter().map(|r| count(&r.status, f)).sum::<i64>();
     let replicas = sum("replicas");
     let ready = sum("readyReplicas");

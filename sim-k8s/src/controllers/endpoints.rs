@@ -15,9 +15,11 @@ use std::net::IpAddr;
 
 use sim_core::SimTime;
 
+use super::endpointslice::touched_services;
 use super::pods::{find_port, is_terminal, is_terminating, selector_matches};
 use super::store::timestamp;
-use super::{Controllers, ObjectStore, list_endpoints, list_services, ns_of};
+use super::watch::dirty_keys;
+use super::{Controllers, ObjectStore, ns_of};
 use crate::api::{
     EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, Kind, Object, ObjectKey, ObjectMeta,
     ObjectReference, Pod, Protocol, Service,
@@ -62,8 +64,9 @@ pub fn pod_ref(pod: &Pod) -> ObjectReference {
 /// Resolved (name, port, protocol) triples: pods with the same list share a subset.
 type PortList = Vec<(String, i32, String)>;
 
-/// The Endpoints subsets the controller computes for a Service.
-pub fn desired_subsets(svc: &Service, pods: &[Pod]) -> Vec<EndpointSubset> {
+/// The Endpoints subsets the controller computes for a Service, from candidate pods (any pods:
+/// those outside the Service's namespace or selector are skipped).
+pub fn desired_subsets<'a>(svc: &Service, pods: impl IntoIterator<Item = &'a Pod>) -> Vec<EndpointSubset> {
     let Some(selector) = service_selector(svc) else { return Vec::new() };
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
@@ -132,28 +135,46 @@ fn ip_key(ip: IpAddr) -> (u8, u128) {
     }
 }
 
-/// Creates/updates/deletes controller-managed Endpoints.
+/// Creates/updates/deletes the controller-managed Endpoints of the Services a change touched.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = c.pods(store);
-    let existing: BTreeMap<ObjectKey, Endpoints> = list_endpoints(store)
-        .into_iter()
-        .map(|e| (ObjectKey::new(Kind::Endpoints, ns_of(&e.metadata), &e.metadata.name), e))
-        .collect();
-    let mut changed = false;
-    let mut managed = std::collections::BTreeSet::new();
-    for svc in list_services(store) {
-        if service_selector(&svc).is_none() {
-            continue;
+    let changes = c.watches.endpoints.poll(store);
+    let resync = changes.is_none();
+    let mut dirty = dirty_keys(store, changes, Kind::Service, |ch, out| {
+        if ch.key.kind == Kind::Endpoints {
+            out.insert(ObjectKey::new(Kind::Service, &ch.key.namespace, &ch.key.name));
+        } else {
+            touched_services(store, ch, None, out);
         }
+    });
+    if resync {
+        // Services deleted since: their managed Endpoints go too.
+        dirty
+            .extend(c.managed_endpoints.iter().map(|k| ObjectKey::new(Kind::Service, &k.namespace, &k.name)));
+    }
+    let mut changed = false;
+    let mut gone = Vec::new();
+    let mut managed = std::collections::BTreeSet::new();
+    for svc_key in dirty {
+        let key = ObjectKey::new(Kind::Endpoints, &svc_key.namespace, &svc_key.name);
+        let svc = store.get(&svc_key).and_then(Object::as_service);
+        let Some(svc) = svc.filter(|s| service_selector(s).is_some()).cloned() else {
+            gone.push(key);
+            continue;
+        };
         let ns = ns_of(&svc.metadata).to_string();
-        let key = ObjectKey::new(Kind::Endpoints, &ns, &svc.metadata.name);
         managed.insert(key.clone());
         let mut labels = svc.metadata.labels.clone();
         if svc.spec.is_headless() {
             labels.insert(HEADLESS_LABEL.into(), String::new());
         }
-        let subsets = desired_subsets(&svc, &pods);
-        match existing.get(&key) {
+        let subsets = match service_selector(&svc) {
+            Some(sel) => desired_subsets(
+                &svc,
+                store.select(Kind::Pod, &ns, sel).into_iter().filter_map(Object::as_pod),
+            ),
+            None => Vec::new(),
+        };
+        match store.get(&key).and_then(Object::as_endpoints) {
             Some(e) if e.subsets == subsets && e.metadata.labels == labels => {}
             Some(e) => {
                 let mut e = e.clone();
@@ -183,13 +204,15 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         }
     }
     // A Service that went away (or lost its selector) takes its managed Endpoints with it.
-    let gone: Vec<ObjectKey> = c.managed_endpoints.difference(&managed).cloned().collect();
     for key in gone {
+        if !c.managed_endpoints.remove(&key) {
+            continue;
+        }
         let svc_key = ObjectKey::new(Kind::Service, &key.namespace, &key.name);
-        if store.get(&svc_key).is_none() && existing.contains_key(&key) {
+        if store.get(&svc_key).is_none() && store.get(&key).is_some() {
             changed |= c.remove(store, &key, now);
         }
     }
-    c.managed_endpoints = managed;
+    c.managed_endpoints.extend(managed);
     changed
 }

@@ -21,7 +21,8 @@ use sim_core::SimTime;
 use super::endpoints::{HEADLESS_LABEL, endpoint_hostname, pod_eligible, pod_ref, service_selector};
 use super::names::random_suffix;
 use super::pods::{controller_ref, find_port, is_terminating, selector_matches};
-use super::{Controllers, ObjectStore, list_endpoints, list_nodes, list_services, list_slices, ns_of};
+use super::watch::{both_versions, dirty_keys};
+use super::{Controllers, ObjectStore, ns_of};
 use crate::api::endpoint_slice::{AddressType, MANAGED_BY_LABEL, SERVICE_NAME_LABEL};
 use crate::api::{
     Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Kind, Object, ObjectKey, ObjectMeta, Pod,
@@ -51,8 +52,13 @@ fn endpoint_key(e: &Endpoint) -> (u8, u128, String) {
     }
 }
 
-/// The slices' content the controller wants for a selector Service.
-pub fn desired_for_service(svc: &Service, pods: &[Pod], zones: &BTreeMap<String, String>) -> Vec<Desired> {
+/// The slices' content the controller wants for a selector Service, from candidate pods (any
+/// pods: those outside the Service's namespace or selector are skipped).
+pub fn desired_for_service<'a>(
+    svc: &Service,
+    pods: impl IntoIterator<Item = &'a Pod>,
+    zones: &BTreeMap<String, String>,
+) -> Vec<Desired> {
     let Some(selector) = service_selector(svc) else { return Vec::new() };
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
@@ -125,14 +131,7 @@ fn sync_slices(
     owner: Option<crate::api::OwnerReference>,
     now: SimTime,
 ) -> bool {
-    let mut existing: Vec<EndpointSlice> = list_slices(store)
-        .into_iter()
-        .filter(|s| {
-            ns_of(&s.metadata) == ns
-                && s.service_name() == Some(svc_name)
-                && s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(managed_by)
-        })
-        .collect();
+    let mut existing = owned_slices(store, ns, svc_name, managed_by);
     if desired.is_empty() && managed_by == CONTROLLER_NAME {
         desired.push((Vec::new(), Vec::new()));
     }
@@ -191,18 +190,98 @@ fn sync_slices(
     changed
 }
 
-/// Reconciles slices of every selector Service, and removes slices of vanished Services.
-pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let pods = c.pods(store);
-    let zones: BTreeMap<String, String> = list_nodes(store)
+/// The slices `managed_by` keeps for `svc_name` in `ns`, in name order.
+fn owned_slices(store: &dyn ObjectStore, ns: &str, svc_name: &str, managed_by: &str) -> Vec<EndpointSlice> {
+    let selector: BTreeMap<String, String> = [
+        (SERVICE_NAME_LABEL.to_string(), svc_name.to_string()),
+        (MANAGED_BY_LABEL.to_string(), managed_by.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    store
+        .select(Kind::EndpointSlice, ns, &selector)
         .into_iter()
-        .filter_map(|n| n.metadata.labels.get(ZONE_LABEL).cloned().map(|z| (n.metadata.name.clone(), z)))
-        .collect();
-    let services = list_services(store);
+        .filter_map(Object::as_endpoint_slice)
+        .cloned()
+        .collect()
+}
+
+/// The Services whose endpoints a change may alter: the Service itself, the Services selecting
+/// a changed pod (before and after the change), the Service a changed slice of `managed_by`
+/// belongs to.
+pub(crate) fn touched_services(
+    store: &dyn ObjectStore,
+    ch: &crate::apiserver::Change,
+    slices_of: Option<&str>,
+    out: &mut std::collections::BTreeSet<ObjectKey>,
+) {
+    let ns = &ch.key.namespace;
+    match ch.key.kind {
+        Kind::Service => {
+            out.insert(ch.key.clone());
+        }
+        Kind::Pod => {
+            for obj in both_versions(store, ch) {
+                if let Some(m) = obj.meta() {
+                    out.extend(
+                        store
+                            .services_selecting(ns, &m.labels)
+                            .into_iter()
+                            .map(|s| ObjectKey::new(Kind::Service, ns, &s.metadata.name)),
+                    );
+                }
+            }
+        }
+        Kind::EndpointSlice => {
+            for obj in both_versions(store, ch) {
+                let Some(slice) = obj.as_endpoint_slice() else { continue };
+                if let Some(managed) = slices_of
+                    && slice.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(managed)
+                    && let Some(svc) = slice.service_name()
+                {
+                    out.insert(ObjectKey::new(Kind::Service, ns, svc));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reconciles the slices of the Services a change touched, and removes slices of vanished
+/// Services.
+pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
+    let changes = c.watches.endpointslice.poll(store);
+    // Zones come from node labels; a zone change touches every Service.
+    let mut zones_changed = changes.is_none();
+    for ch in changes.into_iter().flatten().filter(|ch| ch.key.kind == Kind::Node) {
+        let zone = store.get(&ch.key).and_then(Object::meta).and_then(|m| m.labels.get(ZONE_LABEL)).cloned();
+        if c.zones.get(&ch.key.name) != zone.as_ref() {
+            zones_changed = true;
+            match zone {
+                Some(z) => c.zones.insert(ch.key.name.clone(), z),
+                None => c.zones.remove(&ch.key.name),
+            };
+        }
+    }
+    if changes.is_none() {
+        c.zones = store
+            .list(Kind::Node)
+            .filter_map(|n| n.meta()?.labels.get(ZONE_LABEL).map(|z| (n.name().to_string(), z.clone())))
+            .collect();
+    }
+    let changes = if zones_changed { None } else { changes };
+    let dirty = dirty_keys(store, changes, Kind::Service, |ch, out| {
+        touched_services(store, ch, Some(CONTROLLER_NAME), out)
+    });
     let mut changed = false;
-    for svc in &services {
-        if service_selector(svc).is_none() || svc.spec.service_type() == crate::api::ServiceType::ExternalName
-        {
+    let mut garbage = Vec::new();
+    for key in dirty {
+        let svc = store.get(&key).and_then(Object::as_service);
+        let Some(svc) = svc.filter(|s| service_selector(s).is_some()).cloned() else {
+            garbage.push(key);
+            continue;
+        };
+        if svc.spec.service_type() == crate::api::ServiceType::ExternalName {
             continue;
         }
         let ns = ns_of(&svc.metadata).to_string();
@@ -212,7 +291,14 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         if svc.spec.is_headless() {
             labels.insert(HEADLESS_LABEL.into(), String::new());
         }
-        let desired = desired_for_service(svc, &pods, &zones);
+        let desired = match service_selector(&svc) {
+            Some(sel) => desired_for_service(
+                &svc,
+                store.select(Kind::Pod, &ns, sel).into_iter().filter_map(Object::as_pod),
+                &c.zones,
+            ),
+            None => Vec::new(),
+        };
         let owner = controller_ref("v1", "Service", &svc.metadata);
         changed |= sync_slices(
             c,
@@ -227,42 +313,47 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         );
     }
     // Garbage: controller slices whose Service is gone or no longer selects.
-    for s in list_slices(store) {
-        if s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str) != Some(CONTROLLER_NAME) {
-            continue;
-        }
-        let ns = ns_of(&s.metadata);
-        let keep = services.iter().any(|svc| {
-            ns_of(&svc.metadata) == ns
-                && Some(svc.metadata.name.as_str()) == s.service_name()
-                && service_selector(svc).is_some()
-        });
-        if !keep {
-            changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name), now);
+    for key in garbage {
+        for s in owned_slices(store, &key.namespace, &key.name, CONTROLLER_NAME) {
+            changed |=
+                c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, &s.metadata.name), now);
         }
     }
     changed
 }
 
-/// Mirrors hand-made Endpoints of selector-less Services into slices.
+/// Mirrors hand-made Endpoints of selector-less Services into slices: those a change touched
+/// (the Endpoints, its Service, or one of its mirrored slices).
 pub fn reconcile_mirroring(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let services = list_services(store);
-    let endpoints = list_endpoints(store);
+    let changes = c.watches.mirroring.poll(store);
+    let dirty = dirty_keys(store, changes, Kind::Endpoints, |ch, out| {
+        let mut services = std::collections::BTreeSet::new();
+        match ch.key.kind {
+            Kind::Endpoints | Kind::Service => {
+                out.insert(ObjectKey::new(Kind::Endpoints, &ch.key.namespace, &ch.key.name));
+            }
+            Kind::EndpointSlice => touched_services(store, ch, Some(MIRRORING_NAME), &mut services),
+            _ => {}
+        }
+        out.extend(services.into_iter().map(|k| ObjectKey::new(Kind::Endpoints, &k.namespace, &k.name)));
+    });
     let mut changed = false;
-    let mut mirrored: Vec<(String, String)> = Vec::new();
-    for ep in &endpoints {
-        let ns = ns_of(&ep.metadata).to_string();
-        let Some(svc) =
-            services.iter().find(|s| ns_of(&s.metadata) == ns && s.metadata.name == ep.metadata.name)
-        else {
+    let mut garbage = Vec::new();
+    for key in dirty {
+        let ns = key.namespace.clone();
+        let ep = store.get(&key).and_then(Object::as_endpoints);
+        let svc = store.get(&ObjectKey::new(Kind::Service, &ns, &key.name)).and_then(Object::as_service);
+        let mirror = match (ep, svc) {
+            (Some(ep), Some(svc)) => {
+                service_selector(svc).is_none()
+                    && ep.metadata.labels.get(SKIP_MIRROR_LABEL).map(String::as_str) != Some("true")
+            }
+            _ => false,
+        };
+        let Some(ep) = ep.filter(|_| mirror).cloned() else {
+            garbage.push(key);
             continue;
         };
-        if service_selector(svc).is_some()
-            || ep.metadata.labels.get(SKIP_MIRROR_LABEL).map(String::as_str) == Some("true")
-        {
-            continue;
-        }
-        mirrored.push((ns.clone(), ep.metadata.name.clone()));
         let mut desired: Vec<Desired> = Vec::new();
         for subset in &ep.subsets {
             let ports: Vec<EndpointPort> = subset
@@ -302,14 +393,10 @@ pub fn reconcile_mirroring(c: &mut Controllers, store: &mut dyn ObjectStore, now
         changed |=
             sync_slices(c, store, &ns, &ep.metadata.name, MIRRORING_NAME, desired, labels, Some(owner), now);
     }
-    for s in list_slices(store) {
-        if s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str) != Some(MIRRORING_NAME) {
-            continue;
-        }
-        let ns = ns_of(&s.metadata).to_string();
-        let owner = s.service_name().unwrap_or("").to_string();
-        if !mirrored.contains(&(ns.clone(), owner)) {
-            changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &ns, &s.metadata.name), now);
+    for key in garbage {
+        for s in owned_slices(store, &key.namespace, &key.name, MIRRORING_NAME) {
+            changed |=
+                c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, &s.metadata.name), now);
         }
     }
     changed

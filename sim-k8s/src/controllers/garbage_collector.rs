@@ -10,8 +10,8 @@ use sim_core::SimTime;
 
 use super::pods::controller_of;
 use super::replicaset::delete_pod;
-use super::{Controllers, ObjectStore, list_replicasets, ns_of};
-use crate::api::{Kind, ObjectKey};
+use super::{Controllers, ObjectStore, ns_of};
+use crate::api::{Kind, Object, ObjectKey};
 
 fn owner_kind(kind: &str) -> Option<Kind> {
     match kind {
@@ -23,36 +23,55 @@ fn owner_kind(kind: &str) -> Option<Kind> {
     }
 }
 
-/// Deletes dependents whose controlling owner no longer exists.
+/// Deletes dependents whose controlling owner no longer exists: the dependents a change
+/// touched, and those of owners just deleted (found through the owner index).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
-    // Owners that exist, listed once (store reads clone objects).
-    let mut owners: BTreeSet<ObjectKey> = BTreeSet::new();
-    for kind in [Kind::Deployment, Kind::ReplicaSet, Kind::StatefulSet, Kind::DaemonSet] {
-        owners.extend(store.list(kind).iter().map(|o| o.key("default")));
-    }
-    for rs in list_replicasets(store) {
-        let ns = ns_of(&rs.metadata).to_string();
-        if let Some(kind) =
-            controller_of(&rs.metadata).and_then(|o| owner_kind(&o.kind).map(|k| (k, o.name.clone())))
-            && !owners.contains(&ObjectKey::new(kind.0, &ns, &kind.1))
-        {
-            changed |= c.remove(store, &ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name), now);
+    let mut check: BTreeSet<ObjectKey> = BTreeSet::new();
+    match c.watches.garbage_collector.poll(store) {
+        None => {
+            for kind in DEPENDENTS {
+                check.extend(store.list(kind).map(|o| o.key("default")));
+            }
+        }
+        Some(changes) => {
+            for ch in changes {
+                if DEPENDENTS.contains(&ch.key.kind) && ch.change != crate::apiserver::ChangeType::Deleted {
+                    check.insert(ch.key.clone());
+                }
+                if ch.change == crate::apiserver::ChangeType::Deleted
+                    && owner_kind(ch.key.kind.as_str()).is_some()
+                {
+                    for kind in DEPENDENTS {
+                        for o in store.owned(kind, &ch.key.namespace, ch.key.kind.as_str(), &ch.key.name) {
+                            check.insert(o.key("default"));
+                        }
+                    }
+                }
+            }
         }
     }
-    let pods = c.pods(store);
-    for pod in pods.iter() {
-        if pod.metadata.deletion_timestamp.is_some() {
+    let orphaned = |store: &dyn ObjectStore, meta: &crate::api::ObjectMeta| {
+        controller_of(meta)
+            .and_then(|o| owner_kind(&o.kind).map(|k| ObjectKey::new(k, ns_of(meta), &o.name)))
+            .is_some_and(|owner| store.get(&owner).is_none())
+    };
+    // ReplicaSets first, then pods, each in key order.
+    for key in check.iter().filter(|k| k.kind == Kind::ReplicaSet) {
+        if store.get(key).and_then(Object::meta).is_some_and(|m| orphaned(store, m)) {
+            changed |= c.remove(store, key, now);
+        }
+    }
+    for key in check.iter().filter(|k| k.kind == Kind::Pod) {
+        let Some(Object::Pod(pod)) = store.get(key) else { continue };
+        if pod.metadata.deletion_timestamp.is_some() || !orphaned(store, &pod.metadata) {
             continue;
         }
-        let ns = ns_of(&pod.metadata).to_string();
-        if let Some((kind, name)) =
-            controller_of(&pod.metadata).and_then(|o| owner_kind(&o.kind).map(|k| (k, o.name.clone())))
-            && !owners.contains(&ObjectKey::new(kind, &ns, &name))
-        {
-            let mut p = pod.clone();
-            changed |= delete_pod(c, store, &mut p, now);
-        }
+        let mut p = pod.clone();
+        changed |= delete_pod(c, store, &mut p, now);
     }
     changed
 }
+
+/// The kinds whose objects the collector deletes.
+const DEPENDENTS: [Kind; 2] = [Kind::ReplicaSet, Kind::Pod];

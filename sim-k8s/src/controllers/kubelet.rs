@@ -11,7 +11,7 @@
 //! Left out: init containers, liveness/startup probes, image pulls, volumes; a kubelet on a
 //! down node does nothing (its pods keep their last status until the node returns).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
@@ -20,7 +20,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, list_nodes, ns_of};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, ns_of};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
 
@@ -89,6 +89,14 @@ pub fn node_pod_cidr(node: &Node, index: usize, cluster: Ipv4Net) -> Option<Ipv4
         return Some(net);
     }
     cluster.subnets(24).ok()?.nth(index)
+}
+
+/// [`node_pod_cidr`], computing the node's index only when the node has no `spec.podCIDR`.
+fn node_pod_cidr_lazy(node: &Node, index: impl FnOnce() -> usize, cluster: Ipv4Net) -> Option<Ipv4Net> {
+    if node.spec.pod_cidr.is_some() || !node.spec.pod_cidrs.is_empty() {
+        return node_pod_cidr(node, 0, cluster);
+    }
+    node_pod_cidr(node, index(), cluster)
 }
 
 /// host-local: first free address from `.2` (`.1` is the bridge), stopping before broadcast.
@@ -166,38 +174,56 @@ impl Controllers {
     }
 }
 
-/// Runs every node's kubelet once.
+/// Runs every node's kubelet once, over the pods a change touched or a timer is due for.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime, wake: &mut Wakeups) -> bool {
-    let nodes = list_nodes(store);
-    let all = c.pods(store);
-    // Forget pods that are gone or were re-created under the same name.
-    let live: BTreeMap<ObjectKey, String> = all
-        .iter()
-        .map(|p| (ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name), p.metadata.uid.clone()))
-        .collect();
-    c.pods.retain(|k, rt| live.get(k).is_some_and(|uid| *uid == rt.uid));
+    let changes = c.watches.kubelet.poll(store);
+    let live = |store: &dyn ObjectStore, k: &ObjectKey, rt: &PodRuntime| {
+        store.get(k).and_then(Object::meta).is_some_and(|m| m.uid == rt.uid)
+    };
+    let mut dirty: BTreeSet<ObjectKey> = BTreeSet::new();
+    match changes {
+        None => {
+            // Forget pods that are gone or were re-created under the same name.
+            c.pods.retain(|k, rt| live(store, k, rt));
+            dirty.extend(store.list(Kind::Pod).map(|o| o.key("default")));
+        }
+        Some(changes) => {
+            for ch in changes.iter().filter(|ch| ch.key.kind == Kind::Pod) {
+                if c.pods.get(&ch.key).is_some_and(|rt| !live(store, &ch.key, rt)) {
+                    c.pods.remove(&ch.key);
+                }
+                dirty.insert(ch.key.clone());
+            }
+        }
+    }
+    while let Some((t, _)) = c.kubelet_timers.first()
+        && *t <= now
+    {
+        if let Some((_, k)) = c.kubelet_timers.pop_first() {
+            dirty.insert(k);
+        }
+    }
     let mut changed = false;
-    for pod in all.iter() {
+    for key in dirty {
+        let Some(Object::Pod(pod)) = store.get(&key) else { continue };
         if pod.spec.node_name.is_empty() {
             continue;
         }
-        let Some((index, node)) =
-            nodes.iter().enumerate().find(|(_, n)| n.metadata.name == pod.spec.node_name)
-        else {
-            continue;
-        };
+        let node_key = ObjectKey::new(Kind::Node, "", &pod.spec.node_name);
+        let Some(Object::Node(node)) = store.get(&node_key) else { continue };
         if c.nodes.get(&node.metadata.name).is_some_and(|n| n.down_since.is_some()) {
             continue;
         }
-        let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
-        if is_terminating(pod) {
-            let deadline = deletion_deadline(pod).unwrap_or(now);
-            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
+        let pod = pod.clone();
+        let mut timers = Wakeups::default();
+        if is_terminating(&pod) {
+            let deadline = deletion_deadline(&pod).unwrap_or(now);
+            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
             }
-            wake.at(deadline);
+            timers.at(deadline);
             if let Some(rt) = c.pods.get_mut(&key)
                 && !rt.killing_reported
             {
@@ -213,40 +239,56 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                     );
                 }
             }
-            continue;
+        } else if !is_terminal(&pod) {
+            if !c.pods.contains_key(&key) {
+                let Some(rt) = admit(c, store, &pod, &node_key, now) else { continue };
+                c.pods.insert(key.clone(), rt);
+            }
+            advance(c, &key, &pod, now, &mut timers);
+            let unchanged =
+                c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
+            if !unchanged {
+                changed |= write_status(c, store, &key, &pod, now);
+            }
         }
-        if is_terminal(pod) {
-            continue;
+        for t in timers.after(now) {
+            c.kubelet_timers.insert((t, key.clone()));
         }
-        if !c.pods.contains_key(&key) {
-            let rt = admit(c, pod, node, index, now);
-            c.pods.insert(key.clone(), rt);
-        }
-        advance(c, &key, pod, now, wake);
-        let unchanged =
-            c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
-        if !unchanged {
-            changed |= write_status(c, store, &key, pod, now);
-        }
+    }
+    if let Some((t, _)) = c.kubelet_timers.first() {
+        wake.at(*t);
     }
     changed
 }
 
-fn admit(c: &mut Controllers, pod: &Pod, node: &Node, index: usize, now: SimTime) -> PodRuntime {
+fn admit(
+    c: &mut Controllers,
+    store: &dyn ObjectStore,
+    pod: &Pod,
+    node_key: &ObjectKey,
+    now: SimTime,
+) -> Option<PodRuntime> {
+    let Some(Object::Node(node)) = store.get(node_key) else { return None };
     let host_ip = node.internal_ip();
     let ip = if pod.spec.host_network == Some(true) {
         host_ip
     } else if let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) {
         Some(ip)
     } else {
-        let used: BTreeSet<IpAddr> =
-            c.pods.values().filter(|r| r.node == node.metadata.name).filter_map(|r| r.ip).collect();
-        node_pod_cidr(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, &used))
+        // host-local's allocations on this node: the IPs of the pods the kubelet runs there.
+        let used: BTreeSet<IpAddr> = store
+            .pods_on(&node.metadata.name)
+            .into_iter()
+            .filter_map(|p| c.pods.get(&ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name)))
+            .filter_map(|r| r.ip)
+            .collect();
+        let index = || store.list(Kind::Node).position(|n| n.name() == node.metadata.name).unwrap_or(0);
+        node_pod_cidr_lazy(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, &used))
     };
     let (lo, hi) = c.config.startup_delay_ms;
     let delay = if hi > lo { c.rng.kubelet.below(lo, hi + 1) } else { lo };
     let start = now.saturating_add(SimDuration::from_millis(delay));
-    PodRuntime {
+    Some(PodRuntime {
         uid: pod.metadata.uid.clone(),
         node: node.metadata.name.clone(),
         ip,
@@ -269,7 +311,7 @@ fn admit(c: &mut Controllers, pod: &Pod, node: &Node, index: usize, now: SimTime
         killing_reported: false,
         written: None,
         dirty: true,
-    }
+    })
 }
 
 fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {

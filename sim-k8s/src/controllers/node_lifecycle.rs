@@ -13,8 +13,9 @@ use sim_core::SimTime;
 
 use super::pods::{is_terminating, mark_terminating};
 use super::store::timestamp;
-use super::{Controllers, ObjectStore, Wakeups, list_nodes, list_pods, ns_of};
-use crate::api::{Kind, Node, NodeStatus, Object, ObjectKey, Taint};
+use super::watch::dirty_keys;
+use super::{Controllers, ObjectStore, Wakeups, ns_of};
+use crate::api::{Kind, Node, NodeStatus, Object, ObjectKey, Pod, Taint};
 
 /// kubeadm's control-plane role label and taint key.
 pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
@@ -67,7 +68,8 @@ impl Controllers {
             rt.lost = true;
         }
         let mut changed = false;
-        for p in list_pods(store).into_iter().filter(|p| p.spec.node_name == node) {
+        let pods: Vec<Pod> = store.pods_on(node).into_iter().cloned().collect();
+        for p in pods {
             let key = ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name);
             changed |= self.remove(store, &key, now);
             self.pods.remove(&key);
@@ -101,7 +103,20 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
     let mut changed = false;
     let grace = c.config.node_monitor_grace_period;
     let eviction = c.config.eviction_timeout;
-    for node in list_nodes(store) {
+    let changes = c.watches.node_lifecycle.poll(store);
+    let mut dirty = dirty_keys(store, changes, Kind::Node, |ch, out| {
+        if ch.key.kind == Kind::Node {
+            out.insert(ch.key.clone());
+        }
+    });
+    // Nodes that are (or were) down have timers: the grace period, then eviction.
+    for (name, rt) in &c.nodes {
+        if rt.down_since.is_some() || rt.not_ready_since.is_some() {
+            dirty.insert(ObjectKey::new(Kind::Node, "", name));
+        }
+    }
+    for key in dirty {
+        let Some(Object::Node(node)) = store.get(&key).cloned() else { continue };
         let name = node.metadata.name.clone();
         let rt = c.nodes.entry(name.clone()).or_default();
         let mut n: Node = node.clone();
@@ -197,7 +212,8 @@ fn mark_pods(
     wake: &mut Wakeups,
 ) -> bool {
     let mut changed = false;
-    for pod in list_pods(store).into_iter().filter(|p| p.spec.node_name == node) {
+    let pods: Vec<Pod> = store.pods_on(node).into_iter().cloned().collect();
+    for pod in pods {
         let mut p = pod.clone();
         if let Some(s) = p.status.as_mut() {
             for cond in s.conditions.iter_mut().filter(|c| c.type_ == "Ready" && c.status == "True") {

@@ -12,30 +12,42 @@ use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use super::names::random_suffix;
-use super::pods::{self, controller_ref, is_active, mark_terminating, owned_by, pod_from_template};
-use super::{Controllers, EventType, ObjectStore, list_replicasets, ns_of};
+use super::pods::{self, controller_ref, is_active, mark_terminating, pod_from_template};
+use super::watch::{dirty_keys, owner_or_self};
+use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::{Kind, Object, ObjectKey, Pod, ReplicaSet};
 
-/// Reconciles every ReplicaSet.
+/// Reconciles the ReplicaSets a change touched (the ReplicaSet, or a pod it controls).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
-    for rs in list_replicasets(store) {
+    let changes = c.watches.replicaset.poll(store);
+    let dirty = dirty_keys(store, changes, Kind::ReplicaSet, |ch, out| {
+        owner_or_self(store, ch, Kind::ReplicaSet, out)
+    });
+    for key in dirty {
+        let Some(Object::ReplicaSet(rs)) = store.get(&key).cloned() else { continue };
         changed |= sync(c, store, &rs, now);
     }
     changed
+}
+
+/// The active pods `rs` controls, in name order.
+fn active_pods(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<Pod> {
+    store
+        .owned(Kind::Pod, ns, "ReplicaSet", name)
+        .into_iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| is_active(p))
+        .cloned()
+        .collect()
 }
 
 fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
     let ns = ns_of(&rs.metadata).to_string();
     let rs_key = ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name);
     let mut changed = false;
-    let all = c.pods(store);
-    let mut active: Vec<&Pod> = all
-        .iter()
-        .filter(|p| {
-            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name) && is_active(p)
-        })
-        .collect();
+    let all = active_pods(store, &ns, &rs.metadata.name);
+    let mut active: Vec<&Pod> = all.iter().collect();
     let want = rs.spec.replicas.unwrap_or(1).max(0) as usize;
     if active.len() < want {
         for _ in active.len()..want {
@@ -117,13 +129,8 @@ fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
 
 fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
     let ns = ns_of(&rs.metadata);
-    let all = c.pods(store);
-    let active: Vec<&Pod> = all
-        .iter()
-        .filter(|p| {
-            ns_of(&p.metadata) == ns && owned_by(&p.metadata, "ReplicaSet", &rs.metadata.name) && is_active(p)
-        })
-        .collect();
+    let all = active_pods(store, ns, &rs.metadata.name);
+    let active: Vec<&Pod> = all.iter().collect();
     let replicas = active.len();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let labeled = active

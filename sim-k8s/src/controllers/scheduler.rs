@@ -7,18 +7,19 @@
 //! `FailedScheduling` event worded like kube-scheduler's (`0/3 nodes are available: ...`).
 //! Left out: resources, affinity, topology spread constraints, preemption.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use sim_core::SimTime;
 
 use super::pods::{is_terminal, is_terminating};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, list_nodes, ns_of};
+use super::watch::dirty_keys;
+use super::{Controllers, EventType, ObjectStore, list_nodes};
 use crate::api::{Kind, Node, Object, ObjectKey, PodCondition, PodSpec, PodStatus, Taint};
 
 /// One toleration (`spec.tolerations[]`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Toleration {
     /// Taint key (empty with Exists matches every key).
     pub key: String,
@@ -116,41 +117,70 @@ pub fn node_fits(node: &Node, spec: &PodSpec, tolerations: &[Toleration]) -> Res
 
 /// Binds every unbound pending pod, or marks it unschedulable.
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
-    let nodes = list_nodes(store);
-    let all = c.pods(store);
-    let mut load: BTreeMap<String, usize> = nodes.iter().map(|n| (n.metadata.name.clone(), 0)).collect();
-    for p in all.iter().filter(|p| !p.spec.node_name.is_empty() && !is_terminal(p)) {
-        if let Some(n) = load.get_mut(&p.spec.node_name) {
-            *n += 1;
+    // Pods to place: unbound pods a change touched; all of them when a node changed (a node
+    // that fits may have appeared). A pod no change touched was unschedulable before and
+    // still is: fits depend only on the nodes.
+    let changes = c.watches.scheduler.poll(store);
+    let changes =
+        if changes.is_some_and(|cs| cs.iter().any(|ch| ch.key.kind == Kind::Node)) { None } else { changes };
+    let pending_pod = |o: &Object| {
+        o.as_pod().is_some_and(|p| p.spec.node_name.is_empty() && !is_terminal(p) && !is_terminating(p))
+    };
+    let pending = dirty_keys(store, changes, Kind::Pod, |ch, out| {
+        if ch.key.kind == Kind::Pod && store.get(&ch.key).is_some_and(pending_pod) {
+            out.insert(ch.key.clone());
         }
+    });
+    let pending: Vec<ObjectKey> =
+        pending.into_iter().filter(|k| store.get(k).is_some_and(pending_pod)).collect();
+    if pending.is_empty() {
+        return false;
     }
+    let nodes = list_nodes(store);
+    let mut load: Vec<usize> = nodes
+        .iter()
+        .map(|n| store.pods_on(&n.metadata.name).into_iter().filter(|p| !is_terminal(p)).count())
+        .collect();
+    // Per (tolerations, nodeSelector): the fitting nodes by (load, node order), and why the
+    // others do not fit — computed once per pass, not once per pod.
+    type Signature = (Vec<Toleration>, BTreeMap<String, String>);
+    let mut fits: BTreeMap<Signature, (BTreeSet<(usize, usize)>, BTreeMap<String, usize>)> = BTreeMap::new();
     let mut changed = false;
-    for mut pod in
-        all.iter().filter(|p| p.spec.node_name.is_empty() && !is_terminal(p) && !is_terminating(p)).cloned()
-    {
-        let key = ObjectKey::new(Kind::Pod, ns_of(&pod.metadata), &pod.metadata.name);
+    for key in pending {
+        let Some(Object::Pod(pod)) = store.get(&key) else { continue };
+        let mut pod = pod.clone();
         let tolerations = parse_tolerations(&pod.spec);
-        let mut best: Option<(&Node, usize)> = None;
-        let mut unfit: BTreeMap<String, usize> = BTreeMap::new();
-        for node in &nodes {
-            match node_fits(node, &pod.spec, &tolerations) {
-                Ok(()) => {
-                    let l = load.get(&node.metadata.name).copied().unwrap_or(0);
-                    if best.is_none_or(|(_, bl)| l < bl) {
-                        best = Some((node, l));
+        let sig = (tolerations, pod.spec.node_selector.clone());
+        let (candidates, unfit) = fits.entry(sig).or_insert_with_key(|(tolerations, _)| {
+            let mut ok = BTreeSet::new();
+            let mut unfit: BTreeMap<String, usize> = BTreeMap::new();
+            for (i, node) in nodes.iter().enumerate() {
+                match node_fits(node, &pod.spec, tolerations) {
+                    Ok(()) => {
+                        ok.insert((load[i], i));
                     }
+                    Err(u) => *unfit.entry(u.message()).or_default() += 1,
                 }
-                Err(u) => *unfit.entry(u.message()).or_default() += 1,
             }
+            (ok, unfit)
+        });
+        let best = candidates.first().map(|(_, i)| *i);
+        let unfit = unfit.clone();
+        if let Some(i) = best {
+            // The node takes one more pod in every signature's ordering.
+            for (set, _) in fits.values_mut() {
+                if set.remove(&(load[i], i)) {
+                    set.insert((load[i] + 1, i));
+                }
+            }
+            load[i] += 1;
         }
+        let best = best.and_then(|i| nodes.get(i).map(|n| (n, 0usize)));
         let status = pod.status.get_or_insert_with(PodStatus::default);
         status.conditions.retain(|c| c.type_ != "PodScheduled");
         match best {
             Some((node, _)) => {
                 pod.spec.node_name = node.metadata.name.clone();
-                if let Some(l) = load.get_mut(&node.metadata.name) {
-                    *l += 1;
-                }
                 status.phase = Some("Pending".into());
                 status.conditions.push(PodCondition {
                     type_: "PodScheduled".into(),
@@ -176,9 +206,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                     ..Default::default()
                 };
                 let prev = store.get(&key).and_then(|o| match o {
-                    Object::Pod(p) => {
-                        p.status.and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "PodScheduled"))
-                    }
+                    Object::Pod(p) => p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "PodScheduled")),
                     _ => None,
                 });
                 if prev.as_ref().is_some_and(|p| p.message == cond.message && p.status == "False") {

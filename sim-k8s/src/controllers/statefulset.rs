@@ -10,15 +10,21 @@ use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use super::names::pod_template_hash;
-use super::pods::{self, controller_ref, is_terminating, owned_by, pod_from_template};
+use super::pods::{self, controller_ref, is_terminating, pod_from_template};
 use super::replicaset::delete_pod;
-use super::{Controllers, EventType, ObjectStore, list_statefulsets, ns_of};
+use super::watch::{dirty_keys, owner_or_self};
+use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::{Kind, Object, ObjectKey, Pod, StatefulSet};
 
-/// Reconciles every StatefulSet.
+/// Reconciles the StatefulSets a change touched (the set, or a pod it controls).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
-    for sts in list_statefulsets(store) {
+    let changes = c.watches.statefulset.poll(store);
+    let dirty = dirty_keys(store, changes, Kind::StatefulSet, |ch, out| {
+        owner_or_self(store, ch, Kind::StatefulSet, out)
+    });
+    for key in dirty {
+        let Some(Object::StatefulSet(sts)) = store.get(&key).cloned() else { continue };
         changed |= sync(c, store, &sts, now);
     }
     changed
@@ -35,10 +41,10 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, sts: &StatefulSet, now
     let parallel = sts.spec.pod_management_policy.as_deref() == Some("Parallel");
     let want = sts.spec.replicas.unwrap_or(1).max(0) as usize;
     let revision = format!("{name}-{}", pod_template_hash(&sts.spec.template));
-    let owned: Vec<(usize, Pod)> = c
-        .pods(store)
-        .iter()
-        .filter(|p| ns_of(&p.metadata) == ns && owned_by(&p.metadata, "StatefulSet", &name))
+    let owned: Vec<(usize, Pod)> = store
+        .owned(Kind::Pod, &ns, "StatefulSet", &name)
+        .into_iter()
+        .filter_map(Object::as_pod)
         .filter_map(|p| ordinal(&name, &p.metadata.name).map(|o| (o, p.clone())))
         .collect();
     let find = |i: usize| owned.iter().find(|(o, _)| *o == i).map(|(_, p)| p);
@@ -123,14 +129,11 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&sts.metadata);
-    let active: Vec<Pod> = c
-        .pods(store)
-        .iter()
-        .filter(|p| {
-            ns_of(&p.metadata) == ns
-                && owned_by(&p.metadata, "StatefulSet", &sts.metadata.name)
-                && pods::is_active(p)
-        })
+    let active: Vec<Pod> = store
+        .owned(Kind::Pod, ns, "StatefulSet", &sts.metadata.name)
+        .into_iter()
+        .filter_map(Object::as_pod)
+        .filter(|p| pods::is_active(p))
         .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();

@@ -1,17 +1,17 @@
-//! The slice of the API server the controllers and kubectl need: list/get/create/update/delete of
-//! typed objects keyed by `ObjectKey`, in key order. Written as a trait so the controllers do not
-//! depend on the store's internals; `BTreeMap<ObjectKey, Object>` implements it as a plain test
-//! double (no defaults, no allocation — the real store in `apiserver` adds those). Also holds the
-//! simulated wall clock: RFC 3339 timestamps derived from `SimTime` (epoch [`SIM_EPOCH_UNIX`]).
-//! Left out: watches (controllers re-list every pass), resourceVersion conflicts.
+//! The slice of the API server the controllers and kubectl need: borrowed reads of typed
+//! objects keyed by `ObjectKey` in key order, the informers' indexed lookups, the change log
+//! (the controllers' watch) and create/update/delete. Written as a trait so the controllers do
+//! not depend on the store's internals. Also holds the simulated wall clock: RFC 3339
+//! timestamps derived from `SimTime` (epoch [`SIM_EPOCH_UNIX`]).
+//! Left out: resourceVersion conflicts (one writer at a time, so none can happen).
 
 use std::collections::BTreeMap;
 
 use sim_core::SimTime;
 use thiserror::Error;
 
-use crate::api::{Kind, Object, ObjectKey};
-use crate::apiserver::{ApiError, ApiServer};
+use crate::api::{Kind, Object, ObjectKey, Pod};
+use crate::apiserver::{ApiError, ApiServer, Change};
 
 /// Why a store write failed.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -48,53 +48,38 @@ impl StoreError {
     }
 }
 
-/// Object access as controllers and kubectl use it. Keys always carry the effective namespace.
+/// Object access as controllers and kubectl use it: borrowed reads (nothing is cloned unless
+/// the caller clones it), the indexed lookups informers offer (by selector, by controlling
+/// owner, pods by node), the change log the controllers watch, and writes. Keys always carry
+/// the effective namespace.
 pub trait ObjectStore {
     /// Every object of `kind`, in key order (namespace, then name).
-    fn list(&self, kind: Kind) -> Vec<Object>;
+    fn list(&self, kind: Kind) -> Box<dyn Iterator<Item = &Object> + '_>;
     /// One object.
-    fn get(&self, key: &ObjectKey) -> Option<Object>;
+    fn get(&self, key: &ObjectKey) -> Option<&Object>;
+    /// Objects of `kind` in `namespace` whose labels satisfy a map selector, in name order (an
+    /// empty selector selects nothing).
+    fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object>;
+    /// Objects of `kind` in `namespace` controlled by the `owner_kind` named `owner`.
+    fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&Object>;
+    /// Services in `namespace` whose non-empty selector `labels` satisfy, in name order.
+    fn services_selecting(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<&crate::api::Service>;
+    /// Pods bound to `node`, in key order.
+    fn pods_on(&self, node: &str) -> Vec<&Pod>;
+    /// The change log after entry `after` (a watch from that resourceVersion).
+    fn changes_since(&self, after: u64) -> &[Change];
     /// Stores a new object; fails if the key exists.
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Replaces an existing object (spec, metadata and status alike).
     fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
-    /// A counter that changes on every write, if the store keeps one (lets the controllers
-    /// skip a reconcile when nothing changed and no timer is due).
-    fn revision(&self) -> Option<u64> {
-        None
-    }
-}
-
-impl ObjectStore for BTreeMap<ObjectKey, Object> {
-    fn list(&self, kind: Kind) -> Vec<Object> {
-        self.iter().filter(|(k, _)| k.kind == kind).map(|(_, o)| o.clone()).collect()
-    }
-    fn get(&self, key: &ObjectKey) -> Option<Object> {
-        BTreeMap::get(self, key).cloned()
-    }
-    fn create(&mut self, mut obj: Object, now: SimTime) -> Result<(), StoreError> {
-        let key = obj.key("default");
-        if self.contains_key(&key) {
-            return Err(StoreError::already_exists(&key));
-        }
-        fill_server_fields(&mut obj, &key, now);
-        self.insert(key, obj);
-        Ok(())
-    }
-    fn update(&mut self, mut obj: Object, now: SimTime) -> Result<(), StoreError> {
-        let key = obj.key("default");
-        if !self.contains_key(&key) {
-            return Err(StoreError::not_found(&key));
-        }
-        fill_server_fields(&mut obj, &key, now);
-        self.insert(key, obj);
-        Ok(())
-    }
-    fn delete(&mut self, key: &ObjectKey, _now: SimTime) -> Result<Object, StoreError> {
-        self.remove(key).ok_or_else(|| StoreError::not_found(key))
-    }
+    /// A counter that changes on every write (the last change's sequence number).
+    fn revision(&self) -> u64;
 }
 
 impl From<ApiError> for StoreError {
@@ -114,11 +99,30 @@ impl From<ApiError> for StoreError {
 /// The real store: creates go through `create`, updates through the merge path of `apply`
 /// (status included, server-owned metadata kept), deletes through `delete`.
 impl ObjectStore for ApiServer {
-    fn list(&self, kind: Kind) -> Vec<Object> {
-        ApiServer::list(self, kind).cloned().collect()
+    fn list(&self, kind: Kind) -> Box<dyn Iterator<Item = &Object> + '_> {
+        Box::new(ApiServer::list(self, kind))
     }
-    fn get(&self, key: &ObjectKey) -> Option<Object> {
-        ApiServer::get(self, key).cloned()
+    fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        ApiServer::get(self, key)
+    }
+    fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object> {
+        ApiServer::select(self, kind, namespace, selector)
+    }
+    fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&Object> {
+        ApiServer::owned(self, kind, namespace, owner_kind, owner)
+    }
+    fn services_selecting(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<&crate::api::Service> {
+        ApiServer::services_selecting(self, namespace, labels)
+    }
+    fn pods_on(&self, node: &str) -> Vec<&Pod> {
+        ApiServer::pods_on(self, node).collect()
+    }
+    fn changes_since(&self, after: u64) -> &[Change] {
+        ApiServer::changes_since(self, after)
     }
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
@@ -136,40 +140,9 @@ impl ObjectStore for ApiServer {
         self.set_now(now);
         ApiServer::delete(self, key.kind, &key.namespace, &key.name).map_err(StoreError::from)
     }
-    fn revision(&self) -> Option<u64> {
-        Some(self.last_seq())
+    fn revision(&self) -> u64 {
+        self.last_seq()
     }
-}
-
-/// Fills what an API server would: namespace, uid, creationTimestamp (test double only).
-fn fill_server_fields(obj: &mut Object, key: &ObjectKey, now: SimTime) {
-    let kind = obj.kind();
-    obj.set_type_meta(kind.api_version());
-    if let Some(m) = obj.meta_mut() {
-        if m.namespace.is_empty() && kind.is_namespaced() {
-            m.namespace = key.namespace.clone();
-        }
-        if m.uid.is_empty() {
-            m.uid = stable_uid(key);
-        }
-        if m.creation_timestamp.is_none() {
-            m.creation_timestamp = Some(timestamp(now));
-        }
-    }
-}
-
-/// A uid derived from the key (deterministic, UUID-shaped).
-pub fn stable_uid(key: &ObjectKey) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(key.kind.as_str().as_bytes());
-    h.update([0]);
-    h.update(key.namespace.as_bytes());
-    h.update([0]);
-    h.update(key.name.as_bytes());
-    let d = h.finalize();
-    let x: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
 }
 
 /// Unix time of `SimTime::ZERO`: 2024-01-01T00:00:00Z, the API server's default

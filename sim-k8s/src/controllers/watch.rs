@@ -1,0 +1,93 @@
+//! A controller's watch on the store, as an informer feeds a workqueue: its position in the
+//! API server's change log, so each pass reconciles only the objects a change touched (the
+//! controller maps each change to the keys of the objects it manages), and a resync flag for
+//! changes the log cannot show (a node stopped, a container crashed, a probe oracle installed),
+//! after which the next pass reconciles everything, as an informer's periodic resync does.
+//! Because every reconcile is level-triggered and idempotent, skipping an object no change
+//! touched gives the same result as reconciling it.
+
+use std::collections::BTreeSet;
+
+use super::ObjectStore;
+use crate::api::{Object, ObjectKey};
+use crate::apiserver::Change;
+
+/// One controller's position in the change log.
+#[derive(Debug)]
+pub struct Watch {
+    seen: u64,
+    resync: bool,
+}
+
+impl Default for Watch {
+    /// A new watch resyncs first: everything in the store is new to it.
+    fn default() -> Self {
+        Watch { seen: 0, resync: true }
+    }
+}
+
+impl Watch {
+    /// The changes since the last poll, or `None` when everything must be reconciled.
+    pub fn poll<'a>(&mut self, store: &'a dyn ObjectStore) -> Option<&'a [Change]> {
+        let changes = store.changes_since(self.seen);
+        self.seen = store.revision();
+        if std::mem::take(&mut self.resync) { None } else { Some(changes) }
+    }
+
+    /// Asks for a full reconcile on the next poll.
+    pub fn resync(&mut self) {
+        self.resync = true;
+    }
+}
+
+/// The object a change is about: the stored one, or for a deletion the one that was deleted.
+pub fn changed_object<'a>(store: &'a dyn ObjectStore, c: &'a Change) -> Option<&'a Object> {
+    store.get(&c.key).or(c.old.as_deref())
+}
+
+/// Both versions a change may relate to: the stored object and, when its labels or owners
+/// changed or it was deleted, the one before.
+pub fn both_versions<'a>(store: &'a dyn ObjectStore, c: &'a Change) -> impl Iterator<Item = &'a Object> {
+    store.get(&c.key).into_iter().chain(c.old.as_deref())
+}
+
+/// Keys to reconcile: a resync's full list of `kind`, else what `map` makes of each change.
+pub fn dirty_keys(
+    store: &dyn ObjectStore,
+    changes: Option<&[Change]>,
+    kind: crate::api::Kind,
+    mut map: impl FnMut(&Change, &mut BTreeSet<ObjectKey>),
+) -> BTreeSet<ObjectKey> {
+    let mut out = BTreeSet::new();
+    match changes {
+        None => out.extend(store.list(kind).map(|o| o.key("default"))),
+        Some(cs) => {
+            for c in cs {
+                map(c, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Maps a change to the `owner_kind` object it touches: the object itself when it is of that
+/// kind, else the object's controlling owner when that is of that kind (a pod's ReplicaSet).
+pub fn owner_or_self(
+    store: &dyn ObjectStore,
+    ch: &Change,
+    owner_kind: crate::api::Kind,
+    out: &mut BTreeSet<ObjectKey>,
+) {
+    if ch.key.kind == owner_kind {
+        out.insert(ch.key.clone());
+        return;
+    }
+    for obj in both_versions(store, ch) {
+        let owner = obj.meta().and_then(|m| m.owner_references.iter().find(|o| o.controller == Some(true)));
+        if let Some(o) = owner
+            && o.kind == owner_kind.as_str()
+        {
+            out.insert(ObjectKey::new(owner_kind, &ch.key.namespace, &o.name));
+        }
+    }
+}
