@@ -71,6 +71,15 @@ pub enum HostError {
     NotABridge { host: String, iface: String },
 }
 
+/// A deferred ruleset load (see [`Host::defer_rules`]).
+struct PendingRules(Box<dyn FnOnce(&mut Netfilter)>);
+
+impl std::fmt::Debug for PendingRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingRules")
+    }
+}
+
 /// One network namespace.
 #[derive(Debug)]
 pub struct Host {
@@ -84,8 +93,13 @@ pub struct Host {
     pub routes: RouteTable,
     /// Sysctls.
     pub sysctl: Sysctls,
-    /// iptables rules.
+    /// iptables rules. Rules handed over with [`Host::defer_rules`] are not here until
+    /// [`Host::load_pending_rules`] runs (packet evaluation does it first); read them through
+    /// [`Host::rules`] unless you know nothing is pending.
     pub netfilter: Netfilter,
+    /// A ruleset load not yet done: what an `iptables-restore` would load, produced only when
+    /// something first looks at the rules.
+    pending_rules: Option<PendingRules>,
     /// Connection tracking.
     pub conntrack: Conntrack,
     /// Sockets.
@@ -109,6 +123,7 @@ impl Host {
             routes: RouteTable::new(),
             sysctl: Sysctls::default(),
             netfilter: Netfilter::new(),
+            pending_rules: None,
             conntrack: Conntrack::default(),
             sockets: Sockets::default(),
             rng,
@@ -197,10 +212,38 @@ impl Host {
     }
 
     /// The rules, the random stream and an address classifier at once (disjoint borrows), for
-    /// running a hook.
+    /// running a hook. Loads pending rules first.
     pub fn hook_parts(&mut self) -> (&mut Netfilter, &mut SimRng, impl Fn(Ipv4Addr) -> AddrType + '_) {
+        self.load_pending_rules();
         let ifaces = &self.ifaces;
         (&mut self.netfilter, &mut self.rng, move |a| addr_type(ifaces, a))
+    }
+
+    /// Hands over a ruleset load to run when the rules are first needed — by a packet, a
+    /// command that reads or edits them — instead of now. It supersedes a pending one: `load`
+    /// must bring the tables to the whole state the host would have after every earlier load.
+    /// A host nobody looks at never pays for its rules; one that is looked at gets exactly the
+    /// tables an eager load would have given.
+    pub fn defer_rules(&mut self, load: Box<dyn FnOnce(&mut Netfilter)>) {
+        self.pending_rules = Some(PendingRules(load));
+    }
+
+    /// True while a deferred load has not run.
+    pub fn rules_pending(&self) -> bool {
+        self.pending_rules.is_some()
+    }
+
+    /// Runs a deferred load, if one is pending.
+    pub fn load_pending_rules(&mut self) {
+        if let Some(PendingRules(load)) = self.pending_rules.take() {
+            load(&mut self.netfilter);
+        }
+    }
+
+    /// The rules, with any pending load done.
+    pub fn rules(&mut self) -> &mut Netfilter {
+        self.load_pending_rules();
+        &mut self.netfilter
     }
 
     /// The interface owning local address `a`.

@@ -123,7 +123,7 @@ fn load_rules(path: &str) -> Result<Netfilter, u8> {
 
 /// `netsim iptables-save --rules FILE`.
 pub fn save(args: SaveArgs) -> u8 {
-    let built;
+    let mut built;
     let loaded;
     let nf: &Netfilter = match (&args.rules, &args.node) {
         (Some(path), _) => match load_rules(path) {
@@ -138,6 +138,7 @@ pub fn save(args: SaveArgs) -> u8 {
                 Ok(b) => b,
                 Err(code) => return code,
             };
+            built.cluster.world_mut().load_rules_of(node);
             let w = built.cluster.world();
             let Some(n) = w.node_index(node).and_then(|i| w.nodes.get(i)) else {
                 eprintln!("error: no node named {node:?}");

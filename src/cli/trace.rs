@@ -86,6 +86,7 @@ pub fn run(a: TraceArgs) -> u8 {
             Ok(v) => v,
             Err(c) => return c,
         };
+        cluster.world_mut().load_rules_of(node);
         let w = cluster.world();
         let n = &w.nodes[i];
         let Some(host) = w.net.host(n.host) else { return exit::INVALID };

@@ -133,11 +133,13 @@ impl Cluster {
                 }
                 let stamp = ctime(self.world().api.config().epoch_unix_secs, self.now());
                 let opts = SaveOptions { counters, timestamp: Some(stamp) };
-                let Some(h) = self.world().net.host(host) else { return ExecOutput::err("host is down", 1) };
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
                 match table {
-                    None => ExecOutput::out(h.netfilter.save(&opts)),
+                    None => ExecOutput::out(h.rules().save(&opts)),
                     Some(t) => match TableName::parse(&t) {
-                        Some(t) => ExecOutput::out(h.netfilter.save_table(t, &opts)),
+                        Some(t) => ExecOutput::out(h.rules().save_table(t, &opts)),
                         None => ExecOutput::err(
                             format!(
                                 "iptables-save v1.8.4 (legacy): Cannot initialize: Table does not exist (do you need to insmod?)\n\nError occurred at table {t}"
@@ -155,7 +157,7 @@ impl Cluster {
                 let Ok(h) = self.world_mut().net.host_mut(host) else {
                     return ExecOutput::err("host is down", 1);
                 };
-                match h.netfilter.command(&refs) {
+                match h.rules().command(&refs) {
                     Ok(out) => ExecOutput::out(out),
                     // iptables exits 2 on a parameter problem, 1 when the kernel refuses.
                     Err(e) => {
@@ -182,7 +184,7 @@ impl Cluster {
                 let Ok(h) = self.world_mut().net.host_mut(host) else {
                     return ExecOutput::err("host is down", 1);
                 };
-                match h.netfilter.ipset(&refs) {
+                match h.rules().ipset(&refs) {
                     Ok(out) => ExecOutput::out(out),
                     Err(e) => ExecOutput::err(format!("ipset v7.17: {e}"), 1),
                 }

@@ -128,6 +128,55 @@ pub fn endpoints_map<'a>(slices: impl IntoIterator<Item = &'a EndpointSlice>) ->
     map
 }
 
+/// kube-proxy's view of the API at one revision: every service port (sorted by name, one per
+/// name, as upstream's ServicePortMap) and every endpoint. Computed once per change and shared
+/// by every node that syncs at that revision (all nodes see the same informer state; only the
+/// rules they write differ), so a sync on a 5,000-node cluster costs one view, not 5,000.
+#[derive(Debug, Default)]
+pub struct ProxySnapshot {
+    /// The API change sequence the view reflects.
+    pub seq: u64,
+    /// Service ports, sorted by name.
+    pub services: Vec<ServicePortInfo>,
+    /// Endpoints by service port.
+    pub endpoints: EndpointsMap,
+    /// The service ports with a health-check node port, and their endpoints: all a node's
+    /// health-check servers depend on.
+    hc_services: Vec<ServicePortInfo>,
+    hc_endpoints: EndpointsMap,
+}
+
+impl ProxySnapshot {
+    /// The view of `services` and `slices` at change `seq`.
+    pub fn build<'a>(
+        seq: u64,
+        services: impl IntoIterator<Item = &'a Service>,
+        slices: impl IntoIterator<Item = &'a EndpointSlice>,
+    ) -> ProxySnapshot {
+        let mut ports: Vec<ServicePortInfo> = services.into_iter().flat_map(service_ports).collect();
+        // Stable: among equal names the first given wins, as in upstream's map.
+        ports.sort_by(|a, b| a.name.cmp(&b.name));
+        ports.dedup_by(|later, earlier| later.name == earlier.name);
+        let endpoints = endpoints_map(slices);
+        let hc_services: Vec<ServicePortInfo> =
+            ports.iter().filter(|p| p.effective_health_check_node_port().is_some()).cloned().collect();
+        let hc_endpoints: EndpointsMap = endpoints
+            .iter()
+            .filter(|(k, _)| {
+                hc_services.iter().any(|s| s.name.namespace == k.namespace && s.name.name == k.name)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ProxySnapshot { seq, services: ports, endpoints, hc_services, hc_endpoints }
+    }
+
+    /// The health-check servers node `config` runs with this view (what a sync reports).
+    pub fn health_checks(&self, config: &crate::kube_proxy::ProxyConfig) -> Vec<crate::kube_proxy::HealthCheckServer> {
+        let svcs: Vec<&ServicePortInfo> = self.hc_services.iter().collect();
+        crate::kube_proxy::healthcheck::health_check_servers(config, &svcs, &self.hc_endpoints)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

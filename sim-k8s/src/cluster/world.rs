@@ -199,6 +199,14 @@ pub struct ClusterWorld {
     external_routes: Vec<(HostId, Ipv4Net)>,
     /// The random stream for CNI choices.
     rng: SimRng,
+    /// Node indexes by name.
+    node_names: std::collections::BTreeMap<String, usize>,
+    /// kube-proxy's view at the last Service/EndpointSlice change, shared by every node.
+    proxy_view: Option<Rc<proxy_view::ProxySnapshot>>,
+    /// The API change sequence of the last Service or EndpointSlice change.
+    proxy_seq: u64,
+    /// A Service, EndpointSlice, Pod or Namespace changed since CoreDNS's view was built.
+    dns_stale: bool,
 }
 
 /// The host name of a pod's namespace.
@@ -285,6 +293,7 @@ impl ClusterWorld {
         dns: Rc<RefCell<DnsState>>,
         rng: SimRng,
     ) -> Self {
+        let node_names = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
         ClusterWorld {
             config,
             api,
@@ -298,6 +307,10 @@ impl ClusterWorld {
             reconcile_at: None,
             external_routes: Vec::new(),
             rng,
+            node_names,
+            proxy_view: None,
+            proxy_seq: 0,
+            dns_stale: true,
         }
     }
 
@@ -308,7 +321,10 @@ impl ClusterWorld {
 
     /// The node index by name.
     pub fn node_index(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
+        if self.node_names.len() != self.nodes.len() {
+            return self.nodes.iter().position(|n| n.name == name);
+        }
+        self.node_names.get(name).copied()
     }
 
     /// Schedules a reconcile now (coalesced with one already pending at or before now).
@@ -330,7 +346,10 @@ impl ClusterWorld {
     /// Handles one event.
     pub fn handle(&mut self, now: SimTime, ev: ClusterEvent, sched: &mut Scheduler<ClusterEvent>) {
         match ev {
-            ClusterEvent::Net(e) => self.net.handle(now, e, sched),
+            ClusterEvent::Net(e) => {
+                self.refresh_dns_if_stale();
+                self.net.handle(now, e, sched)
+            }
             ClusterEvent::Reconcile => {
                 self.reconcile_at = None;
                 self.reconcile(now, sched);
@@ -373,26 +392,29 @@ impl ClusterWorld {
             }
         }
         self.provide_load_balancers();
-        let changes: Vec<(Kind, String, String)> = self
-            .api
-            .changes_since(self.seen_seq)
-            .iter()
-            .map(|c| (c.key.kind, c.key.namespace.clone(), c.key.name.clone()))
-            .collect();
-        self.seen_seq = self.api.last_seq();
+        let mut pods: BTreeSet<(String, String)> = BTreeSet::new();
         let mut proxy_relevant = false;
-        let mut pods_changed = false;
-        for (kind, _, _) in &changes {
-            match kind {
-                Kind::Service | Kind::EndpointSlice => proxy_relevant = true,
-                Kind::Pod => pods_changed = true,
+        for c in self.api.changes_since(self.seen_seq) {
+            match c.key.kind {
+                Kind::Service | Kind::EndpointSlice => {
+                    proxy_relevant = true;
+                    self.dns_stale = true;
+                }
+                Kind::Pod => {
+                    pods.insert((c.key.namespace.clone(), c.key.name.clone()));
+                    self.dns_stale = true;
+                }
+                Kind::Namespace => self.dns_stale = true,
                 _ => {}
             }
         }
-        if pods_changed {
-            self.sync_pods(now);
+        self.seen_seq = self.api.last_seq();
+        if proxy_relevant {
+            self.proxy_seq = self.seen_seq;
         }
-        self.refresh_dns();
+        if !pods.is_empty() {
+            self.sync_pods(now, &pods);
+        }
         if proxy_relevant {
             for i in 0..self.nodes.len() {
                 self.request_proxy_sync(i, now + WATCH_DELAY, sched);
@@ -415,38 +437,88 @@ impl ClusterWorld {
         self.arm_proxy(i, at, sched);
     }
 
-    /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer.
+    /// kube-proxy's view now: the shared snapshot, rebuilt only after a Service or
+    /// EndpointSlice change.
+    fn proxy_snapshot(&mut self) -> Rc<proxy_view::ProxySnapshot> {
+        if let Some(v) = &self.proxy_view
+            && v.seq == self.proxy_seq
+        {
+            return v.clone();
+        }
+        let v = Rc::new(proxy_view::ProxySnapshot::build(
+            self.proxy_seq,
+            self.api.services(),
+            self.api.endpoint_slices(),
+        ));
+        self.proxy_view = Some(v.clone());
+        v
+    }
+
+    /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer. A node whose
+    /// rules nothing has looked at yet defers the generation and the load to the moment
+    /// something does ([`sim_net::host::Host::defer_rules`]): a packet reaching the node, or a
+    /// command reading its rules. The rules it then gets are exactly the ones this sync would
+    /// have written, from the view this sync saw.
     pub fn proxy_sync(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
-        let services: Vec<_> = self.api.services().flat_map(proxy_view::service_ports).collect();
-        let endpoints = proxy_view::endpoints_map(self.api.endpoint_slices());
-        let seq = self.api.last_seq();
+        let view = self.proxy_snapshot();
         let Some(node) = self.nodes.get_mut(i) else { return };
         let host = node.host;
         let Some(h) = self.net.host_mut(host).ok() else { return };
-        let existing: BTreeSet<String> =
-            h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
         let first = node.proxy.syncs == 0;
-        let result = kube_proxy::sync_with_existing(&node.proxy.config, &services, &endpoints, &existing);
-        let text = if first { result.initial_restore() } else { result.restore_input() };
-        if let Err(e) = h.netfilter.restore(&text, !first) {
-            // A generated rule the engine cannot load is a bug in one of the two; keep the
-            // old rules, as kube-proxy does when iptables-restore fails, and say so.
-            node.proxy.health.clear();
-            eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", node.name);
-            return;
+        if first || h.rules_pending() {
+            let config = node.proxy.config.clone();
+            let load_view = view.clone();
+            h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+                let existing: BTreeSet<String> =
+                    nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+                let result = kube_proxy::sync_with_existing(
+                    &config,
+                    &load_view.services,
+                    &load_view.endpoints,
+                    &existing,
+                );
+                if let Err(e) = nf.restore(&result.initial_restore(), false) {
+                    // A generated rule the engine cannot load is a bug in one of the two.
+                    eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
+                }
+            }));
+            node.proxy.health = view.health_checks(&node.proxy.config);
+        } else {
+            let existing: BTreeSet<String> =
+                h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+            let result =
+                kube_proxy::sync_with_existing(&node.proxy.config, &view.services, &view.endpoints, &existing);
+            if let Err(e) = h.netfilter.restore(&result.restore_input(), true) {
+                // A generated rule the engine cannot load is a bug in one of the two; keep the
+                // old rules, as kube-proxy does when iptables-restore fails, and say so.
+                node.proxy.health.clear();
+                eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", node.name);
+                return;
+            }
+            node.proxy.health = result.health_checks;
         }
         if first && node.proxy.config.sets_route_localnet() {
             h.sysctl.route_localnet = true;
         }
         node.proxy.syncs += 1;
         node.proxy.dirty = false;
-        node.proxy.synced_seq = seq;
-        node.proxy.health = result.health_checks.clone();
+        node.proxy.synced_seq = view.seq.max(node.proxy.synced_seq);
         let next = node.proxy.runner.next_timer();
         self.install_health_checks(i);
         self.route_external_ips();
         self.arm_proxy(i, next, sched);
         let _ = now;
+    }
+
+    /// Loads node `name`'s deferred rules, if any (before reading them from outside the
+    /// dataplane).
+    pub fn load_rules_of(&mut self, name: &str) {
+        if let Some(i) = self.node_index(name) {
+            let host = self.nodes[i].host;
+            if let Ok(h) = self.net.host_mut(host) {
+                h.load_pending_rules();
+            }
+        }
     }
 
     /// (Re)binds the node's health-check node ports with the latest answers.
@@ -524,6 +596,13 @@ impl ClusterWorld {
     /// route, none gets no route). The routes of the previous call are deleted first.
     pub fn route_external_ips(&mut self) {
         let mut wanted: Vec<(Ipv4Addr, Vec<Ipv4Addr>)> = Vec::new();
+        let routed = |s: &crate::api::Service| {
+            !s.spec.external_ips.is_empty()
+                || s.status.as_ref().is_some_and(|st| !st.load_balancer.ingress.is_empty())
+        };
+        if self.external_routes.is_empty() && !self.api.services().any(routed) {
+            return;
+        }
         for o in self.api.list(Kind::Service) {
             let Object::Service(s) = o else { continue };
             let mut ips: Vec<Ipv4Addr> = s.spec.external_ips.iter().filter_map(|i| i.parse().ok()).collect();
@@ -564,6 +643,15 @@ impl ClusterWorld {
         }
     }
 
+    /// Rebuilds CoreDNS's view if the API changed since it was built. Called before any packet
+    /// moves, so a query is always answered from the state of the last reconcile; a cluster
+    /// that sends no packet while its pods roll never rebuilds the view at all.
+    pub fn refresh_dns_if_stale(&mut self) {
+        if std::mem::take(&mut self.dns_stale) {
+            self.refresh_dns();
+        }
+    }
+
     /// Rebuilds CoreDNS's view from the API.
     pub fn refresh_dns(&mut self) {
         let namespaces: Vec<_> = self.api.namespaces().collect();
@@ -574,25 +662,34 @@ impl ClusterWorld {
         self.dns.borrow_mut().view = view;
     }
 
-    /// Wires newly running pods into the network and unwires pods that are gone.
-    fn sync_pods(&mut self, now: SimTime) {
-        let mut live: BTreeSet<String> = BTreeSet::new();
-        let pods: Vec<crate::api::Pod> = self.api.pods().cloned().collect();
-        for pod in pods {
-            let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
-            let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
-            let IpAddr::V4(ip) = ip else { continue };
-            let Some(node) = self.node_index(&pod.spec.node_name) else { continue };
-            live.insert(key.clone());
-            if let Some(rt) = self.pods.get(&key) {
-                if rt.uid == pod.metadata.uid && rt.ip == ip {
-                    continue;
+    /// Wires the changed pods that now run into the network and unwires those that are gone.
+    fn sync_pods(&mut self, now: SimTime, changed: &BTreeSet<(String, String)>) {
+        let mut gone: Vec<String> = Vec::new();
+        for (ns, name) in changed {
+            let key = pod_key(ns, name);
+            let pod = self.api.get_named(Kind::Pod, ns, name).and_then(Object::as_pod);
+            let running = pod.and_then(|pod| {
+                let IpAddr::V4(ip) = pod.status.as_ref().and_then(|s| s.pod_ip)? else { return None };
+                let node = self.node_index(&pod.spec.node_name)?;
+                Some((pod, ip, node))
+            });
+            let Some((pod, ip, node)) = running else {
+                if self.pods.contains_key(&key) {
+                    gone.push(key);
                 }
+                continue;
+            };
+            if self.pods.get(&key).is_some_and(|rt| rt.uid == pod.metadata.uid && rt.ip == ip) {
+                continue;
+            }
+            let pod = pod.clone();
+            if self.pods.contains_key(&key) {
                 self.unwire(&key);
             }
             self.wire(&pod, key, node, ip, now);
         }
-        let gone: Vec<String> = self.pods.keys().filter(|k| !live.contains(*k)).cloned().collect();
+        // In wiring order, as a scan of the running pods would find them.
+        gone.sort_by_key(|k| self.pods.get_index_of(k));
         for k in gone {
             self.unwire(&k);
         }
