@@ -187,6 +187,12 @@ pub enum ApiError {
     },
 }
 
+fn kube_proxy_configuration_is_not_an_object() -> ApiError {
+    ApiError::BadRequest {
+        message: "KubeProxyConfiguration is a kube-proxy configuration file, not an API object".to_string(),
+    }
+}
+
 fn aggregate(errors: &[FieldError]) -> String {
     match errors {
         [one] => one.to_string(),
@@ -489,10 +495,7 @@ impl ApiServer {
     fn normalize(&mut self, obj: &mut Object) -> Result<ObjectKey, ApiError> {
         let kind = obj.kind();
         if kind == Kind::KubeProxyConfiguration {
-            return Err(ApiError::BadRequest {
-                message: "KubeProxyConfiguration is a kube-proxy configuration file, not an API object"
-                    .to_string(),
-            });
+            return Err(kube_proxy_configuration_is_not_an_object());
         }
         let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
@@ -512,6 +515,22 @@ impl ApiServer {
         }
         let key = obj.key("default");
         if kind.is_namespaced()
+            && self.config.require_namespaces
+            && !self.objects.contains_key(&ObjectKey::new(Kind::Namespace, "", &key.namespace))
+        {
+            return Err(ApiError::NotFound { kind: Kind::Namespace, name: key.namespace.clone() });
+        }
+        Ok(key)
+    }
+
+    /// The key `normalize` gives a named object (its namespace must exist), without changing
+    /// or copying it.
+    fn key_of(&self, obj: &Object) -> Result<ObjectKey, ApiError> {
+        if obj.kind() == Kind::KubeProxyConfiguration {
+            return Err(kube_proxy_configuration_is_not_an_object());
+        }
+        let key = obj.key("default");
+        if key.kind.is_namespaced()
             && self.config.require_namespaces
             && !self.objects.contains_key(&ObjectKey::new(Kind::Namespace, "", &key.namespace))
         {
@@ -567,8 +586,7 @@ impl ApiServer {
         if obj.name().is_empty() && obj.meta().is_some_and(|m| !m.generate_name.is_empty()) {
             return Err(ApiError::BadRequest { message: "cannot use generate name with apply".to_string() });
         }
-        let mut probe = obj.clone();
-        let key = self.normalize(&mut probe)?;
+        let key = self.key_of(&obj)?;
         if self.objects.contains_key(&key) {
             self.update(obj, UpdateMode::Merge)
         } else {
@@ -608,7 +626,7 @@ impl ApiServer {
         }
         self.release_unused(&key, &old, &new);
         let rv = self.next_rv();
-        let spec_changed = spec_json(&new) != spec_json(&old);
+        let spec_changed = has_generation(key.kind) && spec_changed(&new, &old);
         if let Some(nm) = new.meta_mut() {
             nm.resource_version = rv.to_string();
             if spec_changed && has_generation(key.kind) {
@@ -1187,6 +1205,28 @@ fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
 /// Endpoints (subsets, no spec) never get one, as `kubectl get ep -o yaml` shows.
 fn has_generation(kind: Kind) -> bool {
     kind != Kind::Endpoints
+}
+
+/// True if anything but metadata and status differs (what bumps `metadata.generation`): the
+/// typed spec compared first, the serialized form only when that differs (so a status write
+/// costs no serialization, and equality is the JSON's, as before).
+fn spec_changed(new: &Object, old: &Object) -> bool {
+    macro_rules! same_spec {
+        ($n:expr, $o:expr) => {
+            $n.spec == $o.spec && $n.api_version == $o.api_version && $n.kind == $o.kind
+        };
+    }
+    let typed_same = match (new, old) {
+        (Object::Pod(n), Object::Pod(o)) => same_spec!(n, o),
+        (Object::Service(n), Object::Service(o)) => same_spec!(n, o),
+        (Object::Node(n), Object::Node(o)) => same_spec!(n, o),
+        (Object::Deployment(n), Object::Deployment(o)) => same_spec!(n, o),
+        (Object::ReplicaSet(n), Object::ReplicaSet(o)) => same_spec!(n, o),
+        (Object::StatefulSet(n), Object::StatefulSet(o)) => same_spec!(n, o),
+        (Object::DaemonSet(n), Object::DaemonSet(o)) => same_spec!(n, o),
+        _ => false,
+    };
+    !typed_same && spec_json(new) != spec_json(old)
 }
 
 fn spec_json(obj: &Object) -> serde_json::Value {

@@ -343,6 +343,17 @@ impl Controllers {
         }
     }
 
+    /// Writes `obj`'s status only (see [`ObjectStore::update_status`]).
+    pub(crate) fn write_status(&mut self, store: &mut dyn ObjectStore, obj: Object, now: SimTime) -> bool {
+        match store.update_status(obj, now) {
+            Ok(()) => true,
+            Err(e) => {
+                self.record_error(e.to_string());
+                false
+            }
+        }
+    }
+
     pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
         match store.delete(key, now) {
             Ok(_) => true,

@@ -112,7 +112,10 @@ impl Cluster {
                 self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, is_pod)
             }
             HostCommand::Cat { path } => self.cat(target, &path),
-            HostCommand::Env => self.env(target),
+            HostCommand::Env => {
+                self.world_mut().refresh_dns_if_stale();
+                self.env(target)
+            }
             HostCommand::Hostname { ip } => {
                 if ip {
                     ExecOutput::out(format!(

@@ -171,7 +171,10 @@ impl ProxySnapshot {
     }
 
     /// The health-check servers node `config` runs with this view (what a sync reports).
-    pub fn health_checks(&self, config: &crate::kube_proxy::ProxyConfig) -> Vec<crate::kube_proxy::HealthCheckServer> {
+    pub fn health_checks(
+        &self,
+        config: &crate::kube_proxy::ProxyConfig,
+    ) -> Vec<crate::kube_proxy::HealthCheckServer> {
         let svcs: Vec<&ServicePortInfo> = self.hc_services.iter().collect();
         crate::kube_proxy::healthcheck::health_check_servers(config, &svcs, &self.hc_endpoints)
     }

@@ -486,8 +486,12 @@ impl ClusterWorld {
         } else {
             let existing: BTreeSet<String> =
                 h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
-            let result =
-                kube_proxy::sync_with_existing(&node.proxy.config, &view.services, &view.endpoints, &existing);
+            let result = kube_proxy::sync_with_existing(
+                &node.proxy.config,
+                &view.services,
+                &view.endpoints,
+                &existing,
+            );
             if let Err(e) = h.netfilter.restore(&result.restore_input(), true) {
                 // A generated rule the engine cannot load is a bug in one of the two; keep the
                 // old rules, as kube-proxy does when iptables-restore fails, and say so.

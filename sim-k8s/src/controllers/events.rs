@@ -4,6 +4,8 @@
 //! Reasons and message wording follow the emitting controllers' source. Left out: Event API
 //! objects in the store (events live here and are rendered by `kubectl describe`).
 
+use std::collections::BTreeMap;
+
 use sim_core::SimTime;
 
 use crate::api::ObjectKey;
@@ -48,10 +50,20 @@ pub struct Event {
     pub count: u32,
 }
 
-/// Recorded events, oldest first.
+/// Recorded events, oldest first, with an index from (object, reason, message, source) — by a
+/// fixed hash — to the events that may repeat, so folding a repeat costs a lookup, not a scan.
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
     events: Vec<Event>,
+    by_identity: BTreeMap<u64, Vec<usize>>,
+}
+
+fn identity(involved: &ObjectKey, reason: &str, message: &str, source: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same input gives the same hash on every run.
+    let mut h = std::hash::DefaultHasher::new();
+    (involved, reason, message, source).hash(&mut h);
+    h.finish()
 }
 
 impl EventLog {
@@ -65,14 +77,21 @@ impl EventLog {
         message: String,
         now: SimTime,
     ) {
-        if let Some(e) = self.events.iter_mut().find(|e| {
-            &e.involved == involved && e.reason == reason && e.message == message && e.source == source
-        }) {
+        let id = identity(involved, reason, &message, source);
+        let candidates = self.by_identity.entry(id).or_default();
+        let events = &mut self.events;
+        let repeat = candidates.iter().copied().find(|&i| {
+            events.get(i).is_some_and(|e| {
+                &e.involved == involved && e.reason == reason && e.message == message && e.source == source
+            })
+        });
+        if let Some(e) = repeat.and_then(|i| events.get_mut(i)) {
             e.count += 1;
             e.last_seen = now;
             return;
         }
-        self.events.push(Event {
+        candidates.push(events.len());
+        events.push(Event {
             involved: involved.clone(),
             type_,
             reason: reason.to_string(),

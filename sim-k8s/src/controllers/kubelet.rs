@@ -540,7 +540,7 @@ fn write_status(
     }
     let mut p = pod.clone();
     p.status = Some(status);
-    c.write(store, Object::Pod(p), now, false)
+    c.write_status(store, Object::Pod(p), now)
 }
 
 /// The terminated-state reason the runtime reports for an exit code.

@@ -155,5 +155,5 @@ fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaS
     }
     let mut rs = rs.clone();
     rs.status = status;
-    c.write(store, Object::ReplicaSet(rs), now, false)
+    c.write_status(store, Object::ReplicaSet(rs), now)
 }

@@ -76,6 +76,9 @@ pub trait ObjectStore {
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Replaces an existing object (spec, metadata and status alike).
     fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Writes only the object's `status` (the `/status` subresource the kubelet and the
+    /// workload controllers write): no defaulting, validation or spec comparison.
+    fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
     /// A counter that changes on every write (the last change's sequence number).
@@ -135,6 +138,10 @@ impl ObjectStore for ApiServer {
             return Err(StoreError::not_found(&key));
         }
         self.apply(obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        ApiServer::update_status(self, obj).map(|_| ()).map_err(StoreError::from)
     }
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
         self.set_now(now);
