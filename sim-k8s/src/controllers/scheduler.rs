@@ -144,7 +144,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     // Per (tolerations, nodeSelector): the fitting nodes by (load, node order), and why the
     // others do not fit — computed once per pass, not once per pod.
     type Signature = (Vec<Toleration>, BTreeMap<String, String>);
-    let mut fits: BTreeMap<Signature, (BTreeSet<(usize, usize)>, BTreeMap<String, usize>)> = BTreeMap::new();
+    /// Fitting nodes by (load, index), and unfit counts by reason.
+    type Fits = (BTreeSet<(usize, usize)>, BTreeMap<String, usize>);
+    let mut fits: BTreeMap<Signature, Fits> = BTreeMap::new();
     let mut changed = false;
     for key in pending {
         let Some(Object::Pod(pod)) = store.get(&key) else { continue };
