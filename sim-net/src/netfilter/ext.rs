@@ -419,6 +419,15 @@ impl HashlimitMatch {
     }
 }
 
+/// A connection's identity for counting: source, destination, ports, protocol.
+pub type ConnKey = (u32, u32, u16, u16, u8);
+
+/// The connections a connlimit rule counts: (masked address, connection, expiry).
+pub type CountedConns = Vec<(u32, ConnKey, SimTime)>;
+
+/// `-m sctp --chunk-types`: mode, chunks by type number with their flags as written, `!`.
+pub type ChunkTypes = (String, Vec<(u8, String)>, bool);
+
 /// `-m connlimit` (libxt_connlimit.c, revision 1).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ConnlimitMatch {
@@ -431,7 +440,7 @@ pub struct ConnlimitMatch {
     /// `--connlimit-daddr` (group by destination) instead of `--connlimit-saddr`.
     pub daddr: bool,
     /// Connections counted so far: (masked key, original tuple as text-free numbers, expiry).
-    pub state: RunState<Vec<(u32, (u32, u32, u16, u16, u8), SimTime)>>,
+    pub state: RunState<CountedConns>,
 }
 
 impl ConnlimitMatch {
@@ -535,7 +544,7 @@ pub struct SctpMatch {
     pub dport: Option<(PortRange, bool)>,
     /// `[!] --chunk-types any|all|only list`: (mode, chunks by type number with the flags
     /// as written, invert).
-    pub chunks: Option<(String, Vec<(u8, String)>, bool)>,
+    pub chunks: Option<ChunkTypes>,
 }
 
 /// SCTP chunk names of libxt_sctp.c's `sctp_chunk_names`.
@@ -1689,7 +1698,8 @@ impl ExtMatch {
             }
             ExtMatch::Devgroup(d) => {
                 note("devgroup", "every device is in group 0");
-                let ok = |v: Option<(u32, u32, bool)>| v.is_none_or(|(g, m, inv)| ((0 & m) == g) != inv);
+                // (group 0 & mask) == g holds exactly when g is 0.
+                let ok = |v: Option<(u32, u32, bool)>| v.is_none_or(|(g, _mask, inv)| (g == 0) != inv);
                 ok(d.src) && ok(d.dst)
             }
             // xt_helper: a connection without a helper matches only `! --helper`.
@@ -1706,7 +1716,7 @@ impl ExtMatch {
             }
             ExtMatch::Tos(t) => {
                 note("tos", "packets carry TOS 0");
-                t.is_some_and(|(v, m, inv)| ((0 & m) == v) != inv)
+                t.is_some_and(|(v, _mask, inv)| (v == 0) != inv)
             }
             ExtMatch::Payload(name, _) => {
                 let hit = state.payload == PayloadAssumption::Match;
@@ -1807,7 +1817,7 @@ fn parse_bytes(v: &str) -> Option<u64> {
 /// `print_bytes`' unit choice: the largest unit the value is a whole multiple of.
 fn bytes_text(b: u64) -> String {
     for (name, t) in [("m", 1024 * 1024), ("k", 1024)] {
-        if b >= t && b % t == 0 {
+        if b >= t && b.is_multiple_of(t) {
             return format!("{}{name}", b / t);
         }
     }

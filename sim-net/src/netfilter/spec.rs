@@ -1337,7 +1337,8 @@ mod tests {
             c.rule.matches,
             vec![Match::Tcp(L4Ports {
                 sport: None,
-                dport: Some(PortMatch { range: PortRange { lo: 1000, hi: 2000 }, invert: false })
+                dport: Some(PortMatch { range: PortRange { lo: 1000, hi: 2000 }, invert: false }),
+                ..Default::default()
             })]
         );
     }
@@ -1347,7 +1348,19 @@ mod tests {
         let e = parse(&argv("-A X --frobnicate")).unwrap_err();
         assert_eq!(e.to_string(), "unknown option \"--frobnicate\"");
         let e = parse(&argv("-A X -m nosuch")).unwrap_err();
-        assert_eq!(e.to_string(), "Couldn't load match `nosuch':No such file or directory");
+        // Not iptables-restore's "Couldn't load match `nosuch':No such file or directory",
+        // which reads like a missing file: netsim says what it does not simulate.
+        assert_eq!(
+            e.to_string(),
+            "match `nosuch' is not simulated by netsim (nor an iptables extension netsim knows of)"
+        );
+        let e = parse(&argv("-A X -m time --timestart 09:00 -j DROP")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "match `time' is not simulated by netsim (a real iptables extension the model does not evaluate)"
+        );
+        let e = parse(&argv("-A X -j CLASSIFY --set-class 1:1")).unwrap_err();
+        assert_eq!(e.to_string(), "target `CLASSIFY' is not simulated by netsim");
         let e = parse(&argv("-A X -s 10.0.0.300")).unwrap_err();
         assert_eq!(e.to_string(), "host/network `10.0.0.300' not found");
         let e = parse(&argv("-A X -m tcp --dport 80")).unwrap_err();
