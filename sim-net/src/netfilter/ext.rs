@@ -446,7 +446,7 @@ pub struct ConnlimitMatch {
 impl ConnlimitMatch {
     /// `connlimit_mt`: counts the connections of the key (the packet's own included) and
     /// compares. The kernel asks conntrack; the model remembers the connections this rule has
-    /// seen, each until its conntrack entry's expiry as last seen.
+    /// seen within the limit, each until its conntrack entry's expiry as last seen.
     fn matches(&mut self, pkt: &Packet, ctx: &HookContext<'_>) -> bool {
         let mask = if self.mask == 0 { 0 } else { u32::MAX << (32 - u32::from(self.mask)) };
         let addr = if self.daddr { pkt.dst } else { pkt.src };
@@ -463,12 +463,18 @@ impl ConnlimitMatch {
         };
         let list = &mut self.state.0;
         list.retain(|(_, _, exp)| *exp >= ctx.now);
-        match list.iter_mut().find(|(_, t, _)| *t == tuple) {
-            Some(slot) => slot.2 = expires.max(slot.2),
-            None => list.push((key, tuple, expires.max(ctx.now))),
-        }
-        let count = list.iter().filter(|(k, _, _)| *k == key).count() as u64;
+        let known = list.iter().position(|(_, t, _)| *t == tuple);
+        let others = list.iter().filter(|(k, t, _)| *k == key && *t != tuple).count() as u64;
+        let count = others + 1;
         let over = count > u64::from(self.limit);
+        // Remembered only while within the limit: a connection over it is, on real nodes,
+        // the one the rule rejects or drops, whose unconfirmed conntrack entry
+        // nf_conncount's garbage collection then forgets.
+        match known {
+            Some(i) => list[i].2 = expires.max(list[i].2),
+            None if !over => list.push((key, tuple, expires.max(ctx.now))),
+            None => {}
+        }
         over != self.upto
     }
 }
