@@ -2718,6 +2718,9 @@ fn set_entry_of(ipsets: &IpSets, name: &str, dirs: &[SetDir], pkt: &Packet) -> O
     Some(match set.kind {
         SetType::HashIp | SetType::HashNet => addr(dir(0)).to_string(),
         SetType::HashIpPort => format!("{},{}:{}", addr(dir(0)), pkt.protocol().name(), port(dir(1))?),
+        SetType::HashIpPortIp => {
+            format!("{},{}:{},{}", addr(dir(0)), pkt.protocol().name(), port(dir(1))?, addr(dir(2)))
+        }
         SetType::BitmapPort { .. } => port(dir(0))?.to_string(),
     })
 }
