@@ -163,20 +163,10 @@ fn conntrack_matches(c: &ConntrackMatch, pkt: &Packet, ctx: &HookContext<'_>) ->
     {
         return false;
     }
-    let tuple_opts = c.proto.is_some()
-        || c.orig_src.is_some()
-        || c.orig_dst.is_some()
-        || c.repl_src.is_some()
-        || c.repl_dst.is_some()
-        || c.orig_sport.is_some()
-        || c.orig_dport.is_some()
-        || c.repl_sport.is_some()
-        || c.repl_dport.is_some()
-        || c.expire.is_some()
-        || c.dir_reply.is_some();
-    if !tuple_opts {
+    let has_state = c.state.is_some();
+    let Some(c) = c.tuple.as_deref() else {
         return true;
-    }
+    };
     let parts = |t: &crate::conntrack::Tuple| {
         let (sp, dp, proto) = match t.l4 {
             L4Tuple::Tcp { sport, dport } => (sport, dport, 6),
@@ -196,7 +186,7 @@ fn conntrack_matches(c: &ConntrackMatch, pkt: &Packet, ctx: &HookContext<'_>) ->
             (o, (o.1, o.0, o.3, o.2, o.4), false, 0)
         }
         // xt_conntrack: without a connection only the state test can hold.
-        None => return c.state.is_some(),
+        None => return has_state,
     };
     let (orig, repl, reply_dir, left) = view;
     let net = |v: Option<(ipnet::Ipv4Net, bool)>, a: std::net::Ipv4Addr| {

@@ -378,13 +378,21 @@ fn spell_bits(bits: u32, names: &[&str]) -> String {
     parts.join(",")
 }
 
-/// `-m conntrack` (revision 3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// `-m conntrack` (revision 3). The tuple, expiry and direction options real nodes rarely
+/// use are boxed, so that kube-proxy's `--ctstate` rules stay small.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConntrackMatch {
     /// `[!] --ctstate`.
     pub state: Option<(CtStateSet, bool)>,
     /// `[!] --ctstatus`.
     pub status: Option<(CtStatusSet, bool)>,
+    /// The other options, if any was given.
+    pub tuple: Option<Box<CtTupleMatch>>,
+}
+
+/// `-m conntrack` options on the connection's tuples, expiry and direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleMatch {
     /// `[!] --ctproto` (protocol number).
     pub proto: Option<(u8, bool)>,
     /// `[!] --ctorigsrc`.
@@ -413,6 +421,10 @@ impl ConntrackMatch {
     /// True if any option was given (libxt_conntrack: "At least one option is required").
     pub fn any(&self) -> bool {
         *self != ConntrackMatch::default()
+    }
+    /// The tuple options, created on first use (parsing).
+    pub fn tuple_mut(&mut self) -> &mut CtTupleMatch {
+        self.tuple.get_or_insert_with(Box::default)
     }
 }
 
@@ -452,12 +464,19 @@ pub enum SetDir {
 pub struct SetMatch {
     /// The ipset name.
     pub name: String,
-    /// One direction per set dimension.
-    pub dirs: Vec<SetDir>,
+    /// One direction per set dimension (a boxed slice: rules stay small).
+    pub dirs: Box<[SetDir]>,
     /// `!` given.
     pub invert: bool,
-    /// The revision-4 options (`--return-nomatch`, counters).
-    pub opts: SetOpts,
+    /// The revision-4 options (`--return-nomatch`, counters), boxed: rarely given.
+    pub opts: Option<Box<SetOpts>>,
+}
+
+impl SetMatch {
+    /// The revision-4 options, created on first use (parsing).
+    pub fn opts_mut(&mut self) -> &mut SetOpts {
+        self.opts.get_or_insert_with(Box::default)
+    }
 }
 
 /// `-m set` options beyond the set (libxt_set.c revision 4).
@@ -891,6 +910,15 @@ mod tests {
         assert!(!i.matches(None));
         let plus = IfaceMatch { name: String::new(), wildcard: true, invert: false };
         assert!(plus.matches(Some("eth0")));
+    }
+
+    #[test]
+    fn rules_stay_small() {
+        // A 10,000-service KUBE-SERVICES holds ~40,000 matches: the extensions' options are
+        // boxed (Match::Ext, conntrack's tuple options, set's counters) so that adding them
+        // did not grow the matches kube-proxy writes.
+        assert!(std::mem::size_of::<Match>() <= 56, "{}", std::mem::size_of::<Match>());
+        assert!(std::mem::size_of::<Target>() <= 40, "{}", std::mem::size_of::<Target>());
     }
 
     #[test]

@@ -156,7 +156,8 @@ pub fn push_match(out: &mut String, m: &Match) {
             }
             let _ = write!(out, " --match-set {} {}", s.name, set_dirs(&s.dirs));
             // libxt_set.c set_save_v4.
-            let o = &s.opts;
+            let none = SetOpts::default();
+            let o = s.opts.as_deref().unwrap_or(&none);
             if o.return_nomatch {
                 out.push_str(" --return-nomatch");
             }
@@ -212,15 +213,17 @@ fn push_conntrack(out: &mut String, c: &ConntrackMatch) {
         inv(out, i);
         let _ = write!(out, " --ctstate {}", s.spelled());
     }
-    if let Some((p, i)) = c.proto {
+    let none = CtTupleMatch::default();
+    let t = c.tuple.as_deref().unwrap_or(&none);
+    if let Some((p, i)) = t.proto {
         inv(out, i);
         let _ = write!(out, " --ctproto {p}");
     }
     for (v, name) in [
-        (c.orig_src, "ctorigsrc"),
-        (c.orig_dst, "ctorigdst"),
-        (c.repl_src, "ctreplsrc"),
-        (c.repl_dst, "ctrepldst"),
+        (t.orig_src, "ctorigsrc"),
+        (t.orig_dst, "ctorigdst"),
+        (t.repl_src, "ctreplsrc"),
+        (t.repl_dst, "ctrepldst"),
     ] {
         if let Some((n, i)) = v {
             inv(out, i);
@@ -232,10 +235,10 @@ fn push_conntrack(out: &mut String, c: &ConntrackMatch) {
         }
     }
     for (v, name) in [
-        (c.orig_sport, "ctorigsrcport"),
-        (c.orig_dport, "ctorigdstport"),
-        (c.repl_sport, "ctreplsrcport"),
-        (c.repl_dport, "ctrepldstport"),
+        (t.orig_sport, "ctorigsrcport"),
+        (t.orig_dport, "ctorigdstport"),
+        (t.repl_sport, "ctreplsrcport"),
+        (t.repl_dport, "ctrepldstport"),
     ] {
         if let Some((r, i)) = v {
             inv(out, i);
@@ -246,7 +249,7 @@ fn push_conntrack(out: &mut String, c: &ConntrackMatch) {
         inv(out, i);
         let _ = write!(out, " --ctstatus {}", s.spelled());
     }
-    if let Some(((lo, hi), i)) = c.expire {
+    if let Some(((lo, hi), i)) = t.expire {
         inv(out, i);
         if lo == hi {
             let _ = write!(out, " --ctexpire {lo}");
@@ -254,7 +257,7 @@ fn push_conntrack(out: &mut String, c: &ConntrackMatch) {
             let _ = write!(out, " --ctexpire {lo}:{hi}");
         }
     }
-    if let Some(r) = c.dir_reply {
+    if let Some(r) = t.dir_reply {
         out.push_str(if r { " --ctdir REPLY" } else { " --ctdir ORIGINAL" });
     }
 }

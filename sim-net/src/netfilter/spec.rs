@@ -698,12 +698,9 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
         "multiport" => {
             Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
         }
-        "set" => Match::Set(SetMatch {
-            name: String::new(),
-            dirs: Vec::new(),
-            invert: false,
-            opts: SetOpts::default(),
-        }),
+        "set" => {
+            Match::Set(SetMatch { name: String::new(), dirs: Box::default(), invert: false, opts: None })
+        }
         "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
         "nfacct" => Match::Nfacct(NfacctName::default()),
         _ => match ExtMatch::new(name) {
@@ -884,16 +881,16 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 if n == 0 {
                     return Err(bad("conntrack: --ctproto 0 is not allowed"));
                 }
-                c.proto = Some((n, inv));
+                c.tuple_mut().proto = Some((n, inv));
             }
-            "--ctorigsrc" => c.orig_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctorigdst" => c.orig_dst = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctreplsrc" => c.repl_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctrepldst" => c.repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctorigsrcport" => c.orig_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
-            "--ctorigdstport" => c.orig_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
-            "--ctreplsrcport" => c.repl_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
-            "--ctrepldstport" => c.repl_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctorigsrcport" => c.tuple_mut().orig_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctorigdstport" => c.tuple_mut().orig_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctreplsrcport" => c.tuple_mut().repl_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctrepldstport" => c.tuple_mut().repl_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
             "--ctexpire" => {
                 let v = a.value(opt)?;
                 let err = || bad(format!("conntrack: bad --ctexpire \"{v}\""));
@@ -904,14 +901,14 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 if lo > hi {
                     return Err(err());
                 }
-                c.expire = Some(((lo, hi), inv));
+                c.tuple_mut().expire = Some(((lo, hi), inv));
             }
             "--ctdir" => {
                 if inv {
                     return Err(bad("conntrack: option \"--ctdir\" cannot be inverted."));
                 }
                 let v = a.value(opt)?;
-                c.dir_reply = Some(if v.eq_ignore_ascii_case("ORIGINAL") {
+                c.tuple_mut().dir_reply = Some(if v.eq_ignore_ascii_case("ORIGINAL") {
                     false
                 } else if v.eq_ignore_ascii_case("REPLY") {
                     true
@@ -973,12 +970,12 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 let name = a.value(opt)?;
                 let dirs = a.value(opt)?;
                 s.name = name.to_string();
-                s.dirs = super::ext::parse_dirs(dirs)?;
+                s.dirs = super::ext::parse_dirs(dirs)?.into_boxed_slice();
                 s.invert = inv;
             }
-            "--return-nomatch" => s.opts.return_nomatch = true,
-            "--update-counters" => s.opts.no_update_counters = inv,
-            "--update-subcounters" => s.opts.no_update_subcounters = inv,
+            "--return-nomatch" => s.opts_mut().return_nomatch = true,
+            "--update-counters" => s.opts_mut().no_update_counters = inv,
+            "--update-subcounters" => s.opts_mut().no_update_subcounters = inv,
             "--packets-eq" | "--packets-lt" | "--packets-gt" | "--bytes-eq" | "--bytes-lt" | "--bytes-gt" => {
                 let v = a.value(opt)?;
                 let n: u64 = v.parse().map_err(|_| bad(format!("Bad {opt} value \"{v}\"")))?;
@@ -992,9 +989,9 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                     3
                 };
                 if opt.starts_with("--packets") {
-                    s.opts.packets = Some((op, n));
+                    s.opts_mut().packets = Some((op, n));
                 } else {
-                    s.opts.bytes = Some((op, n));
+                    s.opts_mut().bytes = Some((op, n));
                 }
             }
             _ => return Ok(false),
