@@ -260,8 +260,8 @@ fn flannel_node_balances_dns_over_two_coredns_pods() {
         &[Ipv4Addr::new(192, 168, 56, 21)],
         Some("flannel.1"),
     );
-    let dnat: Vec<(Option<(Ipv4Addr, Option<u16>)>, f64)> =
-        paths.iter().map(|p| (p.dnat, p.probability)).collect();
+    type Dnat = Option<(Ipv4Addr, Option<u16>)>;
+    let dnat: Vec<(Dnat, f64)> = paths.iter().map(|p| (p.dnat, p.probability)).collect();
     assert_eq!(
         dnat,
         [
