@@ -74,6 +74,7 @@ fn bench(c: &mut Criterion) {
         ct_new: true,
         ct_seen_reply: false,
         addr_type: &addr_type,
+        ext: Default::default(),
     };
     let mut rng = SimRng::new(1).fork("bench");
 

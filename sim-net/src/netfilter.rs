@@ -18,6 +18,11 @@
 //! [`recent`] (`-m recent` lists), [`ipset`] (IP sets), [`explore`] (every path of a first
 //! packet through one node, with probabilities).
 //!
+//! [`ext`] holds the xtables extensions real nodes' rules carry (physdev, owner, limit,
+//! hashlimit, ... TCPMSS, NFLOG, CONNMARK, REDIRECT, ...), with the assumptions they are
+//! evaluated under; a trace shows each assumption that decided something as
+//! [`NfStep::Assumed`].
+//!
 //! `-m nfacct` counts into named accounting objects kept here ([`NfacctCounters`], read with
 //! `nfacct_counters`; no tool prints them yet).
 //!
@@ -34,6 +39,7 @@ use crate::wire::Packet;
 pub mod command;
 pub mod eval;
 pub mod explore;
+pub mod ext;
 pub mod ipset;
 pub mod list;
 pub mod recent;
@@ -160,6 +166,9 @@ pub struct HookContext<'a> {
     pub ct_seen_reply: bool,
     /// The route type of an address on this host (for `-m addrtype`).
     pub addr_type: &'a dyn Fn(Ipv4Addr) -> AddrType,
+    /// What the extensions read besides (conntrack entry, bridge ports, input address);
+    /// `Default::default()` when the caller has none of it.
+    pub ext: ext::ExtContext<'a>,
 }
 
 /// Chooses the outcome of a random match. A seeded stream makes one choice; an explorer
@@ -247,6 +256,9 @@ pub enum NfStep {
     Log { rule: RuleRef, prefix: String },
     /// The traversal nested deeper than [`eval::MAX_DEPTH`] chains; the packet is dropped.
     DepthExceeded { table: TableName, depth: usize },
+    /// An extension of a rule was evaluated under a stated assumption (what the model does
+    /// not see: a uid, a MAC address, a payload ...); `what` says how the packet was treated.
+    Assumed { rule: RuleRef, ext: &'static str, what: &'static str },
 }
 
 /// The outcome of [`Netfilter::run_hook`].
@@ -261,6 +273,9 @@ pub struct HookResult {
     /// For DROP and REJECT: what decided it (a disposition names it). Known whether or not a
     /// trace was asked for.
     pub decided_by: Option<Decision>,
+    /// The connection mark a `CONNMARK` target set, for the stack to keep in the conntrack
+    /// entry.
+    pub ct_mark: Option<u32>,
 }
 
 /// What ended a hook with DROP or REJECT.
@@ -291,6 +306,7 @@ pub struct Netfilter {
     ipsets: ipset::IpSets,
     recent: recent::RecentLists,
     nfacct: NfacctCounters,
+    ext: ext::ExtState,
 }
 
 /// The nfnetlink_acct accounting objects `-m nfacct` counts into, by name. An object comes
@@ -340,7 +356,13 @@ impl Netfilter {
             ipsets: ipset::IpSets::default(),
             recent: recent::RecentLists::default(),
             nfacct: NfacctCounters::new(),
+            ext: ext::ExtState::default(),
         }
+    }
+
+    /// How rules with payload matches (`string`, `u32`, `bpf`) are evaluated from now on.
+    pub fn set_payload_assumption(&mut self, a: ext::PayloadAssumption) {
+        self.ext.payload = a;
     }
 
     /// One table.
@@ -432,10 +454,12 @@ impl Netfilter {
         let mut trace = trace;
         let mut env = eval::Env {
             recent: &mut self.recent,
-            ipsets: &self.ipsets,
+            ipsets: &mut self.ipsets,
             nfacct: &mut self.nfacct,
+            ext: &mut self.ext,
             notrack: false,
             decided_by: None,
+            ct_mark: None,
         };
         let mut nat = None;
         for t in hook_tables(hook) {
@@ -452,6 +476,7 @@ impl Netfilter {
                         nat: None,
                         notrack: env.notrack,
                         decided_by: env.decided_by,
+                        ct_mark: env.ct_mark,
                     };
                 }
                 eval::TableVerdict::Reject(w) => {
@@ -460,10 +485,17 @@ impl Netfilter {
                         nat: None,
                         notrack: env.notrack,
                         decided_by: env.decided_by,
+                        ct_mark: env.ct_mark,
                     };
                 }
             }
         }
-        HookResult { verdict: HookVerdict::Accept, nat, notrack: env.notrack, decided_by: None }
+        HookResult {
+            verdict: HookVerdict::Accept,
+            nat,
+            notrack: env.notrack,
+            decided_by: None,
+            ct_mark: env.ct_mark,
+        }
     }
 }

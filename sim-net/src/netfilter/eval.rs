@@ -15,11 +15,18 @@
 //!
 //! Trace steps are only built (and rule text only rendered) when a trace is requested.
 //!
-//! What [`HookContext`] cannot say is not guessed: `--ctstate SNAT/DNAT` never match (the
-//! context carries no NAT status of the connection), `--ctstatus ASSURED` is taken to be
-//! "has seen a reply" and `CONFIRMED` "not the first packet", `EXPECTED` never holds, and
-//! `-m addrtype --limit-iface-in/out` uses the host-wide address type.
+//! What [`HookContext`] cannot say is not guessed: `--ctstate SNAT/DNAT` match from the
+//! connection's NAT status when the context carries the conntrack entry (never without it),
+//! `--ctstatus ASSURED` is taken to be "has seen a reply" and `CONFIRMED` "not the first
+//! packet", `EXPECTED` never holds, and `-m addrtype --limit-iface-in/out` uses the host-wide
+//! address type. The conntrack tuple options (`--ctorigdst` ...) read the entry, or for a
+//! first packet without one the packet itself; a packet with no connection passes them only
+//! when `--ctstate` was given (xt_conntrack's `ct == NULL` rule). `--tcp-option` assumes the
+//! options Linux sends: MSS, SACK-permitted, timestamps, NOP and window scale on a SYN,
+//! timestamps and NOP on every other segment. The extensions of [`super::ext`] state their
+//! own assumptions there.
 
+use super::ext::{ExtState, ExtVerdict};
 use super::ipset::IpSets;
 use super::recent::RecentLists;
 use super::rule::*;
@@ -66,14 +73,25 @@ pub enum TableVerdict {
 pub struct Env<'a> {
     /// `-m recent` lists.
     pub recent: &'a mut RecentLists,
-    /// `-m set` sets.
-    pub ipsets: &'a IpSets,
+    /// `-m set` sets (and `-j SET`'s changes).
+    pub ipsets: &'a mut IpSets,
     /// `-m nfacct` accounting objects, by name.
     pub nfacct: &'a mut NfacctCounters,
+    /// State of the extensions (hashlimit tables, the payload assumption).
+    pub ext: &'a mut ExtState,
     /// Set when a NOTRACK / CT --notrack target ran.
     pub notrack: bool,
     /// What decided a DROP or REJECT (set only then: the hot path stays free of it).
     pub decided_by: Option<super::Decision>,
+    /// The connection mark as a `CONNMARK` target left it (`None`: unchanged).
+    pub ct_mark: Option<u32>,
+}
+
+impl Env<'_> {
+    /// The connection mark the packet's rules see now.
+    fn ct_mark(&self, ctx: &HookContext<'_>) -> u32 {
+        self.ct_mark.unwrap_or_else(|| ctx.ext.ct.map_or(0, |(e, _)| e.mark))
+    }
 }
 
 fn policy_verdict(p: Policy) -> HookVerdict {
@@ -94,9 +112,98 @@ fn ports_of(pkt: &Packet) -> Option<(u16, u16)> {
 #[inline]
 fn l4_matches(p: &L4Ports, pkt: &Packet) -> bool {
     match ports_of(pkt) {
-        Some((s, d)) => p.sport.is_none_or(|m| m.matches(s)) && p.dport.is_none_or(|m| m.matches(d)),
+        Some((s, d)) => {
+            p.sport.is_none_or(|m| m.matches(s))
+                && p.dport.is_none_or(|m| m.matches(d))
+                && (p.flags.is_none() && p.option.is_none() || tcp_extras(p, pkt))
+        }
         None => false,
     }
+}
+
+/// `--tcp-flags` and `--tcp-option` (tcp_mt). Out of line: kube-proxy's rules never use them.
+#[inline(never)]
+fn tcp_extras(p: &L4Ports, pkt: &Packet) -> bool {
+    let Transport::Tcp { flags, .. } = &pkt.transport else { return false };
+    if let Some(f) = p.flags
+        && ((flags.0 & f.mask) == f.cmp) == f.invert
+    {
+        return false;
+    }
+    if let Some((o, inv)) = p.option {
+        let syn = flags.0 & 0x02 != 0;
+        let has = if syn { matches!(o, 1 | 2 | 3 | 4 | 8) } else { matches!(o, 1 | 8) };
+        if has == inv {
+            return false;
+        }
+    }
+    true
+}
+
+/// The conntrack match (conntrack_mt, revision 3).
+fn conntrack_matches(c: &ConntrackMatch, pkt: &Packet, ctx: &HookContext<'_>) -> bool {
+    use crate::conntrack::{CtStatus, Direction, L4Tuple};
+    let entry = ctx.ext.ct;
+    if let Some((set, inv)) = c.state {
+        let mut bits = CtStateSet::bit_of(ctx.ct_state);
+        if let Some((e, _)) = entry {
+            if e.status.has(CtStatus::SRC_NAT) {
+                bits |= 32;
+            }
+            if e.status.has(CtStatus::DST_NAT) {
+                bits |= 64;
+            }
+        }
+        if (set.0 & bits != 0) == inv {
+            return false;
+        }
+    }
+    if let Some((set, inv)) = c.status
+        && (set.0 & status_bits(ctx) != 0) == inv
+    {
+        return false;
+    }
+    let has_state = c.state.is_some();
+    let Some(c) = c.tuple.as_deref() else {
+        return true;
+    };
+    let parts = |t: &crate::conntrack::Tuple| {
+        let (sp, dp, proto) = match t.l4 {
+            L4Tuple::Tcp { sport, dport } => (sport, dport, 6),
+            L4Tuple::Udp { sport, dport } => (sport, dport, 17),
+            L4Tuple::Icmp { id, .. } => (id, 0, 1),
+        };
+        (t.src, t.dst, sp, dp, proto)
+    };
+    // (orig, reply, reply direction, seconds left)
+    let view = match entry {
+        Some((e, dir)) => {
+            (parts(&e.orig), parts(&e.reply), dir == Direction::Reply, e.remaining_secs(ctx.now))
+        }
+        None if ctx.ct_new => {
+            let (sp, dp) = ports_of(pkt).unwrap_or((0, 0));
+            let o = (pkt.src, pkt.dst, sp, dp, pkt.protocol().number());
+            (o, (o.1, o.0, o.3, o.2, o.4), false, 0)
+        }
+        // xt_conntrack: without a connection only the state test can hold.
+        None => return has_state,
+    };
+    let (orig, repl, reply_dir, left) = view;
+    let net = |v: Option<(ipnet::Ipv4Net, bool)>, a: std::net::Ipv4Addr| {
+        v.is_none_or(|(n, inv)| super::rule::AddrMatch { net: n, invert: inv }.matches(a))
+    };
+    let port = |v: Option<(PortRange, bool)>, p: u16| v.is_none_or(|(r, inv)| r.contains(p) != inv);
+    c.proto.is_none_or(|(p, inv)| (orig.4 == p) != inv)
+        && net(c.orig_src, orig.0)
+        && net(c.orig_dst, orig.1)
+        && net(c.repl_src, repl.0)
+        && net(c.repl_dst, repl.1)
+        && port(c.orig_sport, orig.2)
+        && port(c.orig_dport, orig.3)
+        && port(c.repl_sport, repl.2)
+        && port(c.repl_dport, repl.3)
+        && c.expire.is_none_or(|((lo, hi), inv)| (u64::from(lo)..=u64::from(hi)).contains(&left) != inv)
+        && c.dir_reply.is_none_or(|r| r == reply_dir)
 }
 
 /// The base IPv4 part of a rule (`struct ipt_ip`).
@@ -114,6 +221,12 @@ fn base_matches(r: &Rule, pkt: &Packet, ctx: &HookContext<'_>) -> bool {
     }
     if let Some(p) = &r.proto
         && (pkt.protocol() == p.proto) == p.invert
+    {
+        return false;
+    }
+    // A protocol the model carries no traffic of: only its inversion matches.
+    if let Some((_, inv)) = r.proto_num
+        && !inv
     {
         return false;
     }
@@ -164,8 +277,10 @@ fn count_nfacct(objects: &mut NfacctCounters, reached: &[Match], len: u64) {
 
 /// Evaluates the extension matches of a rule in order. `rule_ref` builds the rule's
 /// reference for a trace step (called only when tracing).
+#[allow(clippy::too_many_arguments)]
 fn ext_matches(
     matches: &mut [Match],
+    hook: Hook,
     pkt: &Packet,
     ctx: &HookContext<'_>,
     decider: &mut dyn Decider,
@@ -209,10 +324,7 @@ fn ext_matches(
                 }
             },
             Match::Recent(r) => env.recent.check(r, pkt, ctx.now),
-            Match::Conntrack(c) => {
-                c.state.is_none_or(|(set, inv)| (set.0 & CtStateSet::bit_of(ctx.ct_state) != 0) != inv)
-                    && c.status.is_none_or(|(set, inv)| (set.0 & status_bits(ctx) != 0) != inv)
-            }
+            Match::Conntrack(c) => conntrack_matches(c, pkt, ctx),
             Match::State(set, inv) => (set.0 & CtStateSet::bit_of(ctx.ct_state) != 0) != *inv,
             Match::Multiport(mp) => match ports_of(pkt) {
                 Some((s, d)) => {
@@ -234,6 +346,15 @@ fn ext_matches(
                 }
                 _ => false,
             },
+            Match::Ext(e) => {
+                let ct_mark = env.ct_mark(ctx);
+                let mut note = |ext: &'static str, what: &'static str| {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(NfStep::Assumed { rule: rule_ref(), ext, what });
+                    }
+                };
+                e.matches(pkt, hook, ctx, env.ext, ct_mark, &mut note)
+            }
         };
         if !ok {
             reached = i;
@@ -310,7 +431,8 @@ pub fn run_table(
                 continue;
             }
             let rule_ref = || RuleRef { table: tname, chain: chain_name.clone(), index: idx + 1 };
-            if !r.matches.is_empty() && !ext_matches(&mut r.matches, pkt, ctx, decider, env, trace, &rule_ref)
+            if !r.matches.is_empty()
+                && !ext_matches(&mut r.matches, hook, pkt, ctx, decider, env, trace, &rule_ref)
             {
                 continue;
             }
@@ -370,6 +492,34 @@ pub fn run_table(
                 }
             }
             LightTarget::Notrack => env.notrack = true,
+            LightTarget::Ext => {
+                let Some(i) = hit else { continue };
+                let chain = table.chain_at(cur).map(|c| c.name.as_str()).unwrap_or_default();
+                let Some(Target::Ext(t)) =
+                    table.chain_at(cur).and_then(|c| c.rules.get(i)).map(|r| &r.target)
+                else {
+                    continue;
+                };
+                let rule_ref = || RuleRef { table: tname, chain: chain.to_string(), index: i + 1 };
+                let mut note = |ext: &'static str, what: &'static str| {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(NfStep::Assumed { rule: rule_ref(), ext, what });
+                    }
+                };
+                match t.apply(hook, pkt, ctx, env.ipsets, &mut env.ct_mark, &mut note) {
+                    ExtVerdict::Continue => {}
+                    ExtVerdict::Notrack => env.notrack = true,
+                    ExtVerdict::Nat(n) => return TableVerdict::Nat(n),
+                    ExtVerdict::Drop => {
+                        env.decided_by = Some(super::Decision::Rule(RuleRef {
+                            table: tname,
+                            chain: chain.to_string(),
+                            index: i + 1,
+                        }));
+                        return TableVerdict::Drop;
+                    }
+                }
+            }
             LightTarget::Jump(to) => {
                 if depth >= MAX_DEPTH {
                     env.decided_by = Some(super::Decision::DepthExceeded { table: tname });
@@ -429,6 +579,7 @@ enum LightTarget {
     Mark(MarkTarget),
     Log,
     Notrack,
+    Ext,
     Jump(usize),
     Goto(usize),
     Return,
@@ -456,6 +607,7 @@ impl Target {
             Target::Mark(m) => LightTarget::Mark(*m),
             Target::Log(_) => LightTarget::Log,
             Target::Notrack | Target::CtNotrack => LightTarget::Notrack,
+            Target::Ext(_) => LightTarget::Ext,
         }
     }
 }
@@ -498,6 +650,7 @@ mod tests {
             ct_new,
             ct_seen_reply: !ct_new,
             addr_type: &addr_type,
+            ext: Default::default(),
         }
     }
 

@@ -316,6 +316,7 @@ impl Netfilter {
             ct_new,
             ct_seen_reply: false,
             addr_type,
+            ext: Default::default(),
         };
         let mut trace = Vec::new();
         w.hooks.push(hook);
@@ -522,6 +523,7 @@ mod tests {
             ct_new: true,
             ct_seen_reply: false,
             addr_type: &addr_type,
+            ext: Default::default(),
         };
         struct No;
         impl Decider for No {

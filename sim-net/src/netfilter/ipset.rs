@@ -4,7 +4,8 @@
 //! with one to three dimensions; each `src`/`dst` flag of `--match-set` says which packet
 //! address or port fills a dimension (a dimension with no flag takes the destination, as the
 //! kernel's unset `IPSET_DIM_*_SRC` bit does). Types modelled: `hash:ip`, `hash:net`,
-//! `hash:ip,port` and `bitmap:port`. [`IpSets::command`] accepts `create`, `add`, `del`,
+//! `hash:ip,port`, `hash:ip,port,ip` (kube-proxy IPVS mode's `KUBE-LOOP-BACK`) and
+//! `bitmap:port`. [`IpSets::command`] accepts `create`, `add`, `del`,
 //! `test`, `flush`, `destroy` and `list`, with ipset's error wording.
 //!
 //! Left out: timeouts, counters, `nomatch`, IPv6, other set types. `ipset list` prints members
@@ -29,6 +30,8 @@ pub enum SetType {
     HashNet,
     /// `hash:ip,port`.
     HashIpPort,
+    /// `hash:ip,port,ip`.
+    HashIpPortIp,
     /// `bitmap:port` with its range.
     BitmapPort {
         /// First port.
@@ -45,6 +48,7 @@ impl SetType {
             SetType::HashIp => "hash:ip",
             SetType::HashNet => "hash:net",
             SetType::HashIpPort => "hash:ip,port",
+            SetType::HashIpPortIp => "hash:ip,port,ip",
             SetType::BitmapPort { .. } => "bitmap:port",
         }
     }
@@ -53,6 +57,7 @@ impl SetType {
             SetType::HashIp => 4,
             SetType::HashNet => 6,
             SetType::HashIpPort => 5,
+            SetType::HashIpPortIp => 5,
             SetType::BitmapPort { .. } => 3,
         }
     }
@@ -67,6 +72,8 @@ pub enum SetEntry {
     Net(Ipv4Net),
     /// An address, protocol and port (`10.96.0.1,tcp:443`).
     IpPort(Ipv4Addr, Protocol, u16),
+    /// An address, protocol, port and a second address (`10.244.1.5,tcp:80,10.244.1.5`).
+    IpPortIp(Ipv4Addr, Protocol, u16, Ipv4Addr),
     /// A port.
     Port(u16),
 }
@@ -77,6 +84,7 @@ impl std::fmt::Display for SetEntry {
             SetEntry::Ip(a) => write!(f, "{a}"),
             SetEntry::Net(n) => write!(f, "{n}"),
             SetEntry::IpPort(a, p, port) => write!(f, "{a},{}:{port}", p.name()),
+            SetEntry::IpPortIp(a, p, port, b) => write!(f, "{a},{}:{port},{b}", p.name()),
             SetEntry::Port(p) => write!(f, "{p}"),
         }
     }
@@ -111,6 +119,12 @@ impl IpSet {
                 Some(p) => self.entries.contains(&SetEntry::IpPort(addr(dir(0)), pkt.protocol(), p)),
                 None => false,
             },
+            SetType::HashIpPortIp => match port(dir(1)) {
+                Some(p) => {
+                    self.entries.contains(&SetEntry::IpPortIp(addr(dir(0)), pkt.protocol(), p, addr(dir(2))))
+                }
+                None => false,
+            },
             SetType::BitmapPort { .. } => {
                 port(dir(0)).is_some_and(|p| self.entries.contains(&SetEntry::Port(p)))
             }
@@ -130,6 +144,23 @@ impl IpSet {
                     Ipv4Net::new(s.parse().map_err(|_| bad())?, 32).map_err(|_| bad())?
                 };
                 Ok(SetEntry::Net(n.trunc()))
+            }
+            SetType::HashIpPortIp => {
+                let (head, b) = s.rsplit_once(',').ok_or_else(bad)?;
+                let (a, rest) = head.split_once(',').ok_or_else(bad)?;
+                let (proto, port) = match rest.split_once(':') {
+                    Some((p, n)) => (Protocol::parse(p).ok_or_else(bad)?, n),
+                    None => (Protocol::Tcp, rest),
+                };
+                let port: u16 = port.parse().map_err(|_| {
+                    IpSetError::Syntax(format!("Syntax error: cannot parse '{port}' as a port"))
+                })?;
+                Ok(SetEntry::IpPortIp(
+                    a.parse().map_err(|_| bad())?,
+                    proto,
+                    port,
+                    b.parse().map_err(|_| bad())?,
+                ))
             }
             SetType::HashIpPort => {
                 let (a, rest) = s.split_once(',').ok_or_else(bad)?;
@@ -304,6 +335,7 @@ impl IpSets {
                     "hash:ip" => SetType::HashIp,
                     "hash:net" => SetType::HashNet,
                     "hash:ip,port" => SetType::HashIpPort,
+                    "hash:ip,port,ip" => SetType::HashIpPortIp,
                     "bitmap:port" => {
                         let pos = args.iter().position(|a| *a == "range").ok_or_else(|| {
                             IpSetError::Syntax("Syntax error: Missing mandatory option range".into())

@@ -133,6 +133,16 @@ pub fn push_match_list(out: &mut String, m: &Match) {
             out.push_str(if matches!(m, Match::Tcp(_)) { " tcp" } else { " udp" });
             push_list_ports(out, "spt", &p.sport);
             push_list_ports(out, "dpt", &p.dport);
+            // libxt_tcp.c tcp_print, numeric.
+            if let Some((o, inv)) = p.option {
+                let _ = write!(out, " option={}{o}", if inv { "!" } else { "" });
+            }
+            if let Some(f) = p.flags
+                && (f.mask != 0 || f.invert)
+            {
+                let _ =
+                    write!(out, " flags:{}0x{:02X}/0x{:02X}", if f.invert { "!" } else { "" }, f.mask, f.cmp);
+            }
         }
         Match::Comment(c) => {
             let _ = write!(out, " /* {c} */");
@@ -196,13 +206,13 @@ pub fn push_match_list(out: &mut String, m: &Match) {
             });
             let _ = write!(out, " mask: {}", r.mask);
         }
-        Match::Conntrack(c) => {
-            if let Some((s, inv)) = c.state {
-                let _ = write!(out, "{} ctstate {}", if inv { " !" } else { "" }, s.spelled());
-            }
-            if let Some((s, inv)) = c.status {
-                let _ = write!(out, "{} ctstatus {}", if inv { " !" } else { "" }, s.spelled());
-            }
+        Match::Conntrack(_) => {
+            // The -L form is the save form without the leading dashes (libxt_conntrack.c
+            // conntrack_dump with prefix "").
+            let mut saved = String::new();
+            super::save::push_match(&mut saved, m);
+            let body = saved.strip_prefix(" -m conntrack").unwrap_or(&saved);
+            out.push_str(&body.replace(" --", " "));
         }
         Match::State(s, inv) => {
             let _ = write!(out, "{} state {}", if *inv { " !" } else { "" }, s.spelled());
@@ -224,6 +234,20 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 s.name,
                 set_dirs(&s.dirs)
             );
+            let mut saved = String::new();
+            super::save::push_match(&mut saved, m);
+            if let Some(i) = saved.find(&format!(" {}", set_dirs(&s.dirs))) {
+                let tail = &saved[i + 1 + set_dirs(&s.dirs).len()..];
+                out.push_str(&tail.replace(" --", " "));
+            }
+        }
+        Match::Ext(e) => {
+            // The model's -L form of the added extensions: the name, then the save form's
+            // options without their leading dashes (close to, not always exactly, each
+            // extension's `print`).
+            let mut saved = String::new();
+            e.push_save(&mut saved);
+            let _ = write!(out, " {}{}", e.name(), saved.replace(" --", " "));
         }
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_print: `printf(" nfacct-name ")` then xtables_save_string.
@@ -296,12 +320,17 @@ pub fn push_target_list(out: &mut String, t: &Target) {
             }
         }
         Target::Log(l) => {
-            let _ = write!(out, " LOG flags 0 level {}", l.level);
+            let _ = write!(out, " LOG flags {} level {}", l.flags, l.level);
             if !l.prefix.is_empty() {
                 let _ = write!(out, " prefix \"{}\"", l.prefix);
             }
         }
         Target::CtNotrack => out.push_str(" CT notrack"),
+        Target::Ext(e) => {
+            let mut saved = String::new();
+            e.push_save(&mut saved);
+            out.push_str(&saved.replace(" --", " "));
+        }
         _ => {}
     }
 }
@@ -321,7 +350,13 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
             out.push(if p.invert { '!' } else { ' ' });
             let _ = write!(out, "{:<5}", p.proto.name());
         }
-        None => out.push_str(" all  "),
+        None => match r.proto_num {
+            Some((n, inv)) => {
+                out.push(if inv { '!' } else { ' ' });
+                let _ = write!(out, "{:<5}", super::ext::other_protocol_name(n));
+            }
+            None => out.push_str(" all  "),
+        },
     }
     out.push_str("-- ");
     if flags.verbose {

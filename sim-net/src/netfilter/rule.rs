@@ -7,8 +7,11 @@
 //! are kept in the kernel's form (an address and a CIDR mask; a mark as value/mask; a
 //! probability as the kernel's u32), so that printing reproduces what `iptables-save` shows.
 //!
-//! Left out: IPv6, fragments (`-f`), `--tcp-flags`/`--syn`, `--icmp-type`, and matches or
-//! targets not used by Kubernetes networking (see [`Match`] and [`Target`] for what exists).
+//! The extensions real nodes' rules add (physdev, owner, limit, ... and TCPMSS, NFLOG, ...) are
+//! [`Match::Ext`] and [`Target::Ext`], defined in [`super::ext`].
+//!
+//! Left out: IPv6, fragments (`-f`), and matches or targets no real node dump we know of uses
+//! (see [`Match`], [`Target`] and [`super::ext`] for what exists).
 
 use std::net::Ipv4Addr;
 
@@ -123,13 +126,41 @@ impl PortMatch {
     }
 }
 
-/// `-m tcp` / `-m udp` options (`man iptables-extensions`: tcp, udp).
+/// `-m tcp` / `-m udp` options (`man iptables-extensions`: tcp, udp). `flags` and `option`
+/// are tcp only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct L4Ports {
     /// `--sport`.
     pub sport: Option<PortMatch>,
     /// `--dport`.
     pub dport: Option<PortMatch>,
+    /// `[!] --tcp-flags mask comp` (`--syn` is `FIN,SYN,RST,ACK SYN`).
+    pub flags: Option<TcpFlagsMatch>,
+    /// `[!] --tcp-option n`.
+    pub option: Option<(u8, bool)>,
+}
+
+/// `[!] --tcp-flags mask comp`: `(flags & mask) == comp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TcpFlagsMatch {
+    /// The flags examined.
+    pub mask: u8,
+    /// The flags that must be set among them.
+    pub cmp: u8,
+    /// `!` given.
+    pub invert: bool,
+}
+
+/// libxt_tcp.c `tcp_flag_names`, in print order.
+pub const TCP_FLAG_NAMES: [(&str, u8); 6] =
+    [("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10), ("URG", 0x20)];
+
+/// `print_tcpf`: `FIN,SYN` or `NONE`.
+pub fn tcp_flags_text(flags: u8) -> String {
+    if flags == 0 {
+        return "NONE".to_string();
+    }
+    TCP_FLAG_NAMES.iter().filter(|(_, b)| flags & b != 0).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
 }
 
 /// `-m mark [!] --mark value[/mask]`: `(mark & mask) == value`.
@@ -347,13 +378,54 @@ fn spell_bits(bits: u32, names: &[&str]) -> String {
     parts.join(",")
 }
 
-/// `-m conntrack`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// `-m conntrack` (revision 3). The tuple, expiry and direction options real nodes rarely
+/// use are boxed, so that kube-proxy's `--ctstate` rules stay small.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConntrackMatch {
     /// `[!] --ctstate`.
     pub state: Option<(CtStateSet, bool)>,
     /// `[!] --ctstatus`.
     pub status: Option<(CtStatusSet, bool)>,
+    /// The other options, if any was given.
+    pub tuple: Option<Box<CtTupleMatch>>,
+}
+
+/// `-m conntrack` options on the connection's tuples, expiry and direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleMatch {
+    /// `[!] --ctproto` (protocol number).
+    pub proto: Option<(u8, bool)>,
+    /// `[!] --ctorigsrc`.
+    pub orig_src: Option<(Ipv4Net, bool)>,
+    /// `[!] --ctorigdst`.
+    pub orig_dst: Option<(Ipv4Net, bool)>,
+    /// `[!] --ctreplsrc`.
+    pub repl_src: Option<(Ipv4Net, bool)>,
+    /// `[!] --ctrepldst`.
+    pub repl_dst: Option<(Ipv4Net, bool)>,
+    /// `[!] --ctorigsrcport`.
+    pub orig_sport: Option<(PortRange, bool)>,
+    /// `[!] --ctorigdstport`.
+    pub orig_dport: Option<(PortRange, bool)>,
+    /// `[!] --ctreplsrcport`.
+    pub repl_sport: Option<(PortRange, bool)>,
+    /// `[!] --ctrepldstport`.
+    pub repl_dport: Option<(PortRange, bool)>,
+    /// `[!] --ctexpire lo[:hi]` (seconds).
+    pub expire: Option<((u32, u32), bool)>,
+    /// `--ctdir ORIGINAL` (false) / `REPLY` (true).
+    pub dir_reply: Option<bool>,
+}
+
+impl ConntrackMatch {
+    /// True if any option was given (libxt_conntrack: "At least one option is required").
+    pub fn any(&self) -> bool {
+        *self != ConntrackMatch::default()
+    }
+    /// The tuple options, created on first use (parsing).
+    pub fn tuple_mut(&mut self) -> &mut CtTupleMatch {
+        self.tuple.get_or_insert_with(Box::default)
+    }
 }
 
 /// Which ports `-m multiport` compares.
@@ -392,10 +464,34 @@ pub enum SetDir {
 pub struct SetMatch {
     /// The ipset name.
     pub name: String,
-    /// One direction per set dimension.
-    pub dirs: Vec<SetDir>,
+    /// One direction per set dimension (a boxed slice: rules stay small).
+    pub dirs: Box<[SetDir]>,
     /// `!` given.
     pub invert: bool,
+    /// The revision-4 options (`--return-nomatch`, counters), boxed: rarely given.
+    pub opts: Option<Box<SetOpts>>,
+}
+
+impl SetMatch {
+    /// The revision-4 options, created on first use (parsing).
+    pub fn opts_mut(&mut self) -> &mut SetOpts {
+        self.opts.get_or_insert_with(Box::default)
+    }
+}
+
+/// `-m set` options beyond the set (libxt_set.c revision 4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SetOpts {
+    /// `--return-nomatch`.
+    pub return_nomatch: bool,
+    /// `! --update-counters`.
+    pub no_update_counters: bool,
+    /// `! --update-subcounters`.
+    pub no_update_subcounters: bool,
+    /// `[!] --packets-eq N`, `--packets-lt N`, `--packets-gt N`: (op 0 eq 1 ne 2 lt 3 gt, N).
+    pub packets: Option<(u8, u64)>,
+    /// The same for bytes.
+    pub bytes: Option<(u8, u64)>,
 }
 
 /// An extension match (`-m name ...`).
@@ -428,6 +524,8 @@ pub enum Match {
     /// `-m nfacct --nfacct-name NAME` (xt_nfacct): always matches, and counts the packet into
     /// the named accounting object ([`super::Netfilter::nfacct_counters`]).
     Nfacct(NfacctName),
+    /// The extensions of [`super::ext`] (boxed: the common matches stay small).
+    Ext(Box<super::ext::ExtMatch>),
 }
 
 /// The longest `--nfacct-name`: `NFACCT_NAME_MAX` (32) bytes including the terminating NUL.
@@ -469,9 +567,8 @@ pub struct IcmpMatch {
     pub invert: bool,
 }
 
-/// ICMP type names `--icmp-type` accepts (the common subset of libipt_icmp.c's table):
-/// name, type, code range.
-pub const ICMP_TYPES: [(&str, u8, (u8, u8)); 12] = [
+/// ICMP type names `--icmp-type` accepts (libipt_icmp.c `icmp_codes`): name, type, code range.
+pub const ICMP_TYPES: [(&str, u8, (u8, u8)); 40] = [
     ("any", 255, (0, 255)),
     ("echo-reply", 0, (0, 255)),
     ("pong", 0, (0, 255)),
@@ -480,10 +577,38 @@ pub const ICMP_TYPES: [(&str, u8, (u8, u8)); 12] = [
     ("host-unreachable", 3, (1, 1)),
     ("protocol-unreachable", 3, (2, 2)),
     ("port-unreachable", 3, (3, 3)),
+    ("fragmentation-needed", 3, (4, 4)),
+    ("source-route-failed", 3, (5, 5)),
+    ("network-unknown", 3, (6, 6)),
+    ("host-unknown", 3, (7, 7)),
+    ("network-prohibited", 3, (9, 9)),
+    ("host-prohibited", 3, (10, 10)),
+    ("TOS-network-unreachable", 3, (11, 11)),
+    ("TOS-host-unreachable", 3, (12, 12)),
+    ("communication-prohibited", 3, (13, 13)),
+    ("host-precedence-violation", 3, (14, 14)),
+    ("precedence-cutoff", 3, (15, 15)),
+    ("source-quench", 4, (0, 255)),
+    ("redirect", 5, (0, 255)),
+    ("network-redirect", 5, (0, 0)),
+    ("host-redirect", 5, (1, 1)),
+    ("TOS-network-redirect", 5, (2, 2)),
+    ("TOS-host-redirect", 5, (3, 3)),
     ("echo-request", 8, (0, 255)),
     ("ping", 8, (0, 255)),
+    ("router-advertisement", 9, (0, 255)),
+    ("router-solicitation", 10, (0, 255)),
     ("time-exceeded", 11, (0, 255)),
     ("ttl-exceeded", 11, (0, 255)),
+    ("ttl-zero-during-transit", 11, (0, 0)),
+    ("ttl-zero-during-reassembly", 11, (1, 1)),
+    ("parameter-problem", 12, (0, 255)),
+    ("ip-header-bad", 12, (0, 0)),
+    ("required-option-missing", 12, (1, 1)),
+    ("timestamp-request", 13, (0, 255)),
+    ("timestamp-reply", 14, (0, 255)),
+    ("address-mask-request", 17, (0, 255)),
+    ("address-mask-reply", 18, (0, 255)),
 ];
 
 impl Match {
@@ -503,6 +628,7 @@ impl Match {
             Match::Set(_) => "set",
             Match::Icmp(_) => "icmp",
             Match::Nfacct(_) => "nfacct",
+            Match::Ext(e) => e.name(),
         }
     }
 }
@@ -552,7 +678,19 @@ pub struct LogTarget {
     pub prefix: String,
     /// `--log-level` (syslog level, default 4 = warning).
     pub level: u8,
+    /// `IPT_LOG_*` flags: 0x01 `--log-tcp-sequence`, 0x02 `--log-tcp-options`, 0x04
+    /// `--log-ip-options`, 0x08 `--log-uid`, 0x20 `--log-macdecode`.
+    pub flags: u8,
 }
+
+/// The `LOG` flag options in `LOG_save` order.
+pub const LOG_FLAGS: [(&str, u8); 5] = [
+    ("--log-tcp-sequence", 0x01),
+    ("--log-tcp-options", 0x02),
+    ("--log-ip-options", 0x04),
+    ("--log-uid", 0x08),
+    ("--log-macdecode", 0x20),
+];
 
 /// What a matching rule does.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -595,6 +733,8 @@ pub enum Target {
     Notrack,
     /// `CT --notrack` (raw table).
     CtNotrack,
+    /// The targets of [`super::ext`].
+    Ext(Box<super::ext::ExtTarget>),
 }
 
 impl Target {
@@ -614,6 +754,7 @@ impl Target {
             Target::Log(_) => "LOG",
             Target::Notrack => "NOTRACK",
             Target::CtNotrack => "CT",
+            Target::Ext(e) => e.name(),
         }
     }
     /// The chain a jump or goto names.
@@ -667,6 +808,9 @@ pub struct Rule {
     pub out_iface: Option<IfaceMatch>,
     /// `-p` (`None` = all).
     pub proto: Option<ProtoMatch>,
+    /// `-p` of a protocol the model generates no traffic of (`gre`, `esp`, `4`): the number
+    /// and `!`. Set only when `proto` is `None`.
+    pub proto_num: Option<(u8, bool)>,
     /// Extension matches in the order added.
     pub matches: Vec<Match>,
     /// The target.
@@ -684,6 +828,7 @@ impl Rule {
             in_iface: None,
             out_iface: None,
             proto: None,
+            proto_num: None,
             matches: Vec::new(),
             target: Target::None,
             counters: Counters::default(),
@@ -697,6 +842,7 @@ impl Rule {
             && self.in_iface == other.in_iface
             && self.out_iface == other.out_iface
             && self.proto == other.proto
+            && self.proto_num == other.proto_num
             && match (&self.target, &other.target) {
                 // Chain indices are an implementation detail; the spec names the chain.
                 (Target::Jump(a), Target::Jump(b)) | (Target::Goto(a), Target::Goto(b)) => a.name == b.name,
@@ -764,6 +910,15 @@ mod tests {
         assert!(!i.matches(None));
         let plus = IfaceMatch { name: String::new(), wildcard: true, invert: false };
         assert!(plus.matches(Some("eth0")));
+    }
+
+    #[test]
+    fn rules_stay_small() {
+        // A 10,000-service KUBE-SERVICES holds ~40,000 matches: the extensions' options are
+        // boxed (Match::Ext, conntrack's tuple options, set's counters) so that adding them
+        // did not grow the matches kube-proxy writes.
+        assert!(std::mem::size_of::<Match>() <= 56, "{}", std::mem::size_of::<Match>());
+        assert!(std::mem::size_of::<Target>() <= 40, "{}", std::mem::size_of::<Target>());
     }
 
     #[test]

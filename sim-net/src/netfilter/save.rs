@@ -54,6 +54,21 @@ pub fn push_match(out: &mut String, m: &Match) {
         Match::Tcp(p) | Match::Udp(p) => {
             push_ports(out, "--sport", &p.sport);
             push_ports(out, "--dport", &p.dport);
+            // libxt_tcp.c tcp_save: the option, then the flags (a zero mask prints nothing).
+            if let Some((o, inv)) = p.option {
+                let _ = write!(out, "{} --tcp-option {o}", if inv { " !" } else { "" });
+            }
+            if let Some(f) = p.flags
+                && (f.mask != 0 || f.invert)
+            {
+                let _ = write!(
+                    out,
+                    "{} --tcp-flags {} {}",
+                    if f.invert { " !" } else { "" },
+                    tcp_flags_text(f.mask),
+                    tcp_flags_text(f.cmp)
+                );
+            }
         }
         Match::Comment(c) => {
             out.push_str(" --comment");
@@ -117,20 +132,7 @@ pub fn push_match(out: &mut String, m: &Match) {
                 RecentSide::Dest => " --rdest",
             });
         }
-        Match::Conntrack(c) => {
-            if let Some((s, inv)) = c.state {
-                if inv {
-                    out.push_str(" !");
-                }
-                let _ = write!(out, " --ctstate {}", s.spelled());
-            }
-            if let Some((s, inv)) = c.status {
-                if inv {
-                    out.push_str(" !");
-                }
-                let _ = write!(out, " --ctstatus {}", s.spelled());
-            }
-        }
+        Match::Conntrack(c) => push_conntrack(out, c),
         Match::State(s, inv) => {
             if *inv {
                 out.push_str(" !");
@@ -153,7 +155,30 @@ pub fn push_match(out: &mut String, m: &Match) {
                 out.push_str(" !");
             }
             let _ = write!(out, " --match-set {} {}", s.name, set_dirs(&s.dirs));
+            // libxt_set.c set_save_v4.
+            let none = SetOpts::default();
+            let o = s.opts.as_deref().unwrap_or(&none);
+            if o.return_nomatch {
+                out.push_str(" --return-nomatch");
+            }
+            if o.no_update_counters {
+                out.push_str(" ! --update-counters");
+            }
+            if o.no_update_subcounters {
+                out.push_str(" ! --update-subcounters");
+            }
+            for (v, what) in [(o.packets, "packets"), (o.bytes, "bytes")] {
+                if let Some((op, n)) = v {
+                    let _ = match op {
+                        0 => write!(out, " --{what}-eq {n}"),
+                        1 => write!(out, " ! --{what}-eq {n}"),
+                        2 => write!(out, " --{what}-lt {n}"),
+                        _ => write!(out, " --{what}-gt {n}"),
+                    };
+                }
+            }
         }
+        Match::Ext(e) => e.push_save(out),
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_save: `printf(" --nfacct-name ")` then
             // `xtables_save_string`, which adds its own leading space: two spaces in all.
@@ -174,6 +199,66 @@ pub fn push_match(out: &mut String, m: &Match) {
                 }
             }
         }
+    }
+}
+
+/// libxt_conntrack.c `conntrack_dump` (revision 3) in save form.
+fn push_conntrack(out: &mut String, c: &ConntrackMatch) {
+    let inv = |out: &mut String, i: bool| {
+        if i {
+            out.push_str(" !");
+        }
+    };
+    if let Some((s, i)) = c.state {
+        inv(out, i);
+        let _ = write!(out, " --ctstate {}", s.spelled());
+    }
+    let none = CtTupleMatch::default();
+    let t = c.tuple.as_deref().unwrap_or(&none);
+    if let Some((p, i)) = t.proto {
+        inv(out, i);
+        let _ = write!(out, " --ctproto {p}");
+    }
+    for (v, name) in [
+        (t.orig_src, "ctorigsrc"),
+        (t.orig_dst, "ctorigdst"),
+        (t.repl_src, "ctreplsrc"),
+        (t.repl_dst, "ctrepldst"),
+    ] {
+        if let Some((n, i)) = v {
+            inv(out, i);
+            if n.prefix_len() == 32 {
+                let _ = write!(out, " --{name} {}", n.addr());
+            } else {
+                let _ = write!(out, " --{name} {n}");
+            }
+        }
+    }
+    for (v, name) in [
+        (t.orig_sport, "ctorigsrcport"),
+        (t.orig_dport, "ctorigdstport"),
+        (t.repl_sport, "ctreplsrcport"),
+        (t.repl_dport, "ctrepldstport"),
+    ] {
+        if let Some((r, i)) = v {
+            inv(out, i);
+            let _ = write!(out, " --{name} {}", r.spelled());
+        }
+    }
+    if let Some((s, i)) = c.status {
+        inv(out, i);
+        let _ = write!(out, " --ctstatus {}", s.spelled());
+    }
+    if let Some(((lo, hi), i)) = t.expire {
+        inv(out, i);
+        if lo == hi {
+            let _ = write!(out, " --ctexpire {lo}");
+        } else {
+            let _ = write!(out, " --ctexpire {lo}:{hi}");
+        }
+    }
+    if let Some(r) = t.dir_reply {
+        out.push_str(if r { " --ctdir REPLY" } else { " --ctdir ORIGINAL" });
     }
 }
 
@@ -263,7 +348,13 @@ pub fn push_target(out: &mut String, t: &Target) {
             if l.level != 4 {
                 let _ = write!(out, " --log-level {}", l.level);
             }
+            for (name, bit) in LOG_FLAGS {
+                if l.flags & bit != 0 {
+                    let _ = write!(out, " {name}");
+                }
+            }
         }
+        Target::Ext(e) => e.push_save(out),
         Target::CtNotrack => out.push_str(" --notrack"),
         _ => {}
     }
@@ -295,6 +386,9 @@ pub fn rule_spec(rule: &Rule) -> String {
     }
     if let Some(p) = &rule.proto {
         let _ = write!(out, "{} -p {}", if p.invert { " !" } else { "" }, p.proto.name());
+    }
+    if let Some((n, inv)) = rule.proto_num {
+        let _ = write!(out, "{} -p {}", if inv { " !" } else { "" }, super::ext::other_protocol_name(n));
     }
     for m in &rule.matches {
         push_match(&mut out, m);

@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::TableName;
+use super::ext::{ExtMatch, ExtTarget, KNOWN_UNSIMULATED_MATCHES, KNOWN_UNSIMULATED_TARGETS};
 use super::rule::*;
 use crate::wire::Protocol;
 
@@ -113,9 +114,14 @@ pub enum SpecError {
     /// An option that needs a value had none.
     #[error("option \"{0}\" requires an argument")]
     MissingArgument(String),
-    /// `-m name` for a match the model does not have.
-    #[error("Couldn't load match `{0}':No such file or directory")]
+    /// `-m name` for a match the model does not have. (iptables-restore itself says
+    /// "Couldn't load match `name':No such file or directory", which reads like a missing
+    /// file.)
+    #[error("match `{0}' is not simulated by netsim{hint}", hint = unknown_hint(.0, &KNOWN_UNSIMULATED_MATCHES))]
     UnknownMatch(String),
+    /// `-j NAME` for a target iptables has that the model does not simulate.
+    #[error("target `{0}' is not simulated by netsim")]
+    UnsimulatedTarget(String),
     /// A bad value.
     #[error("{0}")]
     BadValue(String),
@@ -133,7 +139,16 @@ pub enum SpecError {
     Duplicate(String),
 }
 
-fn bad(msg: impl Into<String>) -> SpecError {
+/// Says whether an unknown extension name is one real iptables has.
+fn unknown_hint(name: &str, known: &[&str]) -> &'static str {
+    if known.contains(&name) {
+        " (a real iptables extension the model does not evaluate)"
+    } else {
+        " (nor an iptables extension netsim knows of)"
+    }
+}
+
+pub(super) fn bad(msg: impl Into<String>) -> SpecError {
     SpecError::BadValue(msg.into())
 }
 
@@ -224,6 +239,25 @@ fn parse_ctstates(s: &str) -> Result<CtStateSet, SpecError> {
     Ok(CtStateSet(bits))
 }
 
+/// `FIN,SYN,RST,ACK`, `ALL`, `NONE` (case-insensitive, as libxt_tcp.c `parse_tcp_flags`).
+fn parse_tcp_flags(s: &str) -> Result<u8, SpecError> {
+    let mut bits = 0u8;
+    for part in s.split(',') {
+        bits |= if part.eq_ignore_ascii_case("ALL") {
+            0x3f
+        } else if part.eq_ignore_ascii_case("NONE") {
+            0
+        } else {
+            TCP_FLAG_NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(part))
+                .map(|(_, b)| *b)
+                .ok_or_else(|| bad(format!("Unknown TCP flag `{part}'")))?
+        };
+    }
+    Ok(bits)
+}
+
 fn parse_ctstatus(s: &str) -> Result<CtStatusSet, SpecError> {
     let mut bits = 0u8;
     for part in s.split(',') {
@@ -279,23 +313,23 @@ fn parse_nat_range(s: &str) -> Result<(Ipv4Addr, Option<(u16, u16)>), SpecError>
 }
 
 /// Cursor over the arguments.
-struct Args<'a> {
+pub(super) struct Args<'a> {
     v: &'a [String],
     i: usize,
 }
 
 impl<'a> Args<'a> {
-    fn next(&mut self) -> Option<&'a str> {
+    pub(super) fn next(&mut self) -> Option<&'a str> {
         let r = self.v.get(self.i).map(|s| s.as_str());
         if r.is_some() {
             self.i += 1;
         }
         r
     }
-    fn value(&mut self, opt: &str) -> Result<&'a str, SpecError> {
+    pub(super) fn value(&mut self, opt: &str) -> Result<&'a str, SpecError> {
         self.next().ok_or_else(|| SpecError::MissingArgument(opt.to_string()))
     }
-    fn peek(&self) -> Option<&'a str> {
+    pub(super) fn peek(&self) -> Option<&'a str> {
         self.v.get(self.i).map(|s| s.as_str())
     }
     /// The next argument if it is not an option (an optional chain name or rule number).
@@ -493,10 +527,15 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                         return Err(bad("rule would never match protocol"));
                     }
                     rule.proto = None;
-                } else {
-                    let p = Protocol::parse(v)
-                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
+                    rule.proto_num = None;
+                } else if let Some(p) = Protocol::parse(v) {
                     rule.proto = Some(ProtoMatch { proto: p, invert: inv });
+                    rule.proto_num = None;
+                } else {
+                    let n = super::ext::parse_other_protocol(v)
+                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
+                    rule.proto = None;
+                    rule.proto_num = Some((n, inv));
                 }
             }
             "-m" | "--match" => {
@@ -544,15 +583,22 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                     continue;
                 }
                 // Implicit protocol match: `-p tcp --dport 80` loads `-m tcp`.
+                let port_opt = matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port");
                 if let Some(p) = rule.proto
                     && !p.invert
-                    && ((matches!(p.proto, Protocol::Tcp | Protocol::Udp)
-                        && matches!(opt, "--dport" | "--sport" | "--destination-port" | "--source-port"))
+                    && ((matches!(p.proto, Protocol::Tcp | Protocol::Udp | Protocol::Sctp) && port_opt)
+                        || (p.proto == Protocol::Tcp
+                            && matches!(opt, "--tcp-flags" | "--syn" | "--tcp-option"))
+                        || (p.proto == Protocol::Sctp && opt == "--chunk-types")
                         || (p.proto == Protocol::Icmp && opt == "--icmp-type"))
                 {
                     let mut m = match p.proto {
                         Protocol::Tcp => Match::Tcp(L4Ports::default()),
                         Protocol::Udp => Match::Udp(L4Ports::default()),
+                        Protocol::Sctp => match ExtMatch::new("sctp") {
+                            Some(e) => Match::Ext(Box::new(e)),
+                            None => return Err(SpecError::UnknownOption(opt.to_string())),
+                        },
                         _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     match_option(&mut m, opt, inv, &mut a)?;
@@ -589,6 +635,11 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
                 _ => "--mark",
             };
             return Err(bad(format!("{}: option \"{opt}\" must be specified", m.name())));
+        }
+    }
+    for m in &mut rule.matches {
+        if let Match::Ext(e) = m {
+            e.finish()?;
         }
     }
     validate_matches(&rule)?;
@@ -647,25 +698,45 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
         "multiport" => {
             Match::Multiport(MultiportMatch { dir: MultiportDir::Dest, ports: Vec::new(), invert: false })
         }
-        "set" => Match::Set(SetMatch { name: String::new(), dirs: Vec::new(), invert: false }),
+        "set" => {
+            Match::Set(SetMatch { name: String::new(), dirs: Box::default(), invert: false, opts: None })
+        }
         "icmp" => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
         "nfacct" => Match::Nfacct(NfacctName::default()),
-        _ => return Err(SpecError::UnknownMatch(name.to_string())),
+        _ => match ExtMatch::new(name) {
+            Some(e) => Match::Ext(Box::new(e)),
+            None => return Err(SpecError::UnknownMatch(name.to_string())),
+        },
     })
 }
 
 /// Offers `opt` to match `m`; returns false if the match has no such option.
 fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
+    let tcp = matches!(m, Match::Tcp(_));
     match m {
-        Match::Tcp(p) | Match::Udp(p) => match opt {
-            "--sport" | "--source-port" => {
-                p.sport = port_match(parse_port_range(a.value(opt)?)?, inv);
+        Match::Tcp(p) | Match::Udp(p) => {
+            match opt {
+                "--sport" | "--source-port" => {
+                    p.sport = port_match(parse_port_range(a.value(opt)?)?, inv);
+                }
+                "--dport" | "--destination-port" => {
+                    p.dport = port_match(parse_port_range(a.value(opt)?)?, inv);
+                }
+                // libxt_tcp.c: `--syn` is `--tcp-flags FIN,SYN,RST,ACK SYN`.
+                "--syn" if tcp => p.flags = Some(TcpFlagsMatch { mask: 0x17, cmp: 0x02, invert: inv }),
+                "--tcp-flags" if tcp => {
+                    let mask = parse_tcp_flags(a.value(opt)?)?;
+                    let cmp = parse_tcp_flags(a.value(opt)?)?;
+                    p.flags = Some(TcpFlagsMatch { mask, cmp, invert: inv });
+                }
+                "--tcp-option" if tcp => {
+                    let v = a.value(opt)?;
+                    let n = v.parse::<u8>().map_err(|_| bad(format!("Unknown TCP option `{v}'")))?;
+                    p.option = Some((n, inv));
+                }
+                _ => return Ok(false),
             }
-            "--dport" | "--destination-port" => {
-                p.dport = port_match(parse_port_range(a.value(opt)?)?, inv);
-            }
-            _ => return Ok(false),
-        },
+        }
         Match::Comment(c) => match opt {
             "--comment" => {
                 if inv {
@@ -799,6 +870,52 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
         Match::Conntrack(c) => match opt {
             "--ctstate" => c.state = Some((parse_ctstates(a.value(opt)?)?, inv)),
             "--ctstatus" => c.status = Some((parse_ctstatus(a.value(opt)?)?, inv)),
+            "--ctproto" => {
+                let v = a.value(opt)?;
+                let n = match Protocol::parse(v) {
+                    Some(p) => p.number(),
+                    None => {
+                        v.parse::<u8>().map_err(|_| bad(format!("unknown protocol \"{v}\" specified")))?
+                    }
+                };
+                if n == 0 {
+                    return Err(bad("conntrack: --ctproto 0 is not allowed"));
+                }
+                c.tuple_mut().proto = Some((n, inv));
+            }
+            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            "--ctorigsrcport" => c.tuple_mut().orig_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctorigdstport" => c.tuple_mut().orig_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctreplsrcport" => c.tuple_mut().repl_sport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctrepldstport" => c.tuple_mut().repl_dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+            "--ctexpire" => {
+                let v = a.value(opt)?;
+                let err = || bad(format!("conntrack: bad --ctexpire \"{v}\""));
+                let (lo, hi) = match v.split_once(':') {
+                    None => (v.parse().map_err(|_| err())?, v.parse().map_err(|_| err())?),
+                    Some((x, y)) => (x.parse().map_err(|_| err())?, y.parse().map_err(|_| err())?),
+                };
+                if lo > hi {
+                    return Err(err());
+                }
+                c.tuple_mut().expire = Some(((lo, hi), inv));
+            }
+            "--ctdir" => {
+                if inv {
+                    return Err(bad("conntrack: option \"--ctdir\" cannot be inverted."));
+                }
+                let v = a.value(opt)?;
+                c.tuple_mut().dir_reply = Some(if v.eq_ignore_ascii_case("ORIGINAL") {
+                    false
+                } else if v.eq_ignore_ascii_case("REPLY") {
+                    true
+                } else {
+                    return Err(bad(format!("conntrack: bad --ctdir \"{v}\"")));
+                });
+            }
             _ => return Ok(false),
         },
         Match::State(s, i) => match opt {
@@ -831,7 +948,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
         Match::Icmp(im) => match opt {
             "--icmp-type" => {
                 let v = a.value(opt)?;
-                let (t, codes) = match ICMP_TYPES.iter().find(|(n, _, _)| *n == v) {
+                let (t, codes) = match ICMP_TYPES.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(v)) {
                     Some((_, t, c)) => (*t, *c),
                     None => {
                         let err = || bad(format!("Invalid ICMP type `{v}'"));
@@ -849,26 +966,37 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             _ => return Ok(false),
         },
         Match::Set(s) => match opt {
-            "--match-set" => {
+            "--match-set" | "--set" => {
                 let name = a.value(opt)?;
                 let dirs = a.value(opt)?;
-                let mut d = Vec::new();
-                for part in dirs.split(',') {
-                    d.push(match part {
-                        "src" => SetDir::Src,
-                        "dst" => SetDir::Dst,
-                        _ => {
-                            return Err(bad("You must specify (the comma separated list of) 'src' or 'dst'"));
-                        }
-                    });
+                s.name = name.to_string();
+                s.dirs = super::ext::parse_dirs(dirs)?.into_boxed_slice();
+                s.invert = inv;
+            }
+            "--return-nomatch" => s.opts_mut().return_nomatch = true,
+            "--update-counters" => s.opts_mut().no_update_counters = inv,
+            "--update-subcounters" => s.opts_mut().no_update_subcounters = inv,
+            "--packets-eq" | "--packets-lt" | "--packets-gt" | "--bytes-eq" | "--bytes-lt" | "--bytes-gt" => {
+                let v = a.value(opt)?;
+                let n: u64 = v.parse().map_err(|_| bad(format!("Bad {opt} value \"{v}\"")))?;
+                let op = if opt.ends_with("-eq") {
+                    u8::from(inv)
+                } else if inv {
+                    return Err(SpecError::BadInvert(opt.to_string()));
+                } else if opt.ends_with("-lt") {
+                    2
+                } else {
+                    3
+                };
+                if opt.starts_with("--packets") {
+                    s.opts_mut().packets = Some((op, n));
+                } else {
+                    s.opts_mut().bytes = Some((op, n));
                 }
-                if d.len() > 6 {
-                    return Err(bad("Can't be more src/dst options than 6"));
-                }
-                *s = SetMatch { name: name.to_string(), dirs: d, invert: inv };
             }
             _ => return Ok(false),
         },
+        Match::Ext(e) => return e.option(opt, inv, a),
     }
     Ok(true)
 }
@@ -883,10 +1011,10 @@ fn new_target_builtin(name: &str) -> Option<Target> {
         "SNAT" => Target::Snat { addr: Ipv4Addr::UNSPECIFIED, opts: SnatOpts::default() },
         "MASQUERADE" => Target::Masquerade(SnatOpts::default()),
         "MARK" => Target::Mark(MarkTarget { value: 0, mask: 0 }),
-        "LOG" => Target::Log(LogTarget { prefix: String::new(), level: 4 }),
+        "LOG" => Target::Log(LogTarget { prefix: String::new(), level: 4, flags: 0 }),
         "NOTRACK" => Target::Notrack,
-        "CT" => Target::CtNotrack,
-        _ => return None,
+        "CT" => Target::Ext(Box::new(ExtTarget::Ct(super::ext::CtTarget::default()))),
+        _ => Target::Ext(Box::new(ExtTarget::new(name)?)),
     })
 }
 
@@ -897,6 +1025,9 @@ fn new_target(name: &str, goto: bool) -> Result<TargetBuilder, SpecError> {
         None => {
             if name.is_empty() || name.starts_with('-') {
                 return Err(SpecError::MissingArgument(if goto { "-g" } else { "-j" }.into()));
+            }
+            if KNOWN_UNSIMULATED_TARGETS.contains(&name) {
+                return Err(SpecError::UnsimulatedTarget(name.to_string()));
             }
             let c = ChainRef { name: name.to_string(), idx: usize::MAX };
             if goto { Target::Goto(c) } else { Target::Jump(c) }
@@ -1009,10 +1140,13 @@ fn target_option(t: &mut TargetBuilder, opt: &str, inv: bool, a: &mut Args<'_>) 
                         .ok_or_else(|| bad(format!("log-level `{v}' unknown")))?,
                 };
             }
-            "--log-tcp-sequence" | "--log-tcp-options" | "--log-ip-options" | "--log-uid" => {}
-            _ => return Ok(false),
+            _ => match LOG_FLAGS.iter().find(|(n, _)| *n == opt) {
+                Some((_, bit)) => l.flags |= bit,
+                None => return Ok(false),
+            },
         },
         Target::CtNotrack if opt == "--notrack" => {}
+        Target::Ext(e) => return e.option(opt, inv, a),
         _ => return Ok(false),
     }
     Ok(true)
@@ -1054,6 +1188,31 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
         Target::Mark(_) if !t.has_mark_op => {
             return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
         }
+        Target::Ext(e) => {
+            e.finish()?;
+            match &**e {
+                // Plain `CT --notrack` keeps its own variant (what kube-proxy-era dumps have).
+                ExtTarget::Ct(c)
+                    if c.notrack && *c == super::ext::CtTarget { notrack: true, ..Default::default() } =>
+                {
+                    return Ok(Target::CtNotrack);
+                }
+                ExtTarget::Redirect { ports: Some(_), .. } if !l4 => {
+                    return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
+                }
+                ExtTarget::Tproxy { .. }
+                    if !matches!(
+                        rule.proto,
+                        Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp, invert: false })
+                    ) =>
+                {
+                    return Err(bad(
+                        "Invalid argument. Run `dmesg' for more information. (TPROXY needs -p tcp or -p udp)",
+                    ));
+                }
+                _ => {}
+            }
+        }
         _ => {}
     }
     Ok(t.target)
@@ -1073,7 +1232,9 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
                 return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));
             }
             Match::Multiport(mp) => {
-                if !matches!(proto, Some(Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) {
+                // udplite (136) and dccp (33) are protocols the model carries no traffic of.
+                let other_l4 = matches!(rule.proto_num, Some((33 | 136, false)));
+                if !matches!(proto, Some(Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) && !other_l4 {
                     return Err(bad(
                         "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
                     ));
@@ -1108,7 +1269,7 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
                     return Err(bad("recent: --reap requires --seconds"));
                 }
             }
-            Match::Conntrack(c) if c.state.is_none() && c.status.is_none() => {
+            Match::Conntrack(c) if !c.any() => {
                 return Err(bad("conntrack: At least one option is required"));
             }
             Match::State(s, _) if s.0 == 0 => {
@@ -1116,6 +1277,9 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
             }
             Match::Set(s) if s.name.is_empty() => {
                 return Err(bad("You must specify `--match-set' with proper arguments"));
+            }
+            Match::Ext(e) if e.name() == "sctp" && proto != Some(Protocol::Sctp) => {
+                return Err(bad("sctp match: only valid for protocol 132 (use -p sctp)"));
             }
             _ => {}
         }
@@ -1170,7 +1334,8 @@ mod tests {
             c.rule.matches,
             vec![Match::Tcp(L4Ports {
                 sport: None,
-                dport: Some(PortMatch { range: PortRange { lo: 1000, hi: 2000 }, invert: false })
+                dport: Some(PortMatch { range: PortRange { lo: 1000, hi: 2000 }, invert: false }),
+                ..Default::default()
             })]
         );
     }
@@ -1180,7 +1345,19 @@ mod tests {
         let e = parse(&argv("-A X --frobnicate")).unwrap_err();
         assert_eq!(e.to_string(), "unknown option \"--frobnicate\"");
         let e = parse(&argv("-A X -m nosuch")).unwrap_err();
-        assert_eq!(e.to_string(), "Couldn't load match `nosuch':No such file or directory");
+        // Not iptables-restore's "Couldn't load match `nosuch':No such file or directory",
+        // which reads like a missing file: netsim says what it does not simulate.
+        assert_eq!(
+            e.to_string(),
+            "match `nosuch' is not simulated by netsim (nor an iptables extension netsim knows of)"
+        );
+        let e = parse(&argv("-A X -m time --timestart 09:00 -j DROP")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "match `time' is not simulated by netsim (a real iptables extension the model does not evaluate)"
+        );
+        let e = parse(&argv("-A X -j CLASSIFY --set-class 1:1")).unwrap_err();
+        assert_eq!(e.to_string(), "target `CLASSIFY' is not simulated by netsim");
         let e = parse(&argv("-A X -s 10.0.0.300")).unwrap_err();
         assert_eq!(e.to_string(), "host/network `10.0.0.300' not found");
         let e = parse(&argv("-A X -m tcp --dport 80")).unwrap_err();

@@ -119,6 +119,7 @@ impl Prefilter {
                 super::rule::Match::Statistic(_)
                 | super::rule::Match::Recent(_)
                 | super::rule::Match::Nfacct(_) => break,
+                super::rule::Match::Ext(e) if e.has_side_effects() => break,
                 _ => {}
             }
         }
@@ -523,6 +524,13 @@ impl Table {
                 return Err(TableError::Invalid(format!(
                     "{} target only valid in nat table",
                     rule.target.column_name()
+                )));
+            }
+            Target::Ext(e) if e.table_only().is_some_and(|t| t != self.name) => {
+                return Err(TableError::Invalid(format!(
+                    "{} target only valid in {} table",
+                    e.name(),
+                    e.table_only().map_or("", |t| t.name())
                 )));
             }
             Target::Notrack | Target::CtNotrack if self.name != TableName::Raw => {

@@ -568,8 +568,18 @@ impl Network {
         // disposition comes from `HookResult::decided_by`.
         let mut steps: Vec<NfStep> = Vec::new();
         let tracing = self.tracing;
+        // What the xtables extensions read: the conntrack entry (ctorigdst, connmark ...),
+        // the bridge port a br_netfilter frame came in on (physdev), the input address
+        // (REDIRECT).
+        let in_addr = in_if.and_then(|n| self.host_ref(h).iface(n)).and_then(|i| i.primary());
+        let physdev_in = self.bridge_ingress.as_ref().filter(|(bh, _)| *bh == h).map(|(_, p)| p.clone());
         let res = {
             let (netfilter, rng, addr_type) = self.hosts[h.0 as usize].hook_parts();
+            let entry = match &*ct {
+                CtClass::New(e) => Some((e, Direction::Original)),
+                CtClass::Tracked { entry, dir, .. } | CtClass::Related { entry, dir } => Some((entry, *dir)),
+                _ => None,
+            };
             let ctx = HookContext {
                 now,
                 in_iface: in_if,
@@ -578,9 +588,20 @@ impl Network {
                 ct_new: matches!(ct, CtClass::New(_)),
                 ct_seen_reply: seen_reply,
                 addr_type: &addr_type,
+                ext: sim_net_ext_context(entry, physdev_in.as_deref(), in_addr),
             };
             netfilter.run_hook(hook, pkt, &ctx, rng, tracing.then_some(&mut steps))
         };
+        if let Some(m) = res.ct_mark {
+            // CONNMARK: the connection keeps the mark (this packet's copy of the entry; a new
+            // connection is confirmed with it).
+            match ct {
+                CtClass::New(e) | CtClass::Tracked { entry: e, .. } | CtClass::Related { entry: e, .. } => {
+                    e.mark = m
+                }
+                _ => {}
+            }
+        }
         if res.notrack {
             // raw runs before conntrack in the kernel: the packet is simply not tracked.
             *ct = CtClass::Untracked;
@@ -715,4 +736,13 @@ pub(super) fn rst_for(pkt: &Packet) -> Option<Packet> {
 pub(super) fn local_addr(pkt: &Packet) -> Option<(SocketAddrV4, SocketAddrV4)> {
     let (s, d) = pkt.transport.ports()?;
     Some((SocketAddrV4::new(pkt.dst, d), SocketAddrV4::new(pkt.src, s)))
+}
+
+/// The extensions' view of a packet's surroundings.
+fn sim_net_ext_context<'a>(
+    ct: Option<(&'a crate::conntrack::CtEntry, Direction)>,
+    physdev_in: Option<&'a str>,
+    in_addr: Option<std::net::Ipv4Addr>,
+) -> crate::netfilter::ext::ExtContext<'a> {
+    crate::netfilter::ext::ExtContext { ct, physdev_in, physdev_out: None, in_addr }
 }
