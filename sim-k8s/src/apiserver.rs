@@ -369,7 +369,7 @@ impl ApiServer {
     /// order.
     pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&Object> {
         let names = self.index.owned(kind, namespace, owner_kind, owner);
-        names.into_iter().filter_map(|n| self.get_named(kind, namespace, &n)).collect()
+        names.into_iter().filter_map(|n| self.get_named(kind, namespace, n)).collect()
     }
 
     /// Services in `namespace` whose (non-empty) selector `labels` satisfy, in name order.

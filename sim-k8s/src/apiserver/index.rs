@@ -69,9 +69,9 @@ impl StoreIndex {
     }
 
     /// Names of `kind` objects in `namespace` controlled by the `owner_kind` named `owner`.
-    pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<String> {
+    pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&str> {
         let k = (kind, namespace.to_string(), owner_kind.to_string(), owner.to_string());
-        self.owned.get(&k).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.owned.get(&k).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
     /// Names of `kind` objects in `namespace` carrying every label of `selector`, in name

@@ -160,11 +160,11 @@ impl ProxySnapshot {
         let endpoints = endpoints_map(slices);
         let hc_services: Vec<ServicePortInfo> =
             ports.iter().filter(|p| p.effective_health_check_node_port().is_some()).cloned().collect();
+        let hc_names: std::collections::BTreeSet<(&str, &str)> =
+            hc_services.iter().map(|s| (s.name.namespace.as_str(), s.name.name.as_str())).collect();
         let hc_endpoints: EndpointsMap = endpoints
             .iter()
-            .filter(|(k, _)| {
-                hc_services.iter().any(|s| s.name.namespace == k.namespace && s.name.name == k.name)
-            })
+            .filter(|(k, _)| hc_names.contains(&(k.namespace.as_str(), k.name.as_str())))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         ProxySnapshot { seq, services: ports, endpoints, hc_services, hc_endpoints }
