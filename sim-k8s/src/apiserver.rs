@@ -19,6 +19,7 @@ pub mod patch;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use ipnet::{IpNet, Ipv4Net};
 use sim_core::{SimRng, SimTime};
@@ -241,7 +242,7 @@ enum UpdateMode {
 #[derive(Clone, Debug)]
 pub struct ApiServer {
     config: ApiServerConfig,
-    objects: BTreeMap<ObjectKey, Object>,
+    objects: BTreeMap<ObjectKey, Rc<Object>>,
     index: index::StoreIndex,
     cluster_ips: ClusterIpAllocator,
     node_ports: NodePortAllocator,
@@ -317,25 +318,25 @@ impl ApiServer {
 
     /// One object.
     pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
-        self.objects.get(key)
+        self.objects.get(key).map(Rc::as_ref)
     }
 
     /// One object by kind, namespace and name.
     pub fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
         let ns = if kind.is_namespaced() { namespace } else { "" };
-        self.objects.get(&ObjectKey::new(kind, ns, name))
+        self.objects.get(&(kind, ns, name) as &dyn crate::api::object::KeyView).map(Rc::as_ref)
     }
 
     /// Every object, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Object)> {
-        self.objects.iter()
+        self.objects.iter().map(|(k, o)| (k, o.as_ref()))
     }
 
     /// Every object of a kind, in (namespace, name) order: a range of the store (keys order by
     /// kind first), not a scan.
     pub fn list(&self, kind: Kind) -> impl Iterator<Item = &Object> {
         let from = ObjectKey { kind, namespace: String::new(), name: String::new() };
-        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(_, o)| o)
+        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(_, o)| o.as_ref())
     }
 
     /// Every key of a kind, in (namespace, name) order.
@@ -350,7 +351,7 @@ impl ApiServer {
         self.objects
             .range(from..)
             .take_while(move |(k, _)| k.kind == kind && k.namespace == namespace)
-            .map(|(_, o)| o)
+            .map(|(_, o)| o.as_ref())
     }
 
     /// The secondary indexes (by owner, label, node).
@@ -398,6 +399,7 @@ impl ApiServer {
             self.index.remove(&key, old);
         }
         self.index.insert(&key, &obj);
+        let obj = Rc::new(obj);
         match self.objects.entry(key) {
             std::collections::btree_map::Entry::Occupied(mut e) => {
                 e.insert(obj);
@@ -407,8 +409,9 @@ impl ApiServer {
         }
     }
 
-    /// Removes the object under `key`, keeping the indexes.
-    fn take(&mut self, key: &ObjectKey) -> Option<Object> {
+    /// Removes the object under `key`, keeping the indexes. Shared with the change log, which
+    /// keeps deleted objects for watchers.
+    fn take(&mut self, key: &ObjectKey) -> Option<Rc<Object>> {
         let obj = self.objects.remove(key)?;
         self.index.remove(key, &obj);
         Some(obj)
@@ -597,11 +600,12 @@ impl ApiServer {
     fn update(&mut self, obj: Object, mode: UpdateMode) -> Result<ApplyResult, ApiError> {
         let mut new = obj;
         let key = self.normalize(&mut new)?;
+        // The stored object is shared, not copied: the change log keeps it as the old version.
         let Some(old) = self.objects.get(&key).cloned() else {
             return Err(ApiError::NotFound { kind: key.kind, name: key.name });
         };
         let mut pre_errors = Vec::new();
-        if let (Object::Service(n), Object::Service(o)) = (&mut new, &old) {
+        if let (Object::Service(n), Object::Service(o)) = (&mut new, old.as_ref()) {
             pre_errors = service_update(n, o, mode);
         }
         defaults::apply(&mut new);
@@ -621,7 +625,7 @@ impl ApiServer {
             nm.managed_fields = None;
             nm.self_link = None;
         }
-        if new == old {
+        if new == *old {
             return Ok(ApplyResult::Unchanged);
         }
         self.release_unused(&key, &old, &new);
@@ -639,7 +643,7 @@ impl ApiServer {
         };
         self.put(key.clone(), new);
         if relations_changed {
-            self.log_with_old(ChangeType::Modified, key, rv, std::rc::Rc::new(old));
+            self.log_with_old(ChangeType::Modified, key, rv, old);
         } else {
             self.log(ChangeType::Modified, key, rv);
         }
@@ -654,22 +658,30 @@ impl ApiServer {
         let Some(old) = self.objects.get(&key) else {
             return Err(ApiError::NotFound { kind: key.kind, name: key.name });
         };
-        let mut merged = old.clone();
-        match (&mut merged, new) {
-            (Object::Pod(m), Object::Pod(n)) => m.status = n.status,
-            (Object::Service(m), Object::Service(n)) => m.status = n.status,
-            (Object::Node(m), Object::Node(n)) => m.status = n.status,
-            (Object::Deployment(m), Object::Deployment(n)) => m.status = n.status,
-            (Object::ReplicaSet(m), Object::ReplicaSet(n)) => m.status = n.status,
-            (Object::StatefulSet(m), Object::StatefulSet(n)) => m.status = n.status,
-            (Object::DaemonSet(m), Object::DaemonSet(n)) => m.status = n.status,
-            _ => {
-                return Err(ApiError::BadRequest {
-                    message: format!("{} has no status subresource", key.kind),
-                });
-            }
+        // The writer's copy is kept when only its status differs (the usual case: a controller
+        // read the object and set its status); otherwise its status goes onto the stored object.
+        macro_rules! merge {
+            ($($variant:ident),*) => {
+                match (old.as_ref(), new) {
+                    $((Object::$variant(o), Object::$variant(n)) => {
+                        if n.spec == o.spec && n.metadata == o.metadata && n.api_version == o.api_version && n.kind == o.kind {
+                            Object::$variant(n)
+                        } else {
+                            let mut m = o.clone();
+                            m.status = n.status;
+                            Object::$variant(m)
+                        }
+                    })*
+                    _ => {
+                        return Err(ApiError::BadRequest {
+                            message: format!("{} has no status subresource", key.kind),
+                        });
+                    }
+                }
+            };
         }
-        if &merged == old {
+        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet);
+        if merged == **old {
             return Ok(ApplyResult::Unchanged);
         }
         let rv = self.next_rv();
@@ -753,14 +765,13 @@ impl ApiServer {
                 if let Some(o) = self.take(&k) {
                     self.release_all(&o);
                     let rv = self.next_rv();
-                    self.log_with_old(ChangeType::Deleted, k, rv, std::rc::Rc::new(o));
+                    self.log_with_old(ChangeType::Deleted, k, rv, o);
                 }
             }
         }
         let rv = self.next_rv();
-        let obj = std::rc::Rc::new(obj);
         self.log_with_old(ChangeType::Deleted, key, rv, obj.clone());
-        Ok(std::rc::Rc::unwrap_or_clone(obj))
+        Ok(Rc::unwrap_or_clone(obj))
     }
 
     /// Creates `default/kubernetes` (ClusterIP `.1`, port 443/https → `target_port`) and its
@@ -1224,6 +1235,14 @@ fn spec_changed(new: &Object, old: &Object) -> bool {
         (Object::ReplicaSet(n), Object::ReplicaSet(o)) => same_spec!(n, o),
         (Object::StatefulSet(n), Object::StatefulSet(o)) => same_spec!(n, o),
         (Object::DaemonSet(n), Object::DaemonSet(o)) => same_spec!(n, o),
+        // A slice is all spec: its typed fields serialize one to one, so they decide alone.
+        (Object::EndpointSlice(n), Object::EndpointSlice(o)) => {
+            return n.address_type != o.address_type
+                || n.endpoints != o.endpoints
+                || n.ports != o.ports
+                || n.api_version != o.api_version
+                || n.kind != o.kind;
+        }
         _ => false,
     };
     !typed_same && spec_json(new) != spec_json(old)

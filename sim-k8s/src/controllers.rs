@@ -27,6 +27,7 @@ pub mod garbage_collector;
 pub mod kubelet;
 pub mod names;
 pub mod node_lifecycle;
+mod pod_runtimes;
 pub mod pods;
 pub mod replicaset;
 pub mod scheduler;
@@ -157,7 +158,7 @@ pub struct Controllers {
     /// Configuration.
     pub config: ControllerConfig,
     pub(crate) rng: Streams,
-    pub(crate) pods: BTreeMap<ObjectKey, kubelet::PodRuntime>,
+    pub(crate) pods: pod_runtimes::PodRuntimes,
     pub(crate) nodes: BTreeMap<String, node_lifecycle::NodeRuntime>,
     pub(crate) managed_endpoints: BTreeSet<ObjectKey>,
     pub(crate) events: events::EventLog,
@@ -240,7 +241,7 @@ impl Controllers {
                 endpointslice: rng.fork("controllers/endpointslice"),
                 kubelet: rng.fork("controllers/kubelet"),
             },
-            pods: BTreeMap::new(),
+            pods: pod_runtimes::PodRuntimes::default(),
             nodes: BTreeMap::new(),
             managed_endpoints: BTreeSet::new(),
             events: events::EventLog::default(),

@@ -364,6 +364,52 @@ impl ObjectKey {
     }
 }
 
+/// The parts of a key, borrowed: the store looks objects up by `(kind, namespace, name)` without
+/// building an owned [`ObjectKey`] (two allocations per lookup otherwise).
+pub trait KeyView {
+    /// `(kind, namespace, name)`.
+    fn parts(&self) -> (Kind, &str, &str);
+}
+
+impl KeyView for ObjectKey {
+    fn parts(&self) -> (Kind, &str, &str) {
+        (self.kind, &self.namespace, &self.name)
+    }
+}
+
+impl KeyView for (Kind, &str, &str) {
+    fn parts(&self) -> (Kind, &str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyView + 'a> for ObjectKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl PartialOrd for dyn KeyView + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The same order as `ObjectKey`'s derived one (kind, namespace, name), as `Borrow` requires.
+impl Ord for dyn KeyView + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
 impl fmt::Display for ObjectKey {
     /// kubectl's `type/name` reference (`service/my-nginx`); the namespace is not shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -21,7 +21,7 @@
 //! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 
@@ -36,7 +36,7 @@ use sim_net::socket::{AppContext, Application, SockProto};
 use super::config::{ClusterConfig, NodeRole};
 use super::{dns_view, proxy_view};
 use crate::api::{Kind, Object};
-use crate::apiserver::ApiServer;
+use crate::apiserver::{ApiServer, ChangeType};
 use crate::apps::{self, AppKind, ServerView};
 use crate::controllers::Controllers;
 use crate::dns::{ClusterDnsView, CoreDnsConfig};
@@ -122,8 +122,9 @@ pub struct PodRt {
     pub image: String,
     /// When the pod started (for environment variables: services that existed then).
     pub started: SimTime,
-    /// The services of its namespace that existed when it started (docker-links env vars).
-    pub env_services: Vec<String>,
+    /// The services of its namespace that existed when it started (docker-links env vars),
+    /// shared by every pod that started while that set of services stood.
+    pub env_services: Rc<[String]>,
 }
 
 /// CoreDNS's shared state: its configuration and the view it answers from.
@@ -207,6 +208,9 @@ pub struct ClusterWorld {
     proxy_seq: u64,
     /// A Service, EndpointSlice, Pod or Namespace changed since CoreDNS's view was built.
     dns_stale: bool,
+    /// Service names per namespace, as they stood at the last Service creation or deletion
+    /// (pods starting meanwhile share one list instead of each listing the namespace).
+    env_cache: BTreeMap<String, Rc<[String]>>,
 }
 
 /// The host name of a pod's namespace.
@@ -311,6 +315,7 @@ impl ClusterWorld {
             proxy_view: None,
             proxy_seq: 0,
             dns_stale: true,
+            env_cache: BTreeMap::new(),
         }
     }
 
@@ -399,6 +404,9 @@ impl ClusterWorld {
                 Kind::Service | Kind::EndpointSlice => {
                     proxy_relevant = true;
                     self.dns_stale = true;
+                    if c.key.kind == Kind::Service && c.change != ChangeType::Modified {
+                        self.env_cache.clear();
+                    }
                 }
                 Kind::Pod => {
                     pods.insert((c.key.namespace.clone(), c.key.name.clone()));
@@ -774,8 +782,14 @@ impl ClusterWorld {
                 }
             }
         }
-        let env_services =
-            self.api.list_in(Kind::Service, &pod.metadata.namespace).map(|o| o.name().to_string()).collect();
+        let api = &self.api;
+        let env_services = self
+            .env_cache
+            .entry(pod.metadata.namespace.clone())
+            .or_insert_with(|| {
+                api.list_in(Kind::Service, &pod.metadata.namespace).map(|o| o.name().to_string()).collect()
+            })
+            .clone();
         let _ = &self.rng;
         self.pods.insert(
             key,

@@ -20,7 +20,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups, ns_of};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
 
@@ -100,10 +100,10 @@ fn node_pod_cidr_lazy(node: &Node, index: impl FnOnce() -> usize, cluster: Ipv4N
 }
 
 /// host-local: first free address from `.2` (`.1` is the bridge), stopping before broadcast.
-pub fn allocate_ip(cidr: Ipv4Net, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
+pub fn allocate_ip(cidr: Ipv4Net, used: impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
     let first = u32::from(cidr.network()).checked_add(2)?;
     let last = u32::from(cidr.broadcast()).checked_sub(1)?;
-    (first..=last).map(|a| IpAddr::V4(Ipv4Addr::from(a))).find(|ip| !used.contains(ip))
+    (first..=last).map(|a| IpAddr::V4(Ipv4Addr::from(a))).find(|ip| !used(ip))
 }
 
 impl Controllers {
@@ -276,14 +276,9 @@ fn admit(
         Some(ip)
     } else {
         // host-local's allocations on this node: the IPs of the pods the kubelet runs there.
-        let used: BTreeSet<IpAddr> = store
-            .pods_on(&node.metadata.name)
-            .into_iter()
-            .filter_map(|p| c.pods.get(&ObjectKey::new(Kind::Pod, ns_of(&p.metadata), &p.metadata.name)))
-            .filter_map(|r| r.ip)
-            .collect();
+        let used = |ip: &IpAddr| c.pods.ip_in_use(&node.metadata.name, ip);
         let index = || store.list(Kind::Node).position(|n| n.name() == node.metadata.name).unwrap_or(0);
-        node_pod_cidr_lazy(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, &used))
+        node_pod_cidr_lazy(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, used))
     };
     let (lo, hi) = c.config.startup_delay_ms;
     let delay = if hi > lo { c.rng.kubelet.below(lo, hi + 1) } else { lo };

@@ -32,13 +32,12 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
 }
 
 /// The active pods `rs` controls, in name order.
-fn active_pods(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<Pod> {
+fn active_pods<'s>(store: &'s dyn ObjectStore, ns: &str, name: &str) -> Vec<&'s Pod> {
     store
         .owned(Kind::Pod, ns, "ReplicaSet", name)
         .into_iter()
         .filter_map(Object::as_pod)
         .filter(|p| is_active(p))
-        .cloned()
         .collect()
 }
 
@@ -46,11 +45,18 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
     let ns = ns_of(&rs.metadata).to_string();
     let rs_key = ObjectKey::new(Kind::ReplicaSet, &ns, &rs.metadata.name);
     let mut changed = false;
-    let all = active_pods(store, &ns, &rs.metadata.name);
-    let mut active: Vec<&Pod> = all.iter().collect();
     let want = rs.spec.replicas.unwrap_or(1).max(0) as usize;
-    if active.len() < want {
-        for _ in active.len()..want {
+    let mut active = active_pods(store, &ns, &rs.metadata.name);
+    let have = active.len();
+    // Only the pods to delete are copied out of the store; counting borrows.
+    let victims: Vec<Pod> = if have > want {
+        active.sort_by(|a, b| deletion_order(a, b));
+        active.drain(..have - want).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    if have < want {
+        for _ in have..want {
             let name = loop {
                 let n = format!("{}-{}", rs.metadata.name, random_suffix(&mut c.rng.replicaset, 5));
                 if store.get(&ObjectKey::new(Kind::Pod, &ns, &n)).is_none() {
@@ -77,9 +83,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
                 );
             }
         }
-    } else if active.len() > want {
-        active.sort_by(|a, b| deletion_order(a, b));
-        let victims: Vec<Pod> = active.drain(..active.len() - want).cloned().collect();
+    } else {
         for mut p in victims {
             let name = p.metadata.name.clone();
             changed |= delete_pod(c, store, &mut p, now);
@@ -129,8 +133,7 @@ fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
 
 fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
     let ns = ns_of(&rs.metadata);
-    let all = active_pods(store, ns, &rs.metadata.name);
-    let active: Vec<&Pod> = all.iter().collect();
+    let active = active_pods(store, ns, &rs.metadata.name);
     let replicas = active.len();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let labeled = active

@@ -1,0 +1,89 @@
+//! The kubelets' runtime state of the pods they run, with host-local IPAM's view beside it.
+//!
+//! host-local keeps one file per allocated address under `/var/lib/cni/networks/<net>/`, so
+//! "which addresses are taken on this node" is a directory listing, not a walk over every pod.
+//! [`PodRuntimes`] keeps the same: the addresses in use per node, updated as pods start and go.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::kubelet::PodRuntime;
+use crate::api::ObjectKey;
+
+/// Every pod a kubelet runs, by key, and the pod IPs in use on each node.
+#[derive(Default)]
+pub(crate) struct PodRuntimes {
+    by_key: BTreeMap<ObjectKey, PodRuntime>,
+    /// node → pod IP → how many runtimes hold it (a manifest can give two pods one IP).
+    ips: BTreeMap<String, BTreeMap<IpAddr, u32>>,
+}
+
+impl PodRuntimes {
+    /// The runtime of a pod.
+    pub fn get(&self, key: &ObjectKey) -> Option<&PodRuntime> {
+        self.by_key.get(key)
+    }
+
+    /// The runtime of a pod, to update its containers. Its `node` and `ip` are fixed once the
+    /// pod is admitted (the address index relies on it).
+    pub fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut PodRuntime> {
+        self.by_key.get_mut(key)
+    }
+
+    /// True if the kubelet runs this pod.
+    pub fn contains_key(&self, key: &ObjectKey) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    /// How many pods the kubelets run.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Starts tracking a pod (replacing an earlier runtime under the same key).
+    pub fn insert(&mut self, key: ObjectKey, rt: PodRuntime) -> Option<PodRuntime> {
+        if let Some(ip) = rt.ip {
+            *self.ips.entry(rt.node.clone()).or_default().entry(ip).or_default() += 1;
+        }
+        let old = self.by_key.insert(key, rt);
+        if let Some(o) = &old {
+            self.forget_ip(o);
+        }
+        old
+    }
+
+    /// Stops tracking a pod; its address is free again.
+    pub fn remove(&mut self, key: &ObjectKey) -> Option<PodRuntime> {
+        let rt = self.by_key.remove(key)?;
+        self.forget_ip(&rt);
+        Some(rt)
+    }
+
+    /// Keeps only the pods `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&ObjectKey, &PodRuntime) -> bool) {
+        let gone: Vec<ObjectKey> =
+            self.by_key.iter().filter(|(k, rt)| !keep(k, rt)).map(|(k, _)| k.clone()).collect();
+        for k in gone {
+            self.remove(&k);
+        }
+    }
+
+    /// True if `ip` is some running pod's address on `node`.
+    pub fn ip_in_use(&self, node: &str, ip: &IpAddr) -> bool {
+        self.ips.get(node).is_some_and(|m| m.contains_key(ip))
+    }
+
+    fn forget_ip(&mut self, rt: &PodRuntime) {
+        let Some(ip) = rt.ip else { return };
+        let Some(on_node) = self.ips.get_mut(&rt.node) else { return };
+        if let Some(n) = on_node.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                on_node.remove(&ip);
+            }
+        }
+        if on_node.is_empty() {
+            self.ips.remove(&rt.node);
+        }
+    }
+}
