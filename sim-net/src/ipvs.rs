@@ -1,0 +1,769 @@
+//! IP Virtual Server: the kernel's layer-4 load balancer (`net/netfilter/ipvs/`), as
+//! kube-proxy's IPVS mode drives it and `ipvsadm` shows it.
+//!
+//! - [`service`]: virtual services (`ip_vs_ctl.c` `ip_vs_add_service`), keyed by protocol,
+//!   address and port; found per packet by an ordered-map lookup (`ip_vs_service_find`).
+//! - [`dest`]: real servers with their weight, forwarding method (Masq, Route, Tunnel) and
+//!   the `activeconns`/`inactconns`/`persistconns` counters.
+//! - [`sched`]: the eleven schedulers of `ip_vs_{rr,wrr,lc,wlc,lblc,lblcr,dh,sh,sed,nq,mh}.c`,
+//!   each choosing as the kernel does over the kernel's destination-list order.
+//! - [`conn`]: IPVS's connection table (`ip_vs_conn.c`) with its TCP state machine and
+//!   timeouts (`ip_vs_proto_tcp.c`, `ip_vs_proto_udp.c`) and persistence templates
+//!   (`ip_vs_sched_persist` in `ip_vs_core.c`).
+//! - [`stats`]: per-service and per-server counters and the 2-second rate estimator
+//!   (`ip_vs_est.c`).
+//! - [`list`] and [`command`]: `ipvsadm` (`-A/-E/-D/-a/-e/-d/-C/--set/-L`) with its output
+//!   formats (`print_service_entry`, `print_conn`) and error wording (`ipvs_strerror`).
+//!
+//! In the packet walk (`network/walk.rs`) IPVS sits where `ip_vs_ops` hooks it: at LOCAL_IN
+//! after the INPUT chains (`ip_vs_reply4` then `ip_vs_remote_request4`), at LOCAL_OUT after
+//! the OUTPUT chains (`ip_vs_local_reply4`, `ip_vs_local_request4`) and at FORWARD after the
+//! FORWARD chains (`ip_vs_reply4`). [`Ipvs::packet_in`] is `ip_vs_in`: an existing
+//! connection, or a new one scheduled (`tcp_conn_schedule`: only a SYN schedules; UDP always),
+//! or — service but no usable real server — `ip_vs_leave`'s ICMP port unreachable and drop.
+//! [`Ipvs::packet_out`] is `ip_vs_out`: a Masq reply's source is put back to the virtual
+//! address. With `net.ipv4.vs.conntrack = 1` the walk makes the netfilter conntrack entry's
+//! reply tuple point at the real server (`ip_vs_update_conntrack`), so POSTROUTING
+//! MASQUERADE and the reply path work; with 0 the forwarded packet is untracked
+//! (`ip_vs_notrack`).
+//!
+//! Where netsim departs from the kernel:
+//! - No firewall-mark services, IPv6, one-packet scheduling, persistence engines,
+//!   thresholds (so no OVERLOAD flag), scheduler flags (`-b`), connection sync, `fo`, `ovf`
+//!   and `twos` schedulers.
+//! - Tunnel (`-i`) forwards like Route: the wire model has no IPIP encapsulation. SCTP
+//!   services exist in configuration only (the wire model has no SCTP).
+//! - The IPVS-forwarded packet goes straight to POSTROUTING; the kernel passes it through
+//!   the LOCAL_OUT hook once more (`ip_vs_nat_send_or_cont`), so filter OUTPUT rules do not
+//!   see it here. TTL is not decremented.
+//! - ICMP errors about IPVS connections (`ip_vs_in_icmp`, `ip_vs_out_icmp`) are not
+//!   translated by IPVS.
+//! - A deleted real server is not kept in a trash list: its connections stay in the table
+//!   until they expire and their packets are dropped silently, as the kernel does with
+//!   `expire_nodest_conn = 0`; with `expire_nodest_conn = 1` the connection is expired at
+//!   once (and the packet still dropped).
+//! - An invalidated persistence template is removed at once (the kernel rehashes it with
+//!   port 65535 and lets it expire).
+//! - Listing order of `-Lnc` is creation order (the kernel prints hash-table order).
+
+pub mod command;
+pub mod conn;
+pub mod dest;
+pub mod list;
+pub mod sched;
+pub mod service;
+pub mod stats;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sim_core::SimTime;
+
+use crate::wire::{Packet, TcpFlags, Transport};
+
+pub use conn::{ConnId, ConnState, ConnTable, IpvsConn, PacketDir, TcpState, Timeouts};
+pub use dest::{Dest, ForwardMethod, RealServer};
+pub use sched::{DEFAULT_SCHEDULER, SchedName};
+pub use service::{IpvsProto, Persistence, ServiceKey, VirtualService};
+pub use stats::{Rates, Stats};
+
+use sched::{SchedInput, SchedState};
+
+/// The version `ipvsadm -L` reports (`IP_VS_VERSION_CODE` 0x010201).
+pub const VERSION: &str = "1.2.1";
+/// The connection hash table size `ipvsadm -L` reports (`ip_vs_conn_tab_size`, 2^12 by default).
+pub const CONN_TAB_SIZE: u32 = 4096;
+
+/// A virtual service with its real servers and scheduler state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// The configuration.
+    pub config: VirtualService,
+    /// Real servers in the kernel's list order (most recently added first).
+    pub dests: Vec<Dest>,
+    sched: SchedState,
+    /// Traffic counters.
+    pub stats: Stats,
+}
+
+impl Service {
+    /// A real server by address.
+    pub fn dest(&self, addr: SocketAddrV4) -> Option<&Dest> {
+        self.dests.iter().find(|d| d.server.addr == addr)
+    }
+}
+
+/// A failed IPVS operation, in `ipvs_strerror`'s words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IpvsError {
+    /// `-A` of an existing service (EEXIST).
+    #[error("Service already exists")]
+    ServiceExists,
+    /// `-E`/`-D`/`-L -t` of a missing service (ESRCH).
+    #[error("No such service")]
+    NoSuchService,
+    /// `-a`/`-e`/`-d` on a missing service (ESRCH).
+    #[error("Service not defined")]
+    ServiceNotDefined,
+    /// `-a` of an existing real server (EEXIST).
+    #[error("Destination already exists")]
+    DestExists,
+    /// `-e`/`-d` of a missing real server (ENOENT).
+    #[error("No such destination")]
+    NoSuchDest,
+}
+
+/// The `net.ipv4.vs.*` sysctls packet handling reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpvsSysctls {
+    /// `expire_nodest_conn` (default 0; kube-proxy sets 1).
+    pub expire_nodest_conn: bool,
+    /// `expire_quiescent_template` (default 0; kube-proxy sets 1): a persistence template
+    /// pointing at a weight-0 server is dropped instead of used.
+    pub expire_quiescent_template: bool,
+}
+
+/// Why IPVS dropped a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpvsDrop {
+    /// A new connection to a service with no usable real server: `ip_vs_leave` answers
+    /// ICMP port unreachable (for TCP too) and drops.
+    NoDestination,
+    /// A packet of a connection whose real server was deleted: dropped silently.
+    DestUnavailable,
+}
+
+/// How a persistence template took part in scheduling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateUse {
+    /// Not a persistent service.
+    None,
+    /// An existing template for the client network chose the server.
+    Hit(Ipv4Addr),
+    /// The scheduler chose and a template for the client network was created.
+    Created(Ipv4Addr),
+}
+
+/// One IPVS step of a packet, for the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IpvsTrace {
+    /// A new connection was scheduled.
+    Scheduled {
+        /// The service.
+        service: ServiceKey,
+        /// Its scheduler.
+        sched: SchedName,
+        /// The client.
+        client: SocketAddrV4,
+        /// The chosen real server.
+        dest: SocketAddrV4,
+        /// Forwarding method.
+        method: ForwardMethod,
+        /// Persistence.
+        template: TemplateUse,
+    },
+    /// A packet of an existing connection.
+    Existing {
+        /// The service.
+        service: ServiceKey,
+        /// The client.
+        client: SocketAddrV4,
+        /// The real server.
+        dest: SocketAddrV4,
+        /// Forwarding method.
+        method: ForwardMethod,
+        /// The connection state after this packet.
+        state: &'static str,
+    },
+    /// A Masq reply un-NATed back to the virtual address.
+    Reply {
+        /// The service.
+        service: ServiceKey,
+        /// The client.
+        client: SocketAddrV4,
+        /// The real server that sent it.
+        dest: SocketAddrV4,
+        /// The connection state after this packet.
+        state: &'static str,
+    },
+    /// Scheduling found no real server.
+    NoDestination {
+        /// The service.
+        service: ServiceKey,
+        /// Its scheduler.
+        sched: SchedName,
+    },
+    /// The connection's real server is gone.
+    DestUnavailable {
+        /// The service.
+        service: ServiceKey,
+        /// The client.
+        client: SocketAddrV4,
+        /// The deleted real server.
+        dest: SocketAddrV4,
+    },
+    /// A TCP segment without SYN for a service, with no connection: not scheduled.
+    NotConnectionStart {
+        /// The service.
+        service: ServiceKey,
+    },
+    /// A virtual address of some service, but no service for this protocol and port.
+    NoService {
+        /// Protocol.
+        proto: IpvsProto,
+        /// Destination address and port.
+        vaddr: SocketAddrV4,
+    },
+}
+
+impl fmt::Display for IpvsTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpvsTrace::Scheduled { service, sched, client, dest, method, template } => {
+                let (p, v) = (service.proto, service.vaddr());
+                match template {
+                    TemplateUse::Hit(net) => {
+                        write!(f, "ipvs: {p} {v} persistence template {net} → {dest} ({method})")?
+                    }
+                    TemplateUse::Created(net) => write!(
+                        f,
+                        "ipvs: {p} {v} {sched} → {dest} ({method}), persistence template {net} created"
+                    )?,
+                    TemplateUse::None => write!(f, "ipvs: {p} {v} {sched} → {dest} ({method})")?,
+                }
+                write!(f, ", new connection from {client}")
+            }
+            IpvsTrace::Existing { service, client, dest, method, state } => write!(
+                f,
+                "ipvs: {} {client} → {} existing connection → {dest} ({method}), {state}",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::Reply { service, client, dest, state } => write!(
+                f,
+                "ipvs: reply {} {dest} → {client}, source rewritten to {}, {state}",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::NoDestination { service, sched } => write!(
+                f,
+                "ipvs: {} {} {sched}: no destination available; ICMP port unreachable sent, packet dropped",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::DestUnavailable { service, client, dest } => write!(
+                f,
+                "ipvs: {} {client} → {}: real server {dest} was deleted; packet dropped",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::NotConnectionStart { service } => write!(
+                f,
+                "ipvs: {} {}: no connection and not a SYN, not scheduled; to the local stack",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::NoService { proto, vaddr } => {
+                write!(f, "ipvs: no virtual service {proto} {vaddr}; to the local stack")
+            }
+        }
+    }
+}
+
+/// What [`Ipvs::packet_in`] decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InVerdict {
+    /// Not IPVS's: continue as if IPVS were not there (`NF_ACCEPT`).
+    Accept,
+    /// Forward to a real server (`NF_STOLEN` after the xmit function). For Masq the packet's
+    /// destination has been rewritten; for Route/Tunnel it is unchanged and goes to `dest` as
+    /// next hop.
+    Forward {
+        /// The real server.
+        dest: SocketAddrV4,
+        /// How.
+        method: ForwardMethod,
+        /// A connection created by this packet.
+        new_conn: bool,
+    },
+    /// Dropped (`NF_DROP`).
+    Drop(IpvsDrop),
+}
+
+/// The IPVS state of one network namespace. Empty by default: then every packet is
+/// [`InVerdict::Accept`]ed without a lookup.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ipvs {
+    services: BTreeMap<ServiceKey, Service>,
+    vips: BTreeMap<Ipv4Addr, usize>,
+    conns: ConnTable,
+    timeouts: Timeouts,
+}
+
+fn tcp_flags(pkt: &Packet) -> Option<TcpFlags> {
+    match pkt.transport {
+        Transport::Tcp { flags, .. } => Some(flags),
+        _ => None,
+    }
+}
+
+impl Ipvs {
+    /// True when no service is configured and no connection is left.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.conns.is_empty()
+    }
+
+    /// The services in `ipvsadm -L` order.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.services.values()
+    }
+
+    /// A service.
+    pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
+        self.services.get(key)
+    }
+
+    /// True if some service has virtual address `a`.
+    pub fn has_vip(&self, a: Ipv4Addr) -> bool {
+        self.vips.contains_key(&a)
+    }
+
+    /// The connection table.
+    pub fn conns(&self) -> &ConnTable {
+        &self.conns
+    }
+
+    /// The connection timeouts.
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// `ipvsadm --set TCP TCPFIN UDP`: a 0 leaves that timeout unchanged.
+    pub fn set_timeouts(&mut self, tcp: u64, tcpfin: u64, udp: u64) {
+        if tcp > 0 {
+            self.timeouts.tcp[1] = tcp;
+        }
+        if tcpfin > 0 {
+            self.timeouts.tcp[4] = tcpfin;
+        }
+        if udp > 0 {
+            self.timeouts.udp = udp;
+        }
+    }
+
+    /// `ipvsadm -A`.
+    pub fn add_service(&mut self, svc: VirtualService, now: SimTime) -> Result<(), IpvsError> {
+        if self.services.contains_key(&svc.key) {
+            return Err(IpvsError::ServiceExists);
+        }
+        *self.vips.entry(svc.key.addr).or_insert(0) += 1;
+        let sched = SchedState::new(svc.scheduler, &[]);
+        self.services.insert(svc.key, Service { config: svc, dests: vec![], sched, stats: Stats::new(now) });
+        Ok(())
+    }
+
+    /// `ipvsadm -E`: a new scheduler starts with fresh state (`ip_vs_edit_service` binds the
+    /// new scheduler, whose `init_service` sees the current servers).
+    pub fn edit_service(&mut self, svc: VirtualService) -> Result<(), IpvsError> {
+        let s = self.services.get_mut(&svc.key).ok_or(IpvsError::NoSuchService)?;
+        if s.config.scheduler != svc.scheduler {
+            s.sched = SchedState::new(svc.scheduler, &s.dests);
+        }
+        s.config = svc;
+        Ok(())
+    }
+
+    /// `ipvsadm -D`: the service, and its connections, go.
+    pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
+        self.services.remove(key).ok_or(IpvsError::NoSuchService)?;
+        if let Some(n) = self.vips.get_mut(&key.addr) {
+            *n -= 1;
+            if *n == 0 {
+                self.vips.remove(&key.addr);
+            }
+        }
+        let ids: Vec<ConnId> = self.conns.iter().filter(|c| c.service == *key).map(|c| c.id).collect();
+        for id in ids {
+            self.conns.remove(id);
+        }
+        Ok(())
+    }
+
+    /// `ipvsadm -C`.
+    pub fn clear(&mut self) {
+        self.services.clear();
+        self.vips.clear();
+        self.conns = ConnTable::default();
+    }
+
+    /// `ipvsadm -a`: linked at the head of the destination list.
+    pub fn add_dest(&mut self, key: &ServiceKey, server: RealServer, now: SimTime) -> Result<(), IpvsError> {
+        let s = self.services.get_mut(key).ok_or(IpvsError::ServiceNotDefined)?;
+        if s.dest(server.addr).is_some() {
+            return Err(IpvsError::DestExists);
+        }
+        s.dests.insert(0, Dest::new(server, Stats::new(now)));
+        s.sched.changed(&s.dests);
+        Ok(())
+    }
+
+    /// `ipvsadm -e`: weight and forwarding method.
+    pub fn edit_dest(&mut self, key: &ServiceKey, server: RealServer) -> Result<(), IpvsError> {
+        let s = self.services.get_mut(key).ok_or(IpvsError::ServiceNotDefined)?;
+        let d = s.dests.iter_mut().find(|d| d.server.addr == server.addr).ok_or(IpvsError::NoSuchDest)?;
+        d.server = server;
+        if server.weight > 0 {
+            d.last_weight = server.weight;
+        }
+        s.sched.changed(&s.dests);
+        Ok(())
+    }
+
+    /// `ipvsadm -d`. Its connections stay until they expire (their packets are dropped).
+    pub fn del_dest(&mut self, key: &ServiceKey, addr: SocketAddrV4) -> Result<(), IpvsError> {
+        let s = self.services.get_mut(key).ok_or(IpvsError::ServiceNotDefined)?;
+        let i = s.dests.iter().position(|d| d.server.addr == addr).ok_or(IpvsError::NoSuchDest)?;
+        s.sched.before_del(&s.dests, i);
+        s.dests.remove(i);
+        s.sched.changed(&s.dests);
+        Ok(())
+    }
+
+    /// Expires connections due by `now`, keeping the counters right.
+    pub fn expire(&mut self, now: SimTime) {
+        while let Some(c) = self.conns.pop_expired(now) {
+            self.unbind(&c);
+        }
+    }
+
+    /// `ip_vs_unbind_dest` and `ip_vs_control_del` for a connection leaving the table.
+    fn unbind(&mut self, c: &IpvsConn) {
+        if let Some(d) = self
+            .services
+            .get_mut(&c.service)
+            .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest))
+        {
+            if c.template {
+                d.persist_conns = d.persist_conns.saturating_sub(1);
+            } else if c.inactive {
+                d.inact_conns = d.inact_conns.saturating_sub(1);
+            } else {
+                d.active_conns = d.active_conns.saturating_sub(1);
+            }
+        }
+        if let Some(t) = c.control {
+            self.conns.update(t, |t| t.n_control = t.n_control.saturating_sub(1));
+        }
+    }
+
+    fn remove_conn(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.remove(id) {
+            self.unbind(&c);
+        }
+    }
+
+    /// Moves a connection to its next state for `pkt` going `dir`, with the counter moves
+    /// of `set_tcp_state` and the timeout of the new state; returns the state name.
+    fn transition(&mut self, id: ConnId, dir: PacketDir, pkt: &Packet, now: SimTime) -> &'static str {
+        let timeouts = self.timeouts;
+        let flags = tcp_flags(pkt);
+        let Some((moved, c)) = self.conns.update(id, |c| {
+            let before = c.inactive;
+            match (c.state, flags) {
+                (ConnState::Tcp(s), Some(fl)) => {
+                    let input_only = c.method != ForwardMethod::Masq;
+                    let new = conn::tcp_transition(s, dir, input_only, fl);
+                    if new != s {
+                        if !c.inactive && new != TcpState::Established {
+                            c.inactive = true;
+                        } else if c.inactive && new == TcpState::Established {
+                            c.inactive = false;
+                        }
+                    }
+                    c.state = ConnState::Tcp(new);
+                    c.timeout = timeouts.tcp_state(new);
+                }
+                _ => c.timeout = sim_core::SimDuration::from_secs(timeouts.udp),
+            }
+            c.expires = now + c.timeout;
+            (before != c.inactive, c.clone())
+        }) else {
+            return "NONE";
+        };
+        if moved
+            && let Some(d) = self
+                .services
+                .get_mut(&c.service)
+                .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest))
+        {
+            if c.inactive {
+                d.active_conns = d.active_conns.saturating_sub(1);
+                d.inact_conns += 1;
+            } else {
+                d.inact_conns = d.inact_conns.saturating_sub(1);
+                d.active_conns += 1;
+            }
+        }
+        c.state_name()
+    }
+
+    fn count_in(&mut self, svc: &ServiceKey, dest: SocketAddrV4, now: SimTime, bytes: u64) {
+        if let Some(s) = self.services.get_mut(svc) {
+            s.stats.count_in(now, bytes);
+            if let Some(d) = s.dests.iter_mut().find(|d| d.server.addr == dest) {
+                d.stats.count_in(now, bytes);
+            }
+        }
+    }
+
+    /// `ip_vs_in` for a packet at LOCAL_IN or LOCAL_OUT. For a Masq connection the packet's
+    /// destination is rewritten to the real server.
+    pub fn packet_in(
+        &mut self,
+        now: SimTime,
+        pkt: &mut Packet,
+        sysctl: IpvsSysctls,
+    ) -> (InVerdict, Option<IpvsTrace>) {
+        if self.is_empty() {
+            return (InVerdict::Accept, None);
+        }
+        self.expire(now);
+        let Some((proto, sport, dport)) = IpvsProto::of_packet(pkt) else { return (InVerdict::Accept, None) };
+        let client = SocketAddrV4::new(pkt.src, sport);
+        let vaddr = SocketAddrV4::new(pkt.dst, dport);
+        let flags = tcp_flags(pkt);
+        let is_syn = flags.is_some_and(|f| f.contains(TcpFlags::SYN));
+        if let Some(id) = self.conns.in_get(proto, client, vaddr) {
+            let reuse = is_syn
+                && !flags.is_some_and(|f| f.contains(TcpFlags::ACK))
+                && self.conns.get(id).is_some_and(|c| c.state == ConnState::Tcp(TcpState::TimeWait));
+            if reuse {
+                // conn_reuse_mode 1: a new SYN on a TIME_WAIT connection expires it and is
+                // scheduled afresh.
+                self.remove_conn(id);
+            } else {
+                return self.existing(id, now, pkt, sysctl);
+            }
+        }
+        let key = ServiceKey { proto, addr: pkt.dst, port: dport };
+        if !self.services.contains_key(&key) {
+            let trace = self.has_vip(pkt.dst).then_some(IpvsTrace::NoService { proto, vaddr });
+            return (InVerdict::Accept, trace);
+        }
+        if flags.is_some() && !is_syn {
+            return (InVerdict::Accept, Some(IpvsTrace::NotConnectionStart { service: key }));
+        }
+        self.schedule(key, now, pkt, sysctl)
+    }
+
+    fn existing(
+        &mut self,
+        id: ConnId,
+        now: SimTime,
+        pkt: &mut Packet,
+        sysctl: IpvsSysctls,
+    ) -> (InVerdict, Option<IpvsTrace>) {
+        let Some(c) = self.conns.get(id).cloned() else { return (InVerdict::Accept, None) };
+        let alive = self.services.get(&c.service).and_then(|s| s.dest(c.dest)).is_some();
+        if !alive {
+            if sysctl.expire_nodest_conn {
+                self.remove_conn(id);
+            }
+            let t = IpvsTrace::DestUnavailable { service: c.service, client: c.client, dest: c.dest };
+            return (InVerdict::Drop(IpvsDrop::DestUnavailable), Some(t));
+        }
+        let state = self.transition(id, PacketDir::Input, pkt, now);
+        self.count_in(&c.service, c.dest, now, pkt.len());
+        if c.method == ForwardMethod::Masq {
+            rewrite_dst(pkt, c.dest);
+        }
+        let t = IpvsTrace::Existing {
+            service: c.service,
+            client: c.client,
+            dest: c.dest,
+            method: c.method,
+            state,
+        };
+        (InVerdict::Forward { dest: c.dest, method: c.method, new_conn: false }, Some(t))
+    }
+
+    fn schedule(
+        &mut self,
+        key: ServiceKey,
+        now: SimTime,
+        pkt: &mut Packet,
+        sysctl: IpvsSysctls,
+    ) -> (InVerdict, Option<IpvsTrace>) {
+        let Some((proto, sport, dport)) = IpvsProto::of_packet(pkt) else { return (InVerdict::Accept, None) };
+        let client = SocketAddrV4::new(pkt.src, sport);
+        let vaddr = SocketAddrV4::new(pkt.dst, dport);
+        let Some(svc) = self.services.get(&key) else { return (InVerdict::Accept, None) };
+        let sched_name = svc.config.scheduler;
+        let persistence = svc.config.persistence;
+        let no_dest = (
+            InVerdict::Drop(IpvsDrop::NoDestination),
+            Some(IpvsTrace::NoDestination { service: key, sched: sched_name }),
+        );
+        // Persistence: a live template for the client network decides.
+        let mut template: Option<ConnId> = None;
+        let mut chosen: Option<SocketAddrV4> = None;
+        let mut used = TemplateUse::None;
+        if let Some(p) = persistence {
+            let net = p.client_net(pkt.src);
+            if let Some(t) = self.conns.in_get(proto, SocketAddrV4::new(net, 0), vaddr) {
+                let valid = self.conns.get(t).is_some_and(|tc| {
+                    svc.dest(tc.dest)
+                        .is_some_and(|d| !(sysctl.expire_quiescent_template && d.server.weight == 0))
+                });
+                if valid {
+                    template = Some(t);
+                    chosen = self.conns.get(t).map(|tc| tc.dest);
+                    used = TemplateUse::Hit(net);
+                } else {
+                    self.remove_conn(t);
+                }
+            }
+        }
+        let Some(svc) = self.services.get_mut(&key) else { return (InVerdict::Accept, None) };
+        let dest_addr = match chosen {
+            Some(a) => a,
+            None => {
+                let input = SchedInput { saddr: pkt.src, daddr: pkt.dst, now };
+                let Some(i) = svc.sched.schedule(&svc.dests, &input) else { return no_dest };
+                svc.dests[i].server.addr
+            }
+        };
+        let Some(d) = svc.dests.iter_mut().find(|d| d.server.addr == dest_addr) else { return no_dest };
+        let method = d.server.method;
+        let persist_timeout = persistence.map(|p| sim_core::SimDuration::from_secs(u64::from(p.timeout)));
+        if let (Some(p), None, Some(timeout)) = (persistence, template, persist_timeout) {
+            let net = p.client_net(pkt.src);
+            d.persist_conns += 1;
+            let t = IpvsConn {
+                id: ConnId(0),
+                proto,
+                client: SocketAddrV4::new(net, 0),
+                vaddr,
+                dest: dest_addr,
+                service: key,
+                method,
+                state: if proto == IpvsProto::Tcp { ConnState::Tcp(TcpState::None) } else { ConnState::Udp },
+                template: true,
+                inactive: false,
+                control: None,
+                n_control: 0,
+                timeout,
+                expires: now + timeout,
+            };
+            template = Some(self.conns.insert(t));
+            used = TemplateUse::Created(net);
+        }
+        let Some(svc) = self.services.get_mut(&key) else { return (InVerdict::Accept, None) };
+        let Some(d) = svc.dests.iter_mut().find(|d| d.server.addr == dest_addr) else { return no_dest };
+        // New connections start INACTIVE (`IP_VS_CONN_F_INACTIVE` in the dest's conn_flags).
+        d.inact_conns += 1;
+        d.stats.count_conn(now);
+        svc.stats.count_conn(now);
+        let c = IpvsConn {
+            id: ConnId(0),
+            proto,
+            client,
+            vaddr,
+            dest: dest_addr,
+            service: key,
+            method,
+            state: match proto {
+                IpvsProto::Tcp => ConnState::Tcp(TcpState::None),
+                IpvsProto::Udp => ConnState::Udp,
+                IpvsProto::Sctp => ConnState::Sctp,
+            },
+            template: false,
+            inactive: true,
+            control: template,
+            n_control: 0,
+            timeout: sim_core::SimDuration::from_secs(3),
+            expires: now + sim_core::SimDuration::from_secs(3),
+        };
+        let id = self.conns.insert(c);
+        if let (Some(t), Some(timeout)) = (template, persist_timeout) {
+            // The template controls one more connection and is re-armed (`ip_vs_conn_put`).
+            self.conns.update(t, |t| {
+                t.n_control += 1;
+                t.expires = now + timeout;
+            });
+        }
+        self.transition(id, PacketDir::Input, pkt, now);
+        self.count_in(&key, dest_addr, now, pkt.len());
+        if method == ForwardMethod::Masq {
+            rewrite_dst(pkt, dest_addr);
+        }
+        let t = IpvsTrace::Scheduled {
+            service: key,
+            sched: sched_name,
+            client,
+            dest: dest_addr,
+            method,
+            template: used,
+        };
+        (InVerdict::Forward { dest: dest_addr, method, new_conn: true }, Some(t))
+    }
+
+    /// `ip_vs_out` for a packet at FORWARD, LOCAL_IN or LOCAL_OUT: a reply from a Masq real
+    /// server gets the virtual address and port back as its source.
+    pub fn packet_out(&mut self, now: SimTime, pkt: &mut Packet) -> Option<IpvsTrace> {
+        if self.conns.is_empty() {
+            return None;
+        }
+        let (proto, sport, dport) = IpvsProto::of_packet(pkt)?;
+        let id = self.conns.out_get(
+            proto,
+            SocketAddrV4::new(pkt.src, sport),
+            SocketAddrV4::new(pkt.dst, dport),
+        )?;
+        let c = self.conns.get(id)?.clone();
+        if c.expires <= now {
+            self.expire(now);
+            return None;
+        }
+        let state = self.transition(id, PacketDir::Output, pkt, now);
+        let bytes = pkt.len();
+        if let Some(s) = self.services.get_mut(&c.service) {
+            s.stats.count_out(now, bytes);
+            if let Some(d) = s.dests.iter_mut().find(|d| d.server.addr == c.dest) {
+                d.stats.count_out(now, bytes);
+            }
+        }
+        pkt.src = *c.vaddr.ip();
+        if let Some((_, d)) = pkt.transport.ports() {
+            pkt.transport.set_ports(c.vaddr.port(), d);
+        }
+        Some(IpvsTrace::Reply { service: c.service, client: c.client, dest: c.dest, state })
+    }
+
+    /// `ipvsadm -Z`: zero every counter.
+    pub fn zero(&mut self, now: SimTime) {
+        for s in self.services.values_mut() {
+            s.stats.zero(now);
+            for d in &mut s.dests {
+                d.stats.zero(now);
+            }
+        }
+    }
+
+    pub(crate) fn services_mut(&mut self) -> impl Iterator<Item = &mut Service> {
+        self.services.values_mut()
+    }
+
+    pub(crate) fn service_mut(&mut self, key: &ServiceKey) -> Option<&mut Service> {
+        self.services.get_mut(key)
+    }
+}
+
+/// `tcp_dnat_handler` / `udp_dnat_handler`: the destination becomes the real server.
+fn rewrite_dst(pkt: &mut Packet, dest: SocketAddrV4) {
+    pkt.dst = *dest.ip();
+    if let Some((s, _)) = pkt.transport.ports() {
+        pkt.transport.set_ports(s, dest.port());
+    }
+}
