@@ -1,0 +1,329 @@
+//! IP Virtual Server end to end: a director with a virtual address on a dummy `kube-ipvs0`,
+//! real servers behind it, packets walked through LOCAL_IN scheduling, Masq forwarding,
+//! POSTROUTING and the reply's un-NAT; `ipvsadm` output after real traffic.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sim_core::{SimDuration, SimTime, Simulation};
+use sim_net::iface::HostId;
+use sim_net::ipvs::{
+    ForwardMethod, IpvsDrop, Persistence, RealServer, SchedName, ServiceKey, VirtualService,
+};
+use sim_net::network::{
+    ConvId, ConvProto, ConversationSpec, Delivery, Disposition, Network, Outcome, SEGMENT_LATENCY, converse,
+    render_trace,
+};
+use sim_net::socket::{SockProto, WhoAmIApp};
+
+fn sa(s: &str) -> SocketAddrV4 {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+const VIP: &str = "10.96.0.1";
+
+struct Lab {
+    sim: Simulation<Network>,
+    client: HostId,
+    director: HostId,
+}
+
+/// client (10.0.0.1) — lan — director (10.0.0.2 | 10.1.0.1, kube-ipvs0 10.96.0.1/32) — srv —
+/// r1 (10.1.0.11), r2 (10.1.0.12), both serving TCP 6443. `svc` configures the director's
+/// IPVS through the typed API.
+fn lab(vs_conntrack: bool, svc: impl FnOnce(&mut sim_net::ipvs::Ipvs)) -> Lab {
+    let mut net = Network::new(7);
+    let lan = net.add_segment("lan", SEGMENT_LATENCY);
+    let srv = net.add_segment("srv", SEGMENT_LATENCY);
+    let client = net.add_host("client").unwrap();
+    let director = net.add_host("director").unwrap();
+    net.attach(client, "eth0", lan, Some("10.0.0.1/24".parse().unwrap())).unwrap();
+    net.attach(director, "eth0", lan, Some("10.0.0.2/24".parse().unwrap())).unwrap();
+    net.attach(director, "eth1", srv, Some("10.1.0.1/24".parse().unwrap())).unwrap();
+    net.add_dummy(director, "kube-ipvs0").unwrap();
+    net.host_mut(client).unwrap().add_route_str("default via 10.0.0.2 dev eth0").unwrap();
+    for (name, addr) in [("r1", "10.1.0.11/24"), ("r2", "10.1.0.12/24")] {
+        let r = net.add_host(name).unwrap();
+        net.attach(r, "eth0", srv, Some(addr.parse().unwrap())).unwrap();
+        net.host_mut(r).unwrap().add_route_str("default via 10.1.0.1 dev eth0").unwrap();
+        net.listen(r, SockProto::Tcp, sa("0.0.0.0:6443"), Box::new(WhoAmIApp)).unwrap();
+    }
+    let d = net.host_mut(director).unwrap();
+    d.add_addr("kube-ipvs0", "10.96.0.1/32".parse().unwrap()).unwrap();
+    d.sysctl.ip_forward = true;
+    d.sysctl.vs_conntrack = vs_conntrack;
+    svc(&mut d.ipvs);
+    Lab { sim: Simulation::new(net), client, director }
+}
+
+fn key() -> ServiceKey {
+    ServiceKey::tcp(ip(VIP), 443)
+}
+
+/// Service 10.96.0.1:443 with `sched`, r1 added first, then r2 (so r2 heads the list).
+fn two_servers(sched: SchedName) -> impl FnOnce(&mut sim_net::ipvs::Ipvs) {
+    move |v| {
+        v.add_service(VirtualService::new(key(), sched), SimTime::ZERO).unwrap();
+        for r in ["10.1.0.11:6443", "10.1.0.12:6443"] {
+            v.add_dest(&key(), RealServer::masq(sa(r), 1), SimTime::ZERO).unwrap();
+        }
+    }
+}
+
+fn spec(from: HostId, proto: ConvProto, dst: &str, src_port: Option<u16>) -> ConversationSpec {
+    ConversationSpec {
+        from,
+        proto,
+        dst: sa(dst),
+        payload: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        src_port,
+        timeout: SimDuration::from_secs(5),
+    }
+}
+
+fn response(net: &Network, c: ConvId) -> String {
+    match &net.conversation(c).unwrap().outcome {
+        Some(Outcome::Completed { response }) => String::from_utf8_lossy(response).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn run_until(lab: &mut Lab, secs: u64) {
+    let t = SimTime::ZERO + SimDuration::from_secs(secs);
+    lab.sim.run_until(t);
+}
+
+#[test]
+fn masq_to_a_real_server_and_the_reply_is_un_natted() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    let net = &lab.sim.world;
+    // r2 heads the destination list, so rr's first pick is r2; the client keeps its address
+    // (no MASQUERADE rule) and hears back from the virtual address.
+    assert_eq!(response(net, c), "hostname=r2 client=10.0.0.1:40000\n");
+    let conv = net.conversation(c).unwrap();
+    assert!(
+        conv.packets
+            .iter()
+            .all(|p| matches!(net.disposition(*p), Some(Disposition::Delivered(Delivery::Socket { .. }))))
+    );
+}
+
+#[test]
+fn rr_rotates_over_connections_and_ipvsadm_shows_the_counters() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let mut convs = vec![];
+    for port in [40001, 40002, 40003] {
+        convs.push(converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(port))));
+        run_until(&mut lab, u64::from(port - 40000));
+    }
+    let served: Vec<String> = convs.iter().map(|c| response(&lab.sim.world, *c)).collect();
+    assert_eq!(
+        served,
+        [
+            "hostname=r2 client=10.0.0.1:40001\n",
+            "hostname=r1 client=10.0.0.1:40002\n",
+            "hostname=r2 client=10.0.0.1:40003\n"
+        ]
+    );
+    let now = lab.sim.now();
+    let d = lab.sim.world.host_mut(lab.director).unwrap();
+    // Every connection closed (TIME_WAIT): inactive.
+    let text = format!(
+        "$ ipvsadm -Ln\n{}$ ipvsadm -Lnc\n{}$ ipvsadm -Ln --stats\n{}",
+        d.ipvs.command(&["-Ln"], now).unwrap(),
+        d.ipvs.command(&["-Lnc"], now).unwrap(),
+        d.ipvs.command(&["-Ln", "--stats"], now).unwrap()
+    );
+    insta::assert_snapshot!(text);
+    // TIME_WAIT lasts 120 s: at 200 s the table is empty and the counters back to 0.
+    let later = SimTime::ZERO + SimDuration::from_secs(200);
+    let out = d.ipvs.command(&["-Lnc"], later).unwrap();
+    assert_eq!(
+        out,
+        "IPVS connection entries\npro expire state       source             virtual            destination\n"
+    );
+    let s = d.ipvs.service(&key()).unwrap();
+    assert!(s.dests.iter().all(|x| x.active_conns == 0 && x.inact_conns == 0));
+}
+
+#[test]
+fn trace_of_one_connection_snapshot() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    lab.sim.world.tracing = true;
+    let n = &mut lab.sim.world;
+    n.host_mut(lab.director)
+        .unwrap()
+        .netfilter
+        .restore("*nat\n-A POSTROUTING -d 10.1.0.0/24 -j MASQUERADE\nCOMMIT\n", false)
+        .unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    // MASQUERADE in POSTROUTING works on the IPVS-forwarded packet (vs.conntrack = 1).
+    assert_eq!(response(&lab.sim.world, c), "hostname=r2 client=10.1.0.1:40000\n");
+    let net = &lab.sim.world;
+    insta::assert_snapshot!(render_trace(net, &net.trace.records));
+}
+
+#[test]
+fn without_vs_conntrack_masquerade_does_not_apply() {
+    let mut lab = lab(false, two_servers(SchedName::Rr));
+    let n = &mut lab.sim.world;
+    n.host_mut(lab.director)
+        .unwrap()
+        .netfilter
+        .restore("*nat\n-A POSTROUTING -d 10.1.0.0/24 -j MASQUERADE\nCOMMIT\n", false)
+        .unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    // The forwarded packet is untracked (ip_vs_notrack): the real server sees the client.
+    assert_eq!(response(&lab.sim.world, c), "hostname=r2 client=10.0.0.1:40000\n");
+}
+
+#[test]
+fn ping_to_the_virtual_address_is_answered_by_the_director() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    lab.sim.world.tracing = true;
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Icmp, "10.96.0.1:0", None));
+    run_until(&mut lab, 1);
+    let net = &lab.sim.world;
+    assert!(matches!(net.conversation(c).unwrap().outcome, Some(Outcome::Completed { .. })));
+    let first = net.conversation(c).unwrap().packets[0];
+    assert_eq!(net.dispositions()[&first], (lab.director, Disposition::Delivered(Delivery::Stack)));
+}
+
+#[test]
+fn no_virtual_service_on_the_port_goes_to_the_local_stack() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    lab.sim.world.tracing = true;
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:80", Some(40000)));
+    run_until(&mut lab, 1);
+    let net = &lab.sim.world;
+    assert_eq!(net.conversation(c).unwrap().outcome, Some(Outcome::Refused));
+    let text = render_trace(net, &net.trace.records);
+    assert!(
+        text.contains("director: ipvs: no virtual service TCP 10.96.0.1:80; to the local stack"),
+        "{text}"
+    );
+    assert!(text.contains("=> no listener on that port"), "{text}");
+}
+
+#[test]
+fn a_service_without_real_servers_answers_port_unreachable() {
+    let mut lab =
+        lab(true, |v| v.add_service(VirtualService::new(key(), SchedName::Wlc), SimTime::ZERO).unwrap());
+    lab.sim.world.tracing = true;
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    let net = &lab.sim.world;
+    assert_eq!(
+        net.conversation(c).unwrap().outcome,
+        Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: ip(VIP) })
+    );
+    let first = net.conversation(c).unwrap().packets[0];
+    assert_eq!(net.dispositions()[&first], (lab.director, Disposition::IpvsDropped(IpvsDrop::NoDestination)));
+    let text = render_trace(net, &net.trace.records);
+    assert!(
+        text.contains("ipvs: TCP 10.96.0.1:443 wlc: no destination available; ICMP port unreachable sent")
+    );
+}
+
+#[test]
+fn quiescent_server_takes_no_new_connections() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let d = lab.sim.world.host_mut(lab.director).unwrap();
+    d.ipvs.edit_dest(&key(), RealServer::masq(sa("10.1.0.12:6443"), 0)).unwrap();
+    let mut served = vec![];
+    for port in [40001, 40002, 40003] {
+        let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(port)));
+        run_until(&mut lab, u64::from(port - 40000));
+        served.push(response(&lab.sim.world, c));
+    }
+    assert!(served.iter().all(|s| s.starts_with("hostname=r1 ")), "{served:?}");
+}
+
+#[test]
+fn persistence_sends_one_client_to_one_server() {
+    let mut lab = lab(true, |v| {
+        let svc = VirtualService::new(key(), SchedName::Rr).persistent(Persistence::new(300));
+        v.add_service(svc, SimTime::ZERO).unwrap();
+        for r in ["10.1.0.11:6443", "10.1.0.12:6443"] {
+            v.add_dest(&key(), RealServer::masq(sa(r), 1), SimTime::ZERO).unwrap();
+        }
+    });
+    lab.sim.world.tracing = true;
+    let mut served = vec![];
+    for port in [40001, 40002, 40003] {
+        let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(port)));
+        run_until(&mut lab, u64::from(port - 40000));
+        served.push(response(&lab.sim.world, c));
+    }
+    assert!(served.iter().all(|s| s.starts_with("hostname=r2 ")), "{served:?}");
+    let net = &lab.sim.world;
+    let text = render_trace(net, &net.trace.records);
+    assert!(text.contains("rr → 10.1.0.12:6443 (Masq), persistence template 10.0.0.1 created"), "{text}");
+    assert!(text.contains(
+        "persistence template 10.0.0.1 → 10.1.0.12:6443 (Masq), new connection from 10.0.0.1:40002"
+    ));
+    let now = lab.sim.now();
+    let d = lab.sim.world.host_mut(lab.director).unwrap();
+    let conns = d.ipvs.command(&["-L", "-n", "-c"], now).unwrap();
+    // The template: client port 0, state NONE, 300 s from its last use at 2 s, listed at 3 s.
+    assert!(
+        conns.contains("TCP 04:59  NONE        10.0.0.1:0         10.96.0.1:443      10.1.0.12:6443\n"),
+        "{conns}"
+    );
+    assert!(d.ipvs.command(&["-Ln"], now).unwrap().contains("TCP  10.96.0.1:443 rr persistent 300\n"));
+}
+
+#[test]
+fn a_process_on_the_director_reaches_the_virtual_address() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let c = converse(&mut lab.sim, spec(lab.director, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    // LOCAL_OUT scheduling; the source chosen for a local destination is the VIP itself.
+    assert_eq!(response(&lab.sim.world, c), "hostname=r2 client=10.96.0.1:40000\n");
+}
+
+#[test]
+fn direct_routing_sends_the_packet_unchanged_to_the_real_server() {
+    let mut lab = lab(true, |v| {
+        v.add_service(VirtualService::new(key(), SchedName::Rr), SimTime::ZERO).unwrap();
+        let rs = RealServer { addr: sa("10.1.0.11:443"), weight: 1, method: ForwardMethod::Route };
+        v.add_dest(&key(), rs, SimTime::ZERO).unwrap();
+    });
+    // The real server holds the VIP on its loopback and listens on 443, as DR needs.
+    let r1 = lab.sim.world.host_id("r1").unwrap();
+    let net = &mut lab.sim.world;
+    net.host_mut(r1).unwrap().add_addr("lo", "10.96.0.1/32".parse().unwrap()).unwrap();
+    net.listen(r1, SockProto::Tcp, sa("0.0.0.0:443"), Box::new(WhoAmIApp)).unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    assert_eq!(response(&lab.sim.world, c), "hostname=r1 client=10.0.0.1:40000\n");
+}
+
+#[test]
+fn deleting_a_real_server_drops_its_connections_packets() {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let d = lab.sim.world.host_mut(lab.director).unwrap();
+    let now = SimTime::ZERO;
+    // A half-open connection from the client to r2, then r2 is deleted.
+    let mut syn =
+        sim_net::wire::Packet::tcp(ip("10.0.0.1"), 40000, ip(VIP), 443, sim_net::wire::TcpFlags::SYN);
+    let (v, _) = d.ipvs.packet_in(now, &mut syn, d.sysctl.ipvs());
+    assert!(matches!(v, sim_net::ipvs::InVerdict::Forward { new_conn: true, .. }));
+    d.ipvs.del_dest(&key(), sa("10.1.0.12:6443")).unwrap();
+    let mut ack =
+        sim_net::wire::Packet::tcp(ip("10.0.0.1"), 40000, ip(VIP), 443, sim_net::wire::TcpFlags::ACK);
+    let (v, _) = d.ipvs.packet_in(now, &mut ack, d.sysctl.ipvs());
+    assert_eq!(v, sim_net::ipvs::InVerdict::Drop(IpvsDrop::DestUnavailable));
+    // expire_nodest_conn = 1 expires it at once.
+    d.sysctl.vs_expire_nodest_conn = true;
+    let (v, _) = d.ipvs.packet_in(now, &mut ack, d.sysctl.ipvs());
+    assert_eq!(v, sim_net::ipvs::InVerdict::Drop(IpvsDrop::DestUnavailable));
+    assert!(d.ipvs.conns().is_empty());
+}
