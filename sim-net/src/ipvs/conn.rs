@@ -473,7 +473,7 @@ impl ConnTable {
             }
             let controlling = self.conns.get(&id).is_some_and(|c| c.template && c.n_control > 0);
             if controlling {
-                self.update(id, |c| c.expires = c.expires + c.timeout);
+                self.update(id, |c| c.expires += c.timeout);
                 continue;
             }
             return self.remove(id);

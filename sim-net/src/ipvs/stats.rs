@@ -79,7 +79,7 @@ impl Stats {
                 // Nothing moves while idle at rate 0: jump to the first tick after `now`.
                 let period = ESTIMATOR_PERIOD.as_nanos();
                 let behind = now.saturating_since(self.est.next_tick).as_nanos() / period + 1;
-                self.est.next_tick = self.est.next_tick + SimDuration::from_nanos(behind * period);
+                self.est.next_tick += SimDuration::from_nanos(behind * period);
                 break;
             }
             for (i, c) in cur.iter().enumerate() {
@@ -88,7 +88,7 @@ impl Stats {
                 self.est.scaled[i] += (rate - self.est.scaled[i]) >> 2;
             }
             self.est.last = cur;
-            self.est.next_tick = self.est.next_tick + ESTIMATOR_PERIOD;
+            self.est.next_tick += ESTIMATOR_PERIOD;
         }
     }
 

@@ -62,8 +62,8 @@ impl Wrr {
         let (mut last_pass, mut restarted) = (false, false);
         loop {
             let start = pos.map_or(0, |p| p + 1);
-            for i in start..dests.len() {
-                if i64::from(dests[i].server.weight) >= self.cw {
+            for (i, d) in dests.iter().enumerate().skip(start) {
+                if i64::from(d.server.weight) >= self.cw {
                     self.cl = Some(i);
                     return Some(i);
                 }
