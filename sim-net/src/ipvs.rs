@@ -767,3 +767,152 @@ fn rewrite_dst(pkt: &mut Packet, dest: SocketAddrV4) {
         pkt.transport.set_ports(s, dest.port());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sim_core::SimDuration;
+
+    use super::*;
+
+    const VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 1);
+
+    fn at(secs: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(secs)
+    }
+
+    fn tcp(sport: u16, flags: TcpFlags) -> Packet {
+        Packet::tcp(Ipv4Addr::new(10, 0, 0, 1), sport, VIP, 443, flags)
+    }
+
+    fn one_server(persistence: Option<Persistence>) -> (Ipvs, ServiceKey, SocketAddrV4) {
+        let mut v = Ipvs::default();
+        let key = ServiceKey::tcp(VIP, 443);
+        let mut svc = VirtualService::new(key, SchedName::Rr);
+        svc.persistence = persistence;
+        let rs = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 11), 6443);
+        assert_eq!(v.add_service(svc, at(0)), Ok(()));
+        assert_eq!(v.add_dest(&key, RealServer::masq(rs, 1), at(0)), Ok(()));
+        (v, key, rs)
+    }
+
+    fn counters(v: &Ipvs, key: &ServiceKey) -> (u32, u32, u32) {
+        let d = &v.service(key).map(|s| s.dests[0].clone()).into_iter().next();
+        d.as_ref().map_or((9, 9, 9), |d| (d.active_conns, d.inact_conns, d.persist_conns))
+    }
+
+    #[test]
+    fn counters_follow_the_tcp_states_and_expiry() {
+        let (mut v, key, rs) = one_server(None);
+        let sys = IpvsSysctls::default();
+        let mut syn = tcp(40000, TcpFlags::SYN);
+        assert_eq!(
+            v.packet_in(at(0), &mut syn, sys).0,
+            InVerdict::Forward { dest: rs, method: ForwardMethod::Masq, new_conn: true }
+        );
+        assert_eq!((syn.dst, syn.transport.ports()), (*rs.ip(), Some((40000, 6443))));
+        // New connections start inactive; SYN_RECV keeps them there.
+        assert_eq!(counters(&v, &key), (0, 1, 0));
+        let mut synack =
+            Packet::tcp(*rs.ip(), 6443, Ipv4Addr::new(10, 0, 0, 1), 40000, TcpFlags::SYN.with(TcpFlags::ACK));
+        assert!(v.packet_out(at(0), &mut synack).is_some());
+        assert_eq!((synack.src, synack.transport.ports()), (VIP, Some((443, 40000))));
+        v.packet_in(at(0), &mut tcp(40000, TcpFlags::ACK), sys);
+        assert_eq!(counters(&v, &key), (1, 0, 0));
+        assert!(
+            v.list_conns(at(0))
+                .contains("TCP 15:00  ESTABLISHED 10.0.0.1:40000     10.96.0.1:443      10.1.0.11:6443\n")
+        );
+        // Client FIN: CLOSE_WAIT (60 s), inactive again.
+        v.packet_in(at(10), &mut tcp(40000, TcpFlags::FIN.with(TcpFlags::ACK)), sys);
+        assert_eq!(counters(&v, &key), (0, 1, 0));
+        assert!(v.list_conns(at(11)).contains("TCP 00:59  CLOSE_WAIT"));
+        v.expire(at(70));
+        assert_eq!(counters(&v, &key), (0, 0, 0));
+        assert!(v.conns().is_empty());
+        // A non-SYN segment without a connection is not scheduled.
+        let (verdict, trace) = v.packet_in(at(71), &mut tcp(40001, TcpFlags::ACK), sys);
+        assert_eq!(verdict, InVerdict::Accept);
+        assert_eq!(trace, Some(IpvsTrace::NotConnectionStart { service: key }));
+    }
+
+    #[test]
+    fn udp_flows_are_inactive_for_the_udp_timeout_and_set_changes_it() {
+        let mut v = Ipvs::default();
+        let key = ServiceKey::udp(VIP, 53);
+        v.add_service(VirtualService::new(key, SchedName::Rr), at(0)).unwrap_or_default();
+        let rs = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 11), 53);
+        v.add_dest(&key, RealServer::masq(rs, 1), at(0)).unwrap_or_default();
+        let q = || Packet::udp(Ipv4Addr::new(10, 0, 0, 1), 41000, VIP, 53);
+        v.packet_in(at(0), &mut q(), IpvsSysctls::default());
+        assert_eq!(counters(&v, &key), (0, 1, 0));
+        assert!(v.list_conns(at(0)).contains("UDP 05:00  UDP         10.0.0.1:41000"));
+        v.expire(at(299));
+        assert_eq!(v.conns().len(), 1);
+        v.expire(at(300));
+        assert!(v.conns().is_empty());
+        assert_eq!(v.command(&["--set", "0", "0", "10"], at(300)), Ok(String::new()));
+        v.packet_in(at(300), &mut q(), IpvsSysctls::default());
+        assert!(v.list_conns(at(300)).contains("UDP 00:10  UDP "));
+    }
+
+    #[test]
+    fn a_template_lives_while_it_controls_connections() {
+        let (mut v, key, rs) = one_server(Some(Persistence::new(10)));
+        let sys = IpvsSysctls::default();
+        v.packet_in(at(0), &mut tcp(40000, TcpFlags::SYN), sys);
+        v.packet_in(at(0), &mut tcp(40000, TcpFlags::ACK), sys);
+        assert_eq!(counters(&v, &key), (1, 0, 1));
+        // 10 s persistence, but the established connection (900 s) keeps it alive.
+        v.expire(at(100));
+        assert_eq!(v.conns().len(), 2);
+        // A second connection from the same client reuses the template.
+        let (_, t) = v.packet_in(at(100), &mut tcp(40001, TcpFlags::SYN), sys);
+        assert!(
+            matches!(t, Some(IpvsTrace::Scheduled { template: TemplateUse::Hit(_), dest, .. }) if dest == rs)
+        );
+        // Both connections gone: the template expires at its next deadline.
+        v.expire(at(2000));
+        assert!(v.conns().is_empty());
+        assert_eq!(counters(&v, &key), (0, 0, 0));
+    }
+
+    #[test]
+    fn ten_thousand_services_are_found_by_key() {
+        let mut v = Ipvs::default();
+        for i in 0..10_000u32 {
+            let addr = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + i);
+            let key = ServiceKey::tcp(addr, 80);
+            v.add_service(VirtualService::new(key, SchedName::Rr), at(0)).unwrap_or_default();
+            let rs = SocketAddrV4::new(Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 244, 0, 0)) + i), 8080);
+            v.add_dest(&key, RealServer::masq(rs, 1), at(0)).unwrap_or_default();
+        }
+        // The lookup is a BTreeMap search (O(log n)), never a scan of the services.
+        let mut p = Packet::tcp(
+            Ipv4Addr::new(192, 168, 0, 1),
+            40000,
+            Ipv4Addr::new(10, 96, 39, 15),
+            80,
+            TcpFlags::SYN,
+        );
+        let (verdict, _) = v.packet_in(at(0), &mut p, IpvsSysctls::default());
+        let want = SocketAddrV4::new(Ipv4Addr::new(10, 244, 39, 15), 8080);
+        assert_eq!(verdict, InVerdict::Forward { dest: want, method: ForwardMethod::Masq, new_conn: true });
+    }
+
+    #[test]
+    fn rate_listing_shape() {
+        let (mut v, _, _) = one_server(None);
+        // 100 connections (40-byte SYNs) in the first 2 s: 50/s and 2000 B/s, of which the
+        // first tick keeps a quarter: (100 << 9 >> 2 + 0x1FF) >> 10 = 12, (4000 << 4 >> 2 + 0xF) >> 5 = 500.
+        for i in 0..100 {
+            v.packet_in(at(0), &mut tcp(40000 + i, TcpFlags::SYN), IpvsSysctls::default());
+        }
+        let out = v.command(&["-Ln", "--rate"], at(2)).unwrap_or_default();
+        assert_eq!(
+            out,
+            "IP Virtual Server version 1.2.1 (size=4096)\n\
+             Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n  -> RemoteAddress:Port\n\
+             TCP  10.96.0.1:443                      12       12        0      500        0\n  -> 10.1.0.11:6443                     12       12        0      500        0\n"
+        );
+    }
+}
