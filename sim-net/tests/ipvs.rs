@@ -327,3 +327,99 @@ fn deleting_a_real_server_drops_its_connections_packets() {
     assert_eq!(v, sim_net::ipvs::InVerdict::Drop(IpvsDrop::DestUnavailable));
     assert!(d.ipvs.conns().is_empty());
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use sim_net::ipvs::{InVerdict, Ipvs, IpvsSysctls};
+    use sim_net::wire::{Packet, TcpFlags};
+
+    fn service(sched: SchedName, weights: &[u32]) -> Ipvs {
+        let mut v = Ipvs::default();
+        v.add_service(VirtualService::new(key(), sched), SimTime::ZERO).unwrap();
+        for (i, w) in weights.iter().enumerate() {
+            let rs = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, i as u8 + 1), 6443);
+            v.add_dest(&key(), RealServer::masq(rs, *w), SimTime::ZERO).unwrap();
+        }
+        v
+    }
+
+    /// One SYN from `client:port`; the chosen real server, if any.
+    fn syn(v: &mut Ipvs, client: Ipv4Addr, port: u16) -> Option<SocketAddrV4> {
+        let mut p = Packet::tcp(client, port, ip(VIP), 443, TcpFlags::SYN);
+        match v.packet_in(SimTime::ZERO, &mut p, IpvsSysctls::default()).0 {
+            InVerdict::Forward { dest, .. } => Some(dest),
+            _ => None,
+        }
+    }
+
+    fn weight_of(v: &Ipvs, d: SocketAddrV4) -> u32 {
+        v.service(&key()).and_then(|s| s.dest(d)).map_or(0, |x| x.server.weight)
+    }
+
+    proptest! {
+        /// Whatever the scheduler and the connection counts it has built up, a new connection
+        /// never goes to a weight-0 (quiescent) real server, and with every weight 0 there is
+        /// no destination at all.
+        #[test]
+        fn never_a_quiescent_server(
+            sched in proptest::sample::select(SchedName::ALL.to_vec()),
+            weights in proptest::collection::vec(0u32..4, 1..6),
+            clients in proptest::collection::vec((any::<u32>(), 1024u16..65535), 1..40),
+        ) {
+            let mut v = service(sched, &weights);
+            for (c, port) in clients {
+                let got = syn(&mut v, Ipv4Addr::from(c), port);
+                match got {
+                    Some(d) => prop_assert!(weight_of(&v, d) > 0, "{sched} chose weight-0 {d}"),
+                    None => {
+                        // Only hashing schedulers may find their bucket quiescent; the others
+                        // fail only when no server has weight.
+                        let hashing = matches!(sched, SchedName::Sh | SchedName::Dh | SchedName::Mh);
+                        prop_assert!(hashing || weights.iter().all(|w| *w == 0), "{sched} found none in {weights:?}");
+                    }
+                }
+            }
+        }
+
+        /// rr visits every available server exactly once per round.
+        #[test]
+        fn rr_visits_each_server_once_per_round(n in 1usize..8, rounds in 1usize..4) {
+            let mut v = service(SchedName::Rr, &vec![1; n]);
+            for r in 0..rounds {
+                let mut seen: Vec<SocketAddrV4> =
+                    (0..n).filter_map(|i| syn(&mut v, Ipv4Addr::new(192, 168, 0, 1), (1000 + r * n + i) as u16)).collect();
+                seen.sort();
+                seen.dedup();
+                prop_assert_eq!(seen.len(), n);
+            }
+        }
+
+        /// wrr hands out connections in proportion to the weights.
+        #[test]
+        fn wrr_is_proportional(weights in proptest::collection::vec(1u32..6, 1..5)) {
+            let mut v = service(SchedName::Wrr, &weights);
+            let total: u32 = weights.iter().sum();
+            let picks = 10 * total as usize;
+            let mut count = vec![0u32; weights.len()];
+            for i in 0..picks {
+                if let Some(d) = syn(&mut v, Ipv4Addr::new(192, 168, 0, 2), (1000 + i) as u16) {
+                    count[(d.ip().octets()[3] - 1) as usize] += 1;
+                }
+            }
+            let max = weights.iter().copied().max().unwrap_or(1);
+            for (c, w) in count.iter().zip(&weights) {
+                prop_assert!(c.abs_diff(10 * w) <= 2 * max, "{count:?} for {weights:?}");
+            }
+        }
+
+        /// sh sends one client address to one server, whatever the port.
+        #[test]
+        fn sh_is_stable_per_source(client in any::<u32>(), ports in proptest::collection::vec(1024u16..65535, 2..10)) {
+            let mut v = service(SchedName::Sh, &[1, 2, 3]);
+            let got: Vec<Option<SocketAddrV4>> = ports.iter().map(|p| syn(&mut v, Ipv4Addr::from(client), *p)).collect();
+            prop_assert!(got.windows(2).all(|w| w[0] == w[1]));
+        }
+    }
+}
