@@ -1,7 +1,7 @@
 //! `ipvsadm` command lines (`ipvsadm.c` `parse_options` / `process_options`): `-A/-E/-D`
 //! services, `-a/-e/-d` real servers, `-C`, `-Z`, `--set`, `-L`/`-l` (`-n`, `-c`, `--stats`,
 //! `--rate`, `--exact`, `--nosort`, `--timeout`, `-t|-u ADDR:PORT`) and `-S`, with ipvsadm's
-//! defaults (scheduler wlc, forwarding `-g`, weight 1, `-p` without a value 300 s, mask
+//! defaults (scheduler wlc, forwarding `-g`, weight 1, `-p` without a value 360 s, mask
 //! /32; for `-g`/`-i` the real server's port is the service's) and messages. Short options
 //! bundle (`-Lnc`); long options take `--opt value` or `--opt=value`.
 //!
@@ -417,7 +417,7 @@ mod tests {
         let s = v.service(&ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 80)).cloned();
         let s = s.as_ref();
         assert_eq!(s.map(|s| s.config.scheduler), Some(SchedName::Wlc));
-        assert_eq!(s.and_then(|s| s.config.persistence).map(|p| p.timeout), Some(300));
+        assert_eq!(s.and_then(|s| s.config.persistence).map(|p| p.timeout), Some(360));
         // -g (the default) takes the service port, weight 1.
         let d = s.and_then(|s| s.dests.first()).map(|d| d.server);
         assert_eq!(
@@ -432,7 +432,21 @@ mod tests {
         assert_eq!(run(&mut v, "-L --timeout"), Ok("Timeout (tcp tcpfin udp): 3600 120 60\n".into()));
         assert_eq!(
             run(&mut v, "-Sn"),
-            Ok("-A -t 10.0.0.1:80 -s wlc -p 300\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -g -w 1\n".into())
+            Ok("-A -t 10.0.0.1:80 -s wlc -p 360\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -g -w 1\n".into())
+        );
+        assert_eq!(
+            run(&mut v, "-Ln -t 10.0.0.1:80"),
+            Ok("Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  10.0.0.1:80 wlc persistent 360\n  -> 10.1.0.1:80                  Route   1      0          0         \n".into())
+        );
+        assert_eq!(
+            run(&mut v, "-L -n -u 10.0.0.1:80").map_err(|e| e.to_string()),
+            Err("No such service".into())
+        );
+        assert_eq!(run(&mut v, "-E -t 10.0.0.1:80 -s sh -p 60 -M 255.255.255.0"), Ok(String::new()));
+        assert!(
+            run(&mut v, "-Ln")
+                .unwrap_or_default()
+                .contains("TCP  10.0.0.1:80 sh persistent 60 mask 255.255.255.0\n")
         );
         assert_eq!(run(&mut v, "-C"), Ok(String::new()));
         assert!(v.is_empty());

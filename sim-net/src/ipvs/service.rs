@@ -100,14 +100,15 @@ impl fmt::Display for ServiceKey {
 /// same real server while their persistence template lives (`ip_vs_sched_persist`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Persistence {
-    /// Template lifetime in seconds (ipvsadm's default for a bare `-p` is 300).
+    /// Template lifetime in seconds (ipvsadm's default for a bare `-p` is 360).
     pub timeout: u32,
     /// The persistence granularity mask (default 255.255.255.255).
     pub netmask: Ipv4Addr,
 }
 
-/// ipvsadm's persistence timeout for `-p` without a value (`DEF_PERSISTENCE_TIMEOUT`).
-pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
+/// ipvsadm's persistence timeout for `-p` without a value (`IPVS_SVC_PERSISTENT_TIMEOUT`,
+/// 6 * 60 in libipvs/ip_vs.h; the man page's "300 seconds" is out of date).
+pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
 
 impl Persistence {
     /// Persistence for `timeout` seconds per client address (mask /32).
