@@ -876,6 +876,63 @@ mod tests {
         assert_eq!(counters(&v, &key), (0, 0, 0));
     }
 
+    /// A service with real servers 10.1.0.1, .2, .3 (port 6443) added in that order with
+    /// `weights`; the kernel links each new one at the head, so the list is .3, .2, .1.
+    fn three(sched: SchedName, weights: [u32; 3]) -> Ipvs {
+        let mut v = Ipvs::default();
+        let key = ServiceKey::tcp(VIP, 443);
+        v.add_service(VirtualService::new(key, sched), at(0)).unwrap_or_default();
+        for (i, w) in weights.iter().enumerate() {
+            let rs = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, i as u8 + 1), 6443);
+            v.add_dest(&key, RealServer::masq(rs, *w), at(0)).unwrap_or_default();
+        }
+        v
+    }
+
+    /// The last octet of the server each of `n` new connections (from ports `base`..) goes to.
+    fn picks_from(v: &mut Ipvs, base: u16, n: u16) -> Vec<u8> {
+        (0..n)
+            .map(|i| match v.packet_in(at(0), &mut tcp(base + i, TcpFlags::SYN), IpvsSysctls::default()).0 {
+                InVerdict::Forward { dest, .. } => dest.ip().octets()[3],
+                _ => 0,
+            })
+            .collect()
+    }
+
+    fn picks(v: &mut Ipvs, n: u16) -> Vec<u8> {
+        picks_from(v, 30000, n)
+    }
+
+    #[test]
+    fn rr_rotates_newest_first_as_the_kernel_list_is_ordered() {
+        let mut v = three(SchedName::Rr, [1, 1, 1]);
+        assert_eq!(picks(&mut v, 7), [3, 2, 1, 3, 2, 1, 3]);
+    }
+
+    #[test]
+    fn wrr_4_3_2_gives_the_kernels_sequence() {
+        // .1 weight 4, .2 weight 3, .3 weight 2; list .3, .2, .1. After the three adds
+        // ip_vs_wrr_dest_changed has left cw = 1 (set to mw = 1 when .1 alone was there), so
+        // the first pass takes everyone once; then full cycles cw = 4, 3, 2, 1:
+        // .1 | .2 .1 | .3 .2 .1 | .3 .2 .1.
+        let mut v = three(SchedName::Wrr, [4, 3, 2]);
+        assert_eq!(picks(&mut v, 21), [3, 2, 1, 1, 2, 1, 3, 2, 1, 3, 2, 1, 1, 2, 1, 3, 2, 1, 3, 2, 1]);
+    }
+
+    #[test]
+    fn wlc_follows_the_counters_and_a_quiescent_server_keeps_its_connections() {
+        let mut v = three(SchedName::Wlc, [1, 1, 2]);
+        // All idle: the first in the list (.3). Each new connection is inactive (overhead 1).
+        assert_eq!(picks(&mut v, 4), [3, 2, 1, 3]);
+        // Quiesce .3: its SYN_RECV connections still forward, new ones avoid it.
+        let key = ServiceKey::tcp(VIP, 443);
+        let rs3 = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 3), 6443);
+        assert_eq!(v.edit_dest(&key, RealServer::masq(rs3, 0)), Ok(()));
+        let (verdict, _) = v.packet_in(at(1), &mut tcp(30000, TcpFlags::ACK), IpvsSysctls::default());
+        assert_eq!(verdict, InVerdict::Forward { dest: rs3, method: ForwardMethod::Masq, new_conn: false });
+        assert!(picks_from(&mut v, 31000, 6).iter().all(|o| *o != 3));
+    }
+
     #[test]
     fn ten_thousand_services_are_found_by_key() {
         let mut v = Ipvs::default();
