@@ -196,6 +196,9 @@ impl Host {
             return Err(HostError::DuplicateAddr { host, iface: iface.to_string(), addr: net });
         }
         i.addrs.push(net);
+        if !i.up {
+            i.local_while_down = true;
+        }
         let is_lo = i.kind == IfaceKind::Loopback;
         if !is_lo && net.prefix_len() < 32 {
             let r = Route {
@@ -214,7 +217,12 @@ impl Host {
 
     /// `ip link set IFACE up|down`.
     pub fn set_up(&mut self, iface: &str, up: bool) -> Result<(), HostError> {
-        self.iface_mut(iface)?.up = up;
+        let i = self.iface_mut(iface)?;
+        if i.up && !up {
+            // NETDEV_DOWN flushes the interface's local routes.
+            i.local_while_down = false;
+        }
+        i.up = up;
         Ok(())
     }
 
@@ -390,7 +398,7 @@ fn is_local(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> bool {
     if a.is_loopback() {
         return ifaces.get("lo").is_some_and(|i| i.up);
     }
-    ifaces.values().any(|i| i.up && i.owns(a))
+    ifaces.values().any(|i| (i.up || i.local_while_down) && i.owns(a))
 }
 
 fn addr_type(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> AddrType {
@@ -440,6 +448,19 @@ mod tests {
              local 192.168.205.146 dev eth0 proto kernel scope host src 192.168.205.146\n\
              broadcast 192.168.205.255 dev eth0 proto kernel scope link src 192.168.205.146\n"
         );
+    }
+
+    #[test]
+    fn a_never_upped_dummy_keeps_its_addresses_local() {
+        let mut h = node();
+        h.add_iface("kube-ipvs0", IfaceKind::Dummy).unwrap();
+        h.set_up("kube-ipvs0", false).unwrap();
+        h.add_addr("kube-ipvs0", "10.96.0.1/32".parse().unwrap()).unwrap();
+        assert_eq!(h.route("10.96.0.1".parse().unwrap()), RouteDecision::Local);
+        // Up, then down: NETDEV_DOWN takes the local routes away.
+        h.set_up("kube-ipvs0", true).unwrap();
+        h.set_up("kube-ipvs0", false).unwrap();
+        assert_ne!(h.route("10.96.0.1".parse().unwrap()), RouteDecision::Local);
     }
 
     #[test]

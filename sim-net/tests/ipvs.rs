@@ -44,6 +44,8 @@ fn lab(vs_conntrack: bool, svc: impl FnOnce(&mut sim_net::ipvs::Ipvs)) -> Lab {
     net.attach(director, "eth0", lan, Some("10.0.0.2/24".parse().unwrap())).unwrap();
     net.attach(director, "eth1", srv, Some("10.1.0.1/24".parse().unwrap())).unwrap();
     net.add_dummy(director, "kube-ipvs0").unwrap();
+    // As kube-proxy leaves it: down, its addresses local all the same.
+    net.host_mut(director).unwrap().set_up("kube-ipvs0", false).unwrap();
     net.host_mut(client).unwrap().add_route_str("default via 10.0.0.2 dev eth0").unwrap();
     for (name, addr) in [("r1", "10.1.0.11/24"), ("r2", "10.1.0.12/24")] {
         let r = net.add_host(name).unwrap();
