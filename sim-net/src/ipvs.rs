@@ -45,6 +45,18 @@
 //! - An invalidated persistence template is removed at once (the kernel rehashes it with
 //!   port 65535 and lets it expire).
 //! - Listing order of `-Lnc` is creation order (the kernel prints hash-table order).
+//! - lblc/lblcr forget unused entries when they are next looked up rather than from a
+//!   periodic timer; the outcome is the same. The mh table has the kernel's default size,
+//!   4093 (`CONFIG_IP_VS_MH_TAB_INDEX` = 12); other sizes are not configurable.
+//! - `ipvsadm -L` without `-n` prints numerically too (no resolver), and the thresholds,
+//!   `--persistent-conn` and daemon listings are not there.
+//! - The estimator's ticks are phased from each service's or real server's creation, not
+//!   from a global kthread schedule.
+//!
+//! The API is typed: [`Ipvs::add_service`], [`Ipvs::edit_service`], [`Ipvs::del_service`],
+//! [`Ipvs::add_dest`], [`Ipvs::edit_dest`], [`Ipvs::del_dest`], [`Ipvs::clear`],
+//! [`Ipvs::set_timeouts`], [`Ipvs::services`], [`Ipvs::conns`]; strings appear only in
+//! [`Ipvs::command`]. Calls that create counters take `now` (the rate estimator's phase).
 
 pub mod command;
 pub mod conn;
