@@ -330,6 +330,45 @@ fn deleting_a_real_server_drops_its_connections_packets() {
     assert!(d.ipvs.conns().is_empty());
 }
 
+#[test]
+fn a_real_server_on_the_director_itself_is_delivered_locally() {
+    // The default/kubernetes shape: the ClusterIP's endpoint is the node's own address.
+    let mut lab = lab(true, |v| {
+        v.add_service(VirtualService::new(key(), SchedName::Rr), SimTime::ZERO).unwrap();
+        v.add_dest(&key(), RealServer::masq(sa("10.0.0.2:6443"), 1), SimTime::ZERO).unwrap();
+    });
+    let director = lab.director;
+    lab.sim.world.listen(director, SockProto::Tcp, sa("0.0.0.0:6443"), Box::new(WhoAmIApp)).unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 1);
+    // The reply leaves the director's own socket and is un-NATed at LOCAL_OUT.
+    assert_eq!(response(&lab.sim.world, c), "hostname=director client=10.0.0.1:40000\n");
+}
+
+#[test]
+fn udp_through_ipvs_and_its_connection_entry() {
+    let mut lab = lab(true, |v| {
+        let k = ServiceKey::udp(ip(VIP), 53);
+        v.add_service(VirtualService::new(k, SchedName::Rr), SimTime::ZERO).unwrap();
+        v.add_dest(&k, RealServer::masq(sa("10.1.0.11:5353"), 1), SimTime::ZERO).unwrap();
+    });
+    let r1 = lab.sim.world.host_id("r1").unwrap();
+    lab.sim.world.listen(r1, SockProto::Udp, sa("0.0.0.0:5353"), Box::new(sim_net::socket::EchoApp)).unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Udp, "10.96.0.1:53", Some(41000)));
+    run_until(&mut lab, 1);
+    assert_eq!(response(&lab.sim.world, c), "GET / HTTP/1.1\r\n\r\n");
+    let now = lab.sim.now();
+    let d = lab.sim.world.host_mut(lab.director).unwrap();
+    assert_eq!(
+        d.ipvs.command(&["-Lnc"], now).unwrap(),
+        "IPVS connection entries\npro expire state       source             virtual            destination\n\
+         UDP 04:59  UDP         10.0.0.1:41000     10.96.0.1:53       10.1.0.11:5353\n"
+    );
+    assert!(d.ipvs.command(&["-Ln"], now).unwrap().ends_with(
+        "UDP  10.96.0.1:53 rr\n  -> 10.1.0.11:5353               Masq    1      0          1         \n"
+    ));
+}
+
 mod props {
     use proptest::prelude::*;
 
