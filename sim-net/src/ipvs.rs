@@ -698,11 +698,13 @@ impl Ipvs {
             expires: now + sim_core::SimDuration::from_secs(3),
         };
         let id = self.conns.insert(c);
-        if let (Some(t), Some(timeout)) = (template, persist_timeout) {
-            // The template controls one more connection and is re-armed (`ip_vs_conn_put`).
+        if let Some(t) = template {
+            // The template controls one more connection and its timer restarts with its own
+            // timeout (`ip_vs_conn_put`): the persistence timeout, or 60 s once it has been
+            // kept alive by `expire_later`.
             self.conns.update(t, |t| {
                 t.n_control += 1;
-                t.expires = now + timeout;
+                t.expires = now + t.timeout;
             });
         }
         self.transition(id, PacketDir::Input, pkt, now);
@@ -877,11 +879,15 @@ mod tests {
         // 10 s persistence, but the established connection (900 s) keeps it alive.
         v.expire(at(100));
         assert_eq!(v.conns().len(), 2);
-        // A second connection from the same client reuses the template.
+        // It was re-armed for 60 s at 10 s and again at 70 s.
+        assert!(v.list_conns(at(100)).contains("TCP 00:30  NONE        10.0.0.1:0"));
+        // A second connection from the same client reuses the template, whose timer restarts
+        // with the template's own timeout, now 60 s.
         let (_, t) = v.packet_in(at(100), &mut tcp(40001, TcpFlags::SYN), sys);
         assert!(
             matches!(t, Some(IpvsTrace::Scheduled { template: TemplateUse::Hit(_), dest, .. }) if dest == rs)
         );
+        assert!(v.list_conns(at(100)).contains("TCP 01:00  NONE        10.0.0.1:0"));
         // Both connections gone: the template expires at its next deadline.
         v.expire(at(2000));
         assert!(v.conns().is_empty());

@@ -7,7 +7,7 @@
 //! with client port 0 keyed by the masked client address, `IP_VS_CONN_F_TEMPLATE`).
 //!
 //! Expiry is in simulated time: an entry dies when `expires` passes, unless it is a template
-//! still controlling connections, which is re-armed for another timeout, as
+//! still controlling connections, which is re-armed for 60 s (and keeps that timeout), as
 //! `ip_vs_conn_expire` does. Left out: the connection hash layout (listing order is creation
 //! order), the secure_tcp state table, connection synchronisation.
 
@@ -382,6 +382,10 @@ impl IpvsConn {
 
 type InKey = (IpvsProto, SocketAddrV4, SocketAddrV4);
 
+/// How long a template that still controls connections lives on when its timer fires
+/// (`cp->timeout = 60*HZ` in `ip_vs_conn_expire`'s `expire_later`).
+pub const TEMPLATE_RETRY: SimDuration = SimDuration::from_secs(60);
+
 /// The table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnTable {
@@ -473,7 +477,11 @@ impl ConnTable {
             }
             let controlling = self.conns.get(&id).is_some_and(|c| c.template && c.n_control > 0);
             if controlling {
-                self.update(id, |c| c.expires += c.timeout);
+                // expire_later: re-armed for 60 s, its timeout from now on.
+                self.update(id, |c| {
+                    c.timeout = TEMPLATE_RETRY;
+                    c.expires = at + TEMPLATE_RETRY;
+                });
                 continue;
             }
             return self.remove(id);
