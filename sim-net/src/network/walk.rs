@@ -781,10 +781,11 @@ impl Network {
                     *ct = CtClass::Untracked;
                 } else if method == ForwardMethod::Masq
                     && let CtClass::New(e) = ct
-                    && let Some(t) = Tuple::of_packet(pkt)
                 {
-                    // ip_vs_update_conntrack: replies come from the real server.
-                    e.reply = t.invert();
+                    // ip_vs_update_conntrack: the unconfirmed entry's reply tuple gets the real
+                    // server as its source, so replies (RIP -> CIP) match it.
+                    let dport = e.reply.ports().map_or(0, |(_, d)| d);
+                    e.reply = Tuple { src: *dest.ip(), ..e.reply }.with_ports(dest.port(), dport);
                 }
                 Ok(Some((method, dest)))
             }
