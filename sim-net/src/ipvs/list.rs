@@ -228,7 +228,47 @@ impl Ipvs {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    use super::super::{Persistence, RealServer, SchedName, VirtualService};
     use super::*;
+
+    /// The verbatim `ipvsadm -Ln` of formats.md §1.5 (a kubeadm node), with the trailing
+    /// spaces `%-10u` leaves after InActConn.
+    #[test]
+    fn formats_md_sample_byte_for_byte() {
+        let mut v = Ipvs::default();
+        let t0 = SimTime::ZERO;
+        let api = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 443);
+        let dns_tcp = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 10), 53);
+        let dns_udp = ServiceKey::udp(Ipv4Addr::new(10, 0, 0, 10), 53);
+        let svc = VirtualService::new(api, SchedName::Rr).persistent(Persistence::new(10800));
+        for (key, s, rs) in [
+            (api, svc, "192.168.0.1:6443"),
+            (dns_tcp, VirtualService::new(dns_tcp, SchedName::Rr), "172.17.0.2:53"),
+            (dns_udp, VirtualService::new(dns_udp, SchedName::Rr), "172.17.0.2:53"),
+        ] {
+            let rs: SocketAddrV4 = rs.parse().unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+            assert_eq!(v.add_service(s, t0), Ok(()));
+            assert_eq!(v.add_dest(&key, RealServer::masq(rs, 1), t0), Ok(()));
+        }
+        if let Some(d) = v.service_mut(&api).and_then(|s| s.dests.first_mut()) {
+            d.active_conns = 1;
+        }
+        assert_eq!(
+            v.command(&["-Ln"], t0),
+            Ok("IP Virtual Server version 1.2.1 (size=4096)\n\
+                Prot LocalAddress:Port Scheduler Flags\n\
+                \x20 -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n\
+                TCP  10.0.0.1:443 rr persistent 10800\n\
+                \x20 -> 192.168.0.1:6443             Masq    1      1          0         \n\
+                TCP  10.0.0.10:53 rr\n\
+                \x20 -> 172.17.0.2:53                Masq    1      0          0         \n\
+                UDP  10.0.0.10:53 rr\n\
+                \x20 -> 172.17.0.2:53                Masq    1      0          0         \n"
+                .to_string())
+        );
+    }
 
     #[test]
     fn largenum_matches_ipvsadm() {
