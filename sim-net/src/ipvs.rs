@@ -36,8 +36,8 @@
 //! - The IPVS-forwarded packet goes straight to POSTROUTING; the kernel passes it through
 //!   the LOCAL_OUT hook once more (`ip_vs_nat_send_or_cont`), so filter OUTPUT rules do not
 //!   see it here. TTL is not decremented.
-//! - ICMP errors about IPVS connections (`ip_vs_in_icmp`, `ip_vs_out_icmp`) are not
-//!   translated by IPVS.
+//! - ICMP errors from clients about IPVS connections (`ip_vs_in_icmp`) are not forwarded to
+//!   the real server; errors from Masq real servers (`ip_vs_out_icmp`) are translated.
 //! - A deleted real server is not kept in a trash list: its connections stay in the table
 //!   until they expire and their packets are dropped silently, as the kernel does with
 //!   `expire_nodest_conn = 0`; with `expire_nodest_conn = 1` the connection is expired at
@@ -72,7 +72,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use sim_core::SimTime;
 
-use crate::wire::{Packet, TcpFlags, Transport};
+use crate::wire::{Icmp, Packet, TcpFlags, Transport};
 
 pub use conn::{ConnId, ConnState, ConnTable, IpvsConn, PacketDir, TcpState, Timeouts};
 pub use dest::{Dest, ForwardMethod, RealServer};
@@ -199,6 +199,16 @@ pub enum IpvsTrace {
         /// The connection state after this packet.
         state: &'static str,
     },
+    /// An ICMP error from a Masq real server about one of its connections, made to come
+    /// from the virtual address and to quote the packet the client sent (`ip_vs_out_icmp`).
+    IcmpReply {
+        /// The service.
+        service: ServiceKey,
+        /// The client.
+        client: SocketAddrV4,
+        /// The real server the error is about.
+        dest: SocketAddrV4,
+    },
     /// Scheduling found no real server.
     NoDestination {
         /// The service.
@@ -255,6 +265,12 @@ impl fmt::Display for IpvsTrace {
             IpvsTrace::Reply { service, client, dest, state } => write!(
                 f,
                 "ipvs: reply {} {dest} → {client}, source rewritten to {}, {state}",
+                service.proto,
+                service.vaddr()
+            ),
+            IpvsTrace::IcmpReply { service, client, dest } => write!(
+                f,
+                "ipvs: ICMP error about {} {client} → {dest}, rewritten to come from and quote {}",
                 service.proto,
                 service.vaddr()
             ),
@@ -729,6 +745,9 @@ impl Ipvs {
         if self.conns.is_empty() {
             return None;
         }
+        if let Transport::Icmp(Icmp::DestUnreachable { .. } | Icmp::TimeExceeded { .. }) = pkt.transport {
+            return self.icmp_out(now, pkt);
+        }
         let (proto, sport, dport) = IpvsProto::of_packet(pkt)?;
         let id = self.conns.out_get(
             proto,
@@ -753,6 +772,31 @@ impl Ipvs {
             pkt.transport.set_ports(c.vaddr.port(), d);
         }
         Some(IpvsTrace::Reply { service: c.service, client: c.client, dest: c.dest, state })
+    }
+
+    /// `ip_vs_out_icmp`: an ICMP error quoting a client → real server packet of a Masq
+    /// connection gets the virtual address as its source, and the quoted packet the virtual
+    /// address and port as its destination (`ip_vs_nat_icmp`).
+    fn icmp_out(&mut self, now: SimTime, pkt: &mut Packet) -> Option<IpvsTrace> {
+        let Transport::Icmp(Icmp::DestUnreachable { original, .. } | Icmp::TimeExceeded { original }) =
+            &mut pkt.transport
+        else {
+            return None;
+        };
+        let (proto, sport, dport) = IpvsProto::of_packet(original)?;
+        let id = self.conns.out_get(
+            proto,
+            SocketAddrV4::new(original.dst, dport),
+            SocketAddrV4::new(original.src, sport),
+        )?;
+        let c = self.conns.get(id)?.clone();
+        if c.expires <= now {
+            return None;
+        }
+        original.dst = *c.vaddr.ip();
+        original.transport.set_ports(sport, c.vaddr.port());
+        pkt.src = *c.vaddr.ip();
+        Some(IpvsTrace::IcmpReply { service: c.service, client: c.client, dest: c.dest })
     }
 
     /// `ipvsadm -Z`: zero every counter.

@@ -369,6 +369,30 @@ fn udp_through_ipvs_and_its_connection_entry() {
     ));
 }
 
+#[test]
+fn a_real_servers_port_unreachable_reaches_the_client_from_the_vip() {
+    // UDP to a real server with nothing listening: r1 answers ICMP port unreachable, which
+    // ip_vs_out_icmp rewrites so the client's socket recognises it.
+    let mut lab = lab(true, |v| {
+        let k = ServiceKey::udp(ip(VIP), 53);
+        v.add_service(VirtualService::new(k, SchedName::Rr), SimTime::ZERO).unwrap();
+        v.add_dest(&k, RealServer::masq(sa("10.1.0.11:5353"), 1), SimTime::ZERO).unwrap();
+    });
+    lab.sim.world.tracing = true;
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Udp, "10.96.0.1:53", Some(41000)));
+    run_until(&mut lab, 1);
+    let net = &lab.sim.world;
+    assert_eq!(
+        net.conversation(c).unwrap().outcome,
+        Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: ip(VIP) })
+    );
+    let text = render_trace(net, &net.trace.records);
+    assert!(
+        text.contains("ipvs: ICMP error about UDP 10.0.0.1:41000 → 10.1.0.11:5353, rewritten to come from and quote 10.96.0.1:53"),
+        "{text}"
+    );
+}
+
 mod props {
     use proptest::prelude::*;
 
