@@ -429,7 +429,7 @@ impl ConnTable {
     }
 
     /// Inserts a new entry (its `id` is assigned here) and returns the id.
-    pub fn insert(&mut self, mut c: IpvsConn) -> ConnId {
+    pub(crate) fn insert(&mut self, mut c: IpvsConn) -> ConnId {
         let id = ConnId(self.next);
         self.next += 1;
         c.id = id;
@@ -443,7 +443,7 @@ impl ConnTable {
     }
 
     /// Changes an entry through `f`, keeping the expiry index right.
-    pub fn update<R>(&mut self, id: ConnId, f: impl FnOnce(&mut IpvsConn) -> R) -> Option<R> {
+    pub(crate) fn update<R>(&mut self, id: ConnId, f: impl FnOnce(&mut IpvsConn) -> R) -> Option<R> {
         let c = self.conns.get_mut(&id)?;
         let before = c.expires;
         let r = f(c);
@@ -455,7 +455,7 @@ impl ConnTable {
     }
 
     /// Removes an entry.
-    pub fn remove(&mut self, id: ConnId) -> Option<IpvsConn> {
+    pub(crate) fn remove(&mut self, id: ConnId) -> Option<IpvsConn> {
         let c = self.conns.remove(&id)?;
         self.expiry.remove(&(c.expires, id));
         if self.by_in.get(&(c.proto, c.client, c.vaddr)) == Some(&id) {
@@ -469,7 +469,7 @@ impl ConnTable {
 
     /// The next entry due to expire by `now`: a template still controlling connections is
     /// re-armed (the kernel's `expire_later`) and not returned.
-    pub fn pop_expired(&mut self, now: SimTime) -> Option<IpvsConn> {
+    pub(crate) fn pop_expired(&mut self, now: SimTime) -> Option<IpvsConn> {
         loop {
             let &(at, id) = self.expiry.iter().next()?;
             if at > now {
@@ -486,11 +486,6 @@ impl ConnTable {
             }
             return self.remove(id);
         }
-    }
-
-    /// Ids of the entries scheduled to real server `dest` of `service`.
-    pub fn of_dest(&self, service: &ServiceKey, dest: SocketAddrV4) -> Vec<ConnId> {
-        self.conns.values().filter(|c| c.service == *service && c.dest == dest).map(|c| c.id).collect()
     }
 }
 
