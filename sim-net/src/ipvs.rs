@@ -38,10 +38,11 @@
 //!   see it here. TTL is not decremented.
 //! - ICMP errors from clients about IPVS connections (`ip_vs_in_icmp`) are not forwarded to
 //!   the real server; errors from Masq real servers (`ip_vs_out_icmp`) are translated.
-//! - A deleted real server is not kept in a trash list: its connections stay in the table
-//!   until they expire and their packets are dropped silently, as the kernel does with
-//!   `expire_nodest_conn = 0`; with `expire_nodest_conn = 1` the connection is expired at
-//!   once (and the packet still dropped).
+//! - A deleted real server's connections stay in the table until they expire and their
+//!   packets are dropped silently (`expire_nodest_conn = 0`; with 1 the connection is expired
+//!   at once and the packet still dropped); the server waits in the trash with its counters,
+//!   and re-adding it restores it (`ip_vs_trash_get_dest`). The kernel also frees unused trash
+//!   entries on a timer; here they go when their last connection does.
 //! - An invalidated persistence template is removed at once (the kernel rehashes it with
 //!   port 65535 and lets it expire).
 //! - Listing order of `-Lnc` is creation order (the kernel prints hash-table order).
@@ -327,6 +328,9 @@ pub struct Ipvs {
     vips: BTreeMap<Ipv4Addr, usize>,
     conns: ConnTable,
     timeouts: Timeouts,
+    /// Deleted real servers that still have connections (`ipvs->dest_trash`): their counters
+    /// keep counting down, and `ipvsadm -a` of the same server brings one back as it was.
+    trash: BTreeMap<(ServiceKey, SocketAddrV4), Dest>,
 }
 
 fn tcp_flags(pkt: &Packet) -> Option<TcpFlags> {
@@ -402,27 +406,34 @@ impl Ipvs {
         Ok(())
     }
 
-    /// `ipvsadm -D`: the service, and its connections, go.
+    /// `ipvsadm -D`: the service goes; its connections stay in the table until they expire
+    /// (their packets are dropped), their real servers in the trash.
     pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
-        self.services.remove(key).ok_or(IpvsError::NoSuchService)?;
+        let s = self.services.remove(key).ok_or(IpvsError::NoSuchService)?;
         if let Some(n) = self.vips.get_mut(&key.addr) {
             *n -= 1;
             if *n == 0 {
                 self.vips.remove(&key.addr);
             }
         }
-        let ids: Vec<ConnId> = self.conns.iter().filter(|c| c.service == *key).map(|c| c.id).collect();
-        for id in ids {
-            self.conns.remove(id);
+        for d in s.dests {
+            self.to_trash(*key, d);
         }
         Ok(())
     }
 
-    /// `ipvsadm -C`.
+    /// `ipvsadm -C`: every service, as `-D` each.
     pub fn clear(&mut self) {
-        self.services.clear();
-        self.vips.clear();
-        self.conns = ConnTable::default();
+        let keys: Vec<ServiceKey> = self.services.keys().copied().collect();
+        for k in keys {
+            let _ = self.del_service(&k);
+        }
+    }
+
+    fn to_trash(&mut self, key: ServiceKey, d: Dest) {
+        if d.active_conns + d.inact_conns + d.persist_conns > 0 {
+            self.trash.insert((key, d.server.addr), d);
+        }
     }
 
     /// `ipvsadm -a`: linked at the head of the destination list.
@@ -431,7 +442,17 @@ impl Ipvs {
         if s.dest(server.addr).is_some() {
             return Err(IpvsError::DestExists);
         }
-        s.dests.insert(0, Dest::new(server, Stats::new(now)));
+        // ip_vs_trash_get_dest: a deleted server with live connections comes back with its
+        // counters and statistics.
+        let d = match self.trash.remove(&(*key, server.addr)) {
+            Some(mut d) => {
+                d.server = server;
+                d.last_weight = server.weight;
+                d
+            }
+            None => Dest::new(server, Stats::new(now)),
+        };
+        s.dests.insert(0, d);
         s.sched.changed(&s.dests);
         Ok(())
     }
@@ -453,8 +474,9 @@ impl Ipvs {
         let s = self.services.get_mut(key).ok_or(IpvsError::ServiceNotDefined)?;
         let i = s.dests.iter().position(|d| d.server.addr == addr).ok_or(IpvsError::NoSuchDest)?;
         s.sched.before_del(&s.dests, i);
-        s.dests.remove(i);
+        let d = s.dests.remove(i);
         s.sched.changed(&s.dests);
+        self.to_trash(*key, d);
         Ok(())
     }
 
@@ -467,17 +489,22 @@ impl Ipvs {
 
     /// `ip_vs_unbind_dest` and `ip_vs_control_del` for a connection leaving the table.
     fn unbind(&mut self, c: &IpvsConn) {
-        if let Some(d) = self
+        let live = self
             .services
             .get_mut(&c.service)
-            .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest))
-        {
+            .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest));
+        let trashed = live.is_none();
+        if let Some(d) = live.or_else(|| self.trash.get_mut(&(c.service, c.dest))) {
             if c.template {
                 d.persist_conns = d.persist_conns.saturating_sub(1);
             } else if c.inactive {
                 d.inact_conns = d.inact_conns.saturating_sub(1);
             } else {
                 d.active_conns = d.active_conns.saturating_sub(1);
+            }
+            if trashed && d.active_conns + d.inact_conns + d.persist_conns == 0 {
+                // ip_vs_dest_trash_expire: nothing refers to it any more.
+                self.trash.remove(&(c.service, c.dest));
             }
         }
         if let Some(t) = c.control {
@@ -519,12 +546,11 @@ impl Ipvs {
         }) else {
             return "NONE";
         };
-        if moved
-            && let Some(d) = self
-                .services
-                .get_mut(&c.service)
-                .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest))
-        {
+        let live = self
+            .services
+            .get_mut(&c.service)
+            .and_then(|s| s.dests.iter_mut().find(|d| d.server.addr == c.dest));
+        if moved && let Some(d) = live.or_else(|| self.trash.get_mut(&(c.service, c.dest))) {
             if c.inactive {
                 d.active_conns = d.active_conns.saturating_sub(1);
                 d.inact_conns += 1;
@@ -853,9 +879,10 @@ mod tests {
         (v, key, rs)
     }
 
+    /// (active, inactive, persistent) of the service's first real server.
     fn counters(v: &Ipvs, key: &ServiceKey) -> (u32, u32, u32) {
-        let d = &v.service(key).map(|s| s.dests[0].clone()).into_iter().next();
-        d.as_ref().map_or((9, 9, 9), |d| (d.active_conns, d.inact_conns, d.persist_conns))
+        let d = v.service(key).and_then(|s| s.dests.first());
+        d.map_or((9, 9, 9), |d| (d.active_conns, d.inact_conns, d.persist_conns))
     }
 
     #[test]
@@ -993,6 +1020,26 @@ mod tests {
         let (verdict, _) = v.packet_in(at(1), &mut tcp(30000, TcpFlags::ACK), IpvsSysctls::default());
         assert_eq!(verdict, InVerdict::Forward { dest: rs3, method: ForwardMethod::Masq, new_conn: false });
         assert!(picks_from(&mut v, 31000, 6).iter().all(|o| *o != 3));
+    }
+
+    #[test]
+    fn a_deleted_server_waits_in_the_trash_and_comes_back_with_its_counters() {
+        let (mut v, key, rs) = one_server(None);
+        let sys = IpvsSysctls::default();
+        v.packet_in(at(0), &mut tcp(40000, TcpFlags::SYN), sys);
+        v.packet_in(at(0), &mut tcp(40000, TcpFlags::ACK), sys);
+        assert_eq!(v.del_dest(&key, rs), Ok(()));
+        let (verdict, _) = v.packet_in(at(1), &mut tcp(40000, TcpFlags::ACK), sys);
+        assert_eq!(verdict, InVerdict::Drop(IpvsDrop::DestUnavailable));
+        assert_eq!(v.add_dest(&key, RealServer::masq(rs, 1), at(2)), Ok(()));
+        assert_eq!(counters(&v, &key), (1, 0, 0));
+        let (verdict, _) = v.packet_in(at(3), &mut tcp(40000, TcpFlags::ACK), sys);
+        assert_eq!(verdict, InVerdict::Forward { dest: rs, method: ForwardMethod::Masq, new_conn: false });
+        // Deleted again, the last connection's expiry empties the trash.
+        assert_eq!(v.del_dest(&key, rs), Ok(()));
+        v.expire(at(1000));
+        assert_eq!(v.add_dest(&key, RealServer::masq(rs, 1), at(1000)), Ok(()));
+        assert_eq!(counters(&v, &key), (0, 0, 0));
     }
 
     #[test]
