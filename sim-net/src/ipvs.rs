@@ -417,7 +417,7 @@ impl Ipvs {
             }
         }
         for d in s.dests {
-            self.to_trash(*key, d);
+            self.trash_dest(*key, d);
         }
         Ok(())
     }
@@ -430,7 +430,7 @@ impl Ipvs {
         }
     }
 
-    fn to_trash(&mut self, key: ServiceKey, d: Dest) {
+    fn trash_dest(&mut self, key: ServiceKey, d: Dest) {
         if d.active_conns + d.inact_conns + d.persist_conns > 0 {
             self.trash.insert((key, d.server.addr), d);
         }
@@ -476,7 +476,7 @@ impl Ipvs {
         s.sched.before_del(&s.dests, i);
         let d = s.dests.remove(i);
         s.sched.changed(&s.dests);
-        self.to_trash(*key, d);
+        self.trash_dest(*key, d);
         Ok(())
     }
 
