@@ -35,7 +35,7 @@
 //!   services exist in configuration only (the wire model has no SCTP).
 //! - The IPVS-forwarded packet goes straight to POSTROUTING; the kernel passes it through
 //!   the LOCAL_OUT hook once more (`ip_vs_nat_send_or_cont`), so filter OUTPUT rules do not
-//!   see it here. TTL is not decremented.
+//!   see it here.
 //! - ICMP errors from clients about IPVS connections (`ip_vs_in_icmp`) are not forwarded to
 //!   the real server; errors from Masq real servers (`ip_vs_out_icmp`) are translated.
 //! - A deleted real server's connections stay in the table until they expire and their

@@ -101,9 +101,17 @@ fn run_until(lab: &mut Lab, secs: u64) {
 #[test]
 fn masq_to_a_real_server_and_the_reply_is_un_natted() {
     let mut lab = lab(true, two_servers(SchedName::Rr));
+    lab.sim.world.tracing = true;
     let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
     run_until(&mut lab, 1);
     let net = &lab.sim.world;
+    // IPVS decrements the TTL of what it sends on (decrement_ttl): 64 at the client, 63 at r2.
+    let r2 = net.host_id("r2").unwrap();
+    let first_at_r2 = net.trace.records.iter().find_map(|r| match &r.event {
+        sim_net::network::NetTrace::Rx { host, pkt, .. } if *host == r2 => Some(pkt.ttl),
+        _ => None,
+    });
+    assert_eq!(first_at_r2, Some(63));
     // r2 heads the destination list, so rr's first pick is r2; the client keeps its address
     // (no MASQUERADE rule) and hears back from the virtual address.
     assert_eq!(response(net, c), "hostname=r2 client=10.0.0.1:40000\n");

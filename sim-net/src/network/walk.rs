@@ -98,22 +98,27 @@ impl Network {
             self.bind(h, meta, &mut ct, req, None)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
         }
+        let mut ipvs_forwarded = false;
         if !self.host_ref(h).ipvs.is_empty() {
             // ip_vs_local_reply4, then ip_vs_local_request4 (after the nat OUTPUT chains).
             self.ipvs_out(h, meta, &mut pkt);
-            if let Some((method, dest)) = self.ipvs_in(h, meta, &mut pkt, &mut ct)?
-                && method != ForwardMethod::Masq
-            {
-                // Direct routing / tunnel: unchanged packet, the real server as next hop.
-                let probe = Packet { dst: *dest.ip(), ..pkt.clone() };
-                (out, _) = self.output_route(h, meta, &probe)?;
-                hop = *dest.ip();
+            if let Some((method, dest)) = self.ipvs_in(h, meta, &mut pkt, &mut ct)? {
+                ipvs_forwarded = true;
+                if method != ForwardMethod::Masq {
+                    // Direct routing / tunnel: unchanged packet, the real server as next hop.
+                    let probe = Packet { dst: *dest.ip(), ..pkt.clone() };
+                    (out, _) = self.output_route(h, meta, &probe)?;
+                    hop = *dest.ip();
+                }
             }
         }
         // Any change of destination by NAT — the first packet's DNAT or a later packet's
         // translation from conntrack — re-routes the packet (`ip_route_me_harder`).
         if pkt.dst != routed_for {
             (out, hop) = self.output_route(h, meta, &pkt)?;
+        }
+        if ipvs_forwarded && self.host_ref(h).iface(&out).is_none_or(|i| i.kind != IfaceKind::Loopback) {
+            self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
         }
         self.postrouting(h, meta, &mut pkt, &mut ct, &out)?;
         self.confirm(h, meta, &ct);
@@ -792,6 +797,17 @@ impl Network {
         }
     }
 
+    /// `decrement_ttl` of `__ip_vs_get_out_rt` for a packet IPVS sends to a non-local real
+    /// server: TTL 1 dies with ICMP time exceeded.
+    fn ipvs_decrement_ttl(&mut self, h: HostId, meta: PacketMeta, pkt: &mut Packet) -> Step<()> {
+        if pkt.ttl <= 1 {
+            self.time_exceeded(h, pkt);
+            return Err(self.finish(h, meta, Disposition::TtlExceeded));
+        }
+        pkt.ttl -= 1;
+        Ok(())
+    }
+
     /// The IPVS transmitters for a packet taken at LOCAL_IN (`ip_vs_nat_xmit`,
     /// `ip_vs_dr_xmit`): route to the real server, then POSTROUTING and out; a real server
     /// on this host gets it delivered locally.
@@ -812,6 +828,7 @@ impl Network {
                 Ok(())
             }
             RouteDecision::Unicast(r) => {
+                self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.confirm(h, meta, &ct);
                 let hop = match method {
