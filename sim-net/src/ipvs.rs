@@ -33,9 +33,9 @@
 //!   and `twos` schedulers.
 //! - Tunnel (`-i`) forwards like Route: the wire model has no IPIP encapsulation. SCTP
 //!   services exist in configuration only (the wire model has no SCTP).
-//! - The IPVS-forwarded packet goes straight to POSTROUTING; the kernel passes it through
-//!   the LOCAL_OUT hook once more (`ip_vs_nat_send_or_cont`), so filter OUTPUT rules do not
-//!   see it here.
+//! - A packet IPVS takes at LOCAL_IN passes the OUTPUT chains once more before POSTROUTING,
+//!   as `ip_vs_nat_send_or_cont` re-enters LOCAL_OUT; one taken at LOCAL_OUT (a local client)
+//!   does not pass them a second time, as the kernel's would.
 //! - ICMP errors from clients about IPVS connections (`ip_vs_in_icmp`) are not forwarded to
 //!   the real server; errors from Masq real servers (`ip_vs_out_icmp`) are translated.
 //! - A deleted real server's connections stay in the table until they expire and their

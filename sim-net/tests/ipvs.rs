@@ -401,6 +401,25 @@ fn a_real_servers_port_unreachable_reaches_the_client_from_the_vip() {
     );
 }
 
+#[test]
+fn the_forwarded_packet_passes_the_output_chains_again() {
+    // ip_vs_nat_send_or_cont re-enters LOCAL_OUT: a filter OUTPUT rule sees the packet with
+    // the real server as its destination.
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let n = &mut lab.sim.world;
+    n.host_mut(lab.director)
+        .unwrap()
+        .netfilter
+        .restore("*filter\n-A OUTPUT -d 10.1.0.12/32 -p tcp -j DROP\nCOMMIT\n", false)
+        .unwrap();
+    let c = converse(&mut lab.sim, spec(lab.client, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 10);
+    let net = &lab.sim.world;
+    let first = net.conversation(c).unwrap().packets[0];
+    assert!(matches!(net.dispositions()[&first], (h, Disposition::DroppedByRule(_)) if h == lab.director));
+    assert_eq!(net.conversation(c).unwrap().outcome, Some(Outcome::TimedOut));
+}
+
 mod props {
     use proptest::prelude::*;
 

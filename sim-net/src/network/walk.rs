@@ -808,6 +808,30 @@ impl Network {
         Ok(())
     }
 
+    /// `ip_vs_send_or_cont` / `ip_vs_nat_send_or_cont`: the forwarded packet passes the
+    /// LOCAL_OUT hook once more (IPVS itself skips it). The nat table does not run: the
+    /// connection's destination manipulation was set up at PREROUTING.
+    fn ipvs_local_out_pass(
+        &mut self,
+        h: HostId,
+        meta: PacketMeta,
+        pkt: &mut Packet,
+        ct: &mut CtClass,
+        out: &str,
+    ) -> Step<()> {
+        let mut pass = match &*ct {
+            CtClass::New(e) => CtClass::Tracked { entry: *e, dir: Direction::Original, state: CtState::New },
+            other => other.clone(),
+        };
+        self.run_hook(h, meta, Hook::Output, pkt, None, Some(out), &mut pass)?;
+        match (&mut *ct, pass) {
+            (CtClass::New(e), CtClass::Tracked { entry, .. }) => *e = entry,
+            (c, CtClass::Untracked) => *c = CtClass::Untracked,
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The IPVS transmitters for a packet taken at LOCAL_IN (`ip_vs_nat_xmit`,
     /// `ip_vs_dr_xmit`): route to the real server, then POSTROUTING and out; a real server
     /// on this host gets it delivered locally.
@@ -829,6 +853,7 @@ impl Network {
             }
             RouteDecision::Unicast(r) => {
                 self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
+                self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.confirm(h, meta, &ct);
                 let hop = match method {
