@@ -33,9 +33,9 @@
 //!   and `twos` schedulers.
 //! - Tunnel (`-i`) forwards like Route: the wire model has no IPIP encapsulation. SCTP
 //!   services exist in configuration only (the wire model has no SCTP).
-//! - A packet IPVS takes at LOCAL_IN passes the OUTPUT chains once more before POSTROUTING,
-//!   as `ip_vs_nat_send_or_cont` re-enters LOCAL_OUT; one taken at LOCAL_OUT (a local client)
-//!   does not pass them a second time, as the kernel's would.
+//! - A packet IPVS forwards passes the OUTPUT chains once more before POSTROUTING, as
+//!   `ip_vs_nat_send_or_cont` re-enters LOCAL_OUT, but for a real server on the host itself
+//!   it goes straight to local delivery (the kernel's `NF_ACCEPT` continues LOCAL_IN).
 //! - ICMP errors from clients about IPVS connections (`ip_vs_in_icmp`) are not forwarded to
 //!   the real server; errors from Masq real servers (`ip_vs_out_icmp`) are translated.
 //! - A deleted real server's connections stay in the table until they expire and their

@@ -118,7 +118,9 @@ impl Network {
             (out, hop) = self.output_route(h, meta, &pkt)?;
         }
         if ipvs_forwarded && self.host_ref(h).iface(&out).is_none_or(|i| i.kind != IfaceKind::Loopback) {
+            // A non-local real server (a local one is simply looped back).
             self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
+            self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &out)?;
         }
         self.postrouting(h, meta, &mut pkt, &mut ct, &out)?;
         self.confirm(h, meta, &ct);
