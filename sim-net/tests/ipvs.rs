@@ -506,6 +506,27 @@ mod props {
             }
         }
 
+        /// Any ipvsadm command line, however wrong, is answered without a panic.
+        #[test]
+        fn commands_never_panic(words in proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "-A", "-E", "-D", "-a", "-e", "-d", "-C", "-L", "-l", "-Z", "-S", "--set", "-t", "-u",
+                    "--sctp-service", "-s", "rr", "wrr", "mh", "bogus", "-p", "-M", "-r", "-m", "-g", "-i",
+                    "-w", "-n", "-c", "--stats", "--rate", "--timeout", "--exact", "--nosort", "-Lnc",
+                    "10.96.0.1:443", "10.96.0.1", "10.1.0.1:80", "255.255.255.0", "0", "65536", "300",
+                    "-w5", "--scheduler=sh", "-", "--", ":", "1.2.3.4:", "1.2.3.4:99999",
+                ]).prop_map(String::from),
+                "[ -~]{0,12}",
+            ],
+            0..10,
+        )) {
+            let mut v = service(SchedName::Rr, &[1, 2]);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let _ = v.command(&args, SimTime::ZERO);
+            let _ = v.command(&["-Ln", "--stats"], SimTime::ZERO);
+        }
+
         /// sh sends one client address to one server, whatever the port.
         #[test]
         fn sh_is_stable_per_source(client in any::<u32>(), ports in proptest::collection::vec(1024u16..65535, 2..10)) {
