@@ -10,6 +10,9 @@
 //! next hop's subnet, else its primary. A multipath route picks the flow's next hop by
 //! `net.ipv4.fib_multipath_hash_policy` (`fib_select_path`). Left out: policy routing,
 //! `rp_filter` enforcement (recorded only), IPv6.
+//!
+//! A host's [`Ipvs`] holds its IP Virtual Server services (kube-proxy's IPVS mode binds their
+//! addresses to a dummy `kube-ipvs0`, so they are local and IPVS takes them at LOCAL_IN).
 
 use std::net::Ipv4Addr;
 
@@ -19,6 +22,7 @@ use sim_core::SimRng;
 
 use crate::conntrack::Conntrack;
 use crate::iface::{HostId, Iface, IfaceKind};
+use crate::ipvs::{Ipvs, IpvsSysctls};
 use crate::netfilter::{AddrType, Netfilter};
 use crate::route::{FlowKeys, MultipathHashPolicy, Route, RouteError, RouteProto, RouteScope, RouteTable};
 use crate::socket::Sockets;
@@ -37,6 +41,25 @@ pub struct Sysctls {
     /// `net.ipv4.fib_multipath_hash_policy` (default 0, L3): what a multipath route hashes
     /// to pick a flow's next hop.
     pub fib_multipath_hash_policy: MultipathHashPolicy,
+    /// `net.ipv4.vs.conntrack` (default 0): keep netfilter conntrack for IPVS-forwarded
+    /// packets, with the entry's reply tuple pointing at the real server, so POSTROUTING
+    /// MASQUERADE and the reply path work (kube-proxy's IPVS mode sets 1). With 0 the
+    /// forwarded packet is untracked.
+    pub vs_conntrack: bool,
+    /// `net.ipv4.vs.expire_nodest_conn` (default 0; kube-proxy sets 1).
+    pub vs_expire_nodest_conn: bool,
+    /// `net.ipv4.vs.expire_quiescent_template` (default 0; kube-proxy sets 1).
+    pub vs_expire_quiescent_template: bool,
+}
+
+impl Sysctls {
+    /// The `net.ipv4.vs.*` values packet handling in [`crate::ipvs`] reads.
+    pub fn ipvs(&self) -> IpvsSysctls {
+        IpvsSysctls {
+            expire_nodest_conn: self.vs_expire_nodest_conn,
+            expire_quiescent_template: self.vs_expire_quiescent_template,
+        }
+    }
 }
 
 /// Where the routing decision sends a packet.
@@ -102,6 +125,8 @@ pub struct Host {
     pending_rules: Option<PendingRules>,
     /// Connection tracking.
     pub conntrack: Conntrack,
+    /// IP Virtual Server services and connections (empty: no IPVS behaviour at all).
+    pub ipvs: Ipvs,
     /// Sockets.
     pub sockets: Sockets,
     /// The host's random stream (`net/{name}`): NAT ports, `-m statistic`, ephemeral ports.
@@ -125,6 +150,7 @@ impl Host {
             netfilter: Netfilter::new(),
             pending_rules: None,
             conntrack: Conntrack::default(),
+            ipvs: Ipvs::default(),
             sockets: Sockets::default(),
             rng,
         }
@@ -170,6 +196,9 @@ impl Host {
             return Err(HostError::DuplicateAddr { host, iface: iface.to_string(), addr: net });
         }
         i.addrs.push(net);
+        if !i.up {
+            i.local_while_down = true;
+        }
         let is_lo = i.kind == IfaceKind::Loopback;
         if !is_lo && net.prefix_len() < 32 {
             let r = Route {
@@ -188,7 +217,12 @@ impl Host {
 
     /// `ip link set IFACE up|down`.
     pub fn set_up(&mut self, iface: &str, up: bool) -> Result<(), HostError> {
-        self.iface_mut(iface)?.up = up;
+        let i = self.iface_mut(iface)?;
+        if i.up && !up {
+            // NETDEV_DOWN flushes the interface's local routes.
+            i.local_while_down = false;
+        }
+        i.up = up;
         Ok(())
     }
 
@@ -364,7 +398,7 @@ fn is_local(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> bool {
     if a.is_loopback() {
         return ifaces.get("lo").is_some_and(|i| i.up);
     }
-    ifaces.values().any(|i| i.up && i.owns(a))
+    ifaces.values().any(|i| (i.up || i.local_while_down) && i.owns(a))
 }
 
 fn addr_type(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> AddrType {
@@ -414,6 +448,19 @@ mod tests {
              local 192.168.205.146 dev eth0 proto kernel scope host src 192.168.205.146\n\
              broadcast 192.168.205.255 dev eth0 proto kernel scope link src 192.168.205.146\n"
         );
+    }
+
+    #[test]
+    fn a_never_upped_dummy_keeps_its_addresses_local() {
+        let mut h = node();
+        h.add_iface("kube-ipvs0", IfaceKind::Dummy).unwrap();
+        h.set_up("kube-ipvs0", false).unwrap();
+        h.add_addr("kube-ipvs0", "10.96.0.1/32".parse().unwrap()).unwrap();
+        assert_eq!(h.route("10.96.0.1".parse().unwrap()), RouteDecision::Local);
+        // Up, then down: NETDEV_DOWN takes the local routes away.
+        h.set_up("kube-ipvs0", true).unwrap();
+        h.set_up("kube-ipvs0", false).unwrap();
+        assert_ne!(h.route("10.96.0.1".parse().unwrap()), RouteDecision::Local);
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub struct Iface {
     pub hairpin: bool,
     /// `net.ipv4.conf.X.proxy_arp`: answer neighbour resolution for any address.
     pub proxy_arp: bool,
+    /// Addresses were added while the interface was down, and it has not gone from up to
+    /// down since: the kernel keeps their local routes (`fib_add_ifaddr` adds the local route
+    /// before it checks `IFF_UP`; only `NETDEV_DOWN` removes it). This is how kube-proxy's
+    /// `kube-ipvs0`, a dummy never brought up, holds addresses that are local.
+    pub local_while_down: bool,
 }
 
 impl Iface {
@@ -107,6 +112,7 @@ impl Iface {
             master: None,
             hairpin: false,
             proxy_arp: false,
+            local_while_down: false,
         }
     }
 

@@ -5,6 +5,8 @@
 //!   `iptables-save` output; evaluation of one packet at one hook with kernel semantics.
 //! - [`conntrack`]: the connection-tracking table (tuples, TCP states, timeouts, `conntrack -L`).
 //! - [`nat`]: NAT bindings on conntrack entries and the translation of every later packet.
+//! - [`ipvs`]: IP Virtual Server (services, real servers, the kernel's schedulers, its connection
+//!   table) and `ipvsadm`; hooked into the walk at LOCAL_IN, LOCAL_OUT and FORWARD.
 //! - [`iface`], [`route`], [`host`]: interfaces, the routing table (`ip route`), namespaces.
 //! - [`socket`]: listeners and the [`socket::Application`] trait servers implement.
 //! - [`network`]: hosts and links, the packet walk as events, client conversations, traces.
@@ -15,6 +17,7 @@
 pub mod conntrack;
 pub mod host;
 pub mod iface;
+pub mod ipvs;
 pub mod nat;
 pub mod netfilter;
 pub mod network;

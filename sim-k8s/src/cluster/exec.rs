@@ -900,6 +900,7 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::Martian => "martian",
         D::NatFailed => "nat-failed",
         D::HairpinDropped => "hairpin-dropped",
+        D::IpvsDropped(_) => "ipvs-dropped",
     }
 }
 

@@ -274,6 +274,9 @@ impl Cluster {
                         entry_line(entry, r.at)
                     );
                 }
+                NetTrace::Ipvs { host, step, .. } => {
+                    let _ = writeln!(out, "  {t} {}: {step}", name(*host));
+                }
                 NetTrace::KernelLog { host, message } => {
                     let _ = writeln!(out, "  {t} {}: kernel: {message}", name(*host));
                 }

@@ -9,6 +9,7 @@ use sim_core::TraceRecord;
 
 use super::Network;
 use super::trace::{Delivery, Disposition, NetTrace, RouteTrace};
+use crate::ipvs::IpvsDrop;
 use crate::nat::Manip;
 use crate::netfilter::{HookVerdict, NatRequest, NfStep, RejectWith};
 
@@ -44,6 +45,12 @@ impl fmt::Display for Disposition {
             Disposition::Martian => f.write_str("martian 127.0.0.0/8 address (route_localnet=0)"),
             Disposition::HairpinDropped => f.write_str("bridge port not in hairpin mode"),
             Disposition::NatFailed => f.write_str("NAT failed"),
+            Disposition::IpvsDropped(IpvsDrop::NoDestination) => {
+                f.write_str("dropped by IPVS: no destination available (ICMP port unreachable sent)")
+            }
+            Disposition::IpvsDropped(IpvsDrop::DestUnavailable) => {
+                f.write_str("dropped by IPVS: the connection's real server was deleted")
+            }
         }
     }
 }
@@ -149,6 +156,7 @@ pub fn render_trace<'a>(
             NetTrace::CtConfirmed { id, host, entry } => {
                 line(Some(id.0), *host, format!("conntrack confirmed {} {}", entry.orig, entry.reply));
             }
+            NetTrace::Ipvs { id, host, step } => line(Some(id.0), *host, step.to_string()),
             NetTrace::KernelLog { host, message } => line(None, *host, format!("kernel: {message}")),
             NetTrace::Disposition { id, host, disposition } => {
                 line(Some(id.0), *host, format!("=> {disposition}"))

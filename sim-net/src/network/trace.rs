@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::conntrack::{CtEntry, Direction};
 use crate::iface::HostId;
+use crate::ipvs::{IpvsDrop, IpvsTrace};
 use crate::nat::Manip;
 use crate::netfilter::{CtState, Hook, HookVerdict, NatRequest, NfStep, RejectWith, RuleRef, TableName};
 use crate::route::{MultipathHashPolicy, Route};
@@ -72,6 +73,11 @@ pub enum Disposition {
     /// NAT could not be set up (MASQUERADE without an address, no free port): dropped, as
     /// the kernel's `NF_DROP`.
     NatFailed,
+    /// IP Virtual Server dropped it (`NF_DROP` from `ip_vs_in`): a new connection to a
+    /// virtual service with no usable real server (answered with ICMP port unreachable, for
+    /// TCP too, by `ip_vs_leave`), or a packet of a connection whose real server was deleted
+    /// (silently).
+    IpvsDropped(IpvsDrop),
 }
 
 /// Where the routing decision sent a packet.
@@ -141,6 +147,9 @@ pub enum NetTrace {
     Tx { id: PacketId, host: HostId, iface: String, next_hop: Ipv4Addr, pkt: Packet },
     /// A new conntrack entry was inserted.
     CtConfirmed { id: PacketId, host: HostId, entry: CtEntry },
+    /// An IP Virtual Server step: scheduling, an existing connection, a reply un-NATed, or
+    /// why IPVS let the packet go to the local stack.
+    Ipvs { id: PacketId, host: HostId, step: IpvsTrace },
     /// A kernel log line (`nf_conntrack: table full, dropping packet`).
     KernelLog { host: HostId, message: String },
     /// The packet's end.
@@ -160,6 +169,7 @@ impl NetTrace {
             | NetTrace::Bridge { id, .. }
             | NetTrace::Tx { id, .. }
             | NetTrace::CtConfirmed { id, .. }
+            | NetTrace::Ipvs { id, .. }
             | NetTrace::Disposition { id, .. } => Some(*id),
             NetTrace::KernelLog { .. } => None,
         }

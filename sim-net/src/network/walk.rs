@@ -7,9 +7,10 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::conntrack::{CtClass, CtStatus, Direction, TABLE_FULL_MESSAGE};
+use crate::conntrack::{CtClass, CtStatus, Direction, TABLE_FULL_MESSAGE, Tuple};
 use crate::host::RouteDecision;
 use crate::iface::{HostId, IfaceKind, IfaceRef};
+use crate::ipvs::{ForwardMethod, InVerdict, IpvsDrop};
 use crate::nat::{self, Manip};
 use crate::netfilter::{
     CtState, Decision, Hook, HookContext, HookVerdict, NatRequest, NfStep, RejectWith, TableName,
@@ -97,10 +98,29 @@ impl Network {
             self.bind(h, meta, &mut ct, req, None)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
         }
+        let mut ipvs_forwarded = false;
+        if !self.host_ref(h).ipvs.is_empty() {
+            // ip_vs_local_reply4, then ip_vs_local_request4 (after the nat OUTPUT chains).
+            self.ipvs_out(h, meta, &mut pkt);
+            if let Some((method, dest)) = self.ipvs_in(h, meta, &mut pkt, &mut ct)? {
+                ipvs_forwarded = true;
+                if method != ForwardMethod::Masq {
+                    // Direct routing / tunnel: unchanged packet, the real server as next hop.
+                    let probe = Packet { dst: *dest.ip(), ..pkt.clone() };
+                    (out, _) = self.output_route(h, meta, &probe)?;
+                    hop = *dest.ip();
+                }
+            }
+        }
         // Any change of destination by NAT — the first packet's DNAT or a later packet's
         // translation from conntrack — re-routes the packet (`ip_route_me_harder`).
         if pkt.dst != routed_for {
             (out, hop) = self.output_route(h, meta, &pkt)?;
+        }
+        if ipvs_forwarded && self.host_ref(h).iface(&out).is_none_or(|i| i.kind != IfaceKind::Loopback) {
+            // A non-local real server (a local one is simply looped back).
+            self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
+            self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &out)?;
         }
         self.postrouting(h, meta, &mut pkt, &mut ct, &out)?;
         self.confirm(h, meta, &ct);
@@ -191,6 +211,13 @@ impl Network {
         match self.route_decision(h, meta, &pkt) {
             RouteDecision::Local => {
                 let nat = self.run_hook(h, meta, Hook::Input, &mut pkt, Some(in_if), None, &mut ct)?;
+                if !self.host_ref(h).ipvs.is_empty() {
+                    // ip_vs_reply4, then ip_vs_remote_request4 (after the INPUT filter chain).
+                    self.ipvs_out(h, meta, &mut pkt);
+                    if let Some((method, dest)) = self.ipvs_in(h, meta, &mut pkt, &mut ct)? {
+                        return self.ipvs_xmit(h, meta, pkt, ct, method, dest);
+                    }
+                }
                 if let Some(req @ (NatRequest::Snat { .. } | NatRequest::Masquerade { .. })) = nat {
                     self.bind(h, meta, &mut ct, req, None)?;
                 }
@@ -213,6 +240,10 @@ impl Network {
                 }
                 pkt.ttl -= 1;
                 self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(in_if), Some(&r.dev), &mut ct)?;
+                if !self.host_ref(h).ipvs.is_empty() {
+                    // ip_vs_reply4 at FORWARD (after the filter chain).
+                    self.ipvs_out(h, meta, &mut pkt);
+                }
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.confirm(h, meta, &ct);
                 self.transmit(h, &r.dev, r.next_hop(pkt.dst), pkt, meta)
@@ -501,7 +532,13 @@ impl Network {
             CtClass::Related { entry, dir } => (entry, *dir),
             _ => return,
         };
-        if !entry.status.has(CtStatus::SRC_NAT) && !entry.status.has(CtStatus::DST_NAT) {
+        // nf_nat_packet: a manipulation applies when its status bit is set, the bits swapped
+        // for the reply direction (an IPVS-altered reply tuple has neither bit).
+        let bit = match (m, dir) {
+            (Manip::Dst, Direction::Original) | (Manip::Src, Direction::Reply) => CtStatus::DST_NAT,
+            (Manip::Src, Direction::Original) | (Manip::Dst, Direction::Reply) => CtStatus::SRC_NAT,
+        };
+        if !entry.status.has(bit) {
             return;
         }
         let before = pkt.clone();
@@ -705,6 +742,133 @@ impl Network {
         };
         if *local.ip() == pkt.src && *cv.spec.dst.ip() == pkt.dst && ports_match {
             self.conv_no_route(c);
+        }
+    }
+}
+
+impl Network {
+    /// `ip_vs_out` at FORWARD, LOCAL_IN or LOCAL_OUT: a Masq reply gets its virtual source back.
+    fn ipvs_out(&mut self, h: HostId, meta: PacketMeta, pkt: &mut Packet) {
+        let now = self.now;
+        if let Some(step) = self.host_at(h).ipvs.packet_out(now, pkt) {
+            self.record(NetTrace::Ipvs { id: meta.id, host: h, step });
+        }
+    }
+
+    /// `ip_vs_in` at LOCAL_IN or LOCAL_OUT: `Some` when IPVS forwards the packet (a Masq
+    /// packet has been rewritten, the conntrack entry follows `net.ipv4.vs.conntrack`);
+    /// `None` when it goes on to the local stack; a drop ends the walk.
+    fn ipvs_in(
+        &mut self,
+        h: HostId,
+        meta: PacketMeta,
+        pkt: &mut Packet,
+        ct: &mut CtClass,
+    ) -> Step<Option<(ForwardMethod, SocketAddrV4)>> {
+        let now = self.now;
+        let original = pkt.clone();
+        let host = self.host_at(h);
+        let sysctl = host.sysctl;
+        let (verdict, step) = host.ipvs.packet_in(now, pkt, sysctl.ipvs());
+        if let Some(step) = step {
+            self.record(NetTrace::Ipvs { id: meta.id, host: h, step });
+        }
+        match verdict {
+            InVerdict::Accept => Ok(None),
+            InVerdict::Drop(why) => {
+                let fin = self.finish(h, meta, Disposition::IpvsDropped(why));
+                if why == IpvsDrop::NoDestination {
+                    self.icmp_error(h, &original, unreach::PORT, meta.conv);
+                }
+                Err(fin)
+            }
+            InVerdict::Forward { dest, method, .. } => {
+                if !sysctl.vs_conntrack {
+                    // ip_vs_notrack: the forwarded packet carries no conntrack entry.
+                    *ct = CtClass::Untracked;
+                } else if method == ForwardMethod::Masq
+                    && let CtClass::New(e) = ct
+                {
+                    // ip_vs_update_conntrack: the unconfirmed entry's reply tuple gets the real
+                    // server as its source, so replies (RIP -> CIP) match it.
+                    let dport = e.reply.ports().map_or(0, |(_, d)| d);
+                    e.reply = Tuple { src: *dest.ip(), ..e.reply }.with_ports(dest.port(), dport);
+                }
+                Ok(Some((method, dest)))
+            }
+        }
+    }
+
+    /// `decrement_ttl` of `__ip_vs_get_out_rt` for a packet IPVS sends to a non-local real
+    /// server: TTL 1 dies with ICMP time exceeded.
+    fn ipvs_decrement_ttl(&mut self, h: HostId, meta: PacketMeta, pkt: &mut Packet) -> Step<()> {
+        if pkt.ttl <= 1 {
+            self.time_exceeded(h, pkt);
+            return Err(self.finish(h, meta, Disposition::TtlExceeded));
+        }
+        pkt.ttl -= 1;
+        Ok(())
+    }
+
+    /// `ip_vs_send_or_cont` / `ip_vs_nat_send_or_cont`: the forwarded packet passes the
+    /// LOCAL_OUT hook once more (IPVS itself skips it). The nat table does not run: the
+    /// connection's destination manipulation was set up at PREROUTING.
+    fn ipvs_local_out_pass(
+        &mut self,
+        h: HostId,
+        meta: PacketMeta,
+        pkt: &mut Packet,
+        ct: &mut CtClass,
+        out: &str,
+    ) -> Step<()> {
+        let mut pass = match &*ct {
+            CtClass::New(e) => CtClass::Tracked { entry: *e, dir: Direction::Original, state: CtState::New },
+            other => other.clone(),
+        };
+        self.run_hook(h, meta, Hook::Output, pkt, None, Some(out), &mut pass)?;
+        match (&mut *ct, pass) {
+            (CtClass::New(e), CtClass::Tracked { entry, .. }) => *e = entry,
+            (c, CtClass::Untracked) => *c = CtClass::Untracked,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The IPVS transmitters for a packet taken at LOCAL_IN (`ip_vs_nat_xmit`,
+    /// `ip_vs_dr_xmit`): route to the real server, then POSTROUTING and out; a real server
+    /// on this host gets it delivered locally.
+    fn ipvs_xmit(
+        &mut self,
+        h: HostId,
+        meta: PacketMeta,
+        mut pkt: Packet,
+        mut ct: CtClass,
+        method: ForwardMethod,
+        dest: SocketAddrV4,
+    ) -> Step<()> {
+        let probe = Packet { dst: *dest.ip(), ..pkt.clone() };
+        match self.route_decision(h, meta, &probe) {
+            RouteDecision::Local => {
+                self.confirm(h, meta, &ct);
+                self.deliver(h, pkt, meta);
+                Ok(())
+            }
+            RouteDecision::Unicast(r) => {
+                self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
+                self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &r.dev)?;
+                self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
+                self.confirm(h, meta, &ct);
+                let hop = match method {
+                    ForwardMethod::Masq => r.next_hop(pkt.dst),
+                    ForwardMethod::Route | ForwardMethod::Tunnel => *dest.ip(),
+                };
+                self.transmit(h, &r.dev, hop, pkt, meta)
+            }
+            RouteDecision::Unreachable => {
+                // __ip_vs_get_out_rt fails: dst_link_failure answers host unreachable.
+                self.icmp_error(h, &pkt, unreach::HOST, meta.conv);
+                Err(self.finish(h, meta, Disposition::NoRoute))
+            }
         }
     }
 }

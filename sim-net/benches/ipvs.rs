@@ -1,0 +1,55 @@
+//! IPVS per-packet cost with 10 and with 10,000 virtual services: a new connection scheduled
+//! (`packet_in` of a SYN, service found by an ordered-map lookup) and a packet of an existing
+//! connection (connection-table lookup). The two sizes should cost about the same.
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sim_core::SimTime;
+use sim_net::ipvs::{Ipvs, IpvsSysctls, RealServer, SchedName, ServiceKey, VirtualService};
+use sim_net::wire::{Packet, TcpFlags};
+
+fn vip(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + i)
+}
+
+fn services(n: u32) -> Ipvs {
+    let mut v = Ipvs::default();
+    for i in 0..n {
+        let key = ServiceKey::tcp(vip(i), 443);
+        let _ = v.add_service(VirtualService::new(key, SchedName::Rr), SimTime::ZERO);
+        for j in 0..3u32 {
+            let rs = SocketAddrV4::new(Ipv4Addr::from(0x0af4_0000 + i * 4 + j), 8443);
+            let _ = v.add_dest(&key, RealServer::masq(rs, 1), SimTime::ZERO);
+        }
+    }
+    v
+}
+
+fn bench(c: &mut Criterion) {
+    for n in [10u32, 10_000] {
+        let mut v = services(n);
+        let target = vip(n / 2);
+        let mut port = 1024u16;
+        c.bench_function(&format!("ipvs new connection, {n} services"), |b| {
+            b.iter(|| {
+                port = port.wrapping_add(1).max(1024);
+                let mut p = Packet::tcp(Ipv4Addr::new(192, 168, 0, 1), port, target, 443, TcpFlags::SYN);
+                black_box(v.packet_in(SimTime::ZERO, &mut p, IpvsSysctls::default()))
+            })
+        });
+        let mut v = services(n);
+        let mut syn = Packet::tcp(Ipv4Addr::new(192, 168, 0, 2), 40000, target, 443, TcpFlags::SYN);
+        let _ = v.packet_in(SimTime::ZERO, &mut syn, IpvsSysctls::default());
+        c.bench_function(&format!("ipvs existing connection, {n} services"), |b| {
+            b.iter(|| {
+                let mut p = Packet::tcp(Ipv4Addr::new(192, 168, 0, 2), 40000, target, 443, TcpFlags::ACK);
+                black_box(v.packet_in(SimTime::ZERO, &mut p, IpvsSysctls::default()))
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
