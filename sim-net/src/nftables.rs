@@ -1,0 +1,291 @@
+//! nftables: the ruleset `nft -f` loads and `nft list` prints, evaluated at the netfilter
+//! hooks alongside the iptables tables (kernel reference: `net/netfilter/nf_tables_core.c`;
+//! tool reference: nftables v1.0.6, `src/parser_bison.y`, `src/rule.c`, `src/expression.c`).
+//!
+//! Submodules: [`lexer`] and [`parse`] (the `nft -f` language, applied as one transaction),
+//! [`ruleset`] (tables, chains, rules, sets and maps with handles; buildable in code),
+//! [`expr`] (expressions, values, statements), [`eval`] (one base chain with kernel
+//! semantics), [`list`] (`nft list ruleset|table|chain`, byte for byte as nft prints).
+//!
+//! **Syntax.** `table [ip|inet] NAME { ... }` blocks with `flags dormant`, `comment`, `chain`,
+//! `set` and `map` items; commands `add|create table|chain|rule|set|map|element`, `insert
+//! rule`, `delete table|chain|rule ... handle N|set|map|element`, `flush
+//! ruleset|table|chain|set|map`, rule positions `handle|position|index N`; `#` comments.
+//! Chains: `type filter|nat|route hook prerouting|input|forward|output|postrouting priority
+//! (raw|mangle|dstnat|filter|security|srcnat [+|- N] | N); policy accept|drop;`, `comment`.
+//! Sets and maps: `type T [. T ...] [: T|verdict]`, `flags constant,interval,timeout,dynamic`,
+//! `timeout`, `size`, `comment`, `elements = { ... }` (values, `lo-hi`, `addr/len`, element
+//! `timeout` and `comment`).
+//!
+//! **Expressions.** `ip saddr|daddr|protocol|ttl`, `th|tcp|udp|sctp sport|dport`, `tcp flags`,
+//! `icmp type`, `meta l4proto|nfproto|iifname|oifname|mark` (and bare `iifname`, `oifname`,
+//! `mark`), `ct state|status|mark`, `ct original|reply [ip] saddr|daddr`, `fib saddr|daddr
+//! type`, `numgen random mod N [offset M]` (drawn from the host's seeded stream with the
+//! kernel's `reciprocal_scale`), concatenations `a . b . c`, `& | ^` (`and`, `or`, `xor`) with a
+//! constant; relations implicit, `==`, `!=`, `<`, `>`, `<=`, `>=`; right-hand sides values,
+//! bitmask lists (`established,related`), ranges, prefixes, anonymous sets `{ ... }` and named
+//! sets `@name`; verdict maps `vmap @name` / `vmap { ... }` (an ordered-map lookup).
+//!
+//! **Statements.** `accept`, `drop`, `continue`, `return`, `jump`, `goto`, `counter [packets N
+//! bytes M]`, `log [prefix "..."]`, `notrack`, `reject [with icmp [type] CODE | with tcp
+//! reset]`, `dnat|snat [ip] to ADDR[:PORT[-PORT]]`, `masquerade [to :PORT[-PORT]]` with
+//! `random`, `fully-random`, `persistent`, `meta mark set ...`, `ct mark set ...`, `add|update
+//! @set { KEY [timeout T] }`, `comment "..."`.
+//!
+//! **Accepted by nft but not evaluated here** (refused with an error that says so): `define`
+//! and `$variables`, `include`, other families (ip6, arp, bridge, netdev), `ingress`/`egress`
+//! hooks and `device`, `typeof`, set `counter`/`policy`/`gc-interval`/`auto-merge`, element
+//! `expires`/`counter`, `limit`, `quota`, `queue`, `redirect`, `tproxy`, `dup`, `fwd`, `meter`,
+//! `synproxy`, `numgen inc`, `fib` with `iif`/`oif`/`mark` or results other than `type`, `log`
+//! options other than `prefix`, `meta`/`ct` keys not listed above, flowtables and stateful
+//! objects.
+//!
+//! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 (an inet
+//! table sees IPv4 only). A syntax error names the first token netsim cannot use, in nft's
+//! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
+//! first error is reported) and with fewer "expecting" lists. Chains are checked for missing
+//! jump targets and sets, not for jump loops (a loop drops the packet at [`eval::MAX_DEPTH`])
+//! nor for NAT statements outside nat chains. `flush table` removes rules, not set elements.
+//! NAT statements reach the stack as the iptables targets do: only a connection's first packet
+//! consults nat chains, the first binding at a hook wins, and a later chain at the same hook
+//! sees the DNATed destination. A `route` chain's mark change does not re-route.
+
+use std::fmt;
+
+pub mod eval;
+pub mod expr;
+pub mod lexer;
+pub mod list;
+pub mod parse;
+pub mod ruleset;
+
+pub use expr::{DataType, Expr, Rhs, SetRef, Stmt, Value, Verdict};
+pub use ruleset::{BaseChain, Chain, ChainType, Element, Family, MapData, Policy, Rule, Ruleset, Set, Table};
+
+use crate::netfilter::HookVerdict;
+
+/// An input nft would refuse (or that netsim does not model), located as nft locates it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{col}-{end}: Error: {message}\n{source_line}\n{caret}")]
+pub struct NftError {
+    /// The file name (`/dev/stdin` for text given directly).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based first column.
+    pub col: usize,
+    /// Last column (inclusive).
+    pub end: usize,
+    /// nft's wording.
+    pub message: String,
+    /// The offending line.
+    pub source_line: String,
+    /// Spaces (tabs kept) and `^` under the offending span.
+    pub caret: String,
+}
+
+impl NftError {
+    pub(crate) fn at(
+        file: &str,
+        src: &str,
+        line: usize,
+        col: usize,
+        end: usize,
+        message: String,
+    ) -> NftError {
+        let source_line = src.lines().nth(line.saturating_sub(1)).unwrap_or("").to_string();
+        let mut caret: String = source_line
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let pad = col.saturating_sub(1).saturating_sub(caret.chars().count());
+        caret.extend(std::iter::repeat_n(' ', pad));
+        caret.extend(std::iter::repeat_n('^', end.saturating_sub(col) + 1));
+        NftError { file: file.to_string(), line, col, end, message, source_line, caret }
+    }
+}
+
+/// Identifies an nftables rule: table, chain, 1-based position and kernel handle.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NftRuleRef {
+    /// The table's family.
+    pub family: Family,
+    /// The table.
+    pub table: String,
+    /// The chain.
+    pub chain: String,
+    /// 1-based position in the chain.
+    pub index: usize,
+    /// The rule's handle (`nft -a list`).
+    pub handle: u64,
+}
+
+impl fmt::Display for NftRuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} #{} (handle {})",
+            self.family.name(),
+            self.table,
+            self.chain,
+            self.index,
+            self.handle
+        )
+    }
+}
+
+/// What ended a hook in an nftables chain with a drop or a reject.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NftDecision {
+    /// A rule's verdict; `element` is the verdict-map element that gave it, if one did.
+    Rule {
+        /// The rule.
+        rule: NftRuleRef,
+        /// The map element (`1.2.3.4 . tcp . 80 : drop`).
+        element: Option<String>,
+    },
+    /// A base chain's drop policy.
+    Policy {
+        /// The family.
+        family: Family,
+        /// The table.
+        table: String,
+        /// The base chain.
+        chain: String,
+    },
+    /// Jumps nested deeper than [`eval::MAX_DEPTH`].
+    DepthExceeded {
+        /// The family.
+        family: Family,
+        /// The table.
+        table: String,
+    },
+}
+
+impl fmt::Display for NftDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NftDecision::Rule { rule, element: None } => write!(f, "nft rule {rule}"),
+            NftDecision::Rule { rule, element: Some(e) } => write!(f, "nft rule {rule} element {e}"),
+            NftDecision::Policy { family, table, chain } => {
+                write!(f, "policy of nft chain {} {table} {chain}", family.name())
+            }
+            NftDecision::DepthExceeded { family, table } => {
+                write!(f, "jump depth limit in nft table {} {table}", family.name())
+            }
+        }
+    }
+}
+
+/// One step of an nftables traversal (carried in [`crate::netfilter::NfStep::Nft`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NftStep {
+    /// A rule ran to a verdict or to its end; `text` is its `nft list` form.
+    RuleMatched {
+        /// The rule.
+        rule: NftRuleRef,
+        /// Its text.
+        text: String,
+    },
+    /// A verdict map gave the rule's verdict.
+    MapElement {
+        /// The rule.
+        rule: NftRuleRef,
+        /// `@name`, or `{ ... }` for an anonymous map.
+        map: String,
+        /// The key looked up.
+        key: String,
+        /// The element found.
+        element: Option<String>,
+    },
+    /// `numgen random mod N` drew `value`.
+    Numgen {
+        /// The modulus.
+        modulus: u32,
+        /// The draw.
+        value: u32,
+    },
+    /// A chain ran out of rules; a base chain's policy (`Some(true)`: accept).
+    ChainEnd {
+        /// The family.
+        family: Family,
+        /// The table.
+        table: String,
+        /// The chain.
+        chain: String,
+        /// A base chain's policy: accept (true) or drop.
+        policy: Option<bool>,
+    },
+    /// A `log` statement ran.
+    Log {
+        /// Its prefix.
+        prefix: String,
+    },
+}
+
+impl NftStep {
+    /// The hook verdict a chain end implies, if it is a base chain's.
+    pub fn policy_verdict(&self) -> Option<HookVerdict> {
+        match self {
+            NftStep::ChainEnd { policy: Some(true), .. } => Some(HookVerdict::Accept),
+            NftStep::ChainEnd { policy: Some(false), .. } => Some(HookVerdict::Drop),
+            _ => None,
+        }
+    }
+}
+
+/// The nftables state of one network namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Nftables {
+    ruleset: Ruleset,
+}
+
+impl Nftables {
+    /// An empty ruleset.
+    pub fn new() -> Nftables {
+        Nftables::default()
+    }
+
+    /// `nft -f -` with `text`: applied as one transaction, or not at all.
+    pub fn apply(&mut self, text: &str) -> Result<(), NftError> {
+        self.apply_file("/dev/stdin", text)
+    }
+
+    /// `nft -f FILE`: `file` names the input in error messages.
+    pub fn apply_file(&mut self, file: &str, text: &str) -> Result<(), NftError> {
+        parse::apply(&mut self.ruleset, file, text)
+    }
+
+    /// The ruleset.
+    pub fn ruleset(&self) -> &Ruleset {
+        &self.ruleset
+    }
+
+    /// The ruleset, to build or change in code.
+    pub fn ruleset_mut(&mut self) -> &mut Ruleset {
+        &mut self.ruleset
+    }
+
+    /// `nft list ruleset`.
+    pub fn list_ruleset(&self) -> String {
+        list::ruleset(&self.ruleset)
+    }
+
+    /// `nft list table FAMILY NAME`; `None` if there is no such table.
+    pub fn list_table(&self, family: Family, name: &str) -> Option<String> {
+        self.ruleset.table(family, name).map(list::table)
+    }
+
+    /// `nft list chain FAMILY TABLE NAME`; `None` if there is no such chain.
+    pub fn list_chain(&self, family: Family, table: &str, chain: &str) -> Option<String> {
+        let t = self.ruleset.table(family, table)?;
+        t.chains.get(chain).map(|c| list::chain_in_table(t, c))
+    }
+
+    /// `nft list set|map FAMILY TABLE NAME`; `None` if there is no such set.
+    pub fn list_set(&self, family: Family, table: &str, set: &str) -> Option<String> {
+        let t = self.ruleset.table(family, table)?;
+        t.sets.get(set).map(|s| list::set_in_table(t, s))
+    }
+}

@@ -1,0 +1,490 @@
+//! Evaluation of one packet through one nftables base chain, with the kernel's semantics
+//! (`nft_do_chain` in `net/netfilter/nf_tables_core.c`).
+//!
+//! A rule's statements run left to right; a failing match (or a lookup miss, or an expression
+//! with nothing to load, such as `th dport` of an ICMP packet) ends the rule (`NFT_BREAK`) and
+//! the next rule runs. `jump` pushes a return point, `goto` does not; `return` and the end of
+//! a regular chain pop one, and with none left the base chain's policy applies. `accept` ends
+//! this base chain only (the hook's later base chains and iptables tables still run); `drop`
+//! and `reject` end the hook; `dnat`, `snat` and `masquerade` accept with a NAT binding.
+//! `counter`, `log`, `notrack`, `meta mark set`, `ct mark set` and `update @set` continue.
+//! Jumps nested deeper than [`MAX_DEPTH`] drop the packet (the kernel refuses such rulesets at
+//! load time; a verdict map filled later could still build one).
+
+use std::net::Ipv4Addr;
+
+use super::expr::*;
+use super::list::rule_text;
+use super::ruleset::*;
+use super::{NftDecision, NftRuleRef, NftStep};
+use crate::netfilter::{AddrType, CtState, Decider, HookContext, NatRequest, NfStep, RejectWith};
+use crate::wire::{Packet, Transport};
+
+/// The deepest jump nesting followed (the kernel's `NFT_JUMP_STACK_SIZE`).
+pub const MAX_DEPTH: usize = 16;
+
+/// What one base chain decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainVerdict {
+    /// Accepted (a rule or the policy): the hook goes on.
+    Accept,
+    /// Dropped.
+    Drop,
+    /// Rejected with this answer.
+    Reject(RejectWith),
+    /// A NAT statement ran: accept and bind.
+    Nat(NatRequest),
+}
+
+/// What the hook's evaluation carries from chain to chain.
+#[derive(Clone, Debug, Default)]
+pub struct NftEnv {
+    /// A `notrack` ran.
+    pub notrack: bool,
+    /// What decided a drop or reject.
+    pub decided_by: Option<NftDecision>,
+    /// The connection mark as `ct mark set` left it.
+    pub ct_mark: Option<u32>,
+    /// An earlier chain at this hook asked for DNAT (so `ct status dnat` holds).
+    pub dnat_done: bool,
+    /// The packet's addresses before any NAT at this hook (`ct original ip daddr` of a
+    /// connection without an entry yet).
+    pub orig: Option<(Ipv4Addr, Ipv4Addr)>,
+}
+
+/// Runs base chain `ci` of table `ti` on `pkt`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_base_chain(
+    rs: &mut Ruleset,
+    ti: usize,
+    ci: usize,
+    pkt: &mut Packet,
+    ctx: &HookContext<'_>,
+    decider: &mut dyn Decider,
+    env: &mut NftEnv,
+    trace: &mut Option<&mut Vec<NfStep>>,
+) -> ChainVerdict {
+    let Some(table) = rs.tables.get_mut(ti) else { return ChainVerdict::Accept };
+    let Table { family, name: tname, sets, chains, .. } = table;
+    let family = *family;
+    let len = pkt.len();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let (mut cur, mut pos) = (ci, 0usize);
+    let rule_ref = |chain: &Chain, idx: usize| NftRuleRef {
+        family,
+        table: tname.clone(),
+        chain: chain.name.clone(),
+        index: idx + 1,
+        handle: chain.rules.get(idx).map_or(0, |r| r.handle),
+    };
+    loop {
+        let Some((_, chain)) = chains.get_index_mut(cur) else { return ChainVerdict::Drop };
+        if pos >= chain.rules.len() {
+            if let Some(t) = trace.as_deref_mut() {
+                let policy = if stack.is_empty() { chain.base.map(|b| b.policy) } else { None };
+                t.push(NfStep::Nft(NftStep::ChainEnd {
+                    family,
+                    table: tname.clone(),
+                    chain: chain.name.clone(),
+                    policy: policy.map(|p| p == Policy::Accept),
+                }));
+            }
+            match stack.pop() {
+                Some((c, p)) => {
+                    (cur, pos) = (c, p);
+                    continue;
+                }
+                None => return policy_of(chains, ci, family, tname, env),
+            }
+        }
+        let idx = pos;
+        pos += 1;
+        let rule = &mut chain.rules[idx];
+        let out = eval_rule(rule, sets, pkt, len, ctx, decider, env, trace);
+        let verdict = match out {
+            Outcome::NoMatch => continue,
+            Outcome::Done(v, element) => {
+                if let Some(t) = trace.as_deref_mut() {
+                    let r = rule_ref(chain, idx);
+                    let text = rule_text(&chain.rules[idx]);
+                    t.push(NfStep::Nft(NftStep::RuleMatched { rule: r.clone(), text }));
+                    if let Some((map, key, elem)) = &element {
+                        t.push(NfStep::Nft(NftStep::MapElement {
+                            rule: r,
+                            map: map.clone(),
+                            key: key.clone(),
+                            element: elem.clone(),
+                        }));
+                    }
+                }
+                (v, element.and_then(|(_, _, e)| e))
+            }
+        };
+        let (v, element) = verdict;
+        match v {
+            Act::Continue => {}
+            Act::Verdict(Verdict::Accept) => return ChainVerdict::Accept,
+            Act::Verdict(Verdict::Drop) => {
+                env.decided_by = Some(NftDecision::Rule { rule: rule_ref(chain, idx), element });
+                return ChainVerdict::Drop;
+            }
+            Act::Reject(w) => {
+                env.decided_by = Some(NftDecision::Rule { rule: rule_ref(chain, idx), element });
+                return ChainVerdict::Reject(w);
+            }
+            Act::Nat(n) => return ChainVerdict::Nat(n),
+            Act::Verdict(Verdict::Continue) => {}
+            Act::Verdict(Verdict::Return) => match stack.pop() {
+                Some((c, p)) => (cur, pos) = (c, p),
+                None => return policy_of(chains, ci, family, tname, env),
+            },
+            Act::Verdict(Verdict::Jump(to)) => {
+                let Some(next) = chains.get_index_of(&to) else { return ChainVerdict::Drop };
+                if stack.len() >= MAX_DEPTH {
+                    env.decided_by = Some(NftDecision::DepthExceeded { family, table: tname.clone() });
+                    return ChainVerdict::Drop;
+                }
+                stack.push((cur, pos));
+                (cur, pos) = (next, 0);
+            }
+            Act::Verdict(Verdict::Goto(to)) => {
+                let Some(next) = chains.get_index_of(&to) else { return ChainVerdict::Drop };
+                (cur, pos) = (next, 0);
+            }
+        }
+    }
+}
+
+fn policy_of(
+    chains: &indexmap::IndexMap<String, Chain>,
+    ci: usize,
+    family: Family,
+    table: &str,
+    env: &mut NftEnv,
+) -> ChainVerdict {
+    let Some((_, base)) = chains.get_index(ci) else { return ChainVerdict::Drop };
+    match base.base.map_or(Policy::Accept, |b| b.policy) {
+        Policy::Accept => ChainVerdict::Accept,
+        Policy::Drop => {
+            env.decided_by =
+                Some(NftDecision::Policy { family, table: table.to_string(), chain: base.name.clone() });
+            ChainVerdict::Drop
+        }
+    }
+}
+
+enum Act {
+    Continue,
+    Verdict(Verdict),
+    Reject(RejectWith),
+    Nat(NatRequest),
+}
+
+/// (map name or `{...}`, key text, element text) of a verdict-map hit.
+type MapHit = (String, String, Option<String>);
+
+enum Outcome {
+    NoMatch,
+    Done(Act, Option<MapHit>),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eval_rule(
+    rule: &mut Rule,
+    sets: &mut indexmap::IndexMap<String, Set>,
+    pkt: &mut Packet,
+    len: u64,
+    ctx: &HookContext<'_>,
+    decider: &mut dyn Decider,
+    env: &mut NftEnv,
+    trace: &mut Option<&mut Vec<NfStep>>,
+) -> Outcome {
+    for s in rule.stmts.iter_mut() {
+        match s {
+            Stmt::Match { left, op, right } => {
+                let Some(key) = eval(left, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
+                if !compare(&key, *op, right, sets, ctx) {
+                    return Outcome::NoMatch;
+                }
+            }
+            Stmt::Counter { packets, bytes } => {
+                *packets += 1;
+                *bytes += len;
+            }
+            Stmt::Verdict(v) => return Outcome::Done(Act::Verdict(v.clone()), None),
+            Stmt::Vmap { key, map } => {
+                let Some(k) = eval(key, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
+                let (name, set) = match map {
+                    SetRef::Named(n) => (format!("@{n}"), sets.get(n.as_str())),
+                    SetRef::Anon(s) => ("{ ... }".to_string(), Some(&**s)),
+                };
+                let Some(e) = set.and_then(|s| s.elements.lookup(&k, ctx.now)) else {
+                    return Outcome::NoMatch;
+                };
+                let Some(MapData::Verdict(v)) = &e.data else { return Outcome::NoMatch };
+                let key_text = k.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" . ");
+                let hit = (name, key_text, Some(super::list::element_text(e)));
+                return Outcome::Done(Act::Verdict(v.clone()), Some(hit));
+            }
+            Stmt::Log { prefix } => {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(NfStep::Nft(NftStep::Log { prefix: prefix.clone().unwrap_or_default() }));
+                }
+            }
+            Stmt::Notrack => env.notrack = true,
+            Stmt::Reject(r) => {
+                let w = match r {
+                    Reject::TcpReset => RejectWith::TcpReset,
+                    Reject::Icmp(0) => RejectWith::IcmpNetUnreachable,
+                    Reject::Icmp(1) => RejectWith::IcmpHostUnreachable,
+                    Reject::Icmp(2) => RejectWith::IcmpProtoUnreachable,
+                    Reject::Icmp(9) => RejectWith::IcmpNetProhibited,
+                    Reject::Icmp(10) => RejectWith::IcmpHostProhibited,
+                    Reject::Icmp(13) => RejectWith::IcmpAdminProhibited,
+                    Reject::Icmp(_) => RejectWith::IcmpPortUnreachable,
+                };
+                return Outcome::Done(Act::Reject(w), None);
+            }
+            Stmt::Nat { kind, addr, ports, flags } => {
+                let n = match kind {
+                    NatKind::Dnat => NatRequest::Dnat { addr: *addr, port: ports.map(|p| p.0) },
+                    NatKind::Snat => {
+                        NatRequest::Snat { addr: *addr, ports: *ports, random_fully: flags.fully_random }
+                    }
+                };
+                return Outcome::Done(Act::Nat(n), None);
+            }
+            Stmt::Masquerade { ports, flags } => {
+                let n = NatRequest::Masquerade { ports: *ports, random_fully: flags.fully_random };
+                return Outcome::Done(Act::Nat(n), None);
+            }
+            Stmt::MetaMarkSet(e) => {
+                let Some(v) = eval(e, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
+                pkt.mark = v.first().map_or(0, |v| v.bits() as u32);
+            }
+            Stmt::CtMarkSet(e) => {
+                let Some(v) = eval(e, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
+                env.ct_mark = Some(v.first().map_or(0, |v| v.bits() as u32));
+            }
+            Stmt::SetUpdate { op, set, key, timeout_ms } => {
+                let Some(k) = eval(key, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
+                let Some(s) = sets.get_mut(set.as_str()) else { return Outcome::NoMatch };
+                let exists = s.elements.lookup(&k, ctx.now).is_some();
+                if *op == SetOp::Update || !exists {
+                    let t = timeout_ms.or(s.timeout_ms);
+                    let mut e = Element::new(k, None);
+                    e.expires = t.map(|ms| ctx.now.saturating_add(sim_core::SimDuration::from_millis(ms)));
+                    s.elements.expire(ctx.now);
+                    s.elements.insert(e);
+                }
+            }
+        }
+    }
+    Outcome::Done(Act::Continue, None)
+}
+
+fn ports(pkt: &Packet) -> Option<(u16, u16)> {
+    match &pkt.transport {
+        Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => Some((*sport, *dport)),
+        Transport::Icmp(_) => None,
+    }
+}
+
+fn fib_type(t: AddrType) -> u8 {
+    match t {
+        AddrType::Unicast => 1,
+        AddrType::Local => 2,
+        AddrType::Broadcast => 3,
+        AddrType::Multicast => 5,
+        AddrType::Unreachable => 7,
+    }
+}
+
+/// The value(s) of an expression for this packet; `None` where the kernel has nothing to load.
+fn eval(
+    e: &Expr,
+    pkt: &Packet,
+    ctx: &HookContext<'_>,
+    env: &NftEnv,
+    decider: &mut dyn Decider,
+    trace: &mut Option<&mut Vec<NfStep>>,
+) -> Option<Vec<Value>> {
+    match e {
+        Expr::Concat(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts {
+                out.push(one(p, pkt, ctx, env, decider, trace)?);
+            }
+            Some(out)
+        }
+        other => Some(vec![one(other, pkt, ctx, env, decider, trace)?]),
+    }
+}
+
+fn one(
+    e: &Expr,
+    pkt: &Packet,
+    ctx: &HookContext<'_>,
+    env: &NftEnv,
+    decider: &mut dyn Decider,
+    trace: &mut Option<&mut Vec<NfStep>>,
+) -> Option<Value> {
+    let entry = ctx.ext.ct.map(|(e, _)| e);
+    Some(match e {
+        Expr::Payload(p) => match p {
+            Payload::IpSaddr => Value::Addr(pkt.src),
+            Payload::IpDaddr => Value::Addr(pkt.dst),
+            Payload::IpProtocol => Value::Proto(pkt.protocol().number()),
+            Payload::IpTtl => Value::Int(u64::from(pkt.ttl)),
+            Payload::ThSport => Value::Port(ports(pkt)?.0),
+            Payload::ThDport => Value::Port(ports(pkt)?.1),
+            Payload::TcpSport | Payload::TcpDport | Payload::TcpFlags => match &pkt.transport {
+                Transport::Tcp { sport, dport, flags } => match p {
+                    Payload::TcpSport => Value::Port(*sport),
+                    Payload::TcpDport => Value::Port(*dport),
+                    _ => Value::TcpFlags(u32::from(flags.0)),
+                },
+                _ => return None,
+            },
+            Payload::UdpSport | Payload::UdpDport => match &pkt.transport {
+                Transport::Udp { sport, dport } => {
+                    Value::Port(if *p == Payload::UdpSport { *sport } else { *dport })
+                }
+                _ => return None,
+            },
+            // The model carries no SCTP.
+            Payload::SctpSport | Payload::SctpDport => return None,
+            Payload::IcmpType => match &pkt.transport {
+                Transport::Icmp(m) => Value::IcmpType(m.icmp_type()),
+                _ => return None,
+            },
+        },
+        Expr::Meta(k) => match k {
+            MetaKey::L4proto => Value::Proto(pkt.protocol().number()),
+            MetaKey::Nfproto => Value::NfProto(2),
+            MetaKey::Iifname => Value::Ifname(ctx.in_iface?.to_string()),
+            MetaKey::Oifname => Value::Ifname(ctx.out_iface?.to_string()),
+            MetaKey::Mark => Value::Mark(pkt.mark),
+        },
+        Expr::Ct(k) => match k {
+            CtKey::State => Value::CtState(match ctx.ct_state {
+                CtState::New => ct_state::NEW,
+                CtState::Established => ct_state::ESTABLISHED,
+                CtState::Related => ct_state::RELATED,
+                CtState::Invalid => ct_state::INVALID,
+                CtState::Untracked => ct_state::UNTRACKED,
+            }),
+            CtKey::Status => {
+                if entry.is_none() && !ctx.ct_new {
+                    return None;
+                }
+                let mut bits = entry.map_or(0, |e| e.status.0) & 0x3f;
+                if !ctx.ct_new {
+                    bits |= crate::conntrack::CtStatus::CONFIRMED;
+                }
+                if env.dnat_done {
+                    bits |= ct_status::DNAT;
+                }
+                Value::CtStatus(bits)
+            }
+            CtKey::Mark => {
+                if entry.is_none() && !ctx.ct_new {
+                    return None;
+                }
+                Value::Mark(env.ct_mark.unwrap_or_else(|| entry.map_or(0, |e| e.mark)))
+            }
+            CtKey::OriginalSaddr | CtKey::OriginalDaddr | CtKey::ReplySaddr | CtKey::ReplyDaddr => {
+                let (osrc, odst, rsrc, rdst) = match entry {
+                    Some(e) => (e.orig.src, e.orig.dst, e.reply.src, e.reply.dst),
+                    None if ctx.ct_new => {
+                        let (s, d) = env.orig.unwrap_or((pkt.src, pkt.dst));
+                        (s, d, pkt.dst, pkt.src)
+                    }
+                    None => return None,
+                };
+                Value::Addr(match k {
+                    CtKey::OriginalSaddr => osrc,
+                    CtKey::OriginalDaddr => odst,
+                    CtKey::ReplySaddr => rsrc,
+                    _ => rdst,
+                })
+            }
+        },
+        Expr::FibType { daddr } => {
+            Value::FibType(fib_type((ctx.addr_type)(if *daddr { pkt.dst } else { pkt.src })))
+        }
+        Expr::Numgen { modulus, offset } => {
+            let n = decider.numgen(*modulus);
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(NfStep::Nft(NftStep::Numgen { modulus: *modulus, value: n }));
+            }
+            Value::Int(u64::from(n) + u64::from(*offset))
+        }
+        Expr::Binop { left, op, right } => {
+            let v = one(left, pkt, ctx, env, decider, trace)?;
+            let b = v.bits();
+            let r = match op {
+                BinOp::And => b & right,
+                BinOp::Or => b | right,
+                BinOp::Xor => b ^ right,
+            };
+            with_bits(&v, r)
+        }
+        Expr::Concat(_) => return None,
+        Expr::Const(v) => v.clone(),
+    })
+}
+
+fn with_bits(v: &Value, b: u64) -> Value {
+    match v {
+        Value::Mark(_) => Value::Mark(b as u32),
+        Value::CtState(_) => Value::CtState(b as u32),
+        Value::CtStatus(_) => Value::CtStatus(b as u32),
+        Value::TcpFlags(_) => Value::TcpFlags(b as u32),
+        Value::Addr(_) => Value::Addr(Ipv4Addr::from(b as u32)),
+        _ => Value::Int(b),
+    }
+}
+
+fn compare(
+    key: &[Value],
+    op: RelOp,
+    rhs: &Rhs,
+    sets: &indexmap::IndexMap<String, Set>,
+    ctx: &HookContext<'_>,
+) -> bool {
+    let neg = op == RelOp::Ne;
+    match rhs {
+        Rhs::Set(r) => {
+            let set = match r {
+                SetRef::Named(n) => sets.get(n.as_str()),
+                SetRef::Anon(s) => Some(&**s),
+            };
+            let found = set.is_some_and(|s| s.elements.lookup(key, ctx.now).is_some());
+            found != neg
+        }
+        Rhs::Value(r) => {
+            let Some(v) = key.first() else { return false };
+            if r.dtype().is_bitmask() && matches!(op, RelOp::Implicit | RelOp::Ne) {
+                return ((v.bits() & r.bits()) != 0) != neg;
+            }
+            match op {
+                RelOp::Implicit | RelOp::Eq => v == r,
+                RelOp::Ne => v != r,
+                RelOp::Lt => v < r,
+                RelOp::Gt => v > r,
+                RelOp::Le => v <= r,
+                RelOp::Ge => v >= r,
+            }
+        }
+        Rhs::Range(lo, hi) => {
+            let Some(v) = key.first() else { return false };
+            (lo <= v && v <= hi) != neg
+        }
+        Rhs::Prefix(a, len) => {
+            let Some(Value::Addr(v)) = key.first() else { return false };
+            let (lo, hi) = prefix_range(*a, *len);
+            (lo <= *v && *v <= hi) != neg
+        }
+    }
+}

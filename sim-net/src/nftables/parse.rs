@@ -1,0 +1,1561 @@
+//! The `nft -f` language, applied to a ruleset as one transaction: every command is applied
+//! in order to a copy, and the copy replaces the ruleset only if all of them succeed (the
+//! kernel's batch). A rule's references (jump/goto targets, `@set`) must exist when the rule
+//! is added; in a `table { ... }` block, the block's chains and sets are created before its
+//! rules, as nft orders a block's commands.
+//!
+//! Parsing canonicalizes as nft does before the kernel sees the rule: a one-element anonymous
+//! set becomes a plain comparison (`ip daddr { 10.0.0.0/8 }` is `ip daddr 10.0.0.0/8`), a
+//! `/32` prefix a plain address, `==` on a non-bitmask type the implicit form, and a protocol
+//! match directly followed by a match on that protocol's header is dropped (`ip protocol tcp
+//! tcp dport 80` is `tcp dport 80`).
+
+use std::net::Ipv4Addr;
+
+use super::NftError;
+use super::expr::*;
+use super::lexer::{Tok, Token, lex};
+use super::ruleset::*;
+use crate::netfilter::Hook;
+
+/// Applies `src` (named `file` in messages) to `ruleset` as one transaction.
+pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftError> {
+    let toks = match lex(src) {
+        Ok(t) => t,
+        Err((line, col)) => {
+            return Err(NftError::at(file, src, line, col, col, "syntax error, unexpected junk".to_string()));
+        }
+    };
+    let mut work = ruleset.clone();
+    let mut p = Parser { toks, pos: 0, file, src, rs: &mut work, refs: Vec::new() };
+    p.file()?;
+    *ruleset = work;
+    Ok(())
+}
+
+/// Something a rule refers to, checked when the command that added it is done.
+struct Ref {
+    at: usize,
+    family: Family,
+    table: String,
+    chain: Option<String>,
+    set: Option<String>,
+}
+
+struct Parser<'a> {
+    toks: Vec<Token>,
+    pos: usize,
+    file: &'a str,
+    src: &'a str,
+    rs: &'a mut Ruleset,
+    refs: Vec<Ref>,
+}
+
+type R<T> = Result<T, NftError>;
+
+const KEYWORDS: [&str; 62] = [
+    "table",
+    "chain",
+    "rule",
+    "set",
+    "map",
+    "element",
+    "elements",
+    "add",
+    "create",
+    "delete",
+    "flush",
+    "insert",
+    "list",
+    "ruleset",
+    "ip",
+    "ip6",
+    "inet",
+    "arp",
+    "bridge",
+    "netdev",
+    "type",
+    "hook",
+    "priority",
+    "policy",
+    "accept",
+    "drop",
+    "continue",
+    "return",
+    "jump",
+    "goto",
+    "counter",
+    "comment",
+    "flags",
+    "log",
+    "notrack",
+    "reject",
+    "with",
+    "tcp",
+    "udp",
+    "sctp",
+    "icmp",
+    "th",
+    "meta",
+    "ct",
+    "fib",
+    "numgen",
+    "vmap",
+    "dnat",
+    "snat",
+    "masquerade",
+    "to",
+    "mark",
+    "saddr",
+    "daddr",
+    "state",
+    "status",
+    "handle",
+    "position",
+    "timeout",
+    "size",
+    "update",
+    "define",
+];
+
+/// Statements and keywords nft accepts that netsim does not evaluate.
+const UNMODELLED: [&str; 22] = [
+    "limit", "quota", "queue", "tproxy", "redirect", "dup", "fwd", "meter", "synproxy", "flow", "xt", "osf",
+    "socket", "rt", "ipsec", "exthdr", "ether", "vlan", "arp", "ip6", "icmpv6", "igmp",
+];
+
+fn is_family(w: &str) -> bool {
+    matches!(w, "ip" | "ip6" | "inet" | "arp" | "bridge" | "netdev")
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
+    }
+
+    fn bump(&mut self) -> usize {
+        let at = self.pos.min(self.toks.len() - 1);
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        at
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Tok::Word(x) if x == w)
+    }
+
+    fn is_punct(&self, p: &str) -> bool {
+        matches!(self.peek(), Tok::Punct(x) if *x == p)
+    }
+
+    fn eat_word(&mut self, w: &str) -> bool {
+        if self.is_word(w) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn eat_punct(&mut self, p: &str) -> bool {
+        if self.is_punct(p) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn err(&self, at: usize, msg: impl Into<String>) -> NftError {
+        self.err_span(at, at, msg)
+    }
+
+    fn err_span(&self, from: usize, to: usize, msg: impl Into<String>) -> NftError {
+        let a = &self.toks[from.min(self.toks.len() - 1)];
+        let b = &self.toks[to.min(self.toks.len() - 1)];
+        let end = if b.line == a.line { b.end } else { a.end };
+        NftError::at(self.file, self.src, a.line, a.col, end, msg.into())
+    }
+
+    /// "syntax error, unexpected X" at the current token.
+    fn unexpected(&self, expecting: Option<&str>) -> NftError {
+        let what = match self.peek() {
+            Tok::Word(w) if KEYWORDS.contains(&w.as_str()) => w.clone(),
+            Tok::Word(_) | Tok::Addr(_) | Tok::Digits(_) => "string".to_string(),
+            Tok::Num(_) => "number".to_string(),
+            Tok::Str(_) => "quoted string".to_string(),
+            Tok::Punct(";") => "semicolon".to_string(),
+            Tok::Punct(",") => "comma".to_string(),
+            Tok::Punct(":") => "colon".to_string(),
+            Tok::Punct(p) => format!("'{p}'"),
+            Tok::Newline => "newline".to_string(),
+            Tok::Eof => "end of file".to_string(),
+        };
+        let mut msg = format!("syntax error, unexpected {what}");
+        if let Some(e) = expecting {
+            msg.push_str(", expecting ");
+            msg.push_str(e);
+        }
+        self.err(self.pos, msg)
+    }
+
+    fn unmodelled(&self, at: usize, what: &str) -> NftError {
+        self.err(at, format!("netsim does not evaluate '{what}' (nft accepts it; the model leaves it out)"))
+    }
+
+    fn skip_newlines(&mut self) {
+        while matches!(self.peek(), Tok::Newline) {
+            self.bump();
+        }
+    }
+
+    fn skip_separators(&mut self) {
+        while matches!(self.peek(), Tok::Newline | Tok::Punct(";")) {
+            self.bump();
+        }
+    }
+
+    /// The end of a command or block item: a newline, `;`, or (left in place) `}` / EOF.
+    fn end_of_item(&mut self) -> R<()> {
+        match self.peek() {
+            Tok::Newline | Tok::Punct(";") => {
+                self.bump();
+                Ok(())
+            }
+            Tok::Punct("}") | Tok::Eof => Ok(()),
+            _ => Err(self.unexpected(Some("newline or semicolon"))),
+        }
+    }
+
+    fn name(&mut self) -> R<(String, usize)> {
+        match self.peek().clone() {
+            Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Ok((w, self.bump())),
+            Tok::Num(n) => Ok((n.to_string(), self.bump())),
+            _ => Err(self.unexpected(Some("string"))),
+        }
+    }
+
+    fn family(&mut self) -> R<Family> {
+        if let Tok::Word(w) = self.peek().clone()
+            && is_family(&w)
+        {
+            let at = self.bump();
+            return match w.as_str() {
+                "ip" => Ok(Family::Ip),
+                "inet" => Ok(Family::Inet),
+                _ => Err(self.err(at, format!("netsim models the ip and inet families only, not {w}"))),
+            };
+        }
+        Ok(Family::Ip)
+    }
+
+    fn no_such(&self, at: usize, what: &str) -> NftError {
+        self.err(at, format!("Could not process {what}: No such file or directory"))
+    }
+
+    fn table_of(&mut self, family: Family, at: usize, name: &str, what: &str) -> R<&mut Table> {
+        let err = self.no_such(at, what);
+        self.rs.table_mut(family, name).ok_or(err)
+    }
+
+    fn file(&mut self) -> R<()> {
+        loop {
+            self.skip_separators();
+            if matches!(self.peek(), Tok::Eof) {
+                return Ok(());
+            }
+            self.command()?;
+            self.check_refs()?;
+        }
+    }
+
+    fn command(&mut self) -> R<()> {
+        let at = self.pos;
+        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        match w.as_str() {
+            "table" => {
+                self.bump();
+                self.table_cmd(false)
+            }
+            "add" | "create" | "insert" | "delete" | "destroy" | "flush" => {
+                self.bump();
+                self.verb(&w, at)
+            }
+            "define" | "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace"
+            | "export" | "import" => Err(self.unmodelled(at, &w)),
+            _ => Err(self.unexpected(None)),
+        }
+    }
+
+    fn verb(&mut self, verb: &str, verb_at: usize) -> R<()> {
+        let at = self.pos;
+        let Tok::Word(obj) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        self.bump();
+        match (verb, obj.as_str()) {
+            ("flush", "ruleset") => {
+                self.rs.tables.clear();
+                self.end_of_item()
+            }
+            ("add" | "create", "table") => self.table_cmd(verb == "create"),
+            ("delete" | "destroy", "table") => {
+                let f = self.family()?;
+                let (n, nat) = self.name()?;
+                if !self.rs.delete_table(f, &n) && verb == "delete" {
+                    return Err(self.no_such(nat, "rule"));
+                }
+                self.end_of_item()
+            }
+            ("flush", "table") => {
+                let f = self.family()?;
+                let (n, nat) = self.name()?;
+                let t = self.table_of(f, nat, &n, "rule")?;
+                for c in t.chains.values_mut() {
+                    c.rules.clear();
+                }
+                self.end_of_item()
+            }
+            ("add" | "create", "chain") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (c, cat) = self.name()?;
+                if self.rs.table(f, &t).is_none() {
+                    return Err(self.no_such(tat, "rule"));
+                }
+                if verb == "create" && self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(&c)) {
+                    return Err(self.err(cat, "Could not process rule: File exists"));
+                }
+                let mut chain = Chain::new(&c);
+                let mut rules = Vec::new();
+                if self.eat_punct("{") {
+                    self.chain_body(f, &t, &mut chain, &mut rules)?;
+                }
+                let table = self.table_of(f, tat, &t, "rule")?;
+                table.add_chain(chain);
+                for r in rules {
+                    table.add_rule(&c, r, None);
+                }
+                self.end_of_item()
+            }
+            ("delete" | "destroy", "chain") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (c, cat) = self.name()?;
+                let referenced = self.rs.table(f, &t).is_some_and(|x| chain_referenced(x, &c));
+                let table = self.table_of(f, tat, &t, "rule")?;
+                match table.chains.get(&c) {
+                    None if verb == "delete" => return Err(self.no_such(cat, "rule")),
+                    None => {}
+                    Some(ch) if !ch.rules.is_empty() || referenced => {
+                        return Err(self.err(cat, "Could not process rule: Device or resource busy"));
+                    }
+                    Some(_) => {
+                        table.chains.shift_remove(&c);
+                    }
+                }
+                self.end_of_item()
+            }
+            ("flush", "chain") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (c, cat) = self.name()?;
+                let err = self.no_such(cat, "rule");
+                let table = self.table_of(f, tat, &t, "rule")?;
+                table.chains.get_mut(&c).ok_or(err)?.rules.clear();
+                self.end_of_item()
+            }
+            ("add" | "insert" | "create", "rule") => self.rule_cmd(verb == "insert"),
+            ("delete" | "destroy", "rule") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (c, cat) = self.name()?;
+                if !self.eat_word("handle") {
+                    return Err(self.unexpected(Some("handle")));
+                }
+                let hat = self.pos;
+                let Tok::Num(h) = *self.peek() else { return Err(self.unexpected(Some("number"))) };
+                self.bump();
+                let err_c = self.no_such(cat, "rule");
+                let err_h = self.no_such(hat, "rule");
+                let table = self.table_of(f, tat, &t, "rule")?;
+                let chain = table.chains.get_mut(&c).ok_or(err_c)?;
+                let before = chain.rules.len();
+                chain.rules.retain(|r| r.handle != h);
+                if chain.rules.len() == before && verb == "delete" {
+                    return Err(err_h);
+                }
+                self.end_of_item()
+            }
+            ("add" | "create", "set" | "map") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (s, sat) = self.name()?;
+                if self.rs.table(f, &t).is_none() {
+                    return Err(self.no_such(tat, "rule"));
+                }
+                if verb == "create" && self.rs.table(f, &t).is_some_and(|x| x.sets.contains_key(&s)) {
+                    return Err(self.err(sat, "Could not process rule: File exists"));
+                }
+                if !self.eat_punct("{") {
+                    return Err(self.unexpected(Some("'{'")));
+                }
+                let set = self.set_body(&s, obj == "map", sat, f, &t)?;
+                self.table_of(f, tat, &t, "rule")?.add_set(set);
+                self.end_of_item()
+            }
+            ("delete" | "destroy" | "flush", "set" | "map") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (s, sat) = self.name()?;
+                let used = self.rs.table(f, &t).is_some_and(|x| set_referenced(x, &s));
+                let err = self.no_such(sat, "rule");
+                let table = self.table_of(f, tat, &t, "rule")?;
+                if verb == "flush" {
+                    table.sets.get_mut(&s).ok_or(err)?.elements.clear();
+                } else if table.sets.contains_key(&s) {
+                    if used {
+                        return Err(self.err(sat, "Could not process rule: Device or resource busy"));
+                    }
+                    table.sets.shift_remove(&s);
+                } else if verb == "delete" {
+                    return Err(err);
+                }
+                self.end_of_item()
+            }
+            ("add" | "create" | "delete" | "destroy", "element") => {
+                let f = self.family()?;
+                let (t, tat) = self.name()?;
+                let (s, sat) = self.name()?;
+                let err = self.no_such(sat, "rule");
+                let set = self.table_of(f, tat, &t, "rule")?.sets.get(&s).cloned().ok_or(err)?;
+                if !self.eat_punct("{") {
+                    return Err(self.unexpected(Some("'{'")));
+                }
+                let del = matches!(verb, "delete" | "destroy");
+                let elems =
+                    self.elements(&set.key, if del { None } else { set.data }, set.flags.interval, f, &t)?;
+                let table = self.table_of(f, tat, &t, "rule")?;
+                let Some(target) = table.sets.get_mut(&s) else { return Err(self.no_such(sat, "rule")) };
+                for (e, eat) in elems {
+                    if del {
+                        if !target.elements.remove(&e.key) && verb == "delete" {
+                            return Err(self.no_such(eat, "rule"));
+                        }
+                    } else {
+                        target.elements.insert(e);
+                    }
+                }
+                self.end_of_item()
+            }
+            _ => {
+                self.pos = at;
+                let _ = verb_at;
+                Err(self.unexpected(None))
+            }
+        }
+    }
+
+    /// `table [family] NAME [{ ... }]` (after `table`).
+    fn table_cmd(&mut self, create: bool) -> R<()> {
+        let f = self.family()?;
+        let (name, at) = self.name()?;
+        if create && self.rs.table(f, &name).is_some() {
+            return Err(self.err(at, "Could not process rule: File exists"));
+        }
+        self.rs.add_table(f, &name);
+        if !self.eat_punct("{") {
+            return self.end_of_item();
+        }
+        // Chains and sets first, then the rules (nft's order for a block).
+        let mut rules: Vec<(String, Rule)> = Vec::new();
+        loop {
+            self.skip_separators();
+            let iat = self.pos;
+            match self.peek().clone() {
+                Tok::Punct("}") => {
+                    self.bump();
+                    break;
+                }
+                Tok::Word(w) if w == "flags" => {
+                    self.bump();
+                    loop {
+                        let (fl, fat) = self.name()?;
+                        match fl.as_str() {
+                            "dormant" => self.table_of(f, at, &name, "rule")?.flags.dormant = true,
+                            _ => return Err(self.err(fat, format!("unknown table option {fl}"))),
+                        }
+                        if !self.eat_punct(",") {
+                            break;
+                        }
+                    }
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if w == "comment" => {
+                    self.bump();
+                    let c = self.string()?;
+                    self.table_of(f, at, &name, "rule")?.comment = Some(c);
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if w == "chain" => {
+                    self.bump();
+                    let (c, _) = self.name()?;
+                    let mut chain = Chain::new(&c);
+                    let mut crules = Vec::new();
+                    if !self.eat_punct("{") {
+                        return Err(self.unexpected(Some("'{'")));
+                    }
+                    self.chain_body(f, &name, &mut chain, &mut crules)?;
+                    self.table_of(f, at, &name, "rule")?.add_chain(chain);
+                    rules.extend(crules.into_iter().map(|r| (c.clone(), r)));
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if w == "set" || w == "map" => {
+                    self.bump();
+                    let (s, sat) = self.name()?;
+                    if !self.eat_punct("{") {
+                        return Err(self.unexpected(Some("'{'")));
+                    }
+                    let set = self.set_body(&s, w == "map", sat, f, &name)?;
+                    self.table_of(f, at, &name, "rule")?.add_set(set);
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if UNMODELLED.contains(&w.as_str()) || w == "flowtable" || w == "counter" => {
+                    return Err(self.unmodelled(iat, &w));
+                }
+                _ => return Err(self.unexpected(None)),
+            }
+        }
+        let table = self.table_of(f, at, &name, "rule")?;
+        for (c, r) in rules {
+            table.add_rule(&c, r, None);
+        }
+        self.end_of_item()
+    }
+
+    fn string(&mut self) -> R<String> {
+        match self.peek().clone() {
+            Tok::Str(s) => {
+                self.bump();
+                Ok(s)
+            }
+            _ => Err(self.unexpected(Some("quoted string"))),
+        }
+    }
+
+    fn number(&mut self) -> R<u64> {
+        match *self.peek() {
+            Tok::Num(n) => {
+                self.bump();
+                Ok(n)
+            }
+            _ => Err(self.unexpected(Some("number"))),
+        }
+    }
+
+    /// The inside of `chain NAME { ... }` (after `{`, through `}`).
+    fn chain_body(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
+        loop {
+            self.skip_separators();
+            match self.peek().clone() {
+                Tok::Punct("}") => {
+                    self.bump();
+                    return Ok(());
+                }
+                Tok::Word(w) if w == "type" => {
+                    let tat = self.bump();
+                    let (ty, tyat) = self.name()?;
+                    let kind = match ty.as_str() {
+                        "filter" => ChainType::Filter,
+                        "nat" => ChainType::Nat,
+                        "route" => ChainType::Route,
+                        _ => return Err(self.err(tyat, format!("unknown chain type {ty}"))),
+                    };
+                    if !self.eat_word("hook") {
+                        return Err(self.unexpected(Some("hook")));
+                    }
+                    let (h, hat) = self.name()?;
+                    let hook = match h.as_str() {
+                        "prerouting" => Hook::Prerouting,
+                        "input" => Hook::Input,
+                        "forward" => Hook::Forward,
+                        "output" => Hook::Output,
+                        "postrouting" => Hook::Postrouting,
+                        "ingress" | "egress" => return Err(self.unmodelled(hat, &h)),
+                        _ => return Err(self.err(hat, format!("unknown chain hook {h}"))),
+                    };
+                    let valid = match kind {
+                        ChainType::Filter => true,
+                        ChainType::Nat => hook != Hook::Forward,
+                        ChainType::Route => hook == Hook::Output,
+                    };
+                    if !valid {
+                        return Err(self.err_span(
+                            tat,
+                            hat,
+                            "Could not process rule: Operation not supported",
+                        ));
+                    }
+                    let pat = self.pos;
+                    if !self.eat_word("priority") {
+                        return Err(self.unexpected(Some("priority")));
+                    }
+                    let priority = self.priority(hook, pat)?;
+                    let policy = chain.base.map_or(Policy::Accept, |b| b.policy);
+                    chain.base = Some(BaseChain { kind, hook, priority, policy });
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if w == "policy" => {
+                    let pat = self.bump();
+                    let (p, _) = self.name()?;
+                    let policy = match p.as_str() {
+                        "accept" => Policy::Accept,
+                        "drop" => Policy::Drop,
+                        _ => return Err(self.err(pat + 1, format!("unknown policy {p}"))),
+                    };
+                    match chain.base.as_mut() {
+                        Some(b) => b.policy = policy,
+                        None => return Err(self.err(pat, "Could not process rule: Operation not supported")),
+                    }
+                    self.end_of_item()?;
+                }
+                Tok::Word(w)
+                    if w == "comment" && matches!(self.peek_at(1), Tok::Str(_)) && self.comment_alone() =>
+                {
+                    self.bump();
+                    chain.comment = Some(self.string()?);
+                    self.end_of_item()?;
+                }
+                Tok::Word(w) if w == "device" || w == "flags" => return Err(self.unmodelled(self.pos, &w)),
+                _ => {
+                    let r = self.rule(f, table)?;
+                    rules.push(r);
+                    self.end_of_item()?;
+                }
+            }
+        }
+    }
+
+    /// True if `comment "x"` is a whole item (a chain comment, not a rule's).
+    fn comment_alone(&self) -> bool {
+        matches!(self.peek_at(2), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof)
+    }
+
+    /// `priority NAME [+|- N]` or `priority [-]N`.
+    fn priority(&mut self, hook: Hook, pat: usize) -> R<i32> {
+        let neg = self.eat_punct("-");
+        match self.peek().clone() {
+            Tok::Num(n) => {
+                self.bump();
+                let v = i32::try_from(n).map_err(|_| self.err(pat, "priority out of range"))?;
+                Ok(if neg { -v } else { v })
+            }
+            Tok::Word(w) if !neg => {
+                let wat = self.bump();
+                let Some((_, base, only)) = STD_PRIORITIES.iter().find(|(n, _, _)| *n == w) else {
+                    return Err(self.err_span(pat, wat, "unknown priority"));
+                };
+                let mut v = *base;
+                let mut last = wat;
+                if self.is_punct("+") || self.is_punct("-") {
+                    let minus = self.is_punct("-");
+                    self.bump();
+                    last = self.pos;
+                    let n = self.number()?;
+                    let n = i32::try_from(n).map_err(|_| self.err(pat, "priority out of range"))?;
+                    v = if minus { v - n } else { v + n };
+                }
+                if only.is_some_and(|h| h != hook) {
+                    return Err(self.err_span(
+                        pat,
+                        last,
+                        "invalid priority expression value in this context.",
+                    ));
+                }
+                Ok(v)
+            }
+            _ => Err(self.unexpected(Some("number"))),
+        }
+    }
+
+    /// The inside of `set NAME { ... }` (after `{`, through `}`).
+    fn set_body(&mut self, name: &str, is_map: bool, at: usize, f: Family, table: &str) -> R<Set> {
+        let mut set = Set::new(name, Vec::new(), None);
+        let mut pending: Option<usize> = None;
+        loop {
+            self.skip_separators();
+            let iat = self.pos;
+            let Tok::Word(w) = self.peek().clone() else {
+                if self.eat_punct("}") {
+                    break;
+                }
+                return Err(self.unexpected(None));
+            };
+            self.bump();
+            match w.as_str() {
+                "type" => {
+                    loop {
+                        let (t, tat) = self.name()?;
+                        let dt = DataType::parse(&t)
+                            .filter(|d| *d != DataType::Verdict)
+                            .ok_or_else(|| self.err(tat, format!("unknown datatype {t}")))?;
+                        set.key.push(dt);
+                        if !self.eat_punct(".") {
+                            break;
+                        }
+                    }
+                    if self.eat_punct(":") {
+                        let (t, tat) = self.name()?;
+                        let dt = DataType::parse(&t)
+                            .ok_or_else(|| self.err(tat, format!("unknown datatype {t}")))?;
+                        set.data = Some(dt);
+                    }
+                }
+                "flags" => loop {
+                    let (fl, fat) = self.name()?;
+                    match fl.as_str() {
+                        "constant" => set.flags.constant = true,
+                        "interval" => set.flags.interval = true,
+                        "timeout" => set.flags.timeout = true,
+                        "dynamic" => set.flags.dynamic = true,
+                        _ => return Err(self.err(fat, format!("unknown set flag {fl}"))),
+                    }
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                },
+                "timeout" => set.timeout_ms = Some(self.time()?),
+                "size" => {
+                    let n = self.number()?;
+                    set.size = Some(u32::try_from(n).map_err(|_| self.err(iat + 1, "size out of range"))?);
+                }
+                "comment" => set.comment = Some(self.string()?),
+                "elements" => {
+                    if !self.eat_punct("=") {
+                        return Err(self.unexpected(Some("'='")));
+                    }
+                    pending = Some(self.pos);
+                    // Skip to the matching brace; the elements are parsed once the type is known.
+                    let mut depth = 0;
+                    loop {
+                        match self.peek() {
+                            Tok::Punct("{") => depth += 1,
+                            Tok::Punct("}") => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    self.bump();
+                                    break;
+                                }
+                            }
+                            Tok::Eof => return Err(self.unexpected(None)),
+                            _ => {}
+                        }
+                        self.bump();
+                    }
+                }
+                "typeof" | "counter" | "policy" | "gc-interval" | "auto-merge" => {
+                    return Err(self.unmodelled(iat, &w));
+                }
+                _ => {
+                    self.pos = iat;
+                    return Err(self.unexpected(None));
+                }
+            }
+            self.end_of_item()?;
+        }
+        if set.key.is_empty() {
+            return Err(self.err(at, "set definition does not specify key"));
+        }
+        if is_map != set.data.is_some() {
+            return Err(self.err(
+                at,
+                if is_map {
+                    "map definition does not specify data"
+                } else {
+                    "set definition specifies data: use map"
+                },
+            ));
+        }
+        if set.flags.dynamic && set.size.is_none() {
+            // The kernel's default size for a set the packet path fills.
+            set.size = Some(65535);
+        }
+        if let Some(p) = pending {
+            let end = self.pos;
+            self.pos = p;
+            if !self.eat_punct("{") {
+                return Err(self.unexpected(Some("'{'")));
+            }
+            let elems = self.elements(&set.key, set.data, set.flags.interval, f, table)?;
+            for (e, _) in elems {
+                set.elements.insert(e);
+            }
+            self.pos = end;
+        }
+        Ok(set)
+    }
+
+    fn time(&mut self) -> R<u64> {
+        let at = self.pos;
+        let text = match self.peek().clone() {
+            Tok::Num(n) => n.to_string(),
+            Tok::Digits(d) => d,
+            _ => return Err(self.unexpected(Some("string"))),
+        };
+        self.bump();
+        parse_time(&text).ok_or_else(|| self.err(at, format!("Wrong time format: {text}")))
+    }
+
+    /// `{ elem, ... }` (after `{`, through `}`) with keys of `key` types; `data`: the map's
+    /// data type. Each element comes with the token index where it starts.
+    fn elements(
+        &mut self,
+        key: &[DataType],
+        data: Option<DataType>,
+        interval: bool,
+        f: Family,
+        table: &str,
+    ) -> R<Vec<(Element, usize)>> {
+        let mut out = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat_punct("}") {
+                return Ok(out);
+            }
+            let eat = self.pos;
+            let mut parts = Vec::new();
+            for (i, t) in key.iter().enumerate() {
+                if i > 0 && !self.eat_punct(".") {
+                    return Err(self.unexpected(Some("'.'")));
+                }
+                parts.push(self.key_part(*t, interval)?);
+            }
+            let mut e = Element { key: parts, data: None, comment: None, timeout_ms: None, expires: None };
+            loop {
+                if self.eat_word("timeout") {
+                    e.timeout_ms = Some(self.time()?);
+                } else if self.is_word("comment") {
+                    self.bump();
+                    e.comment = Some(self.string()?);
+                } else if self.is_word("expires") || self.is_word("counter") {
+                    return Err(self.unmodelled(self.pos, "element expires/counter"));
+                } else {
+                    break;
+                }
+            }
+            if let Some(d) = data {
+                if !self.eat_punct(":") {
+                    return Err(self.unexpected(Some("colon")));
+                }
+                e.data = Some(if d == DataType::Verdict {
+                    MapData::Verdict(self.verdict(f, table)?)
+                } else {
+                    let (v, _) = self.value(d)?;
+                    MapData::Value(v)
+                });
+            }
+            out.push((e, eat));
+            self.skip_newlines();
+            if !self.eat_punct(",") {
+                self.skip_newlines();
+                if self.eat_punct("}") {
+                    return Ok(out);
+                }
+                return Err(self.unexpected(Some("comma or '}'")));
+            }
+        }
+    }
+
+    /// One field of an element key: a value, `lo-hi`, or `addr/len`.
+    fn key_part(&mut self, t: DataType, interval: bool) -> R<KeyPart> {
+        let (v, at) = self.value(t)?;
+        if self.is_punct("-") {
+            self.bump();
+            let (hi, hat) = self.value(t)?;
+            if !interval {
+                return Err(self.err_span(at, hat, "You must add 'flags interval' to your set"));
+            }
+            return Ok(KeyPart::Range(v, hi));
+        }
+        if let (Value::Addr(a), true) = (&v, self.is_punct("/")) {
+            self.bump();
+            let len = self.number()?;
+            if len > 32 {
+                return Err(self.err(self.pos - 1, "prefix length out of range"));
+            }
+            if len == 32 {
+                return Ok(KeyPart::Single(v));
+            }
+            if !interval {
+                return Err(self.err_span(at, self.pos - 1, "You must add 'flags interval' to your set"));
+            }
+            let (lo, hi) = prefix_range(*a, len as u8);
+            return Ok(KeyPart::Range(Value::Addr(lo), Value::Addr(hi)));
+        }
+        Ok(KeyPart::Single(v))
+    }
+
+    /// A constant of type `t` from the current token.
+    fn value(&mut self, t: DataType) -> R<(Value, usize)> {
+        let at = self.pos;
+        let text = match self.peek().clone() {
+            Tok::Word(w) | Tok::Digits(w) => w,
+            Tok::Str(s) if t == DataType::Ifname => s,
+            Tok::Num(n) => n.to_string(),
+            Tok::Addr(a) => a.to_string(),
+            Tok::Punct("$") => return Err(self.unmodelled(at, "$variable")),
+            _ => return Err(self.unexpected(None)),
+        };
+        let text = if t == DataType::Mark || t == DataType::Integer {
+            match self.peek() {
+                Tok::Num(n) => n.to_string(),
+                _ => text,
+            }
+        } else {
+            text
+        };
+        self.bump();
+        match Value::parse(t, &text) {
+            Some(v) => Ok((v, at)),
+            None => Err(self.err(
+                at,
+                match t {
+                    DataType::Ipv4Addr => "Could not resolve hostname: Name or service not known".to_string(),
+                    DataType::InetService => {
+                        "Could not resolve service: Servname not supported for ai_socktype".to_string()
+                    }
+                    DataType::InetProto => "Could not resolve protocol name".to_string(),
+                    DataType::CtState => "Could not parse conntrack state".to_string(),
+                    DataType::CtStatus => "Could not parse conntrack status".to_string(),
+                    other => format!("Could not parse {}", other.name()),
+                },
+            )),
+        }
+    }
+
+    fn verdict(&mut self, f: Family, table: &str) -> R<Verdict> {
+        let at = self.pos;
+        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(Some("verdict"))) };
+        self.bump();
+        Ok(match w.as_str() {
+            "accept" => Verdict::Accept,
+            "drop" => Verdict::Drop,
+            "continue" => Verdict::Continue,
+            "return" => Verdict::Return,
+            "jump" | "goto" => {
+                let (c, cat) = self.name()?;
+                self.refs.push(Ref {
+                    at: cat,
+                    family: f,
+                    table: table.to_string(),
+                    chain: Some(c.clone()),
+                    set: None,
+                });
+                if w == "jump" { Verdict::Jump(c) } else { Verdict::Goto(c) }
+            }
+            "queue" => return Err(self.unmodelled(at, "queue")),
+            _ => {
+                self.pos = at;
+                return Err(self.unexpected(Some("verdict")));
+            }
+        })
+    }
+
+    /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
+    fn rule_cmd(&mut self, insert: bool) -> R<()> {
+        let f = self.family()?;
+        let (t, tat) = self.name()?;
+        let (c, cat) = self.name()?;
+        if self.rs.table(f, &t).is_none() {
+            return Err(self.no_such(tat, "rule"));
+        }
+        if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(&c)) {
+            return Err(self.no_such(cat, "rule"));
+        }
+        let mut index = if insert { Some(0) } else { None };
+        if self.is_word("handle") || self.is_word("position") || self.is_word("index") {
+            let by_index = self.is_word("index");
+            self.bump();
+            let nat = self.pos;
+            let n = self.number()?;
+            let rules = &self
+                .rs
+                .table(f, &t)
+                .and_then(|x| x.chains.get(&c))
+                .map(|ch| ch.rules.clone())
+                .unwrap_or_default();
+            let i = if by_index {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|i| *i < rules.len())
+                    .ok_or_else(|| self.no_such(nat, "rule"))?
+            } else {
+                rules.iter().position(|r| r.handle == n).ok_or_else(|| self.no_such(nat, "rule"))?
+            };
+            index = Some(if insert { i } else { i + 1 });
+        }
+        let rule = self.rule(f, &t)?;
+        let table = self.table_of(f, tat, &t, "rule")?;
+        table.add_rule(&c, rule, index);
+        self.end_of_item()
+    }
+
+    fn check_refs(&mut self) -> R<()> {
+        for r in std::mem::take(&mut self.refs) {
+            let table = self.rs.table(r.family, &r.table);
+            if let Some(c) = &r.chain
+                && !table.is_some_and(|t| t.chains.contains_key(c))
+            {
+                return Err(self.no_such(r.at, "rule"));
+            }
+            if let Some(s) = &r.set
+                && !table.is_some_and(|t| t.sets.contains_key(s))
+            {
+                return Err(self.err_span(r.at, r.at + 1, "No such file or directory"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One rule's statements, up to (not including) a newline, `;`, `}` or EOF.
+    fn rule(&mut self, f: Family, table: &str) -> R<Rule> {
+        let mut stmts: Vec<Stmt> = Vec::new();
+        let mut comment = None;
+        let start = self.pos;
+        while !matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
+            if self.is_word("comment") {
+                self.bump();
+                comment = Some(self.string()?);
+                continue;
+            }
+            let s = self.stmt(f, table, &stmts)?;
+            stmts.push(s);
+        }
+        if stmts.is_empty() && comment.is_none() {
+            return Err(self.err(start, "syntax error, unexpected newline"));
+        }
+        Ok(Rule { handle: 0, stmts: canonical(stmts), comment })
+    }
+
+    fn stmt(&mut self, f: Family, table: &str, before: &[Stmt]) -> R<Stmt> {
+        let at = self.pos;
+        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        match w.as_str() {
+            "accept" | "drop" | "continue" | "return" | "jump" | "goto" => {
+                Ok(Stmt::Verdict(self.verdict(f, table)?))
+            }
+            "queue" => Err(self.unmodelled(at, "queue")),
+            "counter" => {
+                self.bump();
+                let (mut packets, mut bytes) = (0, 0);
+                if self.eat_word("packets") {
+                    packets = self.number()?;
+                    if !self.eat_word("bytes") {
+                        return Err(self.unexpected(Some("bytes")));
+                    }
+                    bytes = self.number()?;
+                }
+                Ok(Stmt::Counter { packets, bytes })
+            }
+            "log" => {
+                self.bump();
+                let mut prefix = None;
+                loop {
+                    if self.eat_word("prefix") {
+                        prefix = Some(self.string()?);
+                    } else if let Tok::Word(o) = self.peek().clone()
+                        && matches!(o.as_str(), "level" | "flags" | "group" | "snaplen" | "queue-threshold")
+                    {
+                        return Err(self.unmodelled(self.pos, &format!("log {o}")));
+                    } else {
+                        break;
+                    }
+                }
+                Ok(Stmt::Log { prefix })
+            }
+            "notrack" => {
+                self.bump();
+                Ok(Stmt::Notrack)
+            }
+            "reject" => {
+                self.bump();
+                if !self.eat_word("with") {
+                    return Ok(Stmt::Reject(Reject::Icmp(3)));
+                }
+                let wat = self.pos;
+                let (kind, _) = self.name()?;
+                match kind.as_str() {
+                    "tcp" => {
+                        if !self.eat_word("reset") {
+                            return Err(self.unexpected(Some("reset")));
+                        }
+                        Ok(Stmt::Reject(Reject::TcpReset))
+                    }
+                    "icmp" => {
+                        self.eat_word("type");
+                        let (code, cat) = self.name()?;
+                        let c = match code.as_str() {
+                            "net-unreachable" => 0,
+                            "host-unreachable" => 1,
+                            "prot-unreachable" => 2,
+                            "port-unreachable" => 3,
+                            "net-prohibited" => 9,
+                            "host-prohibited" => 10,
+                            "admin-prohibited" => 13,
+                            _ => {
+                                return Err(self.err(cat, format!("Could not parse ICMP reject code: {code}")));
+                            }
+                        };
+                        Ok(Stmt::Reject(Reject::Icmp(c)))
+                    }
+                    "icmpx" => Err(self.err_span(wat, self.pos, "abstracted ICMP unreachable not supported")),
+                    _ => Err(self.err(wat, "syntax error, unexpected string")),
+                }
+            }
+            "dnat" | "snat" => {
+                self.bump();
+                self.eat_word("ip");
+                if !self.eat_word("to") {
+                    return Err(self.unexpected(Some("to")));
+                }
+                let aat = self.pos;
+                let (v, _) = self.value(DataType::Ipv4Addr)?;
+                let Value::Addr(addr) = v else { return Err(self.err(aat, "bad address")) };
+                let ports = self.nat_ports(before)?;
+                let flags = self.nat_flags()?;
+                let kind = if w == "dnat" { NatKind::Dnat } else { NatKind::Snat };
+                Ok(Stmt::Nat { kind, addr, ports, flags })
+            }
+            "masquerade" => {
+                self.bump();
+                let mut ports = None;
+                if self.eat_word("to") {
+                    if !self.is_punct(":") {
+                        return Err(self.unexpected(Some("colon")));
+                    }
+                    ports = self.nat_ports(before)?;
+                }
+                let flags = self.nat_flags()?;
+                Ok(Stmt::Masquerade { ports, flags })
+            }
+            "add" | "update" => {
+                self.bump();
+                if !self.eat_punct("@") {
+                    return Err(self.unexpected(Some("'@'")));
+                }
+                let (set, sat) = self.name()?;
+                self.refs.push(Ref {
+                    at: sat - 1,
+                    family: f,
+                    table: table.to_string(),
+                    chain: None,
+                    set: Some(set.clone()),
+                });
+                if !self.eat_punct("{") {
+                    return Err(self.unexpected(Some("'{'")));
+                }
+                let key = self.expr()?;
+                let mut timeout_ms = None;
+                if self.eat_word("timeout") {
+                    timeout_ms = Some(self.time()?);
+                }
+                if !self.eat_punct("}") {
+                    return Err(self.unexpected(Some("'}'")));
+                }
+                let op = if w == "add" { SetOp::Add } else { SetOp::Update };
+                Ok(Stmt::SetUpdate { op, set, key, timeout_ms })
+            }
+            x if UNMODELLED.contains(&x) && !matches!(x, "arp" | "ip6") => Err(self.unmodelled(at, x)),
+            _ => self.match_stmt(f, table),
+        }
+    }
+
+    /// `:PORT[-PORT]` after a NAT address (only after a transport protocol match, as nft
+    /// requires).
+    fn nat_ports(&mut self, before: &[Stmt]) -> R<Option<(u16, u16)>> {
+        if !self.is_punct(":") {
+            return Ok(None);
+        }
+        let cat = self.bump();
+        let lo = self.number()?;
+        let mut hi = lo;
+        if self.eat_punct("-") {
+            hi = self.number()?;
+        }
+        let l4 = before.iter().any(|s| match s {
+            Stmt::Match {
+                left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol), ..
+            } => true,
+            Stmt::Match { left: Expr::Payload(p), .. } => p.protocol().is_some(),
+            _ => false,
+        });
+        if !l4 {
+            return Err(self.err_span(
+                cat + 1,
+                self.pos - 1,
+                "transport protocol mapping is only valid after transport protocol match",
+            ));
+        }
+        let lo = u16::try_from(lo).map_err(|_| self.err(cat + 1, "port out of range"))?;
+        let hi = u16::try_from(hi).map_err(|_| self.err(cat + 1, "port out of range"))?;
+        Ok(Some((lo, hi)))
+    }
+
+    fn nat_flags(&mut self) -> R<NatFlags> {
+        let mut fl = NatFlags::default();
+        loop {
+            if self.eat_word("random") {
+                fl.random = true;
+            } else if self.eat_word("fully-random") {
+                fl.fully_random = true;
+            } else if self.eat_word("persistent") {
+                fl.persistent = true;
+            } else {
+                return Ok(fl);
+            }
+            self.eat_punct(",");
+        }
+    }
+
+    /// `EXPR vmap MAP`, `EXPR [op] RHS`, `meta mark set EXPR`, `ct mark set EXPR`.
+    fn match_stmt(&mut self, f: Family, table: &str) -> R<Stmt> {
+        let lat = self.pos;
+        let left = self.expr()?;
+        if self.is_word("set") {
+            let sat = self.bump();
+            let value = self.set_value(&left)?;
+            return match left {
+                Expr::Meta(MetaKey::Mark) => Ok(Stmt::MetaMarkSet(value)),
+                Expr::Ct(CtKey::Mark) => Ok(Stmt::CtMarkSet(value)),
+                other => Err(self.unmodelled(sat, &format!("{other} set"))),
+            };
+        }
+        if self.eat_word("vmap") {
+            let map = self.set_ref(&left.dtypes(), Some(DataType::Verdict), f, table)?;
+            return Ok(Stmt::Vmap { key: left, map });
+        }
+        if left == Expr::Meta(MetaKey::Nfproto) && f == Family::Ip {
+            return Err(self.err_span(lat, lat + 1, "meta nfproto is only useful in the inet family"));
+        }
+        let op = match self.peek() {
+            Tok::Punct("!=") => RelOp::Ne,
+            Tok::Punct("==") => RelOp::Eq,
+            Tok::Punct("<") => RelOp::Lt,
+            Tok::Punct(">") => RelOp::Gt,
+            Tok::Punct("<=") => RelOp::Le,
+            Tok::Punct(">=") => RelOp::Ge,
+            _ => RelOp::Implicit,
+        };
+        if op != RelOp::Implicit {
+            self.bump();
+        }
+        if matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
+            return Err(self.unexpected(None));
+        }
+        let types = left.dtypes();
+        let right = if self.is_punct("@") || self.is_punct("{") {
+            Rhs::Set(self.set_ref(&types, None, f, table)?)
+        } else {
+            if types.len() != 1 {
+                return Err(self.err(self.pos, "a concatenation compares with a set only"));
+            }
+            let t = types[0];
+            let (v, _) = self.value(t)?;
+            if self.is_punct("-") {
+                self.bump();
+                let (hi, _) = self.value(t)?;
+                Rhs::Range(v, hi)
+            } else if let (Value::Addr(a), true) = (&v, self.is_punct("/")) {
+                self.bump();
+                let len = self.number()?;
+                if len > 32 {
+                    return Err(self.err(self.pos - 1, "prefix length out of range"));
+                }
+                Rhs::Prefix(*a, len as u8)
+            } else if t.is_bitmask() && self.is_punct(",") {
+                let mut acc = v;
+                while self.eat_punct(",") {
+                    let (more, mat) = self.value(t)?;
+                    acc = acc.or_bits(&more).ok_or_else(|| self.err(mat, "bad flag"))?;
+                }
+                Rhs::Value(acc)
+            } else {
+                Rhs::Value(v)
+            }
+        };
+        Ok(Stmt::Match { left, op, right })
+    }
+
+    /// The value of `meta mark set ...`: a constant or `meta mark | 0x4000`-style expression.
+    fn set_value(&mut self, target: &Expr) -> R<Expr> {
+        match self.peek() {
+            Tok::Num(_) => {
+                let (v, _) = self.value(target.dtype())?;
+                Ok(Expr::Const(v))
+            }
+            _ => self.expr(),
+        }
+    }
+
+    /// `@name` or `{ ... }` for a match or a vmap.
+    fn set_ref(&mut self, key: &[DataType], data: Option<DataType>, f: Family, table: &str) -> R<SetRef> {
+        if self.eat_punct("@") {
+            let (n, nat) = self.name()?;
+            self.refs.push(Ref {
+                at: nat - 1,
+                family: f,
+                table: table.to_string(),
+                chain: None,
+                set: Some(n.clone()),
+            });
+            return Ok(SetRef::Named(n));
+        }
+        if !self.eat_punct("{") {
+            return Err(self.unexpected(Some("'{'")));
+        }
+        let elems = self.elements(key, data, true, f, table)?;
+        let mut set = Set::new("", key.to_vec(), data);
+        set.flags.constant = true;
+        set.flags.interval = elems.iter().any(|(e, _)| e.key.iter().any(|p| matches!(p, KeyPart::Range(..))));
+        for (e, _) in elems {
+            set.elements.insert(e);
+        }
+        Ok(SetRef::Anon(Box::new(set)))
+    }
+
+    /// A primary expression, a concatenation, and a binop (`meta mark & 0xff`).
+    fn expr(&mut self) -> R<Expr> {
+        let mut parts = vec![self.primary()?];
+        while self.is_punct(".") {
+            self.bump();
+            parts.push(self.primary()?);
+        }
+        let e = if parts.len() == 1 { parts.remove(0) } else { Expr::Concat(parts) };
+        let op = match self.peek() {
+            Tok::Punct("&") => Some(BinOp::And),
+            Tok::Punct("|") => Some(BinOp::Or),
+            Tok::Punct("^") => Some(BinOp::Xor),
+            Tok::Word(w) if w == "and" => Some(BinOp::And),
+            Tok::Word(w) if w == "or" => Some(BinOp::Or),
+            Tok::Word(w) if w == "xor" => Some(BinOp::Xor),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.bump();
+            let right = self.number()?;
+            return Ok(Expr::Binop { left: Box::new(e), op, right });
+        }
+        Ok(e)
+    }
+
+    fn field(&mut self, names: &[(&str, Payload)]) -> R<Expr> {
+        let at = self.pos;
+        let (n, _) = self.name()?;
+        match names.iter().find(|(x, _)| *x == n) {
+            Some((_, p)) => Ok(Expr::Payload(*p)),
+            None => Err(self.unmodelled(at, &n)),
+        }
+    }
+
+    fn primary(&mut self) -> R<Expr> {
+        let at = self.pos;
+        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        self.bump();
+        match w.as_str() {
+            "ip" => self.field(&[
+                ("saddr", Payload::IpSaddr),
+                ("daddr", Payload::IpDaddr),
+                ("protocol", Payload::IpProtocol),
+                ("ttl", Payload::IpTtl),
+            ]),
+            "th" => self.field(&[("sport", Payload::ThSport), ("dport", Payload::ThDport)]),
+            "tcp" => self.field(&[
+                ("sport", Payload::TcpSport),
+                ("dport", Payload::TcpDport),
+                ("flags", Payload::TcpFlags),
+            ]),
+            "udp" => self.field(&[("sport", Payload::UdpSport), ("dport", Payload::UdpDport)]),
+            "sctp" => self.field(&[("sport", Payload::SctpSport), ("dport", Payload::SctpDport)]),
+            "icmp" => self.field(&[("type", Payload::IcmpType)]),
+            "iifname" => Ok(Expr::Meta(MetaKey::Iifname)),
+            "oifname" => Ok(Expr::Meta(MetaKey::Oifname)),
+            "mark" => Ok(Expr::Meta(MetaKey::Mark)),
+            "meta" => {
+                let kat = self.pos;
+                let (k, _) = self.name()?;
+                Ok(Expr::Meta(match k.as_str() {
+                    "l4proto" => MetaKey::L4proto,
+                    "nfproto" => MetaKey::Nfproto,
+                    "iifname" => MetaKey::Iifname,
+                    "oifname" => MetaKey::Oifname,
+                    "mark" => MetaKey::Mark,
+                    _ => return Err(self.unmodelled(kat, &format!("meta {k}"))),
+                }))
+            }
+            "ct" => {
+                let kat = self.pos;
+                let (k, _) = self.name()?;
+                Ok(Expr::Ct(match k.as_str() {
+                    "state" => CtKey::State,
+                    "status" => CtKey::Status,
+                    "mark" => CtKey::Mark,
+                    "original" | "reply" => {
+                        self.eat_word("ip");
+                        let fat = self.pos;
+                        let (fld, _) = self.name()?;
+                        match (k.as_str(), fld.as_str()) {
+                            ("original", "saddr") => CtKey::OriginalSaddr,
+                            ("original", "daddr") => CtKey::OriginalDaddr,
+                            ("reply", "saddr") => CtKey::ReplySaddr,
+                            ("reply", "daddr") => CtKey::ReplyDaddr,
+                            _ => return Err(self.unmodelled(fat, &format!("ct {k} {fld}"))),
+                        }
+                    }
+                    _ => return Err(self.unmodelled(kat, &format!("ct {k}"))),
+                }))
+            }
+            "fib" => {
+                let (a, aat) = self.name()?;
+                let daddr = match a.as_str() {
+                    "daddr" => true,
+                    "saddr" => false,
+                    _ => return Err(self.unmodelled(aat, &format!("fib {a}"))),
+                };
+                if self.is_punct(".") {
+                    return Err(self.unmodelled(self.pos, "fib with iif/oif/mark"));
+                }
+                let rat = self.pos;
+                let (r, _) = self.name()?;
+                if r != "type" {
+                    return Err(self.unmodelled(rat, &format!("fib {a} {r}")));
+                }
+                Ok(Expr::FibType { daddr })
+            }
+            "numgen" => {
+                let mat = self.pos;
+                let (mode, _) = self.name()?;
+                if mode != "random" {
+                    return Err(self.unmodelled(mat, &format!("numgen {mode}")));
+                }
+                if !self.eat_word("mod") {
+                    return Err(self.unexpected(Some("mod")));
+                }
+                let m = self.number()?;
+                let modulus = u32::try_from(m)
+                    .ok()
+                    .filter(|m| *m > 0)
+                    .ok_or_else(|| self.err(self.pos - 1, "Invalid numgen modulus"))?;
+                let mut offset = 0;
+                if self.eat_word("offset") {
+                    offset = u32::try_from(self.number()?)
+                        .map_err(|_| self.err(self.pos - 1, "offset out of range"))?;
+                }
+                Ok(Expr::Numgen { modulus, offset })
+            }
+            _ => {
+                self.pos = at;
+                if UNMODELLED.contains(&w.as_str()) {
+                    return Err(self.unmodelled(at, &w));
+                }
+                Err(self.unexpected(None))
+            }
+        }
+    }
+}
+
+/// nft's canonical form of a rule's statements (see the module doc).
+fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
+    let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        let s = match s {
+            Stmt::Match { left, op, right } => {
+                let op =
+                    if op == RelOp::Eq && !left.dtype().is_bitmask() && !matches!(left, Expr::Binop { .. }) {
+                        RelOp::Implicit
+                    } else {
+                        op
+                    };
+                let right = match right {
+                    Rhs::Set(SetRef::Anon(set))
+                        if set.data.is_none() && set.elements.len() == 1 && set.key.len() == 1 =>
+                    {
+                        single(&set).unwrap_or(Rhs::Set(SetRef::Anon(set)))
+                    }
+                    Rhs::Prefix(a, 32) => Rhs::Value(Value::Addr(a)),
+                    other => other,
+                };
+                Stmt::Match { left, op, right }
+            }
+            other => other,
+        };
+        // `ip protocol tcp tcp dport 80`: the dependency is implied.
+        if let Stmt::Match { left: Expr::Payload(p), .. } = &s
+            && let Some(proto) = p.protocol()
+            && let Some(Stmt::Match {
+                left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol),
+                op: RelOp::Implicit,
+                right: Rhs::Value(Value::Proto(x)),
+            }) = out.last()
+            && *x == proto
+        {
+            out.pop();
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The comparison a one-element anonymous set stands for.
+fn single(set: &Set) -> Option<Rhs> {
+    let e = set.elements.iter().next()?;
+    match e.key.first()? {
+        KeyPart::Single(v) => Some(Rhs::Value(v.clone())),
+        KeyPart::Range(Value::Addr(lo), Value::Addr(hi)) => match as_prefix(*lo, *hi) {
+            Some(len) if len == 32 => Some(Rhs::Value(Value::Addr(*lo))),
+            Some(len) => Some(Rhs::Prefix(*lo, len)),
+            None => Some(Rhs::Range(Value::Addr(*lo), Value::Addr(*hi))),
+        },
+        KeyPart::Range(lo, hi) => Some(Rhs::Range(lo.clone(), hi.clone())),
+    }
+}
+
+/// The prefix length of `lo-hi`, if it is one.
+pub fn as_prefix(lo: Ipv4Addr, hi: Ipv4Addr) -> Option<u8> {
+    let (l, h) = (u32::from(lo), u32::from(hi));
+    let span = h.wrapping_sub(l).wrapping_add(1);
+    if h < l {
+        return None;
+    }
+    if span == 0 {
+        return (l == 0).then_some(0);
+    }
+    if !span.is_power_of_two() || l & (span - 1) != 0 {
+        return None;
+    }
+    Some(32 - span.trailing_zeros() as u8)
+}
+
+fn chain_referenced(t: &Table, name: &str) -> bool {
+    let by_verdict = |v: &Verdict| matches!(v, Verdict::Jump(c) | Verdict::Goto(c) if c == name);
+    let in_set =
+        |s: &Set| s.elements.iter().any(|e| matches!(&e.data, Some(MapData::Verdict(v)) if by_verdict(v)));
+    t.sets.values().any(in_set)
+        || t.chains.values().flat_map(|c| &c.rules).flat_map(|r| &r.stmts).any(|s| match s {
+            Stmt::Verdict(v) => by_verdict(v),
+            Stmt::Vmap { map: SetRef::Anon(s), .. } => in_set(s),
+            _ => false,
+        })
+}
+
+fn set_referenced(t: &Table, name: &str) -> bool {
+    t.chains.values().flat_map(|c| &c.rules).flat_map(|r| &r.stmts).any(|s| match s {
+        Stmt::Match { right: Rhs::Set(SetRef::Named(n)), .. } | Stmt::Vmap { map: SetRef::Named(n), .. } => {
+            n == name
+        }
+        Stmt::SetUpdate { set, .. } => set == name,
+        _ => false,
+    })
+}

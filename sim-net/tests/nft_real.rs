@@ -1,0 +1,129 @@
+//! netsim's nftables against the real `nft`.
+//!
+//! Each `data/nft/NAME.nft` has a `NAME.listed`: what the real `nft list ruleset` (nftables
+//! v1.0.6) printed after `nft -f NAME.nft` in a fresh network namespace. Two tests:
+//!
+//! - `netsim_lists_what_real_nft_listed`: netsim's `nft list ruleset` of each file is that text,
+//!   byte for byte, and loading the listed text gives the same listing again (runs everywhere);
+//! - `differential_against_the_installed_nft`: when `nft` is installed and the test runs as
+//!   root, it loads each file with the real `nft` in a namespace it creates (never the
+//!   machine's own) and compares the real listing with netsim's. Otherwise it prints why it is
+//!   skipped. (`.ci/run` installs `nftables`.)
+//!
+//! `kube-proxy.nft` is upstream's `TestOverallNFTablesRules` transaction
+//! (`pkg/proxy/nftables/proxier_test.go`) for services svc1, svc2, svc4 and svc6, with each
+//! endpoint chain created before the service chain that jumps to it (the kernel needs a jump
+//! target to exist when the rule is added).
+
+use std::process::Command;
+
+use sim_net::nftables::Nftables;
+
+const FILES: [(&str, &str, &str); 3] = [
+    ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
+    ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
+    ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
+];
+
+fn netsim_list(name: &str, text: &str) -> String {
+    let mut n = Nftables::new();
+    n.apply_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+    n.list_ruleset()
+}
+
+/// Fails with the differing lines.
+fn assert_same(ours: &str, real: &str, what: &str) {
+    if ours == real {
+        return;
+    }
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), real.lines().collect());
+    let first = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let show =
+        |v: &[&str]| v.iter().skip(first).take(6).map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
+    panic!(
+        "netsim differs from {what} at line {} ({} vs {} lines):\nnetsim:\n{}\nreal:\n{}",
+        first + 1,
+        a.len(),
+        b.len(),
+        show(&a),
+        show(&b)
+    );
+}
+
+#[test]
+fn netsim_lists_what_real_nft_listed() {
+    for (name, text, listed) in FILES {
+        let ours = netsim_list(name, text);
+        assert_same(&ours, listed, &format!("the recorded nft list ruleset of {name}.nft"));
+        // The listing is itself valid input that lists the same.
+        assert_eq!(netsim_list(name, listed), listed, "{name}: listing of the listing");
+    }
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).output().is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A network namespace that is deleted when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Option<Netns> {
+        let name = format!("nsim-nft-{}-{tag}", std::process::id());
+        let ok = Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
+        ok.then_some(Netns(name))
+    }
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.0])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec: {e}"))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn real_list(name: &str, text: &str) -> Result<String, String> {
+    let ns = Netns::new(name).ok_or("cannot create a network namespace")?;
+    let path = std::env::temp_dir().join(format!("{}.nft", ns.0));
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    let load = ns.run(&["nft", "-f", &path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    if !load.status.success() {
+        return Err(String::from_utf8_lossy(&load.stderr).into_owned());
+    }
+    let out = ns.run(&["nft", "list", "ruleset"]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn differential_against_the_installed_nft() {
+    if !have("nft") || !have("ip") {
+        println!("skipped: nft or ip is not installed (apt-get install nftables iproute2)");
+        return;
+    }
+    if !is_root() {
+        println!("skipped: creating a network namespace needs root");
+        return;
+    }
+    if Netns::new("probe").is_none() {
+        println!("skipped: cannot create a network namespace here");
+        return;
+    }
+    for (name, text, _) in FILES {
+        let real = real_list(name, text).unwrap_or_else(|e| panic!("real nft refused {name}.nft: {e}"));
+        assert_same(&netsim_list(name, text), &real, &format!("the installed nft on {name}.nft"));
+    }
+}
