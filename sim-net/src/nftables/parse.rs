@@ -630,9 +630,13 @@ impl Parser<'_> {
                     self.end_of_item()?;
                 }
                 Tok::Word(w) if w == "device" || w == "flags" => return Err(self.unmodelled(self.pos, &w)),
+                Tok::Eof => return Err(self.unexpected(None)),
                 _ => {
                     let r = self.rule(f, table)?;
                     rules.push(r);
+                    if matches!(self.peek(), Tok::Eof) {
+                        return Err(self.unexpected(Some("newline or semicolon")));
+                    }
                     self.end_of_item()?;
                 }
             }
@@ -1106,7 +1110,9 @@ impl Parser<'_> {
                             "host-prohibited" => 10,
                             "admin-prohibited" => 13,
                             _ => {
-                                return Err(self.err(cat, format!("Could not parse ICMP reject code: {code}")));
+                                return Err(
+                                    self.err(cat, format!("Could not parse ICMP reject code: {code}"))
+                                );
                             }
                         };
                         Ok(Stmt::Reject(Reject::Icmp(c)))
@@ -1455,13 +1461,14 @@ impl Parser<'_> {
                 }
                 Ok(Expr::Numgen { modulus, offset })
             }
-            _ => {
+            _ if UNMODELLED.contains(&w.as_str()) => Err(self.unmodelled(at, &w)),
+            _ if KEYWORDS.contains(&w.as_str()) => {
                 self.pos = at;
-                if UNMODELLED.contains(&w.as_str()) {
-                    return Err(self.unmodelled(at, &w));
-                }
                 Err(self.unexpected(None))
             }
+            // nft's grammar reads a bare word as the start of an expression and fails on
+            // what follows it.
+            _ => Err(self.unexpected(None)),
         }
     }
 }
@@ -1514,7 +1521,7 @@ fn single(set: &Set) -> Option<Rhs> {
     match e.key.first()? {
         KeyPart::Single(v) => Some(Rhs::Value(v.clone())),
         KeyPart::Range(Value::Addr(lo), Value::Addr(hi)) => match as_prefix(*lo, *hi) {
-            Some(len) if len == 32 => Some(Rhs::Value(Value::Addr(*lo))),
+            Some(32) => Some(Rhs::Value(Value::Addr(*lo))),
             Some(len) => Some(Rhs::Prefix(*lo, len)),
             None => Some(Rhs::Range(Value::Addr(*lo), Value::Addr(*hi))),
         },
@@ -1558,4 +1565,101 @@ fn set_referenced(t: &Table, name: &str) -> bool {
         Stmt::SetUpdate { set, .. } => set == name,
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Nftables;
+
+    /// The error nft v1.0.6 printed for the same input (recorded in a network namespace).
+    fn err(text: &str) -> String {
+        let mut n = Nftables::new();
+        match n.apply(text) {
+            Ok(()) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_worded_and_located_as_nft_does() {
+        assert_eq!(
+            err("table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.4 frobnicate\n\t}\n}\n"),
+            "/dev/stdin:3:30-30: Error: syntax error, unexpected newline\n\t\tip daddr 1.2.3.4 frobnicate\n\t\t                           ^"
+        );
+        assert_eq!(
+            err("table ip x { chain c { tcp dport 80 accept"),
+            "/dev/stdin:1:43-43: Error: syntax error, unexpected end of file, expecting newline or semicolon\ntable ip x { chain c { tcp dport 80 accept\n                                          ^"
+        );
+        assert_eq!(
+            err("table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.400 accept\n\t}\n}\n"),
+            "/dev/stdin:3:12-20: Error: Could not resolve hostname: Name or service not known\n\t\tip daddr 1.2.3.400 accept\n\t\t         ^^^^^^^^^"
+        );
+    }
+
+    #[test]
+    fn missing_objects_are_refused_with_the_kernel_errno() {
+        assert_eq!(
+            err("add rule ip nope c accept\n"),
+            "/dev/stdin:1:13-16: Error: Could not process rule: No such file or directory\nadd rule ip nope c accept\n            ^^^^"
+        );
+        assert_eq!(
+            err("table ip x {\n\tchain c {\n\t\tjump nowhere\n\t}\n}\n"),
+            "/dev/stdin:3:8-14: Error: Could not process rule: No such file or directory\n\t\tjump nowhere\n\t\t     ^^^^^^^"
+        );
+        assert_eq!(
+            err("table ip x {\n chain c {\n tcp dport @nosuch accept\n }\n}\n"),
+            "/dev/stdin:3:12-18: Error: No such file or directory\n tcp dport @nosuch accept\n           ^^^^^^^"
+        );
+    }
+
+    #[test]
+    fn context_errors_match_nft() {
+        let e = err("table ip t {\n\tchain p6 { type nat hook output priority dstnat; }\n}\n");
+        assert!(
+            e.starts_with("/dev/stdin:2:34-48: Error: invalid priority expression value in this context."),
+            "{e}"
+        );
+        let e = err("table ip t {\n\tchain c {\n\t\tmeta nfproto ipv4 accept\n\t}\n}\n");
+        assert!(
+            e.starts_with("/dev/stdin:3:3-14: Error: meta nfproto is only useful in the inet family"),
+            "{e}"
+        );
+        let e = err("table ip t {\n\tchain c {\n\t\tsnat to 1.2.3.4:1000-2000\n\t}\n}\n");
+        assert!(
+            e.starts_with("/dev/stdin:3:19-27: Error: transport protocol mapping is only valid after transport protocol match"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unmodelled_constructs_are_named_and_a_failed_batch_changes_nothing() {
+        let mut n = Nftables::new();
+        n.apply("table ip t { chain c { accept; } }").unwrap();
+        let before = n.list_ruleset();
+        let e = n.apply("add rule ip t c drop\nadd rule ip t c limit rate 10/second accept\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("netsim does not evaluate 'limit'"), "{e}");
+        assert_eq!(n.list_ruleset(), before);
+        for text in [
+            "define X = 1\n",
+            "table ip6 t\n",
+            "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
+        ] {
+            let e = n.apply(text).unwrap_err();
+            assert!(e.message.contains("netsim"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn canonical_forms() {
+        let mut n = Nftables::new();
+        n.apply(
+            "add table t\nadd chain t c\nadd rule t c ip protocol tcp tcp dport 80 ip daddr { 10.0.0.0/8 } ip saddr 1.2.3.4/32 accept\nadd rule t c tcp dport == 22 ct state == new drop\n",
+        )
+        .unwrap();
+        assert_eq!(
+            n.list_ruleset(),
+            "table ip t {\n\tchain c {\n\t\ttcp dport 80 ip daddr 10.0.0.0/8 ip saddr 1.2.3.4 accept\n\t\ttcp dport 22 ct state == new drop\n\t}\n}\n"
+        );
+    }
 }
