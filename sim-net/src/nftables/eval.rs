@@ -488,3 +488,274 @@ fn compare(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use sim_core::{SimRng, SimTime};
+
+    use crate::netfilter::*;
+    use crate::nftables::{NftDecision, NftStep};
+    use crate::wire::{Packet, TcpFlags};
+
+    const NODE: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 2);
+
+    fn addr_type(a: Ipv4Addr) -> AddrType {
+        if a == NODE || a.is_loopback() { AddrType::Local } else { AddrType::Unicast }
+    }
+
+    fn ctx<'a>(in_iface: Option<&'a str>, out_iface: Option<&'a str>, new: bool) -> HookContext<'a> {
+        HookContext {
+            now: SimTime::ZERO,
+            in_iface,
+            out_iface,
+            ct_state: if new { CtState::New } else { CtState::Established },
+            ct_new: new,
+            ct_seen_reply: !new,
+            addr_type: &addr_type,
+            ext: Default::default(),
+        }
+    }
+
+    fn nf(text: &str) -> Netfilter {
+        let mut n = Netfilter::new();
+        n.nftables_mut().apply(text).unwrap_or_else(|e| panic!("{e}"));
+        n
+    }
+
+    fn tcp(src: [u8; 4], dst: [u8; 4], dport: u16) -> Packet {
+        Packet::tcp(Ipv4Addr::from(src), 40000, Ipv4Addr::from(dst), dport, TcpFlags::SYN)
+    }
+
+    fn pre(n: &mut Netfilter, p: &mut Packet, rng: &mut SimRng) -> HookResult {
+        n.run_hook(Hook::Prerouting, p, &ctx(Some("eth0"), None, true), rng, None)
+    }
+
+    const SERVICES: &str = "table ip kp {
+	map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; elements = { 172.30.0.41 . tcp . 80 : goto svc1, 172.30.0.42 . udp . 53 : goto svc2 } }
+	chain nat-prerouting { type nat hook prerouting priority dstnat; jump services; }
+	chain services { ip daddr . meta l4proto . th dport vmap @service-ips; }
+	chain svc1 { numgen random mod 3 vmap { 0 : goto ep1, 1 : goto ep2, 2 : goto ep3 }; }
+	chain svc2 { meta l4proto udp dnat to 10.180.0.9:5353; }
+	chain ep1 { meta l4proto tcp dnat to 10.180.0.1:8080; }
+	chain ep2 { meta l4proto tcp dnat to 10.180.0.2:8080; }
+	chain ep3 { meta l4proto tcp dnat to 10.180.0.3:8080; }
+}
+";
+
+    #[test]
+    fn vmap_lookup_with_a_concatenation_picks_the_service() {
+        let mut n = nf(SERVICES);
+        let mut rng = SimRng::new(1);
+        let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 5), 1000, Ipv4Addr::new(172, 30, 0, 42), 53);
+        let r = pre(&mut n, &mut u, &mut rng);
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 180, 0, 9), port: Some(5353) }));
+        // The same address and port over TCP is no element: nothing happens.
+        let mut t = tcp([10, 0, 0, 5], [172, 30, 0, 42], 53);
+        assert_eq!(pre(&mut n, &mut t, &mut rng).nat, None);
+        // The trace names the rule and the element that decided.
+        let mut trace = Vec::new();
+        let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 5), 1000, Ipv4Addr::new(172, 30, 0, 42), 53);
+        n.run_hook(Hook::Prerouting, &mut u, &ctx(Some("eth0"), None, true), &mut rng, Some(&mut trace));
+        let element = trace.iter().find_map(|s| match s {
+            NfStep::Nft(NftStep::MapElement { map, key, element, rule }) => {
+                Some((map.clone(), key.clone(), element.clone(), rule.chain.clone()))
+            }
+            _ => None,
+        });
+        assert_eq!(
+            element,
+            Some((
+                "@service-ips".to_string(),
+                "172.30.0.42 . udp . 53".to_string(),
+                Some("172.30.0.42 . udp . 53 : goto svc2".to_string()),
+                "services".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn numgen_spreads_evenly_under_a_seeded_stream() {
+        let mut n = nf(SERVICES);
+        let mut rng = SimRng::new(7).fork("net/node");
+        let mut counts = [0u32; 3];
+        for _ in 0..3000 {
+            let mut p = tcp([10, 0, 0, 5], [172, 30, 0, 41], 80);
+            match pre(&mut n, &mut p, &mut rng).nat {
+                Some(NatRequest::Dnat { addr, .. }) => counts[usize::from(addr.octets()[3] - 1)] += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // 1000 expected each; 3 standard deviations is about 77.
+        assert!(counts.iter().all(|c| (900..1100).contains(c)), "{counts:?}");
+        // The same seed gives the same draws.
+        let mut again = nf(SERVICES);
+        let mut rng2 = SimRng::new(7).fork("net/node");
+        let mut counts2 = [0u32; 3];
+        for _ in 0..3000 {
+            let mut p = tcp([10, 0, 0, 5], [172, 30, 0, 41], 80);
+            if let Some(NatRequest::Dnat { addr, .. }) = pre(&mut again, &mut p, &mut rng2).nat {
+                counts2[usize::from(addr.octets()[3] - 1)] += 1;
+            }
+        }
+        assert_eq!(counts, counts2);
+    }
+
+    #[test]
+    fn interval_sets_match_prefixes_and_ranges() {
+        let mut n = nf("table ip f {
+	set blocked { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.168.1.10-192.168.1.20 } }
+	chain in { type filter hook prerouting priority 0; ip saddr @blocked drop; }
+}");
+        let mut rng = SimRng::new(1);
+        for (src, dropped) in [
+            ([10, 9, 8, 7], true),
+            ([11, 0, 0, 1], false),
+            ([192, 168, 1, 10], true),
+            ([192, 168, 1, 20], true),
+            ([192, 168, 1, 21], false),
+        ] {
+            let mut p = tcp(src, [192, 168, 0, 2], 22);
+            let v = pre(&mut n, &mut p, &mut rng).verdict;
+            assert_eq!(v == HookVerdict::Drop, dropped, "{src:?}");
+        }
+    }
+
+    #[test]
+    fn jump_goto_return_and_policies() {
+        // jump returns to the caller; goto does not, so the end of `b` returns to `in` after
+        // the `jump a`, whose next rule marks; `return` in a base chain applies the policy.
+        let mut n = nf("table ip f {
+	chain a { goto b; meta mark set 0x1; }
+	chain b { tcp dport 1 return; meta mark set meta mark | 0x10; }
+	chain in { type filter hook prerouting priority 0; policy drop;
+		jump a
+		meta mark set meta mark | 0x100
+		tcp dport 2 return
+		tcp dport { 1, 3 } accept
+	}
+}");
+        let mut rng = SimRng::new(1);
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 1);
+        assert_eq!(pre(&mut n, &mut p, &mut rng).verdict, HookVerdict::Accept);
+        assert_eq!(p.mark, 0x100);
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 3);
+        assert_eq!(pre(&mut n, &mut p, &mut rng).verdict, HookVerdict::Accept);
+        assert_eq!(p.mark, 0x110);
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 2);
+        let r = pre(&mut n, &mut p, &mut rng);
+        assert_eq!(r.verdict, HookVerdict::Drop);
+        assert_eq!(
+            r.decided_by,
+            Some(Decision::Nft(NftDecision::Policy {
+                family: crate::nftables::Family::Ip,
+                table: "f".into(),
+                chain: "in".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn accept_ends_one_base_chain_and_drop_ends_the_hook_in_priority_order() {
+        // Three base chains at prerouting: -200 accepts, 0 counts, 10 drops port 9. The
+        // iptables raw table (-300) and mangle (-150) run between them.
+        let mut n = nf("table ip f {
+	chain early { type filter hook prerouting priority -200; accept; }
+	chain mid { type filter hook prerouting priority 0; counter; }
+	chain late { type filter hook prerouting priority 10; tcp dport 9 drop; }
+}");
+        n.restore("*mangle\n-A PREROUTING -p tcp --dport 8 -j DROP\nCOMMIT\n", false).unwrap();
+        let entries = n.hook_entries(Hook::Prerouting);
+        assert_eq!(
+            entries,
+            vec![
+                HookEntry::Xtables(TableName::Raw),
+                HookEntry::Nft { table: 0, chain: 0 },
+                HookEntry::Xtables(TableName::Mangle),
+                HookEntry::Xtables(TableName::Nat),
+                HookEntry::Nft { table: 0, chain: 1 },
+                HookEntry::Nft { table: 0, chain: 2 },
+            ]
+        );
+        let mut rng = SimRng::new(1);
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 9);
+        let r = pre(&mut n, &mut p, &mut rng);
+        assert_eq!(r.verdict, HookVerdict::Drop);
+        assert!(
+            matches!(r.decided_by, Some(Decision::Nft(NftDecision::Rule { ref rule, .. })) if rule.chain == "late")
+        );
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 8);
+        let r = pre(&mut n, &mut p, &mut rng);
+        assert!(matches!(r.decided_by, Some(Decision::Rule(ref rr)) if rr.table == TableName::Mangle));
+        let listed = n.nftables().list_ruleset();
+        assert!(listed.contains("counter packets 1 bytes"), "{listed}");
+    }
+
+    #[test]
+    fn nat_chains_see_only_first_packets_and_later_chains_see_the_dnat() {
+        let mut n = nf("table ip f {
+	chain dn { type nat hook prerouting priority dstnat; ip daddr 172.30.0.1 dnat to 10.0.0.9; }
+	chain after { type filter hook prerouting priority 0; ip daddr 10.0.0.9 ct status dnat ct original ip daddr 172.30.0.1 meta mark set 0x7; }
+}");
+        let mut rng = SimRng::new(1);
+        let mut p = tcp([10, 0, 0, 1], [172, 30, 0, 1], 80);
+        let r = pre(&mut n, &mut p, &mut rng);
+        assert_eq!(r.nat, Some(NatRequest::Dnat { addr: Ipv4Addr::new(10, 0, 0, 9), port: None }));
+        // The stack rewrites the packet; the chain after the DNAT saw the new destination.
+        assert_eq!(p.dst, Ipv4Addr::new(172, 30, 0, 1));
+        assert_eq!(p.mark, 7);
+        let mut later = tcp([10, 0, 0, 1], [172, 30, 0, 1], 80);
+        let r = n.run_hook(Hook::Prerouting, &mut later, &ctx(Some("eth0"), None, false), &mut rng, None);
+        assert_eq!(r.nat, None);
+    }
+
+    #[test]
+    fn the_lookup_in_a_10000_service_map_costs_the_same_for_the_last_service() {
+        let mut text = String::from(
+            "table ip kp {\n\tchain nat-prerouting { type nat hook prerouting priority dstnat; ip daddr . meta l4proto . th dport vmap @svc; }\n\tchain ep { meta l4proto tcp dnat to 10.180.0.1:80; }\n\tmap svc { type ipv4_addr . inet_proto . inet_service : verdict; elements = { ",
+        );
+        for i in 0..10_000u32 {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("172.30.{}.{} . tcp . 80 : goto ep", i / 250, i % 250));
+        }
+        text.push_str(" } }\n}\n");
+        let mut n = Netfilter::new();
+        n.nftables_mut().apply(&text).unwrap_or_else(|e| panic!("{e}"));
+        // The map holds its elements in an ordered map: the last service is found by one
+        // lookup, not a scan. Count the work as rule evaluations and lookups through the
+        // trace: both packets take exactly the same steps.
+        let mut rng = SimRng::new(1);
+        let steps = |n: &mut Netfilter, rng: &mut SimRng, dst: [u8; 4]| {
+            let mut t = Vec::new();
+            let mut p = tcp([10, 0, 0, 1], dst, 80);
+            let r = n.run_hook(Hook::Prerouting, &mut p, &ctx(Some("eth0"), None, true), rng, Some(&mut t));
+            assert!(r.nat.is_some());
+            t.len()
+        };
+        assert_eq!(steps(&mut n, &mut rng, [172, 30, 0, 0]), steps(&mut n, &mut rng, [172, 30, 39, 249]));
+        // And in time: the best of five rounds of 300 first packets each (a scan of the map
+        // would make the last service ~100 times dearer; the bound leaves room for noise).
+        #[allow(clippy::disallowed_types)]
+        let time = |n: &mut Netfilter, rng: &mut SimRng, dst: [u8; 4]| {
+            (0..5)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    for _ in 0..300 {
+                        let mut p = tcp([10, 0, 0, 1], dst, 80);
+                        n.run_hook(Hook::Prerouting, &mut p, &ctx(Some("eth0"), None, true), rng, None);
+                    }
+                    start.elapsed()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let first = time(&mut n, &mut rng, [172, 30, 0, 0]);
+        let last = time(&mut n, &mut rng, [172, 30, 39, 249]);
+        assert!(last < first * 4 + std::time::Duration::from_millis(2), "first {first:?}, last {last:?}");
+        let set = &n.nftables().ruleset().tables[0].sets["svc"];
+        assert_eq!(set.elements.len(), 10_000);
+    }
+}

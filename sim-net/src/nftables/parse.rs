@@ -1,8 +1,8 @@
 //! The `nft -f` language, applied to a ruleset as one transaction: every command is applied
 //! in order to a copy, and the copy replaces the ruleset only if all of them succeed (the
 //! kernel's batch). A rule's references (jump/goto targets, `@set`) must exist when the rule
-//! is added; in a `table { ... }` block, the block's chains and sets are created before its
-//! rules, as nft orders a block's commands.
+//! is added; in a `table { ... }` block, the block's chains are created first, then its sets,
+//! then its rules, as nft orders a block's commands (and so the kernel's handles).
 //!
 //! Parsing canonicalizes as nft does before the kernel sees the rule: a one-element anonymous
 //! set becomes a plain comparison (`ip daddr { 10.0.0.0/8 }` is `ip daddr 10.0.0.0/8`), a
@@ -472,6 +472,7 @@ impl Parser<'_> {
         }
         // Chains and sets first, then the rules (nft's order for a block).
         let mut rules: Vec<(String, Rule)> = Vec::new();
+        let mut sets: Vec<Set> = Vec::new();
         loop {
             self.skip_separators();
             let iat = self.pos;
@@ -520,7 +521,7 @@ impl Parser<'_> {
                         return Err(self.unexpected(Some("'{'")));
                     }
                     let set = self.set_body(&s, w == "map", sat, f, &name)?;
-                    self.table_of(f, at, &name, "rule")?.add_set(set);
+                    sets.push(set);
                     self.end_of_item()?;
                 }
                 Tok::Word(w) if UNMODELLED.contains(&w.as_str()) || w == "flowtable" || w == "counter" => {
@@ -530,6 +531,9 @@ impl Parser<'_> {
             }
         }
         let table = self.table_of(f, at, &name, "rule")?;
+        for set in sets {
+            table.add_set(set);
+        }
         for (c, r) in rules {
             table.add_rule(&c, r, None);
         }
