@@ -504,7 +504,8 @@ impl Ruleset {
         before != self.tables.len()
     }
 
-    /// True if no table has a base chain at `hook` (the packet path's fast test).
+    /// True if some table that is not dormant has a base chain at `hook` (the packet path's
+    /// fast test: without one, the hook runs the iptables tables alone).
     pub fn has_hook(&self, hook: Hook) -> bool {
         self.tables
             .iter()
