@@ -45,7 +45,9 @@
 //! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
 //! first error is reported) and with fewer "expecting" lists. Chains are checked for missing
 //! jump targets and sets, not for jump loops (a loop drops the packet at [`eval::MAX_DEPTH`])
-//! nor for NAT statements outside nat chains. `flush table` removes rules, not set elements.
+//! nor for NAT statements outside nat chains. A position (`handle N`) may name a rule added
+//! earlier in the same transaction (nft refuses that). Elements added by `update @set` are
+//! listed without their `expires` time.
 //! NAT statements reach the stack as the iptables targets do: only a connection's first packet
 //! consults nat chains, the first binding at a hook wins, and a later chain at the same hook
 //! sees the DNATed destination. A `route` chain's mark change does not re-route.

@@ -7,7 +7,8 @@
 //!   byte for byte, and loading the listed text gives the same listing again (runs everywhere);
 //! - `differential_against_the_installed_nft`: when `nft` is installed and the test runs as
 //!   root, it loads each file with the real `nft` in a namespace it creates (never the
-//!   machine's own) and compares the real listing with netsim's. Otherwise it prints why it is
+//!   machine's own) and compares the real listing with netsim's (for kube-proxy.nft also
+//!   `nft list table`, `list chain`, `list map` and `list set`). Otherwise it prints why it is
 //!   skipped. (`.ci/run` installs `nftables`.)
 //!
 //! `kube-proxy.nft` is upstream's `TestOverallNFTablesRules` transaction
@@ -17,7 +18,7 @@
 
 use std::process::Command;
 
-use sim_net::nftables::Nftables;
+use sim_net::nftables::{Family, Nftables};
 
 const FILES: [(&str, &str, &str); 3] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
@@ -92,7 +93,8 @@ impl Drop for Netns {
     }
 }
 
-fn real_list(name: &str, text: &str) -> Result<String, String> {
+/// Loads `text` with the real nft and returns the output of each `nft list ...` in `lists`.
+fn real_lists(name: &str, text: &str, lists: &[&[&str]]) -> Result<Vec<String>, String> {
     let ns = Netns::new(name).ok_or("cannot create a network namespace")?;
     let path = std::env::temp_dir().join(format!("{}.nft", ns.0));
     std::fs::write(&path, text).map_err(|e| e.to_string())?;
@@ -101,11 +103,32 @@ fn real_list(name: &str, text: &str) -> Result<String, String> {
     if !load.status.success() {
         return Err(String::from_utf8_lossy(&load.stderr).into_owned());
     }
-    let out = ns.run(&["nft", "list", "ruleset"]);
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    let mut outs = Vec::new();
+    for args in lists {
+        let out = ns.run(&[&["nft", "list"], *args].concat());
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        outs.push(String::from_utf8_lossy(&out.stdout).into_owned());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(outs)
+}
+
+/// The `nft list` commands compared on kube-proxy.nft besides `list ruleset`.
+const KUBE_PROXY_LISTS: [&[&str]; 4] = [
+    &["table", "ip", "kube-proxy"],
+    &["chain", "ip", "kube-proxy", "services"],
+    &["map", "ip", "kube-proxy", "service-ips"],
+    &["set", "ip", "kube-proxy", "cluster-ips"],
+];
+
+fn netsim_lists(n: &Nftables, args: &[&str]) -> Option<String> {
+    match args {
+        ["table", "ip", t] => n.list_table(Family::Ip, t),
+        ["chain", "ip", t, c] => n.list_chain(Family::Ip, t, c),
+        ["map" | "set", "ip", t, s] => n.list_set(Family::Ip, t, s),
+        _ => None,
+    }
 }
 
 #[test]
@@ -123,7 +146,19 @@ fn differential_against_the_installed_nft() {
         return;
     }
     for (name, text, _) in FILES {
-        let real = real_list(name, text).unwrap_or_else(|e| panic!("real nft refused {name}.nft: {e}"));
-        assert_same(&netsim_list(name, text), &real, &format!("the installed nft on {name}.nft"));
+        let lists: Vec<&[&str]> = if name == "kube-proxy" {
+            [&["ruleset"][..]].into_iter().chain(KUBE_PROXY_LISTS).collect()
+        } else {
+            vec![&["ruleset"]]
+        };
+        let real =
+            real_lists(name, text, &lists).unwrap_or_else(|e| panic!("real nft refused {name}.nft: {e}"));
+        let mut n = Nftables::new();
+        n.apply_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+        for (args, real) in lists.iter().zip(&real) {
+            let ours = if args == &["ruleset"] { Some(n.list_ruleset()) } else { netsim_lists(&n, args) };
+            let what = format!("the installed nft's `nft list {}` on {name}.nft", args.join(" "));
+            assert_same(&ours.unwrap_or_default(), real, &what);
+        }
     }
 }
