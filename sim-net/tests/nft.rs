@@ -266,6 +266,19 @@ fn ruleset_text() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
+    /// Bad input is an error, never a panic: the kube-proxy ruleset cut short, with a span
+    /// replaced by random bytes.
+    #[test]
+    fn mangled_input_never_panics(cut in 0usize..6000, at in 0usize..6000, junk in "[ -~\t\n{}]{0,12}") {
+        let text = include_str!("data/nft/kube-proxy.nft");
+        let cut = text.char_indices().map(|(i, _)| i).find(|i| *i >= cut.min(text.len())).unwrap_or(text.len());
+        let at = text.char_indices().map(|(i, _)| i).find(|i| *i >= at.min(cut)).unwrap_or(cut);
+        let mangled = format!("{}{}{}", &text[..at], junk, &text[at..cut]);
+        let mut n = Nftables::new();
+        let _ = n.apply(&mangled);
+        let _ = n.list_ruleset();
+    }
+
     /// `nft list` output parses back to the same ruleset (and so lists the same).
     #[test]
     fn list_output_reparses_to_the_same_ruleset(text in ruleset_text()) {

@@ -162,3 +162,57 @@ fn differential_against_the_installed_nft() {
         }
     }
 }
+
+/// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
+const REFUSED: [(&str, &str); 6] = [
+    (
+        "table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.4 frobnicate\n\t}\n}\n",
+        "FILE:3:30-30: Error: syntax error, unexpected newline\n\t\tip daddr 1.2.3.4 frobnicate\n\t\t                           ^",
+    ),
+    (
+        "add rule ip nope c accept\n",
+        "FILE:1:13-16: Error: Could not process rule: No such file or directory\nadd rule ip nope c accept\n            ^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tjump nowhere\n\t}\n}\n",
+        "FILE:3:8-14: Error: Could not process rule: No such file or directory\n\t\tjump nowhere\n\t\t     ^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.400 accept\n\t}\n}\n",
+        "FILE:3:12-20: Error: Could not resolve hostname: Name or service not known\n\t\tip daddr 1.2.3.400 accept\n\t\t         ^^^^^^^^^",
+    ),
+    (
+        "table ip x { chain c { tcp dport 80 accept",
+        "FILE:1:43-43: Error: syntax error, unexpected end of file, expecting newline or semicolon\ntable ip x { chain c { tcp dport 80 accept\n                                          ^",
+    ),
+    (
+        "table ip t {\n\tchain c { type nat hook output priority dstnat; }\n}\n",
+        "FILE:2:33-47: Error: invalid priority expression value in this context.\n\tchain c { type nat hook output priority dstnat; }\n\t                               ^^^^^^^^^^^^^^^",
+    ),
+];
+
+#[test]
+fn refused_input_is_reported_as_nft_reports_it() {
+    for (text, expected) in REFUSED {
+        let mut n = Nftables::new();
+        let e = n.apply_file("FILE", text).expect_err(text);
+        assert_eq!(e.to_string(), expected);
+    }
+    if !have("nft") || !have("ip") || !is_root() {
+        println!("skipped: the comparison with the installed nft's errors needs nft, ip and root");
+        return;
+    }
+    let Some(ns) = Netns::new("errors") else {
+        println!("skipped: cannot create a network namespace here");
+        return;
+    };
+    for (i, (text, expected)) in REFUSED.iter().enumerate() {
+        let path = std::env::temp_dir().join(format!("{}-{i}.nft", ns.0));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        let out = ns.run(&["nft", "-f", &path.display().to_string()]);
+        let _ = std::fs::remove_file(&path);
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
+        let first: Vec<&str> = stderr.lines().take(3).collect();
+        assert_eq!(first.join("\n"), *expected, "the installed nft on {text:?}");
+    }
+}

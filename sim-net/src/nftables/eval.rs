@@ -208,8 +208,8 @@ fn eval_rule(
                 }
             }
             Stmt::Counter { packets, bytes } => {
-                *packets += 1;
-                *bytes += len;
+                *packets = packets.saturating_add(1);
+                *bytes = bytes.saturating_add(len);
             }
             Stmt::Verdict(v) => return Outcome::Done(Act::Verdict(v.clone()), None),
             Stmt::Vmap { key, map } => {

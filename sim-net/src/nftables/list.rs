@@ -48,7 +48,7 @@ fn priority_text(b: &BaseChain) -> String {
         if only.is_some_and(|h| h != b.hook) {
             continue;
         }
-        let off = b.priority - std;
+        let off = i64::from(b.priority) - i64::from(std);
         if off.abs() <= 10 {
             return match off {
                 0 => name.to_string(),

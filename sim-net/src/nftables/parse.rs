@@ -674,7 +674,7 @@ impl Parser<'_> {
                     last = self.pos;
                     let n = self.number()?;
                     let n = i32::try_from(n).map_err(|_| self.err(pat, "priority out of range"))?;
-                    v = if minus { v - n } else { v + n };
+                    v = if minus { v.saturating_sub(n) } else { v.saturating_add(n) };
                 }
                 if only.is_some_and(|h| h != hook) {
                     return Err(self.err_span(
