@@ -474,6 +474,10 @@ pub fn describe_disposition(d: &sim_net::network::Disposition) -> String {
             sim_net::netfilter::rule::reject_with_name(*w)
         ),
         D::DroppedByPolicy(t, c) => format!("{name} by the {c} policy ({} table)", t.name()),
+        D::DroppedByNft(d) => format!("{name} by {d}"),
+        D::RejectedByNft(d, w) => {
+            format!("{name} by {d} with {}", sim_net::netfilter::rule::reject_with_name(*w))
+        }
         _ => name.to_string(),
     }
 }
