@@ -43,9 +43,11 @@
 //! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 (an inet
 //! table sees IPv4 only). A syntax error names the first token netsim cannot use, in nft's
 //! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
-//! first error is reported) and with fewer "expecting" lists. Chains are checked for missing
-//! jump targets and sets, not for jump loops (a loop drops the packet at [`eval::MAX_DEPTH`])
-//! nor for NAT statements outside nat chains. A position (`handle N`) may name a rule added
+//! first error is reported) and with fewer "expecting" lists. A transaction is checked for
+//! missing jump targets and sets, and for loops and nesting deeper than 16 reachable from a base
+//! chain (`Too many links`, as the kernel's validation), not for NAT statements outside nat
+//! chains nor for statements at a hook that refuses them (a ruleset built in code is not
+//! checked; its loops drop the packet at [`eval::MAX_DEPTH`]). A position (`handle N`) may name a rule added
 //! earlier in the same transaction (nft refuses that). Elements added by `update @set` are
 //! listed without their `expires` time.
 //! NAT statements reach the stack as the iptables targets do: only a connection's first packet

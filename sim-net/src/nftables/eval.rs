@@ -8,8 +8,8 @@
 //! this base chain only (the hook's later base chains and iptables tables still run); `drop`
 //! and `reject` end the hook; `dnat`, `snat` and `masquerade` accept with a NAT binding.
 //! `counter`, `log`, `notrack`, `meta mark set`, `ct mark set` and `update @set` continue.
-//! Jumps nested deeper than [`MAX_DEPTH`] drop the packet (the kernel refuses such rulesets at
-//! load time; a verdict map filled later could still build one).
+//! Jumps nested deeper than [`MAX_DEPTH`] drop the packet (the parser refuses such rulesets as
+//! the kernel does; a ruleset built in code is not checked).
 
 use std::net::Ipv4Addr;
 

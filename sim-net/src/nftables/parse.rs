@@ -27,8 +27,18 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         }
     };
     let mut work = ruleset.clone();
-    let mut p = Parser { toks, pos: 0, file, src, rs: &mut work, refs: Vec::new() };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        file,
+        src,
+        rs: &mut work,
+        refs: Vec::new(),
+        spans: std::collections::VecDeque::new(),
+        added: Vec::new(),
+    };
     p.file()?;
+    p.check_loops()?;
     *ruleset = work;
     Ok(())
 }
@@ -49,6 +59,10 @@ struct Parser<'a> {
     src: &'a str,
     rs: &'a mut Ruleset,
     refs: Vec<Ref>,
+    /// Token spans of parsed rules not yet added, in parse order.
+    spans: std::collections::VecDeque<(usize, usize)>,
+    /// Rules this transaction added: (family, table, chain, span).
+    added: Vec<(Family, String, String, (usize, usize))>,
 }
 
 type R<T> = Result<T, NftError>;
@@ -334,10 +348,14 @@ impl Parser<'_> {
                 if self.eat_punct("{") {
                     self.chain_body(f, &t, &mut chain, &mut rules)?;
                 }
+                let nrules = rules.len();
                 let table = self.table_of(f, tat, &t, "rule")?;
                 table.add_chain(chain);
                 for r in rules {
                     table.add_rule(&c, r, None);
+                }
+                for _ in 0..nrules {
+                    self.note_added(f, &t, &c);
                 }
                 self.end_of_item()
             }
@@ -534,8 +552,12 @@ impl Parser<'_> {
         for set in sets {
             table.add_set(set);
         }
+        let chains: Vec<String> = rules.iter().map(|(c, _)| c.clone()).collect();
         for (c, r) in rules {
             table.add_rule(&c, r, None);
+        }
+        for c in chains {
+            self.note_added(f, &name, &c);
         }
         self.end_of_item()
     }
@@ -1008,6 +1030,7 @@ impl Parser<'_> {
         let rule = self.rule(f, &t)?;
         let table = self.table_of(f, tat, &t, "rule")?;
         table.add_rule(&c, rule, index);
+        self.note_added(f, &t, &c);
         self.end_of_item()
     }
 
@@ -1029,6 +1052,37 @@ impl Parser<'_> {
     }
 
     /// One rule's statements, up to (not including) a newline, `;`, `}` or EOF.
+    /// Records that the next parsed rule was added to `chain`.
+    fn note_added(&mut self, f: Family, table: &str, chain: &str) {
+        if let Some(span) = self.spans.pop_front() {
+            self.added.push((f, table.to_string(), chain.to_string(), span));
+        }
+    }
+
+    /// The kernel's check of a transaction: no chain reachable from a base chain may reach
+    /// itself, nor nest deeper than 16 jumps (`nft_chain_validate`, EMLINK). The error names the
+    /// last rule this transaction added on the offending path.
+    fn check_loops(&self) -> R<()> {
+        for t in &self.rs.tables {
+            for (ci, c) in t.chains.values().enumerate() {
+                if c.base.is_none() {
+                    continue;
+                }
+                let mut path = vec![ci];
+                if !acyclic(t, &mut path) {
+                    let on_path: Vec<&str> =
+                        path.iter().filter_map(|i| t.chains.get_index(*i)).map(|(n, _)| n.as_str()).collect();
+                    let culprit = self.added.iter().rev().find(|(f, tn, cn, _)| {
+                        *f == t.family && *tn == t.name && on_path.contains(&cn.as_str())
+                    });
+                    let (from, to) = culprit.map_or((self.pos, self.pos), |a| a.3);
+                    return Err(self.err_span(from, to, "Could not process rule: Too many links"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn rule(&mut self, f: Family, table: &str) -> R<Rule> {
         let mut stmts: Vec<Stmt> = Vec::new();
         let mut comment = None;
@@ -1045,6 +1099,7 @@ impl Parser<'_> {
         if stmts.is_empty() && comment.is_none() {
             return Err(self.err(start, "syntax error, unexpected newline"));
         }
+        self.spans.push_back((start, self.pos.saturating_sub(1)));
         Ok(Rule { handle: 0, stmts: canonical(stmts), comment })
     }
 
@@ -1549,6 +1604,51 @@ pub fn as_prefix(lo: Ipv4Addr, hi: Ipv4Addr) -> Option<u8> {
     Some(32 - span.trailing_zeros() as u8)
 }
 
+/// The chains a chain's rules can continue in (jump, goto, verdict-map elements).
+fn targets<'a>(t: &'a Table, c: &'a Chain) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut from_set = |s: &'a Set, out: &mut Vec<&'a str>| {
+        for e in s.elements.iter() {
+            if let Some(MapData::Verdict(Verdict::Jump(x) | Verdict::Goto(x))) = &e.data {
+                out.push(x.as_str());
+            }
+        }
+    };
+    for s in c.rules.iter().flat_map(|r| &r.stmts) {
+        match s {
+            Stmt::Verdict(Verdict::Jump(x) | Verdict::Goto(x)) => out.push(x.as_str()),
+            Stmt::Vmap { map: SetRef::Anon(set), .. } => from_set(set, &mut out),
+            Stmt::Vmap { map: SetRef::Named(n), .. } => {
+                if let Some(set) = t.sets.get(n) {
+                    from_set(set, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Depth-first from the last chain of `path`: false (with `path` ending at the repeated or
+/// too-deep chain) if a chain reaches itself or the nesting passes 16.
+fn acyclic(t: &Table, path: &mut Vec<usize>) -> bool {
+    let Some(&cur) = path.last() else { return true };
+    let Some((_, c)) = t.chains.get_index(cur) else { return true };
+    for to in targets(t, c) {
+        let Some(next) = t.chains.get_index_of(to) else { continue };
+        if path.contains(&next) || path.len() > super::eval::MAX_DEPTH {
+            path.push(next);
+            return false;
+        }
+        path.push(next);
+        if !acyclic(t, path) {
+            return false;
+        }
+        path.pop();
+    }
+    true
+}
+
 fn chain_referenced(t: &Table, name: &str) -> bool {
     let by_verdict = |v: &Verdict| matches!(v, Verdict::Jump(c) | Verdict::Goto(c) if c == name);
     let in_set =
@@ -1652,6 +1752,24 @@ mod tests {
             let e = n.apply(text).unwrap_err();
             assert!(e.message.contains("netsim"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn loops_reachable_from_a_base_chain_are_refused() {
+        // An unreachable loop is accepted, as the kernel accepts it.
+        let mut n = Nftables::new();
+        n.apply("table ip t {\n\tchain a { jump b; }\n\tchain b { goto a; }\n}\n").unwrap();
+        assert_eq!(
+            err(
+                "table ip t {\n\tchain a { jump b; }\n\tchain b { goto a; }\n\tchain base { type filter hook input priority 0; jump a; }\n}\n"
+            ),
+            "/dev/stdin:4:50-55: Error: Could not process rule: Too many links\n\tchain base { type filter hook input priority 0; jump a; }\n\t                                                ^^^^^^"
+        );
+        // Through a verdict map's element too.
+        let e = n
+            .apply("add chain ip t base { type filter hook input priority 0 ; }\nadd map ip t m { type inet_service : verdict ; }\nadd rule ip t base tcp dport vmap @m\nadd element ip t m { 80 : jump base }\n")
+            .unwrap_err();
+        assert!(e.message.contains("Too many links"), "{e}");
     }
 
     #[test]
