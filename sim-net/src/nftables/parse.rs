@@ -1607,7 +1607,7 @@ pub fn as_prefix(lo: Ipv4Addr, hi: Ipv4Addr) -> Option<u8> {
 /// The chains a chain's rules can continue in (jump, goto, verdict-map elements).
 fn targets<'a>(t: &'a Table, c: &'a Chain) -> Vec<&'a str> {
     let mut out = Vec::new();
-    let mut from_set = |s: &'a Set, out: &mut Vec<&'a str>| {
+    let from_set = |s: &'a Set, out: &mut Vec<&'a str>| {
         for e in s.elements.iter() {
             if let Some(MapData::Verdict(Verdict::Jump(x) | Verdict::Goto(x))) = &e.data {
                 out.push(x.as_str());
