@@ -486,7 +486,7 @@ impl Netfilter {
         decider: &mut dyn Decider,
         trace: Option<&mut Vec<NfStep>>,
     ) -> HookResult {
-        if self.nft.ruleset().has_hook(hook) {
+        if !self.nft.hook_chains(hook).is_empty() {
             return self.run_hook_with_nft(hook, pkt, ctx, decider, trace);
         }
         let mut trace = trace;
@@ -539,11 +539,11 @@ impl Netfilter {
 
     /// The entries registered at `hook` in priority order: the iptables tables at their fixed
     /// priorities and the nftables base chains (ties: iptables first, registered at boot).
-    pub fn hook_entries(&self, hook: Hook) -> Vec<HookEntry> {
+    pub fn hook_entries(&mut self, hook: Hook) -> Vec<HookEntry> {
         let mut v: Vec<(i32, u8, HookEntry)> =
             hook_tables(hook).iter().map(|t| (xt_priority(*t, hook), 0, HookEntry::Xtables(*t))).collect();
-        for (ti, ci, prio) in self.nft.ruleset().base_chains(hook) {
-            v.push((prio, 1, HookEntry::Nft { table: ti, chain: ci }));
+        for c in self.nft.hook_chains(hook) {
+            v.push((c.priority, 1, HookEntry::Nft { table: c.table, chain: c.chain, nat: c.nat }));
         }
         v.sort_by_key(|e| (e.0, e.1));
         v.into_iter().map(|e| e.2).collect()
@@ -560,7 +560,7 @@ impl Netfilter {
         decider: &mut dyn Decider,
         trace: Option<&mut Vec<NfStep>>,
     ) -> HookResult {
-        use crate::nftables::{ChainType, eval as nft_eval};
+        use crate::nftables::eval as nft_eval;
         let entries = self.hook_entries(hook);
         let mut trace = trace;
         let mut env = eval::Env {
@@ -604,16 +604,11 @@ impl Netfilter {
                         }
                     }
                 }
-                HookEntry::Nft { table, chain } => {
-                    let rs = self.nft.ruleset_mut();
-                    let is_nat = rs
-                        .tables
-                        .get(table)
-                        .and_then(|t| t.chains.get_index(chain))
-                        .is_some_and(|(_, c)| c.base.is_some_and(|b| b.kind == ChainType::Nat));
+                HookEntry::Nft { table, chain, nat: is_nat } => {
                     if is_nat && (!ctx.ct_new || nat.is_some()) {
                         continue;
                     }
+                    let rs = self.nft.ruleset_for_eval();
                     nft_eval::run_base_chain(rs, table, chain, p, ctx, decider, &mut nenv, &mut trace)
                 }
             };
@@ -667,6 +662,8 @@ pub enum HookEntry {
         table: usize,
         /// The chain's index.
         chain: usize,
+        /// True for a nat chain.
+        nat: bool,
     },
 }
 

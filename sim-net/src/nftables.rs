@@ -240,9 +240,37 @@ impl NftStep {
 }
 
 /// The nftables state of one network namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Nftables {
     ruleset: Ruleset,
+    /// The base chains per hook, in priority order, as (table, chain, priority, is nat);
+    /// rebuilt after any change of the ruleset's shape (`None`: stale).
+    hooks: Option<[Vec<HookChain>; 5]>,
+}
+
+/// A base chain registered at a hook: table and chain indices, priority, and whether it is a
+/// nat chain (consulted only for a connection's first packet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookChain {
+    /// Index of the table in the ruleset.
+    pub table: usize,
+    /// Index of the chain in the table.
+    pub chain: usize,
+    /// Its priority.
+    pub priority: i32,
+    /// True for `type nat`.
+    pub nat: bool,
+}
+
+const fn hook_slot(h: crate::netfilter::Hook) -> usize {
+    use crate::netfilter::Hook;
+    match h {
+        Hook::Prerouting => 0,
+        Hook::Input => 1,
+        Hook::Forward => 2,
+        Hook::Output => 3,
+        Hook::Postrouting => 4,
+    }
 }
 
 impl Nftables {
@@ -258,7 +286,36 @@ impl Nftables {
 
     /// `nft -f FILE`: `file` names the input in error messages.
     pub fn apply_file(&mut self, file: &str, text: &str) -> Result<(), NftError> {
+        self.hooks = None;
         parse::apply(&mut self.ruleset, file, text)
+    }
+
+    /// The base chains registered at `hook`, in priority order (ties: table creation order,
+    /// then chain order). Kept between calls, so the packet path does not scan every chain.
+    pub fn hook_chains(&mut self, hook: crate::netfilter::Hook) -> &[HookChain] {
+        let rs = &self.ruleset;
+        let hooks = self.hooks.get_or_insert_with(|| {
+            use crate::netfilter::Hook;
+            [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting].map(|h| {
+                rs.base_chains(h)
+                    .into_iter()
+                    .map(|(table, chain, priority)| {
+                        let nat = rs
+                            .tables
+                            .get(table)
+                            .and_then(|t| t.chains.get_index(chain))
+                            .is_some_and(|(_, c)| c.base.is_some_and(|b| b.kind == ChainType::Nat));
+                        HookChain { table, chain, priority, nat }
+                    })
+                    .collect()
+            })
+        });
+        &hooks[hook_slot(hook)]
+    }
+
+    /// The ruleset for evaluation: counters and dynamic sets change, its shape does not.
+    pub(crate) fn ruleset_for_eval(&mut self) -> &mut Ruleset {
+        &mut self.ruleset
     }
 
     /// The ruleset.
@@ -268,6 +325,7 @@ impl Nftables {
 
     /// The ruleset, to build or change in code.
     pub fn ruleset_mut(&mut self) -> &mut Ruleset {
+        self.hooks = None;
         &mut self.ruleset
     }
 

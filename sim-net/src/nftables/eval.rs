@@ -671,11 +671,11 @@ mod tests {
             entries,
             vec![
                 HookEntry::Xtables(TableName::Raw),
-                HookEntry::Nft { table: 0, chain: 0 },
+                HookEntry::Nft { table: 0, chain: 0, nat: false },
                 HookEntry::Xtables(TableName::Mangle),
                 HookEntry::Xtables(TableName::Nat),
-                HookEntry::Nft { table: 0, chain: 1 },
-                HookEntry::Nft { table: 0, chain: 2 },
+                HookEntry::Nft { table: 0, chain: 1, nat: false },
+                HookEntry::Nft { table: 0, chain: 2, nat: false },
             ]
         );
         let mut rng = SimRng::new(1);

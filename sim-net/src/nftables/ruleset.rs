@@ -504,16 +504,6 @@ impl Ruleset {
         before != self.tables.len()
     }
 
-    /// True if some table that is not dormant has a base chain at `hook` (the packet path's
-    /// fast test: without one, the hook runs the iptables tables alone).
-    pub fn has_hook(&self, hook: Hook) -> bool {
-        self.tables
-            .iter()
-            .filter(|t| !t.flags.dormant)
-            .flat_map(|t| t.chains.values())
-            .any(|c| c.base.is_some_and(|b| b.hook == hook))
-    }
-
     /// The base chains at `hook` as (table index, chain index, priority), in priority order
     /// (ties: table creation order, then chain order, as registration order).
     pub fn base_chains(&self, hook: Hook) -> Vec<(usize, usize, i32)> {
