@@ -222,6 +222,9 @@ impl Cluster {
                         .iter()
                         .filter_map(|s| match s {
                             NfStep::RuleMatched { text, .. } => Some(text.as_str()),
+                            NfStep::Nft(sim_net::nftables::NftStep::RuleMatched { text, .. }) => {
+                                Some(text.as_str())
+                            }
                             _ => None,
                         })
                         .collect();
