@@ -20,10 +20,11 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 4] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
+    ("elements", include_str!("data/nft/elements.nft"), include_str!("data/nft/elements.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -164,7 +165,11 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 6] = [
+const REFUSED: [(&str, &str); 7] = [
+    (
+        "table ip e {\n\tset i { type integer; }\n}\n",
+        "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
+    ),
     (
         "table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.4 frobnicate\n\t}\n}\n",
         "FILE:3:30-30: Error: syntax error, unexpected newline\n\t\tip daddr 1.2.3.4 frobnicate\n\t\t                           ^",

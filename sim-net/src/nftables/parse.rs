@@ -799,6 +799,12 @@ impl Parser<'_> {
         if set.key.is_empty() {
             return Err(self.err(at, "set definition does not specify key"));
         }
+        if set.key.contains(&DataType::Integer) {
+            return Err(self.err(
+                at,
+                "unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".",
+            ));
+        }
         if is_map != set.data.is_some() {
             return Err(self.err(
                 at,
