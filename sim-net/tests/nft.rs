@@ -127,6 +127,10 @@ fn cluster_ip_is_dnated_to_the_endpoint_and_outside_clients_are_masqueraded() {
         _ => false,
     });
     assert!(hit, "no service-ips element in the node's trace");
+    // The SYN's walk as the trace renders it: the nft rules, the map element, the numgen draw.
+    let syn = sim.world.conversation(c).unwrap().packets[0];
+    let records: Vec<_> = sim.world.trace.records.iter().filter(|r| r.event.packet() == Some(syn)).collect();
+    insta::assert_snapshot!("walk_cluster_ip_syn", sim_net::network::render_trace(&sim.world, records));
     // From a pod: DNAT, no masquerade.
     let c = connect(&mut sim, p1, "172.30.0.41:80");
     let r = response(&sim, c);

@@ -100,6 +100,8 @@ pub fn run_base_chain(
         let idx = pos;
         pos += 1;
         let rule = &mut chain.rules[idx];
+        // Steps the rule's own expressions record (a numgen draw) follow the rule's line.
+        let mark = trace.as_deref().map_or(0, |t| t.len());
         let out = eval_rule(rule, sets, pkt, len, ctx, decider, env, trace);
         let verdict = match out {
             Outcome::NoMatch => continue,
@@ -107,7 +109,7 @@ pub fn run_base_chain(
                 if let Some(t) = trace.as_deref_mut() {
                     let r = rule_ref(chain, idx);
                     let text = rule_text(&chain.rules[idx]);
-                    t.push(NfStep::Nft(NftStep::RuleMatched { rule: r.clone(), text }));
+                    t.insert(mark.min(t.len()), NfStep::Nft(NftStep::RuleMatched { rule: r.clone(), text }));
                     if let Some((map, key, elem)) = &element {
                         t.push(NfStep::Nft(NftStep::MapElement {
                             rule: r,
