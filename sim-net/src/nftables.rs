@@ -10,7 +10,8 @@
 //! **Syntax.** `table [ip|inet] NAME { ... }` blocks with `flags dormant`, `comment`, `chain`,
 //! `set` and `map` items; commands `add|create table|chain|rule|set|map|element`, `insert
 //! rule`, `delete table|chain|rule ... handle N|set|map|element`, `flush
-//! ruleset|table|chain|set|map`, rule positions `handle|position|index N`; `#` comments.
+//! ruleset|table|chain|set|map`, rule positions `handle|position|index N`; `#` comments;
+//! `define|redefine|undefine NAME = ...` and `$NAME`.
 //! Chains: `type filter|nat|route hook prerouting|input|forward|output|postrouting priority
 //! (raw|mangle|dstnat|filter|security|srcnat [+|- N] | N); policy accept|drop;`, `comment`.
 //! Sets and maps: `type T [. T ...] [: T|verdict]`, `flags constant,interval,timeout,dynamic`,
@@ -32,9 +33,9 @@
 //! `random`, `fully-random`, `persistent`, `meta mark set ...`, `ct mark set ...`, `add|update
 //! @set { KEY [timeout T] }`, `comment "..."`.
 //!
-//! **Accepted by nft but not evaluated here** (refused with an error that says so): `define`
-//! and `$variables`, `include`, other families (ip6, arp, bridge, netdev), `ingress`/`egress`
-//! hooks and `device`, `typeof`, set `counter`/`policy`/`gc-interval`/`auto-merge`, element
+//! **Accepted by nft but not evaluated here** (refused with an error that says so):
+//! `include`, other families (ip6, arp, bridge, netdev), `ingress`/`egress` hooks and
+//! `device`, `typeof`, set `counter`/`policy`/`gc-interval`/`auto-merge`, element
 //! `expires`/`counter`, `limit`, `quota`, `queue`, `redirect`, `tproxy`, `dup`, `fwd`, `meter`,
 //! `synproxy`, `numgen inc`, `fib` with `iif`/`oif`/`mark` or results other than `type`, `log`
 //! options other than `prefix`, `meta`/`ct` keys not listed above, flowtables and stateful
@@ -44,15 +45,17 @@
 //! table sees IPv4 only). A syntax error names the first token netsim cannot use, in nft's
 //! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
 //! first error is reported) and with fewer "expecting" lists. A transaction is checked for
-//! missing jump targets and sets, and for loops and nesting deeper than 16 reachable from a base
-//! chain (`Too many links`, as the kernel's validation), not for NAT statements outside nat
-//! chains nor for statements at a hook that refuses them (a ruleset built in code is not
-//! checked; its loops drop the packet at [`eval::MAX_DEPTH`]). A position (`handle N`) may name a rule added
-//! earlier in the same transaction (nft refuses that). Elements added by `update @set` are
-//! listed without their `expires` time.
-//! NAT statements reach the stack as the iptables targets do: only a connection's first packet
-//! consults nat chains, the first binding at a hook wins, and a later chain at the same hook
-//! sees the DNATed destination. A `route` chain's mark change does not re-route.
+//! missing jump targets and sets, and for loops and nesting deeper than 16 reachable from a
+//! base chain (`Too many links`, as the kernel validates), not for NAT statements outside nat
+//! chains nor for statements at a hook that refuses them; a ruleset built in code is not
+//! checked (its loops drop the packet at [`eval::MAX_DEPTH`]). A position (`handle N`) may
+//! name a rule added earlier in the same transaction (nft refuses that). Elements added by
+//! `update @set` are listed without their `expires` time. NAT statements reach the stack as
+//! the iptables targets do: only a connection's first packet consults nat chains, the first
+//! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A
+//! `route` chain's mark change does not re-route. The path explorer
+//! ([`crate::netfilter::explore`]) follows nft chains' verdicts, NAT and `numgen` branches
+//! but lists only iptables rules on a path.
 
 use std::fmt;
 

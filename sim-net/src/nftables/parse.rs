@@ -26,6 +26,10 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
             return Err(NftError::at(file, src, line, col, col, "syntax error, unexpected junk".to_string()));
         }
     };
+    let toks = match expand_defines(toks) {
+        Ok(t) => t,
+        Err((t, msg)) => return Err(NftError::at(file, src, t.line, t.col, t.end, msg)),
+    };
     let mut work = ruleset.clone();
     let mut p = Parser {
         toks,
@@ -41,6 +45,103 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
     p.check_loops()?;
     *ruleset = work;
     Ok(())
+}
+
+/// `define NAME = TOKENS` (at the start of a line) and `$NAME` uses, replaced by the tokens
+/// (located at the use); `redefine` replaces a definition, `undefine` drops one.
+fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
+    let mut vars: std::collections::BTreeMap<String, Vec<Token>> = std::collections::BTreeMap::new();
+    let mut out: Vec<Token> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    let line_start =
+        |out: &[Token]| matches!(out.last().map(|t| &t.tok), None | Some(Tok::Newline | Tok::Punct(";")));
+    let at = |i: usize| toks[i.min(toks.len() - 1)].clone();
+    while i < toks.len() {
+        let t = &toks[i];
+        match &t.tok {
+            Tok::Word(w) if matches!(w.as_str(), "define" | "redefine" | "undefine") && line_start(&out) => {
+                let Some(Tok::Word(name)) = toks.get(i + 1).map(|t| &t.tok) else {
+                    return Err((at(i + 1), "syntax error, expecting string".to_string()));
+                };
+                if w == "undefine" {
+                    if vars.remove(name).is_none() {
+                        return Err((at(i + 1), format!("undefined symbol '{name}'")));
+                    }
+                    i += 2;
+                    continue;
+                }
+                if !matches!(toks.get(i + 2).map(|t| &t.tok), Some(Tok::Punct("="))) {
+                    return Err((at(i + 2), "syntax error, expecting '='".to_string()));
+                }
+                if w == "define" && vars.contains_key(name) {
+                    return Err((at(i + 1), format!("symbol '{name}' already defined")));
+                }
+                let mut j = i + 3;
+                let mut value = Vec::new();
+                let mut depth = 0i32;
+                while j < toks.len() {
+                    match &toks[j].tok {
+                        Tok::Eof => break,
+                        Tok::Newline | Tok::Punct(";") if depth <= 0 => break,
+                        Tok::Newline => {
+                            j += 1;
+                            continue;
+                        }
+                        Tok::Punct("{") => depth += 1,
+                        Tok::Punct("}") => depth -= 1,
+                        _ => {}
+                    }
+                    value.push(toks[j].clone());
+                    j += 1;
+                }
+                // A value may use earlier variables.
+                let value = expand_uses(&value, &vars)?;
+                vars.insert(name.clone(), value);
+                i = j;
+            }
+            Tok::Punct("$") => {
+                out.extend(expand_uses(&toks[i..(i + 2).min(toks.len())], &vars)?);
+                i += 2;
+            }
+            _ => {
+                out.push(t.clone());
+                i += 1;
+            }
+        }
+    }
+    if !matches!(out.last().map(|t| &t.tok), Some(Tok::Eof)) {
+        out.push(at(toks.len()));
+    }
+    Ok(out)
+}
+
+/// Replaces `$NAME` in `toks` by the variable's tokens, located at the name.
+fn expand_uses(
+    toks: &[Token],
+    vars: &std::collections::BTreeMap<String, Vec<Token>>,
+) -> Result<Vec<Token>, (Token, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if toks[i].tok != Tok::Punct("$") {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        }
+        let Some(name_tok @ Token { tok: Tok::Word(name), .. }) = toks.get(i + 1) else {
+            return Err((toks[i].clone(), "syntax error, unexpected '$'".to_string()));
+        };
+        // nft locates a use by the name after the `$`.
+        let use_at = name_tok.clone();
+        let Some(value) = vars.get(name) else {
+            return Err((use_at, format!("unknown identifier '{name}'")));
+        };
+        for v in value {
+            out.push(Token { tok: v.tok.clone(), ..use_at.clone() });
+        }
+        i += 2;
+    }
+    Ok(out)
 }
 
 /// Something a rule refers to, checked when the command that added it is done.
@@ -300,8 +401,8 @@ impl Parser<'_> {
                 self.bump();
                 self.verb(&w, at)
             }
-            "define" | "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace"
-            | "export" | "import" => Err(self.unmodelled(at, &w)),
+            "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace" | "export"
+            | "import" => Err(self.unmodelled(at, &w)),
             _ => Err(self.unexpected(None)),
         }
     }
@@ -942,7 +1043,6 @@ impl Parser<'_> {
             Tok::Str(s) if t == DataType::Ifname => s,
             Tok::Num(n) => n.to_string(),
             Tok::Addr(a) => a.to_string(),
-            Tok::Punct("$") => return Err(self.unmodelled(at, "$variable")),
             _ => return Err(self.unexpected(None)),
         };
         let text = if t == DataType::Mark || t == DataType::Integer {
@@ -1751,7 +1851,7 @@ mod tests {
         assert!(e.message.contains("netsim does not evaluate 'limit'"), "{e}");
         assert_eq!(n.list_ruleset(), before);
         for text in [
-            "define X = 1\n",
+            "include \"x.nft\"\n",
             "table ip6 t\n",
             "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
         ] {
@@ -1776,6 +1876,23 @@ mod tests {
             .apply("add chain ip t base { type filter hook input priority 0 ; }\nadd map ip t m { type inet_service : verdict ; }\nadd rule ip t base tcp dport vmap @m\nadd element ip t m { 80 : jump base }\n")
             .unwrap_err();
         assert!(e.message.contains("Too many links"), "{e}");
+    }
+
+    #[test]
+    fn defines_expand_where_used() {
+        let mut n = Nftables::new();
+        n.apply(
+            "define pods = 10.244.0.0/16\ndefine web = { 80, 443 }\ntable ip t {\n\tchain c {\n\t\tip saddr != $pods tcp dport $web accept\n\t}\n}\n",
+        )
+        .unwrap();
+        assert!(
+            n.list_ruleset().contains("ip saddr != 10.244.0.0/16 tcp dport { 80, 443 } accept"),
+            "{}",
+            n.list_ruleset()
+        );
+        let e = n.apply("add rule ip t c ip daddr $nope accept\n").unwrap_err();
+        assert_eq!(e.message, "unknown identifier 'nope'");
+        assert_eq!((e.line, e.col, e.end), (1, 27, 30));
     }
 
     #[test]
