@@ -26,6 +26,12 @@
 //! `-m nfacct` counts into named accounting objects kept here ([`NfacctCounters`], read with
 //! `nfacct_counters`; no tool prints them yet).
 //!
+//! The namespace's nftables ruleset ([`crate::nftables`]) lives here too: when base chains are
+//! registered at a hook, [`Netfilter::hook_entries`] orders them with the tables by priority
+//! (ties: the tables first) and `run_hook` evaluates each entry with its engine, sharing the
+//! packet's mark, conntrack and NAT (the first binding wins; later entries see the DNATed
+//! destination). Without nft base chains at a hook, the tables run exactly as before.
+//!
 //! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
 //! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
 //! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.

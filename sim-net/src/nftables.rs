@@ -48,8 +48,7 @@
 //! missing jump targets and sets, and for loops and nesting deeper than 16 reachable from a
 //! base chain (`Too many links`, as the kernel validates), not for NAT statements outside nat
 //! chains nor for statements at a hook that refuses them; a ruleset built in code is not
-//! checked (its loops drop the packet at [`eval::MAX_DEPTH`]). A position (`handle N`) may
-//! name a rule added earlier in the same transaction (nft refuses that). Elements added by
+//! checked (its loops drop the packet at [`eval::MAX_DEPTH`]). Elements added by
 //! `update @set` are listed without their `expires` time. NAT statements reach the stack as
 //! the iptables targets do: only a connection's first packet consults nat chains, the first
 //! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A

@@ -40,6 +40,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         refs: Vec::new(),
         spans: std::collections::VecDeque::new(),
         added: Vec::new(),
+        committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
     };
     p.file()?;
     p.check_loops()?;
@@ -164,6 +165,9 @@ struct Parser<'a> {
     spans: std::collections::VecDeque<(usize, usize)>,
     /// Rules this transaction added: (family, table, chain, span).
     added: Vec<(Family, String, String, (usize, usize))>,
+    /// Per table, the first handle this transaction can give: rules below it were committed
+    /// before (only those can be named by `handle`/`position`, as in the kernel).
+    committed: std::collections::BTreeMap<(Family, String), u64>,
 }
 
 type R<T> = Result<T, NftError>;
@@ -1114,22 +1118,19 @@ impl Parser<'_> {
         let mut index = if insert { Some(0) } else { None };
         if self.is_word("handle") || self.is_word("position") || self.is_word("index") {
             let by_index = self.is_word("index");
-            self.bump();
+            let kat = self.bump();
             let nat = self.pos;
             let n = self.number()?;
-            let rules = &self
-                .rs
-                .table(f, &t)
-                .and_then(|x| x.chains.get(&c))
-                .map(|ch| ch.rules.clone())
-                .unwrap_or_default();
-            let i = if by_index {
-                usize::try_from(n)
-                    .ok()
-                    .filter(|i| *i < rules.len())
-                    .ok_or_else(|| self.no_such(nat, "rule"))?
+            let committed = self.committed.get(&(f, t.clone())).copied().unwrap_or(0);
+            let rules: &[Rule] =
+                self.rs.table(f, &t).and_then(|x| x.chains.get(&c)).map_or(&[], |ch| ch.rules.as_slice());
+            let found = if by_index {
+                usize::try_from(n).ok().filter(|i| *i < rules.len())
             } else {
-                rules.iter().position(|r| r.handle == n).ok_or_else(|| self.no_such(nat, "rule"))?
+                rules.iter().position(|r| r.handle == n && r.handle < committed)
+            };
+            let Some(i) = found else {
+                return Err(self.err_span(kat, nat, "Could not process rule: No such file or directory"));
             };
             index = Some(if insert { i } else { i + 1 });
         }
@@ -1876,6 +1877,18 @@ mod tests {
             .apply("add chain ip t base { type filter hook input priority 0 ; }\nadd map ip t m { type inet_service : verdict ; }\nadd rule ip t base tcp dport vmap @m\nadd element ip t m { 80 : jump base }\n")
             .unwrap_err();
         assert!(e.message.contains("Too many links"), "{e}");
+    }
+
+    #[test]
+    fn positions_name_committed_rules_only() {
+        let mut n = Nftables::new();
+        n.apply("add table ip t\nadd chain ip t c\nadd rule ip t c accept\n").unwrap();
+        // Handle 2 was committed by the first transaction; handle 3 is this one's own.
+        n.apply("add rule ip t c position 2 drop\n").unwrap();
+        let e = n.apply("add rule ip t c counter\nadd rule ip t c position 4 drop\n").unwrap_err();
+        assert_eq!((e.line, e.col, e.end), (2, 17, 26));
+        assert_eq!(e.message, "Could not process rule: No such file or directory");
+        assert_eq!(n.list_ruleset(), "table ip t {\n\tchain c {\n\t\taccept\n\t\tdrop\n\t}\n}\n");
     }
 
     #[test]

@@ -410,6 +410,11 @@ impl Table {
         }
     }
 
+    /// The handle the next chain, set or rule added to this table gets.
+    pub fn next_handle(&self) -> u64 {
+        self.next_handle
+    }
+
     fn handle(&mut self) -> u64 {
         let h = self.next_handle;
         self.next_handle += 1;
