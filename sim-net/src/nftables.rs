@@ -52,7 +52,10 @@
 //! `update @set` are listed without their `expires` time. NAT statements reach the stack as
 //! the iptables targets do: only a connection's first packet consults nat chains, the first
 //! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A
-//! `route` chain's mark change does not re-route. The path explorer
+//! `route` chain's mark change does not re-route. The NAT flag `random` draws the port as
+//! `fully-random` does, and `persistent` changes nothing (a NAT target is one address). A set's
+//! `size` is kept and printed, not enforced. `iifname`/`oifname` patterns ending in `*` match
+//! by prefix in comparisons, not as set elements. The path explorer
 //! ([`crate::netfilter::explore`]) follows nft chains' verdicts, NAT and `numgen` branches
 //! but lists only iptables rules on a path.
 

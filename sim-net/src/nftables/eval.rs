@@ -250,14 +250,20 @@ fn eval_rule(
             Stmt::Nat { kind, addr, ports, flags } => {
                 let n = match kind {
                     NatKind::Dnat => NatRequest::Dnat { addr: *addr, port: ports.map(|p| p.0) },
-                    NatKind::Snat => {
-                        NatRequest::Snat { addr: *addr, ports: *ports, random_fully: flags.fully_random }
-                    }
+                    // `random` picks the port at random as `fully-random` does.
+                    NatKind::Snat => NatRequest::Snat {
+                        addr: *addr,
+                        ports: *ports,
+                        random_fully: flags.fully_random || flags.random,
+                    },
                 };
                 return Outcome::Done(Act::Nat(n), None);
             }
             Stmt::Masquerade { ports, flags } => {
-                let n = NatRequest::Masquerade { ports: *ports, random_fully: flags.fully_random };
+                let n = NatRequest::Masquerade {
+                    ports: *ports,
+                    random_fully: flags.fully_random || flags.random,
+                };
                 return Outcome::Done(Act::Nat(n), None);
             }
             Stmt::MetaMarkSet(e) => {
@@ -467,6 +473,13 @@ fn compare(
         }
         Rhs::Value(r) => {
             let Some(v) = key.first() else { return false };
+            // `iifname "veth*"`: a trailing `*` matches any name with that prefix.
+            if let (Value::Ifname(name), Value::Ifname(pat)) = (v, r)
+                && let Some(prefix) = pat.strip_suffix('*')
+                && matches!(op, RelOp::Implicit | RelOp::Eq | RelOp::Ne)
+            {
+                return name.starts_with(prefix) != neg;
+            }
             if r.dtype().is_bitmask() && matches!(op, RelOp::Implicit | RelOp::Ne) {
                 return ((v.bits() & r.bits()) != 0) != neg;
             }
@@ -621,6 +634,19 @@ mod tests {
             let mut p = tcp(src, [192, 168, 0, 2], 22);
             let v = pre(&mut n, &mut p, &mut rng).verdict;
             assert_eq!(v == HookVerdict::Drop, dropped, "{src:?}");
+        }
+    }
+
+    #[test]
+    fn interface_names_match_exactly_or_by_a_star_prefix() {
+        let mut n = nf("table ip f {
+	chain in { type filter hook prerouting priority 0; iifname \"veth*\" meta mark set 0x1; iifname != \"eth0\" meta mark set meta mark | 0x2; }
+}");
+        let mut rng = SimRng::new(1);
+        for (iface, mark) in [("veth12", 3), ("eth0", 0), ("ve", 2)] {
+            let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 80);
+            n.run_hook(Hook::Prerouting, &mut p, &ctx(Some(iface), None, true), &mut rng, None);
+            assert_eq!(p.mark, mark, "{iface}");
         }
     }
 
