@@ -44,11 +44,12 @@
 //! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 (an inet
 //! table sees IPv4 only). A syntax error names the first token netsim cannot use, in nft's
 //! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
-//! first error is reported) and with fewer "expecting" lists. A transaction is checked for
-//! missing jump targets and sets, and for loops and nesting deeper than 16 reachable from a
-//! base chain (`Too many links`, as the kernel validates), not for NAT statements outside nat
-//! chains nor for statements at a hook that refuses them; a ruleset built in code is not
-//! checked (its loops drop the packet at [`eval::MAX_DEPTH`]). Elements added by
+//! first error is reported) and with fewer "expecting" lists. A transaction is checked as the
+//! kernel checks it: missing jump targets and sets, and, for what a base chain reaches, loops
+//! and nesting deeper than 16 (`Too many links`) and NAT statements its type and hook cannot
+//! run (`Operation not supported`); the error names the last rule the transaction added on the
+//! offending path. A ruleset built in code is not checked (its loops drop the packet at
+//! [`eval::MAX_DEPTH`]). Elements added by
 //! `update @set` are listed without their `expires` time. NAT statements reach the stack as
 //! the iptables targets do: only a connection's first packet consults nat chains, the first
 //! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A

@@ -43,7 +43,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
     };
     p.file()?;
-    p.check_loops()?;
+    p.validate()?;
     *ruleset = work;
     Ok(())
 }
@@ -1166,24 +1166,27 @@ impl Parser<'_> {
         }
     }
 
-    /// The kernel's check of a transaction: no chain reachable from a base chain may reach
-    /// itself, nor nest deeper than 16 jumps (`nft_chain_validate`, EMLINK). The error names the
-    /// last rule this transaction added on the offending path.
-    fn check_loops(&self) -> R<()> {
+    /// The kernel's check of a transaction (`nft_chain_validate`): no chain reachable from a
+    /// base chain may reach itself or nest deeper than 16 jumps (EMLINK), nor hold a NAT
+    /// statement that base chain cannot run (EOPNOTSUPP). The error names the last rule this
+    /// transaction added on the offending path.
+    fn validate(&self) -> R<()> {
         for t in &self.rs.tables {
             for (ci, c) in t.chains.values().enumerate() {
-                if c.base.is_none() {
-                    continue;
-                }
+                let Some(base) = c.base else { continue };
                 let mut path = vec![ci];
-                if !acyclic(t, &mut path) {
+                if let Err(problem) = validate(t, &mut path, &base) {
                     let on_path: Vec<&str> =
                         path.iter().filter_map(|i| t.chains.get_index(*i)).map(|(n, _)| n.as_str()).collect();
                     let culprit = self.added.iter().rev().find(|(f, tn, cn, _)| {
                         *f == t.family && *tn == t.name && on_path.contains(&cn.as_str())
                     });
                     let (from, to) = culprit.map_or((self.pos, self.pos), |a| a.3);
-                    return Err(self.err_span(from, to, "Could not process rule: Too many links"));
+                    let msg = match problem {
+                        Problem::Loop => "Could not process rule: Too many links",
+                        Problem::Nat => "Could not process rule: Operation not supported",
+                    };
+                    return Err(self.err_span(from, to, msg));
                 }
             }
         }
@@ -1736,24 +1739,45 @@ fn targets<'a>(t: &'a Table, c: &'a Chain) -> Vec<&'a str> {
     out
 }
 
-/// Depth-first from the last chain of `path`: false (with `path` ending at the repeated or
-/// too-deep chain) if a chain reaches itself or the nesting passes 16.
-fn acyclic(t: &Table, path: &mut Vec<usize>) -> bool {
-    let Some(&cur) = path.last() else { return true };
-    let Some((_, c)) = t.chains.get_index(cur) else { return true };
+/// What the kernel's validation of a base chain's reach refuses.
+enum Problem {
+    /// A chain reaches itself, or the nesting passes 16 (EMLINK).
+    Loop,
+    /// A NAT statement where the base chain cannot have one (EOPNOTSUPP).
+    Nat,
+}
+
+/// Whether a statement may run under base chain `b` (`nft_nat_validate`,
+/// `nft_masq_validate`): snat in nat chains at postrouting and input, dnat at prerouting and
+/// output, masquerade at postrouting.
+fn allowed_under(s: &Stmt, b: &BaseChain) -> bool {
+    let nat = b.kind == ChainType::Nat;
+    match s {
+        Stmt::Nat { kind: NatKind::Snat, .. } => nat && matches!(b.hook, Hook::Postrouting | Hook::Input),
+        Stmt::Nat { kind: NatKind::Dnat, .. } => nat && matches!(b.hook, Hook::Prerouting | Hook::Output),
+        Stmt::Masquerade { .. } => nat && b.hook == Hook::Postrouting,
+        _ => true,
+    }
+}
+
+/// Depth-first from the last chain of `path` under base chain `base`: the first problem, with
+/// `path` ending at the chain where it is.
+fn validate(t: &Table, path: &mut Vec<usize>, base: &BaseChain) -> Result<(), Problem> {
+    let Some(&cur) = path.last() else { return Ok(()) };
+    let Some((_, c)) = t.chains.get_index(cur) else { return Ok(()) };
+    if !c.rules.iter().flat_map(|r| &r.stmts).all(|s| allowed_under(s, base)) {
+        return Err(Problem::Nat);
+    }
     for to in targets(t, c) {
         let Some(next) = t.chains.get_index_of(to) else { continue };
-        if path.contains(&next) || path.len() > super::eval::MAX_DEPTH {
-            path.push(next);
-            return false;
-        }
         path.push(next);
-        if !acyclic(t, path) {
-            return false;
+        if path[..path.len() - 1].contains(&next) || path.len() > super::eval::MAX_DEPTH + 1 {
+            return Err(Problem::Loop);
         }
+        validate(t, path, base)?;
         path.pop();
     }
-    true
+    Ok(())
 }
 
 fn chain_referenced(t: &Table, name: &str) -> bool {
@@ -1877,6 +1901,21 @@ mod tests {
             .apply("add chain ip t base { type filter hook input priority 0 ; }\nadd map ip t m { type inet_service : verdict ; }\nadd rule ip t base tcp dport vmap @m\nadd element ip t m { 80 : jump base }\n")
             .unwrap_err();
         assert!(e.message.contains("Too many links"), "{e}");
+    }
+
+    #[test]
+    fn nat_statements_only_where_a_base_chain_can_run_them() {
+        let e = err(
+            "table ip t {\n\tchain f { type filter hook prerouting priority 0; jump d; }\n\tchain d {\n\t\tdnat to 10.0.0.1\n\t}\n}\n",
+        );
+        assert_eq!(
+            e.lines().next(),
+            Some("/dev/stdin:4:3-18: Error: Could not process rule: Operation not supported")
+        );
+        let e = err("table ip t {\n\tchain p { type nat hook prerouting priority dstnat; masquerade; }\n}\n");
+        assert!(e.contains("Operation not supported"), "{e}");
+        let mut n = Nftables::new();
+        n.apply("table ip t {\n\tchain o { type nat hook output priority -100; dnat to 10.0.0.1; }\n\tchain i { type nat hook input priority 100; snat to 10.0.0.2; }\n}\n").unwrap();
     }
 
     #[test]
