@@ -216,17 +216,25 @@ fn eval_rule(
             Stmt::Verdict(v) => return Outcome::Done(Act::Verdict(v.clone()), None),
             Stmt::Vmap { key, map } => {
                 let Some(k) = eval(key, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
-                let (name, set) = match map {
-                    SetRef::Named(n) => (format!("@{n}"), sets.get(n.as_str())),
-                    SetRef::Anon(s) => ("{ ... }".to_string(), Some(&**s)),
+                let map: &SetRef = map;
+                let set = match map {
+                    SetRef::Named(n) => sets.get(n.as_str()),
+                    SetRef::Anon(s) => Some(&**s),
+                };
+                let name = || match map {
+                    SetRef::Named(n) => format!("@{n}"),
+                    SetRef::Anon(_) => "{ ... }".to_string(),
                 };
                 let Some(e) = set.and_then(|s| s.elements.lookup(&k, ctx.now)) else {
                     return Outcome::NoMatch;
                 };
                 let Some(MapData::Verdict(v)) = &e.data else { return Outcome::NoMatch };
-                let key_text = k.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" . ");
-                let hit = (name, key_text, Some(super::list::element_text(e)));
-                return Outcome::Done(Act::Verdict(v.clone()), Some(hit));
+                // The texts are for a trace or a drop's decision only: the hot path skips them.
+                let hit = (trace.is_some() || *v == Verdict::Drop).then(|| {
+                    let key_text = k.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" . ");
+                    (name(), key_text, Some(super::list::element_text(e)))
+                });
+                return Outcome::Done(Act::Verdict(v.clone()), hit);
             }
             Stmt::Log { prefix } => {
                 if let Some(t) = trace.as_deref_mut() {
@@ -588,6 +596,20 @@ mod tests {
                 "services".to_string()
             ))
         );
+    }
+
+    #[test]
+    fn a_drop_from_a_map_element_names_the_element_without_a_trace() {
+        let mut n = nf("table ip kp {
+	map no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict; elements = { 1.2.3.4 . tcp . 80 comment \"ns2/svc2:p80\" : drop } }
+	chain filter-input { type filter hook prerouting priority 0; ct state new ip daddr . meta l4proto . th dport vmap @no-endpoint-services; }
+}");
+        let mut p = tcp([10, 0, 0, 5], [1, 2, 3, 4], 80);
+        let r = pre(&mut n, &mut p, &mut SimRng::new(1));
+        assert_eq!(r.verdict, HookVerdict::Drop);
+        let Some(Decision::Nft(NftDecision::Rule { rule, element })) = r.decided_by else { panic!("{r:?}") };
+        assert_eq!((rule.chain.as_str(), rule.index), ("filter-input", 1));
+        assert_eq!(element.as_deref(), Some("1.2.3.4 . tcp . 80 comment \"ns2/svc2:p80\" : drop"));
     }
 
     #[test]
