@@ -403,7 +403,7 @@ impl Parser<'_> {
             }
             "add" | "create" | "insert" | "delete" | "destroy" | "flush" => {
                 self.bump();
-                self.verb(&w, at)
+                self.verb(&w)
             }
             "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace" | "export"
             | "import" => Err(self.unmodelled(at, &w)),
@@ -411,7 +411,7 @@ impl Parser<'_> {
         }
     }
 
-    fn verb(&mut self, verb: &str, verb_at: usize) -> R<()> {
+    fn verb(&mut self, verb: &str) -> R<()> {
         let at = self.pos;
         let Tok::Word(obj) = self.peek().clone() else { return Err(self.unexpected(None)) };
         self.bump();
@@ -576,7 +576,6 @@ impl Parser<'_> {
             }
             _ => {
                 self.pos = at;
-                let _ = verb_at;
                 Err(self.unexpected(None))
             }
         }
@@ -1048,14 +1047,6 @@ impl Parser<'_> {
             Tok::Num(n) => n.to_string(),
             Tok::Addr(a) => a.to_string(),
             _ => return Err(self.unexpected(None)),
-        };
-        let text = if t == DataType::Mark || t == DataType::Integer {
-            match self.peek() {
-                Tok::Num(n) => n.to_string(),
-                _ => text,
-            }
-        } else {
-            text
         };
         self.bump();
         match Value::parse(t, &text) {
