@@ -12,7 +12,7 @@
 //!   skipped. (`.ci/run` installs `nftables`.)
 //!
 //! `kube-proxy.nft` is upstream's `TestOverallNFTablesRules` transaction
-//! (`pkg/proxy/nftables/proxier_test.go`) for services svc1, svc2, svc4 and svc6, with each
+//! (`pkg/proxy/nftables/proxier_test.go`) for services svc1 to svc6, with each
 //! endpoint chain created before the service chain that jumps to it (the kernel needs a jump
 //! target to exist when the rule is added).
 
