@@ -613,6 +613,44 @@ mod tests {
     }
 
     #[test]
+    fn session_affinity_sets_pin_a_client_until_the_timeout() {
+        // kube-proxy's ClientIP affinity: each endpoint chain records the client in its set;
+        // the service chain sends a recorded client to the same endpoint.
+        let mut n = nf("table ip kp {
+	set aff1 { type ipv4_addr; flags dynamic,timeout; timeout 10s; }
+	set aff2 { type ipv4_addr; flags dynamic,timeout; timeout 10s; }
+	chain nat-prerouting { type nat hook prerouting priority dstnat; ip daddr 172.30.0.45 goto svc; }
+	chain svc {
+		ip saddr @aff1 goto ep1
+		ip saddr @aff2 goto ep2
+		numgen random mod 2 vmap { 0 : goto ep1, 1 : goto ep2 }
+	}
+	chain ep1 { update @aff1 { ip saddr }; meta l4proto tcp dnat to 10.180.0.1:80; }
+	chain ep2 { update @aff2 { ip saddr }; meta l4proto tcp dnat to 10.180.0.2:80; }
+}");
+        let mut rng = SimRng::new(5);
+        let mut at = |n: &mut Netfilter, secs: u64, rng: &mut SimRng| {
+            let c = HookContext {
+                now: SimTime::ZERO + sim_core::SimDuration::from_secs(secs),
+                ..ctx(Some("eth0"), None, true)
+            };
+            let mut p = tcp([203, 0, 113, 7], [172, 30, 0, 45], 80);
+            match n.run_hook(Hook::Prerouting, &mut p, &c, rng, None).nat {
+                Some(NatRequest::Dnat { addr, .. }) => addr,
+                other => panic!("{other:?}"),
+            }
+        };
+        let first = at(&mut n, 0, &mut rng);
+        for s in 1..9 {
+            assert_eq!(at(&mut n, s, &mut rng), first, "at {s}s");
+        }
+        // Refreshed at 8 s, so still pinned at 17 s; 20 s of silence lets it expire.
+        assert_eq!(at(&mut n, 17, &mut rng), first);
+        let later: Vec<Ipv4Addr> = (0..16).map(|i| at(&mut n, 40 + 20 * i, &mut rng)).collect();
+        assert!(later.iter().any(|a| *a != first), "{later:?}");
+    }
+
+    #[test]
     fn numgen_spreads_evenly_under_a_seeded_stream() {
         let mut n = nf(SERVICES);
         let mut rng = SimRng::new(7).fork("net/node");
