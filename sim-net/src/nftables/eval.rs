@@ -629,7 +629,7 @@ mod tests {
 	chain ep2 { update @aff2 { ip saddr }; meta l4proto tcp dnat to 10.180.0.2:80; }
 }");
         let mut rng = SimRng::new(5);
-        let mut at = |n: &mut Netfilter, secs: u64, rng: &mut SimRng| {
+        let at = |n: &mut Netfilter, secs: u64, rng: &mut SimRng| {
             let c = HookContext {
                 now: SimTime::ZERO + sim_core::SimDuration::from_secs(secs),
                 ..ctx(Some("eth0"), None, true)
