@@ -59,6 +59,32 @@
 //! by prefix in comparisons, not as set elements. The path explorer
 //! ([`crate::netfilter::explore`]) follows nft chains' verdicts, NAT and `numgen` branches
 //! but lists only iptables rules on a path.
+//!
+//! ```
+//! use sim_net::nftables::{Element, Family, MapData, Nftables, Value, Verdict};
+//! use std::net::Ipv4Addr;
+//!
+//! let mut nft = Nftables::new();
+//! nft.apply("table ip kube-proxy {
+//! \tmap service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
+//! \tchain svc { meta l4proto tcp dnat to 10.180.0.1:80; }
+//! \tchain nat-prerouting { type nat hook prerouting priority dstnat;
+//! \t\tip daddr . meta l4proto . th dport vmap @service-ips
+//! \t}
+//! }
+//! add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto svc }
+//! ").unwrap();
+//! // The same model can be changed in code (here: a second element).
+//! let t = nft.ruleset_mut().table_mut(Family::Ip, "kube-proxy").unwrap();
+//! t.sets["service-ips"].elements.insert(Element::new(
+//!     vec![Value::Addr(Ipv4Addr::new(172, 30, 0, 42)), Value::Proto(17), Value::Port(53)],
+//!     Some(MapData::Verdict(Verdict::Goto("svc".into()))),
+//! ));
+//! assert!(nft.list_chain(Family::Ip, "kube-proxy", "nat-prerouting").unwrap().contains(
+//!     "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+//! ));
+//! assert!(nft.apply("add rule ip kube-proxy svc limit rate 1/second").is_err());
+//! ```
 
 use std::fmt;
 
