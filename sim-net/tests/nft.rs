@@ -34,6 +34,10 @@ const KUBE_PROXY: &str = r#"table ip kube-proxy {
 		ct state new jump service-endpoints-check
 		ct state new jump cluster-ips-check
 	}
+	chain filter-output { type filter hook output priority 0;
+		ct state new jump service-endpoints-check
+		ct state new jump cluster-ips-check
+	}
 	chain mark-for-masquerade { mark set mark or 0x4000; }
 	chain masquerading {
 		mark and 0x4000 == 0 return
@@ -138,6 +142,21 @@ fn cluster_ip_is_dnated_to_the_endpoint_and_outside_clients_are_masqueraded() {
 }
 
 #[test]
+fn the_node_reaches_a_cluster_ip_through_nat_output_and_the_later_filter_chain_sees_the_dnat() {
+    // filter-output (priority 0) runs after nat-output (-100): it must see the endpoint
+    // address, or cluster-ips-check would reject the node's own connection.
+    let (mut sim, node, _, _, p2) = cluster();
+    let c = connect(&mut sim, node, "172.30.0.41:80");
+    let r = response(&sim, c);
+    assert!(r.starts_with("hostname=pod2 client=10.244.0.1:"), "{r}");
+    assert_eq!(sim.world.conversation(c).unwrap().served_by.as_ref().unwrap().host, p2);
+    // And an unallocated cluster IP is dropped there.
+    let c = connect(&mut sim, node, "172.30.0.50:80");
+    let first = sim.world.conversation(c).unwrap().packets[0];
+    assert!(matches!(sim.world.disposition(first), Some(Disposition::DroppedByNft(_))));
+}
+
+#[test]
 fn services_without_endpoints_are_rejected_and_unallocated_cluster_ips_dropped() {
     let (mut sim, node, client, _, _) = cluster();
     let c = connect(&mut sim, client, "172.30.0.46:80");
@@ -171,7 +190,7 @@ fn services_without_endpoints_are_rejected_and_unallocated_cluster_ips_dropped()
     }
     assert_eq!(
         d.map(|d| d.to_string()).unwrap_or_default(),
-        "dropped by nft rule ip kube-proxy cluster-ips-check #2 (handle 17)"
+        "dropped by nft rule ip kube-proxy cluster-ips-check #2 (handle 18)"
     );
     // Neither connection was confirmed on the node: a dropped first packet leaves no entry.
     assert_eq!(sim.world.host(node).unwrap().conntrack.len(), 0);
