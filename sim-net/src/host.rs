@@ -280,6 +280,17 @@ impl Host {
         &mut self.netfilter
     }
 
+    /// `nft -f -` with `text` on this namespace's nftables ruleset (one transaction; pending
+    /// iptables loads run first).
+    pub fn nft_apply(&mut self, text: &str) -> Result<(), crate::nftables::NftError> {
+        self.rules().nftables_mut().apply(text)
+    }
+
+    /// `nft list ruleset`.
+    pub fn nft_list_ruleset(&mut self) -> String {
+        self.rules().nftables().list_ruleset()
+    }
+
     /// The interface owning local address `a`.
     pub fn iface_of_addr(&self, a: Ipv4Addr) -> Option<&Iface> {
         self.ifaces.values().find(|i| i.owns(a))

@@ -3,6 +3,8 @@
 //! - [`wire`]: packets as typed data (addresses, TCP/UDP/ICMP headers, a payload), no bytes.
 //! - [`netfilter`]: tables, chains, rules, matches and targets; `iptables-restore` input and
 //!   `iptables-save` output; evaluation of one packet at one hook with kernel semantics.
+//! - [`nftables`]: the `nft -f` language, `nft list` output and nftables base chains, run at
+//!   the hooks in priority order with the iptables tables.
 //! - [`conntrack`]: the connection-tracking table (tuples, TCP states, timeouts, `conntrack -L`).
 //! - [`nat`]: NAT bindings on conntrack entries and the translation of every later packet.
 //! - [`ipvs`]: IP Virtual Server (services, real servers, the kernel's schedulers, its connection
@@ -21,6 +23,7 @@ pub mod ipvs;
 pub mod nat;
 pub mod netfilter;
 pub mod network;
+pub mod nftables;
 pub mod route;
 pub mod socket;
 pub mod wire;

@@ -26,6 +26,12 @@
 //! `-m nfacct` counts into named accounting objects kept here ([`NfacctCounters`], read with
 //! `nfacct_counters`; no tool prints them yet).
 //!
+//! The namespace's nftables ruleset ([`crate::nftables`]) lives here too: when base chains are
+//! registered at a hook, [`Netfilter::hook_entries`] orders them with the tables by priority
+//! (ties: the tables first) and `run_hook` evaluates each entry with its engine, sharing the
+//! packet's mark, conntrack and NAT (the first binding wins; later entries see the DNATed
+//! destination). Without nft base chains at a hook, the tables run exactly as before.
+//!
 //! Entry points on [`Netfilter`]: `run_hook` (evaluate), `restore(text, noflush)`
 //! (`iptables-restore`), `save(&SaveOptions)` (`iptables-save`), `command(&["-t", "nat", ...])`
 //! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.
@@ -177,6 +183,20 @@ pub trait Decider {
     /// Returns true if `-m statistic --mode random --probability p` matches, where `p_u32` is the
     /// kernel's stored fixed-point probability (`p = p_u32 / 2^31`).
     fn statistic(&mut self, p_u32: u32) -> bool;
+
+    /// Returns `numgen random mod modulus` (in `0..modulus`). By default a chain of yes/no
+    /// questions with probabilities 1/N, 1/(N-1), ... (uniform, and what an explorer of
+    /// statistic matches already enumerates); a seeded stream draws as the kernel does.
+    fn numgen(&mut self, modulus: u32) -> u32 {
+        for i in 0..modulus.saturating_sub(1) {
+            let left = u64::from(modulus - i);
+            let p_u32 = u32::try_from((1u64 << 31) / left).unwrap_or(u32::MAX);
+            if self.statistic(p_u32) {
+                return i;
+            }
+        }
+        modulus.saturating_sub(1)
+    }
 }
 
 /// Decides random matches from a seeded [`sim_core::SimRng`], as the kernel does from
@@ -184,6 +204,11 @@ pub trait Decider {
 impl Decider for sim_core::SimRng {
     fn statistic(&mut self, p_u32: u32) -> bool {
         self.kernel_probability(p_u32)
+    }
+
+    /// `nft_ng_random_eval`: `reciprocal_scale(get_random_u32(), modulus)`.
+    fn numgen(&mut self, modulus: u32) -> u32 {
+        ((u64::from(self.next_u32()) * u64::from(modulus)) >> 32) as u32
     }
 }
 
@@ -259,6 +284,8 @@ pub enum NfStep {
     /// An extension of a rule was evaluated under a stated assumption (what the model does
     /// not see: a uid, a MAC address, a payload ...); `what` says how the packet was treated.
     Assumed { rule: RuleRef, ext: &'static str, what: &'static str },
+    /// A step in an nftables base chain.
+    Nft(crate::nftables::NftStep),
 }
 
 /// The outcome of [`Netfilter::run_hook`].
@@ -295,6 +322,8 @@ pub enum Decision {
         /// The table.
         table: TableName,
     },
+    /// An nftables rule, verdict-map element or base-chain policy.
+    Nft(crate::nftables::NftDecision),
 }
 
 /// The rule set of one network namespace: all tables, ipsets and `-m recent` lists.
@@ -307,6 +336,7 @@ pub struct Netfilter {
     recent: recent::RecentLists,
     nfacct: NfacctCounters,
     ext: ext::ExtState,
+    nft: crate::nftables::Nftables,
 }
 
 /// The nfnetlink_acct accounting objects `-m nfacct` counts into, by name. An object comes
@@ -357,7 +387,18 @@ impl Netfilter {
             recent: recent::RecentLists::default(),
             nfacct: NfacctCounters::new(),
             ext: ext::ExtState::default(),
+            nft: crate::nftables::Nftables::new(),
         }
+    }
+
+    /// The nftables ruleset (empty unless something loaded one).
+    pub fn nftables(&self) -> &crate::nftables::Nftables {
+        &self.nft
+    }
+
+    /// The nftables ruleset, to load (`apply`) or build.
+    pub fn nftables_mut(&mut self) -> &mut crate::nftables::Nftables {
+        &mut self.nft
     }
 
     /// How rules with payload matches (`string`, `u32`, `bpf`) are evaluated from now on.
@@ -451,6 +492,9 @@ impl Netfilter {
         decider: &mut dyn Decider,
         trace: Option<&mut Vec<NfStep>>,
     ) -> HookResult {
+        if !self.nft.hook_chains(hook).is_empty() {
+            return self.run_hook_with_nft(hook, pkt, ctx, decider, trace);
+        }
         let mut trace = trace;
         let mut env = eval::Env {
             recent: &mut self.recent,
@@ -497,5 +541,148 @@ impl Netfilter {
             decided_by: None,
             ct_mark: env.ct_mark,
         }
+    }
+
+    /// The entries registered at `hook` in priority order: the iptables tables at their fixed
+    /// priorities and the nftables base chains (ties: iptables first, registered at boot).
+    pub fn hook_entries(&mut self, hook: Hook) -> Vec<HookEntry> {
+        let mut v: Vec<(i32, u8, HookEntry)> =
+            hook_tables(hook).iter().map(|t| (xt_priority(*t, hook), 0, HookEntry::Xtables(*t))).collect();
+        for c in self.nft.hook_chains(hook) {
+            v.push((c.priority, 1, HookEntry::Nft { table: c.table, chain: c.chain, nat: c.nat }));
+        }
+        v.sort_by_key(|e| (e.0, e.1));
+        v.into_iter().map(|e| e.2).collect()
+    }
+
+    /// `run_hook` when nftables base chains are registered at the hook: every entry in
+    /// priority order, sharing marks, conntrack and NAT (the first binding wins; later
+    /// entries see the DNATed destination).
+    fn run_hook_with_nft(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Packet,
+        ctx: &HookContext<'_>,
+        decider: &mut dyn Decider,
+        trace: Option<&mut Vec<NfStep>>,
+    ) -> HookResult {
+        use crate::nftables::eval as nft_eval;
+        let entries = self.hook_entries(hook);
+        let mut trace = trace;
+        let mut env = eval::Env {
+            recent: &mut self.recent,
+            ipsets: &mut self.ipsets,
+            nfacct: &mut self.nfacct,
+            ext: &mut self.ext,
+            notrack: false,
+            decided_by: None,
+            ct_mark: None,
+        };
+        let mut nenv = nft_eval::NftEnv { orig: Some((pkt.src, pkt.dst)), ..Default::default() };
+        let mut nat: Option<NatRequest> = None;
+        let mut view: Option<Packet> = None;
+        let done = |verdict, decided_by, env: &eval::Env<'_>, nenv: &nft_eval::NftEnv| HookResult {
+            verdict,
+            nat: None,
+            notrack: env.notrack || nenv.notrack,
+            decided_by,
+            ct_mark: nenv.ct_mark.or(env.ct_mark),
+        };
+        for e in entries {
+            let p: &mut Packet = match view.as_mut() {
+                Some(v) => v,
+                None => &mut *pkt,
+            };
+            let out = match e {
+                HookEntry::Xtables(t) => {
+                    if t == TableName::Nat && (!ctx.ct_new || nat.is_some()) {
+                        continue;
+                    }
+                    let table = &mut self.tables[tidx(t)];
+                    match eval::run_table(table, hook, p, ctx, decider, &mut env, &mut trace) {
+                        eval::TableVerdict::Accept => nft_eval::ChainVerdict::Accept,
+                        eval::TableVerdict::Nat(n) => nft_eval::ChainVerdict::Nat(n),
+                        eval::TableVerdict::Drop => {
+                            return done(HookVerdict::Drop, env.decided_by.clone(), &env, &nenv);
+                        }
+                        eval::TableVerdict::Reject(w) => {
+                            return done(HookVerdict::Reject(w), env.decided_by.clone(), &env, &nenv);
+                        }
+                    }
+                }
+                HookEntry::Nft { table, chain, nat: is_nat } => {
+                    if is_nat && (!ctx.ct_new || nat.is_some()) {
+                        continue;
+                    }
+                    let rs = self.nft.ruleset_for_eval();
+                    nft_eval::run_base_chain(rs, table, chain, p, ctx, decider, &mut nenv, &mut trace)
+                }
+            };
+            match out {
+                nft_eval::ChainVerdict::Accept => {}
+                nft_eval::ChainVerdict::Nat(n) => {
+                    nat = Some(n);
+                    if let NatRequest::Dnat { addr, port } = n {
+                        // Later entries at this hook see the translated destination, as the
+                        // kernel's nat hook rewrites the packet before them.
+                        let mut v = p.clone();
+                        v.dst = addr;
+                        if let (Some(dp), Some((sp, _))) = (port, v.transport.ports()) {
+                            v.transport.set_ports(sp, dp);
+                        }
+                        view = Some(v);
+                        nenv.dnat_done = true;
+                    }
+                }
+                nft_eval::ChainVerdict::Drop => {
+                    let d = nenv.decided_by.clone().map(Decision::Nft);
+                    return done(HookVerdict::Drop, d, &env, &nenv);
+                }
+                nft_eval::ChainVerdict::Reject(w) => {
+                    let d = nenv.decided_by.clone().map(Decision::Nft);
+                    return done(HookVerdict::Reject(w), d, &env, &nenv);
+                }
+            }
+        }
+        if let Some(v) = view {
+            pkt.mark = v.mark;
+        }
+        HookResult {
+            verdict: HookVerdict::Accept,
+            nat,
+            notrack: env.notrack || nenv.notrack,
+            decided_by: None,
+            ct_mark: nenv.ct_mark.or(env.ct_mark),
+        }
+    }
+}
+
+/// One thing registered at a hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookEntry {
+    /// An iptables table.
+    Xtables(TableName),
+    /// An nftables base chain: indices of the table in the ruleset and the chain in the table.
+    Nft {
+        /// The table's index.
+        table: usize,
+        /// The chain's index.
+        chain: usize,
+        /// True for a nat chain.
+        nat: bool,
+    },
+}
+
+/// The fixed priority of an iptables table at a hook (`NF_IP_PRI_*`): raw -300, mangle -150,
+/// nat -100 (destination: prerouting, output) or 100 (source: input, postrouting), filter 0.
+pub const fn xt_priority(t: TableName, hook: Hook) -> i32 {
+    match t {
+        TableName::Raw => -300,
+        TableName::Mangle => -150,
+        TableName::Nat => match hook {
+            Hook::Prerouting | Hook::Output => -100,
+            _ => 100,
+        },
+        TableName::Filter => 0,
     }
 }

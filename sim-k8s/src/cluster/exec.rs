@@ -887,8 +887,8 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
     use sim_net::network::Disposition as D;
     match d {
         D::Delivered(_) => "delivered",
-        D::DroppedByRule(_) | D::DroppedByPolicy(..) => "dropped",
-        D::Rejected(..) => "rejected",
+        D::DroppedByRule(_) | D::DroppedByPolicy(..) | D::DroppedByNft(_) => "dropped",
+        D::Rejected(..) | D::RejectedByNft(..) => "rejected",
         D::NoRoute => "no-route",
         D::HostUnreachable => "host-unreachable",
         D::NoListener => "no-listener",

@@ -222,6 +222,9 @@ impl Cluster {
                         .iter()
                         .filter_map(|s| match s {
                             NfStep::RuleMatched { text, .. } => Some(text.as_str()),
+                            NfStep::Nft(sim_net::nftables::NftStep::RuleMatched { text, .. }) => {
+                                Some(text.as_str())
+                            }
                             _ => None,
                         })
                         .collect();
@@ -477,6 +480,10 @@ pub fn describe_disposition(d: &sim_net::network::Disposition) -> String {
             sim_net::netfilter::rule::reject_with_name(*w)
         ),
         D::DroppedByPolicy(t, c) => format!("{name} by the {c} policy ({} table)", t.name()),
+        D::DroppedByNft(d) => format!("{name} by {d}"),
+        D::RejectedByNft(d, w) => {
+            format!("{name} by {d} with {}", sim_net::netfilter::rule::reject_with_name(*w))
+        }
         _ => name.to_string(),
     }
 }

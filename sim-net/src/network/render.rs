@@ -12,6 +12,7 @@ use super::trace::{Delivery, Disposition, NetTrace, RouteTrace};
 use crate::ipvs::IpvsDrop;
 use crate::nat::Manip;
 use crate::netfilter::{HookVerdict, NatRequest, NfStep, RejectWith};
+use crate::nftables::NftStep;
 
 impl fmt::Display for Disposition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,6 +35,8 @@ impl fmt::Display for Disposition {
                 )
             }
             Disposition::DroppedByPolicy(t, c) => write!(f, "dropped by policy of {} {}", t.name(), c),
+            Disposition::DroppedByNft(d) => write!(f, "dropped by {d}"),
+            Disposition::RejectedByNft(d, w) => write!(f, "rejected by {d} with {}", reject_name(*w)),
             Disposition::NoRoute => f.write_str("no route to host network (ENETUNREACH)"),
             Disposition::HostUnreachable => f.write_str("host unreachable (no neighbour answered)"),
             Disposition::NoListener => f.write_str("no listener on that port"),
@@ -99,8 +102,12 @@ pub fn render_trace<'a>(
                 line(Some(id.0), *host, format!("conntrack {what}"));
             }
             NetTrace::Hook { id, host, hook, verdict, nat, steps } => {
-                let matched: Vec<&NfStep> =
-                    steps.iter().filter(|s| matches!(s, NfStep::RuleMatched { .. })).collect();
+                let matched: Vec<&NfStep> = steps
+                    .iter()
+                    .filter(|s| {
+                        matches!(s, NfStep::RuleMatched { .. } | NfStep::Nft(NftStep::RuleMatched { .. }))
+                    })
+                    .collect();
                 if *verdict == HookVerdict::Accept && nat.is_none() && matched.is_empty() {
                     continue;
                 }
@@ -126,6 +133,18 @@ pub fn render_trace<'a>(
                                     if *matched { "matched" } else { "not matched" }
                                 ),
                             );
+                        }
+                        NfStep::Nft(NftStep::RuleMatched { rule, text }) => {
+                            let t =
+                                format!("  nft {} {} {}: {text}", rule.family.name(), rule.table, rule.chain);
+                            line(Some(id.0), *host, t);
+                        }
+                        NfStep::Nft(NftStep::MapElement { map, key, element, .. }) => {
+                            let e = element.as_deref().unwrap_or("no element");
+                            line(Some(id.0), *host, format!("  map {map} [{key}]: {e}"));
+                        }
+                        NfStep::Nft(NftStep::Numgen { modulus, value }) => {
+                            line(Some(id.0), *host, format!("  numgen random mod {modulus} = {value}"));
                         }
                         _ => {}
                     }

@@ -41,6 +41,10 @@ pub enum Disposition {
     Rejected(RuleRef, RejectWith),
     /// A built-in chain ran out of rules and its policy is `DROP`.
     DroppedByPolicy(TableName, String),
+    /// An nftables `drop` (a rule, a verdict-map element or a base chain's policy).
+    DroppedByNft(crate::nftables::NftDecision),
+    /// An nftables `reject`; the answer is a new packet.
+    RejectedByNft(crate::nftables::NftDecision, RejectWith),
     /// No route to the destination: a local sender gets `ENETUNREACH`, a forwarder sends
     /// ICMP net unreachable.
     NoRoute,

@@ -653,6 +653,7 @@ impl Network {
             HookVerdict::Reject(with) => {
                 let fin = match res.decided_by {
                     Some(Decision::Rule(rule)) => self.finish(h, meta, Disposition::Rejected(rule, with)),
+                    Some(Decision::Nft(d)) => self.finish(h, meta, Disposition::RejectedByNft(d, with)),
                     other => self.finish(h, meta, drop_disposition(other, hook)),
                 };
                 self.reject_answer(h, pkt, &*ct, with, meta.conv);
@@ -878,6 +879,7 @@ fn drop_disposition(decided_by: Option<Decision>, hook: Hook) -> Disposition {
     match decided_by {
         Some(Decision::Rule(rule)) => Disposition::DroppedByRule(rule),
         Some(Decision::Policy { table, chain }) => Disposition::DroppedByPolicy(table, chain),
+        Some(Decision::Nft(d)) => Disposition::DroppedByNft(d),
         Some(Decision::DepthExceeded { table }) => {
             Disposition::DroppedByPolicy(table, hook.chain_name().to_string())
         }

@@ -1,0 +1,285 @@
+//! `nft list ruleset`, `nft list table`, `nft list chain`, printed as nft v1.0.6 prints them
+//! (`table_print`, `set_print_plain`, `chain_print` in `src/rule.c`; `set_expr_print` in
+//! `src/expression.c`): tab indentation; in a table its flags and comment, then sets and maps,
+//! then chains, in creation order, separated by blank lines; a base chain's `type ... hook ...
+//! priority ...; policy ...;` line, with priorities named within ±10 of a standard one valid
+//! at that hook; set elements in the kernel's key order, wrapped as nft wraps them (5 per line
+//! for numbers, ports and protocols, 2 for addresses, one per line otherwise).
+
+use std::fmt::Write;
+
+use super::expr::*;
+use super::parse::as_prefix;
+use super::ruleset::*;
+
+/// `nft list ruleset`.
+pub fn ruleset(rs: &Ruleset) -> String {
+    rs.tables.iter().map(table).collect()
+}
+
+/// `nft list table FAMILY NAME`.
+pub fn table(t: &Table) -> String {
+    let mut out = format!("table {} {} {{\n", t.family.name(), t.name);
+    if t.flags.dormant {
+        out.push_str("\tflags dormant\n");
+    }
+    if let Some(c) = &t.comment {
+        let _ = writeln!(out, "\tcomment \"{c}\"");
+    }
+    let mut items: Vec<String> = t.sets.values().map(set).collect();
+    items.extend(t.chains.values().map(chain));
+    out.push_str(&items.join("\n"));
+    out.push_str("}\n");
+    out
+}
+
+/// `nft list chain FAMILY TABLE NAME`.
+pub fn chain_in_table(t: &Table, c: &Chain) -> String {
+    format!("table {} {} {{\n{}}}\n", t.family.name(), t.name, chain(c))
+}
+
+/// `nft list set|map FAMILY TABLE NAME`.
+pub fn set_in_table(t: &Table, s: &Set) -> String {
+    format!("table {} {} {{\n{}}}\n", t.family.name(), t.name, set(s))
+}
+
+fn priority_text(b: &BaseChain) -> String {
+    for (name, std, only) in STD_PRIORITIES {
+        if only.is_some_and(|h| h != b.hook) {
+            continue;
+        }
+        let off = i64::from(b.priority) - i64::from(std);
+        if off.abs() <= 10 {
+            return match off {
+                0 => name.to_string(),
+                o if o > 0 => format!("{name} + {o}"),
+                o => format!("{name} - {}", -o),
+            };
+        }
+    }
+    b.priority.to_string()
+}
+
+fn chain(c: &Chain) -> String {
+    let mut out = format!("\tchain {} {{\n", c.name);
+    if let Some(cm) = &c.comment {
+        let _ = writeln!(out, "\t\tcomment \"{cm}\"");
+    }
+    if let Some(b) = &c.base {
+        let policy = match b.policy {
+            Policy::Accept => "accept",
+            Policy::Drop => "drop",
+        };
+        let _ = writeln!(
+            out,
+            "\t\ttype {} hook {} priority {}; policy {policy};",
+            b.kind.name(),
+            hook_name(b.hook),
+            priority_text(b)
+        );
+    }
+    for r in &c.rules {
+        let _ = writeln!(out, "\t\t{}", rule_text(r));
+    }
+    out.push_str("\t}\n");
+    out
+}
+
+fn set(s: &Set) -> String {
+    let kw = if s.is_map() { "map" } else { "set" };
+    let mut out = format!("\t{kw} {} {{\n", s.name);
+    let key: Vec<&str> = s.key.iter().map(|t| t.name()).collect();
+    let _ = write!(out, "\t\ttype {}", key.join(" . "));
+    if let Some(d) = s.data {
+        let _ = write!(out, " : {}", d.name());
+    }
+    out.push('\n');
+    if let Some(n) = s.size {
+        let _ = writeln!(out, "\t\tsize {n}");
+    }
+    let mut flags = Vec::new();
+    if s.flags.constant {
+        flags.push("constant");
+    }
+    if s.flags.dynamic {
+        flags.push("dynamic");
+    }
+    if s.flags.interval {
+        flags.push("interval");
+    }
+    if s.flags.timeout {
+        flags.push("timeout");
+    }
+    if !flags.is_empty() {
+        let _ = writeln!(out, "\t\tflags {}", flags.join(","));
+    }
+    if let Some(t) = s.timeout_ms {
+        let _ = writeln!(out, "\t\ttimeout {}", format_time(t));
+    }
+    if let Some(c) = &s.comment {
+        let _ = writeln!(out, "\t\tcomment \"{c}\"");
+    }
+    if !s.elements.is_empty() {
+        let per_line = if s.key.len() == 1 { s.key[0].per_line() } else { None };
+        out.push_str("\t\telements = ");
+        out.push_str(&elements(s, per_line));
+        out.push('\n');
+    }
+    out.push_str("\t}\n");
+    out
+}
+
+/// `{ a, b,\n\t\t\t     c }` with `per_line` elements per line (`None`: one).
+fn elements(s: &Set, per_line: Option<usize>) -> String {
+    let mut out = String::from("{ ");
+    let mut count = 0;
+    for (i, e) in s.elements.listed().into_iter().enumerate() {
+        if i > 0 {
+            let newline = match per_line {
+                Some(n) if count < n => false,
+                Some(_) => {
+                    count = 0;
+                    true
+                }
+                None => true,
+            };
+            out.push_str(if newline { ",\n\t\t\t     " } else { ", " });
+        }
+        out.push_str(&element_text(e));
+        count += 1;
+    }
+    out.push_str(" }");
+    out
+}
+
+fn key_part(p: &KeyPart) -> String {
+    match p {
+        KeyPart::Single(v) => v.to_string(),
+        KeyPart::Range(Value::Addr(lo), Value::Addr(hi)) => match as_prefix(*lo, *hi) {
+            Some(32) => lo.to_string(),
+            Some(len) => format!("{lo}/{len}"),
+            None => format!("{lo}-{hi}"),
+        },
+        KeyPart::Range(lo, hi) => format!("{lo}-{hi}"),
+    }
+}
+
+/// One element as `nft list` prints it (`10.0.0.1 . tcp . 80 comment "x" : goto c`).
+pub fn element_text(e: &Element) -> String {
+    let mut out = e.key.iter().map(key_part).collect::<Vec<_>>().join(" . ");
+    if let Some(t) = e.timeout_ms {
+        let _ = write!(out, " timeout {}", format_time(t));
+    }
+    if let Some(c) = &e.comment {
+        let _ = write!(out, " comment \"{c}\"");
+    }
+    match &e.data {
+        Some(MapData::Verdict(v)) => {
+            let _ = write!(out, " : {v}");
+        }
+        Some(MapData::Value(v)) => {
+            let _ = write!(out, " : {v}");
+        }
+        None => {}
+    }
+    out
+}
+
+fn anon(s: &Set) -> String {
+    let mut out = String::from("{ ");
+    let items: Vec<String> = s.elements.listed().into_iter().map(element_text).collect();
+    out.push_str(&items.join(", "));
+    out.push_str(" }");
+    out
+}
+
+fn set_ref(r: &SetRef) -> String {
+    match r {
+        SetRef::Named(n) => format!("@{n}"),
+        SetRef::Anon(s) => anon(s),
+    }
+}
+
+/// One statement as `nft list` prints it.
+pub fn stmt_text(s: &Stmt) -> String {
+    match s {
+        Stmt::Match { left, op, right } => {
+            let op_text = match op {
+                RelOp::Implicit => "",
+                RelOp::Eq => "== ",
+                RelOp::Ne => "!= ",
+                RelOp::Lt => "< ",
+                RelOp::Gt => "> ",
+                RelOp::Le => "<= ",
+                RelOp::Ge => ">= ",
+            };
+            let op_text =
+                if *op == RelOp::Implicit && matches!(left, Expr::Binop { .. }) { "== " } else { op_text };
+            let r = match right {
+                Rhs::Value(v) => v.to_string(),
+                Rhs::Range(lo, hi) => format!("{lo}-{hi}"),
+                Rhs::Prefix(a, len) => format!("{a}/{len}"),
+                Rhs::Set(r) => set_ref(r),
+            };
+            format!("{left} {op_text}{r}")
+        }
+        Stmt::Counter { packets, bytes } => format!("counter packets {packets} bytes {bytes}"),
+        Stmt::Verdict(v) => v.to_string(),
+        Stmt::Vmap { key, map } => format!("{key} vmap {}", set_ref(map)),
+        Stmt::Log { prefix: None } => "log".to_string(),
+        Stmt::Log { prefix: Some(p) } => format!("log prefix \"{p}\""),
+        Stmt::Notrack => "notrack".to_string(),
+        Stmt::Reject(Reject::Icmp(3)) => "reject".to_string(),
+        Stmt::Reject(Reject::TcpReset) => "reject with tcp reset".to_string(),
+        Stmt::Reject(Reject::Icmp(c)) => {
+            let name = match c {
+                0 => "net-unreachable",
+                1 => "host-unreachable",
+                2 => "prot-unreachable",
+                9 => "net-prohibited",
+                10 => "host-prohibited",
+                _ => "admin-prohibited",
+            };
+            format!("reject with icmp {name}")
+        }
+        Stmt::Nat { kind, addr, ports, flags } => {
+            let k = match kind {
+                NatKind::Snat => "snat",
+                NatKind::Dnat => "dnat",
+            };
+            format!("{k} to {addr}{}{flags}", ports_text(*ports))
+        }
+        Stmt::Masquerade { ports: None, flags } => format!("masquerade{flags}"),
+        Stmt::Masquerade { ports, flags } => format!("masquerade to {}{flags}", ports_text(*ports)),
+        Stmt::MetaMarkSet(e) => format!("meta mark set {e}"),
+        Stmt::CtMarkSet(e) => format!("ct mark set {e}"),
+        Stmt::SetUpdate { op, set, key, timeout_ms } => {
+            let o = match op {
+                SetOp::Add => "add",
+                SetOp::Update => "update",
+            };
+            let t = timeout_ms.map(|t| format!(" timeout {}", format_time(t))).unwrap_or_default();
+            format!("{o} @{set} {{ {key}{t} }}")
+        }
+    }
+}
+
+fn ports_text(p: Option<(u16, u16)>) -> String {
+    match p {
+        None => String::new(),
+        Some((lo, hi)) if lo == hi => format!(":{lo}"),
+        Some((lo, hi)) => format!(":{lo}-{hi}"),
+    }
+}
+
+/// One rule as `nft list` prints it.
+pub fn rule_text(r: &Rule) -> String {
+    let mut out = r.stmts.iter().map(stmt_text).collect::<Vec<_>>().join(" ");
+    if let Some(c) = &r.comment {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let _ = write!(out, "comment \"{c}\"");
+    }
+    out
+}

@@ -1,0 +1,533 @@
+//! The nftables ruleset model: tables (in creation order) holding sets, maps and chains, each
+//! with the handle the kernel would give it. It can be built with these types as well as parsed
+//! from the `nft -f` language ([`super::parse`]); [`super::list`] prints it.
+//!
+//! Set elements are kept by key in an ordered map (a verdict-map lookup is one `BTreeMap`
+//! lookup, whatever the size of the map); elements with a range or prefix in some field are
+//! scanned in order after the exact lookup misses.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use indexmap::IndexMap;
+use sim_core::SimTime;
+
+use super::expr::{DataType, Stmt, Value, Verdict};
+use crate::netfilter::Hook;
+
+/// An address family of tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// `ip`: IPv4.
+    Ip,
+    /// `inet`: IPv4 and IPv6 (the model carries IPv4 only).
+    Inet,
+}
+
+impl Family {
+    /// `ip`, `inet`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Family::Ip => "ip",
+            Family::Inet => "inet",
+        }
+    }
+}
+
+/// A base chain's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChainType {
+    /// `filter`.
+    Filter,
+    /// `nat`: consulted for a connection's first packet only.
+    Nat,
+    /// `route`: output hook only (a mark change would re-route; the model does not re-route).
+    Route,
+}
+
+impl ChainType {
+    /// `filter`, `nat`, `route`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChainType::Filter => "filter",
+            ChainType::Nat => "nat",
+            ChainType::Route => "route",
+        }
+    }
+}
+
+/// A base chain's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// `accept` (the default).
+    Accept,
+    /// `drop`.
+    Drop,
+}
+
+/// The standard priority names (`src/rule.c` `std_prios`), with the hooks where the
+/// name is valid in the ip and inet families (`None`: every hook).
+pub const STD_PRIORITIES: [(&str, i32, Option<Hook>); 6] = [
+    ("raw", -300, None),
+    ("mangle", -150, None),
+    ("dstnat", -100, Some(Hook::Prerouting)),
+    ("filter", 0, None),
+    ("security", 50, None),
+    ("srcnat", 100, Some(Hook::Postrouting)),
+];
+
+/// The hook name (`prerouting`).
+pub const fn hook_name(h: Hook) -> &'static str {
+    match h {
+        Hook::Prerouting => "prerouting",
+        Hook::Input => "input",
+        Hook::Forward => "forward",
+        Hook::Output => "output",
+        Hook::Postrouting => "postrouting",
+    }
+}
+
+/// What makes a chain a base chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BaseChain {
+    /// `type filter|nat|route`.
+    pub kind: ChainType,
+    /// `hook ...`.
+    pub hook: Hook,
+    /// `priority N` (names resolved).
+    pub priority: i32,
+    /// `policy accept|drop`.
+    pub policy: Policy,
+}
+
+/// One rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// The kernel's handle.
+    pub handle: u64,
+    /// The statements, in order.
+    pub stmts: Vec<Stmt>,
+    /// `comment "..."`.
+    pub comment: Option<String>,
+}
+
+impl Rule {
+    /// A rule of these statements (the handle is given when it is added to a chain).
+    pub fn new(stmts: Vec<Stmt>) -> Rule {
+        Rule { handle: 0, stmts, comment: None }
+    }
+}
+
+/// A chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// Its name.
+    pub name: String,
+    /// The kernel's handle.
+    pub handle: u64,
+    /// `comment "..."`.
+    pub comment: Option<String>,
+    /// Set for a base chain.
+    pub base: Option<BaseChain>,
+    /// The rules.
+    pub rules: Vec<Rule>,
+}
+
+impl Chain {
+    /// A regular chain without rules.
+    pub fn new(name: &str) -> Chain {
+        Chain { name: name.to_string(), handle: 0, comment: None, base: None, rules: Vec::new() }
+    }
+}
+
+/// Set flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SetFlags {
+    /// `constant`.
+    pub constant: bool,
+    /// `interval`: elements may be ranges and prefixes.
+    pub interval: bool,
+    /// `timeout`: elements may expire.
+    pub timeout: bool,
+    /// `dynamic`: the packet path may add elements.
+    pub dynamic: bool,
+}
+
+/// One field of an element key: a value, or a range (a prefix is a range).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyPart {
+    /// One value.
+    Single(Value),
+    /// `lo-hi` inclusive (`10.0.0.0/8` is `10.0.0.0-10.255.255.255`).
+    Range(Value, Value),
+}
+
+impl KeyPart {
+    fn contains(&self, v: &Value) -> bool {
+        match self {
+            KeyPart::Single(s) => s == v,
+            KeyPart::Range(lo, hi) => lo <= v && v <= hi,
+        }
+    }
+}
+
+/// The data of a map element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapData {
+    /// A verdict (`vmap`).
+    Verdict(Verdict),
+    /// A value.
+    Value(Value),
+}
+
+/// One element of a set or map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+    /// The key, one part per field.
+    pub key: Vec<KeyPart>,
+    /// The data, for a map.
+    pub data: Option<MapData>,
+    /// `comment "..."`.
+    pub comment: Option<String>,
+    /// `timeout T` given with the element, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// When a timed-out element stops matching.
+    pub expires: Option<SimTime>,
+}
+
+impl Element {
+    /// An element with a plain key.
+    pub fn new(key: Vec<Value>, data: Option<MapData>) -> Element {
+        Element {
+            key: key.into_iter().map(KeyPart::Single).collect(),
+            data,
+            comment: None,
+            timeout_ms: None,
+            expires: None,
+        }
+    }
+
+    fn exact_key(&self) -> Option<Vec<Value>> {
+        self.key
+            .iter()
+            .map(|p| match p {
+                KeyPart::Single(v) => Some(v.clone()),
+                KeyPart::Range(..) => None,
+            })
+            .collect()
+    }
+
+    fn live(&self, now: SimTime) -> bool {
+        self.expires.is_none_or(|t| now < t)
+    }
+
+    /// The order `nft list` prints elements in: the kernel's key bytes, compared as one
+    /// number (a single big-endian field by value; concatenations and host-order fields
+    /// from the last byte).
+    pub(crate) fn sort_key(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        for p in &self.key {
+            match p {
+                KeyPart::Single(v) | KeyPart::Range(v, _) => v.key_bytes(&mut b),
+            }
+        }
+        let big = self.key.len() == 1
+            && matches!(&self.key[0], KeyPart::Single(v) | KeyPart::Range(v, _) if v.is_big_endian());
+        if !big {
+            b.reverse();
+        }
+        b
+    }
+}
+
+/// The elements of a set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Elements {
+    exact: BTreeMap<Vec<Value>, Element>,
+    ranges: Vec<Element>,
+}
+
+impl Elements {
+    /// Adds (or replaces) an element.
+    pub fn insert(&mut self, e: Element) {
+        match e.exact_key() {
+            Some(k) => {
+                self.exact.insert(k, e);
+            }
+            None => match self.ranges.iter_mut().find(|r| r.key == e.key) {
+                Some(r) => *r = e,
+                None => self.ranges.push(e),
+            },
+        }
+    }
+
+    /// Removes the element with this key; false if there was none.
+    pub fn remove(&mut self, key: &[KeyPart]) -> bool {
+        let exact: Option<Vec<Value>> = key
+            .iter()
+            .map(|p| match p {
+                KeyPart::Single(v) => Some(v.clone()),
+                KeyPart::Range(..) => None,
+            })
+            .collect();
+        if let Some(k) = exact {
+            return self.exact.remove(&k).is_some();
+        }
+        let before = self.ranges.len();
+        self.ranges.retain(|r| r.key != key);
+        before != self.ranges.len()
+    }
+
+    /// The live element whose key holds `key`: an exact lookup, then the ranges in order.
+    pub fn lookup(&self, key: &[Value], now: SimTime) -> Option<&Element> {
+        if let Some(e) = self.exact.get(key).filter(|e| e.live(now)) {
+            return Some(e);
+        }
+        self.ranges.iter().find(|r| {
+            r.live(now) && r.key.len() == key.len() && r.key.iter().zip(key).all(|(p, v)| p.contains(v))
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.exact.len() + self.ranges.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All elements in `nft list` order.
+    pub fn listed(&self) -> Vec<&Element> {
+        let mut v: Vec<&Element> = self.exact.values().chain(self.ranges.iter()).collect();
+        v.sort_by_cached_key(|e| e.sort_key());
+        v
+    }
+
+    /// Removes every element.
+    pub fn clear(&mut self) {
+        self.exact.clear();
+        self.ranges.clear();
+    }
+
+    /// Drops elements that expired before `now`.
+    pub fn expire(&mut self, now: SimTime) {
+        self.exact.retain(|_, e| e.live(now));
+        self.ranges.retain(|e| e.live(now));
+    }
+
+    /// Every element, exact ones first (for reference checks).
+    pub fn iter(&self) -> impl Iterator<Item = &Element> {
+        self.exact.values().chain(self.ranges.iter())
+    }
+}
+
+/// A named set or map (or the anonymous set of a rule, whose name is empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Set {
+    /// Its name.
+    pub name: String,
+    /// The kernel's handle.
+    pub handle: u64,
+    /// The key type, one per concatenated field.
+    pub key: Vec<DataType>,
+    /// The data type, for a map (`verdict` for a verdict map).
+    pub data: Option<DataType>,
+    /// Flags.
+    pub flags: SetFlags,
+    /// The default element timeout, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// `size N`.
+    pub size: Option<u32>,
+    /// `comment "..."`.
+    pub comment: Option<String>,
+    /// The elements.
+    pub elements: Elements,
+}
+
+impl Set {
+    /// An empty set (`data: None`) or map with this key.
+    pub fn new(name: &str, key: Vec<DataType>, data: Option<DataType>) -> Set {
+        Set {
+            name: name.to_string(),
+            handle: 0,
+            key,
+            data,
+            flags: SetFlags::default(),
+            timeout_ms: None,
+            size: None,
+            comment: None,
+            elements: Elements::default(),
+        }
+    }
+
+    /// True for a map.
+    pub fn is_map(&self) -> bool {
+        self.data.is_some()
+    }
+}
+
+/// Table flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TableFlags {
+    /// `dormant`: the table's base chains are not registered (nothing is evaluated).
+    pub dormant: bool,
+}
+
+/// A table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Its family.
+    pub family: Family,
+    /// Its name.
+    pub name: String,
+    /// The kernel's handle.
+    pub handle: u64,
+    /// Flags.
+    pub flags: TableFlags,
+    /// `comment "..."`.
+    pub comment: Option<String>,
+    /// Named sets and maps, in creation order.
+    pub sets: IndexMap<String, Set>,
+    /// Chains, in creation order.
+    pub chains: IndexMap<String, Chain>,
+    next_handle: u64,
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new(family: Family, name: &str) -> Table {
+        Table {
+            family,
+            name: name.to_string(),
+            handle: 0,
+            flags: TableFlags::default(),
+            comment: None,
+            sets: IndexMap::new(),
+            chains: IndexMap::new(),
+            next_handle: 1,
+        }
+    }
+
+    /// The handle the next chain, set or rule added to this table gets.
+    pub fn next_handle(&self) -> u64 {
+        self.next_handle
+    }
+
+    fn handle(&mut self) -> u64 {
+        let h = self.next_handle;
+        self.next_handle += 1;
+        h
+    }
+
+    /// Adds a chain (keeping an existing one of that name, whose base settings are updated
+    /// when `chain` has them, as `nft add chain` does); returns it.
+    pub fn add_chain(&mut self, chain: Chain) -> &mut Chain {
+        let handle = if self.chains.contains_key(&chain.name) { 0 } else { self.handle() };
+        let name = chain.name.clone();
+        let entry = self.chains.entry(name).or_insert_with(|| Chain { handle, ..Chain::new(&chain.name) });
+        if chain.base.is_some() {
+            entry.base = chain.base;
+        }
+        if chain.comment.is_some() {
+            entry.comment = chain.comment;
+        }
+        for r in chain.rules {
+            entry.rules.push(r);
+        }
+        entry
+    }
+
+    /// Adds a rule at the end of `chain` (or at `index`), giving it a handle; `None` if there
+    /// is no such chain.
+    pub fn add_rule(&mut self, chain: &str, mut rule: Rule, index: Option<usize>) -> Option<u64> {
+        if !self.chains.contains_key(chain) {
+            return None;
+        }
+        let h = self.handle();
+        rule.handle = h;
+        let c = self.chains.get_mut(chain)?;
+        let at = index.unwrap_or(c.rules.len()).min(c.rules.len());
+        c.rules.insert(at, rule);
+        Some(h)
+    }
+
+    /// Adds a set or map (an existing one of that name is kept); returns it.
+    pub fn add_set(&mut self, mut set: Set) -> &mut Set {
+        if !self.sets.contains_key(&set.name) {
+            set.handle = self.handle();
+        }
+        let name = set.name.clone();
+        self.sets.entry(name).or_insert(set)
+    }
+}
+
+/// Every table, in creation order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ruleset {
+    /// The tables.
+    pub tables: Vec<Table>,
+    next_handle: u64,
+}
+
+impl Ruleset {
+    /// An empty ruleset.
+    pub fn new() -> Ruleset {
+        Ruleset::default()
+    }
+
+    /// A table.
+    pub fn table(&self, family: Family, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.family == family && t.name == name)
+    }
+
+    /// A table, mutably.
+    pub fn table_mut(&mut self, family: Family, name: &str) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| t.family == family && t.name == name)
+    }
+
+    /// Adds a table (keeping an existing one of that name); returns it.
+    pub fn add_table(&mut self, family: Family, name: &str) -> &mut Table {
+        let i = match self.tables.iter().position(|t| t.family == family && t.name == name) {
+            Some(i) => i,
+            None => {
+                self.next_handle += 1;
+                let mut t = Table::new(family, name);
+                t.handle = self.next_handle;
+                self.tables.push(t);
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[i]
+    }
+
+    /// Removes a table; false if there was none.
+    pub fn delete_table(&mut self, family: Family, name: &str) -> bool {
+        let before = self.tables.len();
+        self.tables.retain(|t| !(t.family == family && t.name == name));
+        before != self.tables.len()
+    }
+
+    /// The base chains at `hook` as (table index, chain index, priority), in priority order
+    /// (ties: table creation order, then chain order, as registration order).
+    pub fn base_chains(&self, hook: Hook) -> Vec<(usize, usize, i32)> {
+        let mut v: Vec<(usize, usize, i32)> = Vec::new();
+        for (ti, t) in self.tables.iter().enumerate().filter(|(_, t)| !t.flags.dormant) {
+            for (ci, c) in t.chains.values().enumerate() {
+                if let Some(b) = c.base.filter(|b| b.hook == hook) {
+                    v.push((ti, ci, b.priority));
+                }
+            }
+        }
+        v.sort_by_key(|e| e.2);
+        v
+    }
+}
+
+/// A prefix as the range it covers.
+pub fn prefix_range(addr: Ipv4Addr, len: u8) -> (Ipv4Addr, Ipv4Addr) {
+    let a = u32::from(addr);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+    (Ipv4Addr::from(a & mask), Ipv4Addr::from((a & mask) | !mask))
+}

@@ -1,0 +1,223 @@
+//! netsim's nftables against the real `nft`.
+//!
+//! Each `data/nft/NAME.nft` has a `NAME.listed`: what the real `nft list ruleset` (nftables
+//! v1.0.6) printed after `nft -f NAME.nft` in a fresh network namespace. Two tests:
+//!
+//! - `netsim_lists_what_real_nft_listed`: netsim's `nft list ruleset` of each file is that text,
+//!   byte for byte, and loading the listed text gives the same listing again (runs everywhere);
+//! - `differential_against_the_installed_nft`: when `nft` is installed and the test runs as
+//!   root, it loads each file with the real `nft` in a namespace it creates (never the
+//!   machine's own) and compares the real listing with netsim's (for kube-proxy.nft also
+//!   `nft list table`, `list chain`, `list map` and `list set`). Otherwise it prints why it is
+//!   skipped. (`.ci/run` installs `nftables`.)
+//!
+//! `kube-proxy.nft` is upstream's `TestOverallNFTablesRules` transaction
+//! (`pkg/proxy/nftables/proxier_test.go`) for services svc1 to svc6, with each
+//! endpoint chain created before the service chain that jumps to it (the kernel needs a jump
+//! target to exist when the rule is added).
+
+use std::process::Command;
+
+use sim_net::nftables::{Family, Nftables};
+
+const FILES: [(&str, &str, &str); 4] = [
+    ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
+    ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
+    ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
+    ("elements", include_str!("data/nft/elements.nft"), include_str!("data/nft/elements.listed")),
+];
+
+fn netsim_list(name: &str, text: &str) -> String {
+    let mut n = Nftables::new();
+    n.apply_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+    n.list_ruleset()
+}
+
+/// Fails with the differing lines.
+fn assert_same(ours: &str, real: &str, what: &str) {
+    if ours == real {
+        return;
+    }
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), real.lines().collect());
+    let first = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let show =
+        |v: &[&str]| v.iter().skip(first).take(6).map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
+    panic!(
+        "netsim differs from {what} at line {} ({} vs {} lines):\nnetsim:\n{}\nreal:\n{}",
+        first + 1,
+        a.len(),
+        b.len(),
+        show(&a),
+        show(&b)
+    );
+}
+
+#[test]
+fn netsim_lists_what_real_nft_listed() {
+    for (name, text, listed) in FILES {
+        let ours = netsim_list(name, text);
+        assert_same(&ours, listed, &format!("the recorded nft list ruleset of {name}.nft"));
+        // The listing is itself valid input that lists the same.
+        assert_eq!(netsim_list(name, listed), listed, "{name}: listing of the listing");
+    }
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).output().is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A network namespace that is deleted when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Option<Netns> {
+        let name = format!("nsim-nft-{}-{tag}", std::process::id());
+        let ok = Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
+        ok.then_some(Netns(name))
+    }
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.0])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec: {e}"))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Loads `text` with the real nft and returns the output of each `nft list ...` in `lists`.
+fn real_lists(name: &str, text: &str, lists: &[&[&str]]) -> Result<Vec<String>, String> {
+    let ns = Netns::new(name).ok_or("cannot create a network namespace")?;
+    let path = std::env::temp_dir().join(format!("{}.nft", ns.0));
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    let load = ns.run(&["nft", "-f", &path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    if !load.status.success() {
+        return Err(String::from_utf8_lossy(&load.stderr).into_owned());
+    }
+    let mut outs = Vec::new();
+    for args in lists {
+        let out = ns.run(&[&["nft", "list"], *args].concat());
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        outs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    Ok(outs)
+}
+
+/// The `nft list` commands compared on kube-proxy.nft besides `list ruleset`.
+const KUBE_PROXY_LISTS: [&[&str]; 4] = [
+    &["table", "ip", "kube-proxy"],
+    &["chain", "ip", "kube-proxy", "services"],
+    &["map", "ip", "kube-proxy", "service-ips"],
+    &["set", "ip", "kube-proxy", "cluster-ips"],
+];
+
+fn netsim_lists(n: &Nftables, args: &[&str]) -> Option<String> {
+    match args {
+        ["table", "ip", t] => n.list_table(Family::Ip, t),
+        ["chain", "ip", t, c] => n.list_chain(Family::Ip, t, c),
+        ["map" | "set", "ip", t, s] => n.list_set(Family::Ip, t, s),
+        _ => None,
+    }
+}
+
+#[test]
+fn differential_against_the_installed_nft() {
+    if !have("nft") || !have("ip") {
+        println!("skipped: nft or ip is not installed (apt-get install nftables iproute2)");
+        return;
+    }
+    if !is_root() {
+        println!("skipped: creating a network namespace needs root");
+        return;
+    }
+    if Netns::new("probe").is_none() {
+        println!("skipped: cannot create a network namespace here");
+        return;
+    }
+    for (name, text, _) in FILES {
+        let lists: Vec<&[&str]> = if name == "kube-proxy" {
+            [&["ruleset"][..]].into_iter().chain(KUBE_PROXY_LISTS).collect()
+        } else {
+            vec![&["ruleset"]]
+        };
+        let real =
+            real_lists(name, text, &lists).unwrap_or_else(|e| panic!("real nft refused {name}.nft: {e}"));
+        let mut n = Nftables::new();
+        n.apply_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+        for (args, real) in lists.iter().zip(&real) {
+            let ours = if args == &["ruleset"] { Some(n.list_ruleset()) } else { netsim_lists(&n, args) };
+            let what = format!("the installed nft's `nft list {}` on {name}.nft", args.join(" "));
+            assert_same(&ours.unwrap_or_default(), real, &what);
+        }
+    }
+}
+
+/// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
+const REFUSED: [(&str, &str); 7] = [
+    (
+        "table ip e {\n\tset i { type integer; }\n}\n",
+        "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.4 frobnicate\n\t}\n}\n",
+        "FILE:3:30-30: Error: syntax error, unexpected newline\n\t\tip daddr 1.2.3.4 frobnicate\n\t\t                           ^",
+    ),
+    (
+        "add rule ip nope c accept\n",
+        "FILE:1:13-16: Error: Could not process rule: No such file or directory\nadd rule ip nope c accept\n            ^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tjump nowhere\n\t}\n}\n",
+        "FILE:3:8-14: Error: Could not process rule: No such file or directory\n\t\tjump nowhere\n\t\t     ^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip daddr 1.2.3.400 accept\n\t}\n}\n",
+        "FILE:3:12-20: Error: Could not resolve hostname: Name or service not known\n\t\tip daddr 1.2.3.400 accept\n\t\t         ^^^^^^^^^",
+    ),
+    (
+        "table ip x { chain c { tcp dport 80 accept",
+        "FILE:1:43-43: Error: syntax error, unexpected end of file, expecting newline or semicolon\ntable ip x { chain c { tcp dport 80 accept\n                                          ^",
+    ),
+    (
+        "table ip t {\n\tchain c { type nat hook output priority dstnat; }\n}\n",
+        "FILE:2:33-47: Error: invalid priority expression value in this context.\n\tchain c { type nat hook output priority dstnat; }\n\t                               ^^^^^^^^^^^^^^^",
+    ),
+];
+
+#[test]
+fn refused_input_is_reported_as_nft_reports_it() {
+    for (text, expected) in REFUSED {
+        let mut n = Nftables::new();
+        let e = n.apply_file("FILE", text).expect_err(text);
+        assert_eq!(e.to_string(), expected);
+    }
+    if !have("nft") || !have("ip") || !is_root() {
+        println!("skipped: the comparison with the installed nft's errors needs nft, ip and root");
+        return;
+    }
+    let Some(ns) = Netns::new("errors") else {
+        println!("skipped: cannot create a network namespace here");
+        return;
+    };
+    for (i, (text, expected)) in REFUSED.iter().enumerate() {
+        let path = std::env::temp_dir().join(format!("{}-{i}.nft", ns.0));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        let out = ns.run(&["nft", "-f", &path.display().to_string()]);
+        let _ = std::fs::remove_file(&path);
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
+        let first: Vec<&str> = stderr.lines().take(3).collect();
+        assert_eq!(first.join("\n"), *expected, "the installed nft on {text:?}");
+    }
+}
