@@ -205,7 +205,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
     }
     let mut changed = false;
     for key in dirty {
-        let Some(Object::Pod(pod)) = store.get(&key) else { continue };
+        let Some(shared) = store.shared(&key) else { continue };
+        let Object::Pod(pod) = shared.as_ref() else { continue };
         if pod.spec.node_name.is_empty() {
             continue;
         }
@@ -214,7 +215,6 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         if c.nodes.get(&node.metadata.name).is_some_and(|n| n.down_since.is_some()) {
             continue;
         }
-        let pod = pod.clone();
         let mut timers = Wakeups::default();
         if is_terminating(&pod) {
             let deadline = deletion_deadline(&pod).unwrap_or(now);
