@@ -540,7 +540,7 @@ impl Route {
 pub struct RouteTable {
     routes: Vec<Route>,
     /// Route positions by destination prefix, in insertion order.
-    by_dst: std::collections::HashMap<Ipv4Net, Vec<usize>>,
+    by_dst: indexmap::IndexMap<Ipv4Net, Vec<usize>>,
     /// Bit `n` set: some route has a /n prefix.
     lens: u64,
 }

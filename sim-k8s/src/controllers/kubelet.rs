@@ -216,9 +216,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             continue;
         }
         let mut timers = Wakeups::default();
-        if is_terminating(&pod) {
-            let deadline = deletion_deadline(&pod).unwrap_or(now);
-            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
+        if is_terminating(pod) {
+            let deadline = deletion_deadline(pod).unwrap_or(now);
+            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
@@ -239,16 +239,16 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                     );
                 }
             }
-        } else if !is_terminal(&pod) {
+        } else if !is_terminal(pod) {
             if !c.pods.contains_key(&key) {
-                let Some(rt) = admit(c, store, &pod, &node_key, now) else { continue };
+                let Some(rt) = admit(c, store, pod, &node_key, now) else { continue };
                 c.pods.insert(key.clone(), rt);
             }
-            advance(c, &key, &pod, now, &mut timers);
+            advance(c, &key, pod, now, &mut timers);
             let unchanged =
                 c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
             if !unchanged {
-                changed |= write_status(c, store, &key, &pod, now);
+                changed |= write_status(c, store, &key, pod, now);
             }
         }
         for t in timers.after(now) {
