@@ -211,6 +211,9 @@ pub struct ClusterWorld {
     /// Service names per namespace, as they stood at the last Service creation or deletion
     /// (pods starting meanwhile share one list instead of each listing the namespace).
     env_cache: BTreeMap<String, Rc<[String]>>,
+    /// Load every node's rules at each sync instead of when first needed (see
+    /// [`ClusterWorld::set_eager_rules`]).
+    eager_rules: bool,
 }
 
 /// The host name of a pod's namespace.
@@ -316,6 +319,7 @@ impl ClusterWorld {
             proxy_seq: 0,
             dns_stale: true,
             env_cache: BTreeMap::new(),
+            eager_rules: false,
         }
     }
 
@@ -476,7 +480,7 @@ impl ClusterWorld {
         if first || h.rules_pending() {
             let config = node.proxy.config.clone();
             let load_view = view.clone();
-            h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+            let load = Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
                 let existing: BTreeSet<String> =
                     nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
                 let result = kube_proxy::sync_with_existing(
@@ -489,7 +493,11 @@ impl ClusterWorld {
                     // A generated rule the engine cannot load is a bug in one of the two.
                     eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
                 }
-            }));
+            });
+            h.defer_rules(load);
+            if self.eager_rules {
+                h.load_pending_rules();
+            }
             node.proxy.health = view.health_checks(&node.proxy.config);
         } else {
             let existing: BTreeSet<String> =
@@ -520,6 +528,20 @@ impl ClusterWorld {
         self.route_external_ips();
         self.arm_proxy(i, next, sched);
         let _ = now;
+    }
+
+    /// With `eager`, every kube-proxy sync restores its rules into the node at once, as the real
+    /// one does, instead of deferring them until a packet or a command looks (the default, which
+    /// gives the same tables: `tests/lazy_rules.rs` checks that on random clusters).
+    pub fn set_eager_rules(&mut self, eager: bool) {
+        self.eager_rules = eager;
+        if eager {
+            for n in &self.nodes {
+                if let Ok(h) = self.net.host_mut(n.host) {
+                    h.load_pending_rules();
+                }
+            }
+        }
     }
 
     /// Loads node `name`'s deferred rules, if any (before reading them from outside the
