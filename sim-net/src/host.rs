@@ -208,7 +208,7 @@ impl Host {
                 ..Route::dev(net.trunc(), iface)
             };
             // A second address in the same subnet does not add a second connected route.
-            if !self.routes.routes().iter().any(|x| x.dst == r.dst && x.dev == r.dev) {
+            if !self.routes.routes().any(|x| x.dst == r.dst && x.dev == r.dev) {
                 self.routes.replace(r);
             }
         }

@@ -536,6 +536,11 @@ impl Route {
 /// index by destination prefix beside them, as the kernel's FIB trie is keyed by prefix: adding a
 /// route and looking one up cost one probe per prefix length present, not a scan of the table
 /// (a host-gw node of a 5,000-node cluster holds 5,000 routes).
+///
+/// Routes many hosts have in common (host-gw's route to every node's pod CIDR) can be *shared*:
+/// one table behind an `Rc`, seen by each host without the one prefix that is its own. The first
+/// edit of a host's routes copies the shared routes into its own table (copy-on-write), so
+/// `ip route add/del` on one node changes that node alone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteTable {
     routes: Vec<Route>,
@@ -543,6 +548,15 @@ pub struct RouteTable {
     by_dst: indexmap::IndexMap<Ipv4Net, Vec<usize>>,
     /// Bit `n` set: some route has a /n prefix.
     lens: u64,
+    /// Routes shared with other hosts, after this table's own.
+    shared: Option<SharedRoutes>,
+}
+
+/// A shared table and the prefix this host does not see in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SharedRoutes {
+    table: std::rc::Rc<RouteTable>,
+    except: Option<Ipv4Net>,
 }
 
 impl RouteTable {
@@ -583,8 +597,25 @@ impl RouteTable {
         }
     }
 
+    /// Shares `table`'s routes (after this table's own), all but the one to `except`.
+    pub fn share(&mut self, table: std::rc::Rc<RouteTable>, except: Option<Ipv4Net>) {
+        self.materialize();
+        self.shared = Some(SharedRoutes { table, except });
+    }
+
+    /// Copies the shared routes into this table, before an edit.
+    fn materialize(&mut self) {
+        let Some(sh) = self.shared.take() else { return };
+        for r in sh.table.routes() {
+            if Some(r.dst) != sh.except && self.position(r).is_none() {
+                self.push(r.clone());
+            }
+        }
+    }
+
     /// Adds a route (`ip route add`); the same prefix with the same metric is refused.
     pub fn add(&mut self, r: Route) -> Result<(), RouteError> {
+        self.materialize();
         if self.position(&r).is_some() {
             return Err(RouteError::Exists);
         }
@@ -594,6 +625,7 @@ impl RouteTable {
 
     /// Adds or replaces (`ip route replace`).
     pub fn replace(&mut self, r: Route) {
+        self.materialize();
         match self.position(&r) {
             Some(i) => self.routes[i] = r,
             None => self.push(r),
@@ -602,6 +634,7 @@ impl RouteTable {
 
     /// Deletes the routes to `dst` (`ip route del`).
     pub fn delete(&mut self, dst: Ipv4Net) -> Result<(), RouteError> {
+        self.materialize();
         let before = self.routes.len();
         self.retain(|r| r.dst != dst.trunc());
         if self.routes.len() == before { Err(RouteError::NotFound) } else { Ok(()) }
@@ -610,33 +643,62 @@ impl RouteTable {
     /// Removes every route through `dev` (device deleted); a multipath route with one next
     /// hop through it goes as a whole, as `fib_sync_down_dev` on `NETDEV_UNREGISTER` does.
     pub fn flush_dev(&mut self, dev: &str) {
+        self.materialize();
         self.retain(|r| r.devs().all(|d| d != dev));
     }
 
     /// Removes one exact route (used when an address is deleted).
     pub fn remove_exact(&mut self, r: &Route) {
+        self.materialize();
         self.retain(|x| x != r);
     }
 
-    /// Every route, in insertion order.
-    pub fn routes(&self) -> &[Route] {
-        &self.routes
+    /// Every route: this table's own in insertion order, then the shared ones it sees.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        let shared = self
+            .shared
+            .iter()
+            .flat_map(|sh| sh.table.routes.iter().filter(move |r| Some(r.dst) != sh.except));
+        self.routes.iter().chain(shared)
     }
 
     /// Longest-prefix match for `dst` among routes with a device that is up (a multipath
     /// route is returned whole: [`Route::select_path`] picks the flow's next hop); among equal
     /// prefixes the lowest metric, then the first added.
     pub fn lookup(&self, dst: Ipv4Addr, dev_up: impl Fn(&str) -> bool) -> Option<&Route> {
+        let own = self.lookup_own(dst, &dev_up, None);
+        let Some(sh) = &self.shared else { return own };
+        let shared = sh.table.lookup_own(dst, &dev_up, sh.except);
+        match (own, shared) {
+            (Some(o), Some(s)) => {
+                // Longer prefix, then lower metric; on a tie the own route (added first) wins.
+                let key = |r: &Route| (std::cmp::Reverse(r.dst.prefix_len()), r.metric.unwrap_or(0));
+                if key(s) < key(o) { Some(s) } else { Some(o) }
+            }
+            (o, s) => o.or(s),
+        }
+    }
+
+    fn lookup_own(
+        &self,
+        dst: Ipv4Addr,
+        dev_up: &impl Fn(&str) -> bool,
+        except: Option<Ipv4Net>,
+    ) -> Option<&Route> {
         for len in (0..=32u8).rev() {
             if self.lens & (1u64 << len) == 0 {
                 continue;
             }
             let Ok(net) = Ipv4Net::new(dst, len) else { continue };
-            let Some(at) = self.by_dst.get(&net.trunc()) else { continue };
+            let net = net.trunc();
+            if Some(net) == except {
+                continue;
+            }
+            let Some(at) = self.by_dst.get(&net) else { continue };
             let best = at
                 .iter()
                 .map(|&i| &self.routes[i])
-                .filter(|r| r.usable(&dev_up))
+                .filter(|r| r.usable(dev_up))
                 .min_by_key(|r| r.metric.unwrap_or(0));
             if best.is_some() {
                 return best;
@@ -649,7 +711,7 @@ impl RouteTable {
     /// route whose device is down ends in ` linkdown`, a multipath next hop on a down device in
     /// ` dead linkdown`.
     pub fn render(&self, dev_up: impl Fn(&str) -> bool) -> String {
-        let mut rs: Vec<&Route> = self.routes.iter().collect();
+        let mut rs: Vec<&Route> = self.routes().collect();
         rs.sort_by_key(|r| (!r.is_default(), r.dst.addr(), r.dst.prefix_len(), r.metric.unwrap_or(0)));
         let mut out = String::new();
         for r in rs {
@@ -706,6 +768,32 @@ mod tests {
              10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n\
              192.168.146.0/24 dev ens33 proto kernel scope link src 192.168.146.130 metric 100\n"
         );
+    }
+
+    #[test]
+    fn shared_routes_are_seen_without_the_own_prefix_and_copied_on_edit() {
+        let mut shared = RouteTable::new();
+        for l in ["10.244.0.0/24 via 10.32.1.147 dev eth0", "10.244.1.0/24 via 10.32.1.148 dev eth0"] {
+            shared.add(Route::parse(l).unwrap()).unwrap();
+        }
+        let shared = std::rc::Rc::new(shared);
+        let mut t = RouteTable::new();
+        t.add(Route::parse("10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1").unwrap())
+            .unwrap();
+        t.share(shared.clone(), Some("10.244.1.0/24".parse().unwrap()));
+        // The own pod CIDR is the bridge's; the other node's goes via its node IP.
+        assert_eq!(t.lookup(ip("10.244.1.5"), |_| true).unwrap().dev, "cni0");
+        assert_eq!(t.lookup(ip("10.244.0.5"), |_| true).unwrap().via, Some(ip("10.32.1.147")));
+        assert_eq!(
+            t.render(|_| true),
+            "10.244.0.0/24 via 10.32.1.147 dev eth0 \n10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1 \n"
+                .replace(" \n", "\n")
+        );
+        // An edit copies the shared routes in: this table changes, the shared one does not.
+        t.delete("10.244.0.0/24".parse().unwrap()).unwrap();
+        assert!(t.lookup(ip("10.244.0.5"), |_| true).is_none());
+        assert_eq!(shared.routes().count(), 2);
+        assert_eq!(t.routes().count(), 1);
     }
 
     #[test]
@@ -819,7 +907,7 @@ mod tests {
         );
         // Deleting a device removes a multipath route that uses it.
         t.flush_dev("cni0");
-        assert!(t.routes().iter().all(|r| r.dst != "10.9.0.0/16".parse().unwrap()));
+        assert!(t.routes().all(|r| r.dst != "10.9.0.0/16".parse().unwrap()));
     }
 
     #[test]
