@@ -131,6 +131,12 @@ pub struct KubeProxyConfiguration {
     pub resource_container: Option<String>,
 }
 
+/// `ipvs.scheduler` as written, if the document has one (the `ipvs:` section is otherwise
+/// kept unparsed).
+pub fn ipvs_scheduler(k: &KubeProxyConfiguration) -> Option<&str> {
+    k.ipvs.as_ref()?.get("scheduler")?.as_str()
+}
+
 /// `iptables:`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -156,9 +156,34 @@ impl ResolvedNodePortAddresses {
     }
 }
 
+/// `mode`: which proxier programs the node's dataplane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProxyMode {
+    /// `iptables` (the Linux default, also for an empty mode).
+    #[default]
+    Iptables,
+    /// `ipvs`: IPVS virtual servers plus a fixed set of iptables rules over ipsets
+    /// ([`super::ipvs`]).
+    Ipvs,
+}
+
+impl ProxyMode {
+    /// The mode as kube-proxy's `--proxy-mode` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyMode::Iptables => "iptables",
+            ProxyMode::Ipvs => "ipvs",
+        }
+    }
+}
+
 /// Everything about this node's kube-proxy that shapes the generated rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyConfig {
+    /// `mode` (default iptables).
+    pub mode: ProxyMode,
+    /// `ipvs.scheduler` (default `rr`): the scheduler of every IPVS virtual server.
+    pub ipvs_scheduler: sim_net::ipvs::SchedName,
     /// `--hostname-override` / node name; endpoints with this `nodeName` are local.
     pub node_name: String,
     /// The node's primary IPs (the first is upstream's `nodeIP`, used for
@@ -196,6 +221,8 @@ impl ProxyConfig {
     /// detector (`None` for no detector).
     pub fn new(node_name: &str, node_ip: Ipv4Addr, cluster_cidr: Option<Ipv4Net>) -> Self {
         ProxyConfig {
+            mode: ProxyMode::Iptables,
+            ipvs_scheduler: sim_net::ipvs::SchedName::Rr,
             node_name: node_name.to_owned(),
             node_ips: vec![node_ip],
             interface_addrs: vec![Ipv4Addr::LOCALHOST, node_ip],

@@ -1,0 +1,1 @@
+//! Upstream `proxier_test.go` cases turned into checks of what one sync wants.
