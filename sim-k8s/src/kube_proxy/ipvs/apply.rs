@@ -49,10 +49,16 @@ pub fn apply_ipvs(net: &mut Network, host: HostId, want: &IpvsSync, now: SimTime
         return stats;
     }
     let Ok(h) = net.host_mut(host) else { return stats };
+    if missing_dummy {
+        // EnsureDummyDevice adds the link without setting it up: it stays DOWN.
+        let _ = h.set_up(DUMMY_DEVICE, false);
+    }
     h.sysctl.vs_conntrack = true;
     h.sysctl.vs_expire_nodest_conn = true;
     h.sysctl.vs_expire_quiescent_template = true;
     h.sysctl.ip_forward = true;
+    // The connection counters graceful termination reads are current only after expiry.
+    h.ipvs.expire(now);
 
     for (key, w) in &want.services {
         match h.ipvs.service(key).map(|s| s.config) {
