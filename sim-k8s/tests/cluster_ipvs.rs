@@ -200,3 +200,34 @@ fn a_gone_endpoint_drains_at_weight_zero() {
     let listing = c.exec(&node("node01"), "ipvsadm -Ln -t 10.32.1.148:30380").stdout;
     assert_eq!(listing.lines().filter(|l| l.starts_with("  -> 10.")).count(), 1, "{listing}");
 }
+
+/// Lab 001's cluster (the article's nodes, with docker0) and its NodePort files.
+fn lab_001() -> Cluster {
+    let mut config = ClusterConfig::default_cluster();
+    config.proxy_mode = Some(ProxyMode::Ipvs);
+    config.docker0 = true;
+    let mut c = Cluster::new(config, &ProxySettings::default(), 1).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/labs/001-layer4-proxy/");
+    for f in ["pod_nodeport.yaml", "service_nodeport.yaml"] {
+        let text = std::fs::read_to_string(format!("{lab}{f}")).unwrap();
+        let loaded = load_str(f, &text);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        for r in &c.apply(&loaded.objects) {
+            assert!(r.result.is_ok(), "{}", r.kubectl_line());
+        }
+    }
+    c.settle(SimDuration::from_secs(120));
+    c
+}
+
+// Article 001's `ipvsadm -Ln` on the master: the NodePort on docker0's 172.17.0.1 and on
+// 10.32.1.147 (and on cni0's 10.244.0.1, which the article's calico nodes do not have), rr,
+// Masq, weight 1, plus the ClusterIPs.
+#[test]
+fn ipvsadm_of_lab_001() {
+    let mut c = lab_001();
+    let out = c.exec(&node("master"), "ipvsadm -Ln");
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}

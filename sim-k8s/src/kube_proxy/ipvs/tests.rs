@@ -4,7 +4,6 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use sim_core::SimTime;
 use sim_net::ipvs::{RealServer, SchedName, ServiceKey};
 use sim_net::network::Network;
@@ -310,5 +309,4 @@ fn rules_load_into_the_engine() {
         save.contains("-A INPUT -m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-FILTER"),
         "{save}"
     );
-    let _ = Ipv4Net::default();
 }
