@@ -231,3 +231,22 @@ fn ipvsadm_of_lab_001() {
     assert_eq!(out.exit_code, 0, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout);
 }
+
+// A KubeProxyConfiguration with `mode: ipvs` selects the mode on every node, and its
+// `ipvs.scheduler` the virtual servers' scheduler.
+#[test]
+fn kube_proxy_configuration_selects_ipvs_and_its_scheduler() {
+    let doc = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  scheduler: lc\n";
+    let loaded = load_str("kube-proxy.yaml", doc);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let sim_k8s::api::Object::KubeProxyConfiguration(k) = &loaded.objects[0].value else {
+        panic!("not a KubeProxyConfiguration")
+    };
+    let settings = sim_k8s::cluster::build::proxy_settings_from(k);
+    assert_eq!(settings.mode, Some(ProxyMode::Ipvs));
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &settings, 7).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    assert!(c.world().nodes.iter().all(|n| n.proxy.config.mode == ProxyMode::Ipvs));
+    let out = c.exec(&node("node02"), "ipvsadm -Ln -t 10.96.0.1:443");
+    assert!(out.stdout.contains("TCP  10.96.0.1:443 lc"), "{}{}", out.stdout, out.stderr);
+}
