@@ -170,6 +170,8 @@ fn kube_ipvs0_holds_the_service_addresses() {
     }
     let set = c.exec(&node("master"), "ipset list KUBE-CLUSTER-IP").stdout;
     assert!(set.contains("10.107.198.159,tcp:80\n"), "{set}");
+    let save = c.exec(&node("master"), "ipset save KUBE-NODE-PORT-TCP").stdout;
+    assert_eq!(save, "create KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30380\n");
     let missing = c.exec(&node("master"), "ip addr show nosuch0");
     assert_eq!(missing.exit_code, 1);
     assert_eq!(missing.stderr, "Device \"nosuch0\" does not exist.\n");

@@ -5,8 +5,9 @@
 //! address or port fills a dimension (a dimension with no flag takes the destination, as the
 //! kernel's unset `IPSET_DIM_*_SRC` bit does). Types modelled: `hash:ip`, `hash:net`,
 //! `hash:ip,port`, `hash:ip,port,ip` (kube-proxy IPVS mode's `KUBE-LOOP-BACK`),
-//! `hash:ip,port,net` (its `KUBE-LOAD-BALANCER-SOURCE-CIDR`) and `bitmap:port`. [`IpSets::command`] accepts `create`, `add`, `del`,
-//! `test`, `flush`, `destroy` and `list`, with ipset's error wording.
+//! `hash:ip,port,net` (its `KUBE-LOAD-BALANCER-SOURCE-CIDR`) and `bitmap:port`.
+//! [`IpSets::command`] accepts `create`, `add`, `del`, `test`, `flush`, `destroy`, `list` and
+//! `save`, with ipset's error wording.
 //!
 //! Left out: timeouts, counters, `nomatch`, IPv6, other set types. `ipset list` prints members
 //! sorted (the kernel prints hash order) and a modelled "Size in memory".
@@ -346,6 +347,36 @@ impl IpSets {
         Ok(out)
     }
 
+    /// `ipset save [NAME]`: a `create` line per set (its header as `list` shows it) followed by
+    /// an `add` line per member, the input `ipset restore` takes.
+    pub fn save(&self, name: Option<&str>) -> Result<String, IpSetError> {
+        let sets: Vec<&IpSet> = match name {
+            Some(n) => vec![self.sets.get(n).ok_or_else(|| IpSetError::NoSet(n.to_string()))?],
+            None => self.sets.values().collect(),
+        };
+        let mut out = String::new();
+        for s in sets {
+            match s.kind {
+                SetType::BitmapPort { lo, hi } => {
+                    let _ = writeln!(out, "create {} {} range {lo}-{hi}", s.name, s.kind.name());
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "create {} {} family inet hashsize 1024 maxelem {}",
+                        s.name,
+                        s.kind.name(),
+                        s.maxelem
+                    );
+                }
+            }
+            for e in &s.entries {
+                let _ = writeln!(out, "add {} {e}", s.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs an `ipset` command line (without the leading `ipset`); `in_use` tells whether a rule
     /// references a set. Returns what ipset prints.
     pub fn command(
@@ -436,6 +467,7 @@ impl IpSets {
                 Ok(String::new())
             }
             Some("list" | "l" | "-L") => self.list(args.get(1).copied(), references),
+            Some("save" | "s" | "-S") => self.save(args.get(1).copied()),
             Some(c) => {
                 Err(IpSetError::Syntax(format!("Syntax error: No command specified: unknown argument {c}")))
             }
@@ -447,6 +479,21 @@ impl IpSets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_prints_restore_input() {
+        let mut s = IpSets::default();
+        let none = |_: &str| 0;
+        s.command(&["create", "KUBE-CLUSTER-IP", "hash:ip,port"], &none).unwrap();
+        s.command(&["add", "KUBE-CLUSTER-IP", "10.96.0.1,tcp:443"], &none).unwrap();
+        s.command(&["create", "KUBE-NODE-PORT-TCP", "bitmap:port", "range", "0-65535"], &none).unwrap();
+        s.command(&["add", "KUBE-NODE-PORT-TCP", "30380"], &none).unwrap();
+        assert_eq!(
+            s.command(&["save"], &none).unwrap(),
+            "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30380\n"
+        );
+        assert_eq!(s.command(&["save", "nope"], &none).unwrap_err(), IpSetError::NoSet("nope".into()));
+    }
 
     #[test]
     fn hash_ip_port_net_matches_a_source_network() {
