@@ -37,3 +37,22 @@ fn unknown_proxy_modes_are_refused_with_the_valid_ones() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("not simulated yet; valid modes: iptables, ipvs"), "{}", out.stderr);
 }
+
+#[test]
+fn an_unknown_ipvs_scheduler_is_refused_in_kube_proxys_words() {
+    let out = netsim(&[
+        "iptables-save",
+        "-f",
+        "sim-k8s/tests/bad_inputs/kube-proxy-config-ipvs-scheduler.yaml",
+        "--node",
+        "master",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "kube-proxy on master: ipvs.scheduler: Invalid value: \"roundrobin\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -41,8 +41,8 @@ pub struct ProxySettings {
     pub sync_period: Option<sim_core::SimDuration>,
     /// `mode`.
     pub mode: Option<ProxyMode>,
-    /// `ipvs.scheduler` (a valid one; an invalid one is refused by the document's validation).
-    pub ipvs_scheduler: Option<sim_net::ipvs::SchedName>,
+    /// `ipvs.scheduler` as written (checked when a node's kube-proxy starts in IPVS mode).
+    pub ipvs_scheduler: Option<String>,
 }
 
 /// Builds the world at time zero; errors are topology mistakes in the configuration.
@@ -111,8 +111,11 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         }
         pc.interface_addrs = interface_addrs;
         pc.mode = config.proxy_mode.or(proxy.mode).unwrap_or_default();
-        if let Some(s) = proxy.ipvs_scheduler {
-            pc.ipvs_scheduler = s;
+        if pc.mode == ProxyMode::Ipvs
+            && let Some(s) = &proxy.ipvs_scheduler
+        {
+            pc.ipvs_scheduler = crate::kube_proxy::config::parse_ipvs_scheduler(s)
+                .map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         }
         pc.validate().map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         let runner = SyncRunner::for_config(SimTime::ZERO, &pc);
@@ -389,6 +392,6 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
             Some(ApiProxyMode::Iptables | ApiProxyMode::Default) => Some(ProxyMode::Iptables),
             _ => None,
         },
-        ipvs_scheduler: crate::api::proxy_config::ipvs_scheduler(k).and_then(sim_net::ipvs::SchedName::parse),
+        ipvs_scheduler: crate::api::proxy_config::ipvs_scheduler(k).map(str::to_string),
     }
 }

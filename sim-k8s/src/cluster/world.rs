@@ -9,6 +9,8 @@
 //! delay, rate-limited by `minSyncPeriod` as upstream's BoundedFrequencyRunner does), and
 //! CoreDNS's view is refreshed. A kube-proxy sync *generates* iptables-restore text and loads
 //! it into that node's netfilter tables; packets are only ever evaluated against those tables.
+//! In IPVS mode (`ProxyConfig::mode`) the sync also programs the node's IPVS table, ipsets and
+//! kube-ipvs0 ([`crate::kube_proxy::ipvs`]), and packets go through sim-net's IPVS engine.
 //!
 //! The load balancer is L3 passthrough with ECMP (MetalLB BGP mode, a cloud router): every
 //! external host gets one multipath route per ingress/external IP over all healthy nodes, with

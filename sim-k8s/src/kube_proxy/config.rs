@@ -54,6 +54,23 @@ pub enum ConfigError {
     /// Explicit `nodePortAddresses` with no CIDR at all.
     #[error("nodePortAddresses: an explicit list must contain at least one CIDR")]
     EmptyNodePortAddresses,
+    /// `ipvs.scheduler` not in upstream's list (`validateIPVSSchedulerMethod`).
+    #[error(
+        "ipvs.scheduler: Invalid value: {0:?}: must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+    )]
+    IpvsScheduler(String),
+}
+
+/// `ipvs.scheduler` as kube-proxy accepts it: one of upstream's methods, blank for `rr`.
+pub fn parse_ipvs_scheduler(s: &str) -> Result<sim_net::ipvs::SchedName, ConfigError> {
+    use sim_net::ipvs::SchedName;
+    const ACCEPTED: [&str; 10] = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq"];
+    if s.is_empty() {
+        return Ok(SchedName::Rr);
+    }
+    SchedName::parse(s)
+        .filter(|_| ACCEPTED.contains(&s))
+        .ok_or_else(|| ConfigError::IpvsScheduler(s.to_string()))
 }
 
 /// How kube-proxy tells pod traffic from other traffic (`--detect-local-mode`).
@@ -335,6 +352,16 @@ mod tests {
         c.node_port_addresses = NodePortAddresses::All;
         c.localhost_node_ports = false;
         assert!(!c.sets_route_localnet());
+    }
+
+    #[test]
+    fn ipvs_scheduler_in_upstream_words() {
+        assert_eq!(parse_ipvs_scheduler(""), Ok(sim_net::ipvs::SchedName::Rr));
+        assert_eq!(parse_ipvs_scheduler("wlc"), Ok(sim_net::ipvs::SchedName::Wlc));
+        assert_eq!(
+            parse_ipvs_scheduler("mh").unwrap_err().to_string(),
+            "ipvs.scheduler: Invalid value: \"mh\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+        );
     }
 
     #[test]
