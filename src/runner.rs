@@ -134,6 +134,23 @@ fn parse_listens(
     out
 }
 
+/// The proxy modes netsim simulates, as `--proxy-mode` lists them.
+pub const PROXY_MODES: &str = "iptables, ipvs";
+
+/// A kube-proxy mode by name (`iptables`, `ipvs`); anything else is an error naming the
+/// valid modes.
+pub fn parse_proxy_mode(s: &str) -> Result<sim_k8s::kube_proxy::ProxyMode, String> {
+    use sim_k8s::kube_proxy::ProxyMode;
+    match s {
+        "iptables" | "" => Ok(ProxyMode::Iptables),
+        "ipvs" => Ok(ProxyMode::Ipvs),
+        "nftables" => {
+            Err(format!("proxy mode \"nftables\" is not simulated yet; valid modes: {PROXY_MODES}"))
+        }
+        other => Err(format!("unknown proxy mode {other:?}; valid modes: {PROXY_MODES}")),
+    }
+}
+
 /// The cluster a scenario asks for: the default cluster with the scenario's overrides.
 pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, Diagnostics> {
     let mut c = ClusterConfig::default_cluster();
@@ -252,6 +269,15 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
     }
     if let Some(dns) = spec.core_dns {
         c.core_dns = dns;
+    }
+    if let Some(m) = &spec.proxy_mode {
+        match parse_proxy_mode(m) {
+            Ok(mode) => c.proxy_mode = Some(mode),
+            Err(e) => d.push(Diagnostic::plain(file.into(), format!("cluster.proxyMode: {e}"))),
+        }
+    }
+    if let Some(d0) = spec.docker0 {
+        c.docker0 = d0;
     }
     for (i, n) in c.nodes.iter().enumerate() {
         if !c.node_network.contains(&n.ip) {

@@ -85,6 +85,10 @@ pub struct ClusterSpec {
     /// Whether CoreDNS is deployed (default true).
     #[serde(rename = "coreDNS")]
     pub core_dns: Option<bool>,
+    /// kube-proxy's mode on every node: `iptables` (default) or `ipvs`.
+    pub proxy_mode: Option<String>,
+    /// Whether every node also has Docker's `docker0` bridge, 172.17.0.1/16 (default false).
+    pub docker0: Option<bool>,
 }
 
 /// One node.

@@ -10,13 +10,17 @@
 //! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
 //! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
 //!
-//! Not modelled: IPv6 / dual-stack, topology hints, the nftables and IPVS modes, partial syncs
+//! IPVS mode lives in [`ipvs`]: the same view turned into IPVS virtual servers, ipsets and a
+//! fixed set of iptables rules.
+//!
+//! Not modelled: IPv6 / dual-stack, topology hints, the nftables mode, partial syncs
 //! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
 
 pub mod chain_name;
 pub mod config;
 pub mod endpoint;
 pub mod healthcheck;
+pub mod ipvs;
 pub mod jump_chains;
 pub mod probability;
 pub mod service_port;
@@ -24,7 +28,7 @@ pub mod sync;
 pub mod sync_runner;
 
 pub use chain_name::ChainName;
-pub use config::{ConfigError, LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+pub use config::{ConfigError, LocalTrafficDetector, NodePortAddresses, ProxyConfig, ProxyMode};
 pub use endpoint::{Endpoint, EndpointsMap};
 pub use healthcheck::{HealthCheckResponse, HealthCheckServer};
 pub use jump_chains::JumpRule;

@@ -160,10 +160,11 @@ impl Iface {
         };
         let lower_up = self.up;
         let mut flags: Vec<&str> = vec![];
-        if self.kind == IfaceKind::Loopback {
-            flags.push("LOOPBACK");
-        } else {
-            flags.extend(["BROADCAST", "MULTICAST"]);
+        match self.kind {
+            IfaceKind::Loopback => flags.push("LOOPBACK"),
+            // dummy_setup: IFF_NOARP, multicast off.
+            IfaceKind::Dummy => flags.extend(["BROADCAST", "NOARP"]),
+            _ => flags.extend(["BROADCAST", "MULTICAST"]),
         }
         if self.up {
             flags.push("UP");
@@ -174,8 +175,12 @@ impl Iface {
         let mtu = if self.kind == IfaceKind::Loopback { 65536 } else { 1500 };
         let qdisc = match self.kind {
             IfaceKind::Ethernet { .. } => "fq_codel",
+            // A device never brought up has no qdisc attached yet.
+            IfaceKind::Dummy if !self.up => "noop",
             _ => "noqueue",
         };
+        // The dummy driver leaves tx_queue_len at 0, which ip does not print.
+        let qlen = if self.kind == IfaceKind::Dummy { "" } else { " qlen 1000" };
         let state = match (&self.kind, self.up) {
             (_, false) => "DOWN",
             (IfaceKind::Loopback | IfaceKind::Dummy, true) => "UNKNOWN",
@@ -184,7 +189,7 @@ impl Iface {
         let master = self.master.as_ref().map(|m| format!(" master {m}")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{}: {name}: <{}> mtu {mtu} qdisc {qdisc}{master} state {state} group default qlen 1000",
+            "{}: {name}: <{}> mtu {mtu} qdisc {qdisc}{master} state {state} group default{qlen}",
             self.index,
             flags.join(",")
         );

@@ -14,7 +14,7 @@ use sim_k8s::manifest::{self, Source};
 
 use super::exit;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::runner::{NodeObjects, build_cluster, cluster_config, parse_port_range};
+use crate::runner::{NodeObjects, build_cluster, cluster_config, parse_port_range, parse_proxy_mode};
 use crate::scenario::ClusterSpec;
 
 /// The options that build a cluster from manifests.
@@ -35,9 +35,10 @@ pub struct ClusterArgs {
     /// The node-port range (`--service-node-port-range`), e.g. 30000-32767.
     #[arg(long = "node-port-range", value_name = "FIRST-LAST")]
     pub node_port_range: Option<String>,
-    /// kube-proxy's mode (only `iptables` is simulated).
-    #[arg(long = "proxy-mode", value_name = "MODE", default_value = "iptables")]
-    pub proxy_mode: String,
+    /// kube-proxy's mode on every node: `iptables` (the default) or `ipvs`; overrides the
+    /// cluster file's `proxyMode` and a KubeProxyConfiguration's `mode`.
+    #[arg(long = "proxy-mode", value_name = "MODE")]
+    pub proxy_mode: Option<String>,
     /// The seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -83,13 +84,14 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         eprintln!("{d}");
         exit::INVALID
     };
-    if args.proxy_mode != "iptables" {
-        eprintln!(
-            "error: --proxy-mode {}: only the iptables mode is simulated (ipvs and nftables are not yet)",
-            args.proxy_mode
-        );
-        return Err(exit::INVALID);
-    }
+    let proxy_mode = match args.proxy_mode.as_deref().map(parse_proxy_mode) {
+        Some(Err(e)) => {
+            eprintln!("error: --proxy-mode: {e}");
+            return Err(exit::INVALID);
+        }
+        Some(Ok(m)) => Some(m),
+        None => None,
+    };
     let mut spec = match &args.cluster {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
@@ -117,6 +119,9 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         spec.node_port_range = Some(s.clone());
     }
     let mut config: ClusterConfig = cluster_config("--cluster", &spec).map_err(fail)?;
+    if proxy_mode.is_some() {
+        config.proxy_mode = proxy_mode;
+    }
     let mut sources = Vec::new();
     for f in &args.files {
         if f == "-" {

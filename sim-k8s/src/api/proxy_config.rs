@@ -1,7 +1,8 @@
 //! `KubeProxyConfiguration` (kubeproxy.config.k8s.io/v1alpha1): the kube-proxy config file
 //! (`--config`). Field names follow `k8s.io/kube-proxy/config/v1alpha1/types.go`; durations are
 //! Go duration strings. Left out: the ipvs/nftables/winkernel sections beyond being accepted as
-//! opaque values, feature gates, client connection settings.
+//! opaque values (of `ipvs:`, only `scheduler` is read: [`ipvs_scheduler`]), feature gates,
+//! client connection settings.
 
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +130,12 @@ pub struct KubeProxyConfiguration {
     /// Resource container (old configs; kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_container: Option<String>,
+}
+
+/// `ipvs.scheduler` as written, if the document has one (the `ipvs:` section is otherwise
+/// kept unparsed).
+pub fn ipvs_scheduler(k: &KubeProxyConfiguration) -> Option<&str> {
+    k.ipvs.as_ref()?.get("scheduler")?.as_str()
 }
 
 /// `iptables:`.

@@ -20,7 +20,7 @@ use crate::apiserver::{ApiServer, ApiServerConfig, object_from_json};
 use crate::controllers::{ControllerConfig, Controllers};
 use crate::dns::{CoreDnsConfig, Name, Upstream};
 use crate::kube_proxy::sync_runner::SyncRunner;
-use crate::kube_proxy::{LocalTrafficDetector, NodePortAddresses, ProxyConfig};
+use crate::kube_proxy::{LocalTrafficDetector, NodePortAddresses, ProxyConfig, ProxyMode};
 
 /// kube-proxy settings shared by every node (from a `KubeProxyConfiguration`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -39,6 +39,10 @@ pub struct ProxySettings {
     pub min_sync_period: Option<sim_core::SimDuration>,
     /// `iptables.syncPeriod`.
     pub sync_period: Option<sim_core::SimDuration>,
+    /// `mode`.
+    pub mode: Option<ProxyMode>,
+    /// `ipvs.scheduler` as written (checked when a node's kube-proxy starts in IPVS mode).
+    pub ipvs_scheduler: Option<String>,
 }
 
 /// Builds the world at time zero; errors are topology mistakes in the configuration.
@@ -72,6 +76,16 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         )
         .map_err(|e| e.to_string())?;
         h.sysctl.ip_forward = true;
+        let mut interface_addrs = vec![Ipv4Addr::LOCALHOST, n.ip, bridge_ip];
+        if config.docker0 && config.bridge != "docker0" {
+            let (ip, len) = super::config::DOCKER0_NET;
+            let net4 = Ipv4Net::new(ip, len).map_err(|e| e.to_string())?;
+            net.add_bridge(host, "docker0", true).map_err(|e| format!("cluster: {e}"))?;
+            let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
+            h.add_addr("docker0", net4).map_err(|e| e.to_string())?;
+            interface_addrs.push(ip);
+        }
+        let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
         add_default_route(h, &config, n.ip)?;
         install_listeners(h, &n.name, &n.listens)?;
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
@@ -96,7 +110,14 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         if let Some(d) = proxy.sync_period {
             pc.sync_period = d;
         }
-        pc.interface_addrs = vec![Ipv4Addr::LOCALHOST, n.ip, bridge_ip];
+        pc.interface_addrs = interface_addrs;
+        pc.mode = config.proxy_mode.or(proxy.mode).unwrap_or_default();
+        if pc.mode == ProxyMode::Ipvs
+            && let Some(s) = &proxy.ipvs_scheduler
+        {
+            pc.ipvs_scheduler = crate::kube_proxy::config::parse_ipvs_scheduler(s)
+                .map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
+        }
         pc.validate().map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         let runner = SyncRunner::for_config(SimTime::ZERO, &pc);
         nodes.push(NodeRt {
@@ -353,6 +374,7 @@ fn core_dns_objects(config: &ClusterConfig) -> Result<Vec<Object>, String> {
 /// kube-proxy's defaults; an unparsable `clusterCIDR` or `nodePortAddresses` entry is ignored
 /// here because the API validation of the document has already reported it.
 pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySettings {
+    use crate::api::proxy_config::ProxyMode as ApiProxyMode;
     let cidrs: Vec<Ipv4Net> = k.node_port_addresses.iter().filter_map(|s| s.parse().ok()).collect();
     let npa = if k.node_port_addresses.iter().any(|s| s == "primary") {
         Some(NodePortAddresses::Primary)
@@ -369,5 +391,11 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
         localhost_node_ports: k.iptables.localhost_node_ports,
         min_sync_period: k.iptables.min_sync_period.or(k.min_sync_period).map(|d| d.to_sim()),
         sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
+        mode: match &k.mode {
+            Some(ApiProxyMode::Ipvs) => Some(ProxyMode::Ipvs),
+            Some(ApiProxyMode::Iptables | ApiProxyMode::Default) => Some(ProxyMode::Iptables),
+            _ => None,
+        },
+        ipvs_scheduler: crate::api::proxy_config::ipvs_scheduler(k).map(str::to_string),
     }
 }

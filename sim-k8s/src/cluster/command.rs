@@ -36,8 +36,11 @@ pub enum HostCommand {
     Hostname { ip: bool },
     /// `ip route` / `ip r` / `ip route show`.
     IpRoute,
-    /// `ip addr` / `ip a` / `ip address show`.
-    IpAddr,
+    /// `ip addr` / `ip a` / `ip address show [dev] [DEV]`.
+    IpAddr {
+        /// Only this interface (`ip addr show kube-ipvs0`).
+        dev: Option<String>,
+    },
     /// `iptables-save [-t TABLE] [-c]`.
     IptablesSave { table: Option<String>, counters: bool },
     /// `iptables ARGS...` (edits and listings).
@@ -46,6 +49,8 @@ pub enum HostCommand {
     Conntrack { args: Vec<String> },
     /// `ipset ARGS...`.
     Ipset { args: Vec<String> },
+    /// `ipvsadm ARGS...` (the node's IPVS table).
+    Ipvsadm { args: Vec<String> },
     /// `kubectl ARGS...` (on the control plane).
     Kubectl { args: Vec<String> },
     /// `sleep SECS`.
@@ -242,7 +247,22 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
             let sub: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
             match sub.first().copied() {
                 Some("route" | "r" | "ro" | "rou" | "rout") => Ok(HostCommand::IpRoute),
-                Some("addr" | "a" | "ad" | "add" | "address") => Ok(HostCommand::IpAddr),
+                Some("addr" | "a" | "ad" | "add" | "address") => {
+                    let rest: Vec<&str> = sub.iter().skip(1).copied().collect();
+                    match rest.as_slice() {
+                        [] | ["show" | "list" | "s" | "l" | "sh" | "ls"] => {
+                            Ok(HostCommand::IpAddr { dev: None })
+                        }
+                        ["show" | "list" | "s" | "l" | "sh" | "ls", "dev", d]
+                        | ["show" | "list" | "s" | "l" | "sh" | "ls", d] => {
+                            Ok(HostCommand::IpAddr { dev: Some(d.to_string()) })
+                        }
+                        _ => Err(CommandError::usage(
+                            "ip addr: only `ip addr [show [dev] DEV]` is simulated",
+                            255,
+                        )),
+                    }
+                }
                 _ => Err(CommandError::usage(
                     "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n(simulated objects: route, addr)",
                     255,
@@ -270,6 +290,7 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "iptables" | "iptables-legacy" | "iptables-nft" => Ok(HostCommand::Iptables { args }),
         "conntrack" => Ok(HostCommand::Conntrack { args }),
         "ipset" => Ok(HostCommand::Ipset { args }),
+        "ipvsadm" => Ok(HostCommand::Ipvsadm { args }),
         "kubectl" => Ok(HostCommand::Kubectl { args }),
         "sleep" => Ok(HostCommand::Sleep { secs: secs("sleep", "", args.first())? }),
         "echo" => Ok(HostCommand::Echo { text: args.join(" ") }),

@@ -73,7 +73,16 @@ pub struct ClusterConfig {
     pub cluster_domain: String,
     /// Whether CoreDNS runs (the `kube-dns` service at the service CIDR's 10th address).
     pub core_dns: bool,
+    /// kube-proxy's mode on every node, when the cluster says (a scenario's `proxyMode`,
+    /// `--proxy-mode`); `None` takes a KubeProxyConfiguration's `mode`, else iptables.
+    pub proxy_mode: Option<crate::kube_proxy::ProxyMode>,
+    /// Every node also has Docker's bridge `docker0` with 172.17.0.1/16 and no containers (a
+    /// docker-era node, as in article 001), besides the CNI bridge.
+    pub docker0: bool,
 }
+
+/// The address Docker gives `docker0` (its default `bip`).
+pub const DOCKER0_NET: (std::net::Ipv4Addr, u8) = (Ipv4Addr::new(172, 17, 0, 1), 16);
 
 impl ClusterConfig {
     /// The default cluster: `master` 10.32.1.147 (control plane), `node01` 10.32.1.148 and
@@ -109,6 +118,8 @@ impl ClusterConfig {
             lb_pool: Vec::new(),
             cluster_domain: "cluster.local".to_string(),
             core_dns: true,
+            proxy_mode: None,
+            docker0: false,
         }
     }
 

@@ -75,6 +75,22 @@ pub struct ConnectionReport {
     pub packets: Vec<PacketId>,
 }
 
+/// The `ip addr` block of interface `dev` (its `N: dev…` line and the indented ones after).
+fn ip_addr_of(all: &str, dev: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in all.split_inclusive('\n') {
+        if !line.starts_with(' ') {
+            let name = line.split(": ").nth(1).map(|n| n.split('@').next().unwrap_or(n));
+            inside = name == Some(dev);
+        }
+        if inside {
+            out.push_str(line);
+        }
+    }
+    if out.is_empty() { None } else { Some(out) }
+}
+
 impl Cluster {
     /// Runs `line` on `target`.
     pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
@@ -129,7 +145,13 @@ impl Cluster {
             HostCommand::IpRoute => {
                 ExecOutput::out(self.world().net.host(host).map(|h| h.ip_route()).unwrap_or_default())
             }
-            HostCommand::IpAddr => ExecOutput::out(self.world().net.ip_addr(host)),
+            HostCommand::IpAddr { dev: None } => ExecOutput::out(self.world().net.ip_addr(host)),
+            HostCommand::IpAddr { dev: Some(dev) } => {
+                match ip_addr_of(&self.world().net.ip_addr(host), &dev) {
+                    Some(block) => ExecOutput::out(block),
+                    None => ExecOutput::err(format!("Device \"{dev}\" does not exist."), 1),
+                }
+            }
             HostCommand::IptablesSave { table, counters } => {
                 if is_pod {
                     return ExecOutput::err("sh: iptables-save: not found", 127);
@@ -190,6 +212,20 @@ impl Cluster {
                 match h.rules().ipset(&refs) {
                     Ok(out) => ExecOutput::out(out),
                     Err(e) => ExecOutput::err(format!("ipset v7.17: {e}"), 1),
+                }
+            }
+            HostCommand::Ipvsadm { args } => {
+                if is_pod {
+                    return ExecOutput::err("sh: ipvsadm: not found", 127);
+                }
+                let now = self.now();
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
+                match h.ipvs.command(&refs, now) {
+                    Ok(out) => ExecOutput::out(out),
+                    Err(e) => ExecOutput::err(e.to_string(), e.exit_code()),
                 }
             }
             HostCommand::Kubectl { .. } => ExecOutput::err(

@@ -9,6 +9,8 @@
 //! delay, rate-limited by `minSyncPeriod` as upstream's BoundedFrequencyRunner does), and
 //! CoreDNS's view is refreshed. A kube-proxy sync *generates* iptables-restore text and loads
 //! it into that node's netfilter tables; packets are only ever evaluated against those tables.
+//! In IPVS mode (`ProxyConfig::mode`) the sync also programs the node's IPVS table, ipsets and
+//! kube-ipvs0 ([`crate::kube_proxy::ipvs`]), and packets go through sim-net's IPVS engine.
 //!
 //! The load balancer is L3 passthrough with ECMP (MetalLB BGP mode, a cloud router): every
 //! external host gets one multipath route per ingress/external IP over all healthy nodes, with
@@ -473,9 +475,52 @@ impl ClusterWorld {
     /// have written, from the view this sync saw.
     pub fn proxy_sync(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
         let view = self.proxy_snapshot();
+        let Some(mode) = self.nodes.get(i).map(|n| n.proxy.config.mode) else { return };
+        let loaded = match mode {
+            kube_proxy::ProxyMode::Iptables => self.load_iptables(i, &view),
+            kube_proxy::ProxyMode::Ipvs => self.load_ipvs(i, &view, now),
+        };
+        if !loaded {
+            return;
+        }
         let Some(node) = self.nodes.get_mut(i) else { return };
+        node.proxy.syncs += 1;
+        node.proxy.dirty = false;
+        node.proxy.synced_seq = view.seq.max(node.proxy.synced_seq);
+        let next = node.proxy.runner.next_timer();
+        self.install_health_checks(i);
+        self.route_external_ips();
+        self.arm_proxy(i, next, sched);
+    }
+
+    /// kube-proxy in IPVS mode on node `i` ([`kube_proxy::ipvs`]): the virtual servers,
+    /// kube-ipvs0 and sysctls now; the ipsets and iptables rules deferred like the iptables
+    /// mode's rules.
+    fn load_ipvs(&mut self, i: usize, view: &Rc<proxy_view::ProxySnapshot>, now: SimTime) -> bool {
+        let Some(node) = self.nodes.get_mut(i) else { return false };
         let host = node.host;
-        let Some(h) = self.net.host_mut(host).ok() else { return };
+        let first = node.proxy.syncs == 0;
+        let want = kube_proxy::ipvs::sync(&node.proxy.config, &view.services, &view.endpoints);
+        kube_proxy::ipvs::apply::apply_ipvs(&mut self.net, host, &want, now);
+        let Some(h) = self.net.host_mut(host).ok() else { return false };
+        let name = node.name.clone();
+        let rules = want.rules;
+        if first || h.rules_pending() {
+            h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+                kube_proxy::ipvs::apply::load_rules(nf, &rules, true, &name);
+            }));
+        } else {
+            kube_proxy::ipvs::apply::load_rules(h.rules(), &rules, false, &name);
+        }
+        node.proxy.health = want.health_checks;
+        true
+    }
+
+    /// kube-proxy in iptables mode on node `i`: generate and load (or defer) the rules.
+    fn load_iptables(&mut self, i: usize, view: &Rc<proxy_view::ProxySnapshot>) -> bool {
+        let Some(node) = self.nodes.get_mut(i) else { return false };
+        let host = node.host;
+        let Some(h) = self.net.host_mut(host).ok() else { return false };
         let first = node.proxy.syncs == 0;
         if first || h.rules_pending() {
             let config = node.proxy.config.clone();
@@ -513,21 +558,14 @@ impl ClusterWorld {
                 // old rules, as kube-proxy does when iptables-restore fails, and say so.
                 node.proxy.health.clear();
                 eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", node.name);
-                return;
+                return false;
             }
             node.proxy.health = result.health_checks;
         }
         if first && node.proxy.config.sets_route_localnet() {
             h.sysctl.route_localnet = true;
         }
-        node.proxy.syncs += 1;
-        node.proxy.dirty = false;
-        node.proxy.synced_seq = view.seq.max(node.proxy.synced_seq);
-        let next = node.proxy.runner.next_timer();
-        self.install_health_checks(i);
-        self.route_external_ips();
-        self.arm_proxy(i, next, sched);
-        let _ = now;
+        true
     }
 
     /// With `eager`, every kube-proxy sync restores its rules into the node at once, as the real

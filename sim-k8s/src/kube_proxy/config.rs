@@ -54,6 +54,23 @@ pub enum ConfigError {
     /// Explicit `nodePortAddresses` with no CIDR at all.
     #[error("nodePortAddresses: an explicit list must contain at least one CIDR")]
     EmptyNodePortAddresses,
+    /// `ipvs.scheduler` not in upstream's list (`validateIPVSSchedulerMethod`).
+    #[error(
+        "ipvs.scheduler: Invalid value: {0:?}: must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+    )]
+    IpvsScheduler(String),
+}
+
+/// `ipvs.scheduler` as kube-proxy accepts it: one of upstream's methods, blank for `rr`.
+pub fn parse_ipvs_scheduler(s: &str) -> Result<sim_net::ipvs::SchedName, ConfigError> {
+    use sim_net::ipvs::SchedName;
+    const ACCEPTED: [&str; 10] = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq"];
+    if s.is_empty() {
+        return Ok(SchedName::Rr);
+    }
+    SchedName::parse(s)
+        .filter(|_| ACCEPTED.contains(&s))
+        .ok_or_else(|| ConfigError::IpvsScheduler(s.to_string()))
 }
 
 /// How kube-proxy tells pod traffic from other traffic (`--detect-local-mode`).
@@ -156,9 +173,34 @@ impl ResolvedNodePortAddresses {
     }
 }
 
+/// `mode`: which proxier programs the node's dataplane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProxyMode {
+    /// `iptables` (the Linux default, also for an empty mode).
+    #[default]
+    Iptables,
+    /// `ipvs`: IPVS virtual servers plus a fixed set of iptables rules over ipsets
+    /// ([`super::ipvs`]).
+    Ipvs,
+}
+
+impl ProxyMode {
+    /// The mode as kube-proxy's `--proxy-mode` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyMode::Iptables => "iptables",
+            ProxyMode::Ipvs => "ipvs",
+        }
+    }
+}
+
 /// Everything about this node's kube-proxy that shapes the generated rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyConfig {
+    /// `mode` (default iptables).
+    pub mode: ProxyMode,
+    /// `ipvs.scheduler` (default `rr`): the scheduler of every IPVS virtual server.
+    pub ipvs_scheduler: sim_net::ipvs::SchedName,
     /// `--hostname-override` / node name; endpoints with this `nodeName` are local.
     pub node_name: String,
     /// The node's primary IPs (the first is upstream's `nodeIP`, used for
@@ -196,6 +238,8 @@ impl ProxyConfig {
     /// detector (`None` for no detector).
     pub fn new(node_name: &str, node_ip: Ipv4Addr, cluster_cidr: Option<Ipv4Net>) -> Self {
         ProxyConfig {
+            mode: ProxyMode::Iptables,
+            ipvs_scheduler: sim_net::ipvs::SchedName::Rr,
             node_name: node_name.to_owned(),
             node_ips: vec![node_ip],
             interface_addrs: vec![Ipv4Addr::LOCALHOST, node_ip],
@@ -308,6 +352,16 @@ mod tests {
         c.node_port_addresses = NodePortAddresses::All;
         c.localhost_node_ports = false;
         assert!(!c.sets_route_localnet());
+    }
+
+    #[test]
+    fn ipvs_scheduler_in_upstream_words() {
+        assert_eq!(parse_ipvs_scheduler(""), Ok(sim_net::ipvs::SchedName::Rr));
+        assert_eq!(parse_ipvs_scheduler("wlc"), Ok(sim_net::ipvs::SchedName::Wlc));
+        assert_eq!(
+            parse_ipvs_scheduler("mh").unwrap_err().to_string(),
+            "ipvs.scheduler: Invalid value: \"mh\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+        );
     }
 
     #[test]

@@ -49,9 +49,15 @@ impl SyncRunner {
         }
     }
 
-    /// The runner kube-proxy builds for `config` (`minSyncPeriod`, one hour, burst 2).
+    /// The runner kube-proxy builds for `config` (`minSyncPeriod`, burst 2, and a maximum
+    /// interval of one hour in iptables mode, `syncPeriod` in IPVS mode, as each `NewProxier`
+    /// passes).
     pub fn for_config(now: SimTime, config: &ProxyConfig) -> Self {
-        SyncRunner::new(now, config.min_sync_period, FULL_SYNC_PERIOD, BURST_SYNCS)
+        let max = match config.mode {
+            super::config::ProxyMode::Iptables => FULL_SYNC_PERIOD,
+            super::config::ProxyMode::Ipvs => config.sync_period,
+        };
+        SyncRunner::new(now, config.min_sync_period, max, BURST_SYNCS)
     }
 
     /// When the runner's timer fires next (the lead schedules an event for it).

@@ -2,11 +2,15 @@
 //! periods and masquerade bit, conntrack limits, the proxy mode and the cluster CIDR, with
 //! kube-proxy's own Go-style paths (`KubeProxyConfiguration.KubeProxyIPTablesConfiguration.
 //! MasqueradeBit`). Unset durations take kube-proxy's defaults (syncPeriod 30s, minSyncPeriod
-//! 1s). Left out: IPVS, client connection, metrics and feature-gate checks.
+//! 1s), and in ipvs mode the IPVS scheduler. Left out: the other IPVS fields, client
+//! connection, metrics and feature-gate checks.
 
 use super::{BadValue, FieldError};
 use crate::api::duration::GoDuration;
 use crate::api::proxy_config::{KubeProxyConfiguration, ProxyMode};
+
+/// Upstream's supported scheduler methods (`validateIPVSSchedulerMethod`), blank included.
+const IPVS_SCHEDULERS: [&str; 11] = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", ""];
 
 fn duration_value(d: GoDuration) -> BadValue {
     BadValue::Raw(format!("v1.Duration{{Duration:{}}}", d.as_nanos()))
@@ -80,6 +84,18 @@ pub fn validate_proxy_config(c: &KubeProxyConfiguration) -> Vec<FieldError> {
             &format!("{root}.Mode.ProxyMode"),
             BadValue::Str(m.clone()),
             "must be iptables,ipvs,nftables or blank (blank means the best-available proxy [currently iptables])",
+        ));
+    }
+    // Upstream validates the ipvs section only in ipvs mode (validateKubeProxyIPVSConfiguration
+    // via validateIPVSSchedulerMethod); "mh" is not in its list.
+    if c.mode == Some(ProxyMode::Ipvs)
+        && let Some(s) = crate::api::proxy_config::ipvs_scheduler(c)
+        && !IPVS_SCHEDULERS.contains(&s)
+    {
+        errs.push(FieldError::invalid(
+            &format!("{root}.KubeProxyIPVSConfiguration.Scheduler"),
+            BadValue::Str(s.to_string()),
+            "must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)",
         ));
     }
     if !c.cluster_cidr.is_empty() {

@@ -2721,6 +2721,9 @@ fn set_entry_of(ipsets: &IpSets, name: &str, dirs: &[SetDir], pkt: &Packet) -> O
         SetType::HashIpPortIp => {
             format!("{},{}:{},{}", addr(dir(0)), pkt.protocol().name(), port(dir(1))?, addr(dir(2)))
         }
+        SetType::HashIpPortNet => {
+            format!("{},{}:{},{}/32", addr(dir(0)), pkt.protocol().name(), port(dir(1))?, addr(dir(2)))
+        }
         SetType::BitmapPort { .. } => port(dir(0))?.to_string(),
     })
 }

@@ -4,9 +4,10 @@
 //! with one to three dimensions; each `src`/`dst` flag of `--match-set` says which packet
 //! address or port fills a dimension (a dimension with no flag takes the destination, as the
 //! kernel's unset `IPSET_DIM_*_SRC` bit does). Types modelled: `hash:ip`, `hash:net`,
-//! `hash:ip,port`, `hash:ip,port,ip` (kube-proxy IPVS mode's `KUBE-LOOP-BACK`) and
-//! `bitmap:port`. [`IpSets::command`] accepts `create`, `add`, `del`,
-//! `test`, `flush`, `destroy` and `list`, with ipset's error wording.
+//! `hash:ip,port`, `hash:ip,port,ip` (kube-proxy IPVS mode's `KUBE-LOOP-BACK`),
+//! `hash:ip,port,net` (its `KUBE-LOAD-BALANCER-SOURCE-CIDR`) and `bitmap:port`.
+//! [`IpSets::command`] accepts `create`, `add`, `del`, `test`, `flush`, `destroy`, `list` and
+//! `save`, with ipset's error wording.
 //!
 //! Left out: timeouts, counters, `nomatch`, IPv6, other set types. `ipset list` prints members
 //! sorted (the kernel prints hash order) and a modelled "Size in memory".
@@ -32,6 +33,8 @@ pub enum SetType {
     HashIpPort,
     /// `hash:ip,port,ip`.
     HashIpPortIp,
+    /// `hash:ip,port,net`.
+    HashIpPortNet,
     /// `bitmap:port` with its range.
     BitmapPort {
         /// First port.
@@ -49,6 +52,7 @@ impl SetType {
             SetType::HashNet => "hash:net",
             SetType::HashIpPort => "hash:ip,port",
             SetType::HashIpPortIp => "hash:ip,port,ip",
+            SetType::HashIpPortNet => "hash:ip,port,net",
             SetType::BitmapPort { .. } => "bitmap:port",
         }
     }
@@ -58,6 +62,7 @@ impl SetType {
             SetType::HashNet => 6,
             SetType::HashIpPort => 5,
             SetType::HashIpPortIp => 5,
+            SetType::HashIpPortNet => 7,
             SetType::BitmapPort { .. } => 3,
         }
     }
@@ -74,6 +79,8 @@ pub enum SetEntry {
     IpPort(Ipv4Addr, Protocol, u16),
     /// An address, protocol, port and a second address (`10.244.1.5,tcp:80,10.244.1.5`).
     IpPortIp(Ipv4Addr, Protocol, u16, Ipv4Addr),
+    /// An address, protocol, port and a network (`203.0.113.10,tcp:80,192.168.0.0/16`).
+    IpPortNet(Ipv4Addr, Protocol, u16, Ipv4Net),
     /// A port.
     Port(u16),
 }
@@ -85,6 +92,7 @@ impl std::fmt::Display for SetEntry {
             SetEntry::Net(n) => write!(f, "{n}"),
             SetEntry::IpPort(a, p, port) => write!(f, "{a},{}:{port}", p.name()),
             SetEntry::IpPortIp(a, p, port, b) => write!(f, "{a},{}:{port},{b}", p.name()),
+            SetEntry::IpPortNet(a, p, port, n) => write!(f, "{a},{}:{port},{n}", p.name()),
             SetEntry::Port(p) => write!(f, "{p}"),
         }
     }
@@ -125,10 +133,35 @@ impl IpSet {
                 }
                 None => false,
             },
+            SetType::HashIpPortNet => match port(dir(1)) {
+                Some(p) => {
+                    let (a, proto, c) = (addr(dir(0)), pkt.protocol(), addr(dir(2)));
+                    self.entries.iter().any(|e| {
+                        matches!(e, SetEntry::IpPortNet(x, q, n, net) if *x == a && *q == proto && *n == p && net.contains(&c))
+                    })
+                }
+                None => false,
+            },
             SetType::BitmapPort { .. } => {
                 port(dir(0)).is_some_and(|p| self.entries.contains(&SetEntry::Port(p)))
             }
         }
+    }
+
+    /// `IP,[PROTO:]PORT` as an [`SetEntry::IpPort`].
+    fn parse_ip_port(&self, s: &str) -> Result<SetEntry, IpSetError> {
+        let bad = || {
+            IpSetError::Syntax(format!("Syntax error: cannot parse {s}: resolving to IPv4 address failed"))
+        };
+        let (a, rest) = s.split_once(',').ok_or_else(bad)?;
+        let (proto, port) = match rest.split_once(':') {
+            Some((p, n)) => (Protocol::parse(p).ok_or_else(bad)?, n),
+            None => (Protocol::Tcp, rest),
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| IpSetError::Syntax(format!("Syntax error: cannot parse '{port}' as a port")))?;
+        Ok(SetEntry::IpPort(a.parse().map_err(|_| bad())?, proto, port))
     }
 
     fn parse_entry(&self, s: &str) -> Result<SetEntry, IpSetError> {
@@ -144,6 +177,16 @@ impl IpSet {
                     Ipv4Net::new(s.parse().map_err(|_| bad())?, 32).map_err(|_| bad())?
                 };
                 Ok(SetEntry::Net(n.trunc()))
+            }
+            SetType::HashIpPortNet => {
+                let (head, b) = s.rsplit_once(',').ok_or_else(bad)?;
+                let SetEntry::IpPort(a, proto, port) = self.parse_ip_port(head)? else { return Err(bad()) };
+                let n: Ipv4Net = if b.contains('/') {
+                    b.parse().map_err(|_| bad())?
+                } else {
+                    Ipv4Net::new(b.parse().map_err(|_| bad())?, 32).map_err(|_| bad())?
+                };
+                Ok(SetEntry::IpPortNet(a, proto, port, n.trunc()))
             }
             SetType::HashIpPortIp => {
                 let (head, b) = s.rsplit_once(',').ok_or_else(bad)?;
@@ -162,17 +205,7 @@ impl IpSet {
                     b.parse().map_err(|_| bad())?,
                 ))
             }
-            SetType::HashIpPort => {
-                let (a, rest) = s.split_once(',').ok_or_else(bad)?;
-                let (proto, port) = match rest.split_once(':') {
-                    Some((p, n)) => (Protocol::parse(p).ok_or_else(bad)?, n),
-                    None => (Protocol::Tcp, rest),
-                };
-                let port: u16 = port.parse().map_err(|_| {
-                    IpSetError::Syntax(format!("Syntax error: cannot parse '{port}' as a port"))
-                })?;
-                Ok(SetEntry::IpPort(a.parse().map_err(|_| bad())?, proto, port))
-            }
+            SetType::HashIpPort => self.parse_ip_port(s),
             SetType::BitmapPort { lo, hi } => {
                 let p: u16 = s
                     .parse()
@@ -314,6 +347,36 @@ impl IpSets {
         Ok(out)
     }
 
+    /// `ipset save [NAME]`: a `create` line per set (its header as `list` shows it) followed by
+    /// an `add` line per member, the input `ipset restore` takes.
+    pub fn save(&self, name: Option<&str>) -> Result<String, IpSetError> {
+        let sets: Vec<&IpSet> = match name {
+            Some(n) => vec![self.sets.get(n).ok_or_else(|| IpSetError::NoSet(n.to_string()))?],
+            None => self.sets.values().collect(),
+        };
+        let mut out = String::new();
+        for s in sets {
+            match s.kind {
+                SetType::BitmapPort { lo, hi } => {
+                    let _ = writeln!(out, "create {} {} range {lo}-{hi}", s.name, s.kind.name());
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "create {} {} family inet hashsize 1024 maxelem {}",
+                        s.name,
+                        s.kind.name(),
+                        s.maxelem
+                    );
+                }
+            }
+            for e in &s.entries {
+                let _ = writeln!(out, "add {} {e}", s.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs an `ipset` command line (without the leading `ipset`); `in_use` tells whether a rule
     /// references a set. Returns what ipset prints.
     pub fn command(
@@ -336,6 +399,7 @@ impl IpSets {
                     "hash:net" => SetType::HashNet,
                     "hash:ip,port" => SetType::HashIpPort,
                     "hash:ip,port,ip" => SetType::HashIpPortIp,
+                    "hash:ip,port,net" => SetType::HashIpPortNet,
                     "bitmap:port" => {
                         let pos = args.iter().position(|a| *a == "range").ok_or_else(|| {
                             IpSetError::Syntax("Syntax error: Missing mandatory option range".into())
@@ -403,6 +467,7 @@ impl IpSets {
                 Ok(String::new())
             }
             Some("list" | "l" | "-L") => self.list(args.get(1).copied(), references),
+            Some("save" | "s" | "-S") => self.save(args.get(1).copied()),
             Some(c) => {
                 Err(IpSetError::Syntax(format!("Syntax error: No command specified: unknown argument {c}")))
             }
@@ -414,6 +479,39 @@ impl IpSets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_prints_restore_input() {
+        let mut s = IpSets::default();
+        let none = |_: &str| 0;
+        s.command(&["create", "KUBE-CLUSTER-IP", "hash:ip,port"], &none).unwrap();
+        s.command(&["add", "KUBE-CLUSTER-IP", "10.96.0.1,tcp:443"], &none).unwrap();
+        s.command(&["create", "KUBE-NODE-PORT-TCP", "bitmap:port", "range", "0-65535"], &none).unwrap();
+        s.command(&["add", "KUBE-NODE-PORT-TCP", "30380"], &none).unwrap();
+        assert_eq!(
+            s.command(&["save"], &none).unwrap(),
+            "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30380\n"
+        );
+        assert_eq!(s.command(&["save", "nope"], &none).unwrap_err(), IpSetError::NoSet("nope".into()));
+    }
+
+    #[test]
+    fn hash_ip_port_net_matches_a_source_network() {
+        let mut s = IpSets::default();
+        let none = |_: &str| 0;
+        s.command(&["create", "KUBE-LOAD-BALANCER-SOURCE-CIDR", "hash:ip,port,net"], &none).unwrap();
+        s.command(&["add", "KUBE-LOAD-BALANCER-SOURCE-CIDR", "203.0.113.10,tcp:80,192.168.0.0/16"], &none)
+            .unwrap();
+        let from = |src: Ipv4Addr| {
+            Packet::tcp(src, 40000, Ipv4Addr::new(203, 0, 113, 10), 80, crate::wire::TcpFlags::SYN)
+        };
+        let dirs = [SetDir::Dst, SetDir::Dst, SetDir::Src];
+        assert!(s.test("KUBE-LOAD-BALANCER-SOURCE-CIDR", &dirs, &from(Ipv4Addr::new(192, 168, 3, 4))));
+        assert!(!s.test("KUBE-LOAD-BALANCER-SOURCE-CIDR", &dirs, &from(Ipv4Addr::new(10, 0, 0, 1))));
+        let listed = s.command(&["list", "KUBE-LOAD-BALANCER-SOURCE-CIDR"], &none).unwrap();
+        assert!(listed.contains("Type: hash:ip,port,net\n"), "{listed}");
+        assert!(listed.ends_with("Members:\n203.0.113.10,tcp:80,192.168.0.0/16\n"), "{listed}");
+    }
 
     #[test]
     fn hash_ip_port_matches_along_dirs() {

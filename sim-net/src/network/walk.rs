@@ -297,6 +297,11 @@ impl Network {
                 }
             }
             self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(br), Some(br), &mut ct)?;
+            if !self.host_ref(h).ipvs.is_empty() {
+                // br_nf_forward_ip runs the IPv4 FORWARD hook, where ip_vs_reply4 sits: a Masq
+                // real server's reply bridged to a client on the same bridge is un-NATed here.
+                self.ipvs_out(h, meta, &mut pkt);
+            }
             self.postrouting(h, meta, &mut pkt, &mut ct, br)?;
             self.confirm(h, meta, &ct);
         }

@@ -1,0 +1,58 @@
+//! `--proxy-mode ipvs` on the command line: the IPVS-mode rules of a simulated node, and the
+//! refusal of modes netsim does not simulate.
+
+use crate::support::netsim;
+
+const LAB: &str = "scenarios/labs/001-layer4-proxy";
+
+#[test]
+fn iptables_save_shows_the_ipvs_mode_rules() {
+    let pods = format!("{LAB}/pod_nodeport.yaml");
+    let svc = format!("{LAB}/service_nodeport.yaml");
+    let out = netsim(&["iptables-save", "-f", &pods, "-f", &svc, "--proxy-mode", "ipvs", "--node", "master"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for rule in [
+        "-A KUBE-SERVICES ! -s 10.244.0.0/16 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ",
+        "-A KUBE-NODE-PORT -p tcp -m comment --comment \"Kubernetes nodeport TCP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ",
+        "-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT",
+    ] {
+        assert!(out.stdout.contains(rule), "{rule}\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("KUBE-SVC-"), "no per-service chains in IPVS mode");
+    // iptables stays the default.
+    let out = netsim(&["iptables-save", "-f", &pods, "-f", &svc, "--node", "master"]);
+    assert!(out.stdout.contains("KUBE-SVC-"), "{}", out.stdout);
+}
+
+#[test]
+fn unknown_proxy_modes_are_refused_with_the_valid_ones() {
+    let svc = format!("{LAB}/service_nodeport.yaml");
+    let out = netsim(&["iptables-save", "-f", &svc, "--proxy-mode", "userspace", "--node", "master"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: --proxy-mode: unknown proxy mode \"userspace\"; valid modes: iptables, ipvs\n"
+    );
+    let out = netsim(&["iptables-save", "-f", &svc, "--proxy-mode", "nftables", "--node", "master"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not simulated yet; valid modes: iptables, ipvs"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_ipvs_scheduler_is_refused_in_kube_proxys_words() {
+    let out = netsim(&[
+        "iptables-save",
+        "-f",
+        "sim-k8s/tests/bad_inputs/kube-proxy-config-ipvs-scheduler.yaml",
+        "--node",
+        "master",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "kube-proxy on master: ipvs.scheduler: Invalid value: \"roundrobin\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
