@@ -10,7 +10,9 @@
 //! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
 //! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
 //!
-//! Not modelled: IPv6 / dual-stack, topology hints, the nftables and IPVS modes, partial syncs
+//! nftables mode: [`nftables`] (same inputs, an `nft -f` transaction).
+//!
+//! Not modelled: IPv6 / dual-stack, topology hints, the IPVS mode, partial syncs
 //! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
 
 pub mod chain_name;
@@ -18,6 +20,7 @@ pub mod config;
 pub mod endpoint;
 pub mod healthcheck;
 pub mod jump_chains;
+pub mod nftables;
 pub mod probability;
 pub mod service_port;
 pub mod sync;
@@ -34,3 +37,33 @@ pub use service_port::{
 };
 pub use sync::{SyncResult, SyncStats, sync, sync_with_existing};
 pub use sync_runner::{SyncDecision, SyncRunner};
+
+/// Which proxier a node's kube-proxy runs (`--proxy-mode`, `mode:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// iptables (the default on Linux).
+    #[default]
+    Iptables,
+    /// nftables ([`nftables`]).
+    Nftables,
+}
+
+impl ProxyMode {
+    /// The mode an API `mode:` value selects (`None` for modes netsim does not run).
+    pub fn from_api(m: &crate::api::proxy_config::ProxyMode) -> Option<ProxyMode> {
+        use crate::api::proxy_config::ProxyMode as Api;
+        match m {
+            Api::Iptables | Api::Default => Some(ProxyMode::Iptables),
+            Api::Nftables => Some(ProxyMode::Nftables),
+            _ => None,
+        }
+    }
+
+    /// The mode's name (`iptables`, `nftables`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyMode::Iptables => "iptables",
+            ProxyMode::Nftables => "nftables",
+        }
+    }
+}
