@@ -252,6 +252,12 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
     if let Some(dns) = spec.core_dns {
         c.core_dns = dns;
     }
+    if let Some(m) = &spec.proxy_mode {
+        match parse_proxy_mode(m) {
+            Ok(mode) => c.proxy_mode = mode,
+            Err(e) => d.push(Diagnostic::plain(file.into(), format!("cluster.proxyMode: {e}"))),
+        }
+    }
     for (i, n) in c.nodes.iter().enumerate() {
         if !c.node_network.contains(&n.ip) {
             d.push(Diagnostic::plain(
@@ -624,5 +630,16 @@ mod tests {
         assert_eq!(parse_port_range("30000-32767"), Some((30000, 32767)));
         assert_eq!(parse_port_range("5-1"), None);
         assert_eq!(parse_pool("203.0.113.10-203.0.113.12").map(|v| v.len()), Some(3));
+    }
+}
+
+/// A kube-proxy mode name (`--proxy-mode`, `cluster.proxyMode`), or why it is refused.
+pub fn parse_proxy_mode(m: &str) -> Result<sim_k8s::kube_proxy::ProxyMode, String> {
+    use sim_k8s::kube_proxy::ProxyMode;
+    match m {
+        "iptables" | "" => Ok(ProxyMode::Iptables),
+        "nftables" => Ok(ProxyMode::Nftables),
+        "ipvs" => Err("unsupported value \"ipvs\": the ipvs mode is not simulated yet (valid modes: iptables, nftables)".into()),
+        other => Err(format!("unsupported value {other:?}: valid modes are iptables, nftables (ipvs is not simulated yet)")),
     }
 }

@@ -35,9 +35,9 @@ pub struct ClusterArgs {
     /// The node-port range (`--service-node-port-range`), e.g. 30000-32767.
     #[arg(long = "node-port-range", value_name = "FIRST-LAST")]
     pub node_port_range: Option<String>,
-    /// kube-proxy's mode (only `iptables` is simulated).
-    #[arg(long = "proxy-mode", value_name = "MODE", default_value = "iptables")]
-    pub proxy_mode: String,
+    /// kube-proxy's mode: `iptables` (default) or `nftables`.
+    #[arg(long = "proxy-mode", value_name = "MODE")]
+    pub proxy_mode: Option<String>,
     /// The seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -77,11 +77,10 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         eprintln!("{d}");
         exit::INVALID
     };
-    if args.proxy_mode != "iptables" {
-        eprintln!(
-            "error: --proxy-mode {}: only the iptables mode is simulated (ipvs and nftables are not yet)",
-            args.proxy_mode
-        );
+    if let Some(m) = &args.proxy_mode
+        && let Err(e) = crate::runner::parse_proxy_mode(m)
+    {
+        eprintln!("error: --proxy-mode: {e}");
         return Err(exit::INVALID);
     }
     let mut spec = match &args.cluster {
@@ -97,6 +96,9 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     };
     if let Some(s) = &args.service_cidr {
         spec.service_cidr = Some(s.clone());
+    }
+    if let Some(m) = &args.proxy_mode {
+        spec.proxy_mode = Some(m.clone());
     }
     if let Some(s) = &args.cluster_cidr {
         spec.pod_cidr = Some(s.clone());

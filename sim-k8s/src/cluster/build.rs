@@ -39,6 +39,8 @@ pub struct ProxySettings {
     pub min_sync_period: Option<sim_core::SimDuration>,
     /// `iptables.syncPeriod`.
     pub sync_period: Option<sim_core::SimDuration>,
+    /// `mode` (`None`: the cluster's).
+    pub mode: Option<crate::kube_proxy::ProxyMode>,
 }
 
 /// Builds the world at time zero; errors are topology mistakes in the configuration.
@@ -113,6 +115,8 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
                 health: Vec::new(),
                 synced_seq: 0,
                 dirty: false,
+                mode: proxy.mode.unwrap_or(config.proxy_mode),
+                nft_view: None,
             },
             up: true,
             role: n.role,
@@ -365,5 +369,6 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
         localhost_node_ports: k.iptables.localhost_node_ports,
         min_sync_period: k.iptables.min_sync_period.or(k.min_sync_period).map(|d| d.to_sim()),
         sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
+        mode: k.mode.as_ref().and_then(crate::kube_proxy::ProxyMode::from_api),
     }
 }

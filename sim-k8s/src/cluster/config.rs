@@ -70,6 +70,8 @@ pub struct ClusterConfig {
     pub cluster_domain: String,
     /// Whether CoreDNS runs (the `kube-dns` service at the service CIDR's 10th address).
     pub core_dns: bool,
+    /// kube-proxy's mode on every node (a KubeProxyConfiguration's `mode:` overrides it).
+    pub proxy_mode: crate::kube_proxy::ProxyMode,
 }
 
 impl ClusterConfig {
@@ -105,6 +107,7 @@ impl ClusterConfig {
             lb_pool: Vec::new(),
             cluster_domain: "cluster.local".to_string(),
             core_dns: true,
+            proxy_mode: crate::kube_proxy::ProxyMode::Iptables,
         }
     }
 

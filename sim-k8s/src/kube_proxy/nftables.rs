@@ -40,4 +40,6 @@ pub mod sync;
 #[cfg(test)]
 mod tests;
 
-pub use sync::{Container, Desired, ElementSpec, Existing, NftStats, ServiceRules, TABLE, full_sync, partial_sync};
+pub use sync::{
+    Container, Desired, ElementSpec, Existing, NftStats, ServiceRules, TABLE, full_sync, partial_sync,
+};

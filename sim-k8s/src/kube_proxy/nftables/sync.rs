@@ -13,7 +13,9 @@ use std::net::Ipv4Addr;
 use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 
-use super::names::{self, AFFINITY_PREFIX, ENDPOINT_PREFIX, EXTERNAL_PREFIX, FIREWALL_PREFIX, LOCAL_PREFIX, SERVICE_PREFIX};
+use super::names::{
+    self, AFFINITY_PREFIX, ENDPOINT_PREFIX, EXTERNAL_PREFIX, FIREWALL_PREFIX, LOCAL_PREFIX, SERVICE_PREFIX,
+};
 use crate::kube_proxy::config::{LocalTrafficDetector, ProxyConfig, ResolvedNodePortAddresses};
 use crate::kube_proxy::endpoint::{Endpoint, EndpointsMap, categorize, sorted_endpoints};
 use crate::kube_proxy::service_port::{ServicePortInfo, ServicePortName};
@@ -319,7 +321,12 @@ fn service_rules(config: &ProxyConfig, svc: &ServicePortInfo, all: &[Endpoint]) 
     let cip = svc.cluster_ip;
     element(Container::ClusterIps, cip.to_string(), None, false);
     if has_internal {
-        element(Container::ServiceIps, format!("{cip} . {proto} . {port}"), Some(format!("goto {internal_chain}")), false);
+        element(
+            Container::ServiceIps,
+            format!("{cip} . {proto} . {port}"),
+            Some(format!("goto {internal_chain}")),
+            false,
+        );
     } else {
         element(
             Container::NoEndpointServices,
@@ -332,7 +339,12 @@ fn service_rules(config: &ProxyConfig, svc: &ServicePortInfo, all: &[Endpoint]) 
     // External IPs.
     for ip in &svc.external_ips {
         if has_endpoints {
-            element(Container::ServiceIps, format!("{ip} . {proto} . {port}"), Some(format!("goto {external_chain}")), false);
+            element(
+                Container::ServiceIps,
+                format!("{ip} . {proto} . {port}"),
+                Some(format!("goto {external_chain}")),
+                false,
+            );
         }
         if !has_external {
             element(
@@ -348,10 +360,20 @@ fn service_rules(config: &ProxyConfig, svc: &ServicePortInfo, all: &[Endpoint]) 
     let uses_fw_chain = !svc.load_balancer_ips.is_empty() && !svc.load_balancer_source_ranges.is_empty();
     for ip in &svc.load_balancer_ips {
         if has_endpoints {
-            element(Container::ServiceIps, format!("{ip} . {proto} . {port}"), Some(format!("goto {external_chain}")), false);
+            element(
+                Container::ServiceIps,
+                format!("{ip} . {proto} . {port}"),
+                Some(format!("goto {external_chain}")),
+                false,
+            );
         }
         if uses_fw_chain {
-            element(Container::FirewallIps, format!("{ip} . {proto} . {port}"), Some(format!("goto {fw_chain}")), false);
+            element(
+                Container::FirewallIps,
+                format!("{ip} . {proto} . {port}"),
+                Some(format!("goto {fw_chain}")),
+                false,
+            );
         }
     }
     if !has_external {
@@ -368,10 +390,20 @@ fn service_rules(config: &ProxyConfig, svc: &ServicePortInfo, all: &[Endpoint]) 
     // Node ports (not subject to loadBalancerSourceRanges).
     if let Some(np) = svc.node_port {
         if has_endpoints {
-            element(Container::ServiceNodePorts, format!("{proto} . {np}"), Some(format!("goto {external_chain}")), false);
+            element(
+                Container::ServiceNodePorts,
+                format!("{proto} . {np}"),
+                Some(format!("goto {external_chain}")),
+                false,
+            );
         }
         if !has_external {
-            element(Container::NoEndpointNodePorts, format!("{proto} . {np}"), Some(external_verdict.to_string()), true);
+            element(
+                Container::NoEndpointNodePorts,
+                format!("{proto} . {np}"),
+                Some(external_verdict.to_string()),
+                true,
+            );
         }
     }
 
@@ -402,9 +434,15 @@ fn service_rules(config: &ProxyConfig, svc: &ServicePortInfo, all: &[Endpoint]) 
             rule(&external_chain, format!("jump {MARK_MASQ}"));
         } else {
             if let Some(local) = if_local(&config.local_detector) {
-                rule(&external_chain, format!("{local} goto {cluster_chain} comment \"short-circuit pod traffic\""));
+                rule(
+                    &external_chain,
+                    format!("{local} goto {cluster_chain} comment \"short-circuit pod traffic\""),
+                );
             }
-            rule(&external_chain, format!("fib saddr type local jump {MARK_MASQ} comment \"masquerade local traffic\""));
+            rule(
+                &external_chain,
+                format!("fib saddr type local jump {MARK_MASQ} comment \"masquerade local traffic\""),
+            );
             rule(
                 &external_chain,
                 format!("fib saddr type local goto {cluster_chain} comment \"short-circuit local traffic\""),
@@ -559,13 +597,21 @@ fn setup(tx: &mut Tx, config: &ProxyConfig, service_cidrs: &[Ipv4Net]) {
     tx.rule(MASQUERADING, &format!("mark set mark xor {mark}"));
     tx.rule(MASQUERADING, "masquerade fully-random");
 
-    tx.line(format_args!("add set ip {TABLE} cluster-ips {{ type ipv4_addr ; comment \"Active ClusterIPs\" ; }}"));
-    tx.rule(CLUSTER_IPS_CHECK, "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\"");
+    tx.line(format_args!(
+        "add set ip {TABLE} cluster-ips {{ type ipv4_addr ; comment \"Active ClusterIPs\" ; }}"
+    ));
+    tx.rule(
+        CLUSTER_IPS_CHECK,
+        "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\"",
+    );
     if !service_cidrs.is_empty() {
         let cidrs: Vec<String> = service_cidrs.iter().map(|c| c.trunc().to_string()).collect();
         tx.rule(
             CLUSTER_IPS_CHECK,
-            &format!("ip daddr {{ {} }} drop comment \"Drop traffic to unallocated ClusterIPs\"", cidrs.join(" , ")),
+            &format!(
+                "ip daddr {{ {} }} drop comment \"Drop traffic to unallocated ClusterIPs\"",
+                cidrs.join(" , ")
+            ),
         );
     }
 
@@ -598,7 +644,10 @@ fn setup(tx: &mut Tx, config: &ProxyConfig, service_cidrs: &[Ipv4Net]) {
     tx.rule(REJECT_CHAIN, "reject");
     tx.rule(SERVICE_ENDPOINTS_CHECK, "ip daddr . meta l4proto . th dport vmap @no-endpoint-services");
     if npa.match_all {
-        tx.rule(NODEPORT_ENDPOINTS_CHECK, "ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports");
+        tx.rule(
+            NODEPORT_ENDPOINTS_CHECK,
+            "ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports",
+        );
     } else {
         tx.rule(
             NODEPORT_ENDPOINTS_CHECK,
@@ -620,7 +669,10 @@ fn setup(tx: &mut Tx, config: &ProxyConfig, service_cidrs: &[Ipv4Net]) {
     ));
     tx.rule(SERVICES, "ip daddr . meta l4proto . th dport vmap @service-ips");
     if npa.match_all {
-        tx.rule(SERVICES, "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports");
+        tx.rule(
+            SERVICES,
+            "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
+        );
     } else {
         tx.rule(SERVICES, "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports");
     }
@@ -632,7 +684,12 @@ fn setup(tx: &mut Tx, config: &ProxyConfig, service_cidrs: &[Ipv4Net]) {
 /// A full sync: the transaction that brings a table holding `existing` (possibly nothing) to
 /// exactly `desired`. `service_cidrs` are the cluster's service CIDRs (traffic to an
 /// unallocated cluster IP is dropped).
-pub fn full_sync(config: &ProxyConfig, service_cidrs: &[Ipv4Net], desired: &Desired, existing: &Existing) -> String {
+pub fn full_sync(
+    config: &ProxyConfig,
+    service_cidrs: &[Ipv4Net],
+    desired: &Desired,
+    existing: &Existing,
+) -> String {
     let mut tx = Tx::new();
     setup(&mut tx, config, service_cidrs);
     for r in desired.services.values() {

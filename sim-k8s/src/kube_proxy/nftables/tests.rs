@@ -125,7 +125,10 @@ fn overall_rules_match_upstream_golden() {
     let ours = load(&full(&fake_config(), &svcs, &eps));
     let golden = load(GOLDEN);
     let (a, b) = (normalized(&ours), normalized(&golden));
-    assert!(b.contains("chain service-HVFWP5L3-ns5/svc5/tcp/p80 {") && b.contains("affinity-GTK6MW7G"), "{b}");
+    assert!(
+        b.contains("chain service-HVFWP5L3-ns5/svc5/tcp/p80 {") && b.contains("affinity-GTK6MW7G"),
+        "{b}"
+    );
     if a != b {
         for d in diff_lines(&b, &a) {
             eprintln!("{d}");
@@ -361,7 +364,10 @@ fn local_policies_and_terminating_endpoints() {
     let mut eps = EndpointsMap::new();
     eps.insert(
         itp.name.clone(),
-        vec![Endpoint::ready(ip("10.180.0.1"), 80, Some(NODE)), Endpoint::ready(ip("10.180.2.1"), 80, Some("other"))],
+        vec![
+            Endpoint::ready(ip("10.180.0.1"), 80, Some(NODE)),
+            Endpoint::ready(ip("10.180.2.1"), 80, Some("other")),
+        ],
     );
     let mut terminating = Endpoint::ready(ip("10.180.0.7"), 80, Some(NODE));
     terminating.ready = false;
@@ -413,7 +419,8 @@ fn arb_state() -> impl Strategy<Value = (Vec<ServicePortInfo>, EndpointsMap)> {
             if kind > 0 {
                 s.service_type = if kind == 1 { ServiceType::NodePort } else { ServiceType::LoadBalancer };
                 s.node_port = Some(30000 + u16::from(n));
-                s.external_traffic_policy = if etp_local { TrafficPolicy::Local } else { TrafficPolicy::Cluster };
+                s.external_traffic_policy =
+                    if etp_local { TrafficPolicy::Local } else { TrafficPolicy::Cluster };
             }
             if kind == 2 {
                 s.load_balancer_ips = vec![Ipv4Addr::new(5, 6, 7, n + 1)];
