@@ -730,7 +730,7 @@ pub fn partial_sync(old: &Desired, new: &Desired) -> String {
     for ((c, key), value) in &new_elements {
         match old_elements.get(&(*c, key.clone())) {
             None => tx.add_element(*c, key, value),
-            Some(v) if v.0 != value.0 => {
+            Some(v) if v != value => {
                 tx.delete_element(*c, key);
                 tx.add_element(*c, key, value);
             }
