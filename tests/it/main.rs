@@ -1,6 +1,7 @@
 //! netsim's integration tests: one binary (matklad's layout), a module per topic.
 
 mod cli_iptables;
+mod cli_nft;
 mod cli_scenarios;
 mod scenarios;
 mod single_node;
