@@ -35,7 +35,8 @@ pub struct ClusterArgs {
     /// The node-port range (`--service-node-port-range`), e.g. 30000-32767.
     #[arg(long = "node-port-range", value_name = "FIRST-LAST")]
     pub node_port_range: Option<String>,
-    /// kube-proxy's mode: `iptables` (default) or `nftables`.
+    /// kube-proxy's mode: `iptables` (default) or `nftables` (wins over a
+    /// KubeProxyConfiguration's `mode`).
     #[arg(long = "proxy-mode", value_name = "MODE")]
     pub proxy_mode: Option<String>,
     /// The seed of every random choice.
@@ -126,7 +127,15 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
             sources.push(Source::Path(PathBuf::from(f)));
         }
     }
-    let loaded = manifest::load(&sources);
+    let mut loaded = manifest::load(&sources);
+    if args.proxy_mode.is_some() {
+        // The flag wins over a KubeProxyConfiguration's `mode` among the manifests.
+        for l in &mut loaded.objects {
+            if let Object::KubeProxyConfiguration(k) = &mut l.value {
+                k.mode = None;
+            }
+        }
+    }
     if !loaded.errors.is_empty() {
         return Err(fail(Diagnostics(
             loaded.errors.iter().map(|e| Diagnostic::raw(e.to_string())).collect(),
