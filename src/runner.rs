@@ -614,6 +614,17 @@ fn check(e: &Expect, out: Option<&ExecOutput>) -> Vec<String> {
     f
 }
 
+/// A kube-proxy mode name (`--proxy-mode`, `cluster.proxyMode`), or why it is refused.
+pub fn parse_proxy_mode(m: &str) -> Result<sim_k8s::kube_proxy::ProxyMode, String> {
+    use sim_k8s::kube_proxy::ProxyMode;
+    match m {
+        "iptables" | "" => Ok(ProxyMode::Iptables),
+        "nftables" => Ok(ProxyMode::Nftables),
+        "ipvs" => Err("unsupported value \"ipvs\": the ipvs mode is not simulated yet (valid modes: iptables, nftables)".into()),
+        other => Err(format!("unsupported value {other:?}: valid modes are iptables, nftables (ipvs is not simulated yet)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,16 +641,5 @@ mod tests {
         assert_eq!(parse_port_range("30000-32767"), Some((30000, 32767)));
         assert_eq!(parse_port_range("5-1"), None);
         assert_eq!(parse_pool("203.0.113.10-203.0.113.12").map(|v| v.len()), Some(3));
-    }
-}
-
-/// A kube-proxy mode name (`--proxy-mode`, `cluster.proxyMode`), or why it is refused.
-pub fn parse_proxy_mode(m: &str) -> Result<sim_k8s::kube_proxy::ProxyMode, String> {
-    use sim_k8s::kube_proxy::ProxyMode;
-    match m {
-        "iptables" | "" => Ok(ProxyMode::Iptables),
-        "nftables" => Ok(ProxyMode::Nftables),
-        "ipvs" => Err("unsupported value \"ipvs\": the ipvs mode is not simulated yet (valid modes: iptables, nftables)".into()),
-        other => Err(format!("unsupported value {other:?}: valid modes are iptables, nftables (ipvs is not simulated yet)")),
     }
 }

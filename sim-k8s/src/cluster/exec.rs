@@ -957,22 +957,6 @@ pub fn ctime_utc(epoch: i64, now: SimTime) -> String {
     format!("{wd} {mo} {d:02} {h:02}:{mi:02}:{s:02} UTC {y}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ctime_matches_c() {
-        // 2024-01-01 was a Monday.
-        assert_eq!(ctime(1_704_067_200, SimTime::ZERO), "Mon Jan  1 00:00:00 2024");
-        assert_eq!(
-            ctime(1_704_067_200, SimTime::from_nanos(86_400 * 32 * 1_000_000_000)),
-            "Fri Feb  2 00:00:00 2024"
-        );
-        assert_eq!(ctime_utc(1_704_067_200, SimTime::ZERO), "Mon Jan 01 00:00:00 UTC 2024");
-    }
-}
-
 /// `nft ARGS...` on a namespace's ruleset: `list ruleset`, `list table|chain|set|map [FAMILY]
 /// TABLE [NAME]`, or any other command line applied as a one-command transaction.
 pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> ExecOutput {
@@ -1008,5 +992,21 @@ pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> Ex
             Ok(()) => ExecOutput::out(String::new()),
             Err(e) => ExecOutput::err(format!("{e}\n"), 1),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctime_matches_c() {
+        // 2024-01-01 was a Monday.
+        assert_eq!(ctime(1_704_067_200, SimTime::ZERO), "Mon Jan  1 00:00:00 2024");
+        assert_eq!(
+            ctime(1_704_067_200, SimTime::from_nanos(86_400 * 32 * 1_000_000_000)),
+            "Fri Feb  2 00:00:00 2024"
+        );
+        assert_eq!(ctime_utc(1_704_067_200, SimTime::ZERO), "Mon Jan 01 00:00:00 UTC 2024");
     }
 }
