@@ -27,11 +27,20 @@
 //!   engine does not have); the base chains are not deleted and re-added on the first sync
 //!   (upstream does so to change priorities left by an older kube-proxy).
 //! - A partial sync rewrites the service ports whose generated rules differ (upstream: those
-//!   its change trackers saw change); the two sets coincide except for no-op updates.
+//!   its change trackers saw change); the two sets coincide except for no-op updates. It also
+//!   replaces an element whose comment alone changed (upstream keeps the old comment), so a
+//!   partial sync always leaves the table a full sync would.
+//! - The world runs a full sync for a node's first load (deferred until something needs the
+//!   rules, as in iptables mode) and partial syncs after it; a partial transaction the engine
+//!   refuses (say, after a user edited the table) is followed at once by a full one (upstream
+//!   retries with a full sync after `syncPeriod`).
+//! - `masqueradeAll` writes `ip daddr VIP jump mark-for-masquerade` (the shape of upstream's
+//!   golden rules, without protocol and port); upstream's golden test does not cover it.
 //! - Localhost NodePorts are not supported, as upstream (by design): 127.0.0.0/8 is excluded
 //!   from NodePort matching; `iptables.localhostNodePorts` is ignored.
 //! - The kubelet's iptables rules (`KUBE-FIREWALL`, canaries) are not created on nodes in
-//!   nftables mode; health-check node ports are served as in iptables mode.
+//!   nftables mode, and `route_localnet` is not set; health-check node ports are served as in
+//!   iptables mode (upstream's nftables proxier writes no accept rule for them either).
 //! - Not modelled: metrics, conntrack cleanup of stale UDP flows, topology hints, `ipMode:
 //!   Proxy`, the `nodePortAddresses` interface refresh.
 

@@ -482,3 +482,62 @@ proptest! {
         prop_assert_eq!(normalized(&partial), normalized(&fresh));
     }
 }
+
+// Upstream `TestMasqueradeAll`-style flow, `TestLoadBalancer`'s source range that covers the
+// node (the LB IP itself is then allowed as a source) and a Local-policy LB with a local
+// endpoint (the client address is kept).
+#[test]
+fn masquerade_all_source_ranges_and_local_load_balancers() {
+    let mut config = fake_config();
+    config.masquerade_all = true;
+    let mut lb = ServicePortInfo::cluster_ip(port("ns1", "lb"), ip("172.30.2.1"), 80);
+    lb.service_type = ServiceType::LoadBalancer;
+    lb.node_port = Some(3200);
+    lb.load_balancer_ips = vec![ip("5.6.7.9")];
+    lb.load_balancer_source_ranges = vec![net("192.168.0.0/24")];
+    lb.external_traffic_policy = TrafficPolicy::Local;
+    let mut eps = EndpointsMap::new();
+    eps.insert(lb.name.clone(), vec![Endpoint::ready(ip("10.180.0.9"), 80, Some(NODE))]);
+    let text = full(&config, &[lb], &eps);
+    assert!(text.contains("ip saddr != { 192.168.0.0/24 , 5.6.7.9 } drop"), "{text}");
+    let nf = loaded_netfilter(&text);
+    let flows = [
+        Flow {
+            name: "masqueradeAll: even a pod's connection to the cluster IP",
+            origin: ext(),
+            src: "10.0.0.2",
+            dst: "172.30.2.1",
+            dport: 80,
+            output: "10.180.0.9:80",
+            masq: true,
+        },
+        Flow {
+            name: "LB from an allowed source, Local policy, local endpoint: source kept",
+            origin: ext(),
+            src: "192.168.0.7",
+            dst: "5.6.7.9",
+            dport: 80,
+            output: "10.180.0.9:80",
+            masq: false,
+        },
+        Flow {
+            name: "LB from a source outside the ranges",
+            origin: ext(),
+            src: "203.0.113.1",
+            dst: "5.6.7.9",
+            dport: 80,
+            output: "DROP",
+            masq: false,
+        },
+        Flow {
+            name: "NodePorts are not subject to loadBalancerSourceRanges",
+            origin: ext(),
+            src: "203.0.113.1",
+            dst: "192.168.0.2",
+            dport: 3200,
+            output: "10.180.0.9:80",
+            masq: false,
+        },
+    ];
+    run_flows(&nf, &[ip("192.168.0.2")], &flows);
+}
