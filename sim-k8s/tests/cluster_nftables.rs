@@ -143,6 +143,33 @@ fn later_syncs_follow_service_changes() {
     let busybox = c.resolve_target("pod/busybox").unwrap();
     let out = c.exec(&busybox, "wget -qO- 10.96.5.5");
     assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    assert_matches_a_fresh_full_sync(&mut c, "node01");
+}
+
+/// The table a node holds after its (partial) syncs is the one a full sync of today's view
+/// loads into a fresh host (chains and sets compared by name).
+fn assert_matches_a_fresh_full_sync(c: &mut Cluster, node: &str) {
+    use sim_k8s::kube_proxy::nftables::{Desired, Existing, TABLE, full_sync};
+    use sim_net::nftables::{Family, Nftables};
+    let normalized = |nft: &Nftables| {
+        let t = nft.ruleset().table(Family::Ip, TABLE).unwrap();
+        let mut items: Vec<String> =
+            t.sets.keys().filter_map(|s| nft.list_set(Family::Ip, TABLE, s)).collect();
+        items.extend(t.chains.keys().filter_map(|ch| nft.list_chain(Family::Ip, TABLE, ch)));
+        items.sort();
+        items.join("")
+    };
+    c.world_mut().load_rules_of(node);
+    let w = c.world();
+    let i = w.node_index(node).unwrap();
+    let view =
+        sim_k8s::cluster::proxy_view::ProxySnapshot::build(0, w.api.services(), w.api.endpoint_slices());
+    let config = &w.nodes[i].proxy.config;
+    let desired = Desired::build(config, &view.services, &view.endpoints);
+    let mut fresh = Nftables::new();
+    fresh.apply(&full_sync(config, &[w.config.service_cidr], &desired, &Existing::default())).unwrap();
+    let loaded = w.net.host(w.nodes[i].host).unwrap().netfilter.nftables();
+    assert_eq!(normalized(loaded), normalized(&fresh));
 }
 
 #[test]
