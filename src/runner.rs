@@ -177,6 +177,7 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                     role,
                     labels: n.labels.clone(),
                     listens,
+                    pod_cidr: None,
                 }),
                 Err(e) => d.push(e),
             }

@@ -321,6 +321,27 @@ impl ApiServer {
         self.objects.get(key).map(Rc::as_ref)
     }
 
+    /// One object, shared with the store (a reference count, not a copy).
+    pub fn shared(&self, key: &ObjectKey) -> Option<Rc<Object>> {
+        self.objects.get(key).cloned()
+    }
+
+    /// [`Self::owned`], shared with the store.
+    pub fn owned_shared(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        owner_kind: &str,
+        owner: &str,
+    ) -> Vec<Rc<Object>> {
+        let ns = if kind.is_namespaced() { namespace } else { "" };
+        let names = self.index.owned(kind, namespace, owner_kind, owner);
+        names
+            .into_iter()
+            .filter_map(|n| self.objects.get(&(kind, ns, n) as &dyn crate::api::object::KeyView).cloned())
+            .collect()
+    }
+
     /// One object by kind, namespace and name.
     pub fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
         let ns = if kind.is_namespaced() { namespace } else { "" };
@@ -1219,33 +1240,33 @@ fn has_generation(kind: Kind) -> bool {
 }
 
 /// True if anything but metadata and status differs (what bumps `metadata.generation`): the
-/// typed spec compared first, the serialized form only when that differs (so a status write
-/// costs no serialization, and equality is the JSON's, as before).
+/// typed spec where the kind has one, the serialized form otherwise.
 fn spec_changed(new: &Object, old: &Object) -> bool {
-    macro_rules! same_spec {
+    macro_rules! spec_differs {
         ($n:expr, $o:expr) => {
-            $n.spec == $o.spec && $n.api_version == $o.api_version && $n.kind == $o.kind
+            $n.spec != $o.spec || $n.api_version != $o.api_version || $n.kind != $o.kind
         };
     }
-    let typed_same = match (new, old) {
-        (Object::Pod(n), Object::Pod(o)) => same_spec!(n, o),
-        (Object::Service(n), Object::Service(o)) => same_spec!(n, o),
-        (Object::Node(n), Object::Node(o)) => same_spec!(n, o),
-        (Object::Deployment(n), Object::Deployment(o)) => same_spec!(n, o),
-        (Object::ReplicaSet(n), Object::ReplicaSet(o)) => same_spec!(n, o),
-        (Object::StatefulSet(n), Object::StatefulSet(o)) => same_spec!(n, o),
-        (Object::DaemonSet(n), Object::DaemonSet(o)) => same_spec!(n, o),
-        // A slice is all spec: its typed fields serialize one to one, so they decide alone.
+    match (new, old) {
+        // Typed fields serialize one to one, so the typed comparison decides alone (no
+        // serialization on the write path).
+        (Object::Pod(n), Object::Pod(o)) => spec_differs!(n, o),
+        (Object::Service(n), Object::Service(o)) => spec_differs!(n, o),
+        (Object::Node(n), Object::Node(o)) => spec_differs!(n, o),
+        (Object::Deployment(n), Object::Deployment(o)) => spec_differs!(n, o),
+        (Object::ReplicaSet(n), Object::ReplicaSet(o)) => spec_differs!(n, o),
+        (Object::StatefulSet(n), Object::StatefulSet(o)) => spec_differs!(n, o),
+        (Object::DaemonSet(n), Object::DaemonSet(o)) => spec_differs!(n, o),
+        // A slice is all spec.
         (Object::EndpointSlice(n), Object::EndpointSlice(o)) => {
-            return n.address_type != o.address_type
+            n.address_type != o.address_type
                 || n.endpoints != o.endpoints
                 || n.ports != o.ports
                 || n.api_version != o.api_version
-                || n.kind != o.kind;
+                || n.kind != o.kind
         }
-        _ => false,
-    };
-    !typed_same && spec_json(new) != spec_json(old)
+        _ => spec_json(new) != spec_json(old),
+    }
 }
 
 fn spec_json(obj: &Object) -> serde_json::Value {

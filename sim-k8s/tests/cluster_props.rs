@@ -64,6 +64,7 @@ fn config(workers: usize) -> ClusterConfig {
             role: NodeRole::Worker,
             labels: IndexMap::new(),
             listens: Vec::new(),
+            pod_cidr: None,
         });
     }
     while c.nodes.iter().filter(|n| n.role == NodeRole::Worker).count() > workers {

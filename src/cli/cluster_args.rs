@@ -68,6 +68,12 @@ fn node_config(n: &Node, role: NodeRole) -> Option<NodeConfig> {
         role,
         labels: Default::default(),
         listens: Vec::new(),
+        pod_cidr: n
+            .spec
+            .pod_cidr
+            .as_deref()
+            .or(n.spec.pod_cidrs.first().map(String::as_str))
+            .and_then(|c| c.parse().ok()),
     })
 }
 
@@ -171,11 +177,10 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         {
             first.role = NodeRole::ControlPlane;
         }
-        if let Some(first) = cfgs.first() {
-            config.node_network =
-                ipnet::Ipv4Net::new(first.ip, 24).map(|n| n.trunc()).unwrap_or(config.node_network);
-        }
         config.nodes = cfgs;
+        if let Some(net) = config.network_of_nodes() {
+            config.node_network = net;
+        }
     }
     let nodes = if nodes.is_empty() { NodeObjects::Apply } else { NodeObjects::DefinedTheNodes };
     let (cluster, _) =

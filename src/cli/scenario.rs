@@ -39,8 +39,65 @@ pub struct TestArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Override every scenario's seed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
+    /// Run every scenario once per seed of a range: `1..1000` (1 to 999) or `1..=1000`.
+    #[arg(long, value_name = "A..B", value_parser = parse_seed_range)]
+    pub seeds: Option<SeedRange>,
+    /// Run only shard I of N (1-based) of the (scenario, seed) runs, as `cargo nextest
+    /// --partition count:I/N` splits tests: run k belongs to shard `k mod N + 1`. N processes
+    /// with I = 1..N (an Indexed Job, a CI matrix) together run everything once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// A half-open range of seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedRange {
+    /// First seed.
+    pub start: u64,
+    /// One past the last seed.
+    pub end: u64,
+}
+
+/// One shard of a sweep: `index` in `1..=count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 1-based.
+    pub index: u64,
+    /// How many shards.
+    pub count: u64,
+}
+
+/// Parses `A..B` or `A..=B`.
+pub fn parse_seed_range(s: &str) -> Result<SeedRange, String> {
+    let bad = || format!("expected A..B or A..=B with A and B whole numbers, got {s:?}");
+    let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+        (a, b, true)
+    } else if let Some((a, b)) = s.split_once("..") {
+        (a, b, false)
+    } else {
+        return Err(bad());
+    };
+    let start: u64 = a.trim().parse().map_err(|_| bad())?;
+    let last: u64 = b.trim().parse().map_err(|_| bad())?;
+    let end = if inclusive { last.checked_add(1).ok_or_else(bad)? } else { last };
+    if end <= start {
+        return Err(format!("the seed range {s:?} is empty"));
+    }
+    Ok(SeedRange { start, end })
+}
+
+/// Parses `I/N` with `1 <= I <= N`.
+pub fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected I/N with 1 <= I <= N, got {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let index: u64 = i.trim().parse().map_err(|_| bad())?;
+    let count: u64 = n.trim().parse().map_err(|_| bad())?;
+    if index == 0 || count == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// Runs `netsim run`.
@@ -96,36 +153,58 @@ pub fn scenario_files(p: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The runs of `netsim test`, in order: each scenario file, once per seed of `--seeds` (or once
+/// with `--seed` / its own seed), then the ones of this `--shard`.
+pub fn runs(files: &[PathBuf], a: &TestArgs) -> Vec<(PathBuf, Option<u64>)> {
+    let seeds: Vec<Option<u64>> = match a.seeds {
+        Some(r) => (r.start..r.end).map(Some).collect(),
+        None => vec![a.seed],
+    };
+    let all = files.iter().flat_map(|f| seeds.iter().map(move |s| (f.clone(), *s)));
+    match a.shard {
+        Some(sh) => {
+            all.enumerate().filter(|(k, _)| *k as u64 % sh.count == sh.index - 1).map(|(_, r)| r).collect()
+        }
+        None => all.collect(),
+    }
+}
+
 /// Runs `netsim test`.
 pub fn test(a: TestArgs) -> u8 {
     let files: Vec<PathBuf> = a.paths.iter().flat_map(|p| scenario_files(p)).collect();
+    let runs = runs(&files, &a);
     let (mut passed, mut failed) = (0, 0);
     let tty = std::io::stderr().is_terminal();
-    for (i, f) in files.iter().enumerate() {
+    for (i, (f, seed)) in runs.iter().enumerate() {
         if tty {
-            eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), f.display());
+            eprint!("\r[{}/{}] {}\x1b[K", i + 1, runs.len(), f.display());
         }
         let result = Scenario::load(f)
             .map_err(|d| d.to_string())
-            .and_then(|s| runner::run(&s, a.seed).map_err(|d| d.to_string()));
+            .and_then(|s| runner::run(&s, *seed).map_err(|d| d.to_string()));
         if tty {
             eprint!("\r\x1b[K");
         }
+        // With a sweep, each line names its seed, so shards' outputs merge by concatenation.
+        let label = match (a.seeds, seed) {
+            (Some(_), Some(s)) => format!("{} (seed {s})", f.display()),
+            _ => f.display().to_string(),
+        };
         match result {
             Ok(r) if r.passed() => {
                 passed += 1;
-                println!("ok     {}", f.display());
+                println!("ok     {label}");
             }
             Ok(r) => {
                 failed += 1;
-                println!("FAILED {}", f.display());
+                println!("FAILED {label}");
                 for m in &r.failures {
                     println!("  {m}");
                 }
             }
             Err(e) => {
                 failed += 1;
-                println!("FAILED {}", f.display());
+                println!("FAILED {label}");
                 for l in e.lines() {
                     println!("  {l}");
                 }
@@ -134,4 +213,50 @@ pub fn test(a: TestArgs) -> u8 {
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 { exit::OK } else { exit::FAILED }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(seed: Option<u64>, seeds: Option<&str>, shard: Option<&str>) -> TestArgs {
+        TestArgs {
+            paths: Vec::new(),
+            seed,
+            seeds: seeds.map(|s| parse_seed_range(s).unwrap()),
+            shard: shard.map(|s| parse_shard(s).unwrap()),
+        }
+    }
+
+    #[test]
+    fn seed_ranges_and_shards_parse_or_say_what_they_expected() {
+        assert_eq!(parse_seed_range("1..4"), Ok(SeedRange { start: 1, end: 4 }));
+        assert_eq!(parse_seed_range("1..=4"), Ok(SeedRange { start: 1, end: 5 }));
+        assert_eq!(parse_seed_range("5..5"), Err("the seed range \"5..5\" is empty".into()));
+        assert_eq!(
+            parse_seed_range("1-4"),
+            Err("expected A..B or A..=B with A and B whole numbers, got \"1-4\"".into())
+        );
+        assert_eq!(parse_shard("2/3"), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3"] {
+            assert_eq!(parse_shard(bad), Err(format!("expected I/N with 1 <= I <= N, got {bad:?}")));
+        }
+    }
+
+    #[test]
+    fn shards_split_the_runs_once_each() {
+        let files = vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml")];
+        let all = runs(&files, &args(None, Some("1..=5"), None));
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[0], (PathBuf::from("a.yaml"), Some(1)));
+        assert_eq!(all[5], (PathBuf::from("b.yaml"), Some(1)));
+        let mut merged: Vec<_> =
+            (1..=3).flat_map(|i| runs(&files, &args(None, Some("1..=5"), Some(&format!("{i}/3"))))).collect();
+        merged.sort();
+        let mut want = all.clone();
+        want.sort();
+        assert_eq!(merged, want);
+        // Without a sweep: one run per file with the --seed override.
+        assert_eq!(runs(&files, &args(Some(7), None, Some("2/2"))), vec![(PathBuf::from("b.yaml"), Some(7))]);
+    }
 }

@@ -53,10 +53,11 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
     for (i, n) in config.nodes.iter().enumerate() {
         let pod_cidr = config.pod_cidr(i).ok_or_else(|| {
             format!(
-                "cluster: the pod CIDR {} has no /24 for node #{} ({})",
+                "cluster: the cluster CIDR {} has no /24 left for node #{} ({}): it holds {} nodes' pod networks; give a larger one with --cluster-cidr (or a KubeProxyConfiguration's clusterCIDR), e.g. 10.128.0.0/9 for 32,768 nodes",
                 config.cluster_cidr,
                 i + 1,
-                n.name
+                n.name,
+                if config.cluster_cidr.prefix_len() <= 24 { 1u64 << (24 - config.cluster_cidr.prefix_len()) } else { 0 }
             )
         })?;
         let host = net.add_host(&n.name).map_err(|e| format!("cluster: {e}"))?;

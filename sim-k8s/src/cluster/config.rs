@@ -32,6 +32,9 @@ pub struct NodeConfig {
     /// Services the node's host runs outside Kubernetes (a database on a node, as in article
     /// 001): (protocol, port, image-like application name).
     pub listens: Vec<(sim_net::wire::Protocol, u16, String)>,
+    /// The node's own pod CIDR (a Node object's `spec.podCIDR`); None takes the node's /24 of
+    /// the cluster CIDR, as kube-controller-manager's node IPAM allocates it.
+    pub pod_cidr: Option<Ipv4Net>,
 }
 
 /// A host outside the cluster, on the node network.
@@ -86,6 +89,7 @@ impl ClusterConfig {
             role,
             labels: IndexMap::new(),
             listens: Vec::new(),
+            pod_cidr: None,
         };
         ClusterConfig {
             nodes: vec![
@@ -125,8 +129,29 @@ impl ClusterConfig {
     /// The pod CIDR of the `i`-th node: the `i`-th /24 of the cluster CIDR (the node IPAM
     /// controller's order when nodes register in this order).
     pub fn pod_cidr(&self, i: usize) -> Option<Ipv4Net> {
+        if let Some(own) = self.nodes.get(i).and_then(|n| n.pod_cidr) {
+            return Some(own);
+        }
         // kube-controller-manager's --node-cidr-mask-size defaults to 24 for IPv4.
-        self.cluster_cidr.subnets(24).ok()?.nth(i)
+        let len = self.cluster_cidr.prefix_len();
+        if len > 24 {
+            return None;
+        }
+        let count = 1u64 << (24 - len);
+        let i = u64::try_from(i).ok().filter(|i| *i < count)?;
+        let base = u64::from(u32::from(self.cluster_cidr.network()));
+        let addr = u32::try_from(base + (i << 8)).ok()?;
+        Ipv4Net::new(Ipv4Addr::from(addr), 24).ok()
+    }
+
+    /// The smallest network, no longer than /24, that holds every node's address: the node
+    /// network when Node objects (a real cluster's dump) define the nodes.
+    pub fn network_of_nodes(&self) -> Option<Ipv4Net> {
+        let mut ips = self.nodes.iter().map(|n| u32::from(n.ip));
+        let first = ips.next()?;
+        let differ = ips.fold(0u32, |acc, ip| acc | (ip ^ first));
+        let len = (differ.leading_zeros() as u8).min(24);
+        Ipv4Net::new(Ipv4Addr::from(first), len).ok().map(|n| n.trunc())
     }
 }
 

@@ -216,6 +216,9 @@ pub struct ClusterWorld {
     /// Service names per namespace, as they stood at the last Service creation or deletion
     /// (pods starting meanwhile share one list instead of each listing the namespace).
     env_cache: BTreeMap<String, Rc<[String]>>,
+    /// Load every node's rules at each sync instead of when first needed (see
+    /// [`ClusterWorld::set_eager_rules`]).
+    eager_rules: bool,
 }
 
 /// The host name of a pod's namespace.
@@ -321,6 +324,7 @@ impl ClusterWorld {
             proxy_seq: 0,
             dns_stale: true,
             env_cache: BTreeMap::new(),
+            eager_rules: false,
         }
     }
 
@@ -487,6 +491,9 @@ impl ClusterWorld {
         if !loaded {
             return;
         }
+        if self.eager_rules {
+            h.load_pending_rules();
+        }
         if first
             && node.proxy.mode == kube_proxy::ProxyMode::Iptables
             && node.proxy.config.sets_route_localnet()
@@ -501,6 +508,20 @@ impl ClusterWorld {
         self.route_external_ips();
         self.arm_proxy(i, next, sched);
         let _ = now;
+    }
+
+    /// With `eager`, every kube-proxy sync restores its rules into the node at once, as the real
+    /// one does, instead of deferring them until a packet or a command looks (the default, which
+    /// gives the same tables: `tests/lazy_rules.rs` checks that on random clusters).
+    pub fn set_eager_rules(&mut self, eager: bool) {
+        self.eager_rules = eager;
+        if eager {
+            for n in &self.nodes {
+                if let Ok(h) = self.net.host_mut(n.host) {
+                    h.load_pending_rules();
+                }
+            }
+        }
     }
 
     /// Loads node `name`'s deferred rules, if any (before reading them from outside the

@@ -7,6 +7,8 @@
 //! Recreate arithmetic. Left out: proportional scaling mid-rollout, revision history pruning,
 //! pausing, progress deadlines.
 
+use std::rc::Rc;
+
 use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
@@ -24,13 +26,9 @@ pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 
 /// The ReplicaSets `d` controls, in name order.
-fn owned_replicasets(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<ReplicaSet> {
-    store
-        .owned(Kind::ReplicaSet, ns, "Deployment", name)
-        .into_iter()
-        .filter_map(Object::as_replica_set)
-        .cloned()
-        .collect()
+/// The ReplicaSets a Deployment controls, shared with the store (held across writes).
+fn owned_replicasets(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<Rc<Object>> {
+    store.owned_shared(Kind::ReplicaSet, ns, "Deployment", name)
 }
 
 /// Reconciles the Deployments a change touched (the Deployment, or a ReplicaSet it controls).
@@ -41,13 +39,14 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         owner_or_self(store, ch, Kind::Deployment, out)
     });
     for key in dirty {
-        let Some(Object::Deployment(d)) = store.get(&key).cloned() else { continue };
+        let Some(shared) = store.shared(&key) else { continue };
+        let Object::Deployment(d) = shared.as_ref() else { continue };
         let ns = ns_of(&d.metadata).to_string();
         let hash = pod_template_hash(&d.spec.template);
         let rs_name = format!("{}-{}", d.metadata.name, hash);
         let want = d.spec.replicas.unwrap_or(1).max(0);
         let owned_rs = owned_replicasets(store, &ns, &d.metadata.name);
-        let owned: Vec<&ReplicaSet> = owned_rs.iter().collect();
+        let owned: Vec<&ReplicaSet> = owned_rs.iter().filter_map(|o| o.as_replica_set()).collect();
         let revision = owned
             .iter()
             .filter_map(|r| r.metadata.annotations.get(REVISION_ANNOTATION)?.parse::<i64>().ok())
@@ -63,7 +62,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                 .cmp(&b.metadata.creation_timestamp)
                 .then(a.metadata.name.cmp(&b.metadata.name))
         });
-        let plan = plan_rollout(&d, want, current, &olds);
+        let plan = plan_rollout(d, want, current, &olds);
         let dkey = ObjectKey::new(Kind::Deployment, &ns, &d.metadata.name);
         let scale = |c: &mut Controllers,
                      store: &mut dyn ObjectStore,
@@ -101,7 +100,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         }
         match current {
             None => {
-                let rs = new_replicaset(&d, &ns, &rs_name, &hash, plan.new, revision + 1);
+                let rs = new_replicaset(d, &ns, &rs_name, &hash, plan.new, revision + 1);
                 changed |= scale(c, store, rs, 0, plan.new, true);
             }
             Some(rs) if rs.spec.replicas.unwrap_or(1) != plan.new => {
@@ -112,7 +111,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             }
             Some(_) => {}
         }
-        changed |= update_status(c, store, &d, &ns, &rs_name, now);
+        changed |= update_status(c, store, d, &ns, &rs_name, now);
     }
     changed
 }
@@ -241,7 +240,8 @@ fn update_status(
     rs_name: &str,
     now: SimTime,
 ) -> bool {
-    let owned = owned_replicasets(store, ns, &d.metadata.name);
+    let owned_rs = owned_replicasets(store, ns, &d.metadata.name);
+    let owned: Vec<&ReplicaSet> = owned_rs.iter().filter_map(|o| o.as_replica_set()).collect();
     let sum = |f: &str| owned.iter().map(|r| count(&r.status, f)).sum::<i64>();
     let replicas = sum("replicas");
     let ready = sum("readyReplicas");

@@ -205,7 +205,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
     }
     let mut changed = false;
     for key in dirty {
-        let Some(Object::Pod(pod)) = store.get(&key) else { continue };
+        let Some(shared) = store.shared(&key) else { continue };
+        let Object::Pod(pod) = shared.as_ref() else { continue };
         if pod.spec.node_name.is_empty() {
             continue;
         }
@@ -214,11 +215,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         if c.nodes.get(&node.metadata.name).is_some_and(|n| n.down_since.is_some()) {
             continue;
         }
-        let pod = pod.clone();
         let mut timers = Wakeups::default();
-        if is_terminating(&pod) {
-            let deadline = deletion_deadline(&pod).unwrap_or(now);
-            if now >= deadline || is_terminal(&pod) || !c.pods.contains_key(&key) {
+        if is_terminating(pod) {
+            let deadline = deletion_deadline(pod).unwrap_or(now);
+            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
@@ -239,16 +239,16 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                     );
                 }
             }
-        } else if !is_terminal(&pod) {
+        } else if !is_terminal(pod) {
             if !c.pods.contains_key(&key) {
-                let Some(rt) = admit(c, store, &pod, &node_key, now) else { continue };
+                let Some(rt) = admit(c, store, pod, &node_key, now) else { continue };
                 c.pods.insert(key.clone(), rt);
             }
-            advance(c, &key, &pod, now, &mut timers);
+            advance(c, &key, pod, now, &mut timers);
             let unchanged =
                 c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
             if !unchanged {
-                changed |= write_status(c, store, &key, &pod, now);
+                changed |= write_status(c, store, &key, pod, now);
             }
         }
         for t in timers.after(now) {

@@ -25,8 +25,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         owner_or_self(store, ch, Kind::ReplicaSet, out)
     });
     for key in dirty {
-        let Some(Object::ReplicaSet(rs)) = store.get(&key).cloned() else { continue };
-        changed |= sync(c, store, &rs, now);
+        let Some(shared) = store.shared(&key) else { continue };
+        let Object::ReplicaSet(rs) = shared.as_ref() else { continue };
+        changed |= sync(c, store, rs, now);
     }
     changed
 }

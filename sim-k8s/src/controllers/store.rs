@@ -57,6 +57,17 @@ pub trait ObjectStore {
     fn list(&self, kind: Kind) -> Box<dyn Iterator<Item = &Object> + '_>;
     /// One object.
     fn get(&self, key: &ObjectKey) -> Option<&Object>;
+    /// One object, shared: a controller holds it across its own writes without copying it
+    /// (as an informer's cache hands out pointers).
+    fn shared(&self, key: &ObjectKey) -> Option<std::rc::Rc<Object>>;
+    /// [`Self::owned`], shared.
+    fn owned_shared(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        owner_kind: &str,
+        owner: &str,
+    ) -> Vec<std::rc::Rc<Object>>;
     /// Objects of `kind` in `namespace` whose labels satisfy a map selector, in name order (an
     /// empty selector selects nothing).
     fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object>;
@@ -107,6 +118,18 @@ impl ObjectStore for ApiServer {
     }
     fn get(&self, key: &ObjectKey) -> Option<&Object> {
         ApiServer::get(self, key)
+    }
+    fn shared(&self, key: &ObjectKey) -> Option<std::rc::Rc<Object>> {
+        ApiServer::shared(self, key)
+    }
+    fn owned_shared(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        owner_kind: &str,
+        owner: &str,
+    ) -> Vec<std::rc::Rc<Object>> {
+        ApiServer::owned_shared(self, kind, namespace, owner_kind, owner)
     }
     fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object> {
         ApiServer::select(self, kind, namespace, selector)
