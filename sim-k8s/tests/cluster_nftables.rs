@@ -195,3 +195,51 @@ fn nft_list_ruleset_snapshot() {
     let out = c.exec(&Target::Node("node01".into()), "nft list ruleset");
     insta::assert_snapshot!(out.stdout);
 }
+
+/// A node's table loaded lazily (one full sync when first looked at) holds the rules an eager
+/// kube-proxy (a full sync, then partial syncs at every change) leaves; only `nft list`'s
+/// chain order differs (creation order), so chains and sets are compared by name.
+#[test]
+fn lazy_nft_rules_equal_eager_rules() {
+    use sim_net::nftables::Family;
+    let run = |eager: bool| {
+        let mut config = ClusterConfig::default_cluster();
+        config.proxy_mode = ProxyMode::Nftables;
+        let mut c = Cluster::new(config, &ProxySettings::default(), 7).unwrap();
+        c.world_mut().set_eager_rules(eager);
+        c.settle(SimDuration::from_secs(120));
+        let loaded = load_str("nginx.yaml", NGINX);
+        c.apply(&loaded.objects);
+        c.settle(SimDuration::from_secs(120));
+        for line in [
+            "scale deployment my-nginx --replicas=3",
+            "expose deployment my-nginx --name=extra --port=8080 --target-port=80",
+            "delete service ghost",
+            "scale deployment my-nginx --replicas=1",
+        ] {
+            let out = c.kubectl_line(line, std::path::Path::new("."));
+            assert_eq!(out.exit_code, 0, "{line}: {}{}", out.stdout, out.stderr);
+            c.settle(SimDuration::from_secs(120));
+        }
+        let names: Vec<String> = c.world().nodes.iter().map(|n| n.name.clone()).collect();
+        names
+            .iter()
+            .map(|name| {
+                c.world_mut().load_rules_of(name);
+                let w = c.world();
+                let i = w.node_index(name).unwrap();
+                let nft = w.net.host(w.nodes[i].host).unwrap().netfilter.nftables();
+                let t = nft.ruleset().table(Family::Ip, "kube-proxy").unwrap();
+                let mut items: Vec<String> =
+                    t.sets.keys().filter_map(|s| nft.list_set(Family::Ip, "kube-proxy", s)).collect();
+                items.extend(t.chains.keys().filter_map(|ch| nft.list_chain(Family::Ip, "kube-proxy", ch)));
+                items.sort();
+                format!("# {name}\n{}", items.join(""))
+            })
+            .collect::<Vec<_>>()
+    };
+    let lazy = run(false);
+    let eager = run(true);
+    assert!(lazy[1].contains("default/extra/tcp/"), "{}", lazy[1]);
+    assert_eq!(lazy, eager);
+}

@@ -33,7 +33,10 @@
 //! - The world runs a full sync for a node's first load (deferred until something needs the
 //!   rules, as in iptables mode) and partial syncs after it; a partial transaction the engine
 //!   refuses (say, after a user edited the table) is followed at once by a full one (upstream
-//!   retries with a full sync after `syncPeriod`).
+//!   retries with a full sync after `syncPeriod`). A node whose loads were deferred over
+//!   several syncs gets one full sync of the latest view: the same rules, sets and elements as
+//!   a node that synced all along, but `nft list` shows its chains in the order that one sync
+//!   created them (service-name order) rather than in the order services appeared.
 //! - `masqueradeAll` writes `ip daddr VIP jump mark-for-masquerade` (the shape of upstream's
 //!   golden rules, without protocol and port); upstream's golden test does not cover it.
 //! - Localhost NodePorts are not supported, as upstream (by design): 127.0.0.0/8 is excluded
