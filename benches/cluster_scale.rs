@@ -49,7 +49,7 @@ fn args(path: &std::path::Path) -> ClusterArgs {
         service_cidr: None,
         cluster_cidr: None,
         node_port_range: None,
-        proxy_mode: "iptables".into(),
+        proxy_mode: None,
         seed: 1,
     }
 }

@@ -6,6 +6,7 @@ pub mod cluster_args;
 pub mod generate;
 pub mod iptables;
 pub mod kubectl;
+pub mod nft;
 pub mod scenario;
 pub mod shell;
 pub mod trace;
@@ -43,6 +44,11 @@ pub enum Command {
     /// kube-proxy generated on a simulated node (`-f PATH... --node NAME`).
     #[command(name = "iptables-save")]
     IptablesSave(iptables::SaveArgs),
+    /// Work with nftables rulesets: list a ruleset file as `nft list` prints it, trace a
+    /// packet through it, or list the table kube-proxy generated in nftables mode on a
+    /// simulated node (`-f PATH... --node NAME`).
+    #[command(subcommand)]
+    Nft(nft::NftCommand),
     /// Write a synthetic cluster's manifests (nodes, services, deployments or a dump) for
     /// scale measurements.
     Generate(generate::GenerateArgs),
@@ -68,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Trace(a) => trace::run(a),
         Command::Iptables(c) => iptables::run(c),
         Command::IptablesSave(a) => iptables::save(a),
+        Command::Nft(c) => nft::run(c),
         Command::Generate(a) => generate::run(a),
     };
     ExitCode::from(code)

@@ -135,18 +135,16 @@ fn parse_listens(
 }
 
 /// The proxy modes netsim simulates, as `--proxy-mode` lists them.
-pub const PROXY_MODES: &str = "iptables, ipvs";
+pub const PROXY_MODES: &str = "iptables, ipvs, nftables";
 
-/// A kube-proxy mode by name (`iptables`, `ipvs`); anything else is an error naming the
-/// valid modes.
+/// A kube-proxy mode by name (`iptables`, `ipvs`, `nftables`); anything else is an error
+/// naming the valid modes.
 pub fn parse_proxy_mode(s: &str) -> Result<sim_k8s::kube_proxy::ProxyMode, String> {
     use sim_k8s::kube_proxy::ProxyMode;
     match s {
         "iptables" | "" => Ok(ProxyMode::Iptables),
         "ipvs" => Ok(ProxyMode::Ipvs),
-        "nftables" => {
-            Err(format!("proxy mode \"nftables\" is not simulated yet; valid modes: {PROXY_MODES}"))
-        }
+        "nftables" => Ok(ProxyMode::Nftables),
         other => Err(format!("unknown proxy mode {other:?}; valid modes: {PROXY_MODES}")),
     }
 }

@@ -53,7 +53,7 @@ struct RawScenario {
 /// The simulated cluster. Every field is optional; omitted fields take the default cluster's
 /// values (README: a control-plane node `master` 10.32.1.147 and workers `node01` .148 and
 /// `node02` .149, pod CIDR 10.244.0.0/16, service CIDR 10.96.0.0/12, node ports 30000-32767,
-/// CoreDNS, kube-proxy in iptables mode).
+/// CoreDNS, kube-proxy in iptables mode unless `proxyMode` says otherwise).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterSpec {
@@ -85,7 +85,7 @@ pub struct ClusterSpec {
     /// Whether CoreDNS is deployed (default true).
     #[serde(rename = "coreDNS")]
     pub core_dns: Option<bool>,
-    /// kube-proxy's mode on every node: `iptables` (default) or `ipvs`.
+    /// kube-proxy's mode on every node: `iptables` (default), `ipvs` or `nftables`.
     pub proxy_mode: Option<String>,
     /// Whether every node also has Docker's `docker0` bridge, 172.17.0.1/16 (default false).
     pub docker0: Option<bool>,

@@ -11,9 +11,10 @@
 //! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
 //!
 //! IPVS mode lives in [`ipvs`]: the same view turned into IPVS virtual servers, ipsets and a
-//! fixed set of iptables rules.
+//! fixed set of iptables rules. nftables mode lives in [`nftables`]: the same view turned into
+//! an `nft -f` transaction.
 //!
-//! Not modelled: IPv6 / dual-stack, topology hints, the nftables mode, partial syncs
+//! Not modelled: IPv6 / dual-stack, topology hints, partial syncs in iptables mode
 //! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
 
 pub mod chain_name;
@@ -22,6 +23,7 @@ pub mod endpoint;
 pub mod healthcheck;
 pub mod ipvs;
 pub mod jump_chains;
+pub mod nftables;
 pub mod probability;
 pub mod service_port;
 pub mod sync;

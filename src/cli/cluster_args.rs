@@ -35,8 +35,8 @@ pub struct ClusterArgs {
     /// The node-port range (`--service-node-port-range`), e.g. 30000-32767.
     #[arg(long = "node-port-range", value_name = "FIRST-LAST")]
     pub node_port_range: Option<String>,
-    /// kube-proxy's mode on every node: `iptables` (the default) or `ipvs`; overrides the
-    /// cluster file's `proxyMode` and a KubeProxyConfiguration's `mode`.
+    /// kube-proxy's mode on every node: `iptables` (the default), `ipvs` or `nftables`;
+    /// overrides the cluster file's `proxyMode` and a KubeProxyConfiguration's `mode`.
     #[arg(long = "proxy-mode", value_name = "MODE")]
     pub proxy_mode: Option<String>,
     /// The seed of every random choice.
@@ -106,6 +106,9 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     if let Some(s) = &args.service_cidr {
         spec.service_cidr = Some(s.clone());
     }
+    if let Some(m) = &args.proxy_mode {
+        spec.proxy_mode = Some(m.clone());
+    }
     if let Some(s) = &args.cluster_cidr {
         spec.pod_cidr = Some(s.clone());
     }
@@ -135,7 +138,15 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
             sources.push(Source::Path(PathBuf::from(f)));
         }
     }
-    let loaded = manifest::load(&sources);
+    let mut loaded = manifest::load(&sources);
+    if args.proxy_mode.is_some() {
+        // The flag wins over a KubeProxyConfiguration's `mode` among the manifests.
+        for l in &mut loaded.objects {
+            if let Object::KubeProxyConfiguration(k) = &mut l.value {
+                k.mode = None;
+            }
+        }
+    }
     if !loaded.errors.is_empty() {
         return Err(fail(Diagnostics(
             loaded.errors.iter().map(|e| Diagnostic::raw(e.to_string())).collect(),

@@ -55,7 +55,8 @@ pub enum Proto {
 /// Arguments of `netsim iptables trace`.
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// The `iptables-save` dump of the node.
+    /// The node's rules: an `iptables-save` dump (`iptables trace`) or an nftables ruleset,
+    /// as `nft -f` loads it (`nft trace`).
     #[arg(long, value_name = "FILE")]
     pub rules: String,
     /// Source address, with an optional port (`10.0.0.5` or `10.0.0.5:40000`).
@@ -204,10 +205,15 @@ pub fn first_packet(proto: Proto, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dpor
 }
 
 fn trace(a: TraceArgs) -> u8 {
-    let nf = match load_rules(&a.rules) {
-        Ok(nf) => nf,
-        Err(code) => return code,
-    };
+    match load_rules(&a.rules) {
+        Ok(nf) => trace_loaded(&nf, &a),
+        Err(code) => code,
+    }
+}
+
+/// Traces `a`'s packet through loaded rules (iptables tables, nftables, or both) and prints
+/// the paths.
+pub fn trace_loaded(nf: &Netfilter, a: &TraceArgs) -> u8 {
     let run = || -> Result<Exploration, u8> {
         let (src, sport) = parse_endpoint("--src", &a.src, false)?;
         let (dst, dport) = parse_endpoint("--dst", &a.dst, a.proto != Proto::Icmp)?;
@@ -286,7 +292,8 @@ pub struct PathView {
     pub masquerade: bool,
     /// The SNAT source address, or null.
     pub snat: Option<String>,
-    /// The matched rules, in order, in iptables-save syntax.
+    /// The matched rules, in order, in iptables-save syntax; then the nftables rules and
+    /// verdict-map elements (`ip kube-proxy CHAIN: RULE`).
     pub rules: Vec<String>,
     /// The hooks traversed, in order.
     pub hooks: Vec<&'static str>,
@@ -321,7 +328,7 @@ impl PathView {
             dnat: dnat_text(p.dnat),
             masquerade: p.masquerade,
             snat: p.snat.map(|a| a.to_string()),
-            rules: p.rules.iter().map(|r| r.text.clone()).collect(),
+            rules: p.rules.iter().map(|r| r.text.clone()).chain(p.nft_rules.iter().cloned()).collect(),
             hooks: p.hooks.iter().map(|h| h.chain_name()).collect(),
         }
     }
@@ -356,6 +363,12 @@ pub fn render_text(e: &Exploration) -> String {
                 last = Some((r.hook, r.table));
             }
             out.push_str(&format!("    {}\n", r.text));
+        }
+        if !p.nft_rules.is_empty() {
+            out.push_str("  nftables\n");
+            for r in &p.nft_rules {
+                out.push_str(&format!("    {r}\n"));
+            }
         }
         out.push_str(&format!("  packet leaves as: {}\n", p.packet));
     }

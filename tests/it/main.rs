@@ -2,6 +2,7 @@
 
 mod cli_iptables;
 mod cli_ipvs;
+mod cli_nft;
 mod cli_scenarios;
 mod scenarios;
 mod single_node;

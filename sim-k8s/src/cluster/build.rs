@@ -135,6 +135,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
                 health: Vec::new(),
                 synced_seq: 0,
                 dirty: false,
+                nft_view: None,
             },
             up: true,
             role: n.role,
@@ -374,7 +375,6 @@ fn core_dns_objects(config: &ClusterConfig) -> Result<Vec<Object>, String> {
 /// kube-proxy's defaults; an unparsable `clusterCIDR` or `nodePortAddresses` entry is ignored
 /// here because the API validation of the document has already reported it.
 pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySettings {
-    use crate::api::proxy_config::ProxyMode as ApiProxyMode;
     let cidrs: Vec<Ipv4Net> = k.node_port_addresses.iter().filter_map(|s| s.parse().ok()).collect();
     let npa = if k.node_port_addresses.iter().any(|s| s == "primary") {
         Some(NodePortAddresses::Primary)
@@ -391,11 +391,7 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
         localhost_node_ports: k.iptables.localhost_node_ports,
         min_sync_period: k.iptables.min_sync_period.or(k.min_sync_period).map(|d| d.to_sim()),
         sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
-        mode: match &k.mode {
-            Some(ApiProxyMode::Ipvs) => Some(ProxyMode::Ipvs),
-            Some(ApiProxyMode::Iptables | ApiProxyMode::Default) => Some(ProxyMode::Iptables),
-            _ => None,
-        },
+        mode: k.mode.as_ref().and_then(ProxyMode::from_api),
         ipvs_scheduler: crate::api::proxy_config::ipvs_scheduler(k).map(str::to_string),
     }
 }

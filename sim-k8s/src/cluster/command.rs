@@ -45,6 +45,8 @@ pub enum HostCommand {
     IptablesSave { table: Option<String>, counters: bool },
     /// `iptables ARGS...` (edits and listings).
     Iptables { args: Vec<String> },
+    /// `nft ARGS...` (`list ruleset|table|chain|set|map ...`, or one command to apply).
+    Nft { args: Vec<String> },
     /// `conntrack ARGS...`.
     Conntrack { args: Vec<String> },
     /// `ipset ARGS...`.
@@ -288,6 +290,7 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
             Ok(HostCommand::IptablesSave { table, counters })
         }
         "iptables" | "iptables-legacy" | "iptables-nft" => Ok(HostCommand::Iptables { args }),
+        "nft" => Ok(HostCommand::Nft { args }),
         "conntrack" => Ok(HostCommand::Conntrack { args }),
         "ipset" => Ok(HostCommand::Ipset { args }),
         "ipvsadm" => Ok(HostCommand::Ipvsadm { args }),

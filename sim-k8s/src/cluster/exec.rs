@@ -174,6 +174,15 @@ impl Cluster {
                     },
                 }
             }
+            HostCommand::Nft { args } => {
+                if is_pod {
+                    return ExecOutput::err("sh: nft: not found", 127);
+                }
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
+                nft_command(h.rules().nftables_mut(), &args)
+            }
             HostCommand::Iptables { args } => {
                 if is_pod {
                     return ExecOutput::err("sh: iptables: not found", 127);
@@ -982,6 +991,44 @@ pub fn ctime(epoch: i64, now: SimTime) -> String {
 pub fn ctime_utc(epoch: i64, now: SimTime) -> String {
     let (wd, mo, d, h, mi, s, y) = broken_down(epoch, now);
     format!("{wd} {mo} {d:02} {h:02}:{mi:02}:{s:02} UTC {y}")
+}
+
+/// `nft ARGS...` on a namespace's ruleset: `list ruleset`, `list table|chain|set|map [FAMILY]
+/// TABLE [NAME]`, or any other command line applied as a one-command transaction.
+pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> ExecOutput {
+    use sim_net::nftables::Family;
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let not_found = || ExecOutput::err(format!("Error: No such file or directory\n{}\n", words.join(" ")), 1);
+    match words.as_slice() {
+        [] => ExecOutput::err("nft: no command specified", 1),
+        ["list", "ruleset"] => ExecOutput::out(nft.list_ruleset()),
+        ["list", what, rest @ ..] => {
+            let (family, rest) = match rest {
+                ["ip", r @ ..] => (Family::Ip, r),
+                ["inet", r @ ..] => (Family::Inet, r),
+                r => (Family::Ip, r),
+            };
+            let listed = match (*what, rest) {
+                ("table", [t]) => nft.list_table(family, t),
+                ("chain", [t, c]) => nft.list_chain(family, t, c),
+                ("set" | "map", [t, s]) => nft.list_set(family, t, s),
+                _ => {
+                    return ExecOutput::err(
+                        format!("Error: syntax error, unexpected end of file\n{}\n", words.join(" ")),
+                        1,
+                    );
+                }
+            };
+            match listed {
+                Some(text) => ExecOutput::out(text),
+                None => not_found(),
+            }
+        }
+        _ => match nft.apply(&words.join(" ")) {
+            Ok(()) => ExecOutput::out(String::new()),
+            Err(e) => ExecOutput::err(format!("{e}\n"), 1),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -218,13 +218,19 @@ impl Cluster {
                     let _ = writeln!(out, "  {t} {}: conntrack {what}{line}", name(*host));
                 }
                 NetTrace::Hook { host, hook, verdict, steps, .. } => {
-                    let matched: Vec<&str> = steps
+                    let matched: Vec<std::borrow::Cow<'_, str>> = steps
                         .iter()
                         .filter_map(|s| match s {
-                            NfStep::RuleMatched { text, .. } => Some(text.as_str()),
+                            NfStep::RuleMatched { text, .. } => Some(text.as_str().into()),
                             NfStep::Nft(sim_net::nftables::NftStep::RuleMatched { text, .. }) => {
-                                Some(text.as_str())
+                                Some(text.as_str().into())
                             }
+                            // The verdict-map element that chose the next chain (nftables).
+                            NfStep::Nft(sim_net::nftables::NftStep::MapElement {
+                                map,
+                                element: Some(e),
+                                ..
+                            }) => Some(format!("  {map} element {e}").into()),
                             _ => None,
                         })
                         .collect();

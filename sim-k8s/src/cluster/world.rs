@@ -86,6 +86,9 @@ pub struct ProxyAgent {
     pub synced_seq: u64,
     /// A Service or EndpointSlice change arrived that no sync has loaded yet.
     pub dirty: bool,
+    /// nftables mode: the view the node's loaded (or deferred) table reflects, for partial
+    /// syncs.
+    pub nft_view: Option<Rc<proxy_view::ProxySnapshot>>,
 }
 
 /// A node's runtime: its namespace, addresses and kube-proxy.
@@ -477,7 +480,9 @@ impl ClusterWorld {
         let view = self.proxy_snapshot();
         let Some(mode) = self.nodes.get(i).map(|n| n.proxy.config.mode) else { return };
         let loaded = match mode {
-            kube_proxy::ProxyMode::Iptables => self.load_iptables(i, &view),
+            kube_proxy::ProxyMode::Iptables | kube_proxy::ProxyMode::Nftables => {
+                self.load_netfilter(i, &view)
+            }
             kube_proxy::ProxyMode::Ipvs => self.load_ipvs(i, &view, now),
         };
         if !loaded {
@@ -516,53 +521,27 @@ impl ClusterWorld {
         true
     }
 
-    /// kube-proxy in iptables mode on node `i`: generate and load (or defer) the rules.
-    fn load_iptables(&mut self, i: usize, view: &Rc<proxy_view::ProxySnapshot>) -> bool {
+    /// kube-proxy in iptables or nftables mode on node `i`: generate and load (or defer) the
+    /// rules.
+    fn load_netfilter(&mut self, i: usize, view: &Rc<proxy_view::ProxySnapshot>) -> bool {
         let Some(node) = self.nodes.get_mut(i) else { return false };
         let host = node.host;
         let Some(h) = self.net.host_mut(host).ok() else { return false };
         let first = node.proxy.syncs == 0;
-        if first || h.rules_pending() {
-            let config = node.proxy.config.clone();
-            let load_view = view.clone();
-            let load = Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
-                let existing: BTreeSet<String> =
-                    nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
-                let result = kube_proxy::sync_with_existing(
-                    &config,
-                    &load_view.services,
-                    &load_view.endpoints,
-                    &existing,
-                );
-                if let Err(e) = nf.restore(&result.initial_restore(), false) {
-                    // A generated rule the engine cannot load is a bug in one of the two.
-                    eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
-                }
-            });
-            h.defer_rules(load);
-            if self.eager_rules {
-                h.load_pending_rules();
+        let mode = node.proxy.config.mode;
+        let loaded = match mode {
+            kube_proxy::ProxyMode::Nftables => {
+                sync_nftables(h, &mut node.proxy, view, first, vec![self.config.service_cidr])
             }
-            node.proxy.health = view.health_checks(&node.proxy.config);
-        } else {
-            let existing: BTreeSet<String> =
-                h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
-            let result = kube_proxy::sync_with_existing(
-                &node.proxy.config,
-                &view.services,
-                &view.endpoints,
-                &existing,
-            );
-            if let Err(e) = h.netfilter.restore(&result.restore_input(), true) {
-                // A generated rule the engine cannot load is a bug in one of the two; keep the
-                // old rules, as kube-proxy does when iptables-restore fails, and say so.
-                node.proxy.health.clear();
-                eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", node.name);
-                return false;
-            }
-            node.proxy.health = result.health_checks;
+            _ => sync_iptables(h, &mut node.proxy, &node.name, view, first),
+        };
+        if !loaded {
+            return false;
         }
-        if first && node.proxy.config.sets_route_localnet() {
+        if self.eager_rules {
+            h.load_pending_rules();
+        }
+        if first && mode == kube_proxy::ProxyMode::Iptables && node.proxy.config.sets_route_localnet() {
             h.sysctl.route_localnet = true;
         }
         true
@@ -877,4 +856,91 @@ impl ClusterWorld {
             }
         }
     }
+}
+
+/// An iptables-mode sync of one node: deferred into empty tables the first time (or while a
+/// load is pending), else `iptables-restore --noflush`. False if the rules could not load.
+fn sync_iptables(
+    h: &mut sim_net::host::Host,
+    proxy: &mut ProxyAgent,
+    name: &str,
+    view: &Rc<proxy_view::ProxySnapshot>,
+    first: bool,
+) -> bool {
+    if first || h.rules_pending() {
+        let config = proxy.config.clone();
+        let load_view = view.clone();
+        h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+            let existing: BTreeSet<String> =
+                nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+            let result =
+                kube_proxy::sync_with_existing(&config, &load_view.services, &load_view.endpoints, &existing);
+            if let Err(e) = nf.restore(&result.initial_restore(), false) {
+                // A generated rule the engine cannot load is a bug in one of the two.
+                eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
+            }
+        }));
+        proxy.health = view.health_checks(&proxy.config);
+    } else {
+        let existing: BTreeSet<String> =
+            h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+        let result =
+            kube_proxy::sync_with_existing(&proxy.config, &view.services, &view.endpoints, &existing);
+        if let Err(e) = h.netfilter.restore(&result.restore_input(), true) {
+            // A generated rule the engine cannot load is a bug in one of the two; keep the
+            // old rules, as kube-proxy does when iptables-restore fails, and say so.
+            proxy.health.clear();
+            eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", name);
+            return false;
+        }
+        proxy.health = result.health_checks;
+    }
+    true
+}
+
+/// An nftables-mode sync of one node: a full sync, deferred like an iptables load, the first
+/// time or while a load is pending; else a partial sync from the view the table reflects (a
+/// full one if that fails, as upstream falls back to a full sync). False if the rules could
+/// not load.
+fn sync_nftables(
+    h: &mut sim_net::host::Host,
+    proxy: &mut ProxyAgent,
+    view: &Rc<proxy_view::ProxySnapshot>,
+    first: bool,
+    service_cidrs: Vec<Ipv4Net>,
+) -> bool {
+    use kube_proxy::nftables::{Desired, Existing, full_sync, partial_sync};
+    match proxy.nft_view.as_ref().filter(|_| !first && !h.rules_pending()) {
+        Some(old) => {
+            let config = &proxy.config;
+            let old = Desired::build(config, &old.services, &old.endpoints);
+            let new = Desired::build(config, &view.services, &view.endpoints);
+            let nft = h.rules().nftables_mut();
+            if nft.apply(&partial_sync(&old, &new)).is_err() {
+                let full = full_sync(config, &service_cidrs, &new, &Existing::of(nft.ruleset()));
+                if let Err(e) = nft.apply(&full) {
+                    // A generated transaction the engine refuses is a bug in one of the two.
+                    eprintln!("netsim: kube-proxy on {}: nft -f failed: {e}", config.node_name);
+                    proxy.health.clear();
+                    proxy.nft_view = None;
+                    return false;
+                }
+            }
+        }
+        None => {
+            let config = proxy.config.clone();
+            let load_view = view.clone();
+            h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+                let desired = Desired::build(&config, &load_view.services, &load_view.endpoints);
+                let nft = nf.nftables_mut();
+                let text = full_sync(&config, &service_cidrs, &desired, &Existing::of(nft.ruleset()));
+                if let Err(e) = nft.apply(&text) {
+                    eprintln!("netsim: kube-proxy on {}: nft -f failed: {e}", config.node_name);
+                }
+            }));
+        }
+    }
+    proxy.nft_view = Some(view.clone());
+    proxy.health = view.health_checks(&proxy.config);
+    true
 }

@@ -182,14 +182,29 @@ pub enum ProxyMode {
     /// `ipvs`: IPVS virtual servers plus a fixed set of iptables rules over ipsets
     /// ([`super::ipvs`]).
     Ipvs,
+    /// `nftables`: one `nft -f` transaction for the `ip kube-proxy` table
+    /// ([`super::nftables`]).
+    Nftables,
 }
 
 impl ProxyMode {
+    /// The mode an API `mode:` value selects (`None` for modes netsim does not run).
+    pub fn from_api(m: &crate::api::proxy_config::ProxyMode) -> Option<ProxyMode> {
+        use crate::api::proxy_config::ProxyMode as Api;
+        match m {
+            Api::Iptables | Api::Default => Some(ProxyMode::Iptables),
+            Api::Ipvs => Some(ProxyMode::Ipvs),
+            Api::Nftables => Some(ProxyMode::Nftables),
+            _ => None,
+        }
+    }
+
     /// The mode as kube-proxy's `--proxy-mode` spells it.
     pub fn name(self) -> &'static str {
         match self {
             ProxyMode::Iptables => "iptables",
             ProxyMode::Ipvs => "ipvs",
+            ProxyMode::Nftables => "nftables",
         }
     }
 }

@@ -54,7 +54,7 @@ impl SyncRunner {
     /// passes).
     pub fn for_config(now: SimTime, config: &ProxyConfig) -> Self {
         let max = match config.mode {
-            super::config::ProxyMode::Iptables => FULL_SYNC_PERIOD,
+            super::config::ProxyMode::Iptables | super::config::ProxyMode::Nftables => FULL_SYNC_PERIOD,
             super::config::ProxyMode::Ipvs => config.sync_period,
         };
         SyncRunner::new(now, config.min_sync_period, max, BURST_SYNCS)

@@ -99,6 +99,10 @@ pub struct ExplorePath {
     pub snat: Option<Ipv4Addr>,
     /// Rules that matched, in order.
     pub rules: Vec<PathRule>,
+    /// nftables rules that ran, and the verdict-map elements that decided, in order
+    /// (`ip kube-proxy services: ip daddr . meta l4proto . th dport vmap @service-ips`,
+    /// `ip kube-proxy services: @service-ips element 172.30.0.41 . tcp . 80 : goto ...`).
+    pub nft_rules: Vec<String>,
     /// The hooks traversed, in order.
     pub hooks: Vec<Hook>,
     /// Each random decision: the kernel probability and whether it matched.
@@ -152,6 +156,7 @@ fn apply_dnat(pkt: &mut Packet, addr: Ipv4Addr, port: Option<u16>) {
 
 struct Walk {
     rules: Vec<PathRule>,
+    nft_rules: Vec<String>,
     hooks: Vec<Hook>,
     dnat: Option<(Ipv4Addr, Option<u16>)>,
     masquerade: bool,
@@ -200,6 +205,7 @@ impl Netfilter {
                 masquerade: walk.masquerade,
                 snat: walk.snat,
                 rules: walk.rules,
+                nft_rules: walk.nft_rules,
                 hooks: walk.hooks,
                 decisions: decider.log.clone(),
                 packet: pkt,
@@ -239,6 +245,7 @@ impl Netfilter {
         };
         let mut w = Walk {
             rules: Vec::new(),
+            nft_rules: Vec::new(),
             hooks: Vec::new(),
             dnat: None,
             masquerade: false,
@@ -322,6 +329,22 @@ impl Netfilter {
         w.hooks.push(hook);
         let res = self.run_hook(hook, pkt, &ctx, decider, Some(&mut trace));
         for s in trace {
+            match s {
+                NfStep::Nft(crate::nftables::NftStep::RuleMatched { rule, text }) => {
+                    w.nft_rules.push(format!("{} {} {}: {text}", rule.family.name(), rule.table, rule.chain));
+                    continue;
+                }
+                NfStep::Nft(crate::nftables::NftStep::MapElement { rule, map, element: Some(e), .. }) => {
+                    w.nft_rules.push(format!(
+                        "{} {} {}: {map} element {e}",
+                        rule.family.name(),
+                        rule.table,
+                        rule.chain
+                    ));
+                    continue;
+                }
+                _ => {}
+            }
             if let NfStep::RuleMatched { rule, text } = s {
                 let is_accept = self
                     .table(rule.table)
@@ -384,6 +407,9 @@ impl std::fmt::Display for ExplorePath {
         writeln!(f)?;
         for r in &self.rules {
             writeln!(f, "  {} {} {}", r.table.name(), r.hook.chain_name(), r.text)?;
+        }
+        for r in &self.nft_rules {
+            writeln!(f, "  nft {r}")?;
         }
         Ok(())
     }
