@@ -2,7 +2,7 @@
 //! expectation (exit 1), and `netsim kubectl` / `iptables-save -f --node` against the default
 //! cluster.
 
-use crate::support::netsim;
+use crate::support::{netsim, netsim_with_input};
 
 #[test]
 fn invalid_scenarios_exit_2_with_positions() {
@@ -125,4 +125,37 @@ fn a_dns_trace_lists_every_query_the_resolver_sends() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("A? my-nginx.default.svc.cluster.local."), "{}", out.stdout);
     assert!(out.stdout.contains("result: Found after 1 queries"), "{}", out.stdout);
+}
+
+/// A dump of a running cluster (`netsim generate --shape dump`: Nodes, running Pods with
+/// status, EndpointSlices) loads as the cluster it describes: every pod keeps its node and IP,
+/// and the cluster's own add-ons (CoreDNS) are given addresses no dumped pod has.
+#[test]
+fn a_cluster_dump_keeps_its_pods_addresses_and_nodes() {
+    let dump = netsim(&["generate", "--nodes", "4", "--services", "3", "--pods", "6", "--shape", "dump"]);
+    assert_eq!(dump.code, 0, "{}", dump.stderr);
+    let mut want = std::collections::BTreeMap::new();
+    let (mut name, mut node) = (String::new(), String::new());
+    for line in dump.stdout.lines().map(str::trim) {
+        if let Some(n) = line.strip_prefix("name: ").filter(|n| n.matches('-').count() == 2) {
+            name = n.to_string();
+        } else if let Some(n) = line.strip_prefix("nodeName: ") {
+            node = n.to_string();
+        } else if let Some(ip) = line.strip_prefix("podIP: ") {
+            want.insert(name.clone(), (node.clone(), ip.to_string()));
+        }
+    }
+    assert_eq!(want.len(), 6, "{want:?}");
+    let out = netsim_with_input(&["kubectl", "-f", "-", "get", "pods", "-A", "-o", "wide"], &dump.stdout);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut ips = std::collections::BTreeSet::new();
+    for line in out.stdout.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (pod, ip, node) = (cols[1], cols[6], cols[7]);
+        assert!(ips.insert(ip.to_string()), "{ip} given twice:\n{}", out.stdout);
+        if let Some((want_node, want_ip)) = want.get(pod) {
+            assert_eq!((node, ip), (want_node.as_str(), want_ip.as_str()), "{pod}");
+        }
+    }
+    assert_eq!(ips.len(), 8, "six dumped pods and two CoreDNS replicas:\n{}", out.stdout);
 }

@@ -203,6 +203,21 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             dirty.insert(k);
         }
     }
+    // Pods that arrive with an address (a cluster dump's running pods) hold it before anything
+    // of this pass is allocated, whatever their order.
+    c.pods.clear_claims();
+    for key in &dirty {
+        if c.pods.contains_key(key) {
+            continue;
+        }
+        if let Some(Object::Pod(p)) = store.get(key)
+            && !p.spec.node_name.is_empty()
+            && p.spec.host_network != Some(true)
+            && let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip)
+        {
+            c.pods.claim(&p.spec.node_name, ip);
+        }
+    }
     let mut changed = false;
     for key in dirty {
         let Some(shared) = store.shared(&key) else { continue };

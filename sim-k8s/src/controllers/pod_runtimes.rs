@@ -16,6 +16,9 @@ pub(crate) struct PodRuntimes {
     by_key: BTreeMap<ObjectKey, PodRuntime>,
     /// node → pod IP → how many runtimes hold it (a manifest can give two pods one IP).
     ips: BTreeMap<String, BTreeMap<IpAddr, u32>>,
+    /// Addresses pods not admitted yet already carry (`status.podIP` in a cluster dump), per
+    /// node: a kubelet pass allocates around them.
+    claimed: BTreeMap<String, std::collections::BTreeSet<IpAddr>>,
 }
 
 impl PodRuntimes {
@@ -68,9 +71,21 @@ impl PodRuntimes {
         }
     }
 
-    /// True if `ip` is some running pod's address on `node`.
+    /// True if `ip` is some running pod's address on `node`, or claimed by a pod about to be
+    /// admitted there.
     pub fn ip_in_use(&self, node: &str, ip: &IpAddr) -> bool {
         self.ips.get(node).is_some_and(|m| m.contains_key(ip))
+            || self.claimed.get(node).is_some_and(|s| s.contains(ip))
+    }
+
+    /// Starts a kubelet pass: forgets earlier claims.
+    pub fn clear_claims(&mut self) {
+        self.claimed.clear();
+    }
+
+    /// Marks `ip` on `node` as taken by a pod that arrives with it.
+    pub fn claim(&mut self, node: &str, ip: IpAddr) {
+        self.claimed.entry(node.to_string()).or_default().insert(ip);
     }
 
     fn forget_ip(&mut self, rt: &PodRuntime) {
