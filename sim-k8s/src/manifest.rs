@@ -22,8 +22,11 @@ pub use decode::FieldSpans;
 pub use tree::Loc;
 use tree::{Node, Value};
 
-/// Largest manifest source accepted, in bytes (real API servers cap requests at 3 MiB).
-pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest manifest source accepted, in bytes. One object sent to an API server is capped at
+/// 3 MiB, but a file here may be a whole cluster's `kubectl get -o yaml` dump: at the Kubernetes
+/// envelope (150,000 pods) that is several hundred MB. Past this, the load stops with a clear
+/// error instead of exhausting memory.
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024 * 1024;
 
 /// Where manifests come from.
 #[derive(Clone, Debug, PartialEq, Eq)]

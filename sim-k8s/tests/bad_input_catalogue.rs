@@ -68,26 +68,48 @@ fn catalogue_has_at_least_forty_cases() {
 
 #[test]
 fn huge_input_is_rejected_before_parsing() {
-    // 50 MB of otherwise valid YAML, generated here rather than committed.
-    let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n";
-    let text = doc.repeat(50 * 1024 * 1024 / doc.len() + 1);
-    let out = manifest::load(&[Source::text("STDIN", &text)]);
+    // A file past the cap, sparse (nothing is written or read): rejected from its size alone.
+    let path = std::env::temp_dir().join(format!("netsim-huge-{}.yaml", std::process::id()));
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(MAX_SOURCE_BYTES as u64 + 1).unwrap();
+    let out = manifest::load(&[Source::Path(path.clone())]);
+    let _ = std::fs::remove_file(&path);
     assert!(out.objects.is_empty() && out.not_simulated.is_empty());
     assert_eq!(out.errors.len(), 1);
     assert_eq!(
         out.errors[0].to_string(),
-        format!("STDIN: manifest is too large: {} bytes (limit {MAX_SOURCE_BYTES} bytes)", text.len())
+        format!(
+            "{}: manifest is too large: {} bytes (limit {MAX_SOURCE_BYTES} bytes)",
+            path.display(),
+            MAX_SOURCE_BYTES + 1
+        )
     );
 }
 
 #[test]
 fn large_but_allowed_input_with_many_documents_stays_bounded() {
-    // Just under the size cap: thousands of documents, each parsed on its own.
+    // 4 MiB: thousands of documents, each parsed on its own.
     let doc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n---\n";
-    let text = doc.repeat(MAX_SOURCE_BYTES / doc.len() / 32);
+    let n = 4 * 1024 * 1024 / doc.len() / 32;
+    let text = doc.repeat(n);
     let out = manifest::load_str("many.yaml", &text);
     assert!(out.errors.is_empty());
-    assert_eq!(out.objects.len(), MAX_SOURCE_BYTES / doc.len() / 32);
+    assert_eq!(out.objects.len(), n);
+}
+
+#[test]
+fn one_list_document_as_large_as_a_cluster_dump_loads() {
+    // `kubectl get -o yaml` prints one `kind: List`: 20,000 items are far more nodes than the
+    // small-document budget, but no more than the document's size allows.
+    let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: s{i}\n    labels: {{app: a{i}, tier: t}}\n  spec:\n    ports:\n    - port: 80\n      targetPort: 8080\n"
+        ));
+    }
+    let out = manifest::load_str("dump.yaml", &text);
+    assert!(out.errors.is_empty(), "{:?}", out.errors.first().map(|e| e.to_string()));
+    assert_eq!(out.objects.len(), 20_000);
 }
 
 #[test]

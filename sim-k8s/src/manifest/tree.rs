@@ -211,19 +211,27 @@ pub struct SyntaxError {
 
 /// Deepest nesting accepted (real manifests, even CRD schemas, stay well below this).
 pub const MAX_DEPTH: usize = 64;
-/// Most nodes per document, counting alias expansions.
+/// Most nodes per document, counting alias expansions, for a document up to this many bytes;
+/// a larger document (a `kind: List` dump of a whole cluster) may have one node per byte, which
+/// an alias bomb (a few hundred bytes expanding to billions of nodes) cannot reach.
 pub const MAX_NODES: usize = 200_000;
+
+/// The node budget of a document of `len` bytes.
+fn node_budget(len: usize) -> usize {
+    MAX_NODES.max(len)
+}
 /// Most aliases per document.
 pub const MAX_ALIASES: usize = 1_000;
 
-fn options() -> Options {
+fn options(len: usize) -> Options {
     let mut budget = Budget::default();
-    // Manifests are small; these caps keep a hostile file to milliseconds and megabytes.
+    // These caps keep a hostile document to milliseconds and megabytes, and grow only with the
+    // document's own size (linearly), so a cluster dump of any size still loads.
     budget.max_depth = MAX_DEPTH;
-    budget.max_nodes = MAX_NODES;
+    budget.max_nodes = node_budget(len);
     budget.max_aliases = MAX_ALIASES;
-    budget.max_events = 1_000_000;
-    budget.max_total_scalar_bytes = 16 * 1024 * 1024;
+    budget.max_events = 1_000_000usize.max(len.saturating_mul(4));
+    budget.max_total_scalar_bytes = (16 * 1024 * 1024usize).max(len.saturating_mul(2));
     let mut o = Options::default();
     o.budget = Some(budget);
     o.with_snippet = false;
@@ -252,13 +260,14 @@ fn split_documents(text: &str) -> Vec<(u32, usize, usize)> {
     docs
 }
 
-fn message_of(e: &serde_saphyr::Error) -> String {
+fn message_of(e: &serde_saphyr::Error, len: usize) -> String {
     use serde_saphyr::budget::BudgetBreach;
+    let max_nodes = node_budget(len);
     if let serde_saphyr::Error::Budget { breach, .. } = e {
         return match breach {
             BudgetBreach::Depth { .. } => format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
             BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
-                format!("document is too large: more than {MAX_NODES} nodes (an alias bomb expands to this)")
+                format!("document is too large: more than {max_nodes} nodes (an alias bomb expands to this)")
             }
             BudgetBreach::Aliases { .. } => format!("too many aliases (more than {MAX_ALIASES})"),
             other => format!("document exceeds a parser limit ({other:?})"),
@@ -270,7 +279,7 @@ fn message_of(e: &serde_saphyr::Error) -> String {
         return format!("nesting is too deep (more than {MAX_DEPTH} levels)");
     }
     if full.contains("budget breached: Nodes") || full.contains("budget breached: Events") {
-        return format!("document is too large: more than {MAX_NODES} nodes (an alias bomb expands to this)");
+        return format!("document is too large: more than {max_nodes} nodes (an alias bomb expands to this)");
     }
     if full.contains("budget breached: Aliases") {
         return format!("too many aliases (more than {MAX_ALIASES})");
@@ -293,23 +302,24 @@ pub fn parse_stream(text: &str) -> Vec<ParsedDoc> {
     for (index, (start_line, from, to)) in split_documents(text).into_iter().enumerate() {
         let chunk = &text[from..to];
         let shift = start_line - 1;
-        let result = match serde_saphyr::from_multiple_with_options::<Option<Node>>(chunk, options()) {
-            Ok(mut nodes) => {
-                let mut node = nodes.drain(..).flatten().next();
-                if let Some(n) = node.as_mut() {
-                    shift_lines(n, shift);
+        let result =
+            match serde_saphyr::from_multiple_with_options::<Option<Node>>(chunk, options(chunk.len())) {
+                Ok(mut nodes) => {
+                    let mut node = nodes.drain(..).flatten().next();
+                    if let Some(n) = node.as_mut() {
+                        shift_lines(n, shift);
+                    }
+                    Ok(node)
                 }
-                Ok(node)
-            }
-            Err(e) => Err(SyntaxError {
-                loc: e.location().map(|l| {
-                    let mut loc = Loc::from(l);
-                    loc.line += shift;
-                    loc
+                Err(e) => Err(SyntaxError {
+                    loc: e.location().map(|l| {
+                        let mut loc = Loc::from(l);
+                        loc.line += shift;
+                        loc
+                    }),
+                    message: message_of(&e, chunk.len()),
                 }),
-                message: message_of(&e),
-            }),
-        };
+            };
         if matches!(result, Ok(None)) && chunk.trim().trim_start_matches("---").trim().is_empty() {
             continue;
         }
