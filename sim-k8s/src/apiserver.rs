@@ -416,10 +416,10 @@ impl ApiServer {
 
     /// Stores `obj` under `key`, keeping the indexes; returns the stored object.
     fn put(&mut self, key: ObjectKey, obj: Object) -> &Object {
-        if let Some(old) = self.objects.get(&key) {
-            self.index.remove(&key, old);
+        match self.objects.get(&key) {
+            Some(old) => self.index.replace(&key, old, &obj),
+            None => self.index.insert(&key, &obj),
         }
-        self.index.insert(&key, &obj);
         let obj = Rc::new(obj);
         match self.objects.entry(key) {
             std::collections::btree_map::Entry::Occupied(mut e) => {

@@ -42,6 +42,34 @@ impl StoreIndex {
         self.edit(key, obj, false);
     }
 
+    /// Replaces `old` by `new` under `key`; nothing to do when no indexed field changed (a
+    /// status write, most updates).
+    pub fn replace(&mut self, key: &ObjectKey, old: &Object, new: &Object) {
+        if Self::same_entries(old, new) {
+            return;
+        }
+        self.edit(key, old, false);
+        self.edit(key, new, true);
+    }
+
+    /// True if `a` and `b` have the same index entries: labels, controlling owner, a Service's
+    /// selector, a pod's node.
+    fn same_entries(a: &Object, b: &Object) -> bool {
+        let (Some(ma), Some(mb)) = (a.meta(), b.meta()) else { return false };
+        fn owner(m: &crate::api::ObjectMeta) -> Option<(&str, &str)> {
+            m.owner_references
+                .iter()
+                .find(|o| o.controller == Some(true))
+                .map(|o| (o.kind.as_str(), o.name.as_str()))
+        }
+        let specific = match (a, b) {
+            (Object::Service(x), Object::Service(y)) => x.spec.selector == y.spec.selector,
+            (Object::Pod(x), Object::Pod(y)) => x.spec.node_name == y.spec.node_name,
+            _ => a.kind() == b.kind(),
+        };
+        specific && ma.labels == mb.labels && owner(ma) == owner(mb)
+    }
+
     fn edit(&mut self, key: &ObjectKey, obj: &Object, add: bool) {
         let Some(meta) = obj.meta() else { return };
         if let Some(o) = meta.owner_references.iter().find(|o| o.controller == Some(true)) {
