@@ -45,7 +45,11 @@ fn vip(i: u32) -> Ipv4Addr {
 }
 
 /// `kube_proxy.rs`'s `cluster()` with `services` service ports of `per_service` endpoints.
-fn cluster(mode: ProxyMode, services: u32, per_service: u32) -> (ProxyConfig, Vec<ServicePortInfo>, EndpointsMap) {
+fn cluster(
+    mode: ProxyMode,
+    services: u32,
+    per_service: u32,
+) -> (ProxyConfig, Vec<ServicePortInfo>, EndpointsMap) {
     let mut config = ProxyConfig::new("node-0", NODE_IP, Some("10.0.0.0/8".parse().unwrap()));
     config.mode = mode;
     let mut list = Vec::with_capacity(services as usize);
@@ -194,7 +198,8 @@ fn nft_first_packet(c: &mut Criterion) {
         let last = vip(n - 1);
         let pkt = Packet::tcp(Ipv4Addr::new(10, 255, 0, 1), 40000, last, 80, TcpFlags::SYN);
         let r = nf.run_hook(Hook::Prerouting, &mut pkt.clone(), &ctx, &mut rng, None);
-        let want_eps: Vec<Ipv4Addr> = endpoints[&services[(n - 1) as usize].name].iter().map(|e| e.ip).collect();
+        let want_eps: Vec<Ipv4Addr> =
+            endpoints[&services[(n - 1) as usize].name].iter().map(|e| e.ip).collect();
         assert!(
             r.verdict == HookVerdict::Accept
                 && matches!(r.nat, Some(NatRequest::Dnat { addr, port: Some(8080) }) if want_eps.contains(&addr)),

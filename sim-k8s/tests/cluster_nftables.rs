@@ -60,7 +60,7 @@ fn cluster_with(proxy: &ProxySettings, config: ClusterConfig, manifests: &str) -
 
 fn cluster() -> Cluster {
     let mut config = ClusterConfig::default_cluster();
-    config.proxy_mode = ProxyMode::Nftables;
+    config.proxy_mode = Some(ProxyMode::Nftables);
     cluster_with(&ProxySettings::default(), config, NGINX)
 }
 
@@ -204,7 +204,7 @@ fn lazy_nft_rules_equal_eager_rules() {
     use sim_net::nftables::Family;
     let run = |eager: bool| {
         let mut config = ClusterConfig::default_cluster();
-        config.proxy_mode = ProxyMode::Nftables;
+        config.proxy_mode = Some(ProxyMode::Nftables);
         let mut c = Cluster::new(config, &ProxySettings::default(), 7).unwrap();
         c.world_mut().set_eager_rules(eager);
         c.settle(SimDuration::from_secs(120));
