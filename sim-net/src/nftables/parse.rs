@@ -378,8 +378,15 @@ impl Parser<'_> {
     }
 
     fn table_of(&mut self, family: Family, at: usize, name: &str, what: &str) -> R<&mut Table> {
-        let err = self.no_such(at, what);
-        self.rs.table_mut(family, name).ok_or(err)
+        // The error is built only when needed: building it scans the source for its line,
+        // which per command made a large transaction quadratic.
+        if self.rs.table(family, name).is_none() {
+            return Err(self.no_such(at, what));
+        }
+        let (file, src) = (self.file, self.src);
+        self.rs.table_mut(family, name).ok_or_else(|| {
+            NftError::at(file, src, 0, 0, 0, format!("Could not process {what}: No such file or directory"))
+        })
     }
 
     fn file(&mut self) -> R<()> {
@@ -486,9 +493,13 @@ impl Parser<'_> {
                 let f = self.family()?;
                 let (t, tat) = self.name()?;
                 let (c, cat) = self.name()?;
-                let err = self.no_such(cat, "rule");
+                if self.rs.table(f, &t).is_some_and(|x| !x.chains.contains_key(&c)) {
+                    return Err(self.no_such(cat, "rule"));
+                }
                 let table = self.table_of(f, tat, &t, "rule")?;
-                table.chains.get_mut(&c).ok_or(err)?.rules.clear();
+                if let Some(chain) = table.chains.get_mut(&c) {
+                    chain.rules.clear();
+                }
                 self.end_of_item()
             }
             ("add" | "insert" | "create", "rule") => self.rule_cmd(verb == "insert"),
@@ -535,17 +546,21 @@ impl Parser<'_> {
                 let (t, tat) = self.name()?;
                 let (s, sat) = self.name()?;
                 let used = self.rs.table(f, &t).is_some_and(|x| set_referenced(x, &s));
-                let err = self.no_such(sat, "rule");
+                if self.rs.table(f, &t).is_some_and(|x| !x.sets.contains_key(&s))
+                    && matches!(verb, "flush" | "delete")
+                {
+                    return Err(self.no_such(sat, "rule"));
+                }
                 let table = self.table_of(f, tat, &t, "rule")?;
                 if verb == "flush" {
-                    table.sets.get_mut(&s).ok_or(err)?.elements.clear();
+                    if let Some(set) = table.sets.get_mut(&s) {
+                        set.elements.clear();
+                    }
                 } else if table.sets.contains_key(&s) {
                     if used {
                         return Err(self.err(sat, "Could not process rule: Device or resource busy"));
                     }
                     table.sets.shift_remove(&s);
-                } else if verb == "delete" {
-                    return Err(err);
                 }
                 self.end_of_item()
             }
@@ -553,14 +568,18 @@ impl Parser<'_> {
                 let f = self.family()?;
                 let (t, tat) = self.name()?;
                 let (s, sat) = self.name()?;
-                let err = self.no_such(sat, "rule");
-                let set = self.table_of(f, tat, &t, "rule")?.sets.get(&s).cloned().ok_or(err)?;
+                let (key, data, interval) = match self.rs.table(f, &t) {
+                    None => return Err(self.no_such(tat, "rule")),
+                    Some(table) => match table.sets.get(&s) {
+                        None => return Err(self.no_such(sat, "rule")),
+                        Some(set) => (set.key.clone(), set.data, set.flags.interval),
+                    },
+                };
                 if !self.eat_punct("{") {
                     return Err(self.unexpected(Some("'{'")));
                 }
                 let del = matches!(verb, "delete" | "destroy");
-                let elems =
-                    self.elements(&set.key, if del { None } else { set.data }, set.flags.interval, f, &t)?;
+                let elems = self.elements(&key, if del { None } else { data }, interval, f, &t)?;
                 let table = self.table_of(f, tat, &t, "rule")?;
                 let Some(target) = table.sets.get_mut(&s) else { return Err(self.no_such(sat, "rule")) };
                 for (e, eat) in elems {
