@@ -156,8 +156,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let mut managed = std::collections::BTreeSet::new();
     for svc_key in dirty {
         let key = ObjectKey::new(Kind::Endpoints, &svc_key.namespace, &svc_key.name);
-        let svc = store.get(&svc_key).and_then(Object::as_service);
-        let Some(svc) = svc.filter(|s| service_selector(s).is_some()).cloned() else {
+        let shared = store.shared(&svc_key);
+        let Some(svc) =
+            shared.as_deref().and_then(Object::as_service).filter(|s| service_selector(s).is_some())
+        else {
             gone.push(key);
             continue;
         };
@@ -167,11 +169,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         if svc.spec.is_headless() {
             labels.insert(HEADLESS_LABEL.into(), String::new());
         }
-        let subsets = match service_selector(&svc) {
-            Some(sel) => desired_subsets(
-                &svc,
-                store.select(Kind::Pod, &ns, sel).into_iter().filter_map(Object::as_pod),
-            ),
+        let subsets = match service_selector(svc) {
+            Some(sel) => {
+                desired_subsets(svc, store.select(Kind::Pod, &ns, sel).into_iter().filter_map(Object::as_pod))
+            }
             None => Vec::new(),
         };
         match store.get(&key).and_then(Object::as_endpoints) {

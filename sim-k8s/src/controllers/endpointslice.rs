@@ -145,15 +145,19 @@ fn sync_slices(
             .or_else(|| existing.iter().position(|s| s.ports.is_empty() && s.endpoints.is_empty()));
         match reuse {
             Some(i) => {
-                let old = existing.remove(i);
-                let mut s = old.clone();
-                s.endpoints = eps;
-                s.ports = ports;
-                s.metadata.labels = labels.clone();
-                if let Some(o) = &owner {
-                    s.metadata.owner_references = vec![o.clone()];
-                }
-                if s != old {
+                // Compared in place, then changed: the slice is copied out of the store once.
+                let mut s = existing.remove(i);
+                let same = s.endpoints == eps
+                    && s.ports == ports
+                    && s.metadata.labels == labels
+                    && owner.as_ref().is_none_or(|o| s.metadata.owner_references == std::slice::from_ref(o));
+                if !same {
+                    s.endpoints = eps;
+                    s.ports = ports;
+                    s.metadata.labels = labels.clone();
+                    if let Some(o) = &owner {
+                        s.metadata.owner_references = vec![o.clone()];
+                    }
                     changed |= c.write(store, Object::EndpointSlice(s), now, false);
                 }
             }
@@ -276,8 +280,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let mut changed = false;
     let mut garbage = Vec::new();
     for key in dirty {
-        let svc = store.get(&key).and_then(Object::as_service);
-        let Some(svc) = svc.filter(|s| service_selector(s).is_some()).cloned() else {
+        let shared = store.shared(&key);
+        let Some(svc) =
+            shared.as_deref().and_then(Object::as_service).filter(|s| service_selector(s).is_some())
+        else {
             garbage.push(key);
             continue;
         };
@@ -291,9 +297,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         if svc.spec.is_headless() {
             labels.insert(HEADLESS_LABEL.into(), String::new());
         }
-        let desired = match service_selector(&svc) {
+        let desired = match service_selector(svc) {
             Some(sel) => desired_for_service(
-                &svc,
+                svc,
                 store.select(Kind::Pod, &ns, sel).into_iter().filter_map(Object::as_pod),
                 &c.zones,
             ),
