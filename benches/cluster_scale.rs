@@ -22,23 +22,25 @@ use sim_k8s::api::Kind;
 use sim_k8s::cluster::Target;
 use sim_k8s::synth::{Shape, SynthSpec, manifests};
 
-/// Writes the generated manifests to a file the CLI's loader reads (it reads files, as users do).
-fn manifest_file(spec: &SynthSpec) -> tempfile_path::TempPath {
-    let text = manifests(spec);
-    let path = std::env::temp_dir()
-        .join(format!("netsim-bench-{}-{}-{}-{:?}.yaml", spec.nodes, spec.services, spec.pods, spec.shape));
-    let mut f = std::fs::File::create(&path).expect("bench: create temp file");
-    f.write_all(text.as_bytes()).expect("bench: write temp file");
-    tempfile_path::TempPath(path)
+/// A generated manifest file (the CLI's loader reads files, as users give them), removed when
+/// the bench is done with it.
+struct ManifestFile(std::path::PathBuf);
+
+impl ManifestFile {
+    fn write(spec: &SynthSpec) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "netsim-bench-{}-{}-{}-{:?}.yaml",
+            spec.nodes, spec.services, spec.pods, spec.shape
+        ));
+        let mut f = std::fs::File::create(&path).expect("bench: create temp file");
+        f.write_all(manifests(spec).as_bytes()).expect("bench: write temp file");
+        ManifestFile(path)
+    }
 }
 
-mod tempfile_path {
-    /// A file removed when the bench is done with it.
-    pub struct TempPath(pub std::path::PathBuf);
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
+impl Drop for ManifestFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -75,17 +77,21 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10).sampling_mode(SamplingMode::Flat);
     let sizes = [(10, 100, 1_000), (30, 300, 3_000), (100, 1_000, 10_000)];
     for (nodes, services, pods) in sizes {
-        let file = manifest_file(&SynthSpec { nodes, services, pods, shape: Shape::Deployments });
+        let file = ManifestFile::write(&SynthSpec { nodes, services, pods, shape: Shape::Deployments });
         g.bench_with_input(BenchmarkId::new("deployments_load_settle_trace", pods), &file.0, |b, p| {
             b.iter_with_large_drop(|| load_and_trace(p))
         });
     }
-    let file = manifest_file(&SynthSpec { nodes: 10, services: 100, pods: 1_000, shape: Shape::Dump });
+    let file = ManifestFile::write(&SynthSpec { nodes: 10, services: 100, pods: 1_000, shape: Shape::Dump });
     g.bench_with_input(BenchmarkId::new("dump_load_settle_trace", 1_000), &file.0, |b, p| {
         b.iter_with_large_drop(|| load_and_trace(p))
     });
-    let file =
-        manifest_file(&SynthSpec { nodes: 50, services: 1_000, pods: 10_000, shape: Shape::EndpointSlices });
+    let file = ManifestFile::write(&SynthSpec {
+        nodes: 50,
+        services: 1_000,
+        pods: 10_000,
+        shape: Shape::EndpointSlices,
+    });
     g.bench_with_input(BenchmarkId::new("endpointslices_load_settle", 10_000), &file.0, |b, p| {
         b.iter_with_large_drop(|| build(&args(p)).ok())
     });

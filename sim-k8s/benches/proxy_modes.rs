@@ -26,65 +26,16 @@ use std::net::Ipv4Addr;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sim_core::{SimRng, SimTime};
 use sim_k8s::kube_proxy::nftables::{Desired, Existing, full_sync};
-use sim_k8s::kube_proxy::{
-    Endpoint, EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ServicePortName, ServiceProtocol,
-    ServiceType, TrafficPolicy, ipvs,
-};
+use sim_k8s::kube_proxy::{EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ipvs};
 use sim_net::netfilter::{AddrType, CtState, Hook, HookContext, HookVerdict, NatRequest, Netfilter};
 use sim_net::network::Network;
 use sim_net::nftables::Nftables;
 use sim_net::wire::{Packet, TcpFlags};
 
-const SERVICES: u32 = 10_000;
-const ENDPOINTS_PER_SERVICE: u32 = 10;
-const NODES: u32 = 100;
-const NODE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 2);
+#[path = "shape/cluster.rs"]
+mod shape;
 
-fn vip(i: u32) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(Ipv4Addr::new(172, 30, 0, 0)) + i)
-}
-
-/// `kube_proxy.rs`'s `cluster()` with `services` service ports of `per_service` endpoints.
-fn cluster(
-    mode: ProxyMode,
-    services: u32,
-    per_service: u32,
-) -> (ProxyConfig, Vec<ServicePortInfo>, EndpointsMap) {
-    let mut config = ProxyConfig::new("node-0", NODE_IP, Some("10.0.0.0/8".parse().unwrap()));
-    config.mode = mode;
-    let mut list = Vec::with_capacity(services as usize);
-    let mut endpoints = EndpointsMap::new();
-    let mut next_ep: u32 = 0;
-    for i in 0..services {
-        let name =
-            ServicePortName::new(&format!("ns{}", i % 50), &format!("svc{i}"), "http", ServiceProtocol::Tcp);
-        let mut s = ServicePortInfo::cluster_ip(name.clone(), vip(i), 80);
-        if i % 5 == 0 {
-            s.service_type = ServiceType::NodePort;
-            s.node_port = Some(30000 + (i % 2768) as u16);
-        }
-        if i % 10 == 0 {
-            s.service_type = ServiceType::LoadBalancer;
-            s.load_balancer_ips = vec![Ipv4Addr::from(u32::from(Ipv4Addr::new(100, 64, 0, 0)) + i)];
-            s.external_traffic_policy = TrafficPolicy::Local;
-            s.health_check_node_port = Some(32000 + (i % 767) as u16);
-        }
-        let eps = (0..per_service)
-            .map(|_| {
-                next_ep += 1;
-                let node = format!("node-{}", next_ep % NODES);
-                Endpoint::ready(
-                    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + next_ep),
-                    8080,
-                    Some(&node),
-                )
-            })
-            .collect();
-        endpoints.insert(name, eps);
-        list.push(s);
-    }
-    (config, list, endpoints)
-}
+use shape::{ENDPOINTS_PER_SERVICE, NODE_IP, SERVICES, cluster, vip};
 
 /// The cluster's service CIDR (172.30.0.0 + up to 131,071).
 fn service_cidrs() -> Vec<ipnet::Ipv4Net> {
