@@ -6,11 +6,13 @@
 //! - [`engine`]: [`Simulation`] drives a [`World`] whose events are a plain enum (no `dyn Any`).
 //! - [`rng`]: [`SimRng`], seeded ChaCha streams split by name with [`SimRng::fork`], so adding a
 //!   component never shifts another component's draws.
+//! - [`hash`]: [`hash::FxBuildHasher`], an unseeded hasher for lookup tables.
 //! - [`trace`]: structured [`TraceRecord`]s pushed to a [`TraceSink`]; rendering lives elsewhere.
 //!
 //! Architecture invariant: nothing in this crate reads the wall clock or an OS random source.
 
 pub mod engine;
+pub mod hash;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -36,7 +36,7 @@ pub use intstr::IntOrString;
 pub use meta::{ObjectMeta, ObjectReference, OwnerReference};
 pub use namespace::Namespace;
 pub use node::{Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Taint};
-pub use object::{KeyView, Kind, Object, ObjectKey};
+pub use object::{KeyRef, Kind, Object, ObjectKey};
 pub use pod::{
     Container, ContainerPort, EnvVar, Pod, PodCondition, PodDnsConfig, PodSpec, PodStatus, PodTemplateSpec,
     Probe,

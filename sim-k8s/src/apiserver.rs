@@ -14,6 +14,7 @@ pub mod allocator;
 pub mod defaults;
 pub mod index;
 pub mod naming;
+pub mod object_map;
 pub mod patch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -242,7 +243,7 @@ enum UpdateMode {
 #[derive(Clone, Debug)]
 pub struct ApiServer {
     config: ApiServerConfig,
-    objects: BTreeMap<ObjectKey, Rc<Object>>,
+    objects: object_map::ObjectMap,
     index: index::StoreIndex,
     cluster_ips: ClusterIpAllocator,
     node_ports: NodePortAllocator,
@@ -268,7 +269,7 @@ impl ApiServer {
             rng_names: rng.fork("apiserver/names"),
             rng_uid: rng.fork("apiserver/uid"),
             config,
-            objects: BTreeMap::new(),
+            objects: object_map::ObjectMap::default(),
             index: index::StoreIndex::default(),
             resource_version: 0,
             changes: Vec::new(),
@@ -336,16 +337,13 @@ impl ApiServer {
     ) -> Vec<Rc<Object>> {
         let ns = if kind.is_namespaced() { namespace } else { "" };
         let names = self.index.owned(kind, namespace, owner_kind, owner);
-        names
-            .into_iter()
-            .filter_map(|n| self.objects.get(&(kind, ns, n) as &dyn crate::api::object::KeyView).cloned())
-            .collect()
+        names.into_iter().filter_map(|n| self.objects.get_parts(kind, ns, n).cloned()).collect()
     }
 
     /// One object by kind, namespace and name.
     pub fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
         let ns = if kind.is_namespaced() { namespace } else { "" };
-        self.objects.get(&(kind, ns, name) as &dyn crate::api::object::KeyView).map(Rc::as_ref)
+        self.objects.get_parts(kind, ns, name).map(Rc::as_ref)
     }
 
     /// Every object, in key order.
@@ -357,20 +355,20 @@ impl ApiServer {
     /// kind first), not a scan.
     pub fn list(&self, kind: Kind) -> impl Iterator<Item = &Object> {
         let from = ObjectKey { kind, namespace: String::new(), name: String::new() };
-        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(_, o)| o.as_ref())
+        self.objects.range_from(from).take_while(move |(k, _)| k.kind == kind).map(|(_, o)| o.as_ref())
     }
 
     /// Every key of a kind, in (namespace, name) order.
     pub fn keys(&self, kind: Kind) -> impl Iterator<Item = &ObjectKey> {
         let from = ObjectKey { kind, namespace: String::new(), name: String::new() };
-        self.objects.range(from..).take_while(move |(k, _)| k.kind == kind).map(|(k, _)| k)
+        self.objects.range_from(from).take_while(move |(k, _)| k.kind == kind).map(|(k, _)| k)
     }
 
     /// Every object of a kind in one namespace, in name order (a range of the store).
     pub fn list_in<'a>(&'a self, kind: Kind, namespace: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
         let from = ObjectKey { kind, namespace: namespace.to_string(), name: String::new() };
         self.objects
-            .range(from..)
+            .range_from(from)
             .take_while(move |(k, _)| k.kind == kind && k.namespace == namespace)
             .map(|(_, o)| o.as_ref())
     }
@@ -420,14 +418,7 @@ impl ApiServer {
             Some(old) => self.index.replace(&key, old, &obj),
             None => self.index.insert(&key, &obj),
         }
-        let obj = Rc::new(obj);
-        match self.objects.entry(key) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                e.insert(obj);
-                e.into_mut()
-            }
-            std::collections::btree_map::Entry::Vacant(e) => e.insert(obj),
-        }
+        self.objects.insert(key, Rc::new(obj)).0
     }
 
     /// Removes the object under `key`, keeping the indexes. Shared with the change log, which

@@ -365,48 +365,29 @@ impl ObjectKey {
 }
 
 /// The parts of a key, borrowed: the store looks objects up by `(kind, namespace, name)` without
-/// building an owned [`ObjectKey`] (two allocations per lookup otherwise).
-pub trait KeyView {
-    /// `(kind, namespace, name)`.
-    fn parts(&self) -> (Kind, &str, &str);
+/// building an owned [`ObjectKey`] (two allocations per lookup otherwise). It hashes exactly as
+/// the `ObjectKey` with the same parts (the same fields in the same order; a `&str` hashes as a
+/// `String`), which is what `indexmap`'s borrowed lookups require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyRef<'a> {
+    /// Kind.
+    pub kind: Kind,
+    /// Namespace, empty for cluster-scoped kinds.
+    pub namespace: &'a str,
+    /// Name.
+    pub name: &'a str,
 }
 
-impl KeyView for ObjectKey {
-    fn parts(&self) -> (Kind, &str, &str) {
-        (self.kind, &self.namespace, &self.name)
+impl<'a> KeyRef<'a> {
+    /// The parts of `key`.
+    pub fn of(key: &'a ObjectKey) -> Self {
+        KeyRef { kind: key.kind, namespace: &key.namespace, name: &key.name }
     }
 }
 
-impl KeyView for (Kind, &str, &str) {
-    fn parts(&self) -> (Kind, &str, &str) {
-        *self
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn KeyView + 'a> for ObjectKey {
-    fn borrow(&self) -> &(dyn KeyView + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn KeyView + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for dyn KeyView + '_ {}
-
-impl PartialOrd for dyn KeyView + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// The same order as `ObjectKey`'s derived one (kind, namespace, name), as `Borrow` requires.
-impl Ord for dyn KeyView + '_ {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.parts().cmp(&other.parts())
+impl indexmap::Equivalent<ObjectKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &ObjectKey) -> bool {
+        self.kind == key.kind && self.namespace == key.namespace && self.name == key.name
     }
 }
 

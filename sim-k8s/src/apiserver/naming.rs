@@ -68,7 +68,25 @@ pub fn timestamp(epoch_unix_secs: i64, t: SimTime) -> String {
     let secs = epoch_unix_secs + t.as_secs() as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    if !(0..=9999).contains(&y) {
+        return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+    }
+    // Every write stamps a time (managedFields, conditions): digits by hand, not `format!`.
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y as u32);
+    put(5, 2, m);
+    put(8, 2, d);
+    let rem = rem as u32;
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 #[cfg(test)]

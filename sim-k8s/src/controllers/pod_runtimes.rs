@@ -7,13 +7,17 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher;
+
 use super::kubelet::PodRuntime;
 use crate::api::ObjectKey;
 
 /// Every pod a kubelet runs, by key, and the pod IPs in use on each node.
 #[derive(Default)]
 pub(crate) struct PodRuntimes {
-    by_key: BTreeMap<ObjectKey, PodRuntime>,
+    /// Hashed: only looked up, never listed in key order (a kubelet's pass walks the store).
+    by_key: IndexMap<ObjectKey, PodRuntime, FxBuildHasher>,
     /// node → pod IP → how many runtimes hold it (a manifest can give two pods one IP).
     ips: BTreeMap<String, BTreeMap<IpAddr, u32>>,
     /// Addresses pods not admitted yet already carry (`status.podIP` in a cluster dump), per
@@ -57,7 +61,7 @@ impl PodRuntimes {
 
     /// Stops tracking a pod; its address is free again.
     pub fn remove(&mut self, key: &ObjectKey) -> Option<PodRuntime> {
-        let rt = self.by_key.remove(key)?;
+        let rt = self.by_key.swap_remove(key)?;
         self.forget_ip(&rt);
         Some(rt)
     }

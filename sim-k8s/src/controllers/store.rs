@@ -183,11 +183,7 @@ pub const SIM_EPOCH_UNIX: i64 = 1_704_067_200;
 /// The RFC 3339 (`2025-01-01T00:00:05Z`) spelling of a simulated instant, seconds precision
 /// like `metav1.Time`.
 pub fn timestamp(t: SimTime) -> String {
-    let secs = SIM_EPOCH_UNIX + t.as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    crate::apiserver::naming::timestamp(SIM_EPOCH_UNIX, t)
 }
 
 /// Parses an RFC 3339 timestamp back into a simulated instant (None if malformed or before the
@@ -210,20 +206,8 @@ pub fn created_at(meta: &crate::api::ObjectMeta) -> Option<SimTime> {
     meta.creation_timestamp.as_deref().and_then(parse_timestamp)
 }
 
-// Howard Hinnant's civil calendar algorithms (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
+// Howard Hinnant's civil calendar algorithm (proleptic Gregorian); the other direction is
+// `naming::civil_from_days`.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

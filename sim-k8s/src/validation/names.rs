@@ -198,28 +198,36 @@ pub fn valid_ip(path: &str, value: &str) -> Vec<FieldError> {
 /// `ValidateNonSpecialIP`: external IPs may not be unspecified, loopback or link-local.
 pub fn non_special_ip(path: &str, value: &str) -> Vec<FieldError> {
     let Ok(ip) = value.parse::<IpAddr>() else { return Vec::new() };
-    let bad = |d: &str| vec![FieldError::invalid(path, BadValue::Str(value.to_string()), d)];
+    match special_ip(ip) {
+        Some(d) => vec![FieldError::invalid(path, BadValue::Str(value.to_string()), d)],
+        None => Vec::new(),
+    }
+}
+
+/// What [`non_special_ip`] says of `ip`, if anything: the unspecified, loopback, link-local and
+/// link-local multicast ranges may not be endpoints.
+pub fn special_ip(ip: IpAddr) -> Option<&'static str> {
     if ip.is_unspecified() {
-        return bad("may not be unspecified (0.0.0.0, ::)");
+        return Some("may not be unspecified (0.0.0.0, ::)");
     }
     if ip.is_loopback() {
-        return bad("may not be in the loopback range (127.0.0.0/8, ::1/128)");
+        return Some("may not be in the loopback range (127.0.0.0/8, ::1/128)");
     }
     let link_local = match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
     };
     if link_local {
-        return bad("may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+        return Some("may not be in the link-local range (169.254.0.0/16, fe80::/10)");
     }
     let ll_multicast = match ip {
         IpAddr::V4(v4) => v4.octets()[..3] == [224, 0, 0],
         IpAddr::V6(v6) => (v6.segments()[0] & 0xff0f) == 0xff02,
     };
     if ll_multicast {
-        return bad("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
+        return Some("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
     }
-    Vec::new()
+    None
 }
 
 /// `ValidateLabels`: errors are reported on the map's path, not on each key.

@@ -374,44 +374,50 @@ pub fn validate_service(svc: &Service) -> Vec<FieldError> {
 
 /// `ValidateEndpoints` (create).
 pub fn validate_endpoints(ep: &Endpoints) -> Vec<FieldError> {
+    // Paths are spelled only when an error needs one: the endpoints controllers rewrite every
+    // Endpoints object on each readiness change, and valid objects are the rule.
     let mut errs = names::validate_meta(&ep.metadata, true, NameRule::Dns1123Subdomain);
     for (i, ss) in ep.subsets.iter().enumerate() {
-        let sp = index("subsets", i);
+        let sp = || index("subsets", i);
         if ss.addresses.is_empty() && ss.not_ready_addresses.is_empty() {
-            errs.push(FieldError::required(&sp, "must specify `addresses` or `notReadyAddresses`"));
+            errs.push(FieldError::required(&sp(), "must specify `addresses` or `notReadyAddresses`"));
         }
         for (list, name) in [(&ss.addresses, "addresses"), (&ss.not_ready_addresses, "notReadyAddresses")] {
             for (j, a) in list.iter().enumerate() {
-                let ap = index(&child(&sp, name), j);
+                let ap = || index(&child(&sp(), name), j);
                 if !a.hostname.is_empty() {
                     for m in names::dns1123_label(&a.hostname) {
                         errs.push(FieldError::invalid(
-                            &child(&ap, "hostname"),
+                            &child(&ap(), "hostname"),
                             BadValue::Str(a.hostname.clone()),
                             &m,
                         ));
                     }
                 }
-                errs.extend(names::non_special_ip(&child(&ap, "ip"), &a.ip.to_string()));
+                if let Some(e) = names::special_ip(a.ip) {
+                    errs.push(FieldError::invalid(&child(&ap(), "ip"), BadValue::Str(a.ip.to_string()), e));
+                }
             }
         }
         let mut seen = BTreeSet::new();
         for (j, p) in ss.ports.iter().enumerate() {
-            let pp = index(&child(&sp, "ports"), j);
+            let pp = || index(&child(&sp(), "ports"), j);
             if ss.ports.len() > 1 && p.name.is_empty() {
-                errs.push(FieldError::required(&child(&pp, "name"), ""));
+                errs.push(FieldError::required(&child(&pp(), "name"), ""));
             } else if !p.name.is_empty() {
                 for m in names::dns1123_label(&p.name) {
-                    errs.push(FieldError::invalid(&child(&pp, "name"), BadValue::Str(p.name.clone()), &m));
+                    errs.push(FieldError::invalid(&child(&pp(), "name"), BadValue::Str(p.name.clone()), &m));
                 }
-                if !seen.insert(p.name.clone()) {
-                    errs.push(FieldError::duplicate(&child(&pp, "name"), BadValue::Str(p.name.clone())));
+                if !seen.insert(p.name.as_str()) {
+                    errs.push(FieldError::duplicate(&child(&pp(), "name"), BadValue::Str(p.name.clone())));
                 }
             }
             for m in names::port_num(i64::from(p.port)) {
-                errs.push(FieldError::invalid(&child(&pp, "port"), BadValue::Int(i64::from(p.port)), &m));
+                errs.push(FieldError::invalid(&child(&pp(), "port"), BadValue::Int(i64::from(p.port)), &m));
             }
-            errs.extend(protocol_errors(&child(&pp, "protocol"), &p.protocol));
+            if matches!(p.protocol, Some(Protocol::Unsupported(_))) {
+                errs.extend(protocol_errors(&child(&pp(), "protocol"), &p.protocol));
+            }
         }
     }
     errs
@@ -428,28 +434,31 @@ pub fn validate_endpoint_slice(es: &EndpointSlice) -> Vec<FieldError> {
         Some(_) => {}
     }
     for (i, ep) in es.endpoints.iter().enumerate() {
-        let p = index("endpoints", i);
-        let ap = child(&p, "addresses");
+        // Spelled only for an error (see `validate_endpoints`).
+        let p = || index("endpoints", i);
+        let ap = || child(&p(), "addresses");
         if ep.addresses.is_empty() {
-            errs.push(FieldError::required(&ap, "must contain at least 1 address"));
+            errs.push(FieldError::required(&ap(), "must contain at least 1 address"));
         } else if ep.addresses.len() > 100 {
             errs.push(FieldError {
-                field: ap.clone(),
+                field: ap(),
                 type_: super::ErrorType::TooMany,
                 value: BadValue::Int(ep.addresses.len() as i64),
                 detail: "must have at most 100 items".to_string(),
             });
         }
         for (j, a) in ep.addresses.iter().enumerate() {
-            let aj = index(&ap, j);
+            let aj = || index(&ap(), j);
             match es.address_type {
-                Some(AddressType::IPv4) if a.parse::<std::net::Ipv4Addr>().is_err() => errs
-                    .push(FieldError::invalid(&aj, BadValue::Str(a.clone()), "must be a valid IPv4 address")),
-                Some(AddressType::IPv6) if a.parse::<std::net::Ipv6Addr>().is_err() => errs
-                    .push(FieldError::invalid(&aj, BadValue::Str(a.clone()), "must be a valid IPv6 address")),
+                Some(AddressType::IPv4) if a.parse::<std::net::Ipv4Addr>().is_err() => errs.push(
+                    FieldError::invalid(&aj(), BadValue::Str(a.clone()), "must be a valid IPv4 address"),
+                ),
+                Some(AddressType::IPv6) if a.parse::<std::net::Ipv6Addr>().is_err() => errs.push(
+                    FieldError::invalid(&aj(), BadValue::Str(a.clone()), "must be a valid IPv6 address"),
+                ),
                 Some(AddressType::FQDN) => {
                     for m in names::dns1123_subdomain(a) {
-                        errs.push(FieldError::invalid(&aj, BadValue::Str(a.clone()), &m));
+                        errs.push(FieldError::invalid(&aj(), BadValue::Str(a.clone()), &m));
                     }
                 }
                 _ => {}
@@ -457,7 +466,7 @@ pub fn validate_endpoint_slice(es: &EndpointSlice) -> Vec<FieldError> {
         }
         if let Some(h) = &ep.hostname {
             for m in names::dns1123_label(h) {
-                errs.push(FieldError::invalid(&child(&p, "hostname"), BadValue::Str(h.clone()), &m));
+                errs.push(FieldError::invalid(&child(&p(), "hostname"), BadValue::Str(h.clone()), &m));
             }
         }
     }
