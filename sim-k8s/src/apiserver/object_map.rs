@@ -122,6 +122,18 @@ mod tests {
     }
 
     #[test]
+    fn a_borrowed_key_hashes_as_the_owned_one() {
+        use std::hash::BuildHasher;
+        let key = ObjectKey::new(Kind::Pod, "default", "web-6f7c9d8b5-x7k2p");
+        let h = FxBuildHasher::default();
+        assert_eq!(h.hash_one(&key), h.hash_one(KeyRef::of(&key)));
+        assert_eq!(
+            h.hash_one(&key),
+            h.hash_one(KeyRef { kind: Kind::Pod, namespace: "default", name: &key.name })
+        );
+    }
+
+    #[test]
     fn point_lookups_and_order_agree_through_reuse_of_slots() {
         let mut m = ObjectMap::default();
         for n in ["c", "a", "b"] {
