@@ -1295,6 +1295,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::Endpoints => Object::Endpoints(de(doc)?),
         Kind::EndpointSlice => Object::EndpointSlice(de(doc)?),
         Kind::Ingress => Object::Ingress(de(doc)?),
+        Kind::IngressClass => Object::IngressClass(de(doc)?),
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })

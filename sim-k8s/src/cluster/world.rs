@@ -158,11 +158,13 @@ impl Application for DnsServerApp {
 struct ImageApp {
     kind: AppKind,
     hostname: String,
+    epoch_unix_secs: i64,
 }
 
 impl Application for ImageApp {
     fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
-        let view = ServerView { hostname: &self.hostname, local: ctx.local, peer: ctx.peer };
+        let now_unix = self.epoch_unix_secs + ctx.now.as_secs() as i64;
+        let view = ServerView { hostname: &self.hostname, local: ctx.local, peer: ctx.peer, now_unix };
         apps::respond(&self.kind, &view, request).unwrap_or_default()
     }
 }
@@ -816,7 +818,11 @@ impl ClusterWorld {
                         continue;
                     }
                     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
-                    let app = ImageApp { kind: kind.clone(), hostname: hostname.clone() };
+                    let app = ImageApp {
+                        kind: kind.clone(),
+                        hostname: hostname.clone(),
+                        epoch_unix_secs: self.api.config().epoch_unix_secs,
+                    };
                     let _ = h.sockets.listen(proto, addr, Box::new(app));
                 }
             }

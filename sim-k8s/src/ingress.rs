@@ -1,0 +1,1 @@
+//! The ingress-nginx controller model (routing, annotations, status); filled in by the next commits.
