@@ -701,7 +701,7 @@ impl ApiServer {
                 }
             };
         }
-        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet);
+        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress);
         if merged == **old {
             return Ok(ApplyResult::Unchanged);
         }
