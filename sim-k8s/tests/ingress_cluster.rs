@@ -11,7 +11,7 @@ use sim_k8s::cluster::build::ProxySettings;
 use sim_k8s::cluster::{Cluster, ClusterConfig, Target};
 use sim_k8s::manifest::load_str;
 
-const DEPLOY: &str = include_str!("manifests/ingress-nginx-deploy.yaml");
+const DEPLOY: &str = include_str!("../../scenarios/manifests/ingress-nginx-cloud-deploy.yaml");
 
 const APPS: &str = r#"
 apiVersion: apps/v1
@@ -86,7 +86,10 @@ fn cluster() -> (Cluster, Ipv4Addr) {
     let deploy = load_str("deploy.yaml", DEPLOY);
     assert!(deploy.errors.is_empty(), "{:?}", deploy.errors);
     let skipped: Vec<String> = deploy.not_simulated.iter().map(|n| n.to_string()).collect();
-    assert!(skipped.iter().any(|s| s.contains("ValidatingWebhookConfiguration ingress-nginx-admission")), "{skipped:?}");
+    assert!(
+        skipped.iter().any(|s| s.contains("ValidatingWebhookConfiguration ingress-nginx-admission")),
+        "{skipped:?}"
+    );
     assert!(skipped.iter().any(|s| s.contains("Role ingress-nginx/ingress-nginx")), "{skipped:?}");
     for r in c.apply(&deploy.objects) {
         assert!(r.result.is_ok(), "{}", r.kubectl_line());
@@ -104,9 +107,17 @@ fn cluster() -> (Cluster, Ipv4Addr) {
 fn deploy_yaml_installs_a_controller_that_routes_by_host_and_path() {
     let (mut c, lb) = cluster();
     let get = c.kubectl_line("get ingress", std::path::Path::new("."));
-    assert!(get.stdout.contains("example       nginx     web.example.com,hello.example.com   10.32.1.240   80"), "{}", get.stdout);
+    assert!(
+        get.stdout.contains("example       nginx     web.example.com,hello.example.com   10.32.1.240   80"),
+        "{}",
+        get.stdout
+    );
     // The Ingress of another class is not served, so it gets no address.
-    assert!(get.stdout.contains("other-class   traefik   other.example.com                                 80"), "{}", get.stdout);
+    assert!(
+        get.stdout.contains("other-class   traefik   other.example.com                                 80"),
+        "{}",
+        get.stdout
+    );
 
     let client = Target::Host("client".into());
     let out = c.exec(&client, &format!("curl -s -H 'Host: web.example.com' http://{lb}/foo?x=1"));
@@ -118,10 +129,16 @@ fn deploy_yaml_installs_a_controller_that_routes_by_host_and_path() {
     // The backend sees the controller pod as its client; nginx's X-Real-IP carries the client
     // nginx saw (externalTrafficPolicy: Local in deploy.yaml keeps the real one).
     assert!(out.stdout.contains("\tx-real-ip=10.32.1.200\n"), "{}", out.stdout);
+    // The answer came from a web pod, which saw the controller pod as its client; the
+    // controller is the proxy in between.
     let report = out.connection.unwrap();
-    assert!(report.served_by.as_deref().is_some_and(|s| s.starts_with("pod/ingress-nginx/ingress-nginx-controller-")), "{report:?}");
+    assert!(report.served_by.as_deref().is_some_and(|s| s.starts_with("pod/web-")), "{report:?}");
+    assert!(report.via[0].starts_with("pod/ingress-nginx/ingress-nginx-controller-"), "{report:?}");
+    let controller_ip = report.client_seen.map(|a| a.ip().to_string()).unwrap_or_default();
+    assert!(out.stdout.contains(&format!("client_address={controller_ip}\n")), "{}", out.stdout);
 
-    let out = c.exec(&client, &format!("curl -s --resolve hello.example.com:80:{lb} http://hello.example.com/v2/x"));
+    let out = c
+        .exec(&client, &format!("curl -s --resolve hello.example.com:80:{lb} http://hello.example.com/v2/x"));
     assert_eq!(out.stdout.lines().take(2).collect::<Vec<_>>(), ["Hello, world!", "Version: 2.0.0"]);
 
     let out = c.exec(&client, &format!("curl -si -H 'Host: hello.example.com' http://{lb}/elsewhere"));
@@ -129,10 +146,174 @@ fn deploy_yaml_installs_a_controller_that_routes_by_host_and_path() {
     assert!(out.stdout.contains("Content-Length: 146\r\n"), "{}", out.stdout);
     assert!(out.stdout.ends_with("<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"), "{}", out.stdout);
 
-    let out = c.exec(&client, &format!("curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: hello.example.com' http://{lb}/missing"));
+    let out = c.exec(
+        &client,
+        &format!("curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: hello.example.com' http://{lb}/missing"),
+    );
     assert_eq!(out.stdout, "503");
     let log = c.world().ingress.borrow().log.join("\n");
     assert!(log.contains("Error obtaining Endpoints for Service \"default/nothere\""), "{log}");
     assert!(log.contains("\"GET /foo?x=1 HTTP/1.1\" 200"), "{log}");
 }
 
+const ANNOTATED: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: canary}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: canary}}
+  template:
+    metadata: {labels: {app: canary}}
+    spec:
+      containers: [{name: hello, image: "gcr.io/google-samples/hello-app:2.0"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: canary}
+spec:
+  selector: {app: canary}
+  ports: [{port: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: main}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [secure.example.com], secretName: secure-tls}]
+  rules:
+  - host: app.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 8080}}}}]
+  - host: secure.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 8080}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: main-canary
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-by-header: X-Canary
+    nginx.ingress.kubernetes.io/canary-weight: "50"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: app.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: canary, port: {number: 8080}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: sticky
+  annotations:
+    nginx.ingress.kubernetes.io/affinity: cookie
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: sticky.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: guarded
+  annotations:
+    nginx.ingress.kubernetes.io/whitelist-source-range: 192.0.2.0/24
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: guarded.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rewrite
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: rewrite.example.com
+    http:
+      paths: [{path: /api(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: tls-backend
+  annotations:
+    nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: tls.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
+"#;
+
+#[test]
+fn annotations_canary_affinity_allow_list_redirects_rewrite_and_protocol() {
+    let (mut c, lb) = cluster();
+    let extra = load_str("annotated.yaml", ANNOTATED);
+    assert!(extra.errors.is_empty(), "{:?}", extra.errors);
+    for r in c.apply(&extra.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    c.settle(SimDuration::from_secs(60));
+    let client = Target::Host("client".into());
+    let curl = |c: &mut Cluster, args: &str| c.exec(&client, &format!("curl -s {args} http://{lb}/"));
+
+    // Header canary: always / never, else the seeded 50% weight (both sides seen).
+    assert!(
+        curl(&mut c, "-H 'Host: app.example.com' -H 'X-Canary: always'").stdout.contains("Hostname: canary-")
+    );
+    assert!(
+        curl(&mut c, "-H 'Host: app.example.com' -H 'X-Canary: never'").stdout.contains("Hostname: hello-")
+    );
+    let canaries = (0..20)
+        .filter(|_| curl(&mut c, "-H 'Host: app.example.com'").stdout.contains("Hostname: canary-"))
+        .count();
+    assert!((3..=17).contains(&canaries), "{canaries} of 20 to the canary");
+
+    // Cookie affinity: the first answer sets the cookie, which then pins the endpoint.
+    let first = curl(&mut c, "-i -H 'Host: sticky.example.com'");
+    let cookie = first
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: "))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no Set-Cookie in {}", first.stdout));
+    assert!(cookie.starts_with("INGRESSCOOKIE="), "{cookie}");
+    let pod = |out: &str| out.lines().find(|l| l.starts_with("Hostname: ")).map(str::to_string);
+    let pinned = pod(&first.stdout);
+    for _ in 0..4 {
+        let again = curl(&mut c, &format!("-H 'Host: sticky.example.com' -H 'Cookie: {cookie}'"));
+        assert_eq!(pod(&again.stdout), pinned);
+    }
+
+    // whitelist-source-range: the client 10.32.1.200 is not in 192.0.2.0/24.
+    let out = curl(&mut c, "-o /dev/null -w '%{http_code}' -H 'Host: guarded.example.com'");
+    assert_eq!(out.stdout, "403");
+
+    // ssl-redirect: the host has TLS, so plain HTTP is sent to https with a 308.
+    let out = curl(&mut c, "-I -H 'Host: secure.example.com'");
+    assert!(out.stdout.starts_with("HTTP/1.1 308 Permanent Redirect\r\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("Location: https://secure.example.com/\r\n"), "{}", out.stdout);
+
+    // rewrite-target: /api/echo?q=1 reaches the backend as /echo?q=1.
+    let out = c.exec(&client, &format!("curl -s -H 'Host: rewrite.example.com' 'http://{lb}/api/echo?q=1'"));
+    assert!(out.stdout.contains("real path=/echo\n\tquery=q=1\n"), "{}", out.stdout);
+
+    // backend-protocol: HTTPS to a plain HTTP pod: the handshake fails, 502.
+    let out = curl(&mut c, "-o /dev/null -w '%{http_code}' -H 'Host: tls.example.com'");
+    assert_eq!(out.stdout, "502");
+    let log = c.world().ingress.borrow().log.join("\n");
+    assert!(log.contains("upstream prematurely closed connection"), "{log}");
+}

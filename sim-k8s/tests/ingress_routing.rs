@@ -121,7 +121,9 @@ fn ingress_nginx_e2e_pathtype_prefix() {
     let regex = [("nginx.ingress.kubernetes.io/use-regex", "true")];
     // "should test prefix path using simple regex pattern for /id/{int}"
     let t = table(&[("echo", "/id/[0-9]+", "Prefix")], &regex);
-    for (p, ok) in [("/id/1", true), ("/id/12", true), ("/id/123", true), ("/id/aaa", false), ("/id/123a", true)] {
+    for (p, ok) in
+        [("/id/1", true), ("/id/12", true), ("/id/123", true), ("/id/aaa", false), ("/id/123a", true)]
+    {
         assert_eq!(served(&t, p).0.is_some(), ok, "{p}");
     }
     // "... /id/{int} ignoring non-digits characters at end of string"
@@ -145,12 +147,24 @@ fn ingress_nginx_e2e_pathtype_prefix() {
 fn ingress_nginx_e2e_pathtype_exact_and_mixed() {
     // pathtype_exact.go: "should choose exact location for /exact" (then a duplicated Prefix
     // from a later Ingress is ignored: the first one keeps the location).
-    let t = table(&[("exact", "/exact", "Exact"), ("exact-suffix", "/exact", "Prefix"), ("duplicated-prefix", "/exact", "Prefix")], &[]);
+    let t = table(
+        &[
+            ("exact", "/exact", "Exact"),
+            ("exact-suffix", "/exact", "Prefix"),
+            ("duplicated-prefix", "/exact", "Prefix"),
+        ],
+        &[],
+    );
     assert_eq!(served(&t, "/exact"), yes("exact"));
     assert_eq!(served(&t, "/exact/suffix"), yes("exact-suffix"));
     // pathtype_mixed.go: "should choose the correct location".
     let t = table(
-        &[("exact-root", "/", "Exact"), ("prefix-root", "/", "Prefix"), ("exact-foo", "/foo", "Exact"), ("prefix-foo", "/foo", "Prefix")],
+        &[
+            ("exact-root", "/", "Exact"),
+            ("prefix-root", "/", "Prefix"),
+            ("exact-foo", "/foo", "Exact"),
+            ("prefix-foo", "/foo", "Prefix"),
+        ],
         &[],
     );
     assert_eq!(served(&t, "/"), yes("exact-root"));

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::meta::ObjectMeta;
 use super::{
-    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass, KubeProxyConfiguration, Namespace, Node, Pod,
-    ReplicaSet, Service, ServiceCidr, StatefulSet,
+    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass, KubeProxyConfiguration,
+    Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -142,7 +142,11 @@ impl Kind {
     pub fn is_namespaced(self) -> bool {
         !matches!(
             self,
-            Kind::Namespace | Kind::Node | Kind::ServiceCidr | Kind::IngressClass | Kind::KubeProxyConfiguration
+            Kind::Namespace
+                | Kind::Node
+                | Kind::ServiceCidr
+                | Kind::IngressClass
+                | Kind::KubeProxyConfiguration
         )
     }
 

@@ -68,7 +68,9 @@ fn usage(message: impl Into<String>, exit_code: i32) -> CommandError {
 
 fn unknown_option(opt: &str) -> CommandError {
     usage(
-        format!("curl: option {opt}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information"),
+        format!(
+            "curl: option {opt}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information"
+        ),
         2,
     )
 }
@@ -84,7 +86,9 @@ fn millis(opt: &str, v: Option<&str>) -> Result<u64, CommandError> {
     match v.parse::<f64>() {
         Ok(f) if f >= 0.0 && f.is_finite() => Ok((f * 1000.0).round() as u64),
         _ => Err(usage(
-            format!("curl: option {opt}: expected a proper numerical parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"),
+            format!(
+                "curl: option {opt}: expected a proper numerical parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"
+            ),
             2,
         )),
     }
@@ -182,7 +186,9 @@ pub fn parse_curl(args: &[String]) -> Result<CurlArgs, CommandError> {
         }
         i += 1;
     }
-    let url = url.ok_or_else(|| usage("curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information", 2))?;
+    let url = url.ok_or_else(|| {
+        usage("curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information", 2)
+    })?;
     c.url = Some(Url::parse(&url).map_err(|m| usage(format!("curl: (3) {m}"), 3))?);
     Ok(c)
 }
@@ -204,7 +210,8 @@ fn parse_resolve(v: &str) -> Result<(String, u16, Ipv4Addr), CommandError> {
     let mut parts = v.splitn(3, ':');
     let host = parts.next().ok_or_else(bad)?;
     let port = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let addr = parts.next().and_then(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok()).ok_or_else(bad)?;
+    let addr =
+        parts.next().and_then(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok()).ok_or_else(bad)?;
     Ok((host.to_string(), port, addr))
 }
 
@@ -337,7 +344,7 @@ impl Cluster {
             (Some(m), Some(ct)) => m.min(ct),
             (Some(m), None) => m,
             (None, Some(ct)) => ct,
-            (None, None) => TCP_CONNECT_GIVE_UP.as_millis() as u64,
+            (None, None) => TCP_CONNECT_GIVE_UP.as_millis(),
         };
         let start = self.now();
         let (id, conv) = self.converse(
@@ -410,17 +417,33 @@ impl Cluster {
                 }
                 None => fail(1, "curl: (1) Received HTTP/0.9 when not allowed".to_string(), stderr),
             },
-            Some(Outcome::Reset) => fail(56, "curl: (56) Recv failure: Connection reset by peer".to_string(), stderr),
-            Some(Outcome::TimedOut) if connected => {
-                fail(28, format!("curl: (28) Operation timed out after {ms} milliseconds with 0 bytes received"), stderr)
+            Some(Outcome::Reset) => {
+                fail(56, "curl: (56) Recv failure: Connection reset by peer".to_string(), stderr)
             }
-            Some(Outcome::TimedOut) if c.connect_timeout_ms.is_some_and(|ct| c.max_time_ms.is_none_or(|m| ct <= m)) => {
-                fail(28, format!("curl: (28) Failed to connect to {host_port} after {ms} ms: Timeout was reached"), stderr)
+            Some(Outcome::TimedOut) if connected => fail(
+                28,
+                format!("curl: (28) Operation timed out after {ms} milliseconds with 0 bytes received"),
+                stderr,
+            ),
+            Some(Outcome::TimedOut)
+                if c.connect_timeout_ms.is_some_and(|ct| c.max_time_ms.is_none_or(|m| ct <= m)) =>
+            {
+                fail(
+                    28,
+                    format!("curl: (28) Failed to connect to {host_port} after {ms} ms: Timeout was reached"),
+                    stderr,
+                )
             }
             Some(Outcome::TimedOut) if c.max_time_ms.is_some() => {
                 fail(28, format!("curl: (28) Connection timed out after {ms} milliseconds"), stderr)
             }
-            _ => fail(7, format!("curl: (7) Failed to connect to {host_port} after {ms} ms: Couldn't connect to server"), stderr),
+            _ => fail(
+                7,
+                format!(
+                    "curl: (7) Failed to connect to {host_port} after {ms} ms: Couldn't connect to server"
+                ),
+                stderr,
+            ),
         };
         if let Some(w) = &c.write_out
             && out.exit_code != 0
@@ -600,7 +623,10 @@ mod tests {
         assert_eq!(c.write_out.as_deref(), Some("%{http_code}"));
         assert_eq!(c.max_time_ms, Some(5000));
         assert_eq!(c.url.as_ref().map(|u| u.path.as_str()), Some("/x"));
-        let c = parse_curl(&words("-sv --resolve foo.com:80:10.0.0.5 -H Host:bar.com --connect-timeout 0.5 foo.com")).unwrap();
+        let c = parse_curl(&words(
+            "-sv --resolve foo.com:80:10.0.0.5 -H Host:bar.com --connect-timeout 0.5 foo.com",
+        ))
+        .unwrap();
         assert!(c.verbose && c.silent);
         assert_eq!(c.resolve, vec![("foo.com".to_string(), 80, Ipv4Addr::new(10, 0, 0, 5))]);
         assert_eq!(c.connect_timeout_ms, Some(500));
@@ -610,7 +636,10 @@ mod tests {
             "GET / HTTP/1.1\r\nHost: bar.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
         );
         assert_eq!(parse_curl(&words("-Z x")).unwrap_err().exit_code, 2);
-        assert_eq!(parse_curl(&words("-s")).unwrap_err().message.lines().next(), Some("curl: no URL specified!"));
+        assert_eq!(
+            parse_curl(&words("-s")).unwrap_err().message.lines().next(),
+            Some("curl: no URL specified!")
+        );
     }
 
     #[test]

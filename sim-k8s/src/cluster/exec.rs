@@ -24,11 +24,11 @@ use super::curl::WgetArgs;
 use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
-use crate::http::Response as HttpResponse;
 use crate::dns::command::{DigCommand, NslookupCommand};
 use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, Step, StubResolver};
 use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
 use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
+use crate::http::Response as HttpResponse;
 
 pub use super::curl::CURL_USER_AGENT;
 /// Linux gives up on a TCP connect after `tcp_syn_retries` = 6 retransmissions: 127 s.
@@ -71,8 +71,11 @@ pub struct ConnectionReport {
     pub client_seen: Option<SocketAddrV4>,
     /// The first packet's disposition, in the scenario spelling (`delivered`, `dropped`, ...).
     pub disposition: Option<String>,
-    /// The packets of the conversation, in order.
+    /// The packets of the conversation and of the upstream connections proxies opened for it,
+    /// in order.
     pub packets: Vec<PacketId>,
+    /// The proxies the request went through (`pod/ingress-nginx/ingress-nginx-controller-…`).
+    pub via: Vec<String>,
 }
 
 /// The `ip addr` block of interface `dev` (its `N: dev…` line and the indented ones after).
@@ -300,17 +303,40 @@ impl Cluster {
     }
 
     /// What the runner reports about a finished conversation.
+    ///
+    /// A connection a proxy answered (an ingress controller) reports the server of the proxy's
+    /// last upstream connection — the pod that produced the answer — and the client address
+    /// *it* saw; the proxies are listed in `via`.
     pub fn report(&self, id: ConvId, conv: &Conversation) -> ConnectionReport {
         let w = self.world();
-        let served_by = conv.served_by.as_ref().map(|s| self.describe_host(s.host));
+        let mut served = conv.served_by.clone();
+        let mut via = Vec::new();
+        let mut packets = conv.packets.clone();
+        let mut upstreams = conv.upstreams.clone();
+        while let Some(u) = upstreams.first().copied() {
+            upstreams.remove(0);
+            let Some(up) = w.net.conversation(u) else { continue };
+            packets.extend(up.packets.iter().copied());
+            upstreams.extend(up.upstreams.iter().copied());
+            if let (Some(proxy), Some(backend)) = (&served, &up.served_by) {
+                let name = self.describe_host(proxy.host);
+                if !via.contains(&name) {
+                    via.push(name);
+                }
+                served = Some(backend.clone());
+            }
+        }
+        packets.sort();
+        let served_by = served.as_ref().map(|s| self.describe_host(s.host));
         let disposition =
             conv.packets.first().and_then(|p| w.net.disposition(*p)).map(|d| disposition_name(d).to_string());
         ConnectionReport {
             conv: id,
             served_by,
-            client_seen: conv.served_by.as_ref().map(|s| s.peer),
+            client_seen: served.as_ref().map(|s| s.peer),
             disposition,
-            packets: conv.packets.clone(),
+            packets,
+            via,
         }
     }
 

@@ -312,7 +312,8 @@ impl ClusterWorld {
         rng: SimRng,
     ) -> Self {
         let node_names = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
-        let ingress = crate::ingress::IngressState::new(rng.fork("ingress-nginx"), api.config().epoch_unix_secs);
+        let ingress =
+            crate::ingress::IngressState::new(rng.fork("ingress-nginx"), api.config().epoch_unix_secs);
         ClusterWorld {
             ingress: Rc::new(RefCell::new(ingress)),
             ingress_stale: true,
@@ -826,7 +827,10 @@ impl ClusterWorld {
                     // server netsim runs: admission is checked on apply).
                     let flags = crate::ingress::ControllerFlags::from_args(&c.args, &pod.metadata.namespace);
                     for port in [80, 443] {
-                        let app = crate::ingress::IngressNginxApp::new(self.ingress.clone(), flags.controller_class.clone());
+                        let app = crate::ingress::IngressNginxApp::new(
+                            self.ingress.clone(),
+                            flags.controller_class.clone(),
+                        );
                         let _ = h.sockets.listen(
                             SockProto::Tcp,
                             SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port),

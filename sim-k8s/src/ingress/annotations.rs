@@ -190,7 +190,9 @@ impl LocationConfig {
         }
         if let Some(v) = get("whitelist-source-range").or_else(|| get("allowlist-source-range")) {
             for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let parsed = part.parse::<Ipv4Net>().or_else(|_| part.parse::<std::net::Ipv4Addr>().map(Ipv4Net::from));
+                let parsed = part
+                    .parse::<Ipv4Net>()
+                    .or_else(|_| part.parse::<std::net::Ipv4Addr>().map(Ipv4Net::from));
                 match parsed {
                     Ok(n) => c.allow_source.push(n),
                     Err(_) => bad("whitelist-source-range", part, "invalid CIDR"),
@@ -224,7 +226,12 @@ mod tests {
         let mut log = Vec::new();
         let c = LocationConfig::parse("default/web", &BTreeMap::new(), &mut log);
         assert_eq!(c, LocationConfig::default());
-        let a = ann(&[("canary", "true"), ("canary-weight", "x"), ("whitelist-source-range", "10.0.0.0/8, 1.2.3.4"), ("proxy-body-size", "8m")]);
+        let a = ann(&[
+            ("canary", "true"),
+            ("canary-weight", "x"),
+            ("whitelist-source-range", "10.0.0.0/8, 1.2.3.4"),
+            ("proxy-body-size", "8m"),
+        ]);
         let c = LocationConfig::parse("default/web", &a, &mut log);
         assert_eq!(c.canary.as_ref().map(|c| (c.weight, c.weight_total)), Some((0, 100)));
         assert_eq!(c.allow_source.len(), 2);

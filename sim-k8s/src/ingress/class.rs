@@ -86,14 +86,20 @@ impl ControllerFlags {
             return if *legacy == self.ingress_class {
                 Ok(())
             } else {
-                Err(format!("Ignoring ingress \"{key}\": annotation kubernetes.io/ingress.class is \"{legacy}\", not \"{}\"", self.ingress_class))
+                Err(format!(
+                    "Ignoring ingress \"{key}\": annotation kubernetes.io/ingress.class is \"{legacy}\", not \"{}\"",
+                    self.ingress_class
+                ))
             };
         }
-        let default_is_ours = classes.iter().any(|c| c.is_default() && c.spec.controller == self.controller_class);
+        let default_is_ours =
+            classes.iter().any(|c| c.is_default() && c.spec.controller == self.controller_class);
         if self.watch_without_class || default_is_ours {
             Ok(())
         } else {
-            Err(format!("Ignoring ingress \"{key}\": it names no IngressClass and --watch-ingress-without-class is false"))
+            Err(format!(
+                "Ignoring ingress \"{key}\": it names no IngressClass and --watch-ingress-without-class is false"
+            ))
         }
     }
 }
@@ -107,7 +113,9 @@ mod tests {
         c.metadata.name = name.into();
         c.spec.controller = controller.into();
         if default {
-            c.metadata.annotations.insert(crate::api::ingress::DEFAULT_CLASS_ANNOTATION.into(), "true".into());
+            c.metadata
+                .annotations
+                .insert(crate::api::ingress::DEFAULT_CLASS_ANNOTATION.into(), "true".into());
         }
         c
     }
@@ -129,7 +137,11 @@ mod tests {
     #[test]
     fn class_selection_as_upstream() {
         let flags = ControllerFlags::from_args(
-            &["/nginx-ingress-controller".into(), "--publish-service=$(POD_NAMESPACE)/ingress-nginx-controller".into(), "--ingress-class=nginx".into()],
+            &[
+                "/nginx-ingress-controller".into(),
+                "--publish-service=$(POD_NAMESPACE)/ingress-nginx-controller".into(),
+                "--ingress-class=nginx".into(),
+            ],
             "ingress-nginx",
         );
         assert_eq!(flags.publish_service.as_deref(), Some("ingress-nginx/ingress-nginx-controller"));

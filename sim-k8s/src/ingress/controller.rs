@@ -34,8 +34,8 @@ use sim_net::socket::{AppContext, AppReply, Application, UpstreamRequest};
 use super::annotations::{BackendProtocol, LocationConfig};
 use super::class::ControllerFlags;
 use super::routing::{Location, RoutingTable, Upstream};
-use crate::api::intstr::IntOrString;
 use crate::api::ingress::ServiceBackendPort;
+use crate::api::intstr::IntOrString;
 use crate::http::{Request, Response, http_date, nginx_error_page};
 
 /// `proxy-connect-timeout` default (5 s).
@@ -118,7 +118,12 @@ impl IngressState {
         ));
     }
 
-    fn ready_endpoints(&self, namespace: &str, name: &str, port: &ServiceBackendPort) -> Result<Vec<SocketAddrV4>, String> {
+    fn ready_endpoints(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: &ServiceBackendPort,
+    ) -> Result<Vec<SocketAddrV4>, String> {
         let key = format!("{namespace}/{name}");
         let Some(svc) = self.view.services.get(&key) else {
             return Err(format!(
@@ -146,7 +151,12 @@ impl IngressState {
         Ok(out)
     }
 
-    fn cluster_ip_upstream(&self, namespace: &str, name: &str, port: &ServiceBackendPort) -> Option<SocketAddrV4> {
+    fn cluster_ip_upstream(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: &ServiceBackendPort,
+    ) -> Option<SocketAddrV4> {
         let svc = self.view.services.get(&format!("{namespace}/{name}"))?;
         let (_, p, _) = svc.ports.iter().find(|(pn, p, _)| match (&port.number, &port.name) {
             (Some(n), _) if *n != 0 => p == n,
@@ -184,6 +194,15 @@ fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// What the access log says about the upstream of a request.
+#[derive(Clone, Copy)]
+struct Logged<'a> {
+    upstream: &'a str,
+    alt: &'a str,
+    addr: &'a str,
+    rid: &'a str,
+}
+
 /// A request waiting for its upstream.
 #[derive(Clone, Debug)]
 struct Pending {
@@ -218,7 +237,13 @@ impl IngressNginxApp {
     }
 
     /// A response nginx writes itself (error pages and redirects).
-    fn page(&self, ctx: &AppContext<'_>, req: Option<&Request>, status: u16, location: Option<String>) -> Response {
+    fn page(
+        &self,
+        ctx: &AppContext<'_>,
+        req: Option<&Request>,
+        status: u16,
+        location: Option<String>,
+    ) -> Response {
         let mut r = Response::new(status);
         let body = nginx_error_page(status, SERVER_TOKEN);
         r.headers.push("Date", http_date(self.unix(ctx)));
@@ -234,12 +259,14 @@ impl IngressNginxApp {
         r
     }
 
-    fn access_log(&self, ctx: &AppContext<'_>, req: &Request, resp: &Response, upstream: &str, alt: &str, upstream_addr: &str, rid: &str) {
+    fn access_log(&self, ctx: &AppContext<'_>, req: &Request, resp: &Response, up: &Logged<'_>) {
+        let Logged { upstream, alt, addr: upstream_addr, rid } = *up;
         let unix = self.unix(ctx);
         let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
         let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
-        const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MO: [&str; 12] =
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         let mo = MO[(m as usize).saturating_sub(1).min(11)];
         let ua = req.headers.get("user-agent").unwrap_or("-");
         let req_len = req.to_bytes().len();
@@ -299,9 +326,16 @@ impl IngressNginxApp {
         };
         let table = cfg.table.clone();
         drop(st);
-        let Some(route) = table.route(Some(&host_header).filter(|h| !h.is_empty()).map(|h| h.as_str()), req.path()) else {
+        let Some(route) =
+            table.route(Some(&host_header).filter(|h| !h.is_empty()).map(|h| h.as_str()), req.path())
+        else {
             let r = self.page(ctx, Some(&req), 404, None);
-            self.access_log(ctx, &req, &r, "upstream-default-backend", "", "", "-");
+            self.access_log(
+                ctx,
+                &req,
+                &r,
+                &Logged { upstream: "upstream-default-backend", alt: "", addr: "", rid: "-" },
+            );
             return AppReply::Respond(r.to_bytes());
         };
         let server_name = route.server.hostname.clone();
@@ -324,9 +358,16 @@ impl IngressNginxApp {
             drop(s);
             return AppReply::Respond(r.to_bytes());
         }
-        if scheme == "http" && (cfg.force_ssl_redirect || (cfg.ssl_redirect && route.server.tls_secret.is_some())) {
+        if scheme == "http"
+            && (cfg.force_ssl_redirect || (cfg.ssl_redirect && route.server.tls_secret.is_some()))
+        {
             let r = self.page(ctx, Some(&req), 308, Some(format!("https://{host}{}", req.target)));
-            self.access_log(ctx, &req, &r, &loc.upstream.name(), "", "", "-");
+            self.access_log(
+                ctx,
+                &req,
+                &r,
+                &Logged { upstream: &loc.upstream.name(), alt: "", addr: "", rid: "-" },
+            );
             return AppReply::Respond(r.to_bytes());
         }
         if route.slash_redirect {
@@ -375,7 +416,12 @@ impl IngressNginxApp {
         let (namespace, name, port) = match &upstream {
             Upstream::DefaultBackend => {
                 let r = self.page(ctx, Some(&req), 404, None);
-                self.access_log(ctx, &req, &r, "upstream-default-backend", "", "", "-");
+                self.access_log(
+                    ctx,
+                    &req,
+                    &r,
+                    &Logged { upstream: "upstream-default-backend", alt: "", addr: "", rid: "-" },
+                );
                 return AppReply::Respond(r.to_bytes());
             }
             Upstream::Resource(_) => {
@@ -387,9 +433,11 @@ impl IngressNginxApp {
         let upstream_name = upstream.name();
         let unix = self.unix(ctx);
         let candidates = if use_cfg.service_upstream {
-            self.state.borrow().cluster_ip_upstream(&namespace, &name, &port).map(|a| vec![a]).ok_or_else(|| {
-                format!("Service \"{namespace}/{name}\" has no ClusterIP for port {port}")
-            })
+            self.state
+                .borrow()
+                .cluster_ip_upstream(&namespace, &name, &port)
+                .map(|a| vec![a])
+                .ok_or_else(|| format!("Service \"{namespace}/{name}\" has no ClusterIP for port {port}"))
         } else {
             self.state.borrow().ready_endpoints(&namespace, &name, &port)
         };
@@ -398,7 +446,12 @@ impl IngressNginxApp {
             Err(msg) => {
                 self.state.borrow_mut().klog('W', unix, "controller.go:1214", &msg);
                 let r = self.page(ctx, Some(&req), 503, None);
-                self.access_log(ctx, &req, &r, &upstream_name, &alternative, "", "-");
+                self.access_log(
+                    ctx,
+                    &req,
+                    &r,
+                    &Logged { upstream: &upstream_name, alt: &alternative, addr: "", rid: "-" },
+                );
                 return AppReply::Respond(r.to_bytes());
             }
         };
@@ -414,7 +467,8 @@ impl IngressNginxApp {
                 let i = self.state.borrow_mut().next_index(&upstream_name, candidates.len());
                 if let Some(a) = &use_cfg.affinity {
                     let path = a.path.clone().unwrap_or_else(|| loc.ingress_path.clone());
-                    set_cookie = Some(format!("{}={}; Path={path}; HttpOnly", a.name, affinity_value(&candidates[i])));
+                    set_cookie =
+                        Some(format!("{}={}; Path={path}; HttpOnly", a.name, affinity_value(&candidates[i])));
                 }
                 i
             }
@@ -447,7 +501,9 @@ impl IngressNginxApp {
             BackendProtocol::Http => up.to_bytes(),
             // A TLS ClientHello (or an HTTP/2 preface for plain gRPC): a plain HTTP pod
             // does not understand it and closes the connection.
-            BackendProtocol::Https | BackendProtocol::Grpcs => b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(),
+            BackendProtocol::Https | BackendProtocol::Grpcs => {
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec()
+            }
             BackendProtocol::Grpc => b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
         };
         let dst = candidates[0];
@@ -466,7 +522,12 @@ impl IngressNginxApp {
         let token = self.next_token;
         self.next_token += 1;
         self.pending.insert(token, p);
-        AppReply::Upstream(UpstreamRequest { dst, request: upstream_request, timeout: PROXY_CONNECT_TIMEOUT, token })
+        AppReply::Upstream(UpstreamRequest {
+            dst,
+            request: upstream_request,
+            timeout: PROXY_CONNECT_TIMEOUT,
+            token,
+        })
     }
 }
 
@@ -505,7 +566,12 @@ impl Application for IngressNginxApp {
                         let lower = k.to_ascii_lowercase();
                         if !matches!(
                             lower.as_str(),
-                            "server" | "date" | "connection" | "content-type" | "content-length" | "transfer-encoding"
+                            "server"
+                                | "date"
+                                | "connection"
+                                | "content-type"
+                                | "content-length"
+                                | "transfer-encoding"
                         ) {
                             r.headers.push(k, v);
                         }
@@ -514,17 +580,38 @@ impl Application for IngressNginxApp {
                         r.headers.push("Set-Cookie", c.clone());
                     }
                     r.body = if p.request.method == "HEAD" { String::new() } else { up.body.clone() };
-                    self.access_log(ctx, &p.request, &r, &p.upstream_name, &p.alternative, &last.to_string(), &p.request_id);
+                    self.access_log(
+                        ctx,
+                        &p.request,
+                        &r,
+                        &Logged {
+                            upstream: &p.upstream_name,
+                            alt: &p.alternative,
+                            addr: &last.to_string(),
+                            rid: &p.request_id,
+                        },
+                    );
                     return AppReply::Respond(r.to_bytes());
                 }
-                None if response.is_empty() => {
-                    ("upstream prematurely closed connection while reading response header from upstream", 502)
-                }
-                None => ("upstream sent no valid HTTP/1.0 header while reading response header from upstream", 502),
+                None if response.is_empty() => (
+                    "upstream prematurely closed connection while reading response header from upstream",
+                    502,
+                ),
+                None => (
+                    "upstream sent no valid HTTP/1.0 header while reading response header from upstream",
+                    502,
+                ),
             },
-            Outcome::Refused => ("connect() failed (111: Connection refused) while connecting to upstream", 502),
-            Outcome::Reset => ("recv() failed (104: Connection reset by peer) while reading response header from upstream", 502),
-            Outcome::TimedOut => ("upstream timed out (110: Operation timed out) while connecting to upstream", 504),
+            Outcome::Refused => {
+                ("connect() failed (111: Connection refused) while connecting to upstream", 502)
+            }
+            Outcome::Reset => (
+                "recv() failed (104: Connection reset by peer) while reading response header from upstream",
+                502,
+            ),
+            Outcome::TimedOut => {
+                ("upstream timed out (110: Operation timed out) while connecting to upstream", 504)
+            }
             Outcome::Unreachable { .. } | Outcome::NoRoute => {
                 ("connect() failed (113: No route to host) while connecting to upstream", 502)
             }
@@ -543,11 +630,26 @@ impl Application for IngressNginxApp {
             let token = self.next_token;
             self.next_token += 1;
             self.pending.insert(token, p);
-            return AppReply::Upstream(UpstreamRequest { dst, request, timeout: PROXY_CONNECT_TIMEOUT, token });
+            return AppReply::Upstream(UpstreamRequest {
+                dst,
+                request,
+                timeout: PROXY_CONNECT_TIMEOUT,
+                token,
+            });
         }
         let r = self.page(ctx, Some(&p.request), status, None);
         let addrs: Vec<String> = p.tried.iter().map(|a| a.to_string()).collect();
-        self.access_log(ctx, &p.request, &r, &p.upstream_name, &p.alternative, &addrs.join(", "), &p.request_id);
+        self.access_log(
+            ctx,
+            &p.request,
+            &r,
+            &Logged {
+                upstream: &p.upstream_name,
+                alt: &p.alternative,
+                addr: &addrs.join(", "),
+                rid: &p.request_id,
+            },
+        );
         AppReply::Respond(r.to_bytes())
     }
 }

@@ -190,7 +190,8 @@ impl RoutingTable {
                 defaults.entry("_".to_string()).or_insert_with(|| (key.clone(), up.clone(), config.clone()));
             }
             for rule in &spec.rules {
-                let host = if rule.host.is_empty() { "_".to_string() } else { rule.host.to_ascii_lowercase() };
+                let host =
+                    if rule.host.is_empty() { "_".to_string() } else { rule.host.to_ascii_lowercase() };
                 let server = t.servers.entry(host.clone()).or_insert_with(|| Server {
                     hostname: host.clone(),
                     locations: Vec::new(),
@@ -237,10 +238,11 @@ impl RoutingTable {
         });
         for server in t.servers.values_mut() {
             if !server.locations.iter().any(|l| l.ingress_path == "/" && l.path_type != PathType::Exact) {
-                let (ingress, upstream, config) = defaults
-                    .get(&server.hostname)
-                    .cloned()
-                    .unwrap_or((String::new(), Upstream::DefaultBackend, LocationConfig::default()));
+                let (ingress, upstream, config) = defaults.get(&server.hostname).cloned().unwrap_or((
+                    String::new(),
+                    Upstream::DefaultBackend,
+                    LocationConfig::default(),
+                ));
                 server.locations.push(Location {
                     path: "/".into(),
                     ingress_path: "/".into(),
@@ -252,17 +254,21 @@ impl RoutingTable {
                     regex: None,
                 });
             }
-            server.regex = server.locations.iter().any(|l| l.config.use_regex || l.config.rewrite_target.is_some());
+            server.regex =
+                server.locations.iter().any(|l| l.config.use_regex || l.config.rewrite_target.is_some());
             finish_locations(server, &mut t.log);
         }
         for (key, ns, spec, config) in canaries {
             for rule in &spec.rules {
-                let host = if rule.host.is_empty() { "_".to_string() } else { rule.host.to_ascii_lowercase() };
+                let host =
+                    if rule.host.is_empty() { "_".to_string() } else { rule.host.to_ascii_lowercase() };
                 for p in rule.http.iter().flat_map(|h| h.paths.iter()) {
                     let path = p.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".to_string());
                     let found = t.servers.get_mut(&host).map(|s| {
                         let mut n = 0;
-                        for l in s.locations.iter_mut().filter(|l| l.ingress_path == path && !l.ingress.is_empty()) {
+                        for l in
+                            s.locations.iter_mut().filter(|l| l.ingress_path == path && !l.ingress.is_empty())
+                        {
                             l.canary = Some(CanaryRoute {
                                 ingress: key.clone(),
                                 upstream: Upstream::from_backend(&ns, &p.backend),
@@ -285,7 +291,8 @@ impl RoutingTable {
 
     /// nginx's server for a `Host` header (port and case ignored).
     pub fn server(&self, host: Option<&str>) -> &Server {
-        let name = host.map(|h| h.rsplit_once(':').map_or(h, |(n, p)| if p.parse::<u16>().is_ok() { n } else { h }));
+        let name =
+            host.map(|h| h.rsplit_once(':').map_or(h, |(n, p)| if p.parse::<u16>().is_ok() { n } else { h }));
         let name = name.map(str::to_ascii_lowercase);
         if let Some(n) = &name {
             if let Some(s) = self.servers.get(n) {
@@ -312,7 +319,8 @@ impl RoutingTable {
     }
 }
 
-static EMPTY: Server = Server { hostname: String::new(), locations: Vec::new(), tls_secret: None, regex: false };
+static EMPTY: Server =
+    Server { hostname: String::new(), locations: Vec::new(), tls_secret: None, regex: false };
 
 /// `updateServerLocations` (Prefix → `PATH/` + `= PATH`), then regexes and their order.
 fn finish_locations(server: &mut Server, log: &mut Vec<String>) {
@@ -341,10 +349,13 @@ fn finish_locations(server: &mut Server, log: &mut Vec<String>) {
         for l in &mut out {
             match Regex::new(&format!("(?i)^{}", l.path)) {
                 Ok(r) => l.regex = Some(r),
-                Err(e) => log.push(format!("invalid regex location \"{}\" in server \"{}\": {e}", l.path, server.hostname)),
+                Err(e) => log.push(format!(
+                    "invalid regex location \"{}\" in server \"{}\": {e}",
+                    l.path, server.hostname
+                )),
             }
         }
-        out.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        out.sort_by_key(|l| std::cmp::Reverse(l.path.len()));
     }
     server.locations = out;
 }
@@ -353,7 +364,11 @@ impl Server {
     /// nginx's location for `path`: `(location, slash_redirect)`.
     pub fn find(&self, path: &str) -> Option<(&Location, bool)> {
         if self.regex {
-            return self.locations.iter().find(|l| l.regex.as_ref().is_some_and(|r| r.is_match(path))).map(|l| (l, false));
+            return self
+                .locations
+                .iter()
+                .find(|l| l.regex.as_ref().is_some_and(|r| r.is_match(path)))
+                .map(|l| (l, false));
         }
         if let Some(l) = self.locations.iter().find(|l| l.path_type == PathType::Exact && l.path == path) {
             return Some((l, false));

@@ -17,14 +17,15 @@ use super::class::ControllerFlags;
 use super::controller::{ControllerConfig, ControllerView, IngressState, ServiceEntry};
 use super::routing::RoutingTable;
 use crate::api::{Ingress, IngressClass, Kind, Object, Pod, ServiceType};
-use crate::apps::AppKind;
 use crate::apiserver::ApiServer;
+use crate::apps::AppKind;
 
 /// The running, ready ingress-nginx controller pods and their flags.
 pub fn controller_pods(api: &ApiServer) -> Vec<(&Pod, ControllerFlags)> {
     api.pods()
         .filter_map(|p| {
-            let c = p.spec.containers.iter().find(|c| AppKind::from_image(&c.image) == AppKind::IngressNginx)?;
+            let c =
+                p.spec.containers.iter().find(|c| AppKind::from_image(&c.image) == AppKind::IngressNginx)?;
             let running = p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();
             running.then(|| (p, ControllerFlags::from_args(&c.args, &p.metadata.namespace)))
         })
@@ -32,7 +33,9 @@ pub fn controller_pods(api: &ApiServer) -> Vec<(&Pod, ControllerFlags)> {
 }
 
 fn classes(api: &ApiServer) -> Vec<&IngressClass> {
-    api.list(Kind::IngressClass).filter_map(|o| if let Object::IngressClass(c) = o { Some(c) } else { None }).collect()
+    api.list(Kind::IngressClass)
+        .filter_map(|o| if let Object::IngressClass(c) = o { Some(c) } else { None })
+        .collect()
 }
 
 fn ingresses(api: &ApiServer) -> Vec<&Ingress> {
@@ -109,7 +112,7 @@ pub fn refresh(state: &mut IngressState, api: &ApiServer, now: sim_core::SimTime
 /// The addresses a controller publishes (`status.loadBalancer.ingress[]` entries as JSON).
 fn published(api: &ApiServer, pod: &Pod, flags: &ControllerFlags) -> Vec<serde_json::Value> {
     if let Some(addrs) = &flags.publish_status_address {
-        return addrs.split(',').map(|a| a.trim()).filter(|a| !a.is_empty()).map(|a| ip_or_host(a)).collect();
+        return addrs.split(',').map(|a| a.trim()).filter(|a| !a.is_empty()).map(ip_or_host).collect();
     }
     if let Some(svc) = &flags.publish_service {
         let (ns, name) = svc.split_once('/').unwrap_or(("default", svc));
@@ -153,9 +156,10 @@ pub fn status_updates(api: &ApiServer) -> Vec<Ingress> {
     let classes = classes(api);
     let mut out = Vec::new();
     for ing in ingresses(api) {
-        let Some((pod, flags)) = pods.iter().find(|(p, f)| {
-            crate::controllers::pods::is_ready(p) && f.serves(ing, &classes).is_ok()
-        }) else {
+        let Some((pod, flags)) = pods
+            .iter()
+            .find(|(p, f)| crate::controllers::pods::is_ready(p) && f.serves(ing, &classes).is_ok())
+        else {
             continue;
         };
         let mut addrs = published(api, pod, flags);

@@ -5,7 +5,7 @@
 //! from the stored value; a spec that is not Ingress-shaped at all is reported as the decoder
 //! would (`spec: Invalid value`).
 
-use super::names::{dns1035_label, dns1123_subdomain, port_name, port_num, validate_meta, NameRule};
+use super::names::{NameRule, dns1035_label, dns1123_subdomain, port_name, port_num, validate_meta};
 use super::{BadValue, FieldError, index};
 use crate::api::ingress::{HttpIngressPath, IngressBackend};
 use crate::api::{Ingress, IngressClass};
@@ -109,7 +109,11 @@ fn validate_path(at: &str, p: &HttpIngressPath, errs: &mut Vec<FieldError>) {
         None => errs.push(FieldError::required(&format!("{at}.pathType"), "pathType must be specified")),
         Some("Exact" | "Prefix") => {
             if !path.starts_with('/') {
-                errs.push(FieldError::invalid(&path_at, BadValue::Str(path.clone()), "must be an absolute path"));
+                errs.push(FieldError::invalid(
+                    &path_at,
+                    BadValue::Str(path.clone()),
+                    "must be an absolute path",
+                ));
             }
             if !path.is_empty() {
                 for seq in INVALID_PATH_SEQUENCES {
@@ -128,7 +132,11 @@ fn validate_path(at: &str, p: &HttpIngressPath, errs: &mut Vec<FieldError>) {
         }
         Some("ImplementationSpecific") => {
             if !path.is_empty() && !path.starts_with('/') {
-                errs.push(FieldError::invalid(&path_at, BadValue::Str(path.clone()), "must be an absolute path"));
+                errs.push(FieldError::invalid(
+                    &path_at,
+                    BadValue::Str(path.clone()),
+                    "must be an absolute path",
+                ));
             }
         }
         Some(other) => errs.push(FieldError::not_supported(&format!("{at}.pathType"), other, PATH_TYPES)),
@@ -140,12 +148,16 @@ fn validate_path(at: &str, p: &HttpIngressPath, errs: &mut Vec<FieldError>) {
 fn validate_backend(at: &str, b: &IngressBackend, errs: &mut Vec<FieldError>) {
     let service = b.service();
     match (service, &b.resource) {
-        (Some(_), Some(_)) => {
-            errs.push(FieldError::invalid(at, BadValue::Str(String::new()), "cannot set both resource and service backends"))
-        }
-        (None, None) => {
-            errs.push(FieldError::invalid(at, BadValue::Str(String::new()), "resource or service backend is required"))
-        }
+        (Some(_), Some(_)) => errs.push(FieldError::invalid(
+            at,
+            BadValue::Str(String::new()),
+            "cannot set both resource and service backends",
+        )),
+        (None, None) => errs.push(FieldError::invalid(
+            at,
+            BadValue::Str(String::new()),
+            "resource or service backend is required",
+        )),
         (None, Some(r)) => {
             let kind = r.get("kind").and_then(|v| v.as_str()).unwrap_or("");
             let name = r.get("name").and_then(|v| v.as_str()).unwrap_or("");
@@ -158,7 +170,11 @@ fn validate_backend(at: &str, b: &IngressBackend, errs: &mut Vec<FieldError>) {
         }
         (Some(s), None) => {
             for m in dns1035_label(&s.name) {
-                errs.push(FieldError::invalid(&format!("{at}.service.name"), BadValue::Str(s.name.clone()), &m));
+                errs.push(FieldError::invalid(
+                    &format!("{at}.service.name"),
+                    BadValue::Str(s.name.clone()),
+                    &m,
+                ));
             }
             let port = s.port.unwrap_or_default();
             let name = port.name.clone().unwrap_or_default();
@@ -187,9 +203,10 @@ fn validate_backend(at: &str, b: &IngressBackend, errs: &mut Vec<FieldError>) {
                         ));
                     }
                 }
-                (false, false) => {
-                    errs.push(FieldError::required(&format!("{at}.service.port"), "port name or number is required"))
-                }
+                (false, false) => errs.push(FieldError::required(
+                    &format!("{at}.service.port"),
+                    "port name or number is required",
+                )),
             }
         }
     }
@@ -249,7 +266,9 @@ mod tests {
         let i = ing(serde_json::json!({}));
         assert_eq!(
             msgs(&i),
-            ["spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified"]
+            [
+                "spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified"
+            ]
         );
         let i = ing(serde_json::json!({"rules": [{"host": "*.foo.*", "http": {"paths": [
             {"path": "foo", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
@@ -258,30 +277,59 @@ mod tests {
             {"path": "/", "backend": {}},
         ]}}]}));
         let m = msgs(&i);
-        assert!(m[0].starts_with("spec.rules[0].host: Invalid value: \"*.foo.*\": a wildcard DNS-1123 subdomain"), "{m:?}");
-        assert_eq!(m[1], "spec.rules[0].http.paths[0].path: Invalid value: \"foo\": must be an absolute path");
+        assert!(
+            m[0].starts_with("spec.rules[0].host: Invalid value: \"*.foo.*\": a wildcard DNS-1123 subdomain"),
+            "{m:?}"
+        );
+        assert_eq!(
+            m[1],
+            "spec.rules[0].http.paths[0].path: Invalid value: \"foo\": must be an absolute path"
+        );
         assert_eq!(m[2], "spec.rules[0].http.paths[1].path: Invalid value: \"/a//b\": must not contain '//'");
-        assert_eq!(m[3], "spec.rules[0].http.paths[1].backend.service.port: Required value: port name or number is required");
+        assert_eq!(
+            m[3],
+            "spec.rules[0].http.paths[1].backend.service.port: Required value: port name or number is required"
+        );
         assert_eq!(
             m[4],
             "spec.rules[0].http.paths[2].pathType: Unsupported value: \"Regex\": supported values: \"Exact\", \"ImplementationSpecific\", \"Prefix\""
         );
-        assert!(m[5].starts_with("spec.rules[0].http.paths[2].backend.service.name: Invalid value: \"Web\": a DNS-1035 label"), "{}", m[5]);
-        assert_eq!(m[6], "spec.rules[0].http.paths[2].backend.service.port: Invalid value: \"\": cannot set both port name & port number");
+        assert!(
+            m[5].starts_with(
+                "spec.rules[0].http.paths[2].backend.service.name: Invalid value: \"Web\": a DNS-1035 label"
+            ),
+            "{}",
+            m[5]
+        );
+        assert_eq!(
+            m[6],
+            "spec.rules[0].http.paths[2].backend.service.port: Invalid value: \"\": cannot set both port name & port number"
+        );
         assert_eq!(m[7], "spec.rules[0].http.paths[3].pathType: Required value: pathType must be specified");
-        assert_eq!(m[8], "spec.rules[0].http.paths[3].backend: Invalid value: \"\": resource or service backend is required");
+        assert_eq!(
+            m[8],
+            "spec.rules[0].http.paths[3].backend: Invalid value: \"\": resource or service backend is required"
+        );
         assert_eq!(m.len(), 9);
     }
 
     #[test]
     fn ip_hosts_and_classes() {
         let i = ing(serde_json::json!({"rules": [{"host": "10.0.0.1"}]}));
-        assert_eq!(msgs(&i), ["spec.rules[0].host: Invalid value: \"10.0.0.1\": must be a DNS name, not an IP address"]);
+        assert_eq!(
+            msgs(&i),
+            ["spec.rules[0].host: Invalid value: \"10.0.0.1\": must be a DNS name, not an IP address"]
+        );
         let mut c = IngressClass::default();
         c.metadata.name = "nginx".into();
         c.spec.controller = "nginx".into();
         let m: Vec<String> = validate_ingress_class(&c).iter().map(|e| e.to_string()).collect();
-        assert_eq!(m, ["spec.controller: Invalid value: \"nginx\": must be a domain-prefixed path (such as \"acme.io/foo\")"]);
+        assert_eq!(
+            m,
+            [
+                "spec.controller: Invalid value: \"nginx\": must be a domain-prefixed path (such as \"acme.io/foo\")"
+            ]
+        );
         c.spec.controller = "k8s.io/ingress-nginx".into();
         assert!(validate_ingress_class(&c).is_empty());
     }
