@@ -503,7 +503,14 @@ impl Network {
             _ if !pkt.payload.is_empty() || flags.contains(TcpFlags::PSH) => {
                 set(self, ServerTcpState::Established);
                 let reply = self.run_tcp_app(h, conn.listener, local, peer, &pkt.payload, meta.conv);
-                let pending = PendingUpstream { host: h, listener: conn.listener, local, peer, client_conv: meta.conv, token: 0 };
+                let pending = PendingUpstream {
+                    host: h,
+                    listener: conn.listener,
+                    local,
+                    peer,
+                    client_conv: meta.conv,
+                    token: 0,
+                };
                 self.proxy_reply(pending, reply);
             }
             ServerTcpState::SynRecv | ServerTcpState::Established if flags.contains(TcpFlags::FIN) => {
@@ -620,7 +627,8 @@ impl Network {
             return;
         }
         let name = host.name.clone();
-        let ctx = AppContext { local: pending.local, peer: pending.peer, host: &name, proto: Protocol::Tcp, now };
+        let ctx =
+            AppContext { local: pending.local, peer: pending.peer, host: &name, proto: Protocol::Tcp, now };
         let reply = match host.sockets.listener_mut(pending.listener) {
             Some(l) => l.app.upstream_done(&ctx, pending.token, outcome),
             None => AppReply::Respond(vec![]),
