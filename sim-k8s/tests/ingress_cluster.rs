@@ -78,6 +78,14 @@ spec:
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
 "#;
 
+fn controller_pod(c: &Cluster) -> String {
+    c.world()
+        .pods
+        .keys()
+        .find_map(|k| k.strip_prefix("ingress-nginx/").map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn cluster() -> (Cluster, Ipv4Addr) {
     let mut config = ClusterConfig::default_cluster();
     config.lb_pool = vec![Ipv4Addr::new(10, 32, 1, 240)];
@@ -151,6 +159,25 @@ fn deploy_yaml_installs_a_controller_that_routes_by_host_and_path() {
         &format!("curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: hello.example.com' http://{lb}/missing"),
     );
     assert_eq!(out.stdout, "503");
+    // curl -v: the request it sent and the response head, on stderr, as curl 8 prints them.
+    let out = c.exec(&client, &format!("curl -sv -o /dev/null -H 'Host: web.example.com' http://{lb}/"));
+    let want = format!(
+        "*   Trying {lb}:80...\n* Connected to {lb} ({lb}) port 80\n> GET / HTTP/1.1\n> Host: web.example.com\n> User-Agent: curl/8.5.0\n> Accept: */*\n> \n< HTTP/1.1 200 OK\n< Date: "
+    );
+    assert!(out.stderr.starts_with(&want), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(&format!("< \n* Connection #0 to host {lb} left intact\n")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    // BusyBox wget from a pod, by the controller Service's cluster DNS name, with -S.
+    let out = c.exec(
+        &Target::Pod { namespace: "ingress-nginx".into(), name: controller_pod(&c) },
+        "wget -S -O - --header 'Host: hello.example.com' http://ingress-nginx-controller/v2",
+    );
+    assert!(out.stderr.contains("  HTTP/1.1 200 OK\n"), "{}", out.stderr);
+    assert!(out.stdout.starts_with("Hello, world!\nVersion: 2.0.0\n"), "{}{}", out.stdout, out.stderr);
     let log = c.world().ingress.borrow().log.join("\n");
     assert!(log.contains("Error obtaining Endpoints for Service \"default/nothere\""), "{log}");
     assert!(log.contains("\"GET /foo?x=1 HTTP/1.1\" 200"), "{log}");

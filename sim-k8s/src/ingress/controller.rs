@@ -135,7 +135,7 @@ impl IngressState {
             (_, Some(want)) => pn == want,
             _ => false,
         });
-        let Some((port_name, _, target)) = sp else {
+        let Some((port_name, _, _)) = sp else {
             return Err(format!("Service \"{key}\" does not have any port {port}"));
         };
         let eps = self.view.endpoints.get(&key).cloned().unwrap_or_default();
@@ -144,7 +144,6 @@ impl IngressState {
             .filter(|(n, _, _)| n.as_deref().unwrap_or("") == port_name.as_str())
             .map(|(_, ip, p)| SocketAddrV4::new(*ip, *p))
             .collect();
-        let _ = target;
         if out.is_empty() {
             return Err(format!("Service \"{key}\" does not have any active Endpoint."));
         }
@@ -346,8 +345,6 @@ impl IngressNginxApp {
             let r = self.page(ctx, Some(&req), 403, None);
             let key = loc.ingress.clone();
             let mut s = self.state.borrow_mut();
-            let unix = s.epoch_unix_secs + ctx.now.as_secs() as i64;
-            let _ = unix;
             s.log.push(format!(
                 "access forbidden by rule, client: {}, server: {server_name}, request: \"{} {} HTTP/{}\", host: \"{host_header}\" (ingress \"{key}\")",
                 ctx.peer.ip(),
