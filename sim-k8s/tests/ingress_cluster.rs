@@ -344,3 +344,25 @@ fn annotations_canary_affinity_allow_list_redirects_rewrite_and_protocol() {
     let log = c.world().ingress.borrow().log.join("\n");
     assert!(log.contains("upstream prematurely closed connection"), "{log}");
 }
+
+#[test]
+fn the_default_ingress_class_is_set_on_create() {
+    use sim_k8s::api::{Kind, Object};
+    let (mut c, _) = cluster();
+    let patch = c.kubectl_line(
+        r#"patch ingressclass nginx -p '{"metadata":{"annotations":{"ingressclass.kubernetes.io/is-default-class":"true"}}}'"#,
+        std::path::Path::new("."),
+    );
+    assert_eq!(patch.exit_code, 0, "{}", patch.stderr);
+    let ing = load_str(
+        "plain.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: plain}\nspec:\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n",
+    );
+    for r in c.apply(&ing.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    let Some(Object::Ingress(i)) = c.world().api.get_named(Kind::Ingress, "default", "plain") else {
+        panic!()
+    };
+    assert_eq!(i.class_name().as_deref(), Some("nginx"));
+}
