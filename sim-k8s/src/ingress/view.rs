@@ -44,9 +44,17 @@ fn ingresses(api: &ApiServer) -> Vec<&Ingress> {
 
 /// Rebuilds the controllers' configurations and the watched Services and endpoints.
 pub fn refresh(state: &mut IngressState, api: &ApiServer, now: sim_core::SimTime) {
-    let pods = controller_pods(api);
-    let classes = classes(api);
+    // Without Ingresses every controller answers 404 from its default backend, and without a
+    // controller nothing routes: then nothing else is read, so a cluster without Ingresses
+    // pays nothing here at its changes.
     let all = ingresses(api);
+    let pods = if all.is_empty() { Vec::new() } else { controller_pods(api) };
+    if pods.is_empty() {
+        state.controllers.clear();
+        state.view = ControllerView::default();
+        return;
+    }
+    let classes = classes(api);
     let mut controllers = BTreeMap::new();
     let mut new_log = Vec::new();
     for (_, flags) in pods {
@@ -152,6 +160,9 @@ fn ip_or_host(a: &str) -> serde_json::Value {
 
 /// The Ingresses whose `status.loadBalancer` should change, with their new status.
 pub fn status_updates(api: &ApiServer) -> Vec<Ingress> {
+    if api.list(Kind::Ingress).next().is_none() {
+        return Vec::new();
+    }
     let pods = controller_pods(api);
     let classes = classes(api);
     let mut out = Vec::new();
