@@ -31,7 +31,7 @@ pub mod workload;
 pub use duration::GoDuration;
 pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints, EndpointsPort};
-pub use ingress::Ingress;
+pub use ingress::{Ingress, IngressClass};
 pub use intstr::IntOrString;
 pub use meta::{ObjectMeta, ObjectReference, OwnerReference};
 pub use namespace::Namespace;

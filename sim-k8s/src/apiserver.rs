@@ -566,6 +566,9 @@ impl ApiServer {
             return Err(ApiError::AlreadyExists { kind: key.kind, name: key.name });
         }
         defaults::apply(&mut obj);
+        if let Object::Ingress(i) = &mut obj {
+            self.default_ingress_class(i);
+        }
         let errors = validation::validate(&obj);
         if !errors.is_empty() {
             return Err(Self::invalid(&key, errors));
@@ -589,6 +592,30 @@ impl ApiServer {
         }
         self.log(ChangeType::Added, key.clone(), rv);
         Ok(self.put(key, obj))
+    }
+
+    /// The DefaultIngressClass admission plugin
+    /// (`plugin/pkg/admission/network/defaultingressclass`): an Ingress created without
+    /// `spec.ingressClassName` and without the legacy `kubernetes.io/ingress.class` annotation
+    /// gets the class marked `ingressclass.kubernetes.io/is-default-class: "true"`, when there
+    /// is exactly one (with several, netsim leaves it unset).
+    fn default_ingress_class(&self, ing: &mut crate::api::Ingress) {
+        if ing.class_name().is_some() {
+            return;
+        }
+        let defaults: Vec<&str> = self
+            .list(Kind::IngressClass)
+            .filter_map(|o| match o {
+                Object::IngressClass(c) if c.is_default() => Some(c.metadata.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let [name] = defaults.as_slice() {
+            let spec = ing.spec.get_or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(m) = spec.as_object_mut() {
+                m.insert("ingressClassName".into(), serde_json::Value::String(name.to_string()));
+            }
+        }
     }
 
     /// `PUT`: replaces an existing object (`kubectl replace`).
@@ -692,7 +719,7 @@ impl ApiServer {
                 }
             };
         }
-        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet);
+        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress);
         if merged == **old {
             return Ok(ApplyResult::Unchanged);
         }
@@ -1286,6 +1313,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::Endpoints => Object::Endpoints(de(doc)?),
         Kind::EndpointSlice => Object::EndpointSlice(de(doc)?),
         Kind::Ingress => Object::Ingress(de(doc)?),
+        Kind::IngressClass => Object::IngressClass(de(doc)?),
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })

@@ -9,12 +9,14 @@
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
 //! - [`command`]: command lines typed in pods and hosts, parsed.
+//! - [`curl`]: curl and BusyBox wget: their options, requests and output.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
 pub mod build;
 pub mod command;
 pub mod config;
+pub mod curl;
 pub mod dns_view;
 pub mod exec;
 pub mod facade;

@@ -9,6 +9,8 @@
 //!   Endpoints and EndpointSlice controllers, in simulated time.
 //! - [`kubectl`]: kubectl command lines against the store, with kubectl's output.
 //! - [`apps`]: what servers answer, by container image.
+//! - [`http`]: HTTP/1.1 requests and responses as the simulated clients and servers write them.
+//! - [`ingress`]: the ingress-nginx controller: class selection, routing, annotations, status.
 //! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
 //! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
 //! - [`synth`]: synthetic clusters of any size (the scale benches' input).
@@ -20,6 +22,8 @@ pub mod apps;
 pub mod cluster;
 pub mod controllers;
 pub mod dns;
+pub mod http;
+pub mod ingress;
 pub mod kube_proxy;
 pub mod kubectl;
 pub mod manifest;

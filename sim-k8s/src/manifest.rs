@@ -497,6 +497,7 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::Endpoints => typed(node, Object::Endpoints),
         Kind::EndpointSlice => typed(node, Object::EndpointSlice),
         Kind::Ingress => typed(node, Object::Ingress),
+        Kind::IngressClass => typed(node, Object::IngressClass),
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };

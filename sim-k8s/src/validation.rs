@@ -7,6 +7,7 @@
 //! unset are treated as their defaults so un-defaulted objects validate the same way.
 //! Left out: rules for fields netsim does not model (volumes, resources, security contexts).
 
+pub mod ingress;
 pub mod names;
 pub mod pod;
 pub mod proxy_config;
@@ -227,7 +228,8 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             }
             errs
         }
-        Object::Ingress(i) => names::validate_meta(&i.metadata, true, names::NameRule::Dns1123Subdomain),
+        Object::Ingress(i) => ingress::validate_ingress(i),
+        Object::IngressClass(c) => ingress::validate_ingress_class(c),
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);
             if c.spec.cidrs.is_empty() {

@@ -131,6 +131,9 @@ pub struct Network {
     next_packet: u64,
     outbox: Vec<(SimTime, NetEvent)>,
     convs: Vec<Conversation>,
+    /// Upstream connections proxies opened, by the upstream conversation: the client
+    /// connection that waits for them.
+    upstreams: BTreeMap<ConvId, conversation::PendingUpstream>,
     dispositions: BTreeMap<PacketId, (HostId, Disposition)>,
     /// The bridge port the packet being walked came in on, while a br_netfilter bridge hands
     /// it to its host's IP layer (for the hairpin rule).
@@ -155,6 +158,7 @@ impl Network {
             next_packet: 1,
             outbox: vec![],
             convs: vec![],
+            upstreams: BTreeMap::new(),
             dispositions: BTreeMap::new(),
             loopback_ct: BTreeMap::new(),
             bridge_ingress: None,

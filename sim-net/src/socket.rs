@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::network::ConvId;
+use sim_core::{SimDuration, SimTime};
+
+use crate::network::{ConvId, Outcome};
 use crate::wire::Protocol;
 
 /// What a server application sees of a request.
@@ -25,12 +27,50 @@ pub struct AppContext<'a> {
     pub host: &'a str,
     /// TCP or UDP.
     pub proto: Protocol,
+    /// The simulated time the request arrived (servers' `Date` headers).
+    pub now: SimTime,
 }
 
 /// A server program: answers one request's bytes with response bytes.
 pub trait Application {
     /// The response to `request`.
     fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8>;
+
+    /// What to do with a TCP request: answer now, or (a proxy) first open a connection of its
+    /// own to an upstream and answer when that one ends. The default answers now.
+    fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
+        AppReply::Respond(self.respond(ctx, request))
+    }
+
+    /// The upstream connection asked for by [`AppReply::Upstream`] ended with `outcome`; what
+    /// to do next (answer the client, or try another upstream). The default closes the
+    /// client's request with an empty answer.
+    fn upstream_done(&mut self, _ctx: &AppContext<'_>, _token: u64, _outcome: &Outcome) -> AppReply {
+        AppReply::Respond(Vec::new())
+    }
+}
+
+/// What an application does with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppReply {
+    /// Send these bytes back now.
+    Respond(Vec<u8>),
+    /// Open a client connection from this namespace first (a reverse proxy's second hop); the
+    /// client's connection waits. When it ends, [`Application::upstream_done`] decides.
+    Upstream(UpstreamRequest),
+}
+
+/// A connection a proxying application opens on behalf of its client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamRequest {
+    /// Where to (the proxy's choice of upstream: an endpoint address, or a service address).
+    pub dst: SocketAddrV4,
+    /// The request bytes it sends.
+    pub request: Vec<u8>,
+    /// Give up after this long (the proxy's connect/read timeout).
+    pub timeout: SimDuration,
+    /// The application's own label for this attempt, handed back to `upstream_done`.
+    pub token: u64,
 }
 
 /// Any `FnMut(&AppContext, &[u8]) -> Vec<u8>` is an application.
@@ -222,6 +262,7 @@ mod tests {
             peer: sa("10.0.0.9:40000"),
             host: "web-1",
             proto: Protocol::Tcp,
+            now: SimTime::ZERO,
         };
         assert_eq!(WhoAmIApp.respond(&ctx, b"GET /"), b"hostname=web-1 client=10.0.0.9:40000\n".to_vec());
     }

@@ -325,3 +325,73 @@ fn down_veth_peer_and_martian_localhost() {
         Some(&Disposition::Delivered(Delivery::Stack))
     );
 }
+
+/// A reverse proxy on b: it forwards every request to `upstream` (first to a closed port, so
+/// it retries once), then answers with what came back and the outcome of each try.
+struct Proxy {
+    tries: Vec<SocketAddrV4>,
+}
+
+impl sim_net::socket::Application for Proxy {
+    fn respond(&mut self, _ctx: &sim_net::socket::AppContext<'_>, _request: &[u8]) -> Vec<u8> {
+        Vec::new()
+    }
+    fn handle(
+        &mut self,
+        _ctx: &sim_net::socket::AppContext<'_>,
+        request: &[u8],
+    ) -> sim_net::socket::AppReply {
+        sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
+            dst: self.tries[0],
+            request: request.to_vec(),
+            timeout: SimDuration::from_secs(5),
+            token: 0,
+        })
+    }
+    fn upstream_done(
+        &mut self,
+        _ctx: &sim_net::socket::AppContext<'_>,
+        token: u64,
+        outcome: &Outcome,
+    ) -> sim_net::socket::AppReply {
+        match outcome {
+            Outcome::Completed { response } => {
+                let mut r = format!("via proxy after {} tries: ", token + 1).into_bytes();
+                r.extend_from_slice(response);
+                sim_net::socket::AppReply::Respond(r)
+            }
+            _ if (token as usize) + 1 < self.tries.len() => {
+                sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
+                    dst: self.tries[token as usize + 1],
+                    request: b"retry".to_vec(),
+                    timeout: SimDuration::from_secs(5),
+                    token: token + 1,
+                })
+            }
+            other => sim_net::socket::AppReply::Respond(format!("{other:?}").into_bytes()),
+        }
+    }
+}
+
+#[test]
+fn a_proxying_application_opens_its_own_connection_and_answers_when_it_ends() {
+    let (mut sim, a, b) = two_hosts(3);
+    let c_host = sim.world.add_host("c").unwrap();
+    let seg = sim_net::iface::SegmentId(0);
+    sim.world.attach(c_host, "eth0", seg, Some("10.0.0.3/24".parse().unwrap())).unwrap();
+    sim.world.listen(c_host, SockProto::Tcp, sa("0.0.0.0:80"), Box::new(WhoAmIApp)).unwrap();
+    let proxy = Proxy { tries: vec![sa("10.0.0.3:81"), sa("10.0.0.3:80")] };
+    sim.world.listen(b, SockProto::Tcp, sa("0.0.0.0:8080"), Box::new(proxy)).unwrap();
+    let c = run(&mut sim, spec(a, ConvProto::Tcp, "10.0.0.2:8080", b"GET / HTTP/1.1\r\n\r\n"));
+    let net = &sim.world;
+    let conv = net.conversation(c).unwrap();
+    // The first try was refused (RST), the second answered; c saw b as its client.
+    let Some(Outcome::Completed { response }) = &conv.outcome else { panic!("{:?}", conv.outcome) };
+    let text = String::from_utf8_lossy(response);
+    assert!(text.starts_with("via proxy after 2 tries: hostname=c client=10.0.0.2:"), "{text}");
+    assert_eq!(conv.upstreams.len(), 2);
+    let second = net.conversation(conv.upstreams[1]).unwrap();
+    assert_eq!(second.upstream_of, Some(c));
+    assert_eq!(second.served_by.as_ref().map(|s| s.host), Some(c_host));
+    assert_eq!(net.conversation(conv.upstreams[0]).unwrap().outcome, Some(Outcome::Refused));
+}

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::meta::ObjectMeta;
 use super::{
-    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, KubeProxyConfiguration, Namespace, Node, Pod,
-    ReplicaSet, Service, ServiceCidr, StatefulSet,
+    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass, KubeProxyConfiguration,
+    Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -36,8 +36,10 @@ pub enum Kind {
     Endpoints,
     /// discovery.k8s.io/v1 EndpointSlice.
     EndpointSlice,
-    /// networking.k8s.io/v1 Ingress (stored, not simulated).
+    /// networking.k8s.io/v1 Ingress (routed by the ingress-nginx model when installed).
     Ingress,
+    /// networking.k8s.io/v1 IngressClass.
+    IngressClass,
     /// networking.k8s.io/v1 ServiceCIDR.
     ServiceCidr,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
@@ -71,6 +73,7 @@ impl Kind {
         Kind::Endpoints,
         Kind::EndpointSlice,
         Kind::Ingress,
+        Kind::IngressClass,
         Kind::ServiceCidr,
         Kind::KubeProxyConfiguration,
     ];
@@ -89,6 +92,7 @@ impl Kind {
             Kind::Endpoints => "Endpoints",
             Kind::EndpointSlice => "EndpointSlice",
             Kind::Ingress => "Ingress",
+            Kind::IngressClass => "IngressClass",
             Kind::ServiceCidr => "ServiceCIDR",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
@@ -108,6 +112,7 @@ impl Kind {
             Kind::Endpoints => "endpoints",
             Kind::EndpointSlice => "endpointslices.discovery.k8s.io",
             Kind::Ingress => "ingresses.networking.k8s.io",
+            Kind::IngressClass => "ingressclasses.networking.k8s.io",
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
@@ -127,6 +132,7 @@ impl Kind {
             Kind::Endpoints => "endpoints",
             Kind::EndpointSlice => "endpointslice.discovery.k8s.io",
             Kind::Ingress => "ingress.networking.k8s.io",
+            Kind::IngressClass => "ingressclass.networking.k8s.io",
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
@@ -134,7 +140,14 @@ impl Kind {
 
     /// True for namespaced kinds.
     pub fn is_namespaced(self) -> bool {
-        !matches!(self, Kind::Namespace | Kind::Node | Kind::ServiceCidr | Kind::KubeProxyConfiguration)
+        !matches!(
+            self,
+            Kind::Namespace
+                | Kind::Node
+                | Kind::ServiceCidr
+                | Kind::IngressClass
+                | Kind::KubeProxyConfiguration
+        )
     }
 
     /// The preferred apiVersion.
@@ -143,7 +156,7 @@ impl Kind {
             Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => "v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
-            Kind::Ingress | Kind::ServiceCidr => "networking.k8s.io/v1",
+            Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
             Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
         }
     }
@@ -155,6 +168,7 @@ impl Kind {
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
             Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
+            Kind::IngressClass => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
             Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
             Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
         }
@@ -205,6 +219,8 @@ pub enum Object {
     EndpointSlice(EndpointSlice),
     /// An Ingress.
     Ingress(Ingress),
+    /// An IngressClass.
+    IngressClass(IngressClass),
     /// A ServiceCIDR.
     ServiceCidr(ServiceCidr),
     /// A kube-proxy configuration.
@@ -225,6 +241,7 @@ macro_rules! each_object {
             Object::Endpoints($o) => $body,
             Object::EndpointSlice($o) => $body,
             Object::Ingress($o) => $body,
+            Object::IngressClass($o) => $body,
             Object::ServiceCidr($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
@@ -246,6 +263,7 @@ impl Object {
             Object::Endpoints(_) => Kind::Endpoints,
             Object::EndpointSlice(_) => Kind::EndpointSlice,
             Object::Ingress(_) => Kind::Ingress,
+            Object::IngressClass(_) => Kind::IngressClass,
             Object::ServiceCidr(_) => Kind::ServiceCidr,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
@@ -342,6 +360,7 @@ accessors! {
     as_endpoints, as_endpoints_mut, Endpoints, Endpoints;
     as_endpoint_slice, as_endpoint_slice_mut, EndpointSlice, EndpointSlice;
     as_ingress, as_ingress_mut, Ingress, Ingress;
+    as_ingress_class, as_ingress_class_mut, IngressClass, IngressClass;
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }

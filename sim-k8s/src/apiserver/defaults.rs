@@ -42,6 +42,7 @@ pub fn apply(obj: &mut Object) {
         }
         Object::Namespace(_)
         | Object::Ingress(_)
+        | Object::IngressClass(_)
         | Object::ServiceCidr(_)
         | Object::KubeProxyConfiguration(_) => {}
     }

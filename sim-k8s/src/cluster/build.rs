@@ -236,7 +236,10 @@ fn install_listeners(
         let hostname = name.to_string();
         let sp = if *proto == sim_net::wire::Protocol::Udp { SockProto::Udp } else { SockProto::Tcp };
         let app = move |ctx: &sim_net::socket::AppContext<'_>, req: &[u8]| {
-            let view = crate::apps::ServerView { hostname: &hostname, local: ctx.local, peer: ctx.peer };
+            let now_unix =
+                crate::apiserver::ApiServerConfig::default().epoch_unix_secs + ctx.now.as_secs() as i64;
+            let view =
+                crate::apps::ServerView { hostname: &hostname, local: ctx.local, peer: ctx.peer, now_unix };
             crate::apps::respond(&kind, &view, req).unwrap_or_default()
         };
         h.sockets

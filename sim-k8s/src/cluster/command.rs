@@ -8,16 +8,10 @@ use std::fmt;
 /// A parsed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostCommand {
-    /// `curl [-s] [-i] [-v] [-m SECS] [--connect-timeout SECS] URL`.
-    Curl {
-        url: Url,
-        silent: bool,
-        include_headers: bool,
-        max_time: Option<u64>,
-        connect_timeout: Option<u64>,
-    },
-    /// `wget [-q] [-O FILE] [-T SECS] URL` (busybox).
-    Wget { url: Url, quiet: bool, to_stdout: bool, timeout: Option<u64> },
+    /// `curl [-sSvIifk] [-o FILE] [-w FMT] [-m SECS] [-H H] [-X M] [-d D] [--resolve ..] URL`.
+    Curl(super::curl::CurlArgs),
+    /// `wget [-qS] [-O FILE] [-T SECS] [--header H] [--spider] URL` (busybox).
+    Wget(super::curl::WgetArgs),
     /// `nslookup [-type=T] NAME [SERVER]` (arguments as typed; see `dns::command`).
     Nslookup { args: Vec<String> },
     /// `dig [@SERVER] [-x] NAME [TYPE] [+short] [+noall +answer] ...`.
@@ -227,8 +221,8 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
     };
     let args: Vec<String> = args.to_vec();
     match cmd.as_str() {
-        "curl" => parse_curl(&args),
-        "wget" => parse_wget(&args),
+        "curl" => super::curl::parse_curl(&args).map(HostCommand::Curl),
+        "wget" => super::curl::parse_wget(&args).map(HostCommand::Wget),
         "nslookup" => Ok(HostCommand::Nslookup { args }),
         "dig" => Ok(HostCommand::Dig { args }),
         "getent" => match args.as_slice() {
@@ -299,63 +293,6 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "echo" => Ok(HostCommand::Echo { text: args.join(" ") }),
         other => Err(CommandError::usage(format!("sh: {other}: not found"), 127)),
     }
-}
-
-fn parse_curl(args: &[String]) -> Result<HostCommand, CommandError> {
-    let mut url = None;
-    let (mut silent, mut include, mut max_time, mut connect_timeout) = (false, false, None, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-s" | "--silent" | "-sS" | "-S" | "--show-error" | "-L" | "--location" | "-v" | "--verbose" => {
-                silent |= a.starts_with("-s");
-            }
-            "-i" | "--include" => include = true,
-            "-si" | "-is" => {
-                silent = true;
-                include = true;
-            }
-            "-m" | "--max-time" => max_time = Some(secs("curl", "m", it.next())?),
-            "--connect-timeout" => connect_timeout = Some(secs("curl", "connect-timeout", it.next())?),
-            s if s.starts_with('-') => {
-                return Err(CommandError::usage(
-                    format!(
-                        "curl: option {s}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information"
-                    ),
-                    2,
-                ));
-            }
-            s => url = Some(s.to_string()),
-        }
-    }
-    let url = url.ok_or_else(|| CommandError::usage("curl: no URL specified!", 2))?;
-    let url = Url::parse(&url).map_err(|m| CommandError::usage(format!("curl: (3) {m}"), 3))?;
-    Ok(HostCommand::Curl { url, silent, include_headers: include, max_time, connect_timeout })
-}
-
-fn parse_wget(args: &[String]) -> Result<HostCommand, CommandError> {
-    let (mut url, mut quiet, mut to_stdout, mut timeout) = (None, false, false, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-q" => quiet = true,
-            "-qO-" | "-qO" => {
-                quiet = true;
-                to_stdout = a == "-qO-" || it.next().is_some_and(|f| f == "-");
-            }
-            "-O" => to_stdout = it.next().is_some_and(|f| f == "-"),
-            "-O-" => to_stdout = true,
-            "-T" => timeout = Some(secs("wget", "T", it.next())?),
-            "--spider" => {}
-            s if s.starts_with('-') => {
-                return Err(CommandError::usage(format!("wget: unrecognized option '{s}'"), 1));
-            }
-            s => url = Some(s.to_string()),
-        }
-    }
-    let url = url.ok_or_else(|| CommandError::usage("BusyBox wget: missing URL", 1))?;
-    let url = Url::parse(&url).map_err(|m| CommandError::usage(format!("wget: {m}"), 1))?;
-    Ok(HostCommand::Wget { url, quiet, to_stdout, timeout })
 }
 
 fn parse_ping(args: &[String]) -> Result<HostCommand, CommandError> {
@@ -430,18 +367,19 @@ mod tests {
 
     #[test]
     fn curl_urls() {
-        let HostCommand::Curl { url, silent, .. } = parse("curl -s 10.96.0.1:8080/x?y=1").unwrap() else {
-            panic!("not curl")
-        };
-        assert!(silent);
+        let HostCommand::Curl(c) = parse("curl -s 10.96.0.1:8080/x?y=1").unwrap() else { panic!("not curl") };
+        assert!(c.silent);
+        let url = c.url.unwrap();
         assert_eq!((url.host.as_str(), url.port, url.path.as_str()), ("10.96.0.1", 8080, "/x?y=1"));
         assert_eq!(url.host_header(), "10.96.0.1:8080");
-        let HostCommand::Curl { url, .. } = parse("curl http://my-nginx").unwrap() else {
-            panic!("not curl")
-        };
+        let HostCommand::Curl(c) = parse("curl http://my-nginx").unwrap() else { panic!("not curl") };
+        let url = c.url.unwrap();
         assert_eq!((url.port, url.host_header().as_str()), (80, "my-nginx"));
         assert_eq!(parse("curl ftp://x").unwrap_err().exit_code, 3);
-        assert_eq!(parse("curl").unwrap_err().message, "curl: no URL specified!");
+        assert_eq!(
+            parse("curl").unwrap_err().message,
+            "curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information"
+        );
     }
 
     #[test]
@@ -467,9 +405,7 @@ mod tests {
                 wait: None
             }
         );
-        let HostCommand::Wget { to_stdout, quiet, .. } = parse("wget -qO- nginx-svc").unwrap() else {
-            panic!("not wget")
-        };
-        assert!(to_stdout && quiet);
+        let HostCommand::Wget(w) = parse("wget -qO- nginx-svc").unwrap() else { panic!("not wget") };
+        assert!(w.to_stdout() && w.quiet);
     }
 }

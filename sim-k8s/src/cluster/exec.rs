@@ -19,18 +19,18 @@ use sim_net::netfilter::TableName;
 use sim_net::netfilter::save::SaveOptions;
 use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEvent, Outcome, PacketId};
 
-use super::command::{HostCommand, Url, parse};
+use super::command::{HostCommand, parse};
+use super::curl::WgetArgs;
 use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
-use crate::apps::{HttpRequest, HttpResponse};
 use crate::dns::command::{DigCommand, NslookupCommand};
 use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, Step, StubResolver};
 use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
 use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
+use crate::http::Response as HttpResponse;
 
-/// The user agent curl sends.
-pub const CURL_USER_AGENT: &str = "curl/8.5.0";
+pub use super::curl::CURL_USER_AGENT;
 /// Linux gives up on a TCP connect after `tcp_syn_retries` = 6 retransmissions: 127 s.
 pub const TCP_CONNECT_GIVE_UP: SimDuration = SimDuration::from_secs(127);
 
@@ -48,7 +48,7 @@ pub struct ExecOutput {
 }
 
 impl ExecOutput {
-    fn err(message: impl Into<String>, exit_code: i32) -> Self {
+    pub(super) fn err(message: impl Into<String>, exit_code: i32) -> Self {
         let mut m = message.into();
         if !m.is_empty() && !m.ends_with('\n') {
             m.push('\n');
@@ -71,8 +71,11 @@ pub struct ConnectionReport {
     pub client_seen: Option<SocketAddrV4>,
     /// The first packet's disposition, in the scenario spelling (`delivered`, `dropped`, ...).
     pub disposition: Option<String>,
-    /// The packets of the conversation, in order.
+    /// The packets of the conversation and of the upstream connections proxies opened for it,
+    /// in order.
     pub packets: Vec<PacketId>,
+    /// The proxies the request went through (`pod/ingress-nginx/ingress-nginx-controller-…`).
+    pub via: Vec<String>,
 }
 
 /// The `ip addr` block of interface `dev` (its `N: dev…` line and the indented ones after).
@@ -109,12 +112,8 @@ impl Cluster {
         };
         let is_pod = matches!(target, Target::Pod { .. });
         match cmd {
-            HostCommand::Curl { url, silent, include_headers, max_time, connect_timeout } => {
-                self.curl(target, host, &url, silent, include_headers, max_time.or(connect_timeout))
-            }
-            HostCommand::Wget { url, quiet, to_stdout, timeout } => {
-                self.wget(target, host, &url, quiet, to_stdout, timeout)
-            }
+            HostCommand::Curl(c) => self.run_curl(target, host, &c),
+            HostCommand::Wget(w) => self.wget(target, host, &w),
             HostCommand::Nslookup { args } => self.nslookup(target, &args),
             HostCommand::Dig { args } => self.dig(target, &args),
             HostCommand::GetentHosts { name } => match self.lookup(target, &name) {
@@ -304,17 +303,40 @@ impl Cluster {
     }
 
     /// What the runner reports about a finished conversation.
+    ///
+    /// A connection a proxy answered (an ingress controller) reports the server of the proxy's
+    /// last upstream connection — the pod that produced the answer — and the client address
+    /// *it* saw; the proxies are listed in `via`.
     pub fn report(&self, id: ConvId, conv: &Conversation) -> ConnectionReport {
         let w = self.world();
-        let served_by = conv.served_by.as_ref().map(|s| self.describe_host(s.host));
+        let mut served = conv.served_by.clone();
+        let mut via = Vec::new();
+        let mut packets = conv.packets.clone();
+        let mut upstreams = conv.upstreams.clone();
+        while let Some(u) = upstreams.first().copied() {
+            upstreams.remove(0);
+            let Some(up) = w.net.conversation(u) else { continue };
+            packets.extend(up.packets.iter().copied());
+            upstreams.extend(up.upstreams.iter().copied());
+            if let (Some(proxy), Some(backend)) = (&served, &up.served_by) {
+                let name = self.describe_host(proxy.host);
+                if !via.contains(&name) {
+                    via.push(name);
+                }
+                served = Some(backend.clone());
+            }
+        }
+        packets.sort();
+        let served_by = served.as_ref().map(|s| self.describe_host(s.host));
         let disposition =
             conv.packets.first().and_then(|p| w.net.disposition(*p)).map(|d| disposition_name(d).to_string());
         ConnectionReport {
             conv: id,
             served_by,
-            client_seen: conv.served_by.as_ref().map(|s| s.peer),
+            client_seen: served.as_ref().map(|s| s.peer),
             disposition,
-            packets: conv.packets.clone(),
+            packets,
+            via,
         }
     }
 
@@ -431,7 +453,7 @@ impl Cluster {
     }
 
     /// A host name or address to an IPv4 address, as a client program would resolve it.
-    fn resolve(&mut self, target: &Target, name: &str) -> Option<Ipv4Addr> {
+    pub(super) fn resolve(&mut self, target: &Target, name: &str) -> Option<Ipv4Addr> {
         if let Ok(ip) = name.parse::<Ipv4Addr>() {
             return Some(ip);
         }
@@ -445,145 +467,81 @@ impl Cluster {
         })
     }
 
-    fn curl(
-        &mut self,
-        target: &Target,
-        host: HostId,
-        url: &Url,
-        silent: bool,
-        include: bool,
-        timeout: Option<u64>,
-    ) -> ExecOutput {
-        let fail = |code: i32, msg: String| {
-            if silent {
-                ExecOutput { exit_code: code, ..Default::default() }
-            } else {
-                ExecOutput::err(msg, code)
-            }
-        };
-        let Some(ip) = self.resolve(target, &url.host) else {
-            return fail(6, format!("curl: (6) Could not resolve host: {}", url.host));
-        };
-        let request = HttpRequest::render("GET", &url.host_header(), &url.path, CURL_USER_AGENT);
-        let limit = timeout.map(SimDuration::from_secs).unwrap_or(TCP_CONNECT_GIVE_UP);
-        let start = self.now();
-        let (id, conv) = self.converse(host, ConvProto::Tcp, SocketAddrV4::new(ip, url.port), request, limit);
-        let ms = conv.finished.unwrap_or(self.now()).saturating_since(start).as_millis();
-        let mut out = match conv.outcome.clone() {
-            Some(Outcome::Completed { response }) => {
-                if response.is_empty() {
-                    fail(52, "curl: (52) Empty reply from server".to_string())
-                } else if let Some(r) = HttpResponse::parse(&response) {
-                    let mut s = String::new();
-                    if include {
-                        s.push_str(&format!("HTTP/1.1 {} {}\r\n", r.status, r.reason));
-                        for (k, v) in &r.headers {
-                            s.push_str(&format!("{k}: {v}\r\n"));
-                        }
-                        s.push_str("\r\n");
-                    }
-                    s.push_str(&r.body);
-                    ExecOutput::out(s)
-                } else {
-                    fail(1, "curl: (1) Received HTTP/0.9 when not allowed".to_string())
-                }
-            }
-            Some(Outcome::Reset) => fail(56, "curl: (56) Recv failure: Connection reset by peer".to_string()),
-            Some(Outcome::TimedOut) if timeout.is_some() => fail(
-                28,
-                format!(
-                    "curl: (28) Failed to connect to {} port {} after {ms} ms: Timeout was reached",
-                    url.host, url.port
-                ),
-            ),
-            _ => fail(
-                7,
-                format!(
-                    "curl: (7) Failed to connect to {} port {} after {ms} ms: Couldn't connect to server",
-                    url.host, url.port
-                ),
-            ),
-        };
-        out.connection = Some(self.report(id, &conv));
-        out
-    }
-
-    fn wget(
-        &mut self,
-        target: &Target,
-        host: HostId,
-        url: &Url,
-        quiet: bool,
-        to_stdout: bool,
-        timeout: Option<u64>,
-    ) -> ExecOutput {
+    /// BusyBox wget: `Connecting to HOST (IP:PORT)`, `-S` headers, the progress line and
+    /// `saving to`/`written to stdout` on stderr, the body to stdout with `-O -`; `server
+    /// returned error: HTTP/1.1 404 Not Found` and exit 1 for an error status.
+    fn wget(&mut self, target: &Target, host: HostId, w: &WgetArgs) -> ExecOutput {
+        let Some(url) = w.url.as_ref() else { return ExecOutput::default() };
         let Some(ip) = self.resolve(target, &url.host) else {
             return ExecOutput::err(format!("wget: bad address '{}'", url.host), 1);
         };
-        let request = HttpRequest::render("GET", &url.host_header(), &url.path, "Wget");
-        let limit = SimDuration::from_secs(timeout.unwrap_or(900)).min(TCP_CONNECT_GIVE_UP);
+        let request = w.request(url).to_bytes();
+        let limit = SimDuration::from_secs(w.timeout.unwrap_or(900)).min(TCP_CONNECT_GIVE_UP);
         let (id, conv) = self.converse(host, ConvProto::Tcp, SocketAddrV4::new(ip, url.port), request, limit);
         let mut stderr = String::new();
-        if !quiet {
+        if !w.quiet {
             stderr.push_str(&format!("Connecting to {} ({}:{})\n", url.host_header(), ip, url.port));
         }
+        let to_stdout = w.to_stdout();
+        let file = match w.output.as_deref() {
+            Some(f) => f.to_string(),
+            None => {
+                let last = url.path.split('?').next().unwrap_or("/").rsplit('/').next().unwrap_or("");
+                if last.is_empty() { "index.html".to_string() } else { last.to_string() }
+            }
+        };
+        let failed = |stderr: String, msg: &str| ExecOutput {
+            stderr: format!("{stderr}wget: {msg}\n"),
+            exit_code: 1,
+            ..Default::default()
+        };
         let mut out = match conv.outcome.clone() {
             Some(Outcome::Completed { response }) => match HttpResponse::parse(&response) {
-                Some(r) if r.status == 200 => {
-                    if !quiet {
-                        if to_stdout {
-                            stderr.push_str("writing to stdout\n");
-                        } else {
-                            stderr.push_str("saving to 'index.html'\n");
+                Some(r) => {
+                    if w.server_response {
+                        for line in r.head().split("\r\n").take_while(|l| !l.is_empty()) {
+                            stderr.push_str(&format!("  {line}\n"));
                         }
-                        let file = if to_stdout { "-" } else { "index.html" };
-                        stderr.push_str(&format!(
-                            "{file:<20} 100% |********************************| {:>5}  0:00:00 ETA\n",
-                            r.body.len()
-                        ));
-                        stderr.push_str(if to_stdout {
-                            "written to stdout\n"
-                        } else {
-                            "'index.html' saved\n"
-                        });
                     }
-                    ExecOutput {
-                        stdout: if to_stdout { r.body } else { String::new() },
-                        stderr,
-                        ..Default::default()
+                    if !(200..300).contains(&r.status) {
+                        failed(stderr, &format!("server returned error: HTTP/1.1 {} {}", r.status, r.reason))
+                    } else if w.spider {
+                        if !w.quiet {
+                            stderr.push_str("remote file exists\n");
+                        }
+                        ExecOutput { stderr, ..Default::default() }
+                    } else {
+                        if !w.quiet {
+                            if to_stdout {
+                                stderr.push_str("writing to stdout\n");
+                            } else {
+                                stderr.push_str(&format!("saving to '{file}'\n"));
+                            }
+                            let shown = if to_stdout { "-" } else { file.as_str() };
+                            stderr.push_str(&format!(
+                                "{shown:<20} 100% |********************************| {:>5}  0:00:00 ETA\n",
+                                r.body.len()
+                            ));
+                            stderr.push_str(&if to_stdout {
+                                "written to stdout\n".to_string()
+                            } else {
+                                format!("'{file}' saved\n")
+                            });
+                        }
+                        ExecOutput {
+                            stdout: if to_stdout { r.body } else { String::new() },
+                            stderr,
+                            ..Default::default()
+                        }
                     }
                 }
-                Some(r) => ExecOutput {
-                    stderr: format!(
-                        "{stderr}wget: server returned error: HTTP/1.1 {} {}\n",
-                        r.status, r.reason
-                    ),
-                    exit_code: 1,
-                    ..Default::default()
-                },
-                None => ExecOutput {
-                    stderr: format!("{stderr}wget: error getting response\n"),
-                    exit_code: 1,
-                    ..Default::default()
-                },
+                None => failed(stderr, "error getting response"),
             },
-            Some(Outcome::TimedOut) => ExecOutput {
-                stderr: format!("{stderr}wget: download timed out\n"),
-                exit_code: 1,
-                ..Default::default()
-            },
-            Some(Outcome::Reset) => ExecOutput {
-                stderr: format!("{stderr}wget: error getting response: Connection reset by peer\n"),
-                exit_code: 1,
-                ..Default::default()
-            },
+            Some(Outcome::TimedOut) => failed(stderr, "download timed out"),
+            Some(Outcome::Reset) => failed(stderr, "error getting response: Connection reset by peer"),
             other => {
                 let why = connect_error(other.as_ref());
-                ExecOutput {
-                    stderr: format!("{stderr}wget: can't connect to remote host ({ip}): {why}\n"),
-                    exit_code: 1,
-                    ..Default::default()
-                }
+                failed(stderr, &format!("can't connect to remote host ({ip}): {why}"))
             }
         };
         out.connection = Some(self.report(id, &conv));

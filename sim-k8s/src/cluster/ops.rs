@@ -168,8 +168,10 @@ impl Cluster {
         self.world_mut().net.tracing = true;
         let timeout =
             if proto == ConvProto::Tcp { SimDuration::from_secs(10) } else { SimDuration::from_secs(3) };
-        let (id, conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
+        let (id, mut conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
+        // A proxy's second connection (an ingress controller to an endpoint) is part of the path.
+        conv.packets = self.report(id, &conv).packets;
         let records: Vec<_> = self.world().net.trace.records[first_record..]
             .iter()
             .filter(|r| r.event.packet().is_none_or(|p| conv.packets.contains(&p)))

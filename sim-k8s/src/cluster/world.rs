@@ -158,11 +158,13 @@ impl Application for DnsServerApp {
 struct ImageApp {
     kind: AppKind,
     hostname: String,
+    epoch_unix_secs: i64,
 }
 
 impl Application for ImageApp {
     fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
-        let view = ServerView { hostname: &self.hostname, local: ctx.local, peer: ctx.peer };
+        let now_unix = self.epoch_unix_secs + ctx.now.as_secs() as i64;
+        let view = ServerView { hostname: &self.hostname, local: ctx.local, peer: ctx.peer, now_unix };
         apps::respond(&self.kind, &view, request).unwrap_or_default()
     }
 }
@@ -197,6 +199,10 @@ pub struct ClusterWorld {
     pub pods: IndexMap<String, PodRt>,
     /// CoreDNS's state, shared with its pods' servers.
     pub dns: Rc<RefCell<DnsState>>,
+    /// The ingress-nginx controllers' state, shared with their pods' nginx (`crate::ingress`).
+    pub ingress: Rc<RefCell<crate::ingress::IngressState>>,
+    /// An object the ingress controllers watch changed since their state was built.
+    ingress_stale: bool,
     /// The API change sequence already acted on.
     seen_seq: u64,
     /// The pending reconcile, if scheduled.
@@ -306,7 +312,11 @@ impl ClusterWorld {
         rng: SimRng,
     ) -> Self {
         let node_names = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let ingress =
+            crate::ingress::IngressState::new(rng.fork("ingress-nginx"), api.config().epoch_unix_secs);
         ClusterWorld {
+            ingress: Rc::new(RefCell::new(ingress)),
+            ingress_stale: true,
             config,
             api,
             controllers,
@@ -362,6 +372,9 @@ impl ClusterWorld {
         match ev {
             ClusterEvent::Net(e) => {
                 self.refresh_dns_if_stale();
+                if std::mem::take(&mut self.ingress_stale) {
+                    crate::ingress::view::refresh(&mut self.ingress.borrow_mut(), &self.api, now);
+                }
                 self.net.handle(now, e, sched)
             }
             ClusterEvent::Reconcile => {
@@ -423,6 +436,18 @@ impl ClusterWorld {
                 }
                 Kind::Namespace => self.dns_stale = true,
                 _ => {}
+            }
+            if matches!(
+                c.key.kind,
+                Kind::Ingress | Kind::IngressClass | Kind::Service | Kind::EndpointSlice | Kind::Pod
+            ) {
+                self.ingress_stale = true;
+            }
+        }
+        if self.ingress_stale {
+            // The controllers publish their address on the Ingresses they serve.
+            for ing in crate::ingress::view::status_updates(&self.api) {
+                let _ = self.api.update_status(Object::Ingress(ing));
             }
         }
         self.seen_seq = self.api.last_seq();
@@ -797,6 +822,23 @@ impl ClusterWorld {
             }
             for c in &pod.spec.containers {
                 let kind = AppKind::from_image(&c.image);
+                if kind == AppKind::IngressNginx {
+                    // The controller's nginx on 80 and 443 (its webhook port is not an HTTP
+                    // server netsim runs: admission is checked on apply).
+                    let flags = crate::ingress::ControllerFlags::from_args(&c.args, &pod.metadata.namespace);
+                    for port in [80, 443] {
+                        let app = crate::ingress::IngressNginxApp::new(
+                            self.ingress.clone(),
+                            flags.controller_class.clone(),
+                        );
+                        let _ = h.sockets.listen(
+                            SockProto::Tcp,
+                            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port),
+                            Box::new(app),
+                        );
+                    }
+                    continue;
+                }
                 let mut ports: Vec<(SockProto, u16)> = c
                     .ports
                     .iter()
@@ -816,7 +858,11 @@ impl ClusterWorld {
                         continue;
                     }
                     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
-                    let app = ImageApp { kind: kind.clone(), hostname: hostname.clone() };
+                    let app = ImageApp {
+                        kind: kind.clone(),
+                        hostname: hostname.clone(),
+                        epoch_unix_secs: self.api.config().epoch_unix_secs,
+                    };
                     let _ = h.sockets.listen(proto, addr, Box::new(app));
                 }
             }

@@ -366,6 +366,7 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "node" | "nodes" | "no" => Kind::Node,
         "namespace" | "namespaces" | "ns" => Kind::Namespace,
         "ingress" | "ingresses" | "ing" => Kind::Ingress,
+        "ingressclass" | "ingressclasses" => Kind::IngressClass,
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
         _ => return None,
     })

@@ -152,6 +152,7 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         ),
         Kind::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
         Kind::Ingress => (&["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], &[]),
+        Kind::IngressClass => (&["NAME", "CONTROLLER", "PARAMETERS", "AGE"], &[]),
         Kind::ServiceCidr => (&["NAME", "CIDRS", "AGE"], &[]),
         Kind::KubeProxyConfiguration => (&["NAME"], &[]),
     };
@@ -507,6 +508,25 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             let tls = spec.get("tls").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
             let ports = if tls { "80, 443" } else { "80" };
             vec![name, class, ingress_hosts(&spec), ingress_address(i, wide), ports.into(), created]
+        }
+        Object::IngressClass(c) => {
+            // printers.go `printIngressClass`: PARAMETERS is `<none>` or `Kind/name` with the
+            // API group prefixed (`example.com/IngressParameters/external-lb`).
+            let params = c
+                .spec
+                .parameters
+                .as_ref()
+                .map(|p| {
+                    let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let group = s("apiGroup");
+                    if group.is_empty() {
+                        format!("{}/{}", s("kind"), s("name"))
+                    } else {
+                        format!("{group}/{}/{}", s("kind"), s("name"))
+                    }
+                })
+                .unwrap_or_else(|| "<none>".into());
+            vec![name, c.spec.controller.clone(), params, created]
         }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
         Object::KubeProxyConfiguration(_) => vec![name],

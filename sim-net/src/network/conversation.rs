@@ -15,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use sim_core::{SimDuration, SimTime};
 
 use crate::iface::HostId;
-use crate::socket::{AppContext, ServerConn, ServerTcpState, SockProto};
+use crate::socket::{AppContext, AppReply, ServerConn, ServerTcpState, SockProto, UpstreamRequest};
 use crate::wire::{Icmp, Packet, Payload, Protocol, TcpFlags, Transport, unreach};
 
 use super::trace::{Delivery, Disposition};
@@ -126,6 +126,11 @@ pub struct Conversation {
     pub finished: Option<SimTime>,
     /// How many SYNs were sent.
     pub syns_sent: u32,
+    /// The connections the serving application opened to answer it (a proxy's second hop),
+    /// in order.
+    pub upstreams: Vec<ConvId>,
+    /// For a proxy's upstream connection: the client conversation it serves.
+    pub upstream_of: Option<ConvId>,
     state: ClientState,
     response: Vec<u8>,
 }
@@ -142,10 +147,23 @@ impl Conversation {
             started: None,
             finished: None,
             syns_sent: 0,
+            upstreams: vec![],
+            upstream_of: None,
             state: ClientState::Pending,
             response: vec![],
         }
     }
+}
+
+/// A client connection waiting for its server's upstream connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PendingUpstream {
+    host: HostId,
+    listener: usize,
+    local: SocketAddrV4,
+    peer: SocketAddrV4,
+    client_conv: Option<ConvId>,
+    token: u64,
 }
 
 impl Network {
@@ -156,9 +174,22 @@ impl Network {
             return;
         }
         cv.state = ClientState::Done;
-        cv.outcome = Some(outcome);
+        cv.outcome = Some(outcome.clone());
         cv.finished = Some(now);
         let (from, local, proto, dst) = (cv.spec.from, cv.local, cv.spec.proto, cv.spec.dst);
+        self.release_client_socket(from, local, proto, dst);
+        if let Some(pending) = self.upstreams.remove(&c) {
+            self.resume_proxy(pending, &outcome);
+        }
+    }
+
+    fn release_client_socket(
+        &mut self,
+        from: HostId,
+        local: Option<SocketAddrV4>,
+        proto: ConvProto,
+        dst: SocketAddrV4,
+    ) {
         let Some(local) = local else { return };
         let Some(host) = self.hosts.get_mut(from.0 as usize) else { return };
         match proto {
@@ -471,16 +502,16 @@ impl Network {
             }
             _ if !pkt.payload.is_empty() || flags.contains(TcpFlags::PSH) => {
                 set(self, ServerTcpState::Established);
-                let response =
-                    self.run_app(h, conn.listener, local, peer, Protocol::Tcp, &pkt.payload, meta.conv);
-                self.server_send(
-                    h,
+                let reply = self.run_tcp_app(h, conn.listener, local, peer, &pkt.payload, meta.conv);
+                let pending = PendingUpstream {
+                    host: h,
+                    listener: conn.listener,
                     local,
                     peer,
-                    TcpFlags::PSH.with(TcpFlags::ACK),
-                    Payload::from_bytes(&response),
-                    meta.conv,
-                );
+                    client_conv: meta.conv,
+                    token: 0,
+                };
+                self.proxy_reply(pending, reply);
             }
             ServerTcpState::SynRecv | ServerTcpState::Established if flags.contains(TcpFlags::FIN) => {
                 set(self, ServerTcpState::LastAck);
@@ -514,9 +545,10 @@ impl Network {
         request: &Payload,
         conv: Option<ConvId>,
     ) -> Vec<u8> {
+        let now = self.now;
         let host = self.host_at(h);
         let name = host.name.clone();
-        let ctx = AppContext { local, peer, host: &name, proto };
+        let ctx = AppContext { local, peer, host: &name, proto, now };
         let response = match host.sockets.listener_mut(listener) {
             Some(l) => l.app.respond(&ctx, &request.0),
             None => vec![],
@@ -525,6 +557,83 @@ impl Network {
             cv.served_by = Some(super::ServedBy { host: h, local, peer });
         }
         response
+    }
+
+    /// A TCP request to the application behind `listener`: its answer, or its upstream.
+    fn run_tcp_app(
+        &mut self,
+        h: HostId,
+        listener: usize,
+        local: SocketAddrV4,
+        peer: SocketAddrV4,
+        request: &Payload,
+        conv: Option<ConvId>,
+    ) -> AppReply {
+        let now = self.now;
+        let host = self.host_at(h);
+        let name = host.name.clone();
+        let ctx = AppContext { local, peer, host: &name, proto: Protocol::Tcp, now };
+        let reply = match host.sockets.listener_mut(listener) {
+            Some(l) => l.app.handle(&ctx, &request.0),
+            None => AppReply::Respond(vec![]),
+        };
+        if let Some(cv) = conv.and_then(|c| self.convs.get_mut(c.0)) {
+            cv.served_by = Some(super::ServedBy { host: h, local, peer });
+        }
+        reply
+    }
+
+    /// Sends an application's answer on the waiting client connection, or opens the upstream
+    /// connection it asked for (a conversation of its own from the server's namespace, started
+    /// now; the client connection is answered when it ends).
+    fn proxy_reply(&mut self, pending: PendingUpstream, reply: AppReply) {
+        match reply {
+            AppReply::Respond(response) => self.server_send(
+                pending.host,
+                pending.local,
+                pending.peer,
+                TcpFlags::PSH.with(TcpFlags::ACK),
+                Payload::from_bytes(&response),
+                pending.client_conv,
+            ),
+            AppReply::Upstream(UpstreamRequest { dst, request, timeout, token }) => {
+                let spec = ConversationSpec {
+                    from: pending.host,
+                    proto: ConvProto::Tcp,
+                    dst,
+                    payload: request,
+                    src_port: None,
+                    timeout,
+                };
+                let up = self.start_conversation(spec);
+                if let Some(cv) = self.convs.get_mut(up.0) {
+                    cv.upstream_of = pending.client_conv;
+                }
+                if let Some(cv) = pending.client_conv.and_then(|c| self.convs.get_mut(c.0)) {
+                    cv.upstreams.push(up);
+                }
+                self.upstreams.insert(up, PendingUpstream { token, ..pending });
+                self.schedule(SimDuration::ZERO, NetEvent::ConvStart(up));
+            }
+        }
+    }
+
+    /// The upstream connection of a waiting proxy ended: the application decides what next.
+    fn resume_proxy(&mut self, pending: PendingUpstream, outcome: &Outcome) {
+        let now = self.now;
+        let Some(host) = self.hosts.get_mut(pending.host.0 as usize) else { return };
+        // The client may have given up meanwhile (its connection is gone): nothing to answer.
+        if !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer)) {
+            return;
+        }
+        let name = host.name.clone();
+        let ctx =
+            AppContext { local: pending.local, peer: pending.peer, host: &name, proto: Protocol::Tcp, now };
+        let reply = match host.sockets.listener_mut(pending.listener) {
+            Some(l) => l.app.upstream_done(&ctx, pending.token, outcome),
+            None => AppReply::Respond(vec![]),
+        };
+        self.proxy_reply(pending, reply);
     }
 
     fn deliver_udp(&mut self, h: HostId, pkt: Packet, meta: PacketMeta) {

@@ -1,0 +1,681 @@
+//! `curl` (8.5.0) and BusyBox `wget` (1.36) as tutorials type them: their options parsed as the
+//! tools parse them (curl's combined short flags `-sSLk`, `-o FILE`, `-w FORMAT`, `-m`,
+//! `--connect-timeout`, `-H`, `-X`, `-d`, `-I`, `-i`, `-v`, `-f`, `--resolve HOST:PORT:ADDR`;
+//! wget's `-qO-`, `-S`, `-T`, `-U`, `--header`, `--post-data`, `--spider`), the HTTP/1.1 request
+//! they send over a real simulated TCP connection, and what they print: the body, `-i`/`-I`
+//! headers, `-v`'s `*`/`>`/`<` lines on stderr, `-w` variables, and their error lines and exit
+//! statuses (curl 6 resolve, 7 connect, 22 `-f`, 28 timeout, 52 empty reply, 56 reset).
+//!
+//! Left out: curl's progress meter (printed by the real curl on stderr when stdout is not a
+//! terminal and `-s` is not given; its speeds are wall-clock figures), TLS (an `https://` URL is
+//! plain HTTP to port 443, and `-k` changes nothing), redirects followed by `-L` (the 3xx is
+//! printed), files written by `-o` (the body is discarded).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sim_core::SimDuration;
+use sim_net::iface::HostId;
+use sim_net::network::{ConvProto, Outcome};
+
+use super::command::{CommandError, Url};
+use super::exec::{ExecOutput, TCP_CONNECT_GIVE_UP};
+use super::facade::{Cluster, Target};
+use crate::http::{Request, Response};
+
+/// The user agent curl sends.
+pub const CURL_USER_AGENT: &str = "curl/8.5.0";
+
+/// A parsed curl command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CurlArgs {
+    /// The URL.
+    pub url: Option<Url>,
+    /// `-X`.
+    pub method: Option<String>,
+    /// `-H` headers, in order (`Name: value`; `Name:` removes a default one).
+    pub headers: Vec<(String, String)>,
+    /// `-d` / `--data*` (joined with `&` when repeated).
+    pub data: Option<String>,
+    /// `-I`.
+    pub head: bool,
+    /// `-i`.
+    pub include: bool,
+    /// `-v`.
+    pub verbose: bool,
+    /// `-s`.
+    pub silent: bool,
+    /// `-S` (errors even with `-s`).
+    pub show_error: bool,
+    /// `-f`.
+    pub fail: bool,
+    /// `-o FILE`.
+    pub output: Option<String>,
+    /// `-w FORMAT`.
+    pub write_out: Option<String>,
+    /// `-m`, in milliseconds.
+    pub max_time_ms: Option<u64>,
+    /// `--connect-timeout`, in milliseconds.
+    pub connect_timeout_ms: Option<u64>,
+    /// `--resolve HOST:PORT:ADDR`.
+    pub resolve: Vec<(String, u16, Ipv4Addr)>,
+    /// `-A`.
+    pub user_agent: Option<String>,
+}
+
+fn usage(message: impl Into<String>, exit_code: i32) -> CommandError {
+    CommandError { message: message.into(), exit_code }
+}
+
+fn unknown_option(opt: &str) -> CommandError {
+    usage(
+        format!(
+            "curl: option {opt}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information"
+        ),
+        2,
+    )
+}
+
+/// Seconds with fractions (`-m 0.5`) to milliseconds, as curl reads them.
+fn millis(opt: &str, v: Option<&str>) -> Result<u64, CommandError> {
+    let v = v.ok_or_else(|| {
+        usage(
+            format!("curl: option {opt}: requires parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"),
+            2,
+        )
+    })?;
+    match v.parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.is_finite() => Ok((f * 1000.0).round() as u64),
+        _ => Err(usage(
+            format!(
+                "curl: option {opt}: expected a proper numerical parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"
+            ),
+            2,
+        )),
+    }
+}
+
+/// Short options that take an argument.
+const CURL_SHORT_WITH_ARG: &str = "oOwmHXdAebxuUrTCYy";
+
+/// Parses curl's arguments.
+pub fn parse_curl(args: &[String]) -> Result<CurlArgs, CommandError> {
+    let mut c = CurlArgs::default();
+    let mut url: Option<String> = None;
+    let mut i = 0;
+    let value = |i: &mut usize, opt: &str| -> Result<String, CommandError> {
+        *i += 1;
+        args.get(*i).cloned().ok_or_else(|| {
+            usage(
+                format!("curl: option {opt}: requires parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"),
+                2,
+            )
+        })
+    };
+    while i < args.len() {
+        let a = args[i].as_str();
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let arg = |i: &mut usize| match &inline {
+                Some(v) => Ok(v.clone()),
+                None => value(i, a),
+            };
+            match name {
+                "silent" => c.silent = true,
+                "show-error" => c.show_error = true,
+                "verbose" => c.verbose = true,
+                "include" => c.include = true,
+                "head" => c.head = true,
+                "fail" => c.fail = true,
+                "location" | "insecure" | "http1.1" | "compressed" | "no-keepalive" | "ipv4" => {}
+                "output" => c.output = Some(arg(&mut i)?),
+                "write-out" => c.write_out = Some(arg(&mut i)?),
+                "max-time" => c.max_time_ms = Some(millis(a, Some(&arg(&mut i)?))?),
+                "connect-timeout" => c.connect_timeout_ms = Some(millis(a, Some(&arg(&mut i)?))?),
+                "header" => push_header(&mut c, &arg(&mut i)?),
+                "request" => c.method = Some(arg(&mut i)?),
+                "data" | "data-raw" | "data-binary" | "data-ascii" | "data-urlencode" => {
+                    push_data(&mut c, arg(&mut i)?)
+                }
+                "user-agent" => c.user_agent = Some(arg(&mut i)?),
+                "resolve" => {
+                    let v = arg(&mut i)?;
+                    c.resolve.push(parse_resolve(&v)?);
+                }
+                "url" => url = Some(arg(&mut i)?),
+                _ => return Err(unknown_option(a)),
+            }
+        } else if a.len() > 1 && a.starts_with('-') {
+            let flags: Vec<char> = a[1..].chars().collect();
+            let mut k = 0;
+            while k < flags.len() {
+                let f = flags[k];
+                if CURL_SHORT_WITH_ARG.contains(f) {
+                    // The rest of the word, or the next word, is the argument (`-m5`, `-o /dev/null`).
+                    let rest: String = flags[k + 1..].iter().collect();
+                    let v = if rest.is_empty() { value(&mut i, &format!("-{f}"))? } else { rest };
+                    let opt = format!("-{f}");
+                    match f {
+                        'o' => c.output = Some(v),
+                        'w' => c.write_out = Some(v),
+                        'm' => c.max_time_ms = Some(millis(&opt, Some(&v))?),
+                        'H' => push_header(&mut c, &v),
+                        'X' => c.method = Some(v),
+                        'd' => push_data(&mut c, v),
+                        'A' => c.user_agent = Some(v),
+                        _ => {}
+                    }
+                    break;
+                }
+                match f {
+                    's' => c.silent = true,
+                    'S' => c.show_error = true,
+                    'v' => c.verbose = true,
+                    'i' => c.include = true,
+                    'I' => c.head = true,
+                    'f' => c.fail = true,
+                    'L' | 'k' | '4' | 'N' | 'g' => {}
+                    other => return Err(unknown_option(&format!("-{other}"))),
+                }
+                k += 1;
+            }
+        } else {
+            url = Some(a.to_string());
+        }
+        i += 1;
+    }
+    let url = url.ok_or_else(|| {
+        usage("curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information", 2)
+    })?;
+    c.url = Some(Url::parse(&url).map_err(|m| usage(format!("curl: (3) {m}"), 3))?);
+    Ok(c)
+}
+
+fn push_header(c: &mut CurlArgs, h: &str) {
+    let (k, v) = h.split_once(':').unwrap_or((h, ""));
+    c.headers.push((k.trim().to_string(), v.trim().to_string()));
+}
+
+fn push_data(c: &mut CurlArgs, d: String) {
+    c.data = Some(match c.data.take() {
+        Some(prev) => format!("{prev}&{d}"),
+        None => d,
+    });
+}
+
+fn parse_resolve(v: &str) -> Result<(String, u16, Ipv4Addr), CommandError> {
+    let bad = || usage(format!("curl: (49) Couldn't parse CURLOPT_RESOLVE entry '{v}'"), 49);
+    let mut parts = v.splitn(3, ':');
+    let host = parts.next().ok_or_else(bad)?;
+    let port = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let addr =
+        parts.next().and_then(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok()).ok_or_else(bad)?;
+    Ok((host.to_string(), port, addr))
+}
+
+impl CurlArgs {
+    /// The request curl sends: method, target, `Host`, `User-Agent`, `Accept`, the `-H`
+    /// headers (a `-H` of a default header replaces it in place; `Name:` removes it), then
+    /// `Content-Length` and `Content-Type` for `-d`.
+    pub fn request(&self, url: &Url) -> Request {
+        let method = match (&self.method, self.head, &self.data) {
+            (Some(m), _, _) => m.clone(),
+            (None, true, _) => "HEAD".to_string(),
+            (None, false, Some(_)) => "POST".to_string(),
+            (None, false, None) => "GET".to_string(),
+        };
+        let mut r = Request::new(&method, &url.path);
+        r.headers.push("Host", url.host_header());
+        r.headers.push("User-Agent", self.user_agent.clone().unwrap_or_else(|| CURL_USER_AGENT.to_string()));
+        r.headers.push("Accept", "*/*");
+        for (k, v) in &self.headers {
+            if v.is_empty() {
+                r.headers.remove(k);
+            } else if r.headers.get(k).is_some() {
+                r.headers.set(k, v.clone());
+            } else {
+                r.headers.push(k.clone(), v.clone());
+            }
+        }
+        if let Some(d) = &self.data {
+            r.headers.push("Content-Length", d.len().to_string());
+            if r.headers.get("content-type").is_none() {
+                r.headers.push("Content-Type", "application/x-www-form-urlencoded");
+            }
+            r.body = d.clone();
+        }
+        r
+    }
+}
+
+/// What `-w` can print about a finished transfer.
+struct Transfer<'a> {
+    url: &'a Url,
+    code: u16,
+    remote: SocketAddrV4,
+    local: Option<SocketAddrV4>,
+    size: usize,
+    total_secs: f64,
+    connect_secs: f64,
+    content_type: String,
+    method: &'a str,
+}
+
+/// curl's `-w` format: `%{var}`, `%%`, `\n`, `\t`, `\r`, `\\`. Unknown variables warn.
+fn write_out(format: &str, t: &Transfer<'_>, stderr: &mut String) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('\\') => out.push('\\'),
+                Some(o) => {
+                    out.push('\\');
+                    out.push(o);
+                }
+                None => out.push('\\'),
+            },
+            '%' if chars.peek() == Some(&'%') => {
+                chars.next();
+                out.push('%');
+            }
+            '%' if chars.peek() == Some(&'{') => {
+                chars.next();
+                let var: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                let v = match var.as_str() {
+                    "http_code" | "response_code" => format!("{:03}", t.code),
+                    "remote_ip" => t.remote.ip().to_string(),
+                    "remote_port" => t.remote.port().to_string(),
+                    "local_ip" => t.local.map(|l| l.ip().to_string()).unwrap_or_default(),
+                    "local_port" => t.local.map(|l| l.port().to_string()).unwrap_or_default(),
+                    "size_download" => t.size.to_string(),
+                    "time_total" => format!("{:.6}", t.total_secs),
+                    "time_connect" => format!("{:.6}", t.connect_secs),
+                    "url_effective" | "url" => t.url.to_string(),
+                    "content_type" => t.content_type.clone(),
+                    "method" => t.method.to_string(),
+                    "num_connects" => "1".to_string(),
+                    "http_version" => "1.1".to_string(),
+                    "scheme" => if t.url.port == 443 { "HTTPS" } else { "HTTP" }.to_string(),
+                    other => {
+                        stderr.push_str(&format!("curl: unknown --write-out variable: '{other}'\n"));
+                        String::new()
+                    }
+                };
+                out.push_str(&v);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Cluster {
+    /// Runs curl from `target`.
+    pub(super) fn run_curl(&mut self, target: &Target, host: HostId, c: &CurlArgs) -> ExecOutput {
+        let Some(url) = c.url.as_ref() else { return ExecOutput::default() };
+        let quiet_errors = c.silent && !c.show_error;
+        let fail = |code: i32, msg: String, mut stderr: String| {
+            if !quiet_errors {
+                stderr.push_str(&msg);
+                stderr.push('\n');
+            }
+            ExecOutput { stderr, exit_code: code, ..Default::default() }
+        };
+        let pinned = c.resolve.iter().find(|(h, p, _)| *h == url.host && *p == url.port).map(|(_, _, a)| *a);
+        let Some(ip) = pinned.or_else(|| self.resolve(target, &url.host)) else {
+            return fail(6, format!("curl: (6) Could not resolve host: {}", url.host), String::new());
+        };
+        let request = c.request(url);
+        let mut stderr = String::new();
+        if c.verbose {
+            if pinned.is_some() {
+                stderr.push_str(&format!("* Added {}:{}:{ip} to DNS cache\n", url.host, url.port));
+                stderr.push_str(&format!("* Hostname {} was found in DNS cache\n", url.host));
+            }
+            stderr.push_str(&format!("*   Trying {ip}:{}...\n", url.port));
+        }
+        let limit = match (c.max_time_ms, c.connect_timeout_ms) {
+            (Some(m), Some(ct)) => m.min(ct),
+            (Some(m), None) => m,
+            (None, Some(ct)) => ct,
+            (None, None) => TCP_CONNECT_GIVE_UP.as_millis(),
+        };
+        let start = self.now();
+        let (id, conv) = self.converse(
+            host,
+            ConvProto::Tcp,
+            SocketAddrV4::new(ip, url.port),
+            request.to_bytes(),
+            SimDuration::from_millis(limit),
+        );
+        let ms = conv.finished.unwrap_or(self.now()).saturating_since(start).as_millis();
+        let connected = conv.syns_sent > 0 && conv.served_by.is_some();
+        if c.verbose && connected {
+            stderr.push_str(&format!("* Connected to {} ({ip}) port {}\n", url.host, url.port));
+            for line in request.to_string().split("\r\n").take_while(|l| !l.is_empty()) {
+                stderr.push_str(&format!("> {line}\n"));
+            }
+            stderr.push_str("> \n");
+        }
+        let host_port = format!("{} port {}", url.host, url.port);
+        let mut out = match conv.outcome.clone() {
+            Some(Outcome::Completed { response }) if response.is_empty() => {
+                fail(52, "curl: (52) Empty reply from server".to_string(), stderr)
+            }
+            Some(Outcome::Completed { response }) => match Response::parse(&response) {
+                Some(r) => {
+                    if c.verbose {
+                        for line in r.head().split("\r\n").take_while(|l| !l.is_empty()) {
+                            stderr.push_str(&format!("< {line}\n"));
+                        }
+                        stderr.push_str("< \n");
+                    }
+                    let mut stdout = String::new();
+                    if c.fail && r.status >= 400 {
+                        if c.verbose {
+                            stderr.push_str(&format!("* The requested URL returned error: {}\n", r.status));
+                            stderr.push_str("* Closing connection\n");
+                        }
+                        let msg = format!("curl: (22) The requested URL returned error: {}", r.status);
+                        return ExecOutput {
+                            connection: Some(self.report(id, &conv)),
+                            ..fail(22, msg, stderr)
+                        };
+                    }
+                    let to_stdout = c.output.as_deref().is_none_or(|o| o == "-");
+                    if (c.include || c.head) && to_stdout {
+                        stdout.push_str(&r.head());
+                    }
+                    if !c.head && to_stdout {
+                        stdout.push_str(&r.body);
+                    }
+                    if c.verbose {
+                        stderr.push_str(&format!("* Connection #0 to host {} left intact\n", url.host));
+                    }
+                    if let Some(w) = &c.write_out {
+                        let t = Transfer {
+                            url,
+                            code: r.status,
+                            remote: SocketAddrV4::new(ip, url.port),
+                            local: conv.local,
+                            size: if c.head { 0 } else { r.body.len() },
+                            total_secs: ms as f64 / 1000.0,
+                            connect_secs: ms as f64 / 2000.0,
+                            content_type: r.headers.get("content-type").unwrap_or("").to_string(),
+                            method: &request.method,
+                        };
+                        let w = write_out(w, &t, &mut stderr);
+                        stdout.push_str(&w);
+                    }
+                    ExecOutput { stdout, stderr, ..Default::default() }
+                }
+                None => fail(1, "curl: (1) Received HTTP/0.9 when not allowed".to_string(), stderr),
+            },
+            Some(Outcome::Reset) => {
+                fail(56, "curl: (56) Recv failure: Connection reset by peer".to_string(), stderr)
+            }
+            Some(Outcome::TimedOut) if connected => fail(
+                28,
+                format!("curl: (28) Operation timed out after {ms} milliseconds with 0 bytes received"),
+                stderr,
+            ),
+            Some(Outcome::TimedOut)
+                if c.connect_timeout_ms.is_some_and(|ct| c.max_time_ms.is_none_or(|m| ct <= m)) =>
+            {
+                fail(
+                    28,
+                    format!("curl: (28) Failed to connect to {host_port} after {ms} ms: Timeout was reached"),
+                    stderr,
+                )
+            }
+            Some(Outcome::TimedOut) if c.max_time_ms.is_some() => {
+                fail(28, format!("curl: (28) Connection timed out after {ms} milliseconds"), stderr)
+            }
+            _ => fail(
+                7,
+                format!(
+                    "curl: (7) Failed to connect to {host_port} after {ms} ms: Couldn't connect to server"
+                ),
+                stderr,
+            ),
+        };
+        if let Some(w) = &c.write_out
+            && out.exit_code != 0
+        {
+            // `-w` still prints, with `000` for the code, after a failed transfer.
+            let t = Transfer {
+                url,
+                code: 0,
+                remote: SocketAddrV4::new(ip, url.port),
+                local: conv.local,
+                size: 0,
+                total_secs: ms as f64 / 1000.0,
+                connect_secs: 0.0,
+                content_type: String::new(),
+                method: &request.method,
+            };
+            let mut extra = String::new();
+            out.stdout.push_str(&write_out(w, &t, &mut extra));
+            out.stderr = format!("{extra}{}", out.stderr);
+        }
+        out.connection = Some(self.report(id, &conv));
+        out
+    }
+}
+
+/// A parsed BusyBox wget command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WgetArgs {
+    /// The URL.
+    pub url: Option<Url>,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-O FILE` (`-` for stdout).
+    pub output: Option<String>,
+    /// `-T SECS`.
+    pub timeout: Option<u64>,
+    /// `-S`: print the server's response headers.
+    pub server_response: bool,
+    /// `--spider`: only check that the page is there.
+    pub spider: bool,
+    /// `--header 'Name: value'`.
+    pub headers: Vec<(String, String)>,
+    /// `--post-data`.
+    pub post_data: Option<String>,
+    /// `-U`.
+    pub user_agent: Option<String>,
+}
+
+impl WgetArgs {
+    /// True when the body goes to stdout (`-O -`).
+    pub fn to_stdout(&self) -> bool {
+        self.output.as_deref() == Some("-")
+    }
+}
+
+/// Parses BusyBox wget's arguments (getopt: combined short flags, `-O` and `-T` take one).
+pub fn parse_wget(args: &[String]) -> Result<WgetArgs, CommandError> {
+    let mut w = WgetArgs::default();
+    let mut url = None;
+    let mut i = 0;
+    let need = |i: usize, f: &str| -> Result<String, CommandError> {
+        args.get(i).cloned().ok_or_else(|| usage(format!("wget: option requires an argument -- '{f}'"), 1))
+    };
+    while i < args.len() {
+        let a = args[i].as_str();
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let arg = |i: &mut usize| match &inline {
+                Some(v) => Ok(v.clone()),
+                None => {
+                    *i += 1;
+                    need(*i, name)
+                }
+            };
+            match name {
+                "quiet" => w.quiet = true,
+                "spider" => w.spider = true,
+                "server-response" => w.server_response = true,
+                "output-document" => w.output = Some(arg(&mut i)?),
+                "timeout" => w.timeout = Some(wget_secs(&arg(&mut i)?)?),
+                "header" => {
+                    let h = arg(&mut i)?;
+                    let (k, v) = h.split_once(':').unwrap_or((&h, ""));
+                    w.headers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+                "post-data" => w.post_data = Some(arg(&mut i)?),
+                "user-agent" => w.user_agent = Some(arg(&mut i)?),
+                "no-check-certificate" => {}
+                _ => return Err(usage(format!("wget: unrecognized option '{a}'"), 1)),
+            }
+        } else if a.len() > 1 && a.starts_with('-') {
+            let flags: Vec<char> = a[1..].chars().collect();
+            for (k, f) in flags.iter().enumerate() {
+                match f {
+                    'q' => w.quiet = true,
+                    'S' => w.server_response = true,
+                    'c' | 's' => {}
+                    'O' | 'T' | 'U' => {
+                        let rest: String = flags[k + 1..].iter().collect();
+                        let v = if rest.is_empty() {
+                            i += 1;
+                            need(i, &f.to_string())?
+                        } else {
+                            rest
+                        };
+                        match f {
+                            'O' => w.output = Some(v),
+                            'T' => w.timeout = Some(wget_secs(&v)?),
+                            _ => w.user_agent = Some(v),
+                        }
+                        break;
+                    }
+                    other => return Err(usage(format!("wget: invalid option -- '{other}'"), 1)),
+                }
+            }
+        } else {
+            url = Some(a.to_string());
+        }
+        i += 1;
+    }
+    let url = url.ok_or_else(|| usage("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...", 1))?;
+    w.url = Some(Url::parse(&url).map_err(|m| usage(format!("wget: {m}"), 1))?);
+    Ok(w)
+}
+
+fn wget_secs(v: &str) -> Result<u64, CommandError> {
+    v.parse::<u64>().map_err(|_| usage(format!("wget: invalid number '{v}'"), 1))
+}
+
+impl WgetArgs {
+    /// The request BusyBox wget sends: `Host`, `User-Agent: Wget`, `Connection: close`, then
+    /// `--header`s; `POST` with `--post-data`.
+    pub fn request(&self, url: &Url) -> Request {
+        let method = if self.post_data.is_some() {
+            "POST"
+        } else if self.spider {
+            "HEAD"
+        } else {
+            "GET"
+        };
+        let mut r = Request::new(method, &url.path);
+        r.headers.push("Host", url.host_header());
+        r.headers.push("User-Agent", self.user_agent.clone().unwrap_or_else(|| "Wget".to_string()));
+        r.headers.push("Connection", "close");
+        for (k, v) in &self.headers {
+            if r.headers.get(k).is_some() {
+                r.headers.set(k, v.clone());
+            } else {
+                r.headers.push(k.clone(), v.clone());
+            }
+        }
+        if let Some(d) = &self.post_data {
+            r.headers.push("Content-Type", "application/x-www-form-urlencoded");
+            r.headers.push("Content-Length", d.len().to_string());
+            r.body = d.clone();
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn combined_short_flags_and_arguments() {
+        let c = parse_curl(&words("-sSLk -o /dev/null -w %{http_code} -m5 http://web/x")).unwrap();
+        assert!(c.silent && c.show_error);
+        assert_eq!(c.output.as_deref(), Some("/dev/null"));
+        assert_eq!(c.write_out.as_deref(), Some("%{http_code}"));
+        assert_eq!(c.max_time_ms, Some(5000));
+        assert_eq!(c.url.as_ref().map(|u| u.path.as_str()), Some("/x"));
+        let c = parse_curl(&words(
+            "-sv --resolve foo.com:80:10.0.0.5 -H Host:bar.com --connect-timeout 0.5 foo.com",
+        ))
+        .unwrap();
+        assert!(c.verbose && c.silent);
+        assert_eq!(c.resolve, vec![("foo.com".to_string(), 80, Ipv4Addr::new(10, 0, 0, 5))]);
+        assert_eq!(c.connect_timeout_ms, Some(500));
+        let url = c.url.clone().unwrap();
+        assert_eq!(
+            c.request(&url).to_string(),
+            "GET / HTTP/1.1\r\nHost: bar.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
+        );
+        assert_eq!(parse_curl(&words("-Z x")).unwrap_err().exit_code, 2);
+        assert_eq!(
+            parse_curl(&words("-s")).unwrap_err().message.lines().next(),
+            Some("curl: no URL specified!")
+        );
+    }
+
+    #[test]
+    fn post_data_and_write_out() {
+        let c = parse_curl(&words("-X PUT -d a=1 -d b=2 web")).unwrap();
+        let r = c.request(c.url.as_ref().unwrap());
+        assert_eq!(r.method, "PUT");
+        assert_eq!(r.body, "a=1&b=2");
+        assert_eq!(r.headers.get("content-length"), Some("7"));
+        let url = Url::parse("web").unwrap();
+        let t = Transfer {
+            url: &url,
+            code: 404,
+            remote: SocketAddrV4::new(Ipv4Addr::new(10, 96, 0, 1), 80),
+            local: None,
+            size: 3,
+            total_secs: 0.0015,
+            connect_secs: 0.0,
+            content_type: String::new(),
+            method: "GET",
+        };
+        let mut err = String::new();
+        assert_eq!(write_out("%{http_code} %{remote_ip}\\n%%%{nope}", &t, &mut err), "404 10.96.0.1\n%");
+        assert_eq!(err, "curl: unknown --write-out variable: 'nope'\n");
+    }
+
+    #[test]
+    fn busybox_wget_flags() {
+        let w = parse_wget(&words("-qO- -T 3 --header Host:foo.com web")).unwrap();
+        assert!(w.quiet && w.to_stdout());
+        assert_eq!(w.timeout, Some(3));
+        assert_eq!(
+            w.request(w.url.as_ref().unwrap()).to_string(),
+            "GET / HTTP/1.1\r\nHost: foo.com\r\nUser-Agent: Wget\r\nConnection: close\r\n\r\n"
+        );
+        assert!(parse_wget(&words("-q -O - -S web")).unwrap().server_response);
+        assert_eq!(parse_wget(&words("-Z web")).unwrap_err().message, "wget: invalid option -- 'Z'");
+    }
+}

@@ -1,0 +1,27 @@
+//! The ingress-nginx controller (kubernetes/ingress-nginx, the most used Ingress controller),
+//! as an application in its pods. It is installed the way users install it — the upstream
+//! `deploy.yaml` (namespace `ingress-nginx`, Deployment `ingress-nginx-controller` with image
+//! `registry.k8s.io/ingress-nginx/controller`, its Service, IngressClass `nginx`) or a
+//! scenario's `cluster.ingressNginx` — and nothing routes an Ingress unless such a pod runs.
+//!
+//! - [`class`]: which Ingresses a controller serves (IngressClass, the legacy annotation,
+//!   the default class).
+//! - [`annotations`]: the `nginx.ingress.kubernetes.io/*` annotations read.
+//! - [`routing`]: the nginx servers and locations built from the Ingresses, and nginx's choice
+//!   of location for a request (Exact, Prefix, ImplementationSpecific, `use-regex`).
+//! - [`controller`]: the pod's nginx: routing, redirects, canaries, affinity, allow-lists and
+//!   the proxied second connection to an endpoint, with ingress-nginx's headers and logs.
+//! - [`view`]: the objects the controller watches, and the `status.loadBalancer` it publishes.
+//!
+//! Gateway API (GatewayClass, Gateway, HTTPRoute) is not simulated: the loader names those
+//! kinds as not simulated.
+
+pub mod annotations;
+pub mod class;
+pub mod controller;
+pub mod routing;
+pub mod view;
+
+pub use class::ControllerFlags;
+pub use controller::{IngressNginxApp, IngressState};
+pub use routing::RoutingTable;
