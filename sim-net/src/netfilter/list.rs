@@ -276,11 +276,17 @@ pub fn push_target_list(out: &mut String, t: &Target) {
         Target::Reject(w) => {
             let _ = write!(out, " reject-with {}", reject_with_name(*w));
         }
-        Target::Dnat { addr, port } => {
-            let _ = write!(out, " to:{}", nat_range(*addr, port.map(|p| (p, p))));
+        Target::Dnat(d) => {
+            let _ = write!(out, " to:{}", super::save::dnat_range(d));
+            if d.random {
+                out.push_str(" random");
+            }
+            if d.persistent {
+                out.push_str(" persistent");
+            }
         }
-        Target::Snat { addr, opts } => {
-            let _ = write!(out, " to:{}", nat_range(*addr, opts.ports));
+        Target::Snat { addrs, opts } => {
+            let _ = write!(out, " to:{}", nat_range(*addrs, opts.ports));
             if opts.random {
                 out.push_str(" random");
             }
