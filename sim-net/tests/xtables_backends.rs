@@ -28,7 +28,7 @@ enum Outcome {
 
 fn netsim(rules: &str, backend: Backend) -> Outcome {
     let mut nf = Netfilter::new();
-    let opts = RestoreOptions { noflush: false, counters: false, backend: Some(backend) };
+    let opts = RestoreOptions { backend: Some(backend), ..RestoreOptions::default() };
     match nf.restore_with(rules, opts) {
         Ok(()) => Outcome::Saved(a_lines(&nf.save(&SaveOptions::default()))),
         Err(e) => Outcome::Refused(e.line),

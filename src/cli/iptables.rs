@@ -11,7 +11,9 @@ use serde::Serialize;
 use sim_core::SimTime;
 use sim_net::netfilter::explore::{Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest};
 use sim_net::netfilter::ext::PayloadAssumption;
+use sim_net::netfilter::restore::RestoreErrorKind;
 use sim_net::netfilter::save::SaveOptions;
+use sim_net::netfilter::spec::SpecError;
 use sim_net::netfilter::{Backend, Netfilter, RestoreOptions, rule::reject_with_name};
 use sim_net::wire::{Packet, TcpFlags};
 
@@ -60,6 +62,10 @@ pub struct DumpArgs {
     /// An `ipset save` dump holding the sets the rules name (`-m set`, `-j SET`).
     #[arg(long, value_name = "FILE")]
     pub ipsets: Option<String>,
+    /// Load rules whose match netsim does not simulate, as never matching (a trace lists
+    /// each one it passed); without it such a dump is refused, naming the line.
+    #[arg(long)]
+    pub skip_unknown: bool,
 }
 
 /// Arguments of `netsim iptables trace`.
@@ -183,9 +189,19 @@ fn load_rules(path: &str, dump: &DumpArgs) -> Result<(Netfilter, String), u8> {
         })?;
     }
     let text = read(path)?;
-    let opts = RestoreOptions { noflush: false, counters: false, backend: Some(dump.backend.backend()) };
+    let opts = RestoreOptions {
+        noflush: false,
+        counters: false,
+        backend: Some(dump.backend.backend()),
+        skip_unknown: dump.skip_unknown,
+    };
     nf.restore_with(&text, opts).map_err(|e| {
         eprintln!("{path}:{}: {}", e.line, e.kind);
+        if matches!(e.kind, RestoreErrorKind::Spec(SpecError::UnknownMatch(_))) {
+            eprintln!(
+                "hint: --skip-unknown loads such rules as never matching (the trace lists each one it passes)"
+            );
+        }
         exit::INVALID
     })?;
     Ok((nf, text))

@@ -346,6 +346,16 @@ fn ext_matches(
                 }
                 _ => false,
             },
+            Match::Unknown(_) => {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(NfStep::Assumed {
+                        rule: rule_ref(),
+                        ext: "unknown",
+                        what: "a match netsim does not simulate: taken as not matching (--skip-unknown)",
+                    });
+                }
+                false
+            }
             Match::Ext(e) => {
                 let ct_mark = env.ct_mark(ctx);
                 let mut note = |ext: &'static str, what: &'static str| {

@@ -241,6 +241,9 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 out.push_str(&tail.replace(" --", " "));
             }
         }
+        Match::Unknown(u) => {
+            let _ = write!(out, " {} {}", u.name, u.args.join(" "));
+        }
         Match::Ext(e) => {
             // The model's -L form of the added extensions: the name, then the save form's
             // options without their leading dashes (close to, not always exactly, each

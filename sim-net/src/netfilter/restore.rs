@@ -153,6 +153,9 @@ pub struct RestoreOptions {
     /// The iptables binary ([`Backend`]); `None` is the model's own check (the kernel's rule
     /// at once, at the rule's line), as kube-proxy's restores use.
     pub backend: Option<Backend>,
+    /// `--skip-unknown` (netsim's): a rule with a match netsim does not simulate is loaded,
+    /// never matches, and is listed in traces ([`super::rule::Match::Unknown`]).
+    pub skip_unknown: bool,
 }
 
 /// An open `*table` block.
@@ -169,7 +172,10 @@ impl Netfilter {
     /// the failing block is discarded and earlier blocks stay committed. (kube-proxy restores
     /// with `--counters`; [`Netfilter::restore_with`] takes the other options.)
     pub fn restore(&mut self, text: &str, noflush: bool) -> Result<(), RestoreError> {
-        self.restore_with(text, RestoreOptions { noflush, counters: true, backend: None })
+        self.restore_with(
+            text,
+            RestoreOptions { noflush, counters: true, backend: None, skip_unknown: false },
+        )
     }
 
     /// Applies `iptables-restore` input with the given options.
@@ -231,7 +237,8 @@ impl Netfilter {
             if args.iter().any(|a| a == "-t" || a == "--table") {
                 return Err(err(RestoreErrorKind::NotAllowed("-t".into())));
             }
-            let mut cl: CommandLine = spec::parse_unchecked(&args).map_err(|e| err(e.into()))?;
+            let mut cl: CommandLine =
+                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| err(e.into()))?;
             match (spec::check_protocols(&cl.rule, opts.backend), opts.backend) {
                 (None, _) => {}
                 (Some(ProtoProblem::Parse(e)), _) => return Err(err(e.into())),
@@ -401,9 +408,56 @@ mod tests {
             "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n[0:0] -A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80\n[0:0] -A OUTPUT -m comment --comment \"it\\'s fine\" -j RETURN\nCOMMIT\n"
         );
         let mut kept = Netfilter::new();
-        kept.restore_with(text, RestoreOptions { noflush: false, counters: true, backend: None }).unwrap();
+        kept.restore_with(text, RestoreOptions { counters: true, ..RestoreOptions::default() }).unwrap();
         assert!(kept.save(&c).contains(":PREROUTING ACCEPT [1234:5678]\n"));
         assert!(kept.save(&c).contains("[10:20] -A PREROUTING"));
+    }
+
+    /// `--skip-unknown`: a rule with an unknown match loads, reprints as written, never
+    /// matches, and the walk records it; without the flag the dump is refused at its line.
+    #[test]
+    fn skip_unknown_keeps_the_rule_and_never_matches() {
+        let text = "*filter\n-A INPUT -s 10.0.0.0/8 -m foo --bar 1 ! --baz \"a b\" -j DROP\n-A INPUT -m foo -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        let e = Netfilter::new().restore_with(text, RestoreOptions::default()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(
+            e.kind.to_string(),
+            "match `foo' is not simulated by netsim (nor an iptables extension netsim knows of)"
+        );
+        let mut nf = Netfilter::new();
+        nf.restore_with(text, RestoreOptions { skip_unknown: true, ..RestoreOptions::default() }).unwrap();
+        let saved = nf.save(&Default::default());
+        assert!(saved.contains("-A INPUT -s 10.0.0.0/8 -m foo --bar 1 ! --baz \"a b\" -j DROP\n"), "{saved}");
+        assert!(saved.contains("-A INPUT -p tcp -m foo -m tcp --dport 22 -j ACCEPT\n"), "{saved}");
+        let pkt = crate::wire::Packet::tcp(
+            "10.1.2.3".parse().unwrap(),
+            40000,
+            "10.0.0.1".parse().unwrap(),
+            22,
+            crate::wire::TcpFlags::SYN,
+        );
+        let req = crate::netfilter::ExploreRequest {
+            packet: pkt,
+            origin: crate::netfilter::ExploreOrigin::External { in_iface: "eth0".into() },
+            local_ips: vec!["10.0.0.1".parse().unwrap()],
+            out_iface: None,
+            now: sim_core::SimTime::ZERO,
+        };
+        let paths = nf.explore(&req).paths;
+        assert_eq!(paths.len(), 1);
+        assert_eq!(paths[0].disposition, crate::netfilter::Disposition::NoRuleApplied);
+        let skipped: Vec<&str> = paths[0].assumptions.iter().map(|a| a.ext).collect();
+        assert_eq!(skipped, ["unknown", "unknown"]);
+    }
+
+    #[test]
+    fn ipset_save_dumps_restore() {
+        let mut nf = Netfilter::new();
+        let dump = "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\n\ncreate S hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1a2b3c4d\nadd S 10.0.0.0/8\n";
+        nf.ipset_restore(dump).unwrap();
+        assert!(nf.restore("*filter\n-A INPUT -m set --match-set S src -j DROP\nCOMMIT\n", false).is_ok());
+        let (line, _) = Netfilter::new().ipset_restore("create S hash:ip\nadd NOPE 1.2.3.4\n").unwrap_err();
+        assert_eq!(line, 2);
     }
 
     use proptest::prelude::*;

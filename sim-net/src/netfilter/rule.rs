@@ -526,6 +526,18 @@ pub enum Match {
     Nfacct(NfacctName),
     /// The extensions of [`super::ext`] (boxed: the common matches stay small).
     Ext(Box<super::ext::ExtMatch>),
+    /// A match netsim does not simulate, loaded with `--skip-unknown`: kept as written (its
+    /// options verbatim) and never matching; a trace lists each rule it made not match.
+    Unknown(Box<UnknownMatch>),
+}
+
+/// `-m NAME OPTIONS...` of a match netsim does not simulate ([`Match::Unknown`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownMatch {
+    /// The name given to `-m`.
+    pub name: String,
+    /// The options after it, as given (`!` included).
+    pub args: Vec<String>,
 }
 
 /// The longest `--nfacct-name`: `NFACCT_NAME_MAX` (32) bytes including the terminating NUL.
@@ -629,6 +641,7 @@ impl Match {
             Match::Icmp(_) => "icmp",
             Match::Nfacct(_) => "nfacct",
             Match::Ext(e) => e.name(),
+            Match::Unknown(_) => "unknown",
         }
     }
 }

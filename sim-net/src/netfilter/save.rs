@@ -49,6 +49,17 @@ fn push_ports(out: &mut String, opt: &str, p: &Option<PortMatch>) {
 
 /// Appends ` -m name options` for one match in `iptables-save` form.
 pub fn push_match(out: &mut String, m: &Match) {
+    if let Match::Unknown(u) = m {
+        let _ = write!(out, " -m {}", u.name);
+        for a in &u.args {
+            if a == "!" || a.starts_with('-') {
+                let _ = write!(out, " {a}");
+            } else {
+                push_save_string(out, a);
+            }
+        }
+        return;
+    }
     let _ = write!(out, " -m {}", m.name());
     match m {
         Match::Tcp(p) | Match::Udp(p) => {
@@ -179,6 +190,7 @@ pub fn push_match(out: &mut String, m: &Match) {
             }
         }
         Match::Ext(e) => e.push_save(out),
+        Match::Unknown(_) => {}
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_save: `printf(" --nfacct-name ")` then
             // `xtables_save_string`, which adds its own leading space: two spaces in all.

@@ -282,9 +282,12 @@ fn parse_addrtypes(s: &str) -> Result<AddrTypeSet, SpecError> {
     Ok(AddrTypeSet(bits))
 }
 
+/// `--to-destination`/`--to-source` parsed: the addresses (none for `:port`) and the ports.
+type NatTo = (Option<AddrRange>, Option<(u16, u16)>);
+
 /// Parses `[addr[-addr]][:port[-port]]` of `--to-destination`/`--to-source` (libxt_DNAT.c
 /// `parse_to`): the address part may be empty (`:80`, ports only).
-fn parse_nat_range(s: &str) -> Result<(Option<AddrRange>, Option<(u16, u16)>), SpecError> {
+fn parse_nat_range(s: &str) -> Result<NatTo, SpecError> {
     let (a, p) = match s.split_once(':') {
         None => (s, None),
         Some((a, p)) => (a, Some(p)),
@@ -359,6 +362,13 @@ struct TargetBuilder {
 
 /// Parses a full iptables argument vector (without the leading `iptables`).
 pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
+    parse_command_with(argv, false)
+}
+
+/// [`parse_command`]; with `skip_unknown`, a match netsim does not simulate is kept as a
+/// [`Match::Unknown`] that takes the options after it (up to the next `-m`, `-j` or an option
+/// a later match or the target claims).
+pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut a = Args { v: argv, i: 0 };
     let mut table = TableName::Filter;
     let mut op: Option<Op> = None;
@@ -550,7 +560,13 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
             "-m" | "--match" => {
                 has_spec = true;
                 let name = a.value(arg)?;
-                rule.matches.push(new_match(name)?);
+                match new_match(name) {
+                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
+                        rule.matches
+                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
+                    }
+                    m => rule.matches.push(m?),
+                }
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 has_spec = true;
@@ -723,6 +739,17 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
 fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
     let tcp = matches!(m, Match::Tcp(_));
     match m {
+        Match::Unknown(u) => {
+            // Its options' arities are unknown: the values are the arguments up to the next
+            // option or `!`.
+            if inv {
+                u.args.push("!".to_string());
+            }
+            u.args.push(opt.to_string());
+            while let Some(v) = a.optional() {
+                u.args.push(v.to_string());
+            }
+        }
         Match::Tcp(p) | Match::Udp(p) => {
             match opt {
                 "--sport" | "--source-port" => {
@@ -1374,7 +1401,7 @@ pub fn normalize(rule: &mut Rule) {
 /// Parses a command line and normalizes its rule; a protocol match without its `-p` is
 /// refused with the kernel's reason (the model's `iptables` command).
 pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
-    let c = parse_unchecked(argv)?;
+    let c = parse_unchecked(argv, false)?;
     match check_protocols(&c.rule, None) {
         Some(ProtoProblem::Parse(e)) => Err(e),
         Some(ProtoProblem::Kernel(m)) => Err(bad(format!("{m} (use -p {})", protocol_hint(m)))),
@@ -1387,9 +1414,10 @@ fn protocol_hint(msg: &str) -> &'static str {
     ["tcp", "udp", "icmp", "sctp"].into_iter().find(|p| msg.starts_with(p)).unwrap_or("tcp")
 }
 
-/// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller.
-pub fn parse_unchecked(argv: &[String]) -> Result<CommandLine, SpecError> {
-    let mut c = parse_command(argv)?;
+/// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller;
+/// `skip_unknown` as for [`parse_command_with`].
+pub fn parse_unchecked(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let mut c = parse_command_with(argv, skip_unknown)?;
     normalize(&mut c.rule);
     Ok(c)
 }
