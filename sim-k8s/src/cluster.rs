@@ -16,6 +16,7 @@ pub mod build;
 pub mod command;
 pub mod config;
 pub mod dns_view;
+pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod ops;

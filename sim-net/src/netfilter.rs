@@ -339,6 +339,8 @@ pub struct Netfilter {
     nfacct: NfacctCounters,
     ext: ext::ExtState,
     nft: crate::nftables::Nftables,
+    /// The `iptables` binary of this namespace (what `iptables -V` prints).
+    backend: spec::Backend,
 }
 
 /// The nfnetlink_acct accounting objects `-m nfacct` counts into, by name. An object comes
@@ -390,7 +392,20 @@ impl Netfilter {
             nfacct: NfacctCounters::new(),
             ext: ext::ExtState::default(),
             nft: crate::nftables::Nftables::new(),
+            // The model's nodes run iptables v1.8.4 (legacy), as the articles' nodes did.
+            backend: spec::Backend::Legacy,
         }
+    }
+
+    /// The `iptables` binary of this namespace: `iptables -V` says `(legacy)` or
+    /// `(nf_tables)`.
+    pub fn backend(&self) -> spec::Backend {
+        self.backend
+    }
+
+    /// Sets the `iptables` binary of this namespace.
+    pub fn set_backend(&mut self, b: spec::Backend) {
+        self.backend = b;
     }
 
     /// The nftables ruleset (empty unless something loaded one).

@@ -85,6 +85,21 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             h.add_addr("docker0", net4).map_err(|e| e.to_string())?;
             interface_addrs.push(ip);
         }
+        net.host_mut(host)
+            .map_err(|e| format!("cluster: {e}"))?
+            .netfilter
+            .set_backend(config.iptables_backend);
+        // A node with docker0 runs dockerd, which wrote its rules before kube-proxy started.
+        if config.docker0 || config.bridge == super::docker::DOCKER_BRIDGE {
+            let docker_net = if config.bridge == super::docker::DOCKER_BRIDGE {
+                Ipv4Net::new(bridge_ip, pod_cidr.prefix_len()).map_err(|e| e.to_string())?
+            } else {
+                Ipv4Net::new(super::config::DOCKER0_NET.0, super::config::DOCKER0_NET.1)
+                    .map_err(|e| e.to_string())?
+            };
+            let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
+            super::docker::install(&mut h.netfilter, docker_net)?;
+        }
         let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
         add_default_route(h, &config, n.ip)?;
         install_listeners(h, &n.name, &n.listens)?;

@@ -107,6 +107,9 @@ impl Netfilter {
     /// Runs one `iptables` command line (arguments after `iptables`, already split as a
     /// shell would), returning what iptables prints on stdout (empty for edits).
     pub fn command(&mut self, args: &[&str]) -> Result<String, CommandError> {
+        if matches!(args, ["-V" | "--version"]) {
+            return Ok(format!("iptables {IPTABLES_VERSION} ({})\n", self.backend().name()));
+        }
         let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let cl = spec::parse(&argv).map_err(CommandError::Spec)?;
         let i = tidx(cl.table);
@@ -193,6 +196,14 @@ mod tests {
             "ACCEPT",
         ])
         .unwrap();
+    }
+
+    #[test]
+    fn version_names_the_backend() {
+        let mut nf = Netfilter::new();
+        assert_eq!(nf.command(&["-V"]).unwrap(), "iptables v1.8.4 (legacy)\n");
+        nf.set_backend(crate::netfilter::Backend::Nft);
+        assert_eq!(nf.command(&["--version"]).unwrap(), "iptables v1.8.4 (nf_tables)\n");
     }
 
     #[test]
