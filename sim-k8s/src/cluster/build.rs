@@ -27,6 +27,11 @@ use crate::kube_proxy::{LocalTrafficDetector, NodePortAddresses, ProxyConfig, Pr
 pub struct ProxySettings {
     /// `clusterCIDR` for local-traffic detection; `None` = the cluster's pod CIDR.
     pub cluster_cidr: Option<Ipv4Net>,
+    /// A KubeProxyConfiguration was given with no `clusterCIDR` and `detectLocalMode`
+    /// ClusterCIDR (or unset): kube-proxy runs its no-op local-traffic detector
+    /// (`NewNoOpLocalDetector`, no masquerade rule for off-cluster sources) instead of
+    /// taking the cluster's pod CIDR.
+    pub no_cluster_cidr: bool,
     /// `masqueradeAll`.
     pub masquerade_all: bool,
     /// `iptables.masqueradeBit`.
@@ -106,9 +111,11 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
         // close_wait 1h), applied at its start-up.
         h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
-        let mut pc = ProxyConfig::new(&n.name, n.ip, Some(proxy.cluster_cidr.unwrap_or(config.cluster_cidr)));
+        let cluster_cidr =
+            (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
+        let mut pc = ProxyConfig::new(&n.name, n.ip, cluster_cidr);
         pc.local_detector =
-            LocalTrafficDetector::ClusterCidr(proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
+            cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;
@@ -400,6 +407,12 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
     };
     ProxySettings {
         cluster_cidr: k.cluster_cidr.split(',').next().and_then(|s| s.trim().parse().ok()),
+        no_cluster_cidr: k.cluster_cidr.trim().is_empty()
+            && matches!(
+                k.detect_local_mode,
+                None | Some(crate::api::proxy_config::DetectLocalMode::ClusterCidr)
+                    | Some(crate::api::proxy_config::DetectLocalMode::Default)
+            ),
         masquerade_all: k.masquerade_all.or(k.iptables.masquerade_all).unwrap_or(false),
         masquerade_bit: k.iptables.masquerade_bit.and_then(|b| u8::try_from(b).ok()),
         node_port_addresses: npa,
