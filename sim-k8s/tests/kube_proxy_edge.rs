@@ -63,3 +63,17 @@ fn test_only_local_node_ports_no_cluster_cidr() {
     let out = c.exec(&Target::Node("node01".into()), "iptables-save -t nat");
     assert!(out.stdout.contains("! -s 10.244.0.0/16"), "{}", out.stdout);
 }
+
+/// The kernel over ICMP and UDP: a datagram to an address on the node network nobody holds
+/// gets Destination Host Unreachable from the sender itself once neighbour resolution fails
+/// (3 probes, 1 s apart); `trace` waits for it instead of giving up at 3 s.
+#[test]
+fn trace_outlasts_a_neighbour_resolution_failure() {
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &Default::default(), 7).unwrap();
+    c.settle(SimDuration::from_secs(60));
+    let node = Target::Node("node01".into());
+    for proto in [sim_net::network::ConvProto::Icmp, sim_net::network::ConvProto::Udp] {
+        let out = c.trace(&node, "10.32.1.233", 53, proto).stdout;
+        assert!(out.contains("\nresult: ICMP type 3 code 1 (host unreachable)"), "{proto:?}:\n{out}");
+    }
+}
