@@ -277,6 +277,15 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
     if let Some(d0) = spec.docker0 {
         c.docker0 = d0;
     }
+    match spec.iptables_backend.as_deref() {
+        None => {}
+        Some("legacy") => c.iptables_backend = sim_net::netfilter::Backend::Legacy,
+        Some("nft") => c.iptables_backend = sim_net::netfilter::Backend::Nft,
+        Some(other) => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.iptablesBackend: unknown backend {other:?}: expected legacy or nft"),
+        )),
+    }
     for (i, n) in c.nodes.iter().enumerate() {
         if !c.node_network.contains(&n.ip) {
             d.push(Diagnostic::plain(

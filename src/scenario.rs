@@ -89,6 +89,8 @@ pub struct ClusterSpec {
     pub proxy_mode: Option<String>,
     /// Whether every node also has Docker's `docker0` bridge, 172.17.0.1/16 (default false).
     pub docker0: Option<bool>,
+    /// The `iptables` binary on every node: `legacy` (default) or `nft` (`iptables -V`).
+    pub iptables_backend: Option<String>,
 }
 
 /// One node.

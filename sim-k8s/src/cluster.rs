@@ -18,6 +18,7 @@ pub mod command;
 pub mod config;
 pub mod curl;
 pub mod dns_view;
+pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod ops;

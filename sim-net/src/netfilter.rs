@@ -56,11 +56,13 @@ pub mod spec;
 pub mod table;
 
 pub use command::CommandError;
-pub use explore::{Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest, PathRule};
-pub use restore::RestoreError;
+pub use explore::{
+    Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest, PathAssumption, PathRule,
+};
+pub use restore::{RestoreError, RestoreOptions};
 pub use rule::{Counters, Match, Rule, Target};
 pub use save::SaveOptions;
-pub use spec::{ListFlags, Policy};
+pub use spec::{Backend, ListFlags, Policy};
 pub use table::{Chain, Table, TableError};
 
 /// The iptables tables.
@@ -337,6 +339,8 @@ pub struct Netfilter {
     nfacct: NfacctCounters,
     ext: ext::ExtState,
     nft: crate::nftables::Nftables,
+    /// The `iptables` binary of this namespace (what `iptables -V` prints).
+    backend: spec::Backend,
 }
 
 /// The nfnetlink_acct accounting objects `-m nfacct` counts into, by name. An object comes
@@ -388,7 +392,20 @@ impl Netfilter {
             nfacct: NfacctCounters::new(),
             ext: ext::ExtState::default(),
             nft: crate::nftables::Nftables::new(),
+            // The model's nodes run iptables v1.8.4 (legacy), as the articles' nodes did.
+            backend: spec::Backend::Legacy,
         }
+    }
+
+    /// The `iptables` binary of this namespace: `iptables -V` says `(legacy)` or
+    /// `(nf_tables)`.
+    pub fn backend(&self) -> spec::Backend {
+        self.backend
+    }
+
+    /// Sets the `iptables` binary of this namespace.
+    pub fn set_backend(&mut self, b: spec::Backend) {
+        self.backend = b;
     }
 
     /// The nftables ruleset (empty unless something loaded one).
@@ -450,6 +467,21 @@ impl Netfilter {
             self.ipsets.names().map(|n| (n.to_string(), self.set_references(n))).collect();
         let lookup = move |n: &str| refs.iter().find(|(k, _)| k == n).map_or(0, |(_, c)| *c);
         self.ipsets.command(args, &lookup)
+    }
+
+    /// `ipset restore` of an `ipset save` dump: one `create`/`add` (or other ipset command)
+    /// per line; blank lines, `#` comments and `COMMIT` are skipped. Stops at the first bad
+    /// line, returning its 1-based number and the error (`ipset v7.x: Error in line N: ...`).
+    pub fn ipset_restore(&mut self, text: &str) -> Result<(), (usize, ipset::IpSetError)> {
+        for (n, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') || l == "COMMIT" {
+                continue;
+            }
+            let args: Vec<&str> = l.split_whitespace().collect();
+            self.ipset(&args).map_err(|e| (n + 1, e))?;
+        }
+        Ok(())
     }
 
     /// `iptables-save [-c]` of every loaded table, in the order iptables v1.8 prints them

@@ -10,8 +10,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use sim_core::SimTime;
 use sim_net::netfilter::explore::{Disposition, Exploration, ExploreOrigin, ExplorePath, ExploreRequest};
+use sim_net::netfilter::ext::PayloadAssumption;
+use sim_net::netfilter::restore::RestoreErrorKind;
 use sim_net::netfilter::save::SaveOptions;
-use sim_net::netfilter::{Netfilter, rule::reject_with_name};
+use sim_net::netfilter::spec::SpecError;
+use sim_net::netfilter::{Backend, Netfilter, RestoreOptions, rule::reject_with_name};
 use sim_net::wire::{Packet, TcpFlags};
 
 use super::exit;
@@ -20,7 +23,64 @@ use super::exit;
 #[derive(Debug, Subcommand)]
 pub enum IptablesCommand {
     /// Trace the first packet of a connection through an iptables-save dump.
-    Trace(TraceArgs),
+    Trace(XtTraceArgs),
+}
+
+/// The iptables binary a dump is loaded with (`iptables -V` prints it in parentheses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// iptables-nft (nf_tables), the default of current distributions.
+    Nft,
+    /// iptables-legacy (x_tables).
+    Legacy,
+}
+
+impl BackendArg {
+    fn backend(self) -> Backend {
+        match self {
+            BackendArg::Nft => Backend::Nft,
+            BackendArg::Legacy => Backend::Legacy,
+        }
+    }
+}
+
+/// How rules whose match reads the packet's payload (`string`, `u32`, `bpf`) are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssumeArg {
+    /// The payload match matches.
+    Match,
+    /// The payload match does not match.
+    Nomatch,
+}
+
+/// How a dump is loaded (`iptables trace`, `iptables-save --rules`).
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The iptables binary the dump is restored with: each accepts different rules.
+    #[arg(long, value_enum, default_value = "nft")]
+    pub backend: BackendArg,
+    /// An `ipset save` dump holding the sets the rules name (`-m set`, `-j SET`).
+    #[arg(long, value_name = "FILE")]
+    pub ipsets: Option<String>,
+    /// Load rules whose match netsim does not simulate, as never matching (a trace lists
+    /// each one it passed); without it such a dump is refused, naming the line.
+    #[arg(long)]
+    pub skip_unknown: bool,
+}
+
+/// Arguments of `netsim iptables trace`.
+#[derive(Debug, Args)]
+pub struct XtTraceArgs {
+    /// The packet and the rules.
+    #[command(flatten)]
+    pub trace: TraceArgs,
+    /// How the dump is loaded.
+    #[command(flatten)]
+    pub dump: DumpArgs,
+    /// Evaluate payload matches (`-m string`, `-m u32`, `-m bpf`) as matching or not; without
+    /// it a dump with one is refused, naming the rule.
+    #[arg(long, value_enum)]
+    pub assume: Option<AssumeArg>,
 }
 
 /// Output formats.
@@ -106,20 +166,60 @@ pub struct SaveArgs {
     /// Only this table (`-t`).
     #[arg(short = 't', long)]
     pub table: Option<String>,
+    /// How `--rules` is loaded.
+    #[command(flatten)]
+    pub dump: DumpArgs,
 }
 
-/// Loads a dump into empty tables, or prints the error and returns the exit status.
-fn load_rules(path: &str) -> Result<Netfilter, u8> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+fn read(path: &str) -> Result<String, u8> {
+    std::fs::read_to_string(path).map_err(|e| {
         eprintln!("{path}: cannot read file: {e}");
         exit::INVALID
-    })?;
+    })
+}
+
+/// Loads a dump into empty tables, as `iptables-restore` without `-c` does (every counter
+/// zero), or prints the error and returns the exit status.
+fn load_rules(path: &str, dump: &DumpArgs) -> Result<(Netfilter, String), u8> {
     let mut nf = Netfilter::new();
-    nf.restore(&text, false).map_err(|e| {
+    if let Some(sets) = &dump.ipsets {
+        nf.ipset_restore(&read(sets)?).map_err(|(line, e)| {
+            eprintln!("{sets}:{line}: {e}");
+            exit::INVALID
+        })?;
+    }
+    let text = read(path)?;
+    let opts = RestoreOptions {
+        noflush: false,
+        counters: false,
+        backend: Some(dump.backend.backend()),
+        skip_unknown: dump.skip_unknown,
+    };
+    nf.restore_with(&text, opts).map_err(|e| {
         eprintln!("{path}:{}: {}", e.line, e.kind);
+        if matches!(e.kind, RestoreErrorKind::Spec(SpecError::UnknownMatch(_))) {
+            eprintln!(
+                "hint: --skip-unknown loads such rules as never matching (the trace lists each one it passes)"
+            );
+        }
         exit::INVALID
     })?;
-    Ok(nf)
+    Ok((nf, text))
+}
+
+/// The first rule of a dump whose match reads the payload: its line and the match's name.
+fn first_payload_rule(text: &str) -> Option<(usize, String)> {
+    text.lines().enumerate().find_map(|(n, l)| {
+        if l.trim_start().starts_with('#') {
+            return None;
+        }
+        let args = sim_net::netfilter::restore::split_args(l).ok()?;
+        args.windows(2)
+            .find(|w| {
+                matches!(w[0].as_str(), "-m" | "--match") && matches!(w[1].as_str(), "string" | "u32" | "bpf")
+            })
+            .map(|w| (n + 1, w[1].clone()))
+    })
 }
 
 /// `netsim iptables-save --rules FILE`.
@@ -127,8 +227,8 @@ pub fn save(args: SaveArgs) -> u8 {
     let mut built;
     let loaded;
     let nf: &Netfilter = match (&args.rules, &args.node) {
-        (Some(path), _) => match load_rules(path) {
-            Ok(nf) => {
+        (Some(path), _) => match load_rules(path, &args.dump) {
+            Ok((nf, _)) => {
                 loaded = nf;
                 &loaded
             }
@@ -204,11 +304,27 @@ pub fn first_packet(proto: Proto, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dpor
     }
 }
 
-fn trace(a: TraceArgs) -> u8 {
-    match load_rules(&a.rules) {
-        Ok(nf) => trace_loaded(&nf, &a),
-        Err(code) => code,
+fn trace(a: XtTraceArgs) -> u8 {
+    let (mut nf, text) = match load_rules(&a.trace.rules, &a.dump) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match a.assume {
+        Some(AssumeArg::Match) => nf.set_payload_assumption(PayloadAssumption::Match),
+        Some(AssumeArg::Nomatch) => nf.set_payload_assumption(PayloadAssumption::NoMatch),
+        None => {
+            if let Some((line, name)) = first_payload_rule(&text) {
+                eprintln!(
+                    "{}:{line}: match '{name}' reads the packet's payload, which netsim does not evaluate\n\
+                     hint: choose how such rules are taken with --assume match or --assume nomatch \
+                     (the trace lists each rule where the assumption decided)",
+                    a.trace.rules
+                );
+                return exit::INVALID;
+            }
+        }
     }
+    trace_loaded(&nf, &a.trace)
 }
 
 /// Traces `a`'s packet through loaded rules (iptables tables, nftables, or both) and prints
@@ -297,6 +413,9 @@ pub struct PathView {
     pub rules: Vec<String>,
     /// The hooks traversed, in order.
     pub hooks: Vec<&'static str>,
+    /// Where a stated assumption decided (`HOOK / table: RULE (ext: what)`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
 }
 
 /// The JSON spelling of a disposition.
@@ -330,6 +449,20 @@ impl PathView {
             snat: p.snat.map(|a| a.to_string()),
             rules: p.rules.iter().map(|r| r.text.clone()).chain(p.nft_rules.iter().cloned()).collect(),
             hooks: p.hooks.iter().map(|h| h.chain_name()).collect(),
+            assumptions: p
+                .assumptions
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} / {}: {} ({}: {})",
+                        x.hook.chain_name(),
+                        x.table.name(),
+                        x.rule,
+                        x.ext,
+                        x.what
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -369,6 +502,16 @@ pub fn render_text(e: &Exploration) -> String {
             for r in &p.nft_rules {
                 out.push_str(&format!("    {r}\n"));
             }
+        }
+        for x in &p.assumptions {
+            out.push_str(&format!(
+                "  assumed at {} / {}: {} ({}: {})\n",
+                x.hook.chain_name(),
+                x.table.name(),
+                x.rule,
+                x.ext,
+                x.what
+            ));
         }
         out.push_str(&format!("  packet leaves as: {}\n", p.packet));
     }

@@ -27,6 +27,11 @@ use crate::kube_proxy::{LocalTrafficDetector, NodePortAddresses, ProxyConfig, Pr
 pub struct ProxySettings {
     /// `clusterCIDR` for local-traffic detection; `None` = the cluster's pod CIDR.
     pub cluster_cidr: Option<Ipv4Net>,
+    /// A KubeProxyConfiguration was given with no `clusterCIDR` and `detectLocalMode`
+    /// ClusterCIDR (or unset): kube-proxy runs its no-op local-traffic detector
+    /// (`NewNoOpLocalDetector`, no masquerade rule for off-cluster sources) instead of
+    /// taking the cluster's pod CIDR.
+    pub no_cluster_cidr: bool,
     /// `masqueradeAll`.
     pub masquerade_all: bool,
     /// `iptables.masqueradeBit`.
@@ -85,15 +90,32 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             h.add_addr("docker0", net4).map_err(|e| e.to_string())?;
             interface_addrs.push(ip);
         }
+        net.host_mut(host)
+            .map_err(|e| format!("cluster: {e}"))?
+            .netfilter
+            .set_backend(config.iptables_backend);
+        // A node with docker0 runs dockerd, which wrote its rules before kube-proxy started.
+        if config.docker0 || config.bridge == super::docker::DOCKER_BRIDGE {
+            let docker_net = if config.bridge == super::docker::DOCKER_BRIDGE {
+                Ipv4Net::new(bridge_ip, pod_cidr.prefix_len()).map_err(|e| e.to_string())?
+            } else {
+                Ipv4Net::new(super::config::DOCKER0_NET.0, super::config::DOCKER0_NET.1)
+                    .map_err(|e| e.to_string())?
+            };
+            let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
+            super::docker::install(&mut h.netfilter, docker_net)?;
+        }
         let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
         add_default_route(h, &config, n.ip)?;
         install_listeners(h, &n.name, &n.listens)?;
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
         // close_wait 1h), applied at its start-up.
         h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
-        let mut pc = ProxyConfig::new(&n.name, n.ip, Some(proxy.cluster_cidr.unwrap_or(config.cluster_cidr)));
+        let cluster_cidr =
+            (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
+        let mut pc = ProxyConfig::new(&n.name, n.ip, cluster_cidr);
         pc.local_detector =
-            LocalTrafficDetector::ClusterCidr(proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
+            cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;
@@ -388,6 +410,12 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
     };
     ProxySettings {
         cluster_cidr: k.cluster_cidr.split(',').next().and_then(|s| s.trim().parse().ok()),
+        no_cluster_cidr: k.cluster_cidr.trim().is_empty()
+            && matches!(
+                k.detect_local_mode,
+                None | Some(crate::api::proxy_config::DetectLocalMode::ClusterCidr)
+                    | Some(crate::api::proxy_config::DetectLocalMode::Default)
+            ),
         masquerade_all: k.masquerade_all.or(k.iptables.masquerade_all).unwrap_or(false),
         masquerade_bit: k.iptables.masquerade_bit.and_then(|b| u8::try_from(b).ok()),
         node_port_addresses: npa,

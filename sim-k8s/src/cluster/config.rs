@@ -79,6 +79,9 @@ pub struct ClusterConfig {
     /// Every node also has Docker's bridge `docker0` with 172.17.0.1/16 and no containers (a
     /// docker-era node, as in article 001), besides the CNI bridge.
     pub docker0: bool,
+    /// The `iptables` binary on every node (`iptables -V`): legacy (the default, as the
+    /// articles' nodes) or nft.
+    pub iptables_backend: sim_net::netfilter::Backend,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -120,6 +123,7 @@ impl ClusterConfig {
             core_dns: true,
             proxy_mode: None,
             docker0: false,
+            iptables_backend: sim_net::netfilter::Backend::Legacy,
         }
     }
 

@@ -166,8 +166,14 @@ impl Cluster {
         };
         let first_record = self.world().net.trace.records.len();
         self.world_mut().net.tracing = true;
-        let timeout =
-            if proto == ConvProto::Tcp { SimDuration::from_secs(10) } else { SimDuration::from_secs(3) };
+        // UDP and ICMP: long enough for a neighbour-resolution failure's Destination Host
+        // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the conversation ends
+        // on its disposition, before this, whenever there is one.
+        let timeout = if proto == ConvProto::Tcp {
+            SimDuration::from_secs(10)
+        } else {
+            sim_net::network::ARP_TIMEOUT + SimDuration::from_secs(1)
+        };
         let (id, mut conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
         // A proxy's second connection (an ingress controller to an endpoint) is part of the path.

@@ -921,7 +921,8 @@ fn sync_iptables(
                 nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
             let result =
                 kube_proxy::sync_with_existing(&config, &load_view.services, &load_view.endpoints, &existing);
-            if let Err(e) = nf.restore(&result.initial_restore(), false) {
+            let initial = result.initial_restore();
+            if let Err(e) = super::docker::keeping_dockerd_rules(nf, |nf| nf.restore(&initial, false)) {
                 // A generated rule the engine cannot load is a bug in one of the two.
                 eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
             }

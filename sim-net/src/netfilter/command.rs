@@ -107,6 +107,9 @@ impl Netfilter {
     /// Runs one `iptables` command line (arguments after `iptables`, already split as a
     /// shell would), returning what iptables prints on stdout (empty for edits).
     pub fn command(&mut self, args: &[&str]) -> Result<String, CommandError> {
+        if matches!(args, ["-V" | "--version"]) {
+            return Ok(format!("iptables {IPTABLES_VERSION} ({})\n", self.backend().name()));
+        }
         let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let cl = spec::parse(&argv).map_err(CommandError::Spec)?;
         let i = tidx(cl.table);
@@ -196,6 +199,14 @@ mod tests {
     }
 
     #[test]
+    fn version_names_the_backend() {
+        let mut nf = Netfilter::new();
+        assert_eq!(nf.command(&["-V"]).unwrap(), "iptables v1.8.4 (legacy)\n");
+        nf.set_backend(crate::netfilter::Backend::Nft);
+        assert_eq!(nf.command(&["--version"]).unwrap(), "iptables v1.8.4 (nf_tables)\n");
+    }
+
+    #[test]
     fn iptables_error_wording() {
         let mut nf = Netfilter::new();
         assert_eq!(
@@ -228,16 +239,18 @@ mod tests {
             nf.command(&["-t", "nat", "-A", "PREROUTING", "-j", "DROP"]).unwrap_err().to_string(),
             "iptables: The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited."
         );
-        // Loops are refused and leave the table unchanged.
+        // A loop no built-in chain reaches is loaded (as the real iptables does, both
+        // backends); reaching it is refused and leaves the table unchanged.
         nf.command(&["-N", "B"]).unwrap();
         nf.command(&["-A", "A", "-j", "B"]).unwrap();
+        nf.command(&["-A", "B", "-j", "A"]).unwrap();
         assert!(
-            nf.command(&["-A", "B", "-j", "A"])
+            nf.command(&["-A", "INPUT", "-j", "A"])
                 .unwrap_err()
                 .to_string()
                 .starts_with("iptables: Too many levels of links.")
         );
-        assert!(nf.table(crate::netfilter::TableName::Filter).chain("B").unwrap().rules.is_empty());
+        assert!(nf.table(crate::netfilter::TableName::Filter).chain("INPUT").unwrap().rules.is_empty());
     }
 
     #[test]

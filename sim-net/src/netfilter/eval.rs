@@ -346,6 +346,16 @@ fn ext_matches(
                 }
                 _ => false,
             },
+            Match::Unknown(_) => {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(NfStep::Assumed {
+                        rule: rule_ref(),
+                        ext: "unknown",
+                        what: "a match netsim does not simulate: taken as not matching (--skip-unknown)",
+                    });
+                }
+                false
+            }
             Match::Ext(e) => {
                 let ct_mark = env.ct_mark(ctx);
                 let mut note = |ext: &'static str, what: &'static str| {
@@ -444,7 +454,7 @@ pub fn run_table(
             break;
         }
         let target = match hit {
-            Some(i) => chain.rules[i].target.clone_light(),
+            Some(i) => chain.rules[i].target.clone_light(pkt),
             None => {
                 // Fell off the end of the chain.
                 if chain.hook.is_some() {
@@ -586,7 +596,7 @@ enum LightTarget {
 }
 
 impl Target {
-    fn clone_light(&self) -> LightTarget {
+    fn clone_light(&self, pkt: &Packet) -> LightTarget {
         match self {
             Target::None => LightTarget::Continue,
             Target::Accept => LightTarget::Accept,
@@ -595,9 +605,12 @@ impl Target {
             Target::Reject(w) => LightTarget::Reject(*w),
             Target::Jump(c) => LightTarget::Jump(c.idx),
             Target::Goto(c) => LightTarget::Goto(c.idx),
-            Target::Dnat { addr, port } => LightTarget::Nat(NatRequest::Dnat { addr: *addr, port: *port }),
-            Target::Snat { addr, opts } => LightTarget::Nat(NatRequest::Snat {
-                addr: *addr,
+            Target::Dnat(d) => {
+                let (addr, port) = d.resolve(pkt.src, pkt.dst, pkt.transport.ports().map(|(_, p)| p));
+                LightTarget::Nat(NatRequest::Dnat { addr, port })
+            }
+            Target::Snat { addrs, opts } => LightTarget::Nat(NatRequest::Snat {
+                addr: addrs.pick(pkt.src, pkt.dst, opts.persistent),
                 ports: opts.ports,
                 random_fully: opts.random_fully,
             }),

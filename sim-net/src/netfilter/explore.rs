@@ -84,6 +84,21 @@ pub struct PathRule {
     pub text: String,
 }
 
+/// An assumption a path's evaluation made ([`NfStep::Assumed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathAssumption {
+    /// The hook it was made at.
+    pub hook: Hook,
+    /// The rule's table.
+    pub table: TableName,
+    /// The rule, as `-A CHAIN ...` (its chain and 1-based index when the text is unknown).
+    pub rule: String,
+    /// The extension (`string`, `owner`, ...).
+    pub ext: &'static str,
+    /// How the packet was treated.
+    pub what: &'static str,
+}
+
 /// One path of the packet through the node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExplorePath {
@@ -105,6 +120,9 @@ pub struct ExplorePath {
     pub nft_rules: Vec<String>,
     /// The hooks traversed, in order.
     pub hooks: Vec<Hook>,
+    /// Where a stated assumption decided a match or a target (the extension could not be
+    /// evaluated from what the model carries), in order.
+    pub assumptions: Vec<PathAssumption>,
     /// Each random decision: the kernel probability and whether it matched.
     pub decisions: Vec<(u32, bool)>,
     /// The packet as it leaves the last hook (after DNAT, with its mark).
@@ -156,6 +174,7 @@ fn apply_dnat(pkt: &mut Packet, addr: Ipv4Addr, port: Option<u16>) {
 
 struct Walk {
     rules: Vec<PathRule>,
+    assumptions: Vec<PathAssumption>,
     nft_rules: Vec<String>,
     hooks: Vec<Hook>,
     dnat: Option<(Ipv4Addr, Option<u16>)>,
@@ -207,6 +226,7 @@ impl Netfilter {
                 rules: walk.rules,
                 nft_rules: walk.nft_rules,
                 hooks: walk.hooks,
+                assumptions: walk.assumptions,
                 decisions: decider.log.clone(),
                 packet: pkt,
             });
@@ -245,6 +265,7 @@ impl Netfilter {
         };
         let mut w = Walk {
             rules: Vec::new(),
+            assumptions: Vec::new(),
             nft_rules: Vec::new(),
             hooks: Vec::new(),
             dnat: None,
@@ -344,6 +365,18 @@ impl Netfilter {
                     continue;
                 }
                 _ => {}
+            }
+            if let NfStep::Assumed { rule, ext, what } = &s {
+                let text = self
+                    .table(rule.table)
+                    .chain(&rule.chain)
+                    .and_then(|c| c.rules.get(rule.index.wrapping_sub(1)))
+                    .map_or_else(
+                        || format!("{} rule {}", rule.chain, rule.index),
+                        |r| super::save::rule_line(&rule.chain, r),
+                    );
+                w.assumptions.push(PathAssumption { hook, table: rule.table, rule: text, ext, what });
+                continue;
             }
             if let NfStep::RuleMatched { rule, text } = s {
                 let is_accept = self

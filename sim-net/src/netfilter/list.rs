@@ -241,6 +241,9 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 out.push_str(&tail.replace(" --", " "));
             }
         }
+        Match::Unknown(u) => {
+            let _ = write!(out, " {} {}", u.name, u.args.join(" "));
+        }
         Match::Ext(e) => {
             // The model's -L form of the added extensions: the name, then the save form's
             // options without their leading dashes (close to, not always exactly, each
@@ -276,11 +279,17 @@ pub fn push_target_list(out: &mut String, t: &Target) {
         Target::Reject(w) => {
             let _ = write!(out, " reject-with {}", reject_with_name(*w));
         }
-        Target::Dnat { addr, port } => {
-            let _ = write!(out, " to:{}", nat_range(*addr, port.map(|p| (p, p))));
+        Target::Dnat(d) => {
+            let _ = write!(out, " to:{}", super::save::dnat_range(d));
+            if d.random {
+                out.push_str(" random");
+            }
+            if d.persistent {
+                out.push_str(" persistent");
+            }
         }
-        Target::Snat { addr, opts } => {
-            let _ = write!(out, " to:{}", nat_range(*addr, opts.ports));
+        Target::Snat { addrs, opts } => {
+            let _ = write!(out, " to:{}", nat_range(*addrs, opts.ports));
             if opts.random {
                 out.push_str(" random");
             }

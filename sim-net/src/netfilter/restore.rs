@@ -13,7 +13,7 @@
 //! Errors carry the 1-based line number. Left out: `--test`, `--table=` filtering.
 
 use super::rule::Counters;
-use super::spec::{self, CommandLine, Op, Policy, SpecError};
+use super::spec::{self, Backend, CommandLine, Op, Policy, ProtoProblem, SpecError};
 use super::table::{Table, TableError};
 use super::{Netfilter, TableName, command, tidx};
 
@@ -53,6 +53,25 @@ pub enum RestoreErrorKind {
     /// A command that iptables-restore does not accept (`-L`, `-S`, `-t`).
     #[error("{0} is not allowed in iptables-restore")]
     NotAllowed(String),
+    /// iptables-legacy: the kernel refused a rule of the block when it was committed (the
+    /// real tool says only `iptables-restore: line N failed`, N the COMMIT line).
+    #[error("line {commit} failed: the kernel refused the rule at line {rule_line} ({reason})")]
+    KernelRefusedAtCommit {
+        /// The COMMIT line.
+        commit: usize,
+        /// The refused rule's line.
+        rule_line: usize,
+        /// The kernel's reason (its log message).
+        reason: &'static str,
+    },
+    /// iptables-nft: the kernel refused a rule as it was appended.
+    #[error("RULE_APPEND failed (Invalid argument): rule in chain {chain} ({reason})")]
+    RuleAppendFailed {
+        /// The chain.
+        chain: String,
+        /// The kernel's reason.
+        reason: &'static str,
+    },
 }
 
 /// An `iptables-restore` failure at a line.
@@ -121,17 +140,47 @@ fn parse_counters(s: &str) -> Option<Counters> {
     Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
 }
 
+/// How `iptables-restore` was invoked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// `--noflush` (`-n`): tables are edited rather than replaced.
+    pub noflush: bool,
+    /// `--counters` (`-c`): the `[p:b]` counters of chains and rules are restored. Without it
+    /// `iptables-restore` zeroes every counter (`do_command4` builds each rule with zero
+    /// counters, `iptc_set_policy` gets NULL counters), so a dump posted with
+    /// `:INPUT ACCEPT [1234:5678]` reprints as `[0:0]`.
+    pub counters: bool,
+    /// The iptables binary ([`Backend`]); `None` is the model's own check (the kernel's rule
+    /// at once, at the rule's line), as kube-proxy's restores use.
+    pub backend: Option<Backend>,
+    /// `--skip-unknown` (netsim's): a rule with a match netsim does not simulate is loaded,
+    /// never matches, and is listed in traces ([`super::rule::Match::Unknown`]).
+    pub skip_unknown: bool,
+}
+
 /// An open `*table` block.
 struct Block {
     name: TableName,
     table: Table,
+    /// iptables-legacy: the first rule the kernel will refuse at COMMIT (line, reason).
+    refused: Option<(usize, &'static str)>,
 }
 
 impl Netfilter {
-    /// Applies `iptables-restore` input. With `noflush` (`--noflush`) tables are edited rather
-    /// than replaced. Each table block takes effect at its `COMMIT`; on error the failing
-    /// block is discarded and earlier blocks stay committed.
+    /// Applies `iptables-restore --counters` input. With `noflush` (`--noflush`) tables are
+    /// edited rather than replaced. Each table block takes effect at its `COMMIT`; on error
+    /// the failing block is discarded and earlier blocks stay committed. (kube-proxy restores
+    /// with `--counters`; [`Netfilter::restore_with`] takes the other options.)
     pub fn restore(&mut self, text: &str, noflush: bool) -> Result<(), RestoreError> {
+        self.restore_with(
+            text,
+            RestoreOptions { noflush, counters: true, backend: None, skip_unknown: false },
+        )
+    }
+
+    /// Applies `iptables-restore` input with the given options.
+    pub fn restore_with(&mut self, text: &str, opts: RestoreOptions) -> Result<(), RestoreError> {
+        let noflush = opts.noflush;
         let mut block: Option<Block> = None;
         let mut last = 0;
         for (n, raw) in text.lines().enumerate() {
@@ -144,6 +193,13 @@ impl Netfilter {
             }
             if l == "COMMIT" {
                 let mut b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+                if let Some((rule_line, reason)) = b.refused {
+                    return Err(err(RestoreErrorKind::KernelRefusedAtCommit {
+                        commit: line,
+                        rule_line,
+                        reason,
+                    }));
+                }
                 b.table.check_loops().map_err(|e| err(e.into()))?;
                 b.table.check_hooks().map_err(|e| err(e.into()))?;
                 let i = tidx(b.name);
@@ -158,14 +214,14 @@ impl Netfilter {
                 let t = TableName::parse(name.trim())
                     .ok_or_else(|| err(RestoreErrorKind::UnknownTable(name.trim().to_string())))?;
                 let table = if noflush { self.tables[tidx(t)].clone() } else { Table::new(t) };
-                block = Some(Block { name: t, table });
+                block = Some(Block { name: t, table, refused: None });
                 continue;
             }
             let Some(b) = block.as_mut() else {
                 return Err(err(RestoreErrorKind::NoTable));
             };
             if let Some(decl) = l.strip_prefix(':') {
-                declare_chain(&mut b.table, decl, noflush).map_err(err)?;
+                declare_chain(&mut b.table, decl, opts).map_err(err)?;
                 continue;
             }
             // Optional `[p:b]` counters before the command.
@@ -181,8 +237,32 @@ impl Netfilter {
             if args.iter().any(|a| a == "-t" || a == "--table") {
                 return Err(err(RestoreErrorKind::NotAllowed("-t".into())));
             }
-            let mut cl: CommandLine = spec::parse(&args).map_err(|e| err(e.into()))?;
-            if let Some(c) = counters {
+            let mut cl: CommandLine =
+                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| err(e.into()))?;
+            match (spec::check_protocols(&cl.rule, opts.backend), opts.backend) {
+                (None, _) => {}
+                (Some(ProtoProblem::Parse(e)), _) => return Err(err(e.into())),
+                (Some(ProtoProblem::Kernel(reason)), Some(Backend::Legacy)) => {
+                    b.refused.get_or_insert((line, reason));
+                }
+                (Some(ProtoProblem::Kernel(reason)), Some(Backend::Nft)) => {
+                    let chain = match &cl.op {
+                        Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => c.clone(),
+                        _ => String::new(),
+                    };
+                    return Err(err(RestoreErrorKind::RuleAppendFailed { chain, reason }));
+                }
+                (Some(ProtoProblem::Kernel(reason)), None) => {
+                    return Err(err(SpecError::BadValue(format!(
+                        "{reason} (use -p {})",
+                        reason.split(' ').next().unwrap_or("tcp")
+                    ))
+                    .into()));
+                }
+            }
+            if let Some(c) = counters
+                && opts.counters
+            {
                 cl.rule.counters = c;
             }
             if matches!(cl.op, Op::List(_) | Op::ListRules(_) | Op::Check(_)) {
@@ -204,7 +284,8 @@ impl Netfilter {
 }
 
 /// `:CHAIN POLICY [p:b]`.
-fn declare_chain(t: &mut Table, decl: &str, noflush: bool) -> Result<(), RestoreErrorKind> {
+fn declare_chain(t: &mut Table, decl: &str, opts: RestoreOptions) -> Result<(), RestoreErrorKind> {
+    let noflush = opts.noflush;
     let parts: Vec<&str> = decl.split_whitespace().collect();
     let (name, policy) = match parts.as_slice() {
         [n, p] | [n, p, _] => (*n, *p),
@@ -213,7 +294,8 @@ fn declare_chain(t: &mut Table, decl: &str, noflush: bool) -> Result<(), Restore
     let counters = match parts.get(2) {
         Some(c) => Some(parse_counters(c).ok_or_else(|| RestoreErrorKind::BadCounters(c.to_string()))?),
         None => None,
-    };
+    }
+    .filter(|_| opts.counters);
     let builtin = t.chain(name).is_some_and(|c| c.hook.is_some());
     if builtin {
         if policy != "-" {
@@ -280,8 +362,8 @@ mod tests {
         );
         assert_eq!(err_of("-A INPUT -j ACCEPT\n"), "iptables-restore: line 1: no table specified");
         assert_eq!(
-            err_of("*filter\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n"),
-            "iptables-restore: line 6: Too many levels of links. (loop: A -> B -> A)"
+            err_of("*filter\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j A\nCOMMIT\n"),
+            "iptables-restore: line 7: Too many levels of links. (loop: A -> B -> A)"
         );
         assert_eq!(
             err_of("*filter\n-A INPUT -m comment --comment \"x\n"),
@@ -310,6 +392,72 @@ mod tests {
             nf.save(&Default::default()),
             "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KEEP - [0:0]\n-A INPUT -j KEEP\n-A KEEP -j DROP\nCOMMIT\n"
         );
+    }
+
+    /// What the real iptables-restore (nft and legacy, v1.8.9) did with a dump in iptables
+    /// 1.4's loose form: counters in front of rules and on chains, trailing spaces, a `#-A`
+    /// line, `\'` in a comment. Without `-c` every counter is zero; with it they are kept.
+    #[test]
+    fn counters_reset_without_c_and_loose_forms_load() {
+        let text = "*nat\n:PREROUTING ACCEPT [1234:5678]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [5:6]\n:POSTROUTING ACCEPT [0:0]\n[10:20] -A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80 \n#-A PREROUTING -j ACCEPT\n-A OUTPUT -m comment --comment \"it\\'s fine\" -j RETURN \nCOMMIT\n";
+        let mut nf = Netfilter::new();
+        nf.restore_with(text, RestoreOptions::default()).unwrap();
+        let c = crate::netfilter::SaveOptions { counters: true, timestamp: None };
+        assert_eq!(
+            nf.save(&c),
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n[0:0] -A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80\n[0:0] -A OUTPUT -m comment --comment \"it\\'s fine\" -j RETURN\nCOMMIT\n"
+        );
+        let mut kept = Netfilter::new();
+        kept.restore_with(text, RestoreOptions { counters: true, ..RestoreOptions::default() }).unwrap();
+        assert!(kept.save(&c).contains(":PREROUTING ACCEPT [1234:5678]\n"));
+        assert!(kept.save(&c).contains("[10:20] -A PREROUTING"));
+    }
+
+    /// `--skip-unknown`: a rule with an unknown match loads, reprints as written, never
+    /// matches, and the walk records it; without the flag the dump is refused at its line.
+    #[test]
+    fn skip_unknown_keeps_the_rule_and_never_matches() {
+        let text = "*filter\n-A INPUT -s 10.0.0.0/8 -m foo --bar 1 ! --baz \"a b\" -j DROP\n-A INPUT -m foo -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        let e = Netfilter::new().restore_with(text, RestoreOptions::default()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(
+            e.kind.to_string(),
+            "match `foo' is not simulated by netsim (nor an iptables extension netsim knows of)"
+        );
+        let mut nf = Netfilter::new();
+        nf.restore_with(text, RestoreOptions { skip_unknown: true, ..RestoreOptions::default() }).unwrap();
+        let saved = nf.save(&Default::default());
+        assert!(saved.contains("-A INPUT -s 10.0.0.0/8 -m foo --bar 1 ! --baz \"a b\" -j DROP\n"), "{saved}");
+        assert!(saved.contains("-A INPUT -p tcp -m foo -m tcp --dport 22 -j ACCEPT\n"), "{saved}");
+        let pkt = crate::wire::Packet::tcp(
+            "10.1.2.3".parse().unwrap(),
+            40000,
+            "10.0.0.1".parse().unwrap(),
+            22,
+            crate::wire::TcpFlags::SYN,
+        );
+        let req = crate::netfilter::ExploreRequest {
+            packet: pkt,
+            origin: crate::netfilter::ExploreOrigin::External { in_iface: "eth0".into() },
+            local_ips: vec!["10.0.0.1".parse().unwrap()],
+            out_iface: None,
+            now: sim_core::SimTime::ZERO,
+        };
+        let paths = nf.explore(&req).paths;
+        assert_eq!(paths.len(), 1);
+        assert_eq!(paths[0].disposition, crate::netfilter::Disposition::NoRuleApplied);
+        let skipped: Vec<&str> = paths[0].assumptions.iter().map(|a| a.ext).collect();
+        assert_eq!(skipped, ["unknown", "unknown"]);
+    }
+
+    #[test]
+    fn ipset_save_dumps_restore() {
+        let mut nf = Netfilter::new();
+        let dump = "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\n\ncreate S hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1a2b3c4d\nadd S 10.0.0.0/8\n";
+        nf.ipset_restore(dump).unwrap();
+        assert!(nf.restore("*filter\n-A INPUT -m set --match-set S src -j DROP\nCOMMIT\n", false).is_ok());
+        let (line, _) = Netfilter::new().ipset_restore("create S hash:ip\nadd NOPE 1.2.3.4\n").unwrap_err();
+        assert_eq!(line, 2);
     }
 
     use proptest::prelude::*;

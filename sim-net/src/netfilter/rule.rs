@@ -526,6 +526,18 @@ pub enum Match {
     Nfacct(NfacctName),
     /// The extensions of [`super::ext`] (boxed: the common matches stay small).
     Ext(Box<super::ext::ExtMatch>),
+    /// A match netsim does not simulate, loaded with `--skip-unknown`: kept as written (its
+    /// options verbatim) and never matching; a trace lists each rule it made not match.
+    Unknown(Box<UnknownMatch>),
+}
+
+/// `-m NAME OPTIONS...` of a match netsim does not simulate ([`Match::Unknown`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownMatch {
+    /// The name given to `-m`.
+    pub name: String,
+    /// The options after it, as given (`!` included).
+    pub args: Vec<String>,
 }
 
 /// The longest `--nfacct-name`: `NFACCT_NAME_MAX` (32) bytes including the terminating NUL.
@@ -629,6 +641,7 @@ impl Match {
             Match::Icmp(_) => "icmp",
             Match::Nfacct(_) => "nfacct",
             Match::Ext(e) => e.name(),
+            Match::Unknown(_) => "unknown",
         }
     }
 }
@@ -655,6 +668,144 @@ impl MarkTarget {
     /// Applies the target to a mark.
     pub fn apply(&self, mark: u32) -> u32 {
         (mark & !self.mask) ^ self.value
+    }
+}
+
+/// The address range of `--to-destination`/`--to-source` (`min-max`, or one address), as
+/// the kernel's `struct nf_nat_range` holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddrRange {
+    /// The first address.
+    pub min: Ipv4Addr,
+    /// The last address (equal to `min` for one address).
+    pub max: Ipv4Addr,
+}
+
+impl AddrRange {
+    /// One address.
+    pub fn single(a: Ipv4Addr) -> AddrRange {
+        AddrRange { min: a, max: a }
+    }
+
+    /// The address the kernel maps a connection from `src` to `dst` to, as
+    /// `find_best_ips_proto` (net/netfilter/nf_nat_core.c) chooses it: one address is taken
+    /// as is; otherwise `min + reciprocal_scale(jhash2(src, initval), max - min + 1)`, where
+    /// `src` is the tuple's 16-byte `union nf_inet_addr` and `initval` is the destination
+    /// address (0 with `--persistent`; conntrack zone 0). So a client keeps its address
+    /// across connections, and the choice matches the real kernel's (checked against it in a
+    /// network namespace: `sim-net/tests/xtables_real.rs`).
+    pub fn pick(&self, src: Ipv4Addr, dst: Ipv4Addr, persistent: bool) -> Ipv4Addr {
+        let (lo, hi) = (u32::from(self.min), u32::from(self.max));
+        if lo >= hi {
+            return self.min;
+        }
+        // The kernel reads the addresses as stored (network order) into host-order words.
+        let word = |a: Ipv4Addr| u32::from_le_bytes(a.octets());
+        let j = jhash2(&[word(src), 0, 0, 0], if persistent { 0 } else { word(dst) });
+        let dist = u64::from(hi - lo) + 1;
+        Ipv4Addr::from(lo + ((u64::from(j) * dist) >> 32) as u32)
+    }
+}
+
+impl std::fmt::Display for AddrRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min == self.max { write!(f, "{}", self.min) } else { write!(f, "{}-{}", self.min, self.max) }
+    }
+}
+
+/// The kernel's `jhash2` (include/linux/jhash.h, Bob Jenkins' lookup3 over 32-bit words).
+pub fn jhash2(k: &[u32], initval: u32) -> u32 {
+    let init = 0xdead_beefu32.wrapping_add((k.len() as u32) << 2).wrapping_add(initval);
+    let (mut a, mut b, mut c) = (init, init, init);
+    let mut k = k;
+    while k.len() > 3 {
+        a = a.wrapping_add(k[0]);
+        b = b.wrapping_add(k[1]);
+        c = c.wrapping_add(k[2]);
+        // __jhash_mix.
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(4);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(6);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(8);
+        b = b.wrapping_add(a);
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(16);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(19);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(4);
+        b = b.wrapping_add(a);
+        k = &k[3..];
+    }
+    if k.is_empty() {
+        return c;
+    }
+    if k.len() == 3 {
+        c = c.wrapping_add(k[2]);
+    }
+    if k.len() >= 2 {
+        b = b.wrapping_add(k[1]);
+    }
+    a = a.wrapping_add(k[0]);
+    // __jhash_final.
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c.wrapping_sub(b.rotate_left(24))
+}
+
+/// `-j DNAT` options (libxt_DNAT.c, `struct nf_nat_range2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DnatTarget {
+    /// The address range, or `None` for a port-only `--to-destination :port`.
+    pub addrs: Option<AddrRange>,
+    /// The port range.
+    pub ports: Option<(u16, u16)>,
+    /// `--random`.
+    pub random: bool,
+    /// `--persistent`.
+    pub persistent: bool,
+}
+
+impl DnatTarget {
+    /// `--to-destination addr[:port]`.
+    pub fn to(addr: Ipv4Addr, port: Option<u16>) -> DnatTarget {
+        DnatTarget {
+            addrs: Some(AddrRange::single(addr)),
+            ports: port.map(|p| (p, p)),
+            random: false,
+            persistent: false,
+        }
+    }
+
+    /// The destination a connection from `src` to `dst:dport` is mapped to: the address as
+    /// [`AddrRange::pick`] chooses it (kept when no address was given), and the port kept
+    /// if it is already in the range, else the range's first port (`nf_nat_l4proto_unique_tuple`
+    /// with offset 0 for DNAT). Left out: the uniqueness walk over ports already in use, and
+    /// `--random`'s random offset (the first port is taken).
+    pub fn resolve(&self, src: Ipv4Addr, dst: Ipv4Addr, dport: Option<u16>) -> (Ipv4Addr, Option<u16>) {
+        let addr = self.addrs.map_or(dst, |r| r.pick(src, dst, self.persistent));
+        let port = self.ports.map(|(lo, hi)| match dport {
+            Some(p) if (lo..=hi).contains(&p) => p,
+            _ => lo,
+        });
+        (addr, port)
     }
 }
 
@@ -709,17 +860,12 @@ pub enum Target {
     Jump(ChainRef),
     /// `-g CHAIN`: continues in CHAIN without a return point.
     Goto(ChainRef),
-    /// `DNAT --to-destination addr[:port]`.
-    Dnat {
-        /// New destination address.
-        addr: Ipv4Addr,
-        /// New destination port.
-        port: Option<u16>,
-    },
-    /// `SNAT --to-source addr[:ports]`.
+    /// `DNAT --to-destination [addr[-addr]][:port[-port]] [--random] [--persistent]`.
+    Dnat(DnatTarget),
+    /// `SNAT --to-source addr[-addr][:ports]`.
     Snat {
-        /// New source address.
-        addr: Ipv4Addr,
+        /// The source address range.
+        addrs: AddrRange,
         /// Options.
         opts: SnatOpts,
     },
@@ -927,5 +1073,29 @@ mod tests {
         assert_eq!(s.spelled(), "RELATED,ESTABLISHED");
         let a = AddrTypeSet(AddrTypeSet::bit_of(AddrType::Local) | AddrTypeSet::bit_of(AddrType::Unicast));
         assert_eq!(a.spelled(), "UNICAST,LOCAL");
+    }
+
+    /// The kernel's choices, read from `conntrack -L` in a network namespace (kernel 6.x,
+    /// iptables-nft 1.8.9): `-A OUTPUT -d 1.1.1.1 -p udp -j DNAT --to-destination
+    /// 10.0.0.1-10.0.0.9:80-90` and `-A POSTROUTING -o d0 -p udp -j SNAT --to-source
+    /// 192.168.5.10-192.168.5.20`, a datagram from 192.168.5.1 to 1.1.1.1:53 and one to :85.
+    #[test]
+    fn nat_ranges_pick_what_the_kernel_picked() {
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let dnat = DnatTarget {
+            addrs: Some(AddrRange { min: ip("10.0.0.1"), max: ip("10.0.0.9") }),
+            ports: Some((80, 90)),
+            random: false,
+            persistent: false,
+        };
+        assert_eq!(dnat.resolve(ip("192.168.5.1"), ip("1.1.1.1"), Some(53)), (ip("10.0.0.3"), Some(80)));
+        assert_eq!(dnat.resolve(ip("192.168.5.1"), ip("1.1.1.1"), Some(85)), (ip("10.0.0.3"), Some(85)));
+        let snat = AddrRange { min: ip("192.168.5.10"), max: ip("192.168.5.20") };
+        assert_eq!(snat.pick(ip("192.168.5.1"), ip("10.0.0.3"), false), ip("192.168.5.20"));
+        assert_eq!(AddrRange::single(ip("1.2.3.4")).pick(ip("9.9.9.9"), ip("8.8.8.8"), false), ip("1.2.3.4"));
+        // A port-only DNAT keeps the address.
+        let port_only =
+            DnatTarget { addrs: None, ports: Some((8080, 8080)), random: false, persistent: false };
+        assert_eq!(port_only.resolve(ip("1.1.1.1"), ip("2.2.2.2"), Some(80)), (ip("2.2.2.2"), Some(8080)));
     }
 }

@@ -49,6 +49,17 @@ fn push_ports(out: &mut String, opt: &str, p: &Option<PortMatch>) {
 
 /// Appends ` -m name options` for one match in `iptables-save` form.
 pub fn push_match(out: &mut String, m: &Match) {
+    if let Match::Unknown(u) = m {
+        let _ = write!(out, " -m {}", u.name);
+        for a in &u.args {
+            if a == "!" || a.starts_with('-') {
+                let _ = write!(out, " {a}");
+            } else {
+                push_save_string(out, a);
+            }
+        }
+        return;
+    }
     let _ = write!(out, " -m {}", m.name());
     match m {
         Match::Tcp(p) | Match::Udp(p) => {
@@ -179,6 +190,7 @@ pub fn push_match(out: &mut String, m: &Match) {
             }
         }
         Match::Ext(e) => e.push_save(out),
+        Match::Unknown(_) => {}
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_save: `printf(" --nfacct-name ")` then
             // `xtables_save_string`, which adds its own leading space: two spaces in all.
@@ -295,11 +307,19 @@ pub fn push_statistic(out: &mut String, s: &StatisticMatch, prefix: &str) {
 }
 
 /// `a.b.c.d[:port[-port]]` as the NAT targets print a range.
-pub fn nat_range(addr: std::net::Ipv4Addr, ports: Option<(u16, u16)>) -> String {
+pub fn nat_range(addr: impl std::fmt::Display, ports: Option<(u16, u16)>) -> String {
     match ports {
         None => addr.to_string(),
         Some((lo, hi)) if lo == hi => format!("{addr}:{lo}"),
         Some((lo, hi)) => format!("{addr}:{lo}-{hi}"),
+    }
+}
+
+/// `[addr[-addr]][:port[-port]]` of a DNAT target, as `print_range` (libxt_DNAT.c) prints it.
+pub fn dnat_range(d: &super::rule::DnatTarget) -> String {
+    match d.addrs {
+        Some(a) => nat_range(a, d.ports),
+        None => nat_range("", d.ports),
     }
 }
 
@@ -318,11 +338,17 @@ pub fn push_target(out: &mut String, t: &Target) {
         Target::Reject(w) => {
             let _ = write!(out, " --reject-with {}", reject_with_name(*w));
         }
-        Target::Dnat { addr, port } => {
-            let _ = write!(out, " --to-destination {}", nat_range(*addr, port.map(|p| (p, p))));
+        Target::Dnat(d) => {
+            let _ = write!(out, " --to-destination {}", dnat_range(d));
+            if d.random {
+                out.push_str(" --random");
+            }
+            if d.persistent {
+                out.push_str(" --persistent");
+            }
         }
-        Target::Snat { addr, opts } => {
-            let _ = write!(out, " --to-source {}", nat_range(*addr, opts.ports));
+        Target::Snat { addrs, opts } => {
+            let _ = write!(out, " --to-source {}", nat_range(*addrs, opts.ports));
             push_snat_flags(out, opts, "--");
             if opts.persistent {
                 out.push_str(" --persistent");

@@ -282,13 +282,22 @@ fn parse_addrtypes(s: &str) -> Result<AddrTypeSet, SpecError> {
     Ok(AddrTypeSet(bits))
 }
 
-/// Parses `addr[:port[-port]]` of `--to-destination`/`--to-source`.
-fn parse_nat_range(s: &str) -> Result<(Ipv4Addr, Option<(u16, u16)>), SpecError> {
+/// `--to-destination`/`--to-source` parsed: the addresses (none for `:port`) and the ports.
+type NatTo = (Option<AddrRange>, Option<(u16, u16)>);
+
+/// Parses `[addr[-addr]][:port[-port]]` of `--to-destination`/`--to-source` (libxt_DNAT.c
+/// `parse_to`): the address part may be empty (`:80`, ports only).
+fn parse_nat_range(s: &str) -> Result<NatTo, SpecError> {
     let (a, p) = match s.split_once(':') {
         None => (s, None),
         Some((a, p)) => (a, Some(p)),
     };
-    let addr: Ipv4Addr = a.parse().map_err(|_| bad(format!("Bad IP address \"{a}\"")))?;
+    let one = |a: &str| a.parse::<Ipv4Addr>().map_err(|_| bad(format!("Bad IP address \"{a}\"")));
+    let addrs = match a.split_once('-') {
+        _ if a.is_empty() => None,
+        None => Some(AddrRange::single(one(a)?)),
+        Some((lo, hi)) => Some(AddrRange { min: one(lo)?, max: one(hi)? }),
+    };
     let ports = match p {
         None => None,
         Some(p) => {
@@ -309,7 +318,10 @@ fn parse_nat_range(s: &str) -> Result<(Ipv4Addr, Option<(u16, u16)>), SpecError>
             Some((lo, hi))
         }
     };
-    Ok((addr, ports))
+    if addrs.is_none() && ports.is_none() {
+        return Err(bad(format!("Bad IP address \"{a}\"")));
+    }
+    Ok((addrs, ports))
 }
 
 /// Cursor over the arguments.
@@ -350,6 +362,13 @@ struct TargetBuilder {
 
 /// Parses a full iptables argument vector (without the leading `iptables`).
 pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
+    parse_command_with(argv, false)
+}
+
+/// [`parse_command`]; with `skip_unknown`, a match netsim does not simulate is kept as a
+/// [`Match::Unknown`] that takes the options after it (up to the next `-m`, `-j` or an option
+/// a later match or the target claims).
+pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut a = Args { v: argv, i: 0 };
     let mut table = TableName::Filter;
     let mut op: Option<Op> = None;
@@ -541,7 +560,13 @@ pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
             "-m" | "--match" => {
                 has_spec = true;
                 let name = a.value(arg)?;
-                rule.matches.push(new_match(name)?);
+                match new_match(name) {
+                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
+                        rule.matches
+                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
+                    }
+                    m => rule.matches.push(m?),
+                }
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 has_spec = true;
@@ -714,6 +739,17 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
 fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
     let tcp = matches!(m, Match::Tcp(_));
     match m {
+        Match::Unknown(u) => {
+            // Its options' arities are unknown: the values are the arguments up to the next
+            // option or `!`.
+            if inv {
+                u.args.push("!".to_string());
+            }
+            u.args.push(opt.to_string());
+            while let Some(v) = a.optional() {
+                u.args.push(v.to_string());
+            }
+        }
         Match::Tcp(p) | Match::Udp(p) => {
             match opt {
                 "--sport" | "--source-port" => {
@@ -1007,8 +1043,8 @@ fn new_target_builtin(name: &str) -> Option<Target> {
         "DROP" => Target::Drop,
         "RETURN" => Target::Return,
         "REJECT" => Target::Reject(super::RejectWith::IcmpPortUnreachable),
-        "DNAT" => Target::Dnat { addr: Ipv4Addr::UNSPECIFIED, port: None },
-        "SNAT" => Target::Snat { addr: Ipv4Addr::UNSPECIFIED, opts: SnatOpts::default() },
+        "DNAT" => Target::Dnat(DnatTarget { addrs: None, ports: None, random: false, persistent: false }),
+        "SNAT" => Target::Snat { addrs: AddrRange::single(Ipv4Addr::UNSPECIFIED), opts: SnatOpts::default() },
         "MASQUERADE" => Target::Masquerade(SnatOpts::default()),
         "MARK" => Target::Mark(MarkTarget { value: 0, mask: 0 }),
         "LOG" => Target::Log(LogTarget { prefix: String::new(), level: 4, flags: 0 }),
@@ -1044,27 +1080,23 @@ fn target_option(t: &mut TargetBuilder, opt: &str, inv: bool, a: &mut Args<'_>) 
             let v = a.value(opt)?;
             *w = parse_reject_with(v).ok_or_else(|| bad(format!("unknown reject type \"{v}\"")))?;
         }
-        Target::Dnat { addr, port } if opt == "--to-destination" => {
+        Target::Dnat(d) if opt == "--to-destination" => {
             no_inv(inv)?;
             if t.has_to {
                 return Err(bad("DNAT: Multiple --to-destination not supported"));
             }
             let v = a.value(opt)?;
-            let (ad, ports) = parse_nat_range(v)?;
-            *addr = ad;
-            *port = match ports {
-                None => None,
-                Some((lo, hi)) if lo == hi => Some(lo),
-                Some(_) => return Err(bad("DNAT: port ranges are not modelled")),
-            };
+            (d.addrs, d.ports) = parse_nat_range(v)?;
             t.has_to = true;
         }
-        Target::Dnat { .. } if opt == "--random" || opt == "--persistent" => {}
-        Target::Snat { addr, opts } => match opt {
+        Target::Dnat(d) if opt == "--random" => d.random = true,
+        Target::Dnat(d) if opt == "--persistent" => d.persistent = true,
+        Target::Snat { addrs, opts } => match opt {
             "--to-source" => {
                 no_inv(inv)?;
-                let (ad, ports) = parse_nat_range(a.value(opt)?)?;
-                *addr = ad;
+                let v = a.value(opt)?;
+                let (ad, ports) = parse_nat_range(v)?;
+                *addrs = ad.ok_or_else(|| bad(format!("Bad IP address \"{v}\"")))?;
                 opts.ports = ports;
                 t.has_to = true;
             }
@@ -1153,16 +1185,18 @@ fn target_option(t: &mut TargetBuilder, opt: &str, inv: bool, a: &mut Args<'_>) 
 }
 
 fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
+    // libxt_DNAT.c / libxt_MASQUERADE.c: a port range needs `entry->ip.proto` TCP, UDP, SCTP,
+    // DCCP or ICMP (the ICMP id is mapped); `!` does not change the stored protocol.
     let l4 = matches!(
         rule.proto,
-        Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp | Protocol::Sctp, invert: false })
-    );
+        Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp | Protocol::Sctp | Protocol::Icmp, .. })
+    ) || matches!(rule.proto_num, Some((33, _)));
     match &t.target {
-        Target::Dnat { port, .. } => {
+        Target::Dnat(d) => {
             if !t.has_to {
                 return Err(bad("DNAT: option \"--to-destination\" must be specified"));
             }
-            if port.is_some() && !l4 {
+            if d.ports.is_some() && !l4 {
                 return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
             }
         }
@@ -1222,15 +1256,6 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
     let proto = rule.proto.filter(|p| !p.invert).map(|p| p.proto);
     for m in &rule.matches {
         match m {
-            Match::Tcp(_) if proto != Some(Protocol::Tcp) => {
-                return Err(bad("tcp match: only valid for protocol 6 (use -p tcp)"));
-            }
-            Match::Icmp(_) if proto != Some(Protocol::Icmp) => {
-                return Err(bad("icmp match: only valid for protocol 1 (use -p icmp)"));
-            }
-            Match::Udp(_) if proto != Some(Protocol::Udp) => {
-                return Err(bad("udp match: only valid for protocol 17 (use -p udp)"));
-            }
             Match::Multiport(mp) => {
                 // udplite (136) and dccp (33) are protocols the model carries no traffic of.
                 let other_l4 = matches!(rule.proto_num, Some((33 | 136, false)));
@@ -1278,13 +1303,87 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
             Match::Set(s) if s.name.is_empty() => {
                 return Err(bad("You must specify `--match-set' with proper arguments"));
             }
-            Match::Ext(e) if e.name() == "sctp" && proto != Some(Protocol::Sctp) => {
-                return Err(bad("sctp match: only valid for protocol 132 (use -p sctp)"));
-            }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Which `iptables` 1.8 a rule set is loaded by: `iptables-nft` (nf_tables, the default of
+/// current distributions) or `iptables-legacy` (x_tables). They accept different rules; the
+/// differences modelled are in [`check_protocols`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// `iptables-nft`: `iptables -V` prints `(nf_tables)`.
+    #[default]
+    Nft,
+    /// `iptables-legacy`: `iptables -V` prints `(legacy)`.
+    Legacy,
+}
+
+impl Backend {
+    /// The word `iptables -V` prints in parentheses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Nft => "nf_tables",
+            Backend::Legacy => "legacy",
+        }
+    }
+}
+
+/// A protocol match (`-m tcp/udp/icmp/sctp`) whose protocol the rule's `-p` does not give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProtoProblem {
+    /// Refused as the rule is parsed, with this message (iptables-nft's userspace check).
+    Parse(SpecError),
+    /// Refused by the kernel when the rule is loaded (`xt_check_match`'s `.proto` check): the
+    /// message the kernel logs.
+    Kernel(&'static str),
+}
+
+/// The protocol matches' checks, as each backend makes them (measured with the real
+/// iptables v1.8.9 binaries, `sim-net/tests/xtables_real.rs`):
+///
+/// - legacy: the kernel refuses `-m tcp`/`-m udp`/`-m icmp`/`-m sctp` unless `-p` names that
+///   protocol un-inverted (`xt_check_match`: "only valid for protocol N");
+///   `iptables-legacy-restore` reports it at COMMIT as `line N failed`;
+/// - nft: `-m tcp`/`-m udp` need `-p tcp`/`-p udp`, inverted or not (`TCP match requires
+///   '-p tcp'`, as the rule is parsed); with `! -p udp` the ports are compared as nftables'
+///   `th sport/dport` (any transport header); `-m icmp`/`-m sctp` stay xtables matches, which
+///   the kernel refuses as for legacy (`RULE_APPEND failed (Invalid argument)`).
+///
+/// `None` for `backend` is the model's `iptables` command (the kernel's rule, reported at once).
+pub fn check_protocols(rule: &Rule, backend: Option<Backend>) -> Option<ProtoProblem> {
+    let exact = rule.proto.filter(|p| !p.invert).map(|p| p.proto);
+    let named = rule.proto.map(|p| p.proto);
+    for m in &rule.matches {
+        let (need, kernel_msg, nft_msg) = match m {
+            Match::Tcp(_) => {
+                (Protocol::Tcp, "tcp match: only valid for protocol 6", Some("TCP match requires '-p tcp'"))
+            }
+            Match::Udp(_) => {
+                (Protocol::Udp, "udp match: only valid for protocol 17", Some("UDP match requires '-p udp'"))
+            }
+            Match::Icmp(_) => (Protocol::Icmp, "icmp match: only valid for protocol 1", None),
+            Match::Ext(e) if e.name() == "sctp" => {
+                (Protocol::Sctp, "sctp match: only valid for protocol 132", None)
+            }
+            _ => continue,
+        };
+        match (backend, nft_msg) {
+            (Some(Backend::Nft), Some(msg)) => {
+                if named != Some(need) {
+                    return Some(ProtoProblem::Parse(bad(msg)));
+                }
+            }
+            _ => {
+                if exact != Some(need) {
+                    return Some(ProtoProblem::Kernel(kernel_msg));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Applies defaults that depend on the whole rule: `-m recent` without `--name` uses the
@@ -1299,9 +1398,26 @@ pub fn normalize(rule: &mut Rule) {
     }
 }
 
-/// Parses a command line and normalizes its rule.
+/// Parses a command line and normalizes its rule; a protocol match without its `-p` is
+/// refused with the kernel's reason (the model's `iptables` command).
 pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
-    let mut c = parse_command(argv)?;
+    let c = parse_unchecked(argv, false)?;
+    match check_protocols(&c.rule, None) {
+        Some(ProtoProblem::Parse(e)) => Err(e),
+        Some(ProtoProblem::Kernel(m)) => Err(bad(format!("{m} (use -p {})", protocol_hint(m)))),
+        None => Ok(c),
+    }
+}
+
+/// The `-p` a kernel protocol-check message asks for.
+fn protocol_hint(msg: &str) -> &'static str {
+    ["tcp", "udp", "icmp", "sctp"].into_iter().find(|p| msg.starts_with(p)).unwrap_or("tcp")
+}
+
+/// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller;
+/// `skip_unknown` as for [`parse_command_with`].
+pub fn parse_unchecked(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let mut c = parse_command_with(argv, skip_unknown)?;
     normalize(&mut c.rule);
     Ok(c)
 }

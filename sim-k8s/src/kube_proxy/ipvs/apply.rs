@@ -159,7 +159,8 @@ pub fn load_rules(nf: &mut Netfilter, rules: &IpvsRules, initial: bool, node: &s
         }
     }
     let result = if initial {
-        nf.restore(&rules.initial_restore(), false)
+        let initial = rules.initial_restore();
+        crate::cluster::docker::keeping_dockerd_rules(nf, |nf| nf.restore(&initial, false))
     } else {
         nf.restore(&rules.restore_input(), true)
     };
