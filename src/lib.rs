@@ -2,6 +2,7 @@
 //!
 //! - [`scenario`]: scenario files (YAML) parsed and checked.
 //! - [`runner`]: running a scenario into a transcript, checking expectations.
+//! - [`traffic`]: the report of a `traffic:` step (counts, timeline, expectations).
 //! - [`diag`]: user-facing `file:line:column: message` diagnostics.
 //! - [`cli`]: the command line, one module per subcommand.
 
@@ -9,3 +10,4 @@ pub mod cli;
 pub mod diag;
 pub mod runner;
 pub mod scenario;
+pub mod traffic;

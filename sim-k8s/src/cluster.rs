@@ -9,6 +9,7 @@
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
 //! - [`command`]: command lines typed in pods and hosts, parsed.
+//! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
@@ -20,6 +21,7 @@ pub mod exec;
 pub mod facade;
 pub mod ops;
 pub mod proxy_view;
+pub mod traffic;
 pub mod world;
 
 pub use config::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
