@@ -12,6 +12,7 @@ use sim_k8s::api::Object;
 use sim_k8s::cluster::build::ProxySettings;
 use sim_k8s::cluster::exec::ExecOutput;
 use sim_k8s::cluster::facade::{Cluster, SETTLE_LIMIT, Target};
+use sim_k8s::cluster::faults::Fault;
 use sim_k8s::cluster::traffic::{TrafficRun, TrafficSpec};
 use sim_k8s::cluster::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
 use sim_k8s::manifest::{self, Source};
@@ -468,6 +469,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
         let _ = writeln!(t, "# {line}");
     }
     t.push_str(&header);
+    check_fault_nodes(s, &cluster)?;
     let mut failures = Vec::new();
     let mut active: Vec<Running> = Vec::new();
     let mut reports = Vec::new();
@@ -529,7 +531,10 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
             Action::Fault(f) => {
                 let _ = writeln!(t, "# fault: {f}");
-                Some(cluster.fault(f))
+                Some(match Fault::parse(f) {
+                    Ok(fault) => cluster.inject(&fault),
+                    Err(e) => ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() },
+                })
             }
             Action::Traffic(tr) => {
                 let _ = writeln!(t, "{}", crate::traffic::start_line(tr));
@@ -627,6 +632,27 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
         }
     }
     Ok(RunResult { transcript: t, failures, traffic: reports })
+}
+
+/// Every fault step names a node the cluster has: else an input error at the step.
+fn check_fault_nodes(s: &Scenario, cluster: &Cluster) -> Result<(), Diagnostics> {
+    let file = s.path.display().to_string();
+    let mut d = Diagnostics::default();
+    for (i, step) in s.steps.iter().enumerate() {
+        let Action::Fault(f) = &step.action else { continue };
+        if let Some(node) = Fault::parse(f).ok().as_ref().and_then(Fault::node)
+            && cluster.world().node_index(node).is_none()
+        {
+            let nodes: Vec<&str> = cluster.world().nodes.iter().map(|n| n.name.as_str()).collect();
+            d.push(Diagnostic::at(
+                &file,
+                step.line,
+                step.column,
+                format!("steps[{i}]: fault: no node {node:?} in the cluster (nodes: {})", nodes.join(", ")),
+            ));
+        }
+    }
+    if d.is_empty() { Ok(()) } else { Err(d) }
 }
 
 /// A traffic step still running.

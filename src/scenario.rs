@@ -157,8 +157,8 @@ struct RawStep {
     sleep: Option<String>,
     /// netsim's own path view: `FROM -> IP:PORT [udp|tcp|icmp]`.
     trace: Option<String>,
-    /// A fault: `stop node/NAME`, `start node/NAME`, `stop kube-proxy/NAME`,
-    /// `start kube-proxy/NAME`, `delete pod/NAME`.
+    /// A fault ([`sim_k8s::cluster::faults::Fault`]): `stop|start node/NAME`,
+    /// `stop|start|restart kube-proxy/NODE`, `delete|crash pod/NAME`, `flush conntrack/NODE`.
     fault: Option<String>,
     /// Load in simulated time, running alongside the steps that follow.
     traffic: Option<Spanned<RawTraffic>>,
@@ -294,6 +294,8 @@ impl StringOrList {
 pub struct Step {
     /// 1-based line of the step in the scenario file.
     pub line: u64,
+    /// 1-based column of the step.
+    pub column: u64,
     /// What to do.
     pub action: Action,
     /// What to check.
@@ -430,7 +432,13 @@ impl Scenario {
                 actions.push(Action::Trace(t));
             }
             if let Some(f) = r.fault {
-                actions.push(Action::Fault(f));
+                match sim_k8s::cluster::faults::Fault::parse(&f) {
+                    Ok(_) => actions.push(Action::Fault(f)),
+                    Err(e) => {
+                        invalid_actions += 1;
+                        diags.push(at(e));
+                    }
+                }
             }
             let is_traffic = r.traffic.is_some();
             if let Some(t) = r.traffic {
@@ -469,6 +477,7 @@ impl Scenario {
             match actions.len() + invalid_actions {
                 1 if actions.len() == 1 => steps.push(Step {
                     line: loc.line(),
+                    column: loc.column(),
                     action: actions.remove(0),
                     expect: r.expect.unwrap_or_default(),
                 }),

@@ -8,6 +8,7 @@
 //! - [`facade`]: [`Cluster`], the cluster as users drive it.
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
+//! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod dns_view;
 pub mod exec;
 pub mod facade;
+pub mod faults;
 pub mod ops;
 pub mod proxy_view;
 pub mod traffic;

@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use sim_core::{SimDuration, SimTime};
 use sim_net::iface::HostId;
-use sim_net::network::{ConvId, ConvProto, ConversationSpec, Disposition, NetEvent, Outcome};
+use sim_net::network::{ConvId, ConvProto, ConversationSpec, NetEvent, Outcome};
 
 use super::facade::{Cluster, Target};
 use super::world::ClusterEvent;
@@ -89,10 +89,10 @@ pub enum RequestOutcome {
     /// An ICMP error other than port unreachable came back (host or net unreachable, or a
     /// REJECT rule's `icmp-port-unreachable` counts as refused above).
     Unreachable,
-    /// Nothing came back in time, though the request reached a host's socket.
+    /// Nothing came back in time, though a server's socket took the request.
     TimedOut,
-    /// Nothing came back in time and no packet of the request reached a socket: dropped on
-    /// the way (a DROP rule, no neighbour, a down interface, a full conntrack table).
+    /// Nothing came back in time and no server saw the request: dropped on the way (a DROP
+    /// rule, no neighbour, a down interface, a full conntrack table).
     Blackholed,
     /// Not sent: no route from the client, or no client.
     NotSent,
@@ -212,18 +212,8 @@ impl Cluster {
                     Some(Outcome::Reset) => RequestOutcome::Reset,
                     Some(Outcome::Unreachable { icmp_type: 3, code: 3, .. }) => RequestOutcome::Refused,
                     Some(Outcome::Unreachable { .. }) => RequestOutcome::Unreachable,
-                    Some(Outcome::TimedOut) => {
-                        let reached = cv
-                            .packets
-                            .iter()
-                            .any(|p| matches!(w.net.disposition(*p), Some(Disposition::Delivered(_))));
-                        // A UDP request a server read but did not answer still "reached".
-                        if reached || cv.served_by.is_some() {
-                            RequestOutcome::TimedOut
-                        } else {
-                            RequestOutcome::Blackholed
-                        }
-                    }
+                    Some(Outcome::TimedOut) if cv.served_by.is_some() => RequestOutcome::TimedOut,
+                    Some(Outcome::TimedOut) => RequestOutcome::Blackholed,
                     Some(Outcome::NoRoute) | Some(Outcome::Failed(_)) => RequestOutcome::NotSent,
                 };
                 Request { at, outcome }
