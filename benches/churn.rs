@@ -62,7 +62,8 @@ steps:
 "#;
 
 fn churn(c: &mut Criterion) {
-    let s = Scenario::parse(Path::new("churn-bench.yaml"), SCENARIO.to_string()).expect("bench scenario parses");
+    let s =
+        Scenario::parse(Path::new("churn-bench.yaml"), SCENARIO.to_string()).expect("bench scenario parses");
     let mut g = c.benchmark_group("churn");
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
     g.bench_function("traffic_60s_100rps_rollout_10_pods", |b| {

@@ -9,7 +9,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod plot;
 pub mod runner;
 pub mod scenario;
-pub mod plot;
 pub mod traffic;

@@ -18,7 +18,8 @@ const TOP: u64 = 40;
 const BOTTOM: u64 = 48;
 const SERVED: &str = "#4c9f70";
 /// One colour per entry of [`FAILURES`], then pending.
-const FAILURE_COLOURS: [&str; 7] = ["#d1495b", "#edae49", "#8e44ad", "#e07a5f", "#222222", "#999999", "#cccccc"];
+const FAILURE_COLOURS: [&str; 7] =
+    ["#d1495b", "#edae49", "#8e44ad", "#e07a5f", "#222222", "#999999", "#cccccc"];
 
 /// Escapes text for an SVG text node or attribute.
 fn escape(s: &str) -> String {
@@ -59,7 +60,12 @@ pub fn svg(scenario: &str, r: &Report) -> String {
         let y = base as f64 - tick as f64 * plot_h as f64 / max as f64;
         let _ = writeln!(out, r#"<text x="{}" y="{y:.1}" text-anchor="end">{tick}</text>"#, LEFT - 6);
     }
-    let _ = writeln!(out, r#"<text x="12" y="{}" transform="rotate(-90 12 {})">requests</text>"#, TOP + 80, TOP + 80);
+    let _ = writeln!(
+        out,
+        r#"<text x="12" y="{}" transform="rotate(-90 12 {})">requests</text>"#,
+        TOP + 80,
+        TOP + 80
+    );
     // Bars: served, then each failure outcome, stacked.
     for (b, row) in r.buckets.iter().enumerate() {
         let x = LEFT as f64 + b as f64 * bar_w;
@@ -89,7 +95,8 @@ pub fn svg(scenario: &str, r: &Report) -> String {
     for b in [0, buckets / 2, buckets] {
         let x = LEFT as f64 + b as f64 * bar_w;
         let at = r.started + sim_core::SimDuration::from_nanos(width_ns * b);
-        let _ = writeln!(out, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, base + 16, clock(at));
+        let _ =
+            writeln!(out, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, base + 16, clock(at));
     }
     // Events.
     let span = (width_ns * buckets) as f64;

@@ -70,10 +70,10 @@ fn short(d: SimDuration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
-        format!("{}.{:03}s", ms / 1000, ms % 1000).trim_end_matches('0').to_string()
+        format!("{}.{}s", ms / 1000, format!("{:03}", ms % 1000).trim_end_matches('0'))
     }
 }
 

@@ -59,7 +59,8 @@ pub enum ProcessAction {
 }
 
 /// The forms a fault takes, for error messages.
-pub const FAULT_FORMS: &str = "stop|start node/NAME, stop|start|restart kube-proxy/NODE, delete|crash pod/NAME, flush conntrack/NODE";
+pub const FAULT_FORMS: &str =
+    "stop|start node/NAME, stop|start|restart kube-proxy/NODE, delete|crash pod/NAME, flush conntrack/NODE";
 
 impl Fault {
     /// Parses `VERB KIND/NAME`; the error says what was expected.
@@ -98,14 +99,18 @@ impl Fault {
                 "flush" => Ok(Fault::FlushConntrack(name)),
                 _ => bad_verb("flush"),
             },
-            other => Err(format!("fault: unknown kind {other:?} (expected node, kube-proxy, pod or conntrack)")),
+            other => {
+                Err(format!("fault: unknown kind {other:?} (expected node, kube-proxy, pod or conntrack)"))
+            }
         }
     }
 
     /// The node the fault names, if it names one (to check against the cluster up front).
     pub fn node(&self) -> Option<&str> {
         match self {
-            Fault::Node { node, .. } | Fault::KubeProxy { node, .. } | Fault::FlushConntrack(node) => Some(node),
+            Fault::Node { node, .. } | Fault::KubeProxy { node, .. } | Fault::FlushConntrack(node) => {
+                Some(node)
+            }
             Fault::DeletePod(_) | Fault::CrashPod(_) => None,
         }
     }
@@ -187,7 +192,10 @@ impl Cluster {
                 let crashed = w.controllers.crash_container(&w.api, &key, None, now);
                 self.kick();
                 if crashed {
-                    ExecOutput { stdout: format!("pod \"{pod}\": container exited with status 1\n"), ..Default::default() }
+                    ExecOutput {
+                        stdout: format!("pod \"{pod}\": container exited with status 1\n"),
+                        ..Default::default()
+                    }
                 } else {
                     fail(format!("fault: pod {pod} has no running container"))
                 }

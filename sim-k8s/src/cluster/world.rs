@@ -491,7 +491,12 @@ impl ClusterWorld {
         let Some(node) = self.nodes.get_mut(i) else { return };
         // After a successful sync, as upstream's proxiers call CleanStaleEntries.
         if let Ok(h) = self.net.host_mut(node.host) {
-            kube_proxy::conntrack::clean_stale_entries(&mut h.conntrack, now, &view.services, &view.endpoints);
+            kube_proxy::conntrack::clean_stale_entries(
+                &mut h.conntrack,
+                now,
+                &view.services,
+                &view.endpoints,
+            );
         }
         node.proxy.syncs += 1;
         node.proxy.dirty = false;

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, grace_seconds, is_terminal, is_terminating, resolve_container_port};
-use super::termination::stop_after;
 use super::store::timestamp;
+use super::termination::stop_after;
 use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
@@ -239,7 +239,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         let mut timers = Wakeups::default();
         if is_terminating(pod) {
             let deadline = deletion_deadline(pod).unwrap_or(now);
-            let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or_else(|| grace_seconds(pod)).max(0);
+            let grace =
+                pod.metadata.deletion_grace_period_seconds.unwrap_or_else(|| grace_seconds(pod)).max(0);
             let grace = SimDuration::from_secs(grace as u64);
             // The containers stop (hooks run, SIGTERM answered or SIGKILL at the deadline);
             // then the kubelet deletes the pod object, as its status manager does once

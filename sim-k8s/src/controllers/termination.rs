@@ -74,7 +74,9 @@ fn parse_seconds(s: &str) -> Option<u64> {
 /// signal (PID 1 without a handler) and waits for SIGKILL.
 pub fn exit_after_signal(c: &Container) -> Option<SimDuration> {
     match AppKind::from_image(&c.image) {
-        AppKind::Nginx | AppKind::EchoServer | AppKind::PhpEchoServer | AppKind::Generic(_) => Some(PROMPT_EXIT),
+        AppKind::Nginx | AppKind::EchoServer | AppKind::PhpEchoServer | AppKind::Generic(_) => {
+            Some(PROMPT_EXIT)
+        }
         AppKind::Mysql => Some(MYSQL_EXIT),
         AppKind::Client => None,
     }
@@ -118,7 +120,8 @@ mod tests {
         assert_eq!(pre_stop(&hooked), SimDuration::from_secs(5));
         let action = container("nginx", Some(serde_json::json!({"preStop": {"sleep": {"seconds": 7}}})));
         assert_eq!(pre_stop(&action), SimDuration::from_secs(7));
-        let frac = container("nginx", Some(serde_json::json!({"preStop": {"exec": {"command": ["sleep", "1.5"]}}})));
+        let frac =
+            container("nginx", Some(serde_json::json!({"preStop": {"exec": {"command": ["sleep", "1.5"]}}})));
         assert_eq!(pre_stop(&frac), SimDuration::from_millis(1500));
         assert_eq!(exit_after_signal(&container("busybox", None)), None);
         let mut pod = Pod::default();

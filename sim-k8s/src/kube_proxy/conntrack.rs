@@ -41,13 +41,8 @@ impl UdpFrontends {
     pub fn new(services: &[ServicePortInfo], endpoints: &EndpointsMap) -> UdpFrontends {
         let mut f = UdpFrontends::default();
         for svc in services.iter().filter(|s| s.name.protocol == ServiceProtocol::Udp) {
-            let ips: BTreeSet<Ipv4Addr> = endpoints
-                .get(&svc.name)
-                .into_iter()
-                .flatten()
-                .filter(|e| e.serving)
-                .map(|e| e.ip)
-                .collect();
+            let ips: BTreeSet<Ipv4Addr> =
+                endpoints.get(&svc.name).into_iter().flatten().filter(|e| e.serving).map(|e| e.ip).collect();
             // No serving endpoint: every entry of its frontends is stale (#139629; the
             // REJECT rule matches the service IP, which a DNATed entry never shows again).
             f.by_ip.insert((svc.cluster_ip, svc.port), ips.clone());
@@ -124,10 +119,13 @@ mod tests {
         let now = SimTime::ZERO;
         let live = udp("10.244.2.7", 5000, "10.96.0.10", 53);
         let gone = udp("10.244.2.8", 5000, "10.96.0.10", 53);
-        ct.insert(now, live, udp("10.244.1.5", 53, "10.244.2.7", 5000), None, SimDuration::from_secs(30)).unwrap();
-        ct.insert(now, gone, udp("10.244.1.9", 53, "10.244.2.8", 5000), None, SimDuration::from_secs(30)).unwrap();
+        ct.insert(now, live, udp("10.244.1.5", 53, "10.244.2.7", 5000), None, SimDuration::from_secs(30))
+            .unwrap();
+        ct.insert(now, gone, udp("10.244.1.9", 53, "10.244.2.8", 5000), None, SimDuration::from_secs(30))
+            .unwrap();
         let other = udp("10.244.2.8", 5001, "10.96.0.99", 53);
-        ct.insert(now, other, udp("10.244.1.9", 53, "10.244.2.8", 5001), None, SimDuration::from_secs(30)).unwrap();
+        ct.insert(now, other, udp("10.244.1.9", 53, "10.244.2.8", 5001), None, SimDuration::from_secs(30))
+            .unwrap();
         let deleted = clean_stale_entries(&mut ct, now, std::slice::from_ref(&svc), &eps);
         assert_eq!(deleted.len(), 1);
         assert_eq!(deleted[0].orig, gone);
