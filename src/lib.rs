@@ -2,10 +2,14 @@
 //!
 //! - [`scenario`]: scenario files (YAML) parsed and checked.
 //! - [`runner`]: running a scenario into a transcript, checking expectations.
+//! - [`traffic`]: the report of a `traffic:` step (counts, timeline, expectations).
+//! - [`plot`]: the SVG picture of a traffic step (`--plots DIR`).
 //! - [`diag`]: user-facing `file:line:column: message` diagnostics.
 //! - [`cli`]: the command line, one module per subcommand.
 
 pub mod cli;
 pub mod diag;
+pub mod plot;
 pub mod runner;
 pub mod scenario;
+pub mod traffic;

@@ -12,11 +12,14 @@ use sim_k8s::api::Object;
 use sim_k8s::cluster::build::ProxySettings;
 use sim_k8s::cluster::exec::ExecOutput;
 use sim_k8s::cluster::facade::{Cluster, SETTLE_LIMIT, Target};
+use sim_k8s::cluster::faults::Fault;
+use sim_k8s::cluster::traffic::{TrafficRun, TrafficSpec};
 use sim_k8s::cluster::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
 use sim_k8s::manifest::{self, Source};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::scenario::{Action, ClusterSpec, Expect, Scenario};
+use crate::traffic::{Mark, Report};
 
 /// The outcome of one scenario run.
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub struct RunResult {
     pub transcript: String,
     /// Failed expectations, one message each.
     pub failures: Vec<String>,
+    /// The traffic steps' reports, in the order they finished (for `--plots`).
+    pub traffic: Vec<Report>,
 }
 
 impl RunResult {
@@ -473,9 +478,20 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
         let _ = writeln!(t, "# {line}");
     }
     t.push_str(&header);
+    check_fault_nodes(s, &cluster)?;
     let mut failures = Vec::new();
+    let mut active: Vec<Running> = Vec::new();
+    let mut reports = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         t.push('\n');
+        let began = cluster.now();
+        if let Some(label) = mark_label(&step.action) {
+            for r in &mut active {
+                if began < r.run.ends {
+                    r.marks.push(Mark { at: began, label: label.clone() });
+                }
+            }
+        }
         let out: Option<ExecOutput> = match &step.action {
             Action::Note(n) => {
                 for line in n.lines() {
@@ -524,7 +540,51 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
             Action::Fault(f) => {
                 let _ = writeln!(t, "# fault: {f}");
-                Some(cluster.fault(f))
+                Some(match Fault::parse(f) {
+                    Ok(fault) => cluster.inject(&fault),
+                    Err(e) => ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() },
+                })
+            }
+            Action::Traffic(tr) => {
+                let _ = writeln!(t, "{}", crate::traffic::start_line(tr));
+                let started = cluster.resolve_target(&tr.from).and_then(|from| {
+                    cluster.start_traffic(TrafficSpec {
+                        from,
+                        to: tr.to.clone(),
+                        proto: tr.proto,
+                        count: tr.count,
+                        per: tr.per,
+                        duration: tr.duration,
+                        src_port: tr.src_port,
+                        timeout: tr.timeout,
+                    })
+                });
+                match started {
+                    Ok(run) => {
+                        let total = run.spec.total();
+                        let _ = writeln!(
+                            t,
+                            "# {}: {total} requests to {} from {}, the last at {}",
+                            tr.name,
+                            run.dst,
+                            clock(run.started),
+                            clock(run.started + run.spec.offset(total.saturating_sub(1)))
+                        );
+                        active.push(Running { step: i, line: step.line, run, marks: Vec::new() });
+                        None
+                    }
+                    Err(e) => {
+                        if step.expect.has_traffic_checks() {
+                            failures.push(format!(
+                                "{}:{}: steps[{i}]: traffic {} did not start",
+                                s.path.display(),
+                                step.line,
+                                tr.name
+                            ));
+                        }
+                        Some(ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() })
+                    }
+                }
             }
         };
         if let Some(o) = &out {
@@ -544,13 +604,113 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                 let _ = writeln!(t, "(exit status {})", o.exit_code);
             }
         }
-        for f in check(&step.expect, out.as_ref()) {
-            let msg = format!("{}:{}: steps[{i}]: {f}", s.path.display(), step.line);
-            let _ = writeln!(t, "! expectation failed: {f}");
-            failures.push(msg);
+        if !matches!(step.action, Action::Traffic(_)) {
+            for f in check(&step.expect, out.as_ref()) {
+                let msg = format!("{}:{}: steps[{i}]: {f}", s.path.display(), step.line);
+                let _ = writeln!(t, "! expectation failed: {f}");
+                failures.push(msg);
+            }
+        }
+        let now = cluster.now();
+        let (done, still): (Vec<Running>, Vec<Running>) = active.into_iter().partition(|r| now >= r.run.ends);
+        active = still;
+        for r in done {
+            finish(s, &mut cluster, r, &mut t, &mut failures, &mut reports);
         }
     }
-    Ok(RunResult { transcript: t, failures })
+    if let Some(end) = active.iter().map(|r| r.run.ends).max() {
+        let now = cluster.now();
+        if end > now {
+            cluster.advance(end - now);
+        }
+        let names: Vec<&str> = active
+            .iter()
+            .filter_map(|r| match &s.steps.get(r.step).map(|st| &st.action) {
+                Some(Action::Traffic(tr)) => Some(tr.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let _ = writeln!(
+            t,
+            "\n# waiting for traffic {} to end (simulated time is now {})",
+            names.join(", "),
+            clock(cluster.now())
+        );
+        for r in active {
+            finish(s, &mut cluster, r, &mut t, &mut failures, &mut reports);
+        }
+    }
+    Ok(RunResult { transcript: t, failures, traffic: reports })
+}
+
+/// Every fault step names a node the cluster has: else an input error at the step.
+fn check_fault_nodes(s: &Scenario, cluster: &Cluster) -> Result<(), Diagnostics> {
+    let file = s.path.display().to_string();
+    let mut d = Diagnostics::default();
+    for (i, step) in s.steps.iter().enumerate() {
+        let Action::Fault(f) = &step.action else { continue };
+        if let Some(node) = Fault::parse(f).ok().as_ref().and_then(Fault::node)
+            && cluster.world().node_index(node).is_none()
+        {
+            let nodes: Vec<&str> = cluster.world().nodes.iter().map(|n| n.name.as_str()).collect();
+            d.push(Diagnostic::at(
+                &file,
+                step.line,
+                step.column,
+                format!("steps[{i}]: fault: no node {node:?} in the cluster (nodes: {})", nodes.join(", ")),
+            ));
+        }
+    }
+    if d.is_empty() { Ok(()) } else { Err(d) }
+}
+
+/// A traffic step still running.
+struct Running {
+    /// Its index among the steps.
+    step: usize,
+    /// Its line in the scenario file.
+    line: u64,
+    run: TrafficRun,
+    /// Steps that ran while it did.
+    marks: Vec<Mark>,
+}
+
+/// How a step is marked on a traffic timeline (notes and sleeps are not events).
+fn mark_label(a: &Action) -> Option<String> {
+    match a {
+        Action::Note(_) | Action::Sleep(_) => None,
+        Action::Kubectl(k) => Some(format!("kubectl {k}")),
+        Action::Run { on, command } => Some(match on {
+            Some(on) => format!("{command} (on {on})"),
+            None => command.clone(),
+        }),
+        Action::Trace(t) => Some(format!("trace {t}")),
+        Action::Fault(f) => Some(format!("fault: {f}")),
+        Action::Traffic(tr) => Some(format!("traffic {} starts", tr.name)),
+    }
+}
+
+/// Prints an ended traffic step's report and checks its expectations.
+fn finish(
+    s: &Scenario,
+    cluster: &mut Cluster,
+    r: Running,
+    t: &mut String,
+    failures: &mut Vec<String>,
+    reports: &mut Vec<Report>,
+) {
+    let Some(step) = s.steps.get(r.step) else { return };
+    let Action::Traffic(tr) = &step.action else { return };
+    let requests = cluster.traffic_requests(&r.run);
+    cluster.finish_traffic(&r.run);
+    let report = Report::new(tr, r.run.started, requests, r.marks);
+    t.push('\n');
+    t.push_str(&report.render(r.run.ends));
+    for f in report.check(&step.expect) {
+        let _ = writeln!(t, "! expectation failed: {f}");
+        failures.push(format!("{}:{}: steps[{}]: {f}", s.path.display(), r.line, r.step));
+    }
+    reports.push(report);
 }
 
 /// `HH:MM:SS.mmm` of simulated time.

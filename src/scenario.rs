@@ -159,11 +159,64 @@ struct RawStep {
     sleep: Option<String>,
     /// netsim's own path view: `FROM -> IP:PORT [udp|tcp|icmp]`.
     trace: Option<String>,
-    /// A fault: `stop node/NAME`, `start node/NAME`, `stop kube-proxy/NAME`,
-    /// `start kube-proxy/NAME`, `delete pod/NAME`.
+    /// A fault ([`sim_k8s::cluster::faults::Fault`]): `stop|start node/NAME`,
+    /// `stop|start|restart kube-proxy/NODE`, `delete|crash pod/NAME`, `flush conntrack/NODE`.
     fault: Option<String>,
+    /// Load in simulated time, running alongside the steps that follow.
+    traffic: Option<Spanned<RawTraffic>>,
     /// Checks on the step's outcome.
     expect: Option<Expect>,
+}
+
+/// Raw YAML shape of a `traffic:` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawTraffic {
+    name: Option<String>,
+    from: String,
+    to: String,
+    proto: Option<Spanned<String>>,
+    rate: Spanned<String>,
+    #[serde(rename = "for")]
+    duration: Spanned<String>,
+    src_port: Option<u16>,
+    timeout: Option<Spanned<String>>,
+    bucket: Option<Spanned<String>>,
+}
+
+/// A checked `traffic:` step: `rate` requests for `duration` from a client to a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traffic {
+    /// The name the transcript and expectations use (`t1`, `t2`, ... unless given).
+    pub name: String,
+    /// The client: `pod/NAME`, `node/NAME`, `host/NAME`.
+    pub from: String,
+    /// `HOST:PORT`; a name is resolved once by the client's resolver.
+    pub to: String,
+    /// `tcp` (a new connection per request, default) or `udp`.
+    pub proto: sim_net::network::ConvProto,
+    /// Requests per `per`.
+    pub count: u64,
+    /// The period of the rate (`50/s`: 50 per second).
+    pub per: sim_core::SimDuration,
+    /// How long the load lasts.
+    pub duration: sim_core::SimDuration,
+    /// A fixed source port (a DNS client's or statsd's one socket); default ephemeral ports.
+    pub src_port: Option<u16>,
+    /// How long a request waits for its answer (default 1s).
+    pub timeout: sim_core::SimDuration,
+    /// The timeline's bucket width (default 1s).
+    pub bucket: sim_core::SimDuration,
+}
+
+/// Parses a rate: `50/s`, `600/m`, `1/500ms` (N per duration).
+pub fn parse_rate(s: &str) -> Option<(u64, sim_core::SimDuration)> {
+    let (n, per) = s.trim().split_once('/')?;
+    let n: u64 = n.trim().parse().ok().filter(|n| *n > 0)?;
+    let per = per.trim();
+    let per = if per.starts_with(|c: char| c.is_ascii_digit()) { per.to_string() } else { format!("1{per}") };
+    let d = parse_duration(&per).filter(|d| d.as_nanos() > 0)?;
+    Some((n, d))
 }
 
 /// What a step must produce.
@@ -185,6 +238,37 @@ pub struct Expect {
     pub client_seen: Option<String>,
     /// The first packet's disposition (`delivered`, `dropped`, `rejected`, ...).
     pub disposition: Option<String>,
+    /// Traffic: at most this many requests were not answered.
+    pub max_failures: Option<u64>,
+    /// Traffic: every request was answered by a server whose name starts with this
+    /// (`pod/web-7d9f`); failures count against it.
+    pub all_served_by: Option<String>,
+    /// Traffic: no request was answered by a server whose name starts with this.
+    pub none_served_by: Option<String>,
+    /// Traffic: the expectations look only at requests started in this window, relative to
+    /// the traffic's start (`20s-60s`, `30s-`).
+    pub window: Option<String>,
+}
+
+impl Expect {
+    /// True if a traffic-only expectation is set.
+    pub fn has_traffic_checks(&self) -> bool {
+        self.max_failures.is_some()
+            || self.all_served_by.is_some()
+            || self.none_served_by.is_some()
+            || self.window.is_some()
+    }
+}
+
+/// Parses a window `A-B` or `A-` of durations relative to a traffic's start.
+pub fn parse_window(s: &str) -> Option<(sim_core::SimDuration, Option<sim_core::SimDuration>)> {
+    let (a, b) = s.split_once('-')?;
+    let a = parse_duration(a)?;
+    let b = if b.trim().is_empty() { None } else { Some(parse_duration(b)?) };
+    if b.is_some_and(|b| b <= a) {
+        return None;
+    }
+    Some((a, b))
 }
 
 /// One string or a list of strings.
@@ -212,6 +296,8 @@ impl StringOrList {
 pub struct Step {
     /// 1-based line of the step in the scenario file.
     pub line: u64,
+    /// 1-based column of the step.
+    pub column: u64,
     /// What to do.
     pub action: Action,
     /// What to check.
@@ -233,6 +319,8 @@ pub enum Action {
     Trace(String),
     /// A fault injection.
     Fault(String),
+    /// Load running alongside the following steps.
+    Traffic(Traffic),
 }
 
 /// Parses a duration like `500ms`, `10s`, `2m`, `1h`, `1m30s`.
@@ -311,6 +399,7 @@ impl Scenario {
             }
         }
         let mut steps = Vec::new();
+        let mut traffic_names: Vec<String> = Vec::new();
         for (i, s) in raw.steps.into_iter().enumerate() {
             let loc = s.referenced;
             let at =
@@ -345,19 +434,61 @@ impl Scenario {
                 actions.push(Action::Trace(t));
             }
             if let Some(f) = r.fault {
-                actions.push(Action::Fault(f));
+                match sim_k8s::cluster::faults::Fault::parse(&f) {
+                    Ok(_) => actions.push(Action::Fault(f)),
+                    Err(e) => {
+                        invalid_actions += 1;
+                        diags.push(at(e));
+                    }
+                }
+            }
+            let is_traffic = r.traffic.is_some();
+            if let Some(t) = r.traffic {
+                let n = traffic_names.len() + 1;
+                match check_traffic(&file, i, n, t) {
+                    Ok(t) => {
+                        if traffic_names.contains(&t.name) {
+                            invalid_actions += 1;
+                            diags.push(at(format!(
+                                "traffic: the name {:?} is taken by an earlier traffic step",
+                                t.name
+                            )));
+                        } else {
+                            traffic_names.push(t.name.clone());
+                            actions.push(Action::Traffic(t));
+                        }
+                    }
+                    Err(d) => {
+                        invalid_actions += 1;
+                        diags.0.extend(d);
+                    }
+                }
+            }
+            if !is_traffic && r.expect.as_ref().is_some_and(Expect::has_traffic_checks) {
+                diags.push(at(
+                    "expect: maxFailures, allServedBy, noneServedBy and window go with a traffic step".into(),
+                ));
+            }
+            if let Some(w) = r.expect.as_ref().and_then(|e| e.window.as_deref())
+                && parse_window(w).is_none()
+            {
+                diags.push(at(format!(
+                    "expect.window: invalid window {w:?}: expected START-END or START- (durations from the traffic's start), e.g. 20s-60s"
+                )));
             }
             match actions.len() + invalid_actions {
                 1 if actions.len() == 1 => steps.push(Step {
                     line: loc.line(),
+                    column: loc.column(),
                     action: actions.remove(0),
                     expect: r.expect.unwrap_or_default(),
                 }),
                 1 => {}
-                0 => diags
-                    .push(at("a step needs one action: note, kubectl, run, sleep, trace or fault".into())),
+                0 => diags.push(at(
+                    "a step needs one action: note, kubectl, run, sleep, trace, fault or traffic".into(),
+                )),
                 _ => diags.push(at(
-                    "a step has exactly one action (note, kubectl, run, sleep, trace, fault)".into(),
+                    "a step has exactly one action (note, kubectl, run, sleep, trace, fault, traffic)".into(),
                 )),
             }
         }
@@ -375,6 +506,89 @@ impl Scenario {
             steps,
         })
     }
+}
+
+/// Checks a `traffic:` step; `n` numbers it among the scenario's traffic steps (default name
+/// `tN`). Every error points at the offending field.
+fn check_traffic(
+    file: &str,
+    step: usize,
+    n: usize,
+    t: Spanned<RawTraffic>,
+) -> Result<Traffic, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let at = |loc: serde_saphyr::Location, msg: String| {
+        Diagnostic::at(file, loc.line(), loc.column(), format!("steps[{step}].traffic.{msg}"))
+    };
+    let r = t.value;
+    let proto = match r.proto.as_ref().map(|p| p.value.as_str()) {
+        None | Some("tcp") => sim_net::network::ConvProto::Tcp,
+        Some("udp") => sim_net::network::ConvProto::Udp,
+        Some(other) => {
+            let loc = r.proto.as_ref().map_or(t.referenced, |p| p.referenced);
+            diags.push(at(loc, format!("proto: unsupported value {other:?}: expected \"tcp\" or \"udp\"")));
+            sim_net::network::ConvProto::Tcp
+        }
+    };
+    let rate = parse_rate(&r.rate.value);
+    if rate.is_none() {
+        diags.push(at(
+            r.rate.referenced,
+            format!(
+                "rate: invalid rate {:?}: expected COUNT/UNIT, e.g. 50/s, 600/m or 1/500ms",
+                r.rate.value
+            ),
+        ));
+    }
+    let duration = parse_duration(&r.duration.value).filter(|d| d.as_nanos() > 0);
+    if duration.is_none() {
+        diags.push(at(
+            r.duration.referenced,
+            format!(
+                "for: invalid duration {:?}: expected a number with a unit (ms, s, m, h), e.g. 60s",
+                r.duration.value
+            ),
+        ));
+    }
+    let mut duration_of = |field: &str, v: &Option<Spanned<String>>, default: u64| match v {
+        None => sim_core::SimDuration::from_secs(default),
+        Some(v) => match parse_duration(&v.value).filter(|d| d.as_nanos() > 0) {
+            Some(d) => d,
+            None => {
+                diags.push(at(
+                    v.referenced,
+                    format!("{field}: invalid duration {:?}: expected a number with a unit (ms, s, m, h), e.g. 1s", v.value),
+                ));
+                sim_core::SimDuration::from_secs(default)
+            }
+        },
+    };
+    let timeout = duration_of("timeout", &r.timeout, 1);
+    let bucket = duration_of("bucket", &r.bucket, 1);
+    if r.src_port == Some(0) {
+        diags.push(at(t.referenced, "srcPort: 0 is not a port".into()));
+    }
+    if r.src_port.is_some() && proto == sim_net::network::ConvProto::Tcp {
+        diags.push(at(
+            t.referenced,
+            "srcPort: a fixed source port goes with proto: udp (each TCP request is a new connection)".into(),
+        ));
+    }
+    let (Some((count, per)), Some(duration), true) = (rate, duration, diags.is_empty()) else {
+        return Err(diags);
+    };
+    Ok(Traffic {
+        name: r.name.unwrap_or_else(|| format!("t{n}")),
+        from: r.from,
+        to: r.to,
+        proto,
+        count,
+        per,
+        duration,
+        src_port: r.src_port,
+        timeout,
+        bucket,
+    })
 }
 
 #[cfg(test)]
@@ -415,7 +629,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e,
-            "lab.yaml:4:5: steps[0]: a step has exactly one action (note, kubectl, run, sleep, trace, fault)\n\
+            "lab.yaml:4:5: steps[0]: a step has exactly one action (note, kubectl, run, sleep, trace, fault, traffic)\n\
              lab.yaml:6:5: steps[1]: sleep: invalid duration \"soon\": expected a number with a unit (ms, s, m, h), e.g. 500ms or 10s"
         );
         let e = parse("name: t\nsteps: []\n").unwrap_err();

@@ -8,8 +8,10 @@
 //! - [`facade`]: [`Cluster`], the cluster as users drive it.
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
+//! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`curl`]: curl and BusyBox wget: their options, requests and output.
+//! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
@@ -21,8 +23,10 @@ pub mod dns_view;
 pub mod docker;
 pub mod exec;
 pub mod facade;
+pub mod faults;
 pub mod ops;
 pub mod proxy_view;
+pub mod traffic;
 pub mod world;
 
 pub use config::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};

@@ -33,6 +33,7 @@ pub mod replicaset;
 pub mod scheduler;
 pub mod statefulset;
 pub mod store;
+pub mod termination;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};

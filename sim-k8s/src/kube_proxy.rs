@@ -8,17 +8,20 @@
 //! [`ProxyConfig::validate`]; load [`SyncResult::initial_restore`] into a node's empty tables,
 //! then feed each later [`SyncResult::restore_input`] with `--noflush`, passing the loaded nat
 //! chains so stale ones are deleted. Modules: `service_port`/`endpoint` (input model, endpoint
-//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`.
+//! selection), `config`, `chain_name`, `probability`, `jump_chains`, `healthcheck`, `sync`, `sync_runner`,
+//! `conntrack`.
 //!
 //! IPVS mode lives in [`ipvs`]: the same view turned into IPVS virtual servers, ipsets and a
 //! fixed set of iptables rules. nftables mode lives in [`nftables`]: the same view turned into
 //! an `nft -f` transaction.
 //!
 //! Not modelled: IPv6 / dual-stack, topology hints, partial syncs in iptables mode
-//! (they leave the same tables as a full sync), stale UDP conntrack cleanup, metrics.
+//! (they leave the same tables as a full sync), metrics. Stale UDP conntrack entries are
+//! cleaned after every sync of every mode ([`conntrack`], upstream's `CleanStaleEntries`).
 
 pub mod chain_name;
 pub mod config;
+pub mod conntrack;
 pub mod endpoint;
 pub mod healthcheck;
 pub mod ipvs;

@@ -12,12 +12,14 @@
 //! counters, the hash-bucket layout (listing order is creation order instead), and the kernel's
 //! random choice of early-drop victim (we evict the oldest non-ASSURED entry).
 
+pub mod hash;
 pub mod print;
 pub mod tcp;
 pub mod tuple;
 
 use std::collections::BTreeSet;
 
+use hash::FxBuild;
 use indexmap::IndexMap;
 
 use sim_core::{SimDuration, SimTime};
@@ -253,15 +255,15 @@ pub struct Conntrack {
     config: CtConfig,
     /// Entries by id. Hashed for O(1) access; every iteration sorts by id (creation order), so
     /// `swap_remove`'s reordering never shows.
-    entries: IndexMap<CtId, CtEntry>,
+    entries: IndexMap<CtId, CtEntry, FxBuild>,
     /// Both tuples of every entry → the entry. Hashed for O(1) lookups; never iterated (so
     /// `swap_remove`'s reordering cannot leak into any output).
-    index: IndexMap<Tuple, (CtId, Direction)>,
+    index: IndexMap<Tuple, (CtId, Direction), FxBuild>,
     /// Expiry queue. A key may be earlier than the entry's real expiry (refreshes extend
     /// lazily); never later.
     expiry: BTreeSet<(SimTime, CtId)>,
     /// The time each entry is queued at in `expiry`.
-    queued: IndexMap<CtId, SimTime>,
+    queued: IndexMap<CtId, SimTime, FxBuild>,
     next_id: u64,
 }
 
@@ -276,10 +278,10 @@ impl Conntrack {
     pub fn new(config: CtConfig) -> Self {
         Conntrack {
             config,
-            entries: IndexMap::new(),
-            index: IndexMap::new(),
+            entries: IndexMap::default(),
+            index: IndexMap::default(),
             expiry: BTreeSet::new(),
-            queued: IndexMap::new(),
+            queued: IndexMap::default(),
             next_id: 1,
         }
     }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: TranscriptFormat,
+    /// Write an SVG of each traffic step's outcomes over time into DIR
+    /// (`SCENARIO-TRAFFIC.svg`), the scenario's events marked.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 /// Arguments of `netsim test`.
@@ -126,6 +130,12 @@ pub fn run(a: RunArgs) -> u8 {
             for f in &r.failures {
                 eprintln!("{f}");
             }
+            if let Some(dir) = &a.plots
+                && let Err(e) = write_plots(dir, &s.name, &r)
+            {
+                eprintln!("netsim: --plots {}: {e}", dir.display());
+                return exit::INVALID;
+            }
             if r.passed() { exit::OK } else { exit::FAILED }
         }
         Err(d) => {
@@ -133,6 +143,16 @@ pub fn run(a: RunArgs) -> u8 {
             exit::INVALID
         }
     }
+}
+
+/// Writes `DIR/SCENARIO-TRAFFIC.svg` for each traffic step of a run.
+fn write_plots(dir: &Path, scenario: &str, r: &runner::RunResult) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for t in &r.traffic {
+        let path = dir.join(format!("{scenario}-{}.svg", t.traffic.name));
+        std::fs::write(path, crate::plot::svg(scenario, t))?;
+    }
+    Ok(())
 }
 
 /// Every scenario file under `p`, sorted.

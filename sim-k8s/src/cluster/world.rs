@@ -514,6 +514,15 @@ impl ClusterWorld {
             return;
         }
         let Some(node) = self.nodes.get_mut(i) else { return };
+        // After a successful sync, as upstream's proxiers call CleanStaleEntries.
+        if let Ok(h) = self.net.host_mut(node.host) {
+            kube_proxy::conntrack::clean_stale_entries(
+                &mut h.conntrack,
+                now,
+                &view.services,
+                &view.endpoints,
+            );
+        }
         node.proxy.syncs += 1;
         node.proxy.dirty = false;
         node.proxy.synced_seq = view.seq.max(node.proxy.synced_seq);

@@ -5,7 +5,8 @@
 //! (`initialDelaySeconds`, `periodSeconds`, success/failure thresholds; the outcome comes from
 //! the probe hook, default "the app listens"), restarts crashed containers with the
 //! CrashLoopBackOff back-off (10s doubling to 5m) and finishes graceful deletion when the
-//! grace period ends. Status is written in the API's shape (conditions, containerStatuses) so
+//! containers have stopped — preStop hooks, then the image's answer to SIGTERM, SIGKILL at the
+//! end of the grace period ([`super::termination`]). Status is written in the API's shape (conditions, containerStatuses) so
 //! kubectl derives READY/STATUS/RESTARTS exactly as it does from a real pod.
 //! References: pkg/kubelet/prober, pkg/kubelet/status, containernetworking host-local.
 //! Left out: init containers, liveness/startup probes, image pulls, volumes; a kubelet on a
@@ -18,8 +19,9 @@ use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
-use super::pods::{deletion_deadline, is_terminal, is_terminating, resolve_container_port};
+use super::pods::{deletion_deadline, grace_seconds, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
+use super::termination::stop_after;
 use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
@@ -76,6 +78,10 @@ pub struct PodRuntime {
     /// Per container, in spec order.
     pub containers: Vec<ContainerRuntime>,
     killing_reported: bool,
+    /// When a terminating pod's containers have all stopped (preStop hooks, then each
+    /// image's answer to SIGTERM; [`super::termination`]), fixed when the kubelet first sees
+    /// the deletion.
+    stops_at: Option<SimTime>,
     /// Status last written; with `dirty` unset the pod needs no new status.
     written: Option<PodStatus>,
     dirty: bool,
@@ -233,12 +239,23 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         let mut timers = Wakeups::default();
         if is_terminating(pod) {
             let deadline = deletion_deadline(pod).unwrap_or(now);
-            if now >= deadline || is_terminal(pod) || !c.pods.contains_key(&key) {
+            let grace =
+                pod.metadata.deletion_grace_period_seconds.unwrap_or_else(|| grace_seconds(pod)).max(0);
+            let grace = SimDuration::from_secs(grace as u64);
+            // The containers stop (hooks run, SIGTERM answered or SIGKILL at the deadline);
+            // then the kubelet deletes the pod object, as its status manager does once
+            // nothing runs.
+            let stopped = match c.pods.get_mut(&key) {
+                Some(rt) => *rt.stops_at.get_or_insert_with(|| now.saturating_add(stop_after(pod, grace))),
+                None => now,
+            }
+            .min(deadline);
+            if now >= stopped || is_terminal(pod) || !c.pods.contains_key(&key) {
                 changed |= c.remove(store, &key, now);
                 c.pods.remove(&key);
                 continue;
             }
-            timers.at(deadline);
+            timers.at(stopped);
             if let Some(rt) = c.pods.get_mut(&key)
                 && !rt.killing_reported
             {
@@ -319,6 +336,7 @@ fn admit(
             })
             .collect(),
         killing_reported: false,
+        stops_at: None,
         written: None,
         dirty: true,
     })

@@ -44,7 +44,7 @@
 //! - The kubelet's iptables rules (`KUBE-FIREWALL`, canaries) are not created on nodes in
 //!   nftables mode, and `route_localnet` is not set; health-check node ports are served as in
 //!   iptables mode (upstream's nftables proxier writes no accept rule for them either).
-//! - Not modelled: metrics, conntrack cleanup of stale UDP flows, topology hints, `ipMode:
+//! - Not modelled: metrics, topology hints, `ipMode:
 //!   Proxy`, the `nodePortAddresses` interface refresh.
 
 pub mod names;

@@ -192,15 +192,20 @@ impl Network {
     ) {
         let Some(local) = local else { return };
         let Some(host) = self.hosts.get_mut(from.0 as usize) else { return };
+        // A later conversation from the same fixed source port may own the socket by now (a
+        // UDP client that sends its next request before the last was answered): leave it be.
         match proto {
-            ConvProto::Tcp => {
-                host.sockets.clients.remove(&(SockProto::Tcp, local, dst));
-            }
-            ConvProto::Udp => {
-                host.sockets.clients.remove(&(SockProto::Udp, local, dst));
+            ConvProto::Tcp | ConvProto::Udp => {
+                let sp = if proto == ConvProto::Tcp { SockProto::Tcp } else { SockProto::Udp };
+                let key = (sp, local, dst);
+                if host.sockets.clients.get(&key) == Some(&c) {
+                    host.sockets.clients.remove(&key);
+                }
             }
             ConvProto::Icmp => {
-                host.sockets.pings.remove(&local.port());
+                if host.sockets.pings.get(&local.port()) == Some(&c) {
+                    host.sockets.pings.remove(&local.port());
+                }
             }
         }
     }
