@@ -39,6 +39,7 @@
 
 pub mod command;
 pub mod coredns;
+pub mod corefile;
 pub mod env;
 pub mod message;
 pub mod name;
@@ -47,7 +48,8 @@ pub mod resolver;
 pub mod tools;
 pub mod view;
 
-pub use coredns::{CoreDns, CoreDnsConfig, PodMode, ServerDrop, Upstream};
+pub use coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, PodMode, ServerDrop, Upstream};
+pub use corefile::Corefile;
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
 pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};

@@ -36,25 +36,39 @@ pub enum PodMode {
     Insecure,
 }
 
-/// The Corefile settings this model honours, with kubeadm's defaults.
+/// The settings of one CoreDNS server block that this model honours, with kubeadm's defaults.
 ///
-/// kubeadm's Corefile: `kubernetes cluster.local in-addr.arpa ip6.arpa { pods insecure;
-/// fallthrough in-addr.arpa ip6.arpa; ttl 30 }` and `forward . /etc/resolv.conf`.
-/// (The plugin's own default TTL is 5.)
+/// kubeadm's Corefile ([`KUBEADM_COREFILE`]): `kubernetes cluster.local in-addr.arpa ip6.arpa
+/// { pods insecure; fallthrough in-addr.arpa ip6.arpa; ttl 30 }` and `forward . /etc/resolv.conf`.
+/// (The plugin's own default TTL is 5.) A Corefile becomes one of these per server block through
+/// [`corefile::setup`](super::corefile::setup).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoreDnsConfig {
-    /// The cluster domain (`cluster.local`).
+    /// The zones of the server block (`.` for `.:53`); queries outside all of them are REFUSED.
+    pub server_zones: Vec<Name>,
+    /// The `kubernetes` plugin is in the chain. Without it, every name goes to the next plugin.
+    pub kubernetes: bool,
+    /// The kubernetes plugin's primary zone (its first non-reverse zone, `cluster.local`).
     pub zone: Name,
+    /// Further non-reverse zones of the kubernetes plugin (`kubernetes cluster.local corp.local`).
+    pub extra_zones: Vec<Name>,
     /// Reverse zones also served by the kubernetes plugin.
     pub reverse_zones: Vec<Name>,
     /// `pods` mode.
     pub pods: PodMode,
     /// `ttl` for every cluster answer.
     pub ttl: u32,
-    /// `fallthrough in-addr.arpa ip6.arpa`: unknown reverse names go to `forward`.
-    pub fallthrough_reverse: bool,
+    /// `fallthrough [ZONES]`: NXDOMAIN for a name in these zones (all zones when the list is
+    /// empty) goes to the next plugin instead. `None` = no fallthrough.
+    pub fallthrough: Option<Vec<Name>>,
     /// `endpoint_pod_names`: use the pod name when an endpoint has no hostname.
     pub endpoint_pod_names: bool,
+    /// `namespaces NS...`: only these namespaces are exposed (empty = all).
+    pub namespaces: Vec<String>,
+    /// `ignore empty_service`: NXDOMAIN for a ClusterIP service with no ready endpoint.
+    pub ignore_empty_service: bool,
+    /// `noendpoints`: the plugin does not watch endpoints (no headless or endpoint records).
+    pub noendpoints: bool,
     /// SOA serial (CoreDNS uses the time of the last API change; the simulation supplies it).
     pub soa_serial: u32,
     /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
@@ -64,9 +78,39 @@ pub struct CoreDnsConfig {
     /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
     /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
     pub cache: Option<u32>,
+    /// `forward FROM ...`: the zones the forward plugin handles (`.` = all). `None` = no
+    /// forward plugin: a name no earlier plugin answers is SERVFAIL ("no next plugin found").
+    pub forward: Option<Vec<Name>>,
+    /// The `log` plugin: every query is logged in CoreDNS's format.
+    pub log: bool,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
 }
+
+/// The Corefile kubeadm writes into the `coredns` ConfigMap (kubeadm
+/// `cmd/kubeadm/app/phases/addons/dns/manifests.go`, `CoreDNSConfigMap`), with the default
+/// cluster domain.
+pub const KUBEADM_COREFILE: &str = ".:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+";
 
 impl CoreDnsConfig {
     /// The Corefile these settings stand for, in kubeadm's layout (what
@@ -74,7 +118,6 @@ impl CoreDnsConfig {
     pub fn corefile(&self) -> String {
         let zones: Vec<String> =
             std::iter::once(&self.zone).chain(&self.reverse_zones).map(|z| z.to_relative_string()).collect();
-        let reverse: Vec<String> = self.reverse_zones.iter().map(|z| z.to_relative_string()).collect();
         let mut out =
             String::from(".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n");
         out.push_str(&format!("    kubernetes {} {{\n", zones.join(" ")));
@@ -86,8 +129,13 @@ impl CoreDnsConfig {
         if self.endpoint_pod_names {
             out.push_str("       endpoint_pod_names\n");
         }
-        if self.fallthrough_reverse && !reverse.is_empty() {
-            out.push_str(&format!("       fallthrough {}\n", reverse.join(" ")));
+        match &self.fallthrough {
+            Some(zones) if zones.is_empty() => out.push_str("       fallthrough\n"),
+            Some(zones) => {
+                let zones: Vec<String> = zones.iter().map(|z| z.to_relative_string()).collect();
+                out.push_str(&format!("       fallthrough {}\n", zones.join(" ")));
+            }
+            None => {}
         }
         out.push_str(&format!("       ttl {}\n    }}\n", self.ttl));
         out.push_str(
@@ -105,22 +153,56 @@ impl CoreDnsConfig {
     }
 }
 
+impl CoreDnsConfig {
+    /// The kubernetes plugin's zones, primary first, then the others, then the reverse zones.
+    pub fn kubernetes_zones(&self) -> impl Iterator<Item = &Name> {
+        std::iter::once(&self.zone).chain(&self.extra_zones).chain(&self.reverse_zones)
+    }
+
+    /// `fall.F.Through`: whether NXDOMAIN for `name` goes on to the next plugin.
+    pub fn falls_through(&self, name: &Name) -> bool {
+        match &self.fallthrough {
+            None => false,
+            Some(zones) => zones.is_empty() || zones.iter().any(|z| name.is_subdomain_of(z)),
+        }
+    }
+
+    /// Whether the forward plugin handles `name`.
+    pub fn forwards(&self, name: &Name) -> bool {
+        self.forward.as_ref().is_some_and(|from| from.iter().any(|z| name.is_subdomain_of(z)))
+    }
+
+    /// Whether the kubernetes plugin exposes this namespace (`namespaces` option).
+    pub fn namespace_exposed(&self, ns: &str) -> bool {
+        self.namespaces.is_empty() || self.namespaces.iter().any(|n| n.eq_ignore_ascii_case(ns))
+    }
+}
+
 impl Default for CoreDnsConfig {
     fn default() -> Self {
+        let reverse_zones = vec![
+            Name::parse("in-addr.arpa").unwrap_or_default(),
+            Name::parse("ip6.arpa").unwrap_or_default(),
+        ];
         CoreDnsConfig {
+            server_zones: vec![Name::root()],
+            kubernetes: true,
             zone: Name::parse("cluster.local").unwrap_or_default(),
-            reverse_zones: vec![
-                Name::parse("in-addr.arpa").unwrap_or_default(),
-                Name::parse("ip6.arpa").unwrap_or_default(),
-            ],
+            extra_zones: Vec::new(),
+            fallthrough: Some(reverse_zones.clone()),
+            reverse_zones,
             pods: PodMode::Insecure,
             ttl: 30,
-            fallthrough_reverse: true,
             endpoint_pod_names: false,
+            namespaces: Vec::new(),
+            ignore_empty_service: false,
+            noendpoints: false,
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
             loadbalance: true,
             cache: Some(30),
+            forward: Some(vec![Name::root()]),
+            log: false,
             upstream: Upstream::default(),
         }
     }
@@ -298,33 +380,41 @@ impl CoreDns<'_> {
             return resp;
         };
         let cfg = self.config;
-        let in_cluster = q.name.is_subdomain_of(&cfg.zone);
-        let reverse_zone = cfg.reverse_zones.iter().find(|z| q.name.is_subdomain_of(z));
-        let served = if in_cluster {
-            Some(self.kubernetes(&q.name, q.qtype, &cfg.zone))
-        } else if let Some(zone) = reverse_zone {
-            match self.kubernetes(&q.name, q.qtype, zone) {
-                Served::NxDomain if cfg.fallthrough_reverse => None,
-                other => Some(other),
+        // CoreDNS hands a query to the server block whose zone matches it best; a name that
+        // no block serves is REFUSED.
+        if !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
+            resp.header.rcode = Rcode::Refused;
+            return resp;
+        }
+        let served = match self.matching_zone(&q.name) {
+            Some(zone) => {
+                // handler.go: "maintain case of original query".
+                let zone = q.name.suffix(zone.label_count());
+                match self.kubernetes(&q.name, q.qtype, &zone) {
+                    Served::NxDomain if cfg.falls_through(&q.name) => None,
+                    other => Some((other, zone)),
+                }
             }
-        } else {
-            None
+            None => None,
         };
         match served {
-            Some(served) => {
+            Some((served, zone)) => {
                 resp.header.flags.aa = true;
-                let zone = if in_cluster { &cfg.zone } else { reverse_zone.unwrap_or(&cfg.zone) };
                 match served {
                     Served::Records { answers, extra } => {
                         resp.answers = dedup(answers);
                         resp.additional = dedup(extra);
                     }
-                    Served::NoData => resp.authority.push(self.soa(zone)),
+                    Served::NoData => resp.authority.push(self.soa(&zone)),
                     Served::NxDomain => {
                         resp.header.rcode = Rcode::NxDomain;
-                        resp.authority.push(self.soa(zone));
+                        resp.authority.push(self.soa(&zone));
                     }
                 }
+            }
+            None if !cfg.forwards(&q.name) => {
+                // plugin.NextOrFailure with no next plugin.
+                resp.header.rcode = Rcode::ServFail;
             }
             None => {
                 resp.header.flags.ra = true;
@@ -436,6 +526,23 @@ impl CoreDns<'_> {
         })
     }
 
+    /// `plugin.Zones(k.Zones).Matches`: the longest kubernetes zone containing `name`.
+    fn matching_zone(&self, name: &Name) -> Option<&Name> {
+        if !self.config.kubernetes {
+            return None;
+        }
+        self.config.kubernetes_zones().filter(|z| name.is_subdomain_of(z)).max_by_key(|z| z.label_count())
+    }
+
+    /// The endpoints the plugin knows of: none with `noendpoints`.
+    fn endpoints_of<'s>(
+        &self,
+        svc: &'s super::view::DnsService,
+    ) -> impl Iterator<Item = &'s super::view::DnsEndpoint> {
+        let watch = !self.config.noendpoints;
+        svc.published_endpoints().filter(move |_| watch)
+    }
+
     fn soa(&self, zone: &Name) -> Record {
         let ttl = self.config.ttl;
         let join = |l: &str| zone.prepend(l).unwrap_or_else(|_| zone.clone());
@@ -533,7 +640,9 @@ impl CoreDns<'_> {
         if self.config.reverse_zones.iter().any(|z| qname.is_subdomain_of(z)) {
             return Err(NameErr::NoItems);
         }
-        if !r.namespace.is_empty() && !self.view.namespace_exists(&r.namespace) {
+        if !r.namespace.is_empty()
+            && (!self.view.namespace_exists(&r.namespace) || !self.config.namespace_exposed(&r.namespace))
+        {
             return Err(NameErr::NotExposed);
         }
         if r.namespace.is_empty() {
@@ -593,7 +702,7 @@ impl CoreDns<'_> {
                 found = true;
             }
         } else if svc.headless || !r.endpoint.is_empty() {
-            for ep in svc.published_endpoints() {
+            for ep in self.endpoints_of(svc) {
                 let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
                 if !r.endpoint.is_empty() && !r.endpoint.eq_ignore_ascii_case(&host) {
                     continue;
@@ -608,6 +717,10 @@ impl CoreDns<'_> {
                 }
             }
         } else {
+            if self.config.ignore_empty_service && self.endpoints_of(svc).next().is_none() {
+                // `ignore empty_service`: a service nothing answers for is NXDOMAIN.
+                return Err(NameErr::NoItems);
+            }
             for p in ports_or_sentinel(&svc.ports) {
                 if !match_port_and_protocol(r, &p) {
                     continue;
@@ -686,7 +799,7 @@ impl CoreDns<'_> {
             let Ok(port) = u16::try_from(serv.port) else { continue };
             let weight = ((100.0 / total) * 100.0).floor().max(1.0) as u16;
             let Host::Ip(ip) = serv.host else { continue };
-            let target = serv.key.to_lowercase();
+            let target = serv.key.clone();
             if !dup_port.iter().any(|(n, p)| n == &target && *p == port) {
                 dup_port.push((target.clone(), port));
                 records.push(Record::new(
@@ -712,11 +825,12 @@ impl CoreDns<'_> {
         };
         let cluster = &self.config.zone;
         let mut targets: Vec<Name> = Vec::new();
-        if let Some(svc) = self.view.services.iter().find(|s| s.cluster_ips.contains(&ip)) {
+        let exposed = |s: &&super::view::DnsService| self.config.namespace_exposed(&s.namespace);
+        if let Some(svc) = self.view.services.iter().filter(exposed).find(|s| s.cluster_ips.contains(&ip)) {
             targets.push(key_name(&[&svc.name, &svc.namespace, "svc"], cluster));
         } else {
-            for svc in &self.view.services {
-                for ep in svc.published_endpoints().filter(|e| e.ip == ip) {
+            for svc in self.view.services.iter().filter(exposed) {
+                for ep in self.endpoints_of(svc).filter(|e| e.ip == ip) {
                     let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
                     targets.push(key_name(&[&host, &svc.name, &svc.namespace, "svc"], cluster));
                 }
