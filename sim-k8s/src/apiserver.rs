@@ -1296,6 +1296,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::EndpointSlice => Object::EndpointSlice(de(doc)?),
         Kind::Ingress => Object::Ingress(de(doc)?),
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
+        Kind::ConfigMap => Object::ConfigMap(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })
 }

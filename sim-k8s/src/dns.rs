@@ -45,6 +45,7 @@ pub mod message;
 pub mod name;
 pub mod resolv_conf;
 pub mod resolver;
+pub mod server;
 pub mod tools;
 pub mod view;
 
@@ -54,6 +55,6 @@ pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
 pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};
 pub use resolver::{
-    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver,
+    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver, Transport,
 };
 pub use view::{ClusterDnsView, DnsEndpoint, DnsPod, DnsPort, DnsService, Protocol, ServiceType};

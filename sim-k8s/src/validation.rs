@@ -228,6 +228,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             errs
         }
         Object::Ingress(i) => names::validate_meta(&i.metadata, true, names::NameRule::Dns1123Subdomain),
+        Object::ConfigMap(c) => names::validate_meta(&c.metadata, true, names::NameRule::Dns1123Subdomain),
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);
             if c.spec.cidrs.is_empty() {

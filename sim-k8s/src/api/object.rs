@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::meta::ObjectMeta;
 use super::{
-    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, KubeProxyConfiguration, Namespace, Node, Pod,
-    ReplicaSet, Service, ServiceCidr, StatefulSet,
+    ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, KubeProxyConfiguration, Namespace,
+    Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -40,6 +40,8 @@ pub enum Kind {
     Ingress,
     /// networking.k8s.io/v1 ServiceCIDR.
     ServiceCidr,
+    /// core/v1 ConfigMap.
+    ConfigMap,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
 }
@@ -72,6 +74,7 @@ impl Kind {
         Kind::EndpointSlice,
         Kind::Ingress,
         Kind::ServiceCidr,
+        Kind::ConfigMap,
         Kind::KubeProxyConfiguration,
     ];
 
@@ -90,6 +93,7 @@ impl Kind {
             Kind::EndpointSlice => "EndpointSlice",
             Kind::Ingress => "Ingress",
             Kind::ServiceCidr => "ServiceCIDR",
+            Kind::ConfigMap => "ConfigMap",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
     }
@@ -109,6 +113,7 @@ impl Kind {
             Kind::EndpointSlice => "endpointslices.discovery.k8s.io",
             Kind::Ingress => "ingresses.networking.k8s.io",
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
+            Kind::ConfigMap => "configmaps",
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
     }
@@ -128,6 +133,7 @@ impl Kind {
             Kind::EndpointSlice => "endpointslice.discovery.k8s.io",
             Kind::Ingress => "ingress.networking.k8s.io",
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
+            Kind::ConfigMap => "configmap",
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
     }
@@ -140,7 +146,9 @@ impl Kind {
     /// The preferred apiVersion.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => "v1",
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
+                "v1"
+            }
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::ServiceCidr => "networking.k8s.io/v1",
@@ -150,7 +158,9 @@ impl Kind {
 
     fn served_versions(self) -> &'static [&'static str] {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => &["v1"],
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
+                &["v1"]
+            }
             Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
@@ -207,6 +217,8 @@ pub enum Object {
     Ingress(Ingress),
     /// A ServiceCIDR.
     ServiceCidr(ServiceCidr),
+    /// A ConfigMap.
+    ConfigMap(ConfigMap),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
 }
@@ -226,6 +238,7 @@ macro_rules! each_object {
             Object::EndpointSlice($o) => $body,
             Object::Ingress($o) => $body,
             Object::ServiceCidr($o) => $body,
+            Object::ConfigMap($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
     };
@@ -247,6 +260,7 @@ impl Object {
             Object::EndpointSlice(_) => Kind::EndpointSlice,
             Object::Ingress(_) => Kind::Ingress,
             Object::ServiceCidr(_) => Kind::ServiceCidr,
+            Object::ConfigMap(_) => Kind::ConfigMap,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
     }
@@ -343,6 +357,7 @@ accessors! {
     as_endpoint_slice, as_endpoint_slice_mut, EndpointSlice, EndpointSlice;
     as_ingress, as_ingress_mut, Ingress, Ingress;
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
+    as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 

@@ -43,6 +43,7 @@ pub fn apply(obj: &mut Object) {
         Object::Namespace(_)
         | Object::Ingress(_)
         | Object::ServiceCidr(_)
+        | Object::ConfigMap(_)
         | Object::KubeProxyConfiguration(_) => {}
     }
 }

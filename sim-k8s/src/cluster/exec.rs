@@ -392,18 +392,23 @@ impl Cluster {
                     let outcome = match q.server {
                         IpAddr::V4(server) => {
                             let timeout = SimDuration::from_secs(u64::from(q.timeout_secs.max(1)));
-                            let (_, conv) = self.converse(
-                                host,
-                                ConvProto::Udp,
-                                SocketAddrV4::new(server, 53),
-                                q.message.encode(),
-                                timeout,
-                            );
-                            match conv.outcome {
-                                Some(Outcome::Completed { response }) => match Message::decode(&response) {
-                                    Ok(m) => QueryOutcome::Response(m),
-                                    Err(_) => QueryOutcome::Timeout,
-                                },
+                            let tcp = q.transport == crate::dns::Transport::Tcp;
+                            let (proto, payload) = if tcp {
+                                (ConvProto::Tcp, crate::dns::message::frame_tcp(&q.message.encode()))
+                            } else {
+                                (ConvProto::Udp, q.message.encode())
+                            };
+                            let (_, conv) =
+                                self.converse(host, proto, SocketAddrV4::new(server, 53), payload, timeout);
+                            let reply = match &conv.outcome {
+                                Some(Outcome::Completed { response }) if tcp => {
+                                    crate::dns::message::unframe_tcp(response).map(<[u8]>::to_vec)
+                                }
+                                Some(Outcome::Completed { response }) => Some(response.clone()),
+                                _ => None,
+                            };
+                            match reply.map(|r| Message::decode(&r)) {
+                                Some(Ok(m)) => QueryOutcome::Response(m),
                                 _ => QueryOutcome::Timeout,
                             }
                         }

@@ -1038,6 +1038,9 @@ pub enum ServerDrop {
     /// The QR bit is set: a response, not a query.
     #[error("payload is a dns response, not a query")]
     NotAQuery,
+    /// CoreDNS is not running (its Corefile never loaded).
+    #[error("coredns is not running")]
+    NotRunning,
 }
 
 /// plugin/loadbalance `roundRobin`: CNAMEs first, then other records, then the shuffled

@@ -506,6 +506,21 @@ impl Message {
     }
 }
 
+/// A DNS message as TCP carries it: behind its 2-byte length (RFC 1035 §4.2.2).
+pub fn frame_tcp(message: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(message.len() + 2);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&message[..usize::from(len)]);
+    out
+}
+
+/// The first message of a TCP stream, or `None` when the stream holds less than its length says.
+pub fn unframe_tcp(stream: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(u16::from_be_bytes([*stream.first()?, *stream.get(1)?]));
+    stream.get(2..2 + len)
+}
+
 struct Encoder {
     out: Vec<u8>,
     compress: bool,

@@ -367,6 +367,7 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "namespace" | "namespaces" | "ns" => Kind::Namespace,
         "ingress" | "ingresses" | "ing" => Kind::Ingress,
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
+        "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
         _ => return None,
     })
 }

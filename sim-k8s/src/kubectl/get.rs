@@ -153,6 +153,7 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
         Kind::Ingress => (&["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], &[]),
         Kind::ServiceCidr => (&["NAME", "CIDRS", "AGE"], &[]),
+        Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::KubeProxyConfiguration => (&["NAME"], &[]),
     };
     let mut h = base.to_vec();
@@ -509,6 +510,7 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             vec![name, class, ingress_hosts(&spec), ingress_address(i, wide), ports.into(), created]
         }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
+        Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
         Object::KubeProxyConfiguration(_) => vec![name],
     }
 }
