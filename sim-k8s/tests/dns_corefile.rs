@@ -333,3 +333,29 @@ fn several_zones_answer_under_each() {
     let m = ask_with(cf, "2.0.0.10.in-addr.arpa", RecordType::Ptr);
     assert!(!m.header.flags.aa, "outside 96.10.in-addr.arpa the name is forwarded");
 }
+
+#[test]
+fn hosts_inline_entries_answer_before_kubernetes() {
+    let cf = ".:53 {\n    hosts {\n        10.0.0.53 db.corp.example\n        fd00::53 db.corp.example\n        fallthrough\n    }\n    kubernetes cluster.local\n    forward . 8.8.8.8\n}\n";
+    let m = ask_with(cf, "db.corp.example", RecordType::A);
+    assert_eq!(rrs(&m), ["db.corp.example.\t3600\tIN\tA\t10.0.0.53"]);
+    assert!(m.header.flags.aa);
+    let m = ask_with(cf, "db.corp.example", RecordType::Aaaa);
+    assert_eq!(rrs(&m), ["db.corp.example.\t3600\tIN\tAAAA\tfd00::53"]);
+    let m = ask_with(cf, "53.0.0.10.in-addr.arpa", RecordType::Ptr);
+    assert_eq!(rrs(&m), ["53.0.0.10.in-addr.arpa.\t3600\tIN\tPTR\tdb.corp.example."]);
+    // Falls through to kubernetes and forward for everything else.
+    assert_eq!(ask_with(cf, "kubernetes.default.svc.cluster.local", RecordType::A).answers.len(), 1);
+    assert_eq!(ask_with(cf, "example.com", RecordType::A).answers.len(), 1);
+    // Without fallthrough: a name it does not know is SERVFAIL (no SOA for an NXDOMAIN), one it
+    // knows with another type is NODATA.
+    let cf =
+        ".:53 {\n    hosts {\n        10.0.0.53 db.corp.example\n    }\n    kubernetes cluster.local\n}\n";
+    assert_eq!(ask_with(cf, "example.com", RecordType::A).header.rcode, Rcode::ServFail);
+    let m = ask_with(cf, "db.corp.example", RecordType::Aaaa);
+    assert_eq!((m.header.rcode, m.answers.len()), (Rcode::NoError, 0));
+    assert_eq!(
+        server(".:53 {\n    hosts {\n        db.corp.example 10.0.0.53\n    }\n}").unwrap_err().to_string(),
+        "plugin/hosts: Corefile:3 - Error during parsing: unknown property 'db.corp.example'"
+    );
+}

@@ -12,6 +12,7 @@
 //! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
 pub mod cache;
+pub mod hosts;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -83,6 +84,8 @@ pub struct CoreDnsConfig {
     pub forward: Option<Vec<Name>>,
     /// The `log` plugin: every query is logged in CoreDNS's format.
     pub log: bool,
+    /// The `hosts` plugin (runs before kubernetes).
+    pub hosts: Option<hosts::HostsConfig>,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
 }
@@ -203,6 +206,7 @@ impl Default for CoreDnsConfig {
             cache: Some(30),
             forward: Some(vec![Name::root()]),
             log: false,
+            hosts: None,
             upstream: Upstream::default(),
         }
     }
@@ -386,6 +390,30 @@ impl CoreDns<'_> {
             resp.header.rcode = Rcode::Refused;
             return resp;
         }
+        match cfg.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(&q.name, q.qtype)) {
+            hosts::HostsAnswer::Records(answers) => {
+                resp.header.flags.aa = true;
+                resp.answers = answers;
+            }
+            hosts::HostsAnswer::ServFail => resp.header.rcode = Rcode::ServFail,
+            hosts::HostsAnswer::Next => self.after_hosts(q, &mut resp),
+        }
+        if let Some(opt) = query.opt() {
+            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
+            // cookie, which dig reports as `COOKIE: ... (echoed)`.
+            let cookie = match &opt.data {
+                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
+                _ => None,
+            };
+            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
+            resp.set_edns(1232, client_cookie.into_iter().collect());
+        }
+        resp
+    }
+
+    /// The chain after `hosts`: kubernetes, then forward.
+    fn after_hosts(&self, q: &super::message::Question, resp: &mut Message) {
+        let cfg = self.config;
         let served = match self.matching_zone(&q.name) {
             Some(zone) => {
                 // handler.go: "maintain case of original query".
@@ -431,17 +459,6 @@ impl CoreDns<'_> {
                 resp.answers = answers;
             }
         }
-        if let Some(opt) = query.opt() {
-            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
-            // cookie, which dig reports as `COOKIE: ... (echoed)`.
-            let cookie = match &opt.data {
-                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
-                _ => None,
-            };
-            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
-            resp.set_edns(1232, client_cookie.into_iter().collect());
-        }
-        resp
     }
 
     /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server

@@ -49,13 +49,12 @@ impl HostsConfig {
         let mut answers = Vec::new();
         match qtype {
             RecordType::A | RecordType::Aaaa => {
-                for (name, ip) in self.entries.iter().filter(|(n, _)| n.eq_ignore_case(qname)) {
+                for (_, ip) in self.entries.iter().filter(|(n, _)| n.eq_ignore_case(qname)) {
                     let data = match (ip, qtype) {
                         (IpAddr::V4(v4), RecordType::A) => RData::A(*v4),
                         (IpAddr::V6(v6), RecordType::Aaaa) => RData::Aaaa(*v6),
                         _ => continue,
                     };
-                    let _ = name;
                     answers.push(Record::new(qname.clone(), self.ttl, data));
                 }
             }

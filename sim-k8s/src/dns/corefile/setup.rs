@@ -7,7 +7,8 @@
 //!
 //! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
 //! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`), `forward` (its FROM zone),
-//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `reload` (its interval, read by the world).
+//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `reload` (its
+//! interval, read by the world).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
 //! (`prometheus`, `health`, `ready`, `loop`, forward's `max_fails`/`policy`/`health_check`,
 //! cache's `prefetch`/`serve_stale`, …), never dropped silently.
@@ -17,6 +18,7 @@ use std::net::IpAddr;
 use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
+use crate::dns::coredns::hosts::HostsConfig;
 use crate::dns::coredns::{CoreDnsConfig, PodMode};
 use crate::dns::name::Name;
 
@@ -254,6 +256,7 @@ fn setup_block(
         cache: None,
         forward: None,
         log: false,
+        hosts: None,
         ..base.clone()
     };
     let mut chain = Vec::new();
@@ -307,6 +310,10 @@ fn setup_block(
                 if first.block.as_ref().is_some_and(|b| !b.is_empty()) {
                     note(first.line, "plugin/errors: consolidate".to_string());
                 }
+            }
+            "hosts" => {
+                once(&uses)?;
+                config.hosts = Some(hosts(file, first, &keys, &mut note)?);
             }
             "reload" => {
                 once(&uses)?;
@@ -436,6 +443,64 @@ fn kubernetes(
         return Err(located(file, P, d.line, "namespaces and namespace_labels cannot both be set"));
     }
     Ok(())
+}
+
+/// plugin/hosts setup.go `hostsParse`: `hosts [FILE [ZONES...]] { IP NAME...; ttl; no_reverse;
+/// reload; fallthrough }`.
+fn hosts(
+    file: &str,
+    d: &Directive,
+    keys: &[ServerKey],
+    note: &mut impl FnMut(usize, String),
+) -> Result<HostsConfig, CorefileError> {
+    const P: &str = "hosts";
+    let mut args = d.args.as_slice();
+    // The first argument is the hosts file (default /etc/hosts); entries from a file are not
+    // read, only inline ones.
+    let path = args.first().map_or("/etc/hosts", String::as_str);
+    note(d.line, format!("plugin/hosts: reading {path}"));
+    if !args.is_empty() {
+        args = &args[1..];
+    }
+    let mut zones = Vec::new();
+    for z in args {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let mut h = HostsConfig { zones, entries: Vec::new(), ttl: 3600, no_reverse: false, fallthrough: None };
+    for o in d.block.iter().flatten() {
+        match o.name.as_str() {
+            "fallthrough" => {
+                let mut zs = Vec::new();
+                for z in &o.args {
+                    zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+                }
+                h.fallthrough = Some(zs);
+            }
+            "no_reverse" => h.no_reverse = true,
+            "ttl" => {
+                let Some(a) = o.args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let t: i64 = a.parse().map_err(|_| plain(P, format!("ttl needs a number of second: {a}")))?;
+                if !(1..=65535).contains(&t) {
+                    return Err(plain(P, format!("ttl provided is invalid: {t}")));
+                }
+                h.ttl = u32::try_from(t).unwrap_or(3600);
+            }
+            "reload" => note(o.line, "plugin/hosts: reload".to_string()),
+            other => {
+                let Ok(ip) = other.parse::<IpAddr>() else {
+                    return Err(located(file, P, o.line, &format!("unknown property '{other}'")));
+                };
+                for n in &o.args {
+                    let name = Name::parse(n).map_err(|e| plain(P, format!("{e}")))?;
+                    h.entries.push((name, ip));
+                }
+            }
+        }
+    }
+    Ok(h)
 }
 
 /// plugin/forward setup.go `parseStanza`.

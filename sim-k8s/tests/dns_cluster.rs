@@ -1,0 +1,113 @@
+//! Cluster DNS configured by the `kube-system/coredns` ConfigMap, end to end: the edit loads at
+//! the reload plugin's next check, the `log` plugin's lines land in the CoreDNS pod that
+//! answered, and a truncated UDP answer is asked again over TCP 53 through the dataplane.
+
+use sim_core::SimDuration;
+use sim_k8s::api::Kind;
+use sim_k8s::cluster::build::ProxySettings;
+use sim_k8s::cluster::{Cluster, ClusterConfig};
+use sim_k8s::manifest::load_str;
+
+const CLIENT: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers: [{name: client, image: busybox:1.36, command: [sleep, "3600"]}]
+"#;
+
+const COREFILE_WITH_LOG: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    .:53 {
+        errors
+        log
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+           ttl 30
+        }
+        prometheus :9153
+        forward . /etc/resolv.conf
+        reload 10s
+    }
+"#;
+
+fn apply(c: &mut Cluster, text: &str) {
+    let loaded = load_str("x.yaml", text);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+}
+
+fn cluster() -> Cluster {
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &ProxySettings::default(), 15).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    apply(&mut c, CLIENT);
+    c.settle(SimDuration::from_secs(120));
+    c
+}
+
+fn coredns_pods(c: &Cluster) -> Vec<String> {
+    c.world()
+        .api
+        .list_in(Kind::Pod, "kube-system")
+        .map(|o| o.name().to_string())
+        .filter(|n| n.starts_with("coredns-"))
+        .collect()
+}
+
+#[test]
+fn an_edited_corefile_loads_at_the_next_check_and_logs_queries() {
+    let mut c = cluster();
+    let pods = coredns_pods(&c);
+    assert_eq!(pods.len(), 2);
+    let log = c.coredns_logs("kube-system", &pods[0]).unwrap();
+    assert_eq!(log[0], ".:53");
+    assert!(log.iter().any(|l| l == "CoreDNS-1.11.1"));
+    assert!(log.iter().any(|l| l.contains("plugin/prometheus is not simulated")));
+    apply(&mut c, COREFILE_WITH_LOG);
+    c.advance(SimDuration::from_secs(31));
+    let client = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&client, "nslookup kubernetes.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    let logs: Vec<Vec<String>> = pods.iter().map(|p| c.coredns_logs("kube-system", p).unwrap()).collect();
+    for log in &logs {
+        assert!(log.iter().any(|l| l == "[INFO] Reloading complete"), "{log:#?}");
+    }
+    // The query went to one of the two replicas (kube-proxy's choice), and only that one logs it,
+    // with the client's pod address as CoreDNS sees it.
+    let lines: Vec<&String> = logs
+        .iter()
+        .flatten()
+        .filter(|l| l.contains("\"A IN kubernetes.default.svc.cluster.local. udp"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{logs:#?}");
+    assert!(lines[0].starts_with("[INFO] 10.244."), "{}", lines[0]);
+    assert!(lines[0].ends_with("NOERROR qr,aa,rd 106 0.000110732s"), "{}", lines[0]);
+}
+
+#[test]
+fn a_truncated_answer_is_asked_again_over_tcp() {
+    let mut c = cluster();
+    // A headless service with enough ready endpoints that the A answer overflows 512 bytes.
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: big}\nspec:\n  clusterIP: None\n  ports: [{port: 80}]\n---\n\
+         apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: big-1\n  labels: {kubernetes.io/service-name: big}\n\
+         addressType: IPv4\nports: [{port: 80}]\nendpoints:\n",
+    );
+    for i in 1..=40 {
+        yaml.push_str(&format!("- addresses: [\"10.244.9.{i}\"]\n  conditions: {{ready: true}}\n"));
+    }
+    apply(&mut c, &yaml);
+    c.settle(SimDuration::from_secs(60));
+    let client = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&client, "nslookup big.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    // All forty addresses arrive: the full answer came over TCP.
+    assert_eq!(out.stdout.matches("Address: 10.244.9.").count(), 40, "{}", out.stdout);
+}
