@@ -111,3 +111,52 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
     // All forty addresses arrive: the full answer came over TCP.
     assert_eq!(out.stdout.matches("Address: 10.244.9.").count(), 40, "{}", out.stdout);
 }
+
+#[test]
+fn container_env_expands_references_wins_over_service_vars_and_reads_config_maps() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data: {MODE: prod, LEVEL: debug}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    envFrom:
+    - configMapRef: {name: app-config}
+      prefix: CFG_
+    env:
+    - {name: KUBERNETES_SERVICE_PORT, value: "8443"}
+    - {name: API, value: "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)/$(CFG_MODE)"}
+    - {name: LITERAL, value: "$$(NOT_EXPANDED)"}
+    - name: LEVEL
+      valueFrom: {configMapKeyRef: {name: app-config, key: LEVEL}}
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let app = c.resolve_target("pod/app").unwrap();
+    let out = c.exec(&app, "env");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "CFG_MODE=prod\n",
+        "CFG_LEVEL=debug\n",
+        "KUBERNETES_SERVICE_PORT=8443\n",
+        "API=https://10.96.0.1:8443/prod\n",
+        "LITERAL=$(NOT_EXPANDED)\n",
+        "LEVEL=debug\n",
+        "KUBERNETES_SERVICE_HOST=10.96.0.1\n",
+    ] {
+        assert!(out.stdout.contains(want), "{want:?} missing in\n{}", out.stdout);
+    }
+    // The container's own KUBERNETES_SERVICE_PORT replaced the kubelet's, it is not listed twice.
+    assert_eq!(out.stdout.matches("KUBERNETES_SERVICE_PORT=").count(), 1, "{}", out.stdout);
+}

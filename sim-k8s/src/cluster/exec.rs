@@ -866,16 +866,53 @@ impl Cluster {
         let vars = crate::dns::env::service_env(&services, namespace, enable);
         let mut out = String::from("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
         out.push_str(&format!("HOSTNAME={}\n", self.hostname(target)));
-        if let Some(p) = self.pod(namespace, name) {
-            for c in p.spec.containers.iter().take(1) {
-                for e in &c.env {
-                    out.push_str(&format!("{}={}\n", e.name, e.value.clone().unwrap_or_default()));
-                }
-            }
-        }
+        let (env_from, env) = match self.pod(namespace, name).and_then(|p| p.spec.containers.first()) {
+            Some(c) => (self.env_from(namespace, c), self.env_values(namespace, c)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let vars = crate::dns::env::container_env(&env_from, &env, &vars);
         out.push_str(&crate::dns::env::render_env(&vars));
         out.push_str("HOME=/root\n");
         ExecOutput::out(out)
+    }
+
+    /// A container's `envFrom` sources: ConfigMaps' data under their prefixes (Secrets are not
+    /// simulated and contribute nothing; a missing ConfigMap contributes nothing either, where
+    /// the kubelet would refuse to start a container whose source is not `optional`).
+    fn env_from(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, Vec<(String, String)>)> {
+        let Some(serde_json::Value::Array(sources)) = &c.env_from else { return Vec::new() };
+        let mut out = Vec::new();
+        for src in sources {
+            let prefix = src.get("prefix").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+            let Some(cm) =
+                src.get("configMapRef").and_then(|r| r.get("name")).and_then(serde_json::Value::as_str)
+            else {
+                continue;
+            };
+            if let Some(cm) = self.config_map(namespace, cm) {
+                out.push((prefix, cm.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+            }
+        }
+        out
+    }
+
+    /// A container's `env` values: literals, and `valueFrom.configMapKeyRef` looked up (other
+    /// `valueFrom` sources are empty).
+    fn env_values(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, String)> {
+        c.env
+            .iter()
+            .map(|e| {
+                let from_cm = e.value_from.as_ref().and_then(|v| v.get("configMapKeyRef")).and_then(|r| {
+                    let cm = self.config_map(namespace, r.get("name")?.as_str()?)?;
+                    cm.data.get(r.get("key")?.as_str()?).cloned()
+                });
+                (e.name.clone(), e.value.clone().or(from_cm).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    fn config_map(&self, namespace: &str, name: &str) -> Option<&crate::api::ConfigMap> {
+        self.world().api.get_named(Kind::ConfigMap, namespace, name).and_then(Object::as_config_map)
     }
 
     fn conntrack(&mut self, host: HostId, args: &[String]) -> ExecOutput {
