@@ -53,7 +53,9 @@ pub use coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, PodMode, ServerDrop,
 pub use corefile::Corefile;
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
-pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};
+pub use resolv_conf::{
+    DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf, pod_resolv_conf_with_events,
+};
 pub use resolver::{
     AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver, Transport,
 };
