@@ -4,7 +4,8 @@
 //! written by the kubelet ([`resolv_conf`]), the libc stub resolver walking the search list
 //! ([`resolver`]), the DNS messages it sends as UDP payload to the kube-dns Service
 //! ([`message`], [`name`]), CoreDNS answering from the cluster's Services and endpoints
-//! ([`coredns`], [`view`]), the output of `nslookup`, `dig` and `getent` ([`tools`]), and the
+//! ([`coredns`], [`view`]) as its Corefile configures it ([`corefile`]) and as it runs, reloads
+//! and logs ([`server`]), the output of `nslookup`, `dig` and `getent` ([`tools`]), and the
 //! older discovery mechanism, docker-links environment variables ([`env`]).
 //!
 //! References: kubernetes/dns docs/specification.md, coredns/coredns plugin/kubernetes,

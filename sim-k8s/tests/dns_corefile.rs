@@ -359,3 +359,24 @@ fn hosts_inline_entries_answer_before_kubernetes() {
         "plugin/hosts: Corefile:3 - Error during parsing: unknown property 'db.corp.example'"
     );
 }
+
+#[test]
+fn ipv6_endpoint_labels_get_a_zero_after_a_trailing_double_colon() {
+    // kubernetes.go endpointHostname: "fd00::" would end the label in '-'.
+    let mut v = ClusterDnsView::default();
+    v.namespaces.insert("default".into());
+    v.services.push(
+        DnsService::headless("default", "v6")
+            .with_port("http", Protocol::Tcp, 80)
+            .with_endpoint_port("http", Protocol::Tcp, 80)
+            .with_endpoint(ip("fd00::"), None, true)
+            .with_endpoint(ip("fd00::5"), None, true),
+    );
+    let cfg = CoreDnsConfig::default();
+    let core = CoreDns { config: &cfg, view: &v };
+    let q =
+        Message::query(1, Name::parse("_http._tcp.v6.default.svc.cluster.local").unwrap(), RecordType::Srv);
+    let m = Message::decode(&core.answer_bytes(&q.encode()).unwrap()).unwrap();
+    let targets: Vec<String> = m.additional.iter().map(|r| r.name.to_string()).collect();
+    assert_eq!(targets, ["fd00--0.v6.default.svc.cluster.local.", "fd00--5.v6.default.svc.cluster.local."]);
+}

@@ -1,5 +1,6 @@
-//! CoreDNS as kubeadm deploys it: `kubernetes cluster.local in-addr.arpa ip6.arpa`, then
-//! `forward . /etc/resolv.conf`, behind `cache 30` ([`cache`]) and `loadbalance`.
+//! One CoreDNS server block's plugin chain — `hosts` ([`hosts`]), `kubernetes`, `forward` —
+//! behind `cache` ([`cache`]) and `loadbalance`, as a [`CoreDnsConfig`] set up from a Corefile
+//! (`dns::corefile`); its default is kubeadm's Corefile ([`KUBEADM_COREFILE`]).
 //!
 //! Follows coredns plugin/kubernetes (handler.go, kubernetes.go `Records`/`findServices`/
 //! `findPods`, parse.go, reverse.go) and plugin/backend_lookup.go (`A`, `SRV`, `PTR`, `SOA`,
@@ -967,7 +968,9 @@ fn match_port_and_protocol(r: &RecordRequest, p: &SentinelPort) -> bool {
             || p.protocol.is_some_and(|pr| r.protocol.eq_ignore_ascii_case(pr.dns_label())))
 }
 
-/// kubernetes.go `endpointHostname`.
+/// kubernetes.go `endpointHostname`: the hostname, the pod name with `endpoint_pod_names`, or
+/// the address with `.`/`:` as `-` (an IPv6 address ending in `::` gets a `0`, so the label
+/// does not end in `-`).
 fn endpoint_hostname(ep: &super::view::DnsEndpoint, endpoint_pod_names: bool) -> String {
     if let Some(h) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
         return h.to_string();
@@ -977,7 +980,10 @@ fn endpoint_hostname(ep: &super::view::DnsEndpoint, endpoint_pod_names: bool) ->
     }
     match ep.ip {
         IpAddr::V4(v4) => v4.to_string().replace('.', "-"),
-        IpAddr::V6(v6) => v6.to_string().replace(':', "-"),
+        IpAddr::V6(v6) => {
+            let label = v6.to_string().replace(':', "-");
+            if label.ends_with('-') { label + "0" } else { label }
+        }
     }
 }
 
