@@ -160,3 +160,19 @@ spec:
     // The container's own KUBERNETES_SERVICE_PORT replaced the kubelet's, it is not listed twice.
     assert_eq!(out.stdout.matches("KUBERNETES_SERVICE_PORT=").count(), 1, "{}", out.stdout);
 }
+
+#[test]
+fn dig_reports_why_no_server_answered_in_dig_s_words() {
+    let mut c = cluster();
+    let client = c.resolve_target("pod/client").unwrap();
+    // A node answers UDP 53 with ICMP port unreachable: nothing listens there.
+    let out = c.exec(&client, "dig @10.32.1.148 kubernetes.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 9, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(";; communications error to 10.32.1.148#53: connection refused\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("connection refused").count(), 3, "{}", out.stdout);
+    assert!(out.stdout.ends_with(";; no servers could be reached\n"), "{}", out.stdout);
+}

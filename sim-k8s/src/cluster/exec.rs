@@ -810,14 +810,26 @@ impl Cluster {
                 };
                 ExecOutput::out(dig(&run, &response, cmd.style))
             }
-            _ => ExecOutput {
-                stdout: format!(
-                    ";; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n\n; <<>> DiG 9.18.24 <<>> {}\n;; global options: +cmd\n;; no servers could be reached\n",
-                    cmd.args
-                ),
-                exit_code: 9,
-                ..Default::default()
-            },
+            other => {
+                // dighost.c: each of the three tries reports why it failed, in isc_result's words.
+                let why = match other {
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 3, .. }) => "connection refused",
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 1, .. }) => "host unreachable",
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 0, .. }) | Some(Outcome::NoRoute) => {
+                        "network unreachable"
+                    }
+                    _ => "timed out",
+                };
+                let line = format!(";; communications error to {server}#53: {why}\n");
+                ExecOutput {
+                    stdout: format!(
+                        "{line}{line}{line}\n; <<>> DiG 9.18.24 <<>> {}\n;; global options: +cmd\n;; no servers could be reached\n",
+                        cmd.args
+                    ),
+                    exit_code: 9,
+                    ..Default::default()
+                }
+            }
         }
     }
 
