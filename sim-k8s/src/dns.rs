@@ -42,6 +42,7 @@ pub mod command;
 pub mod coredns;
 pub mod corefile;
 pub mod env;
+pub mod hosts_file;
 pub mod message;
 pub mod name;
 pub mod resolv_conf;

@@ -176,3 +176,33 @@ fn dig_reports_why_no_server_answered_in_dig_s_words() {
     assert_eq!(out.stdout.matches("connection refused").count(), 3, "{}", out.stdout);
     assert!(out.stdout.ends_with(";; no servers could be reached\n"), "{}", out.stdout);
 }
+
+#[test]
+fn host_aliases_are_in_etc_hosts_and_answer_before_dns() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: aliased}
+spec:
+  hostAliases:
+  - ip: "10.96.0.1"
+    hostnames: [api.internal, api]
+  containers: [{name: c, image: busybox:1.36, command: [sleep, "3600"]}]
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let pod = c.resolve_target("pod/aliased").unwrap();
+    let hosts = c.exec(&pod, "cat /etc/hosts");
+    assert!(
+        hosts.stdout.ends_with("\n# Entries added by HostAliases.\n10.96.0.1\tapi.internal\tapi\n"),
+        "{}",
+        hosts.stdout
+    );
+    // wget's getaddrinfo reads /etc/hosts first: api.internal is the kubernetes Service's IP,
+    // no DNS query needed (CoreDNS would say NXDOMAIN).
+    let out = c.exec(&pod, "wget -qO- -T 2 http://api.internal:443/");
+    assert!(!out.stderr.contains("bad address"), "{}{}", out.stdout, out.stderr);
+}

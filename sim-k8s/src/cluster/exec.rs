@@ -436,12 +436,53 @@ impl Cluster {
     }
 
     /// A host name or address to an IPv4 address, as a client program would resolve it.
+    /// The target's `/etc/hosts`: the kubelet-managed file (with `hostAliases`) in a pod.
+    pub fn hosts_file(&self, target: &Target) -> String {
+        let ip = self.address_of(target).map(|a| a.to_string()).unwrap_or_default();
+        let name = self.hostname(target);
+        let Target::Pod { namespace, name: pod } = target else {
+            return format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n"
+            );
+        };
+        let spec = self.pod(namespace, pod).map(|p| &p.spec);
+        let aliases: Vec<crate::dns::hosts_file::HostAlias> = spec
+            .and_then(|s| s.host_aliases.as_ref())
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let ip = a.get("ip")?.as_str()?.to_string();
+                let hostnames = a
+                    .get("hostnames")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect();
+                Some(crate::dns::hosts_file::HostAlias { ip, hostnames })
+            })
+            .collect();
+        let domain = &self.world().config.cluster_domain;
+        let fqdn = spec
+            .filter(|s| !s.subdomain.is_empty())
+            .map(|s| format!("{name}.{}.{namespace}.svc.{domain}", s.subdomain));
+        crate::dns::hosts_file::managed_hosts_file(&ip, &name, fqdn.as_deref(), &aliases)
+    }
+
     fn resolve(&mut self, target: &Target, name: &str) -> Option<Ipv4Addr> {
         if let Ok(ip) = name.parse::<Ipv4Addr>() {
             return Some(ip);
         }
         if name == "localhost" {
             return Some(Ipv4Addr::LOCALHOST);
+        }
+        // nsswitch `hosts: files dns`: /etc/hosts first.
+        let from_file = crate::dns::hosts_file::lookup(&self.hosts_file(target), name);
+        if let Some(v4) = from_file.iter().find_map(|a| match a {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        }) {
+            return Some(v4);
         }
         let r = self.lookup(target, name).ok()?;
         r.addresses.iter().find_map(|a| match a {
@@ -836,18 +877,7 @@ impl Cluster {
     fn cat(&self, target: &Target, path: &str) -> ExecOutput {
         match path {
             "/etc/resolv.conf" => ExecOutput::out(self.resolv_conf(target).render()),
-            "/etc/hosts" => {
-                let ip = self.address_of(target).map(|a| a.to_string()).unwrap_or_default();
-                let name = self.hostname(target);
-                let head = if matches!(target, Target::Pod { .. }) {
-                    "# Kubernetes-managed hosts file.\n"
-                } else {
-                    ""
-                };
-                ExecOutput::out(format!(
-                    "{head}127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n"
-                ))
-            }
+            "/etc/hosts" => ExecOutput::out(self.hosts_file(target)),
             other => ExecOutput::err(format!("cat: can't open '{other}': No such file or directory"), 1),
         }
     }
