@@ -10,6 +10,7 @@
 //! and ignored. Left out: resources/limits, volumes, security contexts, affinity and every other
 //! field that does not change where packets go — they are reported as unknown fields.
 
+pub mod config_map;
 pub mod duration;
 pub mod endpoint_slice;
 pub mod endpoints;
@@ -28,6 +29,7 @@ pub mod service_cidr;
 pub mod string_enum;
 pub mod workload;
 
+pub use config_map::ConfigMap;
 pub use duration::GoDuration;
 pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints, EndpointsPort};

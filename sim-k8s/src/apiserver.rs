@@ -1315,6 +1315,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::Ingress => Object::Ingress(de(doc)?),
         Kind::IngressClass => Object::IngressClass(de(doc)?),
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
+        Kind::ConfigMap => Object::ConfigMap(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })
 }

@@ -4,7 +4,8 @@
 //! written by the kubelet ([`resolv_conf`]), the libc stub resolver walking the search list
 //! ([`resolver`]), the DNS messages it sends as UDP payload to the kube-dns Service
 //! ([`message`], [`name`]), CoreDNS answering from the cluster's Services and endpoints
-//! ([`coredns`], [`view`]), the output of `nslookup`, `dig` and `getent` ([`tools`]), and the
+//! ([`coredns`], [`view`]) as its Corefile configures it ([`corefile`]) and as it runs, reloads
+//! and logs ([`server`]), the output of `nslookup`, `dig` and `getent` ([`tools`]), and the
 //! older discovery mechanism, docker-links environment variables ([`env`]).
 //!
 //! References: kubernetes/dns docs/specification.md, coredns/coredns plugin/kubernetes,
@@ -39,19 +40,25 @@
 
 pub mod command;
 pub mod coredns;
+pub mod corefile;
 pub mod env;
+pub mod hosts_file;
 pub mod message;
 pub mod name;
 pub mod resolv_conf;
 pub mod resolver;
+pub mod server;
 pub mod tools;
 pub mod view;
 
-pub use coredns::{CoreDns, CoreDnsConfig, PodMode, ServerDrop, Upstream};
+pub use coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, PodMode, ServerDrop, Upstream};
+pub use corefile::Corefile;
 pub use message::{Message, RData, Rcode, Record, RecordType};
 pub use name::Name;
-pub use resolv_conf::{DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf};
+pub use resolv_conf::{
+    DnsPolicy, KubeletDns, PodDnsConfig, ResolvConf, pod_resolv_conf, pod_resolv_conf_with_events,
+};
 pub use resolver::{
-    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver,
+    AddressFamily, LookupResult, LookupStatus, QueryOutcome, ResolverFlavour, Step, StubResolver, Transport,
 };
 pub use view::{ClusterDnsView, DnsEndpoint, DnsPod, DnsPort, DnsService, Protocol, ServiceType};

@@ -3,7 +3,7 @@
 //! `kind: List`. Two passes per document: `tree` parses YAML into located nodes, then the
 //! (apiVersion, kind) pair picks a type and `decode` fills it, so every error names
 //! `file:line:column` and a field path. Unknown fields are reported all at once, as with
-//! `kubectl --validate=strict`. Kinds netsim does not simulate (ConfigMap, Secret, CRDs, ...)
+//! `kubectl --validate=strict`. Kinds netsim does not simulate (Secret, CRDs, ...)
 //! are listed in `not_simulated`, never dropped silently and never fatal. Hostile input is
 //! bounded: a size cap per source plus serde-saphyr budgets (aliases, depth, node count).
 //! Left out: `kubectl` flags such as `-k` (kustomize) and URLs.
@@ -499,6 +499,7 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::Ingress => typed(node, Object::Ingress),
         Kind::IngressClass => typed(node, Object::IngressClass),
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
+        Kind::ConfigMap => typed(node, Object::ConfigMap),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
     // Unknown fields and every type error, in source order, all reported at once.
@@ -598,14 +599,14 @@ mod tests {
         let out = load_str(
             "a.yaml",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n---\n\
-             apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: x\ndata:\n  k: v\n",
+             apiVersion: v1\nkind: Secret\nmetadata:\n  name: cm\n  namespace: x\ndata:\n  k: dg==\n",
         );
         assert!(out.is_ok(), "{:?}", out.errors);
         assert_eq!(out.objects.len(), 1);
         assert_eq!(out.objects[0].value.kind(), Kind::Service);
         assert_eq!(out.objects[0].value.api_version(), "v1");
         assert_eq!(out.not_simulated.len(), 1);
-        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: ConfigMap x/cm (v1) is not simulated");
+        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: Secret x/cm (v1) is not simulated");
     }
 
     #[test]

@@ -230,6 +230,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         }
         Object::Ingress(i) => ingress::validate_ingress(i),
         Object::IngressClass(c) => ingress::validate_ingress_class(c),
+        Object::ConfigMap(c) => names::validate_meta(&c.metadata, true, names::NameRule::Dns1123Subdomain),
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);
             if c.spec.cidrs.is_empty() {

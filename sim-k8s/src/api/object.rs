@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::meta::ObjectMeta;
 use super::{
-    DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass, KubeProxyConfiguration,
-    Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
+    ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
+    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -42,6 +42,8 @@ pub enum Kind {
     IngressClass,
     /// networking.k8s.io/v1 ServiceCIDR.
     ServiceCidr,
+    /// core/v1 ConfigMap.
+    ConfigMap,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
 }
@@ -75,6 +77,7 @@ impl Kind {
         Kind::Ingress,
         Kind::IngressClass,
         Kind::ServiceCidr,
+        Kind::ConfigMap,
         Kind::KubeProxyConfiguration,
     ];
 
@@ -94,6 +97,7 @@ impl Kind {
             Kind::Ingress => "Ingress",
             Kind::IngressClass => "IngressClass",
             Kind::ServiceCidr => "ServiceCIDR",
+            Kind::ConfigMap => "ConfigMap",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
     }
@@ -114,6 +118,7 @@ impl Kind {
             Kind::Ingress => "ingresses.networking.k8s.io",
             Kind::IngressClass => "ingressclasses.networking.k8s.io",
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
+            Kind::ConfigMap => "configmaps",
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
     }
@@ -134,6 +139,7 @@ impl Kind {
             Kind::Ingress => "ingress.networking.k8s.io",
             Kind::IngressClass => "ingressclass.networking.k8s.io",
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
+            Kind::ConfigMap => "configmap",
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
     }
@@ -153,7 +159,9 @@ impl Kind {
     /// The preferred apiVersion.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => "v1",
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
+                "v1"
+            }
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
@@ -163,7 +171,9 @@ impl Kind {
 
     fn served_versions(self) -> &'static [&'static str] {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints => &["v1"],
+            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
+                &["v1"]
+            }
             Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
@@ -223,6 +233,8 @@ pub enum Object {
     IngressClass(IngressClass),
     /// A ServiceCIDR.
     ServiceCidr(ServiceCidr),
+    /// A ConfigMap.
+    ConfigMap(ConfigMap),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
 }
@@ -243,6 +255,7 @@ macro_rules! each_object {
             Object::Ingress($o) => $body,
             Object::IngressClass($o) => $body,
             Object::ServiceCidr($o) => $body,
+            Object::ConfigMap($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
     };
@@ -265,6 +278,7 @@ impl Object {
             Object::Ingress(_) => Kind::Ingress,
             Object::IngressClass(_) => Kind::IngressClass,
             Object::ServiceCidr(_) => Kind::ServiceCidr,
+            Object::ConfigMap(_) => Kind::ConfigMap,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
     }
@@ -362,6 +376,7 @@ accessors! {
     as_ingress, as_ingress_mut, Ingress, Ingress;
     as_ingress_class, as_ingress_class_mut, IngressClass, IngressClass;
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
+    as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 

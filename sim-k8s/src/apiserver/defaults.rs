@@ -44,6 +44,7 @@ pub fn apply(obj: &mut Object) {
         | Object::Ingress(_)
         | Object::IngressClass(_)
         | Object::ServiceCidr(_)
+        | Object::ConfigMap(_)
         | Object::KubeProxyConfiguration(_) => {}
     }
 }

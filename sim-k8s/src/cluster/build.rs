@@ -242,7 +242,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         net,
         nodes,
         externals,
-        Rc::new(RefCell::new(DnsState { config: dns_config, view: Default::default() })),
+        Rc::new(RefCell::new(DnsState::new(dns_config))),
         root.fork("cluster"),
     ))
 }

@@ -414,18 +414,23 @@ impl Cluster {
                     let outcome = match q.server {
                         IpAddr::V4(server) => {
                             let timeout = SimDuration::from_secs(u64::from(q.timeout_secs.max(1)));
-                            let (_, conv) = self.converse(
-                                host,
-                                ConvProto::Udp,
-                                SocketAddrV4::new(server, 53),
-                                q.message.encode(),
-                                timeout,
-                            );
-                            match conv.outcome {
-                                Some(Outcome::Completed { response }) => match Message::decode(&response) {
-                                    Ok(m) => QueryOutcome::Response(m),
-                                    Err(_) => QueryOutcome::Timeout,
-                                },
+                            let tcp = q.transport == crate::dns::Transport::Tcp;
+                            let (proto, payload) = if tcp {
+                                (ConvProto::Tcp, crate::dns::message::frame_tcp(&q.message.encode()))
+                            } else {
+                                (ConvProto::Udp, q.message.encode())
+                            };
+                            let (_, conv) =
+                                self.converse(host, proto, SocketAddrV4::new(server, 53), payload, timeout);
+                            let reply = match &conv.outcome {
+                                Some(Outcome::Completed { response }) if tcp => {
+                                    crate::dns::message::unframe_tcp(response).map(<[u8]>::to_vec)
+                                }
+                                Some(Outcome::Completed { response }) => Some(response.clone()),
+                                _ => None,
+                            };
+                            match reply.map(|r| Message::decode(&r)) {
+                                Some(Ok(m)) => QueryOutcome::Response(m),
                                 _ => QueryOutcome::Timeout,
                             }
                         }
@@ -453,12 +458,53 @@ impl Cluster {
     }
 
     /// A host name or address to an IPv4 address, as a client program would resolve it.
+    /// The target's `/etc/hosts`: the kubelet-managed file (with `hostAliases`) in a pod.
+    pub fn hosts_file(&self, target: &Target) -> String {
+        let ip = self.address_of(target).map(|a| a.to_string()).unwrap_or_default();
+        let name = self.hostname(target);
+        let Target::Pod { namespace, name: pod } = target else {
+            return format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n"
+            );
+        };
+        let spec = self.pod(namespace, pod).map(|p| &p.spec);
+        let aliases: Vec<crate::dns::hosts_file::HostAlias> = spec
+            .and_then(|s| s.host_aliases.as_ref())
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let ip = a.get("ip")?.as_str()?.to_string();
+                let hostnames = a
+                    .get("hostnames")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect();
+                Some(crate::dns::hosts_file::HostAlias { ip, hostnames })
+            })
+            .collect();
+        let domain = &self.world().config.cluster_domain;
+        let fqdn = spec
+            .filter(|s| !s.subdomain.is_empty())
+            .map(|s| format!("{name}.{}.{namespace}.svc.{domain}", s.subdomain));
+        crate::dns::hosts_file::managed_hosts_file(&ip, &name, fqdn.as_deref(), &aliases)
+    }
+
     pub(super) fn resolve(&mut self, target: &Target, name: &str) -> Option<Ipv4Addr> {
         if let Ok(ip) = name.parse::<Ipv4Addr>() {
             return Some(ip);
         }
         if name == "localhost" {
             return Some(Ipv4Addr::LOCALHOST);
+        }
+        // nsswitch `hosts: files dns`: /etc/hosts first.
+        let from_file = crate::dns::hosts_file::lookup(&self.hosts_file(target), name);
+        if let Some(v4) = from_file.iter().find_map(|a| match a {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        }) {
+            return Some(v4);
         }
         let r = self.lookup(target, name).ok()?;
         r.addresses.iter().find_map(|a| match a {
@@ -763,32 +809,33 @@ impl Cluster {
                 };
                 ExecOutput::out(dig(&run, &response, cmd.style))
             }
-            _ => ExecOutput {
-                stdout: format!(
-                    ";; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n;; communications error to {server}#53: timed out\n\n; <<>> DiG 9.18.24 <<>> {}\n;; global options: +cmd\n;; no servers could be reached\n",
-                    cmd.args
-                ),
-                exit_code: 9,
-                ..Default::default()
-            },
+            other => {
+                // dighost.c: each of the three tries reports why it failed, in isc_result's words.
+                let why = match other {
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 3, .. }) => "connection refused",
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 1, .. }) => "host unreachable",
+                    Some(Outcome::Unreachable { icmp_type: 3, code: 0, .. }) | Some(Outcome::NoRoute) => {
+                        "network unreachable"
+                    }
+                    _ => "timed out",
+                };
+                let line = format!(";; communications error to {server}#53: {why}\n");
+                ExecOutput {
+                    stdout: format!(
+                        "{line}{line}{line}\n; <<>> DiG 9.18.24 <<>> {}\n;; global options: +cmd\n;; no servers could be reached\n",
+                        cmd.args
+                    ),
+                    exit_code: 9,
+                    ..Default::default()
+                }
+            }
         }
     }
 
     fn cat(&self, target: &Target, path: &str) -> ExecOutput {
         match path {
             "/etc/resolv.conf" => ExecOutput::out(self.resolv_conf(target).render()),
-            "/etc/hosts" => {
-                let ip = self.address_of(target).map(|a| a.to_string()).unwrap_or_default();
-                let name = self.hostname(target);
-                let head = if matches!(target, Target::Pod { .. }) {
-                    "# Kubernetes-managed hosts file.\n"
-                } else {
-                    ""
-                };
-                ExecOutput::out(format!(
-                    "{head}127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n"
-                ))
-            }
+            "/etc/hosts" => ExecOutput::out(self.hosts_file(target)),
             other => ExecOutput::err(format!("cat: can't open '{other}': No such file or directory"), 1),
         }
     }
@@ -819,16 +866,53 @@ impl Cluster {
         let vars = crate::dns::env::service_env(&services, namespace, enable);
         let mut out = String::from("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
         out.push_str(&format!("HOSTNAME={}\n", self.hostname(target)));
-        if let Some(p) = self.pod(namespace, name) {
-            for c in p.spec.containers.iter().take(1) {
-                for e in &c.env {
-                    out.push_str(&format!("{}={}\n", e.name, e.value.clone().unwrap_or_default()));
-                }
-            }
-        }
+        let (env_from, env) = match self.pod(namespace, name).and_then(|p| p.spec.containers.first()) {
+            Some(c) => (self.env_from(namespace, c), self.env_values(namespace, c)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let vars = crate::dns::env::container_env(&env_from, &env, &vars);
         out.push_str(&crate::dns::env::render_env(&vars));
         out.push_str("HOME=/root\n");
         ExecOutput::out(out)
+    }
+
+    /// A container's `envFrom` sources: ConfigMaps' data under their prefixes (Secrets are not
+    /// simulated and contribute nothing; a missing ConfigMap contributes nothing either, where
+    /// the kubelet would refuse to start a container whose source is not `optional`).
+    fn env_from(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, Vec<(String, String)>)> {
+        let Some(serde_json::Value::Array(sources)) = &c.env_from else { return Vec::new() };
+        let mut out = Vec::new();
+        for src in sources {
+            let prefix = src.get("prefix").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+            let Some(cm) =
+                src.get("configMapRef").and_then(|r| r.get("name")).and_then(serde_json::Value::as_str)
+            else {
+                continue;
+            };
+            if let Some(cm) = self.config_map(namespace, cm) {
+                out.push((prefix, cm.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+            }
+        }
+        out
+    }
+
+    /// A container's `env` values: literals, and `valueFrom.configMapKeyRef` looked up (other
+    /// `valueFrom` sources are empty).
+    fn env_values(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, String)> {
+        c.env
+            .iter()
+            .map(|e| {
+                let from_cm = e.value_from.as_ref().and_then(|v| v.get("configMapKeyRef")).and_then(|r| {
+                    let cm = self.config_map(namespace, r.get("name")?.as_str()?)?;
+                    cm.data.get(r.get("key")?.as_str()?).cloned()
+                });
+                (e.name.clone(), e.value.clone().or(from_cm).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    fn config_map(&self, namespace: &str, name: &str) -> Option<&crate::api::ConfigMap> {
+        self.world().api.get_named(Kind::ConfigMap, namespace, name).and_then(Object::as_config_map)
     }
 
     fn conntrack(&mut self, host: HostId, args: &[String]) -> ExecOutput {

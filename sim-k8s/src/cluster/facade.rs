@@ -79,6 +79,17 @@ impl Cluster {
         &mut self.sim.world
     }
 
+    /// What a CoreDNS pod has logged (`kubectl logs -n kube-system coredns-…`): its start
+    /// banner, reloads, `log` plugin lines, and notices of Corefile parts not simulated.
+    /// `None` for a pod that is not a CoreDNS pod or has not started. Reload checks due by
+    /// now are run first, so the log is as of the current simulated time.
+    pub fn coredns_logs(&self, namespace: &str, name: &str) -> Option<Vec<String>> {
+        let mut dns = self.sim.world.dns.borrow_mut();
+        dns.process.tick(self.sim.now());
+        let key = super::world::pod_key(namespace, name);
+        dns.process.pods().any(|p| p == key).then(|| dns.process.logs(&key).to_vec())
+    }
+
     /// Asks the controllers to react to API changes now.
     pub fn kick(&mut self) {
         let now = self.sim.now();

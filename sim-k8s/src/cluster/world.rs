@@ -41,6 +41,7 @@ use crate::api::{Kind, Object};
 use crate::apiserver::{ApiServer, ChangeType};
 use crate::apps::{self, AppKind, ServerView};
 use crate::controllers::Controllers;
+use crate::dns::server::CoreDnsProcess;
 use crate::dns::{ClusterDnsView, CoreDnsConfig};
 use crate::kube_proxy::sync_runner::{SyncDecision, SyncRunner};
 use crate::kube_proxy::{self, HealthCheckServer, ProxyConfig};
@@ -132,25 +133,44 @@ pub struct PodRt {
     pub env_services: Rc<[String]>,
 }
 
-/// CoreDNS's shared state: its configuration and the view it answers from.
-#[derive(Default)]
+/// CoreDNS's shared state: the running process (Corefile, servers, logs) and the view it
+/// answers from.
 pub struct DnsState {
-    /// The Corefile-equivalent settings.
-    pub config: CoreDnsConfig,
+    /// CoreDNS as it runs: its Corefile, reloads and per-pod logs.
+    pub process: CoreDnsProcess,
     /// The API objects as CoreDNS sees them.
     pub view: ClusterDnsView,
+}
+
+impl DnsState {
+    /// CoreDNS with kubeadm's Corefile over `base`'s cluster facts.
+    pub fn new(base: CoreDnsConfig) -> Self {
+        DnsState { process: CoreDnsProcess::new(base), view: ClusterDnsView::default() }
+    }
 }
 
 /// A CoreDNS pod's DNS server (UDP 53).
 struct DnsServerApp {
     state: Rc<RefCell<DnsState>>,
+    /// The pod (`namespace/name`), whose log the `log` plugin writes to.
+    pod: String,
 }
 
 impl Application for DnsServerApp {
-    fn respond(&mut self, _ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
-        let state = self.state.borrow();
-        let core = crate::dns::CoreDns { config: &state.config, view: &state.view };
-        core.answer_bytes(request).unwrap_or_default()
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        let mut state = self.state.borrow_mut();
+        let DnsState { process, view } = &mut *state;
+        if ctx.proto != sim_net::wire::Protocol::Tcp {
+            return process
+                .serve(&self.pod, ctx.peer, crate::dns::Transport::Udp, request, view)
+                .unwrap_or_default();
+        }
+        // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2).
+        let Some(message) = crate::dns::message::unframe_tcp(request) else { return Vec::new() };
+        match process.serve(&self.pod, ctx.peer, crate::dns::Transport::Tcp, message, view) {
+            Ok(reply) => crate::dns::message::frame_tcp(&reply),
+            Err(_) => Vec::new(),
+        }
     }
 }
 
@@ -375,6 +395,7 @@ impl ClusterWorld {
                 if std::mem::take(&mut self.ingress_stale) {
                     crate::ingress::view::refresh(&mut self.ingress.borrow_mut(), &self.api, now);
                 }
+                self.dns.borrow_mut().process.tick(now);
                 self.net.handle(now, e, sched)
             }
             ClusterEvent::Reconcile => {
@@ -421,6 +442,7 @@ impl ClusterWorld {
         self.provide_load_balancers();
         let mut pods: BTreeSet<(String, String)> = BTreeSet::new();
         let mut proxy_relevant = false;
+        let mut corefile_changed = false;
         for c in self.api.changes_since(self.seen_seq) {
             match c.key.kind {
                 Kind::Service | Kind::EndpointSlice => {
@@ -435,6 +457,9 @@ impl ClusterWorld {
                     self.dns_stale = true;
                 }
                 Kind::Namespace => self.dns_stale = true,
+                Kind::ConfigMap if c.key.namespace == "kube-system" && c.key.name == "coredns" => {
+                    corefile_changed = true;
+                }
                 _ => {}
             }
             if matches!(
@@ -451,6 +476,9 @@ impl ClusterWorld {
             }
         }
         self.seen_seq = self.api.last_seq();
+        if corefile_changed {
+            self.corefile_written(now);
+        }
         if proxy_relevant {
             self.proxy_seq = self.seen_seq;
         }
@@ -737,6 +765,17 @@ impl ClusterWorld {
         }
     }
 
+    /// The `kube-system/coredns` ConfigMap changed: CoreDNS's `reload` plugin will see its
+    /// `Corefile` key at its next check (a deleted ConfigMap leaves the file as it was).
+    fn corefile_written(&mut self, now: SimTime) {
+        let text = self
+            .api
+            .get_named(Kind::ConfigMap, "kube-system", "coredns")
+            .and_then(Object::as_config_map)
+            .and_then(|cm| cm.data.get("Corefile").cloned());
+        self.dns.borrow_mut().process.corefile_written(now, text);
+    }
+
     /// Rebuilds CoreDNS's view from the API.
     pub fn refresh_dns(&mut self) {
         let namespaces: Vec<_> = self.api.namespaces().collect();
@@ -823,11 +862,12 @@ impl ClusterWorld {
         if let Ok(h) = self.net.host_mut(host) {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
-                let _ = h.sockets.listen(
-                    SockProto::Udp,
-                    addr,
-                    Box::new(DnsServerApp { state: self.dns.clone() }),
-                );
+                let pod_name = pod_key(&pod.metadata.namespace, &pod.metadata.name);
+                self.dns.borrow_mut().process.pod_started(&pod_name);
+                for proto in [SockProto::Udp, SockProto::Tcp] {
+                    let app = DnsServerApp { state: self.dns.clone(), pod: pod_name.clone() };
+                    let _ = h.sockets.listen(proto, addr, Box::new(app));
+                }
             }
             for c in &pod.spec.containers {
                 let kind = AppKind::from_image(&c.image);

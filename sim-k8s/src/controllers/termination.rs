@@ -74,9 +74,15 @@ fn parse_seconds(s: &str) -> Option<u64> {
 /// signal (PID 1 without a handler) and waits for SIGKILL.
 pub fn exit_after_signal(c: &Container) -> Option<SimDuration> {
     match AppKind::from_image(&c.image) {
-        AppKind::Nginx | AppKind::EchoServer | AppKind::PhpEchoServer | AppKind::Generic(_) => {
-            Some(PROMPT_EXIT)
-        }
+        // hello-app is a Go server: the Go runtime's own SIGTERM handler makes even PID 1 exit.
+        // The ingress-nginx controller stops nginx gracefully and exits (its deploy.yaml's
+        // preStop hook `/wait-shutdown` is what holds it, as a hook).
+        AppKind::Nginx
+        | AppKind::EchoServer
+        | AppKind::PhpEchoServer
+        | AppKind::HelloApp { .. }
+        | AppKind::IngressNginx
+        | AppKind::Generic(_) => Some(PROMPT_EXIT),
         AppKind::Mysql => Some(MYSQL_EXIT),
         AppKind::Client => None,
     }

@@ -1,5 +1,6 @@
-//! CoreDNS as kubeadm deploys it: `kubernetes cluster.local in-addr.arpa ip6.arpa`, then
-//! `forward . /etc/resolv.conf`, behind `cache 30` ([`cache`]) and `loadbalance`.
+//! One CoreDNS server block's plugin chain — `hosts` ([`hosts`]), `kubernetes`, `forward` —
+//! behind `cache` ([`cache`]) and `loadbalance`, as a [`CoreDnsConfig`] set up from a Corefile
+//! (`dns::corefile`); its default is kubeadm's Corefile ([`KUBEADM_COREFILE`]).
 //!
 //! Follows coredns plugin/kubernetes (handler.go, kubernetes.go `Records`/`findServices`/
 //! `findPods`, parse.go, reverse.go) and plugin/backend_lookup.go (`A`, `SRV`, `PTR`, `SOA`,
@@ -12,6 +13,7 @@
 //! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
 pub mod cache;
+pub mod hosts;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -36,25 +38,39 @@ pub enum PodMode {
     Insecure,
 }
 
-/// The Corefile settings this model honours, with kubeadm's defaults.
+/// The settings of one CoreDNS server block that this model honours, with kubeadm's defaults.
 ///
-/// kubeadm's Corefile: `kubernetes cluster.local in-addr.arpa ip6.arpa { pods insecure;
-/// fallthrough in-addr.arpa ip6.arpa; ttl 30 }` and `forward . /etc/resolv.conf`.
-/// (The plugin's own default TTL is 5.)
+/// kubeadm's Corefile ([`KUBEADM_COREFILE`]): `kubernetes cluster.local in-addr.arpa ip6.arpa
+/// { pods insecure; fallthrough in-addr.arpa ip6.arpa; ttl 30 }` and `forward . /etc/resolv.conf`.
+/// (The plugin's own default TTL is 5.) A Corefile becomes one of these per server block through
+/// [`corefile::setup`](super::corefile::setup).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoreDnsConfig {
-    /// The cluster domain (`cluster.local`).
+    /// The zones of the server block (`.` for `.:53`); queries outside all of them are REFUSED.
+    pub server_zones: Vec<Name>,
+    /// The `kubernetes` plugin is in the chain. Without it, every name goes to the next plugin.
+    pub kubernetes: bool,
+    /// The kubernetes plugin's primary zone (its first non-reverse zone, `cluster.local`).
     pub zone: Name,
+    /// Further non-reverse zones of the kubernetes plugin (`kubernetes cluster.local corp.local`).
+    pub extra_zones: Vec<Name>,
     /// Reverse zones also served by the kubernetes plugin.
     pub reverse_zones: Vec<Name>,
     /// `pods` mode.
     pub pods: PodMode,
     /// `ttl` for every cluster answer.
     pub ttl: u32,
-    /// `fallthrough in-addr.arpa ip6.arpa`: unknown reverse names go to `forward`.
-    pub fallthrough_reverse: bool,
+    /// `fallthrough [ZONES]`: NXDOMAIN for a name in these zones (all zones when the list is
+    /// empty) goes to the next plugin instead. `None` = no fallthrough.
+    pub fallthrough: Option<Vec<Name>>,
     /// `endpoint_pod_names`: use the pod name when an endpoint has no hostname.
     pub endpoint_pod_names: bool,
+    /// `namespaces NS...`: only these namespaces are exposed (empty = all).
+    pub namespaces: Vec<String>,
+    /// `ignore empty_service`: NXDOMAIN for a ClusterIP service with no ready endpoint.
+    pub ignore_empty_service: bool,
+    /// `noendpoints`: the plugin does not watch endpoints (no headless or endpoint records).
+    pub noendpoints: bool,
     /// SOA serial (CoreDNS uses the time of the last API change; the simulation supplies it).
     pub soa_serial: u32,
     /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
@@ -64,9 +80,41 @@ pub struct CoreDnsConfig {
     /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
     /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
     pub cache: Option<u32>,
+    /// `forward FROM ...`: the zones the forward plugin handles (`.` = all). `None` = no
+    /// forward plugin: a name no earlier plugin answers is SERVFAIL ("no next plugin found").
+    pub forward: Option<Vec<Name>>,
+    /// The `log` plugin: every query is logged in CoreDNS's format.
+    pub log: bool,
+    /// The `hosts` plugin (runs before kubernetes).
+    pub hosts: Option<hosts::HostsConfig>,
     /// The resolver behind `forward .`.
     pub upstream: Upstream,
 }
+
+/// The Corefile kubeadm writes into the `coredns` ConfigMap (kubeadm
+/// `cmd/kubeadm/app/phases/addons/dns/manifests.go`, `CoreDNSConfigMap`), with the default
+/// cluster domain.
+pub const KUBEADM_COREFILE: &str = ".:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+";
 
 impl CoreDnsConfig {
     /// The Corefile these settings stand for, in kubeadm's layout (what
@@ -74,7 +122,6 @@ impl CoreDnsConfig {
     pub fn corefile(&self) -> String {
         let zones: Vec<String> =
             std::iter::once(&self.zone).chain(&self.reverse_zones).map(|z| z.to_relative_string()).collect();
-        let reverse: Vec<String> = self.reverse_zones.iter().map(|z| z.to_relative_string()).collect();
         let mut out =
             String::from(".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n");
         out.push_str(&format!("    kubernetes {} {{\n", zones.join(" ")));
@@ -86,8 +133,13 @@ impl CoreDnsConfig {
         if self.endpoint_pod_names {
             out.push_str("       endpoint_pod_names\n");
         }
-        if self.fallthrough_reverse && !reverse.is_empty() {
-            out.push_str(&format!("       fallthrough {}\n", reverse.join(" ")));
+        match &self.fallthrough {
+            Some(zones) if zones.is_empty() => out.push_str("       fallthrough\n"),
+            Some(zones) => {
+                let zones: Vec<String> = zones.iter().map(|z| z.to_relative_string()).collect();
+                out.push_str(&format!("       fallthrough {}\n", zones.join(" ")));
+            }
+            None => {}
         }
         out.push_str(&format!("       ttl {}\n    }}\n", self.ttl));
         out.push_str(
@@ -105,22 +157,57 @@ impl CoreDnsConfig {
     }
 }
 
+impl CoreDnsConfig {
+    /// The kubernetes plugin's zones, primary first, then the others, then the reverse zones.
+    pub fn kubernetes_zones(&self) -> impl Iterator<Item = &Name> {
+        std::iter::once(&self.zone).chain(&self.extra_zones).chain(&self.reverse_zones)
+    }
+
+    /// `fall.F.Through`: whether NXDOMAIN for `name` goes on to the next plugin.
+    pub fn falls_through(&self, name: &Name) -> bool {
+        match &self.fallthrough {
+            None => false,
+            Some(zones) => zones.is_empty() || zones.iter().any(|z| name.is_subdomain_of(z)),
+        }
+    }
+
+    /// Whether the forward plugin handles `name`.
+    pub fn forwards(&self, name: &Name) -> bool {
+        self.forward.as_ref().is_some_and(|from| from.iter().any(|z| name.is_subdomain_of(z)))
+    }
+
+    /// Whether the kubernetes plugin exposes this namespace (`namespaces` option).
+    pub fn namespace_exposed(&self, ns: &str) -> bool {
+        self.namespaces.is_empty() || self.namespaces.iter().any(|n| n.eq_ignore_ascii_case(ns))
+    }
+}
+
 impl Default for CoreDnsConfig {
     fn default() -> Self {
+        let reverse_zones = vec![
+            Name::parse("in-addr.arpa").unwrap_or_default(),
+            Name::parse("ip6.arpa").unwrap_or_default(),
+        ];
         CoreDnsConfig {
+            server_zones: vec![Name::root()],
+            kubernetes: true,
             zone: Name::parse("cluster.local").unwrap_or_default(),
-            reverse_zones: vec![
-                Name::parse("in-addr.arpa").unwrap_or_default(),
-                Name::parse("ip6.arpa").unwrap_or_default(),
-            ],
+            extra_zones: Vec::new(),
+            fallthrough: Some(reverse_zones.clone()),
+            reverse_zones,
             pods: PodMode::Insecure,
             ttl: 30,
-            fallthrough_reverse: true,
             endpoint_pod_names: false,
+            namespaces: Vec::new(),
+            ignore_empty_service: false,
+            noendpoints: false,
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
             loadbalance: true,
             cache: Some(30),
+            forward: Some(vec![Name::root()]),
+            log: false,
+            hosts: None,
             upstream: Upstream::default(),
         }
     }
@@ -298,33 +385,65 @@ impl CoreDns<'_> {
             return resp;
         };
         let cfg = self.config;
-        let in_cluster = q.name.is_subdomain_of(&cfg.zone);
-        let reverse_zone = cfg.reverse_zones.iter().find(|z| q.name.is_subdomain_of(z));
-        let served = if in_cluster {
-            Some(self.kubernetes(&q.name, q.qtype, &cfg.zone))
-        } else if let Some(zone) = reverse_zone {
-            match self.kubernetes(&q.name, q.qtype, zone) {
-                Served::NxDomain if cfg.fallthrough_reverse => None,
-                other => Some(other),
+        // CoreDNS hands a query to the server block whose zone matches it best; a name that
+        // no block serves is REFUSED.
+        if !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
+            resp.header.rcode = Rcode::Refused;
+            return resp;
+        }
+        match cfg.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(&q.name, q.qtype)) {
+            hosts::HostsAnswer::Records(answers) => {
+                resp.header.flags.aa = true;
+                resp.answers = answers;
             }
-        } else {
-            None
+            hosts::HostsAnswer::ServFail => resp.header.rcode = Rcode::ServFail,
+            hosts::HostsAnswer::Next => self.after_hosts(q, &mut resp),
+        }
+        if let Some(opt) = query.opt() {
+            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
+            // cookie, which dig reports as `COOKIE: ... (echoed)`.
+            let cookie = match &opt.data {
+                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
+                _ => None,
+            };
+            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
+            resp.set_edns(1232, client_cookie.into_iter().collect());
+        }
+        resp
+    }
+
+    /// The chain after `hosts`: kubernetes, then forward.
+    fn after_hosts(&self, q: &super::message::Question, resp: &mut Message) {
+        let cfg = self.config;
+        let served = match self.matching_zone(&q.name) {
+            Some(zone) => {
+                // handler.go: "maintain case of original query".
+                let zone = q.name.suffix(zone.label_count());
+                match self.kubernetes(&q.name, q.qtype, &zone) {
+                    Served::NxDomain if cfg.falls_through(&q.name) => None,
+                    other => Some((other, zone)),
+                }
+            }
+            None => None,
         };
         match served {
-            Some(served) => {
+            Some((served, zone)) => {
                 resp.header.flags.aa = true;
-                let zone = if in_cluster { &cfg.zone } else { reverse_zone.unwrap_or(&cfg.zone) };
                 match served {
                     Served::Records { answers, extra } => {
                         resp.answers = dedup(answers);
                         resp.additional = dedup(extra);
                     }
-                    Served::NoData => resp.authority.push(self.soa(zone)),
+                    Served::NoData => resp.authority.push(self.soa(&zone)),
                     Served::NxDomain => {
                         resp.header.rcode = Rcode::NxDomain;
-                        resp.authority.push(self.soa(zone));
+                        resp.authority.push(self.soa(&zone));
                     }
                 }
+            }
+            None if !cfg.forwards(&q.name) => {
+                // plugin.NextOrFailure with no next plugin.
+                resp.header.rcode = Rcode::ServFail;
             }
             None => {
                 resp.header.flags.ra = true;
@@ -341,17 +460,6 @@ impl CoreDns<'_> {
                 resp.answers = answers;
             }
         }
-        if let Some(opt) = query.opt() {
-            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
-            // cookie, which dig reports as `COOKIE: ... (echoed)`.
-            let cookie = match &opt.data {
-                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
-                _ => None,
-            };
-            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
-            resp.set_edns(1232, client_cookie.into_iter().collect());
-        }
-        resp
     }
 
     /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server
@@ -434,6 +542,23 @@ impl CoreDns<'_> {
                 if plain.len() <= usize::from(u16::MAX) { plain } else { reply.encode_compressed() }
             }
         })
+    }
+
+    /// `plugin.Zones(k.Zones).Matches`: the longest kubernetes zone containing `name`.
+    fn matching_zone(&self, name: &Name) -> Option<&Name> {
+        if !self.config.kubernetes {
+            return None;
+        }
+        self.config.kubernetes_zones().filter(|z| name.is_subdomain_of(z)).max_by_key(|z| z.label_count())
+    }
+
+    /// The endpoints the plugin knows of: none with `noendpoints`.
+    fn endpoints_of<'s>(
+        &self,
+        svc: &'s super::view::DnsService,
+    ) -> impl Iterator<Item = &'s super::view::DnsEndpoint> {
+        let watch = !self.config.noendpoints;
+        svc.published_endpoints().filter(move |_| watch)
     }
 
     fn soa(&self, zone: &Name) -> Record {
@@ -533,7 +658,9 @@ impl CoreDns<'_> {
         if self.config.reverse_zones.iter().any(|z| qname.is_subdomain_of(z)) {
             return Err(NameErr::NoItems);
         }
-        if !r.namespace.is_empty() && !self.view.namespace_exists(&r.namespace) {
+        if !r.namespace.is_empty()
+            && (!self.view.namespace_exists(&r.namespace) || !self.config.namespace_exposed(&r.namespace))
+        {
             return Err(NameErr::NotExposed);
         }
         if r.namespace.is_empty() {
@@ -593,7 +720,7 @@ impl CoreDns<'_> {
                 found = true;
             }
         } else if svc.headless || !r.endpoint.is_empty() {
-            for ep in svc.published_endpoints() {
+            for ep in self.endpoints_of(svc) {
                 let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
                 if !r.endpoint.is_empty() && !r.endpoint.eq_ignore_ascii_case(&host) {
                     continue;
@@ -608,6 +735,10 @@ impl CoreDns<'_> {
                 }
             }
         } else {
+            if self.config.ignore_empty_service && self.endpoints_of(svc).next().is_none() {
+                // `ignore empty_service`: a service nothing answers for is NXDOMAIN.
+                return Err(NameErr::NoItems);
+            }
             for p in ports_or_sentinel(&svc.ports) {
                 if !match_port_and_protocol(r, &p) {
                     continue;
@@ -686,7 +817,7 @@ impl CoreDns<'_> {
             let Ok(port) = u16::try_from(serv.port) else { continue };
             let weight = ((100.0 / total) * 100.0).floor().max(1.0) as u16;
             let Host::Ip(ip) = serv.host else { continue };
-            let target = serv.key.to_lowercase();
+            let target = serv.key.clone();
             if !dup_port.iter().any(|(n, p)| n == &target && *p == port) {
                 dup_port.push((target.clone(), port));
                 records.push(Record::new(
@@ -712,11 +843,12 @@ impl CoreDns<'_> {
         };
         let cluster = &self.config.zone;
         let mut targets: Vec<Name> = Vec::new();
-        if let Some(svc) = self.view.services.iter().find(|s| s.cluster_ips.contains(&ip)) {
+        let exposed = |s: &&super::view::DnsService| self.config.namespace_exposed(&s.namespace);
+        if let Some(svc) = self.view.services.iter().filter(exposed).find(|s| s.cluster_ips.contains(&ip)) {
             targets.push(key_name(&[&svc.name, &svc.namespace, "svc"], cluster));
         } else {
-            for svc in &self.view.services {
-                for ep in svc.published_endpoints().filter(|e| e.ip == ip) {
+            for svc in self.view.services.iter().filter(exposed) {
+                for ep in self.endpoints_of(svc).filter(|e| e.ip == ip) {
                     let host = endpoint_hostname(ep, self.config.endpoint_pod_names);
                     targets.push(key_name(&[&host, &svc.name, &svc.namespace, "svc"], cluster));
                 }
@@ -836,7 +968,9 @@ fn match_port_and_protocol(r: &RecordRequest, p: &SentinelPort) -> bool {
             || p.protocol.is_some_and(|pr| r.protocol.eq_ignore_ascii_case(pr.dns_label())))
 }
 
-/// kubernetes.go `endpointHostname`.
+/// kubernetes.go `endpointHostname`: the hostname, the pod name with `endpoint_pod_names`, or
+/// the address with `.`/`:` as `-` (an IPv6 address ending in `::` gets a `0`, so the label
+/// does not end in `-`).
 fn endpoint_hostname(ep: &super::view::DnsEndpoint, endpoint_pod_names: bool) -> String {
     if let Some(h) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
         return h.to_string();
@@ -846,7 +980,10 @@ fn endpoint_hostname(ep: &super::view::DnsEndpoint, endpoint_pod_names: bool) ->
     }
     match ep.ip {
         IpAddr::V4(v4) => v4.to_string().replace('.', "-"),
-        IpAddr::V6(v6) => v6.to_string().replace(':', "-"),
+        IpAddr::V6(v6) => {
+            let label = v6.to_string().replace(':', "-");
+            if label.ends_with('-') { label + "0" } else { label }
+        }
     }
 }
 
@@ -924,6 +1061,9 @@ pub enum ServerDrop {
     /// The QR bit is set: a response, not a query.
     #[error("payload is a dns response, not a query")]
     NotAQuery,
+    /// CoreDNS is not running (its Corefile never loaded).
+    #[error("coredns is not running")]
+    NotRunning,
 }
 
 /// plugin/loadbalance `roundRobin`: CNAMEs first, then other records, then the shuffled

@@ -97,6 +97,93 @@ pub fn render_env(vars: &[EnvVar]) -> String {
     vars.iter().map(|v| format!("{}={}\n", v.name, v.value)).collect()
 }
 
+/// kubelet `third_party/forked/golang/expansion.Expand`: `$(VAR)` is replaced by `lookup(VAR)`,
+/// or left as written when `lookup` has nothing; `$$` is a literal `$`; a `$` that starts no
+/// reference, and an unclosed `$(`, stay as they are.
+pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let b = input.as_bytes();
+    let mut out = String::with_capacity(input.len());
+    let mut checkpoint = 0;
+    let mut cursor = 0;
+    while cursor < b.len() {
+        if b[cursor] == b'$' && cursor + 1 < b.len() {
+            out.push_str(&input[checkpoint..cursor]);
+            let rest = &input[cursor + 1..];
+            let advance = match rest.as_bytes()[0] {
+                b'$' => {
+                    out.push('$');
+                    1
+                }
+                b'(' => match rest.find(')') {
+                    Some(close) => {
+                        let name = &rest[1..close];
+                        match lookup(name) {
+                            Some(v) => out.push_str(&v),
+                            None => out.push_str(&format!("$({name})")),
+                        }
+                        close + 1
+                    }
+                    None => {
+                        out.push_str("$(");
+                        1
+                    }
+                },
+                _ => {
+                    // The operator and the next character, as written.
+                    let ch = rest.chars().next().map_or(0, char::len_utf8);
+                    out.push('$');
+                    out.push_str(&rest[..ch]);
+                    ch
+                }
+            };
+            cursor += advance;
+            checkpoint = cursor + 1;
+        }
+        cursor += 1;
+    }
+    out.push_str(&input[checkpoint.min(input.len())..]);
+    out
+}
+
+/// kubelet `makeEnvironmentVariables`: `envFrom` sources in order (each key under its prefix,
+/// a later source overriding an earlier one), then `env` in order with `$(VAR)` expanded
+/// against what is defined so far and the service variables, then the service variables the
+/// container does not define itself (the container's own wins). Output keeps first-definition
+/// order (the kubelet's is a Go map's).
+pub fn container_env(
+    env_from: &[(String, Vec<(String, String)>)],
+    env: &[(String, String)],
+    services: &[EnvVar],
+) -> Vec<EnvVar> {
+    let mut out: Vec<EnvVar> = Vec::new();
+    fn set(out: &mut Vec<EnvVar>, name: String, value: String) {
+        match out.iter_mut().find(|v| v.name == name) {
+            Some(v) => v.value = value,
+            None => out.push(EnvVar { name, value }),
+        }
+    }
+    for (prefix, data) in env_from {
+        for (k, v) in data {
+            set(&mut out, format!("{prefix}{k}"), v.clone());
+        }
+    }
+    for (name, value) in env {
+        let expanded = expand(value, |var| {
+            out.iter()
+                .find(|v| v.name == var)
+                .or_else(|| services.iter().find(|v| v.name == var))
+                .map(|v| v.value.clone())
+        });
+        set(&mut out, name.clone(), expanded);
+    }
+    for sv in services {
+        if !out.iter().any(|v| v.name == sv.name) {
+            out.push(sv.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +247,67 @@ mod tests {
         );
         let env = from_services(&[&svc]);
         assert!(env.contains(&EnvVar { name: "V6_PORT".into(), value: "udp://[fd00::10]:53".into() }));
+    }
+
+    #[test]
+    fn expansion_follows_the_kubelets_expand_test_go() {
+        // Cases of third_party/forked/golang/expansion/expand_test.go.
+        let vars = |k: &str| match k {
+            "VAR_A" => Some("A".to_string()),
+            "VAR_B" => Some("B".to_string()),
+            "VAR_C" => Some("C".to_string()),
+            "VAR_REF" => Some("$(VAR_A)".to_string()),
+            "VAR_EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let cases = [
+            ("$(VAR_A)", "A"),
+            ("___$(VAR_B)___", "___B___"),
+            ("$(VAR_A)-$(VAR_A)", "A-A"),
+            ("f000-$$VAR_A", "f000-$VAR_A"),
+            ("$$$(VAR_B)$(VAR_A)", "$BA"),
+            ("$(VAR_REF)", "$(VAR_A)"),
+            ("foo$(VAR_EMPTY)bar", "foobar"),
+            ("$(VAR_DNE)", "$(VAR_DNE)"),
+            ("$(VAR_A", "$(VAR_A"),
+            ("$VAR_A", "$VAR_A"),
+            ("$$(VAR_A)", "$(VAR_A)"),
+            ("$$$$(VAR_A)", "$$(VAR_A)"),
+            ("$", "$"),
+            ("$$", "$"),
+            ("$(", "$("),
+            ("$()", "$()"),
+            ("foo$", "foo$"),
+            ("$(VAR_A)$(VAR_B", "A$(VAR_B"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(expand(input, vars), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn container_env_wins_and_refers_to_what_came_before() {
+        let services = vec![
+            EnvVar { name: "KUBERNETES_SERVICE_HOST".into(), value: "10.96.0.1".into() },
+            EnvVar { name: "MY_SVC_SERVICE_HOST".into(), value: "10.96.0.7".into() },
+        ];
+        let from = vec![("CFG_".to_string(), vec![("MODE".to_string(), "prod".to_string())])];
+        let env = vec![
+            ("MY_SVC_SERVICE_HOST".to_string(), "override".to_string()),
+            ("URL".to_string(), "http://$(KUBERNETES_SERVICE_HOST):443/$(CFG_MODE)/$(LATER)".to_string()),
+            ("LATER".to_string(), "x".to_string()),
+        ];
+        let got: Vec<String> =
+            container_env(&from, &env, &services).iter().map(|v| format!("{}={}", v.name, v.value)).collect();
+        assert_eq!(
+            got,
+            [
+                "CFG_MODE=prod",
+                "MY_SVC_SERVICE_HOST=override",
+                "URL=http://10.96.0.1:443/prod/$(LATER)",
+                "LATER=x",
+                "KUBERNETES_SERVICE_HOST=10.96.0.1",
+            ]
+        );
     }
 }

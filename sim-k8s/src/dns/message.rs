@@ -506,10 +506,27 @@ impl Message {
     }
 }
 
+/// A DNS message as TCP carries it: behind its 2-byte length (RFC 1035 §4.2.2).
+pub fn frame_tcp(message: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(message.len() + 2);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&message[..usize::from(len)]);
+    out
+}
+
+/// The first message of a TCP stream, or `None` when the stream holds less than its length says.
+pub fn unframe_tcp(stream: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(u16::from_be_bytes([*stream.first()?, *stream.get(1)?]));
+    stream.get(2..2 + len)
+}
+
 struct Encoder {
     out: Vec<u8>,
     compress: bool,
-    /// Lower-cased name suffixes already written, with their offsets.
+    /// Name suffixes already written, as spelled, with their offsets. Matching is exact, not
+    /// case-insensitive: a pointer to `example.com` would turn a later `Example.com` into the
+    /// earlier spelling, and CoreDNS answers with the question's own spelling.
     seen: Vec<(Vec<Vec<u8>>, usize)>,
 }
 
@@ -560,8 +577,7 @@ impl Encoder {
     }
 
     fn name(&mut self, name: &Name, may_compress: bool) {
-        let lower = name.to_lowercase();
-        let labels = lower.labels();
+        let labels = name.labels();
         for i in 0..labels.len() {
             let suffix = &labels[i..];
             if self.compress
@@ -858,9 +874,33 @@ mod tests {
         assert!(matches!(Message::decode(&m.encode()), Err(WireError::BadRdata { .. })));
     }
 
+    /// Mixed-case names, half of them from a small pool of one name spelled several ways, so
+    /// that compression meets an earlier suffix that differs only in case.
     fn arb_name() -> impl Strategy<Value = Name> {
-        proptest::collection::vec("[a-z0-9-]{1,12}", 0..5)
-            .prop_map(|labels| Name::parse(&labels.join(".")).unwrap_or_else(|_| Name::root()))
+        prop_oneof![
+            proptest::collection::vec("[a-zA-Z0-9-]{1,12}", 0..5)
+                .prop_map(|labels| Name::parse(&labels.join(".")).unwrap_or_else(|_| Name::root())),
+            proptest::sample::select(vec![
+                "example.com",
+                "Example.com",
+                "EXAMPLE.COM",
+                "www.example.com",
+                "www.Example.Com",
+                "Kubernetes.Default.svc.Cluster.local",
+                "kubernetes.default.svc.cluster.local",
+            ])
+            .prop_map(n),
+        ]
+    }
+
+    #[test]
+    fn r15_compression_keeps_each_names_case() {
+        // Issue 15: a pointer to `example.com` turned the later `Example.com` into `example.com`.
+        let mut m = Message::query(1, n("example.com"), RecordType::A);
+        m.answers.push(Record::new(n("Example.com"), 30, RData::Cname(n("www.EXAMPLE.com"))));
+        let back = Message::decode(&m.encode_compressed()).unwrap();
+        assert_eq!(back.answers[0].name.to_string(), "Example.com.");
+        assert_eq!(back, m);
     }
 
     fn arb_rdata() -> impl Strategy<Value = RData> {

@@ -132,6 +132,12 @@ impl Name {
         Some(self.labels[..keep].iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect())
     }
 
+    /// The last `n` labels, spelled as in this name (the whole name when it has fewer).
+    pub fn suffix(&self, n: usize) -> Name {
+        let skip = self.labels.len().saturating_sub(n);
+        Name { labels: self.labels[skip..].to_vec() }
+    }
+
     /// `label.self`, failing when the result would be too long.
     pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
         Name::parse(&format!("{label}.{self}"))

@@ -22,6 +22,11 @@ use thiserror::Error;
 pub const MAX_NAMESERVERS: usize = 3;
 /// Most search domains the kubelet keeps (`MaxDNSSearchPaths`, Kubernetes ≥ 1.28).
 pub const MAX_SEARCH_PATHS: usize = 32;
+/// Longest search line the kubelet keeps (`MaxDNSSearchListChars`, Kubernetes ≥ 1.28).
+pub const MAX_SEARCH_LIST_CHARS: usize = 2048;
+/// Longest single search domain (a DNS-1123 subdomain); longer ones crash some glibc versions,
+/// so the kubelet drops them.
+pub const MAX_SEARCH_DOMAIN_LEN: usize = 253;
 
 /// One `options` entry, like `ndots:5` or `rotate`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +229,18 @@ pub fn pod_resolv_conf(
     host_network: bool,
     dns_config: Option<&PodDnsConfig>,
 ) -> Result<ResolvConf, ResolvConfError> {
+    pod_resolv_conf_with_events(kubelet, namespace, policy, host_network, dns_config).map(|(c, _)| c)
+}
+
+/// [`pod_resolv_conf`] with the Warning events (reason `DNSConfigForming`) the kubelet records
+/// on the pod when it had to trim the nameservers or the search line.
+pub fn pod_resolv_conf_with_events(
+    kubelet: &KubeletDns,
+    namespace: &str,
+    policy: DnsPolicy,
+    host_network: bool,
+    dns_config: Option<&PodDnsConfig>,
+) -> Result<(ResolvConf, Vec<String>), ResolvConfError> {
     let cluster_first = match policy {
         DnsPolicy::ClusterFirstWithHostNet => true,
         DnsPolicy::ClusterFirst => !host_network,
@@ -267,9 +284,52 @@ pub fn pod_resolv_conf(
     if policy == DnsPolicy::None && conf.nameservers.is_empty() {
         return Err(ResolvConfError::NoneWithoutNameservers);
     }
-    conf.nameservers.truncate(MAX_NAMESERVERS);
-    conf.searches.truncate(MAX_SEARCH_PATHS);
-    Ok(conf)
+    let mut events = Vec::new();
+    if conf.nameservers.len() > MAX_NAMESERVERS {
+        conf.nameservers.truncate(MAX_NAMESERVERS);
+        let line: Vec<String> = conf.nameservers.iter().map(IpAddr::to_string).collect();
+        events.push(format!(
+            "Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: {}",
+            line.join(" ")
+        ));
+    }
+    let (searches, exceeded) = fit_search_limits(std::mem::take(&mut conf.searches));
+    conf.searches = searches;
+    if exceeded {
+        events.push(format!(
+            "Search Line limits were exceeded, some search paths have been omitted, the applied search line is: {}",
+            conf.searches.join(" ")
+        ));
+    }
+    Ok((conf, events))
+}
+
+/// kubelet dns.go `formDNSSearchFitsLimits`: at most 32 domains, none longer than 253
+/// characters, and whole domains cut from the end until the line fits in 2048 characters.
+fn fit_search_limits(mut searches: Vec<String>) -> (Vec<String>, bool) {
+    let mut exceeded = false;
+    if searches.len() > MAX_SEARCH_PATHS {
+        searches.truncate(MAX_SEARCH_PATHS);
+        exceeded = true;
+    }
+    let before = searches.len();
+    searches.retain(|s| s.len() <= MAX_SEARCH_DOMAIN_LEN);
+    exceeded |= searches.len() != before;
+    let line_len = searches.iter().map(String::len).sum::<usize>() + searches.len().saturating_sub(1);
+    if line_len > MAX_SEARCH_LIST_CHARS {
+        let mut cut_len = 0;
+        let mut cut = 0;
+        for s in searches.iter().rev() {
+            cut_len += s.len() + 1;
+            cut += 1;
+            if line_len - cut_len.min(line_len) <= MAX_SEARCH_LIST_CHARS {
+                break;
+            }
+        }
+        searches.truncate(searches.len() - cut);
+        exceeded = true;
+    }
+    (searches, exceeded)
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {
@@ -357,5 +417,38 @@ mod tests {
         assert_eq!((conf.timeout_secs(), conf.attempts(), conf.ndots()), (1, 3, 15));
         let conf = ResolvConf::parse("").unwrap();
         assert_eq!((conf.timeout_secs(), conf.attempts(), conf.ndots()), (5, 2, 1));
+    }
+
+    #[test]
+    fn kubelet_trims_like_dns_test_go_and_says_so() {
+        // dns_test.go TestFormDNSSearchFitsLimits / TestFormDNSNameserversFitsLimits shapes.
+        let long = "a".repeat(254);
+        let (s, exceeded) = fit_search_limits(vec!["ok.com".into(), long, "two.com".into()]);
+        assert_eq!((s, exceeded), (vec!["ok.com".to_string(), "two.com".to_string()], true));
+        let many: Vec<String> = (0..40).map(|i| format!("d{i}.example")).collect();
+        let (s, exceeded) = fit_search_limits(many);
+        assert_eq!((s.len(), exceeded), (32, true));
+        // 9 domains of 250 characters: 2258 characters, two are cut to fit 2048.
+        let wide: Vec<String> = (0..9).map(|i| format!("{i}{}", "x".repeat(249))).collect();
+        let (s, exceeded) = fit_search_limits(wide);
+        assert_eq!((s.len(), exceeded), (8, true));
+        assert!(s.join(" ").len() <= MAX_SEARCH_LIST_CHARS);
+        let (s, exceeded) = fit_search_limits(vec!["a.com".into()]);
+        assert_eq!((s.len(), exceeded), (1, false));
+
+        let cfg = PodDnsConfig {
+            nameservers: vec!["1.1.1.1".into(), "8.8.8.8".into(), "9.9.9.9".into()],
+            ..PodDnsConfig::default()
+        };
+        let (conf, events) =
+            pod_resolv_conf_with_events(&node(), "default", DnsPolicy::ClusterFirst, false, Some(&cfg))
+                .unwrap();
+        assert_eq!(conf.nameservers.len(), 3);
+        assert_eq!(
+            events,
+            [
+                "Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.96.0.10 1.1.1.1 8.8.8.8"
+            ]
+        );
     }
 }

@@ -368,6 +368,7 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "ingress" | "ingresses" | "ing" => Kind::Ingress,
         "ingressclass" | "ingressclasses" => Kind::IngressClass,
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
+        "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
         _ => return None,
     })
 }

@@ -154,6 +154,7 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Ingress => (&["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], &[]),
         Kind::IngressClass => (&["NAME", "CONTROLLER", "PARAMETERS", "AGE"], &[]),
         Kind::ServiceCidr => (&["NAME", "CIDRS", "AGE"], &[]),
+        Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::KubeProxyConfiguration => (&["NAME"], &[]),
     };
     let mut h = base.to_vec();
@@ -529,6 +530,7 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             vec![name, c.spec.controller.clone(), params, created]
         }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
+        Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
         Object::KubeProxyConfiguration(_) => vec![name],
     }
 }

@@ -177,7 +177,7 @@ impl Network {
         cv.outcome = Some(outcome.clone());
         cv.finished = Some(now);
         let (from, local, proto, dst) = (cv.spec.from, cv.local, cv.spec.proto, cv.spec.dst);
-        self.release_client_socket(from, local, proto, dst);
+        self.release_client_socket(c, from, local, proto, dst);
         if let Some(pending) = self.upstreams.remove(&c) {
             self.resume_proxy(pending, &outcome);
         }
@@ -185,6 +185,7 @@ impl Network {
 
     fn release_client_socket(
         &mut self,
+        c: ConvId,
         from: HostId,
         local: Option<SocketAddrV4>,
         proto: ConvProto,

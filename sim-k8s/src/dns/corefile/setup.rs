@@ -1,0 +1,742 @@
+//! From a parsed [`Corefile`] to the servers CoreDNS runs: each server block's keys
+//! (`normalizeZone` in core/dnsserver/address.go) and its plugins set up in `plugin.cfg` order,
+//! each parsing its own options as its `setup.go` does, with the same messages
+//! (`plugin/kubernetes: wrong value for pods: giant_seed,  must be one of: disabled, verified,
+//! insecure`; `plugin/forward: /etc/coredns/Corefile:19 - Error during parsing: Wrong argument
+//! count or unexpected line ending after '.'`).
+//!
+//! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
+//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`), `forward` (its FROM zone),
+//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `reload` (its
+//! interval, read by the world).
+//! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
+//! (`prometheus`, `health`, `ready`, `loop`, forward's `max_fails`/`policy`/`health_check`,
+//! cache's `prefetch`/`serve_stale`, …), never dropped silently.
+
+use std::net::IpAddr;
+
+use sim_core::SimDuration;
+
+use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
+use crate::dns::coredns::hosts::HostsConfig;
+use crate::dns::coredns::{CoreDnsConfig, PodMode};
+use crate::dns::name::Name;
+
+/// The transport of a server block key (`dns://` unless written otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServerTransport {
+    /// Plain DNS over UDP and TCP.
+    Dns,
+    /// DNS over TLS (`tls://`).
+    Tls,
+    /// DNS over gRPC (`grpc://`).
+    Grpc,
+    /// DNS over HTTPS (`https://`).
+    Https,
+}
+
+impl ServerTransport {
+    fn scheme(self) -> &'static str {
+        match self {
+            ServerTransport::Dns => "dns",
+            ServerTransport::Tls => "tls",
+            ServerTransport::Grpc => "grpc",
+            ServerTransport::Https => "https",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            ServerTransport::Dns => 53,
+            ServerTransport::Tls => 853,
+            ServerTransport::Grpc => 443,
+            ServerTransport::Https => 443,
+        }
+    }
+}
+
+/// A server block key after normalisation: `dns://cluster.local.:53`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerKey {
+    /// Transport.
+    pub transport: ServerTransport,
+    /// The zone (absolute; a CIDR key becomes its reverse zone).
+    pub zone: Name,
+    /// Port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.transport.scheme(), self.zone, self.port)
+    }
+}
+
+/// Something in the Corefile that CoreDNS accepts and netsim does not model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Line in the Corefile.
+    pub line: usize,
+    /// What is not simulated (`plugin/prometheus`, `plugin/forward: policy`).
+    pub what: String,
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {} is not simulated", self.line, self.what)
+    }
+}
+
+/// One server: its keys, the plugins in the order they run, and the settings they give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    /// Normalised keys.
+    pub keys: Vec<ServerKey>,
+    /// Plugin names in `plugin.cfg` order (the order a query passes them).
+    pub chain: Vec<String>,
+    /// The settings the simulated plugins give.
+    pub config: CoreDnsConfig,
+}
+
+/// Every server of a Corefile, and what in it is not simulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorefileSetup {
+    /// Servers in Corefile order.
+    pub servers: Vec<Server>,
+    /// Accepted but not simulated, in Corefile order.
+    pub notices: Vec<Notice>,
+    /// The `reload` plugin's check interval (`None` without `reload`: edits need a restart).
+    pub reload: Option<SimDuration>,
+}
+
+impl CorefileSetup {
+    /// The server that answers a query for `name` on plain DNS port `port`: the block whose
+    /// zone matches longest (core/dnsserver `ServeDNS`), or `None` (REFUSED).
+    pub fn server_for(&self, name: &Name, port: u16) -> Option<&Server> {
+        self.servers
+            .iter()
+            .flat_map(|s| s.keys.iter().map(move |k| (s, k)))
+            .filter(|(_, k)| {
+                k.transport == ServerTransport::Dns && k.port == port && name.is_subdomain_of(&k.zone)
+            })
+            .max_by_key(|(_, k)| k.zone.label_count())
+            .map(|(s, _)| s)
+    }
+}
+
+/// Sets up every server block of `corefile`. `base` carries what the cluster supplies and a
+/// Corefile cannot say (the DNS service addresses, the SOA serial, the upstream's data).
+pub fn setup(corefile: &Corefile, base: &CoreDnsConfig) -> Result<CorefileSetup, CorefileError> {
+    let mut out = CorefileSetup { servers: Vec::new(), notices: Vec::new(), reload: None };
+    let mut seen: Vec<ServerKey> = Vec::new();
+    for block in &corefile.blocks {
+        let mut keys = Vec::new();
+        for k in &block.keys {
+            let key = normalize_key(k)?;
+            if seen.contains(&key) {
+                return Err(CorefileError::Server(format!("cannot serve {key} - it is already defined")));
+            }
+            seen.push(key.clone());
+            keys.push(key);
+        }
+        let server = setup_block(corefile, block, keys, base, &mut out)?;
+        out.servers.push(server);
+    }
+    out.notices.sort_by_key(|n| n.line);
+    Ok(out)
+}
+
+/// `normalizeZone`: `[transport://]zone[:port]`, a CIDR as its reverse zone.
+fn normalize_key(key: &str) -> Result<ServerKey, CorefileError> {
+    let (transport, rest) = match key.split_once("://") {
+        Some(("dns", r)) => (ServerTransport::Dns, r),
+        Some(("tls", r)) => (ServerTransport::Tls, r),
+        Some(("grpc", r)) => (ServerTransport::Grpc, r),
+        Some(("https", r)) => (ServerTransport::Https, r),
+        Some((other, _)) => {
+            return Err(CorefileError::Server(format!("unsupported transport: {other}://")));
+        }
+        None => (ServerTransport::Dns, key),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| CorefileError::Server(format!("invalid port '{p}' in server key '{key}'")))?;
+            (h, port)
+        }
+        _ => (rest, transport.default_port()),
+    };
+    let zone = if let Ok(net) = host.parse::<ipnet::IpNet>() {
+        reverse_zone_of(net)
+    } else {
+        Name::parse(host)
+            .map_err(|e| CorefileError::Server(format!("invalid zone '{host}' in server key '{key}': {e}")))?
+            .to_lowercase()
+    };
+    Ok(ServerKey { transport, zone, port })
+}
+
+/// The reverse zone of a CIDR on an octet (nibble) boundary (`10.0.0.0/8` → `10.in-addr.arpa.`);
+/// other prefix lengths round down to the enclosing boundary.
+fn reverse_zone_of(net: ipnet::IpNet) -> Name {
+    let text = match net.network() {
+        IpAddr::V4(v4) => {
+            let keep = usize::from(net.prefix_len() / 8);
+            let mut parts: Vec<String> = v4.octets()[..keep].iter().rev().map(|o| o.to_string()).collect();
+            parts.push("in-addr.arpa".to_string());
+            parts.join(".")
+        }
+        IpAddr::V6(v6) => {
+            let keep = usize::from(net.prefix_len() / 4);
+            let hex = format!("{:032x}", u128::from(v6));
+            let mut parts: Vec<String> = hex.chars().take(keep).map(|c| c.to_string()).collect();
+            parts.reverse();
+            parts.push("ip6.arpa".to_string());
+            parts.join(".")
+        }
+    };
+    Name::parse(&text).unwrap_or_default()
+}
+
+/// Caddy's `ArgErr`, located at `line`, for plugin `plugin`.
+fn arg_err(file: &str, plugin: &str, line: usize, after: &str) -> CorefileError {
+    located(file, plugin, line, &format!("Wrong argument count or unexpected line ending after '{after}'"))
+}
+
+/// Caddy's `Errf` wrapped by `plugin.Error`.
+fn located(file: &str, plugin: &str, line: usize, msg: &str) -> CorefileError {
+    CorefileError::Plugin {
+        plugin: plugin.to_string(),
+        msg: format!("{file}:{line} - Error during parsing: {msg}"),
+    }
+}
+
+fn plain(plugin: &str, msg: String) -> CorefileError {
+    CorefileError::Plugin { plugin: plugin.to_string(), msg }
+}
+
+fn parse_zone(z: &str) -> Option<Name> {
+    if let Ok(net) = z.parse::<ipnet::IpNet>() {
+        return Some(reverse_zone_of(net));
+    }
+    Name::parse(z).ok().map(|n| n.to_lowercase())
+}
+
+fn is_reverse(z: &Name) -> bool {
+    let labels = z.labels();
+    let n = labels.len();
+    n >= 2
+        && labels[n - 1].eq_ignore_ascii_case(b"arpa")
+        && (labels[n - 2].eq_ignore_ascii_case(b"in-addr") || labels[n - 2].eq_ignore_ascii_case(b"ip6"))
+}
+
+fn setup_block(
+    corefile: &Corefile,
+    block: &ServerBlock,
+    keys: Vec<ServerKey>,
+    base: &CoreDnsConfig,
+    out: &mut CorefileSetup,
+) -> Result<Server, CorefileError> {
+    let file = corefile.file.as_str();
+    let CorefileSetup { notices, reload: reload_interval, .. } = out;
+    let mut config = CoreDnsConfig {
+        server_zones: keys.iter().map(|k| k.zone.clone()).collect(),
+        kubernetes: false,
+        reverse_zones: Vec::new(),
+        extra_zones: Vec::new(),
+        pods: PodMode::Disabled,
+        ttl: 5,
+        fallthrough: None,
+        endpoint_pod_names: false,
+        namespaces: Vec::new(),
+        ignore_empty_service: false,
+        noendpoints: false,
+        loadbalance: false,
+        cache: None,
+        forward: None,
+        log: false,
+        hosts: None,
+        ..base.clone()
+    };
+    let mut chain = Vec::new();
+    for plugin in PLUGIN_ORDER {
+        let uses: Vec<&Directive> = block.directives.iter().filter(|d| d.name == *plugin).collect();
+        let Some(first) = uses.first() else { continue };
+        chain.push(plugin.to_string());
+        let once = |uses: &[&Directive]| -> Result<(), CorefileError> {
+            if uses.len() > 1 {
+                return Err(plain(plugin, "this plugin can only be used once per Server Block".to_string()));
+            }
+            Ok(())
+        };
+        let mut note = |line: usize, what: String| notices.push(Notice { line, what });
+        match *plugin {
+            "kubernetes" => {
+                once(&uses)?;
+                kubernetes(file, first, &keys, &mut config, &mut note)?;
+            }
+            "forward" => {
+                for d in &uses {
+                    forward(file, d, &mut config, &mut note)?;
+                }
+            }
+            "cache" => {
+                once(&uses)?;
+                cache(file, first, &mut config, &mut note)?;
+            }
+            "loadbalance" => {
+                once(&uses)?;
+                match first.args.as_slice() {
+                    [] => {}
+                    [p] if p == "round_robin" => {}
+                    [p, ..] if p == "weighted" => {
+                        note(first.line, "plugin/loadbalance: weighted".to_string())
+                    }
+                    [p, ..] => return Err(plain(plugin, format!("unknown policy: {p}"))),
+                }
+                config.loadbalance = true;
+            }
+            "log" => {
+                for d in &uses {
+                    if !d.args.is_empty() || d.block.is_some() {
+                        note(d.line, "plugin/log: names, format and classes".to_string());
+                    }
+                }
+                config.log = true;
+            }
+            "errors" => {
+                once(&uses)?;
+                if first.block.as_ref().is_some_and(|b| !b.is_empty()) {
+                    note(first.line, "plugin/errors: consolidate".to_string());
+                }
+            }
+            "hosts" => {
+                once(&uses)?;
+                config.hosts = Some(hosts(file, first, &keys, &mut note)?);
+            }
+            "reload" => {
+                once(&uses)?;
+                *reload_interval = Some(reload(file, first)?);
+            }
+            other => {
+                for d in &uses {
+                    note(d.line, format!("plugin/{other}"));
+                }
+            }
+        }
+    }
+    Ok(Server { keys, chain, config })
+}
+
+/// plugin/kubernetes setup.go `ParseStanza`.
+fn kubernetes(
+    file: &str,
+    d: &Directive,
+    keys: &[ServerKey],
+    config: &mut CoreDnsConfig,
+    note: &mut impl FnMut(usize, String),
+) -> Result<(), CorefileError> {
+    const P: &str = "kubernetes";
+    let zones: Vec<Name> = if d.args.is_empty() {
+        keys.iter().map(|k| k.zone.clone()).collect()
+    } else {
+        let mut zs = Vec::new();
+        for z in &d.args {
+            zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+        }
+        zs
+    };
+    let Some(primary) = zones.iter().position(|z| !is_reverse(z)) else {
+        return Err(plain(P, "non-reverse zone name must be used".to_string()));
+    };
+    config.kubernetes = true;
+    config.zone = zones[primary].clone();
+    config.extra_zones = zones
+        .iter()
+        .enumerate()
+        .filter(|(i, z)| *i != primary && !is_reverse(z))
+        .map(|(_, z)| z.clone())
+        .collect();
+    config.reverse_zones = zones.iter().filter(|z| is_reverse(z)).cloned().collect();
+    for o in d.block.iter().flatten() {
+        let args = &o.args;
+        match o.name.as_str() {
+            "endpoint_pod_names" => {
+                if let Some(a) = args.first() {
+                    return Err(arg_err(file, P, o.line, a));
+                }
+                config.endpoint_pod_names = true;
+            }
+            "pods" => match args.as_slice() {
+                [m] => {
+                    config.pods = match m.as_str() {
+                        "disabled" => PodMode::Disabled,
+                        "insecure" => PodMode::Insecure,
+                        "verified" => PodMode::Verified,
+                        _ => {
+                            return Err(plain(
+                                P,
+                                format!(
+                                    "wrong value for pods: {m},  must be one of: disabled, verified, insecure"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                _ => return Err(arg_err(file, P, o.line, args.last().unwrap_or(&o.name))),
+            },
+            "namespaces" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                for a in args {
+                    if !config.namespaces.contains(a) {
+                        config.namespaces.push(a.clone());
+                    }
+                }
+            }
+            "fallthrough" => {
+                let mut zs = Vec::new();
+                for z in args {
+                    zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+                }
+                config.fallthrough = Some(zs);
+            }
+            "ttl" => {
+                let Some(a) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let t: i64 = a
+                    .parse()
+                    .map_err(|_| plain(P, format!("strconv.Atoi: parsing \"{a}\": invalid syntax")))?;
+                if !(0..=3600).contains(&t) {
+                    return Err(located(file, P, o.line, &format!("ttl must be in range [0, 3600]: {t}")));
+                }
+                config.ttl = u32::try_from(t).unwrap_or(5);
+            }
+            "noendpoints" => {
+                if let Some(a) = args.first() {
+                    return Err(arg_err(file, P, o.line, a));
+                }
+                config.noendpoints = true;
+            }
+            "ignore" => match args.first().map(String::as_str) {
+                Some("empty_service") => config.ignore_empty_service = true,
+                Some(other) => return Err(plain(P, format!("unable to parse ignore value: '{other}'"))),
+                None => {}
+            },
+            "labels" | "namespace_labels" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                note(o.line, format!("plugin/kubernetes: {}", o.name));
+            }
+            "endpoint" | "tls" | "kubeconfig" | "multicluster" | "startup_timeout" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                note(o.line, format!("plugin/kubernetes: {}", o.name));
+            }
+            other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
+        }
+    }
+    if !config.namespaces.is_empty() && d.block.iter().flatten().any(|o| o.name == "namespace_labels") {
+        return Err(located(file, P, d.line, "namespaces and namespace_labels cannot both be set"));
+    }
+    Ok(())
+}
+
+/// plugin/hosts setup.go `hostsParse`: `hosts [FILE [ZONES...]] { IP NAME...; ttl; no_reverse;
+/// reload; fallthrough }`.
+fn hosts(
+    file: &str,
+    d: &Directive,
+    keys: &[ServerKey],
+    note: &mut impl FnMut(usize, String),
+) -> Result<HostsConfig, CorefileError> {
+    const P: &str = "hosts";
+    let mut args = d.args.as_slice();
+    // The first argument is the hosts file (default /etc/hosts); entries from a file are not
+    // read, only inline ones.
+    let path = args.first().map_or("/etc/hosts", String::as_str);
+    note(d.line, format!("plugin/hosts: reading {path}"));
+    if !args.is_empty() {
+        args = &args[1..];
+    }
+    let mut zones = Vec::new();
+    for z in args {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let mut h = HostsConfig { zones, entries: Vec::new(), ttl: 3600, no_reverse: false, fallthrough: None };
+    for o in d.block.iter().flatten() {
+        match o.name.as_str() {
+            "fallthrough" => {
+                let mut zs = Vec::new();
+                for z in &o.args {
+                    zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+                }
+                h.fallthrough = Some(zs);
+            }
+            "no_reverse" => h.no_reverse = true,
+            "ttl" => {
+                let Some(a) = o.args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let t: i64 = a.parse().map_err(|_| plain(P, format!("ttl needs a number of second: {a}")))?;
+                if !(1..=65535).contains(&t) {
+                    return Err(plain(P, format!("ttl provided is invalid: {t}")));
+                }
+                h.ttl = u32::try_from(t).unwrap_or(3600);
+            }
+            "reload" => note(o.line, "plugin/hosts: reload".to_string()),
+            other => {
+                let Ok(ip) = other.parse::<IpAddr>() else {
+                    return Err(located(file, P, o.line, &format!("unknown property '{other}'")));
+                };
+                for n in &o.args {
+                    let name = Name::parse(n).map_err(|e| plain(P, format!("{e}")))?;
+                    h.entries.push((name, ip));
+                }
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// plugin/forward setup.go `parseStanza`.
+fn forward(
+    file: &str,
+    d: &Directive,
+    config: &mut CoreDnsConfig,
+    note: &mut impl FnMut(usize, String),
+) -> Result<(), CorefileError> {
+    const P: &str = "forward";
+    let Some(from) = d.args.first() else { return Err(arg_err(file, P, d.line, &d.name)) };
+    let to = &d.args[1..];
+    if to.is_empty() {
+        return Err(arg_err(file, P, d.line, from));
+    }
+    let from = parse_zone(from).ok_or_else(|| plain(P, format!("unable to normalize '{from}'")))?;
+    for t in to {
+        let host = t.strip_prefix("dns://").or_else(|| t.strip_prefix("tls://")).unwrap_or(t);
+        let addr_ok = host.parse::<IpAddr>().is_ok()
+            || host.parse::<std::net::SocketAddr>().is_ok()
+            || host.starts_with('/');
+        if !addr_ok {
+            return Err(plain(P, format!("not an IP address or file: \"{t}\"")));
+        }
+    }
+    let forwards = config.forward.get_or_insert_with(Vec::new);
+    if forwards.contains(&from) {
+        return Err(plain(P, format!("duplicate forward zone: {from}")));
+    }
+    forwards.push(from);
+    for o in d.block.iter().flatten() {
+        let args = &o.args;
+        match o.name.as_str() {
+            "max_concurrent" | "max_fails" | "expire" | "health_check" | "tls_servername" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                if o.name == "max_concurrent" || o.name == "max_fails" {
+                    let n: Result<u32, _> = args[0].parse();
+                    if n.is_err() {
+                        return Err(plain(
+                            P,
+                            format!("strconv.Atoi: parsing \"{}\": invalid syntax", args[0]),
+                        ));
+                    }
+                }
+                if o.name != "max_concurrent" {
+                    note(o.line, format!("plugin/forward: {}", o.name));
+                }
+            }
+            "policy" => match args.first().map(String::as_str) {
+                Some("random" | "round_robin" | "sequential") => {
+                    note(o.line, "plugin/forward: policy".to_string());
+                }
+                Some(p) => return Err(plain(P, format!("unknown policy '{p}'"))),
+                None => return Err(arg_err(file, P, o.line, &o.name)),
+            },
+            "except" | "force_tcp" | "prefer_udp" | "tls" | "next" | "failfast_all_unhealthy_upstreams" => {
+                note(o.line, format!("plugin/forward: {}", o.name));
+            }
+            other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
+        }
+    }
+    Ok(())
+}
+
+/// plugin/cache setup.go `cacheParse`.
+fn cache(
+    file: &str,
+    d: &Directive,
+    config: &mut CoreDnsConfig,
+    note: &mut impl FnMut(usize, String),
+) -> Result<(), CorefileError> {
+    const P: &str = "cache";
+    // Without a TTL: 3600 s for positive answers (maxTTL).
+    let mut ttl = 3600u32;
+    let mut args = d.args.as_slice();
+    if let Some(first) = args.first()
+        && let Ok(t) = first.parse::<i64>()
+    {
+        if t <= 0 {
+            return Err(plain(P, format!("cache TTL can not be zero or negative: {t}")));
+        }
+        ttl = u32::try_from(t).unwrap_or(u32::MAX);
+        args = &args[1..];
+    }
+    if !args.is_empty() {
+        note(d.line, "plugin/cache: zones".to_string());
+    }
+    for o in d.block.iter().flatten() {
+        match o.name.as_str() {
+            "success" | "denial" => {
+                if o.args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                if o.name == "success"
+                    && let Some(t) = o.args.get(1)
+                {
+                    let t: i64 = t
+                        .parse()
+                        .map_err(|_| plain(P, format!("strconv.Atoi: parsing \"{t}\": invalid syntax")))?;
+                    if t <= 0 {
+                        return Err(plain(P, format!("cache TTL can not be zero or negative: {t}")));
+                    }
+                    ttl = u32::try_from(t).unwrap_or(u32::MAX);
+                } else {
+                    note(o.line, format!("plugin/cache: {} capacity and TTLs", o.name));
+                }
+            }
+            "prefetch" | "serve_stale" | "servfail" | "disable" | "keepttl" => {
+                note(o.line, format!("plugin/cache: {}", o.name));
+            }
+            other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
+        }
+    }
+    config.cache = Some(ttl);
+    Ok(())
+}
+
+/// plugin/reload setup.go: `reload [INTERVAL] [JITTER]`, default 30 s; the interval must be at
+/// least 2 s.
+fn reload(file: &str, d: &Directive) -> Result<SimDuration, CorefileError> {
+    const P: &str = "reload";
+    if d.args.len() > 2 {
+        return Err(arg_err(file, P, d.line, d.args.last().map_or("reload", String::as_str)));
+    }
+    let Some(text) = d.args.first() else { return Ok(SimDuration::from_secs(30)) };
+    let interval =
+        parse_go_duration(text).ok_or_else(|| plain(P, format!("time: invalid duration \"{text}\"")))?;
+    if interval < SimDuration::from_secs(2) {
+        return Err(plain(P, format!("interval value must be greater or equal to 2s, was: {text}")));
+    }
+    Ok(interval)
+}
+
+/// A Go duration of whole units (`30s`, `1m`, `1m30s`, `500ms`).
+fn parse_go_duration(text: &str) -> Option<SimDuration> {
+    let mut total: u64 = 0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let nanos: u64 = match &rest[..unit_len] {
+            "h" => 3_600_000_000_000,
+            "m" => 60_000_000_000,
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" | "µs" => 1_000,
+            "ns" => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(nanos)?)?;
+        rest = &rest[unit_len..];
+    }
+    Some(SimDuration::from_nanos(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::dns::coredns::KUBEADM_COREFILE;
+
+    fn run(text: &str) -> Result<CorefileSetup, CorefileError> {
+        let c = Corefile::parse("Corefile", text, &BTreeMap::new())?;
+        setup(&c, &CoreDnsConfig::default())
+    }
+
+    #[test]
+    fn kubeadms_corefile_is_the_default_config() {
+        let s = run(KUBEADM_COREFILE).unwrap();
+        assert_eq!(s.servers.len(), 1);
+        assert_eq!(s.servers[0].config, CoreDnsConfig::default());
+        assert_eq!(s.reload, Some(SimDuration::from_secs(30)));
+        assert_eq!(
+            s.servers[0].chain,
+            [
+                "reload",
+                "ready",
+                "health",
+                "prometheus",
+                "errors",
+                "loadbalance",
+                "cache",
+                "kubernetes",
+                "loop",
+                "forward"
+            ]
+        );
+        let notes: Vec<String> = s.notices.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            notes,
+            [
+                "line 3: plugin/health is not simulated",
+                "line 6: plugin/ready is not simulated",
+                "line 12: plugin/prometheus is not simulated",
+                "line 17: plugin/loop is not simulated",
+            ]
+        );
+    }
+
+    #[test]
+    fn server_keys_are_normalised() {
+        let k = |s: &str| normalize_key(s).unwrap().to_string();
+        assert_eq!(k("."), "dns://.:53");
+        assert_eq!(k(".:5353"), "dns://.:5353");
+        assert_eq!(k("Cluster.Local"), "dns://cluster.local.:53");
+        assert_eq!(k("tls://example.org"), "tls://example.org.:853");
+        assert_eq!(k("10.0.0.0/8"), "dns://10.in-addr.arpa.:53");
+        assert_eq!(k("10.96.0.0/16:53"), "dns://96.10.in-addr.arpa.:53");
+        let e = run(".:53 {\n}\n.:53 {\n}\n").unwrap_err();
+        assert_eq!(e.to_string(), "cannot serve dns://.:53 - it is already defined");
+    }
+
+    #[test]
+    fn server_for_picks_the_longest_zone() {
+        let s = run(".:53 {\n forward . 8.8.8.8\n}\nexample.org:53 {\n log\n}\n").unwrap();
+        let n = |t: &str| Name::parse(t).unwrap();
+        assert!(s.server_for(&n("www.example.org"), 53).unwrap().config.log);
+        assert!(!s.server_for(&n("www.example.com"), 53).unwrap().config.log);
+        assert!(s.server_for(&n("www.example.com"), 5353).is_none());
+    }
+
+    #[test]
+    fn reload_intervals() {
+        assert_eq!(run(". {\n reload 10s\n}").unwrap().reload, Some(SimDuration::from_secs(10)));
+        assert_eq!(
+            run(". {\n reload 1s\n}").unwrap_err().to_string(),
+            "plugin/reload: interval value must be greater or equal to 2s, was: 1s"
+        );
+        assert_eq!(run(". {\n whoami\n}").unwrap().reload, None);
+    }
+}

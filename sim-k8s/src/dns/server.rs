@@ -1,0 +1,353 @@
+//! CoreDNS as a running process: the Corefile it loaded, reloads when its ConfigMap changes,
+//! the queries it serves through the server block that matches, and its log.
+//!
+//! The Corefile comes from the `Corefile` key of the `kube-system/coredns` ConfigMap, mounted at
+//! `/etc/coredns/Corefile` as in kubeadm's Deployment; while no such ConfigMap exists, CoreDNS
+//! runs kubeadm's own ([`kubeadm_corefile`]). An edit takes effect at the `reload` plugin's next
+//! check (every interval from start; plugin/reload's jitter and the kubelet's ConfigMap volume
+//! sync delay are not modelled); without `reload` an edit waits for a restart. A Corefile that
+//! does not load keeps the old configuration running and logs `[ERROR] Restart failed: …` (a
+//! bad Corefile at start leaves CoreDNS answering nothing; its CrashLoopBackOff is not
+//! modelled). The log keeps, per CoreDNS pod, the lines `kubectl logs` would show: the start
+//! banner, reloads, `log` plugin lines in CoreDNS's default format, and a `[WARNING] netsim:`
+//! line for each part of the Corefile that is accepted but not simulated.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
+
+use sha2::{Digest, Sha512};
+use sim_core::{SimDuration, SimTime};
+
+use super::coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, ServerDrop};
+use super::corefile::setup::{CorefileSetup, setup};
+use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
+use super::message::{Flags, Message, Rcode, RecordType};
+use super::resolver::Transport;
+use super::view::ClusterDnsView;
+
+/// The version CoreDNS's banner shows (kubeadm v1.29's image, as the cluster deploys it).
+pub const COREDNS_VERSION: &str = "1.11.1";
+
+/// The time CoreDNS takes to answer from its caches, as the `log` plugin's `{duration}` shows.
+const SERVE_DURATION: &str = "0.000110732s";
+
+/// kubeadm's Corefile for a cluster domain.
+pub fn kubeadm_corefile(cluster_domain: &str) -> String {
+    KUBEADM_COREFILE.replace("cluster.local", cluster_domain)
+}
+
+/// The running CoreDNS instances of a cluster (they share one Corefile and one view).
+#[derive(Clone, Debug)]
+pub struct CoreDnsProcess {
+    /// What the cluster supplies (DNS service IPs, SOA serial, upstream data).
+    pub base: CoreDnsConfig,
+    /// The Corefile text now running.
+    corefile: String,
+    /// Its setup; `Err` when even the first load failed.
+    running: Result<CorefileSetup, String>,
+    /// A Corefile written to the ConfigMap (and when) that is not loaded yet.
+    pending: Option<(SimTime, String)>,
+    /// When the process started (reload checks are counted from here).
+    started: SimTime,
+    /// Log lines per CoreDNS pod (`namespace/name`), in order.
+    logs: BTreeMap<String, Vec<String>>,
+}
+
+impl CoreDnsProcess {
+    /// CoreDNS with kubeadm's Corefile for the base's cluster domain.
+    pub fn new(base: CoreDnsConfig) -> Self {
+        let text = kubeadm_corefile(&base.zone.to_relative_string());
+        let running = load(&text, &base).map_err(|e| e.to_string());
+        CoreDnsProcess {
+            base,
+            corefile: text,
+            running,
+            pending: None,
+            started: SimTime::ZERO,
+            logs: BTreeMap::new(),
+        }
+    }
+
+    /// The Corefile now running.
+    pub fn corefile(&self) -> &str {
+        &self.corefile
+    }
+
+    /// The servers now running (`None` when the Corefile never loaded).
+    pub fn setup(&self) -> Option<&CorefileSetup> {
+        self.running.as_ref().ok()
+    }
+
+    /// The log lines of one CoreDNS pod (`namespace/name`), as `kubectl logs` shows them.
+    pub fn logs(&self, pod: &str) -> &[String] {
+        self.logs.get(pod).map_or(&[], Vec::as_slice)
+    }
+
+    /// The pods that have a log.
+    pub fn pods(&self) -> impl Iterator<Item = &str> {
+        self.logs.keys().map(String::as_str)
+    }
+
+    /// A CoreDNS pod started: its banner (or its load error) opens its log.
+    pub fn pod_started(&mut self, pod: &str) {
+        let lines = match &self.running {
+            Ok(s) => banner(&self.corefile, s),
+            Err(e) => vec![format!("Error: {e}")],
+        };
+        self.logs.insert(pod.to_string(), lines);
+    }
+
+    /// The ConfigMap's Corefile changed (or the ConfigMap went: kubeadm's is not restored, the
+    /// file stays as the kubelet last wrote it).
+    pub fn corefile_written(&mut self, now: SimTime, text: Option<String>) {
+        match text {
+            Some(t) if t != self.corefile => self.pending = Some((now, t)),
+            Some(_) => self.pending = None,
+            None => {}
+        }
+    }
+
+    /// Runs the `reload` plugin's checks that fall at or before `now`.
+    pub fn tick(&mut self, now: SimTime) {
+        let Some((written, _)) = &self.pending else { return };
+        let Some(interval) = self.running.as_ref().ok().and_then(|s| s.reload) else { return };
+        let step = interval.as_nanos().max(1);
+        // Checks run every interval from start; the first one after the write sees it.
+        let checks_before = written.saturating_since(self.started).as_nanos() / step;
+        let due = self.started + SimDuration::from_nanos((checks_before + 1).saturating_mul(step));
+        if now < due {
+            return;
+        }
+        if let Some((_, text)) = self.pending.take() {
+            self.reload(text);
+        }
+    }
+
+    fn reload(&mut self, text: String) {
+        let mut lines = vec!["[INFO] Reloading".to_string()];
+        match load(&text, &self.base) {
+            Ok(s) => {
+                lines.extend(banner_reload(&text, &s));
+                lines.push("[INFO] Reloading complete".to_string());
+                self.corefile = text;
+                self.running = Ok(s);
+            }
+            Err(e) => lines.push(format!("[ERROR] Restart failed: {e}")),
+        }
+        for log in self.logs.values_mut() {
+            log.extend(lines.iter().cloned());
+        }
+    }
+
+    /// Serves one datagram or TCP message that reached `pod` from `peer`: the reply bytes, or
+    /// why none was sent. The server block is chosen by the query name (REFUSED when none
+    /// serves it); the `log` plugin writes its line to the pod's log.
+    pub fn serve(
+        &mut self,
+        pod: &str,
+        peer: SocketAddrV4,
+        transport: Transport,
+        request: &[u8],
+        view: &ClusterDnsView,
+    ) -> Result<Vec<u8>, ServerDrop> {
+        let Ok(setup) = &self.running else { return Err(ServerDrop::NotRunning) };
+        let query = Message::decode(request).ok();
+        let name = query.as_ref().and_then(|q| q.question()).map(|q| q.name.clone());
+        let server = name.as_ref().and_then(|n| setup.server_for(n, 53));
+        let bytes = match server {
+            Some(s) => {
+                let core = CoreDns { config: &s.config, view };
+                match transport {
+                    Transport::Udp => core.answer_bytes(request)?,
+                    Transport::Tcp => core.answer_bytes_tcp(request)?,
+                }
+            }
+            None => refused(request)?,
+        };
+        let logged = server.is_some_and(|s| s.config.log);
+        if logged && let (Some(q), Ok(reply)) = (&query, Message::decode(&bytes)) {
+            let line = log_line(peer, transport, q, request.len(), &reply, bytes.len());
+            self.logs.entry(pod.to_string()).or_default().push(line);
+        }
+        Ok(bytes)
+    }
+}
+
+fn load(text: &str, base: &CoreDnsConfig) -> Result<CorefileSetup, CorefileError> {
+    let corefile = Corefile::parse(KUBEADM_COREFILE_PATH, text, &BTreeMap::new())?;
+    setup(&corefile, base)
+}
+
+/// `.:53`, the reload plugin's SHA512 line, `CoreDNS-1.11.1`, the platform line.
+fn banner(text: &str, s: &CorefileSetup) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for server in &s.servers {
+        for k in &server.keys {
+            let zone = k.zone.to_string();
+            let line = format!("{}:{}", zone, k.port);
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out.extend(banner_reload(text, s));
+    out.push(format!("CoreDNS-{COREDNS_VERSION}"));
+    out.push("linux/amd64, go1.20.7, ae2bbc2".to_string());
+    out
+}
+
+fn banner_reload(text: &str, s: &CorefileSetup) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.reload.is_some() {
+        let sha: String = Sha512::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        out.push(format!("[INFO] plugin/reload: Running configuration SHA512 = {sha}"));
+    }
+    for n in &s.notices {
+        out.push(format!("[WARNING] netsim: {KUBEADM_COREFILE_PATH} {n}"));
+    }
+    out
+}
+
+/// A REFUSED reply to a query no server block serves (the header and question echoed).
+fn refused(request: &[u8]) -> Result<Vec<u8>, ServerDrop> {
+    if request.len() < 12 {
+        return Err(ServerDrop::TooShort(request.len()));
+    }
+    if request[2] & 0x80 != 0 {
+        return Err(ServerDrop::NotAQuery);
+    }
+    let mut reply = Message::decode(request).unwrap_or_default();
+    reply.header.id = u16::from_be_bytes([request[0], request[1]]);
+    reply.header.flags = Flags { qr: true, rd: reply.header.flags.rd, ..Flags::default() };
+    reply.header.rcode = Rcode::Refused;
+    reply.answers.clear();
+    reply.authority.clear();
+    reply.additional.clear();
+    Ok(reply.encode())
+}
+
+/// plugin/log's default format (plugin/pkg/replacer):
+/// `{remote}:{port} - {>id} "{type} {class} {name} {proto} {size} {>do} {>bufsize}" {rcode}
+/// {>rflags} {rsize} {duration}`, at `[INFO]`.
+fn log_line(
+    peer: SocketAddrV4,
+    transport: Transport,
+    q: &Message,
+    size: usize,
+    reply: &Message,
+    rsize: usize,
+) -> String {
+    let (qtype, name) = q
+        .question()
+        .map(|qq| (qq.qtype.to_string(), qq.name.to_string()))
+        .unwrap_or_else(|| (RecordType::A.to_string(), ".".to_string()));
+    let (dnssec_ok, bufsize) = match q.opt() {
+        Some(o) => (o.ttl & 0x8000 != 0, o.class),
+        None => (false, 512),
+    };
+    let proto = match transport {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+    };
+    let f = &reply.header.flags;
+    let flags: Vec<&str> =
+        [(f.qr, "qr"), (f.aa, "aa"), (f.tc, "tc"), (f.rd, "rd"), (f.ra, "ra"), (f.ad, "ad"), (f.cd, "cd")]
+            .into_iter()
+            .filter_map(|(on, s)| on.then_some(s))
+            .collect();
+    format!(
+        "[INFO] {}:{} - {} \"{} IN {} {} {} {} {}\" {} {} {} {}",
+        peer.ip(),
+        peer.port(),
+        q.header.id,
+        qtype,
+        name,
+        proto,
+        size,
+        dnssec_ok,
+        bufsize,
+        reply.header.rcode,
+        flags.join(","),
+        rsize,
+        SERVE_DURATION
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::name::Name;
+    use crate::dns::view::DnsService;
+
+    fn view() -> ClusterDnsView {
+        let mut v = ClusterDnsView::default();
+        v.services.push(DnsService::cluster_ip("default", "kubernetes", "10.96.0.1".parse().unwrap()));
+        v
+    }
+
+    fn ask(p: &mut CoreDnsProcess, name: &str) -> Message {
+        let q = Message::query(4242, Name::parse(name).unwrap(), RecordType::A);
+        let peer = "10.244.1.7:41234".parse().unwrap();
+        Message::decode(
+            &p.serve("kube-system/coredns-a", peer, Transport::Udp, &q.encode(), &view()).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn starts_with_kubeadms_corefile_and_its_banner() {
+        let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
+        p.pod_started("kube-system/coredns-a");
+        let log = p.logs("kube-system/coredns-a");
+        assert_eq!(log[0], ".:53");
+        assert!(log[1].starts_with("[INFO] plugin/reload: Running configuration SHA512 = "));
+        assert_eq!(log[log.len() - 2], "CoreDNS-1.11.1");
+        assert_eq!(ask(&mut p, "kubernetes.default.svc.cluster.local").answers.len(), 1);
+    }
+
+    #[test]
+    fn an_edit_loads_at_the_next_reload_check_and_logs_queries() {
+        let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
+        p.pod_started("kube-system/coredns-a");
+        let edited = KUBEADM_COREFILE.replace("    errors\n", "    errors\n    log\n");
+        p.corefile_written(SimTime::ZERO, Some(edited));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(10));
+        ask(&mut p, "kubernetes.default.svc.cluster.local");
+        assert!(!p.logs("kube-system/coredns-a").iter().any(|l| l.contains("\"A IN")));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(30));
+        ask(&mut p, "kubernetes.default.svc.cluster.local");
+        let log = p.logs("kube-system/coredns-a");
+        assert!(log.contains(&"[INFO] Reloading complete".to_string()));
+        assert_eq!(
+            log.last().unwrap(),
+            "[INFO] 10.244.1.7:41234 - 4242 \"A IN kubernetes.default.svc.cluster.local. udp 54 false 512\" \
+             NOERROR qr,aa,rd 106 0.000110732s"
+        );
+    }
+
+    #[test]
+    fn a_bad_edit_keeps_the_old_corefile() {
+        let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
+        p.pod_started("kube-system/coredns-a");
+        p.corefile_written(
+            SimTime::ZERO,
+            Some(".:53 {\n    kubernetes cluster.local {\n        pods giant_seed\n    }\n}\n".into()),
+        );
+        p.tick(SimTime::ZERO + SimDuration::from_secs(60));
+        assert_eq!(
+            p.logs("kube-system/coredns-a").last().unwrap(),
+            "[ERROR] Restart failed: plugin/kubernetes: wrong value for pods: giant_seed,  must be one of: \
+             disabled, verified, insecure"
+        );
+        assert_eq!(p.corefile(), kubeadm_corefile("cluster.local"));
+    }
+
+    #[test]
+    fn names_outside_every_server_block_are_refused() {
+        let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
+        p.corefile_written(SimTime::ZERO, Some("cluster.local:53 {\n    kubernetes\n    reload\n}\n".into()));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(30));
+        assert_eq!(ask(&mut p, "example.com").header.rcode, Rcode::Refused);
+        assert_eq!(ask(&mut p, "kubernetes.default.svc.cluster.local").answers.len(), 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! Cluster DNS configured by the `kube-system/coredns` ConfigMap, end to end: the edit loads at
+//! the reload plugin's next check, the `log` plugin's lines land in the CoreDNS pod that
+//! answered, and a truncated UDP answer is asked again over TCP 53 through the dataplane.
+
+use sim_core::SimDuration;
+use sim_k8s::api::Kind;
+use sim_k8s::cluster::build::ProxySettings;
+use sim_k8s::cluster::{Cluster, ClusterConfig};
+use sim_k8s::manifest::load_str;
+
+const CLIENT: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers: [{name: client, image: busybox:1.36, command: [sleep, "3600"]}]
+"#;
+
+const COREFILE_WITH_LOG: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    .:53 {
+        errors
+        log
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+           ttl 30
+        }
+        prometheus :9153
+        forward . /etc/resolv.conf
+        reload 10s
+    }
+"#;
+
+fn apply(c: &mut Cluster, text: &str) {
+    let loaded = load_str("x.yaml", text);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+}
+
+fn cluster() -> Cluster {
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &ProxySettings::default(), 15).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    apply(&mut c, CLIENT);
+    c.settle(SimDuration::from_secs(120));
+    c
+}
+
+fn coredns_pods(c: &Cluster) -> Vec<String> {
+    c.world()
+        .api
+        .list_in(Kind::Pod, "kube-system")
+        .map(|o| o.name().to_string())
+        .filter(|n| n.starts_with("coredns-"))
+        .collect()
+}
+
+#[test]
+fn an_edited_corefile_loads_at_the_next_check_and_logs_queries() {
+    let mut c = cluster();
+    let pods = coredns_pods(&c);
+    assert_eq!(pods.len(), 2);
+    let log = c.coredns_logs("kube-system", &pods[0]).unwrap();
+    assert_eq!(log[0], ".:53");
+    assert!(log.iter().any(|l| l == "CoreDNS-1.11.1"));
+    assert!(log.iter().any(|l| l.contains("plugin/prometheus is not simulated")));
+    apply(&mut c, COREFILE_WITH_LOG);
+    c.advance(SimDuration::from_secs(31));
+    let client = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&client, "nslookup kubernetes.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    let logs: Vec<Vec<String>> = pods.iter().map(|p| c.coredns_logs("kube-system", p).unwrap()).collect();
+    for log in &logs {
+        assert!(log.iter().any(|l| l == "[INFO] Reloading complete"), "{log:#?}");
+    }
+    // The query went to one of the two replicas (kube-proxy's choice), and only that one logs it,
+    // with the client's pod address as CoreDNS sees it.
+    let lines: Vec<&String> = logs
+        .iter()
+        .flatten()
+        .filter(|l| l.contains("\"A IN kubernetes.default.svc.cluster.local. udp"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{logs:#?}");
+    assert!(lines[0].starts_with("[INFO] 10.244."), "{}", lines[0]);
+    assert!(lines[0].ends_with("NOERROR qr,aa,rd 106 0.000110732s"), "{}", lines[0]);
+}
+
+#[test]
+fn a_truncated_answer_is_asked_again_over_tcp() {
+    let mut c = cluster();
+    // A headless service with enough ready endpoints that the A answer overflows 512 bytes.
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: big}\nspec:\n  clusterIP: None\n  ports: [{port: 80}]\n---\n\
+         apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: big-1\n  labels: {kubernetes.io/service-name: big}\n\
+         addressType: IPv4\nports: [{port: 80}]\nendpoints:\n",
+    );
+    for i in 1..=40 {
+        yaml.push_str(&format!("- addresses: [\"10.244.9.{i}\"]\n  conditions: {{ready: true}}\n"));
+    }
+    apply(&mut c, &yaml);
+    c.settle(SimDuration::from_secs(60));
+    let client = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&client, "nslookup big.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    // All forty addresses arrive: the full answer came over TCP.
+    assert_eq!(out.stdout.matches("Address: 10.244.9.").count(), 40, "{}", out.stdout);
+}
+
+#[test]
+fn container_env_expands_references_wins_over_service_vars_and_reads_config_maps() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data: {MODE: prod, LEVEL: debug}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    envFrom:
+    - configMapRef: {name: app-config}
+      prefix: CFG_
+    env:
+    - {name: KUBERNETES_SERVICE_PORT, value: "8443"}
+    - {name: API, value: "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)/$(CFG_MODE)"}
+    - {name: LITERAL, value: "$$(NOT_EXPANDED)"}
+    - name: LEVEL
+      valueFrom: {configMapKeyRef: {name: app-config, key: LEVEL}}
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let app = c.resolve_target("pod/app").unwrap();
+    let out = c.exec(&app, "env");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "CFG_MODE=prod\n",
+        "CFG_LEVEL=debug\n",
+        "KUBERNETES_SERVICE_PORT=8443\n",
+        "API=https://10.96.0.1:8443/prod\n",
+        "LITERAL=$(NOT_EXPANDED)\n",
+        "LEVEL=debug\n",
+        "KUBERNETES_SERVICE_HOST=10.96.0.1\n",
+    ] {
+        assert!(out.stdout.contains(want), "{want:?} missing in\n{}", out.stdout);
+    }
+    // The container's own KUBERNETES_SERVICE_PORT replaced the kubelet's, it is not listed twice.
+    assert_eq!(out.stdout.matches("KUBERNETES_SERVICE_PORT=").count(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn dig_reports_why_no_server_answered_in_dig_s_words() {
+    let mut c = cluster();
+    let client = c.resolve_target("pod/client").unwrap();
+    // A node answers UDP 53 with ICMP port unreachable: nothing listens there.
+    let out = c.exec(&client, "dig @10.32.1.148 kubernetes.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 9, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(";; communications error to 10.32.1.148#53: connection refused\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("connection refused").count(), 3, "{}", out.stdout);
+    assert!(out.stdout.ends_with(";; no servers could be reached\n"), "{}", out.stdout);
+}
+
+#[test]
+fn host_aliases_are_in_etc_hosts_and_answer_before_dns() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: aliased}
+spec:
+  hostAliases:
+  - ip: "10.96.0.1"
+    hostnames: [api.internal, api]
+  containers: [{name: c, image: busybox:1.36, command: [sleep, "3600"]}]
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let pod = c.resolve_target("pod/aliased").unwrap();
+    let hosts = c.exec(&pod, "cat /etc/hosts");
+    assert!(
+        hosts.stdout.ends_with("\n# Entries added by HostAliases.\n10.96.0.1\tapi.internal\tapi\n"),
+        "{}",
+        hosts.stdout
+    );
+    // wget's getaddrinfo reads /etc/hosts first: api.internal is the kubernetes Service's IP,
+    // no DNS query needed (CoreDNS would say NXDOMAIN).
+    let out = c.exec(&pod, "wget -qO- -T 2 http://api.internal:443/");
+    assert!(!out.stderr.contains("bad address"), "{}{}", out.stdout, out.stderr);
+}
