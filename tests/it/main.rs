@@ -7,3 +7,4 @@ mod cli_scenarios;
 mod scenarios;
 mod single_node;
 mod support;
+mod trace_json;
