@@ -472,6 +472,18 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
             ));
             return;
         }
+        Resolution::NotSimulated if !crate::api::builtin_kinds::is_known(&api_version, &kind) => {
+            // A kind no API group serves (a typo of a built-in kind, a kind in the wrong
+            // built-in group): the REST mapper's answer, as kubectl prints it.
+            let loc = node.get("kind").map(|n| n.loc).unwrap_or(node.loc);
+            out.errors.push(shape_error(
+                file,
+                loc,
+                &field("kind"),
+                format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
+            ));
+            return;
+        }
         Resolution::NotSimulated => {
             let meta = node.get("metadata");
             let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str).unwrap_or("").to_string();

@@ -1,0 +1,64 @@
+//! What a learner and a CI user meet first (issue 16): typos that are errors, step targets
+//! checked when the step runs, every mistake of a scenario reported.
+
+use crate::support::netsim;
+
+#[test]
+fn r16_a_kind_typo_is_an_error_and_a_not_simulated_kind_a_warning() {
+    let out = netsim(&["kubectl", "-f", "tests/data/ux/kind-typo.yaml", "get", "svc"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("tests/data/ux/kind-typo.yaml:3:7: no matches for kind \"Servcie\" in version \"v1\""),
+        "{}",
+        out.stderr
+    );
+    let run = netsim(&["run", "tests/data/ux/apply-typo.yaml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "error: kind-typo.yaml:3:7: no matches for kind \"Servcie\" in version \"v1\"\n(exit status 1)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("error: no objects passed to apply\n(exit status 1)"), "{}", run.stdout);
+    let scenario = netsim(&["run", "tests/data/ux/manifest-typo.yaml"]);
+    assert_eq!(scenario.code, 2, "{}{}", scenario.stdout, scenario.stderr);
+    assert!(
+        scenario.stderr.contains("no matches for kind \"Servcie\" in version \"v1\""),
+        "{}",
+        scenario.stderr
+    );
+}
+
+#[test]
+fn r16_a_missing_step_target_fails_the_scenario_at_the_step() {
+    let out = netsim(&["run", "tests/data/ux/missing-target.yaml"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("[root@master ~]# kubectl exec nothere -- echo hi\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("[root@nothere ~]# echo hi\n"), "{}", out.stdout);
+    assert_eq!(
+        out.stderr,
+        "tests/data/ux/missing-target.yaml:6:5: steps[1]: on: pod/nothere: Error from server (NotFound): pods \"nothere\" not found\n\
+         tests/data/ux/missing-target.yaml:8:5: steps[2]: on: node/nothere: Error from server (NotFound): nodes \"nothere\" not found\n"
+    );
+}
+
+#[test]
+fn r16_every_mistake_of_a_scenario_is_reported() {
+    let out = netsim(&["run", "tests/data/bad-scenarios/several-mistakes.yaml"]);
+    assert_eq!(out.code, 2);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stderr);
+    assert!(lines[0].starts_with(
+        "tests/data/bad-scenarios/several-mistakes.yaml:5:5: steps[0]: unknown field `frobnicate`"
+    ));
+    assert!(
+        lines[1]
+            .starts_with("tests/data/bad-scenarios/several-mistakes.yaml:8:5: steps[2]: unknown field `onn`")
+    );
+    assert!(lines[2].starts_with(
+        "tests/data/bad-scenarios/several-mistakes.yaml:9:5: steps[3]: sleep: invalid duration"
+    ));
+}
