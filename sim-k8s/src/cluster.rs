@@ -8,6 +8,7 @@
 //! - [`facade`]: [`Cluster`], the cluster as users drive it.
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
+//! - [`pipeline`]: shell syntax around commands: `|` into text filters, `&&`/`;`, `>`, `$(...)`.
 //! - [`trace_report`]: a traced connection as structured data (summary, packets, hops), as text.
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
@@ -20,6 +21,7 @@ pub mod dns_view;
 pub mod exec;
 pub mod facade;
 pub mod ops;
+pub mod pipeline;
 pub mod proxy_view;
 pub mod trace_report;
 pub mod world;

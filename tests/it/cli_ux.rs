@@ -62,3 +62,42 @@ fn r16_every_mistake_of_a_scenario_is_reported() {
         "tests/data/bad-scenarios/several-mistakes.yaml:9:5: steps[3]: sleep: invalid duration"
     ));
 }
+
+#[test]
+fn r16_pipes_lists_redirects_and_substitution_around_simulated_commands() {
+    let out = netsim(&["run", "tests/data/ux/pipes.yaml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "| grep nginx | wc -l\n2\n",
+        "jq -r '.items[].metadata.name'\nkubernetes\nmy-nginx\n",
+        "tail -n +2\nmy-nginx-b8cc68944-55npr\nmy-nginx-b8cc68944-bwpb9\n",
+        "grep -o '<title>.*</title>'\n<title>Welcome to nginx!</title>\n",
+        "cat /tmp/page | head -3\n615\n<!DOCTYPE html>\n",
+        "echo $(hostname)\nmaster\n",
+        "sh: sed: not simulated after a pipe (netsim's filters: grep, head, tail, wc, sort, uniq, cut, awk '{print $N}', jq, cat, tr -d)\n(exit status 127)",
+    ] {
+        assert!(out.stdout.contains(want), "missing {want:?} in\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn r16_a_shell_on_manifests_saves_a_scenario_that_passes() {
+    let dir = std::env::temp_dir().join(format!("netsim-ux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let saved = dir.join("saved.yaml");
+    let script = format!(
+        "kubectl get pods | wc -l\nssh pod/my-nginx-b8cc68944-55npr\ncurl -s my-nginx | grep -c nginx\nexit\nsleep 2\nsave {}\n",
+        saved.display()
+    );
+    let out =
+        crate::support::netsim_with_input(&["shell", "-f", "scenarios/manifests/my-nginx.yaml"], &script);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("[root@master ~]# kubectl get pods | wc -l\n3\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("/ # curl -s my-nginx | grep -c nginx\n6\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("saved 3 steps to"), "{}", out.stdout);
+    let text = std::fs::read_to_string(&saved).expect("the shell wrote the scenario");
+    assert!(text.contains("  - run: \"curl -s my-nginx | grep -c nginx\"\n    on: \"pod/my-nginx-b8cc68944-55npr\"\n    expect:\n      exit: 0\n      contains: \"6\"\n"), "{text}");
+    let replay = netsim(&["run", saved.to_str().unwrap_or_default()]);
+    assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

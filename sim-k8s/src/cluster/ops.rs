@@ -424,6 +424,11 @@ impl Cluster {
     /// relative to `base`. `exec` runs in the pod's namespace; `rollout status` and `wait`
     /// let simulated time pass until their condition holds.
     pub fn kubectl_line(&mut self, args: &str, base: &std::path::Path) -> ExecOutput {
+        // `kubectl get pods | grep web` and friends (cluster/pipeline.rs), on the control plane.
+        if super::pipeline::has_shell_syntax(args) {
+            let cp = self.control_plane_name();
+            return self.shell_line(&Target::Node(cp), &format!("kubectl {args}"), base);
+        }
         let line = format!("kubectl {args}");
         let base = base.to_path_buf();
         let read = move |p: &str| -> Result<String, String> {
@@ -515,6 +520,19 @@ impl Cluster {
                 }
             }
         }
+    }
+}
+
+impl Cluster {
+    /// The control-plane node's name (the first node if none has the role).
+    pub fn control_plane_name(&self) -> String {
+        let nodes = &self.world().config.nodes;
+        nodes
+            .iter()
+            .find(|n| n.role == super::config::NodeRole::ControlPlane)
+            .or(nodes.first())
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| "master".to_string())
     }
 }
 
