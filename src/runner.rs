@@ -356,6 +356,12 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
             loaded.errors.iter().map(|e| Diagnostic::raw(relocate(s, e.to_string()))).collect(),
         ));
     }
+    manifest::budget::check_objects(
+        &loaded.objects,
+        config.nodes.len() as u64,
+        manifest::budget::DEFAULT_MAX_OBJECTS,
+    )
+    .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
     let (cluster, took) = build_cluster(
         config,
         s.cluster.service_cidr.is_some(),

@@ -282,12 +282,20 @@ pub fn parse_duration(s: &str) -> Option<sim_core::SimDuration> {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let file = std::fs::File::open(path).map_err(|e| {
             Diagnostics::single(Diagnostic::plain(
                 path.display().to_string(),
                 format!("cannot read file: {e}"),
             ))
         })?;
+        // Capped while reading, like manifests: a scenario is a page of steps, not gigabytes.
+        let text =
+            sim_k8s::manifest::budget::read_capped(&path.display().to_string(), file, MAX_SCENARIO_BYTES)
+                .map_err(|e| {
+                    Diagnostics::single(Diagnostic::raw(
+                        e.to_string().replace("manifest is too large", "scenario is too large"),
+                    ))
+                })?;
         Self::parse(path, text)
     }
 
@@ -390,6 +398,9 @@ fn check_step(
     }
     None
 }
+
+/// Largest scenario file read (its manifests have their own cap).
+pub const MAX_SCENARIO_BYTES: usize = 16 * 1024 * 1024;
 
 /// Most diagnostics one scenario file reports; past it, one line says how many more there are.
 pub const MAX_DIAGNOSTICS: usize = 20;

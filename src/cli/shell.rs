@@ -172,6 +172,7 @@ pub fn run(a: ShellArgs) -> u8 {
                 node_port_range: None,
                 proxy_mode: a.proxy_mode.clone(),
                 seed: a.seed.unwrap_or(1),
+                max_objects: sim_k8s::manifest::budget::DEFAULT_MAX_OBJECTS,
             };
             let built = match build(&args) {
                 Ok(b) => b,

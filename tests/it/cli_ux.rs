@@ -101,3 +101,34 @@ fn r16_a_shell_on_manifests_saves_a_scenario_that_passes() {
     assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn r16_hostile_input_names_the_limit_it_hit() {
+    // A long invalid value is quoted cut, with its length.
+    let dir = std::env::temp_dir().join(format!("netsim-ux-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let long = dir.join("long.yaml");
+    let name = "A".repeat(100_000);
+    std::fs::write(
+        &long,
+        format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  ports:\n  - port: 80\n"),
+    )
+    .expect("write");
+    let out = netsim(&["kubectl", "-f", long.to_str().unwrap_or_default(), "get", "svc"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("\"... (100000 bytes, truncated): must be no more than 63 characters"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.len() < 2000, "stderr echoes the value: {} bytes", out.stderr.len());
+    // The object budget counts workloads' pods and stops before the cluster is built.
+    let out =
+        netsim(&["kubectl", "-f", "scenarios/manifests/my-nginx.yaml", "--max-objects", "3", "get", "pods"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("more than --max-objects 3"), "{}", out.stderr);
+    // Standard input is capped while it is read (a small cap stands in for the 1 GiB one).
+    let piped = crate::support::netsim_with_input(&["kubectl", "-f", "-", "get", "svc"], "");
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
