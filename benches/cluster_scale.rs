@@ -53,6 +53,7 @@ fn args(path: &std::path::Path) -> ClusterArgs {
         node_port_range: None,
         proxy_mode: None,
         seed: 1,
+        max_objects: sim_k8s::manifest::budget::DEFAULT_MAX_OBJECTS,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod nft;
 pub mod scenario;
 pub mod shell;
 pub mod trace;
+pub mod trace_json;
 
 use std::process::ExitCode;
 

@@ -370,6 +370,12 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
             loaded.errors.iter().map(|e| Diagnostic::raw(relocate(s, e.to_string()))).collect(),
         ));
     }
+    manifest::budget::check_objects(
+        &loaded.objects,
+        config.nodes.len() as u64,
+        manifest::budget::DEFAULT_MAX_OBJECTS,
+    )
+    .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
     let (cluster, took) = build_cluster(
         config,
         s.cluster.service_cidr.is_some(),
@@ -529,8 +535,32 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                         Some(cluster.exec(&target, command))
                     }
                     Err(e) => {
-                        let _ = writeln!(t, "{}{command}", prompt(&cp));
-                        Some(ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() })
+                        // The step's target does not exist when the step runs: shown as the
+                        // person would have typed it (kubectl exec for a pod, the host's
+                        // prompt otherwise), and a failure of the scenario at the step.
+                        let spec = on.as_deref().unwrap_or_default();
+                        match spec.strip_prefix("pod/").or_else(|| spec.strip_prefix("pods/")) {
+                            Some(pod) => {
+                                let (ns, name) = match pod.split_once('/') {
+                                    Some((ns, name)) => (format!("-n {ns} "), name),
+                                    None => (String::new(), pod),
+                                };
+                                let _ = writeln!(t, "{}kubectl exec {ns}{name} -- {command}", prompt(&cp));
+                            }
+                            None => {
+                                let host = spec.rsplit('/').next().unwrap_or(spec);
+                                let _ = writeln!(t, "{}{command}", prompt(host));
+                            }
+                        }
+                        let _ = writeln!(t, "{e}");
+                        let _ = writeln!(t, "! step target: `on: {spec}` does not exist when the step runs");
+                        failures.push(format!(
+                            "{}:{}:{}: steps[{i}]: on: {spec}: {e}",
+                            s.path.display(),
+                            step.line,
+                            step.column
+                        ));
+                        continue;
                     }
                 }
             }

@@ -370,12 +370,20 @@ pub fn parse_duration(s: &str) -> Option<sim_core::SimDuration> {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let file = std::fs::File::open(path).map_err(|e| {
             Diagnostics::single(Diagnostic::plain(
                 path.display().to_string(),
                 format!("cannot read file: {e}"),
             ))
         })?;
+        // Capped while reading, like manifests: a scenario is a page of steps, not gigabytes.
+        let text =
+            sim_k8s::manifest::budget::read_capped(&path.display().to_string(), file, MAX_SCENARIO_BYTES)
+                .map_err(|e| {
+                    Diagnostics::single(Diagnostic::raw(
+                        e.to_string().replace("manifest is too large", "scenario is too large"),
+                    ))
+                })?;
         Self::parse(path, text)
     }
 
@@ -383,7 +391,7 @@ impl Scenario {
     pub fn parse(path: &Path, text: String) -> Result<Scenario, Diagnostics> {
         let file = path.display().to_string();
         let raw: RawScenario = serde_saphyr::from_str(&text)
-            .map_err(|e| Diagnostics::single(Diagnostic::from_yaml(&file, &e)))?;
+            .map_err(|e| every_mistake(&file, &text, Diagnostic::from_yaml(&file, &e)))?;
         let mut diags = Diagnostics::default();
         let mut manifests = Vec::new();
         for m in raw.manifests {
@@ -402,94 +410,10 @@ impl Scenario {
         let mut traffic_names: Vec<String> = Vec::new();
         for (i, s) in raw.steps.into_iter().enumerate() {
             let loc = s.referenced;
-            let at =
-                |msg: String| Diagnostic::at(&file, loc.line(), loc.column(), format!("steps[{i}]: {msg}"));
-            let r = s.value;
-            let mut actions: Vec<Action> = Vec::new();
-            // A present-but-invalid action still counts, so one mistake gives one message.
-            let mut invalid_actions = 0;
-            if let Some(n) = r.note {
-                actions.push(Action::Note(n));
-            }
-            if let Some(k) = r.kubectl {
-                actions.push(Action::Kubectl(k));
-            }
-            if let Some(c) = r.run {
-                actions.push(Action::Run { on: r.on.clone(), command: c });
-            } else if r.on.is_some() {
-                diags.push(at("`on` goes with `run`".into()));
-            }
-            if let Some(d) = r.sleep {
-                match parse_duration(&d) {
-                    Some(d) => actions.push(Action::Sleep(d)),
-                    None => {
-                        invalid_actions += 1;
-                        diags.push(at(format!(
-                            "sleep: invalid duration {d:?}: expected a number with a unit (ms, s, m, h), e.g. 500ms or 10s"
-                        )))
-                    }
-                }
-            }
-            if let Some(t) = r.trace {
-                actions.push(Action::Trace(t));
-            }
-            if let Some(f) = r.fault {
-                match sim_k8s::cluster::faults::Fault::parse(&f) {
-                    Ok(_) => actions.push(Action::Fault(f)),
-                    Err(e) => {
-                        invalid_actions += 1;
-                        diags.push(at(e));
-                    }
-                }
-            }
-            let is_traffic = r.traffic.is_some();
-            if let Some(t) = r.traffic {
-                let n = traffic_names.len() + 1;
-                match check_traffic(&file, i, n, t) {
-                    Ok(t) => {
-                        if traffic_names.contains(&t.name) {
-                            invalid_actions += 1;
-                            diags.push(at(format!(
-                                "traffic: the name {:?} is taken by an earlier traffic step",
-                                t.name
-                            )));
-                        } else {
-                            traffic_names.push(t.name.clone());
-                            actions.push(Action::Traffic(t));
-                        }
-                    }
-                    Err(d) => {
-                        invalid_actions += 1;
-                        diags.0.extend(d);
-                    }
-                }
-            }
-            if !is_traffic && r.expect.as_ref().is_some_and(Expect::has_traffic_checks) {
-                diags.push(at(
-                    "expect: maxFailures, allServedBy, noneServedBy and window go with a traffic step".into(),
-                ));
-            }
-            if let Some(w) = r.expect.as_ref().and_then(|e| e.window.as_deref())
-                && parse_window(w).is_none()
+            if let Some(step) =
+                check_step(&file, i, loc.line(), loc.column(), s.value, &mut traffic_names, &mut diags)
             {
-                diags.push(at(format!(
-                    "expect.window: invalid window {w:?}: expected START-END or START- (durations from the traffic's start), e.g. 20s-60s"
-                )));
-            }
-            match actions.len() + invalid_actions {
-                1 if actions.len() == 1 => steps.push(Step {
-                    line: loc.line(),
-                    column: loc.column(),
-                    action: actions.remove(0),
-                    expect: r.expect.unwrap_or_default(),
-                }),
-                1 => {}
-                0 => diags.push(at(
-                    "a step needs one action: note, kubectl, run, sleep, trace, fault or traffic".into(),
-                )),
-                _ => diags.push(at(
-                    "a step has exactly one action (note, kubectl, run, sleep, trace, fault, traffic)".into(),
-                )),
+                steps.push(step);
             }
         }
         if !diags.is_empty() {
@@ -589,6 +513,210 @@ fn check_traffic(
         timeout,
         bucket,
     })
+}
+
+/// Checks one raw step (exactly one valid action); problems go to `diags`.
+fn check_step(
+    file: &str,
+    i: usize,
+    line: u64,
+    column: u64,
+    r: RawStep,
+    traffic_names: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Option<Step> {
+    let at = |msg: String| Diagnostic::at(file, line, column, format!("steps[{i}]: {msg}"));
+
+    let mut actions: Vec<Action> = Vec::new();
+    // A present-but-invalid action still counts, so one mistake gives one message.
+    let mut invalid_actions = 0;
+    if let Some(n) = r.note {
+        actions.push(Action::Note(n));
+    }
+    if let Some(k) = r.kubectl {
+        actions.push(Action::Kubectl(k));
+    }
+    if let Some(c) = r.run {
+        actions.push(Action::Run { on: r.on.clone(), command: c });
+    } else if r.on.is_some() {
+        diags.push(at("`on` goes with `run`".into()));
+    }
+    if let Some(d) = r.sleep {
+        match parse_duration(&d) {
+            Some(d) => actions.push(Action::Sleep(d)),
+            None => {
+                invalid_actions += 1;
+                diags.push(at(format!(
+                    "sleep: invalid duration {d:?}: expected a number with a unit (ms, s, m, h), e.g. 500ms or 10s"
+                )))
+            }
+        }
+    }
+    if let Some(t) = r.trace {
+        actions.push(Action::Trace(t));
+    }
+    if let Some(f) = r.fault {
+        match sim_k8s::cluster::faults::Fault::parse(&f) {
+            Ok(_) => actions.push(Action::Fault(f)),
+            Err(e) => {
+                invalid_actions += 1;
+                diags.push(at(e));
+            }
+        }
+    }
+    let is_traffic = r.traffic.is_some();
+    if let Some(t) = r.traffic {
+        let n = traffic_names.len() + 1;
+        match check_traffic(file, i, n, t) {
+            Ok(t) => {
+                if traffic_names.contains(&t.name) {
+                    invalid_actions += 1;
+                    diags.push(at(format!(
+                        "traffic: the name {:?} is taken by an earlier traffic step",
+                        t.name
+                    )));
+                } else {
+                    traffic_names.push(t.name.clone());
+                    actions.push(Action::Traffic(t));
+                }
+            }
+            Err(d) => {
+                invalid_actions += 1;
+                diags.0.extend(d);
+            }
+        }
+    }
+    if !is_traffic && r.expect.as_ref().is_some_and(Expect::has_traffic_checks) {
+        diags.push(at(
+            "expect: maxFailures, allServedBy, noneServedBy and window go with a traffic step".into()
+        ));
+    }
+    if let Some(w) = r.expect.as_ref().and_then(|e| e.window.as_deref())
+        && parse_window(w).is_none()
+    {
+        diags.push(at(format!(
+            "expect.window: invalid window {w:?}: expected START-END or START- (durations from the traffic's start), e.g. 20s-60s"
+        )));
+    }
+    match actions.len() + invalid_actions {
+        1 if actions.len() == 1 => {
+            return Some(Step {
+                line,
+                column,
+                action: actions.remove(0),
+                expect: r.expect.unwrap_or_default(),
+            });
+        }
+        1 => {}
+        0 => diags
+            .push(at("a step needs one action: note, kubectl, run, sleep, trace, fault or traffic".into())),
+        _ => diags.push(at(
+            "a step has exactly one action (note, kubectl, run, sleep, trace, fault, traffic)".into(),
+        )),
+    }
+    None
+}
+
+/// Largest scenario file read (its manifests have their own cap).
+pub const MAX_SCENARIO_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most diagnostics one scenario file reports; past it, one line says how many more there are.
+pub const MAX_DIAGNOSTICS: usize = 20;
+
+/// After the whole-file decode stopped at `first`, looks for the other mistakes: the top level
+/// decoded with the steps left opaque, then each step decoded on its own (its lines cut out of
+/// the file and dedented, positions mapped back), so a file with three bad steps reports three
+/// errors. Sorted by position, at most [`MAX_DIAGNOSTICS`].
+fn every_mistake(file: &str, text: &str, first: Diagnostic) -> Diagnostics {
+    /// The top level, steps not decoded.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct TopLevel {
+        name: String,
+        #[serde(default)]
+        description: String,
+        seed: u64,
+        #[serde(default)]
+        cluster: ClusterSpec,
+        #[serde(default)]
+        manifests: Vec<Spanned<ManifestRef>>,
+        #[serde(default)]
+        steps: Vec<serde::de::IgnoredAny>,
+    }
+    /// Only where the steps are.
+    #[derive(Deserialize)]
+    struct StepsOnly {
+        #[serde(default)]
+        steps: Vec<Spanned<serde::de::IgnoredAny>>,
+    }
+    let mut all = Vec::new();
+    if let Err(e) = serde_saphyr::from_str::<TopLevel>(text) {
+        all.push(Diagnostic::from_yaml(file, &e));
+    }
+    if let Ok(only) = serde_saphyr::from_str::<StepsOnly>(text) {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, st) in only.steps.iter().enumerate() {
+            let (line, column) = (st.referenced.line(), st.referenced.column());
+            let Some(snippet) = step_text(&lines, line, column) else { continue };
+            let mut diags = Diagnostics::default();
+            match serde_saphyr::from_str::<RawStep>(&snippet) {
+                Ok(raw) => {
+                    check_step(file, i, line, column, raw, &mut Vec::new(), &mut diags);
+                }
+                Err(e) => {
+                    let mut d = Diagnostic::from_yaml(file, &e);
+                    d.line = d.line.map(|l| l + line - 1);
+                    d.column = d.column.map(|c| c + column - 1);
+                    if !d.message.starts_with(&format!("steps[{i}]")) {
+                        d.message = format!("steps[{i}]: {}", d.message);
+                    }
+                    diags.push(d);
+                }
+            }
+            all.extend(diags.0);
+        }
+    }
+    // The whole-file error and its step-by-step twin say the same at the same place; the
+    // twin names the step.
+    all.push(first);
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for d in all {
+        if !out.iter().any(|o| o.line == d.line && o.column == d.column) {
+            out.push(d);
+        }
+    }
+    out.sort_by_key(|d| (d.line, d.column));
+    let more = out.len().saturating_sub(MAX_DIAGNOSTICS);
+    out.truncate(MAX_DIAGNOSTICS);
+    if more > 0 {
+        out.push(Diagnostic::plain(file.to_string(), format!("{more} more errors not shown")));
+    }
+    Diagnostics(out)
+}
+
+/// The text of the step whose mapping starts at `line`:`column` (1-based), dedented so the
+/// mapping starts at column 1: its first line from the column on, then the following lines
+/// indented at least as far, until a line that is not.
+fn step_text(lines: &[&str], line: u64, column: u64) -> Option<String> {
+    let start = usize::try_from(line).ok()?.checked_sub(1)?;
+    let indent = usize::try_from(column).ok()?.checked_sub(1)?;
+    let first = lines.get(start)?;
+    let mut out = first.get(indent..)?.to_string();
+    out.push('\n');
+    for l in lines.iter().skip(start + 1) {
+        let blank = l.trim().is_empty() || l.trim_start().starts_with('#');
+        let leading = l.len() - l.trim_start_matches(' ').len();
+        if blank {
+            out.push('\n');
+        } else if leading >= indent && !l[leading..].starts_with("- ") || leading > indent {
+            out.push_str(l.get(indent..).unwrap_or_default());
+            out.push('\n');
+        } else {
+            break;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! and ignored. Left out: resources/limits, volumes, security contexts, affinity and every other
 //! field that does not change where packets go — they are reported as unknown fields.
 
+pub mod builtin_kinds;
 pub mod config_map;
 pub mod duration;
 pub mod endpoint_slice;

@@ -9,6 +9,8 @@
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
 //! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
+//! - [`pipeline`]: shell syntax around commands: `|` into text filters, `&&`/`;`, `>`, `$(...)`.
+//! - [`trace_report`]: a traced connection as structured data (summary, packets, hops), as text.
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`curl`]: curl and BusyBox wget: their options, requests and output.
 //! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
@@ -25,7 +27,9 @@ pub mod exec;
 pub mod facade;
 pub mod faults;
 pub mod ops;
+pub mod pipeline;
 pub mod proxy_view;
+pub mod trace_report;
 pub mod traffic;
 pub mod world;
 

@@ -8,6 +8,7 @@
 //! bounded: a size cap per source plus serde-saphyr budgets (aliases, depth, node count).
 //! Left out: `kubectl` flags such as `-k` (kustomize) and URLs.
 
+pub mod budget;
 pub mod decode;
 pub mod tree;
 
@@ -328,16 +329,12 @@ fn load_file(path: &Path, out: &mut LoadOutcome) {
         out.errors.push(too_large(&name, m.len() as usize));
         return;
     }
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+    // Read through the cap, not the length asked in advance: a device or a growing file has
+    // no honest length.
+    match std::fs::File::open(path) {
+        Ok(f) => match budget::read_capped(&name, f, MAX_SOURCE_BYTES) {
             Ok(text) => load_text_into(&name, &text, out),
-            Err(e) => out.errors.push(LoadError {
-                file: name,
-                loc: None,
-                field: String::new(),
-                message: format!("file is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-                kind: LoadErrorKind::Syntax,
-            }),
+            Err(e) => out.errors.push(e),
         },
         Err(e) => out.errors.push(io_error(&name, format!("cannot read file: {e}"))),
     }
@@ -468,6 +465,18 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
                 file,
                 loc,
                 &field("apiVersion"),
+                format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
+            ));
+            return;
+        }
+        Resolution::NotSimulated if !crate::api::builtin_kinds::is_known(&api_version, &kind) => {
+            // A kind no API group serves (a typo of a built-in kind, a kind in the wrong
+            // built-in group): the REST mapper's answer, as kubectl prints it.
+            let loc = node.get("kind").map(|n| n.loc).unwrap_or(node.loc);
+            out.errors.push(shape_error(
+                file,
+                loc,
+                &field("kind"),
                 format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
             ));
             return;

@@ -105,6 +105,20 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
+/// Longest offending value echoed whole in an error; longer ones are cut (on a character
+/// boundary) and say how long they were, so a 4 MB `metadata.name` costs one line of stderr.
+pub const MAX_ECHOED_VALUE: usize = 256;
+
+/// `render(v)`, or for a long `v` its first [`MAX_ECHOED_VALUE`] / 4 characters rendered and
+/// `... (N bytes, truncated)`.
+pub fn bounded(v: &str, render: impl Fn(&str) -> String) -> String {
+    if v.len() <= MAX_ECHOED_VALUE {
+        return render(v);
+    }
+    let cut = v.char_indices().nth(MAX_ECHOED_VALUE / 4).map_or(v.len(), |(i, _)| i);
+    format!("{}... ({} bytes, truncated)", render(&v[..cut]), v.len())
+}
+
 /// Go's `%#v` of a `[]string`.
 pub fn go_string_slice(items: &[String]) -> String {
     if items.is_empty() {
@@ -159,8 +173,8 @@ impl FieldError {
             | (_, BadValue::Omit) => self.type_.as_str().to_string(),
             (t, BadValue::Int(i)) => format!("{}: {i}", t.as_str()),
             (t, BadValue::Bool(b)) => format!("{}: {b}", t.as_str()),
-            (t, BadValue::Str(v)) => format!("{}: {}", t.as_str(), go_quote(v)),
-            (t, BadValue::Raw(v)) => format!("{}: {v}", t.as_str()),
+            (t, BadValue::Str(v)) => format!("{}: {}", t.as_str(), bounded(v, go_quote)),
+            (t, BadValue::Raw(v)) => format!("{}: {}", t.as_str(), bounded(v, |v| v.to_string())),
         };
         if !self.detail.is_empty() {
             s.push_str(": ");

@@ -42,6 +42,10 @@ pub struct ClusterArgs {
     /// The seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The most objects the manifests may create (their own plus their workloads' pods);
+    /// past it netsim stops with exit 2 before building the cluster.
+    #[arg(long = "max-objects", value_name = "N", default_value_t = manifest::budget::DEFAULT_MAX_OBJECTS)]
+    pub max_objects: u64,
 }
 
 /// A cluster built from manifests.
@@ -128,11 +132,13 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     let mut sources = Vec::new();
     for f in &args.files {
         if f == "-" {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
-                eprintln!("STDIN: {e}");
-                exit::INVALID
-            })?;
+            // Capped while reading: 200 MB on a pipe is refused at the cap, not buffered first.
+            let text =
+                manifest::budget::read_capped("STDIN", std::io::stdin().lock(), manifest::MAX_SOURCE_BYTES)
+                    .map_err(|e| {
+                    eprintln!("{e}");
+                    exit::INVALID
+                })?;
             sources.push(Source::text("STDIN", &text));
         } else {
             sources.push(Source::Path(PathBuf::from(f)));
@@ -186,6 +192,12 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         if let Some(net) = config.network_of_nodes() {
             config.node_network = net;
         }
+    }
+    if let Err(e) =
+        manifest::budget::check_objects(&loaded.objects, config.nodes.len() as u64, args.max_objects)
+    {
+        eprintln!("error: {e}");
+        return Err(exit::INVALID);
     }
     let nodes = if nodes.is_empty() { NodeObjects::Apply } else { NodeObjects::DefinedTheNodes };
     let (cluster, _) =

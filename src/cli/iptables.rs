@@ -226,6 +226,9 @@ fn first_payload_rule(text: &str) -> Option<(usize, String)> {
 pub fn save(args: SaveArgs) -> u8 {
     let mut built;
     let loaded;
+    // A simulated node's dump has the banner lines the real tool (and the in-scenario
+    // command) prints, stamped with the simulated clock; a re-printed dump stays byte-exact.
+    let mut stamp = None;
     let nf: &Netfilter = match (&args.rules, &args.node) {
         (Some(path), _) => match load_rules(path, &args.dump) {
             Ok((nf, _)) => {
@@ -240,6 +243,10 @@ pub fn save(args: SaveArgs) -> u8 {
                 Err(code) => return code,
             };
             built.cluster.world_mut().load_rules_of(node);
+            stamp = Some(sim_k8s::cluster::exec::ctime(
+                built.cluster.world().api.config().epoch_unix_secs,
+                built.cluster.now(),
+            ));
             let w = built.cluster.world();
             let Some(n) = w.node_index(node).and_then(|i| w.nodes.get(i)) else {
                 eprintln!("error: no node named {node:?}");
@@ -255,7 +262,7 @@ pub fn save(args: SaveArgs) -> u8 {
             return exit::INVALID;
         }
     };
-    let opts = SaveOptions { counters: args.counters, timestamp: None };
+    let opts = SaveOptions { counters: args.counters, timestamp: stamp };
     match &args.table {
         None => print!("{}", nf.save(&opts)),
         Some(t) => match sim_net::netfilter::TableName::parse(t) {

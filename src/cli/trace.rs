@@ -3,7 +3,9 @@
 //! Two forms:
 //! - `--from X --to DEST:PORT`: a real conversation in the simulated cluster, hop by hop, with
 //!   the replies (`--all-paths` first lists every endpoint the first packet can reach, with
-//!   its probability, from the first node's rules).
+//!   its probability, from the first node's rules). The summary comes first, then each packet
+//!   at `--detail summary|hops|rules`, for `--packet first|N|all`; `--format json` prints the
+//!   same report as JSON Lines (`trace_json`, docs/trace-json.md).
 //! - `--node NAME --src IP --to IP:PORT`: kube-proxy's rules of one node in isolation, as
 //!   kube-proxy's own tests check them: where the first packet from that source goes, as the
 //!   `paths` JSON of `netsim iptables trace` (docs/trace-json.md).
@@ -11,6 +13,7 @@
 use clap::Args;
 use sim_core::SimTime;
 use sim_k8s::cluster::Target;
+use sim_k8s::cluster::trace_report::{PacketSelection, TraceDetail};
 use sim_net::netfilter::explore::{ExploreOrigin, ExploreRequest};
 use sim_net::network::ConvProto;
 
@@ -45,9 +48,42 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// How much of each packet to print after the summary: `summary` (none), `hops` (a line
+    /// per host), `rules` (every step, with the rules that matched).
+    #[arg(long, value_enum, default_value = "rules")]
+    pub detail: DetailArg,
+    /// Which packets to show: `first`, a packet number, or `all`.
+    #[arg(long, value_name = "first|N|all", default_value = "all", value_parser = parse_packet)]
+    pub packet: PacketSelection,
     /// Draw the connection instead: a Mermaid sequence diagram or a Graphviz (dot) graph.
     #[arg(long, value_enum, value_name = "KIND")]
     pub diagram: Option<Diagram>,
+}
+
+/// `--detail` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DetailArg {
+    /// The summary only.
+    Summary,
+    /// The summary, then one line per host for each packet.
+    Hops,
+    /// The summary, then every step of each packet with the rules that matched.
+    Rules,
+}
+
+impl From<DetailArg> for TraceDetail {
+    fn from(d: DetailArg) -> TraceDetail {
+        match d {
+            DetailArg::Summary => TraceDetail::Summary,
+            DetailArg::Hops => TraceDetail::Hops,
+            DetailArg::Rules => TraceDetail::Rules,
+        }
+    }
+}
+
+fn parse_packet(s: &str) -> Result<PacketSelection, String> {
+    PacketSelection::parse(s)
+        .ok_or_else(|| format!("expected first, all or a packet number (1, 2, ...), got {s:?}"))
 }
 
 /// Diagram kinds.
@@ -175,20 +211,20 @@ pub fn run(a: TraceArgs) -> u8 {
         eprint!("{}", out.stderr);
         return if out.exit_code == 0 { exit::OK } else { exit::FAILED };
     }
-    let out = cluster.trace(&target, &dest, port, proto);
-    match a.format {
-        Format::Text => {
+    let detail = TraceDetail::from(a.detail);
+    let (out, report) = cluster.trace_with(&target, &dest, port, proto, detail, a.packet);
+    match (a.format, report) {
+        (Format::Json, Some(report)) => {
+            print!("{}", super::trace_json::json_lines(&report, detail, a.packet, out.exit_code));
+        }
+        (Format::Text, Some(_)) => {
             println!("# seed {}", cluster.seed());
             print!("{}", out.stdout);
             eprint!("{}", out.stderr);
         }
-        Format::Json => {
-            let v = serde_json::json!({
-                "seed": cluster.seed(),
-                "trace": out.stdout,
-                "exit_code": out.exit_code,
-            });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        (_, None) => {
+            print!("{}", out.stdout);
+            eprint!("{}", out.stderr);
         }
     }
     if out.exit_code == 0 { exit::OK } else { exit::FAILED }

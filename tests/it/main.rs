@@ -4,6 +4,8 @@ mod cli_iptables;
 mod cli_ipvs;
 mod cli_nft;
 mod cli_scenarios;
+mod cli_ux;
 mod scenarios;
 mod single_node;
 mod support;
+mod trace_json;

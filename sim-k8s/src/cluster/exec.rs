@@ -48,14 +48,14 @@ pub struct ExecOutput {
 }
 
 impl ExecOutput {
-    pub(super) fn err(message: impl Into<String>, exit_code: i32) -> Self {
+    pub(crate) fn err(message: impl Into<String>, exit_code: i32) -> Self {
         let mut m = message.into();
         if !m.is_empty() && !m.ends_with('\n') {
             m.push('\n');
         }
         ExecOutput { stderr: m, exit_code, ..Default::default() }
     }
-    fn out(stdout: impl Into<String>) -> Self {
+    pub(crate) fn out(stdout: impl Into<String>) -> Self {
         ExecOutput { stdout: stdout.into(), ..Default::default() }
     }
 }
@@ -97,6 +97,15 @@ fn ip_addr_of(all: &str, dev: &str) -> Option<String> {
 impl Cluster {
     /// Runs `line` on `target`.
     pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
+        // Pipes, lists, redirection and $(...) (cluster/pipeline.rs).
+        if super::pipeline::has_shell_syntax(line) {
+            return self.shell_line(target, line, std::path::Path::new("."));
+        }
+        self.exec_command(target, line)
+    }
+
+    /// One simulated command, without shell syntax.
+    pub(crate) fn exec_command(&mut self, target: &Target, line: &str) -> ExecOutput {
         let cmd = match parse(line) {
             Ok(c) => c,
             Err(e) => return ExecOutput::err(e.message, e.exit_code),

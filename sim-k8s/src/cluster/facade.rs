@@ -48,13 +48,15 @@ pub struct Cluster {
     /// The event loop and the world.
     pub sim: Simulation<ClusterWorld>,
     seed: u64,
+    /// Files written by `>` in command lines (`pipeline`), per host and path.
+    pub(crate) shell_files: super::pipeline::ShellFiles,
 }
 
 impl Cluster {
     /// Builds the cluster and starts its controllers at time zero.
     pub fn new(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<Cluster, String> {
         let world = build(config, proxy, seed)?;
-        let mut c = Cluster { sim: Simulation::new(world), seed };
+        let mut c = Cluster { sim: Simulation::new(world), seed, shell_files: Default::default() };
         c.kick();
         Ok(c)
     }

@@ -11,16 +11,15 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use sim_core::SimDuration;
 use sim_core::TraceRecord;
-use sim_net::conntrack::print::entry_line;
-use sim_net::netfilter::NfStep;
-use sim_net::network::{ConvProto, Conversation, NetTrace, RouteTrace};
+use sim_net::network::{ConvProto, Conversation, NetTrace};
 
 use super::exec::{ExecOutput, disposition_name};
 use super::facade::{Cluster, Target};
+use super::trace_report::{PacketSelection, TraceDetail, TraceReport, TraceRequest};
 use crate::api::Kind;
 use crate::apps::HttpRequest;
 
-/// A parsed `trace` request: `FROM -> DEST[:PORT] [tcp|udp|icmp]`.
+/// A parsed `trace` request: `FROM -> DEST[:PORT] [tcp|udp|icmp] [--detail D] [--packet P]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceSpec {
     /// Where the connection starts (`pod/NAME`, `node/NAME`, `host/NAME`, or a bare name).
@@ -33,49 +32,81 @@ pub struct TraceSpec {
     pub proto: ConvProto,
     /// `FROM -> NAME dns`: trace the name lookup (every query the resolver sends) instead.
     pub dns: bool,
+    /// How much of each packet to print after the summary.
+    pub detail: TraceDetail,
+    /// Which packets to print.
+    pub packets: PacketSelection,
 }
 
 impl TraceSpec {
-    /// Parses `FROM -> DEST[:PORT] [tcp|udp|icmp]`.
+    /// Parses `FROM -> DEST[:PORT] [tcp|udp|icmp] [--detail summary|hops|rules]
+    /// [--packet first|N|all]`.
     pub fn parse(s: &str) -> Result<TraceSpec, String> {
         let usage = || {
-            format!("trace: expected `FROM -> DEST[:PORT] [tcp|udp|icmp]` or `FROM -> NAME dns`, got {s:?}")
+            format!(
+                "trace: expected `FROM -> DEST[:PORT] [tcp|udp|icmp] [--detail summary|hops|rules] [--packet first|N|all]` or `FROM -> NAME dns`, got {s:?}"
+            )
         };
         let (from, rest) = s.split_once("->").ok_or_else(usage)?;
         let mut words = rest.split_whitespace();
         let dest = words.next().ok_or_else(usage)?;
         let mut dns = false;
-        let proto = match words.next() {
-            None | Some("tcp") => ConvProto::Tcp,
-            Some("udp") => ConvProto::Udp,
-            Some("icmp") => ConvProto::Icmp,
-            Some("dns") => {
-                dns = true;
-                ConvProto::Udp
+        let mut proto = None;
+        let mut detail = TraceDetail::default();
+        let mut packets = PacketSelection::default();
+        while let Some(w) = words.next() {
+            match w {
+                "tcp" | "udp" | "icmp" | "dns" if proto.is_none() && !dns => {
+                    proto = Some(match w {
+                        "udp" => ConvProto::Udp,
+                        "icmp" => ConvProto::Icmp,
+                        "dns" => {
+                            dns = true;
+                            ConvProto::Udp
+                        }
+                        _ => ConvProto::Tcp,
+                    });
+                }
+                "--detail" => {
+                    detail = words
+                        .next()
+                        .and_then(TraceDetail::parse)
+                        .ok_or_else(|| "trace: --detail expects summary, hops or rules".to_string())?;
+                }
+                "--packet" => {
+                    packets = words.next().and_then(PacketSelection::parse).ok_or_else(|| {
+                        "trace: --packet expects first, all or a packet number (1, 2, ...)".to_string()
+                    })?;
+                }
+                _ => return Err(usage()),
             }
-            Some(_) => return Err(usage()),
-        };
+        }
+        let proto = proto.unwrap_or(ConvProto::Tcp);
         if dns {
-            if words.next().is_some() {
-                return Err(usage());
-            }
             return Ok(TraceSpec {
                 from: from.trim().to_string(),
                 dest: dest.to_string(),
                 port: 53,
                 proto,
                 dns,
+                detail,
+                packets,
             });
-        }
-        if words.next().is_some() {
-            return Err(usage());
         }
         let (host, port) = match dest.rsplit_once(':') {
             Some((h, p)) => (h, p.parse::<u16>().map_err(|_| usage())?),
             None if proto == ConvProto::Icmp => (dest, 0),
             None => (dest, 80),
         };
-        Ok(TraceSpec { from: from.trim().to_string(), dest: host.to_string(), port, proto, dns })
+        Ok(TraceSpec {
+            from: from.trim().to_string(),
+            dest: host.to_string(),
+            port,
+            proto,
+            dns,
+            detail,
+            packets,
+        })
     }
 }
 
@@ -96,7 +127,7 @@ impl Cluster {
         if spec.dns {
             return self.trace_lookup(&target, &spec.dest);
         }
-        self.trace(&target, &spec.dest, spec.port, spec.proto)
+        self.trace_with(&target, &spec.dest, spec.port, spec.proto, spec.detail, spec.packets).0
     }
 
     /// The lookup of `name` from `from`: the resolv.conf it uses, every query its resolver sends
@@ -186,143 +217,37 @@ impl Cluster {
         Ok((ip, id, conv, records))
     }
 
-    /// Traces one connection from `from` to `dest:port`, rendered hop by hop.
+    /// Traces one connection from `from` to `dest:port`, rendered with the summary first
+    /// and every packet's steps (the default detail).
     pub fn trace(&mut self, from: &Target, dest: &str, port: u16, proto: ConvProto) -> ExecOutput {
+        self.trace_with(from, dest, port, proto, TraceDetail::default(), PacketSelection::default()).0
+    }
+
+    /// Traces one connection; the text at `detail` for the `which` packets, and the
+    /// structured report it was rendered from (none if the connection could not start).
+    pub fn trace_with(
+        &mut self,
+        from: &Target,
+        dest: &str,
+        port: u16,
+        proto: ConvProto,
+        detail: TraceDetail,
+        which: PacketSelection,
+    ) -> (ExecOutput, Option<TraceReport>) {
         let (ip, id, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
-            Err(o) => return *o,
+            Err(o) => return (*o, None),
         };
         let proto_name = match proto {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
             ConvProto::Icmp => "icmp",
         };
-        let mut out = String::new();
-        let src = self.address_of(from).map(|a| a.to_string()).unwrap_or_default();
-        let _ = writeln!(out, "trace: {from} ({src}) -> {dest} ({ip}:{port}) {proto_name}");
-        let mut current = None;
-        for r in &records {
-            let ev = &r.event;
-            if let Some(p) = ev.packet()
-                && current != Some(p)
-            {
-                current = Some(p);
-                let n = conv.packets.iter().position(|x| *x == p).map(|i| i + 1).unwrap_or(0);
-                let _ = writeln!(out, "\npacket {n}:");
-            }
-            let t = format!("{:>12}", format!("{:.6}s", r.at.as_nanos() as f64 / 1e9));
-            let name = |h| self.world().net.host_name(h).to_string();
-            match ev {
-                NetTrace::Sent { host, pkt, .. } => {
-                    let _ = writeln!(out, "  {t} {}: sends {pkt}", name(*host));
-                }
-                NetTrace::Rx { host, iface, pkt, .. } => {
-                    let _ = writeln!(out, "  {t} {}: received on {iface}: {pkt}", name(*host));
-                }
-                NetTrace::Conntrack { host, state, new, entry, .. } => {
-                    let what = if *new { "NEW".to_string() } else { format!("{state:?}").to_uppercase() };
-                    let line =
-                        entry.as_ref().map(|e| format!(": {}", entry_line(e, r.at))).unwrap_or_default();
-                    let _ = writeln!(out, "  {t} {}: conntrack {what}{line}", name(*host));
-                }
-                NetTrace::Hook { host, hook, verdict, steps, .. } => {
-                    let matched: Vec<std::borrow::Cow<'_, str>> = steps
-                        .iter()
-                        .filter_map(|s| match s {
-                            NfStep::RuleMatched { text, .. } => Some(text.as_str().into()),
-                            NfStep::Nft(sim_net::nftables::NftStep::RuleMatched { text, .. }) => {
-                                Some(text.as_str().into())
-                            }
-                            // The verdict-map element that chose the next chain (nftables).
-                            NfStep::Nft(sim_net::nftables::NftStep::MapElement {
-                                map,
-                                element: Some(e),
-                                ..
-                            }) => Some(format!("  {map} element {e}").into()),
-                            _ => None,
-                        })
-                        .collect();
-                    if matched.is_empty() && matches!(verdict, sim_net::netfilter::HookVerdict::Accept) {
-                        continue;
-                    }
-                    let v = match verdict {
-                        sim_net::netfilter::HookVerdict::Accept => "ACCEPT".to_string(),
-                        sim_net::netfilter::HookVerdict::Drop => "DROP".to_string(),
-                        sim_net::netfilter::HookVerdict::Reject(w) => {
-                            format!("REJECT --reject-with {}", sim_net::netfilter::rule::reject_with_name(*w))
-                        }
-                    };
-                    let _ = writeln!(out, "  {t} {}: {} -> {v}", name(*host), hook.chain_name());
-                    for m in matched {
-                        let _ = writeln!(out, "  {:>12}     {m}", "");
-                    }
-                }
-                NetTrace::Nat { host, manip, before, after, .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {}: {}NAT {before} => {after}",
-                        name(*host),
-                        match manip {
-                            sim_net::nat::Manip::Src => "S",
-                            sim_net::nat::Manip::Dst => "D",
-                        }
-                    );
-                }
-                NetTrace::Route { host, decision, .. } => {
-                    let d = match decision {
-                        RouteTrace::Local => "local".to_string(),
-                        RouteTrace::Unicast(route) => route.to_string(),
-                        RouteTrace::Multipath { .. } => decision.to_string(),
-                        RouteTrace::Unreachable => "unreachable (no route)".to_string(),
-                    };
-                    let _ = writeln!(out, "  {t} {}: route: {d}", name(*host));
-                }
-                NetTrace::Bridge { host, bridge, in_port, out_port, .. } => {
-                    let _ = writeln!(out, "  {t} {}: bridge {bridge}: {in_port} -> {out_port}", name(*host));
-                }
-                NetTrace::Tx { host, iface, next_hop, .. } => {
-                    let _ = writeln!(out, "  {t} {}: sent on {iface} to {next_hop}", name(*host));
-                }
-                NetTrace::CtConfirmed { host, entry, .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {}: conntrack confirmed: {}",
-                        name(*host),
-                        entry_line(entry, r.at)
-                    );
-                }
-                NetTrace::Ipvs { host, step, .. } => {
-                    let _ = writeln!(out, "  {t} {}: {step}", name(*host));
-                }
-                NetTrace::KernelLog { host, message } => {
-                    let _ = writeln!(out, "  {t} {}: kernel: {message}", name(*host));
-                }
-                NetTrace::Disposition { host, disposition, .. } => {
-                    let _ = writeln!(out, "  {t} {}: => {}", name(*host), describe_disposition(disposition));
-                }
-            }
-        }
-        use sim_net::network::Outcome;
-        let outcome = match &conv.outcome {
-            Some(Outcome::Completed { .. }) => "completed".to_string(),
-            Some(Outcome::Refused) => "connection refused (RST)".to_string(),
-            Some(Outcome::Reset) => "connection reset".to_string(),
-            Some(Outcome::Unreachable { icmp_type, code, from }) => {
-                format!("ICMP type {icmp_type} code {code} ({}) from {from}", icmp_name(*icmp_type, *code))
-            }
-            Some(Outcome::TimedOut) => "timed out (no answer)".to_string(),
-            Some(Outcome::NoRoute) => "no route to the destination (ENETUNREACH)".to_string(),
-            Some(Outcome::Failed(why)) => format!("failed: {why}"),
-            None => "no outcome".to_string(),
-        };
-        let served = conv
-            .served_by
-            .as_ref()
-            .map(|s| format!(", served by {} which saw the client as {}", self.describe_host(s.host), s.peer))
-            .unwrap_or_default();
-        let _ = writeln!(out, "\nresult: {outcome}{served}");
+        let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
+        let report = self.trace_report(&req, &conv, &records);
+        let stdout = report.render_text(detail, which);
         let connection = Some(self.report(id, &conv));
-        ExecOutput { stdout: out, connection, ..Default::default() }
+        (ExecOutput { stdout, connection, ..Default::default() }, Some(report))
     }
 
     /// The same connection as a diagram: a Mermaid sequence diagram or a Graphviz graph of the
@@ -463,19 +388,6 @@ impl Cluster {
     }
 }
 
-/// ICMP type/code names as tcpdump prints them.
-fn icmp_name(t: u8, c: u8) -> &'static str {
-    match (t, c) {
-        (3, 0) => "net unreachable",
-        (3, 1) => "host unreachable",
-        (3, 3) => "port unreachable",
-        (3, 9) | (3, 10) | (3, 13) => "administratively prohibited",
-        (3, _) => "destination unreachable",
-        (11, _) => "time exceeded",
-        _ => "icmp",
-    }
-}
-
 /// A disposition in words, naming the rule or chain when there is one.
 pub fn describe_disposition(d: &sim_net::network::Disposition) -> String {
     use sim_net::network::{Delivery, Disposition as D};
@@ -520,6 +432,11 @@ impl Cluster {
     /// relative to `base`. `exec` runs in the pod's namespace; `rollout status` and `wait`
     /// let simulated time pass until their condition holds.
     pub fn kubectl_line(&mut self, args: &str, base: &std::path::Path) -> ExecOutput {
+        // `kubectl get pods | grep web` and friends (cluster/pipeline.rs), on the control plane.
+        if super::pipeline::has_shell_syntax(args) {
+            let cp = self.control_plane_name();
+            return self.shell_line(&Target::Node(cp), &format!("kubectl {args}"), base);
+        }
         let line = format!("kubectl {args}");
         let base = base.to_path_buf();
         let read = move |p: &str| -> Result<String, String> {
@@ -611,6 +528,19 @@ impl Cluster {
                 }
             }
         }
+    }
+}
+
+impl Cluster {
+    /// The control-plane node's name (the first node if none has the role).
+    pub fn control_plane_name(&self) -> String {
+        let nodes = &self.world().config.nodes;
+        nodes
+            .iter()
+            .find(|n| n.role == super::config::NodeRole::ControlPlane)
+            .or(nodes.first())
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| "master".to_string())
     }
 }
 

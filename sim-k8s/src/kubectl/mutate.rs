@@ -188,6 +188,21 @@ fn from_files(k: &mut Kubectl<'_>, files: &[String], namespace: Option<&str>, ve
         for ns in &loaded.not_simulated {
             out.stderr.push_str(&format!("Warning: {ns}\n"));
         }
+        if loaded.objects.is_empty() && loaded.not_simulated.is_empty() {
+            // kubectl's resource builder finds no object in the file (empty, only comments or
+            // `---`): `error: no objects passed to apply` (create, replace alike).
+            let what = match verb {
+                Verb::Apply => Some("apply"),
+                Verb::Create => Some("create"),
+                Verb::Replace | Verb::ForceReplace => Some("replace"),
+                Verb::Delete { .. } => None,
+            };
+            if let Some(what) = what {
+                out.stderr.push_str(&format!("error: no objects passed to {what}\n"));
+                out.exit_code = 1;
+            }
+            continue;
+        }
         let mut objects = loaded.objects;
         if let Some(ns) = namespace {
             for o in &mut objects {
