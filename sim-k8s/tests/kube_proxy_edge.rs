@@ -77,3 +77,46 @@ fn trace_outlasts_a_neighbour_resolution_failure() {
         assert!(out.contains("\nresult: ICMP type 3 code 1 (host unreachable)"), "{proto:?}:\n{out}");
     }
 }
+
+const NO_ENDPOINTS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: ghost}
+spec:
+  clusterIP: 10.96.5.5
+  selector: {app: nobody}
+  ports: [{port: 53, protocol: UDP}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: busybox}
+spec:
+  containers: [{name: busybox, image: busybox:1.36, command: [sleep, "3600"]}]
+"#;
+
+/// The kernel's ICMP rate limit (`icmp_ratelimit` 1000 ms, burst 6, per peer): a burst of
+/// datagrams from a pod to a Service without endpoints — kube-proxy's `REJECT` in the node's
+/// FORWARD path — gets six port-unreachables at once; the seventh, in the same second, gets
+/// nothing and times out; later ones are answered again as tokens come back.
+#[test]
+fn a_burst_to_a_service_without_endpoints_meets_the_icmp_rate_limit() {
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &Default::default(), 7).unwrap();
+    c.settle(SimDuration::from_secs(60));
+    let loaded = load_str("ghost.yaml", NO_ENDPOINTS);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in &c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    c.settle(SimDuration::from_secs(120));
+    let pod = Target::Pod { namespace: "default".into(), name: "busybox".into() };
+    let results: Vec<String> = (0..8)
+        .map(|_| {
+            let out = c.trace(&pod, "10.96.5.5", 53, sim_net::network::ConvProto::Udp).stdout;
+            out.lines().find(|l| l.starts_with("result: ")).unwrap_or("").to_string()
+        })
+        .collect();
+    let refused = results.iter().filter(|r| r.contains("(port unreachable)")).count();
+    assert!(results[..6].iter().all(|r| r.contains("(port unreachable)")), "{results:#?}");
+    assert_eq!(results[6], "result: timed out (no answer)", "{results:#?}");
+    assert_eq!(refused, 7, "the eighth, 4 s later, is answered again: {results:#?}");
+}

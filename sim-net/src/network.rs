@@ -14,6 +14,7 @@
 //! instantaneous; a failure answers after the kernel's 3 s), IPv6, policy routing.
 
 pub mod conversation;
+pub mod icmp_rate;
 pub mod render;
 pub mod trace;
 mod walk;
@@ -140,6 +141,8 @@ pub struct Network {
     bridge_ingress: Option<(HostId, String)>,
     /// Conntrack state of packets in flight over a loopback interface.
     loopback_ct: BTreeMap<PacketId, crate::conntrack::CtClass>,
+    /// The kernel's per-peer ICMP error rate limit of every host.
+    icmp_rate: icmp_rate::IcmpRateLimit,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -161,6 +164,7 @@ impl Network {
             upstreams: BTreeMap::new(),
             dispositions: BTreeMap::new(),
             loopback_ct: BTreeMap::new(),
+            icmp_rate: icmp_rate::IcmpRateLimit::default(),
             bridge_ingress: None,
             trace: VecSink::default(),
             tracing: true,

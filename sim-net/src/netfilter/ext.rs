@@ -33,7 +33,9 @@
 //! evaluated and take the namespace's [`PayloadAssumption`] (default: no match).
 //!
 //! Left out: IPv6 forms, `hashlimit --hashlimit-rate-match`, `socket` v1/v2 differences, the
-//! `bpf --object-pinned` form, `SET --map-set`, `CT --timeout`, `policy` on real SAs.
+//! `bpf --object-pinned` form, `SET --map-set`'s effect (loaded and printed; set entries carry
+//! no skbinfo, so nothing is mapped, and the kernel's mangle-only check is not made),
+//! `CT --timeout`, `policy` on real SAs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -2112,6 +2114,10 @@ pub struct SetTarget {
     pub exist: bool,
     /// `--timeout`.
     pub timeout: Option<u32>,
+    /// `--map-set NAME dirs`: the matching entry's skbinfo (mark, priority, queue) is applied.
+    pub map: Option<(String, Vec<SetDir>)>,
+    /// `--map-mark` (1), `--map-prio` (2), `--map-queue` (4): which skbinfo fields.
+    pub map_flags: u8,
 }
 
 /// An extension target.
@@ -2410,6 +2416,13 @@ impl ExtTarget {
                         s.del = Some((name, dirs));
                     }
                 }
+                "--map-set" => {
+                    let name = a.value(opt)?.to_string();
+                    s.map = Some((name, parse_dirs(a.value(opt)?)?));
+                }
+                "--map-mark" => s.map_flags |= 1,
+                "--map-prio" => s.map_flags |= 2,
+                "--map-queue" => s.map_flags |= 4,
                 "--exist" => s.exist = true,
                 "--timeout" => s.timeout = Some(num(a.value(opt)?)?),
                 _ => return Ok(false),
@@ -2465,7 +2478,7 @@ impl ExtTarget {
             ExtTarget::Netmap(None) => Err(bad("NETMAP: option \"--to\" must be specified")),
             ExtTarget::Tproxy { port: 0, .. } => Err(bad("TPROXY: option \"--on-port\" must be specified")),
             ExtTarget::Checksum(false) => Err(bad("CHECKSUM target: Parameter --checksum-fill is required")),
-            ExtTarget::Set(s) if s.add.is_none() && s.del.is_none() => {
+            ExtTarget::Set(s) if s.add.is_none() && s.del.is_none() && s.map.is_none() => {
                 Err(bad("You must specify either `--add-set' or `--del-set'"))
             }
             ExtTarget::Ttl(None) => Err(bad("TTL: You must specify an action")),
@@ -2563,6 +2576,15 @@ impl ExtTarget {
                 }
                 if let Some(t) = s.timeout {
                     let _ = write!(out, " --timeout {t}");
+                }
+                // set_target_save_v3: `--map-set`, then the skbinfo flags in this order.
+                if let Some((n, d)) = &s.map {
+                    let _ = write!(out, " --map-set {n} {}", set_dirs(d));
+                    for (bit, flag) in [(1, " --map-mark"), (2, " --map-prio"), (4, " --map-queue")] {
+                        if s.map_flags & bit != 0 {
+                            out.push_str(flag);
+                        }
+                    }
                 }
             }
             ExtTarget::Ttl(Some((m, n))) => {
@@ -2673,6 +2695,12 @@ impl ExtTarget {
                     && let Some(e) = set_entry_of(ipsets, name, dirs, pkt)
                 {
                     let _ = ipsets.del(name, &e, true);
+                }
+                if s.map.is_some() {
+                    note(
+                        "SET",
+                        "--map-set: set entries carry no skbinfo in the model: no mark, priority or queue is mapped",
+                    );
                 }
                 ExtVerdict::Continue
             }

@@ -450,6 +450,22 @@ mod tests {
         assert_eq!(skipped, ["unknown", "unknown"]);
     }
 
+    /// `SET --map-set` as the real iptables v1.8.9 printed it (both backends) after
+    /// `ipset create M hash:ip skbinfo`.
+    #[test]
+    fn set_map_set_loads_and_prints_as_iptables_save() {
+        let mut nf = Netfilter::new();
+        nf.ipset_restore("create M hash:ip\n").unwrap();
+        let rules = "*mangle\n-A PREROUTING -j SET --map-set M dst --map-mark\n-A POSTROUTING -j SET --map-set M src,dst --map-mark --map-prio --map-queue\nCOMMIT\n";
+        nf.restore(rules, false).unwrap();
+        let saved = nf.save(&Default::default());
+        assert!(saved.contains("-A PREROUTING -j SET --map-set M dst --map-mark\n"), "{saved}");
+        assert!(
+            saved.contains("-A POSTROUTING -j SET --map-set M src,dst --map-mark --map-prio --map-queue\n"),
+            "{saved}"
+        );
+    }
+
     #[test]
     fn ipset_save_dumps_restore() {
         let mut nf = Netfilter::new();

@@ -709,15 +709,35 @@ impl Network {
 
     /// An ICMP error from `h` about `pkt`, or `None` where the kernel sends none (about an
     /// ICMP error, or a packet from 0.0.0.0).
-    pub(super) fn make_icmp_error(&self, h: HostId, pkt: &Packet, msg: Icmp) -> Option<Packet> {
+    ///
+    /// The kernel's per-peer rate limit applies ([`super::icmp_rate`]); a suppressed error is
+    /// a kernel log line in the trace.
+    pub(super) fn make_icmp_error(&mut self, h: HostId, pkt: &Packet, msg: Icmp) -> Option<Packet> {
         if matches!(&pkt.transport, Transport::Icmp(Icmp::DestUnreachable { .. } | Icmp::TimeExceeded { .. }))
             || pkt.src.is_unspecified()
         {
             return None;
         }
         let host = self.host_ref(h);
+        let to_self = host.is_local(pkt.src);
         let src = if host.is_local(pkt.dst) { pkt.dst } else { host.select_src(pkt.src)? };
-        Some(Packet::icmp(src, pkt.src, msg))
+        let answer = Packet::icmp(src, pkt.src, msg);
+        let icmp_type = match &answer.transport {
+            Transport::Icmp(m) => m.icmp_type(),
+            _ => 0,
+        };
+        let now = self.now;
+        if !self.icmp_rate.allow(h, pkt.src, icmp_type, to_self, now) {
+            self.record(NetTrace::KernelLog {
+                host: h,
+                message: format!(
+                    "ICMP type {icmp_type} to {} not sent: icmp_ratelimit (1000 ms per message, burst 6, per peer)",
+                    pkt.src
+                ),
+            });
+            return None;
+        }
+        Some(answer)
     }
 
     /// Sends ICMP destination unreachable `code` about `pkt` from `h`.
