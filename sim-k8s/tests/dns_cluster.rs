@@ -206,3 +206,26 @@ spec:
     let out = c.exec(&pod, "wget -qO- -T 2 http://api.internal:443/");
     assert!(!out.stderr.contains("bad address"), "{}{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn getent_hosts_reads_etc_hosts_first() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: aliased}
+spec:
+  hostAliases:
+  - ip: "10.96.0.1"
+    hostnames: [api.internal, api]
+  containers: [{name: c, image: nginx, command: [sleep, "3600"]}]
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let pod = c.resolve_target("pod/aliased").unwrap();
+    let out = c.exec(&pod, "getent hosts api");
+    assert_eq!(out.stdout, "10.96.0.1       api.internal api\n");
+    assert_eq!(out.exit_code, 0);
+}

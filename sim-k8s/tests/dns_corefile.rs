@@ -380,3 +380,25 @@ fn ipv6_endpoint_labels_get_a_zero_after_a_trailing_double_colon() {
     let targets: Vec<String> = m.additional.iter().map(|r| r.name.to_string()).collect();
     assert_eq!(targets, ["fd00--0.v6.default.svc.cluster.local.", "fd00--5.v6.default.svc.cluster.local."]);
 }
+
+#[test]
+fn labels_select_the_services_the_plugin_sees() {
+    let cf = ".:53 {\n    kubernetes cluster.local {\n        labels environment in (production, qa),application=nginx\n    }\n}\n";
+    let s = server(cf).unwrap();
+    let mut v = view();
+    v.services[2].labels.insert("environment".into(), "qa".into());
+    v.services[2].labels.insert("application".into(), "nginx".into());
+    let core = CoreDns { config: &s.servers[0].config, view: &v };
+    let ask = |name: &str| {
+        let q = Message::query(1, Name::parse(name).unwrap(), RecordType::A);
+        Message::decode(&core.answer_bytes(&q.encode()).unwrap()).unwrap()
+    };
+    assert_eq!(ask("svc1.testns.svc.cluster.local").answers.len(), 1);
+    assert_eq!(ask("kubernetes.default.svc.cluster.local").header.rcode, Rcode::NxDomain);
+    let e = server(
+        ".:53 {\n    kubernetes cluster.local {\n        labels environment in (production, qa\n    }\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("unable to parse label selector"), "{e}");
+}

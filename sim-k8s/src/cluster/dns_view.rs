@@ -65,6 +65,7 @@ fn dns_service(svc: &Service, slices: &[&EndpointSlice]) -> DnsService {
         }
     };
     out.publish_not_ready_addresses = spec.publish_not_ready_addresses.unwrap_or(false);
+    out.labels = svc.metadata.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for p in &spec.ports {
         if let Ok(port) = u16::try_from(p.port) {
             out.ports.push(DnsPort { name: p.name.clone(), protocol: protocol(&p.protocol()), port });

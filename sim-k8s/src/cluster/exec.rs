@@ -125,6 +125,11 @@ impl Cluster {
             HostCommand::Wget(w) => self.wget(target, host, &w),
             HostCommand::Nslookup { args } => self.nslookup(target, &args),
             HostCommand::Dig { args } => self.dig(target, &args),
+            HostCommand::GetentHosts { name }
+                if let Some(line) = crate::dns::hosts_file::getent_line(&self.hosts_file(target), &name) =>
+            {
+                ExecOutput::out(line)
+            }
             HostCommand::GetentHosts { name } => match self.lookup(target, &name) {
                 Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
                 _ => ExecOutput { exit_code: 2, ..Default::default() },

@@ -71,6 +71,8 @@ pub struct CoreDnsConfig {
     pub ignore_empty_service: bool,
     /// `noendpoints`: the plugin does not watch endpoints (no headless or endpoint records).
     pub noendpoints: bool,
+    /// `labels SELECTOR`: only Services whose labels match are watched.
+    pub labels: Option<crate::kubectl::get::Selector>,
     /// SOA serial (CoreDNS uses the time of the last API change; the simulation supplies it).
     pub soa_serial: u32,
     /// Addresses of the DNS service, answered for `ns.dns.<zone>` and NS queries.
@@ -176,6 +178,11 @@ impl CoreDnsConfig {
         self.forward.as_ref().is_some_and(|from| from.iter().any(|z| name.is_subdomain_of(z)))
     }
 
+    /// Whether the plugin's informers see this Service (`labels` option).
+    pub fn watches(&self, svc: &super::view::DnsService) -> bool {
+        self.labels.as_ref().is_none_or(|sel| sel.matches(&svc.labels))
+    }
+
     /// Whether the kubernetes plugin exposes this namespace (`namespaces` option).
     pub fn namespace_exposed(&self, ns: &str) -> bool {
         self.namespaces.is_empty() || self.namespaces.iter().any(|n| n.eq_ignore_ascii_case(ns))
@@ -201,6 +208,7 @@ impl Default for CoreDnsConfig {
             namespaces: Vec::new(),
             ignore_empty_service: false,
             noendpoints: false,
+            labels: None,
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
             loadbalance: true,
@@ -704,7 +712,9 @@ impl CoreDns<'_> {
         if r.service.is_empty() {
             return Ok(vec![]);
         }
-        let Some(svc) = self.view.service(&r.namespace, &r.service) else { return Err(NameErr::NoItems) };
+        let Some(svc) = self.view.service(&r.namespace, &r.service).filter(|s| self.config.watches(s)) else {
+            return Err(NameErr::NoItems);
+        };
         let mut out = Vec::new();
         let mut found = false;
         if svc.service_type == ServiceType::ExternalName {
@@ -843,7 +853,9 @@ impl CoreDns<'_> {
         };
         let cluster = &self.config.zone;
         let mut targets: Vec<Name> = Vec::new();
-        let exposed = |s: &&super::view::DnsService| self.config.namespace_exposed(&s.namespace);
+        let exposed = |s: &&super::view::DnsService| {
+            self.config.namespace_exposed(&s.namespace) && self.config.watches(s)
+        };
         if let Some(svc) = self.view.services.iter().filter(exposed).find(|s| s.cluster_ips.contains(&ip)) {
             targets.push(key_name(&[&svc.name, &svc.namespace, "svc"], cluster));
         } else {

@@ -50,6 +50,23 @@ pub fn lookup(file: &str, name: &str) -> Vec<IpAddr> {
         .collect()
 }
 
+/// `getent hosts NAME` answered from the file (glibc's `files` backend): the first line that
+/// lists the name, as `IP` padded to 15 columns, the line's first name (canonical) and the
+/// others as aliases.
+pub fn getent_line(file: &str, name: &str) -> Option<String> {
+    let want = name.trim_end_matches('.');
+    file.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let ip: IpAddr = fields.next()?.parse().ok()?;
+        let names: Vec<&str> = fields.collect();
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(want))
+            .then(|| format!("{:<15} {}\n", ip.to_string(), names.join(" ")))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +90,6 @@ mod tests {
         assert_eq!(lookup(&f, "FOO.remote"), vec!["10.1.2.3".parse::<IpAddr>().unwrap()]);
         assert_eq!(lookup(&f, "web-0"), vec!["10.244.1.5".parse::<IpAddr>().unwrap()]);
         assert!(lookup(&f, "nothing").is_empty());
+        assert_eq!(getent_line(&f, "bar.local").as_deref(), Some("127.0.0.1       foo.local bar.local\n"));
     }
 }

@@ -110,6 +110,8 @@ pub struct DnsService {
     pub endpoint_ports: Vec<DnsPort>,
     /// Endpoint addresses, in EndpointSlice order.
     pub endpoints: Vec<DnsEndpoint>,
+    /// `metadata.labels` (for the kubernetes plugin's `labels` selector).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl DnsService {
@@ -126,6 +128,7 @@ impl DnsService {
             publish_not_ready_addresses: false,
             endpoint_ports: Vec::new(),
             endpoints: Vec::new(),
+            labels: std::collections::BTreeMap::new(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! count or unexpected line ending after '.'`).
 //!
 //! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
-//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`), `forward` (its FROM zone),
+//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM zone),
 //! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `reload` (its
 //! interval, read by the world).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
@@ -252,6 +252,7 @@ fn setup_block(
         namespaces: Vec::new(),
         ignore_empty_service: false,
         noendpoints: false,
+        labels: None,
         loadbalance: false,
         cache: None,
         forward: None,
@@ -424,7 +425,16 @@ fn kubernetes(
                 Some(other) => return Err(plain(P, format!("unable to parse ignore value: '{other}'"))),
                 None => {}
             },
-            "labels" | "namespace_labels" => {
+            "labels" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                let text = args.join(" ");
+                let sel = crate::kubectl::get::Selector::parse(&text)
+                    .map_err(|e| plain(P, format!("unable to parse label selector value: '{text}': {e}")))?;
+                config.labels = Some(sel);
+            }
+            "namespace_labels" => {
                 if args.is_empty() {
                     return Err(arg_err(file, P, o.line, &o.name));
                 }
