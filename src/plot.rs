@@ -131,3 +131,44 @@ pub fn svg(scenario: &str, r: &Report) -> String {
     let _ = writeln!(out, "</svg>");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Traffic;
+    use crate::traffic::Mark;
+    use sim_core::{SimDuration, SimTime};
+    use sim_k8s::cluster::traffic::{Request, RequestOutcome};
+
+    #[test]
+    fn bars_stack_outcomes_and_marks_are_escaped() {
+        let t = Traffic {
+            name: "t1".into(),
+            from: "pod/client".into(),
+            to: "web:80".into(),
+            proto: sim_net::network::ConvProto::Tcp,
+            count: 2,
+            per: SimDuration::from_secs(1),
+            duration: SimDuration::from_secs(2),
+            src_port: None,
+            timeout: SimDuration::from_secs(1),
+            bucket: SimDuration::from_secs(1),
+        };
+        let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
+        let requests = vec![
+            Request { at: at(0), outcome: RequestOutcome::Served("pod/web-a".into()) },
+            Request { at: at(500), outcome: RequestOutcome::Served("pod/web-b".into()) },
+            Request { at: at(1000), outcome: RequestOutcome::Served("pod/web-a".into()) },
+            Request { at: at(1500), outcome: RequestOutcome::Refused },
+        ];
+        let marks = vec![Mark { at: at(1200), label: "kubectl delete pod <x>".into() }];
+        let r = Report::new(&t, SimTime::ZERO, requests, marks);
+        let s = svg("lab", &r);
+        // Bucket 0: one served bar (2); bucket 1: served (1) and refused (1) stacked; plus
+        // each colour's legend swatch.
+        assert_eq!(s.matches(&format!(r#"fill="{SERVED}"/>"#)).count(), 3);
+        assert_eq!(s.matches(r##"fill="#d1495b"/>"##).count(), 2);
+        assert!(s.contains("kubectl delete pod &lt;x&gt;"));
+        assert_eq!(s, svg("lab", &r), "same report, same bytes");
+    }
+}

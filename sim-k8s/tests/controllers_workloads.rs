@@ -625,14 +625,18 @@ fn statefulset_scales_down_highest_ordinal_first_one_at_a_time() {
         .map(|p| p.metadata.name.clone())
         .collect();
     assert_eq!(terminating, ["web-2"]);
-    run_until(&mut c, &mut store, secs(30), secs(61));
+    // nginx quits within 100 ms of SIGTERM (controllers/termination.rs): web-2 is gone, and
+    // only then is web-1 deleted.
+    let next = secs(30) + sim_core::SimDuration::from_millis(150);
+    run_until(&mut c, &mut store, secs(30), next);
+    assert!(pods(&store).iter().all(|p| p.metadata.name != "web-2"));
     let terminating: Vec<String> = pods(&store)
         .iter()
         .filter(|p| p.metadata.deletion_timestamp.is_some())
         .map(|p| p.metadata.name.clone())
         .collect();
     assert_eq!(terminating, ["web-1"]);
-    run_until(&mut c, &mut store, secs(61), secs(100));
+    run_until(&mut c, &mut store, next, secs(100));
     let names: Vec<String> = pods(&store).iter().map(|p| p.metadata.name.clone()).collect();
     assert_eq!(names, ["web-0"]);
     // A deleted member comes back under the same name.

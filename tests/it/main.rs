@@ -1,5 +1,6 @@
 //! netsim's integration tests: one binary (matklad's layout), a module per topic.
 
+mod churn;
 mod cli_iptables;
 mod cli_ipvs;
 mod cli_nft;

@@ -6,8 +6,9 @@
 //! the probe hook, default "the app listens"), restarts crashed containers with the
 //! CrashLoopBackOff back-off (10s doubling to 5m) and finishes graceful deletion when the
 //! containers have stopped — preStop hooks, then the image's answer to SIGTERM, SIGKILL at the
-//! end of the grace period ([`super::termination`]). Status is written in the API's shape (conditions, containerStatuses) so
-//! kubectl derives READY/STATUS/RESTARTS exactly as it does from a real pod.
+//! end of the grace period ([`super::termination`]). Status is written in the API's shape
+//! (conditions, containerStatuses) so kubectl derives READY/STATUS/RESTARTS exactly as it does
+//! from a real pod.
 //! References: pkg/kubelet/prober, pkg/kubelet/status, containernetworking host-local.
 //! Left out: init containers, liveness/startup probes, image pulls, volumes; a kubelet on a
 //! down node does nothing (its pods keep their last status until the node returns).
