@@ -10,4 +10,5 @@ seed scenario_parser scenarios/*.yaml scenarios/labs/*/lab.yaml tests/data/bad-s
 # DNS: queries and answers as the simulated resolver and CoreDNS put them on the wire.
 mkdir -p fuzz/corpus/dns_codec
 printf '\022\064\001\000\000\001\000\000\000\000\000\000\010my-nginx\007default\003svc\007cluster\005local\000\000\001\000\001' > fuzz/corpus/dns_codec/query-a
-echo "corpora in fuzz/corpus/"
+mkdir -p fuzz/artifacts
+echo "corpora in fuzz/corpus/, crashes will go to fuzz/artifacts/"
