@@ -132,3 +132,37 @@ fn r16_hostile_input_names_the_limit_it_hit() {
     assert_eq!(piped.code, 0, "{}", piped.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn r16_diagrams_mark_where_nat_happened() {
+    let args = |kind| {
+        netsim(&[
+            "trace",
+            "-f",
+            "scenarios/manifests/my-nginx.yaml",
+            "--from",
+            "client",
+            "--to",
+            "10.32.1.149:30380",
+            "--diagram",
+            kind,
+        ])
+    };
+    let m = args("mermaid");
+    assert!(
+        m.stdout.contains("  Note over h1: DNAT 10.32.1.149#58;30380 -> 10.244.2.2#58;80\n"),
+        "{}",
+        m.stdout
+    );
+    assert!(
+        m.stdout.contains("  Note over h1: un-DNAT 10.244.2.2#58;80 -> 10.32.1.149#58;30380\n"),
+        "{}",
+        m.stdout
+    );
+    let d = args("dot");
+    assert!(
+        d.stdout.contains("Flags [S]\\nDNAT 10.32.1.149:30380 -> 10.244.2.2:80\\nSNAT 10.32.1.200:52296 -> "),
+        "{}",
+        d.stdout
+    );
+}

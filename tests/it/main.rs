@@ -6,6 +6,7 @@ mod cli_ipvs;
 mod cli_nft;
 mod cli_scenarios;
 mod cli_ux;
+mod fuzz_smoke;
 mod scenarios;
 mod single_node;
 mod support;

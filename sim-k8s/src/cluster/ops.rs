@@ -251,7 +251,8 @@ impl Cluster {
     }
 
     /// The same connection as a diagram: a Mermaid sequence diagram or a Graphviz graph of the
-    /// hosts each packet crossed, labelled with the packet as it arrived (so NAT is visible).
+    /// hosts each packet crossed, labelled with the packet as it arrived, and where DNAT, SNAT,
+    /// un-DNAT and un-SNAT happened (a Mermaid note over the host, a second label line in dot).
     pub fn trace_diagram(
         &mut self,
         from: &Target,
@@ -260,39 +261,44 @@ impl Cluster {
         proto: ConvProto,
         dot: bool,
     ) -> ExecOutput {
-        let (_, _, conv, records) = match self.traced(from, dest, port, proto) {
+        let (ip, _, conv, records) = match self.traced(from, dest, port, proto) {
             Ok(t) => t,
             Err(o) => return *o,
         };
-        // (from host, to host, label) in order; a hop is a Tx followed by the next Rx of the
-        // same packet on another host.
-        let mut hops: Vec<(String, String, String)> = Vec::new();
-        let mut last_host: std::collections::BTreeMap<sim_net::network::PacketId, String> =
-            Default::default();
+        let proto_name = match proto {
+            ConvProto::Tcp => "tcp",
+            ConvProto::Udp => "udp",
+            ConvProto::Icmp => "icmp",
+        };
+        let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
+        let report = self.trace_report(&req, &conv, &records);
+        // (from host, to host, label, NAT done on arrival) in order: a hop is the packet moving
+        // from one host to the next, labelled with its header as it arrived there.
+        let mut hops: Vec<(String, String, String, Vec<String>)> = Vec::new();
         let mut participants: Vec<String> = Vec::new();
-        let name = |h| self.world().net.host_name(h).to_string();
-        for r in &records {
-            match &r.event {
-                NetTrace::Sent { id, host, .. } => {
-                    let n = name(*host);
-                    if !participants.contains(&n) {
-                        participants.push(n.clone());
-                    }
-                    last_host.insert(*id, n);
+        for p in &report.packets {
+            for (k, h) in p.hops.iter().enumerate() {
+                if !participants.contains(&h.host) {
+                    participants.push(h.host.clone());
                 }
-                NetTrace::Rx { id, host, pkt, .. } => {
-                    let n = name(*host);
-                    if !participants.contains(&n) {
-                        participants.push(n.clone());
+                let nat: Vec<String> = h
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        super::trace_report::TraceStep::Nat { nat, .. } => {
+                            Some(format!("{} {} -> {}", nat.kind.label(), nat.before, nat.after))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                match k.checked_sub(1).and_then(|i| p.hops.get(i)) {
+                    Some(prev) if prev.host != h.host => {
+                        hops.push((prev.host.clone(), h.host.clone(), h.header.clone(), nat))
                     }
-                    if let Some(prev) = last_host.get(id)
-                        && *prev != n
-                    {
-                        hops.push((prev.clone(), n.clone(), pkt.to_string()));
-                    }
-                    last_host.insert(*id, n);
+                    // NAT where the packet was sent (or on a host it re-entered) is noted too.
+                    _ if !nat.is_empty() => hops.push((h.host.clone(), h.host.clone(), String::new(), nat)),
+                    _ => {}
                 }
-                _ => {}
             }
         }
         let esc = |s: &str| s.replace('"', "'");
@@ -303,8 +309,10 @@ impl Cluster {
                 let _ = writeln!(out, "  h{i} [label=\"{}\"];", esc(p));
             }
             let idx = |n: &str| participants.iter().position(|p| p == n).unwrap_or(0);
-            for (k, (a, b, l)) in hops.iter().enumerate() {
-                let _ = writeln!(out, "  h{} -> h{} [label=\"{}. {}\"];", idx(a), idx(b), k + 1, esc(l));
+            for (k, (a, b, l, nat)) in hops.iter().enumerate() {
+                let label =
+                    if nat.is_empty() { esc(l) } else { format!("{}\\n{}", esc(l), esc(&nat.join("\\n"))) };
+                let _ = writeln!(out, "  h{} -> h{} [label=\"{}. {}\"];", idx(a), idx(b), k + 1, label);
             }
             out.push_str("}\n");
         } else {
@@ -313,11 +321,15 @@ impl Cluster {
                 let _ = writeln!(out, "  participant h{i} as {}", esc(p));
             }
             let idx = |n: &str| participants.iter().position(|p| p == n).unwrap_or(0);
-            for (a, b, l) in &hops {
-                let _ = writeln!(out, "  h{}->>h{}: {}", idx(a), idx(b), esc(l).replace(':', "#58;"));
+            for (a, b, l, nat) in &hops {
+                if a != b {
+                    let _ = writeln!(out, "  h{}->>h{}: {}", idx(a), idx(b), esc(l).replace(':', "#58;"));
+                }
+                for n in nat {
+                    let _ = writeln!(out, "  Note over h{}: {}", idx(b), esc(n).replace(':', "#58;"));
+                }
             }
         }
-        let _ = conv;
         ExecOutput { stdout: out, ..Default::default() }
     }
 

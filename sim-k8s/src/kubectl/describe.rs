@@ -464,15 +464,19 @@ fn probe_string(kind: &str, p: &crate::api::Probe) -> String {
     )
 }
 
-/// A container's ports as kubectl prints them (upstream `describeContainerPorts`, shared by
-/// pods and pod templates): `Port:`/`Host Port:` for one, `Ports:`/`Host Ports:` lists for more.
+/// A container's ports as kubectl prints them (upstream `describeContainerPorts` and
+/// `describeContainerHostPorts` in describe.go, shared by pods and pod templates): `Port:` /
+/// `Host Port:` for one (`<none>` for none, `stringOrNone`), `Ports:` / `Host Ports:` lists for
+/// more; each `PORT/PROTO`, a port's name not shown.
 fn describe_container_ports(d: &mut Doc, ports: &[crate::api::ContainerPort]) {
     match ports {
-        [] => {}
+        [] => {
+            d.w(2, "Port:\t<none>\n");
+            d.w(2, "Host Port:\t<none>\n");
+        }
         [one] => {
             let proto = one.protocol.clone().unwrap_or(crate::api::Protocol::TCP);
-            let name = if one.name.is_empty() { String::new() } else { format!(" ({})", one.name) };
-            d.w(2, &format!("Port:\t{}/{proto}{name}\n", one.container_port));
+            d.w(2, &format!("Port:\t{}/{proto}\n", one.container_port));
             d.w(2, &format!("Host Port:\t{}/{proto}\n", one.host_port.unwrap_or(0)));
         }
         many => {
