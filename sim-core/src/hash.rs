@@ -2,8 +2,8 @@
 //!
 //! std's `HashMap` seeds SipHash from the OS (banned here: iteration order would change from
 //! run to run). [`FxBuildHasher`] is the multiply-rotate hash rustc uses for its own tables
-//! (`rustc-hash`'s FxHasher): unseeded, so two runs hash alike, and a few instructions per
-//! word. Use it with `indexmap::IndexMap`, whose iteration order is insertion order whatever
+//! (`rustc-hash`'s FxHasher) with MurmurHash3's finaliser: unseeded, so two runs hash alike,
+//! and a few instructions per word. Use it with `indexmap::IndexMap`, whose iteration order is insertion order whatever
 //! the hash; nothing may depend on a table's bucket order.
 
 use std::hash::{BuildHasherDefault, Hasher};
@@ -60,9 +60,18 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
 
+    /// The word hash mixes only upwards (a product's low bits depend on its operands' low bits),
+    /// so keys that differ in the upper bytes of a word — pod names that differ in their
+    /// suffix — would share their low bits, which pick a table's bucket. MurmurHash3's fmix64
+    /// finaliser spreads every bit over the whole word.
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -85,5 +94,16 @@ mod tests {
         // A str and a String of the same text hash alike (borrowed lookups rely on it).
         assert_eq!(h("abc"), h(String::from("abc")));
         assert_ne!(h(("a", "bc")), h(("ab", "c")));
+    }
+
+    #[test]
+    fn names_that_differ_in_their_suffix_spread_over_the_low_bits() {
+        // 4,096 names that differ only in the top three bytes of their last word must land in
+        // many of a 4,096-bucket table's slots (the unfinalised word hash put them in at most 32).
+        let mut used = std::collections::BTreeSet::new();
+        for i in 0..4096u32 {
+            used.insert(h(format!("web-6f7c9d8b5{i:03x}")) & 4095);
+        }
+        assert!(used.len() > 2000, "{} buckets used", used.len());
     }
 }
