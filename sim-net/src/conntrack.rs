@@ -12,15 +12,16 @@
 //! counters, the hash-bucket layout (listing order is creation order instead), and the kernel's
 //! random choice of early-drop victim (we evict the oldest non-ASSURED entry).
 
-pub mod hash;
 pub mod print;
 pub mod tcp;
 pub mod tuple;
 
 use std::collections::BTreeSet;
 
-use hash::FxBuild;
+// The maps are never iterated in hash order, so the hasher shows in no output; an unseeded one
+// (not std's SipHash with OS-random keys) keeps the packet path free of OS randomness.
 use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher as FxBuild;
 
 use sim_core::{SimDuration, SimTime};
 
