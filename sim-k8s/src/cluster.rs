@@ -11,6 +11,7 @@
 //! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
 //! - [`pipeline`]: shell syntax around commands: `|` into text filters, `&&`/`;`, `>`, `$(...)`.
 //! - [`trace_report`]: a traced connection as structured data (summary, packets, hops), as text.
+//! - [`logs`]: `kubectl logs` of the processes that keep one (CoreDNS, ingress-nginx).
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`curl`]: curl and BusyBox wget: their options, requests and output.
 //! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
@@ -26,6 +27,7 @@ pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod faults;
+pub mod logs;
 pub mod ops;
 pub mod pipeline;
 pub mod proxy_view;

@@ -229,3 +229,32 @@ spec:
     assert_eq!(out.stdout, "10.96.0.1       api.internal api\n");
     assert_eq!(out.exit_code, 0);
 }
+
+#[test]
+fn kubectl_logs_prints_a_coredns_replica_s_log_and_names_what_is_not_simulated() {
+    let mut c = cluster();
+    let pods = coredns_pods(&c);
+    let expected: String =
+        c.coredns_logs("kube-system", &pods[0]).unwrap().iter().map(|l| format!("{l}\n")).collect();
+    let base = std::path::Path::new(".");
+    let out = c.kubectl_line(&format!("logs -n kube-system {}", pods[0]), base);
+    assert_eq!((out.exit_code, out.stdout.as_str()), (0, expected.as_str()), "{}", out.stderr);
+    assert!(out.stdout.starts_with(".:53\n"), "{}", out.stdout);
+    let out = c.kubectl_line(&format!("logs -n kube-system pod/{}", pods[0]), base);
+    assert_eq!(out.stdout, expected);
+
+    let out = c.kubectl_line("logs nothere", base);
+    assert_eq!(
+        (out.exit_code, out.stderr.as_str()),
+        (1, "Error from server (NotFound): pods \"nothere\" not found\n")
+    );
+    let out = c.kubectl_line("logs client -c other", base);
+    assert_eq!(out.stderr, "error: container other is not valid for pod client: choose one of: [client]\n");
+    let out = c.kubectl_line("logs client", base);
+    assert_eq!(out.exit_code, 1);
+    assert!(
+        out.stderr.contains("image \"busybox:1.36\" (container client of pod client) is not simulated"),
+        "{}",
+        out.stderr
+    );
+}

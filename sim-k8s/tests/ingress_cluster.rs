@@ -181,6 +181,10 @@ fn deploy_yaml_installs_a_controller_that_routes_by_host_and_path() {
     let log = c.world().ingress.borrow().log.join("\n");
     assert!(log.contains("Error obtaining Endpoints for Service \"default/nothere\""), "{log}");
     assert!(log.contains("\"GET /foo?x=1 HTTP/1.1\" 200"), "{log}");
+    // `kubectl logs` of the controller pod prints the same lines.
+    let line = format!("logs -n ingress-nginx {}", controller_pod(&c));
+    let out = c.kubectl_line(&line, std::path::Path::new("."));
+    assert_eq!((out.exit_code, out.stdout.trim_end()), (0, log.as_str()), "{}", out.stderr);
 }
 
 const ANNOTATED: &str = r#"

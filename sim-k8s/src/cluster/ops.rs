@@ -531,6 +531,13 @@ impl Cluster {
                     };
                     return self.exec(&target, &cmd);
                 }
+                crate::kubectl::RunResult::Delegated(crate::kubectl::KubectlCommand::Logs {
+                    pod,
+                    namespace,
+                    container,
+                }) => {
+                    return self.kubectl_logs(&pod, namespace.as_deref(), container.as_deref());
+                }
                 crate::kubectl::RunResult::Delegated(other) => {
                     return ExecOutput {
                         stderr: format!("error: {} is not simulated\n", command_name(&other)),
@@ -558,7 +565,6 @@ impl Cluster {
 
 fn command_name(c: &crate::kubectl::KubectlCommand) -> &'static str {
     match c {
-        crate::kubectl::KubectlCommand::Logs { .. } => "kubectl logs",
         crate::kubectl::KubectlCommand::PortForward { .. } => "kubectl port-forward",
         crate::kubectl::KubectlCommand::Cp { .. } => "kubectl cp",
         _ => "this kubectl command",
