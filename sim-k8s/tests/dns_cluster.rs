@@ -249,7 +249,7 @@ fn kubectl_logs_prints_a_coredns_replica_s_log_and_names_what_is_not_simulated()
         (1, "Error from server (NotFound): pods \"nothere\" not found\n")
     );
     let out = c.kubectl_line("logs client -c other", base);
-    assert_eq!(out.stderr, "error: container other is not valid for pod client: choose one of: [client]\n");
+    assert_eq!(out.stderr, "Error from server (BadRequest): container other is not valid for pod client\n");
     let out = c.kubectl_line("logs client", base);
     assert_eq!(out.exit_code, 1);
     assert!(
@@ -257,4 +257,13 @@ fn kubectl_logs_prints_a_coredns_replica_s_log_and_names_what_is_not_simulated()
         "{}",
         out.stderr
     );
+
+    // Several containers and no -c: kubectl takes the first and says so.
+    apply(
+        &mut c,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: two}\nspec:\n  containers:\n  - {name: a, image: busybox:1.36}\n  - {name: b, image: busybox:1.36}\n",
+    );
+    let out = c.kubectl_line("logs two", base);
+    assert!(out.stderr.starts_with("Defaulted container \"a\" out of: a, b\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("(container a of pod two)"), "{}", out.stderr);
 }

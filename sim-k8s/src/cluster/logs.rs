@@ -30,26 +30,34 @@ impl Cluster {
             return ExecOutput::err(format!("Error from server (NotFound): pods \"{name}\" not found"), 1);
         };
         let containers = &p.spec.containers;
-        let chosen = match container {
+        // With no `-c`, kubectl takes the first container and says so when there are several
+        // (`podcmd.FindOrDefaultContainerByName`); a wrong `-c` is the API server's BadRequest.
+        let (chosen, notice) = match container {
             Some(c) => match containers.iter().find(|k| k.name == c) {
-                Some(k) => k,
+                Some(k) => (k, String::new()),
                 None => {
-                    let names: Vec<&str> = containers.iter().map(|k| k.name.as_str()).collect();
                     return ExecOutput::err(
-                        format!(
-                            "error: container {c} is not valid for pod {name}: choose one of: [{}]",
-                            names.join(" ")
-                        ),
+                        format!("Error from server (BadRequest): container {c} is not valid for pod {name}"),
                         1,
                     );
                 }
             },
             None => match containers.as_slice() {
-                [one] => one,
-                [first, ..] => first,
                 [] => return ExecOutput::err(format!("error: pod {name} has no containers"), 1),
+                [one] => (one, String::new()),
+                [first, ..] => {
+                    let all: Vec<&str> = containers.iter().map(|k| k.name.as_str()).collect();
+                    (first, format!("Defaulted container {:?} out of: {}\n", first.name, all.join(", ")))
+                }
             },
         };
+        let mut out = self.logs_of(ns, name, chosen);
+        out.stderr.insert_str(0, &notice);
+        out
+    }
+
+    /// The log of container `chosen` of pod `ns/name`, or why there is none.
+    fn logs_of(&self, ns: &str, name: &str, chosen: &crate::api::Container) -> ExecOutput {
         if let Some(lines) = self.coredns_logs(ns, name) {
             return ExecOutput::out(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
         }
