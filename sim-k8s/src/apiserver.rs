@@ -397,7 +397,7 @@ impl ApiServer {
         let names = self.index.selecting(namespace, labels);
         names
             .into_iter()
-            .filter_map(|n| self.get_named(Kind::Service, namespace, &n)?.as_service())
+            .filter_map(|n| self.get_named(Kind::Service, namespace, n)?.as_service())
             .filter(|s| {
                 s.spec.selector.as_ref().is_some_and(|sel| {
                     !sel.is_empty() && crate::api::selector::map_selector_matches(sel, labels)

@@ -173,6 +173,9 @@ pub struct Controllers {
     pub(crate) zones: BTreeMap<String, String>,
     /// Store revision and timer after the last quiet reconcile (skip identical calls).
     quiet: Option<(u64, Option<SimTime>)>,
+    /// Each Deployment's pod-template-hash by (uid, generation): the template changes only
+    /// with the generation, and a Deployment syncs on every change of its pods' readiness.
+    pub(crate) template_hashes: indexmap::IndexMap<(String, i64), String, sim_core::hash::FxBuildHasher>,
 }
 
 impl fmt::Debug for Controllers {
@@ -252,6 +255,7 @@ impl Controllers {
             kubelet_timers: BTreeSet::new(),
             zones: BTreeMap::new(),
             quiet: None,
+            template_hashes: Default::default(),
         }
     }
 

@@ -47,7 +47,8 @@ fn pod(i: usize, p: &P) -> Pod {
                 ..Default::default()
             }],
             ..Default::default()
-        },
+        }
+        .into(),
         status: Some(PodStatus {
             phase: Some("Running".into()),
             conditions: vec![PodCondition {

@@ -283,8 +283,8 @@ fn pending_and_node_failure_views() {
     };
     // Make it unschedulable after the fact is not possible (nodeName is set); create another.
     p.metadata = ObjectMeta::named("default", "picky");
-    p.spec.node_name.clear();
-    p.spec.node_selector.insert("disktype".into(), "ssd".into());
+    std::sync::Arc::make_mut(&mut p.spec).node_name.clear();
+    std::sync::Arc::make_mut(&mut p.spec).node_selector.insert("disktype".into(), "ssd".into());
     p.status = None;
     sim_k8s::controllers::ObjectStore::create(&mut w.store, Object::Pod(p), w.now).unwrap();
     w.settle(5);

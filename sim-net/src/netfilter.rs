@@ -37,6 +37,7 @@
 //! (`iptables`, including `-L` and `-S`), `ipset(&[...])` (`ipset`), `explore(&ExploreRequest)`.
 
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 
 use sim_core::SimTime;
 
@@ -331,7 +332,10 @@ pub enum Decision {
 /// The rule set of one network namespace: all tables, ipsets and `-m recent` lists.
 #[derive(Clone, Debug)]
 pub struct Netfilter {
-    tables: [Table; 4],
+    /// Shared with every namespace whose table is still pristine (most pods' namespaces never
+    /// get a rule): copied on the first write, a rule edit or a packet's counter
+    /// ([`Rc::make_mut`]).
+    tables: [Rc<Table>; 4],
     /// Tables touched by a restore or a command (what `iptables-save` prints).
     loaded: [bool; 4],
     ipsets: ipset::IpSets,
@@ -381,11 +385,21 @@ pub const fn hook_tables(hook: Hook) -> &'static [TableName] {
     }
 }
 
+thread_local! {
+    /// The four empty tables, built once per thread and shared by every new namespace.
+    static PRISTINE: [Rc<Table>; 4] = ALL_TABLES.map(|t| Rc::new(Table::new(t)));
+}
+
+/// The empty tables (every built-in chain, policy ACCEPT, no rules), shared.
+fn pristine_tables() -> [Rc<Table>; 4] {
+    PRISTINE.with(|p| p.clone())
+}
+
 impl Netfilter {
     /// Empty tables: every built-in chain present with policy ACCEPT and no rules.
     pub fn new() -> Self {
         Netfilter {
-            tables: ALL_TABLES.map(Table::new),
+            tables: pristine_tables(),
             loaded: [false; 4],
             ipsets: ipset::IpSets::default(),
             recent: recent::RecentLists::default(),
@@ -542,7 +556,7 @@ impl Netfilter {
             if *t == TableName::Nat && !ctx.ct_new {
                 continue;
             }
-            let table = &mut self.tables[tidx(*t)];
+            let table = Rc::make_mut(&mut self.tables[tidx(*t)]);
             match eval::run_table(table, hook, pkt, ctx, decider, &mut env, &mut trace) {
                 eval::TableVerdict::Accept => {}
                 eval::TableVerdict::Nat(n) => nat = Some(n),
@@ -630,7 +644,7 @@ impl Netfilter {
                     if t == TableName::Nat && (!ctx.ct_new || nat.is_some()) {
                         continue;
                     }
-                    let table = &mut self.tables[tidx(t)];
+                    let table = Rc::make_mut(&mut self.tables[tidx(t)]);
                     match eval::run_table(table, hook, p, ctx, decider, &mut env, &mut trace) {
                         eval::TableVerdict::Accept => nft_eval::ChainVerdict::Accept,
                         eval::TableVerdict::Nat(n) => nft_eval::ChainVerdict::Nat(n),

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,9 +50,11 @@ pub struct Pod {
     /// Object metadata.
     #[serde(default)]
     pub metadata: ObjectMeta,
-    /// Desired state.
+    /// Desired state, shared with the template the pod was made from until the pod's own
+    /// spec is written (binding sets `nodeName`): copy on write ([`Arc::make_mut`]; `Arc`, not `Rc`, because manifests are decoded on a
+    /// thread of their own).
     #[serde(default)]
-    pub spec: PodSpec,
+    pub spec: Arc<PodSpec>,
     /// Observed state (from a dump, or set by the simulated kubelet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PodStatus>,
@@ -64,9 +67,9 @@ pub struct PodTemplateSpec {
     /// Template metadata (labels must satisfy the workload selector).
     #[serde(default)]
     pub metadata: ObjectMeta,
-    /// Template pod spec.
+    /// Template pod spec, shared by the pods made from it.
     #[serde(default)]
-    pub spec: PodSpec,
+    pub spec: Arc<PodSpec>,
 }
 
 /// `Pod.spec`.

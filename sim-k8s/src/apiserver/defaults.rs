@@ -16,7 +16,7 @@ use crate::api::{
 pub fn apply(obj: &mut Object) {
     match obj {
         Object::Service(s) => service(s),
-        Object::Pod(p) => pod_spec(&mut p.spec),
+        Object::Pod(p) => pod_spec(std::sync::Arc::make_mut(&mut p.spec)),
         Object::Deployment(w) => workload(w),
         Object::ReplicaSet(w) => workload(w),
         Object::StatefulSet(w) => workload(w),
@@ -176,7 +176,7 @@ where
     if let Some(r) = w.spec.replicas_mut() {
         r.get_or_insert(1);
     }
-    pod_spec(&mut w.spec.template_mut().spec);
+    pod_spec(std::sync::Arc::make_mut(&mut w.spec.template_mut().spec));
 }
 
 /// Mutable access to the parts of a workload spec that defaulting touches.

@@ -57,7 +57,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
             }
         }
     }
-    template.spec.tolerations = Some(Value::Array(tols));
+    std::sync::Arc::make_mut(&mut template.spec).tolerations = Some(Value::Array(tols));
     let tolerations = parse_tolerations(&template.spec);
     let owned: Vec<Pod> = store
         .owned(Kind::Pod, &ns, "DaemonSet", &name)
@@ -93,7 +93,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
                     ("pod-template-generation", ds.metadata.generation.unwrap_or(1).to_string()),
                 ],
             );
-            pod.spec.node_name = node.metadata.name.clone();
+            std::sync::Arc::make_mut(&mut pod.spec).node_name = node.metadata.name.clone();
             if c.write(store, Object::Pod(pod), now, true) {
                 changed = true;
                 c.events.record(

@@ -42,7 +42,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         let Some(shared) = store.shared(&key) else { continue };
         let Object::Deployment(d) = shared.as_ref() else { continue };
         let ns = ns_of(&d.metadata).to_string();
-        let hash = pod_template_hash(&d.spec.template);
+        let hash = template_hash(c, d);
         let rs_name = format!("{}-{}", d.metadata.name, hash);
         let want = d.spec.replicas.unwrap_or(1).max(0);
         let owned_rs = owned_replicasets(store, &ns, &d.metadata.name);
@@ -114,6 +114,15 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         changed |= update_status(c, store, d, &ns, &rs_name, now);
     }
     changed
+}
+
+/// `d`'s pod-template-hash, computed once per generation.
+fn template_hash(c: &mut Controllers, d: &Deployment) -> String {
+    let Some(generation) = d.metadata.generation.filter(|_| !d.metadata.uid.is_empty()) else {
+        return pod_template_hash(&d.spec.template);
+    };
+    let key = (d.metadata.uid.clone(), generation);
+    c.template_hashes.entry(key).or_insert_with(|| pod_template_hash(&d.spec.template)).clone()
 }
 
 /// Replica targets for one sync: the new ReplicaSet and each old one (same order).

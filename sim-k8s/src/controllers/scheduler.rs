@@ -182,7 +182,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         status.conditions.retain(|c| c.type_ != "PodScheduled");
         match best {
             Some((node, _)) => {
-                pod.spec.node_name = node.metadata.name.clone();
+                std::sync::Arc::make_mut(&mut pod.spec).node_name = node.metadata.name.clone();
                 status.phase = Some("Pending".into());
                 status.conditions.push(PodCondition {
                     type_: "PodScheduled".into(),

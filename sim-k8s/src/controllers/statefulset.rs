@@ -76,8 +76,9 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, sts: &StatefulSet, now
                         ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
                     ],
                 );
-                pod.spec.hostname = pod_name.clone();
-                pod.spec.subdomain = sts.spec.service_name.clone();
+                let spec = std::sync::Arc::make_mut(&mut pod.spec);
+                spec.hostname = pod_name.clone();
+                spec.subdomain = sts.spec.service_name.clone();
                 if c.write(store, Object::Pod(pod), now, true) {
                     changed = true;
                     c.events.record(

@@ -417,7 +417,7 @@ fn create_deployment(
             selector: Some(LabelSelector { match_labels: labels.clone(), match_expressions: Vec::new() }),
             template: PodTemplateSpec {
                 metadata: ObjectMeta { labels, ..Default::default() },
-                spec: PodSpec { containers, ..Default::default() },
+                spec: PodSpec { containers, ..Default::default() }.into(),
             },
             ..Default::default()
         },
@@ -584,7 +584,7 @@ fn run_pod(
             labels,
             ..Default::default()
         },
-        spec: PodSpec { containers: vec![c], restart_policy, ..Default::default() },
+        spec: PodSpec { containers: vec![c], restart_policy, ..Default::default() }.into(),
         status: None,
     };
     match k.store.create(Object::Pod(pod)) {

@@ -129,7 +129,7 @@ impl Netfilter {
             _ => {}
         }
         if let Op::Check(c) = &cl.op {
-            let mut probe = self.tables[i].clone();
+            let mut probe = Table::clone(&self.tables[i]);
             probe.delete_spec(c, cl.rule)?;
             return Ok(String::new());
         }
@@ -138,11 +138,11 @@ impl Netfilter {
         {
             return Err(CommandError::NoSet(s));
         }
-        let mut staged = self.tables[i].clone();
+        let mut staged = Table::clone(&self.tables[i]);
         apply_edit(&mut staged, cl)?;
         staged.check_loops()?;
         staged.check_hooks()?;
-        self.tables[i] = staged;
+        self.tables[i] = std::rc::Rc::new(staged);
         self.loaded[i] = true;
         Ok(String::new())
     }

@@ -203,7 +203,7 @@ impl Netfilter {
                 b.table.check_loops().map_err(|e| err(e.into()))?;
                 b.table.check_hooks().map_err(|e| err(e.into()))?;
                 let i = tidx(b.name);
-                self.tables[i] = b.table;
+                self.tables[i] = std::rc::Rc::new(b.table);
                 self.loaded[i] = true;
                 continue;
             }
@@ -213,7 +213,7 @@ impl Netfilter {
                 }
                 let t = TableName::parse(name.trim())
                     .ok_or_else(|| err(RestoreErrorKind::UnknownTable(name.trim().to_string())))?;
-                let table = if noflush { self.tables[tidx(t)].clone() } else { Table::new(t) };
+                let table = if noflush { Table::clone(&self.tables[tidx(t)]) } else { Table::new(t) };
                 block = Some(Block { name: t, table, refused: None });
                 continue;
             }
