@@ -1961,7 +1961,7 @@ mod tests {
         assert_eq!(n.list_ruleset(), before);
         for text in [
             "include \"x.nft\"\n",
-            "table ip6 t\n",
+            "table arp t\n",
             "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
         ] {
             let e = n.apply(text).unwrap_err();
