@@ -7,7 +7,7 @@
 //! [`expr`] (expressions, values, statements), [`eval`] (one base chain with kernel
 //! semantics), [`list`] (`nft list ruleset|table|chain`, byte for byte as nft prints).
 //!
-//! **Syntax.** `table [ip|inet] NAME { ... }` blocks with `flags dormant`, `comment`, `chain`,
+//! **Syntax.** `table [ip|ip6|inet] NAME { ... }` blocks with `flags dormant`, `comment`, `chain`,
 //! `set` and `map` items; commands `add|create table|chain|rule|set|map|element`, `insert
 //! rule`, `delete table|chain|rule ... handle N|set|map|element`, `flush
 //! ruleset|table|chain|set|map`, rule positions `handle|position|index N`; `#` comments;
@@ -18,7 +18,7 @@
 //! `timeout`, `size`, `comment`, `elements = { ... }` (values, `lo-hi`, `addr/len`, element
 //! `timeout` and `comment`).
 //!
-//! **Expressions.** `ip saddr|daddr|protocol|ttl`, `th|tcp|udp|sctp sport|dport`, `tcp flags`,
+//! **Expressions.** `ip saddr|daddr|protocol|ttl`, `ip6 saddr|daddr|nexthdr|hoplimit`, `th|tcp|udp|sctp sport|dport`, `tcp flags`,
 //! `icmp type`, `meta l4proto|nfproto|iifname|oifname|mark` (and bare `iifname`, `oifname`,
 //! `mark`), `ct state|status|mark`, `ct original|reply [ip] saddr|daddr`, `fib saddr|daddr
 //! type`, `numgen random mod N [offset M]` (drawn from the host's seeded stream with the
@@ -34,15 +34,17 @@
 //! @set { KEY [timeout T] }`, `comment "..."`.
 //!
 //! **Accepted by nft but not evaluated here** (refused with an error that says so):
-//! `include`, other families (ip6, arp, bridge, netdev), `ingress`/`egress` hooks and
+//! `include`, other families (arp, bridge, netdev), `ingress`/`egress` hooks and
 //! `device`, `typeof`, set `counter`/`policy`/`gc-interval`/`auto-merge`, element
 //! `expires`/`counter`, `limit`, `quota`, `queue`, `redirect`, `tproxy`, `dup`, `fwd`, `meter`,
 //! `synproxy`, `numgen inc`, `fib` with `iif`/`oif`/`mark` or results other than `type`, `log`
 //! options other than `prefix`, `meta`/`ct` keys not listed above, flowtables and stateful
 //! objects.
 //!
-//! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 (an inet
-//! table sees IPv4 only). A syntax error names the first token netsim cannot use, in nft's
+//! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 packets:
+//! `ip6` tables (IPv6 addresses, sets, maps, NAT) are parsed, checked and listed as nft does,
+//! but their base chains never run, and in an inet table `ip6` matches never hold and `dnat
+//! ip6 to` does nothing to an IPv4 packet. A syntax error names the first token netsim cannot use, in nft's
 //! words (`syntax error, unexpected newline`), but without bison's error recovery (only the
 //! first error is reported) and with fewer "expecting" lists. A transaction is checked as the
 //! kernel checks it: missing jump targets and sets, and, for what a base chain reaches, loops

@@ -1061,6 +1061,7 @@ pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> Ex
         ["list", what, rest @ ..] => {
             let (family, rest) = match rest {
                 ["ip", r @ ..] => (Family::Ip, r),
+                ["ip6", r @ ..] => (Family::Ip6, r),
                 ["inet", r @ ..] => (Family::Inet, r),
                 r => (Family::Ip, r),
             };

@@ -255,12 +255,15 @@ fn eval_rule(
                 };
                 return Outcome::Done(Act::Reject(w), None);
             }
-            Stmt::Nat { kind, addr, ports, flags } => {
+            Stmt::Nat { kind, addr, ports, flags, .. } => {
+                // `dnat ip6 to` in an inet table does nothing to an IPv4 packet
+                // (`nft_nat_inet_eval` runs only a NAT of the packet's family).
+                let std::net::IpAddr::V4(addr) = *addr else { continue };
                 let n = match kind {
-                    NatKind::Dnat => NatRequest::Dnat { addr: *addr, port: ports.map(|p| p.0) },
+                    NatKind::Dnat => NatRequest::Dnat { addr, port: ports.map(|p| p.0) },
                     // `random` picks the port at random as `fully-random` does.
                     NatKind::Snat => NatRequest::Snat {
-                        addr: *addr,
+                        addr,
                         ports: *ports,
                         random_fully: flags.fully_random || flags.random,
                     },
@@ -352,6 +355,11 @@ fn one(
             Payload::IpDaddr => Value::Addr(pkt.dst),
             Payload::IpProtocol => Value::Proto(pkt.protocol().number()),
             Payload::IpTtl => Value::Int(u64::from(pkt.ttl)),
+            // The model's packets are IPv4: an IPv6 header field has nothing to load (in an
+            // inet table nft's implied `meta nfproto ipv6` fails first).
+            Payload::Ip6Saddr | Payload::Ip6Daddr | Payload::Ip6Nexthdr | Payload::Ip6Hoplimit => {
+                return None;
+            }
             Payload::ThSport => Value::Port(ports(pkt)?.0),
             Payload::ThDport => Value::Port(ports(pkt)?.1),
             Payload::TcpSport | Payload::TcpDport | Payload::TcpFlags => match &pkt.transport {
@@ -505,9 +513,8 @@ fn compare(
             (lo <= v && v <= hi) != neg
         }
         Rhs::Prefix(a, len) => {
-            let Some(Value::Addr(v)) = key.first() else { return false };
-            let (lo, hi) = prefix_range(*a, *len);
-            (lo <= *v && *v <= hi) != neg
+            let (Some(v), Some((lo, hi))) = (key.first(), value_prefix_range(a, *len)) else { return false };
+            (&lo <= v && v <= &hi) != neg
         }
     }
 }

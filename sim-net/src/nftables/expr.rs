@@ -6,13 +6,17 @@
 //! `ct state new` as "any of these bits" and `ct state == new` as equality, as nft compiles them.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::ruleset::Family;
 
 /// The data types of set keys, map data and expressions (`nft describe` names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DataType {
     /// `ipv4_addr`.
     Ipv4Addr,
+    /// `ipv6_addr`.
+    Ipv6Addr,
     /// `inet_proto`.
     InetProto,
     /// `inet_service` (a port).
@@ -44,6 +48,7 @@ impl DataType {
     pub const fn name(self) -> &'static str {
         match self {
             DataType::Ipv4Addr => "ipv4_addr",
+            DataType::Ipv6Addr => "ipv6_addr",
             DataType::InetProto => "inet_proto",
             DataType::InetService => "inet_service",
             DataType::Mark => "mark",
@@ -63,6 +68,7 @@ impl DataType {
     pub fn parse(s: &str) -> Option<DataType> {
         [
             DataType::Ipv4Addr,
+            DataType::Ipv6Addr,
             DataType::InetProto,
             DataType::InetService,
             DataType::Mark,
@@ -78,6 +84,15 @@ impl DataType {
         ]
         .into_iter()
         .find(|t| t.name() == s)
+    }
+
+    /// The width in bits of an address type (for prefix lengths), `None` for other types.
+    pub const fn addr_bits(self) -> Option<u32> {
+        match self {
+            DataType::Ipv4Addr => Some(32),
+            DataType::Ipv6Addr => Some(128),
+            _ => None,
+        }
     }
 
     /// True for the bitmask types, whose plain match tests "any of these bits".
@@ -176,6 +191,8 @@ const ICMP_TYPES: [(u8, &str); 9] = [
 pub enum Value {
     /// `ipv4_addr`.
     Addr(Ipv4Addr),
+    /// `ipv6_addr`.
+    Addr6(Ipv6Addr),
     /// `inet_proto` (a protocol number).
     Proto(u8),
     /// `inet_service`.
@@ -205,6 +222,7 @@ impl Value {
     pub fn dtype(&self) -> DataType {
         match self {
             Value::Addr(_) => DataType::Ipv4Addr,
+            Value::Addr6(_) => DataType::Ipv6Addr,
             Value::Proto(_) => DataType::InetProto,
             Value::Port(_) => DataType::InetService,
             Value::Mark(_) => DataType::Mark,
@@ -223,6 +241,8 @@ impl Value {
     pub fn bits(&self) -> u64 {
         match self {
             Value::Addr(a) => u64::from(u32::from(*a)),
+            // The low 64 bits (a binop on an IPv6 address never reaches a packet here).
+            Value::Addr6(a) => u128::from(*a) as u64,
             Value::Proto(p) | Value::FibType(p) | Value::IcmpType(p) | Value::NfProto(p) => u64::from(*p),
             Value::Port(p) => u64::from(*p),
             Value::Mark(m) | Value::CtState(m) | Value::CtStatus(m) | Value::TcpFlags(m) => u64::from(*m),
@@ -237,6 +257,7 @@ impl Value {
     pub(crate) fn key_bytes(&self, out: &mut Vec<u8>) {
         match self {
             Value::Addr(a) => out.extend_from_slice(&a.octets()),
+            Value::Addr6(a) => out.extend_from_slice(&a.octets()),
             Value::Proto(p) | Value::NfProto(p) | Value::FibType(p) | Value::IcmpType(p) => {
                 out.extend_from_slice(&[*p, 0, 0, 0])
             }
@@ -260,7 +281,10 @@ impl Value {
 
     /// True for types stored in network byte order (their single-field sets sort by value).
     pub(crate) fn is_big_endian(&self) -> bool {
-        matches!(self, Value::Addr(_) | Value::Proto(_) | Value::Port(_) | Value::NfProto(_))
+        matches!(
+            self,
+            Value::Addr(_) | Value::Addr6(_) | Value::Proto(_) | Value::Port(_) | Value::NfProto(_)
+        )
     }
 
     /// Parses a constant of type `t` from one token's text (`tcp`, `80`, `0x4000`,
@@ -270,6 +294,7 @@ impl Value {
         let num = || parse_number(s);
         Some(match t {
             DataType::Ipv4Addr => Value::Addr(s.parse().ok()?),
+            DataType::Ipv6Addr => Value::Addr6(s.parse().ok()?),
             DataType::InetProto => Value::Proto(match s {
                 "icmp" => 1,
                 "igmp" => 2,
@@ -360,6 +385,7 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Addr(a) => write!(f, "{a}"),
+            Value::Addr6(a) => write_ipv6(f, a),
             Value::Proto(p) => match p {
                 1 => f.write_str("icmp"),
                 2 => f.write_str("igmp"),
@@ -395,6 +421,18 @@ impl fmt::Display for Value {
     }
 }
 
+/// An IPv6 address as nft prints it (glibc's `inet_ntop`): RFC 5952's compressed form, and,
+/// unlike Rust's `Display`, the deprecated IPv4-compatible form `::1.2.3.4` for addresses
+/// whose first 96 bits are zero and whose seventh group is not.
+fn write_ipv6(f: &mut fmt::Formatter<'_>, a: &Ipv6Addr) -> fmt::Result {
+    let s = a.segments();
+    if s[..6] == [0; 6] && s[6] != 0 {
+        let [_, _, _, _, _, _, _, _, _, _, _, _, b0, b1, b2, b3] = a.octets();
+        return write!(f, "::{b0}.{b1}.{b2}.{b3}");
+    }
+    write!(f, "{a}")
+}
+
 /// A header field (`ip saddr`, `th dport`, `tcp flags` ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Payload {
@@ -406,6 +444,14 @@ pub enum Payload {
     IpProtocol,
     /// `ip ttl`.
     IpTtl,
+    /// `ip6 saddr`.
+    Ip6Saddr,
+    /// `ip6 daddr`.
+    Ip6Daddr,
+    /// `ip6 nexthdr`.
+    Ip6Nexthdr,
+    /// `ip6 hoplimit`.
+    Ip6Hoplimit,
     /// `th sport`: the transport header's first 16 bits, whatever the protocol.
     ThSport,
     /// `th dport`.
@@ -436,6 +482,10 @@ impl Payload {
             Payload::IpDaddr => "ip daddr",
             Payload::IpProtocol => "ip protocol",
             Payload::IpTtl => "ip ttl",
+            Payload::Ip6Saddr => "ip6 saddr",
+            Payload::Ip6Daddr => "ip6 daddr",
+            Payload::Ip6Nexthdr => "ip6 nexthdr",
+            Payload::Ip6Hoplimit => "ip6 hoplimit",
             Payload::ThSport => "th sport",
             Payload::ThDport => "th dport",
             Payload::TcpSport => "tcp sport",
@@ -460,11 +510,24 @@ impl Payload {
         }
     }
 
+    /// The network-layer protocol whose header the field reads (`ip` or `ip6`), for nft's
+    /// "conflicting protocols" check; `None` for transport fields.
+    pub const fn network(self) -> Option<Family> {
+        match self {
+            Payload::IpSaddr | Payload::IpDaddr | Payload::IpProtocol | Payload::IpTtl => Some(Family::Ip),
+            Payload::Ip6Saddr | Payload::Ip6Daddr | Payload::Ip6Nexthdr | Payload::Ip6Hoplimit => {
+                Some(Family::Ip6)
+            }
+            _ => None,
+        }
+    }
+
     fn dtype(self) -> DataType {
         match self {
             Payload::IpSaddr | Payload::IpDaddr => DataType::Ipv4Addr,
-            Payload::IpProtocol => DataType::InetProto,
-            Payload::IpTtl => DataType::Integer,
+            Payload::Ip6Saddr | Payload::Ip6Daddr => DataType::Ipv6Addr,
+            Payload::IpProtocol | Payload::Ip6Nexthdr => DataType::InetProto,
+            Payload::IpTtl | Payload::Ip6Hoplimit => DataType::Integer,
             Payload::TcpFlags => DataType::TcpFlag,
             Payload::IcmpType => DataType::IcmpType,
             _ => DataType::InetService,
@@ -696,8 +759,8 @@ pub enum Rhs {
     Value(Value),
     /// `lo-hi`.
     Range(Value, Value),
-    /// `addr/len`.
-    Prefix(Ipv4Addr, u8),
+    /// `addr/len` (an `ipv4_addr` or `ipv6_addr` value).
+    Prefix(Value, u8),
     /// `@name` or `{ ... }`.
     Set(SetRef),
 }
@@ -805,12 +868,14 @@ pub enum Stmt {
     Notrack,
     /// `reject [with ...]`.
     Reject(Reject),
-    /// `snat|dnat to ADDR[:PORT[-PORT]] [flags]`.
+    /// `snat|dnat [ip|ip6] to ADDR[:PORT[-PORT]] [flags]`.
     Nat {
         /// Source or destination.
         kind: NatKind,
-        /// The address.
-        addr: Ipv4Addr,
+        /// The address (IPv6 in `ip6` tables, or with `ip6` in `inet` tables).
+        addr: IpAddr,
+        /// Written in an `inet` table, where nft names the family (`dnat ip to ...`).
+        inet: bool,
         /// The port range (`dnat` uses the first).
         ports: Option<(u16, u16)>,
         /// Flags.

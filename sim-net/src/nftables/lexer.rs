@@ -1,9 +1,11 @@
 //! The `nft -f` scanner (after `src/scanner.l`): words (identifiers, which may hold `/`, `-`,
-//! `_` and `.` after their first character), numbers, IPv4 addresses, times (`3h`), quoted
+//! `_` and `.` after their first character), numbers, IPv4 and IPv6 addresses (an IPv6
+//! address is the longest run of hex digits, colons and dots that parses as one, as the
+//! scanner's `ip6addr` patterns match greedily: `fd00::2:80` is one address), times (`3h`), quoted
 //! strings, punctuation, and newlines (statement separators). `#` starts a comment; a
 //! backslash before a newline joins lines.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A token's kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +16,8 @@ pub enum Tok {
     Num(u64),
     /// A dotted-quad address.
     Addr(Ipv4Addr),
+    /// An IPv6 address.
+    Addr6(Ipv6Addr),
     /// A digit-led word that is neither (`3h`, `1.2.3.400`).
     Digits(String),
     /// `"..."`.
@@ -40,10 +44,29 @@ pub struct Token {
     pub end: usize,
 }
 
-const PUNCT: [&str; 21] = [
+const PUNCT: [&str; 23] = [
     "!=", "==", "<=", ">=", "{", "}", ";", ",", ":", ".", "=", "@", "$", "/", "-", "+", "(", ")", "&", "|",
-    "^",
+    "^", "[", "]",
 ];
+
+/// The IPv6 address starting at `i`, if one does, and its length in characters.
+fn ipv6_at(chars: &[char], i: usize) -> Option<(Ipv6Addr, usize)> {
+    let mut j = i;
+    let mut colons = 0;
+    while j < chars.len() && (chars[j].is_ascii_hexdigit() || chars[j] == ':' || chars[j] == '.') {
+        colons += usize::from(chars[j] == ':');
+        j += 1;
+    }
+    // A word goes on (`dead:beefy`): not an address.
+    if colons < 2 || chars.get(j).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+        return None;
+    }
+    while j > i && chars[j - 1] == '.' {
+        j -= 1;
+    }
+    let w: String = chars[i..j].iter().collect();
+    w.parse::<Ipv6Addr>().ok().map(|a| (a, j - i))
+}
 
 /// Splits `src` into tokens; the last is [`Tok::Eof`]. An unknown character is returned as
 /// its position.
@@ -78,6 +101,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, (usize, usize)> {
             continue;
         }
         let start = col;
+        if (c.is_ascii_hexdigit() || c == ':')
+            && let Some((a, n)) = ipv6_at(&chars, i)
+        {
+            out.push(Token { tok: Tok::Addr6(a), line, col: start, end: start + n - 1 });
+            i += n;
+            col += n;
+            continue;
+        }
         if c == '"' {
             let mut j = i + 1;
             let mut s = String::new();

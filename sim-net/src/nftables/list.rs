@@ -9,7 +9,6 @@
 use std::fmt::Write;
 
 use super::expr::*;
-use super::parse::as_prefix;
 use super::ruleset::*;
 
 /// `nft list ruleset`.
@@ -155,8 +154,8 @@ fn elements(s: &Set, per_line: Option<usize>) -> String {
 fn key_part(p: &KeyPart) -> String {
     match p {
         KeyPart::Single(v) => v.to_string(),
-        KeyPart::Range(Value::Addr(lo), Value::Addr(hi)) => match as_prefix(*lo, *hi) {
-            Some(32) => lo.to_string(),
+        KeyPart::Range(lo, hi) if lo.dtype().addr_bits().is_some() => match value_as_prefix(lo, hi) {
+            Some(len) if lo.dtype().addr_bits() == Some(u32::from(len)) => lo.to_string(),
             Some(len) => format!("{lo}/{len}"),
             None => format!("{lo}-{hi}"),
         },
@@ -242,12 +241,23 @@ pub fn stmt_text(s: &Stmt) -> String {
             };
             format!("reject with icmp {name}")
         }
-        Stmt::Nat { kind, addr, ports, flags } => {
+        Stmt::Nat { kind, addr, inet, ports, flags } => {
             let k = match kind {
                 NatKind::Snat => "snat",
                 NatKind::Dnat => "dnat",
             };
-            format!("{k} to {addr}{}{flags}", ports_text(*ports))
+            // nft names the family in inet tables and brackets an IPv6 address with a port.
+            let fam = match (inet, addr) {
+                (false, _) => "",
+                (true, std::net::IpAddr::V4(_)) => " ip",
+                (true, std::net::IpAddr::V6(_)) => " ip6",
+            };
+            let a = match addr {
+                std::net::IpAddr::V4(a) => a.to_string(),
+                std::net::IpAddr::V6(a) if ports.is_some() => format!("[{}]", Value::Addr6(*a)),
+                std::net::IpAddr::V6(a) => Value::Addr6(*a).to_string(),
+            };
+            format!("{k}{fam} to {a}{}{flags}", ports_text(*ports))
         }
         Stmt::Masquerade { ports: None, flags } => format!("masquerade{flags}"),
         Stmt::Masquerade { ports, flags } => format!("masquerade to {}{flags}", ports_text(*ports)),

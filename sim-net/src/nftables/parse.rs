@@ -10,7 +10,7 @@
 //! match directly followed by a match on that protocol's header is dropped (`ip protocol tcp
 //! tcp dport 80` is `tcp dport 80`).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::NftError;
 use super::expr::*;
@@ -41,6 +41,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         spans: std::collections::VecDeque::new(),
         added: Vec::new(),
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
+        rule_l3: None,
     };
     p.file()?;
     p.validate()?;
@@ -168,9 +169,15 @@ struct Parser<'a> {
     /// Per table, the first handle this transaction can give: rules below it were committed
     /// before (only those can be named by `handle`/`position`, as in the kernel).
     committed: std::collections::BTreeMap<(Family, String), u64>,
+    /// The network protocol (`ip` or `ip6`) the rule being parsed matches so far: the
+    /// table's for ip and ip6 tables, the first header field's in inet tables.
+    rule_l3: Option<Family>,
 }
 
 type R<T> = Result<T, NftError>;
+
+/// getaddrinfo's answer for an address of the other family, as nft reports it.
+const ADDRESS_FAMILY: &str = "Could not resolve hostname: Address family for hostname not supported";
 
 const KEYWORDS: [&str; 62] = [
     "table",
@@ -240,7 +247,7 @@ const KEYWORDS: [&str; 62] = [
 /// Statements and keywords nft accepts that netsim does not evaluate.
 const UNMODELLED: [&str; 22] = [
     "limit", "quota", "queue", "tproxy", "redirect", "dup", "fwd", "meter", "synproxy", "flow", "xt", "osf",
-    "socket", "rt", "ipsec", "exthdr", "ether", "vlan", "arp", "ip6", "icmpv6", "igmp",
+    "socket", "rt", "ipsec", "exthdr", "ether", "vlan", "arp", "icmpv6", "igmp", "esp",
 ];
 
 fn is_family(w: &str) -> bool {
@@ -305,7 +312,7 @@ impl Parser<'_> {
     fn unexpected(&self, expecting: Option<&str>) -> NftError {
         let what = match self.peek() {
             Tok::Word(w) if KEYWORDS.contains(&w.as_str()) => w.clone(),
-            Tok::Word(_) | Tok::Addr(_) | Tok::Digits(_) => "string".to_string(),
+            Tok::Word(_) | Tok::Addr(_) | Tok::Addr6(_) | Tok::Digits(_) => "string".to_string(),
             Tok::Num(_) => "number".to_string(),
             Tok::Str(_) => "quoted string".to_string(),
             Tok::Punct(";") => "semicolon".to_string(),
@@ -366,8 +373,9 @@ impl Parser<'_> {
             let at = self.bump();
             return match w.as_str() {
                 "ip" => Ok(Family::Ip),
+                "ip6" => Ok(Family::Ip6),
                 "inet" => Ok(Family::Inet),
-                _ => Err(self.err(at, format!("netsim models the ip and inet families only, not {w}"))),
+                _ => Err(self.err(at, format!("netsim models the ip, ip6 and inet families only, not {w}"))),
             };
         }
         Ok(Family::Ip)
@@ -1039,41 +1047,65 @@ impl Parser<'_> {
             }
             return Ok(KeyPart::Range(v, hi));
         }
-        if let (Value::Addr(a), true) = (&v, self.is_punct("/")) {
-            self.bump();
-            let len = self.number()?;
-            if len > 32 {
-                return Err(self.err(self.pos - 1, "prefix length out of range"));
-            }
-            if len == 32 {
+        if let (Some(bits), true) = (v.dtype().addr_bits(), self.is_punct("/")) {
+            let len = self.prefix_len(at, bits)?;
+            if u32::from(len) == bits {
                 return Ok(KeyPart::Single(v));
             }
             if !interval {
                 return Err(self.err_span(at, self.pos - 1, "You must add 'flags interval' to your set"));
             }
-            let (lo, hi) = prefix_range(*a, len as u8);
-            return Ok(KeyPart::Range(Value::Addr(lo), Value::Addr(hi)));
+            let Some((lo, hi)) = value_prefix_range(&v, len) else { return Ok(KeyPart::Single(v)) };
+            return Ok(KeyPart::Range(lo, hi));
         }
         Ok(KeyPart::Single(v))
     }
 
-    /// A constant of type `t` from the current token.
+    /// `/LEN` after the address that starts at token `at` (the `/` is current), checked
+    /// against the type's width as nft checks it.
+    fn prefix_len(&mut self, at: usize, bits: u32) -> R<u8> {
+        self.bump();
+        let len = self.number()?;
+        if len > u64::from(bits) {
+            return Err(self.err_span(
+                at,
+                self.pos - 1,
+                format!("Prefix length {len} is invalid for type of {bits} bits width"),
+            ));
+        }
+        Ok(len as u8)
+    }
+
+    /// A constant of type `t` from the current token (an IPv6 address may be bracketed).
     fn value(&mut self, t: DataType) -> R<(Value, usize)> {
         let at = self.pos;
+        let bracketed =
+            t == DataType::Ipv6Addr && self.is_punct("[") && matches!(self.peek_at(1), Tok::Addr6(_));
+        if bracketed {
+            self.bump();
+        }
         let text = match self.peek().clone() {
             Tok::Word(w) | Tok::Digits(w) => w,
             Tok::Str(s) if t == DataType::Ifname => s,
             Tok::Num(n) => n.to_string(),
+            Tok::Addr(_) if t == DataType::Ipv6Addr => return Err(self.err(at, ADDRESS_FAMILY)),
+            Tok::Addr6(_) if t == DataType::Ipv4Addr => return Err(self.err(at, ADDRESS_FAMILY)),
             Tok::Addr(a) => a.to_string(),
+            Tok::Addr6(a) => a.to_string(),
             _ => return Err(self.unexpected(None)),
         };
         self.bump();
+        if bracketed && !self.eat_punct("]") {
+            return Err(self.unexpected(Some("']'")));
+        }
         match Value::parse(t, &text) {
             Some(v) => Ok((v, at)),
             None => Err(self.err(
                 at,
                 match t {
-                    DataType::Ipv4Addr => "Could not resolve hostname: Name or service not known".to_string(),
+                    DataType::Ipv4Addr | DataType::Ipv6Addr => {
+                        "Could not resolve hostname: Name or service not known".to_string()
+                    }
                     DataType::InetService => {
                         "Could not resolve service: Servname not supported for ai_socktype".to_string()
                     }
@@ -1207,6 +1239,7 @@ impl Parser<'_> {
         let mut stmts: Vec<Stmt> = Vec::new();
         let mut comment = None;
         let start = self.pos;
+        self.rule_l3 = (f != Family::Inet).then_some(f);
         while !matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
             if self.is_word("comment") {
                 self.bump();
@@ -1302,17 +1335,53 @@ impl Parser<'_> {
             }
             "dnat" | "snat" => {
                 self.bump();
-                self.eat_word("ip");
+                // `dnat ip to` / `dnat ip6 to`: required in inet tables, else the table's own.
+                let named = if self.eat_word("ip") {
+                    Some(Family::Ip)
+                } else if self.eat_word("ip6") {
+                    Some(Family::Ip6)
+                } else {
+                    None
+                };
+                let nat_family = match (f, named) {
+                    (Family::Inet, Some(n)) => n,
+                    (Family::Inet, None) => {
+                        return Err(self.err(at, "ip or ip6 must be specified with address for inet tables."));
+                    }
+                    (t, Some(n)) if n != t => {
+                        return Err(self.err(
+                            at,
+                            format!(
+                                "conflicting protocols specified: {} vs. {}. You must specify ip or ip6 family in nat statement",
+                                t.name(),
+                                n.name()
+                            ),
+                        ));
+                    }
+                    (t, _) => t,
+                };
                 if !self.eat_word("to") {
                     return Err(self.unexpected(Some("to")));
                 }
                 let aat = self.pos;
-                let (v, _) = self.value(DataType::Ipv4Addr)?;
-                let Value::Addr(addr) = v else { return Err(self.err(aat, "bad address")) };
+                let addr = if nat_family == Family::Ip6 {
+                    let bracketed = self.is_punct("[");
+                    let (v, _) = self.value(DataType::Ipv6Addr)?;
+                    let Value::Addr6(a) = v else { return Err(self.err(aat, "bad address")) };
+                    // Without brackets a port would have been read into the address.
+                    if !bracketed && self.is_punct(":") {
+                        return Err(self.unexpected(None));
+                    }
+                    IpAddr::V6(a)
+                } else {
+                    let (v, _) = self.value(DataType::Ipv4Addr)?;
+                    let Value::Addr(a) = v else { return Err(self.err(aat, "bad address")) };
+                    IpAddr::V4(a)
+                };
                 let ports = self.nat_ports(before)?;
                 let flags = self.nat_flags()?;
                 let kind = if w == "dnat" { NatKind::Dnat } else { NatKind::Snat };
-                Ok(Stmt::Nat { kind, addr, ports, flags })
+                Ok(Stmt::Nat { kind, addr, inet: f == Family::Inet, ports, flags })
             }
             "masquerade" => {
                 self.bump();
@@ -1353,7 +1422,7 @@ impl Parser<'_> {
                 let op = if w == "add" { SetOp::Add } else { SetOp::Update };
                 Ok(Stmt::SetUpdate { op, set, key, timeout_ms })
             }
-            x if UNMODELLED.contains(&x) && !matches!(x, "arp" | "ip6") => Err(self.unmodelled(at, x)),
+            x if UNMODELLED.contains(&x) && x != "arp" => Err(self.unmodelled(at, x)),
             _ => self.match_stmt(f, table),
         }
     }
@@ -1422,7 +1491,7 @@ impl Parser<'_> {
             let map = self.set_ref(&left.dtypes(), Some(DataType::Verdict), f, table)?;
             return Ok(Stmt::Vmap { key: left, map });
         }
-        if left == Expr::Meta(MetaKey::Nfproto) && f == Family::Ip {
+        if left == Expr::Meta(MetaKey::Nfproto) && f != Family::Inet {
             return Err(self.err_span(lat, lat + 1, "meta nfproto is only useful in the inet family"));
         }
         let op = match self.peek() {
@@ -1448,18 +1517,14 @@ impl Parser<'_> {
                 return Err(self.err(self.pos, "a concatenation compares with a set only"));
             }
             let t = types[0];
-            let (v, _) = self.value(t)?;
+            let (v, vat) = self.value(t)?;
             if self.is_punct("-") {
                 self.bump();
                 let (hi, _) = self.value(t)?;
                 Rhs::Range(v, hi)
-            } else if let (Value::Addr(a), true) = (&v, self.is_punct("/")) {
-                self.bump();
-                let len = self.number()?;
-                if len > 32 {
-                    return Err(self.err(self.pos - 1, "prefix length out of range"));
-                }
-                Rhs::Prefix(*a, len as u8)
+            } else if let (Some(bits), true) = (v.dtype().addr_bits(), self.is_punct("/")) {
+                let len = self.prefix_len(vat, bits)?;
+                Rhs::Prefix(v, len)
             } else if t.is_bitmask() && self.is_punct(",") {
                 let mut acc = v;
                 while self.eat_punct(",") {
@@ -1540,7 +1605,26 @@ impl Parser<'_> {
         let at = self.pos;
         let (n, _) = self.name()?;
         match names.iter().find(|(x, _)| *x == n) {
-            Some((_, p)) => Ok(Expr::Payload(*p)),
+            Some((_, p)) => {
+                // `ip6 daddr` in an ip table, or `ip` and `ip6` fields in one inet rule.
+                if let Some(net) = p.network() {
+                    match self.rule_l3 {
+                        Some(have) if have != net => {
+                            return Err(self.err_span(
+                                at - 1,
+                                at,
+                                format!(
+                                    "conflicting protocols specified: {} vs. {}",
+                                    have.name(),
+                                    net.name()
+                                ),
+                            ));
+                        }
+                        _ => self.rule_l3 = Some(net),
+                    }
+                }
+                Ok(Expr::Payload(*p))
+            }
             None => Err(self.unmodelled(at, &n)),
         }
     }
@@ -1555,6 +1639,12 @@ impl Parser<'_> {
                 ("daddr", Payload::IpDaddr),
                 ("protocol", Payload::IpProtocol),
                 ("ttl", Payload::IpTtl),
+            ]),
+            "ip6" => self.field(&[
+                ("saddr", Payload::Ip6Saddr),
+                ("daddr", Payload::Ip6Daddr),
+                ("nexthdr", Payload::Ip6Nexthdr),
+                ("hoplimit", Payload::Ip6Hoplimit),
             ]),
             "th" => self.field(&[("sport", Payload::ThSport), ("dport", Payload::ThDport)]),
             "tcp" => self.field(&[
@@ -1670,7 +1760,7 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
                     {
                         single(&set).unwrap_or(Rhs::Set(SetRef::Anon(set)))
                     }
-                    Rhs::Prefix(a, 32) => Rhs::Value(Value::Addr(a)),
+                    Rhs::Prefix(a, len) if a.dtype().addr_bits() == Some(u32::from(len)) => Rhs::Value(a),
                     other => other,
                 };
                 Stmt::Match { left, op, right }
@@ -1681,7 +1771,7 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
         if let Stmt::Match { left: Expr::Payload(p), .. } = &s
             && let Some(proto) = p.protocol()
             && let Some(Stmt::Match {
-                left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol),
+                left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
                 op: RelOp::Implicit,
                 right: Rhs::Value(Value::Proto(x)),
             }) = out.last()
@@ -1699,29 +1789,13 @@ fn single(set: &Set) -> Option<Rhs> {
     let e = set.elements.iter().next()?;
     match e.key.first()? {
         KeyPart::Single(v) => Some(Rhs::Value(v.clone())),
-        KeyPart::Range(Value::Addr(lo), Value::Addr(hi)) => match as_prefix(*lo, *hi) {
-            Some(32) => Some(Rhs::Value(Value::Addr(*lo))),
-            Some(len) => Some(Rhs::Prefix(*lo, len)),
-            None => Some(Rhs::Range(Value::Addr(*lo), Value::Addr(*hi))),
+        KeyPart::Range(lo, hi) if lo.dtype().addr_bits().is_some() => match value_as_prefix(lo, hi) {
+            Some(len) if lo.dtype().addr_bits() == Some(u32::from(len)) => Some(Rhs::Value(lo.clone())),
+            Some(len) => Some(Rhs::Prefix(lo.clone(), len)),
+            None => Some(Rhs::Range(lo.clone(), hi.clone())),
         },
         KeyPart::Range(lo, hi) => Some(Rhs::Range(lo.clone(), hi.clone())),
     }
-}
-
-/// The prefix length of `lo-hi`, if it is one.
-pub fn as_prefix(lo: Ipv4Addr, hi: Ipv4Addr) -> Option<u8> {
-    let (l, h) = (u32::from(lo), u32::from(hi));
-    let span = h.wrapping_sub(l).wrapping_add(1);
-    if h < l {
-        return None;
-    }
-    if span == 0 {
-        return (l == 0).then_some(0);
-    }
-    if !span.is_power_of_two() || l & (span - 1) != 0 {
-        return None;
-    }
-    Some(32 - span.trailing_zeros() as u8)
 }
 
 /// The chains a chain's rules can continue in (jump, goto, verdict-map elements).
@@ -1887,7 +1961,7 @@ mod tests {
         assert_eq!(n.list_ruleset(), before);
         for text in [
             "include \"x.nft\"\n",
-            "table ip6 t\n",
+            "table arp t\n",
             "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
         ] {
             let e = n.apply(text).unwrap_err();

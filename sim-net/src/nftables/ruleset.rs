@@ -7,7 +7,7 @@
 //! scanned in order after the exact lookup misses.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use indexmap::IndexMap;
 use sim_core::SimTime;
@@ -20,17 +20,26 @@ use crate::netfilter::Hook;
 pub enum Family {
     /// `ip`: IPv4.
     Ip,
-    /// `inet`: IPv4 and IPv6 (the model carries IPv4 only).
+    /// `ip6`: IPv6. Loaded, listed and checked like the others, but the model's packets are
+    /// IPv4, so an `ip6` table's base chains never run (as on a host with no IPv6 traffic).
+    Ip6,
+    /// `inet`: IPv4 and IPv6 (the model carries IPv4 only: `ip6` matches never hold).
     Inet,
 }
 
 impl Family {
-    /// `ip`, `inet`.
+    /// `ip`, `ip6`, `inet`.
     pub const fn name(self) -> &'static str {
         match self {
             Family::Ip => "ip",
+            Family::Ip6 => "ip6",
             Family::Inet => "inet",
         }
+    }
+
+    /// True if the family's base chains see IPv4 packets (`ip`, `inet`).
+    pub const fn sees_ipv4(self) -> bool {
+        matches!(self, Family::Ip | Family::Inet)
     }
 }
 
@@ -513,7 +522,10 @@ impl Ruleset {
     /// (ties: table creation order, then chain order, as registration order).
     pub fn base_chains(&self, hook: Hook) -> Vec<(usize, usize, i32)> {
         let mut v: Vec<(usize, usize, i32)> = Vec::new();
-        for (ti, t) in self.tables.iter().enumerate().filter(|(_, t)| !t.flags.dormant) {
+        // An ip6 table's chains register at the IPv6 hooks, which no packet of the model reaches.
+        for (ti, t) in
+            self.tables.iter().enumerate().filter(|(_, t)| !t.flags.dormant && t.family.sees_ipv4())
+        {
             for (ci, c) in t.chains.values().enumerate() {
                 if let Some(b) = c.base.filter(|b| b.hook == hook) {
                     v.push((ti, ci, b.priority));
@@ -530,4 +542,47 @@ pub fn prefix_range(addr: Ipv4Addr, len: u8) -> (Ipv4Addr, Ipv4Addr) {
     let a = u32::from(addr);
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
     (Ipv4Addr::from(a & mask), Ipv4Addr::from((a & mask) | !mask))
+}
+
+/// An IPv6 prefix as the range it covers.
+pub fn prefix_range6(addr: Ipv6Addr, len: u8) -> (Ipv6Addr, Ipv6Addr) {
+    let a = u128::from(addr);
+    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) };
+    (Ipv6Addr::from(a & mask), Ipv6Addr::from((a & mask) | !mask))
+}
+
+/// The range an address prefix (`ipv4_addr` or `ipv6_addr` value) covers; `None` for other
+/// values.
+pub fn value_prefix_range(v: &Value, len: u8) -> Option<(Value, Value)> {
+    match v {
+        Value::Addr(a) => {
+            let (lo, hi) = prefix_range(*a, len);
+            Some((Value::Addr(lo), Value::Addr(hi)))
+        }
+        Value::Addr6(a) => {
+            let (lo, hi) = prefix_range6(*a, len);
+            Some((Value::Addr6(lo), Value::Addr6(hi)))
+        }
+        _ => None,
+    }
+}
+
+/// The prefix length of the address range `lo-hi`, if it is one (`None` also for values that
+/// are not addresses).
+pub fn value_as_prefix(lo: &Value, hi: &Value) -> Option<u8> {
+    let (l, h, bits) = match (lo, hi) {
+        (Value::Addr(l), Value::Addr(h)) => (u128::from(u32::from(*l)), u128::from(u32::from(*h)), 32u32),
+        (Value::Addr6(l), Value::Addr6(h)) => (u128::from(*l), u128::from(*h), 128),
+        _ => return None,
+    };
+    if h < l {
+        return None;
+    }
+    // The low bits that vary between lo and hi: a prefix has them all 0 in lo, all 1 in hi.
+    let span_bits = 128 - (l ^ h).leading_zeros();
+    let low_mask = if span_bits == 128 { u128::MAX } else { (1u128 << span_bits) - 1 };
+    if l & low_mask != 0 || h & low_mask != low_mask {
+        return None;
+    }
+    Some((bits - span_bits) as u8)
 }
