@@ -319,7 +319,7 @@ fn load_balancer_source_ranges_without_the_node_block_it_in_out_filter() {
     p.service_type = ServiceType::LoadBalancer;
     p.node_port = Some(3001);
     p.load_balancer_ips = vec![ip("1.2.3.4")];
-    p.load_balancer_source_ranges = vec!["100.101.102.0/24".parse().unwrap()];
+    p.load_balancer_source_ranges = vec!["203.0.113.0/24".parse().unwrap()];
     let s = sync(&fake_config(), &[p], &eps("svc1", &[("10.180.0.1", None)]));
     assert!(members(&s, ipset::LOAD_BALANCER_SOURCE_IP).is_empty());
     assert!(s.rules.filter.contains(
