@@ -3,7 +3,9 @@
 //!
 //! Matches: `physdev`, `owner`, `limit`, `hashlimit`, `connmark`, `connlimit`, `iprange`,
 //! `length`, `mac`, `pkttype`, `rpfilter`, `socket`, `sctp`, `policy`, `devgroup`, `helper`,
-//! `ttl`, `dscp`, `tos`, and the payload matches `string`, `u32`, `bpf`. Targets: `TCPMSS`,
+//! `ttl`, `dscp`, `tos`, `ipvs` (evaluated against the host's IPVS connection table for a
+//! packet IPVS forwarded or un-NATed; only Masq connections are found, and service names are
+//! not resolved for `--vport`), and the payload matches `string`, `u32`, `bpf`. Targets: `TCPMSS`,
 //! `NFLOG`, `CT` (beyond `--notrack`), `CONNMARK`, `REDIRECT`, `NETMAP`, `TPROXY`, `CHECKSUM`,
 //! `SET`, `TTL`, `DSCP`, `AUDIT`, `TRACE`. (`tcp --tcp-flags/--syn/--tcp-option`, the full
 //! `conntrack`, `set` and `LOG` options live with their existing types in [`super::rule`].)
