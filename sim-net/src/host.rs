@@ -247,10 +247,12 @@ impl Host {
 
     /// The rules, the random stream and an address classifier at once (disjoint borrows), for
     /// running a hook. Loads pending rules first.
-    pub fn hook_parts(&mut self) -> (&mut Netfilter, &mut SimRng, impl Fn(Ipv4Addr) -> AddrType + '_) {
+    pub fn hook_parts(
+        &mut self,
+    ) -> (&mut Netfilter, &mut SimRng, impl Fn(Ipv4Addr) -> AddrType + '_, &crate::ipvs::Ipvs) {
         self.load_pending_rules();
         let ifaces = &self.ifaces;
-        (&mut self.netfilter, &mut self.rng, move |a| addr_type(ifaces, a))
+        (&mut self.netfilter, &mut self.rng, move |a| addr_type(ifaces, a), &self.ipvs)
     }
 
     /// Hands over a ruleset load to run when the rules are first needed — by a packet, a

@@ -366,6 +366,22 @@ impl Ipvs {
         &self.conns
     }
 
+    /// The connection a packet IPVS has handled belongs to, as `xt_ipvs` finds it:
+    /// `conn_out_get` on the packet's addresses taken the other way round
+    /// (`ip_vs_fill_iph_skb(.., inverse = true, ..)`), i.e. the Masq connection whose client
+    /// is the packet's source and whose real server is its destination — a client → real
+    /// server packet after IPVS rewrote it. Only Masq connections are found (the table keys
+    /// only those by real server; kube-proxy uses no other method).
+    pub fn conn_of_forwarded(&self, pkt: &Packet) -> Option<&IpvsConn> {
+        let (proto, sport, dport) = IpvsProto::of_packet(pkt)?;
+        let id = self.conns.out_get(
+            proto,
+            SocketAddrV4::new(pkt.dst, dport),
+            SocketAddrV4::new(pkt.src, sport),
+        )?;
+        self.conns.get(id)
+    }
+
     /// The connection timeouts.
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts

@@ -141,6 +141,10 @@ pub struct Network {
     bridge_ingress: Option<(HostId, String)>,
     /// Conntrack state of packets in flight over a loopback interface.
     loopback_ct: BTreeMap<PacketId, crate::conntrack::CtClass>,
+    /// Packets carrying `skb->ipvs_property` (IPVS forwarded or un-NATed them) and the host
+    /// where it was set; it is cleared when the packet leaves that host by anything but
+    /// loopback (`skb_scrub_packet`'s `ipvs_reset`) or ends.
+    ipvs_property: BTreeMap<PacketId, HostId>,
     /// The kernel's per-peer ICMP error rate limit of every host.
     icmp_rate: icmp_rate::IcmpRateLimit,
     /// Trace records (filled while [`Network::tracing`] is true).
@@ -164,6 +168,7 @@ impl Network {
             upstreams: BTreeMap::new(),
             dispositions: BTreeMap::new(),
             loopback_ct: BTreeMap::new(),
+            ipvs_property: BTreeMap::new(),
             icmp_rate: icmp_rate::IcmpRateLimit::default(),
             bridge_ingress: None,
             trace: VecSink::default(),

@@ -536,3 +536,82 @@ mod props {
         }
     }
 }
+
+/// `-m ipvs` in filter OUTPUT, as kube-proxy writes KUBE-IPVS-OUT-FILTER: returns the
+/// director's saved filter table and the conversation's outcome.
+fn out_filter(from_director: bool, rule: &str) -> (String, Option<Outcome>) {
+    let mut lab = lab(true, two_servers(SchedName::Rr));
+    let n = &mut lab.sim.world;
+    let nf = &mut n.host_mut(lab.director).unwrap().netfilter;
+    nf.restore(&format!("*filter\n-A OUTPUT {rule}\nCOMMIT\n"), false).unwrap_or_else(|e| panic!("{e}"));
+    let saved = nf.save_table(sim_net::netfilter::TableName::Filter, &Default::default());
+    let from = if from_director { lab.director } else { lab.client };
+    let c = converse(&mut lab.sim, spec(from, ConvProto::Tcp, "10.96.0.1:443", Some(40000)));
+    run_until(&mut lab, 10);
+    (saved, lab.sim.world.conversation(c).unwrap().outcome.clone())
+}
+
+// r10: upstream's lbNoNodeAccess rule drops the director's own connection to the VIP once IPVS
+// has scheduled it (the first OUTPUT pass, before IPVS, has no ipvs_property), and is saved in
+// libxt_ipvs.c's canonical form.
+#[test]
+fn r10_ipvs_match_drops_the_nodes_own_connection_after_scheduling() {
+    let (saved, outcome) =
+        out_filter(true, "-s 10.96.0.1 -m ipvs --vaddr 10.96.0.1 --vproto tcp --vport 443 -j DROP");
+    assert!(
+        saved
+            .contains("-A OUTPUT -s 10.96.0.1/32 -m ipvs --vproto 6 --vaddr 10.96.0.1 --vport 443 -j DROP\n"),
+        "{saved}"
+    );
+    assert_eq!(outcome, Some(Outcome::TimedOut));
+    // Another virtual port: the connection's vport differs, the rule does not match.
+    let (_, outcome) =
+        out_filter(true, "-s 10.96.0.1 -m ipvs --vaddr 10.96.0.1 --vproto tcp --vport 80 -j DROP");
+    assert!(matches!(outcome, Some(Outcome::Completed { .. })), "{outcome:?}");
+    // A client's connection has another source: the -s part keeps it out.
+    let (_, outcome) =
+        out_filter(false, "-s 10.96.0.1 -m ipvs --vaddr 10.96.0.1 --vproto tcp --vport 443 -j DROP");
+    assert!(matches!(outcome, Some(Outcome::Completed { .. })), "{outcome:?}");
+}
+
+// The other options: --vdir, --vmethod, ! --vaddr, --ipvs alone, and their saved forms.
+#[test]
+fn ipvs_match_options_follow_xt_ipvs() {
+    for (rule, saved, dropped) in [
+        ("-m ipvs --ipvs -j DROP", "-m ipvs --ipvs -j DROP", true),
+        ("-m ipvs ! --ipvs -j ACCEPT", "-m ipvs ! --ipvs -j ACCEPT", false),
+        (
+            "-m ipvs --vdir ORIGINAL --vmethod MASQ -j DROP",
+            "-m ipvs --vdir ORIGINAL --vmethod MASQ -j DROP",
+            true,
+        ),
+        ("-m ipvs --vdir REPLY -j DROP", "-m ipvs --vdir REPLY -j DROP", false),
+        ("-m ipvs --vmethod GATE -j DROP", "-m ipvs --vmethod GATE -j DROP", false),
+        ("-m ipvs --vaddr 10.96.0.0/16 -j DROP", "-m ipvs --vaddr 10.96.0.0/16 -j DROP", true),
+        ("-m ipvs ! --vaddr 10.96.0.1 -j DROP", "-m ipvs ! --vaddr 10.96.0.1 -j DROP", false),
+        ("-m ipvs ! --vproto udp -j DROP", "-m ipvs ! --vproto 17 -j DROP", true),
+    ] {
+        let (text, outcome) = out_filter(false, rule);
+        assert!(text.contains(&format!("-A OUTPUT {saved}\n")), "{rule}: {text}");
+        assert_eq!(outcome == Some(Outcome::TimedOut), dropped, "{rule}: {outcome:?}");
+    }
+}
+
+// libxt_ipvs.c's errors, as the real iptables v1.8.9 prints them (checked here with
+// iptables-legacy, which parses before it finds no xt_ipvs in the kernel).
+#[test]
+fn ipvs_match_errors_in_iptables_words() {
+    for (rule, msg) in [
+        ("-m ipvs -j DROP", "IPVS: At least one option is required"),
+        ("-m ipvs --vdir FOO -j DROP", "ipvs: Bad value for \"--vdir\" option: \"FOO\""),
+        ("-m ipvs --vmethod X -j DROP", "ipvs: Bad value for \"--vmethod\" option: \"X\""),
+        ("-m ipvs --vproto foo -j DROP", "unknown protocol \"foo\" specified"),
+        ("-m ipvs --vport http2x -j DROP", "Port \"http2x\" does not resolve to anything."),
+        ("-m ipvs ! --ipvs --vport 80 -j DROP", "! --ipvs cannot be together with other options"),
+        ("-m ipvs ! --vdir REPLY -j DROP", "ipvs: option \"--vdir\" cannot be inverted."),
+    ] {
+        let mut nf = sim_net::netfilter::Netfilter::new();
+        let err = nf.restore(&format!("*filter\n-A OUTPUT {rule}\nCOMMIT\n"), false).unwrap_err().to_string();
+        assert!(err.contains(msg), "{rule}: {err}");
+    }
+}

@@ -33,9 +33,6 @@
 //!   over Go maps).
 //! - The `mh` scheduler's source-hash flag is not set (the engine has no scheduler flags);
 //!   kube-proxy's validation refuses `mh` anyway, as upstream's list does.
-//! - The KUBE-IPVS-OUT-FILTER drop rules for LoadBalancer IPs whose source ranges do not cover
-//!   the node use `-m ipvs`, which the netfilter engine does not have: the chain stays empty,
-//!   so a node may reach such an LB IP.
 //! - Graceful termination is checked at each sync instead of upstream's one-minute loop.
 //! - kubelet's KUBE-FIREWALL and KUBE-KUBELET-CANARY chains are not written in IPVS mode.
 //! - The IPVS side (virtual servers, kube-ipvs0, sysctls) is applied when the sync runs; the
@@ -166,6 +163,9 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
     let mut bind_addrs = BTreeSet::new();
     let mut wanted: BTreeMap<ServiceKey, WantedService> = BTreeMap::new();
     let no_endpoints: Vec<Endpoint> = Vec::new();
+    // Upstream `lbNoNodeAccessIPPortProtocolEntries`: LB addresses whose source ranges leave
+    // out the node IP, blocked from the node itself in KUBE-IPVS-OUT-FILTER.
+    let mut lb_no_node_access: Vec<rules::LbNoNodeAccess> = Vec::new();
 
     for svc in services {
         let proto = svc.name.protocol.lower();
@@ -218,6 +218,8 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
                 }
                 if allow_from_node {
                     sets.insert(ipset::LOAD_BALANCER_SOURCE_IP, format!("{entry},{ip}"));
+                } else {
+                    lb_no_node_access.push(rules::LbNoNodeAccess { ip, proto, port: svc.port });
                 }
             }
             add(ip, svc.port, svc.external_policy_local());
@@ -264,7 +266,7 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
     for a in &bind_addrs {
         sets.insert(ipset::IPVS_IPS, a.to_string());
     }
-    let (nat, filter) = rules::write(config, &sets);
+    let (nat, filter) = rules::write(config, &sets, &lb_no_node_access);
     let hc_services: Vec<&ServicePortInfo> = services.iter().collect();
     let health_checks = health_check_servers(config, &hc_services, endpoints);
     IpvsSync { bind_addrs, services: wanted, rules: IpvsRules { sets, nat, filter }, health_checks }

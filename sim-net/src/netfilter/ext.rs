@@ -3,7 +3,9 @@
 //!
 //! Matches: `physdev`, `owner`, `limit`, `hashlimit`, `connmark`, `connlimit`, `iprange`,
 //! `length`, `mac`, `pkttype`, `rpfilter`, `socket`, `sctp`, `policy`, `devgroup`, `helper`,
-//! `ttl`, `dscp`, `tos`, and the payload matches `string`, `u32`, `bpf`. Targets: `TCPMSS`,
+//! `ttl`, `dscp`, `tos`, `ipvs` (evaluated against the host's IPVS connection table for a
+//! packet IPVS forwarded or un-NATed; only Masq connections are found, and service names are
+//! not resolved for `--vport`), and the payload matches `string`, `u32`, `bpf`. Targets: `TCPMSS`,
 //! `NFLOG`, `CT` (beyond `--notrack`), `CONNMARK`, `REDIRECT`, `NETMAP`, `TPROXY`, `CHECKSUM`,
 //! `SET`, `TTL`, `DSCP`, `AUDIT`, `TRACE`. (`tcp --tcp-flags/--syn/--tcp-option`, the full
 //! `conntrack`, `set` and `LOG` options live with their existing types in [`super::rule`].)
@@ -657,6 +659,148 @@ pub struct StringOpts {
     pub has_pattern: bool,
 }
 
+/// `-m ipvs` (`libxt_ipvs.c`, kernel `xt_ipvs.c`): whether the packet belongs to an IPVS
+/// connection, and that connection's virtual protocol, address, port, direction, forwarding
+/// method and controlling connection. The fields are `struct xt_ipvs_mtinfo`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpvsMatch {
+    /// `XT_IPVS_*` bits of the options given ([`IpvsMatch::PROPERTY`] is added to any other
+    /// option, as `ipvs_mt_check` does).
+    pub bitmask: u8,
+    /// `XT_IPVS_*` bits of the inverted options (`--vdir REPLY` sets [`IpvsMatch::DIR`]).
+    pub invert: u8,
+    /// `--vproto`: the IP protocol number.
+    pub l4proto: u8,
+    /// `--vaddr address[/mask]`, as given (the kernel compares under the mask).
+    pub vaddr: Ipv4Net,
+    /// `--vport`.
+    pub vport: u16,
+    /// `--vmethod`: `IP_VS_CONN_F_MASQ` 0, `_TUNNEL` 2, `_DROUTE` 3.
+    pub fwd_method: u8,
+    /// `--vportctl`.
+    pub vportctl: u16,
+}
+
+impl IpvsMatch {
+    /// `XT_IPVS_IPVS_PROPERTY`: `--ipvs`.
+    pub const PROPERTY: u8 = 1 << 0;
+    /// `XT_IPVS_PROTO`: `--vproto`.
+    pub const PROTO: u8 = 1 << 1;
+    /// `XT_IPVS_VADDR`: `--vaddr`.
+    pub const VADDR: u8 = 1 << 2;
+    /// `XT_IPVS_VPORT`: `--vport`.
+    pub const VPORT: u8 = 1 << 3;
+    /// `XT_IPVS_DIR`: `--vdir`.
+    pub const DIR: u8 = 1 << 4;
+    /// `XT_IPVS_METHOD`: `--vmethod`.
+    pub const METHOD: u8 = 1 << 5;
+    /// `XT_IPVS_VPORTCTL`: `--vportctl`.
+    pub const VPORTCTL: u8 = 1 << 6;
+
+    fn inv(&self, bit: u8) -> bool {
+        self.invert & bit != 0
+    }
+
+    /// `ipvs_mt`. `ipvs` is the host's IPVS when the packet carries `skb->ipvs_property`
+    /// (IPVS forwarded or un-NATed it on this host), `None` otherwise.
+    fn matches(&self, pkt: &Packet, ctx: &HookContext<'_>) -> bool {
+        if self.bitmask == Self::PROPERTY {
+            return ctx.ext.ipvs.is_some() != self.inv(Self::PROPERTY);
+        }
+        let Some(ipvs) = ctx.ext.ipvs else { return false };
+        if self.bitmask & Self::PROTO != 0
+            && (pkt.protocol().number() == self.l4proto) == self.inv(Self::PROTO)
+        {
+            return false;
+        }
+        // ip_vs_proto_get: only TCP, UDP (and SCTP, AH, ESP) have IPVS protocol handlers;
+        // conn_out_get then finds the connection.
+        let Some(cp) = ipvs.conn_of_forwarded(pkt) else { return false };
+        if self.bitmask & Self::VPORT != 0 && (cp.vaddr.port() == self.vport) == self.inv(Self::VPORT) {
+            return false;
+        }
+        if self.bitmask & Self::VPORTCTL != 0 {
+            let ctl =
+                cp.control.and_then(|c| ipvs.conns().get(c)).is_some_and(|c| c.vaddr.port() == self.vportctl);
+            if ctl == self.inv(Self::VPORTCTL) {
+                return false;
+            }
+        }
+        if self.bitmask & Self::DIR != 0 {
+            // nf_ct_get: an untracked packet has no direction and does not match.
+            let Some((_, dir)) = ctx.ext.ct else { return false };
+            if (dir == crate::conntrack::Direction::Reply) != self.inv(Self::DIR) {
+                return false;
+            }
+        }
+        if self.bitmask & Self::METHOD != 0 {
+            let flags = match cp.method {
+                crate::ipvs::ForwardMethod::Masq => 0,
+                crate::ipvs::ForwardMethod::Tunnel => 2,
+                crate::ipvs::ForwardMethod::Route => 3,
+            };
+            if (flags == self.fwd_method) == self.inv(Self::METHOD) {
+                return false;
+            }
+        }
+        if self.bitmask & Self::VADDR != 0 {
+            let mask = u32::from(self.vaddr.netmask());
+            let hit = (u32::from(*cp.vaddr.ip()) ^ u32::from(self.vaddr.addr())) & mask == 0;
+            if hit == self.inv(Self::VADDR) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `ipvs_mt_dump` with `prefix` `--` (save) or empty (`iptables -L`).
+    pub fn dump(&self, out: &mut String, prefix: &str) {
+        let inv = |out: &mut String, bit: u8| {
+            if self.inv(bit) {
+                out.push_str(" !");
+            }
+        };
+        if self.bitmask == Self::PROPERTY {
+            inv(out, Self::PROPERTY);
+            let _ = write!(out, " {prefix}ipvs");
+        }
+        if self.bitmask & Self::PROTO != 0 {
+            inv(out, Self::PROTO);
+            let _ = write!(out, " {prefix}vproto {}", self.l4proto);
+        }
+        if self.bitmask & Self::VADDR != 0 {
+            inv(out, Self::VADDR);
+            // xtables_ipaddr_to_numeric + xtables_ipmask_to_numeric: no "/32".
+            let _ = write!(out, " {prefix}vaddr {}", self.vaddr.addr());
+            if self.vaddr.prefix_len() != 32 {
+                let _ = write!(out, "/{}", self.vaddr.prefix_len());
+            }
+        }
+        if self.bitmask & Self::VPORT != 0 {
+            inv(out, Self::VPORT);
+            let _ = write!(out, " {prefix}vport {}", self.vport);
+        }
+        if self.bitmask & Self::DIR != 0 {
+            let d = if self.inv(Self::DIR) { "REPLY" } else { "ORIGINAL" };
+            let _ = write!(out, " {prefix}vdir {d}");
+        }
+        if self.bitmask & Self::METHOD != 0 {
+            inv(out, Self::METHOD);
+            let m = match self.fwd_method {
+                3 => "GATE",
+                2 => "IPIP",
+                0 => "MASQ",
+                _ => "UNKNOWN",
+            };
+            let _ = write!(out, " {prefix}vmethod {m}");
+        }
+        if self.bitmask & Self::VPORTCTL != 0 {
+            inv(out, Self::VPORTCTL);
+            let _ = write!(out, " {prefix}vportctl {}", self.vportctl);
+        }
+    }
+}
+
 /// An extension match the model added for real nodes' rules.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExtMatch {
@@ -700,10 +844,12 @@ pub enum ExtMatch {
     Tos(Option<(u8, u8, bool)>),
     /// `-m string`, `-m u32`, `-m bpf`: (name, form).
     Payload(&'static str, PayloadMatch),
+    /// `-m ipvs`.
+    Ipvs(IpvsMatch),
 }
 
 /// The names of the matches this module provides, as `-m` takes them.
-pub const EXT_MATCH_NAMES: [&str; 22] = [
+pub const EXT_MATCH_NAMES: [&str; 23] = [
     "physdev",
     "owner",
     "limit",
@@ -726,11 +872,12 @@ pub const EXT_MATCH_NAMES: [&str; 22] = [
     "string",
     "u32",
     "bpf",
+    "ipvs",
 ];
 
 /// Extensions real iptables has that netsim does not simulate (a rule naming one is refused
 /// with that said; any other unknown name is not an extension at all).
-pub const KNOWN_UNSIMULATED_MATCHES: [&str; 20] = [
+pub const KNOWN_UNSIMULATED_MATCHES: [&str; 19] = [
     "ah",
     "cgroup",
     "cluster",
@@ -742,7 +889,6 @@ pub const KNOWN_UNSIMULATED_MATCHES: [&str; 20] = [
     "geoip",
     "hbh",
     "ipcomp",
-    "ipvs",
     "l2tp",
     "mh",
     "nfqueue",
@@ -809,6 +955,15 @@ impl ExtMatch {
             ),
             "u32" => ExtMatch::Payload("u32", PayloadMatch { saved: String::new(), string: None }),
             "bpf" => ExtMatch::Payload("bpf", PayloadMatch { saved: String::new(), string: None }),
+            "ipvs" => ExtMatch::Ipvs(IpvsMatch {
+                bitmask: 0,
+                invert: 0,
+                l4proto: 0,
+                vaddr: Ipv4Net::default(),
+                vport: 0,
+                fwd_method: 0,
+                vportctl: 0,
+            }),
             _ => return None,
         })
     }
@@ -836,6 +991,7 @@ impl ExtMatch {
             ExtMatch::Dscp(_) => "dscp",
             ExtMatch::Tos(_) => "tos",
             ExtMatch::Payload(n, _) => n,
+            ExtMatch::Ipvs(_) => "ipvs",
         }
     }
 
@@ -1254,6 +1410,77 @@ impl ExtMatch {
                 _ => return Ok(false),
             },
             ExtMatch::Payload(name, p) => return payload_option(name, p, opt, inv, a),
+            ExtMatch::Ipvs(m) => {
+                // ipvs_mt_parse: each option sets its bit (and its invert bit when `!`).
+                let bit = match opt {
+                    "--ipvs" => IpvsMatch::PROPERTY,
+                    "--vproto" => {
+                        let v = a.value(opt)?;
+                        m.l4proto = if v.eq_ignore_ascii_case("all") {
+                            0
+                        } else if let Some(p) = crate::wire::Protocol::parse(v) {
+                            p.number()
+                        } else {
+                            v.parse::<u8>()
+                                .ok()
+                                .or_else(|| parse_other_protocol(v))
+                                .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?
+                        };
+                        IpvsMatch::PROTO
+                    }
+                    "--vaddr" => {
+                        m.vaddr = parse_net(a.value(opt)?)?;
+                        IpvsMatch::VADDR
+                    }
+                    "--vport" | "--vportctl" => {
+                        let v = a.value(opt)?;
+                        // xtopt_parse_port; service names are not resolved (no /etc/services).
+                        let p = v
+                            .parse::<u16>()
+                            .map_err(|_| bad(format!("Port \"{v}\" does not resolve to anything.")))?;
+                        if opt == "--vport" {
+                            m.vport = p;
+                            IpvsMatch::VPORT
+                        } else {
+                            m.vportctl = p;
+                            IpvsMatch::VPORTCTL
+                        }
+                    }
+                    "--vdir" => {
+                        if inv {
+                            return Err(bad("ipvs: option \"--vdir\" cannot be inverted."));
+                        }
+                        let v = a.value(opt)?;
+                        if v.eq_ignore_ascii_case("ORIGINAL") {
+                            m.invert &= !IpvsMatch::DIR;
+                        } else if v.eq_ignore_ascii_case("REPLY") {
+                            m.invert |= IpvsMatch::DIR;
+                        } else {
+                            return Err(bad(format!("ipvs: Bad value for \"--vdir\" option: \"{v}\"")));
+                        }
+                        IpvsMatch::DIR
+                    }
+                    "--vmethod" => {
+                        let v = a.value(opt)?;
+                        m.fwd_method = match v.to_ascii_uppercase().as_str() {
+                            "GATE" => 3,
+                            "IPIP" => 2,
+                            "MASQ" => 0,
+                            _ => {
+                                return Err(bad(format!(
+                                    "ipvs: Bad value for \"--vmethod\" option: \"{v}\""
+                                )));
+                            }
+                        };
+                        IpvsMatch::METHOD
+                    }
+                    _ => return Ok(false),
+                };
+                m.bitmask |= bit;
+                if inv {
+                    m.invert |= bit;
+                }
+            }
         }
         Ok(true)
     }
@@ -1312,6 +1539,19 @@ impl ExtMatch {
                 Ok(())
             }
             ExtMatch::Payload(name, p) => payload_finish(name, p),
+            ExtMatch::Ipvs(m) => {
+                // ipvs_mt_check.
+                if m.bitmask == 0 {
+                    return Err(bad("IPVS: At least one option is required"));
+                }
+                if m.bitmask & !IpvsMatch::PROPERTY != 0 {
+                    if m.invert & IpvsMatch::PROPERTY != 0 {
+                        return Err(bad("! --ipvs cannot be together with other options"));
+                    }
+                    m.bitmask |= IpvsMatch::PROPERTY;
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -1587,6 +1827,7 @@ impl ExtMatch {
                 let _ = write!(out, " --tos 0x{v:02x}/0x{m:02x}");
             }
             ExtMatch::Payload(_, p) => out.push_str(&p.saved),
+            ExtMatch::Ipvs(m) => m.dump(out, "--"),
             ExtMatch::Mac(None)
             | ExtMatch::Pkttype(None)
             | ExtMatch::Helper(None)
@@ -1738,6 +1979,7 @@ impl ExtMatch {
                 );
                 hit
             }
+            ExtMatch::Ipvs(m) => m.matches(pkt, ctx),
         }
     }
 }
@@ -2767,6 +3009,9 @@ pub struct ExtContext<'a> {
     pub physdev_out: Option<&'a str>,
     /// The primary address of the input interface (for `REDIRECT`).
     pub in_addr: Option<Ipv4Addr>,
+    /// The host's IPVS, when the packet carries `skb->ipvs_property` (IPVS forwarded or
+    /// un-NATed it on this host), for `-m ipvs`.
+    pub ipvs: Option<&'a crate::ipvs::Ipvs>,
 }
 
 /// Extension state of one network namespace.

@@ -39,6 +39,7 @@ impl Network {
     pub(super) fn finish(&mut self, h: HostId, meta: PacketMeta, d: Disposition) -> Finished {
         self.record(NetTrace::Disposition { id: meta.id, host: h, disposition: d.clone() });
         self.dispositions.insert(meta.id, (h, d));
+        self.ipvs_property.remove(&meta.id);
         Finished
     }
 
@@ -401,6 +402,12 @@ impl Network {
 
     /// Neighbour resolution and transmission out of `out`.
     fn transmit(&mut self, h: HostId, out: &str, hop: Ipv4Addr, pkt: Packet, meta: PacketMeta) -> Step<()> {
+        if !self.ipvs_property.is_empty()
+            && self.host_ref(h).iface(out).is_some_and(|i| i.kind != IfaceKind::Loopback)
+        {
+            // skb_scrub_packet (veth, tunnels) or another host's skb: the flag does not follow.
+            self.ipvs_property.remove(&meta.id);
+        }
         let Some(i) = self.host_ref(h).iface(out) else {
             return Err(self.finish(h, meta, Disposition::InterfaceDown));
         };
@@ -615,8 +622,9 @@ impl Network {
         // (REDIRECT).
         let in_addr = in_if.and_then(|n| self.host_ref(h).iface(n)).and_then(|i| i.primary());
         let physdev_in = self.bridge_ingress.as_ref().filter(|(bh, _)| *bh == h).map(|(_, p)| p.clone());
+        let ipvs_property = self.ipvs_property.get(&meta.id) == Some(&h);
         let res = {
-            let (netfilter, rng, addr_type) = self.hosts[h.0 as usize].hook_parts();
+            let (netfilter, rng, addr_type, ipvs) = self.hosts[h.0 as usize].hook_parts();
             let entry = match &*ct {
                 CtClass::New(e) => Some((e, Direction::Original)),
                 CtClass::Tracked { entry, dir, .. } | CtClass::Related { entry, dir } => Some((entry, *dir)),
@@ -630,7 +638,12 @@ impl Network {
                 ct_new: matches!(ct, CtClass::New(_)),
                 ct_seen_reply: seen_reply,
                 addr_type: &addr_type,
-                ext: sim_net_ext_context(entry, physdev_in.as_deref(), in_addr),
+                ext: sim_net_ext_context(
+                    entry,
+                    physdev_in.as_deref(),
+                    in_addr,
+                    ipvs_property.then_some(ipvs),
+                ),
             };
             netfilter.run_hook(hook, pkt, &ctx, rng, tracing.then_some(&mut steps))
         };
@@ -777,6 +790,7 @@ impl Network {
     fn ipvs_out(&mut self, h: HostId, meta: PacketMeta, pkt: &mut Packet) {
         let now = self.now;
         if let Some(step) = self.host_at(h).ipvs.packet_out(now, pkt) {
+            self.ipvs_property.insert(meta.id, h);
             self.record(NetTrace::Ipvs { id: meta.id, host: h, step });
         }
     }
@@ -809,6 +823,7 @@ impl Network {
                 Err(fin)
             }
             InVerdict::Forward { dest, method, .. } => {
+                self.ipvs_property.insert(meta.id, h);
                 if !sysctl.vs_conntrack {
                     // ip_vs_notrack: the forwarded packet carries no conntrack entry.
                     *ct = CtClass::Untracked;
@@ -934,6 +949,7 @@ fn sim_net_ext_context<'a>(
     ct: Option<(&'a crate::conntrack::CtEntry, Direction)>,
     physdev_in: Option<&'a str>,
     in_addr: Option<std::net::Ipv4Addr>,
+    ipvs: Option<&'a crate::ipvs::Ipvs>,
 ) -> crate::netfilter::ext::ExtContext<'a> {
-    crate::netfilter::ext::ExtContext { ct, physdev_in, physdev_out: None, in_addr }
+    crate::netfilter::ext::ExtContext { ct, physdev_in, physdev_out: None, in_addr, ipvs }
 }

@@ -107,12 +107,29 @@ const SET_RULES: [(&str, TableName, &str, &str, &str, &str); 12] = [
     ),
 ];
 
+/// A LoadBalancer address whose `loadBalancerSourceRanges` leave out the node IP (upstream
+/// `lbNoNodeAccessIPPortProtocolEntry`): the node's own connections to it are dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LbNoNodeAccess {
+    /// The LB ingress IP.
+    pub ip: std::net::Ipv4Addr,
+    /// `tcp`, `udp` or `sctp`.
+    pub proto: &'static str,
+    /// The service port.
+    pub port: u16,
+}
+
 fn comment(set: &str) -> String {
     format!("-m comment --comment \"{}\"", ipset::set_info(set).map_or("", |s| s.comment))
 }
 
-/// The `*nat` and `*filter` restore input of one sync, given the sets' members.
-pub fn write(config: &ProxyConfig, sets: &SetEntries) -> (String, String) {
+/// The `*nat` and `*filter` restore input of one sync, given the sets' members and the LB
+/// addresses the node may not reach.
+pub fn write(
+    config: &ProxyConfig,
+    sets: &SetEntries,
+    lb_no_node_access: &[LbNoNodeAccess],
+) -> (String, String) {
     let mut nat = String::from("*nat\n");
     let mut filter = String::from("*filter\n");
     for (table, chain) in CHAINS {
@@ -168,6 +185,18 @@ pub fn write(config: &ProxyConfig, sets: &SetEntries) -> (String, String) {
     let _ = writeln!(nat, "-A {KUBE_SERVICES} -m addrtype --dst-type LOCAL -j {KUBE_NODE_PORT}");
     let _ = writeln!(nat, "-A {KUBE_LOAD_BALANCER} -j {KUBE_MARK_MASQ}");
     let _ = writeln!(filter, "-A {KUBE_SOURCE_RANGES_FIREWALL} -j DROP");
+    // "disable LB access from node / for IPVS src and dst both would be lbIP": the packet a
+    // node process sends to the LB IP (bound to kube-ipvs0, so also its source), once IPVS
+    // has scheduled it and it passes LOCAL_OUT again.
+    for e in lb_no_node_access {
+        let _ = writeln!(
+            filter,
+            "-A {KUBE_IPVS_OUT_FILTER} -s {ip} -m ipvs --vaddr {ip} --vproto {} --vport {} -j DROP",
+            e.proto,
+            e.port,
+            ip = e.ip
+        );
+    }
     // acceptIPVSTraffic: the last rules of KUBE-SERVICES.
     for set in [ipset::CLUSTER_IP, ipset::LOAD_BALANCER] {
         if !sets.is_empty(set) {

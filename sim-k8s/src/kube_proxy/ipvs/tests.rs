@@ -310,3 +310,19 @@ fn rules_load_into_the_engine() {
         "{save}"
     );
 }
+
+// TestLoadBalancerSourceRanges with the node outside every range: upstream's
+// lbNoNodeAccessIPPortProtocolEntries rule in KUBE-IPVS-OUT-FILTER, and no SOURCE-IP entry.
+#[test]
+fn load_balancer_source_ranges_without_the_node_block_it_in_out_filter() {
+    let mut p = svc("svc1", "10.20.30.41");
+    p.service_type = ServiceType::LoadBalancer;
+    p.node_port = Some(3001);
+    p.load_balancer_ips = vec![ip("1.2.3.4")];
+    p.load_balancer_source_ranges = vec!["203.0.113.0/24".parse().unwrap()];
+    let s = sync(&fake_config(), &[p], &eps("svc1", &[("10.180.0.1", None)]));
+    assert!(members(&s, ipset::LOAD_BALANCER_SOURCE_IP).is_empty());
+    assert!(s.rules.filter.contains(
+        "-A KUBE-IPVS-OUT-FILTER -s 1.2.3.4 -m ipvs --vaddr 1.2.3.4 --vproto tcp --vport 80 -j DROP\n"
+    ));
+}
