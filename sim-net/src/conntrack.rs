@@ -659,6 +659,35 @@ mod tests {
         Packet::tcp(A, 52104, B, 443, flags)
     }
 
+    #[test]
+    fn racing_udp_packets_clash_and_only_a_differing_nat_is_dropped() {
+        let q = Packet::udp(A, 41000, B, 53);
+        let mut ct = Conntrack::default();
+        // The default (newer kernels): no race, the second packet follows the first's entry.
+        let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        assert!(ct.packet_in_racing(t(0), &q).is_none());
+
+        let mut ct = Conntrack::default();
+        ct.set_nat_clash(NatClash::Drop);
+        let CtClass::New(first) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), first).unwrap();
+        // Same instant, unreplied: the second packet gets an unconfirmed entry of its own.
+        let Some(CtClass::New(same)) = ct.packet_in_racing(t(0), &q) else { panic!("no race") };
+        assert_ne!(same.id, first.id);
+        assert!(ct.confirm(t(0), same).is_err());
+        // The same NAT (here none): nf_ct_resolve_clash lets it join the winner.
+        assert_eq!(ct.resolve_clash(t(0), &same).map(|w| w.id), Some(first.id));
+        // DNATed to another endpoint: dropped and counted.
+        let Some(CtClass::New(mut other)) = ct.packet_in_racing(t(0), &q) else { panic!("no race") };
+        other.reply.src = Ipv4Addr::new(10, 244, 2, 3);
+        assert!(ct.confirm(t(0), other).is_err());
+        assert_eq!(ct.resolve_clash(t(0), &other), None);
+        assert_eq!(ct.insert_failed(), 1);
+        // A millisecond later the entry is simply followed.
+        assert!(ct.packet_in_racing(t(1), &q).is_none());
+    }
+
     fn open(ct: &mut Conntrack) -> CtId {
         let CtClass::New(e) = ct.packet_in(t(0), &syn()) else { panic!("not new") };
         let id = ct.confirm(t(0), e).unwrap();
