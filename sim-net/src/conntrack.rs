@@ -241,6 +241,26 @@ impl CtClass {
     }
 }
 
+/// What the kernel does when two packets of one new UDP flow race through `nf_conntrack_in`
+/// on different CPUs and the second one's entry, with NAT bound, is confirmed after the first
+/// (`__nf_conntrack_confirm` finds the tuple taken).
+///
+/// netsim treats packets of one UDP tuple that reach a namespace at the same simulated instant
+/// as such a race (glibc's and musl's A and AAAA queries, sent together from one socket): the
+/// second is classified as if the first's entry were not yet confirmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NatClash {
+    /// Kernels before Florian Westphal's 2020 patch "netfilter: conntrack: allow insertion of
+    /// clashing entries": `nf_ct_resolve_clash` lets the loser through only when its entry is
+    /// identical to the winner's (same NAT); a loser DNATed to another endpoint is dropped
+    /// (`insert_failed` in `conntrack -S`). The "5-second DNS delay" of kubernetes#56903.
+    Drop,
+    /// Later kernels: the loser is inserted too (`IPS_NAT_CLASH`, reply direction only) and
+    /// its answer comes back. netsim lets the later packet follow the first one's entry.
+    #[default]
+    Insert,
+}
+
 /// Why an unconfirmed entry could not be inserted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfirmError {
@@ -266,6 +286,9 @@ pub struct Conntrack {
     /// The time each entry is queued at in `expiry`.
     queued: IndexMap<CtId, SimTime, FxBuild>,
     next_id: u64,
+    nat_clash: NatClash,
+    /// `insert_failed` (`conntrack -S`): entries dropped at confirmation.
+    insert_failed: u64,
 }
 
 impl Default for Conntrack {
@@ -284,6 +307,49 @@ impl Conntrack {
             expiry: BTreeSet::new(),
             queued: IndexMap::default(),
             next_id: 1,
+            nat_clash: NatClash::default(),
+            insert_failed: 0,
+        }
+    }
+
+    /// The kernel's insertion-race behaviour ([`NatClash`]).
+    pub fn nat_clash(&self) -> NatClash {
+        self.nat_clash
+    }
+
+    /// Sets the kernel's insertion-race behaviour.
+    pub fn set_nat_clash(&mut self, clash: NatClash) {
+        self.nat_clash = clash;
+    }
+
+    /// Packets dropped because their entry clashed at confirmation (`insert_failed`).
+    pub fn insert_failed(&self) -> u64 {
+        self.insert_failed
+    }
+
+    /// With [`NatClash::Drop`]: a UDP packet whose tuple belongs to an unreplied entry created
+    /// at this very instant raced the packet that created it, so it gets a new unconfirmed
+    /// entry of its own (NAT is decided for it again) instead of the first one's.
+    pub fn packet_in_racing(&mut self, now: SimTime, pkt: &Packet) -> Option<CtClass> {
+        if self.nat_clash != NatClash::Drop || !matches!(pkt.transport, Transport::Udp { .. }) {
+            return None;
+        }
+        let t = Tuple::of_packet(pkt)?;
+        let (e, dir) = self.lookup(now, &t)?;
+        let racing = dir == Direction::Original && e.created == now && !e.status.has(CtStatus::SEEN_REPLY);
+        racing.then(|| self.new_conn(now, t, pkt))
+    }
+
+    /// `nf_ct_resolve_clash` for an entry [`confirm`](Self::confirm) refused: the entry that
+    /// won, when the loser's packet may join it (both directions equal, i.e. the same NAT);
+    /// `None` when the packet is dropped (counted in `insert_failed`).
+    pub fn resolve_clash(&mut self, now: SimTime, loser: &CtEntry) -> Option<CtEntry> {
+        match self.lookup(now, &loser.orig) {
+            Some((winner, Direction::Original)) if winner.reply == loser.reply => Some(winner),
+            _ => {
+                self.insert_failed += 1;
+                None
+            }
         }
     }
 
@@ -591,6 +657,35 @@ mod tests {
     }
     fn fwd(flags: TcpFlags) -> Packet {
         Packet::tcp(A, 52104, B, 443, flags)
+    }
+
+    #[test]
+    fn racing_udp_packets_clash_and_only_a_differing_nat_is_dropped() {
+        let q = Packet::udp(A, 41000, B, 53);
+        let mut ct = Conntrack::default();
+        // The default (newer kernels): no race, the second packet follows the first's entry.
+        let CtClass::New(e) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), e).unwrap();
+        assert!(ct.packet_in_racing(t(0), &q).is_none());
+
+        let mut ct = Conntrack::default();
+        ct.set_nat_clash(NatClash::Drop);
+        let CtClass::New(first) = ct.packet_in(t(0), &q) else { panic!("not new") };
+        ct.confirm(t(0), first).unwrap();
+        // Same instant, unreplied: the second packet gets an unconfirmed entry of its own.
+        let Some(CtClass::New(same)) = ct.packet_in_racing(t(0), &q) else { panic!("no race") };
+        assert_ne!(same.id, first.id);
+        assert!(ct.confirm(t(0), same).is_err());
+        // The same NAT (here none): nf_ct_resolve_clash lets it join the winner.
+        assert_eq!(ct.resolve_clash(t(0), &same).map(|w| w.id), Some(first.id));
+        // DNATed to another endpoint: dropped and counted.
+        let Some(CtClass::New(mut other)) = ct.packet_in_racing(t(0), &q) else { panic!("no race") };
+        other.reply.src = Ipv4Addr::new(10, 244, 2, 3);
+        assert!(ct.confirm(t(0), other).is_err());
+        assert_eq!(ct.resolve_clash(t(0), &other), None);
+        assert_eq!(ct.insert_failed(), 1);
+        // A millisecond later the entry is simply followed.
+        assert!(ct.packet_in_racing(t(1), &q).is_none());
     }
 
     fn open(ct: &mut Conntrack) -> CtId {

@@ -351,6 +351,17 @@ impl Network {
         id
     }
 
+    /// Registers a UDP conversation that sends `spec.payload` and then each of `more` from the
+    /// same socket at the same instant (glibc's `sendmmsg` of an A and an AAAA query), and
+    /// completes when every request has an answer ([`Conversation::responses`]).
+    pub fn start_udp_burst(&mut self, spec: ConversationSpec, more: Vec<Vec<u8>>) -> ConvId {
+        let id = self.start_conversation(spec);
+        if let Some(cv) = self.convs.get_mut(id.0) {
+            cv.more = more;
+        }
+        id
+    }
+
     /// Registers `spec` and schedules its start now on `sched` (which may belong to a larger
     /// world; with a standalone simulation use `Simulation::split`).
     pub fn start_conversation_now<E: From<NetEvent>>(

@@ -996,6 +996,7 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::NoSocket => "no-socket",
         D::TtlExceeded => "ttl-exceeded",
         D::ConntrackFull => "conntrack-full",
+        D::ConntrackInsertFailed => "insert-failed",
         D::InterfaceDown => "interface-down",
         D::ForwardingDisabled => "forwarding-disabled",
         D::Martian => "martian",

@@ -270,6 +270,9 @@ pub enum TraceStep {
     Transmitted { at_ns: u64, iface: String, next_hop: String },
     /// A conntrack entry was confirmed (inserted).
     ConntrackConfirmed { at_ns: u64, entry: String },
+    /// A new conntrack entry clashed with a racing packet's: joined it (`joined`) or
+    /// dropped.
+    ConntrackClash { at_ns: u64, entry: String, joined: Option<String> },
     /// An IPVS step.
     Ipvs { at_ns: u64, text: String },
     /// A kernel log line.
@@ -290,6 +293,7 @@ impl TraceStep {
             | TraceStep::Bridge { at_ns, .. }
             | TraceStep::Transmitted { at_ns, .. }
             | TraceStep::ConntrackConfirmed { at_ns, .. }
+            | TraceStep::ConntrackClash { at_ns, .. }
             | TraceStep::Ipvs { at_ns, .. }
             | TraceStep::KernelLog { at_ns, .. }
             | TraceStep::Disposition { at_ns, .. } => *at_ns,
@@ -427,6 +431,7 @@ impl Cluster {
                         | NetTrace::Bridge { host, .. }
                         | NetTrace::Tx { host, .. }
                         | NetTrace::CtConfirmed { host, .. }
+                        | NetTrace::CtClash { host, .. }
                         | NetTrace::Ipvs { host, .. }
                         | NetTrace::Disposition { host, .. }
                         | NetTrace::KernelLog { host, .. } => *host,
@@ -538,6 +543,11 @@ impl Cluster {
                 NetTrace::CtConfirmed { entry, .. } => {
                     TraceStep::ConntrackConfirmed { at_ns, entry: entry_line(entry, r.at) }
                 }
+                NetTrace::CtClash { entry, joined, .. } => TraceStep::ConntrackClash {
+                    at_ns,
+                    entry: entry_line(entry, r.at),
+                    joined: joined.as_ref().map(|w| entry_line(w, r.at)),
+                },
                 NetTrace::Ipvs { step, .. } => TraceStep::Ipvs { at_ns, text: step.to_string() },
                 NetTrace::KernelLog { message, .. } => {
                     TraceStep::KernelLog { at_ns, message: message.clone() }
@@ -755,6 +765,18 @@ fn render_rules(out: &mut String, p: &PacketTrace) {
                 }
                 TraceStep::ConntrackConfirmed { entry, .. } => {
                     let _ = writeln!(out, "  {t} {host}: conntrack confirmed: {entry}");
+                }
+                TraceStep::ConntrackClash { entry, joined: Some(w), .. } => {
+                    let _ = writeln!(
+                        out,
+                        "  {t} {host}: conntrack clash: {entry} raced an entry with the same NAT, joins it: {w}"
+                    );
+                }
+                TraceStep::ConntrackClash { entry, joined: None, .. } => {
+                    let _ = writeln!(
+                        out,
+                        "  {t} {host}: conntrack clash: {entry} raced an entry DNATed elsewhere: dropped (insert_failed)"
+                    );
                 }
                 TraceStep::Ipvs { text, .. } => {
                     let _ = writeln!(out, "  {t} {host}: {text}");

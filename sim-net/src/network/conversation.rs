@@ -2,7 +2,7 @@
 //!
 //! A conversation is what `curl`, `dig` or `ping` does on the wire: TCP SYN → SYN-ACK → ACK →
 //! request → response → FIN exchange (SYN retransmitted at 1 s, 2 s, 4 s ... as Linux's
-//! initial RTO doubles, up to `tcp_syn_retries` = 6); one UDP request and its response; one
+//! initial RTO doubles, up to `tcp_syn_retries` = 6); one UDP request (or a burst from one socket, `Network::start_udp_burst`) and its responses; one
 //! ICMP echo and its reply. A RST, an ICMP error or the deadline ends it early. Ephemeral ports
 //! come from the host's seeded stream within `ip_local_port_range` (32768–60999).
 //!
@@ -131,6 +131,12 @@ pub struct Conversation {
     pub upstreams: Vec<ConvId>,
     /// For a proxy's upstream connection: the client conversation it serves.
     pub upstream_of: Option<ConvId>,
+    /// UDP: every datagram the socket received, in arrival order (one per request when all
+    /// were answered; fewer when the conversation timed out waiting for the rest).
+    pub responses: Vec<Vec<u8>>,
+    /// UDP: further datagrams sent from the same socket right after the first, in one go (as
+    /// `sendmmsg(2)` does); the conversation completes when as many answers as requests came.
+    pub more: Vec<Vec<u8>>,
     state: ClientState,
     response: Vec<u8>,
 }
@@ -149,6 +155,8 @@ impl Conversation {
             syns_sent: 0,
             upstreams: vec![],
             upstream_of: None,
+            responses: vec![],
+            more: vec![],
             state: ClientState::Pending,
             response: vec![],
         }
@@ -279,6 +287,12 @@ impl Network {
                 self.set_state(c, ClientState::WaitReply);
                 let p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
                 self.local_out(spec.from, p, Some(c));
+                let more = self.convs.get(c.0).map(|cv| cv.more.clone()).unwrap_or_default();
+                for datagram in more {
+                    let p = Packet::udp(src, port, *dst.ip(), dst.port())
+                        .with_payload(Payload::from_bytes(&datagram));
+                    self.local_out(spec.from, p, Some(c));
+                }
             }
             ConvProto::Icmp => {
                 self.set_state(c, ClientState::WaitReply);
@@ -647,7 +661,12 @@ impl Network {
         let delivered = Disposition::Delivered(Delivery::Socket { proto: Protocol::Udp, local });
         if let Some(c) = self.host_ref(h).sockets.clients.get(&(SockProto::Udp, local, peer)).copied() {
             self.finish(h, meta, delivered);
-            self.conv_end(c, Outcome::Completed { response: pkt.payload.0.to_vec() });
+            let Some(cv) = self.convs.get_mut(c.0) else { return };
+            cv.responses.push(pkt.payload.0.to_vec());
+            if cv.responses.len() > cv.more.len() {
+                let response = cv.responses[0].clone();
+                self.conv_end(c, Outcome::Completed { response });
+            }
             return;
         }
         if let Some(li) = self.host_ref(h).sockets.find_listener(SockProto::Udp, local) {

@@ -43,6 +43,9 @@ impl fmt::Display for Disposition {
             Disposition::NoSocket => f.write_str("no socket for this connection (stray packet)"),
             Disposition::TtlExceeded => f.write_str("TTL exceeded in transit"),
             Disposition::ConntrackFull => f.write_str("nf_conntrack: table full, dropping packet"),
+            Disposition::ConntrackInsertFailed => {
+                f.write_str("conntrack insert failed (clashed with a racing packet's entry)")
+            }
             Disposition::InterfaceDown => f.write_str("interface down"),
             Disposition::ForwardingDisabled => f.write_str("not for this host and ip_forward=0"),
             Disposition::Martian => f.write_str("martian 127.0.0.0/8 address (route_localnet=0)"),
@@ -174,6 +177,13 @@ pub fn render_trace<'a>(
             }
             NetTrace::CtConfirmed { id, host, entry } => {
                 line(Some(id.0), *host, format!("conntrack confirmed {} {}", entry.orig, entry.reply));
+            }
+            NetTrace::CtClash { id, host, entry, joined } => {
+                let what = match joined {
+                    Some(w) => format!("joins the racing packet's entry {} {}", w.orig, w.reply),
+                    None => "drop (insert_failed)".to_string(),
+                };
+                line(Some(id.0), *host, format!("conntrack clash {} {}: {what}", entry.orig, entry.reply));
             }
             NetTrace::Ipvs { id, host, step } => line(Some(id.0), *host, step.to_string()),
             NetTrace::KernelLog { host, message } => line(None, *host, format!("kernel: {message}")),

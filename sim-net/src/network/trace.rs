@@ -64,6 +64,10 @@ pub enum Disposition {
     /// A new connection found the conntrack table full
     /// ("nf_conntrack: table full, dropping packet").
     ConntrackFull,
+    /// A new UDP flow's entry clashed at confirmation with the entry of a packet of the same
+    /// flow that raced it and was DNATed elsewhere: dropped, counted in `insert_failed`
+    /// ([`crate::conntrack::NatClash::Drop`]).
+    ConntrackInsertFailed,
     /// The receiving or sending interface (or the veth peer) is down.
     InterfaceDown,
     /// Not for this host and `net.ipv4.ip_forward = 0`: silently dropped.
@@ -151,6 +155,10 @@ pub enum NetTrace {
     Tx { id: PacketId, host: HostId, iface: String, next_hop: Ipv4Addr, pkt: Packet },
     /// A new conntrack entry was inserted.
     CtConfirmed { id: PacketId, host: HostId, entry: CtEntry },
+    /// A new entry could not be inserted: another packet of its flow, racing it, was
+    /// confirmed first. `joined` is that winner when the packet may use it (the same NAT);
+    /// `None` means the packet is dropped (`insert_failed`).
+    CtClash { id: PacketId, host: HostId, entry: CtEntry, joined: Option<CtEntry> },
     /// An IP Virtual Server step: scheduling, an existing connection, a reply un-NATed, or
     /// why IPVS let the packet go to the local stack.
     Ipvs { id: PacketId, host: HostId, step: IpvsTrace },
@@ -173,6 +181,7 @@ impl NetTrace {
             | NetTrace::Bridge { id, .. }
             | NetTrace::Tx { id, .. }
             | NetTrace::CtConfirmed { id, .. }
+            | NetTrace::CtClash { id, .. }
             | NetTrace::Ipvs { id, .. }
             | NetTrace::Disposition { id, .. } => Some(*id),
             NetTrace::KernelLog { .. } => None,

@@ -124,7 +124,7 @@ impl Network {
             self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &out)?;
         }
         self.postrouting(h, meta, &mut pkt, &mut ct, &out)?;
-        self.confirm(h, meta, &ct);
+        self.confirm(h, meta, &ct)?;
         self.keep_ct_over_loopback(h, &out, meta, &ct);
         self.transmit(h, &out, hop, pkt, meta)
     }
@@ -223,7 +223,7 @@ impl Network {
                     self.bind(h, meta, &mut ct, req, None)?;
                 }
                 self.manip(h, meta, &mut pkt, &ct, Manip::Src);
-                self.confirm(h, meta, &ct);
+                self.confirm(h, meta, &ct)?;
                 self.deliver(h, pkt, meta);
                 Ok(())
             }
@@ -246,7 +246,7 @@ impl Network {
                     self.ipvs_out(h, meta, &mut pkt);
                 }
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
-                self.confirm(h, meta, &ct);
+                self.confirm(h, meta, &ct)?;
                 self.transmit(h, &r.dev, r.next_hop(pkt.dst), pkt, meta)
             }
         }
@@ -304,7 +304,7 @@ impl Network {
                 self.ipvs_out(h, meta, &mut pkt);
             }
             self.postrouting(h, meta, &mut pkt, &mut ct, br)?;
-            self.confirm(h, meta, &ct);
+            self.confirm(h, meta, &ct)?;
         }
         self.record(NetTrace::Bridge {
             id: meta.id,
@@ -513,7 +513,10 @@ impl Network {
         let now = self.now;
         let host = self.host_at(h);
         host.conntrack.sweep(now);
-        let ct = host.conntrack.packet_in(now, pkt);
+        let ct = match host.conntrack.packet_in_racing(now, pkt) {
+            Some(racing) => racing,
+            None => host.conntrack.packet_in(now, pkt),
+        };
         let (entry, dir) = match &ct {
             CtClass::New(e) => (Some(*e), Some(Direction::Original)),
             CtClass::Tracked { entry, dir, .. } | CtClass::Related { entry, dir } => {
@@ -584,11 +587,20 @@ impl Network {
         }
     }
 
-    fn confirm(&mut self, h: HostId, meta: PacketMeta, ct: &CtClass) {
-        let CtClass::New(e) = ct else { return };
+    fn confirm(&mut self, h: HostId, meta: PacketMeta, ct: &CtClass) -> Step<()> {
+        let CtClass::New(e) = ct else { return Ok(()) };
         let now = self.now;
-        if self.host_at(h).conntrack.confirm(now, *e).is_ok() {
+        let ctk = &mut self.host_at(h).conntrack;
+        if ctk.confirm(now, *e).is_ok() {
             self.record(NetTrace::CtConfirmed { id: meta.id, host: h, entry: *e });
+            return Ok(());
+        }
+        // Only a packet that raced another of its flow (`packet_in_racing`) can clash.
+        let winner = ctk.resolve_clash(now, e);
+        self.record(NetTrace::CtClash { id: meta.id, host: h, entry: *e, joined: winner });
+        match winner {
+            Some(_) => Ok(()),
+            None => Err(self.finish(h, meta, Disposition::ConntrackInsertFailed)),
         }
     }
 
@@ -890,7 +902,7 @@ impl Network {
         let probe = Packet { dst: *dest.ip(), ..pkt.clone() };
         match self.route_decision(h, meta, &probe) {
             RouteDecision::Local => {
-                self.confirm(h, meta, &ct);
+                self.confirm(h, meta, &ct)?;
                 self.deliver(h, pkt, meta);
                 Ok(())
             }
@@ -898,7 +910,7 @@ impl Network {
                 self.ipvs_decrement_ttl(h, meta, &mut pkt)?;
                 self.ipvs_local_out_pass(h, meta, &mut pkt, &mut ct, &r.dev)?;
                 self.postrouting(h, meta, &mut pkt, &mut ct, &r.dev)?;
-                self.confirm(h, meta, &ct);
+                self.confirm(h, meta, &ct)?;
                 let hop = match method {
                     ForwardMethod::Masq => r.next_hop(pkt.dst),
                     ForwardMethod::Route | ForwardMethod::Tunnel => *dest.ip(),
