@@ -66,7 +66,11 @@ impl Topology {
             .nodes
             .iter()
             .map(|n| TopoNode {
-                host: TopoHost { label: n.name.clone(), host: w.net.host_name(n.host).to_string(), ip: n.ip.to_string() },
+                host: TopoHost {
+                    label: n.name.clone(),
+                    host: w.net.host_name(n.host).to_string(),
+                    ip: n.ip.to_string(),
+                },
                 bridge: format!("{} {}/{}", w.config.bridge, n.bridge_ip, n.pod_cidr.prefix_len()),
                 up: n.up,
                 pods: Vec::new(),
@@ -81,7 +85,11 @@ impl Topology {
             if p.veth.is_none() {
                 node.host_network_pods.push(label);
             } else {
-                node.pods.push(TopoHost { label, host: w.net.host_name(p.host).to_string(), ip: p.ip.to_string() });
+                node.pods.push(TopoHost {
+                    label,
+                    host: w.net.host_name(p.host).to_string(),
+                    ip: p.ip.to_string(),
+                });
             }
         }
         let externals = w
@@ -90,7 +98,11 @@ impl Topology {
             .iter()
             .filter_map(|e| {
                 let id = w.externals.get(&e.name)?;
-                Some(TopoHost { label: e.name.clone(), host: w.net.host_name(*id).to_string(), ip: e.ip.to_string() })
+                Some(TopoHost {
+                    label: e.name.clone(),
+                    host: w.net.host_name(*id).to_string(),
+                    ip: e.ip.to_string(),
+                })
             })
             .collect();
         Topology { segment: "node-net".to_string(), nodes, externals }
@@ -309,8 +321,11 @@ fn trace_section(out: &mut String, t: usize, c: &TracedConnection) {
         .packets
         .iter()
         .map(|p| {
-            let hops =
-                p.hops.iter().enumerate().map(|(h, hop)| (hop.host.clone(), format!("t{t}-p{}-h{}", p.index, h + 1)));
+            let hops = p
+                .hops
+                .iter()
+                .enumerate()
+                .map(|(h, hop)| (hop.host.clone(), format!("t{t}-p{}-h{}", p.index, h + 1)));
             (p.index, hops.collect())
         })
         .collect();
@@ -402,7 +417,8 @@ fn svg(topo: &Topology, t: usize, paths: &[(usize, Vec<(String, String)>)]) -> S
     let cls = |host: &str| if on_path(host) { " on-path" } else { "" };
     let mut body = String::new();
     let node_h = |n: &TopoNode| {
-        let extra = if n.host_network_pods.is_empty() { 0 } else { 16 * n.host_network_pods.len() as i32 + 4 };
+        let extra =
+            if n.host_network_pods.is_empty() { 0 } else { 16 * n.host_network_pods.len() as i32 + 4 };
         84 + POD_H * n.pods.len() as i32 + extra
     };
     let cols = topo.nodes.len().max(topo.externals.len()).max(1) as i32;
@@ -423,7 +439,12 @@ fn svg(topo: &Topology, t: usize, paths: &[(usize, Vec<(String, String)>)]) -> S
             EXT_Y + 32,
             esc(&e.ip)
         );
-        let _ = writeln!(body, "<line class=\"link\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{SEG_Y}\"/>", x + BOX_W / 2, EXT_Y + EXT_H);
+        let _ = writeln!(
+            body,
+            "<line class=\"link\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{SEG_Y}\"/>",
+            x + BOX_W / 2,
+            EXT_Y + EXT_H
+        );
         centres.push((&e.host, (x + BOX_W / 2, EXT_Y + EXT_H / 2)));
     }
     let _ = writeln!(
@@ -438,7 +459,11 @@ fn svg(topo: &Topology, t: usize, paths: &[(usize, Vec<(String, String)>)]) -> S
         let x = GAP + i as i32 * (BOX_W + GAP);
         let h = node_h(n);
         let down = if n.up { "" } else { " down" };
-        let _ = writeln!(body, "<line class=\"link\" x1=\"{0}\" y1=\"{SEG_Y}\" x2=\"{0}\" y2=\"{NODE_Y}\"/>", x + BOX_W / 2);
+        let _ = writeln!(
+            body,
+            "<line class=\"link\" x1=\"{0}\" y1=\"{SEG_Y}\" x2=\"{0}\" y2=\"{NODE_Y}\"/>",
+            x + BOX_W / 2
+        );
         let _ = writeln!(
             body,
             "<g class=\"host node{}{down}\" data-host=\"{}\"><rect class=\"box\" x=\"{x}\" y=\"{NODE_Y}\" width=\"{BOX_W}\" height=\"{h}\" rx=\"6\"/>\
@@ -466,7 +491,8 @@ fn svg(topo: &Topology, t: usize, paths: &[(usize, Vec<(String, String)>)]) -> S
         );
         for (k, p) in n.pods.iter().enumerate() {
             let py = by + 26 + k as i32 * POD_H;
-            let (vx, vy, px, pw, ph, tx, ty) = (x + 18, by + 18, x + 24, BOX_W - 32, POD_H - 6, x + 30, py + 16);
+            let (vx, vy, px, pw, ph, tx, ty) =
+                (x + 18, by + 18, x + 24, BOX_W - 32, POD_H - 6, x + 30, py + 16);
             let ix = px + pw - 6;
             let _ = writeln!(
                 body,
@@ -532,7 +558,11 @@ fn svg(topo: &Topology, t: usize, paths: &[(usize, Vec<(String, String)>)]) -> S
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(std::iter::once('…')).collect() }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(std::iter::once('…')).collect()
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use std::process::Command;
 use crate::support::netsim;
 
 fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
-        Command::new(b).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
-    })
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().map(|o| o.status.success()).unwrap_or(false))
 }
 
 fn out_file(name: &str) -> PathBuf {
@@ -117,7 +117,12 @@ fn trace_html_report_draws_the_path_and_opens_a_hop_in_chromium() {
 #[test]
 fn scenario_html_report_has_each_trace_step_and_the_transcript() {
     let page = out_file("lab-004.html");
-    let o = netsim(&["run", "scenarios/labs/004-external-access/lab.yaml", "--html", page.to_str().unwrap_or_default()]);
+    let o = netsim(&[
+        "run",
+        "scenarios/labs/004-external-access/lab.yaml",
+        "--html",
+        page.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let html = std::fs::read_to_string(&page).expect("the report is written");
     assert!(html.contains("<h1>netsim scenario: "), "{}", &html[..html.len().min(600)]);

@@ -171,9 +171,7 @@ impl Kind {
             | Kind::Service
             | Kind::Endpoints
             | Kind::ConfigMap
-            | Kind::Secret => {
-                "v1"
-            }
+            | Kind::Secret => "v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
@@ -189,9 +187,7 @@ impl Kind {
             | Kind::Service
             | Kind::Endpoints
             | Kind::ConfigMap
-            | Kind::Secret => {
-                &["v1"]
-            }
+            | Kind::Secret => &["v1"],
             Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],

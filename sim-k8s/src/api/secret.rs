@@ -68,7 +68,9 @@ impl Secret {
     pub fn sizes(&self) -> Vec<(&str, usize)> {
         self.data
             .iter()
-            .map(|(k, v)| (k.as_str(), data_encoding::BASE64.decode(v.as_bytes()).map(|b| b.len()).unwrap_or(0)))
+            .map(|(k, v)| {
+                (k.as_str(), data_encoding::BASE64.decode(v.as_bytes()).map(|b| b.len()).unwrap_or(0))
+            })
             .collect()
     }
 }

@@ -124,11 +124,15 @@ impl Cluster {
     pub fn trace_line_report(&mut self, spec: &str) -> (ExecOutput, Option<TraceReport>) {
         let spec = match TraceSpec::parse(spec) {
             Ok(s) => s,
-            Err(e) => return (ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() }, None),
+            Err(e) => {
+                return (ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() }, None);
+            }
         };
         let target = match self.resolve_target(&spec.from) {
             Ok(t) => t,
-            Err(e) => return (ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() }, None),
+            Err(e) => {
+                return (ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() }, None);
+            }
         };
         if spec.dns {
             return (self.trace_lookup(&target, &spec.dest), None);

@@ -532,7 +532,9 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
         }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
         Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
-        Object::Secret(s) => vec![name, s.type_.clone().unwrap_or_default(), s.data_count().to_string(), created],
+        Object::Secret(s) => {
+            vec![name, s.type_.clone().unwrap_or_default(), s.data_count().to_string(), created]
+        }
         Object::KubeProxyConfiguration(_) => vec![name],
     }
 }

@@ -54,7 +54,13 @@ pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
             ignore_not_found,
         } => {
             if !files.is_empty() {
-                return from_files(k, &files, recursive, namespace.as_deref(), Verb::Delete { grace_period, force });
+                return from_files(
+                    k,
+                    &files,
+                    recursive,
+                    namespace.as_deref(),
+                    Verb::Delete { grace_period, force },
+                );
             }
             delete_targets(
                 k,
