@@ -6,6 +6,7 @@ seed() { mkdir -p "fuzz/corpus/$1"; shift_target=$1; shift; for f in "$@"; do cp
 seed manifest_loader scenarios/manifests/*.yaml scenarios/labs/*/*.yaml tests/data/real-nodes/* 2>/dev/null || true
 seed iptables_restore tests/data/kube-dns.rules
 seed nft_file sim-net/tests/data/nft/*.nft
+seed corefile tests/data/corefiles/*.Corefile
 seed scenario_parser scenarios/*.yaml scenarios/labs/*/lab.yaml tests/data/bad-scenarios/*.yaml
 # DNS: queries and answers as the simulated resolver and CoreDNS put them on the wire.
 mkdir -p fuzz/corpus/dns_codec

@@ -18,6 +18,7 @@ use sim_k8s::cluster::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
 use sim_k8s::manifest::{self, Source};
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::html_report::{Topology, TracedConnection};
 use crate::scenario::{Action, ClusterSpec, Expect, Scenario};
 use crate::traffic::{Mark, Report};
 
@@ -30,6 +31,10 @@ pub struct RunResult {
     pub failures: Vec<String>,
     /// The traffic steps' reports, in the order they finished (for `--plots`).
     pub traffic: Vec<Report>,
+    /// The trace steps' connections with the topology at the time, in order (for `--html`).
+    pub traces: Vec<TracedConnection>,
+    /// The cluster at the end of the run (for `--html`).
+    pub topology: Topology,
 }
 
 impl RunResult {
@@ -479,6 +484,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
         .unwrap_or_else(|| "master".to_string());
     let base = s.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let mut t = String::new();
+    let mut traces: Vec<TracedConnection> = Vec::new();
     let _ = writeln!(t, "# netsim scenario: {} (seed {seed})", s.name);
     for line in s.description.lines() {
         let _ = writeln!(t, "# {line}");
@@ -566,7 +572,16 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
             Action::Trace(spec) => {
                 let _ = writeln!(t, "$ netsim trace {spec}");
-                Some(cluster.trace_line(spec))
+                let (out, report) = cluster.trace_line_report(spec);
+                if let Some(report) = report {
+                    traces.push(TracedConnection {
+                        command: format!("netsim trace {spec}"),
+                        topology: Topology::of(&cluster),
+                        report,
+                        text: out.stdout.clone(),
+                    });
+                }
+                Some(out)
             }
             Action::Fault(f) => {
                 let _ = writeln!(t, "# fault: {f}");
@@ -634,6 +649,21 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                 let _ = writeln!(t, "(exit status {})", o.exit_code);
             }
         }
+        // A step that checks who served the connection says it, so the transcript shows the
+        // point the step makes (which pod answered, what address it saw) and not only a page.
+        if (step.expect.served_by.is_some() || step.expect.client_seen.is_some())
+            && let Some(c) = out.as_ref().and_then(|o| o.connection.as_ref())
+        {
+            let served = c.served_by.as_deref().unwrap_or("nobody");
+            match c.client_seen {
+                Some(seen) => {
+                    let _ = writeln!(t, "# served by {served}, which saw the client as {seen}");
+                }
+                None => {
+                    let _ = writeln!(t, "# served by {served}");
+                }
+            }
+        }
         if !matches!(step.action, Action::Traffic(_)) {
             for f in check(&step.expect, out.as_ref()) {
                 let msg = format!("{}:{}: steps[{i}]: {f}", s.path.display(), step.line);
@@ -670,7 +700,8 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             finish(s, &mut cluster, r, &mut t, &mut failures, &mut reports);
         }
     }
-    Ok(RunResult { transcript: t, failures, traffic: reports })
+    let topology = Topology::of(&cluster);
+    Ok(RunResult { transcript: t, failures, traffic: reports, traces, topology })
 }
 
 /// Every fault step names a node the cluster has: else an input error at the step.

@@ -24,6 +24,7 @@ pub mod object;
 pub mod pod;
 pub mod proxy_config;
 pub mod quantity;
+pub mod secret;
 pub mod selector;
 pub mod service;
 pub mod service_cidr;
@@ -46,6 +47,7 @@ pub use pod::{
 };
 pub use proxy_config::KubeProxyConfiguration;
 pub use quantity::Quantity;
+pub use secret::Secret;
 pub use selector::{LabelSelector, LabelSelectorRequirement};
 pub use service::{
     ClusterIp, IpFamily, IpFamilyPolicy, Protocol, Service, ServiceAffinity, ServicePort, ServiceSpec,

@@ -1316,6 +1316,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::IngressClass => Object::IngressClass(de(doc)?),
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
         Kind::ConfigMap => Object::ConfigMap(de(doc)?),
+        Kind::Secret => Object::Secret(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })
 }

@@ -55,8 +55,56 @@ impl KubectlOutput {
     }
 }
 
-/// Reads a `-f` file: the text, or an error message for `error: the path "x" does not exist`.
-pub type FileReader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+/// Reads what a `-f` argument names, with `-R` or not: `(name, text)` of the file, or of each
+/// manifest file of a directory ([`read_manifest_path`]); or the message after `error: `.
+pub type FileReader<'a> = &'a dyn Fn(&str, bool) -> Result<Vec<(String, String)>, String>;
+
+/// kubectl's `-f` expansion (`resource.ExpandPathsToFileVisitors`) on the real file system,
+/// `arg` relative to `base`: a file is read whatever its name; a directory yields its `.json`,
+/// `.yaml` and `.yml` files in name order, and its subdirectories' only with `-R`
+/// (`--recursive`). Each file is read through the loader's size cap. A missing path is
+/// `the path "x" does not exist`.
+pub fn read_manifest_path(
+    base: &std::path::Path,
+    arg: &str,
+    recursive: bool,
+) -> Result<Vec<(String, String)>, String> {
+    fn walk(dir: &std::path::Path, recursive: bool, depth: usize, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut paths: Vec<std::path::PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                if recursive && depth < 32 {
+                    walk(&p, recursive, depth + 1, out);
+                }
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    let path = base.join(arg);
+    let missing = || format!("the path \"{arg}\" does not exist");
+    let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+    let files = if meta.is_dir() {
+        let mut found = Vec::new();
+        walk(&path, recursive, 0, &mut found);
+        found
+    } else {
+        vec![path.clone()]
+    };
+    let mut out = Vec::new();
+    for f in files {
+        // Names as kubectl prints them in errors: the argument joined with the file's path
+        // inside the directory.
+        let rel = f.strip_prefix(base).unwrap_or(&f).display().to_string();
+        let file = std::fs::File::open(&f).map_err(|e| format!("open {rel}: {e}"))?;
+        let text = crate::manifest::budget::read_capped(&rel, file, crate::manifest::MAX_SOURCE_BYTES)
+            .map_err(|e| e.to_string())?;
+        out.push((rel, text));
+    }
+    Ok(out)
+}
 
 /// Everything a kubectl invocation sees.
 pub struct Kubectl<'a> {

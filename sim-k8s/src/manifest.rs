@@ -509,6 +509,7 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::IngressClass => typed(node, Object::IngressClass),
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::ConfigMap => typed(node, Object::ConfigMap),
+        Kind::Secret => typed(node, Object::Secret),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
     // Unknown fields and every type error, in source order, all reported at once.

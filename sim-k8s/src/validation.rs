@@ -245,6 +245,19 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::Ingress(i) => ingress::validate_ingress(i),
         Object::IngressClass(c) => ingress::validate_ingress_class(c),
         Object::ConfigMap(c) => names::validate_meta(&c.metadata, true, names::NameRule::Dns1123Subdomain),
+        Object::Secret(s) => {
+            let mut errs = names::validate_meta(&s.metadata, true, names::NameRule::Dns1123Subdomain);
+            // The API server decodes `data` as Go `[]byte` (standard base64); a bad value fails
+            // there with encoding/base64's wording.
+            if let Some((key, at)) = s.bad_data() {
+                errs.push(FieldError::invalid(
+                    &format!("data[{key}]"),
+                    BadValue::Omit,
+                    &format!("illegal base64 data at input byte {at}"),
+                ));
+            }
+            errs
+        }
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);
             if c.spec.cidrs.is_empty() {

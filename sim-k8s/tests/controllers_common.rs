@@ -113,9 +113,7 @@ impl World {
     /// Runs a kubectl command line.
     pub fn run(&mut self, line: &str) -> sim_k8s::kubectl::RunResult {
         let dir = articles();
-        let reader = move |p: &str| {
-            std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"))
-        };
+        let reader = move |p: &str, recursive: bool| sim_k8s::kubectl::read_manifest_path(&dir, p, recursive);
         let mut k = sim_k8s::kubectl::Kubectl {
             store: &mut self.store,
             now: self.now,

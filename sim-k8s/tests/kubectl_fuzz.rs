@@ -111,7 +111,7 @@ proptest! {
         apply_yaml(&mut store, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        ports:\n        - name: http\n          containerPort: 80\n", secs(0));
         run_until(&mut c, &mut store, secs(0), secs(3));
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/articles");
-        let reader = move |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|_| format!("the path \"{p}\" does not exist"));
+        let reader = move |p: &str, recursive: bool| sim_k8s::kubectl::read_manifest_path(&dir, p, recursive);
         for l in &lines {
             let events = c.events().to_vec();
             let mut k = Kubectl { store: &mut store, now: secs(3), files: &reader, events: &events };

@@ -33,6 +33,11 @@ pub struct RunArgs {
     /// (`SCENARIO-TRAFFIC.svg`), the scenario's events marked.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// Also write a self-contained HTML report of the run: each trace step's connection drawn
+    /// on the topology (each hop's rules on click, its transcript beside it), then the whole
+    /// transcript.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Arguments of `netsim test`.
@@ -135,6 +140,19 @@ pub fn run(a: RunArgs) -> u8 {
             {
                 eprintln!("netsim: --plots {}: {e}", dir.display());
                 return exit::INVALID;
+            }
+            if let Some(path) = &a.html {
+                let page = crate::html_report::HtmlReport {
+                    title: format!("netsim scenario: {}", s.name),
+                    seed: a.seed.unwrap_or(s.seed),
+                    traces: r.traces.clone(),
+                    topology: r.topology.clone(),
+                    transcript: Some(r.transcript.clone()),
+                };
+                if let Err(e) = std::fs::write(path, crate::html_report::render(&page)) {
+                    eprintln!("netsim: --html {}: {e}", path.display());
+                    return exit::INVALID;
+                }
             }
             if r.passed() { exit::OK } else { exit::FAILED }
         }

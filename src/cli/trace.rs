@@ -5,7 +5,8 @@
 //!   the replies (`--all-paths` first lists every endpoint the first packet can reach, with
 //!   its probability, from the first node's rules). The summary comes first, then each packet
 //!   at `--detail summary|hops|rules`, for `--packet first|N|all`; `--format json` prints the
-//!   same report as JSON Lines (`trace_json`, docs/trace-json.md).
+//!   same report as JSON Lines (`trace_json`, docs/trace-json.md); `--html FILE` also writes
+//!   it as a self-contained HTML page (`html_report`).
 //! - `--node NAME --src IP --to IP:PORT`: kube-proxy's rules of one node in isolation, as
 //!   kube-proxy's own tests check them: where the first packet from that source goes, as the
 //!   `paths` JSON of `netsim iptables trace` (docs/trace-json.md).
@@ -58,6 +59,10 @@ pub struct TraceArgs {
     /// Draw the connection instead: a Mermaid sequence diagram or a Graphviz (dot) graph.
     #[arg(long, value_enum, value_name = "KIND")]
     pub diagram: Option<Diagram>,
+    /// Also write a self-contained HTML report: the topology with the packet's path drawn,
+    /// each hop's rules on click, the transcript beside it.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `--detail` levels.
@@ -213,6 +218,26 @@ pub fn run(a: TraceArgs) -> u8 {
     }
     let detail = TraceDetail::from(a.detail);
     let (out, report) = cluster.trace_with(&target, &dest, port, proto, detail, a.packet);
+    if let (Some(path), Some(report)) = (&a.html, &report) {
+        let command = format!("netsim trace --from {from} --to {}", a.to);
+        let title = format!("netsim trace: {} → {}", report.from, report.dest);
+        let page = crate::html_report::HtmlReport {
+            title,
+            seed: cluster.seed(),
+            traces: vec![crate::html_report::TracedConnection {
+                command,
+                topology: crate::html_report::Topology::of(cluster),
+                report: report.clone(),
+                text: out.stdout.clone(),
+            }],
+            topology: crate::html_report::Topology::of(cluster),
+            transcript: None,
+        };
+        if let Err(e) = std::fs::write(path, crate::html_report::render(&page)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return exit::INVALID;
+        }
+    }
     match (a.format, report) {
         (Format::Json, Some(report)) => {
             print!("{}", super::trace_json::json_lines(&report, detail, a.packet, out.exit_code));

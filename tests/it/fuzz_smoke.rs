@@ -1,9 +1,9 @@
 //! The fuzz targets' properties (fuzz/README.md) on stable Rust, as a short proptest run in CI:
 //! the project's own files as seeds, mutated (bytes flipped, cut, spliced, duplicated), fed to
-//! the manifest loader, iptables-restore, `nft -f`, the scenario parser and the DNS codec.
-//! None may panic; what parses must round-trip (restore → save → restore → save is a fixed
-//! point; `nft list ruleset` reloads to itself; a decoded DNS message re-encodes and decodes to
-//! the same message).
+//! the manifest loader, iptables-restore, `nft -f`, the Corefile, the scenario parser and the DNS
+//! codec. None may panic; what parses must round-trip (restore → save → restore → save is a
+//! fixed point; `nft list ruleset` reloads to itself; a printed Corefile parses to the same
+//! configuration; a decoded DNS message re-encodes and decodes to the same message).
 
 use proptest::prelude::*;
 use sim_net::netfilter::Netfilter;
@@ -86,6 +86,21 @@ proptest! {
             let mut again = Nftables::new();
             prop_assert!(again.apply(&listed).is_ok(), "listed ruleset does not reload:\n{listed}");
             prop_assert_eq!(again.list_ruleset(), listed);
+        }
+    }
+
+    #[test]
+    fn corefile_round_trips(b in mutated(seeds(&["tests/data/corefiles/kubeadm.Corefile", "tests/data/corefiles/namespaces-default.Corefile", "tests/data/corefiles/snippets-and-zones.Corefile"]))) {
+        use sim_k8s::dns::corefile::Corefile;
+        let env = std::collections::BTreeMap::new();
+        if let Ok(parsed) = Corefile::parse("Corefile", &text(&b), &env) {
+            let _ = sim_k8s::dns::corefile::setup::setup(&parsed, &sim_k8s::dns::CoreDnsConfig::default());
+            let printed = parsed.to_string();
+            let again = Corefile::parse("Corefile", &printed, &env);
+            prop_assert!(again.is_ok(), "printed Corefile does not parse:\n{}", printed);
+            if let Ok(again) = again {
+                prop_assert_eq!(again.without_lines(), parsed.without_lines());
+            }
         }
     }
 

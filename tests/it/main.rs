@@ -7,6 +7,7 @@ mod cli_nft;
 mod cli_scenarios;
 mod cli_ux;
 mod fuzz_smoke;
+mod html_report;
 mod scenarios;
 mod single_node;
 mod support;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::meta::ObjectMeta;
 use super::{
     ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
-    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
+    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -44,6 +44,8 @@ pub enum Kind {
     ServiceCidr,
     /// core/v1 ConfigMap.
     ConfigMap,
+    /// core/v1 Secret (stored and listed; not mounted into pods).
+    Secret,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
 }
@@ -78,6 +80,7 @@ impl Kind {
         Kind::IngressClass,
         Kind::ServiceCidr,
         Kind::ConfigMap,
+        Kind::Secret,
         Kind::KubeProxyConfiguration,
     ];
 
@@ -98,6 +101,7 @@ impl Kind {
             Kind::IngressClass => "IngressClass",
             Kind::ServiceCidr => "ServiceCIDR",
             Kind::ConfigMap => "ConfigMap",
+            Kind::Secret => "Secret",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
     }
@@ -119,6 +123,7 @@ impl Kind {
             Kind::IngressClass => "ingressclasses.networking.k8s.io",
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
             Kind::ConfigMap => "configmaps",
+            Kind::Secret => "secrets",
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
     }
@@ -140,6 +145,7 @@ impl Kind {
             Kind::IngressClass => "ingressclass.networking.k8s.io",
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
             Kind::ConfigMap => "configmap",
+            Kind::Secret => "secret",
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
     }
@@ -159,9 +165,13 @@ impl Kind {
     /// The preferred apiVersion.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
-                "v1"
-            }
+            Kind::Namespace
+            | Kind::Node
+            | Kind::Pod
+            | Kind::Service
+            | Kind::Endpoints
+            | Kind::ConfigMap
+            | Kind::Secret => "v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
@@ -171,9 +181,13 @@ impl Kind {
 
     fn served_versions(self) -> &'static [&'static str] {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
-                &["v1"]
-            }
+            Kind::Namespace
+            | Kind::Node
+            | Kind::Pod
+            | Kind::Service
+            | Kind::Endpoints
+            | Kind::ConfigMap
+            | Kind::Secret => &["v1"],
             Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
@@ -235,6 +249,8 @@ pub enum Object {
     ServiceCidr(ServiceCidr),
     /// A ConfigMap.
     ConfigMap(ConfigMap),
+    /// A Secret.
+    Secret(Secret),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
 }
@@ -256,6 +272,7 @@ macro_rules! each_object {
             Object::IngressClass($o) => $body,
             Object::ServiceCidr($o) => $body,
             Object::ConfigMap($o) => $body,
+            Object::Secret($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
     };
@@ -279,6 +296,7 @@ impl Object {
             Object::IngressClass(_) => Kind::IngressClass,
             Object::ServiceCidr(_) => Kind::ServiceCidr,
             Object::ConfigMap(_) => Kind::ConfigMap,
+            Object::Secret(_) => Kind::Secret,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
     }
@@ -377,6 +395,7 @@ accessors! {
     as_ingress_class, as_ingress_class_mut, IngressClass, IngressClass;
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
     as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
+    as_secret, as_secret_mut, Secret, Secret;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 

@@ -46,6 +46,7 @@ pub fn apply(obj: &mut Object) {
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
         | Object::KubeProxyConfiguration(_) => {}
+        Object::Secret(s) => s.store_defaults(),
     }
 }
 

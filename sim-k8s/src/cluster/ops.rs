@@ -116,18 +116,28 @@ pub type Traced = (Ipv4Addr, sim_net::network::ConvId, Conversation, Vec<TraceRe
 impl Cluster {
     /// Runs one connection with tracing on and renders every packet's path.
     pub fn trace_line(&mut self, spec: &str) -> ExecOutput {
+        self.trace_line_report(spec).0
+    }
+
+    /// [`Cluster::trace_line`], with the structured report of the connection (none for a
+    /// `--dns` lookup or a trace that could not start).
+    pub fn trace_line_report(&mut self, spec: &str) -> (ExecOutput, Option<TraceReport>) {
         let spec = match TraceSpec::parse(spec) {
             Ok(s) => s,
-            Err(e) => return ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() },
+            Err(e) => {
+                return (ExecOutput { stderr: format!("{e}\n"), exit_code: 2, ..Default::default() }, None);
+            }
         };
         let target = match self.resolve_target(&spec.from) {
             Ok(t) => t,
-            Err(e) => return ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() },
+            Err(e) => {
+                return (ExecOutput { stderr: format!("{e}\n"), exit_code: 1, ..Default::default() }, None);
+            }
         };
         if spec.dns {
-            return self.trace_lookup(&target, &spec.dest);
+            return (self.trace_lookup(&target, &spec.dest), None);
         }
-        self.trace_with(&target, &spec.dest, spec.port, spec.proto, spec.detail, spec.packets).0
+        self.trace_with(&target, &spec.dest, spec.port, spec.proto, spec.detail, spec.packets)
     }
 
     /// The lookup of `name` from `from`: the resolv.conf it uses, every query its resolver sends
@@ -451,10 +461,7 @@ impl Cluster {
         }
         let line = format!("kubectl {args}");
         let base = base.to_path_buf();
-        let read = move |p: &str| -> Result<String, String> {
-            let path = base.join(p);
-            std::fs::read_to_string(&path).map_err(|_| format!("error: the path \"{p}\" does not exist"))
-        };
+        let read = move |p: &str, recursive: bool| crate::kubectl::read_manifest_path(&base, p, recursive);
         let deadline = self.now() + KUBECTL_WAIT_LIMIT;
         let mut stdout = String::new();
         loop {

@@ -722,71 +722,77 @@ fn render_hops(out: &mut String, p: &PacketTrace) {
 
 fn render_rules(out: &mut String, p: &PacketTrace) {
     for h in &p.hops {
-        let host = &h.host;
-        for s in &h.steps {
-            let t = secs(s.at_ns());
-            match s {
-                TraceStep::Sent { header, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: sends {header}");
+        render_hop_rules(out, h);
+    }
+}
+
+/// One hop at `rules` detail: every step on that host, with the rules each hook matched (the
+/// lines `--detail rules` prints for it; the HTML report shows them when the hop is clicked).
+pub fn render_hop_rules(out: &mut String, h: &HopTrace) {
+    let host = &h.host;
+    for s in &h.steps {
+        let t = secs(s.at_ns());
+        match s {
+            TraceStep::Sent { header, .. } => {
+                let _ = writeln!(out, "  {t} {host}: sends {header}");
+            }
+            TraceStep::Received { iface, header, .. } => {
+                let _ = writeln!(out, "  {t} {host}: received on {iface}: {header}");
+            }
+            TraceStep::Conntrack { state, entry, .. } => {
+                let line = entry.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
+                let _ = writeln!(out, "  {t} {host}: conntrack {state}{line}");
+            }
+            TraceStep::Hook { hook, verdict, rules, .. } => {
+                if rules.is_empty() && verdict == "ACCEPT" {
+                    continue;
                 }
-                TraceStep::Received { iface, header, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: received on {iface}: {header}");
+                let _ = writeln!(out, "  {t} {host}: {hook} -> {verdict}");
+                for m in rules {
+                    let _ = writeln!(out, "  {:>12}     {m}", "");
                 }
-                TraceStep::Conntrack { state, entry, .. } => {
-                    let line = entry.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
-                    let _ = writeln!(out, "  {t} {host}: conntrack {state}{line}");
-                }
-                TraceStep::Hook { hook, verdict, rules, .. } => {
-                    if rules.is_empty() && verdict == "ACCEPT" {
-                        continue;
-                    }
-                    let _ = writeln!(out, "  {t} {host}: {hook} -> {verdict}");
-                    for m in rules {
-                        let _ = writeln!(out, "  {:>12}     {m}", "");
-                    }
-                }
-                TraceStep::Nat { nat, .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {host}: {} {} => {}",
-                        nat.kind.label(),
-                        nat.packet_before,
-                        nat.packet_after
-                    );
-                }
-                TraceStep::Route { decision, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: route: {decision}");
-                }
-                TraceStep::Bridge { bridge, in_port, out_port, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: bridge {bridge}: {in_port} -> {out_port}");
-                }
-                TraceStep::Transmitted { iface, next_hop, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: sent on {iface} to {next_hop}");
-                }
-                TraceStep::ConntrackConfirmed { entry, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: conntrack confirmed: {entry}");
-                }
-                TraceStep::ConntrackClash { entry, joined: Some(w), .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {host}: conntrack clash: {entry} raced an entry with the same NAT, joins it: {w}"
-                    );
-                }
-                TraceStep::ConntrackClash { entry, joined: None, .. } => {
-                    let _ = writeln!(
-                        out,
-                        "  {t} {host}: conntrack clash: {entry} raced an entry DNATed elsewhere: dropped (insert_failed)"
-                    );
-                }
-                TraceStep::Ipvs { text, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: {text}");
-                }
-                TraceStep::KernelLog { message, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: kernel: {message}");
-                }
-                TraceStep::Disposition { disposition, .. } => {
-                    let _ = writeln!(out, "  {t} {host}: => {}", disposition.text);
-                }
+            }
+            TraceStep::Nat { nat, .. } => {
+                let _ = writeln!(
+                    out,
+                    "  {t} {host}: {} {} => {}",
+                    nat.kind.label(),
+                    nat.packet_before,
+                    nat.packet_after
+                );
+            }
+            TraceStep::Route { decision, .. } => {
+                let _ = writeln!(out, "  {t} {host}: route: {decision}");
+            }
+            TraceStep::Bridge { bridge, in_port, out_port, .. } => {
+                let _ = writeln!(out, "  {t} {host}: bridge {bridge}: {in_port} -> {out_port}");
+            }
+            TraceStep::Transmitted { iface, next_hop, .. } => {
+                let _ = writeln!(out, "  {t} {host}: sent on {iface} to {next_hop}");
+            }
+            TraceStep::ConntrackConfirmed { entry, .. } => {
+                let _ = writeln!(out, "  {t} {host}: conntrack confirmed: {entry}");
+            }
+            TraceStep::ConntrackClash { entry, joined: Some(w), .. } => {
+                let _ = writeln!(
+                    out,
+                    "  {t} {host}: conntrack clash: {entry} raced an entry with the same NAT, joins it: {w}"
+                );
+            }
+            TraceStep::ConntrackClash { entry, joined: None, .. } => {
+                let _ = writeln!(
+                    out,
+                    "  {t} {host}: conntrack clash: {entry} raced an entry DNATed elsewhere: dropped (insert_failed)"
+                );
+            }
+            TraceStep::Ipvs { text, .. } => {
+                let _ = writeln!(out, "  {t} {host}: {text}");
+            }
+            TraceStep::KernelLog { message, .. } => {
+                let _ = writeln!(out, "  {t} {host}: kernel: {message}");
+            }
+            TraceStep::Disposition { disposition, .. } => {
+                let _ = writeln!(out, "  {t} {host}: => {}", disposition.text);
             }
         }
     }

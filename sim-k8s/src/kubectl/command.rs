@@ -36,6 +36,8 @@ pub enum KubectlCommand {
     Apply {
         /// Files.
         files: Vec<String>,
+        /// `-R`: a `-f` directory's subdirectories too.
+        recursive: bool,
         /// `-n`.
         namespace: Option<String>,
     },
@@ -43,6 +45,8 @@ pub enum KubectlCommand {
     Create {
         /// Files.
         files: Vec<String>,
+        /// `-R`: a `-f` directory's subdirectories too.
+        recursive: bool,
         /// `-n`.
         namespace: Option<String>,
     },
@@ -68,6 +72,8 @@ pub enum KubectlCommand {
     Replace {
         /// Files.
         files: Vec<String>,
+        /// `-R`: a `-f` directory's subdirectories too.
+        recursive: bool,
         /// `-n`.
         namespace: Option<String>,
         /// `--force` (delete and re-create).
@@ -77,6 +83,8 @@ pub enum KubectlCommand {
     Delete {
         /// Files (`-f`) — or empty when resources are named.
         files: Vec<String>,
+        /// `-R`: a `-f` directory's subdirectories too.
+        recursive: bool,
         /// Resources.
         targets: Targets,
         /// `-n`.
@@ -369,6 +377,7 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "ingressclass" | "ingressclasses" => Kind::IngressClass,
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
         "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
+        "secret" | "secrets" => Kind::Secret,
         _ => return None,
     })
 }
@@ -484,6 +493,7 @@ const BOOL_FLAGS: &[(&str, &str)] = &[
     ("", "ignore-not-found"),
     ("", "command"),
     ("", "wait"),
+    ("R", "recursive"),
     ("w", "watch"),
 ];
 
@@ -638,6 +648,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
     let ns = f.value("namespace");
     let pos = &f.positionals;
     let files = f.values("filename");
+    let recursive = f.has("recursive");
     match verb.as_str() {
         "get" => {
             let opts = get_options(&f)?;
@@ -664,7 +675,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             if files.is_empty() {
                 return err("error: must specify one of -f and -k");
             }
-            Ok(KubectlCommand::Apply { files, namespace: ns })
+            Ok(KubectlCommand::Apply { files, recursive, namespace: ns })
         }
         "create" => {
             if pos.first().map(String::as_str) == Some("deployment")
@@ -699,13 +710,13 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             if files.is_empty() {
                 return err("error: must specify one of -f and -k");
             }
-            Ok(KubectlCommand::Create { files, namespace: ns })
+            Ok(KubectlCommand::Create { files, recursive, namespace: ns })
         }
         "replace" => {
             if files.is_empty() {
                 return err("error: must specify --filename to replace");
             }
-            Ok(KubectlCommand::Replace { files, namespace: ns, force: f.has("force") })
+            Ok(KubectlCommand::Replace { files, recursive, namespace: ns, force: f.has("force") })
         }
         "delete" => {
             let grace_period = match f.value("grace-period") {
@@ -731,6 +742,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             }
             Ok(KubectlCommand::Delete {
                 files,
+                recursive,
                 targets,
                 namespace: ns,
                 selector,

@@ -29,20 +29,22 @@ use crate::manifest::{self, Source};
 /// Runs a writing or polling command.
 pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
     match cmd {
-        KubectlCommand::Apply { files, namespace } => {
-            from_files(k, &files, namespace.as_deref(), Verb::Apply)
+        KubectlCommand::Apply { files, recursive, namespace } => {
+            from_files(k, &files, recursive, namespace.as_deref(), Verb::Apply)
         }
-        KubectlCommand::Create { files, namespace } => {
-            from_files(k, &files, namespace.as_deref(), Verb::Create)
+        KubectlCommand::Create { files, recursive, namespace } => {
+            from_files(k, &files, recursive, namespace.as_deref(), Verb::Create)
         }
-        KubectlCommand::Replace { files, namespace, force } => from_files(
+        KubectlCommand::Replace { files, recursive, namespace, force } => from_files(
             k,
             &files,
+            recursive,
             namespace.as_deref(),
             if force { Verb::ForceReplace } else { Verb::Replace },
         ),
         KubectlCommand::Delete {
             files,
+            recursive,
             targets,
             namespace,
             selector,
@@ -52,7 +54,13 @@ pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
             ignore_not_found,
         } => {
             if !files.is_empty() {
-                return from_files(k, &files, namespace.as_deref(), Verb::Delete { grace_period, force });
+                return from_files(
+                    k,
+                    &files,
+                    recursive,
+                    namespace.as_deref(),
+                    Verb::Delete { grace_period, force },
+                );
             }
             delete_targets(
                 k,
@@ -166,18 +174,43 @@ enum Verb {
     Delete { grace_period: Option<i64>, force: bool },
 }
 
-fn from_files(k: &mut Kubectl<'_>, files: &[String], namespace: Option<&str>, verb: Verb) -> KubectlOutput {
+fn from_files(
+    k: &mut Kubectl<'_>,
+    args: &[String],
+    recursive: bool,
+    namespace: Option<&str>,
+    verb: Verb,
+) -> KubectlOutput {
     let mut out = KubectlOutput::default();
-    for file in files {
-        let text = match (k.files)(file) {
-            Ok(t) => t,
+    // Every `-f` argument expands first (kubectl's visitors are built before any object is
+    // sent): a missing path fails the command with nothing applied.
+    let mut files: Vec<(String, String)> = Vec::new();
+    for arg in args {
+        match (k.files)(arg, recursive) {
+            Ok(mut found) => files.append(&mut found),
             Err(msg) => {
                 out.stderr.push_str(&format!("error: {msg}\n"));
                 out.exit_code = 1;
-                continue;
+                return out;
             }
-        };
-        let loaded = manifest::load(&[Source::text(file, &text)]);
+        }
+    }
+    let what = match verb {
+        Verb::Apply => Some("apply"),
+        Verb::Create => Some("create"),
+        Verb::Replace | Verb::ForceReplace => Some("replace"),
+        Verb::Delete { .. } => None,
+    };
+    if files.is_empty()
+        && let Some(what) = what
+    {
+        // A directory with no manifest file in it (or none above it without `-R`).
+        out.stderr.push_str(&format!("error: no objects passed to {what}\n"));
+        out.exit_code = 1;
+        return out;
+    }
+    for (file, text) in &files {
+        let loaded = manifest::load(&[Source::text(file, text)]);
         if !loaded.errors.is_empty() {
             for e in &loaded.errors {
                 out.stderr.push_str(&format!("error: {e}\n"));
@@ -191,12 +224,6 @@ fn from_files(k: &mut Kubectl<'_>, files: &[String], namespace: Option<&str>, ve
         if loaded.objects.is_empty() && loaded.not_simulated.is_empty() {
             // kubectl's resource builder finds no object in the file (empty, only comments or
             // `---`): `error: no objects passed to apply` (create, replace alike).
-            let what = match verb {
-                Verb::Apply => Some("apply"),
-                Verb::Create => Some("create"),
-                Verb::Replace | Verb::ForceReplace => Some("replace"),
-                Verb::Delete { .. } => None,
-            };
             if let Some(what) = what {
                 out.stderr.push_str(&format!("error: no objects passed to {what}\n"));
                 out.exit_code = 1;
