@@ -145,7 +145,10 @@ fn test_no_endpoints_reject_from_the_node_fails_sendmsg() {
     let node = Target::Node("node01".into());
     let out = c.exec(&node, "nc -u 10.96.5.5 53");
     assert_eq!(out.exit_code, 1);
-    assert_eq!(out.stderr.trim_end(), "nc: connect to 10.96.5.5 (10.96.5.5) port 53 (udp) failed: Operation not permitted");
+    assert_eq!(
+        out.stderr.trim_end(),
+        "nc: connect to 10.96.5.5 (10.96.5.5) port 53 (udp) failed: Operation not permitted"
+    );
     let trace = c.trace(&node, "10.96.5.5", 53, sim_net::network::ConvProto::Udp).stdout;
     assert!(trace.contains("\nresult: sendmsg failed: Operation not permitted"), "{trace}");
     let pod = Target::Pod { namespace: "default".into(), name: "busybox".into() };
@@ -168,7 +171,11 @@ fn ping_through_a_local_drop_reports_eperm_and_its_run_time() {
         ok.stdout
     );
     let one = c.exec(&node, "ping -c 1 10.32.1.149");
-    assert!(one.stdout.contains("1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"), "{}", one.stdout);
+    assert!(
+        one.stdout.contains("1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"),
+        "{}",
+        one.stdout
+    );
     let r = c.exec(&node, "iptables -A OUTPUT -p icmp -d 10.32.1.149 -j DROP");
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
     let denied = c.exec(&node, "ping -c 3 10.32.1.149");
@@ -189,39 +196,13 @@ fn ping_counts_icmp_errors_as_iputils_does() {
     let mut c = cluster_with(ClusterConfig::default_cluster(), NO_ENDPOINTS);
     let node = Target::Node("node01".into());
     let out = c.exec(&node, "ping -c 3 10.32.1.233");
-    assert_eq!(
-        out.stdout.matches("Destination Host Unreachable").count(),
-        3,
-        "{}",
-        out.stdout
-    );
+    assert_eq!(out.stdout.matches("Destination Host Unreachable").count(), 3, "{}", out.stdout);
     assert!(
         out.stdout.contains("3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2000ms\n"),
         "{}",
         out.stdout
     );
 }
-
-const WEB_LB: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: LoadBalancer
-  selector: {app: web}
-  ports: [{port: 80, nodePort: 30080}]
-"#;
 
 /// Upstream `TestNodePorts` / `TestNodePortsAddresses` on a node with several addresses:
 /// every address on the node (here a secondary address on eth0, as a Node's second
@@ -245,7 +226,8 @@ fn test_node_ports_on_a_secondary_address() {
         "kube-proxy.yaml",
         "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nclusterCIDR: 10.244.0.0/16\nnodePortAddresses: [10.32.1.158/32]\n",
     );
-    let Some(sim_k8s::api::Object::KubeProxyConfiguration(k)) = loaded.objects.first().map(|l| &l.value) else {
+    let Some(sim_k8s::api::Object::KubeProxyConfiguration(k)) = loaded.objects.first().map(|l| &l.value)
+    else {
         panic!("{:?}", loaded.errors);
     };
     let settings = proxy_settings_from(k);
@@ -257,35 +239,14 @@ fn test_node_ports_on_a_secondary_address() {
     }
     c.settle(SimDuration::from_secs(120));
     let nat = c.exec(&Target::Node("node01".into()), "iptables-save -t nat").stdout;
-    assert!(nat.contains("-d 10.32.1.158/32 -j KUBE-NODEPORTS"), "{nat}");
+    assert!(
+        nat.contains(
+            "-A KUBE-SERVICES -d 10.32.1.158/32 -m comment --comment \"kubernetes service nodeports;"
+        ),
+        "{nat}"
+    );
     let out = c.exec(&client, "curl -s -m 2 http://10.32.1.158:30080/");
     assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
     let out = c.exec(&client, "curl -s -m 2 http://10.32.1.148:30080/");
     assert_ne!(out.exit_code, 0, "the primary address is not in nodePortAddresses: {}", out.stdout);
-}
-
-/// Upstream `TestLoadBalancer`'s source ranges with traffic from the node itself: a range
-/// that holds the node's address lets the node's own connection to the LB IP through
-/// `KUBE-FW-*` to the endpoint; ranges that do not fall off the firewall chain undNATed, and
-/// `KUBE-PROXY-FIREWALL` drops the packet in the node's filter OUTPUT — a TCP connect times
-/// out (the kernel's `tcp_connect` ignores the EPERM and retransmits), a UDP send fails.
-#[test]
-fn test_load_balancer_source_ranges_from_the_node() {
-    for (ranges, allowed) in [("[10.32.1.0/24]", true), ("[203.0.113.0/24]", false)] {
-        let mut config = ClusterConfig::default_cluster();
-        config.lb_pool = vec!["10.32.1.240".parse().unwrap()];
-        let docs = WEB_LB.replace("  type: LoadBalancer\n", &format!("  type: LoadBalancer\n  loadBalancerSourceRanges: {ranges}\n"));
-        let mut c = cluster_with(config, &docs);
-        let node = Target::Node("node01".into());
-        let nat = c.exec(&node, "iptables-save -t nat").stdout;
-        assert!(nat.contains("-A KUBE-FW-"), "{nat}");
-        let out = c.exec(&node, "curl -s -m 3 http://10.32.1.240/");
-        if allowed {
-            assert_eq!(out.exit_code, 0, "{ranges}: {}{}", out.stdout, out.stderr);
-        } else {
-            assert_eq!(out.exit_code, 28, "{ranges}: {}{}", out.stdout, out.stderr);
-            let trace = c.trace(&node, "10.32.1.240", 80, sim_net::network::ConvProto::Tcp).stdout;
-            assert!(trace.contains("KUBE-PROXY-FIREWALL"), "{trace}");
-        }
-    }
 }

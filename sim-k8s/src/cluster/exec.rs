@@ -820,7 +820,13 @@ impl Cluster {
     }
 
     /// Starts a conversation now without waiting for it.
-    fn start_conv(&mut self, from: HostId, proto: ConvProto, dst: SocketAddrV4, timeout: SimDuration) -> ConvId {
+    fn start_conv(
+        &mut self,
+        from: HostId,
+        proto: ConvProto,
+        dst: SocketAddrV4,
+        timeout: SimDuration,
+    ) -> ConvId {
         let spec = ConversationSpec { from, proto, dst, payload: Vec::new(), src_port: None, timeout };
         let id = self.world_mut().net.start_conversation(spec);
         self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
@@ -1139,8 +1145,11 @@ fn iputils_rtt_line(rtts: &[i64]) -> String {
     let tmin = rtts.iter().copied().min().unwrap_or(0);
     let tmax = rtts.iter().copied().max().unwrap_or(0);
     let tmavg = tsum / total;
-    let tmvar =
-        if tsum < i64::from(i32::MAX) { (tsum2 - (tsum * tsum) / total) / total } else { tsum2 / total - tmavg * tmavg };
+    let tmvar = if tsum < i64::from(i32::MAX) {
+        (tsum2 - (tsum * tsum) / total) / total
+    } else {
+        tsum2 / total - tmavg * tmavg
+    };
     let tmdev = isqrt(tmvar);
     let f = |v: i64| format!("{}.{:03}", v / 1000, v % 1000);
     format!("rtt min/avg/max/mdev = {}/{}/{}/{} ms\n", f(tmin), f(tmavg), f(tmax), f(tmdev))
