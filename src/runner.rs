@@ -50,6 +50,16 @@ fn parse_v4(file: &str, what: &str, s: &str) -> Result<Ipv4Addr, Diagnostic> {
     })
 }
 
+/// An interface address with its length (`192.168.50.10/24`: host bits are the point).
+fn parse_net_exact(file: &str, what: &str, s: &str) -> Result<Ipv4Net, Diagnostic> {
+    s.trim().parse().map_err(|_| {
+        Diagnostic::plain(
+            file.to_string(),
+            format!("cluster.{what}: invalid address {s:?}: expected e.g. 192.168.50.10/24 or 10.32.1.158"),
+        )
+    })
+}
+
 fn parse_net(file: &str, what: &str, s: &str) -> Result<Ipv4Net, Diagnostic> {
     let n: Ipv4Net = s.trim().parse().map_err(|_| {
         Diagnostic::plain(
@@ -195,6 +205,19 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                 }
             };
             let listens = parse_listens(file, &format!("nodes[{i}]"), &n.listens, &mut d);
+            let mut addresses = Vec::new();
+            for (j, a) in n.addresses.iter().enumerate() {
+                let parsed = if a.contains('/') {
+                    parse_net_exact(file, &format!("nodes[{i}].addresses[{j}]"), a)
+                } else {
+                    parse_v4(file, &format!("nodes[{i}].addresses[{j}]"), a)
+                        .map(|ip| Ipv4Net::new(ip, 32).unwrap_or_default())
+                };
+                match parsed {
+                    Ok(net) => addresses.push(net),
+                    Err(e) => d.push(e),
+                }
+            }
             match parse_v4(file, &format!("nodes[{i}].ip"), &n.ip) {
                 Ok(ip) => nodes.push(NodeConfig {
                     name: n.name.clone(),
@@ -203,6 +226,7 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                     labels: n.labels.clone(),
                     listens,
                     pod_cidr: None,
+                    addresses,
                 }),
                 Err(e) => d.push(e),
             }

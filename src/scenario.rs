@@ -109,6 +109,9 @@ pub struct NodeSpec {
     /// Services the node runs outside Kubernetes: `tcp/3306: mysql` style.
     #[serde(default)]
     pub listens: indexmap::IndexMap<String, String>,
+    /// Secondary addresses on the node's eth0 (`10.32.1.158` or `192.168.50.10/24`).
+    #[serde(default)]
+    pub addresses: Vec<String>,
 }
 
 /// A host outside the cluster.

@@ -65,6 +65,7 @@ fn config(workers: usize) -> ClusterConfig {
             labels: IndexMap::new(),
             listens: Vec::new(),
             pod_cidr: None,
+            addresses: Vec::new(),
         });
     }
     while c.nodes.iter().filter(|n| n.role == NodeRole::Worker).count() > workers {

@@ -120,3 +120,133 @@ fn a_burst_to_a_service_without_endpoints_meets_the_icmp_rate_limit() {
     assert_eq!(results[6], "result: timed out (no answer)", "{results:#?}");
     assert_eq!(refused, 7, "the eighth, 4 s later, is answered again: {results:#?}");
 }
+
+/// Applies `docs` to a settled cluster built from `config`.
+fn cluster_with(config: ClusterConfig, docs: &str) -> Cluster {
+    let mut c = Cluster::new(config, &Default::default(), 7).unwrap();
+    c.settle(SimDuration::from_secs(60));
+    let loaded = load_str("objects.yaml", docs);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in &c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    c.settle(SimDuration::from_secs(120));
+    c
+}
+
+/// The kernel over UDP: a node sending to a ClusterIP whose Service has no endpoints meets
+/// kube-proxy's `REJECT` in its own OUTPUT chain (filter `KUBE-SERVICES`), so `sendmsg` fails
+/// with EPERM (`ip_local_out` returns `NF_DROP`'s error) and `nc -u` says "Operation not
+/// permitted"; a pod's datagram is rejected in the node's FORWARD chain instead and its sender
+/// sees the port unreachable.
+#[test]
+fn test_no_endpoints_reject_from_the_node_fails_sendmsg() {
+    let mut c = cluster_with(ClusterConfig::default_cluster(), NO_ENDPOINTS);
+    let node = Target::Node("node01".into());
+    let out = c.exec(&node, "nc -u 10.96.5.5 53");
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "nc: connect to 10.96.5.5 (10.96.5.5) port 53 (udp) failed: Operation not permitted"
+    );
+    let trace = c.trace(&node, "10.96.5.5", 53, sim_net::network::ConvProto::Udp).stdout;
+    assert!(trace.contains("\nresult: sendmsg failed: Operation not permitted"), "{trace}");
+    let pod = Target::Pod { namespace: "default".into(), name: "busybox".into() };
+    let trace = c.trace(&pod, "10.96.5.5", 53, sim_net::network::ConvProto::Udp).stdout;
+    assert!(trace.contains("\nresult: ICMP type 3 code 3 (port unreachable)"), "{trace}");
+}
+
+/// iputils `ping` on a node whose own OUTPUT chain drops the echo requests: every `sendmsg`
+/// fails with EPERM (`ping: sendmsg: Operation not permitted`), each request still counts as
+/// transmitted, and the summary's `time` is the last request's send time (2000 ms for three),
+/// not a fixed figure.
+#[test]
+fn ping_through_a_local_drop_reports_eperm_and_its_run_time() {
+    let mut c = cluster_with(ClusterConfig::default_cluster(), NO_ENDPOINTS);
+    let node = Target::Node("node01".into());
+    let ok = c.exec(&node, "ping -c 3 10.32.1.149");
+    assert!(
+        ok.stdout.contains("3 packets transmitted, 3 received, 0% packet loss, time 2000ms\n"),
+        "{}",
+        ok.stdout
+    );
+    let one = c.exec(&node, "ping -c 1 10.32.1.149");
+    assert!(
+        one.stdout.contains("1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"),
+        "{}",
+        one.stdout
+    );
+    let r = c.exec(&node, "iptables -A OUTPUT -p icmp -d 10.32.1.149 -j DROP");
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    let denied = c.exec(&node, "ping -c 3 10.32.1.149");
+    assert_eq!(denied.stderr, "ping: sendmsg: Operation not permitted\n".repeat(3));
+    assert!(
+        denied.stdout.contains("3 packets transmitted, 0 received, 100% packet loss, time 2000ms\n"),
+        "{}",
+        denied.stdout
+    );
+    assert_eq!(denied.exit_code, 1);
+}
+
+/// iputils `ping` to an address on the node network nobody holds: every request waits for
+/// neighbour resolution and errors with Destination Host Unreachable (`+3 errors` in the
+/// summary), the loss is printed with `%g`.
+#[test]
+fn ping_counts_icmp_errors_as_iputils_does() {
+    let mut c = cluster_with(ClusterConfig::default_cluster(), NO_ENDPOINTS);
+    let node = Target::Node("node01".into());
+    let out = c.exec(&node, "ping -c 3 10.32.1.233");
+    assert_eq!(out.stdout.matches("Destination Host Unreachable").count(), 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2000ms\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Upstream `TestNodePorts` / `TestNodePortsAddresses` on a node with several addresses:
+/// every address on the node (here a secondary address on eth0, as a Node's second
+/// InternalIP) is local, so the NodePort answers there through `-m addrtype --dst-type LOCAL`;
+/// with `nodePortAddresses` naming only the secondary address's /32, kube-proxy writes one
+/// `-d` rule for it and the primary address no longer answers.
+#[test]
+fn test_node_ports_on_a_secondary_address() {
+    let mut config = ClusterConfig::default_cluster();
+    config.nodes[1].addresses = vec!["10.32.1.158/32".parse().unwrap()];
+    let mut c = cluster_with(config.clone(), SERVICE);
+    let client = Target::Host("client".into());
+    for addr in ["10.32.1.148", "10.32.1.158"] {
+        let out = c.exec(&client, &format!("curl -s -m 2 http://{addr}:30080/"));
+        assert_eq!(out.exit_code, 0, "{addr}: {}{}", out.stdout, out.stderr);
+    }
+    let ip = c.exec(&Target::Node("node01".into()), "ip -4 addr show dev eth0").stdout;
+    assert!(ip.contains("inet 10.32.1.158/24 "), "{ip}");
+
+    let loaded = load_str(
+        "kube-proxy.yaml",
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nclusterCIDR: 10.244.0.0/16\nnodePortAddresses: [10.32.1.158/32]\n",
+    );
+    let Some(sim_k8s::api::Object::KubeProxyConfiguration(k)) = loaded.objects.first().map(|l| &l.value)
+    else {
+        panic!("{:?}", loaded.errors);
+    };
+    let settings = proxy_settings_from(k);
+    let mut c = Cluster::new(config, &settings, 7).unwrap();
+    c.settle(SimDuration::from_secs(60));
+    let loaded = load_str("web.yaml", SERVICE);
+    for r in &c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    c.settle(SimDuration::from_secs(120));
+    let nat = c.exec(&Target::Node("node01".into()), "iptables-save -t nat").stdout;
+    assert!(
+        nat.contains(
+            "-A KUBE-SERVICES -d 10.32.1.158/32 -m comment --comment \"kubernetes service nodeports;"
+        ),
+        "{nat}"
+    );
+    let out = c.exec(&client, "curl -s -m 2 http://10.32.1.158:30080/");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    let out = c.exec(&client, "curl -s -m 2 http://10.32.1.148:30080/");
+    assert_ne!(out.exit_code, 0, "the primary address is not in nodePortAddresses: {}", out.stdout);
+}

@@ -59,13 +59,23 @@ pub struct Built {
 }
 
 fn node_config(n: &Node, role: NodeRole) -> Option<NodeConfig> {
-    let ip: Ipv4Addr = n
-        .status
-        .as_ref()?
-        .addresses
-        .iter()
-        .find(|a| a.type_.as_str() == "InternalIP")
-        .and_then(|a| a.address.parse().ok())?;
+    let all = &n.status.as_ref()?.addresses;
+    let ip: Ipv4Addr =
+        all.iter().find(|a| a.type_.as_str() == "InternalIP").and_then(|a| a.address.parse().ok())?;
+    // kube-proxy treats every address on the node as local: the other IPv4 InternalIP and
+    // ExternalIP addresses become eth0's secondary addresses (IPv6 ones are not simulated).
+    let mut addresses: Vec<ipnet::Ipv4Net> = Vec::new();
+    for a in all {
+        if !matches!(a.type_.as_str(), "InternalIP" | "ExternalIP") {
+            continue;
+        }
+        if let Ok(other) = a.address.parse::<Ipv4Addr>()
+            && other != ip
+            && !addresses.iter().any(|n| n.addr() == other)
+        {
+            addresses.push(ipnet::Ipv4Net::from(other));
+        }
+    }
     Some(NodeConfig {
         name: n.metadata.name.clone(),
         ip,
@@ -78,6 +88,7 @@ fn node_config(n: &Node, role: NodeRole) -> Option<NodeConfig> {
             .as_deref()
             .or(n.spec.pod_cidrs.first().map(String::as_str))
             .and_then(|c| c.parse().ok()),
+        addresses,
     })
 }
 

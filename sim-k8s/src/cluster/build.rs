@@ -82,6 +82,21 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         .map_err(|e| e.to_string())?;
         h.sysctl.ip_forward = true;
         let mut interface_addrs = vec![Ipv4Addr::LOCALHOST, n.ip, bridge_ip];
+        // Secondary addresses: `ip addr add ADDR/LEN dev eth0` after the primary (an address
+        // given without a length takes the node network's when inside it, else /32).
+        for a in &n.addresses {
+            let a = if a.prefix_len() == 32 && config.node_network.contains(&a.addr()) {
+                Ipv4Net::new(a.addr(), prefix).map_err(|e| e.to_string())?
+            } else {
+                *a
+            };
+            if a.addr() == n.ip || interface_addrs.contains(&a.addr()) {
+                continue;
+            }
+            let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
+            h.add_addr("eth0", a).map_err(|e| format!("cluster: node {}: {a}: {e}", n.name))?;
+            interface_addrs.push(a.addr());
+        }
         if config.docker0 && config.bridge != "docker0" {
             let (ip, len) = super::config::DOCKER0_NET;
             let net4 = Ipv4Net::new(ip, len).map_err(|e| e.to_string())?;

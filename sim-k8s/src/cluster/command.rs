@@ -296,7 +296,8 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
 }
 
 fn parse_ping(args: &[String]) -> Result<HostCommand, CommandError> {
-    let (mut host, mut count, mut wait) = (None, 4u32, 1u64);
+    // iputils' MAXWAIT: with no -W, ping lingers 10 s for the answers after its last request.
+    let (mut host, mut count, mut wait) = (None, 4u32, 10u64);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -392,7 +393,7 @@ mod tests {
     fn ping_nc_wget() {
         assert_eq!(
             parse("ping -c 2 10.96.0.1").unwrap(),
-            HostCommand::Ping { host: "10.96.0.1".into(), count: 2, wait: 1 }
+            HostCommand::Ping { host: "10.96.0.1".into(), count: 2, wait: 10 }
         );
         assert_eq!(
             parse("nc -zv mysql 3306").unwrap(),

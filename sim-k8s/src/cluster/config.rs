@@ -35,6 +35,10 @@ pub struct NodeConfig {
     /// The node's own pod CIDR (a Node object's `spec.podCIDR`); None takes the node's /24 of
     /// the cluster CIDR, as kube-controller-manager's node IPAM allocates it.
     pub pod_cidr: Option<Ipv4Net>,
+    /// Secondary addresses on eth0 besides `ip` (a Node object's other InternalIP and
+    /// ExternalIP addresses, a scenario node's `addresses`): local to the node, so NodePorts
+    /// answer on them (`--dst-type LOCAL`), and matched by `nodePortAddresses` CIDRs.
+    pub addresses: Vec<Ipv4Net>,
 }
 
 /// A host outside the cluster, on the node network.
@@ -100,6 +104,7 @@ impl ClusterConfig {
             labels: IndexMap::new(),
             listens: Vec::new(),
             pod_cidr: None,
+            addresses: Vec::new(),
         };
         ClusterConfig {
             nodes: vec![

@@ -661,7 +661,16 @@ impl Cluster {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// iputils `ping` (nodes and hosts) or busybox `ping` (pods): one echo request per
+    /// second, every request outstanding until the program exits, replies and ICMP errors
+    /// printed as they arrive. iputils exits once every request is answered or errored
+    /// (`nreceived + nerrors >= npackets`), else after the last request waits `2 * tmax` (at
+    /// least the 1 s interval) when anything was received and the linger time (`-W`, 10 s by
+    /// default) when nothing was; its summary's `time` is the last request's send time (the
+    /// `cur_time` that `pinger` stamps) less the start. A request its own host's OUTPUT or
+    /// POSTROUTING chain drops fails `sendmsg` with EPERM: iputils says
+    /// `ping: sendmsg: Operation not permitted` and counts it transmitted, busybox dies with
+    /// `ping: sendto: Operation not permitted`.
     fn ping(
         &mut self,
         target: &Target,
@@ -685,30 +694,72 @@ impl Cluster {
             format!("PING {dst} ({ip}) 56(84) bytes of data.\n")
         });
         let start = self.now();
-        let mut received = 0u32;
-        let mut rtts: Vec<f64> = Vec::new();
-        let mut last = None;
+        let linger = SimDuration::from_secs(wait);
+        let interval = SimDuration::from_secs(1);
+        let mut sent: Vec<(ConvId, SimTime)> = Vec::new();
+        let mut stderr = String::new();
         for seq in 0..count {
-            let t0 = self.now();
-            let (id, conv) = self.converse(
-                host,
-                ConvProto::Icmp,
-                SocketAddrV4::new(ip, 0),
-                Vec::new(),
-                SimDuration::from_secs(wait),
-            );
+            let at = start + SimDuration::from_secs(u64::from(seq));
+            self.run_until_or(at, |c| busybox && c.any_not_permitted(&sent));
+            if busybox && self.any_not_permitted(&sent) {
+                break;
+            }
+            // Outstanding until the program exits: the rest of the sends, then the linger.
+            let timeout = SimDuration::from_secs(u64::from(count - 1 - seq)) + linger;
+            let id = self.start_conv(host, ConvProto::Icmp, SocketAddrV4::new(ip, 0), timeout);
+            // The send itself (and an EPERM from the local-out hooks) happens now.
+            let now = self.now();
+            self.sim.run_until(now);
+            sent.push((id, self.now()));
+        }
+        let last_send = sent.last().map_or(start, |(_, t)| *t);
+        // Wait for the answers: until every request is answered or errored, or the exit timer.
+        loop {
+            let (rx, err, tmax) = self.ping_tally(&sent);
+            if rx + err >= sent.len() || (busybox && self.any_not_permitted(&sent)) {
+                break;
+            }
+            let waittime = if rx > 0 { (tmax + tmax).max(interval) } else { linger };
+            let exit_at = last_send + waittime;
+            match self.sim.scheduler().next_time() {
+                Some(t) if t <= exit_at => {
+                    self.sim.step();
+                }
+                _ => {
+                    self.sim.run_until(exit_at);
+                    break;
+                }
+            }
+        }
+        // What arrived, in arrival order.
+        let mut events: Vec<(SimTime, u32, ConvId, Conversation)> = sent
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (id, t0))| {
+                let c = self.world().net.conversation(*id)?.clone();
+                let at = c.finished.unwrap_or(*t0);
+                Some((at, i as u32, *id, c))
+            })
+            .collect();
+        events.sort_by_key(|(at, seq, _, _)| (*at, *seq));
+        let mut received = 0u32;
+        let mut errors = 0u32;
+        let mut rtts_us: Vec<i64> = Vec::new();
+        for (at, seq, _, conv) in &events {
+            let t0 = sent[*seq as usize].1;
             match &conv.outcome {
                 Some(Outcome::Completed { .. }) => {
                     received += 1;
-                    let rtt = conv.finished.unwrap_or(t0).saturating_since(t0).as_nanos() as f64 / 1e6;
-                    rtts.push(rtt);
+                    let us = (at.saturating_since(t0).as_nanos() / 1000) as i64;
+                    rtts_us.push(us);
                     out.push_str(&if busybox {
-                        format!("64 bytes from {ip}: seq={seq} ttl=64 time={rtt:.3} ms\n")
+                        format!("64 bytes from {ip}: seq={seq} ttl=64 time={:.3} ms\n", us as f64 / 1000.0)
                     } else {
-                        format!("64 bytes from {ip}: icmp_seq={} ttl=64 time={rtt:.3} ms\n", seq + 1)
+                        format!("64 bytes from {ip}: icmp_seq={} ttl=64 time={}\n", seq + 1, iputils_time(us))
                     });
                 }
                 Some(Outcome::Unreachable { from, code, .. }) if !busybox => {
+                    errors += 1;
                     let what = match *code {
                         0 => "Destination Net Unreachable",
                         1 => "Destination Host Unreachable",
@@ -717,46 +768,106 @@ impl Cluster {
                     };
                     out.push_str(&format!("From {from} icmp_seq={} {what}\n", seq + 1));
                 }
+                Some(Outcome::NotPermitted) if busybox => {
+                    let mut o = ExecOutput::err("ping: sendto: Operation not permitted", 1);
+                    o.stdout = out;
+                    o.connection = Some(self.report(events[0].2, &events[0].3));
+                    return o;
+                }
+                Some(Outcome::NotPermitted) => stderr.push_str("ping: sendmsg: Operation not permitted\n"),
                 _ => {}
             }
-            last = Some((id, conv));
-            // ping sends one request per second.
-            let next = t0 + SimDuration::from_secs(1);
-            if seq + 1 < count && self.now() < next {
-                self.sim.run_until(next);
-            }
         }
-        let elapsed = self.now().saturating_since(start).as_millis();
-        let loss = (count - received) * 100 / count.max(1);
+        let transmitted = sent.len() as u32;
         out.push_str(&format!("\n--- {dst} ping statistics ---\n"));
         if busybox {
+            let loss = (transmitted - received) * 100 / transmitted.max(1);
             out.push_str(&format!(
-                "{count} packets transmitted, {received} packets received, {loss}% packet loss\n"
+                "{transmitted} packets transmitted, {received} packets received, {loss}% packet loss\n"
             ));
         } else {
+            // `time`: rounded to the millisecond as `(tv_nsec + 500000) / 1000000`.
+            let ms = (last_send.saturating_since(start).as_nanos() + 500_000) / 1_000_000;
+            let errs = if errors > 0 { format!(", +{errors} errors") } else { String::new() };
+            let loss = c_format_g(f64::from(
+                ((f64::from(transmitted - received) * 100.0) / f64::from(transmitted.max(1))) as f32,
+            ));
             out.push_str(&format!(
-                "{count} packets transmitted, {received} received, {loss}% packet loss, time {}ms\n",
-                elapsed.saturating_sub(1000).min(elapsed)
+                "{transmitted} packets transmitted, {received} received{errs}, {loss}% packet loss, time {ms}ms\n"
             ));
         }
-        if !rtts.is_empty() {
-            let min = rtts.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = rtts.iter().copied().fold(0.0, f64::max);
-            let avg = rtts.iter().sum::<f64>() / rtts.len() as f64;
+        if !rtts_us.is_empty() {
             if busybox {
+                let ms: Vec<f64> = rtts_us.iter().map(|u| *u as f64 / 1000.0).collect();
+                let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = ms.iter().copied().fold(0.0, f64::max);
+                let avg = ms.iter().sum::<f64>() / ms.len() as f64;
                 out.push_str(&format!("round-trip min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms\n"));
             } else {
-                let mdev =
-                    (rtts.iter().map(|r| (r - avg) * (r - avg)).sum::<f64>() / rtts.len() as f64).sqrt();
-                out.push_str(&format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n"));
+                out.push_str(&iputils_rtt_line(&rtts_us));
             }
         }
-        let mut o =
-            ExecOutput { stdout: out, exit_code: if received > 0 { 0 } else { 1 }, ..Default::default() };
-        if let Some((id, conv)) = last {
-            o.connection = Some(self.report(id, &conv));
+        let mut o = ExecOutput {
+            stdout: out,
+            stderr,
+            exit_code: if received > 0 { 0 } else { 1 },
+            ..Default::default()
+        };
+        if let Some((_, _, id, conv)) = events.iter().max_by_key(|(_, seq, _, _)| *seq) {
+            o.connection = Some(self.report(*id, conv));
         }
         o
+    }
+
+    /// Starts a conversation now without waiting for it.
+    fn start_conv(
+        &mut self,
+        from: HostId,
+        proto: ConvProto,
+        dst: SocketAddrV4,
+        timeout: SimDuration,
+    ) -> ConvId {
+        let spec = ConversationSpec { from, proto, dst, payload: Vec::new(), src_port: None, timeout };
+        let id = self.world_mut().net.start_conversation(spec);
+        self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
+        id
+    }
+
+    /// Runs the simulation up to `t`, stopping early once `stop` holds.
+    fn run_until_or(&mut self, t: SimTime, stop: impl Fn(&Self) -> bool) {
+        while let Some(next) = self.sim.scheduler().next_time() {
+            if next > t || stop(self) {
+                break;
+            }
+            self.sim.step();
+        }
+        if self.now() < t && !stop(self) {
+            self.sim.run_until(t);
+        }
+    }
+
+    fn any_not_permitted(&self, sent: &[(ConvId, SimTime)]) -> bool {
+        sent.iter().any(|(id, _)| {
+            self.world().net.conversation(*id).is_some_and(|c| c.outcome == Some(Outcome::NotPermitted))
+        })
+    }
+
+    /// (replies, ICMP errors, the longest round trip so far) of a ping's requests.
+    fn ping_tally(&self, sent: &[(ConvId, SimTime)]) -> (usize, usize, SimDuration) {
+        let (mut rx, mut err, mut tmax) = (0, 0, SimDuration::ZERO);
+        for (id, t0) in sent {
+            let Some(c) = self.world().net.conversation(*id) else { continue };
+            match &c.outcome {
+                Some(Outcome::Completed { .. }) => {
+                    rx += 1;
+                    tmax = tmax.max(c.finished.unwrap_or(*t0).saturating_since(*t0));
+                }
+                // A request that failed to send counts in neither, but is no longer awaited.
+                Some(Outcome::Unreachable { .. }) | Some(Outcome::NotPermitted) => err += 1,
+                _ => {}
+            }
+        }
+        (rx, err, tmax)
     }
 
     fn nslookup(&mut self, target: &Target, args: &[String]) -> ExecOutput {
@@ -1012,11 +1123,70 @@ fn node_resolver(net: &ipnet::Ipv4Net) -> Ipv4Addr {
 }
 
 /// The errno text of a failed connect, as busybox and OpenBSD tools print it.
+/// iputils' reply `time=`: whole milliseconds from 100 ms, one decimal from 10 ms, two from
+/// 1 ms, three below (`gather_statistics`), from the round trip in microseconds.
+fn iputils_time(us: i64) -> String {
+    if us >= 100_000 - 50 {
+        format!("{} ms", (us + 500) / 1000)
+    } else if us >= 10_000 - 5 {
+        format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
+    } else if us >= 1000 {
+        format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
+    } else {
+        format!("{}.{:03} ms", us / 1000, us % 1000)
+    }
+}
+
+/// iputils' `rtt min/avg/max/mdev` line from the round trips in microseconds (`finish`: the
+/// integer average and the integer square root of the integer variance).
+fn iputils_rtt_line(rtts: &[i64]) -> String {
+    let total = rtts.len().max(1) as i64;
+    let tsum: i64 = rtts.iter().sum();
+    let tsum2: i64 = rtts.iter().map(|t| t * t).sum();
+    let tmin = rtts.iter().copied().min().unwrap_or(0);
+    let tmax = rtts.iter().copied().max().unwrap_or(0);
+    let tmavg = tsum / total;
+    let tmvar = if tsum < i64::from(i32::MAX) {
+        (tsum2 - (tsum * tsum) / total) / total
+    } else {
+        tsum2 / total - tmavg * tmavg
+    };
+    let tmdev = isqrt(tmvar);
+    let f = |v: i64| format!("{}.{:03}", v / 1000, v % 1000);
+    format!("rtt min/avg/max/mdev = {}/{}/{}/{} ms\n", f(tmin), f(tmavg), f(tmax), f(tmdev))
+}
+
+/// iputils' `llsqrt` (Newton's method on integers; 0 for a non-positive argument).
+fn isqrt(a: i64) -> i64 {
+    let mut prev = i64::MAX;
+    let mut x = a;
+    if x > 0 {
+        while x < prev {
+            prev = x;
+            x = (x + a / x) / 2;
+        }
+    }
+    x.max(0)
+}
+
+/// C's `printf("%g", v)` for a non-negative value below 1e6: six significant digits, trailing
+/// zeros and a trailing point removed (ping's packet loss, `33.3333`).
+fn c_format_g(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    let decimals = (5 - exp).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
 fn connect_error(o: Option<&Outcome>) -> &'static str {
     match o {
         Some(Outcome::Refused) => "Connection refused",
         Some(Outcome::TimedOut) | None => "Connection timed out",
         Some(Outcome::NoRoute) => "Network is unreachable",
+        Some(Outcome::NotPermitted) => "Operation not permitted",
         Some(Outcome::Unreachable { code: 0, .. }) => "Network is unreachable",
         Some(Outcome::Unreachable { code: 3, .. }) => "Connection refused",
         Some(Outcome::Unreachable { .. }) => "No route to host",
@@ -1102,5 +1272,22 @@ mod tests {
             "Fri Feb  2 00:00:00 2024"
         );
         assert_eq!(ctime_utc(1_704_067_200, SimTime::ZERO), "Mon Jan 01 00:00:00 UTC 2024");
+    }
+
+    #[test]
+    fn ping_summary_numbers_as_iputils_prints_them() {
+        // finish(): `%g` of a float percentage.
+        assert_eq!(c_format_g(0.0), "0");
+        assert_eq!(c_format_g(100.0), "100");
+        assert_eq!(c_format_g(f64::from((200.0f64 / 3.0) as f32)), "66.6667");
+        assert_eq!(c_format_g(f64::from((100.0f64 / 3.0) as f32)), "33.3333");
+        assert_eq!(c_format_g(0.5), "0.5");
+        // gather_statistics(): the reply time's precision follows its size.
+        assert_eq!(iputils_time(87), "0.087 ms");
+        assert_eq!(iputils_time(1234), "1.23 ms");
+        assert_eq!(iputils_time(12_345), "12.3 ms");
+        assert_eq!(iputils_time(123_456), "123 ms");
+        // Integer microseconds: 100 us and 300 us average 200 us, mdev 100 us.
+        assert_eq!(iputils_rtt_line(&[100, 300]), "rtt min/avg/max/mdev = 0.100/0.200/0.300/0.100 ms\n");
     }
 }

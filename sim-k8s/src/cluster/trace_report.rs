@@ -327,6 +327,10 @@ pub fn outcome_text(o: Option<&Outcome>) -> String {
         }
         Some(Outcome::TimedOut) => "timed out (no answer)".to_string(),
         Some(Outcome::NoRoute) => "no route to the destination (ENETUNREACH)".to_string(),
+        Some(Outcome::NotPermitted) => {
+            "sendmsg failed: Operation not permitted (EPERM: the sender's own OUTPUT/POSTROUTING dropped it)"
+                .to_string()
+        }
         Some(Outcome::Failed(why)) => format!("failed: {why}"),
         None => "no outcome".to_string(),
     }

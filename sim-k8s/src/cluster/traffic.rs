@@ -96,6 +96,9 @@ pub enum RequestOutcome {
     Blackholed,
     /// Not sent: no route from the client, or no client.
     NotSent,
+    /// The client's `sendmsg` failed with EPERM: its own host's OUTPUT or POSTROUTING chain
+    /// dropped or rejected the datagram (UDP, ICMP).
+    NotPermitted,
     /// Still waiting for an answer.
     Pending,
 }
@@ -116,6 +119,7 @@ impl RequestOutcome {
             RequestOutcome::TimedOut => "timed out",
             RequestOutcome::Blackholed => "blackholed",
             RequestOutcome::NotSent => "not sent",
+            RequestOutcome::NotPermitted => "not permitted",
             RequestOutcome::Pending => "pending",
         }
     }
@@ -215,6 +219,7 @@ impl Cluster {
                     Some(Outcome::TimedOut) if cv.served_by.is_some() => RequestOutcome::TimedOut,
                     Some(Outcome::TimedOut) => RequestOutcome::Blackholed,
                     Some(Outcome::NoRoute) | Some(Outcome::Failed(_)) => RequestOutcome::NotSent,
+                    Some(Outcome::NotPermitted) => RequestOutcome::NotPermitted,
                 };
                 Request { at, outcome }
             })

@@ -612,6 +612,9 @@ impl Application for IngressNginxApp {
             Outcome::Unreachable { .. } | Outcome::NoRoute => {
                 ("connect() failed (113: No route to host) while connecting to upstream", 502)
             }
+            Outcome::NotPermitted => {
+                ("connect() failed (1: Operation not permitted) while connecting to upstream", 502)
+            }
             Outcome::Failed(_) => ("connect() failed while connecting to upstream", 502),
         };
         let (msg, status) = failure;

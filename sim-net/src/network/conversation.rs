@@ -82,6 +82,11 @@ pub enum Outcome {
     TimedOut,
     /// The client had no route (`ENETUNREACH`).
     NoRoute,
+    /// The sender's own `OUTPUT` or `POSTROUTING` chain dropped or rejected a UDP datagram or
+    /// ICMP echo: `ip_local_out` returns `NF_DROP`'s `-EPERM`, so `sendmsg` fails with
+    /// "Operation not permitted" (a `REJECT` still queues its ICMP error, which then finds no
+    /// socket waiting). TCP is not affected: `tcp_connect` ignores the error and retransmits.
+    NotPermitted,
     /// The client host does not exist or has no usable source port.
     Failed(String),
 }
@@ -221,6 +226,26 @@ impl Network {
 
     pub(super) fn conv_no_route(&mut self, c: ConvId) {
         self.conv_end(c, Outcome::NoRoute);
+    }
+
+    /// `sendmsg` of a UDP or ICMP conversation failed with `EPERM`: its packet was dropped or
+    /// rejected by host `h`'s local-out hooks. Only the conversation's own packet, on its own
+    /// host, counts (its source address and port or echo id, before any SNAT).
+    pub(super) fn conv_send_denied(&mut self, h: HostId, meta: PacketMeta, pkt: &Packet) {
+        let Some(c) = meta.conv else { return };
+        let Some(cv) = self.convs.get(c.0) else { return };
+        let Some(local) = cv.local else { return };
+        if cv.spec.from != h || *local.ip() != pkt.src {
+            return;
+        }
+        let own = match (&pkt.transport, cv.spec.proto) {
+            (Transport::Udp { sport, .. }, ConvProto::Udp) => *sport == local.port(),
+            (Transport::Icmp(Icmp::EchoRequest { id, .. }), ConvProto::Icmp) => *id == local.port(),
+            _ => false,
+        };
+        if own {
+            self.conv_end(c, Outcome::NotPermitted);
+        }
     }
 
     pub(super) fn conv_start(&mut self, c: ConvId) {

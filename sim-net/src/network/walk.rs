@@ -678,9 +678,17 @@ impl Network {
             HookVerdict::Accept => Ok(if matches!(ct, CtClass::New(_)) { res.nat } else { None }),
             HookVerdict::Drop => {
                 let d = drop_disposition(res.decided_by, hook);
-                Err(self.finish(h, meta, d))
+                let fin = self.finish(h, meta, d);
+                if matches!(hook, Hook::Output | Hook::Postrouting) {
+                    self.conv_send_denied(h, meta, pkt);
+                }
+                Err(fin)
             }
             HookVerdict::Reject(with) => {
+                // The sending socket learns EPERM before REJECT's ICMP error is delivered.
+                if matches!(hook, Hook::Output | Hook::Postrouting) {
+                    self.conv_send_denied(h, meta, pkt);
+                }
                 let fin = match res.decided_by {
                     Some(Decision::Rule(rule)) => self.finish(h, meta, Disposition::Rejected(rule, with)),
                     Some(Decision::Nft(d)) => self.finish(h, meta, Disposition::RejectedByNft(d, with)),
