@@ -609,14 +609,14 @@ mod tests {
         let out = load_str(
             "a.yaml",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n---\n\
-             apiVersion: v1\nkind: Secret\nmetadata:\n  name: cm\n  namespace: x\ndata:\n  k: dg==\n",
+             apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cm\n  namespace: x\n",
         );
         assert!(out.is_ok(), "{:?}", out.errors);
         assert_eq!(out.objects.len(), 1);
         assert_eq!(out.objects[0].value.kind(), Kind::Service);
         assert_eq!(out.objects[0].value.api_version(), "v1");
         assert_eq!(out.not_simulated.len(), 1);
-        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: Secret x/cm (v1) is not simulated");
+        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: ServiceAccount x/cm (v1) is not simulated");
     }
 
     #[test]
