@@ -24,10 +24,12 @@ pub mod object;
 pub mod pod;
 pub mod proxy_config;
 pub mod quantity;
+pub mod secret;
 pub mod selector;
 pub mod service;
 pub mod service_cidr;
 pub mod string_enum;
+pub mod webhook;
 pub mod workload;
 
 pub use config_map::ConfigMap;
@@ -46,10 +48,12 @@ pub use pod::{
 };
 pub use proxy_config::KubeProxyConfiguration;
 pub use quantity::Quantity;
+pub use secret::Secret;
 pub use selector::{LabelSelector, LabelSelectorRequirement};
 pub use service::{
     ClusterIp, IpFamily, IpFamilyPolicy, Protocol, Service, ServiceAffinity, ServicePort, ServiceSpec,
     ServiceStatus, ServiceType, TrafficPolicy,
 };
 pub use service_cidr::ServiceCidr;
+pub use webhook::ValidatingWebhookConfiguration;
 pub use workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet, WorkloadSpec};

@@ -509,6 +509,8 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::IngressClass => typed(node, Object::IngressClass),
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::ConfigMap => typed(node, Object::ConfigMap),
+        Kind::Secret => typed(node, Object::Secret),
+        Kind::ValidatingWebhookConfiguration => typed(node, Object::ValidatingWebhookConfiguration),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
     // Unknown fields and every type error, in source order, all reported at once.
@@ -608,14 +610,14 @@ mod tests {
         let out = load_str(
             "a.yaml",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n---\n\
-             apiVersion: v1\nkind: Secret\nmetadata:\n  name: cm\n  namespace: x\ndata:\n  k: dg==\n",
+             apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cm\n  namespace: x\nsecrets: []\n",
         );
         assert!(out.is_ok(), "{:?}", out.errors);
         assert_eq!(out.objects.len(), 1);
         assert_eq!(out.objects[0].value.kind(), Kind::Service);
         assert_eq!(out.objects[0].value.api_version(), "v1");
         assert_eq!(out.not_simulated.len(), 1);
-        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: Secret x/cm (v1) is not simulated");
+        assert_eq!(out.not_simulated[0].to_string(), "a.yaml:9:1: ServiceAccount x/cm (v1) is not simulated");
     }
 
     #[test]

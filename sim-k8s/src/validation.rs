@@ -245,6 +245,21 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::Ingress(i) => ingress::validate_ingress(i),
         Object::IngressClass(c) => ingress::validate_ingress_class(c),
         Object::ConfigMap(c) => names::validate_meta(&c.metadata, true, names::NameRule::Dns1123Subdomain),
+        Object::Secret(s) => {
+            // `ValidateSecret`: a TLS Secret must carry both keys.
+            let mut errs = names::validate_meta(&s.metadata, true, names::NameRule::Dns1123Subdomain);
+            if s.type_name() == crate::api::secret::SECRET_TYPE_TLS {
+                for key in ["tls.crt", "tls.key"] {
+                    if !s.has_key(key) {
+                        errs.push(FieldError::required(&format!("data[{key}]"), ""));
+                    }
+                }
+            }
+            errs
+        }
+        Object::ValidatingWebhookConfiguration(v) => {
+            names::validate_meta(&v.metadata, false, names::NameRule::Dns1123Subdomain)
+        }
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);
             if c.spec.cidrs.is_empty() {

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::meta::ObjectMeta;
 use super::{
     ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
-    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Service, ServiceCidr, StatefulSet,
+    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
+    ValidatingWebhookConfiguration,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -44,6 +45,10 @@ pub enum Kind {
     ServiceCidr,
     /// core/v1 ConfigMap.
     ConfigMap,
+    /// core/v1 Secret (stored; contents not decoded).
+    Secret,
+    /// admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration.
+    ValidatingWebhookConfiguration,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
 }
@@ -78,6 +83,8 @@ impl Kind {
         Kind::IngressClass,
         Kind::ServiceCidr,
         Kind::ConfigMap,
+        Kind::Secret,
+        Kind::ValidatingWebhookConfiguration,
         Kind::KubeProxyConfiguration,
     ];
 
@@ -98,6 +105,8 @@ impl Kind {
             Kind::IngressClass => "IngressClass",
             Kind::ServiceCidr => "ServiceCIDR",
             Kind::ConfigMap => "ConfigMap",
+            Kind::Secret => "Secret",
+            Kind::ValidatingWebhookConfiguration => "ValidatingWebhookConfiguration",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
     }
@@ -119,6 +128,10 @@ impl Kind {
             Kind::IngressClass => "ingressclasses.networking.k8s.io",
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
             Kind::ConfigMap => "configmaps",
+            Kind::Secret => "secrets",
+            Kind::ValidatingWebhookConfiguration => {
+                "validatingwebhookconfigurations.admissionregistration.k8s.io"
+            }
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
     }
@@ -140,6 +153,10 @@ impl Kind {
             Kind::IngressClass => "ingressclass.networking.k8s.io",
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
             Kind::ConfigMap => "configmap",
+            Kind::Secret => "secret",
+            Kind::ValidatingWebhookConfiguration => {
+                "validatingwebhookconfiguration.admissionregistration.k8s.io"
+            }
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
     }
@@ -152,6 +169,7 @@ impl Kind {
                 | Kind::Node
                 | Kind::ServiceCidr
                 | Kind::IngressClass
+                | Kind::ValidatingWebhookConfiguration
                 | Kind::KubeProxyConfiguration
         )
     }
@@ -159,27 +177,39 @@ impl Kind {
     /// The preferred apiVersion.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
-                "v1"
-            }
+            Kind::Namespace
+            | Kind::Node
+            | Kind::Pod
+            | Kind::Service
+            | Kind::Endpoints
+            | Kind::ConfigMap
+            | Kind::Secret => "v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
+            Kind::ValidatingWebhookConfiguration => "admissionregistration.k8s.io/v1",
             Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
         }
     }
 
     fn served_versions(self) -> &'static [&'static str] {
         match self {
-            Kind::Namespace | Kind::Node | Kind::Pod | Kind::Service | Kind::Endpoints | Kind::ConfigMap => {
-                &["v1"]
-            }
+            Kind::Namespace
+            | Kind::Node
+            | Kind::Pod
+            | Kind::Service
+            | Kind::Endpoints
+            | Kind::ConfigMap
+            | Kind::Secret => &["v1"],
             Kind::Deployment | Kind::ReplicaSet | Kind::DaemonSet => WORKLOAD_VERSIONS,
             Kind::StatefulSet => &["apps/v1", "apps/v1beta1", "apps/v1beta2"],
             Kind::EndpointSlice => &["discovery.k8s.io/v1", "discovery.k8s.io/v1beta1"],
             Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
             Kind::IngressClass => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
             Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
+            Kind::ValidatingWebhookConfiguration => {
+                &["admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1"]
+            }
             Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
         }
     }
@@ -235,6 +265,10 @@ pub enum Object {
     ServiceCidr(ServiceCidr),
     /// A ConfigMap.
     ConfigMap(ConfigMap),
+    /// A Secret.
+    Secret(Secret),
+    /// A ValidatingWebhookConfiguration.
+    ValidatingWebhookConfiguration(ValidatingWebhookConfiguration),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
 }
@@ -256,6 +290,8 @@ macro_rules! each_object {
             Object::IngressClass($o) => $body,
             Object::ServiceCidr($o) => $body,
             Object::ConfigMap($o) => $body,
+            Object::Secret($o) => $body,
+            Object::ValidatingWebhookConfiguration($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
     };
@@ -279,6 +315,8 @@ impl Object {
             Object::IngressClass(_) => Kind::IngressClass,
             Object::ServiceCidr(_) => Kind::ServiceCidr,
             Object::ConfigMap(_) => Kind::ConfigMap,
+            Object::Secret(_) => Kind::Secret,
+            Object::ValidatingWebhookConfiguration(_) => Kind::ValidatingWebhookConfiguration,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
     }
@@ -377,6 +415,8 @@ accessors! {
     as_ingress_class, as_ingress_class_mut, IngressClass, IngressClass;
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
     as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
+    as_secret, as_secret_mut, Secret, Secret;
+    as_validating_webhook_configuration, as_validating_webhook_configuration_mut, ValidatingWebhookConfiguration, ValidatingWebhookConfiguration;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 

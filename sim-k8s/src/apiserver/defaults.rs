@@ -40,11 +40,13 @@ pub fn apply(obj: &mut Object) {
                 n.spec.pod_cidrs = vec![c.clone()];
             }
         }
+        Object::Secret(s) => s.normalize(),
         Object::Namespace(_)
         | Object::Ingress(_)
         | Object::IngressClass(_)
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
+        | Object::ValidatingWebhookConfiguration(_)
         | Object::KubeProxyConfiguration(_) => {}
     }
 }

@@ -184,6 +184,8 @@ pub enum KubectlCommand {
         condition: String,
         /// Objects.
         targets: Targets,
+        /// `-l` / `--selector`: every object of the type with these labels.
+        selector: Option<String>,
         /// `-n`.
         namespace: Option<String>,
     },
@@ -369,6 +371,13 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "ingressclass" | "ingressclasses" => Kind::IngressClass,
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
         "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
+        "secret" | "secrets" => Kind::Secret,
+        "validatingwebhookconfiguration"
+        | "validatingwebhookconfigurations"
+        | "validatingwebhookconfiguration.admissionregistration.k8s.io"
+        | "validatingwebhookconfigurations.admissionregistration.k8s.io" => {
+            Kind::ValidatingWebhookConfiguration
+        }
         _ => return None,
     })
 }
@@ -846,7 +855,12 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
                 None if cond == "delete" => "delete".to_string(),
                 _ => return err(format!("error: unrecognized condition: \"{cond}\"")),
             };
-            Ok(KubectlCommand::Wait { condition, targets: parse_targets(pos)?, namespace: ns })
+            Ok(KubectlCommand::Wait {
+                condition,
+                targets: parse_targets(pos)?,
+                selector: f.value("selector"),
+                namespace: ns,
+            })
         }
         "exec" => {
             let Some(pod) = pos.first().cloned() else {
