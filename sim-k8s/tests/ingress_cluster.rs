@@ -442,7 +442,7 @@ fn the_admission_webhook_refuses_what_ingress_nginx_refuses() {
         DUPLICATE.replace("web.example.com", "fresh.example.com").replace("name: duplicate", "name: fresh");
     let (exit, msg) = kubectl_apply(&mut c, "fresh.yaml", &fresh);
     assert_eq!(exit, 1);
-    assert!(msg.starts_with("Error from server (InternalError): error when creating \"fresh.yaml\": Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\": failed to call webhook: Post \"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s\": dial tcp 10.96."), "{msg}");
+    assert!(msg.starts_with("Error from server (InternalError): error when creating \"fresh.yaml\": Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\": failed to call webhook: Post \"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s\": dial tcp 10."), "{msg}");
     assert!(msg.ends_with(":443: connect: connection refused\n"), "{msg}");
 }
 
