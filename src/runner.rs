@@ -320,6 +320,12 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             format!("cluster.iptablesBackend: unknown backend {other:?}: expected legacy or nft"),
         )),
     }
+    if let Some(i) = &spec.ingress {
+        match sim_k8s::ingress::IngressAddon::parse(i) {
+            Ok(addon) => c.ingress = Some(addon),
+            Err(e) => d.push(Diagnostic::plain(file.into(), format!("cluster.ingress: {e}"))),
+        }
+    }
     for (i, n) in c.nodes.iter().enumerate() {
         if !c.node_network.contains(&n.ip) {
             d.push(Diagnostic::plain(
@@ -331,10 +337,23 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
     if d.is_empty() { Ok(c) } else { Err(d) }
 }
 
-/// Manifest sources of a scenario, in order.
-fn manifest_sources(s: &Scenario) -> Vec<Source> {
+/// The manifests the cluster's settings add before the user's: the ingress controller's
+/// upstream deploy.yaml for `cluster.ingress`.
+pub fn addon_sources(config: &ClusterConfig) -> Vec<Source> {
+    config
+        .ingress
+        .map(|addon| {
+            let (name, text) = addon.manifest();
+            Source::text(name, text)
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Manifest sources of a scenario, in order, after the cluster's add-ons.
+fn manifest_sources(s: &Scenario, config: &ClusterConfig) -> Vec<Source> {
     let base = s.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let mut out = Vec::new();
+    let mut out = addon_sources(config);
     for (i, (_, m)) in s.manifests.iter().enumerate() {
         if let Some(f) = &m.file {
             out.push(Source::Path(base.join(f)));
@@ -393,7 +412,7 @@ pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
 pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics> {
     let file = s.path.display().to_string();
     let config = cluster_config_located(&file, &s.text, &s.cluster)?;
-    let loaded = manifest::load(&manifest_sources(s));
+    let loaded = manifest::load(&manifest_sources(s, &config));
     if !loaded.errors.is_empty() {
         return Err(Diagnostics(
             loaded.errors.iter().map(|e| Diagnostic::raw(relocate(s, e.to_string()))).collect(),
@@ -447,6 +466,16 @@ pub fn build_cluster(
 ) -> Result<(Cluster, SimDuration), Diagnostics> {
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
     let proxy = proxy_settings(&objects);
+    // The cluster's add-ons (`cluster.ingress`) are installed, and ready, before the user's
+    // manifests are applied, as on a cluster that came with them: an Ingress then meets a
+    // controller whose admission webhook answers.
+    let addon_files: Vec<String> = addon_sources(&config)
+        .iter()
+        .filter_map(|s| match s {
+            Source::Text { name, .. } => Some(name.clone()),
+            Source::Path(_) => None,
+        })
+        .collect();
     if !service_cidr_given && let Some(c) = service_cidr_from(&objects) {
         config.service_cidr = c;
     }
@@ -468,7 +497,15 @@ pub fn build_cluster(
         .cloned()
         .collect();
     let mut errors = Diagnostics::default();
-    for r in cluster.apply(&applicable).iter().filter(|r| r.result.is_err()) {
+    let (addons, applicable): (Vec<_>, Vec<_>) =
+        applicable.into_iter().partition(|l| addon_files.contains(&l.origin.file));
+    let mut reports = Vec::new();
+    if !addons.is_empty() {
+        reports.extend(cluster.apply(&addons));
+        cluster.settle(SETTLE_LIMIT);
+    }
+    reports.extend(cluster.apply(&applicable));
+    for r in reports.iter().filter(|r| r.result.is_err()) {
         for e in &r.located {
             errors.push(Diagnostic::raw(locate(e.to_string())));
         }

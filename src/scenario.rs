@@ -91,6 +91,9 @@ pub struct ClusterSpec {
     pub docker0: Option<bool>,
     /// The `iptables` binary on every node: `legacy` (default) or `nft` (`iptables -V`).
     pub iptables_backend: Option<String>,
+    /// An ingress controller added as its upstream manifest would add it: `nginx` (the cloud
+    /// deploy.yaml, a LoadBalancer Service) or `nginx-baremetal` (a NodePort Service).
+    pub ingress: Option<String>,
 }
 
 /// One node.

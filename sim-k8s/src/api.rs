@@ -29,6 +29,7 @@ pub mod selector;
 pub mod service;
 pub mod service_cidr;
 pub mod string_enum;
+pub mod webhook;
 pub mod workload;
 
 pub use config_map::ConfigMap;
@@ -54,4 +55,5 @@ pub use service::{
     ServiceStatus, ServiceType, TrafficPolicy,
 };
 pub use service_cidr::ServiceCidr;
+pub use webhook::ValidatingWebhookConfiguration;
 pub use workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet, WorkloadSpec};

@@ -10,6 +10,7 @@
 //! Left out: admission plugins, RBAC, field managers (apply is a two-way merge that keeps
 //! server-allocated fields), optimistic concurrency on resourceVersion.
 
+mod admission;
 pub mod allocator;
 pub mod defaults;
 pub mod index;
@@ -187,6 +188,12 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// 500 InternalError (a validating webhook that could not be called).
+    #[error("Internal error occurred: {message}")]
+    InternalError {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 fn kube_proxy_configuration_is_not_an_object() -> ApiError {
@@ -210,6 +217,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "NotFound",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest { .. } => "BadRequest",
+            ApiError::InternalError { .. } => "InternalError",
         }
     }
 
@@ -573,6 +581,7 @@ impl ApiServer {
         if !errors.is_empty() {
             return Err(Self::invalid(&key, errors));
         }
+        self.validating_admission(&obj, "CREATE")?;
         self.allocate(&key, &mut obj, None).map_err(|e| Self::invalid(&key, e))?;
         if let Object::ServiceCidr(c) = &obj {
             for cidr in c.spec.cidrs.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()) {
@@ -654,6 +663,7 @@ impl ApiServer {
         if !errors.is_empty() {
             return Err(Self::invalid(&key, errors));
         }
+        self.validating_admission(&new, "UPDATE")?;
         self.allocate(&key, &mut new, Some(&old)).map_err(|e| Self::invalid(&key, e))?;
         // Carry server-owned metadata, then compare.
         if let (Some(nm), Some(om)) = (new.meta_mut(), old.meta()) {
@@ -1317,6 +1327,7 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::ServiceCidr => Object::ServiceCidr(de(doc)?),
         Kind::ConfigMap => Object::ConfigMap(de(doc)?),
         Kind::Secret => Object::Secret(de(doc)?),
+        Kind::ValidatingWebhookConfiguration => Object::ValidatingWebhookConfiguration(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
     })
 }

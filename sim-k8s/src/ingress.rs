@@ -2,8 +2,11 @@
 //! as an application in its pods. It is installed the way users install it — the upstream
 //! `deploy.yaml` (namespace `ingress-nginx`, Deployment `ingress-nginx-controller` with image
 //! `registry.k8s.io/ingress-nginx/controller`, its Service, IngressClass `nginx`) or a
-//! scenario's `cluster.ingressNginx` — and nothing routes an Ingress unless such a pod runs.
+//! scenario's `cluster.ingress: nginx` ([`addon`]) — and nothing routes an Ingress unless such a pod runs.
 //!
+//! - [`addon`]: the `cluster.ingress` setting, which applies upstream's deploy.yaml.
+//! - [`admission`]: the controller's validating webhook (`CheckIngress`): strict path types,
+//!   snippets, overlapping host and path.
 //! - [`class`]: which Ingresses a controller serves (IngressClass, the legacy annotation,
 //!   the default class).
 //! - [`annotations`]: the `nginx.ingress.kubernetes.io/*` annotations read.
@@ -16,12 +19,15 @@
 //! Gateway API (GatewayClass, Gateway, HTTPRoute) is not simulated: the loader names those
 //! kinds as not simulated.
 
+pub mod addon;
+pub mod admission;
 pub mod annotations;
 pub mod class;
 pub mod controller;
 pub mod routing;
 pub mod view;
 
+pub use addon::IngressAddon;
 pub use class::ControllerFlags;
 pub use controller::{IngressNginxApp, IngressState};
 pub use routing::RoutingTable;

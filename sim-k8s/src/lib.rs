@@ -10,6 +10,7 @@
 //! - [`kubectl`]: kubectl command lines against the store, with kubectl's output.
 //! - [`apps`]: what servers answer, by container image.
 //! - [`http`]: HTTP/1.1 requests and responses as the simulated clients and servers write them.
+//! - [`tls`]: the TLS handshake as data (SNI, the certificate presented), nothing encrypted.
 //! - [`ingress`]: the ingress-nginx controller: class selection, routing, annotations, status.
 //! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
 //! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
@@ -28,4 +29,5 @@ pub mod kube_proxy;
 pub mod kubectl;
 pub mod manifest;
 pub mod synth;
+pub mod tls;
 pub mod validation;

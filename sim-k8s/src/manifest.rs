@@ -510,6 +510,7 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::ServiceCidr => typed(node, Object::ServiceCidr),
         Kind::ConfigMap => typed(node, Object::ConfigMap),
         Kind::Secret => typed(node, Object::Secret),
+        Kind::ValidatingWebhookConfiguration => typed(node, Object::ValidatingWebhookConfiguration),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
     };
     // Unknown fields and every type error, in source order, all reported at once.
@@ -609,7 +610,7 @@ mod tests {
         let out = load_str(
             "a.yaml",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n---\n\
-             apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cm\n  namespace: x\n",
+             apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cm\n  namespace: x\nsecrets: []\n",
         );
         assert!(out.is_ok(), "{:?}", out.errors);
         assert_eq!(out.objects.len(), 1);

@@ -256,7 +256,18 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
                     &format!("illegal base64 data at input byte {at}"),
                 ));
             }
+            // `ValidateSecret`: a TLS Secret must carry both keys.
+            if s.type_name() == crate::api::secret::SECRET_TYPE_TLS {
+                for key in ["tls.crt", "tls.key"] {
+                    if !s.has_key(key) {
+                        errs.push(FieldError::required(&format!("data[{key}]"), ""));
+                    }
+                }
+            }
             errs
+        }
+        Object::ValidatingWebhookConfiguration(v) => {
+            names::validate_meta(&v.metadata, false, names::NameRule::Dns1123Subdomain)
         }
         Object::ServiceCidr(c) => {
             let mut errs = names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain);

@@ -94,14 +94,17 @@ fn cluster() -> (Cluster, Ipv4Addr) {
     let deploy = load_str("deploy.yaml", DEPLOY);
     assert!(deploy.errors.is_empty(), "{:?}", deploy.errors);
     let skipped: Vec<String> = deploy.not_simulated.iter().map(|n| n.to_string()).collect();
-    assert!(
-        skipped.iter().any(|s| s.contains("ValidatingWebhookConfiguration ingress-nginx-admission")),
-        "{skipped:?}"
-    );
     assert!(skipped.iter().any(|s| s.contains("Role ingress-nginx/ingress-nginx")), "{skipped:?}");
+    // The webhook registration is stored: the API server calls the controller's admission
+    // webhook for every Ingress from now on.
+    assert!(deploy.objects.iter().any(|o| o.value.name() == "ingress-nginx-admission"
+        && o.value.kind() == sim_k8s::api::Kind::ValidatingWebhookConfiguration));
     for r in c.apply(&deploy.objects) {
         assert!(r.result.is_ok(), "{}", r.kubectl_line());
     }
+    // As the quick start says: wait for the controller before creating Ingresses (its webhook
+    // refuses nothing it cannot be reached for: failurePolicy Fail).
+    c.settle(SimDuration::from_secs(120));
     let apps = load_str("apps.yaml", APPS);
     assert!(apps.errors.is_empty(), "{:?}", apps.errors);
     for r in c.apply(&apps.objects) {
@@ -369,4 +372,151 @@ fn the_default_ingress_class_is_set_on_create() {
         panic!()
     };
     assert_eq!(i.class_name().as_deref(), Some("nginx"));
+}
+
+fn kubectl_apply(c: &mut Cluster, name: &str, yaml: &str) -> (i32, String) {
+    let loaded = load_str(name, yaml);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let mut exit = 0;
+    let mut out = String::new();
+    for r in c.apply(&loaded.objects) {
+        if let Err(e) = &r.result {
+            exit = 1;
+            out.push_str(&e.kubectl_message(Some(("creating", name))));
+        }
+    }
+    (exit, out)
+}
+
+const DUPLICATE: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: duplicate}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 8080}}}}
+"#;
+
+#[test]
+fn the_admission_webhook_refuses_what_ingress_nginx_refuses() {
+    let (mut c, _) = cluster();
+    // Host and path already claimed by default/example.
+    let (exit, msg) = kubectl_apply(&mut c, "dup.yaml", DUPLICATE);
+    assert_eq!(exit, 1);
+    assert_eq!(
+        msg,
+        "Error from server (BadRequest): error when creating \"dup.yaml\": admission webhook \"validate.nginx.ingress.kubernetes.io\" denied the request: host \"web.example.com\" and path \"/\" is already defined in ingress default/example\n"
+    );
+    // A regex needs ImplementationSpecific (strict-validate-path-type).
+    let regex = DUPLICATE
+        .replace("web.example.com", "re.example.com")
+        .replace("path: /,", "path: \"/api(/|$)(.*)\",");
+    let (_, msg) = kubectl_apply(&mut c, "re.yaml", &regex);
+    assert!(
+        msg.ends_with("denied the request: ingress contains invalid paths: path /api(/|$)(.*) cannot be used with pathType Prefix\n"),
+        "{msg}"
+    );
+    // Snippets are disabled by default.
+    let snippet = DUPLICATE.replace("web.example.com", "sn.example.com").replace(
+        "metadata: {name: duplicate}",
+        "metadata: {name: sn, annotations: {nginx.ingress.kubernetes.io/server-snippet: \"return 200;\"}}",
+    );
+    let (_, msg) = kubectl_apply(&mut c, "sn.yaml", &snippet);
+    assert!(msg.contains("nginx.ingress.kubernetes.io/server-snippet annotation cannot be used. Snippet directives are disabled by the Ingress administrator"), "{msg}");
+    // An Ingress of another class is not the webhook's concern.
+    let other = DUPLICATE.replace("ingressClassName: nginx", "ingressClassName: traefik");
+    assert_eq!(kubectl_apply(&mut c, "other.yaml", &other).0, 0);
+
+    // With no controller ready the webhook cannot be called, and failurePolicy Fail refuses.
+    let scale = c.kubectl_line(
+        "scale deployment ingress-nginx-controller -n ingress-nginx --replicas=0",
+        std::path::Path::new("."),
+    );
+    assert_eq!(scale.exit_code, 0, "{}", scale.stderr);
+    c.settle(SimDuration::from_secs(60));
+    let fresh =
+        DUPLICATE.replace("web.example.com", "fresh.example.com").replace("name: duplicate", "name: fresh");
+    let (exit, msg) = kubectl_apply(&mut c, "fresh.yaml", &fresh);
+    assert_eq!(exit, 1);
+    assert!(msg.starts_with("Error from server (InternalError): error when creating \"fresh.yaml\": Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\": failed to call webhook: Post \"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s\": dial tcp 10."), "{msg}");
+    assert!(msg.ends_with(":443: connect: connection refused\n"), "{msg}");
+}
+
+const TLS: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: secure}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [secure.example.com], secretName: secure-tls}]
+  rules:
+  - host: secure.example.com
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 8080}}}}]
+"#;
+
+const SECRET: &str = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: secure-tls}
+type: kubernetes.io/tls
+stringData: {tls.crt: "-----BEGIN CERTIFICATE-----", tls.key: "-----BEGIN PRIVATE KEY-----"}
+"#;
+
+#[test]
+fn tls_serves_the_fake_certificate_without_its_secret_and_curl_verifies_it() {
+    let (mut c, lb) = cluster();
+    assert_eq!(kubectl_apply(&mut c, "tls.yaml", TLS), (0, String::new()));
+    c.settle(SimDuration::from_secs(30));
+    let client = Target::Host("client".into());
+    let resolve = format!("--resolve secure.example.com:443:{lb}");
+    // Without -k: the certificate is refused before any request is sent.
+    let out = c.exec(&client, &format!("curl -sS {resolve} https://secure.example.com/"));
+    assert_eq!(out.exit_code, 60, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.starts_with("curl: (60) SSL certificate problem: self-signed certificate\nMore details here: https://curl.se/docs/sslcerts.html\n"), "{}", out.stderr);
+    let log = c.world().ingress.borrow().log.join("\n");
+    assert!(
+        log.contains("Error getting SSL certificate \"default/secure-tls\": local SSL certificate default/secure-tls was not found. Using default certificate"),
+        "{log}"
+    );
+    assert!(!log.contains("\"GET / HTTP/1.1\" 200"), "the refused handshake carried no request: {log}");
+    // -k: the fake certificate, and the request goes through.
+    let out = c.exec(&client, &format!("curl -skv {resolve} https://secure.example.com/"));
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Hello, world!"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("*  subject: O=Acme Co; CN=Kubernetes Ingress Controller Fake Certificate\n"),
+        "{}",
+        out.stderr
+    );
+    // The Secret created: its certificate is served.
+    assert_eq!(kubectl_apply(&mut c, "secret.yaml", SECRET), (0, String::new()));
+    c.settle(SimDuration::from_secs(5));
+    let out = c.exec(&client, &format!("curl -skv {resolve} https://secure.example.com/"));
+    assert!(
+        out.stderr
+            .contains("*  subject: (the certificate in Secret default/secure-tls, not decoded by netsim)\n"),
+        "{}",
+        out.stderr
+    );
+    // -L follows ssl-redirect's 308 to https (and -k accepts the certificate there).
+    let out = c.exec(&client, &format!("curl -sLk -w ' %{{http_code}} %{{num_redirects}} %{{url_effective}}' {resolve} --resolve secure.example.com:80:{lb} http://secure.example.com/"));
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Hello, world!"), "{}", out.stdout);
+    assert!(out.stdout.ends_with(" 200 1 https://secure.example.com/"), "{}", out.stdout);
+    let out = c.exec(
+        &client,
+        &format!("curl -sSL {resolve} --resolve secure.example.com:80:{lb} http://secure.example.com/"),
+    );
+    assert_eq!(out.exit_code, 60, "{}", out.stderr);
+    // https to a server that speaks plain HTTP: the handshake fails.
+    let out = c.exec(
+        &client,
+        &format!("curl -sS --resolve secure.example.com:80:{lb} https://secure.example.com:80/"),
+    );
+    assert_eq!(out.exit_code, 35, "{}", out.stderr);
 }

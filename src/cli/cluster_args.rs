@@ -140,7 +140,7 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     if proxy_mode.is_some() {
         config.proxy_mode = proxy_mode;
     }
-    let mut sources = Vec::new();
+    let mut sources = crate::runner::addon_sources(&config);
     for f in &args.files {
         if f == "-" {
             // Capped while reading: 200 MB on a pipe is refused at the cap, not buffered first.

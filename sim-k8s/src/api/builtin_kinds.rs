@@ -1,5 +1,5 @@
 //! The kinds a stock Kubernetes API server serves, by group/version, for telling a typo
-//! (`kind: Servcie`) from a kind that exists but netsim does not simulate (`kind: Secret`).
+//! (`kind: Servcie`) from a kind that exists but netsim does not simulate (`kind: ServiceAccount`).
 //!
 //! The table follows the built-in API groups of Kubernetes 1.31 (`k8s.io/api`, plus
 //! `apiextensions.k8s.io` and `apiregistration.k8s.io`, and the component-config files users

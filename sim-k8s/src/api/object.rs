@@ -11,6 +11,7 @@ use super::meta::ObjectMeta;
 use super::{
     ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
     KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
+    ValidatingWebhookConfiguration,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -44,8 +45,10 @@ pub enum Kind {
     ServiceCidr,
     /// core/v1 ConfigMap.
     ConfigMap,
-    /// core/v1 Secret (stored and listed; not mounted into pods).
+    /// core/v1 Secret (stored; contents not decoded).
     Secret,
+    /// admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration.
+    ValidatingWebhookConfiguration,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
 }
@@ -81,6 +84,7 @@ impl Kind {
         Kind::ServiceCidr,
         Kind::ConfigMap,
         Kind::Secret,
+        Kind::ValidatingWebhookConfiguration,
         Kind::KubeProxyConfiguration,
     ];
 
@@ -102,6 +106,7 @@ impl Kind {
             Kind::ServiceCidr => "ServiceCIDR",
             Kind::ConfigMap => "ConfigMap",
             Kind::Secret => "Secret",
+            Kind::ValidatingWebhookConfiguration => "ValidatingWebhookConfiguration",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
         }
     }
@@ -124,6 +129,9 @@ impl Kind {
             Kind::ServiceCidr => "servicecidrs.networking.k8s.io",
             Kind::ConfigMap => "configmaps",
             Kind::Secret => "secrets",
+            Kind::ValidatingWebhookConfiguration => {
+                "validatingwebhookconfigurations.admissionregistration.k8s.io"
+            }
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
         }
     }
@@ -146,6 +154,9 @@ impl Kind {
             Kind::ServiceCidr => "servicecidr.networking.k8s.io",
             Kind::ConfigMap => "configmap",
             Kind::Secret => "secret",
+            Kind::ValidatingWebhookConfiguration => {
+                "validatingwebhookconfiguration.admissionregistration.k8s.io"
+            }
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
         }
     }
@@ -158,6 +169,7 @@ impl Kind {
                 | Kind::Node
                 | Kind::ServiceCidr
                 | Kind::IngressClass
+                | Kind::ValidatingWebhookConfiguration
                 | Kind::KubeProxyConfiguration
         )
     }
@@ -175,6 +187,7 @@ impl Kind {
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
+            Kind::ValidatingWebhookConfiguration => "admissionregistration.k8s.io/v1",
             Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
         }
     }
@@ -194,6 +207,9 @@ impl Kind {
             Kind::Ingress => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1"],
             Kind::IngressClass => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
             Kind::ServiceCidr => &["networking.k8s.io/v1", "networking.k8s.io/v1beta1"],
+            Kind::ValidatingWebhookConfiguration => {
+                &["admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1"]
+            }
             Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
         }
     }
@@ -251,6 +267,8 @@ pub enum Object {
     ConfigMap(ConfigMap),
     /// A Secret.
     Secret(Secret),
+    /// A ValidatingWebhookConfiguration.
+    ValidatingWebhookConfiguration(ValidatingWebhookConfiguration),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
 }
@@ -273,6 +291,7 @@ macro_rules! each_object {
             Object::ServiceCidr($o) => $body,
             Object::ConfigMap($o) => $body,
             Object::Secret($o) => $body,
+            Object::ValidatingWebhookConfiguration($o) => $body,
             Object::KubeProxyConfiguration(_) => $kpc,
         }
     };
@@ -297,6 +316,7 @@ impl Object {
             Object::ServiceCidr(_) => Kind::ServiceCidr,
             Object::ConfigMap(_) => Kind::ConfigMap,
             Object::Secret(_) => Kind::Secret,
+            Object::ValidatingWebhookConfiguration(_) => Kind::ValidatingWebhookConfiguration,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
         }
     }
@@ -396,6 +416,7 @@ accessors! {
     as_service_cidr, as_service_cidr_mut, ServiceCidr, ServiceCidr;
     as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
     as_secret, as_secret_mut, Secret, Secret;
+    as_validating_webhook_configuration, as_validating_webhook_configuration_mut, ValidatingWebhookConfiguration, ValidatingWebhookConfiguration;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
 }
 

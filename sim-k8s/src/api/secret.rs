@@ -38,7 +38,20 @@ pub struct Secret {
     pub immutable: Option<bool>,
 }
 
+/// The type of a TLS Secret (`corev1.SecretTypeTLS`).
+pub const SECRET_TYPE_TLS: &str = "kubernetes.io/tls";
+
 impl Secret {
+    /// The type, `Opaque` when unset.
+    pub fn type_name(&self) -> &str {
+        self.type_.as_deref().filter(|t| !t.is_empty()).unwrap_or("Opaque")
+    }
+
+    /// True when `key` is in `data` or `stringData`.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.data.contains_key(key) || self.string_data.contains_key(key)
+    }
+
     /// The number of keys, as `kubectl get secrets` shows in DATA.
     pub fn data_count(&self) -> usize {
         self.data.len()

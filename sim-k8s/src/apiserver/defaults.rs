@@ -45,6 +45,7 @@ pub fn apply(obj: &mut Object) {
         | Object::IngressClass(_)
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
+        | Object::ValidatingWebhookConfiguration(_)
         | Object::KubeProxyConfiguration(_) => {}
         Object::Secret(s) => s.store_defaults(),
     }

@@ -66,6 +66,8 @@ pub struct Url {
     pub path: String,
     /// Whether the port was given explicitly (the Host header then carries it).
     pub explicit_port: bool,
+    /// `https://` (plain HTTP to the port in the model; see `curl.rs`).
+    pub https: bool,
 }
 
 impl Url {
@@ -97,7 +99,28 @@ impl Url {
             },
             None => (hostport.to_string(), default_port, false),
         };
-        Ok(Url { host, port, path, explicit_port: explicit })
+        Ok(Url { host, port, path, explicit_port: explicit, https: default_port == 443 })
+    }
+
+    /// The URL a `Location` header names, relative to this one (`/p`, `p`, `//host/p` or an
+    /// absolute URL), as curl's redirect following resolves it.
+    pub fn join(&self, location: &str) -> Result<Url, String> {
+        let location = location.trim();
+        if location.contains("://") {
+            return Url::parse(location);
+        }
+        let scheme = if self.https { "https" } else { "http" };
+        if let Some(rest) = location.strip_prefix("//") {
+            return Url::parse(&format!("{scheme}://{rest}"));
+        }
+        let path = if location.starts_with('/') {
+            location.to_string()
+        } else {
+            let base = self.path.split('?').next().unwrap_or("/");
+            let dir = &base[..base.rfind('/').map(|i| i + 1).unwrap_or(0)];
+            format!("{dir}{location}")
+        };
+        Ok(Url { path, ..self.clone() })
     }
 
     /// The Host header value (`host` or `host:port`).
@@ -108,7 +131,8 @@ impl Url {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.host_header(), self.path)
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.host_header(), self.path)
     }
 }
 

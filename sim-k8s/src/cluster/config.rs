@@ -86,6 +86,9 @@ pub struct ClusterConfig {
     /// The `iptables` binary on every node (`iptables -V`): legacy (the default, as the
     /// articles' nodes) or nft.
     pub iptables_backend: sim_net::netfilter::Backend,
+    /// An ingress controller to install (a scenario's `cluster.ingress`): its upstream manifest
+    /// is applied before the user's manifests.
+    pub ingress: Option<crate::ingress::IngressAddon>,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -129,6 +132,7 @@ impl ClusterConfig {
             proxy_mode: None,
             docker0: false,
             iptables_backend: sim_net::netfilter::Backend::Legacy,
+            ingress: None,
         }
     }
 

@@ -21,6 +21,7 @@ use super::command::{CommandError, Url};
 use super::exec::{ExecOutput, TCP_CONNECT_GIVE_UP};
 use super::facade::{Cluster, Target};
 use crate::http::{Request, Response};
+use crate::tls::{ClientHello, ServerHello};
 
 /// The user agent curl sends.
 pub const CURL_USER_AGENT: &str = "curl/8.5.0";
@@ -60,7 +61,19 @@ pub struct CurlArgs {
     pub resolve: Vec<(String, u16, Ipv4Addr)>,
     /// `-A`.
     pub user_agent: Option<String>,
+    /// `-L`: follow redirects.
+    pub location: bool,
+    /// `--max-redirs` (default 50; -1 is no limit).
+    pub max_redirs: Option<i64>,
+    /// `-k`: do not verify the server's certificate.
+    pub insecure: bool,
 }
+
+/// What curl prints after a certificate it could not verify (exit 60).
+const CURL_SSL_HELP: &str = "More details here: https://curl.se/docs/sslcerts.html\n\ncurl failed to verify the legitimacy of the server and therefore could not\nestablish a secure connection to it. To learn more about this situation and\nhow to fix it, please visit the web page mentioned above.";
+
+/// curl's default `--max-redirs` (the tool's; libcurl's own default is 30).
+pub const CURL_MAX_REDIRS: i64 = 50;
 
 fn usage(message: impl Into<String>, exit_code: i32) -> CommandError {
     CommandError { message: message.into(), exit_code }
@@ -129,7 +142,18 @@ pub fn parse_curl(args: &[String]) -> Result<CurlArgs, CommandError> {
                 "include" => c.include = true,
                 "head" => c.head = true,
                 "fail" => c.fail = true,
-                "location" | "insecure" | "http1.1" | "compressed" | "no-keepalive" | "ipv4" => {}
+                "location" => c.location = true,
+                "insecure" => c.insecure = true,
+                "http1.1" | "compressed" | "no-keepalive" | "ipv4" => {}
+                "max-redirs" => {
+                    let v = arg(&mut i)?;
+                    c.max_redirs = Some(v.parse::<i64>().map_err(|_| {
+                        usage(
+                            format!("curl: option {a}: expected a proper numerical parameter\ncurl: try 'curl --help' or 'curl --manual' for more information"),
+                            2,
+                        )
+                    })?);
+                }
                 "output" => c.output = Some(arg(&mut i)?),
                 "write-out" => c.write_out = Some(arg(&mut i)?),
                 "max-time" => c.max_time_ms = Some(millis(a, Some(&arg(&mut i)?))?),
@@ -176,7 +200,9 @@ pub fn parse_curl(args: &[String]) -> Result<CurlArgs, CommandError> {
                     'i' => c.include = true,
                     'I' => c.head = true,
                     'f' => c.fail = true,
-                    'L' | 'k' | '4' | 'N' | 'g' => {}
+                    'L' => c.location = true,
+                    'k' => c.insecure = true,
+                    '4' | 'N' | 'g' => {}
                     other => return Err(unknown_option(&format!("-{other}"))),
                 }
                 k += 1;
@@ -261,6 +287,7 @@ struct Transfer<'a> {
     connect_secs: f64,
     content_type: String,
     method: &'a str,
+    redirects: i64,
 }
 
 /// curl's `-w` format: `%{var}`, `%%`, `\n`, `\t`, `\r`, `\\`. Unknown variables warn.
@@ -300,8 +327,9 @@ fn write_out(format: &str, t: &Transfer<'_>, stderr: &mut String) -> String {
                     "content_type" => t.content_type.clone(),
                     "method" => t.method.to_string(),
                     "num_connects" => "1".to_string(),
+                    "num_redirects" => t.redirects.to_string(),
                     "http_version" => "1.1".to_string(),
-                    "scheme" => if t.url.port == 443 { "HTTPS" } else { "HTTP" }.to_string(),
+                    "scheme" => if t.url.https { "HTTPS" } else { "HTTP" }.to_string(),
                     other => {
                         stderr.push_str(&format!("curl: unknown --write-out variable: '{other}'\n"));
                         String::new()
@@ -315,10 +343,82 @@ fn write_out(format: &str, t: &Transfer<'_>, stderr: &mut String) -> String {
     out
 }
 
+/// Where one transfer of a `-L` chain leaves curl.
+enum Hop {
+    /// The command is over (the last transfer, or a failure).
+    Done(ExecOutput),
+    /// A redirect to follow: what was printed so far, the next URL and its status code.
+    Follow(ExecOutput, Url, u16),
+}
+
 impl Cluster {
-    /// Runs curl from `target`.
+    /// Runs curl from `target`: one transfer, or with `-L` one per redirect followed (up to
+    /// `--max-redirs`, each a new connection; 301, 302 and 303 turn a POST into a GET, as
+    /// curl does, other 3xx keep the method). `-i` prints the headers of every response, the
+    /// bodies of followed redirects are ignored, and `-w` describes the last transfer.
     pub(super) fn run_curl(&mut self, target: &Target, host: HostId, c: &CurlArgs) -> ExecOutput {
-        let Some(url) = c.url.as_ref() else { return ExecOutput::default() };
+        let Some(mut url) = c.url.clone() else { return ExecOutput::default() };
+        let first_host = url.host.clone();
+        let mut method: Option<String> = None;
+        let mut printed = ExecOutput::default();
+        let mut redirects: i64 = 0;
+        let start = self.now();
+        loop {
+            let hop =
+                self.curl_transfer(target, host, c, &url, method.as_deref(), &first_host, redirects, start);
+            let (out, next) = match hop {
+                Hop::Done(out) => (out, None),
+                Hop::Follow(out, next, code) => (out, Some((next, code))),
+            };
+            printed.stdout.push_str(&out.stdout);
+            printed.stderr.push_str(&out.stderr);
+            printed.exit_code = out.exit_code;
+            printed.connection = out.connection;
+            let Some((next, code)) = next else { return printed };
+            let limit = c.max_redirs.unwrap_or(CURL_MAX_REDIRS);
+            if limit >= 0 && redirects >= limit {
+                if c.verbose {
+                    printed.stderr.push_str(&format!("* Maximum ({limit}) redirects followed\n"));
+                }
+                if !c.silent || c.show_error {
+                    printed.stderr.push_str(&format!("curl: (47) Maximum ({limit}) redirects followed\n"));
+                }
+                printed.exit_code = 47;
+                return printed;
+            }
+            if c.verbose {
+                if next.https != url.https && next.port != url.port {
+                    printed.stderr.push_str(&format!(
+                        "* Clear auth, redirects to port from {} to {}\n",
+                        url.port, next.port
+                    ));
+                }
+                printed.stderr.push_str(&format!("* Issue another request to this URL: '{next}'\n"));
+            }
+            let current = method.clone().unwrap_or_else(|| c.request(&url).method);
+            if matches!(code, 301..=303) && current == "POST" {
+                method = Some("GET".to_string());
+            } else if code == 303 && current != "HEAD" {
+                method = Some("GET".to_string());
+            }
+            redirects += 1;
+            url = next;
+        }
+    }
+
+    /// One transfer of a curl command to `url`.
+    #[allow(clippy::too_many_arguments)]
+    fn curl_transfer(
+        &mut self,
+        target: &Target,
+        host: HostId,
+        c: &CurlArgs,
+        url: &Url,
+        method: Option<&str>,
+        first_host: &str,
+        redirects: i64,
+        start: sim_core::SimTime,
+    ) -> Hop {
         let quiet_errors = c.silent && !c.show_error;
         let fail = |code: i32, msg: String, mut stderr: String| {
             if !quiet_errors {
@@ -329,13 +429,32 @@ impl Cluster {
         };
         let pinned = c.resolve.iter().find(|(h, p, _)| *h == url.host && *p == url.port).map(|(_, _, a)| *a);
         let Some(ip) = pinned.or_else(|| self.resolve(target, &url.host)) else {
-            return fail(6, format!("curl: (6) Could not resolve host: {}", url.host), String::new());
+            return Hop::Done(fail(
+                6,
+                format!("curl: (6) Could not resolve host: {}", url.host),
+                String::new(),
+            ));
         };
-        let request = c.request(url);
+        let mut request = c.request(url);
+        if let Some(m) = method {
+            request.method = m.to_string();
+            if m == "GET" {
+                // A POST turned into a GET by a redirect drops its body.
+                request.body.clear();
+                request.headers.remove("content-length");
+                request.headers.remove("content-type");
+            }
+        }
+        if url.host != first_host && c.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            // curl sends a custom Host header only to the first host.
+            request.headers.set("Host", url.host_header());
+        }
         let mut stderr = String::new();
         if c.verbose {
-            if pinned.is_some() {
+            if pinned.is_some() && redirects == 0 {
                 stderr.push_str(&format!("* Added {}:{}:{ip} to DNS cache\n", url.host, url.port));
+            }
+            if pinned.is_some() {
                 stderr.push_str(&format!("* Hostname {} was found in DNS cache\n", url.host));
             }
             stderr.push_str(&format!("*   Trying {ip}:{}...\n", url.port));
@@ -346,18 +465,84 @@ impl Cluster {
             (None, Some(ct)) => ct,
             (None, None) => TCP_CONNECT_GIVE_UP.as_millis(),
         };
-        let start = self.now();
-        let (id, conv) = self.converse(
+        // `-m` bounds the whole command, redirects included.
+        let spent = self.now().saturating_since(start).as_millis();
+        let limit = if c.max_time_ms.is_some() { limit.saturating_sub(spent).max(1) } else { limit };
+        let hop_start = self.now();
+        // An `https://` URL opens with a TLS hello: the SNI name (none for an address) and
+        // whether curl verifies the certificate (`-k` does not).
+        let payload = if url.https {
+            let sni = url.host.parse::<Ipv4Addr>().is_err().then(|| url.host.clone());
+            ClientHello { sni, verify: !c.insecure }.wrap(&request.to_bytes())
+        } else {
+            request.to_bytes()
+        };
+        let (id, mut conv) = self.converse(
             host,
             ConvProto::Tcp,
             SocketAddrV4::new(ip, url.port),
-            request.to_bytes(),
+            payload,
             SimDuration::from_millis(limit),
         );
-        let ms = conv.finished.unwrap_or(self.now()).saturating_since(start).as_millis();
+        let finished = conv.finished.unwrap_or(self.now());
+        let ms = finished.saturating_since(hop_start).as_millis();
+        let total_ms = finished.saturating_since(start).as_millis();
         let connected = conv.syns_sent > 0 && conv.served_by.is_some();
         if c.verbose && connected {
             stderr.push_str(&format!("* Connected to {} ({ip}) port {}\n", url.host, url.port));
+        }
+        if url.https
+            && let Some(Outcome::Completed { response }) = &conv.outcome
+        {
+            let host_port = format!("{}:{}", url.host, url.port);
+            if c.verbose {
+                stderr.push_str("* ALPN: curl offers h2,http/1.1\n");
+                stderr.push_str("* TLSv1.3 (OUT), TLS handshake, Client hello (1):\n");
+            }
+            let Some((cert, rest)) = ServerHello::parse(response) else {
+                // Not a TLS server: a plain HTTP answer, or nothing.
+                let msg = if response.is_empty() {
+                    format!("curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to {host_port} ")
+                } else {
+                    "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number".to_string()
+                };
+                return Hop::Done(ExecOutput {
+                    connection: Some(self.report(id, &conv)),
+                    ..fail(35, msg, stderr)
+                });
+            };
+            if c.verbose {
+                stderr.push_str("* TLSv1.3 (IN), TLS handshake, Server hello (2):\n");
+                stderr.push_str("* TLSv1.3 (IN), TLS handshake, Certificate (11):\n");
+            }
+            if !c.insecure {
+                if c.verbose {
+                    stderr.push_str("* TLSv1.3 (OUT), TLS alert, unknown CA (560):\n");
+                    stderr.push_str(
+                        "* SSL certificate problem: self-signed certificate\n* Closing connection\n",
+                    );
+                }
+                let msg =
+                    format!("curl: (60) SSL certificate problem: self-signed certificate\n{CURL_SSL_HELP}");
+                return Hop::Done(ExecOutput {
+                    connection: Some(self.report(id, &conv)),
+                    ..fail(60, msg, stderr)
+                });
+            }
+            if c.verbose {
+                stderr.push_str(
+                    "* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384 / X25519 / RSASSA-PSS\n",
+                );
+                stderr.push_str("* ALPN: server accepted http/1.1\n* Server certificate:\n");
+                stderr.push_str(&format!("*  subject: {}\n*  issuer: {}\n", cert.subject, cert.issuer));
+                stderr.push_str(
+                    "*  SSL certificate verify result: self-signed certificate (18), continuing anyway.\n",
+                );
+            }
+            let rest = rest.to_vec();
+            conv.outcome = Some(Outcome::Completed { response: rest });
+        }
+        if c.verbose && connected {
             for line in request.to_string().split("\r\n").take_while(|l| !l.is_empty()) {
                 stderr.push_str(&format!("> {line}\n"));
             }
@@ -383,17 +568,49 @@ impl Cluster {
                             stderr.push_str("* Closing connection\n");
                         }
                         let msg = format!("curl: (22) The requested URL returned error: {}", r.status);
-                        return ExecOutput {
+                        return Hop::Done(ExecOutput {
                             connection: Some(self.report(id, &conv)),
                             ..fail(22, msg, stderr)
-                        };
+                        });
                     }
+                    let follow = c.location
+                        && (300..400).contains(&r.status)
+                        && r.headers.get("location").is_some_and(|l| !l.trim().is_empty());
                     let to_stdout = c.output.as_deref().is_none_or(|o| o == "-");
                     if (c.include || c.head) && to_stdout {
                         stdout.push_str(&r.head());
                     }
+                    if follow {
+                        if c.verbose && !r.body.is_empty() {
+                            stderr.push_str("* Ignoring the response-body\n");
+                        }
+                        if c.verbose {
+                            stderr.push_str(&format!("* Connection #0 to host {} left intact\n", url.host));
+                        }
+                        let location = r.headers.get("location").unwrap_or("");
+                        match url.join(location) {
+                            Ok(next) => {
+                                let out = ExecOutput {
+                                    stdout,
+                                    stderr,
+                                    connection: Some(self.report(id, &conv)),
+                                    ..Default::default()
+                                };
+                                return Hop::Follow(out, next, r.status);
+                            }
+                            Err(m) => return Hop::Done(fail(3, format!("curl: (3) {m}"), stderr)),
+                        }
+                    }
                     if !c.head && to_stdout {
                         stdout.push_str(&r.body);
+                    }
+                    if let Some(path) = c.output.as_deref().filter(|o| *o != "-" && *o != "/dev/null") {
+                        // `-o FILE`: the file `cat FILE` reads back on the same host or pod.
+                        let mut text = if c.include || c.head { r.head() } else { String::new() };
+                        if !c.head {
+                            text.push_str(&r.body);
+                        }
+                        self.shell_files.insert((target.to_string(), path.to_string()), text);
                     }
                     if c.verbose {
                         stderr.push_str(&format!("* Connection #0 to host {} left intact\n", url.host));
@@ -405,10 +622,11 @@ impl Cluster {
                             remote: SocketAddrV4::new(ip, url.port),
                             local: conv.local,
                             size: if c.head { 0 } else { r.body.len() },
-                            total_secs: ms as f64 / 1000.0,
+                            total_secs: total_ms as f64 / 1000.0,
                             connect_secs: ms as f64 / 2000.0,
                             content_type: r.headers.get("content-type").unwrap_or("").to_string(),
                             method: &request.method,
+                            redirects,
                         };
                         let w = write_out(w, &t, &mut stderr);
                         stdout.push_str(&w);
@@ -422,7 +640,7 @@ impl Cluster {
             }
             Some(Outcome::TimedOut) if connected => fail(
                 28,
-                format!("curl: (28) Operation timed out after {ms} milliseconds with 0 bytes received"),
+                format!("curl: (28) Operation timed out after {total_ms} milliseconds with 0 bytes received"),
                 stderr,
             ),
             Some(Outcome::TimedOut)
@@ -435,7 +653,7 @@ impl Cluster {
                 )
             }
             Some(Outcome::TimedOut) if c.max_time_ms.is_some() => {
-                fail(28, format!("curl: (28) Connection timed out after {ms} milliseconds"), stderr)
+                fail(28, format!("curl: (28) Connection timed out after {total_ms} milliseconds"), stderr)
             }
             _ => fail(
                 7,
@@ -455,17 +673,18 @@ impl Cluster {
                 remote: SocketAddrV4::new(ip, url.port),
                 local: conv.local,
                 size: 0,
-                total_secs: ms as f64 / 1000.0,
+                total_secs: total_ms as f64 / 1000.0,
                 connect_secs: 0.0,
                 content_type: String::new(),
                 method: &request.method,
+                redirects,
             };
             let mut extra = String::new();
             out.stdout.push_str(&write_out(w, &t, &mut extra));
             out.stderr = format!("{extra}{}", out.stderr);
         }
         out.connection = Some(self.report(id, &conv));
-        out
+        Hop::Done(out)
     }
 }
 
@@ -660,6 +879,7 @@ mod tests {
             connect_secs: 0.0,
             content_type: String::new(),
             method: "GET",
+            redirects: 0,
         };
         let mut err = String::new();
         assert_eq!(write_out("%{http_code} %{remote_ip}\\n%%%{nope}", &t, &mut err), "404 10.96.0.1\n%");

@@ -464,7 +464,12 @@ impl ClusterWorld {
             }
             if matches!(
                 c.key.kind,
-                Kind::Ingress | Kind::IngressClass | Kind::Service | Kind::EndpointSlice | Kind::Pod
+                Kind::Ingress
+                    | Kind::IngressClass
+                    | Kind::Service
+                    | Kind::EndpointSlice
+                    | Kind::Pod
+                    | Kind::Secret
             ) {
                 self.ingress_stale = true;
             }

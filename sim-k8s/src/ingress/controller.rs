@@ -16,8 +16,13 @@
 //! `Server` (ingress-nginx clears it) and `Date`. Every request is logged in ingress-nginx's
 //! access-log format; errors as nginx's error log words them.
 //!
-//! Not simulated: TLS itself (a request to port 443 is plain HTTP taken as `https`; the host
-//! comes from `Host`, standing in for SNI), the ConfigMap's settings (defaults are used),
+//! TLS on 443 (see [`crate::tls`]): the certificate is chosen by the SNI name — the Secret of the
+//! Ingress's `tls` entry for that host when it exists, else the controller's fake certificate
+//! (a missing Secret is logged as `Error getting SSL certificate ... Using default
+//! certificate`); the request is then routed by its `Host` header, as nginx does. A request
+//! to 443 without a hello (BusyBox wget) is plain HTTP taken as `https`.
+//!
+//! Not simulated: encryption and HTTP/2, the ConfigMap's settings (defaults are used),
 //! `load-balance: ewma`, gRPC framing (`backend-protocol: GRPC` to a plain HTTP pod fails as
 //! a protocol mismatch does, 502).
 
@@ -37,6 +42,7 @@ use super::routing::{Location, RoutingTable, Upstream};
 use crate::api::ingress::ServiceBackendPort;
 use crate::api::intstr::IntOrString;
 use crate::http::{Request, Response, http_date, nginx_error_page};
+use crate::tls::{ClientHello, ServerHello};
 
 /// `proxy-connect-timeout` default (5 s).
 pub const PROXY_CONNECT_TIMEOUT: SimDuration = SimDuration::from_secs(5);
@@ -61,6 +67,8 @@ pub struct ControllerView {
     pub services: BTreeMap<String, ServiceEntry>,
     /// Ready endpoints by `ns/name` of the Service: `(port name, address, port)`, in slice order.
     pub endpoints: BTreeMap<String, Vec<(Option<String>, Ipv4Addr, u16)>>,
+    /// `ns/name` of the TLS Secrets (`kubernetes.io/tls`, with `tls.crt` and `tls.key`).
+    pub tls_secrets: std::collections::BTreeSet<String>,
 }
 
 /// One controller class's configuration.
@@ -223,12 +231,47 @@ pub struct IngressNginxApp {
     controller_class: String,
     pending: BTreeMap<u64, Pending>,
     next_token: u64,
+    /// The ServerHello to put before the answer of a TLS request waiting for its upstream.
+    tls_pending: BTreeMap<u64, ServerHello>,
 }
 
 impl IngressNginxApp {
     /// The application of a pod of controller class `controller_class`.
     pub fn new(state: Rc<RefCell<IngressState>>, controller_class: String) -> IngressNginxApp {
-        IngressNginxApp { state, controller_class, pending: BTreeMap::new(), next_token: 1 }
+        IngressNginxApp {
+            state,
+            controller_class,
+            pending: BTreeMap::new(),
+            next_token: 1,
+            tls_pending: BTreeMap::new(),
+        }
+    }
+
+    /// The certificate presented for SNI name `sni`: the server's TLS Secret if it exists,
+    /// else the fake certificate (also for no SNI, the default server's).
+    fn certificate(&self, sni: Option<&str>) -> ServerHello {
+        let st = self.state.borrow();
+        let Some(cfg) = st.controllers.get(&self.controller_class) else { return ServerHello::fake() };
+        let server = cfg.table.server(sni);
+        match &server.tls_secret {
+            Some(key) if st.view.tls_secrets.contains(key) => ServerHello {
+                subject: format!("(the certificate in Secret {key}, not decoded by netsim)"),
+                issuer: format!("(the issuer of the certificate in Secret {key})"),
+            },
+            _ => ServerHello::fake(),
+        }
+    }
+
+    /// Puts `hello` before a response in `reply`, or keeps it for the upstream's answer.
+    fn with_hello(&mut self, hello: Option<ServerHello>, reply: AppReply) -> AppReply {
+        let Some(hello) = hello else { return reply };
+        match reply {
+            AppReply::Respond(bytes) => AppReply::Respond(hello.wrap(&bytes)),
+            AppReply::Upstream(u) => {
+                self.tls_pending.insert(u.token, hello);
+                AppReply::Upstream(u)
+            }
+        }
     }
 
     fn unix(&self, ctx: &AppContext<'_>) -> i64 {
@@ -534,13 +577,35 @@ impl Application for IngressNginxApp {
     }
 
     fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
-        match Request::parse(request) {
+        let (hello, request) = match ClientHello::parse(request) {
+            Some((h, rest)) if ctx.local.port() == 443 => {
+                let cert = self.certificate(h.sni.as_deref());
+                if h.verify {
+                    // The client refuses the certificate and closes: the request is never read.
+                    return AppReply::Respond(cert.wrap(b""));
+                }
+                (Some(cert), rest)
+            }
+            _ => (None, request),
+        };
+        let reply = match Request::parse(request) {
             Some(req) => self.route(ctx, req),
             None => AppReply::Respond(self.page(ctx, None, 400, None).to_bytes()),
-        }
+        };
+        self.with_hello(hello, reply)
     }
 
     fn upstream_done(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
+        let hello = self.tls_pending.remove(&token);
+        let reply = self.upstream_answer(ctx, token, outcome);
+        self.with_hello(hello, reply)
+    }
+}
+
+impl IngressNginxApp {
+    /// The answer once the upstream try `token` ended: the proxied response, the next try, or
+    /// nginx's error page.
+    fn upstream_answer(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
         let Some(mut p) = self.pending.remove(&token) else {
             return AppReply::Respond(self.page(ctx, None, 502, None).to_bytes());
         };

@@ -107,6 +107,27 @@ pub fn refresh(state: &mut IngressState, api: &ApiServer, now: sim_core::SimTime
             }
         }
     }
+    for s in api.list(Kind::Secret).filter_map(Object::as_secret) {
+        if s.type_name() == crate::api::secret::SECRET_TYPE_TLS
+            && s.has_key("tls.crt")
+            && s.has_key("tls.key")
+        {
+            view.tls_secrets.insert(format!("{}/{}", s.metadata.namespace, s.metadata.name));
+        }
+    }
+    // `createServers`: a host listed under `tls` whose Secret is not in the store is served
+    // with the default (fake) certificate.
+    for cfg in state.controllers.values() {
+        for server in cfg.table.servers.values() {
+            if let Some(key) = &server.tls_secret
+                && !view.tls_secrets.contains(key)
+            {
+                new_log.push(format!(
+                    "Error getting SSL certificate \"{key}\": local SSL certificate {key} was not found. Using default certificate"
+                ));
+            }
+        }
+    }
     state.view = view;
     let unix = state.epoch_unix_secs + now.as_secs() as i64;
     for line in new_log {

@@ -192,6 +192,8 @@ pub enum KubectlCommand {
         condition: String,
         /// Objects.
         targets: Targets,
+        /// `-l` / `--selector`: every object of the type with these labels.
+        selector: Option<String>,
         /// `-n`.
         namespace: Option<String>,
     },
@@ -378,6 +380,12 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
         "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
         "secret" | "secrets" => Kind::Secret,
+        "validatingwebhookconfiguration"
+        | "validatingwebhookconfigurations"
+        | "validatingwebhookconfiguration.admissionregistration.k8s.io"
+        | "validatingwebhookconfigurations.admissionregistration.k8s.io" => {
+            Kind::ValidatingWebhookConfiguration
+        }
         _ => return None,
     })
 }
@@ -858,7 +866,12 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
                 None if cond == "delete" => "delete".to_string(),
                 _ => return err(format!("error: unrecognized condition: \"{cond}\"")),
             };
-            Ok(KubectlCommand::Wait { condition, targets: parse_targets(pos)?, namespace: ns })
+            Ok(KubectlCommand::Wait {
+                condition,
+                targets: parse_targets(pos)?,
+                selector: f.value("selector"),
+                namespace: ns,
+            })
         }
         "exec" => {
             let Some(pod) = pos.first().cloned() else {

@@ -156,6 +156,7 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::ServiceCidr => (&["NAME", "CIDRS", "AGE"], &[]),
         Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
+        Kind::ValidatingWebhookConfiguration => (&["NAME", "WEBHOOKS", "AGE"], &[]),
         Kind::KubeProxyConfiguration => (&["NAME"], &[]),
     };
     let mut h = base.to_vec();
@@ -532,9 +533,8 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
         }
         Object::ServiceCidr(_) => vec![name, String::new(), created],
         Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
-        Object::Secret(s) => {
-            vec![name, s.type_.clone().unwrap_or_default(), s.data_count().to_string(), created]
-        }
+        Object::Secret(s) => vec![name, s.type_name().to_string(), s.data_count().to_string(), created],
+        Object::ValidatingWebhookConfiguration(v) => vec![name, v.webhooks.len().to_string(), created],
         Object::KubeProxyConfiguration(_) => vec![name],
     }
 }

@@ -150,8 +150,8 @@ pub fn run(k: &mut Kubectl<'_>, cmd: KubectlCommand) -> KubectlOutput {
         KubectlCommand::RolloutStatus { kind, name, namespace } => {
             rollout_status(k.store, kind, &name, namespace.as_deref())
         }
-        KubectlCommand::Wait { condition, targets, namespace } => {
-            wait(k.store, &condition, &targets, namespace.as_deref())
+        KubectlCommand::Wait { condition, targets, selector, namespace } => {
+            wait(k.store, &condition, &targets, selector.as_deref(), namespace.as_deref())
         }
         other => KubectlOutput::error(&format!("error: {other:?} is not handled here")),
     }
@@ -787,10 +787,42 @@ fn has_condition(obj: &Object, cond: &str) -> bool {
 }
 
 /// `kubectl wait --for=condition=X` / `--for=delete`.
-pub fn wait(store: &ApiServer, condition: &str, targets: &Targets, ns: Option<&str>) -> KubectlOutput {
+pub fn wait(
+    store: &ApiServer,
+    condition: &str,
+    targets: &Targets,
+    selector: Option<&str>,
+    ns: Option<&str>,
+) -> KubectlOutput {
     let ns = ns.unwrap_or("default");
     let mut out = KubectlOutput::default();
+    // `-l`: the objects of the type its labels select, by name (the upstream quick start's
+    // `kubectl wait --for=condition=ready pod --selector=app.kubernetes.io/component=controller`).
+    let mut items: Vec<(Kind, Option<String>)> = Vec::new();
     for (kind, name) in &targets.items {
+        match (name, selector) {
+            (Some(n), _) => items.push((*kind, Some(n.clone()))),
+            (None, Some(sel)) => {
+                let sel = match super::get::Selector::parse(sel) {
+                    Ok(s) => s,
+                    Err(e) => return KubectlOutput::error(&format!("error: {e}")),
+                };
+                let mut names: Vec<String> = store
+                    .list(*kind)
+                    .filter(|o| !kind.is_namespaced() || o.namespace() == ns)
+                    .filter(|o| sel.matches(&o.meta().map(|m| m.labels.clone()).unwrap_or_default()))
+                    .map(|o| o.name().to_string())
+                    .collect();
+                names.sort();
+                if names.is_empty() {
+                    return KubectlOutput::error("error: no matching resources found");
+                }
+                items.extend(names.into_iter().map(|n| (*kind, Some(n))));
+            }
+            (None, None) => {}
+        }
+    }
+    for (kind, name) in &items {
         let Some(name) = name else { continue };
         let obj = store.get_named(*kind, ns, name);
         let met = match (condition, obj) {
