@@ -700,12 +700,17 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             } else {
                 ("", o.stderr.as_str())
             };
-            t.push_str(warning);
-            t.push_str(&o.stdout);
-            if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
-                t.push('\n');
+            match &o.terminal {
+                Some(both) => t.push_str(both),
+                None => {
+                    t.push_str(warning);
+                    t.push_str(&o.stdout);
+                    if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
+                        t.push('\n');
+                    }
+                    t.push_str(rest);
+                }
             }
-            t.push_str(rest);
             if o.exit_code != 0 {
                 let _ = writeln!(t, "(exit status {})", o.exit_code);
             }

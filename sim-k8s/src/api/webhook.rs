@@ -37,8 +37,21 @@ pub struct Webhook {
     pub ignore_failures: bool,
     /// `timeoutSeconds` (default 10).
     pub timeout_seconds: u64,
-    /// `(apiGroups, apiVersions, operations, resources)` of each rule.
-    pub rules: Vec<(Vec<String>, Vec<String>, Vec<String>, Vec<String>)>,
+    /// `rules`: what the webhook is called for.
+    pub rules: Vec<RuleWithOperations>,
+}
+
+/// One entry of a webhook's `rules` (`*` matches anything).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleWithOperations {
+    /// `apiGroups` (`networking.k8s.io`).
+    pub api_groups: Vec<String>,
+    /// `apiVersions` (`v1`).
+    pub api_versions: Vec<String>,
+    /// `operations` (`CREATE`, `UPDATE`).
+    pub operations: Vec<String>,
+    /// `resources` (`ingresses`).
+    pub resources: Vec<String>,
 }
 
 fn strings(v: &serde_json::Value, key: &str) -> Vec<String> {
@@ -62,13 +75,11 @@ impl Webhook {
             .and_then(|r| r.as_array())
             .map(|rs| {
                 rs.iter()
-                    .map(|r| {
-                        (
-                            strings(r, "apiGroups"),
-                            strings(r, "apiVersions"),
-                            strings(r, "operations"),
-                            strings(r, "resources"),
-                        )
+                    .map(|r| RuleWithOperations {
+                        api_groups: strings(r, "apiGroups"),
+                        api_versions: strings(r, "apiVersions"),
+                        operations: strings(r, "operations"),
+                        resources: strings(r, "resources"),
                     })
                     .collect()
             })
@@ -85,9 +96,12 @@ impl Webhook {
     /// True when a rule covers `operation` (`CREATE`, `UPDATE`) on `group/version` `resource`.
     pub fn matches(&self, group: &str, version: &str, operation: &str, resource: &str) -> bool {
         let has = |list: &[String], want: &str| list.iter().any(|x| x == "*" || x == want);
-        self.rules
-            .iter()
-            .any(|(g, v, o, r)| has(g, group) && has(v, version) && has(o, operation) && has(r, resource))
+        self.rules.iter().any(|r| {
+            has(&r.api_groups, group)
+                && has(&r.api_versions, version)
+                && has(&r.operations, operation)
+                && has(&r.resources, resource)
+        })
     }
 }
 

@@ -370,35 +370,49 @@ impl Cluster {
                 Hop::Done(out) => (out, None),
                 Hop::Follow(out, next, code) => (out, Some((next, code))),
             };
+            if c.verbose {
+                let piece = match &out.terminal {
+                    Some(t) => t.clone(),
+                    None => format!("{}{}", out.stderr, out.stdout),
+                };
+                printed.terminal.get_or_insert_with(String::new).push_str(&piece);
+            }
             printed.stdout.push_str(&out.stdout);
             printed.stderr.push_str(&out.stderr);
             printed.exit_code = out.exit_code;
             printed.connection = out.connection;
             let Some((next, code)) = next else { return printed };
             let limit = c.max_redirs.unwrap_or(CURL_MAX_REDIRS);
+            let mut extra = String::new();
             if limit >= 0 && redirects >= limit {
                 if c.verbose {
-                    printed.stderr.push_str(&format!("* Maximum ({limit}) redirects followed\n"));
+                    extra.push_str(&format!("* Maximum ({limit}) redirects followed\n"));
                 }
                 if !c.silent || c.show_error {
-                    printed.stderr.push_str(&format!("curl: (47) Maximum ({limit}) redirects followed\n"));
+                    extra.push_str(&format!("curl: (47) Maximum ({limit}) redirects followed\n"));
+                }
+                printed.stderr.push_str(&extra);
+                if let Some(t) = printed.terminal.as_mut() {
+                    t.push_str(&extra);
                 }
                 printed.exit_code = 47;
                 return printed;
             }
             if c.verbose {
                 if next.https != url.https && next.port != url.port {
-                    printed.stderr.push_str(&format!(
+                    extra.push_str(&format!(
                         "* Clear auth, redirects to port from {} to {}\n",
                         url.port, next.port
                     ));
                 }
-                printed.stderr.push_str(&format!("* Issue another request to this URL: '{next}'\n"));
+                extra.push_str(&format!("* Issue another request to this URL: '{next}'\n"));
+                printed.stderr.push_str(&extra);
+                if let Some(t) = printed.terminal.as_mut() {
+                    t.push_str(&extra);
+                }
             }
             let current = method.clone().unwrap_or_else(|| c.request(&url).method);
-            if matches!(code, 301..=303) && current == "POST" {
-                method = Some("GET".to_string());
-            } else if code == 303 && current != "HEAD" {
+            if (matches!(code, 301..=303) && current == "POST") || (code == 303 && current != "HEAD") {
                 method = Some("GET".to_string());
             }
             redirects += 1;
@@ -601,6 +615,8 @@ impl Cluster {
                             Err(m) => return Hop::Done(fail(3, format!("curl: (3) {m}"), stderr)),
                         }
                     }
+                    // A terminal shows the verbose lines so far, then what goes to stdout.
+                    let split = stderr.len();
                     if !c.head && to_stdout {
                         stdout.push_str(&r.body);
                     }
@@ -615,6 +631,7 @@ impl Cluster {
                     if c.verbose {
                         stderr.push_str(&format!("* Connection #0 to host {} left intact\n", url.host));
                     }
+                    let body_end = stdout.len();
                     if let Some(w) = &c.write_out {
                         let t = Transfer {
                             url,
@@ -631,7 +648,12 @@ impl Cluster {
                         let w = write_out(w, &t, &mut stderr);
                         stdout.push_str(&w);
                     }
-                    ExecOutput { stdout, stderr, ..Default::default() }
+                    let terminal = c.verbose.then(|| {
+                        let (before, after) = stderr.split_at(split);
+                        let (body, written) = stdout.split_at(body_end);
+                        format!("{before}{body}{after}{written}")
+                    });
+                    ExecOutput { stdout, stderr, terminal, ..Default::default() }
                 }
                 None => fail(1, "curl: (1) Received HTTP/0.9 when not allowed".to_string(), stderr),
             },

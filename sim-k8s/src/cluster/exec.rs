@@ -45,6 +45,10 @@ pub struct ExecOutput {
     pub exit_code: i32,
     /// The last connection the command made (for scenario expectations and traces).
     pub connection: Option<ConnectionReport>,
+    /// What a terminal shows when the command writes to both streams in turns, if that is
+    /// not stdout then stderr: `curl -v` prints the body between its `<` lines and
+    /// `* Connection #0 ... left intact`. Transcripts print this instead of the two streams.
+    pub terminal: Option<String>,
 }
 
 impl ExecOutput {
@@ -100,6 +104,9 @@ impl Cluster {
         // Pipes, lists, redirection and $(...) (cluster/pipeline.rs).
         if super::pipeline::has_shell_syntax(line) {
             return self.shell_line(target, line, std::path::Path::new("."));
+        }
+        if let Some(out) = self.cat_shell_file(target, line) {
+            return out;
         }
         self.exec_command(target, line)
     }

@@ -508,6 +508,7 @@ impl Cluster {
                         stderr: o.stderr,
                         exit_code: o.exit_code,
                         connection: None,
+                        terminal: None,
                     };
                 }
                 crate::kubectl::RunResult::Delegated(crate::kubectl::KubectlCommand::Exec {

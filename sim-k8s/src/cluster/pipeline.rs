@@ -236,6 +236,7 @@ impl Cluster {
             Err(e) => return ExecOutput::err(e, 2),
         };
         let mut out = ExecOutput::default();
+        let mut terminal: Option<String> = None;
         let mut last = 0;
         for (join, stages) in list {
             let run = match join {
@@ -247,6 +248,17 @@ impl Cluster {
                 continue;
             }
             let o = self.pipeline(target, &stages, base);
+            match &o.terminal {
+                Some(t) => {
+                    terminal.get_or_insert_with(|| format!("{}{}", out.stdout, out.stderr)).push_str(t)
+                }
+                None => {
+                    if let Some(t) = terminal.as_mut() {
+                        t.push_str(&o.stdout);
+                        t.push_str(&o.stderr);
+                    }
+                }
+            }
             out.stdout.push_str(&o.stdout);
             out.stderr.push_str(&o.stderr);
             if o.connection.is_some() {
@@ -255,6 +267,7 @@ impl Cluster {
             last = o.exit_code;
         }
         out.exit_code = last;
+        out.terminal = terminal;
         out
     }
 
@@ -284,9 +297,20 @@ impl Cluster {
                     o.connection = out.connection.take();
                 }
             }
+            // `2>&1` joins the streams in the order the command wrote them.
+            let terminal = o.terminal.take();
             if redirects.stderr_to_stdout {
                 let e = std::mem::take(&mut o.stderr);
-                o.stdout.push_str(&e);
+                match terminal {
+                    Some(both) => o.stdout = both,
+                    None => o.stdout.push_str(&e),
+                }
+            } else if stages.len() == 1
+                && !redirects.stderr_null
+                && !redirects.stdout_null
+                && redirects.stdout.is_none()
+            {
+                o.terminal = terminal;
             }
             if redirects.stderr_null {
                 o.stderr.clear();
@@ -355,14 +379,21 @@ impl Cluster {
         if let Some(args) = cmd.strip_prefix("kubectl ") {
             return self.kubectl_line(args, base);
         }
-        if let Ok(words) = split_words(cmd)
-            && let [c, path] = words.as_slice()
-            && c == "cat"
-            && let Some(text) = self.shell_files.get(&(target.to_string(), path.clone()))
-        {
-            return ExecOutput::out(text.clone());
+        if let Some(out) = self.cat_shell_file(target, cmd) {
+            return out;
         }
         self.exec_command(target, cmd)
+    }
+
+    /// `cat FILE` of a file an earlier command wrote on `target` (`>`, `curl -o`).
+    pub(crate) fn cat_shell_file(&self, target: &Target, cmd: &str) -> Option<ExecOutput> {
+        let words = split_words(cmd).ok()?;
+        let [c, path] = words.as_slice() else { return None };
+        if c != "cat" {
+            return None;
+        }
+        let text = self.shell_files.get(&(target.to_string(), path.clone()))?;
+        Some(ExecOutput::out(text.clone()))
     }
 }
 
