@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use crate::html_report::esc as escape;
 use crate::traffic::{FAILURES, Report, clock};
 
 const WIDTH: u64 = 960;
@@ -20,11 +21,6 @@ const SERVED: &str = "#4c9f70";
 /// One colour per entry of [`FAILURES`], then pending.
 const FAILURE_COLOURS: [&str; 7] =
     ["#d1495b", "#edae49", "#8e44ad", "#e07a5f", "#222222", "#999999", "#cccccc"];
-
-/// Escapes text for an SVG text node or attribute.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// The SVG document for `r`, titled with the scenario's name.
 pub fn svg(scenario: &str, r: &Report) -> String {

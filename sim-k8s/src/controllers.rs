@@ -173,9 +173,10 @@ pub struct Controllers {
     pub(crate) zones: BTreeMap<String, String>,
     /// Store revision and timer after the last quiet reconcile (skip identical calls).
     quiet: Option<(u64, Option<SimTime>)>,
-    /// Each Deployment's pod-template-hash by (uid, generation): the template changes only
-    /// with the generation, and a Deployment syncs on every change of its pods' readiness.
-    pub(crate) template_hashes: indexmap::IndexMap<(String, i64), String, sim_core::hash::FxBuildHasher>,
+    /// Each Deployment's pod-template-hash by uid, with the generation it was computed for:
+    /// the template changes only with the generation, and a Deployment syncs on every change
+    /// of its pods' readiness.
+    pub(crate) template_hashes: indexmap::IndexMap<String, (i64, String), sim_core::hash::FxBuildHasher>,
 }
 
 impl fmt::Debug for Controllers {

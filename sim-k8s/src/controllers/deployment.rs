@@ -121,8 +121,14 @@ fn template_hash(c: &mut Controllers, d: &Deployment) -> String {
     let Some(generation) = d.metadata.generation.filter(|_| !d.metadata.uid.is_empty()) else {
         return pod_template_hash(&d.spec.template);
     };
-    let key = (d.metadata.uid.clone(), generation);
-    c.template_hashes.entry(key).or_insert_with(|| pod_template_hash(&d.spec.template)).clone()
+    if let Some((g, hash)) = c.template_hashes.get(d.metadata.uid.as_str())
+        && *g == generation
+    {
+        return hash.clone();
+    }
+    let hash = pod_template_hash(&d.spec.template);
+    c.template_hashes.insert(d.metadata.uid.clone(), (generation, hash.clone()));
+    hash
 }
 
 /// Replica targets for one sync: the new ReplicaSet and each old one (same order).
