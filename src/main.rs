@@ -2,7 +2,22 @@
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: see the comment on the dependency in Cargo.toml and
+/// docs/performance.md (cluster scale).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (mimalloc.h; libmimalloc-sys names no
+/// constant for it): milliseconds before freed memory goes back to the OS, -1 for never.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
 fn main() -> std::process::ExitCode {
+    // A simulation frees and reallocates memory of the same sizes all the time; giving it back
+    // to the OS only to fault it in again, zeroed, cost more than the allocator saved. (The
+    // environment's MIMALLOC_PURGE_DELAY=-1, read before the first allocation, does this more
+    // thoroughly still: docs/performance.md.)
+    // SAFETY: sets a plain integer option, before any thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     restore_sigpipe();
     netsim::cli::run(netsim::cli::Cli::parse())
 }

@@ -35,8 +35,11 @@ fn owned_replicasets(store: &dyn ObjectStore, ns: &str, name: &str) -> Vec<Rc<Ob
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
     let changes = c.watches.deployment.poll(store);
+    let watch = &mut c.watches.deployment;
     let dirty = dirty_keys(store, changes, Kind::Deployment, |ch, out| {
-        owner_or_self(store, ch, Kind::Deployment, out)
+        if !watch.own_change(ch) {
+            owner_or_self(store, ch, Kind::Deployment, out)
+        }
     });
     for key in dirty {
         let Some(shared) = store.shared(&key) else { continue };
@@ -339,5 +342,10 @@ fn update_status(
             .unwrap_or_else(|| "1".into());
         d.metadata.annotations.insert(REVISION_ANNOTATION.into(), rev);
     }
-    c.write(store, Object::Deployment(d), now, false)
+    let key = ObjectKey::new(Kind::Deployment, ns_of(&d.metadata), &d.metadata.name);
+    let written = c.write(store, Object::Deployment(d), now, false);
+    if written {
+        c.watches.deployment.wrote(store, &key);
+    }
+    written
 }

@@ -44,6 +44,29 @@ pub fn pod_eligible(pod: &Pod, include_terminating: bool) -> bool {
         && (include_terminating || !is_terminating(pod))
 }
 
+/// The pod fields the Endpoints and EndpointSlice controllers read, hashed: labels (which
+/// Services select it), address, readiness, termination, node, hostname and subdomain, and
+/// the container ports a `targetPort` resolves to.
+pub fn endpoint_digest(pod: &Pod) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = sim_core::hash::FxBuildHasher::default().build_hasher();
+    pod.metadata.labels.hash(&mut h);
+    pod.metadata.uid.hash(&mut h);
+    pod.status.as_ref().and_then(|s| s.pod_ip).hash(&mut h);
+    is_terminal(pod).hash(&mut h);
+    is_terminating(pod).hash(&mut h);
+    pod.is_ready().hash(&mut h);
+    pod.spec.node_name.hash(&mut h);
+    pod.spec.hostname.hash(&mut h);
+    pod.spec.subdomain.hash(&mut h);
+    for c in &pod.spec.containers {
+        for p in &c.ports {
+            (&p.name, p.container_port, p.protocol.as_ref().map(|p| p.as_str())).hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
 /// Hostname published for `pod` behind `svc` (`hostname` + matching `subdomain`).
 pub fn endpoint_hostname(pod: &Pod, svc: &Service) -> Option<String> {
     (!pod.spec.hostname.is_empty() && pod.spec.subdomain == svc.metadata.name)
@@ -139,14 +162,19 @@ fn ip_key(ip: IpAddr) -> (u8, u128) {
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let changes = c.watches.endpoints.poll(store);
     let resync = changes.is_none();
+    let watch = &mut c.watches.endpoints;
     let mut dirty = dirty_keys(store, changes, Kind::Service, |ch, out| {
+        if watch.own_change(ch) {
+            return;
+        }
         if ch.key.kind == Kind::Endpoints {
             out.insert(ObjectKey::new(Kind::Service, &ch.key.namespace, &ch.key.name));
-        } else {
+        } else if ch.key.kind != Kind::Pod || watch.pod_changed(store, ch, endpoint_digest) {
             touched_services(store, ch, None, out);
         }
     });
     if resync {
+        watch.record_pods(store, endpoint_digest);
         // Services deleted since: their managed Endpoints go too.
         dirty
             .extend(c.managed_endpoints.iter().map(|k| ObjectKey::new(Kind::Service, &k.namespace, &k.name)));
@@ -185,7 +213,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                 }
                 e.subsets = subsets;
                 e.metadata.labels = labels;
-                changed |= c.write(store, Object::Endpoints(e), now, false);
+                if c.write(store, Object::Endpoints(e), now, false) {
+                    changed = true;
+                    c.watches.endpoints.wrote(store, &key);
+                }
             }
             None => {
                 let e = Endpoints {
@@ -200,7 +231,10 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                     },
                     subsets,
                 };
-                changed |= c.write(store, Object::Endpoints(e), now, true);
+                if c.write(store, Object::Endpoints(e), now, true) {
+                    changed = true;
+                    c.watches.endpoints.wrote(store, &key);
+                }
             }
         }
     }

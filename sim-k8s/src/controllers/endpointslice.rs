@@ -18,7 +18,9 @@ use std::net::IpAddr;
 
 use sim_core::SimTime;
 
-use super::endpoints::{HEADLESS_LABEL, endpoint_hostname, pod_eligible, pod_ref, service_selector};
+use super::endpoints::{
+    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, service_selector,
+};
 use super::names::random_suffix;
 use super::pods::{controller_ref, find_port, is_terminating, selector_matches};
 use super::watch::{both_versions, dirty_keys};
@@ -118,6 +120,13 @@ pub fn desired_for_service<'a>(
     out
 }
 
+/// Remembers a slice write of the controller (`managed_by`) so its watch skips it.
+fn own_write(c: &mut Controllers, store: &dyn ObjectStore, managed_by: &str, key: &ObjectKey) {
+    let watch =
+        if managed_by == CONTROLLER_NAME { &mut c.watches.endpointslice } else { &mut c.watches.mirroring };
+    watch.wrote(store, key);
+}
+
 /// Brings the slices of one owner (`managed_by`, service `svc_name` in `ns`) to `desired`.
 #[allow(clippy::too_many_arguments)]
 fn sync_slices(
@@ -158,7 +167,11 @@ fn sync_slices(
                     if let Some(o) = &owner {
                         s.metadata.owner_references = vec![o.clone()];
                     }
-                    changed |= c.write(store, Object::EndpointSlice(s), now, false);
+                    let key = ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name);
+                    if c.write(store, Object::EndpointSlice(s), now, false) {
+                        changed = true;
+                        own_write(c, store, managed_by, &key);
+                    }
                 }
             }
             None => {
@@ -184,7 +197,11 @@ fn sync_slices(
                     endpoints: eps,
                     ports,
                 };
-                changed |= c.write(store, Object::EndpointSlice(s), now, true);
+                let key = ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name);
+                if c.write(store, Object::EndpointSlice(s), now, true) {
+                    changed = true;
+                    own_write(c, store, managed_by, &key);
+                }
             }
         }
     }
@@ -274,8 +291,17 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             .collect();
     }
     let changes = if zones_changed { None } else { changes };
+    let watch = &mut c.watches.endpointslice;
+    if changes.is_none() {
+        watch.record_pods(store, endpoint_digest);
+    }
     let dirty = dirty_keys(store, changes, Kind::Service, |ch, out| {
-        touched_services(store, ch, Some(CONTROLLER_NAME), out)
+        if watch.own_change(ch) {
+            return;
+        }
+        if ch.key.kind != Kind::Pod || watch.pod_changed(store, ch, endpoint_digest) {
+            touched_services(store, ch, Some(CONTROLLER_NAME), out)
+        }
     });
     let mut changed = false;
     let mut garbage = Vec::new();

@@ -17,12 +17,40 @@ use super::watch::{dirty_keys, owner_or_self};
 use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::{Kind, Object, ObjectKey, Pod, ReplicaSet};
 
+/// The pod fields a ReplicaSet's sync reads, hashed: labels and owner (which ReplicaSet counts
+/// it), phase and deletion (active or not), node (the deletion ranking), readiness and since
+/// when (ready and available replicas).
+fn replica_digest(pod: &Pod) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = sim_core::hash::FxBuildHasher::default().build_hasher();
+    pod.metadata.labels.hash(&mut h);
+    pod.metadata.uid.hash(&mut h);
+    for o in &pod.metadata.owner_references {
+        (&o.uid, &o.name, o.controller).hash(&mut h);
+    }
+    pods::is_active(pod).hash(&mut h);
+    pods::is_terminal(pod).hash(&mut h);
+    pod.spec.node_name.is_empty().hash(&mut h);
+    pods::is_ready(pod).hash(&mut h);
+    pods::ready_since(pod).hash(&mut h);
+    h.finish()
+}
+
 /// Reconciles the ReplicaSets a change touched (the ReplicaSet, or a pod it controls).
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
     let changes = c.watches.replicaset.poll(store);
+    let watch = &mut c.watches.replicaset;
+    if changes.is_none() {
+        watch.record_pods(store, replica_digest);
+    }
     let dirty = dirty_keys(store, changes, Kind::ReplicaSet, |ch, out| {
-        owner_or_self(store, ch, Kind::ReplicaSet, out)
+        if watch.own_change(ch) {
+            return;
+        }
+        if ch.key.kind != Kind::Pod || watch.pod_changed(store, ch, replica_digest) {
+            owner_or_self(store, ch, Kind::ReplicaSet, out)
+        }
     });
     for key in dirty {
         let Some(shared) = store.shared(&key) else { continue };
@@ -159,5 +187,10 @@ fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaS
     }
     let mut rs = rs.clone();
     rs.status = status;
-    c.write_status(store, Object::ReplicaSet(rs), now)
+    let key = ObjectKey::new(Kind::ReplicaSet, ns_of(&rs.metadata), &rs.metadata.name);
+    let written = c.write_status(store, Object::ReplicaSet(rs), now);
+    if written {
+        c.watches.replicaset.wrote(store, &key);
+    }
+    written
 }

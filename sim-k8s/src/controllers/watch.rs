@@ -8,8 +8,11 @@
 
 use std::collections::BTreeSet;
 
+use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher;
+
 use super::ObjectStore;
-use crate::api::{Object, ObjectKey};
+use crate::api::{Kind, Object, ObjectKey, Pod};
 use crate::apiserver::Change;
 
 /// One controller's position in the change log.
@@ -17,12 +20,17 @@ use crate::apiserver::Change;
 pub struct Watch {
     seen: u64,
     resync: bool,
+    /// What the controller last saw of each pod, as a digest of the pod fields it reads
+    /// (empty for controllers that do not filter pod changes).
+    pods: IndexMap<ObjectKey, u64, FxBuildHasher>,
+    /// The resourceVersion of the controller's own last write of each object it manages.
+    own: IndexMap<ObjectKey, u64, FxBuildHasher>,
 }
 
 impl Default for Watch {
     /// A new watch resyncs first: everything in the store is new to it.
     fn default() -> Self {
-        Watch { seen: 0, resync: true }
+        Watch { seen: 0, resync: true, pods: IndexMap::default(), own: IndexMap::default() }
     }
 }
 
@@ -37,6 +45,61 @@ impl Watch {
     /// Asks for a full reconcile on the next poll.
     pub fn resync(&mut self) {
         self.resync = true;
+    }
+
+    /// Whether a pod change can matter to a controller that reads only what `digest` hashes,
+    /// as upstream's pod update handlers compare the old and new pod before queueing anything
+    /// (`podEndpointsChanged`, the ReplicaSet controller's `updatePod`): true for a new or
+    /// deleted pod and when the digest moved; records the digest. Skipping the others gives
+    /// the same result, as every reconcile is level-triggered.
+    pub fn pod_changed(&mut self, store: &dyn ObjectStore, ch: &Change, digest: fn(&Pod) -> u64) -> bool {
+        let Some(pod) = store.get(&ch.key).and_then(Object::as_pod) else {
+            self.pods.swap_remove(&ch.key);
+            return true;
+        };
+        let d = digest(pod);
+        match self.pods.get_mut(&ch.key) {
+            Some(old) if *old == d => false,
+            Some(old) => {
+                *old = d;
+                true
+            }
+            None => {
+                self.pods.insert(ch.key.clone(), d);
+                true
+            }
+        }
+    }
+
+    /// Notes that the controller itself just wrote `key` (its resourceVersion now).
+    pub fn wrote(&mut self, store: &dyn ObjectStore, key: &ObjectKey) {
+        let rv = store.get(key).and_then(Object::meta).and_then(|m| m.resource_version.parse().ok());
+        if let Some(rv) = rv {
+            self.own.insert(key.clone(), rv);
+        }
+    }
+
+    /// True when `ch` is the controller's own last write, which tells it nothing new (as
+    /// upstream's EndpointSlice tracker `ShouldSync` skips slices at a generation it wrote).
+    pub fn own_change(&mut self, ch: &Change) -> bool {
+        if ch.change == crate::apiserver::ChangeType::Deleted {
+            return false;
+        }
+        let own = self.own.get(&ch.key) == Some(&ch.resource_version);
+        if own {
+            self.own.swap_remove(&ch.key);
+        }
+        own
+    }
+
+    /// After a resync: the digest of every pod, as the full reconcile saw them.
+    pub fn record_pods(&mut self, store: &dyn ObjectStore, digest: fn(&Pod) -> u64) {
+        self.pods.clear();
+        for obj in store.list(Kind::Pod) {
+            if let Some(pod) = obj.as_pod() {
+                self.pods.insert(obj.key("default"), digest(pod));
+            }
+        }
     }
 }
 
