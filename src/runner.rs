@@ -320,6 +320,15 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             format!("cluster.iptablesBackend: unknown backend {other:?}: expected legacy or nft"),
         )),
     }
+    match spec.conntrack_nat_clash.as_deref() {
+        None => {}
+        Some("insert") => c.nat_clash = sim_net::conntrack::NatClash::Insert,
+        Some("drop") => c.nat_clash = sim_net::conntrack::NatClash::Drop,
+        Some(other) => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.conntrackNatClash: unknown behaviour {other:?}: expected insert or drop"),
+        )),
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),

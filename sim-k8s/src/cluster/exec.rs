@@ -298,13 +298,20 @@ impl Cluster {
         payload: Vec<u8>,
         timeout: SimDuration,
     ) -> (ConvId, Conversation) {
-        self.converse_spec(ConversationSpec { from, proto, dst, payload, src_port: None, timeout }, Vec::new())
+        let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
+        self.converse_spec(spec, Vec::new(), SimDuration::from_millis(5))
     }
 
     /// [`converse`](Self::converse) with the whole spec (a fixed source port), and for UDP
     /// `more` datagrams sent from the same socket right after the first
-    /// (`Network::start_udp_burst`).
-    pub fn converse_spec(&mut self, spec: ConversationSpec, more: Vec<Vec<u8>>) -> (ConvId, Conversation) {
+    /// (`Network::start_udp_burst`); the simulation then runs `settle` longer, for the
+    /// packets still in flight.
+    pub fn converse_spec(
+        &mut self,
+        spec: ConversationSpec,
+        more: Vec<Vec<u8>>,
+        settle: SimDuration,
+    ) -> (ConvId, Conversation) {
         let timeout = spec.timeout;
         let spec_copy = spec.clone();
         let id = if more.is_empty() {
@@ -327,7 +334,7 @@ impl Cluster {
             }
         }
         // Let the connection's closing packets and the replies in flight settle (a few ms).
-        let settle_until = self.now() + SimDuration::from_millis(5);
+        let settle_until = self.now() + settle;
         self.sim.run_until(settle_until);
         // The id was just issued, so the conversation exists.
         let conv = self.world().net.conversation(id).cloned().unwrap_or_else(|| Conversation::new(spec_copy));
@@ -475,7 +482,11 @@ impl Cluster {
                         src_port,
                         timeout,
                     };
-                    let (_, conv) = self.converse_spec(spec, more);
+                    let first_record = self.world().net.trace.records.len();
+                    // A resolver sends its next query the moment its wait ends (a TCP
+                    // connection's closing packets are left to the next step).
+                    let (_, conv) = self.converse_spec(spec, more, SimDuration::ZERO);
+                    let notes = self.dropped_queries(&conv, &q, first_record);
                     if let (false, Some(local)) = (tcp, conv.local) {
                         ports.insert(server, local.port());
                     }
@@ -499,9 +510,56 @@ impl Cluster {
                     let outcome =
                         if arrived.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(arrived) };
                     resolver.feed_timed(outcome, timing);
+                    for n in notes {
+                        resolver.note_last(n);
+                    }
                 }
             }
         }
+    }
+
+    /// Why a resolver's queries did not arrive: each of the send's datagrams that ended other
+    /// than delivered, where, and for a conntrack clash, the racing packet whose entry won.
+    fn dropped_queries(
+        &self,
+        conv: &Conversation,
+        q: &crate::dns::resolver::PendingQuery,
+        first_record: usize,
+    ) -> Vec<String> {
+        use sim_net::network::{Disposition, NetTrace};
+        let w = self.world();
+        let mut notes = Vec::new();
+        let records = w.net.trace.records.get(first_record..).unwrap_or_default();
+        for (pid, m) in conv.packets.iter().zip(q.messages()) {
+            let Some((host, d)) = w.net.dispositions().get(pid) else { continue };
+            if matches!(d, Disposition::Delivered(_)) {
+                continue;
+            }
+            let what = m.question().map(|q| format!("{} {}", q.qtype, m.header.id)).unwrap_or_default();
+            let mut note = format!("packet #{} ({what}) {} on {}", pid.0, disposition_name(d), self.describe_host(*host));
+            let clash = records.iter().find_map(|r| match &r.event {
+                NetTrace::CtClash { id, host, entry, joined: None } if id == pid => Some((*host, *entry)),
+                _ => None,
+            });
+            if let Some((at, entry)) = clash {
+                let winner = records.iter().find_map(|r| match &r.event {
+                    NetTrace::CtConfirmed { id, host, entry: e } if id != pid && *host == at && e.orig == entry.orig => {
+                        Some((*id, *e))
+                    }
+                    _ => None,
+                });
+                let to = |t: &sim_net::conntrack::Tuple| match t.l4 {
+                    sim_net::conntrack::L4Tuple::Udp { sport, .. } => format!("{}:{sport}", t.src),
+                    _ => t.src.to_string(),
+                };
+                note.push_str(&format!(": conntrack clash, DNATed to {}", to(&entry.reply)));
+                if let Some((wid, we)) = winner {
+                    note.push_str(&format!(" but packet #{}'s entry for the same tuple, confirmed first, goes to {}", wid.0, to(&we.reply)));
+                }
+            }
+            notes.push(note);
+        }
+        notes
     }
 
     fn query_id(&mut self) -> u16 {

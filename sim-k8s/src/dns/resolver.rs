@@ -178,6 +178,9 @@ pub struct Exchange {
     pub outcome: QueryOutcome,
     /// The socket and the times, when the caller reported them.
     pub timing: SendTiming,
+    /// What the network did to the send's packets, when something went wrong (a query
+    /// dropped by conntrack, by a rule...), in the caller's words.
+    pub notes: Vec<String>,
 }
 /// How a lookup ended (getaddrinfo / h_errno terms).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -497,7 +500,7 @@ impl StubResolver {
             }
             self.got[i] = Some(m.clone());
         }
-        self.transcript.push(Exchange { query, outcome, timing });
+        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new() });
         // A truncated UDP answer is asked again over TCP, same ids (glibc send_dg → send_vc,
         // which closes the socket and sends both queries again; musl ≥ 1.2.4; dig's
         // "Truncated, retrying in TCP mode").
@@ -556,6 +559,15 @@ impl StubResolver {
                 self.tcp = false;
                 self.next_try();
             }
+        }
+    }
+
+    /// Adds a note to the last exchange of the transcript (what happened to its packets).
+    pub fn note_last(&mut self, note: String) {
+        if let Some(e) = self.transcript.last_mut() {
+            e.notes.push(note);
+        } else if let Some(d) = self.done.as_mut().and_then(|d| d.transcript.last_mut()) {
+            d.notes.push(note);
         }
     }
 
@@ -1028,5 +1040,161 @@ mod tests {
         // glibc: the search list is abandoned, the as-is name is still tried.
         assert_eq!(result.transcript.len(), 4);
         assert_eq!(result.status, LookupStatus::TryAgain);
+    }
+
+    /// A NOERROR answer with one A or AAAA record for the question.
+    fn answer(q: &Message) -> Message {
+        let mut m = q.clone();
+        m.header.flags.qr = true;
+        let question = q.question().unwrap().clone();
+        let data = match question.qtype {
+            RecordType::A => RData::A([10, 96, 0, 1].into()),
+            _ => RData::Aaaa("fd00::1".parse().unwrap()),
+        };
+        m.answers.push(crate::dns::message::Record::new(question.name.clone(), 30, data));
+        m
+    }
+
+    fn sends(r: &LookupResult) -> Vec<(Vec<RecordType>, bool, u64)> {
+        r.transcript
+            .iter()
+            .map(|e| {
+                let types = e.query.messages().map(|m| m.question().unwrap().qtype).collect();
+                (types, e.query.new_socket, e.query.timeout_ms)
+            })
+            .collect()
+    }
+
+    /// Answers every query of a send except those `drop` says to lose.
+    fn answer_but(q: &PendingQuery, mut drop: impl FnMut(&Message) -> bool) -> QueryOutcome {
+        let v: Vec<Message> = q.messages().filter(|m| !drop(m)).map(answer).collect();
+        if v.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(v) }
+    }
+
+    fn drive(mut r: StubResolver, mut outcome: impl FnMut(usize, &PendingQuery) -> QueryOutcome) -> LookupResult {
+        for n in 0.. {
+            match r.step() {
+                Step::Send(q) => {
+                    let o = outcome(n, &q);
+                    r.feed(o);
+                }
+                Step::Done(result) => return result,
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn glibc_sends_a_and_aaaa_together_from_one_socket() {
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 100);
+        let Step::Send(q) = r.step() else { panic!("nothing sent") };
+        assert_eq!((q.message.header.id, q.also.len(), q.also[0].header.id), (100, 1, 101));
+        assert!(q.new_socket);
+        assert_eq!(q.timeout_ms, 5000);
+        let result = drive(r, |_, q| answer_but(q, |_| false));
+        assert_eq!(result.status, LookupStatus::Found);
+        assert_eq!(result.queries_sent(), 2);
+    }
+
+    #[test]
+    fn glibc_after_a_lost_aaaa_switches_to_single_request_then_reopen() {
+        // res_send.c send_dg: a timeout after one answer retries in single-request mode on
+        // the same socket; a second such timeout closes and reopens the socket (a new source
+        // port) before each query; the third uses the answer it has.
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |_, q| answer_but(q, |m| m.question().unwrap().qtype == RecordType::Aaaa));
+        use RecordType::{A, Aaaa};
+        assert_eq!(
+            sends(&result),
+            [
+                (vec![A, Aaaa], true, 5000),
+                (vec![A], false, 5000),
+                (vec![Aaaa], false, 5000),
+                (vec![A], true, 5000),
+                (vec![Aaaa], true, 5000),
+            ]
+        );
+        assert_eq!(result.status, LookupStatus::Found);
+        // Once the AAAA is answered on the retry, the lookup ends after one lost wait.
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 5000), (vec![A], false, 5000), (vec![Aaaa], false, 5000)]);
+    }
+
+    #[test]
+    fn glibc_options_single_request_reopen_use_vc_edns0_rotate() {
+        use RecordType::{A, Aaaa};
+        let with = |opt: &str| {
+            let mut c = conf(5);
+            c.options.push(ResolvOption::new(opt, None));
+            c
+        };
+        let run = |c: &ResolvConf| {
+            drive(StubResolver::new(ResolverFlavour::Glibc, c, "x.", AddressFamily::Unspec, 1), |_, q| {
+                answer_but(q, |_| false)
+            })
+        };
+        let r = run(&with("single-request"));
+        assert_eq!(sends(&r), [(vec![A], true, 5000), (vec![Aaaa], false, 5000)]);
+        let r = run(&with("single-request-reopen"));
+        assert_eq!(sends(&r), [(vec![A], true, 5000), (vec![Aaaa], true, 5000)]);
+        let r = run(&with("use-vc"));
+        assert_eq!(r.transcript.len(), 1);
+        assert_eq!(r.transcript[0].query.transport, Transport::Tcp);
+        assert_eq!(r.queries_sent(), 2);
+        let r = run(&with("edns0"));
+        assert_eq!(r.transcript[0].query.message.opt().map(|o| o.class), Some(GLIBC_EDNS_BUFFER_SIZE));
+        assert!(run(&conf(5)).transcript[0].query.message.opt().is_none());
+        // rotate: the first server of a candidate's tries comes from the (seeded) id.
+        let mut c = with("rotate");
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        let first = |id: u16| match StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, id).step() {
+            Step::Send(q) => q.server,
+            Step::Done(_) => panic!("nothing sent"),
+        };
+        assert_ne!(first(2), first(3));
+        // musl reads none of these flags.
+        let r = drive(
+            StubResolver::new(ResolverFlavour::Musl, &with("single-request-reopen"), "x.", AddressFamily::Unspec, 1),
+            |_, q| answer_but(q, |_| false),
+        );
+        assert_eq!(sends(&r), [(vec![A, Aaaa], true, 2500)]);
+    }
+
+    #[test]
+    fn glibc_timeout_grows_with_the_nameserver_index() {
+        // send_dg: seconds = retrans << ns, divided by nscount for ns > 0.
+        let mut c = conf(5);
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        c.nameservers.push(IpAddr::from([10, 96, 0, 12]));
+        let r = drive(StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, 1), |_, _| {
+            QueryOutcome::Timeout
+        });
+        let waits: Vec<u64> = r.transcript.iter().map(|e| e.query.timeout_ms).collect();
+        assert_eq!(waits, [5000, 3000, 6000, 5000, 3000, 6000]);
+    }
+
+    #[test]
+    fn musl_retransmits_the_unanswered_every_timeout_over_attempts() {
+        // res_msend.c: retry_interval = timeout / attempts; the same socket; only what is
+        // still unanswered; the whole exchange ends at `timeout`.
+        use RecordType::{A, Aaaa};
+        let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 2500), (vec![Aaaa], false, 2500)]);
+        assert_eq!(result.status, LookupStatus::Found);
+        let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |_, _| QueryOutcome::Timeout);
+        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 2500), (vec![A, Aaaa], false, 2500)]);
+        assert_eq!(result.status, LookupStatus::TryAgain);
+    }
+
+    #[test]
+    fn no_tld_query_skips_the_bare_name() {
+        let mut c = conf(5);
+        c.options.push(ResolvOption::new("no-tld-query", None));
+        assert_eq!(names(ResolverFlavour::Glibc, &c, "kubernetes").len(), 3);
+        assert_eq!(names(ResolverFlavour::Glibc, &c, "kubernetes.default").len(), 4);
+        assert_eq!(names(ResolverFlavour::Musl, &c, "kubernetes").len(), 4);
     }
 }

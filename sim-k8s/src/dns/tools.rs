@@ -425,6 +425,9 @@ pub fn transcript(result: &LookupResult) -> String {
         for m in arrived {
             let _ = writeln!(out, "{}< {}.53{tcp}: {}", " ".repeat(at.len() + port.len()), ex.query.server, tcpdump_dns(m));
         }
+        for note in &ex.notes {
+            let _ = writeln!(out, "{}! {note}", " ".repeat(at.len() + port.len()));
+        }
         let missing: Vec<String> = ex
             .query
             .messages()
