@@ -137,7 +137,8 @@ impl Cluster {
             {
                 ExecOutput::out(line)
             }
-            HostCommand::GetentHosts { name } => match self.lookup_family(target, &name, AddressFamily::Inet) {
+            HostCommand::GetentHosts { name } => match self.lookup_family(target, &name, AddressFamily::Inet)
+            {
                 Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
                 _ => ExecOutput { exit_code: 2, ..Default::default() },
             },
@@ -492,7 +493,10 @@ impl Cluster {
                     }
                     let raw: Vec<Vec<u8>> = match &conv.outcome {
                         Some(Outcome::Completed { response }) if tcp => {
-                            crate::dns::message::unframe_all(response).into_iter().map(<[u8]>::to_vec).collect()
+                            crate::dns::message::unframe_all(response)
+                                .into_iter()
+                                .map(<[u8]>::to_vec)
+                                .collect()
                         }
                         _ if tcp => Vec::new(),
                         _ => conv.responses.clone(),
@@ -507,8 +511,11 @@ impl Cluster {
                             _ => q.timeout_ms,
                         },
                     };
-                    let outcome =
-                        if arrived.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(arrived) };
+                    let outcome = if arrived.is_empty() {
+                        QueryOutcome::Timeout
+                    } else {
+                        QueryOutcome::Responses(arrived)
+                    };
                     resolver.feed_timed(outcome, timing);
                     for n in notes {
                         resolver.note_last(n);
@@ -536,14 +543,21 @@ impl Cluster {
                 continue;
             }
             let what = m.question().map(|q| format!("{} {}", q.qtype, m.header.id)).unwrap_or_default();
-            let mut note = format!("packet #{} ({what}) {} on {}", pid.0, disposition_name(d), self.describe_host(*host));
+            let mut note = format!(
+                "packet #{} ({what}) {} on {}",
+                pid.0,
+                disposition_name(d),
+                self.describe_host(*host)
+            );
             let clash = records.iter().find_map(|r| match &r.event {
                 NetTrace::CtClash { id, host, entry, joined: None } if id == pid => Some((*host, *entry)),
                 _ => None,
             });
             if let Some((at, entry)) = clash {
                 let winner = records.iter().find_map(|r| match &r.event {
-                    NetTrace::CtConfirmed { id, host, entry: e } if id != pid && *host == at && e.orig == entry.orig => {
+                    NetTrace::CtConfirmed { id, host, entry: e }
+                        if id != pid && *host == at && e.orig == entry.orig =>
+                    {
                         Some((*id, *e))
                     }
                     _ => None,
@@ -554,7 +568,11 @@ impl Cluster {
                 };
                 note.push_str(&format!(": conntrack clash, DNATed to {}", to(&entry.reply)));
                 if let Some((wid, we)) = winner {
-                    note.push_str(&format!(" but packet #{}'s entry for the same tuple, confirmed first, goes to {}", wid.0, to(&we.reply)));
+                    note.push_str(&format!(
+                        " but packet #{}'s entry for the same tuple, confirmed first, goes to {}",
+                        wid.0,
+                        to(&we.reply)
+                    ));
                 }
             }
             notes.push(note);

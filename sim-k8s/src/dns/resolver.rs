@@ -93,7 +93,6 @@ impl AddressFamily {
     }
 }
 
-
 /// Queries to put on the wire, back to back from one socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingQuery {
@@ -300,7 +299,6 @@ struct Candidate {
     as_is: bool,
 }
 
-
 impl StubResolver {
     /// Starts a lookup of `name` (as typed: a trailing dot makes it absolute). Query ids count
     /// up from `first_id` (the caller draws it from the simulation's seeded RNG).
@@ -396,8 +394,11 @@ impl StubResolver {
         // glibc ≥ 2.26 `rotate`: each `__res_context_send` starts at a random nameserver;
         // the candidate's query id stands in for the random bits (it is seeded).
         let n = self.conf.nameservers.len().max(1);
-        self.ns_offset =
-            if self.flavour == ResolverFlavour::Glibc && self.conf.has_flag("rotate") { usize::from(self.next_id) % n } else { 0 };
+        self.ns_offset = if self.flavour == ResolverFlavour::Glibc && self.conf.has_flag("rotate") {
+            usize::from(self.next_id) % n
+        } else {
+            0
+        };
     }
 
     /// The query of the group's `i`-th type for the current candidate.
@@ -430,7 +431,11 @@ impl StubResolver {
                 let total = timeout * 1000;
                 let attempts = u64::from(self.conf.attempts());
                 let interval = total / attempts;
-                let wait = if u64::from(self.try_no) + 1 >= attempts { total - interval * (attempts - 1) } else { interval };
+                let wait = if u64::from(self.try_no) + 1 >= attempts {
+                    total - interval * (attempts - 1)
+                } else {
+                    interval
+                };
                 (self.try_no as usize % n, wait)
             }
             ResolverFlavour::Bind9 => (self.try_no as usize % n, timeout * 1000),
@@ -610,11 +615,13 @@ impl StubResolver {
         loop {
             match self.step() {
                 Step::Send(q) => {
-                    let arrived: Vec<Message> = q
-                        .messages()
-                        .flat_map(|m| transport(&q.only(m)).messages().to_vec())
-                        .collect();
-                    self.feed(if arrived.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(arrived) });
+                    let arrived: Vec<Message> =
+                        q.messages().flat_map(|m| transport(&q.only(m)).messages().to_vec()).collect();
+                    self.feed(if arrived.is_empty() {
+                        QueryOutcome::Timeout
+                    } else {
+                        QueryOutcome::Responses(arrived)
+                    });
                 }
                 Step::Done(result) => return result,
             }
@@ -1071,7 +1078,10 @@ mod tests {
         if v.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(v) }
     }
 
-    fn drive(mut r: StubResolver, mut outcome: impl FnMut(usize, &PendingQuery) -> QueryOutcome) -> LookupResult {
+    fn drive(
+        mut r: StubResolver,
+        mut outcome: impl FnMut(usize, &PendingQuery) -> QueryOutcome,
+    ) -> LookupResult {
         for n in 0.. {
             match r.step() {
                 Step::Send(q) => {
@@ -1117,8 +1127,12 @@ mod tests {
         assert_eq!(result.status, LookupStatus::Found);
         // Once the AAAA is answered on the retry, the lookup ends after one lost wait.
         let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 1);
-        let result = drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
-        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 5000), (vec![A], false, 5000), (vec![Aaaa], false, 5000)]);
+        let result =
+            drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        assert_eq!(
+            sends(&result),
+            [(vec![A, Aaaa], true, 5000), (vec![A], false, 5000), (vec![Aaaa], false, 5000)]
+        );
     }
 
     #[test]
@@ -1148,14 +1162,23 @@ mod tests {
         // rotate: the first server of a candidate's tries comes from the (seeded) id.
         let mut c = with("rotate");
         c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
-        let first = |id: u16| match StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, id).step() {
-            Step::Send(q) => q.server,
-            Step::Done(_) => panic!("nothing sent"),
-        };
+        let first =
+            |id: u16| match StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, id)
+                .step()
+            {
+                Step::Send(q) => q.server,
+                Step::Done(_) => panic!("nothing sent"),
+            };
         assert_ne!(first(2), first(3));
         // musl reads none of these flags.
         let r = drive(
-            StubResolver::new(ResolverFlavour::Musl, &with("single-request-reopen"), "x.", AddressFamily::Unspec, 1),
+            StubResolver::new(
+                ResolverFlavour::Musl,
+                &with("single-request-reopen"),
+                "x.",
+                AddressFamily::Unspec,
+                1,
+            ),
             |_, q| answer_but(q, |_| false),
         );
         assert_eq!(sends(&r), [(vec![A, Aaaa], true, 2500)]);
@@ -1180,7 +1203,8 @@ mod tests {
         // still unanswered; the whole exchange ends at `timeout`.
         use RecordType::{A, Aaaa};
         let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);
-        let result = drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        let result =
+            drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
         assert_eq!(sends(&result), [(vec![A, Aaaa], true, 2500), (vec![Aaaa], false, 2500)]);
         assert_eq!(result.status, LookupStatus::Found);
         let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);

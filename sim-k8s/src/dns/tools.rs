@@ -423,7 +423,13 @@ pub fn transcript(result: &LookupResult) -> String {
         }
         let arrived = ex.outcome.messages();
         for m in arrived {
-            let _ = writeln!(out, "{}< {}.53{tcp}: {}", " ".repeat(at.len() + port.len()), ex.query.server, tcpdump_dns(m));
+            let _ = writeln!(
+                out,
+                "{}< {}.53{tcp}: {}",
+                " ".repeat(at.len() + port.len()),
+                ex.query.server,
+                tcpdump_dns(m)
+            );
         }
         for note in &ex.notes {
             let _ = writeln!(out, "{}! {note}", " ".repeat(at.len() + port.len()));
@@ -432,12 +438,18 @@ pub fn transcript(result: &LookupResult) -> String {
             .query
             .messages()
             .filter(|q| !arrived.iter().any(|m| m.header.id == q.header.id))
-            .map(|q| format!("{} {}", q.header.id, q.question().map(|q| q.qtype.to_string()).unwrap_or_default()))
+            .map(|q| {
+                format!("{} {}", q.header.id, q.question().map(|q| q.qtype.to_string()).unwrap_or_default())
+            })
             .collect();
         if !missing.is_empty() {
             let end = t.sent_at_ms + ex.query.timeout_ms;
             let wait = ex.query.timeout_ms;
-            let wait = if wait % 1000 == 0 { format!("{}s", wait / 1000) } else { format!("{}.{}s", wait / 1000, (wait % 1000) / 100) };
+            let wait = if wait % 1000 == 0 {
+                format!("{}s", wait / 1000)
+            } else {
+                format!("{}.{}s", wait / 1000, (wait % 1000) / 100)
+            };
             let _ = writeln!(out, "{}{port}no answer to {} after {wait}", clock(end), missing.join(", "));
         }
     }
