@@ -840,7 +840,7 @@ fn candidates(flavour: ResolverFlavour, conf: &ResolvConf, name: &str) -> Result
             // res_search: the name as typed is tried last unless it has no dot, the search
             // list was used and `no-tld-query` is set (RES_NOTLDQUERY).
             let no_tld = flavour == ResolverFlavour::Glibc && dots == 0 && conf.has_flag("no-tld-query");
-            if !(no_tld && !v.is_empty()) {
+            if !no_tld || v.is_empty() {
                 v.push(as_is);
             }
             v
