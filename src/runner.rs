@@ -954,6 +954,21 @@ mod tests {
     }
 
     #[test]
+    fn conntrack_nat_clash_is_insert_drop_or_an_error() {
+        let spec =
+            |v: &str| ClusterSpec { conntrack_nat_clash: Some(v.to_string()), ..ClusterSpec::default() };
+        let c = cluster_config("s.yaml", &spec("drop")).map(|c| c.nat_clash).ok();
+        assert_eq!(c, Some(sim_net::conntrack::NatClash::Drop));
+        let c = cluster_config("s.yaml", &ClusterSpec::default()).map(|c| c.nat_clash).ok();
+        assert_eq!(c, Some(sim_net::conntrack::NatClash::Insert));
+        let err = cluster_config("s.yaml", &spec("fixed")).err().map(|d| d.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("cluster.conntrackNatClash: unknown behaviour \"fixed\": expected insert or drop"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn ranges_and_pools() {
         assert_eq!(parse_port_range("30000-32767"), Some((30000, 32767)));
         assert_eq!(parse_port_range("5-1"), None);
