@@ -320,6 +320,15 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             format!("cluster.iptablesBackend: unknown backend {other:?}: expected legacy or nft"),
         )),
     }
+    match spec.conntrack_nat_clash.as_deref() {
+        None => {}
+        Some("insert") => c.nat_clash = sim_net::conntrack::NatClash::Insert,
+        Some("drop") => c.nat_clash = sim_net::conntrack::NatClash::Drop,
+        Some(other) => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.conntrackNatClash: unknown behaviour {other:?}: expected insert or drop"),
+        )),
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),
@@ -942,6 +951,21 @@ mod tests {
         assert!(wildcard("nginx-*   1/1     Running*", "nginx-abc   1/1     Running   0   5s"));
         assert!(!wildcard("a*b", "acd"));
         assert!(wildcard("exact", "exact"));
+    }
+
+    #[test]
+    fn conntrack_nat_clash_is_insert_drop_or_an_error() {
+        let spec =
+            |v: &str| ClusterSpec { conntrack_nat_clash: Some(v.to_string()), ..ClusterSpec::default() };
+        let c = cluster_config("s.yaml", &spec("drop")).map(|c| c.nat_clash).ok();
+        assert_eq!(c, Some(sim_net::conntrack::NatClash::Drop));
+        let c = cluster_config("s.yaml", &ClusterSpec::default()).map(|c| c.nat_clash).ok();
+        assert_eq!(c, Some(sim_net::conntrack::NatClash::Insert));
+        let err = cluster_config("s.yaml", &spec("fixed")).err().map(|d| d.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("cluster.conntrackNatClash: unknown behaviour \"fixed\": expected insert or drop"),
+            "{err}"
+        );
     }
 
     #[test]

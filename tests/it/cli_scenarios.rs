@@ -124,7 +124,7 @@ fn a_dns_trace_lists_every_query_the_resolver_sends() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("A? my-nginx.default.svc.cluster.local."), "{}", out.stdout);
-    assert!(out.stdout.contains("result: Found after 1 queries"), "{}", out.stdout);
+    assert!(out.stdout.contains("result: Found after 2 queries"), "{}", out.stdout);
 }
 
 /// A dump of a running cluster (`netsim generate --shape dump`: Nodes, running Pods with

@@ -126,6 +126,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
         // close_wait 1h), applied at its start-up.
         h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
+        h.conntrack.set_nat_clash(config.nat_clash);
         let cluster_cidr =
             (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
         let mut pc = ProxyConfig::new(&n.name, n.ip, cluster_cidr);

@@ -89,6 +89,11 @@ pub struct ClusterConfig {
     /// An ingress controller to install (a scenario's `cluster.ingress`): its upstream manifest
     /// is applied before the user's manifests.
     pub ingress: Option<crate::ingress::IngressAddon>,
+    /// What every node's kernel does when two packets of one new UDP flow race through
+    /// conntrack and the second is NATed elsewhere (a scenario's `cluster.conntrackNatClash`):
+    /// insert it too (kernels since 5.6, the default) or drop it (`insert_failed`, older
+    /// kernels: the "5-second DNS delay").
+    pub nat_clash: sim_net::conntrack::NatClash,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -133,6 +138,7 @@ impl ClusterConfig {
             docker0: false,
             iptables_backend: sim_net::netfilter::Backend::Legacy,
             ingress: None,
+            nat_clash: sim_net::conntrack::NatClash::Insert,
         }
     }
 

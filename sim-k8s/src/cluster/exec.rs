@@ -25,7 +25,7 @@ use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
 use crate::dns::command::{DigCommand, NslookupCommand};
-use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, Step, StubResolver};
+use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, SendTiming, Step, StubResolver};
 use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
 use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
 use crate::http::Response as HttpResponse;
@@ -137,7 +137,8 @@ impl Cluster {
             {
                 ExecOutput::out(line)
             }
-            HostCommand::GetentHosts { name } => match self.lookup(target, &name) {
+            HostCommand::GetentHosts { name } => match self.lookup_family(target, &name, AddressFamily::Inet)
+            {
                 Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
                 _ => ExecOutput { exit_code: 2, ..Default::default() },
             },
@@ -299,8 +300,26 @@ impl Cluster {
         timeout: SimDuration,
     ) -> (ConvId, Conversation) {
         let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
+        self.converse_spec(spec, Vec::new(), SimDuration::from_millis(5))
+    }
+
+    /// [`converse`](Self::converse) with the whole spec (a fixed source port), and for UDP
+    /// `more` datagrams sent from the same socket right after the first
+    /// (`Network::start_udp_burst`); the simulation then runs `settle` longer, for the
+    /// packets still in flight.
+    pub fn converse_spec(
+        &mut self,
+        spec: ConversationSpec,
+        more: Vec<Vec<u8>>,
+        settle: SimDuration,
+    ) -> (ConvId, Conversation) {
+        let timeout = spec.timeout;
         let spec_copy = spec.clone();
-        let id = self.world_mut().net.start_conversation(spec);
+        let id = if more.is_empty() {
+            self.world_mut().net.start_conversation(spec)
+        } else {
+            self.world_mut().net.start_udp_burst(spec, more)
+        };
         self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
         let deadline = self.now() + timeout + SimDuration::from_secs(1);
         loop {
@@ -316,7 +335,7 @@ impl Cluster {
             }
         }
         // Let the connection's closing packets and the replies in flight settle (a few ms).
-        let settle_until = self.now() + SimDuration::from_millis(5);
+        let settle_until = self.now() + settle;
         self.sim.run_until(settle_until);
         // The id was just issued, so the conversation exists.
         let conv = self.world().net.conversation(id).cloned().unwrap_or_else(|| Conversation::new(spec_copy));
@@ -423,44 +442,142 @@ impl Cluster {
         }
     }
 
-    /// Runs a stub resolver from `target`, each query a UDP conversation through the dataplane.
+    /// Runs a stub resolver from `target`: each send is a UDP conversation through the dataplane
+    /// (its queries leaving one socket back to back, as `sendmmsg` sends them), or a TCP
+    /// connection carrying them one after the other. A send that reuses its socket gets the
+    /// same source port, hence the same conntrack tuple.
     fn run_resolver(&mut self, target: &Target, mut resolver: StubResolver) -> LookupResult {
         let Some(host) = self.host_of(target) else {
             return resolver.run(|_| QueryOutcome::Timeout);
         };
+        let began = self.now();
+        let mut ports: std::collections::BTreeMap<Ipv4Addr, u16> = std::collections::BTreeMap::new();
         loop {
             match resolver.step() {
                 Step::Done(r) => return r,
                 Step::Send(q) => {
-                    let outcome = match q.server {
-                        IpAddr::V4(server) => {
-                            let timeout = SimDuration::from_secs(u64::from(q.timeout_secs.max(1)));
-                            let tcp = q.transport == crate::dns::Transport::Tcp;
-                            let (proto, payload) = if tcp {
-                                (ConvProto::Tcp, crate::dns::message::frame_tcp(&q.message.encode()))
-                            } else {
-                                (ConvProto::Udp, q.message.encode())
-                            };
-                            let (_, conv) =
-                                self.converse(host, proto, SocketAddrV4::new(server, 53), payload, timeout);
-                            let reply = match &conv.outcome {
-                                Some(Outcome::Completed { response }) if tcp => {
-                                    crate::dns::message::unframe_tcp(response).map(<[u8]>::to_vec)
-                                }
-                                Some(Outcome::Completed { response }) => Some(response.clone()),
-                                _ => None,
-                            };
-                            match reply.map(|r| Message::decode(&r)) {
-                                Some(Ok(m)) => QueryOutcome::Response(m),
-                                _ => QueryOutcome::Timeout,
-                            }
-                        }
-                        IpAddr::V6(_) => QueryOutcome::Timeout,
+                    let IpAddr::V4(server) = q.server else {
+                        resolver.feed(QueryOutcome::Timeout);
+                        continue;
                     };
-                    resolver.feed(outcome);
+                    let timeout = SimDuration::from_millis(q.timeout_ms.max(1));
+                    let tcp = q.transport == crate::dns::Transport::Tcp;
+                    if q.new_socket {
+                        ports.clear();
+                    }
+                    let src_port = if tcp { None } else { ports.get(&server).copied() };
+                    let encoded: Vec<Vec<u8>> = q.messages().map(Message::encode).collect();
+                    let (proto, payload, more) = if tcp {
+                        let stream = encoded.iter().flat_map(|m| crate::dns::message::frame_tcp(m)).collect();
+                        (ConvProto::Tcp, stream, Vec::new())
+                    } else {
+                        let mut it = encoded.into_iter();
+                        let first = it.next().unwrap_or_default();
+                        (ConvProto::Udp, first, it.collect())
+                    };
+                    let spec = ConversationSpec {
+                        from: host,
+                        proto,
+                        dst: SocketAddrV4::new(server, 53),
+                        payload,
+                        src_port,
+                        timeout,
+                    };
+                    let first_record = self.world().net.trace.records.len();
+                    // A resolver sends its next query the moment its wait ends (a TCP
+                    // connection's closing packets are left to the next step).
+                    let (_, conv) = self.converse_spec(spec, more, SimDuration::ZERO);
+                    let notes = self.dropped_queries(&conv, &q, first_record);
+                    if let (false, Some(local)) = (tcp, conv.local) {
+                        ports.insert(server, local.port());
+                    }
+                    let raw: Vec<Vec<u8>> = match &conv.outcome {
+                        Some(Outcome::Completed { response }) if tcp => {
+                            crate::dns::message::unframe_all(response)
+                                .into_iter()
+                                .map(<[u8]>::to_vec)
+                                .collect()
+                        }
+                        _ if tcp => Vec::new(),
+                        _ => conv.responses.clone(),
+                    };
+                    let arrived: Vec<Message> = raw.iter().filter_map(|r| Message::decode(r).ok()).collect();
+                    let ms = |t: SimTime| t.saturating_since(began).as_millis();
+                    let timing = SendTiming {
+                        local_port: conv.local.map(|l| l.port()),
+                        sent_at_ms: conv.started.map_or(0, ms),
+                        waited_ms: match (conv.started, conv.finished) {
+                            (Some(a), Some(b)) => b.saturating_since(a).as_millis(),
+                            _ => q.timeout_ms,
+                        },
+                    };
+                    let outcome = if arrived.is_empty() {
+                        QueryOutcome::Timeout
+                    } else {
+                        QueryOutcome::Responses(arrived)
+                    };
+                    resolver.feed_timed(outcome, timing);
+                    for n in notes {
+                        resolver.note_last(n);
+                    }
                 }
             }
         }
+    }
+
+    /// Why a resolver's queries did not arrive: each of the send's datagrams that ended other
+    /// than delivered, where, and for a conntrack clash, the racing packet whose entry won.
+    fn dropped_queries(
+        &self,
+        conv: &Conversation,
+        q: &crate::dns::resolver::PendingQuery,
+        first_record: usize,
+    ) -> Vec<String> {
+        use sim_net::network::{Disposition, NetTrace};
+        let w = self.world();
+        let mut notes = Vec::new();
+        let records = w.net.trace.records.get(first_record..).unwrap_or_default();
+        for (pid, m) in conv.packets.iter().zip(q.messages()) {
+            let Some((host, d)) = w.net.dispositions().get(pid) else { continue };
+            if matches!(d, Disposition::Delivered(_)) {
+                continue;
+            }
+            let what = m.question().map(|q| format!("{} {}", q.qtype, m.header.id)).unwrap_or_default();
+            let mut note = format!(
+                "packet #{} ({what}) {} on {}",
+                pid.0,
+                disposition_name(d),
+                self.describe_host(*host)
+            );
+            let clash = records.iter().find_map(|r| match &r.event {
+                NetTrace::CtClash { id, host, entry, joined: None } if id == pid => Some((*host, *entry)),
+                _ => None,
+            });
+            if let Some((at, entry)) = clash {
+                let winner = records.iter().find_map(|r| match &r.event {
+                    NetTrace::CtConfirmed { id, host, entry: e }
+                        if id != pid && *host == at && e.orig == entry.orig =>
+                    {
+                        Some((*id, *e))
+                    }
+                    _ => None,
+                });
+                let to = |t: &sim_net::conntrack::Tuple| match t.l4 {
+                    sim_net::conntrack::L4Tuple::Udp { sport, .. } => format!("{}:{sport}", t.src),
+                    _ => t.src.to_string(),
+                };
+                note.push_str(&format!(": conntrack clash, DNATed to {}", to(&entry.reply)));
+                if let Some((wid, we)) = winner {
+                    note.push_str(&format!(
+                        " but packet #{}'s entry for the same tuple, confirmed first, goes to {}",
+                        wid.0,
+                        to(&we.reply)
+                    ));
+                }
+            }
+            notes.push(note);
+        }
+        notes
     }
 
     fn query_id(&mut self) -> u16 {
@@ -469,12 +586,23 @@ impl Cluster {
         rng.next_u32() as u16
     }
 
-    /// getaddrinfo from `target`: the libc of its image walks the search list.
+    /// getaddrinfo from `target` as curl, wget, nc and ping call it (`AF_UNSPEC`, no
+    /// `AI_ADDRCONFIG`): the libc of its image walks the search list asking for A and AAAA.
     pub fn lookup(&mut self, target: &Target, name: &str) -> Result<LookupResult, String> {
+        self.lookup_family(target, name, AddressFamily::Unspec)
+    }
+
+    /// A lookup of one address family (`AF_INET`: A queries only).
+    pub fn lookup_family(
+        &mut self,
+        target: &Target,
+        name: &str,
+        family: AddressFamily,
+    ) -> Result<LookupResult, String> {
         let conf = self.resolv_conf(target);
         let flavour = ResolverFlavour::for_image(&self.image_of(target));
         let id = self.query_id();
-        let resolver = StubResolver::new(flavour, &conf, name, AddressFamily::Inet, id);
+        let resolver = StubResolver::new(flavour, &conf, name, family, id);
         Ok(self.run_resolver(target, resolver))
     }
 

@@ -158,9 +158,13 @@ impl Cluster {
         let addrs: Vec<String> = result.addresses.iter().map(|a| a.to_string()).collect();
         let _ = writeln!(
             out,
-            "\nresult: {:?} after {} queries{}",
+            "\nresult: {:?} after {} queries in {}{}",
             result.status,
-            result.transcript.len(),
+            result.queries_sent(),
+            {
+                let ms = result.elapsed_ms();
+                format!("{}.{:03}s", ms / 1000, ms % 1000)
+            },
             if addrs.is_empty() { String::new() } else { format!(": {}", addrs.join(", ")) }
         );
         ExecOutput { stdout: out, ..Default::default() }

@@ -165,12 +165,15 @@ impl Application for DnsServerApp {
                 .serve(&self.pod, ctx.peer, crate::dns::Transport::Udp, request, view)
                 .unwrap_or_default();
         }
-        // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2).
-        let Some(message) = crate::dns::message::unframe_tcp(request) else { return Vec::new() };
-        match process.serve(&self.pod, ctx.peer, crate::dns::Transport::Tcp, message, view) {
-            Ok(reply) => crate::dns::message::frame_tcp(&reply),
-            Err(_) => Vec::new(),
+        // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2); a client may
+        // write several queries on one connection (glibc's send_vc writes A and AAAA).
+        let mut out = Vec::new();
+        for message in crate::dns::message::unframe_all(request) {
+            if let Ok(reply) = process.serve(&self.pod, ctx.peer, crate::dns::Transport::Tcp, message, view) {
+                out.extend(crate::dns::message::frame_tcp(&reply));
+            }
         }
+        out
     }
 }
 

@@ -521,6 +521,17 @@ pub fn unframe_tcp(stream: &[u8]) -> Option<&[u8]> {
     stream.get(2..2 + len)
 }
 
+/// Every complete message of a TCP stream, in order (glibc's `send_vc` writes its A and AAAA
+/// queries on one connection; the answers come back the same way).
+pub fn unframe_all(mut stream: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while let Some(m) = unframe_tcp(stream) {
+        out.push(m);
+        stream = &stream[2 + m.len()..];
+    }
+    out
+}
+
 struct Encoder {
     out: Vec<u8>,
     compress: bool,

@@ -173,6 +173,13 @@ impl ResolvConf {
     pub fn attempts(&self) -> u32 {
         self.numeric_option("attempts", 2, 5).max(1)
     }
+
+    /// Whether a flag option (`single-request`, `use-vc`, `rotate`, `edns0`, ...) is set.
+    /// glibc's `res_setoptions` also takes `no-reload`-style negations; only the flags the
+    /// resolvers read are asked for.
+    pub fn has_flag(&self, name: &str) -> bool {
+        self.options.iter().any(|o| o.name == name)
+    }
 }
 
 /// `spec.dnsPolicy`.

@@ -1,21 +1,41 @@
-//! The stub resolver inside a pod: which names it asks for, in which order, and when it stops.
+//! The stub resolver inside a pod: which names it asks for, in which order, over which socket,
+//! and when it stops.
 //!
-//! A step machine: [`StubResolver::step`] says which query to send next (or that the lookup is
-//! over); the caller carries it through the simulated network and hands back the response or
-//! a timeout with [`StubResolver::feed`]. Flavours follow glibc resolv/res_query.c
-//! (`__res_context_search`), musl src/network/lookup_name.c (`name_from_dns_search`) and bind9
-//! bin/dig (dighost.c `next_origin`, nslookup.c `printmessage`); see [`ResolverFlavour`].
-//! Retries follow resolv.conf `timeout`/`attempts` (same query, next nameserver); a truncated
-//! answer is asked again over TCP.
-//! Simplifications: the A and AAAA of one candidate go one after the other (the libcs send them
-//! together); musl's parallel queries to all nameservers are modelled as glibc's round-robin;
-//! /etc/hosts is not consulted; `rotate`, `single-request`, `edns0`, `trust-ad` have no effect.
+//! A step machine: [`StubResolver::step`] says which queries to send next (or that the lookup
+//! is over); the caller carries them through the simulated network and hands back what arrived
+//! before the wait ended with [`StubResolver::feed`]. Flavours follow glibc resolv/res_query.c
+//! (`__res_context_search`) and resolv/res_send.c (`__res_context_send`, `send_dg`, `send_vc`),
+//! musl src/network/lookup_name.c (`name_from_dns_search`) and res_msend.c (`__res_msend_rc`),
+//! and bind9 bin/dig (dighost.c `next_origin`, nslookup.c `printmessage`); see
+//! [`ResolverFlavour`].
+//!
+//! glibc asks for A and AAAA together: both datagrams leave one socket back to back
+//! (`sendmmsg`), and both answers are awaited for `timeout` seconds (`retrans << ns`, divided
+//! by the nameserver count after the first server). An answer to one of them followed by a
+//! timeout switches the rest of the lookup to `single-request` (the second query is sent only
+//! after the first is answered, on the same socket), a second such timeout to
+//! `single-request-reopen` (a new socket, so a new source port, before each query); a third
+//! gives up on the missing answer. `single-request`, `single-request-reopen`, `use-vc` (both
+//! queries on one TCP connection), `rotate`, `timeout`, `attempts`, `edns0` (an OPT record
+//! advertising 1200 bytes) and `no-tld-query` are read from resolv.conf. Every candidate name
+//! gets a socket of its own (`__res_iclose` at the end of `__res_context_send`).
+//! musl sends its A and AAAA queries from one socket too, and retransmits the unanswered ones
+//! every `timeout / attempts` seconds (2.5 s by default) until `timeout` has passed; it reads
+//! no resolv.conf flag. A truncated answer is asked again over TCP.
+//! Simplifications: musl's queries go to one nameserver at a time (round robin per
+//! retransmission) instead of to all of them at once; glibc's second query in single-request
+//! mode gets the whole timeout again, not what is left of it; a SERVFAIL or REFUSED answer is
+//! used as it is (glibc would try the next nameserver, musl would ask again); /etc/hosts is
+//! consulted by the caller, not here.
 
 use std::net::IpAddr;
 
 use super::message::{Message, RData, Rcode, RecordType};
 use super::name::Name;
 use super::resolv_conf::ResolvConf;
+
+/// glibc's EDNS0 buffer size (`RESOLV_EDNS_BUFFER_SIZE`, resolv/resolv-internal.h).
+pub const GLIBC_EDNS_BUFFER_SIZE: u16 = 1200;
 
 /// Which resolver implementation walks the search list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +44,7 @@ pub enum ResolverFlavour {
     /// the name as-is first, then the search list; fewer dots: search list, then as-is; a
     /// trailing dot: as-is only. NXDOMAIN, NODATA (remembered and reported if nothing answers)
     /// and SERVFAIL move on; a timeout ends the search list (the as-is try still follows).
-    /// A and AAAA are asked for every candidate (getaddrinfo `AF_UNSPEC`).
+    /// A and AAAA are asked for every candidate (getaddrinfo `AF_UNSPEC`), in parallel.
     Glibc,
     /// musl (alpine, `nginx:alpine`, `busybox:*-musl`): with `dots >= ndots` or a trailing dot
     /// no search at all; otherwise search list, then as-is. Only NXDOMAIN moves on: NODATA,
@@ -32,9 +52,9 @@ pub enum ResolverFlavour {
     Musl,
     /// bind9's dighost (`nslookup`, `dig +search`): glibc's order, moving on only on NXDOMAIN;
     /// nslookup's AAAA follow-up is asked only after a NOERROR A, for the CNAME-chased name.
+    /// One query at a time, each from a new socket.
     Bind9,
 }
-
 impl ResolverFlavour {
     /// The libc of a container image, by its reference: musl for Alpine-based images
     /// (`alpine`, `*:alpine`, `*-alpine*`, `busybox:*musl*`), glibc otherwise. The plain
@@ -73,17 +93,36 @@ impl AddressFamily {
     }
 }
 
-/// A query to put on the wire.
+/// Queries to put on the wire, back to back from one socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingQuery {
-    /// The DNS message (UDP payload).
+    /// The first DNS message (UDP payload).
     pub message: Message,
-    /// The nameserver to send it to (port 53).
+    /// Further queries sent right after `message` from the same socket (glibc's `sendmmsg` of
+    /// the A and AAAA queries, musl's loop); their answers may come in any order.
+    pub also: Vec<Message>,
+    /// The nameserver to send them to (port 53).
     pub server: IpAddr,
-    /// How long to wait before giving up on this try, in seconds.
-    pub timeout_secs: u32,
-    /// UDP, or TCP after a truncated (TC) UDP answer.
+    /// How long to wait for the answers before giving up on this try, in milliseconds.
+    pub timeout_ms: u64,
+    /// UDP, or TCP (`use-vc`, or after a truncated answer).
     pub transport: Transport,
+    /// Sent from a new socket (a new source port), rather than the one the previous query of
+    /// this candidate used: the first query of a candidate, glibc after closing its socket
+    /// (`single-request-reopen`), every query of dig's.
+    pub new_socket: bool,
+}
+
+impl PendingQuery {
+    /// Every message, in sending order.
+    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+        std::iter::once(&self.message).chain(self.also.iter())
+    }
+
+    /// The same send with only `message` (for transports that answer one query at a time).
+    fn only(&self, message: &Message) -> PendingQuery {
+        PendingQuery { message: message.clone(), also: Vec::new(), ..self.clone() }
+    }
 }
 
 /// How a query travels.
@@ -95,24 +134,53 @@ pub enum Transport {
     Tcp,
 }
 
-/// What came back for a query.
+/// What came back for a send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueryOutcome {
-    /// A response arrived.
+    /// The response to a single query arrived.
     Response(Message),
+    /// What arrived, in arrival order, before the wait ended: one message per query when all
+    /// were answered; fewer when the wait timed out.
+    Responses(Vec<Message>),
     /// Nothing arrived within the timeout.
     Timeout,
 }
 
-/// One query and what happened to it (the transcript of a lookup).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exchange {
-    /// The query sent.
-    pub query: PendingQuery,
-    /// The response or the timeout.
-    pub outcome: QueryOutcome,
+impl QueryOutcome {
+    /// The messages that arrived.
+    pub fn messages(&self) -> &[Message] {
+        match self {
+            QueryOutcome::Response(m) => std::slice::from_ref(m),
+            QueryOutcome::Responses(v) => v,
+            QueryOutcome::Timeout => &[],
+        }
+    }
 }
 
+/// Where and when a send happened, as the caller's network saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendTiming {
+    /// The client's source port.
+    pub local_port: Option<u16>,
+    /// When the queries left, in milliseconds since the lookup started.
+    pub sent_at_ms: u64,
+    /// How long the client waited (until the last answer, or the timeout).
+    pub waited_ms: u64,
+}
+
+/// One send and what happened to it (the transcript of a lookup).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    /// The queries sent.
+    pub query: PendingQuery,
+    /// The responses or the timeout.
+    pub outcome: QueryOutcome,
+    /// The socket and the times, when the caller reported them.
+    pub timing: SendTiming,
+    /// What the network did to the send's packets, when something went wrong (a query
+    /// dropped by conntrack, by a rule...), in the caller's words.
+    pub notes: Vec<String>,
+}
 /// How a lookup ended (getaddrinfo / h_errno terms).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LookupStatus {
@@ -149,6 +217,19 @@ pub struct LookupResult {
     pub transcript: Vec<Exchange>,
 }
 
+impl LookupResult {
+    /// How many query datagrams (or TCP messages) the lookup sent, retransmissions included.
+    pub fn queries_sent(&self) -> usize {
+        self.transcript.iter().map(|e| 1 + e.query.also.len()).sum()
+    }
+
+    /// When the last wait ended, in milliseconds since the lookup began (from the timings the
+    /// caller reported; 0 without them).
+    pub fn elapsed_ms(&self) -> u64 {
+        self.transcript.iter().map(|e| e.timing.sent_at_ms + e.timing.waited_ms).max().unwrap_or(0)
+    }
+}
+
 /// What to do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -180,13 +261,26 @@ pub struct StubResolver {
     candidates: Vec<Candidate>,
     group: usize,
     cand: usize,
-    qtype: usize,
+    /// glibc: which try of the candidate (over `attempts` × nameservers); musl: how many
+    /// sends so far; bind9: which try of the query.
     try_no: u32,
-    /// The current query is being retried over TCP.
+    /// The current candidate is being asked over TCP (after a truncated answer).
     tcp: bool,
+    /// The id of the current candidate's first query (the others count up from it).
     next_id: u16,
-    /// Responses for the current candidate (None = timed out).
-    current: Vec<(RecordType, Option<Message>)>,
+    /// Answers for the current candidate in this exchange (glibc: this `send_dg` call), by
+    /// position in the group.
+    got: Vec<Option<Message>>,
+    /// glibc's `RES_SNGLKUP` and `RES_SNGLKUPREOP`: set by resolv.conf or by a timeout after
+    /// one answer, and kept for the rest of the lookup (they live in `_res.options`).
+    single_request: bool,
+    reopen: bool,
+    /// glibc `use-vc`: every query over TCP.
+    use_vc: bool,
+    /// The next send opens a new socket.
+    new_socket: bool,
+    /// glibc `rotate`: the nameserver the candidate's tries start from.
+    ns_offset: usize,
     transcript: Vec<Exchange>,
     final_responses: Vec<Message>,
     // glibc bookkeeping (res_search's locals).
@@ -246,6 +340,10 @@ impl StubResolver {
         groups: Vec<Vec<RecordType>>,
         first_id: u16,
     ) -> Self {
+        // Only glibc reads these flags (musl's resolvconf.c parses ndots, attempts and timeout
+        // only; dig has options of its own).
+        let glibc = flavour == ResolverFlavour::Glibc;
+        let reopen = glibc && conf.has_flag("single-request-reopen");
         let mut r = StubResolver {
             flavour,
             conf: conf.clone(),
@@ -253,11 +351,15 @@ impl StubResolver {
             candidates: Vec::new(),
             group: 0,
             cand: 0,
-            qtype: 0,
             try_no: 0,
             tcp: false,
             next_id: first_id,
-            current: Vec::new(),
+            got: Vec::new(),
+            single_request: reopen || (glibc && conf.has_flag("single-request")),
+            reopen,
+            use_vc: glibc && conf.has_flag("use-vc"),
+            new_socket: true,
+            ns_offset: 0,
             transcript: Vec::new(),
             final_responses: Vec::new(),
             saved: None,
@@ -268,7 +370,10 @@ impl StubResolver {
             done: None,
         };
         match candidates(flavour, conf, name) {
-            Ok(c) if !conf.nameservers.is_empty() => r.candidates = c,
+            Ok(c) if !conf.nameservers.is_empty() => {
+                r.candidates = c;
+                r.start_candidate();
+            }
             Ok(_) => r.finish_with(LookupStatus::TryAgain),
             Err(reason) => r.finish_with(LookupStatus::InvalidName(reason)),
         }
@@ -280,69 +385,243 @@ impl StubResolver {
         self.candidates.iter().map(|c| c.name.clone()).collect()
     }
 
+    /// Resets the per-candidate state: a new socket, the first try, no answers.
+    fn start_candidate(&mut self) {
+        self.try_no = 0;
+        self.tcp = false;
+        self.new_socket = true;
+        self.got = vec![None; self.groups[self.group].len()];
+        // glibc ≥ 2.26 `rotate`: each `__res_context_send` starts at a random nameserver;
+        // the candidate's query id stands in for the random bits (it is seeded).
+        let n = self.conf.nameservers.len().max(1);
+        self.ns_offset = if self.flavour == ResolverFlavour::Glibc && self.conf.has_flag("rotate") {
+            usize::from(self.next_id) % n
+        } else {
+            0
+        };
+    }
+
+    /// The query of the group's `i`-th type for the current candidate.
+    fn query_for(&self, i: usize) -> Message {
+        let id = self.next_id.wrapping_add(i as u16);
+        let mut m = Message::query(id, self.candidates[self.cand].name.clone(), self.groups[self.group][i]);
+        if self.flavour == ResolverFlavour::Glibc && self.conf.has_flag("edns0") {
+            m.set_edns(GLIBC_EDNS_BUFFER_SIZE, Vec::new());
+        }
+        m
+    }
+
+    /// The nameserver index and the wait of the current try.
+    fn server_and_wait(&self) -> (usize, u64) {
+        let n = self.conf.nameservers.len();
+        let timeout = u64::from(self.conf.timeout_secs());
+        match self.flavour {
+            ResolverFlavour::Glibc => {
+                let ns = (self.ns_offset + self.try_no as usize) % n;
+                // send_dg: `seconds = retrans << ns; if (ns > 0) seconds /= nscount;` (at least 1).
+                let mut seconds = timeout << ns.min(8);
+                if ns > 0 {
+                    seconds /= n as u64;
+                }
+                (ns, seconds.max(1) * 1000)
+            }
+            // __res_msend_rc: `retry_interval = timeout / attempts`, the last interval ending
+            // at `timeout`.
+            ResolverFlavour::Musl => {
+                let total = timeout * 1000;
+                let attempts = u64::from(self.conf.attempts());
+                let interval = total / attempts;
+                let wait = if u64::from(self.try_no) + 1 >= attempts {
+                    total - interval * (attempts - 1)
+                } else {
+                    interval
+                };
+                (self.try_no as usize % n, wait)
+            }
+            ResolverFlavour::Bind9 => (self.try_no as usize % n, timeout * 1000),
+        }
+    }
+
     /// The next thing to do.
     pub fn step(&self) -> Step {
         if let Some(done) = &self.done {
             return Step::Done(done.clone());
         }
-        let qtype = self.groups[self.group][self.qtype];
-        let servers = &self.conf.nameservers;
-        let server = servers[(self.try_no as usize) % servers.len()];
-        let mut message = Message::query(self.next_id, self.candidates[self.cand].name.clone(), qtype);
-        message.header.id = self.next_id;
-        let transport = if self.tcp { Transport::Tcp } else { Transport::Udp };
-        Step::Send(PendingQuery { message, server, timeout_secs: self.conf.timeout_secs(), transport })
+        let unanswered: Vec<usize> = (0..self.got.len()).filter(|i| self.got[*i].is_none()).collect();
+        let tcp = self.tcp || self.use_vc;
+        // glibc send_vc writes both queries on the connection; send_dg in single-request mode
+        // sends the first unanswered one; otherwise every unanswered query goes at once.
+        let sent: Vec<usize> = if tcp && self.flavour == ResolverFlavour::Glibc {
+            (0..self.got.len()).collect()
+        } else if self.single_request {
+            unanswered.into_iter().take(1).collect()
+        } else {
+            unanswered
+        };
+        let (ns, timeout_ms) = self.server_and_wait();
+        let mut messages = sent.iter().map(|i| self.query_for(*i));
+        let Some(message) = messages.next() else {
+            // Every answer is in: `feed` would have finished the candidate.
+            return Step::Done(self.done.clone().unwrap_or_else(|| self.partial_result()));
+        };
+        Step::Send(PendingQuery {
+            message,
+            also: messages.collect(),
+            server: self.conf.nameservers[ns],
+            timeout_ms,
+            transport: if tcp { Transport::Tcp } else { Transport::Udp },
+            new_socket: tcp || self.new_socket || self.flavour == ResolverFlavour::Bind9,
+        })
     }
 
-    /// Feeds the outcome of the query last returned by [`step`](Self::step).
+    /// Feeds the outcome of the send last returned by [`step`](Self::step).
     pub fn feed(&mut self, outcome: QueryOutcome) {
+        self.feed_timed(outcome, SendTiming::default());
+    }
+
+    /// [`feed`](Self::feed), with where and when the send happened (kept in the transcript).
+    pub fn feed_timed(&mut self, outcome: QueryOutcome, timing: SendTiming) {
         let Step::Send(query) = self.step() else { return };
-        self.transcript.push(Exchange { query: query.clone(), outcome: outcome.clone() });
-        // A truncated UDP answer is asked again over TCP, same id (glibc send_dg → send_vc,
-        // musl ≥ 1.2.4, dig's "Truncated, retrying in TCP mode").
-        if let QueryOutcome::Response(m) = &outcome
-            && m.header.flags.tc
-            && !self.tcp
-            && m.header.id == query.message.header.id
-        {
+        self.new_socket = false;
+        let was_tcp = query.transport == Transport::Tcp;
+        let mut truncated = false;
+        let mut answered_all_sent = true;
+        for sent in query.messages() {
+            let id = sent.header.id;
+            let qtype = sent.question().map(|q| q.qtype);
+            // A response to another question is a stray datagram: glibc and musl drop it and
+            // keep waiting (here: the wait ends with it unanswered).
+            let Some(m) = outcome
+                .messages()
+                .iter()
+                .find(|m| m.header.id == id && m.question().map(|q| q.qtype) == qtype)
+            else {
+                answered_all_sent = false;
+                continue;
+            };
+            let Some(i) = self.groups[self.group].iter().position(|t| Some(*t) == qtype) else { continue };
+            if m.header.flags.tc && !was_tcp {
+                truncated = true;
+            }
+            self.got[i] = Some(m.clone());
+        }
+        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new() });
+        // A truncated UDP answer is asked again over TCP, same ids (glibc send_dg → send_vc,
+        // which closes the socket and sends both queries again; musl ≥ 1.2.4; dig's
+        // "Truncated, retrying in TCP mode").
+        if truncated {
             self.tcp = true;
+            for g in self.got.iter_mut() {
+                if g.as_ref().is_some_and(|m| m.header.flags.tc) || self.flavour == ResolverFlavour::Glibc {
+                    *g = None;
+                }
+            }
             return;
         }
-        self.tcp = false;
-        let qtype = self.groups[self.group][self.qtype];
-        let response = match outcome {
-            // A response to another question is ignored like a stray datagram: keep waiting
-            // is not modelled, so it counts as a timeout of this try.
-            QueryOutcome::Response(m) if m.header.id == query.message.header.id => Some(m),
-            _ => None,
-        };
-        if response.is_none() {
-            // Retransmissions reuse the query (and its id), next nameserver first.
-            let tries = self.conf.attempts() * self.conf.nameservers.len() as u32;
-            self.try_no += 1;
-            if self.try_no < tries {
-                return;
+        if self.got.iter().all(Option::is_some) {
+            return self.end_candidate();
+        }
+        let some_answer = self.got.iter().any(Option::is_some);
+        match self.flavour {
+            ResolverFlavour::Glibc if !was_tcp && !self.use_vc => {
+                if answered_all_sent && self.single_request {
+                    // The first answer is in; send the next query of this send_dg call, on a
+                    // new socket with single-request-reopen.
+                    if self.reopen {
+                        self.new_socket = true;
+                    }
+                    return;
+                }
+                if some_answer {
+                    // send_dg: "If we time out after having received one answer switch to
+                    // the mode where we send the second request only once we have received
+                    // the first answer" — and then to closing and reopening the socket.
+                    if !self.single_request {
+                        self.single_request = true;
+                        self.got.iter_mut().for_each(|g| *g = None);
+                        return;
+                    }
+                    if !self.reopen {
+                        self.reopen = true;
+                        self.new_socket = true;
+                        self.got.iter_mut().for_each(|g| *g = None);
+                        return;
+                    }
+                    // The third time: use the answer there is.
+                    return self.end_candidate();
+                }
+                self.next_try();
+            }
+            ResolverFlavour::Musl if !was_tcp => {
+                // Retransmit what is unanswered, from the same socket, until `timeout`.
+                self.try_no += 1;
+                if self.try_no >= self.conf.attempts() {
+                    self.end_candidate();
+                }
+            }
+            _ => {
+                // TCP failed, or dig: the next try (glibc: the next nameserver).
+                self.tcp = false;
+                self.next_try();
             }
         }
-        self.next_id = self.next_id.wrapping_add(1);
-        self.try_no = 0;
-        self.current.push((qtype, response));
-        self.qtype += 1;
-        if self.qtype < self.groups[self.group].len() {
-            return;
-        }
-        self.qtype = 0;
-        let results = std::mem::take(&mut self.current);
-        self.after_candidate(results);
     }
 
-    /// Runs the lookup to the end with `transport` carrying each query.
+    /// Adds a note to the last exchange of the transcript (what happened to its packets).
+    pub fn note_last(&mut self, note: String) {
+        if let Some(e) = self.transcript.last_mut() {
+            e.notes.push(note);
+        } else if let Some(d) = self.done.as_mut().and_then(|d| d.transcript.last_mut()) {
+            d.notes.push(note);
+        }
+    }
+
+    /// The current try got nothing: the next one, or the end of this candidate.
+    fn next_try(&mut self) {
+        let tries = self.conf.attempts() * self.conf.nameservers.len() as u32;
+        self.try_no += 1;
+        if self.try_no >= tries {
+            self.end_candidate();
+        }
+    }
+
+    /// Hands the candidate's answers (None for a query never answered) to the search logic.
+    fn end_candidate(&mut self) {
+        let types = self.groups[self.group].clone();
+        let got = std::mem::take(&mut self.got);
+        self.next_id = self.next_id.wrapping_add(types.len() as u16);
+        let results: Vec<(RecordType, Option<Message>)> = types.into_iter().zip(got).collect();
+        self.after_candidate(results);
+        if self.done.is_none() {
+            self.start_candidate();
+        }
+    }
+
+    fn partial_result(&self) -> LookupResult {
+        LookupResult {
+            status: LookupStatus::TryAgain,
+            final_responses: self.final_responses.clone(),
+            answered_name: None,
+            canonical_name: None,
+            aliases: Vec::new(),
+            addresses: Vec::new(),
+            transcript: self.transcript.clone(),
+        }
+    }
+
+    /// Runs the lookup to the end with `transport` carrying each query (called once per
+    /// message of a send, with a [`PendingQuery`] holding only that message).
     pub fn run(mut self, mut transport: impl FnMut(&PendingQuery) -> QueryOutcome) -> LookupResult {
         loop {
             match self.step() {
                 Step::Send(q) => {
-                    let outcome = transport(&q);
-                    self.feed(outcome);
+                    let arrived: Vec<Message> =
+                        q.messages().flat_map(|m| transport(&q.only(m)).messages().to_vec()).collect();
+                    self.feed(if arrived.is_empty() {
+                        QueryOutcome::Timeout
+                    } else {
+                        QueryOutcome::Responses(arrived)
+                    });
                 }
                 Step::Done(result) => return result,
             }
@@ -558,7 +837,12 @@ fn candidates(flavour: ResolverFlavour, conf: &ResolvConf, name: &str) -> Result
         }
         _ => {
             let mut v = searched();
-            v.push(as_is);
+            // res_search: the name as typed is tried last unless it has no dot, the search
+            // list was used and `no-tld-query` is set (RES_NOTLDQUERY).
+            let no_tld = flavour == ResolverFlavour::Glibc && dots == 0 && conf.has_flag("no-tld-query");
+            if !no_tld || v.is_empty() {
+                v.push(as_is);
+            }
             v
         }
     })
@@ -695,7 +979,7 @@ mod tests {
         c.options.push(ResolvOption::new("timeout", Some("1")));
         let mut first = true;
         let r = StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, 7).run(|q| {
-            assert_eq!(q.timeout_secs, 1);
+            assert_eq!(q.timeout_ms, 1000);
             if std::mem::take(&mut first) {
                 return QueryOutcome::Timeout;
             }
@@ -763,5 +1047,178 @@ mod tests {
         // glibc: the search list is abandoned, the as-is name is still tried.
         assert_eq!(result.transcript.len(), 4);
         assert_eq!(result.status, LookupStatus::TryAgain);
+    }
+
+    /// A NOERROR answer with one A or AAAA record for the question.
+    fn answer(q: &Message) -> Message {
+        let mut m = q.clone();
+        m.header.flags.qr = true;
+        let question = q.question().unwrap().clone();
+        let data = match question.qtype {
+            RecordType::A => RData::A([10, 96, 0, 1].into()),
+            _ => RData::Aaaa("fd00::1".parse().unwrap()),
+        };
+        m.answers.push(crate::dns::message::Record::new(question.name.clone(), 30, data));
+        m
+    }
+
+    fn sends(r: &LookupResult) -> Vec<(Vec<RecordType>, bool, u64)> {
+        r.transcript
+            .iter()
+            .map(|e| {
+                let types = e.query.messages().map(|m| m.question().unwrap().qtype).collect();
+                (types, e.query.new_socket, e.query.timeout_ms)
+            })
+            .collect()
+    }
+
+    /// Answers every query of a send except those `drop` says to lose.
+    fn answer_but(q: &PendingQuery, mut drop: impl FnMut(&Message) -> bool) -> QueryOutcome {
+        let v: Vec<Message> = q.messages().filter(|m| !drop(m)).map(answer).collect();
+        if v.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(v) }
+    }
+
+    fn drive(
+        mut r: StubResolver,
+        mut outcome: impl FnMut(usize, &PendingQuery) -> QueryOutcome,
+    ) -> LookupResult {
+        for n in 0.. {
+            match r.step() {
+                Step::Send(q) => {
+                    let o = outcome(n, &q);
+                    r.feed(o);
+                }
+                Step::Done(result) => return result,
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn glibc_sends_a_and_aaaa_together_from_one_socket() {
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 100);
+        let Step::Send(q) = r.step() else { panic!("nothing sent") };
+        assert_eq!((q.message.header.id, q.also.len(), q.also[0].header.id), (100, 1, 101));
+        assert!(q.new_socket);
+        assert_eq!(q.timeout_ms, 5000);
+        let result = drive(r, |_, q| answer_but(q, |_| false));
+        assert_eq!(result.status, LookupStatus::Found);
+        assert_eq!(result.queries_sent(), 2);
+    }
+
+    #[test]
+    fn glibc_after_a_lost_aaaa_switches_to_single_request_then_reopen() {
+        // res_send.c send_dg: a timeout after one answer retries in single-request mode on
+        // the same socket; a second such timeout closes and reopens the socket (a new source
+        // port) before each query; the third uses the answer it has.
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |_, q| answer_but(q, |m| m.question().unwrap().qtype == RecordType::Aaaa));
+        use RecordType::{A, Aaaa};
+        assert_eq!(
+            sends(&result),
+            [
+                (vec![A, Aaaa], true, 5000),
+                (vec![A], false, 5000),
+                (vec![Aaaa], false, 5000),
+                (vec![A], true, 5000),
+                (vec![Aaaa], true, 5000),
+            ]
+        );
+        assert_eq!(result.status, LookupStatus::Found);
+        // Once the AAAA is answered on the retry, the lookup ends after one lost wait.
+        let r = StubResolver::new(ResolverFlavour::Glibc, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result =
+            drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        assert_eq!(
+            sends(&result),
+            [(vec![A, Aaaa], true, 5000), (vec![A], false, 5000), (vec![Aaaa], false, 5000)]
+        );
+    }
+
+    #[test]
+    fn glibc_options_single_request_reopen_use_vc_edns0_rotate() {
+        use RecordType::{A, Aaaa};
+        let with = |opt: &str| {
+            let mut c = conf(5);
+            c.options.push(ResolvOption::new(opt, None));
+            c
+        };
+        let run = |c: &ResolvConf| {
+            drive(StubResolver::new(ResolverFlavour::Glibc, c, "x.", AddressFamily::Unspec, 1), |_, q| {
+                answer_but(q, |_| false)
+            })
+        };
+        let r = run(&with("single-request"));
+        assert_eq!(sends(&r), [(vec![A], true, 5000), (vec![Aaaa], false, 5000)]);
+        let r = run(&with("single-request-reopen"));
+        assert_eq!(sends(&r), [(vec![A], true, 5000), (vec![Aaaa], true, 5000)]);
+        let r = run(&with("use-vc"));
+        assert_eq!(r.transcript.len(), 1);
+        assert_eq!(r.transcript[0].query.transport, Transport::Tcp);
+        assert_eq!(r.queries_sent(), 2);
+        let r = run(&with("edns0"));
+        assert_eq!(r.transcript[0].query.message.opt().map(|o| o.class), Some(GLIBC_EDNS_BUFFER_SIZE));
+        assert!(run(&conf(5)).transcript[0].query.message.opt().is_none());
+        // rotate: the first server of a candidate's tries comes from the (seeded) id.
+        let mut c = with("rotate");
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        let first =
+            |id: u16| match StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, id)
+                .step()
+            {
+                Step::Send(q) => q.server,
+                Step::Done(_) => panic!("nothing sent"),
+            };
+        assert_ne!(first(2), first(3));
+        // musl reads none of these flags.
+        let r = drive(
+            StubResolver::new(
+                ResolverFlavour::Musl,
+                &with("single-request-reopen"),
+                "x.",
+                AddressFamily::Unspec,
+                1,
+            ),
+            |_, q| answer_but(q, |_| false),
+        );
+        assert_eq!(sends(&r), [(vec![A, Aaaa], true, 2500)]);
+    }
+
+    #[test]
+    fn glibc_timeout_grows_with_the_nameserver_index() {
+        // send_dg: seconds = retrans << ns, divided by nscount for ns > 0.
+        let mut c = conf(5);
+        c.nameservers.push(IpAddr::from([10, 96, 0, 11]));
+        c.nameservers.push(IpAddr::from([10, 96, 0, 12]));
+        let r = drive(StubResolver::new(ResolverFlavour::Glibc, &c, "x.", AddressFamily::Inet, 1), |_, _| {
+            QueryOutcome::Timeout
+        });
+        let waits: Vec<u64> = r.transcript.iter().map(|e| e.query.timeout_ms).collect();
+        assert_eq!(waits, [5000, 3000, 6000, 5000, 3000, 6000]);
+    }
+
+    #[test]
+    fn musl_retransmits_the_unanswered_every_timeout_over_attempts() {
+        // res_msend.c: retry_interval = timeout / attempts; the same socket; only what is
+        // still unanswered; the whole exchange ends at `timeout`.
+        use RecordType::{A, Aaaa};
+        let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result =
+            drive(r, |n, q| answer_but(q, |m| n == 0 && m.question().unwrap().qtype == RecordType::Aaaa));
+        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 2500), (vec![Aaaa], false, 2500)]);
+        assert_eq!(result.status, LookupStatus::Found);
+        let r = StubResolver::new(ResolverFlavour::Musl, &conf(5), "x.", AddressFamily::Unspec, 1);
+        let result = drive(r, |_, _| QueryOutcome::Timeout);
+        assert_eq!(sends(&result), [(vec![A, Aaaa], true, 2500), (vec![A, Aaaa], false, 2500)]);
+        assert_eq!(result.status, LookupStatus::TryAgain);
+    }
+
+    #[test]
+    fn no_tld_query_skips_the_bare_name() {
+        let mut c = conf(5);
+        c.options.push(ResolvOption::new("no-tld-query", None));
+        assert_eq!(names(ResolverFlavour::Glibc, &c, "kubernetes").len(), 3);
+        assert_eq!(names(ResolverFlavour::Glibc, &c, "kubernetes.default").len(), 4);
+        assert_eq!(names(ResolverFlavour::Musl, &c, "kubernetes").len(), 4);
     }
 }

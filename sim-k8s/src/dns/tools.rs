@@ -403,19 +403,54 @@ pub fn tcpdump_dns(m: &Message) -> String {
     out
 }
 
-/// A lookup's queries and answers, one `>`/`<` pair per query, in tcpdump's words (the
-/// "how many queries did that name cost" view).
+/// A lookup's queries and answers in tcpdump's words (the "how many queries did that name
+/// cost" view): each query with the time it left (seconds since the lookup began) and its
+/// source port (one port for queries sent from one socket), each answer under it, and the
+/// queries left unanswered when the wait ended.
 pub fn transcript(result: &LookupResult) -> String {
     let mut out = String::new();
+    // Without the network's timings (a lookup run against a server directly) there is no
+    // time or port column.
+    let timed = result.transcript.iter().any(|e| e.timing != super::resolver::SendTiming::default());
+    let clock = |ms: u64| if timed { format!("{:>3}.{:03} ", ms / 1000, ms % 1000) } else { String::new() };
     for ex in &result.transcript {
-        let _ = writeln!(out, "> {}.53: {}", ex.query.server, tcpdump_dns(&ex.query.message));
-        match &ex.outcome {
-            super::resolver::QueryOutcome::Response(m) => {
-                let _ = writeln!(out, "< {}.53: {}", ex.query.server, tcpdump_dns(m));
-            }
-            super::resolver::QueryOutcome::Timeout => {
-                let _ = writeln!(out, "  (no answer after {}s)", ex.query.timeout_secs);
-            }
+        let t = &ex.timing;
+        let at = clock(t.sent_at_ms);
+        let port = t.local_port.map(|p| format!(":{p} ")).unwrap_or_default();
+        let tcp = if ex.query.transport == super::resolver::Transport::Tcp { " [tcp]" } else { "" };
+        for m in ex.query.messages() {
+            let _ = writeln!(out, "{at}{port}> {}.53{tcp}: {}", ex.query.server, tcpdump_dns(m));
+        }
+        let arrived = ex.outcome.messages();
+        for m in arrived {
+            let _ = writeln!(
+                out,
+                "{}< {}.53{tcp}: {}",
+                " ".repeat(at.len() + port.len()),
+                ex.query.server,
+                tcpdump_dns(m)
+            );
+        }
+        for note in &ex.notes {
+            let _ = writeln!(out, "{}! {note}", " ".repeat(at.len() + port.len()));
+        }
+        let missing: Vec<String> = ex
+            .query
+            .messages()
+            .filter(|q| !arrived.iter().any(|m| m.header.id == q.header.id))
+            .map(|q| {
+                format!("{} {}", q.header.id, q.question().map(|q| q.qtype.to_string()).unwrap_or_default())
+            })
+            .collect();
+        if !missing.is_empty() {
+            let end = t.sent_at_ms + ex.query.timeout_ms;
+            let wait = ex.query.timeout_ms;
+            let wait = if wait % 1000 == 0 {
+                format!("{}s", wait / 1000)
+            } else {
+                format!("{}.{}s", wait / 1000, (wait % 1000) / 100)
+            };
+            let _ = writeln!(out, "{}{port}no answer to {} after {wait}", clock(end), missing.join(", "));
         }
     }
     out
