@@ -22,6 +22,10 @@ use sim_k8s::api::Kind;
 use sim_k8s::cluster::Target;
 use sim_k8s::synth::{Shape, SynthSpec, manifests};
 
+/// The binary's allocator (src/main.rs), so the bench measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A generated manifest file (the CLI's loader reads files, as users give them), removed when
 /// the bench is done with it.
 struct ManifestFile(std::path::PathBuf);
