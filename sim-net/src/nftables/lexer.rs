@@ -220,4 +220,16 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // nft's columns are characters: a two-byte `é` in a string is one column.
+        let t = lex("add rule x \"h\u{e9}llo\" @ \u{a0}:\n").unwrap();
+        let at: Vec<(Tok<'_>, usize, usize)> = t.iter().map(|t| (t.tok, t.col, t.end)).collect();
+        assert_eq!(at[3], (Tok::Str("h\u{e9}llo"), 12, 18));
+        assert_eq!(at[4], (Tok::Punct("@"), 20, 20));
+        // A no-break space separates tokens as whitespace does.
+        assert_eq!(at[5], (Tok::Punct(":"), 23, 23));
+        assert_eq!(lex("add \u{e9}"), Err((1, 5)));
+    }
 }
