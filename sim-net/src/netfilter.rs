@@ -591,8 +591,9 @@ impl Netfilter {
 
     /// The entries registered at `hook` in priority order: the iptables tables at their fixed
     /// priorities and the nftables base chains (ties: iptables first, registered at boot).
-    pub fn hook_entries(&mut self, hook: Hook) -> Vec<HookEntry> {
-        let mut v: Vec<(i32, u8, HookEntry)> =
+    pub fn hook_entries(&mut self, hook: Hook) -> smallvec::SmallVec<[HookEntry; 12]> {
+        // Built per packet: a few entries, kept off the heap.
+        let mut v: smallvec::SmallVec<[(i32, u8, HookEntry); 12]> =
             hook_tables(hook).iter().map(|t| (xt_priority(*t, hook), 0, HookEntry::Xtables(*t))).collect();
         for c in self.nft.hook_chains(hook) {
             v.push((c.priority, 1, HookEntry::Nft { table: c.table, chain: c.chain, nat: c.nat }));

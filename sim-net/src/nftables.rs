@@ -25,7 +25,7 @@
 //! kernel's `reciprocal_scale`), concatenations `a . b . c`, `& | ^` (`and`, `or`, `xor`) with a
 //! constant; relations implicit, `==`, `!=`, `<`, `>`, `<=`, `>=`; right-hand sides values,
 //! bitmask lists (`established,related`), ranges, prefixes, anonymous sets `{ ... }` and named
-//! sets `@name`; verdict maps `vmap @name` / `vmap { ... }` (an ordered-map lookup).
+//! sets `@name`; verdict maps `vmap @name` / `vmap { ... }` (a hash lookup for plain keys).
 //!
 //! **Statements.** `accept`, `drop`, `continue`, `return`, `jump`, `goto`, `counter [packets N
 //! bytes M]`, `log [prefix "..."]`, `notrack`, `reject [with icmp [type] CODE | with tcp

@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddrV4;
 
+use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher as FxBuild;
 use sim_core::{SimDuration, SimTime};
 
 use crate::wire::TcpFlags;
@@ -390,8 +392,10 @@ pub const TEMPLATE_RETRY: SimDuration = SimDuration::from_secs(60);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnTable {
     conns: BTreeMap<ConnId, IpvsConn>,
-    by_in: BTreeMap<InKey, ConnId>,
-    by_out: BTreeMap<InKey, ConnId>,
+    /// Lookups by either direction's tuple are hashed, as the kernel's `ip_vs_conn_tab` is
+    /// (never iterated, so the hash order shows nowhere).
+    by_in: IndexMap<InKey, ConnId, FxBuild>,
+    by_out: IndexMap<InKey, ConnId, FxBuild>,
     expiry: BTreeSet<(SimTime, ConnId)>,
     next: u64,
 }
@@ -459,10 +463,10 @@ impl ConnTable {
         let c = self.conns.remove(&id)?;
         self.expiry.remove(&(c.expires, id));
         if self.by_in.get(&(c.proto, c.client, c.vaddr)) == Some(&id) {
-            self.by_in.remove(&(c.proto, c.client, c.vaddr));
+            self.by_in.swap_remove(&(c.proto, c.client, c.vaddr));
         }
         if self.by_out.get(&(c.proto, c.dest, c.client)) == Some(&id) {
-            self.by_out.remove(&(c.proto, c.dest, c.client));
+            self.by_out.swap_remove(&(c.proto, c.dest, c.client));
         }
         Some(c)
     }

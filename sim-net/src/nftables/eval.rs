@@ -13,6 +13,9 @@
 
 use std::net::Ipv4Addr;
 
+use sim_core::hash::FxBuildHasher as FxBuild;
+use smallvec::SmallVec;
+
 use super::expr::*;
 use super::list::rule_text;
 use super::ruleset::*;
@@ -68,7 +71,8 @@ pub fn run_base_chain(
     let Table { family, name: tname, sets, chains, .. } = table;
     let family = *family;
     let len = pkt.len();
-    let mut stack: Vec<(usize, usize)> = Vec::new();
+    // Jumps nest at most MAX_DEPTH deep: the stack never leaves the stack frame.
+    let mut stack: SmallVec<[(usize, usize); MAX_DEPTH]> = SmallVec::new();
     let (mut cur, mut pos) = (ci, 0usize);
     let rule_ref = |chain: &Chain, idx: usize| NftRuleRef {
         family,
@@ -103,7 +107,7 @@ pub fn run_base_chain(
         // Steps the rule's own expressions record (a numgen draw) follow the rule's line.
         let mark = trace.as_deref().map_or(0, |t| t.len());
         let out = eval_rule(rule, sets, pkt, len, ctx, decider, env, trace);
-        let verdict = match out {
+        let (v, element) = match out {
             Outcome::NoMatch => continue,
             Outcome::Done(v, element) => {
                 if let Some(t) = trace.as_deref_mut() {
@@ -122,26 +126,50 @@ pub fn run_base_chain(
                 (v, element.and_then(|(_, _, e)| e))
             }
         };
-        let (v, element) = verdict;
-        match v {
-            Act::Continue => {}
-            Act::Verdict(Verdict::Accept) => return ChainVerdict::Accept,
-            Act::Verdict(Verdict::Drop) => {
-                env.decided_by = Some(NftDecision::Rule { rule: rule_ref(chain, idx), element });
-                return ChainVerdict::Drop;
-            }
+        let verdict = match v {
+            Act::Continue => continue,
+            Act::Verdict(v) => v,
             Act::Reject(w) => {
                 env.decided_by = Some(NftDecision::Rule { rule: rule_ref(chain, idx), element });
                 return ChainVerdict::Reject(w);
             }
             Act::Nat(n) => return ChainVerdict::Nat(n),
-            Act::Verdict(Verdict::Continue) => {}
-            Act::Verdict(Verdict::Return) => match stack.pop() {
+        };
+        // A verdict of the rule's own statement is read back from the chain (no copy of the
+        // target's name on the packet path); a verdict map's is the element's.
+        let chains_ro: &indexmap::IndexMap<String, Chain, FxBuild> = chains;
+        let verdict = match verdict {
+            VerdictAt::Stmt(si) => {
+                match chains_ro.get_index(cur).and_then(|(_, c)| c.rules[idx].stmts.get(si)) {
+                    Some(Stmt::Verdict(v)) => v,
+                    _ => return ChainVerdict::Drop,
+                }
+            }
+            VerdictAt::AnonElement { stmt, at } => {
+                match chains_ro.get_index(cur).and_then(|(_, c)| c.rules[idx].stmts.get(stmt)) {
+                    Some(Stmt::Vmap { map: SetRef::Anon(set), .. }) => match set.elements.at(at) {
+                        Some(Element { data: Some(MapData::Verdict(v)), .. }) => v,
+                        _ => return ChainVerdict::Drop,
+                    },
+                    _ => return ChainVerdict::Drop,
+                }
+            }
+            VerdictAt::Element(v) => v,
+        };
+        match verdict {
+            Verdict::Accept => return ChainVerdict::Accept,
+            Verdict::Drop => {
+                let Some((_, chain)) = chains_ro.get_index(cur) else { return ChainVerdict::Drop };
+                env.decided_by = Some(NftDecision::Rule { rule: rule_ref(chain, idx), element });
+                return ChainVerdict::Drop;
+            }
+            Verdict::Continue => {}
+            Verdict::Return => match stack.pop() {
                 Some((c, p)) => (cur, pos) = (c, p),
-                None => return policy_of(chains, ci, family, tname, env),
+                None => return policy_of(chains_ro, ci, family, tname, env),
             },
-            Act::Verdict(Verdict::Jump(to)) => {
-                let Some(next) = chains.get_index_of(&to) else { return ChainVerdict::Drop };
+            Verdict::Jump(to) => {
+                let Some(next) = chains_ro.get_index_of(to.as_str()) else { return ChainVerdict::Drop };
                 if stack.len() >= MAX_DEPTH {
                     env.decided_by = Some(NftDecision::DepthExceeded { family, table: tname.clone() });
                     return ChainVerdict::Drop;
@@ -149,8 +177,8 @@ pub fn run_base_chain(
                 stack.push((cur, pos));
                 (cur, pos) = (next, 0);
             }
-            Act::Verdict(Verdict::Goto(to)) => {
-                let Some(next) = chains.get_index_of(&to) else { return ChainVerdict::Drop };
+            Verdict::Goto(to) => {
+                let Some(next) = chains_ro.get_index_of(to.as_str()) else { return ChainVerdict::Drop };
                 (cur, pos) = (next, 0);
             }
         }
@@ -158,7 +186,7 @@ pub fn run_base_chain(
 }
 
 fn policy_of(
-    chains: &indexmap::IndexMap<String, Chain>,
+    chains: &indexmap::IndexMap<String, Chain, FxBuild>,
     ci: usize,
     family: Family,
     table: &str,
@@ -175,9 +203,20 @@ fn policy_of(
     }
 }
 
-enum Act {
+/// Where a rule's verdict is: in one of its statements (by index) or in a map element.
+enum VerdictAt<'s> {
+    Stmt(usize),
+    /// An element of the anonymous verdict map of statement `stmt`.
+    AnonElement {
+        stmt: usize,
+        at: ElementAt,
+    },
+    Element(&'s Verdict),
+}
+
+enum Act<'s> {
     Continue,
-    Verdict(Verdict),
+    Verdict(VerdictAt<'s>),
     Reject(RejectWith),
     Nat(NatRequest),
 }
@@ -185,23 +224,23 @@ enum Act {
 /// (map name or `{...}`, key text, element text) of a verdict-map hit.
 type MapHit = (String, String, Option<String>);
 
-enum Outcome {
+enum Outcome<'s> {
     NoMatch,
-    Done(Act, Option<MapHit>),
+    Done(Act<'s>, Option<MapHit>),
 }
 
 #[allow(clippy::too_many_arguments)]
-fn eval_rule(
+fn eval_rule<'s>(
     rule: &mut Rule,
-    sets: &mut indexmap::IndexMap<String, Set>,
+    sets: &'s mut indexmap::IndexMap<String, Set, FxBuild>,
     pkt: &mut Packet,
     len: u64,
     ctx: &HookContext<'_>,
     decider: &mut dyn Decider,
     env: &mut NftEnv,
     trace: &mut Option<&mut Vec<NfStep>>,
-) -> Outcome {
-    for s in rule.stmts.iter_mut() {
+) -> Outcome<'s> {
+    for (si, s) in rule.stmts.iter_mut().enumerate() {
         match s {
             Stmt::Match { left, op, right } => {
                 let Some(key) = eval(left, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
@@ -213,28 +252,38 @@ fn eval_rule(
                 *packets = packets.saturating_add(1);
                 *bytes = bytes.saturating_add(len);
             }
-            Stmt::Verdict(v) => return Outcome::Done(Act::Verdict(v.clone()), None),
+            Stmt::Verdict(_) => return Outcome::Done(Act::Verdict(VerdictAt::Stmt(si)), None),
             Stmt::Vmap { key, map } => {
                 let Some(k) = eval(key, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
-                let map: &SetRef = map;
-                let set = match map {
-                    SetRef::Named(n) => sets.get(n.as_str()),
-                    SetRef::Anon(s) => Some(&**s),
-                };
-                let name = || match map {
+                let name = || match &*map {
                     SetRef::Named(n) => format!("@{n}"),
                     SetRef::Anon(_) => "{ ... }".to_string(),
                 };
-                let Some(e) = set.and_then(|s| s.elements.lookup(&k, ctx.now)) else {
-                    return Outcome::NoMatch;
-                };
-                let Some(MapData::Verdict(v)) = &e.data else { return Outcome::NoMatch };
                 // The texts are for a trace or a drop's decision only: the hot path skips them.
-                let hit = (trace.is_some() || *v == Verdict::Drop).then(|| {
-                    let key_text = k.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" . ");
-                    (name(), key_text, Some(super::list::element_text(e)))
-                });
-                return Outcome::Done(Act::Verdict(v.clone()), hit);
+                let hit_text = |e: &Element, v: &Verdict| {
+                    (trace.is_some() || *v == Verdict::Drop).then(|| {
+                        let key_text = k.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" . ");
+                        (name(), key_text, Some(super::list::element_text(e)))
+                    })
+                };
+                match &*map {
+                    SetRef::Named(n) => {
+                        let Some(e) = sets.get(n.as_str()).and_then(|s| s.elements.lookup(&k, ctx.now))
+                        else {
+                            return Outcome::NoMatch;
+                        };
+                        let Some(MapData::Verdict(v)) = &e.data else { return Outcome::NoMatch };
+                        let hit = hit_text(e, v);
+                        return Outcome::Done(Act::Verdict(VerdictAt::Element(v)), hit);
+                    }
+                    SetRef::Anon(set) => {
+                        let Some(at) = set.elements.lookup_at(&k, ctx.now) else { return Outcome::NoMatch };
+                        let Some(e) = set.elements.at(at) else { return Outcome::NoMatch };
+                        let Some(MapData::Verdict(v)) = &e.data else { return Outcome::NoMatch };
+                        let hit = hit_text(e, v);
+                        return Outcome::Done(Act::Verdict(VerdictAt::AnonElement { stmt: si, at }), hit);
+                    }
+                }
             }
             Stmt::Log { prefix } => {
                 if let Some(t) = trace.as_deref_mut() {
@@ -291,7 +340,7 @@ fn eval_rule(
                 let exists = s.elements.lookup(&k, ctx.now).is_some();
                 if *op == SetOp::Update || !exists {
                     let t = timeout_ms.or(s.timeout_ms);
-                    let mut e = Element::new(k, None);
+                    let mut e = Element::new(k.into_vec(), None);
                     e.expires = t.map(|ms| ctx.now.saturating_add(sim_core::SimDuration::from_millis(ms)));
                     s.elements.expire(ctx.now);
                     s.elements.insert(e);
@@ -319,6 +368,10 @@ fn fib_type(t: AddrType) -> u8 {
     }
 }
 
+/// A key loaded from a packet: kube-proxy's longest is three fields (`ip daddr . meta l4proto
+/// . th dport`), kept off the heap.
+type Key = SmallVec<[Value; 3]>;
+
 /// The value(s) of an expression for this packet; `None` where the kernel has nothing to load.
 fn eval(
     e: &Expr,
@@ -327,16 +380,16 @@ fn eval(
     env: &NftEnv,
     decider: &mut dyn Decider,
     trace: &mut Option<&mut Vec<NfStep>>,
-) -> Option<Vec<Value>> {
+) -> Option<Key> {
     match e {
         Expr::Concat(parts) => {
-            let mut out = Vec::with_capacity(parts.len());
+            let mut out = Key::new();
             for p in parts {
                 out.push(one(p, pkt, ctx, env, decider, trace)?);
             }
             Some(out)
         }
-        other => Some(vec![one(other, pkt, ctx, env, decider, trace)?]),
+        other => Some(smallvec::smallvec![one(other, pkt, ctx, env, decider, trace)?]),
     }
 }
 
@@ -474,7 +527,7 @@ fn compare(
     key: &[Value],
     op: RelOp,
     rhs: &Rhs,
-    sets: &indexmap::IndexMap<String, Set>,
+    sets: &indexmap::IndexMap<String, Set, FxBuild>,
     ctx: &HookContext<'_>,
 ) -> bool {
     let neg = op == RelOp::Ne;
@@ -763,7 +816,7 @@ mod tests {
         n.restore("*mangle\n-A PREROUTING -p tcp --dport 8 -j DROP\nCOMMIT\n", false).unwrap();
         let entries = n.hook_entries(Hook::Prerouting);
         assert_eq!(
-            entries,
+            entries.to_vec(),
             vec![
                 HookEntry::Xtables(TableName::Raw),
                 HookEntry::Nft { table: 0, chain: 0, nat: false },

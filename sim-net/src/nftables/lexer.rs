@@ -7,11 +7,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// A token's kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Tok {
+/// A token's kind; text tokens borrow from the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tok<'a> {
     /// An identifier or keyword.
-    Word(String),
+    Word(&'a str),
     /// A decimal or hexadecimal number.
     Num(u64),
     /// A dotted-quad address.
@@ -19,9 +19,9 @@ pub enum Tok {
     /// An IPv6 address.
     Addr6(Ipv6Addr),
     /// A digit-led word that is neither (`3h`, `1.2.3.400`).
-    Digits(String),
-    /// `"..."`.
-    Str(String),
+    Digits(&'a str),
+    /// `"..."` (without the quotes).
+    Str(&'a str),
     /// A punctuation character (`{ } ; , : . = @ $ / - + ( ) & | ^ < >`) or `!=`, `==`,
     /// `<=`, `>=`.
     Punct(&'static str),
@@ -31,11 +31,11 @@ pub enum Tok {
     Eof,
 }
 
-/// A token with its position (1-based line and columns, the end inclusive).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
+/// A token with its position (1-based line and columns in characters, the end inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token<'a> {
     /// The kind.
-    pub tok: Tok,
+    pub tok: Tok<'a>,
     /// Line.
     pub line: usize,
     /// First column.
@@ -49,109 +49,119 @@ const PUNCT: [&str; 23] = [
     "^", "[", "]",
 ];
 
-/// The IPv6 address starting at `i`, if one does, and its length in characters.
-fn ipv6_at(chars: &[char], i: usize) -> Option<(Ipv6Addr, usize)> {
+/// The IPv6 address starting at byte `i`, if one does, and its length in bytes (all ASCII).
+fn ipv6_at(src: &str, i: usize) -> Option<(Ipv6Addr, usize)> {
+    let b = src.as_bytes();
     let mut j = i;
     let mut colons = 0;
-    while j < chars.len() && (chars[j].is_ascii_hexdigit() || chars[j] == ':' || chars[j] == '.') {
-        colons += usize::from(chars[j] == ':');
+    while j < b.len() && (b[j].is_ascii_hexdigit() || b[j] == b':' || b[j] == b'.') {
+        colons += usize::from(b[j] == b':');
         j += 1;
     }
     // A word goes on (`dead:beefy`): not an address.
-    if colons < 2 || chars.get(j).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+    if colons < 2 || b.get(j).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
         return None;
     }
-    while j > i && chars[j - 1] == '.' {
+    while j > i && b[j - 1] == b'.' {
         j -= 1;
     }
-    let w: String = chars[i..j].iter().collect();
-    w.parse::<Ipv6Addr>().ok().map(|a| (a, j - i))
+    src[i..j].parse::<Ipv6Addr>().ok().map(|a| (a, j - i))
 }
 
 /// Splits `src` into tokens; the last is [`Tok::Eof`]. An unknown character is returned as
-/// its position.
-pub fn lex(src: &str) -> Result<Vec<Token>, (usize, usize)> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
+/// its position. The scan is over bytes: outside quoted strings and comments every token is
+/// ASCII, and a column counts characters.
+pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
+    let b = src.as_bytes();
+    // About one token per five bytes of kube-proxy's rulesets.
+    let mut out = Vec::with_capacity(b.len() / 5 + 1);
     let (mut i, mut line, mut col) = (0usize, 1usize, 1usize);
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' && chars.get(i + 1) == Some(&'\n') {
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && b.get(i + 1) == Some(&b'\n') {
             i += 2;
             line += 1;
             col = 1;
             continue;
         }
-        if c == '\n' {
+        if c == b'\n' {
             out.push(Token { tok: Tok::Newline, line, col, end: col });
             i += 1;
             line += 1;
             col = 1;
             continue;
         }
-        if c.is_whitespace() {
+        if c.is_ascii_whitespace() {
             i += 1;
             col += 1;
             continue;
         }
-        if c == '#' {
-            while i < chars.len() && chars[i] != '\n' {
+        if c >= 0x80 {
+            // Outside strings and comments only whitespace may be non-ASCII.
+            let ch = src[i..].chars().next().unwrap_or('\u{fffd}');
+            if ch.is_whitespace() {
+                i += ch.len_utf8();
+                col += 1;
+                continue;
+            }
+            return Err((line, col));
+        }
+        if c == b'#' {
+            while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
             continue;
         }
         let start = col;
-        if (c.is_ascii_hexdigit() || c == ':')
-            && let Some((a, n)) = ipv6_at(&chars, i)
+        if (c.is_ascii_hexdigit() || c == b':')
+            && let Some((a, n)) = ipv6_at(src, i)
         {
             out.push(Token { tok: Tok::Addr6(a), line, col: start, end: start + n - 1 });
             i += n;
             col += n;
             continue;
         }
-        if c == '"' {
+        if c == b'"' {
             let mut j = i + 1;
-            let mut s = String::new();
-            while j < chars.len() && chars[j] != '"' && chars[j] != '\n' {
-                s.push(chars[j]);
+            while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
                 j += 1;
             }
-            if chars.get(j) != Some(&'"') {
+            if b.get(j) != Some(&b'"') {
                 return Err((line, start));
             }
-            let n = j + 1 - i;
+            let s = &src[i + 1..j];
+            let n = s.chars().count() + 2;
             out.push(Token { tok: Tok::Str(s), line, col: start, end: start + n - 1 });
             i = j + 1;
             col += n;
             continue;
         }
-        if c.is_ascii_alphabetic() || c == '_' {
+        if c.is_ascii_alphabetic() || c == b'_' {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || "/-_.".contains(chars[j])) {
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'/' | b'-' | b'_' | b'.')) {
                 j += 1;
             }
             // A word does not end with a dot or a dash (`ip daddr . meta`).
-            while j > i + 1 && matches!(chars[j - 1], '.' | '-') {
+            while j > i + 1 && matches!(b[j - 1], b'.' | b'-') {
                 j -= 1;
             }
-            let w: String = chars[i..j].iter().collect();
             let n = j - i;
-            out.push(Token { tok: Tok::Word(w), line, col: start, end: start + n - 1 });
+            out.push(Token { tok: Tok::Word(&src[i..j]), line, col: start, end: start + n - 1 });
             i = j;
             col += n;
             continue;
         }
         if c.is_ascii_digit() {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '.') {
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
                 j += 1;
             }
-            while j > i + 1 && chars[j - 1] == '.' {
+            while j > i + 1 && b[j - 1] == b'.' {
                 j -= 1;
             }
-            let w: String = chars[i..j].iter().collect();
+            let w = &src[i..j];
             let n = j - i;
-            let tok = if let Some(v) = super::expr::parse_number(&w) {
+            let tok = if let Some(v) = super::expr::parse_number(w) {
                 Tok::Num(v)
             } else if let Ok(a) = w.parse::<Ipv4Addr>() {
                 Tok::Addr(a)
@@ -163,16 +173,16 @@ pub fn lex(src: &str) -> Result<Vec<Token>, (usize, usize)> {
             col += n;
             continue;
         }
-        let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-        match PUNCT.iter().find(|p| rest.starts_with(**p)) {
+        let rest = &b[i..b.len().min(i + 2)];
+        match PUNCT.iter().find(|p| rest.starts_with(p.as_bytes())) {
             Some(p) => {
                 let n = p.len();
                 out.push(Token { tok: Tok::Punct(p), line, col: start, end: start + n - 1 });
                 i += n;
                 col += n;
             }
-            None if c == '<' || c == '>' => {
-                let p = if c == '<' { "<" } else { ">" };
+            None if c == b'<' || c == b'>' => {
+                let p = if c == b'<' { "<" } else { ">" };
                 out.push(Token { tok: Tok::Punct(p), line, col: start, end: start });
                 i += 1;
                 col += 1;
@@ -195,19 +205,31 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
-                Tok::Word("goto".into()),
-                Tok::Word("endpoint-5OJB/p80__10.180.0.1/80".into()),
+                Tok::Word("goto"),
+                Tok::Word("endpoint-5OJB/p80__10.180.0.1/80"),
                 Tok::Addr(Ipv4Addr::new(10, 0, 0, 0)),
                 Tok::Punct("/"),
                 Tok::Num(8),
                 Tok::Punct("."),
-                Tok::Digits("3h".into()),
+                Tok::Digits("3h"),
                 Tok::Num(0x4000),
                 Tok::Punct("!="),
-                Tok::Str("c d".into()),
+                Tok::Str("c d"),
                 Tok::Newline,
                 Tok::Eof,
             ]
         );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // nft's columns are characters: a two-byte `é` in a string is one column.
+        let t = lex("add rule x \"h\u{e9}llo\" @ \u{a0}:\n").unwrap();
+        let at: Vec<(Tok<'_>, usize, usize)> = t.iter().map(|t| (t.tok, t.col, t.end)).collect();
+        assert_eq!(at[3], (Tok::Str("h\u{e9}llo"), 12, 18));
+        assert_eq!(at[4], (Tok::Punct("@"), 20, 20));
+        // A no-break space separates tokens as whitespace does.
+        assert_eq!(at[5], (Tok::Punct(":"), 23, 23));
+        assert_eq!(lex("add \u{e9}"), Err((1, 5)));
     }
 }

@@ -51,21 +51,26 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
 
 /// `define NAME = TOKENS` (at the start of a line) and `$NAME` uses, replaced by the tokens
 /// (located at the use); `redefine` replaces a definition, `undefine` drops one.
-fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
-    let mut vars: std::collections::BTreeMap<String, Vec<Token>> = std::collections::BTreeMap::new();
+fn expand_defines(toks: Vec<Token<'_>>) -> Result<Vec<Token<'_>>, (Token<'_>, String)> {
+    let uses_vars =
+        |t: &Token<'_>| matches!(t.tok, Tok::Punct("$") | Tok::Word("define" | "redefine" | "undefine"));
+    if !toks.iter().any(uses_vars) {
+        return Ok(toks);
+    }
+    let mut vars: std::collections::BTreeMap<&str, Vec<Token<'_>>> = std::collections::BTreeMap::new();
     let mut out: Vec<Token> = Vec::with_capacity(toks.len());
     let mut i = 0;
     let line_start =
         |out: &[Token]| matches!(out.last().map(|t| &t.tok), None | Some(Tok::Newline | Tok::Punct(";")));
-    let at = |i: usize| toks[i.min(toks.len() - 1)].clone();
+    let at = |i: usize| toks[i.min(toks.len() - 1)];
     while i < toks.len() {
         let t = &toks[i];
         match &t.tok {
-            Tok::Word(w) if matches!(w.as_str(), "define" | "redefine" | "undefine") && line_start(&out) => {
+            Tok::Word(w) if matches!(*w, "define" | "redefine" | "undefine") && line_start(&out) => {
                 let Some(Tok::Word(name)) = toks.get(i + 1).map(|t| &t.tok) else {
                     return Err((at(i + 1), "syntax error, expecting string".to_string()));
                 };
-                if w == "undefine" {
+                if *w == "undefine" {
                     if vars.remove(name).is_none() {
                         return Err((at(i + 1), format!("undefined symbol '{name}'")));
                     }
@@ -75,7 +80,7 @@ fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
                 if !matches!(toks.get(i + 2).map(|t| &t.tok), Some(Tok::Punct("="))) {
                     return Err((at(i + 2), "syntax error, expecting '='".to_string()));
                 }
-                if w == "define" && vars.contains_key(name) {
+                if *w == "define" && vars.contains_key(name) {
                     return Err((at(i + 1), format!("symbol '{name}' already defined")));
                 }
                 let mut j = i + 3;
@@ -93,12 +98,12 @@ fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
                         Tok::Punct("}") => depth -= 1,
                         _ => {}
                     }
-                    value.push(toks[j].clone());
+                    value.push(toks[j]);
                     j += 1;
                 }
                 // A value may use earlier variables.
                 let value = expand_uses(&value, &vars)?;
-                vars.insert(name.clone(), value);
+                vars.insert(name, value);
                 i = j;
             }
             Tok::Punct("$") => {
@@ -106,7 +111,7 @@ fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
                 i += 2;
             }
             _ => {
-                out.push(t.clone());
+                out.push(*t);
                 i += 1;
             }
         }
@@ -118,28 +123,28 @@ fn expand_defines(toks: Vec<Token>) -> Result<Vec<Token>, (Token, String)> {
 }
 
 /// Replaces `$NAME` in `toks` by the variable's tokens, located at the name.
-fn expand_uses(
-    toks: &[Token],
-    vars: &std::collections::BTreeMap<String, Vec<Token>>,
-) -> Result<Vec<Token>, (Token, String)> {
+fn expand_uses<'a>(
+    toks: &[Token<'a>],
+    vars: &std::collections::BTreeMap<&'a str, Vec<Token<'a>>>,
+) -> Result<Vec<Token<'a>>, (Token<'a>, String)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
         if toks[i].tok != Tok::Punct("$") {
-            out.push(toks[i].clone());
+            out.push(toks[i]);
             i += 1;
             continue;
         }
         let Some(name_tok @ Token { tok: Tok::Word(name), .. }) = toks.get(i + 1) else {
-            return Err((toks[i].clone(), "syntax error, unexpected '$'".to_string()));
+            return Err((toks[i], "syntax error, unexpected '$'".to_string()));
         };
         // nft locates a use by the name after the `$`.
-        let use_at = name_tok.clone();
+        let use_at = *name_tok;
         let Some(value) = vars.get(name) else {
             return Err((use_at, format!("unknown identifier '{name}'")));
         };
         for v in value {
-            out.push(Token { tok: v.tok.clone(), ..use_at.clone() });
+            out.push(Token { tok: v.tok, ..use_at });
         }
         i += 2;
     }
@@ -156,7 +161,7 @@ struct Ref {
 }
 
 struct Parser<'a> {
-    toks: Vec<Token>,
+    toks: Vec<Token<'a>>,
     pos: usize,
     file: &'a str,
     src: &'a str,
@@ -254,12 +259,12 @@ fn is_family(w: &str) -> bool {
     matches!(w, "ip" | "ip6" | "inet" | "arp" | "bridge" | "netdev")
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> &Tok {
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Tok<'a> {
         &self.toks[self.pos.min(self.toks.len() - 1)].tok
     }
 
-    fn peek_at(&self, n: usize) -> &Tok {
+    fn peek_at(&self, n: usize) -> &Tok<'a> {
         &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
     }
 
@@ -272,7 +277,7 @@ impl Parser<'_> {
     }
 
     fn is_word(&self, w: &str) -> bool {
-        matches!(self.peek(), Tok::Word(x) if x == w)
+        matches!(self.peek(), Tok::Word(x) if *x == w)
     }
 
     fn is_punct(&self, p: &str) -> bool {
@@ -311,7 +316,7 @@ impl Parser<'_> {
     /// "syntax error, unexpected X" at the current token.
     fn unexpected(&self, expecting: Option<&str>) -> NftError {
         let what = match self.peek() {
-            Tok::Word(w) if KEYWORDS.contains(&w.as_str()) => w.clone(),
+            Tok::Word(w) if KEYWORDS.contains(w) => w.to_string(),
             Tok::Word(_) | Tok::Addr(_) | Tok::Addr6(_) | Tok::Digits(_) => "string".to_string(),
             Tok::Num(_) => "number".to_string(),
             Tok::Str(_) => "quoted string".to_string(),
@@ -359,19 +364,19 @@ impl Parser<'_> {
     }
 
     fn name(&mut self) -> R<(String, usize)> {
-        match self.peek().clone() {
-            Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Ok((w, self.bump())),
+        match *self.peek() {
+            Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Ok((w.to_string(), self.bump())),
             Tok::Num(n) => Ok((n.to_string(), self.bump())),
             _ => Err(self.unexpected(Some("string"))),
         }
     }
 
     fn family(&mut self) -> R<Family> {
-        if let Tok::Word(w) = self.peek().clone()
-            && is_family(&w)
+        if let Tok::Word(w) = *self.peek()
+            && is_family(w)
         {
             let at = self.bump();
-            return match w.as_str() {
+            return match w {
                 "ip" => Ok(Family::Ip),
                 "ip6" => Ok(Family::Ip6),
                 "inet" => Ok(Family::Inet),
@@ -410,27 +415,27 @@ impl Parser<'_> {
 
     fn command(&mut self) -> R<()> {
         let at = self.pos;
-        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
-        match w.as_str() {
+        let Tok::Word(w) = *self.peek() else { return Err(self.unexpected(None)) };
+        match w {
             "table" => {
                 self.bump();
                 self.table_cmd(false)
             }
             "add" | "create" | "insert" | "delete" | "destroy" | "flush" => {
                 self.bump();
-                self.verb(&w)
+                self.verb(w)
             }
             "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace" | "export"
-            | "import" => Err(self.unmodelled(at, &w)),
+            | "import" => Err(self.unmodelled(at, w)),
             _ => Err(self.unexpected(None)),
         }
     }
 
     fn verb(&mut self, verb: &str) -> R<()> {
         let at = self.pos;
-        let Tok::Word(obj) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        let Tok::Word(obj) = *self.peek() else { return Err(self.unexpected(None)) };
         self.bump();
-        match (verb, obj.as_str()) {
+        match (verb, obj) {
             ("flush", "ruleset") => {
                 self.rs.tables.clear();
                 self.end_of_item()
@@ -625,12 +630,12 @@ impl Parser<'_> {
         loop {
             self.skip_separators();
             let iat = self.pos;
-            match self.peek().clone() {
+            match *self.peek() {
                 Tok::Punct("}") => {
                     self.bump();
                     break;
                 }
-                Tok::Word(w) if w == "flags" => {
+                Tok::Word("flags") => {
                     self.bump();
                     loop {
                         let (fl, fat) = self.name()?;
@@ -644,13 +649,13 @@ impl Parser<'_> {
                     }
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if w == "comment" => {
+                Tok::Word("comment") => {
                     self.bump();
                     let c = self.string()?;
                     self.table_of(f, at, &name, "rule")?.comment = Some(c);
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if w == "chain" => {
+                Tok::Word("chain") => {
                     self.bump();
                     let (c, _) = self.name()?;
                     let mut chain = Chain::new(&c);
@@ -673,8 +678,8 @@ impl Parser<'_> {
                     sets.push(set);
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if UNMODELLED.contains(&w.as_str()) || w == "flowtable" || w == "counter" => {
-                    return Err(self.unmodelled(iat, &w));
+                Tok::Word(w) if UNMODELLED.contains(&w) || w == "flowtable" || w == "counter" => {
+                    return Err(self.unmodelled(iat, w));
                 }
                 _ => return Err(self.unexpected(None)),
             }
@@ -694,10 +699,10 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> R<String> {
-        match self.peek().clone() {
+        match *self.peek() {
             Tok::Str(s) => {
                 self.bump();
-                Ok(s)
+                Ok(s.to_string())
             }
             _ => Err(self.unexpected(Some("quoted string"))),
         }
@@ -717,12 +722,12 @@ impl Parser<'_> {
     fn chain_body(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
         loop {
             self.skip_separators();
-            match self.peek().clone() {
+            match *self.peek() {
                 Tok::Punct("}") => {
                     self.bump();
                     return Ok(());
                 }
-                Tok::Word(w) if w == "type" => {
+                Tok::Word("type") => {
                     let tat = self.bump();
                     let (ty, tyat) = self.name()?;
                     let kind = match ty.as_str() {
@@ -765,7 +770,7 @@ impl Parser<'_> {
                     chain.base = Some(BaseChain { kind, hook, priority, policy });
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if w == "policy" => {
+                Tok::Word("policy") => {
                     let pat = self.bump();
                     let (p, _) = self.name()?;
                     let policy = match p.as_str() {
@@ -786,7 +791,7 @@ impl Parser<'_> {
                     chain.comment = Some(self.string()?);
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if w == "device" || w == "flags" => return Err(self.unmodelled(self.pos, &w)),
+                Tok::Word(w) if w == "device" || w == "flags" => return Err(self.unmodelled(self.pos, w)),
                 Tok::Eof => return Err(self.unexpected(None)),
                 _ => {
                     let r = self.rule(f, table)?;
@@ -808,7 +813,7 @@ impl Parser<'_> {
     /// `priority NAME [+|- N]` or `priority [-]N`.
     fn priority(&mut self, hook: Hook, pat: usize) -> R<i32> {
         let neg = self.eat_punct("-");
-        match self.peek().clone() {
+        match *self.peek() {
             Tok::Num(n) => {
                 self.bump();
                 let v = i32::try_from(n).map_err(|_| self.err(pat, "priority out of range"))?;
@@ -849,14 +854,14 @@ impl Parser<'_> {
         loop {
             self.skip_separators();
             let iat = self.pos;
-            let Tok::Word(w) = self.peek().clone() else {
+            let Tok::Word(w) = *self.peek() else {
                 if self.eat_punct("}") {
                     break;
                 }
                 return Err(self.unexpected(None));
             };
             self.bump();
-            match w.as_str() {
+            match w {
                 "type" => {
                     loop {
                         let (t, tat) = self.name()?;
@@ -918,7 +923,7 @@ impl Parser<'_> {
                     }
                 }
                 "typeof" | "counter" | "policy" | "gc-interval" | "auto-merge" => {
-                    return Err(self.unmodelled(iat, &w));
+                    return Err(self.unmodelled(iat, w));
                 }
                 _ => {
                     self.pos = iat;
@@ -967,9 +972,9 @@ impl Parser<'_> {
 
     fn time(&mut self) -> R<u64> {
         let at = self.pos;
-        let text = match self.peek().clone() {
+        let text = match *self.peek() {
             Tok::Num(n) => n.to_string(),
-            Tok::Digits(d) => d,
+            Tok::Digits(d) => d.to_string(),
             _ => return Err(self.unexpected(Some("string"))),
         };
         self.bump();
@@ -1084,14 +1089,28 @@ impl Parser<'_> {
         if bracketed {
             self.bump();
         }
-        let text = match self.peek().clone() {
-            Tok::Word(w) | Tok::Digits(w) => w,
-            Tok::Str(s) if t == DataType::Ifname => s,
-            Tok::Num(n) => n.to_string(),
+        let text: std::borrow::Cow<'_, str> = match *self.peek() {
+            Tok::Word(w) | Tok::Digits(w) => w.into(),
+            Tok::Str(s) if t == DataType::Ifname => s.into(),
             Tok::Addr(_) if t == DataType::Ipv6Addr => return Err(self.err(at, ADDRESS_FAMILY)),
             Tok::Addr6(_) if t == DataType::Ipv4Addr => return Err(self.err(at, ADDRESS_FAMILY)),
-            Tok::Addr(a) => a.to_string(),
-            Tok::Addr6(a) => a.to_string(),
+            // The scanner has parsed these already.
+            Tok::Addr(a) if t == DataType::Ipv4Addr && !bracketed => {
+                self.bump();
+                return Ok((Value::Addr(a), at));
+            }
+            Tok::Num(n) if t == DataType::InetService => {
+                self.bump();
+                return match u16::try_from(n) {
+                    Ok(p) => Ok((Value::Port(p), at)),
+                    Err(_) => {
+                        Err(self.err(at, "Could not resolve service: Servname not supported for ai_socktype"))
+                    }
+                };
+            }
+            Tok::Num(n) => n.to_string().into(),
+            Tok::Addr(a) => a.to_string().into(),
+            Tok::Addr6(a) => a.to_string().into(),
             _ => return Err(self.unexpected(None)),
         };
         self.bump();
@@ -1120,9 +1139,9 @@ impl Parser<'_> {
 
     fn verdict(&mut self, f: Family, table: &str) -> R<Verdict> {
         let at = self.pos;
-        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(Some("verdict"))) };
+        let Tok::Word(w) = *self.peek() else { return Err(self.unexpected(Some("verdict"))) };
         self.bump();
-        Ok(match w.as_str() {
+        Ok(match w {
             "accept" => Verdict::Accept,
             "drop" => Verdict::Drop,
             "continue" => Verdict::Continue,
@@ -1258,8 +1277,8 @@ impl Parser<'_> {
 
     fn stmt(&mut self, f: Family, table: &str, before: &[Stmt]) -> R<Stmt> {
         let at = self.pos;
-        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
-        match w.as_str() {
+        let Tok::Word(w) = *self.peek() else { return Err(self.unexpected(None)) };
+        match w {
             "accept" | "drop" | "continue" | "return" | "jump" | "goto" => {
                 Ok(Stmt::Verdict(self.verdict(f, table)?))
             }
@@ -1282,8 +1301,8 @@ impl Parser<'_> {
                 loop {
                     if self.eat_word("prefix") {
                         prefix = Some(self.string()?);
-                    } else if let Tok::Word(o) = self.peek().clone()
-                        && matches!(o.as_str(), "level" | "flags" | "group" | "snaplen" | "queue-threshold")
+                    } else if let Tok::Word(o) = *self.peek()
+                        && matches!(o, "level" | "flags" | "group" | "snaplen" | "queue-threshold")
                     {
                         return Err(self.unmodelled(self.pos, &format!("log {o}")));
                     } else {
@@ -1588,9 +1607,9 @@ impl Parser<'_> {
             Tok::Punct("&") => Some(BinOp::And),
             Tok::Punct("|") => Some(BinOp::Or),
             Tok::Punct("^") => Some(BinOp::Xor),
-            Tok::Word(w) if w == "and" => Some(BinOp::And),
-            Tok::Word(w) if w == "or" => Some(BinOp::Or),
-            Tok::Word(w) if w == "xor" => Some(BinOp::Xor),
+            Tok::Word("and") => Some(BinOp::And),
+            Tok::Word("or") => Some(BinOp::Or),
+            Tok::Word("xor") => Some(BinOp::Xor),
             _ => None,
         };
         if let Some(op) = op {
@@ -1631,9 +1650,9 @@ impl Parser<'_> {
 
     fn primary(&mut self) -> R<Expr> {
         let at = self.pos;
-        let Tok::Word(w) = self.peek().clone() else { return Err(self.unexpected(None)) };
+        let Tok::Word(w) = *self.peek() else { return Err(self.unexpected(None)) };
         self.bump();
-        match w.as_str() {
+        match w {
             "ip" => self.field(&[
                 ("saddr", Payload::IpSaddr),
                 ("daddr", Payload::IpDaddr),
@@ -1730,8 +1749,8 @@ impl Parser<'_> {
                 }
                 Ok(Expr::Numgen { modulus, offset })
             }
-            _ if UNMODELLED.contains(&w.as_str()) => Err(self.unmodelled(at, &w)),
-            _ if KEYWORDS.contains(&w.as_str()) => {
+            _ if UNMODELLED.contains(&w) => Err(self.unmodelled(at, w)),
+            _ if KEYWORDS.contains(&w) => {
                 self.pos = at;
                 Err(self.unexpected(None))
             }

@@ -2,15 +2,16 @@
 //! with the handle the kernel would give it. It can be built with these types as well as parsed
 //! from the `nft -f` language ([`super::parse`]); [`super::list`] prints it.
 //!
-//! Set elements are kept by key in an ordered map (a verdict-map lookup is one `BTreeMap`
-//! lookup, whatever the size of the map); elements with a range or prefix in some field are
-//! scanned in order after the exact lookup misses.
+//! Set elements are kept by key in a hash map (a verdict-map lookup is one hash lookup,
+//! whatever the size of the map, as with the kernel's `nft_set_hash`); elements with a range
+//! or prefix in some field are scanned in order after the exact lookup misses. Chains and sets
+//! are found by name through hash maps with the fixed [`FxBuild`] hasher.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use indexmap::IndexMap;
 use sim_core::SimTime;
+use sim_core::hash::FxBuildHasher as FxBuild;
 
 use super::expr::{DataType, Stmt, Value, Verdict};
 use crate::netfilter::Hook;
@@ -249,10 +250,21 @@ impl Element {
     }
 }
 
+/// The position of an element in [`Elements`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementAt {
+    /// The i-th element with a plain key.
+    Exact(usize),
+    /// The i-th element with a range.
+    Range(usize),
+}
+
 /// The elements of a set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Elements {
-    exact: BTreeMap<Vec<Value>, Element>,
+    /// Elements with a plain key, hashed (the kernel's `nft_set_hash`): a lookup costs the
+    /// same at any size. `nft list` order is computed when listing.
+    exact: IndexMap<Vec<Value>, Element, FxBuild>,
     ranges: Vec<Element>,
 }
 
@@ -280,7 +292,7 @@ impl Elements {
             })
             .collect();
         if let Some(k) = exact {
-            return self.exact.remove(&k).is_some();
+            return self.exact.swap_remove(&k).is_some();
         }
         let before = self.ranges.len();
         self.ranges.retain(|r| r.key != key);
@@ -289,12 +301,29 @@ impl Elements {
 
     /// The live element whose key holds `key`: an exact lookup, then the ranges in order.
     pub fn lookup(&self, key: &[Value], now: SimTime) -> Option<&Element> {
-        if let Some(e) = self.exact.get(key).filter(|e| e.live(now)) {
-            return Some(e);
+        self.lookup_at(key, now).and_then(|at| self.at(at))
+    }
+
+    /// Where [`Elements::lookup`]'s element is, to find it again with [`Elements::at`] while
+    /// the set is not changed.
+    pub fn lookup_at(&self, key: &[Value], now: SimTime) -> Option<ElementAt> {
+        if let Some(i) = self.exact.get_index_of(key).filter(|i| self.exact[*i].live(now)) {
+            return Some(ElementAt::Exact(i));
         }
-        self.ranges.iter().find(|r| {
-            r.live(now) && r.key.len() == key.len() && r.key.iter().zip(key).all(|(p, v)| p.contains(v))
-        })
+        self.ranges
+            .iter()
+            .position(|r| {
+                r.live(now) && r.key.len() == key.len() && r.key.iter().zip(key).all(|(p, v)| p.contains(v))
+            })
+            .map(ElementAt::Range)
+    }
+
+    /// The element at a position [`Elements::lookup_at`] gave.
+    pub fn at(&self, at: ElementAt) -> Option<&Element> {
+        match at {
+            ElementAt::Exact(i) => self.exact.get_index(i).map(|(_, e)| e),
+            ElementAt::Range(i) => self.ranges.get(i),
+        }
     }
 
     /// Number of elements.
@@ -398,9 +427,9 @@ pub struct Table {
     /// `comment "..."`.
     pub comment: Option<String>,
     /// Named sets and maps, in creation order.
-    pub sets: IndexMap<String, Set>,
+    pub sets: IndexMap<String, Set, FxBuild>,
     /// Chains, in creation order.
-    pub chains: IndexMap<String, Chain>,
+    pub chains: IndexMap<String, Chain, FxBuild>,
     next_handle: u64,
 }
 
@@ -413,8 +442,8 @@ impl Table {
             handle: 0,
             flags: TableFlags::default(),
             comment: None,
-            sets: IndexMap::new(),
-            chains: IndexMap::new(),
+            sets: IndexMap::default(),
+            chains: IndexMap::default(),
             next_handle: 1,
         }
     }
