@@ -599,6 +599,18 @@ impl ApiServer {
             meta.managed_fields = None;
             meta.self_link = None;
         }
+        // The Service strategy's PrepareForCreate resets the status to an empty one, which the
+        // API serves as `status: {loadBalancer: {}}` (a dump's status is kept as written).
+        // So does the Ingress strategy's (`status: {loadBalancer: {}}`).
+        match &mut obj {
+            Object::Service(svc) => {
+                svc.status.get_or_insert_with(Default::default);
+            }
+            Object::Ingress(ing) => {
+                ing.status.get_or_insert_with(|| serde_json::json!({"loadBalancer": {}}));
+            }
+            _ => {}
+        }
         self.log(ChangeType::Added, key.clone(), rv);
         Ok(self.put(key, obj))
     }
@@ -1261,10 +1273,31 @@ fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
     }
 }
 
-/// Whether the registry keeps `metadata.generation` for a kind: objects with a spec do;
-/// Endpoints (subsets, no spec) never get one, as `kubectl get ep -o yaml` shows.
+/// Whether the registry keeps `metadata.generation` for a kind: the kinds whose registry
+/// strategy sets `Generation = 1` in `PrepareForCreate` (`pkg/registry/.../strategy.go`: pods,
+/// the workloads, EndpointSlices, Ingresses, IngressClasses, webhook configurations). Services,
+/// Endpoints, Nodes, Namespaces, ConfigMaps, Secrets and ServiceCIDRs never get one, as
+/// `kubectl get svc -o yaml` on a real cluster shows.
 fn has_generation(kind: Kind) -> bool {
-    kind != Kind::Endpoints
+    match kind {
+        Kind::Pod
+        | Kind::Deployment
+        | Kind::ReplicaSet
+        | Kind::StatefulSet
+        | Kind::DaemonSet
+        | Kind::EndpointSlice
+        | Kind::Ingress
+        | Kind::IngressClass
+        | Kind::ValidatingWebhookConfiguration => true,
+        Kind::Namespace
+        | Kind::Node
+        | Kind::Service
+        | Kind::Endpoints
+        | Kind::ServiceCidr
+        | Kind::ConfigMap
+        | Kind::Secret
+        | Kind::KubeProxyConfiguration => false,
+    }
 }
 
 /// True if anything but metadata and status differs (what bumps `metadata.generation`): the

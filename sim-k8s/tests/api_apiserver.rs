@@ -147,7 +147,9 @@ fn apply_created_configured_unchanged() {
     let changed = SVC.replace("8080", "8081");
     assert_eq!(s.apply(one(&changed)), Ok(ApplyResult::Configured));
     assert_eq!(service(&s, "svc-echoserver").spec.cluster_ip, vip);
-    assert_eq!(service(&s, "svc-echoserver").metadata.generation, Some(2));
+    // The Service registry never sets metadata.generation (pkg/registry/core/service/strategy.go
+    // has no `Generation = 1`), so a spec change bumps only the resourceVersion.
+    assert_eq!(service(&s, "svc-echoserver").metadata.generation, None);
 }
 
 #[test]
@@ -377,4 +379,33 @@ fn service_cidr_objects_extend_the_cluster_ip_range() {
     assert!(s.create(one(cidr)).is_ok());
     assert!(s.create(one(svc)).is_ok());
     assert_eq!(service(&s, "extra").spec.cluster_ip.to_string(), "10.200.0.5");
+}
+
+#[test]
+fn created_objects_carry_what_the_registry_strategies_set() {
+    // What `kubectl get -o yaml` shows on a real cluster right after a create: a Namespace gets
+    // the kubernetes.io/metadata.name label, the `kubernetes` finalizer and phase Active
+    // (SetDefaults_Namespace, the namespace strategy); a Service and an Ingress get an empty
+    // `status: {loadBalancer: {}}`; only kinds whose strategy sets it carry metadata.generation.
+    let mut s = server(1);
+    assert!(s.create(one("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n")).is_ok());
+    let Some(Object::Namespace(ns)) = s.get_named(Kind::Namespace, "", "shop") else {
+        panic!("no namespace")
+    };
+    assert_eq!(ns.metadata.labels.get("kubernetes.io/metadata.name").map(String::as_str), Some("shop"));
+    assert_eq!(ns.spec, Some(serde_json::json!({"finalizers": ["kubernetes"]})));
+    assert_eq!(ns.status, Some(serde_json::json!({"phase": "Active"})));
+    assert_eq!(ns.metadata.generation, None);
+
+    assert!(s.create(one(SVC)).is_ok());
+    let svc = service(&s, "svc-echoserver");
+    assert_eq!(svc.metadata.generation, None);
+    let yaml = serde_json::to_value(svc).map(|v| v["status"].clone()).ok();
+    assert_eq!(yaml, Some(serde_json::json!({"loadBalancer": {}})));
+
+    let ing = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  defaultBackend:\n    service:\n      name: svc-echoserver\n      port:\n        number: 8080\n";
+    assert!(s.create(one(ing)).is_ok());
+    let Some(Object::Ingress(i)) = s.get_named(Kind::Ingress, "default", "web") else { panic!("no ingress") };
+    assert_eq!(i.status, Some(serde_json::json!({"loadBalancer": {}})));
+    assert_eq!(i.metadata.generation, Some(1));
 }

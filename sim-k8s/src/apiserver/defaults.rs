@@ -40,14 +40,27 @@ pub fn apply(obj: &mut Object) {
                 n.spec.pod_cidrs = vec![c.clone()];
             }
         }
-        Object::Namespace(_)
-        | Object::Ingress(_)
+        Object::Namespace(n) => namespace(n),
+        Object::Ingress(_)
         | Object::IngressClass(_)
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
         | Object::ValidatingWebhookConfiguration(_)
         | Object::KubeProxyConfiguration(_) => {}
         Object::Secret(s) => s.store_defaults(),
+    }
+}
+
+/// `SetDefaults_Namespace` (the `kubernetes.io/metadata.name` label, GA in 1.22) and
+/// `SetDefaults_NamespaceStatus` (phase `Active`), with the namespace strategy's
+/// `PrepareForCreate` finalizer `kubernetes`.
+fn namespace(n: &mut crate::api::Namespace) {
+    n.metadata.labels.insert("kubernetes.io/metadata.name".into(), n.metadata.name.clone());
+    if n.spec.is_none() {
+        n.spec = Some(serde_json::json!({"finalizers": ["kubernetes"]}));
+    }
+    if n.status.as_ref().and_then(|s| s.get("phase")).is_none() {
+        n.status = Some(serde_json::json!({"phase": "Active"}));
     }
 }
 

@@ -189,6 +189,8 @@ pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Obj
             describe_workload(store, obj, &evs, now)
         }
         Object::Ingress(i) => describe_ingress(store, i, &evs, now),
+        Object::Secret(s) => describe_secret(s),
+        Object::ConfigMap(c) => describe_config_map(c),
         other => describe_generic(other.meta(), other.kind(), &evs, now),
     }
 }
@@ -290,6 +292,51 @@ fn describe_generic(meta: Option<&ObjectMeta>, kind: Kind, evs: &[&Event], now: 
     labels_multiline(&mut d, "Labels", &meta.labels, "=");
     labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
     describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+/// describe.go `describeSecret`: the keys in order with their decoded sizes, never the
+/// values (a service-account token excepted, as upstream prints it); no events.
+fn describe_secret(s: &crate::api::Secret) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", s.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", s.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &s.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &s.metadata.annotations, ": ");
+    d.w(0, &format!("\nType:\t{}\n", s.type_name()));
+    d.w(0, "\nData\n====\n");
+    let sa_token = s.type_name() == "kubernetes.io/service-account-token";
+    for (k, len) in s.sizes() {
+        let token = s.data.get(k).filter(|_| sa_token && k == "token").and_then(|v| {
+            data_encoding::BASE64.decode(v.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok())
+        });
+        match token {
+            Some(token) => d.w(0, &format!("{k}:\t{token}\n")),
+            None => d.w(0, &format!("{k}:\t{len} bytes\n")),
+        }
+    }
+    d.finish()
+}
+
+/// describe.go `describeConfigMap`: each key's value under a `----` rule, then the binary
+/// keys with their sizes.
+fn describe_config_map(c: &crate::api::ConfigMap) -> String {
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", c.metadata.name));
+    d.w(0, &format!("Namespace:\t{}\n", c.metadata.namespace));
+    labels_multiline(&mut d, "Labels", &c.metadata.labels, "=");
+    labels_multiline(&mut d, "Annotations", &c.metadata.annotations, ": ");
+    d.w(0, "\nData\n====\n");
+    for (k, v) in &c.data {
+        d.w(0, &format!("{k}:\n----\n"));
+        d.w(0, &format!("{v}\n"));
+    }
+    d.w(0, "\nBinaryData\n====\n");
+    for (k, v) in &c.binary_data {
+        let len = data_encoding::BASE64.decode(v.as_bytes()).map(|b| b.len()).unwrap_or(0);
+        d.w(0, &format!("{k}: {len} bytes\n"));
+    }
+    d.w(0, "\n");
     d.finish()
 }
 
@@ -1168,6 +1215,49 @@ pub fn get_events(events: &[Event], now: SimTime, opts: &GetOptions) -> KubectlO
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_lists_sizes_in_key_order_and_a_service_account_token_in_full() {
+        // describe.go describeSecret: sorted keys, decoded sizes; the token of a
+        // service-account-token Secret is printed.
+        let mut s = crate::api::Secret::default();
+        s.metadata.name = "mysecret".into();
+        s.metadata.namespace = "default".into();
+        s.data.insert("username".into(), "YWRtaW4=".into());
+        s.string_data.insert("password".into(), "s3cr3t!".into());
+        s.store_defaults();
+        assert_eq!(
+            describe_secret(&s),
+            "Name:         mysecret\nNamespace:    default\nLabels:       <none>\n\
+             Annotations:  <none>\n\nType:  Opaque\n\nData\n====\npassword:  7 bytes\n\
+             username:  5 bytes\n"
+        );
+        let mut t = crate::api::Secret {
+            type_: Some("kubernetes.io/service-account-token".into()),
+            ..Default::default()
+        };
+        t.data.insert("token".into(), data_encoding::BASE64.encode(b"eyJhbGciOi"));
+        t.data.insert("ca.crt".into(), data_encoding::BASE64.encode(&[0u8; 1066]));
+        let out = describe_secret(&t);
+        assert!(out.ends_with("Data\n====\nca.crt:  1066 bytes\ntoken:   eyJhbGciOi\n"), "{out}");
+    }
+
+    #[test]
+    fn config_map_shows_each_value_under_a_rule_and_binary_sizes() {
+        // describe.go describeConfigMap.
+        let mut c = crate::api::ConfigMap::default();
+        c.metadata.name = "game-demo".into();
+        c.metadata.namespace = "default".into();
+        c.data.insert("lives".into(), "3".into());
+        c.data.insert("game.properties".into(), "enemy.types=aliens\n".into());
+        c.binary_data.insert("blob".into(), "AAEC".into());
+        assert_eq!(
+            describe_config_map(&c),
+            "Name:         game-demo\nNamespace:    default\nLabels:       <none>\n\
+             Annotations:  <none>\n\nData\n====\ngame.properties:\n----\nenemy.types=aliens\n\n\
+             lives:\n----\n3\n\nBinaryData\n====\nblob: 3 bytes\n\n"
+        );
+    }
 
     #[test]
     fn endpoint_slices_three_then_more() {
