@@ -503,7 +503,8 @@ fn test_load_balancer_packet_flows() {
     s.service_type = ServiceType::LoadBalancer;
     s.node_port = Some(3001);
     s.load_balancer_ips = vec![ip("1.2.3.4"), ip("5.6.7.8")];
-    s.load_balancer_source_ranges = vec!["192.168.0.0/24".parse().unwrap(), "203.0.113.0/25".parse().unwrap()];
+    s.load_balancer_source_ranges =
+        vec!["192.168.0.0/24".parse().unwrap(), "203.0.113.0/25".parse().unwrap()];
     let mut eps = EndpointsMap::new();
     eps.insert(spn("ns1", "svc1", "p80"), vec![ep("10.180.0.1", None)]);
     let r = sync(&fake_config(), &[s], &eps);
@@ -520,8 +521,22 @@ fn test_load_balancer_packet_flows() {
             flow("accepted external to LB2", ext, "5.6.7.8", 80, ep, true),
             flow("blocked external to LB1", blocked, "1.2.3.4", 80, "DROP", false),
             flow("blocked external to LB2", blocked, "5.6.7.8", 80, "DROP", false),
-            flow("pod to LB1 (blocked by LoadBalancerSourceRanges)", "10.0.0.2", "1.2.3.4", 80, "DROP", false),
-            flow("pod to LB2 (blocked by LoadBalancerSourceRanges)", "10.0.0.2", "5.6.7.8", 80, "DROP", false),
+            flow(
+                "pod to LB1 (blocked by LoadBalancerSourceRanges)",
+                "10.0.0.2",
+                "1.2.3.4",
+                80,
+                "DROP",
+                false,
+            ),
+            flow(
+                "pod to LB2 (blocked by LoadBalancerSourceRanges)",
+                "10.0.0.2",
+                "5.6.7.8",
+                80,
+                "DROP",
+                false,
+            ),
             flow("node to LB1 (allowed by LoadBalancerSourceRanges)", node, "1.2.3.4", 80, ep, true),
             flow("node to LB2 (allowed by LoadBalancerSourceRanges)", node, "5.6.7.8", 80, ep, true),
             flow("same node to LB1, SNATted to LB1 (implicitly allowed)", "1.2.3.4", "1.2.3.4", 80, ep, true),

@@ -219,7 +219,8 @@ fn counted_rules(saved: &str) -> Vec<String> {
 /// every range nat leaves it alone and filter DROPs it. Compared rule by rule: the rules the kernel counted are the rules netsim matched.
 #[test]
 fn node_to_firewalled_lb_ip_matches_the_kernel() {
-    let cases = [("192.168.0.2", "1.2.3.4", true), ("192.168.0.2", "5.6.7.8", true), ("10.99.0.5", "1.2.3.4", false)];
+    let cases =
+        [("192.168.0.2", "1.2.3.4", true), ("192.168.0.2", "5.6.7.8", true), ("10.99.0.5", "1.2.3.4", false)];
     // netsim first (runs everywhere).
     for (src, dst, allowed) in cases {
         let (filter, nat) = netsim_local_flow(src, dst);
@@ -265,7 +266,11 @@ fn node_to_firewalled_lb_ip_matches_the_kernel() {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             // curl times out either way (28): the kernel's tcp_connect ignores a local drop's
             // EPERM and retransmits; the counters tell the two cases apart.
-            assert!(text.contains("curl=28"), "{backend} {src} -> {dst}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                text.contains("curl=28"),
+                "{backend} {src} -> {dst}: {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let (filter_text, nat_text) = text.split_once("*nat").unwrap_or((&text, ""));
             let (filter, nat) = netsim_local_flow(src, dst);
             assert_eq!(filter, counted_rules(filter_text), "{backend} {src} -> {dst}: filter rules");

@@ -206,7 +206,7 @@ impl Cluster {
         };
         let payload = match proto {
             ConvProto::Tcp => HttpRequest::render("GET", &format!("{dest}:{port}"), "/", "curl/8.5.0"),
-            ConvProto::Udp => b"ping\n".to_vec(),
+            ConvProto::Udp | ConvProto::Sctp => b"ping\n".to_vec(),
             ConvProto::Icmp => Vec::new(),
         };
         let first_record = self.world().net.trace.records.len();
@@ -215,6 +215,9 @@ impl Cluster {
         // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the conversation ends
         // on its disposition, before this, whenever there is one.
         let timeout = if proto == ConvProto::Tcp {
+            SimDuration::from_secs(10)
+        } else if proto == ConvProto::Sctp {
+            // INIT, then its first retransmission after `rto_initial` (3 s) and one more RTO.
             SimDuration::from_secs(10)
         } else {
             sim_net::network::ARP_TIMEOUT + SimDuration::from_secs(1)
@@ -256,6 +259,7 @@ impl Cluster {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
             ConvProto::Icmp => "icmp",
+            ConvProto::Sctp => "sctp",
         };
         let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
         let report = self.trace_report(&req, &conv, &records);
@@ -283,6 +287,7 @@ impl Cluster {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
             ConvProto::Icmp => "icmp",
+            ConvProto::Sctp => "sctp",
         };
         let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
         let report = self.trace_report(&req, &conv, &records);

@@ -49,6 +49,7 @@ impl IpvsProto {
         match pkt.transport {
             Transport::Tcp { sport, dport, .. } => Some((IpvsProto::Tcp, sport, dport)),
             Transport::Udp { sport, dport } => Some((IpvsProto::Udp, sport, dport)),
+            Transport::Sctp { sport, dport, .. } => Some((IpvsProto::Sctp, sport, dport)),
             Transport::Icmp(_) => None,
         }
     }
