@@ -279,3 +279,152 @@ fn node_to_firewalled_lb_ip_matches_the_kernel() {
         }
     }
 }
+
+/// kube-proxy's rules (iptables mode, kubelet's jumps included) for two SCTP NodePort
+/// services: ns1/svc1 (172.30.0.41:3868, NodePort 30868, endpoints 10.180.0.1 and
+/// 10.180.0.2) and ns1/svc2 (172.30.0.42:9, NodePort 30009, no endpoints: REJECT).
+const SCTP_RULES: &str = include_str!("data/xt/kube-proxy-sctp.rules");
+
+/// netsim's `iptables-save` of kube-proxy's SCTP rules is what the real iptables-save prints
+/// after restoring them, with both backends.
+#[test]
+fn kube_proxy_sctp_rules_save_as_the_real_iptables() {
+    let mut nf = Netfilter::new();
+    nf.restore(SCTP_RULES, false).unwrap_or_else(|e| panic!("{e}"));
+    let tables = [TableName::Filter, TableName::Nat];
+    let ours = netsim_saved(&nf, &tables);
+    assert!(ours.contains(
+        "-A KUBE-SERVICES -d 172.30.0.42/32 -p sctp -m comment --comment \"ns1/svc2:p9 has no endpoints\" -m sctp --dport 9 -j REJECT --reject-with icmp-port-unreachable\n"
+    ));
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    for backend in ["nft", "legacy"] {
+        let real = match real_save(backend, SCTP_RULES, &tables) {
+            Ok(r) => r,
+            Err(e) if e.contains("namespace") || e.contains("Operation not permitted") => {
+                println!("skipped ({backend}): {e}");
+                continue;
+            }
+            Err(e) => panic!("real iptables-restore ({backend}) refused kube-proxy's SCTP rules: {e}"),
+        };
+        assert_same(&ours, &real, &format!("the installed iptables-save ({backend})"));
+        println!("{backend}: kube-proxy's SCTP rules save byte-identically ({} lines)", real.lines().count());
+    }
+}
+
+/// The rules netsim matches for the node's own SCTP INIT from 192.168.0.2:40000 to
+/// `dst:dport`, per path: (filter rules, nat rules), each sorted.
+fn netsim_sctp_paths(dst: &str, dport: u16) -> Vec<(Vec<String>, Vec<String>)> {
+    use sim_core::SimTime;
+    use sim_net::netfilter::{ExploreOrigin, ExploreRequest};
+    use sim_net::wire::{Packet, SctpChunk};
+    let mut nf = Netfilter::new();
+    nf.restore(SCTP_RULES, false).unwrap_or_else(|e| panic!("{e}"));
+    let e = nf.explore(&ExploreRequest {
+        packet: Packet::sctp(
+            "192.168.0.2".parse().unwrap(),
+            40000,
+            dst.parse().unwrap(),
+            dport,
+            SctpChunk::Init,
+        ),
+        origin: ExploreOrigin::Local,
+        local_ips: vec!["192.168.0.2".parse().unwrap()],
+        out_iface: Some("eth0".into()),
+        now: SimTime::ZERO,
+    });
+    e.paths
+        .iter()
+        .map(|p| {
+            let mut f: Vec<String> =
+                p.rules.iter().filter(|r| r.table == TableName::Filter).map(|r| r.text.clone()).collect();
+            let mut n: Vec<String> =
+                p.rules.iter().filter(|r| r.table == TableName::Nat).map(|r| r.text.clone()).collect();
+            f.sort();
+            n.sort();
+            (f, n)
+        })
+        .collect()
+}
+
+/// An SCTP INIT the node sends (a raw socket: no sctp module needed) to the service's
+/// ClusterIP is DNATed to one of its endpoints, one to the no-endpoints service is REJECTed,
+/// in the real kernel as in netsim: the rules the kernel counted are one of netsim's paths.
+#[test]
+fn kube_proxy_sctp_cluster_ip_and_reject_match_the_kernel() {
+    let paths = netsim_sctp_paths("172.30.0.41", 3868);
+    assert_eq!(paths.len(), 2, "two endpoints, two paths");
+    assert!(
+        paths.iter().all(|(_, nat)| nat.iter().any(|r| r.contains("-j DNAT --to-destination 10.180.0.")))
+    );
+    let reject = netsim_sctp_paths("172.30.0.42", 9);
+    assert_eq!(reject.len(), 1);
+    assert!(reject[0].0.iter().any(|r| r.contains("has no endpoints") && r.contains("-j REJECT")));
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    if !have("python3") {
+        println!("skipped: python3 (to send a raw SCTP INIT) is not installed");
+        return;
+    }
+    for backend in ["nft", "legacy"] {
+        let (restore, save) = match backend {
+            "legacy" => ("iptables-legacy-restore", "iptables-legacy-save"),
+            _ => ("iptables-nft-restore", "iptables-nft-save"),
+        };
+        for (i, (dst, dport, want)) in
+            [("172.30.0.41", 3868, &paths), ("172.30.0.42", 9, &reject)].into_iter().enumerate()
+        {
+            let Some(ns) = Netns::new(&format!("sctp-{backend}-{i}")) else {
+                println!("skipped: cannot create a network namespace");
+                return;
+            };
+            let path = std::env::temp_dir().join(format!("{}.rules", ns.0));
+            std::fs::write(&path, SCTP_RULES).unwrap();
+            // Common header (ports, vtag 0, checksum 0: conntrack checks the CRC only at
+            // PREROUTING) and an INIT chunk (type 1, length 20, init tag, a_rwnd, streams, TSN).
+            let py = format!(
+                "import socket,struct; s=socket.socket(socket.AF_INET,socket.SOCK_RAW,132); \
+                 h=struct.pack('!HHII',40000,{dport},0,0); c=struct.pack('!BBHIIHHI',1,0,20,0x1234,65535,10,10,1); \
+                 s.sendto(h+c,('{dst}',0))"
+            );
+            let script = format!(
+                "ip link set lo up && ip link add eth0 type veth peer name peer0 \
+                 && ip addr add 192.168.0.2/24 dev eth0 && ip link set eth0 up && ip link set peer0 up \
+                 && ip neigh add 192.168.0.1 lladdr 02:00:00:00:00:01 dev eth0 \
+                 && ip route add default via 192.168.0.1 dev eth0 && {restore} < {p}; \
+                 python3 -c \"{py}\"; echo \"py=$?\"; {save} -c -t filter; {save} -c -t nat",
+                p = path.display()
+            );
+            let out = ns.sh(&script);
+            let _ = std::fs::remove_file(&path);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(text.contains("*nat"), "{backend}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+            let (filter_text, nat_text) = text.split_once("*nat").unwrap_or((&text, ""));
+            let (mut filter, nat) = (counted_rules(filter_text), counted_rules(nat_text));
+            if i == 1 {
+                // The REJECT's port unreachable comes back to the node itself (OUTPUT, then
+                // INPUT), a RELATED packet: the kernel counts the rules it matches too. Those
+                // are left out; they must be rules a RELATED packet can match.
+                let extra: Vec<String> = filter.iter().filter(|r| !want[0].0.contains(r)).cloned().collect();
+                assert!(
+                    extra.iter().all(|r| !r.contains("--ctstate NEW")
+                        && (r.starts_with("-A INPUT")
+                            || r.starts_with("-A OUTPUT")
+                            || r.starts_with("-A KUBE-FIREWALL"))),
+                    "{backend}: unexpected rules counted {extra:#?}"
+                );
+                filter.retain(|r| want[0].0.contains(r));
+            }
+            let got = (filter, nat);
+            assert!(
+                want.contains(&got),
+                "{backend} {dst}:{dport}: the kernel counted {got:#?}\nnetsim's paths: {want:#?}"
+            );
+            println!("{backend}: SCTP INIT to {dst}:{dport}: the kernel took one of netsim's paths");
+        }
+    }
+}
