@@ -153,3 +153,20 @@ fn sctp_rules_reject_and_drop() {
     assert_eq!(conv.packets.len(), 3);
     assert!(packets(net, c).iter().all(|p| p.ends_with("[INIT]")));
 }
+
+/// nft's `sctp dport` reads SCTP packets (and only them): a reject for one port, a drop for
+/// another, in an `inet filter` input chain on b.
+#[test]
+fn nft_sctp_dport_rules() {
+    let (mut sim, a, b) = two_hosts();
+    let ruleset = "table inet filter {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    \
+                   sctp dport 3868 reject\n    tcp dport 3870 drop\n    sctp dport 3870 drop\n  }\n}\n";
+    sim.world.host_mut(b).unwrap().nft_apply(ruleset).unwrap();
+    let c = run(&mut sim, a, "10.0.0.2:3868");
+    assert_eq!(
+        sim.world.conversation(c).unwrap().outcome,
+        Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: "10.0.0.2".parse().unwrap() })
+    );
+    let c = run(&mut sim, a, "10.0.0.2:3870");
+    assert_eq!(sim.world.conversation(c).unwrap().outcome, Some(Outcome::TimedOut));
+}

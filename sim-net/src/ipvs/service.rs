@@ -20,8 +20,7 @@ pub enum IpvsProto {
     Tcp,
     /// UDP (17), `-u`.
     Udp,
-    /// SCTP (132), `--sctp-service`. The wire model carries no SCTP, so SCTP services are
-    /// configured and listed but never see a packet.
+    /// SCTP (132), `--sctp-service`.
     Sctp,
 }
 
