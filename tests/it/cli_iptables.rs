@@ -268,3 +268,43 @@ fn ipsets_come_from_an_ipset_save_dump() {
     assert!(trace("10.9.1.1").stdout.contains(": DROP\n"));
     assert!(trace("10.8.1.1").stdout.contains("no rule applied"));
 }
+
+/// `--proto sctp`: an SCTP INIT through kube-proxy's SCTP rules (two endpoints at one half
+/// each, and a Service without endpoints rejected).
+#[test]
+fn trace_proto_sctp_through_kube_proxy_sctp_rules() {
+    let args = |dst: &'static str| {
+        [
+            "iptables",
+            "trace",
+            "--rules",
+            "tests/data/kube-proxy-sctp.rules",
+            "--src",
+            "10.244.1.5:40000",
+            "--dst",
+            dst,
+            "--proto",
+            "sctp",
+            "--all-paths",
+        ]
+    };
+    let out = netsim(&args("172.30.0.41:3868"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("path 1 of 2: probability 0.5000: DNAT to 10.180.0.1:3868"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("path 2 of 2: probability 0.5000: DNAT to 10.180.0.2:3868"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("sctp (1) [INIT]"), "{}", out.stdout);
+    let out = netsim(&args("172.30.0.42:9"));
+    assert!(
+        out.stdout.contains("REJECT") && out.stdout.contains("ns1/svc2:p9 has no endpoints"),
+        "{}",
+        out.stdout
+    );
+}

@@ -212,8 +212,9 @@ impl Cluster {
         let first_record = self.world().net.trace.records.len();
         self.world_mut().net.tracing = true;
         // UDP and ICMP: long enough for a neighbour-resolution failure's Destination Host
-        // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the conversation ends
-        // on its disposition, before this, whenever there is one.
+        // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the trace ends before
+        // that on an outcome, or as soon as the packets' fate is final (a datagram a rule
+        // dropped: `fate_is_final`).
         let timeout = if proto == ConvProto::Tcp {
             SimDuration::from_secs(10)
         } else if proto == ConvProto::Sctp {
@@ -222,7 +223,8 @@ impl Cluster {
         } else {
             sim_net::network::ARP_TIMEOUT + SimDuration::from_secs(1)
         };
-        let (id, mut conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
+        let (id, mut conv) =
+            self.converse_until_final(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
         // A proxy's second connection (an ingress controller to an endpoint) is part of the path.
         conv.packets = self.report(id, &conv).packets;

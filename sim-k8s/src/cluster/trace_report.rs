@@ -329,7 +329,8 @@ pub fn outcome_text(o: Option<&Outcome>) -> String {
                 .to_string()
         }
         Some(Outcome::Failed(why)) => format!("failed: {why}"),
-        None => "no outcome".to_string(),
+        // `trace` ended on the packets' final dispositions (`Cluster::fate_is_final`).
+        None => "no answer: the packet's fate is final (a client would wait for its timeout)".to_string(),
     }
 }
 
