@@ -335,7 +335,9 @@ impl Cluster {
         let mut undelivered = false;
         for p in &c.packets {
             match net.disposition(*p) {
-                None => return false,
+                // Neighbour resolution failed: the sender's Destination Host Unreachable is
+                // still to come (after the ARP probes), so the fate is not final yet.
+                None | Some(sim_net::network::Disposition::HostUnreachable) => return false,
                 Some(sim_net::network::Disposition::Delivered(_)) => {}
                 Some(_) => undelivered = true,
             }
