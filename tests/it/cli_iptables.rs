@@ -100,10 +100,15 @@ fn invalid_dumps_name_the_line_and_exit_2() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.rules");
     std::fs::write(&bad, "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j KUBE-NOPE\nCOMMIT\n").unwrap();
+    // The default backend, nft, finds the missing chain at COMMIT (line 4), as the real
+    // iptables-nft-restore does; legacy at the rule's line.
     let out = netsim(&["iptables-save", "--rules", bad.to_str().unwrap()]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains(":3: "), "{}", out.stderr);
+    assert!(out.stderr.contains(":4: Chain 'KUBE-NOPE' does not exist"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+    let out = netsim(&["iptables-save", "--rules", bad.to_str().unwrap(), "--backend", "legacy"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains(":3: Couldn't load target `KUBE-NOPE'"), "{}", out.stderr);
 }
 
 /// A file under a temp dir of this test process.
