@@ -165,3 +165,24 @@ fn load_balancer_ecmp_with_local_policy_uses_only_nodes_with_endpoints() {
     );
     assert!(served.iter().all(|s| s == "pod/web-0"));
 }
+
+/// `trace` ends on the disposition: a UDP datagram a rule drops ends the trace at the drop
+/// (the cluster's clock moves by the packet's trip, not by the trace's 4-second window), and
+/// the result says the fate is final. An answered datagram still ends on its answer.
+#[test]
+fn a_trace_of_a_dropped_datagram_ends_at_the_drop() {
+    let mut c = cluster();
+    let pods = c.kubectl_line("get pods -o wide", std::path::Path::new(".")).stdout;
+    let line = pods.lines().find(|l| l.starts_with("my-nginx-")).unwrap_or_else(|| panic!("{pods}"));
+    let pod_ip = line.split_whitespace().nth(5).unwrap().to_string();
+    let node = line.split_whitespace().nth(6).unwrap().to_string();
+    let out = c.exec(&Target::Node(node.clone()), "iptables -I FORWARD -p udp --dport 9999 -j DROP");
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    let busybox = c.resolve_target("pod/busybox").unwrap();
+    let before = c.now();
+    let out = c.trace(&busybox, &pod_ip, 9999, sim_net::network::ConvProto::Udp);
+    let took = c.now() - before;
+    assert!(took < SimDuration::from_millis(50), "the trace took {took}:\n{}", out.stdout);
+    assert!(out.stdout.contains("result: no answer: the packet's fate is final"), "{}", out.stdout);
+    assert!(out.stdout.contains("dropped by rule 1 of FORWARD (filter table)"), "{}", out.stdout);
+}

@@ -426,3 +426,121 @@ const DELETE_SVC2_EXPECTED: &str = r#"
 -X KUBE-SVC-2VJB64SDSIJUP5T6
 COMMIT
 "#;
+
+/// One flow of upstream `runPacketFlowTests`: the first packet of a connection, the
+/// endpoint(s) it can reach (`ip:port`, comma-separated, sorted) or `DROP`/`REJECT`, and
+/// whether it is masqueraded.
+struct Flow {
+    name: &'static str,
+    src: &'static str,
+    dst: &'static str,
+    dport: u16,
+    output: &'static str,
+    masq: bool,
+}
+
+/// `testNodeIPs`: the node's addresses (a source among them is the node itself, so the
+/// packet starts at OUTPUT; any other source arrives on eth0, at PREROUTING).
+const NODE_IPS: [&str; 3] = ["127.0.0.1", "192.168.0.2", "192.168.1.2"];
+
+/// Upstream `runPacketFlowTests` over the node's whole ruleset (kubelet's and kube-proxy's
+/// jump rules included, as `initial_restore` builds them), every path of the first packet.
+fn run_packet_flows(restore: &str, flows: &[Flow]) {
+    use sim_core::SimTime;
+    use sim_net::netfilter::{Disposition, ExploreOrigin, ExploreRequest, Netfilter};
+    use sim_net::wire::{Packet, TcpFlags};
+    let mut nf = Netfilter::new();
+    nf.restore(restore, false).unwrap_or_else(|e| panic!("{e}"));
+    let local: Vec<Ipv4Addr> = NODE_IPS.iter().map(|s| ip(s)).collect();
+    for f in flows {
+        let origin = if local.contains(&ip(f.src)) {
+            ExploreOrigin::Local
+        } else {
+            ExploreOrigin::External { in_iface: "eth0".into() }
+        };
+        let e = nf.explore(&ExploreRequest {
+            packet: Packet::tcp(ip(f.src), 40000, ip(f.dst), f.dport, TcpFlags::SYN),
+            origin,
+            local_ips: local.clone(),
+            out_iface: Some("eth0".into()),
+            now: SimTime::ZERO,
+        });
+        let mut outputs: Vec<String> = Vec::new();
+        let mut masq = true;
+        for p in &e.paths {
+            let out = match p.disposition {
+                Disposition::Dnat => match p.dnat {
+                    Some((a, Some(port))) => format!("{a}:{port}"),
+                    Some((a, None)) => a.to_string(),
+                    None => "?".into(),
+                },
+                Disposition::Reject(_) => "REJECT".into(),
+                Disposition::Drop => "DROP".into(),
+                Disposition::Accept | Disposition::NoRuleApplied => String::new(),
+            };
+            if !outputs.contains(&out) {
+                outputs.push(out);
+            }
+            masq &= p.masquerade;
+        }
+        outputs.sort();
+        let paths: Vec<String> = e.paths.iter().map(|p| p.to_string()).collect();
+        assert_eq!(outputs.join(", "), f.output, "{}: outputs\n{}", f.name, paths.join("\n"));
+        if f.output != "REJECT" && f.output != "DROP" {
+            assert_eq!(masq, f.masq, "{}: masquerade\n{}", f.name, paths.join("\n"));
+        }
+    }
+}
+
+/// Upstream `TestLoadBalancer` (pkg/proxy/iptables/proxier_test.go): an LB service with two
+/// LB IPs and `loadBalancerSourceRanges` 192.168.0.0/24 and 203.0.113.0/25, and its packet
+/// flows. "node to LB" is the case that timed out before: kube-proxy's filter
+/// `KUBE-PROXY-FIREWALL` DROPs `-d <LB IP>`, and at LOCAL_OUT filter runs after nat has
+/// DNATed the node's allowed connection, so it sees the endpoint, not the LB IP.
+#[test]
+fn test_load_balancer_packet_flows() {
+    let mut s = svc("ns1", "svc1", "172.30.0.41");
+    s.service_type = ServiceType::LoadBalancer;
+    s.node_port = Some(3001);
+    s.load_balancer_ips = vec![ip("1.2.3.4"), ip("5.6.7.8")];
+    s.load_balancer_source_ranges =
+        vec!["192.168.0.0/24".parse().unwrap(), "203.0.113.0/25".parse().unwrap()];
+    let mut eps = EndpointsMap::new();
+    eps.insert(spn("ns1", "svc1", "p80"), vec![ep("10.180.0.1", None)]);
+    let r = sync(&fake_config(), &[s], &eps);
+    let ep = "10.180.0.1:80";
+    let (ext, blocked, node) = ("203.0.113.2", "203.0.113.130", "192.168.0.2");
+    let flow = |name, src, dst, dport, output, masq| Flow { name, src, dst, dport, output, masq };
+    run_packet_flows(
+        &r.initial_restore(),
+        &[
+            flow("pod to cluster IP", "10.0.0.2", "172.30.0.41", 80, ep, false),
+            flow("external to nodePort", ext, node, 3001, ep, true),
+            flow("nodePort bypasses LoadBalancerSourceRanges", blocked, node, 3001, ep, true),
+            flow("accepted external to LB1", ext, "1.2.3.4", 80, ep, true),
+            flow("accepted external to LB2", ext, "5.6.7.8", 80, ep, true),
+            flow("blocked external to LB1", blocked, "1.2.3.4", 80, "DROP", false),
+            flow("blocked external to LB2", blocked, "5.6.7.8", 80, "DROP", false),
+            flow(
+                "pod to LB1 (blocked by LoadBalancerSourceRanges)",
+                "10.0.0.2",
+                "1.2.3.4",
+                80,
+                "DROP",
+                false,
+            ),
+            flow(
+                "pod to LB2 (blocked by LoadBalancerSourceRanges)",
+                "10.0.0.2",
+                "5.6.7.8",
+                80,
+                "DROP",
+                false,
+            ),
+            flow("node to LB1 (allowed by LoadBalancerSourceRanges)", node, "1.2.3.4", 80, ep, true),
+            flow("node to LB2 (allowed by LoadBalancerSourceRanges)", node, "5.6.7.8", 80, ep, true),
+            flow("same node to LB1, SNATted to LB1 (implicitly allowed)", "1.2.3.4", "1.2.3.4", 80, ep, true),
+            flow("same node to LB2, SNATted to LB2 (implicitly allowed)", "5.6.7.8", "5.6.7.8", 80, ep, true),
+        ],
+    );
+}

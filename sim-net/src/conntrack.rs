@@ -13,6 +13,7 @@
 //! random choice of early-drop victim (we evict the oldest non-ASSURED entry).
 
 pub mod print;
+pub mod sctp;
 pub mod tcp;
 pub mod tuple;
 
@@ -29,6 +30,7 @@ use crate::netfilter::CtState;
 use crate::wire::{Icmp, Packet, Transport};
 
 pub use print::{CtFilter, CtFilterError, CtListing};
+pub use sctp::{SctpState, SctpTransition};
 pub use tcp::{TcpState, TcpTransition};
 pub use tuple::{L4Tuple, Tuple};
 
@@ -181,6 +183,8 @@ pub struct CtEntry {
     pub tcp: Option<TcpState>,
     /// What the TCP tracker remembers beyond the state (for reopening, see [`TcpSeen`]).
     pub tcp_seen: TcpSeen,
+    /// SCTP state (SCTP only).
+    pub sctp: Option<SctpState>,
     /// The connection mark (`ct mark`).
     pub mark: u32,
     /// When the entry was created (for the UDP 2-second stream rule).
@@ -461,12 +465,20 @@ impl Conntrack {
     }
 
     fn new_conn(&mut self, now: SimTime, t: Tuple, pkt: &Packet) -> CtClass {
+        let mut sctp = None;
         let (tcp, timeout) = match &pkt.transport {
             Transport::Tcp { flags, .. } => match tcp::transition(TcpState::None, *flags, false) {
                 TcpTransition::To(s) => (Some(s), self.config.tcp_timeout(s)),
                 TcpTransition::Ignore | TcpTransition::Invalid => return CtClass::Invalid,
             },
             Transport::Udp { .. } => (None, self.config.udp),
+            Transport::Sctp { chunk, .. } => match sctp::new_state(*chunk) {
+                Some(s) => {
+                    sctp = Some(s);
+                    (None, s.timeout_secs())
+                }
+                None => return CtClass::Invalid,
+            },
             Transport::Icmp(Icmp::EchoRequest { .. }) => (None, self.config.icmp),
             Transport::Icmp(_) => return CtClass::Invalid,
         };
@@ -482,6 +494,7 @@ impl Conntrack {
             status: CtStatus::default(),
             tcp,
             tcp_seen: TcpSeen::default(),
+            sctp,
             mark: 0,
             created: now,
             expires: now + SimDuration::from_secs(timeout),
@@ -555,6 +568,21 @@ impl Conntrack {
                     self.config.udp
                 }
             }
+            (Transport::Sctp { chunk, .. }, _) => {
+                let old = e.sctp;
+                let new = match sctp::transition(reply, old, *chunk) {
+                    SctpTransition::To(s) => s,
+                    SctpTransition::Stay => old.unwrap_or(SctpState::Closed),
+                    SctpTransition::Invalid => {
+                        return CtClass::Tracked { entry: e, dir, state: CtState::Invalid };
+                    }
+                };
+                if new == SctpState::Established && old != Some(SctpState::Established) {
+                    e.status.set(CtStatus::ASSURED);
+                }
+                e.sctp = Some(new);
+                new.timeout_secs()
+            }
             _ => self.config.icmp,
         };
         if reply {
@@ -615,6 +643,7 @@ impl Conntrack {
             status: CtStatus::default(),
             tcp,
             tcp_seen: TcpSeen::default(),
+            sctp: None,
             mark: 0,
             created: now,
             expires: now + timeout,

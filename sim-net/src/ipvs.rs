@@ -32,7 +32,8 @@
 //!   thresholds (so no OVERLOAD flag), scheduler flags (`-b`), connection sync, `fo`, `ovf`
 //!   and `twos` schedulers.
 //! - Tunnel (`-i`) forwards like Route: the wire model has no IPIP encapsulation. SCTP
-//!   services exist in configuration only (the wire model has no SCTP).
+//!   services schedule SCTP packets; their connections keep one state (`ipvsadm -Lnc`
+//!   prints `NONE`), not the kernel's SCTP state machine (`ip_vs_proto_sctp.c`).
 //! - A packet IPVS forwards passes the OUTPUT chains once more before POSTROUTING, as
 //!   `ip_vs_nat_send_or_cont` re-enters LOCAL_OUT, but for a real server on the host itself
 //!   it goes straight to local delivery (the kernel's `NF_ACCEPT` continues LOCAL_IN).

@@ -9,7 +9,9 @@
 //!
 //! Kernel semantics the engine keeps: the nat table is consulted only for a connection's first
 //! packet (`HookContext::ct_new`); later packets and replies are translated by conntrack, which
-//! is the stack's job. Random choices (`-m statistic`) are asked of a [`Decider`], so that a
+//! is the stack's job. The tables after nat at a hook see the packet as nat's DNAT left it (at
+//! LOCAL_OUT the kernel rewrites and re-routes before filter runs: a node's own connection to a
+//! firewalled LB IP reaches filter's `KUBE-PROXY-FIREWALL` with the endpoint as destination). Random choices (`-m statistic`) are asked of a [`Decider`], so that a
 //! seeded stream and an exhaustive path explorer use the same code.
 //!
 //! Submodules: [`rule`] (the rule model), [`table`] (chains and edits), [`spec`] (the iptables
@@ -552,14 +554,28 @@ impl Netfilter {
             ct_mark: None,
         };
         let mut nat = None;
+        // The packet as the tables after nat see it: at LOCAL_OUT the kernel's nat hook
+        // rewrites the destination and `ip_route_me_harder` re-routes before filter (0) runs,
+        // so filter sees the DNATed destination (a node's own connection to a firewalled LB
+        // IP is not dropped by KUBE-PROXY-FIREWALL). Built only when a DNAT happened.
+        let mut view: Option<Packet> = None;
         for t in hook_tables(hook) {
             if *t == TableName::Nat && !ctx.ct_new {
                 continue;
             }
+            let p: &mut Packet = match view.as_mut() {
+                Some(v) => v,
+                None => &mut *pkt,
+            };
             let table = Rc::make_mut(&mut self.tables[tidx(*t)]);
-            match eval::run_table(table, hook, pkt, ctx, decider, &mut env, &mut trace) {
+            match eval::run_table(table, hook, p, ctx, decider, &mut env, &mut trace) {
                 eval::TableVerdict::Accept => {}
-                eval::TableVerdict::Nat(n) => nat = Some(n),
+                eval::TableVerdict::Nat(n) => {
+                    nat = Some(n);
+                    if let NatRequest::Dnat { addr, port } = n {
+                        view = Some(dnat_view(p, addr, port));
+                    }
+                }
                 eval::TableVerdict::Drop => {
                     return HookResult {
                         verdict: HookVerdict::Drop,
@@ -579,6 +595,9 @@ impl Netfilter {
                     };
                 }
             }
+        }
+        if let Some(v) = view {
+            pkt.mark = v.mark;
         }
         HookResult {
             verdict: HookVerdict::Accept,
@@ -672,12 +691,7 @@ impl Netfilter {
                     if let NatRequest::Dnat { addr, port } = n {
                         // Later entries at this hook see the translated destination, as the
                         // kernel's nat hook rewrites the packet before them.
-                        let mut v = p.clone();
-                        v.dst = addr;
-                        if let (Some(dp), Some((sp, _))) = (port, v.transport.ports()) {
-                            v.transport.set_ports(sp, dp);
-                        }
-                        view = Some(v);
+                        view = Some(dnat_view(p, addr, port));
                         nenv.dnat_done = true;
                     }
                 }
@@ -702,6 +716,17 @@ impl Netfilter {
             ct_mark: nenv.ct_mark.or(env.ct_mark),
         }
     }
+}
+
+/// The packet as the entries after a DNAT at the same hook see it: the new destination
+/// address and port (the stack applies the binding to the real packet).
+fn dnat_view(p: &Packet, addr: Ipv4Addr, port: Option<u16>) -> Packet {
+    let mut v = p.clone();
+    v.dst = addr;
+    if let (Some(dp), Some((sp, _))) = (port, v.transport.ports()) {
+        v.transport.set_ports(sp, dp);
+    }
+    v
 }
 
 /// One thing registered at a hook.

@@ -41,7 +41,7 @@
 //! options other than `prefix`, `meta`/`ct` keys not listed above, flowtables and stateful
 //! objects.
 //!
-//! **Departures.** The model carries no SCTP (`sctp ...` never matches) and no IPv6 packets:
+//! **Departures.** The model carries no IPv6 packets:
 //! `ip6` tables (IPv6 addresses, sets, maps, NAT) are parsed, checked and listed as nft does,
 //! but their base chains never run, and in an inet table `ip6` matches never hold and `dnat
 //! ip6 to` does nothing to an IPv4 packet. A syntax error names the first token netsim cannot use, in nft's

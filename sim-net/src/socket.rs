@@ -108,6 +108,8 @@ pub enum SockProto {
     Tcp,
     /// Datagram.
     Udp,
+    /// SCTP (one-to-one style, `SOCK_STREAM` with `IPPROTO_SCTP`).
+    Sctp,
 }
 
 impl SockProto {
@@ -116,6 +118,7 @@ impl SockProto {
         match self {
             SockProto::Tcp => Protocol::Tcp,
             SockProto::Udp => Protocol::Udp,
+            SockProto::Sctp => Protocol::Sctp,
         }
     }
 }

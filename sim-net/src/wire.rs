@@ -17,7 +17,7 @@ pub enum Protocol {
     Tcp,
     /// UDP, protocol 17.
     Udp,
-    /// SCTP, protocol 132 (parsed in rules; no traffic is generated for it).
+    /// SCTP, protocol 132.
     Sctp,
 }
 
@@ -100,6 +100,77 @@ impl fmt::Display for TcpFlags {
     }
 }
 
+/// The SCTP chunk a packet carries (the model sends one chunk per packet; RFC 9260 chunk type
+/// numbers). What `-m sctp --chunk-types`, conntrack's state table and a receiving stack read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SctpChunk {
+    /// 0: user data.
+    Data,
+    /// 1: opens an association.
+    Init,
+    /// 2: the answer to INIT (carries the state cookie).
+    InitAck,
+    /// 3: selective acknowledgement.
+    Sack,
+    /// 4: heartbeat request.
+    Heartbeat,
+    /// 5: heartbeat acknowledgement.
+    HeartbeatAck,
+    /// 6: aborts an association (also the answer to an out-of-the-blue packet).
+    Abort,
+    /// 7: graceful close.
+    Shutdown,
+    /// 8: the answer to SHUTDOWN.
+    ShutdownAck,
+    /// 9: operation error.
+    Error,
+    /// 10: echoes the cookie back.
+    CookieEcho,
+    /// 11: the association is up.
+    CookieAck,
+    /// 14: the close is complete.
+    ShutdownComplete,
+}
+
+impl SctpChunk {
+    /// The chunk type number.
+    pub const fn number(self) -> u8 {
+        match self {
+            SctpChunk::Data => 0,
+            SctpChunk::Init => 1,
+            SctpChunk::InitAck => 2,
+            SctpChunk::Sack => 3,
+            SctpChunk::Heartbeat => 4,
+            SctpChunk::HeartbeatAck => 5,
+            SctpChunk::Abort => 6,
+            SctpChunk::Shutdown => 7,
+            SctpChunk::ShutdownAck => 8,
+            SctpChunk::Error => 9,
+            SctpChunk::CookieEcho => 10,
+            SctpChunk::CookieAck => 11,
+            SctpChunk::ShutdownComplete => 14,
+        }
+    }
+    /// The name tcpdump prints in brackets (`INIT`, `INIT ACK`, `COOKIE ECHO` ...).
+    pub const fn tcpdump_name(self) -> &'static str {
+        match self {
+            SctpChunk::Data => "DATA",
+            SctpChunk::Init => "INIT",
+            SctpChunk::InitAck => "INIT ACK",
+            SctpChunk::Sack => "SACK",
+            SctpChunk::Heartbeat => "HB REQ",
+            SctpChunk::HeartbeatAck => "HB ACK",
+            SctpChunk::Abort => "ABORT",
+            SctpChunk::Shutdown => "SHUTDOWN",
+            SctpChunk::ShutdownAck => "SHUTDOWN ACK",
+            SctpChunk::Error => "OP ERR",
+            SctpChunk::CookieEcho => "COOKIE ECHO",
+            SctpChunk::CookieAck => "COOKIE ACK",
+            SctpChunk::ShutdownComplete => "SHUTDOWN COMPLETE",
+        }
+    }
+}
+
 /// ICMP messages the model generates and understands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Icmp {
@@ -160,6 +231,8 @@ pub enum Transport {
     Udp { sport: u16, dport: u16 },
     /// An ICMP message.
     Icmp(Icmp),
+    /// An SCTP packet carrying one chunk.
+    Sctp { sport: u16, dport: u16, chunk: SctpChunk },
 }
 
 impl Transport {
@@ -169,19 +242,24 @@ impl Transport {
             Transport::Tcp { .. } => Protocol::Tcp,
             Transport::Udp { .. } => Protocol::Udp,
             Transport::Icmp(_) => Protocol::Icmp,
+            Transport::Sctp { .. } => Protocol::Sctp,
         }
     }
-    /// Source and destination ports (TCP/UDP only).
+    /// Source and destination ports (TCP/UDP/SCTP).
     pub fn ports(&self) -> Option<(u16, u16)> {
         match self {
-            Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => Some((*sport, *dport)),
+            Transport::Tcp { sport, dport, .. }
+            | Transport::Udp { sport, dport }
+            | Transport::Sctp { sport, dport, .. } => Some((*sport, *dport)),
             Transport::Icmp(_) => None,
         }
     }
     /// Rewrites the ports (no-op for ICMP).
     pub fn set_ports(&mut self, s: u16, d: u16) {
         match self {
-            Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => {
+            Transport::Tcp { sport, dport, .. }
+            | Transport::Udp { sport, dport }
+            | Transport::Sctp { sport, dport, .. } => {
                 *sport = s;
                 *dport = d;
             }
@@ -243,6 +321,10 @@ impl Packet {
     pub fn udp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Packet {
         Packet::new(src, dst, Transport::Udp { sport, dport })
     }
+    /// An SCTP packet carrying `chunk`, with the default TTL and no payload.
+    pub fn sctp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, chunk: SctpChunk) -> Packet {
+        Packet::new(src, dst, Transport::Sctp { sport, dport, chunk })
+    }
     /// An ICMP message with the default TTL.
     pub fn icmp(src: Ipv4Addr, dst: Ipv4Addr, msg: Icmp) -> Packet {
         Packet::new(src, dst, Transport::Icmp(msg))
@@ -260,12 +342,14 @@ impl Packet {
     pub fn protocol(&self) -> Protocol {
         self.transport.protocol()
     }
-    /// Total length on the wire in bytes (IPv4 20 + TCP 20 / UDP 8 / ICMP 8 + payload), as
+    /// Total length on the wire in bytes (IPv4 20 + TCP 20 / UDP 8 / ICMP 8 / SCTP common
+    /// header 12 and a chunk header 4 + payload), as
     /// iptables' byte counters count it.
     pub fn len(&self) -> u64 {
         let l4 = match &self.transport {
             Transport::Tcp { .. } => 20,
             Transport::Udp { .. } => 8,
+            Transport::Sctp { .. } => 16,
             Transport::Icmp(Icmp::DestUnreachable { .. } | Icmp::TimeExceeded { .. }) => 8 + 28,
             Transport::Icmp(_) => 8,
         };
@@ -298,6 +382,18 @@ impl fmt::Display for Packet {
                     self.dst,
                     dport,
                     self.payload.len()
+                )
+            }
+            // tcpdump: `10.0.0.1.40000 > 10.0.0.2.80: sctp (1) [INIT]`.
+            Transport::Sctp { sport, dport, chunk } => {
+                write!(
+                    f,
+                    "{}.{} > {}.{}: sctp (1) [{}]",
+                    self.src,
+                    sport,
+                    self.dst,
+                    dport,
+                    chunk.tcpdump_name()
                 )
             }
             Transport::Icmp(m) => match m {
@@ -343,5 +439,14 @@ mod tests {
             .with_payload(Payload::from_bytes(b"abc"));
         assert_eq!(u.to_string(), "10.0.0.1.5353 > 10.96.0.10.53: UDP, length 3");
         assert_eq!(u.len(), 31);
+        let s = Packet::sctp(
+            Ipv4Addr::new(10, 0, 0, 1),
+            40000,
+            Ipv4Addr::new(10, 0, 0, 2),
+            80,
+            SctpChunk::InitAck,
+        );
+        assert_eq!(s.to_string(), "10.0.0.1.40000 > 10.0.0.2.80: sctp (1) [INIT ACK]");
+        assert_eq!(s.transport.ports(), Some((40000, 80)));
     }
 }

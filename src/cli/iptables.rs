@@ -110,6 +110,8 @@ pub enum Proto {
     Udp,
     /// ICMP echo request.
     Icmp,
+    /// SCTP (an INIT).
+    Sctp,
 }
 
 /// Arguments of `netsim iptables trace`.
@@ -308,6 +310,7 @@ pub fn first_packet(proto: Proto, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dpor
         Proto::Tcp => Packet::tcp(src, sport, dst, dport, TcpFlags::SYN),
         Proto::Udp => Packet::udp(src, sport, dst, dport),
         Proto::Icmp => Packet::icmp(src, dst, sim_net::wire::Icmp::EchoRequest { id: sport, seq: 1 }),
+        Proto::Sctp => Packet::sctp(src, sport, dst, dport, sim_net::wire::SctpChunk::Init),
     }
 }
 

@@ -209,6 +209,7 @@ pub fn run(a: TraceArgs) -> u8 {
         Proto::Tcp => ConvProto::Tcp,
         Proto::Udp => ConvProto::Udp,
         Proto::Icmp => ConvProto::Icmp,
+        Proto::Sctp => ConvProto::Sctp,
     };
     if let Some(d) = a.diagram {
         let out = cluster.trace_diagram(&target, &dest, port, proto, d == Diagram::Dot);

@@ -100,10 +100,15 @@ fn invalid_dumps_name_the_line_and_exit_2() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.rules");
     std::fs::write(&bad, "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j KUBE-NOPE\nCOMMIT\n").unwrap();
+    // The default backend, nft, finds the missing chain at COMMIT (line 4), as the real
+    // iptables-nft-restore does; legacy at the rule's line.
     let out = netsim(&["iptables-save", "--rules", bad.to_str().unwrap()]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains(":3: "), "{}", out.stderr);
+    assert!(out.stderr.contains(":4: Chain 'KUBE-NOPE' does not exist"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+    let out = netsim(&["iptables-save", "--rules", bad.to_str().unwrap(), "--backend", "legacy"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains(":3: Couldn't load target `KUBE-NOPE'"), "{}", out.stderr);
 }
 
 /// A file under a temp dir of this test process.
@@ -267,4 +272,44 @@ fn ipsets_come_from_an_ipset_save_dump() {
     };
     assert!(trace("10.9.1.1").stdout.contains(": DROP\n"));
     assert!(trace("10.8.1.1").stdout.contains("no rule applied"));
+}
+
+/// `--proto sctp`: an SCTP INIT through kube-proxy's SCTP rules (two endpoints at one half
+/// each, and a Service without endpoints rejected).
+#[test]
+fn trace_proto_sctp_through_kube_proxy_sctp_rules() {
+    let args = |dst: &'static str| {
+        [
+            "iptables",
+            "trace",
+            "--rules",
+            "tests/data/kube-proxy-sctp.rules",
+            "--src",
+            "10.244.1.5:40000",
+            "--dst",
+            dst,
+            "--proto",
+            "sctp",
+            "--all-paths",
+        ]
+    };
+    let out = netsim(&args("172.30.0.41:3868"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("path 1 of 2: probability 0.5000: DNAT to 10.180.0.1:3868"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("path 2 of 2: probability 0.5000: DNAT to 10.180.0.2:3868"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("sctp (1) [INIT]"), "{}", out.stdout);
+    let out = netsim(&args("172.30.0.42:9"));
+    assert!(
+        out.stdout.contains("REJECT") && out.stdout.contains("ns1/svc2:p9 has no endpoints"),
+        "{}",
+        out.stdout
+    );
 }

@@ -272,7 +272,11 @@ fn install_listeners(
     for (proto, port, image) in listens {
         let kind = crate::apps::AppKind::from_image(image);
         let hostname = name.to_string();
-        let sp = if *proto == sim_net::wire::Protocol::Udp { SockProto::Udp } else { SockProto::Tcp };
+        let sp = match proto {
+            sim_net::wire::Protocol::Udp => SockProto::Udp,
+            sim_net::wire::Protocol::Sctp => SockProto::Sctp,
+            _ => SockProto::Tcp,
+        };
         let app = move |ctx: &sim_net::socket::AppContext<'_>, req: &[u8]| {
             let now_unix =
                 crate::apiserver::ApiServerConfig::default().epoch_unix_secs + ctx.now.as_secs() as i64;

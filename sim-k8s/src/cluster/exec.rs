@@ -303,6 +303,48 @@ impl Cluster {
         self.converse_spec(spec, Vec::new(), SimDuration::from_millis(5))
     }
 
+    /// [`converse`](Self::converse) for `trace`: a UDP or ICMP conversation also ends as soon
+    /// as its packets' fate is final ([`Self::fate_is_final`]) — a datagram a rule dropped
+    /// ends the trace then, not at the end of the window.
+    pub fn converse_until_final(
+        &mut self,
+        from: HostId,
+        proto: ConvProto,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+        timeout: SimDuration,
+    ) -> (ConvId, Conversation) {
+        let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
+        self.converse_inner(spec, Vec::new(), SimDuration::from_millis(5), true)
+    }
+
+    /// True when nothing more can happen to a UDP or ICMP conversation: every packet it sent
+    /// or caused has its disposition, at least one of them did not reach a socket or stack
+    /// (dropped, rejected without an answer that is still coming, no listener with its ICMP
+    /// error rate-limited away ...), and no proxy connection hangs on it. TCP and SCTP
+    /// retransmit, so their fate is never final before their outcome.
+    pub fn fate_is_final(&self, id: ConvId) -> bool {
+        let net = &self.world().net;
+        let Some(c) = net.conversation(id) else { return false };
+        if !matches!(c.spec.proto, ConvProto::Udp | ConvProto::Icmp)
+            || c.packets.is_empty()
+            || !c.upstreams.is_empty()
+        {
+            return false;
+        }
+        let mut undelivered = false;
+        for p in &c.packets {
+            match net.disposition(*p) {
+                // Neighbour resolution failed: the sender's Destination Host Unreachable is
+                // still to come (after the ARP probes), so the fate is not final yet.
+                None | Some(sim_net::network::Disposition::HostUnreachable) => return false,
+                Some(sim_net::network::Disposition::Delivered(_)) => {}
+                Some(_) => undelivered = true,
+            }
+        }
+        undelivered
+    }
+
     /// [`converse`](Self::converse) with the whole spec (a fixed source port), and for UDP
     /// `more` datagrams sent from the same socket right after the first
     /// (`Network::start_udp_burst`); the simulation then runs `settle` longer, for the
@@ -312,6 +354,16 @@ impl Cluster {
         spec: ConversationSpec,
         more: Vec<Vec<u8>>,
         settle: SimDuration,
+    ) -> (ConvId, Conversation) {
+        self.converse_inner(spec, more, settle, false)
+    }
+
+    fn converse_inner(
+        &mut self,
+        spec: ConversationSpec,
+        more: Vec<Vec<u8>>,
+        settle: SimDuration,
+        until_final: bool,
     ) -> (ConvId, Conversation) {
         let timeout = spec.timeout;
         let spec_copy = spec.clone();
@@ -324,6 +376,9 @@ impl Cluster {
         let deadline = self.now() + timeout + SimDuration::from_secs(1);
         loop {
             if self.world().net.conversation(id).is_some_and(|c| c.outcome.is_some()) {
+                break;
+            }
+            if until_final && self.fate_is_final(id) {
                 break;
             }
             let next = self.sim.scheduler().next_time();

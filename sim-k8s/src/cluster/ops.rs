@@ -206,20 +206,25 @@ impl Cluster {
         };
         let payload = match proto {
             ConvProto::Tcp => HttpRequest::render("GET", &format!("{dest}:{port}"), "/", "curl/8.5.0"),
-            ConvProto::Udp => b"ping\n".to_vec(),
+            ConvProto::Udp | ConvProto::Sctp => b"ping\n".to_vec(),
             ConvProto::Icmp => Vec::new(),
         };
         let first_record = self.world().net.trace.records.len();
         self.world_mut().net.tracing = true;
         // UDP and ICMP: long enough for a neighbour-resolution failure's Destination Host
-        // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the conversation ends
-        // on its disposition, before this, whenever there is one.
+        // Unreachable (ARP_TIMEOUT, 3 s, then the way back) to arrive; the trace ends before
+        // that on an outcome, or as soon as the packets' fate is final (a datagram a rule
+        // dropped: `fate_is_final`).
         let timeout = if proto == ConvProto::Tcp {
+            SimDuration::from_secs(10)
+        } else if proto == ConvProto::Sctp {
+            // INIT, then its first retransmission after `rto_initial` (3 s) and one more RTO.
             SimDuration::from_secs(10)
         } else {
             sim_net::network::ARP_TIMEOUT + SimDuration::from_secs(1)
         };
-        let (id, mut conv) = self.converse(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
+        let (id, mut conv) =
+            self.converse_until_final(host, proto, SocketAddrV4::new(ip, port), payload, timeout);
         self.world_mut().net.tracing = false;
         // A proxy's second connection (an ingress controller to an endpoint) is part of the path.
         conv.packets = self.report(id, &conv).packets;
@@ -256,6 +261,7 @@ impl Cluster {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
             ConvProto::Icmp => "icmp",
+            ConvProto::Sctp => "sctp",
         };
         let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
         let report = self.trace_report(&req, &conv, &records);
@@ -283,6 +289,7 @@ impl Cluster {
             ConvProto::Tcp => "tcp",
             ConvProto::Udp => "udp",
             ConvProto::Icmp => "icmp",
+            ConvProto::Sctp => "sctp",
         };
         let req = TraceRequest { from, dest, destination: SocketAddrV4::new(ip, port), proto: proto_name };
         let report = self.trace_report(&req, &conv, &records);

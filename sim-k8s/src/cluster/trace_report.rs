@@ -24,7 +24,7 @@ use sim_net::conntrack::print::entry_line;
 use sim_net::nat::Manip;
 use sim_net::netfilter::{HookVerdict, NfStep};
 use sim_net::network::{Conversation, NetTrace, Outcome, PacketId, RouteTrace};
-use sim_net::wire::{Packet, Transport};
+use sim_net::wire::Packet;
 
 use super::exec::disposition_name;
 use super::facade::{Cluster, Target};
@@ -304,10 +304,7 @@ impl TraceStep {
 /// The address and port a rewrite changed: the destination for DNAT and un-SNAT, the source
 /// for SNAT and un-DNAT.
 fn rewritten(p: &Packet, manip: Manip) -> String {
-    let ports = match p.transport {
-        Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => Some((sport, dport)),
-        Transport::Icmp(_) => None,
-    };
+    let ports = p.transport.ports();
     match (manip, ports) {
         (Manip::Dst, Some((_, d))) => SocketAddrV4::new(p.dst, d).to_string(),
         (Manip::Src, Some((s, _))) => SocketAddrV4::new(p.src, s).to_string(),
@@ -332,7 +329,8 @@ pub fn outcome_text(o: Option<&Outcome>) -> String {
                 .to_string()
         }
         Some(Outcome::Failed(why)) => format!("failed: {why}"),
-        None => "no outcome".to_string(),
+        // `trace` ended on the packets' final dispositions (`Cluster::fate_is_final`).
+        None => "no answer: the packet's fate is final (a client would wait for its timeout)".to_string(),
     }
 }
 

@@ -170,7 +170,7 @@ impl Cluster {
         let dst = SocketAddrV4::new(ip, port);
         let payload = match spec.proto {
             ConvProto::Tcp => HttpRequest::render("GET", &spec.to, "/", "curl/8.5.0"),
-            ConvProto::Udp | ConvProto::Icmp => b"netsim traffic\n".to_vec(),
+            ConvProto::Udp | ConvProto::Icmp | ConvProto::Sctp => b"netsim traffic\n".to_vec(),
         };
         let started = self.now();
         let tracing_before = self.world().net.tracing;

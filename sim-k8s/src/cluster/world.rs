@@ -902,6 +902,7 @@ impl ClusterWorld {
                     .filter_map(|p| {
                         let proto = match p.protocol.as_ref().map(|p| p.as_str()) {
                             Some("UDP") => SockProto::Udp,
+                            Some("SCTP") => SockProto::Sctp,
                             _ => SockProto::Tcp,
                         };
                         u16::try_from(p.container_port).ok().map(|port| (proto, port))

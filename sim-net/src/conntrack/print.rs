@@ -35,6 +35,10 @@ pub fn entry_line(e: &CtEntry, now: SimTime) -> String {
     if let Some(st) = e.tcp {
         let _ = write!(s, "{} ", st.name());
     }
+    // `sctp     132 2 COOKIE_WAIT src=...`: the tracker's state, as for TCP.
+    if let Some(st) = e.sctp {
+        let _ = write!(s, "{} ", st.name());
+    }
     let _ = write!(s, "{} ", e.orig);
     if !e.status.has(CtStatus::SEEN_REPLY) {
         s.push_str("[UNREPLIED] ");
@@ -202,6 +206,7 @@ mod tests {
             status: CtStatus(status),
             tcp,
             tcp_seen: Default::default(),
+            sctp: None,
             mark: 0,
             created: SimTime::ZERO,
             expires: SimTime::ZERO + SimDuration::from_secs(secs),

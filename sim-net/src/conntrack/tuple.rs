@@ -18,6 +18,8 @@ pub enum L4Tuple {
     Tcp { sport: u16, dport: u16 },
     /// UDP source and destination ports.
     Udp { sport: u16, dport: u16 },
+    /// SCTP source and destination ports.
+    Sctp { sport: u16, dport: u16 },
     /// ICMP query: type, code and identifier.
     Icmp { icmp_type: u8, code: u8, id: u16 },
 }
@@ -61,6 +63,7 @@ impl Tuple {
         let l4 = match &pkt.transport {
             Transport::Tcp { sport, dport, .. } => L4Tuple::Tcp { sport: *sport, dport: *dport },
             Transport::Udp { sport, dport } => L4Tuple::Udp { sport: *sport, dport: *dport },
+            Transport::Sctp { sport, dport, .. } => L4Tuple::Sctp { sport: *sport, dport: *dport },
             Transport::Icmp(Icmp::EchoRequest { id, .. }) => L4Tuple::Icmp { icmp_type: 8, code: 0, id: *id },
             Transport::Icmp(Icmp::EchoReply { id, .. }) => L4Tuple::Icmp { icmp_type: 0, code: 0, id: *id },
             Transport::Icmp(Icmp::DestUnreachable { .. } | Icmp::TimeExceeded { .. }) => return None,
@@ -73,6 +76,7 @@ impl Tuple {
         let l4 = match self.l4 {
             L4Tuple::Tcp { sport, dport } => L4Tuple::Tcp { sport: dport, dport: sport },
             L4Tuple::Udp { sport, dport } => L4Tuple::Udp { sport: dport, dport: sport },
+            L4Tuple::Sctp { sport, dport } => L4Tuple::Sctp { sport: dport, dport: sport },
             L4Tuple::Icmp { icmp_type, code, id } => {
                 L4Tuple::Icmp { icmp_type: icmp_invert_type(icmp_type), code, id }
             }
@@ -85,6 +89,7 @@ impl Tuple {
         match self.l4 {
             L4Tuple::Tcp { .. } => Protocol::Tcp,
             L4Tuple::Udp { .. } => Protocol::Udp,
+            L4Tuple::Sctp { .. } => Protocol::Sctp,
             L4Tuple::Icmp { .. } => Protocol::Icmp,
         }
     }
@@ -92,7 +97,9 @@ impl Tuple {
     /// Source and destination ports (TCP/UDP only).
     pub fn ports(&self) -> Option<(u16, u16)> {
         match self.l4 {
-            L4Tuple::Tcp { sport, dport } | L4Tuple::Udp { sport, dport } => Some((sport, dport)),
+            L4Tuple::Tcp { sport, dport }
+            | L4Tuple::Udp { sport, dport }
+            | L4Tuple::Sctp { sport, dport } => Some((sport, dport)),
             L4Tuple::Icmp { .. } => None,
         }
     }
@@ -100,7 +107,9 @@ impl Tuple {
     /// The same tuple with other ports (no-op for ICMP).
     pub fn with_ports(mut self, s: u16, d: u16) -> Tuple {
         match &mut self.l4 {
-            L4Tuple::Tcp { sport, dport } | L4Tuple::Udp { sport, dport } => {
+            L4Tuple::Tcp { sport, dport }
+            | L4Tuple::Udp { sport, dport }
+            | L4Tuple::Sctp { sport, dport } => {
                 *sport = s;
                 *dport = d;
             }
@@ -116,7 +125,9 @@ impl fmt::Display for Tuple {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "src={} dst={} ", self.src, self.dst)?;
         match self.l4 {
-            L4Tuple::Tcp { sport, dport } | L4Tuple::Udp { sport, dport } => {
+            L4Tuple::Tcp { sport, dport }
+            | L4Tuple::Udp { sport, dport }
+            | L4Tuple::Sctp { sport, dport } => {
                 write!(f, "sport={sport} dport={dport}")
             }
             L4Tuple::Icmp { icmp_type, code, id } => write!(f, "type={icmp_type} code={code} id={id}"),

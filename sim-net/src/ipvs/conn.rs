@@ -326,7 +326,7 @@ pub enum ConnState {
     Tcp(TcpState),
     /// A UDP flow (one state, `UDP`) or template.
     Udp,
-    /// An SCTP association (never created: the wire model has no SCTP).
+    /// An SCTP association (one state: the kernel's SCTP state machine is not modelled).
     Sctp,
 }
 

@@ -20,8 +20,7 @@ pub enum IpvsProto {
     Tcp,
     /// UDP (17), `-u`.
     Udp,
-    /// SCTP (132), `--sctp-service`. The wire model carries no SCTP, so SCTP services are
-    /// configured and listed but never see a packet.
+    /// SCTP (132), `--sctp-service`.
     Sctp,
 }
 
@@ -49,6 +48,7 @@ impl IpvsProto {
         match pkt.transport {
             Transport::Tcp { sport, dport, .. } => Some((IpvsProto::Tcp, sport, dport)),
             Transport::Udp { sport, dport } => Some((IpvsProto::Udp, sport, dport)),
+            Transport::Sctp { sport, dport, .. } => Some((IpvsProto::Sctp, sport, dport)),
             Transport::Icmp(_) => None,
         }
     }

@@ -104,7 +104,9 @@ fn policy_verdict(p: Policy) -> HookVerdict {
 #[inline]
 fn ports_of(pkt: &Packet) -> Option<(u16, u16)> {
     match &pkt.transport {
-        Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => Some((*sport, *dport)),
+        Transport::Tcp { sport, dport, .. }
+        | Transport::Udp { sport, dport }
+        | Transport::Sctp { sport, dport, .. } => Some((*sport, *dport)),
         Transport::Icmp(_) => None,
     }
 }
@@ -171,6 +173,7 @@ fn conntrack_matches(c: &ConntrackMatch, pkt: &Packet, ctx: &HookContext<'_>) ->
         let (sp, dp, proto) = match t.l4 {
             L4Tuple::Tcp { sport, dport } => (sport, dport, 6),
             L4Tuple::Udp { sport, dport } => (sport, dport, 17),
+            L4Tuple::Sctp { sport, dport } => (sport, dport, 132),
             L4Tuple::Icmp { id, .. } => (id, 0, 1),
         };
         (t.src, t.dst, sp, dp, proto)

@@ -557,6 +557,31 @@ pub struct SctpMatch {
     pub chunks: Option<ChunkTypes>,
 }
 
+/// `sctp_mt` (xt_sctp.c): the ports (`--sport`/`--dport`, each invertible) and
+/// `--chunk-types any|all|only`, on the one chunk a modelled packet carries. A non-SCTP packet
+/// never matches. Chunk flags (`INIT:...`) are not modelled: a listed chunk with flags is
+/// taken to match them, and the trace says so.
+fn sctp_matches(s: &SctpMatch, pkt: &Packet, note: &mut dyn FnMut(&'static str, &'static str)) -> bool {
+    let crate::wire::Transport::Sctp { sport, dport, chunk } = &pkt.transport else { return false };
+    let port_ok = |m: &Option<(PortRange, bool)>, p: u16| m.is_none_or(|(r, inv)| r.contains(p) != inv);
+    if !port_ok(&s.sport, *sport) || !port_ok(&s.dport, *dport) {
+        return false;
+    }
+    let Some((mode, chunks, inv)) = &s.chunks else { return true };
+    let t = chunk.number();
+    if chunks.iter().any(|(c, f)| *c == t && !f.is_empty()) {
+        note("sctp", "a listed chunk's flags match (chunk flags are not modelled)");
+    }
+    let listed = chunks.iter().any(|(c, _)| *c == t);
+    let hit = match mode.as_str() {
+        // SCTP_CHUNK_MATCH_ALL: every listed type is present; one chunk holds one type.
+        "all" => chunks.iter().all(|(c, _)| *c == t),
+        // any: one of the packet's chunks is listed; only: all of them are.
+        _ => listed,
+    };
+    hit != *inv
+}
+
 /// SCTP chunk names of libxt_sctp.c's `sctp_chunk_names`.
 const SCTP_CHUNKS: [(&str, u8); 21] = [
     ("DATA", 0),
@@ -1940,7 +1965,7 @@ impl ExtMatch {
                 note("socket", "a local socket exists for an established connection to a local address");
                 (ctx.addr_type)(pkt.dst) == AddrType::Local && !ctx.ct_new
             }
-            ExtMatch::Sctp(_) => false,
+            ExtMatch::Sctp(s) => sctp_matches(s, pkt, note),
             ExtMatch::Policy(p) => {
                 note("policy", "no IPsec policy applies to any packet");
                 p.ipsec == Some(false)

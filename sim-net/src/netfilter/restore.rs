@@ -38,9 +38,65 @@ pub enum RestoreErrorKind {
     /// `*name` of a table that does not exist.
     #[error("can't initialize iptables table `{0}': Table does not exist (do you need to insmod?)")]
     UnknownTable(String),
-    /// End of input or a new `*table` while a block was open.
-    #[error("COMMIT expected for table `{0}'")]
-    MissingCommit(String),
+    /// iptables-nft: `*name` of a table that does not exist.
+    #[error("iptables-nft-restore: line {line} table name '{name}' invalid")]
+    UnknownTableNft {
+        /// The line.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+    /// iptables-legacy: `*name` of a table that does not exist.
+    #[error("iptables-restore: unable to initialize table '{0}'")]
+    UnknownTableLegacy(String),
+    /// End of input or a new `*table` while a block was open (the real tools: `COMMIT
+    /// expected at line N`).
+    #[error("COMMIT expected at line {line} (table `{table}')")]
+    MissingCommit {
+        /// The table.
+        table: String,
+        /// The line.
+        line: usize,
+    },
+    /// iptables-nft: a rule jumps to a chain the block never declared; nft finds out when
+    /// the block is committed (the line is the COMMIT line).
+    #[error("Chain '{0}' does not exist")]
+    NftNoChain(String),
+    /// iptables-nft: the rule that closed a loop reachable from a built-in chain.
+    #[error("RULE_APPEND failed (Too many links): rule in chain {chain} (loop: {path})")]
+    NftLoop {
+        /// The chain of the rule.
+        chain: String,
+        /// The loop.
+        path: String,
+    },
+    /// iptables-legacy: a user chain declared with a policy.
+    #[error("Can't set policy `{policy}' on `{chain}' line {line}: Bad built-in chain name")]
+    LegacyUserChainPolicy {
+        /// The policy.
+        policy: String,
+        /// The chain.
+        chain: String,
+        /// The line.
+        line: usize,
+    },
+    /// A built-in chain declared with a policy that does not exist (legacy's wording; nft
+    /// says `line N failed: Bad policy name.`).
+    #[error("Can't set policy `{policy}' on `{chain}' line {line}: Bad policy name")]
+    BadPolicy {
+        /// The policy.
+        policy: String,
+        /// The chain.
+        chain: String,
+        /// The line.
+        line: usize,
+    },
+    /// iptables-nft: a built-in chain declared with a policy that does not exist.
+    #[error("line {0} failed: Bad policy name.")]
+    BadPolicyNft(usize),
+    /// iptables-legacy: a chain declared twice in one block.
+    #[error("error creating chain '{0}':File exists")]
+    LegacyChainExists(String),
     /// `COMMIT` with no open table.
     #[error("COMMIT without a table")]
     StrayCommit,
@@ -62,7 +118,7 @@ pub enum RestoreErrorKind {
         /// The refused rule's line.
         rule_line: usize,
         /// The kernel's reason (its log message).
-        reason: &'static str,
+        reason: String,
     },
     /// iptables-nft: the kernel refused a rule as it was appended.
     #[error("RULE_APPEND failed (Invalid argument): rule in chain {chain} ({reason})")]
@@ -70,7 +126,7 @@ pub enum RestoreErrorKind {
         /// The chain.
         chain: String,
         /// The kernel's reason.
-        reason: &'static str,
+        reason: String,
     },
 }
 
@@ -163,7 +219,12 @@ struct Block {
     name: TableName,
     table: Table,
     /// iptables-legacy: the first rule the kernel will refuse at COMMIT (line, reason).
-    refused: Option<(usize, &'static str)>,
+    refused: Option<(usize, String)>,
+    /// iptables-nft: the first jump to a chain that does not exist (refused at COMMIT).
+    missing_chain: Option<String>,
+    /// iptables-nft: the jumps of the block (from, to, line), to name the rule that closed a
+    /// loop.
+    jumps: Vec<(String, String, usize)>,
 }
 
 impl Netfilter {
@@ -200,6 +261,27 @@ impl Netfilter {
                         reason,
                     }));
                 }
+                if let Some(c) = b.missing_chain {
+                    return Err(err(RestoreErrorKind::NftNoChain(c)));
+                }
+                if let Err(TableError::Loop(path)) = b.table.check_loops()
+                    && opts.backend == Some(Backend::Nft)
+                {
+                    // nft refuses the rule that closes the loop, at its line: the latest
+                    // jump into a chain of the loop.
+                    let in_loop: Vec<&str> = path.split(" -> ").collect();
+                    let closing = b
+                        .jumps
+                        .iter()
+                        .filter(|(_, to, _)| in_loop.contains(&to.as_str()))
+                        .max_by_key(|j| j.2);
+                    if let Some((from, _, at)) = closing {
+                        return Err(RestoreError {
+                            line: *at,
+                            kind: RestoreErrorKind::NftLoop { chain: from.clone(), path },
+                        });
+                    }
+                }
                 b.table.check_loops().map_err(|e| err(e.into()))?;
                 b.table.check_hooks().map_err(|e| err(e.into()))?;
                 let i = tidx(b.name);
@@ -209,19 +291,28 @@ impl Netfilter {
             }
             if let Some(name) = l.strip_prefix('*') {
                 if let Some(b) = &block {
-                    return Err(err(RestoreErrorKind::MissingCommit(b.name.name().to_string())));
+                    return Err(err(RestoreErrorKind::MissingCommit {
+                        table: b.name.name().to_string(),
+                        line,
+                    }));
                 }
-                let t = TableName::parse(name.trim())
-                    .ok_or_else(|| err(RestoreErrorKind::UnknownTable(name.trim().to_string())))?;
+                let n = name.trim().to_string();
+                let t = TableName::parse(&n).ok_or_else(|| {
+                    err(match opts.backend {
+                        Some(Backend::Nft) => RestoreErrorKind::UnknownTableNft { line, name: n.clone() },
+                        Some(Backend::Legacy) => RestoreErrorKind::UnknownTableLegacy(n.clone()),
+                        None => RestoreErrorKind::UnknownTable(n.clone()),
+                    })
+                })?;
                 let table = if noflush { Table::clone(&self.tables[tidx(t)]) } else { Table::new(t) };
-                block = Some(Block { name: t, table, refused: None });
+                block = Some(Block { name: t, table, refused: None, missing_chain: None, jumps: Vec::new() });
                 continue;
             }
             let Some(b) = block.as_mut() else {
                 return Err(err(RestoreErrorKind::NoTable));
             };
             if let Some(decl) = l.strip_prefix(':') {
-                declare_chain(&mut b.table, decl, opts).map_err(err)?;
+                declare_chain(&mut b.table, decl, opts, line).map_err(err)?;
                 continue;
             }
             // Optional `[p:b]` counters before the command.
@@ -243,14 +334,17 @@ impl Netfilter {
                 (None, _) => {}
                 (Some(ProtoProblem::Parse(e)), _) => return Err(err(e.into())),
                 (Some(ProtoProblem::Kernel(reason)), Some(Backend::Legacy)) => {
-                    b.refused.get_or_insert((line, reason));
+                    b.refused.get_or_insert((line, reason.to_string()));
                 }
                 (Some(ProtoProblem::Kernel(reason)), Some(Backend::Nft)) => {
                     let chain = match &cl.op {
                         Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => c.clone(),
                         _ => String::new(),
                     };
-                    return Err(err(RestoreErrorKind::RuleAppendFailed { chain, reason }));
+                    return Err(err(RestoreErrorKind::RuleAppendFailed {
+                        chain,
+                        reason: reason.to_string(),
+                    }));
                 }
                 (Some(ProtoProblem::Kernel(reason)), None) => {
                     return Err(err(SpecError::BadValue(format!(
@@ -271,12 +365,39 @@ impl Netfilter {
             if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {
                 return Err(err(RestoreErrorKind::NoSet(missing)));
             }
-            command::apply_edit(&mut b.table, cl).map_err(|e| err(e.into()))?;
+            let op_chain = match &cl.op {
+                Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
+                _ => None,
+            };
+            let jump_to = match &cl.rule.target {
+                super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
+                _ => None,
+            };
+            match (command::apply_edit(&mut b.table, cl), opts.backend) {
+                (Ok(()), _) => {}
+                // nft checks jump targets when the batch is committed.
+                (Err(TableError::NoTarget(c)), Some(Backend::Nft)) if op_chain.is_some() => {
+                    b.missing_chain.get_or_insert(c);
+                }
+                // What the kernel refuses (a target in the wrong table ...): legacy hears of
+                // it at COMMIT, nft as the rule is appended.
+                (Err(TableError::Invalid(reason)), Some(Backend::Legacy)) if op_chain.is_some() => {
+                    b.refused.get_or_insert((line, reason));
+                }
+                (Err(TableError::Invalid(reason)), Some(Backend::Nft)) if op_chain.is_some() => {
+                    let chain = op_chain.unwrap_or_default();
+                    return Err(err(RestoreErrorKind::RuleAppendFailed { chain, reason }));
+                }
+                (Err(e), _) => return Err(err(e.into())),
+            }
+            if let (Some(from), Some(to), Some(Backend::Nft)) = (op_chain, jump_to, opts.backend) {
+                b.jumps.push((from, to, line));
+            }
         }
         if let Some(b) = block {
             return Err(RestoreError {
                 line: last + 1,
-                kind: RestoreErrorKind::MissingCommit(b.name.name().to_string()),
+                kind: RestoreErrorKind::MissingCommit { table: b.name.name().to_string(), line: last + 1 },
             });
         }
         Ok(())
@@ -284,7 +405,12 @@ impl Netfilter {
 }
 
 /// `:CHAIN POLICY [p:b]`.
-fn declare_chain(t: &mut Table, decl: &str, opts: RestoreOptions) -> Result<(), RestoreErrorKind> {
+fn declare_chain(
+    t: &mut Table,
+    decl: &str,
+    opts: RestoreOptions,
+    line: usize,
+) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
     let parts: Vec<&str> = decl.split_whitespace().collect();
     let (name, policy) = match parts.as_slice() {
@@ -299,14 +425,34 @@ fn declare_chain(t: &mut Table, decl: &str, opts: RestoreOptions) -> Result<(), 
     let builtin = t.chain(name).is_some_and(|c| c.hook.is_some());
     if builtin {
         if policy != "-" {
-            let p = Policy::parse(policy)
-                .ok_or_else(|| RestoreErrorKind::BadChainLine(format!("invalid policy `{policy}'")))?;
+            let p = Policy::parse(policy).ok_or_else(|| match opts.backend {
+                Some(Backend::Nft) => RestoreErrorKind::BadPolicyNft(line),
+                Some(Backend::Legacy) => {
+                    RestoreErrorKind::BadPolicy { policy: policy.to_string(), chain: name.to_string(), line }
+                }
+                None => RestoreErrorKind::BadChainLine(format!("invalid policy `{policy}'")),
+            })?;
             t.set_policy(name, p, counters)?;
         }
         return Ok(());
     }
     if policy != "-" {
-        return Err(RestoreErrorKind::BadChainLine(format!("user chain `{name}' cannot have a policy")));
+        match opts.backend {
+            // iptables-nft ignores a user chain's policy (`:FOO ACCEPT` saves as `:FOO -`).
+            Some(Backend::Nft) => {}
+            Some(Backend::Legacy) => {
+                return Err(RestoreErrorKind::LegacyUserChainPolicy {
+                    policy: policy.to_string(),
+                    chain: name.to_string(),
+                    line,
+                });
+            }
+            None => {
+                return Err(RestoreErrorKind::BadChainLine(format!(
+                    "user chain `{name}' cannot have a policy"
+                )));
+            }
+        }
     }
     spec::check_chain_name(name)?;
     if t.chain(name).is_some() {
@@ -314,7 +460,12 @@ fn declare_chain(t: &mut Table, decl: &str, opts: RestoreOptions) -> Result<(), 
             t.flush(Some(name))?;
             return Ok(());
         }
-        return Err(TableError::Exists(name.to_string()).into());
+        return match opts.backend {
+            // iptables-nft: declaring a chain again is no error.
+            Some(Backend::Nft) => Ok(()),
+            Some(Backend::Legacy) => Err(RestoreErrorKind::LegacyChainExists(name.to_string())),
+            None => Err(TableError::Exists(name.to_string()).into()),
+        };
     }
     t.new_chain(name)?;
     Ok(())
@@ -351,7 +502,10 @@ mod tests {
             err_of("*nat\n-A PREROUTING --bogus -j ACCEPT\nCOMMIT\n"),
             "iptables-restore: line 2: unknown option \"--bogus\""
         );
-        assert_eq!(err_of("*nat\n:X - [0:0]\n"), "iptables-restore: line 3: COMMIT expected for table `nat'");
+        assert_eq!(
+            err_of("*nat\n:X - [0:0]\n"),
+            "iptables-restore: line 3: COMMIT expected at line 3 (table `nat')"
+        );
         assert_eq!(
             err_of("*nat\n-A NOCHAIN -j ACCEPT\nCOMMIT\n"),
             "iptables-restore: line 2: No chain/target/match by that name."

@@ -16,7 +16,7 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::iface::HostId;
 use crate::socket::{AppContext, AppReply, ServerConn, ServerTcpState, SockProto, UpstreamRequest};
-use crate::wire::{Icmp, Packet, Payload, Protocol, TcpFlags, Transport, unreach};
+use crate::wire::{Icmp, Packet, Payload, Protocol, SctpChunk, TcpFlags, Transport, unreach};
 
 use super::trace::{Delivery, Disposition};
 use super::walk::{local_addr, rst_for};
@@ -28,6 +28,10 @@ pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
 pub const TCP_SYN_RETRIES: u32 = 6;
 /// Linux initial retransmission timeout (`TCP_TIMEOUT_INIT`).
 pub const TCP_INITIAL_RTO: SimDuration = SimDuration::from_secs(1);
+/// `net.sctp.rto_initial` (3000 ms): the first INIT retransmission.
+pub const SCTP_RTO_INITIAL: SimDuration = SimDuration::from_secs(3);
+/// `net.sctp.max_init_retransmits` (8).
+pub const SCTP_MAX_INIT_RETRANSMITS: u32 = 8;
 
 /// What a conversation speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +42,9 @@ pub enum ConvProto {
     Udp,
     /// One ICMP echo request and its reply.
     Icmp,
+    /// An SCTP association: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK, one DATA request and one
+    /// DATA response, then SHUTDOWN, SHUTDOWN ACK, SHUTDOWN COMPLETE.
+    Sctp,
 }
 
 /// What to do.
@@ -209,8 +216,12 @@ impl Network {
         // A later conversation from the same fixed source port may own the socket by now (a
         // UDP client that sends its next request before the last was answered): leave it be.
         match proto {
-            ConvProto::Tcp | ConvProto::Udp => {
-                let sp = if proto == ConvProto::Tcp { SockProto::Tcp } else { SockProto::Udp };
+            ConvProto::Tcp | ConvProto::Udp | ConvProto::Sctp => {
+                let sp = match proto {
+                    ConvProto::Tcp => SockProto::Tcp,
+                    ConvProto::Sctp => SockProto::Sctp,
+                    _ => SockProto::Udp,
+                };
                 let key = (sp, local, dst);
                 if host.sockets.clients.get(&key) == Some(&c) {
                     host.sockets.clients.remove(&key);
@@ -268,6 +279,7 @@ impl Network {
         let sock = match spec.proto {
             ConvProto::Tcp => Some(SockProto::Tcp),
             ConvProto::Udp => Some(SockProto::Udp),
+            ConvProto::Sctp => Some(SockProto::Sctp),
             ConvProto::Icmp => None,
         };
         let port = match (spec.src_port, sock) {
@@ -308,6 +320,14 @@ impl Network {
                     NetEvent::ConvTimer { conv: c, timer: ConvTimer::SynRetransmit(1) },
                 );
             }
+            ConvProto::Sctp => {
+                self.set_state(c, ClientState::SynSent);
+                self.send_syn(c);
+                self.schedule(
+                    SCTP_RTO_INITIAL,
+                    NetEvent::ConvTimer { conv: c, timer: ConvTimer::SynRetransmit(1) },
+                );
+            }
             ConvProto::Udp => {
                 self.set_state(c, ClientState::WaitReply);
                 let p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
@@ -341,11 +361,27 @@ impl Network {
         self.local_out(from, p, Some(c));
     }
 
+    /// The opening packet: a TCP SYN, or an SCTP INIT.
     fn send_syn(&mut self, c: ConvId) {
-        if let Some(cv) = self.convs.get_mut(c.0) {
-            cv.syns_sent += 1;
+        let sctp = match self.convs.get_mut(c.0) {
+            Some(cv) => {
+                cv.syns_sent += 1;
+                cv.spec.proto == ConvProto::Sctp
+            }
+            None => return,
+        };
+        if sctp {
+            self.conv_sctp(c, SctpChunk::Init, Payload::empty());
+        } else {
+            self.conv_tcp(c, TcpFlags::SYN, Payload::empty());
         }
-        self.conv_tcp(c, TcpFlags::SYN, Payload::empty());
+    }
+
+    fn conv_sctp(&mut self, c: ConvId, chunk: SctpChunk, payload: Payload) {
+        let Some(cv) = self.convs.get(c.0) else { return };
+        let (Some(local), dst, from) = (cv.local, cv.spec.dst, cv.spec.from) else { return };
+        let p = Packet::sctp(*local.ip(), local.port(), *dst.ip(), dst.port(), chunk).with_payload(payload);
+        self.local_out(from, p, Some(c));
     }
 
     pub(super) fn conv_timer(&mut self, c: ConvId, timer: ConvTimer) {
@@ -360,12 +396,17 @@ impl Network {
                 if cv.state != ClientState::SynSent {
                     return;
                 }
-                if n > TCP_SYN_RETRIES {
+                let (retries, rto) = if cv.spec.proto == ConvProto::Sctp {
+                    (SCTP_MAX_INIT_RETRANSMITS, SCTP_RTO_INITIAL)
+                } else {
+                    (TCP_SYN_RETRIES, TCP_INITIAL_RTO)
+                };
+                if n > retries {
                     self.conv_end(c, Outcome::TimedOut);
                     return;
                 }
                 self.send_syn(c);
-                let next = SimDuration::from_nanos(TCP_INITIAL_RTO.as_nanos() << n.min(20));
+                let next = SimDuration::from_nanos(rto.as_nanos() << n.min(20));
                 self.schedule(next, NetEvent::ConvTimer { conv: c, timer: ConvTimer::SynRetransmit(n + 1) });
             }
         }
@@ -408,6 +449,7 @@ impl Network {
         match &pkt.transport {
             Transport::Tcp { flags, .. } => self.deliver_tcp(h, *flags, pkt.clone(), meta),
             Transport::Udp { .. } => self.deliver_udp(h, pkt, meta),
+            Transport::Sctp { chunk, .. } => self.deliver_sctp(h, *chunk, pkt.clone(), meta),
             Transport::Icmp(Icmp::EchoRequest { id, seq }) => {
                 let reply = Packet::icmp(pkt.dst, pkt.src, Icmp::EchoReply { id: *id, seq: *seq })
                     .with_payload(pkt.payload.clone());
@@ -451,6 +493,10 @@ impl Network {
             Transport::Udp { sport, dport } => socks
                 .clients
                 .get(&(SockProto::Udp, SocketAddrV4::new(q.src, *sport), SocketAddrV4::new(q.dst, *dport)))
+                .copied(),
+            Transport::Sctp { sport, dport, .. } => socks
+                .clients
+                .get(&(SockProto::Sctp, SocketAddrV4::new(q.src, *sport), SocketAddrV4::new(q.dst, *dport)))
                 .copied(),
             Transport::Icmp(Icmp::EchoRequest { id, .. }) => socks.pings.get(id).copied(),
             Transport::Icmp(_) => None,
@@ -679,6 +725,75 @@ impl Network {
             None => AppReply::Respond(vec![]),
         };
         self.proxy_reply(pending, reply);
+    }
+
+    /// The host stack receives an SCTP packet (`sctp_rcv`): a client association, a
+    /// listening endpoint, or nobody. A listener answers statelessly until the COOKIE ECHO (as
+    /// SCTP's cookie mechanism has it) and runs its application on the DATA request. Nobody:
+    /// an out-of-the-blue packet (RFC 9260 8.4, `sctp_sf_ootb`): ABORT, SHUTDOWN COMPLETE and
+    /// COOKIE ACK are discarded, a SHUTDOWN ACK is answered with SHUTDOWN COMPLETE, anything
+    /// else with ABORT. Departures: no SACKs, verification tags or multi-homing.
+    fn deliver_sctp(&mut self, h: HostId, chunk: SctpChunk, pkt: Packet, meta: PacketMeta) {
+        let Some((local, peer)) = local_addr(&pkt) else { return };
+        let delivered = Disposition::Delivered(Delivery::Socket { proto: Protocol::Sctp, local });
+        let answer = |net: &mut Network, chunk: SctpChunk, payload: Payload| {
+            let p =
+                Packet::sctp(*local.ip(), local.port(), *peer.ip(), peer.port(), chunk).with_payload(payload);
+            net.local_out(h, p, meta.conv);
+        };
+        if let Some(c) = self.host_ref(h).sockets.clients.get(&(SockProto::Sctp, local, peer)).copied() {
+            self.finish(h, meta, delivered);
+            let Some(cv) = self.convs.get(c.0) else { return };
+            let (state, req) = (cv.state, Payload::from_bytes(&cv.spec.payload));
+            match (state, chunk) {
+                (ClientState::SynSent, SctpChunk::Abort) => self.conv_end(c, Outcome::Refused),
+                (_, SctpChunk::Abort) => self.conv_end(c, Outcome::Reset),
+                (ClientState::SynSent, SctpChunk::InitAck) => {
+                    self.set_state(c, ClientState::Established);
+                    self.conv_sctp(c, SctpChunk::CookieEcho, Payload::empty());
+                }
+                (ClientState::Established, SctpChunk::CookieAck) => {
+                    self.set_state(c, ClientState::WaitReply);
+                    self.conv_sctp(c, SctpChunk::Data, req);
+                }
+                (ClientState::WaitReply, SctpChunk::Data) => {
+                    if let Some(cv) = self.convs.get_mut(c.0) {
+                        cv.response = pkt.payload.0.to_vec();
+                        cv.state = ClientState::FinWait;
+                    }
+                    self.conv_sctp(c, SctpChunk::Shutdown, Payload::empty());
+                }
+                (ClientState::FinWait, SctpChunk::ShutdownAck) => {
+                    self.conv_sctp(c, SctpChunk::ShutdownComplete, Payload::empty());
+                    let response = self.convs.get(c.0).map(|cv| cv.response.clone()).unwrap_or_default();
+                    self.conv_end(c, Outcome::Completed { response });
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some(li) = self.host_ref(h).sockets.find_listener(SockProto::Sctp, local) {
+            self.finish(h, meta, delivered);
+            match chunk {
+                SctpChunk::Init => answer(self, SctpChunk::InitAck, Payload::empty()),
+                SctpChunk::CookieEcho => answer(self, SctpChunk::CookieAck, Payload::empty()),
+                SctpChunk::Data => {
+                    let response = self.run_app(h, li, local, peer, Protocol::Sctp, &pkt.payload, meta.conv);
+                    answer(self, SctpChunk::Data, Payload::from_bytes(&response));
+                }
+                SctpChunk::Shutdown => answer(self, SctpChunk::ShutdownAck, Payload::empty()),
+                SctpChunk::Heartbeat => answer(self, SctpChunk::HeartbeatAck, Payload::empty()),
+                _ => {}
+            }
+            return;
+        }
+        let d = if chunk == SctpChunk::Init { Disposition::NoListener } else { Disposition::NoSocket };
+        self.finish(h, meta, d);
+        match chunk {
+            SctpChunk::Abort | SctpChunk::ShutdownComplete | SctpChunk::CookieAck => {}
+            SctpChunk::ShutdownAck => answer(self, SctpChunk::ShutdownComplete, Payload::empty()),
+            _ => answer(self, SctpChunk::Abort, Payload::empty()),
+        }
     }
 
     fn deliver_udp(&mut self, h: HostId, pkt: Packet, meta: PacketMeta) {

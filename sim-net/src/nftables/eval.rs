@@ -352,10 +352,7 @@ fn eval_rule<'s>(
 }
 
 fn ports(pkt: &Packet) -> Option<(u16, u16)> {
-    match &pkt.transport {
-        Transport::Tcp { sport, dport, .. } | Transport::Udp { sport, dport } => Some((*sport, *dport)),
-        Transport::Icmp(_) => None,
-    }
+    pkt.transport.ports()
 }
 
 fn fib_type(t: AddrType) -> u8 {
@@ -429,8 +426,12 @@ fn one(
                 }
                 _ => return None,
             },
-            // The model carries no SCTP.
-            Payload::SctpSport | Payload::SctpDport => return None,
+            Payload::SctpSport | Payload::SctpDport => match &pkt.transport {
+                Transport::Sctp { sport, dport, .. } => {
+                    Value::Port(if *p == Payload::SctpSport { *sport } else { *dport })
+                }
+                _ => return None,
+            },
             Payload::IcmpType => match &pkt.transport {
                 Transport::Icmp(m) => Value::IcmpType(m.icmp_type()),
                 _ => return None,
