@@ -50,6 +50,15 @@ pub struct Sysctls {
     pub vs_expire_nodest_conn: bool,
     /// `net.ipv4.vs.expire_quiescent_template` (default 0; kube-proxy sets 1).
     pub vs_expire_quiescent_template: bool,
+    /// `net.ipv4.conf.all.arp_ignore` (default 0: answer ARP for any local address on any
+    /// interface; 1: only for an address configured on the receiving interface, which is what
+    /// kube-proxy's `strictARP` sets so kube-ipvs0's VIPs are not announced). Values 2-8 are
+    /// kept and treated as 1.
+    pub arp_ignore: u8,
+    /// `net.ipv4.conf.all.arp_announce` (default 0; `strictARP` sets 2: use the best local
+    /// source address for the target in ARP requests). Recorded: the model sends no ARP
+    /// requests.
+    pub arp_announce: u8,
 }
 
 impl Sysctls {
