@@ -87,3 +87,23 @@ fn the_ipvs_section_is_validated_in_the_mode_the_flag_selects() {
         out.stderr
     );
 }
+
+#[test]
+fn a_scenarios_inline_kube_proxy_configuration_is_validated_at_its_position() {
+    let dir = std::env::temp_dir().join(format!("netsim-ipvs-scn-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("bad.yaml");
+    let text = "name: bad\nseed: 1\nmanifests:\n  - inline: |\n      apiVersion: kubeproxy.config.k8s.io/v1alpha1\n      kind: KubeProxyConfiguration\n      mode: ipvs\n      ipvs:\n        scheduler: mh\nsteps:\n  - note: x\n";
+    std::fs::write(&path, text).unwrap();
+    let file = path.display().to_string();
+    let out = netsim(&["run", &file]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "{file}:9:9: KubeProxyConfiguration.KubeProxyIPVSConfiguration.Scheduler.Scheduler: Invalid value: \"mh\""
+        )),
+        "{}",
+        out.stderr
+    );
+}
