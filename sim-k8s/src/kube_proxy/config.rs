@@ -132,6 +132,9 @@ pub fn apply_ipvs_section(
     }
     if let Some(d) = ipvs.min_sync_period.filter(|d| d.as_nanos() >= 0) {
         c.min_sync_period = d.to_sim();
+    } else if c.min_sync_period > c.sync_period {
+        // Upstream's IPVS minSyncPeriod defaults to 0: a short ipvs.syncPeriod alone is valid.
+        c.min_sync_period = c.sync_period;
     }
     Ok(())
 }
