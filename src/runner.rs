@@ -450,6 +450,44 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
     Ok((cluster, header))
 }
 
+/// kube-proxy's own validation of every KubeProxyConfiguration among the manifests
+/// (`pkg/proxy/apis/config/validation`), in the mode the cluster runs (a `--proxy-mode` flag
+/// or the cluster's `proxyMode` wins over the document's `mode`), before the cluster starts:
+/// every error at its field's file:line:column.
+fn validate_proxy_configs(
+    config: &ClusterConfig,
+    loaded: &manifest::LoadOutcome,
+    locate: &impl Fn(String) -> String,
+) -> Result<(), Diagnostics> {
+    use sim_k8s::api::proxy_config::ProxyMode as Api;
+    use sim_k8s::kube_proxy::ProxyMode;
+    let mut configs: Vec<_> = loaded
+        .objects
+        .iter()
+        .filter(|l| matches!(l.value, Object::KubeProxyConfiguration(_)))
+        .cloned()
+        .collect();
+    if configs.is_empty() {
+        return Ok(());
+    }
+    if let Some(mode) = config.proxy_mode {
+        for l in &mut configs {
+            if let Object::KubeProxyConfiguration(k) = &mut l.value {
+                k.mode = Some(match mode {
+                    ProxyMode::Iptables => Api::Iptables,
+                    ProxyMode::Ipvs => Api::Ipvs,
+                    ProxyMode::Nftables => Api::Nftables,
+                });
+            }
+        }
+    }
+    let errors = sim_k8s::apiserver::lint(&configs);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(Diagnostics(errors.iter().map(|e| Diagnostic::raw(locate(format!("{e}")))).collect()))
+}
+
 /// What [`build_cluster`] does with Node objects among the manifests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeObjects {
@@ -474,6 +512,7 @@ pub fn build_cluster(
     locate: impl Fn(String) -> String,
 ) -> Result<(Cluster, SimDuration), Diagnostics> {
     let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
+    validate_proxy_configs(&config, loaded, &locate)?;
     let proxy = proxy_settings(&objects);
     // The cluster's add-ons (`cluster.ingress`) are installed, and ready, before the user's
     // manifests are applied, as on a cluster that came with them: an Ingress then meets a

@@ -111,6 +111,8 @@ impl<T> Loaded<T> {
 fn kube_proxy_yaml_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("KubeProxyConfiguration.")?;
     let mut parts: Vec<String> = Vec::new();
+    // Upstream names the scheduler `KubeProxyIPVSConfiguration.Scheduler.Scheduler`.
+    let rest = rest.replace("Scheduler.Scheduler", "Scheduler");
     for seg in rest.split('.') {
         let mapped = match seg {
             "KubeProxyIPTablesConfiguration" => "iptables".to_string(),
@@ -118,6 +120,7 @@ fn kube_proxy_yaml_path(path: &str) -> Option<String> {
             "KubeProxyIPVSConfiguration" => "ipvs".to_string(),
             "Mode" => "mode".to_string(),
             "ProxyMode" => continue,
+            "ExcludeCidrs" => "excludeCIDRs".to_string(),
             other => go_field_to_json(other),
         };
         parts.push(mapped);
@@ -641,6 +644,20 @@ mod tests {
             Some("iptables.syncPeriod")
         );
         assert_eq!(kube_proxy_yaml_path("KubeProxyConfiguration.Mode.ProxyMode").as_deref(), Some("mode"));
+        assert_eq!(
+            kube_proxy_yaml_path("KubeProxyConfiguration.KubeProxyIPVSConfiguration.Scheduler.Scheduler")
+                .as_deref(),
+            Some("ipvs.scheduler")
+        );
+        assert_eq!(
+            kube_proxy_yaml_path("KubeProxyConfiguration.KubeProxyIPVSConfiguration.ExcludeCidrs").as_deref(),
+            Some("ipvs.excludeCIDRs")
+        );
+        assert_eq!(
+            kube_proxy_yaml_path("KubeProxyConfiguration.KubeProxyIPVSConfiguration.TCPFinTimeout")
+                .as_deref(),
+            Some("ipvs.tcpFinTimeout")
+        );
     }
 
     #[test]

@@ -252,3 +252,72 @@ fn kube_proxy_configuration_selects_ipvs_and_its_scheduler() {
     let out = c.exec(&node("node02"), "ipvsadm -Ln -t 10.96.0.1:443");
     assert!(out.stdout.contains("TCP  10.96.0.1:443 lc"), "{}{}", out.stdout, out.stderr);
 }
+
+fn ipvs_with(settings: &ProxySettings) -> Cluster {
+    let mut config = ClusterConfig::default_cluster();
+    config.proxy_mode = Some(ProxyMode::Ipvs);
+    let mut c = Cluster::new(config, settings, 7).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    c
+}
+
+/// The nodes that answer the client's broadcast `who-has IP` on the node network.
+fn arp_answers(c: &Cluster, target: &str) -> Vec<String> {
+    let net = &c.world().net;
+    let seg = sim_net::iface::SegmentId(0);
+    let sender = "10.32.1.200".parse().unwrap();
+    net.arp_who_has(seg, sender, target.parse().unwrap())
+        .into_iter()
+        .filter_map(|h| net.host(h).map(|h| h.name.clone()))
+        .collect()
+}
+
+// Why strictARP exists: kube-ipvs0 holds every ClusterIP/LB IP, and with arp_ignore=0 the
+// kernel answers ARP for any local address on any interface — every node claims the VIP on
+// the node network (MetalLB L2 then breaks). With strictARP (arp_ignore=1) only an address
+// configured on the receiving interface (eth0) is answered.
+#[test]
+fn strict_arp_stops_the_nodes_answering_arp_for_vips() {
+    let c = ipvs_with(&ProxySettings::default());
+    let kubernetes_vip = "10.96.0.1";
+    let answers = arp_answers(&c, kubernetes_vip);
+    assert_eq!(answers.len(), 3, "every node answers for the VIP: {answers:?}");
+    assert_eq!(arp_answers(&c, "10.32.1.147"), ["master"], "a node IP: its node only");
+
+    let strict = ProxySettings {
+        ipvs: sim_k8s::api::proxy_config::IpvsConfig { strict_arp: Some(true), ..Default::default() },
+        ..ProxySettings::default()
+    };
+    let mut c = ipvs_with(&strict);
+    assert!(arp_answers(&c, kubernetes_vip).is_empty());
+    assert_eq!(arp_answers(&c, "10.32.1.147"), ["master"]);
+    let out = c.exec(&node("node01"), "sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce");
+    assert_eq!(out.stdout, "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n");
+    // Undo it by hand and the node claims the VIP again.
+    let out = c.exec(&node("node01"), "sysctl -w net.ipv4.conf.all.arp_ignore=0");
+    assert_eq!((out.stdout.as_str(), out.exit_code), ("net.ipv4.conf.all.arp_ignore = 0\n", 0));
+    assert_eq!(arp_answers(&c, kubernetes_vip), ["node01"]);
+}
+
+// ipvs.tcpTimeout/tcpFinTimeout/udpTimeout reach the kernel at start-up (`ipvsadm --set`
+// semantics: a zero one keeps the kernel's value).
+#[test]
+fn ipvs_timeouts_come_from_the_config() {
+    let d = |s: i64| Some(sim_k8s::api::duration::GoDuration::from_secs(s));
+    let settings = ProxySettings {
+        ipvs: sim_k8s::api::proxy_config::IpvsConfig {
+            tcp_timeout: d(3600),
+            udp_timeout: d(60),
+            ..Default::default()
+        },
+        ..ProxySettings::default()
+    };
+    let mut c = ipvs_with(&settings);
+    let out = c.exec(&node("master"), "ipvsadm -L --timeout");
+    assert_eq!(out.stdout, "Timeout (tcp tcpfin udp): 3600 120 60\n");
+    let mut plain = ipvs_with(&ProxySettings::default());
+    assert_eq!(
+        plain.exec(&node("master"), "ipvsadm -L --timeout").stdout,
+        "Timeout (tcp tcpfin udp): 900 120 300\n"
+    );
+}

@@ -50,6 +50,15 @@ pub struct Sysctls {
     pub vs_expire_nodest_conn: bool,
     /// `net.ipv4.vs.expire_quiescent_template` (default 0; kube-proxy sets 1).
     pub vs_expire_quiescent_template: bool,
+    /// `net.ipv4.conf.all.arp_ignore` (default 0: answer ARP for any local address on any
+    /// interface; 1: only for an address configured on the receiving interface, which is what
+    /// kube-proxy's `strictARP` sets so kube-ipvs0's VIPs are not announced). Values 2-8 are
+    /// kept and treated as 1.
+    pub arp_ignore: u8,
+    /// `net.ipv4.conf.all.arp_announce` (default 0; `strictARP` sets 2: use the best local
+    /// source address for the target in ARP requests). Recorded: the model sends no ARP
+    /// requests.
+    pub arp_announce: u8,
 }
 
 impl Sysctls {
@@ -403,7 +412,52 @@ impl Host {
 
     /// `ip addr` output; `peer_index` gives a veth's peer index for the `@ifN` suffix.
     pub fn ip_addr(&self, peer_index: impl Fn(&Iface) -> Option<u32>) -> String {
-        self.ifaces.values().map(|i| i.render_ip_addr(&self.name, peer_index(i))).collect()
+        self.ifaces
+            .values()
+            .map(|i| i.render_ip_addr_carrier(&self.name, peer_index(i), self.carrier(i)))
+            .collect()
+    }
+
+    /// Whether this namespace answers an ARP request for `target` from `sender` that arrives on
+    /// `iface` (the kernel's `arp_process`): the interface is up and not NOARP, and either it
+    /// does proxy ARP or `target` is a local address that `net.ipv4.conf.all.arp_ignore`
+    /// lets it answer for (`arp_ignore()` in `net/ipv4/arp.c`): 0 any local address, on any
+    /// interface (so kube-ipvs0's VIPs are announced on eth0); 1 only an address configured on
+    /// `iface`; 2 that, and `sender` inside its subnet; 3 any but host-scope (loopback)
+    /// addresses; 4-7 (reserved) like 0; 8 never. Departs from the kernel: only `all` is
+    /// modelled (the kernel takes the larger of `all` and the interface's own value).
+    pub fn answers_arp(&self, iface: &str, sender: Ipv4Addr, target: Ipv4Addr) -> bool {
+        let Some(i) = self.ifaces.get(iface) else { return false };
+        if !i.up || matches!(i.kind, IfaceKind::Dummy | IfaceKind::Loopback) {
+            return false;
+        }
+        if i.proxy_arp {
+            return true;
+        }
+        if !is_local(&self.ifaces, target) || target.is_loopback() {
+            return false;
+        }
+        match self.sysctl.arp_ignore {
+            1 => i.owns(target),
+            2 => i.addrs.iter().any(|n| n.addr() == target && n.contains(&sender)),
+            3 => !target.is_loopback(),
+            8 => false,
+            _ => true,
+        }
+    }
+
+    /// Whether `i` has a carrier: a bridge has one while a port of it is up (the kernel's
+    /// `br_port_state_selection`: no forwarding port, carrier off). Departs from the kernel
+    /// for a bridge that never had a port, which keeps the carrier it was created with
+    /// (`LOWER_UP`, `state UNKNOWN`): netsim's port-less bridges (docker0 on a Kubernetes
+    /// node) stand for ones whose containers came and went, as on docker hosts.
+    pub fn carrier(&self, i: &Iface) -> bool {
+        match i.kind {
+            IfaceKind::Bridge { .. } => {
+                self.ifaces.values().any(|p| p.up && p.master.as_deref() == Some(i.name.as_str()))
+            }
+            _ => true,
+        }
     }
 }
 

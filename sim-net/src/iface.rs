@@ -153,13 +153,23 @@ impl Iface {
     /// This interface's block of `ip addr` output. `peer_index` is the veth peer's index
     /// (printed `eth0@if7`).
     pub fn render_ip_addr(&self, host: &str, peer_index: Option<u32>) -> String {
+        self.render_ip_addr_carrier(host, peer_index, true)
+    }
+
+    /// [`Self::render_ip_addr`] with the link's carrier: without one an up interface prints
+    /// `NO-CARRIER`, no `LOWER_UP`, and `state DOWN` (a bridge with no port up, as the kernel's
+    /// `br_port_state_selection` turns its carrier off).
+    pub fn render_ip_addr_carrier(&self, host: &str, peer_index: Option<u32>, carrier: bool) -> String {
         let mut s = String::new();
         let name = match peer_index {
             Some(i) => format!("{}@if{i}", self.name),
             None => self.name.clone(),
         };
-        let lower_up = self.up;
+        let lower_up = self.up && carrier;
         let mut flags: Vec<&str> = vec![];
+        if self.up && !carrier {
+            flags.push("NO-CARRIER");
+        }
         match self.kind {
             IfaceKind::Loopback => flags.push("LOOPBACK"),
             // dummy_setup: IFF_NOARP, multicast off.
@@ -181,7 +191,7 @@ impl Iface {
         };
         // The dummy driver leaves tx_queue_len at 0, which ip does not print.
         let qlen = if self.kind == IfaceKind::Dummy { "" } else { " qlen 1000" };
-        let state = match (&self.kind, self.up) {
+        let state = match (&self.kind, lower_up) {
             (_, false) => "DOWN",
             (IfaceKind::Loopback | IfaceKind::Dummy, true) => "UNKNOWN",
             _ => "UP",
@@ -213,6 +223,27 @@ impl Iface {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // As the kernel prints a bridge whose ports are gone (checked with a real bridge in a
+    // network namespace: `ip link add br0 type bridge; ip link set br0 up`, a veth port added
+    // and deleted, `ip addr show br0`).
+    #[test]
+    fn a_bridge_without_carrier_is_no_carrier_state_down() {
+        let mut br = Iface::new("br0", 2, IfaceKind::Bridge { nf_call_iptables: false });
+        br.addrs.push("172.17.0.1/16".parse().unwrap());
+        let out = br.render_ip_addr_carrier("node", None, false);
+        assert!(
+            out.starts_with(
+                "2: br0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN group default qlen 1000\n"
+            ),
+            "{out}"
+        );
+        let up = br.render_ip_addr_carrier("node", None, true);
+        assert!(
+            up.starts_with("2: br0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"),
+            "{up}"
+        );
+    }
 
     #[test]
     fn ip_addr_block_for_loopback_and_a_pod_eth0() {

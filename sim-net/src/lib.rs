@@ -26,4 +26,5 @@ pub mod network;
 pub mod nftables;
 pub mod route;
 pub mod socket;
+pub mod sysctl;
 pub mod wire;

@@ -275,6 +275,17 @@ impl Network {
         Ok(())
     }
 
+    /// The hosts on `segment` that answer a broadcast ARP request `who-has target tell
+    /// sender` ([`Host::answers_arp`] on their attachment), in attachment order.
+    pub fn arp_who_has(&self, segment: SegmentId, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<HostId> {
+        let Some(seg) = self.segments.get(segment.0 as usize) else { return Vec::new() };
+        seg.members
+            .iter()
+            .filter(|m| self.host(m.host).is_some_and(|h| h.answers_arp(&m.name, sender, target)))
+            .map(|m| m.host)
+            .collect()
+    }
+
     /// Adds a bridge on `host`.
     pub fn add_bridge(&mut self, host: HostId, name: &str, nf_call_iptables: bool) -> Result<(), NetError> {
         self.host_mut(host)?.add_iface(name, IfaceKind::Bridge { nf_call_iptables })?;

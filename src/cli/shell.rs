@@ -75,6 +75,7 @@ const SHELL_COMMANDS: &[&str] = &[
     "iptables-save",
     "ipvsadm",
     "ipset",
+    "sysctl",
     "conntrack",
     "nft",
     "cat",

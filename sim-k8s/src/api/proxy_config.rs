@@ -1,8 +1,8 @@
 //! `KubeProxyConfiguration` (kubeproxy.config.k8s.io/v1alpha1): the kube-proxy config file
 //! (`--config`). Field names follow `k8s.io/kube-proxy/config/v1alpha1/types.go`; durations are
-//! Go duration strings. Left out: the ipvs/nftables/winkernel sections beyond being accepted as
-//! opaque values (of `ipvs:`, only `scheduler` is read: [`ipvs_scheduler`]), feature gates,
-//! client connection settings.
+//! Go duration strings. The `ipvs:` section is typed ([`IpvsConfig`], every field of upstream's
+//! `KubeProxyIPVSConfiguration`). Left out: the nftables/winkernel sections beyond being
+//! accepted as opaque values, feature gates, client connection settings.
 
 use serde::{Deserialize, Serialize};
 
@@ -94,9 +94,9 @@ pub struct KubeProxyConfiguration {
     /// Minimum sync period at the top level (newer configs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_sync_period: Option<GoDuration>,
-    /// IPVS settings, unparsed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipvs: Option<serde_json::Value>,
+    /// IPVS-mode settings.
+    #[serde(default, skip_serializing_if = "IpvsConfig::is_empty")]
+    pub ipvs: IpvsConfig,
     /// nftables settings, unparsed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nftables: Option<serde_json::Value>,
@@ -132,10 +132,48 @@ pub struct KubeProxyConfiguration {
     pub resource_container: Option<String>,
 }
 
-/// `ipvs.scheduler` as written, if the document has one (the `ipvs:` section is otherwise
-/// kept unparsed).
+/// `ipvs.scheduler` as written, if the document has one.
 pub fn ipvs_scheduler(k: &KubeProxyConfiguration) -> Option<&str> {
-    k.ipvs.as_ref()?.get("scheduler")?.as_str()
+    k.ipvs.scheduler.as_deref()
+}
+
+/// `ipvs:` (upstream `KubeProxyIPVSConfiguration`, v1alpha1 field names). Read only in IPVS
+/// mode, as kube-proxy does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpvsConfig {
+    /// Full resync interval of the IPVS proxier (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_period: Option<GoDuration>,
+    /// Minimum interval between IPVS syncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sync_period: Option<GoDuration>,
+    /// The scheduler of every virtual server (blank: `rr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
+    /// CIDRs whose IPVS virtual servers kube-proxy leaves alone when it cleans up.
+    #[serde(rename = "excludeCIDRs", default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_cidrs: Vec<String>,
+    /// Set `arp_ignore=1` / `arp_announce=2` so the node does not answer ARP for the VIPs
+    /// bound to kube-ipvs0.
+    #[serde(rename = "strictARP", default, skip_serializing_if = "Option::is_none")]
+    pub strict_arp: Option<bool>,
+    /// IPVS TCP ESTABLISHED timeout (0: leave the kernel's 900 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_timeout: Option<GoDuration>,
+    /// IPVS TCP FIN_WAIT timeout (0: leave the kernel's 120 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_fin_timeout: Option<GoDuration>,
+    /// IPVS UDP timeout (0: leave the kernel's 300 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_timeout: Option<GoDuration>,
+}
+
+impl IpvsConfig {
+    /// No field given (the section is then left out when serialized).
+    pub fn is_empty(&self) -> bool {
+        *self == IpvsConfig::default()
+    }
 }
 
 /// `iptables:`.

@@ -46,8 +46,9 @@ pub struct ProxySettings {
     pub sync_period: Option<sim_core::SimDuration>,
     /// `mode`.
     pub mode: Option<ProxyMode>,
-    /// `ipvs.scheduler` as written (checked when a node's kube-proxy starts in IPVS mode).
-    pub ipvs_scheduler: Option<String>,
+    /// The `ipvs:` section as written (applied when a node's kube-proxy starts in IPVS mode:
+    /// [`crate::kube_proxy::config::apply_ipvs_section`]).
+    pub ipvs: crate::api::proxy_config::IpvsConfig,
 }
 
 /// Builds the world at time zero; errors are topology mistakes in the configuration.
@@ -150,12 +151,8 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         }
         pc.interface_addrs = interface_addrs;
         pc.mode = config.proxy_mode.or(proxy.mode).unwrap_or_default();
-        if pc.mode == ProxyMode::Ipvs
-            && let Some(s) = &proxy.ipvs_scheduler
-        {
-            pc.ipvs_scheduler = crate::kube_proxy::config::parse_ipvs_scheduler(s)
-                .map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
-        }
+        crate::kube_proxy::config::apply_ipvs_section(&mut pc, &proxy.ipvs)
+            .map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         pc.validate().map_err(|e| format!("kube-proxy on {}: {e}", n.name))?;
         let runner = SyncRunner::for_config(SimTime::ZERO, &pc);
         nodes.push(NodeRt {
@@ -443,6 +440,6 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
         min_sync_period: k.iptables.min_sync_period.or(k.min_sync_period).map(|d| d.to_sim()),
         sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
         mode: k.mode.as_ref().and_then(ProxyMode::from_api),
-        ipvs_scheduler: crate::api::proxy_config::ipvs_scheduler(k).map(str::to_string),
+        ipvs: k.ipvs.clone(),
     }
 }

@@ -47,6 +47,8 @@ pub enum HostCommand {
     Ipset { args: Vec<String> },
     /// `ipvsadm ARGS...` (the node's IPVS table).
     Ipvsadm { args: Vec<String> },
+    /// `sysctl ARGS...` (the namespace's modelled sysctls: [`sim_net::sysctl`]).
+    Sysctl { args: Vec<String> },
     /// `kubectl ARGS...` (on the control plane).
     Kubectl { args: Vec<String> },
     /// `sleep SECS`.
@@ -312,6 +314,7 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "conntrack" => Ok(HostCommand::Conntrack { args }),
         "ipset" => Ok(HostCommand::Ipset { args }),
         "ipvsadm" => Ok(HostCommand::Ipvsadm { args }),
+        "sysctl" => Ok(HostCommand::Sysctl { args }),
         "kubectl" => Ok(HostCommand::Kubectl { args }),
         "sleep" => Ok(HostCommand::Sleep { secs: secs("sleep", "", args.first())? }),
         "echo" => Ok(HostCommand::Echo { text: args.join(" ") }),

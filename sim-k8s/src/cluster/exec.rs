@@ -258,6 +258,14 @@ impl Cluster {
                     Err(e) => ExecOutput::err(e.to_string(), e.exit_code()),
                 }
             }
+            HostCommand::Sysctl { args } => {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let Ok(h) = self.world_mut().net.host_mut(host) else {
+                    return ExecOutput::err("host is down", 1);
+                };
+                let o = sim_net::sysctl::command(&mut h.sysctl, &refs);
+                ExecOutput { stdout: o.stdout, stderr: o.stderr, exit_code: o.code, ..Default::default() }
+            }
             HostCommand::Kubectl { .. } => ExecOutput::err(
                 "kubectl: run kubectl as a `kubectl:` step (it talks to the simulated API server)",
                 1,

@@ -59,6 +59,9 @@ pub enum ConfigError {
         "ipvs.scheduler: Invalid value: {0:?}: must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
     )]
     IpvsScheduler(String),
+    /// An `ipvs.excludeCIDRs` entry that is no CIDR (`validateIPVSExcludeCIDRs`).
+    #[error("ipvs.excludeCIDRs: Invalid value: {0:?}: must be a valid IP block")]
+    IpvsExcludeCidr(String),
 }
 
 /// `ipvs.scheduler` as kube-proxy accepts it: one of upstream's methods, blank for `rr`.
@@ -71,6 +74,76 @@ pub fn parse_ipvs_scheduler(s: &str) -> Result<sim_net::ipvs::SchedName, ConfigE
     SchedName::parse(s)
         .filter(|_| ACCEPTED.contains(&s))
         .ok_or_else(|| ConfigError::IpvsScheduler(s.to_string()))
+}
+
+/// `ipvs.tcpTimeout`, `tcpFinTimeout`, `udpTimeout` in seconds (upstream passes the durations
+/// to `ipvs.ConfigureTimeouts`, which netlink sends as whole seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpvsTimeouts {
+    /// TCP ESTABLISHED.
+    pub tcp: u64,
+    /// TCP FIN_WAIT.
+    pub tcp_fin: u64,
+    /// UDP.
+    pub udp: u64,
+}
+
+impl IpvsTimeouts {
+    /// Whether kube-proxy calls `ConfigureTimeouts` at all (any value non-zero).
+    pub fn any(&self) -> bool {
+        self.tcp > 0 || self.tcp_fin > 0 || self.udp > 0
+    }
+}
+
+/// Applies a KubeProxyConfiguration's `ipvs:` section to a kube-proxy in IPVS mode (other
+/// modes ignore it, as kube-proxy does): scheduler, strictARP, timeouts, excludeCIDRs, and the
+/// section's sync periods, which are the IPVS proxier's. Values the config validation
+/// (`crate::validation`) refuses are refused here too, for callers that skip it.
+pub fn apply_ipvs_section(
+    c: &mut ProxyConfig,
+    ipvs: &crate::api::proxy_config::IpvsConfig,
+) -> Result<(), ConfigError> {
+    if c.mode != ProxyMode::Ipvs {
+        return Ok(());
+    }
+    if let Some(s) = &ipvs.scheduler {
+        c.ipvs_scheduler = parse_ipvs_scheduler(s)?;
+    }
+    c.ipvs_strict_arp = ipvs.strict_arp.unwrap_or(false);
+    let secs = |d: Option<crate::api::duration::GoDuration>| {
+        d.map_or(0, |d| u64::try_from(d.as_secs()).unwrap_or(0))
+    };
+    c.ipvs_timeouts = IpvsTimeouts {
+        tcp: secs(ipvs.tcp_timeout),
+        tcp_fin: secs(ipvs.tcp_fin_timeout),
+        udp: secs(ipvs.udp_timeout),
+    };
+    c.ipvs_exclude_cidrs = Vec::new();
+    for cidr in &ipvs.exclude_cidrs {
+        match cidr.parse::<Ipv4Net>() {
+            Ok(n) => c.ipvs_exclude_cidrs.push(n),
+            // An IPv6 CIDR is valid but excludes nothing on an IPv4-only node.
+            Err(_) if cidr.parse::<ipnet::IpNet>().is_ok() => {}
+            Err(_) => return Err(ConfigError::IpvsExcludeCidr(cidr.clone())),
+        }
+    }
+    if let Some(d) = ipvs.sync_period.filter(|d| d.as_nanos() > 0) {
+        c.sync_period = d.to_sim();
+    }
+    if let Some(d) = ipvs.min_sync_period.filter(|d| d.as_nanos() >= 0) {
+        c.min_sync_period = d.to_sim();
+    } else if c.min_sync_period > c.sync_period {
+        // Upstream's IPVS minSyncPeriod defaults to 0: a short ipvs.syncPeriod alone is valid.
+        c.min_sync_period = c.sync_period;
+    }
+    Ok(())
+}
+
+impl ProxyConfig {
+    /// Upstream `isIPInExcludeCIDRs`.
+    pub fn ip_in_exclude_cidrs(&self, ip: Ipv4Addr) -> bool {
+        self.ipvs_exclude_cidrs.iter().any(|c| c.contains(&ip))
+    }
 }
 
 /// How kube-proxy tells pod traffic from other traffic (`--detect-local-mode`).
@@ -216,6 +289,15 @@ pub struct ProxyConfig {
     pub mode: ProxyMode,
     /// `ipvs.scheduler` (default `rr`): the scheduler of every IPVS virtual server.
     pub ipvs_scheduler: sim_net::ipvs::SchedName,
+    /// `ipvs.strictARP`: kube-proxy sets `net.ipv4.conf.all.arp_ignore=1` and
+    /// `arp_announce=2` at start-up.
+    pub ipvs_strict_arp: bool,
+    /// `ipvs.tcpTimeout`, `tcpFinTimeout`, `udpTimeout` in whole seconds (0: the kernel's
+    /// value stays); set with `ipvsadm --set` semantics at start-up when any is non-zero.
+    pub ipvs_timeouts: IpvsTimeouts,
+    /// `ipvs.excludeCIDRs`: virtual servers (and kube-ipvs0 addresses) inside these are left
+    /// alone by the cleanup of stale services.
+    pub ipvs_exclude_cidrs: Vec<Ipv4Net>,
     /// `--hostname-override` / node name; endpoints with this `nodeName` are local.
     pub node_name: String,
     /// The node's primary IPs (the first is upstream's `nodeIP`, used for
@@ -255,6 +337,9 @@ impl ProxyConfig {
         ProxyConfig {
             mode: ProxyMode::Iptables,
             ipvs_scheduler: sim_net::ipvs::SchedName::Rr,
+            ipvs_strict_arp: false,
+            ipvs_timeouts: IpvsTimeouts::default(),
+            ipvs_exclude_cidrs: Vec::new(),
             node_name: node_name.to_owned(),
             node_ips: vec![node_ip],
             interface_addrs: vec![Ipv4Addr::LOCALHOST, node_ip],
@@ -376,6 +461,37 @@ mod tests {
         assert_eq!(
             parse_ipvs_scheduler("mh").unwrap_err().to_string(),
             "ipvs.scheduler: Invalid value: \"mh\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"
+        );
+    }
+
+    // The ipvs: section counts only in IPVS mode; its sync periods are the IPVS proxier's.
+    #[test]
+    fn ipvs_section_applies_in_ipvs_mode() {
+        let doc: crate::api::proxy_config::IpvsConfig = serde_json::from_value(serde_json::json!({
+            "scheduler": "lc", "strictARP": true, "tcpTimeout": "1h0m0s", "tcpFinTimeout": "0s",
+            "udpTimeout": "1m30.5s", "excludeCIDRs": ["10.0.0.0/8", "fd00::/64"],
+            "syncPeriod": "10s", "minSyncPeriod": "2s"
+        }))
+        .unwrap();
+        let mut c = ProxyConfig::new("n", Ipv4Addr::new(192, 168, 0, 2), None);
+        apply_ipvs_section(&mut c, &doc).unwrap();
+        assert_eq!(c, ProxyConfig::new("n", Ipv4Addr::new(192, 168, 0, 2), None), "iptables mode ignores it");
+        c.mode = ProxyMode::Ipvs;
+        apply_ipvs_section(&mut c, &doc).unwrap();
+        assert_eq!(c.ipvs_scheduler, sim_net::ipvs::SchedName::Lc);
+        assert!(c.ipvs_strict_arp);
+        assert_eq!(c.ipvs_timeouts, IpvsTimeouts { tcp: 3600, tcp_fin: 0, udp: 90 });
+        assert_eq!(c.ipvs_exclude_cidrs, vec![net("10.0.0.0/8")]);
+        assert!(c.ip_in_exclude_cidrs(Ipv4Addr::new(10, 96, 0, 1)));
+        assert!(!c.ip_in_exclude_cidrs(Ipv4Addr::new(192, 168, 0, 2)));
+        assert_eq!(
+            (c.sync_period, c.min_sync_period),
+            (SimDuration::from_secs(10), SimDuration::from_secs(2))
+        );
+        let bad = crate::api::proxy_config::IpvsConfig { exclude_cidrs: vec!["10.1.2.3".into()], ..doc };
+        assert_eq!(
+            apply_ipvs_section(&mut c, &bad).unwrap_err().to_string(),
+            "ipvs.excludeCIDRs: Invalid value: \"10.1.2.3\": must be a valid IP block"
         );
     }
 

@@ -15,7 +15,11 @@
 //! - the ipsets of [`ipset::SETS`] with their members, and the fixed iptables rules of
 //!   [`rules`] that match them (masquerade marks, the KUBE-IPVS-FILTER guard, forwarding);
 //! - the sysctls kube-proxy sets at start-up: `net.ipv4.vs.conntrack`,
-//!   `vs.expire_nodest_conn`, `vs.expire_quiescent_template`, `ip_forward`.
+//!   `vs.expire_nodest_conn`, `vs.expire_quiescent_template`, `ip_forward`, and with
+//!   `ipvs.strictARP` `net.ipv4.conf.all.arp_ignore=1` / `arp_announce=2`; the IPVS timeouts
+//!   `ipvs.tcpTimeout` / `tcpFinTimeout` / `udpTimeout` when any is non-zero (`ipvsadm --set`);
+//! - the cleanup of stale virtual servers (`cleanLegacyService`) skips those whose address is
+//!   inside `ipvs.excludeCIDRs` (`isIPInExcludeCIDRs`), and their kube-ipvs0 addresses.
 //!
 //! A real server that is no longer wanted goes through upstream's graceful termination: a TCP
 //! one with connections gets weight 0 (no new connections; existing ones go on) and is deleted
@@ -27,8 +31,12 @@
 //! ipset and iptables engines, exactly as loaded.
 //!
 //! Where netsim departs from upstream:
-//! - IPv4 only; no dual stack, no `excludeCIDRs`, no `strictARP` (arp_ignore/arp_announce),
-//!   no IPVS timeouts (`tcpTimeout`…: the kernel's stay), no topology hints.
+//! - IPv4 only; no dual stack, no topology hints.
+//! - The start-up settings (strictARP sysctls, IPVS timeouts) are written by the first sync
+//!   (the one that creates kube-ipvs0) rather than by `NewProxier`; a sync after kube-ipvs0 was
+//!   deleted by hand writes them again.
+//! - An address inside `excludeCIDRs` is never unbound from kube-ipvs0 (upstream's test
+//!   `TestCleanLegacyService` keeps them; its newer address sync would unbind them).
 //! - Virtual servers, ipsets and real servers are visited in sorted order (upstream ranges
 //!   over Go maps).
 //! - The `mh` scheduler's source-hash flag is not set (the engine has no scheduler flags);
@@ -106,6 +114,21 @@ pub struct IpvsSync {
     pub rules: IpvsRules,
     /// Health-check servers kube-proxy runs after this sync.
     pub health_checks: Vec<HealthCheckServer>,
+    /// What kube-proxy sets once, at start-up (`NewProxier`): strictARP and the timeouts.
+    pub startup: Startup,
+    /// `ipvs.excludeCIDRs`: the cleanup leaves virtual servers and kube-ipvs0 addresses
+    /// inside these alone.
+    pub exclude_cidrs: Vec<ipnet::Ipv4Net>,
+}
+
+/// The node settings kube-proxy's IPVS proxier writes at start-up (upstream `NewProxier`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Startup {
+    /// `ipvs.strictARP`: `net.ipv4.conf.all.arp_ignore=1`, `arp_announce=2`.
+    pub strict_arp: bool,
+    /// `ipvs.tcpTimeout` / `tcpFinTimeout` / `udpTimeout` (`ipvs.ConfigureTimeouts` when any
+    /// is non-zero; a zero one keeps the kernel's, as `ipvsadm --set` does).
+    pub timeouts: super::config::IpvsTimeouts,
 }
 
 impl IpvsSync {
@@ -269,5 +292,12 @@ pub fn sync(config: &ProxyConfig, services: &[ServicePortInfo], endpoints: &Endp
     let (nat, filter) = rules::write(config, &sets, &lb_no_node_access);
     let hc_services: Vec<&ServicePortInfo> = services.iter().collect();
     let health_checks = health_check_servers(config, &hc_services, endpoints);
-    IpvsSync { bind_addrs, services: wanted, rules: IpvsRules { sets, nat, filter }, health_checks }
+    IpvsSync {
+        bind_addrs,
+        services: wanted,
+        rules: IpvsRules { sets, nat, filter },
+        health_checks,
+        startup: Startup { strict_arp: config.ipvs_strict_arp, timeouts: config.ipvs_timeouts },
+        exclude_cidrs: config.ipvs_exclude_cidrs.clone(),
+    }
 }

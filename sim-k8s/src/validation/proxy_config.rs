@@ -2,12 +2,17 @@
 //! periods and masquerade bit, conntrack limits, the proxy mode and the cluster CIDR, with
 //! kube-proxy's own Go-style paths (`KubeProxyConfiguration.KubeProxyIPTablesConfiguration.
 //! MasqueradeBit`). Unset durations take kube-proxy's defaults (syncPeriod 30s, minSyncPeriod
-//! 1s), and in ipvs mode the IPVS scheduler. Left out: the other IPVS fields, client
-//! connection, metrics and feature-gate checks.
+//! 1s), and in ipvs mode the whole `ipvs:` section (`validateKubeProxyIPVSConfiguration`: its
+//! sync periods, timeouts, scheduler and excludeCIDRs). Left out: client connection, metrics
+//! and feature-gate checks.
+//!
+//! The paths are upstream's, including its quirks: the scheduler error is reported at
+//! `KubeProxyIPVSConfiguration.Scheduler.Scheduler` (the caller and `validateIPVSSchedulerMethod`
+//! both add `Scheduler`), and excludeCIDRs at `ExcludeCidrs` with the whole list as the value.
 
 use super::{BadValue, FieldError};
 use crate::api::duration::GoDuration;
-use crate::api::proxy_config::{KubeProxyConfiguration, ProxyMode};
+use crate::api::proxy_config::{IpvsConfig, KubeProxyConfiguration, ProxyMode};
 
 /// Upstream's supported scheduler methods (`validateIPVSSchedulerMethod`), blank included.
 const IPVS_SCHEDULERS: [&str; 11] = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", ""];
@@ -53,6 +58,10 @@ pub fn validate_proxy_config(c: &KubeProxyConfiguration) -> Vec<FieldError> {
             &format!("must be greater than or equal to {ipt}.MinSyncPeriod"),
         ));
     }
+    // Upstream validates the ipvs section only in ipvs mode, right after the iptables one.
+    if c.mode == Some(ProxyMode::Ipvs) {
+        errs.extend(validate_ipvs(&c.ipvs, &format!("{root}.KubeProxyIPVSConfiguration")));
+    }
     let ct = format!("{root}.KubeProxyConntrackConfiguration");
     for (name, v) in [("MaxPerCore", c.conntrack.max_per_core), ("Min", c.conntrack.min)] {
         if let Some(n) = v
@@ -86,18 +95,6 @@ pub fn validate_proxy_config(c: &KubeProxyConfiguration) -> Vec<FieldError> {
             "must be iptables,ipvs,nftables or blank (blank means the best-available proxy [currently iptables])",
         ));
     }
-    // Upstream validates the ipvs section only in ipvs mode (validateKubeProxyIPVSConfiguration
-    // via validateIPVSSchedulerMethod); "mh" is not in its list.
-    if c.mode == Some(ProxyMode::Ipvs)
-        && let Some(s) = crate::api::proxy_config::ipvs_scheduler(c)
-        && !IPVS_SCHEDULERS.contains(&s)
-    {
-        errs.push(FieldError::invalid(
-            &format!("{root}.KubeProxyIPVSConfiguration.Scheduler"),
-            BadValue::Str(s.to_string()),
-            "must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)",
-        ));
-    }
     if !c.cluster_cidr.is_empty() {
         let cidrs: Vec<&str> = c.cluster_cidr.split(',').collect();
         let bad = cidrs.len() > 2 || cidrs.iter().any(|s| s.trim().parse::<ipnet::IpNet>().is_err());
@@ -117,6 +114,69 @@ pub fn validate_proxy_config(c: &KubeProxyConfiguration) -> Vec<FieldError> {
                 "must be a valid IP block",
             ));
             break;
+        }
+    }
+    errs
+}
+
+/// Upstream `validateKubeProxyIPVSConfiguration` (sync periods with the IPVS defaults, 30s
+/// and 0), `validateIPVSTimeout`, `validateIPVSSchedulerMethod`, `validateIPVSExcludeCIDRs`.
+fn validate_ipvs(c: &IpvsConfig, path: &str) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    // Defaulting replaces a zero syncPeriod with 30s, so only a negative one is refused.
+    let sync = c.sync_period.filter(|d| d.as_nanos() != 0).unwrap_or(GoDuration::from_secs(30));
+    let min_sync = c.min_sync_period.unwrap_or_default();
+    if sync.as_nanos() <= 0 {
+        errs.push(FieldError::invalid(
+            &format!("{path}.SyncPeriod"),
+            duration_value(sync),
+            "must be greater than 0",
+        ));
+    }
+    if min_sync.as_nanos() < 0 {
+        errs.push(FieldError::invalid(
+            &format!("{path}.MinSyncPeriod"),
+            duration_value(min_sync),
+            "must be greater than or equal to 0",
+        ));
+    }
+    if min_sync > sync {
+        errs.push(FieldError::invalid(
+            &format!("{path}.SyncPeriod"),
+            duration_value(min_sync),
+            &format!("must be greater than or equal to {path}.MinSyncPeriod"),
+        ));
+    }
+    for (name, v) in
+        [("TCPTimeout", c.tcp_timeout), ("TCPFinTimeout", c.tcp_fin_timeout), ("UDPTimeout", c.udp_timeout)]
+    {
+        if let Some(d) = v
+            && d.as_nanos() < 0
+        {
+            errs.push(FieldError::invalid(
+                &format!("{path}.{name}"),
+                duration_value(d),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    if let Some(s) = &c.scheduler
+        && !IPVS_SCHEDULERS.contains(&s.as_str())
+    {
+        errs.push(FieldError::invalid(
+            &format!("{path}.Scheduler.Scheduler"),
+            BadValue::Str(s.clone()),
+            "must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)",
+        ));
+    }
+    // One error per bad entry, each with the whole list (no `break`, unlike nodePortAddresses).
+    for cidr in &c.exclude_cidrs {
+        if cidr.parse::<ipnet::IpNet>().is_err() {
+            errs.push(FieldError::invalid(
+                &format!("{path}.ExcludeCidrs"),
+                BadValue::Raw(super::go_string_slice(&c.exclude_cidrs)),
+                "must be a valid IP block",
+            ));
         }
     }
     errs

@@ -53,6 +53,17 @@ pub fn apply_ipvs(net: &mut Network, host: HostId, want: &IpvsSync, now: SimTime
         // EnsureDummyDevice adds the link without setting it up: it stays DOWN.
         let _ = h.set_up(DUMMY_DEVICE, false);
     }
+    if missing_dummy {
+        // NewProxier: strictARP's sysctls and the IPVS timeouts, once.
+        if want.startup.strict_arp {
+            h.sysctl.arp_ignore = 1;
+            h.sysctl.arp_announce = 2;
+        }
+        let t = want.startup.timeouts;
+        if t.any() {
+            h.ipvs.set_timeouts(t.tcp, t.tcp_fin, t.udp);
+        }
+    }
     h.sysctl.vs_conntrack = true;
     h.sysctl.vs_expire_nodest_conn = true;
     h.sysctl.vs_expire_quiescent_template = true;
@@ -112,8 +123,13 @@ pub fn apply_ipvs(net: &mut Network, host: HostId, want: &IpvsSync, now: SimTime
             }
         }
     }
-    let stale: Vec<ServiceKey> =
-        h.ipvs.services().map(|s| s.config.key).filter(|k| !want.services.contains_key(k)).collect();
+    let excluded = |a: &Ipv4Addr| want.exclude_cidrs.iter().any(|c| c.contains(a));
+    let stale: Vec<ServiceKey> = h
+        .ipvs
+        .services()
+        .map(|s| s.config.key)
+        .filter(|k| !want.services.contains_key(k) && !excluded(&k.addr))
+        .collect();
     for key in stale {
         if h.ipvs.del_service(&key).is_ok() {
             stats.services_deleted += 1;
@@ -128,7 +144,7 @@ pub fn apply_ipvs(net: &mut Network, host: HostId, want: &IpvsSync, now: SimTime
         }
     }
     if let Ok(i) = h.iface_mut(DUMMY_DEVICE) {
-        i.addrs.retain(|n| want.bind_addrs.contains(&n.addr()));
+        i.addrs.retain(|n| want.bind_addrs.contains(&n.addr()) || excluded(&n.addr()));
     }
     stats
 }

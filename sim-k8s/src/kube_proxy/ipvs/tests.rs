@@ -326,3 +326,127 @@ fn load_balancer_source_ranges_without_the_node_block_it_in_out_filter() {
         "-A KUBE-IPVS-OUT-FILTER -s 1.2.3.4 -m ipvs --vaddr 1.2.3.4 --vproto tcp --vport 80 -j DROP\n"
     ));
 }
+
+fn udp_svc(svc_name: &str, cluster_ip: &str, port: u16) -> ServicePortInfo {
+    ServicePortInfo::cluster_ip(name(svc_name, ServiceProtocol::Udp), ip(cluster_ip), port)
+}
+
+/// A node whose kube-ipvs0 already holds `vs` (UDP, rr) with their addresses bound, as
+/// upstream's tests set the fake up before calling `cleanLegacyService`.
+fn node_with(vs: &[(&str, u16)], real: &[(&str, u16, &str)]) -> (Network, sim_net::iface::HostId) {
+    let (mut net, h) = host();
+    net.add_dummy(h, DUMMY_DEVICE).unwrap();
+    let node = net.host_mut(h).unwrap();
+    for (a, port) in vs {
+        let key = ServiceKey::udp(ip(a), *port);
+        node.ipvs.add_service(sim_net::ipvs::VirtualService::new(key, SchedName::Rr), SimTime::ZERO).unwrap();
+        node.add_addr(DUMMY_DEVICE, format!("{a}/32").parse().unwrap()).unwrap();
+    }
+    for (a, port, dest) in real {
+        let d = std::net::SocketAddrV4::new(ip(dest), *port);
+        node.ipvs.add_dest(&ServiceKey::udp(ip(a), *port), RealServer::masq(d, 1), SimTime::ZERO).unwrap();
+    }
+    (net, h)
+}
+
+fn vs_ports(net: &Network, h: sim_net::iface::HostId) -> Vec<u16> {
+    net.host(h).unwrap().ipvs.services().map(|s| s.config.key.port).collect()
+}
+
+fn bound(net: &Network, h: sim_net::iface::HostId) -> Vec<Ipv4Addr> {
+    let mut v: Vec<Ipv4Addr> =
+        net.host(h).unwrap().iface(DUMMY_DEVICE).unwrap().addrs.iter().map(|n| n.addr()).collect();
+    v.sort();
+    v
+}
+
+// TestCleanLegacyService: excludeCIDRs 3.3.3.0/24 and 4.4.4.0/24; 1.1.1.1:53 and 2.2.2.2:54
+// are kube-proxy's; 3.3.3.3:55 and 4.4.4.4:56 another party's inside the excluded CIDRs (kept,
+// addresses too); 5.5.5.5:57 and the stale 6.6.6.6:58 are deleted and unbound.
+#[test]
+fn clean_legacy_service_leaves_exclude_cidrs_alone() {
+    let (mut net, h) = node_with(
+        &[
+            ("1.1.1.1", 53),
+            ("2.2.2.2", 54),
+            ("3.3.3.3", 55),
+            ("4.4.4.4", 56),
+            ("5.5.5.5", 57),
+            ("6.6.6.6", 58),
+        ],
+        &[],
+    );
+    let mut c = fake_config();
+    c.ipvs_exclude_cidrs = vec!["3.3.3.0/24".parse().unwrap(), "4.4.4.0/24".parse().unwrap()];
+    let want =
+        sync(&c, &[udp_svc("svc1", "1.1.1.1", 53), udp_svc("svc2", "2.2.2.2", 54)], &EndpointsMap::new());
+    let st = apply::apply_ipvs(&mut net, h, &want, SimTime::ZERO);
+    assert_eq!(st.services_deleted, 2);
+    assert_eq!(vs_ports(&net, h), [53, 54, 55, 56]);
+    assert_eq!(bound(&net, h), [ip("1.1.1.1"), ip("2.2.2.2"), ip("3.3.3.3"), ip("4.4.4.4")]);
+    // Without excludeCIDRs the other party's servers go too.
+    let st = apply::apply_ipvs(&mut net, h, &sync(&fake_config(), &[], &EndpointsMap::new()), SimTime::ZERO);
+    assert_eq!(st.services_deleted, 4);
+    assert!(bound(&net, h).is_empty());
+}
+
+// TestCleanLegacyServiceWithRealServers: a deleted service goes with its real servers; the
+// active one stays, and only its address stays bound.
+#[test]
+fn clean_legacy_service_with_real_servers() {
+    let (mut net, h) =
+        node_with(&[("1.1.1.1", 53), ("2.2.2.2", 54), ("3.3.3.3", 54)], &[("1.1.1.1", 53, "10.180.0.1")]);
+    let want = sync(&fake_config(), &[udp_svc("svc3", "3.3.3.3", 54)], &EndpointsMap::new());
+    apply::apply_ipvs(&mut net, h, &want, SimTime::ZERO);
+    let keys: Vec<ServiceKey> = net.host(h).unwrap().ipvs.services().map(|s| s.config.key).collect();
+    assert_eq!(keys, [ServiceKey::udp(ip("3.3.3.3"), 54)]);
+    assert_eq!(bound(&net, h), [ip("3.3.3.3")]);
+}
+
+// TestCleanLegacyRealServersExcludeCIDRs: an excluded virtual server keeps its real servers.
+#[test]
+fn clean_legacy_real_servers_exclude_cidrs() {
+    let (mut net, h) =
+        node_with(&[("4.4.4.4", 56)], &[("4.4.4.4", 56, "10.10.10.10"), ("4.4.4.4", 56, "11.11.11.11")]);
+    let mut c = fake_config();
+    c.ipvs_exclude_cidrs = vec!["4.4.4.4/32".parse().unwrap()];
+    apply::apply_ipvs(&mut net, h, &sync(&c, &[], &EndpointsMap::new()), SimTime::ZERO);
+    let node = net.host(h).unwrap();
+    let vs = node.ipvs.service(&ServiceKey::udp(ip("4.4.4.4"), 56)).unwrap();
+    assert_eq!(vs.dests.len(), 2);
+}
+
+// NewProxier: strictARP writes arp_ignore=1 / arp_announce=2, and non-zero timeouts go to
+// the kernel as `ipvsadm --set` would (a zero one keeps the kernel's), once at start-up.
+#[test]
+fn startup_writes_strict_arp_and_timeouts() {
+    let (mut net, h) = host();
+    let plain = sync(&fake_config(), &[], &EndpointsMap::new());
+    apply::apply_ipvs(&mut net, h, &plain, SimTime::ZERO);
+    let node = net.host_mut(h).unwrap();
+    assert_eq!((node.sysctl.arp_ignore, node.sysctl.arp_announce), (0, 0));
+    assert_eq!(
+        node.ipvs.command(&["-L", "--timeout"], SimTime::ZERO).unwrap(),
+        "Timeout (tcp tcpfin udp): 900 120 300\n"
+    );
+
+    let (mut net, h) = host();
+    let mut c = fake_config();
+    c.ipvs_strict_arp = true;
+    c.ipvs_timeouts = super::super::config::IpvsTimeouts { tcp: 3600, tcp_fin: 0, udp: 60 };
+    apply::apply_ipvs(&mut net, h, &sync(&c, &[], &EndpointsMap::new()), SimTime::ZERO);
+    let node = net.host_mut(h).unwrap();
+    assert_eq!((node.sysctl.arp_ignore, node.sysctl.arp_announce), (1, 2));
+    assert_eq!(
+        node.ipvs.command(&["-L", "--timeout"], SimTime::ZERO).unwrap(),
+        "Timeout (tcp tcpfin udp): 3600 120 60\n"
+    );
+    // Later syncs leave a hand-made `ipvsadm --set` alone, as kube-proxy does.
+    node.ipvs.command(&["--set", "100", "0", "0"], SimTime::ZERO).unwrap();
+    apply::apply_ipvs(&mut net, h, &sync(&c, &[], &EndpointsMap::new()), SimTime::ZERO);
+    let node = net.host_mut(h).unwrap();
+    assert_eq!(
+        node.ipvs.command(&["-L", "--timeout"], SimTime::ZERO).unwrap(),
+        "Timeout (tcp tcpfin udp): 100 120 60\n"
+    );
+}
