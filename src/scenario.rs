@@ -140,6 +140,24 @@ pub struct ExternalHostSpec {
 pub struct LoadBalancerProviderSpec {
     /// The pool ingress IPs are taken from, in order (`203.0.113.10-203.0.113.20` or a CIDR).
     pub pool: String,
+    /// How it health-checks `externalTrafficPolicy: Local` services (GCE's defaults).
+    pub health_check: Option<LbHealthCheckSpec>,
+}
+
+/// The provider's health check of `healthCheckNodePort` (GCE's field names).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LbHealthCheckSpec {
+    /// Time between probes of a node (default `8s`).
+    pub interval: Option<String>,
+    /// How long a probe waits (default `1s`).
+    pub timeout: Option<String>,
+    /// Consecutive passes that make a node healthy (default 1).
+    pub healthy_threshold: Option<u32>,
+    /// Consecutive failures that make a node unhealthy (default 3).
+    pub unhealthy_threshold: Option<u32>,
+    /// The request path (default `/healthz`).
+    pub path: Option<String>,
 }
 
 /// A manifest given to the scenario: a file path relative to the scenario, or inline YAML.
