@@ -78,3 +78,98 @@ fn r13_udp_entries_of_a_deleted_endpoint_are_cleaned_and_traffic_moves_on() {
     let refused = report.requests.iter().filter(|q| q.outcome == RequestOutcome::Refused).count();
     assert!(refused > 0, "the REJECT of a service without endpoints answers:\n{}", r.transcript);
 }
+
+fn lab(name: &str) -> runner::RunResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/labs/etp-local-drain").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = Scenario::parse(&path, text).unwrap();
+    runner::run(&s, None).unwrap()
+}
+
+/// The instant (ms from 0) of a timeline mark line `---- HH:MM:SS.mmm label` containing `what`.
+fn mark_ms(transcript: &str, what: &str) -> Option<u64> {
+    let line = transcript.lines().find(|l| l.trim_start().starts_with("----") && l.contains(what))?;
+    let clock = line.split_whitespace().nth(1)?;
+    let (hms, ms) = clock.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
+// kubernetes/kubernetes #85643: the last local pod of an externalTrafficPolicy: Local service
+// exits at once; kube-proxy drops the node's traffic (no local endpoint) but the load
+// balancer keeps hashing new connections there until 3 of its health checks, 8 s apart, have
+// failed. Every failure is blackholed, and none is left after the LB's verdict.
+#[test]
+fn r13_etp_local_drain_gap_lasts_until_the_lb_health_checks_fail() {
+    let r = lab("broken.yaml");
+    assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
+    let deleted = mark_ms(&r.transcript, "kubectl delete pod web-node01").unwrap();
+    let noticed = mark_ms(&r.transcript, "node/node01 unhealthy for default/web (3 failed health checks: 503").unwrap();
+    let gap = noticed - deleted;
+    assert!((16_000..=25_000).contains(&gap), "between 2 and 3 intervals (+timeout): {gap} ms\n{}", r.transcript);
+    let report = &r.traffic[0];
+    let failed: Vec<_> = report.requests.iter().filter(|q| !q.outcome.served()).collect();
+    assert!(failed.len() > 100, "{}", r.transcript);
+    assert!(failed.iter().all(|q| q.outcome == RequestOutcome::Blackholed), "{}", r.transcript);
+    let (first, last) = (failed[0].at.as_nanos() / 1_000_000, failed[failed.len() - 1].at.as_nanos() / 1_000_000);
+    assert!(first >= deleted && last < noticed, "failures only inside the gap: {first}..{last}");
+}
+
+// KEP-1669: with a preStop sleep the deleted pod keeps serving while terminating; kube-proxy
+// uses the serving-terminating local endpoint (no ready one is left on node01) and its health
+// check answers 503 (ready endpoints only), so the LB drains node01 before the pod exits.
+#[test]
+fn r13_etp_local_drain_gap_is_closed_by_terminating_endpoints_and_prestop() {
+    let r = lab("fixed.yaml");
+    assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
+    let deleted = mark_ms(&r.transcript, "kubectl delete pod web-node01").unwrap();
+    let noticed = mark_ms(&r.transcript, "node/node01 unhealthy for default/web").unwrap();
+    let report = &r.traffic[0];
+    assert!(report.requests.iter().all(|q| q.outcome.served()), "{}", r.transcript);
+    let by_old_after_delete = report
+        .requests
+        .iter()
+        .filter(|q| q.at.as_nanos() / 1_000_000 > deleted + 1000)
+        .filter(|q| q.outcome == RequestOutcome::Served("pod/web-node01".into()))
+        .count();
+    assert!(by_old_after_delete > 50, "the terminating pod served node01's share:\n{}", r.transcript);
+    let after: Vec<_> = report.requests.iter().filter(|q| q.at.as_nanos() / 1_000_000 > noticed).collect();
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())), "{}", r.transcript);
+}
+
+// The health checks are packets: a DROP of the health-check node port on node01 (its pod still
+// ready) makes the LB's probes time out, and it takes node01 out though kube-proxy there would
+// still answer 200. Client traffic is never hurt: node01 served until the verdict.
+#[test]
+fn r13_lb_health_checks_go_through_the_nodes_netfilter() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/labs/etp-local-drain/hc-drop.yaml");
+    let text = r#"
+name: hc-drop
+seed: 4
+cluster:
+  loadBalancerProvider:
+    pool: 203.0.113.10-203.0.113.20
+    healthCheck: {interval: 5s, timeout: 1s, unhealthyThreshold: 2}
+manifests:
+  - file: service.yaml
+  - file: web-broken.yaml
+steps:
+  - traffic: {name: load, from: host/client, to: 203.0.113.10:80, rate: 20/s, for: 30s, timeout: 1s}
+    expect: {maxFailures: 0}
+  - sleep: 5s
+  - run: iptables -I INPUT -p tcp --dport $(kubectl get svc web -o jsonpath='{.spec.healthCheckNodePort}') -j DROP
+    on: node/node01
+  - sleep: 25s
+"#;
+    let s = Scenario::parse(&path, text.to_string()).unwrap();
+    let r = runner::run(&s, None).unwrap();
+    assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
+    let noticed = mark_ms(&r.transcript, "node/node01 unhealthy for default/web (2 failed health checks: timed out)");
+    let noticed = noticed.unwrap_or_else(|| panic!("{}", r.transcript));
+    let report = &r.traffic[0];
+    let late = report.requests.iter().filter(|q| q.at.as_nanos() / 1_000_000 > noticed);
+    assert!(late.clone().count() > 100);
+    assert!(late.clone().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())), "{}", r.transcript);
+}
