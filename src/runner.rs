@@ -720,6 +720,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                         duration: tr.duration,
                         src_port: tr.src_port,
                         timeout: tr.timeout,
+                        connection: tr.connection,
                     })
                 });
                 match started {

@@ -299,6 +299,13 @@ pub fn start_line(t: &Traffic) -> String {
     if let Some(p) = t.src_port {
         let _ = write!(s, ", source port {p}");
     }
+    if let sim_k8s::cluster::traffic::Connection::Persistent { reconnect } = t.connection {
+        s.push_str(if reconnect {
+            ", one persistent connection (reconnecting)"
+        } else {
+            ", one persistent connection"
+        });
+    }
     let _ = write!(s, ", timeout {}", short(t.timeout));
     s
 }

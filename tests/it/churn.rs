@@ -105,14 +105,20 @@ fn r13_etp_local_drain_gap_lasts_until_the_lb_health_checks_fail() {
     let r = lab("broken.yaml");
     assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
     let deleted = mark_ms(&r.transcript, "kubectl delete pod web-node01").unwrap();
-    let noticed = mark_ms(&r.transcript, "node/node01 unhealthy for default/web (3 failed health checks: 503").unwrap();
+    let noticed =
+        mark_ms(&r.transcript, "node/node01 unhealthy for default/web (3 failed health checks: 503").unwrap();
     let gap = noticed - deleted;
-    assert!((16_000..=25_000).contains(&gap), "between 2 and 3 intervals (+timeout): {gap} ms\n{}", r.transcript);
+    assert!(
+        (16_000..=25_000).contains(&gap),
+        "between 2 and 3 intervals (+timeout): {gap} ms\n{}",
+        r.transcript
+    );
     let report = &r.traffic[0];
     let failed: Vec<_> = report.requests.iter().filter(|q| !q.outcome.served()).collect();
     assert!(failed.len() > 100, "{}", r.transcript);
     assert!(failed.iter().all(|q| q.outcome == RequestOutcome::Blackholed), "{}", r.transcript);
-    let (first, last) = (failed[0].at.as_nanos() / 1_000_000, failed[failed.len() - 1].at.as_nanos() / 1_000_000);
+    let (first, last) =
+        (failed[0].at.as_nanos() / 1_000_000, failed[failed.len() - 1].at.as_nanos() / 1_000_000);
     assert!(first >= deleted && last < noticed, "failures only inside the gap: {first}..{last}");
 }
 
@@ -136,7 +142,11 @@ fn r13_etp_local_drain_gap_is_closed_by_terminating_endpoints_and_prestop() {
     assert!(by_old_after_delete > 50, "the terminating pod served node01's share:\n{}", r.transcript);
     let after: Vec<_> = report.requests.iter().filter(|q| q.at.as_nanos() / 1_000_000 > noticed).collect();
     assert!(!after.is_empty());
-    assert!(after.iter().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())), "{}", r.transcript);
+    assert!(
+        after.iter().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())),
+        "{}",
+        r.transcript
+    );
 }
 
 // The health checks are packets: a DROP of the health-check node port on node01 (its pod still
@@ -166,10 +176,133 @@ steps:
     let s = Scenario::parse(&path, text.to_string()).unwrap();
     let r = runner::run(&s, None).unwrap();
     assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
-    let noticed = mark_ms(&r.transcript, "node/node01 unhealthy for default/web (2 failed health checks: timed out)");
+    let noticed =
+        mark_ms(&r.transcript, "node/node01 unhealthy for default/web (2 failed health checks: timed out)");
     let noticed = noticed.unwrap_or_else(|| panic!("{}", r.transcript));
     let report = &r.traffic[0];
     let late = report.requests.iter().filter(|q| q.at.as_nanos() / 1_000_000 > noticed);
     assert!(late.clone().count() > 100);
-    assert!(late.clone().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())), "{}", r.transcript);
+    assert!(
+        late.clone().all(|q| q.outcome == RequestOutcome::Served("pod/web-node02".into())),
+        "{}",
+        r.transcript
+    );
+}
+
+const PERSISTENT: &str = r#"
+name: persistent
+seed: 3
+manifests:
+  - inline: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 1
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: nginx
+              image: nginx:1.27
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        ports:
+        - port: 80
+        selector:
+          app: web
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: client
+      spec:
+        containers:
+        - name: client
+          image: curlimages/curl
+steps:
+  - traffic: {name: keep, from: pod/client, to: web:80, rate: 10/s, for: 20s, timeout: 500ms, connection: persistent, reconnect: RECONNECT}
+  - sleep: 5s
+  - fault: delete pod/web
+  - sleep: 15s
+"#;
+
+fn persistent(reconnect: bool) -> runner::RunResult {
+    let text = PERSISTENT.replace("RECONNECT", if reconnect { "true" } else { "false" });
+    let s = Scenario::parse(Path::new("persistent.yaml"), text).unwrap();
+    runner::run(&s, None).unwrap()
+}
+
+// One long-lived connection: its conntrack entry on the client's node keeps the DNAT to the
+// pod its SYN was sent to. When that pod goes, the connection's next request finds no one at
+// that address (blackholed: the pod's veth is gone) and, without reconnecting, nothing more is
+// sent; kube-proxy's new rules never apply to an established connection.
+#[test]
+fn r13_a_persistent_connection_dies_with_its_backend() {
+    let r = persistent(false);
+    assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
+    assert!(r.transcript.contains("one persistent connection, timeout 500ms"), "{}", r.transcript);
+    let report = &r.traffic[0];
+    assert_eq!(report.servers.len(), 1, "{}", r.transcript);
+    let first_fail = report.requests.iter().position(|q| !q.outcome.served()).unwrap();
+    assert_eq!(first_fail, 50, "the 50 requests before the deletion were served:\n{}", r.transcript);
+    assert_eq!(report.requests[first_fail].outcome, RequestOutcome::Blackholed);
+    assert!(report.requests[first_fail + 1..].iter().all(|q| q.outcome == RequestOutcome::NotSent));
+}
+
+// With reconnect the client opens a new connection after the broken one: its SYN goes
+// through the node's rules again (refused while the Service has no endpoint), and it lands on
+// the replacement pod, where every later request goes on that one connection.
+#[test]
+fn r13_a_persistent_connection_that_reconnects_moves_to_the_new_pod() {
+    let r = persistent(true);
+    assert!(r.passed(), "{:?}\n{}", r.failures, r.transcript);
+    let report = &r.traffic[0];
+    assert_eq!(report.servers.len(), 2, "{}", r.transcript);
+    let failed = report.requests.iter().filter(|q| !q.outcome.served()).count();
+    assert!((1..40).contains(&failed), "{failed}\n{}", r.transcript);
+    assert!(report.requests.iter().any(|q| q.outcome == RequestOutcome::Refused), "{}", r.transcript);
+    let tail = &report.requests[report.requests.len() - 100..];
+    assert!(tail.iter().all(|q| q.outcome == RequestOutcome::Served(report.servers[1].clone())));
+}
+
+#[test]
+fn r13_persistent_connection_options_are_checked() {
+    let bad = |step: &str| {
+        let text = format!("name: bad\nsteps:\n  - traffic: {{{step}}}\n");
+        match Scenario::parse(Path::new("bad.yaml"), text) {
+            Ok(_) => panic!("accepted: {step}"),
+            Err(e) => format!("{e:?}"),
+        }
+    };
+    let e = bad("from: pod/c, to: web:80, rate: 1/s, for: 1s, connection: sticky");
+    assert!(e.contains("connection: unknown value \\\"sticky\\\": expected new or persistent"), "{e}");
+    let e = bad("from: pod/c, to: web:53, proto: udp, rate: 1/s, for: 1s, connection: persistent");
+    assert!(e.contains("connection: goes with proto: tcp"), "{e}");
+    let e = bad("from: pod/c, to: web:80, rate: 1/s, for: 1s, reconnect: true");
+    assert!(e.contains("reconnect: goes with connection: persistent"), "{e}");
+}
+
+// A crashed container's connections die with it while the pod's address stays: the next
+// request on the persistent connection reaches the pod's namespace, finds no socket and is
+// answered with RST.
+#[test]
+fn r13_a_persistent_connection_to_a_crashed_container_is_reset() {
+    let text =
+        PERSISTENT.replace("RECONNECT", "false").replace("fault: delete pod/web", "fault: crash pod/web");
+    let s = Scenario::parse(Path::new("persistent.yaml"), text).unwrap();
+    let r = runner::run(&s, None).unwrap();
+    let report = &r.traffic[0];
+    assert_eq!(report.requests[50].outcome, RequestOutcome::Reset, "{}", r.transcript);
+    assert!(report.requests[..50].iter().all(|q| q.outcome.served()));
 }
