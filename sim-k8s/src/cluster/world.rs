@@ -18,8 +18,9 @@
 //! connections spread across nodes; a service with one healthy node gets a plain route.
 //!
 //! Left out: the pod network is flannel host-gw style (per-node pod-CIDR routes via node IPs),
-//! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode) and
-//! its health checks are read from kube-proxy's state rather than probed with packets; CoreDNS
+//! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode); its
+//! health checks are probes through the dataplane for `externalTrafficPolicy: Local`
+//! LoadBalancers ([`super::lb_health`]) and read from the node's state otherwise; CoreDNS
 //! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
 
 use std::cell::RefCell;
