@@ -116,7 +116,7 @@ fn probe_result(outcome: Option<&Outcome>) -> (bool, String) {
         Some(Outcome::Completed { response }) => {
             let line = response.split(|b| *b == b'\n').next().unwrap_or_default();
             let line = String::from_utf8_lossy(line);
-            let status = line.trim_end().splitn(2, ' ').nth(1).unwrap_or("").to_string();
+            let status = line.trim_end().split_once(' ').map_or("", |x| x.1).to_string();
             let ok = status.starts_with("200");
             (ok, if status.is_empty() { "empty reply".to_string() } else { status })
         }
@@ -142,7 +142,7 @@ impl ClusterWorld {
             let Object::Service(s) = o else { continue };
             if s.spec.service_type() != ServiceType::LoadBalancer
                 || s.spec.external_policy() != TrafficPolicy::Local
-                || !s.status.as_ref().is_some_and(|st| !st.load_balancer.ingress.is_empty())
+                || s.status.as_ref().is_none_or(|st| st.load_balancer.ingress.is_empty())
             {
                 continue;
             }
