@@ -149,6 +149,7 @@ mod tests {
             src_port: None,
             timeout: SimDuration::from_secs(1),
             bucket: SimDuration::from_secs(1),
+            connection: Default::default(),
         };
         let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
         let requests = vec![

@@ -295,6 +295,54 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                 ),
             )),
         }
+        if let Some(hc) = &lb.health_check {
+            let h = &mut c.lb_health;
+            let mut duration = |field: &str, v: &Option<String>, out: &mut sim_core::SimDuration| {
+                if let Some(v) = v {
+                    match crate::scenario::parse_duration(v).filter(|d| d.as_nanos() > 0) {
+                        Some(x) => *out = x,
+                        None => d.push(Diagnostic::plain(
+                            file.into(),
+                            format!(
+                                "cluster.loadBalancerProvider.healthCheck.{field}: invalid duration {v:?}: expected e.g. 8s or 500ms"
+                            ),
+                        )),
+                    }
+                }
+            };
+            duration("interval", &hc.interval, &mut h.interval);
+            duration("timeout", &hc.timeout, &mut h.timeout);
+            for (field, v, out) in [
+                ("healthyThreshold", hc.healthy_threshold, &mut h.healthy_threshold),
+                ("unhealthyThreshold", hc.unhealthy_threshold, &mut h.unhealthy_threshold),
+            ] {
+                match v {
+                    Some(0) => d.push(Diagnostic::plain(
+                        file.into(),
+                        format!("cluster.loadBalancerProvider.healthCheck.{field}: must be at least 1"),
+                    )),
+                    Some(n) => *out = n,
+                    None => {}
+                }
+            }
+            if let Some(path) = &hc.path {
+                if path.starts_with('/') {
+                    h.path = path.clone();
+                } else {
+                    d.push(Diagnostic::plain(
+                        file.into(),
+                        format!("cluster.loadBalancerProvider.healthCheck.path: {path:?} must start with /"),
+                    ));
+                }
+            }
+            if h.timeout > h.interval {
+                d.push(Diagnostic::plain(
+                    file.into(),
+                    "cluster.loadBalancerProvider.healthCheck: timeout must not be longer than interval"
+                        .to_string(),
+                ));
+            }
+        }
     }
     if let Some(dom) = &spec.cluster_domain {
         c.cluster_domain = dom.trim_end_matches('.').to_string();
@@ -711,6 +759,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                         duration: tr.duration,
                         src_port: tr.src_port,
                         timeout: tr.timeout,
+                        connection: tr.connection,
                     })
                 });
                 match started {
@@ -878,7 +927,15 @@ fn finish(
     let Action::Traffic(tr) = &step.action else { return };
     let requests = cluster.traffic_requests(&r.run);
     cluster.finish_traffic(&r.run);
-    let report = Report::new(tr, r.run.started, requests, r.marks);
+    // What the load balancer concluded meanwhile (its health checks) is marked too.
+    let mut marks = r.marks;
+    for (at, label) in &cluster.world().lb.events {
+        if *at >= r.run.started && *at < r.run.ends {
+            marks.push(Mark { at: *at, label: label.clone() });
+        }
+    }
+    marks.sort_by_key(|m| m.at);
+    let report = Report::new(tr, r.run.started, requests, marks);
     t.push('\n');
     t.push_str(&report.render(r.run.ends));
     for f in report.check(&step.expect) {

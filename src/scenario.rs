@@ -140,6 +140,24 @@ pub struct ExternalHostSpec {
 pub struct LoadBalancerProviderSpec {
     /// The pool ingress IPs are taken from, in order (`203.0.113.10-203.0.113.20` or a CIDR).
     pub pool: String,
+    /// How it health-checks `externalTrafficPolicy: Local` services (GCE's defaults).
+    pub health_check: Option<LbHealthCheckSpec>,
+}
+
+/// The provider's health check of `healthCheckNodePort` (GCE's field names).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LbHealthCheckSpec {
+    /// Time between probes of a node (default `8s`).
+    pub interval: Option<String>,
+    /// How long a probe waits (default `1s`).
+    pub timeout: Option<String>,
+    /// Consecutive passes that make a node healthy (default 1).
+    pub healthy_threshold: Option<u32>,
+    /// Consecutive failures that make a node unhealthy (default 3).
+    pub unhealthy_threshold: Option<u32>,
+    /// The request path (default `/healthz`).
+    pub path: Option<String>,
 }
 
 /// A manifest given to the scenario: a file path relative to the scenario, or inline YAML.
@@ -192,6 +210,8 @@ struct RawTraffic {
     src_port: Option<u16>,
     timeout: Option<Spanned<String>>,
     bucket: Option<Spanned<String>>,
+    connection: Option<Spanned<String>>,
+    reconnect: Option<Spanned<bool>>,
 }
 
 /// A checked `traffic:` step: `rate` requests for `duration` from a client to a destination.
@@ -217,6 +237,8 @@ pub struct Traffic {
     pub timeout: sim_core::SimDuration,
     /// The timeline's bucket width (default 1s).
     pub bucket: sim_core::SimDuration,
+    /// TCP: `connection: new` (default) or `persistent`, with `reconnect`.
+    pub connection: sim_k8s::cluster::traffic::Connection,
 }
 
 /// Parses a rate: `50/s`, `600/m`, `1/500ms` (N per duration).
@@ -508,6 +530,28 @@ fn check_traffic(
             "srcPort: a fixed source port goes with proto: udp (each TCP request is a new connection)".into(),
         ));
     }
+    use sim_k8s::cluster::traffic::Connection;
+    let connection = match r.connection.as_ref().map(|c| c.value.as_str()) {
+        None | Some("new") => Connection::New,
+        Some("persistent") => {
+            Connection::Persistent { reconnect: r.reconnect.as_ref().is_some_and(|b| b.value) }
+        }
+        Some(other) => {
+            let at_c = r.connection.as_ref().map_or(t.referenced, |c| c.referenced);
+            diags.push(at(at_c, format!("connection: unknown value {other:?}: expected new or persistent")));
+            Connection::New
+        }
+    };
+    if let Some(c) = &r.connection
+        && proto != sim_net::network::ConvProto::Tcp
+    {
+        diags.push(at(c.referenced, "connection: goes with proto: tcp (UDP has no connection)".into()));
+    }
+    if let Some(b) = &r.reconnect
+        && !matches!(connection, Connection::Persistent { .. })
+    {
+        diags.push(at(b.referenced, "reconnect: goes with connection: persistent".into()));
+    }
     let (Some((count, per)), Some(duration), true) = (rate, duration, diags.is_empty()) else {
         return Err(diags);
     };
@@ -522,6 +566,7 @@ fn check_traffic(
         src_port: r.src_port,
         timeout,
         bucket,
+        connection,
     })
 }
 

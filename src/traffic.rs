@@ -184,7 +184,8 @@ impl Report {
         for (b, row) in self.buckets.iter().enumerate() {
             let from = self.started + SimDuration::from_nanos(width.as_nanos() * b as u64);
             let to = from + width;
-            while let Some(m) = marks.next_if(|m| m.at < to) {
+            // A mark at the bucket's start (or before) comes above its row, one inside it below.
+            while let Some(m) = marks.next_if(|m| m.at <= from) {
                 let _ = writeln!(out, "  ---- {} {}", clock(m.at), m.label);
             }
             let sent: u64 = row.iter().sum();
@@ -195,6 +196,9 @@ impl Report {
                 let _ = write!(line, "  {cell:>w$}");
             }
             let _ = writeln!(out, "{line}");
+            while let Some(m) = marks.next_if(|m| m.at < to) {
+                let _ = writeln!(out, "  ---- {} {}", clock(m.at), m.label);
+            }
         }
         for m in marks {
             let _ = writeln!(out, "  ---- {} {}", clock(m.at), m.label);
@@ -294,6 +298,13 @@ pub fn start_line(t: &Traffic) -> String {
     );
     if let Some(p) = t.src_port {
         let _ = write!(s, ", source port {p}");
+    }
+    if let sim_k8s::cluster::traffic::Connection::Persistent { reconnect } = t.connection {
+        s.push_str(if reconnect {
+            ", one persistent connection (reconnecting)"
+        } else {
+            ", one persistent connection"
+        });
     }
     let _ = write!(s, ", timeout {}", short(t.timeout));
     s

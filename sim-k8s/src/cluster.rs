@@ -8,6 +8,7 @@
 //! - [`facade`]: [`Cluster`], the cluster as users drive it.
 //! - [`exec`]: commands in pods and on hosts (curl, nslookup, ping, iptables, conntrack ...).
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
+//! - [`lb_health`]: the cloud load balancer's health checks of `externalTrafficPolicy: Local`.
 //! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
 //! - [`pipeline`]: shell syntax around commands: `|` into text filters, `&&`/`;`, `>`, `$(...)`.
 //! - [`trace_report`]: a traced connection as structured data (summary, packets, hops), as text.
@@ -27,6 +28,7 @@ pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod faults;
+pub mod lb_health;
 pub mod logs;
 pub mod ops;
 pub mod pipeline;

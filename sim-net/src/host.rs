@@ -17,6 +17,11 @@
 use std::net::Ipv4Addr;
 
 use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher;
+
+/// Interfaces by name, in creation order; names hash with the unseeded Fx hash (looked up on
+/// every hop of every packet).
+type Ifaces = IndexMap<String, Iface, FxBuildHasher>;
 use ipnet::Ipv4Net;
 use sim_core::SimRng;
 
@@ -119,7 +124,7 @@ pub struct Host {
     pub id: HostId,
     /// Its name (node or pod name).
     pub name: String,
-    ifaces: IndexMap<String, Iface>,
+    ifaces: Ifaces,
     next_index: u32,
     /// The main routing table.
     pub routes: RouteTable,
@@ -147,7 +152,7 @@ impl Host {
     pub fn new(id: HostId, name: &str, rng: SimRng) -> Host {
         let mut lo = Iface::new("lo", 1, IfaceKind::Loopback);
         lo.addrs.push(Ipv4Net::new(Ipv4Addr::LOCALHOST, 8).unwrap_or_default());
-        let mut ifaces = IndexMap::new();
+        let mut ifaces = Ifaces::default();
         ifaces.insert("lo".to_string(), lo);
         Host {
             id,
@@ -461,14 +466,14 @@ impl Host {
     }
 }
 
-fn is_local(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> bool {
+fn is_local(ifaces: &Ifaces, a: Ipv4Addr) -> bool {
     if a.is_loopback() {
         return ifaces.get("lo").is_some_and(|i| i.up);
     }
     ifaces.values().any(|i| (i.up || i.local_while_down) && i.owns(a))
 }
 
-fn addr_type(ifaces: &IndexMap<String, Iface>, a: Ipv4Addr) -> AddrType {
+fn addr_type(ifaces: &Ifaces, a: Ipv4Addr) -> AddrType {
     if is_local(ifaces, a) {
         AddrType::Local
     } else if a.is_broadcast()

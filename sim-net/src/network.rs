@@ -31,7 +31,7 @@ use crate::iface::{HostId, Iface, IfaceKind, IfaceRef, SegmentId};
 use crate::socket::{AddrInUse, Application, SockProto};
 use crate::wire::Packet;
 
-pub use conversation::{ConvProto, Conversation, ConversationSpec, Outcome, ServedBy};
+pub use conversation::{ConvProto, Conversation, ConversationSpec, KeepAlive, Outcome, ServedBy};
 pub use render::render_trace;
 pub use trace::{Delivery, Disposition, NetTrace, RouteTrace};
 
@@ -359,6 +359,15 @@ impl Network {
     pub fn start_conversation(&mut self, spec: ConversationSpec) -> ConvId {
         let id = ConvId(self.convs.len());
         self.convs.push(Conversation::new(spec));
+        id
+    }
+
+    /// Registers a TCP request on a long-lived connection ([`KeepAlive`]).
+    pub fn start_keep_alive(&mut self, spec: ConversationSpec, keep_alive: KeepAlive) -> ConvId {
+        let id = self.start_conversation(spec);
+        if let Some(cv) = self.convs.get_mut(id.0) {
+            cv.keep_alive = Some(keep_alive);
+        }
         id
     }
 

@@ -229,6 +229,15 @@ impl Sockets {
         &self.listeners
     }
 
+    /// The server process died: every connection it had accepted is gone (the listeners stay,
+    /// for the restarted process). A later segment of such a connection meets no socket and is
+    /// answered with RST. Not modelled: the FIN the kernel sends when it closes them.
+    pub fn drop_server_connections(&mut self) -> usize {
+        let n = self.tcp_server.len();
+        self.tcp_server.clear();
+        n
+    }
+
     /// True if some client socket uses local `port` for `proto`.
     pub fn port_in_use(&self, proto: SockProto, local: SocketAddrV4) -> bool {
         self.clients.keys().any(|(p, l, _)| *p == proto && l.port() == local.port())

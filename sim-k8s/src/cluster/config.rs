@@ -73,6 +73,8 @@ pub struct ClusterConfig {
     pub upstream_dns: IndexMap<String, Ipv4Addr>,
     /// The cloud provider's pool of LoadBalancer ingress IPs; empty = no provider (`<pending>`).
     pub lb_pool: Vec<Ipv4Addr>,
+    /// How the provider health-checks `externalTrafficPolicy: Local` services (GCE's defaults).
+    pub lb_health: super::lb_health::LbHealthCheckConfig,
     /// The cluster DNS domain.
     pub cluster_domain: String,
     /// Whether CoreDNS runs (the `kube-dns` service at the service CIDR's 10th address).
@@ -132,6 +134,7 @@ impl ClusterConfig {
             }],
             upstream_dns: IndexMap::new(),
             lb_pool: Vec::new(),
+            lb_health: Default::default(),
             cluster_domain: "cluster.local".to_string(),
             core_dns: true,
             proxy_mode: None,

@@ -155,7 +155,7 @@ impl Cluster {
             _ => true,
         });
         let proxies_current = w.nodes.iter().all(|n| !n.up || !n.proxy.running || !n.proxy.dirty);
-        pods_ready && proxies_current && !w.reconcile_pending()
+        pods_ready && proxies_current && !w.reconcile_pending() && w.lb_converged()
     }
 
     /// Resolves a target spelled `pod/NAME`, `pod/NS/NAME`, `node/NAME`, `host/NAME`, or a bare

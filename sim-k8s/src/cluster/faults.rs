@@ -190,6 +190,18 @@ impl Cluster {
                 let key = ObjectKey::new(Kind::Pod, &ns, &pod);
                 let w = self.world_mut();
                 let crashed = w.controllers.crash_container(&w.api, &key, None, now);
+                if crashed
+                    && let Some(host) = w
+                        .pods
+                        .get(&super::world::pod_key(&ns, &pod))
+                        .filter(|p| p.veth.is_some())
+                        .map(|p| p.host)
+                    && let Ok(h) = w.net.host_mut(host)
+                {
+                    // The process's connections die with it (its own namespace only: a
+                    // hostNetwork pod shares the node's sockets with everything else there).
+                    h.sockets.drop_server_connections();
+                }
                 self.kick();
                 if crashed {
                     ExecOutput {

@@ -7,14 +7,21 @@
 //! the event queue, so they run interleaved with whatever the following steps do;
 //! [`Cluster::traffic_requests`] reads how each ended.
 //!
-//! Left out: one long-lived TCP connection carrying many requests (every TCP request is a new
-//! connection); request pipelining; client-side retries.
+//! With [`Connection::Persistent`] TCP requests go one after another on one long-lived
+//! connection (HTTP/1.1 keep-alive, [`sim_net::network::KeepAlive`]): its conntrack entry keeps
+//! the backend its first packet was DNATed to, so when that pod goes the connection's next
+//! request is reset (the address answers without the socket) or times out (no one answers),
+//! and the requests after it are not sent — unless the client reconnects, when a new
+//! connection goes through the rules again.
+//!
+//! Left out: request pipelining; client-side retries of a failed request; the server closing an
+//! idle keep-alive connection (nginx's `keepalive_timeout`) or at graceful shutdown.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use sim_core::{SimDuration, SimTime};
 use sim_net::iface::HostId;
-use sim_net::network::{ConvId, ConvProto, ConversationSpec, NetEvent, Outcome};
+use sim_net::network::{ConvId, ConvProto, ConversationSpec, KeepAlive, NetEvent, Outcome};
 
 use super::facade::{Cluster, Target};
 use super::world::ClusterEvent;
@@ -22,6 +29,19 @@ use crate::apps::HttpRequest;
 
 /// The most requests one traffic step may send (a bound on memory, not a model limit).
 pub const MAX_REQUESTS: u64 = 1_000_000;
+
+/// How TCP requests use connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Connection {
+    /// A new connection per request (a `curl` loop).
+    #[default]
+    New,
+    /// One long-lived connection carrying every request in turn.
+    Persistent {
+        /// Open a new connection when it breaks.
+        reconnect: bool,
+    },
+}
 
 /// What a traffic step asks for, resolved against the running cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +62,8 @@ pub struct TrafficSpec {
     pub src_port: Option<u16>,
     /// How long one request waits for its answer.
     pub timeout: SimDuration,
+    /// TCP: a new connection per request, or one persistent connection.
+    pub connection: Connection,
 }
 
 impl TrafficSpec {
@@ -94,7 +116,8 @@ pub enum RequestOutcome {
     /// Nothing came back in time and no server saw the request: dropped on the way (a DROP
     /// rule, no neighbour, a down interface, a full conntrack table).
     Blackholed,
-    /// Not sent: no route from the client, or no client.
+    /// Not sent: no route from the client, no client, or (a persistent connection that broke,
+    /// without reconnecting) no connection.
     NotSent,
     /// The client's `sendmsg` failed with EPERM: its own host's OUTPUT or POSTROUTING chain
     /// dropped or rejected the datagram (UDP, ICMP).
@@ -186,7 +209,13 @@ impl Cluster {
                 src_port: spec.src_port,
                 timeout: spec.timeout,
             };
-            let id = self.world_mut().net.start_conversation(conv);
+            let net = &mut self.world_mut().net;
+            let id = match spec.connection {
+                Connection::Persistent { reconnect } if spec.proto == ConvProto::Tcp => {
+                    net.start_keep_alive(conv, KeepAlive { after: convs.last().copied(), reconnect })
+                }
+                _ => net.start_conversation(conv),
+            };
             let at = started + spec.offset(i);
             self.sim.scheduler().schedule_at(at, ClusterEvent::Net(NetEvent::ConvStart(id)));
             convs.push(id);
@@ -261,6 +290,7 @@ mod tests {
             duration: SimDuration::from_millis(for_ms),
             src_port: None,
             timeout: SimDuration::from_secs(1),
+            connection: Connection::New,
         }
     }
 

@@ -18,8 +18,9 @@
 //! connections spread across nodes; a service with one healthy node gets a plain route.
 //!
 //! Left out: the pod network is flannel host-gw style (per-node pod-CIDR routes via node IPs),
-//! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode) and
-//! its health checks are read from kube-proxy's state rather than probed with packets; CoreDNS
+//! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode); its
+//! health checks are probes through the dataplane for `externalTrafficPolicy: Local`
+//! LoadBalancers ([`super::lb_health`]) and read from the node's state otherwise; CoreDNS
 //! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
 
 use std::cell::RefCell;
@@ -60,6 +61,16 @@ pub enum ClusterEvent {
     ProxySync {
         /// Index into [`ClusterWorld::nodes`].
         node: usize,
+    },
+    /// The load balancer probes checked service `service` (index into `LbHealth::services`).
+    LbProbe {
+        /// Index of the checked service.
+        service: usize,
+    },
+    /// The load balancer reads the answers of that service's last probes.
+    LbProbeDone {
+        /// Index of the checked service.
+        service: usize,
     },
 }
 
@@ -248,6 +259,8 @@ pub struct ClusterWorld {
     /// Load every node's rules at each sync instead of when first needed (see
     /// [`ClusterWorld::set_eager_rules`]).
     eager_rules: bool,
+    /// The load balancer's health checks of `externalTrafficPolicy: Local` services.
+    pub lb: super::lb_health::LbHealth,
 }
 
 /// The host name of a pod's namespace.
@@ -278,10 +291,18 @@ pub fn veth_name(uid: &str) -> String {
 /// there) — or, when no worker is healthy, the healthy nodes of any role (kubeadm labels
 /// control-plane nodes `node.kubernetes.io/exclude-from-external-load-balancers`, so a real
 /// provider prefers workers).
-fn lb_targets(nodes: &[NodeRt], s: &crate::api::Service) -> Vec<Ipv4Addr> {
+fn lb_targets(
+    nodes: &[NodeRt],
+    s: &crate::api::Service,
+    probed: Option<&super::lb_health::Probed>,
+) -> Vec<Ipv4Addr> {
     let local =
         s.spec.is_external_type() && s.spec.external_policy() == crate::api::service::TrafficPolicy::Local;
-    let healthy = |n: &&NodeRt| {
+    let healthy = |(i, n): &(usize, &NodeRt)| {
+        if let Some(p) = probed {
+            // What the load balancer's own health checks concluded (`lb_health`).
+            return p.backends.get(*i).is_some_and(|b| b.healthy);
+        }
         n.up && n.proxy.running
             && (!local
                 || n.proxy.health.iter().any(|h| {
@@ -291,9 +312,10 @@ fn lb_targets(nodes: &[NodeRt], s: &crate::api::Service) -> Vec<Ipv4Addr> {
     let pick = |worker_only: bool| -> Vec<Ipv4Addr> {
         nodes
             .iter()
-            .filter(|n| !worker_only || n.role == NodeRole::Worker)
+            .enumerate()
+            .filter(|(_, n)| !worker_only || n.role == NodeRole::Worker)
             .filter(healthy)
-            .map(|n| n.ip)
+            .map(|(_, n)| n.ip)
             .collect()
     };
     let workers = pick(true);
@@ -335,6 +357,7 @@ impl ClusterWorld {
         rng: SimRng,
     ) -> Self {
         let node_names = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let lb_config = config.lb_health.clone();
         let ingress =
             crate::ingress::IngressState::new(rng.fork("ingress-nginx"), api.config().epoch_unix_secs);
         ClusterWorld {
@@ -358,6 +381,7 @@ impl ClusterWorld {
             dns_stale: true,
             env_cache: BTreeMap::new(),
             eager_rules: false,
+            lb: super::lb_health::LbHealth { config: lb_config, ..Default::default() },
         }
     }
 
@@ -416,6 +440,8 @@ impl ClusterWorld {
                     SyncDecision::RunAt(t) => self.arm_proxy(node, t, sched),
                 }
             }
+            ClusterEvent::LbProbe { service } => self.lb_probe(service, now, sched),
+            ClusterEvent::LbProbeDone { service } => self.lb_probe_done(service, now),
         }
     }
 
@@ -443,6 +469,7 @@ impl ClusterWorld {
             }
         }
         self.provide_load_balancers();
+        self.update_lb_probes(now, sched);
         let mut pods: BTreeSet<(String, String)> = BTreeSet::new();
         let mut proxy_relevant = false;
         let mut corefile_changed = false;
@@ -736,7 +763,7 @@ impl ClusterWorld {
             if ips.is_empty() {
                 continue;
             }
-            let targets = lb_targets(&self.nodes, s);
+            let targets = lb_targets(&self.nodes, s, self.lb.probed(&s.metadata.namespace, &s.metadata.name));
             if targets.is_empty() {
                 continue;
             }

@@ -64,6 +64,19 @@ pub struct ConversationSpec {
     pub timeout: SimDuration,
 }
 
+/// A TCP request on a long-lived connection (HTTP/1.1 keep-alive): it is written on the
+/// connection `after` left open, if that one completed, instead of opening its own; its answer
+/// ends it without a FIN, leaving the connection open for the next. A connection that broke
+/// (reset, timed out, never opened) is replaced by a new one only with `reconnect`; without
+/// it the request is not sent ([`Outcome::Failed`], "no connection").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// The request before on the same connection; `None` for the first.
+    pub after: Option<ConvId>,
+    /// Open a new connection when the previous one broke (as curl and HTTP client libraries do).
+    pub reconnect: bool,
+}
+
 /// How a conversation ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -149,6 +162,10 @@ pub struct Conversation {
     /// UDP: further datagrams sent from the same socket right after the first, in one go (as
     /// `sendmmsg(2)` does); the conversation completes when as many answers as requests came.
     pub more: Vec<Vec<u8>>,
+    /// TCP: a request on a long-lived connection ([`KeepAlive`]).
+    pub keep_alive: Option<KeepAlive>,
+    /// TCP: whether this request went on a connection an earlier one opened.
+    pub reused: bool,
     state: ClientState,
     response: Vec<u8>,
 }
@@ -169,6 +186,8 @@ impl Conversation {
             upstream_of: None,
             responses: vec![],
             more: vec![],
+            keep_alive: None,
+            reused: false,
             state: ClientState::Pending,
             response: vec![],
         }
@@ -197,7 +216,11 @@ impl Network {
         cv.outcome = Some(outcome.clone());
         cv.finished = Some(now);
         let (from, local, proto, dst) = (cv.spec.from, cv.local, cv.spec.proto, cv.spec.dst);
-        self.release_client_socket(c, from, local, proto, dst);
+        // A keep-alive request that was answered leaves its connection open for the next.
+        let keep = cv.keep_alive.is_some() && matches!(outcome, Outcome::Completed { .. });
+        if !keep {
+            self.release_client_socket(c, from, local, proto, dst);
+        }
         if let Some(pending) = self.upstreams.remove(&c) {
             self.resume_proxy(pending, &outcome);
         }
@@ -266,6 +289,13 @@ impl Network {
             return;
         }
         cv.started = Some(now);
+        if let Some(ka) = cv.keep_alive
+            && cv.spec.proto == ConvProto::Tcp
+            && self.conv_keep_alive(c, ka)
+        {
+            return;
+        }
+        let Some(cv) = self.convs.get_mut(c.0) else { return };
         let spec = cv.spec.clone();
         let Some(host) = self.hosts.get_mut(spec.from.0 as usize) else {
             self.conv_end(c, Outcome::Failed(format!("no host #{}", spec.from.0)));
@@ -344,6 +374,45 @@ impl Network {
                 let p = Packet::icmp(src, *dst.ip(), Icmp::EchoRequest { id: port, seq: 1 })
                     .with_payload(payload);
                 self.local_out(spec.from, p, Some(c));
+            }
+        }
+    }
+
+    /// A keep-alive request's start: written on the previous request's open connection (true),
+    /// not sent because that connection broke and `reconnect` is off (true), or to open a new
+    /// connection (false).
+    fn conv_keep_alive(&mut self, c: ConvId, ka: KeepAlive) -> bool {
+        let open = ka.after.and_then(|p| self.convs.get(p.0)).and_then(|p| match (&p.outcome, p.local) {
+            (Some(Outcome::Completed { .. }), Some(local)) => Some((p.spec.from, local, p.spec.dst)),
+            _ => None,
+        });
+        let Some(cv) = self.convs.get(c.0) else { return true };
+        let (from, dst, timeout) = (cv.spec.from, cv.spec.dst, cv.spec.timeout);
+        let socket = open.filter(|(f, _, d)| *f == from && *d == dst).and_then(|(_, local, _)| {
+            let host = self.hosts.get(from.0 as usize)?;
+            let owner = host.sockets.clients.get(&(SockProto::Tcp, local, dst)).copied();
+            (owner == ka.after).then_some(local)
+        });
+        match socket {
+            Some(local) => {
+                if let Some(host) = self.hosts.get_mut(from.0 as usize) {
+                    host.sockets.clients.insert((SockProto::Tcp, local, dst), c);
+                }
+                if let Some(cv) = self.convs.get_mut(c.0) {
+                    cv.local = Some(local);
+                    cv.reused = true;
+                    cv.state = ClientState::Established;
+                }
+                self.schedule(timeout, NetEvent::ConvTimer { conv: c, timer: ConvTimer::Deadline });
+                let req =
+                    self.convs.get(c.0).map(|cv| Payload::from_bytes(&cv.spec.payload)).unwrap_or_default();
+                self.conv_tcp(c, TcpFlags::PSH.with(TcpFlags::ACK), req);
+                true
+            }
+            None if ka.after.is_none() || ka.reconnect => false,
+            None => {
+                self.conv_end(c, Outcome::Failed("no connection".to_string()));
+                true
             }
         }
     }
@@ -427,6 +496,13 @@ impl Network {
                 self.set_state(c, ClientState::Established);
                 self.conv_tcp(c, TcpFlags::ACK, Payload::empty());
                 self.conv_tcp(c, TcpFlags::PSH.with(TcpFlags::ACK), req);
+            }
+            ClientState::Established
+                if (flags.contains(TcpFlags::PSH) || !payload.is_empty())
+                    && self.convs.get(c.0).is_some_and(|cv| cv.keep_alive.is_some()) =>
+            {
+                self.conv_tcp(c, TcpFlags::ACK, Payload::empty());
+                self.conv_end(c, Outcome::Completed { response: payload.0.to_vec() });
             }
             ClientState::Established if flags.contains(TcpFlags::PSH) || !payload.is_empty() => {
                 if let Some(cv) = self.convs.get_mut(c.0) {
