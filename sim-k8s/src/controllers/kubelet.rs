@@ -83,8 +83,10 @@ pub struct PodRuntime {
     /// image's answer to SIGTERM; [`super::termination`]), fixed when the kubelet first sees
     /// the deletion.
     stops_at: Option<SimTime>,
-    /// Status last written; with `dirty` unset the pod needs no new status.
-    written: Option<PodStatus>,
+    /// The pod's resourceVersion when its status was last written or found current; while the
+    /// pod is still at that version and `dirty` is unset, it needs no new status (comparing a
+    /// version is cheaper than comparing whole statuses on every wake-up).
+    written_rv: Option<String>,
     dirty: bool,
 }
 
@@ -278,8 +280,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 c.pods.insert(key.clone(), rt);
             }
             advance(c, &key, pod, now, &mut timers);
-            let unchanged =
-                c.pods.get(&key).is_some_and(|rt| !rt.dirty && rt.written.as_ref() == pod.status.as_ref());
+            let unchanged = c.pods.get(&key).is_some_and(|rt| {
+                !rt.dirty && rt.written_rv.as_deref() == Some(pod.metadata.resource_version.as_str())
+            });
             if !unchanged {
                 changed |= write_status(c, store, &key, pod, now);
             }
@@ -338,7 +341,7 @@ fn admit(
             .collect(),
         killing_reported: false,
         stops_at: None,
-        written: None,
+        written_rv: None,
         dirty: true,
     })
 }
@@ -473,7 +476,8 @@ fn write_status(
     now: SimTime,
 ) -> bool {
     let Some(rt) = c.pods.get(key) else { return false };
-    let prev = pod.status.clone().unwrap_or_default();
+    let none = PodStatus::default();
+    let prev = pod.status.as_ref().unwrap_or(&none);
     let running = rt.containers.iter().any(|c| !matches!(c.state, ContainerState::Creating(_)));
     let exited = !rt.containers.is_empty()
         && rt.containers.iter().all(|c| matches!(c.state, ContainerState::Exited(_)));
@@ -560,16 +564,26 @@ fn write_status(
         reason: None,
         message: None,
     };
+    let current = pod.status.as_ref() == Some(&status);
+    let written = !current && {
+        let mut p = pod.clone();
+        p.status = Some(status);
+        c.write_status(store, Object::Pod(p), now)
+    };
+    // Remember the version that carries this status; after a failed write, none, so the next
+    // wake-up tries again.
+    let rv = if current {
+        Some(pod.metadata.resource_version.clone())
+    } else if written {
+        store.get(key).and_then(|o| o.meta()).map(|m| m.resource_version.clone())
+    } else {
+        None
+    };
     if let Some(rt) = c.pods.get_mut(key) {
-        rt.written = Some(status.clone());
+        rt.written_rv = rv;
         rt.dirty = false;
     }
-    if pod.status.as_ref() == Some(&status) {
-        return false;
-    }
-    let mut p = pod.clone();
-    p.status = Some(status);
-    c.write_status(store, Object::Pod(p), now)
+    written
 }
 
 /// The terminated-state reason the runtime reports for an exit code.
