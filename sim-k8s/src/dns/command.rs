@@ -100,7 +100,9 @@ impl DigCommand {
                 return Err(CommandError::UnknownOption(arg.to_string()));
             } else if let (None, Some(t)) = (qtype, RecordType::from_mnemonic(arg)) {
                 // dig reads a bare word that names a type as the type (`dig SRV name`).
-                if name.is_some() || !matches!(t, RecordType::Other(_)) {
+                // A known mnemonic (`HINFO`, `MX`) is a type anywhere; `TYPEnn` only after the name.
+                let generic = arg.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("TYPE"));
+                if name.is_some() || !matches!(t, RecordType::Other(_)) || !generic {
                     qtype = Some(t);
                 } else {
                     name = Some(arg.to_string());
@@ -261,6 +263,12 @@ mod tests {
         // A name that spells a type only when a type was already given.
         let c = DigCommand::parse(&["A", "srv"]).unwrap();
         assert_eq!((c.qtype, c.name.as_str()), (RecordType::A, "srv"));
+        // HINFO is a type to dig, not a name (the HINFO row of the dig list).
+        let c = DigCommand::parse(&["HINFO", "kubernetes.default.svc.cluster.local"]).unwrap();
+        assert_eq!(
+            (c.qtype, c.name.as_str()),
+            (RecordType::Other(13), "kubernetes.default.svc.cluster.local")
+        );
         assert_eq!(DigCommand::parse(&["+trace", "x"]), Err(CommandError::UnknownOption("+trace".into())));
         assert_eq!(DigCommand::parse(&["-x", "nope"]), Err(CommandError::BadAddress("nope".into())));
         assert_eq!(DigCommand::parse(&["-t", "BOGUS", "x"]), Err(CommandError::BadType("BOGUS".into())));

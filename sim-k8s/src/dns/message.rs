@@ -98,10 +98,30 @@ impl RecordType {
             "AAAA" => RecordType::Aaaa,
             "SRV" => RecordType::Srv,
             "ANY" => RecordType::Any,
-            _ => RecordType::from_code(up.strip_prefix("TYPE")?.parse().ok()?),
+            other => match OTHER_MNEMONICS.iter().find(|(_, m)| *m == other) {
+                Some((code, _)) => RecordType::Other(*code),
+                None => RecordType::from_code(up.strip_prefix("TYPE")?.parse().ok()?),
+            },
         })
     }
 }
+
+/// Mnemonics of the types netsim carries only by number (bind9 lib/dns/rdatatype names, as
+/// dig accepts them on its command line and miekg/dns prints them in CoreDNS's log).
+const OTHER_MNEMONICS: &[(u16, &str)] = &[
+    (13, "HINFO"),
+    (15, "MX"),
+    (35, "NAPTR"),
+    (43, "DS"),
+    (46, "RRSIG"),
+    (48, "DNSKEY"),
+    (52, "TLSA"),
+    (64, "SVCB"),
+    (65, "HTTPS"),
+    (99, "SPF"),
+    (252, "AXFR"),
+    (257, "CAA"),
+];
 
 impl fmt::Display for RecordType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,7 +136,10 @@ impl fmt::Display for RecordType {
             RecordType::Srv => f.write_str("SRV"),
             RecordType::Opt => f.write_str("OPT"),
             RecordType::Any => f.write_str("ANY"),
-            RecordType::Other(c) => write!(f, "TYPE{c}"),
+            RecordType::Other(c) => match OTHER_MNEMONICS.iter().find(|(code, _)| code == c) {
+                Some((_, m)) => f.write_str(m),
+                None => write!(f, "TYPE{c}"),
+            },
         }
     }
 }
@@ -803,6 +826,20 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn dig_type_mnemonics_beyond_the_modelled_types() {
+        // `dig HINFO name`, `dig -t mx name`: bind9 knows these types by name.
+        assert_eq!(RecordType::from_mnemonic("HINFO"), Some(RecordType::Other(13)));
+        assert_eq!(RecordType::from_mnemonic("mx"), Some(RecordType::Other(15)));
+        assert_eq!(RecordType::from_mnemonic("CAA"), Some(RecordType::Other(257)));
+        assert_eq!(RecordType::from_mnemonic("TYPE13"), Some(RecordType::Other(13)));
+        assert_eq!(RecordType::from_mnemonic("HINFOX"), None);
+        assert_eq!(RecordType::Other(13).to_string(), "HINFO");
+        assert_eq!(RecordType::Other(65).to_string(), "HTTPS");
+        assert_eq!(RecordType::Other(99).to_string(), "SPF");
+        assert_eq!(RecordType::Other(1234).to_string(), "TYPE1234");
     }
 
     #[test]
