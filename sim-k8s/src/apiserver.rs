@@ -261,7 +261,10 @@ pub struct ApiServer {
     rng_names: SimRng,
     rng_uid: SimRng,
     resource_version: u64,
+    /// The change log from entry `log_start + 1` on: entries every watcher has read are
+    /// dropped ([`ApiServer::compact_changes`]), as etcd compacts its history.
     changes: Vec<Change>,
+    log_start: u64,
     now: SimTime,
 }
 
@@ -280,7 +283,8 @@ impl ApiServer {
             objects: object_map::ObjectMap::default(),
             index: index::StoreIndex::default(),
             resource_version: 0,
-            changes: Vec::new(),
+            changes: Default::default(),
+            log_start: 0,
             now: SimTime::ZERO,
         };
         for ns in SYSTEM_NAMESPACES {
@@ -488,25 +492,42 @@ impl ApiServer {
     }
 
     /// The change log from entry `after + 1` on (`after = 0` for everything).
+    /// Entries before the log's start were compacted away: a watcher that far behind must
+    /// relist ([`ApiServer::log_start`]), and gets what is left.
     pub fn changes_since(&self, after: u64) -> &[Change] {
-        let start = usize::try_from(after).unwrap_or(usize::MAX).min(self.changes.len());
-        &self.changes[start..]
+        let start = usize::try_from(after.saturating_sub(self.log_start)).unwrap_or(usize::MAX);
+        &self.changes[start.min(self.changes.len())..]
     }
 
     /// The sequence number of the last change.
     pub fn last_seq(&self) -> u64 {
-        self.changes.len() as u64
+        self.log_start + self.changes.len() as u64
+    }
+
+    /// The sequence number before the oldest entry kept: a watch from an older position has
+    /// missed changes (etcd's "required revision has been compacted").
+    pub fn log_start(&self) -> u64 {
+        self.log_start
+    }
+
+    /// Drops the entries up to `upto` (every watcher has read them), with the old versions of
+    /// objects they kept alive. The entries after it move to the front: call it when few are
+    /// left unread.
+    pub fn compact_changes(&mut self, upto: u64) {
+        let n = usize::try_from(upto.saturating_sub(self.log_start)).unwrap_or(usize::MAX).min(self.changes.len());
+        self.changes.drain(..n);
+        self.log_start += n as u64;
     }
 
     // ----- writes -----
 
     fn log(&mut self, change: ChangeType, key: ObjectKey, rv: u64) {
-        let seq = self.changes.len() as u64 + 1;
+        let seq = self.last_seq() + 1;
         self.changes.push(Change { seq, change, key, resource_version: rv, old: None });
     }
 
     fn log_with_old(&mut self, change: ChangeType, key: ObjectKey, rv: u64, old: std::rc::Rc<Object>) {
-        let seq = self.changes.len() as u64 + 1;
+        let seq = self.last_seq() + 1;
         self.changes.push(Change { seq, change, key, resource_version: rv, old: Some(old) });
     }
 
@@ -725,6 +746,11 @@ impl ApiServer {
             ($($variant:ident),*) => {
                 match (old.as_ref(), new) {
                     $((Object::$variant(o), Object::$variant(n)) => {
+                        // Only the status is written: the same status is no change, whatever
+                        // else the writer's copy says.
+                        if n.status == o.status {
+                            return Ok(ApplyResult::Unchanged);
+                        }
                         if n.spec == o.spec && n.metadata == o.metadata && n.api_version == o.api_version && n.kind == o.kind {
                             Object::$variant(n)
                         } else {
@@ -742,9 +768,6 @@ impl ApiServer {
             };
         }
         let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress);
-        if merged == **old {
-            return Ok(ApplyResult::Unchanged);
-        }
         let rv = self.next_rv();
         if let Some(m) = merged.meta_mut() {
             m.resource_version = rv.to_string();

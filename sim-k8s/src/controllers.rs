@@ -207,6 +207,28 @@ pub(crate) struct Watches {
 }
 
 impl Watches {
+    /// The oldest log position any watch has read up to.
+    fn min_seen(&self) -> u64 {
+        [
+            &self.node_lifecycle,
+            &self.default_service,
+            &self.garbage_collector,
+            &self.deployment,
+            &self.replicaset,
+            &self.statefulset,
+            &self.daemonset,
+            &self.scheduler,
+            &self.kubelet,
+            &self.endpoints,
+            &self.endpointslice,
+            &self.mirroring,
+        ]
+        .into_iter()
+        .map(watch::Watch::seen)
+        .min()
+        .unwrap_or(0)
+    }
+
     fn resync(&mut self) {
         for w in [
             &mut self.node_lifecycle,
@@ -302,6 +324,12 @@ impl Controllers {
         let next_wakeup = wake.next_after(now);
         self.quiet = Some((store.revision(), next_wakeup));
         Reconciled { changed: any, next_wakeup }
+    }
+
+    /// The change-log position every controller has read up to (the log may be compacted
+    /// there).
+    pub fn log_read_upto(&self) -> u64 {
+        self.watches.min_seen()
     }
 
     /// Keeps the most recent store errors (a rejected write is retried every pass).

@@ -38,7 +38,7 @@ string_enum! {
 }
 
 /// A Pod.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pod {
     /// `apiVersion` as written (`v1`).
@@ -61,7 +61,7 @@ pub struct Pod {
 }
 
 /// A pod template inside a workload (`spec.template`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodTemplateSpec {
     /// Template metadata (labels must satisfy the workload selector).
@@ -70,6 +70,29 @@ pub struct PodTemplateSpec {
     /// Template pod spec, shared by the pods made from it.
     #[serde(default)]
     pub spec: Arc<PodSpec>,
+}
+
+/// Two shared specs are equal when they are the same allocation, without comparing their
+/// contents (a pod and its template, or two versions of one object, usually share theirs);
+/// `Arc`'s own `PartialEq` takes that shortcut only for `Eq` types, and a spec holds JSON.
+fn same_spec(a: &Arc<PodSpec>, b: &Arc<PodSpec>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
+}
+
+impl PartialEq for Pod {
+    fn eq(&self, other: &Self) -> bool {
+        self.api_version == other.api_version
+            && self.kind == other.kind
+            && self.metadata == other.metadata
+            && same_spec(&self.spec, &other.spec)
+            && self.status == other.status
+    }
+}
+
+impl PartialEq for PodTemplateSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.metadata == other.metadata && same_spec(&self.spec, &other.spec)
+    }
 }
 
 /// `Pod.spec`.

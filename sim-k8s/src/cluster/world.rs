@@ -511,6 +511,8 @@ impl ClusterWorld {
             }
         }
         self.seen_seq = self.api.last_seq();
+        // What every reader has seen is history nobody will read again.
+        self.api.compact_changes(self.seen_seq.min(self.controllers.log_read_upto()));
         if corefile_changed {
             self.corefile_written(now);
         }

@@ -14,7 +14,7 @@
 //! down node does nothing (its pods keep their last status until the node returns).
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use ipnet::Ipv4Net;
 use serde_json::{Value, json};
@@ -106,13 +106,6 @@ fn node_pod_cidr_lazy(node: &Node, index: impl FnOnce() -> usize, cluster: Ipv4N
         return node_pod_cidr(node, 0, cluster);
     }
     node_pod_cidr(node, index(), cluster)
-}
-
-/// host-local: first free address from `.2` (`.1` is the bridge), stopping before broadcast.
-pub fn allocate_ip(cidr: Ipv4Net, used: impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
-    let first = u32::from(cidr.network()).checked_add(2)?;
-    let last = u32::from(cidr.broadcast()).checked_sub(1)?;
-    (first..=last).map(|a| IpAddr::V4(Ipv4Addr::from(a))).find(|ip| !used(ip))
 }
 
 impl Controllers {
@@ -311,10 +304,10 @@ fn admit(
     } else if let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) {
         Some(ip)
     } else {
-        // host-local's allocations on this node: the IPs of the pods the kubelet runs there.
-        let used = |ip: &IpAddr| c.pods.ip_in_use(&node.metadata.name, ip);
+        // host-local on this node, round-robin over the node's pod CIDR.
         let index = || store.list(Kind::Node).position(|n| n.name() == node.metadata.name).unwrap_or(0);
-        node_pod_cidr_lazy(node, index, c.config.cluster_cidr).and_then(|cidr| allocate_ip(cidr, used))
+        node_pod_cidr_lazy(node, index, c.config.cluster_cidr)
+            .and_then(|cidr| c.pods.allocate(&node.metadata.name, cidr))
     };
     let (lo, hi) = c.config.startup_delay_ms;
     let delay = if hi > lo { c.rng.kubelet.below(lo, hi + 1) } else { lo };

@@ -2,7 +2,11 @@
 //!
 //! host-local keeps one file per allocated address under `/var/lib/cni/networks/<net>/`, so
 //! "which addresses are taken on this node" is a directory listing, not a walk over every pod.
-//! [`PodRuntimes`] keeps the same: the addresses in use per node, updated as pods start and go.
+//! [`PodRuntimes`] keeps the same: the addresses in use per node, updated as pods start and go,
+//! and host-local's `last_reserved_ip.0`: allocation goes round-robin from the address after
+//! the last one handed out (allocator.go's `GetIter`), so a new pod does not take the address
+//! a pod just gave up while later ones are free, and an allocation costs one probe, not a scan
+//! of the node's pods.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -23,6 +27,8 @@ pub(crate) struct PodRuntimes {
     /// Addresses pods not admitted yet already carry (`status.podIP` in a cluster dump), per
     /// node: a kubelet pass allocates around them.
     claimed: BTreeMap<String, std::collections::BTreeSet<IpAddr>>,
+    /// node → the last address host-local reserved there.
+    last_reserved: BTreeMap<String, u32>,
 }
 
 impl PodRuntimes {
@@ -75,11 +81,31 @@ impl PodRuntimes {
         }
     }
 
-    /// True if `ip` is some running pod's address on `node`, or claimed by a pod about to be
-    /// admitted there.
-    pub fn ip_in_use(&self, node: &str, ip: &IpAddr) -> bool {
-        self.ips.get(node).is_some_and(|m| m.contains_key(ip))
-            || self.claimed.get(node).is_some_and(|s| s.contains(ip))
+    /// host-local's allocation on `node` from `cidr`: the first free address after the last
+    /// one reserved there, wrapping from the range's end (the broadcast address's predecessor)
+    /// to its start (`.1`, skipped as the bridge's gateway address); None when all are taken.
+    pub fn allocate(&mut self, node: &str, cidr: ipnet::Ipv4Net) -> Option<IpAddr> {
+        let start = u32::from(cidr.network()).checked_add(1)?;
+        let end = u32::from(cidr.broadcast()).checked_sub(1)?;
+        let gateway = start;
+        if end <= start {
+            return None;
+        }
+        let last = self.last_reserved.get(node).copied().filter(|a| (start..=end).contains(a));
+        let first = match last {
+            Some(a) if a < end => a + 1,
+            _ => start,
+        };
+        let (on_node, claimed) = (self.ips.get(node), self.claimed.get(node));
+        let free = |a: u32| {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(a));
+            a != gateway
+                && !on_node.is_some_and(|m| m.contains_key(&ip))
+                && !claimed.is_some_and(|s| s.contains(&ip))
+        };
+        let found = (first..=end).chain(start..first).find(|a| free(*a))?;
+        self.last_reserved.insert(node.to_string(), found);
+        Some(IpAddr::V4(std::net::Ipv4Addr::from(found)))
     }
 
     /// Starts a kubelet pass: forgets earlier claims.

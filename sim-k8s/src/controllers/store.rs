@@ -83,6 +83,8 @@ pub trait ObjectStore {
     fn pods_on(&self, node: &str) -> Vec<&Pod>;
     /// The change log after entry `after` (a watch from that resourceVersion).
     fn changes_since(&self, after: u64) -> &[Change];
+    /// The position before the oldest change kept: a watch from further back missed changes.
+    fn log_start(&self) -> u64;
     /// Stores a new object; fails if the key exists.
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Replaces an existing object (spec, metadata and status alike).
@@ -149,6 +151,9 @@ impl ObjectStore for ApiServer {
     }
     fn changes_since(&self, after: u64) -> &[Change] {
         ApiServer::changes_since(self, after)
+    }
+    fn log_start(&self) -> u64 {
+        ApiServer::log_start(self)
     }
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);

@@ -36,10 +36,18 @@ impl Default for Watch {
 
 impl Watch {
     /// The changes since the last poll, or `None` when everything must be reconciled.
+    /// A watch from before the log's start (compacted) relists, as an informer does on
+    /// "too old resource version".
     pub fn poll<'a>(&mut self, store: &'a dyn ObjectStore) -> Option<&'a [Change]> {
+        let missed = self.seen < store.log_start();
         let changes = store.changes_since(self.seen);
         self.seen = store.revision();
-        if std::mem::take(&mut self.resync) { None } else { Some(changes) }
+        if std::mem::take(&mut self.resync) || missed { None } else { Some(changes) }
+    }
+
+    /// The log position this watch has read up to.
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 
     /// Asks for a full reconcile on the next poll.
