@@ -514,7 +514,9 @@ impl ApiServer {
     /// objects they kept alive. The entries after it move to the front: call it when few are
     /// left unread.
     pub fn compact_changes(&mut self, upto: u64) {
-        let n = usize::try_from(upto.saturating_sub(self.log_start)).unwrap_or(usize::MAX).min(self.changes.len());
+        let n = usize::try_from(upto.saturating_sub(self.log_start))
+            .unwrap_or(usize::MAX)
+            .min(self.changes.len());
         self.changes.drain(..n);
         self.log_start += n as u64;
     }
@@ -729,6 +731,40 @@ impl ApiServer {
         } else {
             self.log(ChangeType::Modified, key, rv);
         }
+        Ok(ApplyResult::Configured)
+    }
+
+    /// `POST pods/NAME/binding`, the scheduler's Binding: the pod as the scheduler bound it
+    /// (`spec.nodeName` set, its `PodScheduled` condition) replaces the stored one, which
+    /// must not be bound yet. As upstream's binding storage (`assignPod` in
+    /// pkg/registry/core/pod/storage) writes through the raw store, there is no defaulting,
+    /// validation or admission of the whole pod.
+    pub fn bind(&mut self, pod: crate::api::Pod) -> Result<ApplyResult, ApiError> {
+        let mut new = Object::Pod(pod);
+        let key = self.normalize(&mut new)?;
+        let Some(Object::Pod(old)) = self.objects.get(&key).map(|o| o.as_ref()) else {
+            return Err(ApiError::NotFound { kind: key.kind, name: key.name });
+        };
+        if !old.spec.node_name.is_empty() {
+            return Err(ApiError::BadRequest {
+                message: format!(
+                    "pod {} is already assigned to node {}",
+                    key.name,
+                    go_quote(&old.spec.node_name)
+                ),
+            });
+        }
+        if old.metadata.deletion_timestamp.is_some() {
+            return Err(ApiError::BadRequest {
+                message: format!("pod {} is being deleted, cannot be assigned to a host", key.name),
+            });
+        }
+        let rv = self.next_rv();
+        if let Some(m) = new.meta_mut() {
+            m.resource_version = rv.to_string();
+        }
+        self.put(key.clone(), new);
+        self.log(ChangeType::Modified, key, rv);
         Ok(ApplyResult::Configured)
     }
 

@@ -389,6 +389,17 @@ impl Controllers {
         }
     }
 
+    /// Binds a pod (see [`ObjectStore::bind`]).
+    pub(crate) fn bind(&mut self, store: &mut dyn ObjectStore, pod: Pod, now: SimTime) -> bool {
+        match store.bind(pod, now) {
+            Ok(()) => true,
+            Err(e) => {
+                self.record_error(e.to_string());
+                false
+            }
+        }
+    }
+
     pub(crate) fn remove(&mut self, store: &mut dyn ObjectStore, key: &ObjectKey, now: SimTime) -> bool {
         match store.delete(key, now) {
             Ok(_) => true,

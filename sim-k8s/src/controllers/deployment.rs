@@ -334,7 +334,10 @@ fn update_status(
     }
     let mut d = d.clone();
     d.status = status;
-    if !d.metadata.annotations.contains_key(REVISION_ANNOTATION) {
+    // The revision annotation goes on with a whole-object update; once it is there, the
+    // status goes through the status subresource, as upstream's syncStatusOnly does.
+    let annotate = !d.metadata.annotations.contains_key(REVISION_ANNOTATION);
+    if annotate {
         let rev = owned
             .iter()
             .find(|r| r.metadata.name == rs_name)
@@ -343,7 +346,11 @@ fn update_status(
         d.metadata.annotations.insert(REVISION_ANNOTATION.into(), rev);
     }
     let key = ObjectKey::new(Kind::Deployment, ns_of(&d.metadata), &d.metadata.name);
-    let written = c.write(store, Object::Deployment(d), now, false);
+    let written = if annotate {
+        c.write(store, Object::Deployment(d), now, false)
+    } else {
+        c.write_status(store, Object::Deployment(d), now)
+    };
     if written {
         c.watches.deployment.wrote(store, &key);
     }

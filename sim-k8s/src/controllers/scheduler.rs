@@ -192,7 +192,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                 });
                 let msg =
                     format!("Successfully assigned {}/{} to {}", key.namespace, key.name, node.metadata.name);
-                if c.write(store, Object::Pod(pod), now, false) {
+                if c.bind(store, pod, now) {
                     changed = true;
                     c.events.record(&key, EventType::Normal, "Scheduled", "default-scheduler", msg, now);
                 }

@@ -92,6 +92,8 @@ pub trait ObjectStore {
     /// Writes only the object's `status` (the `/status` subresource the kubelet and the
     /// workload controllers write): no defaulting, validation or spec comparison.
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Binds a pod to the node its `spec.nodeName` names (the `pods/binding` subresource).
+    fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
     /// A counter that changes on every write (the last change's sequence number).
@@ -170,6 +172,10 @@ impl ObjectStore for ApiServer {
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
         ApiServer::update_status(self, obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        ApiServer::bind(self, pod).map(|_| ()).map_err(StoreError::from)
     }
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
         self.set_now(now);
