@@ -55,9 +55,9 @@ impl UdpCleanup {
             "reconcile" => Ok(UdpCleanup::Reconcile),
             "reconcile-skip-empty" => Ok(UdpCleanup::ReconcileSkipEmpty),
             "none" => Ok(UdpCleanup::None),
-            other => Err(format!(
-                "unknown cleanup {other:?}: expected reconcile, reconcile-skip-empty or none"
-            )),
+            other => {
+                Err(format!("unknown cleanup {other:?}: expected reconcile, reconcile-skip-empty or none"))
+            }
         }
     }
 }
