@@ -64,7 +64,7 @@ steps:
 // without endpoints (refused), and once the new pod is ready they are DNATed to it. Without
 // the cleanup no datagram is refused: each follows the dead entry. (netsim's host-local IPAM
 // gives the replacement the freed address, so the old entry happens to reach it again; the
-// refusals are what only the cleanup produces — checked by disabling it.)
+// refusals are what only the cleanup produces — checked with `kubeProxyConntrackCleanup`.)
 #[test]
 fn r13_udp_entries_of_a_deleted_endpoint_are_cleaned_and_traffic_moves_on() {
     let s = Scenario::parse(Path::new("r13.yaml"), UDP_SERVER.to_string()).unwrap();
@@ -77,6 +77,16 @@ fn r13_udp_entries_of_a_deleted_endpoint_are_cleaned_and_traffic_moves_on() {
     assert_eq!(last.outcome, RequestOutcome::Served(servers[1].clone()), "{}", r.transcript);
     let refused = report.requests.iter().filter(|q| q.outcome == RequestOutcome::Refused).count();
     assert!(refused > 0, "the REJECT of a service without endpoints answers:\n{}", r.transcript);
+    // Without the cleanup (and with v1.32's reconciler, which skips a port without endpoints)
+    // no datagram meets the REJECT.
+    for how in ["none", "reconcile-skip-empty"] {
+        let text = UDP_SERVER
+            .replace("seed: 3\n", &format!("seed: 3\ncluster:\n  kubeProxyConntrackCleanup: {how}\n"));
+        let s = Scenario::parse(Path::new("r13.yaml"), text).unwrap();
+        let r = runner::run(&s, None).unwrap();
+        let refused = r.traffic[0].requests.iter().filter(|q| q.outcome == RequestOutcome::Refused).count();
+        assert_eq!(refused, 0, "{how}:\n{}", r.transcript);
+    }
 }
 
 fn lab(name: &str) -> runner::RunResult {
