@@ -377,6 +377,14 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             format!("cluster.conntrackNatClash: unknown behaviour {other:?}: expected insert or drop"),
         )),
     }
+    if let Some(v) = spec.kube_proxy_conntrack_cleanup.as_deref() {
+        match sim_k8s::kube_proxy::conntrack::UdpCleanup::parse(v) {
+            Ok(how) => c.kube_proxy_udp_cleanup = how,
+            Err(e) => {
+                d.push(Diagnostic::plain(file.into(), format!("cluster.kubeProxyConntrackCleanup: {e}")))
+            }
+        }
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),
@@ -1062,6 +1070,21 @@ mod tests {
             err.contains("cluster.conntrackNatClash: unknown behaviour \"fixed\": expected insert or drop"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn kube_proxy_conntrack_cleanup_is_a_known_behaviour_or_an_error() {
+        use sim_k8s::kube_proxy::conntrack::UdpCleanup;
+        let spec = |v: &str| ClusterSpec {
+            kube_proxy_conntrack_cleanup: Some(v.to_string()),
+            ..ClusterSpec::default()
+        };
+        let c = cluster_config("s.yaml", &spec("none")).map(|c| c.kube_proxy_udp_cleanup).ok();
+        assert_eq!(c, Some(UdpCleanup::None));
+        let c = cluster_config("s.yaml", &ClusterSpec::default()).map(|c| c.kube_proxy_udp_cleanup).ok();
+        assert_eq!(c, Some(UdpCleanup::Reconcile));
+        let err = cluster_config("s.yaml", &spec("off")).err().map(|d| d.to_string()).unwrap_or_default();
+        assert!(err.contains("cluster.kubeProxyConntrackCleanup: unknown cleanup \"off\""), "{err}");
     }
 
     #[test]

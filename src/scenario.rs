@@ -98,6 +98,10 @@ pub struct ClusterSpec {
     /// NATed to different endpoints: `insert` (kernels since 5.6, the default) or `drop`
     /// (older kernels; the loser counts in `insert_failed`).
     pub conntrack_nat_clash: Option<String>,
+    /// The UDP conntrack cleanup kube-proxy runs after each sync: `reconcile` (upstream's
+    /// reconciler, the default), `reconcile-skip-empty` (v1.32's, which skips service ports
+    /// without endpoints: kubernetes/kubernetes#139628) or `none` (#19029).
+    pub kube_proxy_conntrack_cleanup: Option<String>,
 }
 
 /// One node.

@@ -64,7 +64,7 @@ steps:
 // without endpoints (refused), and once the new pod is ready they are DNATed to it. Without
 // the cleanup no datagram is refused: each follows the dead entry. (netsim's host-local IPAM
 // gives the replacement the freed address, so the old entry happens to reach it again; the
-// refusals are what only the cleanup produces — checked by disabling it.)
+// refusals are what only the cleanup produces — checked with `kubeProxyConntrackCleanup`.)
 #[test]
 fn r13_udp_entries_of_a_deleted_endpoint_are_cleaned_and_traffic_moves_on() {
     let s = Scenario::parse(Path::new("r13.yaml"), UDP_SERVER.to_string()).unwrap();
@@ -77,6 +77,16 @@ fn r13_udp_entries_of_a_deleted_endpoint_are_cleaned_and_traffic_moves_on() {
     assert_eq!(last.outcome, RequestOutcome::Served(servers[1].clone()), "{}", r.transcript);
     let refused = report.requests.iter().filter(|q| q.outcome == RequestOutcome::Refused).count();
     assert!(refused > 0, "the REJECT of a service without endpoints answers:\n{}", r.transcript);
+    // Without the cleanup (and with v1.32's reconciler, which skips a port without endpoints)
+    // no datagram meets the REJECT.
+    for how in ["none", "reconcile-skip-empty"] {
+        let text = UDP_SERVER
+            .replace("seed: 3\n", &format!("seed: 3\ncluster:\n  kubeProxyConntrackCleanup: {how}\n"));
+        let s = Scenario::parse(Path::new("r13.yaml"), text).unwrap();
+        let r = runner::run(&s, None).unwrap();
+        let refused = r.traffic[0].requests.iter().filter(|q| q.outcome == RequestOutcome::Refused).count();
+        assert_eq!(refused, 0, "{how}:\n{}", r.transcript);
+    }
 }
 
 fn lab(name: &str) -> runner::RunResult {
@@ -305,4 +315,57 @@ fn r13_a_persistent_connection_to_a_crashed_container_is_reset() {
     let report = &r.traffic[0];
     assert_eq!(report.requests[50].outcome, RequestOutcome::Reset, "{}", r.transcript);
     assert!(report.requests[..50].iter().all(|q| q.outcome.served()));
+}
+
+fn lab_at(dir: &str, name: &str) -> runner::RunResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/labs").join(dir).join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = Scenario::parse(&path, text).unwrap();
+    runner::run(&s, None).unwrap()
+}
+
+fn served_by(r: &runner::RunResult, traffic: usize) -> Vec<Option<String>> {
+    r.traffic[traffic]
+        .requests
+        .iter()
+        .map(|q| match &q.outcome {
+            RequestOutcome::Served(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+// kubernetes/kubernetes #19029: the client's one UDP flow keeps the old pod's DNAT in its
+// conntrack entry. Without kube-proxy's cleanup nothing reaches the new pod until the scenario's
+// `conntrack -D`; with it, a single datagram is lost and the rest go to the new pod.
+#[test]
+fn r13_stale_udp_entry_holds_a_fixed_port_client_until_it_is_deleted() {
+    let broken = lab_at("stale-udp-conntrack", "broken.yaml");
+    let fixed = lab_at("stale-udp-conntrack", "fixed.yaml");
+    assert!(broken.passed() && fixed.passed(), "{:?} {:?}", broken.failures, fixed.failures);
+    let b = served_by(&broken, 0);
+    let old = b[0].clone().unwrap();
+    let first_new = b.iter().position(|s| s.as_ref().is_some_and(|s| *s != old));
+    let first_fail = b.iter().position(Option::is_none).unwrap();
+    // 10 datagrams a second from 3.7 s; the rollout at 6.7 s, the conntrack -D at 26.7 s.
+    assert!(first_fail < 60, "{first_fail}");
+    assert_eq!(first_new, Some(230), "{}", broken.transcript);
+    assert!(b[first_fail..230].iter().all(Option::is_none), "{}", broken.transcript);
+    let f = served_by(&fixed, 0);
+    assert_eq!(f.iter().filter(|s| s.is_none()).count(), 1, "{}", fixed.transcript);
+}
+
+// Failure 6: kube-proxy stopped on node01 freezes node01's rules only; node02's clients are
+// served throughout, node01's fail until `start kube-proxy/node01`.
+#[test]
+fn r13_stopped_kube_proxy_breaks_only_its_own_nodes_clients() {
+    let r = lab_at("kube-proxy-lag", "stopped.yaml");
+    assert!(r.passed(), "{:?}", r.failures);
+    let by_name = |n: &str| r.traffic.iter().position(|t| t.traffic.name == n).unwrap();
+    let n1 = served_by(&r, by_name("via-node01"));
+    let n2 = served_by(&r, by_name("via-node02"));
+    assert!(n2.iter().all(Option::is_some));
+    // 20 a second from 4.9 s: requests 340..700 are 21.9 s..39.9 s, kube-proxy stopped.
+    assert!(n1[340..700].iter().all(Option::is_none), "{}", r.transcript);
+    assert!(n1[700..].iter().filter(|s| s.is_none()).count() < 10, "{}", r.transcript);
 }

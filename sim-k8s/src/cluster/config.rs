@@ -96,6 +96,10 @@ pub struct ClusterConfig {
     /// insert it too (kernels since 5.6, the default) or drop it (`insert_failed`, older
     /// kernels: the "5-second DNS delay").
     pub nat_clash: sim_net::conntrack::NatClash,
+    /// The UDP conntrack cleanup every node's kube-proxy runs after a sync (a scenario's
+    /// `cluster.kubeProxyConntrackCleanup`): upstream's reconciler (the default), v1.32's
+    /// reconciler that skips service ports without endpoints, or none.
+    pub kube_proxy_udp_cleanup: crate::kube_proxy::conntrack::UdpCleanup,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -142,6 +146,7 @@ impl ClusterConfig {
             iptables_backend: sim_net::netfilter::Backend::Legacy,
             ingress: None,
             nat_clash: sim_net::conntrack::NatClash::Insert,
+            kube_proxy_udp_cleanup: crate::kube_proxy::conntrack::UdpCleanup::Reconcile,
         }
     }
 

@@ -586,6 +586,7 @@ impl ClusterWorld {
                 now,
                 &view.services,
                 &view.endpoints,
+                self.config.kube_proxy_udp_cleanup,
             );
         }
         node.proxy.syncs += 1;

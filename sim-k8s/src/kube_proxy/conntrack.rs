@@ -15,8 +15,13 @@
 //! for hours). Traffic policies,
 //! topology and terminating state are not taken into account, as upstream says, so UDP
 //! behaves like TCP: an entry goes when its endpoint stops *serving*.
+//! Two older behaviours can be chosen instead ([`UdpCleanup`], a scenario's
+//! `cluster.kubeProxyConntrackCleanup`): the reconciler as v1.32 shipped it, which skips the
+//! service ports without serving endpoints (#139628), and no cleanup at all, as the iptables
+//! proxier was when #19029 was filed.
 //! Left out: IPv6; the netlink filter batching (entries are deleted in one pass); the
-//! entries of a Service deleted outright (#141371), whose frontends have left the view.
+//! entries of a Service deleted outright (#141371), whose frontends have left the view; the
+//! event-based cleanup of v1.31 and earlier (`DeletedUDPEndpoints`, `NewlyActiveUDPServices`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -26,6 +31,36 @@ use sim_net::conntrack::{Conntrack, CtEntry, L4Tuple};
 
 use super::endpoint::EndpointsMap;
 use super::service_port::{ServicePortInfo, ServiceProtocol};
+
+/// Which UDP conntrack cleanup kube-proxy runs after each successful sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UdpCleanup {
+    /// Upstream's reconciler with #139629: every UDP service port, those without serving
+    /// endpoints included (the default).
+    #[default]
+    Reconcile,
+    /// The reconciler as v1.32 shipped it (#127318): `if endpoints.Len() == 0 { continue }`
+    /// skips the service ports without serving endpoints, so a UDP service scaled to zero keeps
+    /// its entries to the deleted pods (#139628).
+    ReconcileSkipEmpty,
+    /// No cleanup: the iptables proxier as #19029 found it, or a kube-proxy whose
+    /// `conntrack -D` fails. Entries go only when they time out.
+    None,
+}
+
+impl UdpCleanup {
+    /// Parses a scenario's `kubeProxyConntrackCleanup` value.
+    pub fn parse(s: &str) -> Result<UdpCleanup, String> {
+        match s {
+            "reconcile" => Ok(UdpCleanup::Reconcile),
+            "reconcile-skip-empty" => Ok(UdpCleanup::ReconcileSkipEmpty),
+            "none" => Ok(UdpCleanup::None),
+            other => {
+                Err(format!("unknown cleanup {other:?}: expected reconcile, reconcile-skip-empty or none"))
+            }
+        }
+    }
+}
 
 /// The frontends of the UDP service ports with serving endpoints, and those endpoints' IPs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,12 +72,21 @@ pub struct UdpFrontends {
 }
 
 impl UdpFrontends {
-    /// The frontends of `services` with their serving endpoints in `endpoints`.
-    pub fn new(services: &[ServicePortInfo], endpoints: &EndpointsMap) -> UdpFrontends {
+    /// The frontends of `services` with their serving endpoints in `endpoints`; with
+    /// [`UdpCleanup::ReconcileSkipEmpty`] only those of service ports with serving endpoints.
+    pub fn new(services: &[ServicePortInfo], endpoints: &EndpointsMap, how: UdpCleanup) -> UdpFrontends {
         let mut f = UdpFrontends::default();
+        if how == UdpCleanup::None {
+            return f;
+        }
         for svc in services.iter().filter(|s| s.name.protocol == ServiceProtocol::Udp) {
             let ips: BTreeSet<Ipv4Addr> =
                 endpoints.get(&svc.name).into_iter().flatten().filter(|e| e.serving).map(|e| e.ip).collect();
+            if ips.is_empty() && how == UdpCleanup::ReconcileSkipEmpty {
+                // "a Service without endpoints does not require to clean the conntrack
+                // entries associated" (v1.32's cleanup.go).
+                continue;
+            }
             // No serving endpoint: every entry of its frontends is stale (#139629; the
             // REJECT rule matches the service IP, which a DNATed entry never shows again).
             f.by_ip.insert((svc.cluster_ip, svc.port), ips.clone());
@@ -79,8 +123,9 @@ pub fn clean_stale_entries(
     now: SimTime,
     services: &[ServicePortInfo],
     endpoints: &EndpointsMap,
+    how: UdpCleanup,
 ) -> Vec<CtEntry> {
-    let frontends = UdpFrontends::new(services, endpoints);
+    let frontends = UdpFrontends::new(services, endpoints, how);
     if frontends.is_empty() {
         return Vec::new();
     }
@@ -126,13 +171,25 @@ mod tests {
         let other = udp("10.244.2.8", 5001, "10.96.0.99", 53);
         ct.insert(now, other, udp("10.244.1.9", 53, "10.244.2.8", 5001), None, SimDuration::from_secs(30))
             .unwrap();
-        let deleted = clean_stale_entries(&mut ct, now, std::slice::from_ref(&svc), &eps);
+        let svcs = std::slice::from_ref(&svc);
+        assert!(clean_stale_entries(&mut ct, now, svcs, &eps, UdpCleanup::None).is_empty());
+        let deleted = clean_stale_entries(&mut ct, now, svcs, &eps, UdpCleanup::Reconcile);
         assert_eq!(deleted.len(), 1);
         assert_eq!(deleted[0].orig, gone);
         assert_eq!(ct.len(), 2);
-        // Scaled to zero: the entry to the last endpoint goes too (#139628).
+        // Scaled to zero: v1.32's reconciler leaves the entry to the last endpoint (#139628);
+        // with #139629 it goes too.
         eps.values_mut().for_each(Vec::clear);
-        let deleted = clean_stale_entries(&mut ct, now, std::slice::from_ref(&svc), &eps);
+        assert!(clean_stale_entries(&mut ct, now, svcs, &eps, UdpCleanup::ReconcileSkipEmpty).is_empty());
+        let deleted = clean_stale_entries(&mut ct, now, svcs, &eps, UdpCleanup::Reconcile);
         assert_eq!(deleted.iter().map(|e| e.orig).collect::<Vec<_>>(), vec![live]);
+    }
+
+    #[test]
+    fn cleanup_values_parse() {
+        assert_eq!(UdpCleanup::parse("reconcile"), Ok(UdpCleanup::Reconcile));
+        assert_eq!(UdpCleanup::parse("reconcile-skip-empty"), Ok(UdpCleanup::ReconcileSkipEmpty));
+        assert_eq!(UdpCleanup::parse("none"), Ok(UdpCleanup::None));
+        assert!(UdpCleanup::parse("off").unwrap_err().contains("expected reconcile"));
     }
 }
