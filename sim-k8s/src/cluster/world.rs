@@ -251,6 +251,9 @@ pub struct ClusterWorld {
     proxy_view: Option<Rc<proxy_view::ProxySnapshot>>,
     /// The API change sequence of the last Service or EndpointSlice change.
     proxy_seq: u64,
+    /// The API change-log position at which no Service had an external IP or a load-balancer
+    /// address (nothing for `route_external_ips` to do until the API changes).
+    no_external_services_at: Option<u64>,
     /// A Service, EndpointSlice, Pod or Namespace changed since CoreDNS's view was built.
     dns_stale: bool,
     /// Service names per namespace, as they stood at the last Service creation or deletion
@@ -378,6 +381,7 @@ impl ClusterWorld {
             node_names,
             proxy_view: None,
             proxy_seq: 0,
+            no_external_services_at: None,
             dns_stale: true,
             env_cache: BTreeMap::new(),
             eager_rules: false,
@@ -751,8 +755,16 @@ impl ClusterWorld {
             !s.spec.external_ips.is_empty()
                 || s.status.as_ref().is_some_and(|st| !st.load_balancer.ingress.is_empty())
         };
-        if self.external_routes.is_empty() && !self.api.services().any(routed) {
-            return;
+        // Every node's kube-proxy sync asks; the answer changes only with the API.
+        if self.external_routes.is_empty() {
+            let seq = self.api.last_seq();
+            if self.no_external_services_at == Some(seq) {
+                return;
+            }
+            if !self.api.services().any(routed) {
+                self.no_external_services_at = Some(seq);
+                return;
+            }
         }
         for o in self.api.list(Kind::Service) {
             let Object::Service(s) = o else { continue };

@@ -125,6 +125,11 @@ pub fn clean_stale_entries(
     endpoints: &EndpointsMap,
     how: UdpCleanup,
 ) -> Vec<CtEntry> {
+    // A node that never carried a packet has nothing to clean (most nodes of a big cluster
+    // that has just been loaded): no need to index every Service to find that out.
+    if ct.is_empty() {
+        return Vec::new();
+    }
     let frontends = UdpFrontends::new(services, endpoints, how);
     if frontends.is_empty() {
         return Vec::new();
