@@ -43,8 +43,9 @@ pub use namespace::Namespace;
 pub use node::{Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Taint};
 pub use object::{KeyRef, Kind, Object, ObjectKey};
 pub use pod::{
-    Container, ContainerPort, EnvVar, Pod, PodCondition, PodDnsConfig, PodSpec, PodStatus, PodTemplateSpec,
-    Probe,
+    Container, ContainerPort, ContainerStateRunning, ContainerStateStatus, ContainerStateTerminated,
+    ContainerStateWaiting, ContainerStatus, EnvVar, Pod, PodCondition, PodDnsConfig, PodSpec, PodStatus,
+    PodTemplateSpec, Probe,
 };
 pub use proxy_config::KubeProxyConfiguration;
 pub use quantity::Quantity;

@@ -480,18 +480,126 @@ pub struct PodStatus {
     /// QoS class (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos_class: Option<String>,
-    /// Container statuses (kept as opaque values).
+    /// Container statuses (the kubelet's, or a dump's, with the fields netsim does not read
+    /// kept as they came).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_statuses: Option<serde_json::Value>,
-    /// Host IPs (kept as opaque values).
+    pub container_statuses: Option<Vec<ContainerStatus>>,
+    /// Host IPs.
     #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
-    pub host_ips: Option<serde_json::Value>,
+    pub host_ips: Option<Vec<PodIp>>,
     /// Human-readable reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Human-readable message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// `status.containerStatuses[]`. Typed for the fields the kubelet writes and kubectl reads;
+/// anything else a dump carries (`containerID`, `volumeMounts`, `resources`, ...) is kept in
+/// `other` and printed back as it came.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    /// Container name.
+    #[serde(default)]
+    pub name: String,
+    /// Image as the runtime reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Image digest (`""` before the runtime reports one).
+    #[serde(rename = "imageID", default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Whether the container passed its readiness probe.
+    #[serde(default)]
+    pub ready: bool,
+    /// Restarts so far.
+    #[serde(default)]
+    pub restart_count: i64,
+    /// Whether the container has started (and passed its startup probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
+    /// The current state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ContainerStateStatus>,
+    /// The state before the last restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_state: Option<ContainerStateStatus>,
+    /// Fields netsim does not read, as given.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `containerStatuses[].state` / `.lastState`: at most one of the three is set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateStatus {
+    /// Not running yet, or backing off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<ContainerStateWaiting>,
+    /// Running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<ContainerStateRunning>,
+    /// Exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated: Option<Box<ContainerStateTerminated>>,
+    /// Fields netsim does not read, as given.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `state.waiting`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateWaiting {
+    /// Why (`ContainerCreating`, `CrashLoopBackOff`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Fields netsim does not read, as given.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `state.running`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateRunning {
+    /// When it started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Fields netsim does not read, as given.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `state.terminated`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateTerminated {
+    /// Exit status.
+    #[serde(default)]
+    pub exit_code: i64,
+    /// The signal that ended it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i64>,
+    /// Why (`Completed`, `Error`, `OOMKilled`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Fields netsim does not read, as given.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 /// `status.podIPs[]`.

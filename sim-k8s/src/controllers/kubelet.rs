@@ -17,7 +17,6 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::Ipv4Net;
-use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use super::pods::{deletion_deadline, grace_seconds, is_terminal, is_terminating, resolve_container_port};
@@ -25,7 +24,10 @@ use super::store::timestamp;
 use super::termination::stop_after;
 use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
-use crate::api::{Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus};
+use crate::api::{
+    ContainerStateRunning, ContainerStateStatus, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, Kind, Node, Object, ObjectKey, Pod, PodCondition, PodStatus,
+};
 
 /// Back-off after the first crash.
 pub const BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
@@ -486,7 +488,21 @@ fn write_status(
         "Pending"
     };
     let mut not_ready_names: Vec<&str> = Vec::new();
-    let statuses: Vec<Value> = rt
+    let terminated = |code: i32, started: SimTime, finished: SimTime| ContainerStateStatus {
+        terminated: Some(Box::new(ContainerStateTerminated {
+            exit_code: i64::from(code),
+            reason: Some(exit_reason(code).into()),
+            started_at: Some(timestamp(started)),
+            finished_at: Some(timestamp(finished)),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let waiting = |reason: &str, message: Option<String>| ContainerStateStatus {
+        waiting: Some(ContainerStateWaiting { reason: Some(reason.into()), message, ..Default::default() }),
+        ..Default::default()
+    };
+    let statuses: Vec<ContainerStatus> = rt
         .containers
         .iter()
         .zip(&pod.spec.containers)
@@ -495,38 +511,50 @@ fn write_status(
                 not_ready_names.push(&spec.name);
             }
             let state = match &ct.state {
-                ContainerState::Creating(_) => json!({"waiting": {"reason": "ContainerCreating"}}),
-                ContainerState::Running(since) => json!({"running": {"startedAt": timestamp(*since)}}),
+                ContainerState::Creating(_) => waiting("ContainerCreating", None),
+                ContainerState::Running(since) => ContainerStateStatus {
+                    running: Some(ContainerStateRunning {
+                        started_at: Some(timestamp(*since)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
                 ContainerState::BackOff(_) => {
                     let backoff = BACKOFF_INITIAL.as_secs() << (ct.restarts.saturating_sub(1).min(5));
-                    json!({"waiting": {
-                        "message": format!("back-off {}s restarting failed container={} pod={}_{}({})",
-                            backoff.min(BACKOFF_MAX.as_secs()), spec.name, key.name, key.namespace, rt.uid),
-                        "reason": "CrashLoopBackOff"}})
+                    waiting(
+                        "CrashLoopBackOff",
+                        Some(format!(
+                            "back-off {}s restarting failed container={} pod={}_{}({})",
+                            backoff.min(BACKOFF_MAX.as_secs()),
+                            spec.name,
+                            key.name,
+                            key.namespace,
+                            rt.uid
+                        )),
+                    )
                 }
                 ContainerState::Exited(code) => {
                     let (s, f, _) = ct.last_exit.unwrap_or((now, now, *code));
-                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(*code), "startedAt": timestamp(s)}})
+                    terminated(*code, s, f)
                 }
             };
-            let mut v = json!({
-                "image": spec.image,
-                "imageID": "",
-                "name": spec.name,
-                "ready": ct.ready,
-                "restartCount": ct.restarts,
-                "started": matches!(ct.state, ContainerState::Running(_)),
-                "state": state,
-            });
-            if let (Some((s, f, code)), Some(obj)) = (ct.last_exit, v.as_object_mut())
-                && !matches!(ct.state, ContainerState::Exited(_))
-            {
-                obj.insert(
-                    "lastState".into(),
-                    json!({"terminated": {"exitCode": code, "finishedAt": timestamp(f), "reason": exit_reason(code), "startedAt": timestamp(s)}}),
-                );
+            let last_state = match ct.last_exit {
+                Some((s, f, code)) if !matches!(ct.state, ContainerState::Exited(_)) => {
+                    Some(terminated(code, s, f))
+                }
+                _ => None,
+            };
+            ContainerStatus {
+                name: spec.name.clone(),
+                image: Some(spec.image.clone()),
+                image_id: Some(String::new()),
+                ready: ct.ready,
+                restart_count: i64::from(ct.restarts),
+                started: Some(matches!(ct.state, ContainerState::Running(_))),
+                state: Some(state),
+                last_state,
+                other: Default::default(),
             }
-            v
         })
         .collect();
     let mut ready_cond = condition(&prev.conditions, "Ready", all_ready, now);
@@ -552,8 +580,8 @@ fn write_status(
         pod_ips: if running { rt.ip.map(|ip| vec![PodIp { ip }]).unwrap_or_default() } else { Vec::new() },
         start_time: Some(timestamp(rt.started)),
         qos_class: Some(prev.qos_class.clone().unwrap_or_else(|| "BestEffort".into())),
-        container_statuses: Some(Value::Array(statuses)),
-        host_ips: rt.host_ip.map(|ip| json!([{"ip": ip.to_string()}])),
+        container_statuses: Some(statuses),
+        host_ips: rt.host_ip.map(|ip| vec![PodIp { ip }]),
         reason: None,
         message: None,
     };
@@ -591,8 +619,7 @@ pub fn ready_count(pod: &Pod) -> (usize, usize) {
         .status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count())
+        .map(|a| a.iter().filter(|c| c.ready).count())
         .unwrap_or(0);
     (ready, total)
 }

@@ -166,7 +166,6 @@ pub fn restarts(pod: &Pod) -> i64 {
     pod.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|c| c.get("restartCount").and_then(|r| r.as_i64())).sum())
+        .map(|a| a.iter().map(|c| c.restart_count).sum())
         .unwrap_or(0)
 }

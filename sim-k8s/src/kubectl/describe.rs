@@ -700,10 +700,14 @@ fn describe_pod(store: &ApiServer, p: &Pod, evs: &[&Event], now: SimTime) -> Str
         d.w(0, &format!("Controlled By:\t{}/{}\n", o.kind, o.name));
     }
     d.w(0, "Containers:\n");
-    let statuses = status.container_statuses.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
     for c in &p.spec.containers {
-        let st = statuses.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(c.name.as_str()));
-        describe_container(&mut d, c, st, now);
+        let st = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .find(|s| s.name == c.name)
+            .and_then(|s| serde_json::to_value(s).ok());
+        describe_container(&mut d, c, st.as_ref(), now);
     }
     if !status.conditions.is_empty() {
         d.w(0, "Conditions:\n  Type\tStatus\n");

@@ -221,29 +221,32 @@ pub fn pod_summary(pod: &Pod, now: SimTime) -> (String, String, String) {
     let mut restarts = 0;
     let mut last_restart: Option<String> = None;
     let mut has_running = false;
-    let statuses = status.container_statuses.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+    let statuses = status.container_statuses.as_deref().unwrap_or_default();
     for c in statuses.iter().rev() {
-        restarts += c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
-        if let Some(f) = c.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str)
+        restarts += c.restart_count;
+        if let Some(f) =
+            c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_deref())
             && last_restart.as_deref().is_none_or(|l| l < f)
         {
             last_restart = Some(f.to_string());
         }
-        let waiting = c.pointer("/state/waiting/reason").and_then(Value::as_str).filter(|r| !r.is_empty());
-        let terminated = c.pointer("/state/terminated");
+        let state = c.state.as_ref();
+        let waiting = state
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| !r.is_empty());
+        let terminated = state.and_then(|s| s.terminated.as_ref());
         if let Some(w) = waiting {
             reason = w.to_string();
         } else if let Some(t) = terminated {
-            reason = match t.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+            reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
                 Some(r) => r.to_string(),
-                None => match t.get("signal").and_then(Value::as_i64).filter(|s| *s != 0) {
+                None => match t.signal.filter(|s| *s != 0) {
                     Some(s) => format!("Signal:{s}"),
-                    None => format!("ExitCode:{}", t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)),
+                    None => format!("ExitCode:{}", t.exit_code),
                 },
             };
-        } else if c.get("ready").and_then(Value::as_bool) == Some(true)
-            && c.pointer("/state/running").is_some()
-        {
+        } else if c.ready && state.is_some_and(|s| s.running.is_some()) {
             has_running = true;
             ready += 1;
         }
