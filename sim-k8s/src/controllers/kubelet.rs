@@ -587,8 +587,14 @@ fn write_status(
     };
     let current = pod.status.as_ref() == Some(&status);
     let written = !current && {
-        let mut p = pod.clone();
-        p.status = Some(status);
+        // The pod with its new status, without copying the old one first.
+        let p = Pod {
+            api_version: pod.api_version.clone(),
+            kind: pod.kind.clone(),
+            metadata: pod.metadata.clone(),
+            spec: pod.spec.clone(),
+            status: Some(status),
+        };
         c.write_status(store, Object::Pod(p), now)
     };
     // Remember the version that carries this status; after a failed write, none, so the next
