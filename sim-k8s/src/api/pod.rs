@@ -101,7 +101,7 @@ impl PartialEq for PodTemplateSpec {
 pub struct PodSpec {
     /// Application containers.
     #[serde(default)]
-    pub containers: Vec<Container>,
+    pub containers: Arc<Vec<Container>>,
     /// Init containers (accepted; their ports are not served).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub init_containers: Vec<Container>,

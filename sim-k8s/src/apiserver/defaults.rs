@@ -8,15 +8,15 @@ use crate::api::pod::{DnsPolicy, RestartPolicy};
 use crate::api::service::{ClientIpConfig, DEFAULT_CLIENT_IP_AFFINITY_SECONDS, SessionAffinityConfig};
 use crate::api::workload::Workload;
 use crate::api::{
-    ClusterIp, IntOrString, IpFamily, IpFamilyPolicy, LabelSelector, Object, PodSpec, Probe, Protocol,
-    Service, ServiceAffinity, ServiceType, TrafficPolicy,
+    ClusterIp, Container, IntOrString, IpFamily, IpFamilyPolicy, LabelSelector, Object, PodSpec, Probe,
+    Protocol, Service, ServiceAffinity, ServiceType, TrafficPolicy,
 };
 
 /// Applies every default for `obj`.
 pub fn apply(obj: &mut Object) {
     match obj {
         Object::Service(s) => service(s),
-        Object::Pod(p) => pod_spec(std::sync::Arc::make_mut(&mut p.spec)),
+        Object::Pod(p) => shared_pod_spec(&mut p.spec),
         Object::Deployment(w) => workload(w),
         Object::ReplicaSet(w) => workload(w),
         Object::StatefulSet(w) => workload(w),
@@ -139,6 +139,44 @@ fn probe(p: &mut Probe) {
     }
 }
 
+/// [`pod_spec`] on a spec shared with its template or an earlier version of the object: copied
+/// only when a default is missing (a pod made from a defaulted template needs none), and its
+/// containers only when one of them misses a default.
+fn shared_pod_spec(spec: &mut std::sync::Arc<PodSpec>) {
+    if !pod_spec_defaulted(spec) {
+        pod_spec(std::sync::Arc::make_mut(spec));
+    }
+}
+
+fn probe_defaulted(p: &Probe) -> bool {
+    p.timeout_seconds.is_some()
+        && p.period_seconds.is_some()
+        && p.success_threshold.is_some()
+        && p.failure_threshold.is_some()
+        && p.http_get.as_ref().is_none_or(|h| !h.path.is_empty() && !h.scheme.is_empty())
+}
+
+fn container_defaulted(c: &Container, host_network: bool) -> bool {
+    c.ports.iter().all(|p| p.protocol.is_some() && !(host_network && p.host_port.unwrap_or(0) == 0))
+        && [&c.readiness_probe, &c.liveness_probe, &c.startup_probe]
+            .into_iter()
+            .all(|p| p.as_ref().is_none_or(probe_defaulted))
+        && c.termination_message_path.is_some()
+        && c.termination_message_policy.is_some()
+        && c.image_pull_policy.is_some()
+}
+
+/// True when [`pod_spec`] would change nothing.
+fn pod_spec_defaulted(spec: &PodSpec) -> bool {
+    let host_network = spec.host_network == Some(true);
+    spec.dns_policy.is_some()
+        && spec.restart_policy.is_some()
+        && spec.enable_service_links.is_some()
+        && spec.termination_grace_period_seconds.is_some()
+        && !spec.scheduler_name.is_empty()
+        && spec.containers.iter().chain(&spec.init_containers).all(|c| container_defaulted(c, host_network))
+}
+
 /// `SetDefaults_PodSpec` and container defaults for the modelled fields.
 pub fn pod_spec(spec: &mut PodSpec) {
     spec.dns_policy.get_or_insert(DnsPolicy::ClusterFirst);
@@ -148,28 +186,38 @@ pub fn pod_spec(spec: &mut PodSpec) {
     if spec.scheduler_name.is_empty() {
         spec.scheduler_name = "default-scheduler".to_string();
     }
-    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut()) {
-        for p in &mut c.ports {
-            p.protocol.get_or_insert(Protocol::TCP);
-            if spec.host_network == Some(true) && p.host_port.unwrap_or(0) == 0 {
-                p.host_port = Some(p.container_port);
-            }
+    let host_network = spec.host_network == Some(true);
+    if !spec.containers.iter().all(|c| container_defaulted(c, host_network)) {
+        for c in std::sync::Arc::make_mut(&mut spec.containers) {
+            container(c, host_network);
         }
-        if let Some(p) = &mut c.readiness_probe {
-            probe(p);
+    }
+    for c in &mut spec.init_containers {
+        container(c, host_network);
+    }
+}
+
+fn container(c: &mut Container, host_network: bool) {
+    for p in &mut c.ports {
+        p.protocol.get_or_insert(Protocol::TCP);
+        if host_network && p.host_port.unwrap_or(0) == 0 {
+            p.host_port = Some(p.container_port);
         }
-        if let Some(p) = &mut c.liveness_probe {
-            probe(p);
-        }
-        if let Some(p) = &mut c.startup_probe {
-            probe(p);
-        }
-        c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".to_string());
-        c.termination_message_policy.get_or_insert_with(|| "File".to_string());
-        if c.image_pull_policy.is_none() {
-            let latest = !c.image.contains(':') || c.image.ends_with(":latest");
-            c.image_pull_policy = Some(if latest { "Always" } else { "IfNotPresent" }.to_string());
-        }
+    }
+    if let Some(p) = &mut c.readiness_probe {
+        probe(p);
+    }
+    if let Some(p) = &mut c.liveness_probe {
+        probe(p);
+    }
+    if let Some(p) = &mut c.startup_probe {
+        probe(p);
+    }
+    c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".to_string());
+    c.termination_message_policy.get_or_insert_with(|| "File".to_string());
+    if c.image_pull_policy.is_none() {
+        let latest = !c.image.contains(':') || c.image.ends_with(":latest");
+        c.image_pull_policy = Some(if latest { "Always" } else { "IfNotPresent" }.to_string());
     }
 }
 
@@ -191,7 +239,7 @@ where
     if let Some(r) = w.spec.replicas_mut() {
         r.get_or_insert(1);
     }
-    pod_spec(std::sync::Arc::make_mut(&mut w.spec.template_mut().spec));
+    shared_pod_spec(&mut w.spec.template_mut().spec);
 }
 
 /// Mutable access to the parts of a workload spec that defaulting touches.

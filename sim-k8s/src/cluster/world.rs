@@ -919,7 +919,7 @@ impl ClusterWorld {
                     let _ = h.sockets.listen(proto, addr, Box::new(app));
                 }
             }
-            for c in &pod.spec.containers {
+            for c in pod.spec.containers.iter() {
                 let kind = AppKind::from_image(&c.image);
                 if kind == AppKind::IngressNginx {
                     // The controller's nginx on 80 and 443 (its webhook port is not an HTTP

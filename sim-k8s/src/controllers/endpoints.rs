@@ -59,7 +59,7 @@ pub fn endpoint_digest(pod: &Pod) -> u64 {
     pod.spec.node_name.hash(&mut h);
     pod.spec.hostname.hash(&mut h);
     pod.spec.subdomain.hash(&mut h);
-    for c in &pod.spec.containers {
+    for c in pod.spec.containers.iter() {
         for p in &c.ports {
             (&p.name, p.container_port, p.protocol.as_ref().map(|p| p.as_str())).hash(&mut h);
         }

@@ -258,7 +258,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 && !rt.killing_reported
             {
                 rt.killing_reported = true;
-                for ct in &pod.spec.containers {
+                for ct in pod.spec.containers.iter() {
                     c.events.record(
                         &key,
                         EventType::Normal,
@@ -505,7 +505,7 @@ fn write_status(
     let statuses: Vec<ContainerStatus> = rt
         .containers
         .iter()
-        .zip(&pod.spec.containers)
+        .zip(pod.spec.containers.iter())
         .map(|(ct, spec)| {
             if !ct.ready {
                 not_ready_names.push(&spec.name);

@@ -700,7 +700,7 @@ fn describe_pod(store: &ApiServer, p: &Pod, evs: &[&Event], now: SimTime) -> Str
         d.w(0, &format!("Controlled By:\t{}/{}\n", o.kind, o.name));
     }
     d.w(0, "Containers:\n");
-    for c in &p.spec.containers {
+    for c in p.spec.containers.iter() {
         let st = status
             .container_statuses
             .iter()
@@ -813,7 +813,7 @@ fn pod_template(d: &mut Doc, t: &crate::api::PodTemplateSpec) {
         labels_multiline(d, "  Annotations", &t.metadata.annotations, ": ");
     }
     d.w(1, &format!("Containers:{}\n", if t.spec.containers.is_empty() { " <none>" } else { "" }));
-    for c in &t.spec.containers {
+    for c in t.spec.containers.iter() {
         d.w(1, &format!(" {}:\n", c.name));
         d.w(2, &format!("Image:\t{}\n", c.image));
         describe_container_ports(d, &c.ports);

@@ -444,7 +444,7 @@ fn create_deployment(
             selector: Some(LabelSelector { match_labels: labels.clone(), match_expressions: Vec::new() }),
             template: PodTemplateSpec {
                 metadata: ObjectMeta { labels, ..Default::default() },
-                spec: PodSpec { containers, ..Default::default() }.into(),
+                spec: PodSpec { containers: containers.into(), ..Default::default() }.into(),
             },
             ..Default::default()
         },
@@ -611,7 +611,7 @@ fn run_pod(
             labels,
             ..Default::default()
         },
-        spec: PodSpec { containers: vec![c], restart_policy, ..Default::default() }.into(),
+        spec: PodSpec { containers: vec![c].into(), restart_policy, ..Default::default() }.into(),
         status: None,
     };
     match k.store.create(Object::Pod(pod)) {
