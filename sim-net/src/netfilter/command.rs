@@ -45,6 +45,7 @@ impl From<TableError> for CommandError {
     fn from(e: TableError) -> Self {
         match e {
             TableError::NoTarget(t) => CommandError::NoTarget(t),
+            TableError::IfaceInChain(m) => CommandError::Spec(SpecError::BadValue(m)),
             e => CommandError::Table(e),
         }
     }
@@ -75,10 +76,10 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
     {
         if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {
-            return Err(TableError::Invalid(format!("Can't use -i with {c}")));
+            return Err(TableError::IfaceInChain(format!("Can't use -i with {c}")));
         }
         if rule.out_iface.is_some() && matches!(hook, super::Hook::Prerouting | super::Hook::Input) {
-            return Err(TableError::Invalid(format!("Can't use -o with {c}")));
+            return Err(TableError::IfaceInChain(format!("Can't use -o with {c}")));
         }
     }
     match op {
@@ -225,7 +226,7 @@ mod tests {
         );
         assert_eq!(
             nf.command(&["-A", "OUTPUT", "-i", "eth0", "-j", "ACCEPT"]).unwrap_err().to_string(),
-            "iptables: Invalid argument. Run `dmesg' for more information. (Can't use -i with OUTPUT)"
+            "iptables v1.8.4 (legacy): Can't use -i with OUTPUT\nTry `iptables -h' or 'iptables --help' for more information."
         );
         assert!(
             nf.command(&["-A", "INPUT", "-p", "udp", "-j", "REJECT", "--reject-with", "tcp-reset"]).is_err()

@@ -2636,17 +2636,7 @@ impl ExtTarget {
                 }
             }
             ExtTarget::Redirect { ports, random } => match opt {
-                "--to-ports" => {
-                    let v = a.value(opt)?;
-                    let (lo, hi) = match v.split_once('-') {
-                        None => (parse_port(v)?, parse_port(v)?),
-                        Some((x, y)) => (parse_port(x)?, parse_port(y)?),
-                    };
-                    if lo > hi {
-                        return Err(bad(format!("Port \"{v}\" not valid")));
-                    }
-                    *ports = Some((lo, hi));
-                }
+                "--to-ports" => *ports = Some(super::spec::parse_nat_ports(a.value(opt)?)?),
                 "--random" => *random = true,
                 _ => return Ok(false),
             },

@@ -97,6 +97,10 @@ pub enum RestoreErrorKind {
     /// iptables-legacy: a chain declared twice in one block.
     #[error("error creating chain '{0}':File exists")]
     LegacyChainExists(String),
+    /// A rule appended, inserted or replaced in a chain that does not exist (iptables-nft's
+    /// words; iptables-legacy says only `line N failed`).
+    #[error("line {0} failed: No chain/target/match by that name.")]
+    NoChainAt(usize),
     /// `COMMIT` with no open table.
     #[error("COMMIT without a table")]
     StrayCommit,
@@ -383,6 +387,11 @@ impl Netfilter {
                 // it at COMMIT, nft as the rule is appended.
                 (Err(TableError::Invalid(reason)), Some(Backend::Legacy)) if op_chain.is_some() => {
                     b.refused.get_or_insert((line, reason));
+                }
+                // A rule for a chain the block does not have: the real tools say `line N
+                // failed` (legacy: nothing more).
+                (Err(TableError::NoChain(_)), Some(_)) if op_chain.is_some() => {
+                    return Err(err(RestoreErrorKind::NoChainAt(line)));
                 }
                 (Err(TableError::Invalid(reason)), Some(Backend::Nft)) if op_chain.is_some() => {
                     let chain = op_chain.unwrap_or_default();

@@ -251,6 +251,10 @@ pub enum TableError {
     /// An operation on a built-in chain that only user chains allow, or vice versa.
     #[error("Invalid argument. Run `dmesg' for more information. ({0})")]
     Invalid(String),
+    /// `-i` in a chain with no input interface, `-o` in one with no output interface
+    /// (refused by iptables itself as the rule is parsed, on both backends).
+    #[error("{0}")]
+    IfaceInChain(String),
     /// DROP in the nat table (refused by iptables itself).
     #[error("The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.")]
     NatDrop,
