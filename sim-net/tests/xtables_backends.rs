@@ -440,8 +440,10 @@ impl Rng {
     }
 }
 
-/// One kube-proxy-shaped nat+filter dump: services with endpoint chains, and with
-/// probability each of the forms the backends treat differently.
+/// One kube-proxy-shaped nat dump: services with endpoint chains, and with some probability
+/// each of the forms the backends treat differently, and forms both refuse in their own words
+/// (a probability out of range, a reversed or too large port, an option given twice, `-o` in
+/// PREROUTING) or accept unlike netsim once did (`! -p tcp ! --dport`, a DNAT to port 0).
 fn dump(rng: &mut Rng) -> String {
     let mut nat = String::from(
         "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n:KUBE-POSTROUTING - [0:0]\n",
@@ -449,6 +451,12 @@ fn dump(rng: &mut Rng) -> String {
     let mut rules = String::from(
         "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n",
     );
+    if rng.below(12) == 0 {
+        rules.push_str("-A PREROUTING -o eth0 -j KUBE-SERVICES\n");
+    }
+    if rng.below(12) == 0 {
+        rules.push_str("-A PREROUTING -m addrtype --dst-type LOCAL --dst-type LOCAL -j RETURN\n");
+    }
     let services = 1 + rng.below(4);
     for s in 0..services {
         let proto = ["tcp", "udp"][rng.below(2) as usize];
@@ -456,20 +464,30 @@ fn dump(rng: &mut Rng) -> String {
         nat.push_str(&format!(":{svc} - [0:0]\n"));
         let ip = format!("10.96.0.{}", 10 + s);
         let port = 80 + s;
-        let p = match rng.below(6) {
+        let p = match rng.below(8) {
             // The forms the backends disagree on.
             0 => format!("! -p {proto} -m {proto}"),
             1 => format!("-m {proto}"),
+            2 => format!("! -p {proto} !"),
             _ => format!("-p {proto} -m {proto}"),
         };
-        rules.push_str(&format!("-A KUBE-SERVICES -d {ip}/32 {p} --dport {port} -j {svc}\n"));
+        let dport = match rng.below(16) {
+            0 => "70000".to_string(),
+            1 => format!("{}:{port}", port + 5),
+            _ => port.to_string(),
+        };
+        let comment = match rng.below(12) {
+            0 => format!("-m comment --comment \"default/svc{s}\" --comment \"again\" "),
+            _ => format!("-m comment --comment \"default/svc{s}\" "),
+        };
+        rules.push_str(&format!("-A KUBE-SERVICES -d {ip}/32 {p} --dport {dport} {comment}-j {svc}\n"));
         let eps = 1 + rng.below(3);
         for e in 0..eps {
             let sep = format!("KUBE-SEP-{s:08X}{e:08X}");
             nat.push_str(&format!(":{sep} - [0:0]\n"));
             let left = eps - e;
             if left > 1 {
-                let prob = 1.0 / left as f64;
+                let prob = if rng.below(16) == 0 { 1.5 } else { 1.0 / left as f64 };
                 rules.push_str(&format!(
                     "-A {svc} -m statistic --mode random --probability {prob:.11} -j {sep}\n"
                 ));
@@ -482,6 +500,7 @@ fn dump(rng: &mut Rng) -> String {
                 0 => format!("-p icmp -j DNAT --to-destination {ep}:8080"),
                 1 => format!("-p {proto} -j DNAT --to-destination {ep}-10.244.{s}.9:8080-8090"),
                 2 => format!("-j DNAT --to-destination {ep}:8080"),
+                3 => format!("-p {proto} -m {proto} -j DNAT --to-destination {ep}:0"),
                 _ => format!("-p {proto} -m {proto} -j DNAT --to-destination {ep}:8080"),
             };
             rules.push_str(&format!("-A {sep} {dnat}\n"));
@@ -500,7 +519,7 @@ fn dump(rng: &mut Rng) -> String {
 #[test]
 fn random_kube_proxy_shaped_dumps() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let dumps: Vec<String> = (0..40).map(|_| dump(&mut rng)).collect();
+    let dumps: Vec<String> = (0..60).map(|_| dump(&mut rng)).collect();
     // Both backends must at least load every dump without the protocol forms.
     let mut accepted = [0usize; 2];
     for d in &dumps {
@@ -516,13 +535,19 @@ fn random_kube_proxy_shaped_dumps() {
         println!("real binaries not run: {why}");
         return;
     }
+    let mut messages = std::collections::BTreeSet::new();
     for (n, d) in dumps.iter().enumerate() {
         for b in [Backend::Nft, Backend::Legacy] {
             let (got, err) = real(d, b);
             let ours = netsim(d, b);
             assert!(ours.agrees(&got), "dump {n} ({b:?}): netsim {ours:?}, real {got:?}, real stderr: {err}\n{d}");
+            if let Outcome::Refused(_, m) = got {
+                messages.insert(m);
+            }
         }
     }
+    println!("refusals compared, by message: {messages:#?}");
+    assert!(messages.len() >= 5, "the generator exercises several refusals: {messages:?}");
 }
 
 fn have(cmd: &str) -> bool {

@@ -1711,7 +1711,7 @@ mod tests {
             parse(&argv("-A X -m recent --set --rcheck -j DROP"))
                 .unwrap_err()
                 .to_string()
-                .contains("only one of")
+                .contains("recent: option \"--set\" cannot be used together with \"--rcheck\".")
         );
         assert_eq!(
             parse(&argv("-A X -m comment -j DROP")).unwrap_err().to_string(),
