@@ -235,22 +235,82 @@ const REPEATS: &[&str] = &[
 /// FILE being `*TABLE`, the rule, `COMMIT`).
 const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     // statistic
-    ("filter", "-A INPUT -m statistic --mode random --probability 2 -j ACCEPT", "statistic: bad value for option \"--probability\", or out of range (0-1)."),
-    ("filter", "-A INPUT -m statistic --mode random --probability -1 -j ACCEPT", "statistic: bad value for option \"--probability\", or out of range (0-1)."),
-    ("filter", "-A INPUT -m statistic --mode nth --every 0 -j ACCEPT", "statistic: bad value for option \"--every\", or out of range (1-4294967295)."),
-    ("filter", "-A INPUT -m statistic --mode nth --every 2 --packet abc -j ACCEPT", "statistic: bad value for option \"--packet\", or out of range (0-4294967295)."),
-    ("filter", "-A INPUT -m statistic --mode nth --every 2 --packet 5 -j ACCEPT", "the --packet p must be 0 <= p <= n-1"),
-    ("filter", "-A INPUT -m statistic --mode nth --packet 1 -j ACCEPT", "the --packet p must be 0 <= p <= n-1"),
-    ("filter", "-A INPUT -m statistic --mode random -j ACCEPT", "--probability must be specified when using random mode"),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability 2 -j ACCEPT",
+        "statistic: bad value for option \"--probability\", or out of range (0-1).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability -1 -j ACCEPT",
+        "statistic: bad value for option \"--probability\", or out of range (0-1).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth --every 0 -j ACCEPT",
+        "statistic: bad value for option \"--every\", or out of range (1-4294967295).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth --every 2 --packet abc -j ACCEPT",
+        "statistic: bad value for option \"--packet\", or out of range (0-4294967295).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth --every 2 --packet 5 -j ACCEPT",
+        "the --packet p must be 0 <= p <= n-1",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth --packet 1 -j ACCEPT",
+        "the --packet p must be 0 <= p <= n-1",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random -j ACCEPT",
+        "--probability must be specified when using random mode",
+    ),
     ("filter", "-A INPUT -m statistic -j ACCEPT", "--probability must be specified when using random mode"),
-    ("filter", "-A INPUT -m statistic --every 2 -j ACCEPT", "--probability must be specified when using random mode"),
-    ("filter", "-A INPUT -m statistic --mode nth -j ACCEPT", "--every and --packet must be specified when using nth mode"),
-    ("filter", "-A INPUT -m statistic --probability 0.5 -j ACCEPT", "statistic: option \"--mode\" must be specified"),
-    ("filter", "-A INPUT -m statistic --mode nth --every 2 -j ACCEPT", "statistic: option \"--every\" also requires \"--packet\"."),
-    ("filter", "-A INPUT -m statistic --mode random --probability 0.5 --every 2 -j ACCEPT", "statistic: option \"--probability\" cannot be used together with \"--every\"."),
-    ("filter", "-A INPUT -m statistic --mode random --probability 0.5 --packet 1 -j ACCEPT", "statistic: option \"--probability\" cannot be used together with \"--packet\"."),
-    ("filter", "-A INPUT -m statistic --mode random --probability 0.5 --probability 0.25 -j ACCEPT", "statistic: option \"--probability\" can only be used once."),
-    ("filter", "-A INPUT -m statistic --mode random --probability 0.5 ! --probability 0.5 -j ACCEPT", "statistic: option \"--probability\" can only be used once."),
+    (
+        "filter",
+        "-A INPUT -m statistic --every 2 -j ACCEPT",
+        "--probability must be specified when using random mode",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth -j ACCEPT",
+        "--every and --packet must be specified when using nth mode",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --probability 0.5 -j ACCEPT",
+        "statistic: option \"--mode\" must be specified",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode nth --every 2 -j ACCEPT",
+        "statistic: option \"--every\" also requires \"--packet\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability 0.5 --every 2 -j ACCEPT",
+        "statistic: option \"--probability\" cannot be used together with \"--every\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability 0.5 --packet 1 -j ACCEPT",
+        "statistic: option \"--probability\" cannot be used together with \"--packet\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability 0.5 --probability 0.25 -j ACCEPT",
+        "statistic: option \"--probability\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --probability 0.5 ! --probability 0.5 -j ACCEPT",
+        "statistic: option \"--probability\" can only be used once.",
+    ),
     ("filter", "-A INPUT -m statistic --mode bogus -j ACCEPT", "Bad mode \"bogus\""),
     // ports
     ("filter", "-A INPUT -p tcp --dport 5:3 -j ACCEPT", "invalid portrange (min > max)"),
@@ -260,58 +320,205 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("filter", "-A INPUT -p tcp --dport 0:70000 -j ACCEPT", "invalid port/service `70000' specified"),
     ("filter", "-A INPUT -p tcp --dport 5:3:1 -j ACCEPT", "invalid port/service `3:1' specified"),
     ("filter", "-A INPUT -p tcp --dport abc -j ACCEPT", "invalid port/service `abc' specified"),
-    ("filter", "-A INPUT -p udp --dport 5:3:1 -j ACCEPT", "udp: Too many components for option \"--destination-port\" (max: 2)"),
+    (
+        "filter",
+        "-A INPUT -p udp --dport 5:3:1 -j ACCEPT",
+        "udp: Too many components for option \"--destination-port\" (max: 2)",
+    ),
     ("filter", "-A INPUT -p udp --dport abc -j ACCEPT", "Port \"abc\" does not resolve to anything."),
     ("filter", "-A INPUT -p udp --dport -5 -j ACCEPT", "Port \"-5\" does not resolve to anything."),
     ("filter", "-A INPUT -p udp --dport 0x50 -j ACCEPT", "Port \"0x50\" does not resolve to anything."),
     ("filter", "-A INPUT -p tcp -m multiport --dports 5:3 -j ACCEPT", "invalid portrange specified"),
     ("filter", "-A INPUT -p udp -m multiport --ports 5:3 -j ACCEPT", "invalid portrange specified"),
-    ("filter", "-A INPUT -p tcp -m multiport --dports 70000 -j ACCEPT", "invalid port/service `70000' specified"),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --dports 70000 -j ACCEPT",
+        "invalid port/service `70000' specified",
+    ),
     // interfaces in chains without them
     ("filter", "-A INPUT -o eth0 -j ACCEPT", "Can't use -o with INPUT"),
     ("filter", "-A OUTPUT -i eth0 -j ACCEPT", "Can't use -i with OUTPUT"),
     ("nat", "-A PREROUTING -o eth0 -j ACCEPT", "Can't use -o with PREROUTING"),
     ("nat", "-A POSTROUTING -i eth0 -j ACCEPT", "Can't use -i with POSTROUTING"),
     // options given twice
-    ("filter", "-A INPUT -m comment --comment a --comment b -j ACCEPT", "comment: option \"--comment\" can only be used once."),
-    ("filter", "-A INPUT -m comment --comment a -m comment --comment b --comment c -j ACCEPT", "comment: option \"--comment\" can only be used once."),
-    ("filter", "-A INPUT -m addrtype --dst-type LOCAL --dst-type X -j ACCEPT", "addrtype: option \"--dst-type\" can only be used once."),
-    ("filter", "-A INPUT -m addrtype --src-type LOCAL --src-type LOCAL -j ACCEPT", "addrtype: option \"--src-type\" can only be used once."),
+    (
+        "filter",
+        "-A INPUT -m comment --comment a --comment b -j ACCEPT",
+        "comment: option \"--comment\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m comment --comment a -m comment --comment b --comment c -j ACCEPT",
+        "comment: option \"--comment\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m addrtype --dst-type LOCAL --dst-type X -j ACCEPT",
+        "addrtype: option \"--dst-type\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m addrtype --src-type LOCAL --src-type LOCAL -j ACCEPT",
+        "addrtype: option \"--src-type\" can only be used once.",
+    ),
     ("filter", "-A INPUT -p tcp --dport 5 --dport 6 -j ACCEPT", "Only one `--destination-port' allowed"),
     ("filter", "-A INPUT -p tcp --sport 1 --source-port 2 -j ACCEPT", "Only one `--source-port' allowed"),
-    ("filter", "-A INPUT -p tcp --syn --tcp-flags SYN SYN -j ACCEPT", "Only one of `--syn' or `--tcp-flags'  allowed"),
+    (
+        "filter",
+        "-A INPUT -p tcp --syn --tcp-flags SYN SYN -j ACCEPT",
+        "Only one of `--syn' or `--tcp-flags'  allowed",
+    ),
     ("filter", "-A INPUT -p tcp --tcp-option 2 --tcp-option 3 -j ACCEPT", "Only one `--tcp-option' allowed"),
-    ("filter", "-A INPUT -p udp --dport 1 --destination-port 2 -j ACCEPT", "udp: option \"--destination-port\" can only be used once."),
-    ("filter", "-A INPUT -p udp --sport 1 --sport 2 -j ACCEPT", "udp: option \"--source-port\" can only be used once."),
-    ("filter", "-A INPUT -p sctp -m sctp --dport 1 --dport 2 -j ACCEPT", "Only one `--destination-port' allowed"),
-    ("filter", "-A INPUT -p tcp -m multiport --dports 1 --dports 2 -j ACCEPT", "multiport: option \"--destination-ports\" can only be used once."),
-    ("filter", "-A INPUT -m conntrack --ctstate NEW --ctstate ESTABLISHED -j ACCEPT", "conntrack: option \"--ctstate\" can only be used once."),
-    ("filter", "-A INPUT -m conntrack --ctorigdstport 5 --ctorigdstport 6 -j ACCEPT", "conntrack: option \"--ctorigdstport\" can only be used once."),
-    ("filter", "-A INPUT -m state --state NEW --state NEW -j ACCEPT", "state: option \"--state\" can only be used once."),
-    ("filter", "-A INPUT -m mark --mark 1 --mark 2 -j ACCEPT", "mark: option \"--mark\" can only be used once."),
-    ("filter", "-A INPUT -p icmp --icmp-type 8 --icmp-type 0 -j ACCEPT", "icmp: option \"--icmp-type\" can only be used once."),
-    ("filter", "-A INPUT -m recent --set --name A --name B -j ACCEPT", "recent: option \"--name\" can only be used once."),
-    ("filter", "-A INPUT -m recent --rsource --rsource --set -j ACCEPT", "recent: option \"--rsource\" can only be used once."),
-    ("filter", "-A INPUT -m recent --set --rcheck -j ACCEPT", "recent: option \"--set\" cannot be used together with \"--rcheck\"."),
-    ("filter", "-A INPUT -m physdev --physdev-in a --physdev-in b -j ACCEPT", "physdev: option \"--physdev-in\" can only be used once."),
-    ("filter", "-A INPUT -m limit --limit 1/s --limit 2/s -j ACCEPT", "limit: option \"--limit\" can only be used once."),
-    ("filter", "-A INPUT -m connmark --mark 1 --mark 2 -j ACCEPT", "connmark: option \"--mark\" can only be used once."),
-    ("filter", "-A INPUT -m length --length 5 --length 6 -j ACCEPT", "length: option \"--length\" can only be used once."),
-    ("filter", "-A INPUT -m string --algo bm --string a --string b -j ACCEPT", "string: option \"--string\" can only be used once."),
+    (
+        "filter",
+        "-A INPUT -p udp --dport 1 --destination-port 2 -j ACCEPT",
+        "udp: option \"--destination-port\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -p udp --sport 1 --sport 2 -j ACCEPT",
+        "udp: option \"--source-port\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -p sctp -m sctp --dport 1 --dport 2 -j ACCEPT",
+        "Only one `--destination-port' allowed",
+    ),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --dports 1 --dports 2 -j ACCEPT",
+        "multiport: option \"--destination-ports\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m conntrack --ctstate NEW --ctstate ESTABLISHED -j ACCEPT",
+        "conntrack: option \"--ctstate\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m conntrack --ctorigdstport 5 --ctorigdstport 6 -j ACCEPT",
+        "conntrack: option \"--ctorigdstport\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m state --state NEW --state NEW -j ACCEPT",
+        "state: option \"--state\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m mark --mark 1 --mark 2 -j ACCEPT",
+        "mark: option \"--mark\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -p icmp --icmp-type 8 --icmp-type 0 -j ACCEPT",
+        "icmp: option \"--icmp-type\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --set --name A --name B -j ACCEPT",
+        "recent: option \"--name\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --rsource --rsource --set -j ACCEPT",
+        "recent: option \"--rsource\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --set --rcheck -j ACCEPT",
+        "recent: option \"--set\" cannot be used together with \"--rcheck\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m physdev --physdev-in a --physdev-in b -j ACCEPT",
+        "physdev: option \"--physdev-in\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m limit --limit 1/s --limit 2/s -j ACCEPT",
+        "limit: option \"--limit\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m connmark --mark 1 --mark 2 -j ACCEPT",
+        "connmark: option \"--mark\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m length --length 5 --length 6 -j ACCEPT",
+        "length: option \"--length\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m string --algo bm --string a --string b -j ACCEPT",
+        "string: option \"--string\" can only be used once.",
+    ),
     ("filter", "-A INPUT -p tcp -p udp -j ACCEPT", "multiple -p flags not allowed"),
     ("filter", "-A INPUT -s 1.1.1.1 ! -s 2.2.2.2 -j ACCEPT", "multiple -s flags not allowed"),
     ("filter", "-A INPUT -i a -i b -j ACCEPT", "multiple -i flags not allowed"),
     ("filter", "-A INPUT -o a -o b -j ACCEPT", "multiple -o flags not allowed"),
     ("filter", "-A INPUT -j ACCEPT -j DROP", "multiple -j flags not allowed"),
-    ("filter", "-A INPUT -p tcp -j REJECT --reject-with tcp-reset --reject-with icmp-port-unreachable", "REJECT: option \"--reject-with\" can only be used once."),
-    ("filter", "-A INPUT -j MARK --set-xmark 1 --set-xmark 2", "MARK: option \"--set-xmark\" can only be used once."),
-    ("filter", "-A INPUT -j MARK --set-mark 1 --or-mark 2", "MARK: option \"--set-mark\" cannot be used together with \"--or-mark\"."),
-    ("filter", "-A INPUT -j LOG --log-prefix a --log-prefix b", "LOG: option \"--log-prefix\" can only be used once."),
-    ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1 --to-destination 10.0.0.2", "DNAT: option \"--to-destination\" can only be used once."),
-    ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 1.1.1.1 --random --random", "DNAT: option \"--random\" can only be used once."),
-    ("nat", "-A POSTROUTING -p tcp -j SNAT --to-source 1.1.1.1 --to-source 1.1.1.2", "SNAT: option \"--to-source\" can only be used once."),
-    ("nat", "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 5 --to-ports 6", "MASQUERADE: option \"--to-ports\" can only be used once."),
-    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 5 --to-ports 6", "REDIRECT: option \"--to-ports\" can only be used once."),
+    (
+        "filter",
+        "-A INPUT -p tcp -j REJECT --reject-with tcp-reset --reject-with icmp-port-unreachable",
+        "REJECT: option \"--reject-with\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -j MARK --set-xmark 1 --set-xmark 2",
+        "MARK: option \"--set-xmark\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -j MARK --set-mark 1 --or-mark 2",
+        "MARK: option \"--set-mark\" cannot be used together with \"--or-mark\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -j LOG --log-prefix a --log-prefix b",
+        "LOG: option \"--log-prefix\" can only be used once.",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1 --to-destination 10.0.0.2",
+        "DNAT: option \"--to-destination\" can only be used once.",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -p tcp -j DNAT --to-destination 1.1.1.1 --random --random",
+        "DNAT: option \"--random\" can only be used once.",
+    ),
+    (
+        "nat",
+        "-A POSTROUTING -p tcp -j SNAT --to-source 1.1.1.1 --to-source 1.1.1.2",
+        "SNAT: option \"--to-source\" can only be used once.",
+    ),
+    (
+        "nat",
+        "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 5 --to-ports 6",
+        "MASQUERADE: option \"--to-ports\" can only be used once.",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -p tcp -j REDIRECT --to-ports 5 --to-ports 6",
+        "REDIRECT: option \"--to-ports\" can only be used once.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m policy --dir in --pol ipsec --proto esp --proto ah -j ACCEPT",
+        "policy match: double --proto option",
+    ),
+    (
+        "filter",
+        "-A INPUT -m policy --dir in --pol ipsec --spi 1 --spi 2 -j ACCEPT",
+        "policy match: double --spi option",
+    ),
+    (
+        "filter",
+        "-A INPUT -m policy --dir in --pol ipsec --strict --strict --proto esp -j ACCEPT",
+        "policy: option \"--strict\" can only be used once.",
+    ),
     // NAT ports
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:70000", "Port `70000' not valid"),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5-70000", "Port `70000' not valid"),
@@ -328,15 +535,47 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 70000", "Port `70000' not valid"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports abc", "Port `abc' not valid"),
     // other words
-    ("filter", "-A INPUT -m recent --rcheck --reap -j ACCEPT", "recent: option \"--reap\" also requires \"--seconds\"."),
-    ("filter", "-A INPUT -m recent --rcheck --seconds 0 -j ACCEPT", "recent: bad value for option \"--seconds\", or out of range (1-4294967295)."),
-    ("filter", "-A INPUT -m recent --rcheck --hitcount abc -j ACCEPT", "recent: bad value for option \"--hitcount\", or out of range (0-4294967295)."),
-    ("filter", "-A INPUT -m recent -j ACCEPT", "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"),
+    (
+        "filter",
+        "-A INPUT -m recent --rcheck --reap -j ACCEPT",
+        "recent: option \"--reap\" also requires \"--seconds\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --rcheck --seconds 0 -j ACCEPT",
+        "recent: bad value for option \"--seconds\", or out of range (1-4294967295).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --rcheck --hitcount abc -j ACCEPT",
+        "recent: bad value for option \"--hitcount\", or out of range (0-4294967295).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent -j ACCEPT",
+        "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'",
+    ),
     ("filter", "-A INPUT -p tcp -m multiport -j ACCEPT", "multiport expection an option"),
-    ("filter", "-A INPUT -m multiport --dports 5 -j ACCEPT", "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"),
-    ("filter", "-A INPUT -m mark --mark abc -j ACCEPT", "mark: bad integer value for option \"--mark\", or out of range."),
-    ("filter", "-A INPUT -m mark --mark 1/abc -j ACCEPT", "mark: bad integer value for option \"--mark\", or out of range."),
-    ("filter", "-A INPUT -j MARK --set-xmark abc", "MARK: bad integer value for option \"--set-xmark\", or out of range."),
+    (
+        "filter",
+        "-A INPUT -m multiport --dports 5 -j ACCEPT",
+        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+    ),
+    (
+        "filter",
+        "-A INPUT -m mark --mark abc -j ACCEPT",
+        "mark: bad integer value for option \"--mark\", or out of range.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m mark --mark 1/abc -j ACCEPT",
+        "mark: bad integer value for option \"--mark\", or out of range.",
+    ),
+    (
+        "filter",
+        "-A INPUT -j MARK --set-xmark abc",
+        "MARK: bad integer value for option \"--set-xmark\", or out of range.",
+    ),
     ("filter", "-A INPUT -m state --state NEW,BOGUS -j ACCEPT", "Bad state \"BOGUS\""),
     ("filter", "-A INPUT -m conntrack --ctstate BOGUS -j ACCEPT", "Bad ctstate \"BOGUS\""),
     ("filter", "-A INPUT -m conntrack --ctstatus BOGUS -j ACCEPT", "Bad ctstatus \"BOGUS\""),
@@ -355,18 +594,38 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("filter", "-A INPUT -p icmp --icmp-type 8/300 -j ACCEPT", "Unknown ICMP code `8/300'"),
     ("filter", "-A INPUT -p bogus -j ACCEPT", "unknown protocol \"bogus\" specified"),
     ("filter", "-A INPUT ! -p all -j ACCEPT", "rule would never match protocol"),
-    ("filter", "-A INPUT -i aaaaaaaaaaaaaaaa -j ACCEPT", "interface name `aaaaaaaaaaaaaaaa' must be shorter than IFNAMSIZ (15)"),
+    (
+        "filter",
+        "-A INPUT -i aaaaaaaaaaaaaaaa -j ACCEPT",
+        "interface name `aaaaaaaaaaaaaaaa' must be shorter than IFNAMSIZ (15)",
+    ),
     ("filter", "-A INPUT -s 1.2.3.0/33 -j ACCEPT", "invalid mask `33' specified"),
     ("filter", "-A INPUT -j ACCEPT --bogus", "unknown option \"--bogus\""),
     ("filter", "-A INPUT -j ACCEPT extra", "Bad argument `extra'"),
     ("filter", "-A INPUT ! ! -s 1.1.1.1 -j ACCEPT", "multiple consecutive ! not allowed"),
     ("filter", "-A INPUT -j ACCEPT !", "nothing appropriate following !"),
     ("filter", "-A INPUT ! -j ACCEPT", "cannot have ! before -j"),
-    ("filter", "-A INPUT -m comment ! --comment a -j ACCEPT", "comment: option \"--comment\" cannot be inverted."),
-    ("filter", "-A INPUT -m nfacct ! --nfacct-name a -j ACCEPT", "nfacct: option \"--nfacct-name\" cannot be inverted."),
+    (
+        "filter",
+        "-A INPUT -m comment ! --comment a -j ACCEPT",
+        "comment: option \"--comment\" cannot be inverted.",
+    ),
+    (
+        "filter",
+        "-A INPUT -m nfacct ! --nfacct-name a -j ACCEPT",
+        "nfacct: option \"--nfacct-name\" cannot be inverted.",
+    ),
     ("filter", "-A INPUT -m limit ! --limit 1/s -j ACCEPT", "limit: option \"--limit\" cannot be inverted."),
-    ("filter", "-A INPUT -p tcp -j REJECT ! --reject-with tcp-reset", "REJECT: option \"--reject-with\" cannot be inverted."),
-    ("nat", "-A PREROUTING -p tcp -j DNAT ! --to-destination 10.0.0.1", "DNAT: option \"--to-destination\" cannot be inverted."),
+    (
+        "filter",
+        "-A INPUT -p tcp -j REJECT ! --reject-with tcp-reset",
+        "REJECT: option \"--reject-with\" cannot be inverted.",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -p tcp -j DNAT ! --to-destination 10.0.0.1",
+        "DNAT: option \"--to-destination\" cannot be inverted.",
+    ),
 ];
 
 fn expected(c: &Case, e: Expect) -> Outcome {
@@ -412,7 +671,13 @@ fn refusals_in_the_real_words() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} of {} disagree:\n{}", wrong.len(), REFUSED_ALIKE.len() * 2, wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} disagree:\n{}",
+        wrong.len(),
+        REFUSED_ALIKE.len() * 2,
+        wrong.join("\n")
+    );
     if let Some(why) = skip_reason() {
         println!("real binaries not run: {why}");
         return;
@@ -420,7 +685,11 @@ fn refusals_in_the_real_words() {
     for (table, rule, msg) in REFUSED_ALIKE {
         for backend in [Backend::Nft, Backend::Legacy] {
             let (got, err) = real(&text(table, rule), backend);
-            assert_eq!(got, Outcome::Refused(2, msg.to_string()), "real iptables, {rule} ({backend:?}): {err}");
+            assert_eq!(
+                got,
+                Outcome::Refused(2, msg.to_string()),
+                "real iptables, {rule} ({backend:?}): {err}"
+            );
         }
     }
 }
@@ -540,7 +809,10 @@ fn random_kube_proxy_shaped_dumps() {
         for b in [Backend::Nft, Backend::Legacy] {
             let (got, err) = real(d, b);
             let ours = netsim(d, b);
-            assert!(ours.agrees(&got), "dump {n} ({b:?}): netsim {ours:?}, real {got:?}, real stderr: {err}\n{d}");
+            assert!(
+                ours.agrees(&got),
+                "dump {n} ({b:?}): netsim {ours:?}, real {got:?}, real stderr: {err}\n{d}"
+            );
             if let Outcome::Refused(_, m) = got {
                 messages.insert(m);
             }

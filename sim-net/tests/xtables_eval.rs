@@ -282,7 +282,7 @@ fn payload_matches_are_not_evaluated_and_say_so() {
 #[test]
 fn address_length_type_and_helper_matches() {
     let mut n = nf(
-        "*filter\n-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -p udp -j DROP\n-A INPUT -m length --length 0:40 -p tcp -m tcp --dport 1 -j DROP\n-A INPUT -m pkttype --pkt-type broadcast -j DROP\n-A INPUT -m helper --helper ftp -j DROP\n-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j DROP\n-A INPUT -p gre -j DROP\n-A INPUT ! -p esp -m tcp -p tcp --dport 7 -j REJECT\nCOMMIT\n",
+        "*filter\n-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -p udp -j DROP\n-A INPUT -m length --length 0:40 -p tcp -m tcp --dport 1 -j DROP\n-A INPUT -m pkttype --pkt-type broadcast -j DROP\n-A INPUT -m helper --helper ftp -j DROP\n-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j DROP\n-A INPUT -p gre -j DROP\n-A INPUT ! -p esp -j ACCEPT\nCOMMIT\n",
     );
     use HookVerdict::*;
     assert_eq!(verdict(&mut n, Hook::Input, Packet::udp(CLIENT, 1, NODE, 53), ms(0)), Drop);

@@ -706,7 +706,9 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     };
                     let took = match_option(m, opt, inv, &mut a).map_err(|e| match e {
                         // xtables_option_parse's words for an option without XTOPT_INVERT.
-                        SpecError::BadInvert(o) if o.starts_with("--") && !matches!(ext_name, "tcp" | "sctp") => {
+                        SpecError::BadInvert(o)
+                            if o.starts_with("--") && !matches!(ext_name, "tcp" | "sctp") =>
+                        {
                             bad(format!("{ext_name}: option \"{o}\" cannot be inverted."))
                         }
                         e => e,
@@ -717,6 +719,13 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         }
                         if !matches!(m, Match::Unknown(_)) {
                             seen.insert((i, key));
+                        }
+                        // `-m policy --next` starts another element: its options may be
+                        // given again (and `--next` itself repeats).
+                        if ext_name == "policy" && opt == "--next" {
+                            seen.retain(|(j, k)| {
+                                *j != i || !(POLICY_ELEM_OPTS.contains(&k.as_str()) || k == "--next")
+                            });
                         }
                         if let Match::Statistic(st) = m
                             && opt == "--mode"
@@ -833,7 +842,9 @@ fn statistic_check(
     }
     for (o, set) in [("--every", every), ("--packet", packet)] {
         if prob && set {
-            return Err(bad(format!("statistic: option \"--probability\" cannot be used together with \"{o}\".")));
+            return Err(bad(format!(
+                "statistic: option \"--probability\" cannot be used together with \"{o}\"."
+            )));
         }
     }
     if every && !packet {
@@ -865,6 +876,9 @@ fn canonical_option(m: &Match, opt: &str) -> String {
     c.to_string()
 }
 
+/// The options of one `-m policy` element (libxt_policy.c checks their repetition itself).
+const POLICY_ELEM_OPTS: [&str; 6] = ["--reqid", "--spi", "--proto", "--mode", "--tunnel-src", "--tunnel-dst"];
+
 /// The refusal of an option given twice to one match: libxt_tcp.c's and libxt_sctp.c's own
 /// words (old-style parsers), else the xtables option parser's (`xtables_option_parse`).
 fn once_message(m: &Match, key: &str) -> SpecError {
@@ -874,6 +888,7 @@ fn once_message(m: &Match, key: &str) -> SpecError {
     };
     match (ext, key) {
         ("tcp", "--syn|--tcp-flags") => bad("Only one of `--syn' or `--tcp-flags'  allowed"),
+        ("policy", k) if POLICY_ELEM_OPTS.contains(&k) => bad(format!("policy match: double {k} option")),
         ("tcp" | "sctp", _) => bad(format!("Only one `{key}' allowed")),
         _ => bad(format!("{ext}: option \"{key}\" can only be used once.")),
     }
@@ -888,7 +903,10 @@ fn target_exclusions(
 ) -> Result<(), SpecError> {
     const MARK_OPS: [&str; 5] = ["--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"];
     if target == "MARK" && MARK_OPS.contains(&opt) {
-        for (_, earlier) in seen.iter().filter(|(i, o)| *i == usize::MAX && MARK_OPS.contains(&o.as_str())) {
+        // (At most one is there: a second is refused here.)
+        if let Some((_, earlier)) =
+            seen.iter().find(|(i, o)| *i == usize::MAX && MARK_OPS.contains(&o.as_str()))
+        {
             return Err(bad(format!("MARK: option \"{earlier}\" cannot be used together with \"{opt}\".")));
         }
     }
@@ -972,7 +990,11 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             match opt {
                 "--sport" | "--source-port" => {
                     let v = a.value(opt)?;
-                    let r = if tcp { parse_port_range(v)? } else { parse_port_range_xt("udp", "--source-port", v)? };
+                    let r = if tcp {
+                        parse_port_range(v)?
+                    } else {
+                        parse_port_range_xt("udp", "--source-port", v)?
+                    };
                     p.sport = port_match(r, inv);
                 }
                 "--dport" | "--destination-port" => {
@@ -1053,7 +1075,9 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 let v = a.value(opt)?;
                 // An earlier --probability (or --every/--packet) keeps its value.
                 s.mode = match (v, s.mode) {
-                    ("random", m @ StatisticMode::Random { .. }) | ("nth", m @ StatisticMode::Nth { .. }) => m,
+                    ("random", m @ StatisticMode::Random { .. }) | ("nth", m @ StatisticMode::Nth { .. }) => {
+                        m
+                    }
                     ("random", _) => StatisticMode::Random { p_u32: u32::MAX },
                     ("nth", _) => StatisticMode::Nth { every: 0, packet: 0 },
                     _ => return Err(bad(format!("Bad mode \"{v}\""))),
@@ -1072,7 +1096,9 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 let v = a.value(opt)?;
                 let min = u32::from(opt == "--every");
                 let n = v.parse::<u32>().ok().filter(|n| *n >= min).ok_or_else(|| {
-                    bad(format!("statistic: bad value for option \"{opt}\", or out of range ({min}-4294967295)."))
+                    bad(format!(
+                        "statistic: bad value for option \"{opt}\", or out of range ({min}-4294967295)."
+                    ))
                 })?;
                 s.invert |= inv;
                 let (mut every, mut packet) = match s.mode {
@@ -1101,13 +1127,9 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             }
             "--seconds" => {
                 let v = a.value(opt)?;
-                r.seconds = v
-                    .parse()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| {
-                        bad("recent: bad value for option \"--seconds\", or out of range (1-4294967295).")
-                    })?;
+                r.seconds = v.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    bad("recent: bad value for option \"--seconds\", or out of range (1-4294967295).")
+                })?;
             }
             "--hitcount" => {
                 let v = a.value(opt)?;
@@ -1153,16 +1175,20 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net(a.value(opt)?)?, inv)),
             "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
             "--ctorigsrcport" => {
-                c.tuple_mut().orig_sport = Some((parse_port_range_xt("conntrack", "--ctorigsrcport", a.value(opt)?)?, inv))
+                c.tuple_mut().orig_sport =
+                    Some((parse_port_range_xt("conntrack", "--ctorigsrcport", a.value(opt)?)?, inv))
             }
             "--ctorigdstport" => {
-                c.tuple_mut().orig_dport = Some((parse_port_range_xt("conntrack", "--ctorigdstport", a.value(opt)?)?, inv))
+                c.tuple_mut().orig_dport =
+                    Some((parse_port_range_xt("conntrack", "--ctorigdstport", a.value(opt)?)?, inv))
             }
             "--ctreplsrcport" => {
-                c.tuple_mut().repl_sport = Some((parse_port_range_xt("conntrack", "--ctreplsrcport", a.value(opt)?)?, inv))
+                c.tuple_mut().repl_sport =
+                    Some((parse_port_range_xt("conntrack", "--ctreplsrcport", a.value(opt)?)?, inv))
             }
             "--ctrepldstport" => {
-                c.tuple_mut().repl_dport = Some((parse_port_range_xt("conntrack", "--ctrepldstport", a.value(opt)?)?, inv))
+                c.tuple_mut().repl_dport =
+                    Some((parse_port_range_xt("conntrack", "--ctrepldstport", a.value(opt)?)?, inv))
             }
             "--ctexpire" => {
                 let v = a.value(opt)?;
