@@ -519,6 +519,87 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
         "-A INPUT -m policy --dir in --pol ipsec --strict --strict --proto esp -j ACCEPT",
         "policy: option \"--strict\" can only be used once.",
     ),
+    // options that exclude each other
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --sports 1 --dports 2 -j ACCEPT",
+        "multiport: option \"--source-ports\" cannot be used together with \"--destination-ports\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --dports 1 --ports 2 -j ACCEPT",
+        "multiport: option \"--destination-ports\" cannot be used together with \"--ports\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --ports 1 --dports 2 -j ACCEPT",
+        "multiport: option \"--destination-ports\" cannot be used together with \"--ports\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m hashlimit --hashlimit-name a --hashlimit-upto 1/s --hashlimit-above 2/s -j ACCEPT",
+        "hashlimit: option \"--hashlimit-upto\" cannot be used together with \"--hashlimit-above\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m hashlimit --hashlimit-name a --hashlimit-above 1/s --hashlimit-upto 2/s -j ACCEPT",
+        "hashlimit: option \"--hashlimit-upto\" cannot be used together with \"--hashlimit-above\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m connlimit --connlimit-above 1 --connlimit-upto 2 -j ACCEPT",
+        "connlimit: option \"--connlimit-upto\" cannot be used together with \"--connlimit-above\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m connlimit --connlimit-upto 1 --connlimit-above 2 -j ACCEPT",
+        "connlimit: option \"--connlimit-upto\" cannot be used together with \"--connlimit-above\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m ttl --ttl-eq 5 --ttl-gt 6 -j ACCEPT",
+        "ttl: option \"--ttl-gt\" cannot be used together with \"--ttl-eq\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m ttl --ttl-gt 5 --ttl-eq 6 -j ACCEPT",
+        "ttl: option \"--ttl-gt\" cannot be used together with \"--ttl-eq\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m ttl --ttl-lt 5 --ttl-gt 6 -j ACCEPT",
+        "ttl: option \"--ttl-lt\" cannot be used together with \"--ttl-gt\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m dscp --dscp 5 --dscp-class AF11 -j ACCEPT",
+        "dscp: option \"--dscp\" cannot be used together with \"--dscp-class\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m dscp --dscp-class AF11 --dscp 5 -j ACCEPT",
+        "dscp: option \"--dscp\" cannot be used together with \"--dscp-class\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m statistic --mode random --every 2 --probability 0.5 -j ACCEPT",
+        "statistic: option \"--probability\" cannot be used together with \"--every\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --update --rcheck -j ACCEPT",
+        "recent: option \"--rcheck\" cannot be used together with \"--update\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m recent --rcheck --set -j ACCEPT",
+        "recent: option \"--set\" cannot be used together with \"--rcheck\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -j MARK --or-mark 1 --set-mark 2",
+        "MARK: option \"--set-mark\" cannot be used together with \"--or-mark\".",
+    ),
     // NAT ports
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:70000", "Port `70000' not valid"),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5-70000", "Port `70000' not valid"),

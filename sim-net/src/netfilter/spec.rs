@@ -688,7 +688,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         e => e,
                     })?;
                     if took {
-                        target_exclusions(&name, opt, &seen)?;
+                        exclusions(&name, opt, usize::MAX, &seen)?;
                         seen.insert((usize::MAX, opt.to_string()));
                         continue;
                     }
@@ -700,6 +700,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     if seen.contains(&(i, key.clone())) {
                         return Err(once_message(m, &key));
                     }
+                    exclusions(ext_of(m), &key, i, &seen)?;
                     let ext_name = match &*m {
                         Match::Ext(e) => e.name(),
                         other => other.name(),
@@ -894,23 +895,45 @@ fn once_message(m: &Match, key: &str) -> SpecError {
     }
 }
 
-/// Options of one target that exclude each other (measured with iptables v1.8.9): MARK's
-/// operations.
-fn target_exclusions(
-    target: &str,
+/// Options of one extension that exclude each other, measured with iptables v1.8.9: the
+/// message names first the one listed first here, whichever was given first.
+const EXCLUSIVE: [(&str, &[&str]); 6] = [
+    ("multiport", &["--source-ports", "--destination-ports", "--ports"]),
+    ("hashlimit", &["--hashlimit-upto", "--hashlimit-above"]),
+    ("connlimit", &["--connlimit-upto", "--connlimit-above"]),
+    ("ttl", &["--ttl-lt", "--ttl-gt", "--ttl-eq"]),
+    ("dscp", &["--dscp", "--dscp-class"]),
+    ("MARK", &["--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"]),
+];
+
+/// Refuses `opt` (canonical) for the extension `ext` (at `idx`: a match index, `usize::MAX`
+/// the target) if an option it excludes was given.
+fn exclusions(
+    ext: &str,
     opt: &str,
+    idx: usize,
     seen: &std::collections::BTreeSet<(usize, String)>,
 ) -> Result<(), SpecError> {
-    const MARK_OPS: [&str; 5] = ["--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"];
-    if target == "MARK" && MARK_OPS.contains(&opt) {
-        // (At most one is there: a second is refused here.)
-        if let Some((_, earlier)) =
-            seen.iter().find(|(i, o)| *i == usize::MAX && MARK_OPS.contains(&o.as_str()))
-        {
-            return Err(bad(format!("MARK: option \"{earlier}\" cannot be used together with \"{opt}\".")));
+    for (e, group) in EXCLUSIVE {
+        let Some(at) = group.iter().position(|o| *o == opt).filter(|_| e == ext) else {
+            continue;
+        };
+        for (j, other) in group.iter().enumerate() {
+            if j != at && seen.contains(&(idx, other.to_string())) {
+                let (x, y) = if j < at { (*other, opt) } else { (opt, *other) };
+                return Err(bad(format!("{ext}: option \"{x}\" cannot be used together with \"{y}\".")));
+            }
         }
     }
     Ok(())
+}
+
+/// The name an extension calls itself in messages (`-m` name).
+fn ext_of(m: &Match) -> &'static str {
+    match m {
+        Match::Ext(e) => e.name(),
+        _ => m.name(),
+    }
 }
 
 fn parse_rulenum(s: &str) -> Result<usize, SpecError> {
