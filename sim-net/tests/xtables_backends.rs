@@ -201,6 +201,68 @@ const CASES: &[Case] = &[
         nft: Expect::Saved(REPEATS),
         legacy: Expect::Saved(REPEATS),
     },
+    Case {
+        what: "abbreviated address types, reversed ranges kept, ctproto 0, a LOG prefix cut to 29 bytes, -i +",
+        rules: "*filter\n-A INPUT -m addrtype --dst-type LOC -j ACCEPT\n-A INPUT -m addrtype --dst-type X -j ACCEPT\n-A INPUT -m length --length 5:3 -j ACCEPT\n-A INPUT -m conntrack --ctexpire 5:3 -j ACCEPT\n-A INPUT -m conntrack --ctproto 0 -j ACCEPT\n-A INPUT -m conntrack ! --ctproto 0 -j ACCEPT\n-A INPUT -j LOG --log-prefix \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n-A INPUT -j LOG --log-level panic\n-A INPUT -i + -j ACCEPT\n-A INPUT -p udp --dport 65536 -j ACCEPT\n-A INPUT -p udp --dport 1:65536 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(LOOSE_FORMS),
+        legacy: Expect::Saved(LOOSE_FORMS),
+    },
+    Case {
+        what: "owner in INPUT (xt_owner's hooks)",
+        rules: "*filter\n-A INPUT -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "recent --set with --seconds (xt_recent's checkentry)",
+        rules: "*filter\n-A INPUT -m recent --set --seconds 5 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "a TCP reset for UDP (ipt_REJECT's checkentry)",
+        rules: "*filter\n-A INPUT -p udp -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "TCPMSS for UDP (xt_TCPMSS's protocol)",
+        rules: "*mangle\n-A POSTROUTING -p udp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain POSTROUTING"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "DNAT in POSTROUTING (the target's hooks)",
+        rules: "*nat\n-A POSTROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain POSTROUTING"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "SNAT in PREROUTING (the target's hooks)",
+        rules: "*nat\n-A PREROUTING -p tcp -j SNAT --to-source 10.0.0.1\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain PREROUTING"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "! -s 0.0.0.0/0 (nft cannot express it)",
+        rules: "*filter\n-A INPUT ! -s 0.0.0.0/0 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Same,
+    },
+];
+
+const LOOSE_FORMS: &[&str] = &[
+    "-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT",
+    "-A INPUT -m addrtype --dst-type XRESOLVE -j ACCEPT",
+    "-A INPUT -m length --length 5:3 -j ACCEPT",
+    "-A INPUT -m conntrack --ctexpire 5:3 -j ACCEPT",
+    "-A INPUT -m conntrack --ctproto 0 -j ACCEPT",
+    "-A INPUT -m conntrack ! --ctproto 0 -j ACCEPT",
+    "-A INPUT -j LOG --log-prefix aaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "-A INPUT -j LOG --log-level 0",
+    "-A INPUT -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 0 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 1:0 -j ACCEPT",
 ];
 
 const NAT_PORTS: &[&str] = &[
@@ -707,6 +769,67 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
         "-A PREROUTING -p tcp -j DNAT ! --to-destination 10.0.0.1",
         "DNAT: option \"--to-destination\" cannot be inverted.",
     ),
+    // more words (the netsim probe of 2026-12-04)
+    (
+        "filter",
+        "-A INPUT -m length --length 70000 -j ACCEPT",
+        "length: bad value for option \"--length\" near \"70000\", or out of range (0-65535).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m length --length 1:2:3 -j ACCEPT",
+        "length: Too many components for option \"--length\" (max: 2)",
+    ),
+    (
+        "filter",
+        "-A INPUT -m conntrack --ctexpire abc -j ACCEPT",
+        "conntrack: bad value for option \"--ctexpire\" near \"abc\", or out of range (0-4294967295).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m conntrack --ctdir BOGUS -j ACCEPT",
+        "conntrack: Bad value for \"--ctdir\" option: \"BOGUS\"",
+    ),
+    ("filter", "-A INPUT -j LOG --log-level 9", "log level \"9\" unknown"),
+    ("filter", "-A INPUT -j LOG --log-level warn", "log level \"warn\" unknown"),
+    ("filter", "-A INPUT -j LOG --log-level err", "log level \"err\" unknown"),
+    (
+        "filter",
+        "-A INPUT -j KUBE-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "Invalid target name `KUBE-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' (28 chars max)",
+    ),
+    (
+        "filter",
+        "-A INPUT -j AAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "Invalid target name `AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' (28 chars max)",
+    ),
+    ("filter", "-A INPUT -m addrtype --dst-type LOCALX -j ACCEPT", "addrtype: bad type \"LOCALX\""),
+    ("filter", "-A INPUT -m addrtype --dst-type LOCAL, -j ACCEPT", "addrtype: bad type \"\""),
+    ("filter", "-A INPUT -m addrtype --dst-type ,LOCAL -j ACCEPT", "addrtype: bad type `,LOCAL'"),
+    ("filter", "-A INPUT -p sctp --dport 70000 -j ACCEPT", "invalid port/service `70000' specified"),
+    ("filter", "-A INPUT -m limit --limit 0/s -j ACCEPT", "bad rate \"0/s\"'"),
+    ("filter", "-A INPUT -j REJECT --reject-with icmp-bogus", "unknown reject type \"icmp-bogus\""),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT",
+        "too many ports specified",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80 --random-fully",
+        "unknown option \"--random-fully\"",
+    ),
+    (
+        "nat",
+        "-A POSTROUTING -j MASQUERADE --to-ports 80",
+        "Need TCP, UDP, SCTP or DCCP with port specification",
+    ),
+    (
+        "nat",
+        "-A PREROUTING -j DROP",
+        "The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.",
+    ),
+    ("nat", "-A PREROUTING -p tcp -j DNAT", "DNAT: option \"--to-destination\" must be specified"),
 ];
 
 fn expected(c: &Case, e: Expect) -> Outcome {

@@ -1209,17 +1209,23 @@ impl ExtMatch {
             ExtMatch::Length(l) => match opt {
                 "--length" => {
                     let v = a.value(opt)?;
-                    let err = || bad(format!("length: bad value \"{v}\""));
+                    // XTTYPE_UINT16RC: a reversed range is kept (and matches nothing).
                     let p = |s: &str, d: u16| {
-                        if s.is_empty() { Ok(d) } else { s.parse::<u16>().map_err(|_| err()) }
+                        if s.is_empty() {
+                            return Ok(d);
+                        }
+                        parse_u32(s).and_then(|n| u16::try_from(n).ok()).ok_or_else(|| {
+                            bad(format!(
+                                "length: bad value for option \"--length\" near \"{s}\", or out of range (0-65535)."
+                            ))
+                        })
                     };
-                    let (min, max) = match v.split_once(':') {
-                        None => (p(v, 0)?, p(v, 0)?),
-                        Some((x, y)) => (p(x, 0)?, p(y, 65535)?),
+                    let parts: Vec<&str> = v.split(':').collect();
+                    let (min, max) = match parts.as_slice() {
+                        [x] => (p(x, 0)?, p(x, 0)?),
+                        [x, y] => (p(x, 0)?, p(y, 65535)?),
+                        _ => return Err(bad("length: Too many components for option \"--length\" (max: 2)")),
                     };
-                    if min > max {
-                        return Err(err());
-                    }
                     *l = LengthMatch { min, max, invert: inv };
                 }
                 _ => return Ok(false),

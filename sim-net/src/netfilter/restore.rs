@@ -124,6 +124,15 @@ pub enum RestoreErrorKind {
         /// The kernel's reason (its log message).
         reason: String,
     },
+    /// iptables-legacy: the kernel refused the block at COMMIT for a rule in a user chain
+    /// (the real tool says only `iptables-restore: line N failed`).
+    #[error("line {commit} failed: the kernel refused the table ({reason})")]
+    CommitRefused {
+        /// The COMMIT line.
+        commit: usize,
+        /// The kernel's reason.
+        reason: String,
+    },
     /// iptables-nft: the kernel refused a rule as it was appended.
     #[error("RULE_APPEND failed (Invalid argument): rule in chain {chain} ({reason})")]
     RuleAppendFailed {
@@ -287,7 +296,12 @@ impl Netfilter {
                     }
                 }
                 b.table.check_loops().map_err(|e| err(e.into()))?;
-                b.table.check_hooks().map_err(|e| err(e.into()))?;
+                b.table.check_hooks().map_err(|e| match (e, opts.backend) {
+                    (TableError::Invalid(reason), Some(Backend::Legacy)) => {
+                        err(RestoreErrorKind::CommitRefused { commit: line, reason })
+                    }
+                    (e, _) => err(e.into()),
+                })?;
                 let i = tidx(b.name);
                 self.tables[i] = std::rc::Rc::new(b.table);
                 self.loaded[i] = true;
@@ -351,11 +365,7 @@ impl Netfilter {
                     }));
                 }
                 (Some(ProtoProblem::Kernel(reason)), None) => {
-                    return Err(err(SpecError::BadValue(format!(
-                        "{reason} (use -p {})",
-                        reason.split(' ').next().unwrap_or("tcp")
-                    ))
-                    .into()));
+                    return Err(err(spec::kernel_refusal(reason).into()));
                 }
             }
             if let Some(c) = counters
@@ -373,6 +383,20 @@ impl Netfilter {
                 Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
                 _ => None,
             };
+            // The kernel checks the hooks of a rule in a built-in chain as it loads it.
+            if let (Some(c), Some(backend)) = (&op_chain, opts.backend)
+                && let Some(hook) = b.table.chain(c).and_then(|ch| ch.hook)
+                && let Some(reason) = super::table::hook_problem(&cl.rule, c, hook)
+            {
+                match backend {
+                    Backend::Legacy => {
+                        b.refused.get_or_insert((line, reason));
+                    }
+                    Backend::Nft => {
+                        return Err(err(RestoreErrorKind::RuleAppendFailed { chain: c.clone(), reason }));
+                    }
+                }
+            }
             let jump_to = match &cl.rule.target {
                 super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
                 _ => None,

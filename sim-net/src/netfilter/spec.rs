@@ -306,13 +306,20 @@ fn parse_ctstatus(s: &str) -> Result<CtStatusSet, SpecError> {
     Ok(CtStatusSet(bits))
 }
 
+/// libxt_addrtype.c `parse_types`: each name may be abbreviated (`LOC` is `LOCAL`, `X` is
+/// `XRESOLVE`: the first type the name begins, in the kernel's order).
 fn parse_addrtypes(s: &str) -> Result<AddrTypeSet, SpecError> {
+    if s.starts_with(',') {
+        return Err(bad(format!("addrtype: bad type `{s}'")));
+    }
     let mut bits = 0u16;
     for part in s.split(',') {
         let i = ADDRTYPE_NAMES
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(part))
-            .ok_or_else(|| bad(format!("addrtype: invalid address type specified `{part}'")))?;
+            .position(|n| {
+                !part.is_empty() && n.len() >= part.len() && n[..part.len()].eq_ignore_ascii_case(part)
+            })
+            .ok_or_else(|| bad(format!("addrtype: bad type \"{part}\"")))?;
         bits |= 1 << i;
     }
     Ok(AddrTypeSet(bits))
@@ -602,7 +609,12 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     Some(n) => (n.to_string(), true),
                     None => (v.to_string(), false),
                 };
-                let m = Some(IfaceMatch { name, wildcard, invert: inv });
+                // `-i +` names every interface: no test at all (iptables-save prints none).
+                let m = (!(name.is_empty() && wildcard && !inv)).then_some(IfaceMatch {
+                    name,
+                    wildcard,
+                    invert: inv,
+                });
                 let input = arg == "-i" || arg == "--in-interface";
                 let slot = if input { &mut rule.in_iface } else { &mut rule.out_iface };
                 if slot.is_some() {
@@ -1188,9 +1200,6 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                         v.parse::<u8>().map_err(|_| bad(format!("unknown protocol \"{v}\" specified")))?
                     }
                 };
-                if n == 0 {
-                    return Err(bad("conntrack: --ctproto 0 is not allowed"));
-                }
                 c.tuple_mut().proto = Some((n, inv));
             }
             "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net(a.value(opt)?)?, inv)),
@@ -1215,14 +1224,17 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             }
             "--ctexpire" => {
                 let v = a.value(opt)?;
-                let err = || bad(format!("conntrack: bad --ctexpire \"{v}\""));
-                let (lo, hi) = match v.split_once(':') {
-                    None => (v.parse().map_err(|_| err())?, v.parse().map_err(|_| err())?),
-                    Some((x, y)) => (x.parse().map_err(|_| err())?, y.parse().map_err(|_| err())?),
+                // XTTYPE_UINT32RC: a reversed range is kept (and matches nothing).
+                let err = |p: &str| {
+                    bad(format!(
+                        "conntrack: bad value for option \"--ctexpire\" near \"{p}\", or out of range (0-4294967295)."
+                    ))
                 };
-                if lo > hi {
-                    return Err(err());
-                }
+                let num = |p: &str| p.parse::<u32>().map_err(|_| err(p));
+                let (lo, hi) = match v.split_once(':') {
+                    None => (num(v)?, num(v)?),
+                    Some((x, y)) => (num(x)?, num(y)?),
+                };
                 c.tuple_mut().expire = Some(((lo, hi), inv));
             }
             "--ctdir" => {
@@ -1235,7 +1247,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 } else if v.eq_ignore_ascii_case("REPLY") {
                     true
                 } else {
-                    return Err(bad(format!("conntrack: bad --ctdir \"{v}\"")));
+                    return Err(bad(format!("conntrack: Bad value for \"--ctdir\" option: \"{v}\"")));
                 });
             }
             _ => return Ok(false),
@@ -1361,6 +1373,9 @@ fn new_target(name: &str, goto: bool) -> Result<TargetBuilder, SpecError> {
             if name.is_empty() || name.starts_with('-') {
                 return Err(SpecError::MissingArgument(if goto { "-g" } else { "-j" }.into()));
             }
+            if name.len() > 28 {
+                return Err(bad(format!("Invalid target name `{name}' (28 chars max)")));
+            }
             if KNOWN_UNSIMULATED_TARGETS.contains(&name) {
                 return Err(SpecError::UnsimulatedTarget(name.to_string()));
             }
@@ -1429,28 +1444,35 @@ fn target_option(t: &mut TargetBuilder, opt: &str, inv: bool, a: &mut Args<'_>) 
         Target::Log(l) => match opt {
             "--log-prefix" => {
                 let v = a.value(opt)?;
-                if v.len() > 29 {
-                    return Err(bad("Maximum prefix length 29 for --log-prefix"));
+                // libxt_LOG.c: the prefix is cut to the kernel's 29 bytes, silently (as the
+                // real iptables does).
+                let mut end = v.len().min(29);
+                while !v.is_char_boundary(end) {
+                    end -= 1;
                 }
-                l.prefix = v.to_string();
+                l.prefix = v[..end].to_string();
             }
             "--log-level" => {
                 let v = a.value(opt)?;
-                let names = ["emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"];
+                // libxt_LOG.c's names (`warn` and `err` are not among them).
+                let names = [
+                    ("emerg", 0),
+                    ("panic", 0),
+                    ("alert", 1),
+                    ("crit", 2),
+                    ("error", 3),
+                    ("warning", 4),
+                    ("notice", 5),
+                    ("info", 6),
+                    ("debug", 7),
+                ];
                 l.level = match v.parse::<u8>() {
                     Ok(n) if n <= 7 => n,
                     _ => names
                         .iter()
-                        .position(|n| *n == v)
-                        .map(|p| p as u8)
-                        .or(if v == "warn" {
-                            Some(4)
-                        } else if v == "err" {
-                            Some(3)
-                        } else {
-                            None
-                        })
-                        .ok_or_else(|| bad(format!("log-level `{v}' unknown")))?,
+                        .find(|(n, _)| *n == v)
+                        .map(|(_, l)| *l)
+                        .ok_or_else(|| bad(format!("log level \"{v}\" unknown")))?,
                 };
             }
             _ => match LOG_FLAGS.iter().find(|(n, _)| *n == opt) {
@@ -1491,14 +1513,6 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
         }
         Target::Masquerade(opts) if opts.ports.is_some() && !l4 => {
             return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
-        }
-        // ipt_REJECT's checkentry: a TCP reset needs a (non-inverted) `-p tcp`.
-        Target::Reject(super::RejectWith::TcpReset)
-            if !matches!(rule.proto, Some(ProtoMatch { proto: Protocol::Tcp, invert: false })) =>
-        {
-            return Err(bad(
-                "Invalid argument. Run `dmesg' for more information. (TCP_RESET invalid for non-tcp)",
-            ));
         }
         Target::Mark(_) if !t.has_mark_op => {
             return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
@@ -1555,9 +1569,6 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
                 return Err(bad("addrtype: you must specify --src-type or --dst-type"));
             }
             Match::Recent(r) => {
-                if r.cmd == RecentCmd::Set && r.seconds > 0 {
-                    return Err(bad("recent: --set may not be combined with --seconds"));
-                }
                 if r.reap && r.seconds == 0 {
                     return Err(bad("recent: option \"--reap\" also requires \"--seconds\"."));
                 }
@@ -1624,6 +1635,13 @@ pub enum ProtoProblem {
 pub fn check_protocols(rule: &Rule, backend: Option<Backend>) -> Option<ProtoProblem> {
     let exact = rule.proto.filter(|p| !p.invert).map(|p| p.proto);
     let named = rule.proto.map(|p| p.proto);
+    // iptables-nft: an inverted match of every address cannot be expressed; the kernel
+    // refuses the rule (legacy loads it, and it never matches).
+    if backend == Some(Backend::Nft)
+        && [rule.src, rule.dst].iter().flatten().any(|a| a.invert && a.net.prefix_len() == 0)
+    {
+        return Some(ProtoProblem::Kernel("an inverted match of 0.0.0.0/0"));
+    }
     for m in &rule.matches {
         let (need, kernel_msg, nft_msg) = match m {
             Match::Tcp(_) => {
@@ -1651,7 +1669,7 @@ pub fn check_protocols(rule: &Rule, backend: Option<Backend>) -> Option<ProtoPro
             }
         }
     }
-    None
+    kernel_checks(rule).map(ProtoProblem::Kernel)
 }
 
 /// Applies defaults that depend on the whole rule: `-m recent` without `--name` uses the
@@ -1672,14 +1690,38 @@ pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
     let c = parse_unchecked(argv, false)?;
     match check_protocols(&c.rule, None) {
         Some(ProtoProblem::Parse(e)) => Err(e),
-        Some(ProtoProblem::Kernel(m)) => Err(bad(format!("{m} (use -p {})", protocol_hint(m)))),
+        Some(ProtoProblem::Kernel(m)) => Err(kernel_refusal(m)),
         None => Ok(c),
     }
 }
 
-/// The `-p` a kernel protocol-check message asks for.
-fn protocol_hint(msg: &str) -> &'static str {
-    ["tcp", "udp", "icmp", "sctp"].into_iter().find(|p| msg.starts_with(p)).unwrap_or("tcp")
+/// How the model's own `iptables` reports what the kernel refuses: a protocol match
+/// with a hint to the `-p` it needs, anything else as iptables does (`Invalid argument`).
+pub fn kernel_refusal(msg: &str) -> SpecError {
+    match ["tcp", "udp", "icmp", "sctp"].into_iter().find(|p| msg.starts_with(&format!("{p} match"))) {
+        Some(p) => bad(format!("{msg} (use -p {p})")),
+        None => bad(format!("Invalid argument. Run `dmesg' for more information. ({msg})")),
+    }
+}
+
+/// What the kernel's `checkentry` functions refuse in a rule beyond the protocol matches
+/// (both backends load these as xtables extensions): the kernel's log message.
+fn kernel_checks(rule: &Rule) -> Option<&'static str> {
+    let tcp = matches!(rule.proto, Some(ProtoMatch { proto: Protocol::Tcp, invert: false }));
+    match &rule.target {
+        // ipt_REJECT's checkentry: a TCP reset needs a (non-inverted) `-p tcp`.
+        Target::Reject(super::RejectWith::TcpReset) if !tcp => return Some("TCP_RESET invalid for non-tcp"),
+        // xt_TCPMSS's `.proto = IPPROTO_TCP`.
+        Target::Ext(e) if e.name() == "TCPMSS" && !tcp => {
+            return Some("TCPMSS target: only valid for protocol 6");
+        }
+        _ => {}
+    }
+    // xt_recent's checkentry: `--set` takes no `--seconds`.
+    rule.matches
+        .iter()
+        .any(|m| matches!(m, Match::Recent(r) if r.cmd == RecentCmd::Set && r.seconds > 0))
+        .then_some("recent: --set cannot be combined with --seconds")
 }
 
 /// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller;
