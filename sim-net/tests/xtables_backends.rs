@@ -244,6 +244,24 @@ const CASES: &[Case] = &[
         legacy: Expect::Refused(3, "line 3 failed"),
     },
     Case {
+        what: "owner in a user chain INPUT reaches: nft refuses the rule that makes it so",
+        rules: "*filter\n:X - [0:0]\n-A INPUT -j X\n-A X -m owner --socket-exists -j DROP\nCOMMIT\n",
+        nft: Expect::Refused(4, "RULE_APPEND failed (Invalid argument): rule in chain X"),
+        legacy: Expect::Refused(5, "line 5 failed"),
+    },
+    Case {
+        what: "owner in a user chain, then INPUT's jump to it",
+        rules: "*filter\n:X - [0:0]\n-A X -m owner --socket-exists -j DROP\n-A INPUT -j X\nCOMMIT\n",
+        nft: Expect::Refused(4, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(5, "line 5 failed"),
+    },
+    Case {
+        what: "DNAT two jumps below POSTROUTING",
+        rules: "*nat\n:A - [0:0]\n:B - [0:0]\n-A B -p tcp -j DNAT --to-destination 10.0.0.1:80\n-A A -j B\n-A POSTROUTING -j A\n-A OUTPUT -j A\nCOMMIT\n",
+        nft: Expect::Refused(6, "RULE_APPEND failed (Invalid argument): rule in chain POSTROUTING"),
+        legacy: Expect::Refused(8, "line 8 failed"),
+    },
+    Case {
         what: "! -s 0.0.0.0/0 (nft cannot express it)",
         rules: "*filter\n-A INPUT ! -s 0.0.0.0/0 -j ACCEPT\nCOMMIT\n",
         nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),

@@ -238,6 +238,61 @@ struct Block {
     /// iptables-nft: the jumps of the block (from, to, line), to name the rule that closed a
     /// loop.
     jumps: Vec<(String, String, usize)>,
+    /// iptables-nft: the rules of user chains whose target or match the kernel allows from
+    /// some hooks only (chain, line, allowed hooks as bits), to name the rule the kernel
+    /// refused when a bad hook reaches one.
+    limited: Vec<(String, usize, u8)>,
+}
+
+impl Block {
+    /// iptables-nft: the rule the kernel refuses first when a rule of a user chain is reached
+    /// from a hook it does not support: the later of that rule and the jump that completed
+    /// the path (the earliest such moment over all rules); its line and chain.
+    fn nft_hook_culprit(&self) -> Option<(usize, String)> {
+        let builtins: Vec<(&str, u8)> = self
+            .table
+            .chains()
+            .filter_map(|c| c.hook.map(|h| (c.name.as_str(), super::table::hook_bit(h))))
+            .collect();
+        let mut best: Option<(usize, String)> = None;
+        for (start, bit) in &builtins {
+            if self.limited.iter().all(|(_, _, allowed)| bit & !allowed == 0) {
+                continue;
+            }
+            // The earliest line by which each chain is reachable from `start`: a path whose
+            // latest jump is earliest (a bottleneck path), and the chain of that jump.
+            let mut reach: std::collections::BTreeMap<&str, (usize, &str)> =
+                std::collections::BTreeMap::new();
+            reach.insert(start, (0, start));
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for (from, to, line) in &self.jumps {
+                    let Some(&(at, via)) = reach.get(from.as_str()) else { continue };
+                    let cand = if *line >= at { (*line, from.as_str()) } else { (at, via) };
+                    if reach.get(to.as_str()).is_none_or(|(t, _)| cand.0 < *t) {
+                        reach.insert(to, cand);
+                        changed = true;
+                    }
+                }
+            }
+            for (chain, rule_line, allowed) in &self.limited {
+                if bit & !allowed == 0 {
+                    continue;
+                }
+                let Some(&(path_line, via)) = reach.get(chain.as_str()) else { continue };
+                let culprit = if *rule_line >= path_line {
+                    (*rule_line, chain.clone())
+                } else {
+                    (path_line, via.to_string())
+                };
+                if best.as_ref().is_none_or(|b| culprit.0 < b.0) {
+                    best = Some(culprit);
+                }
+            }
+        }
+        best
+    }
 }
 
 impl Netfilter {
@@ -296,12 +351,21 @@ impl Netfilter {
                     }
                 }
                 b.table.check_loops().map_err(|e| err(e.into()))?;
-                b.table.check_hooks().map_err(|e| match (e, opts.backend) {
-                    (TableError::Invalid(reason), Some(Backend::Legacy)) => {
-                        err(RestoreErrorKind::CommitRefused { commit: line, reason })
-                    }
-                    (e, _) => err(e.into()),
-                })?;
+                if let Err(e) = b.table.check_hooks() {
+                    return Err(match (e, opts.backend) {
+                        (TableError::Invalid(reason), Some(Backend::Legacy)) => {
+                            err(RestoreErrorKind::CommitRefused { commit: line, reason })
+                        }
+                        (TableError::Invalid(reason), Some(Backend::Nft)) => match b.nft_hook_culprit() {
+                            Some((at, chain)) => RestoreError {
+                                line: at,
+                                kind: RestoreErrorKind::RuleAppendFailed { chain, reason },
+                            },
+                            None => err(TableError::Invalid(reason).into()),
+                        },
+                        (e, _) => err(e.into()),
+                    });
+                }
                 let i = tidx(b.name);
                 self.tables[i] = std::rc::Rc::new(b.table);
                 self.loaded[i] = true;
@@ -323,7 +387,14 @@ impl Netfilter {
                     })
                 })?;
                 let table = if noflush { Table::clone(&self.tables[tidx(t)]) } else { Table::new(t) };
-                block = Some(Block { name: t, table, refused: None, missing_chain: None, jumps: Vec::new() });
+                block = Some(Block {
+                    name: t,
+                    table,
+                    refused: None,
+                    missing_chain: None,
+                    jumps: Vec::new(),
+                    limited: Vec::new(),
+                });
                 continue;
             }
             let Some(b) = block.as_mut() else {
@@ -383,6 +454,12 @@ impl Netfilter {
                 Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
                 _ => None,
             };
+            if let (Some(c), Some(Backend::Nft)) = (&op_chain, opts.backend)
+                && b.table.chain(c).is_some_and(|ch| ch.hook.is_none())
+                && let Some((_, allowed)) = super::table::hook_limits(&cl.rule)
+            {
+                b.limited.push((c.clone(), line, allowed));
+            }
             // The kernel checks the hooks of a rule in a built-in chain as it loads it.
             if let (Some(c), Some(backend)) = (&op_chain, opts.backend)
                 && let Some(hook) = b.table.chain(c).and_then(|ch| ch.hook)

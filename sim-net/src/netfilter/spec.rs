@@ -1568,10 +1568,8 @@ fn validate_matches(rule: &Rule) -> Result<(), SpecError> {
             Match::AddrType(at) if at.src.is_none() && at.dst.is_none() => {
                 return Err(bad("addrtype: you must specify --src-type or --dst-type"));
             }
-            Match::Recent(r) => {
-                if r.reap && r.seconds == 0 {
-                    return Err(bad("recent: option \"--reap\" also requires \"--seconds\"."));
-                }
+            Match::Recent(r) if r.reap && r.seconds == 0 => {
+                return Err(bad("recent: option \"--reap\" also requires \"--seconds\"."));
             }
             Match::Conntrack(c) if !c.any() => {
                 return Err(bad("conntrack: At least one option is required"));

@@ -283,7 +283,7 @@ fn chain_order(c: &Chain) -> (u8, u8, &str) {
     }
 }
 
-fn hook_bit(h: Hook) -> u8 {
+pub(super) fn hook_bit(h: Hook) -> u8 {
     match h {
         Hook::Prerouting => 1,
         Hook::Input => 2,
@@ -295,7 +295,7 @@ fn hook_bit(h: Hook) -> u8 {
 
 /// The hooks (as a bit set) a rule's target or match may be used from, if the kernel limits
 /// them (the `.hooks` of the xt_target/xt_match), with what limits them.
-fn hook_limits(r: &Rule) -> Option<(String, u8)> {
+pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
     let allowed = match r.target {
         Target::Dnat { .. } => Some(hook_bit(Hook::Prerouting) | hook_bit(Hook::Output)),
         Target::Snat { .. } => Some(hook_bit(Hook::Input) | hook_bit(Hook::Postrouting)),
