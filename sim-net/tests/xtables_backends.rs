@@ -267,6 +267,45 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
         legacy: Expect::Same,
     },
+    Case {
+        what: "-t on a rule line, in each program's name",
+        rules: "*filter\n-A INPUT -j ACCEPT -t nat\nCOMMIT\n",
+        nft: Expect::Refused(2, "The -t option cannot be used in iptables-nft-restore."),
+        legacy: Expect::Refused(2, "The -t option cannot be used in iptables-restore."),
+    },
+    Case {
+        what: "rpfilter outside PREROUTING (xt_rpfilter's hooks)",
+        rules: "*filter\n-A INPUT -m rpfilter -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "a reversed uid range (xt_owner's checkentry)",
+        rules: "*filter\n-A OUTPUT -m owner --uid-owner 5-3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "TPROXY without -p tcp/udp (xt_TPROXY's checkentry)",
+        rules: "*mangle\n-A PREROUTING -j TPROXY --on-port 80\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain PREROUTING"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "short and strtoul address forms, -4, rpfilter where it belongs",
+        rules: "*raw\n-A PREROUTING -s 10.1 -j ACCEPT\n-A PREROUTING -s 010.1.2.3 -j ACCEPT\n-A PREROUTING -s 10 -j ACCEPT\n-A PREROUTING -s 0x0a.0.0.1 -j ACCEPT\n-A PREROUTING -4 -j ACCEPT\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
+        nft: Expect::Saved(ADDRESS_FORMS),
+        legacy: Expect::Saved(ADDRESS_FORMS),
+    },
+];
+
+const ADDRESS_FORMS: &[&str] = &[
+    "-A PREROUTING -s 10.1.0.0/32 -j ACCEPT",
+    "-A PREROUTING -s 8.1.2.3/32 -j ACCEPT",
+    "-A PREROUTING -s 10.0.0.0/32 -j ACCEPT",
+    "-A PREROUTING -s 10.0.0.1/32 -j ACCEPT",
+    "-A PREROUTING -j ACCEPT",
+    "-A PREROUTING -m rpfilter --invert -j DROP",
 ];
 
 const LOOSE_FORMS: &[&str] = &[
@@ -848,6 +887,66 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
         "The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.",
     ),
     ("nat", "-A PREROUTING -p tcp -j DNAT", "DNAT: option \"--to-destination\" must be specified"),
+    ("filter", "-A INPUT -m connmark -j ACCEPT", "connmark: option \"--mark\" must be specified"),
+    (
+        "filter",
+        "-A INPUT -m connmark --mark abc -j ACCEPT",
+        "connmark: bad integer value for option \"--mark\", or out of range.",
+    ),
+    ("filter", "-A INPUT -m mac --mac-source 00:11:22:33:44 -j ACCEPT", "Invalid MAC address specified."),
+    (
+        "filter",
+        "-A INPUT -m ttl --ttl-eq 300 -j ACCEPT",
+        "ttl: bad value for option \"--ttl-eq\", or out of range (0-255).",
+    ),
+    (
+        "filter",
+        "-A INPUT -m dscp --dscp 64 -j ACCEPT",
+        "dscp: bad value for option \"--dscp\", or out of range (0-63).",
+    ),
+    ("filter", "-A INPUT -m tos --tos bogus -j ACCEPT", "Symbolic name \"bogus\" is unknown"),
+    (
+        "filter",
+        "-A INPUT -m connlimit -j ACCEPT",
+        "You must specify \"--connlimit-above\" or \"--connlimit-upto\".",
+    ),
+    (
+        "filter",
+        "-A INPUT -m devgroup -j ACCEPT",
+        "devgroup match: You must specify either '--src-group' or '--dst-group'",
+    ),
+    ("filter", "-A INPUT -m string --string x -j ACCEPT", "string: option \"--algo\" must be specified"),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner abc -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"abc\"",
+    ),
+    (
+        "filter",
+        "-A INPUT -j MARK",
+        "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
+    ),
+    (
+        "filter",
+        "-A INPUT -j NFLOG --nflog-group 70000",
+        "NFLOG: bad value for option \"--nflog-group\", or out of range (0-65535).",
+    ),
+    ("filter", "-A INPUT -j AUDIT", "AUDIT: option \"--type\" must be specified"),
+    ("filter", "-A INPUT -j SET --add-set X src", "Set X doesn't exist."),
+    ("filter", "-A INPUT -w -j ACCEPT", "You cannot use `-w' from iptables-restore"),
+    ("filter", "-A INPUT -s 10.1. -j ACCEPT", "host/network `10.1.' not found"),
+    ("filter", "-A INPUT -s 1.2.3.4.5 -j ACCEPT", "host/network `1.2.3.4.5' not found"),
+    (
+        "mangle",
+        "-A PREROUTING -j TTL --ttl-set 300",
+        "TTL: bad value for option \"--ttl-set\", or out of range (0-255).",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -j DSCP --set-dscp 100",
+        "DSCP: bad value for option \"--set-dscp\", or out of range (0-63).",
+    ),
+    ("raw", "-A PREROUTING -j CT --zone 70000", "Cannot parse 70000 as a zone ID"),
 ];
 
 fn expected(c: &Case, e: Expect) -> Outcome {

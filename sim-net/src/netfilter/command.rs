@@ -53,10 +53,23 @@ impl From<TableError> for CommandError {
 
 /// The first ipset a rule names that does not exist.
 pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
-    rule.matches.iter().find_map(|m| match m {
+    let from_matches = rule.matches.iter().find_map(|m| match m {
         Match::Set(s) if sets.get(&s.name).is_none() => Some(s.name.clone()),
         _ => None,
-    })
+    });
+    // The SET target's sets (libxt_SET.c looks them up as the rule is parsed).
+    let from_target = || match &rule.target {
+        super::Target::Ext(e) => match &**e {
+            super::ext::ExtTarget::Set(t) => [&t.add, &t.del, &t.map]
+                .into_iter()
+                .flatten()
+                .find(|(name, _)| sets.get(name).is_none())
+                .map(|(name, _)| name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    from_matches.or_else(from_target)
 }
 
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).

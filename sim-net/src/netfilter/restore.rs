@@ -110,6 +110,12 @@ pub enum RestoreErrorKind {
     /// A malformed `[p:b]` counter prefix.
     #[error("bad counters `{0}'")]
     BadCounters(String),
+    /// `-t` on a rule line, in the named program's words.
+    #[error("The -t option cannot be used in {0}.")]
+    TableOption(&'static str),
+    /// `-w` on a rule line.
+    #[error("You cannot use `-w' from iptables-restore")]
+    WaitOption,
     /// A command that iptables-restore does not accept (`-L`, `-S`, `-t`).
     #[error("{0} is not allowed in iptables-restore")]
     NotAllowed(String),
@@ -415,7 +421,14 @@ impl Netfilter {
             };
             let args = split_args(rest).map_err(err)?;
             if args.iter().any(|a| a == "-t" || a == "--table") {
-                return Err(err(RestoreErrorKind::NotAllowed("-t".into())));
+                return Err(err(match opts.backend {
+                    Some(Backend::Nft) => RestoreErrorKind::TableOption("iptables-nft-restore"),
+                    Some(Backend::Legacy) => RestoreErrorKind::TableOption("iptables-restore"),
+                    None => RestoreErrorKind::NotAllowed("-t".into()),
+                }));
+            }
+            if args.iter().any(|a| a == "-w" || a == "--wait") {
+                return Err(err(RestoreErrorKind::WaitOption));
             }
             let mut cl: CommandLine =
                 spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| err(e.into()))?;

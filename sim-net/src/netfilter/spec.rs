@@ -175,8 +175,26 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
             (a, len)
         }
     };
-    let ip: Ipv4Addr = addr.parse().map_err(|_| not_found())?;
+    let ip = parse_dotted(addr).ok_or_else(not_found)?;
     Ipv4Net::new(ip, len).map(|n| n.trunc()).map_err(|_| not_found())
+}
+
+/// An address as xtables' `numeric_to_ipaddr` reads it: one to four dotted parts in
+/// `strtoul(.., 0)` forms of at most 255, the missing ones zero (`10` is 10.0.0.0, `10.1` is
+/// 10.1.0.0, `010.1.2.3` is 8.1.2.3; measured with iptables v1.8.9).
+fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut b = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || !p.bytes().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        b[i] = parse_u32(p).and_then(|v| u8::try_from(v).ok())?;
+    }
+    Some(Ipv4Addr::from(b))
 }
 
 /// Parses a port number as `xtables_parse_port` does: a number in C's `strtoul(s, NULL, 0)`
@@ -569,6 +587,8 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 set_op(&mut op, Op::Rename(old, new.to_string()))?;
             }
             "-n" | "--numeric" => flags.numeric = true,
+            // The IPv4 program takes `-4` and ignores it.
+            "-4" | "--ipv4" => {}
             "-v" | "--verbose" => flags.verbose = true,
             "-x" | "--exact" => flags.exact = true,
             "--line-numbers" => flags.line_numbers = true,
@@ -800,7 +820,9 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
             return Err(bad("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"));
         }
         // XTOPT_MAND options of libxt_comment, libxt_mark and libxt_nfacct.
-        if matches!(m, Match::Comment(_) | Match::Mark(_) | Match::Nfacct(_)) && !mandatory_given.contains(&i)
+        let connmark = matches!(m, Match::Ext(e) if e.name() == "connmark");
+        if (connmark || matches!(m, Match::Comment(_) | Match::Mark(_) | Match::Nfacct(_)))
+            && !mandatory_given.contains(&i)
         {
             let opt = match m {
                 Match::Comment(_) => "--comment",
@@ -1515,7 +1537,7 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
             return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
         }
         Target::Mark(_) if !t.has_mark_op => {
-            return Err(bad("MARK target: Parameter --set/and/or/xor-mark is required"));
+            return Err(bad("MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required"));
         }
         Target::Ext(e) => {
             e.finish()?;
@@ -1528,16 +1550,6 @@ fn finish_target(t: TargetBuilder, rule: &Rule) -> Result<Target, SpecError> {
                 }
                 ExtTarget::Redirect { ports: Some(_), .. } if !l4 => {
                     return Err(bad("Need TCP, UDP, SCTP or DCCP with port specification"));
-                }
-                ExtTarget::Tproxy { .. }
-                    if !matches!(
-                        rule.proto,
-                        Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp, invert: false })
-                    ) =>
-                {
-                    return Err(bad(
-                        "Invalid argument. Run `dmesg' for more information. (TPROXY needs -p tcp or -p udp)",
-                    ));
                 }
                 _ => {}
             }
@@ -1709,11 +1721,30 @@ fn kernel_checks(rule: &Rule) -> Option<&'static str> {
     match &rule.target {
         // ipt_REJECT's checkentry: a TCP reset needs a (non-inverted) `-p tcp`.
         Target::Reject(super::RejectWith::TcpReset) if !tcp => return Some("TCP_RESET invalid for non-tcp"),
+        // xt_TPROXY's checkentry: TCP or UDP only.
+        Target::Ext(e)
+            if e.name() == "TPROXY"
+                && !matches!(
+                    rule.proto,
+                    Some(ProtoMatch { proto: Protocol::Tcp | Protocol::Udp, invert: false })
+                ) =>
+        {
+            return Some("TPROXY needs -p tcp or -p udp");
+        }
         // xt_TCPMSS's `.proto = IPPROTO_TCP`.
         Target::Ext(e) if e.name() == "TCPMSS" && !tcp => {
             return Some("TCPMSS target: only valid for protocol 6");
         }
         _ => {}
+    }
+    // xt_owner's checkentry: a reversed uid or gid range.
+    let reversed = |r: Option<((u32, u32), bool)>| r.is_some_and(|((lo, hi), _)| lo > hi);
+    if rule
+        .matches
+        .iter()
+        .any(|m| matches!(m, Match::Ext(e) if e.owner().is_some_and(|o| reversed(o.uid) || reversed(o.gid))))
+    {
+        return Some("owner: the uid or gid range is reversed");
     }
     // xt_recent's checkentry: `--set` takes no `--seconds`.
     rule.matches

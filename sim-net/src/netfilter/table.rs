@@ -306,6 +306,10 @@ pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
     if let Some(a) = allowed {
         return Some((format!("{} target", r.target.column_name()), a));
     }
+    // xt_rpfilter: PREROUTING only (of raw and mangle).
+    if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "rpfilter")) {
+        return Some(("rpfilter match".to_string(), hook_bit(Hook::Prerouting)));
+    }
     // xt_owner: only where the packet has a local socket.
     if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "owner")) {
         return Some(("owner match".to_string(), hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
