@@ -297,6 +297,102 @@ const CASES: &[Case] = &[
         nft: Expect::Saved(ADDRESS_FORMS),
         legacy: Expect::Saved(ADDRESS_FORMS),
     },
+    Case {
+        what: "-R beyond the end",
+        rules: "*filter\n-A INPUT -j ACCEPT\n-R INPUT 5 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Index of replacement too big."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-R in an empty chain",
+        rules: "*filter\n-R INPUT 1 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-D N beyond the end",
+        rules: "*filter\n-A INPUT -j ACCEPT\n-D INPUT 5\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Index of deletion too big."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-D N in an empty chain",
+        rules: "*filter\n-D INPUT 1\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-D of a rule that is not there",
+        rules: "*filter\n-D INPUT -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: Bad rule (does a matching rule exist in that chain?)."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-I beyond the end",
+        rules: "*filter\n-A INPUT -j ACCEPT\n-I INPUT 3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Index of insertion too big."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-N of a chain that exists",
+        rules: "*filter\n-N A\n-N A\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Chain already exists."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-E of a chain that does not exist",
+        rules: "*filter\n-E NOPE X\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-E to a name that exists",
+        rules: "*filter\n-N A\n-N B\n-E A B\nCOMMIT\n",
+        nft: Expect::Refused(4, "line 4 failed: File exists."),
+        legacy: Expect::Refused(4, "line 4 failed"),
+    },
+    Case {
+        what: "-E to a built-in name",
+        rules: "*filter\n-N A\n-E A INPUT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: File exists."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-P with a bad policy",
+        rules: "*filter\n-P FORWARD DROP\n-P INPUT BOGUS\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Bad policy name."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-P of a user chain",
+        rules: "*filter\n-N FOO\n-P FOO ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Bad built-in chain name."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-Z of a chain that does not exist",
+        rules: "*filter\n-Z NOPE\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-F of a chain that does not exist",
+        rules: "*filter\n-F NOPE\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-X of a built-in chain",
+        rules: "*filter\n-X INPUT\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "-X of a chain a rule jumps to",
+        rules: "*filter\n-N A\n-A INPUT -j A\n-X A\nCOMMIT\n",
+        nft: Expect::Refused(4, "CHAIN_DEL failed (Device or resource busy): chain A"),
+        legacy: Expect::Refused(4, "line 4 failed"),
+    },
 ];
 
 const ADDRESS_FORMS: &[&str] = &[

@@ -97,10 +97,19 @@ pub enum RestoreErrorKind {
     /// iptables-legacy: a chain declared twice in one block.
     #[error("error creating chain '{0}':File exists")]
     LegacyChainExists(String),
-    /// A rule appended, inserted or replaced in a chain that does not exist (iptables-nft's
-    /// words; iptables-legacy says only `line N failed`).
-    #[error("line {0} failed: No chain/target/match by that name.")]
-    NoChainAt(usize),
+    /// An edit of the table that failed (a rule for a chain that does not exist, an index
+    /// out of range, a chain that exists ...), in iptables-nft's words; iptables-legacy says
+    /// only `line N failed`.
+    #[error("line {line} failed: {msg}")]
+    EditFailed {
+        /// The line.
+        line: usize,
+        /// iptables-nft's message.
+        msg: String,
+    },
+    /// iptables-nft: `-X` of a chain a rule still jumps to.
+    #[error("CHAIN_DEL failed (Device or resource busy): chain {0}")]
+    NftChainBusy(String),
     /// `COMMIT` with no open table.
     #[error("COMMIT without a table")]
     StrayCommit,
@@ -431,7 +440,13 @@ impl Netfilter {
                 return Err(err(RestoreErrorKind::WaitOption));
             }
             let mut cl: CommandLine =
-                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| err(e.into()))?;
+                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| match e {
+                    // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
+                    SpecError::BadValue(m) if opts.backend.is_some() && m.starts_with("Bad policy name.") => {
+                        err(RestoreErrorKind::EditFailed { line, msg: "Bad policy name.".to_string() })
+                    }
+                    e => err(e.into()),
+                })?;
             match (spec::check_protocols(&cl.rule, opts.backend), opts.backend) {
                 (None, _) => {}
                 (Some(ProtoProblem::Parse(e)), _) => return Err(err(e.into())),
@@ -491,6 +506,14 @@ impl Netfilter {
                 super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
                 _ => None,
             };
+            let edit_op = cl.op.clone();
+            let edit_len = match &edit_op {
+                Op::Replace(c, _) | Op::Delete(c, Some(_)) if !cl.has_spec => {
+                    b.table.chain(c).map(|c| c.rules.len())
+                }
+                Op::Replace(c, _) => b.table.chain(c).map(|c| c.rules.len()),
+                _ => None,
+            };
             match (command::apply_edit(&mut b.table, cl), opts.backend) {
                 (Ok(()), _) => {}
                 // nft checks jump targets when the batch is committed.
@@ -502,14 +525,16 @@ impl Netfilter {
                 (Err(TableError::Invalid(reason)), Some(Backend::Legacy)) if op_chain.is_some() => {
                     b.refused.get_or_insert((line, reason));
                 }
-                // A rule for a chain the block does not have: the real tools say `line N
-                // failed` (legacy: nothing more).
-                (Err(TableError::NoChain(_)), Some(_)) if op_chain.is_some() => {
-                    return Err(err(RestoreErrorKind::NoChainAt(line)));
-                }
                 (Err(TableError::Invalid(reason)), Some(Backend::Nft)) if op_chain.is_some() => {
                     let chain = op_chain.unwrap_or_default();
                     return Err(err(RestoreErrorKind::RuleAppendFailed { chain, reason }));
+                }
+                // What libiptc / libnftnl refuse: the real tools say `line N failed` (and
+                // nft why).
+                (Err(e), Some(backend))
+                    if !matches!(e, TableError::NatDrop | TableError::IfaceInChain(_)) =>
+                {
+                    return Err(err(edit_failed(line, &edit_op, edit_len, e, backend)));
                 }
                 (Err(e), _) => return Err(err(e.into())),
             }
@@ -525,6 +550,48 @@ impl Netfilter {
         }
         Ok(())
     }
+}
+
+/// A failed edit as the real restores report it (measured with iptables v1.8.9): nft names
+/// the problem in libnftnl's words, legacy says only `line N failed` (netsim adds nft's words
+/// after it). `len` is the number of rules of the chain a `-R`/`-D N` names.
+fn edit_failed(
+    line: usize,
+    op: &Op,
+    len: Option<usize>,
+    e: TableError,
+    backend: Backend,
+) -> RestoreErrorKind {
+    const NO_CHAIN: &str = "No chain/target/match by that name.";
+    let msg = match (op, &e) {
+        (Op::DeleteChain(Some(c)), TableError::Referenced(_)) if backend == Backend::Nft => {
+            return RestoreErrorKind::NftChainBusy(c.clone());
+        }
+        (Op::Insert(..), TableError::BadIndex | TableError::NoSuchRule) => {
+            "Index of insertion too big.".to_string()
+        }
+        (Op::Replace(..), TableError::BadIndex | TableError::NoSuchRule) if len.is_some_and(|n| n > 0) => {
+            "Index of replacement too big.".to_string()
+        }
+        (Op::Delete(_, Some(_)), TableError::BadIndex | TableError::NoSuchRule)
+            if len.is_some_and(|n| n > 0) =>
+        {
+            "Index of deletion too big.".to_string()
+        }
+        (Op::Replace(..) | Op::Delete(_, Some(_)), TableError::BadIndex | TableError::NoSuchRule)
+            if len.is_some() =>
+        {
+            NO_CHAIN.to_string()
+        }
+        (Op::Policy(..), TableError::NoChain(_) | TableError::Invalid(_)) => {
+            "Bad built-in chain name.".to_string()
+        }
+        (Op::Rename(..), TableError::Exists(_)) => "File exists.".to_string(),
+        (Op::Rename(..) | Op::DeleteChain(_), TableError::Invalid(_)) => NO_CHAIN.to_string(),
+        (_, TableError::NoChain(_)) => NO_CHAIN.to_string(),
+        _ => e.to_string(),
+    };
+    RestoreErrorKind::EditFailed { line, msg }
 }
 
 /// `:CHAIN POLICY [p:b]`.
