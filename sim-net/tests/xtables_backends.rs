@@ -393,6 +393,123 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(4, "CHAIN_DEL failed (Device or resource busy): chain A"),
         legacy: Expect::Refused(4, "line 4 failed"),
     },
+    Case {
+        what: "a table opened inside a table",
+        rules: "*filter\n*nat\nCOMMIT\n",
+        nft: Expect::Refused(2, "Bad argument `*nat'"),
+        legacy: Expect::Refused(2, "Bad argument `*nat'"),
+    },
+    Case {
+        what: "COMMIT without a table",
+        rules: "COMMIT\n",
+        nft: Expect::Refused(1, "line 1 failed"),
+        legacy: Expect::Refused(1, "line 1 failed"),
+    },
+    Case {
+        what: "a chain without a policy",
+        rules: "*filter\n:FOO\nCOMMIT\n",
+        nft: Expect::Refused(2, "iptables-nft-restore: line 2 policy invalid"),
+        legacy: Expect::Refused(2, "iptables-restore: line 2 policy invalid"),
+    },
+    Case {
+        what: "chain lines: counters read only with -c, anything after them ignored",
+        rules: "*filter\n:FOO - [x:y]\n:BAR - [0:0] extra\n:INPUT ACCEPT\n-A FOO -j BAR\nCOMMIT\n",
+        nft: Expect::Same,
+        legacy: Expect::Same,
+    },
+    Case {
+        what: "a chain named -FOO",
+        rules: "*filter\n:-FOO - [0:0]\nCOMMIT\n",
+        nft: Expect::Refused(2, "chain name not allowed to start with `-'"),
+        legacy: Expect::Same,
+    },
+    Case {
+        what: "a chain name too long",
+        rules: "*filter\n:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA - [0:0]\nCOMMIT\n",
+        nft: Expect::Refused(
+            2,
+            "chain name `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' too long (must be under 29 chars)",
+        ),
+        legacy: Expect::Refused(2, "Invalid chain name `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' (28 chars max)"),
+    },
+    Case {
+        what: "counters without their ]",
+        rules: "*filter\n[1:2 -A INPUT -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "Bad line 2: need ]"),
+        legacy: Expect::Refused(2, "Bad line 2: need ]"),
+    },
+    Case {
+        what: "a line of blanks",
+        rules: "*filter\n\t\n-A INPUT -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "no command specified"),
+        legacy: Expect::Refused(2, "no command specified"),
+    },
+    Case {
+        what: "no newline after the last COMMIT (legacy compares with COMMIT\\n)",
+        rules: "*filter\n-A INPUT -j ACCEPT\nCOMMIT",
+        nft: Expect::Same,
+        legacy: Expect::Refused(3, "Bad argument `COMMIT'"),
+    },
+    Case {
+        what: "COMMIT with a blank after it",
+        rules: "*filter\nCOMMIT \n",
+        nft: Expect::Refused(2, "Bad argument `COMMIT'"),
+        legacy: Expect::Refused(2, "Bad argument `COMMIT'"),
+    },
+    Case {
+        what: "COMMIT with blanks before it",
+        rules: "*filter\n  COMMIT\n",
+        nft: Expect::Refused(2, "Bad argument `COMMIT'"),
+        legacy: Expect::Refused(2, "Bad argument `COMMIT'"),
+    },
+    Case {
+        what: "a comment with blanks before it",
+        rules: "*filter\n#x\n  # y\nCOMMIT\n",
+        nft: Expect::Refused(3, "Bad argument `#'"),
+        legacy: Expect::Refused(3, "Bad argument `#'"),
+    },
+    Case {
+        what: "a chain declared with a verdict's name",
+        rules: "*filter\n:ACCEPT - [0:0]\nCOMMIT\n",
+        nft: Expect::Refused(2, "chain name may not clash with target name"),
+        legacy: Expect::Refused(2, "error creating chain 'ACCEPT':File exists"),
+    },
+    Case {
+        what: "a chain declared with another target's name",
+        rules: "*filter\n:DNAT - [0:0]\nCOMMIT\n",
+        nft: Expect::Same,
+        legacy: Expect::Same,
+    },
+    Case {
+        what: "-N with a target's name",
+        rules: "*filter\n-N DNAT\nCOMMIT\n",
+        nft: Expect::Refused(2, "chain name may not clash with target name"),
+        legacy: Expect::Refused(2, "chain name may not clash with target name"),
+    },
+    Case {
+        what: "-N -FOO",
+        rules: "*filter\n-N -FOO\nCOMMIT\n",
+        nft: Expect::Refused(2, "chain name not allowed to start with `-'"),
+        legacy: Expect::Refused(2, "chain name not allowed to start with `-'"),
+    },
+    Case {
+        what: "a chain declared again (nft flushes it)",
+        rules: "*filter\n:FOO - [0:0]\n-A FOO -j ACCEPT\n:FOO - [0:0]\nCOMMIT\n",
+        nft: Expect::Saved(&[]),
+        legacy: Expect::Refused(4, "error creating chain 'FOO':File exists"),
+    },
+    Case {
+        what: "a user chain with a policy and more",
+        rules: "*filter\n:A B - [0:0]\nCOMMIT\n",
+        nft: Expect::Same,
+        legacy: Expect::Refused(2, "Can't set policy `B' on `A' line 2: Bad built-in chain name"),
+    },
+    Case {
+        what: "a jump to a chain that does not exist",
+        rules: "*filter\n-A INPUT -j FOO\nCOMMIT\n",
+        nft: Expect::Refused(3, "Chain 'FOO' does not exist"),
+        legacy: Expect::Refused(2, "Couldn't load target `FOO':No such file or directory"),
+    },
 ];
 
 const ADDRESS_FORMS: &[&str] = &[

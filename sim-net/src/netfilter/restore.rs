@@ -116,6 +116,17 @@ pub enum RestoreErrorKind {
     /// A malformed `:CHAIN POLICY [p:b]` line.
     #[error("bad chain declaration: {0}")]
     BadChainLine(String),
+    /// A `[p:b` prefix without its `]` (the real restores' words).
+    #[error("Bad line {0}: need ]")]
+    NeedBracket(usize),
+    /// `:CHAIN` without a policy, in the named program's words.
+    #[error("{prog}: line {line} policy invalid")]
+    NoPolicy {
+        /// `iptables-nft-restore` or `iptables-restore`.
+        prog: &'static str,
+        /// The line.
+        line: usize,
+    },
     /// A malformed `[p:b]` counter prefix.
     #[error("bad counters `{0}'")]
     BadCounters(String),
@@ -327,16 +338,35 @@ impl Netfilter {
         let noflush = opts.noflush;
         let mut block: Option<Block> = None;
         let mut last = 0;
+        let total_lines = text.lines().count();
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
             last = line;
             let err = |kind: RestoreErrorKind| RestoreError { line, kind };
-            let l = raw.trim();
+            // The real restores (`opts.backend`) read a line as it is: only an empty line or
+            // one that starts with `#` is skipped, `COMMIT` must be exactly that (and, for
+            // legacy, end in a newline: `strcmp(buffer, "COMMIT\n")`), and any other line is
+            // a command (`  COMMIT` is `Bad argument `COMMIT'', a line of blanks has no
+            // command). The model's own restores are lenient about blanks.
+            let strict = opts.backend.is_some();
+            let l = if strict { raw.trim_end_matches('\r') } else { raw.trim() };
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            if l == "COMMIT" {
-                let mut b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+            let last_without_newline = n + 1 == total_lines && !text.ends_with('\n');
+            let commit = l == "COMMIT" && !(opts.backend == Some(Backend::Legacy) && last_without_newline);
+            if strict && !commit && block.is_some() && l.trim() == "COMMIT" {
+                return Err(err(SpecError::BadValue("Bad argument `COMMIT'".into()).into()));
+            }
+            if commit {
+                let mut b = block.take().ok_or_else(|| {
+                    err(match opts.backend {
+                        Some(_) => {
+                            RestoreErrorKind::EditFailed { line, msg: "COMMIT without a table".into() }
+                        }
+                        None => RestoreErrorKind::StrayCommit,
+                    })
+                })?;
                 if let Some((rule_line, reason)) = b.refused {
                     return Err(err(RestoreErrorKind::KernelRefusedAtCommit {
                         commit: line,
@@ -388,6 +418,11 @@ impl Netfilter {
             }
             if let Some(name) = l.strip_prefix('*') {
                 if let Some(b) = &block {
+                    // The real restores take the line as a command there.
+                    if strict {
+                        let first = l.split_whitespace().next().unwrap_or(l);
+                        return Err(err(SpecError::BadValue(format!("Bad argument `{first}'")).into()));
+                    }
                     return Err(err(RestoreErrorKind::MissingCommit {
                         table: b.name.name().to_string(),
                         line,
@@ -421,7 +456,12 @@ impl Netfilter {
             }
             // Optional `[p:b]` counters before the command.
             let (counters, rest) = if l.starts_with('[') {
-                let end = l.find(']').ok_or_else(|| err(RestoreErrorKind::BadCounters(l.to_string())))?;
+                let end = l.find(']').ok_or_else(|| {
+                    err(match opts.backend {
+                        Some(_) => RestoreErrorKind::NeedBracket(line),
+                        None => RestoreErrorKind::BadCounters(l.to_string()),
+                    })
+                })?;
                 let c = parse_counters(&l[..=end])
                     .ok_or_else(|| err(RestoreErrorKind::BadCounters(l[..=end].to_string())))?;
                 (Some(c), &l[end + 1..])
@@ -532,7 +572,10 @@ impl Netfilter {
                 // What libiptc / libnftnl refuse: the real tools say `line N failed` (and
                 // nft why).
                 (Err(e), Some(backend))
-                    if !matches!(e, TableError::NatDrop | TableError::IfaceInChain(_)) =>
+                    if !matches!(
+                        e,
+                        TableError::NatDrop | TableError::IfaceInChain(_) | TableError::NoTarget(_)
+                    ) =>
                 {
                     return Err(err(edit_failed(line, &edit_op, edit_len, e, backend)));
                 }
@@ -603,11 +646,20 @@ fn declare_chain(
 ) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
     let parts: Vec<&str> = decl.split_whitespace().collect();
-    let (name, policy) = match parts.as_slice() {
-        [n, p] | [n, p, _] => (*n, *p),
+    // The real restores read the name, the policy and (with `-c` only) the counters, and
+    // ignore anything after them.
+    let (name, policy) = match (parts.as_slice(), opts.backend) {
+        ([n, p, ..], Some(_)) => (*n, *p),
+        ([_], Some(Backend::Nft)) | ([], Some(Backend::Nft)) => {
+            return Err(RestoreErrorKind::NoPolicy { prog: "iptables-nft-restore", line });
+        }
+        ([_], Some(Backend::Legacy)) | ([], Some(Backend::Legacy)) => {
+            return Err(RestoreErrorKind::NoPolicy { prog: "iptables-restore", line });
+        }
+        ([n, p] | [n, p, _], None) => (*n, *p),
         _ => return Err(RestoreErrorKind::BadChainLine(decl.to_string())),
     };
-    let counters = match parts.get(2) {
+    let counters = match parts.get(2).filter(|_| opts.counters || opts.backend.is_none()) {
         Some(c) => Some(parse_counters(c).ok_or_else(|| RestoreErrorKind::BadCounters(c.to_string()))?),
         None => None,
     }
@@ -644,15 +696,42 @@ fn declare_chain(
             }
         }
     }
-    spec::check_chain_name(name)?;
+    // The chain names each program takes in a declaration (measured): nft refuses a leading
+    // `-` and the verdicts' names, legacy takes a leading `-` and finds the verdicts' names
+    // taken; both take other targets' names (`:DNAT`).
+    const VERDICTS: [&str; 4] = ["ACCEPT", "DROP", "QUEUE", "RETURN"];
+    match opts.backend {
+        None => spec::check_chain_name(name)?,
+        Some(Backend::Nft) => {
+            if name.len() > 28 {
+                return Err(
+                    spec::bad(format!("chain name `{name}' too long (must be under 29 chars)")).into()
+                );
+            }
+            if name.starts_with('-') {
+                return Err(spec::bad("chain name not allowed to start with `-'").into());
+            }
+            if VERDICTS.contains(&name) {
+                return Err(spec::bad("chain name may not clash with target name").into());
+            }
+        }
+        Some(Backend::Legacy) => {
+            if name.len() > 28 {
+                return Err(spec::bad(format!("Invalid chain name `{name}' (28 chars max)")).into());
+            }
+            if VERDICTS.contains(&name) {
+                return Err(RestoreErrorKind::LegacyChainExists(name.to_string()));
+            }
+        }
+    }
     if t.chain(name).is_some() {
         if noflush {
             t.flush(Some(name))?;
             return Ok(());
         }
         return match opts.backend {
-            // iptables-nft: declaring a chain again is no error.
-            Some(Backend::Nft) => Ok(()),
+            // iptables-nft: declaring a chain again flushes it.
+            Some(Backend::Nft) => Ok(t.flush(Some(name))?),
             Some(Backend::Legacy) => Err(RestoreErrorKind::LegacyChainExists(name.to_string())),
             None => Err(TableError::Exists(name.to_string()).into()),
         };

@@ -992,11 +992,14 @@ pub fn check_chain_name(c: &str) -> Result<(), SpecError> {
     if c.len() > 28 {
         return Err(bad(format!("chain name `{c}' too long (must be under 29 chars)")));
     }
-    if c.is_empty() || c.starts_with('-') || c.starts_with('!') || c.chars().any(|ch| ch.is_whitespace()) {
+    if c.starts_with('-') {
+        return Err(bad("chain name not allowed to start with `-'"));
+    }
+    if c.is_empty() || c.starts_with('!') || c.chars().any(|ch| ch.is_whitespace()) {
         return Err(bad(format!("Invalid chain name `{c}'")));
     }
     if new_target_builtin(c).is_some() {
-        return Err(bad(format!("chain name may not clash with target name `{c}'")));
+        return Err(bad("chain name may not clash with target name"));
     }
     Ok(())
 }
