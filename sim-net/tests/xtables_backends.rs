@@ -510,6 +510,12 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(3, "Chain 'FOO' does not exist"),
         legacy: Expect::Refused(2, "Couldn't load target `FOO':No such file or directory"),
     },
+    Case {
+        what: "a goto to a verdict",
+        rules: "*filter\n-A INPUT -g ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "Chain 'ACCEPT' does not exist"),
+        legacy: Expect::Refused(2, "goto 'ACCEPT' is not a chain"),
+    },
 ];
 
 const ADDRESS_FORMS: &[&str] = &[

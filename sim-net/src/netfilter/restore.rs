@@ -479,6 +479,15 @@ impl Netfilter {
             if args.iter().any(|a| a == "-w" || a == "--wait") {
                 return Err(err(RestoreErrorKind::WaitOption));
             }
+            // iptables-nft: `-g ACCEPT` is a goto to a chain named ACCEPT, which the batch
+            // does not have (found at COMMIT); legacy refuses it as the rule is parsed.
+            if opts.backend == Some(Backend::Nft)
+                && let Some(w) = args.windows(2).find(|w| matches!(w[0].as_str(), "-g" | "--goto"))
+                && matches!(w[1].as_str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
+            {
+                b.missing_chain.get_or_insert(w[1].clone());
+                continue;
+            }
             let mut cl: CommandLine =
                 spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| match e {
                     // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
