@@ -26,6 +26,7 @@ use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 use sim_core::{Scheduler, SimDuration, SimRng, SimTime, Simulation, VecSink, World};
 
+use crate::capture::{Capture, CaptureId, CaptureSpec, PrintOptions};
 use crate::host::{Host, HostError};
 use crate::iface::{HostId, Iface, IfaceKind, IfaceRef, SegmentId};
 use crate::socket::{AddrInUse, Application, SockProto};
@@ -147,6 +148,10 @@ pub struct Network {
     ipvs_property: BTreeMap<PacketId, HostId>,
     /// The kernel's per-peer ICMP error rate limit of every host.
     icmp_rate: icmp_rate::IcmpRateLimit,
+    /// Packet captures (`tcpdump`), active and stopped, by [`CaptureId`].
+    captures: Vec<Capture>,
+    /// True while some capture may still record: the walk's taps test only this.
+    capturing: bool,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -171,6 +176,8 @@ impl Network {
             ipvs_property: BTreeMap::new(),
             icmp_rate: icmp_rate::IcmpRateLimit::default(),
             bridge_ingress: None,
+            captures: Vec::new(),
+            capturing: false,
             trace: VecSink::default(),
             tracing: true,
         }
@@ -400,6 +407,36 @@ impl Network {
     pub fn inject<E: From<NetEvent>>(&mut self, host: HostId, pkt: Packet, sched: &mut Scheduler<E>) {
         sched
             .schedule_in(SimDuration::ZERO, E::from(NetEvent::Emit { host, pkt: Box::new(pkt), conv: None }));
+    }
+
+    /// Starts a packet capture (`tcpdump`) on a host now.
+    pub fn start_capture(&mut self, spec: CaptureSpec) -> CaptureId {
+        let id = CaptureId(self.captures.len());
+        self.captures.push(Capture::new(spec));
+        self.capturing = true;
+        id
+    }
+
+    /// A capture and what it has recorded.
+    pub fn capture(&self, id: CaptureId) -> Option<&Capture> {
+        self.captures.get(id.0)
+    }
+
+    /// Stops a capture at `at` (its user killed it); a stopped capture stays as it was.
+    pub fn stop_capture(&mut self, id: CaptureId, at: SimTime) {
+        if let Some(c) = self.captures.get_mut(id.0) {
+            c.stopped.get_or_insert(at);
+        }
+        self.capturing = self.captures.iter().any(|c| c.stopped.is_none());
+    }
+
+    /// A capture's packets as tcpdump prints them (sequence numbers and timestamps derived
+    /// from this network's seeded stream; see [`crate::capture::print`]).
+    pub fn capture_lines(&self, id: CaptureId, opts: &PrintOptions) -> String {
+        match self.captures.get(id.0) {
+            Some(c) => crate::capture::print::print_lines(&c.packets, opts, &self.root),
+            None => String::new(),
+        }
     }
 
     /// A conversation's state and outcome.
