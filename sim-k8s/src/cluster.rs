@@ -33,6 +33,7 @@ pub mod logs;
 pub mod ops;
 pub mod pipeline;
 pub mod proxy_view;
+pub mod tcpdump;
 pub mod trace_report;
 pub mod traffic;
 pub mod world;

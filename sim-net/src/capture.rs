@@ -18,6 +18,7 @@
 
 pub mod filter;
 pub mod print;
+pub mod tcp;
 
 use sim_core::SimTime;
 
@@ -71,8 +72,10 @@ pub struct Captured {
     pub dir: TapDir,
     /// The packet as it was at the interface.
     pub pkt: Packet,
-    /// The conversation it belongs to (seeds the TCP sequence numbers the printer derives).
+    /// The conversation it belongs to.
     pub conv: Option<ConvId>,
+    /// The TCP fields the packet does not carry, derived at the capture point ([`tcp`]).
+    pub tcp: Option<tcp::TcpNumbers>,
 }
 
 /// What to capture: `tcpdump -i IFACE [-c N] EXPRESSION` on a namespace.
@@ -101,12 +104,14 @@ pub struct Capture {
     pub received: u64,
     /// When it stopped (`-c` reached, its time over, or stopped by its user).
     pub stopped: Option<SimTime>,
+    /// The TCP connections its interfaces have seen.
+    pub tcp: tcp::TcpModel,
 }
 
 impl Capture {
     /// A capture that has seen nothing yet.
     pub fn new(spec: CaptureSpec) -> Capture {
-        Capture { spec, packets: Vec::new(), received: 0, stopped: None }
+        Capture { spec, packets: Vec::new(), received: 0, stopped: None, tcp: tcp::TcpModel::default() }
     }
 
     /// When the capture ends by itself if it has not already: `-c` reached, or its `until`

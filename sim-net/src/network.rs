@@ -152,6 +152,10 @@ pub struct Network {
     captures: Vec<Capture>,
     /// True while some capture may still record: the walk's taps test only this.
     capturing: bool,
+    /// TCP numbers of conversations' segments sent while capturing ([`crate::capture::tcp`]).
+    tcp_model: crate::capture::tcp::TcpModel,
+    /// The numbers of the segments in flight, by packet (removed at their disposition).
+    tcp_numbers: BTreeMap<PacketId, crate::capture::tcp::TcpNumbers>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -178,6 +182,8 @@ impl Network {
             bridge_ingress: None,
             captures: Vec::new(),
             capturing: false,
+            tcp_model: Default::default(),
+            tcp_numbers: BTreeMap::new(),
             trace: VecSink::default(),
             tracing: true,
         }
@@ -430,11 +436,10 @@ impl Network {
         self.capturing = self.captures.iter().any(|c| c.stopped.is_none());
     }
 
-    /// A capture's packets as tcpdump prints them (sequence numbers and timestamps derived
-    /// from this network's seeded stream; see [`crate::capture::print`]).
+    /// A capture's packets as tcpdump prints them ([`crate::capture::print`]).
     pub fn capture_lines(&self, id: CaptureId, opts: &PrintOptions) -> String {
         match self.captures.get(id.0) {
-            Some(c) => crate::capture::print::print_lines(&c.packets, opts, &self.root),
+            Some(c) => crate::capture::print::print_lines(&c.packets, opts),
             None => String::new(),
         }
     }

@@ -3,17 +3,10 @@
 //! stderr banner and its closing statistics; checked against the real tool's outputs in
 //! `tests/data/real-tools/tcpdump/`.
 //!
-//! [`Packet`] carries no TCP sequence numbers, windows or timestamps, so the printer derives
-//! them per connection, deterministically: each side's initial sequence number and timestamp
-//! offset come from the network's seeded stream, forked by the conversation (or the address
-//! tuple when the packet has none) and the side; a side's sequence then advances by what it
-//! sends (SYN and FIN count one), an ACK acknowledges everything the other side has sent, and
-//! the timestamp is the sender's clock in milliseconds plus its offset. The SYN carries
-//! `win 64240` and `[mss 1460,sackOK,TS val V ecr 0,nop,wscale 7]`, the SYN-ACK `win 65160`,
-//! later segments `win 502` (64256 bytes at scale 7) and `[nop,nop,TS val V ecr E]`, a reset
-//! `win 0` and no options. Relative numbering follows tcpdump's rule: a connection is
-//! remembered from its first segment with ACK set; that one and every SYN print absolute
-//! numbers, the others relative ones.
+//! TCP sequence numbers, windows and timestamps come with each record ([`super::tcp`]);
+//! relative numbering follows tcpdump's rule: a connection is remembered from its first
+//! printed segment with ACK set; that one and every SYN print absolute numbers, the others
+//! relative ones.
 //!
 //! Names: without `-n` ports print as /etc/services names (`http`, `domain`); addresses stay
 //! numeric (there is no resolver for tcpdump's reverse lookups). Left out: `-v` decodes,
@@ -23,8 +16,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use sim_core::{SimRng, SimTime};
+use sim_core::SimTime;
 
+use super::tcp::{ConnKey, TcpNumbers};
 use super::{Capture, CaptureIface, Captured, TapDir};
 use crate::wire::{Icmp, Packet, TcpFlags, Transport, unreach};
 
@@ -109,8 +103,8 @@ pub fn statistics(c: &Capture) -> String {
 }
 
 /// Every captured packet as tcpdump prints it, one line each.
-pub fn print_lines(packets: &[Captured], opts: &PrintOptions, rng: &SimRng) -> String {
-    let mut p = Printer { opts: *opts, rng, tcp: BTreeMap::new(), shown: BTreeMap::new() };
+pub fn print_lines(packets: &[Captured], opts: &PrintOptions) -> String {
+    let mut p = Printer { opts: *opts, shown: BTreeMap::new() };
     let mut out = String::new();
     for c in packets {
         p.line(&mut out, c);
@@ -119,26 +113,12 @@ pub fn print_lines(packets: &[Captured], opts: &PrintOptions, rng: &SimRng) -> S
     out
 }
 
-/// The two endpoints of a connection, lower first.
-type ConnKey = ((Ipv4Addr, u16), (Ipv4Addr, u16));
-
-/// The modelled TCP state of one connection at one capture point (index 0 is the lower
-/// endpoint of the key).
-struct TcpConn {
-    isn: [u32; 2],
-    next: [u32; 2],
-    started: [bool; 2],
-    ts_offset: [u32; 2],
-    last_ts: [Option<u32>; 2],
-}
 
 /// What tcpdump remembers to print relative numbers: each side's base sequence number.
 type Shown = [u32; 2];
 
-struct Printer<'a> {
+struct Printer {
     opts: PrintOptions,
-    rng: &'a SimRng,
-    tcp: BTreeMap<ConnKey, TcpConn>,
     shown: BTreeMap<ConnKey, Shown>,
 }
 
@@ -168,7 +148,7 @@ fn flags(f: TcpFlags) -> String {
     if s.is_empty() { "none".to_string() } else { s }
 }
 
-impl Printer<'_> {
+impl Printer {
     fn port(&self, p: u16) -> String {
         match (self.opts.names, service_name(p)) {
             (Names::Resolve, Some(n)) => n.to_string(),
@@ -268,12 +248,6 @@ impl Printer<'_> {
         }
     }
 
-    /// The seeded value of one side of a connection (`what` is `isn` or `ts`).
-    fn draw(&self, label: &str, what: &str, side: &str) -> u32 {
-        let mut r = self.rng.fork(&format!("tcpdump/{label}/{what}/{side}"));
-        r.next_u32()
-    }
-
     fn tcp(&mut self, out: &mut String, c: &Captured, sport: u16, dport: u16, f: TcpFlags) {
         let pkt = &c.pkt;
         let a = (pkt.src, sport);
@@ -284,66 +258,7 @@ impl Printer<'_> {
         let ack_set = f.contains(TcpFlags::ACK);
         let rst = f.contains(TcpFlags::RST);
         let len = pkt.payload.len() as u32;
-        // A new connection: on its first sight, or a SYN opening the tuple again.
-        let fresh = !self.tcp.contains_key(&key) || (syn && !ack_set);
-        if fresh {
-            // The client: the SYN's sender, the SYN-ACK's receiver, else the higher port.
-            let client = if syn && !ack_set {
-                x
-            } else if syn {
-                y
-            } else if (if x == 0 { sport } else { dport }) >= (if x == 0 { dport } else { sport }) {
-                0
-            } else {
-                1
-            };
-            let label = match c.conv {
-                Some(conv) => format!("conv{}", conv.0),
-                None => format!("{}:{}-{}:{}", key.0.0, key.0.1, key.1.0, key.1.1),
-            };
-            let side = |i: usize| if i == client { "client" } else { "server" };
-            let conn = TcpConn {
-                isn: [self.draw(&label, "isn", side(0)), self.draw(&label, "isn", side(1))],
-                next: [0, 0],
-                started: [false, false],
-                ts_offset: [self.draw(&label, "ts", side(0)), self.draw(&label, "ts", side(1))],
-                last_ts: [None, None],
-            };
-            self.tcp.insert(key, conn);
-            self.shown.remove(&key);
-        }
-        let ms = (c.at.as_nanos() / 1_000_000) as u32;
-        let Some(conn) = self.tcp.get_mut(&key) else { return };
-        // The kernel's reset answering a segment of a side that never spoke: sequence 0.
-        let answer_reset = rst && ack_set && conn.last_ts[x].is_none();
-        let seq = if syn {
-            conn.started[x] = true;
-            conn.next[x] = conn.isn[x].wrapping_add(1);
-            conn.isn[x]
-        } else if answer_reset {
-            0
-        } else {
-            if !conn.started[x] {
-                conn.started[x] = true;
-                conn.next[x] = conn.isn[x].wrapping_add(1);
-            }
-            let seq = conn.next[x];
-            conn.next[x] = seq.wrapping_add(len);
-            if f.contains(TcpFlags::FIN) {
-                conn.next[x] = conn.next[x].wrapping_add(1);
-            }
-            seq
-        };
-        if !conn.started[y] {
-            conn.started[y] = true;
-            conn.next[y] = conn.isn[y].wrapping_add(1);
-        }
-        let ack = conn.next[y];
-        let tsval = ms.wrapping_add(conn.ts_offset[x]);
-        let ecr = if syn && !ack_set { 0 } else { conn.last_ts[y].unwrap_or(0) };
-        if !rst {
-            conn.last_ts[x] = Some(tsval);
-        }
+        let Some(TcpNumbers { seq, ack, win, tsval, ecr }) = c.tcp else { return };
         // tcpdump's relative numbers.
         let (shown_seq, shown_ack) = match self.shown.get(&key) {
             Some(base) if !syn => (seq.wrapping_sub(base[x]), ack.wrapping_sub(base[y])),
@@ -367,15 +282,6 @@ impl Printer<'_> {
         if ack_set {
             let _ = write!(out, ", ack {shown_ack}");
         }
-        let win = if rst {
-            0
-        } else if syn && ack_set {
-            65160
-        } else if syn {
-            64240
-        } else {
-            502
-        };
         let _ = write!(out, ", win {win}");
         if syn {
             let _ = write!(out, ", options [mss 1460,sackOK,TS val {tsval} ecr {ecr},nop,wscale 7]");
@@ -585,6 +491,7 @@ mod tests {
     use super::*;
     use crate::network::ConvId;
     use crate::wire::Payload;
+    use sim_core::SimRng;
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
@@ -595,7 +502,17 @@ mod tests {
     }
 
     fn cap(us: u64, pkt: Packet) -> Captured {
-        Captured { at: at(us), iface: "veth-a".into(), dir: TapDir::Out, pkt, conv: Some(ConvId(3)) }
+        Captured { at: at(us), iface: "veth-a".into(), dir: TapDir::Out, pkt, conv: Some(ConvId(3)), tcp: None }
+    }
+
+    /// Every packet through one capture point's TCP model.
+    fn numbered(mut c: Vec<Captured>) -> Vec<Captured> {
+        let rng = SimRng::new(7);
+        let mut model = super::super::tcp::TcpModel::default();
+        for p in &mut c {
+            p.tcp = model.segment(&rng, p.at, &p.pkt, p.conv);
+        }
+        c
     }
 
     fn opts() -> PrintOptions {
@@ -646,7 +563,7 @@ mod tests {
         dns_r[7] = 1;
         dns_r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 96, 0, 1]);
         let udp = Packet::udp(c, 54420, s, 9999).with_payload(Payload::from_bytes(b"hi\n"));
-        vec![
+        numbered(vec![
             cap(0, Packet::tcp(c, 38500, s, 80, TcpFlags::SYN)),
             cap(27, Packet::tcp(s, 80, c, 38500, sa)),
             cap(40, Packet::tcp(c, 38500, s, 80, ack)),
@@ -667,13 +584,12 @@ mod tests {
             cap(11100, Packet::icmp(s, c, Icmp::DestUnreachable { code: unreach::PORT, original: Box::new(udp) })),
             cap(12000, Packet::tcp(c, 40468, s, 81, TcpFlags::SYN)),
             cap(12100, Packet::tcp(s, 81, c, 40468, TcpFlags::RST.with(TcpFlags::ACK))),
-        ]
+        ])
     }
 
     #[test]
     fn lines_have_the_real_shapes() {
-        let rng = SimRng::new(7);
-        let ours = print_lines(&conversation(), &opts(), &rng);
+        let ours = print_lines(&conversation(), &opts());
         let want: Vec<String> = real("veth-n.stdout")
             .into_iter()
             .filter(|l| !l.is_empty() && !l.contains("AAAA") && !l.contains("0/0/0") && !l.contains("seq 2,"))
@@ -705,17 +621,16 @@ mod tests {
 
     #[test]
     fn any_names_and_banner() {
-        let rng = SimRng::new(7);
         let mut c = conversation();
         c[1].dir = TapDir::In;
         let o = PrintOptions { any: true, names: Names::Resolve, ..opts() };
-        let out = print_lines(&c[..2], &o, &rng);
+        let out = print_lines(&c[..2], &o);
         let want: Vec<String> = real("any-n.stdout").iter().take(2).map(|l| shape(l)).collect();
         let got: Vec<String> =
             out.lines().map(|l| shape(&l.replace(".http ", ".80 ").replace(".http:", ".80:").replace("wscale 7", "wscale 10"))).collect();
         assert_eq!(got, want);
         let lo = Captured { iface: "lo".into(), dir: TapDir::In, ..c[12].clone() };
-        let line = print_lines(&[lo], &o, &rng);
+        let line = print_lines(&[lo], &o);
         assert!(line.starts_with("00:00:00.009000 lo    In  IP 10.0.0.1 > 10.0.0.2: ICMP echo request"), "{line}");
         assert_eq!(banner(&CaptureIface::Any), real("any-n.stderr")[..3].join("\n") + "\n");
         assert_eq!(banner(&CaptureIface::Named("veth-a".into())), real("veth-n.stderr")[..2].join("\n") + "\n");

@@ -41,6 +41,9 @@ impl Network {
         self.record(NetTrace::Disposition { id: meta.id, host: h, disposition: d.clone() });
         self.dispositions.insert(meta.id, (h, d));
         self.ipvs_property.remove(&meta.id);
+        if !self.tcp_numbers.is_empty() {
+            self.tcp_numbers.remove(&meta.id);
+        }
         Finished
     }
 
@@ -51,14 +54,24 @@ impl Network {
         let now = self.now;
         let mut ended = false;
         for c in &mut self.captures {
-            if c.spec.host != h || !c.active_at(now) || !c.spec.iface.sees(iface) || !c.spec.filter.matches(pkt) {
+            if c.spec.host != h || !c.active_at(now) || !c.spec.iface.sees(iface) {
+                continue;
+            }
+            // The TCP numbers follow every segment the interface carries, filtered or not.
+            let tcp = match self.tcp_numbers.get(&meta.id) {
+                Some(n) => Some(*n),
+                None if keep => c.tcp.segment(&self.root, now, pkt, meta.conv),
+                None => None,
+            };
+            if !c.spec.filter.matches(pkt) {
                 continue;
             }
             c.received += 1;
             if !keep {
                 continue;
             }
-            c.packets.push(Captured { at: now, iface: iface.to_string(), dir, pkt: pkt.clone(), conv: meta.conv });
+            let conv = meta.conv;
+            c.packets.push(Captured { at: now, iface: iface.to_string(), dir, pkt: pkt.clone(), conv, tcp });
             if c.spec.count.is_some_and(|n| c.packets.len() as u64 >= n) {
                 c.stopped = Some(now);
                 ended = true;
@@ -73,6 +86,13 @@ impl Network {
     pub(super) fn local_out(&mut self, h: HostId, pkt: Packet, conv: Option<ConvId>) -> PacketId {
         let meta = self.new_packet(conv);
         self.record(NetTrace::Sent { id: meta.id, host: h, pkt: pkt.clone(), conv });
+        if self.capturing
+            && let Some(c) = conv
+            && let Some(from) = self.convs.get(c.0).map(|cv| cv.spec.from)
+            && let Some(n) = self.tcp_model.conv_segment(&self.root, self.now, &pkt, c, from == h)
+        {
+            self.tcp_numbers.insert(meta.id, n);
+        }
         // A locally generated packet did not come in through any bridge port.
         let saved = self.bridge_ingress.take();
         let _ = self.output(h, pkt, meta);
@@ -229,6 +249,16 @@ impl Network {
             self.bind(h, meta, &mut ct, req, None)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
         }
+        if self.capturing
+            && self
+                .host_ref(h)
+                .iface(in_if)
+                .is_some_and(|i| matches!(i.kind, IfaceKind::Bridge { nf_call_iptables: true }))
+        {
+            // br_netfilter ran PREROUTING at the bridge hook, before the frame went up to the
+            // bridge device: its tap sees the packet after DNAT.
+            self.tap(h, in_if, TapDir::In, &pkt, meta, true);
+        }
         self.route_in(h, in_if, pkt, meta, ct)
     }
 
@@ -302,11 +332,11 @@ impl Network {
         }
         let nf = matches!(b.kind, IfaceKind::Bridge { nf_call_iptables: true });
         if b.owns(hop) {
-            if self.capturing {
-                // Up to the bridge's own stack: the bridge device receives it.
-                self.tap(h, br, TapDir::In, &pkt, meta, true);
-            }
             if !nf {
+                if self.capturing {
+                    // Up to the bridge's own stack: the bridge device receives it.
+                    self.tap(h, br, TapDir::In, &pkt, meta, true);
+                }
                 return self.l3_in(h, br, pkt, meta);
             }
             // br_netfilter: a frame for the bridge's own address that PREROUTING DNATs back out
@@ -320,18 +350,28 @@ impl Network {
         let Some(out_port) = self.bridge_port_for(h, br, Some(port), hop) else {
             return Err(self.finish(h, meta, Disposition::HostUnreachable));
         };
+        if !nf && self.capturing {
+            // A promiscuous bridge (tcpdump's default) passes a copy of every bridged frame up
+            // to its own device (br_handle_frame_finish's local_rcv).
+            self.tap(h, br, TapDir::In, &pkt, meta, true);
+        }
         if nf {
             let mut ct = self.classify(h, meta, &pkt)?;
             self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
+            let before = pkt.dst;
             let nat = self.run_hook(h, meta, Hook::Prerouting, &mut pkt, Some(br), None, &mut ct)?;
+            let dnat = matches!(nat, Some(NatRequest::Dnat { .. }));
             if let Some(req @ NatRequest::Dnat { .. }) = nat {
-                let before = pkt.dst;
                 self.bind(h, meta, &mut ct, req, None)?;
                 self.manip(h, meta, &mut pkt, &ct, Manip::Dst);
-                if pkt.dst != before {
-                    // br_nf_pre_routing_finish: a DNATed destination is routed, not bridged.
-                    return self.route_in(h, br, pkt, meta, ct);
-                }
+            }
+            if self.capturing {
+                // br_netfilter ran PREROUTING at the bridge hook, before the copy goes up.
+                self.tap(h, br, TapDir::In, &pkt, meta, true);
+            }
+            if dnat && pkt.dst != before {
+                // br_nf_pre_routing_finish: a DNATed destination is routed, not bridged.
+                return self.route_in(h, br, pkt, meta, ct);
             }
             self.run_hook(h, meta, Hook::Forward, &mut pkt, Some(br), Some(br), &mut ct)?;
             if !self.host_ref(h).ipvs.is_empty() {
@@ -495,7 +535,13 @@ impl Network {
                 }
                 Ok(port) => match port {
                     Some(port) => {
-                        if self.capturing {
+                        // A br_netfilter DNAT back onto the bridge it came from is bridged in
+                        // the kernel (br_nf_pre_routing_finish_bridge): it does not leave by
+                        // the bridge device.
+                        let bridged_dnat = self.bridge_ingress.as_ref().is_some_and(|(bh, p)| {
+                            *bh == h && self.host_ref(h).iface(p).is_some_and(|i| i.master.as_deref() == Some(out))
+                        });
+                        if self.capturing && !bridged_dnat {
                             // The stack transmits on the bridge device, which sends it on a port.
                             self.tap(h, out, TapDir::Out, &pkt, meta, true);
                         }
