@@ -872,11 +872,8 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
 /// the interleaved terminal text when the command has one; a non-zero exit status is shown.
 fn push_output(t: &mut String, o: &ExecOutput) {
     // kubectl prints server warnings before its table.
-    let (warning, rest) = if o.stderr.starts_with("Warning: ") {
-        (o.stderr.as_str(), "")
-    } else {
-        ("", o.stderr.as_str())
-    };
+    let (warning, rest) =
+        if o.stderr.starts_with("Warning: ") { (o.stderr.as_str(), "") } else { ("", o.stderr.as_str()) };
     match &o.terminal {
         Some(both) => t.push_str(both),
         None => {

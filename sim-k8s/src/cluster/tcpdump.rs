@@ -22,7 +22,7 @@
 //! is up and not loopback, as `pcap_findalldevs` orders them.
 
 use sim_core::{SimDuration, SimTime};
-use sim_net::capture::{CaptureIface, CaptureId, CaptureSpec, Filter, Names, PrintOptions, print};
+use sim_net::capture::{CaptureId, CaptureIface, CaptureSpec, Filter, Names, PrintOptions, print};
 use sim_net::iface::{HostId, IfaceKind};
 
 use super::command::CommandError;
@@ -62,7 +62,8 @@ fn fail(message: String) -> CommandError {
 
 /// Parses tcpdump's arguments (getopt style: `-ni eth0`, `-c5`, options anywhere).
 pub fn parse_tcpdump(args: &[String]) -> Result<TcpdumpArgs, CommandError> {
-    let mut t = TcpdumpArgs { iface: None, names: Names::Resolve, count: None, expression: vec![], timeout: None };
+    let mut t =
+        TcpdumpArgs { iface: None, names: Names::Resolve, count: None, expression: vec![], timeout: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--" {
@@ -173,10 +174,9 @@ pub fn parse_kill(args: &[String]) -> Result<(Signal, Vec<JobRef>), CommandError
         } else if a == "%%" || a == "%+" || a == "%" {
             jobs.push(JobRef::Current);
         } else if let Some(n) = a.strip_prefix('%') {
-            let n = n.parse().map_err(|_| CommandError {
-                message: format!("sh: kill: {a}: no such job"),
-                exit_code: 1,
-            })?;
+            let n = n
+                .parse()
+                .map_err(|_| CommandError { message: format!("sh: kill: {a}: no such job"), exit_code: 1 })?;
             jobs.push(JobRef::Number(n));
         } else {
             let pid = a.parse().map_err(|_| CommandError {
@@ -272,13 +272,11 @@ impl Cluster {
         let any = iface == CaptureIface::Any;
         let spec = CaptureSpec { host, iface, filter, count: t.count, until };
         let capture = self.world_mut().net.start_capture(spec);
-        let opts = PrintOptions {
-            names: t.names,
-            any,
-            epoch_unix_secs: self.world().api.config().epoch_unix_secs,
-        };
+        let opts =
+            PrintOptions { names: t.names, any, epoch_unix_secs: self.world().api.config().epoch_unix_secs };
         if let Some(command) = background {
-            let number = self.jobs.iter().filter(|j| &j.target == target).map(|j| j.number).max().unwrap_or(0) + 1;
+            let number =
+                self.jobs.iter().filter(|j| &j.target == target).map(|j| j.number).max().unwrap_or(0) + 1;
             self.next_pid += 1;
             let pid = self.next_pid;
             self.jobs.push(Job {
@@ -348,7 +346,8 @@ impl Cluster {
         let job = self.jobs.remove(index);
         self.world_mut().net.stop_capture(job.capture, at);
         let mut out = self.capture_output(job.capture, &job.opts, ending);
-        let others: Vec<u32> = self.jobs.iter().filter(|j| j.target == job.target).map(|j| j.number).collect();
+        let others: Vec<u32> =
+            self.jobs.iter().filter(|j| j.target == job.target).map(|j| j.number).collect();
         let mark = if others.iter().all(|n| *n < job.number) {
             '+'
         } else if others.iter().filter(|n| **n > job.number).count() == 1 {
@@ -416,7 +415,13 @@ impl Cluster {
         let n = mine.len();
         let mut s = String::new();
         for (k, j) in mine.iter().enumerate() {
-            let mark = if k + 1 == n { '+' } else if k + 2 == n { '-' } else { ' ' };
+            let mark = if k + 1 == n {
+                '+'
+            } else if k + 2 == n {
+                '-'
+            } else {
+                ' '
+            };
             let done = self.world().net.capture(j.capture).and_then(|c| c.ended_by(now)).is_some();
             let status = if done { "Done" } else { "Running" };
             s.push_str(&format!("[{}]{mark}  {status:<24}{} &\n", j.number, j.command));
@@ -479,16 +484,33 @@ mod tests {
         assert_eq!(t.expression, words("port 80"));
         let t = parse_tcpdump(&words("port 53 -i any -nn")).unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!((t.iface.as_deref(), t.expression.len()), (Some("any"), 2));
-        assert_eq!(parse_tcpdump(&words("-c 0")).map_err(|e| e.message), Err("tcpdump: invalid packet count 0".into()));
-        assert!(parse_tcpdump(&words("-X")).is_err_and(|e| e.message.contains("does not simulate option -X")));
-        assert!(parse_tcpdump(&words("-i")).is_err_and(|e| e.message.starts_with("tcpdump: option requires an argument -- 'i'")));
+        assert_eq!(
+            parse_tcpdump(&words("-c 0")).map_err(|e| e.message),
+            Err("tcpdump: invalid packet count 0".into())
+        );
+        assert!(
+            parse_tcpdump(&words("-X")).is_err_and(|e| e.message.contains("does not simulate option -X"))
+        );
+        assert!(
+            parse_tcpdump(&words("-i"))
+                .is_err_and(|e| e.message.starts_with("tcpdump: option requires an argument -- 'i'"))
+        );
     }
 
     #[test]
     fn kill_and_background() {
-        assert_eq!(parse_kill(&words("%1")).map_err(|e| e.message), Ok((Signal::Stop, vec![JobRef::Number(1)])));
-        assert_eq!(parse_kill(&words("-9 4001")).map_err(|e| e.message), Ok((Signal::Kill, vec![JobRef::Pid(4001)])));
-        assert_eq!(parse_kill(&words("-s INT %%")).map_err(|e| e.message), Ok((Signal::Stop, vec![JobRef::Current])));
+        assert_eq!(
+            parse_kill(&words("%1")).map_err(|e| e.message),
+            Ok((Signal::Stop, vec![JobRef::Number(1)]))
+        );
+        assert_eq!(
+            parse_kill(&words("-9 4001")).map_err(|e| e.message),
+            Ok((Signal::Kill, vec![JobRef::Pid(4001)]))
+        );
+        assert_eq!(
+            parse_kill(&words("-s INT %%")).map_err(|e| e.message),
+            Ok((Signal::Stop, vec![JobRef::Current]))
+        );
         assert_eq!(background("tcpdump -i eth0 -n &"), Some("tcpdump -i eth0 -n"));
         assert_eq!(background("a && b"), None);
         assert_eq!(background("echo '&'"), None);

@@ -113,7 +113,6 @@ pub fn print_lines(packets: &[Captured], opts: &PrintOptions) -> String {
     out
 }
 
-
 /// What tcpdump remembers to print relative numbers: each side's base sequence number.
 type Shown = [u32; 2];
 
@@ -170,11 +169,13 @@ impl Printer {
         let pkt = &c.pkt;
         match &pkt.transport {
             Transport::Tcp { sport, dport, flags } => {
-                let _ = write!(out, "{}.{} > {}.{}: ", pkt.src, self.port(*sport), pkt.dst, self.port(*dport));
+                let _ =
+                    write!(out, "{}.{} > {}.{}: ", pkt.src, self.port(*sport), pkt.dst, self.port(*dport));
                 self.tcp(out, c, *sport, *dport, *flags);
             }
             Transport::Udp { sport, dport } => {
-                let _ = write!(out, "{}.{} > {}.{}: ", pkt.src, self.port(*sport), pkt.dst, self.port(*dport));
+                let _ =
+                    write!(out, "{}.{} > {}.{}: ", pkt.src, self.port(*sport), pkt.dst, self.port(*dport));
                 let dns = (*sport == 53 || *dport == 53).then(|| dns_summary(&pkt.payload.0)).flatten();
                 match dns {
                     Some(s) => {
@@ -300,12 +301,46 @@ impl Printer {
 
 /// The request or status line tcpdump's HTTP printer shows.
 fn http_first_line(payload: &[u8]) -> Option<String> {
-    const METHODS: &[&str] =
-        &["GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL", "TRACE",
-          "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY", "BDELETE", "CONNECT",
-          "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST", "SUBSCRIBE", "PROPPATCH", "BPROPFIND",
-          "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY", "MKWORKSPACE", "UNSUBSCRIBE", "RPC_CONNECT",
-          "VERSION-CONTROL", "BASELINE-CONTROL"];
+    const METHODS: &[&str] = &[
+        "GET",
+        "PUT",
+        "COPY",
+        "HEAD",
+        "LOCK",
+        "MOVE",
+        "POLL",
+        "POST",
+        "BCOPY",
+        "BMOVE",
+        "MKCOL",
+        "TRACE",
+        "LABEL",
+        "MERGE",
+        "DELETE",
+        "SEARCH",
+        "UNLOCK",
+        "REPORT",
+        "UPDATE",
+        "NOTIFY",
+        "BDELETE",
+        "CONNECT",
+        "OPTIONS",
+        "CHECKIN",
+        "PROPFIND",
+        "CHECKOUT",
+        "CCM_POST",
+        "SUBSCRIBE",
+        "PROPPATCH",
+        "BPROPFIND",
+        "BPROPPATCH",
+        "UNCHECKOUT",
+        "MKACTIVITY",
+        "MKWORKSPACE",
+        "UNSUBSCRIBE",
+        "RPC_CONNECT",
+        "VERSION-CONTROL",
+        "BASELINE-CONTROL",
+    ];
     let end = payload.iter().position(|b| *b == b'\r' || *b == b'\n')?;
     let line = std::str::from_utf8(payload.get(..end)?).ok()?;
     let word = line.split(' ').next()?;
@@ -502,7 +537,14 @@ mod tests {
     }
 
     fn cap(us: u64, pkt: Packet) -> Captured {
-        Captured { at: at(us), iface: "veth-a".into(), dir: TapDir::Out, pkt, conv: Some(ConvId(3)), tcp: None }
+        Captured {
+            at: at(us),
+            iface: "veth-a".into(),
+            dir: TapDir::Out,
+            pkt,
+            conv: Some(ConvId(3)),
+            tcp: None,
+        }
     }
 
     /// Every packet through one capture point's TCP model.
@@ -545,7 +587,9 @@ mod tests {
     /// The real capture's conversation, made of model packets.
     fn conversation() -> Vec<Captured> {
         let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
-        let req = Payload::from_bytes(b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n");
+        let req = Payload::from_bytes(
+            b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+        );
         let resp = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nDate: Fri, 04 Dec 2026 17:49:14 GMT\r\nContent-type: text/html\r\nContent-Length: 6\r\nLast-Modified: Fri, 04 Dec 2026 17:48:58 GMT\r\n\r\n";
         let pa = TcpFlags::PSH.with(TcpFlags::ACK);
         let fa = TcpFlags::FIN.with(TcpFlags::ACK);
@@ -576,12 +620,23 @@ mod tests {
             cap(6904, Packet::tcp(s, 80, c, 38500, fa)),
             cap(7192, Packet::tcp(c, 38500, s, 80, fa)),
             cap(7204, Packet::tcp(s, 80, c, 38500, ack)),
-            cap(9000, Packet::icmp(c, s, Icmp::EchoRequest { id: 9567, seq: 1 }).with_payload(Payload::from_bytes(&[0; 56]))),
-            cap(9100, Packet::icmp(s, c, Icmp::EchoReply { id: 9567, seq: 1 }).with_payload(Payload::from_bytes(&[0; 56]))),
+            cap(
+                9000,
+                Packet::icmp(c, s, Icmp::EchoRequest { id: 9567, seq: 1 })
+                    .with_payload(Payload::from_bytes(&[0; 56])),
+            ),
+            cap(
+                9100,
+                Packet::icmp(s, c, Icmp::EchoReply { id: 9567, seq: 1 })
+                    .with_payload(Payload::from_bytes(&[0; 56])),
+            ),
             cap(10000, Packet::udp(c, 45344, s, 53).with_payload(Payload::from_bytes(&dns_q))),
             cap(10100, Packet::udp(s, 53, c, 45344).with_payload(Payload::from_bytes(&dns_r))),
             cap(11000, udp.clone()),
-            cap(11100, Packet::icmp(s, c, Icmp::DestUnreachable { code: unreach::PORT, original: Box::new(udp) })),
+            cap(
+                11100,
+                Packet::icmp(s, c, Icmp::DestUnreachable { code: unreach::PORT, original: Box::new(udp) }),
+            ),
             cap(12000, Packet::tcp(c, 40468, s, 81, TcpFlags::SYN)),
             cap(12100, Packet::tcp(s, 81, c, 40468, TcpFlags::RST.with(TcpFlags::ACK))),
         ])
@@ -593,14 +648,19 @@ mod tests {
         let want: Vec<String> = real("veth-n.stdout")
             .into_iter()
             .filter(|l| !l.is_empty() && !l.contains("AAAA") && !l.contains("0/0/0") && !l.contains("seq 2,"))
-            .filter(|l| !l.contains("echo request, id 9567, seq 2") && !l.contains("echo reply, id 9567, seq 2"))
+            .filter(|l| {
+                !l.contains("echo request, id 9567, seq 2") && !l.contains("echo reply, id 9567, seq 2")
+            })
             .map(|l| shape(&l.replace("wscale 10", "wscale 7")))
             .collect();
         let got: Vec<String> = ours.lines().map(shape).collect();
         assert_eq!(got, want);
         // Relative numbers as tcpdump computes them.
         let lines: Vec<&str> = ours.lines().collect();
-        assert!(lines[2].ends_with("Flags [.], ack 1, win 502, options [nop,nop,TS val ") || lines[2].contains("ack 1, win 502"));
+        assert!(
+            lines[2].ends_with("Flags [.], ack 1, win 502, options [nop,nop,TS val ")
+                || lines[2].contains("ack 1, win 502")
+        );
         assert!(lines[3].contains("Flags [P.], seq 1:73, ack 1, win 502"), "{}", lines[3]);
         assert!(lines[3].ends_with("length 72: HTTP: GET / HTTP/1.1"));
         assert!(lines[7].contains("seq 185:191, ack 73") && lines[7].ends_with("length 6: HTTP"));
@@ -612,7 +672,11 @@ mod tests {
         assert!(lines[17].ends_with("ICMP 10.0.0.2 udp port 9999 unreachable, length 39"));
         // The SYN-ACK acknowledges the SYN's sequence number + 1 and echoes its timestamp.
         let num = |l: &str, key: &str| -> u64 {
-            l.split(key).nth(1).and_then(|r| r.split([',', ' ']).next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+            l.split(key)
+                .nth(1)
+                .and_then(|r| r.split([',', ' ']).next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
         };
         assert_eq!(num(lines[1], "ack "), num(lines[0], "seq ") + 1);
         assert_eq!(num(lines[1], "ecr "), num(lines[0], "TS val "));
@@ -626,14 +690,24 @@ mod tests {
         let o = PrintOptions { any: true, names: Names::Resolve, ..opts() };
         let out = print_lines(&c[..2], &o);
         let want: Vec<String> = real("any-n.stdout").iter().take(2).map(|l| shape(l)).collect();
-        let got: Vec<String> =
-            out.lines().map(|l| shape(&l.replace(".http ", ".80 ").replace(".http:", ".80:").replace("wscale 7", "wscale 10"))).collect();
+        let got: Vec<String> = out
+            .lines()
+            .map(|l| {
+                shape(&l.replace(".http ", ".80 ").replace(".http:", ".80:").replace("wscale 7", "wscale 10"))
+            })
+            .collect();
         assert_eq!(got, want);
         let lo = Captured { iface: "lo".into(), dir: TapDir::In, ..c[12].clone() };
         let line = print_lines(&[lo], &o);
-        assert!(line.starts_with("00:00:00.009000 lo    In  IP 10.0.0.1 > 10.0.0.2: ICMP echo request"), "{line}");
+        assert!(
+            line.starts_with("00:00:00.009000 lo    In  IP 10.0.0.1 > 10.0.0.2: ICMP echo request"),
+            "{line}"
+        );
         assert_eq!(banner(&CaptureIface::Any), real("any-n.stderr")[..3].join("\n") + "\n");
-        assert_eq!(banner(&CaptureIface::Named("veth-a".into())), real("veth-n.stderr")[..2].join("\n") + "\n");
+        assert_eq!(
+            banner(&CaptureIface::Named("veth-a".into())),
+            real("veth-n.stderr")[..2].join("\n") + "\n"
+        );
         let mut cap = Capture::new(super::super::CaptureSpec {
             host: crate::iface::HostId(0),
             iface: CaptureIface::Named("veth-a".into()),

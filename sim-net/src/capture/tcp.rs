@@ -162,7 +162,13 @@ impl TcpModel {
 
     /// The numbers of `pkt` (seen at `at`) for a segment with no conversation, by its
     /// address tuple at this capture point; `None` if it is not TCP.
-    pub fn segment(&mut self, rng: &SimRng, at: SimTime, pkt: &Packet, conv: Option<ConvId>) -> Option<TcpNumbers> {
+    pub fn segment(
+        &mut self,
+        rng: &SimRng,
+        at: SimTime,
+        pkt: &Packet,
+        conv: Option<ConvId>,
+    ) -> Option<TcpNumbers> {
         let Transport::Tcp { sport, dport, flags: f } = pkt.transport else { return None };
         let a = (pkt.src, sport);
         let b = (pkt.dst, dport);

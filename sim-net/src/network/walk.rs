@@ -539,7 +539,8 @@ impl Network {
                         // the kernel (br_nf_pre_routing_finish_bridge): it does not leave by
                         // the bridge device.
                         let bridged_dnat = self.bridge_ingress.as_ref().is_some_and(|(bh, p)| {
-                            *bh == h && self.host_ref(h).iface(p).is_some_and(|i| i.master.as_deref() == Some(out))
+                            *bh == h
+                                && self.host_ref(h).iface(p).is_some_and(|i| i.master.as_deref() == Some(out))
                         });
                         if self.capturing && !bridged_dnat {
                             // The stack transmits on the bridge device, which sends it on a port.
