@@ -311,17 +311,17 @@ impl Cluster {
         self.world_mut().net.stop_capture(capture, at);
         let ending = if by_count { Ending::Count } else { Ending::Signal };
         let mut out = self.capture_output(capture, &opts, ending);
+        // On a terminal the banner comes first, the statistics last; an interrupted capture
+        // shows the ^C the terminal echoed before tcpdump's closing newline.
+        let mut shown = out.stdout.clone();
         if !by_count {
             if until.is_some() {
                 out.exit_code = 124;
             } else {
-                // Interrupted: the terminal echoes ^C before tcpdump's closing newline.
-                let at = out.stdout.len().saturating_sub(1);
-                out.stdout.insert_str(at, "^C");
+                shown.insert_str(shown.len().saturating_sub(1), "^C");
             }
         }
-        // On a terminal the banner comes first, the statistics last.
-        out.terminal = Some(format!("{banner}{}{}", out.stdout, out.stderr));
+        out.terminal = Some(format!("{banner}{shown}{}", out.stderr));
         out.stderr = format!("{banner}{}", out.stderr);
         out
     }
