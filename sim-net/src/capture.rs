@@ -8,8 +8,10 @@
 //!
 //! Where the taps are: a frame arriving at an interface (`Network::rx`, before a bridge port
 //! hands it to its bridge, so a port sees every frame), a frame leaving a veth or an ethernet
-//! (`send_on_port`), a bridge device for what its own stack receives and sends (frames bridged
-//! from port to port do not pass the bridge device, as in the kernel), and loopback once,
+//! (`send_on_port`), a bridge device for what its own stack receives and sends and, while a
+//! capture holds it promiscuous (tcpdump without `-p`), for the frames it bridges from port to
+//! port (`br_handle_frame_finish`'s `local_rcv`; after br_netfilter's PREROUTING when that
+//! runs, so a DNATed packet shows its new destination there), and loopback once,
 //! incoming: libpcap drops the outgoing copy on `lo`, which still counts as received by the
 //! filter. With no capture active the walk pays one branch per tap.
 //!
@@ -91,6 +93,9 @@ pub struct CaptureSpec {
     pub count: Option<u64>,
     /// Stop at this time (`timeout SECS tcpdump ...`).
     pub until: Option<SimTime>,
+    /// Puts the interface in promiscuous mode (tcpdump's default; `-p` clears it; `any`
+    /// cannot be promiscuous): a bridge then passes every bridged frame up to its device.
+    pub promiscuous: bool,
 }
 
 /// A capture and what it has seen so far.

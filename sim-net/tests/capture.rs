@@ -51,6 +51,7 @@ fn r16_a_tcp_connection_as_tcpdump_prints_it() {
         filter: Filter::parse(&words("tcp port 80")).unwrap(),
         count: None,
         until: None,
+        promiscuous: true,
     });
     converse(&mut sim, spec(a, ConvProto::Tcp, "10.0.0.2:80"));
     sim.run_until(SimTime::MAX);
@@ -83,6 +84,7 @@ fn r16_count_stops_and_loopback_is_seen_once() {
         filter: Filter::All,
         count: Some(2),
         until: None,
+        promiscuous: true,
     });
     let lo = sim.world.start_capture(CaptureSpec {
         host: a,
@@ -90,6 +92,7 @@ fn r16_count_stops_and_loopback_is_seen_once() {
         filter: Filter::parse(&words("icmp")).unwrap(),
         count: None,
         until: None,
+        promiscuous: true,
     });
     converse(&mut sim, spec(a, ConvProto::Icmp, "10.0.0.1:0"));
     sim.run_until(SimTime::MAX);

@@ -16,7 +16,8 @@
 //!   runs until N packets are captured. A foreground capture that would wait longer than
 //!   [`FOREGROUND_LIMIT`] is interrupted then, as if `^C` had been typed.
 //!
-//! Options: `-i IFACE|any`, `-n`, `-nn`, `-c N`, `-l` and `-U` (buffering: no effect here),
+//! Options: `-i IFACE|any`, `-n`, `-nn`, `-c N`, `-p` (no promiscuous mode: a bridge then shows
+//! only what its own stack sends and receives), `-l` and `-U` (buffering: no effect here),
 //! then a filter expression. Options tcpdump has but netsim does not simulate (`-e`, `-v`,
 //! `-X`, `-w` ...) are refused by name. Without `-i` tcpdump takes the first interface that
 //! is up and not loopback, as `pcap_findalldevs` orders them.
@@ -45,12 +46,14 @@ pub struct TcpdumpArgs {
     pub expression: Vec<String>,
     /// `timeout SECS` in front of it.
     pub timeout: Option<u64>,
+    /// `-p`: do not put the interface in promiscuous mode.
+    pub no_promiscuous: bool,
 }
 
 fn usage(message: String) -> CommandError {
     CommandError {
         message: format!(
-            "{message}\ntcpdump version 4.99.3\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ]\n\t\t[ -i interface ] [ expression ] (netsim: -i, -n, -nn, -c, -l, -U)"
+            "{message}\ntcpdump version 4.99.3\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ]\n\t\t[ -i interface ] [ expression ] (netsim: -i, -n, -nn, -c, -p, -l, -U)"
         ),
         exit_code: 1,
     }
@@ -62,8 +65,14 @@ fn fail(message: String) -> CommandError {
 
 /// Parses tcpdump's arguments (getopt style: `-ni eth0`, `-c5`, options anywhere).
 pub fn parse_tcpdump(args: &[String]) -> Result<TcpdumpArgs, CommandError> {
-    let mut t =
-        TcpdumpArgs { iface: None, names: Names::Resolve, count: None, expression: vec![], timeout: None };
+    let mut t = TcpdumpArgs {
+        iface: None,
+        names: Names::Resolve,
+        count: None,
+        expression: vec![],
+        timeout: None,
+        no_promiscuous: false,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--" {
@@ -94,6 +103,7 @@ pub fn parse_tcpdump(args: &[String]) -> Result<TcpdumpArgs, CommandError> {
             match c {
                 'n' => t.names = Names::Numeric,
                 'l' | 'U' => {}
+                'p' => t.no_promiscuous = true,
                 'i' | 'c' => {
                     let rest: String = chars[i + 1..].iter().collect();
                     let value = if rest.is_empty() { it.next().cloned() } else { Some(rest) };
@@ -107,11 +117,11 @@ pub fn parse_tcpdump(args: &[String]) -> Result<TcpdumpArgs, CommandError> {
                     }
                     break;
                 }
-                'A' | 'b' | 'd' | 'D' | 'e' | 'f' | 'h' | 'H' | 'I' | 'J' | 'K' | 'L' | 'N' | 'O' | 'p'
-                | 'q' | 'S' | 't' | 'u' | 'v' | 'x' | 'X' | '#' | 'B' | 'C' | 'E' | 'F' | 'G' | 'j' | 'm'
-                | 'M' | 'Q' | 'r' | 's' | 'T' | 'V' | 'w' | 'W' | 'y' | 'z' | 'Z' => {
+                'A' | 'b' | 'd' | 'D' | 'e' | 'f' | 'h' | 'H' | 'I' | 'J' | 'K' | 'L' | 'N' | 'O' | 'q'
+                | 'S' | 't' | 'u' | 'v' | 'x' | 'X' | '#' | 'B' | 'C' | 'E' | 'F' | 'G' | 'j' | 'm' | 'M'
+                | 'Q' | 'r' | 's' | 'T' | 'V' | 'w' | 'W' | 'y' | 'z' | 'Z' => {
                     return Err(fail(format!(
-                        "tcpdump: netsim does not simulate option -{c} (simulated: -i, -n, -nn, -c, -l, -U)"
+                        "tcpdump: netsim does not simulate option -{c} (simulated: -i, -n, -nn, -c, -p, -l, -U)"
                     )));
                 }
                 other => return Err(usage(format!("tcpdump: invalid option -- '{other}'"))),
@@ -270,7 +280,8 @@ impl Cluster {
         let until = t.timeout.map(|s| now + SimDuration::from_secs(s));
         let banner = print::banner(&iface);
         let any = iface == CaptureIface::Any;
-        let spec = CaptureSpec { host, iface, filter, count: t.count, until };
+        let promiscuous = !any && !t.no_promiscuous;
+        let spec = CaptureSpec { host, iface, filter, count: t.count, until, promiscuous };
         let capture = self.world_mut().net.start_capture(spec);
         let opts =
             PrintOptions { names: t.names, any, epoch_unix_secs: self.world().api.config().epoch_unix_secs };

@@ -714,6 +714,7 @@ mod tests {
             filter: super::super::Filter::All,
             count: None,
             until: None,
+            promiscuous: true,
         });
         cap.packets = c[..2].to_vec();
         cap.received = 2;
