@@ -7,8 +7,8 @@
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
 //! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
 //! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
-//! conntrack (see sim-net). Left out: `curl -v`, TLS (an `https://` URL is a plain TCP
-//! request to port 443), busybox's own nslookup format.
+//! conntrack (see sim-net), tcpdump (`tcpdump.rs`). Left out: `curl -v`, TLS (an `https://`
+//! URL is a plain TCP request to port 443), busybox's own nslookup format.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 

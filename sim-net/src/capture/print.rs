@@ -722,6 +722,22 @@ mod tests {
     }
 
     #[test]
+    fn port_names_without_n() {
+        let o = PrintOptions { names: Names::Resolve, ..opts() };
+        let ours = print_lines(&conversation(), &o);
+        let real_lines = real("veth-noN.stdout");
+        let shape_of =
+            |needle: &str, lines: &[&str]| lines.iter().find(|l| l.contains(needle)).map(|l| shape(l));
+        let ours: Vec<&str> = ours.lines().collect();
+        let theirs: Vec<String> = real_lines.iter().map(|l| l.replace("wscale 10", "wscale 7")).collect();
+        let theirs: Vec<&str> = theirs.iter().map(String::as_str).collect();
+        for needle in ["Flags [S],", "Flags [S.]", "HTTP: GET", ".domain: ", "A 10.96.0.1", "udp port 9999"] {
+            assert_eq!(shape_of(needle, &ours), shape_of(needle, &theirs), "{needle}");
+        }
+        assert!(ours[0].contains(" > 10.0.0.2.http: Flags [S]"));
+    }
+
+    #[test]
     fn dns_summaries() {
         let mut q = vec![0x04, 0xd2, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 28, 0, 1];
         assert_eq!(dns_summary(&q).as_deref(), Some("1234+ [1au] AAAA? ."));
