@@ -87,8 +87,28 @@ pub fn parse_tcpdump(args: &[String]) -> Result<TcpdumpArgs, CommandError> {
             let mut value = || value.clone().or_else(|| it.next().cloned());
             match name {
                 "interface" => t.iface = value(),
-                "count" => t.count = Some(count(value())?),
-                "line-buffered" => {}
+                "no-promiscuous-mode" => t.no_promiscuous = true,
+                "line-buffered" | "immediate-mode" => {}
+                "count"
+                | "number"
+                | "help"
+                | "version"
+                | "list-interfaces"
+                | "list-time-stamp-types"
+                | "time-stamp-precision"
+                | "time-stamp-type"
+                | "direction"
+                | "print"
+                | "micro"
+                | "nano"
+                | "relinquish-privileges"
+                | "monitor-mode"
+                | "buffer-size"
+                | "snapshot-length" => {
+                    return Err(fail(format!(
+                        "tcpdump: netsim does not simulate option --{name} (simulated: -i, -n, -nn, -c, -p, -l, -U)"
+                    )));
+                }
                 _ => return Err(usage(format!("tcpdump: unrecognized option '--{name}'"))),
             }
             continue;
