@@ -267,7 +267,8 @@ enum Ending {
 }
 
 impl Cluster {
-    /// Runs `tcpdump` (in the foreground, or as background job `line` if `background`).
+    /// Runs `tcpdump` in the foreground, or as a background job when `background` holds its
+    /// command line (without the `&`).
     pub(crate) fn tcpdump(
         &mut self,
         target: &Target,
