@@ -799,26 +799,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
         };
         if let Some(o) = &out {
-            // kubectl prints server warnings before its table.
-            let (warning, rest) = if o.stderr.starts_with("Warning: ") {
-                (o.stderr.as_str(), "")
-            } else {
-                ("", o.stderr.as_str())
-            };
-            match &o.terminal {
-                Some(both) => t.push_str(both),
-                None => {
-                    t.push_str(warning);
-                    t.push_str(&o.stdout);
-                    if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
-                        t.push('\n');
-                    }
-                    t.push_str(rest);
-                }
-            }
-            if o.exit_code != 0 {
-                let _ = writeln!(t, "(exit status {})", o.exit_code);
-            }
+            push_output(&mut t, o);
         }
         // A step that checks who served the connection says it, so the transcript shows the
         // point the step makes (which pod answered, what address it saw) and not only a page.
@@ -841,6 +822,14 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                 let _ = writeln!(t, "! expectation failed: {f}");
                 failures.push(msg);
             }
+        }
+        for (target, o) in cluster.finished_jobs() {
+            let _ = writeln!(
+                t,
+                "# background job on {target} ended by itself (simulated time is now {})",
+                clock(cluster.now())
+            );
+            push_output(&mut t, &o);
         }
         let now = cluster.now();
         let (done, still): (Vec<Running>, Vec<Running>) = active.into_iter().partition(|r| now >= r.run.ends);
@@ -871,8 +860,42 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             finish(s, &mut cluster, r, &mut t, &mut failures, &mut reports);
         }
     }
+    let jobs = cluster.stop_jobs();
+    if !jobs.is_empty() {
+        let _ = writeln!(
+            t,
+            "\n# end of the scenario: background jobs are stopped as by kill (simulated time is now {})",
+            clock(cluster.now())
+        );
+        for (target, o) in jobs {
+            let _ = writeln!(t, "# {target}:");
+            push_output(&mut t, &o);
+        }
+    }
     let topology = Topology::of(&cluster);
     Ok(RunResult { transcript: t, failures, traffic: reports, traces, topology })
+}
+
+/// A command's output in the transcript: stdout, then stderr (kubectl's warnings first), or
+/// the interleaved terminal text when the command has one; a non-zero exit status is shown.
+fn push_output(t: &mut String, o: &ExecOutput) {
+    // kubectl prints server warnings before its table.
+    let (warning, rest) =
+        if o.stderr.starts_with("Warning: ") { (o.stderr.as_str(), "") } else { ("", o.stderr.as_str()) };
+    match &o.terminal {
+        Some(both) => t.push_str(both),
+        None => {
+            t.push_str(warning);
+            t.push_str(&o.stdout);
+            if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
+                t.push('\n');
+            }
+            t.push_str(rest);
+        }
+    }
+    if o.exit_code != 0 {
+        let _ = writeln!(t, "(exit status {})", o.exit_code);
+    }
 }
 
 /// Every fault step names a node the cluster has: else an input error at the step.

@@ -26,6 +26,7 @@ use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 use sim_core::{Scheduler, SimDuration, SimRng, SimTime, Simulation, VecSink, World};
 
+use crate::capture::{Capture, CaptureId, CaptureSpec, PrintOptions};
 use crate::host::{Host, HostError};
 use crate::iface::{HostId, Iface, IfaceKind, IfaceRef, SegmentId};
 use crate::socket::{AddrInUse, Application, SockProto};
@@ -147,6 +148,14 @@ pub struct Network {
     ipvs_property: BTreeMap<PacketId, HostId>,
     /// The kernel's per-peer ICMP error rate limit of every host.
     icmp_rate: icmp_rate::IcmpRateLimit,
+    /// Packet captures (`tcpdump`), active and stopped, by [`CaptureId`].
+    captures: Vec<Capture>,
+    /// True while some capture may still record: the walk's taps test only this.
+    capturing: bool,
+    /// TCP numbers of conversations' segments sent while capturing ([`crate::capture::tcp`]).
+    tcp_model: crate::capture::tcp::TcpModel,
+    /// The numbers of the segments in flight, by packet (removed at their disposition).
+    tcp_numbers: BTreeMap<PacketId, crate::capture::tcp::TcpNumbers>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -171,6 +180,10 @@ impl Network {
             ipvs_property: BTreeMap::new(),
             icmp_rate: icmp_rate::IcmpRateLimit::default(),
             bridge_ingress: None,
+            captures: Vec::new(),
+            capturing: false,
+            tcp_model: Default::default(),
+            tcp_numbers: BTreeMap::new(),
             trace: VecSink::default(),
             tracing: true,
         }
@@ -400,6 +413,35 @@ impl Network {
     pub fn inject<E: From<NetEvent>>(&mut self, host: HostId, pkt: Packet, sched: &mut Scheduler<E>) {
         sched
             .schedule_in(SimDuration::ZERO, E::from(NetEvent::Emit { host, pkt: Box::new(pkt), conv: None }));
+    }
+
+    /// Starts a packet capture (`tcpdump`) on a host now.
+    pub fn start_capture(&mut self, spec: CaptureSpec) -> CaptureId {
+        let id = CaptureId(self.captures.len());
+        self.captures.push(Capture::new(spec));
+        self.capturing = true;
+        id
+    }
+
+    /// A capture and what it has recorded.
+    pub fn capture(&self, id: CaptureId) -> Option<&Capture> {
+        self.captures.get(id.0)
+    }
+
+    /// Stops a capture at `at` (its user killed it); a stopped capture stays as it was.
+    pub fn stop_capture(&mut self, id: CaptureId, at: SimTime) {
+        if let Some(c) = self.captures.get_mut(id.0) {
+            c.stopped.get_or_insert(at);
+        }
+        self.capturing = self.captures.iter().any(|c| c.stopped.is_none());
+    }
+
+    /// A capture's packets as tcpdump prints them ([`crate::capture::print`]).
+    pub fn capture_lines(&self, id: CaptureId, opts: &PrintOptions) -> String {
+        match self.captures.get(id.0) {
+            Some(c) => crate::capture::print::print_lines(&c.packets, opts),
+            None => String::new(),
+        }
     }
 
     /// A conversation's state and outcome.
