@@ -385,6 +385,19 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             }
         }
     }
+    match spec.node_cpus {
+        None => {}
+        Some(0) => d.push(Diagnostic::plain(file.into(), "cluster.nodeCPUs: must be at least 1".to_string())),
+        Some(n) => c.node_cpus = n,
+    }
+    match spec.conntrack_max {
+        Some(m) if i32::try_from(m).is_err() => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.conntrackMax: {m} is more than the kernel takes (2147483647)"),
+        )),
+        Some(m) => c.conntrack_max = usize::try_from(m).ok(),
+        None => {}
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),

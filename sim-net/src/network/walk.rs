@@ -392,6 +392,7 @@ impl Network {
             pkt: pkt.clone(),
         });
         match self.link_receiver(h, port, hop) {
+            Some((to, _)) if self.is_cut(h, to.host) => Err(self.finish(h, meta, Disposition::Partitioned)),
             Some((to, latency)) => {
                 self.schedule(latency, NetEvent::Arrive(Box::new(Frame { to, next_hop: hop, pkt, meta })));
                 Ok(())
