@@ -1101,6 +1101,27 @@ mod tests {
     }
 
     #[test]
+    fn node_cpus_and_conntrack_max_are_checked() {
+        let c = cluster_config("s.yaml", &ClusterSpec { conntrack_max: Some(256), ..ClusterSpec::default() })
+            .map(|c| (c.conntrack_max, c.node_cpus))
+            .ok();
+        assert_eq!(c, Some((Some(256), 2)));
+        let err = cluster_config("s.yaml", &ClusterSpec { node_cpus: Some(0), ..ClusterSpec::default() })
+            .err()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("cluster.nodeCPUs: must be at least 1"), "{err}");
+        let err = cluster_config(
+            "s.yaml",
+            &ClusterSpec { conntrack_max: Some(u32::MAX), ..ClusterSpec::default() },
+        )
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("cluster.conntrackMax: 4294967295 is more than the kernel takes"), "{err}");
+    }
+
+    #[test]
     fn ranges_and_pools() {
         assert_eq!(parse_port_range("30000-32767"), Some((30000, 32767)));
         assert_eq!(parse_port_range("5-1"), None);

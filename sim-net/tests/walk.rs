@@ -395,3 +395,16 @@ fn a_proxying_application_opens_its_own_connection_and_answers_when_it_ends() {
     assert_eq!(second.served_by.as_ref().map(|s| s.host), Some(c_host));
     assert_eq!(net.conversation(conv.upstreams[0]).unwrap().outcome, Some(Outcome::Refused));
 }
+
+#[test]
+fn a_cut_link_loses_frames_both_ways_until_healed() {
+    let (mut sim, a, b) = two_hosts(1);
+    sim.world.cut(b, a);
+    assert!(sim.world.is_cut(a, b));
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:53", b"q"));
+    assert_eq!(sim.world.conversation(c).unwrap().outcome, Some(Outcome::TimedOut));
+    assert_eq!(dispositions_of(&sim.world, c).first(), Some(&Disposition::Partitioned));
+    sim.world.heal(a, b);
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:53", b"q"));
+    assert!(matches!(sim.world.conversation(c).unwrap().outcome, Some(Outcome::Completed { .. })));
+}

@@ -4,8 +4,9 @@
 //! KubeProxyConfiguration:
 //!
 //! - `nf_conntrack_max` = max(`maxPerCore` × CPUs, `min`) when `maxPerCore` > 0 (defaults 32768
-//!   and 131072); `maxPerCore: 0` leaves the kernel's value alone. The value is written even when
-//!   it is lower than the current one.
+//!   and 131072); `maxPerCore: 0` leaves the kernel's value alone; an old configuration's
+//!   absolute `max` > 0 is taken as it is. The value is written even when it is lower than the
+//!   current one.
 //! - `nf_conntrack_tcp_timeout_established` from `tcpEstablishedTimeout` (default 24h) and
 //!   `nf_conntrack_tcp_timeout_close_wait` from `tcpCloseWaitTimeout` (default 1h),
 //!   `nf_conntrack_udp_timeout` / `_stream` from `udpTimeout` / `udpStreamTimeout` (no
@@ -27,6 +28,11 @@ pub const DEFAULT_MIN: i32 = 131_072;
 /// `getConntrackMax`: the `nf_conntrack_max` kube-proxy sets on a node with `cpus` CPUs, or
 /// `None` when it sets none (`maxPerCore: 0`).
 pub fn conntrack_max(c: &ConntrackConfig, cpus: u32) -> Option<usize> {
+    // Old configurations' absolute `max` (removed upstream; it won over `maxPerCore`, which
+    // older kube-proxies refused alongside it as "mutually exclusive").
+    if let Some(max) = c.max.filter(|m| *m > 0) {
+        return usize::try_from(max).ok();
+    }
     let per_core = c.max_per_core.unwrap_or(DEFAULT_MAX_PER_CORE);
     if per_core <= 0 {
         return None;
@@ -73,6 +79,8 @@ mod tests {
         assert_eq!(conntrack_max(&small, 2), Some(64));
         let off = ConntrackConfig { max_per_core: Some(0), ..Default::default() };
         assert_eq!(conntrack_max(&off, 2), None);
+        let absolute = ConntrackConfig { max: Some(1000), ..Default::default() };
+        assert_eq!(conntrack_max(&absolute, 2), Some(1000));
         // The defaults are what CtConfig::kube_proxy() has on a 2-CPU node.
         assert_eq!(apply(&CtConfig::default(), &d, 2), CtConfig::kube_proxy());
         let zero = ConntrackConfig {
