@@ -285,7 +285,14 @@ fn a_full_conntrack_table_drops_new_connections_and_logs_it() {
     assert_eq!(conv.outcome, Some(Outcome::TimedOut));
     assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::ConntrackFull));
     assert!(net.trace.records.iter().any(|r| matches!(&r.event,
-        NetTrace::KernelLog { message, .. } if message == "nf_conntrack: table full, dropping packet")));
+        NetTrace::KernelLog { message, .. } if message == sim_net::conntrack::TABLE_FULL_MESSAGE)));
+    assert_eq!(
+        sim_net::conntrack::TABLE_FULL_MESSAGE,
+        "nf_conntrack: nf_conntrack: table full, dropping packet"
+    );
+    let stats = net.host(b).unwrap().conntrack.stats();
+    // The SYN and its retransmission 1 s later.
+    assert_eq!((stats.drop, stats.early_drop), (2, 0));
 }
 
 #[test]
