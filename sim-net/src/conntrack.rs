@@ -111,6 +111,10 @@ pub struct CtConfig {
     pub udp_stream: u64,
     /// `nf_conntrack_icmp_timeout` (30).
     pub icmp: u64,
+    /// `nf_conntrack_tcp_be_liberal` (0): accept out-of-window TCP packets. Recorded, not
+    /// enforced (the model tracks no windows); kube-proxy's iptables mode writes no
+    /// INVALID-drop rule when it is set.
+    pub tcp_be_liberal: bool,
 }
 
 impl Default for CtConfig {
@@ -129,6 +133,7 @@ impl Default for CtConfig {
             udp: 30,
             udp_stream: 120,
             icmp: 30,
+            tcp_be_liberal: false,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::host::Sysctls;
 use crate::route::MultipathHashPolicy;
 
 /// The keys the model has, in `sysctl -a` order.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 23] = [
     "net.ipv4.conf.all.arp_announce",
     "net.ipv4.conf.all.arp_ignore",
     "net.ipv4.conf.all.route_localnet",
@@ -35,6 +35,7 @@ pub const KEYS: [&str; 22] = [
     "net.netfilter.nf_conntrack_count",
     "net.netfilter.nf_conntrack_icmp_timeout",
     "net.netfilter.nf_conntrack_max",
+    "net.netfilter.nf_conntrack_tcp_be_liberal",
     "net.netfilter.nf_conntrack_tcp_timeout_close",
     "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
     "net.netfilter.nf_conntrack_tcp_timeout_established",
@@ -83,6 +84,7 @@ pub fn get(s: &Sysctls, ct: &Conntrack, key: &str) -> Option<i64> {
         return match key.as_str() {
             "net.netfilter.nf_conntrack_count" => i64::try_from(ct.len()).ok(),
             "net.netfilter.nf_conntrack_max" => i64::try_from(ct.config().max).ok(),
+            "net.netfilter.nf_conntrack_tcp_be_liberal" => Some(i64::from(ct.config().tcp_be_liberal)),
             k => {
                 let mut c = ct.config().clone();
                 ct_field(&mut c, k).and_then(|v| i64::try_from(*v).ok())
@@ -127,6 +129,14 @@ pub fn set(s: &mut Sysctls, ct: &mut Conntrack, key: &str, value: &str) -> Resul
         let mut c = ct.config().clone();
         match key.as_str() {
             "net.netfilter.nf_conntrack_max" => c.max = usize::try_from(v).map_err(|_| SetError::Invalid)?,
+            // proc_dou8vec_minmax 0..=1.
+            "net.netfilter.nf_conntrack_tcp_be_liberal" => {
+                c.tcp_be_liberal = match v {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(SetError::Invalid),
+                }
+            }
             k => *ct_field(&mut c, k).ok_or(SetError::Invalid)? = v,
         }
         ct.set_config(c);

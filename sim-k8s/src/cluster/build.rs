@@ -135,6 +135,8 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         if let Some(max) = config.conntrack_max {
             ct.max = max;
         }
+        // The iptables proxier reads nf_conntrack_tcp_be_liberal back when it starts.
+        let tcp_be_liberal = ct.tcp_be_liberal;
         h.conntrack.set_config(ct);
         h.conntrack.set_nat_clash(config.nat_clash);
         let cluster_cidr =
@@ -143,6 +145,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         pc.local_detector =
             cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
+        pc.conntrack_tcp_be_liberal = tcp_be_liberal;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;
         }

@@ -11,9 +11,10 @@
 //!   `nf_conntrack_tcp_timeout_close_wait` from `tcpCloseWaitTimeout` (default 1h),
 //!   `nf_conntrack_udp_timeout` / `_stream` from `udpTimeout` / `udpStreamTimeout` (no
 //!   default): each only when greater than zero.
+//! - `nf_conntrack_tcp_be_liberal = 1` when `tcpBeLiberal` is true; the iptables proxier reads
+//!   it back and then writes no INVALID-drop rule.
 //!
-//! Left out: the `hashsize` module parameter (max/4; the model has no hash buckets) and
-//! `tcpBeLiberal` (`nf_conntrack_tcp_be_liberal`; the model has no window tracking).
+//! Left out: the `hashsize` module parameter (max/4; the model has no hash buckets).
 
 use sim_net::conntrack::CtConfig;
 
@@ -62,6 +63,9 @@ pub fn apply(base: &CtConfig, c: &ConntrackConfig, cpus: u32) -> CtConfig {
     }
     if let Some(s) = secs(c.udp_stream_timeout) {
         out.udp_stream = s;
+    }
+    if c.tcp_be_liberal == Some(true) {
+        out.tcp_be_liberal = true;
     }
     out
 }
