@@ -385,6 +385,19 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             }
         }
     }
+    match spec.node_cpus {
+        None => {}
+        Some(0) => d.push(Diagnostic::plain(file.into(), "cluster.nodeCPUs: must be at least 1".to_string())),
+        Some(n) => c.node_cpus = n,
+    }
+    match spec.conntrack_max {
+        Some(m) if i32::try_from(m).is_err() => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.conntrackMax: {m} is more than the kernel takes (2147483647)"),
+        )),
+        Some(m) => c.conntrack_max = usize::try_from(m).ok(),
+        None => {}
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),
@@ -1108,6 +1121,27 @@ mod tests {
         assert_eq!(c, Some(UdpCleanup::Reconcile));
         let err = cluster_config("s.yaml", &spec("off")).err().map(|d| d.to_string()).unwrap_or_default();
         assert!(err.contains("cluster.kubeProxyConntrackCleanup: unknown cleanup \"off\""), "{err}");
+    }
+
+    #[test]
+    fn node_cpus_and_conntrack_max_are_checked() {
+        let c = cluster_config("s.yaml", &ClusterSpec { conntrack_max: Some(256), ..ClusterSpec::default() })
+            .map(|c| (c.conntrack_max, c.node_cpus))
+            .ok();
+        assert_eq!(c, Some((Some(256), 2)));
+        let err = cluster_config("s.yaml", &ClusterSpec { node_cpus: Some(0), ..ClusterSpec::default() })
+            .err()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("cluster.nodeCPUs: must be at least 1"), "{err}");
+        let err = cluster_config(
+            "s.yaml",
+            &ClusterSpec { conntrack_max: Some(u32::MAX), ..ClusterSpec::default() },
+        )
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("cluster.conntrackMax: 4294967295 is more than the kernel takes"), "{err}");
     }
 
     #[test]

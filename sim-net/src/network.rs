@@ -10,6 +10,10 @@
 //! Every packet gets a [`PacketId`] and ends with exactly one [`Disposition`]; every step is
 //! pushed as a [`NetTrace`] record when tracing is on.
 //!
+//! A network partition is a set of cut host pairs ([`Network::cut`]): a frame one of them sends
+//! the other over an L2 segment is lost on the wire ([`Disposition::Partitioned`]); neighbour
+//! resolution still succeeds (the neighbour entry was cached before the cut).
+//!
 //! Left out: MTU/fragmentation, queueing and loss, ARP as packets (resolution is by IP and
 //! instantaneous; a failure answers after the kernel's 3 s), IPv6, policy routing.
 
@@ -156,6 +160,8 @@ pub struct Network {
     tcp_model: crate::capture::tcp::TcpModel,
     /// The numbers of the segments in flight, by packet (removed at their disposition).
     tcp_numbers: BTreeMap<PacketId, crate::capture::tcp::TcpNumbers>,
+    /// Host pairs (lower id first) a partition separates: their frames over a segment are lost.
+    cuts: std::collections::BTreeSet<(HostId, HostId)>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -179,6 +185,7 @@ impl Network {
             loopback_ct: BTreeMap::new(),
             ipvs_property: BTreeMap::new(),
             icmp_rate: icmp_rate::IcmpRateLimit::default(),
+            cuts: std::collections::BTreeSet::new(),
             bridge_ingress: None,
             captures: Vec::new(),
             capturing: false,
@@ -224,6 +231,22 @@ impl Network {
     /// The name of a host (`?` for an unknown id).
     pub fn host_name(&self, id: HostId) -> &str {
         self.hosts.get(id.0 as usize).map_or("?", |h| h.name.as_str())
+    }
+
+    /// Cuts the link between hosts `a` and `b` (both directions): frames one sends the other
+    /// over an L2 segment are lost from now on.
+    pub fn cut(&mut self, a: HostId, b: HostId) {
+        self.cuts.insert((a.min(b), a.max(b)));
+    }
+
+    /// Heals the link between `a` and `b` (undoes [`Network::cut`]).
+    pub fn heal(&mut self, a: HostId, b: HostId) {
+        self.cuts.remove(&(a.min(b), a.max(b)));
+    }
+
+    /// True if a partition separates `a` and `b`.
+    pub fn is_cut(&self, a: HostId, b: HostId) -> bool {
+        !self.cuts.is_empty() && self.cuts.contains(&(a.min(b), a.max(b)))
     }
 
     /// Adds an L2 segment.

@@ -281,11 +281,14 @@ impl Cluster {
                 }
             }
             HostCommand::Sysctl { args } => {
+                let now = self.now();
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
                 let Ok(h) = self.world_mut().net.host_mut(host) else {
                     return ExecOutput::err("host is down", 1);
                 };
-                let o = sim_net::sysctl::command(&mut h.sysctl, &refs);
+                // nf_conntrack_count: the kernel's count drops as its GC reaps expired entries.
+                h.conntrack.sweep(now);
+                let o = sim_net::sysctl::command(&mut h.sysctl, &mut h.conntrack, &refs);
                 ExecOutput { stdout: o.stdout, stderr: o.stderr, exit_code: o.code, ..Default::default() }
             }
             HostCommand::Kubectl { .. } => ExecOutput::err(
@@ -1274,6 +1277,7 @@ impl Cluster {
             Ok(f) => f,
             Err(e) => return ExecOutput::err(format!("conntrack v1.4.6 (conntrack-tools): {e}"), 2),
         };
+        let cpus = self.world().nodes.iter().find(|n| n.host == host).map_or(1, |n| n.cpus);
         let Ok(h) = self.world_mut().net.host_mut(host) else { return ExecOutput::err("host is down", 1) };
         match cmd {
             "-L" | "--dump" => {
@@ -1281,6 +1285,7 @@ impl Cluster {
                 ExecOutput { stdout: l.stdout, stderr: l.stderr, ..Default::default() }
             }
             "-C" | "--count" => ExecOutput::out(format!("{}\n", h.conntrack.list(now, &filter).count)),
+            "-S" | "--stats" => ExecOutput::out(h.conntrack.stats().render(cpus)),
             "-D" | "--delete" => {
                 let deleted = h.conntrack.delete(now, &filter);
                 let mut stdout = String::new();
@@ -1309,7 +1314,7 @@ impl Cluster {
             }
             other => ExecOutput::err(
                 format!(
-                    "conntrack v1.4.6 (conntrack-tools): unknown command `{other}' (simulated: -L, -D, -C, -F)"
+                    "conntrack v1.4.6 (conntrack-tools): unknown command `{other}' (simulated: -L, -D, -C, -S, -F)"
                 ),
                 2,
             ),
@@ -1332,6 +1337,7 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::ConntrackFull => "conntrack-full",
         D::ConntrackInsertFailed => "insert-failed",
         D::InterfaceDown => "interface-down",
+        D::Partitioned => "partitioned",
         D::ForwardingDisabled => "forwarding-disabled",
         D::Martian => "martian",
         D::NatFailed => "nat-failed",

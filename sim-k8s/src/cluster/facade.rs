@@ -168,7 +168,8 @@ impl Cluster {
             }
             _ => true,
         });
-        let proxies_current = w.nodes.iter().all(|n| !n.up || !n.proxy.running || !n.proxy.dirty);
+        let proxies_current =
+            w.nodes.iter().all(|n| !n.up || n.partitioned || !n.proxy.running || !n.proxy.dirty);
         pods_ready && proxies_current && !w.reconcile_pending() && w.lb_converged()
     }
 

@@ -483,6 +483,7 @@ impl Network {
             self.tap(h, port, TapDir::Out, &pkt, meta, true);
         }
         match self.link_receiver(h, port, hop) {
+            Some((to, _)) if self.is_cut(h, to.host) => Err(self.finish(h, meta, Disposition::Partitioned)),
             Some((to, latency)) => {
                 self.schedule(latency, NetEvent::Arrive(Box::new(Frame { to, next_hop: hop, pkt, meta })));
                 Ok(())
