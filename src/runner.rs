@@ -385,6 +385,19 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             }
         }
     }
+    match spec.node_cpus {
+        None => {}
+        Some(0) => d.push(Diagnostic::plain(file.into(), "cluster.nodeCPUs: must be at least 1".to_string())),
+        Some(n) => c.node_cpus = n,
+    }
+    match spec.conntrack_max {
+        Some(m) if i32::try_from(m).is_err() => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.conntrackMax: {m} is more than the kernel takes (2147483647)"),
+        )),
+        Some(m) => c.conntrack_max = usize::try_from(m).ok(),
+        None => {}
+    }
     if let Some(i) = &spec.ingress {
         match sim_k8s::ingress::IngressAddon::parse(i) {
             Ok(addon) => c.ingress = Some(addon),
@@ -799,26 +812,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             }
         };
         if let Some(o) = &out {
-            // kubectl prints server warnings before its table.
-            let (warning, rest) = if o.stderr.starts_with("Warning: ") {
-                (o.stderr.as_str(), "")
-            } else {
-                ("", o.stderr.as_str())
-            };
-            match &o.terminal {
-                Some(both) => t.push_str(both),
-                None => {
-                    t.push_str(warning);
-                    t.push_str(&o.stdout);
-                    if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
-                        t.push('\n');
-                    }
-                    t.push_str(rest);
-                }
-            }
-            if o.exit_code != 0 {
-                let _ = writeln!(t, "(exit status {})", o.exit_code);
-            }
+            push_output(&mut t, o);
         }
         // A step that checks who served the connection says it, so the transcript shows the
         // point the step makes (which pod answered, what address it saw) and not only a page.
@@ -841,6 +835,14 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                 let _ = writeln!(t, "! expectation failed: {f}");
                 failures.push(msg);
             }
+        }
+        for (target, o) in cluster.finished_jobs() {
+            let _ = writeln!(
+                t,
+                "# background job on {target} ended by itself (simulated time is now {})",
+                clock(cluster.now())
+            );
+            push_output(&mut t, &o);
         }
         let now = cluster.now();
         let (done, still): (Vec<Running>, Vec<Running>) = active.into_iter().partition(|r| now >= r.run.ends);
@@ -871,8 +873,42 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
             finish(s, &mut cluster, r, &mut t, &mut failures, &mut reports);
         }
     }
+    let jobs = cluster.stop_jobs();
+    if !jobs.is_empty() {
+        let _ = writeln!(
+            t,
+            "\n# end of the scenario: background jobs are stopped as by kill (simulated time is now {})",
+            clock(cluster.now())
+        );
+        for (target, o) in jobs {
+            let _ = writeln!(t, "# {target}:");
+            push_output(&mut t, &o);
+        }
+    }
     let topology = Topology::of(&cluster);
     Ok(RunResult { transcript: t, failures, traffic: reports, traces, topology })
+}
+
+/// A command's output in the transcript: stdout, then stderr (kubectl's warnings first), or
+/// the interleaved terminal text when the command has one; a non-zero exit status is shown.
+fn push_output(t: &mut String, o: &ExecOutput) {
+    // kubectl prints server warnings before its table.
+    let (warning, rest) =
+        if o.stderr.starts_with("Warning: ") { (o.stderr.as_str(), "") } else { ("", o.stderr.as_str()) };
+    match &o.terminal {
+        Some(both) => t.push_str(both),
+        None => {
+            t.push_str(warning);
+            t.push_str(&o.stdout);
+            if !o.stdout.is_empty() && !o.stdout.ends_with('\n') {
+                t.push('\n');
+            }
+            t.push_str(rest);
+        }
+    }
+    if o.exit_code != 0 {
+        let _ = writeln!(t, "(exit status {})", o.exit_code);
+    }
 }
 
 /// Every fault step names a node the cluster has: else an input error at the step.
@@ -1085,6 +1121,27 @@ mod tests {
         assert_eq!(c, Some(UdpCleanup::Reconcile));
         let err = cluster_config("s.yaml", &spec("off")).err().map(|d| d.to_string()).unwrap_or_default();
         assert!(err.contains("cluster.kubeProxyConntrackCleanup: unknown cleanup \"off\""), "{err}");
+    }
+
+    #[test]
+    fn node_cpus_and_conntrack_max_are_checked() {
+        let c = cluster_config("s.yaml", &ClusterSpec { conntrack_max: Some(256), ..ClusterSpec::default() })
+            .map(|c| (c.conntrack_max, c.node_cpus))
+            .ok();
+        assert_eq!(c, Some((Some(256), 2)));
+        let err = cluster_config("s.yaml", &ClusterSpec { node_cpus: Some(0), ..ClusterSpec::default() })
+            .err()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("cluster.nodeCPUs: must be at least 1"), "{err}");
+        let err = cluster_config(
+            "s.yaml",
+            &ClusterSpec { conntrack_max: Some(u32::MAX), ..ClusterSpec::default() },
+        )
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("cluster.conntrackMax: 4294967295 is more than the kernel takes"), "{err}");
     }
 
     #[test]

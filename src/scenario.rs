@@ -102,6 +102,13 @@ pub struct ClusterSpec {
     /// reconciler, the default), `reconcile-skip-empty` (v1.32's, which skips service ports
     /// without endpoints: kubernetes/kubernetes#139628) or `none` (#19029).
     pub kube_proxy_conntrack_cleanup: Option<String>,
+    /// CPUs per node (default 2): kube-proxy's `conntrack.maxPerCore` scales with it and
+    /// `conntrack -S` prints a line per CPU.
+    #[serde(rename = "nodeCPUs")]
+    pub node_cpus: Option<u32>,
+    /// `net.netfilter.nf_conntrack_max` on every node, written after kube-proxy's start-up
+    /// value (default: kube-proxy's, max(32768 per CPU, 131072)); 0 is no limit.
+    pub conntrack_max: Option<u32>,
 }
 
 /// One node.

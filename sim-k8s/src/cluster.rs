@@ -10,6 +10,7 @@
 //! - [`ops`]: netsim's path view of a connection, and fault injection.
 //! - [`lb_health`]: the cloud load balancer's health checks of `externalTrafficPolicy: Local`.
 //! - [`faults`]: faults as typed scenario steps (nodes, kube-proxy, pods, conntrack).
+//! - [`tcpdump`]: `tcpdump` on a target and the shell's background jobs (`&`, `kill`, `jobs`).
 //! - [`pipeline`]: shell syntax around commands: `|` into text filters, `&&`/`;`, `>`, `$(...)`.
 //! - [`trace_report`]: a traced connection as structured data (summary, packets, hops), as text.
 //! - [`logs`]: `kubectl logs` of the processes that keep one (CoreDNS, ingress-nginx).
@@ -33,6 +34,7 @@ pub mod logs;
 pub mod ops;
 pub mod pipeline;
 pub mod proxy_view;
+pub mod tcpdump;
 pub mod trace_report;
 pub mod traffic;
 pub mod world;

@@ -22,6 +22,7 @@
 pub mod chain_name;
 pub mod config;
 pub mod conntrack;
+pub mod conntracker;
 pub mod endpoint;
 pub mod healthcheck;
 pub mod ipvs;

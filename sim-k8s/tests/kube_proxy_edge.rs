@@ -64,6 +64,35 @@ fn test_only_local_node_ports_no_cluster_cidr() {
     assert!(out.stdout.contains("! -s 10.244.0.0/16"), "{}", out.stdout);
 }
 
+/// `conntrack:` in the KubeProxyConfiguration: the sysctls kube-proxy writes at start-up
+/// (`setupConntrack`), and `tcpBeLiberal` read back by the iptables proxier, which then writes
+/// no INVALID-drop rule; `restart kube-proxy/N` writes them again over a hand-made change.
+#[test]
+fn kube_proxy_writes_its_conntrack_section_to_the_node_sysctls() {
+    let mut c = cluster_with_kube_proxy_config(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nconntrack:\n  maxPerCore: 1000\n  min: 0\n  tcpEstablishedTimeout: 2h0m0s\n  tcpBeLiberal: true\n",
+    );
+    let node = Target::Node("node01".into());
+    let keys = "sysctl net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_tcp_be_liberal";
+    let want = "net.netfilter.nf_conntrack_max = 2000\nnet.netfilter.nf_conntrack_tcp_timeout_established = 7200\nnet.netfilter.nf_conntrack_tcp_be_liberal = 1\n";
+    assert_eq!(c.exec(&node, keys).stdout, want);
+    let filter = c.exec(&node, "iptables-save -t filter").stdout;
+    assert!(!filter.contains("--ctstate INVALID"), "{filter}");
+    c.exec(&node, "sysctl -w net.netfilter.nf_conntrack_max=10");
+    let f = sim_k8s::cluster::faults::Fault::parse("restart kube-proxy/node01").unwrap();
+    c.inject(&f);
+    assert_eq!(c.exec(&node, keys).stdout, want);
+    // Without the section: upstream's defaults on 2 CPUs, and the INVALID-drop rule.
+    let mut c = cluster_with_kube_proxy_config(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n",
+    );
+    assert_eq!(
+        c.exec(&node, keys).stdout,
+        "net.netfilter.nf_conntrack_max = 131072\nnet.netfilter.nf_conntrack_tcp_timeout_established = 86400\nnet.netfilter.nf_conntrack_tcp_be_liberal = 0\n"
+    );
+    assert!(c.exec(&node, "iptables-save -t filter").stdout.contains("--ctstate INVALID"));
+}
+
 /// The kernel over ICMP and UDP: a datagram to an address on the node network nobody holds
 /// gets Destination Host Unreachable from the sender itself once neighbour resolution fails
 /// (3 probes, 1 s apart); `trace` waits for it instead of giving up at 3 s.

@@ -8,9 +8,16 @@
 //! so a dropped first packet leaves no entry and a retransmission is a brand-new connection.
 //! Entries expire in simulated time (lazy expiry on lookup plus [`Conntrack::sweep`]).
 //!
+//! A new connection that finds `nf_conntrack_max` entries (`__nf_conntrack_alloc`) first tries
+//! `early_drop`, evicting an entry that is not ASSURED, and otherwise is dropped with the log
+//! line [`TABLE_FULL_MESSAGE`]; both count in the `conntrack -S` statistics ([`CtStats`]).
+//!
 //! Left out: expectations/helpers (FTP ...), zones, sequence-number window tracking, accounting
-//! counters, the hash-bucket layout (listing order is creation order instead), and the kernel's
-//! random choice of early-drop victim (we evict the oldest non-ASSURED entry).
+//! counters, the hash-bucket layout (listing order is creation order instead), the kernel's
+//! choice of early-drop victim among the few buckets next to the new tuple's (we evict the oldest
+//! non-ASSURED entry of the table), the GC worker's early drop of ASSURED entries in closing TCP
+//! states once the table was full (`gc_worker_can_early_drop`), and per-CPU statistics (every
+//! event counts on CPU 0).
 
 pub mod print;
 pub mod sctp;
@@ -34,14 +41,53 @@ pub use sctp::{SctpState, SctpTransition};
 pub use tcp::{TcpState, TcpTransition};
 pub use tuple::{L4Tuple, Tuple};
 
-/// The kernel log line printed when a new connection finds the table full.
-pub const TABLE_FULL_MESSAGE: &str = "nf_conntrack: table full, dropping packet";
+/// The kernel log line printed when a new connection finds the table full
+/// (`net_warn_ratelimited("nf_conntrack: table full, dropping packet\n")` under the module's
+/// `pr_fmt` prefix, as `dmesg` shows it).
+pub const TABLE_FULL_MESSAGE: &str = "nf_conntrack: nf_conntrack: table full, dropping packet";
+
+/// The per-CPU statistics `conntrack -S` prints (`ip_conntrack_stat`, as kernels since 5.15
+/// report them over ctnetlink). netsim counts on one CPU; the fields it never increments
+/// (`found`, `insert`, `error`, `search_restart`, `chaintoolong`) are printed as 0, as current
+/// kernels print `found` and `insert`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CtStats {
+    /// `invalid`: packets conntrack could not track (classified INVALID).
+    pub invalid: u64,
+    /// `insert_failed`: entries that could not be inserted at confirmation (a clash).
+    pub insert_failed: u64,
+    /// `drop`: new connections dropped because the table was full and nothing could be
+    /// early-dropped.
+    pub drop: u64,
+    /// `early_drop`: entries evicted to make room for a new connection.
+    pub early_drop: u64,
+    /// `clash_resolve`: clashes at confirmation resolved by letting the packet use the
+    /// winning entry.
+    pub clash_resolve: u64,
+}
+
+impl CtStats {
+    /// `conntrack -S` (conntrack-tools 1.4.7): one line per CPU, everything counted on CPU 0.
+    /// Checked against the real tool in a network namespace (two CPUs):
+    /// `cpu=0   \tfound=0 invalid=0 insert=0 ... chaintoolong=0 ` with a trailing space.
+    pub fn render(&self, cpus: u32) -> String {
+        let mut out = String::new();
+        for cpu in 0..cpus.max(1) {
+            let s = if cpu == 0 { *self } else { CtStats::default() };
+            out.push_str(&format!(
+                "cpu={cpu:<4}\tfound=0 invalid={} insert=0 insert_failed={} drop={} early_drop={} error=0 search_restart=0 clash_resolve={} chaintoolong=0 \n",
+                s.invalid, s.insert_failed, s.drop, s.early_drop, s.clash_resolve
+            ));
+        }
+        out
+    }
+}
 
 /// Conntrack sysctls (`/proc/sys/net/netfilter/nf_conntrack_*`), in seconds where timeouts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CtConfig {
-    /// `nf_conntrack_max`: the table size limit. The kernel sizes it from memory; 262144 is
-    /// what a 4 GiB+ host gets. kube-proxy raises it to 32768 per core, at least 131072.
+    /// `nf_conntrack_max`: the table size limit (0: none). The kernel sizes it from memory;
+    /// 262144 is what a 4 GiB+ host gets. kube-proxy sets max(32768 per core, 131072).
     pub max: usize,
     /// `nf_conntrack_tcp_timeout_syn_sent` (120).
     pub tcp_syn_sent: u64,
@@ -65,6 +111,10 @@ pub struct CtConfig {
     pub udp_stream: u64,
     /// `nf_conntrack_icmp_timeout` (30).
     pub icmp: u64,
+    /// `nf_conntrack_tcp_be_liberal` (0): accept out-of-window TCP packets. Recorded, not
+    /// enforced (the model tracks no windows); kube-proxy's iptables mode writes no
+    /// INVALID-drop rule when it is set.
+    pub tcp_be_liberal: bool,
 }
 
 impl Default for CtConfig {
@@ -83,6 +133,7 @@ impl Default for CtConfig {
             udp: 30,
             udp_stream: 120,
             icmp: 30,
+            tcp_be_liberal: false,
         }
     }
 }
@@ -291,8 +342,8 @@ pub struct Conntrack {
     queued: IndexMap<CtId, SimTime, FxBuild>,
     next_id: u64,
     nat_clash: NatClash,
-    /// `insert_failed` (`conntrack -S`): entries dropped at confirmation.
-    insert_failed: u64,
+    /// The `conntrack -S` counters.
+    stats: CtStats,
 }
 
 impl Default for Conntrack {
@@ -312,7 +363,7 @@ impl Conntrack {
             queued: IndexMap::default(),
             next_id: 1,
             nat_clash: NatClash::default(),
-            insert_failed: 0,
+            stats: CtStats::default(),
         }
     }
 
@@ -328,7 +379,12 @@ impl Conntrack {
 
     /// Packets dropped because their entry clashed at confirmation (`insert_failed`).
     pub fn insert_failed(&self) -> u64 {
-        self.insert_failed
+        self.stats.insert_failed
+    }
+
+    /// The `conntrack -S` counters.
+    pub fn stats(&self) -> CtStats {
+        self.stats
     }
 
     /// With [`NatClash::Drop`]: a UDP packet whose tuple belongs to an unreplied entry created
@@ -349,9 +405,12 @@ impl Conntrack {
     /// `None` when the packet is dropped (counted in `insert_failed`).
     pub fn resolve_clash(&mut self, now: SimTime, loser: &CtEntry) -> Option<CtEntry> {
         match self.lookup(now, &loser.orig) {
-            Some((winner, Direction::Original)) if winner.reply == loser.reply => Some(winner),
+            Some((winner, Direction::Original)) if winner.reply == loser.reply => {
+                self.stats.clash_resolve += 1;
+                Some(winner)
+            }
             _ => {
-                self.insert_failed += 1;
+                self.stats.insert_failed += 1;
                 None
             }
         }
@@ -447,11 +506,17 @@ impl Conntrack {
         {
             return self.icmp_error(now, original);
         }
-        let Some(t) = Tuple::of_packet(pkt) else { return CtClass::Invalid };
-        match self.lookup(now, &t) {
-            Some((e, dir)) => self.update(now, e, dir, pkt),
-            None => self.new_conn(now, t, pkt),
+        let class = match Tuple::of_packet(pkt) {
+            None => CtClass::Invalid,
+            Some(t) => match self.lookup(now, &t) {
+                Some((e, dir)) => self.update(now, e, dir, pkt),
+                None => self.new_conn(now, t, pkt),
+            },
+        };
+        if class.state() == CtState::Invalid && class != CtClass::Full {
+            self.stats.invalid += 1;
         }
+        class
     }
 
     /// An ICMP error is RELATED to the connection its quoted packet belongs to; the error
@@ -482,7 +547,9 @@ impl Conntrack {
             Transport::Icmp(Icmp::EchoRequest { .. }) => (None, self.config.icmp),
             Transport::Icmp(_) => return CtClass::Invalid,
         };
-        if self.entries.len() >= self.config.max && !self.early_drop() {
+        if self.config.max != 0 && self.entries.len() >= self.config.max && !self.early_drop() {
+            // "Too stressed to deal" (nf_conntrack_in): counted in `drop`.
+            self.stats.drop += 1;
             return CtClass::Full;
         }
         let id = CtId(self.next_id);
@@ -504,10 +571,11 @@ impl Conntrack {
     /// `early_drop`: evicts one entry that is not ASSURED (the oldest, here).
     fn early_drop(&mut self) -> bool {
         let victim = self.entries.values().filter(|e| !e.status.has(CtStatus::ASSURED)).map(|e| e.id).min();
-        match victim {
-            Some(id) => self.remove(id).is_some(),
-            None => false,
+        let dropped = victim.and_then(|id| self.remove(id)).is_some();
+        if dropped {
+            self.stats.early_drop += 1;
         }
+        dropped
     }
 
     fn update(&mut self, now: SimTime, mut e: CtEntry, dir: Direction, pkt: &Packet) -> CtClass {
@@ -846,6 +914,13 @@ mod tests {
         ct.packet_in(t(1), &Packet::tcp(B, 443, A, 1, TcpFlags(0x12)));
         ct.packet_in(t(2), &Packet::tcp(A, 1, B, 443, TcpFlags::ACK));
         assert_eq!(ct.packet_in(t(3), &syn()), CtClass::Full);
+        let st = ct.stats();
+        assert_eq!((st.early_drop, st.drop, st.invalid), (1, 1, 0));
+        assert_eq!(
+            st.render(2),
+            "cpu=0   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=1 early_drop=1 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n\
+             cpu=1   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n"
+        );
     }
 
     #[test]

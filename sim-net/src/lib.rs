@@ -12,10 +12,12 @@
 //! - [`iface`], [`route`], [`host`]: interfaces, the routing table (`ip route`), namespaces.
 //! - [`socket`]: listeners and the [`socket::Application`] trait servers implement.
 //! - [`network`]: hosts and links, the packet walk as events, client conversations, traces.
+//! - [`capture`]: `tcpdump`: taps on interfaces, the pcap filter subset, tcpdump's lines.
 //!
 //! Architecture invariants: no wall clock (time is passed in as [`sim_core::SimTime`]); every
 //! iterated collection has a defined order; a dropped packet is a trace event, not an `Err`.
 
+pub mod capture;
 pub mod conntrack;
 pub mod host;
 pub mod iface;

@@ -10,6 +10,10 @@
 //! Every packet gets a [`PacketId`] and ends with exactly one [`Disposition`]; every step is
 //! pushed as a [`NetTrace`] record when tracing is on.
 //!
+//! A network partition is a set of cut host pairs ([`Network::cut`]): a frame one of them sends
+//! the other over an L2 segment is lost on the wire ([`Disposition::Partitioned`]); neighbour
+//! resolution still succeeds (the neighbour entry was cached before the cut).
+//!
 //! Left out: MTU/fragmentation, queueing and loss, ARP as packets (resolution is by IP and
 //! instantaneous; a failure answers after the kernel's 3 s), IPv6, policy routing.
 
@@ -26,6 +30,7 @@ use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 use sim_core::{Scheduler, SimDuration, SimRng, SimTime, Simulation, VecSink, World};
 
+use crate::capture::{Capture, CaptureId, CaptureSpec, PrintOptions};
 use crate::host::{Host, HostError};
 use crate::iface::{HostId, Iface, IfaceKind, IfaceRef, SegmentId};
 use crate::socket::{AddrInUse, Application, SockProto};
@@ -147,6 +152,16 @@ pub struct Network {
     ipvs_property: BTreeMap<PacketId, HostId>,
     /// The kernel's per-peer ICMP error rate limit of every host.
     icmp_rate: icmp_rate::IcmpRateLimit,
+    /// Packet captures (`tcpdump`), active and stopped, by [`CaptureId`].
+    captures: Vec<Capture>,
+    /// True while some capture may still record: the walk's taps test only this.
+    capturing: bool,
+    /// TCP numbers of conversations' segments sent while capturing ([`crate::capture::tcp`]).
+    tcp_model: crate::capture::tcp::TcpModel,
+    /// The numbers of the segments in flight, by packet (removed at their disposition).
+    tcp_numbers: BTreeMap<PacketId, crate::capture::tcp::TcpNumbers>,
+    /// Host pairs (lower id first) a partition separates: their frames over a segment are lost.
+    cuts: std::collections::BTreeSet<(HostId, HostId)>,
     /// Trace records (filled while [`Network::tracing`] is true).
     pub trace: VecSink<NetTrace>,
     /// Record a trace.
@@ -170,7 +185,12 @@ impl Network {
             loopback_ct: BTreeMap::new(),
             ipvs_property: BTreeMap::new(),
             icmp_rate: icmp_rate::IcmpRateLimit::default(),
+            cuts: std::collections::BTreeSet::new(),
             bridge_ingress: None,
+            captures: Vec::new(),
+            capturing: false,
+            tcp_model: Default::default(),
+            tcp_numbers: BTreeMap::new(),
             trace: VecSink::default(),
             tracing: true,
         }
@@ -211,6 +231,22 @@ impl Network {
     /// The name of a host (`?` for an unknown id).
     pub fn host_name(&self, id: HostId) -> &str {
         self.hosts.get(id.0 as usize).map_or("?", |h| h.name.as_str())
+    }
+
+    /// Cuts the link between hosts `a` and `b` (both directions): frames one sends the other
+    /// over an L2 segment are lost from now on.
+    pub fn cut(&mut self, a: HostId, b: HostId) {
+        self.cuts.insert((a.min(b), a.max(b)));
+    }
+
+    /// Heals the link between `a` and `b` (undoes [`Network::cut`]).
+    pub fn heal(&mut self, a: HostId, b: HostId) {
+        self.cuts.remove(&(a.min(b), a.max(b)));
+    }
+
+    /// True if a partition separates `a` and `b`.
+    pub fn is_cut(&self, a: HostId, b: HostId) -> bool {
+        !self.cuts.is_empty() && self.cuts.contains(&(a.min(b), a.max(b)))
     }
 
     /// Adds an L2 segment.
@@ -400,6 +436,35 @@ impl Network {
     pub fn inject<E: From<NetEvent>>(&mut self, host: HostId, pkt: Packet, sched: &mut Scheduler<E>) {
         sched
             .schedule_in(SimDuration::ZERO, E::from(NetEvent::Emit { host, pkt: Box::new(pkt), conv: None }));
+    }
+
+    /// Starts a packet capture (`tcpdump`) on a host now.
+    pub fn start_capture(&mut self, spec: CaptureSpec) -> CaptureId {
+        let id = CaptureId(self.captures.len());
+        self.captures.push(Capture::new(spec));
+        self.capturing = true;
+        id
+    }
+
+    /// A capture and what it has recorded.
+    pub fn capture(&self, id: CaptureId) -> Option<&Capture> {
+        self.captures.get(id.0)
+    }
+
+    /// Stops a capture at `at` (its user killed it); a stopped capture stays as it was.
+    pub fn stop_capture(&mut self, id: CaptureId, at: SimTime) {
+        if let Some(c) = self.captures.get_mut(id.0) {
+            c.stopped.get_or_insert(at);
+        }
+        self.capturing = self.captures.iter().any(|c| c.stopped.is_none());
+    }
+
+    /// A capture's packets as tcpdump prints them ([`crate::capture::print`]).
+    pub fn capture_lines(&self, id: CaptureId, opts: &PrintOptions) -> String {
+        match self.captures.get(id.0) {
+            Some(c) => crate::capture::print::print_lines(&c.packets, opts),
+            None => String::new(),
+        }
     }
 
     /// A conversation's state and outcome.

@@ -11,12 +11,18 @@
 //!   refused with "Invalid argument" (the kernel's `proc_dointvec` takes any int).
 //! - `-r PATTERN` is a substring match, with `^` and `$` anchors, not a full regular
 //!   expression.
+//! - The `net.netfilter.nf_conntrack_*` keys are the namespace's conntrack settings
+//!   ([`CtConfig`]) and `nf_conntrack_count` its table's size. In the kernel `nf_conntrack_max`
+//!   is one global value, writable only from the initial namespace (a node's); netsim keeps it
+//!   per namespace and writable everywhere. Writing the read-only `nf_conntrack_count` fails
+//!   with "Invalid argument", as the real tool reported it in a test namespace.
 
+use crate::conntrack::{Conntrack, CtConfig};
 use crate::host::Sysctls;
 use crate::route::MultipathHashPolicy;
 
 /// The keys the model has, in `sysctl -a` order.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 23] = [
     "net.ipv4.conf.all.arp_announce",
     "net.ipv4.conf.all.arp_ignore",
     "net.ipv4.conf.all.route_localnet",
@@ -26,7 +32,39 @@ pub const KEYS: [&str; 9] = [
     "net.ipv4.vs.conntrack",
     "net.ipv4.vs.expire_nodest_conn",
     "net.ipv4.vs.expire_quiescent_template",
+    "net.netfilter.nf_conntrack_count",
+    "net.netfilter.nf_conntrack_icmp_timeout",
+    "net.netfilter.nf_conntrack_max",
+    "net.netfilter.nf_conntrack_tcp_be_liberal",
+    "net.netfilter.nf_conntrack_tcp_timeout_close",
+    "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
+    "net.netfilter.nf_conntrack_tcp_timeout_established",
+    "net.netfilter.nf_conntrack_tcp_timeout_fin_wait",
+    "net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+    "net.netfilter.nf_conntrack_tcp_timeout_syn_recv",
+    "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
+    "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+    "net.netfilter.nf_conntrack_udp_timeout",
+    "net.netfilter.nf_conntrack_udp_timeout_stream",
 ];
+
+/// The conntrack setting a `net.netfilter.nf_conntrack_*` key names (not `_count`).
+fn ct_field<'a>(c: &'a mut CtConfig, key: &str) -> Option<&'a mut u64> {
+    Some(match key {
+        "net.netfilter.nf_conntrack_icmp_timeout" => &mut c.icmp,
+        "net.netfilter.nf_conntrack_tcp_timeout_close" => &mut c.tcp_close,
+        "net.netfilter.nf_conntrack_tcp_timeout_close_wait" => &mut c.tcp_close_wait,
+        "net.netfilter.nf_conntrack_tcp_timeout_established" => &mut c.tcp_established,
+        "net.netfilter.nf_conntrack_tcp_timeout_fin_wait" => &mut c.tcp_fin_wait,
+        "net.netfilter.nf_conntrack_tcp_timeout_last_ack" => &mut c.tcp_last_ack,
+        "net.netfilter.nf_conntrack_tcp_timeout_syn_recv" => &mut c.tcp_syn_recv,
+        "net.netfilter.nf_conntrack_tcp_timeout_syn_sent" => &mut c.tcp_syn_sent,
+        "net.netfilter.nf_conntrack_tcp_timeout_time_wait" => &mut c.tcp_time_wait,
+        "net.netfilter.nf_conntrack_udp_timeout" => &mut c.udp,
+        "net.netfilter.nf_conntrack_udp_timeout_stream" => &mut c.udp_stream,
+        _ => return None,
+    })
+}
 
 /// What one `sysctl` invocation printed and its exit status.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,8 +78,20 @@ pub struct SysctlOutput {
 }
 
 /// The value of `key` (dots or slashes), if the model has it.
-pub fn get(s: &Sysctls, key: &str) -> Option<i64> {
-    let v = match key.replace('/', ".").as_str() {
+pub fn get(s: &Sysctls, ct: &Conntrack, key: &str) -> Option<i64> {
+    let key = key.replace('/', ".");
+    if key.starts_with("net.netfilter.") {
+        return match key.as_str() {
+            "net.netfilter.nf_conntrack_count" => i64::try_from(ct.len()).ok(),
+            "net.netfilter.nf_conntrack_max" => i64::try_from(ct.config().max).ok(),
+            "net.netfilter.nf_conntrack_tcp_be_liberal" => Some(i64::from(ct.config().tcp_be_liberal)),
+            k => {
+                let mut c = ct.config().clone();
+                ct_field(&mut c, k).and_then(|v| i64::try_from(*v).ok())
+            }
+        };
+    }
+    let v = match key.as_str() {
         "net.ipv4.conf.all.arp_announce" => i64::from(s.arp_announce),
         "net.ipv4.conf.all.arp_ignore" => i64::from(s.arp_ignore),
         "net.ipv4.conf.all.route_localnet" => i64::from(s.route_localnet),
@@ -66,12 +116,32 @@ pub enum SetError {
 }
 
 /// Writes `value` (text, as written to `/proc/sys`) to `key`.
-pub fn set(s: &mut Sysctls, key: &str, value: &str) -> Result<(), SetError> {
+pub fn set(s: &mut Sysctls, ct: &mut Conntrack, key: &str, value: &str) -> Result<(), SetError> {
     let key = key.replace('/', ".");
-    if get(s, &key).is_none() {
+    if get(s, ct, &key).is_none() {
         return Err(SetError::NoSuchKey);
     }
     let n: i64 = value.trim().parse().map_err(|_| SetError::Invalid)?;
+    if key.starts_with("net.netfilter.") {
+        // proc_dointvec_minmax 0..=INT_MAX (`nf_conntrack_max`: 0 is no limit) and
+        // proc_dointvec_jiffies for the timeouts; the count is read-only.
+        let v = u64::try_from(n).ok().filter(|v| i32::try_from(*v).is_ok()).ok_or(SetError::Invalid)?;
+        let mut c = ct.config().clone();
+        match key.as_str() {
+            "net.netfilter.nf_conntrack_max" => c.max = usize::try_from(v).map_err(|_| SetError::Invalid)?,
+            // proc_dou8vec_minmax 0..=1.
+            "net.netfilter.nf_conntrack_tcp_be_liberal" => {
+                c.tcp_be_liberal = match v {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(SetError::Invalid),
+                }
+            }
+            k => *ct_field(&mut c, k).ok_or(SetError::Invalid)? = v,
+        }
+        ct.set_config(c);
+        return Ok(());
+    }
     let byte = || u8::try_from(n).map_err(|_| SetError::Invalid);
     let flag = || i32::try_from(n).map(|n| n != 0).map_err(|_| SetError::Invalid);
     match key.as_str() {
@@ -149,8 +219,8 @@ Options:
 For more details see sysctl(8).
 "#;
 
-/// Runs `sysctl ARGS` against `s`.
-pub fn command(s: &mut Sysctls, args: &[&str]) -> SysctlOutput {
+/// Runs `sysctl ARGS` against a namespace's sysctls `s` and conntrack table `ct`.
+pub fn command(s: &mut Sysctls, ct: &mut Conntrack, args: &[&str]) -> SysctlOutput {
     let mut out = SysctlOutput::default();
     let (mut values_only, mut names_only, mut write, mut all, mut quiet, mut ignore) =
         (false, false, false, false, false, false);
@@ -202,7 +272,7 @@ pub fn command(s: &mut Sysctls, args: &[&str]) -> SysctlOutput {
             if pattern.as_deref().is_some_and(|p| !pattern_matches(p, key)) {
                 continue;
             }
-            if let Some(v) = get(s, key) {
+            if let Some(v) = get(s, ct, key) {
                 out.stdout.push_str(&line(key, v));
             }
         }
@@ -216,10 +286,10 @@ pub fn command(s: &mut Sysctls, args: &[&str]) -> SysctlOutput {
     for (i, name) in names.iter().enumerate() {
         if let Some((key, value)) = name.split_once('=') {
             let key = key.trim().replace('/', ".");
-            match set(s, &key, value) {
+            match set(s, ct, &key, value) {
                 Ok(()) => {
                     if !quiet {
-                        let v = get(s, &key).unwrap_or_default();
+                        let v = get(s, ct, &key).unwrap_or_default();
                         out.stdout.push_str(&line(&key, v));
                     }
                 }
@@ -242,7 +312,7 @@ pub fn command(s: &mut Sysctls, args: &[&str]) -> SysctlOutput {
             out.code = 1;
         } else {
             let key = name.replace('/', ".");
-            match get(s, &key) {
+            match get(s, ct, &key) {
                 Some(v) => out.stdout.push_str(&line(&key, v)),
                 None if ignore => {}
                 None => {
@@ -264,7 +334,40 @@ mod tests {
 
     fn run(s: &mut Sysctls, line: &str) -> SysctlOutput {
         let args: Vec<&str> = line.split_whitespace().collect();
-        command(s, &args)
+        command(s, &mut Conntrack::default(), &args)
+    }
+
+    #[test]
+    fn conntrack_keys_read_and_write_the_table() {
+        let mut s = Sysctls::default();
+        let mut ct = Conntrack::default();
+        let mut run = |line: &str| {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            command(&mut s, &mut ct, &args)
+        };
+        // As the real tool prints them in a fresh namespace (kernel 6.18).
+        assert_eq!(
+            run("net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_count").stdout,
+            "net.netfilter.nf_conntrack_max = 262144\nnet.netfilter.nf_conntrack_count = 0\n"
+        );
+        assert_eq!(
+            run("-w net.netfilter.nf_conntrack_max=64").stdout,
+            "net.netfilter.nf_conntrack_max = 64\n"
+        );
+        assert_eq!(
+            run("-w net.netfilter.nf_conntrack_tcp_timeout_time_wait=5").stdout,
+            "net.netfilter.nf_conntrack_tcp_timeout_time_wait = 5\n"
+        );
+        assert_eq!(
+            run("-w net.netfilter.nf_conntrack_count=5").stderr,
+            "sysctl: setting key \"net.netfilter.nf_conntrack_count\": Invalid argument\n"
+        );
+        assert_eq!(
+            run("-w net.netfilter.nf_conntrack_max=-1").stderr,
+            "sysctl: setting key \"net.netfilter.nf_conntrack_max\": Invalid argument\n"
+        );
+        assert_eq!(run("-a -r conntrack_tcp_timeout").stdout.lines().count(), 8);
+        assert_eq!((ct.config().max, ct.config().tcp_time_wait), (64, 5));
     }
 
     // Outputs as procps-ng 4.0.2 prints them in a fresh network namespace (`unshare -n`).

@@ -148,6 +148,7 @@ fn differential_against_the_kernel() {
     // sysctl, in a fresh namespace where the compared keys are 0.
     let fresh = Netns::new("sysctl").expect("namespace");
     let mut ours = Sysctls::default();
+    let mut ours_ct = sim_net::conntrack::Conntrack::default();
     for line in [
         "sysctl net.ipv4.conf.all.arp_ignore",
         "sysctl -w net.ipv4.conf.all.arp_ignore=1",
@@ -164,7 +165,7 @@ fn differential_against_the_kernel() {
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
         let real = fresh.run(&args);
-        let o = sim_net::sysctl::command(&mut ours, &args[1..]);
+        let o = sim_net::sysctl::command(&mut ours, &mut ours_ct, &args[1..]);
         assert_eq!(o.stdout, text(&real.stdout), "{line}: stdout");
         assert_eq!(o.stderr, text(&real.stderr), "{line}: stderr");
         assert_eq!(Some(o.code), real.status.code(), "{line}: exit status");

@@ -285,7 +285,14 @@ fn a_full_conntrack_table_drops_new_connections_and_logs_it() {
     assert_eq!(conv.outcome, Some(Outcome::TimedOut));
     assert_eq!(net.disposition(conv.packets[0]), Some(&Disposition::ConntrackFull));
     assert!(net.trace.records.iter().any(|r| matches!(&r.event,
-        NetTrace::KernelLog { message, .. } if message == "nf_conntrack: table full, dropping packet")));
+        NetTrace::KernelLog { message, .. } if message == sim_net::conntrack::TABLE_FULL_MESSAGE)));
+    assert_eq!(
+        sim_net::conntrack::TABLE_FULL_MESSAGE,
+        "nf_conntrack: nf_conntrack: table full, dropping packet"
+    );
+    let stats = net.host(b).unwrap().conntrack.stats();
+    // The SYN and its retransmission 1 s later.
+    assert_eq!((stats.drop, stats.early_drop), (2, 0));
 }
 
 #[test]
@@ -394,4 +401,17 @@ fn a_proxying_application_opens_its_own_connection_and_answers_when_it_ends() {
     assert_eq!(second.upstream_of, Some(c));
     assert_eq!(second.served_by.as_ref().map(|s| s.host), Some(c_host));
     assert_eq!(net.conversation(conv.upstreams[0]).unwrap().outcome, Some(Outcome::Refused));
+}
+
+#[test]
+fn a_cut_link_loses_frames_both_ways_until_healed() {
+    let (mut sim, a, b) = two_hosts(1);
+    sim.world.cut(b, a);
+    assert!(sim.world.is_cut(a, b));
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:53", b"q"));
+    assert_eq!(sim.world.conversation(c).unwrap().outcome, Some(Outcome::TimedOut));
+    assert_eq!(dispositions_of(&sim.world, c).first(), Some(&Disposition::Partitioned));
+    sim.world.heal(a, b);
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:53", b"q"));
+    assert!(matches!(sim.world.conversation(c).unwrap().outcome, Some(Outcome::Completed { .. })));
 }

@@ -82,6 +82,10 @@ const SHELL_COMMANDS: &[&str] = &[
     "env",
     "hostname",
     "echo",
+    "tcpdump",
+    "timeout",
+    "kill",
+    "jobs",
 ];
 
 const KUBECTL_VERBS: &[&str] = &[
@@ -372,6 +376,9 @@ impl Session {
                 "anything else     runs here: curl, wget, nslookup, dig, ping, nc, ip, iptables, conntrack, ..."
             );
             println!(
+                "                  `tcpdump -i IFACE -n EXPR &` captures in the background; `kill %1` prints it"
+            );
+            println!(
                 "                  with `|` into {}, `&&`, `;`, `> FILE`, `$(...)`",
                 sim_k8s::cluster::pipeline::SUPPORTED_FILTERS
             );
@@ -419,6 +426,12 @@ impl Session {
         };
         self.print(&out);
         self.record(step, on, &out);
+        // Background jobs that ended meanwhile (`tcpdump -c N ... &`), as bash reports them at
+        // the next prompt.
+        for (target, done) in self.cluster.finished_jobs() {
+            println!("# background job on {target} ended by itself");
+            self.print(&done);
+        }
         Flow::Continue
     }
 

@@ -49,6 +49,9 @@ pub struct ProxySettings {
     /// The `ipvs:` section as written (applied when a node's kube-proxy starts in IPVS mode:
     /// [`crate::kube_proxy::config::apply_ipvs_section`]).
     pub ipvs: crate::api::proxy_config::IpvsConfig,
+    /// The `conntrack:` section as written (the sysctls kube-proxy writes at start-up:
+    /// [`crate::kube_proxy::conntracker`]).
+    pub conntrack: crate::api::proxy_config::ConntrackConfig,
 }
 
 /// Builds the world at time zero; errors are topology mistakes in the configuration.
@@ -124,9 +127,17 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         let h = net.host_mut(host).map_err(|e| format!("cluster: {e}"))?;
         add_default_route(h, &config, n.ip)?;
         install_listeners(h, &n.name, &n.listens)?;
-        // kube-proxy's conntrack settings (nf_conntrack_tcp_timeout_established 24h,
-        // close_wait 1h), applied at its start-up.
-        h.conntrack.set_config(sim_net::conntrack::CtConfig::kube_proxy());
+        // What kube-proxy writes at its start-up (by default nf_conntrack_max max(32768 per
+        // CPU, 131072), tcp_timeout_established 24h, close_wait 1h), then the cluster's own
+        // setting, as a `sysctl -w` on every node once the cluster is up.
+        let base = sim_net::conntrack::CtConfig::default();
+        let mut ct = crate::kube_proxy::conntracker::apply(&base, &proxy.conntrack, config.node_cpus);
+        if let Some(max) = config.conntrack_max {
+            ct.max = max;
+        }
+        // The iptables proxier reads nf_conntrack_tcp_be_liberal back when it starts.
+        let tcp_be_liberal = ct.tcp_be_liberal;
+        h.conntrack.set_config(ct);
         h.conntrack.set_nat_clash(config.nat_clash);
         let cluster_cidr =
             (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
@@ -134,6 +145,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         pc.local_detector =
             cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
+        pc.conntrack_tcp_be_liberal = tcp_be_liberal;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;
         }
@@ -171,9 +183,12 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
                 synced_seq: 0,
                 dirty: false,
                 nft_view: None,
+                conntrack: proxy.conntrack.clone(),
             },
             up: true,
             role: n.role,
+            cpus: config.node_cpus,
+            partitioned: false,
         });
     }
     // host-gw: every node routes the other nodes' pod CIDRs via their node IPs. The N routes
@@ -441,5 +456,6 @@ pub fn proxy_settings_from(k: &crate::api::KubeProxyConfiguration) -> ProxySetti
         sync_period: k.iptables.sync_period.or(k.sync_period).map(|d| d.to_sim()),
         mode: k.mode.as_ref().and_then(ProxyMode::from_api),
         ipvs: k.ipvs.clone(),
+        conntrack: k.conntrack.clone(),
     }
 }

@@ -55,6 +55,12 @@ pub enum HostCommand {
     Sleep { secs: u64 },
     /// `echo ARGS...`.
     Echo { text: String },
+    /// `tcpdump [-i IFACE] [-n] [-c N] [EXPRESSION]`, or `timeout SECS tcpdump ...`.
+    Tcpdump(super::tcpdump::TcpdumpArgs),
+    /// `kill [-SIG] %N|PID...` (background jobs).
+    Kill { args: Vec<String> },
+    /// `jobs`.
+    Jobs,
 }
 
 /// A URL as curl and wget take it: `[http://]host[:port][/path]`.
@@ -318,7 +324,36 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "kubectl" => Ok(HostCommand::Kubectl { args }),
         "sleep" => Ok(HostCommand::Sleep { secs: secs("sleep", "", args.first())? }),
         "echo" => Ok(HostCommand::Echo { text: args.join(" ") }),
+        "tcpdump" => super::tcpdump::parse_tcpdump(&args).map(HostCommand::Tcpdump),
+        "timeout" => parse_timeout(&args),
+        "kill" => Ok(HostCommand::Kill { args }),
+        "jobs" => Ok(HostCommand::Jobs),
         other => Err(CommandError::usage(format!("sh: {other}: not found"), 127)),
+    }
+}
+
+/// `timeout SECS tcpdump ...` (coreutils timeout; only tcpdump is simulated under it).
+fn parse_timeout(args: &[String]) -> Result<HostCommand, CommandError> {
+    let (secs_arg, rest) = match args.split_first() {
+        Some((s, rest)) if !s.starts_with('-') => (s, rest),
+        _ => return Err(CommandError::usage("timeout: netsim simulates `timeout SECS tcpdump ...`", 125)),
+    };
+    let secs = secs_arg
+        .strip_suffix('s')
+        .unwrap_or(secs_arg)
+        .parse::<u64>()
+        .map_err(|_| CommandError::usage(format!("timeout: invalid time interval '{secs_arg}'"), 125))?;
+    match rest.split_first() {
+        Some((cmd, targs)) if cmd == "tcpdump" => {
+            let mut t = super::tcpdump::parse_tcpdump(targs)?;
+            t.timeout = Some(secs);
+            Ok(HostCommand::Tcpdump(t))
+        }
+        Some((cmd, _)) => Err(CommandError::usage(
+            format!("timeout: netsim simulates `timeout SECS tcpdump ...` only, not `{cmd}`"),
+            125,
+        )),
+        None => Err(CommandError::usage("timeout: missing operand", 125)),
     }
 }
 

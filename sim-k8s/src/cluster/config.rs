@@ -100,6 +100,13 @@ pub struct ClusterConfig {
     /// `cluster.kubeProxyConntrackCleanup`): upstream's reconciler (the default), v1.32's
     /// reconciler that skips service ports without endpoints, or none.
     pub kube_proxy_udp_cleanup: crate::kube_proxy::conntrack::UdpCleanup,
+    /// CPUs per node (a scenario's `cluster.nodeCPUs`, default 2): kube-proxy's
+    /// `conntrack.maxPerCore` scales with it, and `conntrack -S` prints a line per CPU.
+    pub node_cpus: u32,
+    /// `net.netfilter.nf_conntrack_max` on every node (a scenario's `cluster.conntrackMax`),
+    /// written after kube-proxy's start-up value, as a `sysctl -w` once the cluster is up;
+    /// `None` keeps kube-proxy's.
+    pub conntrack_max: Option<usize>,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -147,6 +154,8 @@ impl ClusterConfig {
             ingress: None,
             nat_clash: sim_net::conntrack::NatClash::Insert,
             kube_proxy_udp_cleanup: crate::kube_proxy::conntrack::UdpCleanup::Reconcile,
+            node_cpus: 2,
+            conntrack_max: None,
         }
     }
 

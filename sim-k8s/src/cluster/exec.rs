@@ -7,8 +7,8 @@
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
 //! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
 //! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
-//! conntrack (see sim-net). Left out: `curl -v`, TLS (an `https://` URL is a plain TCP
-//! request to port 443), busybox's own nslookup format.
+//! conntrack (see sim-net), tcpdump (`tcpdump.rs`). Left out: `curl -v`, TLS (an `https://`
+//! URL is a plain TCP request to port 443), busybox's own nslookup format.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
@@ -101,6 +101,10 @@ fn ip_addr_of(all: &str, dev: &str) -> Option<String> {
 impl Cluster {
     /// Runs `line` on `target`.
     pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
+        // `tcpdump ... &`: a background job (cluster/tcpdump.rs).
+        if let Some(command) = super::tcpdump::background(line) {
+            return self.exec_background(target, command);
+        }
         // Pipes, lists, redirection and $(...) (cluster/pipeline.rs).
         if super::pipeline::has_shell_syntax(line) {
             return self.shell_line(target, line, std::path::Path::new("."));
@@ -109,6 +113,24 @@ impl Cluster {
             return out;
         }
         self.exec_command(target, line)
+    }
+
+    /// `COMMAND &`: only a capture runs in the background.
+    fn exec_background(&mut self, target: &Target, command: &str) -> ExecOutput {
+        let t = match parse(command) {
+            Ok(HostCommand::Tcpdump(t)) => t,
+            Ok(_) => {
+                return ExecOutput::err(
+                    "sh: netsim runs only tcpdump in the background (`tcpdump ... &`, `timeout SECS tcpdump ... &`)",
+                    2,
+                );
+            }
+            Err(e) => return ExecOutput::err(e.message, e.exit_code),
+        };
+        match self.host_of(target) {
+            Some(host) => self.tcpdump(target, host, &t, Some(command)),
+            None => ExecOutput::err(format!("{target}: host is down"), 1),
+        }
     }
 
     /// One simulated command, without shell syntax.
@@ -259,11 +281,14 @@ impl Cluster {
                 }
             }
             HostCommand::Sysctl { args } => {
+                let now = self.now();
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
                 let Ok(h) = self.world_mut().net.host_mut(host) else {
                     return ExecOutput::err("host is down", 1);
                 };
-                let o = sim_net::sysctl::command(&mut h.sysctl, &refs);
+                // nf_conntrack_count: the kernel's count drops as its GC reaps expired entries.
+                h.conntrack.sweep(now);
+                let o = sim_net::sysctl::command(&mut h.sysctl, &mut h.conntrack, &refs);
                 ExecOutput { stdout: o.stdout, stderr: o.stderr, exit_code: o.code, ..Default::default() }
             }
             HostCommand::Kubectl { .. } => ExecOutput::err(
@@ -275,6 +300,9 @@ impl Cluster {
                 ExecOutput::default()
             }
             HostCommand::Echo { text } => ExecOutput::out(format!("{text}\n")),
+            HostCommand::Tcpdump(t) => self.tcpdump(target, host, &t, None),
+            HostCommand::Kill { args } => self.kill(target, &args),
+            HostCommand::Jobs => self.jobs_list(target),
         }
     }
 
@@ -1249,6 +1277,7 @@ impl Cluster {
             Ok(f) => f,
             Err(e) => return ExecOutput::err(format!("conntrack v1.4.6 (conntrack-tools): {e}"), 2),
         };
+        let cpus = self.world().nodes.iter().find(|n| n.host == host).map_or(1, |n| n.cpus);
         let Ok(h) = self.world_mut().net.host_mut(host) else { return ExecOutput::err("host is down", 1) };
         match cmd {
             "-L" | "--dump" => {
@@ -1256,6 +1285,7 @@ impl Cluster {
                 ExecOutput { stdout: l.stdout, stderr: l.stderr, ..Default::default() }
             }
             "-C" | "--count" => ExecOutput::out(format!("{}\n", h.conntrack.list(now, &filter).count)),
+            "-S" | "--stats" => ExecOutput::out(h.conntrack.stats().render(cpus)),
             "-D" | "--delete" => {
                 let deleted = h.conntrack.delete(now, &filter);
                 let mut stdout = String::new();
@@ -1284,7 +1314,7 @@ impl Cluster {
             }
             other => ExecOutput::err(
                 format!(
-                    "conntrack v1.4.6 (conntrack-tools): unknown command `{other}' (simulated: -L, -D, -C, -F)"
+                    "conntrack v1.4.6 (conntrack-tools): unknown command `{other}' (simulated: -L, -D, -C, -S, -F)"
                 ),
                 2,
             ),
@@ -1307,6 +1337,7 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::ConntrackFull => "conntrack-full",
         D::ConntrackInsertFailed => "insert-failed",
         D::InterfaceDown => "interface-down",
+        D::Partitioned => "partitioned",
         D::ForwardingDisabled => "forwarding-disabled",
         D::Martian => "martian",
         D::NatFailed => "nat-failed",

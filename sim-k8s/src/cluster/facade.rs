@@ -16,6 +16,10 @@ use crate::manifest::Loaded;
 /// The longest [`Cluster::settle`] waits by default.
 pub const SETTLE_LIMIT: SimDuration = SimDuration::from_secs(300);
 
+/// The process id of the first background job (a shell's pids on a busy node are in the
+/// thousands; any fixed start keeps runs identical).
+const FIRST_JOB_PID: u32 = 4242;
+
 /// Where a command runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -50,13 +54,23 @@ pub struct Cluster {
     seed: u64,
     /// Files written by `>` in command lines (`pipeline`), per host and path.
     pub(crate) shell_files: super::pipeline::ShellFiles,
+    /// Background jobs (`tcpdump ... &`), in start order.
+    pub(crate) jobs: Vec<super::tcpdump::Job>,
+    /// The last process id given to a background job.
+    pub(crate) next_pid: u32,
 }
 
 impl Cluster {
     /// Builds the cluster and starts its controllers at time zero.
     pub fn new(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<Cluster, String> {
         let world = build(config, proxy, seed)?;
-        let mut c = Cluster { sim: Simulation::new(world), seed, shell_files: Default::default() };
+        let mut c = Cluster {
+            sim: Simulation::new(world),
+            seed,
+            shell_files: Default::default(),
+            jobs: Vec::new(),
+            next_pid: FIRST_JOB_PID - 1,
+        };
         c.kick();
         Ok(c)
     }
@@ -154,7 +168,8 @@ impl Cluster {
             }
             _ => true,
         });
-        let proxies_current = w.nodes.iter().all(|n| !n.up || !n.proxy.running || !n.proxy.dirty);
+        let proxies_current =
+            w.nodes.iter().all(|n| !n.up || n.partitioned || !n.proxy.running || !n.proxy.dirty);
         pods_ready && proxies_current && !w.reconcile_pending() && w.lb_converged()
     }
 

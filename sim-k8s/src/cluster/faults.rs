@@ -15,8 +15,15 @@
 //! - `crash pod/NAME`: the first container exits with status 1; the kubelet restarts it after
 //!   the CrashLoopBackOff delay (each further crash doubles it).
 //! - `flush conntrack/N`: `conntrack -F` on the node.
+//! - `partition node/N` / `heal node/N`: the node keeps running but its link to every other
+//!   node loses frames both ways (`Network::cut`; disposition `partitioned`). Its kubelet
+//!   cannot reach the API server, so the node lifecycle controller marks it NotReady after the
+//!   grace period as for `stop node/N`, and its pods' endpoints turn not ready; its kube-proxy
+//!   loses its watch and its rules freeze. Its pods keep running and keep serving clients on
+//!   the node itself. Heal: the kubelet reports again, kube-proxy resyncs.
 //!
-//! Left out: a network partition that cuts one node from the others while it keeps running.
+//! Left out: partitions from external hosts (the node network's other hosts still reach a
+//! partitioned node), and the kubelet's own pod deletion after eviction while partitioned.
 
 use super::exec::ExecOutput;
 use super::facade::{Cluster, Target};
@@ -45,6 +52,13 @@ pub enum Fault {
     CrashPod(String),
     /// `flush conntrack/N`.
     FlushConntrack(String),
+    /// `partition node/N` (true) or `heal node/N` (false).
+    Partition {
+        /// Node name.
+        node: String,
+        /// Cut (true) or healed (false).
+        cut: bool,
+    },
 }
 
 /// What happens to a process.
@@ -59,8 +73,7 @@ pub enum ProcessAction {
 }
 
 /// The forms a fault takes, for error messages.
-pub const FAULT_FORMS: &str =
-    "stop|start node/NAME, stop|start|restart kube-proxy/NODE, delete|crash pod/NAME, flush conntrack/NODE";
+pub const FAULT_FORMS: &str = "stop|start|partition|heal node/NAME, stop|start|restart kube-proxy/NODE, delete|crash pod/NAME, flush conntrack/NODE";
 
 impl Fault {
     /// Parses `VERB KIND/NAME`; the error says what was expected.
@@ -79,7 +92,9 @@ impl Fault {
             "node" => match *verb {
                 "stop" => Ok(Fault::Node { node: name, up: false }),
                 "start" => Ok(Fault::Node { node: name, up: true }),
-                _ => bad_verb("stop, start"),
+                "partition" => Ok(Fault::Partition { node: name, cut: true }),
+                "heal" => Ok(Fault::Partition { node: name, cut: false }),
+                _ => bad_verb("stop, start, partition, heal"),
             },
             "kube-proxy" => {
                 let action = match *verb {
@@ -108,9 +123,10 @@ impl Fault {
     /// The node the fault names, if it names one (to check against the cluster up front).
     pub fn node(&self) -> Option<&str> {
         match self {
-            Fault::Node { node, .. } | Fault::KubeProxy { node, .. } | Fault::FlushConntrack(node) => {
-                Some(node)
-            }
+            Fault::Node { node, .. }
+            | Fault::KubeProxy { node, .. }
+            | Fault::FlushConntrack(node)
+            | Fault::Partition { node, .. } => Some(node),
             Fault::DeletePod(_) | Fault::CrashPod(_) => None,
         }
     }
@@ -134,12 +150,42 @@ impl Cluster {
                 if let Ok(h) = w.net.host_mut(host) {
                     let _ = h.set_up("eth0", *up);
                 }
-                if *up {
+                if *up && !w.nodes[i].partitioned {
                     w.controllers.node_up(node);
                     let (w, sched) = self.sim.split();
                     w.request_proxy_sync(i, now, sched);
-                } else {
+                } else if !*up {
                     w.controllers.node_down(node, now);
+                }
+                self.kick();
+                ExecOutput::default()
+            }
+            Fault::Partition { node, cut } => {
+                let i = match node_index(self, node) {
+                    Ok(i) => i,
+                    Err(e) => return fail(e),
+                };
+                let w = self.world_mut();
+                if w.nodes[i].partitioned == *cut {
+                    return fail(format!(
+                        "fault: node {node} is {}",
+                        if *cut { "already partitioned" } else { "not partitioned" }
+                    ));
+                }
+                w.nodes[i].partitioned = *cut;
+                let host = w.nodes[i].host;
+                let others: Vec<sim_net::iface::HostId> =
+                    w.nodes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| n.host).collect();
+                for o in others {
+                    if *cut { w.net.cut(host, o) } else { w.net.heal(host, o) }
+                }
+                if *cut {
+                    w.controllers.node_down(node, now);
+                } else if w.nodes[i].up {
+                    w.controllers.node_up(node);
+                    // kube-proxy's watch reconnects: it relists and syncs.
+                    let (w, sched) = self.sim.split();
+                    w.request_proxy_sync(i, now, sched);
                 }
                 self.kick();
                 ExecOutput::default()
@@ -157,7 +203,15 @@ impl Cluster {
                     }
                     ProcessAction::Start => w.nodes[i].proxy.running = true,
                     ProcessAction::Restart => {
-                        // A new process: its first sync writes every table in full.
+                        // A new process: it writes its conntrack sysctls again, and its first
+                        // sync writes every table in full.
+                        let (host, cpus) = (w.nodes[i].host, w.nodes[i].cpus);
+                        let section = w.nodes[i].proxy.conntrack.clone();
+                        if let Ok(h) = w.net.host_mut(host) {
+                            let ct =
+                                crate::kube_proxy::conntracker::apply(h.conntrack.config(), &section, cpus);
+                            h.conntrack.set_config(ct);
+                        }
                         let n = &mut w.nodes[i];
                         n.proxy.running = true;
                         n.proxy.syncs = 0;
@@ -254,8 +308,16 @@ mod tests {
         );
         assert_eq!(Fault::parse("flush conntrack/node01"), Ok(Fault::FlushConntrack("node01".into())));
         assert_eq!(
+            Fault::parse("partition node/node01"),
+            Ok(Fault::Partition { node: "node01".into(), cut: true })
+        );
+        assert_eq!(
+            Fault::parse("heal node/node01"),
+            Ok(Fault::Partition { node: "node01".into(), cut: false })
+        );
+        assert_eq!(
             Fault::parse("reboot node/node01").unwrap_err(),
-            "fault: unknown action \"reboot\" for node (expected stop, start)"
+            "fault: unknown action \"reboot\" for node (expected stop, start, partition, heal)"
         );
         assert_eq!(
             Fault::parse("stop toaster/t1").unwrap_err(),

@@ -539,7 +539,13 @@ impl Cluster {
                             };
                         }
                     };
-                    let cmd = command.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
+                    // `kubectl exec POD -- tcpdump ... &`: the trailing `&` is the shell's, so the
+                    // capture runs as a background job (of the pod's target, cluster/tcpdump.rs).
+                    let (command, amp) = match command.split_last() {
+                        Some((last, rest)) if last == "&" => (rest.to_vec(), " &"),
+                        _ => (command, ""),
+                    };
+                    let cmd = command.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ") + amp;
                     let cmd = match command.as_slice() {
                         [sh, flag, script]
                             if (sh == "sh" || sh == "/bin/sh" || sh == "bash") && flag == "-c" =>

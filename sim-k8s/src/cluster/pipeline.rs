@@ -10,7 +10,8 @@
 //! `uniq` (-c -d -u), `cut` (-d -f, -c), `awk` (`{print $N, ...}` with `-F`, an optional
 //! `/re/` or `NR==N` pattern), `jq` (paths, `.[]`, `|`, `length`, `keys`, `select(P == V)`,
 //! `-r`, `-c`), `cat`, `tr -d`. Anything else after a pipe is refused naming what is supported.
-//! Left out: variables, loops, functions, here-documents, globbing, background jobs.
+//! Left out: variables, loops, functions, here-documents, globbing, background jobs other than
+//! `tcpdump ... &` (a trailing `&` is handled before this module: `cluster/tcpdump.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -101,6 +101,9 @@ pub struct ProxyAgent {
     /// nftables mode: the view the node's loaded (or deferred) table reflects, for partial
     /// syncs.
     pub nft_view: Option<Rc<proxy_view::ProxySnapshot>>,
+    /// The `conntrack:` section it writes to the node's sysctls at start-up
+    /// ([`kube_proxy::conntracker`]).
+    pub conntrack: crate::api::proxy_config::ConntrackConfig,
 }
 
 /// A node's runtime: its namespace, addresses and kube-proxy.
@@ -121,6 +124,11 @@ pub struct NodeRt {
     pub up: bool,
     /// Role.
     pub role: NodeRole,
+    /// CPUs (`nproc`).
+    pub cpus: u32,
+    /// Cut from the other nodes by a partition: its kubelet and kube-proxy cannot reach the
+    /// API server.
+    pub partitioned: bool,
 }
 
 /// A running pod's network presence.
@@ -436,7 +444,7 @@ impl ClusterWorld {
             ClusterEvent::ProxySync { node } => {
                 let Some(n) = self.nodes.get_mut(node) else { return };
                 n.proxy.timer = None;
-                if !n.proxy.running || !n.up {
+                if !n.proxy.running || !n.up || n.partitioned {
                     return;
                 }
                 match n.proxy.runner.timer_fired(now) {
@@ -541,7 +549,7 @@ impl ClusterWorld {
     /// Asks node `i`'s kube-proxy to sync (its runner decides when).
     pub fn request_proxy_sync(&mut self, i: usize, at: SimTime, sched: &mut Scheduler<ClusterEvent>) {
         let Some(n) = self.nodes.get_mut(i) else { return };
-        if !n.proxy.running || !n.up {
+        if !n.proxy.running || !n.up || n.partitioned {
             return;
         }
         n.proxy.dirty = true;

@@ -45,6 +45,7 @@ impl From<TableError> for CommandError {
     fn from(e: TableError) -> Self {
         match e {
             TableError::NoTarget(t) => CommandError::NoTarget(t),
+            TableError::IfaceInChain(m) => CommandError::Spec(SpecError::BadValue(m)),
             e => CommandError::Table(e),
         }
     }
@@ -52,10 +53,23 @@ impl From<TableError> for CommandError {
 
 /// The first ipset a rule names that does not exist.
 pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
-    rule.matches.iter().find_map(|m| match m {
+    let from_matches = rule.matches.iter().find_map(|m| match m {
         Match::Set(s) if sets.get(&s.name).is_none() => Some(s.name.clone()),
         _ => None,
-    })
+    });
+    // The SET target's sets (libxt_SET.c looks them up as the rule is parsed).
+    let from_target = || match &rule.target {
+        super::Target::Ext(e) => match &**e {
+            super::ext::ExtTarget::Set(t) => [&t.add, &t.del, &t.map]
+                .into_iter()
+                .flatten()
+                .find(|(name, _)| sets.get(name).is_none())
+                .map(|(name, _)| name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    from_matches.or_else(from_target)
 }
 
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
@@ -75,10 +89,10 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
     {
         if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {
-            return Err(TableError::Invalid(format!("Can't use -i with {c}")));
+            return Err(TableError::IfaceInChain(format!("Can't use -i with {c}")));
         }
         if rule.out_iface.is_some() && matches!(hook, super::Hook::Prerouting | super::Hook::Input) {
-            return Err(TableError::Invalid(format!("Can't use -o with {c}")));
+            return Err(TableError::IfaceInChain(format!("Can't use -o with {c}")));
         }
     }
     match op {
@@ -225,7 +239,7 @@ mod tests {
         );
         assert_eq!(
             nf.command(&["-A", "OUTPUT", "-i", "eth0", "-j", "ACCEPT"]).unwrap_err().to_string(),
-            "iptables: Invalid argument. Run `dmesg' for more information. (Can't use -i with OUTPUT)"
+            "iptables v1.8.4 (legacy): Can't use -i with OUTPUT\nTry `iptables -h' or 'iptables --help' for more information."
         );
         assert!(
             nf.command(&["-A", "INPUT", "-p", "udp", "-j", "REJECT", "--reject-with", "tcp-reset"]).is_err()

@@ -1020,6 +1020,14 @@ impl ExtMatch {
         }
     }
 
+    /// The owner match, if this is one.
+    pub fn owner(&self) -> Option<&OwnerMatch> {
+        match self {
+            ExtMatch::Owner(o) => Some(o),
+            _ => None,
+        }
+    }
+
     /// True if evaluating the match changes state (a bucket, a count), so that nothing after
     /// it may be skipped by a prefilter.
     pub fn has_side_effects(&self) -> bool {
@@ -1050,7 +1058,9 @@ impl ExtMatch {
                     let id = |s: &str| -> Result<u32, SpecError> {
                         match s {
                             "root" => Ok(0),
-                            _ => s.parse::<u32>().map_err(|_| bad(format!("Bad {opt} value \"{v}\""))),
+                            _ => s
+                                .parse::<u32>()
+                                .map_err(|_| bad(format!("owner: Bad value for \"{opt}\" option: \"{v}\""))),
                         }
                     };
                     let range = match v.split_once('-') {
@@ -1160,7 +1170,7 @@ impl ExtMatch {
             ExtMatch::Connmark(m) => match opt {
                 "--mark" => {
                     let v = a.value(opt)?;
-                    let err = || bad(format!("Bad --mark value \"{v}\""));
+                    let err = || bad("connmark: bad integer value for option \"--mark\", or out of range.");
                     let (val, mask) = match v.split_once('/') {
                         None => (parse_u32(v).ok_or_else(err)?, u32::MAX),
                         Some((x, y)) => (parse_u32(x).ok_or_else(err)?, parse_u32(y).ok_or_else(err)?),
@@ -1209,17 +1219,23 @@ impl ExtMatch {
             ExtMatch::Length(l) => match opt {
                 "--length" => {
                     let v = a.value(opt)?;
-                    let err = || bad(format!("length: bad value \"{v}\""));
+                    // XTTYPE_UINT16RC: a reversed range is kept (and matches nothing).
                     let p = |s: &str, d: u16| {
-                        if s.is_empty() { Ok(d) } else { s.parse::<u16>().map_err(|_| err()) }
+                        if s.is_empty() {
+                            return Ok(d);
+                        }
+                        parse_u32(s).and_then(|n| u16::try_from(n).ok()).ok_or_else(|| {
+                            bad(format!(
+                                "length: bad value for option \"--length\" near \"{s}\", or out of range (0-65535)."
+                            ))
+                        })
                     };
-                    let (min, max) = match v.split_once(':') {
-                        None => (p(v, 0)?, p(v, 0)?),
-                        Some((x, y)) => (p(x, 0)?, p(y, 65535)?),
+                    let parts: Vec<&str> = v.split(':').collect();
+                    let (min, max) = match parts.as_slice() {
+                        [x] => (p(x, 0)?, p(x, 0)?),
+                        [x, y] => (p(x, 0)?, p(y, 65535)?),
+                        _ => return Err(bad("length: Too many components for option \"--length\" (max: 2)")),
                     };
-                    if min > max {
-                        return Err(err());
-                    }
                     *l = LengthMatch { min, max, invert: inv };
                 }
                 _ => return Ok(false),
@@ -1402,15 +1418,17 @@ impl ExtMatch {
                     no_inv(inv)?;
                 }
                 let v = a.value(opt)?;
-                let ttl = v.parse::<u8>().map_err(|_| bad(format!("ttl: Unexpected value `{v}'")))?;
+                let ttl = v.parse::<u8>().map_err(|_| {
+                    bad(format!("ttl: bad value for option \"{opt}\", or out of range (0-255)."))
+                })?;
                 *t = Some(TtlMatch { mode, ttl });
             }
             ExtMatch::Dscp(d) => match opt {
                 "--dscp" => {
                     let v = a.value(opt)?;
-                    let n = parse_u32(v)
-                        .filter(|n| *n <= 0x3f)
-                        .ok_or_else(|| bad(format!("DSCP `{v}' out of range")))?;
+                    let n = parse_u32(v).filter(|n| *n <= 0x3f).ok_or_else(|| {
+                        bad("dscp: bad value for option \"--dscp\", or out of range (0-63).")
+                    })?;
                     *d = Some((n as u8, inv));
                 }
                 "--dscp-class" => {
@@ -1422,7 +1440,8 @@ impl ExtMatch {
             ExtMatch::Tos(t) => match opt {
                 "--tos" => {
                     let v = a.value(opt)?;
-                    let err = || bad(format!("tos: bad value \"{v}\""));
+                    // libxt_tos.c: a word that is no number is looked up as a symbolic name.
+                    let err = || bad(format!("Symbolic name \"{v}\" is unknown"));
                     let (val, mask) = match v.split_once('/') {
                         None => (parse_u32(v).ok_or_else(err)?, 0xff),
                         Some((x, y)) => (parse_u32(x).ok_or_else(err)?, parse_u32(y).ok_or_else(err)?),
@@ -1535,7 +1554,7 @@ impl ExtMatch {
                 Err(bad("hashlimit: option \"--hashlimit-upto\" or \"--hashlimit-above\" must be specified"))
             }
             ExtMatch::Connlimit(c) if c.limit == u32::MAX => {
-                Err(bad("connlimit: option \"--connlimit-above\" or \"--connlimit-upto\" must be specified"))
+                Err(bad("You must specify \"--connlimit-above\" or \"--connlimit-upto\"."))
             }
             ExtMatch::Iprange(r) if r.src.is_none() && r.dst.is_none() => {
                 Err(bad("iprange match: You must specify `--src-range' or `--dst-range'"))
@@ -1549,7 +1568,7 @@ impl ExtMatch {
             ExtMatch::Dscp(None) => Err(bad("DSCP match: Parameter --dscp is required")),
             ExtMatch::Tos(None) => Err(bad("tos: option \"--tos\" must be specified")),
             ExtMatch::Devgroup(d) if d.src.is_none() && d.dst.is_none() => {
-                Err(bad("devgroup: at least one of --src-group or --dst-group is required"))
+                Err(bad("devgroup match: You must specify either '--src-group' or '--dst-group'"))
             }
             ExtMatch::Policy(p) => {
                 if p.out.is_none() {
@@ -2014,7 +2033,7 @@ fn net_text(n: Ipv4Net) -> String {
 }
 
 fn parse_mac(v: &str) -> Result<[u8; 6], SpecError> {
-    let err = || bad(format!("Bad mac address \"{v}\""));
+    let err = || bad("Invalid MAC address specified.");
     let parts: Vec<&str> = v.split(':').collect();
     if parts.len() != 6 {
         return Err(err());
@@ -2163,7 +2182,7 @@ fn payload_finish(name: &str, p: &mut PayloadMatch) -> Result<(), SpecError> {
                 return Err(bad("STRING match: You must specify `--string' or `--hex-string'"));
             }
             if s.algo.is_empty() {
-                return Err(bad("STRING match: You must specify `--algo'"));
+                return Err(bad("string: option \"--algo\" must be specified"));
             }
             // string_save: a pattern with a non-printable byte, `"` or `\` prints as hex.
             let hex = s.pattern.iter().any(|b| !(0x20..0x7f).contains(b) || *b == b'"' || *b == b'\\');
@@ -2533,14 +2552,18 @@ impl ExtTarget {
             ExtTarget::Nflog(n) => match opt {
                 "--nflog-group" => {
                     let v = a.value(opt)?;
-                    n.group = v.parse().map_err(|_| bad(format!("Bad --nflog-group \"{v}\"")))?;
+                    n.group = v.parse().map_err(|_| {
+                        bad("NFLOG: bad value for option \"--nflog-group\", or out of range (0-65535).")
+                    })?;
                 }
                 "--nflog-prefix" => {
                     let v = a.value(opt)?;
-                    if v.len() > 63 {
-                        return Err(bad("Maximum prefix length 63 for --nflog-prefix"));
+                    // Cut to the kernel's 63 bytes, silently, as libxt_NFLOG.c does.
+                    let mut end = v.len().min(63);
+                    while !v.is_char_boundary(end) {
+                        end -= 1;
                     }
-                    n.prefix = v.to_string();
+                    n.prefix = v[..end].to_string();
                 }
                 // libxt_NFLOG: "--nflog-range has never worked and is no longer supported".
                 "--nflog-range" => {
@@ -2581,7 +2604,7 @@ impl ExtTarget {
                 "--zone" | "--zone-orig" | "--zone-reply" => {
                     let v = a.value(opt)?;
                     if v != "mark" {
-                        v.parse::<u16>().map_err(|_| bad(format!("CT: bad zone \"{v}\"")))?;
+                        v.parse::<u16>().map_err(|_| bad(format!("Cannot parse {v} as a zone ID")))?;
                     }
                     let o: &'static str = match opt {
                         "--zone" => "--zone",
@@ -2636,17 +2659,7 @@ impl ExtTarget {
                 }
             }
             ExtTarget::Redirect { ports, random } => match opt {
-                "--to-ports" => {
-                    let v = a.value(opt)?;
-                    let (lo, hi) = match v.split_once('-') {
-                        None => (parse_port(v)?, parse_port(v)?),
-                        Some((x, y)) => (parse_port(x)?, parse_port(y)?),
-                    };
-                    if lo > hi {
-                        return Err(bad(format!("Port \"{v}\" not valid")));
-                    }
-                    *ports = Some((lo, hi));
-                }
+                "--to-ports" => *ports = Some(super::spec::parse_nat_ports(a.value(opt)?)?),
                 "--random" => *random = true,
                 _ => return Ok(false),
             },
@@ -2702,7 +2715,9 @@ impl ExtTarget {
                     _ => return Ok(false),
                 };
                 let v = a.value(opt)?;
-                let n = v.parse::<u8>().map_err(|_| bad(format!("TTL: bad value \"{v}\"")))?;
+                let n = v.parse::<u8>().map_err(|_| {
+                    bad(format!("TTL: bad value for option \"{opt}\", or out of range (0-255)."))
+                })?;
                 if mode != 0 && n == 0 {
                     return Err(bad("TTL: increasing/decreasing by 0? Are you kidding?"));
                 }
@@ -2711,12 +2726,9 @@ impl ExtTarget {
             ExtTarget::Dscp(d) => match opt {
                 "--set-dscp" => {
                     let v = a.value(opt)?;
-                    *d = Some(
-                        parse_u32(v)
-                            .filter(|n| *n <= 0x3f)
-                            .ok_or_else(|| bad(format!("DSCP `{v}' out of range")))?
-                            as u8,
-                    );
+                    *d = Some(parse_u32(v).filter(|n| *n <= 0x3f).ok_or_else(|| {
+                        bad("DSCP: bad value for option \"--set-dscp\", or out of range (0-63).")
+                    })? as u8);
                 }
                 "--set-dscp-class" => *d = Some(dscp_class(a.value(opt)?)?),
                 _ => return Ok(false),
@@ -2750,7 +2762,7 @@ impl ExtTarget {
             }
             ExtTarget::Ttl(None) => Err(bad("TTL: You must specify an action")),
             ExtTarget::Dscp(None) => Err(bad("DSCP target: Parameter --set-dscp is required")),
-            ExtTarget::Audit(None) => Err(bad("AUDIT target: Parameter --type is required")),
+            ExtTarget::Audit(None) => Err(bad("AUDIT: option \"--type\" must be specified")),
             _ => Ok(()),
         }
     }

@@ -97,15 +97,45 @@ pub enum RestoreErrorKind {
     /// iptables-legacy: a chain declared twice in one block.
     #[error("error creating chain '{0}':File exists")]
     LegacyChainExists(String),
+    /// An edit of the table that failed (a rule for a chain that does not exist, an index
+    /// out of range, a chain that exists ...), in iptables-nft's words; iptables-legacy says
+    /// only `line N failed`.
+    #[error("line {line} failed: {msg}")]
+    EditFailed {
+        /// The line.
+        line: usize,
+        /// iptables-nft's message.
+        msg: String,
+    },
+    /// iptables-nft: `-X` of a chain a rule still jumps to.
+    #[error("CHAIN_DEL failed (Device or resource busy): chain {0}")]
+    NftChainBusy(String),
     /// `COMMIT` with no open table.
     #[error("COMMIT without a table")]
     StrayCommit,
     /// A malformed `:CHAIN POLICY [p:b]` line.
     #[error("bad chain declaration: {0}")]
     BadChainLine(String),
+    /// A `[p:b` prefix without its `]` (the real restores' words).
+    #[error("Bad line {0}: need ]")]
+    NeedBracket(usize),
+    /// `:CHAIN` without a policy, in the named program's words.
+    #[error("{prog}: line {line} policy invalid")]
+    NoPolicy {
+        /// `iptables-nft-restore` or `iptables-restore`.
+        prog: &'static str,
+        /// The line.
+        line: usize,
+    },
     /// A malformed `[p:b]` counter prefix.
     #[error("bad counters `{0}'")]
     BadCounters(String),
+    /// `-t` on a rule line, in the named program's words.
+    #[error("The -t option cannot be used in {0}.")]
+    TableOption(&'static str),
+    /// `-w` on a rule line.
+    #[error("You cannot use `-w' from iptables-restore")]
+    WaitOption,
     /// A command that iptables-restore does not accept (`-L`, `-S`, `-t`).
     #[error("{0} is not allowed in iptables-restore")]
     NotAllowed(String),
@@ -118,6 +148,15 @@ pub enum RestoreErrorKind {
         /// The refused rule's line.
         rule_line: usize,
         /// The kernel's reason (its log message).
+        reason: String,
+    },
+    /// iptables-legacy: the kernel refused the block at COMMIT for a rule in a user chain
+    /// (the real tool says only `iptables-restore: line N failed`).
+    #[error("line {commit} failed: the kernel refused the table ({reason})")]
+    CommitRefused {
+        /// The COMMIT line.
+        commit: usize,
+        /// The kernel's reason.
         reason: String,
     },
     /// iptables-nft: the kernel refused a rule as it was appended.
@@ -225,6 +264,61 @@ struct Block {
     /// iptables-nft: the jumps of the block (from, to, line), to name the rule that closed a
     /// loop.
     jumps: Vec<(String, String, usize)>,
+    /// iptables-nft: the rules of user chains whose target or match the kernel allows from
+    /// some hooks only (chain, line, allowed hooks as bits), to name the rule the kernel
+    /// refused when a bad hook reaches one.
+    limited: Vec<(String, usize, u8)>,
+}
+
+impl Block {
+    /// iptables-nft: the rule the kernel refuses first when a rule of a user chain is reached
+    /// from a hook it does not support: the later of that rule and the jump that completed
+    /// the path (the earliest such moment over all rules); its line and chain.
+    fn nft_hook_culprit(&self) -> Option<(usize, String)> {
+        let builtins: Vec<(&str, u8)> = self
+            .table
+            .chains()
+            .filter_map(|c| c.hook.map(|h| (c.name.as_str(), super::table::hook_bit(h))))
+            .collect();
+        let mut best: Option<(usize, String)> = None;
+        for (start, bit) in &builtins {
+            if self.limited.iter().all(|(_, _, allowed)| bit & !allowed == 0) {
+                continue;
+            }
+            // The earliest line by which each chain is reachable from `start`: a path whose
+            // latest jump is earliest (a bottleneck path), and the chain of that jump.
+            let mut reach: std::collections::BTreeMap<&str, (usize, &str)> =
+                std::collections::BTreeMap::new();
+            reach.insert(start, (0, start));
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for (from, to, line) in &self.jumps {
+                    let Some(&(at, via)) = reach.get(from.as_str()) else { continue };
+                    let cand = if *line >= at { (*line, from.as_str()) } else { (at, via) };
+                    if reach.get(to.as_str()).is_none_or(|(t, _)| cand.0 < *t) {
+                        reach.insert(to, cand);
+                        changed = true;
+                    }
+                }
+            }
+            for (chain, rule_line, allowed) in &self.limited {
+                if bit & !allowed == 0 {
+                    continue;
+                }
+                let Some(&(path_line, via)) = reach.get(chain.as_str()) else { continue };
+                let culprit = if *rule_line >= path_line {
+                    (*rule_line, chain.clone())
+                } else {
+                    (path_line, via.to_string())
+                };
+                if best.as_ref().is_none_or(|b| culprit.0 < b.0) {
+                    best = Some(culprit);
+                }
+            }
+        }
+        best
+    }
 }
 
 impl Netfilter {
@@ -244,16 +338,35 @@ impl Netfilter {
         let noflush = opts.noflush;
         let mut block: Option<Block> = None;
         let mut last = 0;
+        let total_lines = text.lines().count();
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
             last = line;
             let err = |kind: RestoreErrorKind| RestoreError { line, kind };
-            let l = raw.trim();
+            // The real restores (`opts.backend`) read a line as it is: only an empty line or
+            // one that starts with `#` is skipped, `COMMIT` must be exactly that (and, for
+            // legacy, end in a newline: `strcmp(buffer, "COMMIT\n")`), and any other line is
+            // a command (`  COMMIT` is `Bad argument `COMMIT'', a line of blanks has no
+            // command). The model's own restores are lenient about blanks.
+            let strict = opts.backend.is_some();
+            let l = if strict { raw.trim_end_matches('\r') } else { raw.trim() };
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            if l == "COMMIT" {
-                let mut b = block.take().ok_or_else(|| err(RestoreErrorKind::StrayCommit))?;
+            let last_without_newline = n + 1 == total_lines && !text.ends_with('\n');
+            let commit = l == "COMMIT" && !(opts.backend == Some(Backend::Legacy) && last_without_newline);
+            if strict && !commit && block.is_some() && l.trim() == "COMMIT" {
+                return Err(err(SpecError::BadValue("Bad argument `COMMIT'".into()).into()));
+            }
+            if commit {
+                let mut b = block.take().ok_or_else(|| {
+                    err(match opts.backend {
+                        Some(_) => {
+                            RestoreErrorKind::EditFailed { line, msg: "COMMIT without a table".into() }
+                        }
+                        None => RestoreErrorKind::StrayCommit,
+                    })
+                })?;
                 if let Some((rule_line, reason)) = b.refused {
                     return Err(err(RestoreErrorKind::KernelRefusedAtCommit {
                         commit: line,
@@ -283,7 +396,21 @@ impl Netfilter {
                     }
                 }
                 b.table.check_loops().map_err(|e| err(e.into()))?;
-                b.table.check_hooks().map_err(|e| err(e.into()))?;
+                if let Err(e) = b.table.check_hooks() {
+                    return Err(match (e, opts.backend) {
+                        (TableError::Invalid(reason), Some(Backend::Legacy)) => {
+                            err(RestoreErrorKind::CommitRefused { commit: line, reason })
+                        }
+                        (TableError::Invalid(reason), Some(Backend::Nft)) => match b.nft_hook_culprit() {
+                            Some((at, chain)) => RestoreError {
+                                line: at,
+                                kind: RestoreErrorKind::RuleAppendFailed { chain, reason },
+                            },
+                            None => err(TableError::Invalid(reason).into()),
+                        },
+                        (e, _) => err(e.into()),
+                    });
+                }
                 let i = tidx(b.name);
                 self.tables[i] = std::rc::Rc::new(b.table);
                 self.loaded[i] = true;
@@ -291,6 +418,11 @@ impl Netfilter {
             }
             if let Some(name) = l.strip_prefix('*') {
                 if let Some(b) = &block {
+                    // The real restores take the line as a command there.
+                    if strict {
+                        let first = l.split_whitespace().next().unwrap_or(l);
+                        return Err(err(SpecError::BadValue(format!("Bad argument `{first}'")).into()));
+                    }
                     return Err(err(RestoreErrorKind::MissingCommit {
                         table: b.name.name().to_string(),
                         line,
@@ -305,7 +437,14 @@ impl Netfilter {
                     })
                 })?;
                 let table = if noflush { Table::clone(&self.tables[tidx(t)]) } else { Table::new(t) };
-                block = Some(Block { name: t, table, refused: None, missing_chain: None, jumps: Vec::new() });
+                block = Some(Block {
+                    name: t,
+                    table,
+                    refused: None,
+                    missing_chain: None,
+                    jumps: Vec::new(),
+                    limited: Vec::new(),
+                });
                 continue;
             }
             let Some(b) = block.as_mut() else {
@@ -317,7 +456,12 @@ impl Netfilter {
             }
             // Optional `[p:b]` counters before the command.
             let (counters, rest) = if l.starts_with('[') {
-                let end = l.find(']').ok_or_else(|| err(RestoreErrorKind::BadCounters(l.to_string())))?;
+                let end = l.find(']').ok_or_else(|| {
+                    err(match opts.backend {
+                        Some(_) => RestoreErrorKind::NeedBracket(line),
+                        None => RestoreErrorKind::BadCounters(l.to_string()),
+                    })
+                })?;
                 let c = parse_counters(&l[..=end])
                     .ok_or_else(|| err(RestoreErrorKind::BadCounters(l[..=end].to_string())))?;
                 (Some(c), &l[end + 1..])
@@ -326,10 +470,32 @@ impl Netfilter {
             };
             let args = split_args(rest).map_err(err)?;
             if args.iter().any(|a| a == "-t" || a == "--table") {
-                return Err(err(RestoreErrorKind::NotAllowed("-t".into())));
+                return Err(err(match opts.backend {
+                    Some(Backend::Nft) => RestoreErrorKind::TableOption("iptables-nft-restore"),
+                    Some(Backend::Legacy) => RestoreErrorKind::TableOption("iptables-restore"),
+                    None => RestoreErrorKind::NotAllowed("-t".into()),
+                }));
+            }
+            if args.iter().any(|a| a == "-w" || a == "--wait") {
+                return Err(err(RestoreErrorKind::WaitOption));
+            }
+            // iptables-nft: `-g ACCEPT` is a goto to a chain named ACCEPT, which the batch
+            // does not have (found at COMMIT); legacy refuses it as the rule is parsed.
+            if opts.backend == Some(Backend::Nft)
+                && let Some(w) = args.windows(2).find(|w| matches!(w[0].as_str(), "-g" | "--goto"))
+                && matches!(w[1].as_str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
+            {
+                b.missing_chain.get_or_insert(w[1].clone());
+                continue;
             }
             let mut cl: CommandLine =
-                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| err(e.into()))?;
+                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| match e {
+                    // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
+                    SpecError::BadValue(m) if opts.backend.is_some() && m.starts_with("Bad policy name.") => {
+                        err(RestoreErrorKind::EditFailed { line, msg: "Bad policy name.".to_string() })
+                    }
+                    e => err(e.into()),
+                })?;
             match (spec::check_protocols(&cl.rule, opts.backend), opts.backend) {
                 (None, _) => {}
                 (Some(ProtoProblem::Parse(e)), _) => return Err(err(e.into())),
@@ -347,11 +513,7 @@ impl Netfilter {
                     }));
                 }
                 (Some(ProtoProblem::Kernel(reason)), None) => {
-                    return Err(err(SpecError::BadValue(format!(
-                        "{reason} (use -p {})",
-                        reason.split(' ').next().unwrap_or("tcp")
-                    ))
-                    .into()));
+                    return Err(err(spec::kernel_refusal(reason).into()));
                 }
             }
             if let Some(c) = counters
@@ -369,8 +531,36 @@ impl Netfilter {
                 Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
                 _ => None,
             };
+            if let (Some(c), Some(Backend::Nft)) = (&op_chain, opts.backend)
+                && b.table.chain(c).is_some_and(|ch| ch.hook.is_none())
+                && let Some((_, allowed)) = super::table::hook_limits(&cl.rule)
+            {
+                b.limited.push((c.clone(), line, allowed));
+            }
+            // The kernel checks the hooks of a rule in a built-in chain as it loads it.
+            if let (Some(c), Some(backend)) = (&op_chain, opts.backend)
+                && let Some(hook) = b.table.chain(c).and_then(|ch| ch.hook)
+                && let Some(reason) = super::table::hook_problem(&cl.rule, c, hook)
+            {
+                match backend {
+                    Backend::Legacy => {
+                        b.refused.get_or_insert((line, reason));
+                    }
+                    Backend::Nft => {
+                        return Err(err(RestoreErrorKind::RuleAppendFailed { chain: c.clone(), reason }));
+                    }
+                }
+            }
             let jump_to = match &cl.rule.target {
                 super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
+                _ => None,
+            };
+            let edit_op = cl.op.clone();
+            let edit_len = match &edit_op {
+                Op::Replace(c, _) | Op::Delete(c, Some(_)) if !cl.has_spec => {
+                    b.table.chain(c).map(|c| c.rules.len())
+                }
+                Op::Replace(c, _) => b.table.chain(c).map(|c| c.rules.len()),
                 _ => None,
             };
             match (command::apply_edit(&mut b.table, cl), opts.backend) {
@@ -388,6 +578,16 @@ impl Netfilter {
                     let chain = op_chain.unwrap_or_default();
                     return Err(err(RestoreErrorKind::RuleAppendFailed { chain, reason }));
                 }
+                // What libiptc / libnftnl refuse: the real tools say `line N failed` (and
+                // nft why).
+                (Err(e), Some(backend))
+                    if !matches!(
+                        e,
+                        TableError::NatDrop | TableError::IfaceInChain(_) | TableError::NoTarget(_)
+                    ) =>
+                {
+                    return Err(err(edit_failed(line, &edit_op, edit_len, e, backend)));
+                }
                 (Err(e), _) => return Err(err(e.into())),
             }
             if let (Some(from), Some(to), Some(Backend::Nft)) = (op_chain, jump_to, opts.backend) {
@@ -404,6 +604,48 @@ impl Netfilter {
     }
 }
 
+/// A failed edit as the real restores report it (measured with iptables v1.8.9): nft names
+/// the problem in libnftnl's words, legacy says only `line N failed` (netsim adds nft's words
+/// after it). `len` is the number of rules of the chain a `-R`/`-D N` names.
+fn edit_failed(
+    line: usize,
+    op: &Op,
+    len: Option<usize>,
+    e: TableError,
+    backend: Backend,
+) -> RestoreErrorKind {
+    const NO_CHAIN: &str = "No chain/target/match by that name.";
+    let msg = match (op, &e) {
+        (Op::DeleteChain(Some(c)), TableError::Referenced(_)) if backend == Backend::Nft => {
+            return RestoreErrorKind::NftChainBusy(c.clone());
+        }
+        (Op::Insert(..), TableError::BadIndex | TableError::NoSuchRule) => {
+            "Index of insertion too big.".to_string()
+        }
+        (Op::Replace(..), TableError::BadIndex | TableError::NoSuchRule) if len.is_some_and(|n| n > 0) => {
+            "Index of replacement too big.".to_string()
+        }
+        (Op::Delete(_, Some(_)), TableError::BadIndex | TableError::NoSuchRule)
+            if len.is_some_and(|n| n > 0) =>
+        {
+            "Index of deletion too big.".to_string()
+        }
+        (Op::Replace(..) | Op::Delete(_, Some(_)), TableError::BadIndex | TableError::NoSuchRule)
+            if len.is_some() =>
+        {
+            NO_CHAIN.to_string()
+        }
+        (Op::Policy(..), TableError::NoChain(_) | TableError::Invalid(_)) => {
+            "Bad built-in chain name.".to_string()
+        }
+        (Op::Rename(..), TableError::Exists(_)) => "File exists.".to_string(),
+        (Op::Rename(..) | Op::DeleteChain(_), TableError::Invalid(_)) => NO_CHAIN.to_string(),
+        (_, TableError::NoChain(_)) => NO_CHAIN.to_string(),
+        _ => e.to_string(),
+    };
+    RestoreErrorKind::EditFailed { line, msg }
+}
+
 /// `:CHAIN POLICY [p:b]`.
 fn declare_chain(
     t: &mut Table,
@@ -413,11 +655,20 @@ fn declare_chain(
 ) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
     let parts: Vec<&str> = decl.split_whitespace().collect();
-    let (name, policy) = match parts.as_slice() {
-        [n, p] | [n, p, _] => (*n, *p),
+    // The real restores read the name, the policy and (with `-c` only) the counters, and
+    // ignore anything after them.
+    let (name, policy) = match (parts.as_slice(), opts.backend) {
+        ([n, p, ..], Some(_)) => (*n, *p),
+        ([_], Some(Backend::Nft)) | ([], Some(Backend::Nft)) => {
+            return Err(RestoreErrorKind::NoPolicy { prog: "iptables-nft-restore", line });
+        }
+        ([_], Some(Backend::Legacy)) | ([], Some(Backend::Legacy)) => {
+            return Err(RestoreErrorKind::NoPolicy { prog: "iptables-restore", line });
+        }
+        ([n, p] | [n, p, _], None) => (*n, *p),
         _ => return Err(RestoreErrorKind::BadChainLine(decl.to_string())),
     };
-    let counters = match parts.get(2) {
+    let counters = match parts.get(2).filter(|_| opts.counters || opts.backend.is_none()) {
         Some(c) => Some(parse_counters(c).ok_or_else(|| RestoreErrorKind::BadCounters(c.to_string()))?),
         None => None,
     }
@@ -454,15 +705,42 @@ fn declare_chain(
             }
         }
     }
-    spec::check_chain_name(name)?;
+    // The chain names each program takes in a declaration (measured): nft refuses a leading
+    // `-` and the verdicts' names, legacy takes a leading `-` and finds the verdicts' names
+    // taken; both take other targets' names (`:DNAT`).
+    const VERDICTS: [&str; 4] = ["ACCEPT", "DROP", "QUEUE", "RETURN"];
+    match opts.backend {
+        None => spec::check_chain_name(name)?,
+        Some(Backend::Nft) => {
+            if name.len() > 28 {
+                return Err(
+                    spec::bad(format!("chain name `{name}' too long (must be under 29 chars)")).into()
+                );
+            }
+            if name.starts_with('-') {
+                return Err(spec::bad("chain name not allowed to start with `-'").into());
+            }
+            if VERDICTS.contains(&name) {
+                return Err(spec::bad("chain name may not clash with target name").into());
+            }
+        }
+        Some(Backend::Legacy) => {
+            if name.len() > 28 {
+                return Err(spec::bad(format!("Invalid chain name `{name}' (28 chars max)")).into());
+            }
+            if VERDICTS.contains(&name) {
+                return Err(RestoreErrorKind::LegacyChainExists(name.to_string()));
+            }
+        }
+    }
     if t.chain(name).is_some() {
         if noflush {
             t.flush(Some(name))?;
             return Ok(());
         }
         return match opts.backend {
-            // iptables-nft: declaring a chain again is no error.
-            Some(Backend::Nft) => Ok(()),
+            // iptables-nft: declaring a chain again flushes it.
+            Some(Backend::Nft) => Ok(t.flush(Some(name))?),
             Some(Backend::Legacy) => Err(RestoreErrorKind::LegacyChainExists(name.to_string())),
             None => Err(TableError::Exists(name.to_string()).into()),
         };

@@ -615,7 +615,7 @@ mod tests {
         );
         assert!(
             err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "!", "--nfacct-name", "x"])
-                .contains("cannot have !")
+                .contains("nfacct: option \"--nfacct-name\" cannot be inverted.")
         );
         assert!(
             err(&mut nf, &["-A", "INPUT", "-m", "nfacct", "--nfacct-name"]).contains("requires an argument")
@@ -651,8 +651,8 @@ mod tests {
                 "-A INPUT -m addrtype ! --src-type UNICAST,LOCAL --limit-iface-in -j ACCEPT",
             ),
             (
-                "-A INPUT -m statistic --mode nth --every 3 -j ACCEPT",
-                "-A INPUT -m statistic --mode nth --every 3 --packet 0 -j ACCEPT",
+                "-A INPUT -m statistic --mode nth --packet 1 --every 3 -j ACCEPT",
+                "-A INPUT -m statistic --mode nth --every 3 --packet 1 -j ACCEPT",
             ),
             (
                 "-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT",

@@ -251,6 +251,10 @@ pub enum TableError {
     /// An operation on a built-in chain that only user chains allow, or vice versa.
     #[error("Invalid argument. Run `dmesg' for more information. ({0})")]
     Invalid(String),
+    /// `-i` in a chain with no input interface, `-o` in one with no output interface
+    /// (refused by iptables itself as the rule is parsed, on both backends).
+    #[error("{0}")]
+    IfaceInChain(String),
     /// DROP in the nat table (refused by iptables itself).
     #[error("The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.")]
     NatDrop,
@@ -279,7 +283,7 @@ fn chain_order(c: &Chain) -> (u8, u8, &str) {
     }
 }
 
-fn hook_bit(h: Hook) -> u8 {
+pub(super) fn hook_bit(h: Hook) -> u8 {
     match h {
         Hook::Prerouting => 1,
         Hook::Input => 2,
@@ -287,6 +291,38 @@ fn hook_bit(h: Hook) -> u8 {
         Hook::Output => 8,
         Hook::Postrouting => 16,
     }
+}
+
+/// The hooks (as a bit set) a rule's target or match may be used from, if the kernel limits
+/// them (the `.hooks` of the xt_target/xt_match), with what limits them.
+pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
+    let allowed = match r.target {
+        Target::Dnat { .. } => Some(hook_bit(Hook::Prerouting) | hook_bit(Hook::Output)),
+        Target::Snat { .. } => Some(hook_bit(Hook::Input) | hook_bit(Hook::Postrouting)),
+        Target::Masquerade(_) => Some(hook_bit(Hook::Postrouting)),
+        Target::Reject(_) => Some(hook_bit(Hook::Input) | hook_bit(Hook::Forward) | hook_bit(Hook::Output)),
+        _ => None,
+    };
+    if let Some(a) = allowed {
+        return Some((format!("{} target", r.target.column_name()), a));
+    }
+    // xt_rpfilter: PREROUTING only (of raw and mangle).
+    if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "rpfilter")) {
+        return Some(("rpfilter match".to_string(), hook_bit(Hook::Prerouting)));
+    }
+    // xt_owner: only where the packet has a local socket.
+    if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "owner")) {
+        return Some(("owner match".to_string(), hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
+    }
+    None
+}
+
+/// Why the kernel refuses `rule` in the built-in chain of `hook` (the hook check the kernel
+/// makes as the rule is loaded), if it does.
+pub fn hook_problem(rule: &Rule, chain: &str, hook: Hook) -> Option<String> {
+    let (what, allowed) = hook_limits(rule)?;
+    (hook_bit(hook) & !allowed != 0)
+        .then(|| format!("{what} in chain {chain} used from a hook it does not support"))
 }
 
 /// The built-in chains of a table in kernel order.
@@ -650,19 +686,12 @@ impl Table {
         }
         for (i, c) in self.chains.values().enumerate() {
             for r in &c.rules {
-                let allowed = match r.target {
-                    Target::Dnat { .. } => hook_bit(Hook::Prerouting) | hook_bit(Hook::Output),
-                    Target::Snat { .. } => hook_bit(Hook::Input) | hook_bit(Hook::Postrouting),
-                    Target::Masquerade(_) => hook_bit(Hook::Postrouting),
-                    Target::Reject(_) => {
-                        hook_bit(Hook::Input) | hook_bit(Hook::Forward) | hook_bit(Hook::Output)
-                    }
-                    _ => continue,
+                let Some((what, allowed)) = hook_limits(r) else {
+                    continue;
                 };
                 if reach[i] & !allowed != 0 {
                     return Err(TableError::Invalid(format!(
-                        "{} target in chain {} used from a hook it does not support",
-                        r.target.column_name(),
+                        "{what} in chain {} used from a hook it does not support",
                         c.name
                     )));
                 }

@@ -47,6 +47,7 @@ impl fmt::Display for Disposition {
                 f.write_str("conntrack insert failed (clashed with a racing packet's entry)")
             }
             Disposition::InterfaceDown => f.write_str("interface down"),
+            Disposition::Partitioned => f.write_str("lost on the wire (network partition)"),
             Disposition::ForwardingDisabled => f.write_str("not for this host and ip_forward=0"),
             Disposition::Martian => f.write_str("martian 127.0.0.0/8 address (route_localnet=0)"),
             Disposition::HairpinDropped => f.write_str("bridge port not in hairpin mode"),

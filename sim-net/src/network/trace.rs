@@ -70,6 +70,9 @@ pub enum Disposition {
     ConntrackInsertFailed,
     /// The receiving or sending interface (or the veth peer) is down.
     InterfaceDown,
+    /// Lost on the wire between two hosts a network partition separates
+    /// ([`crate::network::Network::cut`]): the sender sees nothing.
+    Partitioned,
     /// Not for this host and `net.ipv4.ip_forward = 0`: silently dropped.
     ForwardingDisabled,
     /// A 127.0.0.0/8 address arrived on a non-loopback interface with
