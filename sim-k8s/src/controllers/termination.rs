@@ -131,10 +131,10 @@ mod tests {
         assert_eq!(pre_stop(&frac), SimDuration::from_millis(1500));
         assert_eq!(exit_after_signal(&container("busybox", None)), None);
         let mut pod = Pod::default();
-        std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked.clone()];
+        std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked.clone()].into();
         assert_eq!(stop_after(&pod, grace), SimDuration::from_secs(5) + PROMPT_EXIT);
         assert_eq!(stop_after(&pod, SimDuration::from_secs(2)), SimDuration::from_secs(2));
-        std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked, container("busybox", None)];
+        std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked, container("busybox", None)].into();
         assert_eq!(stop_after(&pod, grace), grace, "sleep as PID 1 waits for SIGKILL");
     }
 }
