@@ -515,6 +515,9 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
     for n in &loaded.not_simulated {
         let _ = writeln!(header, "# {n}");
     }
+    for f in loaded.ignored.iter().filter(|f| f.changes_behaviour()) {
+        let _ = writeln!(header, "# {f}");
+    }
     let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
     Ok((cluster, header))
 }

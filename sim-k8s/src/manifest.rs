@@ -235,20 +235,39 @@ pub struct IgnoredField {
     pub loc: Loc,
     /// Field path (`metadata.managedFields`).
     pub field: String,
+    /// Why it has no effect.
+    pub reason: &'static str,
+}
+
+impl IgnoredField {
+    /// True for a field whose absence of effect a user would notice (a scheduling constraint),
+    /// reported on every load; server bookkeeping from dumps is not.
+    pub fn changes_behaviour(&self) -> bool {
+        self.reason != BOOKKEEPING
+    }
 }
 
 impl fmt::Display for IgnoredField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: ignored (server-side bookkeeping, not simulated)",
-            self.file, self.loc, self.field
-        )
+        write!(f, "{}:{}: {}: ignored ({})", self.file, self.loc, self.field, self.reason)
     }
 }
 
-/// Metadata that real dumps carry and netsim accepts without using.
-const IGNORED_FIELDS: &[&str] = &["metadata.managedFields", "metadata.selfLink", "metadata.clusterName"];
+/// Fields netsim accepts without using, and why: metadata real dumps carry, and scheduling
+/// constraints the simulated scheduler does not apply (it places pods by node selector, taints
+/// and pod count), named so a user does not expect their spread.
+const IGNORED_FIELDS: &[(&str, &str)] = &[
+    ("metadata.managedFields", BOOKKEEPING),
+    ("metadata.selfLink", BOOKKEEPING),
+    ("metadata.clusterName", BOOKKEEPING),
+    ("spec.affinity", NOT_SCHEDULED),
+    ("spec.topologySpreadConstraints", NOT_SCHEDULED),
+    ("spec.template.spec.affinity", NOT_SCHEDULED),
+    ("spec.template.spec.topologySpreadConstraints", NOT_SCHEDULED),
+];
+const BOOKKEEPING: &str = "server-side bookkeeping, not simulated";
+const NOT_SCHEDULED: &str =
+    "not simulated: the scheduler places pods by nodeSelector, taints and pod count only";
 
 impl LoadOutcome {
     /// True if there were no errors.
@@ -554,11 +573,13 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
     match value {
         Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
-            for f in IGNORED_FIELDS {
+            let first = out.ignored.len();
+            for (f, reason) in IGNORED_FIELDS {
                 if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {
-                    out.ignored.push(IgnoredField { file: file.to_string(), loc, field: field(f) });
+                    out.ignored.push(IgnoredField { file: file.to_string(), loc, field: field(f), reason });
                 }
             }
+            out.ignored[first..].sort_by_key(|f| f.loc);
             out.objects.push(Loaded { value: obj, origin, spans: decoded.spans });
         }
         _ => out.errors.extend(errors),

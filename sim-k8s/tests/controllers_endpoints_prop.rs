@@ -45,7 +45,8 @@ fn pod(i: usize, p: &P) -> Pod {
                     Vec::new()
                 },
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
         }
         .into(),

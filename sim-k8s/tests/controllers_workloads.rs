@@ -502,7 +502,8 @@ fn rolling_update_keeps_availability_within_surge() {
         Some(Object::Deployment(d)) => d.clone(),
         _ => panic!(),
     };
-    std::sync::Arc::make_mut(&mut d.spec.template.spec).containers[0].image = "nginx:1.28".into();
+    std::sync::Arc::make_mut(&mut std::sync::Arc::make_mut(&mut d.spec.template.spec).containers)[0].image =
+        "nginx:1.28".into();
     update(&mut store, Object::Deployment(d), secs(10));
     let mut now = secs(10);
     let mut seen_surge = false;

@@ -214,6 +214,11 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     let (cluster, _) =
         build_cluster(config, spec.service_cidr.is_some(), &loaded, args.seed, "error", nodes, |m| m)
             .map_err(fail)?;
-    let not_simulated = loaded.not_simulated.iter().map(|n| n.to_string()).collect();
+    let not_simulated = loaded
+        .not_simulated
+        .iter()
+        .map(|n| n.to_string())
+        .chain(loaded.ignored.iter().filter(|f| f.changes_behaviour()).map(|f| f.to_string()))
+        .collect();
     Ok(Built { cluster: std::mem::ManuallyDrop::new(cluster), not_simulated })
 }
