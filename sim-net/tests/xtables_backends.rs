@@ -516,6 +516,45 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(3, "Chain 'ACCEPT' does not exist"),
         legacy: Expect::Refused(2, "goto 'ACCEPT' is not a chain"),
     },
+    Case {
+        what: "-s a,b -d c,d: one rule per pair, sources outermost; -I puts them in reverse; duplicates kept",
+        rules: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/24 -d 1.1.1.1,2.2.2.2 -j ACCEPT\n-A INPUT -s 10.0.0.1,10.0.0.1 -j ACCEPT\n-I INPUT -s 3.3.3.3,4.4.4.4 -j DROP\n-I INPUT 2 -d 5.5.5.5,6.6.6.6 -j DROP\n-A INPUT -s 0.0.0.0/0,1.1.1.1 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(ADDRESS_LISTS),
+        legacy: Expect::Saved(ADDRESS_LISTS),
+    },
+    Case {
+        what: "-D with an address list deletes each rule",
+        rules: "*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-A INPUT -s 2.2.2.2 -j ACCEPT\n-A INPUT -s 3.3.3.3 -j ACCEPT\n-D INPUT -s 1.1.1.1,3.3.3.3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(&["-A INPUT -s 2.2.2.2/32 -j ACCEPT"]),
+        legacy: Expect::Saved(&["-A INPUT -s 2.2.2.2/32 -j ACCEPT"]),
+    },
+    Case {
+        what: "-D with an address list, one of whose rules is not there",
+        rules: "*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-D INPUT -s 1.1.1.1,3.3.3.3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Bad rule (does a matching rule exist in that chain?)."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-R with an address list",
+        rules: "*filter\n-A INPUT -j ACCEPT\n-R INPUT 1 -s 1.1.1.1,2.2.2.2 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "Replacement rule does not specify a unique address"),
+        legacy: Expect::Refused(3, "Replacement rule does not specify a unique address"),
+    },
+];
+
+const ADDRESS_LISTS: &[&str] = &[
+    "-A INPUT -s 4.4.4.4/32 -j DROP",
+    "-A INPUT -d 6.6.6.6/32 -j DROP",
+    "-A INPUT -d 5.5.5.5/32 -j DROP",
+    "-A INPUT -s 3.3.3.3/32 -j DROP",
+    "-A INPUT -s 10.0.0.1/32 -d 1.1.1.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -d 2.2.2.2/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/24 -d 1.1.1.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/24 -d 2.2.2.2/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -j ACCEPT",
+    "-A INPUT -j ACCEPT",
+    "-A INPUT -s 1.1.1.1/32 -j ACCEPT",
 ];
 
 const ADDRESS_FORMS: &[&str] = &[
@@ -572,6 +611,21 @@ const REPEATS: &[&str] = &[
 /// (iptables v1.8.9; `iptables-{nft,legacy}-restore < FILE` in a fresh network namespace,
 /// FILE being `*TABLE`, the rule, `COMMIT`).
 const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
+    // address lists (xtables_ipparse_multiple, do_command4)
+    (
+        "filter",
+        "-A INPUT ! -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+        "! not allowed with multiple source or destination IP addresses",
+    ),
+    (
+        "filter",
+        "-A INPUT -s 1.1.1.1 ! -d 1.1.1.1,2.2.2.2 -j ACCEPT",
+        "! not allowed with multiple source or destination IP addresses",
+    ),
+    ("filter", "-A INPUT -s 1.1.1.1, -j ACCEPT", "host/network `' not found"),
+    ("filter", "-A INPUT -s ,1.1.1.1 -j ACCEPT", "host/network `' not found"),
+    ("filter", "-A INPUT -d 1.1.1.1,bogus -j ACCEPT", "host/network `bogus' not found"),
+    ("filter", "-A INPUT -s 1.1.1.1,2.2.2.2/40 -j ACCEPT", "invalid mask `40' specified"),
     // statistic
     (
         "filter",

@@ -16,12 +16,12 @@
 //! conntrack (`parse_port_range_xt`: decimal, modulo 65536, a reversed range kept), the NAT
 //! targets (`parse_nat_ports`: port 0 allowed); `-i`/`-o` where the built-in chain has no such
 //! interface is refused as the rule is parsed; a protocol option after `! -p tcp` loads the
-//! tcp match, as after `-p tcp`. What the kernel refuses is reported per backend by the
+//! tcp match, as after `-p tcp`; `-s a,b -d c,d` stands for one rule per address pair
+//! ([`CommandLine::rules`]). What the kernel refuses is reported per backend by the
 //! restore (see [`check_protocols`] and [`kernel_checks`]).
 //!
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
-//! negation), service names for ports, host names for addresses, `-s a,b` (one rule per
-//! address), non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
+//! negation), service names for ports, host names for addresses, non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
 
 use std::net::Ipv4Addr;
 
@@ -116,6 +116,41 @@ pub struct CommandLine {
     pub has_spec: bool,
     /// Listing flags.
     pub flags: ListFlags,
+    /// The addresses of `-s a,b` and `-d a,b`, in the order given (empty when the option was
+    /// not given): the command stands for one rule per source and destination pair, sources
+    /// outermost, as `iptables.c`'s `append_entry` loops; [`rule`](Self::rule) holds the
+    /// first pair. See [`CommandLine::rules`].
+    pub addrs: AddrLists,
+}
+
+/// The address lists of `-s` and `-d` (`xtables_ipparse_multiple`: comma-separated, no
+/// duplicate removed, `0.0.0.0/0` stored as no test).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrLists {
+    /// `-s`'s addresses.
+    pub src: Vec<Option<AddrMatch>>,
+    /// `-d`'s addresses.
+    pub dst: Vec<Option<AddrMatch>>,
+}
+
+impl CommandLine {
+    /// The rules the command stands for: [`rule`](Self::rule) once per source and destination
+    /// address pair, in `iptables.c`'s order (each source with every destination in turn).
+    pub fn rules(&self) -> Vec<Rule> {
+        let one = |v: &[Option<AddrMatch>], cur: Option<AddrMatch>| {
+            if v.is_empty() { vec![cur] } else { v.to_vec() }
+        };
+        let mut out = Vec::new();
+        for s in one(&self.addrs.src, self.rule.src) {
+            for d in one(&self.addrs.dst, self.rule.dst) {
+                let mut r = self.rule.clone();
+                r.src = s;
+                r.dst = d;
+                out.push(r);
+            }
+        }
+        out
+    }
 }
 
 /// Why a command line was refused. Messages follow iptables' wording.
@@ -190,6 +225,12 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
     };
     let ip = parse_dotted(addr).ok_or_else(not_found)?;
     Ipv4Net::new(ip, len).map(|n| n.trunc()).map_err(|_| not_found())
+}
+
+/// Parses `-s`/`-d`'s value as `xtables_ipparse_multiple` does: addresses separated by
+/// commas, each as [`parse_net`] takes it (an empty one is `host/network `' not found`).
+pub fn parse_net_list(s: &str) -> Result<Vec<Ipv4Net>, SpecError> {
+    s.split(',').map(parse_net).collect()
 }
 
 /// An address as xtables' `numeric_to_ipaddr` reads it: one to four dotted parts in
@@ -478,6 +519,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     let mut rule = Rule::new();
     let mut has_spec = false;
     let mut flags = ListFlags::default();
+    let mut addrs = AddrLists::default();
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
     let mut proto_given = false;
@@ -618,19 +660,23 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 let by = by.parse().map_err(|_| bad(format!("-c byte counter not numeric: {by}")))?;
                 rule.counters = Counters { packets: pk, bytes: by };
             }
-            "-s" | "--source" | "--src" => {
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                 has_spec = true;
-                if rule.src.is_some() {
-                    return Err(SpecError::Duplicate("-s".into()));
+                let source = matches!(arg, "-s" | "--source" | "--src");
+                let list = if source { &mut addrs.src } else { &mut addrs.dst };
+                if !list.is_empty() {
+                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
                 }
-                rule.src = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
-            }
-            "-d" | "--destination" | "--dst" => {
-                has_spec = true;
-                if rule.dst.is_some() {
-                    return Err(SpecError::Duplicate("-d".into()));
+                *list = parse_net_list(a.value(arg)?)?
+                    .into_iter()
+                    .map(|net| any_is_none(AddrMatch { net, invert: inv }))
+                    .collect();
+                let first = list.first().copied().flatten();
+                if source {
+                    rule.src = first;
+                } else {
+                    rule.dst = first;
                 }
-                rule.dst = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 has_spec = true;
@@ -857,7 +903,16 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
         }
     }
     validate_matches(&rule)?;
-    Ok(CommandLine { table, op, rule, has_spec, flags })
+    // iptables.c do_command4, after the options: the address lists.
+    let multiple = addrs.src.len() > 1 || addrs.dst.len() > 1;
+    let inverted = |l: &[Option<AddrMatch>]| l.iter().flatten().any(|m| m.invert);
+    if multiple && (inverted(&addrs.src) || inverted(&addrs.dst)) {
+        return Err(bad("! not allowed with multiple source or destination IP addresses"));
+    }
+    if multiple && matches!(op, Op::Replace(..)) {
+        return Err(bad("Replacement rule does not specify a unique address"));
+    }
+    Ok(CommandLine { table, op, rule, has_spec, flags, addrs })
 }
 
 /// `-s 0.0.0.0/0` is stored as no address match at all, as in the kernel (mask 0), so it is
@@ -1868,6 +1923,36 @@ mod tests {
         assert_eq!(parse_net("10.244.1.7/16").unwrap().to_string(), "10.244.0.0/16");
         assert_eq!(parse_net("10.0.0.0/255.255.0.0").unwrap().to_string(), "10.0.0.0/16");
         assert!(parse_net("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn address_lists_stand_for_one_rule_per_pair() {
+        let c = parse(&argv("-A X -s 1.1.1.1,10.0.0.0/8 -d 2.2.2.2,0.0.0.0/0 -j ACCEPT")).unwrap();
+        let pairs: Vec<(Option<String>, Option<String>)> = c
+            .rules()
+            .iter()
+            .map(|r| (r.src.map(|m| m.net.to_string()), r.dst.map(|m| m.net.to_string())))
+            .collect();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            pairs,
+            vec![
+                (s("1.1.1.1/32"), s("2.2.2.2/32")),
+                (s("1.1.1.1/32"), None),
+                (s("10.0.0.0/8"), s("2.2.2.2/32")),
+                (s("10.0.0.0/8"), None),
+            ]
+        );
+        assert_eq!(parse(&argv("-A X -j ACCEPT")).unwrap().rules().len(), 1);
+        assert_eq!(
+            parse(&argv("-A X ! -s 1.1.1.1,2.2.2.2")).unwrap_err().to_string(),
+            "! not allowed with multiple source or destination IP addresses"
+        );
+        assert_eq!(
+            parse(&argv("-R X 1 -d 1.1.1.1,2.2.2.2")).unwrap_err().to_string(),
+            "Replacement rule does not specify a unique address"
+        );
+        assert_eq!(parse(&argv("-A X -s 1.1.1.1,")).unwrap_err().to_string(), "host/network `' not found");
     }
 
     #[test]
