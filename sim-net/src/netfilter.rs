@@ -55,6 +55,7 @@ pub mod recent;
 pub mod restore;
 pub mod rule;
 pub mod save;
+pub mod services;
 pub mod spec;
 pub mod table;
 

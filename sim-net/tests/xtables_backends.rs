@@ -540,6 +540,29 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(3, "Replacement rule does not specify a unique address"),
         legacy: Expect::Refused(3, "Replacement rule does not specify a unique address"),
     },
+    Case {
+        what: "service names: tcp and sctp by their protocol, udp and conntrack tcp then udp, multiport by -p",
+        rules: "*filter\n-A INPUT -p tcp --dport ssh -j ACCEPT\n-A INPUT -p tcp --sport http -j ACCEPT\n-A INPUT -p tcp --dport www:https -j ACCEPT\n-A INPUT -p tcp --dport kerberos5 -j ACCEPT\n-A INPUT -p tcp --dport syslog -j ACCEPT\n-A INPUT -p udp --dport domain -j ACCEPT\n-A INPUT -p udp --dport ssh -j ACCEPT\n-A INPUT -p udp --sport domain:ntp -j ACCEPT\n-A INPUT -p udp --dport syslog -j ACCEPT\n-A INPUT -p tcp -m multiport --dports ssh,http -j ACCEPT\n-A INPUT -p udp -m multiport --sports domain:0x50,ntp -j ACCEPT\n-A INPUT -p tcp -m conntrack --ctorigdstport http -j ACCEPT\n-A INPUT -p udp -m conntrack --ctrepldstport ntp:https -j ACCEPT\n-A INPUT -p sctp --dport amqp -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(SERVICE_NAMES),
+        legacy: Expect::Saved(SERVICE_NAMES),
+    },
+];
+
+const SERVICE_NAMES: &[&str] = &[
+    "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 80:443 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 88 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 514 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 53 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 22 -j ACCEPT",
+    "-A INPUT -p udp -m udp --sport 53:123 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 514 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 22,80 -j ACCEPT",
+    "-A INPUT -p udp -m multiport --sports 53:80,123 -j ACCEPT",
+    "-A INPUT -p tcp -m conntrack --ctorigdstport 80 -j ACCEPT",
+    "-A INPUT -p udp -m conntrack --ctrepldstport 123:443 -j ACCEPT",
+    "-A INPUT -p sctp -m sctp --dport 5672 -j ACCEPT",
 ];
 
 const ADDRESS_LISTS: &[&str] = &[
@@ -626,6 +649,29 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("filter", "-A INPUT -s ,1.1.1.1 -j ACCEPT", "host/network `' not found"),
     ("filter", "-A INPUT -d 1.1.1.1,bogus -j ACCEPT", "host/network `bogus' not found"),
     ("filter", "-A INPUT -s 1.1.1.1,2.2.2.2/40 -j ACCEPT", "invalid mask `40' specified"),
+    // service names (/etc/services of netbase 6.4)
+    ("filter", "-A INPUT -p tcp --dport ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    ("filter", "-A INPUT -p tcp --dport HTTP -j ACCEPT", "invalid port/service `HTTP' specified"),
+    ("filter", "-A INPUT -p tcp --dport ssh:ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    ("filter", "-A INPUT -p sctp --dport http -j ACCEPT", "invalid port/service `http' specified"),
+    ("filter", "-A INPUT -p udp --dport bogus -j ACCEPT", "Port \"bogus\" does not resolve to anything."),
+    ("filter", "-A INPUT -p udp -m multiport --dports ssh -j ACCEPT", "invalid port/service `ssh' specified"),
+    ("filter", "-A INPUT -p tcp -m multiport --dports ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --sports 22,bogus -j ACCEPT",
+        "invalid port/service `bogus' specified",
+    ),
+    (
+        "filter",
+        "-A INPUT -m multiport --dports http -p tcp -j ACCEPT",
+        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+    ),
+    (
+        "filter",
+        "-A INPUT -p tcp -m conntrack --ctorigsrcport bogus -j ACCEPT",
+        "Port \"bogus\" does not resolve to anything.",
+    ),
     // statistic
     (
         "filter",

@@ -50,6 +50,7 @@ use sim_core::SimTime;
 use super::ipset::{IpSets, SetType};
 use super::rule::{MarkMatch, PortRange, SetDir};
 use super::save::{push_save_string, set_dirs};
+use super::services::ServiceProto;
 use super::spec::{Args, SpecError, bad, parse_net, parse_port, parse_port_range, parse_u32};
 use super::{AddrType, Hook, HookContext, NatRequest};
 use crate::wire::Packet;
@@ -1280,8 +1281,12 @@ impl ExtMatch {
                 }
             }
             ExtMatch::Sctp(s) => match opt {
-                "--sport" | "--source-port" => s.sport = Some((parse_port_range(a.value(opt)?)?, inv)),
-                "--dport" | "--destination-port" => s.dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+                "--sport" | "--source-port" => {
+                    s.sport = Some((parse_port_range(a.value(opt)?, Some(ServiceProto::Sctp))?, inv))
+                }
+                "--dport" | "--destination-port" => {
+                    s.dport = Some((parse_port_range(a.value(opt)?, Some(ServiceProto::Sctp))?, inv))
+                }
                 "--chunk-types" => {
                     let mode = a.value(opt)?;
                     if !matches!(mode, "any" | "all" | "only") {

@@ -14,14 +14,15 @@
 //! exclude each other name both ([`EXCLUSIVE`]); the three port parsers differ as the real ones
 //! do: tcp/sctp (`parse_port_range`: `strtoul` base 0, a reversed range refused), udp and
 //! conntrack (`parse_port_range_xt`: decimal, modulo 65536, a reversed range kept), the NAT
-//! targets (`parse_nat_ports`: port 0 allowed); `-i`/`-o` where the built-in chain has no such
+//! targets (`parse_nat_ports`: port 0 allowed); the first two read service names as
+//! libxtables does ([`super::services`]: by the match's protocol, or tcp then udp); `-i`/`-o` where the built-in chain has no such
 //! interface is refused as the rule is parsed; a protocol option after `! -p tcp` loads the
 //! tcp match, as after `-p tcp`; `-s a,b -d c,d` stands for one rule per address pair
 //! ([`CommandLine::rules`]). What the kernel refuses is reported per backend by the
 //! restore (see [`check_protocols`] and [`kernel_checks`]).
 //!
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
-//! negation), service names for ports, host names for addresses, non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
+//! negation), host names for addresses, non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
 
 use std::net::Ipv4Addr;
 
@@ -30,6 +31,7 @@ use ipnet::Ipv4Net;
 use super::TableName;
 use super::ext::{ExtMatch, ExtTarget, KNOWN_UNSIMULATED_MATCHES, KNOWN_UNSIMULATED_TARGETS};
 use super::rule::*;
+use super::services::{self, ServiceProto};
 use crate::wire::Protocol;
 
 /// A built-in chain's policy.
@@ -251,25 +253,31 @@ fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(b))
 }
 
-/// Parses a port number as `xtables_parse_port` does: a number in C's `strtoul(s, NULL, 0)`
-/// forms (`80`, `0x50`, `010`) up to 65535.
+/// Parses a port number in C's `strtoul(s, NULL, 0)` forms (`80`, `0x50`, `010`) up to 65535.
 pub fn parse_port(s: &str) -> Result<u16, SpecError> {
     parse_u32(s)
         .and_then(|p| u16::try_from(p).ok())
         .ok_or_else(|| bad(format!("invalid port/service `{s}' specified")))
 }
 
-/// Parses `p`, `lo:hi`, `:hi`, `lo:` as the tcp and sctp matches do (`parse_tcp_ports`):
-/// `lo` above `hi` is refused.
-pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
+/// Parses a port as `xtables_parse_port(s, proto)` does: a number as [`parse_port`] reads it,
+/// else a service name of `proto` ([`services::by_name`]; none for a protocol without
+/// entries, such as udplite).
+pub fn parse_service_port(s: &str, proto: Option<ServiceProto>) -> Result<u16, SpecError> {
+    parse_port(s).or_else(|e| proto.and_then(|p| services::by_name(s, p)).ok_or(e))
+}
+
+/// Parses `p`, `lo:hi`, `:hi`, `lo:` as the tcp and sctp matches do (`parse_tcp_ports`),
+/// each port a number or a service name of `proto`: `lo` above `hi` is refused.
+pub fn parse_port_range(s: &str, proto: Option<ServiceProto>) -> Result<PortRange, SpecError> {
     match s.split_once(':') {
         None => {
-            let p = parse_port(s)?;
+            let p = parse_service_port(s, proto)?;
             Ok(PortRange { lo: p, hi: p })
         }
         Some((a, b)) => {
-            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
-            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            let lo = if a.is_empty() { 0 } else { parse_service_port(a, proto)? };
+            let hi = if b.is_empty() { 65535 } else { parse_service_port(b, proto)? };
             if lo > hi {
                 return Err(bad("invalid portrange (min > max)"));
             }
@@ -282,7 +290,8 @@ pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
 /// the udp and conntrack matches): at most two `:`-separated decimal numbers, each taken
 /// modulo 65536 as the kernel's 16-bit field stores it (`--dport 70000` is port 4464), and
 /// `lo` above `hi` is accepted (such a range matches nothing). `ext` and `opt` (the option's
-/// long name) are for the messages. Service names are not resolved (no `/etc/services`).
+/// long name) are for the messages. A part that is not a number is a service name of tcp or
+/// udp (`xtables_getportbyname`: [`services::by_name_any`]).
 pub fn parse_port_range_xt(ext: &str, opt: &str, s: &str) -> Result<PortRange, SpecError> {
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() > 2 {
@@ -293,7 +302,8 @@ pub fn parse_port_range_xt(ext: &str, opt: &str, s: &str) -> Result<PortRange, S
             return Ok(default);
         }
         if !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad(format!("Port \"{p}\" does not resolve to anything.")));
+            return services::by_name_any(p)
+                .ok_or_else(|| bad(format!("Port \"{p}\" does not resolve to anything.")));
         }
         // strtoul saturates at ULONG_MAX, whose low 16 bits are 65535.
         Ok(p.parse::<u64>().map_or(u16::MAX, |v| (v & 0xffff) as u16))
@@ -785,6 +795,12 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     }
                 }
                 let mut done = false;
+                let svc = match rule.proto {
+                    Some(ProtoMatch { proto: Protocol::Tcp, invert: false }) => Some(ServiceProto::Tcp),
+                    Some(ProtoMatch { proto: Protocol::Udp, invert: false }) => Some(ServiceProto::Udp),
+                    Some(ProtoMatch { proto: Protocol::Sctp, invert: false }) => Some(ServiceProto::Sctp),
+                    _ => None,
+                };
                 for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     let key = canonical_option(m, opt);
                     // Refused before its value is read, as `xtables_option_parse` does.
@@ -796,7 +812,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         Match::Ext(e) => e.name(),
                         other => other.name(),
                     };
-                    let took = match_option(m, opt, inv, &mut a).map_err(|e| match e {
+                    let took = match_option(m, opt, inv, &mut a, svc).map_err(|e| match e {
                         // xtables_option_parse's words for an option without XTOPT_INVERT.
                         SpecError::BadInvert(o)
                             if o.starts_with("--") && !matches!(ext_name, "tcp" | "sctp") =>
@@ -852,7 +868,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     let key = canonical_option(&m, opt);
-                    match_option(&mut m, opt, inv, &mut a)?;
+                    match_option(&mut m, opt, inv, &mut a, None)?;
                     seen.insert((rule.matches.len(), key));
                     rule.matches.push(m);
                     continue;
@@ -1100,7 +1116,15 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
 }
 
 /// Offers `opt` to match `m`; returns false if the match has no such option.
-fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
+/// `svc` is the protocol whose service names a port may be (`-m multiport`: the rule's `-p`
+/// so far, as libxt_multiport.c's `check_proto` reads it).
+fn match_option(
+    m: &mut Match,
+    opt: &str,
+    inv: bool,
+    a: &mut Args<'_>,
+    svc: Option<ServiceProto>,
+) -> Result<bool, SpecError> {
     let tcp = matches!(m, Match::Tcp(_));
     match m {
         Match::Unknown(u) => {
@@ -1119,7 +1143,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 "--sport" | "--source-port" => {
                     let v = a.value(opt)?;
                     let r = if tcp {
-                        parse_port_range(v)?
+                        parse_port_range(v, Some(ServiceProto::Tcp))?
                     } else {
                         parse_port_range_xt("udp", "--source-port", v)?
                     };
@@ -1128,7 +1152,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 "--dport" | "--destination-port" => {
                     let v = a.value(opt)?;
                     let r = if tcp {
-                        parse_port_range(v)?
+                        parse_port_range(v, Some(ServiceProto::Tcp))?
                     } else {
                         parse_port_range_xt("udp", "--destination-port", v)?
                     };
@@ -1367,8 +1391,14 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             let mut ports = Vec::new();
             let mut slots = 0;
             for part in v.split(',') {
+                // A name needs the protocol (`check_proto`, before any port is read).
+                if svc.is_none() && part.split(':').any(|p| !p.is_empty() && parse_port(p).is_err()) {
+                    return Err(bad(
+                        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+                    ));
+                }
                 // libxt_multiport.c parse_multi_ports: its own word for a reversed range.
-                let r = parse_port_range(part).map_err(|e| match e {
+                let r = parse_port_range(part, svc).map_err(|e| match e {
                     SpecError::BadValue(m) if m.starts_with("invalid portrange") => {
                         bad("invalid portrange specified")
                     }
