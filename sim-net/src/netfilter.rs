@@ -51,6 +51,7 @@ pub mod explore;
 pub mod ext;
 pub mod ipset;
 pub mod list;
+pub mod passwd;
 pub mod recent;
 pub mod restore;
 pub mod rule;

@@ -546,6 +546,26 @@ const CASES: &[Case] = &[
         nft: Expect::Saved(SERVICE_NAMES),
         legacy: Expect::Saved(SERVICE_NAMES),
     },
+    Case {
+        what: "owner names from Debian's base-passwd, numbers in strtoul's forms, ranges with - or :",
+        rules: "*filter\n-A OUTPUT -m owner --uid-owner root -j ACCEPT\n-A OUTPUT -m owner --uid-owner nobody -j ACCEPT\n-A OUTPUT -m owner --uid-owner www-data -j ACCEPT\n-A OUTPUT -m owner --uid-owner _apt -j ACCEPT\n-A OUTPUT -m owner ! --uid-owner daemon --gid-owner nogroup -j ACCEPT\n-A OUTPUT -m owner --gid-owner adm -j ACCEPT\n-A OUTPUT -m owner --gid-owner staff --suppl-groups -j ACCEPT\n-A OUTPUT -m owner --uid-owner 0x10 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 5:7 -j ACCEPT\n-A OUTPUT -m owner --gid-owner 010-020 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(OWNER_NAMES),
+        legacy: Expect::Saved(OWNER_NAMES),
+    },
+];
+
+const OWNER_NAMES: &[&str] = &[
+    "-A OUTPUT -m owner --uid-owner 0 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 65534 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 33 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 42 -j ACCEPT",
+    "-A OUTPUT -m owner ! --uid-owner 1 --gid-owner 65534 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 4 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 50 --suppl-groups -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 16 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 5-7 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 8-16 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT",
 ];
 
 const SERVICE_NAMES: &[&str] = &[
@@ -649,6 +669,37 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("filter", "-A INPUT -s ,1.1.1.1 -j ACCEPT", "host/network `' not found"),
     ("filter", "-A INPUT -d 1.1.1.1,bogus -j ACCEPT", "host/network `bogus' not found"),
     ("filter", "-A INPUT -s 1.1.1.1,2.2.2.2/40 -j ACCEPT", "invalid mask `40' specified"),
+    // owner names (base-passwd 3.6.1)
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner root-5 -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"root-5\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner nogroup -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"nogroup\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --gid-owner nobody -j ACCEPT",
+        "owner: Bad value for \"--gid-owner\" option: \"nobody\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner Root -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"Root\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"4294967295\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --gid-owner 5- -j ACCEPT",
+        "owner: Bad value for \"--gid-owner\" option: \"5-\"",
+    ),
     // service names (/etc/services of netbase 6.4)
     ("filter", "-A INPUT -p tcp --dport ntp -j ACCEPT", "invalid port/service `ntp' specified"),
     ("filter", "-A INPUT -p tcp --dport HTTP -j ACCEPT", "invalid port/service `HTTP' specified"),

@@ -436,7 +436,7 @@ fn parse_nat_range(s: &str) -> Result<NatTo, SpecError> {
 
 /// C's `strtoul(s, &end, 0)` on a prefix of `s`: the value and the rest, or `None` when no
 /// digit starts `s`. A value beyond `u64` saturates (strtoul's `ERANGE`).
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+pub(super) fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
     let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (h, 16),
         _ if s.starts_with('0') => (s, 8),
@@ -1983,6 +1983,39 @@ mod tests {
             "Replacement rule does not specify a unique address"
         );
         assert_eq!(parse(&argv("-A X -s 1.1.1.1,")).unwrap_err().to_string(), "host/network `' not found");
+    }
+
+    #[test]
+    fn owner_names_and_ranges() {
+        let ids = |s: &str| {
+            let r = parse(&argv(&format!("-A X -m owner {s} -j ACCEPT"))).unwrap().rule;
+            match &r.matches[0] {
+                Match::Ext(e) => e.owner().map(|o| (o.uid.map(|u| u.0), o.gid.map(|g| g.0))),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            ids("--uid-owner nobody --gid-owner nogroup"),
+            Some((Some((65534, 65534)), Some((65534, 65534))))
+        );
+        assert_eq!(ids("--uid-owner 0x10:+20"), Some((Some((16, 20)), None)));
+        for bad in ["--uid-owner root-5", "--gid-owner nobody", "--uid-owner 4294967295", "--uid-owner 5-"] {
+            assert!(parse(&argv(&format!("-A X -m owner {bad}"))).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_names_by_protocol() {
+        let dport = |s: &str| match &parse(&argv(&format!("-A X {s} -j ACCEPT"))).unwrap().rule.matches[0] {
+            Match::Tcp(p) | Match::Udp(p) => p.dport.map(|d| (d.range.lo, d.range.hi)),
+            _ => None,
+        };
+        assert_eq!(dport("-p tcp --dport http:https"), Some((80, 443)));
+        assert_eq!(dport("-p udp --dport ssh"), Some((22, 22)));
+        assert_eq!(
+            parse(&argv("-A X -p tcp --dport ntp")).unwrap_err().to_string(),
+            "invalid port/service `ntp' specified"
+        );
     }
 
     #[test]
