@@ -552,6 +552,54 @@ const CASES: &[Case] = &[
         nft: Expect::Saved(OWNER_NAMES),
         legacy: Expect::Saved(OWNER_NAMES),
     },
+    Case {
+        what: "the security table: INPUT, FORWARD, OUTPUT and user chains",
+        rules: "*security\n:INPUT ACCEPT [0:0]\n:FOO - [0:0]\n-A INPUT -j FOO\n-A OUTPUT -p tcp --dport 22 -j DROP\n-A FORWARD -j ACCEPT\n-A INPUT -j MARK --set-mark 1\n-A FOO -j LOG\nCOMMIT\n",
+        nft: Expect::Saved(&[
+            "-A INPUT -j FOO",
+            "-A INPUT -j MARK --set-xmark 0x1/0xffffffff",
+            "-A FORWARD -j ACCEPT",
+            "-A OUTPUT -p tcp -m tcp --dport 22 -j DROP",
+            "-A FOO -j LOG",
+        ]),
+        legacy: Expect::Saved(&[
+            "-A INPUT -j FOO",
+            "-A INPUT -j MARK --set-xmark 0x1/0xffffffff",
+            "-A FORWARD -j ACCEPT",
+            "-A OUTPUT -p tcp -m tcp --dport 22 -j DROP",
+            "-A FOO -j LOG",
+        ]),
+    },
+    Case {
+        what: "the security table has no PREROUTING",
+        rules: "*security\n-A PREROUTING -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "DNAT in the security table (a nat target)",
+        rules: "*security\n-A INPUT -j DNAT --to-destination 1.1.1.1\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "REJECT in the security table (ipt_REJECT's table is filter)",
+        rules: "*security\n-A INPUT -j ACCEPT\n-A OUTPUT -j REJECT\nCOMMIT\n",
+        nft: Expect::Refused(3, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
+        legacy: Expect::Refused(4, "line 4 failed"),
+    },
+    Case {
+        what: "REJECT in mangle",
+        rules: "*mangle\n-A INPUT -j REJECT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "REJECT in raw",
+        rules: "*raw\n-A OUTPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
 ];
 
 const OWNER_NAMES: &[&str] = &[

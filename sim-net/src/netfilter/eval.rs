@@ -681,6 +681,56 @@ mod tests {
     }
 
     #[test]
+    fn security_runs_after_filter_once_loaded() {
+        let tables_seen = |n: &mut Netfilter, p: &mut Packet| {
+            let mut trace = Vec::new();
+            let r = n.run_hook(
+                Hook::Input,
+                p,
+                &ctx(Some("eth0"), None, true, SimTime::ZERO),
+                &mut Script(vec![]),
+                Some(&mut trace),
+            );
+            let ends: Vec<String> = trace
+                .iter()
+                .filter_map(|s| match s {
+                    NfStep::ChainEnd { table, chain, .. } => Some(format!("{}/{chain}", table.name())),
+                    NfStep::RuleMatched { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            (r.verdict, ends)
+        };
+        let mut n = nf("*filter\n-A INPUT -p tcp -j ACCEPT\nCOMMIT\n");
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 22);
+        // Not loaded: no security table at the hook.
+        assert_eq!(
+            tables_seen(&mut n, &mut p),
+            (
+                HookVerdict::Accept,
+                vec!["mangle/INPUT".into(), "-A INPUT -p tcp -j ACCEPT".into(), "nat/INPUT".into()]
+            )
+        );
+        n.restore("*security\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n", false).unwrap();
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 22);
+        assert_eq!(
+            tables_seen(&mut n, &mut p),
+            (
+                HookVerdict::Drop,
+                vec![
+                    "mangle/INPUT".into(),
+                    "-A INPUT -p tcp -j ACCEPT".into(),
+                    "-A INPUT -p tcp -m tcp --dport 22 -j DROP".into()
+                ]
+            )
+        );
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 80);
+        assert_eq!(tables_seen(&mut n, &mut p).1.last().map(String::as_str), Some("nat/INPUT"));
+        let saved = n.save(&Default::default());
+        assert!(saved.contains("*security\n:INPUT ACCEPT"), "{saved}");
+    }
+
+    #[test]
     fn jump_goto_return_and_policy() {
         // INPUT -j A; A -g B; B falls off its end: goto left no return point in A, so the
         // packet resumes in INPUT after the jump (man iptables: -g "will continue in the

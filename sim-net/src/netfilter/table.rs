@@ -331,7 +331,7 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
         TableName::Raw => &[Hook::Prerouting, Hook::Output],
         TableName::Mangle => &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting],
         TableName::Nat => &[Hook::Prerouting, Hook::Input, Hook::Output, Hook::Postrouting],
-        TableName::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
+        TableName::Filter | TableName::Security => &[Hook::Input, Hook::Forward, Hook::Output],
     }
 }
 
@@ -570,6 +570,10 @@ impl Table {
                     e.name(),
                     e.table_only().map_or("", |t| t.name())
                 )));
+            }
+            // ipt_REJECT's `.table = "filter"` (not mangle, raw or security either).
+            Target::Reject(_) if self.name != TableName::Filter => {
+                return Err(TableError::Invalid("REJECT target only valid in filter table".to_string()));
             }
             Target::Notrack | Target::CtNotrack if self.name != TableName::Raw => {
                 return Err(TableError::Invalid(format!(
