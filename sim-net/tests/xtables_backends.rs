@@ -600,6 +600,25 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
         legacy: Expect::Refused(3, "line 3 failed"),
     },
+    Case {
+        what: "masks that are no prefix's (both backends take them), -f and ! -f in save's order",
+        rules: "*filter\n-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT\n-A INPUT -d 10.1.2.3/255.0.255.0 -j ACCEPT\n-A INPUT ! -s 10.1.2.3/0.0.0.255 -j ACCEPT\n-A INPUT -s 10.1.2.3/255.255.0.0 -j ACCEPT\n-A INPUT -s 10.1.2.3/0.0.0.0 -j ACCEPT\n-A INPUT -s 10.0.0.0/255.0.255.0,1.2.3.4/0.255.0.0 -j ACCEPT\n-A FORWARD -f -p tcp -o eth0 -i eth1 -d 1.2.3.4 -s 10.0.0.0/255.0.255.0 -j DROP\n-A FORWARD ! -f -j ACCEPT\n-A FORWARD --fragment -p tcp --dport 80 -j DROP\nCOMMIT\n",
+        nft: Expect::Saved(MASKS_AND_FRAGMENTS),
+        legacy: Expect::Saved(MASKS_AND_FRAGMENTS),
+    },
+];
+
+const MASKS_AND_FRAGMENTS: &[&str] = &[
+    "-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT -d 10.0.2.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT ! -s 0.0.0.3/0.0.0.255 -j ACCEPT",
+    "-A INPUT -s 10.1.0.0/16 -j ACCEPT",
+    "-A INPUT -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT -s 0.2.0.0/0.255.0.0 -j ACCEPT",
+    "-A FORWARD -s 10.0.0.0/255.0.255.0 -d 1.2.3.4/32 -i eth1 -o eth0 -p tcp -f -j DROP",
+    "-A FORWARD ! -f -j ACCEPT",
+    "-A FORWARD -p tcp -f -m tcp --dport 80 -j DROP",
 ];
 
 const OWNER_NAMES: &[&str] = &[
@@ -717,6 +736,10 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("filter", "-A INPUT -s ,1.1.1.1 -j ACCEPT", "host/network `' not found"),
     ("filter", "-A INPUT -d 1.1.1.1,bogus -j ACCEPT", "host/network `bogus' not found"),
     ("filter", "-A INPUT -s 1.1.1.1,2.2.2.2/40 -j ACCEPT", "invalid mask `40' specified"),
+    // masks and -f
+    ("filter", "-A INPUT -s 1.2.3.4/255.0.256.0 -j ACCEPT", "invalid mask `255.0.256.0' specified"),
+    ("filter", "-A INPUT -s 1.2.3.4/255.0 -j ACCEPT", "invalid mask `255.0' specified"),
+    ("filter", "-A INPUT -f -f -j DROP", "multiple -f flags not allowed"),
     // owner names (base-passwd 3.6.1)
     (
         "filter",

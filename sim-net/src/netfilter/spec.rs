@@ -22,7 +22,7 @@
 //! restore (see [`check_protocols`] and [`kernel_checks`]).
 //!
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
-//! negation), host names for addresses, non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
+//! negation), host names for addresses, IPv6.
 
 use std::net::Ipv4Addr;
 
@@ -202,37 +202,51 @@ pub(super) fn bad(msg: impl Into<String>) -> SpecError {
     SpecError::BadValue(msg.into())
 }
 
-/// Parses an IPv4 address or network as `-s`/`-d` take it (`1.2.3.4`, `10.0.0.0/8`,
-/// `10.0.0.0/255.0.0.0`); the address is masked, as iptables stores it.
+/// Parses an IPv4 address or network (`1.2.3.4`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`); the
+/// address is masked. A dotted mask must be a prefix's here (the conntrack and other
+/// matches' addresses); `-s`/`-d` take any ([`parse_addr_mask`]).
 pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
+    let (addr, mask) = parse_addr_mask(s)?;
+    let bits = u32::from(mask);
+    if bits.leading_ones() + bits.trailing_zeros() != 32 {
+        let m = s.split_once('/').map_or(s, |(_, m)| m);
+        return Err(bad(format!("invalid mask `{m}' specified")));
+    }
+    Ipv4Net::new(addr, bits.leading_ones() as u8)
+        .map(|n| n.trunc())
+        .map_err(|_| bad(format!("host/network `{s}' not found")))
+}
+
+/// Parses `addr[/len]` or `addr/a.b.c.d` as `xtables_ipparse_multiple` reads one address of
+/// `-s`/`-d`: the mask a prefix length up to 32 or any dotted quad (`/255.0.255.0` is taken,
+/// by both backends), the address in `numeric_to_ipaddr`'s forms; returns the address
+/// (unmasked) and the mask.
+pub fn parse_addr_mask(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), SpecError> {
     let not_found = || bad(format!("host/network `{s}' not found"));
-    let (addr, len) = match s.split_once('/') {
-        None => (s, 32u8),
+    let (addr, mask) = match s.split_once('/') {
+        None => (s, Ipv4Addr::BROADCAST),
         Some((a, m)) => {
-            let len = if m.contains('.') {
-                let mask: Ipv4Addr = m.parse().map_err(|_| bad(format!("invalid mask `{m}' specified")))?;
-                let bits = u32::from(mask);
-                if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    return Err(bad(format!("invalid mask `{m}' specified")));
-                }
-                bits.leading_ones() as u8
+            let mask = if m.contains('.') {
+                m.parse().map_err(|_| bad(format!("invalid mask `{m}' specified")))?
             } else {
-                m.parse::<u8>()
+                let len = m
+                    .parse::<u8>()
                     .ok()
                     .filter(|l| *l <= 32)
-                    .ok_or_else(|| bad(format!("invalid mask `{m}' specified")))?
+                    .ok_or_else(|| bad(format!("invalid mask `{m}' specified")))?;
+                Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0))
             };
-            (a, len)
+            (a, mask)
         }
     };
-    let ip = parse_dotted(addr).ok_or_else(not_found)?;
-    Ipv4Net::new(ip, len).map(|n| n.trunc()).map_err(|_| not_found())
+    Ok((parse_dotted(addr).ok_or_else(not_found)?, mask))
 }
 
 /// Parses `-s`/`-d`'s value as `xtables_ipparse_multiple` does: addresses separated by
-/// commas, each as [`parse_net`] takes it (an empty one is `host/network `' not found`).
-pub fn parse_net_list(s: &str) -> Result<Vec<Ipv4Net>, SpecError> {
-    s.split(',').map(parse_net).collect()
+/// commas, each as [`parse_addr_mask`] takes it (an empty one is `host/network `' not
+/// found`).
+pub fn parse_addr_list(s: &str) -> Result<Vec<(Ipv4Addr, Ipv4Addr)>, SpecError> {
+    s.split(',').map(parse_addr_mask).collect()
 }
 
 /// An address as xtables' `numeric_to_ipaddr` reads it: one to four dotted parts in
@@ -570,6 +584,8 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 | "--in-interface"
                 | "-o"
                 | "--out-interface"
+                | "-f"
+                | "--fragment"
         ) || (arg.starts_with("--")
             && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"));
         if inv && !invertible {
@@ -677,9 +693,9 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 if !list.is_empty() {
                     return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
                 }
-                *list = parse_net_list(a.value(arg)?)?
+                *list = parse_addr_list(a.value(arg)?)?
                     .into_iter()
-                    .map(|net| any_is_none(AddrMatch { net, invert: inv }))
+                    .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
                     .collect();
                 let first = list.first().copied().flatten();
                 if source {
@@ -687,6 +703,13 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 } else {
                     rule.dst = first;
                 }
+            }
+            "-f" | "--fragment" => {
+                has_spec = true;
+                if rule.fragment.is_some() {
+                    return Err(SpecError::Duplicate("-f".into()));
+                }
+                rule.fragment = Some(inv);
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 has_spec = true;
@@ -934,7 +957,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
 /// `-s 0.0.0.0/0` is stored as no address match at all, as in the kernel (mask 0), so it is
 /// neither printed nor distinguished by `-D`.
 fn any_is_none(m: AddrMatch) -> Option<AddrMatch> {
-    if m.net.prefix_len() == 0 && !m.invert { None } else { Some(m) }
+    if m.mask().is_unspecified() && !m.invert { None } else { Some(m) }
 }
 
 /// libxt_statistic.c's final checks, then the option table's (`xtables_options_fcheck`:
@@ -1749,7 +1772,7 @@ pub fn check_protocols(rule: &Rule, backend: Option<Backend>) -> Option<ProtoPro
     // iptables-nft: an inverted match of every address cannot be expressed; the kernel
     // refuses the rule (legacy loads it, and it never matches).
     if backend == Some(Backend::Nft)
-        && [rule.src, rule.dst].iter().flatten().any(|a| a.invert && a.net.prefix_len() == 0)
+        && [rule.src, rule.dst].iter().flatten().any(|a| a.invert && a.mask().is_unspecified())
     {
         return Some(ProtoProblem::Kernel("an inverted match of 0.0.0.0/0"));
     }
@@ -1877,7 +1900,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.op, Op::Append("KUBE-SERVICES".into()));
-        assert_eq!(c.rule.dst.unwrap().net.to_string(), "172.30.0.41/32");
+        assert_eq!(c.rule.dst.unwrap().to_string(), "172.30.0.41/32");
         assert_eq!(c.rule.matches.len(), 2);
         assert!(matches!(c.rule.matches[1], Match::Tcp(L4Ports { dport: Some(_), .. })));
         assert_eq!(c.rule.target.chain().unwrap().name, "KUBE-SVC-X");
@@ -1958,11 +1981,8 @@ mod tests {
     #[test]
     fn address_lists_stand_for_one_rule_per_pair() {
         let c = parse(&argv("-A X -s 1.1.1.1,10.0.0.0/8 -d 2.2.2.2,0.0.0.0/0 -j ACCEPT")).unwrap();
-        let pairs: Vec<(Option<String>, Option<String>)> = c
-            .rules()
-            .iter()
-            .map(|r| (r.src.map(|m| m.net.to_string()), r.dst.map(|m| m.net.to_string())))
-            .collect();
+        let pairs: Vec<(Option<String>, Option<String>)> =
+            c.rules().iter().map(|r| (r.src.map(|m| m.to_string()), r.dst.map(|m| m.to_string()))).collect();
         let s = |v: &str| Some(v.to_string());
         assert_eq!(
             pairs,

@@ -83,7 +83,7 @@ pub struct Prefilter {
 impl Prefilter {
     fn of(r: &Rule) -> Prefilter {
         let addr = |a: &Option<super::rule::AddrMatch>| match a {
-            Some(m) => (u32::from(m.net.network()), u32::from(m.net.netmask()), m.invert),
+            Some(m) => (u32::from(m.addr()), u32::from(m.mask()), m.invert),
             None => (0, 0, false),
         };
         let (src_net, src_mask, src_inv) = addr(&r.src);
@@ -189,8 +189,8 @@ impl DstIndex {
         self.use_dst = true;
         for (i, r) in rules.iter().enumerate() {
             match &r.dst {
-                Some(d) if !d.invert && d.net.prefix_len() == 32 => {
-                    self.by_dst.entry(u32::from(d.net.addr())).or_default().push(i as u32);
+                Some(d) if !d.invert && d.prefix_len() == Some(32) => {
+                    self.by_dst.entry(u32::from(d.addr())).or_default().push(i as u32);
                 }
                 _ => self.other.push(i as u32),
             }
