@@ -8,8 +8,9 @@
 //!   against netsim everywhere, and re-measured against the installed binaries when the test
 //!   runs as root;
 //! - `random_kube_proxy_shaped_dumps`: a seeded generator of kube-proxy-shaped dumps, each with
-//!   a few of the forms the backends disagree on or refuse; for each backend, netsim and the
-//!   real binary must agree on acceptance, on the refused line and its message, and on the
+//!   a few of the forms the backends disagree on or refuse (and address lists, service names,
+//!   odd masks and `-f`); for each backend, netsim and the real binary must agree on
+//!   acceptance, on the refused line and its message, and on the
 //!   canonical `iptables-save` (only when the real binaries can run: root, iptables installed;
 //!   otherwise skipped with a notice). The real binaries run in network namespaces the test
 //!   creates, never the machine's own.
@@ -1552,6 +1553,18 @@ fn dump(rng: &mut Rng) -> String {
         // A loop among chains nothing reaches.
         nat.push_str(":LOOP-A - [0:0]\n:LOOP-B - [0:0]\n");
         rules.push_str("-A LOOP-A -j LOOP-B\n-A LOOP-B -j LOOP-A\n");
+    }
+    // Address lists, service names, masks that are no prefix's, -f: accepted alike, or
+    // refused alike in the real tools' words.
+    if rng.below(6) == 0 {
+        rules.push_str("-A KUBE-SERVICES -s 10.0.0.1,10.0.0.2/31 -d 10.96.0.1,10.96.0.2 -p tcp --dport https -j RETURN\n");
+    }
+    match rng.below(12) {
+        0 => rules.push_str("-A KUBE-SERVICES -p udp --dport ntp -j RETURN\n"),
+        1 => rules.push_str("-A KUBE-SERVICES -p tcp --dport ntp -j RETURN\n"),
+        2 => rules.push_str("-A KUBE-SERVICES ! -s 1.1.1.1,2.2.2.2 -j RETURN\n"),
+        3 => rules.push_str("-A KUBE-SERVICES -s 10.0.0.0/255.0.255.0 -f -j RETURN\n"),
+        _ => {}
     }
     nat.push_str(&rules);
     nat.push_str("COMMIT\n");
