@@ -405,7 +405,7 @@ pub const fn hook_tables(hook: Hook) -> &'static [TableName] {
 }
 
 thread_local! {
-    /// The four empty tables, built once per thread and shared by every new namespace.
+    /// The empty tables, built once per thread and shared by every new namespace.
     static PRISTINE: [Rc<Table>; TABLES] = ALL_TABLES.map(|t| Rc::new(Table::new(t)));
 }
 

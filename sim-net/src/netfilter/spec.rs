@@ -15,11 +15,12 @@
 //! do: tcp/sctp (`parse_port_range`: `strtoul` base 0, a reversed range refused), udp and
 //! conntrack (`parse_port_range_xt`: decimal, modulo 65536, a reversed range kept), the NAT
 //! targets (`parse_nat_ports`: port 0 allowed); the first two read service names as
-//! libxtables does ([`super::services`]: by the match's protocol, or tcp then udp); `-i`/`-o` where the built-in chain has no such
-//! interface is refused as the rule is parsed; a protocol option after `! -p tcp` loads the
-//! tcp match, as after `-p tcp`; `-s a,b -d c,d` stands for one rule per address pair
-//! ([`CommandLine::rules`]). What the kernel refuses is reported per backend by the
-//! restore (see [`check_protocols`] and [`kernel_checks`]).
+//! libxtables does ([`super::services`]: by the match's protocol, or tcp then udp);
+//! `-i`/`-o` where the built-in chain has no such interface is refused as the rule is parsed;
+//! a protocol option after `! -p tcp` loads the tcp match, as after `-p tcp`; `-s a,b -d c,d`
+//! stands for one rule per address pair ([`CommandLine::rules`]), each address with any mask
+//! (`/255.0.255.0`). What the kernel refuses is reported per backend by the restore (see
+//! [`check_protocols`] and [`kernel_checks`]).
 //!
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
 //! negation), host names for addresses, IPv6.
