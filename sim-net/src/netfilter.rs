@@ -51,10 +51,12 @@ pub mod explore;
 pub mod ext;
 pub mod ipset;
 pub mod list;
+pub mod passwd;
 pub mod recent;
 pub mod restore;
 pub mod rule;
 pub mod save;
+pub mod services;
 pub mod spec;
 pub mod table;
 
@@ -79,6 +81,9 @@ pub enum TableName {
     Nat,
     /// `filter`: accept, drop, reject.
     Filter,
+    /// `security`: mandatory access control (SECMARK), filter-like, after filter at
+    /// LOCAL_IN, FORWARD and LOCAL_OUT (`iptable_security`, priority `NF_IP_PRI_SECURITY`).
+    Security,
 }
 
 impl TableName {
@@ -89,6 +94,7 @@ impl TableName {
             TableName::Mangle => "mangle",
             TableName::Nat => "nat",
             TableName::Filter => "filter",
+            TableName::Security => "security",
         }
     }
     /// Parses a table name.
@@ -98,6 +104,7 @@ impl TableName {
             "mangle" => Some(TableName::Mangle),
             "nat" => Some(TableName::Nat),
             "filter" => Some(TableName::Filter),
+            "security" => Some(TableName::Security),
             _ => None,
         }
     }
@@ -337,9 +344,9 @@ pub struct Netfilter {
     /// Shared with every namespace whose table is still pristine (most pods' namespaces never
     /// get a rule): copied on the first write, a rule edit or a packet's counter
     /// ([`Rc::make_mut`]).
-    tables: [Rc<Table>; 4],
+    tables: [Rc<Table>; TABLES],
     /// Tables touched by a restore or a command (what `iptables-save` prints).
-    loaded: [bool; 4],
+    loaded: [bool; TABLES],
     ipsets: ipset::IpSets,
     recent: recent::RecentLists,
     nfacct: NfacctCounters,
@@ -360,11 +367,18 @@ impl Default for Netfilter {
     }
 }
 
-/// All tables in `iptables-save` order.
-pub const ALL_TABLES: [TableName; 4] = [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter];
+/// How many tables there are.
+const TABLES: usize = 5;
 
-/// The order `iptables-save` prints tables in.
-pub const SAVE_ORDER: [TableName; 4] = [TableName::Mangle, TableName::Raw, TableName::Filter, TableName::Nat];
+/// All tables, in [`tidx`] order.
+pub const ALL_TABLES: [TableName; TABLES] =
+    [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter, TableName::Security];
+
+/// The order `iptables-save` prints tables in: iptables-nft's, whatever the order they were
+/// loaded in (measured with v1.8.9; iptables-legacy prints the kernel's list, the tables of the
+/// network namespace last registered first).
+pub const SAVE_ORDER: [TableName; TABLES] =
+    [TableName::Mangle, TableName::Security, TableName::Raw, TableName::Filter, TableName::Nat];
 
 const fn tidx(t: TableName) -> usize {
     match t {
@@ -372,28 +386,31 @@ const fn tidx(t: TableName) -> usize {
         TableName::Mangle => 1,
         TableName::Nat => 2,
         TableName::Filter => 3,
+        TableName::Security => 4,
     }
 }
 
 /// The tables registered at a hook, in kernel priority order (raw −300, mangle −150,
-/// nat-dst −100, filter 0, nat-src 100).
+/// nat-dst −100, filter 0, security 50, nat-src 100).
 pub const fn hook_tables(hook: Hook) -> &'static [TableName] {
     match hook {
         Hook::Prerouting => &[TableName::Raw, TableName::Mangle, TableName::Nat],
-        Hook::Input => &[TableName::Mangle, TableName::Filter, TableName::Nat],
-        Hook::Forward => &[TableName::Mangle, TableName::Filter],
-        Hook::Output => &[TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter],
+        Hook::Input => &[TableName::Mangle, TableName::Filter, TableName::Security, TableName::Nat],
+        Hook::Forward => &[TableName::Mangle, TableName::Filter, TableName::Security],
+        Hook::Output => {
+            &[TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter, TableName::Security]
+        }
         Hook::Postrouting => &[TableName::Mangle, TableName::Nat],
     }
 }
 
 thread_local! {
-    /// The four empty tables, built once per thread and shared by every new namespace.
-    static PRISTINE: [Rc<Table>; 4] = ALL_TABLES.map(|t| Rc::new(Table::new(t)));
+    /// The empty tables, built once per thread and shared by every new namespace.
+    static PRISTINE: [Rc<Table>; TABLES] = ALL_TABLES.map(|t| Rc::new(Table::new(t)));
 }
 
 /// The empty tables (every built-in chain, policy ACCEPT, no rules), shared.
-fn pristine_tables() -> [Rc<Table>; 4] {
+fn pristine_tables() -> [Rc<Table>; TABLES] {
     PRISTINE.with(|p| p.clone())
 }
 
@@ -402,7 +419,7 @@ impl Netfilter {
     pub fn new() -> Self {
         Netfilter {
             tables: pristine_tables(),
-            loaded: [false; 4],
+            loaded: [false; TABLES],
             ipsets: ipset::IpSets::default(),
             recent: recent::RecentLists::default(),
             nfacct: NfacctCounters::new(),
@@ -500,8 +517,16 @@ impl Netfilter {
         Ok(())
     }
 
-    /// `iptables-save [-c]` of every loaded table, in the order iptables v1.8 prints them
-    /// (mangle, raw, filter, nat: its table list's order, as seen in real dumps).
+    /// True if the table's hooks are registered (as `run_hook` decides too): always for raw, mangle, nat and filter (the
+    /// model's nodes have their modules loaded), for security once a restore or a command
+    /// touched it (`iptable_security` is loaded on first use), so that a node without one
+    /// traces as before.
+    fn registered(&self, t: TableName) -> bool {
+        t != TableName::Security || self.loaded[tidx(t)]
+    }
+
+    /// `iptables-save [-c]` of every loaded table, in the order iptables-nft v1.8 prints them
+    /// ([`SAVE_ORDER`]: mangle, security, raw, filter, nat).
     pub fn save(&self, opts: &SaveOptions) -> String {
         SAVE_ORDER
             .iter()
@@ -560,7 +585,8 @@ impl Netfilter {
         // IP is not dropped by KUBE-PROXY-FIREWALL). Built only when a DNAT happened.
         let mut view: Option<Packet> = None;
         for t in hook_tables(hook) {
-            if *t == TableName::Nat && !ctx.ct_new {
+            let registered = *t != TableName::Security || self.loaded[tidx(*t)];
+            if (*t == TableName::Nat && !ctx.ct_new) || !registered {
                 continue;
             }
             let p: &mut Packet = match view.as_mut() {
@@ -612,8 +638,11 @@ impl Netfilter {
     /// priorities and the nftables base chains (ties: iptables first, registered at boot).
     pub fn hook_entries(&mut self, hook: Hook) -> smallvec::SmallVec<[HookEntry; 12]> {
         // Built per packet: a few entries, kept off the heap.
-        let mut v: smallvec::SmallVec<[(i32, u8, HookEntry); 12]> =
-            hook_tables(hook).iter().map(|t| (xt_priority(*t, hook), 0, HookEntry::Xtables(*t))).collect();
+        let mut v: smallvec::SmallVec<[(i32, u8, HookEntry); 12]> = hook_tables(hook)
+            .iter()
+            .filter(|t| self.registered(**t))
+            .map(|t| (xt_priority(*t, hook), 0, HookEntry::Xtables(*t)))
+            .collect();
         for c in self.nft.hook_chains(hook) {
             v.push((c.priority, 1, HookEntry::Nft { table: c.table, chain: c.chain, nat: c.nat }));
         }
@@ -746,7 +775,8 @@ pub enum HookEntry {
 }
 
 /// The fixed priority of an iptables table at a hook (`NF_IP_PRI_*`): raw -300, mangle -150,
-/// nat -100 (destination: prerouting, output) or 100 (source: input, postrouting), filter 0.
+/// nat -100 (destination: prerouting, output) or 100 (source: input, postrouting), filter 0,
+/// security 50.
 pub const fn xt_priority(t: TableName, hook: Hook) -> i32 {
     match t {
         TableName::Raw => -300,
@@ -756,5 +786,6 @@ pub const fn xt_priority(t: TableName, hook: Hook) -> i32 {
             _ => 100,
         },
         TableName::Filter => 0,
+        TableName::Security => 50,
     }
 }

@@ -8,8 +8,9 @@
 //!   against netsim everywhere, and re-measured against the installed binaries when the test
 //!   runs as root;
 //! - `random_kube_proxy_shaped_dumps`: a seeded generator of kube-proxy-shaped dumps, each with
-//!   a few of the forms the backends disagree on or refuse; for each backend, netsim and the
-//!   real binary must agree on acceptance, on the refused line and its message, and on the
+//!   a few of the forms the backends disagree on or refuse (and address lists, service names,
+//!   odd masks and `-f`); for each backend, netsim and the real binary must agree on
+//!   acceptance, on the refused line and its message, and on the
 //!   canonical `iptables-save` (only when the real binaries can run: root, iptables installed;
 //!   otherwise skipped with a notice). The real binaries run in network namespaces the test
 //!   creates, never the machine's own.
@@ -516,6 +517,155 @@ const CASES: &[Case] = &[
         nft: Expect::Refused(3, "Chain 'ACCEPT' does not exist"),
         legacy: Expect::Refused(2, "goto 'ACCEPT' is not a chain"),
     },
+    Case {
+        what: "-s a,b -d c,d: one rule per pair, sources outermost; -I puts them in reverse; duplicates kept",
+        rules: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/24 -d 1.1.1.1,2.2.2.2 -j ACCEPT\n-A INPUT -s 10.0.0.1,10.0.0.1 -j ACCEPT\n-I INPUT -s 3.3.3.3,4.4.4.4 -j DROP\n-I INPUT 2 -d 5.5.5.5,6.6.6.6 -j DROP\n-A INPUT -s 0.0.0.0/0,1.1.1.1 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(ADDRESS_LISTS),
+        legacy: Expect::Saved(ADDRESS_LISTS),
+    },
+    Case {
+        what: "-D with an address list deletes each rule",
+        rules: "*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-A INPUT -s 2.2.2.2 -j ACCEPT\n-A INPUT -s 3.3.3.3 -j ACCEPT\n-D INPUT -s 1.1.1.1,3.3.3.3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(&["-A INPUT -s 2.2.2.2/32 -j ACCEPT"]),
+        legacy: Expect::Saved(&["-A INPUT -s 2.2.2.2/32 -j ACCEPT"]),
+    },
+    Case {
+        what: "-D with an address list, one of whose rules is not there",
+        rules: "*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-D INPUT -s 1.1.1.1,3.3.3.3 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "line 3 failed: Bad rule (does a matching rule exist in that chain?)."),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "-R with an address list",
+        rules: "*filter\n-A INPUT -j ACCEPT\n-R INPUT 1 -s 1.1.1.1,2.2.2.2 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(3, "Replacement rule does not specify a unique address"),
+        legacy: Expect::Refused(3, "Replacement rule does not specify a unique address"),
+    },
+    Case {
+        what: "service names: tcp and sctp by their protocol, udp and conntrack tcp then udp, multiport by -p",
+        rules: "*filter\n-A INPUT -p tcp --dport ssh -j ACCEPT\n-A INPUT -p tcp --sport http -j ACCEPT\n-A INPUT -p tcp --dport www:https -j ACCEPT\n-A INPUT -p tcp --dport kerberos5 -j ACCEPT\n-A INPUT -p tcp --dport syslog -j ACCEPT\n-A INPUT -p udp --dport domain -j ACCEPT\n-A INPUT -p udp --dport ssh -j ACCEPT\n-A INPUT -p udp --sport domain:ntp -j ACCEPT\n-A INPUT -p udp --dport syslog -j ACCEPT\n-A INPUT -p tcp -m multiport --dports ssh,http -j ACCEPT\n-A INPUT -p udp -m multiport --sports domain:0x50,ntp -j ACCEPT\n-A INPUT -p tcp -m conntrack --ctorigdstport http -j ACCEPT\n-A INPUT -p udp -m conntrack --ctrepldstport ntp:https -j ACCEPT\n-A INPUT -p sctp --dport amqp -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(SERVICE_NAMES),
+        legacy: Expect::Saved(SERVICE_NAMES),
+    },
+    Case {
+        what: "owner names from Debian's base-passwd, numbers in strtoul's forms, ranges with - or :",
+        rules: "*filter\n-A OUTPUT -m owner --uid-owner root -j ACCEPT\n-A OUTPUT -m owner --uid-owner nobody -j ACCEPT\n-A OUTPUT -m owner --uid-owner www-data -j ACCEPT\n-A OUTPUT -m owner --uid-owner _apt -j ACCEPT\n-A OUTPUT -m owner ! --uid-owner daemon --gid-owner nogroup -j ACCEPT\n-A OUTPUT -m owner --gid-owner adm -j ACCEPT\n-A OUTPUT -m owner --gid-owner staff --suppl-groups -j ACCEPT\n-A OUTPUT -m owner --uid-owner 0x10 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 5:7 -j ACCEPT\n-A OUTPUT -m owner --gid-owner 010-020 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(OWNER_NAMES),
+        legacy: Expect::Saved(OWNER_NAMES),
+    },
+    Case {
+        what: "the security table: INPUT, FORWARD, OUTPUT and user chains",
+        rules: "*security\n:INPUT ACCEPT [0:0]\n:FOO - [0:0]\n-A INPUT -j FOO\n-A OUTPUT -p tcp --dport 22 -j DROP\n-A FORWARD -j ACCEPT\n-A INPUT -j MARK --set-mark 1\n-A FOO -j LOG\nCOMMIT\n",
+        nft: Expect::Saved(&[
+            "-A INPUT -j FOO",
+            "-A INPUT -j MARK --set-xmark 0x1/0xffffffff",
+            "-A FORWARD -j ACCEPT",
+            "-A OUTPUT -p tcp -m tcp --dport 22 -j DROP",
+            "-A FOO -j LOG",
+        ]),
+        legacy: Expect::Saved(&[
+            "-A INPUT -j FOO",
+            "-A INPUT -j MARK --set-xmark 0x1/0xffffffff",
+            "-A FORWARD -j ACCEPT",
+            "-A OUTPUT -p tcp -m tcp --dport 22 -j DROP",
+            "-A FOO -j LOG",
+        ]),
+    },
+    Case {
+        what: "the security table has no PREROUTING",
+        rules: "*security\n-A PREROUTING -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Refused(2, "line 2 failed: No chain/target/match by that name."),
+        legacy: Expect::Refused(2, "line 2 failed"),
+    },
+    Case {
+        what: "DNAT in the security table (a nat target)",
+        rules: "*security\n-A INPUT -j DNAT --to-destination 1.1.1.1\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "REJECT in the security table (ipt_REJECT's table is filter)",
+        rules: "*security\n-A INPUT -j ACCEPT\n-A OUTPUT -j REJECT\nCOMMIT\n",
+        nft: Expect::Refused(3, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
+        legacy: Expect::Refused(4, "line 4 failed"),
+    },
+    Case {
+        what: "REJECT in mangle",
+        rules: "*mangle\n-A INPUT -j REJECT\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "REJECT in raw",
+        rules: "*raw\n-A OUTPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n",
+        nft: Expect::Refused(2, "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT"),
+        legacy: Expect::Refused(3, "line 3 failed"),
+    },
+    Case {
+        what: "masks that are no prefix's (both backends take them), -f and ! -f in save's order",
+        rules: "*filter\n-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT\n-A INPUT -d 10.1.2.3/255.0.255.0 -j ACCEPT\n-A INPUT ! -s 10.1.2.3/0.0.0.255 -j ACCEPT\n-A INPUT -s 10.1.2.3/255.255.0.0 -j ACCEPT\n-A INPUT -s 10.1.2.3/0.0.0.0 -j ACCEPT\n-A INPUT -s 10.0.0.0/255.0.255.0,1.2.3.4/0.255.0.0 -j ACCEPT\n-A FORWARD -f -p tcp -o eth0 -i eth1 -d 1.2.3.4 -s 10.0.0.0/255.0.255.0 -j DROP\n-A FORWARD ! -f -j ACCEPT\n-A FORWARD --fragment -p tcp --dport 80 -j DROP\nCOMMIT\n",
+        nft: Expect::Saved(MASKS_AND_FRAGMENTS),
+        legacy: Expect::Saved(MASKS_AND_FRAGMENTS),
+    },
+];
+
+const MASKS_AND_FRAGMENTS: &[&str] = &[
+    "-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT -d 10.0.2.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT ! -s 0.0.0.3/0.0.0.255 -j ACCEPT",
+    "-A INPUT -s 10.1.0.0/16 -j ACCEPT",
+    "-A INPUT -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT",
+    "-A INPUT -s 0.2.0.0/0.255.0.0 -j ACCEPT",
+    "-A FORWARD -s 10.0.0.0/255.0.255.0 -d 1.2.3.4/32 -i eth1 -o eth0 -p tcp -f -j DROP",
+    "-A FORWARD ! -f -j ACCEPT",
+    "-A FORWARD -p tcp -f -m tcp --dport 80 -j DROP",
+];
+
+const OWNER_NAMES: &[&str] = &[
+    "-A OUTPUT -m owner --uid-owner 0 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 65534 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 33 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 42 -j ACCEPT",
+    "-A OUTPUT -m owner ! --uid-owner 1 --gid-owner 65534 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 4 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 50 --suppl-groups -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 16 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 5-7 -j ACCEPT",
+    "-A OUTPUT -m owner --gid-owner 8-16 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT",
+];
+
+const SERVICE_NAMES: &[&str] = &[
+    "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 80:443 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 88 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 514 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 53 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 22 -j ACCEPT",
+    "-A INPUT -p udp -m udp --sport 53:123 -j ACCEPT",
+    "-A INPUT -p udp -m udp --dport 514 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 22,80 -j ACCEPT",
+    "-A INPUT -p udp -m multiport --sports 53:80,123 -j ACCEPT",
+    "-A INPUT -p tcp -m conntrack --ctorigdstport 80 -j ACCEPT",
+    "-A INPUT -p udp -m conntrack --ctrepldstport 123:443 -j ACCEPT",
+    "-A INPUT -p sctp -m sctp --dport 5672 -j ACCEPT",
+];
+
+const ADDRESS_LISTS: &[&str] = &[
+    "-A INPUT -s 4.4.4.4/32 -j DROP",
+    "-A INPUT -d 6.6.6.6/32 -j DROP",
+    "-A INPUT -d 5.5.5.5/32 -j DROP",
+    "-A INPUT -s 3.3.3.3/32 -j DROP",
+    "-A INPUT -s 10.0.0.1/32 -d 1.1.1.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -d 2.2.2.2/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/24 -d 1.1.1.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.0/24 -d 2.2.2.2/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -j ACCEPT",
+    "-A INPUT -j ACCEPT",
+    "-A INPUT -s 1.1.1.1/32 -j ACCEPT",
 ];
 
 const ADDRESS_FORMS: &[&str] = &[
@@ -572,6 +722,79 @@ const REPEATS: &[&str] = &[
 /// (iptables v1.8.9; `iptables-{nft,legacy}-restore < FILE` in a fresh network namespace,
 /// FILE being `*TABLE`, the rule, `COMMIT`).
 const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
+    // address lists (xtables_ipparse_multiple, do_command4)
+    (
+        "filter",
+        "-A INPUT ! -s 1.1.1.1,2.2.2.2 -j ACCEPT",
+        "! not allowed with multiple source or destination IP addresses",
+    ),
+    (
+        "filter",
+        "-A INPUT -s 1.1.1.1 ! -d 1.1.1.1,2.2.2.2 -j ACCEPT",
+        "! not allowed with multiple source or destination IP addresses",
+    ),
+    ("filter", "-A INPUT -s 1.1.1.1, -j ACCEPT", "host/network `' not found"),
+    ("filter", "-A INPUT -s ,1.1.1.1 -j ACCEPT", "host/network `' not found"),
+    ("filter", "-A INPUT -d 1.1.1.1,bogus -j ACCEPT", "host/network `bogus' not found"),
+    ("filter", "-A INPUT -s 1.1.1.1,2.2.2.2/40 -j ACCEPT", "invalid mask `40' specified"),
+    // masks and -f
+    ("filter", "-A INPUT -s 1.2.3.4/255.0.256.0 -j ACCEPT", "invalid mask `255.0.256.0' specified"),
+    ("filter", "-A INPUT -s 1.2.3.4/255.0 -j ACCEPT", "invalid mask `255.0' specified"),
+    ("filter", "-A INPUT -f -f -j DROP", "multiple -f flags not allowed"),
+    // owner names (base-passwd 3.6.1)
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner root-5 -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"root-5\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner nogroup -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"nogroup\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --gid-owner nobody -j ACCEPT",
+        "owner: Bad value for \"--gid-owner\" option: \"nobody\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner Root -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"Root\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT",
+        "owner: Bad value for \"--uid-owner\" option: \"4294967295\"",
+    ),
+    (
+        "filter",
+        "-A OUTPUT -m owner --gid-owner 5- -j ACCEPT",
+        "owner: Bad value for \"--gid-owner\" option: \"5-\"",
+    ),
+    // service names (/etc/services of netbase 6.4)
+    ("filter", "-A INPUT -p tcp --dport ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    ("filter", "-A INPUT -p tcp --dport HTTP -j ACCEPT", "invalid port/service `HTTP' specified"),
+    ("filter", "-A INPUT -p tcp --dport ssh:ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    ("filter", "-A INPUT -p sctp --dport http -j ACCEPT", "invalid port/service `http' specified"),
+    ("filter", "-A INPUT -p udp --dport bogus -j ACCEPT", "Port \"bogus\" does not resolve to anything."),
+    ("filter", "-A INPUT -p udp -m multiport --dports ssh -j ACCEPT", "invalid port/service `ssh' specified"),
+    ("filter", "-A INPUT -p tcp -m multiport --dports ntp -j ACCEPT", "invalid port/service `ntp' specified"),
+    (
+        "filter",
+        "-A INPUT -p tcp -m multiport --sports 22,bogus -j ACCEPT",
+        "invalid port/service `bogus' specified",
+    ),
+    (
+        "filter",
+        "-A INPUT -m multiport --dports http -p tcp -j ACCEPT",
+        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+    ),
+    (
+        "filter",
+        "-A INPUT -p tcp -m conntrack --ctorigsrcport bogus -j ACCEPT",
+        "Port \"bogus\" does not resolve to anything.",
+    ),
     // statistic
     (
         "filter",
@@ -1330,6 +1553,18 @@ fn dump(rng: &mut Rng) -> String {
         // A loop among chains nothing reaches.
         nat.push_str(":LOOP-A - [0:0]\n:LOOP-B - [0:0]\n");
         rules.push_str("-A LOOP-A -j LOOP-B\n-A LOOP-B -j LOOP-A\n");
+    }
+    // Address lists, service names, masks that are no prefix's, -f: accepted alike, or
+    // refused alike in the real tools' words.
+    if rng.below(6) == 0 {
+        rules.push_str("-A KUBE-SERVICES -s 10.0.0.1,10.0.0.2/31 -d 10.96.0.1,10.96.0.2 -p tcp --dport https -j RETURN\n");
+    }
+    match rng.below(12) {
+        0 => rules.push_str("-A KUBE-SERVICES -p udp --dport ntp -j RETURN\n"),
+        1 => rules.push_str("-A KUBE-SERVICES -p tcp --dport ntp -j RETURN\n"),
+        2 => rules.push_str("-A KUBE-SERVICES ! -s 1.1.1.1,2.2.2.2 -j RETURN\n"),
+        3 => rules.push_str("-A KUBE-SERVICES -s 10.0.0.0/255.0.255.0 -f -j RETURN\n"),
+        _ => {}
     }
     nat.push_str(&rules);
     nat.push_str("COMMIT\n");

@@ -64,7 +64,7 @@ pub fn installed(nf: &Netfilter) -> Option<Ipv4Net> {
     post.rules.iter().find_map(|r| {
         let masq = matches!(r.target, sim_net::netfilter::Target::Masquerade(_));
         let via = r.out_iface.as_ref().is_some_and(|i| i.name == DOCKER_BRIDGE && i.invert);
-        if masq && via { r.src.map(|s| s.net) } else { None }
+        if masq && via { r.src.and_then(|s| s.net()) } else { None }
     })
 }
 

@@ -73,7 +73,12 @@ pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
 }
 
 /// Applies an editing command to a table (shared by `iptables` and `iptables-restore`).
+///
+/// A command with address lists (`-s a,b`) edits once per rule it stands for
+/// ([`CommandLine::rules`]); `-I` inserts each at the same place, so they end up in reverse
+/// order, as with the real tools.
 pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
+    let rules = cl.rules();
     let CommandLine { op, rule, has_spec, .. } = cl;
     // iptables.c do_command4: no DROP, as a target or a policy, in the nat table.
     if t.name == super::TableName::Nat
@@ -96,15 +101,15 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         }
     }
     match op {
-        Op::Append(c) => t.append(&c, rule),
-        Op::Insert(c, n) => t.insert(&c, n, rule),
+        Op::Append(c) => rules.into_iter().try_for_each(|r| t.append(&c, r)),
+        Op::Insert(c, n) => rules.into_iter().try_for_each(|r| t.insert(&c, n, r)),
         Op::Replace(c, n) => t.replace(&c, n, rule),
         Op::Delete(c, Some(n)) if !has_spec => t.delete_num(&c, n),
         Op::Delete(c, _) => {
             if t.chain(&c).is_none() {
                 return Err(TableError::NoChain(c));
             }
-            t.delete_spec(&c, rule)
+            rules.into_iter().try_for_each(|r| t.delete_spec(&c, r))
         }
         Op::NewChain(c) => t.new_chain(&c),
         Op::DeleteChain(Some(c)) => t.delete_chain(&c),
@@ -143,8 +148,10 @@ impl Netfilter {
             _ => {}
         }
         if let Op::Check(c) = &cl.op {
-            let mut probe = Table::clone(&self.tables[i]);
-            probe.delete_spec(c, cl.rule)?;
+            // Each rule of `-s a,b` is looked for in the table as it is.
+            for r in cl.rules() {
+                Table::clone(&self.tables[i]).delete_spec(c, r)?;
+            }
             return Ok(String::new());
         }
         if matches!(cl.op, Op::Append(_) | Op::Insert(..) | Op::Replace(..))
@@ -210,6 +217,19 @@ mod tests {
             "ACCEPT",
         ])
         .unwrap();
+    }
+
+    #[test]
+    fn address_lists_edit_each_rule() {
+        let mut nf = Netfilter::new();
+        nf.command(&["-A", "INPUT", "-s", "1.1.1.1,2.2.2.2", "-j", "ACCEPT"]).unwrap();
+        nf.command(&["-I", "INPUT", "-d", "3.3.3.3,4.4.4.4", "-j", "DROP"]).unwrap();
+        nf.command(&["-C", "INPUT", "-s", "2.2.2.2,1.1.1.1", "-j", "ACCEPT"]).unwrap();
+        nf.command(&["-D", "INPUT", "-s", "1.1.1.1,2.2.2.2", "-j", "ACCEPT"]).unwrap();
+        assert_eq!(
+            nf.command(&["-S", "INPUT"]).unwrap(),
+            "-P INPUT ACCEPT\n-A INPUT -d 4.4.4.4/32 -j DROP\n-A INPUT -d 3.3.3.3/32 -j DROP\n"
+        );
     }
 
     #[test]

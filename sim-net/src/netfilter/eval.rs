@@ -193,7 +193,7 @@ fn conntrack_matches(c: &ConntrackMatch, pkt: &Packet, ctx: &HookContext<'_>) ->
     };
     let (orig, repl, reply_dir, left) = view;
     let net = |v: Option<(ipnet::Ipv4Net, bool)>, a: std::net::Ipv4Addr| {
-        v.is_none_or(|(n, inv)| super::rule::AddrMatch { net: n, invert: inv }.matches(a))
+        v.is_none_or(|(n, inv)| super::rule::AddrMatch::of_net(n, inv).matches(a))
     };
     let port = |v: Option<(PortRange, bool)>, p: u16| v.is_none_or(|(r, inv)| r.contains(p) != inv);
     c.proto.is_none_or(|(p, inv)| (orig.4 == p) != inv)
@@ -225,6 +225,10 @@ fn base_matches(r: &Rule, pkt: &Packet, ctx: &HookContext<'_>) -> bool {
     if let Some(p) = &r.proto
         && (pkt.protocol() == p.proto) == p.invert
     {
+        return false;
+    }
+    // `-f`: the packet's fragment offset is not 0. The model's packets are whole (offset 0).
+    if r.fragment == Some(false) {
         return false;
     }
     // A protocol the model carries no traffic of: only its inversion matches.
@@ -678,6 +682,78 @@ mod tests {
 
     fn tcp(src: [u8; 4], dst: [u8; 4], dport: u16) -> Packet {
         Packet::tcp(Ipv4Addr::from(src), 40000, Ipv4Addr::from(dst), dport, TcpFlags::SYN)
+    }
+
+    #[test]
+    fn fragments_and_masks_that_are_no_prefix() {
+        // The model's packets are never fragments: `-f` matches none, `! -f` all.
+        let mut n = nf(
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -f -j ACCEPT\n-A INPUT -s 10.0.3.0/255.0.255.0 ! -f -j ACCEPT\nCOMMIT\n",
+        );
+        let mut verdict = |src: [u8; 4]| {
+            let mut p = tcp(src, [192, 168, 1, 10], 80);
+            n.run_hook(
+                Hook::Input,
+                &mut p,
+                &ctx(Some("eth0"), None, true, SimTime::ZERO),
+                &mut Script(vec![]),
+                None,
+            )
+            .verdict
+        };
+        assert_eq!(verdict([10, 200, 3, 7]), HookVerdict::Accept);
+        assert_eq!(verdict([10, 200, 4, 7]), HookVerdict::Drop);
+        assert_eq!(verdict([11, 0, 3, 7]), HookVerdict::Drop);
+    }
+
+    #[test]
+    fn security_runs_after_filter_once_loaded() {
+        let tables_seen = |n: &mut Netfilter, p: &mut Packet| {
+            let mut trace = Vec::new();
+            let r = n.run_hook(
+                Hook::Input,
+                p,
+                &ctx(Some("eth0"), None, true, SimTime::ZERO),
+                &mut Script(vec![]),
+                Some(&mut trace),
+            );
+            let ends: Vec<String> = trace
+                .iter()
+                .filter_map(|s| match s {
+                    NfStep::ChainEnd { table, chain, .. } => Some(format!("{}/{chain}", table.name())),
+                    NfStep::RuleMatched { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            (r.verdict, ends)
+        };
+        let mut n = nf("*filter\n-A INPUT -p tcp -j ACCEPT\nCOMMIT\n");
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 22);
+        // Not loaded: no security table at the hook.
+        assert_eq!(
+            tables_seen(&mut n, &mut p),
+            (
+                HookVerdict::Accept,
+                vec!["mangle/INPUT".into(), "-A INPUT -p tcp -j ACCEPT".into(), "nat/INPUT".into()]
+            )
+        );
+        n.restore("*security\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n", false).unwrap();
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 22);
+        assert_eq!(
+            tables_seen(&mut n, &mut p),
+            (
+                HookVerdict::Drop,
+                vec![
+                    "mangle/INPUT".into(),
+                    "-A INPUT -p tcp -j ACCEPT".into(),
+                    "-A INPUT -p tcp -m tcp --dport 22 -j DROP".into()
+                ]
+            )
+        );
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 1, 10], 80);
+        assert_eq!(tables_seen(&mut n, &mut p).1.last().map(String::as_str), Some("nat/INPUT"));
+        let saved = n.save(&Default::default());
+        assert!(saved.contains("*security\n:INPUT ACCEPT"), "{saved}");
     }
 
     #[test]

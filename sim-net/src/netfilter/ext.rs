@@ -48,9 +48,11 @@ use ipnet::Ipv4Net;
 use sim_core::SimTime;
 
 use super::ipset::{IpSets, SetType};
+use super::passwd;
 use super::rule::{MarkMatch, PortRange, SetDir};
 use super::save::{push_save_string, set_dirs};
-use super::spec::{Args, SpecError, bad, parse_net, parse_port, parse_port_range, parse_u32};
+use super::services::ServiceProto;
+use super::spec::{Args, SpecError, bad, parse_net, parse_port, parse_port_range, parse_u32, strtoul_prefix};
 use super::{AddrType, Hook, HookContext, NatRequest};
 use crate::wire::Packet;
 
@@ -1055,19 +1057,14 @@ impl ExtMatch {
             ExtMatch::Owner(o) => match opt {
                 "--uid-owner" | "--gid-owner" => {
                     let v = a.value(opt)?;
-                    let id = |s: &str| -> Result<u32, SpecError> {
-                        match s {
-                            "root" => Ok(0),
-                            _ => s
-                                .parse::<u32>()
-                                .map_err(|_| bad(format!("owner: Bad value for \"{opt}\" option: \"{v}\""))),
-                        }
+                    let uid = opt == "--uid-owner";
+                    let by_name = if uid { passwd::uid_by_name(v) } else { passwd::gid_by_name(v) };
+                    let range = match by_name {
+                        Some(id) => (id, id),
+                        None => owner_range(v)
+                            .ok_or_else(|| bad(format!("owner: Bad value for \"{opt}\" option: \"{v}\"")))?,
                     };
-                    let range = match v.split_once('-') {
-                        None => (id(v)?, id(v)?),
-                        Some((x, y)) => (id(x)?, id(y)?),
-                    };
-                    if opt == "--uid-owner" {
+                    if uid {
                         o.uid = Some((range, inv));
                     } else {
                         o.gid = Some((range, inv));
@@ -1280,8 +1277,12 @@ impl ExtMatch {
                 }
             }
             ExtMatch::Sctp(s) => match opt {
-                "--sport" | "--source-port" => s.sport = Some((parse_port_range(a.value(opt)?)?, inv)),
-                "--dport" | "--destination-port" => s.dport = Some((parse_port_range(a.value(opt)?)?, inv)),
+                "--sport" | "--source-port" => {
+                    s.sport = Some((parse_port_range(a.value(opt)?, Some(ServiceProto::Sctp))?, inv))
+                }
+                "--dport" | "--destination-port" => {
+                    s.dport = Some((parse_port_range(a.value(opt)?, Some(ServiceProto::Sctp))?, inv))
+                }
                 "--chunk-types" => {
                     let mode = a.value(opt)?;
                     if !matches!(mode, "any" | "all" | "only") {
@@ -3058,4 +3059,21 @@ pub struct ExtState {
     pub hashlimit: BTreeMap<String, HashTable>,
     /// How payload matches are evaluated.
     pub payload: PayloadAssumption,
+}
+
+/// libxt_owner.c `owner_parse_range`: `a`, `a-b` or `a:b`, each as `xtables_strtoui(.., 0)`
+/// reads it (`strtoul` base 0, no leading `-`, at most 2^32 - 2, since -1 means "no id").
+fn owner_range(s: &str) -> Option<(u32, u32)> {
+    fn one(s: &str) -> Option<(u32, &str)> {
+        let s = s.strip_prefix('+').unwrap_or(s);
+        let (v, rest) = strtoul_prefix(s)?;
+        let v = u32::try_from(v).ok().filter(|v| *v < u32::MAX)?;
+        Some((v, rest))
+    }
+    let (from, rest) = one(s)?;
+    let (to, rest) = match rest.strip_prefix(['-', ':']) {
+        Some(r) => one(r)?,
+        None => (from, rest),
+    };
+    rest.is_empty().then_some((from, to))
 }

@@ -99,8 +99,8 @@ fn header(out: &mut String, t: &Table, c: &Chain, flags: ListFlags) {
 fn push_addr_col(out: &mut String, a: &Option<AddrMatch>) {
     let text = match a {
         None => "0.0.0.0/0".to_string(),
-        Some(m) if m.net.prefix_len() == 32 => m.net.addr().to_string(),
-        Some(m) => m.net.to_string(),
+        Some(m) if m.prefix_len() == Some(32) => m.addr().to_string(),
+        Some(m) => m.to_string(),
     };
     out.push(if a.as_ref().is_some_and(|m| m.invert) { '!' } else { ' ' });
     let _ = write!(out, "{text:<19} ");
@@ -373,7 +373,12 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
             None => out.push_str(" all  "),
         },
     }
-    out.push_str("-- ");
+    // The opt column: `-f`, `!f` or `--` (print_rule4's fragment flags).
+    out.push_str(match r.fragment {
+        Some(false) => "-f ",
+        Some(true) => "!f ",
+        None => "-- ",
+    });
     if flags.verbose {
         let _ = write!(out, " {:<6} ", iface_col(&r.in_iface));
         let _ = write!(out, "{:<6} ", iface_col(&r.out_iface));
@@ -499,6 +504,19 @@ mod tests {
             &["-t", "nat", "-L", "POSTROUTING", "-n"],
         );
         insta::assert_snapshot!("target_texts", out);
+    }
+
+    #[test]
+    fn fragment_flags_and_masks_that_are_no_prefix() {
+        // iptables v1.8.9 -L -n prints the same columns (its prot column numerically).
+        let out = listing(
+            "*filter\n-A FORWARD -s 10.0.0.0/255.0.255.0 -d 1.2.3.4 -p tcp -f -j DROP\n-A FORWARD ! -f -j ACCEPT\nCOMMIT\n",
+            &["-L", "FORWARD", "-n"],
+        );
+        assert_eq!(
+            out,
+            "Chain FORWARD (policy ACCEPT)\ntarget     prot opt source               destination         \nDROP       tcp  -f  10.0.0.0/255.0.255.0  1.2.3.4             \nACCEPT     all  !f  0.0.0.0/0            0.0.0.0/0           \n"
+        );
     }
 
     #[test]

@@ -37,21 +37,60 @@ impl Counters {
     }
 }
 
-/// `[!] -s/-d addr[/mask]`: the address is kept masked, as the kernel stores it.
+/// `[!] -s/-d addr[/mask]`: an address and a mask, the address kept masked, as the kernel
+/// stores them (`struct ipt_ip`'s `src`/`smsk`). The mask is usually a prefix's (`/24`) but
+/// may be any (`/255.0.255.0`: both iptables backends take it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AddrMatch {
-    /// The network (address already truncated to the prefix).
-    pub net: Ipv4Net,
+    /// The address, masked.
+    addr: Ipv4Addr,
+    /// The mask.
+    mask: Ipv4Addr,
     /// `!` given.
     pub invert: bool,
 }
 
 impl AddrMatch {
+    /// The test of `net` (its address truncated to the prefix).
+    pub fn of_net(net: Ipv4Net, invert: bool) -> AddrMatch {
+        AddrMatch { addr: net.network(), mask: net.netmask(), invert }
+    }
+    /// The test of `addr` under any `mask` (the address is masked).
+    pub fn with_mask(addr: Ipv4Addr, mask: Ipv4Addr, invert: bool) -> AddrMatch {
+        AddrMatch { addr: Ipv4Addr::from(u32::from(addr) & u32::from(mask)), mask, invert }
+    }
+    /// The masked address.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+    /// The mask.
+    pub fn mask(&self) -> Ipv4Addr {
+        self.mask
+    }
+    /// The prefix length, if the mask is a prefix's.
+    pub fn prefix_len(&self) -> Option<u8> {
+        let m = u32::from(self.mask);
+        (m.leading_ones() + m.trailing_zeros() == 32).then(|| m.leading_ones() as u8)
+    }
+    /// The network, if the mask is a prefix's.
+    pub fn net(&self) -> Option<Ipv4Net> {
+        self.prefix_len().and_then(|l| Ipv4Net::new(self.addr, l).ok())
+    }
     /// True if `a` passes this match.
     #[inline]
     pub fn matches(&self, a: Ipv4Addr) -> bool {
-        let mask = u32::from(self.net.netmask());
-        ((u32::from(a) & mask) == u32::from(self.net.network())) != self.invert
+        ((u32::from(a) & u32::from(self.mask)) == u32::from(self.addr)) != self.invert
+    }
+}
+
+/// `addr/len`, or `addr/mask` for a mask that is no prefix's (`xtables_ipmask_to_numeric`);
+/// without the `!`.
+impl std::fmt::Display for AddrMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.prefix_len() {
+            Some(l) => write!(f, "{}/{l}", self.addr),
+            None => write!(f, "{}/{}", self.addr, self.mask),
+        }
     }
 }
 
@@ -957,6 +996,10 @@ pub struct Rule {
     /// `-p` of a protocol the model generates no traffic of (`gre`, `esp`, `4`): the number
     /// and `!`. Set only when `proto` is `None`.
     pub proto_num: Option<(u8, bool)>,
+    /// `-f` (`Some(false)`: second and further fragments only) or `! -f` (`Some(true)`:
+    /// unfragmented packets and first fragments). The model's packets are never fragmented,
+    /// so `-f` matches none of them and `! -f` all.
+    pub fragment: Option<bool>,
     /// Extension matches in the order added.
     pub matches: Vec<Match>,
     /// The target.
@@ -975,6 +1018,7 @@ impl Rule {
             out_iface: None,
             proto: None,
             proto_num: None,
+            fragment: None,
             matches: Vec::new(),
             target: Target::None,
             counters: Counters::default(),
@@ -989,6 +1033,7 @@ impl Rule {
             && self.out_iface == other.out_iface
             && self.proto == other.proto
             && self.proto_num == other.proto_num
+            && self.fragment == other.fragment
             && match (&self.target, &other.target) {
                 // Chain indices are an implementation detail; the spec names the chain.
                 (Target::Jump(a), Target::Jump(b)) | (Target::Goto(a), Target::Goto(b)) => a.name == b.name,
@@ -1045,11 +1090,18 @@ mod tests {
 
     #[test]
     fn address_and_iface_matching() {
-        let m = AddrMatch { net: "10.244.0.0/16".parse().unwrap(), invert: true };
+        let m = AddrMatch::of_net("10.244.0.0/16".parse().unwrap(), true);
         assert!(!m.matches(Ipv4Addr::new(10, 244, 3, 4)));
         assert!(m.matches(Ipv4Addr::new(10, 96, 0, 10)));
-        let any = AddrMatch { net: "0.0.0.0/0".parse().unwrap(), invert: false };
+        let any = AddrMatch::of_net("0.0.0.0/0".parse().unwrap(), false);
         assert!(any.matches(Ipv4Addr::new(1, 2, 3, 4)));
+        // A mask that is no prefix's: the second octet is not looked at.
+        let odd = AddrMatch::with_mask(Ipv4Addr::new(10, 1, 2, 3), Ipv4Addr::new(255, 0, 255, 0), false);
+        assert_eq!(odd.to_string(), "10.0.2.0/255.0.255.0");
+        assert_eq!(odd.net(), None);
+        assert!(odd.matches(Ipv4Addr::new(10, 77, 2, 9)));
+        assert!(!odd.matches(Ipv4Addr::new(10, 77, 3, 9)));
+        assert_eq!(m.to_string(), "10.244.0.0/16");
         let i = IfaceMatch { name: "cali".into(), wildcard: true, invert: false };
         assert!(i.matches(Some("cali123")));
         assert!(!i.matches(Some("eth0")));

@@ -399,10 +399,10 @@ fn push_snat_flags(out: &mut String, o: &SnatOpts, prefix: &str) {
 pub fn rule_spec(rule: &Rule) -> String {
     let mut out = String::new();
     if let Some(s) = &rule.src {
-        let _ = write!(out, "{} -s {}", if s.invert { " !" } else { "" }, s.net);
+        let _ = write!(out, "{} -s {s}", if s.invert { " !" } else { "" });
     }
     if let Some(d) = &rule.dst {
-        let _ = write!(out, "{} -d {}", if d.invert { " !" } else { "" }, d.net);
+        let _ = write!(out, "{} -d {d}", if d.invert { " !" } else { "" });
     }
     if let Some(i) = &rule.in_iface {
         let _ = write!(out, "{} -i {}", if i.invert { " !" } else { "" }, i.spelled());
@@ -415,6 +415,9 @@ pub fn rule_spec(rule: &Rule) -> String {
     }
     if let Some((n, inv)) = rule.proto_num {
         let _ = write!(out, "{} -p {}", if inv { " !" } else { "" }, super::ext::other_protocol_name(n));
+    }
+    if let Some(inv) = rule.fragment {
+        out.push_str(if inv { " ! -f" } else { " -f" });
     }
     for m in &rule.matches {
         push_match(&mut out, m);

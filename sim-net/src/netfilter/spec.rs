@@ -14,14 +14,16 @@
 //! exclude each other name both ([`EXCLUSIVE`]); the three port parsers differ as the real ones
 //! do: tcp/sctp (`parse_port_range`: `strtoul` base 0, a reversed range refused), udp and
 //! conntrack (`parse_port_range_xt`: decimal, modulo 65536, a reversed range kept), the NAT
-//! targets (`parse_nat_ports`: port 0 allowed); `-i`/`-o` where the built-in chain has no such
-//! interface is refused as the rule is parsed; a protocol option after `! -p tcp` loads the
-//! tcp match, as after `-p tcp`. What the kernel refuses is reported per backend by the
-//! restore (see [`check_protocols`] and [`kernel_checks`]).
+//! targets (`parse_nat_ports`: port 0 allowed); the first two read service names as
+//! libxtables does ([`super::services`]: by the match's protocol, or tcp then udp);
+//! `-i`/`-o` where the built-in chain has no such interface is refused as the rule is parsed;
+//! a protocol option after `! -p tcp` loads the tcp match, as after `-p tcp`; `-s a,b -d c,d`
+//! stands for one rule per address pair ([`CommandLine::rules`]), each address with any mask
+//! (`/255.0.255.0`). What the kernel refuses is reported per backend by the restore (see
+//! [`check_protocols`] and [`kernel_checks`]).
 //!
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
-//! negation), service names for ports, host names for addresses, `-s a,b` (one rule per
-//! address), non-contiguous masks (`/255.0.255.0`), `-f`, IPv6.
+//! negation), host names for addresses, IPv6.
 
 use std::net::Ipv4Addr;
 
@@ -30,6 +32,7 @@ use ipnet::Ipv4Net;
 use super::TableName;
 use super::ext::{ExtMatch, ExtTarget, KNOWN_UNSIMULATED_MATCHES, KNOWN_UNSIMULATED_TARGETS};
 use super::rule::*;
+use super::services::{self, ServiceProto};
 use crate::wire::Protocol;
 
 /// A built-in chain's policy.
@@ -116,6 +119,41 @@ pub struct CommandLine {
     pub has_spec: bool,
     /// Listing flags.
     pub flags: ListFlags,
+    /// The addresses of `-s a,b` and `-d a,b`, in the order given (empty when the option was
+    /// not given): the command stands for one rule per source and destination pair, sources
+    /// outermost, as `iptables.c`'s `append_entry` loops; [`rule`](Self::rule) holds the
+    /// first pair. See [`CommandLine::rules`].
+    pub addrs: AddrLists,
+}
+
+/// The address lists of `-s` and `-d` (`xtables_ipparse_multiple`: comma-separated, no
+/// duplicate removed, `0.0.0.0/0` stored as no test).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrLists {
+    /// `-s`'s addresses.
+    pub src: Vec<Option<AddrMatch>>,
+    /// `-d`'s addresses.
+    pub dst: Vec<Option<AddrMatch>>,
+}
+
+impl CommandLine {
+    /// The rules the command stands for: [`rule`](Self::rule) once per source and destination
+    /// address pair, in `iptables.c`'s order (each source with every destination in turn).
+    pub fn rules(&self) -> Vec<Rule> {
+        let one = |v: &[Option<AddrMatch>], cur: Option<AddrMatch>| {
+            if v.is_empty() { vec![cur] } else { v.to_vec() }
+        };
+        let mut out = Vec::new();
+        for s in one(&self.addrs.src, self.rule.src) {
+            for d in one(&self.addrs.dst, self.rule.dst) {
+                let mut r = self.rule.clone();
+                r.src = s;
+                r.dst = d;
+                out.push(r);
+            }
+        }
+        out
+    }
 }
 
 /// Why a command line was refused. Messages follow iptables' wording.
@@ -165,31 +203,51 @@ pub(super) fn bad(msg: impl Into<String>) -> SpecError {
     SpecError::BadValue(msg.into())
 }
 
-/// Parses an IPv4 address or network as `-s`/`-d` take it (`1.2.3.4`, `10.0.0.0/8`,
-/// `10.0.0.0/255.0.0.0`); the address is masked, as iptables stores it.
+/// Parses an IPv4 address or network (`1.2.3.4`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`); the
+/// address is masked. A dotted mask must be a prefix's here (the conntrack and other
+/// matches' addresses); `-s`/`-d` take any ([`parse_addr_mask`]).
 pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
+    let (addr, mask) = parse_addr_mask(s)?;
+    let bits = u32::from(mask);
+    if bits.leading_ones() + bits.trailing_zeros() != 32 {
+        let m = s.split_once('/').map_or(s, |(_, m)| m);
+        return Err(bad(format!("invalid mask `{m}' specified")));
+    }
+    Ipv4Net::new(addr, bits.leading_ones() as u8)
+        .map(|n| n.trunc())
+        .map_err(|_| bad(format!("host/network `{s}' not found")))
+}
+
+/// Parses `addr[/len]` or `addr/a.b.c.d` as `xtables_ipparse_multiple` reads one address of
+/// `-s`/`-d`: the mask a prefix length up to 32 or any dotted quad (`/255.0.255.0` is taken,
+/// by both backends), the address in `numeric_to_ipaddr`'s forms; returns the address
+/// (unmasked) and the mask.
+pub fn parse_addr_mask(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), SpecError> {
     let not_found = || bad(format!("host/network `{s}' not found"));
-    let (addr, len) = match s.split_once('/') {
-        None => (s, 32u8),
+    let (addr, mask) = match s.split_once('/') {
+        None => (s, Ipv4Addr::BROADCAST),
         Some((a, m)) => {
-            let len = if m.contains('.') {
-                let mask: Ipv4Addr = m.parse().map_err(|_| bad(format!("invalid mask `{m}' specified")))?;
-                let bits = u32::from(mask);
-                if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    return Err(bad(format!("invalid mask `{m}' specified")));
-                }
-                bits.leading_ones() as u8
+            let mask = if m.contains('.') {
+                m.parse().map_err(|_| bad(format!("invalid mask `{m}' specified")))?
             } else {
-                m.parse::<u8>()
+                let len = m
+                    .parse::<u8>()
                     .ok()
                     .filter(|l| *l <= 32)
-                    .ok_or_else(|| bad(format!("invalid mask `{m}' specified")))?
+                    .ok_or_else(|| bad(format!("invalid mask `{m}' specified")))?;
+                Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0))
             };
-            (a, len)
+            (a, mask)
         }
     };
-    let ip = parse_dotted(addr).ok_or_else(not_found)?;
-    Ipv4Net::new(ip, len).map(|n| n.trunc()).map_err(|_| not_found())
+    Ok((parse_dotted(addr).ok_or_else(not_found)?, mask))
+}
+
+/// Parses `-s`/`-d`'s value as `xtables_ipparse_multiple` does: addresses separated by
+/// commas, each as [`parse_addr_mask`] takes it (an empty one is `host/network `' not
+/// found`).
+pub fn parse_addr_list(s: &str) -> Result<Vec<(Ipv4Addr, Ipv4Addr)>, SpecError> {
+    s.split(',').map(parse_addr_mask).collect()
 }
 
 /// An address as xtables' `numeric_to_ipaddr` reads it: one to four dotted parts in
@@ -210,25 +268,31 @@ fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(b))
 }
 
-/// Parses a port number as `xtables_parse_port` does: a number in C's `strtoul(s, NULL, 0)`
-/// forms (`80`, `0x50`, `010`) up to 65535.
+/// Parses a port number in C's `strtoul(s, NULL, 0)` forms (`80`, `0x50`, `010`) up to 65535.
 pub fn parse_port(s: &str) -> Result<u16, SpecError> {
     parse_u32(s)
         .and_then(|p| u16::try_from(p).ok())
         .ok_or_else(|| bad(format!("invalid port/service `{s}' specified")))
 }
 
-/// Parses `p`, `lo:hi`, `:hi`, `lo:` as the tcp and sctp matches do (`parse_tcp_ports`):
-/// `lo` above `hi` is refused.
-pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
+/// Parses a port as `xtables_parse_port(s, proto)` does: a number as [`parse_port`] reads it,
+/// else a service name of `proto` ([`services::by_name`]; none for a protocol without
+/// entries, such as udplite).
+pub fn parse_service_port(s: &str, proto: Option<ServiceProto>) -> Result<u16, SpecError> {
+    parse_port(s).or_else(|e| proto.and_then(|p| services::by_name(s, p)).ok_or(e))
+}
+
+/// Parses `p`, `lo:hi`, `:hi`, `lo:` as the tcp and sctp matches do (`parse_tcp_ports`),
+/// each port a number or a service name of `proto`: `lo` above `hi` is refused.
+pub fn parse_port_range(s: &str, proto: Option<ServiceProto>) -> Result<PortRange, SpecError> {
     match s.split_once(':') {
         None => {
-            let p = parse_port(s)?;
+            let p = parse_service_port(s, proto)?;
             Ok(PortRange { lo: p, hi: p })
         }
         Some((a, b)) => {
-            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
-            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            let lo = if a.is_empty() { 0 } else { parse_service_port(a, proto)? };
+            let hi = if b.is_empty() { 65535 } else { parse_service_port(b, proto)? };
             if lo > hi {
                 return Err(bad("invalid portrange (min > max)"));
             }
@@ -241,7 +305,8 @@ pub fn parse_port_range(s: &str) -> Result<PortRange, SpecError> {
 /// the udp and conntrack matches): at most two `:`-separated decimal numbers, each taken
 /// modulo 65536 as the kernel's 16-bit field stores it (`--dport 70000` is port 4464), and
 /// `lo` above `hi` is accepted (such a range matches nothing). `ext` and `opt` (the option's
-/// long name) are for the messages. Service names are not resolved (no `/etc/services`).
+/// long name) are for the messages. A part that is not a number is a service name of tcp or
+/// udp (`xtables_getportbyname`: [`services::by_name_any`]).
 pub fn parse_port_range_xt(ext: &str, opt: &str, s: &str) -> Result<PortRange, SpecError> {
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() > 2 {
@@ -252,7 +317,8 @@ pub fn parse_port_range_xt(ext: &str, opt: &str, s: &str) -> Result<PortRange, S
             return Ok(default);
         }
         if !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad(format!("Port \"{p}\" does not resolve to anything.")));
+            return services::by_name_any(p)
+                .ok_or_else(|| bad(format!("Port \"{p}\" does not resolve to anything.")));
         }
         // strtoul saturates at ULONG_MAX, whose low 16 bits are 65535.
         Ok(p.parse::<u64>().map_or(u16::MAX, |v| (v & 0xffff) as u16))
@@ -385,7 +451,7 @@ fn parse_nat_range(s: &str) -> Result<NatTo, SpecError> {
 
 /// C's `strtoul(s, &end, 0)` on a prefix of `s`: the value and the rest, or `None` when no
 /// digit starts `s`. A value beyond `u64` saturates (strtoul's `ERANGE`).
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+pub(super) fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
     let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (h, 16),
         _ if s.starts_with('0') => (s, 8),
@@ -478,6 +544,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     let mut rule = Rule::new();
     let mut has_spec = false;
     let mut flags = ListFlags::default();
+    let mut addrs = AddrLists::default();
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
     let mut proto_given = false;
@@ -518,6 +585,8 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 | "--in-interface"
                 | "-o"
                 | "--out-interface"
+                | "-f"
+                | "--fragment"
         ) || (arg.starts_with("--")
             && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"));
         if inv && !invertible {
@@ -618,19 +687,30 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 let by = by.parse().map_err(|_| bad(format!("-c byte counter not numeric: {by}")))?;
                 rule.counters = Counters { packets: pk, bytes: by };
             }
-            "-s" | "--source" | "--src" => {
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                 has_spec = true;
-                if rule.src.is_some() {
-                    return Err(SpecError::Duplicate("-s".into()));
+                let source = matches!(arg, "-s" | "--source" | "--src");
+                let list = if source { &mut addrs.src } else { &mut addrs.dst };
+                if !list.is_empty() {
+                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
                 }
-                rule.src = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+                *list = parse_addr_list(a.value(arg)?)?
+                    .into_iter()
+                    .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
+                    .collect();
+                let first = list.first().copied().flatten();
+                if source {
+                    rule.src = first;
+                } else {
+                    rule.dst = first;
+                }
             }
-            "-d" | "--destination" | "--dst" => {
+            "-f" | "--fragment" => {
                 has_spec = true;
-                if rule.dst.is_some() {
-                    return Err(SpecError::Duplicate("-d".into()));
+                if rule.fragment.is_some() {
+                    return Err(SpecError::Duplicate("-f".into()));
                 }
-                rule.dst = any_is_none(AddrMatch { net: parse_net(a.value(arg)?)?, invert: inv });
+                rule.fragment = Some(inv);
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 has_spec = true;
@@ -739,6 +819,12 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     }
                 }
                 let mut done = false;
+                let svc = match rule.proto {
+                    Some(ProtoMatch { proto: Protocol::Tcp, invert: false }) => Some(ServiceProto::Tcp),
+                    Some(ProtoMatch { proto: Protocol::Udp, invert: false }) => Some(ServiceProto::Udp),
+                    Some(ProtoMatch { proto: Protocol::Sctp, invert: false }) => Some(ServiceProto::Sctp),
+                    _ => None,
+                };
                 for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     let key = canonical_option(m, opt);
                     // Refused before its value is read, as `xtables_option_parse` does.
@@ -750,7 +836,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         Match::Ext(e) => e.name(),
                         other => other.name(),
                     };
-                    let took = match_option(m, opt, inv, &mut a).map_err(|e| match e {
+                    let took = match_option(m, opt, inv, &mut a, svc).map_err(|e| match e {
                         // xtables_option_parse's words for an option without XTOPT_INVERT.
                         SpecError::BadInvert(o)
                             if o.starts_with("--") && !matches!(ext_name, "tcp" | "sctp") =>
@@ -806,7 +892,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         _ => Match::Icmp(IcmpMatch { icmp_type: 255, codes: (0, 255), invert: false }),
                     };
                     let key = canonical_option(&m, opt);
-                    match_option(&mut m, opt, inv, &mut a)?;
+                    match_option(&mut m, opt, inv, &mut a, None)?;
                     seen.insert((rule.matches.len(), key));
                     rule.matches.push(m);
                     continue;
@@ -857,13 +943,22 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
         }
     }
     validate_matches(&rule)?;
-    Ok(CommandLine { table, op, rule, has_spec, flags })
+    // iptables.c do_command4, after the options: the address lists.
+    let multiple = addrs.src.len() > 1 || addrs.dst.len() > 1;
+    let inverted = |l: &[Option<AddrMatch>]| l.iter().flatten().any(|m| m.invert);
+    if multiple && (inverted(&addrs.src) || inverted(&addrs.dst)) {
+        return Err(bad("! not allowed with multiple source or destination IP addresses"));
+    }
+    if multiple && matches!(op, Op::Replace(..)) {
+        return Err(bad("Replacement rule does not specify a unique address"));
+    }
+    Ok(CommandLine { table, op, rule, has_spec, flags, addrs })
 }
 
 /// `-s 0.0.0.0/0` is stored as no address match at all, as in the kernel (mask 0), so it is
 /// neither printed nor distinguished by `-D`.
 fn any_is_none(m: AddrMatch) -> Option<AddrMatch> {
-    if m.net.prefix_len() == 0 && !m.invert { None } else { Some(m) }
+    if m.mask().is_unspecified() && !m.invert { None } else { Some(m) }
 }
 
 /// libxt_statistic.c's final checks, then the option table's (`xtables_options_fcheck`:
@@ -1045,7 +1140,15 @@ fn new_match(name: &str) -> Result<Match, SpecError> {
 }
 
 /// Offers `opt` to match `m`; returns false if the match has no such option.
-fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result<bool, SpecError> {
+/// `svc` is the protocol whose service names a port may be (`-m multiport`: the rule's `-p`
+/// so far, as libxt_multiport.c's `check_proto` reads it).
+fn match_option(
+    m: &mut Match,
+    opt: &str,
+    inv: bool,
+    a: &mut Args<'_>,
+    svc: Option<ServiceProto>,
+) -> Result<bool, SpecError> {
     let tcp = matches!(m, Match::Tcp(_));
     match m {
         Match::Unknown(u) => {
@@ -1064,7 +1167,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 "--sport" | "--source-port" => {
                     let v = a.value(opt)?;
                     let r = if tcp {
-                        parse_port_range(v)?
+                        parse_port_range(v, Some(ServiceProto::Tcp))?
                     } else {
                         parse_port_range_xt("udp", "--source-port", v)?
                     };
@@ -1073,7 +1176,7 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
                 "--dport" | "--destination-port" => {
                     let v = a.value(opt)?;
                     let r = if tcp {
-                        parse_port_range(v)?
+                        parse_port_range(v, Some(ServiceProto::Tcp))?
                     } else {
                         parse_port_range_xt("udp", "--destination-port", v)?
                     };
@@ -1312,8 +1415,14 @@ fn match_option(m: &mut Match, opt: &str, inv: bool, a: &mut Args<'_>) -> Result
             let mut ports = Vec::new();
             let mut slots = 0;
             for part in v.split(',') {
+                // A name needs the protocol (`check_proto`, before any port is read).
+                if svc.is_none() && part.split(':').any(|p| !p.is_empty() && parse_port(p).is_err()) {
+                    return Err(bad(
+                        "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+                    ));
+                }
                 // libxt_multiport.c parse_multi_ports: its own word for a reversed range.
-                let r = parse_port_range(part).map_err(|e| match e {
+                let r = parse_port_range(part, svc).map_err(|e| match e {
                     SpecError::BadValue(m) if m.starts_with("invalid portrange") => {
                         bad("invalid portrange specified")
                     }
@@ -1664,7 +1773,7 @@ pub fn check_protocols(rule: &Rule, backend: Option<Backend>) -> Option<ProtoPro
     // iptables-nft: an inverted match of every address cannot be expressed; the kernel
     // refuses the rule (legacy loads it, and it never matches).
     if backend == Some(Backend::Nft)
-        && [rule.src, rule.dst].iter().flatten().any(|a| a.invert && a.net.prefix_len() == 0)
+        && [rule.src, rule.dst].iter().flatten().any(|a| a.invert && a.mask().is_unspecified())
     {
         return Some(ProtoProblem::Kernel("an inverted match of 0.0.0.0/0"));
     }
@@ -1792,7 +1901,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.op, Op::Append("KUBE-SERVICES".into()));
-        assert_eq!(c.rule.dst.unwrap().net.to_string(), "172.30.0.41/32");
+        assert_eq!(c.rule.dst.unwrap().to_string(), "172.30.0.41/32");
         assert_eq!(c.rule.matches.len(), 2);
         assert!(matches!(c.rule.matches[1], Match::Tcp(L4Ports { dport: Some(_), .. })));
         assert_eq!(c.rule.target.chain().unwrap().name, "KUBE-SVC-X");
@@ -1868,6 +1977,66 @@ mod tests {
         assert_eq!(parse_net("10.244.1.7/16").unwrap().to_string(), "10.244.0.0/16");
         assert_eq!(parse_net("10.0.0.0/255.255.0.0").unwrap().to_string(), "10.0.0.0/16");
         assert!(parse_net("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn address_lists_stand_for_one_rule_per_pair() {
+        let c = parse(&argv("-A X -s 1.1.1.1,10.0.0.0/8 -d 2.2.2.2,0.0.0.0/0 -j ACCEPT")).unwrap();
+        let pairs: Vec<(Option<String>, Option<String>)> =
+            c.rules().iter().map(|r| (r.src.map(|m| m.to_string()), r.dst.map(|m| m.to_string()))).collect();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            pairs,
+            vec![
+                (s("1.1.1.1/32"), s("2.2.2.2/32")),
+                (s("1.1.1.1/32"), None),
+                (s("10.0.0.0/8"), s("2.2.2.2/32")),
+                (s("10.0.0.0/8"), None),
+            ]
+        );
+        assert_eq!(parse(&argv("-A X -j ACCEPT")).unwrap().rules().len(), 1);
+        assert_eq!(
+            parse(&argv("-A X ! -s 1.1.1.1,2.2.2.2")).unwrap_err().to_string(),
+            "! not allowed with multiple source or destination IP addresses"
+        );
+        assert_eq!(
+            parse(&argv("-R X 1 -d 1.1.1.1,2.2.2.2")).unwrap_err().to_string(),
+            "Replacement rule does not specify a unique address"
+        );
+        assert_eq!(parse(&argv("-A X -s 1.1.1.1,")).unwrap_err().to_string(), "host/network `' not found");
+    }
+
+    #[test]
+    fn owner_names_and_ranges() {
+        let ids = |s: &str| {
+            let r = parse(&argv(&format!("-A X -m owner {s} -j ACCEPT"))).unwrap().rule;
+            match &r.matches[0] {
+                Match::Ext(e) => e.owner().map(|o| (o.uid.map(|u| u.0), o.gid.map(|g| g.0))),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            ids("--uid-owner nobody --gid-owner nogroup"),
+            Some((Some((65534, 65534)), Some((65534, 65534))))
+        );
+        assert_eq!(ids("--uid-owner 0x10:+20"), Some((Some((16, 20)), None)));
+        for bad in ["--uid-owner root-5", "--gid-owner nobody", "--uid-owner 4294967295", "--uid-owner 5-"] {
+            assert!(parse(&argv(&format!("-A X -m owner {bad}"))).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_names_by_protocol() {
+        let dport = |s: &str| match &parse(&argv(&format!("-A X {s} -j ACCEPT"))).unwrap().rule.matches[0] {
+            Match::Tcp(p) | Match::Udp(p) => p.dport.map(|d| (d.range.lo, d.range.hi)),
+            _ => None,
+        };
+        assert_eq!(dport("-p tcp --dport http:https"), Some((80, 443)));
+        assert_eq!(dport("-p udp --dport ssh"), Some((22, 22)));
+        assert_eq!(
+            parse(&argv("-A X -p tcp --dport ntp")).unwrap_err().to_string(),
+            "invalid port/service `ntp' specified"
+        );
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub struct Prefilter {
 impl Prefilter {
     fn of(r: &Rule) -> Prefilter {
         let addr = |a: &Option<super::rule::AddrMatch>| match a {
-            Some(m) => (u32::from(m.net.network()), u32::from(m.net.netmask()), m.invert),
+            Some(m) => (u32::from(m.addr()), u32::from(m.mask()), m.invert),
             None => (0, 0, false),
         };
         let (src_net, src_mask, src_inv) = addr(&r.src);
@@ -189,8 +189,8 @@ impl DstIndex {
         self.use_dst = true;
         for (i, r) in rules.iter().enumerate() {
             match &r.dst {
-                Some(d) if !d.invert && d.net.prefix_len() == 32 => {
-                    self.by_dst.entry(u32::from(d.net.addr())).or_default().push(i as u32);
+                Some(d) if !d.invert && d.prefix_len() == Some(32) => {
+                    self.by_dst.entry(u32::from(d.addr())).or_default().push(i as u32);
                 }
                 _ => self.other.push(i as u32),
             }
@@ -331,7 +331,7 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
         TableName::Raw => &[Hook::Prerouting, Hook::Output],
         TableName::Mangle => &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting],
         TableName::Nat => &[Hook::Prerouting, Hook::Input, Hook::Output, Hook::Postrouting],
-        TableName::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
+        TableName::Filter | TableName::Security => &[Hook::Input, Hook::Forward, Hook::Output],
     }
 }
 
@@ -570,6 +570,10 @@ impl Table {
                     e.name(),
                     e.table_only().map_or("", |t| t.name())
                 )));
+            }
+            // ipt_REJECT's `.table = "filter"` (not mangle, raw or security either).
+            Target::Reject(_) if self.name != TableName::Filter => {
+                return Err(TableError::Invalid("REJECT target only valid in filter table".to_string()));
             }
             Target::Notrack | Target::CtNotrack if self.name != TableName::Raw => {
                 return Err(TableError::Invalid(format!(
