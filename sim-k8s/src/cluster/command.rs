@@ -61,6 +61,10 @@ pub enum HostCommand {
     Kill { args: Vec<String> },
     /// `jobs`.
     Jobs,
+    /// iproute2 `ss [-tulanH46]` (nodes and hosts).
+    Ss(super::ss::SsArgs),
+    /// busybox `netstat [-laentuwxW]` (pods with a busybox-based image).
+    Netstat(super::netstat::NetstatArgs),
 }
 
 /// A URL as curl and wget take it: `[http://]host[:port][/path]`.
@@ -328,6 +332,8 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "timeout" => parse_timeout(&args),
         "kill" => Ok(HostCommand::Kill { args }),
         "jobs" => Ok(HostCommand::Jobs),
+        "ss" => super::ss::parse_ss(&args).map(HostCommand::Ss),
+        "netstat" => super::netstat::parse_netstat(&args).map(HostCommand::Netstat),
         other => Err(CommandError::usage(format!("sh: {other}: not found"), 127)),
     }
 }

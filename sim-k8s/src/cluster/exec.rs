@@ -300,6 +300,17 @@ impl Cluster {
             HostCommand::Tcpdump(t) => self.tcpdump(target, host, &t, None),
             HostCommand::Kill { args } => self.kill(target, &args),
             HostCommand::Jobs => self.jobs_list(target),
+            // Pods' images carry no iproute2 (busybox has no `ss` applet; nginx and the other
+            // Debian-based images install neither iproute2 nor net-tools).
+            HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
+            HostCommand::Ss(a) => ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host))),
+            // busybox's netstat applet in busybox-based images; nodes (the kind node image)
+            // and hosts have iproute2's `ss`, not net-tools.
+            HostCommand::Netstat(a) if is_pod && super::netstat::image_has_busybox(&self.image_of(target)) => {
+                let (stdout, stderr) = super::netstat::render(&a, &self.world().net.socket_table(host));
+                ExecOutput { stdout, stderr, ..Default::default() }
+            }
+            HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),
         }
     }
 

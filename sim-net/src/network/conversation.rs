@@ -166,6 +166,9 @@ pub struct Conversation {
     pub keep_alive: Option<KeepAlive>,
     /// TCP: whether this request went on a connection an earlier one opened.
     pub reused: bool,
+    /// UDP: the TTL of its datagrams (`IP_TTL`, as traceroute sets it per probe); else the
+    /// default 64.
+    pub ttl: Option<u8>,
     state: ClientState,
     response: Vec<u8>,
 }
@@ -188,9 +191,61 @@ impl Conversation {
             more: vec![],
             keep_alive: None,
             reused: false,
+            ttl: None,
             state: ClientState::Pending,
             response: vec![],
         }
+    }
+}
+
+impl Network {
+    /// The sockets of host `h` in the order the kernel's socket dumps give them (as `ss` and
+    /// `/proc/net/{tcp,udp}` list them): TCP before UDP; per protocol the bound server sockets
+    /// (in bind order), then the connections by local and peer address. A client socket shows
+    /// its connection's state (a keep-alive connection left open is established); a
+    /// conversation that has ended has no socket. Not modelled: `TIME-WAIT` and the other
+    /// closing states after the last FIN, since a finished conversation releases its socket.
+    pub fn socket_table(&self, h: HostId) -> Vec<crate::socket::SocketEntry> {
+        use crate::socket::{LISTEN_BACKLOG, SocketEntry, SocketState};
+        let Some(host) = self.host(h) else { return Vec::new() };
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        let mut rows = Vec::new();
+        for proto in [SockProto::Tcp, SockProto::Udp, SockProto::Sctp] {
+            for l in host.sockets.listeners().iter().filter(|l| l.proto == proto) {
+                let (state, send_q) =
+                    if proto == SockProto::Udp { (SocketState::Close, 0) } else { (SocketState::Listen, LISTEN_BACKLOG) };
+                rows.push(SocketEntry { proto, state, local: l.addr, peer: any, recv_q: 0, send_q });
+            }
+            let mut conns: Vec<SocketEntry> = Vec::new();
+            if proto == SockProto::Tcp {
+                for ((local, peer), conn) in &host.sockets.tcp_server {
+                    let state = match conn.state {
+                        ServerTcpState::SynRecv => SocketState::SynRecv,
+                        ServerTcpState::Established => SocketState::Established,
+                        ServerTcpState::LastAck => SocketState::LastAck,
+                    };
+                    conns.push(SocketEntry { proto, state, local: *local, peer: *peer, recv_q: 0, send_q: 0 });
+                }
+            }
+            for ((p, local, peer), c) in &host.sockets.clients {
+                if *p != proto {
+                    continue;
+                }
+                let Some(cv) = self.convs.get(c.0) else { continue };
+                let (state, send_q) = match cv.state {
+                    ClientState::SynSent => (SocketState::SynSent, 1),
+                    ClientState::FinWait => (SocketState::FinWait1, 1),
+                    ClientState::Established | ClientState::WaitReply => (SocketState::Established, 0),
+                    // A keep-alive connection left open for the next request.
+                    ClientState::Done if proto == SockProto::Tcp => (SocketState::Established, 0),
+                    ClientState::Pending | ClientState::Done => continue,
+                };
+                conns.push(SocketEntry { proto, state, local: *local, peer: *peer, recv_q: 0, send_q });
+            }
+            conns.sort_by_key(|e| (e.local, e.peer));
+            rows.extend(conns);
+        }
+        rows
     }
 }
 
@@ -360,7 +415,10 @@ impl Network {
             }
             ConvProto::Udp => {
                 self.set_state(c, ClientState::WaitReply);
-                let p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
+                let mut p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
+                if let Some(ttl) = self.convs.get(c.0).and_then(|cv| cv.ttl) {
+                    p.ttl = ttl;
+                }
                 self.local_out(spec.from, p, Some(c));
                 let more = self.convs.get(c.0).map(|cv| cv.more.clone()).unwrap_or_default();
                 for datagram in more {
