@@ -38,6 +38,7 @@ pub mod proxy_view;
 pub mod ss;
 pub mod tcpdump;
 pub mod trace_report;
+pub mod traceroute;
 pub mod traffic;
 pub mod world;
 

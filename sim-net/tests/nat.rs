@@ -491,3 +491,36 @@ fn loopback_conversation_stays_on_lo() {
     // Loopback has no latency.
     assert_eq!(conv.finished, conv.started);
 }
+
+/// A router that DNATs a datagram in PREROUTING and then finds its TTL spent sends time
+/// exceeded with the datagram's (unconfirmed) connection attached (`nf_ct_attach` in
+/// `icmp_glue_bits`): the error is un-NATed, so its source reads as the address the client
+/// asked for, as traceroute shows through a DNAT (tests/data/real-tools/traceroute/).
+#[test]
+fn time_exceeded_from_a_dnat_router_carries_the_connection_and_is_un_natted() {
+    let mut t = routed(DNAT, true);
+    t.sim.world.host_mut(t.client).unwrap().add_route_str("10.96.0.0/12 via 10.1.0.1 dev eth0").unwrap();
+    let probe = |t: &mut Routed, dst: &str, ttl: u8| {
+        let s = spec(t.client, ConvProto::Udp, dst);
+        let (net, sched) = t.sim.split();
+        let id = net.start_udp_with_ttl(s, ttl);
+        sched.schedule_in(SimDuration::ZERO, sim_net::network::NetEvent::ConvStart(id));
+        t.sim.run_until(SimTime::MAX);
+        t.sim.world.conversation(id).unwrap().outcome.clone()
+    };
+    // DNATed (udp 53 → 10.2.0.2:5353): the router's error comes from the service address.
+    assert_eq!(
+        probe(&mut t, "10.96.0.1:53", 1),
+        Some(Outcome::Unreachable { icmp_type: 11, code: 0, from: ip("10.96.0.1") })
+    );
+    // Not DNATed: from the router's own address towards the client.
+    assert_eq!(
+        probe(&mut t, "10.2.0.2:53", 1),
+        Some(Outcome::Unreachable { icmp_type: 11, code: 0, from: ip("10.1.0.1") })
+    );
+    // TTL 2 reaches the server (an echo server on 53; nothing on 5353: port unreachable, un-NATed).
+    assert_eq!(
+        probe(&mut t, "10.96.0.1:53", 2),
+        Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: ip("10.96.0.1") })
+    );
+}

@@ -311,6 +311,14 @@ impl Cluster {
                 ExecOutput { stdout, stderr, ..Default::default() }
             }
             HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),
+            // busybox's applet in busybox-based pods; the traceroute package on nodes and hosts.
+            HostCommand::Traceroute(a) if !is_pod => {
+                self.traceroute(target, host, &a, super::traceroute::Flavour::Modern)
+            }
+            HostCommand::Traceroute(a) if super::netstat::image_has_busybox(&self.image_of(target)) => {
+                self.traceroute(target, host, &a, super::traceroute::Flavour::Busybox)
+            }
+            HostCommand::Traceroute(_) => ExecOutput::err("sh: traceroute: not found", 127),
         }
     }
 
