@@ -65,7 +65,11 @@ pub fn parse_netstat(args: &[String]) -> Result<NetstatArgs, CommandError> {
                     return Err(CommandError {
                         message: format!(
                             "netstat: netsim does not simulate -{c}{}",
-                            if c == 'r' { " (`ip route` shows the routes)" } else { " (no processes in the model)" }
+                            if c == 'r' {
+                                " (`ip route` shows the routes)"
+                            } else {
+                                " (no processes in the model)"
+                            }
                         ),
                         exit_code: 1,
                     });

@@ -69,9 +69,9 @@ pub fn parse_ss(args: &[String]) -> Result<SsArgs, CommandError> {
                 "no-header" => a.no_header = true,
                 "ipv4" => {}
                 "ipv6" => a.ipv6_only = true,
-                "processes" | "summary" | "extended" | "options" | "info" | "memory" | "resolve"
-                | "unix" | "raw" | "sctp" | "kill" | "oneline" | "family" | "query" | "socket"
-                | "events" | "threads" | "net" => return Err(not_simulated(&format!("--{long}"))),
+                "processes" | "summary" | "extended" | "options" | "info" | "memory" | "resolve" | "unix"
+                | "raw" | "sctp" | "kill" | "oneline" | "family" | "query" | "socket" | "events"
+                | "threads" | "net" => return Err(not_simulated(&format!("--{long}"))),
                 _ => return Err(invalid(format!("ss: unrecognized option '{arg}'"))),
             }
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {

@@ -86,14 +86,15 @@ pub fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, CommandError>
             host = Some(arg.clone());
             continue;
         };
-        let mut chars = opts.char_indices();
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in opts.char_indices() {
             let mut value = |name: char| -> Result<String, CommandError> {
                 let rest = &opts[i + c.len_utf8()..];
                 if !rest.is_empty() {
                     return Ok(rest.to_string());
                 }
-                it.next().cloned().ok_or_else(|| bad(format!("traceroute: option requires an argument -- '{name}'"), 2))
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| bad(format!("traceroute: option requires an argument -- '{name}'"), 2))
             };
             let number = |v: String, what: &str, lo: u64, hi: u64| -> Result<u64, CommandError> {
                 v.parse::<u64>()
@@ -228,7 +229,8 @@ impl Cluster {
             Flavour::Modern => (60, 32, 5),
         };
         let wait = SimDuration::from_secs(args.wait.unwrap_or(default_wait));
-        let mut out = format!("traceroute to {} ({ip}), {} hops max, {size} byte packets\n", args.host, args.max_ttl);
+        let mut out =
+            format!("traceroute to {} ({ip}), {} hops max, {size} byte packets\n", args.host, args.max_ttl);
         let base = args.port.unwrap_or(if args.fixed_port { 53 } else { BASE_PORT });
         // busybox numbers its probes from 1 (`port + seq`), the traceroute package from 0.
         let mut seq: u32 = if flavour == Flavour::Busybox { 1 } else { 0 };
@@ -257,8 +259,9 @@ impl Cluster {
         }
         let mut o = ExecOutput::out(out);
         if !args.numeric {
-            o.stderr = "traceroute: netsim looks up no hop names; each hop is printed as an unresolved address\n"
-                .to_string();
+            o.stderr =
+                "traceroute: netsim looks up no hop names; each hop is printed as an unresolved address\n"
+                    .to_string();
         }
         if let Some(id) = last_conv
             && let Some(conv) = self.world().net.conversation(id).cloned()
@@ -316,7 +319,9 @@ impl Cluster {
             }
             // A datagram back from a server at the destination: the traceroute package's
             // UDP socket reads it as the end; busybox listens on a raw ICMP socket only.
-            Some(Outcome::Completed { .. }) if flavour == Flavour::Modern => Reply::Arrived { from: *dst.ip(), rtt },
+            Some(Outcome::Completed { .. }) if flavour == Flavour::Modern => {
+                Reply::Arrived { from: *dst.ip(), rtt }
+            }
             _ => Reply::Lost,
         };
         (reply, id)
@@ -348,11 +353,17 @@ mod tests {
         let line = bb.lines().nth(1).unwrap();
         assert_eq!(hop_line(Flavour::Busybox, 1, &[unreach(8), Reply::Lost, unreach(8)], true), line);
         let routed = real("routed.stdout");
-        assert_eq!(hop_line(Flavour::Modern, 1, &[hop(40), hop(3), hop(4)], false), routed.lines().nth(1).unwrap());
+        assert_eq!(
+            hop_line(Flavour::Modern, 1, &[hop(40), hop(3), hop(4)], false),
+            routed.lines().nth(1).unwrap()
+        );
         let bb = real("bb-routed-n.stdout");
         let s2: Ipv4Addr = "10.98.2.2".parse().unwrap();
         let arrived = |n| Reply::Arrived { from: s2, rtt: us(n) };
-        assert_eq!(hop_line(Flavour::Busybox, 1, &[hop(7), hop(1), hop(1)], true), bb.lines().nth(1).unwrap());
+        assert_eq!(
+            hop_line(Flavour::Busybox, 1, &[hop(7), hop(1), hop(1)], true),
+            bb.lines().nth(1).unwrap()
+        );
         assert_eq!(
             hop_line(Flavour::Busybox, 2, &[arrived(1), arrived(1), Reply::Lost], true),
             bb.lines().nth(2).unwrap()

@@ -212,8 +212,11 @@ impl Network {
         let mut rows = Vec::new();
         for proto in [SockProto::Tcp, SockProto::Udp, SockProto::Sctp] {
             for l in host.sockets.listeners().iter().filter(|l| l.proto == proto) {
-                let (state, send_q) =
-                    if proto == SockProto::Udp { (SocketState::Close, 0) } else { (SocketState::Listen, LISTEN_BACKLOG) };
+                let (state, send_q) = if proto == SockProto::Udp {
+                    (SocketState::Close, 0)
+                } else {
+                    (SocketState::Listen, LISTEN_BACKLOG)
+                };
                 rows.push(SocketEntry { proto, state, local: l.addr, peer: any, recv_q: 0, send_q });
             }
             let mut conns: Vec<SocketEntry> = Vec::new();
@@ -224,7 +227,14 @@ impl Network {
                         ServerTcpState::Established => SocketState::Established,
                         ServerTcpState::LastAck => SocketState::LastAck,
                     };
-                    conns.push(SocketEntry { proto, state, local: *local, peer: *peer, recv_q: 0, send_q: 0 });
+                    conns.push(SocketEntry {
+                        proto,
+                        state,
+                        local: *local,
+                        peer: *peer,
+                        recv_q: 0,
+                        send_q: 0,
+                    });
                 }
             }
             for ((p, local, peer), c) in &host.sockets.clients {
