@@ -524,3 +524,34 @@ fn time_exceeded_from_a_dnat_router_carries_the_connection_and_is_un_natted() {
         Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: ip("10.96.0.1") })
     );
 }
+
+/// `Network::socket_table`: what `ss` and `netstat` list — bound sockets, then connections in
+/// their states (a SYN not yet answered is SYN-SENT on the client and nothing on the server).
+#[test]
+fn the_socket_table_lists_listeners_and_connections_in_their_states() {
+    use sim_net::socket::{LISTEN_BACKLOG, SocketState};
+    let mut t = routed(DNAT, true);
+    let rows = t.sim.world.socket_table(t.server);
+    let listed: Vec<(SockProto, SocketState, String, u32)> =
+        rows.iter().map(|r| (r.proto, r.state, r.local.to_string(), r.send_q)).collect();
+    assert_eq!(
+        listed,
+        [
+            (SockProto::Tcp, SocketState::Listen, "0.0.0.0:8080".to_string(), LISTEN_BACKLOG),
+            (SockProto::Udp, SocketState::Close, "0.0.0.0:53".to_string(), 0),
+        ]
+    );
+    // A connection to an address nobody has: the client's socket waits in SYN-SENT.
+    let id = converse(&mut t.sim, spec(t.client, ConvProto::Tcp, "10.2.0.99:80"));
+    t.sim.run_until(SimTime::from_nanos(500_000_000));
+    let local = t.sim.world.conversation(id).unwrap().local.unwrap();
+    let rows = t.sim.world.socket_table(t.client);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].state, rows[0].local, rows[0].peer, rows[0].send_q),
+        (SocketState::SynSent, local, sa("10.2.0.99:80"), 1)
+    );
+    // Once it has failed, the socket is gone.
+    t.sim.run_until(SimTime::MAX);
+    assert!(t.sim.world.socket_table(t.client).is_empty());
+}
