@@ -179,6 +179,8 @@ pub enum SocketState {
     SynRecv,
     /// `TCP_FIN_WAIT1`.
     FinWait1,
+    /// `TCP_TIME_WAIT`: the side that closed first, for [`TIME_WAIT_LEN`] after the last ACK.
+    TimeWait,
     /// `TCP_CLOSE` (an unconnected UDP socket).
     Close,
     /// `TCP_LAST_ACK`.
@@ -195,6 +197,7 @@ impl SocketState {
             SocketState::SynSent => "SYN-SENT",
             SocketState::SynRecv => "SYN-RECV",
             SocketState::FinWait1 => "FIN-WAIT-1",
+            SocketState::TimeWait => "TIME-WAIT",
             SocketState::Close => "UNCONN",
             SocketState::LastAck => "LAST-ACK",
             SocketState::Listen => "LISTEN",
@@ -208,12 +211,16 @@ impl SocketState {
             SocketState::SynSent => "SYN_SENT",
             SocketState::SynRecv => "SYN_RECV",
             SocketState::FinWait1 => "FIN_WAIT1",
+            SocketState::TimeWait => "TIME_WAIT",
             SocketState::Close => "CLOSE",
             SocketState::LastAck => "LAST_ACK",
             SocketState::Listen => "LISTEN",
         }
     }
 }
+
+/// How long a connection's first closer stays in TIME-WAIT (`TCP_TIMEWAIT_LEN`, 60 s).
+pub const TIME_WAIT_LEN: SimDuration = SimDuration::from_secs(60);
 
 /// The backlog a simulated server listens with: `SOMAXCONN`, 4096 since Linux 5.4, the cap
 /// `listen(2)` applies and what Go servers ask for. `ss` shows it as a listener's Send-Q.

@@ -531,7 +531,7 @@ fn time_exceeded_from_a_dnat_router_carries_the_connection_and_is_un_natted() {
 fn the_socket_table_lists_listeners_and_connections_in_their_states() {
     use sim_net::socket::{LISTEN_BACKLOG, SocketState};
     let mut t = routed(DNAT, true);
-    let rows = t.sim.world.socket_table(t.server);
+    let rows = t.sim.world.socket_table(t.server, SimTime::ZERO);
     let listed: Vec<(SockProto, SocketState, String, u32)> =
         rows.iter().map(|r| (r.proto, r.state, r.local.to_string(), r.send_q)).collect();
     assert_eq!(
@@ -545,7 +545,7 @@ fn the_socket_table_lists_listeners_and_connections_in_their_states() {
     let id = converse(&mut t.sim, spec(t.client, ConvProto::Tcp, "10.2.0.99:80"));
     t.sim.run_until(SimTime::from_nanos(500_000_000));
     let local = t.sim.world.conversation(id).unwrap().local.unwrap();
-    let rows = t.sim.world.socket_table(t.client);
+    let rows = t.sim.world.socket_table(t.client, t.sim.now());
     assert_eq!(rows.len(), 1);
     assert_eq!(
         (rows[0].state, rows[0].local, rows[0].peer, rows[0].send_q),
@@ -553,5 +553,20 @@ fn the_socket_table_lists_listeners_and_connections_in_their_states() {
     );
     // Once it has failed, the socket is gone.
     t.sim.run_until(SimTime::MAX);
-    assert!(t.sim.world.socket_table(t.client).is_empty());
+    let now = t.sim.now();
+    assert!(t.sim.world.socket_table(t.client, now).is_empty());
+    // A request answered and closed by the client first: TIME-WAIT for 60 s, then nothing.
+    let id = converse(&mut t.sim, spec(t.client, ConvProto::Tcp, "10.2.0.2:8080"));
+    t.sim.run_until(SimTime::MAX);
+    let conv = t.sim.world.conversation(id).unwrap().clone();
+    assert!(matches!(conv.outcome, Some(Outcome::Completed { .. })));
+    let done = conv.finished.unwrap();
+    let rows = t.sim.world.socket_table(t.client, done + SimDuration::from_secs(59));
+    assert_eq!(
+        rows.iter().map(|r| (r.state, r.local, r.peer)).collect::<Vec<_>>(),
+        [(SocketState::TimeWait, conv.local.unwrap(), sa("10.2.0.2:8080"))]
+    );
+    assert!(t.sim.world.socket_table(t.client, done + SimDuration::from_secs(60)).is_empty());
+    // The server closed second: no socket left there but its listeners.
+    assert_eq!(t.sim.world.socket_table(t.server, done).len(), 2);
 }

@@ -305,14 +305,15 @@ impl Cluster {
             // Debian-based images install neither iproute2 nor net-tools).
             HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
             HostCommand::Ss(a) => {
-                ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host)))
+                ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host, self.now())))
             }
             // busybox's netstat applet in busybox-based images; nodes (the kind node image)
             // and hosts have iproute2's `ss`, not net-tools.
             HostCommand::Netstat(a)
                 if is_pod && super::netstat::image_has_busybox(&self.image_of(target)) =>
             {
-                let (stdout, stderr) = super::netstat::render(&a, &self.world().net.socket_table(host));
+                let (stdout, stderr) =
+                    super::netstat::render(&a, &self.world().net.socket_table(host, self.now()));
                 ExecOutput { stdout, stderr, ..Default::default() }
             }
             HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),

@@ -199,14 +199,16 @@ impl Conversation {
 }
 
 impl Network {
-    /// The sockets of host `h` in the order the kernel's socket dumps give them (as `ss` and
-    /// `/proc/net/{tcp,udp}` list them): TCP before UDP; per protocol the bound server sockets
-    /// (in bind order), then the connections by local and peer address. A client socket shows
-    /// its connection's state (a keep-alive connection left open is established); a
-    /// conversation that has ended has no socket. Not modelled: `TIME-WAIT` and the other
-    /// closing states after the last FIN, since a finished conversation releases its socket.
-    pub fn socket_table(&self, h: HostId) -> Vec<crate::socket::SocketEntry> {
-        use crate::socket::{LISTEN_BACKLOG, SocketEntry, SocketState};
+    /// The sockets of host `h` at `now` in the order the kernel's socket dumps give them (as
+    /// `ss` and `/proc/net/{tcp,udp}` list them): TCP before UDP; per protocol the bound server
+    /// sockets (in bind order), then the connections by local and peer address. A client socket
+    /// shows its connection's state (a keep-alive connection left open is established). A TCP
+    /// client that closed first (it sends its FIN after the response) stays in `TIME-WAIT` for
+    /// [`TIME_WAIT_LEN`](crate::socket::TIME_WAIT_LEN) after the server's FIN; the server,
+    /// closing second, has no socket after the last ACK. Only listed: a TIME-WAIT socket does
+    /// not hold its port against a new connection in the model.
+    pub fn socket_table(&self, h: HostId, now: SimTime) -> Vec<crate::socket::SocketEntry> {
+        use crate::socket::{LISTEN_BACKLOG, SocketEntry, SocketState, TIME_WAIT_LEN};
         let Some(host) = self.host(h) else { return Vec::new() };
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
         let mut rows = Vec::new();
@@ -251,6 +253,27 @@ impl Network {
                     ClientState::Pending | ClientState::Done => continue,
                 };
                 conns.push(SocketEntry { proto, state, local: *local, peer: *peer, recv_q: 0, send_q });
+            }
+            if proto == SockProto::Tcp {
+                for cv in &self.convs {
+                    let (Some(local), Some(Outcome::Completed { .. }), Some(at)) =
+                        (cv.local, &cv.outcome, cv.finished)
+                    else {
+                        continue;
+                    };
+                    // Keep-alive requests end without a FIN; the others close first.
+                    if cv.spec.from != h
+                        || cv.spec.proto != ConvProto::Tcp
+                        || cv.keep_alive.is_some()
+                        || now.saturating_since(at) >= TIME_WAIT_LEN
+                        || now < at
+                        || conns.iter().any(|e| e.local == local && e.peer == cv.spec.dst)
+                    {
+                        continue;
+                    }
+                    let state = SocketState::TimeWait;
+                    conns.push(SocketEntry { proto, state, local, peer: cv.spec.dst, recv_q: 0, send_q: 0 });
+                }
             }
             conns.sort_by_key(|e| (e.local, e.peer));
             rows.extend(conns);
