@@ -31,11 +31,14 @@ pub mod facade;
 pub mod faults;
 pub mod lb_health;
 pub mod logs;
+pub mod netstat;
 pub mod ops;
 pub mod pipeline;
 pub mod proxy_view;
+pub mod ss;
 pub mod tcpdump;
 pub mod trace_report;
+pub mod traceroute;
 pub mod traffic;
 pub mod world;
 

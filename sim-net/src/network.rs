@@ -407,6 +407,16 @@ impl Network {
         id
     }
 
+    /// Registers a UDP conversation whose datagram leaves with TTL `ttl` (a traceroute probe:
+    /// `setsockopt(IP_TTL)`).
+    pub fn start_udp_with_ttl(&mut self, spec: ConversationSpec, ttl: u8) -> ConvId {
+        let id = self.start_conversation(spec);
+        if let Some(cv) = self.convs.get_mut(id.0) {
+            cv.ttl = Some(ttl);
+        }
+        id
+    }
+
     /// Registers a UDP conversation that sends `spec.payload` and then each of `more` from the
     /// same socket at the same instant (glibc's `sendmmsg` of an A and an AAAA query), and
     /// completes when every request has an answer ([`Conversation::responses`]).

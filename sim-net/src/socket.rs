@@ -167,6 +167,82 @@ pub struct ServerConn {
     pub conv: Option<ConvId>,
 }
 
+/// A socket's state as the kernel reports it to `ss` (`sock_diag`) and in `/proc/net/tcp`
+/// (`include/net/tcp_states.h`). UDP sockets are `Established` when connected, else `Close`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SocketState {
+    /// `TCP_ESTABLISHED`.
+    Established,
+    /// `TCP_SYN_SENT`.
+    SynSent,
+    /// `TCP_SYN_RECV`.
+    SynRecv,
+    /// `TCP_FIN_WAIT1`.
+    FinWait1,
+    /// `TCP_TIME_WAIT`: the side that closed first, for [`TIME_WAIT_LEN`] after the last ACK.
+    TimeWait,
+    /// `TCP_CLOSE` (an unconnected UDP socket).
+    Close,
+    /// `TCP_LAST_ACK`.
+    LastAck,
+    /// `TCP_LISTEN`.
+    Listen,
+}
+
+impl SocketState {
+    /// iproute2 `ss`'s spelling (`sstate_name` in misc/ss.c).
+    pub fn ss_name(self) -> &'static str {
+        match self {
+            SocketState::Established => "ESTAB",
+            SocketState::SynSent => "SYN-SENT",
+            SocketState::SynRecv => "SYN-RECV",
+            SocketState::FinWait1 => "FIN-WAIT-1",
+            SocketState::TimeWait => "TIME-WAIT",
+            SocketState::Close => "UNCONN",
+            SocketState::LastAck => "LAST-ACK",
+            SocketState::Listen => "LISTEN",
+        }
+    }
+
+    /// net-tools' and busybox `netstat`'s spelling of a TCP state (`tcp_state[]`).
+    pub fn netstat_name(self) -> &'static str {
+        match self {
+            SocketState::Established => "ESTABLISHED",
+            SocketState::SynSent => "SYN_SENT",
+            SocketState::SynRecv => "SYN_RECV",
+            SocketState::FinWait1 => "FIN_WAIT1",
+            SocketState::TimeWait => "TIME_WAIT",
+            SocketState::Close => "CLOSE",
+            SocketState::LastAck => "LAST_ACK",
+            SocketState::Listen => "LISTEN",
+        }
+    }
+}
+
+/// How long a connection's first closer stays in TIME-WAIT (`TCP_TIMEWAIT_LEN`, 60 s).
+pub const TIME_WAIT_LEN: SimDuration = SimDuration::from_secs(60);
+
+/// The backlog a simulated server listens with: `SOMAXCONN`, 4096 since Linux 5.4, the cap
+/// `listen(2)` applies and what Go servers ask for. `ss` shows it as a listener's Send-Q.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// One socket of a namespace as `ss` and `netstat` list it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketEntry {
+    /// Protocol.
+    pub proto: SockProto,
+    /// State.
+    pub state: SocketState,
+    /// Local address and port (`0.0.0.0` = any).
+    pub local: SocketAddrV4,
+    /// Peer address and port; `0.0.0.0:0` for a listener or an unconnected UDP socket.
+    pub peer: SocketAddrV4,
+    /// Bytes received and not read (always 0 in the model: applications read at once).
+    pub recv_q: u32,
+    /// Bytes sent and not acknowledged; for a listener, its backlog.
+    pub send_q: u32,
+}
+
 /// A bind that conflicts with an existing socket (`EADDRINUSE`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("bind {proto} {addr}: address already in use")]

@@ -491,3 +491,82 @@ fn loopback_conversation_stays_on_lo() {
     // Loopback has no latency.
     assert_eq!(conv.finished, conv.started);
 }
+
+/// A router that DNATs a datagram in PREROUTING and then finds its TTL spent sends time
+/// exceeded with the datagram's (unconfirmed) connection attached (`nf_ct_attach` in
+/// `icmp_glue_bits`): the error is un-NATed, so its source reads as the address the client
+/// asked for, as traceroute shows through a DNAT (tests/data/real-tools/traceroute/).
+#[test]
+fn time_exceeded_from_a_dnat_router_carries_the_connection_and_is_un_natted() {
+    let mut t = routed(DNAT, true);
+    t.sim.world.host_mut(t.client).unwrap().add_route_str("10.96.0.0/12 via 10.1.0.1 dev eth0").unwrap();
+    let probe = |t: &mut Routed, dst: &str, ttl: u8| {
+        let s = spec(t.client, ConvProto::Udp, dst);
+        let (net, sched) = t.sim.split();
+        let id = net.start_udp_with_ttl(s, ttl);
+        sched.schedule_in(SimDuration::ZERO, sim_net::network::NetEvent::ConvStart(id));
+        t.sim.run_until(SimTime::MAX);
+        t.sim.world.conversation(id).unwrap().outcome.clone()
+    };
+    // DNATed (udp 53 → 10.2.0.2:5353): the router's error comes from the service address.
+    assert_eq!(
+        probe(&mut t, "10.96.0.1:53", 1),
+        Some(Outcome::Unreachable { icmp_type: 11, code: 0, from: ip("10.96.0.1") })
+    );
+    // Not DNATed: from the router's own address towards the client.
+    assert_eq!(
+        probe(&mut t, "10.2.0.2:53", 1),
+        Some(Outcome::Unreachable { icmp_type: 11, code: 0, from: ip("10.1.0.1") })
+    );
+    // TTL 2 reaches the server (an echo server on 53; nothing on 5353: port unreachable, un-NATed).
+    assert_eq!(
+        probe(&mut t, "10.96.0.1:53", 2),
+        Some(Outcome::Unreachable { icmp_type: 3, code: 3, from: ip("10.96.0.1") })
+    );
+}
+
+/// `Network::socket_table`: what `ss` and `netstat` list — bound sockets, then connections in
+/// their states (a SYN not yet answered is SYN-SENT on the client and nothing on the server).
+#[test]
+fn the_socket_table_lists_listeners_and_connections_in_their_states() {
+    use sim_net::socket::{LISTEN_BACKLOG, SocketState};
+    let mut t = routed(DNAT, true);
+    let rows = t.sim.world.socket_table(t.server, SimTime::ZERO);
+    let listed: Vec<(SockProto, SocketState, String, u32)> =
+        rows.iter().map(|r| (r.proto, r.state, r.local.to_string(), r.send_q)).collect();
+    assert_eq!(
+        listed,
+        [
+            (SockProto::Tcp, SocketState::Listen, "0.0.0.0:8080".to_string(), LISTEN_BACKLOG),
+            (SockProto::Udp, SocketState::Close, "0.0.0.0:53".to_string(), 0),
+        ]
+    );
+    // A connection to an address nobody has: the client's socket waits in SYN-SENT.
+    let id = converse(&mut t.sim, spec(t.client, ConvProto::Tcp, "10.2.0.99:80"));
+    t.sim.run_until(SimTime::from_nanos(500_000_000));
+    let local = t.sim.world.conversation(id).unwrap().local.unwrap();
+    let rows = t.sim.world.socket_table(t.client, t.sim.now());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].state, rows[0].local, rows[0].peer, rows[0].send_q),
+        (SocketState::SynSent, local, sa("10.2.0.99:80"), 1)
+    );
+    // Once it has failed, the socket is gone.
+    t.sim.run_until(SimTime::MAX);
+    let now = t.sim.now();
+    assert!(t.sim.world.socket_table(t.client, now).is_empty());
+    // A request answered and closed by the client first: TIME-WAIT for 60 s, then nothing.
+    let id = converse(&mut t.sim, spec(t.client, ConvProto::Tcp, "10.2.0.2:8080"));
+    t.sim.run_until(SimTime::MAX);
+    let conv = t.sim.world.conversation(id).unwrap().clone();
+    assert!(matches!(conv.outcome, Some(Outcome::Completed { .. })));
+    let done = conv.finished.unwrap();
+    let rows = t.sim.world.socket_table(t.client, done + SimDuration::from_secs(59));
+    assert_eq!(
+        rows.iter().map(|r| (r.state, r.local, r.peer)).collect::<Vec<_>>(),
+        [(SocketState::TimeWait, conv.local.unwrap(), sa("10.2.0.2:8080"))]
+    );
+    assert!(t.sim.world.socket_table(t.client, done + SimDuration::from_secs(60)).is_empty());
+    // The server closed second: no socket left there but its listeners.
+    assert_eq!(t.sim.world.socket_table(t.server, done).len(), 2);
+}

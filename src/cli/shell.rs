@@ -86,6 +86,9 @@ const SHELL_COMMANDS: &[&str] = &[
     "timeout",
     "kill",
     "jobs",
+    "ss",
+    "netstat",
+    "traceroute",
 ];
 
 const KUBECTL_VERBS: &[&str] = &[

@@ -61,6 +61,12 @@ pub enum HostCommand {
     Kill { args: Vec<String> },
     /// `jobs`.
     Jobs,
+    /// iproute2 `ss [-tulanH46]` (nodes and hosts).
+    Ss(super::ss::SsArgs),
+    /// busybox `netstat [-laentuwxW]` (pods with a busybox-based image).
+    Netstat(super::netstat::NetstatArgs),
+    /// `traceroute [-n] [-m MAX] [-q N] [-w SECS] [-p PORT] [-f FIRST] [-U] HOST`.
+    Traceroute(super::traceroute::TracerouteArgs),
 }
 
 /// A URL as curl and wget take it: `[http://]host[:port][/path]`.
@@ -328,6 +334,9 @@ pub fn parse(line: &str) -> Result<HostCommand, CommandError> {
         "timeout" => parse_timeout(&args),
         "kill" => Ok(HostCommand::Kill { args }),
         "jobs" => Ok(HostCommand::Jobs),
+        "ss" => super::ss::parse_ss(&args).map(HostCommand::Ss),
+        "netstat" => super::netstat::parse_netstat(&args).map(HostCommand::Netstat),
+        "traceroute" => super::traceroute::parse_traceroute(&args).map(HostCommand::Traceroute),
         other => Err(CommandError::usage(format!("sh: {other}: not found"), 127)),
     }
 }
@@ -447,8 +456,8 @@ mod tests {
 
     #[test]
     fn unknown_commands_are_not_found() {
-        let e = parse("traceroute 10.0.0.1").unwrap_err();
-        assert_eq!((e.message.as_str(), e.exit_code), ("sh: traceroute: not found", 127));
+        let e = parse("mtr 10.0.0.1").unwrap_err();
+        assert_eq!((e.message.as_str(), e.exit_code), ("sh: mtr: not found", 127));
     }
 
     #[test]

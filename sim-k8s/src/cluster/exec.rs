@@ -7,7 +7,8 @@
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
 //! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
 //! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
-//! conntrack (see sim-net), tcpdump (`tcpdump.rs`). Left out: `curl -v`, TLS (an `https://`
+//! conntrack (see sim-net), tcpdump (`tcpdump.rs`), iproute2 `ss` (`ss.rs`), busybox `netstat`
+//! (`netstat.rs`), busybox and Linux `traceroute` (`traceroute.rs`). Left out: `curl -v`, TLS (an `https://`
 //! URL is a plain TCP request to port 443), busybox's own nslookup format.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
@@ -303,6 +304,30 @@ impl Cluster {
             HostCommand::Tcpdump(t) => self.tcpdump(target, host, &t, None),
             HostCommand::Kill { args } => self.kill(target, &args),
             HostCommand::Jobs => self.jobs_list(target),
+            // Pods' images carry no iproute2 (busybox has no `ss` applet; nginx and the other
+            // Debian-based images install neither iproute2 nor net-tools).
+            HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
+            HostCommand::Ss(a) => {
+                ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host, self.now())))
+            }
+            // busybox's netstat applet in busybox-based images; nodes (the kind node image)
+            // and hosts have iproute2's `ss`, not net-tools.
+            HostCommand::Netstat(a)
+                if is_pod && super::netstat::image_has_busybox(&self.image_of(target)) =>
+            {
+                let (stdout, stderr) =
+                    super::netstat::render(&a, &self.world().net.socket_table(host, self.now()));
+                ExecOutput { stdout, stderr, ..Default::default() }
+            }
+            HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),
+            // busybox's applet in busybox-based pods; the traceroute package on nodes and hosts.
+            HostCommand::Traceroute(a) if !is_pod => {
+                self.traceroute(target, host, &a, super::traceroute::Flavour::Modern)
+            }
+            HostCommand::Traceroute(a) if super::netstat::image_has_busybox(&self.image_of(target)) => {
+                self.traceroute(target, host, &a, super::traceroute::Flavour::Busybox)
+            }
+            HostCommand::Traceroute(_) => ExecOutput::err("sh: traceroute: not found", 127),
         }
     }
 

@@ -166,6 +166,9 @@ pub struct Conversation {
     pub keep_alive: Option<KeepAlive>,
     /// TCP: whether this request went on a connection an earlier one opened.
     pub reused: bool,
+    /// UDP: the TTL of its datagrams (`IP_TTL`, as traceroute sets it per probe); else the
+    /// default 64.
+    pub ttl: Option<u8>,
     state: ClientState,
     response: Vec<u8>,
 }
@@ -188,9 +191,94 @@ impl Conversation {
             more: vec![],
             keep_alive: None,
             reused: false,
+            ttl: None,
             state: ClientState::Pending,
             response: vec![],
         }
+    }
+}
+
+impl Network {
+    /// The sockets of host `h` at `now` in the order the kernel's socket dumps give them (as
+    /// `ss` and `/proc/net/{tcp,udp}` list them): TCP before UDP; per protocol the bound server
+    /// sockets (in bind order), then the connections by local and peer address. A client socket
+    /// shows its connection's state (a keep-alive connection left open is established). A TCP
+    /// client that closed first (it sends its FIN after the response) stays in `TIME-WAIT` for
+    /// [`TIME_WAIT_LEN`](crate::socket::TIME_WAIT_LEN) after the server's FIN; the server,
+    /// closing second, has no socket after the last ACK. Only listed: a TIME-WAIT socket does
+    /// not hold its port against a new connection in the model.
+    pub fn socket_table(&self, h: HostId, now: SimTime) -> Vec<crate::socket::SocketEntry> {
+        use crate::socket::{LISTEN_BACKLOG, SocketEntry, SocketState, TIME_WAIT_LEN};
+        let Some(host) = self.host(h) else { return Vec::new() };
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        let mut rows = Vec::new();
+        for proto in [SockProto::Tcp, SockProto::Udp, SockProto::Sctp] {
+            for l in host.sockets.listeners().iter().filter(|l| l.proto == proto) {
+                let (state, send_q) = if proto == SockProto::Udp {
+                    (SocketState::Close, 0)
+                } else {
+                    (SocketState::Listen, LISTEN_BACKLOG)
+                };
+                rows.push(SocketEntry { proto, state, local: l.addr, peer: any, recv_q: 0, send_q });
+            }
+            let mut conns: Vec<SocketEntry> = Vec::new();
+            if proto == SockProto::Tcp {
+                for ((local, peer), conn) in &host.sockets.tcp_server {
+                    let state = match conn.state {
+                        ServerTcpState::SynRecv => SocketState::SynRecv,
+                        ServerTcpState::Established => SocketState::Established,
+                        ServerTcpState::LastAck => SocketState::LastAck,
+                    };
+                    conns.push(SocketEntry {
+                        proto,
+                        state,
+                        local: *local,
+                        peer: *peer,
+                        recv_q: 0,
+                        send_q: 0,
+                    });
+                }
+            }
+            for ((p, local, peer), c) in &host.sockets.clients {
+                if *p != proto {
+                    continue;
+                }
+                let Some(cv) = self.convs.get(c.0) else { continue };
+                let (state, send_q) = match cv.state {
+                    ClientState::SynSent => (SocketState::SynSent, 1),
+                    ClientState::FinWait => (SocketState::FinWait1, 1),
+                    ClientState::Established | ClientState::WaitReply => (SocketState::Established, 0),
+                    // A keep-alive connection left open for the next request.
+                    ClientState::Done if proto == SockProto::Tcp => (SocketState::Established, 0),
+                    ClientState::Pending | ClientState::Done => continue,
+                };
+                conns.push(SocketEntry { proto, state, local: *local, peer: *peer, recv_q: 0, send_q });
+            }
+            if proto == SockProto::Tcp {
+                for cv in &self.convs {
+                    let (Some(local), Some(Outcome::Completed { .. }), Some(at)) =
+                        (cv.local, &cv.outcome, cv.finished)
+                    else {
+                        continue;
+                    };
+                    // Keep-alive requests end without a FIN; the others close first.
+                    if cv.spec.from != h
+                        || cv.spec.proto != ConvProto::Tcp
+                        || cv.keep_alive.is_some()
+                        || now.saturating_since(at) >= TIME_WAIT_LEN
+                        || now < at
+                        || conns.iter().any(|e| e.local == local && e.peer == cv.spec.dst)
+                    {
+                        continue;
+                    }
+                    let state = SocketState::TimeWait;
+                    conns.push(SocketEntry { proto, state, local, peer: cv.spec.dst, recv_q: 0, send_q: 0 });
+                }
+            }
+            conns.sort_by_key(|e| (e.local, e.peer));
+            rows.extend(conns);
+        }
+        rows
     }
 }
 
@@ -360,7 +448,10 @@ impl Network {
             }
             ConvProto::Udp => {
                 self.set_state(c, ClientState::WaitReply);
-                let p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
+                let mut p = Packet::udp(src, port, *dst.ip(), dst.port()).with_payload(payload);
+                if let Some(ttl) = self.convs.get(c.0).and_then(|cv| cv.ttl) {
+                    p.ttl = ttl;
+                }
                 self.local_out(spec.from, p, Some(c));
                 let more = self.convs.get(c.0).map(|cv| cv.more.clone()).unwrap_or_default();
                 for datagram in more {

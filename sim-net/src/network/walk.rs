@@ -310,7 +310,7 @@ impl Network {
             }
             RouteDecision::Unicast(r) => {
                 if pkt.ttl <= 1 {
-                    self.time_exceeded(h, &pkt);
+                    self.time_exceeded(h, &pkt, Some(&ct));
                     return Err(self.finish(h, meta, Disposition::TtlExceeded));
                 }
                 pkt.ttl -= 1;
@@ -832,17 +832,7 @@ impl Network {
             }
         };
         let Some(mut answer) = answer else { return };
-        let attached = match ct {
-            CtClass::New(e) => Some((e, Direction::Reply)),
-            CtClass::Tracked { entry, dir, state } if *state != CtState::Invalid => Some((entry, dir.flip())),
-            _ => None,
-        };
-        if let Some((e, dir)) = attached
-            && (e.status.has(CtStatus::SRC_NAT) || e.status.has(CtStatus::DST_NAT))
-        {
-            nat::translate(&mut answer, e, dir, Manip::Dst);
-            nat::translate(&mut answer, e, dir, Manip::Src);
-        }
+        attach_nat(&mut answer, ct);
         self.local_out(h, answer, conv);
     }
 
@@ -888,9 +878,17 @@ impl Network {
         }
     }
 
-    fn time_exceeded(&mut self, h: HostId, pkt: &Packet) {
-        if let Some(a) = self.make_icmp_error(h, pkt, Icmp::TimeExceeded { original: Box::new(pkt.clone()) })
+    /// ICMP time exceeded about `pkt` from `h`. Like every ICMP error the kernel builds,
+    /// it carries the offending packet's connection (`icmp_glue_bits` calls `nf_ct_attach`),
+    /// even one not yet confirmed: a router that DNATed the packet in PREROUTING un-NATs its
+    /// own error, whose source then reads as the address the sender asked for.
+    fn time_exceeded(&mut self, h: HostId, pkt: &Packet, ct: Option<&CtClass>) {
+        if let Some(mut a) =
+            self.make_icmp_error(h, pkt, Icmp::TimeExceeded { original: Box::new(pkt.clone()) })
         {
+            if let Some(ct) = ct {
+                attach_nat(&mut a, ct);
+            }
             self.local_out(h, a, None);
         }
     }
@@ -970,7 +968,7 @@ impl Network {
     /// server: TTL 1 dies with ICMP time exceeded.
     fn ipvs_decrement_ttl(&mut self, h: HostId, meta: PacketMeta, pkt: &mut Packet) -> Step<()> {
         if pkt.ttl <= 1 {
-            self.time_exceeded(h, pkt);
+            self.time_exceeded(h, pkt, None);
             return Err(self.finish(h, meta, Disposition::TtlExceeded));
         }
         pkt.ttl -= 1;
@@ -1078,4 +1076,20 @@ fn sim_net_ext_context<'a>(
     ipvs: Option<&'a crate::ipvs::Ipvs>,
 ) -> crate::netfilter::ext::ExtContext<'a> {
     crate::netfilter::ext::ExtContext { ct, physdev_in, physdev_out: None, in_addr, ipvs }
+}
+
+/// Translates a locally built answer to a packet (REJECT's, an ICMP error) as the other
+/// direction of the packet's connection, which `nf_ct_attach` gave it.
+fn attach_nat(answer: &mut Packet, ct: &CtClass) {
+    let attached = match ct {
+        CtClass::New(e) => Some((e, Direction::Reply)),
+        CtClass::Tracked { entry, dir, state } if *state != CtState::Invalid => Some((entry, dir.flip())),
+        _ => None,
+    };
+    if let Some((e, dir)) = attached
+        && (e.status.has(CtStatus::SRC_NAT) || e.status.has(CtStatus::DST_NAT))
+    {
+        nat::translate(answer, e, dir, Manip::Dst);
+        nat::translate(answer, e, dir, Manip::Src);
+    }
 }
