@@ -347,9 +347,8 @@ impl ApiServer {
         owner_kind: &str,
         owner: &str,
     ) -> Vec<Rc<Object>> {
-        let ns = if kind.is_namespaced() { namespace } else { "" };
-        let names = self.index.owned(kind, namespace, owner_kind, owner);
-        names.into_iter().filter_map(|n| self.objects.get_parts(kind, ns, n).cloned()).collect()
+        let slots = self.index.owned(kind, namespace, owner_kind, owner);
+        slots.into_iter().filter_map(|s| self.objects.by_slot(s).cloned()).collect()
     }
 
     /// One object by kind, namespace and name.
@@ -393,15 +392,15 @@ impl ApiServer {
     /// Objects of `kind` in `namespace` whose labels satisfy a map `selector`, in name order
     /// (an indexed lookup for pods and EndpointSlices; an empty selector selects nothing).
     pub fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object> {
-        let names = self.index.selected(kind, namespace, selector).unwrap_or_default();
-        names.into_iter().filter_map(|n| self.get_named(kind, namespace, n)).collect()
+        let slots = self.index.selected(kind, namespace, selector).unwrap_or_default();
+        slots.into_iter().filter_map(|s| self.objects.by_slot(s).map(|o| o.as_ref())).collect()
     }
 
     /// Objects of `kind` in `namespace` controlled by the `owner_kind` named `owner`, in name
     /// order.
     pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&Object> {
-        let names = self.index.owned(kind, namespace, owner_kind, owner);
-        names.into_iter().filter_map(|n| self.get_named(kind, namespace, n)).collect()
+        let slots = self.index.owned(kind, namespace, owner_kind, owner);
+        slots.into_iter().filter_map(|s| self.objects.by_slot(s).map(|o| o.as_ref())).collect()
     }
 
     /// Services in `namespace` whose (non-empty) selector `labels` satisfy, in name order.
@@ -420,15 +419,15 @@ impl ApiServer {
 
     /// Pods bound to `node`, in (namespace, name) order.
     pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a crate::api::Pod> + 'a {
-        let keys: Vec<&(String, String)> = self.index.pods_on(node).collect();
-        keys.into_iter().filter_map(move |(ns, n)| self.get_named(Kind::Pod, ns, n)?.as_pod())
+        self.index.pods_on(node).filter_map(move |s| self.objects.by_slot(s)?.as_pod())
     }
 
     /// Stores `obj` under `key`, keeping the indexes; returns the stored object.
     fn put(&mut self, key: ObjectKey, obj: Object) -> &Object {
+        let slot = self.objects.slot_for(&key);
         match self.objects.get(&key) {
-            Some(old) => self.index.replace(&key, old, &obj),
-            None => self.index.insert(&key, &obj),
+            Some(old) => self.index.replace(&key, old, &obj, slot),
+            None => self.index.insert(&key, &obj, slot),
         }
         self.objects.insert(key, Rc::new(obj)).0
     }

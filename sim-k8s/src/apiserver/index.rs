@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 use indexmap::{Equivalent, IndexMap};
 use sim_core::hash::FxBuildHasher;
 
+use super::object_map::Slot;
 use crate::api::{Kind, Object, ObjectKey};
 
 /// An index key: a kind, a namespace and two strings — (owner kind, owner name) for the owner
@@ -75,16 +76,19 @@ impl Equivalent<PostingKey> for PostingRef<'_> {
 
 /// Posting sets by key; the map's own order is never observed.
 type Postings<V> = IndexMap<PostingKey, BTreeSet<V>, FxBuildHasher>;
+/// Posting lists of objects by key: names in order, each with its object's store slot, so a
+/// hit costs no second lookup by name.
+type SlotPostings = IndexMap<PostingKey, BTreeMap<String, Slot>, FxBuildHasher>;
 
 /// Secondary indexes over the store's objects.
 #[derive(Clone, Debug, Default)]
 pub struct StoreIndex {
-    /// (dependent kind, namespace, owner kind, owner name) → dependents' names.
-    owned: Postings<String>,
-    /// (kind, namespace, label key, label value) → names.
-    labels: Postings<String>,
-    /// node → (namespace, name) of its pods.
-    pods_by_node: IndexMap<String, BTreeSet<(String, String)>, FxBuildHasher>,
+    /// (dependent kind, namespace, owner kind, owner name) → dependents' names and slots.
+    owned: SlotPostings,
+    /// (kind, namespace, label key, label value) → names and slots.
+    labels: SlotPostings,
+    /// node → (namespace, name) of its pods, with their slots.
+    pods_by_node: IndexMap<String, BTreeMap<(String, String), Slot>, FxBuildHasher>,
     /// (Service, namespace, selector key, selector value) → Services' names.
     selectors: Postings<String>,
 }
@@ -95,24 +99,24 @@ fn label_indexed(kind: Kind) -> bool {
 }
 
 impl StoreIndex {
-    /// Records `obj` stored under `key`.
-    pub fn insert(&mut self, key: &ObjectKey, obj: &Object) {
-        self.edit(key, obj, true);
+    /// Records `obj` stored under `key` in `slot`.
+    pub fn insert(&mut self, key: &ObjectKey, obj: &Object, slot: Slot) {
+        self.edit(key, obj, Some(slot));
     }
 
     /// Forgets `obj`, which was stored under `key`.
     pub fn remove(&mut self, key: &ObjectKey, obj: &Object) {
-        self.edit(key, obj, false);
+        self.edit(key, obj, None);
     }
 
-    /// Replaces `old` by `new` under `key`; nothing to do when no indexed field changed (a
-    /// status write, most updates).
-    pub fn replace(&mut self, key: &ObjectKey, old: &Object, new: &Object) {
+    /// Replaces `old` by `new` under `key` (in `slot`); nothing to do when no indexed field
+    /// changed (a status write, most updates).
+    pub fn replace(&mut self, key: &ObjectKey, old: &Object, new: &Object, slot: Slot) {
         if Self::same_entries(old, new) {
             return;
         }
-        self.edit(key, old, false);
-        self.edit(key, new, true);
+        self.edit(key, old, None);
+        self.edit(key, new, Some(slot));
     }
 
     /// True if `a` and `b` have the same index entries: labels, controlling owner, a Service's
@@ -133,17 +137,19 @@ impl StoreIndex {
         specific && ma.labels == mb.labels && owner(ma) == owner(mb)
     }
 
-    fn edit(&mut self, key: &ObjectKey, obj: &Object, add: bool) {
+    /// Adds `obj`'s entries (with its slot) or, for `None`, removes them.
+    fn edit(&mut self, key: &ObjectKey, obj: &Object, slot: Option<Slot>) {
         let Some(meta) = obj.meta() else { return };
+        let add = slot.is_some();
         let ns = key.namespace.as_str();
         if let Some(o) = meta.owner_references.iter().find(|o| o.controller == Some(true)) {
             let k = PostingRef { kind: key.kind, namespace: ns, a: &o.kind, b: &o.name };
-            edit_posting(&mut self.owned, k, &key.name, add);
+            edit_slots(&mut self.owned, k, &key.name, slot);
         }
         if label_indexed(key.kind) {
             for (lk, lv) in &meta.labels {
                 let k = PostingRef { kind: key.kind, namespace: ns, a: lk, b: lv };
-                edit_posting(&mut self.labels, k, &key.name, add);
+                edit_slots(&mut self.labels, k, &key.name, slot);
             }
         }
         if let Object::Service(s) = obj {
@@ -157,13 +163,13 @@ impl StoreIndex {
         {
             let v = (key.namespace.clone(), key.name.clone());
             let node = p.spec.node_name.as_str();
-            if add {
+            if let Some(slot) = slot {
                 match self.pods_by_node.get_mut(node) {
                     Some(s) => {
-                        s.insert(v);
+                        s.insert(v, slot);
                     }
                     None => {
-                        self.pods_by_node.insert(node.to_string(), BTreeSet::from([v]));
+                        self.pods_by_node.insert(node.to_string(), BTreeMap::from([(v, slot)]));
                     }
                 }
             } else if let Some(s) = self.pods_by_node.get_mut(node) {
@@ -175,22 +181,23 @@ impl StoreIndex {
         }
     }
 
-    /// Names of `kind` objects in `namespace` controlled by the `owner_kind` named `owner`.
-    pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<&str> {
+    /// Slots of the `kind` objects in `namespace` controlled by the `owner_kind` named `owner`,
+    /// in name order.
+    pub fn owned(&self, kind: Kind, namespace: &str, owner_kind: &str, owner: &str) -> Vec<Slot> {
         let k = PostingRef { kind, namespace, a: owner_kind, b: owner };
-        self.owned.get(&k).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.owned.get(&k).map(|s| s.values().copied().collect()).unwrap_or_default()
     }
 
-    /// Names of `kind` objects in `namespace` carrying every label of `selector`, in name
+    /// Slots of the `kind` objects in `namespace` carrying every label of `selector`, in name
     /// order; None for an empty selector (which selects everything in the namespace). The
     /// smallest posting list is scanned and the others checked against it.
-    pub fn selected<'a>(
-        &'a self,
+    pub fn selected(
+        &self,
         kind: Kind,
         namespace: &str,
         selector: &BTreeMap<String, String>,
-    ) -> Option<Vec<&'a str>> {
-        let mut lists: Vec<&BTreeSet<String>> = Vec::with_capacity(selector.len());
+    ) -> Option<Vec<Slot>> {
+        let mut lists: Vec<&BTreeMap<String, Slot>> = Vec::with_capacity(selector.len());
         for (k, v) in selector {
             match self.labels.get(&PostingRef { kind, namespace, a: k, b: v }) {
                 Some(s) => lists.push(s),
@@ -199,7 +206,13 @@ impl StoreIndex {
         }
         lists.sort_by_key(|s| s.len());
         let (first, rest) = lists.split_first()?;
-        Some(first.iter().filter(|n| rest.iter().all(|s| s.contains(*n))).map(String::as_str).collect())
+        Some(
+            first
+                .iter()
+                .filter(|(n, _)| rest.iter().all(|s| s.contains_key(*n)))
+                .map(|(_, slot)| *slot)
+                .collect(),
+        )
     }
 
     /// Names of the Services in `namespace` whose selector has one of `labels`' pairs (the
@@ -214,9 +227,36 @@ impl StoreIndex {
         out
     }
 
-    /// (namespace, name) of the pods bound to `node`, in key order.
-    pub fn pods_on(&self, node: &str) -> impl Iterator<Item = &(String, String)> {
-        self.pods_by_node.get(node).into_iter().flatten()
+    /// Slots of the pods bound to `node`, in (namespace, name) order.
+    pub fn pods_on(&self, node: &str) -> impl Iterator<Item = Slot> + '_ {
+        self.pods_by_node.get(node).into_iter().flat_map(|m| m.values().copied())
+    }
+}
+
+/// Adds `name` in `slot` to (or, for `None`, removes it from) the posting list under `k`; an
+/// emptied list goes.
+fn edit_slots(map: &mut SlotPostings, k: PostingRef<'_>, name: &str, slot: Option<Slot>) {
+    match slot {
+        Some(slot) => match map.get_mut(&k) {
+            Some(s) => match s.get_mut(name) {
+                Some(v) => *v = slot,
+                None => {
+                    s.insert(name.to_string(), slot);
+                }
+            },
+            None => {
+                map.insert(k.to_owned(), BTreeMap::from([(name.to_string(), slot)]));
+            }
+        },
+        None => {
+            if let Some(i) = map.get_index_of(&k) {
+                let s = &mut map[i];
+                s.remove(name);
+                if s.is_empty() {
+                    map.swap_remove_index(i);
+                }
+            }
+        }
     }
 }
 

@@ -18,8 +18,9 @@ use sim_core::hash::FxBuildHasher;
 use crate::api::object::KeyRef;
 use crate::api::{Kind, Object, ObjectKey};
 
-/// A slot in [`ObjectMap::slots`].
-type Slot = u32;
+/// A slot in [`ObjectMap::slots`]: stable while its object is stored (the indexes name
+/// objects by slot).
+pub type Slot = u32;
 
 /// Objects by key, in key order and by hash.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +52,20 @@ impl ObjectMap {
 
     fn slot(&self, slot: Slot) -> Option<&Rc<Object>> {
         self.slots.get(slot as usize)?.as_ref()
+    }
+
+    /// The object in `slot` (an index hit).
+    #[inline]
+    pub fn by_slot(&self, slot: Slot) -> Option<&Rc<Object>> {
+        self.slot(slot)
+    }
+
+    /// The slot `key`'s object has, or the one [`ObjectMap::insert`] will give it.
+    pub fn slot_for(&self, key: &ObjectKey) -> Slot {
+        match self.lookup.get(&KeyRef::of(key)) {
+            Some(&slot) => slot,
+            None => self.free.last().copied().unwrap_or(self.slots.len() as Slot),
+        }
     }
 
     /// Stores `obj` under `key`; returns the stored object and the one it replaced.
