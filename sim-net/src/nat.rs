@@ -386,6 +386,33 @@ mod tests {
         assert!((5..=60).contains(&found), "{found}");
     }
 
+    #[test]
+    fn two_unconfirmed_entries_can_be_given_one_port_and_the_second_is_dropped() {
+        // kubernetes#23604: two pods on one node open connections to one server at the same
+        // time, from the same source port. Neither entry is confirmed while the other is bound,
+        // so without --random-fully both keep the port; the second confirmation clashes.
+        for (rf, clashes) in [(false, true), (true, false)] {
+            let mut ct = Conntrack::default();
+            let mut rng = SimRng::new(21);
+            let masq = NatRequest::Masquerade { ports: None, random_fully: rf };
+            let mut pending = vec![];
+            for client in [Ipv4Addr::new(10, 244, 1, 5), Ipv4Addr::new(10, 244, 1, 6)] {
+                let mut e = new_entry(&mut ct, &Packet::tcp(client, 43512, POD, 443, TcpFlags::SYN));
+                bind(&mut e, masq, Some(NODE), &ct, SimTime::ZERO, &mut rng).unwrap();
+                pending.push(e);
+            }
+            // Both replies are POD:443 -> NODE:port: equal when the port is.
+            assert_eq!(pending[0].reply == pending[1].reply, clashes, "random_fully={rf}");
+            ct.confirm(SimTime::ZERO, pending[0]).unwrap();
+            let second = ct.confirm(SimTime::ZERO, pending[1]);
+            assert_eq!(second.is_err(), clashes);
+            if second.is_err() {
+                assert_eq!(ct.resolve_clash(SimTime::ZERO, &pending[1]), None);
+                assert_eq!(ct.insert_failed(), 1);
+            }
+        }
+    }
+
     proptest! {
         /// Every reply of a NATed connection, un-NATed, is exactly the inverse of what the
         /// originator sent; every later original packet is translated like the first.
