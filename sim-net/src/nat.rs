@@ -8,11 +8,27 @@
 //! PREROUTING/OUTPUT, before routing; source ([`Manip::Src`]) at POSTROUTING/INPUT. A packet is
 //! rewritten to its direction's *target* tuple (the inverse of the other direction's tuple).
 //!
-//! Port choice (`nf_nat_l4proto_unique_tuple`): SNAT/MASQUERADE keep the source port when the
-//! resulting reply tuple is free, else search the range (`--to-ports`, or 1–511 / 600–1023 /
-//! 1024–65535 by the original port's class) from an offset; `--random-fully` never keeps the
-//! port and draws the offset from the seeded stream. The kernel's non-random offset is a keyed
-//! hash; we draw it from the same seeded stream. ICMP echo identifiers are never remapped.
+//! Port choice, as `get_unique_tuple` step 3 and `nf_nat_l4proto_unique_tuple` (Linux 6.x
+//! `nf_nat_core.c`) make it for a source manipulation:
+//! - without `--random`/`--random-fully` (`NF_NAT_RANGE_PROTO_RANDOM_ALL`) the source port is
+//!   kept when the resulting reply tuple is free; with `--to-ports` only when it is in the
+//!   range, and a one-port range is kept even when taken;
+//! - otherwise the range (`--to-ports`, or 1–511 / 600–1023 / 1024–65535 by the original
+//!   port's class) is walked from `min + off % size`, `off` a random 16-bit value
+//!   (`get_random_u16`, drawn here from the seeded stream), for at most 128 ports; when all are
+//!   taken, from a new random offset over half as many, down to 16 (the kernel bounds the
+//!   search: it runs in softirq). The kernel draws that offset whether or not the rule has
+//!   `--random-fully` — the flag only stops the original port from being kept.
+//! - When no free port is found the last one tried is used anyway: NAT setup never fails for
+//!   want of a port. The entry then clashes when it is confirmed and the packet is dropped,
+//!   counted in `insert_failed` (`conntrack -S`).
+//!
+//! Only confirmed entries count as taken (`nf_nat_used_tuple` looks up the conntrack hash):
+//! two connections whose entries are still unconfirmed can be given the same port, and the
+//! second to be confirmed is dropped. Not modelled: `find_appropriate_src` (reusing the
+//! mapping of an existing connection from the same source address and port) and
+//! `nf_nat_used_tuple_harder` (evicting a TIME_WAIT entry that holds the port); ICMP echo
+//! identifiers are never remapped.
 
 use std::net::Ipv4Addr;
 
@@ -37,9 +53,6 @@ pub enum NatError {
     /// MASQUERADE on an interface without an IPv4 address (the kernel drops the packet).
     #[error("masquerade: no address on the outgoing interface")]
     NoMasqueradeAddress,
-    /// Every port of the range is in use.
-    #[error("no free source port in {lo}-{hi} for {addr}")]
-    PortsExhausted { addr: Ipv4Addr, lo: u16, hi: u16 },
 }
 
 /// Sets up `req` on the unconfirmed entry `e`. `masq_addr` is the primary address of the
@@ -64,12 +77,12 @@ pub fn bind(
         }
         NatRequest::Snat { addr, ports, random_fully } => {
             t.src = addr;
-            e.reply = unique_source(t, ports, random_fully, ct, now, rng)?.invert();
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng).invert();
             e.status.set(CtStatus::SRC_NAT);
         }
         NatRequest::Masquerade { ports, random_fully } => {
             t.src = masq_addr.ok_or(NatError::NoMasqueradeAddress)?;
-            e.reply = unique_source(t, ports, random_fully, ct, now, rng)?.invert();
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng).invert();
             e.status.set(CtStatus::SRC_NAT);
         }
     }
@@ -87,30 +100,50 @@ fn default_range(port: u16) -> (u16, u16) {
     }
 }
 
+/// `nf_nat_l4proto_unique_tuple`'s search: at most this many ports from one offset.
+const MAX_ATTEMPTS: u32 = 128;
+
+/// The reply-side source tuple for `t` (source address already rewritten). `random` is
+/// `NF_NAT_RANGE_PROTO_RANDOM_ALL` (`--random` or `--random-fully`).
 fn unique_source(
     t: Tuple,
     ports: Option<(u16, u16)>,
-    random_fully: bool,
+    random: bool,
     ct: &Conntrack,
     now: SimTime,
     rng: &mut SimRng,
-) -> Result<Tuple, NatError> {
-    let Some((sport, dport)) = t.ports() else { return Ok(t) };
-    let (lo, hi) = ports.unwrap_or_else(|| default_range(sport));
-    let (lo, hi) = (lo.min(hi), lo.max(hi));
-    if !random_fully && (lo..=hi).contains(&sport) && !ct.tuple_taken(now, &t.invert()) {
-        return Ok(t);
-    }
-    let size = u32::from(hi - lo) + 1;
-    let off = rng.next_u32() % size;
-    for i in 0..size {
-        let p = lo + ((off + i) % size) as u16;
-        let cand = t.with_ports(p, dport);
-        if !ct.tuple_taken(now, &cand.invert()) {
-            return Ok(cand);
+) -> Tuple {
+    let Some((sport, dport)) = t.ports() else { return t };
+    let used = |c: &Tuple| ct.tuple_taken(now, &c.invert());
+    if !random {
+        let keep = match ports {
+            None => !used(&t),
+            Some((lo, hi)) => (lo.min(hi)..=lo.max(hi)).contains(&sport) && (lo == hi || !used(&t)),
+        };
+        if keep {
+            return t;
         }
     }
-    Err(NatError::PortsExhausted { addr: t.src, lo, hi })
+    let (lo, hi) = ports.unwrap_or_else(|| default_range(sport));
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let size = u32::from(hi - lo) + 1;
+    let mut attempts = size.min(MAX_ATTEMPTS);
+    let mut off = u32::from(rng.next_u32() as u16);
+    let mut cand = t;
+    loop {
+        for _ in 0..attempts {
+            cand = t.with_ports(lo + (off % size) as u16, dport);
+            if !used(&cand) {
+                return cand;
+            }
+            off = (off + 1) & 0xffff;
+        }
+        if attempts >= size || attempts < 16 {
+            return cand;
+        }
+        attempts /= 2;
+        off = u32::from(rng.next_u32() as u16);
+    }
 }
 
 /// Rewrites `pkt`, travelling in direction `dir` of connection `e`, for one manipulation.
@@ -255,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn exhausted_range_and_missing_masquerade_address_are_errors() {
+    fn a_taken_one_port_range_is_kept_and_clashes_at_confirmation() {
         let mut ct = Conntrack::default();
         let mut rng = SimRng::new(9);
         let req = NatRequest::Snat { addr: NODE, ports: Some((1000, 1000)), random_fully: false };
@@ -263,17 +296,121 @@ mod tests {
         let mut e = new_entry(&mut ct, &first);
         bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap();
         ct.confirm(SimTime::ZERO, e).unwrap();
+        // get_unique_tuple keeps a one-port range's port even when taken: no NAT failure, the
+        // clash comes at confirmation and the packet is dropped (insert_failed).
         let second = Packet::tcp(Ipv4Addr::new(10, 0, 0, 2), 1000, POD, 80, TcpFlags::SYN);
         let mut e = new_entry(&mut ct, &second);
-        assert_eq!(
-            bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap_err().to_string(),
-            "no free source port in 1000-1000 for 10.244.1.0"
-        );
+        bind(&mut e, req, None, &ct, SimTime::ZERO, &mut rng).unwrap();
+        assert_eq!(e.reply.ports(), Some((80, 1000)));
+        assert!(ct.confirm(SimTime::ZERO, e).is_err());
+        assert_eq!(ct.resolve_clash(SimTime::ZERO, &e), None);
+        assert_eq!(ct.insert_failed(), 1);
         let masq = NatRequest::Masquerade { ports: None, random_fully: false };
         assert_eq!(
             bind(&mut e, masq, None, &ct, SimTime::ZERO, &mut rng),
             Err(NatError::NoMasqueradeAddress)
         );
+    }
+
+    /// Confirms one entry from `10.0.<i>.<j>:40000` to POD:80 masqueraded to `port`.
+    fn occupy(ct: &mut Conntrack, i: u32, port: u16) {
+        let client = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i);
+        let pre = Tuple::of_packet(&Packet::tcp(client, 40000, POD, 80, TcpFlags::SYN)).unwrap();
+        let post = Tuple { src: NODE, ..pre }.with_ports(port, 80);
+        ct.insert(SimTime::ZERO, pre, post.invert(), None, SimDuration::from_secs(600)).unwrap();
+    }
+
+    fn masq_port(
+        ct: &mut Conntrack,
+        rng: &mut SimRng,
+        sport: u16,
+        ports: Option<(u16, u16)>,
+        rf: bool,
+    ) -> u16 {
+        let syn = Packet::tcp(Ipv4Addr::new(10, 0, 0, 9), sport, POD, 80, TcpFlags::SYN);
+        let mut e = new_entry(ct, &syn);
+        bind(&mut e, NatRequest::Masquerade { ports, random_fully: rf }, Some(NODE), ct, SimTime::ZERO, rng)
+            .unwrap();
+        e.reply.ports().unwrap().1
+    }
+
+    #[test]
+    fn the_original_port_is_kept_only_without_random_and_inside_to_ports() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(3);
+        assert_eq!(masq_port(&mut ct, &mut rng, 40000, None, false), 40000);
+        // A privileged port stays in its class (1-511) when it must move.
+        occupy(&mut ct, 1, 80);
+        let p = masq_port(&mut ct, &mut rng, 80, None, false);
+        assert!((1..=511).contains(&p) && p != 80, "{p}");
+        // Outside --to-ports the port is always remapped into the range.
+        let p = masq_port(&mut ct, &mut rng, 40000, Some((5000, 5009)), false);
+        assert!((5000..=5009).contains(&p), "{p}");
+        // --random-fully (and --random) never keep it, even when free: 64512 ports, the same
+        // draw twice in a row would be a broken stream.
+        let a = masq_port(&mut ct, &mut rng, 40000, None, true);
+        let b = masq_port(&mut ct, &mut rng, 40000, None, true);
+        assert!(a != 40000 || b != 40000);
+        assert!(a >= 1024 && b >= 1024);
+    }
+
+    #[test]
+    fn a_small_range_is_searched_whole_and_a_full_one_keeps_a_taken_port() {
+        let mut ct = Conntrack::default();
+        let mut rng = SimRng::new(5);
+        // 100 ports (<= 128 attempts): the one free port is always found.
+        for (i, p) in (6000..6100).filter(|p| *p != 6042).enumerate() {
+            occupy(&mut ct, i as u32, p);
+        }
+        for _ in 0..20 {
+            assert_eq!(masq_port(&mut ct, &mut rng, 40000, Some((6000, 6099)), true), 6042);
+        }
+        occupy(&mut ct, 999, 6042);
+        let p = masq_port(&mut ct, &mut rng, 40000, Some((6000, 6099)), true);
+        assert!((6000..=6099).contains(&p));
+    }
+
+    #[test]
+    fn a_large_range_is_searched_at_most_128_64_32_16_ports() {
+        // 4096 ports, one free: the kernel tries 128 + 64 + 32 + 16 from four random offsets and
+        // then gives up, so the free port is found only sometimes (and then the entry clashes).
+        let mut ct = Conntrack::default();
+        for (i, p) in (8000..12096).filter(|p| *p != 9000).enumerate() {
+            occupy(&mut ct, i as u32, p);
+        }
+        let mut rng = SimRng::new(11);
+        let found = (0..400)
+            .filter(|_| masq_port(&mut ct, &mut rng, 40000, Some((8000, 12095)), true) == 9000)
+            .count();
+        // P(found) = 240 / 4096 ~ 5.9% (the four windows rarely overlap): 400 tries, ~23.
+        assert!((5..=60).contains(&found), "{found}");
+    }
+
+    #[test]
+    fn two_unconfirmed_entries_can_be_given_one_port_and_the_second_is_dropped() {
+        // kubernetes#23604: two pods on one node open connections to one server at the same
+        // time, from the same source port. Neither entry is confirmed while the other is bound,
+        // so without --random-fully both keep the port; the second confirmation clashes.
+        for (rf, clashes) in [(false, true), (true, false)] {
+            let mut ct = Conntrack::default();
+            let mut rng = SimRng::new(21);
+            let masq = NatRequest::Masquerade { ports: None, random_fully: rf };
+            let mut pending = vec![];
+            for client in [Ipv4Addr::new(10, 244, 1, 5), Ipv4Addr::new(10, 244, 1, 6)] {
+                let mut e = new_entry(&mut ct, &Packet::tcp(client, 43512, POD, 443, TcpFlags::SYN));
+                bind(&mut e, masq, Some(NODE), &ct, SimTime::ZERO, &mut rng).unwrap();
+                pending.push(e);
+            }
+            // Both replies are POD:443 -> NODE:port: equal when the port is.
+            assert_eq!(pending[0].reply == pending[1].reply, clashes, "random_fully={rf}");
+            ct.confirm(SimTime::ZERO, pending[0]).unwrap();
+            let second = ct.confirm(SimTime::ZERO, pending[1]);
+            assert_eq!(second.is_err(), clashes);
+            if second.is_err() {
+                assert_eq!(ct.resolve_clash(SimTime::ZERO, &pending[1]), None);
+                assert_eq!(ct.insert_failed(), 1);
+            }
+        }
     }
 
     proptest! {

@@ -262,9 +262,11 @@ pub enum HookVerdict {
 pub enum NatRequest {
     /// `-j DNAT --to-destination addr[:port]`.
     Dnat { addr: Ipv4Addr, port: Option<u16> },
-    /// `-j SNAT --to-source addr[:port[-port]]`.
+    /// `-j SNAT --to-source addr[:port[-port]]`. `random_fully` is set by `--random` or
+    /// `--random-fully` (`NF_NAT_RANGE_PROTO_RANDOM_ALL`: never keep the source port).
     Snat { addr: Ipv4Addr, ports: Option<(u16, u16)>, random_fully: bool },
-    /// `-j MASQUERADE`: the primary address of the outgoing interface.
+    /// `-j MASQUERADE`: the primary address of the outgoing interface; `random_fully` as for
+    /// SNAT.
     Masquerade { ports: Option<(u16, u16)>, random_fully: bool },
 }
 

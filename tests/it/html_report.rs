@@ -84,7 +84,7 @@ fn trace_html_report_draws_the_path_and_opens_a_hop_in_chromium() {
         assert!(html.contains(s), "missing {s}");
     }
     // The summary as the text prints it, and the transcript beside the drawing.
-    assert!(html.contains("<dd data-field=\"server saw\"><code>10.244.2.1:32389</code></dd>"));
+    assert!(html.contains("<dd data-field=\"server saw\"><code>10.244.2.1:3717</code></dd>"));
     assert!(html.contains("<pre class=\"transcript\">trace: host/client (10.32.1.200)"));
 
     let Some(browser) = chromium() else {

@@ -619,11 +619,14 @@ impl Target {
             Target::Snat { addrs, opts } => LightTarget::Nat(NatRequest::Snat {
                 addr: addrs.pick(pkt.src, pkt.dst, opts.persistent),
                 ports: opts.ports,
-                random_fully: opts.random_fully,
+                // `--random` and `--random-fully` both set `NF_NAT_RANGE_PROTO_RANDOM_ALL`,
+                // and current kernels choose the port the same way for either.
+                random_fully: opts.random || opts.random_fully,
             }),
-            Target::Masquerade(o) => {
-                LightTarget::Nat(NatRequest::Masquerade { ports: o.ports, random_fully: o.random_fully })
-            }
+            Target::Masquerade(o) => LightTarget::Nat(NatRequest::Masquerade {
+                ports: o.ports,
+                random_fully: o.random || o.random_fully,
+            }),
             Target::Mark(m) => LightTarget::Mark(*m),
             Target::Log(_) => LightTarget::Log,
             Target::Notrack | Target::CtNotrack => LightTarget::Notrack,

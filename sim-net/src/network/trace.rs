@@ -81,8 +81,8 @@ pub enum Disposition {
     /// A br_netfilter bridge would have sent a DNATed frame back out of the port it came in
     /// on, and that port is not in hairpin mode (a pod reaching itself through its Service).
     HairpinDropped,
-    /// NAT could not be set up (MASQUERADE without an address, no free port): dropped, as
-    /// the kernel's `NF_DROP`.
+    /// NAT could not be set up (MASQUERADE without an address): dropped, as the kernel's
+    /// `NF_DROP`. (No free port is not a NAT failure: the entry clashes at confirmation.)
     NatFailed,
     /// IP Virtual Server dropped it (`NF_DROP` from `ip_vs_in`): a new connection to a
     /// virtual service with no usable real server (answered with ICMP port unreachable, for

@@ -701,7 +701,8 @@ impl Network {
             self.record(NetTrace::CtConfirmed { id: meta.id, host: h, entry: *e });
             return Ok(());
         }
-        // Only a packet that raced another of its flow (`packet_in_racing`) can clash.
+        // A packet that raced another of its flow (`packet_in_racing`) clashes, and so does a
+        // source NAT that found no free port (`nat::bind` then keeps a taken one, as the kernel).
         let winner = ctk.resolve_clash(now, e);
         self.record(NetTrace::CtClash { id: meta.id, host: h, entry: *e, joined: winner });
         match winner {
