@@ -534,7 +534,18 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::Secret => typed(node, Object::Secret),
         Kind::ValidatingWebhookConfiguration => typed(node, Object::ValidatingWebhookConfiguration),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
+        Kind::KubeletConfiguration => typed(node, Object::KubeletConfiguration),
     };
+    let mut decoded = decoded;
+    // A kubelet config file's other settings (cgroupDriver, authentication, ...) are the
+    // kubelet's, not unknown: kept by name, reported as not simulated.
+    let mut kubelet_other = Vec::new();
+    if kind_enum == Kind::KubeletConfiguration {
+        let (top, nested): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut decoded.unknown).into_iter().partition(|u| !u.path.contains(['.', '[']));
+        kubelet_other = top.into_iter().map(|u| u.path).collect();
+        decoded.unknown = nested;
+    }
     // Unknown fields and every type error, in source order, all reported at once.
     let mut errors: Vec<LoadError> = decoded
         .unknown
@@ -573,6 +584,9 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
     match value {
         Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
+            if let Object::KubeletConfiguration(k) = &mut obj {
+                k.other = kubelet_other;
+            }
             let first = out.ignored.len();
             for (f, reason) in IGNORED_FIELDS {
                 if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {

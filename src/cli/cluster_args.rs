@@ -212,8 +212,7 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     }
     let nodes = if nodes.is_empty() { NodeObjects::Apply } else { NodeObjects::DefinedTheNodes };
     let (cluster, _) =
-        build_cluster(config, spec.service_cidr.is_some(), &loaded, args.seed, "error", nodes, |m| m)
-            .map_err(fail)?;
+        build_cluster(config, &spec, &loaded, args.seed, "error", nodes, |m| m).map_err(fail)?;
     let not_simulated = loaded
         .not_simulated
         .iter()
