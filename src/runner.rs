@@ -1131,6 +1131,30 @@ mod tests {
     }
 
     #[test]
+    fn kubelet_configuration_sets_the_kubelets_dns_and_the_coredns_zone() {
+        let kubelet = Object::KubeletConfiguration(sim_k8s::api::KubeletConfiguration {
+            cluster_dns: Some(vec!["10.96.0.10".into(), "169.254.20.10".into()]),
+            cluster_domain: Some("corp.example.".into()),
+            resolv_conf: Some(String::new()),
+            ..Default::default()
+        });
+        let mut c = ClusterConfig::default_cluster();
+        apply_kubelet_dns(&mut c, false, std::slice::from_ref(&kubelet));
+        let ips: Vec<std::net::IpAddr> =
+            ["10.96.0.10", "169.254.20.10"].iter().filter_map(|s| s.parse().ok()).collect();
+        assert_eq!(c.kubelet_dns.cluster_dns, Some(ips));
+        assert_eq!(c.kubelet_dns.cluster_domain.as_deref(), Some("corp.example"));
+        assert_eq!(c.kubelet_dns.resolv_conf.as_deref(), Some(""));
+        assert_eq!(c.cluster_domain, "corp.example");
+        // The cluster section's own clusterDomain keeps CoreDNS's zone; the kubelet's search
+        // list still follows the kubelet.
+        let mut c = ClusterConfig::default_cluster();
+        apply_kubelet_dns(&mut c, true, &[kubelet]);
+        assert_eq!(c.cluster_domain, "cluster.local");
+        assert_eq!(c.kubelet_dns.cluster_domain.as_deref(), Some("corp.example"));
+    }
+
+    #[test]
     fn conntrack_nat_clash_is_insert_drop_or_an_error() {
         let spec =
             |v: &str| ClusterSpec { conntrack_nat_clash: Some(v.to_string()), ..ClusterSpec::default() };
