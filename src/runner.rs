@@ -501,6 +501,22 @@ pub fn apply_kubelet_dns(config: &mut ClusterConfig, cluster_domain_given: bool,
     }
 }
 
+/// One line per KubeletConfiguration naming the settings it has that netsim does not simulate.
+pub fn kubelet_not_simulated(loaded: &manifest::LoadOutcome) -> Vec<String> {
+    loaded
+        .objects
+        .iter()
+        .filter_map(|l| match &l.value {
+            Object::KubeletConfiguration(k) if !k.other.is_empty() => Some(format!(
+                "{}: KubeletConfiguration: not simulated: {} (only clusterDNS, clusterDomain and resolvConf are applied)",
+                l.origin.file,
+                k.other.join(", ")
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The service CIDR a `ServiceCIDR` object (networking.k8s.io/v1) among the manifests declares:
 /// its first IPv4 CIDR, as the API server's allocator uses it.
 pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
@@ -535,18 +551,8 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
     for f in loaded.ignored.iter().filter(|f| f.changes_behaviour()) {
         let _ = writeln!(header, "# {f}");
     }
-    for l in &loaded.objects {
-        if let Object::KubeletConfiguration(k) = &l.value
-            && !k.other.is_empty()
-        {
-            let fields: Vec<&str> = k.other.iter().map(String::as_str).collect();
-            let _ = writeln!(
-                header,
-                "# {}: KubeletConfiguration: not simulated: {} (only clusterDNS, clusterDomain and resolvConf are applied)",
-                l.origin.file,
-                fields.join(", ")
-            );
-        }
+    for line in kubelet_not_simulated(&loaded) {
+        let _ = writeln!(header, "# {line}");
     }
     let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
     Ok((cluster, header))
