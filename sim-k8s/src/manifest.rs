@@ -644,6 +644,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kubelet_configuration_keeps_its_other_settings_by_name() {
+        let out = load_str(
+            "kubelet.yaml",
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n\
+             authentication:\n  anonymous:\n    enabled: false\nclusterDNS: [10.96.0.10]\nclusterDomain: corp.example\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let Some(Object::KubeletConfiguration(k)) = out.objects.first().map(|l| &l.value) else {
+            panic!("not a KubeletConfiguration: {:?}", out.objects)
+        };
+        assert_eq!(k.other, vec!["cgroupDriver".to_string(), "authentication".to_string()]);
+        assert_eq!(k.cluster_dns.as_deref(), Some(&["10.96.0.10".to_string()][..]));
+        assert_eq!(k.cluster_domain.as_deref(), Some("corp.example"));
+        assert!(out.not_simulated.is_empty());
+    }
+
+    #[test]
     fn loads_simulated_and_lists_the_rest() {
         let out = load_str(
             "a.yaml",
