@@ -477,6 +477,46 @@ pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
     p
 }
 
+/// Applies a KubeletConfiguration's DNS settings (`clusterDNS`, `clusterDomain`, `resolvConf`)
+/// to every node's kubelet (the last document wins, as one `--config` file per kubelet). The
+/// CoreDNS zone follows `clusterDomain` unless the cluster section names its own
+/// `clusterDomain`, as kubeadm's `networking.dnsDomain` sets both. The entries were validated
+/// as IPs when loaded.
+pub fn apply_kubelet_dns(config: &mut ClusterConfig, cluster_domain_given: bool, objects: &[Object]) {
+    for o in objects {
+        let Object::KubeletConfiguration(k) = o else { continue };
+        if let Some(ips) = &k.cluster_dns {
+            config.kubelet_dns.cluster_dns = Some(ips.iter().filter_map(|ip| ip.parse().ok()).collect());
+        }
+        if let Some(d) = k.cluster_domain.as_deref().filter(|d| !d.is_empty()) {
+            let d = d.trim_end_matches('.').to_string();
+            if !cluster_domain_given {
+                config.cluster_domain = d.clone();
+            }
+            config.kubelet_dns.cluster_domain = Some(d);
+        }
+        if let Some(r) = &k.resolv_conf {
+            config.kubelet_dns.resolv_conf = Some(r.clone());
+        }
+    }
+}
+
+/// One line per KubeletConfiguration naming the settings it has that netsim does not simulate.
+pub fn kubelet_not_simulated(loaded: &manifest::LoadOutcome) -> Vec<String> {
+    loaded
+        .objects
+        .iter()
+        .filter_map(|l| match &l.value {
+            Object::KubeletConfiguration(k) if !k.other.is_empty() => Some(format!(
+                "{}: KubeletConfiguration: not simulated: {} (only clusterDNS, clusterDomain and resolvConf are applied)",
+                l.origin.file,
+                k.other.join(", ")
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The service CIDR a `ServiceCIDR` object (networking.k8s.io/v1) among the manifests declares:
 /// its first IPv4 CIDR, as the API server's allocator uses it.
 pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
@@ -502,21 +542,17 @@ pub fn prepare(s: &Scenario, seed: u64) -> Result<(Cluster, String), Diagnostics
         manifest::budget::DEFAULT_MAX_OBJECTS,
     )
     .map_err(|e| Diagnostics::single(Diagnostic::plain(file.clone(), e)))?;
-    let (cluster, took) = build_cluster(
-        config,
-        s.cluster.service_cidr.is_some(),
-        &loaded,
-        seed,
-        &file,
-        NodeObjects::Apply,
-        |m| relocate(s, m),
-    )?;
+    let (cluster, took) =
+        build_cluster(config, &s.cluster, &loaded, seed, &file, NodeObjects::Apply, |m| relocate(s, m))?;
     let mut header = String::new();
     for n in &loaded.not_simulated {
         let _ = writeln!(header, "# {n}");
     }
     for f in loaded.ignored.iter().filter(|f| f.changes_behaviour()) {
         let _ = writeln!(header, "# {f}");
+    }
+    for line in kubelet_not_simulated(&loaded) {
+        let _ = writeln!(header, "# {line}");
     }
     let _ = writeln!(header, "# cluster settled {} after the manifests were applied", fmt_duration(took));
     Ok((cluster, header))
@@ -536,7 +572,7 @@ fn validate_proxy_configs(
     let mut configs: Vec<_> = loaded
         .objects
         .iter()
-        .filter(|l| matches!(l.value, Object::KubeProxyConfiguration(_)))
+        .filter(|l| matches!(l.value, Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_)))
         .cloned()
         .collect();
     if configs.is_empty() {
@@ -570,13 +606,14 @@ pub enum NodeObjects {
 }
 
 /// Builds a cluster from loaded manifests: kube-proxy's settings from a KubeProxyConfiguration
-/// document, the service CIDR from a ServiceCIDR object (unless `service_cidr_given`), then
+/// document, the kubelet's DNS settings from a KubeletConfiguration, the service CIDR from a
+/// ServiceCIDR object (unless the cluster section `given` names one), then
 /// every other object applied and the cluster settled. `label` names the source in a build
 /// error; `locate` rewrites an error's position. Returns the cluster and how long the
 /// manifests took to settle.
 pub fn build_cluster(
     mut config: ClusterConfig,
-    service_cidr_given: bool,
+    given: &ClusterSpec,
     loaded: &manifest::LoadOutcome,
     seed: u64,
     label: &str,
@@ -596,7 +633,10 @@ pub fn build_cluster(
             Source::Path(_) => None,
         })
         .collect();
-    if !service_cidr_given && let Some(c) = service_cidr_from(&objects) {
+    apply_kubelet_dns(&mut config, given.cluster_domain.is_some(), &objects);
+    if given.service_cidr.is_none()
+        && let Some(c) = service_cidr_from(&objects)
+    {
         config.service_cidr = c;
     }
     let mut cluster = Cluster::new(config, &proxy, seed)
@@ -610,7 +650,7 @@ pub fn build_cluster(
         .objects
         .iter()
         .filter(|l| match l.value {
-            Object::KubeProxyConfiguration(_) => false,
+            Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_) => false,
             Object::Node(_) => nodes == NodeObjects::Apply,
             _ => true,
         })
@@ -1094,6 +1134,30 @@ mod tests {
         assert!(wildcard("nginx-*   1/1     Running*", "nginx-abc   1/1     Running   0   5s"));
         assert!(!wildcard("a*b", "acd"));
         assert!(wildcard("exact", "exact"));
+    }
+
+    #[test]
+    fn kubelet_configuration_sets_the_kubelets_dns_and_the_coredns_zone() {
+        let kubelet = Object::KubeletConfiguration(sim_k8s::api::KubeletConfiguration {
+            cluster_dns: Some(vec!["10.96.0.10".into(), "169.254.20.10".into()]),
+            cluster_domain: Some("corp.example.".into()),
+            resolv_conf: Some(String::new()),
+            ..Default::default()
+        });
+        let mut c = ClusterConfig::default_cluster();
+        apply_kubelet_dns(&mut c, false, std::slice::from_ref(&kubelet));
+        let ips: Vec<std::net::IpAddr> =
+            ["10.96.0.10", "169.254.20.10"].iter().filter_map(|s| s.parse().ok()).collect();
+        assert_eq!(c.kubelet_dns.cluster_dns, Some(ips));
+        assert_eq!(c.kubelet_dns.cluster_domain.as_deref(), Some("corp.example"));
+        assert_eq!(c.kubelet_dns.resolv_conf.as_deref(), Some(""));
+        assert_eq!(c.cluster_domain, "corp.example");
+        // The cluster section's own clusterDomain keeps CoreDNS's zone; the kubelet's search
+        // list still follows the kubelet.
+        let mut c = ClusterConfig::default_cluster();
+        apply_kubelet_dns(&mut c, true, &[kubelet]);
+        assert_eq!(c.cluster_domain, "cluster.local");
+        assert_eq!(c.kubelet_dns.cluster_domain.as_deref(), Some("corp.example"));
     }
 
     #[test]

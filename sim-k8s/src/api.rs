@@ -17,6 +17,7 @@ pub mod endpoint_slice;
 pub mod endpoints;
 pub mod ingress;
 pub mod intstr;
+pub mod kubelet_config;
 pub mod meta;
 pub mod namespace;
 pub mod node;
@@ -38,6 +39,7 @@ pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSli
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints, EndpointsPort};
 pub use ingress::{Ingress, IngressClass};
 pub use intstr::IntOrString;
+pub use kubelet_config::KubeletConfiguration;
 pub use meta::{ObjectMeta, ObjectReference, OwnerReference};
 pub use namespace::Namespace;
 pub use node::{Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Taint};

@@ -202,6 +202,12 @@ fn kube_proxy_configuration_is_not_an_object() -> ApiError {
     }
 }
 
+fn kubelet_configuration_is_not_an_object() -> ApiError {
+    ApiError::BadRequest {
+        message: "KubeletConfiguration is a kubelet configuration file, not an API object".to_string(),
+    }
+}
+
 fn aggregate(errors: &[FieldError]) -> String {
     match errors {
         [one] => one.to_string(),
@@ -542,6 +548,9 @@ impl ApiServer {
         if kind == Kind::KubeProxyConfiguration {
             return Err(kube_proxy_configuration_is_not_an_object());
         }
+        if kind == Kind::KubeletConfiguration {
+            return Err(kubelet_configuration_is_not_an_object());
+        }
         let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
             if !kind.is_namespaced() {
@@ -573,6 +582,9 @@ impl ApiServer {
     fn key_of(&self, obj: &Object) -> Result<ObjectKey, ApiError> {
         if obj.kind() == Kind::KubeProxyConfiguration {
             return Err(kube_proxy_configuration_is_not_an_object());
+        }
+        if obj.kind() == Kind::KubeletConfiguration {
+            return Err(kubelet_configuration_is_not_an_object());
         }
         let key = obj.key("default");
         if key.kind.is_namespaced()
@@ -1354,7 +1366,8 @@ fn has_generation(kind: Kind) -> bool {
         | Kind::ServiceCidr
         | Kind::ConfigMap
         | Kind::Secret
-        | Kind::KubeProxyConfiguration => false,
+        | Kind::KubeProxyConfiguration
+        | Kind::KubeletConfiguration => false,
     }
 }
 
@@ -1420,5 +1433,6 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::Secret => Object::Secret(de(doc)?),
         Kind::ValidatingWebhookConfiguration => Object::ValidatingWebhookConfiguration(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
+        Kind::KubeletConfiguration => Object::KubeletConfiguration(de(doc)?),
     })
 }

@@ -42,5 +42,5 @@ pub mod traceroute;
 pub mod traffic;
 pub mod world;
 
-pub use config::{ClusterConfig, ExternalHostConfig, NodeConfig, NodeRole};
+pub use config::{ClusterConfig, ExternalHostConfig, KubeletDnsConfig, NodeConfig, NodeRole};
 pub use facade::{Cluster, Target};

@@ -534,7 +534,18 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::Secret => typed(node, Object::Secret),
         Kind::ValidatingWebhookConfiguration => typed(node, Object::ValidatingWebhookConfiguration),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
+        Kind::KubeletConfiguration => typed(node, Object::KubeletConfiguration),
     };
+    let mut decoded = decoded;
+    // A kubelet config file's other settings (cgroupDriver, authentication, ...) are the
+    // kubelet's, not unknown: kept by name, reported as not simulated.
+    let mut kubelet_other = Vec::new();
+    if kind_enum == Kind::KubeletConfiguration {
+        let (top, nested): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut decoded.unknown).into_iter().partition(|u| !u.path.contains(['.', '[']));
+        kubelet_other = top.into_iter().map(|u| u.path).collect();
+        decoded.unknown = nested;
+    }
     // Unknown fields and every type error, in source order, all reported at once.
     let mut errors: Vec<LoadError> = decoded
         .unknown
@@ -573,6 +584,9 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
     match value {
         Some(mut obj) if errors.is_empty() => {
             obj.set_type_meta(&api_version);
+            if let Object::KubeletConfiguration(k) = &mut obj {
+                k.other = kubelet_other;
+            }
             let first = out.ignored.len();
             for (f, reason) in IGNORED_FIELDS {
                 if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {
@@ -628,6 +642,23 @@ fn load_list(file: &str, index: usize, node: &Node, prefix: &str, out: &mut Load
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kubelet_configuration_keeps_its_other_settings_by_name() {
+        let out = load_str(
+            "kubelet.yaml",
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n\
+             authentication:\n  anonymous:\n    enabled: false\nclusterDNS: [10.96.0.10]\nclusterDomain: corp.example\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let Some(Object::KubeletConfiguration(k)) = out.objects.first().map(|l| &l.value) else {
+            panic!("not a KubeletConfiguration: {:?}", out.objects)
+        };
+        assert_eq!(k.other, vec!["cgroupDriver".to_string(), "authentication".to_string()]);
+        assert_eq!(k.cluster_dns.as_deref(), Some(&["10.96.0.10".to_string()][..]));
+        assert_eq!(k.cluster_domain.as_deref(), Some("corp.example"));
+        assert!(out.not_simulated.is_empty());
+    }
 
     #[test]
     fn loads_simulated_and_lists_the_rest() {

@@ -286,6 +286,31 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             errs
         }
         Object::KubeProxyConfiguration(c) => proxy_config::validate_proxy_config(c),
+        Object::KubeletConfiguration(c) => {
+            // The kubelet parses every clusterDNS entry as an IP (kubelet.go); netsim refuses
+            // the file instead of dropping an entry with a log line nobody reads.
+            let mut errs = Vec::new();
+            for (i, ip) in c.cluster_dns.iter().flatten().enumerate() {
+                if ip.parse::<std::net::IpAddr>().is_err() {
+                    errs.push(FieldError::invalid(
+                        &index("clusterDNS", i),
+                        BadValue::Str(ip.clone()),
+                        "must be a valid IP address",
+                    ));
+                }
+            }
+            if let Some(d) = &c.cluster_domain
+                && !d.is_empty()
+                && crate::dns::Name::parse(d).is_err()
+            {
+                errs.push(FieldError::invalid(
+                    "clusterDomain",
+                    BadValue::Str(d.clone()),
+                    "must be a valid DNS domain",
+                ));
+            }
+            errs
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use sim_k8s::manifest::{self, Source};
 
 use super::exit;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::runner::{NodeObjects, build_cluster, cluster_config, parse_port_range, parse_proxy_mode};
+use crate::runner::{
+    NodeObjects, build_cluster, cluster_config, kubelet_not_simulated, parse_port_range, parse_proxy_mode,
+};
 use crate::scenario::ClusterSpec;
 
 /// The options that build a cluster from manifests.
@@ -212,13 +214,13 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
     }
     let nodes = if nodes.is_empty() { NodeObjects::Apply } else { NodeObjects::DefinedTheNodes };
     let (cluster, _) =
-        build_cluster(config, spec.service_cidr.is_some(), &loaded, args.seed, "error", nodes, |m| m)
-            .map_err(fail)?;
+        build_cluster(config, &spec, &loaded, args.seed, "error", nodes, |m| m).map_err(fail)?;
     let not_simulated = loaded
         .not_simulated
         .iter()
         .map(|n| n.to_string())
         .chain(loaded.ignored.iter().filter(|f| f.changes_behaviour()).map(|f| f.to_string()))
+        .chain(kubelet_not_simulated(&loaded))
         .collect();
     Ok(Built { cluster: std::mem::ManuallyDrop::new(cluster), not_simulated })
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::meta::ObjectMeta;
 use super::{
     ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
-    KubeProxyConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
-    ValidatingWebhookConfiguration,
+    KubeProxyConfiguration, KubeletConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service,
+    ServiceCidr, StatefulSet, ValidatingWebhookConfiguration,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -51,6 +51,8 @@ pub enum Kind {
     ValidatingWebhookConfiguration,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
+    /// kubelet.config.k8s.io/v1beta1 KubeletConfiguration (a config file, not an API object).
+    KubeletConfiguration,
 }
 
 /// How an (apiVersion, kind) pair maps onto netsim.
@@ -86,6 +88,7 @@ impl Kind {
         Kind::Secret,
         Kind::ValidatingWebhookConfiguration,
         Kind::KubeProxyConfiguration,
+        Kind::KubeletConfiguration,
     ];
 
     /// The `kind:` spelling.
@@ -108,6 +111,7 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::ValidatingWebhookConfiguration => "ValidatingWebhookConfiguration",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
+            Kind::KubeletConfiguration => "KubeletConfiguration",
         }
     }
 
@@ -133,6 +137,7 @@ impl Kind {
                 "validatingwebhookconfigurations.admissionregistration.k8s.io"
             }
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
+            Kind::KubeletConfiguration => "kubeletconfigurations.kubelet.config.k8s.io",
         }
     }
 
@@ -158,6 +163,7 @@ impl Kind {
                 "validatingwebhookconfiguration.admissionregistration.k8s.io"
             }
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
+            Kind::KubeletConfiguration => "kubeletconfiguration.kubelet.config.k8s.io",
         }
     }
 
@@ -171,6 +177,7 @@ impl Kind {
                 | Kind::IngressClass
                 | Kind::ValidatingWebhookConfiguration
                 | Kind::KubeProxyConfiguration
+                | Kind::KubeletConfiguration
         )
     }
 
@@ -189,6 +196,7 @@ impl Kind {
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
             Kind::ValidatingWebhookConfiguration => "admissionregistration.k8s.io/v1",
             Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
+            Kind::KubeletConfiguration => "kubelet.config.k8s.io/v1beta1",
         }
     }
 
@@ -211,6 +219,7 @@ impl Kind {
                 &["admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1"]
             }
             Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
+            Kind::KubeletConfiguration => &["kubelet.config.k8s.io/v1beta1"],
         }
     }
 
@@ -271,6 +280,8 @@ pub enum Object {
     ValidatingWebhookConfiguration(ValidatingWebhookConfiguration),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
+    /// A kubelet configuration.
+    KubeletConfiguration(KubeletConfiguration),
 }
 
 macro_rules! each_object {
@@ -292,7 +303,7 @@ macro_rules! each_object {
             Object::ConfigMap($o) => $body,
             Object::Secret($o) => $body,
             Object::ValidatingWebhookConfiguration($o) => $body,
-            Object::KubeProxyConfiguration(_) => $kpc,
+            Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_) => $kpc,
         }
     };
 }
@@ -318,6 +329,7 @@ impl Object {
             Object::Secret(_) => Kind::Secret,
             Object::ValidatingWebhookConfiguration(_) => Kind::ValidatingWebhookConfiguration,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
+            Object::KubeletConfiguration(_) => Kind::KubeletConfiguration,
         }
     }
 
@@ -345,6 +357,7 @@ impl Object {
     pub fn api_version(&self) -> &str {
         match self {
             Object::KubeProxyConfiguration(c) => &c.api_version,
+            Object::KubeletConfiguration(c) => &c.api_version,
             other => each_object!(other, o => &o.api_version, kpc => ""),
         }
     }
@@ -354,6 +367,10 @@ impl Object {
         let kind = self.kind().as_str().to_string();
         match self {
             Object::KubeProxyConfiguration(c) => {
+                c.api_version = api_version.to_string();
+                c.kind = kind;
+            }
+            Object::KubeletConfiguration(c) => {
                 c.api_version = api_version.to_string();
                 c.kind = kind;
             }
@@ -418,6 +435,7 @@ accessors! {
     as_secret, as_secret_mut, Secret, Secret;
     as_validating_webhook_configuration, as_validating_webhook_configuration_mut, ValidatingWebhookConfiguration, ValidatingWebhookConfiguration;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
+    as_kubelet_configuration, as_kubelet_configuration_mut, KubeletConfiguration, KubeletConfiguration;
 }
 
 /// Identifies one stored object: kind, namespace (empty for cluster-scoped kinds), name.

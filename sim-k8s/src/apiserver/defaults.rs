@@ -46,7 +46,8 @@ pub fn apply(obj: &mut Object) {
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
         | Object::ValidatingWebhookConfiguration(_)
-        | Object::KubeProxyConfiguration(_) => {}
+        | Object::KubeProxyConfiguration(_)
+        | Object::KubeletConfiguration(_) => {}
         Object::Secret(s) => s.store_defaults(),
     }
 }

@@ -79,6 +79,8 @@ pub struct ClusterConfig {
     pub cluster_domain: String,
     /// Whether CoreDNS runs (the `kube-dns` service at the service CIDR's 10th address).
     pub core_dns: bool,
+    /// The kubelet's DNS settings on every node (a KubeletConfiguration among the manifests).
+    pub kubelet_dns: KubeletDnsConfig,
     /// kube-proxy's mode on every node, when the cluster says (a scenario's `proxyMode`,
     /// `--proxy-mode`); `None` takes a KubeProxyConfiguration's `mode`, else iptables.
     pub proxy_mode: Option<crate::kube_proxy::ProxyMode>,
@@ -107,6 +109,21 @@ pub struct ClusterConfig {
     /// written after kube-proxy's start-up value, as a `sysctl -w` once the cluster is up;
     /// `None` keeps kube-proxy's.
     pub conntrack_max: Option<usize>,
+}
+
+/// The kubelet's DNS settings (KubeletConfiguration `clusterDNS`, `clusterDomain`,
+/// `resolvConf`; the flags `--cluster-dns`, `--cluster-domain`, `--resolv-conf`). `None` is
+/// kubeadm's value: the `kube-dns` Service IP, the cluster's domain, the node's resolv.conf.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KubeletDnsConfig {
+    /// `clusterDNS`: nameservers of ClusterFirst pods (an empty list: pods fall back to Default).
+    pub cluster_dns: Option<Vec<std::net::IpAddr>>,
+    /// `clusterDomain`: the domain of the pods' search list and /etc/hosts FQDN.
+    pub cluster_domain: Option<String>,
+    /// `resolvConf`: the node's resolver file Default pods get and ClusterFirst pods take search
+    /// domains from. netsim models one node file (`nameserver <node network's first address>`);
+    /// any path reads it, and `""` is no file at all, as the kubelet takes it.
+    pub resolv_conf: Option<String>,
 }
 
 /// The address Docker gives `docker0` (its default `bip`).
@@ -148,6 +165,7 @@ impl ClusterConfig {
             lb_health: Default::default(),
             cluster_domain: "cluster.local".to_string(),
             core_dns: true,
+            kubelet_dns: KubeletDnsConfig::default(),
             proxy_mode: None,
             docker0: false,
             iptables_backend: sim_net::netfilter::Backend::Legacy,

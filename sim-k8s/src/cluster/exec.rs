@@ -519,10 +519,16 @@ impl Cluster {
             .unwrap_or_default();
         let Target::Pod { namespace, name } = target else { return host_conf };
         let Some(pod) = self.pod(namespace, name) else { return host_conf };
+        let k = &w.config.kubelet_dns;
         let kubelet = KubeletDns {
-            cluster_dns: vec![IpAddr::V4(w.config.dns_service_ip())],
-            cluster_domain: w.config.cluster_domain.clone(),
-            host: host_conf.clone(),
+            cluster_dns: k.cluster_dns.clone().unwrap_or_else(|| vec![IpAddr::V4(w.config.dns_service_ip())]),
+            cluster_domain: k.cluster_domain.clone().unwrap_or_else(|| w.config.cluster_domain.clone()),
+            // `resolvConf: ""`: the kubelet reads no host file (no nameservers, no searches).
+            host: if k.resolv_conf.as_deref() == Some("") {
+                ResolvConf::default()
+            } else {
+                host_conf.clone()
+            },
         };
         let policy = match pod.spec.dns_policy.as_ref().map(|p| p.as_str()) {
             Some("ClusterFirstWithHostNet") => DnsPolicy::ClusterFirstWithHostNet,
@@ -749,7 +755,8 @@ impl Cluster {
                 Some(crate::dns::hosts_file::HostAlias { ip, hostnames })
             })
             .collect();
-        let domain = &self.world().config.cluster_domain;
+        let config = &self.world().config;
+        let domain = config.kubelet_dns.cluster_domain.as_ref().unwrap_or(&config.cluster_domain);
         let fqdn = spec
             .filter(|s| !s.subdomain.is_empty())
             .map(|s| format!("{name}.{}.{namespace}.svc.{domain}", s.subdomain));

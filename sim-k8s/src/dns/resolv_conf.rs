@@ -10,8 +10,8 @@
 //! is what `cat /etc/resolv.conf` shows in a pod. The parser reads the node's file with the
 //! keywords glibc knows (resolv.conf(5)); defaults: ndots 1, timeout 5, attempts 2.
 //!
-//! Left out: `sortlist`, the kubelet's event when limits are exceeded (we truncate silently to
-//! 3 nameservers and 32 search domains, as the kubelet does).
+//! Left out: `sortlist`. The kubelet's `DNSConfigForming` events when limits are exceeded are
+//! returned by [`pod_resolv_conf_with_events`].
 
 use std::fmt;
 use std::net::IpAddr;
@@ -376,6 +376,49 @@ mod tests {
         let conf = pod_resolv_conf(&node(), "default", DnsPolicy::ClusterFirst, false, None).unwrap();
         assert_eq!(conf.searches.last().map(String::as_str), Some("ec2.internal"));
         assert_eq!(conf.ndots(), 5);
+    }
+
+    #[test]
+    fn kubelet_cluster_dns_and_domain_shape_cluster_first() {
+        // KubeletConfiguration clusterDNS [4 IPs], clusterDomain corp.example: the first three
+        // nameservers (with the kubelet's DNSConfigForming event), the domain's search list,
+        // then the node file's search domains.
+        let ips: Vec<IpAddr> = ["10.96.0.10", "169.254.20.10", "10.96.0.11", "10.96.0.12"]
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let kubelet = KubeletDns { cluster_dns: ips, cluster_domain: "corp.example".into(), ..node() };
+        let (conf, events) =
+            pod_resolv_conf_with_events(&kubelet, "shop", DnsPolicy::ClusterFirst, false, None).unwrap();
+        assert_eq!(
+            conf.render(),
+            "search shop.svc.corp.example svc.corp.example corp.example ec2.internal\n\
+             nameserver 10.96.0.10\nnameserver 169.254.20.10\nnameserver 10.96.0.11\noptions ndots:5\n"
+        );
+        assert_eq!(
+            events,
+            vec![
+                "Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.96.0.10 169.254.20.10 10.96.0.11"
+                    .to_string()
+            ]
+        );
+        // Default ignores clusterDNS and clusterDomain: the node's file.
+        let conf = pod_resolv_conf(&kubelet, "shop", DnsPolicy::Default, false, None).unwrap();
+        assert_eq!(conf.render(), "search ec2.internal\nnameserver 10.0.0.2\n");
+    }
+
+    #[test]
+    fn empty_cluster_dns_falls_back_and_empty_resolv_conf_gives_nothing() {
+        // clusterDNS []: ClusterFirst pods get the node's file (kubelet's "Falling back to
+        // Default policy"); resolvConf "": the host file is empty.
+        let kubelet = KubeletDns { cluster_dns: Vec::new(), ..node() };
+        let conf = pod_resolv_conf(&kubelet, "default", DnsPolicy::ClusterFirst, false, None).unwrap();
+        assert_eq!(conf, node().host);
+        let kubelet = KubeletDns { host: ResolvConf::default(), ..KubeletDns::default() };
+        let conf = pod_resolv_conf(&kubelet, "default", DnsPolicy::Default, false, None).unwrap();
+        assert_eq!(conf.render(), "");
+        let conf = pod_resolv_conf(&kubelet, "default", DnsPolicy::ClusterFirst, false, None).unwrap();
+        assert_eq!(conf.searches, vec!["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]);
     }
 
     #[test]

@@ -157,7 +157,7 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         Kind::ValidatingWebhookConfiguration => (&["NAME", "WEBHOOKS", "AGE"], &[]),
-        Kind::KubeProxyConfiguration => (&["NAME"], &[]),
+        Kind::KubeProxyConfiguration | Kind::KubeletConfiguration => (&["NAME"], &[]),
     };
     let mut h = base.to_vec();
     if wide {
@@ -538,7 +538,7 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
         Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
         Object::Secret(s) => vec![name, s.type_name().to_string(), s.data_count().to_string(), created],
         Object::ValidatingWebhookConfiguration(v) => vec![name, v.webhooks.len().to_string(), created],
-        Object::KubeProxyConfiguration(_) => vec![name],
+        Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_) => vec![name],
     }
 }
 
