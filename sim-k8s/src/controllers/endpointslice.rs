@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use sim_core::SimTime;
 
@@ -150,17 +151,24 @@ fn sync_slices(
         // avoid churning slice names.
         let reuse = existing
             .iter()
-            .position(|s| s.ports == ports)
-            .or_else(|| existing.iter().position(|s| s.ports.is_empty() && s.endpoints.is_empty()));
+            .position(|o| o.as_endpoint_slice().is_some_and(|s| s.ports == ports))
+            .or_else(|| {
+                existing.iter().position(|o| {
+                    o.as_endpoint_slice().is_some_and(|s| s.ports.is_empty() && s.endpoints.is_empty())
+                })
+            });
         match reuse {
             Some(i) => {
-                // Compared in place, then changed: the slice is copied out of the store once.
-                let mut s = existing.remove(i);
+                // Compared in place, then changed: only a slice that changes is copied out of
+                // the store.
+                let shared = existing.remove(i);
+                let Some(s) = shared.as_endpoint_slice() else { continue };
                 let same = s.endpoints == eps
                     && s.ports == ports
                     && s.metadata.labels == labels
                     && owner.as_ref().is_none_or(|o| s.metadata.owner_references == std::slice::from_ref(o));
                 if !same {
+                    let mut s = s.clone();
                     s.endpoints = eps;
                     s.ports = ports;
                     s.metadata.labels = labels.clone();
@@ -206,25 +214,22 @@ fn sync_slices(
         }
     }
     for s in existing {
-        changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name), now);
+        changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, ns, s.name()), now);
     }
     changed
 }
 
 /// The slices `managed_by` keeps for `svc_name` in `ns`, in name order.
-fn owned_slices(store: &dyn ObjectStore, ns: &str, svc_name: &str, managed_by: &str) -> Vec<EndpointSlice> {
+fn owned_slices(store: &dyn ObjectStore, ns: &str, svc_name: &str, managed_by: &str) -> Vec<Rc<Object>> {
     let selector: BTreeMap<String, String> = [
         (SERVICE_NAME_LABEL.to_string(), svc_name.to_string()),
         (MANAGED_BY_LABEL.to_string(), managed_by.to_string()),
     ]
     .into_iter()
     .collect();
-    store
-        .select(Kind::EndpointSlice, ns, &selector)
-        .into_iter()
-        .filter_map(Object::as_endpoint_slice)
-        .cloned()
-        .collect()
+    let mut slices = store.select_shared(Kind::EndpointSlice, ns, &selector);
+    slices.retain(|o| o.as_endpoint_slice().is_some());
+    slices
 }
 
 /// The Services whose endpoints a change may alter: the Service itself, the Services selecting
@@ -347,8 +352,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     // Garbage: controller slices whose Service is gone or no longer selects.
     for key in garbage {
         for s in owned_slices(store, &key.namespace, &key.name, CONTROLLER_NAME) {
-            changed |=
-                c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, &s.metadata.name), now);
+            changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, s.name()), now);
         }
     }
     changed
@@ -427,8 +431,7 @@ pub fn reconcile_mirroring(c: &mut Controllers, store: &mut dyn ObjectStore, now
     }
     for key in garbage {
         for s in owned_slices(store, &key.namespace, &key.name, MIRRORING_NAME) {
-            changed |=
-                c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, &s.metadata.name), now);
+            changed |= c.remove(store, &ObjectKey::new(Kind::EndpointSlice, &key.namespace, s.name()), now);
         }
     }
     changed

@@ -68,6 +68,13 @@ pub trait ObjectStore {
         owner_kind: &str,
         owner: &str,
     ) -> Vec<std::rc::Rc<Object>>;
+    /// [`ObjectStore::select`], each object shared with the store (to hold across writes).
+    fn select_shared(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Vec<std::rc::Rc<Object>>;
     /// Objects of `kind` in `namespace` whose labels satisfy a map selector, in name order (an
     /// empty selector selects nothing).
     fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object>;
@@ -134,6 +141,14 @@ impl ObjectStore for ApiServer {
         owner: &str,
     ) -> Vec<std::rc::Rc<Object>> {
         ApiServer::owned_shared(self, kind, namespace, owner_kind, owner)
+    }
+    fn select_shared(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Vec<std::rc::Rc<Object>> {
+        ApiServer::select_shared(self, kind, namespace, selector)
     }
     fn select(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Object> {
         ApiServer::select(self, kind, namespace, selector)
