@@ -471,6 +471,11 @@ fn grep(name: &str, args: &[String], input: &str) -> FilterResult {
     let mut rest = args.iter();
     let mut positional = Vec::new();
     while let Some(a) = rest.next() {
+        if a == "--" && positional.is_empty() {
+            // The end of the options: what follows is the pattern, even `-x`.
+            positional.extend(rest.by_ref().cloned());
+            break;
+        }
         if a == "-e" {
             patterns.push(
                 rest.next().cloned().ok_or(("grep: option requires an argument -- 'e'".to_string(), 2))?,
@@ -1099,6 +1104,9 @@ mod tests {
         assert_eq!(f("grep -c 1/1", text), "2\n");
         assert_eq!(f("grep -Eo 'web-[0-9]+'", text), "web-1\nweb-2\n");
         assert_eq!(f("grep -i name", text), "NAME READY\n");
+        // `--` ends the options, as getopt does: the pattern may start with a dash.
+        assert_eq!(f("grep -- -1", text), "web-1 1/1\ndb-1 1/1\n");
+        assert_eq!(f("grep -c -- -2", text), "1\n");
         assert_eq!(filter("grep nope", text).map(|r| r.1), Ok(1));
         assert_eq!(f("head -n 2", text), "NAME READY\nweb-1 1/1\n");
         assert_eq!(f("tail -1", text), "db-1 1/1\n");
