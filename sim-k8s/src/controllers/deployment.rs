@@ -270,13 +270,12 @@ fn update_status(
     let max_unavailable = want / 4; // 25% rounded down
     let is_available = available >= want - max_unavailable;
     let generation = d.metadata.generation.unwrap_or(1);
-    let old_conditions = d
+    let old_conditions: &[Value] = d
         .status
         .as_ref()
         .and_then(|s| s.get("conditions"))
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[], Vec::as_slice);
     let cond = |type_: &str, status: &str, reason: &str, message: String| -> Value {
         let prev = old_conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(type_));
         let same = prev.is_some_and(|p| {
