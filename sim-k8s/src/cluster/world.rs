@@ -864,11 +864,15 @@ impl ClusterWorld {
             if self.pods.get(&key).is_some_and(|rt| rt.uid == pod.metadata.uid && rt.ip == ip) {
                 continue;
             }
-            let pod = pod.clone();
+            // Held shared with the store across the wiring, not copied.
+            let Some(shared) = self.api.shared(&crate::api::ObjectKey::new(Kind::Pod, ns, name)) else {
+                continue;
+            };
+            let Some(pod) = shared.as_pod() else { continue };
             if self.pods.contains_key(&key) {
                 self.unwire(&key);
             }
-            self.wire(&pod, key, node, ip, now);
+            self.wire(pod, key, node, ip, now);
         }
         // In wiring order, as a scan of the running pods would find them.
         gone.sort_by_key(|k| self.pods.get_index_of(k));
