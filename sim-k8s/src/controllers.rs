@@ -207,30 +207,9 @@ pub(crate) struct Watches {
 }
 
 impl Watches {
-    /// The oldest log position any watch has read up to.
-    fn min_seen(&self) -> u64 {
+    /// Every controller's watch.
+    fn all_mut(&mut self) -> [&mut watch::Watch; 12] {
         [
-            &self.node_lifecycle,
-            &self.default_service,
-            &self.garbage_collector,
-            &self.deployment,
-            &self.replicaset,
-            &self.statefulset,
-            &self.daemonset,
-            &self.scheduler,
-            &self.kubelet,
-            &self.endpoints,
-            &self.endpointslice,
-            &self.mirroring,
-        ]
-        .into_iter()
-        .map(watch::Watch::seen)
-        .min()
-        .unwrap_or(0)
-    }
-
-    fn resync(&mut self) {
-        for w in [
             &mut self.node_lifecycle,
             &mut self.default_service,
             &mut self.garbage_collector,
@@ -243,7 +222,16 @@ impl Watches {
             &mut self.endpoints,
             &mut self.endpointslice,
             &mut self.mirroring,
-        ] {
+        ]
+    }
+
+    /// The oldest log position any watch has read up to.
+    fn min_seen(&mut self) -> u64 {
+        self.all_mut().into_iter().map(|w| w.seen()).min().unwrap_or(0)
+    }
+
+    fn resync(&mut self) {
+        for w in self.all_mut() {
             w.resync();
         }
     }
@@ -328,7 +316,7 @@ impl Controllers {
 
     /// The change-log position every controller has read up to (the log may be compacted
     /// there).
-    pub fn log_read_upto(&self) -> u64 {
+    pub fn log_read_upto(&mut self) -> u64 {
         self.watches.min_seen()
     }
 

@@ -236,38 +236,55 @@ pub struct IgnoredField {
     /// Field path (`metadata.managedFields`).
     pub field: String,
     /// Why it has no effect.
-    pub reason: &'static str,
+    pub reason: IgnoredReason,
+}
+
+/// Why an accepted field has no effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgnoredReason {
+    /// Server-side bookkeeping from `-o yaml` dumps.
+    Bookkeeping,
+    /// A scheduling constraint the simulated scheduler does not apply.
+    NotScheduled,
+}
+
+impl IgnoredReason {
+    fn text(self) -> &'static str {
+        match self {
+            IgnoredReason::Bookkeeping => "server-side bookkeeping, not simulated",
+            IgnoredReason::NotScheduled => {
+                "not simulated: the scheduler places pods by nodeSelector, taints and pod count only"
+            }
+        }
+    }
 }
 
 impl IgnoredField {
     /// True for a field whose absence of effect a user would notice (a scheduling constraint),
     /// reported on every load; server bookkeeping from dumps is not.
     pub fn changes_behaviour(&self) -> bool {
-        self.reason != BOOKKEEPING
+        self.reason != IgnoredReason::Bookkeeping
     }
 }
 
 impl fmt::Display for IgnoredField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: ignored ({})", self.file, self.loc, self.field, self.reason)
+        write!(f, "{}:{}: {}: ignored ({})", self.file, self.loc, self.field, self.reason.text())
     }
 }
 
 /// Fields netsim accepts without using, and why: metadata real dumps carry, and scheduling
 /// constraints the simulated scheduler does not apply (it places pods by node selector, taints
 /// and pod count), named so a user does not expect their spread.
-const IGNORED_FIELDS: &[(&str, &str)] = &[
-    ("metadata.managedFields", BOOKKEEPING),
-    ("metadata.selfLink", BOOKKEEPING),
-    ("metadata.clusterName", BOOKKEEPING),
-    ("spec.affinity", NOT_SCHEDULED),
-    ("spec.topologySpreadConstraints", NOT_SCHEDULED),
-    ("spec.template.spec.affinity", NOT_SCHEDULED),
-    ("spec.template.spec.topologySpreadConstraints", NOT_SCHEDULED),
+const IGNORED_FIELDS: &[(&str, IgnoredReason)] = &[
+    ("metadata.managedFields", IgnoredReason::Bookkeeping),
+    ("metadata.selfLink", IgnoredReason::Bookkeeping),
+    ("metadata.clusterName", IgnoredReason::Bookkeeping),
+    ("spec.affinity", IgnoredReason::NotScheduled),
+    ("spec.topologySpreadConstraints", IgnoredReason::NotScheduled),
+    ("spec.template.spec.affinity", IgnoredReason::NotScheduled),
+    ("spec.template.spec.topologySpreadConstraints", IgnoredReason::NotScheduled),
 ];
-const BOOKKEEPING: &str = "server-side bookkeeping, not simulated";
-const NOT_SCHEDULED: &str =
-    "not simulated: the scheduler places pods by nodeSelector, taints and pod count only";
 
 impl LoadOutcome {
     /// True if there were no errors.
@@ -590,7 +607,12 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
             let first = out.ignored.len();
             for (f, reason) in IGNORED_FIELDS {
                 if let Some(loc) = decoded.spans.contains(f).then(|| decoded.spans.locate(f)).flatten() {
-                    out.ignored.push(IgnoredField { file: file.to_string(), loc, field: field(f), reason });
+                    out.ignored.push(IgnoredField {
+                        file: file.to_string(),
+                        loc,
+                        field: field(f),
+                        reason: *reason,
+                    });
                 }
             }
             out.ignored[first..].sort_by_key(|f| f.loc);

@@ -409,3 +409,34 @@ fn created_objects_carry_what_the_registry_strategies_set() {
     assert_eq!(i.status, Some(serde_json::json!({"loadBalancer": {}})));
     assert_eq!(i.metadata.generation, Some(1));
 }
+
+/// The scheduler's binding (upstream's `assignPod`): sets the node without a whole-pod update
+/// (no generation bump), indexes the pod under its node, logs one change, and refuses a pod
+/// that is already bound.
+#[test]
+fn binding_sets_the_node_once() {
+    let mut s = server(1);
+    s.create(one(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: nginx}]\n",
+    ))
+    .map(|_| ())
+    .unwrap_or_else(|e| panic!("{e}"));
+    let Some(Object::Pod(stored)) = s.get_named(Kind::Pod, "default", "p").cloned() else { panic!("no pod") };
+    let generation = stored.metadata.generation;
+    let mut bound = stored.clone();
+    std::sync::Arc::make_mut(&mut bound.spec).node_name = "node01".into();
+    let before = s.last_seq();
+    assert_eq!(s.bind(bound.clone()).ok(), Some(ApplyResult::Configured));
+    assert_eq!(s.last_seq(), before + 1);
+    let Some(Object::Pod(now)) = s.get_named(Kind::Pod, "default", "p") else { panic!("no pod") };
+    assert_eq!(now.spec.node_name, "node01");
+    assert_eq!(now.metadata.generation, generation);
+    assert_ne!(now.metadata.resource_version, stored.metadata.resource_version);
+    assert_eq!(s.pods_on("node01").map(|p| p.metadata.name.as_str()).collect::<Vec<_>>(), ["p"]);
+    match s.bind(bound) {
+        Err(ApiError::BadRequest { message }) => {
+            assert_eq!(message, "pod p is already assigned to node \"node01\"");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

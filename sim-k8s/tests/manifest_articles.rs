@@ -148,3 +148,27 @@ fn old_componentconfig_kube_proxy_config_loads_and_validates() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Scheduling constraints the simulated scheduler does not apply are named with their
+/// position (on every load, unlike dump bookkeeping), in source order.
+#[test]
+fn scheduling_constraints_are_named_as_not_simulated() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule}]\n      affinity: {podAntiAffinity: {}}\n      containers: [{name: web, image: nginx}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, selfLink: /api/v1/p}\nspec:\n  affinity: {}\n  containers: [{name: c, image: nginx}]\n";
+    let out = manifest::load(&[Source::Text { name: "m.yaml".into(), text: text.into() }]);
+    assert!(out.errors.is_empty(), "{:#?}", out.errors);
+    let why = "not simulated: the scheduler places pods by nodeSelector, taints and pod count only";
+    let noted: Vec<(String, bool)> =
+        out.ignored.iter().map(|f| (f.to_string(), f.changes_behaviour())).collect();
+    assert_eq!(
+        noted,
+        vec![
+            (format!("m.yaml:9:7: spec.template.spec.topologySpreadConstraints: ignored ({why})"), true),
+            (format!("m.yaml:10:7: spec.template.spec.affinity: ignored ({why})"), true),
+            (
+                "m.yaml:15:21: metadata.selfLink: ignored (server-side bookkeeping, not simulated)".into(),
+                false
+            ),
+            (format!("m.yaml:17:3: spec.affinity: ignored ({why})"), true),
+        ]
+    );
+}

@@ -132,3 +132,30 @@ impl PodRuntimes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// host-local's `GetIter`: from the address after the last reserved, wrapping from the
+    /// range's end to its start, skipping the gateway (`.1`) and taken or claimed addresses.
+    #[test]
+    fn allocation_goes_round_robin_like_host_local() {
+        let cidr: ipnet::Ipv4Net = "10.244.1.0/29".parse().unwrap_or_default();
+        let mut r = PodRuntimes::default();
+        let got: Vec<Option<IpAddr>> = (0..3).map(|_| r.allocate("n1", cidr)).collect();
+        assert_eq!(got, [Some(ip("10.244.1.2")), Some(ip("10.244.1.3")), Some(ip("10.244.1.4"))]);
+        // Nothing holds .2-.4 (no runtimes were inserted), yet the next one is .5: the cursor
+        // moves on rather than reusing the lowest free address.
+        r.claim("n1", ip("10.244.1.6"));
+        assert_eq!(r.allocate("n1", cidr), Some(ip("10.244.1.5")));
+        // .6 is claimed, .7 is broadcast: wrap past the gateway to .2.
+        assert_eq!(r.allocate("n1", cidr), Some(ip("10.244.1.2")));
+        // Another node has its own cursor.
+        assert_eq!(r.allocate("n2", cidr), Some(ip("10.244.1.2")));
+    }
+}

@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 
 use sim_core::SimTime;
 
-use super::tcp::{ConnKey, TcpNumbers};
+use super::tcp::{ConnKey, TcpNumbers, oriented};
 use super::{Capture, CaptureIface, Captured, TapDir};
 use crate::wire::{Icmp, Packet, TcpFlags, Transport, unreach};
 
@@ -251,9 +251,7 @@ impl Printer {
 
     fn tcp(&mut self, out: &mut String, c: &Captured, sport: u16, dport: u16, f: TcpFlags) {
         let pkt = &c.pkt;
-        let a = (pkt.src, sport);
-        let b = (pkt.dst, dport);
-        let (key, x) = if a <= b { ((a, b), 0usize) } else { ((b, a), 1usize) };
+        let (key, x) = oriented((pkt.src, sport), (pkt.dst, dport));
         let y = 1 - x;
         let syn = f.contains(TcpFlags::SYN);
         let ack_set = f.contains(TcpFlags::ACK);

@@ -27,6 +27,12 @@ use crate::wire::{Packet, TcpFlags, Transport};
 /// The two endpoints of a connection, lower first.
 pub type ConnKey = ((Ipv4Addr, u16), (Ipv4Addr, u16));
 
+/// The connection a segment from `a` to `b` belongs to, its endpoints in order, and which of
+/// them sent it (0: the lower, 1: the higher): both directions of a connection share a key.
+pub fn oriented(a: (Ipv4Addr, u16), b: (Ipv4Addr, u16)) -> (ConnKey, usize) {
+    if a <= b { ((a, b), 0) } else { ((b, a), 1) }
+}
+
 /// The derived header fields of one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpNumbers {
@@ -170,9 +176,7 @@ impl TcpModel {
         conv: Option<ConvId>,
     ) -> Option<TcpNumbers> {
         let Transport::Tcp { sport, dport, flags: f } = pkt.transport else { return None };
-        let a = (pkt.src, sport);
-        let b = (pkt.dst, dport);
-        let (key, x) = if a <= b { ((a, b), 0usize) } else { ((b, a), 1usize) };
+        let (key, x) = oriented((pkt.src, sport), (pkt.dst, dport));
         let y = 1 - x;
         let syn = f.contains(TcpFlags::SYN);
         let ack_set = f.contains(TcpFlags::ACK);
