@@ -8,6 +8,7 @@
 //! bounded: a size cap per source plus serde-saphyr budgets (aliases, depth, node count).
 //! Left out: `kubectl` flags such as `-k` (kustomize) and URLs.
 
+mod block_yaml;
 pub mod budget;
 pub mod decode;
 pub mod tree;

@@ -297,35 +297,50 @@ fn message_of(e: &serde_saphyr::Error, len: usize) -> String {
 }
 
 /// Parses every document of `text` into trees; positions are relative to the whole text.
+/// Block-style documents take the fast path ([`super::block_yaml`]); the others, and every
+/// document with an error, go through serde-saphyr.
 pub fn parse_stream(text: &str) -> Vec<ParsedDoc> {
     let mut out = Vec::new();
     for (index, (start_line, from, to)) in split_documents(text).into_iter().enumerate() {
         let chunk = &text[from..to];
         let shift = start_line - 1;
-        let result =
-            match serde_saphyr::from_multiple_with_options::<Option<Node>>(chunk, options(chunk.len())) {
-                Ok(mut nodes) => {
-                    let mut node = nodes.drain(..).flatten().next();
-                    if let Some(n) = node.as_mut() {
-                        shift_lines(n, shift);
-                    }
-                    Ok(node)
-                }
-                Err(e) => Err(SyntaxError {
-                    loc: e.location().map(|l| {
-                        let mut loc = Loc::from(l);
-                        loc.line += shift;
-                        loc
-                    }),
-                    message: message_of(&e, chunk.len()),
-                }),
-            };
+        let result = match super::block_yaml::parse(chunk, shift) {
+            Some(node) => Ok(node),
+            None => parse_general(chunk, shift),
+        };
         if matches!(result, Ok(None)) && chunk.trim().trim_start_matches("---").trim().is_empty() {
             continue;
         }
         out.push(ParsedDoc { index, start_line, result });
     }
     out
+}
+
+/// One document through serde-saphyr, its lines shifted by `shift`.
+pub(super) fn parse_general(chunk: &str, shift: u32) -> Result<Option<Node>, SyntaxError> {
+    match serde_saphyr::from_multiple_with_options::<Option<Node>>(chunk, options(chunk.len())) {
+        Ok(mut nodes) => {
+            let mut node = nodes.drain(..).flatten().next();
+            if let Some(n) = node.as_mut() {
+                shift_lines(n, shift);
+            }
+            Ok(node)
+        }
+        Err(e) => Err(SyntaxError {
+            loc: e.location().map(|l| {
+                let mut loc = Loc::from(l);
+                loc.line += shift;
+                loc
+            }),
+            message: message_of(&e, chunk.len()),
+        }),
+    }
+}
+
+/// The documents of `text` as `split_documents` cuts them: (start line, text).
+#[cfg(test)]
+pub(super) fn documents(text: &str) -> Vec<(u32, &str)> {
+    split_documents(text).into_iter().map(|(line, from, to)| (line, &text[from..to])).collect()
 }
 
 fn shift_lines(n: &mut Node, shift: u32) {
