@@ -495,7 +495,7 @@ fn resolve_plain(t: &str) -> Option<Value> {
         return t.parse::<i64>().ok().map(Value::Int);
     }
     if !first.is_ascii_digit() {
-        return (!t.contains("${")).then(|| Value::Str(t.to_string()));
+        return Some(Value::Str(t.to_string()));
     }
     if bytes.iter().all(u8::is_ascii_digit) {
         if bytes.len() > 1 && first == b'0' {
@@ -508,7 +508,7 @@ fn resolve_plain(t: &str) -> Option<Value> {
     // prefixes, hex digits, underscores, one dot, an exponent); a float has at most one dot.
     let numeric = |b: &u8| b.is_ascii_hexdigit() || b"xXoO_.+-".contains(b);
     if !bytes.iter().all(numeric) || bytes.iter().filter(|b| **b == b'.').count() >= 2 {
-        return (!t.contains("${")).then(|| Value::Str(t.to_string()));
+        return Some(Value::Str(t.to_string()));
     }
     None
 }

@@ -86,6 +86,7 @@ const ACCEPTED: &[&str] = &[
     "é: ünïcödé\nnested:\n  ключ: значение\n",
     "# only a comment\na: 1\n\n\n# trailing\n",
     "  indented: root\n  second: 2\n",
+    "a: ${HOME}\n",
     "- a\n- b: c\n  d: e\n-\n  f: g\n",
 ];
 
@@ -127,7 +128,6 @@ const DECLINED: &[&str] = &[
     "- - nested\n",
     "<<: {a: 1}\n",
     "a: x\n b: y\n",
-    "a: ${HOME}\n",
     "80: x\n\"80\": y\n",
 ];
 
