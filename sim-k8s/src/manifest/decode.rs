@@ -3,11 +3,16 @@
 //! (all of them, like `kubectl --validate=strict`'s `unknown field "spec.portz"`) and skipped
 //! instead of aborting; null values are treated as absent, as Go's JSON decoder does for
 //! `omitempty` fields. Every visited field's position is recorded so later validation errors
-//! can point at `file:line:column`. Left out: YAML tags, enums in externally tagged form.
+//! can point at `file:line:column`. Field paths are built only when something is reported
+//! ([`Path`] is a chain of segments on the stack); positions are kept by a hash of the path's
+//! text, so recording one costs no string. Left out: YAML tags, enums in externally tagged form.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
+
+use indexmap::IndexMap;
+use sim_core::hash::FxBuildHasher;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
@@ -25,9 +30,9 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn at(mut self, path: &str, loc: Loc) -> Self {
+    fn at(mut self, path: &Path<'_>, loc: Loc) -> Self {
         if self.loc.is_none() {
-            self.path = path.to_string();
+            self.path = path.render();
             self.loc = Some(loc);
         }
         self
@@ -71,10 +76,11 @@ pub struct UnknownField {
     pub loc: Loc,
 }
 
-/// Positions of every field path seen while decoding one object.
+/// Positions of every field path seen while decoding one object, keyed by [`path_hash`] of the
+/// path's text (64 bits: a collision among one object's hundred-odd paths is not a concern).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSpans {
-    spans: BTreeMap<String, Loc>,
+    spans: IndexMap<u64, Loc, FxBuildHasher>,
 }
 
 impl FieldSpans {
@@ -83,7 +89,7 @@ impl FieldSpans {
     pub fn locate(&self, path: &str) -> Option<Loc> {
         let mut p = path;
         loop {
-            if let Some(l) = self.spans.get(p) {
+            if let Some(l) = self.spans.get(&path_hash(p)) {
                 return Some(*l);
             }
             if p.is_empty() {
@@ -96,7 +102,7 @@ impl FieldSpans {
 
     /// True if exactly `path` was present in the source.
     pub fn contains(&self, path: &str) -> bool {
-        self.spans.contains_key(path)
+        self.spans.contains_key(&path_hash(path))
     }
 
     /// Number of recorded paths.
@@ -110,10 +116,116 @@ impl FieldSpans {
     }
 }
 
+/// FNV-1a over bytes: a hash that can be extended segment by segment, so a child's path hash
+/// is its parent's fed with `.name` or `[i]`, equal to the hash of the whole text.
+#[derive(Clone, Copy, Debug)]
+struct PathHash(u64);
+
+impl PathHash {
+    const ROOT: PathHash = PathHash(0xcbf2_9ce4_8422_2325);
+    fn feed(self, bytes: &[u8]) -> PathHash {
+        let mut h = self.0;
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        PathHash(h)
+    }
+}
+
+/// The hash under which `path`'s position is recorded.
+fn path_hash(path: &str) -> u64 {
+    PathHash::ROOT.feed(path.as_bytes()).0
+}
+
+/// One step of a field path.
+#[derive(Clone, Debug)]
+enum Seg<'p> {
+    /// The document root (the empty path).
+    Root,
+    /// A struct field: `.name` (no dot at the root).
+    Field(Cow<'p, str>),
+    /// A sequence item: `[i]`.
+    Index(usize),
+    /// A map entry: `[key]`.
+    Key(Cow<'p, str>),
+}
+
+/// A field path as a chain from the node being decoded up to the root, with its hash.
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    seg: Seg<'p>,
+    hash: PathHash,
+}
+
+impl<'p> Path<'p> {
+    const ROOT: Path<'static> = Path { parent: None, seg: Seg::Root, hash: PathHash::ROOT };
+
+    fn child(parent: &'p Path<'p>, seg: Seg<'p>) -> Path<'p> {
+        let at_root = matches!(parent.seg, Seg::Root);
+        let hash = match &seg {
+            Seg::Root => parent.hash,
+            Seg::Field(name) if at_root => parent.hash.feed(name.as_bytes()),
+            Seg::Field(name) => parent.hash.feed(b".").feed(name.as_bytes()),
+            Seg::Index(i) => {
+                let (digits, n) = decimal(*i);
+                parent.hash.feed(b"[").feed(&digits[20 - n..]).feed(b"]")
+            }
+            Seg::Key(key) => parent.hash.feed(b"[").feed(key.as_bytes()).feed(b"]"),
+        };
+        Path { parent: Some(parent), seg, hash }
+    }
+
+    /// The path's text (`spec.ports[0].port`), for messages.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write;
+        if let Some(p) = self.parent {
+            p.render_into(out);
+        }
+        match &self.seg {
+            Seg::Root => {}
+            Seg::Field(name) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Seg::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+            Seg::Key(key) => {
+                out.push('[');
+                out.push_str(key);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// `i`'s decimal digits, right-aligned in the buffer, and how many there are.
+fn decimal(mut i: usize) -> ([u8; 20], usize) {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[19 - n] = b'0' + (i % 10) as u8;
+        n += 1;
+        i /= 10;
+        if i == 0 {
+            return (digits, n);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Ctx {
     unknown: RefCell<Vec<UnknownField>>,
-    spans: RefCell<BTreeMap<String, Loc>>,
+    spans: RefCell<IndexMap<u64, Loc, FxBuildHasher>>,
     recovered: RefCell<Vec<DecodeError>>,
 }
 
@@ -134,8 +246,8 @@ pub struct Decoded<T> {
 /// Decodes `node` into `T`, collecting unknown fields and field positions.
 pub fn decode<T: DeserializeOwned>(node: &Node) -> Decoded<T> {
     let ctx = Ctx::default();
-    ctx.spans.borrow_mut().insert(String::new(), node.loc);
-    let value = T::deserialize(NodeDe { node, path: String::new(), ctx: &ctx });
+    ctx.spans.borrow_mut().insert(Path::ROOT.hash.0, node.loc);
+    let value = T::deserialize(NodeDe { node, path: &Path::ROOT, ctx: &ctx });
     Decoded {
         value,
         recovered: ctx.recovered.into_inner(),
@@ -144,19 +256,15 @@ pub fn decode<T: DeserializeOwned>(node: &Node) -> Decoded<T> {
     }
 }
 
-struct NodeDe<'a> {
+struct NodeDe<'a, 'p> {
     node: &'a Node,
-    path: String,
+    path: &'p Path<'p>,
     ctx: &'a Ctx,
 }
 
-fn child_field(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
-impl<'a> NodeDe<'a> {
+impl<'a, 'p> NodeDe<'a, 'p> {
     fn wrap<T>(&self, r: Result<T, DecodeError>) -> Result<T, DecodeError> {
-        r.map_err(|e| e.at(&self.path, self.node.loc))
+        r.map_err(|e| e.at(self.path, self.node.loc))
     }
 
     /// Records a type mismatch at this node; the caller then substitutes a zero value so
@@ -165,7 +273,7 @@ impl<'a> NodeDe<'a> {
         let message = format!("invalid type: {}, expected {expected}", unexpected(&self.node.value));
         self.ctx.recovered.borrow_mut().push(DecodeError {
             message,
-            path: self.path.clone(),
+            path: self.path.render(),
             loc: Some(self.node.loc),
         });
     }
@@ -190,7 +298,7 @@ impl<'a> NodeDe<'a> {
             Some(v) => {
                 self.ctx.recovered.borrow_mut().push(DecodeError {
                     message: format!("invalid value: integer `{v}`, expected {name}"),
-                    path: self.path.clone(),
+                    path: self.path.render(),
                     loc: Some(self.node.loc),
                 });
                 visitor.visit_u64(0)
@@ -202,12 +310,20 @@ impl<'a> NodeDe<'a> {
         }
     }
 
-    fn child(&self, node: &'a Node, path: String) -> NodeDe<'a> {
-        NodeDe { node, path, ctx: self.ctx }
+    /// Records where the child at `path` is and decodes it with `seed`.
+    fn child<'de, T: DeserializeSeed<'de>>(
+        &self,
+        node: &'a Node,
+        path: &Path<'_>,
+        loc: Loc,
+        seed: T,
+    ) -> Result<T::Value, DecodeError> {
+        self.ctx.spans.borrow_mut().insert(path.hash.0, loc);
+        seed.deserialize(NodeDe { node, path, ctx: self.ctx })
     }
 }
 
-impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
+impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
@@ -380,57 +496,60 @@ fn unexpected(v: &Value) -> de::Unexpected<'_> {
     }
 }
 
-struct Seq<'s, 'a> {
-    de: &'s NodeDe<'a>,
+struct Seq<'s, 'a, 'p> {
+    de: &'s NodeDe<'a, 'p>,
     items: &'a [Node],
     i: usize,
 }
 
-impl<'de> SeqAccess<'de> for Seq<'_, '_> {
+impl<'de> SeqAccess<'de> for Seq<'_, '_, '_> {
     type Error = DecodeError;
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DecodeError> {
         let Some(node) = self.items.get(self.i) else { return Ok(None) };
-        let path = format!("{}[{}]", self.de.path, self.i);
+        let path = Path::child(self.de.path, Seg::Index(self.i));
         self.i += 1;
-        self.de.ctx.spans.borrow_mut().insert(path.clone(), node.loc);
-        seed.deserialize(self.de.child(node, path)).map(Some)
+        self.de.child(node, &path, node.loc, seed).map(Some)
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.items.len() - self.i)
     }
 }
 
-struct Map<'s, 'a> {
-    de: &'s NodeDe<'a>,
+struct Map<'s, 'a, 'p> {
+    de: &'s NodeDe<'a, 'p>,
     entries: &'a [(Node, Node)],
     i: usize,
     /// Declared fields when decoding a struct; None for plain maps.
     fields: Option<&'static [&'static str]>,
-    pending: Option<(&'a Node, String)>,
+    /// The value of the key just given out, and its path segment.
+    pending: Option<(&'a Node, Loc, Seg<'a>)>,
 }
 
-impl<'de> MapAccess<'de> for Map<'_, '_> {
+impl<'de> MapAccess<'de> for Map<'_, '_, '_> {
     type Error = DecodeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
         while let Some((k, v)) = self.entries.get(self.i) {
             self.i += 1;
-            let Some(key) = k.key_text() else {
-                return Err(DecodeError {
-                    message: format!("a mapping key must be a scalar, found {}", k.value.describe()),
-                    path: self.de.path.clone(),
-                    loc: Some(k.loc),
-                });
-            };
-            let path = match self.fields {
-                Some(_) => child_field(&self.de.path, &key),
-                None => format!("{}[{}]", self.de.path, key),
+            let key: Cow<'_, str> = match &k.value {
+                Value::Str(s) => Cow::Borrowed(s),
+                _ => match k.key_text() {
+                    Some(t) => Cow::Owned(t),
+                    None => {
+                        return Err(DecodeError {
+                            message: format!("a mapping key must be a scalar, found {}", k.value.describe()),
+                            path: self.de.path.render(),
+                            loc: Some(k.loc),
+                        });
+                    }
+                },
             };
             if let Some(fields) = self.fields {
-                if !fields.contains(&key.as_str()) {
+                if !fields.contains(&key.as_ref()) {
+                    let path = Path::child(self.de.path, Seg::Field(key)).render();
                     self.de.ctx.unknown.borrow_mut().push(UnknownField { path, loc: k.loc });
                     continue;
                 }
@@ -439,21 +558,27 @@ impl<'de> MapAccess<'de> for Map<'_, '_> {
                     continue;
                 }
             }
-            self.de.ctx.spans.borrow_mut().insert(path.clone(), k.loc);
-            self.pending = Some((v, path));
-            let key_node = Node { value: Value::Str(key), loc: k.loc };
-            return seed
-                .deserialize(NodeDe { node: &key_node, path: self.de.path.clone(), ctx: self.de.ctx })
-                .map(Some);
+            let key_node;
+            let node = match &key {
+                Cow::Borrowed(_) => k,
+                Cow::Owned(t) => {
+                    key_node = Node { value: Value::Str(t.clone()), loc: k.loc };
+                    &key_node
+                }
+            };
+            let seg = if self.fields.is_some() { Seg::Field(key) } else { Seg::Key(key) };
+            self.pending = Some((v, k.loc, seg));
+            return seed.deserialize(NodeDe { node, path: self.de.path, ctx: self.de.ctx }).map(Some);
         }
         Ok(None)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
-        let Some((node, path)) = self.pending.take() else {
+        let Some((node, loc, seg)) = self.pending.take() else {
             return Err(de::Error::custom("value requested before key"));
         };
-        seed.deserialize(self.de.child(node, path))
+        let path = Path::child(self.de.path, seg);
+        self.de.child(node, &path, loc, seed)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -498,5 +623,40 @@ mod tests {
         assert_eq!(e.path, "spec.ports[0].port");
         assert_eq!(e.loc, Some(Loc { line: 4, column: 11 }));
         assert_eq!(e.message, "invalid type: string \"eighty\", expected an integer");
+    }
+
+    #[test]
+    fn a_path_hashed_segment_by_segment_is_the_hash_of_its_text() {
+        let spec = Path::child(&Path::ROOT, Seg::Field("spec".into()));
+        let ports = Path::child(&spec, Seg::Field("ports".into()));
+        let item = Path::child(&ports, Seg::Index(12));
+        let key = Path::child(&item, Seg::Key("app.kubernetes.io/name".into()));
+        for (p, text) in [
+            (&spec, "spec"),
+            (&ports, "spec.ports"),
+            (&item, "spec.ports[12]"),
+            (&key, "spec.ports[12][app.kubernetes.io/name]"),
+        ] {
+            assert_eq!(p.render(), text);
+            assert_eq!(p.hash.0, path_hash(text), "{text}");
+        }
+        let seq = Path::child(&Path::ROOT, Seg::Index(0));
+        let under = Path::child(&seq, Seg::Field("name".into()));
+        assert_eq!((under.render(), under.hash.0), ("[0].name".to_string(), path_hash("[0].name")));
+    }
+
+    #[test]
+    fn spans_know_every_field_map_key_and_item() {
+        let n = first(
+            "kind: Service\nmetadata:\n  labels:\n    app.kubernetes.io/name: web\nspec:\n  clusterIP: null\n  ports:\n  - port: 80\n  - port: 81\n",
+        );
+        let d = decode::<Service>(&n);
+        assert!(d.spans.contains("metadata.labels[app.kubernetes.io/name]"));
+        assert!(d.spans.contains("spec.ports[1].port"));
+        assert!(!d.spans.contains("spec.ports[2]"));
+        // A null field is absent, as Go decodes it: its position is its parent's.
+        assert!(!d.spans.contains("spec.clusterIP"));
+        assert_eq!(d.spans.locate("spec.clusterIP").map(|l| l.line), Some(5));
+        assert_eq!(d.spans.locate("spec.ports[1].nodePort").map(|l| l.line), Some(9));
     }
 }
