@@ -30,6 +30,20 @@ pub struct Workload<S> {
     pub status: Option<serde_json::Value>,
 }
 
+impl<S: Clone> Workload<S> {
+    /// A copy carrying `status` instead of this one's (which is not copied): what a status
+    /// write stores.
+    pub fn with_status(&self, status: Option<serde_json::Value>) -> Self {
+        Workload {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            metadata: self.metadata.clone(),
+            spec: self.spec.clone(),
+            status,
+        }
+    }
+}
+
 /// A Deployment.
 pub type Deployment = Workload<DeploymentSpec>;
 /// A ReplicaSet.

@@ -331,8 +331,7 @@ fn update_status(
     if status == d.status {
         return false;
     }
-    let mut d = d.clone();
-    d.status = status;
+    let mut d = d.with_status(status);
     // The revision annotation goes on with a whole-object update; once it is there, the
     // status goes through the status subresource, as upstream's syncStatusOnly does.
     let annotate = !d.metadata.annotations.contains_key(REVISION_ANNOTATION);

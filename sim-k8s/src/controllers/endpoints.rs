@@ -205,13 +205,18 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         };
         match store.get(&key).and_then(Object::as_endpoints) {
             Some(e) if e.subsets == subsets && e.metadata.labels == labels => {}
-            Some(e) => {
-                let mut e = e.clone();
-                if e.subsets != subsets {
+            Some(old) => {
+                // A new version from the old one's metadata (its subsets are not copied).
+                let mut e = Endpoints {
+                    api_version: old.api_version.clone(),
+                    kind: old.kind.clone(),
+                    metadata: old.metadata.clone(),
+                    subsets,
+                };
+                if old.subsets != e.subsets {
                     // The controller reacts at once, so the triggering change happened now.
                     e.metadata.annotations.insert(TRIGGER_TIME.into(), timestamp(now));
                 }
-                e.subsets = subsets;
                 e.metadata.labels = labels;
                 if c.write(store, Object::Endpoints(e), now, false) {
                     changed = true;

@@ -185,8 +185,7 @@ fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaS
     if status == rs.status {
         return false;
     }
-    let mut rs = rs.clone();
-    rs.status = status;
+    let rs = rs.with_status(status);
     let key = ObjectKey::new(Kind::ReplicaSet, ns_of(&rs.metadata), &rs.metadata.name);
     let written = c.write_status(store, Object::ReplicaSet(rs), now);
     if written {
