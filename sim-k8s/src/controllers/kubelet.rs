@@ -343,7 +343,9 @@ fn admit(
 
 fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
     let has_hook = c.probe_hook.is_some();
-    let Some(mut rt) = c.pods.remove(key) else { return };
+    // In place: advancing never changes the pod's node or address, which the runtimes'
+    // address index is keyed by.
+    let Some(rt) = c.pods.get_mut(key) else { return };
     let before: Vec<(ContainerState, bool)> =
         rt.containers.iter().map(|c| (c.state.clone(), c.ready)).collect();
     for (i, ct) in rt.containers.iter_mut().enumerate() {
@@ -442,7 +444,6 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
     if after != before {
         rt.dirty = true;
     }
-    c.pods.insert(key.clone(), rt);
 }
 
 fn condition(prev: &[PodCondition], type_: &str, ok: bool, now: SimTime) -> PodCondition {
