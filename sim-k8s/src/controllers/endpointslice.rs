@@ -103,8 +103,12 @@ pub fn desired_for_service<'a>(
         });
     }
     let mut out = Vec::new();
-    for (ports, mut eps) in groups {
-        eps.sort_by_key(endpoint_key);
+    for (ports, eps) in groups {
+        // Each endpoint's sort key computed once (it parses the address).
+        let mut keyed: Vec<((u8, u128, String), Endpoint)> =
+            eps.into_iter().map(|e| (endpoint_key(&e), e)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let eps: Vec<Endpoint> = keyed.into_iter().map(|(_, e)| e).collect();
         let ports: Vec<EndpointPort> = ports
             .into_iter()
             .map(|(name, port, proto)| EndpointPort {
@@ -114,6 +118,10 @@ pub fn desired_for_service<'a>(
                 app_protocol: None,
             })
             .collect();
+        if eps.len() <= MAX_ENDPOINTS_PER_SLICE {
+            out.push((ports, eps));
+            continue;
+        }
         for chunk in eps.chunks(MAX_ENDPOINTS_PER_SLICE) {
             out.push((ports.clone(), chunk.to_vec()));
         }
@@ -168,9 +176,15 @@ fn sync_slices(
                     && s.metadata.labels == labels
                     && owner.as_ref().is_none_or(|o| s.metadata.owner_references == std::slice::from_ref(o));
                 if !same {
-                    let mut s = s.clone();
-                    s.endpoints = eps;
-                    s.ports = ports;
+                    // A new version from the old one's metadata (its endpoints are not copied).
+                    let mut s = EndpointSlice {
+                        api_version: s.api_version.clone(),
+                        kind: s.kind.clone(),
+                        metadata: s.metadata.clone(),
+                        address_type: s.address_type.clone(),
+                        endpoints: eps,
+                        ports,
+                    };
                     s.metadata.labels = labels.clone();
                     if let Some(o) = &owner {
                         s.metadata.owner_references = vec![o.clone()];
