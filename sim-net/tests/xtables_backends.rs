@@ -52,6 +52,7 @@ fn message_agrees(netsim: &str, real: &str) -> bool {
 
 fn netsim(rules: &str, backend: Backend) -> Outcome {
     let mut nf = Netfilter::new();
+    nf.set_backend(backend);
     let opts = RestoreOptions { backend: Some(backend), ..RestoreOptions::default() };
     match nf.restore_with(rules, opts) {
         Ok(()) => Outcome::Saved(a_lines(&nf.save(&SaveOptions::default()))),
@@ -1650,4 +1651,117 @@ fn real(rules: &str, backend: Backend) -> (Outcome, String) {
     }
     let line = refused_line(&err).unwrap_or_else(|| panic!("no line in: {err}"));
     (Outcome::Refused(line, real_message(&err)), err)
+}
+
+/// A rule for a table's first built-in chain, so that either backend creates the table.
+fn one_rule(table: &str) -> String {
+    let chain = if matches!(table, "filter" | "security") { "INPUT" } else { "PREROUTING" };
+    format!("*{table}\n-A {chain} -j ACCEPT\nCOMMIT\n")
+}
+
+/// The `*table` lines of an `iptables-save`, in order.
+fn table_lines(saved: &str) -> Vec<String> {
+    saved.lines().filter_map(|l| l.strip_prefix('*')).map(str::to_string).collect()
+}
+
+/// Tables loaded one restore each, in `order`, and the order each backend's `iptables-save`
+/// printed them in (v1.8.9, Linux 6.18): nft a fixed order, legacy the latest table first.
+const TABLE_ORDERS: &[(&[&str], &[&str], &[&str])] = &[
+    (
+        &["nat", "filter", "mangle", "raw", "security"],
+        &["mangle", "security", "raw", "filter", "nat"],
+        &["security", "raw", "mangle", "filter", "nat"],
+    ),
+    (
+        &["security", "raw", "mangle", "filter", "nat"],
+        &["mangle", "security", "raw", "filter", "nat"],
+        &["nat", "filter", "mangle", "raw", "security"],
+    ),
+    (&["filter", "nat"], &["filter", "nat"], &["nat", "filter"]),
+    (&["mangle", "nat", "mangle"], &["mangle", "nat"], &["nat", "mangle"]),
+];
+
+#[test]
+fn save_orders_tables_as_each_backend_does() {
+    let mut wrong = Vec::new();
+    for (order, nft, legacy) in TABLE_ORDERS {
+        for (backend, want) in [(Backend::Nft, nft), (Backend::Legacy, legacy)] {
+            let mut nf = Netfilter::new();
+            nf.set_backend(backend);
+            for t in *order {
+                let opts = RestoreOptions { noflush: true, backend: Some(backend), ..RestoreOptions::default() };
+                nf.restore_with(&one_rule(t), opts).unwrap_or_else(|e| panic!("{t}: {e:?}"));
+            }
+            let got = table_lines(&nf.save(&SaveOptions::default()));
+            if got != *want {
+                wrong.push(format!("{order:?} ({backend:?}): netsim {got:?}, real {want:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for (order, nft, legacy) in TABLE_ORDERS {
+        for (b, want) in [("nft", nft), ("legacy", legacy)] {
+            let restores: Vec<String> = order
+                .iter()
+                .map(|t| format!("printf '{}' | iptables-{b}-restore --noflush", one_rule(t).replace('\n', "\\n")))
+                .collect();
+            let script = format!("{} && iptables-{b}-save", restores.join(" && "));
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            let saved = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(table_lines(&saved), *want, "real iptables-{b}, {order:?}");
+        }
+    }
+}
+
+/// The tables a backend registers without a rule: legacy any table it opens (a restore's
+/// `*table`, `-L`, `-S`, a refused `-A`, `-F`), nft only a table it gives a chain or a
+/// rule (measured with v1.8.9).
+#[test]
+fn which_commands_register_a_table() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        ("-t raw -L", &[], &["raw"]),
+        ("-t nat -S", &[], &["nat"]),
+        ("-t nat -F", &[], &["nat"]),
+        ("-t nat -Z", &[], &["nat"]),
+        ("-t mangle -A NOPE -j ACCEPT", &[], &["mangle"]),
+        ("-t nat -N X", &["nat"], &["nat"]),
+        ("-t nat -P PREROUTING ACCEPT", &["nat"], &["nat"]),
+    ];
+    for (cmd, nft, legacy) in cases {
+        for (backend, want) in [(Backend::Nft, nft), (Backend::Legacy, legacy)] {
+            let mut nf = Netfilter::new();
+            nf.set_backend(backend);
+            let args: Vec<&str> = cmd.split(' ').collect();
+            let _ = nf.command(&args);
+            assert_eq!(table_lines(&nf.save(&SaveOptions::default())), *want, "{cmd} ({backend:?})");
+        }
+    }
+    for (backend, want) in [(Backend::Nft, &[][..]), (Backend::Legacy, &["nat", "raw"][..])] {
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        let opts = RestoreOptions { backend: Some(backend), ..RestoreOptions::default() };
+        nf.restore_with("*raw\nCOMMIT\n*nat\nCOMMIT\n", opts).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(table_lines(&nf.save(&SaveOptions::default())), want, "empty blocks ({backend:?})");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for (cmd, nft, legacy) in cases {
+        for (b, want) in [("nft", nft), ("legacy", legacy)] {
+            let script = format!("iptables-{b} {cmd} >/dev/null 2>&1; iptables-{b}-save");
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            assert_eq!(table_lines(&String::from_utf8_lossy(&out.stdout)), *want, "real iptables-{b} {cmd}");
+        }
+    }
 }
