@@ -49,6 +49,7 @@ pub mod command;
 pub mod eval;
 pub mod explore;
 pub mod ext;
+pub mod hosts;
 pub mod ipset;
 pub mod list;
 pub mod passwd;

@@ -192,6 +192,18 @@ const CASES: &[Case] = &[
         legacy: Expect::Saved(NAT_PORTS),
     },
     Case {
+        what: "TPROXY's --on-port, --on-ip and --tproxy-mark in the forms the parsers take",
+        rules: "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 80\n-A PREROUTING -p tcp -j TPROXY --on-port 0\n-A PREROUTING -p tcp -j TPROXY --on-port 70000\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967296\n-A PREROUTING -p tcp -j TPROXY --on-port 2147483647\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967377\n-A PREROUTING -p tcp -j TPROXY --on-port 080\n-A PREROUTING -p tcp -j TPROXY --on-port +80\n-A PREROUTING -p tcp -j TPROXY --on-port http\n-A PREROUTING -p tcp -j TPROXY --on-port ftp-data\n-A PREROUTING -p udp -j TPROXY --on-port ssh\n-A PREROUTING -p udp -j TPROXY --on-port domain\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip localhost\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 010.1.1.1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 010\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x10/0xff\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0xffffffff\nCOMMIT\n",
+        nft: Expect::Saved(TPROXY_FORMS),
+        legacy: Expect::Saved(TPROXY_FORMS),
+    },
+    Case {
+        what: "--to-ports with service names, ranges in strtoul's forms, ICMP and DCCP",
+        rules: "*nat\n-A PREROUTING -p tcp -j REDIRECT --to-ports http\n-A PREROUTING -p tcp -j REDIRECT --to-ports ftp-data\n-A PREROUTING -p udp -j REDIRECT --to-ports ntp\n-A PREROUTING -p tcp -j REDIRECT --to-ports domain\n-A PREROUTING -p tcp -j REDIRECT --to-ports 0x50-0x60\n-A PREROUTING -p tcp -j REDIRECT --to-ports 80-80\n-A PREROUTING -p tcp -j REDIRECT --to-ports +80\n-A PREROUTING -p icmp -j REDIRECT --to-ports 80\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports http\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000\n-A POSTROUTING -p icmp -j MASQUERADE --to-ports 80\n-A POSTROUTING -p dccp -j MASQUERADE --to-ports 80\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80 --random-fully --random\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:http\n-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:http\nCOMMIT\n",
+        nft: Expect::Saved(TO_PORTS_FORMS),
+        legacy: Expect::Saved(TO_PORTS_FORMS),
+    },
+    Case {
         what: "udp and conntrack ports are taken modulo 65536, a reversed range is kept",
         rules: "*filter\n-A INPUT -p udp --dport 5:3 -j ACCEPT\n-A INPUT -p udp --dport 70000 -j ACCEPT\n-A INPUT -p udp --sport 100:70000 -j ACCEPT\n-A INPUT -p udp --dport 010 -j ACCEPT\n-A INPUT -p tcp --dport 0x50 -j ACCEPT\n-A INPUT -p tcp --dport 010 -j ACCEPT\n-A INPUT -p tcp -m conntrack --ctorigdstport 5:3 -j ACCEPT\n-A INPUT -p tcp -m conntrack --ctorigdstport 70000 -j ACCEPT\nCOMMIT\n",
         nft: Expect::Saved(PORT_FORMS),
@@ -711,6 +723,56 @@ const PORT_FORMS: &[&str] = &[
     "-A INPUT -p tcp -m conntrack --ctorigdstport 4464 -j ACCEPT",
 ];
 
+/// TPROXY's `--on-port` is `XTTYPE_PORT`: `xtables_getportbyname`, that is glibc's
+/// `getaddrinfo(NULL, port)`: a decimal number cast to `int` then to the 16-bit field (70000
+/// is 4464, 2^32 is 0; a negative `int` is looked up as a name and not found), else a tcp or
+/// udp service; `--on-ip` a host name (`localhost`) or inet_aton's forms; `--tproxy-mark`
+/// `XTTYPE_MARKMASK32` (a value alone has mask 0xffffffff).
+const TPROXY_FORMS: &[&str] = &[
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 0 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 4464 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 0 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 65535 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 81 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 20 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p udp -j TPROXY --on-port 22 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p udp -j TPROXY --on-port 53 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 127.0.0.1 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.0.3 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 8.1.1.1 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x1/0xffffffff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x8/0xffffffff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x10/0xff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0xffffffff/0xffffffff",
+];
+
+/// REDIRECT's and MASQUERADE's `--to-ports` (libxt_REDIRECT.c / libxt_MASQUERADE.c
+/// `parse_ports`): the first port `xtables_strtoui(.., 0, 65535)` or, when that fails, the
+/// whole argument a service name of any protocol (`ftp-data` is 20); the second port a
+/// number only. ICMP may have ports.
+const TO_PORTS_FORMS: &[&str] = &[
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 20",
+    "-A PREROUTING -p udp -j REDIRECT --to-ports 123",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 53",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-96",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p icmp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000",
+    "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p dccp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80 --random --random-fully",
+    "-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:80",
+];
+
 const REPEATS: &[&str] = &[
     "-A INPUT -m comment --comment a -m comment --comment b -j ACCEPT",
     "-A INPUT -m recent --rcheck --name DEFAULT --mask 255.255.255.255 --rdest -j ACCEPT",
@@ -1174,6 +1236,117 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5-6x", "Garbage after port range: `x'"),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5:6", "Bad IP address \"10.0.0.1:5:6\""),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.300", "Bad IP address \"10.0.0.300\""),
+    // TPROXY (XTTYPE_PORT: getaddrinfo; XTTYPE_HOST; XTTYPE_MARKMASK32)
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80:90",
+        "Port \"80:90\" does not resolve to anything.",
+    ),
+    ("mangle", "-A PREROUTING -p tcp -j TPROXY --on-port -1", "Port \"-1\" does not resolve to anything."),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 0x50",
+        "Port \"0x50\" does not resolve to anything.",
+    ),
+    ("mangle", "-A PREROUTING -p tcp -j TPROXY --on-port 8a", "Port \"8a\" does not resolve to anything."),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port HTTP",
+        "Port \"HTTP\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 2147483648",
+        "Port \"2147483648\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 4294967295",
+        "Port \"4294967295\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 99999999999999999999",
+        "Port \"99999999999999999999\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-ip 1.2.3.4",
+        "TPROXY: option \"--on-port\" must be specified",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-port 81",
+        "TPROXY: option \"--on-port\" can only be used once.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4/24",
+        "getaddrinfo: Name or service not known",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip ::1",
+        "getaddrinfo: Address family for hostname not supported",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1/0x1/0x1",
+        "TPROXY: trailing garbage after value for option \"--tproxy-mark\".",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 1/",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark /1",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark -1",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1ffffffff",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1 --tproxy-mark 0x2",
+        "TPROXY: option \"--tproxy-mark\" can only be used once.",
+    ),
+    // XTTYPE_MARKMASK32 elsewhere too
+    (
+        "mangle",
+        "-A PREROUTING -j MARK --set-xmark 0x1/0x1/0x1",
+        "MARK: trailing garbage after value for option \"--set-xmark\".",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -m mark --mark 5x -j ACCEPT",
+        "mark: trailing garbage after value for option \"--mark\".",
+    ),
+    // --to-ports (parse_ports): a name only as the whole argument, the second port a number
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-http", "Port `http' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports http-90", "Port `http-90' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports HTTP", "Port `HTTP' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports -90", "Port `-90' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-", "Port `' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 080", "Garbage after port value: `80'"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80,90", "Garbage after port value: `,90'"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80:90", "Invalid port:port syntax - use dash"),
+    ("nat", "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80-90x", "Garbage after port range: `x'"),
+    ("nat", "-A POSTROUTING -p udp -j MASQUERADE --to-ports 70000", "Port `70000' not valid"),
+    (
+        "nat",
+        "-A POSTROUTING -p udplite -j MASQUERADE --to-ports 80",
+        "Need TCP, UDP, SCTP or DCCP with port specification",
+    ),
+    ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80-http", "Port `http' not valid"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 5-3", "Port range `3' funky"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 70000", "Port `70000' not valid"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports abc", "Port `abc' not valid"),
@@ -1689,7 +1862,8 @@ fn save_orders_tables_as_each_backend_does() {
             let mut nf = Netfilter::new();
             nf.set_backend(backend);
             for t in *order {
-                let opts = RestoreOptions { noflush: true, backend: Some(backend), ..RestoreOptions::default() };
+                let opts =
+                    RestoreOptions { noflush: true, backend: Some(backend), ..RestoreOptions::default() };
                 nf.restore_with(&one_rule(t), opts).unwrap_or_else(|e| panic!("{t}: {e:?}"));
             }
             let got = table_lines(&nf.save(&SaveOptions::default()));
@@ -1707,7 +1881,9 @@ fn save_orders_tables_as_each_backend_does() {
         for (b, want) in [("nft", nft), ("legacy", legacy)] {
             let restores: Vec<String> = order
                 .iter()
-                .map(|t| format!("printf '{}' | iptables-{b}-restore --noflush", one_rule(t).replace('\n', "\\n")))
+                .map(|t| {
+                    format!("printf '{}' | iptables-{b}-restore --noflush", one_rule(t).replace('\n', "\\n"))
+                })
                 .collect();
             let script = format!("{} && iptables-{b}-save", restores.join(" && "));
             let out = Command::new("unshare")

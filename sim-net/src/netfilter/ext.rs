@@ -52,7 +52,7 @@ use super::passwd;
 use super::rule::{MarkMatch, PortRange, SetDir};
 use super::save::{push_save_string, set_dirs};
 use super::services::ServiceProto;
-use super::spec::{Args, SpecError, bad, parse_net, parse_port, parse_port_range, parse_u32, strtoul_prefix};
+use super::spec::{Args, SpecError, bad, parse_net, parse_port_range, parse_u32, strtoul_prefix};
 use super::{AddrType, Hook, HookContext, NatRequest};
 use crate::wire::Packet;
 
@@ -2429,8 +2429,8 @@ pub enum ExtTarget {
     Netmap(Option<Ipv4Net>),
     /// `TPROXY --on-port p [--on-ip a] [--tproxy-mark v/m]`.
     Tproxy {
-        /// `--on-port` (0 = not given).
-        port: u16,
+        /// `--on-port` (`None` until given; 0 is a port the tools take).
+        port: Option<u16>,
         /// `--on-ip`.
         ip: Ipv4Addr,
         /// `--tproxy-mark` value and mask.
@@ -2491,7 +2491,7 @@ impl ExtTarget {
             "CONNMARK" => ExtTarget::Connmark(ConnmarkTarget::Unset),
             "REDIRECT" => ExtTarget::Redirect { ports: None, random: false },
             "NETMAP" => ExtTarget::Netmap(None),
-            "TPROXY" => ExtTarget::Tproxy { port: 0, ip: Ipv4Addr::UNSPECIFIED, mark: (0, 0) },
+            "TPROXY" => ExtTarget::Tproxy { port: None, ip: Ipv4Addr::UNSPECIFIED, mark: (0, 0) },
             "CHECKSUM" => ExtTarget::Checksum(false),
             "SET" => ExtTarget::Set(SetTarget::default()),
             "TTL" => ExtTarget::Ttl(None),
@@ -2668,18 +2668,23 @@ impl ExtTarget {
                 "--to" => *n = Some(parse_net(a.value(opt)?)?),
                 _ => return Ok(false),
             },
+            // libxt_TPROXY.c: `--on-port` XTTYPE_PORT, `--on-ip` XTTYPE_HOST, `--tproxy-mark`
+            // XTTYPE_MARKMASK32 (a value alone has mask 0xffffffff).
             ExtTarget::Tproxy { port, ip, mark } => match opt {
-                "--on-port" => *port = parse_port(a.value(opt)?)?,
-                "--on-ip" => {
+                "--on-port" => {
                     let v = a.value(opt)?;
-                    *ip = v.parse().map_err(|_| bad(format!("Bad IP address \"{v}\"")))?;
+                    *port = Some(
+                        super::services::getportbyname(v)
+                            .ok_or_else(|| bad(format!("Port \"{v}\" does not resolve to anything.")))?,
+                    );
+                }
+                "--on-ip" => {
+                    *ip = super::hosts::resolve_v4(a.value(opt)?)
+                        .map_err(|e| bad(format!("getaddrinfo: {e}")))?;
                 }
                 "--tproxy-mark" => {
-                    let v = a.value(opt)?;
-                    *mark = match v.split_once('/') {
-                        None => (num(v)?, u32::MAX),
-                        Some((x, y)) => (num(x)?, num(y)?),
-                    };
+                    let (v, m) = super::spec::parse_mark_pair("TPROXY", opt, a.value(opt)?)?;
+                    *mark = (v, m.unwrap_or(u32::MAX));
                 }
                 _ => return Ok(false),
             },
@@ -2756,7 +2761,9 @@ impl ExtTarget {
             ExtTarget::Tcpmss(None) => Err(bad("TCPMSS target: At least one parameter is required")),
             ExtTarget::Connmark(ConnmarkTarget::Unset) => Err(bad("CONNMARK target: No operation specified")),
             ExtTarget::Netmap(None) => Err(bad("NETMAP: option \"--to\" must be specified")),
-            ExtTarget::Tproxy { port: 0, .. } => Err(bad("TPROXY: option \"--on-port\" must be specified")),
+            ExtTarget::Tproxy { port: None, .. } => {
+                Err(bad("TPROXY: option \"--on-port\" must be specified"))
+            }
             ExtTarget::Checksum(false) => Err(bad("CHECKSUM target: Parameter --checksum-fill is required")),
             ExtTarget::Set(s) if s.add.is_none() && s.del.is_none() && s.map.is_none() => {
                 Err(bad("You must specify either `--add-set' or `--del-set'"))
@@ -2836,6 +2843,7 @@ impl ExtTarget {
             }
             ExtTarget::Netmap(None) => {}
             ExtTarget::Tproxy { port, ip, mark } => {
+                let port = port.unwrap_or(0);
                 let _ =
                     write!(out, " --on-port {port} --on-ip {ip} --tproxy-mark 0x{:x}/0x{:x}", mark.0, mark.1);
             }

@@ -351,13 +351,32 @@ pub fn parse_u32(s: &str) -> Option<u32> {
     }
 }
 
-/// `value[/mask]` as `XTTYPE_MARKMASK32` reads it; `ext` names the extension in the message.
-fn parse_mark_pair(ext: &str, opt: &str, s: &str) -> Result<(u32, Option<u32>), SpecError> {
+/// `value[/mask]` as `XTTYPE_MARKMASK32` reads it (`xtopt_parse_markmask`): each number
+/// [`xtables_strtoui`] up to `u32::MAX`, and nothing after the mask; `ext` names the
+/// extension in the messages.
+pub(super) fn parse_mark_pair(ext: &str, opt: &str, s: &str) -> Result<(u32, Option<u32>), SpecError> {
     let err = || bad(format!("{ext}: bad integer value for option \"{opt}\", or out of range."));
-    match s.split_once('/') {
-        None => Ok((parse_u32(s).ok_or_else(err)?, None)),
-        Some((v, m)) => Ok((parse_u32(v).ok_or_else(err)?, Some(parse_u32(m).ok_or_else(err)?))),
+    let (v, rest) = xtables_strtoui(s, u32::MAX.into()).ok_or_else(err)?;
+    let (m, rest) = match rest.strip_prefix('/') {
+        Some(after) => {
+            let (m, rest) = xtables_strtoui(after, u32::MAX.into()).ok_or_else(err)?;
+            (Some(m as u32), rest)
+        }
+        None => (None, rest),
+    };
+    if !rest.is_empty() {
+        return Err(bad(format!("{ext}: trailing garbage after value for option \"{opt}\".")));
     }
+    Ok((v as u32, m))
+}
+
+/// libxtables' `xtables_strtoui(s, &end, .., 0, max)`: C's `strtoul(s, &end, 0)` after
+/// blanks and an optional `+` (a `-` is refused), the value at most `max`; the value and
+/// what follows it, or `None` when no number starts `s` or it is too large.
+pub(super) fn xtables_strtoui(s: &str, max: u64) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    strtoul_prefix(t).filter(|(v, _)| *v <= max)
 }
 
 fn parse_ctstates(s: &str) -> Result<CtStateSet, SpecError> {
@@ -467,14 +486,20 @@ pub(super) fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
 
 /// The ports of `--to-destination`/`--to-source`/`--to-ports`: `port` or `lo-hi`, as
 /// libxt_DNAT.c / libxt_REDIRECT.c / libxt_MASQUERADE.c `parse_ports` read them
-/// (`xtables_strtoui(.., 0, UINT16_MAX)`, so `0` and `0x50` are ports); their messages.
-/// Service names are not resolved (no `/etc/services`).
+/// (`xtables_strtoui(.., 0, UINT16_MAX)`, so `0`, `0x50` and `+80` are ports); their
+/// messages. When the first port is no number, the whole argument is a service name
+/// (`xtables_service_to_port(arg, NULL)`: `http` is 80, `ftp-data` 20; `80-http` and
+/// `http-90` are refused), as v1.8.9 measured.
 pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
     fn port(s: &str) -> Result<(u16, &str), SpecError> {
-        match strtoul_prefix(s) {
-            Some((v, rest)) if v <= 65535 => Ok((v as u16, rest)),
-            _ => Err(bad(format!("Port `{s}' not valid"))),
+        match xtables_strtoui(s, u16::MAX.into()) {
+            Some((v, rest)) => Ok((v as u16, rest)),
+            None => Err(bad(format!("Port `{s}' not valid"))),
         }
+    }
+    if xtables_strtoui(p, u16::MAX.into()).is_none() {
+        let lo = services::by_name_first(p).ok_or_else(|| bad(format!("Port `{p}' not valid")))?;
+        return Ok((lo, lo));
     }
     let (lo, rest) = port(p)?;
     let hi_text = match rest.chars().next() {
