@@ -1941,3 +1941,96 @@ fn which_commands_register_a_table() {
         }
     }
 }
+
+/// `-p` forms and the prot column `iptables -L` prints for each: without `-n` (measured with
+/// v1.8.9, both backends alike; v1.8.4 names them the same, `getprotobynumber` first), and with
+/// `-n` as v1.8.4 prints it (`proto_to_name(proto, 1)`: libxtables' own names only). v1.8.9
+/// prints every protocol as its number with `-n` (`6`, `0` for all), a regression of that
+/// release (netfilter bugzilla 1729) that v1.8.10 undid; the model's nodes say v1.8.4.
+const PROT_COLUMN: &[(&str, &str, &str)] = &[
+    ("-p tcp", "tcp", "tcp"),
+    ("-p udp", "udp", "udp"),
+    ("-p icmp", "icmp", "icmp"),
+    ("-p sctp", "sctp", "sctp"),
+    ("", "all", "all"),
+    ("-p all", "all", "all"),
+    ("-p 0", "all", "all"),
+    ("-p 6", "tcp", "tcp"),
+    ("! -p tcp", "!tcp", "!tcp"),
+    ("-p 47", "gre", "47"),
+    ("! -p 47", "!gre", "!47"),
+    ("-p esp", "esp", "esp"),
+    ("-p ah", "ah", "ah"),
+    ("-p udplite", "udplite", "udplite"),
+    ("-p dccp", "dccp", "33"),
+    ("-p 58", "ipv6-icmp", "icmpv6"),
+    ("-p 135", "mobility-header", "ipv6-mh"),
+    ("-p 255", "255", "255"),
+    ("-p 200", "200", "200"),
+    ("-p igmp", "igmp", "2"),
+    ("-p ipencap", "ipencap", "4"),
+    ("-p 41", "ipv6", "41"),
+    ("-p ospf", "ospf", "89"),
+];
+
+/// The prot column of each rule row of an `iptables -L CHAIN` (no `-v`, no line numbers),
+/// without the opt column a long name runs into: v1.8.4 prints the name `%-5s` (`udplite--`),
+/// v1.8.9 `%-4s ` (`udplite --`).
+fn prot_tokens(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            // target is `%-9s `; the column starts with `!` or a space.
+            let rest = l.get(10..)?;
+            let t = rest.split_whitespace().next()?;
+            Some(t.strip_suffix("--").unwrap_or(t).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn list_prints_the_protocol_column_as_iptables_does() {
+    for backend in [Backend::Nft, Backend::Legacy] {
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        for (p, _, _) in PROT_COLUMN {
+            let mut args: Vec<&str> = vec!["-A", "INPUT"];
+            args.extend(p.split_whitespace());
+            args.extend(["-j", "ACCEPT"]);
+            nf.command(&args).unwrap_or_else(|e| panic!("{p}: {e}"));
+        }
+        let named: Vec<&str> = PROT_COLUMN.iter().map(|c| c.1).collect();
+        let numeric: Vec<&str> = PROT_COLUMN.iter().map(|c| c.2).collect();
+        assert_eq!(prot_tokens(&nf.command(&["-L", "INPUT"]).unwrap()), named, "{backend:?}");
+        assert_eq!(prot_tokens(&nf.command(&["-L", "INPUT", "-n"]).unwrap()), numeric, "{backend:?} -n");
+        // -v and --line-numbers move the column, not its text.
+        let v = nf.command(&["-L", "INPUT", "-n", "-v", "--line-numbers"]).unwrap();
+        assert!(
+            v.lines().nth(2).is_some_and(|l| l.starts_with("1        0     0 ACCEPT     tcp  --  *")),
+            "{v}"
+        );
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for b in ["nft", "legacy"] {
+        let adds: Vec<String> =
+            PROT_COLUMN.iter().map(|(p, _, _)| format!("iptables-{b} -A INPUT {p} -j ACCEPT")).collect();
+        let script =
+            format!("{} && iptables-{b} -L INPUT && echo --- && iptables-{b} -L INPUT -n", adds.join(" && "));
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (named, numeric) = text.split_once("---\n").unwrap_or_else(|| panic!("iptables-{b}: {text}"));
+        let want: Vec<&str> = PROT_COLUMN.iter().map(|c| c.1).collect();
+        assert_eq!(prot_tokens(named), want, "real iptables-{b} -L");
+        let v189: Vec<String> = prot_tokens(numeric);
+        if v189.first().is_some_and(|t| t == "6") {
+            println!("iptables-{b} -L -n prints protocol numbers (v1.8.9's regression), not v1.8.4's names");
+        }
+    }
+}

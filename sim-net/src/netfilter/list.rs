@@ -350,6 +350,47 @@ pub fn push_target_list(out: &mut String, t: &Target) {
     }
 }
 
+/// libxtables' `xtables_chain_protos` in v1.8.4: the names iptables knows without
+/// `/etc/protocols`, the first of a number the one printed.
+const CHAIN_PROTOS: [(&str, u8); 12] = [
+    ("tcp", 6),
+    ("sctp", 132),
+    ("udp", 17),
+    ("udplite", 136),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-mh", 135),
+    ("mh", 135),
+    ("all", 0),
+];
+
+/// The prot column, as v1.8.4's `proto_to_name(proto, numeric)` names it (iptables.c
+/// `print_firewall`, printed `%-5s`, so that a longer name runs into the opt column:
+/// `udplite--`; v1.8.9 prints `%-4s `): without `-n`, `getprotobynumber` (Debian's `/etc/protocols`: `gre`,
+/// `ipv6-icmp`, `mobility-header`) for any protocol but 0, then [`CHAIN_PROTOS`]; with `-n`,
+/// [`CHAIN_PROTOS`] only (`-p gre` is `47`, `-p 58` is `icmpv6`); a number without a name as
+/// itself. (v1.8.9 prints every protocol as its number with `-n`, `6` for tcp, `0` for all:
+/// netfilter bugzilla 1729, a regression v1.8.10 undid; the model's nodes run v1.8.4.)
+fn prot_column(proto: u8, numeric: bool) -> String {
+    use crate::wire::Protocol;
+    let etc_protocols = || {
+        [Protocol::Icmp, Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .find(|p| p.number() == proto)
+            .map(Protocol::name)
+            .or_else(|| {
+                super::ext::OTHER_PROTOCOLS.iter().find(|(n, _, _)| *n == proto).map(|(_, name, _)| *name)
+            })
+    };
+    let looked_up = if numeric || proto == 0 { None } else { etc_protocols() };
+    looked_up
+        .or_else(|| CHAIN_PROTOS.iter().find(|(_, n)| *n == proto).map(|(name, _)| *name))
+        .map_or_else(|| proto.to_string(), str::to_string)
+}
+
 /// One rule row.
 fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
     if flags.line_numbers {
@@ -360,19 +401,13 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         print_num(out, r.counters.bytes, flags, false);
     }
     let _ = write!(out, "{:<9} ", r.target.column_name());
-    match &r.proto {
-        Some(p) => {
-            out.push(if p.invert { '!' } else { ' ' });
-            let _ = write!(out, "{:<5}", p.proto.name());
-        }
-        None => match r.proto_num {
-            Some((n, inv)) => {
-                out.push(if inv { '!' } else { ' ' });
-                let _ = write!(out, "{:<5}", super::ext::other_protocol_name(n));
-            }
-            None => out.push_str(" all  "),
-        },
-    }
+    let (proto, invert) = match (&r.proto, r.proto_num) {
+        (Some(p), _) => (p.proto.number(), p.invert),
+        (None, Some((n, inv))) => (n, inv),
+        (None, None) => (0, false),
+    };
+    out.push(if invert { '!' } else { ' ' });
+    let _ = write!(out, "{:<5}", prot_column(proto, flags.numeric));
     // The opt column: `-f`, `!f` or `--` (print_rule4's fragment flags).
     out.push_str(match r.fragment {
         Some(false) => "-f ",
@@ -508,7 +543,8 @@ mod tests {
 
     #[test]
     fn fragment_flags_and_masks_that_are_no_prefix() {
-        // iptables v1.8.9 -L -n prints the same columns (its prot column numerically).
+        // iptables v1.8.9 -L -n prints the same columns (its prot column numerically, a
+        // regression of that release: see `prot_column`).
         let out = listing(
             "*filter\n-A FORWARD -s 10.0.0.0/255.0.255.0 -d 1.2.3.4 -p tcp -f -j DROP\n-A FORWARD ! -f -j ACCEPT\nCOMMIT\n",
             &["-L", "FORWARD", "-n"],
