@@ -1740,6 +1740,20 @@ fn dump(rng: &mut Rng) -> String {
         3 => rules.push_str("-A KUBE-SERVICES -s 10.0.0.0/255.0.255.0 -f -j RETURN\n"),
         _ => {}
     }
+    // NAT ports as numbers, service names and strtoul's forms (accepted or refused alike).
+    if rng.below(6) == 0 {
+        let to = ["http", "ftp-data", "80-http", "+80", "080", "0x50-0x60", "domain", "HTTP"]
+            [rng.below(8) as usize];
+        let target = if rng.below(2) == 0 { "REDIRECT" } else { "DNAT --to-destination 10.0.0.1:" };
+        match target {
+            "REDIRECT" => rules.push_str(&format!("-A KUBE-SERVICES -p tcp -j REDIRECT --to-ports {to}\n")),
+            _ => rules.push_str(&format!("-A KUBE-SERVICES -p udp -j {target}{to}\n")),
+        }
+    }
+    if rng.below(8) == 0 {
+        let to = ["1000-2000", "ntp", "2000-1000", "ssh-90"][rng.below(4) as usize];
+        rules.push_str(&format!("-A KUBE-POSTROUTING -p udp -j MASQUERADE --to-ports {to}\n"));
+    }
     nat.push_str(&rules);
     nat.push_str("COMMIT\n");
     nat
@@ -1747,8 +1761,11 @@ fn dump(rng: &mut Rng) -> String {
 
 #[test]
 fn random_kube_proxy_shaped_dumps() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let dumps: Vec<String> = (0..80).map(|_| dump(&mut rng)).collect();
+    // `XTB_SEED` and `XTB_DUMPS` run other or more dumps (a longer differential by hand).
+    let env =
+        |k: &str| std::env::var(k).ok().map(|v| v.parse::<u64>().unwrap_or_else(|e| panic!("{k}={v}: {e}")));
+    let mut rng = Rng(env("XTB_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15));
+    let dumps: Vec<String> = (0..env("XTB_DUMPS").unwrap_or(80)).map(|_| dump(&mut rng)).collect();
     // Both backends must at least load every dump without the protocol forms.
     let mut accepted = [0usize; 2];
     for d in &dumps {
