@@ -2051,3 +2051,179 @@ fn list_prints_the_protocol_column_as_iptables_does() {
         }
     }
 }
+
+/// A rule set whose `iptables -L` without `-n` names what the model's files know: `anywhere`,
+/// `any`, `localhost`, `loopback/8`, `default/1`, services, ICMP types (the listings of
+/// v1.8.9 and of v1.8.4 are alike where the prot column has at most four letters).
+const NAMED_LISTING: &str = "*filter\n:KUBE-X - [0:0]\n-A INPUT -i eth0 -s 127.0.0.1 -d 10.96.0.0/12 -p tcp --dport 443 -m comment --comment \"a b\" -j ACCEPT\n-A INPUT -p udp --sport 53 --dport 1000:2000 -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443,6000:6010 -j ACCEPT\n-A INPUT -p udp -m multiport --ports 123 -j ACCEPT\n-A INPUT -p tcp --sport 22:1023 ! --dport 80:443 -j ACCEPT\n-A INPUT -p tcp ! --dport 9153 -j ACCEPT\n-A INPUT -p udp --dport 80 -j ACCEPT\n-A INPUT -p icmp --icmp-type echo-request -j ACCEPT\n-A INPUT -p icmp ! --icmp-type 8 -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/1 -j ACCEPT\n-A INPUT -p icmp --icmp-type 200 -j ACCEPT\n-A INPUT -p icmp --icmp-type any -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/200 -j ACCEPT\n-A INPUT ! -s 10.0.0.0/255.0.255.0 -j KUBE-X\n-A INPUT -s 127.0.0.0/8 -d 0.0.0.0/1 -j ACCEPT\n-A INPUT -s 169.254.0.0/16 -d 169.254.169.254 -j DROP\n-A INPUT ! -i eth0 -s 1.2.3.4 -j DROP\n-A FORWARD -o cali+ -p tcp -m conntrack --ctstate NEW --ctorigdstport 443 -j ACCEPT\nCOMMIT\n*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:443\n-A OUTPUT -p tcp -j REDIRECT --to-ports 53\nCOMMIT\n";
+
+#[test]
+fn list_without_n_names_what_the_files_name() {
+    let lists: [&[&str]; 4] =
+        [&["-L", "-v"], &["-L", "--line-numbers"], &["-t", "nat", "-L"], &["-L", "INPUT", "-n"]];
+    let mut nf = Netfilter::new();
+    nf.restore(NAMED_LISTING, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let ours: Vec<String> =
+        lists.iter().map(|a| nf.command(a).unwrap_or_else(|e| panic!("{a:?}: {e}"))).collect();
+    let filter_v = &ours[0];
+    for want in [
+        "    0     0 ACCEPT     tcp  --  eth0   any     localhost            10.96.0.0/12         tcp dpt:https /* a b */",
+        "    0     0 ACCEPT     udp  --  any    any     anywhere             anywhere             udp spt:domain dpts:1000:2000",
+        "    0     0 ACCEPT     tcp  --  any    any     anywhere             anywhere             multiport dports http,https,x11:6010",
+        "    0     0 ACCEPT     icmp --  any    any     anywhere             anywhere             icmp !echo-request",
+        "    0     0 ACCEPT     all  --  any    any     loopback/8           default/1           ",
+    ] {
+        assert!(filter_v.lines().any(|l| l == want), "no line {want:?} in:\n{filter_v}");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-named.rules", std::process::id()));
+    std::fs::write(&path, NAMED_LISTING).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        let cmds: Vec<String> =
+            lists.iter().map(|a| format!("iptables-{b} {} && echo ===", a.join(" "))).collect();
+        let script = format!("iptables-{b}-restore < {} && {}", path.display(), cmds.join(" && "));
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let real: Vec<&str> = text.split("===\n").collect();
+        for (i, a) in lists.iter().enumerate() {
+            let r = real.get(i).copied().unwrap_or_default();
+            if a.contains(&"-n") {
+                // v1.8.9's -n prot column is numeric (see PROT_COLUMN): compare the rest.
+                let mask = |s: &str| -> Vec<String> {
+                    s.lines()
+                        .map(|l| format!("{}{}", l.get(..10).unwrap_or(l), l.get(15..).unwrap_or("")))
+                        .collect()
+                };
+                assert_eq!(mask(&ours[i]), mask(r), "iptables-{b} {a:?}");
+            } else {
+                assert_eq!(ours[i], r, "iptables-{b} {a:?}");
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Extension targets whose `-L` text is each extension's own `print` (loaded as two restores,
+/// the second `--noflush`, after `ipset create S hash:ip`).
+const EXT_TARGETS: [&str; 2] = [
+    "*mangle\n-A PREROUTING -j CONNMARK --restore-mark\n-A PREROUTING -j CONNMARK --save-mark\n-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf\n-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0xffffffff\n-A PREROUTING -j CONNMARK --set-xmark 0x0/0xffff0000\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0x0\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0xff\n-A PREROUTING -j TTL --ttl-inc 2\n-A PREROUTING -j DSCP --set-dscp-class EF\n-A PREROUTING -j SET --add-set S src,dst --exist --timeout 10\n-A PREROUTING -j SET --del-set S dst\n-A PREROUTING -j SET --map-set S dst --map-mark\nCOMMIT\n*raw\n-A PREROUTING -j CT --ctevents new,related\n-A PREROUTING -j CT --expevents new\n-A PREROUTING -j CT --zone-orig 3\n-A PREROUTING -j CT --zone-reply 4\n-A PREROUTING -j CT --zone mark\n-A PREROUTING -j CT --notrack --zone 2\nCOMMIT\n*filter\n-A INPUT -j NFLOG --nflog-size 100 --nflog-threshold 3\n-A INPUT -j AUDIT --type accept\nCOMMIT\n",
+    "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4 --tproxy-mark 0x1/0xff\n-A PREROUTING -p tcp -j TPROXY --on-port 80\n-A POSTROUTING -p udp -j CHECKSUM --checksum-fill\n-A POSTROUTING -j TTL --ttl-set 5\n-A POSTROUTING -j TTL --ttl-dec 1\n-A POSTROUTING -j DSCP --set-dscp 10\n-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400\n-A PREROUTING -j CONNMARK --restore-mark --mask 0xff\n-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\n-A PREROUTING -j CONNMARK --set-xmark 0x1/0x1\nCOMMIT\n*nat\n-A PREROUTING -j NETMAP --to 10.0.0.0/8\nCOMMIT\n*raw\n-A PREROUTING -j CT --notrack\n-A PREROUTING -j CT --zone 5\n-A PREROUTING -p tcp -j CT --helper ftp\n-A PREROUTING -j TRACE\nCOMMIT\n*filter\n-A INPUT -j NFLOG --nflog-group 5 --nflog-prefix \"x y\"\n-A INPUT -j AUDIT --type drop\nCOMMIT\n",
+];
+
+/// What `iptables -L -n` printed after the destination column for each rule of
+/// [`EXT_TARGETS`], table by table (mangle, nat, raw, filter; v1.8.9, both backends).
+const EXT_TARGET_TEXTS: &[&str] = &[
+    " CONNMARK restore",
+    " CONNMARK save",
+    " CONNMARK save nfmask 0xff ctmask ~0xf",
+    " CONNMARK restore ctmask 0xf nfmask ~0xff",
+    " CONNMARK set 0x5",
+    " CONNMARK and 0xffff",
+    " CONNMARK xor 0x5",
+    " CONNMARK xset 0x5/0xff",
+    " TTL increment by 2",
+    " DSCP set 0x2e",
+    " add-set S src,dst exist timeout 10",
+    " del-set S dst",
+    " map-set S dst map-mark",
+    " TPROXY redirect 1.2.3.4:80 mark 0x1/0xff",
+    " TPROXY redirect 0.0.0.0:80 mark 0x0/0x0",
+    " CONNMARK restore mask 0xff",
+    " CONNMARK save mask 0xff",
+    " CONNMARK or 0x1",
+    " tcp flags:0x06/0x02 TCPMSS clamp to PMTU",
+    " tcp flags:0x06/0x02 TCPMSS set 1400",
+    " CHECKSUM fill",
+    " TTL set to 5",
+    " TTL decrement by 1",
+    " DSCP set 0x0a",
+    " to:10.0.0.0/8",
+    " CT ctevents new,related",
+    " CT expevents new",
+    " CT zone-orig 3",
+    " CT zone-reply 4",
+    " CT zone mark",
+    " CT notrack zone 2",
+    " CT notrack",
+    " CT zone 5",
+    " CT helper ftp",
+    "",
+    " nflog-size 100 nflog-threshold 3",
+    " AUDIT accept",
+    " nflog-prefix \"x y\" nflog-group 5",
+    " AUDIT drop",
+];
+
+/// The rule rows of `iptables -t T -L -n` for mangle, nat, raw and filter.
+fn ext_rows(list: &mut dyn FnMut(&str) -> String) -> Vec<String> {
+    ["mangle", "nat", "raw", "filter"]
+        .iter()
+        .flat_map(|t| {
+            list(t)
+                .lines()
+                .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn extension_targets_list_as_their_print_functions() {
+    let mut nf = Netfilter::new();
+    nf.ipset(&["create", "S", "hash:ip"]).unwrap_or_else(|e| panic!("{e}"));
+    nf.restore(EXT_TARGETS[0], false).unwrap_or_else(|e| panic!("{e:?}"));
+    nf.restore(EXT_TARGETS[1], true).unwrap_or_else(|e| panic!("{e:?}"));
+    let ours = ext_rows(&mut |t| nf.command(&["-t", t, "-L", "-n"]).unwrap_or_else(|e| panic!("{t}: {e}")));
+    let tails: Vec<&str> = ours.iter().map(|l| l.get(61..).unwrap_or_default()).collect();
+    assert_eq!(tails, EXT_TARGET_TEXTS);
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    if !have("ipset") {
+        println!("ipset is not installed: the real binaries not run");
+        return;
+    }
+    for b in ["nft", "legacy"] {
+        let files: Vec<std::path::PathBuf> = EXT_TARGETS
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let p =
+                    std::env::temp_dir().join(format!("netsim-xtb-{}-ext{i}-{b}.rules", std::process::id()));
+                std::fs::write(&p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                p
+            })
+            .collect();
+        let script = format!(
+            "ipset create S hash:ip && iptables-{b}-restore < {} && iptables-{b}-restore --noflush < {} && for t in mangle nat raw filter; do iptables-{b} -t $t -L -n; done",
+            files[0].display(),
+            files[1].display()
+        );
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        for f in &files {
+            let _ = std::fs::remove_file(f);
+        }
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let rows: Vec<String> = text
+            .lines()
+            .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+            .map(str::to_string)
+            .collect();
+        let real: Vec<&str> = rows.iter().map(|l| l.get(61..).unwrap_or_default()).collect();
+        assert_eq!(real, EXT_TARGET_TEXTS, "real iptables-{b}: {}", String::from_utf8_lossy(&out.stderr));
+        let targets =
+            |v: &[String]| v.iter().map(|l| l.get(..10).unwrap_or_default().to_string()).collect::<Vec<_>>();
+        assert_eq!(targets(&ours), targets(&rows), "iptables-{b}");
+    }
+}

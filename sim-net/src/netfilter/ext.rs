@@ -2775,6 +2775,79 @@ impl ExtTarget {
         }
     }
 
+    /// Appends the target's `iptables -L` text, as each extension's `print` writes it (v1.8.x:
+    /// `tproxy_tg_print_v1`, `connmark_tg_print`, `REDIRECT_print`, `NETMAP_print`, ...;
+    /// checked against v1.8.9). NFLOG and SET print their save form without the dashes, CT
+    /// the same after ` CT`.
+    pub fn push_list(&self, out: &mut String) {
+        let save_form = || {
+            let mut saved = String::new();
+            self.push_save(&mut saved);
+            saved.replace(" --", " ")
+        };
+        let _ = match self {
+            ExtTarget::Tproxy { port, ip, mark } => {
+                write!(out, " TPROXY redirect {ip}:{} mark 0x{:x}/0x{:x}", port.unwrap_or(0), mark.0, mark.1)
+            }
+            ExtTarget::Connmark(ConnmarkTarget::Set { value, mask }) => match (*value, *mask) {
+                (0, m) => write!(out, " CONNMARK and 0x{:x}", !m),
+                (v, m) if v == m => write!(out, " CONNMARK or 0x{v:x}"),
+                (v, 0) => write!(out, " CONNMARK xor 0x{v:x}"),
+                (v, u32::MAX) => write!(out, " CONNMARK set 0x{v:x}"),
+                (v, m) => write!(out, " CONNMARK xset 0x{v:x}/0x{m:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Save { nfmask, ctmask }) => match (*nfmask, *ctmask) {
+                (u32::MAX, u32::MAX) => write!(out, " CONNMARK save"),
+                (n, c) if n == c => write!(out, " CONNMARK save mask 0x{n:x}"),
+                (n, c) => write!(out, " CONNMARK save nfmask 0x{n:x} ctmask ~0x{c:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Restore { nfmask, ctmask }) => match (*nfmask, *ctmask) {
+                (u32::MAX, u32::MAX) => write!(out, " CONNMARK restore"),
+                (n, c) if n == c => write!(out, " CONNMARK restore mask 0x{c:x}"),
+                (n, c) => write!(out, " CONNMARK restore ctmask 0x{c:x} nfmask ~0x{n:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Unset) => Ok(()),
+            ExtTarget::Redirect { ports, random } => {
+                if let Some((lo, hi)) = ports {
+                    let _ = write!(out, " redir ports {lo}");
+                    if hi != lo {
+                        let _ = write!(out, "-{hi}");
+                    }
+                }
+                if *random {
+                    out.push_str(" random");
+                }
+                Ok(())
+            }
+            ExtTarget::Netmap(Some(n)) => write!(out, " to:{n}"),
+            ExtTarget::Netmap(None) => Ok(()),
+            ExtTarget::Tcpmss(Some(Some(n))) => write!(out, " TCPMSS set {n}"),
+            ExtTarget::Tcpmss(Some(None)) => write!(out, " TCPMSS clamp to PMTU"),
+            ExtTarget::Tcpmss(None) => Ok(()),
+            ExtTarget::Checksum(fill) => {
+                if *fill {
+                    out.push_str(" CHECKSUM fill");
+                }
+                Ok(())
+            }
+            ExtTarget::Ttl(Some((mode, n))) => match mode {
+                0 => write!(out, " TTL set to {n}"),
+                1 => write!(out, " TTL increment by {n}"),
+                _ => write!(out, " TTL decrement by {n}"),
+            },
+            ExtTarget::Ttl(None) => Ok(()),
+            ExtTarget::Dscp(Some(d)) => write!(out, " DSCP set 0x{d:02x}"),
+            ExtTarget::Dscp(None) => Ok(()),
+            ExtTarget::Audit(Some(t)) => write!(out, " AUDIT {t}"),
+            ExtTarget::Audit(None) => Ok(()),
+            ExtTarget::Ct(_) => write!(out, " CT{}", save_form()),
+            ExtTarget::Nflog(_) | ExtTarget::Set(_) | ExtTarget::Trace => {
+                out.push_str(&save_form());
+                Ok(())
+            }
+        };
+    }
+
     /// Appends the options in `iptables-save` form (after ` -j NAME`).
     pub fn push_save(&self, out: &mut String) {
         match self {

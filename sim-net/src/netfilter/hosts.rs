@@ -17,6 +17,24 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// The hosts netsim's `/etc/hosts` has: Debian's IPv4 line.
 pub const HOSTS: &[(&str, Ipv4Addr)] = &[("localhost", Ipv4Addr::LOCALHOST)];
 
+/// Debian's `/etc/networks` (netbase 6.4), what `getnetbyaddr` answers from.
+pub const NETWORKS: &[(&str, Ipv4Addr)] = &[
+    ("default", Ipv4Addr::new(0, 0, 0, 0)),
+    ("loopback", Ipv4Addr::new(127, 0, 0, 0)),
+    ("link-local", Ipv4Addr::new(169, 254, 0, 0)),
+];
+
+/// libxtables' `xtables_ipaddr_to_anyname` (what `iptables -L` without `-n` prints for an
+/// address): `gethostbyaddr` ([`HOSTS`]; netsim has no DNS to ask for others), else
+/// `getnetbyaddr` ([`NETWORKS`]), else the dotted quad.
+pub fn addr_to_anyname(a: Ipv4Addr) -> String {
+    HOSTS
+        .iter()
+        .chain(NETWORKS)
+        .find(|(_, x)| *x == a)
+        .map_or_else(|| a.to_string(), |(name, _)| name.to_string())
+}
+
 /// Why `getaddrinfo` found no IPv4 address, as `gai_strerror` words it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GaiError {
@@ -150,5 +168,12 @@ mod tests {
             assert_eq!(resolve_v4(s), Err(GaiError::Again), "{s}");
         }
         assert_eq!(resolve_v4("::1"), Err(GaiError::AddrFamily));
+    }
+
+    #[test]
+    fn addresses_by_name() {
+        assert_eq!(addr_to_anyname(Ipv4Addr::LOCALHOST), "localhost");
+        assert_eq!(addr_to_anyname(Ipv4Addr::new(127, 0, 0, 0)), "loopback");
+        assert_eq!(addr_to_anyname(Ipv4Addr::new(169, 254, 169, 254)), "169.254.169.254");
     }
 }

@@ -11,12 +11,20 @@
 //! the target's (`to:10.244.0.87:53`, `masq ports: ...`, `MARK or 0x4000`, `reject-with ...`).
 //! Chains are separated by a blank line. The header keeps iptables' trailing spaces.
 //!
-//! Left out: name resolution (the model always prints numerically, as `-n`).
+//! Without `-n` (v1.8.4's `print_firewall`): `anywhere` for any address, `any` for any
+//! interface, an address by its `/etc/hosts` or `/etc/networks` name (`localhost`,
+//! `loopback/8`; [`super::hosts`]), tcp, udp and multiport ports by their `/etc/services` name
+//! (`dpt:https`), ICMP types by name (`icmp echo-request`), protocols by name ([`prot_column`]).
+//!
+//! Left out: reverse DNS (netsim has none: an address no file names prints as itself), and
+//! names of the `/etc/services` entries netsim does not carry ([`super::services`]); the sctp
+//! match and the other extensions print their ports as numbers.
 
 use std::fmt::Write as _;
 
 use super::rule::*;
-use super::save::{multiport_list, nat_range, push_save_string, push_statistic, set_dirs};
+use super::save::{nat_range, push_save_string, push_statistic, set_dirs};
+use super::services::ServiceProto;
 use super::spec::ListFlags;
 use super::table::{Chain, Table, TableError};
 
@@ -95,44 +103,75 @@ fn header(out: &mut String, t: &Table, c: &Chain, flags: ListFlags) {
 }
 
 /// An address column: the inversion character (`!` or a space) then `%-19s `, as
-/// `print_ipv4_addresses` in iptables/xshared.c prints it.
-fn push_addr_col(out: &mut String, a: &Option<AddrMatch>) {
+/// `print_ipv4_addresses` in iptables/xshared.c prints it: without `-n`, `anywhere` for a zero
+/// mask and the address by name ([`super::hosts::addr_to_anyname`]).
+fn push_addr_col(out: &mut String, a: &Option<AddrMatch>, numeric: bool) {
+    let any = a.as_ref().is_none_or(|m| u32::from(m.mask()) == 0);
     let text = match a {
+        _ if any && !numeric => "anywhere".to_string(),
         None => "0.0.0.0/0".to_string(),
-        Some(m) if m.prefix_len() == Some(32) => m.addr().to_string(),
-        Some(m) => m.to_string(),
+        Some(m) => {
+            let addr = if numeric { m.addr().to_string() } else { super::hosts::addr_to_anyname(m.addr()) };
+            match m.prefix_len() {
+                Some(32) => addr,
+                Some(l) => format!("{addr}/{l}"),
+                None => format!("{addr}/{}", m.mask()),
+            }
+        }
     };
     out.push(if a.as_ref().is_some_and(|m| m.invert) { '!' } else { ' ' });
     let _ = write!(out, "{text:<19} ");
 }
 
-fn iface_col(i: &Option<IfaceMatch>) -> String {
+/// An interface column: `*` (`-n`) or `any` for any interface.
+fn iface_col(i: &Option<IfaceMatch>, numeric: bool) -> String {
     match i {
-        None => "*".to_string(),
+        None if numeric => "*".to_string(),
+        None => "any".to_string(),
         Some(m) => format!("{}{}", if m.invert { "!" } else { "" }, m.spelled()),
     }
 }
 
-fn push_list_ports(out: &mut String, name: &str, p: &Option<PortMatch>) {
+/// How a rule's matches are listed: `-n`, and the rule's `-p` (whose `/etc/services`
+/// entries name the ports of `-m multiport`).
+#[derive(Clone, Copy, Debug)]
+pub struct ListStyle {
+    /// `-n`.
+    pub numeric: bool,
+    /// The services' protocol of the rule's `-p`, if it has one.
+    pub proto: Option<ServiceProto>,
+}
+
+/// A port as `print_port` prints it: its service name of `proto` unless `-n`.
+fn port_text(port: u16, proto: Option<ServiceProto>, numeric: bool) -> String {
+    match proto.filter(|_| !numeric).and_then(|p| super::services::by_port(port, p)) {
+        Some(name) => name.to_string(),
+        None => port.to_string(),
+    }
+}
+
+fn push_list_ports(out: &mut String, name: &str, p: &Option<PortMatch>, proto: ServiceProto, numeric: bool) {
     if let Some(p) = p
         && (p.range.lo != 0 || p.range.hi != 65535 || p.invert)
     {
         let inv = if p.invert { "!" } else { "" };
+        let lo = port_text(p.range.lo, Some(proto), numeric);
         if p.range.lo == p.range.hi {
-            let _ = write!(out, " {name}:{inv}{}", p.range.lo);
+            let _ = write!(out, " {name}:{inv}{lo}");
         } else {
-            let _ = write!(out, " {name}s:{inv}{}:{}", p.range.lo, p.range.hi);
+            let _ = write!(out, " {name}s:{inv}{lo}:{}", port_text(p.range.hi, Some(proto), numeric));
         }
     }
 }
 
 /// Appends a match's `-L` text.
-pub fn push_match_list(out: &mut String, m: &Match) {
+pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
     match m {
         Match::Tcp(p) | Match::Udp(p) => {
+            let proto = if matches!(m, Match::Tcp(_)) { ServiceProto::Tcp } else { ServiceProto::Udp };
             out.push_str(if matches!(m, Match::Tcp(_)) { " tcp" } else { " udp" });
-            push_list_ports(out, "spt", &p.sport);
-            push_list_ports(out, "dpt", &p.dport);
+            push_list_ports(out, "spt", &p.sport, proto, style.numeric);
+            push_list_ports(out, "dpt", &p.dport, proto, style.numeric);
             // libxt_tcp.c tcp_print, numeric.
             if let Some((o, inv)) = p.option {
                 let _ = write!(out, " option={}{o}", if inv { "!" } else { "" });
@@ -223,8 +262,21 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 MultiportDir::Dest => "dports",
                 MultiportDir::Either => "ports",
             };
-            let _ =
-                write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, multiport_list(mp));
+            // libxt_multiport.c multiport_print1: each port (and each end of a range) by
+            // name unless `-n`.
+            let list: Vec<String> = mp
+                .ports
+                .iter()
+                .map(|r| {
+                    let lo = port_text(r.lo, style.proto, style.numeric);
+                    if r.lo == r.hi {
+                        lo
+                    } else {
+                        format!("{lo}:{}", port_text(r.hi, style.proto, style.numeric))
+                    }
+                })
+                .collect();
+            let _ = write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, list.join(","));
         }
         Match::Set(s) => {
             let _ = write!(
@@ -264,8 +316,15 @@ pub fn push_match_list(out: &mut String, m: &Match) {
             push_save_string(out, n.as_str());
         }
         Match::Icmp(im) => {
-            // libipt_icmp.c icmp_print + print_icmptype, numeric form: ` icmptype 8 code 0`.
+            // libipt_icmp.c icmp_print + print_icmptype: without `-n` the first name of the
+            // type and code range (` icmp echo-request`), else the numeric form
+            // (` icmptype 8`, ` icmptype 3 code 1`).
             out.push_str(" icmp");
+            let named = ICMP_TYPES.iter().find(|(_, t, c)| *t == im.icmp_type && *c == im.codes);
+            if let Some((name, _, _)) = named.filter(|_| !style.numeric) {
+                let _ = write!(out, " {}{name}", if im.invert { "!" } else { "" });
+                return;
+            }
             if im.invert {
                 out.push_str(" !");
             }
@@ -341,11 +400,7 @@ pub fn push_target_list(out: &mut String, t: &Target) {
             }
         }
         Target::CtNotrack => out.push_str(" CT notrack"),
-        Target::Ext(e) => {
-            let mut saved = String::new();
-            e.push_save(&mut saved);
-            out.push_str(&saved.replace(" --", " "));
-        }
+        Target::Ext(e) => e.push_list(out),
         _ => {}
     }
 }
@@ -415,16 +470,25 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         None => "-- ",
     });
     if flags.verbose {
-        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface));
-        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface));
+        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface, flags.numeric));
+        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface, flags.numeric));
     }
-    push_addr_col(out, &r.src);
-    push_addr_col(out, &r.dst);
+    push_addr_col(out, &r.src, flags.numeric);
+    push_addr_col(out, &r.dst, flags.numeric);
     if matches!(r.target, Target::Goto(_)) {
         out.push_str("[goto] ");
     }
+    let style = ListStyle {
+        numeric: flags.numeric,
+        proto: match proto {
+            6 => Some(ServiceProto::Tcp),
+            17 => Some(ServiceProto::Udp),
+            132 => Some(ServiceProto::Sctp),
+            _ => None,
+        },
+    };
     for m in &r.matches {
-        push_match_list(out, m);
+        push_match_list(out, m, style);
     }
     push_target_list(out, &r.target);
     out.push('\n');

@@ -162,6 +162,12 @@ pub fn by_name_any(name: &str) -> Option<u16> {
     by_name(name, ServiceProto::Tcp).or_else(|| by_name(name, ServiceProto::Udp))
 }
 
+/// `getservbyport(port, proto)`: the official name of the first entry of `proto` with that
+/// port (what `iptables -L` without `-n` prints for a port: `tcp dpt:https`).
+pub fn by_port(port: u16, proto: ServiceProto) -> Option<&'static str> {
+    SERVICES.iter().find(|s| s.proto == proto && s.port == port).map(|s| s.name)
+}
+
 /// `getservbyname(name, NULL)` (libxtables' `xtables_service_to_port(name, NULL)`, what the
 /// NAT targets' `parse_ports` call): the first entry of any protocol called `name`.
 pub fn by_name_first(name: &str) -> Option<u16> {
@@ -213,6 +219,8 @@ mod tests {
         assert_eq!(by_name_any("HTTP"), None);
         assert_eq!(by_name_first("ftp-data"), Some(20));
         assert_eq!(by_name_first("ntp"), Some(123));
+        assert_eq!(by_port(443, ServiceProto::Tcp), Some("https"));
+        assert_eq!(by_port(80, ServiceProto::Udp), None);
     }
 
     /// As TPROXY `--on-port` took them (iptables v1.8.9, glibc 2.36).
