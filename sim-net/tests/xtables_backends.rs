@@ -192,6 +192,12 @@ const CASES: &[Case] = &[
         legacy: Expect::Saved(NAT_PORTS),
     },
     Case {
+        what: "physdev saved in physdev_save's order; tos by a symbolic name in any case",
+        rules: "*filter\n-A FORWARD -m physdev --physdev-out veth+ --physdev-is-out -j ACCEPT\n-A INPUT -m tos --tos minimize-delay -j ACCEPT\n-A INPUT -m tos ! --tos Normal-Service -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(PHYSDEV_TOS),
+        legacy: Expect::Saved(PHYSDEV_TOS),
+    },
+    Case {
         what: "TPROXY's --on-port, --on-ip and --tproxy-mark in the forms the parsers take",
         rules: "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 80\n-A PREROUTING -p tcp -j TPROXY --on-port 0\n-A PREROUTING -p tcp -j TPROXY --on-port 70000\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967296\n-A PREROUTING -p tcp -j TPROXY --on-port 2147483647\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967377\n-A PREROUTING -p tcp -j TPROXY --on-port 080\n-A PREROUTING -p tcp -j TPROXY --on-port +80\n-A PREROUTING -p tcp -j TPROXY --on-port http\n-A PREROUTING -p tcp -j TPROXY --on-port ftp-data\n-A PREROUTING -p udp -j TPROXY --on-port ssh\n-A PREROUTING -p udp -j TPROXY --on-port domain\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip localhost\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 010.1.1.1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 010\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x10/0xff\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0xffffffff\nCOMMIT\n",
         nft: Expect::Saved(TPROXY_FORMS),
@@ -728,6 +734,12 @@ const PORT_FORMS: &[&str] = &[
 /// is 4464, 2^32 is 0; a negative `int` is looked up as a name and not found), else a tcp or
 /// udp service; `--on-ip` a host name (`localhost`) or inet_aton's forms; `--tproxy-mark`
 /// `XTTYPE_MARKMASK32` (a value alone has mask 0xffffffff).
+const PHYSDEV_TOS: &[&str] = &[
+    "-A INPUT -m tos --tos 0x10/0x3f -j ACCEPT",
+    "-A INPUT -m tos ! --tos 0x00/0x3f -j ACCEPT",
+    "-A FORWARD -m physdev --physdev-is-out --physdev-out veth+ -j ACCEPT",
+];
+
 const TPROXY_FORMS: &[&str] = &[
     "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
     "-A PREROUTING -p tcp -j TPROXY --on-port 0 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
@@ -2226,4 +2238,195 @@ fn extension_targets_list_as_their_print_functions() {
             |v: &[String]| v.iter().map(|l| l.get(..10).unwrap_or_default().to_string()).collect::<Vec<_>>();
         assert_eq!(targets(&ours), targets(&rows), "iptables-{b}");
     }
+}
+
+/// Extension matches whose `-L` text is each extension's own `print`, with `-n` and without.
+const EXT_MATCHES: &str = "*filter\n-A INPUT -m physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT\n-A INPUT -m physdev --physdev-is-in -j ACCEPT\n-A INPUT -m limit --limit 5/min --limit-burst 10 -j ACCEPT\n-A INPUT -m limit --limit 100/sec -j ACCEPT\n-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 20 --hashlimit-mode srcip --hashlimit-name hl1 -j ACCEPT\n-A INPUT -m connmark --mark 0x1/0xff -j ACCEPT\n-A INPUT -m connmark ! --mark 0x1 -j ACCEPT\n-A INPUT -p tcp -m connlimit --connlimit-above 10 --connlimit-mask 24 -j DROP\n-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.1.0.1-10.1.0.2 -j ACCEPT\n-A INPUT -m length --length 100:200 -j ACCEPT\n-A INPUT -m length ! --length 64 -j ACCEPT\n-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT\n-A INPUT -m pkttype --pkt-type multicast -j ACCEPT\n-A INPUT -m devgroup --src-group 0x2 -j ACCEPT\n-A INPUT -p tcp -m helper --helper ftp -j ACCEPT\n-A INPUT -m ttl --ttl-gt 5 -j ACCEPT\n-A INPUT -m ttl --ttl-eq 64 -j ACCEPT\n-A INPUT -m dscp --dscp 0x0a -j ACCEPT\n-A INPUT -m tos --tos 0x10/0x3f -j ACCEPT\n-A INPUT -p sctp -m sctp --sport 5000 --dport 80:90 -j ACCEPT\n-A INPUT -p sctp -m sctp --chunk-types any INIT -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec -j ACCEPT\n-A OUTPUT -m policy --dir out --pol none -j ACCEPT\n-A OUTPUT -m owner --uid-owner 0 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 1000-2000 --gid-owner 5 -j ACCEPT\n-A OUTPUT -m owner --socket-exists -j ACCEPT\n-A INPUT -p tcp -m socket --transparent --nowildcard -j ACCEPT\n-A INPUT -p tcp -m socket -j ACCEPT\n-A INPUT -m string --string \"GET /\" --algo bm --to 65 -j DROP\n-A INPUT -m u32 --u32 \"0>>22&0x3C@12>>26&0x3C@0=0x47455420\" -j DROP\n-A FORWARD -m physdev --physdev-out veth+ --physdev-is-out -j ACCEPT\n-A INPUT -m hashlimit --hashlimit-above 1mb/s --hashlimit-burst 2mb --hashlimit-mode srcip,dstport --hashlimit-name hl2 --hashlimit-htable-size 64 --hashlimit-htable-max 128 --hashlimit-htable-expire 5000 --hashlimit-srcmask 24 -j DROP\n-A INPUT -m hashlimit --hashlimit-upto 50/min --hashlimit-burst 3 --hashlimit-name hl3 --hashlimit-htable-gcinterval 2000 -j ACCEPT\n-A INPUT -p tcp -m connlimit --connlimit-upto 3 --connlimit-daddr -j ACCEPT\n-A INPUT -m iprange ! --src-range 10.0.0.1-10.0.0.9 -j ACCEPT\n-A INPUT -m mac ! --mac-source aa:bb:cc:dd:ee:ff -j ACCEPT\n-A INPUT -m pkttype ! --pkt-type broadcast -j ACCEPT\n-A INPUT -m helper ! --helper sip -j ACCEPT\n-A INPUT -m dscp ! --dscp 0x2e -j ACCEPT\n-A INPUT -m tos ! --tos Minimize-Delay -j ACCEPT\n-A INPUT -m tos --tos 0x08 -j ACCEPT\n-A INPUT -m tos --tos 0x10/0xff -j ACCEPT\n-A INPUT -m ttl --ttl-lt 3 -j ACCEPT\n-A INPUT -m ttl ! --ttl-eq 3 -j ACCEPT\n-A INPUT -p sctp -m sctp ! --dport 5000 --chunk-types all DATA:Be,INIT -j ACCEPT\n-A INPUT -p sctp -m sctp ! --chunk-types only ABORT -j ACCEPT\n-A INPUT -p sctp -m sctp --sport 80 -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec --strict --reqid 5 --spi 0x10 --proto esp --mode tunnel --tunnel-src 10.0.0.1 --tunnel-dst 10.0.0.2 --next --proto ah -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec ! --reqid 5 -j ACCEPT\n-A INPUT -m string --hex-string \"|00ff|abc\" --algo kmp --from 10 --icase -j DROP\n-A INPUT -m string ! --string \"a\\\"b\" --algo bm -j DROP\n-A INPUT -m length --length :100 -j ACCEPT\n-A INPUT -m length --length 100: -j ACCEPT\n-A INPUT -m limit --limit 3/hour -j ACCEPT\n-A INPUT -m limit --limit 2/day --limit-burst 1 -j ACCEPT\n-A OUTPUT -m devgroup ! --dst-group 0x1/0xf -j ACCEPT\n-A INPUT -m connmark --mark 0x0 -j ACCEPT\n-A OUTPUT -m owner ! --uid-owner 0 -j ACCEPT\n-A OUTPUT -m owner --gid-owner 0 --suppl-groups -j ACCEPT\n-A OUTPUT -m owner ! --socket-exists -j ACCEPT\n-A OUTPUT -m owner --uid-owner 65534 -j ACCEPT\n-A INPUT -p tcp -m socket --restore-skmark -j ACCEPT\nCOMMIT\n*raw\n-A PREROUTING -m rpfilter --invert -j DROP\n-A PREROUTING -m rpfilter --loose --validmark -j ACCEPT\nCOMMIT\n";
+
+/// What `iptables -t filter|raw -L -n` printed after the destination column for each rule of
+/// [`EXT_MATCHES`] (v1.8.9, both backends alike).
+const EXT_MATCH_TEXTS_N: &[&str] = &[
+    " PHYSDEV match --physdev-in eth0 ! --physdev-is-bridged",
+    " PHYSDEV match --physdev-is-in",
+    " limit: avg 5/min burst 10",
+    " limit: avg 100/sec burst 5",
+    " limit: up to 10/sec burst 20 mode srcip",
+    " connmark match  0x1/0xff",
+    " connmark match ! 0x1",
+    " #conn src/24 > 10",
+    " source IP range 10.0.0.1-10.0.0.9 destination IP range ! 10.1.0.1-10.1.0.2",
+    " length 100:200",
+    " length !64",
+    " MAC 00:11:22:33:44:55",
+    " PKTTYPE = multicast",
+    " src-group 0x2",
+    " helper match \"ftp\"",
+    " TTL match TTL > 5",
+    " TTL match TTL == 64",
+    " DSCP match 0x0a",
+    " tos match0x10/0x3f",
+    " sctp spt:5000 dpts:80:90",
+    " sctp any 0x0001",
+    " policy match dir in pol ipsec",
+    " socket --transparent --nowildcard",
+    " socket",
+    " STRING match  \"GET /\" ALGO name bm TO 65",
+    " u32 \"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x47455420\"",
+    " limit: above 1mb/s burst 2mb mode srcip-dstport htable-size 64 htable-max 128 htable-expire 5000 srcmask 24",
+    " limit: up to 50/min burst 3 htable-gcinterval 2000",
+    " #conn dst/32 <= 3",
+    " source IP range ! 10.0.0.1-10.0.0.9",
+    " MAC ! aa:bb:cc:dd:ee:ff",
+    " PKTTYPE != broadcast",
+    " helper match ! \"sip\"",
+    " DSCP match !0x2e",
+    " tos match!0x10/0x3f",
+    " tos match0x08/0xff",
+    " tos match0x10/0xff",
+    " TTL match TTL < 3",
+    " TTL match TTL != 3",
+    " sctp dpt:!5000 all 0x0000:Be,0x0001",
+    " sctp ! only 0x0006",
+    " sctp spt:80",
+    " policy match dir in pol ipsec strict [0] reqid 5 spi 0x10 proto 50 mode tunnel tunnel-dst 10.0.0.2 tunnel-src 10.0.0.1 [1] proto 51",
+    " policy match dir in pol ipsec ! reqid 5",
+    " STRING match  \"|00ff616263|\" ALGO name kmp FROM 10 ICASE",
+    " STRING match ! \"a\\\"b\" ALGO name bm",
+    " length 0:100",
+    " length 100:65535",
+    " limit: avg 3/hour burst 5",
+    " limit: avg 2/day burst 1",
+    " connmark match  0x0",
+    " socket --restore-skmark",
+    " PHYSDEV match --physdev-is-out --physdev-out veth+",
+    " policy match dir out pol none",
+    " owner UID match 0",
+    " owner UID match 1000-2000 owner GID match 5",
+    " owner socket exists",
+    " ! dst-group 0x1/0xf",
+    " ! owner UID match 0",
+    " owner GID match 0 incl. suppl. groups",
+    " ! owner socket exists",
+    " owner UID match 65534",
+    " rpfilter invert",
+    " rpfilter loose validmark",
+];
+
+/// The same without `-n` (users, groups, services, SCTP chunks, TOS values by name).
+const EXT_MATCH_TEXTS: &[&str] = &[
+    " PHYSDEV match --physdev-in eth0 ! --physdev-is-bridged",
+    " PHYSDEV match --physdev-is-in",
+    " limit: avg 5/min burst 10",
+    " limit: avg 100/sec burst 5",
+    " limit: up to 10/sec burst 20 mode srcip",
+    " connmark match  0x1/0xff",
+    " connmark match ! 0x1",
+    " #conn src/24 > 10",
+    " source IP range 10.0.0.1-10.0.0.9 destination IP range ! 10.1.0.1-10.1.0.2",
+    " length 100:200",
+    " length !64",
+    " MAC 00:11:22:33:44:55",
+    " PKTTYPE = multicast",
+    " src-group 0x2",
+    " helper match \"ftp\"",
+    " TTL match TTL > 5",
+    " TTL match TTL == 64",
+    " DSCP match 0x0a",
+    " tos match Minimize-Delay",
+    " sctp spt:5000 dpts:80:90",
+    " sctp any INIT",
+    " policy match dir in pol ipsec",
+    " socket --transparent --nowildcard",
+    " socket",
+    " STRING match  \"GET /\" ALGO name bm TO 65",
+    " u32 \"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x47455420\"",
+    " limit: above 1mb/s burst 2mb mode srcip-dstport htable-size 64 htable-max 128 htable-expire 5000 srcmask 24",
+    " limit: up to 50/min burst 3 htable-gcinterval 2000",
+    " #conn dst/32 <= 3",
+    " source IP range ! 10.0.0.1-10.0.0.9",
+    " MAC ! aa:bb:cc:dd:ee:ff",
+    " PKTTYPE != broadcast",
+    " helper match ! \"sip\"",
+    " DSCP match !0x2e",
+    " tos match! Minimize-Delay",
+    " tos match0x08/0xff",
+    " tos match0x10/0xff",
+    " TTL match TTL < 3",
+    " TTL match TTL != 3",
+    " sctp dpt:!5000 all DATA:Be,INIT",
+    " sctp ! only ABORT",
+    " sctp spt:80",
+    " policy match dir in pol ipsec strict [0] reqid 5 spi 0x10 proto esp mode tunnel tunnel-dst 10.0.0.2 tunnel-src 10.0.0.1 [1] proto ah",
+    " policy match dir in pol ipsec ! reqid 5",
+    " STRING match  \"|00ff616263|\" ALGO name kmp FROM 10 ICASE",
+    " STRING match ! \"a\\\"b\" ALGO name bm",
+    " length 0:100",
+    " length 100:65535",
+    " limit: avg 3/hour burst 5",
+    " limit: avg 2/day burst 1",
+    " connmark match  0x0",
+    " socket --restore-skmark",
+    " PHYSDEV match --physdev-is-out --physdev-out veth+",
+    " policy match dir out pol none",
+    " owner UID match root",
+    " owner UID match 1000-2000 owner GID match tty",
+    " owner socket exists",
+    " ! dst-group 0x1/0xf",
+    " ! owner UID match root",
+    " owner GID match root incl. suppl. groups",
+    " ! owner socket exists",
+    " owner UID match nobody",
+    " rpfilter invert",
+    " rpfilter loose validmark",
+];
+
+/// The text after the destination column of each rule row of `iptables -t filter|raw -L`.
+fn match_tails(list: &mut dyn FnMut(&str) -> String) -> Vec<String> {
+    ["filter", "raw"]
+        .iter()
+        .flat_map(|t| {
+            list(t)
+                .lines()
+                .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+                .map(|l| l.get(61..).unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn extension_matches_list_as_their_print_functions() {
+    let mut nf = Netfilter::new();
+    nf.restore(EXT_MATCHES, false).unwrap_or_else(|e| panic!("{e:?}"));
+    for (flag, want) in [(Some("-n"), EXT_MATCH_TEXTS_N), (None, EXT_MATCH_TEXTS)] {
+        let ours = match_tails(&mut |t| {
+            let mut args = vec!["-t", t, "-L"];
+            args.extend(flag);
+            nf.command(&args).unwrap_or_else(|e| panic!("{t}: {e}"))
+        });
+        assert_eq!(ours, want, "-L {flag:?}");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-ext-matches.rules", std::process::id()));
+    std::fs::write(&path, EXT_MATCHES).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        for (flag, want) in [("-n", EXT_MATCH_TEXTS_N), ("", EXT_MATCH_TEXTS)] {
+            let script = format!(
+                "iptables-{b}-restore < {} && iptables-{b} -t filter -L {flag} && echo ==== && iptables-{b} -t raw -L {flag}",
+                path.display()
+            );
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (filter, raw) = text.split_once("====\n").unwrap_or((&text, ""));
+            let real = match_tails(&mut |t| if t == "filter" { filter.to_string() } else { raw.to_string() });
+            assert_eq!(real, want, "real iptables-{b} -L {flag}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
 }

@@ -296,20 +296,7 @@ pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
         Match::Unknown(u) => {
             let _ = write!(out, " {} {}", u.name, u.args.join(" "));
         }
-        Match::Ext(e) if matches!(**e, super::ext::ExtMatch::Ipvs(_)) => {
-            // libxt_ipvs.c ipvs_mt4_print: the save form without the `--` prefix, no name.
-            if let super::ext::ExtMatch::Ipvs(m) = &**e {
-                m.dump(out, "");
-            }
-        }
-        Match::Ext(e) => {
-            // The model's -L form of the added extensions: the name, then the save form's
-            // options without their leading dashes (close to, not always exactly, each
-            // extension's `print`).
-            let mut saved = String::new();
-            e.push_save(&mut saved);
-            let _ = write!(out, " {}{}", e.name(), saved.replace(" --", " "));
-        }
+        Match::Ext(e) => e.push_list(out, style.numeric),
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_print: `printf(" nfacct-name ")` then xtables_save_string.
             out.push_str(" nfacct-name ");
