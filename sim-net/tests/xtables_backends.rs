@@ -192,6 +192,12 @@ const CASES: &[Case] = &[
         legacy: Expect::Saved(NAT_PORTS),
     },
     Case {
+        what: "conntrack addresses saved as given (the kernel masks when it compares); NOTRACK kept",
+        rules: "*raw\n-A PREROUTING -m conntrack ! --ctorigsrc 10.1.2.3/8 --ctrepldst 9.9.9.9/24 -j NOTRACK\nCOMMIT\n",
+        nft: Expect::Same,
+        legacy: Expect::Same,
+    },
+    Case {
         what: "physdev saved in physdev_save's order; tos by a symbolic name in any case",
         rules: "*filter\n-A FORWARD -m physdev --physdev-out veth+ --physdev-is-out -j ACCEPT\n-A INPUT -m tos --tos minimize-delay -j ACCEPT\n-A INPUT -m tos ! --tos Normal-Service -j ACCEPT\nCOMMIT\n",
         nft: Expect::Saved(PHYSDEV_TOS),
@@ -2426,6 +2432,57 @@ fn extension_matches_list_as_their_print_functions() {
             let (filter, raw) = text.split_once("====\n").unwrap_or((&text, ""));
             let real = match_tails(&mut |t| if t == "filter" { filter.to_string() } else { raw.to_string() });
             assert_eq!(real, want, "real iptables-{b} -L {flag}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Built-in matches and targets in `iptables -L` forms, with `-n` and without (tcp flags and LOG
+/// levels by name, `-j NOTRACK` listed as CT).
+const BUILTIN_LISTING: &str = "*filter\n:X - [0:0]\n-A INPUT -p tcp --tcp-flags SYN,RST,ACK SYN -j ACCEPT\n-A INPUT -p tcp ! --tcp-flags ALL NONE -j ACCEPT\n-A INPUT -p tcp --tcp-option 2 -j ACCEPT\n-A INPUT -p tcp --syn -j ACCEPT\n-A INPUT -m mark --mark 0x4000/0x4000 -j ACCEPT\n-A INPUT -m mark ! --mark 0x1 -j ACCEPT\n-A INPUT -m addrtype --src-type LOCAL,UNICAST ! --dst-type BROADCAST --limit-iface-in -j ACCEPT\n-A INPUT -m statistic --mode random --probability 0.25 -j ACCEPT\n-A INPUT -m statistic --mode nth ! --every 3 --packet 2 -j ACCEPT\n-A INPUT -m recent --name R --rcheck --seconds 60 --hitcount 3 --rttl --rsource -j DROP\n-A INPUT -m recent ! --set --name S --rdest -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -m conntrack ! --ctstate INVALID --ctproto tcp --ctorigsrc 10.0.0.0/8 ! --ctorigdst 1.2.3.4 --ctreplsrc 5.6.7.8 --ctrepldst 9.9.9.9/24 -j ACCEPT\n-A INPUT -m conntrack --ctstatus ASSURED,SEEN_REPLY --ctexpire 10:20 --ctdir ORIGINAL -j ACCEPT\n-A INPUT -m conntrack --ctorigsrcport 1000:2000 ! --ctorigdstport 80 --ctreplsrcport 53 --ctrepldstport 1:2 -j ACCEPT\n-A INPUT -m state --state NEW,UNTRACKED -j ACCEPT\n-A INPUT -m state ! --state INVALID -j ACCEPT\n-A INPUT -m comment --comment \"hello \\\"w\\\"\" -j ACCEPT\n-A INPUT -m comment --comment plain -j ACCEPT\n-A INPUT -p tcp -m multiport ! --dports 22,80:90 -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/3 -j REJECT --reject-with icmp-host-prohibited\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\n-A INPUT -j REJECT\n-A INPUT -j LOG --log-prefix \"p: \" --log-level 6 --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode\n-A INPUT -j LOG\n-A INPUT -f -j DROP\n-A INPUT -g X\n-A OUTPUT -j MARK --set-xmark 0x4000/0x4000\n-A OUTPUT -j MARK --set-mark 0x1\n-A OUTPUT -j MARK --and-mark 0xff\n-A OUTPUT -j MARK --or-mark 0x2\n-A OUTPUT -j MARK --xor-mark 0x3\n-A OUTPUT -j MARK --set-xmark 0x3/0xf\n-A OUTPUT -j RETURN\nCOMMIT\n*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1-10.0.0.5:80-90 --random --persistent\n-A PREROUTING -j DNAT --to-destination 10.0.0.7\n-A PREROUTING -p tcp -j DNAT --to-destination :80\n-A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.9 --persistent\n-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:1000-2000 --random-fully\n-A POSTROUTING -j MASQUERADE --random\n-A POSTROUTING -j MASQUERADE --random-fully\n-A POSTROUTING -p udp -j MASQUERADE --to-ports 1000-2000 --random\n-A OUTPUT -p udp -j REDIRECT\nCOMMIT\n*raw\n-A PREROUTING -j CT --notrack\n-A OUTPUT -j NOTRACK\nCOMMIT\n";
+
+#[test]
+fn builtin_matches_and_targets_list_as_iptables_does() {
+    let mut nf = Netfilter::new();
+    nf.restore(BUILTIN_LISTING, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut ours = |args: &[&str]| nf.command(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let filter = ours(&["-L", "INPUT", "-v"]);
+    for want in [
+        "tcp flags:SYN,RST,ACK/SYN",
+        "tcp flags:!FIN,SYN,RST,PSH,ACK,URG/NONE",
+        "ctrepldst 9.9.9.9/24",
+        "LOG level info tcp-sequence tcp-options ip-options uid macdecode prefix \"p: \"",
+        "LOG level warn",
+    ] {
+        assert!(filter.contains(want), "no {want:?} in:\n{filter}");
+    }
+    let numeric = ours(&["-L", "INPUT", "-v", "-n"]);
+    assert!(numeric.contains("tcp flags:0x16/0x02") && numeric.contains("LOG flags 47 level 6"), "{numeric}");
+    let raw = ours(&["-t", "raw", "-L", "OUTPUT"]);
+    assert!(
+        raw.lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("CT         all  --  anywhere") && l.ends_with(" NOTRACK")),
+        "{raw}"
+    );
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-builtin.rules", std::process::id()));
+    std::fs::write(&path, BUILTIN_LISTING).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        for t in ["filter", "nat", "raw"] {
+            let script = format!("iptables-{b}-restore < {} && iptables-{b} -t {t} -L -v", path.display());
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            assert_eq!(
+                ours(&["-t", t, "-L", "-v"]),
+                String::from_utf8_lossy(&out.stdout),
+                "iptables-{b} -t {t} -L -v"
+            );
         }
     }
     let _ = std::fs::remove_file(&path);

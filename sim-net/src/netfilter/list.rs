@@ -179,8 +179,13 @@ pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
             if let Some(f) = p.flags
                 && (f.mask != 0 || f.invert)
             {
-                let _ =
-                    write!(out, " flags:{}0x{:02X}/0x{:02X}", if f.invert { "!" } else { "" }, f.mask, f.cmp);
+                // print_flags: the flags by name unless `-n` (`SYN,RST,ACK/SYN`, `NONE`).
+                let inv = if f.invert { "!" } else { "" };
+                let _ = if style.numeric {
+                    write!(out, " flags:{inv}0x{:02X}/0x{:02X}", f.mask, f.cmp)
+                } else {
+                    write!(out, " flags:{inv}{}/{}", tcp_flags_text(f.mask), tcp_flags_text(f.cmp))
+                };
             }
         }
         Match::Comment(c) => {
@@ -326,7 +331,7 @@ pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
 }
 
 /// Appends a target's `-L` text.
-pub fn push_target_list(out: &mut String, t: &Target) {
+pub fn push_target_list(out: &mut String, t: &Target, numeric: bool) {
     match t {
         Target::Reject(w) => {
             let _ = write!(out, " reject-with {}", reject_with_name(*w));
@@ -380,6 +385,32 @@ pub fn push_target_list(out: &mut String, t: &Target) {
                 let _ = write!(out, " MARK xset 0x{:x}/0x{:x}", m.value, m.mask);
             }
         }
+        // libipt_LOG.c LOG_print: with `-n` the numbers, else the level's name and each flag.
+        Target::Log(l) if !numeric => {
+            const LEVELS: [&str; 8] = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+            match LEVELS.get(usize::from(l.level)) {
+                Some(name) => {
+                    let _ = write!(out, " LOG level {name}");
+                }
+                None => {
+                    let _ = write!(out, " LOG UNKNOWN level {}", l.level);
+                }
+            }
+            for (flag, name) in [
+                (0x01, "tcp-sequence"),
+                (0x02, "tcp-options"),
+                (0x04, "ip-options"),
+                (0x08, "uid"),
+                (0x20, "macdecode"),
+            ] {
+                if l.flags & flag != 0 {
+                    let _ = write!(out, " {name}");
+                }
+            }
+            if !l.prefix.is_empty() {
+                let _ = write!(out, " prefix \"{}\"", l.prefix);
+            }
+        }
         Target::Log(l) => {
             let _ = write!(out, " LOG flags {} level {}", l.flags, l.level);
             if !l.prefix.is_empty() {
@@ -387,6 +418,7 @@ pub fn push_target_list(out: &mut String, t: &Target) {
             }
         }
         Target::CtNotrack => out.push_str(" CT notrack"),
+        Target::Notrack => out.push_str(" NOTRACK"),
         Target::Ext(e) => e.push_list(out),
         _ => {}
     }
@@ -442,7 +474,9 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         print_num(out, r.counters.packets, flags, false);
         print_num(out, r.counters.bytes, flags, false);
     }
-    let _ = write!(out, "{:<9} ", r.target.column_name());
+    // `-j NOTRACK` is CT revision 0 in the kernel: `-L` names it by the target it loaded.
+    let target = if matches!(r.target, Target::Notrack) { "CT" } else { r.target.column_name() };
+    let _ = write!(out, "{target:<9} ");
     let (proto, invert) = match (&r.proto, r.proto_num) {
         (Some(p), _) => (p.proto.number(), p.invert),
         (None, Some((n, inv))) => (n, inv),
@@ -477,7 +511,7 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
     for m in &r.matches {
         push_match_list(out, m, style);
     }
-    push_target_list(out, &r.target);
+    push_target_list(out, &r.target, flags.numeric);
     out.push('\n');
 }
 

@@ -218,6 +218,14 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
         .map_err(|_| bad(format!("host/network `{s}' not found")))
 }
 
+/// [`parse_net`] without masking the address (`9.9.9.9/24` stays so): the conntrack
+/// match's addresses, which `xtables_ipparse_any` leaves as given.
+fn parse_net_unmasked(s: &str) -> Result<Ipv4Net, SpecError> {
+    let net = parse_net(s)?;
+    let (addr, _) = parse_addr_mask(s)?;
+    Ipv4Net::new(addr, net.prefix_len()).map_err(|_| bad(format!("host/network `{s}' not found")))
+}
+
 /// Parses `addr[/len]` or `addr/a.b.c.d` as `xtables_ipparse_multiple` reads one address of
 /// `-s`/`-d`: the mask a prefix length up to 32 or any dotted quad (`/255.0.255.0` is taken,
 /// by both backends), the address in `numeric_to_ipaddr`'s forms; returns the address
@@ -1368,10 +1376,12 @@ fn match_option(
                 };
                 c.tuple_mut().proto = Some((n, inv));
             }
-            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            // libxt_conntrack.c keeps the address as given (`9.9.9.9/24`); the kernel masks
+            // it when it compares (conntrack_addrcmp), and iptables-save prints it unmasked.
+            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
             "--ctorigsrcport" => {
                 c.tuple_mut().orig_sport =
                     Some((parse_port_range_xt("conntrack", "--ctorigsrcport", a.value(opt)?)?, inv))
