@@ -1763,7 +1763,7 @@ impl ExtMatch {
                     if several {
                         let _ = write!(out, " [{n}]");
                     }
-                    let one = PolicyMatch { out: None, ipsec: None, strict: false, elems: vec![e.clone()] };
+                    let one = PolicyMatch { out: None, ipsec: None, strict: false, elems: vec![*e] };
                     let mut saved = String::new();
                     ExtMatch::Policy(one).push_save(&mut saved);
                     let body = saved.split_once(" --pol none").map_or("", |(_, b)| b).replace(" --", " ");
