@@ -1495,10 +1495,10 @@ impl ExtMatch {
                     }
                     "--vport" | "--vportctl" => {
                         let v = a.value(opt)?;
-                        // xtopt_parse_port; service names are not resolved (no /etc/services).
-                        let p = v
-                            .parse::<u16>()
-                            .map_err(|_| bad(format!("Port \"{v}\" does not resolve to anything.")))?;
+                        // XTTYPE_PORT: xtables_getportbyname, as TPROXY's --on-port (read from
+                        // libxt_ipvs.c; not measured: no ip_vs module where this was written).
+                        let p = super::services::getportbyname(v)
+                            .ok_or_else(|| bad(format!("Port \"{v}\" does not resolve to anything.")))?;
                         if opt == "--vport" {
                             m.vport = p;
                             IpvsMatch::VPORT

@@ -102,7 +102,7 @@ pub struct ListFlags {
     pub exact: bool,
     /// `--line-numbers`.
     pub line_numbers: bool,
-    /// `-n` (the model always prints numerically; kept for completeness).
+    /// `-n`: numbers instead of names (addresses, interfaces, ports, protocols, ...).
     pub numeric: bool,
 }
 
