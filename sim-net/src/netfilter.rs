@@ -573,7 +573,16 @@ impl Netfilter {
         Ok(save::list_rules(self.table(t), chain, false))
     }
 
-    /// `iptables-save -t table`.
+    /// What opening table `t` (`iptables-save -t t`) does to the namespace: iptables-legacy
+    /// registers it, so a later `iptables-save` prints it; iptables-nft creates nothing
+    /// (measured with v1.8.9).
+    pub fn open_table(&mut self, t: TableName) {
+        if self.backend == spec::Backend::Legacy {
+            self.touch(t);
+        }
+    }
+
+    /// `iptables-save -t table` (see [`Netfilter::open_table`] for what it registers).
     pub fn save_table(&self, t: TableName, opts: &SaveOptions) -> String {
         save::save_table(self.table(t), opts)
     }

@@ -1954,6 +1954,13 @@ fn which_commands_register_a_table() {
             assert_eq!(table_lines(&nf.save(&SaveOptions::default())), *want, "{cmd} ({backend:?})");
         }
     }
+    for (backend, want) in [(Backend::Nft, &[][..]), (Backend::Legacy, &["mangle"][..])] {
+        // `iptables-save -t mangle` opens the table.
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        nf.open_table(sim_net::netfilter::TableName::Mangle);
+        assert_eq!(table_lines(&nf.save(&SaveOptions::default())), want, "save -t ({backend:?})");
+    }
     for (backend, want) in [(Backend::Nft, &[][..]), (Backend::Legacy, &["nat", "raw"][..])] {
         let mut nf = Netfilter::new();
         nf.set_backend(backend);
