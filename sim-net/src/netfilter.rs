@@ -49,6 +49,7 @@ pub mod command;
 pub mod eval;
 pub mod explore;
 pub mod ext;
+pub mod hosts;
 pub mod ipset;
 pub mod list;
 pub mod passwd;
@@ -347,8 +348,9 @@ pub struct Netfilter {
     /// get a rule): copied on the first write, a rule edit or a packet's counter
     /// ([`Rc::make_mut`]).
     tables: [Rc<Table>; TABLES],
-    /// Tables touched by a restore or a command (what `iptables-save` prints).
-    loaded: [bool; TABLES],
+    /// The tables a restore or a command registered (what `iptables-save` prints), in the
+    /// order they were first registered ([`Netfilter::touch`]).
+    loaded: Vec<TableName>,
     ipsets: ipset::IpSets,
     recent: recent::RecentLists,
     nfacct: NfacctCounters,
@@ -376,9 +378,11 @@ const TABLES: usize = 5;
 pub const ALL_TABLES: [TableName; TABLES] =
     [TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter, TableName::Security];
 
-/// The order `iptables-save` prints tables in: iptables-nft's, whatever the order they were
-/// loaded in (measured with v1.8.9; iptables-legacy prints the kernel's list, the tables of the
-/// network namespace last registered first).
+/// The order iptables-nft's `iptables-save` prints tables in, whatever the order they were
+/// loaded in (measured with v1.8.9). iptables-legacy's
+/// prints `/proc/net/ip_tables_names`, the kernel's list of the namespace's tables, which
+/// `xt_register_table` adds each to at its head: the table last registered first
+/// ([`Netfilter::save`]).
 pub const SAVE_ORDER: [TableName; TABLES] =
     [TableName::Mangle, TableName::Security, TableName::Raw, TableName::Filter, TableName::Nat];
 
@@ -421,7 +425,7 @@ impl Netfilter {
     pub fn new() -> Self {
         Netfilter {
             tables: pristine_tables(),
-            loaded: [false; TABLES],
+            loaded: Vec::new(),
             ipsets: ipset::IpSets::default(),
             recent: recent::RecentLists::default(),
             nfacct: NfacctCounters::new(),
@@ -465,7 +469,17 @@ impl Netfilter {
 
     /// True if a restore or command has touched the table (so `iptables-save` prints it).
     pub fn is_loaded(&self, t: TableName) -> bool {
-        self.loaded[tidx(t)]
+        self.loaded.contains(&t)
+    }
+
+    /// Registers the table in the namespace if it is not yet: iptables-legacy does on any
+    /// access (a restore's `*table` line, any command that parsed, even `-L` or a failed
+    /// `-A`: the kernel instantiates a table on its first `getsockopt`); iptables-nft when it
+    /// creates the table's first chain or rule (measured with v1.8.9 on Linux 6.18).
+    pub(crate) fn touch(&mut self, t: TableName) {
+        if !self.is_loaded(t) {
+            self.loaded.push(t);
+        }
     }
 
     /// The IP sets.
@@ -524,17 +538,24 @@ impl Netfilter {
     /// touched it (`iptable_security` is loaded on first use), so that a node without one
     /// traces as before.
     fn registered(&self, t: TableName) -> bool {
-        t != TableName::Security || self.loaded[tidx(t)]
+        t != TableName::Security || self.is_loaded(t)
     }
 
-    /// `iptables-save [-c]` of every loaded table, in the order iptables-nft v1.8 prints them
-    /// ([`SAVE_ORDER`]: mangle, security, raw, filter, nat).
+    /// `iptables-save [-c]` of every loaded table, in the order this namespace's backend
+    /// prints them: iptables-nft in [`SAVE_ORDER`] (mangle, security, raw, filter, nat),
+    /// iptables-legacy the table registered last first (measured with v1.8.9: nat, filter,
+    /// mangle, raw, security loaded in that order save as security, raw, mangle, filter, nat).
     pub fn save(&self, opts: &SaveOptions) -> String {
-        SAVE_ORDER
-            .iter()
-            .filter(|t| self.is_loaded(**t))
-            .map(|t| save::save_table(self.table(*t), opts))
-            .collect()
+        match self.backend {
+            spec::Backend::Nft => SAVE_ORDER
+                .iter()
+                .filter(|t| self.is_loaded(**t))
+                .map(|t| save::save_table(self.table(*t), opts))
+                .collect(),
+            spec::Backend::Legacy => {
+                self.loaded.iter().rev().map(|t| save::save_table(self.table(*t), opts)).collect()
+            }
+        }
     }
 
     /// `iptables -t table -L [chain]` with the given flags (`-n` is implied).
@@ -552,7 +573,16 @@ impl Netfilter {
         Ok(save::list_rules(self.table(t), chain, false))
     }
 
-    /// `iptables-save -t table`.
+    /// What opening table `t` (`iptables-save -t t`) does to the namespace: iptables-legacy
+    /// registers it, so a later `iptables-save` prints it; iptables-nft creates nothing
+    /// (measured with v1.8.9).
+    pub fn open_table(&mut self, t: TableName) {
+        if self.backend == spec::Backend::Legacy {
+            self.touch(t);
+        }
+    }
+
+    /// `iptables-save -t table` (see [`Netfilter::open_table`] for what it registers).
     pub fn save_table(&self, t: TableName, opts: &SaveOptions) -> String {
         save::save_table(self.table(t), opts)
     }
@@ -587,7 +617,7 @@ impl Netfilter {
         // IP is not dropped by KUBE-PROXY-FIREWALL). Built only when a DNAT happened.
         let mut view: Option<Packet> = None;
         for t in hook_tables(hook) {
-            let registered = *t != TableName::Security || self.loaded[tidx(*t)];
+            let registered = *t != TableName::Security || self.loaded.contains(t);
             if (*t == TableName::Nat && !ctx.ct_new) || !registered {
                 continue;
             }

@@ -54,7 +54,10 @@ fn dump(name: &str) -> &'static Dump {
 }
 
 fn load(d: &Dump) -> Netfilter {
+    // The files are in iptables-nft's order of tables; iptables-legacy restoring them would
+    // print the table it registered last first.
     let mut nf = Netfilter::new();
+    nf.set_backend(sim_net::netfilter::Backend::Nft);
     for line in d.ipsets.lines().filter(|l| !l.trim().is_empty()) {
         let args: Vec<&str> = line.split_whitespace().collect();
         nf.ipset(&args).unwrap_or_else(|e| panic!("{}: ipset {line}: {e}", d.name));

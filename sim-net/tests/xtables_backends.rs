@@ -52,6 +52,7 @@ fn message_agrees(netsim: &str, real: &str) -> bool {
 
 fn netsim(rules: &str, backend: Backend) -> Outcome {
     let mut nf = Netfilter::new();
+    nf.set_backend(backend);
     let opts = RestoreOptions { backend: Some(backend), ..RestoreOptions::default() };
     match nf.restore_with(rules, opts) {
         Ok(()) => Outcome::Saved(a_lines(&nf.save(&SaveOptions::default()))),
@@ -189,6 +190,30 @@ const CASES: &[Case] = &[
         rules: "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:0\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:0-5\n-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:0x50\n-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.1:0\n-A PREROUTING -p tcp -j REDIRECT --to-ports 0\nCOMMIT\n",
         nft: Expect::Saved(NAT_PORTS),
         legacy: Expect::Saved(NAT_PORTS),
+    },
+    Case {
+        what: "conntrack addresses saved as given (the kernel masks when it compares); NOTRACK kept",
+        rules: "*raw\n-A PREROUTING -m conntrack ! --ctorigsrc 10.1.2.3/8 --ctrepldst 9.9.9.9/24 -j NOTRACK\nCOMMIT\n",
+        nft: Expect::Same,
+        legacy: Expect::Same,
+    },
+    Case {
+        what: "physdev saved in physdev_save's order; tos by a symbolic name in any case",
+        rules: "*filter\n-A FORWARD -m physdev --physdev-out veth+ --physdev-is-out -j ACCEPT\n-A INPUT -m tos --tos minimize-delay -j ACCEPT\n-A INPUT -m tos ! --tos Normal-Service -j ACCEPT\nCOMMIT\n",
+        nft: Expect::Saved(PHYSDEV_TOS),
+        legacy: Expect::Saved(PHYSDEV_TOS),
+    },
+    Case {
+        what: "TPROXY's --on-port, --on-ip and --tproxy-mark in the forms the parsers take",
+        rules: "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 80\n-A PREROUTING -p tcp -j TPROXY --on-port 0\n-A PREROUTING -p tcp -j TPROXY --on-port 70000\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967296\n-A PREROUTING -p tcp -j TPROXY --on-port 2147483647\n-A PREROUTING -p tcp -j TPROXY --on-port 4294967377\n-A PREROUTING -p tcp -j TPROXY --on-port 080\n-A PREROUTING -p tcp -j TPROXY --on-port +80\n-A PREROUTING -p tcp -j TPROXY --on-port http\n-A PREROUTING -p tcp -j TPROXY --on-port ftp-data\n-A PREROUTING -p udp -j TPROXY --on-port ssh\n-A PREROUTING -p udp -j TPROXY --on-port domain\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip localhost\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 010.1.1.1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 1\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 010\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x10/0xff\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0xffffffff\nCOMMIT\n",
+        nft: Expect::Saved(TPROXY_FORMS),
+        legacy: Expect::Saved(TPROXY_FORMS),
+    },
+    Case {
+        what: "--to-ports with service names, ranges in strtoul's forms, ICMP and DCCP",
+        rules: "*nat\n-A PREROUTING -p tcp -j REDIRECT --to-ports http\n-A PREROUTING -p tcp -j REDIRECT --to-ports ftp-data\n-A PREROUTING -p udp -j REDIRECT --to-ports ntp\n-A PREROUTING -p tcp -j REDIRECT --to-ports domain\n-A PREROUTING -p tcp -j REDIRECT --to-ports 0x50-0x60\n-A PREROUTING -p tcp -j REDIRECT --to-ports 80-80\n-A PREROUTING -p tcp -j REDIRECT --to-ports +80\n-A PREROUTING -p icmp -j REDIRECT --to-ports 80\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports http\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000\n-A POSTROUTING -p icmp -j MASQUERADE --to-ports 80\n-A POSTROUTING -p dccp -j MASQUERADE --to-ports 80\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80 --random-fully --random\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:http\n-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:http\nCOMMIT\n",
+        nft: Expect::Saved(TO_PORTS_FORMS),
+        legacy: Expect::Saved(TO_PORTS_FORMS),
     },
     Case {
         what: "udp and conntrack ports are taken modulo 65536, a reversed range is kept",
@@ -710,6 +735,62 @@ const PORT_FORMS: &[&str] = &[
     "-A INPUT -p tcp -m conntrack --ctorigdstport 4464 -j ACCEPT",
 ];
 
+/// TPROXY's `--on-port` is `XTTYPE_PORT`: `xtables_getportbyname`, that is glibc's
+/// `getaddrinfo(NULL, port)`: a decimal number cast to `int` then to the 16-bit field (70000
+/// is 4464, 2^32 is 0; a negative `int` is looked up as a name and not found), else a tcp or
+/// udp service; `--on-ip` a host name (`localhost`) or inet_aton's forms; `--tproxy-mark`
+/// `XTTYPE_MARKMASK32` (a value alone has mask 0xffffffff).
+const PHYSDEV_TOS: &[&str] = &[
+    "-A INPUT -m tos --tos 0x10/0x3f -j ACCEPT",
+    "-A INPUT -m tos ! --tos 0x00/0x3f -j ACCEPT",
+    "-A FORWARD -m physdev --physdev-is-out --physdev-out veth+ -j ACCEPT",
+];
+
+const TPROXY_FORMS: &[&str] = &[
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 0 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 4464 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 0 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 65535 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 81 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 20 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p udp -j TPROXY --on-port 22 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p udp -j TPROXY --on-port 53 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 127.0.0.1 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.0.3 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 8.1.1.1 --tproxy-mark 0x0/0x0",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x1/0xffffffff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x8/0xffffffff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0x10/0xff",
+    "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 0.0.0.0 --tproxy-mark 0xffffffff/0xffffffff",
+];
+
+/// REDIRECT's and MASQUERADE's `--to-ports` (libxt_REDIRECT.c / libxt_MASQUERADE.c
+/// `parse_ports`): the first port `xtables_strtoui(.., 0, 65535)` or, when that fails, the
+/// whole argument a service name of any protocol (`ftp-data` is 20); the second port a
+/// number only. ICMP may have ports.
+const TO_PORTS_FORMS: &[&str] = &[
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 20",
+    "-A PREROUTING -p udp -j REDIRECT --to-ports 123",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 53",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-96",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p icmp -j REDIRECT --to-ports 80",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000",
+    "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p dccp -j MASQUERADE --to-ports 80",
+    "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80 --random --random-fully",
+    "-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:80",
+];
+
 const REPEATS: &[&str] = &[
     "-A INPUT -m comment --comment a -m comment --comment b -j ACCEPT",
     "-A INPUT -m recent --rcheck --name DEFAULT --mask 255.255.255.255 --rdest -j ACCEPT",
@@ -1173,6 +1254,117 @@ const REFUSED_ALIKE: &[(&str, &str, &str)] = &[
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5-6x", "Garbage after port range: `x'"),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:5:6", "Bad IP address \"10.0.0.1:5:6\""),
     ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.300", "Bad IP address \"10.0.0.300\""),
+    // TPROXY (XTTYPE_PORT: getaddrinfo; XTTYPE_HOST; XTTYPE_MARKMASK32)
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80:90",
+        "Port \"80:90\" does not resolve to anything.",
+    ),
+    ("mangle", "-A PREROUTING -p tcp -j TPROXY --on-port -1", "Port \"-1\" does not resolve to anything."),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 0x50",
+        "Port \"0x50\" does not resolve to anything.",
+    ),
+    ("mangle", "-A PREROUTING -p tcp -j TPROXY --on-port 8a", "Port \"8a\" does not resolve to anything."),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port HTTP",
+        "Port \"HTTP\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 2147483648",
+        "Port \"2147483648\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 4294967295",
+        "Port \"4294967295\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 99999999999999999999",
+        "Port \"99999999999999999999\" does not resolve to anything.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-ip 1.2.3.4",
+        "TPROXY: option \"--on-port\" must be specified",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-port 81",
+        "TPROXY: option \"--on-port\" can only be used once.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4/24",
+        "getaddrinfo: Name or service not known",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip ::1",
+        "getaddrinfo: Address family for hostname not supported",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1/0x1/0x1",
+        "TPROXY: trailing garbage after value for option \"--tproxy-mark\".",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 1/",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark /1",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark -1",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1ffffffff",
+        "TPROXY: bad integer value for option \"--tproxy-mark\", or out of range.",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -p tcp -j TPROXY --on-port 80 --tproxy-mark 0x1 --tproxy-mark 0x2",
+        "TPROXY: option \"--tproxy-mark\" can only be used once.",
+    ),
+    // XTTYPE_MARKMASK32 elsewhere too
+    (
+        "mangle",
+        "-A PREROUTING -j MARK --set-xmark 0x1/0x1/0x1",
+        "MARK: trailing garbage after value for option \"--set-xmark\".",
+    ),
+    (
+        "mangle",
+        "-A PREROUTING -m mark --mark 5x -j ACCEPT",
+        "mark: trailing garbage after value for option \"--mark\".",
+    ),
+    // --to-ports (parse_ports): a name only as the whole argument, the second port a number
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-http", "Port `http' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports http-90", "Port `http-90' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports HTTP", "Port `HTTP' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports -90", "Port `-90' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80-", "Port `' not valid"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 080", "Garbage after port value: `80'"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80,90", "Garbage after port value: `,90'"),
+    ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 80:90", "Invalid port:port syntax - use dash"),
+    ("nat", "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80-90x", "Garbage after port range: `x'"),
+    ("nat", "-A POSTROUTING -p udp -j MASQUERADE --to-ports 70000", "Port `70000' not valid"),
+    (
+        "nat",
+        "-A POSTROUTING -p udplite -j MASQUERADE --to-ports 80",
+        "Need TCP, UDP, SCTP or DCCP with port specification",
+    ),
+    ("nat", "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80-http", "Port `http' not valid"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 5-3", "Port range `3' funky"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports 70000", "Port `70000' not valid"),
     ("nat", "-A PREROUTING -p tcp -j REDIRECT --to-ports abc", "Port `abc' not valid"),
@@ -1566,6 +1758,20 @@ fn dump(rng: &mut Rng) -> String {
         3 => rules.push_str("-A KUBE-SERVICES -s 10.0.0.0/255.0.255.0 -f -j RETURN\n"),
         _ => {}
     }
+    // NAT ports as numbers, service names and strtoul's forms (accepted or refused alike).
+    if rng.below(6) == 0 {
+        let to = ["http", "ftp-data", "80-http", "+80", "080", "0x50-0x60", "domain", "HTTP"]
+            [rng.below(8) as usize];
+        let target = if rng.below(2) == 0 { "REDIRECT" } else { "DNAT --to-destination 10.0.0.1:" };
+        match target {
+            "REDIRECT" => rules.push_str(&format!("-A KUBE-SERVICES -p tcp -j REDIRECT --to-ports {to}\n")),
+            _ => rules.push_str(&format!("-A KUBE-SERVICES -p udp -j {target}{to}\n")),
+        }
+    }
+    if rng.below(8) == 0 {
+        let to = ["1000-2000", "ntp", "2000-1000", "ssh-90"][rng.below(4) as usize];
+        rules.push_str(&format!("-A KUBE-POSTROUTING -p udp -j MASQUERADE --to-ports {to}\n"));
+    }
     nat.push_str(&rules);
     nat.push_str("COMMIT\n");
     nat
@@ -1573,8 +1779,11 @@ fn dump(rng: &mut Rng) -> String {
 
 #[test]
 fn random_kube_proxy_shaped_dumps() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let dumps: Vec<String> = (0..80).map(|_| dump(&mut rng)).collect();
+    // `XTB_SEED` and `XTB_DUMPS` run other or more dumps (a longer differential by hand).
+    let env =
+        |k: &str| std::env::var(k).ok().map(|v| v.parse::<u64>().unwrap_or_else(|e| panic!("{k}={v}: {e}")));
+    let mut rng = Rng(env("XTB_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15));
+    let dumps: Vec<String> = (0..env("XTB_DUMPS").unwrap_or(80)).map(|_| dump(&mut rng)).collect();
     // Both backends must at least load every dump without the protocol forms.
     let mut accepted = [0usize; 2];
     for d in &dumps {
@@ -1650,4 +1859,638 @@ fn real(rules: &str, backend: Backend) -> (Outcome, String) {
     }
     let line = refused_line(&err).unwrap_or_else(|| panic!("no line in: {err}"));
     (Outcome::Refused(line, real_message(&err)), err)
+}
+
+/// A rule for a table's first built-in chain, so that either backend creates the table.
+fn one_rule(table: &str) -> String {
+    let chain = if matches!(table, "filter" | "security") { "INPUT" } else { "PREROUTING" };
+    format!("*{table}\n-A {chain} -j ACCEPT\nCOMMIT\n")
+}
+
+/// The `*table` lines of an `iptables-save`, in order.
+fn table_lines(saved: &str) -> Vec<String> {
+    saved.lines().filter_map(|l| l.strip_prefix('*')).map(str::to_string).collect()
+}
+
+/// Tables loaded one restore each, in `order`, and the order each backend's `iptables-save`
+/// printed them in (v1.8.9, Linux 6.18): nft a fixed order, legacy the latest table first.
+const TABLE_ORDERS: &[(&[&str], &[&str], &[&str])] = &[
+    (
+        &["nat", "filter", "mangle", "raw", "security"],
+        &["mangle", "security", "raw", "filter", "nat"],
+        &["security", "raw", "mangle", "filter", "nat"],
+    ),
+    (
+        &["security", "raw", "mangle", "filter", "nat"],
+        &["mangle", "security", "raw", "filter", "nat"],
+        &["nat", "filter", "mangle", "raw", "security"],
+    ),
+    (&["filter", "nat"], &["filter", "nat"], &["nat", "filter"]),
+    (&["mangle", "nat", "mangle"], &["mangle", "nat"], &["nat", "mangle"]),
+];
+
+#[test]
+fn save_orders_tables_as_each_backend_does() {
+    let mut wrong = Vec::new();
+    for (order, nft, legacy) in TABLE_ORDERS {
+        for (backend, want) in [(Backend::Nft, nft), (Backend::Legacy, legacy)] {
+            let mut nf = Netfilter::new();
+            nf.set_backend(backend);
+            for t in *order {
+                let opts =
+                    RestoreOptions { noflush: true, backend: Some(backend), ..RestoreOptions::default() };
+                nf.restore_with(&one_rule(t), opts).unwrap_or_else(|e| panic!("{t}: {e:?}"));
+            }
+            let got = table_lines(&nf.save(&SaveOptions::default()));
+            if got != *want {
+                wrong.push(format!("{order:?} ({backend:?}): netsim {got:?}, real {want:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for (order, nft, legacy) in TABLE_ORDERS {
+        for (b, want) in [("nft", nft), ("legacy", legacy)] {
+            let restores: Vec<String> = order
+                .iter()
+                .map(|t| {
+                    format!("printf '{}' | iptables-{b}-restore --noflush", one_rule(t).replace('\n', "\\n"))
+                })
+                .collect();
+            let script = format!("{} && iptables-{b}-save", restores.join(" && "));
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            let saved = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(table_lines(&saved), *want, "real iptables-{b}, {order:?}");
+        }
+    }
+}
+
+/// The tables a backend registers without a rule: legacy any table it opens (a restore's
+/// `*table`, `-L`, `-S`, a refused `-A`, `-F`), nft only a table it gives a chain or a
+/// rule (measured with v1.8.9).
+#[test]
+fn which_commands_register_a_table() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        ("-t raw -L", &[], &["raw"]),
+        ("-t nat -S", &[], &["nat"]),
+        ("-t nat -F", &[], &["nat"]),
+        ("-t nat -Z", &[], &["nat"]),
+        ("-t mangle -A NOPE -j ACCEPT", &[], &["mangle"]),
+        ("-t nat -N X", &["nat"], &["nat"]),
+        ("-t nat -P PREROUTING ACCEPT", &["nat"], &["nat"]),
+    ];
+    for (cmd, nft, legacy) in cases {
+        for (backend, want) in [(Backend::Nft, nft), (Backend::Legacy, legacy)] {
+            let mut nf = Netfilter::new();
+            nf.set_backend(backend);
+            let args: Vec<&str> = cmd.split(' ').collect();
+            let _ = nf.command(&args);
+            assert_eq!(table_lines(&nf.save(&SaveOptions::default())), *want, "{cmd} ({backend:?})");
+        }
+    }
+    for (backend, want) in [(Backend::Nft, &[][..]), (Backend::Legacy, &["mangle"][..])] {
+        // `iptables-save -t mangle` opens the table.
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        nf.open_table(sim_net::netfilter::TableName::Mangle);
+        assert_eq!(table_lines(&nf.save(&SaveOptions::default())), want, "save -t ({backend:?})");
+    }
+    for (backend, want) in [(Backend::Nft, &[][..]), (Backend::Legacy, &["nat", "raw"][..])] {
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        let opts = RestoreOptions { backend: Some(backend), ..RestoreOptions::default() };
+        nf.restore_with("*raw\nCOMMIT\n*nat\nCOMMIT\n", opts).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(table_lines(&nf.save(&SaveOptions::default())), want, "empty blocks ({backend:?})");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for (cmd, nft, legacy) in cases {
+        for (b, want) in [("nft", nft), ("legacy", legacy)] {
+            let script = format!("iptables-{b} {cmd} >/dev/null 2>&1; iptables-{b}-save");
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            assert_eq!(table_lines(&String::from_utf8_lossy(&out.stdout)), *want, "real iptables-{b} {cmd}");
+        }
+    }
+}
+
+/// `-p` forms and the prot column `iptables -L` prints for each: without `-n` (measured with
+/// v1.8.9, both backends alike; v1.8.4 names them the same, `getprotobynumber` first), and with
+/// `-n` as v1.8.4 prints it (`proto_to_name(proto, 1)`: libxtables' own names only). v1.8.9
+/// prints every protocol as its number with `-n` (`6`, `0` for all), a regression of that
+/// release (netfilter bugzilla 1729) that v1.8.10 undid; the model's nodes say v1.8.4.
+const PROT_COLUMN: &[(&str, &str, &str)] = &[
+    ("-p tcp", "tcp", "tcp"),
+    ("-p udp", "udp", "udp"),
+    ("-p icmp", "icmp", "icmp"),
+    ("-p sctp", "sctp", "sctp"),
+    ("", "all", "all"),
+    ("-p all", "all", "all"),
+    ("-p 0", "all", "all"),
+    ("-p 6", "tcp", "tcp"),
+    ("! -p tcp", "!tcp", "!tcp"),
+    ("-p 47", "gre", "47"),
+    ("! -p 47", "!gre", "!47"),
+    ("-p esp", "esp", "esp"),
+    ("-p ah", "ah", "ah"),
+    ("-p udplite", "udplite", "udplite"),
+    ("-p dccp", "dccp", "33"),
+    ("-p 58", "ipv6-icmp", "icmpv6"),
+    ("-p 135", "mobility-header", "ipv6-mh"),
+    ("-p 255", "255", "255"),
+    ("-p 200", "200", "200"),
+    ("-p igmp", "igmp", "2"),
+    ("-p ipencap", "ipencap", "4"),
+    ("-p 41", "ipv6", "41"),
+    ("-p ospf", "ospf", "89"),
+];
+
+/// The prot column of each rule row of an `iptables -L CHAIN` (no `-v`, no line numbers),
+/// without the opt column a long name runs into: v1.8.4 prints the name `%-5s` (`udplite--`),
+/// v1.8.9 `%-4s ` (`udplite --`).
+fn prot_tokens(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            // target is `%-9s `; the column starts with `!` or a space.
+            let rest = l.get(10..)?;
+            let t = rest.split_whitespace().next()?;
+            Some(t.strip_suffix("--").unwrap_or(t).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn list_prints_the_protocol_column_as_iptables_does() {
+    for backend in [Backend::Nft, Backend::Legacy] {
+        let mut nf = Netfilter::new();
+        nf.set_backend(backend);
+        for (p, _, _) in PROT_COLUMN {
+            let mut args: Vec<&str> = vec!["-A", "INPUT"];
+            args.extend(p.split_whitespace());
+            args.extend(["-j", "ACCEPT"]);
+            nf.command(&args).unwrap_or_else(|e| panic!("{p}: {e}"));
+        }
+        let named: Vec<&str> = PROT_COLUMN.iter().map(|c| c.1).collect();
+        let numeric: Vec<&str> = PROT_COLUMN.iter().map(|c| c.2).collect();
+        assert_eq!(prot_tokens(&nf.command(&["-L", "INPUT"]).unwrap()), named, "{backend:?}");
+        assert_eq!(prot_tokens(&nf.command(&["-L", "INPUT", "-n"]).unwrap()), numeric, "{backend:?} -n");
+        // -v and --line-numbers move the column, not its text.
+        let v = nf.command(&["-L", "INPUT", "-n", "-v", "--line-numbers"]).unwrap();
+        assert!(
+            v.lines().nth(2).is_some_and(|l| l.starts_with("1        0     0 ACCEPT     tcp  --  *")),
+            "{v}"
+        );
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    for b in ["nft", "legacy"] {
+        let adds: Vec<String> =
+            PROT_COLUMN.iter().map(|(p, _, _)| format!("iptables-{b} -A INPUT {p} -j ACCEPT")).collect();
+        let script =
+            format!("{} && iptables-{b} -L INPUT && echo --- && iptables-{b} -L INPUT -n", adds.join(" && "));
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (named, numeric) = text.split_once("---\n").unwrap_or_else(|| panic!("iptables-{b}: {text}"));
+        let want: Vec<&str> = PROT_COLUMN.iter().map(|c| c.1).collect();
+        assert_eq!(prot_tokens(named), want, "real iptables-{b} -L");
+        let v189: Vec<String> = prot_tokens(numeric);
+        if v189.first().is_some_and(|t| t == "6") {
+            println!("iptables-{b} -L -n prints protocol numbers (v1.8.9's regression), not v1.8.4's names");
+        }
+    }
+}
+
+/// A rule set whose `iptables -L` without `-n` names what the model's files know: `anywhere`,
+/// `any`, `localhost`, `loopback/8`, `default/1`, services, ICMP types (the listings of
+/// v1.8.9 and of v1.8.4 are alike where the prot column has at most four letters).
+const NAMED_LISTING: &str = "*filter\n:KUBE-X - [0:0]\n-A INPUT -i eth0 -s 127.0.0.1 -d 10.96.0.0/12 -p tcp --dport 443 -m comment --comment \"a b\" -j ACCEPT\n-A INPUT -p udp --sport 53 --dport 1000:2000 -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443,6000:6010 -j ACCEPT\n-A INPUT -p udp -m multiport --ports 123 -j ACCEPT\n-A INPUT -p tcp --sport 22:1023 ! --dport 80:443 -j ACCEPT\n-A INPUT -p tcp ! --dport 9153 -j ACCEPT\n-A INPUT -p udp --dport 80 -j ACCEPT\n-A INPUT -p icmp --icmp-type echo-request -j ACCEPT\n-A INPUT -p icmp ! --icmp-type 8 -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/1 -j ACCEPT\n-A INPUT -p icmp --icmp-type 200 -j ACCEPT\n-A INPUT -p icmp --icmp-type any -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/200 -j ACCEPT\n-A INPUT ! -s 10.0.0.0/255.0.255.0 -j KUBE-X\n-A INPUT -s 127.0.0.0/8 -d 0.0.0.0/1 -j ACCEPT\n-A INPUT -s 169.254.0.0/16 -d 169.254.169.254 -j DROP\n-A INPUT ! -i eth0 -s 1.2.3.4 -j DROP\n-A FORWARD -o cali+ -p tcp -m conntrack --ctstate NEW --ctorigdstport 443 -j ACCEPT\nCOMMIT\n*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:443\n-A OUTPUT -p tcp -j REDIRECT --to-ports 53\nCOMMIT\n";
+
+#[test]
+fn list_without_n_names_what_the_files_name() {
+    let lists: [&[&str]; 4] =
+        [&["-L", "-v"], &["-L", "--line-numbers"], &["-t", "nat", "-L"], &["-L", "INPUT", "-n"]];
+    let mut nf = Netfilter::new();
+    nf.restore(NAMED_LISTING, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let ours: Vec<String> =
+        lists.iter().map(|a| nf.command(a).unwrap_or_else(|e| panic!("{a:?}: {e}"))).collect();
+    let filter_v = &ours[0];
+    for want in [
+        "    0     0 ACCEPT     tcp  --  eth0   any     localhost            10.96.0.0/12         tcp dpt:https /* a b */",
+        "    0     0 ACCEPT     udp  --  any    any     anywhere             anywhere             udp spt:domain dpts:1000:2000",
+        "    0     0 ACCEPT     tcp  --  any    any     anywhere             anywhere             multiport dports http,https,x11:6010",
+        "    0     0 ACCEPT     icmp --  any    any     anywhere             anywhere             icmp !echo-request",
+        "    0     0 ACCEPT     all  --  any    any     loopback/8           default/1           ",
+    ] {
+        assert!(filter_v.lines().any(|l| l == want), "no line {want:?} in:\n{filter_v}");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-named.rules", std::process::id()));
+    std::fs::write(&path, NAMED_LISTING).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        let cmds: Vec<String> =
+            lists.iter().map(|a| format!("iptables-{b} {} && echo ===", a.join(" "))).collect();
+        let script = format!("iptables-{b}-restore < {} && {}", path.display(), cmds.join(" && "));
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let real: Vec<&str> = text.split("===\n").collect();
+        for (i, a) in lists.iter().enumerate() {
+            let r = real.get(i).copied().unwrap_or_default();
+            if a.contains(&"-n") {
+                // v1.8.9's -n prot column is numeric (see PROT_COLUMN): compare the rest.
+                let mask = |s: &str| -> Vec<String> {
+                    s.lines()
+                        .map(|l| format!("{}{}", l.get(..10).unwrap_or(l), l.get(15..).unwrap_or("")))
+                        .collect()
+                };
+                assert_eq!(mask(&ours[i]), mask(r), "iptables-{b} {a:?}");
+            } else {
+                assert_eq!(ours[i], r, "iptables-{b} {a:?}");
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Extension targets whose `-L` text is each extension's own `print` (loaded as two restores,
+/// the second `--noflush`, after `ipset create S hash:ip`).
+const EXT_TARGETS: [&str; 2] = [
+    "*mangle\n-A PREROUTING -j CONNMARK --restore-mark\n-A PREROUTING -j CONNMARK --save-mark\n-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf\n-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0xffffffff\n-A PREROUTING -j CONNMARK --set-xmark 0x0/0xffff0000\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0x0\n-A PREROUTING -j CONNMARK --set-xmark 0x5/0xff\n-A PREROUTING -j TTL --ttl-inc 2\n-A PREROUTING -j DSCP --set-dscp-class EF\n-A PREROUTING -j SET --add-set S src,dst --exist --timeout 10\n-A PREROUTING -j SET --del-set S dst\n-A PREROUTING -j SET --map-set S dst --map-mark\nCOMMIT\n*raw\n-A PREROUTING -j CT --ctevents new,related\n-A PREROUTING -j CT --expevents new\n-A PREROUTING -j CT --zone-orig 3\n-A PREROUTING -j CT --zone-reply 4\n-A PREROUTING -j CT --zone mark\n-A PREROUTING -j CT --notrack --zone 2\nCOMMIT\n*filter\n-A INPUT -j NFLOG --nflog-size 100 --nflog-threshold 3\n-A INPUT -j AUDIT --type accept\nCOMMIT\n",
+    "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 1.2.3.4 --tproxy-mark 0x1/0xff\n-A PREROUTING -p tcp -j TPROXY --on-port 80\n-A POSTROUTING -p udp -j CHECKSUM --checksum-fill\n-A POSTROUTING -j TTL --ttl-set 5\n-A POSTROUTING -j TTL --ttl-dec 1\n-A POSTROUTING -j DSCP --set-dscp 10\n-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400\n-A PREROUTING -j CONNMARK --restore-mark --mask 0xff\n-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff\n-A PREROUTING -j CONNMARK --set-xmark 0x1/0x1\nCOMMIT\n*nat\n-A PREROUTING -j NETMAP --to 10.0.0.0/8\nCOMMIT\n*raw\n-A PREROUTING -j CT --notrack\n-A PREROUTING -j CT --zone 5\n-A PREROUTING -p tcp -j CT --helper ftp\n-A PREROUTING -j TRACE\nCOMMIT\n*filter\n-A INPUT -j NFLOG --nflog-group 5 --nflog-prefix \"x y\"\n-A INPUT -j AUDIT --type drop\nCOMMIT\n",
+];
+
+/// What `iptables -L -n` printed after the destination column for each rule of
+/// [`EXT_TARGETS`], table by table (mangle, nat, raw, filter; v1.8.9, both backends).
+const EXT_TARGET_TEXTS: &[&str] = &[
+    " CONNMARK restore",
+    " CONNMARK save",
+    " CONNMARK save nfmask 0xff ctmask ~0xf",
+    " CONNMARK restore ctmask 0xf nfmask ~0xff",
+    " CONNMARK set 0x5",
+    " CONNMARK and 0xffff",
+    " CONNMARK xor 0x5",
+    " CONNMARK xset 0x5/0xff",
+    " TTL increment by 2",
+    " DSCP set 0x2e",
+    " add-set S src,dst exist timeout 10",
+    " del-set S dst",
+    " map-set S dst map-mark",
+    " TPROXY redirect 1.2.3.4:80 mark 0x1/0xff",
+    " TPROXY redirect 0.0.0.0:80 mark 0x0/0x0",
+    " CONNMARK restore mask 0xff",
+    " CONNMARK save mask 0xff",
+    " CONNMARK or 0x1",
+    " tcp flags:0x06/0x02 TCPMSS clamp to PMTU",
+    " tcp flags:0x06/0x02 TCPMSS set 1400",
+    " CHECKSUM fill",
+    " TTL set to 5",
+    " TTL decrement by 1",
+    " DSCP set 0x0a",
+    " to:10.0.0.0/8",
+    " CT ctevents new,related",
+    " CT expevents new",
+    " CT zone-orig 3",
+    " CT zone-reply 4",
+    " CT zone mark",
+    " CT notrack zone 2",
+    " CT notrack",
+    " CT zone 5",
+    " CT helper ftp",
+    "",
+    " nflog-size 100 nflog-threshold 3",
+    " AUDIT accept",
+    " nflog-prefix \"x y\" nflog-group 5",
+    " AUDIT drop",
+];
+
+/// The rule rows of `iptables -t T -L -n` for mangle, nat, raw and filter.
+fn ext_rows(list: &mut dyn FnMut(&str) -> String) -> Vec<String> {
+    ["mangle", "nat", "raw", "filter"]
+        .iter()
+        .flat_map(|t| {
+            list(t)
+                .lines()
+                .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn extension_targets_list_as_their_print_functions() {
+    let mut nf = Netfilter::new();
+    nf.ipset(&["create", "S", "hash:ip"]).unwrap_or_else(|e| panic!("{e}"));
+    nf.restore(EXT_TARGETS[0], false).unwrap_or_else(|e| panic!("{e:?}"));
+    nf.restore(EXT_TARGETS[1], true).unwrap_or_else(|e| panic!("{e:?}"));
+    let ours = ext_rows(&mut |t| nf.command(&["-t", t, "-L", "-n"]).unwrap_or_else(|e| panic!("{t}: {e}")));
+    let tails: Vec<&str> = ours.iter().map(|l| l.get(61..).unwrap_or_default()).collect();
+    assert_eq!(tails, EXT_TARGET_TEXTS);
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    if !have("ipset") {
+        println!("ipset is not installed: the real binaries not run");
+        return;
+    }
+    for b in ["nft", "legacy"] {
+        let files: Vec<std::path::PathBuf> = EXT_TARGETS
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let p =
+                    std::env::temp_dir().join(format!("netsim-xtb-{}-ext{i}-{b}.rules", std::process::id()));
+                std::fs::write(&p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                p
+            })
+            .collect();
+        let script = format!(
+            "ipset create S hash:ip && iptables-{b}-restore < {} && iptables-{b}-restore --noflush < {} && for t in mangle nat raw filter; do iptables-{b} -t $t -L -n; done",
+            files[0].display(),
+            files[1].display()
+        );
+        let out = Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("unshare: {e}"));
+        for f in &files {
+            let _ = std::fs::remove_file(f);
+        }
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let rows: Vec<String> = text
+            .lines()
+            .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+            .map(str::to_string)
+            .collect();
+        let real: Vec<&str> = rows.iter().map(|l| l.get(61..).unwrap_or_default()).collect();
+        assert_eq!(real, EXT_TARGET_TEXTS, "real iptables-{b}: {}", String::from_utf8_lossy(&out.stderr));
+        let targets =
+            |v: &[String]| v.iter().map(|l| l.get(..10).unwrap_or_default().to_string()).collect::<Vec<_>>();
+        assert_eq!(targets(&ours), targets(&rows), "iptables-{b}");
+    }
+}
+
+/// Extension matches whose `-L` text is each extension's own `print`, with `-n` and without.
+const EXT_MATCHES: &str = "*filter\n-A INPUT -m physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT\n-A INPUT -m physdev --physdev-is-in -j ACCEPT\n-A INPUT -m limit --limit 5/min --limit-burst 10 -j ACCEPT\n-A INPUT -m limit --limit 100/sec -j ACCEPT\n-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 20 --hashlimit-mode srcip --hashlimit-name hl1 -j ACCEPT\n-A INPUT -m connmark --mark 0x1/0xff -j ACCEPT\n-A INPUT -m connmark ! --mark 0x1 -j ACCEPT\n-A INPUT -p tcp -m connlimit --connlimit-above 10 --connlimit-mask 24 -j DROP\n-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.1.0.1-10.1.0.2 -j ACCEPT\n-A INPUT -m length --length 100:200 -j ACCEPT\n-A INPUT -m length ! --length 64 -j ACCEPT\n-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT\n-A INPUT -m pkttype --pkt-type multicast -j ACCEPT\n-A INPUT -m devgroup --src-group 0x2 -j ACCEPT\n-A INPUT -p tcp -m helper --helper ftp -j ACCEPT\n-A INPUT -m ttl --ttl-gt 5 -j ACCEPT\n-A INPUT -m ttl --ttl-eq 64 -j ACCEPT\n-A INPUT -m dscp --dscp 0x0a -j ACCEPT\n-A INPUT -m tos --tos 0x10/0x3f -j ACCEPT\n-A INPUT -p sctp -m sctp --sport 5000 --dport 80:90 -j ACCEPT\n-A INPUT -p sctp -m sctp --chunk-types any INIT -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec -j ACCEPT\n-A OUTPUT -m policy --dir out --pol none -j ACCEPT\n-A OUTPUT -m owner --uid-owner 0 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 1000-2000 --gid-owner 5 -j ACCEPT\n-A OUTPUT -m owner --socket-exists -j ACCEPT\n-A INPUT -p tcp -m socket --transparent --nowildcard -j ACCEPT\n-A INPUT -p tcp -m socket -j ACCEPT\n-A INPUT -m string --string \"GET /\" --algo bm --to 65 -j DROP\n-A INPUT -m u32 --u32 \"0>>22&0x3C@12>>26&0x3C@0=0x47455420\" -j DROP\n-A FORWARD -m physdev --physdev-out veth+ --physdev-is-out -j ACCEPT\n-A INPUT -m hashlimit --hashlimit-above 1mb/s --hashlimit-burst 2mb --hashlimit-mode srcip,dstport --hashlimit-name hl2 --hashlimit-htable-size 64 --hashlimit-htable-max 128 --hashlimit-htable-expire 5000 --hashlimit-srcmask 24 -j DROP\n-A INPUT -m hashlimit --hashlimit-upto 50/min --hashlimit-burst 3 --hashlimit-name hl3 --hashlimit-htable-gcinterval 2000 -j ACCEPT\n-A INPUT -p tcp -m connlimit --connlimit-upto 3 --connlimit-daddr -j ACCEPT\n-A INPUT -m iprange ! --src-range 10.0.0.1-10.0.0.9 -j ACCEPT\n-A INPUT -m mac ! --mac-source aa:bb:cc:dd:ee:ff -j ACCEPT\n-A INPUT -m pkttype ! --pkt-type broadcast -j ACCEPT\n-A INPUT -m helper ! --helper sip -j ACCEPT\n-A INPUT -m dscp ! --dscp 0x2e -j ACCEPT\n-A INPUT -m tos ! --tos Minimize-Delay -j ACCEPT\n-A INPUT -m tos --tos 0x08 -j ACCEPT\n-A INPUT -m tos --tos 0x10/0xff -j ACCEPT\n-A INPUT -m ttl --ttl-lt 3 -j ACCEPT\n-A INPUT -m ttl ! --ttl-eq 3 -j ACCEPT\n-A INPUT -p sctp -m sctp ! --dport 5000 --chunk-types all DATA:Be,INIT -j ACCEPT\n-A INPUT -p sctp -m sctp ! --chunk-types only ABORT -j ACCEPT\n-A INPUT -p sctp -m sctp --sport 80 -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec --strict --reqid 5 --spi 0x10 --proto esp --mode tunnel --tunnel-src 10.0.0.1 --tunnel-dst 10.0.0.2 --next --proto ah -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec ! --reqid 5 -j ACCEPT\n-A INPUT -m string --hex-string \"|00ff|abc\" --algo kmp --from 10 --icase -j DROP\n-A INPUT -m string ! --string \"a\\\"b\" --algo bm -j DROP\n-A INPUT -m length --length :100 -j ACCEPT\n-A INPUT -m length --length 100: -j ACCEPT\n-A INPUT -m limit --limit 3/hour -j ACCEPT\n-A INPUT -m limit --limit 2/day --limit-burst 1 -j ACCEPT\n-A OUTPUT -m devgroup ! --dst-group 0x1/0xf -j ACCEPT\n-A INPUT -m connmark --mark 0x0 -j ACCEPT\n-A OUTPUT -m owner ! --uid-owner 0 -j ACCEPT\n-A OUTPUT -m owner --gid-owner 0 --suppl-groups -j ACCEPT\n-A OUTPUT -m owner ! --socket-exists -j ACCEPT\n-A OUTPUT -m owner --uid-owner 65534 -j ACCEPT\n-A INPUT -p tcp -m socket --restore-skmark -j ACCEPT\nCOMMIT\n*raw\n-A PREROUTING -m rpfilter --invert -j DROP\n-A PREROUTING -m rpfilter --loose --validmark -j ACCEPT\nCOMMIT\n";
+
+/// What `iptables -t filter|raw -L -n` printed after the destination column for each rule of
+/// [`EXT_MATCHES`] (v1.8.9, both backends alike).
+const EXT_MATCH_TEXTS_N: &[&str] = &[
+    " PHYSDEV match --physdev-in eth0 ! --physdev-is-bridged",
+    " PHYSDEV match --physdev-is-in",
+    " limit: avg 5/min burst 10",
+    " limit: avg 100/sec burst 5",
+    " limit: up to 10/sec burst 20 mode srcip",
+    " connmark match  0x1/0xff",
+    " connmark match ! 0x1",
+    " #conn src/24 > 10",
+    " source IP range 10.0.0.1-10.0.0.9 destination IP range ! 10.1.0.1-10.1.0.2",
+    " length 100:200",
+    " length !64",
+    " MAC 00:11:22:33:44:55",
+    " PKTTYPE = multicast",
+    " src-group 0x2",
+    " helper match \"ftp\"",
+    " TTL match TTL > 5",
+    " TTL match TTL == 64",
+    " DSCP match 0x0a",
+    " tos match0x10/0x3f",
+    " sctp spt:5000 dpts:80:90",
+    " sctp any 0x0001",
+    " policy match dir in pol ipsec",
+    " socket --transparent --nowildcard",
+    " socket",
+    " STRING match  \"GET /\" ALGO name bm TO 65",
+    " u32 \"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x47455420\"",
+    " limit: above 1mb/s burst 2mb mode srcip-dstport htable-size 64 htable-max 128 htable-expire 5000 srcmask 24",
+    " limit: up to 50/min burst 3 htable-gcinterval 2000",
+    " #conn dst/32 <= 3",
+    " source IP range ! 10.0.0.1-10.0.0.9",
+    " MAC ! aa:bb:cc:dd:ee:ff",
+    " PKTTYPE != broadcast",
+    " helper match ! \"sip\"",
+    " DSCP match !0x2e",
+    " tos match!0x10/0x3f",
+    " tos match0x08/0xff",
+    " tos match0x10/0xff",
+    " TTL match TTL < 3",
+    " TTL match TTL != 3",
+    " sctp dpt:!5000 all 0x0000:Be,0x0001",
+    " sctp ! only 0x0006",
+    " sctp spt:80",
+    " policy match dir in pol ipsec strict [0] reqid 5 spi 0x10 proto 50 mode tunnel tunnel-dst 10.0.0.2 tunnel-src 10.0.0.1 [1] proto 51",
+    " policy match dir in pol ipsec ! reqid 5",
+    " STRING match  \"|00ff616263|\" ALGO name kmp FROM 10 ICASE",
+    " STRING match ! \"a\\\"b\" ALGO name bm",
+    " length 0:100",
+    " length 100:65535",
+    " limit: avg 3/hour burst 5",
+    " limit: avg 2/day burst 1",
+    " connmark match  0x0",
+    " socket --restore-skmark",
+    " PHYSDEV match --physdev-is-out --physdev-out veth+",
+    " policy match dir out pol none",
+    " owner UID match 0",
+    " owner UID match 1000-2000 owner GID match 5",
+    " owner socket exists",
+    " ! dst-group 0x1/0xf",
+    " ! owner UID match 0",
+    " owner GID match 0 incl. suppl. groups",
+    " ! owner socket exists",
+    " owner UID match 65534",
+    " rpfilter invert",
+    " rpfilter loose validmark",
+];
+
+/// The same without `-n` (users, groups, services, SCTP chunks, TOS values by name).
+const EXT_MATCH_TEXTS: &[&str] = &[
+    " PHYSDEV match --physdev-in eth0 ! --physdev-is-bridged",
+    " PHYSDEV match --physdev-is-in",
+    " limit: avg 5/min burst 10",
+    " limit: avg 100/sec burst 5",
+    " limit: up to 10/sec burst 20 mode srcip",
+    " connmark match  0x1/0xff",
+    " connmark match ! 0x1",
+    " #conn src/24 > 10",
+    " source IP range 10.0.0.1-10.0.0.9 destination IP range ! 10.1.0.1-10.1.0.2",
+    " length 100:200",
+    " length !64",
+    " MAC 00:11:22:33:44:55",
+    " PKTTYPE = multicast",
+    " src-group 0x2",
+    " helper match \"ftp\"",
+    " TTL match TTL > 5",
+    " TTL match TTL == 64",
+    " DSCP match 0x0a",
+    " tos match Minimize-Delay",
+    " sctp spt:5000 dpts:80:90",
+    " sctp any INIT",
+    " policy match dir in pol ipsec",
+    " socket --transparent --nowildcard",
+    " socket",
+    " STRING match  \"GET /\" ALGO name bm TO 65",
+    " u32 \"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x47455420\"",
+    " limit: above 1mb/s burst 2mb mode srcip-dstport htable-size 64 htable-max 128 htable-expire 5000 srcmask 24",
+    " limit: up to 50/min burst 3 htable-gcinterval 2000",
+    " #conn dst/32 <= 3",
+    " source IP range ! 10.0.0.1-10.0.0.9",
+    " MAC ! aa:bb:cc:dd:ee:ff",
+    " PKTTYPE != broadcast",
+    " helper match ! \"sip\"",
+    " DSCP match !0x2e",
+    " tos match! Minimize-Delay",
+    " tos match0x08/0xff",
+    " tos match0x10/0xff",
+    " TTL match TTL < 3",
+    " TTL match TTL != 3",
+    " sctp dpt:!5000 all DATA:Be,INIT",
+    " sctp ! only ABORT",
+    " sctp spt:80",
+    " policy match dir in pol ipsec strict [0] reqid 5 spi 0x10 proto esp mode tunnel tunnel-dst 10.0.0.2 tunnel-src 10.0.0.1 [1] proto ah",
+    " policy match dir in pol ipsec ! reqid 5",
+    " STRING match  \"|00ff616263|\" ALGO name kmp FROM 10 ICASE",
+    " STRING match ! \"a\\\"b\" ALGO name bm",
+    " length 0:100",
+    " length 100:65535",
+    " limit: avg 3/hour burst 5",
+    " limit: avg 2/day burst 1",
+    " connmark match  0x0",
+    " socket --restore-skmark",
+    " PHYSDEV match --physdev-is-out --physdev-out veth+",
+    " policy match dir out pol none",
+    " owner UID match root",
+    " owner UID match 1000-2000 owner GID match tty",
+    " owner socket exists",
+    " ! dst-group 0x1/0xf",
+    " ! owner UID match root",
+    " owner GID match root incl. suppl. groups",
+    " ! owner socket exists",
+    " owner UID match nobody",
+    " rpfilter invert",
+    " rpfilter loose validmark",
+];
+
+/// The text after the destination column of each rule row of `iptables -t filter|raw -L`.
+fn match_tails(list: &mut dyn FnMut(&str) -> String) -> Vec<String> {
+    ["filter", "raw"]
+        .iter()
+        .flat_map(|t| {
+            list(t)
+                .lines()
+                .filter(|l| !(l.starts_with("Chain") || l.starts_with("target") || l.is_empty()))
+                .map(|l| l.get(61..).unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn extension_matches_list_as_their_print_functions() {
+    let mut nf = Netfilter::new();
+    nf.restore(EXT_MATCHES, false).unwrap_or_else(|e| panic!("{e:?}"));
+    for (flag, want) in [(Some("-n"), EXT_MATCH_TEXTS_N), (None, EXT_MATCH_TEXTS)] {
+        let ours = match_tails(&mut |t| {
+            let mut args = vec!["-t", t, "-L"];
+            args.extend(flag);
+            nf.command(&args).unwrap_or_else(|e| panic!("{t}: {e}"))
+        });
+        assert_eq!(ours, want, "-L {flag:?}");
+    }
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-ext-matches.rules", std::process::id()));
+    std::fs::write(&path, EXT_MATCHES).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        for (flag, want) in [("-n", EXT_MATCH_TEXTS_N), ("", EXT_MATCH_TEXTS)] {
+            let script = format!(
+                "iptables-{b}-restore < {} && iptables-{b} -t filter -L {flag} && echo ==== && iptables-{b} -t raw -L {flag}",
+                path.display()
+            );
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (filter, raw) = text.split_once("====\n").unwrap_or((&text, ""));
+            let real = match_tails(&mut |t| if t == "filter" { filter.to_string() } else { raw.to_string() });
+            assert_eq!(real, want, "real iptables-{b} -L {flag}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Built-in matches and targets in `iptables -L` forms, with `-n` and without (tcp flags and LOG
+/// levels by name, `-j NOTRACK` listed as CT).
+const BUILTIN_LISTING: &str = "*filter\n:X - [0:0]\n-A INPUT -p tcp --tcp-flags SYN,RST,ACK SYN -j ACCEPT\n-A INPUT -p tcp ! --tcp-flags ALL NONE -j ACCEPT\n-A INPUT -p tcp --tcp-option 2 -j ACCEPT\n-A INPUT -p tcp --syn -j ACCEPT\n-A INPUT -m mark --mark 0x4000/0x4000 -j ACCEPT\n-A INPUT -m mark ! --mark 0x1 -j ACCEPT\n-A INPUT -m addrtype --src-type LOCAL,UNICAST ! --dst-type BROADCAST --limit-iface-in -j ACCEPT\n-A INPUT -m statistic --mode random --probability 0.25 -j ACCEPT\n-A INPUT -m statistic --mode nth ! --every 3 --packet 2 -j ACCEPT\n-A INPUT -m recent --name R --rcheck --seconds 60 --hitcount 3 --rttl --rsource -j DROP\n-A INPUT -m recent ! --set --name S --rdest -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -m conntrack ! --ctstate INVALID --ctproto tcp --ctorigsrc 10.0.0.0/8 ! --ctorigdst 1.2.3.4 --ctreplsrc 5.6.7.8 --ctrepldst 9.9.9.9/24 -j ACCEPT\n-A INPUT -m conntrack --ctstatus ASSURED,SEEN_REPLY --ctexpire 10:20 --ctdir ORIGINAL -j ACCEPT\n-A INPUT -m conntrack --ctorigsrcport 1000:2000 ! --ctorigdstport 80 --ctreplsrcport 53 --ctrepldstport 1:2 -j ACCEPT\n-A INPUT -m state --state NEW,UNTRACKED -j ACCEPT\n-A INPUT -m state ! --state INVALID -j ACCEPT\n-A INPUT -m comment --comment \"hello \\\"w\\\"\" -j ACCEPT\n-A INPUT -m comment --comment plain -j ACCEPT\n-A INPUT -p tcp -m multiport ! --dports 22,80:90 -j ACCEPT\n-A INPUT -p icmp --icmp-type 3/3 -j REJECT --reject-with icmp-host-prohibited\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\n-A INPUT -j REJECT\n-A INPUT -j LOG --log-prefix \"p: \" --log-level 6 --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode\n-A INPUT -j LOG\n-A INPUT -f -j DROP\n-A INPUT -g X\n-A OUTPUT -j MARK --set-xmark 0x4000/0x4000\n-A OUTPUT -j MARK --set-mark 0x1\n-A OUTPUT -j MARK --and-mark 0xff\n-A OUTPUT -j MARK --or-mark 0x2\n-A OUTPUT -j MARK --xor-mark 0x3\n-A OUTPUT -j MARK --set-xmark 0x3/0xf\n-A OUTPUT -j RETURN\nCOMMIT\n*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1-10.0.0.5:80-90 --random --persistent\n-A PREROUTING -j DNAT --to-destination 10.0.0.7\n-A PREROUTING -p tcp -j DNAT --to-destination :80\n-A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.9 --persistent\n-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:1000-2000 --random-fully\n-A POSTROUTING -j MASQUERADE --random\n-A POSTROUTING -j MASQUERADE --random-fully\n-A POSTROUTING -p udp -j MASQUERADE --to-ports 1000-2000 --random\n-A OUTPUT -p udp -j REDIRECT\nCOMMIT\n*raw\n-A PREROUTING -j CT --notrack\n-A OUTPUT -j NOTRACK\nCOMMIT\n";
+
+#[test]
+fn builtin_matches_and_targets_list_as_iptables_does() {
+    let mut nf = Netfilter::new();
+    nf.restore(BUILTIN_LISTING, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut ours = |args: &[&str]| nf.command(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let filter = ours(&["-L", "INPUT", "-v"]);
+    for want in [
+        "tcp flags:SYN,RST,ACK/SYN",
+        "tcp flags:!FIN,SYN,RST,PSH,ACK,URG/NONE",
+        "ctrepldst 9.9.9.9/24",
+        "LOG level info tcp-sequence tcp-options ip-options uid macdecode prefix \"p: \"",
+        "LOG level warn",
+    ] {
+        assert!(filter.contains(want), "no {want:?} in:\n{filter}");
+    }
+    let numeric = ours(&["-L", "INPUT", "-v", "-n"]);
+    assert!(numeric.contains("tcp flags:0x16/0x02") && numeric.contains("LOG flags 47 level 6"), "{numeric}");
+    let raw = ours(&["-t", "raw", "-L", "OUTPUT"]);
+    assert!(
+        raw.lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("CT         all  --  anywhere") && l.ends_with(" NOTRACK")),
+        "{raw}"
+    );
+    if let Some(why) = skip_reason() {
+        println!("real binaries not run: {why}");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("netsim-xtb-{}-builtin.rules", std::process::id()));
+    std::fs::write(&path, BUILTIN_LISTING).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for b in ["nft", "legacy"] {
+        for t in ["filter", "nat", "raw"] {
+            let script = format!("iptables-{b}-restore < {} && iptables-{b} -t {t} -L -v", path.display());
+            let out = Command::new("unshare")
+                .args(["-n", "sh", "-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("unshare: {e}"));
+            assert_eq!(
+                ours(&["-t", t, "-L", "-v"]),
+                String::from_utf8_lossy(&out.stdout),
+                "iptables-{b} -t {t} -L -v"
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&path);
 }

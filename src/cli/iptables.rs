@@ -184,6 +184,8 @@ fn read(path: &str) -> Result<String, u8> {
 /// zero), or prints the error and returns the exit status.
 fn load_rules(path: &str, dump: &DumpArgs) -> Result<(Netfilter, String), u8> {
     let mut nf = Netfilter::new();
+    // The binary also decides how `iptables-save` orders the tables.
+    nf.set_backend(dump.backend.backend());
     if let Some(sets) = &dump.ipsets {
         nf.ipset_restore(&read(sets)?).map_err(|(line, e)| {
             eprintln!("{sets}:{line}: {e}");

@@ -208,7 +208,11 @@ impl Cluster {
                 match table {
                     None => ExecOutput::out(h.rules().save(&opts)),
                     Some(t) => match TableName::parse(&t) {
-                        Some(t) => ExecOutput::out(h.rules().save_table(t, &opts)),
+                        Some(t) => {
+                            let nf = h.rules();
+                            nf.open_table(t);
+                            ExecOutput::out(nf.save_table(t, &opts))
+                        }
                         None => ExecOutput::err(
                             format!(
                                 "iptables-save v1.8.4 (legacy): Cannot initialize: Table does not exist (do you need to insmod?)\n\nError occurred at table {t}"

@@ -14,7 +14,7 @@
 use super::ipset::IpSets;
 use super::rule::{Match, Rule};
 use super::save::IPTABLES_VERSION;
-use super::spec::{self, CommandLine, Op, SpecError};
+use super::spec::{self, Backend, CommandLine, Op, SpecError};
 use super::table::{Table, TableError};
 use super::{Netfilter, tidx};
 
@@ -132,6 +132,11 @@ impl Netfilter {
         let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let cl = spec::parse(&argv).map_err(CommandError::Spec)?;
         let i = tidx(cl.table);
+        // iptables-legacy opens the table once the command has parsed: even `-L` or an edit
+        // the kernel refuses registers it (and `iptables-save` prints it from then on).
+        if self.backend() == Backend::Legacy {
+            self.touch(cl.table);
+        }
         match &cl.op {
             Op::List(chain) => {
                 return super::list::list(&self.tables[i], chain.as_deref(), cl.flags)
@@ -159,12 +164,18 @@ impl Netfilter {
         {
             return Err(CommandError::NoSet(s));
         }
+        // iptables-nft creates the table with its first chain, rule or policy; flushing,
+        // zeroing or deleting the chains of a table it has not created leaves none.
+        let creates = !matches!(cl.op, Op::Flush(_) | Op::Zero(_) | Op::DeleteChain(_));
+        let t = cl.table;
         let mut staged = Table::clone(&self.tables[i]);
         apply_edit(&mut staged, cl)?;
         staged.check_loops()?;
         staged.check_hooks()?;
         self.tables[i] = std::rc::Rc::new(staged);
-        self.loaded[i] = true;
+        if creates {
+            self.touch(t);
+        }
         Ok(String::new())
     }
 }

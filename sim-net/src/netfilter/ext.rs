@@ -52,7 +52,7 @@ use super::passwd;
 use super::rule::{MarkMatch, PortRange, SetDir};
 use super::save::{push_save_string, set_dirs};
 use super::services::ServiceProto;
-use super::spec::{Args, SpecError, bad, parse_net, parse_port, parse_port_range, parse_u32, strtoul_prefix};
+use super::spec::{Args, SpecError, bad, parse_net, parse_port_range, parse_u32, strtoul_prefix};
 use super::{AddrType, Hook, HookContext, NatRequest};
 use crate::wire::Packet;
 
@@ -926,6 +926,16 @@ pub const KNOWN_UNSIMULATED_MATCHES: [&str; 19] = [
     "time",
 ];
 
+/// The TOS field's symbolic names (libxt_tos.c / tos_values.c `tos_symbol_names`), each of
+/// the whole field (mask 0x3f).
+const TOS_NAMES: [(&str, u8); 5] = [
+    ("Minimize-Cost", 0x02),
+    ("Maximize-Reliability", 0x04),
+    ("Maximize-Throughput", 0x08),
+    ("Minimize-Delay", 0x10),
+    ("Normal-Service", 0x00),
+];
+
 impl ExtMatch {
     /// A new match of `-m name`, or `None` if this module does not provide it.
     pub fn new(name: &str) -> Option<ExtMatch> {
@@ -1443,8 +1453,14 @@ impl ExtMatch {
                     let v = a.value(opt)?;
                     // libxt_tos.c: a word that is no number is looked up as a symbolic name.
                     let err = || bad(format!("Symbolic name \"{v}\" is unknown"));
+                    let symbolic =
+                        || TOS_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(v)).map(|(_, x)| *x);
                     let (val, mask) = match v.split_once('/') {
-                        None => (parse_u32(v).ok_or_else(err)?, 0xff),
+                        None => match parse_u32(v) {
+                            Some(n) => (n, 0xff),
+                            // tos_parse_symbolic: a name (any case) sets the whole TOS field.
+                            None => (u32::from(symbolic().ok_or_else(err)?), 0x3f),
+                        },
                         Some((x, y)) => (parse_u32(x).ok_or_else(err)?, parse_u32(y).ok_or_else(err)?),
                     };
                     if val > 0xff || mask > 0xff {
@@ -1479,10 +1495,10 @@ impl ExtMatch {
                     }
                     "--vport" | "--vportctl" => {
                         let v = a.value(opt)?;
-                        // xtopt_parse_port; service names are not resolved (no /etc/services).
-                        let p = v
-                            .parse::<u16>()
-                            .map_err(|_| bad(format!("Port \"{v}\" does not resolve to anything.")))?;
+                        // XTTYPE_PORT: xtables_getportbyname, as TPROXY's --on-port (read from
+                        // libxt_ipvs.c; not measured: no ip_vs module where this was written).
+                        let p = super::services::getportbyname(v)
+                            .ok_or_else(|| bad(format!("Port \"{v}\" does not resolve to anything.")))?;
                         if opt == "--vport" {
                             m.vport = p;
                             IpvsMatch::VPORT
@@ -1601,6 +1617,296 @@ impl ExtMatch {
         }
     }
 
+    /// Appends the match's `iptables -L` text, as each extension's `print` writes it (v1.8.x:
+    /// `physdev_print`, `limit_print`, `connmark_mt_print`, `connlimit_print4`, ...; checked
+    /// against v1.8.9): `numeric` is `-n` (names of users, groups, services, SCTP chunks and
+    /// TOS values otherwise). The extensions not listed here print their save form without
+    /// the dashes after their name, close to but not always their `print`.
+    pub fn push_list(&self, out: &mut String, numeric: bool) {
+        let bang = |out: &mut String, i: bool| {
+            if i {
+                out.push_str(" !");
+            }
+        };
+        let save_form = || {
+            let mut saved = String::new();
+            self.push_save(&mut saved);
+            saved
+        };
+        match self {
+            ExtMatch::Physdev(_) => {
+                let _ = write!(out, " PHYSDEV match{}", save_form());
+            }
+            ExtMatch::Limit(l) => {
+                out.push_str(" limit: avg");
+                print_rate(out, u64::from(l.avg), LIMIT_SCALE);
+                let _ = write!(out, " burst {}", l.burst);
+            }
+            ExtMatch::Connmark(m) => {
+                let _ = write!(out, " connmark match {} 0x{:x}", if m.invert { "!" } else { "" }, m.value);
+                if m.mask != u32::MAX {
+                    let _ = write!(out, "/0x{:x}", m.mask);
+                }
+            }
+            ExtMatch::Connlimit(c) => {
+                let _ = write!(
+                    out,
+                    " #conn {}/{} {} {}",
+                    if c.daddr { "dst" } else { "src" },
+                    c.mask,
+                    if c.upto { "<=" } else { ">" },
+                    c.limit
+                );
+            }
+            ExtMatch::Iprange(r) => {
+                for (v, name) in [(r.src, "source"), (r.dst, "destination")] {
+                    if let Some((lo, hi, i)) = v {
+                        let _ = write!(out, " {name} IP range");
+                        bang(out, i);
+                        let _ = write!(out, " {lo}-{hi}");
+                    }
+                }
+            }
+            ExtMatch::Length(l) => {
+                let _ = write!(out, " length {}{}", if l.invert { "!" } else { "" }, l.min);
+                if l.max != l.min {
+                    let _ = write!(out, ":{}", l.max);
+                }
+            }
+            ExtMatch::Mac(Some(m)) => {
+                out.push_str(" MAC");
+                bang(out, m.invert);
+                let a = m.addr;
+                let _ = write!(
+                    out,
+                    " {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    a[0], a[1], a[2], a[3], a[4], a[5]
+                );
+            }
+            ExtMatch::Pkttype(Some(p)) => {
+                let _ = write!(
+                    out,
+                    " PKTTYPE {}= {}",
+                    if p.invert { "!" } else { "" },
+                    ["unicast", "broadcast", "multicast"][usize::from(p.kind.min(2))]
+                );
+            }
+            ExtMatch::Helper(Some((n, i))) => {
+                let _ = write!(out, " helper match {}\"{n}\"", if *i { "! " } else { "" });
+            }
+            ExtMatch::Ttl(Some(t)) => {
+                let op = match t.mode {
+                    0 => "==",
+                    1 => "!=",
+                    2 => "<",
+                    _ => ">",
+                };
+                let _ = write!(out, " TTL match TTL {op} {}", t.ttl);
+            }
+            ExtMatch::Dscp(Some((v, i))) => {
+                let _ = write!(out, " DSCP match {}0x{v:02x}", if *i { "!" } else { "" });
+            }
+            ExtMatch::Tos(Some((v, m, i))) => {
+                // libxt_tos.c tos_mt_print_v1: a symbolic name for a whole-field value.
+                out.push_str(" tos match");
+                match TOS_NAMES.iter().find(|(_, x)| x == v).filter(|_| !numeric && *m == 0x3f) {
+                    Some((name, _)) => {
+                        let _ = write!(out, "{} {name}", if *i { "!" } else { "" });
+                    }
+                    None => {
+                        let _ = write!(out, "{}0x{v:02x}/0x{m:02x}", if *i { "!" } else { "" });
+                    }
+                }
+            }
+            ExtMatch::Sctp(sc) => {
+                out.push_str(" sctp");
+                for (v, name) in [(sc.sport, "spt"), (sc.dport, "dpt")] {
+                    if let Some((r, i)) = v {
+                        let port = |p: u16| {
+                            super::services::by_port(p, super::services::ServiceProto::Sctp)
+                                .filter(|_| !numeric)
+                                .map_or_else(|| p.to_string(), str::to_string)
+                        };
+                        let inv = if i { "!" } else { "" };
+                        if r.lo == r.hi {
+                            let _ = write!(out, " {name}:{inv}{}", port(r.lo));
+                        } else {
+                            let _ = write!(out, " {name}s:{inv}{}:{}", port(r.lo), port(r.hi));
+                        }
+                    }
+                }
+                if let Some((mode, chunks, i)) = &sc.chunks {
+                    bang(out, *i);
+                    let _ = write!(out, " {mode} ");
+                    let names: Vec<String> = chunks
+                        .iter()
+                        .map(|(t, f)| {
+                            let n = match SCTP_CHUNKS.iter().find(|(_, x)| x == t) {
+                                Some((n, _)) if !numeric => n.to_string(),
+                                _ => format!("0x{t:04X}"),
+                            };
+                            if f.is_empty() { n } else { format!("{n}:{f}") }
+                        })
+                        .collect();
+                    out.push_str(&names.join(","));
+                }
+            }
+            ExtMatch::Policy(p) => {
+                out.push_str(" policy match");
+                out.push_str(if p.out == Some(true) { " dir out" } else { " dir in" });
+                out.push_str(if p.ipsec == Some(true) { " pol ipsec" } else { " pol none" });
+                if p.strict {
+                    out.push_str(" strict");
+                }
+                let several = p.elems.len() > 1;
+                for (n, e) in p.elems.iter().enumerate() {
+                    if several {
+                        let _ = write!(out, " [{n}]");
+                    }
+                    let one = PolicyMatch { out: None, ipsec: None, strict: false, elems: vec![*e] };
+                    let mut saved = String::new();
+                    ExtMatch::Policy(one).push_save(&mut saved);
+                    let body = saved.split_once(" --pol none").map_or("", |(_, b)| b).replace(" --", " ");
+                    // print_entry: the protocol by number with `-n`.
+                    let body = match e.proto {
+                        Some((n, _)) if numeric => {
+                            let name = match n {
+                                50 => "esp",
+                                51 => "ah",
+                                _ => "ipcomp",
+                            };
+                            body.replace(&format!(" proto {name}"), &format!(" proto {n}"))
+                        }
+                        _ => body,
+                    };
+                    out.push_str(&body);
+                }
+            }
+            ExtMatch::Socket(_) => {
+                let _ = write!(out, " socket{}", save_form());
+            }
+            ExtMatch::Owner(o) => {
+                if let Some(i) = o.socket_exists {
+                    bang(out, i);
+                    out.push_str(" owner socket exists");
+                }
+                for (v, label, names) in
+                    [(o.uid, "UID", super::passwd::USERS), (o.gid, "GID", super::passwd::GROUPS)]
+                {
+                    if let Some(((lo, hi), i)) = v {
+                        bang(out, i);
+                        let _ = write!(out, " owner {label} match");
+                        if lo != hi {
+                            let _ = write!(out, " {lo}-{hi}");
+                        } else {
+                            match names.iter().find(|(_, id)| *id == lo).filter(|_| !numeric) {
+                                Some((name, _)) => {
+                                    let _ = write!(out, " {name}");
+                                }
+                                None => {
+                                    let _ = write!(out, " {lo}");
+                                }
+                            }
+                        }
+                    }
+                }
+                if o.suppl_groups {
+                    out.push_str(" incl. suppl. groups");
+                }
+            }
+            ExtMatch::Payload("u32", _) => out.push_str(&save_form().replacen(" --u32", " u32", 1)),
+            ExtMatch::Rpfilter(_) => {
+                let _ = write!(out, " rpfilter{}", save_form().replace(" --", " "));
+            }
+            ExtMatch::Devgroup(_) => out.push_str(&save_form().replace(" --", " ")),
+            ExtMatch::Hashlimit(h) => {
+                // libxt_hashlimit.c hashlimit_mt_print: no name; the mode joined by `-`.
+                out.push_str(if h.above { " limit: above" } else { " limit: up to" });
+                let quantum = match h.rate {
+                    HashRate::Packets(p) => {
+                        let q = print_rate(out, p, HASHLIMIT_SCALE);
+                        let _ = write!(out, " burst {}", h.burst);
+                        q
+                    }
+                    HashRate::Bytes(b) => {
+                        let _ = write!(out, " {}b/s", bytes_text(b));
+                        if h.burst > 0 {
+                            let _ = write!(out, " burst {}b", bytes_text(h.burst));
+                        }
+                        h.quantum_ms()
+                    }
+                };
+                if h.mode != 0 {
+                    let parts: Vec<&str> = [
+                        (hmode::SIP, "srcip"),
+                        (hmode::SPT, "srcport"),
+                        (hmode::DIP, "dstip"),
+                        (hmode::DPT, "dstport"),
+                    ]
+                    .iter()
+                    .filter(|(bit, _)| h.mode & bit != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                    let _ = write!(out, " mode {}", parts.join("-"));
+                }
+                if h.size != 0 {
+                    let _ = write!(out, " htable-size {}", h.size);
+                }
+                if h.max != 0 {
+                    let _ = write!(out, " htable-max {}", h.max);
+                }
+                if h.gc_interval != 1000 {
+                    let _ = write!(out, " htable-gcinterval {}", h.gc_interval);
+                }
+                if let Some(e) = h.expire
+                    && u64::from(e) != quantum
+                {
+                    let _ = write!(out, " htable-expire {e}");
+                }
+                if h.srcmask != 32 {
+                    let _ = write!(out, " srcmask {}", h.srcmask);
+                }
+                if h.dstmask != 32 {
+                    let _ = write!(out, " dstmask {}", h.dstmask);
+                }
+            }
+            ExtMatch::Payload("string", PayloadMatch { string: Some(st), .. }) => {
+                // libxt_string.c string_print: a pattern with an unprintable byte as hex.
+                let _ = write!(out, " STRING match {}", if st.invert { "!" } else { "" });
+                if st.pattern.iter().all(|b| (0x20..0x7f).contains(b)) {
+                    out.push_str(" \"");
+                    for b in &st.pattern {
+                        if matches!(b, b'"' | b'\\') {
+                            out.push('\\');
+                        }
+                        out.push(char::from(*b));
+                    }
+                    out.push('"');
+                } else {
+                    out.push_str(" \"|");
+                    for b in &st.pattern {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                    out.push_str("|\"");
+                }
+                let _ = write!(out, " ALGO name {}", st.algo);
+                if st.from != 0 {
+                    let _ = write!(out, " FROM {}", st.from);
+                }
+                if st.to != 0 && st.to != u32::from(u16::MAX) {
+                    let _ = write!(out, " TO {}", st.to);
+                }
+                if st.icase {
+                    out.push_str(" ICASE");
+                }
+            }
+            ExtMatch::Ipvs(m) => m.dump(out, ""),
+            _ => {
+                let _ = write!(out, " {}{}", self.name(), save_form().replace(" --", " "));
+            }
+        }
+    }
+
     /// Appends the options in `iptables-save` form (after ` -m name`).
     pub fn push_save(&self, out: &mut String) {
         let inv = |out: &mut String, i: bool| {
@@ -1609,25 +1915,25 @@ impl ExtMatch {
             }
         };
         match self {
+            // libxt_physdev.c physdev_save: is-in, in, is-out, out, is-bridged (measured).
             ExtMatch::Physdev(p) => {
+                let flag = |out: &mut String, f: Option<bool>, name: &str| {
+                    if let Some(i) = f {
+                        inv(out, i);
+                        let _ = write!(out, " {name}");
+                    }
+                };
+                flag(out, p.is_in, "--physdev-is-in");
                 if let Some((n, i)) = &p.physin {
                     inv(out, *i);
                     let _ = write!(out, " --physdev-in {n}");
                 }
+                flag(out, p.is_out, "--physdev-is-out");
                 if let Some((n, i)) = &p.physout {
                     inv(out, *i);
                     let _ = write!(out, " --physdev-out {n}");
                 }
-                for (flag, name) in [
-                    (p.is_in, "--physdev-is-in"),
-                    (p.is_out, "--physdev-is-out"),
-                    (p.is_bridged, "--physdev-is-bridged"),
-                ] {
-                    if let Some(i) = flag {
-                        inv(out, i);
-                        let _ = write!(out, " {name}");
-                    }
-                }
+                flag(out, p.is_bridged, "--physdev-is-bridged");
             }
             ExtMatch::Owner(o) => {
                 if let Some(i) = o.socket_exists {
@@ -2429,8 +2735,8 @@ pub enum ExtTarget {
     Netmap(Option<Ipv4Net>),
     /// `TPROXY --on-port p [--on-ip a] [--tproxy-mark v/m]`.
     Tproxy {
-        /// `--on-port` (0 = not given).
-        port: u16,
+        /// `--on-port` (`None` until given; 0 is a port the tools take).
+        port: Option<u16>,
         /// `--on-ip`.
         ip: Ipv4Addr,
         /// `--tproxy-mark` value and mask.
@@ -2491,7 +2797,7 @@ impl ExtTarget {
             "CONNMARK" => ExtTarget::Connmark(ConnmarkTarget::Unset),
             "REDIRECT" => ExtTarget::Redirect { ports: None, random: false },
             "NETMAP" => ExtTarget::Netmap(None),
-            "TPROXY" => ExtTarget::Tproxy { port: 0, ip: Ipv4Addr::UNSPECIFIED, mark: (0, 0) },
+            "TPROXY" => ExtTarget::Tproxy { port: None, ip: Ipv4Addr::UNSPECIFIED, mark: (0, 0) },
             "CHECKSUM" => ExtTarget::Checksum(false),
             "SET" => ExtTarget::Set(SetTarget::default()),
             "TTL" => ExtTarget::Ttl(None),
@@ -2668,18 +2974,23 @@ impl ExtTarget {
                 "--to" => *n = Some(parse_net(a.value(opt)?)?),
                 _ => return Ok(false),
             },
+            // libxt_TPROXY.c: `--on-port` XTTYPE_PORT, `--on-ip` XTTYPE_HOST, `--tproxy-mark`
+            // XTTYPE_MARKMASK32 (a value alone has mask 0xffffffff).
             ExtTarget::Tproxy { port, ip, mark } => match opt {
-                "--on-port" => *port = parse_port(a.value(opt)?)?,
-                "--on-ip" => {
+                "--on-port" => {
                     let v = a.value(opt)?;
-                    *ip = v.parse().map_err(|_| bad(format!("Bad IP address \"{v}\"")))?;
+                    *port = Some(
+                        super::services::getportbyname(v)
+                            .ok_or_else(|| bad(format!("Port \"{v}\" does not resolve to anything.")))?,
+                    );
+                }
+                "--on-ip" => {
+                    *ip = super::hosts::resolve_v4(a.value(opt)?)
+                        .map_err(|e| bad(format!("getaddrinfo: {e}")))?;
                 }
                 "--tproxy-mark" => {
-                    let v = a.value(opt)?;
-                    *mark = match v.split_once('/') {
-                        None => (num(v)?, u32::MAX),
-                        Some((x, y)) => (num(x)?, num(y)?),
-                    };
+                    let (v, m) = super::spec::parse_mark_pair("TPROXY", opt, a.value(opt)?)?;
+                    *mark = (v, m.unwrap_or(u32::MAX));
                 }
                 _ => return Ok(false),
             },
@@ -2756,7 +3067,9 @@ impl ExtTarget {
             ExtTarget::Tcpmss(None) => Err(bad("TCPMSS target: At least one parameter is required")),
             ExtTarget::Connmark(ConnmarkTarget::Unset) => Err(bad("CONNMARK target: No operation specified")),
             ExtTarget::Netmap(None) => Err(bad("NETMAP: option \"--to\" must be specified")),
-            ExtTarget::Tproxy { port: 0, .. } => Err(bad("TPROXY: option \"--on-port\" must be specified")),
+            ExtTarget::Tproxy { port: None, .. } => {
+                Err(bad("TPROXY: option \"--on-port\" must be specified"))
+            }
             ExtTarget::Checksum(false) => Err(bad("CHECKSUM target: Parameter --checksum-fill is required")),
             ExtTarget::Set(s) if s.add.is_none() && s.del.is_none() && s.map.is_none() => {
                 Err(bad("You must specify either `--add-set' or `--del-set'"))
@@ -2766,6 +3079,79 @@ impl ExtTarget {
             ExtTarget::Audit(None) => Err(bad("AUDIT: option \"--type\" must be specified")),
             _ => Ok(()),
         }
+    }
+
+    /// Appends the target's `iptables -L` text, as each extension's `print` writes it (v1.8.x:
+    /// `tproxy_tg_print_v1`, `connmark_tg_print`, `REDIRECT_print`, `NETMAP_print`, ...;
+    /// checked against v1.8.9). NFLOG and SET print their save form without the dashes, CT
+    /// the same after ` CT`.
+    pub fn push_list(&self, out: &mut String) {
+        let save_form = || {
+            let mut saved = String::new();
+            self.push_save(&mut saved);
+            saved.replace(" --", " ")
+        };
+        let _ = match self {
+            ExtTarget::Tproxy { port, ip, mark } => {
+                write!(out, " TPROXY redirect {ip}:{} mark 0x{:x}/0x{:x}", port.unwrap_or(0), mark.0, mark.1)
+            }
+            ExtTarget::Connmark(ConnmarkTarget::Set { value, mask }) => match (*value, *mask) {
+                (0, m) => write!(out, " CONNMARK and 0x{:x}", !m),
+                (v, m) if v == m => write!(out, " CONNMARK or 0x{v:x}"),
+                (v, 0) => write!(out, " CONNMARK xor 0x{v:x}"),
+                (v, u32::MAX) => write!(out, " CONNMARK set 0x{v:x}"),
+                (v, m) => write!(out, " CONNMARK xset 0x{v:x}/0x{m:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Save { nfmask, ctmask }) => match (*nfmask, *ctmask) {
+                (u32::MAX, u32::MAX) => write!(out, " CONNMARK save"),
+                (n, c) if n == c => write!(out, " CONNMARK save mask 0x{n:x}"),
+                (n, c) => write!(out, " CONNMARK save nfmask 0x{n:x} ctmask ~0x{c:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Restore { nfmask, ctmask }) => match (*nfmask, *ctmask) {
+                (u32::MAX, u32::MAX) => write!(out, " CONNMARK restore"),
+                (n, c) if n == c => write!(out, " CONNMARK restore mask 0x{c:x}"),
+                (n, c) => write!(out, " CONNMARK restore ctmask 0x{c:x} nfmask ~0x{n:x}"),
+            },
+            ExtTarget::Connmark(ConnmarkTarget::Unset) => Ok(()),
+            ExtTarget::Redirect { ports, random } => {
+                if let Some((lo, hi)) = ports {
+                    let _ = write!(out, " redir ports {lo}");
+                    if hi != lo {
+                        let _ = write!(out, "-{hi}");
+                    }
+                }
+                if *random {
+                    out.push_str(" random");
+                }
+                Ok(())
+            }
+            ExtTarget::Netmap(Some(n)) => write!(out, " to:{n}"),
+            ExtTarget::Netmap(None) => Ok(()),
+            ExtTarget::Tcpmss(Some(Some(n))) => write!(out, " TCPMSS set {n}"),
+            ExtTarget::Tcpmss(Some(None)) => write!(out, " TCPMSS clamp to PMTU"),
+            ExtTarget::Tcpmss(None) => Ok(()),
+            ExtTarget::Checksum(fill) => {
+                if *fill {
+                    out.push_str(" CHECKSUM fill");
+                }
+                Ok(())
+            }
+            ExtTarget::Ttl(Some((mode, n))) => match mode {
+                0 => write!(out, " TTL set to {n}"),
+                1 => write!(out, " TTL increment by {n}"),
+                _ => write!(out, " TTL decrement by {n}"),
+            },
+            ExtTarget::Ttl(None) => Ok(()),
+            ExtTarget::Dscp(Some(d)) => write!(out, " DSCP set 0x{d:02x}"),
+            ExtTarget::Dscp(None) => Ok(()),
+            ExtTarget::Audit(Some(t)) => write!(out, " AUDIT {t}"),
+            ExtTarget::Audit(None) => Ok(()),
+            ExtTarget::Ct(_) => write!(out, " CT{}", save_form()),
+            ExtTarget::Nflog(_) | ExtTarget::Set(_) | ExtTarget::Trace => {
+                out.push_str(&save_form());
+                Ok(())
+            }
+        };
     }
 
     /// Appends the options in `iptables-save` form (after ` -j NAME`).
@@ -2836,6 +3222,7 @@ impl ExtTarget {
             }
             ExtTarget::Netmap(None) => {}
             ExtTarget::Tproxy { port, ip, mark } => {
+                let port = port.unwrap_or(0);
                 let _ =
                     write!(out, " --on-port {port} --on-ip {ip} --tproxy-mark 0x{:x}/0x{:x}", mark.0, mark.1);
             }

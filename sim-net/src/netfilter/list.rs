@@ -11,12 +11,20 @@
 //! the target's (`to:10.244.0.87:53`, `masq ports: ...`, `MARK or 0x4000`, `reject-with ...`).
 //! Chains are separated by a blank line. The header keeps iptables' trailing spaces.
 //!
-//! Left out: name resolution (the model always prints numerically, as `-n`).
+//! Without `-n` (v1.8.4's `print_firewall`): `anywhere` for any address, `any` for any
+//! interface, an address by its `/etc/hosts` or `/etc/networks` name (`localhost`,
+//! `loopback/8`; [`super::hosts`]), tcp, udp and multiport ports by their `/etc/services` name
+//! (`dpt:https`), ICMP types by name (`icmp echo-request`), protocols by name ([`prot_column`]).
+//!
+//! Left out: reverse DNS (netsim has none: an address no file names prints as itself), and
+//! names of the `/etc/services` entries netsim does not carry ([`super::services`]); the sctp
+//! match and the other extensions print their ports as numbers.
 
 use std::fmt::Write as _;
 
 use super::rule::*;
-use super::save::{multiport_list, nat_range, push_save_string, push_statistic, set_dirs};
+use super::save::{nat_range, push_save_string, push_statistic, set_dirs};
+use super::services::ServiceProto;
 use super::spec::ListFlags;
 use super::table::{Chain, Table, TableError};
 
@@ -95,44 +103,75 @@ fn header(out: &mut String, t: &Table, c: &Chain, flags: ListFlags) {
 }
 
 /// An address column: the inversion character (`!` or a space) then `%-19s `, as
-/// `print_ipv4_addresses` in iptables/xshared.c prints it.
-fn push_addr_col(out: &mut String, a: &Option<AddrMatch>) {
+/// `print_ipv4_addresses` in iptables/xshared.c prints it: without `-n`, `anywhere` for a zero
+/// mask and the address by name ([`super::hosts::addr_to_anyname`]).
+fn push_addr_col(out: &mut String, a: &Option<AddrMatch>, numeric: bool) {
+    let any = a.as_ref().is_none_or(|m| u32::from(m.mask()) == 0);
     let text = match a {
+        _ if any && !numeric => "anywhere".to_string(),
         None => "0.0.0.0/0".to_string(),
-        Some(m) if m.prefix_len() == Some(32) => m.addr().to_string(),
-        Some(m) => m.to_string(),
+        Some(m) => {
+            let addr = if numeric { m.addr().to_string() } else { super::hosts::addr_to_anyname(m.addr()) };
+            match m.prefix_len() {
+                Some(32) => addr,
+                Some(l) => format!("{addr}/{l}"),
+                None => format!("{addr}/{}", m.mask()),
+            }
+        }
     };
     out.push(if a.as_ref().is_some_and(|m| m.invert) { '!' } else { ' ' });
     let _ = write!(out, "{text:<19} ");
 }
 
-fn iface_col(i: &Option<IfaceMatch>) -> String {
+/// An interface column: `*` (`-n`) or `any` for any interface.
+fn iface_col(i: &Option<IfaceMatch>, numeric: bool) -> String {
     match i {
-        None => "*".to_string(),
+        None if numeric => "*".to_string(),
+        None => "any".to_string(),
         Some(m) => format!("{}{}", if m.invert { "!" } else { "" }, m.spelled()),
     }
 }
 
-fn push_list_ports(out: &mut String, name: &str, p: &Option<PortMatch>) {
+/// How a rule's matches are listed: `-n`, and the rule's `-p` (whose `/etc/services`
+/// entries name the ports of `-m multiport`).
+#[derive(Clone, Copy, Debug)]
+pub struct ListStyle {
+    /// `-n`.
+    pub numeric: bool,
+    /// The services' protocol of the rule's `-p`, if it has one.
+    pub proto: Option<ServiceProto>,
+}
+
+/// A port as `print_port` prints it: its service name of `proto` unless `-n`.
+fn port_text(port: u16, proto: Option<ServiceProto>, numeric: bool) -> String {
+    match proto.filter(|_| !numeric).and_then(|p| super::services::by_port(port, p)) {
+        Some(name) => name.to_string(),
+        None => port.to_string(),
+    }
+}
+
+fn push_list_ports(out: &mut String, name: &str, p: &Option<PortMatch>, proto: ServiceProto, numeric: bool) {
     if let Some(p) = p
         && (p.range.lo != 0 || p.range.hi != 65535 || p.invert)
     {
         let inv = if p.invert { "!" } else { "" };
+        let lo = port_text(p.range.lo, Some(proto), numeric);
         if p.range.lo == p.range.hi {
-            let _ = write!(out, " {name}:{inv}{}", p.range.lo);
+            let _ = write!(out, " {name}:{inv}{lo}");
         } else {
-            let _ = write!(out, " {name}s:{inv}{}:{}", p.range.lo, p.range.hi);
+            let _ = write!(out, " {name}s:{inv}{lo}:{}", port_text(p.range.hi, Some(proto), numeric));
         }
     }
 }
 
 /// Appends a match's `-L` text.
-pub fn push_match_list(out: &mut String, m: &Match) {
+pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
     match m {
         Match::Tcp(p) | Match::Udp(p) => {
+            let proto = if matches!(m, Match::Tcp(_)) { ServiceProto::Tcp } else { ServiceProto::Udp };
             out.push_str(if matches!(m, Match::Tcp(_)) { " tcp" } else { " udp" });
-            push_list_ports(out, "spt", &p.sport);
-            push_list_ports(out, "dpt", &p.dport);
+            push_list_ports(out, "spt", &p.sport, proto, style.numeric);
+            push_list_ports(out, "dpt", &p.dport, proto, style.numeric);
             // libxt_tcp.c tcp_print, numeric.
             if let Some((o, inv)) = p.option {
                 let _ = write!(out, " option={}{o}", if inv { "!" } else { "" });
@@ -140,8 +179,13 @@ pub fn push_match_list(out: &mut String, m: &Match) {
             if let Some(f) = p.flags
                 && (f.mask != 0 || f.invert)
             {
-                let _ =
-                    write!(out, " flags:{}0x{:02X}/0x{:02X}", if f.invert { "!" } else { "" }, f.mask, f.cmp);
+                // print_flags: the flags by name unless `-n` (`SYN,RST,ACK/SYN`, `NONE`).
+                let inv = if f.invert { "!" } else { "" };
+                let _ = if style.numeric {
+                    write!(out, " flags:{inv}0x{:02X}/0x{:02X}", f.mask, f.cmp)
+                } else {
+                    write!(out, " flags:{inv}{}/{}", tcp_flags_text(f.mask), tcp_flags_text(f.cmp))
+                };
             }
         }
         Match::Comment(c) => {
@@ -223,8 +267,21 @@ pub fn push_match_list(out: &mut String, m: &Match) {
                 MultiportDir::Dest => "dports",
                 MultiportDir::Either => "ports",
             };
-            let _ =
-                write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, multiport_list(mp));
+            // libxt_multiport.c multiport_print1: each port (and each end of a range) by
+            // name unless `-n`.
+            let list: Vec<String> = mp
+                .ports
+                .iter()
+                .map(|r| {
+                    let lo = port_text(r.lo, style.proto, style.numeric);
+                    if r.lo == r.hi {
+                        lo
+                    } else {
+                        format!("{lo}:{}", port_text(r.hi, style.proto, style.numeric))
+                    }
+                })
+                .collect();
+            let _ = write!(out, " multiport {dir} {}{}", if mp.invert { " !" } else { "" }, list.join(","));
         }
         Match::Set(s) => {
             let _ = write!(
@@ -244,28 +301,22 @@ pub fn push_match_list(out: &mut String, m: &Match) {
         Match::Unknown(u) => {
             let _ = write!(out, " {} {}", u.name, u.args.join(" "));
         }
-        Match::Ext(e) if matches!(**e, super::ext::ExtMatch::Ipvs(_)) => {
-            // libxt_ipvs.c ipvs_mt4_print: the save form without the `--` prefix, no name.
-            if let super::ext::ExtMatch::Ipvs(m) = &**e {
-                m.dump(out, "");
-            }
-        }
-        Match::Ext(e) => {
-            // The model's -L form of the added extensions: the name, then the save form's
-            // options without their leading dashes (close to, not always exactly, each
-            // extension's `print`).
-            let mut saved = String::new();
-            e.push_save(&mut saved);
-            let _ = write!(out, " {}{}", e.name(), saved.replace(" --", " "));
-        }
+        Match::Ext(e) => e.push_list(out, style.numeric),
         Match::Nfacct(n) => {
             // libxt_nfacct.c nfacct_print: `printf(" nfacct-name ")` then xtables_save_string.
             out.push_str(" nfacct-name ");
             push_save_string(out, n.as_str());
         }
         Match::Icmp(im) => {
-            // libipt_icmp.c icmp_print + print_icmptype, numeric form: ` icmptype 8 code 0`.
+            // libipt_icmp.c icmp_print + print_icmptype: without `-n` the first name of the
+            // type and code range (` icmp echo-request`), else the numeric form
+            // (` icmptype 8`, ` icmptype 3 code 1`).
             out.push_str(" icmp");
+            let named = ICMP_TYPES.iter().find(|(_, t, c)| *t == im.icmp_type && *c == im.codes);
+            if let Some((name, _, _)) = named.filter(|_| !style.numeric) {
+                let _ = write!(out, " {}{name}", if im.invert { "!" } else { "" });
+                return;
+            }
             if im.invert {
                 out.push_str(" !");
             }
@@ -280,7 +331,7 @@ pub fn push_match_list(out: &mut String, m: &Match) {
 }
 
 /// Appends a target's `-L` text.
-pub fn push_target_list(out: &mut String, t: &Target) {
+pub fn push_target_list(out: &mut String, t: &Target, numeric: bool) {
     match t {
         Target::Reject(w) => {
             let _ = write!(out, " reject-with {}", reject_with_name(*w));
@@ -334,6 +385,32 @@ pub fn push_target_list(out: &mut String, t: &Target) {
                 let _ = write!(out, " MARK xset 0x{:x}/0x{:x}", m.value, m.mask);
             }
         }
+        // libipt_LOG.c LOG_print: with `-n` the numbers, else the level's name and each flag.
+        Target::Log(l) if !numeric => {
+            const LEVELS: [&str; 8] = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+            match LEVELS.get(usize::from(l.level)) {
+                Some(name) => {
+                    let _ = write!(out, " LOG level {name}");
+                }
+                None => {
+                    let _ = write!(out, " LOG UNKNOWN level {}", l.level);
+                }
+            }
+            for (flag, name) in [
+                (0x01, "tcp-sequence"),
+                (0x02, "tcp-options"),
+                (0x04, "ip-options"),
+                (0x08, "uid"),
+                (0x20, "macdecode"),
+            ] {
+                if l.flags & flag != 0 {
+                    let _ = write!(out, " {name}");
+                }
+            }
+            if !l.prefix.is_empty() {
+                let _ = write!(out, " prefix \"{}\"", l.prefix);
+            }
+        }
         Target::Log(l) => {
             let _ = write!(out, " LOG flags {} level {}", l.flags, l.level);
             if !l.prefix.is_empty() {
@@ -341,13 +418,51 @@ pub fn push_target_list(out: &mut String, t: &Target) {
             }
         }
         Target::CtNotrack => out.push_str(" CT notrack"),
-        Target::Ext(e) => {
-            let mut saved = String::new();
-            e.push_save(&mut saved);
-            out.push_str(&saved.replace(" --", " "));
-        }
+        Target::Notrack => out.push_str(" NOTRACK"),
+        Target::Ext(e) => e.push_list(out),
         _ => {}
     }
+}
+
+/// libxtables' `xtables_chain_protos` in v1.8.4: the names iptables knows without
+/// `/etc/protocols`, the first of a number the one printed.
+const CHAIN_PROTOS: [(&str, u8); 12] = [
+    ("tcp", 6),
+    ("sctp", 132),
+    ("udp", 17),
+    ("udplite", 136),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-mh", 135),
+    ("mh", 135),
+    ("all", 0),
+];
+
+/// The prot column, as v1.8.4's `proto_to_name(proto, numeric)` names it (iptables.c
+/// `print_firewall`, printed `%-5s`, so that a longer name runs into the opt column:
+/// `udplite--`; v1.8.9 prints `%-4s `): without `-n`, `getprotobynumber` (Debian's `/etc/protocols`: `gre`,
+/// `ipv6-icmp`, `mobility-header`) for any protocol but 0, then [`CHAIN_PROTOS`]; with `-n`,
+/// [`CHAIN_PROTOS`] only (`-p gre` is `47`, `-p 58` is `icmpv6`); a number without a name as
+/// itself. (v1.8.9 prints every protocol as its number with `-n`, `6` for tcp, `0` for all:
+/// netfilter bugzilla 1729, a regression v1.8.10 undid; the model's nodes run v1.8.4.)
+fn prot_column(proto: u8, numeric: bool) -> String {
+    use crate::wire::Protocol;
+    let etc_protocols = || {
+        [Protocol::Icmp, Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .find(|p| p.number() == proto)
+            .map(Protocol::name)
+            .or_else(|| {
+                super::ext::OTHER_PROTOCOLS.iter().find(|(n, _, _)| *n == proto).map(|(_, name, _)| *name)
+            })
+    };
+    let looked_up = if numeric || proto == 0 { None } else { etc_protocols() };
+    looked_up
+        .or_else(|| CHAIN_PROTOS.iter().find(|(_, n)| *n == proto).map(|(name, _)| *name))
+        .map_or_else(|| proto.to_string(), str::to_string)
 }
 
 /// One rule row.
@@ -359,20 +474,16 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         print_num(out, r.counters.packets, flags, false);
         print_num(out, r.counters.bytes, flags, false);
     }
-    let _ = write!(out, "{:<9} ", r.target.column_name());
-    match &r.proto {
-        Some(p) => {
-            out.push(if p.invert { '!' } else { ' ' });
-            let _ = write!(out, "{:<5}", p.proto.name());
-        }
-        None => match r.proto_num {
-            Some((n, inv)) => {
-                out.push(if inv { '!' } else { ' ' });
-                let _ = write!(out, "{:<5}", super::ext::other_protocol_name(n));
-            }
-            None => out.push_str(" all  "),
-        },
-    }
+    // `-j NOTRACK` is CT revision 0 in the kernel: `-L` names it by the target it loaded.
+    let target = if matches!(r.target, Target::Notrack) { "CT" } else { r.target.column_name() };
+    let _ = write!(out, "{target:<9} ");
+    let (proto, invert) = match (&r.proto, r.proto_num) {
+        (Some(p), _) => (p.proto.number(), p.invert),
+        (None, Some((n, inv))) => (n, inv),
+        (None, None) => (0, false),
+    };
+    out.push(if invert { '!' } else { ' ' });
+    let _ = write!(out, "{:<5}", prot_column(proto, flags.numeric));
     // The opt column: `-f`, `!f` or `--` (print_rule4's fragment flags).
     out.push_str(match r.fragment {
         Some(false) => "-f ",
@@ -380,18 +491,27 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         None => "-- ",
     });
     if flags.verbose {
-        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface));
-        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface));
+        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface, flags.numeric));
+        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface, flags.numeric));
     }
-    push_addr_col(out, &r.src);
-    push_addr_col(out, &r.dst);
+    push_addr_col(out, &r.src, flags.numeric);
+    push_addr_col(out, &r.dst, flags.numeric);
     if matches!(r.target, Target::Goto(_)) {
         out.push_str("[goto] ");
     }
+    let style = ListStyle {
+        numeric: flags.numeric,
+        proto: match proto {
+            6 => Some(ServiceProto::Tcp),
+            17 => Some(ServiceProto::Udp),
+            132 => Some(ServiceProto::Sctp),
+            _ => None,
+        },
+    };
     for m in &r.matches {
-        push_match_list(out, m);
+        push_match_list(out, m, style);
     }
-    push_target_list(out, &r.target);
+    push_target_list(out, &r.target, flags.numeric);
     out.push('\n');
 }
 
@@ -508,7 +628,8 @@ mod tests {
 
     #[test]
     fn fragment_flags_and_masks_that_are_no_prefix() {
-        // iptables v1.8.9 -L -n prints the same columns (its prot column numerically).
+        // iptables v1.8.9 -L -n prints the same columns (its prot column numerically, a
+        // regression of that release: see `prot_column`).
         let out = listing(
             "*filter\n-A FORWARD -s 10.0.0.0/255.0.255.0 -d 1.2.3.4 -p tcp -f -j DROP\n-A FORWARD ! -f -j ACCEPT\nCOMMIT\n",
             &["-L", "FORWARD", "-n"],

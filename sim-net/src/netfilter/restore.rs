@@ -268,6 +268,9 @@ struct Block {
     /// some hooks only (chain, line, allowed hooks as bits), to name the rule the kernel
     /// refused when a bad hook reaches one.
     limited: Vec<(String, usize, u8)>,
+    /// The block declared a chain or gave a command: iptables-nft creates the table at
+    /// `COMMIT` only then (`*nat` straight to `COMMIT` leaves no table to save).
+    filled: bool,
 }
 
 impl Block {
@@ -413,7 +416,9 @@ impl Netfilter {
                 }
                 let i = tidx(b.name);
                 self.tables[i] = std::rc::Rc::new(b.table);
-                self.loaded[i] = true;
+                if b.filled || opts.backend.unwrap_or(self.backend()) == Backend::Legacy {
+                    self.touch(b.name);
+                }
                 continue;
             }
             if let Some(name) = l.strip_prefix('*') {
@@ -437,6 +442,10 @@ impl Netfilter {
                     })
                 })?;
                 let table = if noflush { Table::clone(&self.tables[tidx(t)]) } else { Table::new(t) };
+                // iptables-legacy opens the table here: registered even if the block fails.
+                if opts.backend.unwrap_or(self.backend()) == Backend::Legacy {
+                    self.touch(t);
+                }
                 block = Some(Block {
                     name: t,
                     table,
@@ -444,12 +453,14 @@ impl Netfilter {
                     missing_chain: None,
                     jumps: Vec::new(),
                     limited: Vec::new(),
+                    filled: false,
                 });
                 continue;
             }
             let Some(b) = block.as_mut() else {
                 return Err(err(RestoreErrorKind::NoTable));
             };
+            b.filled = true;
             if let Some(decl) = l.strip_prefix(':') {
                 declare_chain(&mut b.table, decl, opts, line).map_err(err)?;
                 continue;
@@ -941,10 +952,16 @@ mod tests {
                 }
             }
             let text: String = chars.into_iter().collect();
-            let mut nf = Netfilter::new();
+            // iptables-nft's order of tables survives a round trip (legacy's turns round).
+            let nft = || {
+                let mut nf = Netfilter::new();
+                nf.set_backend(Backend::Nft);
+                nf
+            };
+            let mut nf = nft();
             if nf.restore(&text, false).is_ok() {
                 let saved = nf.save(&Default::default());
-                let mut again = Netfilter::new();
+                let mut again = nft();
                 prop_assert!(again.restore(&saved, false).is_ok(), "saved text does not restore:\n{saved}");
                 prop_assert_eq!(again.save(&Default::default()), saved);
             }

@@ -162,6 +162,43 @@ pub fn by_name_any(name: &str) -> Option<u16> {
     by_name(name, ServiceProto::Tcp).or_else(|| by_name(name, ServiceProto::Udp))
 }
 
+/// `getservbyport(port, proto)`: the official name of the first entry of `proto` with that
+/// port (what `iptables -L` without `-n` prints for a port: `tcp dpt:https`).
+pub fn by_port(port: u16, proto: ServiceProto) -> Option<&'static str> {
+    SERVICES.iter().find(|s| s.proto == proto && s.port == port).map(|s| s.name)
+}
+
+/// `getservbyname(name, NULL)` (libxtables' `xtables_service_to_port(name, NULL)`, what the
+/// NAT targets' `parse_ports` call): the first entry of any protocol called `name`.
+pub fn by_name_first(name: &str) -> Option<u16> {
+    SERVICES.iter().find(|s| s.is_called(name)).map(|s| s.port)
+}
+
+/// libxtables' `xtables_getportbyname(s)` (`XTTYPE_PORT` options such as TPROXY's
+/// `--on-port`), that is glibc's `getaddrinfo(NULL, s, NULL)`: `s` read whole by
+/// `strtoul(s, &end, 10)` (blanks and a sign before it; beyond `u64` it saturates), the
+/// value cast to C's `int` and then to the 16-bit port (70000 is 4464, 2^32 is 0); when `s`
+/// is not all number or the `int` is negative (`-1`, 2147483648), a service name
+/// ([`by_name_any`]).
+pub fn getportbyname(s: &str) -> Option<u16> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let v = digits.parse::<u64>().unwrap_or(u64::MAX);
+        // strtoul negates in unsigned arithmetic; a saturated value stays ULONG_MAX.
+        let v = if negative && v != u64::MAX { v.wrapping_neg() } else { v };
+        let as_int = v as u32 as i32;
+        if as_int >= 0 {
+            return Some(as_int as u16);
+        }
+    }
+    by_name_any(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +217,37 @@ mod tests {
         assert_eq!(by_name_any("domain"), Some(53));
         assert_eq!(by_name_any("ntp"), Some(123));
         assert_eq!(by_name_any("HTTP"), None);
+        assert_eq!(by_name_first("ftp-data"), Some(20));
+        assert_eq!(by_name_first("ntp"), Some(123));
+        assert_eq!(by_port(443, ServiceProto::Tcp), Some("https"));
+        assert_eq!(by_port(80, ServiceProto::Udp), None);
+    }
+
+    /// As TPROXY `--on-port` took them (iptables v1.8.9, glibc 2.36).
+    #[test]
+    fn getportbyname_is_getaddrinfo() {
+        for (s, want) in [
+            ("80", Some(80)),
+            ("+80", Some(80)),
+            ("080", Some(80)),
+            ("70000", Some(4464)),
+            ("4294967296", Some(0)),
+            ("2147483647", Some(65535)),
+            ("4294967377", Some(81)),
+            ("http", Some(80)),
+            ("ssh", Some(22)),
+            ("domain", Some(53)),
+            ("-1", None),
+            ("0x50", None),
+            ("8a", None),
+            ("80:90", None),
+            ("2147483648", None),
+            ("4294967295", None),
+            ("99999999999999999999", None),
+            ("HTTP", None),
+        ] {
+            assert_eq!(getportbyname(s), want, "{s:?}");
+        }
     }
 
     #[test]

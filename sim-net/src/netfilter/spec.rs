@@ -102,7 +102,7 @@ pub struct ListFlags {
     pub exact: bool,
     /// `--line-numbers`.
     pub line_numbers: bool,
-    /// `-n` (the model always prints numerically; kept for completeness).
+    /// `-n`: numbers instead of names (addresses, interfaces, ports, protocols, ...).
     pub numeric: bool,
 }
 
@@ -216,6 +216,14 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, SpecError> {
     Ipv4Net::new(addr, bits.leading_ones() as u8)
         .map(|n| n.trunc())
         .map_err(|_| bad(format!("host/network `{s}' not found")))
+}
+
+/// [`parse_net`] without masking the address (`9.9.9.9/24` stays so): the conntrack
+/// match's addresses, which `xtables_ipparse_any` leaves as given.
+fn parse_net_unmasked(s: &str) -> Result<Ipv4Net, SpecError> {
+    let net = parse_net(s)?;
+    let (addr, _) = parse_addr_mask(s)?;
+    Ipv4Net::new(addr, net.prefix_len()).map_err(|_| bad(format!("host/network `{s}' not found")))
 }
 
 /// Parses `addr[/len]` or `addr/a.b.c.d` as `xtables_ipparse_multiple` reads one address of
@@ -351,13 +359,32 @@ pub fn parse_u32(s: &str) -> Option<u32> {
     }
 }
 
-/// `value[/mask]` as `XTTYPE_MARKMASK32` reads it; `ext` names the extension in the message.
-fn parse_mark_pair(ext: &str, opt: &str, s: &str) -> Result<(u32, Option<u32>), SpecError> {
+/// `value[/mask]` as `XTTYPE_MARKMASK32` reads it (`xtopt_parse_markmask`): each number
+/// [`xtables_strtoui`] up to `u32::MAX`, and nothing after the mask; `ext` names the
+/// extension in the messages.
+pub(super) fn parse_mark_pair(ext: &str, opt: &str, s: &str) -> Result<(u32, Option<u32>), SpecError> {
     let err = || bad(format!("{ext}: bad integer value for option \"{opt}\", or out of range."));
-    match s.split_once('/') {
-        None => Ok((parse_u32(s).ok_or_else(err)?, None)),
-        Some((v, m)) => Ok((parse_u32(v).ok_or_else(err)?, Some(parse_u32(m).ok_or_else(err)?))),
+    let (v, rest) = xtables_strtoui(s, u32::MAX.into()).ok_or_else(err)?;
+    let (m, rest) = match rest.strip_prefix('/') {
+        Some(after) => {
+            let (m, rest) = xtables_strtoui(after, u32::MAX.into()).ok_or_else(err)?;
+            (Some(m as u32), rest)
+        }
+        None => (None, rest),
+    };
+    if !rest.is_empty() {
+        return Err(bad(format!("{ext}: trailing garbage after value for option \"{opt}\".")));
     }
+    Ok((v as u32, m))
+}
+
+/// libxtables' `xtables_strtoui(s, &end, .., 0, max)`: C's `strtoul(s, &end, 0)` after
+/// blanks and an optional `+` (a `-` is refused), the value at most `max`; the value and
+/// what follows it, or `None` when no number starts `s` or it is too large.
+pub(super) fn xtables_strtoui(s: &str, max: u64) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    strtoul_prefix(t).filter(|(v, _)| *v <= max)
 }
 
 fn parse_ctstates(s: &str) -> Result<CtStateSet, SpecError> {
@@ -467,14 +494,20 @@ pub(super) fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
 
 /// The ports of `--to-destination`/`--to-source`/`--to-ports`: `port` or `lo-hi`, as
 /// libxt_DNAT.c / libxt_REDIRECT.c / libxt_MASQUERADE.c `parse_ports` read them
-/// (`xtables_strtoui(.., 0, UINT16_MAX)`, so `0` and `0x50` are ports); their messages.
-/// Service names are not resolved (no `/etc/services`).
+/// (`xtables_strtoui(.., 0, UINT16_MAX)`, so `0`, `0x50` and `+80` are ports); their
+/// messages. When the first port is no number, the whole argument is a service name
+/// (`xtables_service_to_port(arg, NULL)`: `http` is 80, `ftp-data` 20; `80-http` and
+/// `http-90` are refused), as v1.8.9 measured.
 pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
     fn port(s: &str) -> Result<(u16, &str), SpecError> {
-        match strtoul_prefix(s) {
-            Some((v, rest)) if v <= 65535 => Ok((v as u16, rest)),
-            _ => Err(bad(format!("Port `{s}' not valid"))),
+        match xtables_strtoui(s, u16::MAX.into()) {
+            Some((v, rest)) => Ok((v as u16, rest)),
+            None => Err(bad(format!("Port `{s}' not valid"))),
         }
+    }
+    if xtables_strtoui(p, u16::MAX.into()).is_none() {
+        let lo = services::by_name_first(p).ok_or_else(|| bad(format!("Port `{p}' not valid")))?;
+        return Ok((lo, lo));
     }
     let (lo, rest) = port(p)?;
     let hi_text = match rest.chars().next() {
@@ -1343,10 +1376,12 @@ fn match_option(
                 };
                 c.tuple_mut().proto = Some((n, inv));
             }
-            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net(a.value(opt)?)?, inv)),
-            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net(a.value(opt)?)?, inv)),
+            // libxt_conntrack.c keeps the address as given (`9.9.9.9/24`); the kernel masks
+            // it when it compares (conntrack_addrcmp), and iptables-save prints it unmasked.
+            "--ctorigsrc" => c.tuple_mut().orig_src = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctorigdst" => c.tuple_mut().orig_dst = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctreplsrc" => c.tuple_mut().repl_src = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
+            "--ctrepldst" => c.tuple_mut().repl_dst = Some((parse_net_unmasked(a.value(opt)?)?, inv)),
             "--ctorigsrcport" => {
                 c.tuple_mut().orig_sport =
                     Some((parse_port_range_xt("conntrack", "--ctorigsrcport", a.value(opt)?)?, inv))
