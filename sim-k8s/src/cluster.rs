@@ -33,6 +33,7 @@ pub mod lb_health;
 pub mod logs;
 pub mod netstat;
 pub mod ops;
+pub mod ping;
 pub mod pipeline;
 pub mod proxy_view;
 pub mod ss;

@@ -22,6 +22,7 @@ use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEve
 
 use super::command::{HostCommand, parse};
 use super::curl::WgetArgs;
+use super::ping::PingFlavour;
 use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
@@ -34,6 +35,15 @@ use crate::http::Response as HttpResponse;
 pub use super::curl::CURL_USER_AGENT;
 /// Linux gives up on a TCP connect after `tcp_syn_retries` = 6 retransmissions: 127 s.
 pub const TCP_CONNECT_GIVE_UP: SimDuration = SimDuration::from_secs(127);
+
+/// One `ping` run: `-c`, `-W`, `-s` and which ping it is.
+#[derive(Clone, Copy, Debug)]
+struct PingRun {
+    count: u32,
+    wait: u64,
+    size: u32,
+    flavour: PingFlavour,
+}
 
 /// What a command printed and how the connection it made went.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,8 +175,9 @@ impl Cluster {
                 Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
                 _ => ExecOutput { exit_code: 2, ..Default::default() },
             },
-            HostCommand::Ping { host: dst, count, wait } => {
-                self.ping(target, host, &dst, count, wait, is_pod)
+            HostCommand::Ping { host: dst, count, wait, size } => {
+                let flavour = if is_pod { PingFlavour::Busybox } else { PingFlavour::Iputils };
+                self.ping(target, host, &dst, PingRun { count, wait, size, flavour })
             }
             HostCommand::Nc { host: dst, port, udp, zero_io, verbose, wait } => {
                 self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, is_pod)
@@ -929,15 +940,10 @@ impl Cluster {
     /// POSTROUTING chain drops fails `sendmsg` with EPERM: iputils says
     /// `ping: sendmsg: Operation not permitted` and counts it transmitted, busybox dies with
     /// `ping: sendto: Operation not permitted`.
-    fn ping(
-        &mut self,
-        target: &Target,
-        host: HostId,
-        dst: &str,
-        count: u32,
-        wait: u64,
-        busybox: bool,
-    ) -> ExecOutput {
+    fn ping(&mut self, target: &Target, host: HostId, dst: &str, run: PingRun) -> ExecOutput {
+        let PingRun { count, wait, size, flavour } = run;
+        let busybox = flavour == PingFlavour::Busybox;
+        let timed = flavour.timed(size);
         let Some(ip) = self.resolve(target, dst) else {
             return if busybox {
                 ExecOutput::err(format!("ping: bad address '{dst}'"), 1)
@@ -947,9 +953,9 @@ impl Cluster {
         };
         let mut out = String::new();
         out.push_str(&if busybox {
-            format!("PING {dst} ({ip}): 56 data bytes\n")
+            format!("PING {dst} ({ip}): {size} data bytes\n")
         } else {
-            format!("PING {dst} ({ip}) 56(84) bytes of data.\n")
+            format!("PING {dst} ({ip}) {size}({}) bytes of data.\n", size + 28)
         });
         let start = self.now();
         let linger = SimDuration::from_secs(wait);
@@ -964,7 +970,8 @@ impl Cluster {
             }
             // Outstanding until the program exits: the rest of the sends, then the linger.
             let timeout = SimDuration::from_secs(u64::from(count - 1 - seq)) + linger;
-            let id = self.start_conv(host, ConvProto::Icmp, SocketAddrV4::new(ip, 0), timeout);
+            let data = flavour.echo_data(size, self.now());
+            let id = self.start_conv(host, ConvProto::Icmp, SocketAddrV4::new(ip, 0), data, timeout);
             // The send itself (and an EPERM from the local-out hooks) happens now.
             let now = self.now();
             self.sim.run_until(now);
@@ -1010,10 +1017,17 @@ impl Cluster {
                     received += 1;
                     let us = (at.saturating_since(t0).as_nanos() / 1000) as i64;
                     rtts_us.push(us);
+                    // The ICMP message: the 8-byte header and the echoed data.
+                    let bytes = size + 8;
+                    let time = match (timed, busybox) {
+                        (false, _) => String::new(),
+                        (true, true) => format!(" time={:.3} ms", us as f64 / 1000.0),
+                        (true, false) => format!(" time={}", iputils_time(us)),
+                    };
                     out.push_str(&if busybox {
-                        format!("64 bytes from {ip}: seq={seq} ttl=64 time={:.3} ms\n", us as f64 / 1000.0)
+                        format!("{bytes} bytes from {ip}: seq={seq} ttl=64{time}\n")
                     } else {
-                        format!("64 bytes from {ip}: icmp_seq={} ttl=64 time={}\n", seq + 1, iputils_time(us))
+                        format!("{bytes} bytes from {ip}: icmp_seq={} ttl=64{time}\n", seq + 1)
                     });
                 }
                 Some(Outcome::Unreachable { from, code, .. }) if !busybox => {
@@ -1054,7 +1068,7 @@ impl Cluster {
                 "{transmitted} packets transmitted, {received} received{errs}, {loss}% packet loss, time {ms}ms\n"
             ));
         }
-        if !rtts_us.is_empty() {
+        if timed && !rtts_us.is_empty() {
             if busybox {
                 let ms: Vec<f64> = rtts_us.iter().map(|u| *u as f64 / 1000.0).collect();
                 let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1077,15 +1091,16 @@ impl Cluster {
         o
     }
 
-    /// Starts a conversation now without waiting for it.
+    /// Starts a conversation sending `payload` now without waiting for it.
     fn start_conv(
         &mut self,
         from: HostId,
         proto: ConvProto,
         dst: SocketAddrV4,
+        payload: Vec<u8>,
         timeout: SimDuration,
     ) -> ConvId {
-        let spec = ConversationSpec { from, proto, dst, payload: Vec::new(), src_port: None, timeout };
+        let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
         let id = self.world_mut().net.start_conversation(spec);
         self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
         id
