@@ -319,7 +319,9 @@ impl Cluster {
             // Debian-based images install neither iproute2 nor net-tools).
             HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
             HostCommand::Ss(a) => {
-                ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host, self.now())))
+                let sockets = self.world().net.socket_table(host, self.now());
+                let kernel = if a.summary { self.kernel_tcp(target) } else { Default::default() };
+                ExecOutput::out(super::ss::render_with_summary(&a, &sockets, kernel))
             }
             // busybox's netstat applet in busybox-based images; nodes (the kind node image)
             // and hosts have iproute2's `ss`, not net-tools.
@@ -564,6 +566,31 @@ impl Cluster {
             dns_config.as_ref(),
         )
         .unwrap_or(host_conf)
+    }
+
+    /// The kernel-wide TCP counters `ss -s` reads: a node's kernel holds its own namespace's
+    /// sockets and those of its pods; an external host is a kernel of its own.
+    fn kernel_tcp(&self, target: &Target) -> super::ss::KernelTcp {
+        let w = self.world();
+        let node = match target {
+            Target::Node(n) => w.node_index(n),
+            Target::Pod { namespace, name } => w.pods.get(&pod_key(namespace, name)).map(|p| p.node),
+            Target::Host(_) => None,
+        };
+        let mut hosts: Vec<HostId> = match node.and_then(|i| w.nodes.get(i).map(|n| (i, n))) {
+            Some((i, n)) => {
+                std::iter::once(n.host).chain(w.pods.values().filter(|p| p.node == i).map(|p| p.host)).collect()
+            }
+            None => self.host_of(target).into_iter().collect(),
+        };
+        // hostNetwork pods share the node's namespace.
+        hosts.sort();
+        hosts.dedup();
+        let mut k = super::ss::KernelTcp::default();
+        for h in hosts {
+            k.add(&w.net.socket_table(h, self.now()));
+        }
+        k
     }
 
     fn image_of(&self, target: &Target) -> String {
