@@ -5,7 +5,8 @@
 //! whose first packet is NATed by the rules too. Nothing here decides where a packet goes.
 //!
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
-//! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
+//! Couldn't connect to server`), in pods the tools their image ships (`image_tools`: busybox's
+//! wget/nc/ping/netstat/traceroute, netshoot's iputils ping and ss), iputils ping and OpenBSD nc
 //! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
 //! conntrack (see sim-net), tcpdump (`tcpdump.rs`), iproute2 `ss` (`ss.rs`), busybox `netstat`
 //! (`netstat.rs`), busybox and Linux `traceroute` (`traceroute.rs`). Left out: `curl -v`, TLS (an `https://`
@@ -22,6 +23,7 @@ use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEve
 
 use super::command::{HostCommand, parse};
 use super::curl::WgetArgs;
+use super::image_tools::{Netcat, Userland};
 use super::ping::PingFlavour;
 use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
@@ -160,8 +162,12 @@ impl Cluster {
             };
         };
         let is_pod = matches!(target, Target::Pod { .. });
+        // What a pod's image ships; nodes and hosts are Debian machines with the usual tools.
+        let userland = is_pod.then(|| Userland::of_image(&self.image_of(target)));
+        let not_found = |tool: &str| ExecOutput::err(format!("sh: {tool}: not found"), 127);
         match cmd {
             HostCommand::Curl(c) => self.run_curl(target, host, &c),
+            HostCommand::Wget(_) if userland.is_some_and(|u| !u.has_wget()) => not_found("wget"),
             HostCommand::Wget(w) => self.wget(target, host, &w),
             HostCommand::Nslookup { args } => self.nslookup(target, &args),
             HostCommand::Dig { args } => self.dig(target, &args),
@@ -176,11 +182,19 @@ impl Cluster {
                 _ => ExecOutput { exit_code: 2, ..Default::default() },
             },
             HostCommand::Ping { host: dst, count, wait, size } => {
-                let flavour = if is_pod { PingFlavour::Busybox } else { PingFlavour::Iputils };
-                self.ping(target, host, &dst, PingRun { count, wait, size, flavour })
+                match userland.map_or(Some(PingFlavour::Iputils), Userland::ping) {
+                    Some(flavour) => self.ping(target, host, &dst, PingRun { count, wait, size, flavour }),
+                    None => not_found("ping"),
+                }
             }
             HostCommand::Nc { host: dst, port, udp, zero_io, verbose, wait } => {
-                self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, is_pod)
+                match userland.map_or(Some(Netcat::OpenBsd), Userland::nc) {
+                    Some(nc) => {
+                        let busybox = nc == Netcat::Busybox;
+                        self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, busybox)
+                    }
+                    None => not_found("nc"),
+                }
             }
             HostCommand::Cat { path } => self.cat(target, &path),
             HostCommand::Env => {
@@ -315,9 +329,9 @@ impl Cluster {
             HostCommand::Tcpdump(t) => self.tcpdump(target, host, &t, None),
             HostCommand::Kill { args } => self.kill(target, &args),
             HostCommand::Jobs => self.jobs_list(target),
-            // Pods' images carry no iproute2 (busybox has no `ss` applet; nginx and the other
-            // Debian-based images install neither iproute2 nor net-tools).
-            HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
+            // busybox has no `ss` applet; nginx and the other Debian-based images install
+            // neither iproute2 nor net-tools.
+            HostCommand::Ss(_) if userland.is_some_and(|u| !u.has_ss()) => not_found("ss"),
             HostCommand::Ss(a) => {
                 let sockets = self.world().net.socket_table(host, self.now());
                 let kernel = if a.summary { self.kernel_tcp(target) } else { Default::default() };
@@ -325,22 +339,23 @@ impl Cluster {
             }
             // busybox's netstat applet in busybox-based images; nodes (the kind node image)
             // and hosts have iproute2's `ss`, not net-tools.
-            HostCommand::Netstat(a)
-                if is_pod && super::netstat::image_has_busybox(&self.image_of(target)) =>
-            {
+            HostCommand::Netstat(a) if userland.is_some_and(Userland::has_busybox_netstat) => {
                 let (stdout, stderr) =
                     super::netstat::render(&a, &self.world().net.socket_table(host, self.now()));
                 ExecOutput { stdout, stderr, ..Default::default() }
             }
-            HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),
+            HostCommand::Netstat(_) if userland == Some(Userland::Netshoot) => ExecOutput::err(
+                "netstat: netsim simulates busybox's netstat, not net-tools' (this image's); ss is simulated",
+                1,
+            ),
+            HostCommand::Netstat(_) => not_found("netstat"),
             // busybox's applet in busybox-based pods; the traceroute package on nodes and hosts.
-            HostCommand::Traceroute(a) if !is_pod => {
-                self.traceroute(target, host, &a, super::traceroute::Flavour::Modern)
+            HostCommand::Traceroute(a) => {
+                match userland.map_or(Some(super::traceroute::Flavour::Modern), Userland::traceroute) {
+                    Some(flavour) => self.traceroute(target, host, &a, flavour),
+                    None => not_found("traceroute"),
+                }
             }
-            HostCommand::Traceroute(a) if super::netstat::image_has_busybox(&self.image_of(target)) => {
-                self.traceroute(target, host, &a, super::traceroute::Flavour::Busybox)
-            }
-            HostCommand::Traceroute(_) => ExecOutput::err("sh: traceroute: not found", 127),
         }
     }
 
@@ -1105,6 +1120,10 @@ impl Cluster {
             } else {
                 out.push_str(&iputils_rtt_line(&rtts_us));
             }
+        } else if !busybox {
+            // iputils' finish() ends with putchar('\n') after the rtt line it may print; with no
+            // round trip to show that is an empty line (measured, 20221126).
+            out.push('\n');
         }
         let mut o = ExecOutput {
             stdout: out,

@@ -334,14 +334,7 @@ pub fn render(args: &SsArgs, sockets: &[SocketEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sa(s: &str) -> SocketAddrV4 {
-        s.parse().unwrap()
-    }
-
-    fn entry(proto: SockProto, state: SocketState, local: &str, peer: &str, send_q: u32) -> SocketEntry {
-        SocketEntry { proto, state, local: sa(local), peer: sa(peer), recv_q: 0, send_q }
-    }
+    use crate::cluster::socket_fixtures::{entry, real};
 
     /// The sockets of the reference namespaces (see tests/data/real-tools/ss/README.md), with
     /// the listeners' backlog 1 of `nc -l`.
@@ -357,11 +350,6 @@ mod tests {
     fn ss(line: &str, sockets: &[SocketEntry]) -> String {
         let words: Vec<String> = line.split_whitespace().skip(1).map(String::from).collect();
         render(&parse_ss(&words).unwrap(), sockets)
-    }
-
-    fn real(name: &str) -> String {
-        let path = format!("{}/../tests/data/real-tools/ss/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]
