@@ -23,9 +23,9 @@ use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEve
 
 use super::command::{HostCommand, parse};
 use super::curl::WgetArgs;
+use super::facade::{Cluster, Target};
 use super::image_tools::{Netcat, Userland};
 use super::ping::PingFlavour;
-use super::facade::{Cluster, Target};
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
 use crate::dns::command::{DigCommand, NslookupCommand};
@@ -114,6 +114,20 @@ fn ip_addr_of(all: &str, dev: &str) -> Option<String> {
 impl Cluster {
     /// Runs `line` on `target`.
     pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
+        // A pod's command runs under `kubectl exec POD -- ...` (no `-t`): its output is a pipe.
+        let tty = self.stdout_tty && !matches!(target, Target::Pod { .. });
+        self.exec_with_tty(target, line, tty)
+    }
+
+    /// [`Cluster::exec`] with the command's standard output a terminal or not.
+    pub(crate) fn exec_with_tty(&mut self, target: &Target, line: &str, tty: bool) -> ExecOutput {
+        let saved = std::mem::replace(&mut self.stdout_tty, tty);
+        let out = self.exec_line(target, line);
+        self.stdout_tty = saved;
+        out
+    }
+
+    fn exec_line(&mut self, target: &Target, line: &str) -> ExecOutput {
         // `tcpdump ... &`: a background job (cluster/tcpdump.rs).
         if let Some(command) = super::tcpdump::background(line) {
             return self.exec_background(target, command);
@@ -593,9 +607,9 @@ impl Cluster {
             Target::Host(_) => None,
         };
         let mut hosts: Vec<HostId> = match node.and_then(|i| w.nodes.get(i).map(|n| (i, n))) {
-            Some((i, n)) => {
-                std::iter::once(n.host).chain(w.pods.values().filter(|p| p.node == i).map(|p| p.host)).collect()
-            }
+            Some((i, n)) => std::iter::once(n.host)
+                .chain(w.pods.values().filter(|p| p.node == i).map(|p| p.host))
+                .collect(),
             None => self.host_of(target).into_iter().collect(),
         };
         // hostNetwork pods share the node's namespace.

@@ -137,9 +137,15 @@ mod tests {
     #[test]
     fn tools_follow_the_userland() {
         let bb = Userland::Busybox;
-        assert_eq!((bb.ping(), bb.nslookup(), bb.has_ss()), (Some(PingFlavour::Busybox), NslookupImpl::Busybox, false));
+        assert_eq!(
+            (bb.ping(), bb.nslookup(), bb.has_ss()),
+            (Some(PingFlavour::Busybox), NslookupImpl::Busybox, false)
+        );
         let ns = Userland::Netshoot;
-        assert_eq!((ns.ping(), ns.nslookup(), ns.has_ss()), (Some(PingFlavour::Iputils), NslookupImpl::Bind9, true));
+        assert_eq!(
+            (ns.ping(), ns.nslookup(), ns.has_ss()),
+            (Some(PingFlavour::Iputils), NslookupImpl::Bind9, true)
+        );
         assert!(!ns.has_busybox_netstat() && ns.has_wget());
         assert_eq!((bb.nc(), ns.nc()), (Some(Netcat::Busybox), Some(Netcat::OpenBsd)));
         let bare = Userland::Bare;

@@ -83,9 +83,9 @@ pub fn parse_ss(args: &[String]) -> Result<SsArgs, CommandError> {
                 "ipv4" => a.ipv4 = true,
                 "ipv6" => a.ipv6_only = true,
                 "summary" => a.summary = true,
-                "processes" | "extended" | "options" | "info" | "memory" | "resolve" | "unix"
-                | "raw" | "sctp" | "kill" | "oneline" | "family" | "query" | "socket" | "events"
-                | "threads" | "net" => return Err(not_simulated(&format!("--{long}"))),
+                "processes" | "extended" | "options" | "info" | "memory" | "resolve" | "unix" | "raw"
+                | "sctp" | "kill" | "oneline" | "family" | "query" | "socket" | "events" | "threads"
+                | "net" => return Err(not_simulated(&format!("--{long}"))),
                 _ => return Err(invalid(format!("ss: unrecognized option '{arg}'"))),
             }
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
@@ -100,8 +100,8 @@ pub fn parse_ss(args: &[String]) -> Result<SsArgs, CommandError> {
                     '4' => a.ipv4 = true,
                     '6' => a.ipv6_only = true,
                     's' => a.summary = true,
-                    'p' | 'e' | 'o' | 'i' | 'm' | 'r' | 'x' | 'w' | 'S' | 'M' | 'd' | '0' | 'K'
-                    | 'O' | 'E' | 'T' | 'b' | 'Z' | 'z' | 'N' | 'f' | 'A' | 'D' | 'F' => {
+                    'p' | 'e' | 'o' | 'i' | 'm' | 'r' | 'x' | 'w' | 'S' | 'M' | 'd' | '0' | 'K' | 'O'
+                    | 'E' | 'T' | 'b' | 'Z' | 'z' | 'N' | 'f' | 'A' | 'D' | 'F' => {
                         return Err(not_simulated(&format!("-{c}")));
                     }
                     'h' | 'V' => return Err(not_simulated(&format!("-{c}"))),
