@@ -398,13 +398,7 @@ impl Progress {
 
 /// curl's `pgrs_est_percent`.
 fn est_percent(total: u64, cur: u64) -> u64 {
-    if total > 10_000 {
-        cur / (total / 100)
-    } else if total > 0 {
-        cur * 100 / total
-    } else {
-        0
-    }
+    if total > 10_000 { cur / (total / 100) } else { (cur * 100).checked_div(total).unwrap_or(0) }
 }
 
 /// curl's `max5data`: a size in at most five columns (`  615`, ` 600k`, `12.3M`).
