@@ -285,7 +285,10 @@ pub fn render(args: &SsArgs, sockets: &[SocketEntry]) -> String {
             }
         }
     }
-    let enabled: Vec<usize> = (0..COLUMNS.len()).filter(|&i| i != 0 || show_netid).collect();
+    // ss drops the State column when its state filter holds one state: UDP's default (ESTAB).
+    let show_state = !(udp && !tcp && !args.all && !args.listening);
+    let enabled: Vec<usize> =
+        (0..COLUMNS.len()).filter(|&i| (i != 0 || show_netid) && (i != 1 || show_state)).collect();
     let mut lines: Vec<Vec<String>> = Vec::new();
     if !args.no_header {
         lines.push(enabled.iter().map(|&i| COLUMNS[i].0.to_string()).collect());
@@ -368,6 +371,8 @@ mod tests {
         ];
         assert_eq!(ss("ss -tan", &c), real("client-tan.stdout"));
         assert_eq!(ss("ss -uan", &c), real("client-uan.stdout"));
+        let udp = vec![entry(SockProto::Udp, SocketState::Established, "127.0.0.1:52379", "127.0.0.1:53", 0)];
+        assert_eq!(ss("ss -un", &udp), real("udp-connected-un.stdout"));
         let syn = vec![
             entry(SockProto::Tcp, SocketState::SynSent, "10.99.0.2:50882", "10.99.0.3:81", 1),
             entry(SockProto::Tcp, SocketState::Established, "10.99.0.2:36646", "10.99.0.1:80", 0),
