@@ -2,8 +2,8 @@
 //! before it runs `ping`, `wget`, `nc`, `netstat`, `traceroute`, `ss` or `nslookup` in a pod.
 //!
 //! Three userlands cover the images the articles use. busybox-based images (`busybox`,
-//! `alpine`, any `*alpine*` tag such as `nginx:1.27-alpine`, and `curlimages/curl`, which is
-//! built on Alpine) have busybox's applets: `wget`, `nc`, `ping`, `netstat`, `traceroute`,
+//! `alpine`, any `*alpine*` tag such as `nginx:1.27-alpine`, and `curlimages/curl` and the
+//! ingress-nginx controller, which are built on Alpine) have busybox's applets: `wget`, `nc`, `ping`, `netstat`, `traceroute`,
 //! `nslookup`, and no `ss`. `nicolaka/netshoot` is an Alpine toolbox whose packages replace
 //! some applets: iputils `ping`, OpenBSD `nc`, iproute2 `ss`, the traceroute package, bind9's
 //! `nslookup`, net-tools' `netstat` (not simulated), busybox's `wget`. Every other image is taken as Debian-based with
@@ -44,7 +44,9 @@ impl Userland {
         let (repo, tag) = last.split_once(':').unwrap_or((last, "latest"));
         let path = without_digest.split(':').next().unwrap_or(without_digest);
         let path = path.strip_prefix("docker.io/").unwrap_or(path);
-        if matches!(repo, "busybox" | "alpine") || tag.contains("alpine") || path == "curlimages/curl" {
+        // The ingress-nginx controller image is built on Alpine too.
+        let alpine_based = path == "curlimages/curl" || path.ends_with("ingress-nginx/controller");
+        if matches!(repo, "busybox" | "alpine") || tag.contains("alpine") || alpine_based {
             Userland::Busybox
         } else if path == "nicolaka/netshoot" {
             Userland::Netshoot
@@ -119,6 +121,7 @@ mod tests {
             "curlimages/curl",
             "curlimages/curl:8.10.1",
             "docker.io/curlimages/curl:latest",
+            "registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1",
         ] {
             assert_eq!(Userland::of_image(image), Userland::Busybox, "{image}");
         }
