@@ -197,7 +197,10 @@ impl Cluster {
             },
             HostCommand::Ping { host: dst, count, wait, size } => {
                 match userland.map_or(Some(PingFlavour::Iputils), Userland::ping) {
-                    Some(flavour) => self.ping(target, host, &dst, PingRun { count, wait, size, flavour }),
+                    Some(flavour) => match flavour.data_len(&size) {
+                        Ok(size) => self.ping(target, host, &dst, PingRun { count, wait, size, flavour }),
+                        Err((message, code)) => ExecOutput::err(message, code),
+                    },
                     None => not_found("ping"),
                 }
             }

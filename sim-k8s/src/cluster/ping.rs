@@ -23,6 +23,15 @@ const IPUTILS_STAMP_LEN: u32 = 16;
 /// busybox's timestamp, a 32-bit microsecond counter: 4 bytes.
 const BUSYBOX_STAMP_LEN: u32 = 4;
 
+/// `-s SIZE` as typed: each ping reads (and words its complaint about) it itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SizeArg {
+    /// No `-s`: [`DEFAULT_DATA_LEN`].
+    Default,
+    /// `-s` and its argument.
+    Given(String),
+}
+
 /// Which ping fills the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PingFlavour {
@@ -33,6 +42,43 @@ pub enum PingFlavour {
 }
 
 impl PingFlavour {
+    /// The data length `-s` asks for, or the message and exit status the ping dies with
+    /// (measured: iputils 20221126, busybox 1.35). A size whose request fits no IPv4 datagram
+    /// (over 65507) makes the real pings' sends fail with EMSGSIZE, which netsim does not
+    /// simulate: it says so instead.
+    pub fn data_len(self, arg: &SizeArg) -> Result<u32, (String, i32)> {
+        let SizeArg::Given(v) = arg else { return Ok(DEFAULT_DATA_LEN) };
+        let n = match self {
+            PingFlavour::Iputils => match v.parse::<i64>() {
+                Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => n as u64,
+                Ok(_) => {
+                    return Err((
+                        format!("ping: invalid argument: '{v}': out of range: 0 <= value <= 2147483647"),
+                        1,
+                    ));
+                }
+                Err(_) => return Err((format!("ping: invalid argument: '{v}'"), 1)),
+            },
+            // xatou16: digits only, at most 65535.
+            PingFlavour::Busybox => match v.parse::<u64>() {
+                Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) && n <= 65535 => n,
+                Ok(_) if v.bytes().all(|b| b.is_ascii_digit()) => {
+                    return Err((format!("ping: number {v} is not in 0..65535 range"), 1));
+                }
+                _ => return Err((format!("ping: invalid number '{v}'"), 1)),
+            },
+        };
+        if n > u64::from(MAX_DATA_LEN) {
+            return Err((
+                format!(
+                    "ping: netsim: -s {n} does not fit an IPv4 datagram (at most {MAX_DATA_LEN} data bytes are simulated)"
+                ),
+                2,
+            ));
+        }
+        Ok(n as u32)
+    }
+
     /// True when `data_len` bytes hold the send timestamp, so that a reply's round trip is
     /// known and printed (`time=`, the rtt summary).
     pub fn timed(self, data_len: u32) -> bool {
@@ -88,6 +134,27 @@ mod tests {
         assert_eq!(b.len(), 56);
         assert_eq!(&b[..4], &1_500_000u32.to_le_bytes());
         assert!(b[4..].iter().all(|x| *x == 0));
+    }
+
+    #[test]
+    fn sizes_as_each_ping_reads_them() {
+        let given = |v: &str| SizeArg::Given(v.to_string());
+        let (ip, bb) = (PingFlavour::Iputils, PingFlavour::Busybox);
+        assert_eq!(ip.data_len(&SizeArg::Default), Ok(56));
+        assert_eq!(bb.data_len(&given("100")), Ok(100));
+        assert_eq!(ip.data_len(&given("abc")), Err(("ping: invalid argument: 'abc'".into(), 1)));
+        assert_eq!(
+            ip.data_len(&given("-1")),
+            Err(("ping: invalid argument: '-1': out of range: 0 <= value <= 2147483647".into(), 1))
+        );
+        assert_eq!(bb.data_len(&given("-1")), Err(("ping: invalid number '-1'".into(), 1)));
+        assert_eq!(bb.data_len(&given("1x")), Err(("ping: invalid number '1x'".into(), 1)));
+        assert_eq!(
+            bb.data_len(&given("70000")),
+            Err(("ping: number 70000 is not in 0..65535 range".into(), 1))
+        );
+        assert_eq!(ip.data_len(&given("65508")).map_err(|e| e.1), Err(2));
+        assert_eq!(bb.data_len(&given("65507")), Ok(65507));
     }
 
     #[test]
