@@ -29,12 +29,16 @@ pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod faults;
+pub mod image_tools;
 pub mod lb_health;
 pub mod logs;
 pub mod netstat;
 pub mod ops;
+pub mod ping;
 pub mod pipeline;
 pub mod proxy_view;
+#[cfg(test)]
+mod socket_fixtures;
 pub mod ss;
 pub mod tcpdump;
 pub mod trace_report;

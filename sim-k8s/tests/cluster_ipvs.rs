@@ -42,7 +42,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: tools}
 spec:
-  containers: [{name: tools, image: debian:12, command: [sleep, "3600"]}]
+  containers: [{name: tools, image: alpine:3.19, command: [sleep, "3600"]}]
 "#;
 
 fn cluster(mode: Option<ProxyMode>) -> Cluster {

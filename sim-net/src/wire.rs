@@ -309,6 +309,10 @@ pub struct Packet {
     pub payload: Payload,
 }
 
+/// The most of an offending datagram an ICMP error quotes: 576 − 20 (IP) − 8 (ICMP), the
+/// `room` of the kernel's `icmp_send`.
+pub const ICMP_ERROR_QUOTE_MAX: u64 = 548;
+
 /// Linux's default TTL for locally generated packets (`net.ipv4.ip_default_ttl`).
 pub const DEFAULT_TTL: u8 = 64;
 
@@ -343,14 +347,18 @@ impl Packet {
         self.transport.protocol()
     }
     /// Total length on the wire in bytes (IPv4 20 + TCP 20 / UDP 8 / ICMP 8 / SCTP common
-    /// header 12 and a chunk header 4 + payload), as
+    /// header 12 and a chunk header 4 + payload; an ICMP error's payload is the quoted
+    /// datagram, at most 548 bytes of it), as
     /// iptables' byte counters count it.
     pub fn len(&self) -> u64 {
         let l4 = match &self.transport {
             Transport::Tcp { .. } => 20,
             Transport::Udp { .. } => 8,
             Transport::Sctp { .. } => 16,
-            Transport::Icmp(Icmp::DestUnreachable { .. } | Icmp::TimeExceeded { .. }) => 8 + 28,
+            // icmp_send quotes as much of the offending datagram as fits 576 bytes.
+            Transport::Icmp(Icmp::DestUnreachable { original, .. } | Icmp::TimeExceeded { original }) => {
+                8 + original.len().min(ICMP_ERROR_QUOTE_MAX)
+            }
             Transport::Icmp(_) => 8,
         };
         20 + l4 + self.payload.len() as u64

@@ -18,8 +18,9 @@ pub enum HostCommand {
     Dig { args: Vec<String> },
     /// `getent hosts NAME`.
     GetentHosts { name: String },
-    /// `ping [-c N] [-W SECS] HOST`.
-    Ping { host: String, count: u32, wait: u64 },
+    /// `ping [-c N] [-W SECS] [-s SIZE] HOST` (`size`: the data bytes of each request, judged
+    /// by the ping that runs).
+    Ping { host: String, count: u32, wait: u64, size: super::ping::SizeArg },
     /// `nc [-z] [-v] [-u] [-w SECS] HOST PORT`.
     Nc { host: String, port: u16, udp: bool, zero_io: bool, verbose: bool, wait: Option<u64> },
     /// `cat FILE` (only `/etc/resolv.conf` and `/etc/hosts` exist).
@@ -369,9 +370,16 @@ fn parse_timeout(args: &[String]) -> Result<HostCommand, CommandError> {
 fn parse_ping(args: &[String]) -> Result<HostCommand, CommandError> {
     // iputils' MAXWAIT: with no -W, ping lingers 10 s for the answers after its last request.
     let (mut host, mut count, mut wait) = (None, 4u32, 10u64);
+    let mut size = super::ping::SizeArg::Default;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "-s" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| CommandError::usage("ping: option requires an argument -- 's'", 2))?;
+                size = super::ping::SizeArg::Given(v.clone());
+            }
             "-c" => {
                 count = it
                     .next()
@@ -388,7 +396,7 @@ fn parse_ping(args: &[String]) -> Result<HostCommand, CommandError> {
     }
     let host =
         host.ok_or_else(|| CommandError::usage("ping: usage error: Destination address required", 2))?;
-    Ok(HostCommand::Ping { host, count: count.min(100), wait: wait.max(1) })
+    Ok(HostCommand::Ping { host, count: count.min(100), wait: wait.max(1), size })
 }
 
 fn parse_nc(args: &[String]) -> Result<HostCommand, CommandError> {
@@ -426,6 +434,7 @@ fn parse_nc(args: &[String]) -> Result<HostCommand, CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::ping::SizeArg;
 
     #[test]
     fn words_and_quotes() {
@@ -464,8 +473,13 @@ mod tests {
     fn ping_nc_wget() {
         assert_eq!(
             parse("ping -c 2 10.96.0.1").unwrap(),
-            HostCommand::Ping { host: "10.96.0.1".into(), count: 2, wait: 10 }
+            HostCommand::Ping { host: "10.96.0.1".into(), count: 2, wait: 10, size: SizeArg::Default }
         );
+        assert_eq!(
+            parse("ping -c 1 -s 100 x").unwrap(),
+            HostCommand::Ping { host: "x".into(), count: 1, wait: 10, size: SizeArg::Given("100".into()) }
+        );
+        assert_eq!(parse("ping -s").unwrap_err().message, "ping: option requires an argument -- 's'");
         assert_eq!(
             parse("nc -zv mysql 3306").unwrap(),
             HostCommand::Nc {

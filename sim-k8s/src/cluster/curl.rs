@@ -6,8 +6,9 @@
 //! headers, `-v`'s `*`/`>`/`<` lines on stderr, `-w` variables, and their error lines and exit
 //! statuses (curl 6 resolve, 7 connect, 22 `-f`, 28 timeout, 52 empty reply, 56 reset).
 //!
-//! Left out: curl's progress meter (printed by the real curl on stderr when stdout is not a
-//! terminal and `-s` is not given; its speeds are wall-clock figures), TLS (an `https://` URL is
+//! curl's progress meter goes to stderr when the body does not go to the terminal (a pipe,
+//! `>`, `-o FILE`, `kubectl exec` without `-t`) and `-s` is not given: its header and its last
+//! line, speeds from simulated time. Left out: the meter interleaved with `-v`'s lines, TLS (an `https://` URL is
 //! plain HTTP to port 443, and `-k` changes nothing), redirects followed by `-L` (the 3xx is
 //! printed), files written by `-o` (the body is discarded).
 
@@ -343,6 +344,97 @@ fn write_out(format: &str, t: &Transfer<'_>, stderr: &mut String) -> String {
     out
 }
 
+/// What curl's progress meter shows at the end of a command (lib/progress.c of curl 8,
+/// `progress_meter`): the two header lines, then the last state of the line it redraws with
+/// `\r`, as a terminal shows it. Speeds are the simulated bytes over simulated time; the
+/// current speed is the average (curl's is over its last samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Progress {
+    /// Body bytes received.
+    dl: u64,
+    /// `Content-Length`, when the response had one.
+    dl_expected: Option<u64>,
+    /// Request body bytes sent (`-d`).
+    ul: u64,
+    /// The upload's size, when there is one.
+    ul_expected: Option<u64>,
+    /// Time spent.
+    spent: SimDuration,
+}
+
+/// The meter's header, as curl 8 prints it.
+const METER_HEADER: &str = "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n";
+
+impl Progress {
+    fn meter(&self) -> String {
+        let total_expected = self.ul_expected.unwrap_or(self.ul) + self.dl_expected.unwrap_or(self.dl);
+        let total_pct = est_percent(total_expected, self.dl + self.ul);
+        let dl_pct = self.dl_expected.map_or(0, |t| est_percent(t, self.dl));
+        let ul_pct = self.ul_expected.map_or(0, |t| est_percent(t, self.ul));
+        let us = (self.spent.as_nanos() / 1_000).max(1);
+        let speed = |bytes: u64| bytes.saturating_mul(1_000_000) / us;
+        let (dl_speed, ul_speed) = (speed(self.dl), speed(self.ul));
+        let spent_secs = us / 1_000_000;
+        // The estimate of the whole transfer, from the known sizes and the average speeds.
+        let total_secs = match (self.dl_expected, dl_speed) {
+            (Some(t), s) if s > 0 => t / s,
+            _ => 0,
+        };
+        let left = total_secs.saturating_sub(spent_secs);
+        format!(
+            "{METER_HEADER}{total_pct:>3} {}  {dl_pct:>3} {}  {ul_pct:>3} {}  {}  {} {} {} {} {}\n",
+            max5(total_expected),
+            max5(self.dl),
+            max5(self.ul),
+            max5(dl_speed),
+            max5(ul_speed),
+            time8(total_secs),
+            time8(spent_secs),
+            time8(left),
+            max5(dl_speed),
+        )
+    }
+}
+
+/// curl's `pgrs_est_percent`.
+fn est_percent(total: u64, cur: u64) -> u64 {
+    if total > 10_000 { cur / (total / 100) } else { (cur * 100).checked_div(total).unwrap_or(0) }
+}
+
+/// curl's `max5data`: a size in at most five columns (`  615`, ` 600k`, `12.3M`).
+fn max5(bytes: u64) -> String {
+    const K: u64 = 1024;
+    const M: u64 = 1024 * K;
+    const G: u64 = 1024 * M;
+    if bytes < 100_000 {
+        format!("{bytes:>5}")
+    } else if bytes < 10_000 * K {
+        format!("{:>4}k", bytes / K)
+    } else if bytes < 100 * M {
+        format!("{:>2}.{}M", bytes / M, (bytes % M) / (M / 10))
+    } else if bytes < 10_000 * M {
+        format!("{:>4}M", bytes / M)
+    } else if bytes < 100 * G {
+        format!("{:>2}.{}G", bytes / G, (bytes % G) / (G / 10))
+    } else {
+        format!("{:>4}G", bytes / G)
+    }
+}
+
+/// curl's `time2str`: `--:--:--` for nothing, else `H:MM:SS` in eight columns.
+fn time8(secs: u64) -> String {
+    if secs == 0 {
+        return "--:--:--".to_string();
+    }
+    let h = secs / 3600;
+    if h <= 99 {
+        format!("{h:>2}:{:02}:{:02}", (secs % 3600) / 60, secs % 60)
+    } else {
+        let d = secs / 86_400;
+        if d <= 999 { format!("{d:>3}d {:02}h", (secs % 86_400) / 3600) } else { format!("{d:>7}d") }
+    }
+}
+
 /// Where one transfer of a `-L` chain leaves curl.
 enum Hop {
     /// The command is over (the last transfer, or a failure).
@@ -357,6 +449,33 @@ impl Cluster {
     /// curl does, other 3xx keep the method). `-i` prints the headers of every response, the
     /// bodies of followed redirects are ignored, and `-w` describes the last transfer.
     pub(super) fn run_curl(&mut self, target: &Target, host: HostId, c: &CurlArgs) -> ExecOutput {
+        let start = self.now();
+        let mut out = self.curl_transfers(target, host, c);
+        // curl hides its meter when the body goes to the terminal (tool_operate.c), and `-s`
+        // hides it always; `-v`'s interleaving of the meter with its lines is not simulated.
+        let to_file = c.output.as_deref().is_some_and(|o| o != "-");
+        if c.url.is_none() || c.silent || c.verbose || (!to_file && self.stdout_tty) {
+            return out;
+        }
+        let mut p = Progress { spent: self.now().saturating_since(start), ..Default::default() };
+        let conv = out.connection.as_ref().and_then(|r| self.world().net.conversation(r.conv));
+        if let Some(Outcome::Completed { response }) = conv.and_then(|cv| cv.outcome.as_ref())
+            && let Some(r) = Response::parse(response)
+        {
+            p.dl = if c.head { 0 } else { r.body.len() as u64 };
+            p.dl_expected = r.headers.get("content-length").and_then(|v| v.trim().parse().ok());
+            if let Some(url) = &c.url {
+                let up = c.request(url).body.len() as u64;
+                p.ul = up;
+                p.ul_expected = (up > 0).then_some(up);
+            }
+        }
+        out.stderr = format!("{}{}", p.meter(), out.stderr);
+        out
+    }
+
+    /// curl's transfers (module doc of [`Cluster::run_curl`]).
+    fn curl_transfers(&mut self, target: &Target, host: HostId, c: &CurlArgs) -> ExecOutput {
         let Some(mut url) = c.url.clone() else { return ExecOutput::default() };
         let first_host = url.host.clone();
         let mut method: Option<String> = None;
@@ -851,6 +970,36 @@ impl WgetArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recorded stderr of the real curl as a terminal shows it: each `\r` returns to the
+    /// start of the line, so only the last state of the meter's line stays.
+    fn as_terminal_shows(name: &str) -> String {
+        let path = format!("{}/../tests/data/real-tools/curl/{name}", env!("CARGO_MANIFEST_DIR"));
+        let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        raw.split_inclusive('\n').map(|l| l.rsplit('\r').next().unwrap_or(l)).collect()
+    }
+
+    #[test]
+    fn progress_meter_as_curl_prints_it() {
+        // 12 bytes in 10 ms: 1200 bytes/s (the recording's average was 1172, its current 1200).
+        let p = Progress {
+            dl: 12,
+            dl_expected: Some(12),
+            spent: SimDuration::from_millis(10),
+            ..Default::default()
+        };
+        assert_eq!(p.meter(), as_terminal_shows("pipe.stderr").replace("  1172 ", "  1200 "));
+        let refused = Progress::default().meter();
+        assert!(as_terminal_shows("refused.stderr").starts_with(&refused), "{refused}");
+        assert_eq!(
+            (max5(615), max5(614_400), max5(12_897_485)),
+            ("  615".into(), " 600k".into(), "12.3M".into())
+        );
+        assert_eq!(
+            (time8(0), time8(5), time8(3_725)),
+            ("--:--:--".into(), " 0:00:05".into(), " 1:02:05".into())
+        );
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()

@@ -5,7 +5,8 @@
 //! whose first packet is NATed by the rules too. Nothing here decides where a packet goes.
 //!
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
-//! Couldn't connect to server`), busybox wget/nc/ping inside pods, iputils ping and OpenBSD nc
+//! Couldn't connect to server`), in pods the tools their image ships (`image_tools`: busybox's
+//! wget/nc/ping/netstat/traceroute, netshoot's iputils ping and ss), iputils ping and OpenBSD nc
 //! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
 //! conntrack (see sim-net), tcpdump (`tcpdump.rs`), iproute2 `ss` (`ss.rs`), busybox `netstat`
 //! (`netstat.rs`), busybox and Linux `traceroute` (`traceroute.rs`). Left out: `curl -v`, TLS (an `https://`
@@ -23,6 +24,8 @@ use sim_net::network::{ConvId, ConvProto, Conversation, ConversationSpec, NetEve
 use super::command::{HostCommand, parse};
 use super::curl::WgetArgs;
 use super::facade::{Cluster, Target};
+use super::image_tools::{Netcat, Userland};
+use super::ping::PingFlavour;
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
 use crate::dns::command::{DigCommand, NslookupCommand};
@@ -34,6 +37,15 @@ use crate::http::Response as HttpResponse;
 pub use super::curl::CURL_USER_AGENT;
 /// Linux gives up on a TCP connect after `tcp_syn_retries` = 6 retransmissions: 127 s.
 pub const TCP_CONNECT_GIVE_UP: SimDuration = SimDuration::from_secs(127);
+
+/// One `ping` run: `-c`, `-W`, `-s` and which ping it is.
+#[derive(Clone, Copy, Debug)]
+struct PingRun {
+    count: u32,
+    wait: u64,
+    size: u32,
+    flavour: PingFlavour,
+}
 
 /// What a command printed and how the connection it made went.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,6 +114,20 @@ fn ip_addr_of(all: &str, dev: &str) -> Option<String> {
 impl Cluster {
     /// Runs `line` on `target`.
     pub fn exec(&mut self, target: &Target, line: &str) -> ExecOutput {
+        // A pod's command runs under `kubectl exec POD -- ...` (no `-t`): its output is a pipe.
+        let tty = self.stdout_tty && !matches!(target, Target::Pod { .. });
+        self.exec_with_tty(target, line, tty)
+    }
+
+    /// [`Cluster::exec`] with the command's standard output a terminal or not.
+    pub(crate) fn exec_with_tty(&mut self, target: &Target, line: &str, tty: bool) -> ExecOutput {
+        let saved = std::mem::replace(&mut self.stdout_tty, tty);
+        let out = self.exec_line(target, line);
+        self.stdout_tty = saved;
+        out
+    }
+
+    fn exec_line(&mut self, target: &Target, line: &str) -> ExecOutput {
         // `tcpdump ... &`: a background job (cluster/tcpdump.rs).
         if let Some(command) = super::tcpdump::background(line) {
             return self.exec_background(target, command);
@@ -150,8 +176,12 @@ impl Cluster {
             };
         };
         let is_pod = matches!(target, Target::Pod { .. });
+        // What a pod's image ships; nodes and hosts are Debian machines with the usual tools.
+        let userland = is_pod.then(|| Userland::of_image(&self.image_of(target)));
+        let not_found = |tool: &str| ExecOutput::err(format!("sh: {tool}: not found"), 127);
         match cmd {
             HostCommand::Curl(c) => self.run_curl(target, host, &c),
+            HostCommand::Wget(_) if userland.is_some_and(|u| !u.has_wget()) => not_found("wget"),
             HostCommand::Wget(w) => self.wget(target, host, &w),
             HostCommand::Nslookup { args } => self.nslookup(target, &args),
             HostCommand::Dig { args } => self.dig(target, &args),
@@ -165,11 +195,23 @@ impl Cluster {
                 Ok(r) if r.status == LookupStatus::Found => ExecOutput::out(getent_hosts(&r)),
                 _ => ExecOutput { exit_code: 2, ..Default::default() },
             },
-            HostCommand::Ping { host: dst, count, wait } => {
-                self.ping(target, host, &dst, count, wait, is_pod)
+            HostCommand::Ping { host: dst, count, wait, size } => {
+                match userland.map_or(Some(PingFlavour::Iputils), Userland::ping) {
+                    Some(flavour) => match flavour.data_len(&size) {
+                        Ok(size) => self.ping(target, host, &dst, PingRun { count, wait, size, flavour }),
+                        Err((message, code)) => ExecOutput::err(message, code),
+                    },
+                    None => not_found("ping"),
+                }
             }
             HostCommand::Nc { host: dst, port, udp, zero_io, verbose, wait } => {
-                self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, is_pod)
+                match userland.map_or(Some(Netcat::OpenBsd), Userland::nc) {
+                    Some(nc) => {
+                        let busybox = nc == Netcat::Busybox;
+                        self.nc(target, host, &dst, port, udp, zero_io, verbose, wait, busybox)
+                    }
+                    None => not_found("nc"),
+                }
             }
             HostCommand::Cat { path } => self.cat(target, &path),
             HostCommand::Env => {
@@ -308,30 +350,33 @@ impl Cluster {
             HostCommand::Tcpdump(t) => self.tcpdump(target, host, &t, None),
             HostCommand::Kill { args } => self.kill(target, &args),
             HostCommand::Jobs => self.jobs_list(target),
-            // Pods' images carry no iproute2 (busybox has no `ss` applet; nginx and the other
-            // Debian-based images install neither iproute2 nor net-tools).
-            HostCommand::Ss(_) if is_pod => ExecOutput::err("sh: ss: not found", 127),
+            // busybox has no `ss` applet; nginx and the other Debian-based images install
+            // neither iproute2 nor net-tools.
+            HostCommand::Ss(_) if userland.is_some_and(|u| !u.has_ss()) => not_found("ss"),
             HostCommand::Ss(a) => {
-                ExecOutput::out(super::ss::render(&a, &self.world().net.socket_table(host, self.now())))
+                let sockets = self.world().net.socket_table(host, self.now());
+                let kernel = if a.summary { self.kernel_tcp(target) } else { Default::default() };
+                ExecOutput::out(super::ss::render_with_summary(&a, &sockets, kernel))
             }
             // busybox's netstat applet in busybox-based images; nodes (the kind node image)
             // and hosts have iproute2's `ss`, not net-tools.
-            HostCommand::Netstat(a)
-                if is_pod && super::netstat::image_has_busybox(&self.image_of(target)) =>
-            {
+            HostCommand::Netstat(a) if userland.is_some_and(Userland::has_busybox_netstat) => {
                 let (stdout, stderr) =
                     super::netstat::render(&a, &self.world().net.socket_table(host, self.now()));
                 ExecOutput { stdout, stderr, ..Default::default() }
             }
-            HostCommand::Netstat(_) => ExecOutput::err("sh: netstat: not found", 127),
+            HostCommand::Netstat(_) if userland == Some(Userland::Netshoot) => ExecOutput::err(
+                "netstat: netsim simulates busybox's netstat, not net-tools' (this image's); ss is simulated",
+                1,
+            ),
+            HostCommand::Netstat(_) => not_found("netstat"),
             // busybox's applet in busybox-based pods; the traceroute package on nodes and hosts.
-            HostCommand::Traceroute(a) if !is_pod => {
-                self.traceroute(target, host, &a, super::traceroute::Flavour::Modern)
+            HostCommand::Traceroute(a) => {
+                match userland.map_or(Some(super::traceroute::Flavour::Modern), Userland::traceroute) {
+                    Some(flavour) => self.traceroute(target, host, &a, flavour),
+                    None => not_found("traceroute"),
+                }
             }
-            HostCommand::Traceroute(a) if super::netstat::image_has_busybox(&self.image_of(target)) => {
-                self.traceroute(target, host, &a, super::traceroute::Flavour::Busybox)
-            }
-            HostCommand::Traceroute(_) => ExecOutput::err("sh: traceroute: not found", 127),
         }
     }
 
@@ -557,6 +602,31 @@ impl Cluster {
             dns_config.as_ref(),
         )
         .unwrap_or(host_conf)
+    }
+
+    /// The kernel-wide TCP counters `ss -s` reads: a node's kernel holds its own namespace's
+    /// sockets and those of its pods; an external host is a kernel of its own.
+    fn kernel_tcp(&self, target: &Target) -> super::ss::KernelTcp {
+        let w = self.world();
+        let node = match target {
+            Target::Node(n) => w.node_index(n),
+            Target::Pod { namespace, name } => w.pods.get(&pod_key(namespace, name)).map(|p| p.node),
+            Target::Host(_) => None,
+        };
+        let mut hosts: Vec<HostId> = match node.and_then(|i| w.nodes.get(i).map(|n| (i, n))) {
+            Some((i, n)) => std::iter::once(n.host)
+                .chain(w.pods.values().filter(|p| p.node == i).map(|p| p.host))
+                .collect(),
+            None => self.host_of(target).into_iter().collect(),
+        };
+        // hostNetwork pods share the node's namespace.
+        hosts.sort();
+        hosts.dedup();
+        let mut k = super::ss::KernelTcp::default();
+        for h in hosts {
+            k.add(&w.net.socket_table(h, self.now()));
+        }
+        k
     }
 
     fn image_of(&self, target: &Target) -> String {
@@ -933,15 +1003,10 @@ impl Cluster {
     /// POSTROUTING chain drops fails `sendmsg` with EPERM: iputils says
     /// `ping: sendmsg: Operation not permitted` and counts it transmitted, busybox dies with
     /// `ping: sendto: Operation not permitted`.
-    fn ping(
-        &mut self,
-        target: &Target,
-        host: HostId,
-        dst: &str,
-        count: u32,
-        wait: u64,
-        busybox: bool,
-    ) -> ExecOutput {
+    fn ping(&mut self, target: &Target, host: HostId, dst: &str, run: PingRun) -> ExecOutput {
+        let PingRun { count, wait, size, flavour } = run;
+        let busybox = flavour == PingFlavour::Busybox;
+        let timed = flavour.timed(size);
         let Some(ip) = self.resolve(target, dst) else {
             return if busybox {
                 ExecOutput::err(format!("ping: bad address '{dst}'"), 1)
@@ -951,9 +1016,9 @@ impl Cluster {
         };
         let mut out = String::new();
         out.push_str(&if busybox {
-            format!("PING {dst} ({ip}): 56 data bytes\n")
+            format!("PING {dst} ({ip}): {size} data bytes\n")
         } else {
-            format!("PING {dst} ({ip}) 56(84) bytes of data.\n")
+            format!("PING {dst} ({ip}) {size}({}) bytes of data.\n", size + 28)
         });
         let start = self.now();
         let linger = SimDuration::from_secs(wait);
@@ -968,7 +1033,8 @@ impl Cluster {
             }
             // Outstanding until the program exits: the rest of the sends, then the linger.
             let timeout = SimDuration::from_secs(u64::from(count - 1 - seq)) + linger;
-            let id = self.start_conv(host, ConvProto::Icmp, SocketAddrV4::new(ip, 0), timeout);
+            let data = flavour.echo_data(size, self.now());
+            let id = self.start_conv(host, ConvProto::Icmp, SocketAddrV4::new(ip, 0), data, timeout);
             // The send itself (and an EPERM from the local-out hooks) happens now.
             let now = self.now();
             self.sim.run_until(now);
@@ -1014,10 +1080,17 @@ impl Cluster {
                     received += 1;
                     let us = (at.saturating_since(t0).as_nanos() / 1000) as i64;
                     rtts_us.push(us);
+                    // The ICMP message: the 8-byte header and the echoed data.
+                    let bytes = size + 8;
+                    let time = match (timed, busybox) {
+                        (false, _) => String::new(),
+                        (true, true) => format!(" time={:.3} ms", us as f64 / 1000.0),
+                        (true, false) => format!(" time={}", iputils_time(us)),
+                    };
                     out.push_str(&if busybox {
-                        format!("64 bytes from {ip}: seq={seq} ttl=64 time={:.3} ms\n", us as f64 / 1000.0)
+                        format!("{bytes} bytes from {ip}: seq={seq} ttl=64{time}\n")
                     } else {
-                        format!("64 bytes from {ip}: icmp_seq={} ttl=64 time={}\n", seq + 1, iputils_time(us))
+                        format!("{bytes} bytes from {ip}: icmp_seq={} ttl=64{time}\n", seq + 1)
                     });
                 }
                 Some(Outcome::Unreachable { from, code, .. }) if !busybox => {
@@ -1058,7 +1131,7 @@ impl Cluster {
                 "{transmitted} packets transmitted, {received} received{errs}, {loss}% packet loss, time {ms}ms\n"
             ));
         }
-        if !rtts_us.is_empty() {
+        if timed && !rtts_us.is_empty() {
             if busybox {
                 let ms: Vec<f64> = rtts_us.iter().map(|u| *u as f64 / 1000.0).collect();
                 let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1068,6 +1141,10 @@ impl Cluster {
             } else {
                 out.push_str(&iputils_rtt_line(&rtts_us));
             }
+        } else if !busybox {
+            // iputils' finish() ends with putchar('\n') after the rtt line it may print; with no
+            // round trip to show that is an empty line (measured, 20221126).
+            out.push('\n');
         }
         let mut o = ExecOutput {
             stdout: out,
@@ -1081,15 +1158,16 @@ impl Cluster {
         o
     }
 
-    /// Starts a conversation now without waiting for it.
+    /// Starts a conversation sending `payload` now without waiting for it.
     fn start_conv(
         &mut self,
         from: HostId,
         proto: ConvProto,
         dst: SocketAddrV4,
+        payload: Vec<u8>,
         timeout: SimDuration,
     ) -> ConvId {
-        let spec = ConversationSpec { from, proto, dst, payload: Vec::new(), src_port: None, timeout };
+        let spec = ConversationSpec { from, proto, dst, payload, src_port: None, timeout };
         let id = self.world_mut().net.start_conversation(spec);
         self.schedule_now(ClusterEvent::Net(NetEvent::ConvStart(id)));
         id

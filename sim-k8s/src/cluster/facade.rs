@@ -58,6 +58,9 @@ pub struct Cluster {
     pub(crate) jobs: Vec<super::tcpdump::Job>,
     /// The last process id given to a background job.
     pub(crate) next_pid: u32,
+    /// Whether the running command's standard output is the terminal: not in a pipe, not
+    /// redirected, not under `kubectl exec` without `-t` (curl's progress meter asks).
+    pub(crate) stdout_tty: bool,
 }
 
 impl Cluster {
@@ -70,6 +73,7 @@ impl Cluster {
             shell_files: Default::default(),
             jobs: Vec::new(),
             next_pid: FIRST_JOB_PID - 1,
+            stdout_tty: true,
         };
         c.kick();
         Ok(c)

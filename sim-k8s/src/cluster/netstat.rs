@@ -1,5 +1,4 @@
-//! busybox `netstat` in a pod whose image is busybox-based (busybox, alpine, curlimages/curl,
-//! `*-alpine` tags): the namespace's sockets in the format of busybox's networking/netstat.c
+//! busybox `netstat` in a pod whose image is busybox-based (`image_tools`): the namespace's sockets in the format of busybox's networking/netstat.c
 //! (`"%s   %6lu %6lu %-23s %-23s %-12s"`, TCP then UDP as `/proc/net/tcp` and `/proc/net/udp`
 //! list them, then the UNIX domain section when no `-t`/`-u`/`-w` narrows the protocols).
 //!
@@ -157,35 +156,10 @@ pub fn render(args: &NetstatArgs, sockets: &[SocketEntry]) -> (String, String) {
     (out, stderr)
 }
 
-/// Whether an image carries busybox's applets (its `netstat`) rather than none of these tools.
-pub fn image_has_busybox(image: &str) -> bool {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    let (repo, tag) = last.split_once(':').unwrap_or((last, "latest"));
-    let tag = tag.split('@').next().unwrap_or(tag);
-    matches!(repo, "busybox" | "alpine")
-        || tag.contains("alpine")
-        || image.starts_with("curlimages/curl")
-        || image.starts_with("docker.io/curlimages/curl")
-}
-
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddrV4;
-
     use super::*;
-
-    fn sa(s: &str) -> SocketAddrV4 {
-        s.parse().unwrap()
-    }
-
-    fn entry(proto: SockProto, state: SocketState, local: &str, peer: &str, send_q: u32) -> SocketEntry {
-        SocketEntry { proto, state, local: sa(local), peer: sa(peer), recv_q: 0, send_q }
-    }
-
-    fn real(name: &str) -> String {
-        let path = format!("{}/../tests/data/real-tools/ss/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::cluster::socket_fixtures::{entry, real};
 
     fn netstat(line: &str, sockets: &[SocketEntry]) -> String {
         let words: Vec<String> = line.split_whitespace().skip(1).map(String::from).collect();
@@ -213,15 +187,10 @@ mod tests {
     }
 
     #[test]
-    fn options_and_images() {
+    fn options() {
         let e = parse_netstat(&["-Q".to_string()]).unwrap_err();
         assert_eq!(e.message.lines().next(), real("bb-bad-option.stderr").lines().next());
         assert_eq!(e.exit_code, 1);
         assert!(parse_netstat(&["-tnp".to_string()]).is_err());
-        assert!(image_has_busybox("busybox:1.36"));
-        assert!(image_has_busybox("curlimages/curl"));
-        assert!(image_has_busybox("nginx:1.27-alpine"));
-        assert!(!image_has_busybox("nginx:1.27"));
-        assert!(!image_has_busybox("registry.k8s.io/e2e-test-images/agnhost:2.39"));
     }
 }

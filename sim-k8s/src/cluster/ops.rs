@@ -526,6 +526,7 @@ impl Cluster {
                     pod,
                     namespace,
                     command,
+                    tty,
                     ..
                 }) => {
                     let ns = namespace.unwrap_or_else(|| "default".to_string());
@@ -554,7 +555,9 @@ impl Cluster {
                         }
                         _ => cmd,
                     };
-                    return self.exec(&target, &cmd);
+                    // `-t` gives the command a terminal, if kubectl's own output is one.
+                    let tty = tty && self.stdout_tty;
+                    return self.exec_with_tty(&target, &cmd, tty);
                 }
                 crate::kubectl::RunResult::Delegated(crate::kubectl::KubectlCommand::Logs {
                     pod,

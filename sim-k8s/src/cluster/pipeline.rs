@@ -274,6 +274,7 @@ impl Cluster {
 
     fn pipeline(&mut self, target: &Target, stages: &[String], base: &Path) -> ExecOutput {
         let mut out = ExecOutput::default();
+        let mut earlier_stderr = String::new();
         for (k, stage) in stages.iter().enumerate() {
             let stage = match self.substitute(target, stage, base) {
                 Ok(s) => s,
@@ -284,7 +285,13 @@ impl Cluster {
                 Err(e) => return ExecOutput::err(e, 2),
             };
             let mut o = if k == 0 {
-                self.simple(target, &cmd, base)
+                // Into a pipe or a file, the first command's standard output is no terminal.
+                let piped = stages.len() > 1 || redirects.stdout_null || redirects.stdout.is_some();
+                let saved = self.stdout_tty;
+                self.stdout_tty = saved && !piped;
+                let o = self.simple(target, &cmd, base);
+                self.stdout_tty = saved;
+                o
             } else {
                 match filter(&cmd, &out.stdout) {
                     Ok((stdout, code)) => ExecOutput { stdout, exit_code: code, ..Default::default() },
@@ -293,6 +300,7 @@ impl Cluster {
             };
             if k > 0 {
                 // Earlier stages' errors went to the terminal; their connection is kept.
+                earlier_stderr.clone_from(&out.stderr);
                 o.stderr = format!("{}{}", out.stderr, o.stderr);
                 if o.connection.is_none() {
                     o.connection = out.connection.take();
@@ -329,6 +337,14 @@ impl Cluster {
                 file.push_str(&text);
             }
             out = o;
+        }
+        // The terminal showed the earlier stages' stderr (curl's progress meter, an error) as
+        // they wrote it, before the last stage's output.
+        if !earlier_stderr.is_empty()
+            && out.terminal.is_none()
+            && let Some(rest) = out.stderr.strip_prefix(earlier_stderr.as_str())
+        {
+            out.terminal = Some(format!("{earlier_stderr}{}{rest}", out.stdout));
         }
         out
     }

@@ -4,10 +4,10 @@
 //! Options: `-t`, `-u` (`--tcp`, `--udp`; neither = both, with the `Netid` column), `-l`
 //! (listening and unconnected sockets only), `-a` (all), `-n` (numeric ports; without it ports
 //! outside the ephemeral range are named from Debian's `/etc/services`, as ss's
-//! `resolve_service` does), `-H` (no header), `-4`, `-6` (no IPv6 sockets exist in the model).
-//! Without `-l`/`-a` only connected sockets are shown (ss's default state filter). Options ss
-//! has but netsim does not simulate (`-p`, `-s`, `-e`, `-o`, `-i`, `-m`, `-r`, `-x`, state and
-//! address filters ...) are refused by name.
+//! `resolve_service` does), `-H` (no header), `-4`, `-6` (no IPv6 sockets exist in the model),
+//! `-s` (the summary, [`summary`]). Without `-l`/`-a` only connected sockets are shown (ss's
+//! default state filter). Options ss has but netsim does not simulate (`-p`, `-e`, `-o`, `-i`,
+//! `-m`, `-r`, `-x`, state and address filters ...) are refused by name.
 //!
 //! The layout is ss's `render()` for output that is not a terminal (the simulation's output
 //! is a transcript): each column as wide as its longest field plus its one-space left
@@ -37,6 +37,19 @@ pub struct SsArgs {
     pub no_header: bool,
     /// `-6`: IPv6 sockets only.
     pub ipv6_only: bool,
+    /// `-4` (the model's sockets are all IPv4; recorded because it selects a listing).
+    pub ipv4: bool,
+    /// `-s`: the summary first.
+    pub summary: bool,
+}
+
+impl SsArgs {
+    /// Whether a listing follows the summary: ss exits after it unless an option chose
+    /// socket tables or a family (`-t`, `-u`, `-4`, `-6` clear its `do_default`; `-l`, `-a`,
+    /// `-n` and `-H` do not).
+    pub fn lists(&self) -> bool {
+        !self.summary || self.tcp || self.udp || self.ipv4 || self.ipv6_only
+    }
 }
 
 fn invalid(what: String) -> CommandError {
@@ -49,7 +62,7 @@ fn invalid(what: String) -> CommandError {
 fn not_simulated(what: &str) -> CommandError {
     CommandError {
         message: format!(
-            "ss: netsim does not simulate {what} (simulated: -t -u -l -a -n -H -4 -6 and their long forms)"
+            "ss: netsim does not simulate {what} (simulated: -t -u -l -a -n -H -4 -6 -s and their long forms)"
         ),
         exit_code: 1,
     }
@@ -67,11 +80,12 @@ pub fn parse_ss(args: &[String]) -> Result<SsArgs, CommandError> {
                 "all" => a.all = true,
                 "numeric" => a.numeric = true,
                 "no-header" => a.no_header = true,
-                "ipv4" => {}
+                "ipv4" => a.ipv4 = true,
                 "ipv6" => a.ipv6_only = true,
-                "processes" | "summary" | "extended" | "options" | "info" | "memory" | "resolve" | "unix"
-                | "raw" | "sctp" | "kill" | "oneline" | "family" | "query" | "socket" | "events"
-                | "threads" | "net" => return Err(not_simulated(&format!("--{long}"))),
+                "summary" => a.summary = true,
+                "processes" | "extended" | "options" | "info" | "memory" | "resolve" | "unix" | "raw"
+                | "sctp" | "kill" | "oneline" | "family" | "query" | "socket" | "events" | "threads"
+                | "net" => return Err(not_simulated(&format!("--{long}"))),
                 _ => return Err(invalid(format!("ss: unrecognized option '{arg}'"))),
             }
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
@@ -83,10 +97,11 @@ pub fn parse_ss(args: &[String]) -> Result<SsArgs, CommandError> {
                     'a' => a.all = true,
                     'n' => a.numeric = true,
                     'H' => a.no_header = true,
-                    '4' => {}
+                    '4' => a.ipv4 = true,
                     '6' => a.ipv6_only = true,
-                    'p' | 's' | 'e' | 'o' | 'i' | 'm' | 'r' | 'x' | 'w' | 'S' | 'M' | 'd' | '0' | 'K'
-                    | 'O' | 'E' | 'T' | 'b' | 'Z' | 'z' | 'N' | 'f' | 'A' | 'D' | 'F' => {
+                    's' => a.summary = true,
+                    'p' | 'e' | 'o' | 'i' | 'm' | 'r' | 'x' | 'w' | 'S' | 'M' | 'd' | '0' | 'K' | 'O'
+                    | 'E' | 'T' | 'b' | 'Z' | 'z' | 'N' | 'f' | 'A' | 'D' | 'F' => {
                         return Err(not_simulated(&format!("-{c}")));
                     }
                     'h' | 'V' => return Err(not_simulated(&format!("-{c}"))),
@@ -158,6 +173,79 @@ fn addr_field(a: &SocketAddrV4) -> String {
     format!("{}:", a.ip())
 }
 
+/// The kernel-wide TCP counters of `/proc/net/sockstat`: a namespace shares them with every
+/// namespace of its kernel (a node and its pods), unlike the per-namespace `inuse` and `tw`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelTcp {
+    /// `alloc`: TCP sockets allocated (`tcp_sockets_allocated`), orphans included; request
+    /// sockets (SYN-RECV) and TIME-WAIT sockets are not full sockets and do not count.
+    pub alloc: usize,
+    /// `orphan`: TCP sockets their process has closed, still finishing (`tcp_orphan_count`).
+    pub orphans: usize,
+}
+
+impl KernelTcp {
+    /// Adds one namespace's sockets.
+    pub fn add(&mut self, sockets: &[SocketEntry]) {
+        for s in sockets.iter().filter(|s| s.proto == SockProto::Tcp) {
+            if is_full_socket(s.state) {
+                self.alloc += 1;
+            }
+            if is_orphan(s.state) {
+                self.orphans += 1;
+            }
+        }
+    }
+}
+
+/// A full TCP socket: not a request socket (SYN-RECV) and not a timewait socket.
+fn is_full_socket(s: SocketState) -> bool {
+    !matches!(s, SocketState::SynRecv | SocketState::TimeWait)
+}
+
+/// The model's applications close a connection when they are done with it, so a socket
+/// past its FIN (FIN-WAIT-1 on the side closing first, LAST-ACK on the other) has no file.
+fn is_orphan(s: SocketState) -> bool {
+    matches!(s, SocketState::FinWait1 | SocketState::LastAck)
+}
+
+/// `ss -s`: `print_summary` of iproute2 6.1's misc/ss.c over the namespace's
+/// `/proc/net/sockstat` (`sockets: used`, TCP `inuse`/`tw`, UDP `inuse`; RAW and FRAG are 0
+/// in the model, no IPv6 sockets exist) and the kernel-wide TCP `alloc` and `orphan`. `Total`
+/// counts the namespace's sockets that have a file (`sock_inuse`): not request, timewait or
+/// orphaned sockets. The TCP line is `alloc + tw (estab CurrEstab, closed alloc − (inuse −
+/// tw), orphaned, timewait tw)`, as ss computes it.
+pub fn summary(sockets: &[SocketEntry], kernel: KernelTcp) -> String {
+    let total = sockets.iter().filter(|s| is_full_socket(s.state) && !is_orphan(s.state)).count();
+    let tcp = || sockets.iter().filter(|s| s.proto == SockProto::Tcp);
+    let hashed = tcp().filter(|s| is_full_socket(s.state)).count();
+    let tws = tcp().filter(|s| s.state == SocketState::TimeWait).count();
+    let estab = tcp().filter(|s| s.state == SocketState::Established).count();
+    let udp = sockets.iter().filter(|s| s.proto == SockProto::Udp).count();
+    let closed = kernel.alloc as i64 - (hashed as i64 - tws as i64);
+    let mut out = format!("Total: {total}\n");
+    out.push_str(&format!(
+        "TCP:   {} (estab {estab}, closed {closed}, orphaned {}, timewait {tws})\n\n",
+        kernel.alloc + tws,
+        kernel.orphans
+    ));
+    out.push_str("Transport Total     IP        IPv6\n");
+    for (name, v4) in [("RAW", 0), ("UDP", udp), ("TCP", hashed), ("INET", udp + hashed), ("FRAG", 0)] {
+        out.push_str(&format!("{name}\t  {v4:<9} {v4:<9} {:<9}\n", 0));
+    }
+    out.push('\n');
+    out
+}
+
+/// What `ss ARGS` prints for these sockets, the summary first with `-s`.
+pub fn render_with_summary(args: &SsArgs, sockets: &[SocketEntry], kernel: KernelTcp) -> String {
+    let mut out = if args.summary { summary(sockets, kernel) } else { String::new() };
+    if args.lists() {
+        out.push_str(&render(args, sockets));
+    }
+    out
+}
+
 /// What `ss ARGS` prints for these sockets.
 pub fn render(args: &SsArgs, sockets: &[SocketEntry]) -> String {
     let (tcp, udp) = if args.tcp || args.udp { (args.tcp, args.udp) } else { (true, true) };
@@ -197,7 +285,10 @@ pub fn render(args: &SsArgs, sockets: &[SocketEntry]) -> String {
             }
         }
     }
-    let enabled: Vec<usize> = (0..COLUMNS.len()).filter(|&i| i != 0 || show_netid).collect();
+    // ss drops the State column when its state filter holds one state: UDP's default (ESTAB).
+    let show_state = !(udp && !tcp && !args.all && !args.listening);
+    let enabled: Vec<usize> =
+        (0..COLUMNS.len()).filter(|&i| (i != 0 || show_netid) && (i != 1 || show_state)).collect();
     let mut lines: Vec<Vec<String>> = Vec::new();
     if !args.no_header {
         lines.push(enabled.iter().map(|&i| COLUMNS[i].0.to_string()).collect());
@@ -246,14 +337,7 @@ pub fn render(args: &SsArgs, sockets: &[SocketEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sa(s: &str) -> SocketAddrV4 {
-        s.parse().unwrap()
-    }
-
-    fn entry(proto: SockProto, state: SocketState, local: &str, peer: &str, send_q: u32) -> SocketEntry {
-        SocketEntry { proto, state, local: sa(local), peer: sa(peer), recv_q: 0, send_q }
-    }
+    use crate::cluster::socket_fixtures::{entry, real};
 
     /// The sockets of the reference namespaces (see tests/data/real-tools/ss/README.md), with
     /// the listeners' backlog 1 of `nc -l`.
@@ -269,11 +353,6 @@ mod tests {
     fn ss(line: &str, sockets: &[SocketEntry]) -> String {
         let words: Vec<String> = line.split_whitespace().skip(1).map(String::from).collect();
         render(&parse_ss(&words).unwrap(), sockets)
-    }
-
-    fn real(name: &str) -> String {
-        let path = format!("{}/../tests/data/real-tools/ss/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]
@@ -292,11 +371,52 @@ mod tests {
         ];
         assert_eq!(ss("ss -tan", &c), real("client-tan.stdout"));
         assert_eq!(ss("ss -uan", &c), real("client-uan.stdout"));
+        let udp = vec![entry(SockProto::Udp, SocketState::Established, "127.0.0.1:52379", "127.0.0.1:53", 0)];
+        assert_eq!(ss("ss -un", &udp), real("udp-connected-un.stdout"));
         let syn = vec![
             entry(SockProto::Tcp, SocketState::SynSent, "10.99.0.2:50882", "10.99.0.3:81", 1),
             entry(SockProto::Tcp, SocketState::Established, "10.99.0.2:36646", "10.99.0.1:80", 0),
         ];
         assert_eq!(ss("ss -tan", &syn), real("client-syn-sent-tan.stdout"));
+    }
+
+    #[test]
+    fn summary_matches_iproute2_6_1() {
+        let s = server();
+        // The kernel's alloc: the machine's own namespace held one TCP socket.
+        let kernel = KernelTcp { alloc: 5, orphans: 0 };
+        assert_eq!(ss_s("ss -s", &s, kernel), real("server-s.stdout"));
+        let c = vec![
+            entry(SockProto::Tcp, SocketState::Established, "10.99.0.2:36646", "10.99.0.1:80", 0),
+            entry(SockProto::Udp, SocketState::Established, "10.99.0.2:50591", "10.99.0.1:53", 0),
+        ];
+        assert_eq!(ss_s("ss -s", &c, kernel), real("client-s.stdout"));
+        let mut tw = c.clone();
+        tw.push(entry(SockProto::Tcp, SocketState::TimeWait, "10.99.0.2:41234", "10.99.0.1:81", 0));
+        let kernel = KernelTcp { alloc: 6, orphans: 0 };
+        assert_eq!(ss_s("ss -s", &tw, kernel), real("client-time-wait-s.stdout"));
+        let kernel = KernelTcp { alloc: 1, orphans: 0 };
+        assert_eq!(ss_s("ss -s -tan", &[], kernel), real("empty-s-tan.stdout"));
+        // -l, -a, -n, -H select no table: the summary alone.
+        assert_eq!(ss_s("ss -s -an", &[], kernel), ss_s("ss -s", &[], kernel));
+    }
+
+    #[test]
+    fn kernel_counts_full_sockets_and_orphans() {
+        let mut k = KernelTcp::default();
+        k.add(&[
+            entry(SockProto::Tcp, SocketState::Listen, "0.0.0.0:80", "0.0.0.0:0", 511),
+            entry(SockProto::Tcp, SocketState::SynRecv, "10.0.0.1:80", "10.0.0.2:40000", 0),
+            entry(SockProto::Tcp, SocketState::FinWait1, "10.0.0.1:80", "10.0.0.2:40001", 1),
+            entry(SockProto::Tcp, SocketState::TimeWait, "10.0.0.1:80", "10.0.0.2:40002", 0),
+            entry(SockProto::Udp, SocketState::Close, "0.0.0.0:53", "0.0.0.0:0", 0),
+        ]);
+        assert_eq!(k, KernelTcp { alloc: 2, orphans: 1 });
+    }
+
+    fn ss_s(line: &str, sockets: &[SocketEntry], kernel: KernelTcp) -> String {
+        let words: Vec<String> = line.split_whitespace().skip(1).map(String::from).collect();
+        render_with_summary(&parse_ss(&words).unwrap(), sockets, kernel)
     }
 
     #[test]

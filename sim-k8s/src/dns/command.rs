@@ -151,7 +151,7 @@ pub enum NslookupImpl {
     /// bind9's (dnsutils, jessie-dnsutils, agnhost, netshoot, most Debian/Ubuntu images):
     /// [`tools::nslookup_bind9`](super::tools::nslookup_bind9).
     Bind9,
-    /// busybox's applet (busybox, alpine): the 1.28 form the Kubernetes docs use, resolving
+    /// busybox's applet (busybox, alpine, `*alpine*` tags, curlimages/curl): the 1.28 form the Kubernetes docs use, resolving
     /// through libc and naming each address by its PTR:
     /// [`tools::nslookup_busybox`](super::tools::nslookup_busybox).
     Busybox,
@@ -159,10 +159,10 @@ pub enum NslookupImpl {
 
 impl NslookupImpl {
     /// The implementation in an image, by its reference.
+    /// The implementation in an image, by its reference (the image's userland:
+    /// [`crate::cluster::image_tools`]).
     pub fn for_image(image: &str) -> Self {
-        let repo = image.rsplit('/').next().unwrap_or(image);
-        let repo = repo.split([':', '@']).next().unwrap_or(repo);
-        if repo == "busybox" || repo == "alpine" { NslookupImpl::Busybox } else { NslookupImpl::Bind9 }
+        crate::cluster::image_tools::Userland::of_image(image).nslookup()
     }
 }
 
@@ -285,6 +285,9 @@ mod tests {
             NslookupImpl::Bind9
         );
         assert_eq!(NslookupImpl::for_image("nicolaka/netshoot"), NslookupImpl::Bind9);
+        // Alpine-based: busybox's applet.
+        assert_eq!(NslookupImpl::for_image("curlimages/curl"), NslookupImpl::Busybox);
+        assert_eq!(NslookupImpl::for_image("nginx:1.27-alpine"), NslookupImpl::Busybox);
     }
 
     #[test]

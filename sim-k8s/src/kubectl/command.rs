@@ -207,6 +207,8 @@ pub enum KubectlCommand {
         container: Option<String>,
         /// Command after `--`.
         command: Vec<String>,
+        /// `-t` / `--tty`: the command's output is a terminal.
+        tty: bool,
     },
     /// `kubectl logs` (run by the cluster world).
     Logs {
@@ -886,7 +888,13 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
             if command.is_empty() {
                 return err("error: you must specify at least one command for the container");
             }
-            Ok(KubectlCommand::Exec { pod, namespace: ns, container: f.value("container"), command })
+            Ok(KubectlCommand::Exec {
+                pod,
+                namespace: ns,
+                container: f.value("container"),
+                command,
+                tty: f.has("tty"),
+            })
         }
         "logs" => {
             let Some(pod) = pos.first().cloned() else {
@@ -958,6 +966,7 @@ mod tests {
                 namespace: Some("demo".into()),
                 container: Some("c1".into()),
                 command: vec!["curl".into(), "-s".into(), "http://web".into()],
+                tty: true,
             })
         );
     }

@@ -205,7 +205,7 @@ impl Printer {
     }
 
     fn icmp(&self, out: &mut String, m: &Icmp, pkt: &Packet) {
-        let quoted = |o: &Packet| 8 + (o.len() as usize).min(548);
+        let quoted = |o: &Packet| 8 + o.len().min(crate::wire::ICMP_ERROR_QUOTE_MAX);
         match m {
             Icmp::EchoRequest { id, seq } => {
                 let _ = write!(out, "echo request, id {id}, seq {seq}, length {}", 8 + pkt.payload.len());
