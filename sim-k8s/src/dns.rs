@@ -49,6 +49,7 @@ pub mod resolv_conf;
 pub mod resolver;
 pub mod server;
 pub mod tools;
+pub mod upstream;
 pub mod view;
 
 pub use coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, PodMode, ServerDrop, Upstream};

@@ -515,8 +515,9 @@ impl Cluster {
     /// The resolv.conf the kubelet wrote for a pod (or the node's, for nodes and hosts).
     pub fn resolv_conf(&self, target: &Target) -> ResolvConf {
         let w = self.world();
-        let host_conf = ResolvConf::parse(&format!("nameserver {}\n", node_resolver(&w.config.node_network)))
-            .unwrap_or_default();
+        let lines: String =
+            w.config.node_nameservers().iter().map(|ip| format!("nameserver {ip}\n")).collect();
+        let host_conf = ResolvConf::parse(&lines).unwrap_or_default();
         let Target::Pod { namespace, name } = target else { return host_conf };
         let Some(pod) = self.pod(namespace, name) else { return host_conf };
         let k = &w.config.kubelet_dns;
@@ -1376,11 +1377,6 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::HairpinDropped => "hairpin-dropped",
         D::IpvsDropped(_) => "ipvs-dropped",
     }
-}
-
-/// The node network's resolver address (its first host address, the "router").
-fn node_resolver(net: &ipnet::Ipv4Net) -> Ipv4Addr {
-    super::config::nth_address(*net, 1)
 }
 
 /// The errno text of a failed connect, as busybox and OpenBSD tools print it.

@@ -18,7 +18,8 @@ use std::net::SocketAddrV4;
 use sha2::{Digest, Sha512};
 use sim_core::{SimDuration, SimTime};
 
-use super::coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, ServerDrop};
+use super::coredns::cache::DnsCache;
+use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
 use super::message::{Flags, Message, Rcode, RecordType};
@@ -170,6 +171,132 @@ impl CoreDnsProcess {
             self.logs.entry(pod.to_string()).or_default().push(line);
         }
         Ok(bytes)
+    }
+}
+
+/// What CoreDNS does with one query message when its upstreams are simulated hosts.
+#[derive(Clone, Debug)]
+pub enum Serving {
+    /// Answer with these bytes now.
+    Reply(Vec<u8>),
+    /// Ask the upstreams first ([`CoreDnsProcess::finish_forward`] answers when they have).
+    Forward(Box<ForwardJob>),
+}
+
+/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
+/// the upstream has answered (or has not, in time).
+#[derive(Clone, Debug)]
+pub struct ForwardJob {
+    /// The client's query.
+    pub query: Message,
+    /// Its size on the wire (for the log line).
+    pub request_len: usize,
+    /// The client's transport.
+    pub transport: Transport,
+    /// The client as CoreDNS saw it.
+    pub peer: SocketAddrV4,
+    /// The settings of the server block that forwards it.
+    pub config: CoreDnsConfig,
+    /// The upstreams, in the written order (the caller orders them by `policy`).
+    pub upstreams: Vec<SocketAddrV4>,
+    /// The forward directive's `policy`.
+    pub policy: ForwardPolicy,
+    /// Ask over TCP (`force_tcp`, or a TCP client without `prefer_udp`).
+    pub tcp: bool,
+    /// `prefer_udp`: a truncated UDP answer is asked again over TCP.
+    pub retry_truncated_over_tcp: bool,
+}
+
+impl CoreDnsProcess {
+    /// Like [`serve`](Self::serve), but a query that the chain hands to `forward` (with
+    /// simulated upstreams) comes back as a [`ForwardJob`] unless the cache plugin has its
+    /// answer; the cache is the pod's own, counted in simulated time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn serve_or_forward(
+        &mut self,
+        pod: &str,
+        peer: SocketAddrV4,
+        transport: Transport,
+        request: &[u8],
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Result<Serving, ServerDrop> {
+        let Ok(setup) = &self.running else { return Err(ServerDrop::NotRunning) };
+        let query = Message::decode(request).ok();
+        let server = query
+            .as_ref()
+            .and_then(|q| q.question())
+            .and_then(|q| setup.server_for(&q.name, 53).map(|s| (s, q.name.clone())));
+        let job = match (&query, server) {
+            (Some(q), Some((s, name))) => {
+                let core = CoreDns { config: &s.config, view };
+                match core.forwarder(&name).filter(|_| core.forwards_live(q)) {
+                    Some(f) => {
+                        let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
+                        Some(ForwardJob {
+                            query: q.clone(),
+                            request_len: request.len(),
+                            transport,
+                            peer,
+                            config: s.config.clone(),
+                            upstreams: f.addresses(nameservers),
+                            policy: f.policy,
+                            tcp: f.force_tcp || (transport == Transport::Tcp && !f.prefer_udp),
+                            retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
+                        })
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(job) = job else {
+            return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
+        };
+        if job.config.cache.is_some()
+            && let Some(hit) = cache.lookup(&job.query, now)
+        {
+            return Ok(Serving::Reply(self.reply_to(pod, &job, hit)));
+        }
+        if job.upstreams.is_empty() {
+            return Ok(Serving::Reply(self.finish_forward(pod, &job, None, view, cache, now)));
+        }
+        Ok(Serving::Forward(Box::new(job)))
+    }
+
+    /// The answer to a forwarded query: the upstream's reply (`None`: none came in time, so
+    /// SERVFAIL), stored in the pod's cache, sized for the client, logged.
+    pub fn finish_forward(
+        &mut self,
+        pod: &str,
+        job: &ForwardJob,
+        upstream: Option<Message>,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let core = CoreDns { config: &job.config, view };
+        let mut reply = core.relay(&job.query, upstream);
+        if let Some(max) = job.config.cache {
+            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
+            cache.store(&job.query, &reply, now, ttl);
+        }
+        self.reply_to(pod, job, reply)
+    }
+
+    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message) -> Vec<u8> {
+        let bytes = match job.transport {
+            Transport::Udp => super::coredns::wire_reply(&job.query, reply),
+            Transport::Tcp => reply.encode(),
+        };
+        if job.config.log
+            && let Ok(sent) = Message::decode(&bytes)
+        {
+            let line = log_line(job.peer, job.transport, &job.query, job.request_len, &sent, bytes.len());
+            self.logs.entry(pod.to_string()).or_default().push(line);
+        }
+        bytes
     }
 }
 

@@ -19,7 +19,7 @@ use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
 use crate::dns::coredns::hosts::HostsConfig;
-use crate::dns::coredns::{CoreDnsConfig, PodMode};
+use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
 use crate::dns::name::Name;
 
 /// The transport of a server block key (`dns://` unless written otherwise).
@@ -256,6 +256,7 @@ fn setup_block(
         loadbalance: false,
         cache: None,
         forward: None,
+        forwarders: Vec::new(),
         log: false,
         hosts: None,
         ..base.clone()
@@ -527,20 +528,29 @@ fn forward(
         return Err(arg_err(file, P, d.line, from));
     }
     let from = parse_zone(from).ok_or_else(|| plain(P, format!("unable to normalize '{from}'")))?;
+    let mut targets = Vec::new();
     for t in to {
         let host = t.strip_prefix("dns://").or_else(|| t.strip_prefix("tls://")).unwrap_or(t);
-        let addr_ok = host.parse::<IpAddr>().is_ok()
-            || host.parse::<std::net::SocketAddr>().is_ok()
-            || host.starts_with('/');
-        if !addr_ok {
+        let target = if let Ok(ip) = host.parse::<IpAddr>() {
+            ForwardTarget::Addr(std::net::SocketAddr::new(ip, 53))
+        } else if let Ok(a) = host.parse::<std::net::SocketAddr>() {
+            ForwardTarget::Addr(a)
+        } else if host.starts_with('/') {
+            ForwardTarget::ResolvConf(host.to_string())
+        } else {
             return Err(plain(P, format!("not an IP address or file: \"{t}\"")));
-        }
+        };
+        targets.push(target);
     }
     let forwards = config.forward.get_or_insert_with(Vec::new);
     if forwards.contains(&from) {
         return Err(plain(P, format!("duplicate forward zone: {from}")));
     }
-    forwards.push(from);
+    forwards.push(from.clone());
+    // With simulated upstream hosts the forwarder sends packets and these options are honoured.
+    let live = config.node_nameservers.is_some();
+    let mut fwd = Forwarder { to: targets, ..Forwarder::kubeadm() };
+    fwd.from = from;
     for o in d.block.iter().flatten() {
         let args = &o.args;
         match o.name.as_str() {
@@ -562,18 +572,33 @@ fn forward(
                 }
             }
             "policy" => match args.first().map(String::as_str) {
-                Some("random" | "round_robin" | "sequential") => {
-                    note(o.line, "plugin/forward: policy".to_string());
+                Some(p @ ("random" | "round_robin" | "sequential")) => {
+                    fwd.policy = match p {
+                        "round_robin" => ForwardPolicy::RoundRobin,
+                        "sequential" => ForwardPolicy::Sequential,
+                        _ => ForwardPolicy::Random,
+                    };
+                    if !live {
+                        note(o.line, "plugin/forward: policy".to_string());
+                    }
                 }
                 Some(p) => return Err(plain(P, format!("unknown policy '{p}'"))),
                 None => return Err(arg_err(file, P, o.line, &o.name)),
             },
+            "force_tcp" | "prefer_udp" if live => {
+                if o.name == "force_tcp" {
+                    fwd.force_tcp = true;
+                } else {
+                    fwd.prefer_udp = true;
+                }
+            }
             "except" | "force_tcp" | "prefer_udp" | "tls" | "next" | "failfast_all_unhealthy_upstreams" => {
                 note(o.line, format!("plugin/forward: {}", o.name));
             }
             other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
         }
     }
+    config.forwarders.push(fwd);
     Ok(())
 }
 
