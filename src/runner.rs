@@ -82,7 +82,8 @@ fn upstream_resolver(
     }
     let mut behaviours = Vec::new();
     for (k, b) in r.behaviours.iter().enumerate() {
-        let name = sim_k8s::dns::Name::parse(&b.name).map_err(|e| d.push(err(format!("behaviours[{k}].name: {:?}: {e}", b.name))));
+        let name = sim_k8s::dns::Name::parse(&b.name)
+            .map_err(|e| d.push(err(format!("behaviours[{k}].name: {:?}: {e}", b.name))));
         let action = match b.answer.as_deref() {
             None => Ok(None),
             Some(a) => Action::parse(a).map(Some).ok_or_else(|| {

@@ -370,7 +370,7 @@ impl sim_net::socket::Application for Proxy {
             }
             _ if (token as usize) + 1 < self.tries.len() => {
                 sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
-            proto: sim_net::socket::SockProto::Tcp,
+                    proto: sim_net::socket::SockProto::Tcp,
                     dst: self.tries[token as usize + 1],
                     request: b"retry".to_vec(),
                     timeout: SimDuration::from_secs(5),

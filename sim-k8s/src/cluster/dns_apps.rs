@@ -66,6 +66,9 @@ struct Attempt {
     /// Index into the job's ordered upstreams.
     upstream: usize,
     tcp: bool,
+    /// The id this attempt's query carries (plugin/pkg/proxy `Connect` sends each attempt
+    /// with a fresh `dns.Id()` and gives the answer back the client's id).
+    id: u16,
     /// When the job's first attempt began (the deadline counts from here).
     began: SimTime,
 }
@@ -110,10 +113,16 @@ impl DnsServerApp {
         }
     }
 
-    fn request(&self, token: u64, job: &ForwardJob, a: Attempt) -> AppReply {
-        let dst = job.upstreams.get(a.upstream).copied().unwrap_or(SocketAddrV4::new([0, 0, 0, 0].into(), 53));
-        let bytes = job.query.encode();
-        let (proto, request) = if a.tcp { (SockProto::Tcp, frame_tcp(&bytes)) } else { (SockProto::Udp, bytes) };
+    /// The attempt `a` with a fresh query id, and the request that sends it.
+    fn request(&mut self, token: u64, job: &ForwardJob, a: &mut Attempt) -> AppReply {
+        a.id = self.rng.below(0, 1 << 16) as u16;
+        let dst =
+            job.upstreams.get(a.upstream).copied().unwrap_or(SocketAddrV4::new([0, 0, 0, 0].into(), 53));
+        let mut query = job.query.clone();
+        query.header.id = a.id;
+        let bytes = query.encode();
+        let (proto, request) =
+            if a.tcp { (SockProto::Tcp, frame_tcp(&bytes)) } else { (SockProto::Udp, bytes) };
         AppReply::Upstream(UpstreamRequest { proto, dst, request, timeout: FORWARD_READ_TIMEOUT, token })
     }
 
@@ -122,10 +131,10 @@ impl DnsServerApp {
         while w.current < w.parts.len() {
             if let Part::Job(job) = &mut w.parts[w.current] {
                 self.order(job);
-                w.attempt = Attempt { upstream: 0, tcp: job.tcp, began: now };
+                w.attempt = Attempt { upstream: 0, tcp: job.tcp, id: 0, began: now };
                 let token = self.next_token;
                 self.next_token += 1;
-                let reply = self.request(token, job, w.attempt);
+                let reply = self.request(token, job, &mut w.attempt);
                 self.pending.insert(token, w);
                 return reply;
             }
@@ -179,7 +188,11 @@ impl Application for DnsServerApp {
                 None => {}
             }
         }
-        let w = Waiting { parts, current: 0, attempt: Attempt { upstream: 0, tcp: false, began: ctx.now } };
+        let w = Waiting {
+            parts,
+            current: 0,
+            attempt: Attempt { upstream: 0, tcp: false, id: 0, began: ctx.now },
+        };
         self.advance(w, transport, ctx.now)
     }
 
@@ -191,8 +204,10 @@ impl Application for DnsServerApp {
         let a = w.attempt;
         let answer = match outcome {
             Outcome::Completed { response } => {
-                let bytes = if a.tcp { unframe_tcp(response).unwrap_or_default() } else { response.as_slice() };
-                Message::decode(bytes).ok().filter(|m| m.header.id == job.query.header.id)
+                let bytes =
+                    if a.tcp { unframe_tcp(response).unwrap_or_default() } else { response.as_slice() };
+                // Out-of-order or foreign answers are not this attempt's.
+                Message::decode(bytes).ok().filter(|m| m.header.id == a.id)
             }
             _ => None,
         };
@@ -207,11 +222,11 @@ impl Application for DnsServerApp {
             }
             None => None,
         };
-        if let Some(next) = retry {
-            w.attempt = next;
+        if let Some(mut next) = retry {
             let token = self.next_token;
             self.next_token += 1;
-            let reply = self.request(token, &job, next);
+            let reply = self.request(token, &job, &mut next);
+            w.attempt = next;
             self.pending.insert(token, w);
             return reply;
         }

@@ -31,6 +31,19 @@ pub const COREDNS_VERSION: &str = "1.11.1";
 
 /// The time CoreDNS takes to answer from its caches, as the `log` plugin's `{duration}` shows.
 const SERVE_DURATION: &str = "0.000110732s";
+/// The same, as a duration (a forwarded query's line adds the upstream's time to it).
+const SERVE_TIME: SimDuration = SimDuration::from_nanos(110_732);
+
+/// `{duration}`: `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"`.
+fn seconds(d: SimDuration) -> String {
+    let ns = d.as_nanos();
+    let (whole, frac) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    if frac == 0 {
+        return format!("{whole}s");
+    }
+    let digits = format!("{frac:09}");
+    format!("{whole}.{}s", digits.trim_end_matches('0'))
+}
 
 /// kubeadm's Corefile for a cluster domain.
 pub fn kubeadm_corefile(cluster_domain: &str) -> String {
@@ -167,7 +180,7 @@ impl CoreDnsProcess {
         };
         let logged = server.is_some_and(|s| s.config.log);
         if logged && let (Some(q), Ok(reply)) = (&query, Message::decode(&bytes)) {
-            let line = log_line(peer, transport, q, request.len(), &reply, bytes.len());
+            let line = log_line(peer, transport, q, request.len(), &reply, bytes.len(), SERVE_DURATION);
             self.logs.entry(pod.to_string()).or_default().push(line);
         }
         Ok(bytes)
@@ -205,6 +218,8 @@ pub struct ForwardJob {
     pub tcp: bool,
     /// `prefer_udp`: a truncated UDP answer is asked again over TCP.
     pub retry_truncated_over_tcp: bool,
+    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
+    pub arrived: SimTime,
 }
 
 impl CoreDnsProcess {
@@ -244,6 +259,7 @@ impl CoreDnsProcess {
                             policy: f.policy,
                             tcp: f.force_tcp || (transport == Transport::Tcp && !f.prefer_udp),
                             retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
+                            arrived: now,
                         })
                     }
                     None => None,
@@ -257,7 +273,7 @@ impl CoreDnsProcess {
         if job.config.cache.is_some()
             && let Some(hit) = cache.lookup(&job.query, now)
         {
-            return Ok(Serving::Reply(self.reply_to(pod, &job, hit)));
+            return Ok(Serving::Reply(self.reply_to(pod, &job, hit, now)));
         }
         if job.upstreams.is_empty() {
             return Ok(Serving::Reply(self.finish_forward(pod, &job, None, view, cache, now)));
@@ -282,10 +298,10 @@ impl CoreDnsProcess {
             let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
             cache.store(&job.query, &reply, now, ttl);
         }
-        self.reply_to(pod, job, reply)
+        self.reply_to(pod, job, reply, now)
     }
 
-    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message) -> Vec<u8> {
+    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message, now: SimTime) -> Vec<u8> {
         let bytes = match job.transport {
             Transport::Udp => super::coredns::wire_reply(&job.query, reply),
             Transport::Tcp => reply.encode(),
@@ -293,7 +309,16 @@ impl CoreDnsProcess {
         if job.config.log
             && let Ok(sent) = Message::decode(&bytes)
         {
-            let line = log_line(job.peer, job.transport, &job.query, job.request_len, &sent, bytes.len());
+            let took = now.saturating_since(job.arrived) + SERVE_TIME;
+            let line = log_line(
+                job.peer,
+                job.transport,
+                &job.query,
+                job.request_len,
+                &sent,
+                bytes.len(),
+                &seconds(took),
+            );
             self.logs.entry(pod.to_string()).or_default().push(line);
         }
         bytes
@@ -363,6 +388,7 @@ fn log_line(
     size: usize,
     reply: &Message,
     rsize: usize,
+    duration: &str,
 ) -> String {
     let (qtype, name) = q
         .question()
@@ -396,7 +422,7 @@ fn log_line(
         reply.header.rcode,
         flags.join(","),
         rsize,
-        SERVE_DURATION
+        duration
     )
 }
 

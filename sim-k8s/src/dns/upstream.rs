@@ -136,7 +136,10 @@ pub fn parse_record(zone: &Name, name: &str, rtype: &str, value: &str, ttl: u32)
         "NS" => RData::Ns(target(value)?),
         "TXT" => {
             if value.len() > 255 {
-                return Err(format!("value: a TXT string is at most 255 bytes, this one has {}", value.len()));
+                return Err(format!(
+                    "value: a TXT string is at most 255 bytes, this one has {}",
+                    value.len()
+                ));
             }
             RData::Txt(vec![value.as_bytes().to_vec()])
         }
@@ -279,8 +282,16 @@ mod tests {
                 action: None,
                 delay: SimDuration::from_secs(3),
             },
-            Behaviour { name: Name::parse("big.example.com").unwrap(), action: Some(Action::Truncate), delay: SimDuration::ZERO },
-            Behaviour { name: Name::parse("gone.example.com").unwrap(), action: Some(Action::Drop), delay: SimDuration::ZERO },
+            Behaviour {
+                name: Name::parse("big.example.com").unwrap(),
+                action: Some(Action::Truncate),
+                delay: SimDuration::ZERO,
+            },
+            Behaviour {
+                name: Name::parse("gone.example.com").unwrap(),
+                action: Some(Action::Drop),
+                delay: SimDuration::ZERO,
+            },
         ];
         ResolverConfig { name: "resolver".into(), ip: Ipv4Addr::new(10, 32, 1, 53), data, behaviours }
     }

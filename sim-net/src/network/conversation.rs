@@ -775,7 +775,8 @@ impl Network {
             }
             _ if !pkt.payload.is_empty() || flags.contains(TcpFlags::PSH) => {
                 set(self, ServerTcpState::Established);
-                let reply = self.run_handler(h, conn.listener, local, peer, Protocol::Tcp, &pkt.payload, meta.conv);
+                let reply =
+                    self.run_handler(h, conn.listener, local, peer, Protocol::Tcp, &pkt.payload, meta.conv);
                 let pending = PendingUpstream {
                     proto: Protocol::Tcp,
                     host: h,
@@ -908,7 +909,8 @@ impl Network {
         // The client may have given up meanwhile (its connection is gone): nothing to answer.
         // (A UDP client has no connection to lose: the answer goes out and finds its socket or
         // not.)
-        if pending.proto == Protocol::Tcp && !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer))
+        if pending.proto == Protocol::Tcp
+            && !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer))
         {
             return;
         }
@@ -1007,8 +1009,15 @@ impl Network {
         if let Some(li) = self.host_ref(h).sockets.find_listener(SockProto::Udp, local) {
             self.finish(h, meta, delivered);
             let reply = self.run_handler(h, li, local, peer, Protocol::Udp, &pkt.payload, meta.conv);
-            let pending =
-                PendingUpstream { proto: Protocol::Udp, host: h, listener: li, local, peer, client_conv: meta.conv, token: 0 };
+            let pending = PendingUpstream {
+                proto: Protocol::Udp,
+                host: h,
+                listener: li,
+                local,
+                peer,
+                client_conv: meta.conv,
+                token: 0,
+            };
             self.proxy_reply(pending, reply);
             return;
         }
