@@ -7,7 +7,9 @@
 //! `BackendError`), which implement kubernetes/dns docs/specification.md: a missing name is
 //! NXDOMAIN, an existing name without that type is NODATA (NOERROR, SOA in authority); cluster
 //! answers carry `aa`, no `ra`; SOA `ns.dns.<zone> hostmaster.<zone> <serial> 7200 1800 86400
-//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`).
+//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`),
+//! or, with simulated upstream hosts ([`CoreDnsConfig::node_nameservers`]), hands the query to
+//! the caller ([`CoreDns::forwards_live`], [`CoreDns::relay`]) to send as a packet.
 //! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
 //! with TC); `loadbalance` shuffles addresses from a seeded stream.
 //! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
