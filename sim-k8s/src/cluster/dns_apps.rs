@@ -118,7 +118,7 @@ impl DnsServerApp {
         a.id = self.rng.below(0, 1 << 16) as u16;
         let dst =
             job.upstreams.get(a.upstream).copied().unwrap_or(SocketAddrV4::new([0, 0, 0, 0].into(), 53));
-        let mut query = job.query.clone();
+        let mut query = job.upstream_query.clone();
         query.header.id = a.id;
         let bytes = query.encode();
         let (proto, request) =

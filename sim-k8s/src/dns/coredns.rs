@@ -16,6 +16,7 @@
 
 pub mod cache;
 pub mod hosts;
+pub mod rewrite;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -101,6 +102,8 @@ pub struct CoreDnsConfig {
     pub node_nameservers: Option<Vec<Ipv4Addr>>,
     /// Each `forward` directive's destinations and options, in Corefile order.
     pub forwarders: Vec<Forwarder>,
+    /// The `rewrite` plugin's name rules, in Corefile order (empty: no rewrite).
+    pub rewrites: Vec<rewrite::NameRule>,
 }
 
 /// One `forward FROM TO... { ... }` directive (plugin/forward setup.go `parseStanza`).
@@ -297,6 +300,7 @@ impl Default for CoreDnsConfig {
             upstream: Upstream::default(),
             node_nameservers: None,
             forwarders: vec![Forwarder::kubeadm()],
+            rewrites: Vec::new(),
         }
     }
 }
@@ -482,6 +486,9 @@ impl CoreDns<'_> {
             Some(mut m) => {
                 m.header.id = query.header.id;
                 m.questions = query.questions.clone();
+                if let rewrite::Outcome::Rewritten(rw) = self.rewritten(query) {
+                    rw.revert(query, &mut m);
+                }
                 m
             }
             None => {
@@ -528,8 +535,53 @@ impl CoreDns<'_> {
         }
     }
 
-    /// The chain, and whether it ended in a forward that is sent as a packet.
+    /// The `rewrite` plugin's outcome for `query` (it runs after `cache`, before the rest).
+    pub fn rewritten(&self, query: &Message) -> rewrite::Outcome {
+        match query.question().filter(|_| !self.config.rewrites.is_empty()) {
+            Some(q) => rewrite::rewrite(&self.config.rewrites, &q.name),
+            None => rewrite::Outcome::Unchanged,
+        }
+    }
+
+    /// The query as the plugins after `rewrite` see it (the upstream is asked this one).
+    pub fn inner_query(&self, query: &Message) -> Message {
+        match self.rewritten(query) {
+            rewrite::Outcome::Rewritten(rw) => {
+                let mut q = query.clone();
+                if let Some(first) = q.questions.first_mut() {
+                    first.name = rw.name;
+                }
+                q
+            }
+            _ => query.clone(),
+        }
+    }
+
+    /// The chain, and whether it ended in a forward that is sent as a packet: `rewrite`
+    /// around the rest.
     fn resolve_chain(&self, query: &Message) -> (Message, bool) {
+        match self.rewritten(query) {
+            rewrite::Outcome::Unchanged => self.resolve_inner(query),
+            rewrite::Outcome::Invalid(_) => {
+                let mut resp = self.skeleton(query);
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                (resp, false)
+            }
+            rewrite::Outcome::Rewritten(rw) => {
+                let mut inner = query.clone();
+                if let Some(first) = inner.questions.first_mut() {
+                    first.name = rw.name.clone();
+                }
+                let (mut resp, forwarded) = self.resolve_inner(&inner);
+                rw.revert(query, &mut resp);
+                (resp, forwarded)
+            }
+        }
+    }
+
+    /// The chain after `rewrite`.
+    fn resolve_inner(&self, query: &Message) -> (Message, bool) {
         let mut resp = Message {
             header: Header {
                 id: query.header.id,

@@ -202,6 +202,8 @@ pub enum Serving {
 pub struct ForwardJob {
     /// The client's query.
     pub query: Message,
+    /// The query as the upstream is asked it (after `rewrite`).
+    pub upstream_query: Message,
     /// Its size on the wire (for the log line).
     pub request_len: usize,
     /// The client's transport.
@@ -250,6 +252,7 @@ impl CoreDnsProcess {
                     Some(f) => {
                         let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
                         Some(ForwardJob {
+                            upstream_query: core.inner_query(q),
                             query: q.clone(),
                             request_len: request.len(),
                             transport,

@@ -19,6 +19,7 @@ use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
 use crate::dns::coredns::hosts::HostsConfig;
+use crate::dns::coredns::rewrite;
 use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
 use crate::dns::name::Name;
 
@@ -257,6 +258,7 @@ fn setup_block(
         cache: None,
         forward: None,
         forwarders: Vec::new(),
+        rewrites: Vec::new(),
         log: false,
         hosts: None,
         ..base.clone()
@@ -320,6 +322,22 @@ fn setup_block(
             "reload" => {
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
+            }
+            "rewrite" => {
+                for d in &uses {
+                    // setup.go `rewriteParse`: a rule on the line, or its tokens in a block.
+                    let mut args = d.args.clone();
+                    if args.len() < 2 {
+                        for o in d.block.iter().flatten() {
+                            args.push(o.name.clone());
+                            args.extend(o.args.iter().cloned());
+                        }
+                    }
+                    match rewrite::parse_rule(&args).map_err(|e| plain(plugin, e))? {
+                        rewrite::Parsed::Name(rule) => config.rewrites.push(rule),
+                        rewrite::Parsed::Other(kind) => note(d.line, format!("plugin/rewrite: {kind} rules")),
+                    }
+                }
             }
             other => {
                 for d in &uses {
