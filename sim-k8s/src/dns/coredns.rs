@@ -561,7 +561,7 @@ impl CoreDns<'_> {
     /// around the rest.
     fn resolve_chain(&self, query: &Message) -> (Message, bool) {
         match self.rewritten(query) {
-            rewrite::Outcome::Unchanged => self.resolve_inner(query),
+            rewrite::Outcome::Unchanged => self.resolve_inner(query, true),
             rewrite::Outcome::Invalid(_) => {
                 let mut resp = self.skeleton(query);
                 resp.header.rcode = Rcode::ServFail;
@@ -573,15 +573,18 @@ impl CoreDns<'_> {
                 if let Some(first) = inner.questions.first_mut() {
                     first.name = rw.name.clone();
                 }
-                let (mut resp, forwarded) = self.resolve_inner(&inner);
+                // The server block was chosen by the client's name; the rewritten one may be outside
+                // its zones.
+                let (mut resp, forwarded) = self.resolve_inner(&inner, false);
                 rw.revert(query, &mut resp);
                 (resp, forwarded)
             }
         }
     }
 
-    /// The chain after `rewrite`.
-    fn resolve_inner(&self, query: &Message) -> (Message, bool) {
+    /// The chain after `rewrite` (`check_zone`: a name outside the server block's zones is
+    /// REFUSED).
+    fn resolve_inner(&self, query: &Message, check_zone: bool) -> (Message, bool) {
         let mut resp = Message {
             header: Header {
                 id: query.header.id,
@@ -608,7 +611,7 @@ impl CoreDns<'_> {
         let cfg = self.config;
         // CoreDNS hands a query to the server block whose zone matches it best; a name that
         // no block serves is REFUSED.
-        if !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
+        if check_zone && !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
             resp.header.rcode = Rcode::Refused;
             return (resp, false);
         }

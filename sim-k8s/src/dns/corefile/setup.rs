@@ -792,4 +792,16 @@ mod tests {
         );
         assert_eq!(run(". {\n whoami\n}").unwrap().reload, None);
     }
+
+    #[test]
+    fn rewrite_rules_are_read_in_order_and_their_errors_worded_as_coredns() {
+        let s = run(". {\n rewrite name exact a.corp b.corp\n rewrite {\n  continue name suffix .x .y\n }\n rewrite ttl a.corp 5\n}")
+            .unwrap();
+        assert_eq!(s.servers[0].config.rewrites.len(), 2);
+        assert_eq!(s.notices[0].what, "plugin/rewrite: ttl rules");
+        assert_eq!(
+            run(". {\n rewrite name regex ( x\n}").unwrap_err().to_string(),
+            "plugin/rewrite: invalid regex matching pattern: ("
+        );
+    }
 }
