@@ -240,6 +240,10 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
             first.data = std::mem::take(&mut first.data).with_record(record);
         }
     }
+    let mut taken: Vec<(Ipv4Addr, String)> =
+        config.nodes.iter().map(|n| (n.ip, format!("node {}", n.name))).collect();
+    taken.extend(config.external_hosts.iter().map(|e| (e.ip, format!("external host {}", e.name))));
+    taken.push((gateway(&config), "the node network's gateway".to_string()));
     for r in &resolvers {
         if !config.node_network.contains(&r.ip) {
             return Err(format!(
@@ -247,6 +251,13 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
                 r.name, r.ip, config.node_network
             ));
         }
+        if let Some((_, owner)) = taken.iter().find(|(ip, _)| *ip == r.ip) {
+            return Err(format!(
+                "cluster: upstreamResolvers {}: {} is already the address of {owner}",
+                r.name, r.ip
+            ));
+        }
+        taken.push((r.ip, format!("resolver {}", r.name)));
         let host = net.add_host(&r.name).map_err(|err| format!("cluster: upstreamResolvers: {err}"))?;
         net.attach(host, "eth0", seg, Some(Ipv4Net::new(r.ip, prefix).map_err(|err| err.to_string())?))
             .map_err(|err| format!("cluster: {err}"))?;
