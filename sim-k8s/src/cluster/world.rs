@@ -907,7 +907,12 @@ impl ClusterWorld {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
                 let pod_name = pod_key(&pod.metadata.namespace, &pod.metadata.name);
-                self.dns.borrow_mut().process.pod_started(&pod_name);
+                {
+                    // A (re)started CoreDNS starts with an empty cache.
+                    let mut dns = self.dns.borrow_mut();
+                    dns.process.pod_started(&pod_name);
+                    dns.caches.remove(&pod_name);
+                }
                 for proto in [SockProto::Udp, SockProto::Tcp] {
                     let rng = self.rng.fork(&format!("coredns/{pod_name}/{proto}"));
                     let app = super::dns_apps::DnsServerApp::new(self.dns.clone(), pod_name.clone(), rng);
