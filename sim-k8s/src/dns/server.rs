@@ -248,11 +248,14 @@ impl CoreDnsProcess {
         let job = match (&query, server) {
             (Some(q), Some((s, name))) => {
                 let core = CoreDns { config: &s.config, view };
-                match core.forwarder(&name).filter(|_| core.forwards_live(q)) {
+                // forward matches the name as `rewrite` left it.
+                let inner = core.inner_query(q);
+                let asked = inner.question().map_or(name, |iq| iq.name.clone());
+                match core.forwarder(&asked).filter(|_| core.forwards_live(q)) {
                     Some(f) => {
                         let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
                         Some(ForwardJob {
-                            upstream_query: core.inner_query(q),
+                            upstream_query: inner.clone(),
                             query: q.clone(),
                             request_len: request.len(),
                             transport,
