@@ -82,7 +82,7 @@ fn upstream_resolver(
     }
     let mut behaviours = Vec::new();
     for (k, b) in r.behaviours.iter().enumerate() {
-        let name = sim_k8s::dns::Name::parse(&b.name)
+        let name = sim_k8s::dns::upstream::NamePattern::parse(&b.name)
             .map_err(|e| d.push(err(format!("behaviours[{k}].name: {:?}: {e}", b.name))));
         let action = match b.answer.as_deref() {
             None => Ok(None),

@@ -200,7 +200,7 @@ pub struct UpstreamRecordSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpstreamBehaviourSpec {
-    /// The query name (exact).
+    /// The query name: exact, `*.zone` (every name below the zone) or `*` (every name).
     pub name: String,
     /// `nxdomain`, `nodata`, `servfail`, `refused`, `truncate` or `drop`.
     pub answer: Option<String>,

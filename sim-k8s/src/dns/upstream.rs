@@ -66,11 +66,44 @@ impl Action {
     pub const NAMES: &'static str = "nxdomain, nodata, servfail, refused, truncate, drop";
 }
 
+/// The query names a behaviour applies to (case-insensitively).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamePattern {
+    /// Exactly this name.
+    Exact(Name),
+    /// `*.zone`: every name below the zone (not the zone itself).
+    Below(Name),
+    /// `*`: every name (a resolver that is down, or slow for everything).
+    Any,
+}
+
+impl NamePattern {
+    /// `*`, `*.example.com` or a name.
+    pub fn parse(s: &str) -> Result<NamePattern, super::name::NameError> {
+        if s == "*" {
+            return Ok(NamePattern::Any);
+        }
+        match s.strip_prefix("*.") {
+            Some(zone) => Ok(NamePattern::Below(Name::parse(zone)?)),
+            None => Ok(NamePattern::Exact(Name::parse(s)?)),
+        }
+    }
+
+    /// Whether `name` is one of these.
+    pub fn matches(&self, name: &Name) -> bool {
+        match self {
+            NamePattern::Exact(n) => n.eq_ignore_case(name),
+            NamePattern::Below(zone) => name.is_subdomain_of(zone) && name.label_count() > zone.label_count(),
+            NamePattern::Any => true,
+        }
+    }
+}
+
 /// A per-name behaviour: an action instead of the data's answer, after a delay.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Behaviour {
-    /// The query name it applies to (exactly, case-insensitively).
-    pub name: Name,
+    /// The query names it applies to.
+    pub name: NamePattern,
     /// What to answer instead of the data's answer; `None` answers from the data.
     pub action: Option<Action>,
     /// How long the resolver takes before it answers (a slow upstream).
@@ -173,7 +206,7 @@ pub fn address_record(name: &str, ip: IpAddr) -> Result<Record, super::name::Nam
 impl ResolverConfig {
     /// The behaviour for a query name, if one is declared.
     fn behaviour(&self, name: &Name) -> Option<&Behaviour> {
-        self.behaviours.iter().find(|b| b.name.eq_ignore_case(name))
+        self.behaviours.iter().find(|b| b.name.matches(name))
     }
 
     /// Answers one query that arrived over `transport`.
@@ -278,17 +311,17 @@ mod tests {
             .with_record(parse_record(&zone, "www", "CNAME", "example.com", 120).unwrap());
         let behaviours = vec![
             Behaviour {
-                name: Name::parse("slow.example.com").unwrap(),
+                name: NamePattern::parse("slow.example.com").unwrap(),
                 action: None,
                 delay: SimDuration::from_secs(3),
             },
             Behaviour {
-                name: Name::parse("big.example.com").unwrap(),
+                name: NamePattern::parse("big.example.com").unwrap(),
                 action: Some(Action::Truncate),
                 delay: SimDuration::ZERO,
             },
             Behaviour {
-                name: Name::parse("gone.example.com").unwrap(),
+                name: NamePattern::parse("gone.example.com").unwrap(),
                 action: Some(Action::Drop),
                 delay: SimDuration::ZERO,
             },
@@ -330,6 +363,15 @@ mod tests {
         assert!(!m.header.flags.tc);
         let q = Message::query(8, Name::parse("gone.example.com").unwrap(), RecordType::A);
         assert_eq!(r.serve(&q.encode(), Transport::Udp), ResolverReply::Nothing);
+    }
+
+    #[test]
+    fn behaviour_patterns_match_a_name_everything_below_or_everything() {
+        let n = |s: &str| Name::parse(s).unwrap();
+        let below = NamePattern::parse("*.example.com").unwrap();
+        assert!(below.matches(&n("a.b.EXAMPLE.com")) && !below.matches(&n("example.com")));
+        assert!(NamePattern::parse("*").unwrap().matches(&n("anything.org")));
+        assert!(!NamePattern::parse("a.example.com").unwrap().matches(&n("b.example.com")));
     }
 
     #[test]
