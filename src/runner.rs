@@ -44,6 +44,71 @@ impl RunResult {
     }
 }
 
+/// `cluster.upstreamResolvers[i]` as the cluster takes it; every mistake is a diagnostic with
+/// its field path.
+fn upstream_resolver(
+    file: &str,
+    i: usize,
+    r: &crate::scenario::UpstreamResolverSpec,
+    d: &mut Diagnostics,
+) -> Option<sim_k8s::dns::upstream::ResolverConfig> {
+    use sim_k8s::dns::upstream::{
+        Action, Behaviour, DEFAULT_NEGATIVE_TTL, DEFAULT_RECORD_TTL, ResolverConfig, parse_record, zone_soa,
+    };
+    let at = format!("upstreamResolvers[{i}]");
+    let err = |what: String| Diagnostic::plain(file.to_string(), format!("cluster.{at}.{what}"));
+    let before = d.0.len();
+    let ip = parse_v4(file, &format!("{at}.ip"), &r.ip).map_err(|e| d.push(e)).ok();
+    let mut data = sim_k8s::dns::Upstream::default();
+    for (z, zone) in r.zones.iter().enumerate() {
+        let apex = match sim_k8s::dns::Name::parse(&zone.zone) {
+            Ok(n) => n,
+            Err(e) => {
+                d.push(err(format!("zones[{z}].zone: {:?}: {e}", zone.zone)));
+                continue;
+            }
+        };
+        match zone_soa(&apex, zone.negative_ttl.unwrap_or(DEFAULT_NEGATIVE_TTL)) {
+            Ok(soa) => data = data.with_record(soa),
+            Err(e) => d.push(err(format!("zones[{z}].zone: {:?}: {e}", zone.zone))),
+        }
+        for (k, rec) in zone.records.iter().enumerate() {
+            let ttl = rec.ttl.or(zone.ttl).unwrap_or(DEFAULT_RECORD_TTL);
+            match parse_record(&apex, &rec.name, &rec.rtype, &rec.value, ttl) {
+                Ok(record) => data = data.with_record(record),
+                Err(e) => d.push(err(format!("zones[{z}].records[{k}]: {e}"))),
+            }
+        }
+    }
+    let mut behaviours = Vec::new();
+    for (k, b) in r.behaviours.iter().enumerate() {
+        let name = sim_k8s::dns::upstream::NamePattern::parse(&b.name)
+            .map_err(|e| d.push(err(format!("behaviours[{k}].name: {:?}: {e}", b.name))));
+        let action = match b.answer.as_deref() {
+            None => Ok(None),
+            Some(a) => Action::parse(a).map(Some).ok_or_else(|| {
+                d.push(err(format!("behaviours[{k}].answer: {a:?}: expected one of {}", Action::NAMES)))
+            }),
+        };
+        let delay = match b.delay.as_deref() {
+            None => Ok(sim_core::SimDuration::ZERO),
+            Some(t) => crate::scenario::parse_duration(t)
+                .ok_or_else(|| d.push(err(format!("behaviours[{k}].delay: invalid duration {t:?}")))),
+        };
+        if b.answer.is_none() && b.delay.is_none() {
+            d.push(err(format!("behaviours[{k}]: give an answer, a delay, or both")));
+            continue;
+        }
+        if let (Ok(name), Ok(action), Ok(delay)) = (name, action, delay) {
+            behaviours.push(Behaviour { name, action, delay });
+        }
+    }
+    if d.0.len() > before {
+        return None;
+    }
+    Some(ResolverConfig { name: r.name.clone(), ip: ip?, data, behaviours })
+}
+
 fn parse_v4(file: &str, what: &str, s: &str) -> Result<Ipv4Addr, Diagnostic> {
     s.trim().parse().map_err(|_| {
         Diagnostic::plain(file.to_string(), format!("cluster.{what}: invalid IPv4 address {s:?}"))
@@ -282,6 +347,11 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
                 c.upstream_dns.insert(name.clone(), ip);
             }
             Err(e) => d.push(e),
+        }
+    }
+    for (i, r) in spec.upstream_resolvers.iter().enumerate() {
+        if let Some(resolver) = upstream_resolver(file, i, r, &mut d) {
+            c.upstream_resolvers.push(resolver);
         }
     }
     if let Some(lb) = &spec.load_balancer_provider {

@@ -78,6 +78,10 @@ pub struct ClusterSpec {
     /// Names the upstream resolver knows (`my.database.example.com: 203.0.113.50`).
     #[serde(default, rename = "upstreamDNS")]
     pub upstream_dns: indexmap::IndexMap<String, String>,
+    /// Upstream DNS resolvers as simulated hosts on the node network: the nodes'
+    /// `/etc/resolv.conf` names them, and CoreDNS's `forward` sends them real packets.
+    #[serde(default)]
+    pub upstream_resolvers: Vec<UpstreamResolverSpec>,
     /// Whether a cloud provider assigns LoadBalancer ingress IPs (default false: `<pending>`).
     pub load_balancer_provider: Option<LoadBalancerProviderSpec>,
     /// The cluster DNS domain (default `cluster.local`).
@@ -143,6 +147,65 @@ pub struct ExternalHostSpec {
     /// Services it runs: `tcp/3306: mysql` style, port to application image.
     #[serde(default)]
     pub listens: indexmap::IndexMap<String, String>,
+}
+
+/// An upstream DNS resolver host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpstreamResolverSpec {
+    /// Host name (`resolver`).
+    pub name: String,
+    /// Its address on the node network.
+    pub ip: String,
+    /// The zones it answers from.
+    #[serde(default)]
+    pub zones: Vec<UpstreamZoneSpec>,
+    /// Per-name answers instead of the data's: an `answer` and/or a `delay`.
+    #[serde(default)]
+    pub behaviours: Vec<UpstreamBehaviourSpec>,
+}
+
+/// A zone of an upstream resolver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpstreamZoneSpec {
+    /// The zone's apex (`example.com`).
+    pub zone: String,
+    /// The TTL of its records that give none (default 300).
+    pub ttl: Option<u32>,
+    /// The SOA minimum: how long negative answers are cached (default 60).
+    #[serde(rename = "negativeTTL")]
+    pub negative_ttl: Option<u32>,
+    /// Its records.
+    #[serde(default)]
+    pub records: Vec<UpstreamRecordSpec>,
+}
+
+/// One record: `name` (relative to the zone, inside it, or `@`), `type`, `value`, `ttl`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpstreamRecordSpec {
+    /// Owner name.
+    pub name: String,
+    /// A, AAAA, CNAME, TXT, PTR or NS.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// The data (an address, a target name, a string).
+    pub value: String,
+    /// Its TTL (default: the zone's).
+    pub ttl: Option<u32>,
+}
+
+/// A per-name behaviour of an upstream resolver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpstreamBehaviourSpec {
+    /// The query name: exact, `*.zone` (every name below the zone) or `*` (every name).
+    pub name: String,
+    /// `nxdomain`, `nodata`, `servfail`, `refused`, `truncate` or `drop`.
+    pub answer: Option<String>,
+    /// How long it takes before answering (`3s`).
+    pub delay: Option<String>,
 }
 
 /// A simulated cloud load-balancer provider.

@@ -17,6 +17,7 @@
 //! - [`command`]: command lines typed in pods and hosts, parsed.
 //! - [`curl`]: curl and BusyBox wget: their options, requests and output.
 //! - [`traffic`]: load at a constant rate in simulated time, and how each request ended.
+//! - [`dns_apps`]: CoreDNS's server and forwarder in its pods, and the upstream resolver hosts'.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
 
@@ -24,6 +25,7 @@ pub mod build;
 pub mod command;
 pub mod config;
 pub mod curl;
+pub mod dns_apps;
 pub mod dns_view;
 pub mod docker;
 pub mod exec;

@@ -11,7 +11,9 @@
 //! References: kubernetes/dns docs/specification.md, coredns/coredns plugin/kubernetes,
 //! glibc resolv/res_query.c, musl src/network/lookup_name.c, bind9 bin/dig, kubelet
 //! pkg/kubelet/network/dns and pkg/kubelet/envvars. Nothing here sends packets: the scenario
-//! runner carries the encoded messages through the simulated dataplane.
+//! runner carries the encoded messages through the simulated dataplane, and the cluster runs
+//! CoreDNS's forwarder and the upstream resolver hosts ([`upstream`]) as applications there
+//! (`cluster/dns_apps.rs`).
 //!
 //! A lookup from a pod, with CoreDNS answering directly (the runner puts a real UDP packet to
 //! the kube-dns Service IP in between):
@@ -49,6 +51,7 @@ pub mod resolv_conf;
 pub mod resolver;
 pub mod server;
 pub mod tools;
+pub mod upstream;
 pub mod view;
 
 pub use coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, PodMode, ServerDrop, Upstream};

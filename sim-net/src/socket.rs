@@ -36,8 +36,9 @@ pub trait Application {
     /// The response to `request`.
     fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8>;
 
-    /// What to do with a TCP request: answer now, or (a proxy) first open a connection of its
-    /// own to an upstream and answer when that one ends. The default answers now.
+    /// What to do with a TCP request or a UDP datagram: answer now, later, not at all, or (a
+    /// proxy) first open a conversation of its own to an upstream and answer when that one
+    /// ends. The default answers now.
     fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
         AppReply::Respond(self.respond(ctx, request))
     }
@@ -55,14 +56,28 @@ pub trait Application {
 pub enum AppReply {
     /// Send these bytes back now.
     Respond(Vec<u8>),
-    /// Open a client connection from this namespace first (a reverse proxy's second hop); the
-    /// client's connection waits. When it ends, [`Application::upstream_done`] decides.
+    /// Open a client connection from this namespace first (a reverse proxy's second hop, a DNS
+    /// forwarder's query); the client waits. When it ends, [`Application::upstream_done`]
+    /// decides.
     Upstream(UpstreamRequest),
+    /// Send these bytes back after `after` (a slow server): the reply leaves the host's stack
+    /// then, as an ordinary packet.
+    Later {
+        /// How long the application takes.
+        after: SimDuration,
+        /// The reply.
+        response: Vec<u8>,
+    },
+    /// Send nothing (a server that swallows the request: the client times out).
+    Nothing,
 }
 
 /// A connection a proxying application opens on behalf of its client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpstreamRequest {
+    /// TCP (a connection with one request and one response) or UDP (one datagram and its
+    /// answer).
+    pub proto: SockProto,
     /// Where to (the proxy's choice of upstream: an endpoint address, or a service address).
     pub dst: SocketAddrV4,
     /// The request bytes it sends.

@@ -349,6 +349,7 @@ impl sim_net::socket::Application for Proxy {
         request: &[u8],
     ) -> sim_net::socket::AppReply {
         sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
+            proto: sim_net::socket::SockProto::Tcp,
             dst: self.tries[0],
             request: request.to_vec(),
             timeout: SimDuration::from_secs(5),
@@ -369,6 +370,7 @@ impl sim_net::socket::Application for Proxy {
             }
             _ if (token as usize) + 1 < self.tries.len() => {
                 sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
+                    proto: sim_net::socket::SockProto::Tcp,
                     dst: self.tries[token as usize + 1],
                     request: b"retry".to_vec(),
                     timeout: SimDuration::from_secs(5),
@@ -401,6 +403,88 @@ fn a_proxying_application_opens_its_own_connection_and_answers_when_it_ends() {
     assert_eq!(second.upstream_of, Some(c));
     assert_eq!(second.served_by.as_ref().map(|s| s.host), Some(c_host));
     assert_eq!(net.conversation(conv.upstreams[0]).unwrap().outcome, Some(Outcome::Refused));
+}
+
+/// A UDP forwarder on b (a DNS forwarder's shape): each datagram is sent on to `upstream` as
+/// its own UDP conversation; an answer is relayed, a timeout answered with `timeout`.
+struct UdpForwarder {
+    upstream: SocketAddrV4,
+}
+
+impl sim_net::socket::Application for UdpForwarder {
+    fn respond(&mut self, _ctx: &sim_net::socket::AppContext<'_>, _request: &[u8]) -> Vec<u8> {
+        Vec::new()
+    }
+    fn handle(
+        &mut self,
+        _ctx: &sim_net::socket::AppContext<'_>,
+        request: &[u8],
+    ) -> sim_net::socket::AppReply {
+        sim_net::socket::AppReply::Upstream(sim_net::socket::UpstreamRequest {
+            proto: SockProto::Udp,
+            dst: self.upstream,
+            request: request.to_vec(),
+            timeout: SimDuration::from_secs(2),
+            token: 7,
+        })
+    }
+    fn upstream_done(
+        &mut self,
+        _ctx: &sim_net::socket::AppContext<'_>,
+        _token: u64,
+        outcome: &Outcome,
+    ) -> sim_net::socket::AppReply {
+        match outcome {
+            Outcome::Completed { response } => sim_net::socket::AppReply::Respond(response.clone()),
+            _ => sim_net::socket::AppReply::Respond(b"timeout".to_vec()),
+        }
+    }
+}
+
+/// An upstream that answers `slow` after a second and swallows `drop`.
+struct SlowServer;
+
+impl sim_net::socket::Application for SlowServer {
+    fn respond(&mut self, _ctx: &sim_net::socket::AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        request.to_vec()
+    }
+    fn handle(
+        &mut self,
+        _ctx: &sim_net::socket::AppContext<'_>,
+        request: &[u8],
+    ) -> sim_net::socket::AppReply {
+        match request {
+            b"drop" => sim_net::socket::AppReply::Nothing,
+            _ => sim_net::socket::AppReply::Later {
+                after: SimDuration::from_secs(1),
+                response: request.to_vec(),
+            },
+        }
+    }
+}
+
+#[test]
+fn a_udp_server_can_forward_answer_later_or_not_at_all() {
+    let (mut sim, a, b) = two_hosts(3);
+    let c_host = sim.world.add_host("c").unwrap();
+    let seg = sim_net::iface::SegmentId(0);
+    sim.world.attach(c_host, "eth0", seg, Some("10.0.0.3/24".parse().unwrap())).unwrap();
+    sim.world.listen(c_host, SockProto::Udp, sa("0.0.0.0:53"), Box::new(SlowServer)).unwrap();
+    let fwd = UdpForwarder { upstream: sa("10.0.0.3:53") };
+    sim.world.listen(b, SockProto::Udp, sa("0.0.0.0:5353"), Box::new(fwd)).unwrap();
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:5353", b"slow"));
+    let net = &sim.world;
+    let conv = net.conversation(c).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::Completed { response: b"slow".to_vec() }));
+    let waited = conv.finished.unwrap().saturating_since(conv.started.unwrap());
+    assert!(waited >= SimDuration::from_secs(1) && waited < SimDuration::from_millis(1010), "{waited:?}");
+    assert_eq!(conv.upstreams.len(), 1);
+    let up = net.conversation(conv.upstreams[0]).unwrap();
+    assert_eq!((up.spec.proto, up.upstream_of), (ConvProto::Udp, Some(c)));
+    // Nothing comes back from the upstream: the forwarder's own timeout answers the client.
+    let c = run(&mut sim, spec(a, ConvProto::Udp, "10.0.0.2:5353", b"drop"));
+    let conv = sim.world.conversation(c).unwrap();
+    assert_eq!(conv.outcome, Some(Outcome::Completed { response: b"timeout".to_vec() }));
 }
 
 #[test]

@@ -228,6 +228,56 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         externals.insert(e.name.clone(), host);
     }
 
+    // The upstream resolver hosts: on the node network like the external hosts, with a route to
+    // every node's pod CIDR via that node (the LAN's router knows them, as a VPC route table
+    // does: pods' packets reach them unmasqueraded), and `upstreamDNS` entries as the first
+    // one's records.
+    let mut resolvers = config.upstream_resolvers.clone();
+    if let Some(first) = resolvers.first_mut() {
+        for (name, ip) in &config.upstream_dns {
+            let record = crate::dns::upstream::address_record(name, (*ip).into())
+                .map_err(|e| format!("cluster: upstreamDNS {name}: {e}"))?;
+            first.data = std::mem::take(&mut first.data).with_record(record);
+        }
+    }
+    let mut taken: Vec<(Ipv4Addr, String)> =
+        config.nodes.iter().map(|n| (n.ip, format!("node {}", n.name))).collect();
+    taken.extend(config.external_hosts.iter().map(|e| (e.ip, format!("external host {}", e.name))));
+    taken.push((gateway(&config), "the node network's gateway".to_string()));
+    for r in &resolvers {
+        if !config.node_network.contains(&r.ip) {
+            return Err(format!(
+                "cluster: upstreamResolvers {}: {} is not on the node network {}",
+                r.name, r.ip, config.node_network
+            ));
+        }
+        if let Some((_, owner)) = taken.iter().find(|(ip, _)| *ip == r.ip) {
+            return Err(format!(
+                "cluster: upstreamResolvers {}: {} is already the address of {owner}",
+                r.name, r.ip
+            ));
+        }
+        taken.push((r.ip, format!("resolver {}", r.name)));
+        let host = net.add_host(&r.name).map_err(|err| format!("cluster: upstreamResolvers: {err}"))?;
+        net.attach(host, "eth0", seg, Some(Ipv4Net::new(r.ip, prefix).map_err(|err| err.to_string())?))
+            .map_err(|err| format!("cluster: {err}"))?;
+        let h = net.host_mut(host).map_err(|err| err.to_string())?;
+        h.set_up("eth0", true).map_err(|err| err.to_string())?;
+        add_default_route(h, &config, r.ip)?;
+        for n in &nodes {
+            h.add_route_str(&format!("{} via {} dev eth0", n.pod_cidr, n.ip))
+                .map_err(|e| format!("cluster: upstreamResolvers {}: {e}", r.name))?;
+        }
+        let shared = Rc::new(r.clone());
+        for proto in [SockProto::Udp, SockProto::Tcp] {
+            let app = super::dns_apps::ResolverApp { config: shared.clone() };
+            h.sockets
+                .listen(proto, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53), Box::new(app))
+                .map_err(|err| format!("cluster: {}: {err}", r.name))?;
+        }
+        externals.insert(r.name.clone(), host);
+    }
+
     let api_config = ApiServerConfig {
         service_cidr: config.service_cidr,
         node_port_range: config.node_port_range,
@@ -255,6 +305,15 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         upstream = upstream
             .with_address(name, (*ip).into())
             .map_err(|e| format!("cluster: upstreamDNS {name}: {e}"))?;
+    }
+    if !resolvers.is_empty() {
+        // Forwarded queries become packets to the node's nameservers; an ExternalName's target
+        // is still resolved from the resolvers' data in the process.
+        upstream = Upstream::default();
+        for r in &resolvers {
+            upstream = upstream.merged(&r.data);
+        }
+        dns_config.node_nameservers = Some(config.node_nameservers());
     }
     dns_config.upstream = upstream;
     if config.core_dns {

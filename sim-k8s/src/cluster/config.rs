@@ -69,8 +69,14 @@ pub struct ClusterConfig {
     pub bridge: String,
     /// Hosts outside the cluster.
     pub external_hosts: Vec<ExternalHostConfig>,
-    /// The upstream resolver's names (what CoreDNS forwards to).
+    /// The upstream resolver's names (what CoreDNS forwards to): without
+    /// [`upstream_resolvers`](Self::upstream_resolvers), CoreDNS answers forwarded names from
+    /// them directly (no packet); with resolvers, they are A records (TTL 300) of the first.
     pub upstream_dns: IndexMap<String, Ipv4Addr>,
+    /// Simulated upstream resolver hosts on the node network (a scenario's
+    /// `cluster.upstreamResolvers`): the nodes' `/etc/resolv.conf` names them, and CoreDNS's
+    /// `forward` sends them real packets.
+    pub upstream_resolvers: Vec<crate::dns::upstream::ResolverConfig>,
     /// The cloud provider's pool of LoadBalancer ingress IPs; empty = no provider (`<pending>`).
     pub lb_pool: Vec<Ipv4Addr>,
     /// How the provider health-checks `externalTrafficPolicy: Local` services (GCE's defaults).
@@ -161,6 +167,7 @@ impl ClusterConfig {
                 listens: Vec::new(),
             }],
             upstream_dns: IndexMap::new(),
+            upstream_resolvers: Vec::new(),
             lb_pool: Vec::new(),
             lb_health: Default::default(),
             cluster_domain: "cluster.local".to_string(),
@@ -175,6 +182,15 @@ impl ClusterConfig {
             node_cpus: 2,
             conntrack_max: None,
         }
+    }
+
+    /// The nameservers of every node's `/etc/resolv.conf`: the upstream resolver hosts (at
+    /// most three, as glibc reads), else the node network's gateway.
+    pub fn node_nameservers(&self) -> Vec<Ipv4Addr> {
+        if self.upstream_resolvers.is_empty() {
+            return vec![super::build::gateway(self)];
+        }
+        self.upstream_resolvers.iter().map(|r| r.ip).take(crate::dns::resolv_conf::MAX_NAMESERVERS).collect()
     }
 
     /// The address of the `kubernetes` service: the first address of the service CIDR.

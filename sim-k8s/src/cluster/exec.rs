@@ -564,8 +564,9 @@ impl Cluster {
     /// The resolv.conf the kubelet wrote for a pod (or the node's, for nodes and hosts).
     pub fn resolv_conf(&self, target: &Target) -> ResolvConf {
         let w = self.world();
-        let host_conf = ResolvConf::parse(&format!("nameserver {}\n", node_resolver(&w.config.node_network)))
-            .unwrap_or_default();
+        let lines: String =
+            w.config.node_nameservers().iter().map(|ip| format!("nameserver {ip}\n")).collect();
+        let host_conf = ResolvConf::parse(&lines).unwrap_or_default();
         let Target::Pod { namespace, name } = target else { return host_conf };
         let Some(pod) = self.pod(namespace, name) else { return host_conf };
         let k = &w.config.kubelet_dns;
@@ -648,9 +649,16 @@ impl Cluster {
         };
         let began = self.now();
         let mut ports: std::collections::BTreeMap<Ipv4Addr, u16> = std::collections::BTreeMap::new();
+        let mut sends: Vec<sim_net::network::ConvId> = Vec::new();
         loop {
             match resolver.step() {
-                Step::Done(r) => return r,
+                Step::Done(mut r) => {
+                    // The server's upstream queries (CoreDNS's forward), as far as they got.
+                    for (exchange, id) in r.transcript.iter_mut().zip(&sends) {
+                        exchange.hops = self.forward_hops(*id, began);
+                    }
+                    return r;
+                }
                 Step::Send(q) => {
                     let IpAddr::V4(server) = q.server else {
                         resolver.feed(QueryOutcome::Timeout);
@@ -682,7 +690,8 @@ impl Cluster {
                     let first_record = self.world().net.trace.records.len();
                     // A resolver sends its next query the moment its wait ends (a TCP
                     // connection's closing packets are left to the next step).
-                    let (_, conv) = self.converse_spec(spec, more, SimDuration::ZERO);
+                    let (id, conv) = self.converse_spec(spec, more, SimDuration::ZERO);
+                    sends.push(id);
                     let notes = self.dropped_queries(&conv, &q, first_record);
                     if let (false, Some(local)) = (tcp, conv.local) {
                         ports.insert(server, local.port());
@@ -719,6 +728,50 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    /// The upstream conversations a DNS server opened while answering conversation `id` (and
+    /// theirs, in turn), as a lookup transcript shows them; times from `began`.
+    fn forward_hops(
+        &self,
+        id: sim_net::network::ConvId,
+        began: SimTime,
+    ) -> Vec<crate::dns::resolver::ForwardHop> {
+        let net = &self.world().net;
+        let mut out = Vec::new();
+        let mut queue: Vec<sim_net::network::ConvId> =
+            net.conversation(id).map(|c| c.upstreams.clone()).unwrap_or_default();
+        let mut i = 0;
+        while let Some(u) = queue.get(i).copied() {
+            i += 1;
+            let Some(up) = net.conversation(u) else { continue };
+            queue.extend(up.upstreams.iter().copied());
+            let tcp = up.spec.proto == ConvProto::Tcp;
+            let unframe = |b: &[u8]| -> Option<Message> {
+                let bytes = if tcp { crate::dns::message::unframe_tcp(b)? } else { b };
+                Message::decode(bytes).ok()
+            };
+            let answer = match &up.outcome {
+                Some(Outcome::Completed { response }) => unframe(response),
+                _ => None,
+            };
+            let ms = |t: SimTime| t.saturating_since(began).as_millis();
+            let waited_ms = match (up.started, up.finished) {
+                (Some(a), Some(b)) => b.saturating_since(a).as_millis(),
+                _ => 0,
+            };
+            out.push(crate::dns::resolver::ForwardHop {
+                at_ms: up.started.map_or(0, ms),
+                by: self.describe_host(up.spec.from),
+                local: up.local,
+                server: up.spec.dst,
+                tcp,
+                query: unframe(&up.spec.payload),
+                answer,
+                waited_ms,
+            });
+        }
+        out
     }
 
     /// Why a resolver's queries did not arrive: each of the send's datagrams that ended other
@@ -1458,11 +1511,6 @@ pub fn disposition_name(d: &sim_net::network::Disposition) -> &'static str {
         D::HairpinDropped => "hairpin-dropped",
         D::IpvsDropped(_) => "ipvs-dropped",
     }
-}
-
-/// The node network's resolver address (its first host address, the "router").
-fn node_resolver(net: &ipnet::Ipv4Net) -> Ipv4Addr {
-    super::config::nth_address(*net, 1)
 }
 
 /// The errno text of a failed connect, as busybox and OpenBSD tools print it.

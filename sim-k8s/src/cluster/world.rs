@@ -20,8 +20,9 @@
 //! Left out: the pod network is flannel host-gw style (per-node pod-CIDR routes via node IPs),
 //! no overlay; the load balancer neither proxies nor SNATs (no NLB/ELB-style proxy mode); its
 //! health checks are probes through the dataplane for `externalTrafficPolicy: Local`
-//! LoadBalancers ([`super::lb_health`]) and read from the node's state otherwise; CoreDNS
-//! answers forwarded names from the upstream zone directly (the upstream query is not a packet).
+//! LoadBalancers ([`super::lb_health`]) and read from the node's state otherwise; without
+//! simulated upstream resolver hosts, CoreDNS answers forwarded names from the upstream zone
+//! directly (the upstream query is not a packet; with them, see [`super::dns_apps`]).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -159,40 +160,21 @@ pub struct DnsState {
     pub process: CoreDnsProcess,
     /// The API objects as CoreDNS sees them.
     pub view: ClusterDnsView,
+    /// Each CoreDNS pod's cache of forwarded answers (with simulated upstreams), by pod.
+    pub caches: BTreeMap<String, crate::dns::coredns::cache::DnsCache>,
+    /// Each CoreDNS pod's `round_robin` position, by pod.
+    pub round_robin: BTreeMap<String, usize>,
 }
 
 impl DnsState {
     /// CoreDNS with kubeadm's Corefile over `base`'s cluster facts.
     pub fn new(base: CoreDnsConfig) -> Self {
-        DnsState { process: CoreDnsProcess::new(base), view: ClusterDnsView::default() }
-    }
-}
-
-/// A CoreDNS pod's DNS server (UDP 53).
-struct DnsServerApp {
-    state: Rc<RefCell<DnsState>>,
-    /// The pod (`namespace/name`), whose log the `log` plugin writes to.
-    pod: String,
-}
-
-impl Application for DnsServerApp {
-    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
-        let mut state = self.state.borrow_mut();
-        let DnsState { process, view } = &mut *state;
-        if ctx.proto != sim_net::wire::Protocol::Tcp {
-            return process
-                .serve(&self.pod, ctx.peer, crate::dns::Transport::Udp, request, view)
-                .unwrap_or_default();
+        DnsState {
+            process: CoreDnsProcess::new(base),
+            view: ClusterDnsView::default(),
+            caches: BTreeMap::new(),
+            round_robin: BTreeMap::new(),
         }
-        // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2); a client may
-        // write several queries on one connection (glibc's send_vc writes A and AAAA).
-        let mut out = Vec::new();
-        for message in crate::dns::message::unframe_all(request) {
-            if let Ok(reply) = process.serve(&self.pod, ctx.peer, crate::dns::Transport::Tcp, message, view) {
-                out.extend(crate::dns::message::frame_tcp(&reply));
-            }
-        }
-        out
     }
 }
 
@@ -925,9 +907,15 @@ impl ClusterWorld {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
                 let pod_name = pod_key(&pod.metadata.namespace, &pod.metadata.name);
-                self.dns.borrow_mut().process.pod_started(&pod_name);
+                {
+                    // A (re)started CoreDNS starts with an empty cache.
+                    let mut dns = self.dns.borrow_mut();
+                    dns.process.pod_started(&pod_name);
+                    dns.caches.remove(&pod_name);
+                }
                 for proto in [SockProto::Udp, SockProto::Tcp] {
-                    let app = DnsServerApp { state: self.dns.clone(), pod: pod_name.clone() };
+                    let rng = self.rng.fork(&format!("coredns/{pod_name}/{proto}"));
+                    let app = super::dns_apps::DnsServerApp::new(self.dns.clone(), pod_name.clone(), rng);
                     let _ = h.sockets.listen(proto, addr, Box::new(app));
                 }
             }

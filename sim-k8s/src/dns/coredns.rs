@@ -7,13 +7,16 @@
 //! `BackendError`), which implement kubernetes/dns docs/specification.md: a missing name is
 //! NXDOMAIN, an existing name without that type is NODATA (NOERROR, SOA in authority); cluster
 //! answers carry `aa`, no `ra`; SOA `ns.dns.<zone> hostmaster.<zone> <serial> 7200 1800 86400
-//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`).
+//! <ttl>`; SRV weight `floor(100 / n)`. `forward` relays a static [`Upstream`] (`qr rd ra`),
+//! or, with simulated upstream hosts ([`CoreDnsConfig::node_nameservers`]), hands the query to
+//! the caller ([`CoreDns::forwards_live`], [`CoreDns::relay`]) to send as a packet.
 //! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
 //! with TC); `loadbalance` shuffles addresses from a seeded stream.
 //! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
 pub mod cache;
 pub mod hosts;
+pub mod rewrite;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -89,8 +92,86 @@ pub struct CoreDnsConfig {
     pub log: bool,
     /// The `hosts` plugin (runs before kubernetes).
     pub hosts: Option<hosts::HostsConfig>,
-    /// The resolver behind `forward .`.
+    /// The resolver behind `forward .` when no packet is sent (no simulated resolver host);
+    /// also what an ExternalName's target is resolved from.
     pub upstream: Upstream,
+    /// The nameservers of the node's `/etc/resolv.conf`, which `forward . /etc/resolv.conf`
+    /// reads (CoreDNS's pods run with `dnsPolicy: Default`), when the upstream resolvers are
+    /// simulated hosts: forwarded queries are then real packets ([`Forwarder`]). `None`: they
+    /// are answered from [`upstream`](Self::upstream) in the process.
+    pub node_nameservers: Option<Vec<Ipv4Addr>>,
+    /// Each `forward` directive's destinations and options, in Corefile order.
+    pub forwarders: Vec<Forwarder>,
+    /// The `rewrite` plugin's name rules, in Corefile order (empty: no rewrite).
+    pub rewrites: Vec<rewrite::NameRule>,
+}
+
+/// One `forward FROM TO... { ... }` directive (plugin/forward setup.go `parseStanza`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forwarder {
+    /// FROM.
+    pub from: Name,
+    /// TO..., as written.
+    pub to: Vec<ForwardTarget>,
+    /// `force_tcp`: always ask over TCP.
+    pub force_tcp: bool,
+    /// `prefer_udp`: ask over UDP even for a TCP client, and again over TCP when the answer is
+    /// truncated.
+    pub prefer_udp: bool,
+    /// `policy` (default `random`).
+    pub policy: ForwardPolicy,
+}
+
+/// A forward destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForwardTarget {
+    /// A resolv.conf file (`/etc/resolv.conf`): its nameservers, port 53.
+    ResolvConf(String),
+    /// An address (`8.8.8.8`, `dns://10.0.0.53:5353`).
+    Addr(std::net::SocketAddr),
+}
+
+/// forward's `policy`: the order in which the upstreams are tried for one query.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardPolicy {
+    /// A fresh random order per query (the default).
+    #[default]
+    Random,
+    /// Each query starts at the next upstream.
+    RoundRobin,
+    /// Always in the written order.
+    Sequential,
+}
+
+impl Forwarder {
+    /// kubeadm's `forward . /etc/resolv.conf`.
+    pub fn kubeadm() -> Forwarder {
+        Forwarder {
+            from: Name::root(),
+            to: vec![ForwardTarget::ResolvConf("/etc/resolv.conf".to_string())],
+            force_tcp: false,
+            prefer_udp: false,
+            policy: ForwardPolicy::Random,
+        }
+    }
+
+    /// The upstream addresses (`/etc/resolv.conf` read as the node's nameservers), in written
+    /// order, at most 15 as plugin/forward allows; IPv6 destinations are left out (the node
+    /// network is IPv4).
+    pub fn addresses(&self, node_nameservers: &[Ipv4Addr]) -> Vec<std::net::SocketAddrV4> {
+        let mut out = Vec::new();
+        for t in &self.to {
+            match t {
+                ForwardTarget::ResolvConf(_) => {
+                    out.extend(node_nameservers.iter().map(|ip| std::net::SocketAddrV4::new(*ip, 53)))
+                }
+                ForwardTarget::Addr(std::net::SocketAddr::V4(a)) => out.push(*a),
+                ForwardTarget::Addr(std::net::SocketAddr::V6(_)) => {}
+            }
+        }
+        out.truncate(15);
+        out
+    }
 }
 
 /// The Corefile kubeadm writes into the `coredns` ConfigMap (kubeadm
@@ -217,6 +298,9 @@ impl Default for CoreDnsConfig {
             log: false,
             hosts: None,
             upstream: Upstream::default(),
+            node_nameservers: None,
+            forwarders: vec![Forwarder::kubeadm()],
+            rewrites: Vec::new(),
         }
     }
 }
@@ -242,6 +326,12 @@ impl Upstream {
     /// inside it carry that SOA in the authority section, as real recursive resolvers relay it.
     pub fn with_record(mut self, record: Record) -> Self {
         self.records.push(record);
+        self
+    }
+
+    /// These records followed by `other`'s.
+    pub fn merged(mut self, other: &Upstream) -> Self {
+        self.records.extend(other.records.iter().cloned());
         self
     }
 
@@ -369,6 +459,132 @@ impl CoreDns<'_> {
 
     /// The plugin chain behind the cache: kubernetes, then forward.
     fn resolve(&self, query: &Message) -> Message {
+        self.resolve_chain(query).0
+    }
+
+    /// Whether `query` leaves CoreDNS as a packet: the chain hands it to `forward`, and the
+    /// upstreams are simulated hosts ([`CoreDnsConfig::node_nameservers`]).
+    pub fn forwards_live(&self, query: &Message) -> bool {
+        self.config.node_nameservers.is_some() && self.resolve_chain(query).1
+    }
+
+    /// The `forward` directive that handles `name` (the longest FROM containing it).
+    pub fn forwarder(&self, name: &Name) -> Option<&Forwarder> {
+        self.config
+            .forwarders
+            .iter()
+            .filter(|f| name.is_subdomain_of(&f.from))
+            .max_by_key(|f| f.from.label_count())
+    }
+
+    /// The reply a forwarded query gets: the upstream's answer as it came (the client's id and
+    /// question spelling), or SERVFAIL when no upstream answered in time (plugin/forward
+    /// returns `dns.RcodeServerFailure` and the server writes it). The cache plugin caps the
+    /// TTLs as on any reply; the caller sizes it for the client's transport.
+    pub fn relay(&self, query: &Message, upstream: Option<Message>) -> Message {
+        let mut reply = match upstream {
+            Some(mut m) => {
+                m.header.id = query.header.id;
+                m.questions = query.questions.clone();
+                if let rewrite::Outcome::Rewritten(rw) = self.rewritten(query) {
+                    rw.revert(query, &mut m);
+                }
+                m
+            }
+            None => {
+                let mut resp = self.skeleton(query);
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                resp
+            }
+        };
+        if let Some(max) = self.config.cache {
+            cache::cap_ttls(&mut reply, max);
+        }
+        reply
+    }
+
+    fn skeleton(&self, query: &Message) -> Message {
+        Message {
+            header: Header {
+                id: query.header.id,
+                flags: Flags {
+                    qr: true,
+                    opcode: query.header.flags.opcode,
+                    rd: query.header.flags.rd,
+                    cd: query.header.flags.cd,
+                    ..Flags::default()
+                },
+                rcode: Rcode::NoError,
+            },
+            questions: query.questions.clone(),
+            ..Message::default()
+        }
+    }
+
+    /// CoreDNS answers EDNS with its own buffer size (1232) and echoes the client cookie,
+    /// which dig reports as `COOKIE: ... (echoed)`.
+    fn edns(&self, query: &Message, resp: &mut Message) {
+        if let Some(opt) = query.opt() {
+            let cookie = match &opt.data {
+                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
+                _ => None,
+            };
+            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
+            resp.set_edns(1232, client_cookie.into_iter().collect());
+        }
+    }
+
+    /// The `rewrite` plugin's outcome for `query` (it runs after `cache`, before the rest).
+    pub fn rewritten(&self, query: &Message) -> rewrite::Outcome {
+        match query.question().filter(|_| !self.config.rewrites.is_empty()) {
+            Some(q) => rewrite::rewrite(&self.config.rewrites, &q.name),
+            None => rewrite::Outcome::Unchanged,
+        }
+    }
+
+    /// The query as the plugins after `rewrite` see it (the upstream is asked this one).
+    pub fn inner_query(&self, query: &Message) -> Message {
+        match self.rewritten(query) {
+            rewrite::Outcome::Rewritten(rw) => {
+                let mut q = query.clone();
+                if let Some(first) = q.questions.first_mut() {
+                    first.name = rw.name;
+                }
+                q
+            }
+            _ => query.clone(),
+        }
+    }
+
+    /// The chain, and whether it ended in a forward that is sent as a packet: `rewrite`
+    /// around the rest.
+    fn resolve_chain(&self, query: &Message) -> (Message, bool) {
+        match self.rewritten(query) {
+            rewrite::Outcome::Unchanged => self.resolve_inner(query, true),
+            rewrite::Outcome::Invalid(_) => {
+                let mut resp = self.skeleton(query);
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                (resp, false)
+            }
+            rewrite::Outcome::Rewritten(rw) => {
+                let mut inner = query.clone();
+                if let Some(first) = inner.questions.first_mut() {
+                    first.name = rw.name.clone();
+                }
+                // The server block was chosen by the client's name; the rewritten one may be outside
+                // its zones.
+                let (mut resp, forwarded) = self.resolve_inner(&inner, false);
+                rw.revert(query, &mut resp);
+                (resp, forwarded)
+            }
+        }
+    }
+
+    /// The chain after `rewrite` (`check_zone`: a name outside the server block's zones is
+    /// REFUSED).
+    fn resolve_inner(&self, query: &Message, check_zone: bool) -> (Message, bool) {
         let mut resp = Message {
             header: Header {
                 id: query.header.id,
@@ -386,42 +602,35 @@ impl CoreDns<'_> {
         };
         if query.header.flags.opcode != 0 {
             resp.header.rcode = Rcode::NotImp;
-            return resp;
+            return (resp, false);
         }
         let Some(q) = query.questions.first().filter(|_| query.questions.len() == 1) else {
             resp.header.rcode = Rcode::FormErr;
-            return resp;
+            return (resp, false);
         };
         let cfg = self.config;
         // CoreDNS hands a query to the server block whose zone matches it best; a name that
         // no block serves is REFUSED.
-        if !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
+        if check_zone && !cfg.server_zones.iter().any(|z| q.name.is_subdomain_of(z)) {
             resp.header.rcode = Rcode::Refused;
-            return resp;
+            return (resp, false);
         }
+        let mut forwarded = false;
         match cfg.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(&q.name, q.qtype)) {
             hosts::HostsAnswer::Records(answers) => {
                 resp.header.flags.aa = true;
                 resp.answers = answers;
             }
             hosts::HostsAnswer::ServFail => resp.header.rcode = Rcode::ServFail,
-            hosts::HostsAnswer::Next => self.after_hosts(q, &mut resp),
+            hosts::HostsAnswer::Next => forwarded = self.after_hosts(q, &mut resp),
         }
-        if let Some(opt) = query.opt() {
-            // CoreDNS answers EDNS with its own buffer size (1232) and echoes the client
-            // cookie, which dig reports as `COOKIE: ... (echoed)`.
-            let cookie = match &opt.data {
-                RData::Opt(opts) => opts.iter().find(|(c, _)| *c == EDNS_OPTION_COOKIE).cloned(),
-                _ => None,
-            };
-            let client_cookie = cookie.map(|(c, d)| (c, d.into_iter().take(8).collect::<Vec<u8>>()));
-            resp.set_edns(1232, client_cookie.into_iter().collect());
-        }
-        resp
+        self.edns(query, &mut resp);
+        (resp, forwarded)
     }
 
-    /// The chain after `hosts`: kubernetes, then forward.
-    fn after_hosts(&self, q: &super::message::Question, resp: &mut Message) {
+    /// The chain after `hosts`: kubernetes, then forward; true when the query is to be sent to
+    /// a simulated upstream (nothing is filled in then).
+    fn after_hosts(&self, q: &super::message::Question, resp: &mut Message) -> bool {
         let cfg = self.config;
         let served = match self.matching_zone(&q.name) {
             Some(zone) => {
@@ -453,6 +662,7 @@ impl CoreDns<'_> {
                 // plugin.NextOrFailure with no next plugin.
                 resp.header.rcode = Rcode::ServFail;
             }
+            None if cfg.node_nameservers.is_some() => return true,
             None => {
                 resp.header.flags.ra = true;
                 let (rcode, answers) = cfg.upstream.resolve(&q.name, q.qtype);
@@ -468,6 +678,7 @@ impl CoreDns<'_> {
                 resp.answers = answers;
             }
         }
+        false
     }
 
     /// Answers a UDP payload: the reply bytes, sized for the client's buffer, or why the server

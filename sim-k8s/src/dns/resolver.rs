@@ -180,6 +180,31 @@ pub struct Exchange {
     /// What the network did to the send's packets, when something went wrong (a query
     /// dropped by conntrack, by a rule...), in the caller's words.
     pub notes: Vec<String>,
+    /// What the server did on the client's behalf while it waited: the queries CoreDNS's
+    /// `forward` sent to its upstreams, as the network carried them.
+    pub hops: Vec<ForwardHop>,
+}
+
+/// One query a DNS server sent on to its upstream while answering a client (the second hop of
+/// an external lookup), and what came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardHop {
+    /// When it was sent, in ms from the lookup's start.
+    pub at_ms: u64,
+    /// Who sent it (`pod/kube-system/coredns-…`).
+    pub by: String,
+    /// Its source address and port.
+    pub local: Option<std::net::SocketAddrV4>,
+    /// The upstream.
+    pub server: std::net::SocketAddrV4,
+    /// Over TCP.
+    pub tcp: bool,
+    /// The query as sent.
+    pub query: Option<Message>,
+    /// The answer, if one came.
+    pub answer: Option<Message>,
+    /// How long it waited.
+    pub waited_ms: u64,
 }
 /// How a lookup ended (getaddrinfo / h_errno terms).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -505,7 +530,7 @@ impl StubResolver {
             }
             self.got[i] = Some(m.clone());
         }
-        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new() });
+        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new(), hops: Vec::new() });
         // A truncated UDP answer is asked again over TCP, same ids (glibc send_dg → send_vc,
         // which closes the socket and sends both queries again; musl ≥ 1.2.4; dig's
         // "Truncated, retrying in TCP mode").
@@ -568,6 +593,15 @@ impl StubResolver {
     }
 
     /// Adds a note to the last exchange of the transcript (what happened to its packets).
+    /// Adds a server's upstream query to the last exchange.
+    pub fn hop_last(&mut self, hop: ForwardHop) {
+        if let Some(e) = self.transcript.last_mut() {
+            e.hops.push(hop);
+        } else if let Some(d) = self.done.as_mut().and_then(|d| d.transcript.last_mut()) {
+            d.hops.push(hop);
+        }
+    }
+
     pub fn note_last(&mut self, note: String) {
         if let Some(e) = self.transcript.last_mut() {
             e.notes.push(note);

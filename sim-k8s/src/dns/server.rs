@@ -18,7 +18,8 @@ use std::net::SocketAddrV4;
 use sha2::{Digest, Sha512};
 use sim_core::{SimDuration, SimTime};
 
-use super::coredns::{CoreDns, CoreDnsConfig, KUBEADM_COREFILE, ServerDrop};
+use super::coredns::cache::DnsCache;
+use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
 use super::message::{Flags, Message, Rcode, RecordType};
@@ -30,6 +31,19 @@ pub const COREDNS_VERSION: &str = "1.11.1";
 
 /// The time CoreDNS takes to answer from its caches, as the `log` plugin's `{duration}` shows.
 const SERVE_DURATION: &str = "0.000110732s";
+/// The same, as a duration (a forwarded query's line adds the upstream's time to it).
+const SERVE_TIME: SimDuration = SimDuration::from_nanos(110_732);
+
+/// `{duration}`: `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"`.
+fn seconds(d: SimDuration) -> String {
+    let ns = d.as_nanos();
+    let (whole, frac) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    if frac == 0 {
+        return format!("{whole}s");
+    }
+    let digits = format!("{frac:09}");
+    format!("{whole}.{}s", digits.trim_end_matches('0'))
+}
 
 /// kubeadm's Corefile for a cluster domain.
 pub fn kubeadm_corefile(cluster_domain: &str) -> String {
@@ -166,10 +180,154 @@ impl CoreDnsProcess {
         };
         let logged = server.is_some_and(|s| s.config.log);
         if logged && let (Some(q), Ok(reply)) = (&query, Message::decode(&bytes)) {
-            let line = log_line(peer, transport, q, request.len(), &reply, bytes.len());
+            let line = log_line(peer, transport, q, request.len(), &reply, bytes.len(), SERVE_DURATION);
             self.logs.entry(pod.to_string()).or_default().push(line);
         }
         Ok(bytes)
+    }
+}
+
+/// What CoreDNS does with one query message when its upstreams are simulated hosts.
+#[derive(Clone, Debug)]
+pub enum Serving {
+    /// Answer with these bytes now.
+    Reply(Vec<u8>),
+    /// Ask the upstreams first ([`CoreDnsProcess::finish_forward`] answers when they have).
+    Forward(Box<ForwardJob>),
+}
+
+/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
+/// the upstream has answered (or has not, in time).
+#[derive(Clone, Debug)]
+pub struct ForwardJob {
+    /// The client's query.
+    pub query: Message,
+    /// The query as the upstream is asked it (after `rewrite`).
+    pub upstream_query: Message,
+    /// Its size on the wire (for the log line).
+    pub request_len: usize,
+    /// The client's transport.
+    pub transport: Transport,
+    /// The client as CoreDNS saw it.
+    pub peer: SocketAddrV4,
+    /// The settings of the server block that forwards it.
+    pub config: CoreDnsConfig,
+    /// The upstreams, in the written order (the caller orders them by `policy`).
+    pub upstreams: Vec<SocketAddrV4>,
+    /// The forward directive's `policy`.
+    pub policy: ForwardPolicy,
+    /// Ask over TCP (`force_tcp`, or a TCP client without `prefer_udp`).
+    pub tcp: bool,
+    /// `prefer_udp`: a truncated UDP answer is asked again over TCP.
+    pub retry_truncated_over_tcp: bool,
+    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
+    pub arrived: SimTime,
+}
+
+impl CoreDnsProcess {
+    /// Like [`serve`](Self::serve), but a query that the chain hands to `forward` (with
+    /// simulated upstreams) comes back as a [`ForwardJob`] unless the cache plugin has its
+    /// answer; the cache is the pod's own, counted in simulated time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn serve_or_forward(
+        &mut self,
+        pod: &str,
+        peer: SocketAddrV4,
+        transport: Transport,
+        request: &[u8],
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Result<Serving, ServerDrop> {
+        let Ok(setup) = &self.running else { return Err(ServerDrop::NotRunning) };
+        let query = Message::decode(request).ok();
+        let server = query
+            .as_ref()
+            .and_then(|q| q.question())
+            .and_then(|q| setup.server_for(&q.name, 53).map(|s| (s, q.name.clone())));
+        let job = match (&query, server) {
+            (Some(q), Some((s, name))) => {
+                let core = CoreDns { config: &s.config, view };
+                // forward matches the name as `rewrite` left it.
+                let inner = core.inner_query(q);
+                let asked = inner.question().map_or(name, |iq| iq.name.clone());
+                match core.forwarder(&asked).filter(|_| core.forwards_live(q)) {
+                    Some(f) => {
+                        let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
+                        Some(ForwardJob {
+                            upstream_query: inner.clone(),
+                            query: q.clone(),
+                            request_len: request.len(),
+                            transport,
+                            peer,
+                            config: s.config.clone(),
+                            upstreams: f.addresses(nameservers),
+                            policy: f.policy,
+                            tcp: f.force_tcp || (transport == Transport::Tcp && !f.prefer_udp),
+                            retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
+                            arrived: now,
+                        })
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(job) = job else {
+            return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
+        };
+        if job.config.cache.is_some()
+            && let Some(hit) = cache.lookup(&job.query, now)
+        {
+            return Ok(Serving::Reply(self.reply_to(pod, &job, hit, now)));
+        }
+        if job.upstreams.is_empty() {
+            return Ok(Serving::Reply(self.finish_forward(pod, &job, None, view, cache, now)));
+        }
+        Ok(Serving::Forward(Box::new(job)))
+    }
+
+    /// The answer to a forwarded query: the upstream's reply (`None`: none came in time, so
+    /// SERVFAIL), stored in the pod's cache, sized for the client, logged.
+    pub fn finish_forward(
+        &mut self,
+        pod: &str,
+        job: &ForwardJob,
+        upstream: Option<Message>,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let core = CoreDns { config: &job.config, view };
+        let mut reply = core.relay(&job.query, upstream);
+        if let Some(max) = job.config.cache {
+            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
+            cache.store(&job.query, &reply, now, ttl);
+        }
+        self.reply_to(pod, job, reply, now)
+    }
+
+    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message, now: SimTime) -> Vec<u8> {
+        let bytes = match job.transport {
+            Transport::Udp => super::coredns::wire_reply(&job.query, reply),
+            Transport::Tcp => reply.encode(),
+        };
+        if job.config.log
+            && let Ok(sent) = Message::decode(&bytes)
+        {
+            let took = now.saturating_since(job.arrived) + SERVE_TIME;
+            let line = log_line(
+                job.peer,
+                job.transport,
+                &job.query,
+                job.request_len,
+                &sent,
+                bytes.len(),
+                &seconds(took),
+            );
+            self.logs.entry(pod.to_string()).or_default().push(line);
+        }
+        bytes
     }
 }
 
@@ -236,6 +394,7 @@ fn log_line(
     size: usize,
     reply: &Message,
     rsize: usize,
+    duration: &str,
 ) -> String {
     let (qtype, name) = q
         .question()
@@ -269,7 +428,7 @@ fn log_line(
         reply.header.rcode,
         flags.join(","),
         rsize,
-        SERVE_DURATION
+        duration
     )
 }
 

@@ -421,6 +421,36 @@ pub fn transcript(result: &LookupResult) -> String {
         for m in ex.query.messages() {
             let _ = writeln!(out, "{at}{port}> {}.53{tcp}: {}", ex.query.server, tcpdump_dns(m));
         }
+        for hop in &ex.hops {
+            let tcp = if hop.tcp { " [tcp]" } else { "" };
+            let from = hop.local.map(|l| format!("{}.{}", l.ip(), l.port())).unwrap_or_default();
+            let server = format!("{}.{}", hop.server.ip(), hop.server.port());
+            let pad = " ".repeat(clock(0).len());
+            let asked = hop.query.as_ref().map(tcpdump_dns).unwrap_or_default();
+            let _ =
+                writeln!(out, "{}  forward by {}: {from} > {server}{tcp}: {asked}", clock(hop.at_ms), hop.by);
+            match &hop.answer {
+                Some(m) => {
+                    let _ = writeln!(
+                        out,
+                        "{pad}  forward by {}: {from} < {server}{tcp}: {}",
+                        hop.by,
+                        tcpdump_dns(m)
+                    );
+                }
+                None if hop.waited_ms == 0 => {}
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "{}  forward by {}: no answer from {server} after {}.{:03}s",
+                        clock(hop.at_ms + hop.waited_ms),
+                        hop.by,
+                        hop.waited_ms / 1000,
+                        hop.waited_ms % 1000
+                    );
+                }
+            }
+        }
         let arrived = ex.outcome.messages();
         for m in arrived {
             let _ = writeln!(

@@ -271,6 +271,7 @@ impl IngressNginxApp {
                 self.tls_pending.insert(u.token, hello);
                 AppReply::Upstream(u)
             }
+            other => other,
         }
     }
 
@@ -563,6 +564,7 @@ impl IngressNginxApp {
         self.next_token += 1;
         self.pending.insert(token, p);
         AppReply::Upstream(UpstreamRequest {
+            proto: sim_net::socket::SockProto::Tcp,
             dst,
             request: upstream_request,
             timeout: PROXY_CONNECT_TIMEOUT,
@@ -696,6 +698,7 @@ impl IngressNginxApp {
             self.next_token += 1;
             self.pending.insert(token, p);
             return AppReply::Upstream(UpstreamRequest {
+                proto: sim_net::socket::SockProto::Tcp,
                 dst,
                 request,
                 timeout: PROXY_CONNECT_TIMEOUT,

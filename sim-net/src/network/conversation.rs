@@ -282,9 +282,24 @@ impl Network {
     }
 }
 
-/// A client connection waiting for its server's upstream connection.
+impl PendingUpstream {
+    /// The server's answer to its client: a PSH/ACK segment on the connection, or a datagram.
+    fn answer(&self, response: &[u8]) -> Packet {
+        let (l, p) = (self.local, self.peer);
+        let payload = Payload::from_bytes(response);
+        match self.proto {
+            Protocol::Udp => Packet::udp(*l.ip(), l.port(), *p.ip(), p.port()).with_payload(payload),
+            _ => Packet::tcp(*l.ip(), l.port(), *p.ip(), p.port(), TcpFlags::PSH.with(TcpFlags::ACK))
+                .with_payload(payload),
+        }
+    }
+}
+
+/// A client connection (or datagram) waiting for its server's upstream conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PendingUpstream {
+    /// The client's transport: a TCP connection, or a UDP datagram to answer.
+    proto: Protocol,
     host: HostId,
     listener: usize,
     local: SocketAddrV4,
@@ -760,8 +775,10 @@ impl Network {
             }
             _ if !pkt.payload.is_empty() || flags.contains(TcpFlags::PSH) => {
                 set(self, ServerTcpState::Established);
-                let reply = self.run_tcp_app(h, conn.listener, local, peer, &pkt.payload, meta.conv);
+                let reply =
+                    self.run_handler(h, conn.listener, local, peer, Protocol::Tcp, &pkt.payload, meta.conv);
                 let pending = PendingUpstream {
+                    proto: Protocol::Tcp,
                     host: h,
                     listener: conn.listener,
                     local,
@@ -817,20 +834,23 @@ impl Network {
         response
     }
 
-    /// A TCP request to the application behind `listener`: its answer, or its upstream.
-    fn run_tcp_app(
+    /// A TCP request or UDP datagram to the application behind `listener`: its answer, or its
+    /// upstream.
+    #[allow(clippy::too_many_arguments)]
+    fn run_handler(
         &mut self,
         h: HostId,
         listener: usize,
         local: SocketAddrV4,
         peer: SocketAddrV4,
+        proto: Protocol,
         request: &Payload,
         conv: Option<ConvId>,
     ) -> AppReply {
         let now = self.now;
         let host = self.host_at(h);
         let name = host.name.clone();
-        let ctx = AppContext { local, peer, host: &name, proto: Protocol::Tcp, now };
+        let ctx = AppContext { local, peer, host: &name, proto, now };
         let reply = match host.sockets.listener_mut(listener) {
             Some(l) => l.app.handle(&ctx, &request.0),
             None => AppReply::Respond(vec![]),
@@ -846,18 +866,24 @@ impl Network {
     /// now; the client connection is answered when it ends).
     fn proxy_reply(&mut self, pending: PendingUpstream, reply: AppReply) {
         match reply {
-            AppReply::Respond(response) => self.server_send(
-                pending.host,
-                pending.local,
-                pending.peer,
-                TcpFlags::PSH.with(TcpFlags::ACK),
-                Payload::from_bytes(&response),
-                pending.client_conv,
-            ),
-            AppReply::Upstream(UpstreamRequest { dst, request, timeout, token }) => {
+            AppReply::Respond(response) => {
+                let p = pending.answer(&response);
+                self.local_out(pending.host, p, pending.client_conv);
+            }
+            AppReply::Later { after, response } => {
+                let pkt = Box::new(pending.answer(&response));
+                self.schedule(after, NetEvent::Emit { host: pending.host, pkt, conv: pending.client_conv });
+            }
+            AppReply::Nothing => {}
+            AppReply::Upstream(UpstreamRequest { proto, dst, request, timeout, token }) => {
+                let proto = match proto {
+                    SockProto::Udp => ConvProto::Udp,
+                    SockProto::Sctp => ConvProto::Sctp,
+                    SockProto::Tcp => ConvProto::Tcp,
+                };
                 let spec = ConversationSpec {
                     from: pending.host,
-                    proto: ConvProto::Tcp,
+                    proto,
                     dst,
                     payload: request,
                     src_port: None,
@@ -881,12 +907,16 @@ impl Network {
         let now = self.now;
         let Some(host) = self.hosts.get_mut(pending.host.0 as usize) else { return };
         // The client may have given up meanwhile (its connection is gone): nothing to answer.
-        if !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer)) {
+        // (A UDP client has no connection to lose: the answer goes out and finds its socket or
+        // not.)
+        if pending.proto == Protocol::Tcp
+            && !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer))
+        {
             return;
         }
         let name = host.name.clone();
         let ctx =
-            AppContext { local: pending.local, peer: pending.peer, host: &name, proto: Protocol::Tcp, now };
+            AppContext { local: pending.local, peer: pending.peer, host: &name, proto: pending.proto, now };
         let reply = match host.sockets.listener_mut(pending.listener) {
             Some(l) => l.app.upstream_done(&ctx, pending.token, outcome),
             None => AppReply::Respond(vec![]),
@@ -978,10 +1008,17 @@ impl Network {
         }
         if let Some(li) = self.host_ref(h).sockets.find_listener(SockProto::Udp, local) {
             self.finish(h, meta, delivered);
-            let response = self.run_app(h, li, local, peer, Protocol::Udp, &pkt.payload, meta.conv);
-            let p = Packet::udp(*local.ip(), local.port(), *peer.ip(), peer.port())
-                .with_payload(Payload::from_bytes(&response));
-            self.local_out(h, p, meta.conv);
+            let reply = self.run_handler(h, li, local, peer, Protocol::Udp, &pkt.payload, meta.conv);
+            let pending = PendingUpstream {
+                proto: Protocol::Udp,
+                host: h,
+                listener: li,
+                local,
+                peer,
+                client_conv: meta.conv,
+                token: 0,
+            };
+            self.proxy_reply(pending, reply);
             return;
         }
         // A connected socket on this port talking to someone else: the datagram is stray.

@@ -19,7 +19,8 @@ use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
 use crate::dns::coredns::hosts::HostsConfig;
-use crate::dns::coredns::{CoreDnsConfig, PodMode};
+use crate::dns::coredns::rewrite;
+use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
 use crate::dns::name::Name;
 
 /// The transport of a server block key (`dns://` unless written otherwise).
@@ -256,6 +257,8 @@ fn setup_block(
         loadbalance: false,
         cache: None,
         forward: None,
+        forwarders: Vec::new(),
+        rewrites: Vec::new(),
         log: false,
         hosts: None,
         ..base.clone()
@@ -319,6 +322,22 @@ fn setup_block(
             "reload" => {
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
+            }
+            "rewrite" => {
+                for d in &uses {
+                    // setup.go `rewriteParse`: a rule on the line, or its tokens in a block.
+                    let mut args = d.args.clone();
+                    if args.len() < 2 {
+                        for o in d.block.iter().flatten() {
+                            args.push(o.name.clone());
+                            args.extend(o.args.iter().cloned());
+                        }
+                    }
+                    match rewrite::parse_rule(&args).map_err(|e| plain(plugin, e))? {
+                        rewrite::Parsed::Name(rule) => config.rewrites.push(rule),
+                        rewrite::Parsed::Other(kind) => note(d.line, format!("plugin/rewrite: {kind} rules")),
+                    }
+                }
             }
             other => {
                 for d in &uses {
@@ -527,20 +546,29 @@ fn forward(
         return Err(arg_err(file, P, d.line, from));
     }
     let from = parse_zone(from).ok_or_else(|| plain(P, format!("unable to normalize '{from}'")))?;
+    let mut targets = Vec::new();
     for t in to {
         let host = t.strip_prefix("dns://").or_else(|| t.strip_prefix("tls://")).unwrap_or(t);
-        let addr_ok = host.parse::<IpAddr>().is_ok()
-            || host.parse::<std::net::SocketAddr>().is_ok()
-            || host.starts_with('/');
-        if !addr_ok {
+        let target = if let Ok(ip) = host.parse::<IpAddr>() {
+            ForwardTarget::Addr(std::net::SocketAddr::new(ip, 53))
+        } else if let Ok(a) = host.parse::<std::net::SocketAddr>() {
+            ForwardTarget::Addr(a)
+        } else if host.starts_with('/') {
+            ForwardTarget::ResolvConf(host.to_string())
+        } else {
             return Err(plain(P, format!("not an IP address or file: \"{t}\"")));
-        }
+        };
+        targets.push(target);
     }
     let forwards = config.forward.get_or_insert_with(Vec::new);
     if forwards.contains(&from) {
         return Err(plain(P, format!("duplicate forward zone: {from}")));
     }
-    forwards.push(from);
+    forwards.push(from.clone());
+    // With simulated upstream hosts the forwarder sends packets and these options are honoured.
+    let live = config.node_nameservers.is_some();
+    let mut fwd = Forwarder { to: targets, ..Forwarder::kubeadm() };
+    fwd.from = from;
     for o in d.block.iter().flatten() {
         let args = &o.args;
         match o.name.as_str() {
@@ -562,18 +590,33 @@ fn forward(
                 }
             }
             "policy" => match args.first().map(String::as_str) {
-                Some("random" | "round_robin" | "sequential") => {
-                    note(o.line, "plugin/forward: policy".to_string());
+                Some(p @ ("random" | "round_robin" | "sequential")) => {
+                    fwd.policy = match p {
+                        "round_robin" => ForwardPolicy::RoundRobin,
+                        "sequential" => ForwardPolicy::Sequential,
+                        _ => ForwardPolicy::Random,
+                    };
+                    if !live {
+                        note(o.line, "plugin/forward: policy".to_string());
+                    }
                 }
                 Some(p) => return Err(plain(P, format!("unknown policy '{p}'"))),
                 None => return Err(arg_err(file, P, o.line, &o.name)),
             },
+            "force_tcp" | "prefer_udp" if live => {
+                if o.name == "force_tcp" {
+                    fwd.force_tcp = true;
+                } else {
+                    fwd.prefer_udp = true;
+                }
+            }
             "except" | "force_tcp" | "prefer_udp" | "tls" | "next" | "failfast_all_unhealthy_upstreams" => {
                 note(o.line, format!("plugin/forward: {}", o.name));
             }
             other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
         }
     }
+    config.forwarders.push(fwd);
     Ok(())
 }
 
@@ -748,5 +791,17 @@ mod tests {
             "plugin/reload: interval value must be greater or equal to 2s, was: 1s"
         );
         assert_eq!(run(". {\n whoami\n}").unwrap().reload, None);
+    }
+
+    #[test]
+    fn rewrite_rules_are_read_in_order_and_their_errors_worded_as_coredns() {
+        let s = run(". {\n rewrite name exact a.corp b.corp\n rewrite {\n  continue name suffix .x .y\n }\n rewrite ttl a.corp 5\n}")
+            .unwrap();
+        assert_eq!(s.servers[0].config.rewrites.len(), 2);
+        assert_eq!(s.notices[0].what, "plugin/rewrite: ttl rules");
+        assert_eq!(
+            run(". {\n rewrite name regex ( x\n}").unwrap_err().to_string(),
+            "plugin/rewrite: invalid regex matching pattern: ("
+        );
     }
 }

@@ -1,0 +1,278 @@
+//! The DNS servers that run as applications in the network: CoreDNS in its pods (UDP and TCP
+//! 53), whose `forward` plugin, when the upstreams are simulated hosts, sends each forwarded
+//! query as its own conversation from the pod (through the node's routes and netfilter like
+//! any pod's packet) and answers its client when that one ends; and the upstream resolver hosts
+//! themselves ([`crate::dns::upstream`]).
+//!
+//! The forwarder follows coredns plugin/forward `ServeDNS` and plugin/pkg/proxy: the upstreams
+//! are ordered by `policy` per query (random — a seeded shuffle —, round_robin, sequential);
+//! each attempt waits at most the proxy's read timeout (2 s); an attempt that fails (no answer,
+//! a port unreachable, a reset) moves to the next upstream, round the list again, for as long
+//! as the 5 s deadline (`defaultTimeout`) has not passed when the attempt would start; then the
+//! client gets SERVFAIL. It asks over the client's transport (`force_tcp`: TCP; `prefer_udp`:
+//! UDP, and again over TCP when the answer is truncated); otherwise a truncated answer is
+//! relayed with TC set and the client asks again over TCP. Each pod has its own cache.
+//! Left out: connection reuse (every attempt is a new socket), health checks and `max_fails`
+//! (an upstream is never marked down), `max_concurrent`, `expire`.
+
+use std::cell::RefCell;
+use std::net::SocketAddrV4;
+use std::rc::Rc;
+
+use sim_core::{SimDuration, SimRng, SimTime};
+use sim_net::network::Outcome;
+use sim_net::socket::{AppContext, AppReply, Application, SockProto, UpstreamRequest};
+
+use super::world::DnsState;
+use crate::dns::Transport;
+use crate::dns::coredns::ForwardPolicy;
+use crate::dns::message::{Message, frame_tcp, unframe_all, unframe_tcp};
+use crate::dns::server::{ForwardJob, Serving};
+use crate::dns::upstream::{ResolverConfig, ResolverReply};
+
+/// plugin/pkg/proxy: how long one attempt waits for its answer (`readTimeout`).
+pub const FORWARD_READ_TIMEOUT: SimDuration = SimDuration::from_secs(2);
+/// plugin/forward: how long a query keeps being tried (`defaultTimeout`).
+pub const FORWARD_DEADLINE: SimDuration = SimDuration::from_secs(5);
+
+/// A CoreDNS pod's DNS server (UDP or TCP 53).
+pub(super) struct DnsServerApp {
+    pub(super) state: Rc<RefCell<DnsState>>,
+    /// The pod (`namespace/name`), whose log the `log` plugin writes to.
+    pub(super) pod: String,
+    /// The pod's stream for the `random` policy.
+    pub(super) rng: SimRng,
+    /// Requests waiting for their upstreams, by token.
+    pending: std::collections::BTreeMap<u64, Waiting>,
+    next_token: u64,
+}
+
+/// One client request (a datagram, or a TCP stream of messages) waiting for its upstreams.
+struct Waiting {
+    /// Each message's answer, or its job, in the client's order.
+    parts: Vec<Part>,
+    /// The part being forwarded now, and the attempt.
+    current: usize,
+    attempt: Attempt,
+}
+
+enum Part {
+    Ready(Vec<u8>),
+    Job(Box<ForwardJob>),
+}
+
+#[derive(Clone, Copy)]
+struct Attempt {
+    /// Index into the job's ordered upstreams.
+    upstream: usize,
+    tcp: bool,
+    /// The id this attempt's query carries (plugin/pkg/proxy `Connect` sends each attempt
+    /// with a fresh `dns.Id()` and gives the answer back the client's id).
+    id: u16,
+    /// When the job's first attempt began (the deadline counts from here).
+    began: SimTime,
+}
+
+impl DnsServerApp {
+    pub(super) fn new(state: Rc<RefCell<DnsState>>, pod: String, rng: SimRng) -> Self {
+        DnsServerApp { state, pod, rng, pending: Default::default(), next_token: 0 }
+    }
+
+    fn serve(&mut self, ctx: &AppContext<'_>, transport: Transport, message: &[u8]) -> Option<Serving> {
+        let mut state = self.state.borrow_mut();
+        let DnsState { process, view, caches, .. } = &mut *state;
+        let cache = caches.entry(self.pod.clone()).or_default();
+        match process.serve_or_forward(&self.pod, ctx.peer, transport, message, view, cache, ctx.now) {
+            Ok(s) => Some(s),
+            // A datagram CoreDNS does not answer still gets the (empty) reply the model has
+            // always sent; over TCP nothing is written for it.
+            Err(_) if transport == Transport::Udp => Some(Serving::Reply(Vec::new())),
+            Err(_) => None,
+        }
+    }
+
+    /// Orders a job's upstreams by its policy.
+    fn order(&mut self, job: &mut ForwardJob) {
+        match job.policy {
+            ForwardPolicy::Sequential => {}
+            ForwardPolicy::Random => {
+                // rand.Perm as plugin/forward's random policy does, from the seeded stream.
+                for i in (1..job.upstreams.len()).rev() {
+                    let j = self.rng.index(i + 1);
+                    job.upstreams.swap(i, j);
+                }
+            }
+            ForwardPolicy::RoundRobin => {
+                let n = job.upstreams.len().max(1);
+                let mut state = self.state.borrow_mut();
+                let counter = state.round_robin.entry(self.pod.clone()).or_default();
+                let start = *counter % n;
+                *counter = counter.wrapping_add(1);
+                job.upstreams.rotate_left(start);
+            }
+        }
+    }
+
+    /// The attempt `a` with a fresh query id, and the request that sends it.
+    fn request(&mut self, token: u64, job: &ForwardJob, a: &mut Attempt) -> AppReply {
+        a.id = self.rng.below(0, 1 << 16) as u16;
+        let dst =
+            job.upstreams.get(a.upstream).copied().unwrap_or(SocketAddrV4::new([0, 0, 0, 0].into(), 53));
+        let mut query = job.upstream_query.clone();
+        query.header.id = a.id;
+        let bytes = query.encode();
+        let (proto, request) =
+            if a.tcp { (SockProto::Tcp, frame_tcp(&bytes)) } else { (SockProto::Udp, bytes) };
+        AppReply::Upstream(UpstreamRequest { proto, dst, request, timeout: FORWARD_READ_TIMEOUT, token })
+    }
+
+    /// Starts the next job of `w` at `now`, or answers the client when none is left.
+    fn advance(&mut self, mut w: Waiting, transport: Transport, now: SimTime) -> AppReply {
+        while w.current < w.parts.len() {
+            if let Part::Job(job) = &mut w.parts[w.current] {
+                self.order(job);
+                w.attempt = Attempt { upstream: 0, tcp: job.tcp, id: 0, began: now };
+                let token = self.next_token;
+                self.next_token += 1;
+                let reply = self.request(token, job, &mut w.attempt);
+                self.pending.insert(token, w);
+                return reply;
+            }
+            w.current += 1;
+        }
+        let mut out = Vec::new();
+        for p in w.parts {
+            if let Part::Ready(bytes) = p {
+                match transport {
+                    Transport::Udp => out = bytes,
+                    Transport::Tcp => out.extend(frame_tcp(&bytes)),
+                }
+            }
+        }
+        AppReply::Respond(out)
+    }
+
+    fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Vec<u8> {
+        let mut state = self.state.borrow_mut();
+        let DnsState { process, view, caches, .. } = &mut *state;
+        let cache = caches.entry(self.pod.clone()).or_default();
+        process.finish_forward(&self.pod, job, upstream, view, cache, now)
+    }
+}
+
+fn transport_of(ctx: &AppContext<'_>) -> Transport {
+    if ctx.proto == sim_net::wire::Protocol::Tcp { Transport::Tcp } else { Transport::Udp }
+}
+
+impl Application for DnsServerApp {
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        match self.handle(ctx, request) {
+            AppReply::Respond(bytes) => bytes,
+            _ => Vec::new(),
+        }
+    }
+
+    fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
+        let transport = transport_of(ctx);
+        // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2); a client may
+        // write several queries on one connection (glibc's send_vc writes A and AAAA).
+        let messages = match transport {
+            Transport::Udp => vec![request],
+            Transport::Tcp => unframe_all(request),
+        };
+        let mut parts = Vec::new();
+        for m in messages {
+            match self.serve(ctx, transport, m) {
+                Some(Serving::Reply(bytes)) => parts.push(Part::Ready(bytes)),
+                Some(Serving::Forward(job)) => parts.push(Part::Job(job)),
+                None => {}
+            }
+        }
+        let w = Waiting {
+            parts,
+            current: 0,
+            attempt: Attempt { upstream: 0, tcp: false, id: 0, began: ctx.now },
+        };
+        self.advance(w, transport, ctx.now)
+    }
+
+    fn upstream_done(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
+        let transport = transport_of(ctx);
+        let Some(mut w) = self.pending.remove(&token) else { return AppReply::Nothing };
+        let Some(Part::Job(job)) = w.parts.get(w.current) else { return self.advance(w, transport, ctx.now) };
+        let job = job.clone();
+        let a = w.attempt;
+        let answer = match outcome {
+            Outcome::Completed { response } => {
+                let bytes =
+                    if a.tcp { unframe_tcp(response).unwrap_or_default() } else { response.as_slice() };
+                // Out-of-order or foreign answers are not this attempt's.
+                Message::decode(bytes).ok().filter(|m| m.header.id == a.id)
+            }
+            _ => None,
+        };
+        let retry = match &answer {
+            // Retry with TCP if truncated and prefer_udp configured.
+            Some(m) if m.header.flags.tc && !a.tcp && job.retry_truncated_over_tcp => {
+                Some(Attempt { tcp: true, ..a })
+            }
+            Some(_) => None,
+            None if ctx.now < a.began + FORWARD_DEADLINE => {
+                Some(Attempt { upstream: (a.upstream + 1) % job.upstreams.len().max(1), ..a })
+            }
+            None => None,
+        };
+        if let Some(mut next) = retry {
+            let token = self.next_token;
+            self.next_token += 1;
+            let reply = self.request(token, &job, &mut next);
+            w.attempt = next;
+            self.pending.insert(token, w);
+            return reply;
+        }
+        let bytes = self.finish(&job, answer, ctx.now);
+        w.parts[w.current] = Part::Ready(bytes);
+        w.current += 1;
+        self.advance(w, transport, ctx.now)
+    }
+}
+
+/// An upstream resolver host's DNS server (UDP or TCP 53).
+pub(super) struct ResolverApp {
+    pub(super) config: Rc<ResolverConfig>,
+}
+
+impl Application for ResolverApp {
+    fn respond(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> Vec<u8> {
+        match self.handle(ctx, request) {
+            AppReply::Respond(bytes) | AppReply::Later { response: bytes, .. } => bytes,
+            _ => Vec::new(),
+        }
+    }
+
+    fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
+        let transport = transport_of(ctx);
+        let messages = match transport {
+            Transport::Udp => vec![request],
+            Transport::Tcp => unframe_all(request),
+        };
+        let mut out = Vec::new();
+        let mut delay = SimDuration::ZERO;
+        let mut answered = false;
+        for m in messages {
+            if let ResolverReply::Answer { bytes, after } = self.config.serve(m, transport) {
+                answered = true;
+                delay = delay.max(after);
+                match transport {
+                    Transport::Udp => out = bytes,
+                    Transport::Tcp => out.extend(frame_tcp(&bytes)),
+                }
+            }
+        }
+        match (answered, delay == SimDuration::ZERO) {
+            (false, _) => AppReply::Nothing,
+            (true, true) => AppReply::Respond(out),
+            (true, false) => AppReply::Later { after: delay, response: out },
+        }
+    }
+}
