@@ -268,7 +268,7 @@ pub enum TableError {
 pub struct Table {
     /// Which table.
     pub name: TableName,
-    chains: IndexMap<String, Chain>,
+    chains: IndexMap<String, Chain, sim_core::hash::FxBuildHasher>,
     /// Chains were added or removed since jumps were last resolved to indices.
     stale_refs: bool,
     /// User chains were appended out of name order since the last sort.
@@ -338,7 +338,7 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
 impl Table {
     /// A table with its built-in chains, policy ACCEPT, no rules.
     pub fn new(name: TableName) -> Table {
-        let mut chains = IndexMap::new();
+        let mut chains = IndexMap::default();
         for h in builtin_hooks(name) {
             let n = h.chain_name().to_string();
             chains.insert(
@@ -711,13 +711,11 @@ impl Table {
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
         let n = self.chains.len();
         let mut colour = vec![0u8; n];
-        let succ = |i: usize| -> Vec<usize> {
-            self.chains[i]
-                .rules
-                .iter()
-                .filter_map(|r| r.target.chain().map(|c| c.idx))
-                .filter(|j| *j < n)
-                .collect()
+        // The next jump target of chain `i` at or after rule `from`: (target, rule after it).
+        let next_jump = |i: usize, from: usize| -> Option<(usize, usize)> {
+            let rules = &self.chains[i].rules;
+            (from..rules.len())
+                .find_map(|r| rules[r].target.chain().map(|c| c.idx).filter(|j| *j < n).map(|j| (j, r + 1)))
         };
         // The walk starts at the built-in chains only, as the kernel's `mark_source_chains`
         // does: a loop among chains no built-in chain reaches is loaded (both iptables
@@ -726,30 +724,34 @@ impl Table {
             if colour[start] != 0 || self.chains[start].hook.is_none() {
                 continue;
             }
-            let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(start, succ(start), 0)];
+            // (chain, the rule to look at next)
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
             colour[start] = 1;
-            while let Some((node, next, pos)) = stack.last_mut() {
-                if *pos < next.len() {
-                    let j = next[*pos];
-                    *pos += 1;
-                    match colour[j] {
-                        0 => {
-                            colour[j] = 1;
-                            let s = succ(j);
-                            stack.push((j, s, 0));
+            while let Some((node, pos)) = stack.last_mut() {
+                match next_jump(*node, *pos) {
+                    Some((j, after)) => {
+                        *pos = after;
+                        match colour[j] {
+                            0 => {
+                                colour[j] = 1;
+                                stack.push((j, 0));
+                            }
+                            1 => {
+                                let from = stack.iter().position(|(x, _)| *x == j).unwrap_or(0);
+                                let mut names: Vec<&str> = stack[from..]
+                                    .iter()
+                                    .map(|(x, _)| self.chains[*x].name.as_str())
+                                    .collect();
+                                names.push(self.chains[j].name.as_str());
+                                return Err(TableError::Loop(names.join(" -> ")));
+                            }
+                            _ => {}
                         }
-                        1 => {
-                            let from = stack.iter().position(|(x, _, _)| *x == j).unwrap_or(0);
-                            let mut names: Vec<&str> =
-                                stack[from..].iter().map(|(x, _, _)| self.chains[*x].name.as_str()).collect();
-                            names.push(self.chains[j].name.as_str());
-                            return Err(TableError::Loop(names.join(" -> ")));
-                        }
-                        _ => {}
                     }
-                } else {
-                    colour[*node] = 2;
-                    stack.pop();
+                    None => {
+                        colour[*node] = 2;
+                        stack.pop();
+                    }
                 }
             }
         }
