@@ -862,7 +862,8 @@ fn getent_and_busybox() {
     assert_eq!(
         busybox_nslookup::legacy_output(ip("10.96.0.10"), Some(&kube_dns), "nosuch", None),
         (
-            "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\n".to_string(),
+            "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\n"
+                .to_string(),
             "nslookup: can't resolve 'nosuch'\n".to_string(),
             1
         )

@@ -29,9 +29,11 @@ use super::image_tools::{Netcat, Userland};
 use super::ping::PingFlavour;
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
-use crate::dns::command::{DigCommand, NslookupCommand};
 use crate::dns::command::NslookupImpl;
-use crate::dns::resolver::{DnsClient, LookupResult, LookupStatus, QueryOutcome, SendTiming, Step, StubResolver};
+use crate::dns::command::{DigCommand, NslookupCommand};
+use crate::dns::resolver::{
+    DnsClient, LookupResult, LookupStatus, QueryOutcome, SendTiming, Step, StubResolver,
+};
 use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
 use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
 use crate::http::Response as HttpResponse;
@@ -185,11 +187,13 @@ impl Cluster {
             HostCommand::Curl(c) => self.run_curl(target, host, &c),
             HostCommand::Wget(_) if userland.is_some_and(|u| !u.has_wget()) => not_found("wget"),
             HostCommand::Wget(w) => self.wget(target, host, &w),
-            HostCommand::Nslookup { args } => match is_pod.then(|| NslookupImpl::for_image(&self.image_of(target))) {
-                Some(NslookupImpl::Busybox) => self.nslookup_busybox(target, &args),
-                Some(NslookupImpl::BusyboxLegacy) => self.nslookup_busybox_legacy(target, &args),
-                Some(NslookupImpl::Bind9) | None => self.nslookup(target, &args),
-            },
+            HostCommand::Nslookup { args } => {
+                match is_pod.then(|| NslookupImpl::for_image(&self.image_of(target))) {
+                    Some(NslookupImpl::Busybox) => self.nslookup_busybox(target, &args),
+                    Some(NslookupImpl::BusyboxLegacy) => self.nslookup_busybox_legacy(target, &args),
+                    Some(NslookupImpl::Bind9) | None => self.nslookup(target, &args),
+                }
+            }
             HostCommand::Dig { args } => self.dig(target, &args),
             HostCommand::GetentHosts { name }
                 if let Some(line) = crate::dns::hosts_file::getent_line(&self.hosts_file(target), &name) =>
@@ -1298,7 +1302,8 @@ impl Cluster {
         };
         let named: Option<Vec<(IpAddr, Option<crate::dns::Name>)>> =
             addresses.map(|a| a.into_iter().map(|ip| (ip, reverse(self, ip))).collect());
-        let (stdout, stderr, exit_code) = legacy_output(server, server_ptr.as_ref(), &cmd.host, named.as_deref());
+        let (stdout, stderr, exit_code) =
+            legacy_output(server, server_ptr.as_ref(), &cmd.host, named.as_deref());
         ExecOutput { stdout, stderr, exit_code, ..Default::default() }
     }
 

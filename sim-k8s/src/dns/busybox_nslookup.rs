@@ -170,7 +170,8 @@ impl Command {
         } else {
             search.iter().map(|d| format!("{}.{}", self.host, d.trim_end_matches('.'))).collect()
         };
-        let types = if self.types.is_empty() { vec![RecordType::A, RecordType::Aaaa] } else { self.types.clone() };
+        let types =
+            if self.types.is_empty() { vec![RecordType::A, RecordType::Aaaa] } else { self.types.clone() };
         let mut out = Vec::new();
         for t in types {
             for n in &names {
@@ -570,7 +571,10 @@ mod tests {
         assert_eq!(n[0], ("kubernetes.default.svc.cluster.local".to_string(), RecordType::A));
         assert_eq!(n[3], ("kubernetes.default.svc.cluster.local".to_string(), RecordType::Aaaa));
         let c = Command::parse(&["kubernetes.default"]).unwrap();
-        assert_eq!(names(&c), [("kubernetes.default".into(), RecordType::A), ("kubernetes.default".into(), RecordType::Aaaa)]);
+        assert_eq!(
+            names(&c),
+            [("kubernetes.default".into(), RecordType::A), ("kubernetes.default".into(), RecordType::Aaaa)]
+        );
         // A server argument: resolv.conf is not read, so no search list either.
         let c = Command::parse(&["kubernetes", "10.96.0.10"]).unwrap();
         assert_eq!(names(&c)[0], ("kubernetes".to_string(), RecordType::A));
@@ -600,7 +604,8 @@ mod tests {
         m.header.flags.aa = aa;
         m.header.rcode = rcode;
         let owner = q.question().unwrap().name.clone();
-        m.answers = answers.into_iter().map(|d| super::super::message::Record::new(owner.clone(), 5, d)).collect();
+        m.answers =
+            answers.into_iter().map(|d| super::super::message::Record::new(owner.clone(), 5, d)).collect();
         m
     }
 
@@ -645,13 +650,79 @@ mod tests {
         assert_eq!(l.output(), (";; connection timed out; no servers could be reached\n\n", 1));
     }
 
+    /// dnsmasq as recorded (tests/data/real-tools/nslookup/README.md): its two host names
+    /// answered authoritatively, NODATA without AA, NXDOMAIN in cluster.local and
+    /// 10.in-addr.arpa, REFUSED elsewhere.
+    fn dnsmasq(q: &Message) -> Option<Message> {
+        let question = q.question()?;
+        let name = question.name.to_relative_string();
+        let hosts = [
+            ("kubernetes.default.svc.cluster.local", Ipv4Addr::new(10, 0, 0, 1)),
+            ("kube-dns.kube-system.svc.cluster.local", Ipv4Addr::new(10, 0, 0, 10)),
+        ];
+        let host = hosts.iter().find(|(n, _)| *n == name);
+        let ptr = hosts.iter().find(|(_, ip)| reverse_name(IpAddr::V4(*ip)).to_relative_string() == name);
+        Some(match (question.qtype, host, ptr) {
+            (RecordType::A, Some((_, ip)), _) => reply(q, Rcode::NoError, true, vec![RData::A(*ip)]),
+            (RecordType::Ptr, _, Some((n, _))) => {
+                reply(q, Rcode::NoError, true, vec![RData::Ptr(Name::parse(n).ok()?)])
+            }
+            (_, Some(_), _) => reply(q, Rcode::NoError, false, vec![]),
+            _ if name.ends_with("cluster.local") || name.ends_with("10.in-addr.arpa") => {
+                reply(q, Rcode::NxDomain, true, vec![])
+            }
+            _ => reply(q, Rcode::Refused, false, vec![]),
+        })
+    }
+
+    #[test]
+    fn output_matches_the_recordings() {
+        let dir = format!("{}/../tests/data/real-tools/nslookup", env!("CARGO_MANIFEST_DIR"));
+        let conf = ResolvConf::parse(
+            "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.0.0.10\noptions ndots:5\n",
+        )
+        .unwrap();
+        let cases: [(&str, &[&str]); 9] = [
+            ("search", &["kubernetes"]),
+            ("dotted", &["kubernetes.default"]),
+            ("fqdn", &["kubernetes.default.svc.cluster.local"]),
+            ("trailing-dot", &["kube-dns.kube-system.svc.cluster.local."]),
+            ("nxdomain", &["nosuch"]),
+            ("server-arg", &["kubernetes", "10.0.0.10"]),
+            ("type-a", &["-type=a", "kubernetes"]),
+            ("ptr", &["10.0.0.1"]),
+            ("timeout", &["kubernetes.default.svc.cluster.local", "10.0.0.12"]),
+        ];
+        for (file, args) in cases {
+            let mut l = Lookup::new(&Command::parse(args).unwrap(), &conf, 7).unwrap();
+            while let Step::Send(q) = l.step() {
+                let arrived: Vec<Message> = if q.server == "10.0.0.10".parse::<IpAddr>().unwrap() {
+                    q.messages().filter_map(dnsmasq).collect()
+                } else {
+                    Vec::new()
+                };
+                let outcome =
+                    if arrived.is_empty() { QueryOutcome::Timeout } else { QueryOutcome::Responses(arrived) };
+                l.feed_timed(outcome, SendTiming::default());
+            }
+            let stdout = std::fs::read_to_string(format!("{dir}/bb-{file}.stdout")).unwrap();
+            let rc: i32 =
+                std::fs::read_to_string(format!("{dir}/bb-{file}.rc")).unwrap().trim().parse().unwrap();
+            assert_eq!(l.output(), (stdout.as_str(), rc), "bb-{file}");
+        }
+    }
+
     #[test]
     fn legacy_format_of_the_docs() {
         let kube_dns = Name::parse("kube-dns.kube-system.svc.cluster.local").unwrap();
         let k = Name::parse("kubernetes.default.svc.cluster.local").unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let (out, err, code) =
-            legacy_output(ip("10.0.0.10"), Some(&kube_dns), "kubernetes.default", Some(&[(ip("10.0.0.1"), Some(k))]));
+        let (out, err, code) = legacy_output(
+            ip("10.0.0.10"),
+            Some(&kube_dns),
+            "kubernetes.default",
+            Some(&[(ip("10.0.0.1"), Some(k))]),
+        );
         assert_eq!(
             (out.as_str(), err.as_str(), code),
             (

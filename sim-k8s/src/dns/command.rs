@@ -286,7 +286,10 @@ mod tests {
         assert_eq!(NslookupImpl::for_image("busybox:1.29"), NslookupImpl::Busybox);
         assert_eq!(NslookupImpl::for_image("busybox:1.36.1"), NslookupImpl::Busybox);
         assert_eq!(NslookupImpl::for_image("busybox"), NslookupImpl::Busybox);
-        assert_eq!(NslookupImpl::for_image("docker.io/library/busybox:1.28@sha256:0123"), NslookupImpl::BusyboxLegacy);
+        assert_eq!(
+            NslookupImpl::for_image("docker.io/library/busybox:1.28@sha256:0123"),
+            NslookupImpl::BusyboxLegacy
+        );
         assert_eq!(NslookupImpl::for_image("docker.io/library/alpine:3.19"), NslookupImpl::Busybox);
         assert_eq!(
             NslookupImpl::for_image("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3"),
