@@ -550,6 +550,7 @@ pub fn ptr_name(result: &LookupResult) -> Option<Name> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::message::Record;
     use super::*;
 
     fn conf() -> ResolvConf {
@@ -662,6 +663,23 @@ mod tests {
         ];
         let host = hosts.iter().find(|(n, _)| *n == name);
         let ptr = hosts.iter().find(|(_, ip)| reverse_name(IpAddr::V4(*ip)).to_relative_string() == name);
+        let parse = |n: &str| Name::parse(n).ok();
+        if name == "my-service.default.svc.cluster.local" {
+            let target = parse("my.database.example.com")?;
+            let mut m = reply(q, Rcode::NoError, true, vec![RData::Cname(target.clone())]);
+            if question.qtype == RecordType::A {
+                m.answers.push(Record::new(target, 0, RData::A(Ipv4Addr::new(203, 0, 113, 50))));
+            }
+            return Some(m);
+        }
+        if (name.as_str(), question.qtype) == ("_http._tcp.web.default.svc.cluster.local", RecordType::Srv) {
+            let target = parse("web-0.web.default.svc.cluster.local")?;
+            let srv = super::super::message::Srv { priority: 0, weight: 100, port: 80, target };
+            return Some(reply(q, Rcode::NoError, true, vec![RData::Srv(srv)]));
+        }
+        if (name.as_str(), question.qtype) == ("txt.default.svc.cluster.local", RecordType::Txt) {
+            return Some(reply(q, Rcode::NoError, true, vec![RData::Txt(vec![b"hello world".to_vec()])]));
+        }
         Some(match (question.qtype, host, ptr) {
             (RecordType::A, Some((_, ip)), _) => reply(q, Rcode::NoError, true, vec![RData::A(*ip)]),
             (RecordType::Ptr, _, Some((n, _))) => {
@@ -682,7 +700,10 @@ mod tests {
             "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.0.0.10\noptions ndots:5\n",
         )
         .unwrap();
-        let cases: [(&str, &[&str]); 9] = [
+        let cases: [(&str, &[&str]); 12] = [
+            ("cname", &["my-service.default.svc.cluster.local"]),
+            ("type-srv", &["-type=srv", "_http._tcp.web.default.svc.cluster.local"]),
+            ("type-txt", &["-type=txt", "txt.default.svc.cluster.local"]),
             ("search", &["kubernetes"]),
             ("dotted", &["kubernetes.default"]),
             ("fqdn", &["kubernetes.default.svc.cluster.local"]),
