@@ -5,7 +5,8 @@
 //! ([`resolver`]), the DNS messages it sends as UDP payload to the kube-dns Service
 //! ([`message`], [`name`]), CoreDNS answering from the cluster's Services and endpoints
 //! ([`coredns`], [`view`]) as its Corefile configures it ([`corefile`]) and as it runs, reloads
-//! and logs ([`server`]), the output of `nslookup`, `dig` and `getent` ([`tools`]), and the
+//! and logs ([`server`]), the output of `nslookup`, `dig` and `getent` ([`tools`]; busybox's own
+//! `nslookup`, which sends its queries itself: [`busybox_nslookup`]), and the
 //! older discovery mechanism, docker-links environment variables ([`env`]).
 //!
 //! References: kubernetes/dns docs/specification.md, coredns/coredns plugin/kubernetes,
@@ -40,6 +41,7 @@
 //! );
 //! ```
 
+pub mod busybox_nslookup;
 pub mod command;
 pub mod coredns;
 pub mod corefile;

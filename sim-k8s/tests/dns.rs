@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use proptest::prelude::*;
+use sim_k8s::dns::busybox_nslookup;
 use sim_k8s::dns::coredns::{CoreDns, CoreDnsConfig, Upstream, reverse_name};
 use sim_k8s::dns::message::{Message, RData, Rcode, Record, RecordType};
 use sim_k8s::dns::name::Name;
@@ -850,16 +851,22 @@ fn getent_and_busybox() {
     let r = lookup(ResolverFlavour::Glibc, "default", "nosuch", AddressFamily::Inet);
     assert_eq!(tools::getent_hosts(&r), "");
     let kube_dns = Name::parse("kube-dns.kube-system.svc.cluster.local").unwrap();
-    let out = tools::nslookup_busybox(
+    let k = Name::parse("kubernetes.default.svc.cluster.local").unwrap();
+    let (out, _, _) = busybox_nslookup::legacy_output(
         ip("10.96.0.10"),
         Some(&kube_dns),
         "kubernetes.default",
-        &[(ip("10.96.0.1"), Some(Name::parse("kubernetes.default.svc.cluster.local").unwrap()))],
+        Some(&[(ip("10.96.0.1"), Some(k))]),
     );
     insta::assert_snapshot!("busybox_nslookup_kubernetes_default", out);
     assert_eq!(
-        tools::nslookup_busybox(ip("10.96.0.10"), Some(&kube_dns), "nosuch", &[]),
-        "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nnslookup: can't resolve 'nosuch'\n"
+        busybox_nslookup::legacy_output(ip("10.96.0.10"), Some(&kube_dns), "nosuch", None),
+        (
+            "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\n"
+                .to_string(),
+            "nslookup: can't resolve 'nosuch'\n".to_string(),
+            1
+        )
     );
 }
 

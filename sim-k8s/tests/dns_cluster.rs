@@ -106,10 +106,14 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
     apply(&mut c, &yaml);
     c.settle(SimDuration::from_secs(60));
     let client = c.resolve_target("pod/client").unwrap();
-    let out = c.exec(&client, "nslookup big.default.svc.cluster.local");
+    // dig (bind9's, in every pod) asks again over TCP: all forty addresses arrive.
+    let out = c.exec(&client, "dig +noall +answer big.default.svc.cluster.local");
     assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
-    // All forty addresses arrive: the full answer came over TCP.
-    assert_eq!(out.stdout.matches("Address: 10.244.9.").count(), 40, "{}", out.stdout);
+    assert_eq!(out.stdout.matches("\t10.244.9.").count(), 40, "{}", out.stdout);
+    // busybox's nslookup reads 512 bytes and ignores TC: it prints the addresses that fit.
+    let out = c.exec(&client, "nslookup big.default.svc.cluster.local");
+    let shown = out.stdout.matches("Address: 10.244.9.").count();
+    assert!((1..40).contains(&shown), "{}", out.stdout);
 }
 
 #[test]
@@ -266,4 +270,49 @@ fn kubectl_logs_prints_a_coredns_replica_s_log_and_names_what_is_not_simulated()
     let out = c.kubectl_line("logs two", base);
     assert!(out.stderr.starts_with("Defaulted container \"a\" out of: a, b\n"), "{}", out.stderr);
     assert!(out.stderr.contains("(container a of pod two)"), "{}", out.stderr);
+}
+
+#[test]
+fn busybox_nslookup_follows_the_image_version_and_asks_every_ptr() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: old}\nspec:\n  containers: [{name: c, image: busybox:1.28, command: [sleep, \"3600\"]}]\n",
+    );
+    c.settle(SimDuration::from_secs(60));
+    // busybox 1.28: libc's lookup, then a PTR query for the server and for the address.
+    let old = c.resolve_target("pod/old").unwrap();
+    let sent = c.world().net.packets_created();
+    let out = c.exec(&old, "nslookup kubernetes.default");
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str(), out.exit_code),
+        (
+            "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nName:      kubernetes.default\nAddress 1: 10.96.0.1 kubernetes.default.svc.cluster.local\n",
+            "",
+            0
+        )
+    );
+    // Two PTR queries and the A/AAAA pairs of the search list, each with its answer.
+    assert!(c.world().net.packets_created() - sent >= 8);
+    let out = c.exec(&old, "nslookup nosuch");
+    assert_eq!((out.stderr.as_str(), out.exit_code), ("nslookup: can't resolve 'nosuch'\n", 1));
+    // busybox 1.36: a dotted name is asked only as it is.
+    let new = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&new, "nslookup kubernetes.default");
+    assert_eq!(out.exit_code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(
+            "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can't find kubernetes.default: "
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = c.exec(&new, "nslookup kubernetes.default.svc.cluster.local");
+    assert_eq!(
+        (out.stdout.as_str(), out.exit_code),
+        (
+            "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n\n",
+            0
+        )
+    );
 }

@@ -6,11 +6,12 @@
 //!
 //! Output formats: curl 8.x error lines (`curl: (7) Failed to connect to ... after N ms:
 //! Couldn't connect to server`), in pods the tools their image ships (`image_tools`: busybox's
-//! wget/nc/ping/netstat/traceroute, netshoot's iputils ping and ss), iputils ping and OpenBSD nc
-//! on nodes and hosts, bind9 nslookup and dig (see `dns::tools`), iproute2 `ip`, iptables and
+//! wget/nc/ping/netstat/traceroute/nslookup (`dns::busybox_nslookup`, 1.28's or the new one by
+//! tag), netshoot's iputils ping and ss), iputils ping and OpenBSD nc on nodes and hosts, bind9
+//! nslookup (other images) and dig (see `dns::tools`), iproute2 `ip`, iptables and
 //! conntrack (see sim-net), tcpdump (`tcpdump.rs`), iproute2 `ss` (`ss.rs`), busybox `netstat`
 //! (`netstat.rs`), busybox and Linux `traceroute` (`traceroute.rs`). Left out: `curl -v`, TLS (an `https://`
-//! URL is a plain TCP request to port 443), busybox's own nslookup format.
+//! URL is a plain TCP request to port 443).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
@@ -28,8 +29,11 @@ use super::image_tools::{Netcat, Userland};
 use super::ping::PingFlavour;
 use super::world::{ClusterEvent, pod_key};
 use crate::api::{Kind, Object, Pod};
+use crate::dns::command::NslookupImpl;
 use crate::dns::command::{DigCommand, NslookupCommand};
-use crate::dns::resolver::{LookupResult, LookupStatus, QueryOutcome, SendTiming, Step, StubResolver};
+use crate::dns::resolver::{
+    DnsClient, LookupResult, LookupStatus, QueryOutcome, SendTiming, Step, StubResolver,
+};
 use crate::dns::tools::{DigRun, dig, getent_hosts, nslookup_bind9};
 use crate::dns::{AddressFamily, DnsPolicy, KubeletDns, Message, PodDnsConfig, ResolvConf, ResolverFlavour};
 use crate::http::Response as HttpResponse;
@@ -183,7 +187,13 @@ impl Cluster {
             HostCommand::Curl(c) => self.run_curl(target, host, &c),
             HostCommand::Wget(_) if userland.is_some_and(|u| !u.has_wget()) => not_found("wget"),
             HostCommand::Wget(w) => self.wget(target, host, &w),
-            HostCommand::Nslookup { args } => self.nslookup(target, &args),
+            HostCommand::Nslookup { args } => {
+                match is_pod.then(|| NslookupImpl::for_image(&self.image_of(target))) {
+                    Some(NslookupImpl::Busybox) => self.nslookup_busybox(target, &args),
+                    Some(NslookupImpl::BusyboxLegacy) => self.nslookup_busybox_legacy(target, &args),
+                    Some(NslookupImpl::Bind9) | None => self.nslookup(target, &args),
+                }
+            }
             HostCommand::Dig { args } => self.dig(target, &args),
             HostCommand::GetentHosts { name }
                 if let Some(line) = crate::dns::hosts_file::getent_line(&self.hosts_file(target), &name) =>
@@ -644,8 +654,19 @@ impl Cluster {
     /// connection carrying them one after the other. A send that reuses its socket gets the
     /// same source port, hence the same conntrack tuple.
     fn run_resolver(&mut self, target: &Target, mut resolver: StubResolver) -> LookupResult {
+        self.drive_client(target, &mut resolver)
+    }
+
+    /// Runs any [`DnsClient`] from `target` as [`run_resolver`](Self::run_resolver) runs a stub
+    /// resolver (a target without a host: every send times out).
+    fn drive_client(&mut self, target: &Target, resolver: &mut impl DnsClient) -> LookupResult {
         let Some(host) = self.host_of(target) else {
-            return resolver.run(|_| QueryOutcome::Timeout);
+            loop {
+                match resolver.step() {
+                    Step::Done(r) => return r,
+                    Step::Send(_) => resolver.feed_timed(QueryOutcome::Timeout, SendTiming::default()),
+                }
+            }
         };
         let began = self.now();
         let mut ports: std::collections::BTreeMap<Ipv4Addr, u16> = std::collections::BTreeMap::new();
@@ -661,7 +682,7 @@ impl Cluster {
                 }
                 Step::Send(q) => {
                     let IpAddr::V4(server) = q.server else {
-                        resolver.feed(QueryOutcome::Timeout);
+                        resolver.feed_timed(QueryOutcome::Timeout, SendTiming::default());
                         continue;
                     };
                     let timeout = SimDuration::from_millis(q.timeout_ms.max(1));
@@ -1280,6 +1301,63 @@ impl Cluster {
         let text = nslookup_bind9(server, &result);
         let exit_code = if result.status == LookupStatus::Found { 0 } else { 1 };
         ExecOutput { stdout: text, exit_code, ..Default::default() }
+    }
+
+    /// busybox ≥ 1.29's applet: its own queries, printed as the replies arrive.
+    fn nslookup_busybox(&mut self, target: &Target, args: &[String]) -> ExecOutput {
+        use crate::dns::busybox_nslookup::{Command, Lookup, Refused};
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let conf = self.resolv_conf(target);
+        let id = self.query_id();
+        let mut lookup = match Command::parse(&refs).and_then(|c| Lookup::new(&c, &conf, id)) {
+            Ok(l) => l,
+            Err(Refused(stderr)) => return ExecOutput { stderr, exit_code: 1, ..Default::default() },
+        };
+        self.drive_client(target, &mut lookup);
+        let (stdout, exit_code) = lookup.output();
+        ExecOutput { stdout: stdout.to_string(), exit_code, ..Default::default() }
+    }
+
+    /// busybox 1.28's applet: the server's PTR, getaddrinfo through the image's libc, and a
+    /// PTR for each address (getnameinfo), every query sent through the dataplane.
+    fn nslookup_busybox_legacy(&mut self, target: &Target, args: &[String]) -> ExecOutput {
+        use crate::dns::busybox_nslookup::{LegacyCommand, Refused, legacy_output, ptr_name};
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = match LegacyCommand::parse(&refs) {
+            Ok(c) => c,
+            Err(Refused(stderr)) => return ExecOutput { stderr, exit_code: 1, ..Default::default() },
+        };
+        let mut conf = self.resolv_conf(target);
+        if let Some(s) = cmd.server {
+            conf.nameservers.truncate(1);
+            match conf.nameservers.first_mut() {
+                Some(first) => *first = s,
+                None => conf.nameservers.push(s),
+            }
+        }
+        let server = conf.nameservers.first().copied().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let flavour = ResolverFlavour::for_image(&self.image_of(target));
+        let reverse = |this: &mut Self, ip: IpAddr| {
+            let id = this.query_id();
+            let name = crate::dns::coredns::reverse_name(ip).to_string();
+            let r = StubResolver::for_qtype(flavour, &conf, &name, crate::dns::RecordType::Ptr, false, id);
+            ptr_name(&this.run_resolver(target, r))
+        };
+        let server_ptr = reverse(self, server);
+        let addresses: Option<Vec<IpAddr>> = match cmd.host.parse::<IpAddr>() {
+            Ok(ip) => Some(vec![ip]),
+            Err(_) => {
+                let id = self.query_id();
+                let r = StubResolver::new(flavour, &conf, &cmd.host, AddressFamily::Unspec, id);
+                let result = self.run_resolver(target, r);
+                (result.status == LookupStatus::Found).then_some(result.addresses)
+            }
+        };
+        let named: Option<Vec<(IpAddr, Option<crate::dns::Name>)>> =
+            addresses.map(|a| a.into_iter().map(|ip| (ip, reverse(self, ip))).collect());
+        let (stdout, stderr, exit_code) =
+            legacy_output(server, server_ptr.as_ref(), &cmd.host, named.as_deref());
+        ExecOutput { stdout, stderr, exit_code, ..Default::default() }
     }
 
     fn dig(&mut self, target: &Target, args: &[String]) -> ExecOutput {

@@ -73,11 +73,24 @@ impl Userland {
         }
     }
 
-    /// The `nslookup` the image has (bind9's where no busybox provides one).
+    /// The `nslookup` the image has (bind9's where no busybox provides one), taking busybox's
+    /// to be ≥ 1.29 (what every current busybox and Alpine image carries).
     pub fn nslookup(self) -> NslookupImpl {
         match self {
             Userland::Busybox => NslookupImpl::Busybox,
             Userland::Netshoot | Userland::Bare => NslookupImpl::Bind9,
+        }
+    }
+
+    /// The `nslookup` of an image, by its reference: the `busybox` image tagged with a
+    /// version up to 1.28 (`busybox:1.28`, `busybox:1.28.4`, `busybox:1.27-glibc`) has the old
+    /// applet, whose output the Kubernetes docs show; every other busybox userland the new one.
+    pub fn nslookup_of_image(image: &str) -> NslookupImpl {
+        match Userland::of_image(image).nslookup() {
+            NslookupImpl::Busybox if busybox_version(image).is_some_and(|v| v <= (1, 28)) => {
+                NslookupImpl::BusyboxLegacy
+            }
+            other => other,
         }
     }
 
@@ -104,6 +117,21 @@ impl Userland {
     pub fn has_ss(self) -> bool {
         self == Userland::Netshoot
     }
+}
+
+/// The (major, minor) version in the tag of a `busybox` image (`busybox:1.28.4-uclibc`):
+/// `None` for other images and for tags that name no version (`latest`, `musl`).
+fn busybox_version(image: &str) -> Option<(u32, u32)> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let (repo, tag) = last.split_once(':')?;
+    if repo != "busybox" {
+        return None;
+    }
+    let mut parts = tag.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 #[cfg(test)]

@@ -151,18 +151,20 @@ pub enum NslookupImpl {
     /// bind9's (dnsutils, jessie-dnsutils, agnhost, netshoot, most Debian/Ubuntu images):
     /// [`tools::nslookup_bind9`](super::tools::nslookup_bind9).
     Bind9,
-    /// busybox's applet (busybox, alpine, `*alpine*` tags, curlimages/curl): the 1.28 form the Kubernetes docs use, resolving
-    /// through libc and naming each address by its PTR:
-    /// [`tools::nslookup_busybox`](super::tools::nslookup_busybox).
+    /// busybox ≥ 1.29's applet (`busybox`, `busybox:1.36`, alpine, `*alpine*` tags,
+    /// curlimages/curl): its own DNS client, [`busybox_nslookup::Lookup`](super::busybox_nslookup::Lookup).
     Busybox,
+    /// busybox 1.28 and older (`busybox:1.28`, the Kubernetes docs' image): resolves through
+    /// libc and names each address by its PTR,
+    /// [`busybox_nslookup::legacy_output`](super::busybox_nslookup::legacy_output).
+    BusyboxLegacy,
 }
 
 impl NslookupImpl {
-    /// The implementation in an image, by its reference.
     /// The implementation in an image, by its reference (the image's userland:
     /// [`crate::cluster::image_tools`]).
     pub fn for_image(image: &str) -> Self {
-        crate::cluster::image_tools::Userland::of_image(image).nslookup()
+        crate::cluster::image_tools::Userland::nslookup_of_image(image)
     }
 }
 
@@ -278,7 +280,16 @@ mod tests {
 
     #[test]
     fn nslookup_by_image() {
-        assert_eq!(NslookupImpl::for_image("busybox:1.28"), NslookupImpl::Busybox);
+        assert_eq!(NslookupImpl::for_image("busybox:1.28"), NslookupImpl::BusyboxLegacy);
+        assert_eq!(NslookupImpl::for_image("busybox:1.28.4"), NslookupImpl::BusyboxLegacy);
+        assert_eq!(NslookupImpl::for_image("busybox:1.27.2-glibc"), NslookupImpl::BusyboxLegacy);
+        assert_eq!(NslookupImpl::for_image("busybox:1.29"), NslookupImpl::Busybox);
+        assert_eq!(NslookupImpl::for_image("busybox:1.36.1"), NslookupImpl::Busybox);
+        assert_eq!(NslookupImpl::for_image("busybox"), NslookupImpl::Busybox);
+        assert_eq!(
+            NslookupImpl::for_image("docker.io/library/busybox:1.28@sha256:0123"),
+            NslookupImpl::BusyboxLegacy
+        );
         assert_eq!(NslookupImpl::for_image("docker.io/library/alpine:3.19"), NslookupImpl::Busybox);
         assert_eq!(
             NslookupImpl::for_image("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3"),

@@ -275,6 +275,32 @@ enum Verdict {
     Other,
 }
 
+/// A DNS client the caller drives through the network: it says what to send next
+/// ([`Step`]) and is told what came back. [`StubResolver`] is the libcs' and bind9's;
+/// busybox's `nslookup` has its own (`dns::busybox_nslookup::Lookup`).
+pub trait DnsClient {
+    /// The next thing to do.
+    fn step(&self) -> Step;
+    /// Feeds the outcome of the send last returned by `step`, with the network's timings.
+    fn feed_timed(&mut self, outcome: QueryOutcome, timing: SendTiming);
+    /// Adds a note to the last exchange (what happened to its packets).
+    fn note_last(&mut self, note: String);
+}
+
+impl DnsClient for StubResolver {
+    fn step(&self) -> Step {
+        StubResolver::step(self)
+    }
+
+    fn feed_timed(&mut self, outcome: QueryOutcome, timing: SendTiming) {
+        StubResolver::feed_timed(self, outcome, timing);
+    }
+
+    fn note_last(&mut self, note: String) {
+        StubResolver::note_last(self, note);
+    }
+}
+
 /// A lookup in progress.
 #[derive(Clone, Debug)]
 pub struct StubResolver {

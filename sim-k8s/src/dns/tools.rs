@@ -7,7 +7,7 @@
 //! asked and `ra` is missing. Id, cookie, query time and WHEN come from the caller.
 //! nslookup follows bind9 bin/dig/nslookup.c (`Server:\t\t`, `Address:\t<ip>#53`, `Name:\t`,
 //! `Address: `, `canonical name = `, `Non-authoritative answer:`, `** server can't find`),
-//! and busybox 1.28's applet (the Kubernetes docs' `Address 1:` form). getent follows glibc
+//! (busybox's applets are in `busybox_nslookup`). getent follows glibc
 //! nss/getent.c `print_hosts` (`%-15s %s`, one line per address).
 //! Left out: dig `+trace`, `+tcp`, multiple queries per command line; nslookup interactive mode.
 
@@ -307,30 +307,6 @@ pub fn nslookup_bind9_typed(server: IpAddr, header: bool, result: &LookupResult)
         nslookup_section(&mut out, &extra, false);
     }
     out.push('\n');
-    out
-}
-
-/// busybox 1.28 `nslookup NAME` (the Kubernetes docs' form): addresses numbered, each followed
-/// by its reverse name when there is one.
-pub fn nslookup_busybox(
-    server: IpAddr,
-    server_ptr: Option<&Name>,
-    typed: &str,
-    addresses: &[(IpAddr, Option<Name>)],
-) -> String {
-    let with_ptr = |ip: &IpAddr, ptr: Option<&Name>| match ptr {
-        Some(p) => format!("{ip} {}", p.to_relative_string()),
-        None => ip.to_string(),
-    };
-    let mut out = format!("Server:    {server}\nAddress 1: {}\n\n", with_ptr(&server, server_ptr));
-    if addresses.is_empty() {
-        let _ = writeln!(out, "nslookup: can't resolve '{typed}'");
-        return out;
-    }
-    let _ = writeln!(out, "Name:      {typed}");
-    for (i, (ip, ptr)) in addresses.iter().enumerate() {
-        let _ = writeln!(out, "Address {}: {}", i + 1, with_ptr(ip, ptr.as_ref()));
-    }
     out
 }
 
