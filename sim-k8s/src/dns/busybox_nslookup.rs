@@ -389,7 +389,7 @@ impl DnsClient for Lookup {
         } else {
             timing.sent_at_ms + timing.waited_ms
         };
-        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new() });
+        self.transcript.push(Exchange { query, outcome, timing, notes: Vec::new(), hops: Vec::new() });
         let mut again = Vec::new();
         for reply in &arrived {
             again.extend(self.receive(reply));
