@@ -366,37 +366,76 @@ fn kubernetes_service_points_at_control_plane() {
 
 #[test]
 fn crash_loop_backoff_and_restart_count() {
+    // The kubelet's doBackOff over flowcontrol.Backoff(10s, 5m): the first crash restarts at
+    // once, each later one waits the entry's delay (10s, 20s, ...), and a crash more than
+    // 2 x 5m after the last restart starts over.
     let mut store = cluster(1);
     let mut c = controllers(8);
     apply_yaml(&mut store, DEPLOY, secs(0));
     run_until(&mut c, &mut store, secs(0), secs(10));
     let p = pods(&store)[0].clone();
     let key = sim_k8s::api::ObjectKey::new(Kind::Pod, "default", &p.metadata.name);
+    let summary = |store: &sim_k8s::apiserver::ApiServer, at: u64| {
+        let Some(Object::Pod(p)) = store.get(&key).cloned() else { panic!() };
+        let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&p, secs(at));
+        (ready, status, restarts)
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    // First crash: restarted at once.
     assert!(c.crash_container(&store, &key, None, secs(10)));
     c.reconcile(&mut store, secs(10));
-    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
-    let (ready, status, restarts) = sim_k8s::kubectl::get::pod_summary(&now, secs(15));
-    assert_eq!(
-        (ready.as_str(), status.as_str(), restarts.as_str()),
-        ("0/1", "CrashLoopBackOff", "1 (5s ago)")
-    );
-    // Out of endpoints while crashed, back after the 10s back-off.
+    assert_eq!(summary(&store, 15), s("1/1", "Running", "1 (5s ago)"));
+    // Second crash: 10s of CrashLoopBackOff, out of the endpoints meanwhile.
+    assert!(c.crash_container(&store, &key, None, secs(30)));
+    run_until(&mut c, &mut store, secs(30), secs(35));
+    assert_eq!(summary(&store, 35), s("0/1", "CrashLoopBackOff", "2 (5s ago)"));
     let Some(Object::Endpoints(ep)) = get(&store, Kind::Endpoints, "default", "web").cloned() else {
         panic!()
     };
     assert_eq!(ep.subsets[0].not_ready_addresses.len(), 1);
-    run_until(&mut c, &mut store, secs(10), secs(21));
-    let Some(Object::Pod(now)) = store.get(&key).cloned() else { panic!() };
-    assert_eq!(sim_k8s::kubectl::get::pod_summary(&now, secs(21)).1, "Running");
-    // A second crash doubles the back-off to 20s.
-    assert!(c.crash_container(&store, &key, None, secs(30)));
-    run_until(&mut c, &mut store, secs(30), secs(45));
-    let Some(Object::Pod(p2)) = store.get(&key).cloned() else { panic!() };
-    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p2, secs(45)).1, "CrashLoopBackOff");
-    run_until(&mut c, &mut store, secs(45), secs(51));
-    let Some(Object::Pod(p3)) = store.get(&key).cloned() else { panic!() };
-    assert_eq!(sim_k8s::kubectl::get::pod_summary(&p3, secs(51)).2, "2 (21s ago)");
-    assert!(p3.is_ready());
+    let Some(Object::Pod(waiting)) = store.get(&key).cloned() else { panic!() };
+    let message =
+        waiting.status.as_ref().and_then(|s| s.container_statuses.as_ref()?.first()).and_then(|cs| {
+            cs.state.as_ref().and_then(|st| st.waiting.as_ref()).and_then(|w| w.message.clone())
+        });
+    assert!(message.is_some_and(|m| m.starts_with("back-off 10s restarting failed container=")));
+    run_until(&mut c, &mut store, secs(35), secs(41));
+    assert_eq!(summary(&store, 41).1, "Running");
+    // Third: the delay doubles to 20s.
+    assert!(c.crash_container(&store, &key, None, secs(50)));
+    run_until(&mut c, &mut store, secs(50), secs(69));
+    assert_eq!(summary(&store, 69).1, "CrashLoopBackOff");
+    run_until(&mut c, &mut store, secs(69), secs(71));
+    assert_eq!(summary(&store, 71), s("1/1", "Running", "3 (21s ago)"));
+    // Running for more than 10 minutes since that restart: the next crash restarts at once.
+    assert!(c.crash_container(&store, &key, None, secs(700)));
+    c.reconcile(&mut store, secs(700));
+    assert_eq!(summary(&store, 701), s("1/1", "Running", "4 (1s ago)"));
+}
+
+#[test]
+fn backoff_entries_follow_flowcontrol() {
+    use sim_k8s::controllers::kubelet::{BACKOFF_INITIAL, BACKOFF_MAX, Backoff};
+    let d = sim_core::SimDuration::from_secs;
+    let (wait, e) = Backoff::after_exit(None, secs(5));
+    assert_eq!((wait, e), (d(0), Backoff { delay: BACKOFF_INITIAL, last_update: secs(5) }));
+    // Waits 10, 20, 40, 80, 160, then the 300s cap.
+    let mut entry = e;
+    let mut t = secs(6);
+    let mut waits = Vec::new();
+    for _ in 0..7 {
+        let (w, next) = Backoff::after_exit(Some(entry), t);
+        waits.push(w.as_secs());
+        t = next.last_update.saturating_add(d(1));
+        entry = next;
+    }
+    assert_eq!(waits, [10, 20, 40, 80, 160, 300, 300]);
+    assert_eq!(entry.delay, BACKOFF_MAX);
+    // hasExpired: strictly more than 2 x the cap since the last update.
+    let at_cap = entry.last_update.saturating_add(d(600));
+    assert_eq!(Backoff::after_exit(Some(entry), at_cap).0, d(300));
+    let past = entry.last_update.saturating_add(d(601));
+    assert_eq!(Backoff::after_exit(Some(entry), past).0, d(0));
 }
 
 #[test]

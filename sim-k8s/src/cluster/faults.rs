@@ -12,8 +12,9 @@
 //!   starting kube-proxy does, and cleans stale UDP conntrack entries.
 //! - `delete pod/NAME` (a pod-name prefix is enough when unique): a graceful deletion, as
 //!   `kubectl delete pod` (preStop, SIGTERM, the grace period).
-//! - `crash pod/NAME`: the first container exits with status 1; the kubelet restarts it after
-//!   the CrashLoopBackOff delay (each further crash doubles it).
+//! - `crash pod/NAME`: the first container exits with status 1; the kubelet restarts it as
+//!   its back-off table says (`controllers::kubelet::Backoff`: at once the first time, then
+//!   after 10s, 20s, ... up to 5m in CrashLoopBackOff; reset after 10 minutes).
 //! - `flush conntrack/N`: `conntrack -F` on the node.
 //! - `partition node/N` / `heal node/N`: the node keeps running but its link to every other
 //!   node loses frames both ways (`Network::cut`; disposition `partitioned`). Its kubelet

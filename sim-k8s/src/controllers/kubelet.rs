@@ -4,7 +4,9 @@
 //! bridge gateway; hostNetwork pods use the node IP), runs readiness probes
 //! (`initialDelaySeconds`, `periodSeconds`, success/failure thresholds; the outcome comes from
 //! the probe hook, default "the app listens"), restarts crashed containers with the
-//! CrashLoopBackOff back-off (10s doubling to 5m) and finishes graceful deletion when the
+//! CrashLoopBackOff back-off of `flowcontrol.Backoff` as `doBackOff` uses it (the first crash
+//! restarts at once, the next ones wait 10s doubling to 5m, and a crash more than 10 minutes
+//! after the last restart starts over) and finishes graceful deletion when the
 //! containers have stopped — preStop hooks, then the image's answer to SIGTERM, SIGKILL at the
 //! end of the grace period ([`super::termination`]). Status is written in the API's shape
 //! (conditions, containerStatuses) so kubectl derives READY/STATUS/RESTARTS exactly as it does
@@ -33,6 +35,33 @@ use crate::api::{
 pub const BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
 /// Back-off cap.
 pub const BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
+
+/// A container's entry in the kubelet's back-off table (`flowcontrol.backoffEntry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The wait the next crash gets.
+    pub delay: SimDuration,
+    /// When the entry last moved (the last restart).
+    pub last_update: SimTime,
+}
+
+impl Backoff {
+    /// The wait before restarting a container that exited at `finished` (`IsInBackOffSince`),
+    /// and the entry after the restart (`Next`): no entry, or one older than twice the cap
+    /// (`hasExpired`), restarts at once with a fresh 10s entry; otherwise the crash waits the
+    /// entry's delay, which then doubles up to the cap.
+    pub fn after_exit(entry: Option<Backoff>, finished: SimTime) -> (SimDuration, Backoff) {
+        let cap = BACKOFF_MAX + BACKOFF_MAX;
+        match entry {
+            Some(b) if finished.saturating_since(b.last_update) <= cap => {
+                let doubled = b.delay + b.delay;
+                let delay = if doubled > BACKOFF_MAX { BACKOFF_MAX } else { doubled };
+                (b.delay, Backoff { delay, last_update: finished.saturating_add(b.delay) })
+            }
+            _ => (SimDuration::ZERO, Backoff { delay: BACKOFF_INITIAL, last_update: finished }),
+        }
+    }
+}
 /// Probes evaluated per container per reconcile at most (catch-up bound after a long gap).
 const MAX_PROBES_PER_PASS: usize = 10_000;
 
@@ -60,6 +89,8 @@ pub struct ContainerRuntime {
     pub restarts: u32,
     /// (started, finished, exit code) of the last run that ended.
     pub last_exit: Option<(SimTime, SimTime, i32)>,
+    /// The kubelet's back-off entry for this container (None before its first crash).
+    pub backoff: Option<Backoff>,
     next_probe: Option<SimTime>,
     successes: i32,
     failures: i32,
@@ -159,15 +190,9 @@ impl Controllers {
             c.state = ContainerState::Exited(exit_code);
         } else {
             c.restarts += 1;
-            let mut backoff = BACKOFF_INITIAL;
-            for _ in 1..c.restarts {
-                backoff = backoff + backoff;
-                if backoff >= BACKOFF_MAX {
-                    backoff = BACKOFF_MAX;
-                    break;
-                }
-            }
-            c.state = ContainerState::BackOff(now.saturating_add(backoff));
+            let (wait, entry) = Backoff::after_exit(c.backoff, now);
+            c.backoff = Some(entry);
+            c.state = ContainerState::BackOff(now.saturating_add(wait));
         }
         true
     }
@@ -329,6 +354,7 @@ fn admit(
                 ready: false,
                 restarts: 0,
                 last_exit: None,
+                backoff: None,
                 next_probe: None,
                 successes: 0,
                 failures: 0,
@@ -520,17 +546,15 @@ fn write_status(
                     }),
                     ..Default::default()
                 },
-                ContainerState::BackOff(_) => {
-                    let backoff = BACKOFF_INITIAL.as_secs() << (ct.restarts.saturating_sub(1).min(5));
+                ContainerState::BackOff(at) => {
+                    // `backOff.Get(key)`: the wait this crash got.
+                    let finished = ct.last_exit.map_or(now, |(_, f, _)| f);
+                    let backoff = at.saturating_since(finished).as_secs();
                     waiting(
                         "CrashLoopBackOff",
                         Some(format!(
                             "back-off {}s restarting failed container={} pod={}_{}({})",
-                            backoff.min(BACKOFF_MAX.as_secs()),
-                            spec.name,
-                            key.name,
-                            key.namespace,
-                            rt.uid
+                            backoff, spec.name, key.name, key.namespace, rt.uid
                         )),
                     )
                 }
