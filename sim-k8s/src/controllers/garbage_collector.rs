@@ -36,7 +36,16 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         }
         Some(changes) => {
             for ch in changes {
-                if DEPENDENTS.contains(&ch.key.kind) && ch.change != crate::apiserver::ChangeType::Deleted {
+                // A dependent can be orphaned by its owner's deletion (below) or by being
+                // written with an owner that does not exist: created, or updated with other
+                // owner references (the log keeps the old version only for those). Other
+                // updates (status, binding) cannot orphan it.
+                let owners_may_differ = match ch.change {
+                    crate::apiserver::ChangeType::Added => true,
+                    crate::apiserver::ChangeType::Modified => ch.old.is_some(),
+                    crate::apiserver::ChangeType::Deleted => false,
+                };
+                if DEPENDENTS.contains(&ch.key.kind) && owners_may_differ {
                     check.insert(ch.key.clone());
                 }
                 if ch.change == crate::apiserver::ChangeType::Deleted
