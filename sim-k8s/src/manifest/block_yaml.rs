@@ -128,8 +128,8 @@ impl<'a> Parser<'a> {
     }
 
     /// The value of a key or an entry whose line ended after the indicator: a collection on
-    /// the following lines, a compact sequence at the parent's own indentation (mapping values
-    /// only), or null.
+    /// the following lines, or a compact sequence at the parent's own indentation (mapping
+    /// values only). An empty value declines: the general parser places its null.
     fn value_below(&mut self, parent: usize, compact: bool) -> Option<Node> {
         match self.next_content() {
             Some(i) if i > parent => self.collection(i),
