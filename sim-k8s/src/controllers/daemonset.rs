@@ -35,8 +35,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let changes = c.watches.daemonset.poll(store);
     let nodes_changed = changes.is_some_and(|cs| cs.iter().any(|ch| ch.key.kind == Kind::Node));
     let changes = if nodes_changed { None } else { changes };
-    let dirty =
-        dirty_keys(store, changes, Kind::DaemonSet, |ch, out| owner_or_self(store, ch, Kind::DaemonSet, out));
+    let dirty = dirty_keys(store, changes, Kind::DaemonSet, |ch, out| {
+        owner_or_self(store, ch, Kind::DaemonSet, Kind::Pod, out)
+    });
     for key in dirty {
         let Some(Object::DaemonSet(ds)) = store.get(&key).cloned() else { continue };
         changed |= sync(c, store, &ds, now);

@@ -38,7 +38,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let watch = &mut c.watches.deployment;
     let dirty = dirty_keys(store, changes, Kind::Deployment, |ch, out| {
         if !watch.own_change(ch) {
-            owner_or_self(store, ch, Kind::Deployment, out)
+            owner_or_self(store, ch, Kind::Deployment, Kind::ReplicaSet, out)
         }
     });
     for key in dirty {

@@ -49,7 +49,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             return;
         }
         if ch.key.kind != Kind::Pod || watch.pod_changed(store, ch, replica_digest) {
-            owner_or_self(store, ch, Kind::ReplicaSet, out)
+            owner_or_self(store, ch, Kind::ReplicaSet, Kind::Pod, out)
         }
     });
     for key in dirty {

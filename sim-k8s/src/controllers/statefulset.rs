@@ -21,7 +21,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let mut changed = false;
     let changes = c.watches.statefulset.poll(store);
     let dirty = dirty_keys(store, changes, Kind::StatefulSet, |ch, out| {
-        owner_or_self(store, ch, Kind::StatefulSet, out)
+        owner_or_self(store, ch, Kind::StatefulSet, Kind::Pod, out)
     });
     for key in dirty {
         let Some(Object::StatefulSet(sts)) = store.get(&key).cloned() else { continue };

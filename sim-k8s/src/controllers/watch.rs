@@ -142,15 +142,21 @@ pub fn dirty_keys(
 }
 
 /// Maps a change to the `owner_kind` object it touches: the object itself when it is of that
-/// kind, else the object's controlling owner when that is of that kind (a pod's ReplicaSet).
+/// kind, else, for a change of the `dependent` kind the owner manages (a ReplicaSet's pods),
+/// the object's controlling owner when that is of that kind. Changes of other kinds touch
+/// nothing the owner's controller reads.
 pub fn owner_or_self(
     store: &dyn ObjectStore,
     ch: &Change,
     owner_kind: crate::api::Kind,
+    dependent: crate::api::Kind,
     out: &mut BTreeSet<ObjectKey>,
 ) {
     if ch.key.kind == owner_kind {
         out.insert(ch.key.clone());
+        return;
+    }
+    if ch.key.kind != dependent {
         return;
     }
     for obj in both_versions(store, ch) {
