@@ -218,6 +218,17 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         }
         Some(changes) => {
             for ch in changes.iter().filter(|ch| ch.key.kind == Kind::Pod) {
+                // The kubelet's own status write tells it nothing new (what it runs moves on
+                // only at its timers, which wake it below).
+                let own = ch.change == crate::apiserver::ChangeType::Modified
+                    && c.pods.get(&ch.key).is_some_and(|rt| {
+                        !rt.dirty
+                            && rt.written_rv.as_deref().and_then(|v| v.parse::<u64>().ok())
+                                == Some(ch.resource_version)
+                    });
+                if own {
+                    continue;
+                }
                 if c.pods.get(&ch.key).is_some_and(|rt| !live(store, &ch.key, rt)) {
                     c.pods.remove(&ch.key);
                 }
