@@ -96,7 +96,8 @@ pub fn timestamp(epoch_unix_secs: i64, t: SimTime) -> String {
     put(11, 2, rem / 3600);
     put(14, 2, rem % 3600 / 60);
     put(17, 2, rem % 60);
-    b.iter().map(|&c| char::from(c)).collect()
+    // ASCII digits and separators only.
+    std::str::from_utf8(&b).map(str::to_string).unwrap_or_default()
 }
 
 #[cfg(test)]
