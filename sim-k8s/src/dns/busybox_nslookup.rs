@@ -359,15 +359,8 @@ impl Lookup {
     }
 
     fn result(&self) -> LookupResult {
-        LookupResult {
-            status: if self.exit_code == 0 { LookupStatus::Found } else { LookupStatus::NotFound },
-            final_responses: self.final_responses.clone(),
-            answered_name: None,
-            canonical_name: None,
-            aliases: Vec::new(),
-            addresses: Vec::new(),
-            transcript: self.transcript.clone(),
-        }
+        let status = if self.exit_code == 0 { LookupStatus::Found } else { LookupStatus::NotFound };
+        LookupResult::unanswered(status, self.final_responses.clone(), self.transcript.clone())
     }
 }
 
@@ -469,17 +462,7 @@ fn print_reply(out: &mut String, m: &Message) {
                 s.port,
                 s.target.to_relative_string()
             ),
-            RData::Soa(s) => writeln!(
-                out,
-                "{owner}\n\torigin = {}\n\tmail addr = {}\n\tserial = {}\n\trefresh = {}\n\tretry = {}\n\texpire = {}\n\tminimum = {}",
-                s.mname.to_relative_string(),
-                s.rname.to_relative_string(),
-                s.serial,
-                s.refresh,
-                s.retry,
-                s.expire,
-                s.minimum
-            ),
+            RData::Soa(s) => super::tools::write_soa(out, &owner, s),
             RData::Opt(_) | RData::Unknown { .. } => Ok(()),
         };
     }

@@ -344,6 +344,22 @@ impl Upstream {
             .cloned()
     }
 
+    /// Fills `resp` with the answer to `name`/`qtype`: the rcode and records of
+    /// [`Self::resolve`], and for a negative answer the SOA of the zone of the last name asked
+    /// (the end of the CNAME chain).
+    pub fn answer_into(&self, name: &Name, qtype: RecordType, resp: &mut Message) {
+        let (rcode, answers) = self.resolve(name, qtype);
+        resp.header.rcode = rcode;
+        if answers.is_empty() || rcode != Rcode::NoError {
+            let last = answers.iter().rev().find_map(|r| match &r.data {
+                RData::Cname(t) => Some(t),
+                _ => None,
+            });
+            resp.authority.extend(self.negative_soa(last.unwrap_or(name)));
+        }
+        resp.answers = answers;
+    }
+
     /// Resolves like a recursive resolver over the static data: follows CNAMEs, returns
     /// NXDOMAIN for names it has nothing for and NODATA for names with other types only.
     pub fn resolve(&self, name: &Name, qtype: RecordType) -> (Rcode, Vec<Record>) {
@@ -585,21 +601,7 @@ impl CoreDns<'_> {
     /// The chain after `rewrite` (`check_zone`: a name outside the server block's zones is
     /// REFUSED).
     fn resolve_inner(&self, query: &Message, check_zone: bool) -> (Message, bool) {
-        let mut resp = Message {
-            header: Header {
-                id: query.header.id,
-                flags: Flags {
-                    qr: true,
-                    opcode: query.header.flags.opcode,
-                    rd: query.header.flags.rd,
-                    cd: query.header.flags.cd,
-                    ..Flags::default()
-                },
-                rcode: Rcode::NoError,
-            },
-            questions: query.questions.clone(),
-            ..Message::default()
-        };
+        let mut resp = self.skeleton(query);
         if query.header.flags.opcode != 0 {
             resp.header.rcode = Rcode::NotImp;
             return (resp, false);
@@ -665,17 +667,7 @@ impl CoreDns<'_> {
             None if cfg.node_nameservers.is_some() => return true,
             None => {
                 resp.header.flags.ra = true;
-                let (rcode, answers) = cfg.upstream.resolve(&q.name, q.qtype);
-                resp.header.rcode = rcode;
-                if answers.is_empty() || rcode != Rcode::NoError {
-                    let last = answers.iter().rev().find_map(|r| match &r.data {
-                        RData::Cname(t) => Some(t.clone()),
-                        _ => None,
-                    });
-                    let asked = last.unwrap_or_else(|| q.name.clone());
-                    resp.authority.extend(cfg.upstream.negative_soa(&asked));
-                }
-                resp.answers = answers;
+                cfg.upstream.answer_into(&q.name, q.qtype, resp);
             }
         }
         false

@@ -243,6 +243,24 @@ pub struct LookupResult {
 }
 
 impl LookupResult {
+    /// A lookup that ended without addresses of its own: only the last responses and the
+    /// queries sent.
+    pub fn unanswered(
+        status: LookupStatus,
+        final_responses: Vec<Message>,
+        transcript: Vec<Exchange>,
+    ) -> Self {
+        LookupResult {
+            status,
+            final_responses,
+            answered_name: None,
+            canonical_name: None,
+            aliases: Vec::new(),
+            addresses: Vec::new(),
+            transcript,
+        }
+    }
+
     /// How many query datagrams (or TCP messages) the lookup sent, retransmissions included.
     pub fn queries_sent(&self) -> usize {
         self.transcript.iter().map(|e| 1 + e.query.also.len()).sum()
@@ -658,15 +676,11 @@ impl StubResolver {
     }
 
     fn partial_result(&self) -> LookupResult {
-        LookupResult {
-            status: LookupStatus::TryAgain,
-            final_responses: self.final_responses.clone(),
-            answered_name: None,
-            canonical_name: None,
-            aliases: Vec::new(),
-            addresses: Vec::new(),
-            transcript: self.transcript.clone(),
-        }
+        LookupResult::unanswered(
+            LookupStatus::TryAgain,
+            self.final_responses.clone(),
+            self.transcript.clone(),
+        )
     }
 
     /// Runs the lookup to the end with `transport` carrying each query (called once per

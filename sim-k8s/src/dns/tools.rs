@@ -254,17 +254,7 @@ fn nslookup_section(out: &mut String, records: &[Record], answer_section: bool) 
             }
             RData::A(_) => writeln!(out, "{owner}\tinternet address = {}", r.data),
             RData::Aaaa(_) => writeln!(out, "{owner}\thas AAAA address {}", r.data),
-            RData::Soa(soa) => writeln!(
-                out,
-                "{owner}\n\torigin = {}\n\tmail addr = {}\n\tserial = {}\n\trefresh = {}\n\tretry = {}\n\texpire = {}\n\tminimum = {}",
-                soa.mname.to_relative_string(),
-                soa.rname.to_relative_string(),
-                soa.serial,
-                soa.refresh,
-                soa.retry,
-                soa.expire,
-                soa.minimum
-            ),
+            RData::Soa(soa) => write_soa(out, &owner, soa),
             RData::Cname(t) => writeln!(out, "{owner}\tcanonical name = {t}"),
             RData::Ptr(t) => writeln!(out, "{owner}\tname = {t}"),
             RData::Srv(_) => writeln!(out, "{owner}\tservice = {}", r.data),
@@ -460,6 +450,21 @@ pub fn transcript(result: &LookupResult) -> String {
         }
     }
     out
+}
+
+/// An SOA record as nslookup prints it (bind9's `printsoa`, which busybox's applet copies).
+pub(crate) fn write_soa(out: &mut String, owner: &str, soa: &super::message::Soa) -> std::fmt::Result {
+    writeln!(
+        out,
+        "{owner}\n\torigin = {}\n\tmail addr = {}\n\tserial = {}\n\trefresh = {}\n\tretry = {}\n\texpire = {}\n\tminimum = {}",
+        soa.mname.to_relative_string(),
+        soa.rname.to_relative_string(),
+        soa.serial,
+        soa.refresh,
+        soa.retry,
+        soa.expire,
+        soa.minimum
+    )
 }
 
 #[cfg(test)]

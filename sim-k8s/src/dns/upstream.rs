@@ -282,17 +282,7 @@ impl ResolverConfig {
             }
             Some(Action::NoData) => resp.authority.extend(self.data.negative_soa(&q.name)),
             None | Some(Action::Truncate) | Some(Action::Drop) => {
-                let (rcode, answers) = self.data.resolve(&q.name, q.qtype);
-                resp.header.rcode = rcode;
-                if answers.is_empty() || rcode != Rcode::NoError {
-                    let last = answers.iter().rev().find_map(|r| match &r.data {
-                        RData::Cname(t) => Some(t.clone()),
-                        _ => None,
-                    });
-                    let asked = last.unwrap_or_else(|| q.name.clone());
-                    resp.authority.extend(self.data.negative_soa(&asked));
-                }
-                resp.answers = answers;
+                self.data.answer_into(&q.name, q.qtype, &mut resp);
             }
         }
         resp

@@ -39,7 +39,7 @@ pub(super) fn parse(chunk: &str, shift: u32) -> Option<Option<Node>> {
         }
     }
     let Some(indent) = p.next_content() else { return Some(None) };
-    let node = p.collection(indent)?;
+    let node = p.collection(indent, false)?;
     // Nothing may follow the root collection.
     if p.next_content().is_some() {
         return None;
@@ -109,14 +109,15 @@ impl<'a> Parser<'a> {
         r.first() == Some(&b'-') && r.get(1).is_none_or(|b| *b == b' ')
     }
 
-    /// A block collection whose first line is the current one, at `indent`.
-    fn collection(&mut self, indent: usize) -> Option<Node> {
+    /// A block collection whose first line is the current one, at `indent` (`compact`: an
+    /// indentless sequence, a mapping value at its key's own indentation).
+    fn collection(&mut self, indent: usize, compact: bool) -> Option<Node> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
         let node = if self.at_entry() {
-            self.sequence(indent, false)
+            self.sequence(indent, compact)
         } else if key_end(self.rest()).is_some() {
             self.mapping(indent)
         } else {
@@ -132,13 +133,8 @@ impl<'a> Parser<'a> {
     /// values only). An empty value declines: the general parser places its null.
     fn value_below(&mut self, parent: usize, compact: bool) -> Option<Node> {
         match self.next_content() {
-            Some(i) if i > parent => self.collection(i),
-            Some(i) if i == parent && compact && self.at_entry() => {
-                self.depth += 1;
-                let node = if self.depth > MAX_DEPTH { None } else { self.sequence(i, true) };
-                self.depth -= 1;
-                node
-            }
+            Some(i) if i > parent => self.collection(i, false),
+            Some(i) if i == parent && compact && self.at_entry() => self.collection(i, true),
             // An empty value: left to the general parser, which places it.
             _ => None,
         }
@@ -185,7 +181,7 @@ impl<'a> Parser<'a> {
             return None; // `- - x`
         }
         if key_end(self.rest()).is_some() {
-            return self.collection(self.col);
+            return self.collection(self.col, false);
         }
         self.inline_value(parent)
     }
