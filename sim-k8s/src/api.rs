@@ -43,7 +43,7 @@ pub use kubelet_config::KubeletConfiguration;
 pub use meta::{ObjectMeta, ObjectReference, OwnerReference};
 pub use namespace::Namespace;
 pub use node::{Node, NodeAddress, NodeAddressType, NodeSpec, NodeStatus, Taint};
-pub use object::{KeyRef, Kind, Object, ObjectKey};
+pub use object::{KeyRef, Kind, Object, ObjectKey, ObjectStatus};
 pub use pod::{
     Container, ContainerPort, ContainerStateRunning, ContainerStateStatus, ContainerStateTerminated,
     ContainerStateWaiting, ContainerStatus, EnvVar, Pod, PodCondition, PodDnsConfig, PodSpec, PodStatus,

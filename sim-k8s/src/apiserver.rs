@@ -29,7 +29,7 @@ use sim_core::{SimRng, SimTime};
 use crate::api::workload::Workload;
 use crate::api::{
     ClusterIp, EndpointAddress, EndpointSubset, Endpoints, EndpointsPort, IntOrString, Kind, Namespace,
-    Object, ObjectKey, ObjectMeta, Protocol, Service, ServicePort, ServiceType, TrafficPolicy,
+    Object, ObjectKey, ObjectMeta, ObjectStatus, Protocol, Service, ServicePort, ServiceType, TrafficPolicy,
 };
 use crate::manifest::{LoadError, LoadErrorKind, Loaded, Origin};
 use crate::validation::{self, BadValue, FieldError, go_quote, go_string_slice};
@@ -832,6 +832,48 @@ impl ApiServer {
         }
         self.put(key.clone(), merged);
         self.log(ChangeType::Modified, key, rv);
+        Ok(ApplyResult::Configured)
+    }
+
+    /// Writes `status` onto the stored object `key` in place: the `/status` subresource as the
+    /// kubelet and the workload controllers use it, who send only what they observed. Nothing
+    /// else of the object is read or copied (the stored version is copied only while a reader
+    /// still holds it), and the indexes are untouched, as no index looks at a status. The same
+    /// status again is no change.
+    pub fn set_status(&mut self, key: &ObjectKey, status: ObjectStatus) -> Result<ApplyResult, ApiError> {
+        let rv = self.resource_version + 1;
+        let Some(stored) = self.objects.get_mut(key) else {
+            return Err(ApiError::NotFound { kind: key.kind, name: key.name.clone() });
+        };
+        let same = match (stored.as_ref(), &status) {
+            (Object::Pod(p), ObjectStatus::Pod(s)) => p.status.as_ref() == Some(s),
+            (Object::Deployment(w), ObjectStatus::Workload(s)) => w.status == *s,
+            (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status == *s,
+            (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status == *s,
+            (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status == *s,
+            _ => {
+                return Err(ApiError::BadRequest {
+                    message: format!("{} has no status subresource of this shape", key.kind),
+                });
+            }
+        };
+        if same {
+            return Ok(ApplyResult::Unchanged);
+        }
+        let obj = Rc::make_mut(stored);
+        match (&mut *obj, status) {
+            (Object::Pod(p), ObjectStatus::Pod(s)) => p.status = Some(s),
+            (Object::Deployment(w), ObjectStatus::Workload(s)) => w.status = s,
+            (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status = s,
+            (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status = s,
+            (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status = s,
+            _ => unreachable!("the shapes were matched above"),
+        }
+        if let Some(m) = obj.meta_mut() {
+            m.resource_version = rv.to_string();
+        }
+        self.resource_version = rv;
+        self.log(ChangeType::Modified, key.clone(), rv);
         Ok(ApplyResult::Configured)
     }
 

@@ -366,10 +366,17 @@ impl Controllers {
         }
     }
 
-    /// Writes `obj`'s status only (see [`ObjectStore::update_status`]).
-    pub(crate) fn write_status(&mut self, store: &mut dyn ObjectStore, obj: Object, now: SimTime) -> bool {
-        match store.update_status(obj, now) {
-            Ok(()) => true,
+    /// Writes `status` onto the stored object `key` in place (see [`ObjectStore::set_status`]);
+    /// true if it changed.
+    pub(crate) fn set_status(
+        &mut self,
+        store: &mut dyn ObjectStore,
+        key: &ObjectKey,
+        status: crate::api::ObjectStatus,
+        now: SimTime,
+    ) -> bool {
+        match store.set_status(key, status, now) {
+            Ok(changed) => changed,
             Err(e) => {
                 self.record_error(e.to_string());
                 false

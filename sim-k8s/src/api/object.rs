@@ -284,6 +284,16 @@ pub enum Object {
     KubeletConfiguration(KubeletConfiguration),
 }
 
+/// An object's observed state on its own, as a write of the `/status` subresource carries it
+/// (the kubelet's pod status, a workload controller's replica counts).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjectStatus {
+    /// A Pod's.
+    Pod(super::pod::PodStatus),
+    /// A Deployment's, ReplicaSet's, StatefulSet's or DaemonSet's (unparsed).
+    Workload(Option<serde_json::Value>),
+}
+
 macro_rules! each_object {
     ($obj:expr, $o:ident => $body:expr, kpc => $kpc:expr) => {
         match $obj {

@@ -45,6 +45,14 @@ impl ObjectMap {
         self.get_parts(key.kind, &key.namespace, &key.name)
     }
 
+    /// The object under `key`, to change in place (`Rc::make_mut`: copied only while a
+    /// reader still holds the version stored).
+    #[inline]
+    pub fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut Rc<Object>> {
+        let slot = *self.lookup.get(&KeyRef::of(key))?;
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
     /// True if an object is stored under `key`.
     pub fn contains_key(&self, key: &ObjectKey) -> bool {
         self.lookup.contains_key(&KeyRef::of(key))

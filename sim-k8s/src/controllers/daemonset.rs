@@ -128,12 +128,11 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&ds.metadata);
-    let active: Vec<Pod> = store
+    let active: Vec<&Pod> = store
         .owned(Kind::Pod, ns, "DaemonSet", &ds.metadata.name)
         .into_iter()
         .filter_map(Object::as_pod)
         .filter(|p| is_active(p))
-        .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let mut m = Map::new();
@@ -150,7 +149,6 @@ fn update_status(
     if status == ds.status {
         return false;
     }
-    let mut ds = ds.clone();
-    ds.status = status;
-    c.write(store, Object::DaemonSet(ds), now, false)
+    let key = ObjectKey::new(Kind::DaemonSet, ns, &ds.metadata.name);
+    c.set_status(store, &key, crate::api::ObjectStatus::Workload(status), now)
 }

@@ -114,7 +114,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             }
             Some(_) => {}
         }
-        changed |= update_status(c, store, d, &ns, &rs_name, now);
+        changed |= update_status(c, store, &dkey, shared, &ns, &rs_name, now);
     }
     changed
 }
@@ -250,14 +250,19 @@ fn count(v: &Option<Value>, field: &str) -> i64 {
     v.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// Writes the status of the Deployment `shared` holds (the first time with its revision
+/// annotation, as a whole-object update). The Deployment is let go of before a status write,
+/// so the store changes its stored version in place.
 fn update_status(
     c: &mut Controllers,
     store: &mut dyn ObjectStore,
-    d: &Deployment,
+    key: &ObjectKey,
+    shared: Rc<Object>,
     ns: &str,
     rs_name: &str,
     now: SimTime,
 ) -> bool {
+    let Object::Deployment(d) = shared.as_ref() else { return false };
     let owned_rs = owned_replicasets(store, ns, &d.metadata.name);
     let owned: Vec<&ReplicaSet> = owned_rs.iter().filter_map(|o| o.as_replica_set()).collect();
     let sum = |f: &str| owned.iter().map(|r| count(&r.status, f)).sum::<i64>();
@@ -331,26 +336,23 @@ fn update_status(
     if status == d.status {
         return false;
     }
-    let mut d = d.with_status(status);
     // The revision annotation goes on with a whole-object update; once it is there, the
     // status goes through the status subresource, as upstream's syncStatusOnly does.
-    let annotate = !d.metadata.annotations.contains_key(REVISION_ANNOTATION);
-    if annotate {
+    let written = if d.metadata.annotations.contains_key(REVISION_ANNOTATION) {
+        drop(shared);
+        c.set_status(store, key, crate::api::ObjectStatus::Workload(status), now)
+    } else {
+        let mut d = d.with_status(status);
         let rev = owned
             .iter()
             .find(|r| r.metadata.name == rs_name)
             .and_then(|r| r.metadata.annotations.get(REVISION_ANNOTATION).cloned())
             .unwrap_or_else(|| "1".into());
         d.metadata.annotations.insert(REVISION_ANNOTATION.into(), rev);
-    }
-    let key = ObjectKey::new(Kind::Deployment, ns_of(&d.metadata), &d.metadata.name);
-    let written = if annotate {
         c.write(store, Object::Deployment(d), now, false)
-    } else {
-        c.write_status(store, Object::Deployment(d), now)
     };
     if written {
-        c.watches.deployment.wrote(store, &key);
+        c.watches.deployment.wrote(store, key);
     }
     written
 }

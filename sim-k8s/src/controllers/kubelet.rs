@@ -315,7 +315,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 !rt.dirty && rt.written_rv.as_deref() == Some(pod.metadata.resource_version.as_str())
             });
             if !unchanged {
-                changed |= write_status(c, store, &key, pod, now);
+                changed |= write_status(c, store, &key, shared, now);
             }
         }
         for t in timers.after(now) {
@@ -501,13 +501,16 @@ fn condition(prev: &[PodCondition], type_: &str, ok: bool, now: SimTime) -> PodC
     }
 }
 
+/// Writes the status the kubelet observes for the pod `shared` holds. The pod is let go of
+/// before the write, so the store changes its stored version in place.
 fn write_status(
     c: &mut Controllers,
     store: &mut dyn ObjectStore,
     key: &ObjectKey,
-    pod: &Pod,
+    shared: std::rc::Rc<Object>,
     now: SimTime,
 ) -> bool {
+    let Object::Pod(pod) = shared.as_ref() else { return false };
     let Some(rt) = c.pods.get(key) else { return false };
     let none = PodStatus::default();
     let prev = pod.status.as_ref().unwrap_or(&none);
@@ -622,21 +625,13 @@ fn write_status(
         message: None,
     };
     let current = pod.status.as_ref() == Some(&status);
-    let written = !current && {
-        // The pod with its new status, without copying the old one first.
-        let p = Pod {
-            api_version: pod.api_version.clone(),
-            kind: pod.kind.clone(),
-            metadata: pod.metadata.clone(),
-            spec: pod.spec.clone(),
-            status: Some(status),
-        };
-        c.write_status(store, Object::Pod(p), now)
-    };
+    let current_rv = current.then(|| pod.metadata.resource_version.clone());
+    drop(shared);
+    let written = !current && c.set_status(store, key, crate::api::ObjectStatus::Pod(status), now);
     // Remember the version that carries this status; after a failed write, none, so the next
     // wake-up tries again.
     let rv = if current {
-        Some(pod.metadata.resource_version.clone())
+        current_rv
     } else if written {
         store.get(key).and_then(|o| o.meta()).map(|m| m.resource_version.clone())
     } else {

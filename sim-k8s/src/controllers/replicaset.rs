@@ -15,7 +15,7 @@ use super::names::random_suffix;
 use super::pods::{self, controller_ref, is_active, mark_terminating, pod_from_template};
 use super::watch::{dirty_keys, owner_or_self};
 use super::{Controllers, EventType, ObjectStore, ns_of};
-use crate::api::{Kind, Object, ObjectKey, Pod, ReplicaSet};
+use crate::api::{Kind, Object, ObjectKey, ObjectStatus, Pod, ReplicaSet};
 
 /// The pod fields a ReplicaSet's sync reads, hashed: labels and owner (which ReplicaSet counts
 /// it), phase and deletion (active or not), node (the deletion ranking), readiness and since
@@ -56,6 +56,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         let Some(shared) = store.shared(&key) else { continue };
         let Object::ReplicaSet(rs) = shared.as_ref() else { continue };
         changed |= sync(c, store, rs, now);
+        changed |= update_status(c, store, &key, shared, now);
     }
     changed
 }
@@ -126,7 +127,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
             );
         }
     }
-    changed | update_status(c, store, rs, now)
+    changed
 }
 
 /// Deletes a pod the way the API server does for a controller: an unbound pod goes at once,
@@ -160,7 +161,16 @@ fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
         .then(b.metadata.name.cmp(&a.metadata.name))
 }
 
-fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: SimTime) -> bool {
+/// Writes the replica counts of the ReplicaSet `shared` holds, which is let go of before the
+/// write so the store changes its stored version in place.
+fn update_status(
+    c: &mut Controllers,
+    store: &mut dyn ObjectStore,
+    key: &ObjectKey,
+    shared: std::rc::Rc<Object>,
+    now: SimTime,
+) -> bool {
+    let Object::ReplicaSet(rs) = shared.as_ref() else { return false };
     let ns = ns_of(&rs.metadata);
     let active = active_pods(store, ns, &rs.metadata.name);
     let replicas = active.len();
@@ -185,11 +195,10 @@ fn update_status(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaS
     if status == rs.status {
         return false;
     }
-    let rs = rs.with_status(status);
-    let key = ObjectKey::new(Kind::ReplicaSet, ns_of(&rs.metadata), &rs.metadata.name);
-    let written = c.write_status(store, Object::ReplicaSet(rs), now);
+    drop(shared);
+    let written = c.set_status(store, key, ObjectStatus::Workload(status), now);
     if written {
-        c.watches.replicaset.wrote(store, &key);
+        c.watches.replicaset.wrote(store, key);
     }
     written
 }

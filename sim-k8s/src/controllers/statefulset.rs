@@ -130,12 +130,11 @@ fn update_status(
     now: SimTime,
 ) -> bool {
     let ns = ns_of(&sts.metadata);
-    let active: Vec<Pod> = store
+    let active: Vec<&Pod> = store
         .owned(Kind::Pod, ns, "StatefulSet", &sts.metadata.name)
         .into_iter()
         .filter_map(Object::as_pod)
         .filter(|p| pods::is_active(p))
-        .cloned()
         .collect();
     let ready = active.iter().filter(|p| pods::is_ready(p)).count();
     let mut m = Map::new();
@@ -154,7 +153,6 @@ fn update_status(
     if status == sts.status {
         return false;
     }
-    let mut sts = sts.clone();
-    sts.status = status;
-    c.write(store, Object::StatefulSet(sts), now, false)
+    let key = ObjectKey::new(Kind::StatefulSet, ns, &sts.metadata.name);
+    c.set_status(store, &key, crate::api::ObjectStatus::Workload(status), now)
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use sim_core::SimTime;
 use thiserror::Error;
 
-use crate::api::{Kind, Object, ObjectKey, Pod};
+use crate::api::{Kind, Object, ObjectKey, ObjectStatus, Pod};
 use crate::apiserver::{ApiError, ApiServer, Change};
 
 /// Why a store write failed.
@@ -99,6 +99,10 @@ pub trait ObjectStore {
     /// Writes only the object's `status` (the `/status` subresource the kubelet and the
     /// workload controllers write): no defaulting, validation or spec comparison.
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Writes `status` as the stored object's status, in place (see
+    /// [`ApiServer::set_status`]); true if it changed.
+    fn set_status(&mut self, key: &ObjectKey, status: ObjectStatus, now: SimTime)
+    -> Result<bool, StoreError>;
     /// Binds a pod to the node its `spec.nodeName` names (the `pods/binding` subresource).
     fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
@@ -187,6 +191,17 @@ impl ObjectStore for ApiServer {
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
         ApiServer::update_status(self, obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn set_status(
+        &mut self,
+        key: &ObjectKey,
+        status: ObjectStatus,
+        now: SimTime,
+    ) -> Result<bool, StoreError> {
+        self.set_now(now);
+        ApiServer::set_status(self, key, status)
+            .map(|r| r != crate::apiserver::ApplyResult::Unchanged)
+            .map_err(StoreError::from)
     }
     fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
