@@ -366,6 +366,24 @@ impl Controllers {
         }
     }
 
+    /// Like [`Controllers::write`], for an object built from stored, validated objects only
+    /// (see [`ObjectStore::write_built`]).
+    pub(crate) fn write_built(
+        &mut self,
+        store: &mut dyn ObjectStore,
+        obj: Object,
+        now: SimTime,
+        create: bool,
+    ) -> bool {
+        match store.write_built(obj, create, now) {
+            Ok(()) => true,
+            Err(e) => {
+                self.record_error(e.to_string());
+                false
+            }
+        }
+    }
+
     /// Writes `status` onto the stored object `key` in place (see [`ObjectStore::set_status`]);
     /// true if it changed.
     pub(crate) fn set_status(

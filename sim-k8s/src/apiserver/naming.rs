@@ -14,6 +14,24 @@ pub fn random_suffix(rng: &mut SimRng, n: usize) -> String {
     (0..n).map(|_| ALPHANUMS[rng.index(ALPHANUMS.len())] as char).collect()
 }
 
+/// The longest `generateName` prefix kept (`names.MaxGeneratedNameLength`: 63 less the 5
+/// random characters).
+pub const MAX_GENERATED_NAME_LENGTH: usize = 58;
+
+/// `names.SimpleNameGenerator.GenerateName`: the prefix, cut to
+/// [`MAX_GENERATED_NAME_LENGTH`] bytes, and 5 random characters.
+pub fn generated_name(base: &str, rng: &mut SimRng) -> String {
+    let mut cut = base.len().min(MAX_GENERATED_NAME_LENGTH);
+    // Go cuts bytes; a name that is not ASCII is refused by validation either way.
+    while !base.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut name = String::with_capacity(cut + 5);
+    name.push_str(&base[..cut]);
+    name.push_str(&random_suffix(rng, 5));
+    name
+}
+
 /// `rand.SafeEncodeString`: maps each byte onto [`ALPHANUMS`].
 pub fn safe_encode(s: &str) -> String {
     s.bytes().map(|b| ALPHANUMS[b as usize % ALPHANUMS.len()] as char).collect()
@@ -137,5 +155,16 @@ mod tests {
         assert_eq!(timestamp(0, SimTime::ZERO), "1970-01-01T00:00:00Z");
         assert_eq!(timestamp(1_704_067_200, SimTime::from_nanos(65_000_000_000)), "2024-01-01T00:01:05Z");
         assert_eq!(timestamp(951_782_400, SimTime::ZERO), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn generated_names_cut_the_prefix_to_58_bytes() {
+        let mut r = SimRng::new(7);
+        assert_eq!(generated_name("web-", &mut r).len(), 9);
+        let long = "a".repeat(70);
+        let name = generated_name(&long, &mut r);
+        assert_eq!(name.len(), 63);
+        assert!(name.starts_with(&"a".repeat(58)));
+        assert!(!name[58..].contains('a'));
     }
 }

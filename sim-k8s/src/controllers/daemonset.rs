@@ -95,7 +95,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
                 ],
             );
             std::sync::Arc::make_mut(&mut pod.spec).node_name = node.metadata.name.clone();
-            if c.write(store, Object::Pod(pod), now, true) {
+            if c.write_built(store, Object::Pod(pod), now, true) {
                 changed = true;
                 c.events.record(
                     &key,

@@ -218,7 +218,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                     e.metadata.annotations.insert(TRIGGER_TIME.into(), timestamp(now));
                 }
                 e.metadata.labels = labels;
-                if c.write(store, Object::Endpoints(e), now, false) {
+                if c.write_built(store, Object::Endpoints(e), now, false) {
                     changed = true;
                     c.watches.endpoints.wrote(store, &key);
                 }
@@ -236,7 +236,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                     },
                     subsets,
                 };
-                if c.write(store, Object::Endpoints(e), now, true) {
+                if c.write_built(store, Object::Endpoints(e), now, true) {
                     changed = true;
                     c.watches.endpoints.wrote(store, &key);
                 }

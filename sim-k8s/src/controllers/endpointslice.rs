@@ -190,7 +190,7 @@ fn sync_slices(
                         s.metadata.owner_references = vec![o.clone()];
                     }
                     let key = ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name);
-                    if c.write(store, Object::EndpointSlice(s), now, false) {
+                    if c.write_built(store, Object::EndpointSlice(s), now, false) {
                         changed = true;
                         own_write(c, store, managed_by, &key);
                     }
@@ -220,7 +220,7 @@ fn sync_slices(
                     ports,
                 };
                 let key = ObjectKey::new(Kind::EndpointSlice, ns, &s.metadata.name);
-                if c.write(store, Object::EndpointSlice(s), now, true) {
+                if c.write_built(store, Object::EndpointSlice(s), now, true) {
                     changed = true;
                     own_write(c, store, managed_by, &key);
                 }

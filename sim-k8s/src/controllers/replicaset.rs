@@ -101,7 +101,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
                 controller_ref("apps/v1", "ReplicaSet", &rs.metadata),
                 &[],
             );
-            if c.write(store, Object::Pod(pod), now, true) {
+            if c.write_built(store, Object::Pod(pod), now, true) {
                 changed = true;
                 c.events.record(
                     &rs_key,

@@ -79,7 +79,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, sts: &StatefulSet, now
                 let spec = std::sync::Arc::make_mut(&mut pod.spec);
                 spec.hostname = pod_name.clone();
                 spec.subdomain = sts.spec.service_name.clone();
-                if c.write(store, Object::Pod(pod), now, true) {
+                if c.write_built(store, Object::Pod(pod), now, true) {
                     changed = true;
                     c.events.record(
                         &key,

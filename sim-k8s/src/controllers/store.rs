@@ -96,6 +96,11 @@ pub trait ObjectStore {
     fn create(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
     /// Replaces an existing object (spec, metadata and status alike).
     fn update(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
+    /// Creates (`create`) or updates an object a controller built from stored, validated
+    /// objects: a pod from its owner's template, Endpoints and EndpointSlices from pods and
+    /// Services. The API server's validation passes such objects by construction and runs only
+    /// in debug builds (where a failure is a netsim bug and fails the write).
+    fn write_built(&mut self, obj: Object, create: bool, now: SimTime) -> Result<(), StoreError>;
     /// Writes only the object's `status` (the `/status` subresource the kubelet and the
     /// workload controllers write): no defaulting, validation or spec comparison.
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError>;
@@ -187,6 +192,17 @@ impl ObjectStore for ApiServer {
             return Err(StoreError::not_found(&key));
         }
         self.apply(obj).map(|_| ()).map_err(StoreError::from)
+    }
+    fn write_built(&mut self, obj: Object, create: bool, now: SimTime) -> Result<(), StoreError> {
+        self.set_now(now);
+        if create {
+            return ApiServer::create_built(self, obj).map(|_| ()).map_err(StoreError::from);
+        }
+        let key = obj.key("default");
+        if ApiServer::get(self, &key).is_none() {
+            return Err(StoreError::not_found(&key));
+        }
+        ApiServer::update_built(self, obj).map(|_| ()).map_err(StoreError::from)
     }
     fn update_status(&mut self, obj: Object, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
