@@ -779,16 +779,20 @@ impl ApiServer {
         Ok(ApplyResult::Configured)
     }
 
-    /// `POST pods/NAME/binding`, the scheduler's Binding: the pod as the scheduler bound it
-    /// (`spec.nodeName` set, its `PodScheduled` condition) replaces the stored one, which
-    /// must not be bound yet. As upstream's binding storage (`assignPod` in
-    /// pkg/registry/core/pod/storage) writes through the raw store, there is no defaulting,
-    /// validation or admission of the whole pod.
-    pub fn bind(&mut self, pod: crate::api::Pod) -> Result<ApplyResult, ApiError> {
-        let mut new = Object::Pod(pod);
-        let key = self.normalize(&mut new)?;
-        let Some(Object::Pod(old)) = self.objects.get(&key).map(|o| o.as_ref()) else {
-            return Err(ApiError::NotFound { kind: key.kind, name: key.name });
+    /// `POST pods/NAME/binding`, the scheduler's Binding: the stored pod gets `spec.nodeName`
+    /// and a `PodScheduled` condition that is True since now (phase `Pending`), as upstream's
+    /// binding storage sets them (`setPodHostAndAnnotations` in pkg/registry/core/pod/storage,
+    /// a raw-store update: no defaulting, validation or admission of the whole pod). The pod
+    /// must not be bound yet nor being deleted. Changed in place, the node index gains it.
+    pub fn bind(&mut self, key: &ObjectKey, node: &str) -> Result<ApplyResult, ApiError> {
+        let rv = self.resource_version + 1;
+        let scheduled_at = naming::timestamp(self.config.epoch_unix_secs, self.now);
+        let slot = self.objects.slot_for(key);
+        let Some(stored) = self.objects.get_mut(key) else {
+            return Err(ApiError::NotFound { kind: key.kind, name: key.name.clone() });
+        };
+        let Object::Pod(old) = stored.as_ref() else {
+            return Err(ApiError::BadRequest { message: format!("{} cannot be bound", key.kind) });
         };
         if !old.spec.node_name.is_empty() {
             return Err(ApiError::BadRequest {
@@ -804,12 +808,21 @@ impl ApiServer {
                 message: format!("pod {} is being deleted, cannot be assigned to a host", key.name),
             });
         }
-        let rv = self.next_rv();
-        if let Some(m) = new.meta_mut() {
-            m.resource_version = rv.to_string();
-        }
-        self.put(key.clone(), new);
-        self.log(ChangeType::Modified, key, rv);
+        let Object::Pod(pod) = Rc::make_mut(stored) else { unreachable!("matched as a pod above") };
+        std::sync::Arc::make_mut(&mut pod.spec).node_name = node.to_string();
+        let status = pod.status.get_or_insert_with(Default::default);
+        status.conditions.retain(|c| c.type_ != "PodScheduled");
+        status.phase = Some("Pending".into());
+        status.conditions.push(crate::api::pod::PodCondition {
+            type_: "PodScheduled".into(),
+            status: "True".into(),
+            last_transition_time: Some(scheduled_at),
+            ..Default::default()
+        });
+        pod.metadata.resource_version = rv.to_string();
+        self.index.add_to_node(key, node, slot);
+        self.resource_version = rv;
+        self.log(ChangeType::Modified, key.clone(), rv);
         Ok(ApplyResult::Configured)
     }
 

@@ -403,8 +403,14 @@ impl Controllers {
     }
 
     /// Binds a pod (see [`ObjectStore::bind`]).
-    pub(crate) fn bind(&mut self, store: &mut dyn ObjectStore, pod: Pod, now: SimTime) -> bool {
-        match store.bind(pod, now) {
+    pub(crate) fn bind(
+        &mut self,
+        store: &mut dyn ObjectStore,
+        key: &ObjectKey,
+        node: &str,
+        now: SimTime,
+    ) -> bool {
+        match store.bind(key, node, now) {
             Ok(()) => true,
             Err(e) => {
                 self.record_error(e.to_string());

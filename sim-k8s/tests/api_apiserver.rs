@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use sim_core::SimRng;
 use sim_k8s::api::{
-    ClusterIp, IntOrString, Kind, Object, Protocol, ServiceAffinity, ServiceType, TrafficPolicy,
+    ClusterIp, IntOrString, Kind, Object, ObjectKey, Protocol, ServiceAffinity, ServiceType, TrafficPolicy,
 };
 use sim_k8s::apiserver::{ApiError, ApiServer, ApiServerConfig, ApplyResult, ChangeType, PatchType};
 use sim_k8s::manifest::load_str;
@@ -423,17 +423,19 @@ fn binding_sets_the_node_once() {
     .unwrap_or_else(|e| panic!("{e}"));
     let Some(Object::Pod(stored)) = s.get_named(Kind::Pod, "default", "p").cloned() else { panic!("no pod") };
     let generation = stored.metadata.generation;
-    let mut bound = stored.clone();
-    std::sync::Arc::make_mut(&mut bound.spec).node_name = "node01".into();
+    let key = ObjectKey::new(Kind::Pod, "default", "p");
     let before = s.last_seq();
-    assert_eq!(s.bind(bound.clone()).ok(), Some(ApplyResult::Configured));
+    assert_eq!(s.bind(&key, "node01").ok(), Some(ApplyResult::Configured));
     assert_eq!(s.last_seq(), before + 1);
     let Some(Object::Pod(now)) = s.get_named(Kind::Pod, "default", "p") else { panic!("no pod") };
     assert_eq!(now.spec.node_name, "node01");
     assert_eq!(now.metadata.generation, generation);
     assert_ne!(now.metadata.resource_version, stored.metadata.resource_version);
+    let scheduled =
+        now.status.as_ref().and_then(|st| st.conditions.iter().find(|c| c.type_ == "PodScheduled"));
+    assert_eq!(scheduled.map(|c| c.status.as_str()), Some("True"));
     assert_eq!(s.pods_on("node01").map(|p| p.metadata.name.as_str()).collect::<Vec<_>>(), ["p"]);
-    match s.bind(bound) {
+    match s.bind(&key, "node02") {
         Err(ApiError::BadRequest { message }) => {
             assert_eq!(message, "pod p is already assigned to node \"node01\"");
         }

@@ -93,6 +93,11 @@ pub struct StoreIndex {
     selectors: Postings<String>,
 }
 
+/// The (kind, name) of the controlling owner, the owner index's entry.
+fn controller_of(m: &crate::api::ObjectMeta) -> Option<(&str, &str)> {
+    m.owner_references.iter().find(|o| o.controller == Some(true)).map(|o| (o.kind.as_str(), o.name.as_str()))
+}
+
 /// True for the kinds whose labels are indexed.
 fn label_indexed(kind: Kind) -> bool {
     matches!(kind, Kind::Pod | Kind::EndpointSlice)
@@ -109,74 +114,95 @@ impl StoreIndex {
         self.edit(key, obj, None);
     }
 
-    /// Replaces `old` by `new` under `key` (in `slot`); nothing to do when no indexed field
-    /// changed (a status write, most updates).
+    /// Replaces `old` by `new` under `key` (in `slot`), editing only the indexes whose field
+    /// changed: nothing for a status write or most updates, the node alone for a binding.
     pub fn replace(&mut self, key: &ObjectKey, old: &Object, new: &Object, slot: Slot) {
-        if Self::same_entries(old, new) {
+        let (Some(mo), Some(mn)) = (old.meta(), new.meta()) else {
+            self.edit(key, old, None);
+            self.edit(key, new, Some(slot));
             return;
-        }
-        self.edit(key, old, None);
-        self.edit(key, new, Some(slot));
-    }
-
-    /// True if `a` and `b` have the same index entries: labels, controlling owner, a Service's
-    /// selector, a pod's node.
-    fn same_entries(a: &Object, b: &Object) -> bool {
-        let (Some(ma), Some(mb)) = (a.meta(), b.meta()) else { return false };
-        fn owner(m: &crate::api::ObjectMeta) -> Option<(&str, &str)> {
-            m.owner_references
-                .iter()
-                .find(|o| o.controller == Some(true))
-                .map(|o| (o.kind.as_str(), o.name.as_str()))
-        }
-        let specific = match (a, b) {
-            (Object::Service(x), Object::Service(y)) => x.spec.selector == y.spec.selector,
-            (Object::Pod(x), Object::Pod(y)) => x.spec.node_name == y.spec.node_name,
-            _ => a.kind() == b.kind(),
         };
-        specific && ma.labels == mb.labels && owner(ma) == owner(mb)
+        if controller_of(mo) != controller_of(mn) {
+            self.edit_owner(key, mo, None);
+            self.edit_owner(key, mn, Some(slot));
+        }
+        if label_indexed(key.kind) && mo.labels != mn.labels {
+            self.edit_labels(key, mo, None);
+            self.edit_labels(key, mn, Some(slot));
+        }
+        if let (Object::Service(o), Object::Service(n)) = (old, new)
+            && o.spec.selector != n.spec.selector
+        {
+            self.edit_selector(key, o, false);
+            self.edit_selector(key, n, true);
+        }
+        if let (Object::Pod(o), Object::Pod(n)) = (old, new)
+            && o.spec.node_name != n.spec.node_name
+        {
+            self.edit_node(key, &o.spec.node_name, None);
+            self.edit_node(key, &n.spec.node_name, Some(slot));
+        }
     }
 
     /// Adds `obj`'s entries (with its slot) or, for `None`, removes them.
     fn edit(&mut self, key: &ObjectKey, obj: &Object, slot: Option<Slot>) {
         let Some(meta) = obj.meta() else { return };
-        let add = slot.is_some();
-        let ns = key.namespace.as_str();
-        if let Some(o) = meta.owner_references.iter().find(|o| o.controller == Some(true)) {
-            let k = PostingRef { kind: key.kind, namespace: ns, a: &o.kind, b: &o.name };
+        self.edit_owner(key, meta, slot);
+        self.edit_labels(key, meta, slot);
+        if let Object::Service(s) = obj {
+            self.edit_selector(key, s, slot.is_some());
+        }
+        if let Object::Pod(p) = obj {
+            self.edit_node(key, &p.spec.node_name, slot);
+        }
+    }
+
+    fn edit_owner(&mut self, key: &ObjectKey, meta: &crate::api::ObjectMeta, slot: Option<Slot>) {
+        if let Some((kind, name)) = controller_of(meta) {
+            let k = PostingRef { kind: key.kind, namespace: &key.namespace, a: kind, b: name };
             edit_slots(&mut self.owned, k, &key.name, slot);
         }
+    }
+
+    fn edit_labels(&mut self, key: &ObjectKey, meta: &crate::api::ObjectMeta, slot: Option<Slot>) {
         if label_indexed(key.kind) {
             for (lk, lv) in &meta.labels {
-                let k = PostingRef { kind: key.kind, namespace: ns, a: lk, b: lv };
+                let k = PostingRef { kind: key.kind, namespace: &key.namespace, a: lk, b: lv };
                 edit_slots(&mut self.labels, k, &key.name, slot);
             }
         }
-        if let Object::Service(s) = obj {
-            for (sk, sv) in s.spec.selector.iter().flatten() {
-                let k = PostingRef { kind: Kind::Service, namespace: ns, a: sk, b: sv };
-                edit_posting(&mut self.selectors, k, &key.name, add);
-            }
+    }
+
+    fn edit_selector(&mut self, key: &ObjectKey, svc: &crate::api::Service, add: bool) {
+        for (sk, sv) in svc.spec.selector.iter().flatten() {
+            let k = PostingRef { kind: Kind::Service, namespace: &key.namespace, a: sk, b: sv };
+            edit_posting(&mut self.selectors, k, &key.name, add);
         }
-        if let Object::Pod(p) = obj
-            && !p.spec.node_name.is_empty()
-        {
-            let v = (key.namespace.clone(), key.name.clone());
-            let node = p.spec.node_name.as_str();
-            if let Some(slot) = slot {
-                match self.pods_by_node.get_mut(node) {
-                    Some(s) => {
-                        s.insert(v, slot);
-                    }
-                    None => {
-                        self.pods_by_node.insert(node.to_string(), BTreeMap::from([(v, slot)]));
-                    }
+    }
+
+    /// Records that the pod under `key` (in `slot`) was bound to `node` (it had none).
+    pub fn add_to_node(&mut self, key: &ObjectKey, node: &str, slot: Slot) {
+        self.edit_node(key, node, Some(slot));
+    }
+
+    fn edit_node(&mut self, key: &ObjectKey, node: &str, slot: Option<Slot>) {
+        if node.is_empty() {
+            return;
+        }
+        let v = (key.namespace.clone(), key.name.clone());
+        if let Some(slot) = slot {
+            match self.pods_by_node.get_mut(node) {
+                Some(s) => {
+                    s.insert(v, slot);
                 }
-            } else if let Some(s) = self.pods_by_node.get_mut(node) {
-                s.remove(&v);
-                if s.is_empty() {
-                    self.pods_by_node.swap_remove(node);
+                None => {
+                    self.pods_by_node.insert(node.to_string(), BTreeMap::from([(v, slot)]));
                 }
+            }
+        } else if let Some(s) = self.pods_by_node.get_mut(node) {
+            s.remove(&v);
+            if s.is_empty() {
+                self.pods_by_node.swap_remove(node);
             }
         }
     }

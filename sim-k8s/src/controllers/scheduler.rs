@@ -150,7 +150,6 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     let mut changed = false;
     for key in pending {
         let Some(Object::Pod(pod)) = store.get(&key) else { continue };
-        let mut pod = pod.clone();
         let tolerations = parse_tolerations(&pod.spec);
         let sig = (tolerations, pod.spec.node_selector.clone());
         let (candidates, unfit) = fits.entry(sig).or_insert_with_key(|(tolerations, _)| {
@@ -178,21 +177,11 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             load[i] += 1;
         }
         let best = best.and_then(|i| nodes.get(i).map(|n| (n, 0usize)));
-        let status = pod.status.get_or_insert_with(PodStatus::default);
-        status.conditions.retain(|c| c.type_ != "PodScheduled");
         match best {
             Some((node, _)) => {
-                std::sync::Arc::make_mut(&mut pod.spec).node_name = node.metadata.name.clone();
-                status.phase = Some("Pending".into());
-                status.conditions.push(PodCondition {
-                    type_: "PodScheduled".into(),
-                    status: "True".into(),
-                    last_transition_time: Some(timestamp(now)),
-                    ..Default::default()
-                });
                 let msg =
                     format!("Successfully assigned {}/{} to {}", key.namespace, key.name, node.metadata.name);
-                if c.bind(store, pod, now) {
+                if c.bind(store, &key, &node.metadata.name, now) {
                     changed = true;
                     c.events.record(&key, EventType::Normal, "Scheduled", "default-scheduler", msg, now);
                 }
@@ -217,6 +206,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                 if prev.as_ref().is_some_and(|p| p.message == cond.message && p.status == "False") {
                     continue;
                 }
+                let mut pod = pod.clone();
+                let status = pod.status.get_or_insert_with(PodStatus::default);
+                status.conditions.retain(|c| c.type_ != "PodScheduled");
                 status.phase = Some("Pending".into());
                 status.conditions.push(cond);
                 if c.write(store, Object::Pod(pod), now, false) {

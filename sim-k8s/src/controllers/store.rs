@@ -108,8 +108,8 @@ pub trait ObjectStore {
     /// [`ApiServer::set_status`]); true if it changed.
     fn set_status(&mut self, key: &ObjectKey, status: ObjectStatus, now: SimTime)
     -> Result<bool, StoreError>;
-    /// Binds a pod to the node its `spec.nodeName` names (the `pods/binding` subresource).
-    fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError>;
+    /// Binds the pod `key` to `node` (the `pods/binding` subresource).
+    fn bind(&mut self, key: &ObjectKey, node: &str, now: SimTime) -> Result<(), StoreError>;
     /// Removes an object.
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError>;
     /// A counter that changes on every write (the last change's sequence number).
@@ -219,9 +219,9 @@ impl ObjectStore for ApiServer {
             .map(|r| r != crate::apiserver::ApplyResult::Unchanged)
             .map_err(StoreError::from)
     }
-    fn bind(&mut self, pod: Pod, now: SimTime) -> Result<(), StoreError> {
+    fn bind(&mut self, key: &ObjectKey, node: &str, now: SimTime) -> Result<(), StoreError> {
         self.set_now(now);
-        ApiServer::bind(self, pod).map(|_| ()).map_err(StoreError::from)
+        ApiServer::bind(self, key, node).map(|_| ()).map_err(StoreError::from)
     }
     fn delete(&mut self, key: &ObjectKey, now: SimTime) -> Result<Object, StoreError> {
         self.set_now(now);
