@@ -102,6 +102,12 @@ pub struct ClusterSpec {
     /// NATed to different endpoints: `insert` (kernels since 5.6, the default) or `drop`
     /// (older kernels; the loser counts in `insert_failed`).
     pub conntrack_nat_clash: Option<String>,
+    /// How the nodes' kernel searches for a free source-NAT port: `random` (Linux 5.x and
+    /// later, the default) or `rover` (older kernels' shared rover: kubernetes#23604).
+    pub nat_port_search: Option<String>,
+    /// Whether the nodes' iptables has `MASQUERADE --random-fully` (1.6.2 and later; default
+    /// true): kube-proxy adds it to its MASQUERADE rules only then.
+    pub iptables_random_fully: Option<bool>,
     /// The UDP conntrack cleanup kube-proxy runs after each sync: `reconcile` (upstream's
     /// reconciler, the default), `reconcile-skip-empty` (v1.32's, which skips service ports
     /// without endpoints: kubernetes/kubernetes#139628) or `none` (#19029).

@@ -139,12 +139,16 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         let tcp_be_liberal = ct.tcp_be_liberal;
         h.conntrack.set_config(ct);
         h.conntrack.set_nat_clash(config.nat_clash);
+        // With more than one CPU, packets arriving at one instant race through conntrack.
+        h.conntrack.set_parallel(config.node_cpus > 1);
+        h.nat_ports = config.nat_port_search;
         let cluster_cidr =
             (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
         let mut pc = ProxyConfig::new(&n.name, n.ip, cluster_cidr);
         pc.local_detector =
             cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
+        pc.random_fully = config.iptables_random_fully;
         pc.conntrack_tcp_be_liberal = tcp_be_liberal;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;

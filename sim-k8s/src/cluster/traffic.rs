@@ -155,6 +155,9 @@ pub struct Request {
     pub at: SimTime,
     /// How it ended.
     pub outcome: RequestOutcome,
+    /// TCP: SYNs sent beyond the first (retransmissions after 1 s, 2 s, ...): a served request
+    /// with some connected only that much later.
+    pub syn_retransmits: u32,
 }
 
 impl Cluster {
@@ -233,7 +236,7 @@ impl Cluster {
             .map(|(i, id)| {
                 let at = run.started + run.spec.offset(i as u64);
                 let Some(cv) = w.net.conversation(*id) else {
-                    return Request { at, outcome: RequestOutcome::NotSent };
+                    return Request { at, outcome: RequestOutcome::NotSent, syn_retransmits: 0 };
                 };
                 let outcome = match &cv.outcome {
                     None => RequestOutcome::Pending,
@@ -250,7 +253,8 @@ impl Cluster {
                     Some(Outcome::NoRoute) | Some(Outcome::Failed(_)) => RequestOutcome::NotSent,
                     Some(Outcome::NotPermitted) => RequestOutcome::NotPermitted,
                 };
-                Request { at, outcome }
+                // A request on a reused keep-alive connection sent no SYN of its own.
+                Request { at, outcome, syn_retransmits: cv.syns_sent.saturating_sub(1) }
             })
             .collect()
     }
