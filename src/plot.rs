@@ -150,6 +150,7 @@ mod tests {
             timeout: SimDuration::from_secs(1),
             bucket: SimDuration::from_secs(1),
             connection: Default::default(),
+            query: None,
         };
         let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
         let requests = vec![

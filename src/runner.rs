@@ -906,6 +906,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                         src_port: tr.src_port,
                         timeout: tr.timeout,
                         connection: tr.connection,
+                        dns_query: tr.query.clone(),
                     })
                 });
                 match started {

@@ -321,6 +321,9 @@ pub fn start_line(t: &Traffic) -> String {
     if let Some(p) = t.src_port {
         let _ = write!(s, ", source port {p}");
     }
+    if let Some(q) = &t.query {
+        let _ = write!(s, ", DNS query A {q}");
+    }
     if let sim_k8s::cluster::traffic::Connection::Persistent { reconnect } = t.connection {
         s.push_str(if reconnect {
             ", one persistent connection (reconnecting)"

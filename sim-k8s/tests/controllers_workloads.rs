@@ -451,7 +451,7 @@ fn readiness_probe_hook_gates_endpoints() {
     c.set_probe_hook(Box::new(move |chk| {
         assert_eq!(chk.port, Some(80));
         assert!(chk.pod_ip.is_some_and(|ip| ip.to_string().starts_with("10.244.1.")));
-        l2.get()
+        l2.get().into()
     }));
     apply_yaml(&mut store, &yaml, secs(0));
     run_until(&mut c, &mut store, secs(0), secs(20));
@@ -477,7 +477,7 @@ fn publish_not_ready_addresses_lists_everything() {
     assert!(yaml.contains("publishNotReadyAddresses"));
     let mut store = cluster(1);
     let mut c = controllers(8);
-    c.set_probe_hook(Box::new(|_| false));
+    c.set_probe_hook(Box::new(|_| false.into()));
     let yaml = yaml.replace(
         "          containerPort: 80\n",
         "          containerPort: 80\n        readinessProbe:\n          httpGet:\n            port: 80\n",

@@ -460,7 +460,11 @@ fn core_dns_objects(config: &ClusterConfig) -> Result<Vec<Object>, String> {
                                 {"name": "dns", "containerPort": 53, "protocol": "UDP"},
                                 {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
                                 {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}
-                            ]
+                            ],
+                            // kubeadm's manifest (the `ready` plugin answers on 8181); its
+                            // livenessProbe (/health on 8080) is left out: liveness is not
+                            // modelled.
+                            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181, "scheme": "HTTP"}}
                         }]
                     }
                 }

@@ -64,6 +64,9 @@ pub struct TrafficSpec {
     pub timeout: SimDuration,
     /// TCP: a new connection per request, or one persistent connection.
     pub connection: Connection,
+    /// UDP: each datagram is a DNS query for this name's A record (as `dig NAME` sends it,
+    /// the request's number as its ID) instead of a plain payload.
+    pub dns_query: Option<crate::dns::Name>,
 }
 
 impl TrafficSpec {
@@ -204,11 +207,18 @@ impl Cluster {
         self.world_mut().net.tracing = false;
         let mut convs = Vec::with_capacity(total as usize);
         for i in 0..total {
+            let payload = match &spec.dns_query {
+                Some(name) if spec.proto == ConvProto::Udp => {
+                    crate::dns::Message::query((i % 65535 + 1) as u16, name.clone(), crate::dns::RecordType::A)
+                        .encode()
+                }
+                _ => payload.clone(),
+            };
             let conv = ConversationSpec {
                 from,
                 proto: spec.proto,
                 dst,
-                payload: payload.clone(),
+                payload,
                 src_port: spec.src_port,
                 timeout: spec.timeout,
             };
@@ -295,6 +305,7 @@ mod tests {
             src_port: None,
             timeout: SimDuration::from_secs(1),
             connection: Connection::New,
+            dns_query: None,
         }
     }
 

@@ -24,7 +24,7 @@ use sim_core::{SimDuration, SimTime};
 use super::pods::{deletion_deadline, grace_seconds, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
 use super::termination::stop_after;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, ProbeResult, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{
     ContainerStateRunning, ContainerStateStatus, ContainerStateTerminated, ContainerStateWaiting,
@@ -433,16 +433,26 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             .map(|h| &h.port)
             .or(probe.tcp_socket.as_ref().map(|t| &t.port))
             .and_then(|p| resolve_container_port(pod, p));
+        let mut awaiting = false;
         for _ in 0..MAX_PROBES_PER_PASS {
             if next > now {
                 break;
             }
             let check = ProbeCheck { pod, container: spec, probe, port, pod_ip: rt.ip, now: next };
-            let ok = match c.probe_hook.as_mut() {
+            let result = match c.probe_hook.as_mut() {
                 Some(h) => h(&check),
-                None => true,
+                None => ProbeResult::Success,
             };
-            if ok {
+            // A probe that times out ends `timeoutSeconds` after it started: its result counts
+            // then (the hook is asked again at that pass, about the same start).
+            let timeout = SimDuration::from_secs(probe.timeout_seconds.unwrap_or(1).max(1) as u64);
+            let ended = if result == ProbeResult::TimedOut { next.saturating_add(timeout) } else { next };
+            if ended > now {
+                wake.at(ended);
+                awaiting = true;
+                break;
+            }
+            if result == ProbeResult::Success {
                 ct.successes += 1;
                 ct.failures = 0;
                 if ct.successes >= probe.success_threshold.unwrap_or(1).max(1) {
@@ -458,21 +468,27 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                     (Some(p), Some(ip)) => format!("{ip}:{p}"),
                     _ => String::from("<none>"),
                 };
+                let timed_out = result == ProbeResult::TimedOut;
                 let msg = if let Some(h) = &probe.http_get {
                     let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
-                    format!(
-                        "Readiness probe failed: Get \"http://{target}{path}\": dial tcp {target}: connect: connection refused"
-                    )
+                    let why = if timed_out {
+                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".to_string()
+                    } else {
+                        format!("dial tcp {target}: connect: connection refused")
+                    };
+                    format!("Readiness probe failed: Get \"http://{target}{path}\": {why}")
+                } else if timed_out {
+                    format!("Readiness probe failed: dial tcp {target}: i/o timeout")
                 } else {
                     format!("Readiness probe failed: dial tcp {target}: connect: connection refused")
                 };
-                c.events.record(key, EventType::Warning, "Unhealthy", "kubelet", msg, next);
+                c.events.record(key, EventType::Warning, "Unhealthy", "kubelet", msg, ended);
             }
             next = next.saturating_add(period);
         }
         ct.next_probe = Some(next);
         // With the default oracle a ready container never changes again: no more timers.
-        if has_hook || !ct.ready {
+        if (has_hook || !ct.ready) && !awaiting {
             wake.at(next);
         }
     }
