@@ -539,7 +539,8 @@ mod tests {
             let mut ct = Conntrack::default();
             ct.set_parallel(true);
             let (mut rng, mut s) = (SimRng::new(8), PortSearch::rover());
-            let first = connect_at(&mut ct, &mut rng, &mut s, SimTime::ZERO, Ipv4Addr::new(10, 244, 1, 4), 40000, rf);
+            let first =
+                connect_at(&mut ct, &mut rng, &mut s, SimTime::ZERO, Ipv4Addr::new(10, 244, 1, 4), 40000, rf);
             let a = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 5), 40000, rf);
             let b = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 6), 40000, rf);
             (first, a, b, s, ct.insert_failed())

@@ -208,10 +208,12 @@ impl Cluster {
         let mut convs = Vec::with_capacity(total as usize);
         for i in 0..total {
             let payload = match &spec.dns_query {
-                Some(name) if spec.proto == ConvProto::Udp => {
-                    crate::dns::Message::query((i % 65535 + 1) as u16, name.clone(), crate::dns::RecordType::A)
-                        .encode()
-                }
+                Some(name) if spec.proto == ConvProto::Udp => crate::dns::Message::query(
+                    (i % 65535 + 1) as u16,
+                    name.clone(),
+                    crate::dns::RecordType::A,
+                )
+                .encode(),
                 _ => payload.clone(),
             };
             let conv = ConversationSpec {

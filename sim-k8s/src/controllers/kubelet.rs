@@ -472,7 +472,8 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                 let msg = if let Some(h) = &probe.http_get {
                     let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
                     let why = if timed_out {
-                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".to_string()
+                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                            .to_string()
                     } else {
                         format!("dial tcp {target}: connect: connection refused")
                     };
