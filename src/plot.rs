@@ -150,13 +150,14 @@ mod tests {
             timeout: SimDuration::from_secs(1),
             bucket: SimDuration::from_secs(1),
             connection: Default::default(),
+            query: None,
         };
         let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
         let requests = vec![
-            Request { at: at(0), outcome: RequestOutcome::Served("pod/web-a".into()) },
-            Request { at: at(500), outcome: RequestOutcome::Served("pod/web-b".into()) },
-            Request { at: at(1000), outcome: RequestOutcome::Served("pod/web-a".into()) },
-            Request { at: at(1500), outcome: RequestOutcome::Refused },
+            Request { at: at(0), outcome: RequestOutcome::Served("pod/web-a".into()), syn_retransmits: 0 },
+            Request { at: at(500), outcome: RequestOutcome::Served("pod/web-b".into()), syn_retransmits: 0 },
+            Request { at: at(1000), outcome: RequestOutcome::Served("pod/web-a".into()), syn_retransmits: 0 },
+            Request { at: at(1500), outcome: RequestOutcome::Refused, syn_retransmits: 0 },
         ];
         let marks = vec![Mark { at: at(1200), label: "kubectl delete pod <x>".into() }];
         let r = Report::new(&t, SimTime::ZERO, requests, marks);

@@ -447,6 +447,18 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             format!("cluster.conntrackNatClash: unknown behaviour {other:?}: expected insert or drop"),
         )),
     }
+    match spec.nat_port_search.as_deref() {
+        None => {}
+        Some("random") => c.nat_port_search = sim_net::nat::PortSearch::Random,
+        Some("rover") => c.nat_port_search = sim_net::nat::PortSearch::rover(),
+        Some(other) => d.push(Diagnostic::plain(
+            file.into(),
+            format!("cluster.natPortSearch: unknown search {other:?}: expected random or rover"),
+        )),
+    }
+    if let Some(rf) = spec.iptables_random_fully {
+        c.iptables_random_fully = rf;
+    }
     if let Some(v) = spec.kube_proxy_conntrack_cleanup.as_deref() {
         match sim_k8s::kube_proxy::conntrack::UdpCleanup::parse(v) {
             Ok(how) => c.kube_proxy_udp_cleanup = how,
@@ -894,6 +906,7 @@ pub fn run(s: &Scenario, seed_override: Option<u64>) -> Result<RunResult, Diagno
                         src_port: tr.src_port,
                         timeout: tr.timeout,
                         connection: tr.connection,
+                        dns_query: tr.query.clone(),
                     })
                 });
                 match started {

@@ -102,6 +102,12 @@ pub struct ClusterSpec {
     /// NATed to different endpoints: `insert` (kernels since 5.6, the default) or `drop`
     /// (older kernels; the loser counts in `insert_failed`).
     pub conntrack_nat_clash: Option<String>,
+    /// How the nodes' kernel searches for a free source-NAT port: `random` (Linux 5.x and
+    /// later, the default) or `rover` (older kernels' shared rover: kubernetes#23604).
+    pub nat_port_search: Option<String>,
+    /// Whether the nodes' iptables has `MASQUERADE --random-fully` (1.6.2 and later; default
+    /// true): kube-proxy adds it to its MASQUERADE rules only then.
+    pub iptables_random_fully: Option<bool>,
     /// The UDP conntrack cleanup kube-proxy runs after each sync: `reconcile` (upstream's
     /// reconciler, the default), `reconcile-skip-empty` (v1.32's, which skips service ports
     /// without endpoints: kubernetes/kubernetes#139628) or `none` (#19029).
@@ -262,7 +268,7 @@ struct RawStep {
     /// netsim's own path view: `FROM -> IP:PORT [udp|tcp|icmp]`.
     trace: Option<String>,
     /// A fault ([`sim_k8s::cluster::faults::Fault`]): `stop|start node/NAME`,
-    /// `stop|start|restart kube-proxy/NODE`, `delete|crash pod/NAME`, `flush conntrack/NODE`.
+    /// `stop|start|restart kube-proxy/NODE`, `delete|crash|hang|resume pod/NAME`, `flush conntrack/NODE`.
     fault: Option<String>,
     /// Load in simulated time, running alongside the steps that follow.
     traffic: Option<Spanned<RawTraffic>>,
@@ -286,6 +292,7 @@ struct RawTraffic {
     bucket: Option<Spanned<String>>,
     connection: Option<Spanned<String>>,
     reconnect: Option<Spanned<bool>>,
+    query: Option<Spanned<String>>,
 }
 
 /// A checked `traffic:` step: `rate` requests for `duration` from a client to a destination.
@@ -313,6 +320,8 @@ pub struct Traffic {
     pub bucket: sim_core::SimDuration,
     /// TCP: `connection: new` (default) or `persistent`, with `reconnect`.
     pub connection: sim_k8s::cluster::traffic::Connection,
+    /// UDP: a DNS A query for this name in every datagram (`query: NAME`).
+    pub query: Option<sim_k8s::dns::Name>,
 }
 
 /// Parses a rate: `50/s`, `600/m`, `1/500ms` (N per duration).
@@ -626,6 +635,20 @@ fn check_traffic(
     {
         diags.push(at(b.referenced, "reconnect: goes with connection: persistent".into()));
     }
+    let query = match &r.query {
+        None => None,
+        Some(q) if proto != sim_net::network::ConvProto::Udp => {
+            diags.push(at(q.referenced, "query: goes with proto: udp (a DNS query per datagram)".into()));
+            None
+        }
+        Some(q) => match sim_k8s::dns::Name::parse(&q.value) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                diags.push(at(q.referenced, format!("query: {:?} is not a DNS name: {e}", q.value)));
+                None
+            }
+        },
+    };
     let (Some((count, per)), Some(duration), true) = (rate, duration, diags.is_empty()) else {
         return Err(diags);
     };
@@ -641,6 +664,7 @@ fn check_traffic(
         timeout,
         bucket,
         connection,
+        query,
     })
 }
 

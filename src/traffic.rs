@@ -52,6 +52,9 @@ pub struct Report {
     pub marks: Vec<Mark>,
     /// Every request, in start order.
     pub requests: Vec<Request>,
+    /// Per bucket: served requests whose connection needed a SYN retransmission (a subset of
+    /// the served columns).
+    pub slow: Vec<u64>,
 }
 
 fn failure_index(o: &RequestOutcome) -> Option<usize> {
@@ -93,6 +96,7 @@ impl Report {
         let n_buckets = traffic.duration.as_nanos().div_ceil(width).max(1) as usize;
         let mut buckets = vec![vec![0u64; columns]; n_buckets];
         let mut totals = vec![0u64; columns];
+        let mut slow = vec![0u64; n_buckets];
         let index: BTreeMap<&str, usize> = servers.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
         for r in &requests {
             let col = match &r.outcome {
@@ -104,9 +108,12 @@ impl Report {
             if let Some(row) = buckets.get_mut(b.min(n_buckets - 1)) {
                 row[col] += 1;
             }
+            if r.outcome.served() && r.syn_retransmits > 0 {
+                slow[b.min(n_buckets - 1)] += 1;
+            }
             totals[col] += 1;
         }
-        Report { traffic: traffic.clone(), started, servers, buckets, totals, marks, requests }
+        Report { traffic: traffic.clone(), started, servers, buckets, totals, marks, requests, slow }
     }
 
     /// Requests answered.
@@ -157,13 +164,28 @@ impl Report {
         if self.totals[n + FAILURES.len()] > 0 {
             names.push((String::new(), "pending".to_string(), self.totals[n + FAILURES.len()]));
         }
-        let wide = names.iter().map(|(_, l, _)| l.len()).max().unwrap_or(0);
-        for (letter, label, count) in &names {
+        // Served, but only after the SYN was sent again (1 s, 2 s, ... later): listed, and a
+        // `slow` column, only when it happened.
+        let slow: u64 = self.slow.iter().sum();
+        let slow_label = "of them slow (SYN retransmitted)";
+        let mut wide = names.iter().map(|(_, l, _)| l.len()).max().unwrap_or(0);
+        if slow > 0 {
+            wide = wide.max(slow_label.len());
+        }
+        for (i, (letter, label, count)) in names.iter().enumerate() {
             let tag = if letter.is_empty() { "  ".to_string() } else { format!("{letter} ") };
             let _ = writeln!(out, "  {tag}{label:<wide$}  {count:>6}");
+            if i + 1 == n && slow > 0 {
+                let _ = writeln!(out, "    {slow_label:<wide$}  {slow:>6}");
+            }
         }
         // Columns: the servers (by letter), then each failure outcome that occurred.
         let mut cols: Vec<(String, usize)> = (0..n).map(|i| (Self::letter(i), i)).collect();
+        // The `slow` column's index: one past every real column.
+        let slow_col = n + FAILURES.len() + 1;
+        if slow > 0 {
+            cols.push(("slow".to_string(), slow_col));
+        }
         for (j, (_, head)) in FAILURES.iter().enumerate() {
             if self.totals[n + j] > 0 {
                 cols.push(((*head).to_string(), n + j));
@@ -191,7 +213,7 @@ impl Report {
             let sent: u64 = row.iter().sum();
             let mut line = format!("  {:<12}  {:>w$}", clock(from), sent, w = num_w.max(4));
             for ((_, c), w) in cols.iter().zip(&widths) {
-                let v = row[*c];
+                let v = if *c == slow_col { self.slow[b] } else { row[*c] };
                 let cell = if v == 0 { ".".to_string() } else { v.to_string() };
                 let _ = write!(line, "  {cell:>w$}");
             }
@@ -298,6 +320,9 @@ pub fn start_line(t: &Traffic) -> String {
     );
     if let Some(p) = t.src_port {
         let _ = write!(s, ", source port {p}");
+    }
+    if let Some(q) = &t.query {
+        let _ = write!(s, ", DNS query A {q}");
     }
     if let sim_k8s::cluster::traffic::Connection::Persistent { reconnect } = t.connection {
         s.push_str(if reconnect {

@@ -31,6 +31,7 @@ pub mod docker;
 pub mod exec;
 pub mod facade;
 pub mod faults;
+pub mod hung_apps;
 pub mod image_tools;
 pub mod lb_health;
 pub mod logs;

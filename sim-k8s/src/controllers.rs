@@ -117,8 +117,26 @@ pub struct ProbeCheck<'a> {
     pub now: SimTime,
 }
 
-/// Decides whether a readiness probe succeeds (the lead answers "does the app listen there").
-pub type ProbeHook = Box<dyn FnMut(&ProbeCheck<'_>) -> bool>;
+/// How a readiness probe ended, as the probe hook decides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// The app answered (HTTP 2xx/3xx, a connection, exit 0).
+    Success,
+    /// Nothing listens there: the connection was refused.
+    Refused,
+    /// The connection was made but no answer came within `timeoutSeconds` (a hung app).
+    TimedOut,
+}
+
+impl From<bool> for ProbeResult {
+    /// `true` is a success, `false` a refused connection.
+    fn from(ok: bool) -> Self {
+        if ok { ProbeResult::Success } else { ProbeResult::Refused }
+    }
+}
+
+/// Decides how a readiness probe ends (the lead answers "does the app listen there").
+pub type ProbeHook = Box<dyn FnMut(&ProbeCheck<'_>) -> ProbeResult>;
 
 /// Timer collection: every component reports instants it wants to be called again.
 #[derive(Debug, Default)]

@@ -407,6 +407,24 @@ fn crash_loop_backoff_and_restart_count() {
     assert_eq!(summary(&store, 69).1, "CrashLoopBackOff");
     run_until(&mut c, &mut store, secs(69), secs(71));
     assert_eq!(summary(&store, 71), s("1/1", "Running", "3 (21s ago)"));
+    // doBackOff's event: at each crash that waits (30 s, 50 s) and at each pod-worker resync
+    // (every 10 s) that finds the container still waiting (60 s); none for the first crash.
+    let backoffs: Vec<(u32, sim_core::SimTime, sim_core::SimTime)> = c
+        .events()
+        .iter()
+        .filter(|e| e.reason == "BackOff")
+        .map(|e| (e.count, e.first_seen, e.last_seen))
+        .collect();
+    assert_eq!(backoffs, [(3, secs(30), secs(60))]);
+    let e = c.events().iter().find(|e| e.reason == "BackOff").map(|e| e.message.clone());
+    assert!(
+        e.is_some_and(|m| m.starts_with(&format!(
+            "Back-off restarting failed container nginx in pod {}_default(",
+            p.metadata.name
+        ))),
+        "{:?}",
+        c.events().iter().find(|e| e.reason == "BackOff")
+    );
     // Running for more than 10 minutes since that restart: the next crash restarts at once.
     assert!(c.crash_container(&store, &key, None, secs(700)));
     c.reconcile(&mut store, secs(700));
@@ -451,7 +469,7 @@ fn readiness_probe_hook_gates_endpoints() {
     c.set_probe_hook(Box::new(move |chk| {
         assert_eq!(chk.port, Some(80));
         assert!(chk.pod_ip.is_some_and(|ip| ip.to_string().starts_with("10.244.1.")));
-        l2.get()
+        l2.get().into()
     }));
     apply_yaml(&mut store, &yaml, secs(0));
     run_until(&mut c, &mut store, secs(0), secs(20));
@@ -469,6 +487,46 @@ fn readiness_probe_hook_gates_endpoints() {
 }
 
 #[test]
+fn a_timed_out_probe_counts_when_its_timeout_ends() {
+    // httpGet every 10 s (the API's defaults: timeout 1 s, 3 failures); the app hangs at 20 s.
+    let yaml = DEPLOY.replace(
+        "        - name: http\n          containerPort: 80\n",
+        "        - name: http\n          containerPort: 80\n        readinessProbe:\n          httpGet:\n            path: /ready\n            port: http\n",
+    );
+    let mut store = cluster(1);
+    let mut c = controllers(8);
+    c.set_probe_hook(Box::new(|chk| {
+        if chk.now >= secs(20) {
+            sim_k8s::controllers::ProbeResult::TimedOut
+        } else {
+            sim_k8s::controllers::ProbeResult::Success
+        }
+    }));
+    apply_yaml(&mut store, &yaml, secs(0));
+    run_until(&mut c, &mut store, secs(0), secs(15));
+    assert!(pods(&store).iter().all(|p| p.is_ready()));
+    let started: Vec<sim_core::SimTime> =
+        c.events().iter().filter(|e| e.reason == "Started").map(|e| e.first_seen).collect();
+    let t0 = started[0];
+    // The first pod's probes at t0 + 20, + 30, + 40 time out; the third counts at t0 + 41.
+    let third = t0.saturating_add(sim_core::SimDuration::from_secs(41));
+    let before = sim_core::SimTime::from_nanos(third.as_nanos() - 1_000_000);
+    run_until(&mut c, &mut store, secs(15), before);
+    assert!(pods(&store).iter().all(|p| p.is_ready()), "not before the timeout has run out");
+    run_until(&mut c, &mut store, before, third);
+    // The first pod to start is the first out (the others started a little later).
+    assert_eq!(pods(&store).iter().filter(|p| !p.is_ready()).count(), 1);
+    let e = c.events().iter().find(|e| e.reason == "Unhealthy").map(|e| e.message.clone());
+    assert!(
+        e.is_some_and(|m| m.ends_with(
+            "/ready\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        )),
+        "{:?}",
+        c.events().iter().find(|e| e.reason == "Unhealthy")
+    );
+}
+
+#[test]
 fn publish_not_ready_addresses_lists_everything() {
     let yaml = DEPLOY.replace(
         "  selector:\n    app: nginx\n  ports:",
@@ -477,7 +535,7 @@ fn publish_not_ready_addresses_lists_everything() {
     assert!(yaml.contains("publishNotReadyAddresses"));
     let mut store = cluster(1);
     let mut c = controllers(8);
-    c.set_probe_hook(Box::new(|_| false));
+    c.set_probe_hook(Box::new(|_| false.into()));
     let yaml = yaml.replace(
         "          containerPort: 80\n",
         "          containerPort: 80\n        readinessProbe:\n          httpGet:\n            port: 80\n",

@@ -342,6 +342,8 @@ pub struct Conntrack {
     queued: IndexMap<CtId, SimTime, FxBuild>,
     next_id: u64,
     nat_clash: NatClash,
+    /// Packets reaching the namespace at one instant run on different CPUs ([`Self::set_parallel`]).
+    parallel: bool,
     /// The `conntrack -S` counters.
     stats: CtStats,
 }
@@ -363,6 +365,7 @@ impl Conntrack {
             queued: IndexMap::default(),
             next_id: 1,
             nat_clash: NatClash::default(),
+            parallel: false,
             stats: CtStats::default(),
         }
     }
@@ -375,6 +378,25 @@ impl Conntrack {
     /// Sets the kernel's insertion-race behaviour.
     pub fn set_nat_clash(&mut self, clash: NatClash) {
         self.nat_clash = clash;
+    }
+
+    /// Whether packets that reach the namespace at the same simulated instant are processed
+    /// in parallel, as on a machine with more than one CPU: each one's entry is then still
+    /// unconfirmed while the others' NAT is decided ([`Self::nat_tuple_used`]). Off by default
+    /// (one packet at a time, each confirmed before the next is classified).
+    pub fn set_parallel(&mut self, on: bool) {
+        self.parallel = on;
+    }
+
+    /// `nf_nat_used_tuple` as NAT's port search sees the table at `now`: a live entry owns
+    /// `t`, and (with [`Self::set_parallel`]) was not created at this very instant by another
+    /// packet, whose confirmation on its own CPU has not happened yet. Such an entry still
+    /// counts when the later one is confirmed ([`Self::confirm`]): the clash is found then.
+    pub fn nat_tuple_used(&self, now: SimTime, t: &Tuple) -> bool {
+        self.index
+            .get(t)
+            .and_then(|(id, _)| self.entries.get(id))
+            .is_some_and(|e| e.expires > now && !(self.parallel && e.created == now))
     }
 
     /// Packets dropped because their entry clashed at confirmation (`insert_failed`).

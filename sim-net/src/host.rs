@@ -139,6 +139,8 @@ pub struct Host {
     pending_rules: Option<PendingRules>,
     /// Connection tracking.
     pub conntrack: Conntrack,
+    /// How source NAT searches for a free port (the kernel's generation; its rover).
+    pub nat_ports: crate::nat::PortSearch,
     /// IP Virtual Server services and connections (empty: no IPVS behaviour at all).
     pub ipvs: Ipvs,
     /// Sockets.
@@ -164,6 +166,7 @@ impl Host {
             netfilter: Netfilter::new(),
             pending_rules: None,
             conntrack: Conntrack::default(),
+            nat_ports: crate::nat::PortSearch::default(),
             ipvs: Ipvs::default(),
             sockets: Sockets::default(),
             rng,

@@ -25,7 +25,19 @@
 //!
 //! Only confirmed entries count as taken (`nf_nat_used_tuple` looks up the conntrack hash):
 //! two connections whose entries are still unconfirmed can be given the same port, and the
-//! second to be confirmed is dropped. Not modelled: `find_appropriate_src` (reusing the
+//! second to be confirmed is dropped. In the walk a packet is classified, NATed and confirmed
+//! in one step, so netsim makes that window the simulated instant: on a namespace with
+//! [`Conntrack::set_parallel`] (a node with more than one CPU), an entry another packet created
+//! at this very instant is not yet visible to the search ([`Conntrack::nat_tuple_used`]),
+//! as if that packet were being processed on another CPU (kubernetes#23604).
+//!
+//! [`PortSearch::Rover`] is the search of older kernels (`nf_nat_proto_unique_tuple` in
+//! `nf_nat_proto_common.c`, Linux 3.x/4.x): without `--random`/`--random-fully` the walk
+//! starts from a per-protocol *rover*, the offset of the last port handed out, instead of a
+//! random one, covers the whole range, and leaves the rover at the port it took. Two
+//! connections searching at the same instant then start from the same rover and take the
+//! same port: the race of the XING article that `--random-fully` (`prandom_u32()` per search)
+//! was added to iptables 1.6.2 for. Not modelled: `find_appropriate_src` (reusing the
 //! mapping of an existing connection from the same source address and port) and
 //! `nf_nat_used_tuple_harder` (evicting a TIME_WAIT entry that holds the port); ICMP echo
 //! identifiers are never remapped.
@@ -34,7 +46,7 @@ use std::net::Ipv4Addr;
 
 use sim_core::{SimRng, SimTime};
 
-use crate::conntrack::{Conntrack, CtEntry, CtStatus, Direction, Tuple};
+use crate::conntrack::{Conntrack, CtEntry, CtStatus, Direction, L4Tuple, Tuple};
 use crate::netfilter::NatRequest;
 use crate::wire::{Icmp, Packet, Transport};
 
@@ -55,6 +67,40 @@ pub enum NatError {
     NoMasqueradeAddress,
 }
 
+/// How a source NAT without a free original port looks for one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PortSearch {
+    /// Linux 5.x and later: from a random 16-bit offset, at most 128/64/32/16 ports.
+    #[default]
+    Random,
+    /// Older kernels: from the protocol's rover (the last port handed out) over the whole
+    /// range, unless the rule has `--random`/`--random-fully`.
+    Rover {
+        /// TCP's rover (`tcp_port_rover`).
+        tcp: u16,
+        /// UDP's rover.
+        udp: u16,
+        /// SCTP's rover.
+        sctp: u16,
+    },
+}
+
+impl PortSearch {
+    /// The older kernels' search, every rover at 0.
+    pub fn rover() -> PortSearch {
+        PortSearch::Rover { tcp: 0, udp: 0, sctp: 0 }
+    }
+
+    fn rover_mut(&mut self, t: &Tuple) -> Option<&mut u16> {
+        match (self, t.l4) {
+            (PortSearch::Rover { tcp, .. }, L4Tuple::Tcp { .. }) => Some(tcp),
+            (PortSearch::Rover { udp, .. }, L4Tuple::Udp { .. }) => Some(udp),
+            (PortSearch::Rover { sctp, .. }, L4Tuple::Sctp { .. }) => Some(sctp),
+            _ => None,
+        }
+    }
+}
+
 /// Sets up `req` on the unconfirmed entry `e`. `masq_addr` is the primary address of the
 /// outgoing interface (for MASQUERADE); `ct` is consulted to keep reply tuples unique.
 pub fn bind(
@@ -64,6 +110,19 @@ pub fn bind(
     ct: &Conntrack,
     now: SimTime,
     rng: &mut SimRng,
+) -> Result<(), NatError> {
+    bind_with(e, req, masq_addr, ct, now, rng, &mut PortSearch::Random)
+}
+
+/// [`bind`] with the namespace's port search (its rover, for [`PortSearch::Rover`]).
+pub fn bind_with(
+    e: &mut CtEntry,
+    req: NatRequest,
+    masq_addr: Option<Ipv4Addr>,
+    ct: &Conntrack,
+    now: SimTime,
+    rng: &mut SimRng,
+    search: &mut PortSearch,
 ) -> Result<(), NatError> {
     let mut t = e.target(Direction::Original);
     match req {
@@ -77,12 +136,12 @@ pub fn bind(
         }
         NatRequest::Snat { addr, ports, random_fully } => {
             t.src = addr;
-            e.reply = unique_source(t, ports, random_fully, ct, now, rng).invert();
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng, search).invert();
             e.status.set(CtStatus::SRC_NAT);
         }
         NatRequest::Masquerade { ports, random_fully } => {
             t.src = masq_addr.ok_or(NatError::NoMasqueradeAddress)?;
-            e.reply = unique_source(t, ports, random_fully, ct, now, rng).invert();
+            e.reply = unique_source(t, ports, random_fully, ct, now, rng, search).invert();
             e.status.set(CtStatus::SRC_NAT);
         }
     }
@@ -112,9 +171,10 @@ fn unique_source(
     ct: &Conntrack,
     now: SimTime,
     rng: &mut SimRng,
+    search: &mut PortSearch,
 ) -> Tuple {
     let Some((sport, dport)) = t.ports() else { return t };
-    let used = |c: &Tuple| ct.tuple_taken(now, &c.invert());
+    let used = |c: &Tuple| ct.nat_tuple_used(now, &c.invert());
     if !random {
         let keep = match ports {
             None => !used(&t),
@@ -127,6 +187,25 @@ fn unique_source(
     let (lo, hi) = ports.unwrap_or_else(|| default_range(sport));
     let (lo, hi) = (lo.min(hi), lo.max(hi));
     let size = u32::from(hi - lo) + 1;
+    if let Some(rover) = search.rover_mut(&t) {
+        // nf_nat_proto_unique_tuple: `off` is the rover (or, for --random/--random-fully, a
+        // draw), a u16 stepped once per port tried; the whole range is tried and the last
+        // port is kept; without a random flag the rover is left at the port taken.
+        let mut off: u16 = if random { rng.next_u32() as u16 } else { *rover };
+        let mut i = 0u32;
+        loop {
+            let cand = t.with_ports(lo + (u32::from(off) % size) as u16, dport);
+            i += 1;
+            if i != size && used(&cand) {
+                off = off.wrapping_add(1);
+                continue;
+            }
+            if !random {
+                *rover = off;
+            }
+            return cand;
+        }
+    }
     let mut attempts = size.min(MAX_ATTEMPTS);
     let mut off = u32::from(rng.next_u32() as u16);
     let mut cand = t;
@@ -411,6 +490,71 @@ mod tests {
                 assert_eq!(ct.insert_failed(), 1);
             }
         }
+    }
+
+    /// Binds a masquerade for `client:sport -> POD:443` at `now` with `search`; confirms it.
+    fn connect_at(
+        ct: &mut Conntrack,
+        rng: &mut SimRng,
+        search: &mut PortSearch,
+        now: SimTime,
+        client: Ipv4Addr,
+        sport: u16,
+        rf: bool,
+    ) -> (u16, bool) {
+        let syn = Packet::tcp(client, sport, POD, 443, TcpFlags::SYN);
+        let CtClass::New(mut e) = ct.packet_in(now, &syn) else { panic!("not new") };
+        let masq = NatRequest::Masquerade { ports: None, random_fully: rf };
+        bind_with(&mut e, masq, Some(NODE), ct, now, rng, search).unwrap();
+        let port = e.reply.ports().unwrap().1;
+        let ok = ct.confirm(now, e).is_ok() || ct.resolve_clash(now, &e).is_some();
+        (port, ok)
+    }
+
+    #[test]
+    fn with_parallel_cpus_an_entry_of_this_instant_is_not_yet_seen_by_the_port_search() {
+        let t0 = SimTime::ZERO + SimDuration::from_secs(1);
+        let later = t0 + SimDuration::from_micros(1);
+        for (parallel, clash) in [(false, false), (true, true)] {
+            let mut ct = Conntrack::default();
+            ct.set_parallel(parallel);
+            let (mut rng, mut s) = (SimRng::new(4), PortSearch::Random);
+            let a = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 5), 43512, false);
+            let b = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 6), 43512, false);
+            assert_eq!(a, (43512, true));
+            assert_eq!(b.0 == 43512, clash, "parallel={parallel}");
+            assert_eq!(b.1, !clash);
+            assert_eq!(ct.insert_failed(), u64::from(clash));
+            // A microsecond later the first entry is confirmed: the port moves.
+            let c = connect_at(&mut ct, &mut rng, &mut s, later, Ipv4Addr::new(10, 244, 1, 7), 43512, false);
+            assert!(c.0 != 43512 && c.1);
+        }
+    }
+
+    #[test]
+    fn the_rover_hands_two_searches_of_one_instant_the_same_port_and_random_fully_does_not() {
+        let t0 = SimTime::ZERO + SimDuration::from_secs(1);
+        // Port 40000 of the node is taken by an older connection, so both new ones search.
+        let run = |rf: bool| {
+            let mut ct = Conntrack::default();
+            ct.set_parallel(true);
+            let (mut rng, mut s) = (SimRng::new(8), PortSearch::rover());
+            let first =
+                connect_at(&mut ct, &mut rng, &mut s, SimTime::ZERO, Ipv4Addr::new(10, 244, 1, 4), 40000, rf);
+            let a = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 5), 40000, rf);
+            let b = connect_at(&mut ct, &mut rng, &mut s, t0, Ipv4Addr::new(10, 244, 1, 6), 40000, rf);
+            (first, a, b, s, ct.insert_failed())
+        };
+        let (first, a, b, s, failed) = run(false);
+        assert_eq!(first, (40000, true));
+        // The rover starts at 0: 1024 + 0 is the first port tried and free; it stays there.
+        assert_eq!(a, (1024, true));
+        assert_eq!(b, (1024, false));
+        assert_eq!(failed, 1);
+        assert_eq!(s, PortSearch::Rover { tcp: 0, udp: 0, sctp: 0 });
+        let (_, a, b, s, failed) = run(true);
+        assert!(a.1 && b.1 && a.0 != b.0 && failed == 0, "{a:?} {b:?}");
+        assert_eq!(s, PortSearch::rover(), "a random search leaves the rover alone");
     }
 
     proptest! {

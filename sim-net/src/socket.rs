@@ -278,9 +278,24 @@ pub struct Sockets {
     pub(crate) clients: BTreeMap<(SockProto, SocketAddrV4, SocketAddrV4), ConvId>,
     /// Ping sockets by ICMP identifier.
     pub(crate) pings: BTreeMap<u16, ConvId>,
+    /// The namespace's server process hangs ([`Sockets::set_hung`]).
+    hung: bool,
 }
 
 impl Sockets {
+    /// Makes the applications behind the listeners hang (`true`) or run again: the kernel still
+    /// completes TCP handshakes and takes datagrams for the bound sockets, but no request is
+    /// read and nothing is answered, as when the server process is stuck (deadlocked, paused,
+    /// starved). Client sockets of the namespace are not affected.
+    pub fn set_hung(&mut self, hung: bool) {
+        self.hung = hung;
+    }
+
+    /// Whether the server applications hang.
+    pub fn hung(&self) -> bool {
+        self.hung
+    }
+
     /// Binds a server socket.
     pub fn listen(
         &mut self,

@@ -139,12 +139,16 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         let tcp_be_liberal = ct.tcp_be_liberal;
         h.conntrack.set_config(ct);
         h.conntrack.set_nat_clash(config.nat_clash);
+        // With more than one CPU, packets arriving at one instant race through conntrack.
+        h.conntrack.set_parallel(config.node_cpus > 1);
+        h.nat_ports = config.nat_port_search;
         let cluster_cidr =
             (!proxy.no_cluster_cidr).then(|| proxy.cluster_cidr.unwrap_or(config.cluster_cidr));
         let mut pc = ProxyConfig::new(&n.name, n.ip, cluster_cidr);
         pc.local_detector =
             cluster_cidr.map_or(LocalTrafficDetector::None, LocalTrafficDetector::ClusterCidr);
         pc.masquerade_all = proxy.masquerade_all;
+        pc.random_fully = config.iptables_random_fully;
         pc.conntrack_tcp_be_liberal = tcp_be_liberal;
         if let Some(b) = proxy.masquerade_bit {
             pc.masquerade_bit = b;
@@ -456,7 +460,11 @@ fn core_dns_objects(config: &ClusterConfig) -> Result<Vec<Object>, String> {
                                 {"name": "dns", "containerPort": 53, "protocol": "UDP"},
                                 {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
                                 {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}
-                            ]
+                            ],
+                            // kubeadm's manifest (the `ready` plugin answers on 8181); its
+                            // livenessProbe (/health on 8080) is left out: liveness is not
+                            // modelled.
+                            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181, "scheme": "HTTP"}}
                         }]
                     }
                 }

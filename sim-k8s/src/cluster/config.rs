@@ -104,6 +104,14 @@ pub struct ClusterConfig {
     /// insert it too (kernels since 5.6, the default) or drop it (`insert_failed`, older
     /// kernels: the "5-second DNS delay").
     pub nat_clash: sim_net::conntrack::NatClash,
+    /// How every node's kernel searches for a free source-NAT port (a scenario's
+    /// `cluster.natPortSearch`): from a random offset (Linux 5.x and later, the default) or
+    /// from a shared rover (older kernels: kubernetes#23604's port collisions).
+    pub nat_port_search: sim_net::nat::PortSearch,
+    /// Whether the nodes' iptables can write `MASQUERADE --random-fully` (1.6.2 and later; a
+    /// scenario's `cluster.iptablesRandomFully`, default true). kube-proxy adds the flag to its
+    /// MASQUERADE rules only then (`iptables.HasRandomFully()`).
+    pub iptables_random_fully: bool,
     /// The UDP conntrack cleanup every node's kube-proxy runs after a sync (a scenario's
     /// `cluster.kubeProxyConntrackCleanup`): upstream's reconciler (the default), v1.32's
     /// reconciler that skips service ports without endpoints, or none.
@@ -178,6 +186,8 @@ impl ClusterConfig {
             iptables_backend: sim_net::netfilter::Backend::Legacy,
             ingress: None,
             nat_clash: sim_net::conntrack::NatClash::Insert,
+            nat_port_search: sim_net::nat::PortSearch::Random,
+            iptables_random_fully: true,
             kube_proxy_udp_cleanup: crate::kube_proxy::conntrack::UdpCleanup::Reconcile,
             node_cpus: 2,
             conntrack_max: None,

@@ -15,6 +15,9 @@
 //! - `crash pod/NAME`: the first container exits with status 1; the kubelet restarts it as
 //!   its back-off table says (`controllers::kubelet::Backoff`: at once the first time, then
 //!   after 10s, 20s, ... up to 5m in CrashLoopBackOff; reset after 10 minutes).
+//! - `hang pod/NAME` / `resume pod/NAME`: the pod's server process stops answering (the
+//!   kernel still takes connections and datagrams) and runs again; its readiness probe notices
+//!   (`super::hung_apps`).
 //! - `flush conntrack/N`: `conntrack -F` on the node.
 //! - `partition node/N` / `heal node/N`: the node keeps running but its link to every other
 //!   node loses frames both ways (`Network::cut`; disposition `partitioned`). Its kubelet
@@ -51,6 +54,13 @@ pub enum Fault {
     DeletePod(String),
     /// `crash pod/NAME`.
     CrashPod(String),
+    /// `hang pod/NAME` (true) or `resume pod/NAME` (false).
+    HangPod {
+        /// The pod (a unique name prefix is enough).
+        pod: String,
+        /// Hangs (true) or runs again (false).
+        hung: bool,
+    },
     /// `flush conntrack/N`.
     FlushConntrack(String),
     /// `partition node/N` (true) or `heal node/N` (false).
@@ -74,7 +84,7 @@ pub enum ProcessAction {
 }
 
 /// The forms a fault takes, for error messages.
-pub const FAULT_FORMS: &str = "stop|start|partition|heal node/NAME, stop|start|restart kube-proxy/NODE, delete|crash pod/NAME, flush conntrack/NODE";
+pub const FAULT_FORMS: &str = "stop|start|partition|heal node/NAME, stop|start|restart kube-proxy/NODE, delete|crash|hang|resume pod/NAME, flush conntrack/NODE";
 
 impl Fault {
     /// Parses `VERB KIND/NAME`; the error says what was expected.
@@ -109,7 +119,9 @@ impl Fault {
             "pod" | "pods" => match *verb {
                 "delete" => Ok(Fault::DeletePod(name)),
                 "crash" => Ok(Fault::CrashPod(name)),
-                _ => bad_verb("delete, crash"),
+                "hang" => Ok(Fault::HangPod { pod: name, hung: true }),
+                "resume" => Ok(Fault::HangPod { pod: name, hung: false }),
+                _ => bad_verb("delete, crash, hang, resume"),
             },
             "conntrack" => match *verb {
                 "flush" => Ok(Fault::FlushConntrack(name)),
@@ -128,7 +140,7 @@ impl Fault {
             | Fault::KubeProxy { node, .. }
             | Fault::FlushConntrack(node)
             | Fault::Partition { node, .. } => Some(node),
-            Fault::DeletePod(_) | Fault::CrashPod(_) => None,
+            Fault::DeletePod(_) | Fault::CrashPod(_) | Fault::HangPod { .. } => None,
         }
     }
 }
@@ -267,6 +279,46 @@ impl Cluster {
                     fail(format!("fault: pod {pod} has no running container"))
                 }
             }
+            Fault::HangPod { pod: name, hung } => {
+                let (ns, pod) = match self.pod_named(name) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                };
+                let key = super::world::pod_key(&ns, &pod);
+                let w = self.world_mut();
+                let Some(host) = w.pods.get(&key).filter(|p| p.veth.is_some()).map(|p| p.host) else {
+                    return fail(format!(
+                        "fault: pod {pod} has no network of its own (not running, or hostNetwork)"
+                    ));
+                };
+                let first = w.hung.borrow().is_empty();
+                let changed = if *hung {
+                    w.hung.borrow_mut().hang(&key, now)
+                } else {
+                    w.hung.borrow_mut().resume(&key, now)
+                };
+                if !changed {
+                    return fail(format!(
+                        "fault: pod {pod} {}",
+                        if *hung { "already hangs" } else { "does not hang" }
+                    ));
+                }
+                if let Ok(h) = w.net.host_mut(host) {
+                    h.sockets.set_hung(*hung);
+                }
+                if first {
+                    // From now on the kubelet's probes ask whether the app answers.
+                    let hung_apps = w.hung.clone();
+                    w.controllers.set_probe_hook(Box::new(move |chk| hung_apps.borrow().probe(chk)));
+                }
+                self.kick();
+                let what = if *hung {
+                    "its process hangs: connections are accepted, nothing is answered"
+                } else {
+                    "its process runs again"
+                };
+                ExecOutput { stdout: format!("pod \"{pod}\": {what}\n"), ..Default::default() }
+            }
             Fault::FlushConntrack(node) => {
                 let i = match node_index(self, node) {
                     Ok(i) => i,
@@ -325,5 +377,17 @@ mod tests {
             "fault: unknown kind \"toaster\" (expected node, kube-proxy, pod or conntrack)"
         );
         assert!(Fault::parse("stop").unwrap_err().starts_with("fault: expected one of"));
+        assert_eq!(
+            Fault::parse("hang pod/coredns"),
+            Ok(Fault::HangPod { pod: "coredns".into(), hung: true })
+        );
+        assert_eq!(
+            Fault::parse("resume pod/kube-system/coredns"),
+            Ok(Fault::HangPod { pod: "kube-system/coredns".into(), hung: false })
+        );
+        assert_eq!(
+            Fault::parse("freeze pod/web").unwrap_err(),
+            "fault: unknown action \"freeze\" for pod (expected delete, crash, hang, resume)"
+        );
     }
 }

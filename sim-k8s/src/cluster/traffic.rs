@@ -64,6 +64,9 @@ pub struct TrafficSpec {
     pub timeout: SimDuration,
     /// TCP: a new connection per request, or one persistent connection.
     pub connection: Connection,
+    /// UDP: each datagram is a DNS query for this name's A record (as `dig NAME` sends it,
+    /// the request's number as its ID) instead of a plain payload.
+    pub dns_query: Option<crate::dns::Name>,
 }
 
 impl TrafficSpec {
@@ -155,6 +158,9 @@ pub struct Request {
     pub at: SimTime,
     /// How it ended.
     pub outcome: RequestOutcome,
+    /// TCP: SYNs sent beyond the first (retransmissions after 1 s, 2 s, ...): a served request
+    /// with some connected only that much later.
+    pub syn_retransmits: u32,
 }
 
 impl Cluster {
@@ -201,11 +207,20 @@ impl Cluster {
         self.world_mut().net.tracing = false;
         let mut convs = Vec::with_capacity(total as usize);
         for i in 0..total {
+            let payload = match &spec.dns_query {
+                Some(name) if spec.proto == ConvProto::Udp => crate::dns::Message::query(
+                    (i % 65535 + 1) as u16,
+                    name.clone(),
+                    crate::dns::RecordType::A,
+                )
+                .encode(),
+                _ => payload.clone(),
+            };
             let conv = ConversationSpec {
                 from,
                 proto: spec.proto,
                 dst,
-                payload: payload.clone(),
+                payload,
                 src_port: spec.src_port,
                 timeout: spec.timeout,
             };
@@ -233,7 +248,7 @@ impl Cluster {
             .map(|(i, id)| {
                 let at = run.started + run.spec.offset(i as u64);
                 let Some(cv) = w.net.conversation(*id) else {
-                    return Request { at, outcome: RequestOutcome::NotSent };
+                    return Request { at, outcome: RequestOutcome::NotSent, syn_retransmits: 0 };
                 };
                 let outcome = match &cv.outcome {
                     None => RequestOutcome::Pending,
@@ -250,7 +265,8 @@ impl Cluster {
                     Some(Outcome::NoRoute) | Some(Outcome::Failed(_)) => RequestOutcome::NotSent,
                     Some(Outcome::NotPermitted) => RequestOutcome::NotPermitted,
                 };
-                Request { at, outcome }
+                // A request on a reused keep-alive connection sent no SYN of its own.
+                Request { at, outcome, syn_retransmits: cv.syns_sent.saturating_sub(1) }
             })
             .collect()
     }
@@ -291,6 +307,7 @@ mod tests {
             src_port: None,
             timeout: SimDuration::from_secs(1),
             connection: Connection::New,
+            dns_query: None,
         }
     }
 

@@ -254,6 +254,9 @@ pub struct ClusterWorld {
     eager_rules: bool,
     /// The load balancer's health checks of `externalTrafficPolicy: Local` services.
     pub lb: super::lb_health::LbHealth,
+    /// Pods whose server process hangs (`fault: hang pod/NAME`), shared with the kubelet's
+    /// probe hook.
+    pub hung: Rc<RefCell<super::hung_apps::HungApps>>,
 }
 
 /// The host name of a pod's namespace.
@@ -376,6 +379,7 @@ impl ClusterWorld {
             env_cache: BTreeMap::new(),
             eager_rules: false,
             lb: super::lb_health::LbHealth { config: lb_config, ..Default::default() },
+            hung: Rc::default(),
         }
     }
 

@@ -3,10 +3,12 @@
 //! host-local-style IPAM (first free address from `.2` of the node's pod CIDR; `.1` is the
 //! bridge gateway; hostNetwork pods use the node IP), runs readiness probes
 //! (`initialDelaySeconds`, `periodSeconds`, success/failure thresholds; the outcome comes from
-//! the probe hook, default "the app listens"), restarts crashed containers with the
+//! the probe hook, default "the app listens"; a timed-out probe counts `timeoutSeconds` after
+//! it started), restarts crashed containers with the
 //! CrashLoopBackOff back-off of `flowcontrol.Backoff` as `doBackOff` uses it (the first crash
 //! restarts at once, the next ones wait 10s doubling to 5m, and a crash more than 10 minutes
-//! after the last restart starts over) and finishes graceful deletion when the
+//! after the last restart starts over; a crash that waits is a `BackOff` event, recorded again
+//! at each of the pod worker's 10 s resyncs while it waits) and finishes graceful deletion when the
 //! containers have stopped — preStop hooks, then the image's answer to SIGTERM, SIGKILL at the
 //! end of the grace period ([`super::termination`]). Status is written in the API's shape
 //! (conditions, containerStatuses) so kubectl derives READY/STATUS/RESTARTS exactly as it does
@@ -24,7 +26,7 @@ use sim_core::{SimDuration, SimTime};
 use super::pods::{deletion_deadline, grace_seconds, is_terminal, is_terminating, resolve_container_port};
 use super::store::timestamp;
 use super::termination::stop_after;
-use super::{Controllers, EventType, ObjectStore, ProbeCheck, Wakeups};
+use super::{Controllers, EventType, ObjectStore, ProbeCheck, ProbeResult, Wakeups};
 use crate::api::pod::{PodIp, RestartPolicy};
 use crate::api::{
     ContainerStateRunning, ContainerStateStatus, ContainerStateTerminated, ContainerStateWaiting,
@@ -91,6 +93,9 @@ pub struct ContainerRuntime {
     pub last_exit: Option<(SimTime, SimTime, i32)>,
     /// The kubelet's back-off entry for this container (None before its first crash).
     pub backoff: Option<Backoff>,
+    /// While in back-off: the pod worker's next resync, which finds the container still
+    /// waiting and records a `BackOff` event again.
+    backoff_sync: Option<SimTime>,
     next_probe: Option<SimTime>,
     successes: i32,
     failures: i32,
@@ -193,6 +198,13 @@ impl Controllers {
             let (wait, entry) = Backoff::after_exit(c.backoff, now);
             c.backoff = Some(entry);
             c.state = ContainerState::BackOff(now.saturating_add(wait));
+            // The sync after the exit finds it in back-off (`doBackOff`): a BackOff event.
+            if wait > SimDuration::ZERO {
+                let name = idx.and_then(|i| spec.spec.containers.get(i)).map_or("", |c| c.name.as_str());
+                let msg = backoff_message(name, pod, &rt.uid);
+                self.events.record(pod, EventType::Warning, "BackOff", "kubelet", msg, now);
+                c.backoff_sync = Some(now.saturating_add(POD_WORKER_BACKOFF));
+            }
         }
         true
     }
@@ -366,6 +378,7 @@ fn admit(
                 restarts: 0,
                 last_exit: None,
                 backoff: None,
+                backoff_sync: None,
                 next_probe: None,
                 successes: 0,
                 failures: 0,
@@ -378,6 +391,15 @@ fn admit(
     })
 }
 
+/// The pod worker's retry after a failed sync (`backOffPeriod` in `pkg/kubelet/kubelet.go`;
+/// upstream adds up to 50% jitter, netsim none).
+const POD_WORKER_BACKOFF: SimDuration = SimDuration::from_secs(10);
+
+/// `doBackOff`'s event text (`kuberuntime_manager.go`), the pod as `format.Pod` writes it.
+fn backoff_message(container: &str, pod: &ObjectKey, uid: &str) -> String {
+    format!("Back-off restarting failed container {container} in pod {}_{}({uid})", pod.name, pod.namespace)
+}
+
 fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
     let has_hook = c.probe_hook.is_some();
     // In place: advancing never changes the pod's node or address, which the runtimes'
@@ -388,6 +410,18 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
     for (i, ct) in rt.containers.iter_mut().enumerate() {
         let Some(spec) = pod.spec.containers.get(i) else { continue };
         match ct.state {
+            ContainerState::BackOff(at) if now < at => {
+                // Each resync of the pod worker meanwhile finds it still waiting.
+                while let Some(t) = ct.backoff_sync.filter(|t| *t <= now && *t < at) {
+                    let msg = backoff_message(&spec.name, key, &rt.uid);
+                    c.events.record(key, EventType::Warning, "BackOff", "kubelet", msg, t);
+                    ct.backoff_sync = Some(t.saturating_add(POD_WORKER_BACKOFF));
+                }
+                if let Some(t) = ct.backoff_sync.filter(|t| *t < at) {
+                    wake.at(t);
+                }
+                wake.at(at);
+            }
             ContainerState::Creating(at) | ContainerState::BackOff(at) if now < at => wake.at(at),
             ContainerState::Creating(at) | ContainerState::BackOff(at) => {
                 if matches!(ct.state, ContainerState::Creating(_)) {
@@ -417,6 +451,7 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                     at,
                 );
                 ct.state = ContainerState::Running(at);
+                ct.backoff_sync = None;
                 ct.ready = spec.readiness_probe.is_none();
             }
             _ => {}
@@ -433,16 +468,26 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             .map(|h| &h.port)
             .or(probe.tcp_socket.as_ref().map(|t| &t.port))
             .and_then(|p| resolve_container_port(pod, p));
+        let mut awaiting = false;
         for _ in 0..MAX_PROBES_PER_PASS {
             if next > now {
                 break;
             }
             let check = ProbeCheck { pod, container: spec, probe, port, pod_ip: rt.ip, now: next };
-            let ok = match c.probe_hook.as_mut() {
+            let result = match c.probe_hook.as_mut() {
                 Some(h) => h(&check),
-                None => true,
+                None => ProbeResult::Success,
             };
-            if ok {
+            // A probe that times out ends `timeoutSeconds` after it started: its result counts
+            // then (the hook is asked again at that pass, about the same start).
+            let timeout = SimDuration::from_secs(probe.timeout_seconds.unwrap_or(1).max(1) as u64);
+            let ended = if result == ProbeResult::TimedOut { next.saturating_add(timeout) } else { next };
+            if ended > now {
+                wake.at(ended);
+                awaiting = true;
+                break;
+            }
+            if result == ProbeResult::Success {
                 ct.successes += 1;
                 ct.failures = 0;
                 if ct.successes >= probe.success_threshold.unwrap_or(1).max(1) {
@@ -458,21 +503,28 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                     (Some(p), Some(ip)) => format!("{ip}:{p}"),
                     _ => String::from("<none>"),
                 };
+                let timed_out = result == ProbeResult::TimedOut;
                 let msg = if let Some(h) = &probe.http_get {
                     let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
-                    format!(
-                        "Readiness probe failed: Get \"http://{target}{path}\": dial tcp {target}: connect: connection refused"
-                    )
+                    let why = if timed_out {
+                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                            .to_string()
+                    } else {
+                        format!("dial tcp {target}: connect: connection refused")
+                    };
+                    format!("Readiness probe failed: Get \"http://{target}{path}\": {why}")
+                } else if timed_out {
+                    format!("Readiness probe failed: dial tcp {target}: i/o timeout")
                 } else {
                     format!("Readiness probe failed: dial tcp {target}: connect: connection refused")
                 };
-                c.events.record(key, EventType::Warning, "Unhealthy", "kubelet", msg, next);
+                c.events.record(key, EventType::Warning, "Unhealthy", "kubelet", msg, ended);
             }
             next = next.saturating_add(period);
         }
         ct.next_probe = Some(next);
         // With the default oracle a ready container never changes again: no more timers.
-        if has_hook || !ct.ready {
+        if (has_hook || !ct.ready) && !awaiting {
             wake.at(next);
         }
     }

@@ -851,7 +851,10 @@ impl Network {
         let host = self.host_at(h);
         let name = host.name.clone();
         let ctx = AppContext { local, peer, host: &name, proto, now };
+        let hung = host.sockets.hung();
         let reply = match host.sockets.listener_mut(listener) {
+            // The request sits in the socket's buffer: the process never reads it.
+            Some(_) if hung => AppReply::Nothing,
             Some(l) => l.app.handle(&ctx, &request.0),
             None => AppReply::Respond(vec![]),
         };

@@ -687,7 +687,7 @@ impl Network {
             Some(a) if !a.is_loopback() => Some(a),
             _ => host.ifaces().flat_map(|i| i.addrs.iter().map(|n| n.addr())).find(|a| !a.is_loopback()),
         });
-        match nat::bind(e, req, masq, &host.conntrack, now, &mut host.rng) {
+        match nat::bind_with(e, req, masq, &host.conntrack, now, &mut host.rng, &mut host.nat_ports) {
             Ok(()) => Ok(()),
             Err(_) => Err(self.finish(h, meta, Disposition::NatFailed)),
         }
