@@ -84,8 +84,21 @@ pub fn pod_ref(pod: &Pod) -> ObjectReference {
     }
 }
 
-/// Resolved (name, port, protocol) triples: pods with the same list share a subset.
-type PortList = Vec<(String, i32, String)>;
+/// Resolved (name, port, protocol) triples, borrowed from the Service: pods with the same
+/// list share a subset.
+type PortList<'s> = Vec<(&'s str, i32, &'s str)>;
+
+/// The Service's ports `pod` resolves, as (name, port, protocol).
+pub(crate) fn resolved_ports<'s>(svc: &'s Service, pod: &Pod) -> PortList<'s> {
+    svc.spec
+        .ports
+        .iter()
+        .filter_map(|sp| {
+            let proto = sp.protocol.as_ref().map_or("TCP", |p| p.as_str());
+            find_port(pod, sp).map(|p| (sp.name.as_str(), p, proto))
+        })
+        .collect()
+}
 
 /// The Endpoints subsets the controller computes for a Service, from candidate pods (any pods:
 /// those outside the Service's namespace or selector are skipped).
@@ -94,7 +107,7 @@ pub fn desired_subsets<'a>(svc: &Service, pods: impl IntoIterator<Item = &'a Pod
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
     // Port list -> (ready, not ready) addresses.
-    let mut groups: BTreeMap<PortList, (Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
+    let mut groups: BTreeMap<PortList<'_>, (Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
     for pod in pods {
         if ns_of(&pod.metadata) != ns
             || !selector_matches(selector, &pod.metadata.labels)
@@ -103,14 +116,7 @@ pub fn desired_subsets<'a>(svc: &Service, pods: impl IntoIterator<Item = &'a Pod
             continue;
         }
         let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
-        let ports: Vec<(String, i32, String)> = svc
-            .spec
-            .ports
-            .iter()
-            .filter_map(|sp| {
-                find_port(pod, sp).map(|p| (sp.name.clone(), p, sp.protocol().as_str().to_string()))
-            })
-            .collect();
+        let ports = resolved_ports(svc, pod);
         if ports.is_empty() && !svc.spec.ports.is_empty() {
             continue;
         }
@@ -138,9 +144,9 @@ pub fn desired_subsets<'a>(svc: &Service, pods: impl IntoIterator<Item = &'a Pod
                 ports: ports
                     .into_iter()
                     .map(|(name, port, proto)| EndpointsPort {
-                        name,
+                        name: name.to_string(),
                         port,
-                        protocol: Some(Protocol::parse(&proto)),
+                        protocol: Some(Protocol::parse(proto)),
                         app_protocol: None,
                     })
                     .collect(),

@@ -20,10 +20,10 @@ use std::rc::Rc;
 use sim_core::SimTime;
 
 use super::endpoints::{
-    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, service_selector,
+    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, resolved_ports, service_selector,
 };
 use super::names::random_suffix;
-use super::pods::{controller_ref, find_port, is_terminating, selector_matches};
+use super::pods::{controller_ref, is_terminating, selector_matches};
 use super::watch::{both_versions, dirty_keys};
 use super::{Controllers, ObjectStore, ns_of};
 use crate::api::endpoint_slice::{AddressType, MANAGED_BY_LABEL, SERVICE_NAME_LABEL};
@@ -65,7 +65,7 @@ pub fn desired_for_service<'a>(
     let Some(selector) = service_selector(svc) else { return Vec::new() };
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
-    let mut groups: BTreeMap<Vec<(String, i32, String)>, Vec<Endpoint>> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<(&str, i32, &str)>, Vec<Endpoint>> = BTreeMap::new();
     for pod in pods {
         if ns_of(&pod.metadata) != ns
             || !selector_matches(selector, &pod.metadata.labels)
@@ -74,14 +74,7 @@ pub fn desired_for_service<'a>(
             continue;
         }
         let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip) else { continue };
-        let ports: Vec<(String, i32, String)> = svc
-            .spec
-            .ports
-            .iter()
-            .filter_map(|sp| {
-                find_port(pod, sp).map(|p| (sp.name.clone(), p, sp.protocol().as_str().to_string()))
-            })
-            .collect();
+        let ports = resolved_ports(svc, pod);
         let terminating = is_terminating(pod);
         let serving = pod.is_ready();
         // "ready" is never true for a terminating pod unless publishNotReadyAddresses is set.
@@ -112,9 +105,9 @@ pub fn desired_for_service<'a>(
         let ports: Vec<EndpointPort> = ports
             .into_iter()
             .map(|(name, port, proto)| EndpointPort {
-                name: Some(name),
+                name: Some(name.to_string()),
                 port: Some(port),
-                protocol: Some(crate::api::Protocol::parse(&proto)),
+                protocol: Some(crate::api::Protocol::parse(proto)),
                 app_protocol: None,
             })
             .collect();
