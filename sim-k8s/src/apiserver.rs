@@ -886,7 +886,8 @@ impl ApiServer {
                 }
             };
         }
-        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress);
+        let mut merged =
+            merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress, GatewayClass, Gateway, HttpRoute);
         let rv = self.next_rv();
         if let Some(m) = merged.meta_mut() {
             m.resource_version = rv.to_string();

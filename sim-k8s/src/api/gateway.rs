@@ -549,14 +549,15 @@ pub struct ReferenceGrantTo {
 }
 
 impl ReferenceGrant {
-    /// True if this grant (in the target's namespace) lets an HTTPRoute in `from_ns` refer to
-    /// the Service `name`.
-    pub fn permits_route_to_service(&self, from_ns: &str, name: &str) -> bool {
-        self.spec.from.iter().any(|f| f.group == GROUP && f.kind == "HTTPRoute" && f.namespace == from_ns)
+    /// True if this grant (in the target's namespace) lets a `from_kind` of this API group in
+    /// `from_ns` refer to the core-group `to_kind` named `to_name` (an HTTPRoute to a Service,
+    /// a Gateway to a Secret).
+    pub fn permits(&self, from_kind: &str, from_ns: &str, to_kind: &str, to_name: &str) -> bool {
+        self.spec.from.iter().any(|f| f.group == GROUP && f.kind == from_kind && f.namespace == from_ns)
             && self
                 .spec
                 .to
                 .iter()
-                .any(|t| t.group.is_empty() && t.kind == "Service" && t.name.as_deref().is_none_or(|n| n == name))
+                .any(|t| t.group.is_empty() && t.kind == to_kind && t.name.as_deref().is_none_or(|n| n == to_name))
     }
 }
