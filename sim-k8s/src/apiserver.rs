@@ -705,7 +705,9 @@ impl ApiServer {
             }
             // The GatewayClass and Gateway CRDs default `status` to their Pending conditions.
             Object::GatewayClass(c) => {
-                c.status.get_or_insert_with(|| serde_json::json!({"conditions": [pending_condition("Accepted")]}));
+                c.status.get_or_insert_with(
+                    || serde_json::json!({"conditions": [pending_condition("Accepted")]}),
+                );
             }
             Object::Gateway(g) => {
                 g.status.get_or_insert_with(|| {
@@ -886,8 +888,19 @@ impl ApiServer {
                 }
             };
         }
-        let mut merged =
-            merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress, GatewayClass, Gateway, HttpRoute);
+        let mut merged = merge!(
+            Pod,
+            Service,
+            Node,
+            Deployment,
+            ReplicaSet,
+            StatefulSet,
+            DaemonSet,
+            Ingress,
+            GatewayClass,
+            Gateway,
+            HttpRoute
+        );
         let rv = self.next_rv();
         if let Some(m) = merged.meta_mut() {
             m.resource_version = rv.to_string();

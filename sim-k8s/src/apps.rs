@@ -86,7 +86,9 @@ impl AppKind {
             AppKind::EchoServer | AppKind::HelloApp { .. } => &[8080],
             AppKind::IngressNginx => &[80, 443],
             AppKind::Mysql => &[3306],
-            AppKind::Client | AppKind::Generic(_) | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => &[],
+            AppKind::Client | AppKind::Generic(_) | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => {
+                &[]
+            }
         }
     }
 }
@@ -153,7 +155,9 @@ const NGINX_INDEX_MTIME: (&str, &str) = ("Tue, 24 Oct 2023 13:46:47 GMT", "\"653
 /// that (e.g. a client image, or a non-HTTP request to an HTTP server: the connection is closed).
 pub fn respond(kind: &AppKind, view: &ServerView<'_>, request: &[u8]) -> Option<Vec<u8>> {
     match kind {
-        AppKind::Client | AppKind::IngressNginx | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => None,
+        AppKind::Client | AppKind::IngressNginx | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => {
+            None
+        }
         AppKind::Mysql => Some(mysql_greeting(view)),
         AppKind::Nginx => Some(nginx(view, &Request::parse(request)?).to_bytes()),
         AppKind::PhpEchoServer => {

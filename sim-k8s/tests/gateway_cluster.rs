@@ -106,7 +106,8 @@ fn weights_split_requests_and_an_invalid_backends_share_is_500() {
     let (mut v1, mut v2, mut errors) = (0usize, 0usize, 0usize);
     const N: usize = 1000;
     for _ in 0..N {
-        let out = c.exec(&client, "curl -s -w '%{http_code}' -H 'Host: split.example.com' http://10.32.1.240/");
+        let out =
+            c.exec(&client, "curl -s -w '%{http_code}' -H 'Host: split.example.com' http://10.32.1.240/");
         if out.stdout.ends_with("500") {
             errors += 1;
         } else if out.stdout.contains("Version: 1.0.0") && out.stdout.ends_with("200") {

@@ -484,7 +484,8 @@ pub struct HttpBackendRef {
 impl HttpBackendRef {
     /// True for a reference to a core Service (the only backend kind simulated).
     pub fn is_service(&self) -> bool {
-        self.group.as_deref().unwrap_or("").is_empty() && self.kind.as_deref().unwrap_or("Service") == "Service"
+        self.group.as_deref().unwrap_or("").is_empty()
+            && self.kind.as_deref().unwrap_or("Service") == "Service"
     }
 }
 
@@ -554,10 +555,8 @@ impl ReferenceGrant {
     /// a Gateway to a Secret).
     pub fn permits(&self, from_kind: &str, from_ns: &str, to_kind: &str, to_name: &str) -> bool {
         self.spec.from.iter().any(|f| f.group == GROUP && f.kind == from_kind && f.namespace == from_ns)
-            && self
-                .spec
-                .to
-                .iter()
-                .any(|t| t.group.is_empty() && t.kind == to_kind && t.name.as_deref().is_none_or(|n| n == to_name))
+            && self.spec.to.iter().any(|t| {
+                t.group.is_empty() && t.kind == to_kind && t.name.as_deref().is_none_or(|n| n == to_name)
+            })
     }
 }

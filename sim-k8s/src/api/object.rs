@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::meta::ObjectMeta;
 use super::{
     ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, EndpointSlice, Endpoints, Gateway,
-    GatewayClass, HttpRoute, Ingress, IngressClass, KubeProxyConfiguration, KubeletConfiguration,
-    Namespace, Node, Pod, ReferenceGrant, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
+    GatewayClass, HttpRoute, Ingress, IngressClass, KubeProxyConfiguration, KubeletConfiguration, Namespace,
+    Node, Pod, ReferenceGrant, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
     ValidatingWebhookConfiguration,
 };
 
@@ -274,7 +274,9 @@ impl Kind {
         let Some(k) = Kind::ALL.iter().copied().find(|k| k.as_str() == kind) else {
             return Resolution::NotSimulated;
         };
-        if k.is_custom_resource() && api_version.rsplit_once('/').map(|(g, _)| g) != Some(super::gateway::GROUP) {
+        if k.is_custom_resource()
+            && api_version.rsplit_once('/').map(|(g, _)| g) != Some(super::gateway::GROUP)
+        {
             // Another group's kind of the same name (Istio's `networking.istio.io` Gateway).
             return Resolution::NotSimulated;
         }

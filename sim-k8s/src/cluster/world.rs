@@ -994,7 +994,8 @@ impl ClusterWorld {
                 if kind == AppKind::GatewayFabricNginx {
                     // A Gateway's nginx on the listener ports the provisioner declared.
                     let gw_name = pod.metadata.labels.get(crate::gateway::controller::GATEWAY_LABEL);
-                    let gateway = format!("{}/{}", pod.metadata.namespace, gw_name.map_or("", |s| s.as_str()));
+                    let gateway =
+                        format!("{}/{}", pod.metadata.namespace, gw_name.map_or("", |s| s.as_str()));
                     for port in c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()) {
                         let app = crate::gateway::GatewayNginxApp::new(
                             self.gateway.clone(),

@@ -26,7 +26,9 @@ impl GatewayAddon {
     pub fn parse(s: &str) -> Result<GatewayAddon, String> {
         match s {
             "nginx-gateway-fabric" | "nginx" | "ngf" => Ok(GatewayAddon::NginxGatewayFabric),
-            other => Err(format!("unknown Gateway API controller {other:?}: expected one of {GATEWAY_ADDONS}")),
+            other => {
+                Err(format!("unknown Gateway API controller {other:?}: expected one of {GATEWAY_ADDONS}"))
+            }
         }
     }
 
@@ -64,8 +66,15 @@ mod tests {
         let out = crate::manifest::load(&sources);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert!(out.not_simulated.is_empty(), "{:?}", out.not_simulated);
-        let crds = out.objects.iter().filter(|o| o.value.kind() == crate::api::Kind::CustomResourceDefinition).count();
+        let crds = out
+            .objects
+            .iter()
+            .filter(|o| o.value.kind() == crate::api::Kind::CustomResourceDefinition)
+            .count();
         assert_eq!(crds, 4);
-        assert_eq!(GatewayAddon::parse("traefik").unwrap_err(), "unknown Gateway API controller \"traefik\": expected one of nginx-gateway-fabric");
+        assert_eq!(
+            GatewayAddon::parse("traefik").unwrap_err(),
+            "unknown Gateway API controller \"traefik\": expected one of nginx-gateway-fabric"
+        );
     }
 }

@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::routing::{Backend, BackendTarget, PortConfig, RouteRule, intersect};
-use crate::api::gateway::{GROUP, Gateway, GatewayClass, HttpBackendRef, HttpRoute, Listener, ReferenceGrant};
+use crate::api::gateway::{
+    GROUP, Gateway, GatewayClass, HttpBackendRef, HttpRoute, Listener, ReferenceGrant,
+};
 use crate::api::{Kind, Object};
 use crate::apiserver::ApiServer;
 use crate::apps::AppKind;
@@ -56,9 +58,13 @@ pub fn control_planes(api: &ApiServer) -> Vec<ControlPlane> {
         if p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_none() {
             continue;
         }
-        for c in p.spec.containers.iter().filter(|c| AppKind::from_image(&c.image) == AppKind::GatewayFabric) {
+        for c in p.spec.containers.iter().filter(|c| AppKind::from_image(&c.image) == AppKind::GatewayFabric)
+        {
             let flag = |name: &str| {
-                c.args.iter().chain(c.command.iter()).find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
+                c.args
+                    .iter()
+                    .chain(c.command.iter())
+                    .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
             };
             let cp = ControlPlane {
                 controller_name: flag("gateway-ctlr-name").unwrap_or_else(|| CONTROLLER_NAME.to_string()),
@@ -149,9 +155,18 @@ fn grants(api: &ApiServer) -> Vec<&ReferenceGrant> {
     api.list(Kind::ReferenceGrant).filter_map(Object::as_reference_grant).collect()
 }
 
-fn permitted(grants: &[&ReferenceGrant], to_ns: &str, from_kind: &str, from_ns: &str, to_kind: &str, name: &str) -> bool {
+fn permitted(
+    grants: &[&ReferenceGrant],
+    to_ns: &str,
+    from_kind: &str,
+    from_ns: &str,
+    to_kind: &str,
+    name: &str,
+) -> bool {
     from_ns == to_ns
-        || grants.iter().any(|g| g.metadata.namespace == to_ns && g.permits(from_kind, from_ns, to_kind, name))
+        || grants
+            .iter()
+            .any(|g| g.metadata.namespace == to_ns && g.permits(from_kind, from_ns, to_kind, name))
 }
 
 /// A listener's problem, if it cannot serve HTTPRoutes: `(Accepted reason, message)`, with
@@ -179,7 +194,10 @@ fn listener_problem(
             if !view.tls_secrets.contains(&format!("{ns}/{}", r.name)) {
                 return Some((
                     "InvalidCertificateRef",
-                    format!("spec.listeners[{i}].tls.certificateRefs[0]: Invalid value: \"{ns}/{}\": secret does not exist", r.name),
+                    format!(
+                        "spec.listeners[{i}].tls.certificateRefs[0]: Invalid value: \"{ns}/{}\": secret does not exist",
+                        r.name
+                    ),
                     true,
                 ));
             }
@@ -187,7 +205,9 @@ fn listener_problem(
         }
         other => Some((
             "UnsupportedProtocol",
-            format!("spec.listeners[{i}].protocol: Unsupported value: \"{other}\": supported values: \"HTTP\", \"HTTPS\""),
+            format!(
+                "spec.listeners[{i}].protocol: Unsupported value: \"{other}\": supported values: \"HTTP\", \"HTTPS\""
+            ),
             false,
         )),
     }
@@ -210,7 +230,8 @@ fn namespace_allowed(api: &ApiServer, gw: &Gateway, l: &Listener, route_ns: &str
 
 fn kind_allowed(l: &Listener) -> bool {
     let kinds = l.allowed_routes.as_ref().map(|a| a.kinds.as_slice()).unwrap_or(&[]);
-    kinds.is_empty() || kinds.iter().any(|k| k.kind == "HTTPRoute" && k.group.as_deref().unwrap_or(GROUP) == GROUP)
+    kinds.is_empty()
+        || kinds.iter().any(|k| k.kind == "HTTPRoute" && k.group.as_deref().unwrap_or(GROUP) == GROUP)
 }
 
 /// Resolves one backendRef: the target and, when it cannot be followed, the ResolvedRefs
@@ -227,7 +248,10 @@ fn resolve_backend(
         let kind = b.kind.as_deref().unwrap_or("Service");
         return (
             BackendTarget::Invalid,
-            Some(("InvalidKind", format!("{path}.kind: Unsupported value: \"{kind}\": supported values: \"Service\""))),
+            Some((
+                "InvalidKind",
+                format!("{path}.kind: Unsupported value: \"{kind}\": supported values: \"Service\""),
+            )),
         );
     }
     if !permitted(grants, &ns, "HTTPRoute", &route.metadata.namespace, "Service", &b.name) {
@@ -235,18 +259,23 @@ fn resolve_backend(
             BackendTarget::Invalid,
             Some((
                 "RefNotPermitted",
-                format!("{path}.namespace: Forbidden: Backend ref to Service {ns}/{} not permitted by any ReferenceGrant", b.name),
+                format!(
+                    "{path}.namespace: Forbidden: Backend ref to Service {ns}/{} not permitted by any ReferenceGrant",
+                    b.name
+                ),
             )),
         );
     }
     let port = b.port.unwrap_or(0);
     let found = view.services.get(&format!("{ns}/{}", b.name));
     match found {
-        None => (BackendTarget::Invalid, Some(("BackendNotFound", format!("{path}.name: Not found: \"{}\"", b.name)))),
-        Some(svc) if !svc.ports.iter().any(|(_, p, _)| *p == port) => (
+        None => (
             BackendTarget::Invalid,
-            Some(("BackendNotFound", format!("{path}.port: Not found: {port}"))),
+            Some(("BackendNotFound", format!("{path}.name: Not found: \"{}\"", b.name))),
         ),
+        Some(svc) if !svc.ports.iter().any(|(_, p, _)| *p == port) => {
+            (BackendTarget::Invalid, Some(("BackendNotFound", format!("{path}.port: Not found: {port}"))))
+        }
         Some(_) => (BackendTarget::Service { namespace: ns, name: b.name.clone(), port }, None),
     }
 }
@@ -258,9 +287,12 @@ fn provisioned(gw: &Gateway, class: &str) -> Vec<Object> {
     let mut ports: Vec<i32> = gw.spec.listeners.iter().map(|l| l.port).collect();
     ports.sort_unstable();
     ports.dedup();
-    let container_ports: String = ports.iter().map(|p| format!("        - {{containerPort: {p}, name: port-{p}}}\n")).collect();
-    let service_ports: String =
-        ports.iter().map(|p| format!("  - {{name: port-{p}, port: {p}, targetPort: {p}, protocol: TCP}}\n")).collect();
+    let container_ports: String =
+        ports.iter().map(|p| format!("        - {{containerPort: {p}, name: port-{p}}}\n")).collect();
+    let service_ports: String = ports
+        .iter()
+        .map(|p| format!("  - {{name: port-{p}, port: {p}, targetPort: {p}, protocol: TCP}}\n"))
+        .collect();
     let labels = format!(
         "{{app.kubernetes.io/name: {name}, app.kubernetes.io/instance: {gw_name}, {GATEWAY_LABEL}: {gw_name}, {MANAGED_BY}: nginx-gateway-{class}}}",
         gw_name = gw.metadata.name
@@ -309,7 +341,14 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
             accepted.insert(c.metadata.name.clone(), cp.controller_name.clone());
             vec![
                 condition("Accepted", true, "Accepted", "GatewayClass is accepted", generation, &ts),
-                condition("SupportedVersion", true, "SupportedVersion", "Gateway API CRD versions are supported", generation, &ts),
+                condition(
+                    "SupportedVersion",
+                    true,
+                    "SupportedVersion",
+                    "Gateway API CRD versions are supported",
+                    generation,
+                    &ts,
+                ),
             ]
         } else {
             vec![condition(
@@ -336,10 +375,9 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
         .collect();
     let mut routes: Vec<&HttpRoute> = api.list(Kind::HttpRoute).filter_map(Object::as_http_route).collect();
     routes.sort_by(|a, b| {
-        a.metadata
-            .creation_timestamp
-            .cmp(&b.metadata.creation_timestamp)
-            .then_with(|| (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name)))
+        a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp).then_with(|| {
+            (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+        })
     });
     // Route parent statuses, collected per route across every Gateway.
     let mut route_parents: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
@@ -347,14 +385,20 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
         let class = gw.spec.gateway_class_name.clone();
         let controller = accepted.get(&class).cloned().unwrap_or_default();
         let gw_ns = gw.metadata.namespace.as_str();
-        let problems: Vec<Option<(&str, String, bool)>> =
-            gw.spec.listeners.iter().enumerate().map(|(i, l)| listener_problem(gw, i, l, &view, &grants)).collect();
+        let problems: Vec<Option<(&str, String, bool)>> = gw
+            .spec
+            .listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| listener_problem(gw, i, l, &view, &grants))
+            .collect();
         let mut attached = vec![0usize; gw.spec.listeners.len()];
         let mut ports: BTreeMap<u16, PortConfig> = BTreeMap::new();
         for route in &routes {
             let route_ns = route.metadata.namespace.as_str();
             for p in &route.spec.parent_refs {
-                let is_gateway = p.group.as_deref().unwrap_or(GROUP) == GROUP && p.kind.as_deref().unwrap_or("Gateway") == "Gateway";
+                let is_gateway = p.group.as_deref().unwrap_or(GROUP) == GROUP
+                    && p.kind.as_deref().unwrap_or("Gateway") == "Gateway";
                 let target_ns = p.namespace.as_deref().unwrap_or(route_ns);
                 if !is_gateway || p.name != gw.metadata.name || target_ns != gw_ns {
                     continue;
@@ -363,7 +407,8 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                 let named: Vec<usize> = (0..gw.spec.listeners.len())
                     .filter(|&i| {
                         let l = &gw.spec.listeners[i];
-                        p.section_name.as_ref().is_none_or(|s| *s == l.name) && p.port.is_none_or(|port| port == l.port)
+                        p.section_name.as_ref().is_none_or(|s| *s == l.name)
+                            && p.port.is_none_or(|port| port == l.port)
                     })
                     .collect();
                 let usable: Vec<usize> = named.iter().copied().filter(|&i| problems[i].is_none()).collect();
@@ -389,11 +434,32 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                     }
                 }
                 let accepted_cond = if named.is_empty() {
-                    condition("Accepted", false, "NoMatchingParent", "Listener is not found for this parent ref", generation, &ts)
+                    condition(
+                        "Accepted",
+                        false,
+                        "NoMatchingParent",
+                        "Listener is not found for this parent ref",
+                        generation,
+                        &ts,
+                    )
                 } else if usable.is_empty() {
-                    condition("Accepted", false, "InvalidListener", "Listener is invalid for this parent ref", generation, &ts)
+                    condition(
+                        "Accepted",
+                        false,
+                        "InvalidListener",
+                        "Listener is invalid for this parent ref",
+                        generation,
+                        &ts,
+                    )
                 } else if allowed.is_empty() {
-                    condition("Accepted", false, "NotAllowedByListeners", "Route is not allowed by any listener", generation, &ts)
+                    condition(
+                        "Accepted",
+                        false,
+                        "NotAllowedByListeners",
+                        "Route is not allowed by any listener",
+                        generation,
+                        &ts,
+                    )
                 } else if hosts.is_empty() {
                     condition(
                         "Accepted",
@@ -426,7 +492,14 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                     rules.push((ri, backends));
                 }
                 let resolved_cond = match &problem {
-                    None => condition("ResolvedRefs", true, "ResolvedRefs", "All references are resolved", generation, &ts),
+                    None => condition(
+                        "ResolvedRefs",
+                        true,
+                        "ResolvedRefs",
+                        "All references are resolved",
+                        generation,
+                        &ts,
+                    ),
                     Some((reason, msg)) => condition("ResolvedRefs", false, reason, msg, generation, &ts),
                 };
                 let attached_ok = accepted_cond.get("status") == Some(&json!("True"));
@@ -438,7 +511,11 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                         let tls_secret = l.tls.as_ref().and_then(|t| t.certificate_refs.first()).map(|r| {
                             format!("{}/{}", r.namespace.clone().unwrap_or_else(|| gw_ns.to_string()), r.name)
                         });
-                        let pc = ports.entry(port).or_insert_with(|| PortConfig { port, https: l.protocol == "HTTPS", servers: Vec::new() });
+                        let pc = ports.entry(port).or_insert_with(|| PortConfig {
+                            port,
+                            https: l.protocol == "HTTPS",
+                            servers: Vec::new(),
+                        });
                         for h in hs {
                             for (ri, backends) in &rules {
                                 let rule = &route.spec.rules()[*ri];
@@ -448,7 +525,11 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                                         tls_secret.clone(),
                                         RouteRule {
                                             route: format!("{route_ns}/{}", route.metadata.name),
-                                            created: route.metadata.creation_timestamp.clone().unwrap_or_default(),
+                                            created: route
+                                                .metadata
+                                                .creation_timestamp
+                                                .clone()
+                                                .unwrap_or_default(),
                                             rule: *ri,
                                             index: mi,
                                             matches: m.clone(),
@@ -462,11 +543,13 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
                         }
                     }
                 }
-                route_parents.entry((route_ns.to_string(), route.metadata.name.clone())).or_default().push(json!({
-                    "conditions": [accepted_cond, resolved_cond],
-                    "controllerName": controller,
-                    "parentRef": ref_json(gw_ns, route_ns, p),
-                }));
+                route_parents.entry((route_ns.to_string(), route.metadata.name.clone())).or_default().push(
+                    json!({
+                        "conditions": [accepted_cond, resolved_cond],
+                        "controllerName": controller,
+                        "parentRef": ref_json(gw_ns, route_ns, p),
+                    }),
+                );
             }
         }
         let mut ports: Vec<PortConfig> = ports.into_values().collect();
@@ -497,21 +580,49 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
         let any_valid = problems.iter().any(Option::is_none);
         let (accepted_gw, programmed) = if !any_valid {
             (
-                condition("Accepted", false, "ListenersNotValid", "Gateway has no valid listeners", generation, &ts),
+                condition(
+                    "Accepted",
+                    false,
+                    "ListenersNotValid",
+                    "Gateway has no valid listeners",
+                    generation,
+                    &ts,
+                ),
                 condition("Programmed", false, "Invalid", "Gateway has no valid listeners", generation, &ts),
             )
         } else {
             let acc = if problems.iter().all(Option::is_none) {
                 condition("Accepted", true, "Accepted", "Gateway is accepted", generation, &ts)
             } else {
-                condition("Accepted", true, "ListenersNotValid", "Gateway has at least one valid listener", generation, &ts)
+                condition(
+                    "Accepted",
+                    true,
+                    "ListenersNotValid",
+                    "Gateway has at least one valid listener",
+                    generation,
+                    &ts,
+                )
             };
             let prog = if ready && !addresses.is_empty() {
                 condition("Programmed", true, "Programmed", "Gateway is programmed", generation, &ts)
             } else if addresses.is_empty() {
-                condition("Programmed", false, "AddressNotAssigned", "No addresses have been assigned to the Gateway", generation, &ts)
+                condition(
+                    "Programmed",
+                    false,
+                    "AddressNotAssigned",
+                    "No addresses have been assigned to the Gateway",
+                    generation,
+                    &ts,
+                )
             } else {
-                condition("Programmed", false, "Pending", "The nginx data plane is not ready", generation, &ts)
+                condition(
+                    "Programmed",
+                    false,
+                    "Pending",
+                    "The nginx data plane is not ready",
+                    generation,
+                    &ts,
+                )
             };
             (acc, prog)
         };
@@ -570,7 +681,11 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
             .unwrap_or_default();
         let mut parents: Vec<Value> = old_parents
             .iter()
-            .filter(|p| !p.get("controllerName").and_then(Value::as_str).is_some_and(|c| controllers.iter().any(|m| m.as_str() == c)))
+            .filter(|p| {
+                !p.get("controllerName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| controllers.iter().any(|m| m.as_str() == c))
+            })
             .cloned()
             .collect();
         parents.extend(mine);
@@ -590,7 +705,9 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
         d.provisioned.iter().map(|o| (o.namespace().to_string(), o.name().to_string())).collect();
     for kind in [Kind::Deployment, Kind::Service] {
         for o in api.list(kind) {
-            let managed = o.meta().is_some_and(|m| m.labels.get(MANAGED_BY).is_some_and(|v| v.starts_with("nginx-gateway-")));
+            let managed = o
+                .meta()
+                .is_some_and(|m| m.labels.get(MANAGED_BY).is_some_and(|v| v.starts_with("nginx-gateway-")));
             if managed && !wanted.contains(&(o.namespace().to_string(), o.name().to_string())) {
                 d.orphans.push((kind, o.namespace().to_string(), o.name().to_string()));
             }

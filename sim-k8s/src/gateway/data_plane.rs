@@ -57,7 +57,13 @@ pub struct GatewayState {
 impl GatewayState {
     /// An empty state drawing from `rng` (backend weights, endpoint choice).
     pub fn new(rng: SimRng, epoch_unix_secs: i64) -> GatewayState {
-        GatewayState { configs: BTreeMap::new(), view: ControllerView::default(), log: BTreeMap::new(), rng, epoch_unix_secs }
+        GatewayState {
+            configs: BTreeMap::new(),
+            view: ControllerView::default(),
+            log: BTreeMap::new(),
+            rng,
+            epoch_unix_secs,
+        }
     }
 }
 
@@ -123,7 +129,14 @@ fn filters_of<'a>(fs: &'a [HttpRouteFilter], ty: &str) -> Option<&'a HttpRouteFi
 impl GatewayNginxApp {
     /// The application of pod `pod` (`ns/name`) serving Gateway `gateway` (`ns/name`).
     pub fn new(state: Rc<RefCell<GatewayState>>, gateway: String, pod: String) -> GatewayNginxApp {
-        GatewayNginxApp { state, gateway, pod, pending: BTreeMap::new(), next_token: 1, tls_pending: BTreeMap::new() }
+        GatewayNginxApp {
+            state,
+            gateway,
+            pod,
+            pending: BTreeMap::new(),
+            next_token: 1,
+            tls_pending: BTreeMap::new(),
+        }
     }
 
     fn unix(&self, ctx: &AppContext<'_>) -> i64 {
@@ -156,7 +169,8 @@ impl GatewayNginxApp {
         let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
         let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
-        const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MO: [&str; 12] =
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         let mo = MO[(m as usize).saturating_sub(1).min(11)];
         let line = format!(
             "{} - - [{d:02}/{mo}/{y}:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/{}\" {} {} \"-\" \"{}\"",
@@ -188,12 +202,21 @@ impl GatewayNginxApp {
         let Some(pc) = cfg.port(ctx.local.port()) else {
             return self.answer(ctx, &req, self.page(ctx, &req, 404, None));
         };
-        let Some(server) = pc.server(&host) else { return self.answer(ctx, &req, self.page(ctx, &req, 404, None)) };
-        let view = RequestView { method: &req.method, path: req.path(), query: req.query(), headers: &req.headers.0 };
+        let Some(server) = pc.server(&host) else {
+            return self.answer(ctx, &req, self.page(ctx, &req, 404, None));
+        };
+        let view = RequestView {
+            method: &req.method,
+            path: req.path(),
+            query: req.query(),
+            headers: &req.headers.0,
+        };
         let Some(rule) = super::routing::route(server, &view).cloned() else {
             return self.answer(ctx, &req, self.page(ctx, &req, 404, None));
         };
-        if let Some(f) = filters_of(&rule.filters, "RequestRedirect").and_then(|f| f.request_redirect.as_ref()) {
+        if let Some(f) =
+            filters_of(&rule.filters, "RequestRedirect").and_then(|f| f.request_redirect.as_ref())
+        {
             let location = self.redirect_location(ctx, &req, &rule, f, scheme, &host);
             let code = f.status_code.and_then(|c| u16::try_from(c).ok()).unwrap_or(302);
             return self.answer(ctx, &req, self.page(ctx, &req, code, Some(location)));
@@ -215,7 +238,9 @@ impl GatewayNginxApp {
         };
         let port = ServiceBackendPort { name: None, number: Some(*port) };
         let found = self.state.borrow().view.ready_endpoints(namespace, name, &port);
-        let Ok(mut candidates) = found else { return self.answer(ctx, &req, self.page(ctx, &req, 502, None)) };
+        let Ok(mut candidates) = found else {
+            return self.answer(ctx, &req, self.page(ctx, &req, 502, None));
+        };
         let first = self.state.borrow_mut().rng.below(0, candidates.len() as u64) as usize;
         candidates.rotate_left(first);
         // The upstream request: rule filters, then the backend's own.
@@ -224,7 +249,9 @@ impl GatewayNginxApp {
         let mut upstream_host = host_header.clone();
         let mut response_filter = None;
         for fs in [&rule.filters, &backend.filters] {
-            if let Some(h) = filters_of(fs, "RequestHeaderModifier").and_then(|f| f.request_header_modifier.as_ref()) {
+            if let Some(h) =
+                filters_of(fs, "RequestHeaderModifier").and_then(|f| f.request_header_modifier.as_ref())
+            {
                 modify_headers(&mut headers, h);
             }
             if let Some(u) = filters_of(fs, "URLRewrite").and_then(|f| f.url_rewrite.as_ref()) {
@@ -235,7 +262,9 @@ impl GatewayNginxApp {
                     path = rewrite_path(m, matched_prefix(&rule), &path);
                 }
             }
-            if let Some(h) = filters_of(fs, "ResponseHeaderModifier").and_then(|f| f.response_header_modifier.as_ref()) {
+            if let Some(h) =
+                filters_of(fs, "ResponseHeaderModifier").and_then(|f| f.response_header_modifier.as_ref())
+            {
                 response_filter = Some(h.clone());
             }
         }
@@ -266,7 +295,13 @@ impl GatewayNginxApp {
         self.next_token += 1;
         self.pending.insert(
             token,
-            Pending { request: req, upstream_request: upstream_request.clone(), candidates, tried: 1, response_filter },
+            Pending {
+                request: req,
+                upstream_request: upstream_request.clone(),
+                candidates,
+                tried: 1,
+                response_filter,
+            },
         );
         AppReply::Upstream(UpstreamRequest {
             proto: sim_net::socket::SockProto::Tcp,
@@ -441,8 +476,14 @@ mod tests {
         h.push("X-Header-Add", "some-value");
         h.push("x-header-remove", "val");
         let f = HttpHeaderFilter {
-            set: vec![crate::api::gateway::HttpHeader { name: "X-Header-Set".into(), value: "set-overwrites-values".into() }],
-            add: vec![crate::api::gateway::HttpHeader { name: "X-Header-Add".into(), value: "add-appends-values".into() }],
+            set: vec![crate::api::gateway::HttpHeader {
+                name: "X-Header-Set".into(),
+                value: "set-overwrites-values".into(),
+            }],
+            add: vec![crate::api::gateway::HttpHeader {
+                name: "X-Header-Add".into(),
+                value: "add-appends-values".into(),
+            }],
             remove: vec!["X-Header-Remove".into()],
         };
         modify_headers(&mut h, &f);

@@ -113,7 +113,9 @@ pub fn precedence(a: &RouteRule, b: &RouteRule) -> Ordering {
         "PathPrefix" => 1,
         _ => 2,
     };
-    let prefix_len = |r: &RouteRule| if r.path_kind() == "PathPrefix" { r.path_value().trim_end_matches('/').len() } else { 0 };
+    let prefix_len = |r: &RouteRule| {
+        if r.path_kind() == "PathPrefix" { r.path_value().trim_end_matches('/').len() } else { 0 }
+    };
     class(a)
         .cmp(&class(b))
         .then_with(|| prefix_len(b).cmp(&prefix_len(a)))
@@ -228,7 +230,8 @@ impl PortConfig {
             .iter()
             .filter(|s| {
                 s.hostname.as_deref().is_some_and(|h| {
-                    h.strip_prefix('*').is_some_and(|suffix| host.ends_with(suffix) && host.len() > suffix.len())
+                    h.strip_prefix('*')
+                        .is_some_and(|suffix| host.ends_with(suffix) && host.len() > suffix.len())
                 })
             })
             .max_by_key(|s| s.hostname.as_deref().map_or(0, str::len));
@@ -262,7 +265,13 @@ mod tests {
     use super::*;
     use crate::api::gateway::HttpPathMatch;
 
-    fn rule(route: &str, created: &str, path: (&str, &str), headers: &[(&str, &str)], method: Option<&str>) -> RouteRule {
+    fn rule(
+        route: &str,
+        created: &str,
+        path: (&str, &str),
+        headers: &[(&str, &str)],
+        method: Option<&str>,
+    ) -> RouteRule {
         RouteRule {
             route: route.to_string(),
             created: created.to_string(),
@@ -283,7 +292,12 @@ mod tests {
         }
     }
 
-    fn pick<'a>(rules: &'a mut [RouteRule], method: &str, path: &str, headers: &[(&str, &str)]) -> Option<&'a str> {
+    fn pick<'a>(
+        rules: &'a mut [RouteRule],
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Option<&'a str> {
         rules.sort_by(precedence);
         let hs: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let req = RequestView { method, path, query: "", headers: &hs };
@@ -317,13 +331,22 @@ mod tests {
             rule("default/matching-part1", "2026-01-01T00:00:00Z", ("PathPrefix", "/"), &[], None),
             rule("default/matching-part2", "2026-01-01T00:00:00Z", ("PathPrefix", "/v2"), &[], None),
             rule("default/matching-exact", "2026-01-01T00:00:00Z", ("Exact", "/v2/exact"), &[], None),
-            rule("default/header", "2026-01-01T00:00:00Z", ("PathPrefix", "/v2"), &[("version", "two")], None),
+            rule(
+                "default/header",
+                "2026-01-01T00:00:00Z",
+                ("PathPrefix", "/v2"),
+                &[("version", "two")],
+                None,
+            ),
             rule("default/method", "2026-01-01T00:00:00Z", ("PathPrefix", "/v2"), &[], Some("POST")),
         ];
         assert_eq!(pick(&mut rules, "GET", "/", &[]), Some("default/matching-part1"));
         assert_eq!(pick(&mut rules, "GET", "/v2", &[]), Some("default/matching-part2"));
         assert_eq!(pick(&mut rules, "GET", "/v2example", &[]), Some("default/matching-part1"));
-        assert_eq!(pick(&mut rules, "GET", "/v2/exact", &[("version", "two")]), Some("default/matching-exact"));
+        assert_eq!(
+            pick(&mut rules, "GET", "/v2/exact", &[("version", "two")]),
+            Some("default/matching-exact")
+        );
         // Method outranks headers.
         assert_eq!(pick(&mut rules, "POST", "/v2/x", &[("Version", "two")]), Some("default/method"));
         assert_eq!(pick(&mut rules, "GET", "/v2/x", &[("VERSION", "two")]), Some("default/header"));

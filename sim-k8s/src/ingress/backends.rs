@@ -42,7 +42,8 @@ impl ControllerView {
                 Some(IpAddr::V4(v4)) => Some(v4),
                 _ => None,
             };
-            let ports = s.spec.ports.iter().map(|p| (p.name.clone(), p.port, p.target_port.clone())).collect();
+            let ports =
+                s.spec.ports.iter().map(|p| (p.name.clone(), p.port, p.target_port.clone())).collect();
             view.services.insert(key, ServiceEntry { cluster_ip, ports });
         }
         for sl in api.endpoint_slices() {
@@ -59,7 +60,9 @@ impl ControllerView {
             }
         }
         for s in api.list(Kind::Secret).filter_map(Object::as_secret) {
-            if s.type_name() == crate::api::secret::SECRET_TYPE_TLS && s.has_key("tls.crt") && s.has_key("tls.key")
+            if s.type_name() == crate::api::secret::SECRET_TYPE_TLS
+                && s.has_key("tls.crt")
+                && s.has_key("tls.key")
             {
                 view.tls_secrets.insert(format!("{}/{}", s.metadata.namespace, s.metadata.name));
             }
@@ -68,7 +71,12 @@ impl ControllerView {
     }
 
     /// The Service port `port` (by number, else by name) of `namespace/name`.
-    pub fn service_port(&self, namespace: &str, name: &str, port: &ServiceBackendPort) -> Option<(&str, i32)> {
+    pub fn service_port(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: &ServiceBackendPort,
+    ) -> Option<(&str, i32)> {
         let svc = self.services.get(&format!("{namespace}/{name}"))?;
         svc.ports
             .iter()
@@ -110,7 +118,12 @@ impl ControllerView {
     }
 
     /// The ClusterIP and port of Service port `port` (`service-upstream`).
-    pub fn cluster_ip_upstream(&self, namespace: &str, name: &str, port: &ServiceBackendPort) -> Option<SocketAddrV4> {
+    pub fn cluster_ip_upstream(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: &ServiceBackendPort,
+    ) -> Option<SocketAddrV4> {
         let (_, p) = self.service_port(namespace, name, port)?;
         let ip = self.services.get(&format!("{namespace}/{name}"))?.cluster_ip?;
         Some(SocketAddrV4::new(ip, u16::try_from(p).ok()?))

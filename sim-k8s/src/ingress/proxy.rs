@@ -40,17 +40,23 @@ pub fn failure(outcome: &Outcome) -> Option<(&'static str, u16)> {
             None if response.is_empty() => {
                 ("upstream prematurely closed connection while reading response header from upstream", 502)
             }
-            None => ("upstream sent no valid HTTP/1.0 header while reading response header from upstream", 502),
+            None => {
+                ("upstream sent no valid HTTP/1.0 header while reading response header from upstream", 502)
+            }
         },
         Outcome::Refused => ("connect() failed (111: Connection refused) while connecting to upstream", 502),
         Outcome::Reset => {
             ("recv() failed (104: Connection reset by peer) while reading response header from upstream", 502)
         }
-        Outcome::TimedOut => ("upstream timed out (110: Operation timed out) while connecting to upstream", 504),
+        Outcome::TimedOut => {
+            ("upstream timed out (110: Operation timed out) while connecting to upstream", 504)
+        }
         Outcome::Unreachable { .. } | Outcome::NoRoute => {
             ("connect() failed (113: No route to host) while connecting to upstream", 502)
         }
-        Outcome::NotPermitted => ("connect() failed (1: Operation not permitted) while connecting to upstream", 502),
+        Outcome::NotPermitted => {
+            ("connect() failed (1: Operation not permitted) while connecting to upstream", 502)
+        }
         Outcome::Failed(_) => ("connect() failed while connecting to upstream", 502),
     })
 }

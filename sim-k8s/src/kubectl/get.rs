@@ -548,12 +548,8 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             vec![name, c.metadata.creation_timestamp.clone().unwrap_or_default()]
         }
         Object::GatewayClass(c) => {
-            let mut r = vec![
-                name,
-                c.spec.controller_name.clone(),
-                condition_status(&c.status, "Accepted"),
-                created,
-            ];
+            let mut r =
+                vec![name, c.spec.controller_name.clone(), condition_status(&c.status, "Accepted"), created];
             if wide {
                 r.push(c.spec.description.clone().unwrap_or_default());
             }
@@ -566,7 +562,12 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
                 .as_ref()
                 .and_then(|s| s.get("addresses"))
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| x.get("value").and_then(Value::as_str)).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.get("value").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             vec![
                 name,

@@ -33,15 +33,15 @@ const SECTION_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 /// `HTTPHeaderName`.
 const HEADER_NAME: &str = r"^[A-Za-z0-9!#$%&'*+\-.^_\x60|~]+$";
 /// `ProtocolType`.
-const PROTOCOL: &str =
-    r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$";
+const PROTOCOL: &str = r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$";
 /// `GatewayController`.
 const CONTROLLER_NAME: &str =
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$";
 /// The characters an `Exact` or `PathPrefix` value may hold.
 const PATH_CHARS: &str = r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$";
 /// `HTTPMethod`.
-pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+pub const METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
 const FILTER_TYPES: &[&str] = &[
     "RequestHeaderModifier",
     "ResponseHeaderModifier",
@@ -247,22 +247,28 @@ pub fn validate_gateway(g: &Gateway) -> Vec<FieldError> {
     }
     if ls.iter().any(|l| {
         l.protocol == "HTTPS"
-            && l.tls.as_ref().is_some_and(|t| !matches!(t.mode.as_deref(), None | Some("") | Some("Terminate")))
+            && l.tls
+                .as_ref()
+                .is_some_and(|t| !matches!(t.mode.as_deref(), None | Some("") | Some("Terminate")))
     }) {
         s.cel(lp, "array", "tls mode must be Terminate for protocol HTTPS");
     }
-    if ls.iter().any(|l| l.protocol == "TLS" && l.tls.as_ref().is_none_or(|t| t.mode.as_deref().unwrap_or("").is_empty()))
-    {
+    if ls.iter().any(|l| {
+        l.protocol == "TLS" && l.tls.as_ref().is_none_or(|t| t.mode.as_deref().unwrap_or("").is_empty())
+    }) {
         s.cel(lp, "array", "tls mode must be set for protocol TLS");
     }
-    if ls.iter().any(|l| matches!(l.protocol.as_str(), "TCP" | "UDP") && l.hostname.as_deref().is_some_and(|h| !h.is_empty())) {
+    if ls.iter().any(|l| {
+        matches!(l.protocol.as_str(), "TCP" | "UDP") && l.hostname.as_deref().is_some_and(|h| !h.is_empty())
+    }) {
         s.cel(lp, "array", "hostname must not be specified for protocols ['TCP', 'UDP']");
     }
     if ls.iter().any(|a| ls.iter().filter(|b| a.name == b.name).count() != 1) {
         s.cel(lp, "array", "Listener name must be unique within the Gateway");
     }
     if ls.iter().any(|a| {
-        ls.iter().filter(|b| a.port == b.port && a.protocol == b.protocol && a.hostname == b.hostname).count() != 1
+        ls.iter().filter(|b| a.port == b.port && a.protocol == b.protocol && a.hostname == b.hostname).count()
+            != 1
     }) {
         s.cel(lp, "array", "Combination of port, protocol and hostname must be unique for each listener");
     }
@@ -368,7 +374,8 @@ fn validate_rule(s: &mut Schema, p: &str, rule: &HttpRouteRule) {
         m.as_ref().is_some_and(|m| m.type_ == "ReplacePrefixMatch" && m.replace_prefix_match.is_some())
     };
     let redirect_prefix = |fs: &[HttpRouteFilter]| {
-        fs.iter().filter(|f| f.request_redirect.as_ref().is_some_and(|r| prefix_modifier(&r.path))).count() == 1
+        fs.iter().filter(|f| f.request_redirect.as_ref().is_some_and(|r| prefix_modifier(&r.path))).count()
+            == 1
     };
     let rewrite_prefix = |fs: &[HttpRouteFilter]| {
         fs.iter().filter(|f| f.url_rewrite.as_ref().is_some_and(|r| prefix_modifier(&r.path))).count() == 1
@@ -438,7 +445,9 @@ fn validate_match(s: &mut Schema, p: &str, m: &HttpRouteMatch) {
             s.cel(
                 &pp,
                 "object",
-                &format!("must only contain valid characters (matching {PATH_CHARS}) for types {PATH_TYPES_CEL}"),
+                &format!(
+                    "must only contain valid characters (matching {PATH_CHARS}) for types {PATH_TYPES_CEL}"
+                ),
             );
         }
     }
@@ -480,7 +489,9 @@ fn validate_path_modifier(s: &mut Schema, p: &str, m: &HttpPathModifier) {
     } else {
         s.one_of(&child(p, "type"), &m.type_, &["ReplaceFullPath", "ReplacePrefixMatch"]);
     }
-    for (v, name) in [(&m.replace_full_path, "replaceFullPath"), (&m.replace_prefix_match, "replacePrefixMatch")] {
+    for (v, name) in
+        [(&m.replace_full_path, "replaceFullPath"), (&m.replace_prefix_match, "replacePrefixMatch")]
+    {
         if let Some(v) = v {
             s.string(&child(p, name), v, 0, 1024, None);
         }
@@ -576,7 +587,8 @@ fn validate_filters(s: &mut Schema, p: &str, filters: &[HttpRouteFilter]) {
             }
         }
     }
-    if filters.iter().any(|f| f.type_ == "RequestRedirect") && filters.iter().any(|f| f.type_ == "URLRewrite") {
+    if filters.iter().any(|f| f.type_ == "RequestRedirect") && filters.iter().any(|f| f.type_ == "URLRewrite")
+    {
         s.cel(p, "array", "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both");
     }
     for ty in ["CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] {
