@@ -65,6 +65,10 @@ impl Cluster {
             let state = self.world().ingress.borrow();
             return ExecOutput::out(state.log.iter().map(|l| format!("{l}\n")).collect::<String>());
         }
+        if AppKind::from_image(&chosen.image) == AppKind::GatewayFabric {
+            let state = self.world().gateway.borrow();
+            return ExecOutput::out(state.control_log.iter().map(|l| format!("{l}\n")).collect::<String>());
+        }
         if AppKind::from_image(&chosen.image) == AppKind::GatewayFabricNginx {
             let state = self.world().gateway.borrow();
             let key = format!("{ns}/{name}");

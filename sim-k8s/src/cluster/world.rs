@@ -745,6 +745,11 @@ impl ClusterWorld {
         let mut st = self.gateway.borrow_mut();
         st.configs = d.configs.into_iter().map(|(k, v)| (k, Rc::new(v))).collect();
         st.view = crate::ingress::backends::ControllerView::build(&self.api);
+        for n in d.notices {
+            if !st.control_log.contains(&n) {
+                st.control_log.push(n);
+            }
+        }
         wrote
     }
 

@@ -103,6 +103,59 @@ pub struct Decisions {
     pub provisioned: Vec<Object>,
     /// Provisioned objects whose Gateway is gone: `(kind, namespace, name)`.
     pub orphans: Vec<(Kind, String, String)>,
+    /// What the objects ask for that netsim does not simulate, one line each (the control
+    /// plane's log shows them once).
+    pub notices: Vec<String>,
+}
+
+/// The fields of a Gateway and its routes that are kept as written but not acted on.
+fn not_simulated(gw: &Gateway, routes: &[&HttpRoute], out: &mut Vec<String>) {
+    let gw_key = format!("Gateway {}/{}", gw.metadata.namespace, gw.metadata.name);
+    for (set, field) in [
+        (gw.spec.addresses.is_some(), "spec.addresses"),
+        (gw.spec.infrastructure.is_some(), "spec.infrastructure"),
+        (gw.spec.tls.is_some(), "spec.tls"),
+        (gw.spec.allowed_listeners.is_some(), "spec.allowedListeners"),
+    ] {
+        if set {
+            out.push(format!("netsim: {gw_key}: {field} is not simulated"));
+        }
+    }
+    for (i, l) in gw.spec.listeners.iter().enumerate() {
+        if l.tls.as_ref().is_some_and(|t| !t.options.is_empty()) {
+            out.push(format!("netsim: {gw_key}: spec.listeners[{i}].tls.options is not simulated"));
+        }
+    }
+    for r in routes {
+        let key = format!("HTTPRoute {}/{}", r.metadata.namespace, r.metadata.name);
+        for (ri, rule) in r.spec.rules().iter().enumerate() {
+            for (set, field) in [
+                (rule.timeouts.is_some(), "timeouts"),
+                (rule.retry.is_some(), "retry"),
+                (rule.session_persistence.is_some(), "sessionPersistence"),
+            ] {
+                if set {
+                    out.push(format!("netsim: {key}: spec.rules[{ri}].{field} is not simulated"));
+                }
+            }
+            let filters =
+                rule.filters.iter().enumerate().map(|(fi, f)| (format!("spec.rules[{ri}].filters[{fi}]"), f));
+            let backend_filters = rule.backend_refs.iter().enumerate().flat_map(|(bi, b)| {
+                b.filters
+                    .iter()
+                    .enumerate()
+                    .map(move |(fi, f)| (format!("spec.rules[{ri}].backendRefs[{bi}].filters[{fi}]"), f))
+            });
+            for (path, f) in filters.chain(backend_filters) {
+                if matches!(f.type_.as_str(), "RequestMirror" | "CORS" | "ExtensionRef") {
+                    out.push(format!(
+                        "netsim: {key}: {path} ({}) is not simulated: requests are served without it",
+                        f.type_
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn condition(type_: &str, ok: bool, reason: &str, message: &str, generation: i64, now: &str) -> Value {
@@ -381,7 +434,26 @@ pub fn reconcile(api: &ApiServer, now: sim_core::SimTime) -> Decisions {
     });
     // Route parent statuses, collected per route across every Gateway.
     let mut route_parents: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    for c in api.list(Kind::GatewayClass).filter_map(Object::as_gateway_class) {
+        if accepted.contains_key(&c.metadata.name) && c.spec.parameters_ref.is_some() {
+            d.notices.push(format!(
+                "netsim: GatewayClass {}: spec.parametersRef is not simulated",
+                c.metadata.name
+            ));
+        }
+    }
     for gw in &gateways {
+        let attached_routes: Vec<&HttpRoute> = routes
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.spec.parent_refs.iter().any(|p| {
+                    p.name == gw.metadata.name
+                        && p.namespace.as_deref().unwrap_or(&r.metadata.namespace) == gw.metadata.namespace
+                })
+            })
+            .collect();
+        not_simulated(gw, &attached_routes, &mut d.notices);
         let class = gw.spec.gateway_class_name.clone();
         let controller = accepted.get(&class).cloned().unwrap_or_default();
         let gw_ns = gw.metadata.namespace.as_str();

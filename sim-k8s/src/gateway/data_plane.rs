@@ -49,6 +49,8 @@ pub struct GatewayState {
     pub view: ControllerView,
     /// Access logs by pod `ns/name`, oldest first.
     pub log: BTreeMap<String, Vec<String>>,
+    /// The control plane's log: what the objects ask for that is not simulated, each once.
+    pub control_log: Vec<String>,
     rng: SimRng,
     /// Unix time of simulated zero.
     pub epoch_unix_secs: i64,
@@ -61,6 +63,7 @@ impl GatewayState {
             configs: BTreeMap::new(),
             view: ControllerView::default(),
             log: BTreeMap::new(),
+            control_log: Vec::new(),
             rng,
             epoch_unix_secs,
         }
