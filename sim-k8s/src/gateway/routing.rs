@@ -353,6 +353,35 @@ mod tests {
         assert_eq!(pick(&mut rules, "GET", "/v2/x", &[("version", "Two")]), Some("default/matching-part2"));
     }
 
+    /// conformance/tests/httproute-query-param-matching.go: exact values, case-sensitive
+    /// names, every listed parameter required; a regular-expression path is searched.
+    #[test]
+    fn query_params_and_regex_paths() {
+        let q =
+            |name: &str, value: &str| HttpHeaderMatch { type_: None, name: name.into(), value: value.into() };
+        let m = HttpRouteMatch {
+            path: None,
+            headers: Vec::new(),
+            query_params: vec![q("animal", "whale"), q("color", "blue")],
+            method: None,
+        };
+        let req = |query: &'static str| RequestView { method: "GET", path: "/", query, headers: &[] };
+        assert!(matches(&m, &req("animal=whale&color=blue")));
+        assert!(matches(&m, &req("color=blue&animal=whale&extra=1")));
+        assert!(!matches(&m, &req("animal=whale")));
+        assert!(!matches(&m, &req("ANIMAL=whale&color=blue")));
+        assert!(!matches(&m, &req("animal=Whale&color=blue")));
+        let re = HttpRouteMatch {
+            path: Some(HttpPathMatch {
+                type_: Some("RegularExpression".into()),
+                value: Some("/v[0-9]+/.*".into()),
+            }),
+            ..HttpRouteMatch::default()
+        };
+        assert!(matches(&re, &RequestView { method: "GET", path: "/api/v2/x", query: "", headers: &[] }));
+        assert!(!matches(&re, &RequestView { method: "GET", path: "/api/vx/", query: "", headers: &[] }));
+    }
+
     #[test]
     fn ties_go_to_the_oldest_route_then_by_name() {
         let mut rules = vec![
