@@ -486,6 +486,12 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
             Err(e) => d.push(Diagnostic::plain(file.into(), format!("cluster.ingress: {e}"))),
         }
     }
+    if let Some(g) = &spec.gateway {
+        match sim_k8s::gateway::GatewayAddon::parse(g) {
+            Ok(addon) => c.gateway = Some(addon),
+            Err(e) => d.push(Diagnostic::plain(file.into(), format!("cluster.gateway: {e}"))),
+        }
+    }
     for (i, n) in c.nodes.iter().enumerate() {
         if !c.node_network.contains(&n.ip) {
             d.push(Diagnostic::plain(
@@ -498,16 +504,21 @@ pub fn cluster_config(file: &str, spec: &ClusterSpec) -> Result<ClusterConfig, D
 }
 
 /// The manifests the cluster's settings add before the user's: the ingress controller's
-/// upstream deploy.yaml for `cluster.ingress`.
+/// upstream deploy.yaml for `cluster.ingress`, the Gateway API CRDs and the controller's
+/// manifest for `cluster.gateway`.
 pub fn addon_sources(config: &ClusterConfig) -> Vec<Source> {
-    config
+    let mut out: Vec<Source> = config
         .ingress
         .map(|addon| {
             let (name, text) = addon.manifest();
             Source::text(name, text)
         })
         .into_iter()
-        .collect()
+        .collect();
+    if let Some(g) = config.gateway {
+        out.extend(g.manifests().iter().map(|(name, text)| Source::text(name, text)));
+    }
+    out
 }
 
 /// Manifest sources of a scenario, in order, after the cluster's add-ons.

@@ -98,6 +98,9 @@ pub struct ClusterSpec {
     /// An ingress controller added as its upstream manifest would add it: `nginx` (the cloud
     /// deploy.yaml, a LoadBalancer Service) or `nginx-baremetal` (a NodePort Service).
     pub ingress: Option<String>,
+    /// A Gateway API controller added as its manifests would add it, after the Gateway API
+    /// CRDs: `nginx-gateway-fabric` (NGINX Gateway Fabric, GatewayClass `nginx`).
+    pub gateway: Option<String>,
     /// The nodes' kernel when two packets of one new UDP flow race through conntrack and are
     /// NATed to different endpoints: `insert` (kernels since 5.6, the default) or `drop`
     /// (older kernels; the loser counts in `insert_failed`).

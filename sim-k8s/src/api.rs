@@ -12,9 +12,11 @@
 
 pub mod builtin_kinds;
 pub mod config_map;
+pub mod crd;
 pub mod duration;
 pub mod endpoint_slice;
 pub mod endpoints;
+pub mod gateway;
 pub mod ingress;
 pub mod intstr;
 pub mod kubelet_config;
@@ -34,9 +36,11 @@ pub mod webhook;
 pub mod workload;
 
 pub use config_map::ConfigMap;
+pub use crd::CustomResourceDefinition;
 pub use duration::GoDuration;
 pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints, EndpointsPort};
+pub use gateway::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 pub use ingress::{Ingress, IngressClass};
 pub use intstr::IntOrString;
 pub use kubelet_config::KubeletConfiguration;

@@ -188,6 +188,19 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// The REST mapper found no resource for a custom kind: its CRD is not installed (or does
+    /// not serve that version). kubectl says so before sending anything.
+    #[error("no matches for kind {} in version {}", go_quote(kind), go_quote(api_version))]
+    NoKindMatch {
+        /// `kind` as written.
+        kind: String,
+        /// `apiVersion` as written.
+        api_version: String,
+        /// `metadata.name`.
+        name: String,
+        /// `metadata.namespace` as written (may be empty).
+        namespace: String,
+    },
     /// 500 InternalError (a validating webhook that could not be called).
     #[error("Internal error occurred: {message}")]
     InternalError {
@@ -224,6 +237,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest { .. } => "BadRequest",
             ApiError::InternalError { .. } => "InternalError",
+            ApiError::NoKindMatch { .. } => "NotFound",
         }
     }
 
@@ -232,6 +246,16 @@ impl ApiError {
     pub fn kubectl_message(&self, verb_and_file: Option<(&str, &str)>) -> String {
         match self {
             ApiError::Invalid { kind, name, errors } => validation::render_invalid(*kind, name, errors),
+            // `kubectl apply -f`'s mapping error (`resource.(*Mapper).infoForData`).
+            ApiError::NoKindMatch { name, namespace, .. } => match verb_and_file {
+                Some((_, file)) => format!(
+                    "error: resource mapping not found for name: {} namespace: {} from {}: {self}\nensure CRDs are installed first\n",
+                    go_quote(name),
+                    go_quote(namespace),
+                    go_quote(file)
+                ),
+                None => format!("error: {self}\nensure CRDs are installed first\n"),
+            },
             other => match verb_and_file {
                 Some((verb, file)) => format!(
                     "Error from server ({}): error when {verb} {}: {other}\n",
@@ -562,6 +586,18 @@ impl ApiServer {
         if kind == Kind::KubeletConfiguration {
             return Err(kubelet_configuration_is_not_an_object());
         }
+        if kind.is_custom_resource() && !self.crd_serves(obj.api_version(), kind.as_str()) {
+            return Err(ApiError::NoKindMatch {
+                kind: kind.as_str().to_string(),
+                api_version: if obj.api_version().is_empty() {
+                    kind.api_version().to_string()
+                } else {
+                    obj.api_version().to_string()
+                },
+                name: obj.name().to_string(),
+                namespace: obj.namespace().to_string(),
+            });
+        }
         let rng = &mut self.rng_names;
         if let Some(meta) = obj.meta_mut() {
             if !kind.is_namespaced() {
@@ -605,6 +641,19 @@ impl ApiServer {
             return Err(ApiError::NotFound { kind: Kind::Namespace, name: key.namespace.clone() });
         }
         Ok(key)
+    }
+
+    /// True if an installed CustomResourceDefinition serves `kind` in `api_version` (the
+    /// kind's preferred version when empty).
+    pub fn crd_serves(&self, api_version: &str, kind: &str) -> bool {
+        let api_version = if api_version.is_empty() {
+            Kind::ALL.iter().find(|k| k.as_str() == kind).map_or("", |k| k.api_version())
+        } else {
+            api_version
+        };
+        self.list(Kind::CustomResourceDefinition)
+            .filter_map(Object::as_custom_resource_definition)
+            .any(|c| c.serves(api_version, kind))
     }
 
     fn invalid(key: &ObjectKey, errors: Vec<FieldError>) -> ApiError {
@@ -667,6 +716,17 @@ impl ApiServer {
             }
             Object::Ingress(ing) => {
                 ing.status.get_or_insert_with(|| serde_json::json!({"loadBalancer": {}}));
+            }
+            // The GatewayClass and Gateway CRDs default `status` to their Pending conditions.
+            Object::GatewayClass(c) => {
+                c.status.get_or_insert_with(
+                    || serde_json::json!({"conditions": [pending_condition("Accepted")]}),
+                );
+            }
+            Object::Gateway(g) => {
+                g.status.get_or_insert_with(|| {
+                    serde_json::json!({"conditions": [pending_condition("Accepted"), pending_condition("Programmed")]})
+                });
             }
             _ => {}
         }
@@ -735,6 +795,9 @@ impl ApiServer {
         let mut pre_errors = Vec::new();
         if let (Object::Service(n), Object::Service(o)) = (&mut new, old.as_ref()) {
             pre_errors = service_update(n, o, mode);
+        }
+        if let (Object::GatewayClass(n), Object::GatewayClass(o)) = (&new, old.as_ref()) {
+            pre_errors = validation::gateway::validate_gateway_class_update(n, o);
         }
         defaults::apply(&mut new);
         keep_status(&mut new, &old);
@@ -861,7 +924,19 @@ impl ApiServer {
                 }
             };
         }
-        let mut merged = merge!(Pod, Service, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Ingress);
+        let mut merged = merge!(
+            Pod,
+            Service,
+            Node,
+            Deployment,
+            ReplicaSet,
+            StatefulSet,
+            DaemonSet,
+            Ingress,
+            GatewayClass,
+            Gateway,
+            HttpRoute
+        );
         let rv = self.next_rv();
         if let Some(m) = merged.meta_mut() {
             m.resource_version = rv.to_string();
@@ -1422,6 +1497,10 @@ fn keep_status(new: &mut Object, old: &Object) {
         (Object::ReplicaSet(n), Object::ReplicaSet(o)) => keep_workload(n, o),
         (Object::StatefulSet(n), Object::StatefulSet(o)) => keep_workload(n, o),
         (Object::DaemonSet(n), Object::DaemonSet(o)) => keep_workload(n, o),
+        // The Gateway API CRDs have a status subresource: a write of the main resource keeps it.
+        (Object::GatewayClass(n), Object::GatewayClass(o)) => n.status = o.status.clone(),
+        (Object::Gateway(n), Object::Gateway(o)) => n.status = o.status.clone(),
+        (Object::HttpRoute(n), Object::HttpRoute(o)) => n.status = o.status.clone(),
         _ => {}
     }
 }
@@ -1430,6 +1509,17 @@ fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
     if n.status.is_none() {
         n.status = o.status.clone();
     }
+}
+
+/// A condition of the Gateway API CRDs' default status (`Waiting for controller`).
+fn pending_condition(type_: &str) -> serde_json::Value {
+    serde_json::json!({
+        "lastTransitionTime": "1970-01-01T00:00:00Z",
+        "message": "Waiting for controller",
+        "reason": "Pending",
+        "status": "Unknown",
+        "type": type_,
+    })
 }
 
 /// Whether the registry keeps `metadata.generation` for a kind: the kinds whose registry
@@ -1469,7 +1559,12 @@ fn has_generation(kind: Kind) -> bool {
         | Kind::EndpointSlice
         | Kind::Ingress
         | Kind::IngressClass
-        | Kind::ValidatingWebhookConfiguration => true,
+        | Kind::ValidatingWebhookConfiguration
+        | Kind::CustomResourceDefinition
+        | Kind::GatewayClass
+        | Kind::Gateway
+        | Kind::HttpRoute
+        | Kind::ReferenceGrant => true,
         Kind::Namespace
         | Kind::Node
         | Kind::Service
@@ -1543,6 +1638,11 @@ pub fn object_from_json(kind: Kind, doc: serde_json::Value) -> Result<Object, Ap
         Kind::ConfigMap => Object::ConfigMap(de(doc)?),
         Kind::Secret => Object::Secret(de(doc)?),
         Kind::ValidatingWebhookConfiguration => Object::ValidatingWebhookConfiguration(de(doc)?),
+        Kind::CustomResourceDefinition => Object::CustomResourceDefinition(de(doc)?),
+        Kind::GatewayClass => Object::GatewayClass(de(doc)?),
+        Kind::Gateway => Object::Gateway(de(doc)?),
+        Kind::HttpRoute => Object::HttpRoute(de(doc)?),
+        Kind::ReferenceGrant => Object::ReferenceGrant(de(doc)?),
         Kind::KubeProxyConfiguration => Object::KubeProxyConfiguration(de(doc)?),
         Kind::KubeletConfiguration => Object::KubeletConfiguration(de(doc)?),
     })

@@ -35,6 +35,12 @@ pub enum AppKind {
     },
     /// `registry.k8s.io/ingress-nginx/controller`: the ingress controller (see `ingress`).
     IngressNginx,
+    /// `ghcr.io/nginx/nginx-gateway-fabric`: NGINX Gateway Fabric's control plane (see
+    /// `gateway`); it serves nothing netsim simulates.
+    GatewayFabric,
+    /// `ghcr.io/nginx/nginx-gateway-fabric/nginx`: the nginx a Gateway's data plane runs (see
+    /// `gateway`).
+    GatewayFabricNginx,
     /// Clients and shells (`busybox`, `curlimages/curl`, `alpine`, ...): no server.
     Client,
     /// Anything else: listens on its declared ports and answers a banner naming the image.
@@ -49,6 +55,12 @@ impl AppKind {
         let name = last.split(':').next().unwrap_or(last);
         if without_digest.contains("ingress-nginx/controller") {
             return AppKind::IngressNginx;
+        }
+        if without_digest.contains("nginx-gateway-fabric/nginx") {
+            return AppKind::GatewayFabricNginx;
+        }
+        if name == "nginx-gateway-fabric" {
+            return AppKind::GatewayFabric;
         }
         if name == "hello-app" {
             // The tag is `1.0` or `2.0`; the program prints `Version: 1.0.0`.
@@ -74,7 +86,9 @@ impl AppKind {
             AppKind::EchoServer | AppKind::HelloApp { .. } => &[8080],
             AppKind::IngressNginx => &[80, 443],
             AppKind::Mysql => &[3306],
-            AppKind::Client | AppKind::Generic(_) => &[],
+            AppKind::Client | AppKind::Generic(_) | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => {
+                &[]
+            }
         }
     }
 }
@@ -141,7 +155,9 @@ const NGINX_INDEX_MTIME: (&str, &str) = ("Tue, 24 Oct 2023 13:46:47 GMT", "\"653
 /// that (e.g. a client image, or a non-HTTP request to an HTTP server: the connection is closed).
 pub fn respond(kind: &AppKind, view: &ServerView<'_>, request: &[u8]) -> Option<Vec<u8>> {
     match kind {
-        AppKind::Client | AppKind::IngressNginx => None,
+        AppKind::Client | AppKind::IngressNginx | AppKind::GatewayFabric | AppKind::GatewayFabricNginx => {
+            None
+        }
         AppKind::Mysql => Some(mysql_greeting(view)),
         AppKind::Nginx => Some(nginx(view, &Request::parse(request)?).to_bytes()),
         AppKind::PhpEchoServer => {

@@ -15,15 +15,17 @@
 //! - [`controller`]: the pod's nginx: routing, redirects, canaries, affinity, allow-lists and
 //!   the proxied second connection to an endpoint, with ingress-nginx's headers and logs.
 //! - [`view`]: the objects the controller watches, and the `status.loadBalancer` it publishes.
-//!
-//! Gateway API (GatewayClass, Gateway, HTTPRoute) is not simulated: the loader names those
-//! kinds as not simulated.
+//! - [`backends`] and [`proxy`]: the Services and ready endpoints a proxy watches and nginx's
+//!   relaying of an upstream's answer, shared with the Gateway API controller
+//!   (`crate::gateway`).
 
 pub mod addon;
 pub mod admission;
 pub mod annotations;
+pub mod backends;
 pub mod class;
 pub mod controller;
+pub mod proxy;
 pub mod routing;
 pub mod view;
 

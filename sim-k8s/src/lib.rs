@@ -12,6 +12,8 @@
 //! - [`http`]: HTTP/1.1 requests and responses as the simulated clients and servers write them.
 //! - [`tls`]: the TLS handshake as data (SNI, the certificate presented), nothing encrypted.
 //! - [`ingress`]: the ingress-nginx controller: class selection, routing, annotations, status.
+//! - [`gateway`]: Gateway API routed by a simulated NGINX Gateway Fabric: class acceptance,
+//!   provisioning, route attachment and precedence, filters, weighted backends, statuses.
 //! - [`cluster`]: the simulated cluster (nodes, pods, CNI) and its configuration.
 //! - [`dns`]: CoreDNS's answers, DNS messages, pod resolv.conf and stub resolvers, nslookup/dig.
 //! - [`synth`]: synthetic clusters of any size (the scale benches' input).
@@ -23,6 +25,7 @@ pub mod apps;
 pub mod cluster;
 pub mod controllers;
 pub mod dns;
+pub mod gateway;
 pub mod http;
 pub mod ingress;
 pub mod kube_proxy;

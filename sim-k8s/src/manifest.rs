@@ -551,6 +551,11 @@ fn load_document(file: &str, index: usize, node: &Node, prefix: &str, out: &mut 
         Kind::ConfigMap => typed(node, Object::ConfigMap),
         Kind::Secret => typed(node, Object::Secret),
         Kind::ValidatingWebhookConfiguration => typed(node, Object::ValidatingWebhookConfiguration),
+        Kind::CustomResourceDefinition => typed(node, Object::CustomResourceDefinition),
+        Kind::GatewayClass => typed(node, Object::GatewayClass),
+        Kind::Gateway => typed(node, Object::Gateway),
+        Kind::HttpRoute => typed(node, Object::HttpRoute),
+        Kind::ReferenceGrant => typed(node, Object::ReferenceGrant),
         Kind::KubeProxyConfiguration => typed(node, Object::KubeProxyConfiguration),
         Kind::KubeletConfiguration => typed(node, Object::KubeletConfiguration),
     };

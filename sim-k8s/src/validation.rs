@@ -7,6 +7,7 @@
 //! unset are treated as their defaults so un-defaulted objects validate the same way.
 //! Left out: rules for fields netsim does not model (volumes, resources, security contexts).
 
+pub mod gateway;
 pub mod ingress;
 pub mod names;
 pub mod pod;
@@ -285,6 +286,13 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
             }
             errs
         }
+        Object::CustomResourceDefinition(c) => {
+            names::validate_meta(&c.metadata, false, names::NameRule::Dns1123Subdomain)
+        }
+        Object::GatewayClass(c) => gateway::validate_gateway_class(c),
+        Object::Gateway(g) => gateway::validate_gateway(g),
+        Object::HttpRoute(r) => gateway::validate_http_route(r),
+        Object::ReferenceGrant(g) => gateway::validate_reference_grant(g),
         Object::KubeProxyConfiguration(c) => proxy_config::validate_proxy_config(c),
         Object::KubeletConfiguration(c) => {
             // The kubelet parses every clusterDNS entry as an IP (kubelet.go); netsim refuses

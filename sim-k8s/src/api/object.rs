@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::meta::ObjectMeta;
 use super::{
-    ConfigMap, DaemonSet, Deployment, EndpointSlice, Endpoints, Ingress, IngressClass,
-    KubeProxyConfiguration, KubeletConfiguration, Namespace, Node, Pod, ReplicaSet, Secret, Service,
-    ServiceCidr, StatefulSet, ValidatingWebhookConfiguration,
+    ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, EndpointSlice, Endpoints, Gateway,
+    GatewayClass, HttpRoute, Ingress, IngressClass, KubeProxyConfiguration, KubeletConfiguration, Namespace,
+    Node, Pod, ReferenceGrant, ReplicaSet, Secret, Service, ServiceCidr, StatefulSet,
+    ValidatingWebhookConfiguration,
 };
 
 /// A kind netsim simulates (or at least stores, for Ingress).
@@ -49,6 +50,16 @@ pub enum Kind {
     Secret,
     /// admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration.
     ValidatingWebhookConfiguration,
+    /// apiextensions.k8s.io/v1 CustomResourceDefinition (stored; the schema is not evaluated).
+    CustomResourceDefinition,
+    /// gateway.networking.k8s.io/v1 GatewayClass (a custom resource: needs its CRD).
+    GatewayClass,
+    /// gateway.networking.k8s.io/v1 Gateway (a custom resource: needs its CRD).
+    Gateway,
+    /// gateway.networking.k8s.io/v1 HTTPRoute (a custom resource: needs its CRD).
+    HttpRoute,
+    /// gateway.networking.k8s.io/v1beta1 ReferenceGrant (a custom resource: needs its CRD).
+    ReferenceGrant,
     /// kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (a config file, not an API object).
     KubeProxyConfiguration,
     /// kubelet.config.k8s.io/v1beta1 KubeletConfiguration (a config file, not an API object).
@@ -87,6 +98,11 @@ impl Kind {
         Kind::ConfigMap,
         Kind::Secret,
         Kind::ValidatingWebhookConfiguration,
+        Kind::CustomResourceDefinition,
+        Kind::GatewayClass,
+        Kind::Gateway,
+        Kind::HttpRoute,
+        Kind::ReferenceGrant,
         Kind::KubeProxyConfiguration,
         Kind::KubeletConfiguration,
     ];
@@ -110,6 +126,11 @@ impl Kind {
             Kind::ConfigMap => "ConfigMap",
             Kind::Secret => "Secret",
             Kind::ValidatingWebhookConfiguration => "ValidatingWebhookConfiguration",
+            Kind::CustomResourceDefinition => "CustomResourceDefinition",
+            Kind::GatewayClass => "GatewayClass",
+            Kind::Gateway => "Gateway",
+            Kind::HttpRoute => "HTTPRoute",
+            Kind::ReferenceGrant => "ReferenceGrant",
             Kind::KubeProxyConfiguration => "KubeProxyConfiguration",
             Kind::KubeletConfiguration => "KubeletConfiguration",
         }
@@ -136,6 +157,11 @@ impl Kind {
             Kind::ValidatingWebhookConfiguration => {
                 "validatingwebhookconfigurations.admissionregistration.k8s.io"
             }
+            Kind::CustomResourceDefinition => "customresourcedefinitions.apiextensions.k8s.io",
+            Kind::GatewayClass => "gatewayclasses.gateway.networking.k8s.io",
+            Kind::Gateway => "gateways.gateway.networking.k8s.io",
+            Kind::HttpRoute => "httproutes.gateway.networking.k8s.io",
+            Kind::ReferenceGrant => "referencegrants.gateway.networking.k8s.io",
             Kind::KubeProxyConfiguration => "kubeproxyconfigurations.kubeproxy.config.k8s.io",
             Kind::KubeletConfiguration => "kubeletconfigurations.kubelet.config.k8s.io",
         }
@@ -162,9 +188,19 @@ impl Kind {
             Kind::ValidatingWebhookConfiguration => {
                 "validatingwebhookconfiguration.admissionregistration.k8s.io"
             }
+            Kind::CustomResourceDefinition => "customresourcedefinition.apiextensions.k8s.io",
+            Kind::GatewayClass => "gatewayclass.gateway.networking.k8s.io",
+            Kind::Gateway => "gateway.gateway.networking.k8s.io",
+            Kind::HttpRoute => "httproute.gateway.networking.k8s.io",
+            Kind::ReferenceGrant => "referencegrant.gateway.networking.k8s.io",
             Kind::KubeProxyConfiguration => "kubeproxyconfiguration.kubeproxy.config.k8s.io",
             Kind::KubeletConfiguration => "kubeletconfiguration.kubelet.config.k8s.io",
         }
+    }
+
+    /// True for the custom-resource kinds, which a write needs an installed CRD for.
+    pub fn is_custom_resource(self) -> bool {
+        matches!(self, Kind::GatewayClass | Kind::Gateway | Kind::HttpRoute | Kind::ReferenceGrant)
     }
 
     /// True for namespaced kinds.
@@ -176,6 +212,8 @@ impl Kind {
                 | Kind::ServiceCidr
                 | Kind::IngressClass
                 | Kind::ValidatingWebhookConfiguration
+                | Kind::CustomResourceDefinition
+                | Kind::GatewayClass
                 | Kind::KubeProxyConfiguration
                 | Kind::KubeletConfiguration
         )
@@ -195,6 +233,9 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Ingress | Kind::IngressClass | Kind::ServiceCidr => "networking.k8s.io/v1",
             Kind::ValidatingWebhookConfiguration => "admissionregistration.k8s.io/v1",
+            Kind::CustomResourceDefinition => "apiextensions.k8s.io/v1",
+            Kind::GatewayClass | Kind::Gateway | Kind::HttpRoute => "gateway.networking.k8s.io/v1",
+            Kind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1",
             Kind::KubeProxyConfiguration => "kubeproxy.config.k8s.io/v1alpha1",
             Kind::KubeletConfiguration => "kubelet.config.k8s.io/v1beta1",
         }
@@ -218,6 +259,11 @@ impl Kind {
             Kind::ValidatingWebhookConfiguration => {
                 &["admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1"]
             }
+            Kind::CustomResourceDefinition => &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"],
+            // What the standard channel's CRDs serve (v1.6.1); the installed CRD decides at write.
+            Kind::GatewayClass | Kind::Gateway | Kind::HttpRoute | Kind::ReferenceGrant => {
+                &["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]
+            }
             Kind::KubeProxyConfiguration => &["kubeproxy.config.k8s.io/v1alpha1", "componentconfig/v1alpha1"],
             Kind::KubeletConfiguration => &["kubelet.config.k8s.io/v1beta1"],
         }
@@ -228,6 +274,12 @@ impl Kind {
         let Some(k) = Kind::ALL.iter().copied().find(|k| k.as_str() == kind) else {
             return Resolution::NotSimulated;
         };
+        if k.is_custom_resource()
+            && api_version.rsplit_once('/').map(|(g, _)| g) != Some(super::gateway::GROUP)
+        {
+            // Another group's kind of the same name (Istio's `networking.istio.io` Gateway).
+            return Resolution::NotSimulated;
+        }
         if k.served_versions().contains(&api_version) {
             Resolution::Simulated(k)
         } else {
@@ -278,6 +330,16 @@ pub enum Object {
     Secret(Secret),
     /// A ValidatingWebhookConfiguration.
     ValidatingWebhookConfiguration(ValidatingWebhookConfiguration),
+    /// A CustomResourceDefinition.
+    CustomResourceDefinition(CustomResourceDefinition),
+    /// A GatewayClass.
+    GatewayClass(GatewayClass),
+    /// A Gateway.
+    Gateway(Gateway),
+    /// An HTTPRoute.
+    HttpRoute(HttpRoute),
+    /// A ReferenceGrant.
+    ReferenceGrant(ReferenceGrant),
     /// A kube-proxy configuration.
     KubeProxyConfiguration(KubeProxyConfiguration),
     /// A kubelet configuration.
@@ -313,6 +375,11 @@ macro_rules! each_object {
             Object::ConfigMap($o) => $body,
             Object::Secret($o) => $body,
             Object::ValidatingWebhookConfiguration($o) => $body,
+            Object::CustomResourceDefinition($o) => $body,
+            Object::GatewayClass($o) => $body,
+            Object::Gateway($o) => $body,
+            Object::HttpRoute($o) => $body,
+            Object::ReferenceGrant($o) => $body,
             Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_) => $kpc,
         }
     };
@@ -338,6 +405,11 @@ impl Object {
             Object::ConfigMap(_) => Kind::ConfigMap,
             Object::Secret(_) => Kind::Secret,
             Object::ValidatingWebhookConfiguration(_) => Kind::ValidatingWebhookConfiguration,
+            Object::CustomResourceDefinition(_) => Kind::CustomResourceDefinition,
+            Object::GatewayClass(_) => Kind::GatewayClass,
+            Object::Gateway(_) => Kind::Gateway,
+            Object::HttpRoute(_) => Kind::HttpRoute,
+            Object::ReferenceGrant(_) => Kind::ReferenceGrant,
             Object::KubeProxyConfiguration(_) => Kind::KubeProxyConfiguration,
             Object::KubeletConfiguration(_) => Kind::KubeletConfiguration,
         }
@@ -444,6 +516,11 @@ accessors! {
     as_config_map, as_config_map_mut, ConfigMap, ConfigMap;
     as_secret, as_secret_mut, Secret, Secret;
     as_validating_webhook_configuration, as_validating_webhook_configuration_mut, ValidatingWebhookConfiguration, ValidatingWebhookConfiguration;
+    as_custom_resource_definition, as_custom_resource_definition_mut, CustomResourceDefinition, CustomResourceDefinition;
+    as_gateway_class, as_gateway_class_mut, GatewayClass, GatewayClass;
+    as_gateway, as_gateway_mut, Gateway, Gateway;
+    as_http_route, as_http_route_mut, HttpRoute, HttpRoute;
+    as_reference_grant, as_reference_grant_mut, ReferenceGrant, ReferenceGrant;
     as_kube_proxy_configuration, as_kube_proxy_configuration_mut, KubeProxyConfiguration, KubeProxyConfiguration;
     as_kubelet_configuration, as_kubelet_configuration_mut, KubeletConfiguration, KubeletConfiguration;
 }

@@ -41,7 +41,12 @@ pub fn apply(obj: &mut Object) {
             }
         }
         Object::Namespace(n) => namespace(n),
+        Object::Gateway(g) => gateway(g),
+        Object::HttpRoute(r) => http_route(r),
         Object::Ingress(_)
+        | Object::CustomResourceDefinition(_)
+        | Object::GatewayClass(_)
+        | Object::ReferenceGrant(_)
         | Object::IngressClass(_)
         | Object::ServiceCidr(_)
         | Object::ConfigMap(_)
@@ -274,3 +279,64 @@ spec_mut!(crate::api::workload::DeploymentSpec, |s| Some(&mut s.replicas));
 spec_mut!(crate::api::workload::ReplicaSetSpec, |s| Some(&mut s.replicas));
 spec_mut!(crate::api::workload::StatefulSetSpec, |s| Some(&mut s.replicas));
 spec_mut!(crate::api::workload::DaemonSetSpec, |_s| None);
+
+/// The Gateway CRD's structural defaults: `allowedRoutes: {namespaces: {from: Same}}`, a
+/// route kind's group, and a TLS listener's `mode: Terminate` and certificate `group: ""`,
+/// `kind: Secret`.
+fn gateway(g: &mut crate::api::Gateway) {
+    use crate::api::gateway::{AllowedRoutes, GROUP, RouteNamespaces};
+    for l in &mut g.spec.listeners {
+        let ar = l.allowed_routes.get_or_insert_with(AllowedRoutes::default);
+        ar.namespaces.get_or_insert_with(RouteNamespaces::default).from.get_or_insert_with(|| "Same".into());
+        for k in &mut ar.kinds {
+            k.group.get_or_insert_with(|| GROUP.into());
+        }
+        if let Some(tls) = &mut l.tls {
+            tls.mode.get_or_insert_with(|| "Terminate".into());
+            for r in &mut tls.certificate_refs {
+                r.group.get_or_insert_with(String::new);
+                r.kind.get_or_insert_with(|| "Secret".into());
+            }
+        }
+    }
+}
+
+/// The HTTPRoute CRD's structural defaults: parent refs to `gateway.networking.k8s.io`
+/// Gateways, one rule matching `PathPrefix /` when there are none, every match's path
+/// `PathPrefix /`, header and query matches `Exact`, backends core Services of weight 1,
+/// redirects 302.
+fn http_route(r: &mut crate::api::HttpRoute) {
+    use crate::api::gateway::{GROUP, HttpPathMatch, HttpRouteFilter, HttpRouteMatch, HttpRouteRule};
+    for p in &mut r.spec.parent_refs {
+        p.group.get_or_insert_with(|| GROUP.into());
+        p.kind.get_or_insert_with(|| "Gateway".into());
+    }
+    let rules = r.spec.rules.get_or_insert_with(|| vec![HttpRouteRule::default()]);
+    fn filters(fs: &mut [HttpRouteFilter]) {
+        for f in fs {
+            if let Some(rd) = &mut f.request_redirect {
+                rd.status_code.get_or_insert(302);
+            }
+        }
+    }
+    for rule in rules {
+        if rule.matches.is_empty() {
+            rule.matches.push(HttpRouteMatch::default());
+        }
+        for m in &mut rule.matches {
+            let path = m.path.get_or_insert_with(HttpPathMatch::default);
+            path.type_.get_or_insert_with(|| "PathPrefix".into());
+            path.value.get_or_insert_with(|| "/".into());
+            for h in m.headers.iter_mut().chain(m.query_params.iter_mut()) {
+                h.type_.get_or_insert_with(|| "Exact".into());
+            }
+        }
+        filters(&mut rule.filters);
+        for b in &mut rule.backend_refs {
+            b.group.get_or_insert_with(String::new);
+            b.kind.get_or_insert_with(|| "Service".into());
+            b.weight.get_or_insert(1);
+            filters(&mut b.filters);
+        }
+    }
+}

@@ -99,6 +99,9 @@ pub struct ClusterConfig {
     /// An ingress controller to install (a scenario's `cluster.ingress`): its upstream manifest
     /// is applied before the user's manifests.
     pub ingress: Option<crate::ingress::IngressAddon>,
+    /// A Gateway API controller to install (a scenario's `cluster.gateway`): the CRDs and its
+    /// manifest are applied before the user's manifests.
+    pub gateway: Option<crate::gateway::GatewayAddon>,
     /// What every node's kernel does when two packets of one new UDP flow race through
     /// conntrack and the second is NATed elsewhere (a scenario's `cluster.conntrackNatClash`):
     /// insert it too (kernels since 5.6, the default) or drop it (`insert_failed`, older
@@ -185,6 +188,7 @@ impl ClusterConfig {
             docker0: false,
             iptables_backend: sim_net::netfilter::Backend::Legacy,
             ingress: None,
+            gateway: None,
             nat_clash: sim_net::conntrack::NatClash::Insert,
             nat_port_search: sim_net::nat::PortSearch::Random,
             iptables_random_fully: true,

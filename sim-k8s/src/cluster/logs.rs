@@ -65,10 +65,20 @@ impl Cluster {
             let state = self.world().ingress.borrow();
             return ExecOutput::out(state.log.iter().map(|l| format!("{l}\n")).collect::<String>());
         }
+        if AppKind::from_image(&chosen.image) == AppKind::GatewayFabric {
+            let state = self.world().gateway.borrow();
+            return ExecOutput::out(state.control_log.iter().map(|l| format!("{l}\n")).collect::<String>());
+        }
+        if AppKind::from_image(&chosen.image) == AppKind::GatewayFabricNginx {
+            let state = self.world().gateway.borrow();
+            let key = format!("{ns}/{name}");
+            let lines = state.log.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            return ExecOutput::out(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        }
         ExecOutput::err(
             format!(
                 "netsim: the output of image {:?} (container {} of pod {name}) is not simulated; \
-                 CoreDNS and the ingress-nginx controller keep logs",
+                 CoreDNS, the ingress-nginx controller and NGINX Gateway Fabric's nginx keep logs",
                 chosen.image, chosen.name
             ),
             1,

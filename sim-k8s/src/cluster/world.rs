@@ -227,6 +227,10 @@ pub struct ClusterWorld {
     pub ingress: Rc<RefCell<crate::ingress::IngressState>>,
     /// An object the ingress controllers watch changed since their state was built.
     ingress_stale: bool,
+    /// NGINX Gateway Fabric's nginx pods' state (`crate::gateway`).
+    pub gateway: Rc<RefCell<crate::gateway::GatewayState>>,
+    /// An object the Gateway API controller watches changed since it last ran.
+    gateway_stale: bool,
     /// The API change sequence already acted on.
     seen_seq: u64,
     /// The pending reconcile, if scheduled.
@@ -359,6 +363,11 @@ impl ClusterWorld {
         ClusterWorld {
             ingress: Rc::new(RefCell::new(ingress)),
             ingress_stale: true,
+            gateway: Rc::new(RefCell::new(crate::gateway::GatewayState::new(
+                rng.fork("nginx-gateway-fabric"),
+                api.config().epoch_unix_secs,
+            ))),
+            gateway_stale: true,
             config,
             api,
             controllers,
@@ -501,6 +510,24 @@ impl ClusterWorld {
             ) {
                 self.ingress_stale = true;
             }
+            if matches!(
+                c.key.kind,
+                Kind::GatewayClass
+                    | Kind::Gateway
+                    | Kind::HttpRoute
+                    | Kind::ReferenceGrant
+                    | Kind::Service
+                    | Kind::EndpointSlice
+                    | Kind::Pod
+                    | Kind::Secret
+                    | Kind::Namespace
+            ) {
+                self.gateway_stale = true;
+            }
+        }
+        if std::mem::take(&mut self.gateway_stale) && self.gateway_control(now) {
+            // The provisioner wrote objects: the controllers run again.
+            self.schedule_reconcile(now, sched);
         }
         if self.ingress_stale {
             // The controllers publish their address on the Ingresses they serve.
@@ -697,6 +724,37 @@ impl ClusterWorld {
                 }
             }
         }
+    }
+
+    /// NGINX Gateway Fabric's control plane over the store (`crate::gateway::controller`):
+    /// statuses written, provisioned objects applied (orphans deleted), and the routing handed
+    /// to its nginx pods. True if it wrote an object the other controllers act on.
+    fn gateway_control(&mut self, now: SimTime) -> bool {
+        if self.api.list(Kind::GatewayClass).next().is_none() {
+            return false;
+        }
+        let d = crate::gateway::controller::reconcile(&self.api, now);
+        let mut wrote = false;
+        for o in d.provisioned {
+            if let Ok(r) = self.api.apply(o) {
+                wrote |= r != crate::apiserver::ApplyResult::Unchanged;
+            }
+        }
+        for (kind, ns, name) in d.orphans {
+            wrote |= self.api.delete(kind, &ns, &name).is_ok();
+        }
+        for o in d.statuses {
+            let _ = self.api.update_status(o);
+        }
+        let mut st = self.gateway.borrow_mut();
+        st.configs = d.configs.into_iter().map(|(k, v)| (k, Rc::new(v))).collect();
+        st.view = crate::ingress::backends::ControllerView::build(&self.api);
+        for n in d.notices {
+            if !st.control_log.contains(&n) {
+                st.control_log.push(n);
+            }
+        }
+        wrote
     }
 
     /// The cloud provider: gives LoadBalancer services an ingress IP from the pool.
@@ -933,6 +991,25 @@ impl ClusterWorld {
                         let app = crate::ingress::IngressNginxApp::new(
                             self.ingress.clone(),
                             flags.controller_class.clone(),
+                        );
+                        let _ = h.sockets.listen(
+                            SockProto::Tcp,
+                            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port),
+                            Box::new(app),
+                        );
+                    }
+                    continue;
+                }
+                if kind == AppKind::GatewayFabricNginx {
+                    // A Gateway's nginx on the listener ports the provisioner declared.
+                    let gw_name = pod.metadata.labels.get(crate::gateway::controller::GATEWAY_LABEL);
+                    let gateway =
+                        format!("{}/{}", pod.metadata.namespace, gw_name.map_or("", |s| s.as_str()));
+                    for port in c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()) {
+                        let app = crate::gateway::GatewayNginxApp::new(
+                            self.gateway.clone(),
+                            gateway.clone(),
+                            pod_key(&pod.metadata.namespace, &pod.metadata.name),
                         );
                         let _ = h.sockets.listen(
                             SockProto::Tcp,

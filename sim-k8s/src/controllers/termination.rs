@@ -82,6 +82,8 @@ pub fn exit_after_signal(c: &Container) -> Option<SimDuration> {
         | AppKind::PhpEchoServer
         | AppKind::HelloApp { .. }
         | AppKind::IngressNginx
+        | AppKind::GatewayFabric
+        | AppKind::GatewayFabricNginx
         | AppKind::Generic(_) => Some(PROMPT_EXIT),
         AppKind::Mysql => Some(MYSQL_EXIT),
         AppKind::Client => None,

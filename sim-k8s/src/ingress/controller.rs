@@ -28,7 +28,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
@@ -39,8 +39,6 @@ use sim_net::socket::{AppContext, AppReply, Application, UpstreamRequest};
 use super::annotations::{BackendProtocol, LocationConfig};
 use super::class::ControllerFlags;
 use super::routing::{Location, RoutingTable, Upstream};
-use crate::api::ingress::ServiceBackendPort;
-use crate::api::intstr::IntOrString;
 use crate::http::{Request, Response, http_date, nginx_error_page};
 use crate::tls::{ClientHello, ServerHello};
 
@@ -51,25 +49,7 @@ pub const PROXY_NEXT_UPSTREAM_TRIES: usize = 3;
 /// What ingress-nginx puts in the `<hr>` of its pages (`server_tokens off`).
 const SERVER_TOKEN: &str = "nginx";
 
-/// A Service as the controller's informer sees it.
-#[derive(Clone, Debug, Default)]
-pub struct ServiceEntry {
-    /// ClusterIP, if any.
-    pub cluster_ip: Option<Ipv4Addr>,
-    /// `(name, port, targetPort)`.
-    pub ports: Vec<(String, i32, Option<IntOrString>)>,
-}
-
-/// The API objects the controller watches, reduced to what routing needs.
-#[derive(Clone, Debug, Default)]
-pub struct ControllerView {
-    /// Services by `ns/name`.
-    pub services: BTreeMap<String, ServiceEntry>,
-    /// Ready endpoints by `ns/name` of the Service: `(port name, address, port)`, in slice order.
-    pub endpoints: BTreeMap<String, Vec<(Option<String>, Ipv4Addr, u16)>>,
-    /// `ns/name` of the TLS Secrets (`kubernetes.io/tls`, with `tls.crt` and `tls.key`).
-    pub tls_secrets: std::collections::BTreeSet<String>,
-}
+pub use super::backends::{ControllerView, ServiceEntry};
 
 /// One controller class's configuration.
 #[derive(Clone, Debug, Default)]
@@ -124,53 +104,6 @@ impl IngressState {
             (secs % 3600) / 60,
             secs % 60
         ));
-    }
-
-    fn ready_endpoints(
-        &self,
-        namespace: &str,
-        name: &str,
-        port: &ServiceBackendPort,
-    ) -> Result<Vec<SocketAddrV4>, String> {
-        let key = format!("{namespace}/{name}");
-        let Some(svc) = self.view.services.get(&key) else {
-            return Err(format!(
-                "Error obtaining Endpoints for Service \"{key}\": no object matching key \"{key}\" in local store"
-            ));
-        };
-        let sp = svc.ports.iter().find(|(pn, p, _)| match (&port.number, &port.name) {
-            (Some(n), _) if *n != 0 => p == n,
-            (_, Some(want)) => pn == want,
-            _ => false,
-        });
-        let Some((port_name, _, _)) = sp else {
-            return Err(format!("Service \"{key}\" does not have any port {port}"));
-        };
-        let eps = self.view.endpoints.get(&key).cloned().unwrap_or_default();
-        let out: Vec<SocketAddrV4> = eps
-            .iter()
-            .filter(|(n, _, _)| n.as_deref().unwrap_or("") == port_name.as_str())
-            .map(|(_, ip, p)| SocketAddrV4::new(*ip, *p))
-            .collect();
-        if out.is_empty() {
-            return Err(format!("Service \"{key}\" does not have any active Endpoint."));
-        }
-        Ok(out)
-    }
-
-    fn cluster_ip_upstream(
-        &self,
-        namespace: &str,
-        name: &str,
-        port: &ServiceBackendPort,
-    ) -> Option<SocketAddrV4> {
-        let svc = self.view.services.get(&format!("{namespace}/{name}"))?;
-        let (_, p, _) = svc.ports.iter().find(|(pn, p, _)| match (&port.number, &port.name) {
-            (Some(n), _) if *n != 0 => p == n,
-            (_, Some(want)) => pn == want,
-            _ => false,
-        })?;
-        Some(SocketAddrV4::new(svc.cluster_ip?, u16::try_from(*p).ok()?))
     }
 
     fn next_index(&mut self, upstream: &str, n: usize) -> usize {
@@ -476,11 +409,12 @@ impl IngressNginxApp {
         let candidates = if use_cfg.service_upstream {
             self.state
                 .borrow()
+                .view
                 .cluster_ip_upstream(&namespace, &name, &port)
                 .map(|a| vec![a])
                 .ok_or_else(|| format!("Service \"{namespace}/{name}\" has no ClusterIP for port {port}"))
         } else {
-            self.state.borrow().ready_endpoints(&namespace, &name, &port)
+            self.state.borrow().view.ready_endpoints(&namespace, &name, &port)
         };
         let mut candidates = match candidates {
             Ok(c) => c,
@@ -614,76 +548,27 @@ impl IngressNginxApp {
         let Some(last) = p.tried.last().copied() else {
             return AppReply::Respond(self.page(ctx, None, 502, None).to_bytes());
         };
-        let failure = match outcome {
-            Outcome::Completed { response } => match Response::parse(response) {
-                Some(up) => {
-                    let mut r = Response::new(up.status);
-                    r.reason = up.reason.clone();
-                    r.headers.push("Date", http_date(self.unix(ctx)));
-                    for name in ["Content-Type", "Content-Length", "Transfer-Encoding"] {
-                        if let Some(v) = up.headers.get(name) {
-                            r.headers.push(name, v);
-                        }
-                    }
-                    r.headers.push("Connection", "keep-alive");
-                    for (k, v) in up.headers.iter() {
-                        let lower = k.to_ascii_lowercase();
-                        if !matches!(
-                            lower.as_str(),
-                            "server"
-                                | "date"
-                                | "connection"
-                                | "content-type"
-                                | "content-length"
-                                | "transfer-encoding"
-                        ) {
-                            r.headers.push(k, v);
-                        }
-                    }
-                    if let Some(c) = &p.set_cookie {
-                        r.headers.push("Set-Cookie", c.clone());
-                    }
-                    r.body = if p.request.method == "HEAD" { String::new() } else { up.body.clone() };
-                    self.access_log(
-                        ctx,
-                        &p.request,
-                        &r,
-                        &Logged {
-                            upstream: &p.upstream_name,
-                            alt: &p.alternative,
-                            addr: &last.to_string(),
-                            rid: &p.request_id,
-                        },
-                    );
-                    return AppReply::Respond(r.to_bytes());
-                }
-                None if response.is_empty() => (
-                    "upstream prematurely closed connection while reading response header from upstream",
-                    502,
-                ),
-                None => (
-                    "upstream sent no valid HTTP/1.0 header while reading response header from upstream",
-                    502,
-                ),
-            },
-            Outcome::Refused => {
-                ("connect() failed (111: Connection refused) while connecting to upstream", 502)
+        if let Outcome::Completed { response } = outcome
+            && let Some(up) = Response::parse(response)
+        {
+            let mut r = super::proxy::relay(&up, self.unix(ctx), p.request.method == "HEAD");
+            if let Some(c) = &p.set_cookie {
+                r.headers.push("Set-Cookie", c.clone());
             }
-            Outcome::Reset => (
-                "recv() failed (104: Connection reset by peer) while reading response header from upstream",
-                502,
-            ),
-            Outcome::TimedOut => {
-                ("upstream timed out (110: Operation timed out) while connecting to upstream", 504)
-            }
-            Outcome::Unreachable { .. } | Outcome::NoRoute => {
-                ("connect() failed (113: No route to host) while connecting to upstream", 502)
-            }
-            Outcome::NotPermitted => {
-                ("connect() failed (1: Operation not permitted) while connecting to upstream", 502)
-            }
-            Outcome::Failed(_) => ("connect() failed while connecting to upstream", 502),
-        };
+            self.access_log(
+                ctx,
+                &p.request,
+                &r,
+                &Logged {
+                    upstream: &p.upstream_name,
+                    alt: &p.alternative,
+                    addr: &last.to_string(),
+                    rid: &p.request_id,
+                },
+            );
+            return AppReply::Respond(r.to_bytes());
+        }
+        let failure = super::proxy::failure(outcome).unwrap_or(("upstream failed", 502));
         let (msg, status) = failure;
         self.error_log(ctx, msg, &p, &last);
         // `proxy_next_upstream error timeout`: the next endpoint, up to the tries limit; a

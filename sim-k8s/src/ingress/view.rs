@@ -8,13 +8,13 @@
 //! controller pod publishes, as only a leader does upstream.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use serde_json::json;
 
 use super::class::ControllerFlags;
-use super::controller::{ControllerConfig, ControllerView, IngressState, ServiceEntry};
+use super::controller::{ControllerConfig, ControllerView, IngressState};
 use super::routing::RoutingTable;
 use crate::api::{Ingress, IngressClass, Kind, Object, Pod, ServiceType};
 use crate::apiserver::ApiServer;
@@ -84,37 +84,7 @@ pub fn refresh(state: &mut IngressState, api: &ApiServer, now: sim_core::SimTime
         controllers.insert(flags.controller_class.clone(), ControllerConfig { flags, table: Rc::new(table) });
     }
     state.controllers = controllers;
-    let mut view = ControllerView::default();
-    for s in api.services() {
-        let key = format!("{}/{}", s.metadata.namespace, s.metadata.name);
-        let cluster_ip = match s.spec.cluster_ip.ip() {
-            Some(IpAddr::V4(v4)) => Some(v4),
-            _ => None,
-        };
-        let ports = s.spec.ports.iter().map(|p| (p.name.clone(), p.port, p.target_port.clone())).collect();
-        view.services.insert(key, ServiceEntry { cluster_ip, ports });
-    }
-    for sl in api.endpoint_slices() {
-        let Some(svc) = sl.service_name() else { continue };
-        let key = format!("{}/{}", sl.metadata.namespace, svc);
-        let entry = view.endpoints.entry(key).or_default();
-        for ep in sl.endpoints.iter().filter(|e| e.conditions.is_ready()) {
-            for addr in ep.addresses.iter().filter_map(|a| a.parse::<Ipv4Addr>().ok()) {
-                for p in &sl.ports {
-                    let Some(port) = p.port.and_then(|p| u16::try_from(p).ok()) else { continue };
-                    entry.push((p.name.clone().filter(|n| !n.is_empty()), addr, port));
-                }
-            }
-        }
-    }
-    for s in api.list(Kind::Secret).filter_map(Object::as_secret) {
-        if s.type_name() == crate::api::secret::SECRET_TYPE_TLS
-            && s.has_key("tls.crt")
-            && s.has_key("tls.key")
-        {
-            view.tls_secrets.insert(format!("{}/{}", s.metadata.namespace, s.metadata.name));
-        }
-    }
+    let view = ControllerView::build(api);
     // `createServers`: a host listed under `tls` whose Secret is not in the store is served
     // with the default (fake) certificate.
     for cfg in state.controllers.values() {

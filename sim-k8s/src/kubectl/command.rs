@@ -382,6 +382,14 @@ pub fn resolve_kind(name: &str) -> Option<Kind> {
         "servicecidr" | "servicecidrs" => Kind::ServiceCidr,
         "configmap" | "configmaps" | "cm" => Kind::ConfigMap,
         "secret" | "secrets" => Kind::Secret,
+        "customresourcedefinition" | "customresourcedefinitions" | "crd" | "crds" => {
+            Kind::CustomResourceDefinition
+        }
+        // The Gateway API CRDs' names and shortNames.
+        "gatewayclass" | "gatewayclasses" | "gc" => Kind::GatewayClass,
+        "gateway" | "gateways" | "gtw" => Kind::Gateway,
+        "httproute" | "httproutes" => Kind::HttpRoute,
+        "referencegrant" | "referencegrants" | "refgrant" => Kind::ReferenceGrant,
         "validatingwebhookconfiguration"
         | "validatingwebhookconfigurations"
         | "validatingwebhookconfiguration.admissionregistration.k8s.io"

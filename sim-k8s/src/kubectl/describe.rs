@@ -191,8 +191,142 @@ pub fn describe_one(store: &ApiServer, now: SimTime, events: &[Event], obj: &Obj
         Object::Ingress(i) => describe_ingress(store, i, &evs, now),
         Object::Secret(s) => describe_secret(s),
         Object::ConfigMap(c) => describe_config_map(c),
+        other if other.kind().is_custom_resource() || other.kind() == Kind::CustomResourceDefinition => {
+            describe_unstructured(other, &evs, now)
+        }
         other => describe_generic(other.meta(), other.kind(), &evs, now),
     }
+}
+
+/// describe.go's `genericDescriber`, which kubectl uses for custom resources: name,
+/// namespace, labels and annotations, then every other field of the object as
+/// `printUnstructuredContent` walks it (keys sorted, labels from `smartLabelFor`, list
+/// items indented below their key), then the events.
+fn describe_unstructured(obj: &Object, evs: &[&Event], now: SimTime) -> String {
+    let meta = obj.meta().cloned().unwrap_or_default();
+    let mut d = Doc::default();
+    d.w(0, &format!("Name:\t{}\n", meta.name));
+    d.w(0, &format!("Namespace:\t{}\n", meta.namespace));
+    labels_multiline(&mut d, "Labels", &meta.labels, "=");
+    labels_multiline(&mut d, "Annotations", &meta.annotations, ": ");
+    let value = serde_json::to_value(obj).unwrap_or(Value::Null);
+    if let Value::Object(m) = &value {
+        let skip = [
+            ".metadata.managedFields",
+            ".metadata.name",
+            ".metadata.namespace",
+            ".metadata.labels",
+            ".metadata.annotations",
+        ];
+        unstructured_content(&mut d, 0, m, "", &skip);
+    }
+    describe_events(&mut d, evs, now);
+    d.finish()
+}
+
+fn unstructured_content(
+    d: &mut Doc,
+    level: usize,
+    content: &serde_json::Map<String, Value>,
+    prefix: &str,
+    skip: &[&str],
+) {
+    // serde_json's map is ordered by key, as Go's sort.Strings orders them.
+    for (field, value) in content {
+        let expr = format!("{prefix}.{field}");
+        if skip.contains(&expr.as_str()) {
+            continue;
+        }
+        match value {
+            Value::Object(m) => {
+                d.w(level, &format!("{}:\n", smart_label(field)));
+                unstructured_content(d, level + 1, m, &expr, skip);
+            }
+            Value::Array(items) => {
+                d.w(level, &format!("{}:\n", smart_label(field)));
+                for item in items {
+                    match item {
+                        Value::Object(m) => unstructured_content(d, level + 1, m, &expr, skip),
+                        other => d.w(level + 1, &format!("{}\n", go_value(other))),
+                    }
+                }
+            }
+            other => d.w(level, &format!("{}:\t{}\n", smart_label(field), go_value(other))),
+        }
+    }
+}
+
+/// A JSON scalar as Go's `%v` prints it.
+fn go_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "<nil>".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// describe.go `smartLabelFor`: camel case split into title-cased words (`lastTransitionTime`
+/// → `Last Transition Time`), common acronyms upper-cased (`apiVersion` → `API Version`); a
+/// field with characters other than letters and `-` is kept as it is.
+fn smart_label(field: &str) -> String {
+    if field.chars().any(|c| !c.is_alphabetic() && c != '-') {
+        return field.to_string();
+    }
+    const ACRONYMS: &[&str] = &["API", "URL", "UID", "OSB", "GUID"];
+    camel_split(field)
+        .into_iter()
+        .filter(|p| p != "_")
+        .map(|p| {
+            let upper = p.to_uppercase();
+            if ACRONYMS.contains(&upper.as_str()) {
+                upper
+            } else {
+                let mut c = p.chars();
+                c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// fatih/camelcase `Split`: runs of lower case, upper case, digits and other characters, with
+/// an upper-case run's last letter moved to a following lower-case run (`HTTPRoute` →
+/// `HTTP`, `Route`).
+fn camel_split(s: &str) -> Vec<String> {
+    let class = |c: char| {
+        if c.is_lowercase() {
+            1
+        } else if c.is_uppercase() {
+            2
+        } else if c.is_ascii_digit() {
+            3
+        } else {
+            4
+        }
+    };
+    let mut runs: Vec<Vec<char>> = Vec::new();
+    let mut last = 0;
+    for c in s.chars() {
+        let k = class(c);
+        match runs.last_mut() {
+            Some(r) if k == last => r.push(c),
+            _ => runs.push(vec![c]),
+        }
+        last = k;
+    }
+    for i in 0..runs.len().saturating_sub(1) {
+        let (upper, lower) = (
+            runs[i].first().is_some_and(|c| c.is_uppercase()),
+            runs[i + 1].first().is_some_and(|c| c.is_lowercase()),
+        );
+        if upper
+            && lower
+            && let Some(c) = runs[i].pop()
+        {
+            runs[i + 1].insert(0, c);
+        }
+    }
+    runs.into_iter().filter(|r| !r.is_empty()).map(|r| r.into_iter().collect()).collect()
 }
 
 /// describe.go `describeIngressV1`: class, default backend, TLS, the `Rules:` table of host,
@@ -1219,6 +1353,16 @@ pub fn get_events(events: &[Event], now: SimTime, opts: &GetOptions) -> KubectlO
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smart_labels_as_kubectl_writes_them() {
+        assert_eq!(smart_label("lastTransitionTime"), "Last Transition Time");
+        assert_eq!(smart_label("apiVersion"), "API Version");
+        assert_eq!(smart_label("uid"), "UID");
+        assert_eq!(smart_label("gatewayClassName"), "Gateway Class Name");
+        assert_eq!(smart_label("HTTPRoute"), "HTTP Route");
+        assert_eq!(smart_label("x.y"), "x.y");
+    }
 
     #[test]
     fn secret_lists_sizes_in_key_order_and_a_service_account_token_in_full() {

@@ -157,6 +157,12 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         Kind::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         Kind::ValidatingWebhookConfiguration => (&["NAME", "WEBHOOKS", "AGE"], &[]),
+        Kind::CustomResourceDefinition => (&["NAME", "CREATED AT"], &[]),
+        // The CRDs' additionalPrinterColumns (Description has priority 1: wide only).
+        Kind::GatewayClass => (&["NAME", "CONTROLLER", "ACCEPTED", "AGE"], &["DESCRIPTION"]),
+        Kind::Gateway => (&["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"], &[]),
+        Kind::HttpRoute => (&["NAME", "HOSTNAMES", "AGE"], &[]),
+        Kind::ReferenceGrant => (&["NAME", "AGE"], &[]),
         Kind::KubeProxyConfiguration | Kind::KubeletConfiguration => (&["NAME"], &[]),
     };
     let mut h = base.to_vec();
@@ -538,8 +544,64 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
         Object::ConfigMap(c) => vec![name, c.data_count().to_string(), created],
         Object::Secret(s) => vec![name, s.type_name().to_string(), s.data_count().to_string(), created],
         Object::ValidatingWebhookConfiguration(v) => vec![name, v.webhooks.len().to_string(), created],
+        Object::CustomResourceDefinition(c) => {
+            vec![name, c.metadata.creation_timestamp.clone().unwrap_or_default()]
+        }
+        Object::GatewayClass(c) => {
+            let mut r =
+                vec![name, c.spec.controller_name.clone(), condition_status(&c.status, "Accepted"), created];
+            if wide {
+                r.push(c.spec.description.clone().unwrap_or_default());
+            }
+            r
+        }
+        Object::Gateway(g) => {
+            // `.status.addresses[*].value`: the server's JSONPath printer joins with spaces.
+            let addrs: Vec<String> = g
+                .status
+                .as_ref()
+                .and_then(|s| s.get("addresses"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.get("value").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![
+                name,
+                g.spec.gateway_class_name.clone(),
+                addrs.join(" "),
+                condition_status(&g.status, "Programmed"),
+                created,
+            ]
+        }
+        Object::HttpRoute(r) => {
+            // `.spec.hostnames` of type string: the list printed as JSON.
+            let hosts = if r.spec.hostnames.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(&r.spec.hostnames).unwrap_or_default()
+            };
+            vec![name, hosts, created]
+        }
+        Object::ReferenceGrant(_) => vec![name, created],
         Object::KubeProxyConfiguration(_) | Object::KubeletConfiguration(_) => vec![name],
     }
+}
+
+/// `.status.conditions[?(@.type=="T")].status`, empty when there is none.
+fn condition_status(status: &Option<Value>, type_: &str) -> String {
+    status
+        .as_ref()
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(type_)))
+        .and_then(|c| c.get("status"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Renders rows with kubectl's tabwriter.
