@@ -27,7 +27,7 @@ use super::world::DnsState;
 use crate::dns::Transport;
 use crate::dns::coredns::ForwardPolicy;
 use crate::dns::message::{Message, frame_tcp, unframe_all, unframe_tcp};
-use crate::dns::server::{ForwardJob, Serving};
+use crate::dns::server::{Finish, ForwardJob, Serving};
 use crate::dns::upstream::{ResolverConfig, ResolverReply};
 
 /// plugin/pkg/proxy: how long one attempt waits for its answer (`readTimeout`).
@@ -152,7 +152,7 @@ impl DnsServerApp {
         AppReply::Respond(out)
     }
 
-    fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Vec<u8> {
+    fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Finish {
         let mut state = self.state.borrow_mut();
         let DnsState { process, view, caches, .. } = &mut *state;
         let cache = caches.entry(self.pod.clone()).or_default();
@@ -230,9 +230,14 @@ impl Application for DnsServerApp {
             self.pending.insert(token, w);
             return reply;
         }
-        let bytes = self.finish(&job, answer, ctx.now);
-        w.parts[w.current] = Part::Ready(bytes);
-        w.current += 1;
+        match self.finish(&job, answer, ctx.now) {
+            Finish::Reply(bytes) => {
+                w.parts[w.current] = Part::Ready(bytes);
+                w.current += 1;
+            }
+            // autopath's next step: a forward of its own (its deadline counts anew).
+            Finish::Forward(next) => w.parts[w.current] = Part::Job(next),
+        }
         self.advance(w, transport, ctx.now)
     }
 }

@@ -12,8 +12,9 @@
 //! the caller ([`CoreDns::forwards_live`], [`CoreDns::relay`]) to send as a packet.
 //! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
 //! with TC); `loadbalance` shuffles addresses from a seeded stream.
-//! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
+//! `autopath` ([`autopath`]) walks the search path of the client pod. Left out: wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
+pub mod autopath;
 pub mod cache;
 pub mod hosts;
 pub mod rewrite;
@@ -104,6 +105,8 @@ pub struct CoreDnsConfig {
     pub forwarders: Vec<Forwarder>,
     /// The `rewrite` plugin's name rules, in Corefile order (empty: no rewrite).
     pub rewrites: Vec<rewrite::NameRule>,
+    /// The `autopath` plugin (runs after `rewrite`, before `hosts`).
+    pub autopath: Option<autopath::AutopathConfig>,
 }
 
 /// One `forward FROM TO... { ... }` directive (plugin/forward setup.go `parseStanza`).
@@ -301,6 +304,7 @@ impl Default for CoreDnsConfig {
             node_nameservers: None,
             forwarders: vec![Forwarder::kubeadm()],
             rewrites: Vec::new(),
+            autopath: None,
         }
     }
 }
@@ -596,6 +600,48 @@ impl CoreDns<'_> {
                 (resp, forwarded)
             }
         }
+    }
+
+    /// The `autopath` plugin's walk for `query` from the pod at `client`: `None` when autopath
+    /// does not apply (not configured, the name outside its zones, no search path for the
+    /// client, the name not in its first element), `Some(Err(reply))` for the SERVFAIL of a
+    /// name that is the first element itself (TrimZone's "overshot qname").
+    pub fn autopath_walk(&self, query: &Message, client: IpAddr) -> Option<Result<autopath::Walk, Message>> {
+        let ap = self.config.autopath.as_ref()?;
+        let inner = self.inner_query(query);
+        let name = inner.question()?.name.clone();
+        if !ap.zones.iter().any(|z| name.is_subdomain_of(z)) {
+            return None;
+        }
+        let search = match ap.source {
+            autopath::SearchSource::Kubernetes => {
+                // kubernetes autopath.go: its own zones, `pods verified`, the pod by podIP.
+                let zone = self.matching_zone(&name)?;
+                if self.config.pods != PodMode::Verified {
+                    return None;
+                }
+                let pod = self.view.pods.iter().find(|p| p.ips.first() == Some(&client))?;
+                autopath::kubernetes_search(&pod.namespace, zone)
+            }
+        };
+        if !autopath::first_in_search_path(&name, &search) {
+            return None;
+        }
+        match autopath::Walk::new(&inner, &search) {
+            Some(w) => Some(Ok(w)),
+            None => {
+                let mut resp = self.skeleton(query);
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                Some(Err(resp))
+            }
+        }
+    }
+
+    /// One step of a walk: the chain after `autopath` for `query`, and whether it ended in a
+    /// forward sent as a packet.
+    pub fn resolve_step(&self, query: &Message) -> (Message, bool) {
+        self.resolve_inner(query, false)
     }
 
     /// The chain after `rewrite` (`check_zone`: a name outside the server block's zones is

@@ -18,11 +18,13 @@ use std::net::SocketAddrV4;
 use sha2::{Digest, Sha512};
 use sim_core::{SimDuration, SimTime};
 
+use super::coredns::autopath::{Step, Walk};
 use super::coredns::cache::DnsCache;
 use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
 use super::message::{Flags, Message, Rcode, RecordType};
+use super::name::Name;
 use super::resolver::Transport;
 use super::view::ClusterDnsView;
 
@@ -196,20 +198,38 @@ pub enum Serving {
     Forward(Box<ForwardJob>),
 }
 
-/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
-/// the upstream has answered (or has not, in time).
+/// What [`CoreDnsProcess::finish_forward`] leads to.
 #[derive(Clone, Debug)]
-pub struct ForwardJob {
+pub enum Finish {
+    /// The client's answer.
+    Reply(Vec<u8>),
+    /// The next step of an autopath walk, to send.
+    Forward(Box<ForwardJob>),
+}
+
+/// The client of a query, as CoreDNS answers and logs it.
+#[derive(Clone, Debug)]
+pub struct Client {
     /// The client's query.
     pub query: Message,
-    /// The query as the upstream is asked it (after `rewrite`).
-    pub upstream_query: Message,
     /// Its size on the wire (for the log line).
     pub request_len: usize,
     /// The client's transport.
     pub transport: Transport,
     /// The client as CoreDNS saw it.
     pub peer: SocketAddrV4,
+    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
+    pub arrived: SimTime,
+}
+
+/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
+/// the upstream has answered (or has not, in time).
+#[derive(Clone, Debug)]
+pub struct ForwardJob {
+    /// The client.
+    pub client: Client,
+    /// The query as the upstream is asked it (after `rewrite`; a step of an autopath walk).
+    pub upstream_query: Message,
     /// The settings of the server block that forwards it.
     pub config: CoreDnsConfig,
     /// The upstreams, in the written order (the caller orders them by `policy`).
@@ -220,14 +240,16 @@ pub struct ForwardJob {
     pub tcp: bool,
     /// `prefer_udp`: a truncated UDP answer is asked again over TCP.
     pub retry_truncated_over_tcp: bool,
-    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
-    pub arrived: SimTime,
+    /// The autopath walk this query is a step of.
+    pub walk: Option<Walk>,
 }
 
 impl CoreDnsProcess {
     /// Like [`serve`](Self::serve), but a query that the chain hands to `forward` (with
     /// simulated upstreams) comes back as a [`ForwardJob`] unless the cache plugin has its
-    /// answer; the cache is the pod's own, counted in simulated time.
+    /// answer; the cache is the pod's own, counted in simulated time. A query `autopath`
+    /// walks is answered here (from the cache, or when every step is answered in the
+    /// process) or becomes a job for the step that goes to `forward`.
     #[allow(clippy::too_many_arguments)]
     pub fn serve_or_forward(
         &mut self,
@@ -245,50 +267,120 @@ impl CoreDnsProcess {
             .as_ref()
             .and_then(|q| q.question())
             .and_then(|q| setup.server_for(&q.name, 53).map(|s| (s, q.name.clone())));
+        let client =
+            Client { query: Message::default(), request_len: request.len(), transport, peer, arrived: now };
+        let mut walked = None;
         let job = match (&query, server) {
             (Some(q), Some((s, name))) => {
                 let core = CoreDns { config: &s.config, view };
-                // forward matches the name as `rewrite` left it.
-                let inner = core.inner_query(q);
-                let asked = inner.question().map_or(name, |iq| iq.name.clone());
-                match core.forwarder(&asked).filter(|_| core.forwards_live(q)) {
-                    Some(f) => {
-                        let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
-                        Some(ForwardJob {
-                            upstream_query: inner.clone(),
-                            query: q.clone(),
-                            request_len: request.len(),
-                            transport,
-                            peer,
-                            config: s.config.clone(),
-                            upstreams: f.addresses(nameservers),
-                            policy: f.policy,
-                            tcp: f.force_tcp || (transport == Transport::Tcp && !f.prefer_udp),
-                            retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
-                            arrived: now,
-                        })
+                let client = Client { query: q.clone(), ..client.clone() };
+                match core.autopath_walk(q, std::net::IpAddr::V4(*peer.ip())) {
+                    Some(walk) => {
+                        walked = Some((walk, s.config.clone(), client));
+                        None
                     }
-                    None => None,
+                    None => {
+                        // forward matches the name as `rewrite` left it.
+                        let inner = core.inner_query(q);
+                        let asked = inner.question().map_or(name, |iq| iq.name.clone());
+                        if core.forwards_live(q) {
+                            forward_job(&core, &client, inner.clone(), &asked, None)
+                        } else {
+                            None
+                        }
+                    }
                 }
             }
             _ => None,
         };
+        if let Some((walk, config, client)) = walked {
+            return Ok(self.autopath(pod, walk, config, client, view, cache, now));
+        }
         let Some(job) = job else {
             return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
         };
         if job.config.cache.is_some()
-            && let Some(hit) = cache.lookup(&job.query, now)
+            && let Some(hit) = cache.lookup(&job.client.query, now)
         {
-            return Ok(Serving::Reply(self.reply_to(pod, &job, hit, now)));
+            return Ok(Serving::Reply(self.reply_to(pod, &job.config, &job.client, hit, now)));
         }
+        Ok(self.start(pod, job, view, cache, now))
+    }
+
+    /// A query autopath walks: the cache (it runs before autopath), then the steps.
+    #[allow(clippy::too_many_arguments)]
+    fn autopath(
+        &mut self,
+        pod: &str,
+        walk: Result<Walk, Message>,
+        config: CoreDnsConfig,
+        client: Client,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        if config.cache.is_some()
+            && let Some(hit) = cache.lookup(&client.query, now)
+        {
+            return Serving::Reply(self.reply_to(pod, &config, &client, hit, now));
+        }
+        let mut walk = match walk {
+            Ok(w) => w,
+            Err(servfail) => return Serving::Reply(self.reply_to(pod, &config, &client, servfail, now)),
+        };
+        let core = CoreDns { config: &config, view };
+        let step = walk.run(&core);
+        self.walk_step(pod, &config, client, walk, step, view, cache, now)
+    }
+
+    /// Where a walk's step leads: a job for its forward, or the client's answer.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_step(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: Client,
+        walk: Walk,
+        step: Step,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        let core = CoreDns { config, view };
+        match step {
+            Step::Forward(q) => {
+                let name = q.question().map(|qq| qq.name.clone()).unwrap_or_default();
+                match forward_job(&core, &client, q, &name, Some(walk)) {
+                    Some(job) => self.start(pod, job, view, cache, now),
+                    None => Serving::Reply(self.answer_walked(pod, config, &client, None, view, cache, now)),
+                }
+            }
+            Step::Done(m) => Serving::Reply(self.answer_walked(pod, config, &client, m, view, cache, now)),
+        }
+    }
+
+    /// A job ready to go: forwarded, or SERVFAIL at once when it has no upstream.
+    fn start(
+        &mut self,
+        pod: &str,
+        job: ForwardJob,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
         if job.upstreams.is_empty() {
-            return Ok(Serving::Reply(self.finish_forward(pod, &job, None, view, cache, now)));
+            return match self.finish_forward(pod, &job, None, view, cache, now) {
+                Finish::Reply(bytes) => Serving::Reply(bytes),
+                Finish::Forward(next) => Serving::Forward(next),
+            };
         }
-        Ok(Serving::Forward(Box::new(job)))
+        Serving::Forward(Box::new(job))
     }
 
     /// The answer to a forwarded query: the upstream's reply (`None`: none came in time, so
-    /// SERVFAIL), stored in the pod's cache, sized for the client, logged.
+    /// SERVFAIL), stored in the pod's cache, sized for the client, logged. For a step of an
+    /// autopath walk, the walk goes on: the next step that goes to `forward` comes back as
+    /// a job.
     pub fn finish_forward(
         &mut self,
         pod: &str,
@@ -297,30 +389,61 @@ impl CoreDnsProcess {
         view: &ClusterDnsView,
         cache: &mut DnsCache,
         now: SimTime,
-    ) -> Vec<u8> {
+    ) -> Finish {
         let core = CoreDns { config: &job.config, view };
-        let mut reply = core.relay(&job.query, upstream);
-        if let Some(max) = job.config.cache {
-            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
-            cache.store(&job.query, &reply, now, ttl);
+        if let Some(walk) = &job.walk {
+            let mut walk = walk.clone();
+            let step = walk.forwarded(&core, upstream);
+            return match self.walk_step(pod, &job.config, job.client.clone(), walk, step, view, cache, now) {
+                Serving::Reply(bytes) => Finish::Reply(bytes),
+                Serving::Forward(next) => Finish::Forward(next),
+            };
         }
-        self.reply_to(pod, job, reply, now)
+        Finish::Reply(self.answer_walked(pod, &job.config, &job.client, upstream, view, cache, now))
     }
 
-    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message, now: SimTime) -> Vec<u8> {
-        let bytes = match job.transport {
-            Transport::Udp => super::coredns::wire_reply(&job.query, reply),
+    /// The client's answer from the chain's last word (`None`: SERVFAIL): cached, sized, logged.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_walked(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: &Client,
+        answer: Option<Message>,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let core = CoreDns { config, view };
+        let mut reply = core.relay(&client.query, answer);
+        if let Some(max) = config.cache {
+            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
+            cache.store(&client.query, &reply, now, ttl);
+        }
+        self.reply_to(pod, config, client, reply, now)
+    }
+
+    fn reply_to(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: &Client,
+        reply: Message,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let bytes = match client.transport {
+            Transport::Udp => super::coredns::wire_reply(&client.query, reply),
             Transport::Tcp => reply.encode(),
         };
-        if job.config.log
+        if config.log
             && let Ok(sent) = Message::decode(&bytes)
         {
-            let took = now.saturating_since(job.arrived) + SERVE_TIME;
+            let took = now.saturating_since(client.arrived) + SERVE_TIME;
             let line = log_line(
-                job.peer,
-                job.transport,
-                &job.query,
-                job.request_len,
+                client.peer,
+                client.transport,
+                &client.query,
+                client.request_len,
                 &sent,
                 bytes.len(),
                 &seconds(took),
@@ -329,6 +452,29 @@ impl CoreDnsProcess {
         }
         bytes
     }
+}
+
+/// The job that sends `upstream_query` (whose name is `asked`) with the forward directive
+/// that handles it.
+fn forward_job(
+    core: &CoreDns<'_>,
+    client: &Client,
+    upstream_query: Message,
+    asked: &Name,
+    walk: Option<Walk>,
+) -> Option<ForwardJob> {
+    let f = core.forwarder(asked)?;
+    let nameservers = core.config.node_nameservers.as_deref().unwrap_or_default();
+    Some(ForwardJob {
+        upstream_query,
+        client: client.clone(),
+        config: core.config.clone(),
+        upstreams: f.addresses(nameservers),
+        policy: f.policy,
+        tcp: f.force_tcp || (client.transport == Transport::Tcp && !f.prefer_udp),
+        retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
+        walk,
+    })
 }
 
 fn load(text: &str, base: &CoreDnsConfig) -> Result<CorefileSetup, CorefileError> {
@@ -435,7 +581,6 @@ fn log_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::name::Name;
     use crate::dns::view::DnsService;
 
     fn view() -> ClusterDnsView {

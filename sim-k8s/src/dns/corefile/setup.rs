@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
+use crate::dns::coredns::autopath::{AutopathConfig, SearchSource};
 use crate::dns::coredns::hosts::HostsConfig;
 use crate::dns::coredns::rewrite;
 use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
@@ -73,18 +74,33 @@ impl std::fmt::Display for ServerKey {
     }
 }
 
-/// Something in the Corefile that CoreDNS accepts and netsim does not model.
+/// Something in the Corefile that CoreDNS accepts and netsim does not model, or that CoreDNS
+/// accepts and silently does nothing with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     /// Line in the Corefile.
     pub line: usize,
     /// What is not simulated (`plugin/prometheus`, `plugin/forward: policy`).
     pub what: String,
+    /// Which of the two.
+    pub kind: NoticeKind,
+}
+
+/// What a [`Notice`] says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// netsim does not model it.
+    NotSimulated,
+    /// CoreDNS runs it and it does nothing, for this reason (CoreDNS logs nothing).
+    NoEffect(String),
 }
 
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {} is not simulated", self.line, self.what)
+        match &self.kind {
+            NoticeKind::NotSimulated => write!(f, "line {}: {} is not simulated", self.line, self.what),
+            NoticeKind::NoEffect(why) => write!(f, "line {}: {} has no effect: {why}", self.line, self.what),
+        }
     }
 }
 
@@ -259,6 +275,7 @@ fn setup_block(
         forward: None,
         forwarders: Vec::new(),
         rewrites: Vec::new(),
+        autopath: None,
         log: false,
         hosts: None,
         ..base.clone()
@@ -274,7 +291,8 @@ fn setup_block(
             }
             Ok(())
         };
-        let mut note = |line: usize, what: String| notices.push(Notice { line, what });
+        let mut note =
+            |line: usize, what: String| notices.push(Notice { line, what, kind: NoticeKind::NotSimulated });
         match *plugin {
             "kubernetes" => {
                 once(&uses)?;
@@ -323,6 +341,11 @@ fn setup_block(
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
             }
+            "autopath" => {
+                if let Some(d) = uses.last() {
+                    autopath(d, block, &keys, &mut config, notices)?;
+                }
+            }
             "rewrite" => {
                 for d in &uses {
                     // setup.go `rewriteParse`: a rule on the line, or its tokens in a block.
@@ -346,7 +369,84 @@ fn setup_block(
             }
         }
     }
+    if let Some(ap) = &config.autopath
+        && ap.source == SearchSource::Kubernetes
+        && config.kubernetes
+        && config.pods != PodMode::Verified
+        && let Some(d) = block.directives.iter().rev().find(|d| d.name == "autopath")
+    {
+        notices.push(Notice {
+            line: d.line,
+            what: "plugin/autopath @kubernetes".to_string(),
+            kind: NoticeKind::NoEffect(
+                "the kubernetes plugin gives a search path only with `pods verified`".to_string(),
+            ),
+        });
+    }
     Ok(Server { keys, chain, config })
+}
+
+/// plugin/autopath setup.go `autoPathParse` and its OnStartup check: `autopath [ZONE...]
+/// RESOLV-CONF`, where RESOLV-CONF is `@PLUGIN` (a plugin of this server block that gives a
+/// search path: `kubernetes`) or a file.
+fn autopath(
+    d: &Directive,
+    block: &ServerBlock,
+    keys: &[ServerKey],
+    config: &mut CoreDnsConfig,
+    notices: &mut Vec<Notice>,
+) -> Result<(), CorefileError> {
+    const P: &str = "autopath";
+    let Some((resolv, zone_args)) = d.args.split_last() else {
+        return Err(plain(P, "no resolv-conf specified".to_string()));
+    };
+    let mut zones = Vec::new();
+    for z in zone_args {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let Some(plugin) = resolv.strip_prefix('@') else {
+        // The CoreDNS container's only resolv.conf is the node's, which has no search line:
+        // autopath then asks the name as it is, and nothing changes.
+        if resolv == "/etc/resolv.conf" {
+            notices.push(Notice {
+                line: d.line,
+                what: format!("plugin/autopath {resolv}"),
+                kind: NoticeKind::NoEffect("the file has no search domains".to_string()),
+            });
+            return Ok(());
+        }
+        return Err(plain(
+            P,
+            format!("failed to parse \"{resolv}\": open {resolv}: no such file or directory"),
+        ));
+    };
+    // OnStartup: a plugin that is not in the block gives no handler, and autopath nothing.
+    if !block.directives.iter().any(|x| x.name == plugin) {
+        notices.push(Notice {
+            line: d.line,
+            what: format!("plugin/autopath {resolv}"),
+            kind: NoticeKind::NoEffect(format!("no plugin/{plugin} in this server block")),
+        });
+        return Ok(());
+    }
+    match plugin {
+        "kubernetes" => {
+            config.autopath = Some(AutopathConfig { zones, source: SearchSource::Kubernetes });
+            Ok(())
+        }
+        "erratic" => {
+            notices.push(Notice {
+                line: d.line,
+                what: "plugin/autopath @erratic".to_string(),
+                kind: NoticeKind::NotSimulated,
+            });
+            Ok(())
+        }
+        other => Err(plain(P, format!("{other} does not implement the AutoPather interface"))),
+    }
 }
 
 /// plugin/kubernetes setup.go `ParseStanza`.
