@@ -18,6 +18,7 @@ pub mod autopath;
 pub mod cache;
 pub mod hosts;
 pub mod rewrite;
+pub mod template;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -107,6 +108,8 @@ pub struct CoreDnsConfig {
     pub rewrites: Vec<rewrite::NameRule>,
     /// The `autopath` plugin (runs after `rewrite`, before `hosts`).
     pub autopath: Option<autopath::AutopathConfig>,
+    /// The `template` directives, in Corefile order (after `autopath`, before `hosts`).
+    pub templates: Vec<template::Template>,
 }
 
 /// One `forward FROM TO... { ... }` directive (plugin/forward setup.go `parseStanza`).
@@ -305,6 +308,7 @@ impl Default for CoreDnsConfig {
             forwarders: vec![Forwarder::kubeadm()],
             rewrites: Vec::new(),
             autopath: None,
+            templates: Vec::new(),
         }
     }
 }
@@ -663,6 +667,22 @@ impl CoreDns<'_> {
             resp.header.rcode = Rcode::Refused;
             return (resp, false);
         }
+        match template::serve(&cfg.templates, &q.name, q.qtype, q.qclass, "") {
+            template::TemplateAnswer::Next => {}
+            template::TemplateAnswer::ServFail => {
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                return (resp, false);
+            }
+            template::TemplateAnswer::Reply { rcode, mut answers, authority, additional, lookups } => {
+                for target in lookups {
+                    answers.extend(self.lookup(&target, q.qtype));
+                }
+                template::fill(&mut resp, rcode, answers, authority, additional);
+                self.edns(query, &mut resp);
+                return (resp, false);
+            }
+        }
         let mut forwarded = false;
         match cfg.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(&q.name, q.qtype)) {
             hosts::HostsAnswer::Records(answers) => {
@@ -674,6 +694,25 @@ impl CoreDns<'_> {
         }
         self.edns(query, &mut resp);
         (resp, forwarded)
+    }
+
+    /// plugin/pkg/upstream `Lookup` of a CNAME target for the template plugin: the target's
+    /// answers from the chain after `template` (hosts, kubernetes), or from the upstream's
+    /// data when it would be forwarded.
+    fn lookup(&self, target: &Name, qtype: RecordType) -> Vec<Record> {
+        let q = Message::query(0, target.clone(), qtype);
+        let Some(question) = q.question() else { return Vec::new() };
+        let mut resp = self.skeleton(&q);
+        let forwarded =
+            match self.config.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(target, qtype)) {
+                hosts::HostsAnswer::Records(answers) => {
+                    resp.answers = answers;
+                    false
+                }
+                hosts::HostsAnswer::ServFail => false,
+                hosts::HostsAnswer::Next => self.after_hosts(question, &mut resp),
+            };
+        if forwarded { self.config.upstream.resolve(target, qtype).1 } else { resp.answers }
     }
 
     /// The chain after `hosts`: kubernetes, then forward; true when the query is to be sent to

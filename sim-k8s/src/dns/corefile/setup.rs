@@ -21,7 +21,10 @@ use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
 use crate::dns::coredns::autopath::{AutopathConfig, SearchSource};
 use crate::dns::coredns::hosts::HostsConfig;
 use crate::dns::coredns::rewrite;
+use crate::dns::coredns::template::gotmpl::Template as GoTemplate;
+use crate::dns::coredns::template::{Class, Pattern as TemplatePattern, Template};
 use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
+use crate::dns::message::{Rcode, RecordType};
 use crate::dns::name::Name;
 
 /// The transport of a server block key (`dns://` unless written otherwise).
@@ -276,6 +279,7 @@ fn setup_block(
         forwarders: Vec::new(),
         rewrites: Vec::new(),
         autopath: None,
+        templates: Vec::new(),
         log: false,
         hosts: None,
         ..base.clone()
@@ -341,6 +345,12 @@ fn setup_block(
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
             }
+            "template" => {
+                for d in &uses {
+                    let t = template(file, d, &keys, &mut note)?;
+                    config.templates.push(t);
+                }
+            }
             "autopath" => {
                 if let Some(d) = uses.last() {
                     autopath(d, block, &keys, &mut config, notices)?;
@@ -384,6 +394,146 @@ fn setup_block(
         });
     }
     Ok(Server { keys, chain, config })
+}
+
+/// plugin/template setup.go `templateParse` for one directive.
+fn template(
+    file: &str,
+    d: &Directive,
+    keys: &[ServerKey],
+    note: &mut impl FnMut(usize, String),
+) -> Result<Template, CorefileError> {
+    const P: &str = "template";
+    let Some(class) = d.args.first() else { return Err(arg_err(file, P, d.line, &d.name)) };
+    let class = Class::from_mnemonic(class)
+        .ok_or_else(|| located(file, P, d.line, &format!("invalid query class {class}")))?;
+    let Some(qtype) = d.args.get(1) else { return Err(arg_err(file, P, d.line, &d.args[0])) };
+    // dns.StringToType: upper-case mnemonics only.
+    let rtype = RecordType::from_mnemonic(qtype)
+        .filter(|_| qtype.chars().all(|c| !c.is_ascii_lowercase()))
+        .ok_or_else(|| located(file, P, d.line, &format!("invalid RR class {qtype}")))?;
+    let mut zones = Vec::new();
+    for z in &d.args[2..] {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let mut t = Template {
+        zones,
+        class,
+        qtype: rtype,
+        regex: Vec::new(),
+        answer: Vec::new(),
+        additional: Vec::new(),
+        authority: Vec::new(),
+        rcode: Rcode::NoError,
+        fallthrough: None,
+    };
+    for o in d.block.iter().flatten() {
+        let args = &o.args;
+        let last = args.last().map_or(o.name.as_str(), String::as_str);
+        match o.name.as_str() {
+            "match" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                for r in args {
+                    if r.len() > 10_000 {
+                        let msg = format!("regex pattern too long: {} > 10000", r.len());
+                        return Err(located(file, P, o.line, &msg));
+                    }
+                    let re = regex::Regex::new(r).map_err(|e| {
+                        let msg = format!("could not parse regex: {r}, {}", go_regex_error(r, &e));
+                        located(file, P, o.line, &msg)
+                    })?;
+                    t.regex.push(TemplatePattern(re));
+                }
+            }
+            section @ ("answer" | "additional" | "authority") => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                for a in args {
+                    let tmpl = GoTemplate::parse(section, a).map_err(|e| {
+                        let newline = if section == "answer" { "" } else { "\n" };
+                        located(file, P, o.line, &format!("could not compile template: {last}, {e}{newline}"))
+                    })?;
+                    if let Some(u) = tmpl.unsupported() {
+                        note(o.line, format!("plugin/template: the action {{{{ {u} }}}}"));
+                    }
+                    match section {
+                        "answer" => t.answer.push(tmpl),
+                        "additional" => t.additional.push(tmpl),
+                        _ => t.authority.push(tmpl),
+                    }
+                }
+            }
+            "rcode" => {
+                let Some(code) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                t.rcode = rcode_from_string(code)
+                    .ok_or_else(|| located(file, P, o.line, &format!("unknown rcode {code}")))?;
+            }
+            "fallthrough" => {
+                let mut zs = Vec::new();
+                for z in args {
+                    zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+                }
+                t.fallthrough = Some(zs);
+            }
+            "ederror" => {
+                if args.is_empty() || args.len() > 2 {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                if args[0].parse::<u16>().is_err() {
+                    let msg = format!(
+                        "error parsing extended DNS error code {last}, strconv.ParseUint: parsing \"{}\": invalid syntax\n",
+                        args[0]
+                    );
+                    return Err(located(file, P, o.line, &msg));
+                }
+                note(o.line, "plugin/template: ederror".to_string());
+            }
+            "var" | "expr" => note(o.line, format!("plugin/template: {}", o.name)),
+            // "remove soon": read and dropped by CoreDNS itself.
+            "upstream" => {}
+            _ => return Err(arg_err(file, P, o.line, &o.name)),
+        }
+    }
+    if t.regex.is_empty() {
+        t.regex.push(TemplatePattern(regex::Regex::new(".*").map_err(|e| plain(P, e.to_string()))?));
+    }
+    Ok(t)
+}
+
+/// `dns.StringToRcode`.
+fn rcode_from_string(s: &str) -> Option<Rcode> {
+    Some(match s {
+        "NOERROR" => Rcode::NoError,
+        "FORMERR" => Rcode::FormErr,
+        "SERVFAIL" => Rcode::ServFail,
+        "NXDOMAIN" => Rcode::NxDomain,
+        "NOTIMP" => Rcode::NotImp,
+        "REFUSED" => Rcode::Refused,
+        "YXDOMAIN" => Rcode::Other(6),
+        "YXRRSET" => Rcode::Other(7),
+        "NXRRSET" => Rcode::Other(8),
+        "NOTAUTH" => Rcode::Other(9),
+        "NOTZONE" => Rcode::Other(10),
+        _ => return None,
+    })
+}
+
+/// Go regexp's error text for what the regex crate refused (`error parsing regexp: ...`).
+fn go_regex_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    if text.contains("unclosed group") {
+        return format!("error parsing regexp: missing closing ): `{pattern}`");
+    }
+    if text.contains("unopened group") {
+        return format!("error parsing regexp: unexpected ): `{pattern}`");
+    }
+    format!("error parsing regexp: invalid syntax: `{pattern}`")
 }
 
 /// plugin/autopath setup.go `autoPathParse` and its OnStartup check: `autopath [ZONE...]
