@@ -164,6 +164,8 @@ pub struct DnsState {
     pub caches: BTreeMap<String, crate::dns::coredns::cache::DnsCache>,
     /// Each CoreDNS pod's `round_robin` position, by pod.
     pub round_robin: BTreeMap<String, usize>,
+    /// Each CoreDNS pod's health-check state of its upstreams, by pod and upstream.
+    pub health: BTreeMap<(String, std::net::SocketAddrV4), super::dns_apps::UpstreamHealth>,
 }
 
 impl DnsState {
@@ -174,6 +176,7 @@ impl DnsState {
             view: ClusterDnsView::default(),
             caches: BTreeMap::new(),
             round_robin: BTreeMap::new(),
+            health: BTreeMap::new(),
         }
     }
 }

@@ -126,6 +126,34 @@ pub struct Forwarder {
     pub prefer_udp: bool,
     /// `policy` (default `random`).
     pub policy: ForwardPolicy,
+    /// `max_fails` (default 2): an upstream whose health checks failed more often than this
+    /// in a row is down; 0 turns health checking off.
+    pub max_fails: u32,
+    /// `health_check`: how the probes are sent.
+    pub health_check: HealthCheck,
+}
+
+/// forward's `health_check INTERVAL [no_rec] [domain NAME]` (plugin/pkg/proxy health.go): a
+/// failed query starts probes of its upstream, `NAME IN NS` over UDP with a 1 s read timeout,
+/// every interval after a failed one until one is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// The pause after a failed probe (default 0.5 s).
+    pub interval: sim_core::SimDuration,
+    /// The name asked (default `.`).
+    pub domain: Name,
+    /// The probe's RD bit (`no_rec` clears it).
+    pub recursion_desired: bool,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            interval: sim_core::SimDuration::from_millis(500),
+            domain: Name::root(),
+            recursion_desired: true,
+        }
+    }
 }
 
 /// A forward destination.
@@ -158,6 +186,8 @@ impl Forwarder {
             force_tcp: false,
             prefer_udp: false,
             policy: ForwardPolicy::Random,
+            max_fails: 2,
+            health_check: HealthCheck::default(),
         }
     }
 

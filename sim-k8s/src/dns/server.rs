@@ -20,7 +20,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::coredns::autopath::{Step, Walk};
 use super::coredns::cache::DnsCache;
-use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, KUBEADM_COREFILE, ServerDrop};
+use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, HealthCheck, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
 use super::message::{Flags, Message, Rcode, RecordType};
@@ -242,6 +242,10 @@ pub struct ForwardJob {
     pub retry_truncated_over_tcp: bool,
     /// The autopath walk this query is a step of.
     pub walk: Option<Walk>,
+    /// The forward directive's `max_fails`.
+    pub max_fails: u32,
+    /// The forward directive's `health_check`.
+    pub health_check: HealthCheck,
 }
 
 impl CoreDnsProcess {
@@ -474,6 +478,8 @@ fn forward_job(
         tcp: f.force_tcp || (client.transport == Transport::Tcp && !f.prefer_udp),
         retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
         walk,
+        max_fails: f.max_fails,
+        health_check: f.health_check.clone(),
     })
 }
 

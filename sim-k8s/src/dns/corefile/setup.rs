@@ -822,21 +822,52 @@ fn forward(
     for o in d.block.iter().flatten() {
         let args = &o.args;
         match o.name.as_str() {
-            "max_concurrent" | "max_fails" | "expire" | "health_check" | "tls_servername" => {
+            "max_concurrent" | "max_fails" | "expire" | "tls_servername" => {
                 if args.is_empty() {
                     return Err(arg_err(file, P, o.line, &o.name));
                 }
                 if o.name == "max_concurrent" || o.name == "max_fails" {
-                    let n: Result<u32, _> = args[0].parse();
-                    if n.is_err() {
+                    let n: Result<i64, _> = args[0].parse();
+                    let Ok(n) = n else {
                         return Err(plain(
                             P,
                             format!("strconv.Atoi: parsing \"{}\": invalid syntax", args[0]),
                         ));
+                    };
+                    if n < 0 {
+                        return Err(plain(P, format!("{} can't be negative: {n}", o.name)));
+                    }
+                    if o.name == "max_fails" {
+                        fwd.max_fails = u32::try_from(n).unwrap_or(u32::MAX);
+                        if !live {
+                            note(o.line, "plugin/forward: max_fails".to_string());
+                        }
+                    }
+                } else {
+                    note(o.line, format!("plugin/forward: {}", o.name));
+                }
+            }
+            "health_check" => {
+                let Some(text) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let interval = parse_go_duration(text)
+                    .ok_or_else(|| plain(P, format!("time: invalid duration \"{text}\"")))?;
+                fwd.health_check.interval = interval;
+                fwd.health_check.domain = Name::root();
+                let mut rest = args[1..].iter();
+                while let Some(opt) = rest.next() {
+                    match opt.as_str() {
+                        "no_rec" => fwd.health_check.recursion_desired = false,
+                        "domain" => {
+                            let Some(d) = rest.next() else { return Err(arg_err(file, P, o.line, opt)) };
+                            fwd.health_check.domain = Name::parse(d)
+                                .map_err(|_| plain(P, format!("health_check: invalid domain name {d}")))?
+                                .to_lowercase();
+                        }
+                        other => return Err(plain(P, format!("health_check: unknown option {other}"))),
                     }
                 }
-                if o.name != "max_concurrent" {
-                    note(o.line, format!("plugin/forward: {}", o.name));
+                if !live {
+                    note(o.line, "plugin/forward: health_check".to_string());
                 }
             }
             "policy" => match args.first().map(String::as_str) {
@@ -939,18 +970,27 @@ fn reload(file: &str, d: &Directive) -> Result<SimDuration, CorefileError> {
     Ok(interval)
 }
 
-/// A Go duration of whole units (`30s`, `1m`, `1m30s`, `500ms`).
+/// A Go duration (`time.ParseDuration`): numbers with units, fractions allowed (`30s`, `1m30s`,
+/// `500ms`, `0.5s`).
 fn parse_go_duration(text: &str) -> Option<SimDuration> {
     let mut total: u64 = 0;
     let mut rest = text;
     if rest.is_empty() {
         return None;
     }
+    if rest == "0" {
+        return Some(SimDuration::ZERO);
+    }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let n: u64 = rest[..digits].parse().ok()?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let number = &rest[..digits];
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let n: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let nanos: u64 = match &rest[..unit_len] {
             "h" => 3_600_000_000_000,
             "m" => 60_000_000_000,
@@ -961,6 +1001,15 @@ fn parse_go_duration(text: &str) -> Option<SimDuration> {
             _ => return None,
         };
         total = total.checked_add(n.checked_mul(nanos)?)?;
+        // The fraction, to the nanosecond.
+        let mut scale = nanos;
+        for d in frac.bytes() {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            scale /= 10;
+            total = total.checked_add(u64::from(d - b'0') * scale)?;
+        }
         rest = &rest[unit_len..];
     }
     Some(SimDuration::from_nanos(total))
