@@ -672,6 +672,23 @@ impl CoreDns<'_> {
         }
     }
 
+    /// The target an A or AAAA answer's last CNAME points to when nothing in the answer
+    /// resolves it and it lies outside the kubernetes zones: the kubernetes plugin's
+    /// ExternalName, whose target CoreDNS looks up through its own server (backend_lookup.go
+    /// `A`: the CNAME, then the lookup's answers). Only with simulated upstream hosts.
+    pub fn dangling_cname(&self, query: &Message, reply: &Message) -> Option<Name> {
+        self.config.node_nameservers.as_ref()?;
+        let q = query.question()?;
+        if !matches!(q.qtype, RecordType::A | RecordType::Aaaa) || reply.header.rcode != Rcode::NoError {
+            return None;
+        }
+        let RData::Cname(target) = &reply.answers.last()?.data else { return None };
+        if self.matching_zone(target).is_some() {
+            return None;
+        }
+        Some(target.clone())
+    }
+
     /// One step of a walk: the chain after `autopath` for `query`, and whether it ended in a
     /// forward sent as a packet.
     pub fn resolve_step(&self, query: &Message) -> (Message, bool) {
@@ -1113,10 +1130,14 @@ impl CoreDns<'_> {
                         }
                         continue;
                     }
-                    // Outside the zone: CoreDNS asks its upstream (the forward plugin).
-                    let (_, upstream) = self.config.upstream.resolve(&target, qtype);
+                    // Outside the zone: CoreDNS looks the target up through its own server
+                    // (plugin/pkg/upstream). With simulated upstream hosts that may be a
+                    // packet, which the caller sends ([`CoreDns::dangling_cname`]); otherwise
+                    // the upstream's data answers here.
                     records.push(cname);
-                    records.extend(upstream);
+                    if self.config.node_nameservers.is_none() {
+                        records.extend(self.config.upstream.resolve(&target, qtype).1);
+                    }
                 }
                 Host::Ip(ip) => {
                     let fits = matches!(

@@ -246,6 +246,17 @@ pub struct ForwardJob {
     pub max_fails: u32,
     /// The forward directive's `health_check`.
     pub health_check: HealthCheck,
+    /// The lookup of a CNAME target this query is (its answers complete that reply).
+    pub lookup: Option<Box<Lookup>>,
+}
+
+/// An answer waiting for the lookup of its CNAME's target.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The answer so far (ending in the CNAME).
+    pub partial: Message,
+    /// The settings of the server block that answers the client.
+    pub config: CoreDnsConfig,
 }
 
 impl CoreDnsProcess {
@@ -274,7 +285,7 @@ impl CoreDnsProcess {
         let client =
             Client { query: Message::default(), request_len: request.len(), transport, peer, arrived: now };
         let mut walked = None;
-        let job = match (&query, server) {
+        let job = match (&query, server.clone()) {
             (Some(q), Some((s, name))) => {
                 let core = CoreDns { config: &s.config, view };
                 let client = Client { query: q.clone(), ..client.clone() };
@@ -301,6 +312,15 @@ impl CoreDnsProcess {
             return Ok(self.autopath(pod, walk, config, client, view, cache, now));
         }
         let Some(job) = job else {
+            if let (Some(q), Some((s, _))) = (&query, server) {
+                let core = CoreDns { config: &s.config, view };
+                let reply = core.answer(q);
+                if let Some(target) = core.dangling_cname(q, &reply) {
+                    let config = s.config.clone();
+                    let client = Client { query: q.clone(), ..client };
+                    return Ok(self.look_up(pod, &config, client, reply, &target, view, cache, now));
+                }
+            }
             return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
         };
         if job.config.cache.is_some()
@@ -363,6 +383,43 @@ impl CoreDnsProcess {
         }
     }
 
+    /// plugin/pkg/upstream `Lookup` of `target` for `partial` (an answer ending in a CNAME to
+    /// it): the query goes through the server like a client's — the server block for the
+    /// name, its chain, a forward as a packet — and its answers follow the CNAME.
+    #[allow(clippy::too_many_arguments)]
+    fn look_up(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: Client,
+        partial: Message,
+        target: &Name,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        let qtype = client.query.question().map_or(RecordType::A, |q| q.qtype);
+        // `SetQuestion`: rd, no EDNS.
+        let lookup = Message::query(client.query.header.id, target.clone(), qtype);
+        let server = self.running.as_ref().ok().and_then(|s| s.server_for(target, 53)).cloned();
+        let Some(server) = server else {
+            return Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now));
+        };
+        let core = CoreDns { config: &server.config, view };
+        if core.forwards_live(&lookup) {
+            let inner = core.inner_query(&lookup);
+            let asked = inner.question().map_or_else(|| target.clone(), |q| q.name.clone());
+            if let Some(mut job) = forward_job(&core, &client, inner, &asked, None) {
+                job.lookup = Some(Box::new(Lookup { partial, config: config.clone() }));
+                return self.start(pod, job, view, cache, now);
+            }
+            return Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now));
+        }
+        let mut partial = partial;
+        partial.answers.extend(core.answer(&lookup).answers);
+        Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now))
+    }
+
     /// A job ready to go: forwarded, or SERVFAIL at once when it has no upstream.
     fn start(
         &mut self,
@@ -394,6 +451,20 @@ impl CoreDnsProcess {
         cache: &mut DnsCache,
         now: SimTime,
     ) -> Finish {
+        if let Some(lookup) = &job.lookup {
+            // The lookup's answers (none when it failed) after the CNAME.
+            let mut reply = lookup.partial.clone();
+            reply.answers.extend(upstream.map(|m| m.answers).unwrap_or_default());
+            return Finish::Reply(self.answer_walked(
+                pod,
+                &lookup.config,
+                &job.client,
+                Some(reply),
+                view,
+                cache,
+                now,
+            ));
+        }
         let core = CoreDns { config: &job.config, view };
         if let Some(walk) = &job.walk {
             let mut walk = walk.clone();
@@ -480,6 +551,7 @@ fn forward_job(
         walk,
         max_fails: f.max_fails,
         health_check: f.health_check.clone(),
+        lookup: None,
     })
 }
 
