@@ -6,12 +6,14 @@
 //! count or unexpected line ending after '.'`).
 //!
 //! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
-//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM zone),
-//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `reload` (its
-//! interval, read by the world).
+//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM
+//! zone, TO list, `policy`, `force_tcp`, `prefer_udp`, `max_fails`, `health_check`),
+//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `rewrite` (name
+//! rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
-//! (`prometheus`, `health`, `ready`, `loop`, forward's `max_fails`/`policy`/`health_check`,
-//! cache's `prefetch`/`serve_stale`, …), never dropped silently.
+//! (`prometheus`, `health`, `ready`, `loop`, forward's `expire`, cache's
+//! `prefetch`/`serve_stale`, …), never dropped silently; so is what CoreDNS accepts and then
+//! does nothing with (`autopath @kubernetes` without `pods verified`).
 
 use std::net::IpAddr;
 
@@ -1101,6 +1103,70 @@ mod tests {
         assert_eq!(
             run(". {\n rewrite name regex ( x\n}").unwrap_err().to_string(),
             "plugin/rewrite: invalid regex matching pattern: ("
+        );
+    }
+
+    #[test]
+    fn autopath_is_set_up_as_coredns_sets_it_up() {
+        let kube = |pods: &str| {
+            format!(".:53 {{\n autopath @kubernetes\n kubernetes cluster.local {{\n  pods {pods}\n }}\n}}\n")
+        };
+        let s = run(&kube("verified")).unwrap();
+        assert!(s.servers[0].config.autopath.is_some());
+        assert!(s.notices.is_empty());
+        let s = run(&kube("insecure")).unwrap();
+        assert_eq!(
+            s.notices[0].to_string(),
+            "line 2: plugin/autopath @kubernetes has no effect: the kubernetes plugin gives a search path only with `pods verified`"
+        );
+        assert_eq!(
+            run(". {\n autopath\n}").unwrap_err().to_string(),
+            "plugin/autopath: no resolv-conf specified"
+        );
+        assert_eq!(
+            run(". {\n autopath @hosts\n hosts\n}").unwrap_err().to_string(),
+            "plugin/autopath: hosts does not implement the AutoPather interface"
+        );
+        assert_eq!(
+            run(". {\n autopath my-resolv.conf\n}").unwrap_err().to_string(),
+            "plugin/autopath: failed to parse \"my-resolv.conf\": open my-resolv.conf: no such file or directory"
+        );
+        let s = run(". {\n autopath @kubernetes\n}").unwrap();
+        assert!(s.servers[0].config.autopath.is_none());
+        assert_eq!(
+            s.notices[0].to_string(),
+            "line 2: plugin/autopath @kubernetes has no effect: no plugin/kubernetes in this server block"
+        );
+    }
+
+    #[test]
+    fn forward_health_check_options() {
+        let mut base = CoreDnsConfig::default();
+        base.node_nameservers = Some(vec![std::net::Ipv4Addr::new(10, 32, 1, 53)]);
+        let c = Corefile::parse(
+            "Corefile",
+            ". {\n forward . 8.8.8.8 {\n  max_fails 3\n  health_check 0.25s no_rec domain example.org\n }\n}",
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let s = setup(&c, &base).unwrap();
+        let f = &s.servers[0].config.forwarders[0];
+        assert_eq!(f.max_fails, 3);
+        assert_eq!(f.health_check.interval, SimDuration::from_millis(250));
+        assert!(!f.health_check.recursion_desired);
+        assert_eq!(f.health_check.domain.to_string(), "example.org.");
+        assert!(s.notices.is_empty());
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  health_check 1x\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: time: invalid duration \"1x\""
+        );
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  health_check 1s bogus\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: health_check: unknown option bogus"
+        );
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  max_fails -1\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: max_fails can't be negative: -1"
         );
     }
 }

@@ -68,7 +68,8 @@ enum Value {
     List(Vec<String>),
     Map(BTreeMap<String, String>),
     Int(u64),
-    NoValue,
+    /// A missing map key (`<no value>`).
+    Missing,
 }
 
 impl Value {
@@ -81,7 +82,7 @@ impl Value {
                 format!("map[{}]", parts.join(" "))
             }
             Value::Int(n) => n.to_string(),
-            Value::NoValue => "<no value>".to_string(),
+            Value::Missing => "<no value>".to_string(),
         }
     }
 }
@@ -208,7 +209,7 @@ impl Template {
             ["Remote"] => Value::Str(data.remote.clone()),
             ["Match"] => Value::List(data.matches.clone()),
             ["Group"] => Value::Map(data.group.clone()),
-            ["Group", key] => data.group.get(*key).map_or(Value::NoValue, |v| Value::Str(v.clone())),
+            ["Group", key] => data.group.get(*key).map_or(Value::Missing, |v| Value::Str(v.clone())),
             ["Question", "Name"] => Value::Str(data.name.clone()),
             ["Question", "Qtype"] => Value::Int(u64::from(data.question.0)),
             ["Question", "Qclass"] => Value::Int(u64::from(data.question.1)),
