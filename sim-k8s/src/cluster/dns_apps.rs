@@ -20,7 +20,9 @@
 //! failed probe counts one fail; an upstream with more fails than `max_fails` (2) is down
 //! and skipped when a query picks its upstream, and when every one is down a random one is
 //! asked (forward.go `ServeDNS`). The state is the pod's (both its UDP and TCP servers).
-//! Left out: connection reuse (every attempt is a new socket), `max_concurrent`, `expire`,
+//! `max_concurrent N`: a query that finds N of the directive's queries being forwarded by the
+//! pod is REFUSED without a packet.
+//! Left out: connection reuse (every attempt is a new socket), `expire`,
 //! `failfast_all_unhealthy_upstreams`.
 
 use std::cell::RefCell;
@@ -176,6 +178,18 @@ impl DnsServerApp {
     fn advance(&mut self, mut w: Waiting, transport: Transport, now: SimTime) -> AppReply {
         while w.current < w.parts.len() {
             if let Part::Job(job) = &mut w.parts[w.current] {
+                if !self.enter(job) {
+                    let job = job.clone();
+                    let bytes = {
+                        let mut state = self.state.borrow_mut();
+                        let DnsState { process, view, caches, .. } = &mut *state;
+                        let cache = caches.entry(self.pod.clone()).or_default();
+                        process.refuse_forward(&self.pod, &job, view, cache, now)
+                    };
+                    w.parts[w.current] = Part::Ready(bytes);
+                    w.current += 1;
+                    continue;
+                }
                 self.order(job);
                 w.attempt = Attempt { upstream: 0, next: 0, skipped: 0, tcp: job.tcp, id: 0, began: now };
                 self.pick(job, &mut w.attempt);
@@ -197,6 +211,26 @@ impl DnsServerApp {
             }
         }
         AppReply::Respond(out)
+    }
+
+    /// forward.go's `max_concurrent` check as a query enters the plugin: false (and nothing
+    /// counted) when it would be one too many.
+    fn enter(&mut self, job: &ForwardJob) -> bool {
+        let mut state = self.state.borrow_mut();
+        let n = state.in_flight.entry((self.pod.clone(), job.from.clone())).or_default();
+        if job.max_concurrent > 0 && *n >= job.max_concurrent {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// The query has left the plugin (answered or given up).
+    fn leave(&mut self, job: &ForwardJob) {
+        let mut state = self.state.borrow_mut();
+        if let Some(n) = state.in_flight.get_mut(&(self.pod.clone(), job.from.clone())) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     /// forward.go's choice of the next upstream: the next in the list that is not down (the
@@ -382,6 +416,7 @@ impl Application for DnsServerApp {
             self.pending.insert(token, w);
             return with_probe(reply);
         }
+        self.leave(&job);
         match self.finish(&job, answer, ctx.now) {
             Finish::Reply(bytes) => {
                 w.parts[w.current] = Part::Ready(bytes);

@@ -166,6 +166,8 @@ pub struct DnsState {
     pub round_robin: BTreeMap<String, usize>,
     /// Each CoreDNS pod's health-check state of its upstreams, by pod and upstream.
     pub health: BTreeMap<(String, std::net::SocketAddrV4), super::dns_apps::UpstreamHealth>,
+    /// Each CoreDNS pod's queries being forwarded now, by pod and forward directive (FROM).
+    pub in_flight: BTreeMap<(String, crate::dns::name::Name), u32>,
 }
 
 impl DnsState {
@@ -177,6 +179,7 @@ impl DnsState {
             caches: BTreeMap::new(),
             round_robin: BTreeMap::new(),
             health: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
         }
     }
 }

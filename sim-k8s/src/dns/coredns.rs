@@ -131,6 +131,9 @@ pub struct Forwarder {
     pub max_fails: u32,
     /// `health_check`: how the probes are sent.
     pub health_check: HealthCheck,
+    /// `max_concurrent` (0: no limit): more queries than this being forwarded at once and the
+    /// next one is REFUSED ("concurrent queries exceeded maximum N").
+    pub max_concurrent: u32,
 }
 
 /// forward's `health_check INTERVAL [no_rec] [domain NAME]` (plugin/pkg/proxy health.go): a
@@ -188,6 +191,8 @@ impl Forwarder {
             policy: ForwardPolicy::Random,
             max_fails: 2,
             health_check: HealthCheck::default(),
+            // kubeadm's Corefile says `max_concurrent 1000`.
+            max_concurrent: 1000,
         }
     }
 

@@ -248,6 +248,10 @@ pub struct ForwardJob {
     pub health_check: HealthCheck,
     /// The lookup of a CNAME target this query is (its answers complete that reply).
     pub lookup: Option<Box<Lookup>>,
+    /// The forward directive's FROM (its `max_concurrent` count is per directive).
+    pub from: Name,
+    /// The forward directive's `max_concurrent` (0: none).
+    pub max_concurrent: u32,
 }
 
 /// An answer waiting for the lookup of its CNAME's target.
@@ -477,6 +481,28 @@ impl CoreDnsProcess {
         Finish::Reply(self.answer_walked(pod, &job.config, &job.client, upstream, view, cache, now))
     }
 
+    /// forward.go: more queries in flight than `max_concurrent`, so this one is not sent: the
+    /// plugin returns REFUSED with an error, and the server writes REFUSED (not cached). An
+    /// autopath walk ends with it; a CNAME target's lookup gets no answers from it.
+    pub fn refuse_forward(
+        &mut self,
+        pod: &str,
+        job: &ForwardJob,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        if let Some(lookup) = &job.lookup {
+            let reply = lookup.partial.clone();
+            return self.answer_walked(pod, &lookup.config, &job.client, Some(reply), view, cache, now);
+        }
+        let config = &job.config;
+        let core = CoreDns { config, view };
+        let mut reply = core.relay(&job.client.query, None);
+        reply.header.rcode = Rcode::Refused;
+        self.reply_to(pod, config, &job.client, reply, now)
+    }
+
     /// The client's answer from the chain's last word (`None`: SERVFAIL): cached, sized, logged.
     #[allow(clippy::too_many_arguments)]
     fn answer_walked(
@@ -552,6 +578,8 @@ fn forward_job(
         max_fails: f.max_fails,
         health_check: f.health_check.clone(),
         lookup: None,
+        from: f.from.clone(),
+        max_concurrent: f.max_concurrent,
     })
 }
 

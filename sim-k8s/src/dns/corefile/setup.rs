@@ -819,7 +819,7 @@ fn forward(
     forwards.push(from.clone());
     // With simulated upstream hosts the forwarder sends packets and these options are honoured.
     let live = config.node_nameservers.is_some();
-    let mut fwd = Forwarder { to: targets, ..Forwarder::kubeadm() };
+    let mut fwd = Forwarder { to: targets, max_concurrent: 0, ..Forwarder::kubeadm() };
     fwd.from = from;
     for o in d.block.iter().flatten() {
         let args = &o.args;
@@ -839,11 +839,14 @@ fn forward(
                     if n < 0 {
                         return Err(plain(P, format!("{} can't be negative: {n}", o.name)));
                     }
+                    let n = u32::try_from(n).unwrap_or(u32::MAX);
                     if o.name == "max_fails" {
-                        fwd.max_fails = u32::try_from(n).unwrap_or(u32::MAX);
-                        if !live {
-                            note(o.line, "plugin/forward: max_fails".to_string());
-                        }
+                        fwd.max_fails = n;
+                    } else {
+                        fwd.max_concurrent = n;
+                    }
+                    if !live {
+                        note(o.line, format!("plugin/forward: {}", o.name));
                     }
                 } else {
                     note(o.line, format!("plugin/forward: {}", o.name));
