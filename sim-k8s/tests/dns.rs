@@ -741,6 +741,7 @@ fn dig_run(args: &str) -> DigRun {
         server: ip("10.96.0.10"),
         query_time_ms: 0,
         when: "Wed Oct 07 19:04:04 UTC 2026".into(),
+        tcp: false,
     }
 }
 

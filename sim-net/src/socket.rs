@@ -70,6 +70,17 @@ pub enum AppReply {
     },
     /// Send nothing (a server that swallows the request: the client times out).
     Nothing,
+    /// Also open these conversations of the application's own, each after its delay (a
+    /// forwarder's health-check probes), then do `then` for the client. Their ends reach
+    /// [`Application::upstream_done`] with their tokens like any upstream's; the client is
+    /// not waiting for them (what the application returns for one is done as for the
+    /// client, so it returns [`AppReply::Nothing`] or another `Also`).
+    Also {
+        /// The conversations and their delays.
+        side: Vec<(SimDuration, UpstreamRequest)>,
+        /// What the client gets.
+        then: Box<AppReply>,
+    },
 }
 
 /// A connection a proxying application opens on behalf of its client.

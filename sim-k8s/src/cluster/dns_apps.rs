@@ -12,8 +12,18 @@
 //! client gets SERVFAIL. It asks over the client's transport (`force_tcp`: TCP; `prefer_udp`:
 //! UDP, and again over TCP when the answer is truncated); otherwise a truncated answer is
 //! relayed with TC set and the client asks again over TCP. Each pod has its own cache.
-//! Left out: connection reuse (every attempt is a new socket), health checks and `max_fails`
-//! (an upstream is never marked down), `max_concurrent`, `expire`.
+//! Health checks follow plugin/pkg/proxy (health.go `Check`, proxy.go `Down`, pkg/up
+//! `Probe.Do`): an attempt that fails starts, unless `max_fails 0` or one is running, a probe
+//! of that upstream — `. IN NS` (the `health_check` domain, `rd` unless `no_rec`) over UDP
+//! from the pod, a 1 s read timeout — repeated every `health_check` interval (0.5 s) after
+//! each failed one until one is answered (any reply: the fail count goes back to 0). Each
+//! failed probe counts one fail; an upstream with more fails than `max_fails` (2) is down
+//! and skipped when a query picks its upstream, and when every one is down a random one is
+//! asked (forward.go `ServeDNS`). The state is the pod's (both its UDP and TCP servers).
+//! `max_concurrent N`: a query that finds N of the directive's queries being forwarded by the
+//! pod is REFUSED without a packet.
+//! Left out: connection reuse (every attempt is a new socket), `expire`,
+//! `failfast_all_unhealthy_upstreams`.
 
 use std::cell::RefCell;
 use std::net::SocketAddrV4;
@@ -27,13 +37,33 @@ use super::world::DnsState;
 use crate::dns::Transport;
 use crate::dns::coredns::ForwardPolicy;
 use crate::dns::message::{Message, frame_tcp, unframe_all, unframe_tcp};
-use crate::dns::server::{ForwardJob, Serving};
+use crate::dns::server::{Finish, ForwardJob, Serving};
 use crate::dns::upstream::{ResolverConfig, ResolverReply};
 
 /// plugin/pkg/proxy: how long one attempt waits for its answer (`readTimeout`).
 pub const FORWARD_READ_TIMEOUT: SimDuration = SimDuration::from_secs(2);
 /// plugin/forward: how long a query keeps being tried (`defaultTimeout`).
 pub const FORWARD_DEADLINE: SimDuration = SimDuration::from_secs(5);
+/// plugin/pkg/proxy health.go: the probe client's read timeout (`setDefaultTimeout`).
+pub const HEALTH_CHECK_TIMEOUT: SimDuration = SimDuration::from_secs(1);
+
+/// One upstream's health as one CoreDNS pod's forward plugin keeps it (`Proxy.fails`, and
+/// whether its probe is running).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UpstreamHealth {
+    /// Failed probes since the last answered one.
+    pub fails: u32,
+    /// A probe is running (pkg/up `Probe` is not idle).
+    pub probing: bool,
+}
+
+/// A health-check probe in flight.
+#[derive(Clone, Debug)]
+struct Probe {
+    dst: SocketAddrV4,
+    id: u16,
+    check: crate::dns::coredns::HealthCheck,
+}
 
 /// A CoreDNS pod's DNS server (UDP or TCP 53).
 pub(super) struct DnsServerApp {
@@ -44,6 +74,11 @@ pub(super) struct DnsServerApp {
     pub(super) rng: SimRng,
     /// Requests waiting for their upstreams, by token.
     pending: std::collections::BTreeMap<u64, Waiting>,
+    /// Health-check probes in flight, by token.
+    probes: std::collections::BTreeMap<u64, Probe>,
+    /// The stream of the probes' query ids (apart, so that probes leave the ids of forwarded
+    /// queries as they were).
+    probe_rng: SimRng,
     next_token: u64,
 }
 
@@ -65,6 +100,10 @@ enum Part {
 struct Attempt {
     /// Index into the job's ordered upstreams.
     upstream: usize,
+    /// forward.go's `i`: the next index to look at.
+    next: usize,
+    /// forward.go's `fails`: upstreams skipped as down in this round of the list.
+    skipped: usize,
     tcp: bool,
     /// The id this attempt's query carries (plugin/pkg/proxy `Connect` sends each attempt
     /// with a fresh `dns.Id()` and gives the answer back the client's id).
@@ -75,7 +114,16 @@ struct Attempt {
 
 impl DnsServerApp {
     pub(super) fn new(state: Rc<RefCell<DnsState>>, pod: String, rng: SimRng) -> Self {
-        DnsServerApp { state, pod, rng, pending: Default::default(), next_token: 0 }
+        let probe_rng = rng.fork("health_check");
+        DnsServerApp {
+            state,
+            pod,
+            rng,
+            pending: Default::default(),
+            probes: Default::default(),
+            probe_rng,
+            next_token: 0,
+        }
     }
 
     fn serve(&mut self, ctx: &AppContext<'_>, transport: Transport, message: &[u8]) -> Option<Serving> {
@@ -130,8 +178,21 @@ impl DnsServerApp {
     fn advance(&mut self, mut w: Waiting, transport: Transport, now: SimTime) -> AppReply {
         while w.current < w.parts.len() {
             if let Part::Job(job) = &mut w.parts[w.current] {
+                if !self.enter(job) {
+                    let job = job.clone();
+                    let bytes = {
+                        let mut state = self.state.borrow_mut();
+                        let DnsState { process, view, caches, .. } = &mut *state;
+                        let cache = caches.entry(self.pod.clone()).or_default();
+                        process.refuse_forward(&self.pod, &job, view, cache, now)
+                    };
+                    w.parts[w.current] = Part::Ready(bytes);
+                    w.current += 1;
+                    continue;
+                }
                 self.order(job);
-                w.attempt = Attempt { upstream: 0, tcp: job.tcp, id: 0, began: now };
+                w.attempt = Attempt { upstream: 0, next: 0, skipped: 0, tcp: job.tcp, id: 0, began: now };
+                self.pick(job, &mut w.attempt);
                 let token = self.next_token;
                 self.next_token += 1;
                 let reply = self.request(token, job, &mut w.attempt);
@@ -152,7 +213,118 @@ impl DnsServerApp {
         AppReply::Respond(out)
     }
 
-    fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Vec<u8> {
+    /// forward.go's `max_concurrent` check as a query enters the plugin: false (and nothing
+    /// counted) when it would be one too many.
+    fn enter(&mut self, job: &ForwardJob) -> bool {
+        let mut state = self.state.borrow_mut();
+        let n = state.in_flight.entry((self.pod.clone(), job.from.clone())).or_default();
+        if job.max_concurrent > 0 && *n >= job.max_concurrent {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// The query has left the plugin (answered or given up).
+    fn leave(&mut self, job: &ForwardJob) {
+        let mut state = self.state.borrow_mut();
+        if let Some(n) = state.in_flight.get_mut(&(self.pod.clone(), job.from.clone())) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// forward.go's choice of the next upstream: the next in the list that is not down (the
+    /// list restarts, and the count of skipped ones with it, at its end); when all are down,
+    /// a random one.
+    fn pick(&mut self, job: &ForwardJob, a: &mut Attempt) {
+        let n = job.upstreams.len();
+        if n == 0 {
+            return;
+        }
+        loop {
+            if a.next >= n {
+                a.next = 0;
+                a.skipped = 0;
+            }
+            let i = a.next;
+            a.next += 1;
+            if self.down(job.upstreams[i], job.max_fails) {
+                a.skipped += 1;
+                if a.skipped < n {
+                    continue;
+                }
+                // "assume healthcheck is completely broken and randomly select an upstream".
+                a.upstream = self.rng.index(n);
+                return;
+            }
+            a.upstream = i;
+            return;
+        }
+    }
+
+    /// proxy.go `Down`: more failed health checks than `max_fails` (never with 0).
+    fn down(&self, dst: SocketAddrV4, max_fails: u32) -> bool {
+        max_fails != 0
+            && self.state.borrow().health.get(&(self.pod.clone(), dst)).is_some_and(|h| h.fails > max_fails)
+    }
+
+    /// proxy.go `Healthcheck` after a failed attempt: the first probe, unless one is running.
+    fn start_probe(&mut self, job: &ForwardJob, dst: SocketAddrV4) -> Option<UpstreamRequest> {
+        if job.max_fails == 0 {
+            return None;
+        }
+        {
+            let mut state = self.state.borrow_mut();
+            let h = state.health.entry((self.pod.clone(), dst)).or_default();
+            if h.probing {
+                return None;
+            }
+            h.probing = true;
+        }
+        Some(self.probe(dst, job.health_check.clone()))
+    }
+
+    /// health.go `send`: `DOMAIN IN NS` from a new socket, 1 s to answer.
+    fn probe(&mut self, dst: SocketAddrV4, check: crate::dns::coredns::HealthCheck) -> UpstreamRequest {
+        let id = self.probe_rng.below(0, 1 << 16) as u16;
+        let mut ping = Message::query(id, check.domain.clone(), crate::dns::message::RecordType::Ns);
+        ping.header.flags.rd = check.recursion_desired;
+        let token = self.next_token;
+        self.next_token += 1;
+        self.probes.insert(token, Probe { dst, id, check });
+        UpstreamRequest {
+            proto: SockProto::Udp,
+            dst,
+            request: ping.encode(),
+            timeout: HEALTH_CHECK_TIMEOUT,
+            token,
+        }
+    }
+
+    /// A probe ended: an answer (any message) makes the upstream healthy and ends the probing;
+    /// none counts a fail and sends the next probe after the interval.
+    fn probe_done(&mut self, probe: Probe, outcome: &Outcome) -> AppReply {
+        let answered = match outcome {
+            Outcome::Completed { response } => Message::decode(response).is_ok(),
+            _ => false,
+        };
+        let _ = probe.id;
+        {
+            let mut state = self.state.borrow_mut();
+            let h = state.health.entry((self.pod.clone(), probe.dst)).or_default();
+            if answered {
+                h.fails = 0;
+                h.probing = false;
+                return AppReply::Nothing;
+            }
+            h.fails = h.fails.saturating_add(1);
+        }
+        let interval = probe.check.interval;
+        let next = self.probe(probe.dst, probe.check);
+        AppReply::Also { side: vec![(interval, next)], then: Box::new(AppReply::Nothing) }
+    }
+
+    fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Finish {
         let mut state = self.state.borrow_mut();
         let DnsState { process, view, caches, .. } = &mut *state;
         let cache = caches.entry(self.pod.clone()).or_default();
@@ -191,13 +363,16 @@ impl Application for DnsServerApp {
         let w = Waiting {
             parts,
             current: 0,
-            attempt: Attempt { upstream: 0, tcp: false, id: 0, began: ctx.now },
+            attempt: Attempt { upstream: 0, next: 0, skipped: 0, tcp: false, id: 0, began: ctx.now },
         };
         self.advance(w, transport, ctx.now)
     }
 
     fn upstream_done(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
         let transport = transport_of(ctx);
+        if let Some(probe) = self.probes.remove(&token) {
+            return self.probe_done(probe, outcome);
+        }
         let Some(mut w) = self.pending.remove(&token) else { return AppReply::Nothing };
         let Some(Part::Job(job)) = w.parts.get(w.current) else { return self.advance(w, transport, ctx.now) };
         let job = job.clone();
@@ -211,6 +386,15 @@ impl Application for DnsServerApp {
             }
             _ => None,
         };
+        // Kick off a health check to see if *our* upstream is broken.
+        let probe = match &answer {
+            None => job.upstreams.get(a.upstream).copied().and_then(|dst| self.start_probe(&job, dst)),
+            Some(_) => None,
+        };
+        let with_probe = |reply: AppReply| match &probe {
+            Some(p) => AppReply::Also { side: vec![(SimDuration::ZERO, p.clone())], then: Box::new(reply) },
+            None => reply,
+        };
         let retry = match &answer {
             // Retry with TCP if truncated and prefer_udp configured.
             Some(m) if m.header.flags.tc && !a.tcp && job.retry_truncated_over_tcp => {
@@ -218,7 +402,9 @@ impl Application for DnsServerApp {
             }
             Some(_) => None,
             None if ctx.now < a.began + FORWARD_DEADLINE => {
-                Some(Attempt { upstream: (a.upstream + 1) % job.upstreams.len().max(1), ..a })
+                let mut next = a;
+                self.pick(&job, &mut next);
+                Some(next)
             }
             None => None,
         };
@@ -228,12 +414,18 @@ impl Application for DnsServerApp {
             let reply = self.request(token, &job, &mut next);
             w.attempt = next;
             self.pending.insert(token, w);
-            return reply;
+            return with_probe(reply);
         }
-        let bytes = self.finish(&job, answer, ctx.now);
-        w.parts[w.current] = Part::Ready(bytes);
-        w.current += 1;
-        self.advance(w, transport, ctx.now)
+        self.leave(&job);
+        match self.finish(&job, answer, ctx.now) {
+            Finish::Reply(bytes) => {
+                w.parts[w.current] = Part::Ready(bytes);
+                w.current += 1;
+            }
+            // autopath's next step: a forward of its own (its deadline counts anew).
+            Finish::Forward(next) => w.parts[w.current] = Part::Job(next),
+        }
+        with_probe(self.advance(w, transport, ctx.now))
     }
 }
 

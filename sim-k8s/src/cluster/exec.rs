@@ -1385,14 +1385,40 @@ impl Cluster {
             Ok(q) => q,
             Err(e) => return ExecOutput::err(format!("dig: {e}"), 1),
         };
-        let start = self.now();
-        let (_, conv) = self.converse(
+        let mut start = self.now();
+        let (_, mut conv) = self.converse(
             host,
             ConvProto::Udp,
             SocketAddrV4::new(server4, 53),
             query.encode(),
             SimDuration::from_secs(5),
         );
+        // dighost.c: a truncated UDP answer is asked again as a new lookup over TCP (a new id).
+        let mut prefix = String::new();
+        let mut tcp = false;
+        if let Some(Outcome::Completed { response }) = &conv.outcome
+            && Message::decode(response).is_ok_and(|m| m.header.flags.tc)
+        {
+            prefix.push_str(";; Truncated, retrying in TCP mode.\n");
+            let mut again = query.clone();
+            again.header.id = self.query_id();
+            start = self.now();
+            tcp = true;
+            let framed = crate::dns::message::frame_tcp(&again.encode());
+            conv = self
+                .converse(
+                    host,
+                    ConvProto::Tcp,
+                    SocketAddrV4::new(server4, 53),
+                    framed,
+                    SimDuration::from_secs(5),
+                )
+                .1;
+            if let Some(Outcome::Completed { response }) = &mut conv.outcome {
+                *response =
+                    crate::dns::message::unframe_tcp(response).map(<[u8]>::to_vec).unwrap_or_default();
+            }
+        }
         match conv.outcome {
             Some(Outcome::Completed { response }) => {
                 let ms = conv.finished.unwrap_or(start).saturating_since(start).as_millis();
@@ -1402,8 +1428,9 @@ impl Cluster {
                     server,
                     query_time_ms: ms,
                     when: ctime_utc(self.world().api.config().epoch_unix_secs, self.now()),
+                    tcp,
                 };
-                ExecOutput::out(dig(&run, &response, cmd.style))
+                ExecOutput::out(format!("{prefix}{}", dig(&run, &response, cmd.style)))
             }
             other => {
                 // dighost.c: each of the three tries reports why it failed, in isc_result's words.

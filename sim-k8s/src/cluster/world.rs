@@ -164,6 +164,10 @@ pub struct DnsState {
     pub caches: BTreeMap<String, crate::dns::coredns::cache::DnsCache>,
     /// Each CoreDNS pod's `round_robin` position, by pod.
     pub round_robin: BTreeMap<String, usize>,
+    /// Each CoreDNS pod's health-check state of its upstreams, by pod and upstream.
+    pub health: BTreeMap<(String, std::net::SocketAddrV4), super::dns_apps::UpstreamHealth>,
+    /// Each CoreDNS pod's queries being forwarded now, by pod and forward directive (FROM).
+    pub in_flight: BTreeMap<(String, crate::dns::name::Name), u32>,
 }
 
 impl DnsState {
@@ -174,6 +178,8 @@ impl DnsState {
             view: ClusterDnsView::default(),
             caches: BTreeMap::new(),
             round_robin: BTreeMap::new(),
+            health: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
         }
     }
 }

@@ -12,11 +12,13 @@
 //! the caller ([`CoreDns::forwards_live`], [`CoreDns::relay`]) to send as a packet.
 //! UDP replies are sized like `request.SizeAndDo`/`Scrub` (plain, then compressed, then cut
 //! with TC); `loadbalance` shuffles addresses from a seeded stream.
-//! Left out: `autopath`, wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
+//! `autopath` ([`autopath`]) walks the search path of the client pod. Left out: wildcard queries (gone since CoreDNS 1.9), multicluster, DNSSEC.
 
+pub mod autopath;
 pub mod cache;
 pub mod hosts;
 pub mod rewrite;
+pub mod template;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -104,6 +106,10 @@ pub struct CoreDnsConfig {
     pub forwarders: Vec<Forwarder>,
     /// The `rewrite` plugin's name rules, in Corefile order (empty: no rewrite).
     pub rewrites: Vec<rewrite::NameRule>,
+    /// The `autopath` plugin (runs after `rewrite`, before `hosts`).
+    pub autopath: Option<autopath::AutopathConfig>,
+    /// The `template` directives, in Corefile order (after `autopath`, before `hosts`).
+    pub templates: Vec<template::Template>,
 }
 
 /// One `forward FROM TO... { ... }` directive (plugin/forward setup.go `parseStanza`).
@@ -120,6 +126,37 @@ pub struct Forwarder {
     pub prefer_udp: bool,
     /// `policy` (default `random`).
     pub policy: ForwardPolicy,
+    /// `max_fails` (default 2): an upstream whose health checks failed more often than this
+    /// in a row is down; 0 turns health checking off.
+    pub max_fails: u32,
+    /// `health_check`: how the probes are sent.
+    pub health_check: HealthCheck,
+    /// `max_concurrent` (0: no limit): more queries than this being forwarded at once and the
+    /// next one is REFUSED ("concurrent queries exceeded maximum N").
+    pub max_concurrent: u32,
+}
+
+/// forward's `health_check INTERVAL [no_rec] [domain NAME]` (plugin/pkg/proxy health.go): a
+/// failed query starts probes of its upstream, `NAME IN NS` over UDP with a 1 s read timeout,
+/// every interval after a failed one until one is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// The pause after a failed probe (default 0.5 s).
+    pub interval: sim_core::SimDuration,
+    /// The name asked (default `.`).
+    pub domain: Name,
+    /// The probe's RD bit (`no_rec` clears it).
+    pub recursion_desired: bool,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            interval: sim_core::SimDuration::from_millis(500),
+            domain: Name::root(),
+            recursion_desired: true,
+        }
+    }
 }
 
 /// A forward destination.
@@ -152,6 +189,10 @@ impl Forwarder {
             force_tcp: false,
             prefer_udp: false,
             policy: ForwardPolicy::Random,
+            max_fails: 2,
+            health_check: HealthCheck::default(),
+            // kubeadm's Corefile says `max_concurrent 1000`.
+            max_concurrent: 1000,
         }
     }
 
@@ -301,6 +342,8 @@ impl Default for CoreDnsConfig {
             node_nameservers: None,
             forwarders: vec![Forwarder::kubeadm()],
             rewrites: Vec::new(),
+            autopath: None,
+            templates: Vec::new(),
         }
     }
 }
@@ -598,6 +641,65 @@ impl CoreDns<'_> {
         }
     }
 
+    /// The `autopath` plugin's walk for `query` from the pod at `client`: `None` when autopath
+    /// does not apply (not configured, the name outside its zones, no search path for the
+    /// client, the name not in its first element), `Some(Err(reply))` for the SERVFAIL of a
+    /// name that is the first element itself (TrimZone's "overshot qname").
+    pub fn autopath_walk(&self, query: &Message, client: IpAddr) -> Option<Result<autopath::Walk, Message>> {
+        let ap = self.config.autopath.as_ref()?;
+        let inner = self.inner_query(query);
+        let name = inner.question()?.name.clone();
+        if !ap.zones.iter().any(|z| name.is_subdomain_of(z)) {
+            return None;
+        }
+        let search = match ap.source {
+            autopath::SearchSource::Kubernetes => {
+                // kubernetes autopath.go: its own zones, `pods verified`, the pod by podIP.
+                let zone = self.matching_zone(&name)?;
+                if self.config.pods != PodMode::Verified {
+                    return None;
+                }
+                let pod = self.view.pods.iter().find(|p| p.ips.first() == Some(&client))?;
+                autopath::kubernetes_search(&pod.namespace, zone)
+            }
+        };
+        if !autopath::first_in_search_path(&name, &search) {
+            return None;
+        }
+        match autopath::Walk::new(&inner, &search) {
+            Some(w) => Some(Ok(w)),
+            None => {
+                let mut resp = self.skeleton(query);
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                Some(Err(resp))
+            }
+        }
+    }
+
+    /// The target an A or AAAA answer's last CNAME points to when nothing in the answer
+    /// resolves it and it lies outside the kubernetes zones: the kubernetes plugin's
+    /// ExternalName, whose target CoreDNS looks up through its own server (backend_lookup.go
+    /// `A`: the CNAME, then the lookup's answers). Only with simulated upstream hosts.
+    pub fn dangling_cname(&self, query: &Message, reply: &Message) -> Option<Name> {
+        self.config.node_nameservers.as_ref()?;
+        let q = query.question()?;
+        if !matches!(q.qtype, RecordType::A | RecordType::Aaaa) || reply.header.rcode != Rcode::NoError {
+            return None;
+        }
+        let RData::Cname(target) = &reply.answers.last()?.data else { return None };
+        if self.matching_zone(target).is_some() {
+            return None;
+        }
+        Some(target.clone())
+    }
+
+    /// One step of a walk: the chain after `autopath` for `query`, and whether it ended in a
+    /// forward sent as a packet.
+    pub fn resolve_step(&self, query: &Message) -> (Message, bool) {
+        self.resolve_inner(query, false)
+    }
+
     /// The chain after `rewrite` (`check_zone`: a name outside the server block's zones is
     /// REFUSED).
     fn resolve_inner(&self, query: &Message, check_zone: bool) -> (Message, bool) {
@@ -617,6 +719,22 @@ impl CoreDns<'_> {
             resp.header.rcode = Rcode::Refused;
             return (resp, false);
         }
+        match template::serve(&cfg.templates, &q.name, q.qtype, q.qclass, "") {
+            template::TemplateAnswer::Next => {}
+            template::TemplateAnswer::ServFail => {
+                resp.header.rcode = Rcode::ServFail;
+                self.edns(query, &mut resp);
+                return (resp, false);
+            }
+            template::TemplateAnswer::Reply { rcode, mut answers, authority, additional, lookups } => {
+                for target in lookups {
+                    answers.extend(self.lookup(&target, q.qtype));
+                }
+                template::fill(&mut resp, rcode, answers, authority, additional);
+                self.edns(query, &mut resp);
+                return (resp, false);
+            }
+        }
         let mut forwarded = false;
         match cfg.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(&q.name, q.qtype)) {
             hosts::HostsAnswer::Records(answers) => {
@@ -628,6 +746,25 @@ impl CoreDns<'_> {
         }
         self.edns(query, &mut resp);
         (resp, forwarded)
+    }
+
+    /// plugin/pkg/upstream `Lookup` of a CNAME target for the template plugin: the target's
+    /// answers from the chain after `template` (hosts, kubernetes), or from the upstream's
+    /// data when it would be forwarded.
+    fn lookup(&self, target: &Name, qtype: RecordType) -> Vec<Record> {
+        let q = Message::query(0, target.clone(), qtype);
+        let Some(question) = q.question() else { return Vec::new() };
+        let mut resp = self.skeleton(&q);
+        let forwarded =
+            match self.config.hosts.as_ref().map_or(hosts::HostsAnswer::Next, |h| h.answer(target, qtype)) {
+                hosts::HostsAnswer::Records(answers) => {
+                    resp.answers = answers;
+                    false
+                }
+                hosts::HostsAnswer::ServFail => false,
+                hosts::HostsAnswer::Next => self.after_hosts(question, &mut resp),
+            };
+        if forwarded { self.config.upstream.resolve(target, qtype).1 } else { resp.answers }
     }
 
     /// The chain after `hosts`: kubernetes, then forward; true when the query is to be sent to
@@ -998,10 +1135,14 @@ impl CoreDns<'_> {
                         }
                         continue;
                     }
-                    // Outside the zone: CoreDNS asks its upstream (the forward plugin).
-                    let (_, upstream) = self.config.upstream.resolve(&target, qtype);
+                    // Outside the zone: CoreDNS looks the target up through its own server
+                    // (plugin/pkg/upstream). With simulated upstream hosts that may be a
+                    // packet, which the caller sends ([`CoreDns::dangling_cname`]); otherwise
+                    // the upstream's data answers here.
                     records.push(cname);
-                    records.extend(upstream);
+                    if self.config.node_nameservers.is_none() {
+                        records.extend(self.config.upstream.resolve(&target, qtype).1);
+                    }
                 }
                 Host::Ip(ip) => {
                     let fits = matches!(

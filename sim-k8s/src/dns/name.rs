@@ -138,6 +138,18 @@ impl Name {
         Name { labels: self.labels[skip..].to_vec() }
     }
 
+    /// The first `keep` labels of this name followed by `suffix`'s, failing when the result
+    /// would be too long.
+    pub fn with_suffix(&self, keep: usize, suffix: &Name) -> Result<Name, NameError> {
+        let mut labels: Vec<Vec<u8>> = self.labels.iter().take(keep).cloned().collect();
+        labels.extend(suffix.labels.iter().cloned());
+        let name = Name { labels };
+        if name.wire_len() > MAX_NAME_WIRE_LEN {
+            return Err(NameError::NameTooLong(name.to_string()));
+        }
+        Ok(name)
+    }
+
     /// `label.self`, failing when the result would be too long.
     pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
         Name::parse(&format!("{label}.{self}"))

@@ -18,11 +18,13 @@ use std::net::SocketAddrV4;
 use sha2::{Digest, Sha512};
 use sim_core::{SimDuration, SimTime};
 
+use super::coredns::autopath::{Step, Walk};
 use super::coredns::cache::DnsCache;
-use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, KUBEADM_COREFILE, ServerDrop};
+use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, HealthCheck, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
 use super::message::{Flags, Message, Rcode, RecordType};
+use super::name::Name;
 use super::resolver::Transport;
 use super::view::ClusterDnsView;
 
@@ -196,20 +198,38 @@ pub enum Serving {
     Forward(Box<ForwardJob>),
 }
 
-/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
-/// the upstream has answered (or has not, in time).
+/// What [`CoreDnsProcess::finish_forward`] leads to.
 #[derive(Clone, Debug)]
-pub struct ForwardJob {
+pub enum Finish {
+    /// The client's answer.
+    Reply(Vec<u8>),
+    /// The next step of an autopath walk, to send.
+    Forward(Box<ForwardJob>),
+}
+
+/// The client of a query, as CoreDNS answers and logs it.
+#[derive(Clone, Debug)]
+pub struct Client {
     /// The client's query.
     pub query: Message,
-    /// The query as the upstream is asked it (after `rewrite`).
-    pub upstream_query: Message,
     /// Its size on the wire (for the log line).
     pub request_len: usize,
     /// The client's transport.
     pub transport: Transport,
     /// The client as CoreDNS saw it.
     pub peer: SocketAddrV4,
+    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
+    pub arrived: SimTime,
+}
+
+/// A query the `forward` plugin sends upstream: what CoreDNS needs to answer its client when
+/// the upstream has answered (or has not, in time).
+#[derive(Clone, Debug)]
+pub struct ForwardJob {
+    /// The client.
+    pub client: Client,
+    /// The query as the upstream is asked it (after `rewrite`; a step of an autopath walk).
+    pub upstream_query: Message,
     /// The settings of the server block that forwards it.
     pub config: CoreDnsConfig,
     /// The upstreams, in the written order (the caller orders them by `policy`).
@@ -220,14 +240,35 @@ pub struct ForwardJob {
     pub tcp: bool,
     /// `prefer_udp`: a truncated UDP answer is asked again over TCP.
     pub retry_truncated_over_tcp: bool,
-    /// When the query reached CoreDNS (the log line's `{duration}` counts from here).
-    pub arrived: SimTime,
+    /// The autopath walk this query is a step of.
+    pub walk: Option<Walk>,
+    /// The forward directive's `max_fails`.
+    pub max_fails: u32,
+    /// The forward directive's `health_check`.
+    pub health_check: HealthCheck,
+    /// The lookup of a CNAME target this query is (its answers complete that reply).
+    pub lookup: Option<Box<Lookup>>,
+    /// The forward directive's FROM (its `max_concurrent` count is per directive).
+    pub from: Name,
+    /// The forward directive's `max_concurrent` (0: none).
+    pub max_concurrent: u32,
+}
+
+/// An answer waiting for the lookup of its CNAME's target.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The answer so far (ending in the CNAME).
+    pub partial: Message,
+    /// The settings of the server block that answers the client.
+    pub config: CoreDnsConfig,
 }
 
 impl CoreDnsProcess {
     /// Like [`serve`](Self::serve), but a query that the chain hands to `forward` (with
     /// simulated upstreams) comes back as a [`ForwardJob`] unless the cache plugin has its
-    /// answer; the cache is the pod's own, counted in simulated time.
+    /// answer; the cache is the pod's own, counted in simulated time. A query `autopath`
+    /// walks is answered here (from the cache, or when every step is answered in the
+    /// process) or becomes a job for the step that goes to `forward`.
     #[allow(clippy::too_many_arguments)]
     pub fn serve_or_forward(
         &mut self,
@@ -245,50 +286,166 @@ impl CoreDnsProcess {
             .as_ref()
             .and_then(|q| q.question())
             .and_then(|q| setup.server_for(&q.name, 53).map(|s| (s, q.name.clone())));
-        let job = match (&query, server) {
+        let client =
+            Client { query: Message::default(), request_len: request.len(), transport, peer, arrived: now };
+        let mut walked = None;
+        let job = match (&query, server.clone()) {
             (Some(q), Some((s, name))) => {
                 let core = CoreDns { config: &s.config, view };
-                // forward matches the name as `rewrite` left it.
-                let inner = core.inner_query(q);
-                let asked = inner.question().map_or(name, |iq| iq.name.clone());
-                match core.forwarder(&asked).filter(|_| core.forwards_live(q)) {
-                    Some(f) => {
-                        let nameservers = s.config.node_nameservers.as_deref().unwrap_or_default();
-                        Some(ForwardJob {
-                            upstream_query: inner.clone(),
-                            query: q.clone(),
-                            request_len: request.len(),
-                            transport,
-                            peer,
-                            config: s.config.clone(),
-                            upstreams: f.addresses(nameservers),
-                            policy: f.policy,
-                            tcp: f.force_tcp || (transport == Transport::Tcp && !f.prefer_udp),
-                            retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
-                            arrived: now,
-                        })
+                let client = Client { query: q.clone(), ..client.clone() };
+                match core.autopath_walk(q, std::net::IpAddr::V4(*peer.ip())) {
+                    Some(walk) => {
+                        walked = Some((walk, s.config.clone(), client));
+                        None
                     }
-                    None => None,
+                    None => {
+                        // forward matches the name as `rewrite` left it.
+                        let inner = core.inner_query(q);
+                        let asked = inner.question().map_or(name, |iq| iq.name.clone());
+                        if core.forwards_live(q) {
+                            forward_job(&core, &client, inner.clone(), &asked, None)
+                        } else {
+                            None
+                        }
+                    }
                 }
             }
             _ => None,
         };
+        if let Some((walk, config, client)) = walked {
+            return Ok(self.autopath(pod, walk, config, client, view, cache, now));
+        }
         let Some(job) = job else {
+            if let (Some(q), Some((s, _))) = (&query, server) {
+                let core = CoreDns { config: &s.config, view };
+                let reply = core.answer(q);
+                if let Some(target) = core.dangling_cname(q, &reply) {
+                    let config = s.config.clone();
+                    let client = Client { query: q.clone(), ..client };
+                    return Ok(self.look_up(pod, &config, client, reply, &target, view, cache, now));
+                }
+            }
             return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
         };
         if job.config.cache.is_some()
-            && let Some(hit) = cache.lookup(&job.query, now)
+            && let Some(hit) = cache.lookup(&job.client.query, now)
         {
-            return Ok(Serving::Reply(self.reply_to(pod, &job, hit, now)));
+            return Ok(Serving::Reply(self.reply_to(pod, &job.config, &job.client, hit, now)));
         }
+        Ok(self.start(pod, job, view, cache, now))
+    }
+
+    /// A query autopath walks: the cache (it runs before autopath), then the steps.
+    #[allow(clippy::too_many_arguments)]
+    fn autopath(
+        &mut self,
+        pod: &str,
+        walk: Result<Walk, Message>,
+        config: CoreDnsConfig,
+        client: Client,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        if config.cache.is_some()
+            && let Some(hit) = cache.lookup(&client.query, now)
+        {
+            return Serving::Reply(self.reply_to(pod, &config, &client, hit, now));
+        }
+        let mut walk = match walk {
+            Ok(w) => w,
+            Err(servfail) => return Serving::Reply(self.reply_to(pod, &config, &client, servfail, now)),
+        };
+        let core = CoreDns { config: &config, view };
+        let step = walk.run(&core);
+        self.walk_step(pod, &config, client, walk, step, view, cache, now)
+    }
+
+    /// Where a walk's step leads: a job for its forward, or the client's answer.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_step(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: Client,
+        walk: Walk,
+        step: Step,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        let core = CoreDns { config, view };
+        match step {
+            Step::Forward(q) => {
+                let name = q.question().map(|qq| qq.name.clone()).unwrap_or_default();
+                match forward_job(&core, &client, q, &name, Some(walk)) {
+                    Some(job) => self.start(pod, job, view, cache, now),
+                    None => Serving::Reply(self.answer_walked(pod, config, &client, None, view, cache, now)),
+                }
+            }
+            Step::Done(m) => Serving::Reply(self.answer_walked(pod, config, &client, m, view, cache, now)),
+        }
+    }
+
+    /// plugin/pkg/upstream `Lookup` of `target` for `partial` (an answer ending in a CNAME to
+    /// it): the query goes through the server like a client's — the server block for the
+    /// name, its chain, a forward as a packet — and its answers follow the CNAME.
+    #[allow(clippy::too_many_arguments)]
+    fn look_up(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: Client,
+        partial: Message,
+        target: &Name,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
+        let qtype = client.query.question().map_or(RecordType::A, |q| q.qtype);
+        // `SetQuestion`: rd, no EDNS.
+        let lookup = Message::query(client.query.header.id, target.clone(), qtype);
+        let server = self.running.as_ref().ok().and_then(|s| s.server_for(target, 53)).cloned();
+        let Some(server) = server else {
+            return Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now));
+        };
+        let core = CoreDns { config: &server.config, view };
+        if core.forwards_live(&lookup) {
+            let inner = core.inner_query(&lookup);
+            let asked = inner.question().map_or_else(|| target.clone(), |q| q.name.clone());
+            if let Some(mut job) = forward_job(&core, &client, inner, &asked, None) {
+                job.lookup = Some(Box::new(Lookup { partial, config: config.clone() }));
+                return self.start(pod, job, view, cache, now);
+            }
+            return Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now));
+        }
+        let mut partial = partial;
+        partial.answers.extend(core.answer(&lookup).answers);
+        Serving::Reply(self.answer_walked(pod, config, &client, Some(partial), view, cache, now))
+    }
+
+    /// A job ready to go: forwarded, or SERVFAIL at once when it has no upstream.
+    fn start(
+        &mut self,
+        pod: &str,
+        job: ForwardJob,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Serving {
         if job.upstreams.is_empty() {
-            return Ok(Serving::Reply(self.finish_forward(pod, &job, None, view, cache, now)));
+            return match self.finish_forward(pod, &job, None, view, cache, now) {
+                Finish::Reply(bytes) => Serving::Reply(bytes),
+                Finish::Forward(next) => Serving::Forward(next),
+            };
         }
-        Ok(Serving::Forward(Box::new(job)))
+        Serving::Forward(Box::new(job))
     }
 
     /// The answer to a forwarded query: the upstream's reply (`None`: none came in time, so
-    /// SERVFAIL), stored in the pod's cache, sized for the client, logged.
+    /// SERVFAIL), stored in the pod's cache, sized for the client, logged. For a step of an
+    /// autopath walk, the walk goes on: the next step that goes to `forward` comes back as
+    /// a job.
     pub fn finish_forward(
         &mut self,
         pod: &str,
@@ -297,30 +454,97 @@ impl CoreDnsProcess {
         view: &ClusterDnsView,
         cache: &mut DnsCache,
         now: SimTime,
-    ) -> Vec<u8> {
-        let core = CoreDns { config: &job.config, view };
-        let mut reply = core.relay(&job.query, upstream);
-        if let Some(max) = job.config.cache {
-            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
-            cache.store(&job.query, &reply, now, ttl);
+    ) -> Finish {
+        if let Some(lookup) = &job.lookup {
+            // The lookup's answers (none when it failed) after the CNAME.
+            let mut reply = lookup.partial.clone();
+            reply.answers.extend(upstream.map(|m| m.answers).unwrap_or_default());
+            return Finish::Reply(self.answer_walked(
+                pod,
+                &lookup.config,
+                &job.client,
+                Some(reply),
+                view,
+                cache,
+                now,
+            ));
         }
-        self.reply_to(pod, job, reply, now)
+        let core = CoreDns { config: &job.config, view };
+        if let Some(walk) = &job.walk {
+            let mut walk = walk.clone();
+            let step = walk.forwarded(&core, upstream);
+            return match self.walk_step(pod, &job.config, job.client.clone(), walk, step, view, cache, now) {
+                Serving::Reply(bytes) => Finish::Reply(bytes),
+                Serving::Forward(next) => Finish::Forward(next),
+            };
+        }
+        Finish::Reply(self.answer_walked(pod, &job.config, &job.client, upstream, view, cache, now))
     }
 
-    fn reply_to(&mut self, pod: &str, job: &ForwardJob, reply: Message, now: SimTime) -> Vec<u8> {
-        let bytes = match job.transport {
-            Transport::Udp => super::coredns::wire_reply(&job.query, reply),
+    /// forward.go: more queries in flight than `max_concurrent`, so this one is not sent: the
+    /// plugin returns REFUSED with an error, and the server writes REFUSED (not cached). An
+    /// autopath walk ends with it; a CNAME target's lookup gets no answers from it.
+    pub fn refuse_forward(
+        &mut self,
+        pod: &str,
+        job: &ForwardJob,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        if let Some(lookup) = &job.lookup {
+            let reply = lookup.partial.clone();
+            return self.answer_walked(pod, &lookup.config, &job.client, Some(reply), view, cache, now);
+        }
+        let config = &job.config;
+        let core = CoreDns { config, view };
+        let mut reply = core.relay(&job.client.query, None);
+        reply.header.rcode = Rcode::Refused;
+        self.reply_to(pod, config, &job.client, reply, now)
+    }
+
+    /// The client's answer from the chain's last word (`None`: SERVFAIL): cached, sized, logged.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_walked(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: &Client,
+        answer: Option<Message>,
+        view: &ClusterDnsView,
+        cache: &mut DnsCache,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let core = CoreDns { config, view };
+        let mut reply = core.relay(&client.query, answer);
+        if let Some(max) = config.cache {
+            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
+            cache.store(&client.query, &reply, now, ttl);
+        }
+        self.reply_to(pod, config, client, reply, now)
+    }
+
+    fn reply_to(
+        &mut self,
+        pod: &str,
+        config: &CoreDnsConfig,
+        client: &Client,
+        reply: Message,
+        now: SimTime,
+    ) -> Vec<u8> {
+        let bytes = match client.transport {
+            Transport::Udp => super::coredns::wire_reply(&client.query, reply),
             Transport::Tcp => reply.encode(),
         };
-        if job.config.log
+        if config.log
             && let Ok(sent) = Message::decode(&bytes)
         {
-            let took = now.saturating_since(job.arrived) + SERVE_TIME;
+            let took = now.saturating_since(client.arrived) + SERVE_TIME;
             let line = log_line(
-                job.peer,
-                job.transport,
-                &job.query,
-                job.request_len,
+                client.peer,
+                client.transport,
+                &client.query,
+                client.request_len,
                 &sent,
                 bytes.len(),
                 &seconds(took),
@@ -329,6 +553,34 @@ impl CoreDnsProcess {
         }
         bytes
     }
+}
+
+/// The job that sends `upstream_query` (whose name is `asked`) with the forward directive
+/// that handles it.
+fn forward_job(
+    core: &CoreDns<'_>,
+    client: &Client,
+    upstream_query: Message,
+    asked: &Name,
+    walk: Option<Walk>,
+) -> Option<ForwardJob> {
+    let f = core.forwarder(asked)?;
+    let nameservers = core.config.node_nameservers.as_deref().unwrap_or_default();
+    Some(ForwardJob {
+        upstream_query,
+        client: client.clone(),
+        config: core.config.clone(),
+        upstreams: f.addresses(nameservers),
+        policy: f.policy,
+        tcp: f.force_tcp || (client.transport == Transport::Tcp && !f.prefer_udp),
+        retry_truncated_over_tcp: f.prefer_udp && !f.force_tcp,
+        walk,
+        max_fails: f.max_fails,
+        health_check: f.health_check.clone(),
+        lookup: None,
+        from: f.from.clone(),
+        max_concurrent: f.max_concurrent,
+    })
 }
 
 fn load(text: &str, base: &CoreDnsConfig) -> Result<CorefileSetup, CorefileError> {
@@ -435,7 +687,6 @@ fn log_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::name::Name;
     use crate::dns::view::DnsService;
 
     fn view() -> ClusterDnsView {

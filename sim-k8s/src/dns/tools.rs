@@ -42,6 +42,8 @@ pub struct DigRun {
     pub query_time_ms: u64,
     /// `WHEN:` text (from simulated time), e.g. `Wed Oct 07 19:04:04 UTC 2026`.
     pub when: String,
+    /// The answer came over TCP (`SERVER: ... (TCP)`).
+    pub tcp: bool,
 }
 
 /// The query dig sends: RD and AD set, EDNS0 with a 1232-byte buffer and an 8-byte client
@@ -198,7 +200,8 @@ pub fn dig(run: &DigRun, wire: &[u8], style: DigStyle) -> String {
         let _ = writeln!(out);
     }
     let _ = writeln!(out, ";; Query time: {} msec", run.query_time_ms);
-    let _ = writeln!(out, ";; SERVER: {}#53({}) (UDP)", run.server, run.server);
+    let proto = if run.tcp { "TCP" } else { "UDP" };
+    let _ = writeln!(out, ";; SERVER: {}#53({}) ({proto})", run.server, run.server);
     let _ = writeln!(out, ";; WHEN: {}", run.when);
     let _ = writeln!(out, ";; MSG SIZE  rcvd: {}", wire.len());
     let _ = writeln!(out);

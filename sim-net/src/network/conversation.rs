@@ -306,6 +306,9 @@ pub(crate) struct PendingUpstream {
     peer: SocketAddrV4,
     client_conv: Option<ConvId>,
     token: u64,
+    /// A background conversation of the application's ([`AppReply::Also`]): its end reaches
+    /// the application even when the client that was waiting then has gone.
+    detached: bool,
 }
 
 impl Network {
@@ -785,6 +788,7 @@ impl Network {
                     peer,
                     client_conv: meta.conv,
                     token: 0,
+                    detached: false,
                 };
                 self.proxy_reply(pending, reply);
             }
@@ -878,31 +882,38 @@ impl Network {
                 self.schedule(after, NetEvent::Emit { host: pending.host, pkt, conv: pending.client_conv });
             }
             AppReply::Nothing => {}
-            AppReply::Upstream(UpstreamRequest { proto, dst, request, timeout, token }) => {
-                let proto = match proto {
-                    SockProto::Udp => ConvProto::Udp,
-                    SockProto::Sctp => ConvProto::Sctp,
-                    SockProto::Tcp => ConvProto::Tcp,
-                };
-                let spec = ConversationSpec {
-                    from: pending.host,
-                    proto,
-                    dst,
-                    payload: request,
-                    src_port: None,
-                    timeout,
-                };
-                let up = self.start_conversation(spec);
-                if let Some(cv) = self.convs.get_mut(up.0) {
-                    cv.upstream_of = pending.client_conv;
+            AppReply::Upstream(request) => self.open_upstream(pending, request, SimDuration::ZERO),
+            AppReply::Also { side, then } => {
+                // Background conversations are the application's own, not part of the client's.
+                for (delay, request) in side {
+                    let own = PendingUpstream { detached: true, client_conv: None, ..pending };
+                    self.open_upstream(own, request, delay);
                 }
-                if let Some(cv) = pending.client_conv.and_then(|c| self.convs.get_mut(c.0)) {
-                    cv.upstreams.push(up);
-                }
-                self.upstreams.insert(up, PendingUpstream { token, ..pending });
-                self.schedule(SimDuration::ZERO, NetEvent::ConvStart(up));
+                self.proxy_reply(pending, *then);
             }
         }
+    }
+
+    /// Opens an application's upstream conversation from the server's namespace, starting
+    /// after `delay`; its end goes back to the application with the request's token.
+    fn open_upstream(&mut self, pending: PendingUpstream, request: UpstreamRequest, delay: SimDuration) {
+        let UpstreamRequest { proto, dst, request, timeout, token } = request;
+        let proto = match proto {
+            SockProto::Udp => ConvProto::Udp,
+            SockProto::Sctp => ConvProto::Sctp,
+            SockProto::Tcp => ConvProto::Tcp,
+        };
+        let spec =
+            ConversationSpec { from: pending.host, proto, dst, payload: request, src_port: None, timeout };
+        let up = self.start_conversation(spec);
+        if let Some(cv) = self.convs.get_mut(up.0) {
+            cv.upstream_of = pending.client_conv;
+        }
+        if let Some(cv) = pending.client_conv.and_then(|c| self.convs.get_mut(c.0)) {
+            cv.upstreams.push(up);
+        }
+        self.upstreams.insert(up, PendingUpstream { token, ..pending });
+        self.schedule(delay, NetEvent::ConvStart(up));
     }
 
     /// The upstream connection of a waiting proxy ended: the application decides what next.
@@ -913,6 +924,7 @@ impl Network {
         // (A UDP client has no connection to lose: the answer goes out and finds its socket or
         // not.)
         if pending.proto == Protocol::Tcp
+            && !pending.detached
             && !host.sockets.tcp_server.contains_key(&(pending.local, pending.peer))
         {
             return;
@@ -1020,6 +1032,7 @@ impl Network {
                 peer,
                 client_conv: meta.conv,
                 token: 0,
+                detached: false,
             };
             self.proxy_reply(pending, reply);
             return;

@@ -6,21 +6,27 @@
 //! count or unexpected line ending after '.'`).
 //!
 //! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
-//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM zone),
-//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `reload` (its
-//! interval, read by the world).
+//! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM
+//! zone, TO list, `policy`, `force_tcp`, `prefer_udp`, `max_fails`, `health_check`),
+//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `rewrite` (name
+//! rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
-//! (`prometheus`, `health`, `ready`, `loop`, forward's `max_fails`/`policy`/`health_check`,
-//! cache's `prefetch`/`serve_stale`, …), never dropped silently.
+//! (`prometheus`, `health`, `ready`, `loop`, forward's `expire`, cache's
+//! `prefetch`/`serve_stale`, …), never dropped silently; so is what CoreDNS accepts and then
+//! does nothing with (`autopath @kubernetes` without `pods verified`).
 
 use std::net::IpAddr;
 
 use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
+use crate::dns::coredns::autopath::{AutopathConfig, SearchSource};
 use crate::dns::coredns::hosts::HostsConfig;
 use crate::dns::coredns::rewrite;
+use crate::dns::coredns::template::gotmpl::Template as GoTemplate;
+use crate::dns::coredns::template::{Class, Pattern as TemplatePattern, Template};
 use crate::dns::coredns::{CoreDnsConfig, ForwardPolicy, ForwardTarget, Forwarder, PodMode};
+use crate::dns::message::{Rcode, RecordType};
 use crate::dns::name::Name;
 
 /// The transport of a server block key (`dns://` unless written otherwise).
@@ -73,18 +79,33 @@ impl std::fmt::Display for ServerKey {
     }
 }
 
-/// Something in the Corefile that CoreDNS accepts and netsim does not model.
+/// Something in the Corefile that CoreDNS accepts and netsim does not model, or that CoreDNS
+/// accepts and silently does nothing with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     /// Line in the Corefile.
     pub line: usize,
     /// What is not simulated (`plugin/prometheus`, `plugin/forward: policy`).
     pub what: String,
+    /// Which of the two.
+    pub kind: NoticeKind,
+}
+
+/// What a [`Notice`] says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// netsim does not model it.
+    NotSimulated,
+    /// CoreDNS runs it and it does nothing, for this reason (CoreDNS logs nothing).
+    NoEffect(String),
 }
 
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {} is not simulated", self.line, self.what)
+        match &self.kind {
+            NoticeKind::NotSimulated => write!(f, "line {}: {} is not simulated", self.line, self.what),
+            NoticeKind::NoEffect(why) => write!(f, "line {}: {} has no effect: {why}", self.line, self.what),
+        }
     }
 }
 
@@ -259,6 +280,8 @@ fn setup_block(
         forward: None,
         forwarders: Vec::new(),
         rewrites: Vec::new(),
+        autopath: None,
+        templates: Vec::new(),
         log: false,
         hosts: None,
         ..base.clone()
@@ -274,7 +297,8 @@ fn setup_block(
             }
             Ok(())
         };
-        let mut note = |line: usize, what: String| notices.push(Notice { line, what });
+        let mut note =
+            |line: usize, what: String| notices.push(Notice { line, what, kind: NoticeKind::NotSimulated });
         match *plugin {
             "kubernetes" => {
                 once(&uses)?;
@@ -323,6 +347,17 @@ fn setup_block(
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
             }
+            "template" => {
+                for d in &uses {
+                    let t = template(file, d, &keys, &mut note)?;
+                    config.templates.push(t);
+                }
+            }
+            "autopath" => {
+                if let Some(d) = uses.last() {
+                    autopath(d, block, &keys, &mut config, notices)?;
+                }
+            }
             "rewrite" => {
                 for d in &uses {
                     // setup.go `rewriteParse`: a rule on the line, or its tokens in a block.
@@ -346,7 +381,224 @@ fn setup_block(
             }
         }
     }
+    if let Some(ap) = &config.autopath
+        && ap.source == SearchSource::Kubernetes
+        && config.kubernetes
+        && config.pods != PodMode::Verified
+        && let Some(d) = block.directives.iter().rev().find(|d| d.name == "autopath")
+    {
+        notices.push(Notice {
+            line: d.line,
+            what: "plugin/autopath @kubernetes".to_string(),
+            kind: NoticeKind::NoEffect(
+                "the kubernetes plugin gives a search path only with `pods verified`".to_string(),
+            ),
+        });
+    }
     Ok(Server { keys, chain, config })
+}
+
+/// plugin/template setup.go `templateParse` for one directive.
+fn template(
+    file: &str,
+    d: &Directive,
+    keys: &[ServerKey],
+    note: &mut impl FnMut(usize, String),
+) -> Result<Template, CorefileError> {
+    const P: &str = "template";
+    let Some(class) = d.args.first() else { return Err(arg_err(file, P, d.line, &d.name)) };
+    let class = Class::from_mnemonic(class)
+        .ok_or_else(|| located(file, P, d.line, &format!("invalid query class {class}")))?;
+    let Some(qtype) = d.args.get(1) else { return Err(arg_err(file, P, d.line, &d.args[0])) };
+    // dns.StringToType: upper-case mnemonics only.
+    let rtype = RecordType::from_mnemonic(qtype)
+        .filter(|_| qtype.chars().all(|c| !c.is_ascii_lowercase()))
+        .ok_or_else(|| located(file, P, d.line, &format!("invalid RR class {qtype}")))?;
+    let mut zones = Vec::new();
+    for z in &d.args[2..] {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let mut t = Template {
+        zones,
+        class,
+        qtype: rtype,
+        regex: Vec::new(),
+        answer: Vec::new(),
+        additional: Vec::new(),
+        authority: Vec::new(),
+        rcode: Rcode::NoError,
+        fallthrough: None,
+    };
+    for o in d.block.iter().flatten() {
+        let args = &o.args;
+        let last = args.last().map_or(o.name.as_str(), String::as_str);
+        match o.name.as_str() {
+            "match" => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                for r in args {
+                    if r.len() > 10_000 {
+                        let msg = format!("regex pattern too long: {} > 10000", r.len());
+                        return Err(located(file, P, o.line, &msg));
+                    }
+                    let re = regex::Regex::new(r).map_err(|e| {
+                        let msg = format!("could not parse regex: {r}, {}", go_regex_error(r, &e));
+                        located(file, P, o.line, &msg)
+                    })?;
+                    t.regex.push(TemplatePattern(re));
+                }
+            }
+            section @ ("answer" | "additional" | "authority") => {
+                if args.is_empty() {
+                    return Err(arg_err(file, P, o.line, &o.name));
+                }
+                for a in args {
+                    let tmpl = GoTemplate::parse(section, a).map_err(|e| {
+                        let newline = if section == "answer" { "" } else { "\n" };
+                        located(file, P, o.line, &format!("could not compile template: {last}, {e}{newline}"))
+                    })?;
+                    if let Some(u) = tmpl.unsupported() {
+                        note(o.line, format!("plugin/template: the action {{{{ {u} }}}}"));
+                    }
+                    match section {
+                        "answer" => t.answer.push(tmpl),
+                        "additional" => t.additional.push(tmpl),
+                        _ => t.authority.push(tmpl),
+                    }
+                }
+            }
+            "rcode" => {
+                let Some(code) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                t.rcode = rcode_from_string(code)
+                    .ok_or_else(|| located(file, P, o.line, &format!("unknown rcode {code}")))?;
+            }
+            "fallthrough" => {
+                let mut zs = Vec::new();
+                for z in args {
+                    zs.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+                }
+                t.fallthrough = Some(zs);
+            }
+            "ederror" => {
+                if args.is_empty() || args.len() > 2 {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                if args[0].parse::<u16>().is_err() {
+                    let msg = format!(
+                        "error parsing extended DNS error code {last}, strconv.ParseUint: parsing \"{}\": invalid syntax\n",
+                        args[0]
+                    );
+                    return Err(located(file, P, o.line, &msg));
+                }
+                note(o.line, "plugin/template: ederror".to_string());
+            }
+            "var" | "expr" => note(o.line, format!("plugin/template: {}", o.name)),
+            // "remove soon": read and dropped by CoreDNS itself.
+            "upstream" => {}
+            _ => return Err(arg_err(file, P, o.line, &o.name)),
+        }
+    }
+    if t.regex.is_empty() {
+        t.regex.push(TemplatePattern(regex::Regex::new(".*").map_err(|e| plain(P, e.to_string()))?));
+    }
+    Ok(t)
+}
+
+/// `dns.StringToRcode`.
+fn rcode_from_string(s: &str) -> Option<Rcode> {
+    Some(match s {
+        "NOERROR" => Rcode::NoError,
+        "FORMERR" => Rcode::FormErr,
+        "SERVFAIL" => Rcode::ServFail,
+        "NXDOMAIN" => Rcode::NxDomain,
+        "NOTIMP" => Rcode::NotImp,
+        "REFUSED" => Rcode::Refused,
+        "YXDOMAIN" => Rcode::Other(6),
+        "YXRRSET" => Rcode::Other(7),
+        "NXRRSET" => Rcode::Other(8),
+        "NOTAUTH" => Rcode::Other(9),
+        "NOTZONE" => Rcode::Other(10),
+        _ => return None,
+    })
+}
+
+/// Go regexp's error text for what the regex crate refused (`error parsing regexp: ...`).
+fn go_regex_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    if text.contains("unclosed group") {
+        return format!("error parsing regexp: missing closing ): `{pattern}`");
+    }
+    if text.contains("unopened group") {
+        return format!("error parsing regexp: unexpected ): `{pattern}`");
+    }
+    format!("error parsing regexp: invalid syntax: `{pattern}`")
+}
+
+/// plugin/autopath setup.go `autoPathParse` and its OnStartup check: `autopath [ZONE...]
+/// RESOLV-CONF`, where RESOLV-CONF is `@PLUGIN` (a plugin of this server block that gives a
+/// search path: `kubernetes`) or a file.
+fn autopath(
+    d: &Directive,
+    block: &ServerBlock,
+    keys: &[ServerKey],
+    config: &mut CoreDnsConfig,
+    notices: &mut Vec<Notice>,
+) -> Result<(), CorefileError> {
+    const P: &str = "autopath";
+    let Some((resolv, zone_args)) = d.args.split_last() else {
+        return Err(plain(P, "no resolv-conf specified".to_string()));
+    };
+    let mut zones = Vec::new();
+    for z in zone_args {
+        zones.push(parse_zone(z).ok_or_else(|| plain(P, format!("invalid zone: {z}")))?);
+    }
+    if zones.is_empty() {
+        zones = keys.iter().map(|k| k.zone.clone()).collect();
+    }
+    let Some(plugin) = resolv.strip_prefix('@') else {
+        // The CoreDNS container's only resolv.conf is the node's, which has no search line:
+        // autopath then asks the name as it is, and nothing changes.
+        if resolv == "/etc/resolv.conf" {
+            notices.push(Notice {
+                line: d.line,
+                what: format!("plugin/autopath {resolv}"),
+                kind: NoticeKind::NoEffect("the file has no search domains".to_string()),
+            });
+            return Ok(());
+        }
+        return Err(plain(
+            P,
+            format!("failed to parse \"{resolv}\": open {resolv}: no such file or directory"),
+        ));
+    };
+    // OnStartup: a plugin that is not in the block gives no handler, and autopath nothing.
+    if !block.directives.iter().any(|x| x.name == plugin) {
+        notices.push(Notice {
+            line: d.line,
+            what: format!("plugin/autopath {resolv}"),
+            kind: NoticeKind::NoEffect(format!("no plugin/{plugin} in this server block")),
+        });
+        return Ok(());
+    }
+    match plugin {
+        "kubernetes" => {
+            config.autopath = Some(AutopathConfig { zones, source: SearchSource::Kubernetes });
+            Ok(())
+        }
+        "erratic" => {
+            notices.push(Notice {
+                line: d.line,
+                what: "plugin/autopath @erratic".to_string(),
+                kind: NoticeKind::NotSimulated,
+            });
+            Ok(())
+        }
+        other => Err(plain(P, format!("{other} does not implement the AutoPather interface"))),
+    }
 }
 
 /// plugin/kubernetes setup.go `ParseStanza`.
@@ -567,26 +819,60 @@ fn forward(
     forwards.push(from.clone());
     // With simulated upstream hosts the forwarder sends packets and these options are honoured.
     let live = config.node_nameservers.is_some();
-    let mut fwd = Forwarder { to: targets, ..Forwarder::kubeadm() };
+    let mut fwd = Forwarder { to: targets, max_concurrent: 0, ..Forwarder::kubeadm() };
     fwd.from = from;
     for o in d.block.iter().flatten() {
         let args = &o.args;
         match o.name.as_str() {
-            "max_concurrent" | "max_fails" | "expire" | "health_check" | "tls_servername" => {
+            "max_concurrent" | "max_fails" | "expire" | "tls_servername" => {
                 if args.is_empty() {
                     return Err(arg_err(file, P, o.line, &o.name));
                 }
                 if o.name == "max_concurrent" || o.name == "max_fails" {
-                    let n: Result<u32, _> = args[0].parse();
-                    if n.is_err() {
+                    let n: Result<i64, _> = args[0].parse();
+                    let Ok(n) = n else {
                         return Err(plain(
                             P,
                             format!("strconv.Atoi: parsing \"{}\": invalid syntax", args[0]),
                         ));
+                    };
+                    if n < 0 {
+                        return Err(plain(P, format!("{} can't be negative: {n}", o.name)));
+                    }
+                    let n = u32::try_from(n).unwrap_or(u32::MAX);
+                    if o.name == "max_fails" {
+                        fwd.max_fails = n;
+                    } else {
+                        fwd.max_concurrent = n;
+                    }
+                    if !live {
+                        note(o.line, format!("plugin/forward: {}", o.name));
+                    }
+                } else {
+                    note(o.line, format!("plugin/forward: {}", o.name));
+                }
+            }
+            "health_check" => {
+                let Some(text) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let interval = parse_go_duration(text)
+                    .ok_or_else(|| plain(P, format!("time: invalid duration \"{text}\"")))?;
+                fwd.health_check.interval = interval;
+                fwd.health_check.domain = Name::root();
+                let mut rest = args[1..].iter();
+                while let Some(opt) = rest.next() {
+                    match opt.as_str() {
+                        "no_rec" => fwd.health_check.recursion_desired = false,
+                        "domain" => {
+                            let Some(d) = rest.next() else { return Err(arg_err(file, P, o.line, opt)) };
+                            fwd.health_check.domain = Name::parse(d)
+                                .map_err(|_| plain(P, format!("health_check: invalid domain name {d}")))?
+                                .to_lowercase();
+                        }
+                        other => return Err(plain(P, format!("health_check: unknown option {other}"))),
                     }
                 }
-                if o.name != "max_concurrent" {
-                    note(o.line, format!("plugin/forward: {}", o.name));
+                if !live {
+                    note(o.line, "plugin/forward: health_check".to_string());
                 }
             }
             "policy" => match args.first().map(String::as_str) {
@@ -689,18 +975,27 @@ fn reload(file: &str, d: &Directive) -> Result<SimDuration, CorefileError> {
     Ok(interval)
 }
 
-/// A Go duration of whole units (`30s`, `1m`, `1m30s`, `500ms`).
+/// A Go duration (`time.ParseDuration`): numbers with units, fractions allowed (`30s`, `1m30s`,
+/// `500ms`, `0.5s`).
 fn parse_go_duration(text: &str) -> Option<SimDuration> {
     let mut total: u64 = 0;
     let mut rest = text;
     if rest.is_empty() {
         return None;
     }
+    if rest == "0" {
+        return Some(SimDuration::ZERO);
+    }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let n: u64 = rest[..digits].parse().ok()?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let number = &rest[..digits];
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let n: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let nanos: u64 = match &rest[..unit_len] {
             "h" => 3_600_000_000_000,
             "m" => 60_000_000_000,
@@ -711,6 +1006,15 @@ fn parse_go_duration(text: &str) -> Option<SimDuration> {
             _ => return None,
         };
         total = total.checked_add(n.checked_mul(nanos)?)?;
+        // The fraction, to the nanosecond.
+        let mut scale = nanos;
+        for d in frac.bytes() {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            scale /= 10;
+            total = total.checked_add(u64::from(d - b'0') * scale)?;
+        }
         rest = &rest[unit_len..];
     }
     Some(SimDuration::from_nanos(total))
@@ -802,6 +1106,70 @@ mod tests {
         assert_eq!(
             run(". {\n rewrite name regex ( x\n}").unwrap_err().to_string(),
             "plugin/rewrite: invalid regex matching pattern: ("
+        );
+    }
+
+    #[test]
+    fn autopath_is_set_up_as_coredns_sets_it_up() {
+        let kube = |pods: &str| {
+            format!(".:53 {{\n autopath @kubernetes\n kubernetes cluster.local {{\n  pods {pods}\n }}\n}}\n")
+        };
+        let s = run(&kube("verified")).unwrap();
+        assert!(s.servers[0].config.autopath.is_some());
+        assert!(s.notices.is_empty());
+        let s = run(&kube("insecure")).unwrap();
+        assert_eq!(
+            s.notices[0].to_string(),
+            "line 2: plugin/autopath @kubernetes has no effect: the kubernetes plugin gives a search path only with `pods verified`"
+        );
+        assert_eq!(
+            run(". {\n autopath\n}").unwrap_err().to_string(),
+            "plugin/autopath: no resolv-conf specified"
+        );
+        assert_eq!(
+            run(". {\n autopath @hosts\n hosts\n}").unwrap_err().to_string(),
+            "plugin/autopath: hosts does not implement the AutoPather interface"
+        );
+        assert_eq!(
+            run(". {\n autopath my-resolv.conf\n}").unwrap_err().to_string(),
+            "plugin/autopath: failed to parse \"my-resolv.conf\": open my-resolv.conf: no such file or directory"
+        );
+        let s = run(". {\n autopath @kubernetes\n}").unwrap();
+        assert!(s.servers[0].config.autopath.is_none());
+        assert_eq!(
+            s.notices[0].to_string(),
+            "line 2: plugin/autopath @kubernetes has no effect: no plugin/kubernetes in this server block"
+        );
+    }
+
+    #[test]
+    fn forward_health_check_options() {
+        let mut base = CoreDnsConfig::default();
+        base.node_nameservers = Some(vec![std::net::Ipv4Addr::new(10, 32, 1, 53)]);
+        let c = Corefile::parse(
+            "Corefile",
+            ". {\n forward . 8.8.8.8 {\n  max_fails 3\n  health_check 0.25s no_rec domain example.org\n }\n}",
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let s = setup(&c, &base).unwrap();
+        let f = &s.servers[0].config.forwarders[0];
+        assert_eq!(f.max_fails, 3);
+        assert_eq!(f.health_check.interval, SimDuration::from_millis(250));
+        assert!(!f.health_check.recursion_desired);
+        assert_eq!(f.health_check.domain.to_string(), "example.org.");
+        assert!(s.notices.is_empty());
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  health_check 1x\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: time: invalid duration \"1x\""
+        );
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  health_check 1s bogus\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: health_check: unknown option bogus"
+        );
+        assert_eq!(
+            run(". {\n forward . 8.8.8.8 {\n  max_fails -1\n }\n}").unwrap_err().to_string(),
+            "plugin/forward: max_fails can't be negative: -1"
         );
     }
 }
