@@ -20,7 +20,8 @@ use std::rc::Rc;
 use sim_core::SimTime;
 
 use super::endpoints::{
-    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, resolved_ports, service_selector,
+    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, resolved_ports,
+    service_selector,
 };
 use super::names::random_suffix;
 use super::pods::{controller_ref, is_terminating, selector_matches};
