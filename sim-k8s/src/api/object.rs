@@ -348,6 +348,10 @@ pub enum Object {
 
 /// An object's observed state on its own, as a write of the `/status` subresource carries it
 /// (the kubelet's pod status, a workload controller's replica counts).
+///
+/// A status lives only for the length of one write, one at a time, and most writes are pods':
+/// boxing the pod's would cost an allocation per write to save stack space nobody holds.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObjectStatus {
     /// A Pod's.

@@ -1144,8 +1144,10 @@ mod tests {
 
     #[test]
     fn forward_health_check_options() {
-        let mut base = CoreDnsConfig::default();
-        base.node_nameservers = Some(vec![std::net::Ipv4Addr::new(10, 32, 1, 53)]);
+        let base = CoreDnsConfig {
+            node_nameservers: Some(vec![std::net::Ipv4Addr::new(10, 32, 1, 53)]),
+            ..CoreDnsConfig::default()
+        };
         let c = Corefile::parse(
             "Corefile",
             ". {\n forward . 8.8.8.8 {\n  max_fails 3\n  health_check 0.25s no_rec domain example.org\n }\n}",
