@@ -477,10 +477,12 @@ impl Cluster {
         let mut stdout = String::new();
         loop {
             let now = self.now();
-            let events = self.world().controllers.events().to_vec();
             let result = {
                 let w = self.world_mut();
-                let mut k = crate::kubectl::Kubectl { store: &mut w.api, now, files: &read, events: &events };
+                // The store and the event log are separate parts of the world: borrowed side by
+                // side, the log is not copied for every command.
+                let events = w.controllers.events();
+                let mut k = crate::kubectl::Kubectl { store: &mut w.api, now, files: &read, events };
                 k.run(&line)
             };
             self.kick();

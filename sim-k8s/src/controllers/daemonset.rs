@@ -33,6 +33,11 @@ pub fn daemon_tolerations() -> Value {
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
     let changes = c.watches.daemonset.poll(store);
+    if store.list(Kind::DaemonSet).next().is_none() {
+        // No DaemonSet to reconcile: the changes (its pods' among them) touch nothing this
+        // controller manages, and a change of a deleted set finds nothing either.
+        return false;
+    }
     let nodes_changed = changes.is_some_and(|cs| cs.iter().any(|ch| ch.key.kind == Kind::Node));
     let changes = if nodes_changed { None } else { changes };
     let dirty = dirty_keys(store, changes, Kind::DaemonSet, |ch, out| {

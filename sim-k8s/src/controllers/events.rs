@@ -34,10 +34,10 @@ pub struct Event {
     pub involved: ObjectKey,
     /// Normal or Warning.
     pub type_: EventType,
-    /// CamelCase reason.
-    pub reason: String,
+    /// CamelCase reason (a constant of the emitting controller's source).
+    pub reason: &'static str,
     /// Component that reported it (`default-scheduler`, `kubelet`, `replicaset-controller`).
-    pub source: String,
+    pub source: &'static str,
     /// Human-readable message.
     pub message: String,
     /// First occurrence.
@@ -46,16 +46,23 @@ pub struct Event {
     pub last_seen: SimTime,
     /// Number of occurrences.
     pub count: u32,
+    /// The next older event with the same identity hash (`NONE`: none), so the events that may
+    /// repeat one another form a chain from the newest, without a list per identity.
+    older_same_hash: u32,
 }
 
+/// The end of an identity chain.
+const NONE: u32 = u32::MAX;
+
 /// Recorded events, oldest first, with an index from (object, reason, message, source) — by a
-/// fixed hash — to the events that may repeat, so folding a repeat costs a lookup, not a scan.
+/// fixed hash — to the newest event that may repeat it, so folding a repeat costs a lookup, not
+/// a scan.
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
     events: Vec<Event>,
     /// Hashed: only looked up, never walked (a B-tree of 400,000 events was a cache miss per
-    /// level on every event at 100,000 pods).
-    by_identity: indexmap::IndexMap<u64, Vec<usize>, sim_core::hash::FxBuildHasher>,
+    /// level on every event at 100,000 pods). The value is the newest event with that hash.
+    by_identity: indexmap::IndexMap<u64, u32, sim_core::hash::FxBuildHasher>,
 }
 
 fn identity(involved: &ObjectKey, reason: &str, message: &str, source: &str) -> u64 {
@@ -71,34 +78,34 @@ impl EventLog {
         &mut self,
         involved: &ObjectKey,
         type_: EventType,
-        reason: &str,
-        source: &str,
+        reason: &'static str,
+        source: &'static str,
         message: String,
         now: SimTime,
     ) {
         let id = identity(involved, reason, &message, source);
-        let candidates = self.by_identity.entry(id).or_default();
-        let events = &mut self.events;
-        let repeat = candidates.iter().copied().find(|&i| {
-            events.get(i).is_some_and(|e| {
-                &e.involved == involved && e.reason == reason && e.message == message && e.source == source
-            })
-        });
-        if let Some(e) = repeat.and_then(|i| events.get_mut(i)) {
-            e.count += 1;
-            e.last_seen = now;
-            return;
+        let head = self.by_identity.entry(id).or_insert(NONE);
+        let mut at = *head;
+        while let Some(e) = self.events.get_mut(at as usize) {
+            if &e.involved == involved && e.reason == reason && e.message == message && e.source == source {
+                e.count += 1;
+                e.last_seen = now;
+                return;
+            }
+            at = e.older_same_hash;
         }
-        candidates.push(events.len());
-        events.push(Event {
+        let older_same_hash = *head;
+        *head = u32::try_from(self.events.len()).unwrap_or(NONE);
+        self.events.push(Event {
             involved: involved.clone(),
             type_,
-            reason: reason.to_string(),
-            source: source.to_string(),
+            reason,
+            source,
             message,
             first_seen: now,
             last_seen: now,
             count: 1,
+            older_same_hash,
         });
     }
 

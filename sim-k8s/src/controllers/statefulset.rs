@@ -20,6 +20,11 @@ use crate::api::{Kind, Object, ObjectKey, Pod, StatefulSet};
 pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime) -> bool {
     let mut changed = false;
     let changes = c.watches.statefulset.poll(store);
+    if store.list(Kind::StatefulSet).next().is_none() {
+        // No StatefulSet to reconcile: the changes (its pods' among them) touch nothing this
+        // controller manages, and a change of a deleted set finds nothing either.
+        return false;
+    }
     let dirty = dirty_keys(store, changes, Kind::StatefulSet, |ch, out| {
         owner_or_self(store, ch, Kind::StatefulSet, Kind::Pod, out)
     });

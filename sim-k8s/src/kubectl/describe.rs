@@ -1336,7 +1336,7 @@ pub fn get_events(events: &[Event], now: SimTime, opts: &GetOptions) -> KubectlO
             let mut r = vec![
                 age(Some(&timestamp(e.last_seen)), now),
                 e.type_.as_str().to_string(),
-                e.reason.clone(),
+                e.reason.to_string(),
                 format!("{kind}/{}", e.involved.name),
                 e.message.clone(),
             ];
