@@ -560,7 +560,7 @@ fn relocate(s: &Scenario, message: String) -> String {
 }
 
 /// kube-proxy settings from a KubeProxyConfiguration document, if one was given.
-pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
+pub fn proxy_settings<'a>(objects: impl IntoIterator<Item = &'a Object>) -> ProxySettings {
     let mut p = ProxySettings::default();
     for o in objects {
         if let Object::KubeProxyConfiguration(k) = o {
@@ -575,7 +575,11 @@ pub fn proxy_settings(objects: &[Object]) -> ProxySettings {
 /// CoreDNS zone follows `clusterDomain` unless the cluster section names its own
 /// `clusterDomain`, as kubeadm's `networking.dnsDomain` sets both. The entries were validated
 /// as IPs when loaded.
-pub fn apply_kubelet_dns(config: &mut ClusterConfig, cluster_domain_given: bool, objects: &[Object]) {
+pub fn apply_kubelet_dns<'a>(
+    config: &mut ClusterConfig,
+    cluster_domain_given: bool,
+    objects: impl IntoIterator<Item = &'a Object>,
+) {
     for o in objects {
         let Object::KubeletConfiguration(k) = o else { continue };
         if let Some(ips) = &k.cluster_dns {
@@ -612,8 +616,8 @@ pub fn kubelet_not_simulated(loaded: &manifest::LoadOutcome) -> Vec<String> {
 
 /// The service CIDR a `ServiceCIDR` object (networking.k8s.io/v1) among the manifests declares:
 /// its first IPv4 CIDR, as the API server's allocator uses it.
-pub fn service_cidr_from(objects: &[Object]) -> Option<Ipv4Net> {
-    objects.iter().find_map(|o| match o {
+pub fn service_cidr_from<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Option<Ipv4Net> {
+    objects.into_iter().find_map(|o| match o {
         Object::ServiceCidr(c) => c.spec.cidrs.iter().find_map(|s| s.parse::<Ipv4Net>().ok()),
         _ => None,
     })
@@ -713,9 +717,10 @@ pub fn build_cluster(
     nodes: NodeObjects,
     locate: impl Fn(String) -> String,
 ) -> Result<(Cluster, SimDuration), Diagnostics> {
-    let objects: Vec<Object> = loaded.objects.iter().map(|l| l.value.clone()).collect();
+    // Borrowed, not copied: the manifests' objects are read here, and copied only into the store.
+    let objects = || loaded.objects.iter().map(|l| &l.value);
     validate_proxy_configs(&config, loaded, &locate)?;
-    let proxy = proxy_settings(&objects);
+    let proxy = proxy_settings(objects());
     // The cluster's add-ons (`cluster.ingress`) are installed, and ready, before the user's
     // manifests are applied, as on a cluster that came with them: an Ingress then meets a
     // controller whose admission webhook answers.
@@ -726,9 +731,9 @@ pub fn build_cluster(
             Source::Path(_) => None,
         })
         .collect();
-    apply_kubelet_dns(&mut config, given.cluster_domain.is_some(), &objects);
+    apply_kubelet_dns(&mut config, given.cluster_domain.is_some(), objects());
     if given.service_cidr.is_none()
-        && let Some(c) = service_cidr_from(&objects)
+        && let Some(c) = service_cidr_from(objects())
     {
         config.service_cidr = c;
     }
@@ -769,6 +774,8 @@ pub fn build_cluster(
     if !errors.is_empty() {
         return Err(errors);
     }
+    // The store has its own copies now: the manifests' are not kept through the settling.
+    drop((addons, applicable, reports));
     let took = cluster.settle(SETTLE_LIMIT);
     Ok((cluster, took))
 }

@@ -605,21 +605,3 @@ mod tests {
         assert_eq!(h.select_src("203.0.113.10".parse().unwrap()), Some("192.168.205.146".parse().unwrap()));
     }
 }
-#[cfg(test)]
-mod size_report_tmp {
-    #[test]
-    fn size_report() {
-        use std::mem::size_of;
-        eprintln!("Host {}", size_of::<super::Host>());
-        eprintln!("Netfilter {}", size_of::<crate::netfilter::Netfilter>());
-        eprintln!("Conntrack {}", size_of::<crate::conntrack::Conntrack>());
-        eprintln!("Ipvs {}", size_of::<crate::ipvs::Ipvs>());
-        eprintln!("Sockets {}", size_of::<crate::socket::Sockets>());
-        eprintln!("Sysctls {}", size_of::<super::Sysctls>());
-        eprintln!("RouteTable {}", size_of::<crate::route::RouteTable>());
-        eprintln!("PortSearch {}", size_of::<crate::nat::PortSearch>());
-        eprintln!("SimRng {}", size_of::<sim_core::SimRng>());
-        eprintln!("Ifaces {}", size_of::<super::Ifaces>());
-        eprintln!("Iface {}", size_of::<crate::iface::Iface>());
-    }
-}
