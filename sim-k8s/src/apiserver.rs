@@ -97,6 +97,9 @@ pub struct Change {
     /// labels or owner references (an informer's `OnUpdate(old, new)`), so watchers can find
     /// what it was related to; None otherwise.
     pub old: Option<std::rc::Rc<Object>>,
+    /// Where the store held the object when the change was logged: a watcher's read of the
+    /// changed object ([`ApiServer::get_changed`]) goes straight there, no hash of the key.
+    pub(crate) slot: object_map::Slot,
 }
 
 /// The outcome of `apply`, printed by kubectl after `type/name`.
@@ -565,12 +568,24 @@ impl ApiServer {
 
     fn log(&mut self, change: ChangeType, key: ObjectKey, rv: u64) {
         let seq = self.last_seq() + 1;
-        self.changes.push(Change { seq, change, key, resource_version: rv, old: None });
+        let slot = self.objects.slot_of(&key);
+        self.changes.push(Change { seq, change, key, resource_version: rv, old: None, slot });
     }
 
     fn log_with_old(&mut self, change: ChangeType, key: ObjectKey, rv: u64, old: std::rc::Rc<Object>) {
         let seq = self.last_seq() + 1;
-        self.changes.push(Change { seq, change, key, resource_version: rv, old: Some(old) });
+        let slot = self.objects.slot_of(&key);
+        self.changes.push(Change { seq, change, key, resource_version: rv, old: Some(old), slot });
+    }
+
+    /// The object a change is about as stored now (`None` once deleted): the same as
+    /// `get(&change.key)`, read from the slot the change recorded while the object is still
+    /// there (the common case: most changes are read in the pass that made them).
+    pub fn get_changed(&self, change: &Change) -> Option<&Object> {
+        match self.objects.by_slot(change.slot) {
+            Some(obj) if obj.is(&change.key) => Some(obj.as_ref()),
+            _ => self.get(&change.key),
+        }
     }
 
     fn next_rv(&mut self) -> u64 {

@@ -69,4 +69,42 @@ proptest! {
             }
         }
     }
+
+    /// A change's object read through the slot it recorded is the keyed read, whatever came
+    /// between: updates, deletions, re-creations under the same name, slots reused by others.
+    #[test]
+    fn a_change_read_through_its_slot_is_the_keyed_read(
+        ops in proptest::collection::vec((0u8..3, 0usize..6), 1..60),
+        read_every in 1usize..8,
+    ) {
+        let mut server = ApiServer::new(ApiServerConfig::default(), &SimRng::new(1));
+        let mut seen = 0;
+        for (i, (op, n)) in ops.into_iter().enumerate() {
+            let name = format!("c{n}");
+            match op {
+                0 | 1 => {
+                    let y = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v{i}\n");
+                    for l in load_str("c.yaml", &y).objects {
+                        if op == 0 {
+                            let _ = server.create(l.value);
+                        } else {
+                            let _ = server.apply(l.value);
+                        }
+                    }
+                }
+                _ => {
+                    let _ = server.delete(Kind::ConfigMap, "default", &name);
+                }
+            }
+            if i % read_every == 0 {
+                for ch in server.changes_since(seen) {
+                    prop_assert_eq!(server.get_changed(ch), server.get(&ch.key));
+                }
+                seen = server.last_seq();
+            }
+        }
+        for ch in server.changes_since(0) {
+            prop_assert_eq!(server.get_changed(ch), server.get(&ch.key));
+        }
+    }
 }

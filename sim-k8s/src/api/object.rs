@@ -478,6 +478,20 @@ impl Object {
         };
         ObjectKey { kind, namespace: ns, name: self.name().to_string() }
     }
+
+    /// Whether `key` is this stored object's key (as [`Object::key`] with the namespace
+    /// defaulted to `default`), without building one.
+    pub fn is(&self, key: &ObjectKey) -> bool {
+        let kind = self.kind();
+        if kind != key.kind || self.name() != key.name {
+            return false;
+        }
+        match (kind.is_namespaced(), self.namespace()) {
+            (false, _) => key.namespace.is_empty(),
+            (true, "") => key.namespace == "default",
+            (true, ns) => key.namespace == ns,
+        }
+    }
 }
 
 macro_rules! accessors {

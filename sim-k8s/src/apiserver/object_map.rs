@@ -22,6 +22,9 @@ use crate::api::{Kind, Object, ObjectKey};
 /// objects by slot).
 pub type Slot = u32;
 
+/// No slot (an object not stored).
+pub const NO_SLOT: Slot = Slot::MAX;
+
 /// Objects by key, in key order and by hash.
 #[derive(Clone, Debug, Default)]
 pub struct ObjectMap {
@@ -69,6 +72,11 @@ impl ObjectMap {
     }
 
     /// The slot `key`'s object has, or the one [`ObjectMap::insert`] will give it.
+    /// The slot holding `key`'s object, or [`NO_SLOT`].
+    pub fn slot_of(&self, key: &ObjectKey) -> Slot {
+        self.lookup.get(&KeyRef::of(key)).copied().unwrap_or(NO_SLOT)
+    }
+
     pub fn slot_for(&self, key: &ObjectKey) -> Slot {
         match self.lookup.get(&KeyRef::of(key)) {
             Some(&slot) => slot,

@@ -288,7 +288,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     // Zones come from node labels; a zone change touches every Service.
     let mut zones_changed = changes.is_none();
     for ch in changes.into_iter().flatten().filter(|ch| ch.key.kind == Kind::Node) {
-        let zone = store.get(&ch.key).and_then(Object::meta).and_then(|m| m.labels.get(ZONE_LABEL)).cloned();
+        let zone =
+            store.get_changed(ch).and_then(Object::meta).and_then(|m| m.labels.get(ZONE_LABEL)).cloned();
         if c.zones.get(&ch.key.name) != zone.as_ref() {
             zones_changed = true;
             match zone {

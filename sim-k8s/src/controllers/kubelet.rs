@@ -241,7 +241,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 if own {
                     continue;
                 }
-                if c.pods.get(&ch.key).is_some_and(|rt| !live(store, &ch.key, rt)) {
+                if c.pods.get(&ch.key).is_some_and(|rt| {
+                    store.get_changed(ch).and_then(Object::meta).is_none_or(|m| m.uid != rt.uid)
+                }) {
                     c.pods.remove(&ch.key);
                 }
                 dirty.insert(ch.key.clone());

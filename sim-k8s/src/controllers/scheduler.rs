@@ -127,7 +127,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
         o.as_pod().is_some_and(|p| p.spec.node_name.is_empty() && !is_terminal(p) && !is_terminating(p))
     };
     let pending = dirty_keys(store, changes, Kind::Pod, |ch, out| {
-        if ch.key.kind == Kind::Pod && store.get(&ch.key).is_some_and(pending_pod) {
+        if ch.key.kind == Kind::Pod && store.get_changed(ch).is_some_and(pending_pod) {
             out.insert(ch.key.clone());
         }
     });

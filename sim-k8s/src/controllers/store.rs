@@ -90,6 +90,10 @@ pub trait ObjectStore {
     fn pods_on(&self, node: &str) -> Vec<&Pod>;
     /// The change log after entry `after` (a watch from that resourceVersion).
     fn changes_since(&self, after: u64) -> &[Change];
+    /// The object a change is about as stored now, as `get(&change.key)`.
+    fn get_changed(&self, change: &Change) -> Option<&Object> {
+        self.get(&change.key)
+    }
     /// The position before the oldest change kept: a watch from further back missed changes.
     fn log_start(&self) -> u64;
     /// Stores a new object; fails if the key exists.
@@ -174,6 +178,9 @@ impl ObjectStore for ApiServer {
     }
     fn pods_on(&self, node: &str) -> Vec<&Pod> {
         ApiServer::pods_on(self, node).collect()
+    }
+    fn get_changed(&self, change: &Change) -> Option<&Object> {
+        ApiServer::get_changed(self, change)
     }
     fn changes_since(&self, after: u64) -> &[Change] {
         ApiServer::changes_since(self, after)

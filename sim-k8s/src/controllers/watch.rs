@@ -61,7 +61,7 @@ impl Watch {
     /// deleted pod and when the digest moved; records the digest. Skipping the others gives
     /// the same result, as every reconcile is level-triggered.
     pub fn pod_changed(&mut self, store: &dyn ObjectStore, ch: &Change, digest: fn(&Pod) -> u64) -> bool {
-        let Some(pod) = store.get(&ch.key).and_then(Object::as_pod) else {
+        let Some(pod) = store.get_changed(ch).and_then(Object::as_pod) else {
             self.pods.swap_remove(&ch.key);
             return true;
         };
@@ -113,13 +113,13 @@ impl Watch {
 
 /// The object a change is about: the stored one, or for a deletion the one that was deleted.
 pub fn changed_object<'a>(store: &'a dyn ObjectStore, c: &'a Change) -> Option<&'a Object> {
-    store.get(&c.key).or(c.old.as_deref())
+    store.get_changed(c).or(c.old.as_deref())
 }
 
 /// Both versions a change may relate to: the stored object and, when its labels or owners
 /// changed or it was deleted, the one before.
 pub fn both_versions<'a>(store: &'a dyn ObjectStore, c: &'a Change) -> impl Iterator<Item = &'a Object> {
-    store.get(&c.key).into_iter().chain(c.old.as_deref())
+    store.get_changed(c).into_iter().chain(c.old.as_deref())
 }
 
 /// Keys to reconcile: a resync's full list of `kind`, else what `map` makes of each change.
