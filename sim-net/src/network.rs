@@ -129,7 +129,7 @@ pub struct Segment {
 
 /// Hosts, links, conversations and the trace.
 pub struct Network {
-    hosts: Vec<Host>,
+    hosts: Vec<Box<Host>>,
     names: IndexMap<String, HostId>,
     segments: Vec<Segment>,
     root: SimRng,
@@ -203,7 +203,7 @@ impl Network {
         }
         let id = HostId(self.hosts.len() as u32);
         let rng = self.root.fork(&format!("net/{name}"));
-        self.hosts.push(Host::new(id, name, rng));
+        self.hosts.push(Box::new(Host::new(id, name, rng)));
         self.names.insert(name.to_string(), id);
         Ok(id)
     }
@@ -215,17 +215,20 @@ impl Network {
 
     /// A host (`None` for an id this network did not issue).
     pub fn host(&self, id: HostId) -> Option<&Host> {
-        self.hosts.get(id.0 as usize)
+        self.hosts.get(id.0 as usize).map(|h| &**h)
     }
 
     /// A host, mutably (to add addresses, routes, rules, sysctls, listeners).
     pub fn host_mut(&mut self, id: HostId) -> Result<&mut Host, NetError> {
-        self.hosts.get_mut(id.0 as usize).ok_or_else(|| NetError::UnknownHost(format!("#{}", id.0)))
+        self.hosts
+            .get_mut(id.0 as usize)
+            .map(|h| &mut **h)
+            .ok_or_else(|| NetError::UnknownHost(format!("#{}", id.0)))
     }
 
     /// All hosts in creation order.
-    pub fn hosts(&self) -> &[Host] {
-        &self.hosts
+    pub fn hosts(&self) -> impl ExactSizeIterator<Item = &Host> + DoubleEndedIterator {
+        self.hosts.iter().map(|h| &**h)
     }
 
     /// The name of a host (`?` for an unknown id).
