@@ -10,11 +10,16 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
 /// A named, seeded ChaCha8 stream.
+///
+/// The cipher's state (about 300 bytes with its block buffer) is set up at the first draw, from
+/// the key derived when the stream was named: a network namespace or a component that never
+/// draws holds only its key. The draws are the same either way.
 #[derive(Clone, Debug)]
 pub struct SimRng {
     seed: u64,
     path: String,
-    inner: ChaCha8Rng,
+    key: [u8; 32],
+    inner: Option<Box<ChaCha8Rng>>,
 }
 
 impl SimRng {
@@ -36,7 +41,12 @@ impl SimRng {
         let digest = h.finalize();
         let mut key = [0u8; 32];
         key.copy_from_slice(&digest);
-        SimRng { seed, path, inner: ChaCha8Rng::from_seed(key) }
+        SimRng { seed, path, key, inner: None }
+    }
+
+    fn cipher(&mut self) -> &mut ChaCha8Rng {
+        let key = self.key;
+        self.inner.get_or_insert_with(|| Box::new(ChaCha8Rng::from_seed(key)))
     }
 
     /// The root seed this stream descends from (printed in every transcript).
@@ -51,12 +61,12 @@ impl SimRng {
 
     /// A uniform `u32`.
     pub fn next_u32(&mut self) -> u32 {
-        self.inner.next_u32()
+        self.cipher().next_u32()
     }
 
     /// A uniform `u64`.
     pub fn next_u64(&mut self) -> u64 {
-        self.inner.next_u64()
+        self.cipher().next_u64()
     }
 
     /// A uniform integer in `lo..hi` (Lemire's unbiased method). Returns `lo` if the range is empty.
