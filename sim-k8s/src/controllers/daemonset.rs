@@ -84,7 +84,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, ds: &DaemonSet, now: S
         if fits && here.is_empty() {
             let pod_name = loop {
                 let n = format!("{name}-{}", random_suffix(&mut c.rng.daemonset, 5));
-                if store.get(&ObjectKey::new(Kind::Pod, &ns, &n)).is_none() {
+                if store.get_named(Kind::Pod, &ns, &n).is_none() {
                     break n;
                 }
             };

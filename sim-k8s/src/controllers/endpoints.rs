@@ -198,7 +198,9 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             continue;
         };
         let ns = ns_of(&svc.metadata).to_string();
-        managed.insert(key.clone());
+        if !c.managed_endpoints.contains(&key) {
+            managed.insert(key.clone());
+        }
         let mut labels = svc.metadata.labels.clone();
         if svc.spec.is_headless() {
             labels.insert(HEADLESS_LABEL.into(), String::new());

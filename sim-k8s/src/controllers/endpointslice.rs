@@ -194,7 +194,7 @@ fn sync_slices(
                 let base: String = svc_name.chars().take(58).collect();
                 let name = loop {
                     let n = format!("{base}-{}", random_suffix(&mut c.rng.endpointslice, 5));
-                    if store.get(&ObjectKey::new(Kind::EndpointSlice, ns, &n)).is_none() {
+                    if store.get_named(Kind::EndpointSlice, ns, &n).is_none() {
                         break n;
                     }
                 };
@@ -387,7 +387,7 @@ pub fn reconcile_mirroring(c: &mut Controllers, store: &mut dyn ObjectStore, now
     for key in dirty {
         let ns = key.namespace.clone();
         let ep = store.get(&key).and_then(Object::as_endpoints);
-        let svc = store.get(&ObjectKey::new(Kind::Service, &ns, &key.name)).and_then(Object::as_service);
+        let svc = store.get_named(Kind::Service, &ns, &key.name).and_then(Object::as_service);
         let mirror = match (ep, svc) {
             (Some(ep), Some(svc)) => {
                 service_selector(svc).is_none()

@@ -279,8 +279,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         if pod.spec.node_name.is_empty() {
             continue;
         }
-        let node_key = ObjectKey::new(Kind::Node, "", &pod.spec.node_name);
-        let Some(Object::Node(node)) = store.get(&node_key) else { continue };
+        let Some(Object::Node(node)) = store.get_named(Kind::Node, "", &pod.spec.node_name) else { continue };
         if c.nodes.get(&node.metadata.name).is_some_and(|n| n.down_since.is_some()) {
             continue;
         }
@@ -321,7 +320,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             }
         } else if !is_terminal(pod) {
             if !c.pods.contains_key(&key) {
-                let Some(rt) = admit(c, store, pod, &node_key, now) else { continue };
+                let Some(rt) = admit(c, store, pod, now) else { continue };
                 c.pods.insert(key.clone(), rt);
             }
             advance(c, &key, pod, now, &mut timers);
@@ -342,14 +341,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
     changed
 }
 
-fn admit(
-    c: &mut Controllers,
-    store: &dyn ObjectStore,
-    pod: &Pod,
-    node_key: &ObjectKey,
-    now: SimTime,
-) -> Option<PodRuntime> {
-    let Some(Object::Node(node)) = store.get(node_key) else { return None };
+fn admit(c: &mut Controllers, store: &dyn ObjectStore, pod: &Pod, now: SimTime) -> Option<PodRuntime> {
+    let Some(Object::Node(node)) = store.get_named(Kind::Node, "", &pod.spec.node_name) else { return None };
     let host_ip = node.internal_ip();
     let ip = if pod.spec.host_network == Some(true) {
         host_ip

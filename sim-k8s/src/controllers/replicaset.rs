@@ -89,7 +89,7 @@ fn sync(c: &mut Controllers, store: &mut dyn ObjectStore, rs: &ReplicaSet, now: 
         for _ in have..want {
             let name = loop {
                 let n = format!("{}-{}", rs.metadata.name, random_suffix(&mut c.rng.replicaset, 5));
-                if store.get(&ObjectKey::new(Kind::Pod, &ns, &n)).is_none() {
+                if store.get_named(Kind::Pod, &ns, &n).is_none() {
                     break n;
                 }
             };

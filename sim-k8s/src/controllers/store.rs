@@ -57,6 +57,10 @@ pub trait ObjectStore {
     fn list(&self, kind: Kind) -> Box<dyn Iterator<Item = &Object> + '_>;
     /// One object.
     fn get(&self, key: &ObjectKey) -> Option<&Object>;
+    /// An object by its key's parts, without building the key.
+    fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+        self.get(&ObjectKey::new(kind, namespace, name))
+    }
     /// One object, shared: a controller holds it across its own writes without copying it
     /// (as an informer's cache hands out pointers).
     fn shared(&self, key: &ObjectKey) -> Option<std::rc::Rc<Object>>;
@@ -139,6 +143,9 @@ impl From<ApiError> for StoreError {
 impl ObjectStore for ApiServer {
     fn list(&self, kind: Kind) -> Box<dyn Iterator<Item = &Object> + '_> {
         Box::new(ApiServer::list(self, kind))
+    }
+    fn get_named(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+        ApiServer::get_named(self, kind, namespace, name)
     }
     fn get(&self, key: &ObjectKey) -> Option<&Object> {
         ApiServer::get(self, key)
