@@ -129,6 +129,12 @@ pub struct Segment {
 
 /// Hosts, links, conversations and the trace.
 pub struct Network {
+    // Boxed: a host is about 1,760 bytes, and a growing table of thousands of them would keep
+    // doubling slack and copy them all on every reallocation.
+    #[allow(
+        clippy::vec_box,
+        reason = "hosts are large; boxing avoids the table's slack and copies as it grows"
+    )]
     hosts: Vec<Box<Host>>,
     names: IndexMap<String, HostId>,
     segments: Vec<Segment>,
