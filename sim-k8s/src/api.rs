@@ -38,7 +38,7 @@ pub mod workload;
 pub use config_map::ConfigMap;
 pub use crd::CustomResourceDefinition;
 pub use duration::GoDuration;
-pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
+pub use endpoint_slice::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice, address_text};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints, EndpointsPort};
 pub use gateway::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 pub use ingress::{Ingress, IngressClass};

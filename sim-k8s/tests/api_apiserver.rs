@@ -433,7 +433,7 @@ fn binding_sets_the_node_once() {
     assert_ne!(now.metadata.resource_version, stored.metadata.resource_version);
     let scheduled =
         now.status.as_ref().and_then(|st| st.conditions.iter().find(|c| c.type_ == "PodScheduled"));
-    assert_eq!(scheduled.map(|c| c.status.as_str()), Some("True"));
+    assert_eq!(scheduled.map(|c| &*c.status), Some("True"));
     assert_eq!(s.pods_on("node01").map(|p| p.metadata.name.as_str()).collect::<Vec<_>>(), ["p"]);
     match s.bind(&key, "node02") {
         Err(ApiError::BadRequest { message }) => {

@@ -14,6 +14,27 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// The label naming the controller that manages a slice.
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 
+/// An address as an endpoint lists it: IPv4 digits written by hand (`Ipv4Addr`'s `Display` goes
+/// through the formatting machinery four times, about 1,300 instructions; the controllers write
+/// an address for every endpoint of every slice they rebuild), IPv6 as `Display` writes it.
+pub fn address_text(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else { return ip.to_string() };
+    let mut s = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if octet >= 100 {
+            s.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            s.push(char::from(b'0' + octet / 10 % 10));
+        }
+        s.push(char::from(b'0' + octet % 10));
+    }
+    s
+}
+
 string_enum! {
     /// `addressType`.
     AddressType { IPv4 = "IPv4", IPv6 = "IPv6", FQDN = "FQDN" }
@@ -125,5 +146,35 @@ impl EndpointSlice {
     /// The owning Service's name from the `kubernetes.io/service-name` label.
     pub fn service_name(&self) -> Option<&str> {
         self.metadata.labels.get(SERVICE_NAME_LABEL).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::address_text;
+
+    proptest! {
+        #[test]
+        fn address_text_is_display(bits: u32, v6: u128) {
+            let v4 = IpAddr::V4(Ipv4Addr::from(bits));
+            prop_assert_eq!(address_text(v4), v4.to_string());
+            let v6 = IpAddr::V6(Ipv6Addr::from(v6));
+            prop_assert_eq!(address_text(v6), v6.to_string());
+        }
+    }
+
+    #[test]
+    fn address_text_edges() {
+        for (ip, text) in [
+            ([0, 0, 0, 0], "0.0.0.0"),
+            ([10, 244, 1, 9], "10.244.1.9"),
+            ([255, 100, 99, 10], "255.100.99.10"),
+        ] {
+            assert_eq!(address_text(IpAddr::V4(Ipv4Addr::from(ip))), text);
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! where packets go (volumes, resources, security contexts, affinity, tolerations, lifecycle
 //! hooks, ...) are accepted as opaque values; anything else is an unknown field.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -614,12 +615,12 @@ pub struct PodIp {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodCondition {
-    /// Condition type (`Ready`).
+    /// Condition type (`Ready`): the kubelet's own are static text, never allocated.
     #[serde(rename = "type", default)]
-    pub type_: String,
+    pub type_: Cow<'static, str>,
     /// `True`, `False`, `Unknown`.
     #[serde(default)]
-    pub status: String,
+    pub status: Cow<'static, str>,
     /// Last probe time text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_probe_time: Option<String>,
@@ -628,7 +629,7 @@ pub struct PodCondition {
     pub last_transition_time: Option<String>,
     /// Machine-readable reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'static, str>>,
     /// Human-readable message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -149,6 +149,8 @@ impl Cluster {
     /// True when pods are up and proxies are current (see [`Cluster::settle`]).
     pub fn settled(&self) -> bool {
         let w = &self.sim.world;
+        // The network's pod key (`ns/name`), written into one buffer for every pod.
+        let mut key = String::new();
         let pods_ready = w.api.list(Kind::Pod).all(|o| match o {
             Object::Pod(p) => {
                 let condition = |t: &str, v: &str| {
@@ -168,7 +170,10 @@ impl Cluster {
                     .status
                     .as_ref()
                     .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                ready && w.pods.contains_key(&super::world::pod_key(&p.metadata.namespace, &p.metadata.name))
+                ready && {
+                    super::world::write_pod_key(&mut key, &p.metadata.namespace, &p.metadata.name);
+                    w.pods.contains_key(key.as_str())
+                }
             }
             _ => true,
         });

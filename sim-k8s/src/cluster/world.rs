@@ -271,12 +271,23 @@ pub struct ClusterWorld {
 
 /// The host name of a pod's namespace.
 pub fn pod_host_name(namespace: &str, name: &str) -> String {
-    if namespace == "default" { name.to_string() } else { format!("{namespace}/{name}") }
+    if namespace == "default" { name.to_string() } else { pod_key(namespace, name) }
 }
 
 /// The key of a pod in [`ClusterWorld::pods`].
 pub fn pod_key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
+    let mut key = String::new();
+    write_pod_key(&mut key, namespace, name);
+    key
+}
+
+/// [`pod_key`] written into `buf` (cleared first): a loop over pods reuses one buffer.
+pub fn write_pod_key(buf: &mut String, namespace: &str, name: &str) {
+    buf.clear();
+    buf.reserve(namespace.len() + 1 + name.len());
+    buf.push_str(namespace);
+    buf.push('/');
+    buf.push_str(name);
 }
 
 /// The host-side veth name the CNI bridge plugin gives a pod: `veth` and 8 hex digits.

@@ -250,6 +250,68 @@ fn count(v: &Option<Value>, field: &str) -> i64 {
     v.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// True when the status `update_status` would build from these figures is `old` as it
+/// stands, checked in place (building the JSON only to compare it was most of a resync's
+/// cost). False whenever in doubt: the caller then builds and compares.
+fn status_unchanged(
+    old: Option<&Value>,
+    counts: &[(&str, i64)],
+    generation: i64,
+    is_available: bool,
+    complete: bool,
+    rs_name: &str,
+) -> bool {
+    let Some(Value::Object(m)) = old else { return false };
+    let present = counts.iter().filter(|(_, v)| *v > 0).count();
+    if m.len() != present + 2 || m.get("observedGeneration").and_then(Value::as_i64) != Some(generation) {
+        return false;
+    }
+    let counts_same = counts.iter().all(|(field, v)| match m.get(*field) {
+        None => *v <= 0,
+        Some(x) => *v > 0 && x.as_i64() == Some(*v),
+    });
+    let Some(Value::Array(conds)) = m.get("conditions") else { return false };
+    let (available, progressing) = match conds.as_slice() {
+        [a, p] => (a, p),
+        _ => return false,
+    };
+    fn text<'v>(c: &'v Value, field: &str) -> Option<&'v str> {
+        c.get(field).and_then(Value::as_str)
+    }
+    // A condition is rebuilt unchanged when its status and reason are the same (the
+    // transition time is kept, and the update time is set to it) and so is its message.
+    let same = |c: &Value, type_: &str, status: &str, reason: &str, message: &dyn Fn(&str) -> bool| {
+        let Value::Object(o) = c else { return false };
+        o.len() == 6
+            && text(c, "type") == Some(type_)
+            && text(c, "status") == Some(status)
+            && text(c, "reason") == Some(reason)
+            && text(c, "message").is_some_and(message)
+            && text(c, "lastTransitionTime").is_some()
+            && o.get("lastUpdateTime") == o.get("lastTransitionTime")
+    };
+    let available_same = if is_available {
+        same(available, "Available", "True", "MinimumReplicasAvailable", &|m| {
+            m == "Deployment has minimum availability."
+        })
+    } else {
+        same(available, "Available", "False", "MinimumReplicasUnavailable", &|m| {
+            m == "Deployment does not have minimum availability."
+        })
+    };
+    let names_rs = |m: &str, tail: &str| {
+        m.strip_prefix("ReplicaSet \"").and_then(|r| r.strip_prefix(rs_name)).is_some_and(|r| r == tail)
+    };
+    let progressing_same = if complete {
+        same(progressing, "Progressing", "True", "NewReplicaSetAvailable", &|m| {
+            names_rs(m, "\" has successfully progressed.")
+        })
+    } else {
+        same(progressing, "Progressing", "True", "ReplicaSetUpdated", &|m| names_rs(m, "\" is progressing."))
+    };
+    counts_same && available_same && progressing_same
+}
+
 /// Writes the status of the Deployment `shared` holds (the first time with its revision
 /// annotation, as a whole-object update). The Deployment is let go of before a status write,
 /// so the store changes its stored version in place.
@@ -275,6 +337,17 @@ fn update_status(
     let max_unavailable = want / 4; // 25% rounded down
     let is_available = available >= want - max_unavailable;
     let generation = d.metadata.generation.unwrap_or(1);
+    let complete = updated == want && available == want && replicas == want;
+    let counts = [
+        ("availableReplicas", available),
+        ("readyReplicas", ready),
+        ("replicas", replicas),
+        ("unavailableReplicas", replicas - available),
+        ("updatedReplicas", updated),
+    ];
+    if status_unchanged(d.status.as_ref(), &counts, generation, is_available, complete, rs_name) {
+        return false;
+    }
     let old_conditions: &[Value] = d
         .status
         .as_ref()
@@ -304,7 +377,7 @@ fn update_status(
             "Deployment does not have minimum availability.".into(),
         )
     };
-    let progressing = if updated == want && available == want && replicas == want {
+    let progressing = if complete {
         cond(
             "Progressing",
             "True",

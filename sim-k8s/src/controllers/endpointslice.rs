@@ -82,7 +82,7 @@ pub fn desired_for_service<'a>(
         let ready = publish || (serving && !terminating);
         let node = (!pod.spec.node_name.is_empty()).then(|| pod.spec.node_name.clone());
         groups.entry(ports).or_default().push(Endpoint {
-            addresses: vec![ip.to_string()],
+            addresses: vec![crate::api::address_text(ip)],
             conditions: EndpointConditions {
                 ready: Some(ready),
                 serving: Some(serving),
@@ -412,7 +412,7 @@ pub fn reconcile_mirroring(c: &mut Controllers, store: &mut dyn ObjectStore, now
                 })
                 .collect();
             let mk = |a: &crate::api::EndpointAddress, ready: bool| Endpoint {
-                addresses: vec![a.ip.to_string()],
+                addresses: vec![crate::api::address_text(a.ip)],
                 conditions: EndpointConditions { ready: Some(ready), serving: None, terminating: None },
                 hostname: (!a.hostname.is_empty()).then(|| a.hostname.clone()),
                 node_name: a.node_name.clone(),

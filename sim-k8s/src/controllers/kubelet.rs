@@ -17,6 +17,7 @@
 //! Left out: init containers, liveness/startup probes, image pulls, volumes; a kubelet on a
 //! down node does nothing (its pods keep their last status until the node returns).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -530,17 +531,17 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
     }
 }
 
-fn condition(prev: &[PodCondition], type_: &str, ok: bool, now: SimTime) -> PodCondition {
+fn condition(prev: &[PodCondition], type_: &'static str, ok: bool, now: SimTime) -> PodCondition {
     let status = if ok { "True" } else { "False" };
     let time = match prev.iter().find(|c| c.type_ == type_) {
         Some(p) if p.status == status => p.last_transition_time.clone(),
         _ => Some(timestamp(now)),
     };
-    let reason =
-        (!ok && (type_ == "Ready" || type_ == "ContainersReady")).then(|| "ContainersNotReady".to_string());
+    let reason = (!ok && (type_ == "Ready" || type_ == "ContainersReady"))
+        .then_some(Cow::Borrowed("ContainersNotReady"));
     PodCondition {
-        type_: type_.into(),
-        status: status.into(),
+        type_: Cow::Borrowed(type_),
+        status: Cow::Borrowed(status),
         last_probe_time: None,
         last_transition_time: time,
         reason,

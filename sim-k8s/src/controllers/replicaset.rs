@@ -179,6 +179,24 @@ fn update_status(
         .iter()
         .filter(|p| rs.spec.template.metadata.labels.iter().all(|(k, v)| p.metadata.labels.get(k) == Some(v)))
         .count();
+    let generation = rs.metadata.generation.unwrap_or(1);
+    // The status as it stands, checked in place before a new one is built to compare.
+    let fields = [
+        ("availableReplicas", ready as i64, ready > 0),
+        ("fullyLabeledReplicas", labeled as i64, labeled > 0),
+        ("observedGeneration", generation, true),
+        ("readyReplicas", ready as i64, ready > 0),
+        ("replicas", replicas as i64, true),
+    ];
+    if let Some(Value::Object(old)) = &rs.status
+        && old.len() == fields.iter().filter(|f| f.2).count()
+        && fields.iter().all(|(field, v, present)| match old.get(*field) {
+            None => !present,
+            Some(x) => *present && x.as_i64() == Some(*v),
+        })
+    {
+        return false;
+    }
     let mut m = Map::new();
     if ready > 0 {
         m.insert("availableReplicas".into(), json!(ready));
@@ -186,7 +204,7 @@ fn update_status(
     if labeled > 0 {
         m.insert("fullyLabeledReplicas".into(), json!(labeled));
     }
-    m.insert("observedGeneration".into(), json!(rs.metadata.generation.unwrap_or(1)));
+    m.insert("observedGeneration".into(), json!(generation));
     if ready > 0 {
         m.insert("readyReplicas".into(), json!(ready));
     }
