@@ -964,3 +964,4 @@ mod tests {
         assert_eq!(out.stderr, "conntrack v1.4.6 (conntrack-tools): 1 flow entries have been deleted.\n");
     }
 }
+crate::impl_empty!(Conntrack);

@@ -29,6 +29,7 @@ use crate::conntrack::Conntrack;
 use crate::iface::{HostId, Iface, IfaceKind};
 use crate::ipvs::{Ipvs, IpvsSysctls};
 use crate::netfilter::{AddrType, Netfilter};
+use crate::on_first_use::OnFirstUse;
 use crate::route::{FlowKeys, MultipathHashPolicy, Route, RouteError, RouteProto, RouteScope, RouteTable};
 use crate::socket::Sockets;
 
@@ -137,12 +138,13 @@ pub struct Host {
     /// A ruleset load not yet done: what an `iptables-restore` would load, produced only when
     /// something first looks at the rules.
     pending_rules: Option<PendingRules>,
-    /// Connection tracking.
-    pub conntrack: Conntrack,
+    /// Connection tracking (allocated on first write: most pod namespaces never track).
+    pub conntrack: OnFirstUse<Conntrack>,
     /// How source NAT searches for a free port (the kernel's generation; its rover).
     pub nat_ports: crate::nat::PortSearch,
-    /// IP Virtual Server services and connections (empty: no IPVS behaviour at all).
-    pub ipvs: Ipvs,
+    /// IP Virtual Server services and connections (empty: no IPVS behaviour at all; allocated on
+    /// first write).
+    pub ipvs: OnFirstUse<Ipvs>,
     /// Sockets.
     pub sockets: Sockets,
     /// The host's random stream (`net/{name}`): NAT ports, `-m statistic`, ephemeral ports.
@@ -165,9 +167,9 @@ impl Host {
             sysctl: Sysctls::default(),
             netfilter: Netfilter::new(),
             pending_rules: None,
-            conntrack: Conntrack::default(),
+            conntrack: OnFirstUse::default(),
             nat_ports: crate::nat::PortSearch::default(),
-            ipvs: Ipvs::default(),
+            ipvs: OnFirstUse::default(),
             sockets: Sockets::default(),
             rng,
         }

@@ -1099,3 +1099,4 @@ mod tests {
         );
     }
 }
+crate::impl_empty!(Ipvs);

@@ -26,6 +26,7 @@ pub mod nat;
 pub mod netfilter;
 pub mod network;
 pub mod nftables;
+pub mod on_first_use;
 pub mod route;
 pub mod socket;
 pub mod sysctl;
