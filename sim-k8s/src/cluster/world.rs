@@ -494,7 +494,8 @@ impl ClusterWorld {
         }
         self.provide_load_balancers();
         self.update_lb_probes(now, sched);
-        let mut pods: BTreeSet<(String, String)> = BTreeSet::new();
+        // Sorted and deduplicated once, after the scan (a set's inserts compared long keys).
+        let mut pods: Vec<(String, String)> = Vec::new();
         let mut proxy_relevant = false;
         let mut corefile_changed = false;
         for c in self.api.changes_since(self.seen_seq) {
@@ -507,7 +508,7 @@ impl ClusterWorld {
                     }
                 }
                 Kind::Pod => {
-                    pods.insert((c.key.namespace.clone(), c.key.name.clone()));
+                    pods.push((c.key.namespace.clone(), c.key.name.clone()));
                     self.dns_stale = true;
                 }
                 Kind::Namespace => self.dns_stale = true,
@@ -562,6 +563,8 @@ impl ClusterWorld {
             self.proxy_seq = self.seen_seq;
         }
         if !pods.is_empty() {
+            pods.sort_unstable();
+            pods.dedup();
             self.sync_pods(now, &pods);
         }
         if proxy_relevant {
@@ -906,7 +909,7 @@ impl ClusterWorld {
     }
 
     /// Wires the changed pods that now run into the network and unwires those that are gone.
-    fn sync_pods(&mut self, now: SimTime, changed: &BTreeSet<(String, String)>) {
+    fn sync_pods(&mut self, now: SimTime, changed: &[(String, String)]) {
         let mut gone: Vec<String> = Vec::new();
         for (ns, name) in changed {
             let key = pod_key(ns, name);

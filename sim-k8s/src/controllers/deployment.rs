@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sim_core::SimTime;
 
 use super::names::pod_template_hash;
@@ -246,8 +246,20 @@ fn max_replicas(replicas: i32) -> i32 {
     replicas + (replicas + 3) / 4
 }
 
-fn count(v: &Option<Value>, field: &str) -> i64 {
-    v.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0)
+/// A ReplicaSet status's `replicas`, `readyReplicas` and `availableReplicas` (0 when absent),
+/// read in one pass over its fields.
+fn replica_counts(status: &Option<Value>) -> (i64, i64, i64) {
+    let Some(Value::Object(m)) = status else { return (0, 0, 0) };
+    let (mut replicas, mut ready, mut available) = (None, None, None);
+    for (k, v) in m {
+        match k.as_str() {
+            "replicas" => replicas = v.as_i64(),
+            "readyReplicas" => ready = v.as_i64(),
+            "availableReplicas" => available = v.as_i64(),
+            _ => {}
+        }
+    }
+    (replicas.unwrap_or(0), ready.unwrap_or(0), available.unwrap_or(0))
 }
 
 /// True when the status `update_status` would build from these figures is `old` as it
@@ -327,12 +339,18 @@ fn update_status(
     let Object::Deployment(d) = shared.as_ref() else { return false };
     let owned_rs = owned_replicasets(store, ns, &d.metadata.name);
     let owned: Vec<&ReplicaSet> = owned_rs.iter().filter_map(|o| o.as_replica_set()).collect();
-    let sum = |f: &str| owned.iter().map(|r| count(&r.status, f)).sum::<i64>();
-    let replicas = sum("replicas");
-    let ready = sum("readyReplicas");
-    let available = sum("availableReplicas");
-    let updated =
-        owned.iter().find(|r| r.metadata.name == rs_name).map(|r| count(&r.status, "replicas")).unwrap_or(0);
+    let (mut replicas, mut ready, mut available, mut updated) = (0, 0, 0, 0);
+    let mut counted_new = false;
+    for r in &owned {
+        let (r_replicas, r_ready, r_available) = replica_counts(&r.status);
+        replicas += r_replicas;
+        ready += r_ready;
+        available += r_available;
+        if !counted_new && r.metadata.name == rs_name {
+            updated = r_replicas;
+            counted_new = true;
+        }
+    }
     let want = i64::from(d.spec.replicas.unwrap_or(1).max(0));
     let max_unavailable = want / 4; // 25% rounded down
     let is_available = available >= want - max_unavailable;
@@ -361,11 +379,21 @@ fn update_status(
                 && p.get("reason").and_then(Value::as_str) == Some(reason)
         });
         let ts = if same {
-            prev.and_then(|p| p.get("lastTransitionTime")).cloned().unwrap_or_else(|| json!(timestamp(now)))
+            prev.and_then(|p| p.get("lastTransitionTime"))
+                .cloned()
+                .unwrap_or_else(|| Value::String(timestamp(now)))
         } else {
-            json!(timestamp(now))
+            Value::String(timestamp(now))
         };
-        json!({"lastTransitionTime": ts, "lastUpdateTime": ts, "message": message, "reason": reason, "status": status, "type": type_})
+        // Built field by field: `json!` would serialize each value into a copy of itself.
+        let mut c = Map::new();
+        c.insert("lastTransitionTime".into(), ts.clone());
+        c.insert("lastUpdateTime".into(), ts);
+        c.insert("message".into(), Value::String(message));
+        c.insert("reason".into(), Value::from(reason));
+        c.insert("status".into(), Value::from(status));
+        c.insert("type".into(), Value::from(type_));
+        Value::Object(c)
     };
     let available_cond = if is_available {
         cond("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into())
@@ -389,21 +417,21 @@ fn update_status(
     };
     let mut m = Map::new();
     if available > 0 {
-        m.insert("availableReplicas".into(), json!(available));
+        m.insert("availableReplicas".into(), Value::from(available));
     }
-    m.insert("conditions".into(), json!([available_cond, progressing]));
-    m.insert("observedGeneration".into(), json!(generation));
+    m.insert("conditions".into(), Value::Array(vec![available_cond, progressing]));
+    m.insert("observedGeneration".into(), Value::from(generation));
     if ready > 0 {
-        m.insert("readyReplicas".into(), json!(ready));
+        m.insert("readyReplicas".into(), Value::from(ready));
     }
     if replicas > 0 {
-        m.insert("replicas".into(), json!(replicas));
+        m.insert("replicas".into(), Value::from(replicas));
     }
     if replicas - available > 0 {
-        m.insert("unavailableReplicas".into(), json!(replicas - available));
+        m.insert("unavailableReplicas".into(), Value::from(replicas - available));
     }
     if updated > 0 {
-        m.insert("updatedReplicas".into(), json!(updated));
+        m.insert("updatedReplicas".into(), Value::from(updated));
     }
     let status = Some(Value::Object(m));
     if status == d.status {

@@ -62,8 +62,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     }
     let orphaned = |store: &dyn ObjectStore, meta: &crate::api::ObjectMeta| {
         controller_of(meta)
-            .and_then(|o| owner_kind(&o.kind).map(|k| ObjectKey::new(k, ns_of(meta), &o.name)))
-            .is_some_and(|owner| store.get(&owner).is_none())
+            .and_then(|o| owner_kind(&o.kind).map(|k| (k, o.name.as_str())))
+            .is_some_and(|(kind, name)| store.get_named(kind, ns_of(meta), name).is_none())
     };
     // ReplicaSets first, then pods, each in key order.
     for key in check.iter().filter(|k| k.kind == Kind::ReplicaSet) {
