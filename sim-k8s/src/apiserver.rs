@@ -1105,7 +1105,7 @@ impl ApiServer {
             ..Default::default()
         }];
         if self.get_named(Kind::Service, "default", "kubernetes").is_none() {
-            self.create(Object::Service(svc))?;
+            self.create(Object::Service(Box::new(svc)))?;
         }
         let ep = Endpoints {
             metadata: meta,
@@ -1147,7 +1147,7 @@ impl ApiServer {
                     _ => None,
                 };
                 let mut journal = Journal::default();
-                let r = self.allocate_service(key, svc, old_svc, &mut journal);
+                let r = self.allocate_service(key, svc, old_svc.map(|s| &**s), &mut journal);
                 if r.is_err() {
                     // Roll back everything this request newly reserved.
                     for ip in journal.ips {

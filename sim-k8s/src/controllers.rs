@@ -457,7 +457,7 @@ macro_rules! typed_list {
             store
                 .list(Kind::$variant)
                 .filter_map(|o| match o {
-                    Object::$variant(x) => Some(x.clone()),
+                    Object::$variant(x) => Some(<_ as std::borrow::Borrow<$ty>>::borrow(x).clone()),
                     _ => None,
                 })
                 .collect()

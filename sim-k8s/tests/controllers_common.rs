@@ -22,7 +22,7 @@ pub fn node(name: &str, ip: &str, cidr: &str, control_plane: bool) -> Object {
     if control_plane {
         meta.labels.insert("node-role.kubernetes.io/control-plane".into(), String::new());
     }
-    Object::Node(Node {
+    Object::Node(Box::new(Node {
         api_version: "v1".into(),
         kind: "Node".into(),
         metadata: meta,
@@ -34,7 +34,7 @@ pub fn node(name: &str, ip: &str, cidr: &str, control_plane: bool) -> Object {
             ],
             ..Default::default()
         }),
-    })
+    }))
 }
 
 /// A kubeadm-like cluster: one control plane and `workers` workers.

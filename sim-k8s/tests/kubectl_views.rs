@@ -44,7 +44,8 @@ fn describe_service_matches_kubectl_unit_test() {
         status: None,
     };
     let store = ApiServer::new(ApiServerConfig::default(), &SimRng::new(1));
-    let text = sim_k8s::kubectl::describe::describe_one(&store, SimTime::ZERO, &[], &Object::Service(svc));
+    let text =
+        sim_k8s::kubectl::describe::describe_one(&store, SimTime::ZERO, &[], &Object::Service(Box::new(svc)));
     assert_eq!(
         text,
         "Name:                     bar

@@ -176,7 +176,7 @@ pub fn build(args: &ClusterArgs) -> Result<Built, u8> {
         .objects
         .iter()
         .filter_map(|l| match &l.value {
-            Object::Node(n) => Some(n),
+            Object::Node(n) => Some(&**n),
             _ => None,
         })
         .collect();

@@ -301,19 +301,19 @@ pub enum Object {
     /// A Namespace.
     Namespace(Namespace),
     /// A Node.
-    Node(Node),
+    Node(Box<Node>),
     /// A Pod.
     Pod(Pod),
     /// A Deployment.
-    Deployment(Deployment),
+    Deployment(Box<Deployment>),
     /// A ReplicaSet.
-    ReplicaSet(ReplicaSet),
+    ReplicaSet(Box<ReplicaSet>),
     /// A StatefulSet.
-    StatefulSet(StatefulSet),
+    StatefulSet(Box<StatefulSet>),
     /// A DaemonSet.
-    DaemonSet(DaemonSet),
+    DaemonSet(Box<DaemonSet>),
     /// A Service.
-    Service(Service),
+    Service(Box<Service>),
     /// An Endpoints object.
     Endpoints(Endpoints),
     /// An EndpointSlice.
@@ -341,7 +341,7 @@ pub enum Object {
     /// A ReferenceGrant.
     ReferenceGrant(ReferenceGrant),
     /// A kube-proxy configuration.
-    KubeProxyConfiguration(KubeProxyConfiguration),
+    KubeProxyConfiguration(Box<KubeProxyConfiguration>),
     /// A kubelet configuration.
     KubeletConfiguration(KubeletConfiguration),
 }

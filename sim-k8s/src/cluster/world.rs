@@ -796,7 +796,7 @@ impl ClusterWorld {
                 .filter_map(|i| i.ip.parse().ok())
                 .collect();
             if ingress.is_empty() {
-                pending.push(s.clone());
+                pending.push((**s).clone());
             }
             taken.extend(ingress);
         }
@@ -812,7 +812,7 @@ impl ClusterWorld {
                 .load_balancer
                 .ingress
                 .push(crate::api::service::LoadBalancerIngress { ip: ip.to_string(), ..Default::default() });
-            let _ = self.api.update_status(Object::Service(s));
+            let _ = self.api.update_status(Object::Service(Box::new(s)));
         }
     }
 

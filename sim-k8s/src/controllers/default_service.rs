@@ -72,7 +72,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
             },
             status: None,
         };
-        changed |= c.write(store, Object::Service(svc), now, true);
+        changed |= c.write(store, Object::Service(Box::new(svc)), now, true);
     }
     let nodes = list_nodes(store);
     let apiserver = nodes

@@ -74,7 +74,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
                      to: i32,
                      create: bool| {
             let name = rs.metadata.name.clone();
-            if c.write(store, Object::ReplicaSet(rs), now, create) {
+            if c.write(store, Object::ReplicaSet(Box::new(rs)), now, create) {
                 if create && to == 0 {
                     return true;
                 }
@@ -450,7 +450,7 @@ fn update_status(
             .and_then(|r| r.metadata.annotations.get(REVISION_ANNOTATION).cloned())
             .unwrap_or_else(|| "1".into());
         d.metadata.annotations.insert(REVISION_ANNOTATION.into(), rev);
-        c.write(store, Object::Deployment(d), now, false)
+        c.write(store, Object::Deployment(Box::new(d)), now, false)
     };
     if written {
         c.watches.deployment.wrote(store, key);

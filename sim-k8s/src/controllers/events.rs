@@ -4,6 +4,8 @@
 //! Reasons and message wording follow the emitting controllers' source. Left out: Event API
 //! objects in the store (events live here and are rendered by `kubectl describe`).
 
+use std::rc::Rc;
+
 use sim_core::SimTime;
 
 use crate::api::ObjectKey;
@@ -30,8 +32,9 @@ impl EventType {
 /// One (aggregated) event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    /// The object the event is about.
-    pub involved: ObjectKey,
+    /// The object the event is about (shared by consecutive events about one object: a
+    /// kubelet's Pulled, Created and Started, a ReplicaSet's SuccessfulCreate for each pod).
+    pub involved: Rc<ObjectKey>,
     /// Normal or Warning.
     pub type_: EventType,
     /// CamelCase reason (a constant of the emitting controller's source).
@@ -87,7 +90,7 @@ impl EventLog {
         let head = self.by_identity.entry(id).or_insert(NONE);
         let mut at = *head;
         while let Some(e) = self.events.get_mut(at as usize) {
-            if &e.involved == involved && e.reason == reason && e.message == message && e.source == source {
+            if *e.involved == *involved && e.reason == reason && e.message == message && e.source == source {
                 e.count += 1;
                 e.last_seen = now;
                 return;
@@ -96,8 +99,12 @@ impl EventLog {
         }
         let older_same_hash = *head;
         *head = u32::try_from(self.events.len()).unwrap_or(NONE);
+        let involved = match self.events.last() {
+            Some(last) if *last.involved == *involved => Rc::clone(&last.involved),
+            _ => Rc::new(involved.clone()),
+        };
         self.events.push(Event {
-            involved: involved.clone(),
+            involved,
             type_,
             reason,
             source,

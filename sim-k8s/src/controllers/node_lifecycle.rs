@@ -119,7 +119,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
         let Some(Object::Node(node)) = store.get(&key).cloned() else { continue };
         let name = node.metadata.name.clone();
         let rt = c.nodes.entry(name.clone()).or_default();
-        let mut n: Node = node.clone();
+        let mut n: Node = (*node).clone();
         if !rt.seen {
             rt.seen = true;
             if c.config.taint_control_plane
@@ -192,8 +192,8 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 }
             }
         }
-        if n != node {
-            changed |= c.write(store, Object::Node(n), now, false);
+        if n != *node {
+            changed |= c.write(store, Object::Node(Box::new(n)), now, false);
         }
         if let Some(since) = not_ready_since {
             changed |= mark_pods(c, store, &name, since.saturating_add(eviction), now, wake);

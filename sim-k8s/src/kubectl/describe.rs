@@ -79,7 +79,7 @@ fn labels_multiline(doc: &mut Doc, title: &str, labels: &BTreeMap<String, String
 }
 
 fn events_for<'a>(events: &'a [Event], key: &ObjectKey) -> Vec<&'a Event> {
-    let mut v: Vec<&Event> = events.iter().filter(|e| &e.involved == key).collect();
+    let mut v: Vec<&Event> = events.iter().filter(|e| *e.involved == *key).collect();
     v.sort_by_key(|e| e.last_seen);
     v
 }

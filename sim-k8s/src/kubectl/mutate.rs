@@ -450,7 +450,7 @@ fn create_deployment(
         },
         status: None,
     };
-    match k.store.create(Object::Deployment(d)) {
+    match k.store.create(Object::Deployment(Box::new(d))) {
         Ok(_) => ok(format!("deployment.apps/{name} created\n")),
         Err(e) => api_error(&e),
     }
@@ -542,7 +542,7 @@ fn expose(
         },
         status: None,
     };
-    match k.store.create(Object::Service(svc)) {
+    match k.store.create(Object::Service(Box::new(svc))) {
         Ok(_) => ok(format!("service/{svc_name} exposed\n")),
         Err(e) => api_error(&e),
     }
