@@ -12,6 +12,8 @@
 //!
 //! Errors carry the 1-based line number. Left out: `--test`, `--table=` filtering.
 
+use std::borrow::Cow;
+
 use super::rule::Counters;
 use super::spec::{self, Backend, CommandLine, Op, Policy, ProtoProblem, SpecError};
 use super::table::{Table, TableError};
@@ -181,8 +183,14 @@ pub struct RestoreError {
 
 /// Splits one line into arguments as iptables-restore does.
 pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
+    Ok(split_args_borrowed(line)?.into_iter().map(Cow::into_owned).collect())
+}
+
+/// [`split_args`] without copies: an argument is a slice of the line unless quotes or
+/// escapes changed it.
+pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreErrorKind> {
     let bytes = line.as_bytes();
-    let mut out = Vec::with_capacity(16);
+    let mut out = Vec::with_capacity(24);
     // Start of the unquoted run of the current argument.
     let mut run = 0usize;
     let mut i = 0usize;
@@ -190,13 +198,16 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
         match bytes[i] {
             b'"' => {
                 // The text before the quote belongs to the same argument; the quoted part ends it.
-                let mut arg = String::from(&line[run..i]);
+                let prefix = run;
                 i += 1;
+                let start = i;
+                let mut owned: Option<String> = None;
                 let mut seg = i;
                 loop {
                     match bytes.get(i) {
                         None => return Err(RestoreErrorKind::UnterminatedQuote),
                         Some(b'\\') => {
+                            let arg = owned.get_or_insert_with(|| String::from(&line[prefix..start - 1]));
                             arg.push_str(&line[seg..i]);
                             i += 1;
                             let Some(c) = line.get(i..).and_then(|r| r.chars().next()) else {
@@ -207,19 +218,29 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
                             seg = i;
                         }
                         Some(b'"') => {
-                            arg.push_str(&line[seg..i]);
+                            let arg = match owned {
+                                Some(mut a) => {
+                                    a.push_str(&line[seg..i]);
+                                    Cow::Owned(a)
+                                }
+                                // No text before the quote: the quoted text itself.
+                                None if prefix + 1 == start => Cow::Borrowed(&line[start..i]),
+                                None => {
+                                    Cow::Owned(format!("{}{}", &line[prefix..start - 1], &line[start..i]))
+                                }
+                            };
                             i += 1;
+                            out.push(arg);
                             break;
                         }
                         Some(_) => i += 1,
                     }
                 }
-                out.push(arg);
                 run = i;
             }
             b' ' | b'\t' | b'\n' | b'\r' => {
                 if run < i {
-                    out.push(line[run..i].to_string());
+                    out.push(Cow::Borrowed(&line[run..i]));
                 }
                 i += 1;
                 run = i;
@@ -228,7 +249,7 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
         }
     }
     if run < bytes.len() {
-        out.push(line[run..].to_string());
+        out.push(Cow::Borrowed(&line[run..]));
     }
     Ok(out)
 }
@@ -483,24 +504,25 @@ impl Netfilter {
             } else {
                 (None, l)
             };
-            let args = split_args(rest).map_err(err)?;
-            if args.iter().any(|a| a == "-t" || a == "--table") {
+            let owned_args = split_args_borrowed(rest).map_err(err)?;
+            let args: Vec<&str> = owned_args.iter().map(|a| a.as_ref()).collect();
+            if args.iter().any(|a| matches!(*a, "-t" | "--table")) {
                 return Err(err(match opts.backend {
                     Some(Backend::Nft) => RestoreErrorKind::TableOption("iptables-nft-restore"),
                     Some(Backend::Legacy) => RestoreErrorKind::TableOption("iptables-restore"),
                     None => RestoreErrorKind::NotAllowed("-t".into()),
                 }));
             }
-            if args.iter().any(|a| a == "-w" || a == "--wait") {
+            if args.iter().any(|a| matches!(*a, "-w" | "--wait")) {
                 return Err(err(RestoreErrorKind::WaitOption));
             }
             // iptables-nft: `-g ACCEPT` is a goto to a chain named ACCEPT, which the batch
             // does not have (found at COMMIT); legacy refuses it as the rule is parsed.
             if opts.backend == Some(Backend::Nft)
-                && let Some(w) = args.windows(2).find(|w| matches!(w[0].as_str(), "-g" | "--goto"))
-                && matches!(w[1].as_str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
+                && let Some(w) = args.windows(2).find(|w| matches!(w[0], "-g" | "--goto"))
+                && matches!(w[1], "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
             {
-                b.missing_chain.get_or_insert(w[1].clone());
+                b.missing_chain.get_or_insert(w[1].to_string());
                 continue;
             }
             let mut cl: CommandLine =
@@ -537,13 +559,18 @@ impl Netfilter {
                 cl.rule.counters = c;
             }
             if matches!(cl.op, Op::List(_) | Op::ListRules(_) | Op::Check(_)) {
-                return Err(err(RestoreErrorKind::NotAllowed(args.first().cloned().unwrap_or_default())));
+                return Err(err(RestoreErrorKind::NotAllowed(
+                    args.first().map_or_else(String::new, |a| a.to_string()),
+                )));
             }
             if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {
                 return Err(err(RestoreErrorKind::NoSet(missing)));
             }
+            // The rule's chain, for the real restores' checks and messages only.
             let op_chain = match &cl.op {
-                Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
+                Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) if opts.backend.is_some() => {
+                    Some(c.clone())
+                }
                 _ => None,
             };
             if let (Some(c), Some(Backend::Nft)) = (&op_chain, opts.backend)
@@ -567,15 +594,18 @@ impl Netfilter {
                 }
             }
             let jump_to = match &cl.rule.target {
-                super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
+                super::Target::Jump(c) | super::Target::Goto(c) if opts.backend == Some(Backend::Nft) => {
+                    Some(c.name.clone())
+                }
                 _ => None,
             };
-            let edit_op = cl.op.clone();
+            // What `edit_failed` needs to word a refusal (the real restores only).
+            let edit_op = opts.backend.map(|_| cl.op.clone());
             let edit_len = match &edit_op {
-                Op::Replace(c, _) | Op::Delete(c, Some(_)) if !cl.has_spec => {
+                Some(Op::Replace(c, _) | Op::Delete(c, Some(_))) if !cl.has_spec => {
                     b.table.chain(c).map(|c| c.rules.len())
                 }
-                Op::Replace(c, _) => b.table.chain(c).map(|c| c.rules.len()),
+                Some(Op::Replace(c, _)) => b.table.chain(c).map(|c| c.rules.len()),
                 _ => None,
             };
             match (command::apply_edit(&mut b.table, cl), opts.backend) {
@@ -601,7 +631,8 @@ impl Netfilter {
                         TableError::NatDrop | TableError::IfaceInChain(_) | TableError::NoTarget(_)
                     ) =>
                 {
-                    return Err(err(edit_failed(line, &edit_op, edit_len, e, backend)));
+                    let op = edit_op.as_ref().expect("kept for the real restores");
+                    return Err(err(edit_failed(line, op, edit_len, e, backend)));
                 }
                 (Err(e), _) => return Err(err(e.into())),
             }

@@ -528,13 +528,13 @@ pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
 
 /// Cursor over the arguments.
 pub(super) struct Args<'a> {
-    v: &'a [String],
+    v: &'a [&'a str],
     i: usize,
 }
 
 impl<'a> Args<'a> {
     pub(super) fn next(&mut self) -> Option<&'a str> {
-        let r = self.v.get(self.i).map(|s| s.as_str());
+        let r = self.v.get(self.i).copied();
         if r.is_some() {
             self.i += 1;
         }
@@ -544,7 +544,7 @@ impl<'a> Args<'a> {
         self.next().ok_or_else(|| SpecError::MissingArgument(opt.to_string()))
     }
     pub(super) fn peek(&self) -> Option<&'a str> {
-        self.v.get(self.i).map(|s| s.as_str())
+        self.v.get(self.i).copied()
     }
     /// The next argument if it is not an option (an optional chain name or rule number).
     fn optional(&mut self) -> Option<&'a str> {
@@ -563,14 +563,20 @@ struct TargetBuilder {
 }
 
 /// Parses a full iptables argument vector (without the leading `iptables`).
-pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
+pub fn parse_command<S: AsRef<str>>(argv: &[S]) -> Result<CommandLine, SpecError> {
     parse_command_with(argv, false)
 }
 
 /// [`parse_command`]; with `skip_unknown`, a match netsim does not simulate is kept as a
 /// [`Match::Unknown`] that takes the options after it (up to the next `-m`, `-j` or an option
 /// a later match or the target claims).
-pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+pub fn parse_command_with<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let v: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    parse_args(&v, skip_unknown)
+}
+
+/// [`parse_command_with`] over borrowed arguments (no copy of any of them).
+fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut a = Args { v: argv, i: 0 };
     let mut table = TableName::Filter;
     let mut op: Option<Op> = None;
@@ -587,7 +593,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     let mut mandatory_given = std::collections::BTreeSet::new();
     // The extension options given, by match index (`usize::MAX`: the target) and canonical
     // long name: xtables refuses an option given twice to one extension.
-    let mut seen: std::collections::BTreeSet<(usize, String)> = std::collections::BTreeSet::new();
+    let mut seen: std::collections::BTreeSet<(usize, &str)> = std::collections::BTreeSet::new();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -836,7 +842,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 // The target's options first, then the matches, latest first.
                 if let Some(t) = tb.as_mut() {
                     let name = t.target.column_name().to_string();
-                    if seen.contains(&(usize::MAX, opt.to_string())) {
+                    if seen.contains(&(usize::MAX, opt)) {
                         return Err(bad(format!("{name}: option \"{opt}\" can only be used once.")));
                     }
                     let took = target_option(t, opt, inv, &mut a).map_err(|e| match e {
@@ -847,7 +853,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     })?;
                     if took {
                         exclusions(&name, opt, usize::MAX, &seen)?;
-                        seen.insert((usize::MAX, opt.to_string()));
+                        seen.insert((usize::MAX, opt));
                         continue;
                     }
                 }
@@ -861,10 +867,10 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     let key = canonical_option(m, opt);
                     // Refused before its value is read, as `xtables_option_parse` does.
-                    if seen.contains(&(i, key.clone())) {
-                        return Err(once_message(m, &key));
+                    if seen.contains(&(i, key)) {
+                        return Err(once_message(m, key));
                     }
-                    exclusions(ext_of(m), &key, i, &seen)?;
+                    exclusions(ext_of(m), key, i, &seen)?;
                     let ext_name = match &*m {
                         Match::Ext(e) => e.name(),
                         other => other.name(),
@@ -889,7 +895,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         // given again (and `--next` itself repeats).
                         if ext_name == "policy" && opt == "--next" {
                             seen.retain(|(j, k)| {
-                                *j != i || !(POLICY_ELEM_OPTS.contains(&k.as_str()) || k == "--next")
+                                *j != i || !(POLICY_ELEM_OPTS.contains(k) || *k == "--next")
                             });
                         }
                         if let Match::Statistic(st) = m
@@ -966,7 +972,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     }
     for (i, m) in rule.matches.iter().enumerate() {
         if let Match::Statistic(st) = m {
-            let given = |o: &str| seen.contains(&(i, o.to_string()));
+            let given = |o: &str| seen.contains(&(i, o));
             statistic_check(st, stat_nth.get(&i).copied(), given)?;
         }
     }
@@ -1035,12 +1041,12 @@ fn statistic_check(
 /// The long name an extension's option is known by (`--dport` is `--destination-port`): the
 /// name xtables' messages print and the key of the "only once" check. The tcp match's `--syn`
 /// and `--tcp-flags` share one key (libxt_tcp.c refuses the second of either).
-fn canonical_option(m: &Match, opt: &str) -> String {
+fn canonical_option<'o>(m: &Match, opt: &'o str) -> &'o str {
     let ext = match m {
         Match::Ext(e) => e.name(),
         _ => m.name(),
     };
-    let c = match (ext, opt) {
+    match (ext, opt) {
         ("tcp" | "udp" | "sctp", "--sport") => "--source-port",
         ("tcp" | "udp" | "sctp", "--dport") => "--destination-port",
         ("tcp", "--syn" | "--tcp-flags") => "--syn|--tcp-flags",
@@ -1048,8 +1054,7 @@ fn canonical_option(m: &Match, opt: &str) -> String {
         ("multiport", "--dports") => "--destination-ports",
         ("set", "--set") => "--match-set",
         _ => opt,
-    };
-    c.to_string()
+    }
 }
 
 /// The options of one `-m policy` element (libxt_policy.c checks their repetition itself).
@@ -1087,14 +1092,14 @@ fn exclusions(
     ext: &str,
     opt: &str,
     idx: usize,
-    seen: &std::collections::BTreeSet<(usize, String)>,
+    seen: &std::collections::BTreeSet<(usize, &str)>,
 ) -> Result<(), SpecError> {
     for (e, group) in EXCLUSIVE {
         let Some(at) = group.iter().position(|o| *o == opt).filter(|_| e == ext) else {
             continue;
         };
         for (j, other) in group.iter().enumerate() {
-            if j != at && seen.contains(&(idx, other.to_string())) {
+            if j != at && seen.contains(&(idx, *other)) {
                 let (x, y) = if j < at { (*other, opt) } else { (opt, *other) };
                 return Err(bad(format!("{ext}: option \"{x}\" cannot be used together with \"{y}\".")));
             }
@@ -1856,7 +1861,7 @@ pub fn normalize(rule: &mut Rule) {
 
 /// Parses a command line and normalizes its rule; a protocol match without its `-p` is
 /// refused with the kernel's reason (the model's `iptables` command).
-pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<CommandLine, SpecError> {
     let c = parse_unchecked(argv, false)?;
     match check_protocols(&c.rule, None) {
         Some(ProtoProblem::Parse(e)) => Err(e),
@@ -1915,7 +1920,7 @@ fn kernel_checks(rule: &Rule) -> Option<&'static str> {
 
 /// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller;
 /// `skip_unknown` as for [`parse_command_with`].
-pub fn parse_unchecked(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+pub fn parse_unchecked<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut c = parse_command_with(argv, skip_unknown)?;
     normalize(&mut c.rule);
     Ok(c)

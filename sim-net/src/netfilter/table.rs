@@ -269,7 +269,8 @@ pub struct Table {
     /// Which table.
     pub name: TableName,
     chains: IndexMap<String, Chain, sim_core::hash::FxBuildHasher>,
-    /// Chains were added or removed since jumps were last resolved to indices.
+    /// Chains were removed or renamed (moving others) since jumps were last resolved to
+    /// indices.
     stale_refs: bool,
     /// User chains were appended out of name order since the last sort.
     unsorted: bool,
@@ -296,6 +297,12 @@ pub(super) fn hook_bit(h: Hook) -> u8 {
 /// The hooks (as a bit set) a rule's target or match may be used from, if the kernel limits
 /// them (the `.hooks` of the xt_target/xt_match), with what limits them.
 pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
+    hook_limit_parts(r).map(|(name, kind, allowed)| (format!("{name} {kind}"), allowed))
+}
+
+/// [`hook_limits`] without building the message: the extension's name, `target` or
+/// `match`, and the allowed hooks.
+fn hook_limit_parts(r: &Rule) -> Option<(&str, &'static str, u8)> {
     let allowed = match r.target {
         Target::Dnat { .. } => Some(hook_bit(Hook::Prerouting) | hook_bit(Hook::Output)),
         Target::Snat { .. } => Some(hook_bit(Hook::Input) | hook_bit(Hook::Postrouting)),
@@ -304,15 +311,15 @@ pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
         _ => None,
     };
     if let Some(a) = allowed {
-        return Some((format!("{} target", r.target.column_name()), a));
+        return Some((r.target.column_name(), "target", a));
     }
     // xt_rpfilter: PREROUTING only (of raw and mangle).
     if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "rpfilter")) {
-        return Some(("rpfilter match".to_string(), hook_bit(Hook::Prerouting)));
+        return Some(("rpfilter", "match", hook_bit(Hook::Prerouting)));
     }
     // xt_owner: only where the packet has a local socket.
     if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "owner")) {
-        return Some(("owner match".to_string(), hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
+        return Some(("owner", "match", hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
     }
     None
 }
@@ -426,8 +433,8 @@ impl Table {
                 index: DstIndex::default(),
             },
         );
+        // Appending moves no chain: resolved jumps stay right until the sort.
         self.unsorted = true;
-        self.stale_refs = true;
         Ok(())
     }
 
@@ -637,9 +644,44 @@ impl Table {
     /// since the last time (done lazily, so that declaring thousands of chains stays linear).
     pub fn ensure_resolved(&mut self) {
         if self.unsorted {
-            self.chains.sort_by(|_, a, _, b| chain_order(a).cmp(&chain_order(b)));
             self.unsorted = false;
-            self.stale_refs = true;
+            let n = self.chains.len();
+            // Sort positions rather than the chains themselves (a chain is ~200 bytes), then
+            // move each chain once. `chain_order` has no ties (names are unique), so this is
+            // the order a stable sort gives.
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            order.sort_unstable_by(|&a, &b| {
+                chain_order(&self.chains[a as usize]).cmp(&chain_order(&self.chains[b as usize]))
+            });
+            // `at[o]`: where the chain first at `o` is now; `from[k]`: where the chain now at
+            // `k` first was.
+            let mut at: Vec<u32> = (0..n as u32).collect();
+            let mut from = at.clone();
+            for (k, &want) in order.iter().enumerate() {
+                let p = at[want as usize] as usize;
+                if p != k {
+                    self.chains.swap_indices(k, p);
+                    let moved = from[k];
+                    from[k] = want;
+                    from[p] = moved;
+                    at[want as usize] = k as u32;
+                    at[moved as usize] = p as u32;
+                }
+            }
+            if !self.stale_refs {
+                // Jumps hold the positions from before the sort (chains were only added since
+                // they were resolved): move them along, without looking names up.
+                for c in self.chains.values_mut() {
+                    for r in &mut c.rules {
+                        if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
+                            && let Some(&p) = at.get(cr.idx)
+                        {
+                            cr.idx = p as usize;
+                        }
+                    }
+                }
+                return;
+            }
         }
         if !self.stale_refs {
             return;
@@ -690,12 +732,12 @@ impl Table {
         }
         for (i, c) in self.chains.values().enumerate() {
             for r in &c.rules {
-                let Some((what, allowed)) = hook_limits(r) else {
+                let Some((name, kind, allowed)) = hook_limit_parts(r) else {
                     continue;
                 };
                 if reach[i] & !allowed != 0 {
                     return Err(TableError::Invalid(format!(
-                        "{what} in chain {} used from a hook it does not support",
+                        "{name} {kind} in chain {} used from a hook it does not support",
                         c.name
                     )));
                 }
