@@ -526,7 +526,7 @@ impl Netfilter {
                 continue;
             }
             let mut cl: CommandLine =
-                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| match e {
+                spec::parse_unchecked_args(&args, opts.skip_unknown).map_err(|e| match e {
                     // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
                     SpecError::BadValue(m) if opts.backend.is_some() && m.starts_with("Bad policy name.") => {
                         err(RestoreErrorKind::EditFailed { line, msg: "Bad policy name.".to_string() })

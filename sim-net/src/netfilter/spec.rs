@@ -120,14 +120,15 @@ pub struct CommandLine {
     /// Listing flags.
     pub flags: ListFlags,
     /// The addresses of `-s a,b` and `-d a,b`, in the order given (empty when the option was
-    /// not given): the command stands for one rule per source and destination pair, sources
+    /// not given or named one address): the command stands for one rule per source and destination pair, sources
     /// outermost, as `iptables.c`'s `append_entry` loops; [`rule`](Self::rule) holds the
     /// first pair. See [`CommandLine::rules`].
     pub addrs: AddrLists,
 }
 
 /// The address lists of `-s` and `-d` (`xtables_ipparse_multiple`: comma-separated, no
-/// duplicate removed, `0.0.0.0/0` stored as no test).
+/// duplicate removed, `0.0.0.0/0` stored as no test). A list is kept only when the option
+/// named several addresses; one address is just the rule's own test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrLists {
     /// `-s`'s addresses.
@@ -262,12 +263,11 @@ pub fn parse_addr_list(s: &str) -> Result<Vec<(Ipv4Addr, Ipv4Addr)>, SpecError> 
 /// `strtoul(.., 0)` forms of at most 255, the missing ones zero (`10` is 10.0.0.0, `10.1` is
 /// 10.1.0.0, `010.1.2.3` is 8.1.2.3; measured with iptables v1.8.9).
 fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() > 4 {
+    if s.split('.').count() > 4 {
         return None;
     }
     let mut b = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
+    for (i, p) in s.split('.').enumerate() {
         if p.is_empty() || !p.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return None;
         }
@@ -584,6 +584,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
     let mut has_spec = false;
     let mut flags = ListFlags::default();
     let mut addrs = AddrLists::default();
+    let (mut src_given, mut dst_given) = (false, false);
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
     let mut proto_given = false;
@@ -593,7 +594,8 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
     let mut mandatory_given = std::collections::BTreeSet::new();
     // The extension options given, by match index (`usize::MAX`: the target) and canonical
     // long name: xtables refuses an option given twice to one extension.
-    let mut seen: std::collections::BTreeSet<(usize, &str)> = std::collections::BTreeSet::new();
+    // (A few per rule: a list is cheaper than a tree.)
+    let mut seen: Vec<(usize, &str)> = Vec::new();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -611,27 +613,104 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
             continue;
         }
         let inv = std::mem::take(&mut invert);
-        let invertible = matches!(
-            arg,
-            "-s" | "--source"
-                | "--src"
-                | "-d"
-                | "--destination"
-                | "--dst"
-                | "-p"
-                | "--protocol"
-                | "-i"
-                | "--in-interface"
-                | "-o"
-                | "--out-interface"
-                | "-f"
-                | "--fragment"
-        ) || (arg.starts_with("--")
-            && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"));
-        if inv && !invertible {
+        let invertible = || {
+            matches!(
+                arg,
+                "-s" | "--source"
+                    | "--src"
+                    | "-d"
+                    | "--destination"
+                    | "--dst"
+                    | "-p"
+                    | "--protocol"
+                    | "-i"
+                    | "--in-interface"
+                    | "-o"
+                    | "--out-interface"
+                    | "-f"
+                    | "--fragment"
+            ) || (arg.starts_with("--") && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"))
+        };
+        if inv && !invertible() {
             return Err(SpecError::BadInvert(arg.to_string()));
         }
         match arg {
+            // The arms name distinct options, so their order is free: the common ones first
+            // (a string match compares arm by arm).
+            "-m" | "--match" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                match new_match(name) {
+                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
+                        rule.matches
+                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
+                    }
+                    m => rule.matches.push(m?),
+                }
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                if tb.is_some() {
+                    return Err(bad("multiple -j flags not allowed"));
+                }
+                let goto = arg == "-g" || arg == "--goto";
+                tb = Some(new_target(name, goto)?);
+            }
+            "-A" | "--append" => {
+                let c = a.value(arg)?;
+                set_op(&mut op, Op::Append(c.to_string()))?;
+            }
+            "-p" | "--protocol" => {
+                has_spec = true;
+                if proto_given {
+                    return Err(SpecError::Duplicate("-p".into()));
+                }
+                proto_given = true;
+                let v = a.value(arg)?;
+                if v.eq_ignore_ascii_case("all") || v == "0" {
+                    if inv {
+                        return Err(bad("rule would never match protocol"));
+                    }
+                    rule.proto = None;
+                    rule.proto_num = None;
+                } else if let Some(p) = Protocol::parse(v) {
+                    rule.proto = Some(ProtoMatch { proto: p, invert: inv });
+                    rule.proto_num = None;
+                } else {
+                    let n = super::ext::parse_other_protocol(v)
+                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
+                    rule.proto = None;
+                    rule.proto_num = Some((n, inv));
+                }
+            }
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                has_spec = true;
+                let source = matches!(arg, "-s" | "--source" | "--src");
+                let (list, given) =
+                    if source { (&mut addrs.src, &mut src_given) } else { (&mut addrs.dst, &mut dst_given) };
+                if *given {
+                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
+                }
+                *given = true;
+                let v = a.value(arg)?;
+                // One address (the usual case) needs no list: see `AddrLists`.
+                let first = if v.contains(',') {
+                    *list = parse_addr_list(v)?
+                        .into_iter()
+                        .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
+                        .collect();
+                    list.first().copied().flatten()
+                } else {
+                    let (addr, mask) = parse_addr_mask(v)?;
+                    any_is_none(AddrMatch::with_mask(addr, mask, inv))
+                };
+                if source {
+                    rule.src = first;
+                } else {
+                    rule.dst = first;
+                }
+            }
             "-t" | "--table" => {
                 let t = a.value(arg)?;
                 table = TableName::parse(t).ok_or_else(|| {
@@ -639,10 +718,6 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                         "can't initialize iptables table `{t}': Table does not exist (do you need to insmod?)"
                     ))
                 })?;
-            }
-            "-A" | "--append" => {
-                let c = a.value(arg)?;
-                set_op(&mut op, Op::Append(c.to_string()))?;
             }
             "-I" | "--insert" => {
                 let c = a.value(arg)?.to_string();
@@ -726,24 +801,6 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                 let by = by.parse().map_err(|_| bad(format!("-c byte counter not numeric: {by}")))?;
                 rule.counters = Counters { packets: pk, bytes: by };
             }
-            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
-                has_spec = true;
-                let source = matches!(arg, "-s" | "--source" | "--src");
-                let list = if source { &mut addrs.src } else { &mut addrs.dst };
-                if !list.is_empty() {
-                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
-                }
-                *list = parse_addr_list(a.value(arg)?)?
-                    .into_iter()
-                    .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
-                    .collect();
-                let first = list.first().copied().flatten();
-                if source {
-                    rule.src = first;
-                } else {
-                    rule.dst = first;
-                }
-            }
             "-f" | "--fragment" => {
                 has_spec = true;
                 if rule.fragment.is_some() {
@@ -773,49 +830,6 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                     return Err(SpecError::Duplicate(if input { "-i" } else { "-o" }.into()));
                 }
                 *slot = m;
-            }
-            "-p" | "--protocol" => {
-                has_spec = true;
-                if proto_given {
-                    return Err(SpecError::Duplicate("-p".into()));
-                }
-                proto_given = true;
-                let v = a.value(arg)?;
-                if v.eq_ignore_ascii_case("all") || v == "0" {
-                    if inv {
-                        return Err(bad("rule would never match protocol"));
-                    }
-                    rule.proto = None;
-                    rule.proto_num = None;
-                } else if let Some(p) = Protocol::parse(v) {
-                    rule.proto = Some(ProtoMatch { proto: p, invert: inv });
-                    rule.proto_num = None;
-                } else {
-                    let n = super::ext::parse_other_protocol(v)
-                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
-                    rule.proto = None;
-                    rule.proto_num = Some((n, inv));
-                }
-            }
-            "-m" | "--match" => {
-                has_spec = true;
-                let name = a.value(arg)?;
-                match new_match(name) {
-                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
-                        rule.matches
-                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
-                    }
-                    m => rule.matches.push(m?),
-                }
-            }
-            "-j" | "--jump" | "-g" | "--goto" => {
-                has_spec = true;
-                let name = a.value(arg)?;
-                if tb.is_some() {
-                    return Err(bad("multiple -j flags not allowed"));
-                }
-                let goto = arg == "-g" || arg == "--goto";
-                tb = Some(new_target(name, goto)?);
             }
             opt if opt.starts_with("--") => {
                 has_spec = true;
@@ -853,7 +867,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                     })?;
                     if took {
                         exclusions(&name, opt, usize::MAX, &seen)?;
-                        seen.insert((usize::MAX, opt));
+                        seen.push((usize::MAX, opt));
                         continue;
                     }
                 }
@@ -889,7 +903,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                             mandatory_given.insert(i);
                         }
                         if !matches!(m, Match::Unknown(_)) {
-                            seen.insert((i, key));
+                            seen.push((i, key));
                         }
                         // `-m policy --next` starts another element: its options may be
                         // given again (and `--next` itself repeats).
@@ -932,7 +946,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                     };
                     let key = canonical_option(&m, opt);
                     match_option(&mut m, opt, inv, &mut a, None)?;
-                    seen.insert((rule.matches.len(), key));
+                    seen.push((rule.matches.len(), key));
                     rule.matches.push(m);
                     continue;
                 }
@@ -1088,14 +1102,12 @@ const EXCLUSIVE: [(&str, &[&str]); 6] = [
 
 /// Refuses `opt` (canonical) for the extension `ext` (at `idx`: a match index, `usize::MAX`
 /// the target) if an option it excludes was given.
-fn exclusions(
-    ext: &str,
-    opt: &str,
-    idx: usize,
-    seen: &std::collections::BTreeSet<(usize, &str)>,
-) -> Result<(), SpecError> {
+fn exclusions(ext: &str, opt: &str, idx: usize, seen: &[(usize, &str)]) -> Result<(), SpecError> {
     for (e, group) in EXCLUSIVE {
-        let Some(at) = group.iter().position(|o| *o == opt).filter(|_| e == ext) else {
+        if e != ext {
+            continue;
+        }
+        let Some(at) = group.iter().position(|o| *o == opt) else {
             continue;
         };
         for (j, other) in group.iter().enumerate() {
@@ -1922,6 +1934,13 @@ fn kernel_checks(rule: &Rule) -> Option<&'static str> {
 /// `skip_unknown` as for [`parse_command_with`].
 pub fn parse_unchecked<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut c = parse_command_with(argv, skip_unknown)?;
+    normalize(&mut c.rule);
+    Ok(c)
+}
+
+/// [`parse_unchecked`] over borrowed arguments.
+pub(super) fn parse_unchecked_args(argv: &[&str], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let mut c = parse_args(argv, skip_unknown)?;
     normalize(&mut c.rule);
     Ok(c)
 }

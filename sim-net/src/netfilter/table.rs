@@ -180,8 +180,13 @@ impl DstIndex {
 
     /// Rebuilds the prefilters and, for long chains, the destination lookup.
     pub fn rebuild(&mut self, rules: &[Rule]) {
+        let all: Vec<&Rule> = rules.iter().collect();
+        self.rebuild_refs(&all);
+    }
+
+    fn rebuild_refs(&mut self, rules: &[&Rule]) {
         self.invalidate();
-        self.fast = rules.iter().map(Prefilter::of).collect();
+        self.fast = rules.iter().map(|r| Prefilter::of(r)).collect();
         self.valid = true;
         if rules.len() < Self::MIN_RULES || rules.len() > u32::MAX as usize {
             return;
@@ -201,6 +206,42 @@ impl DstIndex {
                 self.next_in_class[w[0] as usize] = w[1];
             }
         }
+    }
+
+    /// Keeps the index current as `r` is appended at position `i` (the chain's length before
+    /// the append): a long chain's index is extended in place, so that a chain loaded by
+    /// `iptables-restore` (kube-proxy's KUBE-SERVICES: one rule per service port) is ready for
+    /// the first packet; the index of a short chain is left to be built lazily (on first
+    /// traversal), as is one made stale by another edit.
+    fn appended(&mut self, r: &Rule, i: usize, rules: &[Rule]) {
+        let len = i + 1;
+        if len < Self::MIN_RULES {
+            self.invalidate();
+        } else if len == Self::MIN_RULES || (self.valid && !self.use_dst) {
+            // Just long enough (or indexed while short): build it once.
+            self.rebuild_with(rules, r);
+        } else if self.valid {
+            self.fast.push(Prefilter::of(r));
+            let class = match &r.dst {
+                Some(d) if !d.invert && d.prefix_len() == Some(32) => {
+                    self.by_dst.entry(u32::from(d.addr())).or_default()
+                }
+                _ => &mut self.other,
+            };
+            if let Some(&prev) = class.last() {
+                self.next_in_class[prev as usize] = i as u32;
+            }
+            class.push(i as u32);
+            self.next_in_class.push(u32::MAX);
+        }
+    }
+
+    /// [`Self::rebuild`] over `rules` followed by `last` (the rule being appended).
+    fn rebuild_with(&mut self, rules: &[Rule], last: &Rule) {
+        let mut all: Vec<&Rule> = Vec::with_capacity(rules.len() + 1);
+        all.extend(rules);
+        all.push(last);
+        self.rebuild_refs(&all);
     }
 
     /// Cursors for a packet to `dst` resuming at rule `pos`: the first candidate ≥ `pos` in
@@ -596,7 +637,9 @@ impl Table {
     /// `-A chain rule`.
     pub fn append(&mut self, chain: &str, mut rule: Rule) -> Result<(), TableError> {
         self.resolve(&mut rule)?;
-        self.chain_mut(chain)?.rules.push(rule);
+        let c = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
+        c.index.appended(&rule, c.rules.len(), &c.rules);
+        c.rules.push(rule);
         Ok(())
     }
 
@@ -649,10 +692,27 @@ impl Table {
             // Sort positions rather than the chains themselves (a chain is ~200 bytes), then
             // move each chain once. `chain_order` has no ties (names are unique), so this is
             // the order a stable sort gives.
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            order.sort_unstable_by(|&a, &b| {
-                chain_order(&self.chains[a as usize]).cmp(&chain_order(&self.chains[b as usize]))
+            // The names' first 16 bytes as a number decide most comparisons without a memcmp.
+            let mut keyed: Vec<(u8, u128, u32)> = self
+                .chains
+                .values()
+                .enumerate()
+                .map(|(i, c)| match c.hook {
+                    Some(h) => (0, u128::from(hook_bit(h)), i as u32),
+                    None => {
+                        let mut b = [0u8; 16];
+                        let n = c.name.len().min(16);
+                        b[..n].copy_from_slice(&c.name.as_bytes()[..n]);
+                        (1, u128::from_be_bytes(b), i as u32)
+                    }
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                    chain_order(&self.chains[a.2 as usize]).cmp(&chain_order(&self.chains[b.2 as usize]))
+                })
             });
+            let order: Vec<u32> = keyed.into_iter().map(|k| k.2).collect();
             // `at[o]`: where the chain first at `o` is now; `from[k]`: where the chain now at
             // `k` first was.
             let mut at: Vec<u32> = (0..n as u32).collect();
