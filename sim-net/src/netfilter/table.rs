@@ -6,12 +6,14 @@
 //! alphabetically), a user chain can be deleted only when empty and unreferenced, and a jump
 //! must name an existing chain. The kernel's loop check (`mark_source_chains` in
 //! `net/ipv4/netfilter/ip_tables.c`, failing with ELOOP "Too many levels of links") is
-//! [`Table::check_loops`]. Jumps are resolved to chain indices so that traversal does not
-//! look names up.
+//! [`Table::check_loops`]. Jumps are resolved to chain ids (mapped to positions) so that
+//! traversal does not look names up, and chains are shared copy-on-write between a table and
+//! the copy `iptables-restore --noflush` edits.
 //!
 //! Left out: per-hook target validity checks beyond the table (e.g. DNAT in POSTROUTING).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 
@@ -305,16 +307,41 @@ pub enum TableError {
 }
 
 /// One table.
+///
+/// Chains are shared copy-on-write ([`Rc`]): `iptables-restore --noflush` edits a copy of the
+/// table and swaps it in at `COMMIT`, and the copy shares every chain the block leaves alone.
+/// A jump names its chain by a stable id ([`ChainRef::idx`](super::rule::ChainRef)), mapped to
+/// the chain's position here, so that adding, sorting or deleting chains touches no rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     /// Which table.
     pub name: TableName,
-    chains: IndexMap<String, Chain, sim_core::hash::FxBuildHasher>,
-    /// Chains were removed or renamed (moving others) since jumps were last resolved to
-    /// indices.
-    stale_refs: bool,
+    chains: IndexMap<String, Slot, sim_core::hash::FxBuildHasher>,
+    /// The position of each chain id in `chains` (`u32::MAX`: deleted).
+    pos: Vec<u32>,
+    /// Chains were removed or renamed (moving others) since `pos` was last brought up to date.
+    moved: bool,
     /// User chains were appended out of name order since the last sort.
     unsorted: bool,
+}
+
+/// A chain and its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Slot {
+    id: u32,
+    chain: Rc<Chain>,
+}
+
+/// A chain with no rules, otherwise like `c` (a flushed chain).
+fn emptied(c: &Chain) -> Chain {
+    Chain {
+        name: c.name.clone(),
+        hook: c.hook,
+        policy: c.policy,
+        counters: c.counters,
+        rules: Vec::new(),
+        index: DstIndex::default(),
+    }
 }
 
 /// Sort key of a chain: built-ins first in hook order, then user chains by name.
@@ -386,27 +413,41 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
 impl Table {
     /// A table with its built-in chains, policy ACCEPT, no rules.
     pub fn new(name: TableName) -> Table {
-        let mut chains = IndexMap::default();
+        let mut t =
+            Table { name, chains: IndexMap::default(), pos: Vec::new(), moved: false, unsorted: false };
         for h in builtin_hooks(name) {
             let n = h.chain_name().to_string();
-            chains.insert(
-                n.clone(),
-                Chain {
-                    name: n,
-                    hook: Some(*h),
-                    policy: Policy::Accept,
-                    counters: Counters::default(),
-                    rules: Vec::new(),
-                    index: DstIndex::default(),
-                },
-            );
+            t.add(Chain {
+                name: n,
+                hook: Some(*h),
+                policy: Policy::Accept,
+                counters: Counters::default(),
+                rules: Vec::new(),
+                index: DstIndex::default(),
+            });
         }
-        Table { name, chains, stale_refs: false, unsorted: false }
+        t
+    }
+
+    /// Appends a chain under a new id.
+    fn add(&mut self, c: Chain) {
+        let id = self.pos.len() as u32;
+        self.pos.push(self.chains.len() as u32);
+        self.chains.insert(c.name.clone(), Slot { id, chain: Rc::new(c) });
+    }
+
+    /// The position of the chain with id `id` (`usize::MAX` if it was deleted).
+    #[inline]
+    pub fn pos_of_id(&self, id: usize) -> usize {
+        match self.pos.get(id) {
+            Some(&p) if p != u32::MAX => p as usize,
+            _ => usize::MAX,
+        }
     }
 
     /// All chains: built-ins in kernel order, then user chains sorted by name.
     pub fn chains(&self) -> impl Iterator<Item = &Chain> {
-        let mut v: Vec<&Chain> = self.chains.values().collect();
+        let mut v: Vec<&Chain> = self.chains.values().map(|s| &*s.chain).collect();
         if self.unsorted {
             v.sort_by(|a, b| chain_order(a).cmp(&chain_order(b)));
         }
@@ -415,17 +456,17 @@ impl Table {
 
     /// A chain by name.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.get(name)
+        self.chains.get(name).map(|s| &*s.chain)
     }
 
     /// A chain by index.
     pub fn chain_at(&self, idx: usize) -> Option<&Chain> {
-        self.chains.get_index(idx).map(|(_, c)| c)
+        self.chains.get_index(idx).map(|(_, s)| &*s.chain)
     }
 
-    /// A chain by index, mutable.
+    /// A chain by index, mutable (copied first if another table shares it).
     pub(crate) fn chain_at_mut(&mut self, idx: usize) -> Option<&mut Chain> {
-        self.chains.get_index_mut(idx).map(|(_, c)| c)
+        self.chains.get_index_mut(idx).map(|(_, s)| Rc::make_mut(&mut s.chain))
     }
 
     /// The index of a chain.
@@ -437,12 +478,13 @@ impl Table {
     pub fn hook_index(&self, hook: Hook) -> Option<usize> {
         // The built-in chains are the first ones (created with the table, never deleted, sorted
         // before every user chain): a scan of at most five beats hashing the name per packet.
-        self.chains.values().take_while(|c| c.hook.is_some()).position(|c| c.hook == Some(hook))
+        self.chains.values().take_while(|s| s.chain.hook.is_some()).position(|s| s.chain.hook == Some(hook))
     }
 
     /// A chain for editing: its destination index becomes stale.
     fn chain_mut(&mut self, name: &str) -> Result<&mut Chain, TableError> {
-        let c = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let c = Rc::make_mut(&mut s.chain);
         c.index.invalidate();
         Ok(c)
     }
@@ -451,7 +493,7 @@ impl Table {
     pub fn references(&self, name: &str) -> usize {
         self.chains
             .values()
-            .flat_map(|c| &c.rules)
+            .flat_map(|s| &s.chain.rules)
             .filter(|r| r.target.chain().is_some_and(|c| c.name == name))
             .count()
     }
@@ -463,38 +505,39 @@ impl Table {
         }
         // Appended now, sorted lazily (see `ensure_resolved`): declaring n chains stays
         // O(n log n) instead of O(n²) shifting.
-        self.chains.insert(
-            name.to_string(),
-            Chain {
-                name: name.to_string(),
-                hook: None,
-                policy: Policy::Accept,
-                counters: Counters::default(),
-                rules: Vec::new(),
-                index: DstIndex::default(),
-            },
-        );
-        // Appending moves no chain: resolved jumps stay right until the sort.
+        self.add(Chain {
+            name: name.to_string(),
+            hook: None,
+            policy: Policy::Accept,
+            counters: Counters::default(),
+            rules: Vec::new(),
+            index: DstIndex::default(),
+        });
         self.unsorted = true;
         Ok(())
     }
 
     /// `-E old new`: renames a user chain; jumps to it follow the new name.
     pub fn rename_chain(&mut self, old: &str, new: &str) -> Result<(), TableError> {
-        let c = self.chains.get(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
+        let c = self.chain(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot rename built-in chain {old}")));
         }
         if self.chains.contains_key(new) {
             return Err(TableError::Exists(new.to_string()));
         }
-        let Some(mut chain) = self.chains.shift_remove(old) else {
+        let Some(mut slot) = self.chains.shift_remove(old) else {
             return Err(TableError::NoChain(old.to_string()));
         };
-        chain.name = new.to_string();
-        self.chains.insert(new.to_string(), chain);
-        for c in self.chains.values_mut() {
-            for r in &mut c.rules {
+        Rc::make_mut(&mut slot.chain).name = new.to_string();
+        self.chains.insert(new.to_string(), slot);
+        let refers = |r: &Rule| r.target.chain().is_some_and(|cr| cr.name == old);
+        for s in self.chains.values_mut() {
+            // Only the chains that jump to it are copied.
+            if !s.chain.rules.iter().any(refers) {
+                continue;
+            }
+            for r in &mut Rc::make_mut(&mut s.chain).rules {
                 if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
                     && cr.name == old
                 {
@@ -503,13 +546,13 @@ impl Table {
             }
         }
         self.unsorted = true;
-        self.stale_refs = true;
+        self.moved = true;
         Ok(())
     }
 
     /// `-X chain`: deletes an empty, unreferenced user chain.
     pub fn delete_chain(&mut self, name: &str) -> Result<(), TableError> {
-        let c = self.chains.get(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let c = self.chain(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot delete built-in chain {name}")));
         }
@@ -519,43 +562,56 @@ impl Table {
         if !c.rules.is_empty() {
             return Err(TableError::NotEmpty(name.to_string()));
         }
-        self.chains.shift_remove(name);
-        self.stale_refs = true;
+        if let Some(s) = self.chains.shift_remove(name) {
+            self.pos[s.id as usize] = u32::MAX;
+        }
+        self.moved = true;
         Ok(())
     }
 
     /// `-X` with no chain: deletes every user chain (all must be unreferenced from built-ins
     /// and empty, as iptables requires after `-F`).
     pub fn delete_all_user_chains(&mut self) -> Result<(), TableError> {
-        let users: Vec<String> =
-            self.chains.values().filter(|c| c.hook.is_none()).map(|c| c.name.clone()).collect();
+        let users: Vec<String> = self.chains().filter(|c| c.hook.is_none()).map(|c| c.name.clone()).collect();
         for c in &users {
             let referenced_by_builtin = self
                 .chains
                 .values()
-                .filter(|ch| ch.hook.is_some())
-                .flat_map(|ch| &ch.rules)
+                .filter(|s| s.chain.hook.is_some())
+                .flat_map(|s| &s.chain.rules)
                 .any(|r| r.target.chain().is_some_and(|t| &t.name == c));
             if referenced_by_builtin {
                 return Err(TableError::Referenced(c.clone()));
             }
-            if self.chains.get(c).is_some_and(|ch| !ch.rules.is_empty()) {
+            if self.chain(c).is_some_and(|ch| !ch.rules.is_empty()) {
                 return Err(TableError::NotEmpty(c.clone()));
             }
         }
-        self.chains.retain(|_, c| c.hook.is_some());
-        self.stale_refs = true;
+        let pos = &mut self.pos;
+        self.chains.retain(|_, s| {
+            let keep = s.chain.hook.is_some();
+            if !keep {
+                pos[s.id as usize] = u32::MAX;
+            }
+            keep
+        });
+        self.moved = true;
         Ok(())
     }
 
     /// `-F [chain]`.
     pub fn flush(&mut self, name: Option<&str>) -> Result<(), TableError> {
-        match name {
-            Some(n) => self.chain_mut(n)?.rules.clear(),
-            None => self.chains.values_mut().for_each(|c| {
+        // A chain shared with another table is replaced by an empty one, not copied first.
+        let flush = |s: &mut Slot| match Rc::get_mut(&mut s.chain) {
+            Some(c) => {
                 c.rules.clear();
                 c.index.invalidate();
-            }),
+            }
+            None => s.chain = Rc::new(emptied(&s.chain)),
+        };
+        match name {
+            Some(n) => flush(self.chains.get_mut(n).ok_or_else(|| TableError::NoChain(n.to_string()))?),
+            None => self.chains.values_mut().for_each(flush),
         }
         Ok(())
     }
@@ -568,7 +624,7 @@ impl Table {
         };
         match name {
             Some(n) => zero(self.chain_mut(n)?),
-            None => self.chains.values_mut().for_each(zero),
+            None => self.chains.values_mut().for_each(|s| zero(Rc::make_mut(&mut s.chain))),
         }
         Ok(())
     }
@@ -597,9 +653,9 @@ impl Table {
     pub fn resolve(&self, rule: &mut Rule) -> Result<(), TableError> {
         match &mut rule.target {
             Target::Jump(c) | Target::Goto(c) => {
-                c.idx =
-                    self.chains.get_index_of(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
-                if self.chains[c.idx].hook.is_some() {
+                let s = self.chains.get(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
+                c.idx = s.id as usize;
+                if s.chain.hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
                     return Err(TableError::Invalid(format!("cannot jump to built-in chain {}", c.name)));
                 }
@@ -637,7 +693,8 @@ impl Table {
     /// `-A chain rule`.
     pub fn append(&mut self, chain: &str, mut rule: Rule) -> Result<(), TableError> {
         self.resolve(&mut rule)?;
-        let c = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
+        let s = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
+        let c = Rc::make_mut(&mut s.chain);
         c.index.appended(&rule, c.rules.len(), &c.rules);
         c.rules.push(rule);
         Ok(())
@@ -688,36 +745,38 @@ impl Table {
     pub fn ensure_resolved(&mut self) {
         if self.unsorted {
             self.unsorted = false;
+            self.moved = true;
             let n = self.chains.len();
-            // Sort positions rather than the chains themselves (a chain is ~200 bytes), then
-            // move each chain once. `chain_order` has no ties (names are unique), so this is
-            // the order a stable sort gives.
-            // The names' first 16 bytes as a number decide most comparisons without a memcmp.
+            // Sort positions rather than the chains themselves, then move each chain once.
+            // `chain_order` has no ties (names are unique), so this is the order a stable
+            // sort gives. The names' first 16 bytes as a number decide most comparisons
+            // without a memcmp.
             let mut keyed: Vec<(u8, u128, u32)> = self
                 .chains
                 .values()
                 .enumerate()
-                .map(|(i, c)| match c.hook {
+                .map(|(i, s)| match s.chain.hook {
                     Some(h) => (0, u128::from(hook_bit(h)), i as u32),
                     None => {
                         let mut b = [0u8; 16];
-                        let n = c.name.len().min(16);
-                        b[..n].copy_from_slice(&c.name.as_bytes()[..n]);
+                        let name = s.chain.name.as_bytes();
+                        let n = name.len().min(16);
+                        b[..n].copy_from_slice(&name[..n]);
                         (1, u128::from_be_bytes(b), i as u32)
                     }
                 })
                 .collect();
             keyed.sort_unstable_by(|a, b| {
                 (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
-                    chain_order(&self.chains[a.2 as usize]).cmp(&chain_order(&self.chains[b.2 as usize]))
+                    chain_order(&self.chains[a.2 as usize].chain)
+                        .cmp(&chain_order(&self.chains[b.2 as usize].chain))
                 })
             });
-            let order: Vec<u32> = keyed.into_iter().map(|k| k.2).collect();
             // `at[o]`: where the chain first at `o` is now; `from[k]`: where the chain now at
             // `k` first was.
             let mut at: Vec<u32> = (0..n as u32).collect();
             let mut from = at.clone();
-            for (k, &want) in order.iter().enumerate() {
+            for (k, &(_, _, want)) in keyed.iter().enumerate() {
                 let p = at[want as usize] as usize;
                 if p != k {
                     self.chains.swap_indices(k, p);
@@ -728,38 +787,15 @@ impl Table {
                     at[moved as usize] = p as u32;
                 }
             }
-            if !self.stale_refs {
-                // Jumps hold the positions from before the sort (chains were only added since
-                // they were resolved): move them along, without looking names up.
-                for c in self.chains.values_mut() {
-                    for r in &mut c.rules {
-                        if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
-                            && let Some(&p) = at.get(cr.idx)
-                        {
-                            cr.idx = p as usize;
-                        }
-                    }
-                }
-                return;
-            }
         }
-        if !self.stale_refs {
+        if !self.moved {
             return;
         }
-        for ci in 0..self.chains.len() {
-            for ri in 0..self.chains[ci].rules.len() {
-                let new = match &self.chains[ci].rules[ri].target {
-                    Target::Jump(c) | Target::Goto(c) => {
-                        self.chains.get_index_of(&c.name).unwrap_or(usize::MAX)
-                    }
-                    _ => continue,
-                };
-                if let Target::Jump(c) | Target::Goto(c) = &mut self.chains[ci].rules[ri].target {
-                    c.idx = new;
-                }
-            }
+        // Jumps name chains by id: only the ids' positions change, no rule is touched.
+        for (p, s) in self.chains.values().enumerate() {
+            self.pos[s.id as usize] = p as u32;
         }
-        self.stale_refs = false;
+        self.moved = false;
     }
 
     /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
@@ -772,25 +808,27 @@ impl Table {
         // Hooks (as a bit set) from which each chain is reachable.
         let mut reach = vec![0u8; n];
         let mut work: Vec<usize> = Vec::new();
-        for (i, c) in self.chains.values().enumerate() {
-            if let Some(h) = c.hook {
+        for (i, s) in self.chains.values().enumerate() {
+            if let Some(h) = s.chain.hook {
                 reach[i] |= hook_bit(h);
                 work.push(i);
             }
         }
         while let Some(i) = work.pop() {
             let bits = reach[i];
-            for r in &self.chains[i].rules {
+            for r in &self.chains[i].chain.rules {
                 if let Some(t) = r.target.chain()
-                    && t.idx < n
-                    && reach[t.idx] | bits != reach[t.idx]
+                    && let j = self.pos_of_id(t.idx)
+                    && j < n
+                    && reach[j] | bits != reach[j]
                 {
-                    reach[t.idx] |= bits;
-                    work.push(t.idx);
+                    reach[j] |= bits;
+                    work.push(j);
                 }
             }
         }
-        for (i, c) in self.chains.values().enumerate() {
+        for (i, s) in self.chains.values().enumerate() {
+            let c = &s.chain;
             for r in &c.rules {
                 let Some((name, kind, allowed)) = hook_limit_parts(r) else {
                     continue;
@@ -815,15 +853,16 @@ impl Table {
         let mut colour = vec![0u8; n];
         // The next jump target of chain `i` at or after rule `from`: (target, rule after it).
         let next_jump = |i: usize, from: usize| -> Option<(usize, usize)> {
-            let rules = &self.chains[i].rules;
-            (from..rules.len())
-                .find_map(|r| rules[r].target.chain().map(|c| c.idx).filter(|j| *j < n).map(|j| (j, r + 1)))
+            let rules = &self.chains[i].chain.rules;
+            (from..rules.len()).find_map(|r| {
+                rules[r].target.chain().map(|c| self.pos_of_id(c.idx)).filter(|j| *j < n).map(|j| (j, r + 1))
+            })
         };
         // The walk starts at the built-in chains only, as the kernel's `mark_source_chains`
         // does: a loop among chains no built-in chain reaches is loaded (both iptables
         // backends accept it, measured).
         for start in 0..n {
-            if colour[start] != 0 || self.chains[start].hook.is_none() {
+            if colour[start] != 0 || self.chains[start].chain.hook.is_none() {
                 continue;
             }
             // (chain, the rule to look at next)
@@ -842,9 +881,9 @@ impl Table {
                                 let from = stack.iter().position(|(x, _)| *x == j).unwrap_or(0);
                                 let mut names: Vec<&str> = stack[from..]
                                     .iter()
-                                    .map(|(x, _)| self.chains[*x].name.as_str())
+                                    .map(|(x, _)| self.chains[*x].chain.name.as_str())
                                     .collect();
-                                names.push(self.chains[j].name.as_str());
+                                names.push(self.chains[j].chain.name.as_str());
                                 return Err(TableError::Loop(names.join(" -> ")));
                             }
                             _ => {}
