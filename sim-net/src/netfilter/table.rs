@@ -36,6 +36,49 @@ pub struct Chain {
     pub rules: Vec<Rule>,
     /// Lookup of candidate rules by destination address (see [`DstIndex`]).
     pub(crate) index: DstIndex,
+    /// What the load-time checks need of the rules (see [`Links`]).
+    pub(crate) links: Links,
+}
+
+/// What the kernel's load-time checks ([`Table::check_loops`], [`Table::check_hooks`]) need
+/// of a chain's rules: its jumps in rule order and the hooks all its rules allow. Kept up to
+/// date as rules are appended, rebuilt (when stale) after other edits, so a `COMMIT` walks the
+/// jump graph rather than every rule of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Links {
+    valid: bool,
+    /// (rule index, chain id) of each jump or goto.
+    jumps: Vec<(u32, u32)>,
+    /// The hooks (bits) every rule of the chain may be used from.
+    allowed: u8,
+}
+
+/// Every hook's bit.
+const ALL_HOOKS: u8 = 31;
+
+impl Default for Links {
+    fn default() -> Self {
+        Links { valid: true, jumps: Vec::new(), allowed: ALL_HOOKS }
+    }
+}
+
+impl Links {
+    fn add(&mut self, i: usize, r: &Rule) {
+        if let Some(c) = r.target.chain() {
+            self.jumps.push((i as u32, c.idx as u32));
+        }
+        if let Some((_, _, a)) = hook_limit_parts(r) {
+            self.allowed &= a;
+        }
+    }
+
+    fn of(rules: &[Rule]) -> Links {
+        let mut l = Links::default();
+        for (i, r) in rules.iter().enumerate() {
+            l.add(i, r);
+        }
+        l
+    }
 }
 
 /// A per-chain lookup that lets traversal skip rules that cannot match a packet's destination,
@@ -341,6 +384,7 @@ fn emptied(c: &Chain) -> Chain {
         counters: c.counters,
         rules: Vec::new(),
         index: DstIndex::default(),
+        links: Links::default(),
     }
 }
 
@@ -424,6 +468,7 @@ impl Table {
                 counters: Counters::default(),
                 rules: Vec::new(),
                 index: DstIndex::default(),
+                links: Links::default(),
             });
         }
         t
@@ -486,16 +531,25 @@ impl Table {
         let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         let c = Rc::make_mut(&mut s.chain);
         c.index.invalidate();
+        c.links.valid = false;
         Ok(c)
     }
 
     /// Number of rules in other chains that jump or go to `name` (`-L`'s "references").
     pub fn references(&self, name: &str) -> usize {
+        let by_name =
+            |c: &Chain| c.rules.iter().filter(|r| r.target.chain().is_some_and(|t| t.name == name)).count();
+        let Some(id) = self.chains.get(name).map(|s| s.id) else {
+            return self.chains.values().map(|s| by_name(&s.chain)).sum();
+        };
+        // A jump to the chain holds its id: the summaries answer without reading rules.
         self.chains
             .values()
-            .flat_map(|s| &s.chain.rules)
-            .filter(|r| r.target.chain().is_some_and(|c| c.name == name))
-            .count()
+            .map(|s| match s.chain.links.valid {
+                true => s.chain.links.jumps.iter().filter(|j| j.1 == id).count(),
+                false => by_name(&s.chain),
+            })
+            .sum()
     }
 
     /// `-N`: creates a user chain (kept sorted among the user chains).
@@ -512,6 +566,7 @@ impl Table {
             counters: Counters::default(),
             rules: Vec::new(),
             index: DstIndex::default(),
+            links: Links::default(),
         });
         self.unsorted = true;
         Ok(())
@@ -606,6 +661,7 @@ impl Table {
             Some(c) => {
                 c.rules.clear();
                 c.index.invalidate();
+                c.links = Links::default();
             }
             None => s.chain = Rc::new(emptied(&s.chain)),
         };
@@ -696,6 +752,9 @@ impl Table {
         let s = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
         let c = Rc::make_mut(&mut s.chain);
         c.index.appended(&rule, c.rules.len(), &c.rules);
+        if c.links.valid {
+            c.links.add(c.rules.len(), &rule);
+        }
         c.rules.push(rule);
         Ok(())
     }
@@ -798,12 +857,23 @@ impl Table {
         self.moved = false;
     }
 
+    /// Brings every chain's [`Links`] up to date.
+    fn ensure_links(&mut self) {
+        for s in self.chains.values_mut() {
+            if !s.chain.links.valid {
+                let c = Rc::make_mut(&mut s.chain);
+                c.links = Links::of(&c.rules);
+            }
+        }
+    }
+
     /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
     /// from the hooks it supports (DNAT from PREROUTING/OUTPUT, SNAT from INPUT/POSTROUTING,
     /// MASQUERADE from POSTROUTING, REJECT from INPUT/FORWARD/OUTPUT), including through user
     /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
     pub fn check_hooks(&mut self) -> Result<(), TableError> {
         self.ensure_resolved();
+        self.ensure_links();
         let n = self.chains.len();
         // Hooks (as a bit set) from which each chain is reachable.
         let mut reach = vec![0u8; n];
@@ -816,16 +886,17 @@ impl Table {
         }
         while let Some(i) = work.pop() {
             let bits = reach[i];
-            for r in &self.chains[i].chain.rules {
-                if let Some(t) = r.target.chain()
-                    && let j = self.pos_of_id(t.idx)
-                    && j < n
-                    && reach[j] | bits != reach[j]
-                {
+            for &(_, id) in &self.chains[i].chain.links.jumps {
+                let j = self.pos_of_id(id as usize);
+                if j < n && reach[j] | bits != reach[j] {
                     reach[j] |= bits;
                     work.push(j);
                 }
             }
+        }
+        // The chains' summaries say whether some rule is refused; the rules then say which.
+        if self.chains.values().enumerate().all(|(i, s)| reach[i] & !s.chain.links.allowed == 0) {
+            return Ok(());
         }
         for (i, s) in self.chains.values().enumerate() {
             let c = &s.chain;
@@ -848,14 +919,16 @@ impl Table {
     /// and gotos. The error names the cycle.
     pub fn check_loops(&mut self) -> Result<(), TableError> {
         self.ensure_resolved();
+        self.ensure_links();
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
         let n = self.chains.len();
         let mut colour = vec![0u8; n];
-        // The next jump target of chain `i` at or after rule `from`: (target, rule after it).
+        // The next jump target of chain `i` from its `from`th jump on: (target, the jump after
+        // it).
         let next_jump = |i: usize, from: usize| -> Option<(usize, usize)> {
-            let rules = &self.chains[i].chain.rules;
-            (from..rules.len()).find_map(|r| {
-                rules[r].target.chain().map(|c| self.pos_of_id(c.idx)).filter(|j| *j < n).map(|j| (j, r + 1))
+            let jumps = &self.chains[i].chain.links.jumps;
+            (from..jumps.len()).find_map(|k| {
+                Some(self.pos_of_id(jumps[k].1 as usize)).filter(|j| *j < n).map(|j| (j, k + 1))
             })
         };
         // The walk starts at the built-in chains only, as the kernel's `mark_source_chains`
