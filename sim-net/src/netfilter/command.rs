@@ -92,7 +92,8 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
     }
     // iptables refuses `-i` where there is no input interface and `-o` where there is no
     // output interface, for the built-in chains (iptables.c `do_command4`).
-    if let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
+    if (rule.in_iface.is_some() || rule.out_iface.is_some())
+        && let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
         && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
     {
         if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {

@@ -366,7 +366,6 @@ impl Netfilter {
         let noflush = opts.noflush;
         let mut block: Option<Block> = None;
         let mut last = 0;
-        let total_lines = text.lines().count();
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
             last = line;
@@ -381,7 +380,10 @@ impl Netfilter {
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            let last_without_newline = n + 1 == total_lines && !text.ends_with('\n');
+            // The last line, when the text does not end in a newline, is the one that ends
+            // the text.
+            let last_without_newline = !text.ends_with('\n')
+                && raw.as_ptr() as usize + raw.len() == text.as_ptr() as usize + text.len();
             let commit = l == "COMMIT" && !(opts.backend == Some(Backend::Legacy) && last_without_newline);
             if strict && !commit && block.is_some() && l.trim() == "COMMIT" {
                 return Err(err(SpecError::BadValue("Bad argument `COMMIT'".into()).into()));
@@ -700,10 +702,18 @@ fn declare_chain(
     line: usize,
 ) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
-    let parts: Vec<&str> = decl.split_whitespace().collect();
+    // Up to four words tell every case apart (a fourth is only ever refused or ignored).
+    let mut words = decl.split_whitespace();
+    let mut parts: [&str; 4] = [""; 4];
+    let mut count = 0;
+    for w in words.by_ref().take(4) {
+        parts[count] = w;
+        count += 1;
+    }
+    let parts = &parts[..count];
     // The real restores read the name, the policy and (with `-c` only) the counters, and
     // ignore anything after them.
-    let (name, policy) = match (parts.as_slice(), opts.backend) {
+    let (name, policy) = match (parts, opts.backend) {
         ([n, p, ..], Some(_)) => (*n, *p),
         ([_], Some(Backend::Nft)) | ([], Some(Backend::Nft)) => {
             return Err(RestoreErrorKind::NoPolicy { prog: "iptables-nft-restore", line });
@@ -719,8 +729,9 @@ fn declare_chain(
         None => None,
     }
     .filter(|_| opts.counters);
-    let builtin = t.chain(name).is_some_and(|c| c.hook.is_some());
-    if builtin {
+    // Looked up once: `None` for a chain that does not exist yet.
+    let existing = t.chain(name).map(|c| c.hook.is_some());
+    if existing == Some(true) {
         if policy != "-" {
             let p = Policy::parse(policy).ok_or_else(|| match opts.backend {
                 Some(Backend::Nft) => RestoreErrorKind::BadPolicyNft(line),
@@ -779,7 +790,7 @@ fn declare_chain(
             }
         }
     }
-    if t.chain(name).is_some() {
+    if existing.is_some() {
         if noflush {
             t.flush(Some(name))?;
             return Ok(());
@@ -791,7 +802,7 @@ fn declare_chain(
             None => Err(TableError::Exists(name.to_string()).into()),
         };
     }
-    t.new_chain(name)?;
+    t.new_chain_unchecked(name);
     Ok(())
 }
 

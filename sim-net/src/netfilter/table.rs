@@ -557,6 +557,12 @@ impl Table {
         if self.chains.contains_key(name) {
             return Err(TableError::Exists(name.to_string()));
         }
+        self.new_chain_unchecked(name);
+        Ok(())
+    }
+
+    /// [`Self::new_chain`] of a name the caller knows is free.
+    pub(crate) fn new_chain_unchecked(&mut self, name: &str) {
         // Appended now, sorted lazily (see `ensure_resolved`): declaring n chains stays
         // O(n log n) instead of O(n²) shifting.
         self.add(Chain {
@@ -569,7 +575,6 @@ impl Table {
             links: Links::default(),
         });
         self.unsorted = true;
-        Ok(())
     }
 
     /// `-E old new`: renames a user chain; jumps to it follow the new name.
