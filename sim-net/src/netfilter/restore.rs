@@ -254,6 +254,47 @@ pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreError
     Ok(out)
 }
 
+/// [`split_args`] into `out` (cleared first) for a line whose arguments are all slices of it:
+/// false, leaving `out` unspecified, if a quote is preceded by text, holds a backslash or is
+/// not closed (then only the general splitter knows the arguments, or the error).
+fn split_plain<'t>(line: &'t str, out: &mut Vec<&'t str>) -> bool {
+    out.clear();
+    let bytes = line.as_bytes();
+    let mut run = 0usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                if run < i {
+                    return false;
+                }
+                let start = i + 1;
+                let Some(len) = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\') else {
+                    return false;
+                };
+                if bytes[start + len] == b'\\' {
+                    return false;
+                }
+                out.push(&line[start..start + len]);
+                i = start + len + 1;
+                run = i;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                if run < i {
+                    out.push(&line[run..i]);
+                }
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if run < bytes.len() {
+        out.push(&line[run..]);
+    }
+    true
+}
+
 fn parse_counters(s: &str) -> Option<Counters> {
     let inner = s.strip_prefix('[')?.strip_suffix(']')?;
     let (p, b) = inner.split_once(':')?;
@@ -365,6 +406,7 @@ impl Netfilter {
     pub fn restore_with(&mut self, text: &str, opts: RestoreOptions) -> Result<(), RestoreError> {
         let noflush = opts.noflush;
         let mut block: Option<Block> = None;
+        let mut args_buf: Vec<&str> = Vec::with_capacity(32);
         let mut last = 0;
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
@@ -506,8 +548,17 @@ impl Netfilter {
             } else {
                 (None, l)
             };
-            let owned_args = split_args_borrowed(rest).map_err(err)?;
-            let args: Vec<&str> = owned_args.iter().map(|a| a.as_ref()).collect();
+            // Arguments are slices of the text, in a buffer reused line after line; a line whose
+            // quotes change an argument takes the general splitter.
+            let owned_args;
+            let owned_refs: Vec<&str>;
+            let args: &[&str] = if split_plain(rest, &mut args_buf) {
+                &args_buf
+            } else {
+                owned_args = split_args_borrowed(rest).map_err(err)?;
+                owned_refs = owned_args.iter().map(|a| a.as_ref()).collect();
+                &owned_refs
+            };
             if args.iter().any(|a| matches!(*a, "-t" | "--table")) {
                 return Err(err(match opts.backend {
                     Some(Backend::Nft) => RestoreErrorKind::TableOption("iptables-nft-restore"),
@@ -528,7 +579,7 @@ impl Netfilter {
                 continue;
             }
             let mut cl: CommandLine =
-                spec::parse_unchecked_args(&args, opts.skip_unknown).map_err(|e| match e {
+                spec::parse_unchecked_args(args, opts.skip_unknown).map_err(|e| match e {
                     // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
                     SpecError::BadValue(m) if opts.backend.is_some() && m.starts_with("Bad policy name.") => {
                         err(RestoreErrorKind::EditFailed { line, msg: "Bad policy name.".to_string() })
@@ -864,6 +915,15 @@ mod tests {
         #[test]
         fn split_args_agrees_with_the_character_splitter(line in "[ a-c\"\\\\\\té-]{0,24}") {
             proptest::prop_assert_eq!(split_args(&line), split_args_by_chars(&line));
+        }
+
+        #[test]
+        fn the_plain_splitter_agrees_where_it_answers(line in "[ a-c\"\\\\\\té-]{0,24}") {
+            let mut v = Vec::new();
+            if split_plain(&line, &mut v) {
+                let plain: Vec<String> = v.iter().map(|a| a.to_string()).collect();
+                proptest::prop_assert_eq!(Ok(plain), split_args(&line));
+            }
         }
     }
 

@@ -555,6 +555,45 @@ impl<'a> Args<'a> {
     }
 }
 
+/// A short list on the stack, spilling to the heap past `N`: the few options of one rule
+/// (a rule line is parsed without allocating for them).
+struct Small<T, const N: usize> {
+    buf: [T; N],
+    len: usize,
+    spill: Vec<T>,
+}
+
+impl<T: Copy + Default, const N: usize> Default for Small<T, N> {
+    fn default() -> Self {
+        Small { buf: [T::default(); N], len: 0, spill: Vec::new() }
+    }
+}
+
+impl<T: Copy + PartialEq, const N: usize> Small<T, N> {
+    fn push(&mut self, x: T) {
+        if self.len < N {
+            self.buf[self.len] = x;
+            self.len += 1;
+        } else {
+            self.spill.push(x);
+        }
+    }
+
+    fn contains(&self, x: &T) -> bool {
+        self.buf[..self.len].contains(x) || self.spill.contains(x)
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let all: Vec<T> =
+            self.buf[..self.len].iter().chain(&self.spill).copied().filter(|x| keep(x)).collect();
+        self.len = 0;
+        self.spill.clear();
+        for x in all {
+            self.push(x);
+        }
+    }
+}
+
 /// Target under construction, with flags to validate required options.
 struct TargetBuilder {
     target: Target,
@@ -591,11 +630,11 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
     // `-m statistic --mode nth` given, by match index.
     let mut stat_nth: std::collections::BTreeMap<usize, bool> = std::collections::BTreeMap::new();
     let mut recent_cmd: std::collections::BTreeMap<usize, &str> = std::collections::BTreeMap::new();
-    let mut mandatory_given = std::collections::BTreeSet::new();
+    let mut mandatory_given: Small<usize, 8> = Small::default();
     // The extension options given, by match index (`usize::MAX`: the target) and canonical
     // long name: xtables refuses an option given twice to one extension.
     // (A few per rule: a list is cheaper than a tree.)
-    let mut seen: Vec<(usize, &str)> = Vec::new();
+    let mut seen: Small<(usize, &str), 16> = Small::default();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -900,7 +939,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                     })?;
                     if took {
                         if matches!(opt, "--comment" | "--mark" | "--nfacct-name") {
-                            mandatory_given.insert(i);
+                            mandatory_given.push(i);
                         }
                         if !matches!(m, Match::Unknown(_)) {
                             seen.push((i, key));
@@ -1102,7 +1141,7 @@ const EXCLUSIVE: [(&str, &[&str]); 6] = [
 
 /// Refuses `opt` (canonical) for the extension `ext` (at `idx`: a match index, `usize::MAX`
 /// the target) if an option it excludes was given.
-fn exclusions(ext: &str, opt: &str, idx: usize, seen: &[(usize, &str)]) -> Result<(), SpecError> {
+fn exclusions(ext: &str, opt: &str, idx: usize, seen: &Small<(usize, &str), 16>) -> Result<(), SpecError> {
     for (e, group) in EXCLUSIVE {
         if e != ext {
             continue;
