@@ -78,7 +78,9 @@ pub fn missing_set(sets: &IpSets, rule: &Rule) -> Option<String> {
 /// ([`CommandLine::rules`]); `-I` inserts each at the same place, so they end up in reverse
 /// order, as with the real tools.
 pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
-    let rules = cl.rules();
+    // One rule unless `-s`/`-d` listed several addresses: then moved, not copied.
+    let several = cl.addrs.src.len() > 1 || cl.addrs.dst.len() > 1;
+    let rules = if several { cl.rules() } else { Vec::new() };
     let CommandLine { op, rule, has_spec, .. } = cl;
     // iptables.c do_command4: no DROP, as a target or a policy, in the nat table.
     if t.name == super::TableName::Nat
@@ -90,7 +92,8 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
     }
     // iptables refuses `-i` where there is no input interface and `-o` where there is no
     // output interface, for the built-in chains (iptables.c `do_command4`).
-    if let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
+    if (rule.in_iface.is_some() || rule.out_iface.is_some())
+        && let Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) = &op
         && let Some(hook) = t.chain(c).and_then(|ch| ch.hook)
     {
         if rule.in_iface.is_some() && matches!(hook, super::Hook::Output | super::Hook::Postrouting) {
@@ -101,13 +104,18 @@ pub fn apply_edit(t: &mut Table, cl: CommandLine) -> Result<(), TableError> {
         }
     }
     match op {
+        Op::Append(c) if !several => t.append(&c, rule),
         Op::Append(c) => rules.into_iter().try_for_each(|r| t.append(&c, r)),
+        Op::Insert(c, n) if !several => t.insert(&c, n, rule),
         Op::Insert(c, n) => rules.into_iter().try_for_each(|r| t.insert(&c, n, r)),
         Op::Replace(c, n) => t.replace(&c, n, rule),
         Op::Delete(c, Some(n)) if !has_spec => t.delete_num(&c, n),
         Op::Delete(c, _) => {
             if t.chain(&c).is_none() {
                 return Err(TableError::NoChain(c));
+            }
+            if !several {
+                return t.delete_spec(&c, rule);
             }
             rules.into_iter().try_for_each(|r| t.delete_spec(&c, r))
         }

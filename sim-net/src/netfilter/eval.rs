@@ -547,11 +547,11 @@ pub fn run_table(
                 }
                 stack[depth] = (cur, pos);
                 depth += 1;
-                cur = to;
+                cur = table.pos_of_id(to);
                 pos = 0;
             }
             LightTarget::Goto(to) => {
-                cur = to;
+                cur = table.pos_of_id(to);
                 pos = 0;
             }
             LightTarget::Return => {

@@ -12,6 +12,8 @@
 //!
 //! Errors carry the 1-based line number. Left out: `--test`, `--table=` filtering.
 
+use std::borrow::Cow;
+
 use super::rule::Counters;
 use super::spec::{self, Backend, CommandLine, Op, Policy, ProtoProblem, SpecError};
 use super::table::{Table, TableError};
@@ -181,8 +183,14 @@ pub struct RestoreError {
 
 /// Splits one line into arguments as iptables-restore does.
 pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
+    Ok(split_args_borrowed(line)?.into_iter().map(Cow::into_owned).collect())
+}
+
+/// [`split_args`] without copies: an argument is a slice of the line unless quotes or
+/// escapes changed it.
+pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreErrorKind> {
     let bytes = line.as_bytes();
-    let mut out = Vec::with_capacity(16);
+    let mut out = Vec::with_capacity(24);
     // Start of the unquoted run of the current argument.
     let mut run = 0usize;
     let mut i = 0usize;
@@ -190,13 +198,16 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
         match bytes[i] {
             b'"' => {
                 // The text before the quote belongs to the same argument; the quoted part ends it.
-                let mut arg = String::from(&line[run..i]);
+                let prefix = run;
                 i += 1;
+                let start = i;
+                let mut owned: Option<String> = None;
                 let mut seg = i;
                 loop {
                     match bytes.get(i) {
                         None => return Err(RestoreErrorKind::UnterminatedQuote),
                         Some(b'\\') => {
+                            let arg = owned.get_or_insert_with(|| String::from(&line[prefix..start - 1]));
                             arg.push_str(&line[seg..i]);
                             i += 1;
                             let Some(c) = line.get(i..).and_then(|r| r.chars().next()) else {
@@ -207,19 +218,29 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
                             seg = i;
                         }
                         Some(b'"') => {
-                            arg.push_str(&line[seg..i]);
+                            let arg = match owned {
+                                Some(mut a) => {
+                                    a.push_str(&line[seg..i]);
+                                    Cow::Owned(a)
+                                }
+                                // No text before the quote: the quoted text itself.
+                                None if prefix + 1 == start => Cow::Borrowed(&line[start..i]),
+                                None => {
+                                    Cow::Owned(format!("{}{}", &line[prefix..start - 1], &line[start..i]))
+                                }
+                            };
                             i += 1;
+                            out.push(arg);
                             break;
                         }
                         Some(_) => i += 1,
                     }
                 }
-                out.push(arg);
                 run = i;
             }
             b' ' | b'\t' | b'\n' | b'\r' => {
                 if run < i {
-                    out.push(line[run..i].to_string());
+                    out.push(Cow::Borrowed(&line[run..i]));
                 }
                 i += 1;
                 run = i;
@@ -228,9 +249,50 @@ pub fn split_args(line: &str) -> Result<Vec<String>, RestoreErrorKind> {
         }
     }
     if run < bytes.len() {
-        out.push(line[run..].to_string());
+        out.push(Cow::Borrowed(&line[run..]));
     }
     Ok(out)
+}
+
+/// [`split_args`] into `out` (cleared first) for a line whose arguments are all slices of it:
+/// false, leaving `out` unspecified, if a quote is preceded by text, holds a backslash or is
+/// not closed (then only the general splitter knows the arguments, or the error).
+fn split_plain<'t>(line: &'t str, out: &mut Vec<&'t str>) -> bool {
+    out.clear();
+    let bytes = line.as_bytes();
+    let mut run = 0usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                if run < i {
+                    return false;
+                }
+                let start = i + 1;
+                let Some(len) = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\') else {
+                    return false;
+                };
+                if bytes[start + len] == b'\\' {
+                    return false;
+                }
+                out.push(&line[start..start + len]);
+                i = start + len + 1;
+                run = i;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                if run < i {
+                    out.push(&line[run..i]);
+                }
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if run < bytes.len() {
+        out.push(&line[run..]);
+    }
+    true
 }
 
 fn parse_counters(s: &str) -> Option<Counters> {
@@ -344,8 +406,8 @@ impl Netfilter {
     pub fn restore_with(&mut self, text: &str, opts: RestoreOptions) -> Result<(), RestoreError> {
         let noflush = opts.noflush;
         let mut block: Option<Block> = None;
+        let mut args_buf: Vec<&str> = Vec::with_capacity(32);
         let mut last = 0;
-        let total_lines = text.lines().count();
         for (n, raw) in text.lines().enumerate() {
             let line = n + 1;
             last = line;
@@ -360,7 +422,10 @@ impl Netfilter {
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            let last_without_newline = n + 1 == total_lines && !text.ends_with('\n');
+            // The last line, when the text does not end in a newline, is the one that ends
+            // the text.
+            let last_without_newline = !text.ends_with('\n')
+                && raw.as_ptr() as usize + raw.len() == text.as_ptr() as usize + text.len();
             let commit = l == "COMMIT" && !(opts.backend == Some(Backend::Legacy) && last_without_newline);
             if strict && !commit && block.is_some() && l.trim() == "COMMIT" {
                 return Err(err(SpecError::BadValue("Bad argument `COMMIT'".into()).into()));
@@ -483,28 +548,38 @@ impl Netfilter {
             } else {
                 (None, l)
             };
-            let args = split_args(rest).map_err(err)?;
-            if args.iter().any(|a| a == "-t" || a == "--table") {
+            // Arguments are slices of the text, in a buffer reused line after line; a line whose
+            // quotes change an argument takes the general splitter.
+            let owned_args;
+            let owned_refs: Vec<&str>;
+            let args: &[&str] = if split_plain(rest, &mut args_buf) {
+                &args_buf
+            } else {
+                owned_args = split_args_borrowed(rest).map_err(err)?;
+                owned_refs = owned_args.iter().map(|a| a.as_ref()).collect();
+                &owned_refs
+            };
+            if args.iter().any(|a| matches!(*a, "-t" | "--table")) {
                 return Err(err(match opts.backend {
                     Some(Backend::Nft) => RestoreErrorKind::TableOption("iptables-nft-restore"),
                     Some(Backend::Legacy) => RestoreErrorKind::TableOption("iptables-restore"),
                     None => RestoreErrorKind::NotAllowed("-t".into()),
                 }));
             }
-            if args.iter().any(|a| a == "-w" || a == "--wait") {
+            if args.iter().any(|a| matches!(*a, "-w" | "--wait")) {
                 return Err(err(RestoreErrorKind::WaitOption));
             }
             // iptables-nft: `-g ACCEPT` is a goto to a chain named ACCEPT, which the batch
             // does not have (found at COMMIT); legacy refuses it as the rule is parsed.
             if opts.backend == Some(Backend::Nft)
-                && let Some(w) = args.windows(2).find(|w| matches!(w[0].as_str(), "-g" | "--goto"))
-                && matches!(w[1].as_str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
+                && let Some(w) = args.windows(2).find(|w| matches!(w[0], "-g" | "--goto"))
+                && matches!(w[1], "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
             {
-                b.missing_chain.get_or_insert(w[1].clone());
+                b.missing_chain.get_or_insert(w[1].to_string());
                 continue;
             }
             let mut cl: CommandLine =
-                spec::parse_unchecked(&args, opts.skip_unknown).map_err(|e| match e {
+                spec::parse_unchecked_args(args, opts.skip_unknown).map_err(|e| match e {
                     // `-P CHAIN BOGUS`: libiptc's / libnftnl's refusal, not a parameter problem.
                     SpecError::BadValue(m) if opts.backend.is_some() && m.starts_with("Bad policy name.") => {
                         err(RestoreErrorKind::EditFailed { line, msg: "Bad policy name.".to_string() })
@@ -537,13 +612,18 @@ impl Netfilter {
                 cl.rule.counters = c;
             }
             if matches!(cl.op, Op::List(_) | Op::ListRules(_) | Op::Check(_)) {
-                return Err(err(RestoreErrorKind::NotAllowed(args.first().cloned().unwrap_or_default())));
+                return Err(err(RestoreErrorKind::NotAllowed(
+                    args.first().map_or_else(String::new, |a| a.to_string()),
+                )));
             }
             if let Some(missing) = command::missing_set(&self.ipsets, &cl.rule) {
                 return Err(err(RestoreErrorKind::NoSet(missing)));
             }
+            // The rule's chain, for the real restores' checks and messages only.
             let op_chain = match &cl.op {
-                Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) => Some(c.clone()),
+                Op::Append(c) | Op::Insert(c, _) | Op::Replace(c, _) if opts.backend.is_some() => {
+                    Some(c.clone())
+                }
                 _ => None,
             };
             if let (Some(c), Some(Backend::Nft)) = (&op_chain, opts.backend)
@@ -567,15 +647,18 @@ impl Netfilter {
                 }
             }
             let jump_to = match &cl.rule.target {
-                super::Target::Jump(c) | super::Target::Goto(c) => Some(c.name.clone()),
+                super::Target::Jump(c) | super::Target::Goto(c) if opts.backend == Some(Backend::Nft) => {
+                    Some(c.name.clone())
+                }
                 _ => None,
             };
-            let edit_op = cl.op.clone();
+            // What `edit_failed` needs to word a refusal (the real restores only).
+            let edit_op = opts.backend.map(|_| cl.op.clone());
             let edit_len = match &edit_op {
-                Op::Replace(c, _) | Op::Delete(c, Some(_)) if !cl.has_spec => {
+                Some(Op::Replace(c, _) | Op::Delete(c, Some(_))) if !cl.has_spec => {
                     b.table.chain(c).map(|c| c.rules.len())
                 }
-                Op::Replace(c, _) => b.table.chain(c).map(|c| c.rules.len()),
+                Some(Op::Replace(c, _)) => b.table.chain(c).map(|c| c.rules.len()),
                 _ => None,
             };
             match (command::apply_edit(&mut b.table, cl), opts.backend) {
@@ -601,7 +684,8 @@ impl Netfilter {
                         TableError::NatDrop | TableError::IfaceInChain(_) | TableError::NoTarget(_)
                     ) =>
                 {
-                    return Err(err(edit_failed(line, &edit_op, edit_len, e, backend)));
+                    let op = edit_op.as_ref().expect("kept for the real restores");
+                    return Err(err(edit_failed(line, op, edit_len, e, backend)));
                 }
                 (Err(e), _) => return Err(err(e.into())),
             }
@@ -669,10 +753,18 @@ fn declare_chain(
     line: usize,
 ) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
-    let parts: Vec<&str> = decl.split_whitespace().collect();
+    // Up to four words tell every case apart (a fourth is only ever refused or ignored).
+    let mut words = decl.split_whitespace();
+    let mut parts: [&str; 4] = [""; 4];
+    let mut count = 0;
+    for w in words.by_ref().take(4) {
+        parts[count] = w;
+        count += 1;
+    }
+    let parts = &parts[..count];
     // The real restores read the name, the policy and (with `-c` only) the counters, and
     // ignore anything after them.
-    let (name, policy) = match (parts.as_slice(), opts.backend) {
+    let (name, policy) = match (parts, opts.backend) {
         ([n, p, ..], Some(_)) => (*n, *p),
         ([_], Some(Backend::Nft)) | ([], Some(Backend::Nft)) => {
             return Err(RestoreErrorKind::NoPolicy { prog: "iptables-nft-restore", line });
@@ -688,8 +780,9 @@ fn declare_chain(
         None => None,
     }
     .filter(|_| opts.counters);
-    let builtin = t.chain(name).is_some_and(|c| c.hook.is_some());
-    if builtin {
+    // Looked up once: `None` for a chain that does not exist yet.
+    let existing = t.chain(name).map(|c| c.hook.is_some());
+    if existing == Some(true) {
         if policy != "-" {
             let p = Policy::parse(policy).ok_or_else(|| match opts.backend {
                 Some(Backend::Nft) => RestoreErrorKind::BadPolicyNft(line),
@@ -748,7 +841,7 @@ fn declare_chain(
             }
         }
     }
-    if t.chain(name).is_some() {
+    if existing.is_some() {
         if noflush {
             t.flush(Some(name))?;
             return Ok(());
@@ -760,7 +853,7 @@ fn declare_chain(
             None => Err(TableError::Exists(name.to_string()).into()),
         };
     }
-    t.new_chain(name)?;
+    t.new_chain_unchecked(name);
     Ok(())
 }
 
@@ -822,6 +915,15 @@ mod tests {
         #[test]
         fn split_args_agrees_with_the_character_splitter(line in "[ a-c\"\\\\\\té-]{0,24}") {
             proptest::prop_assert_eq!(split_args(&line), split_args_by_chars(&line));
+        }
+
+        #[test]
+        fn the_plain_splitter_agrees_where_it_answers(line in "[ a-c\"\\\\\\té-]{0,24}") {
+            let mut v = Vec::new();
+            if split_plain(&line, &mut v) {
+                let plain: Vec<String> = v.iter().map(|a| a.to_string()).collect();
+                proptest::prop_assert_eq!(Ok(plain), split_args(&line));
+            }
         }
     }
 

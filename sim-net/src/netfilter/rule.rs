@@ -690,7 +690,8 @@ impl Match {
 pub struct ChainRef {
     /// The chain name.
     pub name: String,
-    /// The chain's index in its table; `usize::MAX` until resolved.
+    /// The chain's id in its table ([`Table::pos_of_id`](super::table::Table::pos_of_id) gives
+    /// its position); `usize::MAX` until resolved.
     pub idx: usize,
 }
 

@@ -120,14 +120,15 @@ pub struct CommandLine {
     /// Listing flags.
     pub flags: ListFlags,
     /// The addresses of `-s a,b` and `-d a,b`, in the order given (empty when the option was
-    /// not given): the command stands for one rule per source and destination pair, sources
+    /// not given or named one address): the command stands for one rule per source and destination pair, sources
     /// outermost, as `iptables.c`'s `append_entry` loops; [`rule`](Self::rule) holds the
     /// first pair. See [`CommandLine::rules`].
     pub addrs: AddrLists,
 }
 
 /// The address lists of `-s` and `-d` (`xtables_ipparse_multiple`: comma-separated, no
-/// duplicate removed, `0.0.0.0/0` stored as no test).
+/// duplicate removed, `0.0.0.0/0` stored as no test). A list is kept only when the option
+/// named several addresses; one address is just the rule's own test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrLists {
     /// `-s`'s addresses.
@@ -262,12 +263,11 @@ pub fn parse_addr_list(s: &str) -> Result<Vec<(Ipv4Addr, Ipv4Addr)>, SpecError> 
 /// `strtoul(.., 0)` forms of at most 255, the missing ones zero (`10` is 10.0.0.0, `10.1` is
 /// 10.1.0.0, `010.1.2.3` is 8.1.2.3; measured with iptables v1.8.9).
 fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() > 4 {
+    if s.split('.').count() > 4 {
         return None;
     }
     let mut b = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
+    for (i, p) in s.split('.').enumerate() {
         if p.is_empty() || !p.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return None;
         }
@@ -528,13 +528,13 @@ pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
 
 /// Cursor over the arguments.
 pub(super) struct Args<'a> {
-    v: &'a [String],
+    v: &'a [&'a str],
     i: usize,
 }
 
 impl<'a> Args<'a> {
     pub(super) fn next(&mut self) -> Option<&'a str> {
-        let r = self.v.get(self.i).map(|s| s.as_str());
+        let r = self.v.get(self.i).copied();
         if r.is_some() {
             self.i += 1;
         }
@@ -544,13 +544,52 @@ impl<'a> Args<'a> {
         self.next().ok_or_else(|| SpecError::MissingArgument(opt.to_string()))
     }
     pub(super) fn peek(&self) -> Option<&'a str> {
-        self.v.get(self.i).map(|s| s.as_str())
+        self.v.get(self.i).copied()
     }
     /// The next argument if it is not an option (an optional chain name or rule number).
     fn optional(&mut self) -> Option<&'a str> {
         match self.peek() {
             Some(s) if !s.starts_with('-') && s != "!" => self.next(),
             _ => None,
+        }
+    }
+}
+
+/// A short list on the stack, spilling to the heap past `N`: the few options of one rule
+/// (a rule line is parsed without allocating for them).
+struct Small<T, const N: usize> {
+    buf: [T; N],
+    len: usize,
+    spill: Vec<T>,
+}
+
+impl<T: Copy + Default, const N: usize> Default for Small<T, N> {
+    fn default() -> Self {
+        Small { buf: [T::default(); N], len: 0, spill: Vec::new() }
+    }
+}
+
+impl<T: Copy + PartialEq, const N: usize> Small<T, N> {
+    fn push(&mut self, x: T) {
+        if self.len < N {
+            self.buf[self.len] = x;
+            self.len += 1;
+        } else {
+            self.spill.push(x);
+        }
+    }
+
+    fn contains(&self, x: &T) -> bool {
+        self.buf[..self.len].contains(x) || self.spill.contains(x)
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let all: Vec<T> =
+            self.buf[..self.len].iter().chain(&self.spill).copied().filter(|x| keep(x)).collect();
+        self.len = 0;
+        self.spill.clear();
+        for x in all {
+            self.push(x);
         }
     }
 }
@@ -563,14 +602,20 @@ struct TargetBuilder {
 }
 
 /// Parses a full iptables argument vector (without the leading `iptables`).
-pub fn parse_command(argv: &[String]) -> Result<CommandLine, SpecError> {
+pub fn parse_command<S: AsRef<str>>(argv: &[S]) -> Result<CommandLine, SpecError> {
     parse_command_with(argv, false)
 }
 
 /// [`parse_command`]; with `skip_unknown`, a match netsim does not simulate is kept as a
 /// [`Match::Unknown`] that takes the options after it (up to the next `-m`, `-j` or an option
 /// a later match or the target claims).
-pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+pub fn parse_command_with<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let v: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    parse_args(&v, skip_unknown)
+}
+
+/// [`parse_command_with`] over borrowed arguments (no copy of any of them).
+fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut a = Args { v: argv, i: 0 };
     let mut table = TableName::Filter;
     let mut op: Option<Op> = None;
@@ -578,16 +623,18 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     let mut has_spec = false;
     let mut flags = ListFlags::default();
     let mut addrs = AddrLists::default();
+    let (mut src_given, mut dst_given) = (false, false);
     let mut tb: Option<TargetBuilder> = None;
     let mut invert = false;
     let mut proto_given = false;
     // `-m statistic --mode nth` given, by match index.
     let mut stat_nth: std::collections::BTreeMap<usize, bool> = std::collections::BTreeMap::new();
     let mut recent_cmd: std::collections::BTreeMap<usize, &str> = std::collections::BTreeMap::new();
-    let mut mandatory_given = std::collections::BTreeSet::new();
+    let mut mandatory_given: Small<usize, 8> = Small::default();
     // The extension options given, by match index (`usize::MAX`: the target) and canonical
     // long name: xtables refuses an option given twice to one extension.
-    let mut seen: std::collections::BTreeSet<(usize, String)> = std::collections::BTreeSet::new();
+    // (A few per rule: a list is cheaper than a tree.)
+    let mut seen: Small<(usize, &str), 16> = Small::default();
     let set_op = |op: &mut Option<Op>, new: Op| -> Result<(), SpecError> {
         if op.is_some() {
             return Err(SpecError::MultipleCommands);
@@ -605,27 +652,104 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
             continue;
         }
         let inv = std::mem::take(&mut invert);
-        let invertible = matches!(
-            arg,
-            "-s" | "--source"
-                | "--src"
-                | "-d"
-                | "--destination"
-                | "--dst"
-                | "-p"
-                | "--protocol"
-                | "-i"
-                | "--in-interface"
-                | "-o"
-                | "--out-interface"
-                | "-f"
-                | "--fragment"
-        ) || (arg.starts_with("--")
-            && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"));
-        if inv && !invertible {
+        let invertible = || {
+            matches!(
+                arg,
+                "-s" | "--source"
+                    | "--src"
+                    | "-d"
+                    | "--destination"
+                    | "--dst"
+                    | "-p"
+                    | "--protocol"
+                    | "-i"
+                    | "--in-interface"
+                    | "-o"
+                    | "--out-interface"
+                    | "-f"
+                    | "--fragment"
+            ) || (arg.starts_with("--") && !matches!(arg, "--table" | "--jump" | "--goto" | "--match"))
+        };
+        if inv && !invertible() {
             return Err(SpecError::BadInvert(arg.to_string()));
         }
         match arg {
+            // The arms name distinct options, so their order is free: the common ones first
+            // (a string match compares arm by arm).
+            "-m" | "--match" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                match new_match(name) {
+                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
+                        rule.matches
+                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
+                    }
+                    m => rule.matches.push(m?),
+                }
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                has_spec = true;
+                let name = a.value(arg)?;
+                if tb.is_some() {
+                    return Err(bad("multiple -j flags not allowed"));
+                }
+                let goto = arg == "-g" || arg == "--goto";
+                tb = Some(new_target(name, goto)?);
+            }
+            "-A" | "--append" => {
+                let c = a.value(arg)?;
+                set_op(&mut op, Op::Append(c.to_string()))?;
+            }
+            "-p" | "--protocol" => {
+                has_spec = true;
+                if proto_given {
+                    return Err(SpecError::Duplicate("-p".into()));
+                }
+                proto_given = true;
+                let v = a.value(arg)?;
+                if v.eq_ignore_ascii_case("all") || v == "0" {
+                    if inv {
+                        return Err(bad("rule would never match protocol"));
+                    }
+                    rule.proto = None;
+                    rule.proto_num = None;
+                } else if let Some(p) = Protocol::parse(v) {
+                    rule.proto = Some(ProtoMatch { proto: p, invert: inv });
+                    rule.proto_num = None;
+                } else {
+                    let n = super::ext::parse_other_protocol(v)
+                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
+                    rule.proto = None;
+                    rule.proto_num = Some((n, inv));
+                }
+            }
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                has_spec = true;
+                let source = matches!(arg, "-s" | "--source" | "--src");
+                let (list, given) =
+                    if source { (&mut addrs.src, &mut src_given) } else { (&mut addrs.dst, &mut dst_given) };
+                if *given {
+                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
+                }
+                *given = true;
+                let v = a.value(arg)?;
+                // One address (the usual case) needs no list: see `AddrLists`.
+                let first = if v.contains(',') {
+                    *list = parse_addr_list(v)?
+                        .into_iter()
+                        .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
+                        .collect();
+                    list.first().copied().flatten()
+                } else {
+                    let (addr, mask) = parse_addr_mask(v)?;
+                    any_is_none(AddrMatch::with_mask(addr, mask, inv))
+                };
+                if source {
+                    rule.src = first;
+                } else {
+                    rule.dst = first;
+                }
+            }
             "-t" | "--table" => {
                 let t = a.value(arg)?;
                 table = TableName::parse(t).ok_or_else(|| {
@@ -633,10 +757,6 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                         "can't initialize iptables table `{t}': Table does not exist (do you need to insmod?)"
                     ))
                 })?;
-            }
-            "-A" | "--append" => {
-                let c = a.value(arg)?;
-                set_op(&mut op, Op::Append(c.to_string()))?;
             }
             "-I" | "--insert" => {
                 let c = a.value(arg)?.to_string();
@@ -720,24 +840,6 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 let by = by.parse().map_err(|_| bad(format!("-c byte counter not numeric: {by}")))?;
                 rule.counters = Counters { packets: pk, bytes: by };
             }
-            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
-                has_spec = true;
-                let source = matches!(arg, "-s" | "--source" | "--src");
-                let list = if source { &mut addrs.src } else { &mut addrs.dst };
-                if !list.is_empty() {
-                    return Err(SpecError::Duplicate(if source { "-s" } else { "-d" }.into()));
-                }
-                *list = parse_addr_list(a.value(arg)?)?
-                    .into_iter()
-                    .map(|(addr, mask)| any_is_none(AddrMatch::with_mask(addr, mask, inv)))
-                    .collect();
-                let first = list.first().copied().flatten();
-                if source {
-                    rule.src = first;
-                } else {
-                    rule.dst = first;
-                }
-            }
             "-f" | "--fragment" => {
                 has_spec = true;
                 if rule.fragment.is_some() {
@@ -768,49 +870,6 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 }
                 *slot = m;
             }
-            "-p" | "--protocol" => {
-                has_spec = true;
-                if proto_given {
-                    return Err(SpecError::Duplicate("-p".into()));
-                }
-                proto_given = true;
-                let v = a.value(arg)?;
-                if v.eq_ignore_ascii_case("all") || v == "0" {
-                    if inv {
-                        return Err(bad("rule would never match protocol"));
-                    }
-                    rule.proto = None;
-                    rule.proto_num = None;
-                } else if let Some(p) = Protocol::parse(v) {
-                    rule.proto = Some(ProtoMatch { proto: p, invert: inv });
-                    rule.proto_num = None;
-                } else {
-                    let n = super::ext::parse_other_protocol(v)
-                        .ok_or_else(|| bad(format!("unknown protocol \"{v}\" specified")))?;
-                    rule.proto = None;
-                    rule.proto_num = Some((n, inv));
-                }
-            }
-            "-m" | "--match" => {
-                has_spec = true;
-                let name = a.value(arg)?;
-                match new_match(name) {
-                    Err(SpecError::UnknownMatch(n)) if skip_unknown => {
-                        rule.matches
-                            .push(Match::Unknown(Box::new(UnknownMatch { name: n, args: Vec::new() })));
-                    }
-                    m => rule.matches.push(m?),
-                }
-            }
-            "-j" | "--jump" | "-g" | "--goto" => {
-                has_spec = true;
-                let name = a.value(arg)?;
-                if tb.is_some() {
-                    return Err(bad("multiple -j flags not allowed"));
-                }
-                let goto = arg == "-g" || arg == "--goto";
-                tb = Some(new_target(name, goto)?);
-            }
             opt if opt.starts_with("--") => {
                 has_spec = true;
                 // `-m recent` takes exactly one command; remember which matches got one.
@@ -836,7 +895,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 // The target's options first, then the matches, latest first.
                 if let Some(t) = tb.as_mut() {
                     let name = t.target.column_name().to_string();
-                    if seen.contains(&(usize::MAX, opt.to_string())) {
+                    if seen.contains(&(usize::MAX, opt)) {
                         return Err(bad(format!("{name}: option \"{opt}\" can only be used once.")));
                     }
                     let took = target_option(t, opt, inv, &mut a).map_err(|e| match e {
@@ -847,7 +906,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     })?;
                     if took {
                         exclusions(&name, opt, usize::MAX, &seen)?;
-                        seen.insert((usize::MAX, opt.to_string()));
+                        seen.push((usize::MAX, opt));
                         continue;
                     }
                 }
@@ -861,10 +920,10 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                 for (i, m) in rule.matches.iter_mut().enumerate().rev() {
                     let key = canonical_option(m, opt);
                     // Refused before its value is read, as `xtables_option_parse` does.
-                    if seen.contains(&(i, key.clone())) {
-                        return Err(once_message(m, &key));
+                    if seen.contains(&(i, key)) {
+                        return Err(once_message(m, key));
                     }
-                    exclusions(ext_of(m), &key, i, &seen)?;
+                    exclusions(ext_of(m), key, i, &seen)?;
                     let ext_name = match &*m {
                         Match::Ext(e) => e.name(),
                         other => other.name(),
@@ -880,16 +939,16 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     })?;
                     if took {
                         if matches!(opt, "--comment" | "--mark" | "--nfacct-name") {
-                            mandatory_given.insert(i);
+                            mandatory_given.push(i);
                         }
                         if !matches!(m, Match::Unknown(_)) {
-                            seen.insert((i, key));
+                            seen.push((i, key));
                         }
                         // `-m policy --next` starts another element: its options may be
                         // given again (and `--next` itself repeats).
                         if ext_name == "policy" && opt == "--next" {
                             seen.retain(|(j, k)| {
-                                *j != i || !(POLICY_ELEM_OPTS.contains(&k.as_str()) || k == "--next")
+                                *j != i || !(POLICY_ELEM_OPTS.contains(k) || *k == "--next")
                             });
                         }
                         if let Match::Statistic(st) = m
@@ -926,7 +985,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
                     };
                     let key = canonical_option(&m, opt);
                     match_option(&mut m, opt, inv, &mut a, None)?;
-                    seen.insert((rule.matches.len(), key));
+                    seen.push((rule.matches.len(), key));
                     rule.matches.push(m);
                     continue;
                 }
@@ -966,7 +1025,7 @@ pub fn parse_command_with(argv: &[String], skip_unknown: bool) -> Result<Command
     }
     for (i, m) in rule.matches.iter().enumerate() {
         if let Match::Statistic(st) = m {
-            let given = |o: &str| seen.contains(&(i, o.to_string()));
+            let given = |o: &str| seen.contains(&(i, o));
             statistic_check(st, stat_nth.get(&i).copied(), given)?;
         }
     }
@@ -1035,12 +1094,12 @@ fn statistic_check(
 /// The long name an extension's option is known by (`--dport` is `--destination-port`): the
 /// name xtables' messages print and the key of the "only once" check. The tcp match's `--syn`
 /// and `--tcp-flags` share one key (libxt_tcp.c refuses the second of either).
-fn canonical_option(m: &Match, opt: &str) -> String {
+fn canonical_option<'o>(m: &Match, opt: &'o str) -> &'o str {
     let ext = match m {
         Match::Ext(e) => e.name(),
         _ => m.name(),
     };
-    let c = match (ext, opt) {
+    match (ext, opt) {
         ("tcp" | "udp" | "sctp", "--sport") => "--source-port",
         ("tcp" | "udp" | "sctp", "--dport") => "--destination-port",
         ("tcp", "--syn" | "--tcp-flags") => "--syn|--tcp-flags",
@@ -1048,8 +1107,7 @@ fn canonical_option(m: &Match, opt: &str) -> String {
         ("multiport", "--dports") => "--destination-ports",
         ("set", "--set") => "--match-set",
         _ => opt,
-    };
-    c.to_string()
+    }
 }
 
 /// The options of one `-m policy` element (libxt_policy.c checks their repetition itself).
@@ -1083,18 +1141,16 @@ const EXCLUSIVE: [(&str, &[&str]); 6] = [
 
 /// Refuses `opt` (canonical) for the extension `ext` (at `idx`: a match index, `usize::MAX`
 /// the target) if an option it excludes was given.
-fn exclusions(
-    ext: &str,
-    opt: &str,
-    idx: usize,
-    seen: &std::collections::BTreeSet<(usize, String)>,
-) -> Result<(), SpecError> {
+fn exclusions(ext: &str, opt: &str, idx: usize, seen: &Small<(usize, &str), 16>) -> Result<(), SpecError> {
     for (e, group) in EXCLUSIVE {
-        let Some(at) = group.iter().position(|o| *o == opt).filter(|_| e == ext) else {
+        if e != ext {
+            continue;
+        }
+        let Some(at) = group.iter().position(|o| *o == opt) else {
             continue;
         };
         for (j, other) in group.iter().enumerate() {
-            if j != at && seen.contains(&(idx, other.to_string())) {
+            if j != at && seen.contains(&(idx, *other)) {
                 let (x, y) = if j < at { (*other, opt) } else { (opt, *other) };
                 return Err(bad(format!("{ext}: option \"{x}\" cannot be used together with \"{y}\".")));
             }
@@ -1856,7 +1912,7 @@ pub fn normalize(rule: &mut Rule) {
 
 /// Parses a command line and normalizes its rule; a protocol match without its `-p` is
 /// refused with the kernel's reason (the model's `iptables` command).
-pub fn parse(argv: &[String]) -> Result<CommandLine, SpecError> {
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<CommandLine, SpecError> {
     let c = parse_unchecked(argv, false)?;
     match check_protocols(&c.rule, None) {
         Some(ProtoProblem::Parse(e)) => Err(e),
@@ -1915,8 +1971,15 @@ fn kernel_checks(rule: &Rule) -> Option<&'static str> {
 
 /// Parses a command line and normalizes its rule, leaving [`check_protocols`] to the caller;
 /// `skip_unknown` as for [`parse_command_with`].
-pub fn parse_unchecked(argv: &[String], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+pub fn parse_unchecked<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<CommandLine, SpecError> {
     let mut c = parse_command_with(argv, skip_unknown)?;
+    normalize(&mut c.rule);
+    Ok(c)
+}
+
+/// [`parse_unchecked`] over borrowed arguments.
+pub(super) fn parse_unchecked_args(argv: &[&str], skip_unknown: bool) -> Result<CommandLine, SpecError> {
+    let mut c = parse_args(argv, skip_unknown)?;
     normalize(&mut c.rule);
     Ok(c)
 }

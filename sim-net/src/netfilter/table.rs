@@ -6,12 +6,14 @@
 //! alphabetically), a user chain can be deleted only when empty and unreferenced, and a jump
 //! must name an existing chain. The kernel's loop check (`mark_source_chains` in
 //! `net/ipv4/netfilter/ip_tables.c`, failing with ELOOP "Too many levels of links") is
-//! [`Table::check_loops`]. Jumps are resolved to chain indices so that traversal does not
-//! look names up.
+//! [`Table::check_loops`]. Jumps are resolved to chain ids (mapped to positions) so that
+//! traversal does not look names up, and chains are shared copy-on-write between a table and
+//! the copy `iptables-restore --noflush` edits.
 //!
 //! Left out: per-hook target validity checks beyond the table (e.g. DNAT in POSTROUTING).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 
@@ -34,6 +36,49 @@ pub struct Chain {
     pub rules: Vec<Rule>,
     /// Lookup of candidate rules by destination address (see [`DstIndex`]).
     pub(crate) index: DstIndex,
+    /// What the load-time checks need of the rules (see [`Links`]).
+    pub(crate) links: Links,
+}
+
+/// What the kernel's load-time checks ([`Table::check_loops`], [`Table::check_hooks`]) need
+/// of a chain's rules: its jumps in rule order and the hooks all its rules allow. Kept up to
+/// date as rules are appended, rebuilt (when stale) after other edits, so a `COMMIT` walks the
+/// jump graph rather than every rule of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Links {
+    valid: bool,
+    /// (rule index, chain id) of each jump or goto.
+    jumps: Vec<(u32, u32)>,
+    /// The hooks (bits) every rule of the chain may be used from.
+    allowed: u8,
+}
+
+/// Every hook's bit.
+const ALL_HOOKS: u8 = 31;
+
+impl Default for Links {
+    fn default() -> Self {
+        Links { valid: true, jumps: Vec::new(), allowed: ALL_HOOKS }
+    }
+}
+
+impl Links {
+    fn add(&mut self, i: usize, r: &Rule) {
+        if let Some(c) = r.target.chain() {
+            self.jumps.push((i as u32, c.idx as u32));
+        }
+        if let Some((_, _, a)) = hook_limit_parts(r) {
+            self.allowed &= a;
+        }
+    }
+
+    fn of(rules: &[Rule]) -> Links {
+        let mut l = Links::default();
+        for (i, r) in rules.iter().enumerate() {
+            l.add(i, r);
+        }
+        l
+    }
 }
 
 /// A per-chain lookup that lets traversal skip rules that cannot match a packet's destination,
@@ -180,8 +225,13 @@ impl DstIndex {
 
     /// Rebuilds the prefilters and, for long chains, the destination lookup.
     pub fn rebuild(&mut self, rules: &[Rule]) {
+        let all: Vec<&Rule> = rules.iter().collect();
+        self.rebuild_refs(&all);
+    }
+
+    fn rebuild_refs(&mut self, rules: &[&Rule]) {
         self.invalidate();
-        self.fast = rules.iter().map(Prefilter::of).collect();
+        self.fast = rules.iter().map(|r| Prefilter::of(r)).collect();
         self.valid = true;
         if rules.len() < Self::MIN_RULES || rules.len() > u32::MAX as usize {
             return;
@@ -201,6 +251,42 @@ impl DstIndex {
                 self.next_in_class[w[0] as usize] = w[1];
             }
         }
+    }
+
+    /// Keeps the index current as `r` is appended at position `i` (the chain's length before
+    /// the append): a long chain's index is extended in place, so that a chain loaded by
+    /// `iptables-restore` (kube-proxy's KUBE-SERVICES: one rule per service port) is ready for
+    /// the first packet; the index of a short chain is left to be built lazily (on first
+    /// traversal), as is one made stale by another edit.
+    fn appended(&mut self, r: &Rule, i: usize, rules: &[Rule]) {
+        let len = i + 1;
+        if len < Self::MIN_RULES {
+            self.invalidate();
+        } else if len == Self::MIN_RULES || (self.valid && !self.use_dst) {
+            // Just long enough (or indexed while short): build it once.
+            self.rebuild_with(rules, r);
+        } else if self.valid {
+            self.fast.push(Prefilter::of(r));
+            let class = match &r.dst {
+                Some(d) if !d.invert && d.prefix_len() == Some(32) => {
+                    self.by_dst.entry(u32::from(d.addr())).or_default()
+                }
+                _ => &mut self.other,
+            };
+            if let Some(&prev) = class.last() {
+                self.next_in_class[prev as usize] = i as u32;
+            }
+            class.push(i as u32);
+            self.next_in_class.push(u32::MAX);
+        }
+    }
+
+    /// [`Self::rebuild`] over `rules` followed by `last` (the rule being appended).
+    fn rebuild_with(&mut self, rules: &[Rule], last: &Rule) {
+        let mut all: Vec<&Rule> = Vec::with_capacity(rules.len() + 1);
+        all.extend(rules);
+        all.push(last);
+        self.rebuild_refs(&all);
     }
 
     /// Cursors for a packet to `dst` resuming at rule `pos`: the first candidate ≥ `pos` in
@@ -264,15 +350,42 @@ pub enum TableError {
 }
 
 /// One table.
+///
+/// Chains are shared copy-on-write ([`Rc`]): `iptables-restore --noflush` edits a copy of the
+/// table and swaps it in at `COMMIT`, and the copy shares every chain the block leaves alone.
+/// A jump names its chain by a stable id ([`ChainRef::idx`](super::rule::ChainRef)), mapped to
+/// the chain's position here, so that adding, sorting or deleting chains touches no rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     /// Which table.
     pub name: TableName,
-    chains: IndexMap<String, Chain, sim_core::hash::FxBuildHasher>,
-    /// Chains were added or removed since jumps were last resolved to indices.
-    stale_refs: bool,
+    chains: IndexMap<String, Slot, sim_core::hash::FxBuildHasher>,
+    /// The position of each chain id in `chains` (`u32::MAX`: deleted).
+    pos: Vec<u32>,
+    /// Chains were removed or renamed (moving others) since `pos` was last brought up to date.
+    moved: bool,
     /// User chains were appended out of name order since the last sort.
     unsorted: bool,
+}
+
+/// A chain and its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Slot {
+    id: u32,
+    chain: Rc<Chain>,
+}
+
+/// A chain with no rules, otherwise like `c` (a flushed chain).
+fn emptied(c: &Chain) -> Chain {
+    Chain {
+        name: c.name.clone(),
+        hook: c.hook,
+        policy: c.policy,
+        counters: c.counters,
+        rules: Vec::new(),
+        index: DstIndex::default(),
+        links: Links::default(),
+    }
 }
 
 /// Sort key of a chain: built-ins first in hook order, then user chains by name.
@@ -296,6 +409,12 @@ pub(super) fn hook_bit(h: Hook) -> u8 {
 /// The hooks (as a bit set) a rule's target or match may be used from, if the kernel limits
 /// them (the `.hooks` of the xt_target/xt_match), with what limits them.
 pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
+    hook_limit_parts(r).map(|(name, kind, allowed)| (format!("{name} {kind}"), allowed))
+}
+
+/// [`hook_limits`] without building the message: the extension's name, `target` or
+/// `match`, and the allowed hooks.
+fn hook_limit_parts(r: &Rule) -> Option<(&str, &'static str, u8)> {
     let allowed = match r.target {
         Target::Dnat { .. } => Some(hook_bit(Hook::Prerouting) | hook_bit(Hook::Output)),
         Target::Snat { .. } => Some(hook_bit(Hook::Input) | hook_bit(Hook::Postrouting)),
@@ -304,15 +423,15 @@ pub(super) fn hook_limits(r: &Rule) -> Option<(String, u8)> {
         _ => None,
     };
     if let Some(a) = allowed {
-        return Some((format!("{} target", r.target.column_name()), a));
+        return Some((r.target.column_name(), "target", a));
     }
     // xt_rpfilter: PREROUTING only (of raw and mangle).
     if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "rpfilter")) {
-        return Some(("rpfilter match".to_string(), hook_bit(Hook::Prerouting)));
+        return Some(("rpfilter", "match", hook_bit(Hook::Prerouting)));
     }
     // xt_owner: only where the packet has a local socket.
     if r.matches.iter().any(|m| matches!(m, super::rule::Match::Ext(e) if e.name() == "owner")) {
-        return Some(("owner match".to_string(), hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
+        return Some(("owner", "match", hook_bit(Hook::Output) | hook_bit(Hook::Postrouting)));
     }
     None
 }
@@ -338,27 +457,42 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
 impl Table {
     /// A table with its built-in chains, policy ACCEPT, no rules.
     pub fn new(name: TableName) -> Table {
-        let mut chains = IndexMap::default();
+        let mut t =
+            Table { name, chains: IndexMap::default(), pos: Vec::new(), moved: false, unsorted: false };
         for h in builtin_hooks(name) {
             let n = h.chain_name().to_string();
-            chains.insert(
-                n.clone(),
-                Chain {
-                    name: n,
-                    hook: Some(*h),
-                    policy: Policy::Accept,
-                    counters: Counters::default(),
-                    rules: Vec::new(),
-                    index: DstIndex::default(),
-                },
-            );
+            t.add(Chain {
+                name: n,
+                hook: Some(*h),
+                policy: Policy::Accept,
+                counters: Counters::default(),
+                rules: Vec::new(),
+                index: DstIndex::default(),
+                links: Links::default(),
+            });
         }
-        Table { name, chains, stale_refs: false, unsorted: false }
+        t
+    }
+
+    /// Appends a chain under a new id.
+    fn add(&mut self, c: Chain) {
+        let id = self.pos.len() as u32;
+        self.pos.push(self.chains.len() as u32);
+        self.chains.insert(c.name.clone(), Slot { id, chain: Rc::new(c) });
+    }
+
+    /// The position of the chain with id `id` (`usize::MAX` if it was deleted).
+    #[inline]
+    pub fn pos_of_id(&self, id: usize) -> usize {
+        match self.pos.get(id) {
+            Some(&p) if p != u32::MAX => p as usize,
+            _ => usize::MAX,
+        }
     }
 
     /// All chains: built-ins in kernel order, then user chains sorted by name.
     pub fn chains(&self) -> impl Iterator<Item = &Chain> {
-        let mut v: Vec<&Chain> = self.chains.values().collect();
+        let mut v: Vec<&Chain> = self.chains.values().map(|s| &*s.chain).collect();
         if self.unsorted {
             v.sort_by(|a, b| chain_order(a).cmp(&chain_order(b)));
         }
@@ -367,17 +501,17 @@ impl Table {
 
     /// A chain by name.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.get(name)
+        self.chains.get(name).map(|s| &*s.chain)
     }
 
     /// A chain by index.
     pub fn chain_at(&self, idx: usize) -> Option<&Chain> {
-        self.chains.get_index(idx).map(|(_, c)| c)
+        self.chains.get_index(idx).map(|(_, s)| &*s.chain)
     }
 
-    /// A chain by index, mutable.
+    /// A chain by index, mutable (copied first if another table shares it).
     pub(crate) fn chain_at_mut(&mut self, idx: usize) -> Option<&mut Chain> {
-        self.chains.get_index_mut(idx).map(|(_, c)| c)
+        self.chains.get_index_mut(idx).map(|(_, s)| Rc::make_mut(&mut s.chain))
     }
 
     /// The index of a chain.
@@ -389,23 +523,33 @@ impl Table {
     pub fn hook_index(&self, hook: Hook) -> Option<usize> {
         // The built-in chains are the first ones (created with the table, never deleted, sorted
         // before every user chain): a scan of at most five beats hashing the name per packet.
-        self.chains.values().take_while(|c| c.hook.is_some()).position(|c| c.hook == Some(hook))
+        self.chains.values().take_while(|s| s.chain.hook.is_some()).position(|s| s.chain.hook == Some(hook))
     }
 
     /// A chain for editing: its destination index becomes stale.
     fn chain_mut(&mut self, name: &str) -> Result<&mut Chain, TableError> {
-        let c = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let c = Rc::make_mut(&mut s.chain);
         c.index.invalidate();
+        c.links.valid = false;
         Ok(c)
     }
 
     /// Number of rules in other chains that jump or go to `name` (`-L`'s "references").
     pub fn references(&self, name: &str) -> usize {
+        let by_name =
+            |c: &Chain| c.rules.iter().filter(|r| r.target.chain().is_some_and(|t| t.name == name)).count();
+        let Some(id) = self.chains.get(name).map(|s| s.id) else {
+            return self.chains.values().map(|s| by_name(&s.chain)).sum();
+        };
+        // A jump to the chain holds its id: the summaries answer without reading rules.
         self.chains
             .values()
-            .flat_map(|c| &c.rules)
-            .filter(|r| r.target.chain().is_some_and(|c| c.name == name))
-            .count()
+            .map(|s| match s.chain.links.valid {
+                true => s.chain.links.jumps.iter().filter(|j| j.1 == id).count(),
+                false => by_name(&s.chain),
+            })
+            .sum()
     }
 
     /// `-N`: creates a user chain (kept sorted among the user chains).
@@ -413,40 +557,47 @@ impl Table {
         if self.chains.contains_key(name) {
             return Err(TableError::Exists(name.to_string()));
         }
+        self.new_chain_unchecked(name);
+        Ok(())
+    }
+
+    /// [`Self::new_chain`] of a name the caller knows is free.
+    pub(crate) fn new_chain_unchecked(&mut self, name: &str) {
         // Appended now, sorted lazily (see `ensure_resolved`): declaring n chains stays
         // O(n log n) instead of O(n²) shifting.
-        self.chains.insert(
-            name.to_string(),
-            Chain {
-                name: name.to_string(),
-                hook: None,
-                policy: Policy::Accept,
-                counters: Counters::default(),
-                rules: Vec::new(),
-                index: DstIndex::default(),
-            },
-        );
+        self.add(Chain {
+            name: name.to_string(),
+            hook: None,
+            policy: Policy::Accept,
+            counters: Counters::default(),
+            rules: Vec::new(),
+            index: DstIndex::default(),
+            links: Links::default(),
+        });
         self.unsorted = true;
-        self.stale_refs = true;
-        Ok(())
     }
 
     /// `-E old new`: renames a user chain; jumps to it follow the new name.
     pub fn rename_chain(&mut self, old: &str, new: &str) -> Result<(), TableError> {
-        let c = self.chains.get(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
+        let c = self.chain(old).ok_or_else(|| TableError::NoChain(old.to_string()))?;
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot rename built-in chain {old}")));
         }
         if self.chains.contains_key(new) {
             return Err(TableError::Exists(new.to_string()));
         }
-        let Some(mut chain) = self.chains.shift_remove(old) else {
+        let Some(mut slot) = self.chains.shift_remove(old) else {
             return Err(TableError::NoChain(old.to_string()));
         };
-        chain.name = new.to_string();
-        self.chains.insert(new.to_string(), chain);
-        for c in self.chains.values_mut() {
-            for r in &mut c.rules {
+        Rc::make_mut(&mut slot.chain).name = new.to_string();
+        self.chains.insert(new.to_string(), slot);
+        let refers = |r: &Rule| r.target.chain().is_some_and(|cr| cr.name == old);
+        for s in self.chains.values_mut() {
+            // Only the chains that jump to it are copied.
+            if !s.chain.rules.iter().any(refers) {
+                continue;
+            }
+            for r in &mut Rc::make_mut(&mut s.chain).rules {
                 if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target
                     && cr.name == old
                 {
@@ -455,13 +606,13 @@ impl Table {
             }
         }
         self.unsorted = true;
-        self.stale_refs = true;
+        self.moved = true;
         Ok(())
     }
 
     /// `-X chain`: deletes an empty, unreferenced user chain.
     pub fn delete_chain(&mut self, name: &str) -> Result<(), TableError> {
-        let c = self.chains.get(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let c = self.chain(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot delete built-in chain {name}")));
         }
@@ -471,43 +622,57 @@ impl Table {
         if !c.rules.is_empty() {
             return Err(TableError::NotEmpty(name.to_string()));
         }
-        self.chains.shift_remove(name);
-        self.stale_refs = true;
+        if let Some(s) = self.chains.shift_remove(name) {
+            self.pos[s.id as usize] = u32::MAX;
+        }
+        self.moved = true;
         Ok(())
     }
 
     /// `-X` with no chain: deletes every user chain (all must be unreferenced from built-ins
     /// and empty, as iptables requires after `-F`).
     pub fn delete_all_user_chains(&mut self) -> Result<(), TableError> {
-        let users: Vec<String> =
-            self.chains.values().filter(|c| c.hook.is_none()).map(|c| c.name.clone()).collect();
+        let users: Vec<String> = self.chains().filter(|c| c.hook.is_none()).map(|c| c.name.clone()).collect();
         for c in &users {
             let referenced_by_builtin = self
                 .chains
                 .values()
-                .filter(|ch| ch.hook.is_some())
-                .flat_map(|ch| &ch.rules)
+                .filter(|s| s.chain.hook.is_some())
+                .flat_map(|s| &s.chain.rules)
                 .any(|r| r.target.chain().is_some_and(|t| &t.name == c));
             if referenced_by_builtin {
                 return Err(TableError::Referenced(c.clone()));
             }
-            if self.chains.get(c).is_some_and(|ch| !ch.rules.is_empty()) {
+            if self.chain(c).is_some_and(|ch| !ch.rules.is_empty()) {
                 return Err(TableError::NotEmpty(c.clone()));
             }
         }
-        self.chains.retain(|_, c| c.hook.is_some());
-        self.stale_refs = true;
+        let pos = &mut self.pos;
+        self.chains.retain(|_, s| {
+            let keep = s.chain.hook.is_some();
+            if !keep {
+                pos[s.id as usize] = u32::MAX;
+            }
+            keep
+        });
+        self.moved = true;
         Ok(())
     }
 
     /// `-F [chain]`.
     pub fn flush(&mut self, name: Option<&str>) -> Result<(), TableError> {
-        match name {
-            Some(n) => self.chain_mut(n)?.rules.clear(),
-            None => self.chains.values_mut().for_each(|c| {
+        // A chain shared with another table is replaced by an empty one, not copied first.
+        let flush = |s: &mut Slot| match Rc::get_mut(&mut s.chain) {
+            Some(c) => {
                 c.rules.clear();
                 c.index.invalidate();
-            }),
+                c.links = Links::default();
+            }
+            None => s.chain = Rc::new(emptied(&s.chain)),
+        };
+        match name {
+            Some(n) => flush(self.chains.get_mut(n).ok_or_else(|| TableError::NoChain(n.to_string()))?),
+            None => self.chains.values_mut().for_each(flush),
         }
         Ok(())
     }
@@ -520,7 +685,7 @@ impl Table {
         };
         match name {
             Some(n) => zero(self.chain_mut(n)?),
-            None => self.chains.values_mut().for_each(zero),
+            None => self.chains.values_mut().for_each(|s| zero(Rc::make_mut(&mut s.chain))),
         }
         Ok(())
     }
@@ -549,9 +714,9 @@ impl Table {
     pub fn resolve(&self, rule: &mut Rule) -> Result<(), TableError> {
         match &mut rule.target {
             Target::Jump(c) | Target::Goto(c) => {
-                c.idx =
-                    self.chains.get_index_of(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
-                if self.chains[c.idx].hook.is_some() {
+                let s = self.chains.get(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
+                c.idx = s.id as usize;
+                if s.chain.hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
                     return Err(TableError::Invalid(format!("cannot jump to built-in chain {}", c.name)));
                 }
@@ -589,7 +754,13 @@ impl Table {
     /// `-A chain rule`.
     pub fn append(&mut self, chain: &str, mut rule: Rule) -> Result<(), TableError> {
         self.resolve(&mut rule)?;
-        self.chain_mut(chain)?.rules.push(rule);
+        let s = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
+        let c = Rc::make_mut(&mut s.chain);
+        c.index.appended(&rule, c.rules.len(), &c.rules);
+        if c.links.valid {
+            c.links.add(c.rules.len(), &rule);
+        }
+        c.rules.push(rule);
         Ok(())
     }
 
@@ -637,27 +808,68 @@ impl Table {
     /// since the last time (done lazily, so that declaring thousands of chains stays linear).
     pub fn ensure_resolved(&mut self) {
         if self.unsorted {
-            self.chains.sort_by(|_, a, _, b| chain_order(a).cmp(&chain_order(b)));
             self.unsorted = false;
-            self.stale_refs = true;
-        }
-        if !self.stale_refs {
-            return;
-        }
-        for ci in 0..self.chains.len() {
-            for ri in 0..self.chains[ci].rules.len() {
-                let new = match &self.chains[ci].rules[ri].target {
-                    Target::Jump(c) | Target::Goto(c) => {
-                        self.chains.get_index_of(&c.name).unwrap_or(usize::MAX)
+            self.moved = true;
+            let n = self.chains.len();
+            // Sort positions rather than the chains themselves, then move each chain once.
+            // `chain_order` has no ties (names are unique), so this is the order a stable
+            // sort gives. The names' first 16 bytes as a number decide most comparisons
+            // without a memcmp.
+            let mut keyed: Vec<(u8, u128, u32)> = self
+                .chains
+                .values()
+                .enumerate()
+                .map(|(i, s)| match s.chain.hook {
+                    Some(h) => (0, u128::from(hook_bit(h)), i as u32),
+                    None => {
+                        let mut b = [0u8; 16];
+                        let name = s.chain.name.as_bytes();
+                        let n = name.len().min(16);
+                        b[..n].copy_from_slice(&name[..n]);
+                        (1, u128::from_be_bytes(b), i as u32)
                     }
-                    _ => continue,
-                };
-                if let Target::Jump(c) | Target::Goto(c) = &mut self.chains[ci].rules[ri].target {
-                    c.idx = new;
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                    chain_order(&self.chains[a.2 as usize].chain)
+                        .cmp(&chain_order(&self.chains[b.2 as usize].chain))
+                })
+            });
+            // `at[o]`: where the chain first at `o` is now; `from[k]`: where the chain now at
+            // `k` first was.
+            let mut at: Vec<u32> = (0..n as u32).collect();
+            let mut from = at.clone();
+            for (k, &(_, _, want)) in keyed.iter().enumerate() {
+                let p = at[want as usize] as usize;
+                if p != k {
+                    self.chains.swap_indices(k, p);
+                    let moved = from[k];
+                    from[k] = want;
+                    from[p] = moved;
+                    at[want as usize] = k as u32;
+                    at[moved as usize] = p as u32;
                 }
             }
         }
-        self.stale_refs = false;
+        if !self.moved {
+            return;
+        }
+        // Jumps name chains by id: only the ids' positions change, no rule is touched.
+        for (p, s) in self.chains.values().enumerate() {
+            self.pos[s.id as usize] = p as u32;
+        }
+        self.moved = false;
+    }
+
+    /// Brings every chain's [`Links`] up to date.
+    fn ensure_links(&mut self) {
+        for s in self.chains.values_mut() {
+            if !s.chain.links.valid {
+                let c = Rc::make_mut(&mut s.chain);
+                c.links = Links::of(&c.rules);
+            }
+        }
     }
 
     /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
@@ -666,36 +878,40 @@ impl Table {
     /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
     pub fn check_hooks(&mut self) -> Result<(), TableError> {
         self.ensure_resolved();
+        self.ensure_links();
         let n = self.chains.len();
         // Hooks (as a bit set) from which each chain is reachable.
         let mut reach = vec![0u8; n];
         let mut work: Vec<usize> = Vec::new();
-        for (i, c) in self.chains.values().enumerate() {
-            if let Some(h) = c.hook {
+        for (i, s) in self.chains.values().enumerate() {
+            if let Some(h) = s.chain.hook {
                 reach[i] |= hook_bit(h);
                 work.push(i);
             }
         }
         while let Some(i) = work.pop() {
             let bits = reach[i];
-            for r in &self.chains[i].rules {
-                if let Some(t) = r.target.chain()
-                    && t.idx < n
-                    && reach[t.idx] | bits != reach[t.idx]
-                {
-                    reach[t.idx] |= bits;
-                    work.push(t.idx);
+            for &(_, id) in &self.chains[i].chain.links.jumps {
+                let j = self.pos_of_id(id as usize);
+                if j < n && reach[j] | bits != reach[j] {
+                    reach[j] |= bits;
+                    work.push(j);
                 }
             }
         }
-        for (i, c) in self.chains.values().enumerate() {
+        // The chains' summaries say whether some rule is refused; the rules then say which.
+        if self.chains.values().enumerate().all(|(i, s)| reach[i] & !s.chain.links.allowed == 0) {
+            return Ok(());
+        }
+        for (i, s) in self.chains.values().enumerate() {
+            let c = &s.chain;
             for r in &c.rules {
-                let Some((what, allowed)) = hook_limits(r) else {
+                let Some((name, kind, allowed)) = hook_limit_parts(r) else {
                     continue;
                 };
                 if reach[i] & !allowed != 0 {
                     return Err(TableError::Invalid(format!(
-                        "{what} in chain {} used from a hook it does not support",
+                        "{name} {kind} in chain {} used from a hook it does not support",
                         c.name
                     )));
                 }
@@ -708,20 +924,23 @@ impl Table {
     /// and gotos. The error names the cycle.
     pub fn check_loops(&mut self) -> Result<(), TableError> {
         self.ensure_resolved();
+        self.ensure_links();
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
         let n = self.chains.len();
         let mut colour = vec![0u8; n];
-        // The next jump target of chain `i` at or after rule `from`: (target, rule after it).
+        // The next jump target of chain `i` from its `from`th jump on: (target, the jump after
+        // it).
         let next_jump = |i: usize, from: usize| -> Option<(usize, usize)> {
-            let rules = &self.chains[i].rules;
-            (from..rules.len())
-                .find_map(|r| rules[r].target.chain().map(|c| c.idx).filter(|j| *j < n).map(|j| (j, r + 1)))
+            let jumps = &self.chains[i].chain.links.jumps;
+            (from..jumps.len()).find_map(|k| {
+                Some(self.pos_of_id(jumps[k].1 as usize)).filter(|j| *j < n).map(|j| (j, k + 1))
+            })
         };
         // The walk starts at the built-in chains only, as the kernel's `mark_source_chains`
         // does: a loop among chains no built-in chain reaches is loaded (both iptables
         // backends accept it, measured).
         for start in 0..n {
-            if colour[start] != 0 || self.chains[start].hook.is_none() {
+            if colour[start] != 0 || self.chains[start].chain.hook.is_none() {
                 continue;
             }
             // (chain, the rule to look at next)
@@ -740,9 +959,9 @@ impl Table {
                                 let from = stack.iter().position(|(x, _)| *x == j).unwrap_or(0);
                                 let mut names: Vec<&str> = stack[from..]
                                     .iter()
-                                    .map(|(x, _)| self.chains[*x].name.as_str())
+                                    .map(|(x, _)| self.chains[*x].chain.name.as_str())
                                     .collect();
-                                names.push(self.chains[j].name.as_str());
+                                names.push(self.chains[j].chain.name.as_str());
                                 return Err(TableError::Loop(names.join(" -> ")));
                             }
                             _ => {}
