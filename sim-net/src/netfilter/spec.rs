@@ -583,6 +583,10 @@ impl<T: Copy + PartialEq, const N: usize> Small<T, N> {
         self.buf[..self.len].contains(x) || self.spill.contains(x)
     }
 
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.buf[..self.len].iter().chain(&self.spill)
+    }
+
     fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let all: Vec<T> =
             self.buf[..self.len].iter().chain(&self.spill).copied().filter(|x| keep(x)).collect();
@@ -591,6 +595,13 @@ impl<T: Copy + PartialEq, const N: usize> Small<T, N> {
         for x in all {
             self.push(x);
         }
+    }
+}
+
+impl<V: Copy + Default + PartialEq, const N: usize> Small<(usize, V), N> {
+    /// The value pushed last for `k` (a map's `get` after inserts).
+    fn last_of(&self, k: usize) -> Option<V> {
+        self.iter().rev().find(|(j, _)| *j == k).map(|(_, v)| *v)
     }
 }
 
@@ -628,7 +639,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
     let mut invert = false;
     let mut proto_given = false;
     // `-m statistic --mode nth` given, by match index.
-    let mut stat_nth: std::collections::BTreeMap<usize, bool> = std::collections::BTreeMap::new();
+    let mut stat_nth: Small<(usize, bool), 4> = Small::default();
     let mut recent_cmd: std::collections::BTreeMap<usize, &str> = std::collections::BTreeMap::new();
     let mut mandatory_given: Small<usize, 8> = Small::default();
     // The extension options given, by match index (`usize::MAX`: the target) and canonical
@@ -954,7 +965,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                         if let Match::Statistic(st) = m
                             && opt == "--mode"
                         {
-                            stat_nth.insert(i, matches!(st.mode, StatisticMode::Nth { .. }));
+                            stat_nth.push((i, matches!(st.mode, StatisticMode::Nth { .. })));
                         }
                         done = true;
                         break;
@@ -1026,7 +1037,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
     for (i, m) in rule.matches.iter().enumerate() {
         if let Match::Statistic(st) = m {
             let given = |o: &str| seen.contains(&(i, o));
-            statistic_check(st, stat_nth.get(&i).copied(), given)?;
+            statistic_check(st, stat_nth.last_of(i), given)?;
         }
     }
     for m in &mut rule.matches {

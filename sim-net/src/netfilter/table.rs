@@ -860,6 +860,37 @@ impl Table {
             self.pos[s.id as usize] = p as u32;
         }
         self.moved = false;
+        // Ids of deleted chains are not reused; once they outnumber the live ones (kube-proxy
+        // replaces endpoint chains as endpoints change), the ids are renumbered.
+        if self.pos.len() > 2 * self.chains.len() + 1024 {
+            self.renumber();
+        }
+    }
+
+    /// Gives every chain its position as id, and every jump the new id of its chain.
+    fn renumber(&mut self) {
+        let old = std::mem::take(&mut self.pos);
+        let new_id = |id: usize| old.get(id).copied().unwrap_or(u32::MAX);
+        for (p, s) in self.chains.values_mut().enumerate() {
+            s.id = p as u32;
+            let has_jumps = s.chain.rules.iter().any(|r| r.target.chain().is_some());
+            if !has_jumps {
+                continue;
+            }
+            let c = Rc::make_mut(&mut s.chain);
+            for r in &mut c.rules {
+                if let Target::Jump(cr) | Target::Goto(cr) = &mut r.target {
+                    cr.idx = match new_id(cr.idx) {
+                        u32::MAX => usize::MAX,
+                        p => p as usize,
+                    };
+                }
+            }
+            for j in &mut c.links.jumps {
+                j.1 = new_id(j.1 as usize);
+            }
+        }
+        self.pos = (0..self.chains.len() as u32).collect();
     }
 
     /// Brings every chain's [`Links`] up to date.
@@ -1028,6 +1059,29 @@ mod tests {
         assert!(t.check_hooks().is_ok());
         t.append("POSTROUTING", jump("SEP")).unwrap();
         assert!(matches!(t.check_hooks(), Err(TableError::Invalid(_))));
+    }
+
+    #[test]
+    fn ids_are_renumbered_when_deleted_chains_outnumber_live_ones() {
+        let mut t = Table::new(TableName::Filter);
+        t.new_chain("KEEP").unwrap();
+        t.append("INPUT", jump("KEEP")).unwrap();
+        for i in 0..3000 {
+            let name = format!("GONE-{i}");
+            t.new_chain(&name).unwrap();
+            t.ensure_resolved();
+            t.delete_chain(&name).unwrap();
+            t.ensure_resolved();
+        }
+        assert!(t.pos.len() < 2 * t.chains.len() + 1024 + 2, "ids renumbered: {}", t.pos.len());
+        let id = t.chain("INPUT").unwrap().rules[0].target.chain().unwrap().idx;
+        assert_eq!(t.pos_of_id(id), t.chain_index("KEEP").unwrap());
+        assert_eq!(t.references("KEEP"), 1);
+        t.append("KEEP", jump("INPUT")).unwrap_err();
+        t.new_chain("B").unwrap();
+        t.append("KEEP", jump("B")).unwrap();
+        t.append("B", jump("KEEP")).unwrap();
+        assert_eq!(t.check_loops(), Err(TableError::Loop("KEEP -> B -> KEEP".into())));
     }
 
     #[test]
