@@ -151,9 +151,10 @@ fn other_plugins_setup_errors() {
         "plugin/forward: unknown policy 'fastest'"
     );
     assert_eq!(e(".:53 {\n    cache 0\n}"), "plugin/cache: cache TTL can not be zero or negative: 0");
+    // plugin/cache's setup.go answers an unknown option with `c.ArgErr()`.
     assert_eq!(
         e(".:53 {\n    cache {\n        bogus\n    }\n}"),
-        "plugin/cache: Corefile:3 - Error during parsing: unknown property 'bogus'"
+        "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after 'bogus'"
     );
     assert_eq!(
         e(".:53 {\n    cache\n    cache 30\n}"),
@@ -171,13 +172,14 @@ fn other_plugins_setup_errors() {
         [
             "line 3: plugin/forward: max_fails is not simulated",
             "line 4: plugin/forward: policy is not simulated",
-            "line 7: plugin/cache: prefetch is not simulated",
             "line 9: plugin/dnstap is not simulated",
         ]
     );
-    assert_eq!(s.servers[0].config.cache, Some(30));
-    // `cache` without a TTL caps at 3600 s (maxTTL).
-    assert_eq!(server(".:53 {\n    cache\n}").unwrap().servers[0].config.cache, Some(3600));
+    let c = s.servers[0].config.cache.as_ref().unwrap();
+    assert_eq!((c.success.max_ttl, c.denial.max_ttl, c.prefetch), (30, 30, 10));
+    // `cache` without a TTL caps at 3600 s (maxTTL), denials at 1800 s.
+    let c = server(".:53 {\n    cache\n}").unwrap().servers[0].config.cache.clone().unwrap();
+    assert_eq!((c.success.max_ttl, c.denial.max_ttl), (3600, 1800));
 }
 
 fn view() -> ClusterDnsView {

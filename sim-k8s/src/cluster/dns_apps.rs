@@ -36,6 +36,7 @@ use sim_net::socket::{AppContext, AppReply, Application, SockProto, UpstreamRequ
 use super::world::DnsState;
 use crate::dns::Transport;
 use crate::dns::coredns::ForwardPolicy;
+use crate::dns::coredns::cache::DnsCache;
 use crate::dns::message::{Message, frame_tcp, unframe_all, unframe_tcp};
 use crate::dns::server::{Finish, ForwardJob, Serving};
 use crate::dns::upstream::{ResolverConfig, ResolverReply};
@@ -89,6 +90,8 @@ struct Waiting {
     /// The part being forwarded now, and the attempt.
     current: usize,
     attempt: Attempt,
+    /// The cache's background refresh: no client waits for it.
+    background: bool,
 }
 
 enum Part {
@@ -129,7 +132,8 @@ impl DnsServerApp {
     fn serve(&mut self, ctx: &AppContext<'_>, transport: Transport, message: &[u8]) -> Option<Serving> {
         let mut state = self.state.borrow_mut();
         let DnsState { process, view, caches, .. } = &mut *state;
-        let cache = caches.entry(self.pod.clone()).or_default();
+        let cache =
+            caches.entry(self.pod.clone()).or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
         match process.serve_or_forward(&self.pod, ctx.peer, transport, message, view, cache, ctx.now) {
             Ok(s) => Some(s),
             // A datagram CoreDNS does not answer still gets the (empty) reply the model has
@@ -183,7 +187,9 @@ impl DnsServerApp {
                     let bytes = {
                         let mut state = self.state.borrow_mut();
                         let DnsState { process, view, caches, .. } = &mut *state;
-                        let cache = caches.entry(self.pod.clone()).or_default();
+                        let cache = caches
+                            .entry(self.pod.clone())
+                            .or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
                         process.refuse_forward(&self.pod, &job, view, cache, now)
                     };
                     w.parts[w.current] = Part::Ready(bytes);
@@ -200,6 +206,9 @@ impl DnsServerApp {
                 return reply;
             }
             w.current += 1;
+        }
+        if w.background {
+            return AppReply::Nothing;
         }
         let mut out = Vec::new();
         for p in w.parts {
@@ -327,7 +336,8 @@ impl DnsServerApp {
     fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Finish {
         let mut state = self.state.borrow_mut();
         let DnsState { process, view, caches, .. } = &mut *state;
-        let cache = caches.entry(self.pod.clone()).or_default();
+        let cache =
+            caches.entry(self.pod.clone()).or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
         process.finish_forward(&self.pod, job, upstream, view, cache, now)
     }
 }
@@ -353,27 +363,62 @@ impl Application for DnsServerApp {
             Transport::Tcp => unframe_all(request),
         };
         let mut parts = Vec::new();
+        let mut refreshes = Vec::new();
         for m in messages {
             match self.serve(ctx, transport, m) {
                 Some(Serving::Reply(bytes)) => parts.push(Part::Ready(bytes)),
                 Some(Serving::Forward(job)) => parts.push(Part::Job(job)),
+                Some(Serving::ReplyAndRefresh(bytes, job)) => {
+                    parts.push(Part::Ready(bytes));
+                    refreshes.push(job);
+                }
                 None => {}
             }
         }
-        let w = Waiting {
-            parts,
-            current: 0,
-            attempt: Attempt { upstream: 0, next: 0, skipped: 0, tcp: false, id: 0, began: ctx.now },
-        };
-        self.advance(w, transport, ctx.now)
+        let attempt = Attempt { upstream: 0, next: 0, skipped: 0, tcp: false, id: 0, began: ctx.now };
+        let w = Waiting { parts, current: 0, attempt, background: false };
+        let reply = self.advance(w, transport, ctx.now);
+        // Each refresh is a conversation of the pod's own, sent as the reply goes.
+        let side: Vec<(SimDuration, sim_net::socket::UpstreamRequest)> = refreshes
+            .into_iter()
+            .filter_map(|job| {
+                let w = Waiting { parts: vec![Part::Job(job)], current: 0, attempt, background: true };
+                match self.advance(w, transport, ctx.now) {
+                    AppReply::Upstream(req) => Some((SimDuration::ZERO, req)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if side.is_empty() { reply } else { AppReply::Also { side, then: Box::new(reply) } }
     }
 
     fn upstream_done(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
-        let transport = transport_of(ctx);
         if let Some(probe) = self.probes.remove(&token) {
             return self.probe_done(probe, outcome);
         }
-        let Some(mut w) = self.pending.remove(&token) else { return AppReply::Nothing };
+        let Some(w) = self.pending.remove(&token) else { return AppReply::Nothing };
+        let background = w.background;
+        let reply = self.upstream_answer(ctx, w, outcome);
+        if background { detach(reply) } else { reply }
+    }
+}
+
+/// What a background conversation returns: its next attempts as conversations of their own,
+/// nothing for a client.
+fn detach(reply: AppReply) -> AppReply {
+    match reply {
+        AppReply::Upstream(req) => {
+            AppReply::Also { side: vec![(SimDuration::ZERO, req)], then: Box::new(AppReply::Nothing) }
+        }
+        AppReply::Also { side, then } => AppReply::Also { side, then: Box::new(detach(*then)) },
+        _ => AppReply::Nothing,
+    }
+}
+
+impl DnsServerApp {
+    /// An attempt of `w`'s current job ended.
+    fn upstream_answer(&mut self, ctx: &AppContext<'_>, mut w: Waiting, outcome: &Outcome) -> AppReply {
+        let transport = transport_of(ctx);
         let Some(Part::Job(job)) = w.parts.get(w.current) else { return self.advance(w, transport, ctx.now) };
         let job = job.clone();
         let a = w.attempt;
@@ -424,6 +469,7 @@ impl Application for DnsServerApp {
             }
             // autopath's next step: a forward of its own (its deadline counts anew).
             Finish::Forward(next) => w.parts[w.current] = Part::Job(next),
+            Finish::Refreshed => w.current += 1,
         }
         with_probe(self.advance(w, transport, ctx.now))
     }

@@ -84,9 +84,9 @@ pub struct CoreDnsConfig {
     pub dns_ips: Vec<IpAddr>,
     /// The `loadbalance` plugin (shuffles address records; needs a seeded stream).
     pub loadbalance: bool,
-    /// `cache <ttl>`: the longest lifetime of a reply (every reply's TTLs are capped to it;
-    /// with a [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
-    pub cache: Option<u32>,
+    /// The `cache` plugin's settings (every reply's TTLs are capped by them; with a
+    /// [`DnsCache`](cache::DnsCache) hits count down). `None` = no cache plugin.
+    pub cache: Option<cache::CacheConfig>,
     /// `forward FROM ...`: the zones the forward plugin handles (`.` = all). `None` = no
     /// forward plugin: a name no earlier plugin answers is SERVFAIL ("no next plugin found").
     pub forward: Option<Vec<Name>>,
@@ -269,8 +269,8 @@ impl CoreDnsConfig {
         out.push_str(
             "    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n",
         );
-        if let Some(ttl) = self.cache {
-            out.push_str(&format!("    cache {ttl}\n"));
+        if let Some(c) = &self.cache {
+            out.push_str(&format!("    cache {}\n", c.ttl()));
         }
         out.push_str("    loop\n    reload\n");
         if self.loadbalance {
@@ -334,7 +334,7 @@ impl Default for CoreDnsConfig {
             soa_serial: 1,
             dns_ips: vec![IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10))],
             loadbalance: true,
-            cache: Some(30),
+            cache: Some(cache::CacheConfig::with_ttl(vec![Name::root()], 30)),
             forward: Some(vec![Name::root()]),
             log: false,
             hosts: None,
@@ -497,23 +497,18 @@ impl CoreDns<'_> {
     /// is configured).
     pub fn answer(&self, query: &Message) -> Message {
         let mut reply = self.resolve(query);
-        if let Some(max) = self.config.cache {
-            cache::cap_ttls(&mut reply, max);
+        if let Some(c) = &self.config.cache {
+            cache::cap_ttls(c, query, &mut reply);
         }
         reply
     }
 
     /// Answers one query at simulated time `now` through the cache plugin: a live entry is
-    /// served with its remaining TTL, a miss is resolved and stored.
+    /// served with its remaining TTL, a miss is resolved and stored (a prefetch or a stale
+    /// entry's refresh is resolved at once, as the chain answers in the instant).
     pub fn answer_at(&self, cache: &mut cache::DnsCache, now: SimTime, query: &Message) -> Message {
-        let Some(max) = self.config.cache else { return self.resolve(query) };
-        if let Some(hit) = cache.lookup(query, now) {
-            return hit;
-        }
-        let mut reply = self.resolve(query);
-        let ttl = cache::cap_ttls(&mut reply, max);
-        cache.store(query, &reply, now, ttl);
-        reply
+        let Some(c) = &self.config.cache else { return self.resolve(query) };
+        cache::serve(cache, c, query, now, |q| Some(self.resolve(q))).unwrap_or_else(|| self.resolve(query))
     }
 
     /// The plugin chain behind the cache: kubernetes, then forward.
@@ -557,8 +552,8 @@ impl CoreDns<'_> {
                 resp
             }
         };
-        if let Some(max) = self.config.cache {
-            cache::cap_ttls(&mut reply, max);
+        if let Some(c) = &self.config.cache {
+            cache::cap_ttls(c, query, &mut reply);
         }
         reply
     }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha512};
 use sim_core::{SimDuration, SimTime};
 
 use super::coredns::autopath::{Step, Walk};
-use super::coredns::cache::DnsCache;
+use super::coredns::cache::{DnsCache, Found};
 use super::coredns::{CoreDns, CoreDnsConfig, ForwardPolicy, HealthCheck, KUBEADM_COREFILE, ServerDrop};
 use super::corefile::setup::{CorefileSetup, setup};
 use super::corefile::{Corefile, CorefileError, KUBEADM_COREFILE_PATH};
@@ -196,6 +196,22 @@ pub enum Serving {
     Reply(Vec<u8>),
     /// Ask the upstreams first ([`CoreDnsProcess::finish_forward`] answers when they have).
     Forward(Box<ForwardJob>),
+    /// Answer with these bytes now, and ask the upstreams for the cache in the background
+    /// (`prefetch`, `serve_stale immediate`).
+    ReplyAndRefresh(Vec<u8>, Box<ForwardJob>),
+}
+
+/// What a forwarded query is for, as the cache plugin sent it.
+#[derive(Clone, Debug, Default)]
+pub enum CacheRole {
+    /// A client's query (a miss).
+    #[default]
+    Client,
+    /// A background refresh: its answer goes into the cache, nobody gets it.
+    Refresh,
+    /// `serve_stale verify`: the client gets this stale reply unless the answer is NOERROR or
+    /// NXDOMAIN.
+    Verify(Box<Message>),
 }
 
 /// What [`CoreDnsProcess::finish_forward`] leads to.
@@ -205,6 +221,8 @@ pub enum Finish {
     Reply(Vec<u8>),
     /// The next step of an autopath walk, to send.
     Forward(Box<ForwardJob>),
+    /// A background refresh is done (nothing to send).
+    Refreshed,
 }
 
 /// The client of a query, as CoreDNS answers and logs it.
@@ -252,6 +270,8 @@ pub struct ForwardJob {
     pub from: Name,
     /// The forward directive's `max_concurrent` (0: none).
     pub max_concurrent: u32,
+    /// Whom the answer is for.
+    pub cache_role: CacheRole,
 }
 
 /// An answer waiting for the lookup of its CNAME's target.
@@ -327,10 +347,21 @@ impl CoreDnsProcess {
             }
             return self.serve(pod, peer, transport, request, view).map(Serving::Reply);
         };
-        if job.config.cache.is_some()
-            && let Some(hit) = cache.lookup(&job.client.query, now)
-        {
-            return Ok(Serving::Reply(self.reply_to(pod, &job.config, &job.client, hit, now)));
+        let mut job = job;
+        if let Some(c) = &job.config.cache {
+            match cache.lookup(c, &job.client.query, now) {
+                Found::Hit { reply, refresh } => {
+                    let bytes = self.reply_to(pod, &job.config, &job.client, reply, now);
+                    if refresh {
+                        // The prefetch (or a stale entry's refresh) goes on without the client.
+                        job.cache_role = CacheRole::Refresh;
+                        return Ok(Serving::ReplyAndRefresh(bytes, Box::new(job)));
+                    }
+                    return Ok(Serving::Reply(bytes));
+                }
+                Found::Verify { stale } => job.cache_role = CacheRole::Verify(Box::new(stale)),
+                Found::Miss | Found::Bypass => {}
+            }
         }
         Ok(self.start(pod, job, view, cache, now))
     }
@@ -347,8 +378,11 @@ impl CoreDnsProcess {
         cache: &mut DnsCache,
         now: SimTime,
     ) -> Serving {
-        if config.cache.is_some()
-            && let Some(hit) = cache.lookup(&client.query, now)
+        // A walked name's prefetch or stale refresh is not run (the walk would have to be
+        // replayed without its client); its entry is served as found.
+        if let Some(c) = &config.cache
+            && let Found::Hit { reply: hit, .. } | Found::Verify { stale: hit } =
+                cache.lookup(c, &client.query, now)
         {
             return Serving::Reply(self.reply_to(pod, &config, &client, hit, now));
         }
@@ -437,6 +471,7 @@ impl CoreDnsProcess {
             return match self.finish_forward(pod, &job, None, view, cache, now) {
                 Finish::Reply(bytes) => Serving::Reply(bytes),
                 Finish::Forward(next) => Serving::Forward(next),
+                Finish::Refreshed => Serving::Reply(Vec::new()),
             };
         }
         Serving::Forward(Box::new(job))
@@ -470,11 +505,37 @@ impl CoreDnsProcess {
             ));
         }
         let core = CoreDns { config: &job.config, view };
+        match &job.cache_role {
+            CacheRole::Client => {}
+            CacheRole::Refresh => {
+                // A prefetch writer: stored, nothing written back; a plugin error stores nothing.
+                if let (Some(c), Some(m)) = (&job.config.cache, upstream) {
+                    let reply = core.relay(&job.client.query, Some(m));
+                    cache.refresh(c, &job.client.query, reply, now);
+                }
+                return Finish::Refreshed;
+            }
+            CacheRole::Verify(stale) => {
+                // verifyStaleResponseWriter: only NOERROR and NXDOMAIN replace the stale entry.
+                if !upstream
+                    .as_ref()
+                    .is_some_and(|m| matches!(m.header.rcode, Rcode::NoError | Rcode::NxDomain))
+                {
+                    return Finish::Reply(self.reply_to(
+                        pod,
+                        &job.config,
+                        &job.client,
+                        (**stale).clone(),
+                        now,
+                    ));
+                }
+            }
+        }
         if let Some(walk) = &job.walk {
             let mut walk = walk.clone();
             let step = walk.forwarded(&core, upstream);
             return match self.walk_step(pod, &job.config, job.client.clone(), walk, step, view, cache, now) {
-                Serving::Reply(bytes) => Finish::Reply(bytes),
+                Serving::Reply(bytes) | Serving::ReplyAndRefresh(bytes, _) => Finish::Reply(bytes),
                 Serving::Forward(next) => Finish::Forward(next),
             };
         }
@@ -496,6 +557,13 @@ impl CoreDnsProcess {
             let reply = lookup.partial.clone();
             return self.answer_walked(pod, &lookup.config, &job.client, Some(reply), view, cache, now);
         }
+        match &job.cache_role {
+            CacheRole::Client => {}
+            CacheRole::Refresh => return Vec::new(),
+            CacheRole::Verify(stale) => {
+                return self.reply_to(pod, &job.config, &job.client, (**stale).clone(), now);
+            }
+        }
         let config = &job.config;
         let core = CoreDns { config, view };
         let mut reply = core.relay(&job.client.query, None);
@@ -516,10 +584,13 @@ impl CoreDnsProcess {
         now: SimTime,
     ) -> Vec<u8> {
         let core = CoreDns { config, view };
+        // A plugin error is written by the server, past the cache: not stored.
+        let answered = answer.is_some();
         let mut reply = core.relay(&client.query, answer);
-        if let Some(max) = config.cache {
-            let ttl = super::coredns::cache::cap_ttls(&mut reply, max);
-            cache.store(&client.query, &reply, now, ttl);
+        if let Some(c) = &config.cache
+            && answered
+        {
+            reply = cache.store(c, &client.query, reply, now);
         }
         self.reply_to(pod, config, client, reply, now)
     }
@@ -580,6 +651,7 @@ fn forward_job(
         lookup: None,
         from: f.from.clone(),
         max_concurrent: f.max_concurrent,
+        cache_role: CacheRole::Client,
     })
 }
 

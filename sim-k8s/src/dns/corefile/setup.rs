@@ -8,12 +8,12 @@
 //! Simulated: `kubernetes` (zones, `pods`, `ttl`, `namespaces`, `endpoint_pod_names`,
 //! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM
 //! zone, TO list, `policy`, `force_tcp`, `prefer_udp`, `max_fails`, `health_check`),
-//! `cache [TTL]`, `loadbalance`, `log`, `errors`, `hosts` (inline entries), `rewrite` (name
-//! rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world).
+//! `cache` (every option), `loadbalance`, `log`, `errors`, `hosts` (inline entries), `rewrite`
+//! (name rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
-//! (`prometheus`, `health`, `ready`, `loop`, forward's `expire`, cache's
-//! `prefetch`/`serve_stale`, …), never dropped silently; so is what CoreDNS accepts and then
-//! does nothing with (`autopath @kubernetes` without `pods verified`).
+//! (`prometheus`, `health`, `ready`, `loop`, forward's `expire`, …), never dropped silently; so
+//! is what CoreDNS accepts and then does nothing with (`autopath @kubernetes` without `pods
+//! verified`).
 
 use std::net::IpAddr;
 
@@ -21,6 +21,7 @@ use sim_core::SimDuration;
 
 use super::{Corefile, CorefileError, Directive, PLUGIN_ORDER, ServerBlock};
 use crate::dns::coredns::autopath::{AutopathConfig, SearchSource};
+use crate::dns::coredns::cache::{CacheConfig, ServeStale};
 use crate::dns::coredns::hosts::HostsConfig;
 use crate::dns::coredns::rewrite;
 use crate::dns::coredns::template::gotmpl::Template as GoTemplate;
@@ -311,7 +312,7 @@ fn setup_block(
             }
             "cache" => {
                 once(&uses)?;
-                cache(file, first, &mut config, &mut note)?;
+                cache(file, first, &keys, &mut config)?;
             }
             "loadbalance" => {
                 once(&uses)?;
@@ -908,57 +909,161 @@ fn forward(
     Ok(())
 }
 
-/// plugin/cache setup.go `cacheParse`.
+/// plugin/cache setup.go `cacheParse` (v1.11.1), with its error messages.
 fn cache(
     file: &str,
     d: &Directive,
+    keys: &[ServerKey],
     config: &mut CoreDnsConfig,
-    note: &mut impl FnMut(usize, String),
 ) -> Result<(), CorefileError> {
     const P: &str = "cache";
-    // Without a TTL: 3600 s for positive answers (maxTTL).
-    let mut ttl = 3600u32;
+    let zones: Vec<Name> = keys.iter().map(|k| k.zone.clone()).collect();
+    let mut c = CacheConfig::new(zones);
     let mut args = d.args.as_slice();
+    // cache [ttl] [zones..]: a first argument that is a number is the TTL.
     if let Some(first) = args.first()
         && let Ok(t) = first.parse::<i64>()
     {
         if t <= 0 {
             return Err(plain(P, format!("cache TTL can not be zero or negative: {t}")));
         }
-        ttl = u32::try_from(t).unwrap_or(u32::MAX);
+        let t = u32::try_from(t).unwrap_or(u32::MAX);
+        c.success.max_ttl = t;
+        c.denial.max_ttl = t;
         args = &args[1..];
     }
+    // OriginsFromArgsOrServerBlock: zones that do not normalise are skipped.
     if !args.is_empty() {
-        note(d.line, "plugin/cache: zones".to_string());
+        c.zones = args.iter().filter_map(|z| parse_zone(z)).collect();
     }
+    let atoi = |t: &str| -> Result<i64, CorefileError> {
+        t.parse::<i64>().map_err(|_| plain(P, format!("strconv.Atoi: parsing \"{t}\": invalid syntax")))
+    };
+    let duration = |t: &str| -> Result<i128, CorefileError> { go_duration(t).map_err(|e| plain(P, e)) };
     for o in d.block.iter().flatten() {
+        let args = &o.args;
+        // Caddy's ArgErr names the last token read.
+        let last = args.last().unwrap_or(&o.name);
         match o.name.as_str() {
             "success" | "denial" => {
-                if o.args.is_empty() {
-                    return Err(arg_err(file, P, o.line, &o.name));
-                }
-                if o.name == "success"
-                    && let Some(t) = o.args.get(1)
-                {
-                    let t: i64 = t
-                        .parse()
-                        .map_err(|_| plain(P, format!("strconv.Atoi: parsing \"{t}\": invalid syntax")))?;
+                let Some(cap) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let class = if o.name == "success" { &mut c.success } else { &mut c.denial };
+                class.capacity = usize::try_from(atoi(cap)?).unwrap_or(0);
+                if let Some(t) = args.get(1) {
+                    let t = atoi(t)?;
                     if t <= 0 {
                         return Err(plain(P, format!("cache TTL can not be zero or negative: {t}")));
                     }
-                    ttl = u32::try_from(t).unwrap_or(u32::MAX);
-                } else {
-                    note(o.line, format!("plugin/cache: {} capacity and TTLs", o.name));
+                    class.max_ttl = u32::try_from(t).unwrap_or(u32::MAX);
+                    if let Some(m) = args.get(2) {
+                        let m = atoi(m)?;
+                        if m < 0 {
+                            return Err(plain(P, format!("cache min TTL can not be negative: {m}")));
+                        }
+                        class.min_ttl = u32::try_from(m).unwrap_or(u32::MAX);
+                    }
                 }
             }
-            "prefetch" | "serve_stale" | "servfail" | "disable" | "keepttl" => {
-                note(o.line, format!("plugin/cache: {}", o.name));
+            "prefetch" => {
+                if args.is_empty() || args.len() > 3 {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                let amount = atoi(&args[0])?;
+                if amount < 0 {
+                    return Err(plain(P, format!("prefetch amount should be positive: {amount}")));
+                }
+                c.prefetch = u32::try_from(amount).unwrap_or(u32::MAX);
+                if let Some(t) = args.get(1) {
+                    c.prefetch_duration = non_negative(duration(t)?);
+                }
+                if let Some(pct) = args.get(2) {
+                    let Some(num) = pct.strip_suffix('%') else {
+                        let x = pct.chars().last().unwrap_or_default();
+                        return Err(plain(
+                            P,
+                            format!("last character of percentage should be `%`, but is: '{x}'"),
+                        ));
+                    };
+                    let num = atoi(num)?;
+                    if !(10..=90).contains(&num) {
+                        return Err(plain(P, format!("percentage should fall in range [10, 90]: {num}")));
+                    }
+                    c.prefetch_percentage = u32::try_from(num).unwrap_or(10);
+                }
             }
-            other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
+            "serve_stale" => {
+                if args.len() > 2 {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                let mut stale = ServeStale { up_to: SimDuration::from_secs(3600), verify: false };
+                if let Some(t) = args.first() {
+                    let t = duration(t)?;
+                    if t < 0 {
+                        return Err(plain(P, "invalid negative duration for serve_stale".to_string()));
+                    }
+                    stale.up_to = non_negative(t);
+                }
+                if let Some(mode) = args.get(1) {
+                    let mode = mode.to_lowercase();
+                    if mode != "immediate" && mode != "verify" {
+                        return Err(plain(P, format!("invalid value for serve_stale refresh mode: {mode}")));
+                    }
+                    stale.verify = mode == "verify";
+                }
+                c.serve_stale = Some(stale);
+            }
+            "servfail" => {
+                if args.len() != 1 {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                let t = duration(&args[0])?;
+                if t < 0 {
+                    return Err(plain(P, "invalid negative ttl for servfail".to_string()));
+                }
+                if t > 300_000_000_000 {
+                    return Err(plain(
+                        P,
+                        "caching SERVFAIL responses over 5 minutes is not permitted".to_string(),
+                    ));
+                }
+                c.servfail = non_negative(t);
+            }
+            "disable" => {
+                let Some(kind) = args.first() else { return Err(arg_err(file, P, o.line, &o.name)) };
+                let mut zones = Vec::new();
+                for z in &args[1..] {
+                    let nz = parse_zone(z).ok_or_else(|| plain(P, format!("invalid disabled zone: {z}")))?;
+                    zones.push(nz);
+                }
+                if zones.is_empty() {
+                    zones.push(Name::root());
+                }
+                match kind.as_str() {
+                    "denial" => c.disable_denial = zones,
+                    "success" => c.disable_success = zones,
+                    _ => {
+                        return Err(plain(
+                            P,
+                            "cache type for disable must be \"success\" or \"denial\"".to_string(),
+                        ));
+                    }
+                }
+            }
+            "keepttl" => {
+                if !args.is_empty() {
+                    return Err(arg_err(file, P, o.line, last));
+                }
+                c.keepttl = true;
+            }
+            _ => return Err(arg_err(file, P, o.line, &o.name)),
         }
     }
-    config.cache = Some(ttl);
+    config.cache = Some(c);
     Ok(())
+}
+
+fn non_negative(nanos: i128) -> SimDuration {
+    SimDuration::from_nanos(u64::try_from(nanos.max(0)).unwrap_or(u64::MAX))
 }
 
 /// plugin/reload setup.go: `reload [INTERVAL] [JITTER]`, default 30 s; the interval must be at
@@ -975,6 +1080,58 @@ fn reload(file: &str, d: &Directive) -> Result<SimDuration, CorefileError> {
         return Err(plain(P, format!("interval value must be greater or equal to 2s, was: {text}")));
     }
     Ok(interval)
+}
+
+/// Go's `time.ParseDuration` with its error messages (`time: missing unit in duration "20"`):
+/// a signed duration in nanoseconds.
+fn go_duration(text: &str) -> Result<i128, String> {
+    let quoted = format!("\"{text}\"");
+    let invalid = || format!("time: invalid duration {quoted}");
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: i128 = 0;
+    let mut rest = rest;
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let number = &rest[..end];
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && frac.is_empty()) || frac.contains('.') {
+            return Err(invalid());
+        }
+        rest = &rest[end..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        if unit.is_empty() {
+            return Err(format!("time: missing unit in duration {quoted}"));
+        }
+        let scale: i128 = match unit {
+            "h" => 3_600_000_000_000,
+            "m" => 60_000_000_000,
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" | "µs" | "μs" => 1_000,
+            "ns" => 1,
+            _ => return Err(format!("time: unknown unit \"{unit}\" in duration {quoted}")),
+        };
+        let n: i128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
+        total += n * scale;
+        let mut s = scale;
+        for d in frac.bytes() {
+            s /= 10;
+            total += i128::from(d - b'0') * s;
+        }
+        rest = &rest[unit_len..];
+    }
+    Ok(if negative { -total } else { total })
 }
 
 /// A Go duration (`time.ParseDuration`): numbers with units, fractions allowed (`30s`, `1m30s`,
@@ -1174,6 +1331,155 @@ mod tests {
         assert_eq!(
             run(". {\n forward . 8.8.8.8 {\n  max_fails -1\n }\n}").unwrap_err().to_string(),
             "plugin/forward: max_fails can't be negative: -1"
+        );
+    }
+
+    fn cache_of(text: &str) -> Result<CacheConfig, String> {
+        run(text).map(|s| s.servers[0].config.cache.clone().unwrap()).map_err(|e| e.to_string())
+    }
+
+    /// plugin/cache setup_test.go `TestSetup`: (ncap, pcap, nttl, minnttl, pttl, minpttl,
+    /// prefetch) after each directive, or the error.
+    #[test]
+    fn cache_setup_as_setup_test_go() {
+        let d = super::super::super::coredns::cache::DEFAULT_CAPACITY;
+        let ok = [
+            ("cache", (d, d, 1800, 5, 3600, 5, 0)),
+            ("cache {\n}", (d, d, 1800, 5, 3600, 5, 0)),
+            ("cache example.nl {\n success 10\n}", (d, 10, 1800, 5, 3600, 5, 0)),
+            ("cache example.nl {\n success 10 1800 30\n}", (d, 10, 1800, 5, 1800, 30, 0)),
+            ("cache example.nl {\n success 10\n denial 10 15\n}", (10, 10, 15, 5, 3600, 5, 0)),
+            ("cache example.nl {\n success 10\n denial 10 15 2\n}", (10, 10, 15, 2, 3600, 5, 0)),
+            ("cache 25 example.nl {\n success 10\n denial 10 15\n}", (10, 10, 15, 5, 25, 5, 0)),
+            ("cache 25 example.nl {\n success 10\n denial 10 15 5\n}", (10, 10, 15, 5, 25, 5, 0)),
+            ("cache aaa example.nl", (d, d, 1800, 5, 3600, 5, 0)),
+            ("cache {\n prefetch 10\n}", (d, d, 1800, 5, 3600, 5, 10)),
+        ];
+        for (text, want) in ok {
+            let c = cache_of(&format!(". {{\n {text}\n}}")).unwrap();
+            let got = (
+                c.denial.capacity,
+                c.success.capacity,
+                c.denial.max_ttl,
+                c.denial.min_ttl,
+                c.success.max_ttl,
+                c.success.min_ttl,
+                c.prefetch,
+            );
+            assert_eq!(got, want, "{text}");
+        }
+        let errs = [
+            (
+                "cache example.nl {\n success\n denial 10 15\n}",
+                "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after 'success'",
+            ),
+            (
+                "cache example.nl {\n success 15\n denial aaa\n}",
+                "plugin/cache: strconv.Atoi: parsing \"aaa\": invalid syntax",
+            ),
+            (
+                "cache example.nl {\n positive 15\n negative aaa\n}",
+                "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after 'positive'",
+            ),
+            ("cache 0 example.nl", "plugin/cache: cache TTL can not be zero or negative: 0"),
+            ("cache -1 example.nl", "plugin/cache: cache TTL can not be zero or negative: -1"),
+            ("cache 1 example.nl {\n prefetch -1\n}", "plugin/cache: prefetch amount should be positive: -1"),
+            ("cache 1 example.nl {\n prefetch 0 blurp\n}", "plugin/cache: time: invalid duration \"blurp\""),
+            ("cache\n cache", "plugin/cache: this plugin can only be used once per Server Block"),
+            ("cache {\n success 10 0\n}", "plugin/cache: cache TTL can not be zero or negative: 0"),
+            ("cache {\n denial 10 5 -1\n}", "plugin/cache: cache min TTL can not be negative: -1"),
+            ("cache {\n prefetch 1 1m 5%\n}", "plugin/cache: percentage should fall in range [10, 90]: 5"),
+            (
+                "cache {\n prefetch 1 1m 50\n}",
+                "plugin/cache: last character of percentage should be `%`, but is: '0'",
+            ),
+            (
+                "cache {\n prefetch 1 1m 50% 4\n}",
+                "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after '4'",
+            ),
+            (
+                "cache {\n keepttl 1\n}",
+                "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after '1'",
+            ),
+        ];
+        for (text, want) in errs {
+            assert_eq!(cache_of(&format!(". {{\n {text}\n}}")).unwrap_err(), want, "{text}");
+        }
+        let c = cache_of(". {\n cache 30 {\n  prefetch 2 10m 20%\n  keepttl\n }\n}").unwrap();
+        assert_eq!(
+            (c.prefetch, c.prefetch_duration, c.prefetch_percentage, c.keepttl),
+            (2, SimDuration::from_secs(600), 20, true)
+        );
+        // The zones: the server block's, or the arguments after the TTL.
+        assert_eq!(cache_of("example.org {\n cache\n}").unwrap().zones[0].to_string(), "example.org.");
+        assert_eq!(cache_of(". {\n cache 10 Example.NET\n}").unwrap().zones[0].to_string(), "example.net.");
+    }
+
+    /// setup_test.go `TestServeStale`, `TestServfail`, `TestDisable`, `TestKeepttl`.
+    #[test]
+    fn cache_setup_of_the_other_options() {
+        let stale = |opt: &str| {
+            cache_of(&format!(". {{\n cache {{\n  {opt}\n }}\n}}"))
+                .map(|c| c.serve_stale.map(|s| (s.up_to, s.verify)))
+        };
+        let h = |n| SimDuration::from_secs(n);
+        assert_eq!(stale("serve_stale"), Ok(Some((h(3600), false))));
+        assert_eq!(stale("serve_stale 20m"), Ok(Some((h(1200), false))));
+        assert_eq!(stale("serve_stale 1h20m"), Ok(Some((h(4800), false))));
+        assert_eq!(stale("serve_stale 0m"), Ok(Some((h(0), false))));
+        assert_eq!(stale("serve_stale 0"), Ok(Some((h(0), false))));
+        assert_eq!(stale("serve_stale 0 verify"), Ok(Some((h(0), true))));
+        assert_eq!(stale("serve_stale 0 immediate"), Ok(Some((h(0), false))));
+        assert_eq!(stale("serve_stale 0 VERIFY"), Ok(Some((h(0), true))));
+        assert_eq!(
+            stale("serve_stale 20").unwrap_err(),
+            "plugin/cache: time: missing unit in duration \"20\""
+        );
+        assert_eq!(
+            stale("serve_stale -20m").unwrap_err(),
+            "plugin/cache: invalid negative duration for serve_stale"
+        );
+        assert_eq!(stale("serve_stale aa").unwrap_err(), "plugin/cache: time: invalid duration \"aa\"");
+        assert_eq!(
+            stale("serve_stale 1m nono").unwrap_err(),
+            "plugin/cache: invalid value for serve_stale refresh mode: nono"
+        );
+        assert_eq!(
+            stale("serve_stale 0 after nono").unwrap_err(),
+            "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after 'nono'"
+        );
+        let opt = |o: &str| cache_of(&format!(". {{\n cache {{\n  {o}\n }}\n}}"));
+        assert_eq!(opt("servfail 0").unwrap().servfail, SimDuration::ZERO);
+        assert_eq!(opt("servfail 30s").unwrap().servfail, h(30));
+        assert_eq!(
+            opt("servfail 1s 1s").unwrap_err(),
+            "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after '1s'"
+        );
+        assert_eq!(opt("servfail 10").unwrap_err(), "plugin/cache: time: missing unit in duration \"10\"");
+        assert_eq!(opt("servfail -1s").unwrap_err(), "plugin/cache: invalid negative ttl for servfail");
+        assert_eq!(
+            opt("servfail 6m").unwrap_err(),
+            "plugin/cache: caching SERVFAIL responses over 5 minutes is not permitted"
+        );
+        let c = opt("disable success").unwrap();
+        assert_eq!(c.disable_success, [Name::root()]);
+        let c = opt("disable denial example.com example.org").unwrap();
+        let zones: Vec<String> = c.disable_denial.iter().map(|z| z.to_string()).collect();
+        assert_eq!(zones, ["example.com.", "example.org."]);
+        assert_eq!(
+            opt("disable").unwrap_err(),
+            "plugin/cache: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after 'disable'"
+        );
+        assert_eq!(
+            opt("disable invalid").unwrap_err(),
+            "plugin/cache: cache type for disable must be \"success\" or \"denial\""
+        );
+        assert!(opt("keepttl").unwrap().keepttl);
+        assert!(
+            run(". {\n cache {\n  serve_stale\n  prefetch 1\n  servfail 1s\n }\n}")
+                .unwrap()
+                .notices
+                .is_empty()
         );
     }
 }
