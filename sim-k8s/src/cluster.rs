@@ -20,6 +20,7 @@
 //! - [`dns_apps`]: CoreDNS's server and forwarder in its pods, and the upstream resolver hosts'.
 //! - [`dns_view`]: API objects as CoreDNS's informers see them.
 //! - [`proxy_view`]: API objects as kube-proxy's informers see them.
+//! - [`probes`]: how the simulated processes answer the kubelet's readiness probes.
 
 pub mod build;
 pub mod command;
@@ -39,6 +40,7 @@ pub mod netstat;
 pub mod ops;
 pub mod ping;
 pub mod pipeline;
+pub mod probes;
 pub mod proxy_view;
 #[cfg(test)]
 mod socket_fixtures;

@@ -126,6 +126,8 @@ pub enum ProbeResult {
     Refused,
     /// The connection was made but no answer came within `timeoutSeconds` (a hung app).
     TimedOut,
+    /// An `httpGet` probe got an answer whose status is not 2xx or 3xx (a failure).
+    HttpStatus(u16),
 }
 
 impl From<bool> for ProbeResult {
@@ -137,6 +139,11 @@ impl From<bool> for ProbeResult {
 
 /// Decides how a readiness probe ends (the lead answers "does the app listen there").
 pub type ProbeHook = Box<dyn FnMut(&ProbeCheck<'_>) -> ProbeResult>;
+
+/// A container of a terminating pod gets its stop signal: how long its process takes to exit,
+/// when the process is one the world runs (CoreDNS's lameduck); `None` leaves it to the image
+/// ([`termination::exit_after_signal`]).
+pub type StopHook = Box<dyn FnMut(&ObjectKey, &Pod, &Container) -> Option<SimDuration>>;
 
 /// Timer collection: every component reports instants it wants to be called again.
 #[derive(Debug, Default)]
@@ -182,6 +189,7 @@ pub struct Controllers {
     pub(crate) managed_endpoints: BTreeSet<ObjectKey>,
     pub(crate) events: events::EventLog,
     pub(crate) probe_hook: Option<ProbeHook>,
+    pub(crate) stop_hook: Option<StopHook>,
     pub(crate) errors: Vec<String>,
     /// Each controller's watch on the change log.
     pub(crate) watches: Watches,
@@ -279,6 +287,7 @@ impl Controllers {
             managed_endpoints: BTreeSet::new(),
             events: events::EventLog::default(),
             probe_hook: None,
+            stop_hook: None,
             errors: Vec::new(),
             watches: Watches::default(),
             kubelet_timers: BTreeSet::new(),
@@ -292,6 +301,11 @@ impl Controllers {
     pub fn set_probe_hook(&mut self, hook: ProbeHook) {
         self.touch();
         self.probe_hook = Some(hook);
+    }
+
+    /// Installs the processes' answer to their stop signal (default: by the image).
+    pub fn set_stop_hook(&mut self, hook: StopHook) {
+        self.stop_hook = Some(hook);
     }
 
     /// Runs every controller until the store stops changing; returns what happened and when

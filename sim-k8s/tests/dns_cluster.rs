@@ -24,6 +24,7 @@ data:
   Corefile: |
     .:53 {
         errors
+        ready
         log
         kubernetes cluster.local in-addr.arpa ip6.arpa {
            pods insecure
@@ -314,5 +315,85 @@ fn busybox_nslookup_follows_the_image_version_and_asks_every_ptr() {
             "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n\n",
             0
         )
+    );
+}
+
+/// A Corefile without `ready`: kubeadm's readiness probe (`GET :8181/ready`) is refused, every
+/// CoreDNS pod turns not ready after `failureThreshold` probes, the kube-dns Service loses its
+/// endpoints and lookups time out. Put back, the pods are ready again at their next probe.
+#[test]
+fn a_corefile_without_ready_fails_the_readiness_probe_and_empties_kube_dns() {
+    let mut c = cluster();
+    let base = std::path::Path::new(".");
+    let no_ready = COREFILE_WITH_LOG.replace("        ready\n", "");
+    apply(&mut c, &no_ready);
+    // The reload check at 10 s, then three refused probes 10 s apart.
+    c.advance(SimDuration::from_secs(50));
+    let pods = c.kubectl_line("get pods -n kube-system -l k8s-app=kube-dns", base);
+    for line in pods.stdout.lines().skip(1) {
+        assert!(line.contains(" 0/1 "), "{}", pods.stdout);
+    }
+    let events = c.kubectl_line("get events -n kube-system", base);
+    assert!(
+        events.stdout.lines().any(|l| l.contains("Unhealthy")
+            && l.contains("Readiness probe failed: Get \"http://10.244.")
+            && l.contains(":8181/ready\": dial tcp 10.244.")
+            && l.ends_with(":8181: connect: connection refused")),
+        "{}",
+        events.stdout
+    );
+    let client = c.resolve_target("pod/client").unwrap();
+    let out = c.exec(&client, "nslookup kubernetes.default.svc.cluster.local");
+    assert_ne!(out.exit_code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("connection timed out; no servers could be reached"), "{}", out.stdout);
+
+    // `ready` on another port: the probe's port is refused still; `health` on 8181 serves only
+    // `/health`, so `/ready` there is a 404.
+    let on_health = COREFILE_WITH_LOG.replace("        ready\n", "        health :8181\n");
+    apply(&mut c, &on_health);
+    c.advance(SimDuration::from_secs(30));
+    let events = c.kubectl_line("get events -n kube-system", base);
+    assert!(
+        events.stdout.contains("Readiness probe failed: HTTP probe failed with statuscode: 404"),
+        "{}",
+        events.stdout
+    );
+
+    apply(&mut c, COREFILE_WITH_LOG);
+    c.advance(SimDuration::from_secs(30));
+    let pods = c.kubectl_line("get pods -n kube-system -l k8s-app=kube-dns", base);
+    for line in pods.stdout.lines().skip(1) {
+        assert!(line.contains(" 1/1 "), "{}", pods.stdout);
+    }
+    let out = c.exec(&client, "nslookup kubernetes.default.svc.cluster.local");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// kubeadm's Corefile has `health { lameduck 5s }`: a deleted CoreDNS pod logs the SIGTERM and
+/// the lameduck, and its process exits 5 s later (the pod stays Terminating until then).
+#[test]
+fn a_deleted_coredns_pod_goes_into_lameduck_for_its_health_plugin_s_duration() {
+    let mut c = cluster();
+    let base = std::path::Path::new(".");
+    let pod = coredns_pods(&c)[0].clone();
+    let out = c.kubectl_line(&format!("delete pod -n kube-system {pod} --wait=false"), base);
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    c.advance(SimDuration::from_secs(4));
+    let log = c.coredns_logs("kube-system", &pod).unwrap();
+    assert_eq!(
+        log[log.len() - 2..],
+        [
+            "[INFO] SIGTERM: Shutting down servers then terminating",
+            "[INFO] plugin/health: Going into lameduck mode for 5s"
+        ]
+    );
+    assert!(
+        c.world().api.get_named(Kind::Pod, "kube-system", &pod).is_some(),
+        "gone before its lameduck ended"
+    );
+    c.advance(SimDuration::from_secs(2));
+    assert!(
+        c.world().api.get_named(Kind::Pod, "kube-system", &pod).is_none(),
+        "still there after its lameduck"
     );
 }

@@ -97,6 +97,8 @@ pub enum NetEvent {
     ConvStart(ConvId),
     /// A conversation timer fires.
     ConvTimer { conv: ConvId, timer: ConvTimer },
+    /// A timer of the application listening on `local` fires ([`Network::wake_app`]).
+    AppWake { host: HostId, proto: crate::socket::SockProto, local: std::net::SocketAddrV4, token: u64 },
 }
 
 /// A bad topology change.
@@ -449,6 +451,21 @@ impl Network {
         id
     }
 
+    /// Wakes the application listening on `host`'s `local` address after `delay`
+    /// ([`crate::socket::Application::wake`], with `token`); nothing happens if no application
+    /// listens there then.
+    pub fn wake_app<E: From<NetEvent>>(
+        &mut self,
+        host: HostId,
+        proto: crate::socket::SockProto,
+        local: std::net::SocketAddrV4,
+        token: u64,
+        delay: SimDuration,
+        sched: &mut Scheduler<E>,
+    ) {
+        sched.schedule_in(delay, E::from(NetEvent::AppWake { host, proto, local, token }));
+    }
+
     /// Sends a hand-made packet from `host`'s stack now (through OUTPUT and POSTROUTING), as a
     /// raw socket would; returns nothing until the event fires, so the packet's id is the next
     /// one issued.
@@ -510,6 +527,7 @@ impl Network {
             }
             NetEvent::ConvStart(c) => self.conv_start(c),
             NetEvent::ConvTimer { conv, timer } => self.conv_timer(conv, timer),
+            NetEvent::AppWake { host, proto, local, token } => self.app_wake(host, proto, local, token),
         }
         for (at, ev) in self.outbox.drain(..) {
             sched.schedule_at(at, E::from(ev));

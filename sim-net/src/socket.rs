@@ -49,6 +49,15 @@ pub trait Application {
     fn upstream_done(&mut self, _ctx: &AppContext<'_>, _token: u64, _outcome: &Outcome) -> AppReply {
         AppReply::Respond(Vec::new())
     }
+
+    /// A timer of the application's own ([`crate::network::Network::wake_app`]) fired: a
+    /// start-up task, a periodic check. It may open conversations of its own
+    /// ([`AppReply::Upstream`], [`AppReply::Also`]), whose ends reach
+    /// [`Application::upstream_done`]; there is no client, so an answer is dropped. The
+    /// default does nothing.
+    fn wake(&mut self, _ctx: &AppContext<'_>, _token: u64) -> AppReply {
+        AppReply::Nothing
+    }
 }
 
 /// What an application does with a request.

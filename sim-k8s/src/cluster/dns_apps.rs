@@ -64,6 +64,8 @@ struct Probe {
     dst: SocketAddrV4,
     id: u16,
     check: crate::dns::coredns::HealthCheck,
+    /// The plugin generation that started it ([`DnsState::plugins`]).
+    plugins: u64,
 }
 
 /// A CoreDNS pod's DNS server (UDP or TCP 53).
@@ -80,6 +82,10 @@ pub(super) struct DnsServerApp {
     /// The stream of the probes' query ids (apart, so that probes leave the ids of forwarded
     /// queries as they were).
     probe_rng: SimRng,
+    /// The `loop` plugins' probes in flight, by token: which plugin of the pod's.
+    loop_probes: std::collections::BTreeMap<u64, usize>,
+    /// The stream of the loop probes' query ids (`dns.Id()`).
+    loop_rng: SimRng,
     next_token: u64,
 }
 
@@ -118,6 +124,7 @@ struct Attempt {
 impl DnsServerApp {
     pub(super) fn new(state: Rc<RefCell<DnsState>>, pod: String, rng: SimRng) -> Self {
         let probe_rng = rng.fork("health_check");
+        let loop_rng = rng.fork("loop");
         DnsServerApp {
             state,
             pod,
@@ -125,8 +132,75 @@ impl DnsServerApp {
             pending: Default::default(),
             probes: Default::default(),
             probe_rng,
+            loop_probes: Default::default(),
+            loop_rng,
             next_token: 0,
         }
+    }
+
+    /// Whether the pod's CoreDNS process has exited.
+    fn dead(&self) -> bool {
+        self.state.borrow().dead.contains(&self.pod)
+    }
+
+    /// plugin/loop's start-up exchange for the pod's plugin `i`: `HINFO qname` to `:PORT`
+    /// (the pod's own loopback), 2 s to answer.
+    fn loop_probe(&mut self, i: usize) -> Option<UpstreamRequest> {
+        let id = self.loop_rng.below(0, 1 << 16) as u16;
+        let (query, port) = {
+            let state = self.state.borrow();
+            let l = state.loops.get(&self.pod)?.get(i)?;
+            (l.query(id), l.port)
+        };
+        let token = self.next_token;
+        self.next_token += 1;
+        self.loop_probes.insert(token, i);
+        Some(UpstreamRequest {
+            proto: SockProto::Udp,
+            dst: SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port),
+            request: query.encode(),
+            timeout: crate::dns::coredns::loop_detect::EXCHANGE_TIMEOUT,
+            token,
+        })
+    }
+
+    /// A loop probe ended: answered, the plugin goes off soon; not, it is tried again.
+    fn loop_probe_done(&mut self, i: usize, outcome: &Outcome, now: SimTime) -> AppReply {
+        let answered =
+            matches!(outcome, Outcome::Completed { response } if Message::decode(response).is_ok());
+        let retry = {
+            let mut state = self.state.borrow_mut();
+            let Some(l) = state.loops.get_mut(&self.pod).and_then(|v| v.get_mut(i)) else {
+                return AppReply::Nothing;
+            };
+            if answered {
+                l.answered(now);
+                None
+            } else {
+                l.failed(now)
+            }
+        };
+        match retry.and_then(|after| self.loop_probe(i).map(|p| (after, p))) {
+            Some(side) => AppReply::Also { side: vec![side], then: Box::new(AppReply::Nothing) },
+            None => AppReply::Nothing,
+        }
+    }
+
+    /// plugin/loop's `ServeDNS` for every plugin of the pod: true when this query is the
+    /// qname's third, and the process has exited (`log.Fatalf`).
+    fn loop_fatal(&mut self, ctx: &AppContext<'_>, message: &[u8]) -> bool {
+        let Ok(m) = Message::decode(message) else { return false };
+        let Some(q) = m.questions.first() else { return false };
+        let mut state = self.state.borrow_mut();
+        let Some(loops) = state.loops.get_mut(&self.pod) else { return false };
+        let remote = ctx.peer.to_string();
+        let Some(fatal) = loops.iter_mut().find_map(|l| l.observe(&q.name, q.qtype, &remote, ctx.now)) else {
+            return false;
+        };
+        state.process.log(&self.pod, fatal);
+        state.exited.push((self.pod.clone(), ctx.now));
+        state.dead.insert(self.pod.clone());
+        true
     }
 
     fn serve(&mut self, ctx: &AppContext<'_>, transport: Transport, message: &[u8]) -> Option<Serving> {
@@ -300,7 +374,8 @@ impl DnsServerApp {
         ping.header.flags.rd = check.recursion_desired;
         let token = self.next_token;
         self.next_token += 1;
-        self.probes.insert(token, Probe { dst, id, check });
+        let plugins = self.state.borrow().plugins;
+        self.probes.insert(token, Probe { dst, id, check, plugins });
         UpstreamRequest {
             proto: SockProto::Udp,
             dst,
@@ -320,6 +395,10 @@ impl DnsServerApp {
         let _ = probe.id;
         {
             let mut state = self.state.borrow_mut();
+            if state.plugins != probe.plugins {
+                // A reload stopped the health checker that sent it.
+                return AppReply::Nothing;
+            }
             let h = state.health.entry((self.pod.clone(), probe.dst)).or_default();
             if answered {
                 h.fails = 0;
@@ -355,6 +434,9 @@ impl Application for DnsServerApp {
     }
 
     fn handle(&mut self, ctx: &AppContext<'_>, request: &[u8]) -> AppReply {
+        if self.dead() {
+            return AppReply::Nothing;
+        }
         let transport = transport_of(ctx);
         // DNS over TCP: each message behind its 2-byte length (RFC 1035 §4.2.2); a client may
         // write several queries on one connection (glibc's send_vc writes A and AAAA).
@@ -365,6 +447,9 @@ impl Application for DnsServerApp {
         let mut parts = Vec::new();
         let mut refreshes = Vec::new();
         for m in messages {
+            if self.loop_fatal(ctx, m) {
+                return AppReply::Nothing;
+            }
             match self.serve(ctx, transport, m) {
                 Some(Serving::Reply(bytes)) => parts.push(Part::Ready(bytes)),
                 Some(Serving::Forward(job)) => parts.push(Part::Job(job)),
@@ -393,6 +478,12 @@ impl Application for DnsServerApp {
     }
 
     fn upstream_done(&mut self, ctx: &AppContext<'_>, token: u64, outcome: &Outcome) -> AppReply {
+        if self.dead() {
+            return AppReply::Nothing;
+        }
+        if let Some(i) = self.loop_probes.remove(&token) {
+            return self.loop_probe_done(i, outcome, ctx.now);
+        }
         if let Some(probe) = self.probes.remove(&token) {
             return self.probe_done(probe, outcome);
         }
@@ -400,6 +491,27 @@ impl Application for DnsServerApp {
         let background = w.background;
         let reply = self.upstream_answer(ctx, w, outcome);
         if background { detach(reply) } else { reply }
+    }
+
+    fn wake(&mut self, _ctx: &AppContext<'_>, _token: u64) -> AppReply {
+        if self.dead() { AppReply::Nothing } else { self.start_loops() }
+    }
+}
+
+impl DnsServerApp {
+    /// The world's wake-up at the process's start or reload: every `loop` plugin sends its
+    /// first probe.
+    fn start_loops(&mut self) -> AppReply {
+        // The previous instance's probes end unheard.
+        self.loop_probes.clear();
+        let n = self.state.borrow().loops.get(&self.pod).map_or(0, Vec::len);
+        let side: Vec<_> =
+            (0..n).filter_map(|i| self.loop_probe(i)).map(|p| (SimDuration::ZERO, p)).collect();
+        if side.is_empty() {
+            AppReply::Nothing
+        } else {
+            AppReply::Also { side, then: Box::new(AppReply::Nothing) }
+        }
     }
 }
 

@@ -308,8 +308,7 @@ impl Cluster {
                 }
                 if first {
                     // From now on the kubelet's probes ask whether the app answers.
-                    let hung_apps = w.hung.clone();
-                    w.controllers.set_probe_hook(Box::new(move |chk| hung_apps.borrow().probe(chk)));
+                    w.answer_probes();
                 }
                 self.kick();
                 let what = if *hung {

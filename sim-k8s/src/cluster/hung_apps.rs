@@ -8,7 +8,7 @@
 //! which the kernel still makes: it goes on succeeding, and the hung pod stays in the Service.
 //! An `exec` probe runs another process, which does not hang with the server: it succeeds too.
 //!
-//! The probe hook ([`crate::controllers::ProbeHook`]) that asks this is installed on the
+//! The probe hook ([`super::probes`]) that asks this is installed on the
 //! cluster's controllers at the first hang only, so clusters that never hang a pod probe as
 //! before (every probe succeeds).
 //!

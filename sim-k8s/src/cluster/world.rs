@@ -168,6 +168,20 @@ pub struct DnsState {
     pub health: BTreeMap<(String, std::net::SocketAddrV4), super::dns_apps::UpstreamHealth>,
     /// Each CoreDNS pod's queries being forwarded now, by pod and forward directive (FROM).
     pub in_flight: BTreeMap<(String, crate::dns::name::Name), u32>,
+    /// Each CoreDNS pod's `loop` plugins since its process last started or reloaded (one per
+    /// server block on port 53 that has one).
+    pub loops: BTreeMap<String, Vec<crate::dns::coredns::loop_detect::LoopDetect>>,
+    /// CoreDNS processes that exited (`log.Fatal`) and when, for the kubelet to learn of.
+    pub exited: Vec<(String, SimTime)>,
+    /// CoreDNS pods whose process is not running (it exited and has not started again).
+    pub dead: std::collections::BTreeSet<String>,
+    /// The restart count of each CoreDNS pod's container whose process started last.
+    pub incarnation: BTreeMap<String, i64>,
+    /// Loop plugins started so far (each draws its names from a stream of its own).
+    loop_starts: u64,
+    /// The plugin instances' generation: a reload sets every plugin up anew, and what the old
+    /// ones had running (forward's health checks) stops.
+    pub plugins: u64,
 }
 
 impl DnsState {
@@ -180,7 +194,43 @@ impl DnsState {
             round_robin: BTreeMap::new(),
             health: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            loops: BTreeMap::new(),
+            exited: Vec::new(),
+            dead: Default::default(),
+            incarnation: BTreeMap::new(),
+            loop_starts: 0,
+            plugins: 0,
         }
+    }
+
+    /// The `loop` plugins of `pod`'s process, (re)started at `now` with names from `rng`'s
+    /// fork: true when there is one to probe.
+    pub fn start_loops(&mut self, pod: &str, rng: &SimRng, now: SimTime) -> bool {
+        use crate::dns::corefile::setup::ServerTransport;
+        let mut loops = Vec::new();
+        // Without simulated upstreams `forward` answers inside the process: no query of the
+        // probe's can come back, and the probe is not sent.
+        let live = self.process.base.node_nameservers.is_some();
+        if let Some(setup) = self.process.setup().filter(|_| live) {
+            for server in setup.servers.iter().filter(|s| s.loop_detect) {
+                let Some(key) = server.keys.first() else { continue };
+                // Only port 53 is served in the pods.
+                if key.transport != ServerTransport::Dns || key.port != 53 {
+                    continue;
+                }
+                self.loop_starts += 1;
+                let mut r = rng.fork(&format!("coredns/{pod}/loop/{}", self.loop_starts));
+                loops.push(crate::dns::coredns::loop_detect::LoopDetect::new(
+                    key.zone.clone(),
+                    key.port,
+                    &mut r,
+                    now,
+                ));
+            }
+        }
+        let any = !loops.is_empty();
+        self.loops.insert(pod.to_string(), loops);
+        any
     }
 }
 
@@ -267,6 +317,15 @@ pub struct ClusterWorld {
     /// Pods whose server process hangs (`fault: hang pod/NAME`), shared with the kubelet's
     /// probe hook.
     pub hung: Rc<RefCell<super::hung_apps::HungApps>>,
+    /// The kubelet's probes are answered by the processes ([`super::probes`]), not all
+    /// succeeding; and whether the controllers have run since that began.
+    probes_answered: bool,
+    probes_reconciled: bool,
+    /// CoreDNS pods whose process started (or restarted) since the last look: their `loop`
+    /// plugins probe.
+    coredns_starting: Vec<String>,
+    /// The Corefile generation CoreDNS's processes were last seen running.
+    coredns_generation: u64,
 }
 
 /// The host name of a pod's namespace.
@@ -373,6 +432,15 @@ impl ClusterWorld {
         dns: Rc<RefCell<DnsState>>,
         rng: SimRng,
     ) -> Self {
+        let mut controllers = controllers;
+        // CoreDNS answers SIGTERM by its Corefile: `health`'s lameduck, then exit.
+        let stopping = dns.clone();
+        controllers.set_stop_hook(Box::new(move |key, pod, ctr| {
+            (super::probes::is_coredns(pod) && ctr.image.contains("coredns")).then(|| {
+                let pod = pod_key(&key.namespace, &key.name);
+                stopping.borrow_mut().process.stop_signal(&pod) + crate::controllers::termination::PROMPT_EXIT
+            })
+        }));
         let node_names = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
         let lb_config = config.lb_health.clone();
         let ingress =
@@ -406,7 +474,22 @@ impl ClusterWorld {
             eager_rules: false,
             lb: super::lb_health::LbHealth { config: lb_config, ..Default::default() },
             hung: Rc::default(),
+            probes_answered: false,
+            probes_reconciled: true,
+            coredns_starting: Vec::new(),
+            coredns_generation: 0,
         }
+    }
+
+    /// From now on the kubelet's readiness probes ask the simulated processes (a hung app, a
+    /// CoreDNS without `ready`) instead of all succeeding ([`super::probes`]).
+    pub fn answer_probes(&mut self) {
+        if std::mem::replace(&mut self.probes_answered, true) {
+            return;
+        }
+        self.probes_reconciled = false;
+        let answers = super::probes::ProbeAnswers { hung: self.hung.clone(), dns: self.dns.clone() };
+        self.controllers.set_probe_hook(Box::new(move |chk| answers.probe(chk)));
     }
 
     /// True while a reconcile is scheduled.
@@ -447,7 +530,15 @@ impl ClusterWorld {
                     crate::ingress::view::refresh(&mut self.ingress.borrow_mut(), &self.api, now);
                 }
                 self.dns.borrow_mut().process.tick(now);
-                self.net.handle(now, e, sched)
+                let reloaded = self.dns.borrow().process.generation() != self.coredns_generation;
+                if reloaded {
+                    // The reload's fresh plugins before the packet that might ask them.
+                    self.coredns_processes(now, sched);
+                }
+                self.net.handle(now, e, sched);
+                if !self.dns.borrow().exited.is_empty() {
+                    self.coredns_processes(now, sched);
+                }
             }
             ClusterEvent::Reconcile => {
                 self.reconcile_at = None;
@@ -558,6 +649,11 @@ impl ClusterWorld {
         self.api.compact_changes(self.seen_seq.min(self.controllers.log_read_upto()));
         if corefile_changed {
             self.corefile_written(now);
+            // The reload plugin's check that will see it.
+            let due = self.dns.borrow().process.reload_due();
+            if let Some(t) = due {
+                self.schedule_reconcile(t, sched);
+            }
         }
         if proxy_relevant {
             self.proxy_seq = self.seen_seq;
@@ -577,6 +673,72 @@ impl ClusterWorld {
         {
             self.schedule_reconcile(t, sched);
         }
+        self.coredns_processes(now, sched);
+        if !std::mem::replace(&mut self.probes_reconciled, true) {
+            // The probe hook came after this pass's controllers: the kubelet probes again.
+            self.schedule_reconcile(now, sched);
+        }
+    }
+
+    /// CoreDNS's processes since the last look: a Corefile loaded (every running process
+    /// starts its plugins again), processes started (their `loop` plugins probe, through the
+    /// pod's loopback) and processes that exited (the kubelet sees the container exit 1 and
+    /// restarts it after its back-off).
+    fn coredns_processes(&mut self, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let generation = {
+            let mut dns = self.dns.borrow_mut();
+            dns.process.tick(now);
+            dns.process.generation()
+        };
+        if generation != self.coredns_generation {
+            self.coredns_generation = generation;
+            // A reload sets every plugin up anew: empty caches, forward's fresh health state
+            // and round-robin position (caddy's restart of the instance).
+            {
+                let mut dns = self.dns.borrow_mut();
+                dns.caches.clear();
+                dns.health.clear();
+                dns.round_robin.clear();
+                dns.plugins += 1;
+            }
+            let dns = self.dns.borrow();
+            let running = dns.process.pods().filter(|p| !dns.dead.contains(*p) && self.pods.contains_key(*p));
+            let running: Vec<String> = running.map(str::to_string).collect();
+            drop(dns);
+            self.coredns_starting.extend(running);
+        }
+        for pod in std::mem::take(&mut self.coredns_starting) {
+            let Some(host) = self.pods.get(&pod).map(|p| p.host) else { continue };
+            if self.dns.borrow_mut().start_loops(&pod, &self.rng, now) {
+                let dns = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
+                self.net.wake_app(host, SockProto::Udp, dns, 0, SimDuration::ZERO, sched);
+            }
+        }
+        let exited = std::mem::take(&mut self.dns.borrow_mut().exited);
+        for (pod, at) in exited {
+            let Some((ns, name)) = pod.split_once('/') else { continue };
+            let key = crate::api::ObjectKey::new(Kind::Pod, ns, name);
+            self.controllers.container_exited(&self.api, &key, None, 1, at);
+            self.schedule_reconcile(now, sched);
+        }
+    }
+
+    /// A CoreDNS pod's container runs a process netsim has not started yet (its first start,
+    /// or a restart after an exit): the process starts, and a restarted one opens a new log.
+    fn coredns_container_running(&mut self, key: &str, restart_count: Option<i64>) {
+        let Some(restart_count) = restart_count else { return };
+        let mut dns = self.dns.borrow_mut();
+        let before = dns.incarnation.insert(key.to_string(), restart_count);
+        if before == Some(restart_count) {
+            return;
+        }
+        if before.is_some() {
+            dns.process.pod_restarted(key);
+            dns.caches.remove(key);
+        }
+        dns.dead.remove(key);
+        drop(dns);
+        self.coredns_starting.push(key.to_string());
     }
 
     /// Asks node `i`'s kube-proxy to sync (its runner decides when).
@@ -896,6 +1058,11 @@ impl ClusterWorld {
             .and_then(Object::as_config_map)
             .and_then(|cm| cm.data.get("Corefile").cloned());
         self.dns.borrow_mut().process.corefile_written(now, text);
+        // A Corefile that drops `ready` or moves it fails kubeadm's probe: from now on the
+        // probes ask the process.
+        if !self.dns.borrow().process.answers_kubeadm_probe() {
+            self.answer_probes();
+        }
     }
 
     /// Rebuilds CoreDNS's view from the API.
@@ -926,6 +1093,10 @@ impl ClusterWorld {
                 continue;
             };
             if self.pods.get(&key).is_some_and(|rt| rt.uid == pod.metadata.uid && rt.ip == ip) {
+                if super::probes::is_coredns(pod) {
+                    let running = super::probes::running_container(pod);
+                    self.coredns_container_running(&key, running);
+                }
                 continue;
             }
             // Held shared with the store across the wiring, not copied.
@@ -936,7 +1107,10 @@ impl ClusterWorld {
             if self.pods.contains_key(&key) {
                 self.unwire(&key);
             }
-            self.wire(pod, key, node, ip, now);
+            self.wire(pod, key.clone(), node, ip, now);
+            if super::probes::is_coredns(pod) {
+                self.coredns_container_running(&key, super::probes::running_container(pod));
+            }
         }
         // In wiring order, as a scan of the running pods would find them.
         gone.sort_by_key(|k| self.pods.get_index_of(k));
@@ -983,8 +1157,10 @@ impl ClusterWorld {
         };
         let hostname =
             if pod.spec.hostname.is_empty() { pod.metadata.name.clone() } else { pod.spec.hostname.clone() };
-        let is_dns = pod.metadata.labels.get("k8s-app").is_some_and(|v| v == "kube-dns")
-            || pod.spec.containers.iter().any(|c| c.image.contains("coredns"));
+        let is_dns = super::probes::is_coredns(pod);
+        if is_dns && !super::probes::coredns_probes_as_kubeadm(pod) {
+            self.answer_probes();
+        }
         if let Ok(h) = self.net.host_mut(host) {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);

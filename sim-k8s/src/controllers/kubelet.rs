@@ -294,7 +294,13 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
             // then the kubelet deletes the pod object, as its status manager does once
             // nothing runs.
             let stopped = match c.pods.get_mut(&key) {
-                Some(rt) => *rt.stops_at.get_or_insert_with(|| now.saturating_add(stop_after(pod, grace))),
+                Some(rt) => *rt.stops_at.get_or_insert_with(|| {
+                    let stop_hook = &mut c.stop_hook;
+                    let after = stop_after(pod, grace, |ctr| {
+                        stop_hook.as_mut().and_then(|h| h(&key, pod, ctr)).map(Some)
+                    });
+                    now.saturating_add(after)
+                }),
                 None => now,
             }
             .min(deadline);
@@ -500,7 +506,10 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                     _ => String::from("<none>"),
                 };
                 let timed_out = result == ProbeResult::TimedOut;
-                let msg = if let Some(h) = &probe.http_get {
+                let msg = if let ProbeResult::HttpStatus(code) = result {
+                    // pkg/probe/http: the server answered, with a failing status.
+                    format!("Readiness probe failed: HTTP probe failed with statuscode: {code}")
+                } else if let Some(h) = &probe.http_get {
                     let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
                     let why = if timed_out {
                         "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"

@@ -91,14 +91,19 @@ pub fn exit_after_signal(c: &Container) -> Option<SimDuration> {
 }
 
 /// How long after the deletion every container of `pod` has stopped, given the grace period:
-/// the slowest container's hook plus its exit, each cut off at `grace` by SIGKILL.
-pub fn stop_after(pod: &Pod, grace: SimDuration) -> SimDuration {
+/// the slowest container's hook plus its exit, each cut off at `grace` by SIGKILL. `exit`
+/// may say how a container's process answers the signal (`Some`), else its image decides.
+pub fn stop_after(
+    pod: &Pod,
+    grace: SimDuration,
+    mut exit: impl FnMut(&Container) -> Option<Option<SimDuration>>,
+) -> SimDuration {
     pod.spec
         .containers
         .iter()
         .map(|c| {
             let hook = pre_stop(c);
-            match exit_after_signal(c) {
+            match exit(c).unwrap_or_else(|| exit_after_signal(c)) {
                 Some(exit) => (hook + exit).min(grace),
                 None => grace,
             }
@@ -134,9 +139,9 @@ mod tests {
         assert_eq!(exit_after_signal(&container("busybox", None)), None);
         let mut pod = Pod::default();
         std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked.clone()].into();
-        assert_eq!(stop_after(&pod, grace), SimDuration::from_secs(5) + PROMPT_EXIT);
-        assert_eq!(stop_after(&pod, SimDuration::from_secs(2)), SimDuration::from_secs(2));
+        assert_eq!(stop_after(&pod, grace, |_| None), SimDuration::from_secs(5) + PROMPT_EXIT);
+        assert_eq!(stop_after(&pod, SimDuration::from_secs(2), |_| None), SimDuration::from_secs(2));
         std::sync::Arc::make_mut(&mut pod.spec).containers = vec![hooked, container("busybox", None)].into();
-        assert_eq!(stop_after(&pod, grace), grace, "sleep as PID 1 waits for SIGKILL");
+        assert_eq!(stop_after(&pod, grace, |_| None), grace, "sleep as PID 1 waits for SIGKILL");
     }
 }

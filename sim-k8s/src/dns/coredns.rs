@@ -17,6 +17,7 @@
 pub mod autopath;
 pub mod cache;
 pub mod hosts;
+pub mod loop_detect;
 pub mod rewrite;
 pub mod template;
 

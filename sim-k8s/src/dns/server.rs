@@ -7,10 +7,12 @@
 //! check (every interval from start; plugin/reload's jitter and the kubelet's ConfigMap volume
 //! sync delay are not modelled); without `reload` an edit waits for a restart. A Corefile that
 //! does not load keeps the old configuration running and logs `[ERROR] Restart failed: …` (a
-//! bad Corefile at start leaves CoreDNS answering nothing; its CrashLoopBackOff is not
-//! modelled). The log keeps, per CoreDNS pod, the lines `kubectl logs` would show: the start
-//! banner, reloads, `log` plugin lines in CoreDNS's default format, and a `[WARNING] netsim:`
-//! line for each part of the Corefile that is accepted but not simulated.
+//! bad Corefile at start leaves CoreDNS answering nothing; kubeadm's always runs first). The
+//! log keeps, per CoreDNS pod, the lines `kubectl logs` would show: the start banner, reloads,
+//! `log` plugin lines in CoreDNS's default format, SIGTERM and the `health` plugin's lameduck
+//! ([`CoreDnsProcess::stop_signal`]), the `loop` plugin's `[FATAL]`, and a `[WARNING] netsim:`
+//! line for each part of the Corefile that is accepted but not simulated. A container that
+//! restarts opens a new log ([`CoreDnsProcess::pod_restarted`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
@@ -47,6 +49,36 @@ fn seconds(d: SimDuration) -> String {
     format!("{whole}.{}s", digits.trim_end_matches('0'))
 }
 
+/// Go's `time.Duration.String`: `500ms`, `5s`, `1m30s`, `1h0m0s`, `1.5µs`.
+fn go_duration(d: SimDuration) -> String {
+    fn scaled(v: u128, unit: u128, suffix: &str) -> String {
+        let (whole, frac) = (v / unit, v % unit);
+        if frac == 0 {
+            return format!("{whole}{suffix}");
+        }
+        let width = unit.ilog10() as usize;
+        let digits = format!("{frac:0width$}");
+        format!("{whole}.{}{suffix}", digits.trim_end_matches('0'))
+    }
+    let ns = u128::from(d.as_nanos());
+    const SEC: u128 = 1_000_000_000;
+    match ns {
+        0 => "0s".to_string(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => scaled(n, 1_000, "µs"),
+        n if n < SEC => scaled(n, 1_000_000, "ms"),
+        n => {
+            let (h, m) = (n / (3600 * SEC), n / (60 * SEC) % 60);
+            let s = scaled(n % (60 * SEC), SEC, "s");
+            match (h, m) {
+                (0, 0) => s,
+                (0, m) => format!("{m}m{s}"),
+                (h, m) => format!("{h}h{m}m{s}"),
+            }
+        }
+    }
+}
+
 /// kubeadm's Corefile for a cluster domain.
 pub fn kubeadm_corefile(cluster_domain: &str) -> String {
     KUBEADM_COREFILE.replace("cluster.local", cluster_domain)
@@ -67,6 +99,8 @@ pub struct CoreDnsProcess {
     started: SimTime,
     /// Log lines per CoreDNS pod (`namespace/name`), in order.
     logs: BTreeMap<String, Vec<String>>,
+    /// How many Corefiles have loaded (each load runs every plugin's start-up again).
+    generation: u64,
 }
 
 impl CoreDnsProcess {
@@ -81,6 +115,7 @@ impl CoreDnsProcess {
             pending: None,
             started: SimTime::ZERO,
             logs: BTreeMap::new(),
+            generation: 0,
         }
     }
 
@@ -104,6 +139,45 @@ impl CoreDnsProcess {
         self.logs.keys().map(String::as_str)
     }
 
+    /// How many Corefiles have loaded since the start (a reload that fails does not count).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When the `reload` plugin's next check will load the Corefile written to the ConfigMap
+    /// (`None`: nothing is waiting, or no `reload`).
+    pub fn reload_due(&self) -> Option<SimTime> {
+        let (written, _) = self.pending.as_ref()?;
+        let interval = self.running.as_ref().ok()?.reload?;
+        let step = interval.as_nanos().max(1);
+        let checks_before = written.saturating_since(self.started).as_nanos() / step;
+        Some(self.started + SimDuration::from_nanos((checks_before + 1).saturating_mul(step)))
+    }
+
+    /// Whether kubeadm's readiness probe (`GET :8181/ready`) is answered 200 by the Corefile
+    /// running and by the one waiting to load (one that will not load leaves the running one).
+    pub fn answers_kubeadm_probe(&self) -> bool {
+        let ok = |s: &CorefileSetup| s.http_status(8181, "/ready") == Some(200);
+        self.running.as_ref().is_ok_and(ok)
+            && self.pending.as_ref().is_none_or(|(_, text)| load(text, &self.base).map_or(true, |s| ok(&s)))
+    }
+
+    /// Appends a line to a CoreDNS pod's log.
+    pub fn log(&mut self, pod: &str, line: String) {
+        self.logs.entry(pod.to_string()).or_default().push(line);
+    }
+
+    /// A CoreDNS pod's container started again (after an exit): the new process reads the
+    /// Corefile as the ConfigMap has it now (the others load it too: CoreDNS processes share
+    /// one configuration here), and `kubectl logs` shows the new container's log, which opens
+    /// with the banner.
+    pub fn pod_restarted(&mut self, pod: &str) {
+        if let Some((_, text)) = self.pending.take() {
+            self.reload(text);
+        }
+        self.pod_started(pod);
+    }
+
     /// A CoreDNS pod started: its banner (or its load error) opens its log.
     pub fn pod_started(&mut self, pod: &str) {
         let lines = match &self.running {
@@ -111,6 +185,23 @@ impl CoreDnsProcess {
             Err(e) => vec![format!("Error: {e}")],
         };
         self.logs.insert(pod.to_string(), lines);
+    }
+
+    /// The pod's CoreDNS got SIGTERM (its pod is deleted): Caddy shuts the servers down, each
+    /// `health` server first sleeping its lameduck, while the DNS servers go on answering.
+    /// Returns how long that takes (the process exits then); logs what CoreDNS logs.
+    pub fn stop_signal(&mut self, pod: &str) -> SimDuration {
+        let Some(log) = self.logs.get_mut(pod) else { return SimDuration::ZERO };
+        // caddy's sigtrap_posix.go, then plugin/health's OnFinalShutdown.
+        log.push("[INFO] SIGTERM: Shutting down servers then terminating".to_string());
+        let Ok(setup) = &self.running else { return SimDuration::ZERO };
+        for h in setup.health.iter().filter(|h| h.lameduck > SimDuration::ZERO) {
+            log.push(format!(
+                "[INFO] plugin/health: Going into lameduck mode for {}",
+                go_duration(h.lameduck)
+            ));
+        }
+        setup.lameduck()
     }
 
     /// The ConfigMap's Corefile changed (or the ConfigMap went: kubeadm's is not restored, the
@@ -125,12 +216,8 @@ impl CoreDnsProcess {
 
     /// Runs the `reload` plugin's checks that fall at or before `now`.
     pub fn tick(&mut self, now: SimTime) {
-        let Some((written, _)) = &self.pending else { return };
-        let Some(interval) = self.running.as_ref().ok().and_then(|s| s.reload) else { return };
-        let step = interval.as_nanos().max(1);
         // Checks run every interval from start; the first one after the write sees it.
-        let checks_before = written.saturating_since(self.started).as_nanos() / step;
-        let due = self.started + SimDuration::from_nanos((checks_before + 1).saturating_mul(step));
+        let Some(due) = self.reload_due() else { return };
         if now < due {
             return;
         }
@@ -147,6 +234,7 @@ impl CoreDnsProcess {
                 lines.push("[INFO] Reloading complete".to_string());
                 self.corefile = text;
                 self.running = Ok(s);
+                self.generation += 1;
             }
             Err(e) => lines.push(format!("[ERROR] Restart failed: {e}")),
         }
@@ -759,6 +847,18 @@ fn log_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_as_go_prints_them() {
+        let ms = SimDuration::from_millis;
+        assert_eq!(go_duration(SimDuration::ZERO), "0s");
+        assert_eq!(go_duration(SimDuration::from_nanos(1_500)), "1.5µs");
+        assert_eq!(go_duration(ms(500)), "500ms");
+        assert_eq!(go_duration(ms(5_000)), "5s");
+        assert_eq!(go_duration(ms(1_250)), "1.25s");
+        assert_eq!(go_duration(ms(90_000)), "1m30s");
+        assert_eq!(go_duration(ms(3_600_000)), "1h0m0s");
+    }
     use crate::dns::view::DnsService;
 
     fn view() -> ClusterDnsView {

@@ -916,6 +916,37 @@ impl Network {
         self.schedule(delay, NetEvent::ConvStart(up));
     }
 
+    /// An application's own timer fired: its conversations start as background ones (there
+    /// is no client to answer).
+    pub(super) fn app_wake(&mut self, h: HostId, proto: SockProto, local: SocketAddrV4, token: u64) {
+        let now = self.now;
+        let Some(host) = self.hosts.get_mut(h.0 as usize) else { return };
+        let Some(listener) = host.sockets.find_listener(proto, local) else { return };
+        let name = host.name.clone();
+        let ctx = AppContext { local, peer: local, host: &name, proto: proto.protocol(), now };
+        let Some(l) = host.sockets.listener_mut(listener) else { return };
+        let reply = l.app.wake(&ctx, token);
+        let pending = PendingUpstream {
+            proto: proto.protocol(),
+            host: h,
+            listener,
+            local,
+            peer: local,
+            client_conv: None,
+            token,
+            detached: true,
+        };
+        match reply {
+            AppReply::Upstream(request) => self.open_upstream(pending, request, SimDuration::ZERO),
+            AppReply::Also { side, .. } => {
+                for (delay, request) in side {
+                    self.open_upstream(pending, request, delay);
+                }
+            }
+            AppReply::Respond(_) | AppReply::Later { .. } | AppReply::Nothing => {}
+        }
+    }
+
     /// The upstream connection of a waiting proxy ended: the application decides what next.
     fn resume_proxy(&mut self, pending: PendingUpstream, outcome: &Outcome) {
         let now = self.now;

@@ -9,9 +9,11 @@
 //! `fallthrough [ZONES]`, `ignore empty_service`, `noendpoints`, `labels`), `forward` (its FROM
 //! zone, TO list, `policy`, `force_tcp`, `prefer_udp`, `max_fails`, `health_check`),
 //! `cache` (every option), `loadbalance`, `log`, `errors`, `hosts` (inline entries), `rewrite`
-//! (name rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world).
+//! (name rules), `autopath @kubernetes`, `template`, `reload` (its interval, read by the world),
+//! `health` (its address and `lameduck`, [`HealthServer`]), `ready` (its address) and `loop`
+//! ([`Server::loop_detect`]).
 //! Everything else that CoreDNS accepts is accepted and named in a [`Notice`] as not simulated
-//! (`prometheus`, `health`, `ready`, `loop`, forward's `expire`, …), never dropped silently; so
+//! (`prometheus`, forward's `expire`, …), never dropped silently; so
 //! is what CoreDNS accepts and then does nothing with (`autopath @kubernetes` without `pods
 //! verified`).
 
@@ -119,6 +121,19 @@ pub struct Server {
     pub chain: Vec<String>,
     /// The settings the simulated plugins give.
     pub config: CoreDnsConfig,
+    /// The `loop` plugin is in this block: at start-up it sends `HINFO` queries for a random
+    /// name to the block's address and halts the process when one comes back a third time.
+    pub loop_detect: bool,
+}
+
+/// One `health [ADDRESS] { lameduck DURATION }` (plugin/health): an HTTP server answering
+/// `/health` with 200 OK, and the time the process keeps serving after SIGTERM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthServer {
+    /// The listen address as written (`:8080` when none is).
+    pub addr: String,
+    /// `lameduck`: how long `OnFinalShutdown` sleeps before the servers stop.
+    pub lameduck: SimDuration,
 }
 
 /// Every server of a Corefile, and what in it is not simulated.
@@ -130,27 +145,78 @@ pub struct CorefileSetup {
     pub notices: Vec<Notice>,
     /// The `reload` plugin's check interval (`None` without `reload`: edits need a restart).
     pub reload: Option<SimDuration>,
+    /// Every `health` directive, in Corefile order.
+    pub health: Vec<HealthServer>,
+    /// The `ready` plugin's listen addresses (one HTTP server per distinct address, as
+    /// plugin/ready's `uniqAddr`), in Corefile order.
+    pub ready: Vec<String>,
 }
 
 impl CorefileSetup {
     /// The server that answers a query for `name` on plain DNS port `port`: the block whose
     /// zone matches longest (core/dnsserver `ServeDNS`), or `None` (REFUSED).
     pub fn server_for(&self, name: &Name, port: u16) -> Option<&Server> {
+        self.server_index(name, port).and_then(|i| self.servers.get(i))
+    }
+
+    /// The index of [`server_for`](Self::server_for)'s server.
+    pub fn server_index(&self, name: &Name, port: u16) -> Option<usize> {
         self.servers
             .iter()
-            .flat_map(|s| s.keys.iter().map(move |k| (s, k)))
+            .enumerate()
+            .flat_map(|(i, s)| s.keys.iter().map(move |k| (i, k)))
             .filter(|(_, k)| {
                 k.transport == ServerTransport::Dns && k.port == port && name.is_subdomain_of(&k.zone)
             })
             .max_by_key(|(_, k)| k.zone.label_count())
-            .map(|(s, _)| s)
+            .map(|(i, _)| i)
+    }
+
+    /// The whole process's lameduck: every `health` server's `OnFinalShutdown` sleeps its own,
+    /// one after the other.
+    pub fn lameduck(&self) -> SimDuration {
+        self.health.iter().fold(SimDuration::ZERO, |t, h| t + h.lameduck)
+    }
+
+    /// Whether a server block listens for plain DNS on `port` (over UDP and TCP).
+    pub fn serves_dns_on(&self, port: u16) -> bool {
+        self.servers
+            .iter()
+            .flat_map(|s| &s.keys)
+            .any(|k| k.transport == ServerTransport::Dns && k.port == port)
+    }
+
+    /// Whether the `prometheus` plugin's metrics server (not simulated) listens on `port`: its
+    /// default address `:9153` when a block has the plugin.
+    pub fn prometheus_on(&self, port: u16) -> bool {
+        port == 9153 && self.servers.iter().any(|s| s.chain.iter().any(|p| p == "prometheus"))
+    }
+
+    /// What an HTTP GET of `path` on TCP `port` of a CoreDNS pod gets from the `ready` and
+    /// `health` servers: `None` when neither listens there (the connection is refused), else
+    /// the status code — 200 on `/ready` of a `ready` server and `/health` of a `health` one,
+    /// 404 on any other path (each server has its own mux).
+    pub fn http_status(&self, port: u16, path: &str) -> Option<u16> {
+        let ready = self.ready.iter().any(|a| listen_port(a) == Some(port));
+        let health = self.health.iter().any(|h| listen_port(&h.addr) == Some(port));
+        match (ready, health) {
+            (false, false) => None,
+            _ if (ready && path == "/ready") || (health && path == "/health") => Some(200),
+            _ => Some(404),
+        }
     }
 }
 
 /// Sets up every server block of `corefile`. `base` carries what the cluster supplies and a
 /// Corefile cannot say (the DNS service addresses, the SOA serial, the upstream's data).
 pub fn setup(corefile: &Corefile, base: &CoreDnsConfig) -> Result<CorefileSetup, CorefileError> {
-    let mut out = CorefileSetup { servers: Vec::new(), notices: Vec::new(), reload: None };
+    let mut out = CorefileSetup {
+        servers: Vec::new(),
+        notices: Vec::new(),
+        reload: None,
+        health: Vec::new(),
+        ready: Vec::new(),
+    };
     let mut seen: Vec<ServerKey> = Vec::new();
     for block in &corefile.blocks {
         let mut keys = Vec::new();
@@ -262,7 +328,10 @@ fn setup_block(
     out: &mut CorefileSetup,
 ) -> Result<Server, CorefileError> {
     let file = corefile.file.as_str();
-    let CorefileSetup { notices, reload: reload_interval, .. } = out;
+    let CorefileSetup {
+        notices, reload: reload_interval, health: health_servers, ready: ready_addrs, ..
+    } = out;
+    let mut loop_detect = false;
     let mut config = CoreDnsConfig {
         server_zones: keys.iter().map(|k| k.zone.clone()).collect(),
         kubernetes: false,
@@ -348,6 +417,25 @@ fn setup_block(
                 once(&uses)?;
                 *reload_interval = Some(reload(file, first)?);
             }
+            "health" => {
+                for d in &uses {
+                    health_servers.push(health(file, d)?);
+                }
+            }
+            "ready" => {
+                once(&uses)?;
+                let addr = ready(file, first)?;
+                if !ready_addrs.contains(&addr) {
+                    ready_addrs.push(addr);
+                }
+            }
+            "loop" => {
+                once(&uses)?;
+                if let Some(a) = first.args.first() {
+                    return Err(arg_err(file, plugin, first.line, a));
+                }
+                loop_detect = true;
+            }
             "template" => {
                 for d in &uses {
                     let t = template(file, d, &keys, &mut note)?;
@@ -396,7 +484,81 @@ fn setup_block(
             ),
         });
     }
-    Ok(Server { keys, chain, config })
+    Ok(Server { keys, chain, config, loop_detect })
+}
+
+/// Go's `net.SplitHostPort`, for what the health and ready plugins check of an address: the
+/// error as Go words it.
+fn split_host_port(addr: &str) -> Result<(&str, &str), String> {
+    let missing = |why: &str| format!("address {addr}: {why}");
+    if let Some(rest) = addr.strip_prefix('[') {
+        let Some(end) = rest.find(']') else { return Err(missing("missing ']' in address")) };
+        let host = &rest[..end];
+        return match rest[end + 1..].strip_prefix(':') {
+            Some(port) if !port.contains(':') => Ok((host, port)),
+            Some(_) => Err(missing("too many colons in address")),
+            None if rest[end + 1..].is_empty() => Err(missing("missing port in address")),
+            None => Err(missing("missing port in address")),
+        };
+    }
+    match addr.rsplit_once(':') {
+        None => Err(missing("missing port in address")),
+        Some((host, _)) if host.contains(':') => Err(missing("too many colons in address")),
+        Some((host, port)) => Ok((host, port)),
+    }
+}
+
+/// The TCP port of a listen address (`:8181`, `127.0.0.1:8080`); `None` for a service name
+/// netsim does not resolve.
+fn listen_port(addr: &str) -> Option<u16> {
+    split_host_port(addr).ok().and_then(|(_, p)| p.parse().ok())
+}
+
+/// plugin/health setup.go `parse`: `health [ADDRESS] { lameduck DURATION }`.
+fn health(file: &str, d: &Directive) -> Result<HealthServer, CorefileError> {
+    const P: &str = "health";
+    let addr = match d.args.as_slice() {
+        [] => ":8080".to_string(),
+        [a] => {
+            split_host_port(a).map_err(|e| plain(P, e))?;
+            a.clone()
+        }
+        [.., last] => return Err(arg_err(file, P, d.line, last)),
+    };
+    let mut lameduck = SimDuration::ZERO;
+    for o in d.block.iter().flatten() {
+        match o.name.as_str() {
+            "lameduck" => {
+                let [text] = o.args.as_slice() else {
+                    return Err(arg_err(file, P, o.line, o.args.last().unwrap_or(&o.name)));
+                };
+                let nanos = go_duration(text).map_err(|e| {
+                    plain(P, format!("unable to parse lameduck duration value: '{text}' : {e}"))
+                })?;
+                lameduck = non_negative(nanos);
+            }
+            other => return Err(located(file, P, o.line, &format!("unknown property '{other}'"))),
+        }
+    }
+    Ok(HealthServer { addr, lameduck })
+}
+
+/// plugin/ready setup.go `parse` (v1.11): `ready [ADDRESS]`, default `:8181`.
+fn ready(file: &str, d: &Directive) -> Result<String, CorefileError> {
+    const P: &str = "ready";
+    match d.args.as_slice() {
+        [] => Ok(":8181".to_string()),
+        [a] => {
+            split_host_port(a).map_err(|e| plain(P, e))?;
+            Ok(a.clone())
+        }
+        [.., last] => Err(arg_err(file, P, d.line, last)),
+    }
+    .and_then(|addr| match d.block.iter().flatten().next() {
+        // v1.11 reads no block: its options are not properties it knows.
+        Some(o) => Err(located(file, P, o.line, &format!("unknown property '{}'", o.name))),
+        None => Ok(addr),
+    })
 }
 
 /// plugin/template setup.go `templateParse` for one directive.
@@ -1213,14 +1375,75 @@ mod tests {
             ]
         );
         let notes: Vec<String> = s.notices.iter().map(|n| n.to_string()).collect();
+        assert_eq!(notes, ["line 12: plugin/prometheus is not simulated"]);
         assert_eq!(
-            notes,
-            [
-                "line 3: plugin/health is not simulated",
-                "line 6: plugin/ready is not simulated",
-                "line 12: plugin/prometheus is not simulated",
-                "line 17: plugin/loop is not simulated",
-            ]
+            s.health,
+            [HealthServer { addr: ":8080".to_string(), lameduck: SimDuration::from_secs(5) }]
+        );
+        assert_eq!(s.lameduck(), SimDuration::from_secs(5));
+        assert_eq!(s.ready, [":8181"]);
+        assert!(s.servers[0].loop_detect);
+        assert_eq!(s.http_status(8181, "/ready"), Some(200));
+        assert_eq!(s.http_status(8181, "/"), Some(404));
+        assert_eq!(s.http_status(8080, "/health"), Some(200));
+        assert_eq!(s.http_status(8182, "/ready"), None);
+    }
+
+    /// plugin/health setup_test.go, plugin/ready setup_test.go and plugin/loop setup_test.go
+    /// (v1.11.1): what parses, and the errors of what does not.
+    #[test]
+    fn health_ready_and_loop_set_up_as_their_setup_go_does() {
+        let ok = |t: &str| run(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        let err = |t: &str| run(t).map(|_| ()).unwrap_err().to_string();
+        // health: `health`, `health localhost:1234`, `health bla:a` (a port name), lameduck.
+        assert_eq!(ok(". {\n health\n}").health[0].addr, ":8080");
+        assert_eq!(ok(". {\n health localhost:1234\n}").health[0].addr, "localhost:1234");
+        assert_eq!(ok(". {\n health bla:a\n}").health[0].addr, "bla:a");
+        let l = ok(". {\n health localhost:1234 {\n  lameduck 4s\n }\n}");
+        assert_eq!(l.lameduck(), SimDuration::from_secs(4));
+        assert_eq!(l.http_status(1234, "/health"), Some(200));
+        assert_eq!(err(". {\n health bla\n}"), "plugin/health: address bla: missing port in address");
+        assert_eq!(
+            err(". {\n health localhost:1234 {\n  lameduck a\n }\n}"),
+            "plugin/health: unable to parse lameduck duration value: 'a' : time: invalid duration \"a\""
+        );
+        assert_eq!(
+            err(". {\n health localhost:1234 {\n  lamedudk 4\n }\n}"),
+            "plugin/health: Corefile:3 - Error during parsing: unknown property 'lamedudk'"
+        );
+        assert_eq!(
+            err(". {\n health localhost:1234 {\n  lameduck 4 4\n }\n}"),
+            "plugin/health: Corefile:3 - Error during parsing: Wrong argument count or unexpected line ending after '4'"
+        );
+        assert_eq!(
+            err(". {\n health a:1 b:2\n}"),
+            "plugin/health: Corefile:2 - Error during parsing: Wrong argument count or unexpected line ending after 'b:2'"
+        );
+        // ready: `ready`, `ready localhost:1234`, `ready :4123`; errors.
+        assert_eq!(ok(". {\n ready\n}").ready, [":8181"]);
+        assert_eq!(ok(". {\n ready localhost:1234\n}").ready, ["localhost:1234"]);
+        assert_eq!(ok(". {\n ready :4123\n}").http_status(4123, "/ready"), Some(200));
+        assert_eq!(err(". {\n ready 1234\n}"), "plugin/ready: address 1234: missing port in address");
+        assert_eq!(
+            err(". {\n ready a:1 b:2\n}"),
+            "plugin/ready: Corefile:2 - Error during parsing: Wrong argument count or unexpected line ending after 'b:2'"
+        );
+        assert_eq!(
+            err(". {\n ready\n ready\n}"),
+            "plugin/ready: this plugin can only be used once per Server Block"
+        );
+        // Two blocks on one ready address: one server (uniqAddr).
+        assert_eq!(ok("a {\n ready\n}\nb {\n ready\n}").ready, [":8181"]);
+        // loop: no arguments, once per block.
+        assert!(ok(". {\n loop\n}").servers[0].loop_detect);
+        assert!(!ok(". {\n whoami\n}").servers[0].loop_detect);
+        assert_eq!(
+            err(". {\n loop argument\n}"),
+            "plugin/loop: Corefile:2 - Error during parsing: Wrong argument count or unexpected line ending after 'argument'"
+        );
+        assert_eq!(
+            err(". {\n loop\n loop\n}"),
+            "plugin/loop: this plugin can only be used once per Server Block"
         );
     }
 
