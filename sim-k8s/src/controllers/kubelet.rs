@@ -195,7 +195,8 @@ impl Controllers {
         if !restart {
             c.state = ContainerState::Exited(exit_code);
         } else {
-            c.restarts += 1;
+            // `restartCount` counts the containers started after the first: it moves on when
+            // the next one starts (kuberuntime's `startContainer`), not while it waits.
             let (wait, entry) = Backoff::after_exit(c.backoff, now);
             c.backoff = Some(entry);
             c.state = ContainerState::BackOff(now.saturating_add(wait));
@@ -426,6 +427,9 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
             }
             ContainerState::Creating(at) | ContainerState::BackOff(at) if now < at => wake.at(at),
             ContainerState::Creating(at) | ContainerState::BackOff(at) => {
+                if matches!(ct.state, ContainerState::BackOff(_)) {
+                    ct.restarts += 1;
+                }
                 if matches!(ct.state, ContainerState::Creating(_)) {
                     c.events.record(
                         key,

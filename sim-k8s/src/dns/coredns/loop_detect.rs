@@ -8,8 +8,8 @@
 //! The probe goes to `:53` (`net.JoinHostPort` of the block's first listen host, none, and its
 //! port) with `dns.Exchange` (a 2 s timeout). An exchange that fails resets the count and is
 //! tried again after a second, for as long as 30 s from start; one that is answered (any
-//! answer) turns the plugin off 2 s later, so that later HINFO queries for the name are not
-//! counted. The qname's labels are Go's `rand.Int()` (non-negative 63-bit decimals), drawn here
+//! answer) turns the plugin off (setup.go breaks out of its loop into `setDisabled`), so that
+//! later HINFO queries for the name are not counted. The qname's labels are Go's `rand.Int()` (non-negative 63-bit decimals), drawn here
 //! from the pod's seeded stream.
 
 use sim_core::{SimDuration, SimRng, SimTime};
@@ -25,8 +25,6 @@ pub const EXCHANGE_TIMEOUT: SimDuration = SimDuration::from_secs(2);
 const DEADLINE: SimDuration = SimDuration::from_secs(30);
 /// The pause after a failed exchange.
 const RETRY: SimDuration = SimDuration::from_secs(1);
-/// How long after an answered probe the plugin turns itself off.
-const DISABLE_AFTER: SimDuration = SimDuration::from_secs(2);
 
 /// One server block's `loop` plugin in one CoreDNS process.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +37,7 @@ pub struct LoopDetect {
     pub qname: Name,
     /// How often the qname came in since the last reset.
     seen: u32,
-    /// When the plugin turns itself off (after an answered probe).
+    /// When the plugin turned itself off (an answered probe, or the 30 s over).
     disabled_from: Option<SimTime>,
     /// The end of the probing (30 s after start).
     deadline: SimTime,
@@ -78,9 +76,9 @@ impl LoopDetect {
         })
     }
 
-    /// The probe was answered at `now`: the plugin goes off 2 s later.
+    /// The probe was answered at `now`: the plugin goes off.
     pub fn answered(&mut self, now: SimTime) {
-        self.disabled_from = Some(now + DISABLE_AFTER);
+        self.disabled_from = Some(now);
     }
 
     /// The probe failed at `now` (a timeout, a refusal): the count starts again, and the next
@@ -149,14 +147,12 @@ mod tests {
         l.observe(&q, HINFO, "x", t);
         assert_eq!(l.failed(at(2)), Some(SimDuration::from_secs(1)));
         assert_eq!(l.observe(&q, HINFO, "x", t), None);
-        // Answered: off 2 s later.
+        // Until the answer the count goes on; from it, nothing counts.
+        assert_eq!(l.observe(&q, HINFO, "x", at(3)), None);
+        assert!(l.clone().observe(&q, HINFO, "x", at(3)).is_some());
         l.answered(at(3));
-        l.observe(&q, HINFO, "x", at(4));
-        assert!(l.observe(&q, HINFO, "x", at(4)).is_some());
-        let mut l = plugin();
-        l.answered(SimTime::ZERO);
         for _ in 0..5 {
-            assert_eq!(l.observe(&q, HINFO, "x", at(2)), None);
+            assert_eq!(l.observe(&q, HINFO, "x", at(3)), None);
         }
         // No retry after the 30 s.
         assert_eq!(plugin().failed(at(29)), None);
