@@ -172,6 +172,17 @@ pub struct Listener {
     pub addr: SocketAddrV4,
     /// The program behind it.
     pub app: Box<dyn Application>,
+    /// The program exited and its socket is closed ([`Sockets::set_closed`]): packets find no
+    /// socket, as in the kernel, while the application's state waits for the restart to bind
+    /// the port again.
+    closed: bool,
+}
+
+impl Listener {
+    /// Whether the socket is closed (its program is not running).
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
 }
 
 impl fmt::Debug for Listener {
@@ -331,16 +342,32 @@ impl Sockets {
         if clash {
             return Err(AddrInUse { proto, addr });
         }
-        self.listeners.push(Listener { proto, addr, app });
+        self.listeners.push(Listener { proto, addr, app, closed: false });
         Ok(self.listeners.len() - 1)
     }
 
-    /// The listener for a packet to `local`: exact address first, then the wildcard.
+    /// The program behind the server sockets bound to `port` (every protocol) exited
+    /// (`closed`) or has started again and bound them anew. A closed socket is not found: a
+    /// datagram to it is answered with ICMP port unreachable and a SYN with RST, and the
+    /// connections it had accepted are gone. Returns how many sockets changed.
+    pub fn set_closed(&mut self, port: u16, closed: bool) -> usize {
+        let mut n = 0;
+        for l in self.listeners.iter_mut().filter(|l| l.addr.port() == port && l.closed != closed) {
+            l.closed = closed;
+            n += 1;
+        }
+        if closed && n > 0 {
+            self.tcp_server.retain(|(local, _), _| local.port() != port);
+        }
+        n
+    }
+
+    /// The open listener for a packet to `local`: exact address first, then the wildcard.
     pub fn find_listener(&self, proto: SockProto, local: SocketAddrV4) -> Option<usize> {
         let by = |want: Ipv4Addr| {
-            self.listeners
-                .iter()
-                .position(|l| l.proto == proto && l.addr.port() == local.port() && *l.addr.ip() == want)
+            self.listeners.iter().position(|l| {
+                !l.closed && l.proto == proto && l.addr.port() == local.port() && *l.addr.ip() == want
+            })
         };
         by(*local.ip()).or_else(|| by(Ipv4Addr::UNSPECIFIED))
     }
@@ -377,6 +404,22 @@ mod tests {
 
     fn sa(s: &str) -> SocketAddrV4 {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_closed_socket_is_not_found_until_its_program_binds_it_again() {
+        let mut s = Sockets::default();
+        let udp = s.listen(SockProto::Udp, sa("0.0.0.0:53"), Box::new(EchoApp)).unwrap();
+        let tcp = s.listen(SockProto::Tcp, sa("0.0.0.0:53"), Box::new(EchoApp)).unwrap();
+        s.listen(SockProto::Tcp, sa("0.0.0.0:8080"), Box::new(EchoApp)).unwrap();
+        assert_eq!(s.set_closed(53, true), 2);
+        assert_eq!(s.set_closed(53, true), 0);
+        assert_eq!(s.find_listener(SockProto::Udp, sa("10.0.0.1:53")), None);
+        assert_eq!(s.find_listener(SockProto::Tcp, sa("10.0.0.1:53")), None);
+        assert!(s.find_listener(SockProto::Tcp, sa("10.0.0.1:8080")).is_some());
+        assert_eq!(s.set_closed(53, false), 2);
+        assert_eq!(s.find_listener(SockProto::Udp, sa("10.0.0.1:53")), Some(udp));
+        assert_eq!(s.find_listener(SockProto::Tcp, sa("10.0.0.1:53")), Some(tcp));
     }
 
     #[test]

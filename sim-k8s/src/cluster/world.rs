@@ -716,6 +716,11 @@ impl ClusterWorld {
         }
         let exited = std::mem::take(&mut self.dns.borrow_mut().exited);
         for (pod, at) in exited {
+            // The process is gone and so are its sockets: a query meets ICMP port unreachable
+            // (a SYN, RST) until the restarted process binds port 53 again.
+            if let Some(h) = self.pods.get(&pod).and_then(|p| self.net.host_mut(p.host).ok()) {
+                h.sockets.set_closed(53, true);
+            }
             let Some((ns, name)) = pod.split_once('/') else { continue };
             let key = crate::api::ObjectKey::new(Kind::Pod, ns, name);
             self.controllers.container_exited(&self.api, &key, None, 1, at);
@@ -738,6 +743,9 @@ impl ClusterWorld {
         }
         dns.dead.remove(key);
         drop(dns);
+        if let Some(h) = self.pods.get(key).and_then(|p| self.net.host_mut(p.host).ok()) {
+            h.sockets.set_closed(53, false);
+        }
         self.coredns_starting.push(key.to_string());
     }
 

@@ -213,7 +213,7 @@ impl Network {
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
         let mut rows = Vec::new();
         for proto in [SockProto::Tcp, SockProto::Udp, SockProto::Sctp] {
-            for l in host.sockets.listeners().iter().filter(|l| l.proto == proto) {
+            for l in host.sockets.listeners().iter().filter(|l| l.proto == proto && !l.closed()) {
                 let (state, send_q) = if proto == SockProto::Udp {
                     (SocketState::Close, 0)
                 } else {
