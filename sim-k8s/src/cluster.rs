@@ -42,6 +42,7 @@ pub mod ping;
 pub mod pipeline;
 pub mod probes;
 pub mod proxy_view;
+pub mod served_ports;
 #[cfg(test)]
 mod socket_fixtures;
 pub mod ss;

@@ -186,3 +186,61 @@ fn a_trace_of_a_dropped_datagram_ends_at_the_drop() {
     assert!(out.stdout.contains("result: no answer: the packet's fate is final"), "{}", out.stdout);
     assert!(out.stdout.contains("dropped by rule 1 of FORWARD (filter table)"), "{}", out.stdout);
 }
+
+/// A readiness probe aimed at a port nothing in the pod listens on is refused, as the kernel
+/// refuses the SYN: the pod never becomes ready, its endpoint is not ready, and the kubelet's
+/// event says why. The same probe on the served port (a named one here) succeeds.
+#[test]
+fn a_readiness_probe_on_a_port_nothing_listens_on_is_refused_and_the_pod_stays_out_of_the_service() {
+    let mut c = Cluster::new(ClusterConfig::default_cluster(), &ProxySettings::default(), 7).unwrap();
+    c.settle(SimDuration::from_secs(120));
+    let manifests = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: wrong-port, labels: {app: web}}
+spec:
+  containers:
+  - name: nginx
+    image: nginx
+    ports: [{containerPort: 80, name: http}]
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 5}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: right-port, labels: {app: web}}
+spec:
+  containers:
+  - name: nginx
+    image: nginx
+    ports: [{containerPort: 80, name: http}]
+    readinessProbe: {tcpSocket: {port: http}, periodSeconds: 5}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"#;
+    let loaded = load_str("web.yaml", manifests);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for r in c.apply(&loaded.objects) {
+        assert!(r.result.is_ok(), "{}", r.kubectl_line());
+    }
+    c.advance(SimDuration::from_secs(30));
+    let base = std::path::Path::new(".");
+    let pods = c.kubectl_line("get pods", base).stdout;
+    let line = |name: &str| pods.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    assert!(line("wrong-port").contains(" 0/1 "), "{pods}");
+    assert!(line("right-port").contains(" 1/1 "), "{pods}");
+    let events = c.kubectl_line("get events", base).stdout;
+    assert!(
+        events.lines().any(|l| l.contains("Unhealthy")
+            && l.contains("Readiness probe failed: Get \"http://10.244.")
+            && l.ends_with(":8080: connect: connection refused")),
+        "{events}"
+    );
+    let slices = c.kubectl_line("get endpointslices -l kubernetes.io/service-name=web -o yaml", base).stdout;
+    assert_eq!(slices.matches("ready: false").count(), 1, "{slices}");
+    assert_eq!(slices.matches("ready: true").count(), 1, "{slices}");
+}

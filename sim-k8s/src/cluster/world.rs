@@ -317,6 +317,9 @@ pub struct ClusterWorld {
     /// Pods whose server process hangs (`fault: hang pod/NAME`), shared with the kubelet's
     /// probe hook.
     pub hung: Rc<RefCell<super::hung_apps::HungApps>>,
+    /// The TCP ports of pods whose readiness probes aim at a port none of their processes
+    /// serves ([`super::served_ports`]).
+    pub served: Rc<RefCell<super::served_ports::ServedPorts>>,
     /// The kubelet's probes are answered by the processes ([`super::probes`]), not all
     /// succeeding; and whether the controllers have run since that began.
     probes_answered: bool,
@@ -474,6 +477,7 @@ impl ClusterWorld {
             eager_rules: false,
             lb: super::lb_health::LbHealth { config: lb_config, ..Default::default() },
             hung: Rc::default(),
+            served: Rc::default(),
             probes_answered: false,
             probes_reconciled: true,
             coredns_starting: Vec::new(),
@@ -488,7 +492,11 @@ impl ClusterWorld {
             return;
         }
         self.probes_reconciled = false;
-        let answers = super::probes::ProbeAnswers { hung: self.hung.clone(), dns: self.dns.clone() };
+        let answers = super::probes::ProbeAnswers {
+            hung: self.hung.clone(),
+            served: self.served.clone(),
+            dns: self.dns.clone(),
+        };
         self.controllers.set_probe_hook(Box::new(move |chk| answers.probe(chk)));
     }
 
@@ -1169,6 +1177,8 @@ impl ClusterWorld {
         if is_dns && !super::probes::coredns_probes_as_kubeadm(pod) {
             self.answer_probes();
         }
+        // The TCP ports the pod's processes listen on.
+        let mut served: Vec<u16> = Vec::new();
         if let Ok(h) = self.net.host_mut(host) {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
@@ -1191,7 +1201,12 @@ impl ClusterWorld {
                     // The controller's nginx on 80 and 443 (its webhook port is not an HTTP
                     // server netsim runs: admission is checked on apply).
                     let flags = crate::ingress::ControllerFlags::from_args(&c.args, &pod.metadata.namespace);
+                    // Its status server (`/healthz` on 10254, the readiness probe's) and the
+                    // ports its spec declares (the webhook's 8443) listen too.
+                    served.push(10254);
+                    served.extend(c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()));
                     for port in [80, 443] {
+                        served.push(port);
                         let app = crate::ingress::IngressNginxApp::new(
                             self.ingress.clone(),
                             flags.controller_class.clone(),
@@ -1210,6 +1225,7 @@ impl ClusterWorld {
                     let gateway =
                         format!("{}/{}", pod.metadata.namespace, gw_name.map_or("", |s| s.as_str()));
                     for port in c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()) {
+                        served.push(port);
                         let app = crate::gateway::GatewayNginxApp::new(
                             self.gateway.clone(),
                             gateway.clone(),
@@ -1242,6 +1258,9 @@ impl ClusterWorld {
                     if is_dns && port == 53 {
                         continue;
                     }
+                    if proto == SockProto::Tcp {
+                        served.push(port);
+                    }
                     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
                     let app = ImageApp {
                         kind: kind.clone(),
@@ -1250,6 +1269,12 @@ impl ClusterWorld {
                     };
                     let _ = h.sockets.listen(proto, addr, Box::new(app));
                 }
+            }
+        }
+        if !is_dns {
+            let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
+            if self.served.borrow_mut().wired(&key, pod, &served) {
+                self.answer_probes();
             }
         }
         let api = &self.api;
