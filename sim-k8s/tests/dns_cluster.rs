@@ -397,3 +397,27 @@ fn a_deleted_coredns_pod_goes_into_lameduck_for_its_health_plugin_s_duration() {
         "still there after its lameduck"
     );
 }
+
+/// `kubectl logs --previous` of a container that never terminated is the API server's
+/// BadRequest; `--tail` keeps the last lines; `-f` prints what is logged by now.
+#[test]
+fn kubectl_logs_previous_tail_and_follow() {
+    let mut c = cluster();
+    let base = std::path::Path::new(".");
+    let pod = coredns_pods(&c)[0].clone();
+    let out = c.kubectl_line(&format!("logs -n kube-system {pod} -p"), base);
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "Error from server (BadRequest): previous terminated container \"coredns\" in pod \"{pod}\" not found"
+        )
+    );
+    let all = c.kubectl_line(&format!("logs -n kube-system {pod}"), base).stdout;
+    let tail = c.kubectl_line(&format!("logs -n kube-system {pod} --tail=2"), base).stdout;
+    let last_two: Vec<&str> = all.lines().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
+    assert_eq!(tail.lines().collect::<Vec<_>>(), last_two);
+    assert_eq!(c.kubectl_line(&format!("logs -f -n kube-system {pod}"), base).stdout, all);
+    let bad = c.kubectl_line(&format!("logs -n kube-system {pod} --tail x"), base);
+    assert!(bad.stderr.contains("invalid argument \"x\" for \"--tail\" flag"), "{}", bad.stderr);
+}

@@ -5,14 +5,36 @@
 //! (its access and error lines, `ingress::IngressState::log`, one log its replicas share).
 //! The other images' output is not simulated, and `kubectl logs` says so instead of printing
 //! an empty log that a real container would not have.
+//!
+//! Which container's log, as the kubelet's `validateContainerLogStatus` picks it: the running
+//! one, or, while the container waits (CrashLoopBackOff) or has exited, the one that ran
+//! last; `--previous` the one before the running one (while it waits, the last one again),
+//! and when the container never terminated the API server's `BadRequest` `previous
+//! terminated container "C" in pod "P" not found`. `--tail N` keeps the last N lines;
+//! `--follow` prints what is logged by the step's time (the step does not wait).
 
 use super::exec::ExecOutput;
 use super::facade::Cluster;
 use crate::apps::AppKind;
 
+/// `kubectl logs` flags beyond the pod and container.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `-p` / `--previous`.
+    pub previous: bool,
+    /// `--tail N` (negative: every line).
+    pub tail: Option<i64>,
+}
+
 impl Cluster {
-    /// `kubectl logs POD [-c CONTAINER] [-n NAMESPACE]`, as kubectl prints it.
-    pub fn kubectl_logs(&self, pod: &str, namespace: Option<&str>, container: Option<&str>) -> ExecOutput {
+    /// `kubectl logs POD [-c CONTAINER] [-n NAMESPACE] [-p] [--tail N]`, as kubectl prints it.
+    pub fn kubectl_logs(
+        &self,
+        pod: &str,
+        namespace: Option<&str>,
+        container: Option<&str>,
+        opts: LogOptions,
+    ) -> ExecOutput {
         let ns = namespace.unwrap_or("default");
         let name = match pod.split_once('/') {
             None => pod,
@@ -51,15 +73,73 @@ impl Cluster {
                 }
             },
         };
-        let mut out = self.logs_of(ns, name, chosen);
+        // The container's status decides which of its logs there is (kubelet_pods.go
+        // validateContainerLogStatus).
+        let status = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.name == chosen.name));
+        let running = status.and_then(|s| s.state.as_ref()).is_some_and(|s| s.running.is_some());
+        let terminated_before =
+            status.and_then(|s| s.last_state.as_ref()).is_some_and(|s| s.terminated.is_some());
+        if opts.previous && !terminated_before {
+            return ExecOutput::err(
+                format!(
+                    "Error from server (BadRequest): previous terminated container \"{}\" in pod \"{name}\" not found",
+                    chosen.name
+                ),
+                1,
+            );
+        }
+        let waiting = status.and_then(|s| s.state.as_ref()).and_then(|s| s.waiting.as_ref());
+        if let Some(w) = waiting.filter(|_| !opts.previous && !terminated_before) {
+            return ExecOutput::err(
+                format!(
+                    "Error from server (BadRequest): container \"{}\" in pod \"{name}\" is waiting to start: {}",
+                    chosen.name,
+                    w.reason.as_deref().unwrap_or_default()
+                ),
+                1,
+            );
+        }
+        // While the container waits, the last one's log is its "previous" one too.
+        let before = opts.previous && running;
+        let mut out = self.logs_of(ns, name, chosen, before);
+        if let Some(n) = opts.tail.filter(|n| *n >= 0)
+            && out.exit_code == 0
+        {
+            let lines: Vec<&str> = out.stdout.lines().collect();
+            let keep = lines.len().saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
+            out.stdout = lines[keep..].iter().map(|l| format!("{l}\n")).collect();
+        }
         out.stderr.insert_str(0, &notice);
         out
     }
 
-    /// The log of container `chosen` of pod `ns/name`, or why there is none.
-    fn logs_of(&self, ns: &str, name: &str, chosen: &crate::api::Container) -> ExecOutput {
+    /// The log of container `chosen` of pod `ns/name` (`before`: of the container before the
+    /// running one), or why there is none.
+    fn logs_of(&self, ns: &str, name: &str, chosen: &crate::api::Container, before: bool) -> ExecOutput {
         if let Some(lines) = self.coredns_logs(ns, name) {
+            let lines = if before {
+                let dns = self.world().dns.borrow();
+                dns.process
+                    .previous_logs(&super::world::pod_key(ns, name))
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default()
+            } else {
+                lines
+            };
             return ExecOutput::out(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        }
+        if before {
+            return ExecOutput::err(
+                format!(
+                    "netsim: the log of an earlier container of image {:?} (container {} of pod {name}) is not kept",
+                    chosen.image, chosen.name
+                ),
+                1,
+            );
         }
         if AppKind::from_image(&chosen.image) == AppKind::IngressNginx {
             let state = self.world().ingress.borrow();

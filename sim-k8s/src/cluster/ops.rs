@@ -565,8 +565,11 @@ impl Cluster {
                     pod,
                     namespace,
                     container,
+                    previous,
+                    tail,
                 }) => {
-                    return self.kubectl_logs(&pod, namespace.as_deref(), container.as_deref());
+                    let opts = super::logs::LogOptions { previous, tail };
+                    return self.kubectl_logs(&pod, namespace.as_deref(), container.as_deref(), opts);
                 }
                 crate::kubectl::RunResult::Delegated(other) => {
                     return ExecOutput {

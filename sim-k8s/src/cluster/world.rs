@@ -746,7 +746,8 @@ impl ClusterWorld {
             return;
         }
         if before.is_some() {
-            dns.process.pod_restarted(key);
+            let DnsState { process, dead, .. } = &mut *dns;
+            process.pod_restarted(key, dead);
             dns.caches.remove(key);
         }
         dns.dead.remove(key);

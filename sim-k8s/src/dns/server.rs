@@ -97,8 +97,11 @@ pub struct CoreDnsProcess {
     pending: Option<(SimTime, String)>,
     /// When the process started (reload checks are counted from here).
     started: SimTime,
-    /// Log lines per CoreDNS pod (`namespace/name`), in order.
+    /// Log lines per CoreDNS pod (`namespace/name`), in order: the container that runs now,
+    /// or ran last.
     logs: BTreeMap<String, Vec<String>>,
+    /// The log of each restarted pod's container before that one (`kubectl logs --previous`).
+    previous_logs: BTreeMap<String, Vec<String>>,
     /// How many Corefiles have loaded (each load runs every plugin's start-up again).
     generation: u64,
 }
@@ -115,6 +118,7 @@ impl CoreDnsProcess {
             pending: None,
             started: SimTime::ZERO,
             logs: BTreeMap::new(),
+            previous_logs: BTreeMap::new(),
             generation: 0,
         }
     }
@@ -132,6 +136,12 @@ impl CoreDnsProcess {
     /// The log lines of one CoreDNS pod (`namespace/name`), as `kubectl logs` shows them.
     pub fn logs(&self, pod: &str) -> &[String] {
         self.logs.get(pod).map_or(&[], Vec::as_slice)
+    }
+
+    /// The log of the pod's container before the one that runs now or ran last (`None` when
+    /// it has not restarted).
+    pub fn previous_logs(&self, pod: &str) -> Option<&[String]> {
+        self.previous_logs.get(pod).map(Vec::as_slice)
     }
 
     /// The pods that have a log.
@@ -171,20 +181,30 @@ impl CoreDnsProcess {
     /// Corefile as the ConfigMap has it now (the others load it too: CoreDNS processes share
     /// one configuration here), and `kubectl logs` shows the new container's log, which opens
     /// with the banner.
-    pub fn pod_restarted(&mut self, pod: &str) {
-        if let Some((_, text)) = self.pending.take() {
-            self.reload(text);
+    /// Processes that are not running (`down`: exited, waiting to restart) log nothing of it.
+    pub fn pod_restarted(&mut self, pod: &str, down: &std::collections::BTreeSet<String>) {
+        if let Some(before) = self.logs.remove(pod) {
+            self.previous_logs.insert(pod.to_string(), before);
         }
-        self.pod_started(pod);
+        if let Some((_, text)) = self.pending.take() {
+            self.reload(text, down);
+        }
+        let lines = self.start_lines();
+        self.logs.insert(pod.to_string(), lines);
     }
 
     /// A CoreDNS pod started: its banner (or its load error) opens its log.
     pub fn pod_started(&mut self, pod: &str) {
-        let lines = match &self.running {
+        let lines = self.start_lines();
+        self.logs.insert(pod.to_string(), lines);
+        self.previous_logs.remove(pod);
+    }
+
+    fn start_lines(&self) -> Vec<String> {
+        match &self.running {
             Ok(s) => banner(&self.corefile, s),
             Err(e) => vec![format!("Error: {e}")],
-        };
-        self.logs.insert(pod.to_string(), lines);
+        }
     }
 
     /// The pod's CoreDNS got SIGTERM (its pod is deleted): Caddy shuts the servers down, each
@@ -222,11 +242,12 @@ impl CoreDnsProcess {
             return;
         }
         if let Some((_, text)) = self.pending.take() {
-            self.reload(text);
+            self.reload(text, &Default::default());
         }
     }
 
-    fn reload(&mut self, text: String) {
+    /// Loads `text`, logging it in every running process's log (not in those of `down`).
+    fn reload(&mut self, text: String, down: &std::collections::BTreeSet<String>) {
         let mut lines = vec!["[INFO] Reloading".to_string()];
         match load(&text, &self.base) {
             Ok(s) => {
@@ -238,7 +259,7 @@ impl CoreDnsProcess {
             }
             Err(e) => lines.push(format!("[ERROR] Restart failed: {e}")),
         }
-        for log in self.logs.values_mut() {
+        for (_, log) in self.logs.iter_mut().filter(|(pod, _)| !down.contains(*pod)) {
             log.extend(lines.iter().cloned());
         }
     }

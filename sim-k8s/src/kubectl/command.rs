@@ -218,6 +218,10 @@ pub enum KubectlCommand {
         namespace: Option<String>,
         /// `-c`.
         container: Option<String>,
+        /// `-p` / `--previous`: the container's log before its last restart.
+        previous: bool,
+        /// `--tail N`: only the last N lines (negative: all).
+        tail: Option<i64>,
     },
     /// `kubectl port-forward` (run by the cluster world).
     PortForward {
@@ -496,6 +500,7 @@ const VALUE_FLAGS: &[(&str, &str)] = &[
     ("", "env"),
     ("", "field-selector"),
     ("", "context"),
+    ("", "tail"),
 ];
 
 const BOOL_FLAGS: &[(&str, &str)] = &[
@@ -513,6 +518,8 @@ const BOOL_FLAGS: &[(&str, &str)] = &[
     ("", "wait"),
     ("R", "recursive"),
     ("w", "watch"),
+    ("", "follow"),
+    ("", "previous"),
 ];
 
 fn long_name(short: &str, table: &[(&'static str, &'static str)]) -> Option<&'static str> {
@@ -662,6 +669,16 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
     let Some(verb) = words.first().cloned() else {
         return err("error: no command given");
     };
+    // `logs` gives -f and -p meanings of its own (follow, previous).
+    if verb == "logs" {
+        for w in words.iter_mut().skip(1) {
+            match w.as_str() {
+                "-f" => *w = "--follow".to_string(),
+                "-p" => *w = "--previous".to_string(),
+                _ => {}
+            }
+        }
+    }
     let f = parse_flags(&words[1..])?;
     let ns = f.value("namespace");
     let pos = &f.positionals;
@@ -910,7 +927,24 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
                     "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command",
                 );
             };
-            Ok(KubectlCommand::Logs { pod, namespace: ns, container: f.value("container") })
+            let tail = match f.value("tail") {
+                None => None,
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        return err(format!(
+                            "error: invalid argument \"{v}\" for \"--tail\" flag: strconv.ParseInt: parsing \"{v}\": invalid syntax"
+                        ));
+                    }
+                },
+            };
+            Ok(KubectlCommand::Logs {
+                pod,
+                namespace: ns,
+                container: f.value("container"),
+                previous: f.has("previous"),
+                tail,
+            })
         }
         "port-forward" => {
             let Some(target) = pos.first().cloned() else {
