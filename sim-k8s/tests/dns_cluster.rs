@@ -421,3 +421,53 @@ fn kubectl_logs_previous_tail_and_follow() {
     let bad = c.kubectl_line(&format!("logs -n kube-system {pod} --tail x"), base);
     assert!(bad.stderr.contains("invalid argument \"x\" for \"--tail\" flag"), "{}", bad.stderr);
 }
+
+/// plugin/loop sits just before `forward` in plugin.cfg's order: a probe an earlier plugin
+/// answers (here `template`, for every HINFO query) is answered and goes no further, so a
+/// Corefile that forwards to the pod itself makes no loop of it and the plugin turns off.
+/// Without the template the same Corefile is a loop: `[FATAL]`, exit 1.
+#[test]
+fn a_loop_probe_an_earlier_plugin_answers_makes_no_loop() {
+    let corefile = |template: &str| {
+        format!(
+            r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: coredns, namespace: kube-system}}
+data:
+  Corefile: |
+    .:53 {{
+        errors
+        ready
+        kubernetes cluster.local in-addr.arpa ip6.arpa {{
+           fallthrough in-addr.arpa ip6.arpa
+        }}
+{template}        forward . 127.0.0.1
+        loop
+        reload 10s
+    }}
+"#
+        )
+    };
+    let run = |template: &str| {
+        let mut config = ClusterConfig::default_cluster();
+        config.upstream_resolvers = vec![sim_k8s::dns::upstream::ResolverConfig {
+            name: "resolver".into(),
+            ip: "10.32.1.53".parse().unwrap(),
+            data: Default::default(),
+            behaviours: Vec::new(),
+        }];
+        let mut c = Cluster::new(config, &ProxySettings::default(), 15).unwrap();
+        c.settle(SimDuration::from_secs(120));
+        apply(&mut c, &corefile(template));
+        // kubeadm's Corefile checks every 30 s.
+        c.advance(SimDuration::from_secs(45));
+        let pod = coredns_pods(&c)[0].clone();
+        c.coredns_logs("kube-system", &pod).unwrap().join("\n")
+    };
+    let caught = run("");
+    assert!(caught.contains("[FATAL] plugin/loop: Loop (127.0.0.1:"), "{caught}");
+    let answered = run("        template ANY HINFO {\n           rcode NXDOMAIN\n        }\n");
+    assert!(answered.contains("[INFO] Reloading complete"), "{answered}");
+    assert!(!answered.contains("FATAL"), "{answered}");
+}

@@ -186,10 +186,12 @@ impl DnsServerApp {
         }
     }
 
-    /// plugin/loop's `ServeDNS` for every plugin of the pod: true when this query is the
-    /// qname's third, and the process has exited (`log.Fatalf`).
-    fn loop_fatal(&mut self, ctx: &AppContext<'_>, message: &[u8]) -> bool {
-        let Ok(m) = Message::decode(message) else { return false };
+    /// plugin/loop's `ServeDNS` for every plugin of the pod, for a query that went down the
+    /// chain as far as `forward` (loop sits just before it in plugin.cfg's order: a query
+    /// `hosts`, `template`, `kubernetes` or `file` answered never reaches it, and it sees the
+    /// name `rewrite` made): true when this query is the qname's third, and the process has
+    /// exited (`log.Fatalf`).
+    fn loop_fatal(&mut self, ctx: &AppContext<'_>, m: &Message) -> bool {
         let Some(q) = m.questions.first() else { return false };
         let mut state = self.state.borrow_mut();
         let Some(loops) = state.loops.get_mut(&self.pod) else { return false };
@@ -447,12 +449,14 @@ impl Application for DnsServerApp {
         let mut parts = Vec::new();
         let mut refreshes = Vec::new();
         for m in messages {
-            if self.loop_fatal(ctx, m) {
-                return AppReply::Nothing;
-            }
             match self.serve(ctx, transport, m) {
                 Some(Serving::Reply(bytes)) => parts.push(Part::Ready(bytes)),
-                Some(Serving::Forward(job)) => parts.push(Part::Job(job)),
+                Some(Serving::Forward(job)) => {
+                    if self.loop_fatal(ctx, &job.upstream_query) {
+                        return AppReply::Nothing;
+                    }
+                    parts.push(Part::Job(job));
+                }
                 Some(Serving::ReplyAndRefresh(bytes, job)) => {
                     parts.push(Part::Ready(bytes));
                     refreshes.push(job);
