@@ -680,6 +680,15 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
         }
     }
     let f = parse_flags(&words[1..])?;
+    if verb != "logs" {
+        // Flags only `logs` has.
+        if let Some(flag) = ["follow", "previous"].into_iter().find(|b| f.has(b)) {
+            return err(format!("error: unknown flag: --{flag}"));
+        }
+        if f.value("tail").is_some() {
+            return err("error: unknown flag: --tail");
+        }
+    }
     let ns = f.value("namespace");
     let pos = &f.positionals;
     let files = f.values("filename");
@@ -974,6 +983,25 @@ mod tests {
                 r#"{"spec":{"type":"NodePort"}}"#.into()
             ])
         );
+    }
+
+    #[test]
+    fn logs_flags_are_logs_own() {
+        let Ok(KubectlCommand::Logs { previous, tail, .. }) = parse("kubectl logs -p web -f --tail=5") else {
+            panic!()
+        };
+        assert!(previous);
+        assert_eq!(tail, Some(5));
+        assert_eq!(
+            parse("kubectl get pods --previous").err().map(|e| e.message),
+            Some("error: unknown flag: --previous".into())
+        );
+        assert_eq!(
+            parse("kubectl get pods --tail 3").err().map(|e| e.message),
+            Some("error: unknown flag: --tail".into())
+        );
+        // Elsewhere -f is still a file and -p a patch.
+        assert!(matches!(parse("kubectl apply -f x.yaml"), Ok(KubectlCommand::Apply { .. })));
     }
 
     #[test]
