@@ -189,7 +189,8 @@ fn a_trace_of_a_dropped_datagram_ends_at_the_drop() {
 
 /// A readiness probe aimed at a port nothing in the pod listens on is refused, as the kernel
 /// refuses the SYN: the pod never becomes ready, its endpoint is not ready, and the kubelet's
-/// event says why. The same probe on the served port (a named one here) succeeds.
+/// event says why. The same probe on the served port (a named one here) succeeds; an
+/// `httpGet` of a path nginx does not serve gets its 404 and fails.
 #[test]
 fn a_readiness_probe_on_a_port_nothing_listens_on_is_refused_and_the_pod_stays_out_of_the_service() {
     let mut c = Cluster::new(ClusterConfig::default_cluster(), &ProxySettings::default(), 7).unwrap();
@@ -216,6 +217,16 @@ spec:
     readinessProbe: {tcpSocket: {port: http}, periodSeconds: 5}
 ---
 apiVersion: v1
+kind: Pod
+metadata: {name: wrong-path, labels: {app: web}}
+spec:
+  containers:
+  - name: nginx
+    image: nginx
+    ports: [{containerPort: 80}]
+    readinessProbe: {httpGet: {path: /healthz, port: 80}, periodSeconds: 5}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
@@ -233,6 +244,8 @@ spec:
     let line = |name: &str| pods.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
     assert!(line("wrong-port").contains(" 0/1 "), "{pods}");
     assert!(line("right-port").contains(" 1/1 "), "{pods}");
+    // nginx serves its welcome page at / only: /healthz is its 404.
+    assert!(line("wrong-path").contains(" 0/1 "), "{pods}");
     let events = c.kubectl_line("get events", base).stdout;
     assert!(
         events.lines().any(|l| l.contains("Unhealthy")
@@ -240,7 +253,12 @@ spec:
             && l.ends_with(":8080: connect: connection refused")),
         "{events}"
     );
+    assert!(
+        events.lines().any(|l| l.contains("pod/wrong-path")
+            && l.ends_with("Readiness probe failed: HTTP probe failed with statuscode: 404")),
+        "{events}"
+    );
     let slices = c.kubectl_line("get endpointslices -l kubernetes.io/service-name=web -o yaml", base).stdout;
-    assert_eq!(slices.matches("ready: false").count(), 1, "{slices}");
+    assert_eq!(slices.matches("ready: false").count(), 2, "{slices}");
     assert_eq!(slices.matches("ready: true").count(), 1, "{slices}");
 }

@@ -1179,7 +1179,9 @@ impl ClusterWorld {
             self.answer_probes();
         }
         // The TCP ports the pod's processes listen on.
-        let mut served: Vec<u16> = Vec::new();
+        // (Only a pod with a readiness probe needs them.)
+        let probed = pod.spec.containers.iter().any(|c| c.readiness_probe.is_some());
+        let mut served: Vec<super::served_ports::ServedPort> = Vec::new();
         if let Ok(h) = self.net.host_mut(host) {
             if is_dns {
                 let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
@@ -1204,10 +1206,15 @@ impl ClusterWorld {
                     let flags = crate::ingress::ControllerFlags::from_args(&c.args, &pod.metadata.namespace);
                     // Its status server (`/healthz` on 10254, the readiness probe's) and the
                     // ports its spec declares (the webhook's 8443) listen too.
-                    served.push(10254);
-                    served.extend(c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()));
+                    served.push((10254, None));
+                    served.extend(
+                        c.ports
+                            .iter()
+                            .filter_map(|p| u16::try_from(p.container_port).ok())
+                            .map(|p| (p, None)),
+                    );
                     for port in [80, 443] {
-                        served.push(port);
+                        served.push((port, None));
                         let app = crate::ingress::IngressNginxApp::new(
                             self.ingress.clone(),
                             flags.controller_class.clone(),
@@ -1226,7 +1233,7 @@ impl ClusterWorld {
                     let gateway =
                         format!("{}/{}", pod.metadata.namespace, gw_name.map_or("", |s| s.as_str()));
                     for port in c.ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()) {
-                        served.push(port);
+                        served.push((port, None));
                         let app = crate::gateway::GatewayNginxApp::new(
                             self.gateway.clone(),
                             gateway.clone(),
@@ -1259,8 +1266,8 @@ impl ClusterWorld {
                     if is_dns && port == 53 {
                         continue;
                     }
-                    if proto == SockProto::Tcp {
-                        served.push(port);
+                    if proto == SockProto::Tcp && probed {
+                        served.push((port, Some(kind.clone())));
                     }
                     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
                     let app = ImageApp {
@@ -1272,7 +1279,7 @@ impl ClusterWorld {
                 }
             }
         }
-        if !is_dns {
+        if !is_dns && (probed || !self.served.borrow().is_empty()) {
             let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
             if self.served.borrow_mut().wired(&key, pod, &served) {
                 self.answer_probes();
