@@ -83,25 +83,22 @@ impl Cluster {
         let running = status.and_then(|s| s.state.as_ref()).is_some_and(|s| s.running.is_some());
         let terminated_before =
             status.and_then(|s| s.last_state.as_ref()).is_some_and(|s| s.terminated.is_some());
-        if opts.previous && !terminated_before {
-            return ExecOutput::err(
-                format!(
-                    "Error from server (BadRequest): previous terminated container \"{}\" in pod \"{name}\" not found",
-                    chosen.name
-                ),
-                1,
-            );
-        }
         let waiting = status.and_then(|s| s.state.as_ref()).and_then(|s| s.waiting.as_ref());
-        if let Some(w) = waiting.filter(|_| !opts.previous && !terminated_before) {
-            return ExecOutput::err(
-                format!(
-                    "Error from server (BadRequest): container \"{}\" in pod \"{name}\" is waiting to start: {}",
-                    chosen.name,
-                    w.reason.as_deref().unwrap_or_default()
-                ),
-                1,
-            );
+        // No container of it has terminated yet: no previous log, and a waiting one has none.
+        let refused = match waiting {
+            _ if terminated_before => None,
+            _ if opts.previous => {
+                Some(format!("previous terminated container \"{}\" in pod \"{name}\" not found", chosen.name))
+            }
+            Some(w) => Some(format!(
+                "container \"{}\" in pod \"{name}\" is waiting to start: {}",
+                chosen.name,
+                w.reason.as_deref().unwrap_or_default()
+            )),
+            None => None,
+        };
+        if let Some(why) = refused {
+            return ExecOutput::err(format!("Error from server (BadRequest): {why}"), 1);
         }
         // While the container waits, the last one's log is its "previous" one too.
         let before = opts.previous && running;

@@ -1,8 +1,8 @@
 //! How the simulated processes answer the kubelet's readiness probes.
 //!
 //! Most containers run an app netsim does not look inside: its probes succeed, unless they aim
-//! at a port none of the pod's processes listens on ([`super::served_ports`]: refused) or the
-//! pod hangs ([`super::hung_apps`]). CoreDNS is different: its probe endpoints are servers its
+//! at a port none of the pod's processes listens on or get an HTTP error status from it
+//! ([`super::served_ports`]), or the pod hangs ([`super::hung_apps`]). CoreDNS is different: its probe endpoints are servers its
 //! Corefile declares. The `ready` plugin serves `/ready` (on `:8181` unless it says another
 //! address) and the `health` plugin `/health` (`:8080`); each is an HTTP server of its own, so
 //! a path one of them does not serve gets `404 Not Found`, and a port neither listens on
@@ -12,9 +12,9 @@
 //! listening at all.
 //!
 //! The probe hook is installed on the controllers only once something can make a probe fail
-//! (a hang, a probe on an unserved port, a Corefile written to the `coredns` ConfigMap, a CoreDNS pod probed elsewhere than
-//! kubeadm's `/ready` on 8181), so a cluster that never does probes as before: every probe
-//! succeeds and ready containers are not probed again.
+//! (a hang, a probe its pod's processes fail, a Corefile written to the `coredns` ConfigMap,
+//! a CoreDNS pod probed elsewhere than kubeadm's `/ready` on 8181), so a cluster that never
+//! does probes as before: every probe succeeds and ready containers are not probed again.
 //!
 //! Left out: `/ready` answering 503 while a plugin is not ready yet (the `kubernetes` plugin
 //! before its first API sync: netsim's API is synced from the start), and liveness probes.
@@ -26,7 +26,7 @@ use crate::api::Pod;
 use crate::controllers::{ProbeCheck, ProbeResult};
 
 use super::hung_apps::HungApps;
-use super::served_ports::ServedPorts;
+use super::served_ports::FailingProbes;
 use super::world::DnsState;
 
 /// Whether a pod runs CoreDNS (kubeadm's `k8s-app: kube-dns` label, or a CoreDNS image).
@@ -56,8 +56,9 @@ pub fn coredns_probes_as_kubeadm(pod: &Pod) -> bool {
 pub struct ProbeAnswers {
     /// Pods whose process hangs.
     pub hung: Rc<RefCell<HungApps>>,
-    /// The served ports of pods that probe one no process serves.
-    pub served: Rc<RefCell<ServedPorts>>,
+    /// Pods whose probes fail on what their processes serve (an unserved port, an HTTP
+    /// error status).
+    pub failing: Rc<RefCell<FailingProbes>>,
     /// CoreDNS's running Corefile.
     pub dns: Rc<RefCell<DnsState>>,
 }
@@ -65,7 +66,7 @@ pub struct ProbeAnswers {
 impl ProbeAnswers {
     /// How the probe `chk` ends.
     pub fn probe(&self, chk: &ProbeCheck<'_>) -> ProbeResult {
-        let r = if is_coredns(chk.pod) { self.coredns(chk) } else { self.served.borrow().probe(chk) };
+        let r = if is_coredns(chk.pod) { self.coredns(chk) } else { self.failing.borrow().probe(chk) };
         if r != ProbeResult::Success {
             return r;
         }

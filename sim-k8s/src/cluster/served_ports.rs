@@ -30,7 +30,7 @@ pub type ServedPort = (u16, Option<AppKind>);
 
 /// How each recorded pod's failing probes end, by `namespace/name`: (port, result).
 #[derive(Debug, Default)]
-pub struct ServedPorts {
+pub struct FailingProbes {
     pods: BTreeMap<String, Vec<(u16, ProbeResult)>>,
 }
 
@@ -83,7 +83,7 @@ fn http_status(kind: &AppKind, port: u16, path: &str) -> ProbeResult {
     }
 }
 
-impl ServedPorts {
+impl FailingProbes {
     /// True when no pod is recorded.
     pub fn is_empty(&self) -> bool {
         self.pods.is_empty()
@@ -137,7 +137,7 @@ mod tests {
         .unwrap();
         let nginx = Some(AppKind::Nginx);
         assert_eq!(failing_probes(&p, &[(80, nginx.clone())]), vec![(8080, ProbeResult::Refused)]);
-        let mut s = ServedPorts::default();
+        let mut s = FailingProbes::default();
         assert!(s.wired("default/web", &p, &[(80, nginx.clone())]));
         // Served after all (the port declared): forgotten.
         assert!(!s.wired("default/web", &p, &[(80, nginx.clone()), (8080, nginx.clone())]));

@@ -317,9 +317,9 @@ pub struct ClusterWorld {
     /// Pods whose server process hangs (`fault: hang pod/NAME`), shared with the kubelet's
     /// probe hook.
     pub hung: Rc<RefCell<super::hung_apps::HungApps>>,
-    /// The TCP ports of pods whose readiness probes aim at a port none of their processes
-    /// serves ([`super::served_ports`]).
-    pub served: Rc<RefCell<super::served_ports::ServedPorts>>,
+    /// Pods whose readiness probes fail on what their processes serve (an unserved port, an
+    /// HTTP error status: [`super::served_ports`]).
+    pub failing_probes: Rc<RefCell<super::served_ports::FailingProbes>>,
     /// The kubelet's probes are answered by the processes ([`super::probes`]), not all
     /// succeeding; and whether the controllers have run since that began.
     probes_answered: bool,
@@ -477,7 +477,7 @@ impl ClusterWorld {
             eager_rules: false,
             lb: super::lb_health::LbHealth { config: lb_config, ..Default::default() },
             hung: Rc::default(),
-            served: Rc::default(),
+            failing_probes: Rc::default(),
             probes_answered: false,
             probes_reconciled: true,
             coredns_starting: Vec::new(),
@@ -494,7 +494,7 @@ impl ClusterWorld {
         self.probes_reconciled = false;
         let answers = super::probes::ProbeAnswers {
             hung: self.hung.clone(),
-            served: self.served.clone(),
+            failing: self.failing_probes.clone(),
             dns: self.dns.clone(),
         };
         self.controllers.set_probe_hook(Box::new(move |chk| answers.probe(chk)));
@@ -1178,8 +1178,8 @@ impl ClusterWorld {
         if is_dns && !super::probes::coredns_probes_as_kubeadm(pod) {
             self.answer_probes();
         }
-        // The TCP ports the pod's processes listen on.
-        // (Only a pod with a readiness probe needs them.)
+        // The TCP ports the pod's processes listen on, and the server behind each (only a pod
+        // with a readiness probe needs the image's).
         let probed = pod.spec.containers.iter().any(|c| c.readiness_probe.is_some());
         let mut served: Vec<super::served_ports::ServedPort> = Vec::new();
         if let Ok(h) = self.net.host_mut(host) {
@@ -1279,9 +1279,9 @@ impl ClusterWorld {
                 }
             }
         }
-        if !is_dns && (probed || !self.served.borrow().is_empty()) {
+        if !is_dns && (probed || !self.failing_probes.borrow().is_empty()) {
             let key = pod_key(&pod.metadata.namespace, &pod.metadata.name);
-            if self.served.borrow_mut().wired(&key, pod, &served) {
+            if self.failing_probes.borrow_mut().wired(&key, pod, &served) {
                 self.answer_probes();
             }
         }

@@ -680,14 +680,12 @@ pub fn parse(line: &str) -> Result<KubectlCommand, ParseError> {
         }
     }
     let f = parse_flags(&words[1..])?;
-    if verb != "logs" {
-        // Flags only `logs` has.
-        if let Some(flag) = ["follow", "previous"].into_iter().find(|b| f.has(b)) {
-            return err(format!("error: unknown flag: --{flag}"));
-        }
-        if f.value("tail").is_some() {
-            return err("error: unknown flag: --tail");
-        }
+    // Flags only `logs` has.
+    if verb != "logs"
+        && let Some(flag) =
+            ["follow", "previous", "tail"].into_iter().find(|n| f.has(n) || f.value(n).is_some())
+    {
+        return err(format!("error: unknown flag: --{flag}"));
     }
     let ns = f.value("namespace");
     let pos = &f.positionals;

@@ -9,8 +9,8 @@
 //! port) with `dns.Exchange` (a 2 s timeout). An exchange that fails resets the count and is
 //! tried again after a second, for as long as 30 s from start; one that is answered (any
 //! answer) turns the plugin off (setup.go breaks out of its loop into `setDisabled`), so that
-//! later HINFO queries for the name are not counted. The qname's labels are Go's `rand.Int()` (non-negative 63-bit decimals), drawn here
-//! from the pod's seeded stream.
+//! later HINFO queries for the name are not counted. The qname's labels are Go's `rand.Int()`
+//! (non-negative 63-bit decimals), drawn here from the pod's seeded stream.
 
 use sim_core::{SimDuration, SimRng, SimTime};
 
