@@ -471,3 +471,49 @@ data:
     assert!(answered.contains("[INFO] Reloading complete"), "{answered}");
     assert!(!answered.contains("FATAL"), "{answered}");
 }
+
+/// The kubernetes plugin's LIST is a TCP connection from the pod to the `kubernetes` Service:
+/// a rule that resets it makes every informer log client-go's `connect: connection refused`
+/// (no trace: the list failed fast) and try again after its back-off (800 ms doubling, each
+/// jittered), the servers start unsynced after 5 s of `waiting` lines (the banner after them),
+/// and the replica is not ready until a LIST gets through.
+#[test]
+fn a_coredns_that_cannot_list_the_api_waits_then_serves_unsynced_and_not_ready() {
+    use sim_k8s::cluster::facade::Target;
+    let mut c = cluster();
+    let base = std::path::Path::new(".");
+    let master = Target::Node("master".into());
+    let reject = "iptables -I INPUT -p tcp --dport 6443 -s 10.244.0.0/16 -j REJECT --reject-with tcp-reset";
+    assert_eq!(c.exec(&master, reject).exit_code, 0);
+    let old = coredns_pods(&c);
+    let out = c.kubectl_line(&format!("delete pod -n kube-system {}", old[0]), base);
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    c.settle(SimDuration::from_secs(20));
+    let new = coredns_pods(&c).into_iter().find(|p| !old.contains(p)).expect("a replacement");
+    let log = c.kubectl_line(&format!("logs -n kube-system {new}"), base).stdout;
+    let lines: Vec<&str> = log.lines().collect();
+    let waiting =
+        lines.iter().filter(|l| l.contains("waiting for Kubernetes API before starting server")).count();
+    assert_eq!(waiting, 9, "{log}");
+    let warning = lines.iter().position(|l| l.contains("starting server with unsynced Kubernetes API"));
+    let banner = lines.iter().position(|l| *l == ".:53");
+    assert!(warning.is_some() && warning < banner, "{log}");
+    let refused = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with("[INFO] plugin/kubernetes: pkg/mod/k8s.io/client-go@v0.27.4/tools/cache/reflector.go:231: failed to list *v1.Service: Get \"https://10.96.0.1:443/api/v1/services?limit=500&resourceVersion=0\": dial tcp 10.96.0.1:443: connect: connection refused")
+        })
+        .count();
+    // Retries after 0.8-1.6 s, 1.6-3.2 s, 3.2-6.4 s, 6.4-12.8 s: four to six tries in 20 s.
+    assert!((4..=7).contains(&refused), "{refused} tries:\n{log}");
+    assert!(!log.contains("Trace["), "{log}");
+    assert!(log.contains("[INFO] plugin/ready: Still waiting on: \"kubernetes\""), "{log}");
+    let pods = c.kubectl_line("get pods -n kube-system -l k8s-app=kube-dns", base).stdout;
+    assert!(pods.contains(&format!("{new}   0/1     Running")), "{pods}");
+    // The way opens: a later try lists, and the next probe finds the replica ready.
+    let delete = reject.replacen("-I INPUT", "-D INPUT", 1);
+    assert_eq!(c.exec(&master, &delete).exit_code, 0);
+    c.settle(SimDuration::from_secs(60));
+    let pods = c.kubectl_line("get pods -n kube-system -l k8s-app=kube-dns", base).stdout;
+    assert!(pods.contains(&format!("{new}   1/1     Running")), "{pods}");
+}

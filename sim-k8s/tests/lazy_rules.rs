@@ -80,10 +80,24 @@ fn run(workers: usize, apps: &[(u8, bool)], changes: &[Change], seed: u64, eager
         .iter()
         .filter(|n| c.world().net.host(n.host).is_some_and(|h| h.rules_pending()))
         .count();
+    // CoreDNS's start-up LIST goes from its pods through their nodes to the API server on
+    // the control plane: those nodes' rules have been looked at; nothing looked at the others.
+    let looked_at: std::collections::BTreeSet<String> = c
+        .world()
+        .api
+        .pods()
+        .filter(|p| p.metadata.labels.get("k8s-app").is_some_and(|v| v == "kube-dns"))
+        .map(|p| p.spec.node_name.clone())
+        .chain(std::iter::once("master".to_string()))
+        .collect();
+    let untouched = c.world().nodes.iter().filter(|n| !looked_at.contains(&n.name)).count();
     if eager {
         assert_eq!(pending, 0, "eager: no node may hold deferred rules");
     } else {
-        assert!(pending > 0, "lazy: nothing looked at the nodes, so their rules must still be deferred");
+        assert_eq!(
+            pending, untouched,
+            "lazy: nothing looked at the other nodes, their rules are still deferred"
+        );
     }
     let names: Vec<String> = c.world().nodes.iter().map(|n| n.name.clone()).collect();
     names

@@ -372,6 +372,17 @@ impl Sockets {
         by(*local.ip()).or_else(|| by(Ipv4Addr::UNSPECIFIED))
     }
 
+    /// The listener bound to `local` whether or not it is closed: a program's own timers
+    /// reach it while its sockets do not take packets (a server still starting up).
+    pub fn find_bound(&self, proto: SockProto, local: SocketAddrV4) -> Option<usize> {
+        let by = |want: Ipv4Addr| {
+            self.listeners
+                .iter()
+                .position(|l| l.proto == proto && l.addr.port() == local.port() && *l.addr.ip() == want)
+        };
+        by(*local.ip()).or_else(|| by(Ipv4Addr::UNSPECIFIED))
+    }
+
     /// A listener by index.
     pub fn listener_mut(&mut self, i: usize) -> Option<&mut Listener> {
         self.listeners.get_mut(i)

@@ -209,8 +209,11 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
         let h = net.host_mut(n.host).map_err(|e| e.to_string())?;
         h.routes.share(host_gw.clone(), Some(n.pod_cidr));
     }
-    // The control plane serves the API on 6443 (the `kubernetes` service's endpoint).
-    if let Some(cp) = nodes.iter().find(|n| n.role == NodeRole::ControlPlane) {
+    // The control plane serves the API on 6443 (the `kubernetes` service's endpoint): the
+    // control-plane node, or the first node when none is one (a single-node minikube), as
+    // the `kubernetes` Endpoints name it.
+    let apiserver = nodes.iter().find(|n| n.role == NodeRole::ControlPlane).or(nodes.first());
+    if let Some(cp) = apiserver {
         let h = net.host_mut(cp.host).map_err(|e| e.to_string())?;
         // TLS is not modelled; a plain HTTP request gets the real server's answer to one.
         let app = |_: &sim_net::socket::AppContext<'_>, _: &[u8]| {

@@ -36,10 +36,16 @@ use sim_net::socket::{AppContext, AppReply, Application, SockProto, UpstreamRequ
 use super::world::DnsState;
 use crate::dns::Transport;
 use crate::dns::coredns::ForwardPolicy;
-use crate::dns::coredns::cache::DnsCache;
+use crate::dns::coredns::kube_api::{DIAL_TIMEOUT, ListError};
 use crate::dns::message::{Message, frame_tcp, unframe_all, unframe_tcp};
 use crate::dns::server::{Finish, ForwardJob, Serving};
 use crate::dns::upstream::{ResolverConfig, ResolverReply};
+
+/// The world's wake-up of a CoreDNS server when its process starts or reloads: the `loop`
+/// plugins probe.
+pub const WAKE_LOOPS: u64 = 0;
+/// The wake-up when its process starts with a kubernetes plugin: the informers LIST.
+pub const WAKE_KUBE_API: u64 = 1;
 
 /// plugin/pkg/proxy: how long one attempt waits for its answer (`readTimeout`).
 pub const FORWARD_READ_TIMEOUT: SimDuration = SimDuration::from_secs(2);
@@ -86,6 +92,9 @@ pub(super) struct DnsServerApp {
     loop_probes: std::collections::BTreeMap<u64, usize>,
     /// The stream of the loop probes' query ids (`dns.Id()`).
     loop_rng: SimRng,
+    /// The kubernetes plugin's LIST in flight: its token, and when the client it is for
+    /// started (a restarted process has a new one).
+    kube_list: Option<(u64, SimTime)>,
     next_token: u64,
 }
 
@@ -134,6 +143,7 @@ impl DnsServerApp {
             probe_rng,
             loop_probes: Default::default(),
             loop_rng,
+            kube_list: None,
             next_token: 0,
         }
     }
@@ -207,9 +217,7 @@ impl DnsServerApp {
 
     fn serve(&mut self, ctx: &AppContext<'_>, transport: Transport, message: &[u8]) -> Option<Serving> {
         let mut state = self.state.borrow_mut();
-        let DnsState { process, view, caches, .. } = &mut *state;
-        let cache =
-            caches.entry(self.pod.clone()).or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
+        let (process, view, cache) = state.serving(&self.pod, &self.rng);
         match process.serve_or_forward(&self.pod, ctx.peer, transport, message, view, cache, ctx.now) {
             Ok(s) => Some(s),
             // A datagram CoreDNS does not answer still gets the (empty) reply the model has
@@ -262,10 +270,7 @@ impl DnsServerApp {
                     let job = job.clone();
                     let bytes = {
                         let mut state = self.state.borrow_mut();
-                        let DnsState { process, view, caches, .. } = &mut *state;
-                        let cache = caches
-                            .entry(self.pod.clone())
-                            .or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
+                        let (process, view, cache) = state.serving(&self.pod, &self.rng);
                         process.refuse_forward(&self.pod, &job, view, cache, now)
                     };
                     w.parts[w.current] = Part::Ready(bytes);
@@ -416,9 +421,7 @@ impl DnsServerApp {
 
     fn finish(&mut self, job: &ForwardJob, upstream: Option<Message>, now: SimTime) -> Finish {
         let mut state = self.state.borrow_mut();
-        let DnsState { process, view, caches, .. } = &mut *state;
-        let cache =
-            caches.entry(self.pod.clone()).or_insert_with(|| DnsCache::with_rng(self.rng.fork("cache")));
+        let (process, view, cache) = state.serving(&self.pod, &self.rng);
         process.finish_forward(&self.pod, job, upstream, view, cache, now)
     }
 }
@@ -488,6 +491,12 @@ impl Application for DnsServerApp {
         if let Some(i) = self.loop_probes.remove(&token) {
             return self.loop_probe_done(i, outcome, ctx.now);
         }
+        if let Some((t, started)) = self.kube_list
+            && t == token
+        {
+            self.kube_list = None;
+            return self.kube_listed(started, outcome, ctx.now);
+        }
         if let Some(probe) = self.probes.remove(&token) {
             return self.probe_done(probe, outcome);
         }
@@ -497,8 +506,69 @@ impl Application for DnsServerApp {
         if background { detach(reply) } else { reply }
     }
 
-    fn wake(&mut self, _ctx: &AppContext<'_>, _token: u64) -> AppReply {
-        if self.dead() { AppReply::Nothing } else { self.start_loops() }
+    fn wake(&mut self, ctx: &AppContext<'_>, token: u64) -> AppReply {
+        if self.dead() {
+            return AppReply::Nothing;
+        }
+        match token {
+            WAKE_KUBE_API => match self.kube_list(ctx.now) {
+                Some(req) => {
+                    AppReply::Also { side: vec![(SimDuration::ZERO, req)], then: Box::new(AppReply::Nothing) }
+                }
+                None => AppReply::Nothing,
+            },
+            _ => self.start_loops(),
+        }
+    }
+}
+
+impl DnsServerApp {
+    /// The kubernetes plugin's informers LIST from the API at `at` (one connection carries
+    /// them all): a TCP conversation from the pod to the `kubernetes` Service.
+    fn kube_list(&mut self, at: SimTime) -> Option<UpstreamRequest> {
+        let (dst, request, started) = {
+            let mut state = self.state.borrow_mut();
+            let c = state.kube_api.get_mut(&self.pod)?;
+            (c.api, c.request(at), c.started)
+        };
+        let token = self.next_token;
+        self.next_token += 1;
+        self.kube_list = Some((token, started));
+        Some(UpstreamRequest { proto: SockProto::Tcp, dst, request, timeout: DIAL_TIMEOUT, token })
+    }
+
+    /// The LIST ended: any answer syncs the plugin (TLS and the API's objects are not on the
+    /// wire); a failure is logged as client-go logs it and tried again after the back-off.
+    fn kube_listed(&mut self, started: SimTime, outcome: &Outcome, now: SimTime) -> AppReply {
+        let result = match outcome {
+            Outcome::Completed { .. } => Ok(()),
+            Outcome::Refused => Err(ListError::Refused),
+            Outcome::Reset => Err(ListError::Reset),
+            // icmp_err_convert: port unreachable is ECONNREFUSED, net unreachable ENETUNREACH,
+            // the rest EHOSTUNREACH.
+            Outcome::Unreachable { icmp_type: 3, code: 3, .. } => Err(ListError::Refused),
+            Outcome::Unreachable { icmp_type: 3, code: 0, .. } | Outcome::NoRoute => {
+                Err(ListError::NetUnreachable)
+            }
+            Outcome::Unreachable { .. } => Err(ListError::HostUnreachable),
+            Outcome::TimedOut | Outcome::NotPermitted | Outcome::Failed(_) => Err(ListError::Timeout),
+        };
+        let retry = {
+            let mut state = self.state.borrow_mut();
+            let Some(c) = state.kube_api.get_mut(&self.pod).filter(|c| c.started == started) else {
+                return AppReply::Nothing;
+            };
+            let (lines, retry) = c.listed(now, result);
+            for line in lines {
+                state.process.log(&self.pod, line);
+            }
+            retry
+        };
+        let Some(after) = retry else { return AppReply::Nothing };
+        match self.kube_list(now + after) {
+            Some(req) => AppReply::Also { side: vec![(after, req)], then: Box::new(AppReply::Nothing) },
+            None => AppReply::Nothing,
+        }
     }
 }
 

@@ -105,7 +105,8 @@ impl Cluster {
     /// now are run first, so the log is as of the current simulated time.
     pub fn coredns_logs(&self, namespace: &str, name: &str) -> Option<Vec<String>> {
         let mut dns = self.sim.world.dns.borrow_mut();
-        dns.process.tick(self.sim.now());
+        let super::world::DnsState { process, dead, .. } = &mut *dns;
+        process.tick(self.sim.now(), dead);
         let key = super::world::pod_key(namespace, name);
         dns.process.pods().any(|p| p == key).then(|| dns.process.logs(&key).to_vec())
     }

@@ -16,8 +16,9 @@
 //! a CoreDNS pod probed elsewhere than kubeadm's `/ready` on 8181), so a cluster that never
 //! does probes as before: every probe succeeds and ready containers are not probed again.
 //!
-//! Left out: `/ready` answering 503 while a plugin is not ready yet (the `kubernetes` plugin
-//! before its first API sync: netsim's API is synced from the start), and liveness probes.
+//! `/ready` answers 503 while the `kubernetes` plugin has not synced with the API
+//! ([`crate::dns::coredns::kube_api`]) and logs `[INFO] plugin/ready: Still waiting on:
+//! "kubernetes"`. Left out: liveness probes.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -77,12 +78,15 @@ impl ProbeAnswers {
     fn coredns(&self, chk: &ProbeCheck<'_>) -> ProbeResult {
         let mut dns = self.dns.borrow_mut();
         // The reload plugin's checks due by then have run.
-        dns.process.tick(chk.now);
+        let DnsState { process, dead, .. } = &mut *dns;
+        process.tick(chk.now, dead);
         let Some(setup) = dns.process.setup() else {
             // The Corefile never loaded: CoreDNS exited, nothing listens.
             return if chk.probe.exec.is_some() { ProbeResult::Success } else { ProbeResult::Refused };
         };
         let Some(port) = chk.port.and_then(|p| u16::try_from(p).ok()) else { return ProbeResult::Success };
+        let pod = format!("{}/{}", chk.pod.metadata.namespace, chk.pod.metadata.name);
+        let unsynced = dns.kube_api.get(&pod).is_some_and(|c| !c.synced());
         match &chk.probe.http_get {
             Some(h) => {
                 let path = if h.path.is_empty() { "/" } else { h.path.as_str() };
@@ -94,6 +98,13 @@ impl ProbeAnswers {
                     // rest: the kubelet gives up first.
                     None if setup.serves_dns_on(port) => ProbeResult::TimedOut,
                     None => ProbeResult::Refused,
+                    // plugin/ready: a plugin not ready yet (kubernetes before its first
+                    // sync) makes it 503, and it says which.
+                    Some(200) if path == "/ready" && setup.ready_on(port) && unsynced => {
+                        let line = "[INFO] plugin/ready: Still waiting on: \"kubernetes\"".to_string();
+                        dns.process.log(&pod, line);
+                        ProbeResult::HttpStatus(503)
+                    }
                     Some(code) if (200..400).contains(&code) => ProbeResult::Success,
                     Some(code) => ProbeResult::HttpStatus(code),
                 }

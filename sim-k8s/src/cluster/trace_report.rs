@@ -417,12 +417,23 @@ impl Cluster {
         for r in records {
             let at_ns = r.at.as_nanos();
             let (slot, host) = match &r.event {
-                NetTrace::KernelLog { host, .. } => match current {
+                // A line about a packet goes with it (if it is one of this trace's); one
+                // about none, with the packet recorded just before it.
+                NetTrace::KernelLog { id: Some(p), host, .. } => match index_of(*p) {
+                    Some(c) => (c, *host),
+                    None => continue,
+                },
+                NetTrace::KernelLog { id: None, host, .. } => match current {
                     Some(c) => (c, *host),
                     None => continue,
                 },
                 ev => {
-                    let Some(p) = ev.packet().and_then(index_of) else { continue };
+                    // A kernel log line belongs to the packet recorded just before it: one
+                    // about another packet (a flood's drop) is not this trace's.
+                    let Some(p) = ev.packet().and_then(index_of) else {
+                        current = None;
+                        continue;
+                    };
                     let host = match ev {
                         NetTrace::Sent { host, .. }
                         | NetTrace::Rx { host, .. }

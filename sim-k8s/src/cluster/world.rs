@@ -38,11 +38,13 @@ use sim_net::network::{NetEvent, Network};
 use sim_net::socket::{AppContext, Application, SockProto};
 
 use super::config::{ClusterConfig, NodeRole};
+use super::dns_apps::{WAKE_KUBE_API, WAKE_LOOPS};
 use super::{dns_view, proxy_view};
 use crate::api::{Kind, Object};
 use crate::apiserver::{ApiServer, ChangeType};
 use crate::apps::{self, AppKind, ServerView};
 use crate::controllers::Controllers;
+use crate::dns::coredns::kube_api::{self, KubeApiClient, Startup};
 use crate::dns::server::CoreDnsProcess;
 use crate::dns::{ClusterDnsView, CoreDnsConfig};
 use crate::kube_proxy::sync_runner::{SyncDecision, SyncRunner};
@@ -72,6 +74,16 @@ pub enum ClusterEvent {
     LbProbeDone {
         /// Index of the checked service.
         service: usize,
+    },
+    /// A CoreDNS process's kubernetes plugin checks, during its start-up, whether it has
+    /// synced with the API ([`crate::dns::coredns::kube_api`]).
+    CoreDnsSyncCheck {
+        /// The pod (`namespace/name`).
+        pod: String,
+        /// When its process started (a restarted one has checks of its own).
+        started: SimTime,
+        /// Which check (the first is 100 ms after the start).
+        check: u32,
     },
 }
 
@@ -182,6 +194,11 @@ pub struct DnsState {
     /// The plugin instances' generation: a reload sets every plugin up anew, and what the old
     /// ones had running (forward's health checks) stops.
     pub plugins: u64,
+    /// Each CoreDNS pod's kubernetes plugin client, from its process's start (none without
+    /// the plugin).
+    pub kube_api: BTreeMap<String, crate::dns::coredns::kube_api::KubeApiClient>,
+    /// What an unsynced kubernetes plugin answers from: nothing.
+    unsynced_view: ClusterDnsView,
 }
 
 impl DnsState {
@@ -200,7 +217,31 @@ impl DnsState {
             incarnation: BTreeMap::new(),
             loop_starts: 0,
             plugins: 0,
+            kube_api: BTreeMap::new(),
+            unsynced_view: ClusterDnsView { unsynced: true, ..ClusterDnsView::default() },
         }
+    }
+
+    /// The view `pod`'s CoreDNS answers from: the cluster's, or nothing before its kubernetes
+    /// plugin has synced.
+    pub fn view_of(&self, pod: &str) -> &ClusterDnsView {
+        if self.kube_api.get(pod).is_some_and(|c| !c.synced()) { &self.unsynced_view } else { &self.view }
+    }
+
+    /// What serving a query at `pod` needs at once: the process, the pod's view and the pod's
+    /// cache (made on first use from `rng`).
+    pub fn serving(
+        &mut self,
+        pod: &str,
+        rng: &SimRng,
+    ) -> (&mut CoreDnsProcess, &ClusterDnsView, &mut crate::dns::coredns::cache::DnsCache) {
+        let unsynced = self.kube_api.get(pod).is_some_and(|c| !c.synced());
+        let DnsState { process, view, unsynced_view, caches, .. } = self;
+        let view = if unsynced { &*unsynced_view } else { &*view };
+        let cache = caches
+            .entry(pod.to_string())
+            .or_insert_with(|| crate::dns::coredns::cache::DnsCache::with_rng(rng.fork("cache")));
+        (process, view, cache)
     }
 
     /// The `loop` plugins of `pod`'s process, (re)started at `now` with names from `rng`'s
@@ -537,7 +578,11 @@ impl ClusterWorld {
                 if std::mem::take(&mut self.ingress_stale) {
                     crate::ingress::view::refresh(&mut self.ingress.borrow_mut(), &self.api, now);
                 }
-                self.dns.borrow_mut().process.tick(now);
+                {
+                    let mut dns = self.dns.borrow_mut();
+                    let DnsState { process, dead, .. } = &mut *dns;
+                    process.tick(now, dead);
+                }
                 let reloaded = self.dns.borrow().process.generation() != self.coredns_generation;
                 if reloaded {
                     // The reload's fresh plugins before the packet that might ask them.
@@ -565,6 +610,9 @@ impl ClusterWorld {
             }
             ClusterEvent::LbProbe { service } => self.lb_probe(service, now, sched),
             ClusterEvent::LbProbeDone { service } => self.lb_probe_done(service, now),
+            ClusterEvent::CoreDnsSyncCheck { pod, started, check } => {
+                self.coredns_sync_check(&pod, started, check, now, sched)
+            }
         }
     }
 
@@ -695,7 +743,8 @@ impl ClusterWorld {
     fn coredns_processes(&mut self, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
         let generation = {
             let mut dns = self.dns.borrow_mut();
-            dns.process.tick(now);
+            let DnsState { process, dead, .. } = &mut *dns;
+            process.tick(now, dead);
             dns.process.generation()
         };
         if generation != self.coredns_generation {
@@ -710,17 +759,19 @@ impl ClusterWorld {
                 dns.plugins += 1;
             }
             let dns = self.dns.borrow();
-            let running = dns.process.pods().filter(|p| !dns.dead.contains(*p) && self.pods.contains_key(*p));
+            let running = dns.process.pods().filter(|p| {
+                !dns.dead.contains(*p)
+                    && self.pods.contains_key(*p)
+                    && dns.kube_api.get(*p).is_none_or(|c| c.startup == Startup::Serving)
+            });
             let running: Vec<String> = running.map(str::to_string).collect();
             drop(dns);
-            self.coredns_starting.extend(running);
+            for pod in running {
+                self.coredns_start_loops(&pod, now, sched);
+            }
         }
         for pod in std::mem::take(&mut self.coredns_starting) {
-            let Some(host) = self.pods.get(&pod).map(|p| p.host) else { continue };
-            if self.dns.borrow_mut().start_loops(&pod, &self.rng, now) {
-                let dns = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
-                self.net.wake_app(host, SockProto::Udp, dns, 0, SimDuration::ZERO, sched);
-            }
+            self.coredns_on_start(&pod, now, sched);
         }
         let exited = std::mem::take(&mut self.dns.borrow_mut().exited);
         for (pod, at) in exited {
@@ -734,6 +785,125 @@ impl ClusterWorld {
             self.controllers.container_exited(&self.api, &key, None, 1, at);
             self.schedule_reconcile(now, sched);
         }
+    }
+
+    /// The `loop` plugins of `pod`'s process start (they probe through the pod's loopback).
+    fn coredns_start_loops(&mut self, pod: &str, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let Some(host) = self.pods.get(pod).map(|p| p.host) else { return };
+        if self.dns.borrow_mut().start_loops(pod, &self.rng, now) {
+            let dns = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
+            self.net.wake_app(host, SockProto::Udp, dns, WAKE_LOOPS, SimDuration::ZERO, sched);
+        }
+    }
+
+    /// The address CoreDNS's in-cluster client dials: `KUBERNETES_SERVICE_HOST` and
+    /// `KUBERNETES_SERVICE_PORT`, the `kubernetes` Service's ClusterIP and `https` port.
+    fn kube_api_address(&self) -> Option<SocketAddrV4> {
+        let svc = self.api.get_named(Kind::Service, "default", "kubernetes")?.as_service()?;
+        let IpAddr::V4(ip) = svc.spec.cluster_ip.ip()? else { return None };
+        let port = svc.spec.ports.iter().find(|p| p.name == "https").or(svc.spec.ports.first())?;
+        Some(SocketAddrV4::new(ip, u16::try_from(port.port).ok()?))
+    }
+
+    /// A CoreDNS process started: with a kubernetes plugin its servers wait for the plugin's
+    /// start-up (the informers LIST; `onStart` checks every 100 ms for up to 5 s); without one
+    /// they start at once.
+    fn coredns_on_start(&mut self, pod: &str, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        let Some(host) = self.pods.get(pod).map(|p| p.host) else { return };
+        let informers = {
+            let dns = self.dns.borrow();
+            dns.process.setup().and_then(|s| {
+                let ks: Vec<_> = s.servers.iter().filter(|s| s.config.kubernetes).collect();
+                let verified = ks.iter().any(|s| s.config.pods == crate::dns::coredns::PodMode::Verified);
+                (!ks.is_empty()).then(|| kube_api::reflectors(verified))
+            })
+        };
+        let api = self.kube_api_address();
+        let (Some(informers), Some(api)) = (informers, api) else {
+            self.dns.borrow_mut().kube_api.remove(pod);
+            self.coredns_serving(pod, now, sched);
+            return;
+        };
+        {
+            let mut dns = self.dns.borrow_mut();
+            let n = dns.incarnation.get(pod).copied().unwrap_or(0);
+            let rng = self.rng.fork(&format!("coredns/{pod}/kube_api/{n}"));
+            let epoch = self.api.config().epoch_unix_secs;
+            dns.kube_api.insert(pod.to_string(), KubeApiClient::new(api, informers, rng, now, epoch));
+        }
+        // The DNS servers listen only when onStart has returned.
+        if let Ok(h) = self.net.host_mut(host) {
+            h.sockets.set_closed(53, true);
+        }
+        let dns = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53);
+        self.net.wake_app(host, SockProto::Udp, dns, WAKE_KUBE_API, SimDuration::ZERO, sched);
+        let check = ClusterEvent::CoreDnsSyncCheck { pod: pod.to_string(), started: now, check: 1 };
+        sched.schedule_at(now + kube_api::SYNC_CHECK, check);
+    }
+
+    /// One of `onStart`'s checks: synced, the servers start; not yet, it logs every 500 ms and
+    /// gives up waiting after 5 s. The first check that finds it unsynced makes the kubelet's
+    /// probe at the container's start void (the `ready` plugin answers 503 until it syncs).
+    fn coredns_sync_check(
+        &mut self,
+        pod: &str,
+        started: SimTime,
+        check: u32,
+        now: SimTime,
+        sched: &mut Scheduler<ClusterEvent>,
+    ) {
+        let synced = {
+            let dns = self.dns.borrow();
+            let current =
+                dns.kube_api.get(pod).filter(|c| c.started == started && c.startup == Startup::Waiting);
+            match current {
+                Some(c) if !dns.dead.contains(pod) => c.synced(),
+                _ => return,
+            }
+        };
+        if synced {
+            self.coredns_serving(pod, now, sched);
+            return;
+        }
+        let waited = SimDuration::from_nanos(kube_api::SYNC_CHECK.as_nanos() * u64::from(check));
+        if waited >= kube_api::STARTUP_TIMEOUT {
+            let line =
+                "[WARNING] plugin/kubernetes: starting server with unsynced Kubernetes API".to_string();
+            self.dns.borrow_mut().process.log(pod, line);
+            self.coredns_serving(pod, now, sched);
+            return;
+        }
+        if waited.as_nanos().is_multiple_of(kube_api::WAIT_LOG.as_nanos()) {
+            let line =
+                "[INFO] plugin/kubernetes: waiting for Kubernetes API before starting server".to_string();
+            self.dns.borrow_mut().process.log(pod, line);
+        }
+        if check == 1 {
+            self.answer_probes();
+            if let Some((ns, name)) = pod.split_once('/') {
+                let key = crate::api::ObjectKey::new(Kind::Pod, ns, name);
+                self.controllers.probe_anew(&self.api, &key, now);
+            }
+            self.schedule_reconcile(now, sched);
+        }
+        let next = ClusterEvent::CoreDnsSyncCheck { pod: pod.to_string(), started, check: check + 1 };
+        sched.schedule_at(now + kube_api::SYNC_CHECK, next);
+    }
+
+    /// `pod`'s CoreDNS servers start: they bind port 53, the banner is logged, and the `loop`
+    /// plugins probe.
+    fn coredns_serving(&mut self, pod: &str, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
+        {
+            let mut dns = self.dns.borrow_mut();
+            dns.process.servers_started(pod);
+            if let Some(c) = dns.kube_api.get_mut(pod) {
+                c.startup = Startup::Serving;
+            }
+        }
+        if let Some(h) = self.pods.get(pod).and_then(|p| self.net.host_mut(p.host).ok()) {
+            h.sockets.set_closed(53, false);
+        }
+        self.coredns_start_loops(pod, now, sched);
     }
 
     /// A CoreDNS pod's container runs a process netsim has not started yet (its first start,

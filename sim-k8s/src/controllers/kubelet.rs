@@ -211,6 +211,28 @@ impl Controllers {
         true
     }
 
+    /// The lead learned that the readiness probes `pod`'s running containers passed came
+    /// before their process could answer (netsim's kubelet probes at the instant a container
+    /// starts): those results do not count, the containers are not ready, and the kubelet
+    /// probes them again at once. Returns false if the pod is not running here.
+    pub fn probe_anew(&mut self, store: &dyn ObjectStore, pod: &ObjectKey, now: SimTime) -> bool {
+        let Some(Object::Pod(spec)) = store.get(pod) else { return false };
+        let Some(rt) = self.pods.get_mut(pod) else { return false };
+        let probed = spec.spec.containers.iter().map(|c| c.readiness_probe.is_some());
+        for (c, _) in rt.containers.iter_mut().zip(probed).filter(|(_, probed)| *probed) {
+            if matches!(c.state, ContainerState::Running(_)) {
+                c.ready = false;
+                c.successes = 0;
+                c.failures = 0;
+                c.next_probe = Some(now);
+            }
+        }
+        rt.dirty = true;
+        self.kubelet_timers.insert((now, pod.clone()));
+        self.touch();
+        true
+    }
+
     /// The kubelet state of a pod (IP, restarts, ...), for the lead's dataplane.
     pub fn pod_runtime(&self, pod: &ObjectKey) -> Option<&PodRuntime> {
         self.pods.get(pod)

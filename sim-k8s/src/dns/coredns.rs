@@ -17,6 +17,7 @@
 pub mod autopath;
 pub mod cache;
 pub mod hosts;
+pub mod kube_api;
 pub mod loop_detect;
 pub mod rewrite;
 pub mod template;
@@ -787,8 +788,10 @@ impl CoreDns<'_> {
                         resp.additional = dedup(extra);
                     }
                     Served::NoData => resp.authority.push(self.soa(&zone)),
+                    // handler.go: before the first sync a name not found is a server failure.
                     Served::NxDomain => {
-                        resp.header.rcode = Rcode::NxDomain;
+                        resp.header.rcode =
+                            if self.view.unsynced { Rcode::ServFail } else { Rcode::NxDomain };
                         resp.authority.push(self.soa(&zone));
                     }
                 }

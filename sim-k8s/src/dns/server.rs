@@ -50,7 +50,7 @@ fn seconds(d: SimDuration) -> String {
 }
 
 /// Go's `time.Duration.String`: `500ms`, `5s`, `1m30s`, `1h0m0s`, `1.5µs`.
-fn go_duration(d: SimDuration) -> String {
+pub(crate) fn go_duration(d: SimDuration) -> String {
     fn scaled(v: u128, unit: u128, suffix: &str) -> String {
         let (whole, frac) = (v / unit, v % unit);
         if frac == 0 {
@@ -179,8 +179,8 @@ impl CoreDnsProcess {
 
     /// A CoreDNS pod's container started again (after an exit): the new process reads the
     /// Corefile as the ConfigMap has it now (the others load it too: CoreDNS processes share
-    /// one configuration here), and `kubectl logs` shows the new container's log, which opens
-    /// with the banner.
+    /// one configuration here), and `kubectl logs` shows the new container's log (its banner
+    /// comes when its servers start).
     /// Processes that are not running (`down`: exited, waiting to restart) log nothing of it.
     pub fn pod_restarted(&mut self, pod: &str, down: &std::collections::BTreeSet<String>) {
         if let Some(before) = self.logs.remove(pod) {
@@ -189,20 +189,29 @@ impl CoreDnsProcess {
         if let Some((_, text)) = self.pending.take() {
             self.reload(text, down);
         }
-        let lines = self.start_lines();
+        let lines = self.load_error();
         self.logs.insert(pod.to_string(), lines);
     }
 
-    /// A CoreDNS pod started: its banner (or its load error) opens its log.
+    /// A CoreDNS pod started: a new log, which opens with the load error of a Corefile that
+    /// does not load (the banner comes when the servers start: [`Self::servers_started`]).
     pub fn pod_started(&mut self, pod: &str) {
-        let lines = self.start_lines();
+        let lines = self.load_error();
         self.logs.insert(pod.to_string(), lines);
         self.previous_logs.remove(pod);
     }
 
-    fn start_lines(&self) -> Vec<String> {
+    /// The pod's servers started listening (every plugin's start-up has run): the banner.
+    pub fn servers_started(&mut self, pod: &str) {
+        if let Ok(s) = &self.running {
+            let lines = banner(&self.corefile, s);
+            self.logs.entry(pod.to_string()).or_default().extend(lines);
+        }
+    }
+
+    fn load_error(&self) -> Vec<String> {
         match &self.running {
-            Ok(s) => banner(&self.corefile, s),
+            Ok(_) => Vec::new(),
             Err(e) => vec![format!("Error: {e}")],
         }
     }
@@ -234,15 +243,19 @@ impl CoreDnsProcess {
         }
     }
 
-    /// Runs the `reload` plugin's checks that fall at or before `now`.
-    pub fn tick(&mut self, now: SimTime) {
+    /// Runs the `reload` plugin's checks that fall at or before `now` in the processes that
+    /// run (not those in `down`: when none runs, the Corefile waits for a restart).
+    pub fn tick(&mut self, now: SimTime, down: &std::collections::BTreeSet<String>) {
         // Checks run every interval from start; the first one after the write sees it.
         let Some(due) = self.reload_due() else { return };
         if now < due {
             return;
         }
+        if !self.logs.is_empty() && self.logs.keys().all(|pod| down.contains(pod)) {
+            return;
+        }
         if let Some((_, text)) = self.pending.take() {
-            self.reload(text, &Default::default());
+            self.reload(text, down);
         }
     }
 
@@ -901,6 +914,9 @@ mod tests {
     fn starts_with_kubeadms_corefile_and_its_banner() {
         let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
         p.pod_started("kube-system/coredns-a");
+        // The banner waits for the servers to start (after every plugin's start-up).
+        assert!(p.logs("kube-system/coredns-a").is_empty());
+        p.servers_started("kube-system/coredns-a");
         let log = p.logs("kube-system/coredns-a");
         assert_eq!(log[0], ".:53");
         assert!(log[1].starts_with("[INFO] plugin/reload: Running configuration SHA512 = "));
@@ -914,10 +930,10 @@ mod tests {
         p.pod_started("kube-system/coredns-a");
         let edited = KUBEADM_COREFILE.replace("    errors\n", "    errors\n    log\n");
         p.corefile_written(SimTime::ZERO, Some(edited));
-        p.tick(SimTime::ZERO + SimDuration::from_secs(10));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(10), &Default::default());
         ask(&mut p, "kubernetes.default.svc.cluster.local");
         assert!(!p.logs("kube-system/coredns-a").iter().any(|l| l.contains("\"A IN")));
-        p.tick(SimTime::ZERO + SimDuration::from_secs(30));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(30), &Default::default());
         ask(&mut p, "kubernetes.default.svc.cluster.local");
         let log = p.logs("kube-system/coredns-a");
         assert!(log.contains(&"[INFO] Reloading complete".to_string()));
@@ -936,7 +952,7 @@ mod tests {
             SimTime::ZERO,
             Some(".:53 {\n    kubernetes cluster.local {\n        pods giant_seed\n    }\n}\n".into()),
         );
-        p.tick(SimTime::ZERO + SimDuration::from_secs(60));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(60), &Default::default());
         assert_eq!(
             p.logs("kube-system/coredns-a").last().unwrap(),
             "[ERROR] Restart failed: plugin/kubernetes: wrong value for pods: giant_seed,  must be one of: \
@@ -949,7 +965,7 @@ mod tests {
     fn names_outside_every_server_block_are_refused() {
         let mut p = CoreDnsProcess::new(CoreDnsConfig::default());
         p.corefile_written(SimTime::ZERO, Some("cluster.local:53 {\n    kubernetes\n    reload\n}\n".into()));
-        p.tick(SimTime::ZERO + SimDuration::from_secs(30));
+        p.tick(SimTime::ZERO + SimDuration::from_secs(30), &Default::default());
         assert_eq!(ask(&mut p, "example.com").header.rcode, Rcode::Refused);
         assert_eq!(ask(&mut p, "kubernetes.default.svc.cluster.local").answers.len(), 1);
     }

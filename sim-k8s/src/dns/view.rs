@@ -222,6 +222,9 @@ pub struct ClusterDnsView {
     pub services: Vec<DnsService>,
     /// Pods.
     pub pods: Vec<DnsPod>,
+    /// The view of a kubernetes plugin that has not synced yet: empty, and a name it does
+    /// not find is SERVFAIL ([`super::coredns::kube_api`]).
+    pub unsynced: bool,
 }
 
 impl ClusterDnsView {

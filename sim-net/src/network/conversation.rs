@@ -916,12 +916,12 @@ impl Network {
         self.schedule(delay, NetEvent::ConvStart(up));
     }
 
-    /// An application's own timer fired: its conversations start as background ones (there
-    /// is no client to answer).
+    /// An application's own timer fired (even while its sockets are closed): its conversations
+    /// start as background ones (there is no client to answer).
     pub(super) fn app_wake(&mut self, h: HostId, proto: SockProto, local: SocketAddrV4, token: u64) {
         let now = self.now;
         let Some(host) = self.hosts.get_mut(h.0 as usize) else { return };
-        let Some(listener) = host.sockets.find_listener(proto, local) else { return };
+        let Some(listener) = host.sockets.find_bound(proto, local) else { return };
         let name = host.name.clone();
         let ctx = AppContext { local, peer: local, host: &name, proto: proto.protocol(), now };
         let Some(l) = host.sockets.listener_mut(listener) else { return };

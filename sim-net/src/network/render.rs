@@ -187,7 +187,7 @@ pub fn render_trace<'a>(
                 line(Some(id.0), *host, format!("conntrack clash {} {}: {what}", entry.orig, entry.reply));
             }
             NetTrace::Ipvs { id, host, step } => line(Some(id.0), *host, step.to_string()),
-            NetTrace::KernelLog { host, message } => line(None, *host, format!("kernel: {message}")),
+            NetTrace::KernelLog { host, message, .. } => line(None, *host, format!("kernel: {message}")),
             NetTrace::Disposition { id, host, disposition } => {
                 line(Some(id.0), *host, format!("=> {disposition}"))
             }

@@ -165,8 +165,9 @@ pub enum NetTrace {
     /// An IP Virtual Server step: scheduling, an existing connection, a reply un-NATed, or
     /// why IPVS let the packet go to the local stack.
     Ipvs { id: PacketId, host: HostId, step: IpvsTrace },
-    /// A kernel log line (`nf_conntrack: table full, dropping packet`).
-    KernelLog { host: HostId, message: String },
+    /// A kernel log line (`nf_conntrack: table full, dropping packet`), and the packet it is
+    /// about when there is one.
+    KernelLog { id: Option<PacketId>, host: HostId, message: String },
     /// The packet's end.
     Disposition { id: PacketId, host: HostId, disposition: Disposition },
 }
@@ -187,7 +188,7 @@ impl NetTrace {
             | NetTrace::CtClash { id, .. }
             | NetTrace::Ipvs { id, .. }
             | NetTrace::Disposition { id, .. } => Some(*id),
-            NetTrace::KernelLog { .. } => None,
+            NetTrace::KernelLog { id, .. } => *id,
         }
     }
 }

@@ -639,7 +639,11 @@ impl Network {
             dir,
         });
         if ct == CtClass::Full {
-            self.record(NetTrace::KernelLog { host: h, message: TABLE_FULL_MESSAGE.to_string() });
+            self.record(NetTrace::KernelLog {
+                id: Some(meta.id),
+                host: h,
+                message: TABLE_FULL_MESSAGE.to_string(),
+            });
             return Err(self.finish(h, meta, Disposition::ConntrackFull));
         }
         Ok(ct)
@@ -859,6 +863,7 @@ impl Network {
         let now = self.now;
         if !self.icmp_rate.allow(h, pkt.src, icmp_type, to_self, now) {
             self.record(NetTrace::KernelLog {
+                id: None,
                 host: h,
                 message: format!(
                     "ICMP type {icmp_type} to {} not sent: icmp_ratelimit (1000 ms per message, burst 6, per peer)",

@@ -205,6 +205,11 @@ impl CorefileSetup {
             _ => Some(404),
         }
     }
+
+    /// Whether a `ready` server listens on TCP `port`.
+    pub fn ready_on(&self, port: u16) -> bool {
+        self.ready.iter().any(|a| listen_port(a) == Some(port))
+    }
 }
 
 /// Sets up every server block of `corefile`. `base` carries what the cluster supplies and a
