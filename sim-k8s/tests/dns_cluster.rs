@@ -517,3 +517,71 @@ fn a_coredns_that_cannot_list_the_api_waits_then_serves_unsynced_and_not_ready()
     let pods = c.kubectl_line("get pods -n kube-system -l k8s-app=kube-dns", base).stdout;
     assert!(pods.contains(&format!("{new}   1/1     Running")), "{pods}");
 }
+
+/// `envFrom` a Secret (its `data` decoded, `stringData` folded in on create), `secretKeyRef`,
+/// and the downward API's `fieldRef` paths the kubelet fills in.
+#[test]
+fn container_env_reads_secrets_and_the_downward_api() {
+    let mut c = cluster();
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+data: {DB_USER: YWRtaW4=}
+stringData: {DB_PASS: "s3cr=t"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  labels: {app: shop}
+  annotations: {team: payments}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    envFrom:
+    - secretRef: {name: db}
+      prefix: S_
+    env:
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: db, key: DB_PASS}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: POD_NS
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    - name: APP
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}
+    - name: TEAM
+      valueFrom: {fieldRef: {fieldPath: "metadata.annotations['team']"}}
+    - {name: URL, value: "db://$(S_DB_USER)@$(POD_IP)"}
+"#,
+    );
+    c.settle(SimDuration::from_secs(120));
+    let pod = c.world().api.get_named(Kind::Pod, "default", "app").and_then(|o| o.as_pod()).cloned().unwrap();
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip).unwrap().to_string();
+    let app = c.resolve_target("pod/app").unwrap();
+    let out = c.exec(&app, "env");
+    assert_eq!(out.exit_code, 0, "{}{}", out.stdout, out.stderr);
+    for want in [
+        "S_DB_USER=admin\n".to_string(),
+        "S_DB_PASS=s3cr=t\n".to_string(),
+        "PASSWORD=s3cr=t\n".to_string(),
+        "POD_NAME=app\n".to_string(),
+        "POD_NS=default\n".to_string(),
+        format!("POD_IP={ip}\n"),
+        format!("NODE={}\n", pod.spec.node_name),
+        "APP=shop\n".to_string(),
+        "TEAM=payments\n".to_string(),
+        format!("URL=db://admin@{ip}\n"),
+    ] {
+        assert!(out.stdout.contains(&want), "{want:?} missing in\n{}", out.stdout);
+    }
+}

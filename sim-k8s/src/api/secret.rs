@@ -3,7 +3,7 @@
 //! same keys there) and it is dropped, as `Convert_v1_Secret_To_core_Secret` does; `type`
 //! defaults to `Opaque` (`SetDefaults_Secret`). Left out: the per-type key requirements of
 //! `ValidateSecret` (`kubernetes.io/tls` needing `tls.crt`/`tls.key`, ...), service-account
-//! token population, and mounting or env injection into pods (not simulated).
+//! token population, and mounting into pods (env injection reads [`Secret::decoded`]).
 
 use std::collections::BTreeMap;
 
@@ -75,6 +75,19 @@ impl Secret {
             Ok(_) => None,
             Err(e) => Some((k.as_str(), e.position)),
         })
+    }
+
+    /// The value of `key` as a container's environment gets it: `data` decoded (a value that
+    /// is not UTF-8 is taken lossily; stored Secrets have no `stringData` left).
+    pub fn decoded(&self, key: &str) -> Option<String> {
+        let raw = self.data.get(key)?;
+        let bytes = data_encoding::BASE64.decode(raw.as_bytes()).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Every key's [`decoded`](Self::decoded) value, in key order (`envFrom`).
+    pub fn decoded_data(&self) -> Vec<(String, String)> {
+        self.data.keys().filter_map(|k| self.decoded(k).map(|v| (k.clone(), v))).collect()
     }
 
     /// The decoded size of each key in bytes, as `kubectl describe secret` lists them.

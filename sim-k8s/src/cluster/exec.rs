@@ -1489,8 +1489,9 @@ impl Cluster {
         let vars = crate::dns::env::service_env(&services, namespace, enable);
         let mut out = String::from("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
         out.push_str(&format!("HOSTNAME={}\n", self.hostname(target)));
-        let (env_from, env) = match self.pod(namespace, name).and_then(|p| p.spec.containers.first()) {
-            Some(c) => (self.env_from(namespace, c), self.env_values(namespace, c)),
+        let pod = self.pod(namespace, name);
+        let (env_from, env) = match pod.and_then(|p| Some((p, p.spec.containers.first()?))) {
+            Some((p, c)) => (self.env_from(namespace, c), self.env_values(p, c)),
             None => (Vec::new(), Vec::new()),
         };
         let vars = crate::dns::env::container_env(&env_from, &env, &vars);
@@ -1499,39 +1500,57 @@ impl Cluster {
         ExecOutput::out(out)
     }
 
-    /// A container's `envFrom` sources: ConfigMaps' data under their prefixes (Secrets are not
-    /// simulated and contribute nothing; a missing ConfigMap contributes nothing either, where
-    /// the kubelet would refuse to start a container whose source is not `optional`).
+    /// A container's `envFrom` sources: ConfigMaps' data and Secrets' decoded data under their
+    /// prefixes (a missing source contributes nothing, where the kubelet would refuse to start
+    /// a container whose source is not `optional`).
     fn env_from(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, Vec<(String, String)>)> {
         let Some(serde_json::Value::Array(sources)) = &c.env_from else { return Vec::new() };
+        let name_of = |src: &serde_json::Value, field: &str| {
+            src.get(field).and_then(|r| r.get("name")).and_then(serde_json::Value::as_str).map(str::to_string)
+        };
         let mut out = Vec::new();
         for src in sources {
             let prefix = src.get("prefix").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
-            let Some(cm) =
-                src.get("configMapRef").and_then(|r| r.get("name")).and_then(serde_json::Value::as_str)
-            else {
-                continue;
-            };
-            if let Some(cm) = self.config_map(namespace, cm) {
+            if let Some(cm) = name_of(src, "configMapRef").and_then(|n| self.config_map(namespace, &n)) {
                 out.push((prefix, cm.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+            } else if let Some(secret) = name_of(src, "secretRef").and_then(|n| self.secret(namespace, &n)) {
+                out.push((prefix, secret.decoded_data()));
             }
         }
         out
     }
 
-    /// A container's `env` values: literals, and `valueFrom.configMapKeyRef` looked up (other
-    /// `valueFrom` sources are empty).
-    fn env_values(&self, namespace: &str, c: &crate::api::Container) -> Vec<(String, String)> {
+    /// A container's `env` values: literals, `valueFrom.configMapKeyRef` and `secretKeyRef`
+    /// looked up, `fieldRef` from the pod (the downward API); `resourceFieldRef` is empty
+    /// (resources are not simulated).
+    fn env_values(&self, pod: &crate::api::Pod, c: &crate::api::Container) -> Vec<(String, String)> {
+        let namespace = pod.metadata.namespace.as_str();
+        let key_ref = |r: &serde_json::Value| -> Option<(String, String)> {
+            Some((r.get("name")?.as_str()?.to_string(), r.get("key")?.as_str()?.to_string()))
+        };
         c.env
             .iter()
             .map(|e| {
-                let from_cm = e.value_from.as_ref().and_then(|v| v.get("configMapKeyRef")).and_then(|r| {
-                    let cm = self.config_map(namespace, r.get("name")?.as_str()?)?;
-                    cm.data.get(r.get("key")?.as_str()?).cloned()
+                let from = e.value_from.as_ref().and_then(|v| {
+                    if let Some((name, key)) = v.get("configMapKeyRef").and_then(key_ref) {
+                        return self.config_map(namespace, &name)?.data.get(&key).cloned();
+                    }
+                    if let Some((name, key)) = v.get("secretKeyRef").and_then(key_ref) {
+                        return self.secret(namespace, &name)?.decoded(&key);
+                    }
+                    let path = v.get("fieldRef")?.get("fieldPath")?.as_str()?;
+                    crate::dns::env::field_ref(pod, path)
                 });
-                (e.name.clone(), e.value.clone().or(from_cm).unwrap_or_default())
+                (e.name.clone(), e.value.clone().or(from).unwrap_or_default())
             })
             .collect()
+    }
+
+    fn secret(&self, namespace: &str, name: &str) -> Option<&crate::api::Secret> {
+        match self.world().api.get_named(Kind::Secret, namespace, name) {
+            Some(Object::Secret(s)) => Some(s),
+            _ => None,
+        }
     }
 
     fn config_map(&self, namespace: &str, name: &str) -> Option<&crate::api::ConfigMap> {

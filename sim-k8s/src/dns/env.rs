@@ -145,6 +145,36 @@ pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// The downward API's value of `fieldRef.fieldPath` for an env var (kubelet
+/// `podFieldSelectorRuntimeValue` and fieldpath `ExtractFieldPathAsString`): `None` for a path
+/// the API server would not have accepted.
+pub fn field_ref(pod: &crate::api::Pod, path: &str) -> Option<String> {
+    let status = pod.status.as_ref();
+    let ips = |v: Option<Vec<String>>| v.unwrap_or_default().join(",");
+    let quoted =
+        |prefix: &str| path.strip_prefix(prefix)?.strip_prefix("['")?.strip_suffix("']").map(str::to_string);
+    match path {
+        "metadata.name" => Some(pod.metadata.name.clone()),
+        "metadata.namespace" => Some(pod.metadata.namespace.clone()),
+        "metadata.uid" => Some(pod.metadata.uid.clone()),
+        "spec.nodeName" => Some(pod.spec.node_name.clone()),
+        "spec.serviceAccountName" => Some(pod.spec.service_account_name.clone()),
+        "status.hostIP" => Some(status.and_then(|s| s.host_ip).map(|ip| ip.to_string()).unwrap_or_default()),
+        "status.podIP" => Some(status.and_then(|s| s.pod_ip).map(|ip| ip.to_string()).unwrap_or_default()),
+        "status.podIPs" => Some(ips(status.map(|s| s.pod_ips.iter().map(|p| p.ip.to_string()).collect()))),
+        "status.hostIPs" => Some(ips(status
+            .and_then(|s| s.host_ips.as_ref())
+            .map(|v| v.iter().map(|p| p.ip.to_string()).collect()))),
+        _ => {
+            if let Some(k) = quoted("metadata.labels") {
+                return Some(pod.metadata.labels.get(&k).cloned().unwrap_or_default());
+            }
+            let k = quoted("metadata.annotations")?;
+            Some(pod.metadata.annotations.get(&k).cloned().unwrap_or_default())
+        }
+    }
+}
+
 /// kubelet `makeEnvironmentVariables`: `envFrom` sources in order (each key under its prefix,
 /// a later source overriding an earlier one), then `env` in order with `$(VAR)` expanded
 /// against what is defined so far and the service variables, then the service variables the
