@@ -17,6 +17,7 @@
 //! Left out: proportional scaling during a rollout, resource requests, affinity,
 //! preemption, liveness-probe restarts (crashes are signalled by the lead).
 
+mod container_config;
 pub mod daemonset;
 pub mod default_service;
 pub mod deployment;

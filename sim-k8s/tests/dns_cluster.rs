@@ -585,3 +585,53 @@ spec:
         assert!(out.stdout.contains(&want), "{want:?} missing in\n{}", out.stdout);
     }
 }
+
+/// A container whose environment source does not exist is not created: it waits in
+/// `CreateContainerConfigError` with the kubelet's `Error: configmap "NAME" not found`, tried
+/// again every 10 s; an `optional` source is skipped; once the source exists the next try
+/// starts it.
+#[test]
+fn a_missing_env_source_keeps_the_container_in_create_container_config_error() {
+    let mut c = cluster();
+    let base = std::path::Path::new(".");
+    apply(
+        &mut c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    envFrom:
+    - secretRef: {name: maybe, optional: true}
+    - configMapRef: {name: app-config}
+    env:
+    - name: LEVEL
+      valueFrom: {secretKeyRef: {name: db, key: LEVEL}}
+"#,
+    );
+    c.settle(SimDuration::from_secs(25));
+    let pods = c.kubectl_line("get pod app", base).stdout;
+    assert!(pods.contains("app    0/1     CreateContainerConfigError   0"), "{pods}");
+    let describe = c.kubectl_line("describe pod app", base).stdout;
+    assert!(describe.contains("Reason:       CreateContainerConfigError"), "{describe}");
+    assert!(describe.contains("Error: configmap \"app-config\" not found"), "{describe}");
+    // The ConfigMap exists; the Secret's key is the next error.
+    apply(&mut c, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {MODE: prod}\n");
+    apply(&mut c, "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {USER: admin}\n");
+    c.settle(SimDuration::from_secs(15));
+    let describe = c.kubectl_line("describe pod app", base).stdout;
+    assert!(describe.contains("Error: couldn't find key LEVEL in Secret default/db"), "{describe}");
+    apply(
+        &mut c,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {USER: admin, LEVEL: debug}\n",
+    );
+    c.settle(SimDuration::from_secs(15));
+    let pods = c.kubectl_line("get pod app", base).stdout;
+    assert!(pods.contains("app    1/1     Running   0"), "{pods}");
+    let env = c.exec(&c.resolve_target("pod/app").unwrap(), "env").stdout;
+    assert!(env.contains("MODE=prod\n") && env.contains("LEVEL=debug\n"), "{env}");
+}

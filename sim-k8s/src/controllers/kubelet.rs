@@ -79,6 +79,14 @@ pub enum ContainerState {
     BackOff(SimTime),
     /// Exited for good with this code (restartPolicy Never, or OnFailure after exit 0).
     Exited(i32),
+    /// Not created: an environment source is missing (`CreateContainerConfigError`); the pod
+    /// worker tries again at the instant.
+    ConfigError {
+        /// The kubelet's error (`configmap "app-config" not found`).
+        message: String,
+        /// The next try.
+        retry: SimTime,
+    },
 }
 
 /// Kubelet-side state of one container.
@@ -353,7 +361,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime,
                 let Some(rt) = admit(c, store, pod, now) else { continue };
                 c.pods.insert(key.clone(), rt);
             }
-            advance(c, &key, pod, now, &mut timers);
+            advance(c, store, &key, pod, now, &mut timers);
             let unchanged = c.pods.get(&key).is_some_and(|rt| {
                 !rt.dirty && rt.written_rv.as_deref() == Some(pod.metadata.resource_version.as_str())
             });
@@ -425,7 +433,14 @@ fn backoff_message(container: &str, pod: &ObjectKey, uid: &str) -> String {
     format!("Back-off restarting failed container {container} in pod {}_{}({uid})", pod.name, pod.namespace)
 }
 
-fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: &mut Wakeups) {
+fn advance(
+    c: &mut Controllers,
+    store: &dyn ObjectStore,
+    key: &ObjectKey,
+    pod: &Pod,
+    now: SimTime,
+    wake: &mut Wakeups,
+) {
     let has_hook = c.probe_hook.is_some();
     // In place: advancing never changes the pod's node or address, which the runtimes'
     // address index is keyed by.
@@ -447,12 +462,40 @@ fn advance(c: &mut Controllers, key: &ObjectKey, pod: &Pod, now: SimTime, wake: 
                 }
                 wake.at(at);
             }
+            ContainerState::ConfigError { retry, .. } if now < retry => wake.at(retry),
             ContainerState::Creating(at) | ContainerState::BackOff(at) if now < at => wake.at(at),
-            ContainerState::Creating(at) | ContainerState::BackOff(at) => {
+            ContainerState::ConfigError { retry: at, .. }
+            | ContainerState::Creating(at)
+            | ContainerState::BackOff(at) => {
+                // generateContainerConfig: a missing environment source keeps the container
+                // from being created (after its image is there); the pod worker tries again.
+                let first = !matches!(ct.state, ContainerState::BackOff(_));
+                if first && let Some(message) = super::container_config::env_source_error(store, pod, spec) {
+                    c.events.record(
+                        key,
+                        EventType::Normal,
+                        "Pulled",
+                        "kubelet",
+                        format!("Container image \"{}\" already present on machine", spec.image),
+                        at,
+                    );
+                    c.events.record(
+                        key,
+                        EventType::Warning,
+                        "Failed",
+                        "kubelet",
+                        format!("Error: {message}"),
+                        at,
+                    );
+                    let retry = at.saturating_add(POD_WORKER_BACKOFF);
+                    ct.state = ContainerState::ConfigError { message, retry };
+                    wake.at(retry);
+                    continue;
+                }
                 if matches!(ct.state, ContainerState::BackOff(_)) {
                     ct.restarts += 1;
                 }
-                if matches!(ct.state, ContainerState::Creating(_)) {
+                if first {
                     c.events.record(
                         key,
                         EventType::Normal,
@@ -597,7 +640,10 @@ fn write_status(
     let Some(rt) = c.pods.get(key) else { return false };
     let none = PodStatus::default();
     let prev = pod.status.as_ref().unwrap_or(&none);
-    let running = rt.containers.iter().any(|c| !matches!(c.state, ContainerState::Creating(_)));
+    let running = rt
+        .containers
+        .iter()
+        .any(|c| !matches!(c.state, ContainerState::Creating(_) | ContainerState::ConfigError { .. }));
     let exited = !rt.containers.is_empty()
         && rt.containers.iter().all(|c| matches!(c.state, ContainerState::Exited(_)));
     let succeeded = exited && rt.containers.iter().all(|c| c.state == ContainerState::Exited(0));
@@ -636,6 +682,9 @@ fn write_status(
             }
             let state = match &ct.state {
                 ContainerState::Creating(_) => waiting("ContainerCreating", None),
+                ContainerState::ConfigError { message, .. } => {
+                    waiting("CreateContainerConfigError", Some(message.clone()))
+                }
                 ContainerState::Running(since) => ContainerStateStatus {
                     running: Some(ContainerStateRunning {
                         started_at: Some(timestamp(*since)),
