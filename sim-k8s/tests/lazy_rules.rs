@@ -1,7 +1,8 @@
 //! Lazily built node rules are the rules an eager kube-proxy would have written.
 //!
 //! By default a node's kube-proxy sync only records what to restore; the rules are generated
-//! and restored when a packet or a command first looks at that node (`Host::defer_rules`).
+//! and restored when a packet or a command next looks at that node (`Host::defer_rules`), and a
+//! later sync replaces a load nothing looked at.
 //! For random clusters (1–3 workers, 1–3 Deployments behind ClusterIP or NodePort Services) and
 //! random changes afterwards (scaling, deleting a Service, a new Service), every node's
 //! `iptables-save` must be byte-identical between a cluster that loads rules lazily and one that
@@ -94,9 +95,10 @@ fn run(workers: usize, apps: &[(u8, bool)], changes: &[Change], seed: u64, eager
     if eager {
         assert_eq!(pending, 0, "eager: no node may hold deferred rules");
     } else {
-        assert_eq!(
-            pending, untouched,
-            "lazy: nothing looked at the other nodes, their rules are still deferred"
+        // The others' rules are deferred again by every sync since their last look.
+        assert!(
+            pending >= untouched,
+            "lazy: nothing looked at {untouched} nodes, only {pending} defer rules"
         );
     }
     let names: Vec<String> = c.world().nodes.iter().map(|n| n.name.clone()).collect();

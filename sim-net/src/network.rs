@@ -466,6 +466,19 @@ impl Network {
         sched.schedule_in(delay, E::from(NetEvent::AppWake { host, proto, local, token }));
     }
 
+    /// The host whose stack or applications `e` runs in when it fires: a frame's receiver, a
+    /// conversation's client (its timers wake a proxying application there), the emitting or
+    /// woken host. Every hop to another host is an event of its own.
+    pub fn event_host(&self, e: &NetEvent) -> Option<HostId> {
+        match e {
+            NetEvent::Arrive(frame) => Some(frame.to.host),
+            NetEvent::Emit { host, .. } | NetEvent::AppWake { host, .. } => Some(*host),
+            NetEvent::ConvStart(c) | NetEvent::ConvTimer { conv: c, .. } => {
+                self.convs.get(c.0).map(|cv| cv.spec.from)
+            }
+        }
+    }
+
     /// Sends a hand-made packet from `host`'s stack now (through OUTPUT and POSTROUTING), as a
     /// raw socket would; returns nothing until the event fires, so the packet's id is the next
     /// one issued.

@@ -187,6 +187,7 @@ pub fn build(config: ClusterConfig, proxy: &ProxySettings, seed: u64) -> Result<
                 synced_seq: 0,
                 dirty: false,
                 nft_view: None,
+                pending_initial: false,
                 conntrack: proxy.conntrack.clone(),
             },
             up: true,

@@ -27,8 +27,17 @@ pub fn dns_view<'a>(
     for ns in namespaces {
         view.namespaces.insert(ns.metadata.name.clone());
     }
+    // Each service's slices, found by (namespace, service) once rather than by a scan of every
+    // slice per service.
+    let mut by_service: std::collections::BTreeMap<(&str, &str), Vec<&EndpointSlice>> = Default::default();
+    for s in slices {
+        if let Some(svc) = s.service_name() {
+            by_service.entry((s.metadata.namespace.as_str(), svc)).or_default().push(s);
+        }
+    }
     for svc in services {
-        view.services.push(dns_service(svc, slices));
+        let key = (svc.metadata.namespace.as_str(), svc.metadata.name.as_str());
+        view.services.push(dns_service(svc, by_service.get(&key).map_or(&[], Vec::as_slice)));
     }
     for pod in pods {
         let ips: Vec<IpAddr> = pod.status.iter().filter_map(|s| s.pod_ip).collect();
@@ -46,6 +55,7 @@ pub fn dns_view<'a>(
     view
 }
 
+/// One service as the plugin sees it, with the EndpointSlices labelled with its name.
 fn dns_service(svc: &Service, slices: &[&EndpointSlice]) -> DnsService {
     let ns = &svc.metadata.namespace;
     let name = &svc.metadata.name;
@@ -71,9 +81,7 @@ fn dns_service(svc: &Service, slices: &[&EndpointSlice]) -> DnsService {
             out.ports.push(DnsPort { name: p.name.clone(), protocol: protocol(&p.protocol()), port });
         }
     }
-    for slice in
-        slices.iter().filter(|s| &s.metadata.namespace == ns && s.service_name() == Some(name.as_str()))
-    {
+    for slice in slices {
         for p in &slice.ports {
             let Some(Ok(port)) = p.port.map(u16::try_from) else { continue };
             let dp = DnsPort {

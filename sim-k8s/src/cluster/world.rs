@@ -114,6 +114,8 @@ pub struct ProxyAgent {
     /// nftables mode: the view the node's loaded (or deferred) table reflects, for partial
     /// syncs.
     pub nft_view: Option<Rc<proxy_view::ProxySnapshot>>,
+    /// iptables mode: the deferred load is the node's first (built-in chains and jumps too).
+    pub pending_initial: bool,
     /// The `conntrack:` section it writes to the node's sysctls at start-up
     /// ([`kube_proxy::conntracker`]).
     pub conntrack: crate::api::proxy_config::ConntrackConfig,
@@ -574,7 +576,10 @@ impl ClusterWorld {
     pub fn handle(&mut self, now: SimTime, ev: ClusterEvent, sched: &mut Scheduler<ClusterEvent>) {
         match ev {
             ClusterEvent::Net(e) => {
-                self.refresh_dns_if_stale();
+                // CoreDNS reads its view only when something reaches one of its pods.
+                if self.dns_stale && self.net.event_host(&e).is_some_and(|h| self.runs_coredns(h)) {
+                    self.refresh_dns_if_stale();
+                }
                 if std::mem::take(&mut self.ingress_stale) {
                     crate::ingress::view::refresh(&mut self.ingress.borrow_mut(), &self.api, now);
                 }
@@ -955,11 +960,12 @@ impl ClusterWorld {
         v
     }
 
-    /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer. A node whose
-    /// rules nothing has looked at yet defers the generation and the load to the moment
-    /// something does ([`sim_net::host::Host::defer_rules`]): a packet reaching the node, or a
-    /// command reading its rules. The rules it then gets are exactly the ones this sync would
-    /// have written, from the view this sync saw.
+    /// One kube-proxy sync on node `i`: generate, load, arm the periodic timer. The generation
+    /// and the load wait for the moment something looks at the node
+    /// ([`sim_net::host::Host::defer_rules`]): a packet reaching it, or a command reading its
+    /// rules. The rules it then gets are exactly the ones this sync would have written, from the
+    /// view this sync saw. In iptables mode every sync defers (a later one replaces a load
+    /// nothing looked at); in nftables and IPVS modes the first, and any while one is pending.
     pub fn proxy_sync(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<ClusterEvent>) {
         let view = self.proxy_snapshot();
         let Some(mode) = self.nodes.get(i).map(|n| n.proxy.config.mode) else { return };
@@ -1227,9 +1233,16 @@ impl ClusterWorld {
         }
     }
 
-    /// Rebuilds CoreDNS's view if the API changed since it was built. Called before any packet
-    /// moves, so a query is always answered from the state of the last reconcile; a cluster
-    /// that sends no packet while its pods roll never rebuilds the view at all.
+    /// Whether a CoreDNS pod runs in the network namespace `host`.
+    fn runs_coredns(&self, host: HostId) -> bool {
+        let dns = self.dns.borrow();
+        dns.process.pods().any(|p| self.pods.get(p).is_some_and(|rt| rt.host == host))
+    }
+
+    /// Rebuilds CoreDNS's view if the API changed since it was built. Called before any network
+    /// event in a CoreDNS pod (a query arriving, an upstream's answer, a timer), so a query is
+    /// always answered from the state of the last reconcile; a cluster whose packets never
+    /// reach CoreDNS while its pods roll never rebuilds the view at all.
     pub fn refresh_dns_if_stale(&mut self) {
         if std::mem::take(&mut self.dns_stale) {
             self.refresh_dns();
@@ -1501,35 +1514,32 @@ fn sync_iptables(
     view: &Rc<proxy_view::ProxySnapshot>,
     first: bool,
 ) -> bool {
-    if first || h.rules_pending() {
-        let config = proxy.config.clone();
-        let load_view = view.clone();
-        h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
-            let existing: BTreeSet<String> =
-                nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
-            let result =
-                kube_proxy::sync_with_existing(&config, &load_view.services, &load_view.endpoints, &existing);
-            let initial = result.initial_restore();
-            if let Err(e) = super::docker::keeping_dockerd_rules(nf, |nf| nf.restore(&initial, false)) {
-                // A generated rule the engine cannot load is a bug in one of the two.
-                eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", config.node_name);
-            }
-        }));
-        proxy.health = view.health_checks(&proxy.config);
-    } else {
-        let existing: BTreeSet<String> =
-            h.netfilter.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
+    // Every sync is a full one from the view (upstream's partial syncs write the same rules),
+    // so the load waits for the next packet or command to look at the node, and a later sync
+    // replaces a load nothing looked at: no packet crossed the rules in between, so counters
+    // and conntrack end as if each had loaded.
+    let initial = first || (h.rules_pending() && proxy.pending_initial);
+    proxy.pending_initial = initial;
+    let config = proxy.config.clone();
+    let load_view = view.clone();
+    let node = name.to_string();
+    h.defer_rules(Box::new(move |nf: &mut sim_net::netfilter::Netfilter| {
+        let existing: BTreeSet<String> = nf.table(TableName::Nat).chains().map(|c| c.name.clone()).collect();
         let result =
-            kube_proxy::sync_with_existing(&proxy.config, &view.services, &view.endpoints, &existing);
-        if let Err(e) = h.netfilter.restore(&result.restore_input(), true) {
-            // A generated rule the engine cannot load is a bug in one of the two; keep the
-            // old rules, as kube-proxy does when iptables-restore fails, and say so.
-            proxy.health.clear();
-            eprintln!("netsim: kube-proxy on {}: iptables-restore failed: {e}", name);
-            return false;
+            kube_proxy::sync_with_existing(&config, &load_view.services, &load_view.endpoints, &existing);
+        let loaded = if initial {
+            let input = result.initial_restore();
+            super::docker::keeping_dockerd_rules(nf, |nf| nf.restore(&input, false))
+        } else {
+            nf.restore(&result.restore_input(), true)
+        };
+        if let Err(e) = loaded {
+            // A generated rule the engine cannot load is a bug in one of the two; the old
+            // rules stay, as kube-proxy keeps them when iptables-restore fails.
+            eprintln!("netsim: kube-proxy on {node}: iptables-restore failed: {e}");
         }
-        proxy.health = result.health_checks;
-    }
+    }));
+    proxy.health = view.health_checks(&proxy.config);
     true
 }
 
