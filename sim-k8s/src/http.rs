@@ -235,10 +235,8 @@ pub fn http_date(unix_secs: i64) -> String {
     let secs = unix_secs.rem_euclid(86_400);
     let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let wd = WD[days.rem_euclid(7) as usize];
-    let mo = MO[(m as usize).saturating_sub(1).min(11)];
+    let mo = crate::apiserver::naming::month_abbrev(m);
     format!("{wd}, {d:02} {mo} {y} {:02}:{:02}:{:02} GMT", secs / 3600, (secs % 3600) / 60, secs % 60)
 }
 

@@ -77,6 +77,14 @@ pub fn uid(rng: &mut SimRng) -> String {
     out
 }
 
+/// The month's abbreviation as Go's `Jan` layout prints it (1 = January; out of range: `Jan`
+/// or `Dec` at the nearer end).
+pub fn month_abbrev(month: u32) -> &'static str {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    MONTHS[(month as usize).saturating_sub(1).min(11)]
+}
+
 /// Days since 1970-01-01 to (year, month, day) — Howard Hinnant's `civil_from_days`.
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -1716,10 +1716,8 @@ fn broken_down(epoch: i64, now: SimTime) -> (&'static str, &'static str, u32, i6
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let wd = WD[days.rem_euclid(7) as usize];
-    let mo = MO[(m as usize).saturating_sub(1).min(11)];
+    let mo = crate::apiserver::naming::month_abbrev(m);
     (wd, mo, d, secs / 3600, (secs % 3600) / 60, secs % 60, y)
 }
 

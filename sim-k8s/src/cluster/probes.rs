@@ -86,7 +86,7 @@ impl ProbeAnswers {
         };
         let Some(port) = chk.port.and_then(|p| u16::try_from(p).ok()) else { return ProbeResult::Success };
         let pod = format!("{}/{}", chk.pod.metadata.namespace, chk.pod.metadata.name);
-        let unsynced = dns.kube_api.get(&pod).is_some_and(|c| !c.synced());
+        let unsynced = dns.unsynced(&pod);
         match &chk.probe.http_get {
             Some(h) => {
                 let path = if h.path.is_empty() { "/" } else { h.path.as_str() };

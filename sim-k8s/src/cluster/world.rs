@@ -224,20 +224,20 @@ impl DnsState {
         }
     }
 
-    /// The view `pod`'s CoreDNS answers from: the cluster's, or nothing before its kubernetes
-    /// plugin has synced.
-    pub fn view_of(&self, pod: &str) -> &ClusterDnsView {
-        if self.kube_api.get(pod).is_some_and(|c| !c.synced()) { &self.unsynced_view } else { &self.view }
+    /// Whether `pod`'s kubernetes plugin has not synced with the API yet.
+    pub fn unsynced(&self, pod: &str) -> bool {
+        self.kube_api.get(pod).is_some_and(|c| !c.synced())
     }
 
-    /// What serving a query at `pod` needs at once: the process, the pod's view and the pod's
-    /// cache (made on first use from `rng`).
+    /// What serving a query at `pod` needs at once: the process, the pod's view (the cluster's,
+    /// or nothing before its kubernetes plugin has synced) and the pod's cache (made on first
+    /// use from `rng`).
     pub fn serving(
         &mut self,
         pod: &str,
         rng: &SimRng,
     ) -> (&mut CoreDnsProcess, &ClusterDnsView, &mut crate::dns::coredns::cache::DnsCache) {
-        let unsynced = self.kube_api.get(pod).is_some_and(|c| !c.synced());
+        let unsynced = self.unsynced(pod);
         let DnsState { process, view, unsynced_view, caches, .. } = self;
         let view = if unsynced { &*unsynced_view } else { &*view };
         let cache = caches

@@ -470,7 +470,7 @@ fn advance(
                 // generateContainerConfig: a missing environment source keeps the container
                 // from being created (after its image is there); the pod worker tries again.
                 let first = !matches!(ct.state, ContainerState::BackOff(_));
-                if first && let Some(message) = super::container_config::env_source_error(store, pod, spec) {
+                if first {
                     c.events.record(
                         key,
                         EventType::Normal,
@@ -479,6 +479,8 @@ fn advance(
                         format!("Container image \"{}\" already present on machine", spec.image),
                         at,
                     );
+                }
+                if first && let Some(message) = super::container_config::env_source_error(store, pod, spec) {
                     c.events.record(
                         key,
                         EventType::Warning,
@@ -492,18 +494,8 @@ fn advance(
                     wake.at(retry);
                     continue;
                 }
-                if matches!(ct.state, ContainerState::BackOff(_)) {
+                if !first {
                     ct.restarts += 1;
-                }
-                if first {
-                    c.events.record(
-                        key,
-                        EventType::Normal,
-                        "Pulled",
-                        "kubelet",
-                        format!("Container image \"{}\" already present on machine", spec.image),
-                        at,
-                    );
                 }
                 c.events.record(
                     key,

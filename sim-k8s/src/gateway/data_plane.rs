@@ -172,9 +172,7 @@ impl GatewayNginxApp {
         let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
         let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
-        const MO: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let mo = MO[(m as usize).saturating_sub(1).min(11)];
+        let mo = crate::apiserver::naming::month_abbrev(m);
         let line = format!(
             "{} - - [{d:02}/{mo}/{y}:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/{}\" {} {} \"-\" \"{}\"",
             ctx.peer.ip(),

@@ -241,9 +241,7 @@ impl IngressNginxApp {
         let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
         let (y, m, d) = crate::apiserver::naming::civil_from_days(days);
-        const MO: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let mo = MO[(m as usize).saturating_sub(1).min(11)];
+        let mo = crate::apiserver::naming::month_abbrev(m);
         let ua = req.headers.get("user-agent").unwrap_or("-");
         let req_len = req.to_bytes().len();
         let (ups_len, ups_status) = if upstream_addr.is_empty() {

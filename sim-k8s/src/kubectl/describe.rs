@@ -52,13 +52,10 @@ pub fn rfc1123z(ts: &str) -> String {
     let secs = SIM_EPOCH_UNIX + t.as_secs() as i64;
     let days = secs.div_euclid(86_400);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let wd = WEEKDAYS[days.rem_euclid(7) as usize];
     let text = timestamp(t);
     let (y, mo, d, hms) = (&text[0..4], &text[5..7], &text[8..10], &text[11..19]);
-    let month =
-        mo.parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).copied().unwrap_or("Jan");
+    let month = mo.parse::<u32>().map_or("Jan", crate::apiserver::naming::month_abbrev);
     format!("{wd}, {d} {month} {y} {hms} +0000")
 }
 

@@ -236,9 +236,7 @@ struct Wall {
 impl Wall {
     /// `02-Jan-2006 15:04:05.000`.
     fn date_time(&self) -> String {
-        const MONTHS: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let mon = MONTHS.get(self.mon.saturating_sub(1) as usize).copied().unwrap_or("Jan");
+        let mon = crate::apiserver::naming::month_abbrev(self.mon);
         format!("{:02}-{mon}-{:04} {}", self.d, self.y, self.time())
     }
 
