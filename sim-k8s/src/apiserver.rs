@@ -424,13 +424,8 @@ impl ApiServer {
 
     /// Objects of `kind` in `namespace` whose labels satisfy a map `selector`, in name order
     /// (an indexed lookup for pods and EndpointSlices; an empty selector selects nothing).
-    pub fn select_shared(
-        &self,
-        kind: Kind,
-        namespace: &str,
-        selector: &BTreeMap<String, String>,
-    ) -> Vec<Rc<Object>> {
-        let slots = self.index.selected(kind, namespace, selector).unwrap_or_default();
+    pub fn select_shared(&self, kind: Kind, namespace: &str, selector: &[(&str, &str)]) -> Vec<Rc<Object>> {
+        let slots = self.index.selected_by(kind, namespace, selector.iter().copied()).unwrap_or_default();
         slots.into_iter().filter_map(|s| self.objects.by_slot(s).cloned()).collect()
     }
 

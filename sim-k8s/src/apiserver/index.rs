@@ -223,8 +223,19 @@ impl StoreIndex {
         namespace: &str,
         selector: &BTreeMap<String, String>,
     ) -> Option<Vec<Slot>> {
-        let mut lists: Vec<&BTreeMap<String, Slot>> = Vec::with_capacity(selector.len());
-        for (k, v) in selector {
+        self.selected_by(kind, namespace, selector.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// [`StoreIndex::selected`] for a selector given as its `(key, value)` pairs (borrowed: no
+    /// map is built for a selector the caller knows).
+    pub fn selected_by<'p>(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        pairs: impl ExactSizeIterator<Item = (&'p str, &'p str)>,
+    ) -> Option<Vec<Slot>> {
+        let mut lists: Vec<&BTreeMap<String, Slot>> = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
             match self.labels.get(&PostingRef { kind, namespace, a: k, b: v }) {
                 Some(s) => lists.push(s),
                 None => return Some(Vec::new()),

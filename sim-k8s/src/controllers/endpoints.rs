@@ -157,7 +157,8 @@ pub fn desired_subsets<'a>(svc: &Service, pods: impl IntoIterator<Item = &'a Pod
     subsets
 }
 
-fn ip_key(ip: IpAddr) -> (u8, u128) {
+/// An address's sort key: IPv4 before IPv6, then by value.
+pub(crate) fn ip_key(ip: IpAddr) -> (u8, u128) {
     match ip {
         IpAddr::V4(v) => (4, u128::from(u32::from(v))),
         IpAddr::V6(v) => (6, u128::from(v)),

@@ -14,13 +14,12 @@
 //! Left out: topology hints, the trafficDistribution field, IPv6/dual-stack slices.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::rc::Rc;
 
 use sim_core::SimTime;
 
 use super::endpoints::{
-    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, pod_eligible, pod_ref, resolved_ports,
+    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, ip_key, pod_eligible, pod_ref, resolved_ports,
     service_selector,
 };
 use super::names::random_suffix;
@@ -47,14 +46,8 @@ pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// One wanted slice: its ports and endpoints.
 type Desired = (Vec<EndpointPort>, Vec<Endpoint>);
 
-fn endpoint_key(e: &Endpoint) -> (u8, u128, String) {
-    let first = e.addresses.first().cloned().unwrap_or_default();
-    match first.parse::<IpAddr>() {
-        Ok(IpAddr::V4(v)) => (4, u128::from(u32::from(v)), first),
-        Ok(IpAddr::V6(v)) => (6, u128::from(v), first),
-        Err(_) => (0, 0, first),
-    }
-}
+/// An endpoint with its address's sort key ([`super::endpoints::ip_key`]).
+type KeyedEndpoint = ((u8, u128), Endpoint);
 
 /// The slices' content the controller wants for a selector Service, from candidate pods (any
 /// pods: those outside the Service's namespace or selector are skipped).
@@ -66,7 +59,8 @@ pub fn desired_for_service<'a>(
     let Some(selector) = service_selector(svc) else { return Vec::new() };
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
-    let mut groups: BTreeMap<Vec<(&str, i32, &str)>, Vec<Endpoint>> = BTreeMap::new();
+    // Port list -> endpoints, each with its address's sort key (family, then numeric value).
+    let mut groups: BTreeMap<Vec<(&str, i32, &str)>, Vec<KeyedEndpoint>> = BTreeMap::new();
     for pod in pods {
         if ns_of(&pod.metadata) != ns
             || !selector_matches(selector, &pod.metadata.labels)
@@ -81,27 +75,28 @@ pub fn desired_for_service<'a>(
         // "ready" is never true for a terminating pod unless publishNotReadyAddresses is set.
         let ready = publish || (serving && !terminating);
         let node = (!pod.spec.node_name.is_empty()).then(|| pod.spec.node_name.clone());
-        groups.entry(ports).or_default().push(Endpoint {
-            addresses: vec![crate::api::address_text(ip)],
-            conditions: EndpointConditions {
-                ready: Some(ready),
-                serving: Some(serving),
-                terminating: Some(terminating),
+        groups.entry(ports).or_default().push((
+            ip_key(ip),
+            Endpoint {
+                addresses: vec![crate::api::address_text(ip)],
+                conditions: EndpointConditions {
+                    ready: Some(ready),
+                    serving: Some(serving),
+                    terminating: Some(terminating),
+                },
+                hostname: endpoint_hostname(pod, svc),
+                zone: node.as_ref().and_then(|n| zones.get(n).cloned()),
+                node_name: node,
+                target_ref: Some(pod_ref(pod)),
+                hints: None,
+                deprecated_topology: None,
             },
-            hostname: endpoint_hostname(pod, svc),
-            zone: node.as_ref().and_then(|n| zones.get(n).cloned()),
-            node_name: node,
-            target_ref: Some(pod_ref(pod)),
-            hints: None,
-            deprecated_topology: None,
-        });
+        ));
     }
     let mut out = Vec::new();
-    for (ports, eps) in groups {
-        // Each endpoint's sort key computed once (it parses the address).
-        let mut keyed: Vec<((u8, u128, String), Endpoint)> =
-            eps.into_iter().map(|e| (endpoint_key(&e), e)).collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (ports, mut keyed) in groups {
+        // Stable: pods with the same address keep their order.
+        keyed.sort_by_key(|(k, _)| *k);
         let eps: Vec<Endpoint> = keyed.into_iter().map(|(_, e)| e).collect();
         let ports: Vec<EndpointPort> = ports
             .into_iter()
@@ -229,12 +224,7 @@ fn sync_slices(
 
 /// The slices `managed_by` keeps for `svc_name` in `ns`, in name order.
 fn owned_slices(store: &dyn ObjectStore, ns: &str, svc_name: &str, managed_by: &str) -> Vec<Rc<Object>> {
-    let selector: BTreeMap<String, String> = [
-        (SERVICE_NAME_LABEL.to_string(), svc_name.to_string()),
-        (MANAGED_BY_LABEL.to_string(), managed_by.to_string()),
-    ]
-    .into_iter()
-    .collect();
+    let selector = [(SERVICE_NAME_LABEL, svc_name), (MANAGED_BY_LABEL, managed_by)];
     let mut slices = store.select_shared(Kind::EndpointSlice, ns, &selector);
     slices.retain(|o| o.as_endpoint_slice().is_some());
     slices

@@ -72,12 +72,13 @@ pub trait ObjectStore {
         owner_kind: &str,
         owner: &str,
     ) -> Vec<std::rc::Rc<Object>>;
-    /// [`ObjectStore::select`], each object shared with the store (to hold across writes).
+    /// [`ObjectStore::select`] for a map selector given as its `(key, value)` pairs, each
+    /// object shared with the store (to hold across writes).
     fn select_shared(
         &self,
         kind: Kind,
         namespace: &str,
-        selector: &BTreeMap<String, String>,
+        selector: &[(&str, &str)],
     ) -> Vec<std::rc::Rc<Object>>;
     /// Objects of `kind` in `namespace` whose labels satisfy a map selector, in name order (an
     /// empty selector selects nothing).
@@ -166,7 +167,7 @@ impl ObjectStore for ApiServer {
         &self,
         kind: Kind,
         namespace: &str,
-        selector: &BTreeMap<String, String>,
+        selector: &[(&str, &str)],
     ) -> Vec<std::rc::Rc<Object>> {
         ApiServer::select_shared(self, kind, namespace, selector)
     }
