@@ -32,16 +32,30 @@ pub enum Tok<'a> {
 }
 
 /// A token with its position (1-based line and columns in characters, the end inclusive).
+/// Positions are 32-bit: a ruleset of kube-proxy's size has millions of tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token<'a> {
     /// The kind.
     pub tok: Tok<'a>,
     /// Line.
-    pub line: usize,
+    pub line: u32,
     /// First column.
-    pub col: usize,
+    pub col: u32,
     /// Last column.
-    pub end: usize,
+    pub end: u32,
+}
+
+impl<'a> Token<'a> {
+    fn new(tok: Tok<'a>, line: usize, col: usize, end: usize) -> Self {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Token { tok, line: narrow(line), col: narrow(col), end: narrow(end) }
+    }
+
+    /// Line, first and last column.
+    pub fn position(&self) -> (usize, usize, usize) {
+        let wide = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        (wide(self.line), wide(self.col), wide(self.end))
+    }
 }
 
 const PUNCT: [&str; 23] = [
@@ -85,7 +99,7 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
             continue;
         }
         if c == b'\n' {
-            out.push(Token { tok: Tok::Newline, line, col, end: col });
+            out.push(Token::new(Tok::Newline, line, col, col));
             i += 1;
             line += 1;
             col = 1;
@@ -116,7 +130,7 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
         if (c.is_ascii_hexdigit() || c == b':')
             && let Some((a, n)) = ipv6_at(src, i)
         {
-            out.push(Token { tok: Tok::Addr6(a), line, col: start, end: start + n - 1 });
+            out.push(Token::new(Tok::Addr6(a), line, start, start + n - 1));
             i += n;
             col += n;
             continue;
@@ -131,7 +145,7 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
             }
             let s = &src[i + 1..j];
             let n = s.chars().count() + 2;
-            out.push(Token { tok: Tok::Str(s), line, col: start, end: start + n - 1 });
+            out.push(Token::new(Tok::Str(s), line, start, start + n - 1));
             i = j + 1;
             col += n;
             continue;
@@ -146,7 +160,7 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
                 j -= 1;
             }
             let n = j - i;
-            out.push(Token { tok: Tok::Word(&src[i..j]), line, col: start, end: start + n - 1 });
+            out.push(Token::new(Tok::Word(&src[i..j]), line, start, start + n - 1));
             i = j;
             col += n;
             continue;
@@ -168,7 +182,7 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
             } else {
                 Tok::Digits(w)
             };
-            out.push(Token { tok, line, col: start, end: start + n - 1 });
+            out.push(Token::new(tok, line, start, start + n - 1));
             i = j;
             col += n;
             continue;
@@ -177,20 +191,20 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, (usize, usize)> {
         match PUNCT.iter().find(|p| rest.starts_with(p.as_bytes())) {
             Some(p) => {
                 let n = p.len();
-                out.push(Token { tok: Tok::Punct(p), line, col: start, end: start + n - 1 });
+                out.push(Token::new(Tok::Punct(p), line, start, start + n - 1));
                 i += n;
                 col += n;
             }
             None if c == b'<' || c == b'>' => {
                 let p = if c == b'<' { "<" } else { ">" };
-                out.push(Token { tok: Tok::Punct(p), line, col: start, end: start });
+                out.push(Token::new(Tok::Punct(p), line, start, start));
                 i += 1;
                 col += 1;
             }
             None => return Err((line, start)),
         }
     }
-    out.push(Token { tok: Tok::Eof, line, col, end: col });
+    out.push(Token::new(Tok::Eof, line, col, col));
     Ok(out)
 }
 
@@ -225,7 +239,7 @@ mod tests {
     fn columns_count_characters_not_bytes() {
         // nft's columns are characters: a two-byte `é` in a string is one column.
         let t = lex("add rule x \"h\u{e9}llo\" @ \u{a0}:\n").unwrap();
-        let at: Vec<(Tok<'_>, usize, usize)> = t.iter().map(|t| (t.tok, t.col, t.end)).collect();
+        let at: Vec<(Tok<'_>, u32, u32)> = t.iter().map(|t| (t.tok, t.col, t.end)).collect();
         assert_eq!(at[3], (Tok::Str("h\u{e9}llo"), 12, 18));
         assert_eq!(at[4], (Tok::Punct("@"), 20, 20));
         // A no-break space separates tokens as whitespace does.

@@ -10,6 +10,7 @@
 //! match directly followed by a match on that protocol's header is dropped (`ip protocol tcp
 //! tcp dport 80` is `tcp dport 80`).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::NftError;
@@ -28,7 +29,10 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
     };
     let toks = match expand_defines(toks) {
         Ok(t) => t,
-        Err((t, msg)) => return Err(NftError::at(file, src, t.line, t.col, t.end, msg)),
+        Err((t, msg)) => {
+            let (line, col, end) = t.position();
+            return Err(NftError::at(file, src, line, col, end, msg));
+        }
     };
     let mut work = ruleset.clone();
     let mut p = Parser {
@@ -160,6 +164,14 @@ struct Ref {
     set: Option<String>,
 }
 
+/// A rule a transaction added: where, and its token span (what an error about it points at).
+struct Added<'a> {
+    family: Family,
+    table: Cow<'a, str>,
+    chain: Cow<'a, str>,
+    span: (usize, usize),
+}
+
 struct Parser<'a> {
     toks: Vec<Token<'a>>,
     pos: usize,
@@ -169,8 +181,8 @@ struct Parser<'a> {
     refs: Vec<Ref>,
     /// Token spans of parsed rules not yet added, in parse order.
     spans: std::collections::VecDeque<(usize, usize)>,
-    /// Rules this transaction added: (family, table, chain, span).
-    added: Vec<(Family, String, String, (usize, usize))>,
+    /// Rules this transaction added, in order.
+    added: Vec<Added<'a>>,
     /// Per table, the first handle this transaction can give: rules below it were committed
     /// before (only those can be named by `handle`/`position`, as in the kernel).
     committed: std::collections::BTreeMap<(Family, String), u64>,
@@ -309,8 +321,9 @@ impl<'a> Parser<'a> {
     fn err_span(&self, from: usize, to: usize, msg: impl Into<String>) -> NftError {
         let a = &self.toks[from.min(self.toks.len() - 1)];
         let b = &self.toks[to.min(self.toks.len() - 1)];
-        let end = if b.line == a.line { b.end } else { a.end };
-        NftError::at(self.file, self.src, a.line, a.col, end, msg.into())
+        let ((line, col, a_end), (b_line, _, b_end)) = (a.position(), b.position());
+        let end = if b_line == line { b_end } else { a_end };
+        NftError::at(self.file, self.src, line, col, end, msg.into())
     }
 
     /// "syntax error, unexpected X" at the current token.
@@ -364,9 +377,14 @@ impl<'a> Parser<'a> {
     }
 
     fn name(&mut self) -> R<(String, usize)> {
+        self.name_ref().map(|(n, at)| (n.into_owned(), at))
+    }
+
+    /// [`Parser::name`], borrowed from the text when it is there as written.
+    fn name_ref(&mut self) -> R<(Cow<'a, str>, usize)> {
         match *self.peek() {
-            Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Ok((w.to_string(), self.bump())),
-            Tok::Num(n) => Ok((n.to_string(), self.bump())),
+            Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Ok((Cow::Borrowed(w), self.bump())),
+            Tok::Num(n) => Ok((Cow::Owned(n.to_string()), self.bump())),
             _ => Err(self.unexpected(Some("string"))),
         }
     }
@@ -480,7 +498,7 @@ impl<'a> Parser<'a> {
                     table.add_rule(&c, r, None);
                 }
                 for _ in 0..nrules {
-                    self.note_added(f, &t, &c);
+                    self.note_added(f, Cow::Owned(t.clone()), Cow::Owned(c.clone()));
                 }
                 self.end_of_item()
             }
@@ -693,7 +711,7 @@ impl<'a> Parser<'a> {
             table.add_rule(&c, r, None);
         }
         for c in chains {
-            self.note_added(f, &name, &c);
+            self.note_added(f, Cow::Owned(name.clone()), Cow::Owned(c));
         }
         self.end_of_item()
     }
@@ -1168,12 +1186,12 @@ impl<'a> Parser<'a> {
     /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
     fn rule_cmd(&mut self, insert: bool) -> R<()> {
         let f = self.family()?;
-        let (t, tat) = self.name()?;
-        let (c, cat) = self.name()?;
+        let (t, tat) = self.name_ref()?;
+        let (c, cat) = self.name_ref()?;
         if self.rs.table(f, &t).is_none() {
             return Err(self.no_such(tat, "rule"));
         }
-        if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(&c)) {
+        if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(c.as_ref())) {
             return Err(self.no_such(cat, "rule"));
         }
         let mut index = if insert { Some(0) } else { None };
@@ -1182,9 +1200,12 @@ impl<'a> Parser<'a> {
             let kat = self.bump();
             let nat = self.pos;
             let n = self.number()?;
-            let committed = self.committed.get(&(f, t.clone())).copied().unwrap_or(0);
-            let rules: &[Rule] =
-                self.rs.table(f, &t).and_then(|x| x.chains.get(&c)).map_or(&[], |ch| ch.rules.as_slice());
+            let committed = self.committed.get(&(f, t.to_string())).copied().unwrap_or(0);
+            let rules: &[Rule] = self
+                .rs
+                .table(f, &t)
+                .and_then(|x| x.chains.get(c.as_ref()))
+                .map_or(&[], |ch| ch.rules.as_slice());
             let found = if by_index {
                 usize::try_from(n).ok().filter(|i| *i < rules.len())
             } else {
@@ -1198,7 +1219,7 @@ impl<'a> Parser<'a> {
         let rule = self.rule(f, &t)?;
         let table = self.table_of(f, tat, &t, "rule")?;
         table.add_rule(&c, rule, index);
-        self.note_added(f, &t, &c);
+        self.note_added(f, t, c);
         self.end_of_item()
     }
 
@@ -1221,9 +1242,9 @@ impl<'a> Parser<'a> {
 
     /// One rule's statements, up to (not including) a newline, `;`, `}` or EOF.
     /// Records that the next parsed rule was added to `chain`.
-    fn note_added(&mut self, f: Family, table: &str, chain: &str) {
+    fn note_added(&mut self, f: Family, table: Cow<'a, str>, chain: Cow<'a, str>) {
         if let Some(span) = self.spans.pop_front() {
-            self.added.push((f, table.to_string(), chain.to_string(), span));
+            self.added.push(Added { family: f, table, chain, span });
         }
     }
 
@@ -1233,16 +1254,41 @@ impl<'a> Parser<'a> {
     /// transaction added on the offending path.
     fn validate(&self) -> R<()> {
         for t in &self.rs.tables {
+            // Every chain once per allowance (a chain reached from many, such as the target
+            // of every service's jump, is not walked again per path or per base chain); the
+            // path to a problem is found by the walk that follows every path, only when there
+            // is one.
+            let mut marks: Vec<(Allowance, Vec<Mark>)> = Vec::new();
             for (ci, c) in t.chains.values().enumerate() {
                 let Some(base) = c.base else { continue };
+                let class = allowance(&base);
+                let at = match marks.iter().position(|(a, _)| *a == class) {
+                    Some(i) => i,
+                    None => {
+                        marks.push((class, vec![Mark::New; t.chains.len()]));
+                        marks.len() - 1
+                    }
+                };
+                if let Some((_, m)) = marks.get_mut(at)
+                    && reach_is_valid(t, ci, class, m)
+                {
+                    continue;
+                }
+                // The check found a problem: the walk names it (were it to find none, the
+                // marks this check left are not trusted again).
+                if let Some((_, m)) = marks.get_mut(at) {
+                    m.fill(Mark::New);
+                }
                 let mut path = vec![ci];
-                if let Err(problem) = validate(t, &mut path, &base) {
+                if let Err(problem) = validate(t, &mut path, class) {
                     let on_path: Vec<&str> =
                         path.iter().filter_map(|i| t.chains.get_index(*i)).map(|(n, _)| n.as_str()).collect();
-                    let culprit = self.added.iter().rev().find(|(f, tn, cn, _)| {
-                        *f == t.family && *tn == t.name && on_path.contains(&cn.as_str())
+                    let culprit = self.added.iter().rev().find(|a| {
+                        a.family == t.family
+                            && a.table == t.name.as_str()
+                            && on_path.contains(&a.chain.as_ref())
                     });
-                    let (from, to) = culprit.map_or((self.pos, self.pos), |a| a.3);
+                    let (from, to) = culprit.map_or((self.pos, self.pos), |a| a.span);
                     let msg = match problem {
                         Problem::Loop => "Could not process rule: Too many links",
                         Problem::Nat => "Could not process rule: Operation not supported",
@@ -1853,22 +1899,86 @@ enum Problem {
 /// Whether a statement may run under base chain `b` (`nft_nat_validate`,
 /// `nft_masq_validate`): snat in nat chains at postrouting and input, dnat at prerouting and
 /// output, masquerade at postrouting.
-fn allowed_under(s: &Stmt, b: &BaseChain) -> bool {
-    let nat = b.kind == ChainType::Nat;
+fn allowed_under(s: &Stmt, a: Allowance) -> bool {
     match s {
-        Stmt::Nat { kind: NatKind::Snat, .. } => nat && matches!(b.hook, Hook::Postrouting | Hook::Input),
-        Stmt::Nat { kind: NatKind::Dnat, .. } => nat && matches!(b.hook, Hook::Prerouting | Hook::Output),
-        Stmt::Masquerade { .. } => nat && b.hook == Hook::Postrouting,
+        Stmt::Nat { kind: NatKind::Snat, .. } => a.snat,
+        Stmt::Nat { kind: NatKind::Dnat, .. } => a.dnat,
+        Stmt::Masquerade { .. } => a.masquerade,
         _ => true,
     }
 }
 
+/// The statements a base chain allows in what it reaches (the others are allowed anywhere):
+/// snat at postrouting and input, dnat at prerouting and output, masquerade at postrouting,
+/// each in a nat chain only. Base chains of the same allowance check their reach alike.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Allowance {
+    snat: bool,
+    dnat: bool,
+    masquerade: bool,
+}
+
+fn allowance(b: &BaseChain) -> Allowance {
+    let nat = b.kind == ChainType::Nat;
+    Allowance {
+        snat: nat && matches!(b.hook, Hook::Postrouting | Hook::Input),
+        dnat: nat && matches!(b.hook, Hook::Prerouting | Hook::Output),
+        masquerade: nat && b.hook == Hook::Postrouting,
+    }
+}
+
+/// Per chain, in [`reach_is_valid`]'s walk: not seen, on the current walk, or checked, with the
+/// longest path of jumps from it (in chains, itself included).
+#[derive(Clone, Copy)]
+enum Mark {
+    New,
+    OnPath,
+    Height(usize),
+}
+
+/// Whether [`validate`] finds nothing wrong in what `base` (chain `from`) reaches, with each
+/// chain visited once: every reached chain's statements are allowed under the base chain, no
+/// jump closes a loop, and the longest path of jumps, counting the base chain, is at most
+/// `MAX_DEPTH + 1` chains (the depth at which `validate` refuses). `marks` (one per chain) may
+/// come from an earlier call for a base chain of the same [`Allowance`]: the chains it checked
+/// are not walked again.
+fn reach_is_valid(t: &Table, from: usize, a: Allowance, marks: &mut [Mark]) -> bool {
+    /// `depth`: chains on the walk above `c` (a walk deeper than `validate` allows is refused
+    /// before it can exhaust the stack).
+    fn height(t: &Table, c: usize, a: Allowance, marks: &mut [Mark], depth: usize) -> Option<usize> {
+        if depth > super::eval::MAX_DEPTH {
+            return None;
+        }
+        match marks.get(c).copied() {
+            Some(Mark::Height(h)) => return Some(h),
+            Some(Mark::OnPath) | None => return None,
+            Some(Mark::New) => {}
+        }
+        let (_, chain) = t.chains.get_index(c)?;
+        if !chain.rules.iter().flat_map(|r| &r.stmts).all(|s| allowed_under(s, a)) {
+            return None;
+        }
+        marks[c] = Mark::OnPath;
+        let mut below = 0;
+        for to in targets(t, chain) {
+            let Some(next) = t.chains.get_index_of(to) else { continue };
+            below = below.max(height(t, next, a, marks, depth + 1)?);
+            if below > super::eval::MAX_DEPTH {
+                return None;
+            }
+        }
+        marks[c] = Mark::Height(below + 1);
+        Some(below + 1)
+    }
+    height(t, from, a, marks, 0).is_some_and(|h| h <= super::eval::MAX_DEPTH + 1)
+}
+
 /// Depth-first from the last chain of `path` under base chain `base`: the first problem, with
 /// `path` ending at the chain where it is.
-fn validate(t: &Table, path: &mut Vec<usize>, base: &BaseChain) -> Result<(), Problem> {
+fn validate(t: &Table, path: &mut Vec<usize>, a: Allowance) -> Result<(), Problem> {
     let Some(&cur) = path.last() else { return Ok(()) };
     let Some((_, c)) = t.chains.get_index(cur) else { return Ok(()) };
-    if !c.rules.iter().flat_map(|r| &r.stmts).all(|s| allowed_under(s, base)) {
+    if !c.rules.iter().flat_map(|r| &r.stmts).all(|s| allowed_under(s, a)) {
         return Err(Problem::Nat);
     }
     for to in targets(t, c) {
@@ -1877,7 +1987,7 @@ fn validate(t: &Table, path: &mut Vec<usize>, base: &BaseChain) -> Result<(), Pr
         if path[..path.len() - 1].contains(&next) || path.len() > super::eval::MAX_DEPTH + 1 {
             return Err(Problem::Loop);
         }
-        validate(t, path, base)?;
+        validate(t, path, a)?;
         path.pop();
     }
     Ok(())
@@ -2061,5 +2171,96 @@ mod tests {
             n.list_ruleset(),
             "table ip t {\n\tchain c {\n\t\ttcp dport 80 ip daddr 10.0.0.0/8 ip saddr 1.2.3.4 accept\n\t\ttcp dport 22 ct state == new drop\n\t}\n}\n"
         );
+    }
+
+    mod reach {
+        use proptest::prelude::*;
+
+        use super::super::super::Nftables;
+        use super::super::super::ruleset::{BaseChain, ChainType, Family, Policy};
+        use super::super::{Mark, reach_is_valid, validate};
+        use crate::netfilter::Hook;
+
+        /// Regular chains `c0`..: each with its jumps (and gotos) to others, a `dnat` in some,
+        /// a `masquerade` in others.
+        fn text(chains: &[(Vec<(usize, bool)>, u8)]) -> String {
+            let mut t = String::from("table ip t {\n");
+            for (i, _) in chains.iter().enumerate() {
+                t.push_str(&format!("\tchain c{i} {{\n\t}}\n"));
+            }
+            for (i, (jumps, nat)) in chains.iter().enumerate() {
+                t.push_str(&format!("\tchain c{i} {{\n"));
+                match nat {
+                    1 => t.push_str("\t\tdnat to 10.0.0.1\n"),
+                    2 => t.push_str("\t\tmasquerade\n"),
+                    _ => {}
+                }
+                for (to, goto) in jumps {
+                    let verb = if *goto { "goto" } else { "jump" };
+                    t.push_str(&format!("\t\ttcp dport {} {verb} c{to}\n", 1000 + to));
+                }
+                t.push_str("\t}\n");
+            }
+            t.push_str("}\n");
+            t
+        }
+
+        fn graphs() -> impl Strategy<Value = Vec<(Vec<(usize, bool)>, u8)>> {
+            (1usize..24).prop_flat_map(|n| {
+                proptest::collection::vec(
+                    (
+                        proptest::collection::vec((0..n, any::<bool>()), 0..3),
+                        prop_oneof![8 => Just(0u8), 1 => Just(1), 1 => Just(2)],
+                    ),
+                    n,
+                )
+            })
+        }
+
+        proptest! {
+            /// The once-per-chain check agrees with the walk of every path, for every kind of
+            /// base chain the validation distinguishes.
+            #[test]
+            fn reach_check_agrees_with_the_path_walk(chains in graphs(), long in 0usize..24) {
+                // A tail of `long` chains in a line after the last: deep reaches too.
+                let mut chains = chains;
+                let n = chains.len();
+                if let Some(last) = chains.last_mut().filter(|_| long > 0) {
+                    last.0.push((n, false));
+                }
+                for i in 0..long {
+                    chains.push((if i + 1 < long { vec![(n + i + 1, false)] } else { Vec::new() }, 0));
+                }
+                let mut nft = Nftables::new();
+                if let Err(e) = nft.apply(&text(&chains)) {
+                    // A loop is refused as the rules are added, base chain or not.
+                    prop_assert!(e.to_string().contains("Too many links"), "{}", e);
+                    return Ok(());
+                }
+                let Some(t) = nft.ruleset().table(Family::Ip, "t") else {
+                    return Err(TestCaseError::fail("no table"));
+                };
+                for (kind, hook) in [
+                    (ChainType::Filter, Hook::Input),
+                    (ChainType::Nat, Hook::Prerouting),
+                    (ChainType::Nat, Hook::Postrouting),
+                ] {
+                    let base = BaseChain { kind, hook, priority: 0, policy: Policy::Accept };
+                    let a = super::super::allowance(&base);
+                    // Marks shared from one start to the next, as base chains of one allowance
+                    // share them (and dropped after a problem).
+                    let mut shared = vec![Mark::New; t.chains.len()];
+                    for from in 0..t.chains.len() {
+                        let walked = validate(t, &mut vec![from], a).is_ok();
+                        let mut fresh = vec![Mark::New; t.chains.len()];
+                        prop_assert_eq!(reach_is_valid(t, from, a, &mut fresh), walked, "from c{}", from);
+                        prop_assert_eq!(reach_is_valid(t, from, a, &mut shared), walked, "shared, from c{}", from);
+                        if !walked {
+                            shared.fill(Mark::New);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
