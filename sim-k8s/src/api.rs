@@ -63,4 +63,6 @@ pub use service::{
 };
 pub use service_cidr::ServiceCidr;
 pub use webhook::ValidatingWebhookConfiguration;
-pub use workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet, WorkloadSpec};
+pub use workload::{
+    DaemonSet, Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, StatefulSet, WorkloadSpec,
+};

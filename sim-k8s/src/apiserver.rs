@@ -968,7 +968,7 @@ impl ApiServer {
         };
         let same = match (stored.as_ref(), &status) {
             (Object::Pod(p), ObjectStatus::Pod(s)) => p.status.as_ref() == Some(s),
-            (Object::Deployment(w), ObjectStatus::Workload(s)) => w.status == *s,
+            (Object::Deployment(w), ObjectStatus::Deployment(s)) => w.status == *s,
             (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status == *s,
             (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status == *s,
             (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status == *s,
@@ -984,7 +984,7 @@ impl ApiServer {
         let obj = Rc::make_mut(stored);
         match (&mut *obj, status) {
             (Object::Pod(p), ObjectStatus::Pod(s)) => p.status = Some(s),
-            (Object::Deployment(w), ObjectStatus::Workload(s)) => w.status = s,
+            (Object::Deployment(w), ObjectStatus::Deployment(s)) => w.status = s,
             (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status = s,
             (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status = s,
             (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status = s,
@@ -1515,7 +1515,7 @@ fn keep_status(new: &mut Object, old: &Object) {
     }
 }
 
-fn keep_workload<S>(n: &mut Workload<S>, o: &Workload<S>) {
+fn keep_workload<S, T: Clone>(n: &mut Workload<S, T>, o: &Workload<S, T>) {
     if n.status.is_none() {
         n.status = o.status.clone();
     }

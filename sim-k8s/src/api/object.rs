@@ -356,7 +356,9 @@ pub enum Object {
 pub enum ObjectStatus {
     /// A Pod's.
     Pod(super::pod::PodStatus),
-    /// A Deployment's, ReplicaSet's, StatefulSet's or DaemonSet's (unparsed).
+    /// A Deployment's.
+    Deployment(Option<super::workload::DeploymentStatus>),
+    /// A ReplicaSet's, StatefulSet's or DaemonSet's (unparsed).
     Workload(Option<serde_json::Value>),
 }
 

@@ -229,7 +229,7 @@ fn container(c: &mut Container, host_network: bool) {
 
 /// Workload defaults: replicas 1 and, for the old API groups, a selector taken from the
 /// template labels (apps/v1 requires an explicit selector).
-pub fn workload<S>(w: &mut Workload<S>)
+pub fn workload<S, T>(w: &mut Workload<S, T>)
 where
     S: WorkloadSpecMut,
 {

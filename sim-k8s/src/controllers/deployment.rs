@@ -7,9 +7,10 @@
 //! Recreate arithmetic. Left out: proportional scaling mid-rollout, revision history pruning,
 //! pausing, progress deadlines.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sim_core::SimTime;
 
 use super::names::pod_template_hash;
@@ -18,7 +19,9 @@ use super::store::timestamp;
 use super::watch::{dirty_keys, owner_or_self};
 use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::workload::ReplicaSetSpec;
-use crate::api::{Deployment, Kind, Object, ObjectKey, ObjectMeta, ReplicaSet};
+use crate::api::{
+    Deployment, DeploymentCondition, DeploymentStatus, Kind, Object, ObjectKey, ObjectMeta, ReplicaSet,
+};
 
 /// The label (and selector key) distinguishing a Deployment's ReplicaSets.
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
@@ -265,68 +268,44 @@ fn replica_counts(status: &Option<Value>) -> (i64, i64, i64) {
 /// True when the status `update_status` would build from these figures is `old` as it
 /// stands, checked in place (building the JSON only to compare it was most of a resync's
 /// cost). False whenever in doubt: the caller then builds and compares.
+/// Whether `old`'s conditions are what the controller would write again (generation too): the
+/// counts are compared by the caller. A condition is rebuilt unchanged when its status and
+/// reason are the same (the transition time is kept, and the update time is set to it) and so
+/// is its message. Checked in place, before a new status is built to compare.
 fn status_unchanged(
-    old: Option<&Value>,
-    counts: &[(&str, i64)],
+    old: &DeploymentStatus,
     generation: i64,
-    is_available: bool,
-    complete: bool,
+    available: (&str, &str, &str, &str),
+    progressing: (&str, &str, &str, &str),
     rs_name: &str,
 ) -> bool {
-    let Some(Value::Object(m)) = old else { return false };
-    let present = counts.iter().filter(|(_, v)| *v > 0).count();
-    if m.len() != present + 2 || m.get("observedGeneration").and_then(Value::as_i64) != Some(generation) {
+    if old.observed_generation != Some(generation) || !old.other.is_empty() {
         return false;
     }
-    let counts_same = counts.iter().all(|(field, v)| match m.get(*field) {
-        None => *v <= 0,
-        Some(x) => *v > 0 && x.as_i64() == Some(*v),
-    });
-    let Some(Value::Array(conds)) = m.get("conditions") else { return false };
-    let (available, progressing) = match conds.as_slice() {
-        [a, p] => (a, p),
-        _ => return false,
-    };
-    fn text<'v>(c: &'v Value, field: &str) -> Option<&'v str> {
-        c.get(field).and_then(Value::as_str)
-    }
-    // A condition is rebuilt unchanged when its status and reason are the same (the
-    // transition time is kept, and the update time is set to it) and so is its message.
-    let same = |c: &Value, type_: &str, status: &str, reason: &str, message: &dyn Fn(&str) -> bool| {
-        let Value::Object(o) = c else { return false };
-        o.len() == 6
-            && text(c, "type") == Some(type_)
-            && text(c, "status") == Some(status)
-            && text(c, "reason") == Some(reason)
-            && text(c, "message").is_some_and(message)
-            && text(c, "lastTransitionTime").is_some()
-            && o.get("lastUpdateTime") == o.get("lastTransitionTime")
-    };
-    let available_same = if is_available {
-        same(available, "Available", "True", "MinimumReplicasAvailable", &|m| {
-            m == "Deployment has minimum availability."
-        })
-    } else {
-        same(available, "Available", "False", "MinimumReplicasUnavailable", &|m| {
-            m == "Deployment does not have minimum availability."
-        })
+    let same = |c: &DeploymentCondition,
+                (type_, status, reason, _): (&str, &str, &str, &str),
+                message: &dyn Fn(&str) -> bool| {
+        c.type_ == type_
+            && c.status == status
+            && c.reason.as_deref() == Some(reason)
+            && c.message.as_deref().is_some_and(message)
+            && c.last_transition_time.is_some()
+            && c.last_update_time == c.last_transition_time
     };
     let names_rs = |m: &str, tail: &str| {
-        m.strip_prefix("ReplicaSet \"").and_then(|r| r.strip_prefix(rs_name)).is_some_and(|r| r == tail)
+        m.strip_prefix("ReplicaSet \"")
+            .and_then(|r| r.strip_prefix(rs_name))
+            .and_then(|r| r.strip_prefix('"'))
+            .is_some_and(|r| r == tail)
     };
-    let progressing_same = if complete {
-        same(progressing, "Progressing", "True", "NewReplicaSetAvailable", &|m| {
-            names_rs(m, "\" has successfully progressed.")
-        })
-    } else {
-        same(progressing, "Progressing", "True", "ReplicaSetUpdated", &|m| names_rs(m, "\" is progressing."))
-    };
-    counts_same && available_same && progressing_same
+    match old.conditions.as_deref() {
+        Some([a, p]) => {
+            same(a, available, &|m| m == available.3) && same(p, progressing, &|m| names_rs(m, progressing.3))
+        }
+        _ => false,
+    }
 }
 
-/// Writes the status of the Deployment `shared` holds (the first time with its revision
-/// annotation, as a whole-object update). The Deployment is let go of before a status write,
-/// so the store changes its stored version in place.
 fn update_status(
     c: &mut Controllers,
     store: &mut dyn ObjectStore,
@@ -356,84 +335,65 @@ fn update_status(
     let is_available = available >= want - max_unavailable;
     let generation = d.metadata.generation.unwrap_or(1);
     let complete = updated == want && available == want && replicas == want;
+    let counted = |v: i64| (v > 0).then_some(v);
+    let message_progressing = |tail: &str| format!("ReplicaSet \"{rs_name}\"{tail}");
+    // What the controller sets: (type, status, reason, message tail after the ReplicaSet's
+    // name for Progressing).
+    let available_cond = if is_available {
+        ("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+    } else {
+        ("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    };
+    let progressing_cond = if complete {
+        ("Progressing", "True", "NewReplicaSetAvailable", " has successfully progressed.")
+    } else {
+        ("Progressing", "True", "ReplicaSetUpdated", " is progressing.")
+    };
     let counts = [
-        ("availableReplicas", available),
-        ("readyReplicas", ready),
-        ("replicas", replicas),
-        ("unavailableReplicas", replicas - available),
-        ("updatedReplicas", updated),
+        (d.status.as_ref().and_then(|s| s.available_replicas), counted(available)),
+        (d.status.as_ref().and_then(|s| s.ready_replicas), counted(ready)),
+        (d.status.as_ref().and_then(|s| s.replicas), counted(replicas)),
+        (d.status.as_ref().and_then(|s| s.unavailable_replicas), counted(replicas - available)),
+        (d.status.as_ref().and_then(|s| s.updated_replicas), counted(updated)),
     ];
-    if status_unchanged(d.status.as_ref(), &counts, generation, is_available, complete, rs_name) {
+    if let Some(old) = &d.status
+        && counts.iter().all(|(was, is)| was == is)
+        && status_unchanged(old, generation, available_cond, progressing_cond, rs_name)
+    {
         return false;
     }
-    let old_conditions: &[Value] = d
-        .status
-        .as_ref()
-        .and_then(|s| s.get("conditions"))
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice);
-    let cond = |type_: &str, status: &str, reason: &str, message: String| -> Value {
-        let prev = old_conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(type_));
-        let same = prev.is_some_and(|p| {
-            p.get("status").and_then(Value::as_str) == Some(status)
-                && p.get("reason").and_then(Value::as_str) == Some(reason)
-        });
-        let ts = if same {
-            prev.and_then(|p| p.get("lastTransitionTime"))
-                .cloned()
-                .unwrap_or_else(|| Value::String(timestamp(now)))
-        } else {
-            Value::String(timestamp(now))
-        };
-        // Built field by field: `json!` would serialize each value into a copy of itself.
-        let mut c = Map::new();
-        c.insert("lastTransitionTime".into(), ts.clone());
-        c.insert("lastUpdateTime".into(), ts);
-        c.insert("message".into(), Value::String(message));
-        c.insert("reason".into(), Value::from(reason));
-        c.insert("status".into(), Value::from(status));
-        c.insert("type".into(), Value::from(type_));
-        Value::Object(c)
+    let old_conditions = d.status.as_ref().map(|s| s.conditions()).unwrap_or_default();
+    let cond = |(type_, status, reason, _): (&'static str, &'static str, &'static str, &str),
+                message: String| {
+        let prev = old_conditions.iter().find(|c| c.type_ == type_);
+        let same = prev.is_some_and(|p| p.status == status && p.reason.as_deref() == Some(reason));
+        let ts = prev
+            .filter(|_| same)
+            .and_then(|p| p.last_transition_time.clone())
+            .unwrap_or_else(|| timestamp(now));
+        DeploymentCondition {
+            type_: Cow::Borrowed(type_),
+            status: Cow::Borrowed(status),
+            last_transition_time: Some(ts.clone()),
+            last_update_time: Some(ts),
+            reason: Some(Cow::Borrowed(reason)),
+            message: Some(message),
+        }
     };
-    let available_cond = if is_available {
-        cond("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into())
-    } else {
-        cond(
-            "Available",
-            "False",
-            "MinimumReplicasUnavailable",
-            "Deployment does not have minimum availability.".into(),
-        )
-    };
-    let progressing = if complete {
-        cond(
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
-        )
-    } else {
-        cond("Progressing", "True", "ReplicaSetUpdated", format!("ReplicaSet \"{rs_name}\" is progressing."))
-    };
-    let mut m = Map::new();
-    if available > 0 {
-        m.insert("availableReplicas".into(), Value::from(available));
-    }
-    m.insert("conditions".into(), Value::Array(vec![available_cond, progressing]));
-    m.insert("observedGeneration".into(), Value::from(generation));
-    if ready > 0 {
-        m.insert("readyReplicas".into(), Value::from(ready));
-    }
-    if replicas > 0 {
-        m.insert("replicas".into(), Value::from(replicas));
-    }
-    if replicas - available > 0 {
-        m.insert("unavailableReplicas".into(), Value::from(replicas - available));
-    }
-    if updated > 0 {
-        m.insert("updatedReplicas".into(), Value::from(updated));
-    }
-    let status = Some(Value::Object(m));
+    let conditions = vec![
+        cond(available_cond, available_cond.3.to_string()),
+        cond(progressing_cond, message_progressing(progressing_cond.3)),
+    ];
+    let status = Some(DeploymentStatus {
+        available_replicas: counted(available),
+        conditions: Some(conditions),
+        observed_generation: Some(generation),
+        ready_replicas: counted(ready),
+        replicas: counted(replicas),
+        unavailable_replicas: counted(replicas - available),
+        updated_replicas: counted(updated),
+        other: Default::default(),
+    });
     if status == d.status {
         return false;
     }
@@ -441,7 +401,7 @@ fn update_status(
     // status goes through the status subresource, as upstream's syncStatusOnly does.
     let written = if d.metadata.annotations.contains_key(REVISION_ANNOTATION) {
         drop(shared);
-        c.set_status(store, key, crate::api::ObjectStatus::Workload(status), now)
+        c.set_status(store, key, crate::api::ObjectStatus::Deployment(status), now)
     } else {
         let mut d = d.with_status(status);
         let rev = owned

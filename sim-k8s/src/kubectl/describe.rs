@@ -1142,14 +1142,16 @@ fn describe_deployment(
     labels_multiline(&mut d, "Annotations", &dep.metadata.annotations, ": ");
     d.w(0, &format!("Selector:\t{}\n", selector_string(dep.spec.selector.as_ref())));
     let want = dep.spec.replicas.unwrap_or(1);
+    let status = dep.status.clone().unwrap_or_default();
+    let count = |n: Option<i64>| n.unwrap_or(0);
     d.w(
         0,
         &format!(
             "Replicas:\t{want} desired | {} updated | {} total | {} available | {} unavailable\n",
-            st(&dep.status, "updatedReplicas"),
-            st(&dep.status, "replicas"),
-            st(&dep.status, "availableReplicas"),
-            st(&dep.status, "unavailableReplicas")
+            count(status.updated_replicas),
+            count(status.replicas),
+            count(status.available_replicas),
+            count(status.unavailable_replicas)
         ),
     );
     let strategy = dep
@@ -1166,19 +1168,12 @@ fn describe_deployment(
         d.w(0, "RollingUpdateStrategy:\t25% max unavailable, 25% max surge\n");
     }
     pod_template(&mut d, &dep.spec.template);
-    let conds = dep
-        .status
-        .as_ref()
-        .and_then(|s| s.get("conditions"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let conds = status.conditions();
     if !conds.is_empty() {
         d.w(0, "Conditions:\n  Type\tStatus\tReason\n");
         d.w(1, "----\t------\t------\n");
-        for c in &conds {
-            let s = |f: &str| c.get(f).and_then(Value::as_str).unwrap_or("").to_string();
-            d.w(1, &format!("{} \t{}\t{}\n", s("type"), s("status"), s("reason")));
+        for c in conds {
+            d.w(1, &format!("{} \t{}\t{}\n", c.type_, c.status, c.reason.as_deref().unwrap_or("")));
         }
     }
     let ns = crate::controllers::ns_of(&dep.metadata);

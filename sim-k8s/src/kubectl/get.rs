@@ -426,11 +426,14 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             ]
         }
         Object::Deployment(d) => {
+            let status = |f: fn(&crate::api::DeploymentStatus) -> Option<i64>| {
+                d.status.as_ref().and_then(f).unwrap_or(0)
+            };
             let mut r = vec![
                 name,
-                format!("{}/{}", count(&d.status, "readyReplicas"), d.spec.replicas.unwrap_or(1)),
-                count(&d.status, "updatedReplicas").to_string(),
-                count(&d.status, "availableReplicas").to_string(),
+                format!("{}/{}", status(|s| s.ready_replicas), d.spec.replicas.unwrap_or(1)),
+                status(|s| s.updated_replicas).to_string(),
+                status(|s| s.available_replicas).to_string(),
                 created,
             ];
             if wide {

@@ -694,13 +694,16 @@ pub fn rollout_status(store: &ApiServer, kind: Kind, name: &str, ns: Option<&str
     match obj {
         Object::Deployment(d) => {
             let generation = d.metadata.generation.unwrap_or(1);
-            if st(&d.status, "observedGeneration") < generation {
+            let st = |f: fn(&crate::api::DeploymentStatus) -> Option<i64>| {
+                d.status.as_ref().and_then(f).unwrap_or(0)
+            };
+            if st(|s| s.observed_generation) < generation {
                 return waiting("Waiting for deployment spec update to be observed...\n".into());
             }
             let want = i64::from(d.spec.replicas.unwrap_or(1));
-            let updated = st(&d.status, "updatedReplicas");
-            let replicas = st(&d.status, "replicas");
-            let available = st(&d.status, "availableReplicas");
+            let updated = st(|s| s.updated_replicas);
+            let replicas = st(|s| s.replicas);
+            let available = st(|s| s.available_replicas);
             if updated < want {
                 return waiting(format!(
                     "Waiting for deployment \"{name}\" rollout to finish: {updated} out of {want} new replicas have been updated...\n"
@@ -762,15 +765,9 @@ fn has_condition(obj: &Object, cond: &str) -> bool {
         Object::Pod(p) => p.status.as_ref().is_some_and(|s| {
             s.conditions.iter().any(|c| c.type_.to_ascii_lowercase() == want && c.status == "True")
         }),
-        Object::Deployment(d) => {
-            d.status.as_ref().and_then(|s| s.get("conditions")).and_then(Value::as_array).is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.get("type").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref()
-                        == Some(want.as_str())
-                        && c.get("status").and_then(Value::as_str) == Some("True")
-                })
-            })
-        }
+        Object::Deployment(d) => d.status.as_ref().is_some_and(|s| {
+            s.conditions().iter().any(|c| c.type_.to_ascii_lowercase() == want && c.status == "True")
+        }),
         Object::Node(n) => {
             n.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(Value::as_array).is_some_and(
                 |cs| {

@@ -50,7 +50,7 @@ pub fn label_selector(sel: &LabelSelector, path: &str) -> Vec<FieldError> {
 }
 
 /// Validates a Deployment, ReplicaSet, StatefulSet or DaemonSet.
-pub fn validate_workload<S: WorkloadSpec>(kind: Kind, w: &Workload<S>) -> Vec<FieldError> {
+pub fn validate_workload<S: WorkloadSpec, T>(kind: Kind, w: &Workload<S, T>) -> Vec<FieldError> {
     let mut errs = names::validate_meta(&w.metadata, true, NameRule::Dns1123Subdomain);
     if let Some(r) = w.spec.replicas()
         && r < 0
