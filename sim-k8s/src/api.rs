@@ -64,5 +64,6 @@ pub use service::{
 pub use service_cidr::ServiceCidr;
 pub use webhook::ValidatingWebhookConfiguration;
 pub use workload::{
-    DaemonSet, Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, StatefulSet, WorkloadSpec,
+    DaemonSet, Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetStatus, StatefulSet,
+    WorkloadSpec,
 };

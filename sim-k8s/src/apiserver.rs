@@ -969,7 +969,7 @@ impl ApiServer {
         let same = match (stored.as_ref(), &status) {
             (Object::Pod(p), ObjectStatus::Pod(s)) => p.status.as_ref() == Some(s),
             (Object::Deployment(w), ObjectStatus::Deployment(s)) => w.status == *s,
-            (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status == *s,
+            (Object::ReplicaSet(w), ObjectStatus::ReplicaSet(s)) => w.status == *s,
             (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status == *s,
             (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status == *s,
             _ => {
@@ -985,7 +985,7 @@ impl ApiServer {
         match (&mut *obj, status) {
             (Object::Pod(p), ObjectStatus::Pod(s)) => p.status = Some(s),
             (Object::Deployment(w), ObjectStatus::Deployment(s)) => w.status = s,
-            (Object::ReplicaSet(w), ObjectStatus::Workload(s)) => w.status = s,
+            (Object::ReplicaSet(w), ObjectStatus::ReplicaSet(s)) => w.status = s,
             (Object::StatefulSet(w), ObjectStatus::Workload(s)) => w.status = s,
             (Object::DaemonSet(w), ObjectStatus::Workload(s)) => w.status = s,
             _ => unreachable!("the shapes were matched above"),

@@ -358,7 +358,9 @@ pub enum ObjectStatus {
     Pod(super::pod::PodStatus),
     /// A Deployment's.
     Deployment(Option<super::workload::DeploymentStatus>),
-    /// A ReplicaSet's, StatefulSet's or DaemonSet's (unparsed).
+    /// A ReplicaSet's.
+    ReplicaSet(Option<super::workload::ReplicaSetStatus>),
+    /// A StatefulSet's or DaemonSet's (unparsed).
     Workload(Option<serde_json::Value>),
 }
 

@@ -48,7 +48,7 @@ impl<S: Clone, T> Workload<S, T> {
 /// A Deployment.
 pub type Deployment = Workload<DeploymentSpec, DeploymentStatus>;
 /// A ReplicaSet.
-pub type ReplicaSet = Workload<ReplicaSetSpec>;
+pub type ReplicaSet = Workload<ReplicaSetSpec, ReplicaSetStatus>;
 /// A StatefulSet.
 pub type StatefulSet = Workload<StatefulSetSpec>;
 /// A DaemonSet.
@@ -156,6 +156,31 @@ pub struct DeploymentCondition {
     /// Human-readable message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// `ReplicaSet.status`, as the ReplicaSet controller writes it (`calculateStatus`); the fields
+/// netsim does not write (`conditions`, `terminatingReplicas`) are kept as a dump gives them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaSetStatus {
+    /// Pods ready for `minReadySeconds` (omitted at 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_replicas: Option<i64>,
+    /// Pods whose labels match the template's (omitted at 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fully_labeled_replicas: Option<i64>,
+    /// The generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready pods (omitted at 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i64>,
+    /// Active pods (always written by the controller, 0 included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Fields netsim does not write, as given.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// `ReplicaSet.spec`.

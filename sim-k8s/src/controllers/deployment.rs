@@ -21,6 +21,7 @@ use super::{Controllers, EventType, ObjectStore, ns_of};
 use crate::api::workload::ReplicaSetSpec;
 use crate::api::{
     Deployment, DeploymentCondition, DeploymentStatus, Kind, Object, ObjectKey, ObjectMeta, ReplicaSet,
+    ReplicaSetStatus,
 };
 
 /// The label (and selector key) distinguishing a Deployment's ReplicaSets.
@@ -159,8 +160,8 @@ fn scaled(v: Option<&Value>, total: i32, round_up: bool) -> i32 {
     }
 }
 
-fn status_count(rs: &ReplicaSet, field: &str) -> i32 {
-    rs.status.as_ref().and_then(|s| s.get(field)).and_then(Value::as_i64).unwrap_or(0) as i32
+fn status_count(rs: &ReplicaSet, field: fn(&ReplicaSetStatus) -> Option<i64>) -> i32 {
+    rs.status.as_ref().and_then(field).unwrap_or(0) as i32
 }
 
 /// The rollout arithmetic of `rolling.go` / `recreate.go`: with RollingUpdate the new
@@ -173,7 +174,7 @@ fn plan_rollout(d: &Deployment, want: i32, current: Option<&ReplicaSet>, olds: &
     let old_specs: Vec<i32> = olds.iter().map(|r| spec(r)).collect();
     let strategy = d.spec.strategy.as_ref();
     if strategy.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("Recreate") {
-        let old_pods: i32 = olds.iter().map(|r| status_count(r, "replicas")).sum();
+        let old_pods: i32 = olds.iter().map(|r| status_count(r, |s| s.replicas)).sum();
         let new = if old_pods == 0 { want } else { new_spec.min(want) };
         return Plan { new, olds: vec![0; olds.len()] };
     }
@@ -189,10 +190,10 @@ fn plan_rollout(d: &Deployment, want: i32, current: Option<&ReplicaSet>, olds: &
     let total: i32 = new_spec + old_specs.iter().sum::<i32>();
     let new =
         if total >= want + surge { new_spec.min(want) } else { (new_spec + want + surge - total).min(want) };
-    let available: i32 = current.map(|r| status_count(r, "availableReplicas")).unwrap_or(0)
-        + olds.iter().map(|r| status_count(r, "availableReplicas")).sum::<i32>();
+    let available: i32 = current.map(|r| status_count(r, |s| s.available_replicas)).unwrap_or(0)
+        + olds.iter().map(|r| status_count(r, |s| s.available_replicas)).sum::<i32>();
     let new_unavailable =
-        (new_spec - current.map(|r| status_count(r, "availableReplicas")).unwrap_or(0)).max(0);
+        (new_spec - current.map(|r| status_count(r, |s| s.available_replicas)).unwrap_or(0)).max(0);
     let mut budget = (available - (want - unavailable) - new_unavailable).max(0);
     let olds = old_specs
         .into_iter()
@@ -249,20 +250,10 @@ fn max_replicas(replicas: i32) -> i32 {
     replicas + (replicas + 3) / 4
 }
 
-/// A ReplicaSet status's `replicas`, `readyReplicas` and `availableReplicas` (0 when absent),
-/// read in one pass over its fields.
-fn replica_counts(status: &Option<Value>) -> (i64, i64, i64) {
-    let Some(Value::Object(m)) = status else { return (0, 0, 0) };
-    let (mut replicas, mut ready, mut available) = (None, None, None);
-    for (k, v) in m {
-        match k.as_str() {
-            "replicas" => replicas = v.as_i64(),
-            "readyReplicas" => ready = v.as_i64(),
-            "availableReplicas" => available = v.as_i64(),
-            _ => {}
-        }
-    }
-    (replicas.unwrap_or(0), ready.unwrap_or(0), available.unwrap_or(0))
+/// A ReplicaSet status's `replicas`, `readyReplicas` and `availableReplicas` (0 when absent).
+fn replica_counts(status: &Option<ReplicaSetStatus>) -> (i64, i64, i64) {
+    let Some(s) = status else { return (0, 0, 0) };
+    (s.replicas.unwrap_or(0), s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0))
 }
 
 /// True when the status `update_status` would build from these figures is `old` as it

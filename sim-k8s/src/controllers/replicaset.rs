@@ -8,14 +8,13 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use super::names::random_suffix;
 use super::pods::{self, controller_ref, is_active, mark_terminating, pod_from_template};
 use super::watch::{dirty_keys, owner_or_self};
 use super::{Controllers, EventType, ObjectStore, ns_of};
-use crate::api::{Kind, Object, ObjectKey, ObjectStatus, Pod, ReplicaSet};
+use crate::api::{Kind, Object, ObjectKey, ObjectStatus, Pod, ReplicaSet, ReplicaSetStatus};
 
 /// The pod fields a ReplicaSet's sync reads, hashed: labels and owner (which ReplicaSet counts
 /// it), phase and deletion (active or not), node (the deletion ranking), readiness and since
@@ -180,41 +179,21 @@ fn update_status(
         .filter(|p| rs.spec.template.metadata.labels.iter().all(|(k, v)| p.metadata.labels.get(k) == Some(v)))
         .count();
     let generation = rs.metadata.generation.unwrap_or(1);
-    // The status as it stands, checked in place before a new one is built to compare.
-    let fields = [
-        ("availableReplicas", ready as i64, ready > 0),
-        ("fullyLabeledReplicas", labeled as i64, labeled > 0),
-        ("observedGeneration", generation, true),
-        ("readyReplicas", ready as i64, ready > 0),
-        ("replicas", replicas as i64, true),
-    ];
-    if let Some(Value::Object(old)) = &rs.status
-        && old.len() == fields.iter().filter(|f| f.2).count()
-        && fields.iter().all(|(field, v, present)| match old.get(*field) {
-            None => !present,
-            Some(x) => *present && x.as_i64() == Some(*v),
-        })
-    {
+    let counted = |v: usize| i64::try_from(v).ok().filter(|v| *v > 0);
+    let status = ReplicaSetStatus {
+        available_replicas: counted(ready),
+        fully_labeled_replicas: counted(labeled),
+        observed_generation: Some(generation),
+        ready_replicas: counted(ready),
+        replicas: Some(i64::try_from(replicas).unwrap_or(i64::MAX)),
+        other: Default::default(),
+    };
+    if rs.status.as_ref() == Some(&status) {
         return false;
     }
-    let mut m = Map::new();
-    if ready > 0 {
-        m.insert("availableReplicas".into(), json!(ready));
-    }
-    if labeled > 0 {
-        m.insert("fullyLabeledReplicas".into(), json!(labeled));
-    }
-    m.insert("observedGeneration".into(), json!(generation));
-    if ready > 0 {
-        m.insert("readyReplicas".into(), json!(ready));
-    }
-    m.insert("replicas".into(), json!(replicas));
-    let status = Some(Value::Object(m));
-    if status == rs.status {
-        return false;
-    }
+    let status = Some(status);
     drop(shared);
-    let written = c.set_status(store, key, ObjectStatus::Workload(status), now);
+    let written = c.set_status(store, key, ObjectStatus::ReplicaSet(status), now);
     if written {
         c.watches.replicaset.wrote(store, key);
     }

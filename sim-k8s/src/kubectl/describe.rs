@@ -1008,7 +1008,7 @@ fn describe_workload(store: &ApiServer, obj: &Object, evs: &[&Event], now: SimTi
                 0,
                 &format!(
                     "Replicas:\t{} current / {} desired\n",
-                    st(&rs.status, "replicas"),
+                    rs.status.as_ref().and_then(|s| s.replicas).unwrap_or(0),
                     rs.spec.replicas.unwrap_or(1)
                 ),
             );
@@ -1189,12 +1189,14 @@ fn describe_deployment(
             let line = format!(
                 "{} ({}/{} replicas created)",
                 rs.metadata.name,
-                st(&rs.status, "replicas"),
+                rs.status.as_ref().and_then(|s| s.replicas).unwrap_or(0),
                 rs.spec.replicas.unwrap_or(1)
             );
             if rs.metadata.name == new_name {
                 new = Some(line);
-            } else if rs.spec.replicas.unwrap_or(1) > 0 || st(&rs.status, "replicas") > 0 {
+            } else if rs.spec.replicas.unwrap_or(1) > 0
+                || rs.status.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0
+            {
                 old.push(line);
             }
         }

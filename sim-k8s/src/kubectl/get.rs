@@ -446,8 +446,8 @@ pub fn row(obj: &Object, wide: bool, now: SimTime) -> Vec<String> {
             let mut r = vec![
                 name,
                 rs.spec.replicas.unwrap_or(1).to_string(),
-                count(&rs.status, "replicas").to_string(),
-                count(&rs.status, "readyReplicas").to_string(),
+                rs.status.as_ref().and_then(|s| s.replicas).unwrap_or(0).to_string(),
+                rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0).to_string(),
                 created,
             ];
             if wide {
