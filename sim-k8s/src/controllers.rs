@@ -187,7 +187,9 @@ pub struct Controllers {
     pub(crate) rng: Streams,
     pub(crate) pods: pod_runtimes::PodRuntimes,
     pub(crate) nodes: BTreeMap<String, node_lifecycle::NodeRuntime>,
-    pub(crate) managed_endpoints: BTreeSet<ObjectKey>,
+    /// The Endpoints the endpoints controller made (hashed: looked up for every Service it
+    /// syncs; only ever merged into a sorted set).
+    pub(crate) managed_endpoints: indexmap::IndexSet<ObjectKey, sim_core::hash::FxBuildHasher>,
     pub(crate) events: events::EventLog,
     pub(crate) probe_hook: Option<ProbeHook>,
     pub(crate) stop_hook: Option<StopHook>,
@@ -285,7 +287,7 @@ impl Controllers {
             },
             pods: pod_runtimes::PodRuntimes::default(),
             nodes: BTreeMap::new(),
-            managed_endpoints: BTreeSet::new(),
+            managed_endpoints: Default::default(),
             events: events::EventLog::default(),
             probe_hook: None,
             stop_hook: None,

@@ -254,7 +254,7 @@ pub fn reconcile(c: &mut Controllers, store: &mut dyn ObjectStore, now: SimTime)
     }
     // A Service that went away (or lost its selector) takes its managed Endpoints with it.
     for key in gone {
-        if !c.managed_endpoints.remove(&key) {
+        if !c.managed_endpoints.swap_remove(&key) {
             continue;
         }
         let svc_key = ObjectKey::new(Kind::Service, &key.namespace, &key.name);
