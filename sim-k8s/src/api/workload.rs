@@ -10,7 +10,8 @@ use super::pod::PodTemplateSpec;
 use super::selector::LabelSelector;
 
 /// A workload object: type metadata, object metadata, a kind-specific spec, observed status
-/// (typed where a controller writes it often: a Deployment's; unparsed for the others).
+/// (typed where a controller writes it often: a Deployment's and a ReplicaSet's; unparsed for
+/// the others).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Workload<S, T = serde_json::Value> {
