@@ -85,8 +85,8 @@ pub fn pod_ref(pod: &Pod) -> ObjectReference {
 }
 
 /// Resolved (name, port, protocol) triples, borrowed from the Service: pods with the same
-/// list share a subset.
-type PortList<'s> = Vec<(&'s str, i32, &'s str)>;
+/// list share a subset. Most Services have one or two ports: held inline.
+pub(crate) type PortList<'s> = smallvec::SmallVec<[(&'s str, i32, &'s str); 2]>;
 
 /// The Service's ports `pod` resolves, as (name, port, protocol).
 pub(crate) fn resolved_ports<'s>(svc: &'s Service, pod: &Pod) -> PortList<'s> {

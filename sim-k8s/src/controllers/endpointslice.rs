@@ -19,8 +19,8 @@ use std::rc::Rc;
 use sim_core::SimTime;
 
 use super::endpoints::{
-    HEADLESS_LABEL, endpoint_digest, endpoint_hostname, ip_key, pod_eligible, pod_ref, resolved_ports,
-    service_selector,
+    HEADLESS_LABEL, PortList, endpoint_digest, endpoint_hostname, ip_key, pod_eligible, pod_ref,
+    resolved_ports, service_selector,
 };
 use super::names::random_suffix;
 use super::pods::{controller_ref, is_terminating, selector_matches};
@@ -60,7 +60,7 @@ pub fn desired_for_service<'a>(
     let ns = ns_of(&svc.metadata);
     let publish = svc.spec.publish_not_ready_addresses == Some(true);
     // Port list -> endpoints, each with its address's sort key (family, then numeric value).
-    let mut groups: BTreeMap<Vec<(&str, i32, &str)>, Vec<KeyedEndpoint>> = BTreeMap::new();
+    let mut groups: BTreeMap<PortList<'_>, Vec<KeyedEndpoint>> = BTreeMap::new();
     for pod in pods {
         if ns_of(&pod.metadata) != ns
             || !selector_matches(selector, &pod.metadata.labels)
