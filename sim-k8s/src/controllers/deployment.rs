@@ -256,9 +256,15 @@ fn replica_counts(status: &Option<ReplicaSetStatus>) -> (i64, i64, i64) {
     (s.replicas.unwrap_or(0), s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0))
 }
 
-/// True when the status `update_status` would build from these figures is `old` as it
-/// stands, checked in place (building the JSON only to compare it was most of a resync's
-/// cost). False whenever in doubt: the caller then builds and compares.
+/// A condition the controller sets: type, status, reason and message (for `Progressing`, the
+/// message's tail after the quoted ReplicaSet name).
+struct Wanted {
+    type_: &'static str,
+    status: &'static str,
+    reason: &'static str,
+    message: &'static str,
+}
+
 /// Whether `old`'s conditions are what the controller would write again (generation too): the
 /// counts are compared by the caller. A condition is rebuilt unchanged when its status and
 /// reason are the same (the transition time is kept, and the update time is set to it) and so
@@ -266,19 +272,17 @@ fn replica_counts(status: &Option<ReplicaSetStatus>) -> (i64, i64, i64) {
 fn status_unchanged(
     old: &DeploymentStatus,
     generation: i64,
-    available: (&str, &str, &str, &str),
-    progressing: (&str, &str, &str, &str),
+    available: &Wanted,
+    progressing: &Wanted,
     rs_name: &str,
 ) -> bool {
     if old.observed_generation != Some(generation) || !old.other.is_empty() {
         return false;
     }
-    let same = |c: &DeploymentCondition,
-                (type_, status, reason, _): (&str, &str, &str, &str),
-                message: &dyn Fn(&str) -> bool| {
-        c.type_ == type_
-            && c.status == status
-            && c.reason.as_deref() == Some(reason)
+    let same = |c: &DeploymentCondition, w: &Wanted, message: &dyn Fn(&str) -> bool| {
+        c.type_ == w.type_
+            && c.status == w.status
+            && c.reason.as_deref() == Some(w.reason)
             && c.message.as_deref().is_some_and(message)
             && c.last_transition_time.is_some()
             && c.last_update_time == c.last_transition_time
@@ -291,7 +295,8 @@ fn status_unchanged(
     };
     match old.conditions.as_deref() {
         Some([a, p]) => {
-            same(a, available, &|m| m == available.3) && same(p, progressing, &|m| names_rs(m, progressing.3))
+            same(a, available, &|m| m == available.message)
+                && same(p, progressing, &|m| names_rs(m, progressing.message))
         }
         _ => false,
     }
@@ -327,64 +332,87 @@ fn update_status(
     let generation = d.metadata.generation.unwrap_or(1);
     let complete = updated == want && available == want && replicas == want;
     let counted = |v: i64| (v > 0).then_some(v);
-    let message_progressing = |tail: &str| format!("ReplicaSet \"{rs_name}\"{tail}");
-    // What the controller sets: (type, status, reason, message tail after the ReplicaSet's
-    // name for Progressing).
     let available_cond = if is_available {
-        ("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        Wanted {
+            type_: "Available",
+            status: "True",
+            reason: "MinimumReplicasAvailable",
+            message: "Deployment has minimum availability.",
+        }
     } else {
-        ("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-    };
-    let progressing_cond = if complete {
-        ("Progressing", "True", "NewReplicaSetAvailable", " has successfully progressed.")
-    } else {
-        ("Progressing", "True", "ReplicaSetUpdated", " is progressing.")
-    };
-    let counts = [
-        (d.status.as_ref().and_then(|s| s.available_replicas), counted(available)),
-        (d.status.as_ref().and_then(|s| s.ready_replicas), counted(ready)),
-        (d.status.as_ref().and_then(|s| s.replicas), counted(replicas)),
-        (d.status.as_ref().and_then(|s| s.unavailable_replicas), counted(replicas - available)),
-        (d.status.as_ref().and_then(|s| s.updated_replicas), counted(updated)),
-    ];
-    if let Some(old) = &d.status
-        && counts.iter().all(|(was, is)| was == is)
-        && status_unchanged(old, generation, available_cond, progressing_cond, rs_name)
-    {
-        return false;
-    }
-    let old_conditions = d.status.as_ref().map(|s| s.conditions()).unwrap_or_default();
-    let cond = |(type_, status, reason, _): (&'static str, &'static str, &'static str, &str),
-                message: String| {
-        let prev = old_conditions.iter().find(|c| c.type_ == type_);
-        let same = prev.is_some_and(|p| p.status == status && p.reason.as_deref() == Some(reason));
-        let ts = prev
-            .filter(|_| same)
-            .and_then(|p| p.last_transition_time.clone())
-            .unwrap_or_else(|| timestamp(now));
-        DeploymentCondition {
-            type_: Cow::Borrowed(type_),
-            status: Cow::Borrowed(status),
-            last_transition_time: Some(ts.clone()),
-            last_update_time: Some(ts),
-            reason: Some(Cow::Borrowed(reason)),
-            message: Some(message),
+        Wanted {
+            type_: "Available",
+            status: "False",
+            reason: "MinimumReplicasUnavailable",
+            message: "Deployment does not have minimum availability.",
         }
     };
-    let conditions = vec![
-        cond(available_cond, available_cond.3.to_string()),
-        cond(progressing_cond, message_progressing(progressing_cond.3)),
-    ];
-    let status = Some(DeploymentStatus {
+    let progressing_cond = if complete {
+        Wanted {
+            type_: "Progressing",
+            status: "True",
+            reason: "NewReplicaSetAvailable",
+            message: " has successfully progressed.",
+        }
+    } else {
+        Wanted {
+            type_: "Progressing",
+            status: "True",
+            reason: "ReplicaSetUpdated",
+            message: " is progressing.",
+        }
+    };
+    // The counts first, compared in place with the old status before any condition is built.
+    let mut status = DeploymentStatus {
         available_replicas: counted(available),
-        conditions: Some(conditions),
+        conditions: None,
         observed_generation: Some(generation),
         ready_replicas: counted(ready),
         replicas: counted(replicas),
         unavailable_replicas: counted(replicas - available),
         updated_replicas: counted(updated),
         other: Default::default(),
-    });
+    };
+    if let Some(old) = &d.status
+        && (
+            old.available_replicas,
+            old.ready_replicas,
+            old.replicas,
+            old.unavailable_replicas,
+            old.updated_replicas,
+        ) == (
+            status.available_replicas,
+            status.ready_replicas,
+            status.replicas,
+            status.unavailable_replicas,
+            status.updated_replicas,
+        )
+        && status_unchanged(old, generation, &available_cond, &progressing_cond, rs_name)
+    {
+        return false;
+    }
+    let old_conditions = d.status.as_ref().map(|s| s.conditions()).unwrap_or_default();
+    let cond = |w: &Wanted, message: String| {
+        let prev = old_conditions.iter().find(|c| c.type_ == w.type_);
+        let same = prev.is_some_and(|p| p.status == w.status && p.reason.as_deref() == Some(w.reason));
+        let ts = prev
+            .filter(|_| same)
+            .and_then(|p| p.last_transition_time.clone())
+            .unwrap_or_else(|| timestamp(now));
+        DeploymentCondition {
+            type_: Cow::Borrowed(w.type_),
+            status: Cow::Borrowed(w.status),
+            last_transition_time: Some(ts.clone()),
+            last_update_time: Some(ts),
+            reason: Some(Cow::Borrowed(w.reason)),
+            message: Some(message),
+        }
+    };
+    status.conditions = Some(vec![
+        cond(&available_cond, available_cond.message.to_string()),
+        cond(&progressing_cond, format!("ReplicaSet \"{rs_name}\"{}", progressing_cond.message)),
+    ]);
+    let status = Some(status);
     if status == d.status {
         return false;
     }
