@@ -178,8 +178,7 @@ impl Netfilter {
         let t = cl.table;
         let mut staged = Table::clone(&self.tables[i]);
         apply_edit(&mut staged, cl)?;
-        staged.check_loops()?;
-        staged.check_hooks()?;
+        staged.check_commit()?;
         self.tables[i] = std::rc::Rc::new(staged);
         if creates {
             self.touch(t);

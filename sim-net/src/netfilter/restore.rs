@@ -449,39 +449,40 @@ impl Netfilter {
                 if let Some(c) = b.missing_chain {
                     return Err(err(RestoreErrorKind::NftNoChain(c)));
                 }
-                if let Err(TableError::Loop(path)) = b.table.check_loops()
-                    && opts.backend == Some(Backend::Nft)
-                {
-                    // nft refuses the rule that closes the loop, at its line: the latest
-                    // jump into a chain of the loop.
-                    let in_loop: Vec<&str> = path.split(" -> ").collect();
-                    let closing = b
-                        .jumps
-                        .iter()
-                        .filter(|(_, to, _)| in_loop.contains(&to.as_str()))
-                        .max_by_key(|j| j.2);
-                    if let Some((from, _, at)) = closing {
-                        return Err(RestoreError {
-                            line: *at,
-                            kind: RestoreErrorKind::NftLoop { chain: from.clone(), path },
+                match b.table.check_commit() {
+                    Ok(()) => {}
+                    Err(TableError::Loop(path)) => {
+                        // nft refuses the rule that closes the loop, at its line: the latest
+                        // jump into a chain of the loop.
+                        let in_loop: Vec<&str> = path.split(" -> ").collect();
+                        let closing = b
+                            .jumps
+                            .iter()
+                            .filter(|(_, to, _)| in_loop.contains(&to.as_str()))
+                            .max_by_key(|j| j.2);
+                        return Err(match (closing, opts.backend) {
+                            (Some((from, _, at)), Some(Backend::Nft)) => RestoreError {
+                                line: *at,
+                                kind: RestoreErrorKind::NftLoop { chain: from.clone(), path },
+                            },
+                            _ => err(TableError::Loop(path).into()),
                         });
                     }
-                }
-                b.table.check_loops().map_err(|e| err(e.into()))?;
-                if let Err(e) = b.table.check_hooks() {
-                    return Err(match (e, opts.backend) {
-                        (TableError::Invalid(reason), Some(Backend::Legacy)) => {
-                            err(RestoreErrorKind::CommitRefused { commit: line, reason })
-                        }
-                        (TableError::Invalid(reason), Some(Backend::Nft)) => match b.nft_hook_culprit() {
-                            Some((at, chain)) => RestoreError {
-                                line: at,
-                                kind: RestoreErrorKind::RuleAppendFailed { chain, reason },
+                    Err(e) => {
+                        return Err(match (e, opts.backend) {
+                            (TableError::Invalid(reason), Some(Backend::Legacy)) => {
+                                err(RestoreErrorKind::CommitRefused { commit: line, reason })
+                            }
+                            (TableError::Invalid(reason), Some(Backend::Nft)) => match b.nft_hook_culprit() {
+                                Some((at, chain)) => RestoreError {
+                                    line: at,
+                                    kind: RestoreErrorKind::RuleAppendFailed { chain, reason },
+                                },
+                                None => err(TableError::Invalid(reason).into()),
                             },
-                            None => err(TableError::Invalid(reason).into()),
-                        },
-                        (e, _) => err(e.into()),
-                    });
+                            (e, _) => err(e.into()),
+                        });
+                    }
                 }
                 let i = tidx(b.name);
                 self.tables[i] = std::rc::Rc::new(b.table);

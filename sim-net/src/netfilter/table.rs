@@ -893,14 +893,44 @@ impl Table {
         self.pos = (0..self.chains.len() as u32).collect();
     }
 
-    /// Brings every chain's [`Links`] up to date.
-    fn ensure_links(&mut self) {
+    /// The table's jump graph by chain position, flattened for the load-time checks: one
+    /// sequential pass over the chains (bringing stale [`Links`] up to date on the way), so
+    /// that the loop walk and the hook propagation read three arrays instead of every
+    /// chain's heap data, several times each.
+    fn jump_graph(&mut self) -> JumpGraph {
+        self.ensure_resolved();
+        let n = self.chains.len();
+        let mut g = JumpGraph {
+            start: Vec::with_capacity(n + 1),
+            to: Vec::new(),
+            allowed: Vec::with_capacity(n),
+            hook: Vec::with_capacity(n),
+        };
+        let pos = &self.pos;
         for s in self.chains.values_mut() {
             if !s.chain.links.valid {
                 let c = Rc::make_mut(&mut s.chain);
                 c.links = Links::of(&c.rules);
             }
+            let c = &s.chain;
+            g.start.push(g.to.len() as u32);
+            g.to.extend(c.links.jumps.iter().filter_map(|&(_, id)| match pos.get(id as usize) {
+                Some(&p) if (p as usize) < n => Some(p),
+                _ => None,
+            }));
+            g.allowed.push(c.links.allowed);
+            g.hook.push(c.hook.map_or(0, hook_bit));
         }
+        g.start.push(g.to.len() as u32);
+        g
+    }
+
+    /// The kernel's checks at `COMMIT`, in its order: [`Self::check_loops`], then
+    /// [`Self::check_hooks`], over one [`JumpGraph`].
+    pub fn check_commit(&mut self) -> Result<(), TableError> {
+        let g = self.jump_graph();
+        self.find_loop(&g)?;
+        self.hooks_refused(&g)
     }
 
     /// The kernel's per-hook target check (`xt_check_target`): a target may only be reached
@@ -908,30 +938,26 @@ impl Table {
     /// MASQUERADE from POSTROUTING, REJECT from INPUT/FORWARD/OUTPUT), including through user
     /// chains. Chains no built-in chain reaches are not checked, as in the kernel.
     pub fn check_hooks(&mut self) -> Result<(), TableError> {
-        self.ensure_resolved();
-        self.ensure_links();
-        let n = self.chains.len();
+        let g = self.jump_graph();
+        self.hooks_refused(&g)
+    }
+
+    fn hooks_refused(&self, g: &JumpGraph) -> Result<(), TableError> {
         // Hooks (as a bit set) from which each chain is reachable.
-        let mut reach = vec![0u8; n];
-        let mut work: Vec<usize> = Vec::new();
-        for (i, s) in self.chains.values().enumerate() {
-            if let Some(h) = s.chain.hook {
-                reach[i] |= hook_bit(h);
-                work.push(i);
-            }
-        }
+        let mut reach = g.hook.clone();
+        let mut work: Vec<u32> = (0..reach.len() as u32).filter(|&i| reach[i as usize] != 0).collect();
         while let Some(i) = work.pop() {
-            let bits = reach[i];
-            for &(_, id) in &self.chains[i].chain.links.jumps {
-                let j = self.pos_of_id(id as usize);
-                if j < n && reach[j] | bits != reach[j] {
-                    reach[j] |= bits;
+            let bits = reach[i as usize];
+            for &j in g.targets(i as usize) {
+                let r = &mut reach[j as usize];
+                if *r | bits != *r {
+                    *r |= bits;
                     work.push(j);
                 }
             }
         }
         // The chains' summaries say whether some rule is refused; the rules then say which.
-        if self.chains.values().enumerate().all(|(i, s)| reach[i] & !s.chain.links.allowed == 0) {
+        if reach.iter().zip(&g.allowed).all(|(r, a)| r & !a == 0) {
             return Ok(());
         }
         for (i, s) in self.chains.values().enumerate() {
@@ -954,58 +980,68 @@ impl Table {
     /// The kernel's load-time loop check: fails if a chain can reach itself through jumps
     /// and gotos. The error names the cycle.
     pub fn check_loops(&mut self) -> Result<(), TableError> {
-        self.ensure_resolved();
-        self.ensure_links();
+        let g = self.jump_graph();
+        self.find_loop(&g)
+    }
+
+    fn find_loop(&self, g: &JumpGraph) -> Result<(), TableError> {
         // Iterative DFS with colours: 0 unvisited, 1 on stack, 2 done.
-        let n = self.chains.len();
+        let n = g.hook.len();
         let mut colour = vec![0u8; n];
-        // The next jump target of chain `i` from its `from`th jump on: (target, the jump after
-        // it).
-        let next_jump = |i: usize, from: usize| -> Option<(usize, usize)> {
-            let jumps = &self.chains[i].chain.links.jumps;
-            (from..jumps.len()).find_map(|k| {
-                Some(self.pos_of_id(jumps[k].1 as usize)).filter(|j| *j < n).map(|j| (j, k + 1))
-            })
-        };
+        // (chain, its next jump's place in `g.to`)
+        let mut stack: Vec<(u32, u32)> = Vec::new();
         // The walk starts at the built-in chains only, as the kernel's `mark_source_chains`
         // does: a loop among chains no built-in chain reaches is loaded (both iptables
         // backends accept it, measured).
         for start in 0..n {
-            if colour[start] != 0 || self.chains[start].chain.hook.is_none() {
+            if colour[start] != 0 || g.hook[start] == 0 {
                 continue;
             }
-            // (chain, the rule to look at next)
-            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            stack.push((start as u32, g.start[start]));
             colour[start] = 1;
-            while let Some((node, pos)) = stack.last_mut() {
-                match next_jump(*node, *pos) {
-                    Some((j, after)) => {
-                        *pos = after;
-                        match colour[j] {
-                            0 => {
-                                colour[j] = 1;
-                                stack.push((j, 0));
-                            }
-                            1 => {
-                                let from = stack.iter().position(|(x, _)| *x == j).unwrap_or(0);
-                                let mut names: Vec<&str> = stack[from..]
-                                    .iter()
-                                    .map(|(x, _)| self.chains[*x].chain.name.as_str())
-                                    .collect();
-                                names.push(self.chains[j].chain.name.as_str());
-                                return Err(TableError::Loop(names.join(" -> ")));
-                            }
-                            _ => {}
-                        }
+            while let Some((node, at)) = stack.last_mut() {
+                let end = g.start[*node as usize + 1];
+                if *at == end {
+                    colour[*node as usize] = 2;
+                    stack.pop();
+                    continue;
+                }
+                let j = g.to[*at as usize] as usize;
+                *at += 1;
+                match colour[j] {
+                    0 => {
+                        colour[j] = 1;
+                        stack.push((j as u32, g.start[j]));
                     }
-                    None => {
-                        colour[*node] = 2;
-                        stack.pop();
+                    1 => {
+                        let from = stack.iter().position(|(x, _)| *x as usize == j).unwrap_or(0);
+                        let name = |p: usize| self.chains[p].chain.name.as_str();
+                        let mut names: Vec<&str> =
+                            stack[from..].iter().map(|(x, _)| name(*x as usize)).collect();
+                        names.push(name(j));
+                        return Err(TableError::Loop(names.join(" -> ")));
                     }
+                    _ => {}
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// A table's jumps by chain position in compressed rows (the targets of chain `i` are
+/// `to[start[i]..start[i + 1]]`, in rule order), with each chain's allowed hooks and, for a
+/// built-in chain, its hook's bit.
+struct JumpGraph {
+    start: Vec<u32>,
+    to: Vec<u32>,
+    allowed: Vec<u8>,
+    hook: Vec<u8>,
+}
+
+impl JumpGraph {
+    fn targets(&self, i: usize) -> &[u32] {
+        &self.to[self.start[i] as usize..self.start[i + 1] as usize]
     }
 }
 
