@@ -42,13 +42,14 @@ impl Protocol {
     }
     /// Parses `tcp`/`TCP`/`6` and friends.
     pub fn parse(s: &str) -> Option<Protocol> {
-        match s.to_ascii_lowercase().as_str() {
-            "icmp" | "1" => Some(Protocol::Icmp),
-            "tcp" | "6" => Some(Protocol::Tcp),
-            "udp" | "17" => Some(Protocol::Udp),
-            "sctp" | "132" => Some(Protocol::Sctp),
-            _ => None,
-        }
+        // Case-insensitive, without a lowercased copy (iptables-restore parses one per rule).
+        const NAMES: [(&str, &str, Protocol); 4] = [
+            ("tcp", "6", Protocol::Tcp),
+            ("udp", "17", Protocol::Udp),
+            ("icmp", "1", Protocol::Icmp),
+            ("sctp", "132", Protocol::Sctp),
+        ];
+        NAMES.iter().find(|(name, num, _)| s.eq_ignore_ascii_case(name) || s == *num).map(|(_, _, p)| *p)
     }
 }
 

@@ -263,6 +263,11 @@ pub fn parse_addr_list(s: &str) -> Result<Vec<(Ipv4Addr, Ipv4Addr)>, SpecError> 
 /// `strtoul(.., 0)` forms of at most 255, the missing ones zero (`10` is 10.0.0.0, `10.1` is
 /// 10.1.0.0, `010.1.2.3` is 8.1.2.3; measured with iptables v1.8.9).
 fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
+    parse_plain_quad(s.as_bytes()).or_else(|| parse_dotted_general(s))
+}
+
+/// [`parse_dotted`] in every form.
+fn parse_dotted_general(s: &str) -> Option<Ipv4Addr> {
     if s.split('.').count() > 4 {
         return None;
     }
@@ -274,6 +279,36 @@ fn parse_dotted(s: &str) -> Option<Ipv4Addr> {
         b[i] = parse_u32(p).and_then(|v| u8::try_from(v).ok())?;
     }
     Some(Ipv4Addr::from(b))
+}
+
+/// The common case of [`parse_dotted`] without its splits: four decimal parts of one to
+/// three digits, no leading zero (`010` is octal there), each at most 255. `None` for
+/// anything else, which the general reading then takes.
+fn parse_plain_quad(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut out = [0u8; 4];
+    let mut part = 0;
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut v: u32 = 0;
+        while i < s.len() && s[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && s[start] == b'0') || v > 255 {
+            return None;
+        }
+        out[part] = v as u8;
+        part += 1;
+        if part == 4 {
+            return (i == s.len()).then_some(Ipv4Addr::from(out));
+        }
+        if s.get(i) != Some(&b'.') {
+            return None;
+        }
+        i += 1;
+    }
 }
 
 /// Parses a port number in C's `strtoul(s, NULL, 0)` forms (`80`, `0x50`, `010`) up to 65535.
@@ -1998,6 +2033,39 @@ pub(super) fn parse_unchecked_args(argv: &[&str], skip_unknown: bool) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_quad_reader_agrees_where_it_answers(s in "[0-9a-fx.]{0,17}") {
+            if let Some(a) = parse_plain_quad(s.as_bytes()) {
+                proptest::prop_assert_eq!(Some(a), parse_dotted_general(&s));
+            }
+        }
+
+        #[test]
+        fn plain_quads_are_read_by_the_fast_reader(a: u8, b: u8, c: u8, d: u8) {
+            let s = format!("{a}.{b}.{c}.{d}");
+            proptest::prop_assert_eq!(parse_plain_quad(s.as_bytes()), Some(Ipv4Addr::new(a, b, c, d)));
+        }
+    }
+
+    #[test]
+    fn protocol_names_in_any_case_and_numbers() {
+        for (s, want) in [
+            ("tcp", Some(Protocol::Tcp)),
+            ("TCP", Some(Protocol::Tcp)),
+            ("Udp", Some(Protocol::Udp)),
+            ("17", Some(Protocol::Udp)),
+            ("icmp", Some(Protocol::Icmp)),
+            ("1", Some(Protocol::Icmp)),
+            ("SCTP", Some(Protocol::Sctp)),
+            ("132", Some(Protocol::Sctp)),
+            ("06", None),
+            ("tcpx", None),
+        ] {
+            assert_eq!(Protocol::parse(s), want, "{s}");
+        }
+    }
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
