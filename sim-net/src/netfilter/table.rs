@@ -368,11 +368,29 @@ pub struct Table {
     unsorted: bool,
 }
 
-/// A chain and its id.
+/// A chain, its id and its sort key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Slot {
     id: u32,
+    /// [`chain_order`] as far as it can be held inline: built-ins `(0, hook bit)`, user
+    /// chains `(1, the name's first 16 bytes as a number)`; ties are broken by the name. The
+    /// sort reads the slots only, not every chain's name through its `Rc`.
+    order: (u8, u128),
     chain: Rc<Chain>,
+}
+
+/// A chain's [`Slot::order`].
+fn slot_order(c: &Chain) -> (u8, u128) {
+    match c.hook {
+        Some(h) => (0, u128::from(hook_bit(h))),
+        None => {
+            let mut b = [0u8; 16];
+            let name = c.name.as_bytes();
+            let n = name.len().min(16);
+            b[..n].copy_from_slice(&name[..n]);
+            (1, u128::from_be_bytes(b))
+        }
+    }
 }
 
 /// A chain with no rules, otherwise like `c` (a flushed chain).
@@ -478,7 +496,7 @@ impl Table {
     fn add(&mut self, c: Chain) {
         let id = self.pos.len() as u32;
         self.pos.push(self.chains.len() as u32);
-        self.chains.insert(c.name.clone(), Slot { id, chain: Rc::new(c) });
+        self.chains.insert(c.name.clone(), Slot { id, order: slot_order(&c), chain: Rc::new(c) });
     }
 
     /// The position of the chain with id `id` (`usize::MAX` if it was deleted).
@@ -590,6 +608,7 @@ impl Table {
             return Err(TableError::NoChain(old.to_string()));
         };
         Rc::make_mut(&mut slot.chain).name = new.to_string();
+        slot.order = slot_order(&slot.chain);
         self.chains.insert(new.to_string(), slot);
         let refers = |r: &Rule| r.target.chain().is_some_and(|cr| cr.name == old);
         for s in self.chains.values_mut() {
@@ -622,8 +641,17 @@ impl Table {
         if !c.rules.is_empty() {
             return Err(TableError::NotEmpty(name.to_string()));
         }
-        if let Some(s) = self.chains.shift_remove(name) {
-            self.pos[s.id as usize] = u32::MAX;
+        // Swapped out (the last chain takes its place) rather than shifted: a shift moves
+        // every later chain and re-indexes each in the hash table, once per `-X`. The order
+        // is restored by the next sort, which finds the runs still in order.
+        if let Some(i) = self.chains.get_index_of(name) {
+            let last = self.chains.len() - 1;
+            if let Some((_, s)) = self.chains.swap_remove_index(i) {
+                self.pos[s.id as usize] = u32::MAX;
+            }
+            if i != last {
+                self.unsorted = true;
+            }
         }
         self.moved = true;
         Ok(())
@@ -810,47 +838,10 @@ impl Table {
         if self.unsorted {
             self.unsorted = false;
             self.moved = true;
-            let n = self.chains.len();
-            // Sort positions rather than the chains themselves, then move each chain once.
-            // `chain_order` has no ties (names are unique), so this is the order a stable
-            // sort gives. The names' first 16 bytes as a number decide most comparisons
-            // without a memcmp.
-            let mut keyed: Vec<(u8, u128, u32)> = self
-                .chains
-                .values()
-                .enumerate()
-                .map(|(i, s)| match s.chain.hook {
-                    Some(h) => (0, u128::from(hook_bit(h)), i as u32),
-                    None => {
-                        let mut b = [0u8; 16];
-                        let name = s.chain.name.as_bytes();
-                        let n = name.len().min(16);
-                        b[..n].copy_from_slice(&name[..n]);
-                        (1, u128::from_be_bytes(b), i as u32)
-                    }
-                })
-                .collect();
-            keyed.sort_unstable_by(|a, b| {
-                (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
-                    chain_order(&self.chains[a.2 as usize].chain)
-                        .cmp(&chain_order(&self.chains[b.2 as usize].chain))
-                })
-            });
-            // `at[o]`: where the chain first at `o` is now; `from[k]`: where the chain now at
-            // `k` first was.
-            let mut at: Vec<u32> = (0..n as u32).collect();
-            let mut from = at.clone();
-            for (k, &(_, _, want)) in keyed.iter().enumerate() {
-                let p = at[want as usize] as usize;
-                if p != k {
-                    self.chains.swap_indices(k, p);
-                    let moved = from[k];
-                    from[k] = want;
-                    from[p] = moved;
-                    at[want as usize] = k as u32;
-                    at[moved as usize] = p as u32;
-                }
-            }
+            // A stable sort finds the runs already in order (a sorted table with chains
+            // appended or swapped in), and the slots hold the keys: no chain is read, the
+            // hash table is rebuilt once. Names are unique, so this is `chain_order`'s order.
+            self.chains.sort_by(|ka, a, kb, b| a.order.cmp(&b.order).then_with(|| ka.cmp(kb)));
         }
         if !self.moved {
             return;
