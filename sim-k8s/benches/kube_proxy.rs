@@ -14,6 +14,9 @@
 //!   upstream kube-proxy writes then (`tryPartialSync`): the filter table and the nat table's
 //!   top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, ...) in full, plus only the service
 //!   chains whose rules changed, and the stale chain's `-X`.
+//! - `restore/noflush_full_resync_1000_endpoint_changes`: the full sync after one endpoint of
+//!   each of 1,000 services moved (a rollout's worth): 1,000 stale endpoint chains deleted
+//!   with `-X` in one restore.
 //! - `restore/first_packet_after_restore`: after that partial restore, the first packet (SYN)
 //!   to the last service's ClusterIP through PREROUTING (KUBE-SERVICES was rewritten by the
 //!   restore). One packet per restore; the restore is not timed. Target ≤ 2 µs.
@@ -124,6 +127,16 @@ fn restore(c: &mut Criterion) {
     let after = sync_with_existing(&config, &services, &endpoints, &existing);
     let full = after.restore_input();
     let partial = partial_restore(&before, &after);
+    // A rollout's worth: one endpoint of each of 1,000 services moves.
+    let mut rolled = endpoints.clone();
+    for (i, svc) in services.iter().take(1000).enumerate() {
+        let eps = rolled.get_mut(&svc.name).expect("endpoints of a service");
+        let node = eps[0].node_name.clone();
+        let ip = Ipv4Addr::new(10, 201, (i / 250) as u8, (i % 250) as u8 + 1);
+        eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
+    }
+    let rollout = sync_with_existing(&config, &services, &rolled, &existing).restore_input();
+    assert!(rollout.lines().filter(|l| l.starts_with("-X ")).count() >= 1000, "stale chains deleted");
     eprintln!(
         "initial_bytes={} initial_lines={} full_resync_bytes={} partial_resync_bytes={} partial_resync_lines={}",
         initial.len(),
@@ -156,6 +169,7 @@ fn restore(c: &mut Criterion) {
     for (name, text) in [
         ("noflush_full_resync_one_endpoint_change", &full),
         ("noflush_partial_resync_one_endpoint_change", &partial),
+        ("noflush_full_resync_1000_endpoint_changes", &rollout),
     ] {
         g.bench_function(name, |b| {
             b.iter_batched(

@@ -366,6 +366,12 @@ pub struct Table {
     moved: bool,
     /// User chains were appended out of name order since the last sort.
     unsorted: bool,
+    /// The jumps and gotos into each chain id (libiptc's `references`), so that `-X` need
+    /// not read every chain. Kept up to date by appends; any other edit of rules marks it
+    /// stale, and it is counted again (one pass) when `-X` or a `COMMIT` next needs it.
+    refs: Vec<u32>,
+    /// `refs` is current.
+    refs_valid: bool,
 }
 
 /// A chain, its id and its sort key.
@@ -389,6 +395,15 @@ fn slot_order(c: &Chain) -> (u8, u128) {
             let n = name.len().min(16);
             b[..n].copy_from_slice(&name[..n]);
             (1, u128::from_be_bytes(b))
+        }
+    }
+}
+
+/// Counts a chain's jumps in the reference counts.
+fn link(refs: &mut [u32], links: &Links) {
+    for &(_, to) in &links.jumps {
+        if let Some(r) = refs.get_mut(to as usize) {
+            *r += 1;
         }
     }
 }
@@ -475,8 +490,15 @@ pub fn builtin_hooks(t: TableName) -> &'static [Hook] {
 impl Table {
     /// A table with its built-in chains, policy ACCEPT, no rules.
     pub fn new(name: TableName) -> Table {
-        let mut t =
-            Table { name, chains: IndexMap::default(), pos: Vec::new(), moved: false, unsorted: false };
+        let mut t = Table {
+            name,
+            chains: IndexMap::default(),
+            pos: Vec::new(),
+            moved: false,
+            unsorted: false,
+            refs: Vec::new(),
+            refs_valid: true,
+        };
         for h in builtin_hooks(name) {
             let n = h.chain_name().to_string();
             t.add(Chain {
@@ -496,6 +518,7 @@ impl Table {
     fn add(&mut self, c: Chain) {
         let id = self.pos.len() as u32;
         self.pos.push(self.chains.len() as u32);
+        self.refs.push(0);
         self.chains.insert(c.name.clone(), Slot { id, order: slot_order(&c), chain: Rc::new(c) });
     }
 
@@ -550,7 +573,30 @@ impl Table {
         let c = Rc::make_mut(&mut s.chain);
         c.index.invalidate();
         c.links.valid = false;
+        self.refs_valid = false;
         Ok(c)
+    }
+
+    /// A chain for changing its policy or counters only: rules, index and links stay.
+    fn chain_mut_keeping_rules(&mut self, name: &str) -> Result<&mut Chain, TableError> {
+        let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        Ok(Rc::make_mut(&mut s.chain))
+    }
+
+    /// Brings every chain's [`Links`] and the reference counts up to date.
+    fn ensure_refs(&mut self) {
+        if self.refs_valid {
+            return;
+        }
+        self.refs.iter_mut().for_each(|r| *r = 0);
+        for s in self.chains.values_mut() {
+            if !s.chain.links.valid {
+                let c = Rc::make_mut(&mut s.chain);
+                c.links = Links::of(&c.rules);
+            }
+            link(&mut self.refs, &s.chain.links);
+        }
+        self.refs_valid = true;
     }
 
     /// Number of rules in other chains that jump or go to `name` (`-L`'s "references").
@@ -560,6 +606,9 @@ impl Table {
         let Some(id) = self.chains.get(name).map(|s| s.id) else {
             return self.chains.values().map(|s| by_name(&s.chain)).sum();
         };
+        if self.refs_valid {
+            return self.refs.get(id as usize).map_or(0, |&r| r as usize);
+        }
         // A jump to the chain holds its id: the summaries answer without reading rules.
         self.chains
             .values()
@@ -635,10 +684,12 @@ impl Table {
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot delete built-in chain {name}")));
         }
+        let empty = c.rules.is_empty();
+        self.ensure_refs();
         if self.references(name) > 0 {
             return Err(TableError::Referenced(name.to_string()));
         }
-        if !c.rules.is_empty() {
+        if !empty {
             return Err(TableError::NotEmpty(name.to_string()));
         }
         // Swapped out (the last chain takes its place) rather than shifted: a shift moves
@@ -690,6 +741,7 @@ impl Table {
     /// `-F [chain]`.
     pub fn flush(&mut self, name: Option<&str>) -> Result<(), TableError> {
         // A chain shared with another table is replaced by an empty one, not copied first.
+        self.refs_valid = false;
         let flush = |s: &mut Slot| match Rc::get_mut(&mut s.chain) {
             Some(c) => {
                 c.rules.clear();
@@ -712,7 +764,7 @@ impl Table {
             c.rules.iter_mut().for_each(|r| r.counters = Counters::default());
         };
         match name {
-            Some(n) => zero(self.chain_mut(n)?),
+            Some(n) => zero(self.chain_mut_keeping_rules(n)?),
             None => self.chains.values_mut().for_each(|s| zero(Rc::make_mut(&mut s.chain))),
         }
         Ok(())
@@ -725,7 +777,7 @@ impl Table {
         p: Policy,
         counters: Option<Counters>,
     ) -> Result<(), TableError> {
-        let c = self.chain_mut(name)?;
+        let c = self.chain_mut_keeping_rules(name)?;
         if c.hook.is_none() {
             return Err(TableError::Invalid(format!(
                 "chain {name} is not a built-in chain and has no policy"
@@ -787,6 +839,11 @@ impl Table {
         c.index.appended(&rule, c.rules.len(), &c.rules);
         if c.links.valid {
             c.links.add(c.rules.len(), &rule);
+            if self.refs_valid
+                && let Some(r) = rule.target.chain().and_then(|t| self.refs.get_mut(t.idx))
+            {
+                *r += 1;
+            }
         }
         c.rules.push(rule);
         Ok(())
@@ -861,8 +918,11 @@ impl Table {
     /// Gives every chain its position as id, and every jump the new id of its chain.
     fn renumber(&mut self) {
         let old = std::mem::take(&mut self.pos);
+        let old_refs = std::mem::take(&mut self.refs);
+        self.refs = vec![0; self.chains.len()];
         let new_id = |id: usize| old.get(id).copied().unwrap_or(u32::MAX);
         for (p, s) in self.chains.values_mut().enumerate() {
+            self.refs[p] = old_refs.get(s.id as usize).copied().unwrap_or(0);
             s.id = p as u32;
             let has_jumps = s.chain.rules.iter().any(|r| r.target.chain().is_some());
             if !has_jumps {
@@ -890,6 +950,7 @@ impl Table {
     /// chain's heap data, several times each.
     fn jump_graph(&mut self) -> JumpGraph {
         self.ensure_resolved();
+        self.ensure_refs();
         let n = self.chains.len();
         let mut g = JumpGraph {
             start: Vec::with_capacity(n + 1),
@@ -898,12 +959,9 @@ impl Table {
             hook: Vec::with_capacity(n),
         };
         let pos = &self.pos;
-        for s in self.chains.values_mut() {
-            if !s.chain.links.valid {
-                let c = Rc::make_mut(&mut s.chain);
-                c.links = Links::of(&c.rules);
-            }
+        for s in self.chains.values() {
             let c = &s.chain;
+            debug_assert!(c.links.valid, "refresh_links brought every chain's links up to date");
             g.start.push(g.to.len() as u32);
             g.to.extend(c.links.jumps.iter().filter_map(|&(_, id)| match pos.get(id as usize) {
                 Some(&p) if (p as usize) < n => Some(p),
@@ -1086,6 +1144,82 @@ mod tests {
         assert!(t.check_hooks().is_ok());
         t.append("POSTROUTING", jump("SEP")).unwrap();
         assert!(matches!(t.check_hooks(), Err(TableError::Invalid(_))));
+    }
+
+    /// The references `-X` and `-L` see, counted from every rule.
+    fn recount(t: &Table, name: &str) -> usize {
+        t.chains().flat_map(|c| &c.rules).filter(|r| r.target.chain().is_some_and(|c| c.name == name)).count()
+    }
+
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Append(usize, usize),
+        Insert(usize, usize),
+        Replace(usize, usize),
+        DeleteNum(usize),
+        Flush(usize),
+        FlushAll,
+        Policy,
+        Zero(usize),
+        Delete(usize),
+        Create(usize),
+        Commit,
+        Copy,
+    }
+
+    fn edit() -> impl proptest::strategy::Strategy<Value = Edit> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0..7usize, 0..7usize).prop_map(|(a, b)| Edit::Append(a, b)),
+            1 => (0..7usize, 0..7usize).prop_map(|(a, b)| Edit::Insert(a, b)),
+            1 => (0..7usize, 0..7usize).prop_map(|(a, b)| Edit::Replace(a, b)),
+            1 => (0..7usize).prop_map(Edit::DeleteNum),
+            1 => (0..7usize).prop_map(Edit::Flush),
+            1 => Just(Edit::FlushAll),
+            1 => Just(Edit::Policy),
+            1 => (0..7usize).prop_map(Edit::Zero),
+            2 => (0..7usize).prop_map(Edit::Delete),
+            2 => (0..7usize).prop_map(Edit::Create),
+            1 => Just(Edit::Commit),
+            1 => Just(Edit::Copy),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The counted references agree with a count over every rule after any edits
+        /// (refused ones included), through copies and commits.
+        #[test]
+        fn reference_counts_agree_with_the_rules(edits in proptest::collection::vec(edit(), 0..60)) {
+            const NAMES: [&str; 7] = ["INPUT", "A", "B", "C", "D", "E", "F"];
+            let mut t = Table::new(TableName::Filter);
+            for n in &NAMES[1..] {
+                t.new_chain(n).unwrap();
+            }
+            for e in edits {
+                let _ = match e {
+                    Edit::Append(a, b) => t.append(NAMES[a], jump(NAMES[b])),
+                    Edit::Insert(a, b) => t.insert(NAMES[a], 1, jump(NAMES[b])),
+                    Edit::Replace(a, b) => t.replace(NAMES[a], 1, jump(NAMES[b])),
+                    Edit::DeleteNum(a) => t.delete_num(NAMES[a], 1),
+                    Edit::Flush(a) => t.flush(Some(NAMES[a])),
+                    Edit::FlushAll => t.flush(None),
+                    Edit::Policy => t.set_policy("INPUT", Policy::Drop, None),
+                    Edit::Zero(a) => t.zero(Some(NAMES[a])),
+                    Edit::Delete(a) => t.delete_chain(NAMES[a]),
+                    Edit::Create(a) => t.new_chain(NAMES[a]),
+                    Edit::Commit => t.check_commit(),
+                    Edit::Copy => {
+                        t = t.clone();
+                        Ok(())
+                    }
+                };
+                for n in NAMES {
+                    if t.chain(n).is_some() {
+                        proptest::prop_assert_eq!(t.references(n), recount(&t, n), "{}", n);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
