@@ -13,6 +13,10 @@
 //!   (`Desired::build` + `full_sync` against an empty table): the `nft -f` transaction.
 //! - `proxy_modes/nft_apply_fresh_10k_services`: that transaction applied to an empty
 //!   `sim_net::nftables::Nftables`.
+//! - `proxy_modes/nft_apply_partial_1000_endpoint_changes`: the partial sync after one
+//!   endpoint of each of 1,000 services moved (a rollout's worth: 1,000 endpoint chains
+//!   added, 1,000 flushed and deleted, their map elements replaced) applied to the loaded
+//!   table, as the world applies every later nftables-mode sync.
 //! - `proxy_modes/nft_first_packet_last_service/N` (N = 1,000, 10,000, 100,000 service
 //!   ports, two endpoints each, same shape otherwise): the first packet (SYN) to the last
 //!   service's ClusterIP through the loaded `ip kube-proxy` table at PREROUTING (the
@@ -25,8 +29,8 @@ use std::net::Ipv4Addr;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sim_core::{SimRng, SimTime};
-use sim_k8s::kube_proxy::nftables::{Desired, Existing, full_sync};
-use sim_k8s::kube_proxy::{EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ipvs};
+use sim_k8s::kube_proxy::nftables::{Desired, Existing, full_sync, partial_sync};
+use sim_k8s::kube_proxy::{Endpoint, EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ipvs};
 use sim_net::netfilter::{AddrType, CtState, Hook, HookContext, HookVerdict, NatRequest, Netfilter};
 use sim_net::network::Network;
 use sim_net::nftables::Nftables;
@@ -105,7 +109,21 @@ fn nft_benches(c: &mut Criterion) {
         desired.stats.elements,
         text.len()
     );
-    Nftables::new().apply(&text).expect("nft -f");
+    let mut loaded = Nftables::new();
+    loaded.apply(&text).expect("nft -f");
+    // A rollout's worth: one endpoint of each of 1,000 services moves.
+    let mut rolled = endpoints.clone();
+    for (i, svc) in services.iter().take(1000).enumerate() {
+        let eps = rolled.get_mut(&svc.name).expect("endpoints of a service");
+        let node = eps[0].node_name.clone();
+        let ip = Ipv4Addr::new(10, 201, (i / 250) as u8, (i % 250) as u8 + 1);
+        eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
+    }
+    let partial = partial_sync(&desired, &Desired::build(&config, &services, &rolled));
+    assert!(
+        partial.lines().filter(|l| l.starts_with("delete chain")).count() >= 1000,
+        "stale chains deleted"
+    );
 
     let mut group = c.benchmark_group("proxy_modes");
     group.sample_size(10);
@@ -117,6 +135,16 @@ fn nft_benches(c: &mut Criterion) {
             Nftables::new,
             |mut nft| {
                 nft.apply(black_box(&text)).expect("nft -f");
+                nft
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("nft_apply_partial_1000_endpoint_changes", |b| {
+        b.iter_batched(
+            || loaded.clone(),
+            |mut nft| {
+                nft.apply(black_box(&partial)).expect("nft -f");
                 nft
             },
             BatchSize::PerIteration,

@@ -20,12 +20,13 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 5] = [
+const FILES: [(&str, &str, &str); 6] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
     ("elements", include_str!("data/nft/elements.nft"), include_str!("data/nft/elements.listed")),
     ("ipv6", include_str!("data/nft/ipv6.nft"), include_str!("data/nft/ipv6.listed")),
+    ("deletes", include_str!("data/nft/deletes.nft"), include_str!("data/nft/deletes.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {

@@ -46,6 +46,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         added: Vec::new(),
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
         rule_l3: None,
+        deleting: None,
     };
     p.file()?;
     p.validate()?;
@@ -189,6 +190,23 @@ struct Parser<'a> {
     /// The network protocol (`ip` or `ip6`) the rule being parsed matches so far: the
     /// table's for ip and ip6 tables, the first header field's in inet tables.
     rule_l3: Option<Family>,
+    /// A run of `delete chain` commands in progress (see [`ChainDeletes`]).
+    deleting: Option<ChainDeletes>,
+}
+
+type NameSet = std::collections::HashSet<String, sim_core::hash::FxBuildHasher>;
+
+/// A run of consecutive `delete chain` commands on one table (kube-proxy ends a sync with
+/// one per stale chain): which chains the table's rules and maps reference is found once
+/// for the run, and the chains leave the table together when the run ends, instead of each
+/// command reading every rule and shifting every later chain. Nothing else runs in between,
+/// and a chain that may be deleted is empty and unreferenced, so the answers are the ones
+/// each command would get alone.
+struct ChainDeletes {
+    family: Family,
+    table: String,
+    referenced: NameSet,
+    gone: NameSet,
 }
 
 type R<T> = Result<T, NftError>;
@@ -420,11 +438,28 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Ends a run of `delete chain` commands: its chains leave the table, the others keep
+    /// their order.
+    fn finish_chain_deletes(&mut self) {
+        if let Some(d) = self.deleting.take()
+            && !d.gone.is_empty()
+            && let Some(t) = self.rs.table_mut(d.family, &d.table)
+        {
+            t.chains.retain(|name, _| !d.gone.contains(name));
+        }
+    }
+
     fn file(&mut self) -> R<()> {
         loop {
             self.skip_separators();
             if matches!(self.peek(), Tok::Eof) {
+                self.finish_chain_deletes();
                 return Ok(());
+            }
+            let deletes_chain = matches!(self.peek(), Tok::Word("delete" | "destroy"))
+                && matches!(self.toks.get(self.pos + 1).map(|t| t.tok), Some(Tok::Word("chain")));
+            if !deletes_chain {
+                self.finish_chain_deletes();
             }
             self.command()?;
             self.check_refs()?;
@@ -506,16 +541,26 @@ impl<'a> Parser<'a> {
                 let f = self.family()?;
                 let (t, tat) = self.name()?;
                 let (c, cat) = self.name()?;
-                let referenced = self.rs.table(f, &t).is_some_and(|x| chain_referenced(x, &c));
-                let table = self.table_of(f, tat, &t, "rule")?;
-                match table.chains.get(&c) {
+                if self.deleting.as_ref().is_some_and(|d| d.family != f || d.table != t) {
+                    self.finish_chain_deletes();
+                }
+                self.table_of(f, tat, &t, "rule")?;
+                let Some(table) = self.rs.table(f, &t) else { return Err(self.no_such(tat, "rule")) };
+                let run = self.deleting.get_or_insert_with(|| ChainDeletes {
+                    family: f,
+                    table: t.clone(),
+                    referenced: referenced_chains(table),
+                    gone: NameSet::default(),
+                });
+                let chain = table.chains.get(&c).filter(|_| !run.gone.contains(&c));
+                match chain {
                     None if verb == "delete" => return Err(self.no_such(cat, "rule")),
                     None => {}
-                    Some(ch) if !ch.rules.is_empty() || referenced => {
+                    Some(ch) if !ch.rules.is_empty() || run.referenced.contains(&c) => {
                         return Err(self.err(cat, "Could not process rule: Device or resource busy"));
                     }
                     Some(_) => {
-                        table.chains.shift_remove(&c);
+                        run.gone.insert(c);
                     }
                 }
                 self.end_of_item()
@@ -1993,16 +2038,32 @@ fn validate(t: &Table, path: &mut Vec<usize>, a: Allowance) -> Result<(), Proble
     Ok(())
 }
 
-fn chain_referenced(t: &Table, name: &str) -> bool {
-    let by_verdict = |v: &Verdict| matches!(v, Verdict::Jump(c) | Verdict::Goto(c) if c == name);
-    let in_set =
-        |s: &Set| s.elements.iter().any(|e| matches!(&e.data, Some(MapData::Verdict(v)) if by_verdict(v)));
-    t.sets.values().any(in_set)
-        || t.chains.values().flat_map(|c| &c.rules).flat_map(|r| &r.stmts).any(|s| match s {
-            Stmt::Verdict(v) => by_verdict(v),
-            Stmt::Vmap { map: SetRef::Anon(s), .. } => in_set(s),
-            _ => false,
+/// The chains a jump or goto of `t` names: in a rule, or in an element of a verdict map
+/// (named or anonymous).
+fn referenced_chains(t: &Table) -> NameSet {
+    let mut out = NameSet::default();
+    let mut verdict = |v: &Verdict| {
+        if let Verdict::Jump(c) | Verdict::Goto(c) = v {
+            out.insert(c.clone());
+        }
+    };
+    fn elements(s: &Set) -> impl Iterator<Item = &Verdict> {
+        s.elements.iter().filter_map(|e| match &e.data {
+            Some(MapData::Verdict(v)) => Some(v),
+            _ => None,
         })
+    }
+    for s in t.sets.values() {
+        elements(s).for_each(&mut verdict);
+    }
+    for s in t.chains.values().flat_map(|c| &c.rules).flat_map(|r| &r.stmts) {
+        match s {
+            Stmt::Verdict(v) => verdict(v),
+            Stmt::Vmap { map: SetRef::Anon(s), .. } => elements(s).for_each(&mut verdict),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn set_referenced(t: &Table, name: &str) -> bool {
@@ -2057,6 +2118,29 @@ mod tests {
         assert_eq!(
             err("table ip x {\n chain c {\n tcp dport @nosuch accept\n }\n}\n"),
             "/dev/stdin:3:12-18: Error: No such file or directory\n tcp dport @nosuch accept\n           ^^^^^^^"
+        );
+    }
+
+    /// Runs of `delete chain` (how kube-proxy ends a sync) are answered as each command
+    /// alone would be: a chain deleted earlier in the run is gone, a chain a rule or a
+    /// verdict map jumps to is busy, and a later command no longer finds it.
+    #[test]
+    fn runs_of_chain_deletes_answer_as_single_deletes() {
+        assert_eq!(
+            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t b\ndelete chain ip t a\n"),
+            "/dev/stdin:9:19-19: Error: Could not process rule: No such file or directory\ndelete chain ip t a\n                  ^"
+        );
+        assert_eq!(
+            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t\tjump keep\n\t}\n\tchain keep {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t keep\n"),
+            "/dev/stdin:11:19-22: Error: Could not process rule: Device or resource busy\ndelete chain ip t keep\n                  ^^^^"
+        );
+        assert_eq!(
+            err("table ip t {\n\tmap m {\n\t\ttype ipv4_addr : verdict\n\t\telements = { 10.0.0.1 : jump target }\n\t}\n\tchain target {\n\t}\n\tchain a {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t target\n"),
+            "/dev/stdin:12:19-24: Error: Could not process rule: Device or resource busy\ndelete chain ip t target\n                  ^^^^^^"
+        );
+        assert_eq!(
+            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\nadd rule ip t b jump a\n"),
+            "/dev/stdin:8:22-22: Error: Could not process rule: No such file or directory\nadd rule ip t b jump a\n                     ^"
         );
     }
 
