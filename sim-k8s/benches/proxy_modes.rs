@@ -13,6 +13,8 @@
 //!   (`Desired::build` + `full_sync` against an empty table): the `nft -f` transaction.
 //! - `proxy_modes/nft_apply_fresh_10k_services`: that transaction applied to an empty
 //!   `sim_net::nftables::Nftables`.
+//! - `proxy_modes/nft_apply_partial_one_endpoint_change`: the partial sync after one
+//!   endpoint of one service moved, applied to the loaded table.
 //! - `proxy_modes/nft_apply_partial_1000_endpoint_changes`: the partial sync after one
 //!   endpoint of each of 1,000 services moved (a rollout's worth: 1,000 endpoint chains
 //!   added, 1,000 flushed and deleted, their map elements replaced) applied to the loaded
@@ -120,6 +122,11 @@ fn nft_benches(c: &mut Criterion) {
         eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
     }
     let partial = partial_sync(&desired, &Desired::build(&config, &services, &rolled));
+    let mut one = endpoints.clone();
+    let eps = one.get_mut(&services[0].name).expect("endpoints of a service");
+    let node = eps[0].node_name.clone();
+    eps[0] = Endpoint::ready(Ipv4Addr::new(10, 202, 0, 1), 8080, node.as_deref());
+    let partial_one = partial_sync(&desired, &Desired::build(&config, &services, &one));
     assert!(
         partial.lines().filter(|l| l.starts_with("delete chain")).count() >= 1000,
         "stale chains deleted"
@@ -140,16 +147,21 @@ fn nft_benches(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    group.bench_function("nft_apply_partial_1000_endpoint_changes", |b| {
-        b.iter_batched(
-            || loaded.clone(),
-            |mut nft| {
-                nft.apply(black_box(&partial)).expect("nft -f");
-                nft
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for (name, text) in [
+        ("nft_apply_partial_one_endpoint_change", &partial_one),
+        ("nft_apply_partial_1000_endpoint_changes", &partial),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || loaded.clone(),
+                |mut nft| {
+                    nft.apply(black_box(text)).expect("nft -f");
+                    nft
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -76,9 +76,10 @@
 //! }
 //! add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto svc }
 //! ").unwrap();
-//! // The same model can be changed in code (here: a second element).
+//! // The same model can be changed in code (here: a second element; sets and chains are
+//! // shared copy-on-write with the copy a transaction edits).
 //! let t = nft.ruleset_mut().table_mut(Family::Ip, "kube-proxy").unwrap();
-//! t.sets["service-ips"].elements.insert(Element::new(
+//! std::rc::Rc::make_mut(&mut t.sets["service-ips"]).elements.insert(Element::new(
 //!     vec![Value::Addr(Ipv4Addr::new(172, 30, 0, 42)), Value::Proto(17), Value::Port(53)],
 //!     Some(MapData::Verdict(Verdict::Goto("svc".into()))),
 //! ));

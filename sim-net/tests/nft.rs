@@ -343,7 +343,7 @@ fn elements_built_in_code_list_like_parsed_ones() {
     let mut n = Nftables::new();
     n.apply(KUBE_PROXY).unwrap();
     let t = n.ruleset_mut().table_mut(Family::Ip, "kube-proxy").unwrap();
-    let m = t.sets.get_mut("service-ips").unwrap();
+    let m = std::rc::Rc::make_mut(t.sets.get_mut("service-ips").unwrap());
     use sim_net::nftables::{Element, MapData, Value, Verdict};
     m.elements.insert(Element::new(
         vec![Value::Addr(Ipv4Addr::new(172, 30, 0, 99)), Value::Proto(17), Value::Port(53)],

@@ -13,8 +13,8 @@
 
 use std::net::Ipv4Addr;
 
-use sim_core::hash::FxBuildHasher as FxBuild;
 use smallvec::SmallVec;
+use std::rc::Rc;
 
 use super::expr::*;
 use super::list::rule_text;
@@ -82,7 +82,9 @@ pub fn run_base_chain(
         handle: chain.rules.get(idx).map_or(0, |r| r.handle),
     };
     loop {
-        let Some((_, chain)) = chains.get_index_mut(cur) else { return ChainVerdict::Drop };
+        let Some(chain) = chains.get_index_mut(cur).map(|(_, c)| Rc::make_mut(c)) else {
+            return ChainVerdict::Drop;
+        };
         if pos >= chain.rules.len() {
             if let Some(t) = trace.as_deref_mut() {
                 let policy = if stack.is_empty() { chain.base.map(|b| b.policy) } else { None };
@@ -137,7 +139,7 @@ pub fn run_base_chain(
         };
         // A verdict of the rule's own statement is read back from the chain (no copy of the
         // target's name on the packet path); a verdict map's is the element's.
-        let chains_ro: &indexmap::IndexMap<String, Chain, FxBuild> = chains;
+        let chains_ro: &Chains = chains;
         let verdict = match verdict {
             VerdictAt::Stmt(si) => {
                 match chains_ro.get_index(cur).and_then(|(_, c)| c.rules[idx].stmts.get(si)) {
@@ -185,13 +187,7 @@ pub fn run_base_chain(
     }
 }
 
-fn policy_of(
-    chains: &indexmap::IndexMap<String, Chain, FxBuild>,
-    ci: usize,
-    family: Family,
-    table: &str,
-    env: &mut NftEnv,
-) -> ChainVerdict {
+fn policy_of(chains: &Chains, ci: usize, family: Family, table: &str, env: &mut NftEnv) -> ChainVerdict {
     let Some((_, base)) = chains.get_index(ci) else { return ChainVerdict::Drop };
     match base.base.map_or(Policy::Accept, |b| b.policy) {
         Policy::Accept => ChainVerdict::Accept,
@@ -232,7 +228,7 @@ enum Outcome<'s> {
 #[allow(clippy::too_many_arguments)]
 fn eval_rule<'s>(
     rule: &mut Rule,
-    sets: &'s mut indexmap::IndexMap<String, Set, FxBuild>,
+    sets: &'s mut Sets,
     pkt: &mut Packet,
     len: u64,
     ctx: &HookContext<'_>,
@@ -336,7 +332,7 @@ fn eval_rule<'s>(
             }
             Stmt::SetUpdate { op, set, key, timeout_ms } => {
                 let Some(k) = eval(key, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
-                let Some(s) = sets.get_mut(set.as_str()) else { return Outcome::NoMatch };
+                let Some(s) = sets.get_mut(set.as_str()).map(Rc::make_mut) else { return Outcome::NoMatch };
                 let exists = s.elements.lookup(&k, ctx.now).is_some();
                 if *op == SetOp::Update || !exists {
                     let t = timeout_ms.or(s.timeout_ms);
@@ -524,18 +520,12 @@ fn with_bits(v: &Value, b: u64) -> Value {
     }
 }
 
-fn compare(
-    key: &[Value],
-    op: RelOp,
-    rhs: &Rhs,
-    sets: &indexmap::IndexMap<String, Set, FxBuild>,
-    ctx: &HookContext<'_>,
-) -> bool {
+fn compare(key: &[Value], op: RelOp, rhs: &Rhs, sets: &Sets, ctx: &HookContext<'_>) -> bool {
     let neg = op == RelOp::Ne;
     match rhs {
         Rhs::Set(r) => {
             let set = match r {
-                SetRef::Named(n) => sets.get(n.as_str()),
+                SetRef::Named(n) => sets.get(n.as_str()).map(|s| &**s),
                 SetRef::Anon(s) => Some(&**s),
             };
             let found = set.is_some_and(|s| s.elements.lookup(key, ctx.now).is_some());

@@ -25,8 +25,8 @@ pub fn table(t: &Table) -> String {
     if let Some(c) = &t.comment {
         let _ = writeln!(out, "\tcomment \"{c}\"");
     }
-    let mut items: Vec<String> = t.sets.values().map(set).collect();
-    items.extend(t.chains.values().map(chain));
+    let mut items: Vec<String> = t.sets.values().map(|s| set(s)).collect();
+    items.extend(t.chains.values().map(|c| chain(c)));
     out.push_str(&items.join("\n"));
     out.push_str("}\n");
     out

@@ -196,16 +196,25 @@ struct Parser<'a> {
 
 type NameSet = std::collections::HashSet<String, sim_core::hash::FxBuildHasher>;
 
+/// Names by their Fx hash: a hit is confirmed by reading the table (see [`ChainDeletes`]).
+type HashSet64 = std::collections::HashSet<u64, sim_core::hash::FxBuildHasher>;
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    sim_core::hash::FxBuildHasher::default().hash_one(name)
+}
+
 /// A run of consecutive `delete chain` commands on one table (kube-proxy ends a sync with
 /// one per stale chain): which chains the table's rules and maps reference is found once
 /// for the run, and the chains leave the table together when the run ends, instead of each
 /// command reading every rule and shifting every later chain. Nothing else runs in between,
 /// and a chain that may be deleted is empty and unreferenced, so the answers are the ones
-/// each command would get alone.
+/// each command would get alone. The referenced names are kept as hashes (no copy of each
+/// name); a chain whose hash is among them is looked for in the table's rules and maps.
 struct ChainDeletes {
     family: Family,
     table: String,
-    referenced: NameSet,
+    referenced: HashSet64,
     gone: NameSet,
 }
 
@@ -507,7 +516,9 @@ impl<'a> Parser<'a> {
                 let (n, nat) = self.name()?;
                 let t = self.table_of(f, nat, &n, "rule")?;
                 for c in t.chains.values_mut() {
-                    c.rules.clear();
+                    if !c.rules.is_empty() {
+                        std::rc::Rc::make_mut(c).rules.clear();
+                    }
                 }
                 self.end_of_item()
             }
@@ -553,10 +564,11 @@ impl<'a> Parser<'a> {
                     gone: NameSet::default(),
                 });
                 let chain = table.chains.get(&c).filter(|_| !run.gone.contains(&c));
+                let referenced = || run.referenced.contains(&name_hash(&c)) && chain_referenced(table, &c);
                 match chain {
                     None if verb == "delete" => return Err(self.no_such(cat, "rule")),
                     None => {}
-                    Some(ch) if !ch.rules.is_empty() || run.referenced.contains(&c) => {
+                    Some(ch) if !ch.rules.is_empty() || referenced() => {
                         return Err(self.err(cat, "Could not process rule: Device or resource busy"));
                     }
                     Some(_) => {
@@ -573,8 +585,10 @@ impl<'a> Parser<'a> {
                     return Err(self.no_such(cat, "rule"));
                 }
                 let table = self.table_of(f, tat, &t, "rule")?;
-                if let Some(chain) = table.chains.get_mut(&c) {
-                    chain.rules.clear();
+                if let Some(chain) = table.chains.get_mut(&c)
+                    && !chain.rules.is_empty()
+                {
+                    std::rc::Rc::make_mut(chain).rules.clear();
                 }
                 self.end_of_item()
             }
@@ -592,7 +606,7 @@ impl<'a> Parser<'a> {
                 let err_c = self.no_such(cat, "rule");
                 let err_h = self.no_such(hat, "rule");
                 let table = self.table_of(f, tat, &t, "rule")?;
-                let chain = table.chains.get_mut(&c).ok_or(err_c)?;
+                let chain = std::rc::Rc::make_mut(table.chains.get_mut(&c).ok_or(err_c)?);
                 let before = chain.rules.len();
                 chain.rules.retain(|r| r.handle != h);
                 if chain.rules.len() == before && verb == "delete" {
@@ -630,7 +644,7 @@ impl<'a> Parser<'a> {
                 let table = self.table_of(f, tat, &t, "rule")?;
                 if verb == "flush" {
                     if let Some(set) = table.sets.get_mut(&s) {
-                        set.elements.clear();
+                        std::rc::Rc::make_mut(set).elements.clear();
                     }
                 } else if table.sets.contains_key(&s) {
                     if used {
@@ -657,7 +671,9 @@ impl<'a> Parser<'a> {
                 let del = matches!(verb, "delete" | "destroy");
                 let elems = self.elements(&key, if del { None } else { data }, interval, f, &t)?;
                 let table = self.table_of(f, tat, &t, "rule")?;
-                let Some(target) = table.sets.get_mut(&s) else { return Err(self.no_such(sat, "rule")) };
+                let Some(target) = table.sets.get_mut(&s).map(std::rc::Rc::make_mut) else {
+                    return Err(self.no_such(sat, "rule"));
+                };
                 for (e, eat) in elems {
                     if del {
                         if !target.elements.remove(&e.key) && verb == "delete" {
@@ -2038,13 +2054,26 @@ fn validate(t: &Table, path: &mut Vec<usize>, a: Allowance) -> Result<(), Proble
     Ok(())
 }
 
-/// The chains a jump or goto of `t` names: in a rule, or in an element of a verdict map
-/// (named or anonymous).
-fn referenced_chains(t: &Table) -> NameSet {
-    let mut out = NameSet::default();
+/// Whether a jump or goto of `t` names chain `name`.
+fn chain_referenced(t: &Table, name: &str) -> bool {
+    let by_verdict = |v: &Verdict| matches!(v, Verdict::Jump(c) | Verdict::Goto(c) if c == name);
+    let in_set =
+        |s: &Set| s.elements.iter().any(|e| matches!(&e.data, Some(MapData::Verdict(v)) if by_verdict(v)));
+    t.sets.values().any(|s| in_set(s))
+        || t.chains.values().flat_map(|c| &c.rules).flat_map(|r| &r.stmts).any(|s| match s {
+            Stmt::Verdict(v) => by_verdict(v),
+            Stmt::Vmap { map: SetRef::Anon(s), .. } => in_set(s),
+            _ => false,
+        })
+}
+
+/// The hashes of the chains a jump or goto of `t` names: in a rule, or in an element of a
+/// verdict map (named or anonymous).
+fn referenced_chains(t: &Table) -> HashSet64 {
+    let mut out = HashSet64::default();
     let mut verdict = |v: &Verdict| {
         if let Verdict::Jump(c) | Verdict::Goto(c) = v {
-            out.insert(c.clone());
+            out.insert(name_hash(c));
         }
     };
     fn elements(s: &Set) -> impl Iterator<Item = &Verdict> {
@@ -2127,19 +2156,27 @@ mod tests {
     #[test]
     fn runs_of_chain_deletes_answer_as_single_deletes() {
         assert_eq!(
-            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t b\ndelete chain ip t a\n"),
+            err(
+                "table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t b\ndelete chain ip t a\n"
+            ),
             "/dev/stdin:9:19-19: Error: Could not process rule: No such file or directory\ndelete chain ip t a\n                  ^"
         );
         assert_eq!(
-            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t\tjump keep\n\t}\n\tchain keep {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t keep\n"),
+            err(
+                "table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t\tjump keep\n\t}\n\tchain keep {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t keep\n"
+            ),
             "/dev/stdin:11:19-22: Error: Could not process rule: Device or resource busy\ndelete chain ip t keep\n                  ^^^^"
         );
         assert_eq!(
-            err("table ip t {\n\tmap m {\n\t\ttype ipv4_addr : verdict\n\t\telements = { 10.0.0.1 : jump target }\n\t}\n\tchain target {\n\t}\n\tchain a {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t target\n"),
+            err(
+                "table ip t {\n\tmap m {\n\t\ttype ipv4_addr : verdict\n\t\telements = { 10.0.0.1 : jump target }\n\t}\n\tchain target {\n\t}\n\tchain a {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t target\n"
+            ),
             "/dev/stdin:12:19-24: Error: Could not process rule: Device or resource busy\ndelete chain ip t target\n                  ^^^^^^"
         );
         assert_eq!(
-            err("table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\nadd rule ip t b jump a\n"),
+            err(
+                "table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\ndelete chain ip t a\nadd rule ip t b jump a\n"
+            ),
             "/dev/stdin:8:22-22: Error: Could not process rule: No such file or directory\nadd rule ip t b jump a\n                     ^"
         );
     }

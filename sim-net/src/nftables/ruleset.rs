@@ -9,6 +9,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use std::rc::Rc;
+
 use indexmap::IndexMap;
 use sim_core::SimTime;
 use sim_core::hash::FxBuildHasher as FxBuild;
@@ -413,6 +415,12 @@ pub struct TableFlags {
     pub dormant: bool,
 }
 
+/// A table's chains by name, in creation order, shared copy-on-write.
+pub type Chains = IndexMap<String, Rc<Chain>, FxBuild>;
+
+/// A table's named sets and maps by name, in creation order, shared copy-on-write.
+pub type Sets = IndexMap<String, Rc<Set>, FxBuild>;
+
 /// A table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
@@ -426,10 +434,12 @@ pub struct Table {
     pub flags: TableFlags,
     /// `comment "..."`.
     pub comment: Option<String>,
-    /// Named sets and maps, in creation order.
-    pub sets: IndexMap<String, Set, FxBuild>,
-    /// Chains, in creation order.
-    pub chains: IndexMap<String, Chain, FxBuild>,
+    /// Named sets and maps, in creation order. Shared copy-on-write ([`Rc::make_mut`]) with
+    /// the copy an `nft -f` transaction edits, like the chains.
+    pub sets: Sets,
+    /// Chains, in creation order. Shared copy-on-write ([`Rc::make_mut`]): a transaction
+    /// edits a copy of the ruleset, which shares every chain it leaves alone.
+    pub chains: Chains,
     next_handle: u64,
 }
 
@@ -464,7 +474,9 @@ impl Table {
     pub fn add_chain(&mut self, chain: Chain) -> &mut Chain {
         let handle = if self.chains.contains_key(&chain.name) { 0 } else { self.handle() };
         let name = chain.name.clone();
-        let entry = self.chains.entry(name).or_insert_with(|| Chain { handle, ..Chain::new(&chain.name) });
+        let entry = Rc::make_mut(
+            self.chains.entry(name).or_insert_with(|| Rc::new(Chain { handle, ..Chain::new(&chain.name) })),
+        );
         if chain.base.is_some() {
             entry.base = chain.base;
         }
@@ -485,7 +497,7 @@ impl Table {
         }
         let h = self.handle();
         rule.handle = h;
-        let c = self.chains.get_mut(chain)?;
+        let c = Rc::make_mut(self.chains.get_mut(chain)?);
         let at = index.unwrap_or(c.rules.len()).min(c.rules.len());
         c.rules.insert(at, rule);
         Some(h)
@@ -497,7 +509,7 @@ impl Table {
             set.handle = self.handle();
         }
         let name = set.name.clone();
-        self.sets.entry(name).or_insert(set)
+        Rc::make_mut(self.sets.entry(name).or_insert_with(|| Rc::new(set)))
     }
 }
 
