@@ -359,7 +359,9 @@ pub enum TableError {
 pub struct Table {
     /// Which table.
     pub name: TableName,
-    chains: IndexMap<String, Slot, sim_core::hash::FxBuildHasher>,
+    /// By name; the names are shared (`Rc<str>`), so the copy `--noflush` edits allocates
+    /// no name.
+    chains: IndexMap<Rc<str>, Slot, sim_core::hash::FxBuildHasher>,
     /// The position of each chain id in `chains` (`u32::MAX`: deleted).
     pos: Vec<u32>,
     /// Chains were removed or renamed (moving others) since `pos` was last brought up to date.
@@ -519,7 +521,7 @@ impl Table {
         let id = self.pos.len() as u32;
         self.pos.push(self.chains.len() as u32);
         self.refs.push(0);
-        self.chains.insert(c.name.clone(), Slot { id, order: slot_order(&c), chain: Rc::new(c) });
+        self.chains.insert(Rc::from(c.name.as_str()), Slot { id, order: slot_order(&c), chain: Rc::new(c) });
     }
 
     /// The position of the chain with id `id` (`usize::MAX` if it was deleted).
@@ -658,7 +660,7 @@ impl Table {
         };
         Rc::make_mut(&mut slot.chain).name = new.to_string();
         slot.order = slot_order(&slot.chain);
-        self.chains.insert(new.to_string(), slot);
+        self.chains.insert(Rc::from(new), slot);
         let refers = |r: &Rule| r.target.chain().is_some_and(|cr| cr.name == old);
         for s in self.chains.values_mut() {
             // Only the chains that jump to it are copied.
@@ -794,7 +796,8 @@ impl Table {
     pub fn resolve(&self, rule: &mut Rule) -> Result<(), TableError> {
         match &mut rule.target {
             Target::Jump(c) | Target::Goto(c) => {
-                let s = self.chains.get(&c.name).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
+                let s =
+                    self.chains.get(c.name.as_str()).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
                 c.idx = s.id as usize;
                 if s.chain.hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
