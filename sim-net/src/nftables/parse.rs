@@ -194,10 +194,10 @@ struct Parser<'a> {
     deleting: Option<ChainDeletes>,
 }
 
-type NameSet = std::collections::HashSet<String, sim_core::hash::FxBuildHasher>;
+type NameSet = indexmap::IndexSet<String, sim_core::hash::FxBuildHasher>;
 
 /// Names by their Fx hash: a hit is confirmed by reading the table (see [`ChainDeletes`]).
-type HashSet64 = std::collections::HashSet<u64, sim_core::hash::FxBuildHasher>;
+type HashSet64 = indexmap::IndexSet<u64, sim_core::hash::FxBuildHasher>;
 
 fn name_hash(name: &str) -> u64 {
     use std::hash::BuildHasher;
