@@ -569,7 +569,8 @@ impl Table {
         self.chains.values().take_while(|s| s.chain.hook.is_some()).position(|s| s.chain.hook == Some(hook))
     }
 
-    /// A chain for editing: its destination index becomes stale.
+    /// A chain for editing: its destination index, its links and the reference counts
+    /// become stale.
     fn chain_mut(&mut self, name: &str) -> Result<&mut Chain, TableError> {
         let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         let c = Rc::make_mut(&mut s.chain);
@@ -948,9 +949,9 @@ impl Table {
     }
 
     /// The table's jump graph by chain position, flattened for the load-time checks: one
-    /// sequential pass over the chains (bringing stale [`Links`] up to date on the way), so
-    /// that the loop walk and the hook propagation read three arrays instead of every
-    /// chain's heap data, several times each.
+    /// sequential pass over the chains (after [`Self::ensure_refs`] brought stale [`Links`]
+    /// and the reference counts up to date), so that the loop walk and the hook propagation
+    /// read three arrays instead of every chain's heap data, several times each.
     fn jump_graph(&mut self) -> JumpGraph {
         self.ensure_resolved();
         self.ensure_refs();
@@ -964,7 +965,7 @@ impl Table {
         let pos = &self.pos;
         for s in self.chains.values() {
             let c = &s.chain;
-            debug_assert!(c.links.valid, "refresh_links brought every chain's links up to date");
+            debug_assert!(c.links.valid, "ensure_refs brought every chain's links up to date");
             g.start.push(g.to.len() as u32);
             g.to.extend(c.links.jumps.iter().filter_map(|&(_, id)| match pos.get(id as usize) {
                 Some(&p) if (p as usize) < n => Some(p),
