@@ -454,7 +454,7 @@ impl<'a> Parser<'a> {
             && !d.gone.is_empty()
             && let Some(t) = self.rs.table_mut(d.family, &d.table)
         {
-            t.chains.retain(|name, _| !d.gone.contains(name));
+            t.chains.retain(|name, _| !d.gone.contains(&**name));
         }
     }
 
@@ -529,7 +529,8 @@ impl<'a> Parser<'a> {
                 if self.rs.table(f, &t).is_none() {
                     return Err(self.no_such(tat, "rule"));
                 }
-                if verb == "create" && self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(&c)) {
+                if verb == "create" && self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(c.as_str()))
+                {
                     return Err(self.err(cat, "Could not process rule: File exists"));
                 }
                 let mut chain = Chain::new(&c);
@@ -563,7 +564,7 @@ impl<'a> Parser<'a> {
                     referenced: referenced_chains(table),
                     gone: NameSet::default(),
                 });
-                let chain = table.chains.get(&c).filter(|_| !run.gone.contains(&c));
+                let chain = table.chains.get(c.as_str()).filter(|_| !run.gone.contains(&c));
                 let referenced = || run.referenced.contains(&name_hash(&c)) && chain_referenced(table, &c);
                 match chain {
                     None if verb == "delete" => return Err(self.no_such(cat, "rule")),
@@ -581,11 +582,11 @@ impl<'a> Parser<'a> {
                 let f = self.family()?;
                 let (t, tat) = self.name()?;
                 let (c, cat) = self.name()?;
-                if self.rs.table(f, &t).is_some_and(|x| !x.chains.contains_key(&c)) {
+                if self.rs.table(f, &t).is_some_and(|x| !x.chains.contains_key(c.as_str())) {
                     return Err(self.no_such(cat, "rule"));
                 }
                 let table = self.table_of(f, tat, &t, "rule")?;
-                if let Some(chain) = table.chains.get_mut(&c)
+                if let Some(chain) = table.chains.get_mut(c.as_str())
                     && !chain.rules.is_empty()
                 {
                     std::rc::Rc::make_mut(chain).rules.clear();
@@ -606,7 +607,7 @@ impl<'a> Parser<'a> {
                 let err_c = self.no_such(cat, "rule");
                 let err_h = self.no_such(hat, "rule");
                 let table = self.table_of(f, tat, &t, "rule")?;
-                let chain = std::rc::Rc::make_mut(table.chains.get_mut(&c).ok_or(err_c)?);
+                let chain = std::rc::Rc::make_mut(table.chains.get_mut(c.as_str()).ok_or(err_c)?);
                 let before = chain.rules.len();
                 chain.rules.retain(|r| r.handle != h);
                 if chain.rules.len() == before && verb == "delete" {
@@ -1288,7 +1289,7 @@ impl<'a> Parser<'a> {
         for r in std::mem::take(&mut self.refs) {
             let table = self.rs.table(r.family, &r.table);
             if let Some(c) = &r.chain
-                && !table.is_some_and(|t| t.chains.contains_key(c))
+                && !table.is_some_and(|t| t.chains.contains_key(c.as_str()))
             {
                 return Err(self.no_such(r.at, "rule"));
             }
@@ -1343,7 +1344,7 @@ impl<'a> Parser<'a> {
                 let mut path = vec![ci];
                 if let Err(problem) = validate(t, &mut path, class) {
                     let on_path: Vec<&str> =
-                        path.iter().filter_map(|i| t.chains.get_index(*i)).map(|(n, _)| n.as_str()).collect();
+                        path.iter().filter_map(|i| t.chains.get_index(*i)).map(|(n, _)| &**n).collect();
                     let culprit = self.added.iter().rev().find(|a| {
                         a.family == t.family
                             && a.table == t.name.as_str()

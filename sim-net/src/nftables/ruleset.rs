@@ -416,7 +416,7 @@ pub struct TableFlags {
 }
 
 /// A table's chains by name, in creation order, shared copy-on-write.
-pub type Chains = IndexMap<String, Rc<Chain>, FxBuild>;
+pub type Chains = IndexMap<Rc<str>, Rc<Chain>, FxBuild>;
 
 /// A table's named sets and maps by name, in creation order, shared copy-on-write.
 pub type Sets = IndexMap<String, Rc<Set>, FxBuild>;
@@ -472,8 +472,8 @@ impl Table {
     /// Adds a chain (keeping an existing one of that name, whose base settings are updated
     /// when `chain` has them, as `nft add chain` does); returns it.
     pub fn add_chain(&mut self, chain: Chain) -> &mut Chain {
-        let handle = if self.chains.contains_key(&chain.name) { 0 } else { self.handle() };
-        let name = chain.name.clone();
+        let handle = if self.chains.contains_key(chain.name.as_str()) { 0 } else { self.handle() };
+        let name: Rc<str> = Rc::from(chain.name.as_str());
         let entry = Rc::make_mut(
             self.chains.entry(name).or_insert_with(|| Rc::new(Chain { handle, ..Chain::new(&chain.name) })),
         );

@@ -224,7 +224,7 @@ impl Existing {
     pub fn of(ruleset: &sim_net::nftables::Ruleset) -> Existing {
         match ruleset.table(sim_net::nftables::Family::Ip, TABLE) {
             Some(t) => Existing {
-                chains: t.chains.keys().cloned().collect(),
+                chains: t.chains.keys().map(|k| k.to_string()).collect(),
                 sets: t.sets.keys().cloned().collect(),
             },
             None => Existing::default(),

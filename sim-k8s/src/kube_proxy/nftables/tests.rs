@@ -107,7 +107,7 @@ fn normalized(nft: &Nftables) -> String {
     let Some(t) = nft.ruleset().table(Family::Ip, TABLE) else { return String::new() };
     let mut sets: Vec<&String> = t.sets.keys().collect();
     sets.sort();
-    let mut chains: Vec<&String> = t.chains.keys().collect();
+    let mut chains: Vec<&str> = t.chains.keys().map(|k| &**k).collect();
     chains.sort();
     let mut out = String::new();
     for s in sets {
