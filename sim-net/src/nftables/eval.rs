@@ -831,6 +831,26 @@ mod tests {
         assert!(listed.contains("counter packets 1 bytes"), "{listed}");
     }
 
+    /// Chains and sets are shared copy-on-write between copies of a ruleset: a packet's
+    /// counter and a dynamic set update in one copy leave the other as it was.
+    #[test]
+    fn a_copy_of_the_ruleset_keeps_its_own_counters_and_sets() {
+        let mut n = nf("table ip f {
+	set seen { type ipv4_addr; flags dynamic,timeout; timeout 1m; }
+	chain pre { type filter hook prerouting priority 0; tcp dport 80 counter update @seen { ip saddr }; }
+}");
+        let original = n.clone();
+        let mut rng = SimRng::new(1);
+        let mut p = tcp([10, 0, 0, 1], [192, 168, 0, 2], 80);
+        pre(&mut n, &mut p, &mut rng);
+        let after = n.nftables().list_ruleset();
+        assert!(after.contains("counter packets 1 bytes"), "{after}");
+        assert!(after.contains("10.0.0.1"), "{after}");
+        let before = original.nftables().list_ruleset();
+        assert!(before.contains("counter packets 0 bytes 0"), "{before}");
+        assert!(!before.contains("10.0.0.1"), "{before}");
+    }
+
     #[test]
     fn nat_chains_see_only_first_packets_and_later_chains_see_the_dnat() {
         let mut n = nf("table ip f {
