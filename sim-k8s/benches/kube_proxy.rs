@@ -29,7 +29,7 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use sim_core::{SimRng, SimTime};
 use sim_k8s::kube_proxy::chain_name::is_service_chain_name;
-use sim_k8s::kube_proxy::{Endpoint, ProxyMode, SyncResult, sync, sync_with_existing};
+use sim_k8s::kube_proxy::{ProxyMode, SyncResult, sync, sync_with_existing};
 use sim_net::netfilter::{
     AddrType, CtState, Hook, HookContext, NatRequest, Netfilter, SaveOptions, TableName,
 };
@@ -111,7 +111,7 @@ fn addr_type(a: Ipv4Addr) -> AddrType {
 #[allow(clippy::disallowed_types)]
 fn restore(c: &mut Criterion) {
     use std::time::Instant;
-    let (config, services, mut endpoints) =
+    let (config, services, endpoints) =
         shape::cluster(ProxyMode::Iptables, shape::SERVICES, shape::ENDPOINTS_PER_SERVICE);
     let before = sync(&config, &services, &endpoints);
     let initial = before.initial_restore();
@@ -120,21 +120,12 @@ fn restore(c: &mut Criterion) {
     let existing: std::collections::BTreeSet<String> =
         loaded.table(TableName::Nat).chains().map(|ch| ch.name.clone()).collect();
     // One endpoint of the first service moves to a new address.
-    let first = &services[0].name;
-    let eps = endpoints.get_mut(first).expect("endpoints of the first service");
-    let node = eps[0].node_name.clone();
-    eps[0] = Endpoint::ready(Ipv4Addr::new(10, 200, 0, 1), 8080, node.as_deref());
+    let endpoints = shape::moved(&endpoints, &services, 1, 200);
     let after = sync_with_existing(&config, &services, &endpoints, &existing);
     let full = after.restore_input();
     let partial = partial_restore(&before, &after);
     // A rollout's worth: one endpoint of each of 1,000 services moves.
-    let mut rolled = endpoints.clone();
-    for (i, svc) in services.iter().take(1000).enumerate() {
-        let eps = rolled.get_mut(&svc.name).expect("endpoints of a service");
-        let node = eps[0].node_name.clone();
-        let ip = Ipv4Addr::new(10, 201, (i / 250) as u8, (i % 250) as u8 + 1);
-        eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
-    }
+    let rolled = shape::moved(&endpoints, &services, 1000, 201);
     let rollout = sync_with_existing(&config, &services, &rolled, &existing).restore_input();
     assert!(rollout.lines().filter(|l| l.starts_with("-X ")).count() >= 1000, "stale chains deleted");
     eprintln!(

@@ -32,7 +32,7 @@ use std::net::Ipv4Addr;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sim_core::{SimRng, SimTime};
 use sim_k8s::kube_proxy::nftables::{Desired, Existing, full_sync, partial_sync};
-use sim_k8s::kube_proxy::{Endpoint, EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ipvs};
+use sim_k8s::kube_proxy::{EndpointsMap, ProxyConfig, ProxyMode, ServicePortInfo, ipvs};
 use sim_net::netfilter::{AddrType, CtState, Hook, HookContext, HookVerdict, NatRequest, Netfilter};
 use sim_net::network::Network;
 use sim_net::nftables::Nftables;
@@ -113,19 +113,10 @@ fn nft_benches(c: &mut Criterion) {
     );
     let mut loaded = Nftables::new();
     loaded.apply(&text).expect("nft -f");
-    // A rollout's worth: one endpoint of each of 1,000 services moves.
-    let mut rolled = endpoints.clone();
-    for (i, svc) in services.iter().take(1000).enumerate() {
-        let eps = rolled.get_mut(&svc.name).expect("endpoints of a service");
-        let node = eps[0].node_name.clone();
-        let ip = Ipv4Addr::new(10, 201, (i / 250) as u8, (i % 250) as u8 + 1);
-        eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
-    }
+    // A rollout's worth: one endpoint of each of 1,000 services moves; and one endpoint alone.
+    let rolled = shape::moved(&endpoints, &services, 1000, 201);
     let partial = partial_sync(&desired, &Desired::build(&config, &services, &rolled));
-    let mut one = endpoints.clone();
-    let eps = one.get_mut(&services[0].name).expect("endpoints of a service");
-    let node = eps[0].node_name.clone();
-    eps[0] = Endpoint::ready(Ipv4Addr::new(10, 202, 0, 1), 8080, node.as_deref());
+    let one = shape::moved(&endpoints, &services, 1, 202);
     let partial_one = partial_sync(&desired, &Desired::build(&config, &services, &one));
     assert!(
         partial.lines().filter(|l| l.starts_with("delete chain")).count() >= 1000,

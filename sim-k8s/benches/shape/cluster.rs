@@ -60,3 +60,17 @@ pub fn cluster(
     }
     (config, list, endpoints)
 }
+
+/// `endpoints` with the first endpoint of each of the first `n` services moved to a new
+/// address in `10.NET.0.0/16` (10.NET.0.1 first), on the same node: one endpoint change, or a
+/// rollout's worth.
+pub fn moved(endpoints: &EndpointsMap, services: &[ServicePortInfo], n: usize, net: u8) -> EndpointsMap {
+    let mut out = endpoints.clone();
+    for (i, svc) in services.iter().take(n).enumerate() {
+        let Some(eps) = out.get_mut(&svc.name) else { continue };
+        let node = eps[0].node_name.clone();
+        let ip = Ipv4Addr::new(10, net, (i / 250) as u8, (i % 250) as u8 + 1);
+        eps[0] = Endpoint::ready(ip, 8080, node.as_deref());
+    }
+    out
+}
