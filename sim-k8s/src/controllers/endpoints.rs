@@ -46,14 +46,20 @@ pub fn pod_eligible(pod: &Pod, include_terminating: bool) -> bool {
 
 /// The pod fields the Endpoints and EndpointSlice controllers read, hashed: labels (which
 /// Services select it), address, readiness, termination, node, hostname and subdomain, and
-/// the container ports a `targetPort` resolves to.
-pub fn endpoint_digest(pod: &Pod) -> u64 {
+/// the container ports a `targetPort` resolves to. `None` for a pod that is in no Service's
+/// endpoints whatever its labels — one without an address yet, or one that has ended — so
+/// the changes of a pod being created, scheduled and started wake these controllers once,
+/// when its address appears.
+pub fn endpoint_digest(pod: &Pod) -> Option<u64> {
     use std::hash::{BuildHasher, Hash, Hasher};
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip)?;
+    if is_terminal(pod) {
+        return None;
+    }
     let mut h = sim_core::hash::FxBuildHasher::default().build_hasher();
     pod.metadata.labels.hash(&mut h);
     pod.metadata.uid.hash(&mut h);
-    pod.status.as_ref().and_then(|s| s.pod_ip).hash(&mut h);
-    is_terminal(pod).hash(&mut h);
+    ip.hash(&mut h);
     is_terminating(pod).hash(&mut h);
     pod.is_ready().hash(&mut h);
     pod.spec.node_name.hash(&mut h);
@@ -64,7 +70,7 @@ pub fn endpoint_digest(pod: &Pod) -> u64 {
             (&p.name, p.container_port, p.protocol.as_ref().map(|p| p.as_str())).hash(&mut h);
         }
     }
-    h.finish()
+    Some(h.finish())
 }
 
 /// Hostname published for `pod` behind `svc` (`hostname` + matching `subdomain`).

@@ -19,7 +19,7 @@ use crate::api::{Kind, Object, ObjectKey, ObjectStatus, Pod, ReplicaSet, Replica
 /// The pod fields a ReplicaSet's sync reads, hashed: labels and owner (which ReplicaSet counts
 /// it), phase and deletion (active or not), node (the deletion ranking), readiness and since
 /// when (ready and available replicas).
-fn replica_digest(pod: &Pod) -> u64 {
+fn replica_digest(pod: &Pod) -> Option<u64> {
     use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = sim_core::hash::FxBuildHasher::default().build_hasher();
     pod.metadata.labels.hash(&mut h);
@@ -32,7 +32,7 @@ fn replica_digest(pod: &Pod) -> u64 {
     pod.spec.node_name.is_empty().hash(&mut h);
     pods::is_ready(pod).hash(&mut h);
     pods::ready_since(pod).hash(&mut h);
-    h.finish()
+    Some(h.finish())
 }
 
 /// Reconciles the ReplicaSets a change touched (the ReplicaSet, or a pod it controls).

@@ -57,25 +57,33 @@ impl Watch {
 
     /// Whether a pod change can matter to a controller that reads only what `digest` hashes,
     /// as upstream's pod update handlers compare the old and new pod before queueing anything
-    /// (`podEndpointsChanged`, the ReplicaSet controller's `updatePod`): true for a new or
-    /// deleted pod and when the digest moved; records the digest. Skipping the others gives
-    /// the same result, as every reconcile is level-triggered.
-    pub fn pod_changed(&mut self, store: &dyn ObjectStore, ch: &Change, digest: fn(&Pod) -> u64) -> bool {
-        let Some(pod) = store.get_changed(ch).and_then(Object::as_pod) else {
-            self.pods.swap_remove(&ch.key);
-            return true;
-        };
-        let d = digest(pod);
-        match self.pods.get_mut(&ch.key) {
-            Some(old) if *old == d => false,
-            Some(old) => {
+    /// (`podEndpointsChanged`, the ReplicaSet controller's `updatePod`): true when the digest
+    /// moved, records the digest. A digest of `None` says the controller sees nothing of the
+    /// pod (an endpoints controller, of a pod without an address), the same as no pod: its
+    /// creation and deletion matter only when the digest of the pod that is or was is `Some`.
+    /// Skipping the others gives the same result, as every reconcile is level-triggered.
+    pub fn pod_changed(
+        &mut self,
+        store: &dyn ObjectStore,
+        ch: &Change,
+        digest: fn(&Pod) -> Option<u64>,
+    ) -> bool {
+        let now = store.get_changed(ch).and_then(Object::as_pod).and_then(digest);
+        match (now, self.pods.get_mut(&ch.key)) {
+            (Some(d), Some(old)) if *old == d => false,
+            (Some(d), Some(old)) => {
                 *old = d;
                 true
             }
-            None => {
+            (Some(d), None) => {
                 self.pods.insert(ch.key.clone(), d);
                 true
             }
+            (None, Some(_)) => {
+                self.pods.swap_remove(&ch.key);
+                true
+            }
+            (None, None) => false,
         }
     }
 
@@ -101,11 +109,11 @@ impl Watch {
     }
 
     /// After a resync: the digest of every pod, as the full reconcile saw them.
-    pub fn record_pods(&mut self, store: &dyn ObjectStore, digest: fn(&Pod) -> u64) {
+    pub fn record_pods(&mut self, store: &dyn ObjectStore, digest: fn(&Pod) -> Option<u64>) {
         self.pods.clear();
         for obj in store.list(Kind::Pod) {
-            if let Some(pod) = obj.as_pod() {
-                self.pods.insert(obj.key("default"), digest(pod));
+            if let Some(d) = obj.as_pod().and_then(digest) {
+                self.pods.insert(obj.key("default"), d);
             }
         }
     }
