@@ -10,9 +10,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (mimalloc.h; libmimalloc-sys names no
 /// constant for it): milliseconds before freed memory goes back to the OS, -1 for never.
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-/// `mi_option_allow_thp` in the same enum: whether arenas are advised to the kernel as
-/// transparent huge pages.
-const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
 
 fn main() -> std::process::ExitCode {
     // A simulation frees and reallocates memory of the same sizes all the time; giving it back
@@ -21,12 +18,9 @@ fn main() -> std::process::ExitCode {
     // thoroughly still: docs/performance.md.)
     // SAFETY: sets a plain integer option, before any thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    // Huge pages are zeroed 2 MiB at a time on first touch, most of it memory the simulation
-    // never uses: at 100 nodes / 10,000 pods the kernel spent 0.7 s of a 2.8 s run zeroing
-    // (`clear_page_erms` under `do_huge_pmd_anonymous_page`), against 0.15 s of TLB misses
-    // saved (docs/performance.md).
-    // SAFETY: as above.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0) };
+    // Transparent huge pages stay as the allocator has them (on): mimalloc decides at its
+    // initialisation, before `main`, so only MIMALLOC_ALLOW_THP=0 in the environment turns them
+    // off, and off was slower at every size measured (docs/performance.md, Session 25).
     restore_sigpipe();
     netsim::cli::run(netsim::cli::Cli::parse())
 }
