@@ -191,30 +191,25 @@ struct Parser<'a> {
     /// table's for ip and ip6 tables, the first header field's in inet tables.
     rule_l3: Option<Family>,
     /// A run of `delete chain` commands in progress (see [`ChainDeletes`]).
-    deleting: Option<ChainDeletes>,
+    deleting: Option<ChainDeletes<'a>>,
 }
 
 type NameSet = indexmap::IndexSet<String, sim_core::hash::FxBuildHasher>;
 
-/// Names by their Fx hash: a hit is confirmed by reading the table (see [`ChainDeletes`]).
-type HashSet64 = indexmap::IndexSet<u64, sim_core::hash::FxBuildHasher>;
-
-fn name_hash(name: &str) -> u64 {
-    use std::hash::BuildHasher;
-    sim_core::hash::FxBuildHasher::default().hash_one(name)
-}
-
 /// A run of consecutive `delete chain` commands on one table (kube-proxy ends a sync with
-/// one per stale chain): which chains the table's rules and maps reference is found once
-/// for the run, and the chains leave the table together when the run ends, instead of each
-/// command reading every rule and shifting every later chain. Nothing else runs in between,
-/// and a chain that may be deleted is empty and unreferenced, so the answers are the ones
-/// each command would get alone. The referenced names are kept as hashes (no copy of each
-/// name); a chain whose hash is among them is looked for in the table's rules and maps.
-struct ChainDeletes {
+/// one per stale chain): the run's chain names are read ahead from the commands, whether the
+/// table's rules and maps reference each of them is found in one pass over the table, and
+/// the chains leave the table together when the run ends, instead of each command reading
+/// every rule and shifting every later chain. Nothing else runs in between, and a chain that
+/// may be deleted is empty (so deleting it removes no reference), so the answers are the ones
+/// each command would get alone. A name the read-ahead missed is looked for in the table.
+struct ChainDeletes<'a> {
     family: Family,
     table: String,
-    referenced: HashSet64,
+    /// The names the run's commands delete, as written.
+    names: indexmap::IndexSet<&'a str, sim_core::hash::FxBuildHasher>,
+    /// Whether a rule or a map element of the table jumps to each of `names`.
+    referenced: Vec<bool>,
     gone: NameSet,
 }
 
@@ -558,14 +553,16 @@ impl<'a> Parser<'a> {
                 }
                 self.table_of(f, tat, &t, "rule")?;
                 let Some(table) = self.rs.table(f, &t) else { return Err(self.no_such(tat, "rule")) };
-                let run = self.deleting.get_or_insert_with(|| ChainDeletes {
-                    family: f,
-                    table: t.clone(),
-                    referenced: referenced_chains(table),
-                    gone: NameSet::default(),
+                let run = self.deleting.get_or_insert_with(|| {
+                    let names = upcoming_chain_deletes(&self.toks, cat);
+                    let referenced = referenced_among(table, &names);
+                    ChainDeletes { family: f, table: t.clone(), names, referenced, gone: NameSet::default() }
                 });
                 let chain = table.chains.get(c.as_str()).filter(|_| !run.gone.contains(&c));
-                let referenced = || run.referenced.contains(&name_hash(&c)) && chain_referenced(table, &c);
+                let referenced = || match run.names.get_index_of(c.as_str()) {
+                    Some(i) => run.referenced.get(i).copied().unwrap_or(true),
+                    None => chain_referenced(table, &c),
+                };
                 match chain {
                     None if verb == "delete" => return Err(self.no_such(cat, "rule")),
                     None => {}
@@ -2068,13 +2065,55 @@ fn chain_referenced(t: &Table, name: &str) -> bool {
         })
 }
 
-/// The hashes of the chains a jump or goto of `t` names: in a rule, or in an element of a
-/// verdict map (named or anonymous).
-fn referenced_chains(t: &Table) -> HashSet64 {
-    let mut out = HashSet64::default();
+/// The chain names of the run of `delete chain` / `destroy chain` commands whose first
+/// command names its chain at token `at`: each command's last name before its end.
+fn upcoming_chain_deletes<'a>(
+    toks: &[Token<'a>],
+    at: usize,
+) -> indexmap::IndexSet<&'a str, sim_core::hash::FxBuildHasher> {
+    let mut names = indexmap::IndexSet::default();
+    let name = |t: &Token<'a>| match t.tok {
+        Tok::Word(w) | Tok::Str(w) | Tok::Digits(w) => Some(w),
+        _ => None,
+    };
+    if let Some(first) = toks.get(at).and_then(name) {
+        names.insert(first);
+    }
+    let mut i = at + 1;
+    loop {
+        while matches!(toks.get(i).map(|t| t.tok), Some(Tok::Newline | Tok::Punct(";"))) {
+            i += 1;
+        }
+        let deletes_chain = matches!(toks.get(i).map(|t| t.tok), Some(Tok::Word("delete" | "destroy")))
+            && matches!(toks.get(i + 1).map(|t| t.tok), Some(Tok::Word("chain")));
+        if !deletes_chain {
+            return names;
+        }
+        i += 2;
+        let mut last = None;
+        while let Some(t) = toks.get(i) {
+            if matches!(t.tok, Tok::Newline | Tok::Punct(";") | Tok::Eof) {
+                break;
+            }
+            last = name(t);
+            i += 1;
+        }
+        if let Some(n) = last {
+            names.insert(n);
+        }
+    }
+}
+
+/// For each of `names`, whether a jump or goto of `t` names it: in a rule, or in an element
+/// of a verdict map (named or anonymous). One pass over the table.
+fn referenced_among(t: &Table, names: &indexmap::IndexSet<&str, sim_core::hash::FxBuildHasher>) -> Vec<bool> {
+    let mut out = vec![false; names.len()];
     let mut verdict = |v: &Verdict| {
-        if let Verdict::Jump(c) | Verdict::Goto(c) = v {
-            out.insert(name_hash(c));
+        if let Verdict::Jump(c) | Verdict::Goto(c) = v
+            && let Some(i) = names.get_index_of(c.as_str())
+            && let Some(hit) = out.get_mut(i)
+        {
+            *hit = true;
         }
     };
     fn elements(s: &Set) -> impl Iterator<Item = &Verdict> {
@@ -2167,6 +2206,13 @@ mod tests {
                 "table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t\tjump keep\n\t}\n\tchain keep {\n\t}\n}\ndelete chain ip t a\ndelete chain ip t keep\n"
             ),
             "/dev/stdin:11:19-22: Error: Could not process rule: Device or resource busy\ndelete chain ip t keep\n                  ^^^^"
+        );
+        // One line, the family left out (nft v1.0.6 words and places it so).
+        assert_eq!(
+            err(
+                "table ip t {\n\tchain a {\n\t}\n\tchain b {\n\t\tjump keep\n\t}\n\tchain keep {\n\t}\n}\ndelete chain t a; delete chain t keep\n"
+            ),
+            "/dev/stdin:10:34-37: Error: Could not process rule: Device or resource busy\ndelete chain t a; delete chain t keep\n                                 ^^^^"
         );
         assert_eq!(
             err(
