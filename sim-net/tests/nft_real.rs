@@ -167,7 +167,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 7] = [
+const REFUSED: [(&str, &str); 14] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -195,6 +195,36 @@ const REFUSED: [(&str, &str); 7] = [
     (
         "table ip t {\n\tchain c { type nat hook output priority dstnat; }\n}\n",
         "FILE:2:33-47: Error: invalid priority expression value in this context.\n\tchain c { type nat hook output priority dstnat; }\n\t                               ^^^^^^^^^^^^^^^",
+    ),
+    // Names are unquoted strings (nft's `identifier`); a command ends at a newline, a
+    // semicolon or the end of the file, a set's key type may go on with `.`, its flags with `,`.
+    (
+        "add table ip t\nadd chain ip t \"c\"\n",
+        "FILE:2:16-18: Error: syntax error, unexpected quoted string, expecting string\nadd chain ip t \"c\"\n               ^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\ndelete chain ip t \"c\"\n",
+        "FILE:3:19-21: Error: syntax error, unexpected quoted string, expecting handle or string\ndelete chain ip t \"c\"\n                  ^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd chain ip t d\nadd rule ip t d jump \"c\"\n",
+        "FILE:4:22-24: Error: syntax error, unexpected quoted string, expecting '{'\nadd rule ip t d jump \"c\"\n                     ^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t 5x\n",
+        "FILE:2:16-16: Error: syntax error, unexpected number, expecting string\nadd chain ip t 5x\n               ^",
+    ),
+    (
+        "add table ip t bogus\nadd chain ip t d\n",
+        "FILE:1:16-20: Error: syntax error, unexpected string, expecting end of file or newline or semicolon\nadd table ip t bogus\n               ^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type ipv4_addr bogus; }\n",
+        "FILE:2:33-37: Error: syntax error, unexpected string, expecting newline or semicolon or .\nadd set ip t s { type ipv4_addr bogus; }\n                                ^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type ipv4_addr; flags interval bogus; }\n",
+        "FILE:2:49-53: Error: syntax error, unexpected string, expecting newline or semicolon or comma\nadd set ip t s { type ipv4_addr; flags interval bogus; }\n                                                ^^^^^",
     ),
 ];
 

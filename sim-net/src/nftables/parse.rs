@@ -47,6 +47,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
         rule_l3: None,
         deleting: None,
+        depth: 0,
     };
     p.file()?;
     p.validate()?;
@@ -192,6 +193,9 @@ struct Parser<'a> {
     rule_l3: Option<Family>,
     /// A run of `delete chain` commands in progress (see [`ChainDeletes`]).
     deleting: Option<ChainDeletes<'a>>,
+    /// How many `{ ... }` blocks (table, chain, set) the parser is in: a command at the top
+    /// level may also end the file.
+    depth: usize,
 }
 
 type NameSet = indexmap::IndexSet<String, sim_core::hash::FxBuildHasher>;
@@ -394,8 +398,41 @@ impl<'a> Parser<'a> {
                 Ok(())
             }
             Tok::Punct("}") | Tok::Eof => Ok(()),
+            _ if self.depth == 0 => Err(self.unexpected(Some("end of file or newline or semicolon"))),
             _ => Err(self.unexpected(Some("newline or semicolon"))),
         }
+    }
+
+    /// After the last item of a list separated by `sep` (a set's `type` or `flags`), before
+    /// [`Parser::end_of_item`]: anything but the item's end is nft's "expecting newline or
+    /// semicolon or SEP".
+    fn end_of_list(&self, sep: &str) -> R<()> {
+        match self.peek() {
+            Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof => Ok(()),
+            _ => Err(self.unexpected(Some(&format!("newline or semicolon or {sep}")))),
+        }
+    }
+
+    /// A table, chain or set name (nft's `identifier`): an unquoted string. A quoted string
+    /// or a number there is nft's syntax error, "expecting `expecting`" ("string", or
+    /// "handle or string" where a handle could stand instead, "'{'" after `jump`).
+    fn ident_ref(&mut self, expecting: &str) -> R<(Cow<'a, str>, usize)> {
+        match *self.peek() {
+            Tok::Word(w) => Ok((Cow::Borrowed(w), self.bump())),
+            Tok::Digits(w) => {
+                // nft's scanner reads the leading digits as a number (`5x` is 5, then x).
+                let (line, col, _) = self.toks[self.pos].position();
+                let digits = w.bytes().take_while(u8::is_ascii_digit).count().max(1);
+                let msg = format!("syntax error, unexpected number, expecting {expecting}");
+                Err(NftError::at(self.file, self.src, line, col, col + digits - 1, msg))
+            }
+            _ => Err(self.unexpected(Some(expecting))),
+        }
+    }
+
+    /// [`Parser::ident_ref`], owned.
+    fn ident(&mut self, expecting: &str) -> R<(String, usize)> {
+        self.ident_ref(expecting).map(|(n, at)| (n.into_owned(), at))
     }
 
     fn name(&mut self) -> R<(String, usize)> {
@@ -500,7 +537,7 @@ impl<'a> Parser<'a> {
             ("add" | "create", "table") => self.table_cmd(verb == "create"),
             ("delete" | "destroy", "table") => {
                 let f = self.family()?;
-                let (n, nat) = self.name()?;
+                let (n, nat) = self.ident("handle or string")?;
                 if !self.rs.delete_table(f, &n) && verb == "delete" {
                     return Err(self.no_such(nat, "rule"));
                 }
@@ -508,7 +545,7 @@ impl<'a> Parser<'a> {
             }
             ("flush", "table") => {
                 let f = self.family()?;
-                let (n, nat) = self.name()?;
+                let (n, nat) = self.ident("string")?;
                 let t = self.table_of(f, nat, &n, "rule")?;
                 for c in t.chains.values_mut() {
                     if !c.rules.is_empty() {
@@ -519,8 +556,8 @@ impl<'a> Parser<'a> {
             }
             ("add" | "create", "chain") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (c, cat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (c, cat) = self.ident("string")?;
                 if self.rs.table(f, &t).is_none() {
                     return Err(self.no_such(tat, "rule"));
                 }
@@ -546,8 +583,8 @@ impl<'a> Parser<'a> {
             }
             ("delete" | "destroy", "chain") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (c, cat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (c, cat) = self.ident("handle or string")?;
                 if self.deleting.as_ref().is_some_and(|d| d.family != f || d.table != t) {
                     self.finish_chain_deletes();
                 }
@@ -577,8 +614,8 @@ impl<'a> Parser<'a> {
             }
             ("flush", "chain") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (c, cat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (c, cat) = self.ident("string")?;
                 if self.rs.table(f, &t).is_some_and(|x| !x.chains.contains_key(c.as_str())) {
                     return Err(self.no_such(cat, "rule"));
                 }
@@ -593,8 +630,8 @@ impl<'a> Parser<'a> {
             ("add" | "insert" | "create", "rule") => self.rule_cmd(verb == "insert"),
             ("delete" | "destroy", "rule") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (c, cat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (c, cat) = self.ident("string")?;
                 if !self.eat_word("handle") {
                     return Err(self.unexpected(Some("handle")));
                 }
@@ -614,8 +651,8 @@ impl<'a> Parser<'a> {
             }
             ("add" | "create", "set" | "map") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (s, sat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (s, sat) = self.ident("string")?;
                 if self.rs.table(f, &t).is_none() {
                     return Err(self.no_such(tat, "rule"));
                 }
@@ -631,8 +668,8 @@ impl<'a> Parser<'a> {
             }
             ("delete" | "destroy" | "flush", "set" | "map") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (s, sat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (s, sat) = self.ident(if verb == "flush" { "string" } else { "handle or string" })?;
                 let used = self.rs.table(f, &t).is_some_and(|x| set_referenced(x, &s));
                 if self.rs.table(f, &t).is_some_and(|x| !x.sets.contains_key(&s))
                     && matches!(verb, "flush" | "delete")
@@ -654,8 +691,8 @@ impl<'a> Parser<'a> {
             }
             ("add" | "create" | "delete" | "destroy", "element") => {
                 let f = self.family()?;
-                let (t, tat) = self.name()?;
-                let (s, sat) = self.name()?;
+                let (t, tat) = self.ident("string")?;
+                let (s, sat) = self.ident("string")?;
                 let (key, data, interval) = match self.rs.table(f, &t) {
                     None => return Err(self.no_such(tat, "rule")),
                     Some(table) => match table.sets.get(&s) {
@@ -693,7 +730,7 @@ impl<'a> Parser<'a> {
     /// `table [family] NAME [{ ... }]` (after `table`).
     fn table_cmd(&mut self, create: bool) -> R<()> {
         let f = self.family()?;
-        let (name, at) = self.name()?;
+        let (name, at) = self.ident("string")?;
         if create && self.rs.table(f, &name).is_some() {
             return Err(self.err(at, "Could not process rule: File exists"));
         }
@@ -701,6 +738,7 @@ impl<'a> Parser<'a> {
         if !self.eat_punct("{") {
             return self.end_of_item();
         }
+        self.depth += 1;
         // Chains and sets first, then the rules (nft's order for a block).
         let mut rules: Vec<(String, Rule)> = Vec::new();
         let mut sets: Vec<Set> = Vec::new();
@@ -710,6 +748,7 @@ impl<'a> Parser<'a> {
             match *self.peek() {
                 Tok::Punct("}") => {
                     self.bump();
+                    self.depth -= 1;
                     break;
                 }
                 Tok::Word("flags") => {
@@ -734,7 +773,7 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Word("chain") => {
                     self.bump();
-                    let (c, _) = self.name()?;
+                    let (c, _) = self.ident("string")?;
                     let mut chain = Chain::new(&c);
                     let mut crules = Vec::new();
                     if !self.eat_punct("{") {
@@ -747,7 +786,7 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Word(w) if w == "set" || w == "map" => {
                     self.bump();
-                    let (s, sat) = self.name()?;
+                    let (s, sat) = self.ident("string")?;
                     if !self.eat_punct("{") {
                         return Err(self.unexpected(Some("'{'")));
                     }
@@ -797,6 +836,13 @@ impl<'a> Parser<'a> {
 
     /// The inside of `chain NAME { ... }` (after `{`, through `}`).
     fn chain_body(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
+        self.depth += 1;
+        let body = self.chain_items(f, table, chain, rules);
+        self.depth -= 1;
+        body
+    }
+
+    fn chain_items(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
         loop {
             self.skip_separators();
             match *self.peek() {
@@ -926,6 +972,13 @@ impl<'a> Parser<'a> {
 
     /// The inside of `set NAME { ... }` (after `{`, through `}`).
     fn set_body(&mut self, name: &str, is_map: bool, at: usize, f: Family, table: &str) -> R<Set> {
+        self.depth += 1;
+        let body = self.set_items(name, is_map, at, f, table);
+        self.depth -= 1;
+        body
+    }
+
+    fn set_items(&mut self, name: &str, is_map: bool, at: usize, f: Family, table: &str) -> R<Set> {
         let mut set = Set::new(name, Vec::new(), None);
         let mut pending: Option<usize> = None;
         loop {
@@ -956,6 +1009,7 @@ impl<'a> Parser<'a> {
                             .ok_or_else(|| self.err(tat, format!("unknown datatype {t}")))?;
                         set.data = Some(dt);
                     }
+                    self.end_of_list(".")?;
                 }
                 "flags" => loop {
                     let (fl, fat) = self.name()?;
@@ -967,6 +1021,7 @@ impl<'a> Parser<'a> {
                         _ => return Err(self.err(fat, format!("unknown set flag {fl}"))),
                     }
                     if !self.eat_punct(",") {
+                        self.end_of_list("comma")?;
                         break;
                     }
                 },
@@ -1224,7 +1279,7 @@ impl<'a> Parser<'a> {
             "continue" => Verdict::Continue,
             "return" => Verdict::Return,
             "jump" | "goto" => {
-                let (c, cat) = self.name()?;
+                let (c, cat) = self.ident("'{'")?;
                 self.refs.push(Ref {
                     at: cat,
                     family: f,
@@ -1245,8 +1300,8 @@ impl<'a> Parser<'a> {
     /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
     fn rule_cmd(&mut self, insert: bool) -> R<()> {
         let f = self.family()?;
-        let (t, tat) = self.name_ref()?;
-        let (c, cat) = self.name_ref()?;
+        let (t, tat) = self.ident_ref("string")?;
+        let (c, cat) = self.ident_ref("string")?;
         if self.rs.table(f, &t).is_none() {
             return Err(self.no_such(tat, "rule"));
         }
@@ -1524,7 +1579,7 @@ impl<'a> Parser<'a> {
                 if !self.eat_punct("@") {
                     return Err(self.unexpected(Some("'@'")));
                 }
-                let (set, sat) = self.name()?;
+                let (set, sat) = self.ident("string")?;
                 self.refs.push(Ref {
                     at: sat - 1,
                     family: f,
@@ -1677,7 +1732,7 @@ impl<'a> Parser<'a> {
     /// `@name` or `{ ... }` for a match or a vmap.
     fn set_ref(&mut self, key: &[DataType], data: Option<DataType>, f: Family, table: &str) -> R<SetRef> {
         if self.eat_punct("@") {
-            let (n, nat) = self.name()?;
+            let (n, nat) = self.ident("string")?;
             self.refs.push(Ref {
                 at: nat - 1,
                 family: f,
