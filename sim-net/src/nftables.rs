@@ -143,6 +143,30 @@ impl NftError {
         caret.extend(std::iter::repeat_n('^', end.saturating_sub(col) + 1));
         NftError { file: file.to_string(), line, col, end, message, source_line, caret }
     }
+
+    /// Underlines columns `col..=end` of the same line with `~`, as nft marks the expression
+    /// or statement an error relates to beside the `^` of the error itself.
+    pub(crate) fn with_context(mut self, col: usize, end: usize) -> NftError {
+        let width = self.caret.chars().count().max(end);
+        let mut marks: Vec<char> = self.caret.chars().chain(std::iter::repeat(' ')).take(width).collect();
+        let source: Vec<char> = self.source_line.chars().collect();
+        for c in col.max(1)..=end {
+            if let Some(m) = marks.get_mut(c - 1)
+                && *m != '^'
+            {
+                *m = '~';
+            }
+        }
+        // Blank columns before a mark keep the source's tabs, as nft's do.
+        for (i, m) in marks.iter_mut().enumerate() {
+            if *m == ' ' && source.get(i) == Some(&'\t') {
+                *m = '\t';
+            }
+        }
+        let last = marks.iter().rposition(|m| *m == '^' || *m == '~').map_or(0, |i| i + 1);
+        self.caret = marks[..last].iter().collect();
+        self
+    }
 }
 
 /// Identifies an nftables rule: table, chain, 1-based position and kernel handle.

@@ -20,13 +20,14 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 6] = [
+const FILES: [(&str, &str, &str); 7] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
     ("elements", include_str!("data/nft/elements.nft"), include_str!("data/nft/elements.listed")),
     ("ipv6", include_str!("data/nft/ipv6.nft"), include_str!("data/nft/ipv6.listed")),
     ("deletes", include_str!("data/nft/deletes.nft"), include_str!("data/nft/deletes.listed")),
+    ("canonical", include_str!("data/nft/canonical.nft"), include_str!("data/nft/canonical.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -59,8 +60,12 @@ fn netsim_lists_what_real_nft_listed() {
     for (name, text, listed) in FILES {
         let ours = netsim_list(name, text);
         assert_same(&ours, listed, &format!("the recorded nft list ruleset of {name}.nft"));
-        // The listing is itself valid input that lists the same.
-        assert_eq!(netsim_list(name, listed), listed, "{name}: listing of the listing");
+        // The listing is itself valid input that lists the same — except where nft's own is
+        // not: a merged interval set of one range lists as `{ 10.0.0.0/24 }`, which nft (and
+        // netsim) read back as the plain `10.0.0.0/24`.
+        if name != "canonical" {
+            assert_eq!(netsim_list(name, listed), listed, "{name}: listing of the listing");
+        }
     }
 }
 
@@ -167,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 14] = [
+const REFUSED: [(&str, &str); 32] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -225,6 +230,79 @@ const REFUSED: [(&str, &str); 14] = [
     (
         "add table ip t\nadd set ip t s { type ipv4_addr; flags interval bogus; }\n",
         "FILE:2:49-53: Error: syntax error, unexpected string, expecting newline or semicolon or comma\nadd set ip t s { type ipv4_addr; flags interval bogus; }\n                                                ^^^^^",
+    ),
+    // Values, ranges, chain declarations, NAT and reject dependencies, intervals.
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 90-80 accept\n",
+        "FILE:3:27-31: Error: Range has zero or negative size\nadd rule ip t c tcp dport 90-80 accept\n                          ^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type inet_service; flags interval; }\nadd element ip t s { 20-10 }\n",
+        "FILE:3:22-26: Error: Range has zero or negative size\nadd element ip t s { 20-10 }\n                     ^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c th dport 70000 accept\n",
+        "FILE:3:26-30: Error: Service out of range\nadd rule ip t c th dport 70000 accept\n                         ^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type inet_service; }\nadd element ip t s { 10-20 }\n",
+        "FILE:3:22-26: Error: You must add 'flags interval' to your set declaration if you want to add range elements\nadd element ip t s { 10-20 }\n                     ^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type ipv4_addr; }\nadd element ip t s { 10.0.0.0/8 }\n",
+        "FILE:3:22-31: Error: You must add 'flags interval' to your set declaration if you want to add prefix elements\nadd element ip t s { 10.0.0.0/8 }\n                     ^^^^^^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c { type filter hook input priority 0; policy bogus; }\n",
+        "FILE:2:62-66: Error: syntax error, unexpected string, expecting accept or drop or '$'\nadd chain ip t c { type filter hook input priority 0; policy bogus; }\n                                                             ^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c { type bogus hook input priority 0; }\n",
+        "FILE:2:25-29: Error: unknown chain type\nadd chain ip t c { type bogus hook input priority 0; }\n                        ^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c { type filter hook bogus priority 0; }\n",
+        "FILE:2:37-41: Error: unknown chain hook\nadd chain ip t c { type filter hook bogus priority 0; }\n                                    ^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c { type nat hook forward priority 0; }\n",
+        "FILE:2:1-55: Error: Could not process rule: Operation not supported\nadd chain ip t c { type nat hook forward priority 0; }\n^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip t {\n\tchain c { type nat hook forward priority 0; }\n}\n",
+        "FILE:2:8-8: Error: Could not process rule: Operation not supported\n\tchain c { type nat hook forward priority 0; }\n\t      ^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c { policy drop; }\n",
+        "FILE:2:20-30: Error: Could not process rule: Operation not supported\nadd chain ip t c { policy drop; }\n                   ^^^^^^^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c ip daddr 10.0.0.1 dnat to 10.0.0.2:80\n",
+        "FILE:3:52-53: Error: transport protocol mapping is only valid after transport protocol match\nadd rule ip t c ip daddr 10.0.0.1 dnat to 10.0.0.2:80\n                                  ~~~~             ^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c meta l4proto udp reject with tcp reset\n",
+        "FILE:3:34-39: Error: you cannot use tcp reset with this protocol\nadd rule ip t c meta l4proto udp reject with tcp reset\n                ~~~~~~~~~~~~~~~~ ^^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c udp dport 53 reject with tcp reset\n",
+        "FILE:3:30-35: Error: you cannot use tcp reset with this protocol\nadd rule ip t c udp dport 53 reject with tcp reset\n                ~~~~~~~~~    ^^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type ipv4_addr; flags interval; }\nadd element ip t s { 10.0.0.1-10.0.0.5, 10.0.0.3-10.0.0.9 }\n",
+        "FILE:3:41-57: Error: conflicting intervals specified\nadd element ip t s { 10.0.0.1-10.0.0.5, 10.0.0.3-10.0.0.9 }\n                     ~~~~~~~~~~~~~~~~~  ^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "add table ip t\nadd set ip t s { type ipv4_addr; flags interval; }\nadd element ip t s { 10.1.0.0/16 }\nadd element ip t s { 10.2.0.0/16 }\nadd element ip t s { 10.0.0.0/8 }\n",
+        "FILE:3:22-32: Error: conflicting intervals specified\nadd element ip t s { 10.1.0.0/16 }\n                     ^^^^^^^^^^^",
+    ),
+    (
+        "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/8, 10.1.0.0/16 }\n\t}\n}\n",
+        "FILE:5:28-38: Error: conflicting intervals specified\n\t\telements = { 10.0.0.0/8, 10.1.0.0/16 }\n\t\t             ~~~~~~~~~~  ^^^^^^^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport vmap { 80-90 : accept, 85 : drop }\n",
+        "FILE:3:50-51: Error: conflicting intervals specified\nadd rule ip t c tcp dport vmap { 80-90 : accept, 85 : drop }\n                                 ~~~~~           ^^",
     ),
 ];
 

@@ -287,6 +287,10 @@ fn eval_rule<'s>(
                 }
             }
             Stmt::Notrack => env.notrack = true,
+            // `reject with tcp reset` carries nft's implied `meta l4proto tcp`.
+            Stmt::Reject(Reject::TcpReset) if pkt.protocol() != crate::wire::Protocol::Tcp => {
+                return Outcome::NoMatch;
+            }
             Stmt::Reject(r) => {
                 let w = match r {
                     Reject::TcpReset => RejectWith::TcpReset,
@@ -647,6 +651,22 @@ mod tests {
                 "services".to_string()
             ))
         );
+    }
+
+    /// `reject with tcp reset` carries the `meta l4proto tcp` nft adds for it (and hides in
+    /// the listing): a UDP packet passes the rule and meets the next one.
+    #[test]
+    fn a_tcp_reset_rejects_tcp_only() {
+        let mut n = nf("table ip t {
+	chain in { type filter hook prerouting priority 0; meta l4proto tcp reject with tcp reset; drop; }
+}
+");
+        assert_eq!(n.nftables().list_ruleset().lines().nth(3), Some("\t\treject with tcp reset"));
+        let mut rng = SimRng::new(1);
+        let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
+        assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(RejectWith::TcpReset));
+        let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 5), 1000, Ipv4Addr::new(192, 168, 0, 2), 53);
+        assert_eq!(pre(&mut n, &mut u, &mut rng).verdict, HookVerdict::Drop);
     }
 
     #[test]

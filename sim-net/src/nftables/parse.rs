@@ -8,7 +8,10 @@
 //! set becomes a plain comparison (`ip daddr { 10.0.0.0/8 }` is `ip daddr 10.0.0.0/8`), a
 //! `/32` prefix a plain address, `==` on a non-bitmask type the implicit form, and a protocol
 //! match directly followed by a match on that protocol's header is dropped (`ip protocol tcp
-//! tcp dport 80` is `tcp dport 80`).
+//! tcp dport 80` is `tcp dport 80`), and so is a `meta l4proto tcp` right before `reject with
+//! tcp reset` (which carries it; one that names another protocol is refused). An anonymous
+//! interval set's overlapping or touching elements are merged (`{ 10.0.0.0/25, 10.0.0.128/25
+//! }` is `{ 10.0.0.0/24 }`); in a named set or a map they are "conflicting intervals".
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -48,6 +51,8 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         rule_l3: None,
         deleting: None,
         depth: 0,
+        stmt_spans: Vec::new(),
+        added_intervals: Vec::new(),
     };
     p.file()?;
     p.validate()?;
@@ -196,6 +201,11 @@ struct Parser<'a> {
     /// How many `{ ... }` blocks (table, chain, set) the parser is in: a command at the top
     /// level may also end the file.
     depth: usize,
+    /// The token spans of the statements of the rule being parsed, so far.
+    stmt_spans: Vec<(usize, usize)>,
+    /// Interval elements this transaction added to named sets (family, table, set, bounds)
+    /// with their key's token span: nft places a conflict with one of them there.
+    added_intervals: Vec<AddedInterval>,
 }
 
 type NameSet = indexmap::IndexSet<String, sim_core::hash::FxBuildHasher>;
@@ -218,6 +228,108 @@ struct ChainDeletes<'a> {
 }
 
 type R<T> = Result<T, NftError>;
+
+/// nft's automerge of an anonymous interval set: elements that overlap or touch become one
+/// range (`{ 10.0.0.0/25, 10.0.0.128/25 }` is `{ 10.0.0.0/24 }`). Left alone when a key has
+/// several fields or an element carries a comment or timeout.
+fn merge_intervals(set: &mut Set) {
+    let mut spans: Vec<(Value, Value)> = Vec::with_capacity(set.elements.len());
+    for e in set.elements.iter() {
+        match interval_bounds(e) {
+            Some((lo, hi)) if e.comment.is_none() && e.timeout_ms.is_none() => {
+                spans.push((lo.clone(), hi.clone()))
+            }
+            _ => return,
+        }
+    }
+    spans.sort();
+    let mut merged: Vec<(Value, Value)> = Vec::with_capacity(spans.len());
+    for (lo, hi) in spans {
+        if let Some((_, last_hi)) = merged.last_mut()
+            && (lo <= *last_hi || next_value(last_hi).is_some_and(|n| n == lo))
+        {
+            if hi > *last_hi {
+                *last_hi = hi;
+            }
+            continue;
+        }
+        merged.push((lo, hi));
+    }
+    if merged.len() == set.elements.len() {
+        return;
+    }
+    set.elements.clear();
+    for (lo, hi) in merged {
+        let key = if lo == hi { KeyPart::Single(lo) } else { KeyPart::Range(lo, hi) };
+        set.elements.insert(Element {
+            key: vec![key],
+            data: None,
+            comment: None,
+            timeout_ms: None,
+            expires: None,
+        });
+    }
+}
+
+/// The value after `v` in its type's order, for the numeric types.
+fn next_value(v: &Value) -> Option<Value> {
+    Some(match v {
+        Value::Addr(a) => Value::Addr(u32::from(*a).checked_add(1)?.into()),
+        Value::Addr6(a) => Value::Addr6(u128::from(*a).checked_add(1)?.into()),
+        Value::Port(p) => Value::Port(p.checked_add(1)?),
+        Value::Proto(p) => Value::Proto(p.checked_add(1)?),
+        Value::Mark(m) => Value::Mark(m.checked_add(1)?),
+        Value::Int(i) => Value::Int(i.checked_add(1)?),
+        _ => return None,
+    })
+}
+
+/// The bounds of an element of a one-field key (a value is its own range).
+fn interval_bounds(e: &Element) -> Option<(&Value, &Value)> {
+    match e.key.as_slice() {
+        [KeyPart::Single(v)] => Some((v, v)),
+        [KeyPart::Range(lo, hi)] => Some((lo, hi)),
+        _ => None,
+    }
+}
+
+/// A parsed set element with the token span of its key.
+type Spanned = (Element, (usize, usize));
+
+/// An interval element an `add element` of this transaction put in a named set, with the
+/// token span of its key.
+struct AddedInterval {
+    family: Family,
+    table: String,
+    set: String,
+    lo: Value,
+    hi: Value,
+    span: (usize, usize),
+}
+
+/// An element's bounds in [`Parser::interval_conflicts`], with its key's span when known.
+struct Bounds<'v> {
+    lo: &'v Value,
+    hi: &'v Value,
+    span: Option<(usize, usize)>,
+}
+
+/// Where a chain's body is: in an `add chain` command (its first token) or in a table
+/// block (the chain's name token).
+#[derive(Clone, Copy)]
+enum ChainAt {
+    Command(usize),
+    Block(usize),
+}
+
+/// nft's refusal of a range whose upper end is below its lower end.
+const NEGATIVE_RANGE: &str = "Range has zero or negative size";
+/// nft's refusal of a range element in a set without `flags interval`.
+const NEEDS_INTERVAL_FOR_RANGES: &str =
+    "You must add 'flags interval' to your set declaration if you want to add range elements";
+/// The same for a prefix element.
+const NEEDS_INTERVAL_FOR_PREFIXES: &str =
+    "You must add 'flags interval' to your set declaration if you want to add prefix elements";
 
 /// getaddrinfo's answer for an address of the other family, as nft reports it.
 const ADDRESS_FAMILY: &str = "Could not resolve hostname: Address family for hostname not supported";
@@ -350,6 +462,17 @@ impl<'a> Parser<'a> {
         let ((line, col, a_end), (b_line, _, b_end)) = (a.position(), b.position());
         let end = if b_line == line { b_end } else { a_end };
         NftError::at(self.file, self.src, line, col, end, msg.into())
+    }
+
+    /// `e` with tokens `from..=to` underlined by `~` when they are on its line.
+    fn context(&self, e: NftError, from: usize, to: usize) -> NftError {
+        let a = &self.toks[from.min(self.toks.len() - 1)];
+        let b = &self.toks[to.min(self.toks.len() - 1)];
+        let ((line, col, a_end), (b_line, _, b_end)) = (a.position(), b.position());
+        if line != e.line {
+            return e;
+        }
+        e.with_context(col, if b_line == line { b_end } else { a_end })
     }
 
     /// "syntax error, unexpected X" at the current token.
@@ -555,6 +678,7 @@ impl<'a> Parser<'a> {
                 self.end_of_item()
             }
             ("add" | "create", "chain") => {
+                let cmd_at = at.saturating_sub(1);
                 let f = self.family()?;
                 let (t, tat) = self.ident("string")?;
                 let (c, cat) = self.ident("string")?;
@@ -568,7 +692,7 @@ impl<'a> Parser<'a> {
                 let mut chain = Chain::new(&c);
                 let mut rules = Vec::new();
                 if self.eat_punct("{") {
-                    self.chain_body(f, &t, &mut chain, &mut rules)?;
+                    self.chain_body(f, &t, &mut chain, &mut rules, ChainAt::Command(cmd_at))?;
                 }
                 let nrules = rules.len();
                 let table = self.table_of(f, tat, &t, "rule")?;
@@ -705,11 +829,27 @@ impl<'a> Parser<'a> {
                 }
                 let del = matches!(verb, "delete" | "destroy");
                 let elems = self.elements(&key, if del { None } else { data }, interval, f, &t)?;
+                if interval && !del {
+                    let old = self.rs.table(f, &t).and_then(|x| x.sets.get(&s));
+                    self.interval_conflicts(old.map(|set| &set.elements), &elems, (f, &t, &s))?;
+                    for (e, span) in &elems {
+                        if let Some((lo, hi)) = interval_bounds(e) {
+                            self.added_intervals.push(AddedInterval {
+                                family: f,
+                                table: t.clone(),
+                                set: s.clone(),
+                                lo: lo.clone(),
+                                hi: hi.clone(),
+                                span: *span,
+                            });
+                        }
+                    }
+                }
                 let table = self.table_of(f, tat, &t, "rule")?;
                 let Some(target) = table.sets.get_mut(&s).map(std::rc::Rc::make_mut) else {
                     return Err(self.no_such(sat, "rule"));
                 };
-                for (e, eat) in elems {
+                for (e, (eat, _)) in elems {
                     if del {
                         if !target.elements.remove(&e.key) && verb == "delete" {
                             return Err(self.no_such(eat, "rule"));
@@ -773,13 +913,13 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Word("chain") => {
                     self.bump();
-                    let (c, _) = self.ident("string")?;
+                    let (c, cat) = self.ident("string")?;
                     let mut chain = Chain::new(&c);
                     let mut crules = Vec::new();
                     if !self.eat_punct("{") {
                         return Err(self.unexpected(Some("'{'")));
                     }
-                    self.chain_body(f, &name, &mut chain, &mut crules)?;
+                    self.chain_body(f, &name, &mut chain, &mut crules, ChainAt::Block(cat))?;
                     self.table_of(f, at, &name, "rule")?.add_chain(chain);
                     rules.extend(crules.into_iter().map(|r| (c.clone(), r)));
                     self.end_of_item()?;
@@ -835,14 +975,60 @@ impl<'a> Parser<'a> {
     }
 
     /// The inside of `chain NAME { ... }` (after `{`, through `}`).
-    fn chain_body(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
+    fn chain_body(
+        &mut self,
+        f: Family,
+        table: &str,
+        chain: &mut Chain,
+        rules: &mut Vec<Rule>,
+        at: ChainAt,
+    ) -> R<()> {
         self.depth += 1;
-        let body = self.chain_items(f, table, chain, rules);
+        let body = self.chain_items(f, table, chain, rules, at);
         self.depth -= 1;
         body
     }
 
-    fn chain_items(&mut self, f: Family, table: &str, chain: &mut Chain, rules: &mut Vec<Rule>) -> R<()> {
+    /// The kernel's refusal of a base chain: nft places it on the whole `add chain` command,
+    /// or on the chain's name in a table block.
+    fn chain_refused(&self, at: ChainAt) -> NftError {
+        const MSG: &str = "Could not process rule: Operation not supported";
+        match at {
+            ChainAt::Command(start) => {
+                let mut depth = 1usize;
+                let mut close = self.pos;
+                while let Some(t) = self.toks.get(close) {
+                    match t.tok {
+                        Tok::Punct("{") => depth += 1,
+                        Tok::Punct("}") => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Tok::Eof => break,
+                        _ => {}
+                    }
+                    close += 1;
+                }
+                // The command's location runs through the newline or semicolon that ends it.
+                if matches!(self.toks.get(close + 1).map(|t| t.tok), Some(Tok::Newline | Tok::Punct(";"))) {
+                    close += 1;
+                }
+                self.err_span(start, close, MSG)
+            }
+            ChainAt::Block(name) => self.err(name, MSG),
+        }
+    }
+
+    fn chain_items(
+        &mut self,
+        f: Family,
+        table: &str,
+        chain: &mut Chain,
+        rules: &mut Vec<Rule>,
+        at: ChainAt,
+    ) -> R<()> {
         loop {
             self.skip_separators();
             match *self.peek() {
@@ -851,13 +1037,13 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 Tok::Word("type") => {
-                    let tat = self.bump();
+                    self.bump();
                     let (ty, tyat) = self.name()?;
                     let kind = match ty.as_str() {
                         "filter" => ChainType::Filter,
                         "nat" => ChainType::Nat,
                         "route" => ChainType::Route,
-                        _ => return Err(self.err(tyat, format!("unknown chain type {ty}"))),
+                        _ => return Err(self.err(tyat, "unknown chain type")),
                     };
                     if !self.eat_word("hook") {
                         return Err(self.unexpected(Some("hook")));
@@ -870,7 +1056,7 @@ impl<'a> Parser<'a> {
                         "output" => Hook::Output,
                         "postrouting" => Hook::Postrouting,
                         "ingress" | "egress" => return Err(self.unmodelled(hat, &h)),
-                        _ => return Err(self.err(hat, format!("unknown chain hook {h}"))),
+                        _ => return Err(self.err(hat, "unknown chain hook")),
                     };
                     let valid = match kind {
                         ChainType::Filter => true,
@@ -878,11 +1064,7 @@ impl<'a> Parser<'a> {
                         ChainType::Route => hook == Hook::Output,
                     };
                     if !valid {
-                        return Err(self.err_span(
-                            tat,
-                            hat,
-                            "Could not process rule: Operation not supported",
-                        ));
+                        return Err(self.chain_refused(at));
                     }
                     let pat = self.pos;
                     if !self.eat_word("priority") {
@@ -895,15 +1077,21 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Word("policy") => {
                     let pat = self.bump();
-                    let (p, _) = self.name()?;
-                    let policy = match p.as_str() {
-                        "accept" => Policy::Accept,
-                        "drop" => Policy::Drop,
-                        _ => return Err(self.err(pat + 1, format!("unknown policy {p}"))),
+                    let policy = match self.peek() {
+                        Tok::Word("accept") => Policy::Accept,
+                        Tok::Word("drop") => Policy::Drop,
+                        _ => return Err(self.unexpected(Some("accept or drop or '$'"))),
                     };
+                    let vat = self.bump();
                     match chain.base.as_mut() {
                         Some(b) => b.policy = policy,
-                        None => return Err(self.err(pat, "Could not process rule: Operation not supported")),
+                        None => {
+                            return Err(self.err_span(
+                                pat,
+                                vat,
+                                "Could not process rule: Operation not supported",
+                            ));
+                        }
                     }
                     self.end_of_item()?;
                 }
@@ -1094,6 +1282,9 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected(Some("'{'")));
             }
             let elems = self.elements(&set.key, set.data, set.flags.interval, f, table)?;
+            if set.flags.interval {
+                self.interval_conflicts(None, &elems, (f, table, name))?;
+            }
             for (e, _) in elems {
                 set.elements.insert(e);
             }
@@ -1122,7 +1313,7 @@ impl<'a> Parser<'a> {
         interval: bool,
         f: Family,
         table: &str,
-    ) -> R<Vec<(Element, usize)>> {
+    ) -> R<Vec<Spanned>> {
         let mut out = Vec::new();
         loop {
             self.skip_newlines();
@@ -1137,6 +1328,7 @@ impl<'a> Parser<'a> {
                 }
                 parts.push(self.key_part(*t, interval)?);
             }
+            let kend = self.pos.saturating_sub(1);
             let mut e = Element { key: parts, data: None, comment: None, timeout_ms: None, expires: None };
             loop {
                 if self.eat_word("timeout") {
@@ -1161,7 +1353,7 @@ impl<'a> Parser<'a> {
                     MapData::Value(v)
                 });
             }
-            out.push((e, eat));
+            out.push((e, (eat, kend)));
             self.skip_newlines();
             if !self.eat_punct(",") {
                 self.skip_newlines();
@@ -1173,6 +1365,50 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// nft's check of a named interval set's new elements (`elements`, with their key's
+    /// token span) against each other and the set's `old` ones: in start order, an element
+    /// that begins inside the one before it is "conflicting intervals specified", marked with
+    /// `^` and the one before with `~` (an identical repeat is merged, not refused).
+    /// Concatenated keys are left alone.
+    fn interval_conflicts(
+        &self,
+        old: Option<&Elements>,
+        elements: &[Spanned],
+        (f, table, set): (Family, &str, &str),
+    ) -> R<()> {
+        let added_at = |lo: &Value, hi: &Value| {
+            self.added_intervals
+                .iter()
+                .find(|a| a.family == f && a.table == table && a.set == set && &a.lo == lo && &a.hi == hi)
+                .map(|a| a.span)
+        };
+        let mut all: Vec<Bounds<'_>> = old
+            .into_iter()
+            .flat_map(|o| o.iter())
+            .filter_map(|e| interval_bounds(e).map(|(lo, hi)| Bounds { lo, hi, span: added_at(lo, hi) }))
+            .chain(elements.iter().filter_map(|(e, span)| {
+                interval_bounds(e).map(|(lo, hi)| Bounds { lo, hi, span: Some(*span) })
+            }))
+            .collect();
+        all.sort_by(|a, b| a.lo.cmp(b.lo));
+        for w in all.windows(2) {
+            let [p, c] = w else { continue };
+            if (p.lo, p.hi) == (c.lo, c.hi) || c.lo > p.hi {
+                continue;
+            }
+            const MSG: &str = "conflicting intervals specified";
+            return Err(match (&c.span, &p.span) {
+                (Some((from, to)), Some((pfrom, pto))) => {
+                    let e = self.err_span(*from, *to, MSG);
+                    self.context(e, *pfrom, *pto)
+                }
+                (Some((from, to)), None) | (None, Some((from, to))) => self.err_span(*from, *to, MSG),
+                (None, None) => continue,
+            });
+        }
+        Ok(())
+    }
+
     /// One field of an element key: a value, `lo-hi`, or `addr/len`.
     fn key_part(&mut self, t: DataType, interval: bool) -> R<KeyPart> {
         let (v, at) = self.value(t)?;
@@ -1180,7 +1416,10 @@ impl<'a> Parser<'a> {
             self.bump();
             let (hi, hat) = self.value(t)?;
             if !interval {
-                return Err(self.err_span(at, hat, "You must add 'flags interval' to your set"));
+                return Err(self.err_span(at, hat, NEEDS_INTERVAL_FOR_RANGES));
+            }
+            if hi < v {
+                return Err(self.err_span(at, hat, NEGATIVE_RANGE));
             }
             return Ok(KeyPart::Range(v, hi));
         }
@@ -1190,7 +1429,7 @@ impl<'a> Parser<'a> {
                 return Ok(KeyPart::Single(v));
             }
             if !interval {
-                return Err(self.err_span(at, self.pos - 1, "You must add 'flags interval' to your set"));
+                return Err(self.err_span(at, self.pos - 1, NEEDS_INTERVAL_FOR_PREFIXES));
             }
             let Some((lo, hi)) = value_prefix_range(&v, len) else { return Ok(KeyPart::Single(v)) };
             return Ok(KeyPart::Range(lo, hi));
@@ -1235,9 +1474,7 @@ impl<'a> Parser<'a> {
                 self.bump();
                 return match u16::try_from(n) {
                     Ok(p) => Ok((Value::Port(p), at)),
-                    Err(_) => {
-                        Err(self.err(at, "Could not resolve service: Servname not supported for ai_socktype"))
-                    }
+                    Err(_) => Err(self.err(at, "Service out of range")),
                 };
             }
             Tok::Num(n) => n.to_string().into(),
@@ -1419,13 +1656,16 @@ impl<'a> Parser<'a> {
         let mut comment = None;
         let start = self.pos;
         self.rule_l3 = (f != Family::Inet).then_some(f);
+        self.stmt_spans.clear();
         while !matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
             if self.is_word("comment") {
                 self.bump();
                 comment = Some(self.string()?);
                 continue;
             }
+            let sat = self.pos;
             let s = self.stmt(f, table, &stmts)?;
+            self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
         }
         if stmts.is_empty() && comment.is_none() {
@@ -1486,6 +1726,17 @@ impl<'a> Parser<'a> {
                     "tcp" => {
                         if !self.eat_word("reset") {
                             return Err(self.unexpected(Some("reset")));
+                        }
+                        // A TCP reset needs a TCP packet: nft adds `meta l4proto tcp` unless
+                        // the rule already says so, and refuses a rule that says otherwise,
+                        // marking the match that does.
+                        let last = before.iter().rposition(|s| protocol_match(s).is_some());
+                        if let Some(i) = last
+                            && let Some((false, whole)) = before.get(i).and_then(protocol_match)
+                            && let Some(&(from, to)) = self.stmt_spans.get(i)
+                        {
+                            let e = self.err(at, "you cannot use tcp reset with this protocol");
+                            return Err(self.context(e, from, if whole { to } else { from + 1 }));
                         }
                         Ok(Stmt::Reject(Reject::TcpReset))
                     }
@@ -1557,7 +1808,7 @@ impl<'a> Parser<'a> {
                     let Value::Addr(a) = v else { return Err(self.err(aat, "bad address")) };
                     IpAddr::V4(a)
                 };
-                let ports = self.nat_ports(before)?;
+                let ports = self.nat_ports(before, at)?;
                 let flags = self.nat_flags()?;
                 let kind = if w == "dnat" { NatKind::Dnat } else { NatKind::Snat };
                 Ok(Stmt::Nat { kind, addr, inet: f == Family::Inet, ports, flags })
@@ -1569,7 +1820,7 @@ impl<'a> Parser<'a> {
                     if !self.is_punct(":") {
                         return Err(self.unexpected(Some("colon")));
                     }
-                    ports = self.nat_ports(before)?;
+                    ports = self.nat_ports(before, at)?;
                 }
                 let flags = self.nat_flags()?;
                 Ok(Stmt::Masquerade { ports, flags })
@@ -1608,7 +1859,7 @@ impl<'a> Parser<'a> {
 
     /// `:PORT[-PORT]` after a NAT address (only after a transport protocol match, as nft
     /// requires).
-    fn nat_ports(&mut self, before: &[Stmt]) -> R<Option<(u16, u16)>> {
+    fn nat_ports(&mut self, before: &[Stmt], stmt_at: usize) -> R<Option<(u16, u16)>> {
         if !self.is_punct(":") {
             return Ok(None);
         }
@@ -1626,11 +1877,12 @@ impl<'a> Parser<'a> {
             _ => false,
         });
         if !l4 {
-            return Err(self.err_span(
+            let e = self.err_span(
                 cat + 1,
                 self.pos - 1,
                 "transport protocol mapping is only valid after transport protocol match",
-            ));
+            );
+            return Err(self.context(e, stmt_at, stmt_at));
         }
         let lo = u16::try_from(lo).map_err(|_| self.err(cat + 1, "port out of range"))?;
         let hi = u16::try_from(hi).map_err(|_| self.err(cat + 1, "port out of range"))?;
@@ -1699,7 +1951,10 @@ impl<'a> Parser<'a> {
             let (v, vat) = self.value(t)?;
             if self.is_punct("-") {
                 self.bump();
-                let (hi, _) = self.value(t)?;
+                let (hi, hat) = self.value(t)?;
+                if hi < v {
+                    return Err(self.err_span(vat, hat, NEGATIVE_RANGE));
+                }
                 Rhs::Range(v, hi)
             } else if let (Some(bits), true) = (v.dtype().addr_bits(), self.is_punct("/")) {
                 let len = self.prefix_len(vat, bits)?;
@@ -1749,6 +2004,11 @@ impl<'a> Parser<'a> {
         let mut set = Set::new("", key.to_vec(), data);
         set.flags.constant = true;
         set.flags.interval = elems.iter().any(|(e, _)| e.key.iter().any(|p| matches!(p, KeyPart::Range(..))));
+        // An anonymous set's overlapping intervals are merged (see `canonical`); a map's are
+        // refused, as in a named one.
+        if set.flags.interval && data.is_some() {
+            self.interval_conflicts(None, &elems, (f, table, ""))?;
+        }
         for (e, _) in elems {
             set.elements.insert(e);
         }
@@ -1922,6 +2182,27 @@ impl<'a> Parser<'a> {
 }
 
 /// nft's canonical form of a rule's statements (see the module doc).
+/// Whether `s` decides the transport protocol, and if so whether it says TCP, and whether
+/// nft points at the whole statement (a protocol match) or at its header expression only
+/// (`udp dport ...`, whose protocol is implied).
+fn protocol_match(s: &Stmt) -> Option<(bool, bool)> {
+    match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
+            op,
+            right,
+        } => Some((
+            matches!(op, RelOp::Implicit | RelOp::Eq)
+                && matches!(right, Rhs::Value(Value::Proto(p)) if *p == crate::wire::Protocol::Tcp.number()),
+            true,
+        )),
+        Stmt::Match { left: Expr::Payload(p), .. } => {
+            p.protocol().map(|x| (x == crate::wire::Protocol::Tcp.number(), false))
+        }
+        _ => None,
+    }
+}
+
 fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
     let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
     for s in stmts {
@@ -1939,6 +2220,10 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
                     {
                         single(&set).unwrap_or(Rhs::Set(SetRef::Anon(set)))
                     }
+                    Rhs::Set(SetRef::Anon(mut set)) if set.data.is_none() && set.flags.interval => {
+                        merge_intervals(&mut set);
+                        Rhs::Set(SetRef::Anon(set))
+                    }
                     Rhs::Prefix(a, len) if a.dtype().addr_bits() == Some(u32::from(len)) => Rhs::Value(a),
                     other => other,
                 };
@@ -1946,6 +2231,14 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
             }
             other => other,
         };
+        // `meta l4proto tcp reject with tcp reset`: the dependency is implied (and evaluated,
+        // see `eval`).
+        if matches!(s, Stmt::Reject(Reject::TcpReset))
+            && let Some(last) = out.last()
+            && protocol_match(last) == Some((true, true))
+        {
+            out.pop();
+        }
         // `ip protocol tcp tcp dport 80`: the dependency is implied.
         if let Stmt::Match { left: Expr::Payload(p), .. } = &s
             && let Some(proto) = p.protocol()
