@@ -690,6 +690,9 @@ impl<'a> Parser<'a> {
                     return Err(self.err(cat, "Could not process rule: File exists"));
                 }
                 let mut chain = Chain::new(&c);
+                // A chain declared again keeps its hook: `{ policy drop; }` alone changes the
+                // policy of an existing base chain.
+                chain.base = self.rs.table(f, &t).and_then(|x| x.chains.get(c.as_str())).and_then(|x| x.base);
                 let mut rules = Vec::new();
                 if self.eat_punct("{") {
                     self.chain_body(f, &t, &mut chain, &mut rules, ChainAt::Command(cmd_at))?;
@@ -915,6 +918,8 @@ impl<'a> Parser<'a> {
                     self.bump();
                     let (c, cat) = self.ident("string")?;
                     let mut chain = Chain::new(&c);
+                    chain.base =
+                        self.rs.table(f, &name).and_then(|x| x.chains.get(c.as_str())).and_then(|x| x.base);
                     let mut crules = Vec::new();
                     if !self.eat_punct("{") {
                         return Err(self.unexpected(Some("'{'")));
