@@ -240,7 +240,10 @@ fn eval_rule<'s>(
         match s {
             Stmt::Match { left, op, right } => {
                 let Some(key) = eval(left, pkt, ctx, env, decider, trace) else { return Outcome::NoMatch };
-                if !compare(&key, *op, right, sets, ctx) {
+                // Under a mask (`tcp flags & (syn | ack) != syn`) flags compare exactly; alone
+                // (`ct state != established`) they are a bit test, as nft compiles them.
+                let exact = matches!(left, Expr::Binop { .. });
+                if !compare(&key, *op, right, sets, ctx, exact) {
                     return Outcome::NoMatch;
                 }
             }
@@ -524,7 +527,7 @@ fn with_bits(v: &Value, b: u64) -> Value {
     }
 }
 
-fn compare(key: &[Value], op: RelOp, rhs: &Rhs, sets: &Sets, ctx: &HookContext<'_>) -> bool {
+fn compare(key: &[Value], op: RelOp, rhs: &Rhs, sets: &Sets, ctx: &HookContext<'_>, exact: bool) -> bool {
     let neg = op == RelOp::Ne;
     match rhs {
         Rhs::Set(r) => {
@@ -544,7 +547,7 @@ fn compare(key: &[Value], op: RelOp, rhs: &Rhs, sets: &Sets, ctx: &HookContext<'
             {
                 return name.starts_with(prefix) != neg;
             }
-            if r.dtype().is_bitmask() && matches!(op, RelOp::Implicit | RelOp::Ne) {
+            if r.dtype().is_bitmask() && !exact && matches!(op, RelOp::Implicit | RelOp::Ne) {
                 return ((v.bits() & r.bits()) != 0) != neg;
             }
             match op {
@@ -651,6 +654,25 @@ mod tests {
                 "services".to_string()
             ))
         );
+    }
+
+    /// Flags under a mask compare exactly: `syn / syn,ack` is a SYN without ACK, and `& (syn
+    /// | ack) != syn` everything else — where `ct state != established`-style tests are bit
+    /// tests.
+    #[test]
+    fn masked_tcp_flags_compare_exactly() {
+        let mut n = nf("table ip t {
+	chain in { type filter hook prerouting priority 0; tcp flags syn / syn,ack accept; tcp flags & (syn|ack) != syn drop; reject; }
+}
+");
+        let mut rng = SimRng::new(1);
+        let verdict = |n: &mut Netfilter, flags: TcpFlags, rng: &mut SimRng| {
+            let mut p = Packet::tcp(Ipv4Addr::new(10, 0, 0, 5), 40000, NODE, 80, flags);
+            pre(n, &mut p, rng).verdict
+        };
+        assert_eq!(verdict(&mut n, TcpFlags::SYN, &mut rng), HookVerdict::Accept);
+        assert_eq!(verdict(&mut n, TcpFlags::SYN.with(TcpFlags::ACK), &mut rng), HookVerdict::Drop);
+        assert_eq!(verdict(&mut n, TcpFlags::ACK, &mut rng), HookVerdict::Drop);
     }
 
     /// `reject with tcp reset` carries the `meta l4proto tcp` nft adds for it (and hides in

@@ -333,6 +333,18 @@ impl Value {
         })
     }
 
+    /// The value of bitmask type `t` with bits `b` (`None` for other types, or bits that do
+    /// not fit).
+    pub(crate) fn from_bits(t: DataType, b: u64) -> Option<Value> {
+        let b = u32::try_from(b).ok()?;
+        Some(match t {
+            DataType::CtState => Value::CtState(b),
+            DataType::CtStatus => Value::CtStatus(b),
+            DataType::TcpFlag => Value::TcpFlags(b),
+            _ => return None,
+        })
+    }
+
     /// Adds the bits of another value of the same bitmask type (`new,established`).
     pub(crate) fn or_bits(&self, other: &Value) -> Option<Value> {
         Some(match (self, other) {
@@ -648,7 +660,10 @@ impl Expr {
 fn write_const(f: &mut fmt::Formatter<'_>, t: DataType, v: u64) -> fmt::Result {
     match t {
         DataType::Mark => write!(f, "0x{:08x}", v as u32),
-        _ => write!(f, "0x{v:x}"),
+        _ => match Value::from_bits(t, v) {
+            Some(flags) => write!(f, "{flags}"),
+            None => write!(f, "0x{v:x}"),
+        },
     }
 }
 

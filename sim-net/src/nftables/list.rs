@@ -202,6 +202,22 @@ fn set_ref(r: &SetRef) -> String {
 /// One statement as `nft list` prints it.
 pub fn stmt_text(s: &Stmt) -> String {
     match s {
+        // `tcp flags & (syn | ack) == syn` as nft prints it: `tcp flags syn / syn,ack`, and
+        // `& syn == 0` as `! syn` (a single flag tested for itself stays as written).
+        Stmt::Match {
+            left: Expr::Binop { left: inner, op: BinOp::And, right: mask },
+            op: op @ (RelOp::Eq | RelOp::Implicit | RelOp::Ne),
+            right: Rhs::Value(v),
+        } if inner.dtype().is_bitmask()
+            && !(v.bits() == *mask && mask.count_ones() == 1)
+            && let Some(m) = Value::from_bits(inner.dtype(), *mask) =>
+        {
+            match (op, v.bits()) {
+                (RelOp::Ne, _) => format!("{inner} != {v} / {m}"),
+                (_, 0) => format!("{inner} ! {m}"),
+                _ => format!("{inner} {v} / {m}"),
+            }
+        }
         Stmt::Match { left, op, right } => {
             let op_text = match op {
                 RelOp::Implicit => "",

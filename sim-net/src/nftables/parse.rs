@@ -1953,6 +1953,17 @@ impl<'a> Parser<'a> {
                 return Err(self.err(self.pos, "a concatenation compares with a set only"));
             }
             let t = types[0];
+            if t.is_bitmask() {
+                let v = self.flags_value(t, ",")?;
+                if self.eat_punct("/") {
+                    // `tcp flags syn / syn,ack`: the flags under the mask are exactly these.
+                    let mask = self.flags_value(t, ",")?;
+                    let left = Expr::Binop { left: Box::new(left), op: BinOp::And, right: mask.bits() };
+                    let op = if op == RelOp::Ne { RelOp::Ne } else { RelOp::Eq };
+                    return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
+                }
+                return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
+            }
             let (v, vat) = self.value(t)?;
             if self.is_punct("-") {
                 self.bump();
@@ -1964,13 +1975,6 @@ impl<'a> Parser<'a> {
             } else if let (Some(bits), true) = (v.dtype().addr_bits(), self.is_punct("/")) {
                 let len = self.prefix_len(vat, bits)?;
                 Rhs::Prefix(v, len)
-            } else if t.is_bitmask() && self.is_punct(",") {
-                let mut acc = v;
-                while self.eat_punct(",") {
-                    let (more, mat) = self.value(t)?;
-                    acc = acc.or_bits(&more).ok_or_else(|| self.err(mat, "bad flag"))?;
-                }
-                Rhs::Value(acc)
             } else {
                 Rhs::Value(v)
             }
@@ -2039,10 +2043,40 @@ impl<'a> Parser<'a> {
         };
         if let Some(op) = op {
             self.bump();
-            let right = self.number()?;
+            let t = e.dtype();
+            let right = if t.is_bitmask() {
+                // `tcp flags & (syn | ack)`.
+                let paren = self.eat_punct("(");
+                let v = self.flags_value(t, "|")?;
+                if paren && !self.eat_punct(")") {
+                    return Err(self.unexpected(Some("')'")));
+                }
+                v.bits()
+            } else {
+                self.number()?
+            };
             return Ok(Expr::Binop { left: Box::new(e), op, right });
         }
         Ok(e)
+    }
+
+    /// A value of a bitmask type: flag names or numbers joined by `sep` (`,` in a match,
+    /// `|` in an expression), or a number (`0`).
+    fn flags_value(&mut self, t: DataType, sep: &str) -> R<Value> {
+        let mut acc = self.flag(t)?;
+        while self.eat_punct(sep) || (sep == "," && self.eat_punct("|")) {
+            let (more, mat) = (self.flag(t)?, self.pos.saturating_sub(1));
+            acc = acc.or_bits(&more).ok_or_else(|| self.err(mat, "bad flag"))?;
+        }
+        Ok(acc)
+    }
+
+    fn flag(&mut self, t: DataType) -> R<Value> {
+        if let Tok::Num(n) = *self.peek() {
+            let at = self.bump();
+            return Value::from_bits(t, n).ok_or_else(|| self.err(at, "value out of range"));
+        }
+        Ok(self.value(t)?.0)
     }
 
     fn field(&mut self, names: &[(&str, Payload)]) -> R<Expr> {
@@ -2234,6 +2268,22 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
                 };
                 Stmt::Match { left, op, right }
             }
+            other => other,
+        };
+        // `ct state & (new | established) != 0` is `ct state established,new`.
+        let s = match s {
+            Stmt::Match {
+                left: Expr::Binop { left, op: BinOp::And, right: mask },
+                op: RelOp::Ne,
+                right: Rhs::Value(v),
+            } if left.dtype().is_bitmask() && v.bits() == 0 => match Value::from_bits(left.dtype(), mask) {
+                Some(m) => Stmt::Match { left: *left, op: RelOp::Implicit, right: Rhs::Value(m) },
+                None => Stmt::Match {
+                    left: Expr::Binop { left, op: BinOp::And, right: mask },
+                    op: RelOp::Ne,
+                    right: Rhs::Value(v),
+                },
+            },
             other => other,
         };
         // `meta l4proto tcp reject with tcp reset`: the dependency is implied (and evaluated,
