@@ -304,7 +304,13 @@ impl Host {
     /// `nft -f -` with `text` on this namespace's nftables ruleset (one transaction; pending
     /// iptables loads run first).
     pub fn nft_apply(&mut self, text: &str) -> Result<(), crate::nftables::NftError> {
-        self.rules().nftables_mut().apply(text)
+        let interfaces = self.iface_names();
+        self.rules().nftables_mut().apply_in("/dev/stdin", text, Some(&interfaces))
+    }
+
+    /// The names of the namespace's interfaces, in creation order.
+    pub fn iface_names(&self) -> Vec<String> {
+        self.ifaces.keys().cloned().collect()
     }
 
     /// `nft list ruleset`.

@@ -343,10 +343,22 @@ impl Nftables {
         self.apply_file("/dev/stdin", text)
     }
 
-    /// `nft -f FILE`: `file` names the input in error messages.
+    /// `nft -f FILE`: `file` names the input in error messages. The namespace is taken to
+    /// have only `lo` (a fresh one), for `iif` and `oif`.
     pub fn apply_file(&mut self, file: &str, text: &str) -> Result<(), NftError> {
+        self.apply_in(file, text, Some(&["lo".to_string()]))
+    }
+
+    /// `nft -f FILE` in a namespace whose interfaces are `interfaces` (what `iif` and `oif`
+    /// may name); `None` takes any name (a ruleset listed on another machine).
+    pub fn apply_in(
+        &mut self,
+        file: &str,
+        text: &str,
+        interfaces: Option<&[String]>,
+    ) -> Result<(), NftError> {
         self.hooks = None;
-        parse::apply(&mut self.ruleset, file, text)
+        parse::apply(&mut self.ruleset, file, text, interfaces)
     }
 
     /// The base chains registered at `hook`, in priority order (ties: table creation order,

@@ -352,3 +352,24 @@ fn elements_built_in_code_list_like_parsed_ones() {
     let listed = n.list_set(Family::Ip, "kube-proxy", "service-ips").unwrap();
     assert!(listed.contains("172.30.0.99 . udp . 53 : drop"), "{listed}");
 }
+
+/// `iif` and `oif` name interfaces the host has (nft resolves them to indexes when the rule
+/// is added, and refuses a name the namespace does not have), and match where the packet came
+/// in and goes out.
+#[test]
+fn iif_and_oif_name_the_hosts_interfaces() {
+    let (mut sim, node, client, p1, _) = cluster();
+    let h = sim.world.host_mut(node).unwrap();
+    let refused = "table ip fw { chain fwd { type filter hook forward priority 0; iif \"eth9\" drop; } }\n";
+    assert_eq!(h.nft_apply(refused).unwrap_err().message, "Interface does not exist");
+    let fw = "table ip fw { chain fwd { type filter hook forward priority 0; iif eth0 oif cni0 drop; } }\n";
+    h.nft_apply(fw).unwrap_or_else(|e| panic!("{e}"));
+    assert!(h.nft_list_ruleset().contains("\t\tiif \"eth0\" oif \"cni0\" drop\n"));
+    // From outside (in on eth0, out on cni0 to the endpoint): dropped.
+    let c = connect(&mut sim, client, "172.30.0.41:80");
+    let first = sim.world.conversation(c).unwrap().packets[0];
+    assert!(matches!(sim.world.disposition(first), Some(Disposition::DroppedByNft(_))));
+    // From a pod (in on cni0): served.
+    let c = connect(&mut sim, p1, "172.30.0.41:80");
+    assert!(response(&sim, c).starts_with("hostname=pod2 "));
+}

@@ -172,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 32] = [
+const REFUSED: [(&str, &str); 33] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -303,6 +303,11 @@ const REFUSED: [(&str, &str); 32] = [
     (
         "add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport vmap { 80-90 : accept, 85 : drop }\n",
         "FILE:3:50-51: Error: conflicting intervals specified\nadd rule ip t c tcp dport vmap { 80-90 : accept, 85 : drop }\n                                 ~~~~~           ^^",
+    ),
+    // A fresh namespace has only lo.
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c iif eth0 accept\n",
+        "FILE:3:21-24: Error: Interface does not exist\nadd rule ip t c iif eth0 accept\n                    ^^^^",
     ),
 ];
 

@@ -40,13 +40,15 @@ pub struct ListArgs {
 }
 
 /// Loads an nftables file into fresh tables, or prints nft's error and returns the exit status.
-fn load(path: &str) -> Result<Netfilter, u8> {
+/// `interfaces`: what `iif` and `oif` may name — a fresh namespace's `lo` for `list` (as `nft
+/// -f` on a fresh host), any name for `trace` (a ruleset listed on a real node).
+fn load(path: &str, interfaces: Option<&[String]>) -> Result<Netfilter, u8> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("Error: Could not process rule: {e}\n{path}");
         exit::INVALID
     })?;
     let mut nf = Netfilter::new();
-    nf.nftables_mut().apply_file(path, &text).map_err(|e| {
+    nf.nftables_mut().apply_in(path, &text, interfaces).map_err(|e| {
         eprintln!("{e}");
         exit::INVALID
     })?;
@@ -57,7 +59,7 @@ fn list(a: ListArgs) -> u8 {
     let mut built;
     let mut loaded;
     let nf: &mut Netfilter = match (&a.rules, &a.node) {
-        (Some(path), _) => match load(path) {
+        (Some(path), _) => match load(path, Some(&["lo".to_string()])) {
             Ok(nf) => {
                 loaded = nf;
                 &mut loaded
@@ -89,7 +91,8 @@ fn list(a: ListArgs) -> u8 {
     };
     let mut args = vec!["list".to_string()];
     args.extend(a.what.iter().cloned());
-    let out = nft_command(nf.nftables_mut(), &args);
+    // Only `list` runs here: no interface is named.
+    let out = nft_command(nf.nftables_mut(), &[], &args);
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     if out.exit_code == 0 { exit::OK } else { exit::INVALID }
@@ -99,7 +102,7 @@ fn list(a: ListArgs) -> u8 {
 pub fn run(cmd: NftCommand) -> u8 {
     match cmd {
         NftCommand::List(a) => list(a),
-        NftCommand::Trace(a) => match load(&a.rules) {
+        NftCommand::Trace(a) => match load(&a.rules, None) {
             Ok(nf) => trace_loaded(&nf, &a),
             Err(code) => code,
         },

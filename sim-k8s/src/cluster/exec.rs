@@ -281,7 +281,8 @@ impl Cluster {
                 let Ok(h) = self.world_mut().net.host_mut(host) else {
                     return ExecOutput::err("host is down", 1);
                 };
-                nft_command(h.rules().nftables_mut(), &args)
+                let interfaces = h.iface_names();
+                nft_command(h.rules().nftables_mut(), &interfaces, &args)
             }
             HostCommand::Iptables { args } => {
                 if is_pod {
@@ -1735,7 +1736,12 @@ pub fn ctime_utc(epoch: i64, now: SimTime) -> String {
 
 /// `nft ARGS...` on a namespace's ruleset: `list ruleset`, `list table|chain|set|map [FAMILY]
 /// TABLE [NAME]`, or any other command line applied as a one-command transaction.
-pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> ExecOutput {
+/// `interfaces` are the namespace's (what `iif` and `oif` may name).
+pub fn nft_command(
+    nft: &mut sim_net::nftables::Nftables,
+    interfaces: &[String],
+    args: &[String],
+) -> ExecOutput {
     use sim_net::nftables::Family;
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let not_found = || ExecOutput::err(format!("Error: No such file or directory\n{}\n", words.join(" ")), 1);
@@ -1765,7 +1771,7 @@ pub fn nft_command(nft: &mut sim_net::nftables::Nftables, args: &[String]) -> Ex
                 None => not_found(),
             }
         }
-        _ => match nft.apply(&words.join(" ")) {
+        _ => match nft.apply_in("/dev/stdin", &words.join(" "), Some(interfaces)) {
             Ok(()) => ExecOutput::out(String::new()),
             Err(e) => ExecOutput::err(format!("{e}\n"), 1),
         },

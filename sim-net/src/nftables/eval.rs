@@ -443,8 +443,8 @@ fn one(
         Expr::Meta(k) => match k {
             MetaKey::L4proto => Value::Proto(pkt.protocol().number()),
             MetaKey::Nfproto => Value::NfProto(2),
-            MetaKey::Iifname => Value::Ifname(ctx.in_iface?.to_string()),
-            MetaKey::Oifname => Value::Ifname(ctx.out_iface?.to_string()),
+            MetaKey::Iifname | MetaKey::Iif => Value::Ifname(ctx.in_iface?.to_string()),
+            MetaKey::Oifname | MetaKey::Oif => Value::Ifname(ctx.out_iface?.to_string()),
             MetaKey::Mark => Value::Mark(pkt.mark),
         },
         Expr::Ct(k) => match k {

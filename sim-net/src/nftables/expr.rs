@@ -558,6 +558,12 @@ pub enum MetaKey {
     Iifname,
     /// `oifname`.
     Oifname,
+    /// `iif`: the input interface, named in the rule and resolved to its index when the rule
+    /// is added (nft refuses a name the namespace has no interface for). Matched by name:
+    /// the same while the interface is not deleted and created again.
+    Iif,
+    /// `oif`, likewise for the output interface.
+    Oif,
     /// `meta mark`.
     Mark,
 }
@@ -643,7 +649,7 @@ impl Expr {
             Expr::Payload(p) => p.dtype(),
             Expr::Meta(MetaKey::L4proto) => DataType::InetProto,
             Expr::Meta(MetaKey::Nfproto) => DataType::NfProto,
-            Expr::Meta(MetaKey::Iifname | MetaKey::Oifname) => DataType::Ifname,
+            Expr::Meta(MetaKey::Iifname | MetaKey::Oifname | MetaKey::Iif | MetaKey::Oif) => DataType::Ifname,
             Expr::Meta(MetaKey::Mark) | Expr::Ct(CtKey::Mark) => DataType::Mark,
             Expr::Ct(CtKey::State) => DataType::CtState,
             Expr::Ct(CtKey::Status) => DataType::CtStatus,
@@ -675,6 +681,8 @@ impl fmt::Display for Expr {
                 MetaKey::L4proto => "meta l4proto",
                 MetaKey::Nfproto => "meta nfproto",
                 MetaKey::Iifname => "iifname",
+                MetaKey::Iif => "iif",
+                MetaKey::Oif => "oif",
                 MetaKey::Oifname => "oifname",
                 MetaKey::Mark => "meta mark",
             }),

@@ -22,8 +22,14 @@ use super::lexer::{Tok, Token, lex};
 use super::ruleset::*;
 use crate::netfilter::Hook;
 
-/// Applies `src` (named `file` in messages) to `ruleset` as one transaction.
-pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftError> {
+/// Applies `src` (named `file` in messages) to `ruleset` as one transaction, in a namespace
+/// with the interfaces named `interfaces` (`None`: any name is taken).
+pub fn apply(
+    ruleset: &mut Ruleset,
+    file: &str,
+    src: &str,
+    interfaces: Option<&[String]>,
+) -> Result<(), NftError> {
     let toks = match lex(src) {
         Ok(t) => t,
         Err((line, col)) => {
@@ -53,6 +59,7 @@ pub fn apply(ruleset: &mut Ruleset, file: &str, src: &str) -> Result<(), NftErro
         depth: 0,
         stmt_spans: Vec::new(),
         added_intervals: Vec::new(),
+        interfaces,
     };
     p.file()?;
     p.validate()?;
@@ -203,6 +210,8 @@ struct Parser<'a> {
     depth: usize,
     /// The token spans of the statements of the rule being parsed, so far.
     stmt_spans: Vec<(usize, usize)>,
+    /// The namespace's interface names, for `iif` and `oif` (`None`: any).
+    interfaces: Option<&'a [String]>,
     /// Interval elements this transaction added to named sets (family, table, set, bounds)
     /// with their key's token span: nft places a conflict with one of them there.
     added_intervals: Vec<AddedInterval>,
@@ -1965,6 +1974,12 @@ impl<'a> Parser<'a> {
                 return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
             }
             let (v, vat) = self.value(t)?;
+            if matches!(left, Expr::Meta(MetaKey::Iif | MetaKey::Oif))
+                && let Value::Ifname(name) = &v
+                && self.interfaces.is_some_and(|known| !known.iter().any(|i| i == name))
+            {
+                return Err(self.err(vat, "Interface does not exist"));
+            }
             if self.is_punct("-") {
                 self.bump();
                 let (hi, hat) = self.value(t)?;
@@ -2135,6 +2150,8 @@ impl<'a> Parser<'a> {
             "icmp" => self.field(&[("type", Payload::IcmpType)]),
             "iifname" => Ok(Expr::Meta(MetaKey::Iifname)),
             "oifname" => Ok(Expr::Meta(MetaKey::Oifname)),
+            "iif" => Ok(Expr::Meta(MetaKey::Iif)),
+            "oif" => Ok(Expr::Meta(MetaKey::Oif)),
             "mark" => Ok(Expr::Meta(MetaKey::Mark)),
             "meta" => {
                 let kat = self.pos;
@@ -2144,6 +2161,8 @@ impl<'a> Parser<'a> {
                     "nfproto" => MetaKey::Nfproto,
                     "iifname" => MetaKey::Iifname,
                     "oifname" => MetaKey::Oifname,
+                    "iif" => MetaKey::Iif,
+                    "oif" => MetaKey::Oif,
                     "mark" => MetaKey::Mark,
                     _ => return Err(self.unmodelled(kat, &format!("meta {k}"))),
                 }))
