@@ -172,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 33] = [
+const REFUSED: [(&str, &str); 35] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -308,6 +308,15 @@ const REFUSED: [(&str, &str); 33] = [
     (
         "add table ip t\nadd chain ip t c\nadd rule ip t c iif eth0 accept\n",
         "FILE:3:21-24: Error: Interface does not exist\nadd rule ip t c iif eth0 accept\n                    ^^^^",
+    ),
+    // A prefix longer than the type.
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c meta mark 0x4000/0x4000 accept\n",
+        "FILE:3:27-39: Error: Prefix length 16384 is invalid for type of 32 bits width\nadd rule ip t c meta mark 0x4000/0x4000 accept\n                          ^^^^^^^^^^^^^",
+    ),
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 80/20 accept\n",
+        "FILE:3:27-31: Error: Prefix length 20 is invalid for type of 16 bits width\nadd rule ip t c tcp dport 80/20 accept\n                          ^^^^^",
     ),
 ];
 

@@ -293,6 +293,16 @@ fn next_value(v: &Value) -> Option<Value> {
     })
 }
 
+/// The width in bits of the integer types a prefix may follow (`meta mark 0x4000/16`).
+fn integer_width(t: DataType) -> Option<u32> {
+    match t {
+        DataType::Mark => Some(32),
+        DataType::InetService => Some(16),
+        DataType::InetProto => Some(8),
+        _ => None,
+    }
+}
+
 /// The bounds of an element of a one-field key (a value is its own range).
 fn interval_bounds(e: &Element) -> Option<(&Value, &Value)> {
     match e.key.as_slice() {
@@ -1699,6 +1709,10 @@ impl<'a> Parser<'a> {
             "queue" => Err(self.unmodelled(at, "queue")),
             "counter" => {
                 self.bump();
+                if self.is_word("name") {
+                    // A reference to a named counter object (`counter foo { }` in the table).
+                    return Err(self.unmodelled(at, "counter name"));
+                }
                 let (mut packets, mut bytes) = (0, 0);
                 if self.eat_word("packets") {
                     packets = self.number()?;
@@ -1990,6 +2004,16 @@ impl<'a> Parser<'a> {
             } else if let (Some(bits), true) = (v.dtype().addr_bits(), self.is_punct("/")) {
                 let len = self.prefix_len(vat, bits)?;
                 Rhs::Prefix(v, len)
+            } else if let (Some(width), true) = (integer_width(t), self.is_punct("/")) {
+                // nft takes a prefix of an integer (`meta mark 0x4000/16`: the upper bits).
+                self.bump();
+                let lat = self.pos;
+                let len = self.number()?;
+                if len > u64::from(width) {
+                    let msg = format!("Prefix length {len} is invalid for type of {width} bits width");
+                    return Err(self.err_span(vat, lat, msg));
+                }
+                return Err(self.unmodelled(vat, "a prefix of an integer value"));
             } else {
                 Rhs::Value(v)
             }
