@@ -172,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 35] = [
+const REFUSED: [(&str, &str); 37] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -317,6 +317,15 @@ const REFUSED: [(&str, &str); 35] = [
     (
         "add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 80/20 accept\n",
         "FILE:3:27-31: Error: Prefix length 20 is invalid for type of 16 bits width\nadd rule ip t c tcp dport 80/20 accept\n                          ^^^^^",
+    ),
+    // Keywords are not names (most of them).
+    (
+        "add table ip t\nadd chain ip t counter\n",
+        "FILE:2:16-22: Error: syntax error, unexpected counter, expecting string\nadd chain ip t counter\n               ^^^^^^^",
+    ),
+    (
+        "add table ip counter\n",
+        "FILE:1:14-20: Error: syntax error, unexpected counter, expecting string\nadd table ip counter\n             ^^^^^^^",
     ),
 ];
 

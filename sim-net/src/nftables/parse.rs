@@ -353,6 +353,10 @@ const NEEDS_INTERVAL_FOR_PREFIXES: &str =
 /// getaddrinfo's answer for an address of the other family, as nft reports it.
 const ADDRESS_FAMILY: &str = "Could not resolve hostname: Address family for hostname not supported";
 
+/// Of [`KEYWORDS`], those nft v1.0.6 takes as table, chain or set names (each tried as a
+/// chain name with the real nft).
+const NAME_KEYWORDS: [&str; 6] = ["with", "to", "saddr", "daddr", "state", "status"];
+
 const KEYWORDS: [&str; 62] = [
     "table",
     "chain",
@@ -560,6 +564,11 @@ impl<'a> Parser<'a> {
     /// "handle or string" where a handle could stand instead, "'{'" after `jump`).
     fn ident_ref(&mut self, expecting: &str) -> R<(Cow<'a, str>, usize)> {
         match *self.peek() {
+            // nft's scanner makes most keywords tokens of their own (`counter`, `mark`, ...):
+            // not names. The ones its start conditions leave as strings can be names.
+            Tok::Word(w) if KEYWORDS.contains(&w) && !NAME_KEYWORDS.contains(&w) => {
+                Err(self.unexpected(Some(expecting)))
+            }
             Tok::Word(w) => Ok((Cow::Borrowed(w), self.bump())),
             Tok::Digits(w) => {
                 // nft's scanner reads the leading digits as a number (`5x` is 5, then x).
