@@ -172,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 37] = [
+const REFUSED: [(&str, &str); 38] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -326,6 +326,11 @@ const REFUSED: [(&str, &str); 37] = [
     (
         "add table ip counter\n",
         "FILE:1:14-20: Error: syntax error, unexpected counter, expecting string\nadd table ip counter\n             ^^^^^^^",
+    ),
+    // `replace rule` names a rule by its handle.
+    (
+        "add table ip t\nadd chain ip t c\nadd rule ip t c accept\nreplace rule ip t c handle 99 accept\n",
+        "FILE:4:28-29: Error: Could not process rule: No such file or directory\nreplace rule ip t c handle 99 accept\n                           ^^",
     ),
 ];
 

@@ -156,6 +156,68 @@ pub mod ct_status {
     ];
 }
 
+/// Protocol names as nft reads and prints them: `/etc/protocols` of the reference host
+/// (Debian's netbase 6.4, nft's `getprotobyname`/`getprotobynumber`); a number's first name is
+/// the one printed.
+const PROTOCOLS: [(u8, &str); 56] = [
+    (0, "ip"),
+    (0, "hopopt"),
+    (1, "icmp"),
+    (2, "igmp"),
+    (3, "ggp"),
+    (4, "ipencap"),
+    (5, "st"),
+    (6, "tcp"),
+    (8, "egp"),
+    (9, "igp"),
+    (12, "pup"),
+    (17, "udp"),
+    (20, "hmp"),
+    (22, "xns-idp"),
+    (27, "rdp"),
+    (29, "iso-tp4"),
+    (33, "dccp"),
+    (36, "xtp"),
+    (37, "ddp"),
+    (38, "idpr-cmtp"),
+    (41, "ipv6"),
+    (43, "ipv6-route"),
+    (44, "ipv6-frag"),
+    (45, "idrp"),
+    (46, "rsvp"),
+    (47, "gre"),
+    (50, "esp"),
+    (51, "ah"),
+    (57, "skip"),
+    (58, "ipv6-icmp"),
+    (59, "ipv6-nonxt"),
+    (60, "ipv6-opts"),
+    (73, "rspf"),
+    (81, "vmtp"),
+    (88, "eigrp"),
+    (89, "ospf"),
+    (93, "ax.25"),
+    (94, "ipip"),
+    (97, "etherip"),
+    (98, "encap"),
+    (103, "pim"),
+    (108, "ipcomp"),
+    (112, "vrrp"),
+    (115, "l2tp"),
+    (124, "isis"),
+    (132, "sctp"),
+    (133, "fc"),
+    (135, "mobility-header"),
+    (136, "udplite"),
+    (137, "mpls-in-ip"),
+    (138, "manet"),
+    (139, "hip"),
+    (140, "shim6"),
+    (141, "wesp"),
+    (142, "rohc"),
+    (143, "ethernet"),
+];
+
 const TCP_FLAGS: [(u32, &str); 8] =
     [(1, "fin"), (2, "syn"), (4, "rst"), (8, "psh"), (16, "ack"), (32, "urg"), (64, "ecn"), (128, "cwr")];
 
@@ -295,16 +357,9 @@ impl Value {
         Some(match t {
             DataType::Ipv4Addr => Value::Addr(s.parse().ok()?),
             DataType::Ipv6Addr => Value::Addr6(s.parse().ok()?),
-            DataType::InetProto => Value::Proto(match s {
-                "icmp" => 1,
-                "igmp" => 2,
-                "tcp" => 6,
-                "udp" => 17,
-                "gre" => 47,
-                "esp" => 50,
-                "ah" => 51,
-                "sctp" => 132,
-                _ => u8::try_from(num()?).ok()?,
+            DataType::InetProto => Value::Proto(match PROTOCOLS.iter().find(|(_, n)| *n == s) {
+                Some((p, _)) => *p,
+                None => u8::try_from(num()?).ok()?,
             }),
             DataType::InetService => Value::Port(match s {
                 "http" => 80,
@@ -398,16 +453,9 @@ impl fmt::Display for Value {
         match self {
             Value::Addr(a) => write!(f, "{a}"),
             Value::Addr6(a) => write_ipv6(f, a),
-            Value::Proto(p) => match p {
-                1 => f.write_str("icmp"),
-                2 => f.write_str("igmp"),
-                6 => f.write_str("tcp"),
-                17 => f.write_str("udp"),
-                47 => f.write_str("gre"),
-                50 => f.write_str("esp"),
-                51 => f.write_str("ah"),
-                132 => f.write_str("sctp"),
-                n => write!(f, "{n}"),
+            Value::Proto(p) => match PROTOCOLS.iter().find(|(n, _)| n == p) {
+                Some((_, name)) => f.write_str(name),
+                None => write!(f, "{p}"),
             },
             Value::Port(p) => write!(f, "{p}"),
             Value::Mark(m) => write!(f, "0x{m:08x}"),

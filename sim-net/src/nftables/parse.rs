@@ -670,8 +670,16 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.verb(w)
             }
-            "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "replace" | "export"
-            | "import" => Err(self.unmodelled(at, w)),
+            "replace" => {
+                self.bump();
+                if !self.eat_word("rule") {
+                    return Err(self.unexpected(Some("rule")));
+                }
+                self.replace_rule()
+            }
+            "include" | "list" | "reset" | "monitor" | "describe" | "rename" | "export" | "import" => {
+                Err(self.unmodelled(at, w))
+            }
             _ => Err(self.unexpected(None)),
         }
     }
@@ -1568,6 +1576,41 @@ impl<'a> Parser<'a> {
     }
 
     /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
+    /// `replace rule [family] TABLE CHAIN handle N STATEMENTS`: the rule with that handle
+    /// becomes the new one, in its place and under its handle (as `nft -a list` shows it).
+    fn replace_rule(&mut self) -> R<()> {
+        let f = self.family()?;
+        let (t, tat) = self.ident_ref("string")?;
+        let (c, cat) = self.ident_ref("string")?;
+        if self.rs.table(f, &t).is_none() {
+            return Err(self.no_such(tat, "rule"));
+        }
+        if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(c.as_ref())) {
+            return Err(self.no_such(cat, "rule"));
+        }
+        if !self.eat_word("handle") {
+            return Err(self.unexpected(Some("handle")));
+        }
+        let hat = self.pos;
+        let h = self.number()?;
+        let at = self
+            .rs
+            .table(f, &t)
+            .and_then(|x| x.chains.get(c.as_ref()))
+            .and_then(|ch| ch.rules.iter().position(|r| r.handle == h));
+        let Some(i) = at else { return Err(self.no_such(hat, "rule")) };
+        let mut rule = self.rule(f, &t)?;
+        rule.handle = h;
+        let table = self.table_of(f, tat, &t, "rule")?;
+        if let Some(chain) = table.chains.get_mut(c.as_ref())
+            && let Some(slot) = std::rc::Rc::make_mut(chain).rules.get_mut(i)
+        {
+            *slot = rule;
+        }
+        self.note_added(f, t, c);
+        self.end_of_item()
+    }
+
     fn rule_cmd(&mut self, insert: bool) -> R<()> {
         let f = self.family()?;
         let (t, tat) = self.ident_ref("string")?;
