@@ -109,7 +109,10 @@ fn set(s: &Set) -> String {
     if s.flags.timeout {
         flags.push("timeout");
     }
-    if !flags.is_empty() {
+    // nft leaves the line out when `timeout` is the only flag and the set has a timeout,
+    // which implies it.
+    let implied = flags == ["timeout"] && s.timeout_ms.is_some();
+    if !flags.is_empty() && !implied {
         let _ = writeln!(out, "\t\tflags {}", flags.join(","));
     }
     if let Some(t) = s.timeout_ms {

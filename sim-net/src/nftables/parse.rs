@@ -176,6 +176,9 @@ struct Ref {
     table: String,
     chain: Option<String>,
     set: Option<String>,
+    /// The set is the target of an `add @set` / `update @set` statement (the kernel's
+    /// dynset), which gives a set without a size the default 65535.
+    dynset: bool,
 }
 
 /// A rule a transaction added: where, and its token span (what an error about it points at).
@@ -1312,10 +1315,6 @@ impl<'a> Parser<'a> {
                 },
             ));
         }
-        if set.flags.dynamic && set.size.is_none() {
-            // The kernel's default size for a set the packet path fills.
-            set.size = Some(65535);
-        }
         if let Some(p) = pending {
             let end = self.pos;
             self.pos = p;
@@ -1564,6 +1563,7 @@ impl<'a> Parser<'a> {
                     table: table.to_string(),
                     chain: Some(c.clone()),
                     set: None,
+                    dynset: false,
                 });
                 if w == "jump" { Verdict::Jump(c) } else { Verdict::Goto(c) }
             }
@@ -1662,6 +1662,15 @@ impl<'a> Parser<'a> {
                 && !table.is_some_and(|t| t.sets.contains_key(s))
             {
                 return Err(self.err_span(r.at, r.at + 1, "No such file or directory"));
+            }
+            if r.dynset
+                && let Some(s) = &r.set
+                && let Some(t) = self.rs.table_mut(r.family, &r.table)
+                && let Some(set) = t.sets.get_mut(s)
+                && set.size.is_none()
+            {
+                // `nft_dynset_init`: a set the packet path fills gets the default size.
+                std::rc::Rc::make_mut(set).size = Some(65535);
             }
         }
         Ok(())
@@ -1874,6 +1883,16 @@ impl<'a> Parser<'a> {
                     return Err(self.unexpected(Some("to")));
                 }
                 let aat = self.pos;
+                // `dnat to ip daddr map @m`, `dnat to numgen ... map { ... }`: an address an
+                // expression computes.
+                if let Tok::Word(x) = *self.peek()
+                    && matches!(
+                        x,
+                        "ip" | "ip6" | "meta" | "ct" | "numgen" | "jhash" | "symhash" | "tcp" | "udp" | "th"
+                    )
+                {
+                    return Err(self.unmodelled(at, &format!("{w} to an expression")));
+                }
                 let addr = if nat_family == Family::Ip6 {
                     let bracketed = self.is_punct("[");
                     let (v, _) = self.value(DataType::Ipv6Addr)?;
@@ -1917,6 +1936,7 @@ impl<'a> Parser<'a> {
                     table: table.to_string(),
                     chain: None,
                     set: Some(set.clone()),
+                    dynset: true,
                 });
                 if !self.eat_punct("{") {
                     return Err(self.unexpected(Some("'{'")));
@@ -2094,6 +2114,7 @@ impl<'a> Parser<'a> {
                 table: table.to_string(),
                 chain: None,
                 set: Some(n.clone()),
+                dynset: false,
             });
             return Ok(SetRef::Named(n));
         }
