@@ -40,15 +40,17 @@ pub struct ListArgs {
 }
 
 /// Loads an nftables file into fresh tables, or prints nft's error and returns the exit status.
-/// `interfaces`: what `iif` and `oif` may name — a fresh namespace's `lo` for `list` (as `nft
-/// -f` on a fresh host), any name for `trace` (a ruleset listed on a real node).
-fn load(path: &str, interfaces: Option<&[String]>) -> Result<Netfilter, u8> {
+/// `iif` and `oif` may name a fresh namespace's `lo` only for `list` (as `nft -f` on a fresh
+/// host), or with `any_interface` any name (`trace` of a ruleset listed on a real node).
+fn load(path: &str, any_interface: bool) -> Result<Netfilter, u8> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("Error: Could not process rule: {e}\n{path}");
         exit::INVALID
     })?;
     let mut nf = Netfilter::new();
-    nf.nftables_mut().apply_in(path, &text, interfaces).map_err(|e| {
+    let nft = nf.nftables_mut();
+    let applied = if any_interface { nft.apply_in(path, &text, None) } else { nft.apply_file(path, &text) };
+    applied.map_err(|e| {
         eprintln!("{e}");
         exit::INVALID
     })?;
@@ -59,7 +61,7 @@ fn list(a: ListArgs) -> u8 {
     let mut built;
     let mut loaded;
     let nf: &mut Netfilter = match (&a.rules, &a.node) {
-        (Some(path), _) => match load(path, Some(&["lo".to_string()])) {
+        (Some(path), _) => match load(path, false) {
             Ok(nf) => {
                 loaded = nf;
                 &mut loaded
@@ -102,7 +104,7 @@ fn list(a: ListArgs) -> u8 {
 pub fn run(cmd: NftCommand) -> u8 {
     match cmd {
         NftCommand::List(a) => list(a),
-        NftCommand::Trace(a) => match load(&a.rules, None) {
+        NftCommand::Trace(a) => match load(&a.rules, true) {
             Ok(nf) => trace_loaded(&nf, &a),
             Err(code) => code,
         },

@@ -728,10 +728,7 @@ impl<'a> Parser<'a> {
                 {
                     return Err(self.err(cat, "Could not process rule: File exists"));
                 }
-                let mut chain = Chain::new(&c);
-                // A chain declared again keeps its hook: `{ policy drop; }` alone changes the
-                // policy of an existing base chain.
-                chain.base = self.rs.table(f, &t).and_then(|x| x.chains.get(c.as_str())).and_then(|x| x.base);
+                let mut chain = self.declared_chain(f, &t, &c);
                 let mut rules = Vec::new();
                 if self.eat_punct("{") {
                     self.chain_body(f, &t, &mut chain, &mut rules, ChainAt::Command(cmd_at))?;
@@ -909,6 +906,14 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The chain a declaration of `name` builds on: a chain declared again keeps its hook, so
+    /// `{ policy drop; }` alone changes the policy of an existing base chain.
+    fn declared_chain(&self, f: Family, table: &str, name: &str) -> Chain {
+        let mut chain = Chain::new(name);
+        chain.base = self.rs.table(f, table).and_then(|x| x.chains.get(name)).and_then(|x| x.base);
+        chain
+    }
+
     /// `table [family] NAME [{ ... }]` (after `table`).
     fn table_cmd(&mut self, create: bool) -> R<()> {
         let f = self.family()?;
@@ -956,9 +961,7 @@ impl<'a> Parser<'a> {
                 Tok::Word("chain") => {
                     self.bump();
                     let (c, cat) = self.ident("string")?;
-                    let mut chain = Chain::new(&c);
-                    chain.base =
-                        self.rs.table(f, &name).and_then(|x| x.chains.get(c.as_str())).and_then(|x| x.base);
+                    let mut chain = self.declared_chain(f, &name, &c);
                     let mut crules = Vec::new();
                     if !self.eat_punct("{") {
                         return Err(self.unexpected(Some("'{'")));
@@ -1575,10 +1578,8 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
-    /// `replace rule [family] TABLE CHAIN handle N STATEMENTS`: the rule with that handle
-    /// becomes the new one, in its place and under its handle (as `nft -a list` shows it).
-    fn replace_rule(&mut self) -> R<()> {
+    /// `[family] TABLE CHAIN` of a rule command: the chain must exist.
+    fn rule_chain(&mut self) -> R<(Family, Cow<'a, str>, usize, Cow<'a, str>)> {
         let f = self.family()?;
         let (t, tat) = self.ident_ref("string")?;
         let (c, cat) = self.ident_ref("string")?;
@@ -1588,6 +1589,13 @@ impl<'a> Parser<'a> {
         if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(c.as_ref())) {
             return Err(self.no_such(cat, "rule"));
         }
+        Ok((f, t, tat, c))
+    }
+
+    /// `replace rule [family] TABLE CHAIN handle N STATEMENTS`: the rule with that handle
+    /// becomes the new one, in its place and under its handle (as `nft -a list` shows it).
+    fn replace_rule(&mut self) -> R<()> {
+        let (f, t, tat, c) = self.rule_chain()?;
         if !self.eat_word("handle") {
             return Err(self.unexpected(Some("handle")));
         }
@@ -1611,16 +1619,9 @@ impl<'a> Parser<'a> {
         self.end_of_item()
     }
 
+    /// `add|insert rule [family] TABLE CHAIN [handle|position|index N] STATEMENTS`.
     fn rule_cmd(&mut self, insert: bool) -> R<()> {
-        let f = self.family()?;
-        let (t, tat) = self.ident_ref("string")?;
-        let (c, cat) = self.ident_ref("string")?;
-        if self.rs.table(f, &t).is_none() {
-            return Err(self.no_such(tat, "rule"));
-        }
-        if !self.rs.table(f, &t).is_some_and(|x| x.chains.contains_key(c.as_ref())) {
-            return Err(self.no_such(cat, "rule"));
-        }
+        let (f, t, tat, c) = self.rule_chain()?;
         let mut index = if insert { Some(0) } else { None };
         if self.is_word("handle") || self.is_word("position") || self.is_word("index") {
             let by_index = self.is_word("index");
@@ -2050,13 +2051,13 @@ impl<'a> Parser<'a> {
             let t = types[0];
             if t.is_bitmask() {
                 let v = self.flags_value(t, ",")?;
-                if self.eat_punct("/") {
-                    // `tcp flags syn / syn,ack`: the flags under the mask are exactly these.
-                    let mask = self.flags_value(t, ",")?;
-                    let left = Expr::Binop { left: Box::new(left), op: BinOp::And, right: mask.bits() };
-                    let op = if op == RelOp::Ne { RelOp::Ne } else { RelOp::Eq };
+                if !self.eat_punct("/") {
                     return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
                 }
+                // `tcp flags syn / syn,ack`: the flags under the mask are exactly these.
+                let mask = self.flags_value(t, ",")?;
+                let left = Expr::Binop { left: Box::new(left), op: BinOp::And, right: mask.bits() };
+                let op = if op == RelOp::Ne { RelOp::Ne } else { RelOp::Eq };
                 return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
             }
             let (v, vat) = self.value(t)?;
@@ -2336,7 +2337,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// nft's canonical form of a rule's statements (see the module doc).
 /// Whether `s` decides the transport protocol, and if so whether it says TCP, and whether
 /// nft points at the whole statement (a protocol match) or at its header expression only
 /// (`udp dport ...`, whose protocol is implied).
@@ -2358,6 +2358,7 @@ fn protocol_match(s: &Stmt) -> Option<(bool, bool)> {
     }
 }
 
+/// nft's canonical form of a rule's statements (see the module doc).
 fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
     let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
     for s in stmts {
