@@ -315,6 +315,28 @@ fn interval_bounds(e: &Element) -> Option<(&Value, &Value)> {
     }
 }
 
+/// Whether [`Parser::interval_conflicts`] needs its walk: some new element overlaps another
+/// new one or an old one (an identical repeat counts here; the walk lets it pass). The new
+/// elements sorted by start, and for each prefix the highest end, answer for each old element
+/// with a binary search, so a command adding a few elements to a large set costs about one
+/// pass over the set, as inserting them does.
+fn may_conflict(old: Option<&Elements>, elements: &[Spanned]) -> bool {
+    let mut new: Vec<(&Value, &Value)> = elements.iter().filter_map(|(e, _)| interval_bounds(e)).collect();
+    new.sort();
+    if new.windows(2).any(|w| w[1].0 <= w[0].1) {
+        return true;
+    }
+    let mut highest: Vec<&Value> = Vec::with_capacity(new.len());
+    for (_, hi) in &new {
+        let top = highest.last().map_or(*hi, |h| if *hi > *h { *hi } else { *h });
+        highest.push(top);
+    }
+    old.into_iter().flat_map(|o| o.iter()).filter_map(interval_bounds).any(|(lo, hi)| {
+        let starts_before = new.partition_point(|(nlo, _)| *nlo <= hi);
+        starts_before > 0 && highest.get(starts_before - 1).is_some_and(|top| *top >= lo)
+    })
+}
+
 /// A parsed set element with the token span of its key.
 type Spanned = (Element, (usize, usize));
 
@@ -1419,6 +1441,9 @@ impl<'a> Parser<'a> {
         elements: &[Spanned],
         (f, table, set): (Family, &str, &str),
     ) -> R<()> {
+        if !may_conflict(old, elements) {
+            return Ok(());
+        }
         let added_at = |lo: &Value, hi: &Value| {
             self.added_intervals
                 .iter()
