@@ -360,9 +360,9 @@ fn elements_built_in_code_list_like_parsed_ones() {
 fn iif_and_oif_name_the_hosts_interfaces() {
     let (mut sim, node, client, p1, _) = cluster();
     let h = sim.world.host_mut(node).unwrap();
-    let refused = "table ip fw { chain fwd { type filter hook forward priority 0; iif \"eth9\" drop; } }\n";
+    let refused = "table ip fw { chain fwd { type filter hook forward priority 0; iif \"eth9\" drop; }; }\n";
     assert_eq!(h.nft_apply(refused).unwrap_err().message, "Interface does not exist");
-    let fw = "table ip fw { chain fwd { type filter hook forward priority 0; iif eth0 oif cni0 drop; } }\n";
+    let fw = "table ip fw { chain fwd { type filter hook forward priority 0; iif eth0 oif cni0 drop; }; }\n";
     h.nft_apply(fw).unwrap_or_else(|e| panic!("{e}"));
     assert!(h.nft_list_ruleset().contains("\t\tiif \"eth0\" oif \"cni0\" drop\n"));
     // From outside (in on eth0, out on cni0 to the endpoint): dropped.

@@ -172,7 +172,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 38] = [
+const REFUSED: [(&str, &str); 46] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -331,6 +331,40 @@ const REFUSED: [(&str, &str); 38] = [
     (
         "add table ip t\nadd chain ip t c\nadd rule ip t c accept\nreplace rule ip t c handle 99 accept\n",
         "FILE:4:28-29: Error: Could not process rule: No such file or directory\nreplace rule ip t c handle 99 accept\n                           ^^",
+    ),
+    // Every item of a block ends with a newline or `;` (nft's `rule stmt_separator`, `'}'
+    // stmt_separator` for a chain or set inside a table): a `}` straight after one is refused.
+    (
+        "table ip x { chain c { accept } }\n",
+        "FILE:1:31-31: Error: syntax error, unexpected '}', expecting newline or semicolon\ntable ip x { chain c { accept } }\n                              ^",
+    ),
+    (
+        "table ip x { chain c { accept; } }\n",
+        "FILE:1:34-34: Error: syntax error, unexpected '}', expecting newline or semicolon\ntable ip x { chain c { accept; } }\n                                 ^",
+    ),
+    (
+        "table ip x { set s { type ipv4_addr } }\n",
+        "FILE:1:37-37: Error: syntax error, unexpected '}', expecting newline or semicolon or .\ntable ip x { set s { type ipv4_addr } }\n                                    ^",
+    ),
+    (
+        "table ip x { set s { type ipv4_addr; flags interval } }\n",
+        "FILE:1:53-53: Error: syntax error, unexpected '}', expecting newline or semicolon or comma\ntable ip x { set s { type ipv4_addr; flags interval } }\n                                                    ^",
+    ),
+    (
+        "table ip x { chain c { type filter hook input priority 0; policy drop } }\n",
+        "FILE:1:71-71: Error: syntax error, unexpected '}', expecting newline or semicolon\ntable ip x { chain c { type filter hook input priority 0; policy drop } }\n                                                                      ^",
+    ),
+    (
+        "add table ip x\nadd chain ip x c\nadd rule ip x c accept }\n",
+        "FILE:3:24-24: Error: syntax error, unexpected '}', expecting end of file or newline or semicolon\nadd rule ip x c accept }\n                       ^",
+    ),
+    (
+        "table ip x { comment \"a\" }\n",
+        "FILE:1:26-26: Error: syntax error, unexpected '}', expecting newline or semicolon\ntable ip x { comment \"a\" }\n                         ^",
+    ),
+    (
+        "table ip x { chain c { counter; } chain d { accept; } }\n",
+        "FILE:1:35-39: Error: syntax error, unexpected chain, expecting newline or semicolon\ntable ip x { chain c { counter; } chain d { accept; } }\n                                  ^^^^^",
     ),
 ];
 

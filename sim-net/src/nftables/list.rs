@@ -27,6 +27,11 @@ pub fn table(t: &Table) -> String {
     }
     let mut items: Vec<String> = t.sets.values().map(|s| set(s)).collect();
     items.extend(t.chains.values().map(|c| chain(c)));
+    // nft's `table_print_options` starts the objects' separator at a blank line when the
+    // table has flags (a comment alone does not).
+    if t.flags.dormant && !items.is_empty() {
+        out.push('\n');
+    }
     out.push_str(&items.join("\n"));
     out.push_str("}\n");
     out

@@ -561,14 +561,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The end of a command or block item: a newline, `;`, or (left in place) `}` / EOF.
+    /// The end of a command or block item: a newline, `;`, or (left in place) the end of
+    /// the file. nft's grammar ends every item of a block with a separator (`rule
+    /// stmt_separator`, `'}' stmt_separator` for a chain or set in a table), so a `}` right
+    /// after an item is its syntax error, as is one closing nothing at the top level.
     fn end_of_item(&mut self) -> R<()> {
         match self.peek() {
             Tok::Newline | Tok::Punct(";") => {
                 self.bump();
                 Ok(())
             }
-            Tok::Punct("}") | Tok::Eof => Ok(()),
+            Tok::Eof => Ok(()),
             _ if self.depth == 0 => Err(self.unexpected(Some("end of file or newline or semicolon"))),
             _ => Err(self.unexpected(Some("newline or semicolon"))),
         }
@@ -579,7 +582,7 @@ impl<'a> Parser<'a> {
     /// semicolon or SEP".
     fn end_of_list(&self, sep: &str) -> R<()> {
         match self.peek() {
-            Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof => Ok(()),
+            Tok::Newline | Tok::Punct(";") | Tok::Eof => Ok(()),
             _ => Err(self.unexpected(Some(&format!("newline or semicolon or {sep}")))),
         }
     }
@@ -1310,6 +1313,8 @@ impl<'a> Parser<'a> {
                         }
                         self.bump();
                     }
+                    // `set_block ELEMENTS '=' set_block_expr`: no separator needed after it.
+                    continue;
                 }
                 "typeof" | "counter" | "policy" | "gc-interval" | "auto-merge" => {
                     return Err(self.unmodelled(iat, w));
@@ -2795,7 +2800,7 @@ mod tests {
     #[test]
     fn unmodelled_constructs_are_named_and_a_failed_batch_changes_nothing() {
         let mut n = Nftables::new();
-        n.apply("table ip t { chain c { accept; } }").unwrap();
+        n.apply("table ip t { chain c { accept; }; }").unwrap();
         let before = n.list_ruleset();
         let e = n.apply("add rule ip t c drop\nadd rule ip t c limit rate 10/second accept\n").unwrap_err();
         assert_eq!(e.line, 2);
