@@ -1061,28 +1061,33 @@ impl<'a> Parser<'a> {
         body
     }
 
+    /// The position of the `}` that closes the `open` blocks already open at `from` and any
+    /// opened after it, or of the end of the file.
+    fn closing_brace(&self, from: usize, open: i32) -> usize {
+        let mut depth = open;
+        for (i, t) in self.toks.iter().enumerate().skip(from) {
+            match t.tok {
+                Tok::Punct("{") => depth += 1,
+                Tok::Punct("}") => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i;
+                    }
+                }
+                Tok::Eof => return i,
+                _ => {}
+            }
+        }
+        self.toks.len().saturating_sub(1)
+    }
+
     /// The kernel's refusal of a base chain: nft places it on the whole `add chain` command,
     /// or on the chain's name in a table block.
     fn chain_refused(&self, at: ChainAt) -> NftError {
         const MSG: &str = "Could not process rule: Operation not supported";
         match at {
             ChainAt::Command(start) => {
-                let mut depth = 1usize;
-                let mut close = self.pos;
-                while let Some(t) = self.toks.get(close) {
-                    match t.tok {
-                        Tok::Punct("{") => depth += 1,
-                        Tok::Punct("}") => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        Tok::Eof => break,
-                        _ => {}
-                    }
-                    close += 1;
-                }
+                let mut close = self.closing_brace(self.pos, 1);
                 // The command's location runs through the newline or semicolon that ends it.
                 if matches!(self.toks.get(close + 1).map(|t| t.tok), Some(Tok::Newline | Tok::Punct(";"))) {
                     close += 1;
@@ -1297,22 +1302,11 @@ impl<'a> Parser<'a> {
                     }
                     pending = Some(self.pos);
                     // Skip to the matching brace; the elements are parsed once the type is known.
-                    let mut depth = 0;
-                    loop {
-                        match self.peek() {
-                            Tok::Punct("{") => depth += 1,
-                            Tok::Punct("}") => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    self.bump();
-                                    break;
-                                }
-                            }
-                            Tok::Eof => return Err(self.unexpected(None)),
-                            _ => {}
-                        }
-                        self.bump();
+                    self.pos = self.closing_brace(self.pos, 0);
+                    if matches!(self.peek(), Tok::Eof) {
+                        return Err(self.unexpected(None));
                     }
+                    self.bump();
                     // `set_block ELEMENTS '=' set_block_expr`: no separator needed after it.
                     continue;
                 }
@@ -2418,21 +2412,18 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
             other => other,
         };
         // `ct state & (new | established) != 0` is `ct state established,new`.
-        let s = match s {
-            Stmt::Match {
-                left: Expr::Binop { left, op: BinOp::And, right: mask },
-                op: RelOp::Ne,
-                right: Rhs::Value(v),
-            } if left.dtype().is_bitmask() && v.bits() == 0 => match Value::from_bits(left.dtype(), mask) {
-                Some(m) => Stmt::Match { left: *left, op: RelOp::Implicit, right: Rhs::Value(m) },
-                None => Stmt::Match {
-                    left: Expr::Binop { left, op: BinOp::And, right: mask },
-                    op: RelOp::Ne,
-                    right: Rhs::Value(v),
-                },
-            },
-            other => other,
-        };
+        let mut s = s;
+        if let Stmt::Match {
+            left: Expr::Binop { left, op: BinOp::And, right: mask },
+            op: RelOp::Ne,
+            right: Rhs::Value(v),
+        } = &s
+            && left.dtype().is_bitmask()
+            && v.bits() == 0
+            && let Some(m) = Value::from_bits(left.dtype(), *mask)
+        {
+            s = Stmt::Match { left: (**left).clone(), op: RelOp::Implicit, right: Rhs::Value(m) };
+        }
         // `meta l4proto tcp reject with tcp reset`: the dependency is implied (and evaluated,
         // see `eval`).
         if matches!(s, Stmt::Reject(Reject::TcpReset))
