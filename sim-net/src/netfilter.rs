@@ -45,6 +45,7 @@ use sim_core::SimTime;
 
 use crate::wire::Packet;
 
+mod chain_key;
 pub mod command;
 pub mod eval;
 pub mod explore;

@@ -195,7 +195,12 @@ pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreError
     let mut run = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
-        match bytes[i] {
+        // Skip the plain bytes of an argument first: one table lookup a byte.
+        while i < bytes.len() && !SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
             b'"' => {
                 // The text before the quote belongs to the same argument; the quoted part ends it.
                 let prefix = run;
@@ -254,6 +259,17 @@ pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreError
     Ok(out)
 }
 
+/// The bytes the splitters stop at: blanks and the double quote.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
 /// [`split_args`] into `out` (cleared first) for a line whose arguments are all slices of it:
 /// false, leaving `out` unspecified, if a quote is preceded by text, holds a backslash or is
 /// not closed (then only the general splitter knows the arguments, or the error).
@@ -263,7 +279,12 @@ fn split_plain<'t>(line: &'t str, out: &mut Vec<&'t str>) -> bool {
     let mut run = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
-        match bytes[i] {
+        // Skip the plain bytes of an argument first: one table lookup a byte.
+        while i < bytes.len() && !SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
             b'"' => {
                 if run < i {
                     return false;
@@ -296,6 +317,10 @@ fn split_plain<'t>(line: &'t str, out: &mut Vec<&'t str>) -> bool {
 }
 
 fn parse_counters(s: &str) -> Option<Counters> {
+    // What every chain of a fresh dump carries.
+    if s == "[0:0]" {
+        return Some(Counters::default());
+    }
     let inner = s.strip_prefix('[')?.strip_suffix(']')?;
     let (p, b) = inner.split_once(':')?;
     Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
@@ -755,7 +780,8 @@ fn declare_chain(
 ) -> Result<(), RestoreErrorKind> {
     let noflush = opts.noflush;
     // Up to four words tell every case apart (a fourth is only ever refused or ignored).
-    let mut words = decl.split_whitespace();
+    // Split on ASCII blanks, as the real restores' `strtok(" \t\n")` does.
+    let mut words = decl.split_ascii_whitespace();
     let mut parts: [&str; 4] = [""; 4];
     let mut count = 0;
     for w in words.by_ref().take(4) {

@@ -494,7 +494,12 @@ fn parse_nat_range(s: &str) -> Result<NatTo, SpecError> {
         None => (s, None),
         Some((a, p)) => (a, Some(p)),
     };
-    let one = |a: &str| a.parse::<Ipv4Addr>().map_err(|_| bad(format!("Bad IP address \"{a}\"")));
+    // A plain dotted quad (kube-proxy's every DNAT) is read without the general parser; it
+    // reads such a quad the same.
+    let one = |a: &str| match parse_plain_quad(a.as_bytes()) {
+        Some(ip) => Ok(ip),
+        None => a.parse::<Ipv4Addr>().map_err(|_| bad(format!("Bad IP address \"{a}\""))),
+    };
     let addrs = match a.split_once('-') {
         _ if a.is_empty() => None,
         None => Some(AddrRange::single(one(a)?)),
@@ -534,6 +539,10 @@ pub(super) fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
 /// (`xtables_service_to_port(arg, NULL)`: `http` is 80, `ftp-data` 20; `80-http` and
 /// `http-90` are refused), as v1.8.9 measured.
 pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
+    // The usual form, one decimal port without a leading zero, read directly.
+    if let Some(v) = plain_port(p) {
+        return Ok((v, v));
+    }
     fn port(s: &str) -> Result<(u16, &str), SpecError> {
         match xtables_strtoui(s, u16::MAX.into()) {
             Some((v, rest)) => Ok((v as u16, rest)),
@@ -559,6 +568,16 @@ pub(super) fn parse_nat_ports(p: &str) -> Result<(u16, u16), SpecError> {
         return Err(bad(format!("Port range `{hi_text}' funky")));
     }
     Ok((lo, hi))
+}
+
+/// A port written as one to five decimal digits without a leading zero, at most 65535: what
+/// `xtables_strtoui` reads as that number with nothing after it. `None` for any other text.
+fn plain_port(s: &str) -> Option<u16> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 5 || (b[0] == b'0' && b.len() > 1) || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    b.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0')).try_into().ok()
 }
 
 /// Cursor over the arguments.
@@ -940,18 +959,21 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                 }
                 // The target's options first, then the matches, latest first.
                 if let Some(t) = tb.as_mut() {
-                    let name = t.target.column_name().to_string();
+                    // (An option does not change which target it is: the name is read after.)
                     if seen.contains(&(usize::MAX, opt)) {
+                        let name = t.target.column_name();
                         return Err(bad(format!("{name}: option \"{opt}\" can only be used once.")));
                     }
-                    let took = target_option(t, opt, inv, &mut a).map_err(|e| match e {
-                        SpecError::BadInvert(o) if o.starts_with("--") => {
-                            bad(format!("{name}: option \"{o}\" cannot be inverted."))
+                    let took = match target_option(t, opt, inv, &mut a) {
+                        Ok(took) => took,
+                        Err(SpecError::BadInvert(o)) if o.starts_with("--") => {
+                            let name = t.target.column_name();
+                            return Err(bad(format!("{name}: option \"{o}\" cannot be inverted.")));
                         }
-                        e => e,
-                    })?;
+                        Err(e) => return Err(e),
+                    };
                     if took {
-                        exclusions(&name, opt, usize::MAX, &seen)?;
+                        exclusions(t.target.column_name(), opt, usize::MAX, &seen)?;
                         seen.push((usize::MAX, opt));
                         continue;
                     }
@@ -1188,6 +1210,11 @@ const EXCLUSIVE: [(&str, &[&str]); 6] = [
 /// Refuses `opt` (canonical) for the extension `ext` (at `idx`: a match index, `usize::MAX`
 /// the target) if an option it excludes was given.
 fn exclusions(ext: &str, opt: &str, idx: usize, seen: &Small<(usize, &str), 16>) -> Result<(), SpecError> {
+    // Most extensions have no such options (kube-proxy's comment, tcp, statistic, DNAT):
+    // one length-and-byte test instead of six string comparisons per option.
+    if !matches!(ext.as_bytes().first(), Some(b'm' | b'h' | b'c' | b't' | b'd' | b'M')) {
+        return Ok(());
+    }
     for (e, group) in EXCLUSIVE {
         if e != ext {
             continue;
@@ -1225,7 +1252,12 @@ pub fn check_chain_name(c: &str) -> Result<(), SpecError> {
     if c.starts_with('-') {
         return Err(bad("chain name not allowed to start with `-'"));
     }
-    if c.is_empty() || c.starts_with('!') || c.chars().any(|ch| ch.is_whitespace()) {
+    let blank = match c.is_ascii() {
+        // char::is_whitespace on ASCII: space and \t \n \x0b \x0c \r.
+        true => c.bytes().any(|b| matches!(b, b' ' | b'\t'..=b'\r')),
+        false => c.chars().any(char::is_whitespace),
+    };
+    if c.is_empty() || c.starts_with('!') || blank {
         return Err(bad(format!("Invalid chain name `{c}'")));
     }
     if new_target_builtin(c).is_some() {
@@ -2039,13 +2071,43 @@ mod tests {
         fn the_plain_quad_reader_agrees_where_it_answers(s in "[0-9a-fx.]{0,17}") {
             if let Some(a) = parse_plain_quad(s.as_bytes()) {
                 proptest::prop_assert_eq!(Some(a), parse_dotted_general(&s));
+                // and as the standard reader (DNAT's `--to-destination`) does.
+                proptest::prop_assert_eq!(Some(a), s.parse::<Ipv4Addr>().ok());
             }
+        }
+
+        #[test]
+        fn the_plain_port_reader_agrees_where_it_answers(s in "[0-9x+-]{0,7}") {
+            if let Some(p) = plain_port(&s) {
+                proptest::prop_assert_eq!(xtables_strtoui(&s, u16::MAX.into()), Some((u64::from(p), "")));
+            }
+        }
+
+        #[test]
+        fn plain_ports_are_read_by_the_fast_reader(p: u16) {
+            proptest::prop_assert_eq!(plain_port(&p.to_string()), Some(p));
+        }
+
+        #[test]
+        fn plain_quads_agree_with_the_standard_reader(a: u8, b: u8, c: u8, d: u8) {
+            let s = format!("{a}.{b}.{c}.{d}");
+            proptest::prop_assert_eq!(parse_plain_quad(s.as_bytes()), s.parse::<Ipv4Addr>().ok());
         }
 
         #[test]
         fn plain_quads_are_read_by_the_fast_reader(a: u8, b: u8, c: u8, d: u8) {
             let s = format!("{a}.{b}.{c}.{d}");
             proptest::prop_assert_eq!(parse_plain_quad(s.as_bytes()), Some(Ipv4Addr::new(a, b, c, d)));
+        }
+    }
+
+    #[test]
+    fn chain_names_with_blanks_are_refused() {
+        for bad in ["A B", "A\tB", "A\x0bB", "A\x0cB", "A\rB", "A\u{a0}B", "A\u{2003}B", "", "!A"] {
+            assert!(check_chain_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["KUBE-SVC-K7ZVFMM3TUXRXRZR", "a.b_c", "CHAÎNE"] {
+            assert!(check_chain_name(good).is_ok(), "{good:?}");
         }
     }
 

@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
+use super::chain_key::{ChainKey, Name};
 use super::rule::{Counters, Rule, Target};
 use super::spec::Policy;
 use super::{Hook, TableName};
@@ -359,15 +360,18 @@ pub enum TableError {
 pub struct Table {
     /// Which table.
     pub name: TableName,
-    /// By name; the names are shared (`Rc<str>`), so the copy `--noflush` edits allocates
-    /// no name.
-    chains: IndexMap<Rc<str>, Slot, sim_core::hash::FxBuildHasher>,
+    /// By name, held in the key ([`ChainKey`]), so a lookup reads no other memory than the
+    /// map's entry; the copy `--noflush` edits copies names without allocating.
+    chains: IndexMap<ChainKey, Slot, sim_core::hash::FxBuildHasher>,
     /// The position of each chain id in `chains` (`u32::MAX`: deleted).
     pos: Vec<u32>,
     /// Chains were removed or renamed (moving others) since `pos` was last brought up to date.
     moved: bool,
     /// User chains were appended out of name order since the last sort.
     unsorted: bool,
+    /// How many chains were appended since the last sort (which sort suits: see
+    /// [`Self::ensure_resolved`]).
+    appended: usize,
     /// The jumps and gotos into each chain id (libiptc's `references`), so that `-X` need
     /// not read every chain. Kept up to date by appends; any other edit of rules marks it
     /// stale, and it is counted again (one pass) when `-X` or a `COMMIT` next needs it.
@@ -376,29 +380,22 @@ pub struct Table {
     refs_valid: bool,
 }
 
-/// A chain, its id and its sort key.
+/// A chain, its id and its rank in [`chain_order`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Slot {
     id: u32,
-    /// [`chain_order`] as far as it can be held inline: built-ins `(0, hook bit)`, user
-    /// chains `(1, the name's first 16 bytes as a number)`; ties are broken by the name. The
-    /// sort reads the slots only, not every chain's name through its `Rc`.
-    order: (u8, u128),
+    /// A built-in chain's hook bit, [`USER_RANK`] for a user chain: chains sort by rank, then
+    /// by their key (the name), so the sort reads the map's entries only, no chain.
+    rank: u8,
     chain: Rc<Chain>,
 }
 
-/// A chain's [`Slot::order`].
-fn slot_order(c: &Chain) -> (u8, u128) {
-    match c.hook {
-        Some(h) => (0, u128::from(hook_bit(h))),
-        None => {
-            let mut b = [0u8; 16];
-            let name = c.name.as_bytes();
-            let n = name.len().min(16);
-            b[..n].copy_from_slice(&name[..n]);
-            (1, u128::from_be_bytes(b))
-        }
-    }
+/// The rank of every user chain: after the built-ins' hook bits.
+const USER_RANK: u8 = 32;
+
+/// A chain's [`Slot::rank`].
+fn slot_rank(c: &Chain) -> u8 {
+    c.hook.map_or(USER_RANK, hook_bit)
 }
 
 /// Counts a chain's jumps in the reference counts.
@@ -498,6 +495,7 @@ impl Table {
             pos: Vec::new(),
             moved: false,
             unsorted: false,
+            appended: 0,
             refs: Vec::new(),
             refs_valid: true,
         };
@@ -521,7 +519,7 @@ impl Table {
         let id = self.pos.len() as u32;
         self.pos.push(self.chains.len() as u32);
         self.refs.push(0);
-        self.chains.insert(Rc::from(c.name.as_str()), Slot { id, order: slot_order(&c), chain: Rc::new(c) });
+        self.chains.insert(ChainKey::new(&c.name), Slot { id, rank: slot_rank(&c), chain: Rc::new(c) });
     }
 
     /// The position of the chain with id `id` (`usize::MAX` if it was deleted).
@@ -544,7 +542,7 @@ impl Table {
 
     /// A chain by name.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.get(name).map(|s| &*s.chain)
+        self.chains.get(&Name(name)).map(|s| &*s.chain)
     }
 
     /// A chain by index.
@@ -559,7 +557,7 @@ impl Table {
 
     /// The index of a chain.
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.chains.get_index_of(name)
+        self.chains.get_index_of(&Name(name))
     }
 
     /// The index of the built-in chain of `hook`, if this table has one.
@@ -572,7 +570,7 @@ impl Table {
     /// A chain for editing: its destination index, its links and the reference counts
     /// become stale.
     fn chain_mut(&mut self, name: &str) -> Result<&mut Chain, TableError> {
-        let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let s = self.chains.get_mut(&Name(name)).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         let c = Rc::make_mut(&mut s.chain);
         c.index.invalidate();
         c.links.valid = false;
@@ -582,7 +580,7 @@ impl Table {
 
     /// A chain for changing its policy or counters only: rules, index and links stay.
     fn chain_mut_keeping_rules(&mut self, name: &str) -> Result<&mut Chain, TableError> {
-        let s = self.chains.get_mut(name).ok_or_else(|| TableError::NoChain(name.to_string()))?;
+        let s = self.chains.get_mut(&Name(name)).ok_or_else(|| TableError::NoChain(name.to_string()))?;
         Ok(Rc::make_mut(&mut s.chain))
     }
 
@@ -606,7 +604,7 @@ impl Table {
     pub fn references(&self, name: &str) -> usize {
         let by_name =
             |c: &Chain| c.rules.iter().filter(|r| r.target.chain().is_some_and(|t| t.name == name)).count();
-        let Some(id) = self.chains.get(name).map(|s| s.id) else {
+        let Some(id) = self.chains.get(&Name(name)).map(|s| s.id) else {
             return self.chains.values().map(|s| by_name(&s.chain)).sum();
         };
         if self.refs_valid {
@@ -624,7 +622,7 @@ impl Table {
 
     /// `-N`: creates a user chain (kept sorted among the user chains).
     pub fn new_chain(&mut self, name: &str) -> Result<(), TableError> {
-        if self.chains.contains_key(name) {
+        if self.chains.contains_key(&Name(name)) {
             return Err(TableError::Exists(name.to_string()));
         }
         self.new_chain_unchecked(name);
@@ -645,6 +643,7 @@ impl Table {
             links: Links::default(),
         });
         self.unsorted = true;
+        self.appended += 1;
     }
 
     /// `-E old new`: renames a user chain; jumps to it follow the new name.
@@ -653,15 +652,15 @@ impl Table {
         if c.hook.is_some() {
             return Err(TableError::Invalid(format!("cannot rename built-in chain {old}")));
         }
-        if self.chains.contains_key(new) {
+        if self.chains.contains_key(&Name(new)) {
             return Err(TableError::Exists(new.to_string()));
         }
-        let Some(mut slot) = self.chains.shift_remove(old) else {
+        let Some(mut slot) = self.chains.shift_remove(&Name(old)) else {
             return Err(TableError::NoChain(old.to_string()));
         };
         Rc::make_mut(&mut slot.chain).name = new.to_string();
-        slot.order = slot_order(&slot.chain);
-        self.chains.insert(Rc::from(new), slot);
+        slot.rank = slot_rank(&slot.chain);
+        self.chains.insert(ChainKey::new(new), slot);
         let refers = |r: &Rule| r.target.chain().is_some_and(|cr| cr.name == old);
         for s in self.chains.values_mut() {
             // Only the chains that jump to it are copied.
@@ -698,7 +697,7 @@ impl Table {
         // Swapped out (the last chain takes its place) rather than shifted: a shift moves
         // every later chain and re-indexes each in the hash table, once per `-X`. The order
         // is restored by the next sort, which finds the runs still in order.
-        if let Some(i) = self.chains.get_index_of(name) {
+        if let Some(i) = self.chains.get_index_of(&Name(name)) {
             let last = self.chains.len() - 1;
             if let Some((_, s)) = self.chains.swap_remove_index(i) {
                 self.pos[s.id as usize] = u32::MAX;
@@ -754,7 +753,9 @@ impl Table {
             None => s.chain = Rc::new(emptied(&s.chain)),
         };
         match name {
-            Some(n) => flush(self.chains.get_mut(n).ok_or_else(|| TableError::NoChain(n.to_string()))?),
+            Some(n) => {
+                flush(self.chains.get_mut(&Name(n)).ok_or_else(|| TableError::NoChain(n.to_string()))?)
+            }
             None => self.chains.values_mut().for_each(flush),
         }
         Ok(())
@@ -797,8 +798,10 @@ impl Table {
     pub fn resolve(&self, rule: &mut Rule) -> Result<(), TableError> {
         match &mut rule.target {
             Target::Jump(c) | Target::Goto(c) => {
-                let s =
-                    self.chains.get(c.name.as_str()).ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
+                let s = self
+                    .chains
+                    .get(&Name(c.name.as_str()))
+                    .ok_or_else(|| TableError::NoTarget(c.name.clone()))?;
                 c.idx = s.id as usize;
                 if s.chain.hook.is_some() {
                     // Jumping to a built-in chain is refused by the kernel.
@@ -838,7 +841,7 @@ impl Table {
     /// `-A chain rule`.
     pub fn append(&mut self, chain: &str, mut rule: Rule) -> Result<(), TableError> {
         self.resolve(&mut rule)?;
-        let s = self.chains.get_mut(chain).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
+        let s = self.chains.get_mut(&Name(chain)).ok_or_else(|| TableError::NoChain(chain.to_string()))?;
         let c = Rc::make_mut(&mut s.chain);
         c.index.appended(&rule, c.rules.len(), &c.rules);
         if c.links.valid {
@@ -848,6 +851,11 @@ impl Table {
             {
                 *r += 1;
             }
+        }
+        // Most chains are short (kube-proxy's endpoint chains have two rules): a chain's first
+        // rule gets room for two, not the four `Vec` starts with (a rule is 168 bytes).
+        if c.rules.capacity() == 0 {
+            c.rules.reserve_exact(2);
         }
         c.rules.push(rule);
         Ok(())
@@ -899,10 +907,17 @@ impl Table {
         if self.unsorted {
             self.unsorted = false;
             self.moved = true;
-            // A stable sort finds the runs already in order (a sorted table with chains
-            // appended or swapped in), and the slots hold the keys: no chain is read, the
-            // hash table is rebuilt once. Names are unique, so this is `chain_order`'s order.
-            self.chains.sort_by(|ka, a, kb, b| a.order.cmp(&b.order).then_with(|| ka.cmp(kb)));
+            // The map's entries hold the keys: no chain is read, and the hash table is rebuilt
+            // once. Names are unique, so either sort gives `chain_order`'s order. A table of
+            // chains mostly declared since the last sort (a restore without `--noflush`) sorts
+            // keys computed once per chain; a sorted table with a few chains appended or
+            // swapped in (`--noflush`) takes the stable sort, which finds the runs in order.
+            if self.appended > self.chains.len() / 4 {
+                self.chains.sort_by_cached_key(|k, s| (s.rank, k.sort_key()));
+            } else {
+                self.chains.sort_by(|ka, a, kb, b| a.rank.cmp(&b.rank).then_with(|| ka.cmp(kb)));
+            }
+            self.appended = 0;
         }
         if !self.moved {
             return;
