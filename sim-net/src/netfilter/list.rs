@@ -124,7 +124,7 @@ fn push_addr_col(out: &mut String, a: &Option<AddrMatch>, numeric: bool) {
 }
 
 /// An interface column: `*` (`-n`) or `any` for any interface.
-fn iface_col(i: &Option<IfaceMatch>, numeric: bool) -> String {
+fn iface_col(i: Option<&IfaceMatch>, numeric: bool) -> String {
     match i {
         None if numeric => "*".to_string(),
         None => "any".to_string(),
@@ -491,8 +491,8 @@ fn row(out: &mut String, num: usize, r: &Rule, flags: ListFlags) {
         None => "-- ",
     });
     if flags.verbose {
-        let _ = write!(out, " {:<6} ", iface_col(&r.in_iface, flags.numeric));
-        let _ = write!(out, "{:<6} ", iface_col(&r.out_iface, flags.numeric));
+        let _ = write!(out, " {:<6} ", iface_col(r.in_iface.as_deref(), flags.numeric));
+        let _ = write!(out, "{:<6} ", iface_col(r.out_iface.as_deref(), flags.numeric));
     }
     push_addr_col(out, &r.src, flags.numeric);
     push_addr_col(out, &r.dst, flags.numeric);

@@ -25,6 +25,8 @@
 //! Left out: long-option abbreviations, `--option ! value` (deprecated intrapositioned
 //! negation), host names for addresses, IPv6.
 
+mod common;
+
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -933,7 +935,7 @@ fn parse_args<'a>(argv: &'a [&'a str], skip_unknown: bool) -> Result<CommandLine
                 if slot.is_some() {
                     return Err(SpecError::Duplicate(if input { "-i" } else { "-o" }.into()));
                 }
-                *slot = m;
+                *slot = m.map(Box::new);
             }
             opt if opt.starts_with("--") => {
                 has_spec = true;
@@ -2057,7 +2059,11 @@ pub fn parse_unchecked<S: AsRef<str>>(argv: &[S], skip_unknown: bool) -> Result<
 
 /// [`parse_unchecked`] over borrowed arguments.
 pub(super) fn parse_unchecked_args(argv: &[&str], skip_unknown: bool) -> Result<CommandLine, SpecError> {
-    let mut c = parse_args(argv, skip_unknown)?;
+    // kube-proxy's most common lines, each read as a whole: see `common`.
+    let mut c = match common::parse(argv) {
+        Some(c) => c,
+        None => parse_args(argv, skip_unknown)?,
+    };
     normalize(&mut c.rule);
     Ok(c)
 }
