@@ -245,6 +245,41 @@ pub enum RejectWith {
     IcmpAdminProhibited,
     /// `tcp-reset`.
     TcpReset,
+    /// ICMP destination unreachable with a code no `--reject-with` names (nft's `reject with
+    /// icmp 4`, `frag-needed`, and the unnamed codes).
+    IcmpCode(u8),
+}
+
+impl RejectWith {
+    /// The answer that sends ICMP destination-unreachable `code`.
+    pub fn icmp_code(code: u8) -> RejectWith {
+        match code {
+            0 => RejectWith::IcmpNetUnreachable,
+            1 => RejectWith::IcmpHostUnreachable,
+            2 => RejectWith::IcmpProtoUnreachable,
+            3 => RejectWith::IcmpPortUnreachable,
+            9 => RejectWith::IcmpNetProhibited,
+            10 => RejectWith::IcmpHostProhibited,
+            13 => RejectWith::IcmpAdminProhibited,
+            c => RejectWith::IcmpCode(c),
+        }
+    }
+
+    /// Its name: `REJECT --reject-with`'s (`libipt_REJECT.c`), or for a code it has none for,
+    /// `icmp-code-N`.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
+            RejectWith::IcmpNetUnreachable => "icmp-net-unreachable",
+            RejectWith::IcmpHostUnreachable => "icmp-host-unreachable",
+            RejectWith::IcmpPortUnreachable => "icmp-port-unreachable",
+            RejectWith::IcmpProtoUnreachable => "icmp-proto-unreachable",
+            RejectWith::IcmpNetProhibited => "icmp-net-prohibited",
+            RejectWith::IcmpHostProhibited => "icmp-host-prohibited",
+            RejectWith::IcmpAdminProhibited => "icmp-admin-prohibited",
+            RejectWith::TcpReset => "tcp-reset",
+            RejectWith::IcmpCode(c) => return std::borrow::Cow::Owned(format!("icmp-code-{c}")),
+        })
+    }
 }
 
 /// The final verdict of one hook.

@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 7] = [
+const FILES: [(&str, &str, &str); 9] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
@@ -28,6 +28,8 @@ const FILES: [(&str, &str, &str); 7] = [
     ("ipv6", include_str!("data/nft/ipv6.nft"), include_str!("data/nft/ipv6.listed")),
     ("deletes", include_str!("data/nft/deletes.nft"), include_str!("data/nft/deletes.listed")),
     ("canonical", include_str!("data/nft/canonical.nft"), include_str!("data/nft/canonical.listed")),
+    ("reject", include_str!("data/nft/reject.nft"), include_str!("data/nft/reject.listed")),
+    ("payloads", include_str!("data/nft/payloads.nft"), include_str!("data/nft/payloads.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -172,7 +174,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 46] = [
+const REFUSED: [(&str, &str); 62] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -365,6 +367,70 @@ const REFUSED: [(&str, &str); 46] = [
     (
         "table ip x { chain c { counter; } chain d { accept; } }\n",
         "FILE:1:35-39: Error: syntax error, unexpected chain, expecting newline or semicolon\ntable ip x { chain c { counter; } chain d { accept; } }\n                                  ^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\treject with icmpx type admin-prohibited\n\t}\n}\n",
+        "FILE:3:26-41: Error: abstracted ICMP unreachable not supported\n\t\treject with icmpx type admin-prohibited\n\t\t~~~~~~                 ^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\treject with icmpv6 admin-prohibited\n\t}\n}\n",
+        "FILE:3:22-37: Error: conflicting protocols specified: ip vs ip6\n\t\treject with icmpv6 admin-prohibited\n\t\t~~~~~~             ^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip6 x {\n\tchain c {\n\t\treject with icmp host-unreachable\n\t}\n}\n",
+        "FILE:3:20-35: Error: conflicting protocols specified: ip vs ip6\n\t\treject with icmp host-unreachable\n\t\t~~~~~~           ^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\tip6 saddr ::1 reject with icmp host-unreachable\n\t}\n}\n",
+        "FILE:3:34-49: Error: conflicting protocols specified: ip vs ip6\n\t\tip6 saddr ::1 reject with icmp host-unreachable\n\t\t~~~~~~~~~                      ^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\tmeta nfproto ipv4 reject with icmpv6 no-route\n\t}\n}\n",
+        "FILE:3:40-47: Error: conflicting protocols specified: ip vs ip6\n\t\tmeta nfproto ipv4 reject with icmpv6 no-route\n\t\t~~~~~~~~~~~~~~~~~                    ^^^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\tip saddr 10.0.0.1 tcp dport 22 reject with icmpv6 no-route\n\t}\n}\n",
+        "FILE:3:53-60: Error: conflicting protocols specified: ip vs ip6\n\t\tip saddr 10.0.0.1 tcp dport 22 reject with icmpv6 no-route\n\t\t~~~~~~~~                                          ^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\treject with icmp type echo-request\n\t}\n}\n",
+        "FILE:3:25-36: Error: Could not parse icmp code\n\t\treject with icmp type echo-request\n\t\t                      ^^^^^^^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\treject with icmpx 4\n\t}\n}\n",
+        "FILE:3:3-8: Error: Could not process rule: Invalid argument\n\t\treject with icmpx 4\n\t\t^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\treject with icmp 254\n\t}\n}\n",
+        "FILE:3:3-8: Error: missing icmp error type\n\t\treject with icmp 254\n\t\t^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\treject with icmp 255\n\t}\n}\n",
+        "FILE:3:3-8: Error: Could not process rule: Invalid argument\n\t\treject with icmp 255\n\t\t^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\treject with bogus\n\t}\n}\n",
+        "FILE:3:15-19: Error: syntax error, unexpected string, expecting icmp or icmpv6 or tcp or icmpx\n\t\treject with bogus\n\t\t            ^^^^^",
+    ),
+    (
+        "table ip6 x {\n\tchain c {\n\t\treject with icmpv6 type bogus\n\t}\n}\n",
+        "FILE:3:27-31: Error: Could not parse icmpv6 code\n\t\treject with icmpv6 type bogus\n\t\t                        ^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta l4proto udp tcp dport 80 accept\n\t}\n}\n",
+        "FILE:3:20-28: Error: conflicting protocols specified: udp vs. tcp\n\t\tmeta l4proto udp tcp dport 80 accept\n\t\t                 ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\ttcp dport 80 udp sport 1 accept\n\t}\n}\n",
+        "FILE:3:16-24: Error: conflicting protocols specified: tcp vs. udp\n\t\ttcp dport 80 udp sport 1 accept\n\t\t             ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta l4proto tcp icmp type echo-request accept\n\t}\n}\n",
+        "FILE:3:20-28: Error: conflicting protocols specified: tcp vs. icmp\n\t\tmeta l4proto tcp icmp type echo-request accept\n\t\t                 ^^^^^^^^^",
+    ),
+    (
+        "table inet x {\n\tchain c {\n\t\tip protocol udp tcp dport 1 accept\n\t}\n}\n",
+        "FILE:3:19-27: Error: conflicting protocols specified: udp vs. tcp\n\t\tip protocol udp tcp dport 1 accept\n\t\t                ^^^^^^^^^",
     ),
 ];
 

@@ -14,7 +14,7 @@ use sim_net::netfilter::ext::PayloadAssumption;
 use sim_net::netfilter::restore::RestoreErrorKind;
 use sim_net::netfilter::save::SaveOptions;
 use sim_net::netfilter::spec::SpecError;
-use sim_net::netfilter::{Backend, Netfilter, RestoreOptions, rule::reject_with_name};
+use sim_net::netfilter::{Backend, Netfilter, RestoreOptions};
 use sim_net::wire::{Packet, TcpFlags};
 
 use super::exit;
@@ -413,7 +413,7 @@ pub struct PathView {
     pub disposition: &'static str,
     /// For `reject`: the `--reject-with` type.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reject_with: Option<&'static str>,
+    pub reject_with: Option<std::borrow::Cow<'static, str>>,
     /// `ip:port` (or `ip`) the destination was rewritten to, or null.
     pub dnat: Option<String>,
     /// True when a SNAT or MASQUERADE target ran.
@@ -431,12 +431,12 @@ pub struct PathView {
 }
 
 /// The JSON spelling of a disposition.
-pub fn disposition_name(d: Disposition) -> (&'static str, Option<&'static str>) {
+pub fn disposition_name(d: Disposition) -> (&'static str, Option<std::borrow::Cow<'static, str>>) {
     match d {
         Disposition::Dnat => ("dnat", None),
         Disposition::Accept => ("accept", None),
         Disposition::Drop => ("drop", None),
-        Disposition::Reject(w) => ("reject", Some(reject_with_name(w))),
+        Disposition::Reject(w) => ("reject", Some(w.name())),
         Disposition::NoRuleApplied => ("none", None),
     }
 }
@@ -494,7 +494,7 @@ pub fn render_text(e: &Exploration) -> String {
         let (disp, with) = disposition_name(p.disposition);
         let what = match (disp, p.dnat) {
             ("dnat", Some(_)) => format!("DNAT to {}", dnat_text(p.dnat).unwrap_or_default()),
-            ("reject", _) => format!("REJECT ({})", with.unwrap_or("icmp-port-unreachable")),
+            ("reject", _) => format!("REJECT ({})", with.as_deref().unwrap_or("icmp-port-unreachable")),
             ("drop", _) => "DROP".to_string(),
             ("accept", _) => "ACCEPT (by rule)".to_string(),
             _ => "no rule applied (accepted by policy)".to_string(),

@@ -431,17 +431,13 @@ pub fn describe_disposition(d: &sim_net::network::Disposition) -> String {
         D::DroppedByRule(r) => {
             format!("{name} by rule {} of {} ({} table)", r.index, r.chain, r.table.name())
         }
-        D::Rejected(r, w) => format!(
-            "{name} by rule {} of {} ({} table) with {}",
-            r.index,
-            r.chain,
-            r.table.name(),
-            sim_net::netfilter::rule::reject_with_name(*w)
-        ),
+        D::Rejected(r, w) => {
+            format!("{name} by rule {} of {} ({} table) with {}", r.index, r.chain, r.table.name(), w.name())
+        }
         D::DroppedByPolicy(t, c) => format!("{name} by the {c} policy ({} table)", t.name()),
         D::DroppedByNft(d) => format!("{name} by {d}"),
         D::RejectedByNft(d, w) => {
-            format!("{name} by {d} with {}", sim_net::netfilter::rule::reject_with_name(*w))
+            format!("{name} by {d} with {}", w.name())
         }
         _ => name.to_string(),
     }

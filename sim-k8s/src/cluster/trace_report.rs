@@ -352,7 +352,7 @@ fn verdict_text(v: &HookVerdict) -> String {
         HookVerdict::Accept => "ACCEPT".to_string(),
         HookVerdict::Drop => "DROP".to_string(),
         HookVerdict::Reject(w) => {
-            format!("REJECT --reject-with {}", sim_net::netfilter::rule::reject_with_name(*w))
+            format!("REJECT --reject-with {}", w.name())
         }
     }
 }

@@ -429,7 +429,7 @@ impl std::fmt::Display for ExplorePath {
             }
             Disposition::Accept => write!(f, "ACCEPT")?,
             Disposition::Drop => write!(f, "DROP")?,
-            Disposition::Reject(r) => write!(f, "REJECT {}", super::rule::reject_with_name(r))?,
+            Disposition::Reject(r) => write!(f, "REJECT {}", r.name())?,
             Disposition::NoRuleApplied => write!(f, "no rule applied")?,
         }
         if let Some(s) = self.snat {

@@ -334,7 +334,7 @@ pub fn push_match_list(out: &mut String, m: &Match, style: ListStyle) {
 pub fn push_target_list(out: &mut String, t: &Target, numeric: bool) {
     match t {
         Target::Reject(w) => {
-            let _ = write!(out, " reject-with {}", reject_with_name(*w));
+            let _ = write!(out, " reject-with {}", w.name());
         }
         Target::Dnat(d) => {
             let _ = write!(out, " to:{}", super::save::dnat_range(d));

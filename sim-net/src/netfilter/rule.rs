@@ -952,20 +952,6 @@ impl Target {
     }
 }
 
-/// `REJECT --reject-with` names (`libipt_REJECT.c`).
-pub fn reject_with_name(r: RejectWith) -> &'static str {
-    match r {
-        RejectWith::IcmpNetUnreachable => "icmp-net-unreachable",
-        RejectWith::IcmpHostUnreachable => "icmp-host-unreachable",
-        RejectWith::IcmpPortUnreachable => "icmp-port-unreachable",
-        RejectWith::IcmpProtoUnreachable => "icmp-proto-unreachable",
-        RejectWith::IcmpNetProhibited => "icmp-net-prohibited",
-        RejectWith::IcmpHostProhibited => "icmp-host-prohibited",
-        RejectWith::IcmpAdminProhibited => "icmp-admin-prohibited",
-        RejectWith::TcpReset => "tcp-reset",
-    }
-}
-
 /// Parses a `--reject-with` value, including the aliases `libipt_REJECT.c` accepts.
 pub fn parse_reject_with(s: &str) -> Option<RejectWith> {
     Some(match s {

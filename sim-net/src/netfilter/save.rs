@@ -336,7 +336,7 @@ pub fn push_target(out: &mut String, t: &Target) {
     }
     match t {
         Target::Reject(w) => {
-            let _ = write!(out, " --reject-with {}", reject_with_name(*w));
+            let _ = write!(out, " --reject-with {}", w.name());
         }
         Target::Dnat(d) => {
             let _ = write!(out, " --to-destination {}", dnat_range(d));

@@ -11,7 +11,7 @@ use super::Network;
 use super::trace::{Delivery, Disposition, NetTrace, RouteTrace};
 use crate::ipvs::IpvsDrop;
 use crate::nat::Manip;
-use crate::netfilter::{HookVerdict, NatRequest, NfStep, RejectWith};
+use crate::netfilter::{HookVerdict, NatRequest, NfStep};
 use crate::nftables::NftStep;
 
 impl fmt::Display for Disposition {
@@ -25,18 +25,11 @@ impl fmt::Display for Disposition {
                 write!(f, "dropped by rule {} {} #{}", r.table.name(), r.chain, r.index)
             }
             Disposition::Rejected(r, w) => {
-                write!(
-                    f,
-                    "rejected by rule {} {} #{} with {}",
-                    r.table.name(),
-                    r.chain,
-                    r.index,
-                    reject_name(*w)
-                )
+                write!(f, "rejected by rule {} {} #{} with {}", r.table.name(), r.chain, r.index, w.name())
             }
             Disposition::DroppedByPolicy(t, c) => write!(f, "dropped by policy of {} {}", t.name(), c),
             Disposition::DroppedByNft(d) => write!(f, "dropped by {d}"),
-            Disposition::RejectedByNft(d, w) => write!(f, "rejected by {d} with {}", reject_name(*w)),
+            Disposition::RejectedByNft(d, w) => write!(f, "rejected by {d} with {}", w.name()),
             Disposition::NoRoute => f.write_str("no route to host network (ENETUNREACH)"),
             Disposition::HostUnreachable => f.write_str("host unreachable (no neighbour answered)"),
             Disposition::NoListener => f.write_str("no listener on that port"),
@@ -59,20 +52,6 @@ impl fmt::Display for Disposition {
                 f.write_str("dropped by IPVS: the connection's real server was deleted")
             }
         }
-    }
-}
-
-/// The `--reject-with` name.
-pub fn reject_name(w: RejectWith) -> &'static str {
-    match w {
-        RejectWith::IcmpNetUnreachable => "icmp-net-unreachable",
-        RejectWith::IcmpHostUnreachable => "icmp-host-unreachable",
-        RejectWith::IcmpPortUnreachable => "icmp-port-unreachable",
-        RejectWith::IcmpProtoUnreachable => "icmp-proto-unreachable",
-        RejectWith::IcmpNetProhibited => "icmp-net-prohibited",
-        RejectWith::IcmpHostProhibited => "icmp-host-prohibited",
-        RejectWith::IcmpAdminProhibited => "icmp-admin-prohibited",
-        RejectWith::TcpReset => "tcp-reset",
     }
 }
 
@@ -118,7 +97,7 @@ pub fn render_trace<'a>(
                 let v = match verdict {
                     HookVerdict::Accept => "ACCEPT".to_string(),
                     HookVerdict::Drop => "DROP".to_string(),
-                    HookVerdict::Reject(w) => format!("REJECT {}", reject_name(*w)),
+                    HookVerdict::Reject(w) => format!("REJECT {}", w.name()),
                 };
                 let n = nat.as_ref().map(|n| format!(", {}", nat_text(n))).unwrap_or_default();
                 line(Some(id.0), *host, format!("{} {v}{n}", hook.chain_name()));

@@ -831,6 +831,7 @@ impl Network {
                     RejectWith::IcmpNetProhibited => unreach::NET_PROHIBITED,
                     RejectWith::IcmpHostProhibited => unreach::HOST_PROHIBITED,
                     RejectWith::IcmpAdminProhibited => unreach::ADMIN_PROHIBITED,
+                    RejectWith::IcmpCode(c) => c,
                     RejectWith::IcmpPortUnreachable | RejectWith::TcpReset => unreach::PORT,
                 };
                 self.make_icmp_error(h, pkt, Icmp::DestUnreachable { code, original: Box::new(pkt.clone()) })

@@ -290,20 +290,22 @@ fn eval_rule<'s>(
                 }
             }
             Stmt::Notrack => env.notrack = true,
-            // `reject with tcp reset` carries nft's implied `meta l4proto tcp`.
+            // `reject with tcp reset` carries nft's implied `meta l4proto tcp`, and `with
+            // icmpv6` (in an inet table) its implied `meta nfproto ipv6`: the model's packets
+            // are IPv4.
             Stmt::Reject(Reject::TcpReset) if pkt.protocol() != crate::wire::Protocol::Tcp => {
                 return Outcome::NoMatch;
             }
+            Stmt::Reject(Reject::Icmpv6(_)) => return Outcome::NoMatch,
             Stmt::Reject(r) => {
-                let w = match r {
+                let w = match *r {
                     Reject::TcpReset => RejectWith::TcpReset,
-                    Reject::Icmp(0) => RejectWith::IcmpNetUnreachable,
-                    Reject::Icmp(1) => RejectWith::IcmpHostUnreachable,
-                    Reject::Icmp(2) => RejectWith::IcmpProtoUnreachable,
-                    Reject::Icmp(9) => RejectWith::IcmpNetProhibited,
-                    Reject::Icmp(10) => RejectWith::IcmpHostProhibited,
-                    Reject::Icmp(13) => RejectWith::IcmpAdminProhibited,
-                    Reject::Icmp(_) => RejectWith::IcmpPortUnreachable,
+                    Reject::Default => RejectWith::IcmpPortUnreachable,
+                    // nft_reject_icmp_code: icmpx's codes in ICMP.
+                    Reject::Icmpx(0) => RejectWith::IcmpNetUnreachable,
+                    Reject::Icmpx(2) => RejectWith::IcmpHostUnreachable,
+                    Reject::Icmpx(_) => RejectWith::IcmpAdminProhibited,
+                    Reject::Icmp(c) | Reject::Icmpv6(c) => RejectWith::icmp_code(c),
                 };
                 return Outcome::Done(Act::Reject(w), None);
             }
@@ -689,6 +691,33 @@ mod tests {
         assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(RejectWith::TcpReset));
         let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 5), 1000, Ipv4Addr::new(192, 168, 0, 2), 53);
         assert_eq!(pre(&mut n, &mut u, &mut rng).verdict, HookVerdict::Drop);
+    }
+
+    /// An inet table's rejects answer an IPv4 packet in ICMP: `icmpx` codes as
+    /// `nft_reject_icmp_code` maps them, `icmp` codes as written (one no `--reject-with`
+    /// names included), and a rule rejecting `with icmpv6` is about IPv6 packets only.
+    #[test]
+    fn inet_rejects_answer_ipv4_in_icmp() {
+        let cases = [
+            ("reject", RejectWith::IcmpPortUnreachable),
+            ("reject with icmpx admin-prohibited", RejectWith::IcmpAdminProhibited),
+            ("reject with icmpx no-route", RejectWith::IcmpNetUnreachable),
+            ("reject with icmpx host-unreachable", RejectWith::IcmpHostUnreachable),
+            ("reject with icmp frag-needed", RejectWith::IcmpCode(4)),
+            ("reject with icmp 13", RejectWith::IcmpAdminProhibited),
+            (
+                "reject with icmpv6 admin-prohibited; reject with icmp host-prohibited",
+                RejectWith::IcmpHostProhibited,
+            ),
+        ];
+        for (stmt, want) in cases {
+            let mut n = nf(&format!(
+                "table inet t {{\n\tchain in {{ type filter hook prerouting priority 0; {stmt}; }}\n}}\n"
+            ));
+            let mut rng = SimRng::new(1);
+            let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
+            assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(want), "{stmt}");
+        }
     }
 
     #[test]

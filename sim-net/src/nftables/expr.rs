@@ -845,11 +845,20 @@ pub enum SetRef {
     Anon(Box<super::ruleset::Set>),
 }
 
-/// What `reject` answers.
+/// What `reject` answers, as nft holds it (`stmt->reject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reject {
-    /// ICMP destination unreachable with this code (3, port unreachable, is the default).
+    /// The table family's default, listed as plain `reject`: port unreachable, in ICMP in an
+    /// ip table, ICMPv6 in ip6, the packet's own in inet (`icmpx port-unreachable`).
+    Default,
+    /// `with icmp CODE`: ICMP destination unreachable with this code. In an inet table the
+    /// statement is about IPv4 packets only.
     Icmp(u8),
+    /// `with icmpv6 CODE`: ICMPv6 destination unreachable (IPv6 packets only).
+    Icmpv6(u8),
+    /// `with icmpx CODE` (inet tables): 0 no route, 2 host unreachable, 3 administratively
+    /// prohibited, each in the packet's own ICMP (1, port unreachable, is [`Reject::Default`]).
+    Icmpx(u8),
     /// `with tcp reset`.
     TcpReset,
 }

@@ -252,18 +252,18 @@ pub fn stmt_text(s: &Stmt) -> String {
         Stmt::Log { prefix: None } => "log".to_string(),
         Stmt::Log { prefix: Some(p) } => format!("log prefix \"{p}\""),
         Stmt::Notrack => "notrack".to_string(),
-        Stmt::Reject(Reject::Icmp(3)) => "reject".to_string(),
+        Stmt::Reject(Reject::Default) => "reject".to_string(),
         Stmt::Reject(Reject::TcpReset) => "reject with tcp reset".to_string(),
-        Stmt::Reject(Reject::Icmp(c)) => {
-            let name = match c {
-                0 => "net-unreachable",
-                1 => "host-unreachable",
-                2 => "prot-unreachable",
-                9 => "net-prohibited",
-                10 => "host-prohibited",
-                _ => "admin-prohibited",
+        Stmt::Reject(r @ (Reject::Icmp(c) | Reject::Icmpv6(c) | Reject::Icmpx(c))) => {
+            let kind = match r {
+                Reject::Icmp(_) => "icmp",
+                Reject::Icmpv6(_) => "icmpv6",
+                _ => "icmpx",
             };
-            format!("reject with icmp {name}")
+            match super::parse::reject_code_name(kind, *c) {
+                Some(name) => format!("reject with {kind} {name}"),
+                None => format!("reject with {kind} {c}"),
+            }
         }
         Stmt::Nat { kind, addr, inet, ports, flags } => {
             let k = match kind {

@@ -55,6 +55,8 @@ pub fn apply(
         added: Vec::new(),
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
         rule_l3: None,
+        rule_l3_at: None,
+        rule_l4: None,
         deleting: None,
         depth: 0,
         stmt_spans: Vec::new(),
@@ -206,6 +208,11 @@ struct Parser<'a> {
     /// The network protocol (`ip` or `ip6`) the rule being parsed matches so far: the
     /// table's for ip and ip6 tables, the first header field's in inet tables.
     rule_l3: Option<Family>,
+    /// The tokens of the header field that set [`Self::rule_l3`] in an inet rule (`ip6 saddr`).
+    rule_l3_at: Option<(usize, usize)>,
+    /// The transport protocol the rule being parsed has said so far (`meta l4proto tcp`,
+    /// `tcp dport 80`), for nft's "conflicting protocols" check of later header fields.
+    rule_l4: Option<u8>,
     /// A run of `delete chain` commands in progress (see [`ChainDeletes`]).
     deleting: Option<ChainDeletes<'a>>,
     /// How many `{ ... }` blocks (table, chain, set) the parser is in: a command at the top
@@ -924,6 +931,14 @@ impl<'a> Parser<'a> {
                 }
                 self.end_of_item()
             }
+            // Stateful objects nft accepts, which netsim does not model.
+            (_, "counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable") => {
+                Err(self.unmodelled(at, obj))
+            }
+            (_, "ct") if let Tok::Word(o @ ("helper" | "timeout" | "expectation")) = *self.peek() => {
+                let what = format!("ct {o}");
+                Err(self.err_span(at, at + 1, self.unmodelled(at, &what).message))
+            }
             _ => {
                 self.pos = at;
                 Err(self.unexpected(None))
@@ -1006,8 +1021,17 @@ impl<'a> Parser<'a> {
                     sets.push(set);
                     self.end_of_item()?;
                 }
-                Tok::Word(w) if UNMODELLED.contains(&w) || w == "flowtable" || w == "counter" => {
+                Tok::Word(w)
+                    if UNMODELLED.contains(&w) || matches!(w, "flowtable" | "counter" | "secmark") =>
+                {
                     return Err(self.unmodelled(iat, w));
+                }
+                // Stateful conntrack objects (firewalld declares `ct helper`s).
+                Tok::Word("ct")
+                    if let Tok::Word(o @ ("helper" | "timeout" | "expectation")) = *self.peek_at(1) =>
+                {
+                    let what = format!("ct {o}");
+                    return Err(self.err_span(iat, iat + 1, self.unmodelled(iat, &what).message));
                 }
                 _ => return Err(self.unexpected(None)),
             }
@@ -1766,6 +1790,8 @@ impl<'a> Parser<'a> {
         let mut comment = None;
         let start = self.pos;
         self.rule_l3 = (f != Family::Inet).then_some(f);
+        self.rule_l3_at = None;
+        self.rule_l4 = None;
         self.stmt_spans.clear();
         while !matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
             if self.is_word("comment") {
@@ -1775,6 +1801,9 @@ impl<'a> Parser<'a> {
             }
             let sat = self.pos;
             let s = self.stmt(f, table, &stmts)?;
+            if let Some(x) = said_protocol(&s) {
+                self.rule_l4 = Some(x);
+            }
             self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
         }
@@ -1782,7 +1811,7 @@ impl<'a> Parser<'a> {
             return Err(self.err(start, "syntax error, unexpected newline"));
         }
         self.spans.push_back((start, self.pos.saturating_sub(1)));
-        Ok(Rule { handle: 0, stmts: canonical(stmts), comment })
+        Ok(Rule { handle: 0, stmts: canonical(stmts, f), comment })
     }
 
     fn stmt(&mut self, f: Family, table: &str, before: &[Stmt]) -> R<Stmt> {
@@ -1831,51 +1860,94 @@ impl<'a> Parser<'a> {
             }
             "reject" => {
                 self.bump();
+                // The packet family the rule is about so far: the table's, or in inet what its
+                // `ip`/`ip6` fields or `meta nfproto` said.
+                let nfproto = before.iter().rposition(|s| nfproto_of(s).is_some());
+                let l3 = self.rule_l3.or_else(|| nfproto.and_then(|i| nfproto_of(&before[i])));
+                // Where that was said, which nft marks under a conflict: the field, the
+                // `meta nfproto` match, or (the table's family) the statement itself.
+                let (l3_from, l3_to) = match (self.rule_l3_at, nfproto.and_then(|i| self.stmt_spans.get(i))) {
+                    (Some(span), _) if f == Family::Inet => span,
+                    (_, Some(&span)) if f == Family::Inet && self.rule_l3.is_none() => span,
+                    _ => (at, at),
+                };
                 if !self.eat_word("with") {
-                    return Ok(Stmt::Reject(Reject::Icmp(3)));
+                    return Ok(Stmt::Reject(match (f, l3) {
+                        (Family::Inet, Some(Family::Ip)) => Reject::Icmp(ICMP_PORT_UNREACHABLE),
+                        (Family::Inet, Some(Family::Ip6)) => Reject::Icmpv6(ICMPV6_PORT_UNREACHABLE),
+                        _ => Reject::Default,
+                    }));
                 }
-                let wat = self.pos;
-                let (kind, _) = self.name()?;
-                match kind.as_str() {
-                    "tcp" => {
-                        if !self.eat_word("reset") {
-                            return Err(self.unexpected(Some("reset")));
-                        }
-                        // A TCP reset needs a TCP packet: nft adds `meta l4proto tcp` unless
-                        // the rule already says so, and refuses a rule that says otherwise,
-                        // marking the match that does.
-                        let last = before.iter().rposition(|s| protocol_match(s).is_some());
-                        if let Some(i) = last
-                            && let Some((false, whole)) = before.get(i).and_then(protocol_match)
-                            && let Some(&(from, to)) = self.stmt_spans.get(i)
-                        {
-                            let e = self.err(at, "you cannot use tcp reset with this protocol");
-                            return Err(self.context(e, from, if whole { to } else { from + 1 }));
-                        }
-                        Ok(Stmt::Reject(Reject::TcpReset))
+                let kind = match *self.peek() {
+                    Tok::Word(k @ ("tcp" | "icmp" | "icmpv6" | "icmpx")) => {
+                        self.bump();
+                        k
                     }
-                    "icmp" => {
-                        self.eat_word("type");
-                        let (code, cat) = self.name()?;
-                        let c = match code.as_str() {
-                            "net-unreachable" => 0,
-                            "host-unreachable" => 1,
-                            "prot-unreachable" => 2,
-                            "port-unreachable" => 3,
-                            "net-prohibited" => 9,
-                            "host-prohibited" => 10,
-                            "admin-prohibited" => 13,
-                            _ => {
-                                return Err(
-                                    self.err(cat, format!("Could not parse ICMP reject code: {code}"))
-                                );
-                            }
-                        };
-                        Ok(Stmt::Reject(Reject::Icmp(c)))
+                    _ => return Err(self.unexpected(Some("icmp or icmpv6 or tcp or icmpx"))),
+                };
+                if kind == "tcp" {
+                    if !self.eat_word("reset") {
+                        return Err(self.unexpected(Some("reset")));
                     }
-                    "icmpx" => Err(self.err_span(wat, self.pos, "abstracted ICMP unreachable not supported")),
-                    _ => Err(self.err(wat, "syntax error, unexpected string")),
+                    // A TCP reset needs a TCP packet: nft adds `meta l4proto tcp` unless
+                    // the rule already says so, and refuses a rule that says otherwise,
+                    // marking the match that does.
+                    let last = before.iter().rposition(|s| protocol_match(s).is_some());
+                    if let Some(i) = last
+                        && let Some((false, whole)) = before.get(i).and_then(protocol_match)
+                        && let Some(&(from, to)) = self.stmt_spans.get(i)
+                    {
+                        let e = self.err(at, "you cannot use tcp reset with this protocol");
+                        return Err(self.context(e, from, if whole { to } else { from + 1 }));
+                    }
+                    return Ok(Stmt::Reject(Reject::TcpReset));
                 }
+                self.eat_word("type");
+                let cat = self.pos;
+                let codes: &[(&str, u8)] = match kind {
+                    "icmp" => &ICMP_CODES,
+                    "icmpv6" => &ICMPV6_CODES,
+                    _ => &ICMPX_CODES,
+                };
+                // A name of the kind's table, or a number (nft keeps its low byte).
+                let code = match *self.peek() {
+                    Tok::Num(n) => Some((n & 0xff) as u8),
+                    Tok::Word(w) => codes.iter().find(|(name, _)| *name == w).map(|(_, c)| *c),
+                    _ => None,
+                };
+                let Some(code) = code else {
+                    return Err(self.err(cat, format!("Could not parse {kind} code")));
+                };
+                self.bump();
+                // evaluate.c's family checks, then the kernel's and its own range checks.
+                let net = if kind == "icmpv6" { Family::Ip6 } else { Family::Ip };
+                if kind == "icmpx" && f != Family::Inet {
+                    let e = self.err(cat, "abstracted ICMP unreachable not supported");
+                    return Err(self.context(e, at, at));
+                }
+                let have = match f {
+                    Family::Inet => l3,
+                    other => Some(other),
+                };
+                if kind != "icmpx" && have.is_some_and(|h| h != net) {
+                    let e = self.err(cat, "conflicting protocols specified: ip vs ip6");
+                    return Err(self.context(e, l3_from, l3_to));
+                }
+                let einval = "Could not process rule: Invalid argument";
+                let r = match kind {
+                    "icmpx" if code > 3 => return Err(self.err(at, einval)),
+                    "icmpx" if code == ICMPX_PORT_UNREACHABLE => Reject::Default,
+                    "icmpx" => Reject::Icmpx(code),
+                    _ if f == Family::Inet && code >= 254 => {
+                        return Err(self.err(at, "missing icmp error type"));
+                    }
+                    _ if code == 255 => return Err(self.err(at, einval)),
+                    "icmp" if f == Family::Ip && code == ICMP_PORT_UNREACHABLE => Reject::Default,
+                    "icmp" => Reject::Icmp(code),
+                    _ if f == Family::Ip6 && code == ICMPV6_PORT_UNREACHABLE => Reject::Default,
+                    _ => Reject::Icmpv6(code),
+                };
+                Ok(Stmt::Reject(r))
             }
             "dnat" | "snat" => {
                 self.bump();
@@ -2235,7 +2307,28 @@ impl<'a> Parser<'a> {
                                 ),
                             ));
                         }
-                        _ => self.rule_l3 = Some(net),
+                        Some(_) => {}
+                        None => {
+                            self.rule_l3 = Some(net);
+                            self.rule_l3_at = Some((at - 1, at));
+                        }
+                    }
+                }
+                // `meta l4proto udp tcp dport 80`, `tcp dport 80 udp sport 1`.
+                if let Some(proto) = p.protocol() {
+                    match self.rule_l4 {
+                        Some(have) if have != proto => {
+                            return Err(self.err_span(
+                                at - 1,
+                                at,
+                                format!(
+                                    "conflicting protocols specified: {} vs. {}",
+                                    protocol_desc(have),
+                                    protocol_desc(proto)
+                                ),
+                            ));
+                        }
+                        _ => self.rule_l4 = Some(proto),
                     }
                 }
                 Ok(Expr::Payload(*p))
@@ -2382,9 +2475,121 @@ fn protocol_match(s: &Stmt) -> Option<(bool, bool)> {
     }
 }
 
+/// ICMP's destination-unreachable codes by nft's names (`icmp_code_tbl`).
+const ICMP_CODES: [(&str, u8); 8] = [
+    ("net-unreachable", 0),
+    ("host-unreachable", 1),
+    ("prot-unreachable", 2),
+    ("port-unreachable", ICMP_PORT_UNREACHABLE),
+    ("frag-needed", 4),
+    ("net-prohibited", 9),
+    ("host-prohibited", 10),
+    ("admin-prohibited", 13),
+];
+/// ICMPv6's (`icmpv6_code_tbl`).
+const ICMPV6_CODES: [(&str, u8); 6] = [
+    ("no-route", 0),
+    ("admin-prohibited", 1),
+    ("addr-unreachable", 3),
+    ("port-unreachable", ICMPV6_PORT_UNREACHABLE),
+    ("policy-fail", 5),
+    ("reject-route", 6),
+];
+/// The abstract codes of an inet table's `icmpx` (`icmpx_code_tbl`).
+const ICMPX_CODES: [(&str, u8); 4] = [
+    ("no-route", 0),
+    ("port-unreachable", ICMPX_PORT_UNREACHABLE),
+    ("host-unreachable", 2),
+    ("admin-prohibited", 3),
+];
+const ICMP_PORT_UNREACHABLE: u8 = 3;
+const ICMPV6_PORT_UNREACHABLE: u8 = 4;
+const ICMPX_PORT_UNREACHABLE: u8 = 1;
+
+/// The name nft lists for a `reject` code of `kind` (`icmp`, `icmpv6`, `icmpx`), if it has one.
+pub(super) fn reject_code_name(kind: &str, code: u8) -> Option<&'static str> {
+    let codes: &[(&'static str, u8)] = match kind {
+        "icmp" => &ICMP_CODES,
+        "icmpv6" => &ICMPV6_CODES,
+        _ => &ICMPX_CODES,
+    };
+    codes.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
+}
+
+/// The protocol a match as written says the packet carries (`meta l4proto tcp`, `ip protocol
+/// == udp`), as nft's protocol context takes it.
+fn said_protocol(s: &Stmt) -> Option<u8> {
+    match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
+            op: RelOp::Implicit | RelOp::Eq,
+            right: Rhs::Value(Value::Proto(x)),
+        } => Some(*x),
+        _ => None,
+    }
+}
+
+/// A transport protocol as nft's messages name it.
+fn protocol_desc(p: u8) -> String {
+    match p {
+        1 => "icmp".to_string(),
+        6 => "tcp".to_string(),
+        17 => "udp".to_string(),
+        58 => "icmpv6".to_string(),
+        132 => "sctp".to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// The protocol a `meta l4proto P` / `ip protocol P` / `ip6 nexthdr P` match names, when it
+/// names one.
+fn single_protocol(s: &Stmt) -> Option<u8> {
+    match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
+            op: RelOp::Implicit,
+            right: Rhs::Value(Value::Proto(x)),
+        } => Some(*x),
+        _ => None,
+    }
+}
+
+/// The field of protocol `proto`'s own header a transport-header (`th`) port field reads.
+fn transport_field(p: Payload, proto: u8) -> Option<Payload> {
+    Some(match (p, proto) {
+        (Payload::ThSport, 6) => Payload::TcpSport,
+        (Payload::ThDport, 6) => Payload::TcpDport,
+        (Payload::ThSport, 17) => Payload::UdpSport,
+        (Payload::ThDport, 17) => Payload::UdpDport,
+        (Payload::ThSport, 132) => Payload::SctpSport,
+        (Payload::ThDport, 132) => Payload::SctpDport,
+        _ => return None,
+    })
+}
+
+/// The packet family a `meta nfproto ipv4|ipv6` match says.
+fn nfproto_of(s: &Stmt) -> Option<Family> {
+    match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::Nfproto),
+            op: RelOp::Implicit | RelOp::Eq,
+            right: Rhs::Value(Value::NfProto(p)),
+        } => match p {
+            2 => Some(Family::Ip),
+            10 => Some(Family::Ip6),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// nft's canonical form of a rule's statements (see the module doc).
-fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
+fn canonical(stmts: Vec<Stmt>, f: Family) -> Vec<Stmt> {
     let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
+    // The transport protocol the rule has said so far, and where the match that said it is
+    // while nft could still drop it as implied.
+    let mut l4: Option<u8> = None;
+    let mut dep: Option<usize> = None;
     for s in stmts {
         let s = match s {
             Stmt::Match { left, op, right } => {
@@ -2424,29 +2629,178 @@ fn canonical(stmts: Vec<Stmt>) -> Vec<Stmt> {
         {
             s = Stmt::Match { left: (**left).clone(), op: RelOp::Implicit, right: Rhs::Value(m) };
         }
+        // `meta l4proto tcp th dport 22` is `tcp dport 22`: once the rule has said which
+        // protocol, nft reads the ports from that protocol's header.
+        if let Stmt::Match { left: Expr::Payload(p), .. } = &mut s
+            && let Some(x) = l4
+            && let Some(q) = transport_field(*p, x)
+        {
+            *p = q;
+        }
+        // A field of the protocol the rule said implies that match, which nft then drops
+        // (`ip protocol tcp ip saddr 10.0.0.1 tcp dport 80` lists as `ip saddr 10.0.0.1 tcp
+        // dport 80`), unless a statement other than a match came between.
+        if let Stmt::Match { left: Expr::Payload(p), .. } = &s
+            && let Some(proto) = p.protocol()
+        {
+            if let Some(i) = dep.take()
+                && l4 == Some(proto)
+            {
+                out.remove(i);
+            }
+            l4 = Some(proto);
+        }
+        if let Some(x) = single_protocol(&s) {
+            l4 = Some(x);
+            dep = Some(out.len());
+        } else if !matches!(s, Stmt::Match { .. }) {
+            dep = None;
+        }
+        // A TCP reset's implied `meta l4proto tcp` makes the rule's `th` ports TCP's too.
+        if matches!(s, Stmt::Reject(Reject::TcpReset)) && !out.iter().any(|x| protocol_match(x).is_some()) {
+            for x in &mut out {
+                if let Stmt::Match { left: Expr::Payload(p), .. } = x
+                    && let Some(q) = transport_field(*p, crate::wire::Protocol::Tcp.number())
+                {
+                    *p = q;
+                }
+            }
+        }
         // `meta l4proto tcp reject with tcp reset`: the dependency is implied (and evaluated,
-        // see `eval`).
+        // see `eval`) in an ip or ip6 table; an inet table lists it, first in the rule when
+        // nothing in the rule says TCP.
         if matches!(s, Stmt::Reject(Reject::TcpReset))
+            && f != Family::Inet
             && let Some(last) = out.last()
             && protocol_match(last) == Some((true, true))
         {
             out.pop();
         }
-        // `ip protocol tcp tcp dport 80`: the dependency is implied.
-        if let Stmt::Match { left: Expr::Payload(p), .. } = &s
-            && let Some(proto) = p.protocol()
-            && let Some(Stmt::Match {
-                left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
-                op: RelOp::Implicit,
-                right: Rhs::Value(Value::Proto(x)),
-            }) = out.last()
-            && *x == proto
+        // In an inet table an ICMP, ICMPv6 or TCP reset reject implies its packet family: the
+        // `meta nfproto` that said it is dropped, unless a statement other than a match stands
+        // between them (netlink_delinearize's dependency tracking starts over there).
+        if f == Family::Inet
+            && matches!(s, Stmt::Reject(Reject::Icmp(_) | Reject::Icmpv6(_) | Reject::TcpReset))
         {
-            out.pop();
+            let dep = out
+                .iter()
+                .rposition(|x| !matches!(x, Stmt::Match { .. }) || nfproto_of(x).is_some())
+                .filter(|&i| nfproto_of(&out[i]).is_some());
+            if let Some(i) = dep {
+                out.remove(i);
+            }
+            if matches!(s, Stmt::Reject(Reject::TcpReset)) && !out.iter().any(|x| protocol_match(x).is_some())
+            {
+                out.insert(
+                    0,
+                    Stmt::Match {
+                        left: Expr::Meta(MetaKey::L4proto),
+                        op: RelOp::Implicit,
+                        right: Rhs::Value(Value::Proto(crate::wire::Protocol::Tcp.number())),
+                    },
+                );
+            }
         }
         out.push(s);
     }
+    merge_payloads(&mut out);
     out
+}
+
+/// nft's payload merge (`payload_try_merge` of nft v1.0.6's rule.c) as its listing shows it.
+/// Comparisons (`==` or `!=`, with a value) of adjacent fields of one header, together at most
+/// 32 bits (`tcp sport` and `tcp dport`, `ip ttl` and `ip protocol`), become one load, listed
+/// in header order where one of them stood: the lower field's statement, or the protocol
+/// field's (`ip protocol`) when that is the higher one. A statement other than a match ends the
+/// fields collected so far only once two were collected (`if (idx < 2) continue;`), so `tcp
+/// dport 22 counter tcp sport 1` merges across the counter. Evaluation is unchanged (the
+/// matches of a rule all have to hold); `th` fields, which nft merges into a raw `@th,0,32`
+/// load, are left as written.
+fn merge_payloads(out: &mut Vec<Stmt>) {
+    #[derive(Clone, Copy)]
+    struct Field {
+        at: usize,
+        base: u8,
+        offset: u8,
+        len: u8,
+        op: RelOp,
+        protocol: bool,
+    }
+    let field = |at: usize, s: &Stmt| -> Option<Field> {
+        let Stmt::Match {
+            left: Expr::Payload(p),
+            op: op @ (RelOp::Implicit | RelOp::Ne),
+            right: Rhs::Value(_),
+        } = s
+        else {
+            return None;
+        };
+        let (base, offset, len) = match p {
+            Payload::IpTtl => (0, 8, 1),
+            Payload::IpProtocol => (0, 9, 1),
+            Payload::IpSaddr => (0, 12, 4),
+            Payload::IpDaddr => (0, 16, 4),
+            Payload::Ip6Nexthdr => (0, 6, 1),
+            Payload::Ip6Hoplimit => (0, 7, 1),
+            Payload::TcpSport | Payload::UdpSport | Payload::SctpSport => (1, 0, 2),
+            Payload::TcpDport | Payload::UdpDport | Payload::SctpDport => (1, 2, 2),
+            _ => return None,
+        };
+        let protocol = matches!(p, Payload::IpProtocol | Payload::Ip6Nexthdr);
+        Some(Field { at, base, offset, len, op: *op, protocol })
+    };
+    // What each statement's place lists: itself, a merged run of fields, or nothing.
+    let mut places: Vec<Vec<usize>> = (0..out.len()).map(|i| vec![i]).collect();
+    let mut merged = false;
+    let mut merge = |sa: &mut Vec<Field>, places: &mut Vec<Vec<usize>>| {
+        sa.sort_by_key(|f| (f.base, f.offset));
+        let mut last = sa[0];
+        for &this in &sa[1..] {
+            if !(last.base == this.base
+                && last.offset + last.len == this.offset
+                && last.len + this.len <= 4
+                && last.op == this.op)
+            {
+                last = this;
+                continue;
+            }
+            let (keep, drop) = if this.protocol { (this.at, last.at) } else { (last.at, this.at) };
+            let mut run = std::mem::take(&mut places[last.at]);
+            run.append(&mut places[this.at]);
+            places[drop].clear();
+            places[keep] = run;
+            last = Field {
+                at: keep,
+                len: last.len + this.len,
+                protocol: last.protocol || this.protocol,
+                ..last
+            };
+            merged = true;
+        }
+        sa.clear();
+    };
+    let mut sa: Vec<Field> = Vec::new();
+    for (i, s) in out.iter().enumerate() {
+        if !matches!(s, Stmt::Match { .. }) {
+            if sa.len() >= 2 {
+                merge(&mut sa, &mut places);
+            }
+            continue;
+        }
+        sa.extend(field(i, s));
+    }
+    if sa.len() >= 2 {
+        merge(&mut sa, &mut places);
+    }
+    if !merged {
+        return;
+    }
+    let mut slots: Vec<Option<Stmt>> = std::mem::take(out).into_iter().map(Some).collect();
+    for place in places {
+        for i in place {
+            out.extend(slots[i].take());
+        }
+    }
 }
 
 /// The comparison a one-element anonymous set stands for.
@@ -2801,6 +3155,11 @@ mod tests {
             "include \"x.nft\"\n",
             "table arp t\n",
             "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
+            "table inet f {\n\tct helper h {\n\t\ttype \"ftp\" protocol tcp\n\t}\n}\n",
+            "table inet f {\n\tct timeout t {\n\t\tprotocol tcp\n\t}\n}\n",
+            "table inet f {\n\tsecmark s {\n\t\t\"system_u:object_r:ssh_server_packet_t:s0\"\n\t}\n}\n",
+            "add table inet f\nadd ct helper inet f h { type \"ftp\" protocol tcp ; }\n",
+            "add table inet f\nadd counter inet f c\n",
         ] {
             let e = n.apply(text).unwrap_err();
             assert!(e.message.contains("netsim"), "{text}: {e}");
