@@ -174,7 +174,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 62] = [
+const REFUSED: [(&str, &str); 65] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -431,6 +431,18 @@ const REFUSED: [(&str, &str); 62] = [
     (
         "table inet x {\n\tchain c {\n\t\tip protocol udp tcp dport 1 accept\n\t}\n}\n",
         "FILE:3:19-27: Error: conflicting protocols specified: udp vs. tcp\n\t\tip protocol udp tcp dport 1 accept\n\t\t                ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip ttl 256 accept\n\t}\n}\n",
+        "FILE:3:10-12: Error: Value 256 exceeds valid range 0-255\n\t\tip ttl 256 accept\n\t\t       ^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip length { 1-2, 70000 } accept\n\t}\n}\n",
+        "FILE:3:20-24: Error: Value 70000 exceeds valid range 0-65535\n\t\tip length { 1-2, 70000 } accept\n\t\t                 ^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta mark set 0x100000000 accept\n\t}\n}\n",
+        "FILE:3:17-27: Error: Value 4294967296 exceeds valid range 0-4294967295\n\t\tmeta mark set 0x100000000 accept\n\t\t              ^^^^^^^^^^^",
     ),
 ];
 

@@ -410,6 +410,8 @@ fn one(
             Payload::IpDaddr => Value::Addr(pkt.dst),
             Payload::IpProtocol => Value::Proto(pkt.protocol().number()),
             Payload::IpTtl => Value::Int(u64::from(pkt.ttl)),
+            // The total length, which the model's packets carry as their byte count.
+            Payload::IpLength => Value::Int(pkt.len().min(u64::from(u16::MAX))),
             // The model's packets are IPv4: an IPv6 header field has nothing to load (in an
             // inet table nft's implied `meta nfproto ipv6` fails first).
             Payload::Ip6Saddr | Payload::Ip6Daddr | Payload::Ip6Nexthdr | Payload::Ip6Hoplimit => {

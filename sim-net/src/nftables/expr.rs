@@ -504,6 +504,8 @@ pub enum Payload {
     IpProtocol,
     /// `ip ttl`.
     IpTtl,
+    /// `ip length`: the datagram's total length.
+    IpLength,
     /// `ip6 saddr`.
     Ip6Saddr,
     /// `ip6 daddr`.
@@ -542,6 +544,7 @@ impl Payload {
             Payload::IpDaddr => "ip daddr",
             Payload::IpProtocol => "ip protocol",
             Payload::IpTtl => "ip ttl",
+            Payload::IpLength => "ip length",
             Payload::Ip6Saddr => "ip6 saddr",
             Payload::Ip6Daddr => "ip6 daddr",
             Payload::Ip6Nexthdr => "ip6 nexthdr",
@@ -574,7 +577,11 @@ impl Payload {
     /// "conflicting protocols" check; `None` for transport fields.
     pub const fn network(self) -> Option<Family> {
         match self {
-            Payload::IpSaddr | Payload::IpDaddr | Payload::IpProtocol | Payload::IpTtl => Some(Family::Ip),
+            Payload::IpSaddr
+            | Payload::IpDaddr
+            | Payload::IpProtocol
+            | Payload::IpTtl
+            | Payload::IpLength => Some(Family::Ip),
             Payload::Ip6Saddr | Payload::Ip6Daddr | Payload::Ip6Nexthdr | Payload::Ip6Hoplimit => {
                 Some(Family::Ip6)
             }
@@ -587,7 +594,7 @@ impl Payload {
             Payload::IpSaddr | Payload::IpDaddr => DataType::Ipv4Addr,
             Payload::Ip6Saddr | Payload::Ip6Daddr => DataType::Ipv6Addr,
             Payload::IpProtocol | Payload::Ip6Nexthdr => DataType::InetProto,
-            Payload::IpTtl | Payload::Ip6Hoplimit => DataType::Integer,
+            Payload::IpTtl | Payload::IpLength | Payload::Ip6Hoplimit => DataType::Integer,
             Payload::TcpFlags => DataType::TcpFlag,
             Payload::IcmpType => DataType::IcmpType,
             _ => DataType::InetService,

@@ -57,6 +57,7 @@ pub fn apply(
         rule_l3: None,
         rule_l3_at: None,
         rule_l4: None,
+        int_max: None,
         deleting: None,
         depth: 0,
         stmt_spans: Vec::new(),
@@ -210,6 +211,9 @@ struct Parser<'a> {
     rule_l3: Option<Family>,
     /// The tokens of the header field that set [`Self::rule_l3`] in an inet rule (`ip6 saddr`).
     rule_l3_at: Option<(usize, usize)>,
+    /// The largest value the integer being compared holds (`ip ttl`: 255), while the
+    /// right-hand side of its match is parsed: nft's "exceeds valid range" check.
+    int_max: Option<u64>,
     /// The transport protocol the rule being parsed has said so far (`meta l4proto tcp`,
     /// `tcp dport 80`), for nft's "conflicting protocols" check of later header fields.
     rule_l4: Option<u8>,
@@ -304,6 +308,25 @@ fn next_value(v: &Value) -> Option<Value> {
 }
 
 /// The width in bits of the integer types a prefix may follow (`meta mark 0x4000/16`).
+/// The largest value an integer field holds, for the fields whose width their type does not say
+/// (`ip ttl` and `ip length` are both `integer`).
+fn integer_max(e: &Expr) -> Option<u64> {
+    match e {
+        Expr::Payload(Payload::IpTtl | Payload::Ip6Hoplimit) => Some(u64::from(u8::MAX)),
+        Expr::Payload(Payload::IpLength) => Some(u64::from(u16::MAX)),
+        Expr::Meta(MetaKey::Mark) | Expr::Ct(CtKey::Mark) => Some(u64::from(u32::MAX)),
+        _ => None,
+    }
+}
+
+/// A decimal or `0x` hexadecimal number as written.
+fn plain_integer(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
 fn integer_width(t: DataType) -> Option<u32> {
     match t {
         DataType::Mark => Some(32),
@@ -1577,6 +1600,12 @@ impl<'a> Parser<'a> {
         if bracketed && !self.eat_punct("]") {
             return Err(self.unexpected(Some("']'")));
         }
+        if let Some(max) = self.int_max
+            && let Some(n) = plain_integer(&text)
+            && n > max
+        {
+            return Err(self.err(at, format!("Value {n} exceeds valid range 0-{max}")));
+        }
         match Value::parse(t, &text) {
             Some(v) => Ok((v, at)),
             None => Err(self.err(
@@ -2108,7 +2137,10 @@ impl<'a> Parser<'a> {
         let left = self.expr()?;
         if self.is_word("set") {
             let sat = self.bump();
-            let value = self.set_value(&left)?;
+            self.int_max = integer_max(&left);
+            let value = self.set_value(&left);
+            self.int_max = None;
+            let value = value?;
             return match left {
                 Expr::Meta(MetaKey::Mark) => Ok(Stmt::MetaMarkSet(value)),
                 Expr::Ct(CtKey::Mark) => Ok(Stmt::CtMarkSet(value)),
@@ -2138,8 +2170,28 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected(None));
         }
         let types = left.dtypes();
-        let right = if self.is_punct("@") || self.is_punct("{") {
-            Rhs::Set(self.set_ref(&types, None, f, table)?)
+        self.int_max = integer_max(&left);
+        let right = self.match_rhs(f, table, &left, op, &types);
+        self.int_max = None;
+        let right = match right? {
+            Ok(right) => right,
+            Err(stmt) => return Ok(stmt),
+        };
+        Ok(Stmt::Match { left, op, right })
+    }
+
+    /// The right-hand side of `left op ...`, or (`Err`) the whole statement when the
+    /// comparison became another one (`tcp flags syn / syn,ack`).
+    fn match_rhs(
+        &mut self,
+        f: Family,
+        table: &str,
+        left: &Expr,
+        op: RelOp,
+        types: &[DataType],
+    ) -> R<Result<Rhs, Stmt>> {
+        Ok(Ok(if self.is_punct("@") || self.is_punct("{") {
+            Rhs::Set(self.set_ref(types, None, f, table)?)
         } else {
             if types.len() != 1 {
                 return Err(self.err(self.pos, "a concatenation compares with a set only"));
@@ -2148,13 +2200,13 @@ impl<'a> Parser<'a> {
             if t.is_bitmask() {
                 let v = self.flags_value(t, ",")?;
                 if !self.eat_punct("/") {
-                    return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
+                    return Ok(Ok(Rhs::Value(v)));
                 }
                 // `tcp flags syn / syn,ack`: the flags under the mask are exactly these.
                 let mask = self.flags_value(t, ",")?;
-                let left = Expr::Binop { left: Box::new(left), op: BinOp::And, right: mask.bits() };
+                let left = Expr::Binop { left: Box::new(left.clone()), op: BinOp::And, right: mask.bits() };
                 let op = if op == RelOp::Ne { RelOp::Ne } else { RelOp::Eq };
-                return Ok(Stmt::Match { left, op, right: Rhs::Value(v) });
+                return Ok(Err(Stmt::Match { left, op, right: Rhs::Value(v) }));
             }
             let (v, vat) = self.value(t)?;
             if matches!(left, Expr::Meta(MetaKey::Iif | MetaKey::Oif))
@@ -2186,8 +2238,7 @@ impl<'a> Parser<'a> {
             } else {
                 Rhs::Value(v)
             }
-        };
-        Ok(Stmt::Match { left, op, right })
+        }))
     }
 
     /// The value of `meta mark set ...`: a constant or `meta mark | 0x4000`-style expression.
@@ -2347,6 +2398,7 @@ impl<'a> Parser<'a> {
                 ("daddr", Payload::IpDaddr),
                 ("protocol", Payload::IpProtocol),
                 ("ttl", Payload::IpTtl),
+                ("length", Payload::IpLength),
             ]),
             "ip6" => self.field(&[
                 ("saddr", Payload::Ip6Saddr),
@@ -2736,6 +2788,7 @@ fn merge_payloads(out: &mut Vec<Stmt>) {
             return None;
         };
         let (base, offset, len) = match p {
+            Payload::IpLength => (0, 2, 2),
             Payload::IpTtl => (0, 8, 1),
             Payload::IpProtocol => (0, 9, 1),
             Payload::IpSaddr => (0, 12, 4),
@@ -2749,6 +2802,10 @@ fn merge_payloads(out: &mut Vec<Stmt>) {
         let protocol = matches!(p, Payload::IpProtocol | Payload::Ip6Nexthdr);
         Some(Field { at, base, offset, len, op: *op, protocol })
     };
+    // Most rules have fewer than two such fields: nothing to merge, nothing allocated.
+    if out.iter().enumerate().filter(|(i, s)| field(*i, s).is_some()).nth(1).is_none() {
+        return;
+    }
     // What each statement's place lists: itself, a merged run of fields, or nothing.
     let mut places: Vec<Vec<usize>> = (0..out.len()).map(|i| vec![i]).collect();
     let mut merged = false;
