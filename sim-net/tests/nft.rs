@@ -254,9 +254,12 @@ fn ruleset_text() -> impl Strategy<Value = String> {
         Just("numgen random mod 2 vmap { 0 : jump sub, 1 : accept }".to_string()),
         Just("ip daddr . meta l4proto . th dport vmap @m".to_string()),
     ];
-    // (A rule naming both TCP and UDP ports is refused, as nft refuses it.)
+    // (A rule naming TCP's and UDP's ports, or either after `meta l4proto { tcp, udp }`, is
+    // refused, as nft refuses it.)
     let stmts = proptest::collection::vec(stmt, 0..3).prop_filter("one transport protocol", |s| {
-        !(s.iter().any(|x| x.starts_with("tcp ")) && s.iter().any(|x| x.starts_with("udp ")))
+        let said = |p: &str| s.iter().any(|x| x.starts_with(p));
+        let ports = usize::from(said("tcp ")) + usize::from(said("udp "));
+        ports == 0 || (ports == 1 && !said("meta l4proto {"))
     });
     let rule = (stmts, verdict, proptest::option::of("[a-z ]{1,10}")).prop_map(|(s, v, c)| {
         let mut r = s.join(" ");

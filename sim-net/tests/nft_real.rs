@@ -174,7 +174,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 65] = [
+const REFUSED: [(&str, &str); 67] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -443,6 +443,14 @@ const REFUSED: [(&str, &str); 65] = [
     (
         "table ip x {\n\tchain c {\n\t\tmeta mark set 0x100000000 accept\n\t}\n}\n",
         "FILE:3:17-27: Error: Value 4294967296 exceeds valid range 0-4294967295\n\t\tmeta mark set 0x100000000 accept\n\t\t              ^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta l4proto { tcp, udp } tcp dport 1 accept\n\t}\n}\n",
+        "FILE:3:29-37: Error: conflicting protocols specified: udp vs. tcp\n\t\tmeta l4proto { tcp, udp } tcp dport 1 accept\n\t\t                          ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tip protocol udp meta l4proto tcp udp dport 1 accept\n\t}\n}\n",
+        "FILE:3:36-44: Error: conflicting protocols specified: tcp vs. udp\n\t\tip protocol udp meta l4proto tcp udp dport 1 accept\n\t\t                                 ^^^^^^^^^",
     ),
 ];
 

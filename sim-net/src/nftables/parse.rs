@@ -56,7 +56,7 @@ pub fn apply(
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
         rule_l3: None,
         rule_l3_at: None,
-        rule_l4: None,
+        rule_l4: Vec::new(),
         int_max: None,
         deleting: None,
         depth: 0,
@@ -214,9 +214,10 @@ struct Parser<'a> {
     /// The largest value the integer being compared holds (`ip ttl`: 255), while the
     /// right-hand side of its match is parsed: nft's "exceeds valid range" check.
     int_max: Option<u64>,
-    /// The transport protocol the rule being parsed has said so far (`meta l4proto tcp`,
-    /// `tcp dport 80`), for nft's "conflicting protocols" check of later header fields.
-    rule_l4: Option<u8>,
+    /// The transport protocols the rule being parsed has said so far (`meta l4proto tcp`,
+    /// each of `meta l4proto { tcp, udp }`, `tcp dport 80`), in order, for nft's
+    /// "conflicting protocols" check: a later header field of any other protocol is refused.
+    rule_l4: Vec<u8>,
     /// A run of `delete chain` commands in progress (see [`ChainDeletes`]).
     deleting: Option<ChainDeletes<'a>>,
     /// How many `{ ... }` blocks (table, chain, set) the parser is in: a command at the top
@@ -1820,7 +1821,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         self.rule_l3 = (f != Family::Inet).then_some(f);
         self.rule_l3_at = None;
-        self.rule_l4 = None;
+        self.rule_l4.clear();
         self.stmt_spans.clear();
         while !matches!(self.peek(), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof) {
             if self.is_word("comment") {
@@ -1830,8 +1831,13 @@ impl<'a> Parser<'a> {
             }
             let sat = self.pos;
             let s = self.stmt(f, table, &stmts)?;
-            if let Some(x) = said_protocol(&s) {
-                self.rule_l4 = Some(x);
+            if let Some(mut said) = said_protocols(&s) {
+                said.sort_unstable();
+                for x in said {
+                    if !self.rule_l4.contains(&x) {
+                        self.rule_l4.push(x);
+                    }
+                }
             }
             self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
@@ -2367,8 +2373,8 @@ impl<'a> Parser<'a> {
                 }
                 // `meta l4proto udp tcp dport 80`, `tcp dport 80 udp sport 1`.
                 if let Some(proto) = p.protocol() {
-                    match self.rule_l4 {
-                        Some(have) if have != proto => {
+                    match self.rule_l4.iter().copied().find(|&x| x != proto) {
+                        Some(have) => {
                             return Err(self.err_span(
                                 at - 1,
                                 at,
@@ -2379,7 +2385,8 @@ impl<'a> Parser<'a> {
                                 ),
                             ));
                         }
-                        _ => self.rule_l4 = Some(proto),
+                        None if !self.rule_l4.contains(&proto) => self.rule_l4.push(proto),
+                        None => {}
                     }
                 }
                 Ok(Expr::Payload(*p))
@@ -2570,13 +2577,26 @@ pub(super) fn reject_code_name(kind: &str, code: u8) -> Option<&'static str> {
 
 /// The protocol a match as written says the packet carries (`meta l4proto tcp`, `ip protocol
 /// == udp`), as nft's protocol context takes it.
-fn said_protocol(s: &Stmt) -> Option<u8> {
-    match s {
-        Stmt::Match {
-            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
-            op: RelOp::Implicit | RelOp::Eq,
-            right: Rhs::Value(Value::Proto(x)),
-        } => Some(*x),
+fn said_protocols(s: &Stmt) -> Option<Box<[u8]>> {
+    let Stmt::Match {
+        left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
+        op: RelOp::Implicit | RelOp::Eq,
+        right,
+    } = s
+    else {
+        return None;
+    };
+    match right {
+        Rhs::Value(Value::Proto(x)) => Some(Box::new([*x])),
+        // `meta l4proto { tcp, udp }`: each element a protocol.
+        Rhs::Set(SetRef::Anon(set)) => set
+            .elements
+            .iter()
+            .map(|e| match e.key.as_slice() {
+                [KeyPart::Single(Value::Proto(x))] => Some(*x),
+                _ => None,
+            })
+            .collect(),
         _ => None,
     }
 }
