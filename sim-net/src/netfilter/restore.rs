@@ -243,14 +243,14 @@ pub fn split_args_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, RestoreError
                 }
                 run = i;
             }
-            b' ' | b'\t' | b'\n' | b'\r' => {
+            // A blank: the skip above stops at nothing else.
+            _ => {
                 if run < i {
                     out.push(Cow::Borrowed(&line[run..i]));
                 }
                 i += 1;
                 run = i;
             }
-            _ => i += 1,
         }
     }
     if run < bytes.len() {
@@ -300,14 +300,14 @@ fn split_plain<'t>(line: &'t str, out: &mut Vec<&'t str>) -> bool {
                 i = start + len + 1;
                 run = i;
             }
-            b' ' | b'\t' | b'\n' | b'\r' => {
+            // A blank: the skip above stops at nothing else.
+            _ => {
                 if run < i {
                     out.push(&line[run..i]);
                 }
                 i += 1;
                 run = i;
             }
-            _ => i += 1,
         }
     }
     if run < bytes.len() {

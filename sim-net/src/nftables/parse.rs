@@ -308,7 +308,6 @@ fn next_value(v: &Value) -> Option<Value> {
     })
 }
 
-/// The width in bits of the integer types a prefix may follow (`meta mark 0x4000/16`).
 /// The largest value an integer field holds, for the fields whose width their type does not say
 /// (`ip ttl` and `ip length` are both `integer`).
 fn integer_max(e: &Expr) -> Option<u64> {
@@ -328,6 +327,7 @@ fn plain_integer(s: &str) -> Option<u64> {
     }
 }
 
+/// The width in bits of the integer types a prefix may follow (`meta mark 0x4000/16`).
 fn integer_width(t: DataType) -> Option<u32> {
     match t {
         DataType::Mark => Some(32),
@@ -1815,6 +1815,13 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Notes that the rule being parsed said transport protocol `x` ([`Self::rule_l4`]).
+    fn say_protocol(&mut self, x: u8) {
+        if !self.rule_l4.contains(&x) {
+            self.rule_l4.push(x);
+        }
+    }
+
     fn rule(&mut self, f: Family, table: &str) -> R<Rule> {
         let mut stmts: Vec<Stmt> = Vec::new();
         let mut comment = None;
@@ -1831,13 +1838,19 @@ impl<'a> Parser<'a> {
             }
             let sat = self.pos;
             let s = self.stmt(f, table, &stmts)?;
-            if let Some(mut said) = said_protocols(&s) {
-                said.sort_unstable();
-                for x in said {
-                    if !self.rule_l4.contains(&x) {
-                        self.rule_l4.push(x);
+            match protocol_rhs(&s) {
+                Some(Rhs::Value(Value::Proto(x))) => self.say_protocol(*x),
+                // `meta l4proto { tcp, udp }`: each element, in protocol order.
+                Some(Rhs::Set(SetRef::Anon(set))) => {
+                    let from = self.rule_l4.len();
+                    for e in set.elements.iter() {
+                        if let [KeyPart::Single(Value::Proto(x))] = e.key.as_slice() {
+                            self.say_protocol(*x);
+                        }
                     }
+                    self.rule_l4[from..].sort_unstable();
                 }
+                _ => {}
             }
             self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
@@ -2385,8 +2398,7 @@ impl<'a> Parser<'a> {
                                 ),
                             ));
                         }
-                        None if !self.rule_l4.contains(&proto) => self.rule_l4.push(proto),
-                        None => {}
+                        None => self.say_protocol(proto),
                     }
                 }
                 Ok(Expr::Payload(*p))
@@ -2575,28 +2587,15 @@ pub(super) fn reject_code_name(kind: &str, code: u8) -> Option<&'static str> {
     codes.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
 }
 
-/// The protocol a match as written says the packet carries (`meta l4proto tcp`, `ip protocol
-/// == udp`), as nft's protocol context takes it.
-fn said_protocols(s: &Stmt) -> Option<Box<[u8]>> {
-    let Stmt::Match {
-        left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
-        op: RelOp::Implicit | RelOp::Eq,
-        right,
-    } = s
-    else {
-        return None;
-    };
-    match right {
-        Rhs::Value(Value::Proto(x)) => Some(Box::new([*x])),
-        // `meta l4proto { tcp, udp }`: each element a protocol.
-        Rhs::Set(SetRef::Anon(set)) => set
-            .elements
-            .iter()
-            .map(|e| match e.key.as_slice() {
-                [KeyPart::Single(Value::Proto(x))] => Some(*x),
-                _ => None,
-            })
-            .collect(),
+/// What a protocol match compares with (`meta l4proto tcp`, `ip protocol == udp`, `meta
+/// l4proto { tcp, udp }`), as nft's protocol context takes it.
+fn protocol_rhs(s: &Stmt) -> Option<&Rhs> {
+    match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
+            op: RelOp::Implicit | RelOp::Eq,
+            right,
+        } => Some(right),
         _ => None,
     }
 }
@@ -2616,12 +2615,8 @@ fn protocol_desc(p: u8) -> String {
 /// The protocol a `meta l4proto P` / `ip protocol P` / `ip6 nexthdr P` match names, when it
 /// names one.
 fn single_protocol(s: &Stmt) -> Option<u8> {
-    match s {
-        Stmt::Match {
-            left: Expr::Meta(MetaKey::L4proto) | Expr::Payload(Payload::IpProtocol | Payload::Ip6Nexthdr),
-            op: RelOp::Implicit,
-            right: Rhs::Value(Value::Proto(x)),
-        } => Some(*x),
+    match protocol_rhs(s) {
+        Some(Rhs::Value(Value::Proto(x))) => Some(*x),
         _ => None,
     }
 }
