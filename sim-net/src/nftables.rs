@@ -99,7 +99,9 @@ pub mod parse;
 pub mod ruleset;
 
 pub use expr::{DataType, Expr, Rhs, SetRef, Stmt, Value, Verdict};
-pub use ruleset::{BaseChain, Chain, ChainType, Element, Family, MapData, Policy, Rule, Ruleset, Set, Table};
+pub use ruleset::{
+    BaseChain, Chain, ChainHook, ChainType, Element, Family, MapData, Policy, Rule, Ruleset, Set, Table,
+};
 
 use crate::netfilter::HookVerdict;
 

@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 9] = [
+const FILES: [(&str, &str, &str); 10] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
@@ -30,6 +30,7 @@ const FILES: [(&str, &str, &str); 9] = [
     ("canonical", include_str!("data/nft/canonical.nft"), include_str!("data/nft/canonical.listed")),
     ("reject", include_str!("data/nft/reject.nft"), include_str!("data/nft/reject.listed")),
     ("payloads", include_str!("data/nft/payloads.nft"), include_str!("data/nft/payloads.listed")),
+    ("families", include_str!("data/nft/families.nft"), include_str!("data/nft/families.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -174,7 +175,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 67] = [
+const REFUSED: [(&str, &str); 88] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -451,6 +452,90 @@ const REFUSED: [(&str, &str); 67] = [
     (
         "table ip x {\n\tchain c {\n\t\tip protocol udp meta l4proto tcp udp dport 1 accept\n\t}\n}\n",
         "FILE:3:36-44: Error: conflicting protocols specified: tcp vs. udp\n\t\tip protocol udp meta l4proto tcp udp dport 1 accept\n\t\t                                 ^^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress priority 0; }\n}\n",
+        "FILE:2:12-46: Error: Missing `device' in this chain definition\n\tchain c { type filter hook ingress priority 0; }\n\t          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type nat hook ingress device lo priority 0; }\n}\n",
+        "FILE:2:17-19: Error: Could not process rule: No such file or directory\n\tchain c { type nat hook ingress device lo priority 0; }\n\t               ^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook input device lo priority 0; }\n}\n",
+        "FILE:2:29-33: Error: The netdev family does not support this hook\n\tchain c { type filter hook input device lo priority 0; }\n\t                           ^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook forward priority 0; }\n}\n",
+        "FILE:2:8-8: Error: Could not process rule: Operation not supported\n\tchain c { type filter hook forward priority 0; }\n\t      ^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority 0; ip saddr 1.2.3.4 drop; }\n}\n",
+        "FILE:2:47-54: Error: conflicting protocols specified: arp vs. ip\n\tchain c { type filter hook input priority 0; ip saddr 1.2.3.4 drop; }\n\t                                             ^^^^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority 0; tcp dport 1 accept; }\n}\n",
+        "FILE:2:47-55: Error: conflicting protocols specified: arp vs. tcp\n\tchain c { type filter hook input priority 0; tcp dport 1 accept; }\n\t                                             ^^^^^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority srcnat; }\n}\n",
+        "FILE:2:35-49: Error: invalid priority expression value in this context.\n\tchain c { type filter hook input priority srcnat; }\n\t                                 ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority 0; reject; }\n}\n",
+        "FILE:2:47-52: Error: cannot use reject with arp\n\tchain c { type filter hook input priority 0; reject; }\n\t                                             ^^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority 0; fib daddr type local accept; }\n}\n",
+        "FILE:2:47-60: Error: Could not process rule: No such file or directory\n\tchain c { type filter hook input priority 0; fib daddr type local accept; }\n\t                                             ^^^^^^^^^^^^^^",
+    ),
+    (
+        "table arp a {\n\tchain c { type filter hook input priority 0; dnat to 1.2.3.4; }\n}\n",
+        "FILE:2:47-50: Error: NAT is only supported for IPv4/IPv6\n\tchain c { type filter hook input priority 0; dnat to 1.2.3.4; }\n\t                                             ^^^^",
+    ),
+    (
+        "table bridge b {\n\tchain c { type route hook output priority 0; }\n}\n",
+        "FILE:2:17-21: Error: Could not process rule: No such file or directory\n\tchain c { type route hook output priority 0; }\n\t               ^^^^^",
+    ),
+    (
+        "table bridge b {\n\tchain c { type filter hook input priority dstnat; }\n}\n",
+        "FILE:2:35-49: Error: invalid priority expression value in this context.\n\tchain c { type filter hook input priority dstnat; }\n\t                                 ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table bridge b {\n\tchain c { type filter hook ingress device lo priority 0; }\n}\n",
+        "FILE:2:29-35: Error: The bridge family does not support this hook\n\tchain c { type filter hook ingress device lo priority 0; }\n\t                           ^^^^^^^",
+    ),
+    (
+        "table bridge b {\n\tchain c { type filter hook postrouting priority 0; masquerade; }\n}\n",
+        "FILE:2:53-62: Error: NAT is only supported for IPv4/IPv6\n\tchain c { type filter hook postrouting priority 0; masquerade; }\n\t                                                   ^^^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress device lo priority 0; ct state established accept; }\n}\n",
+        "FILE:2:59-66: Error: Could not process rule: Protocol error\n\tchain c { type filter hook ingress device lo priority 0; ct state established accept; }\n\t                                                         ^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress device lo priority mangle; }\n}\n",
+        "FILE:2:47-61: Error: invalid priority expression value in this context.\n\tchain c { type filter hook ingress device lo priority mangle; }\n\t                                             ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress devices = { \"lo\", lo } priority 0; }\n}\n",
+        "FILE:2:8-8: Error: Could not process rule: File exists\n\tchain c { type filter hook ingress devices = { \"lo\", lo } priority 0; }\n\t      ^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress devices = { } priority 0; }\n}\n",
+        "FILE:2:49-49: Error: syntax error, unexpected '}', expecting string or quoted string or '$'\n\tchain c { type filter hook ingress devices = { } priority 0; }\n\t                                               ^",
+    ),
+    (
+        "table ip x {\n\tchain c { type filter hook input device lo priority 0; }\n}\n",
+        "FILE:2:35-43: Error: This chain type cannot be bound to device\n\tchain c { type filter hook input device lo priority 0; }\n\t                                 ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c { type filter hook input priority foo; }\n}\n",
+        "FILE:2:35-46: Error: invalid priority expression value in this context.\n\tchain c { type filter hook input priority foo; }\n\t                                 ^^^^^^^^^^^^",
+    ),
+    (
+        "table netdev n {\n\tchain c { type filter hook ingress priority 0 device lo; }\n}\n",
+        "FILE:2:48-53: Error: syntax error, unexpected device, expecting newline or semicolon\n\tchain c { type filter hook ingress priority 0 device lo; }\n\t                                              ^^^^^^",
     ),
 ];
 

@@ -13,8 +13,9 @@ use super::iptables::{TraceArgs, trace_loaded};
 /// `netsim nft ...`
 #[derive(Debug, Subcommand)]
 pub enum NftCommand {
-    /// `nft list ruleset`, `nft list table [ip|inet] NAME`, `nft list chain [ip|inet] TABLE
-    /// NAME`, `nft list set|map [ip|inet] TABLE NAME`.
+    /// `nft list ruleset`, `nft list table [FAMILY] NAME`, `nft list chain [FAMILY] TABLE
+    /// NAME`, `nft list set|map [FAMILY] TABLE NAME` (FAMILY: ip, ip6, inet, arp, bridge,
+    /// netdev; arp, bridge and netdev tables are loaded and listed, not evaluated).
     List(ListArgs),
     /// Trace the first packet of a connection through an nftables ruleset file (`--rules`);
     /// flags and output as `netsim iptables trace`.
@@ -54,6 +55,7 @@ fn load(path: &str, any_interface: bool) -> Result<Netfilter, u8> {
         eprintln!("{e}");
         exit::INVALID
     })?;
+    eprint!("{}", nft.ruleset().unevaluated_notes(&[]));
     Ok(nf)
 }
 

@@ -1750,9 +1750,7 @@ pub fn nft_command(
         ["list", "ruleset"] => ExecOutput::out(nft.list_ruleset()),
         ["list", what, rest @ ..] => {
             let (family, rest) = match rest {
-                ["ip", r @ ..] => (Family::Ip, r),
-                ["ip6", r @ ..] => (Family::Ip6, r),
-                ["inet", r @ ..] => (Family::Inet, r),
+                [f, r @ ..] if let Some(family) = Family::parse(f) => (family, r),
                 r => (Family::Ip, r),
             };
             let listed = match (*what, rest) {
@@ -1771,10 +1769,17 @@ pub fn nft_command(
                 None => not_found(),
             }
         }
-        _ => match nft.apply_in("/dev/stdin", &words.join(" "), Some(interfaces)) {
-            Ok(()) => ExecOutput::out(String::new()),
-            Err(e) => ExecOutput::err(format!("{e}\n"), 1),
-        },
+        _ => {
+            let before = nft.ruleset().table_names();
+            match nft.apply_in("/dev/stdin", &words.join(" "), Some(interfaces)) {
+                // A table netsim loads but does not evaluate is named (nft prints nothing).
+                Ok(()) => ExecOutput {
+                    stderr: nft.ruleset().unevaluated_notes(&before),
+                    ..ExecOutput::out(String::new())
+                },
+                Err(e) => ExecOutput::err(format!("{e}\n"), 1),
+            }
+        }
     }
 }
 

@@ -722,6 +722,39 @@ mod tests {
         }
     }
 
+    /// Tables of the arp, bridge and netdev families are loaded and listed, but their base
+    /// chains are not run: a packet passes a host whose such chains drop everything, and
+    /// the loading commands name each such table.
+    #[test]
+    fn arp_bridge_and_netdev_tables_are_not_evaluated() {
+        let mut n = nf("table netdev d {
+	chain i { type filter hook ingress device eth0 priority 0; policy drop; }
+}
+table bridge b {
+	chain p { type filter hook prerouting priority 0; policy drop; drop; }
+	chain i { type filter hook input priority 0; policy drop; }
+}
+table arp a {
+	chain i { type filter hook input priority 0; policy drop; }
+}
+");
+        let mut rng = SimRng::new(1);
+        let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
+        assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Accept);
+        for hook in [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting] {
+            assert!(n.nftables().ruleset().base_chains(hook).is_empty(), "{hook:?}");
+        }
+        let notes = n.nftables().ruleset().unevaluated_notes(&[]);
+        assert_eq!(
+            notes.lines().map(|l| l.split(':').next().unwrap_or_default()).collect::<Vec<_>>(),
+            ["netsim", "netsim", "netsim"]
+        );
+        assert!(notes.contains("table bridge b is loaded and listed but not evaluated"), "{notes}");
+        // Tables the ruleset had before are not named again.
+        let before = n.nftables().ruleset().table_names();
+        assert_eq!(n.nftables().ruleset().unevaluated_notes(&before), "");
+    }
+
     #[test]
     fn a_drop_from_a_map_element_names_the_element_without_a_trace() {
         let mut n = nf("table ip kp {

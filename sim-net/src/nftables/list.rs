@@ -2,8 +2,9 @@
 //! (`table_print`, `set_print_plain`, `chain_print` in `src/rule.c`; `set_expr_print` in
 //! `src/expression.c`): tab indentation; in a table its flags and comment, then sets and maps,
 //! then chains, in creation order, separated by blank lines; a base chain's `type ... hook ...
-//! priority ...; policy ...;` line, with priorities named within ±10 of a standard one valid
-//! at that hook; set elements in the kernel's key order, wrapped as nft wraps them (5 per line
+//! [device "x" | devices = { x, y }] priority ...; policy ...;` line, with priorities named
+//! within ±10 of a standard one valid at that hook (the bridge family's names and values are
+//! its own); set elements in the kernel's key order, wrapped as nft wraps them (5 per line
 //! for numbers, ports and protocols, 2 for addresses, one per line otherwise).
 
 use std::fmt::Write;
@@ -26,7 +27,7 @@ pub fn table(t: &Table) -> String {
         let _ = writeln!(out, "\tcomment \"{c}\"");
     }
     let mut items: Vec<String> = t.sets.values().map(|s| set(s)).collect();
-    items.extend(t.chains.values().map(|c| chain(c)));
+    items.extend(t.chains.values().map(|c| chain(c, t.family)));
     // nft's `table_print_options` starts the objects' separator at a blank line when the
     // table has flags (a comment alone does not).
     if t.flags.dormant && !items.is_empty() {
@@ -39,7 +40,7 @@ pub fn table(t: &Table) -> String {
 
 /// `nft list chain FAMILY TABLE NAME`.
 pub fn chain_in_table(t: &Table, c: &Chain) -> String {
-    format!("table {} {} {{\n{}}}\n", t.family.name(), t.name, chain(c))
+    format!("table {} {} {{\n{}}}\n", t.family.name(), t.name, chain(c, t.family))
 }
 
 /// `nft list set|map FAMILY TABLE NAME`.
@@ -47,24 +48,7 @@ pub fn set_in_table(t: &Table, s: &Set) -> String {
     format!("table {} {} {{\n{}}}\n", t.family.name(), t.name, set(s))
 }
 
-fn priority_text(b: &BaseChain) -> String {
-    for (name, std, only) in STD_PRIORITIES {
-        if only.is_some_and(|h| h != b.hook) {
-            continue;
-        }
-        let off = i64::from(b.priority) - i64::from(std);
-        if off.abs() <= 10 {
-            return match off {
-                0 => name.to_string(),
-                o if o > 0 => format!("{name} + {o}"),
-                o => format!("{name} - {}", -o),
-            };
-        }
-    }
-    b.priority.to_string()
-}
-
-fn chain(c: &Chain) -> String {
+fn chain(c: &Chain, family: Family) -> String {
     let mut out = format!("\tchain {} {{\n", c.name);
     if let Some(cm) = &c.comment {
         let _ = writeln!(out, "\t\tcomment \"{cm}\"");
@@ -74,12 +58,17 @@ fn chain(c: &Chain) -> String {
             Policy::Accept => "accept",
             Policy::Drop => "drop",
         };
+        let devices = match c.devices.as_slice() {
+            [] => String::new(),
+            [one] => format!(" device \"{one}\""),
+            many => format!(" devices = {{ {} }}", many.join(", ")),
+        };
         let _ = writeln!(
             out,
-            "\t\ttype {} hook {} priority {}; policy {policy};",
+            "\t\ttype {} hook {}{devices} priority {}; policy {policy};",
             b.kind.name(),
-            hook_name(b.hook),
-            priority_text(b)
+            b.hook.name(),
+            priority_text(b.priority, family, b.hook)
         );
     }
     for r in &c.rules {

@@ -20,7 +20,6 @@ use super::NftError;
 use super::expr::*;
 use super::lexer::{Tok, Token, lex};
 use super::ruleset::*;
-use crate::netfilter::Hook;
 
 /// Applies `src` (named `file` in messages) to `ruleset` as one transaction, in a namespace
 /// with the interfaces named `interfaces` (`None`: any name is taken).
@@ -55,6 +54,7 @@ pub fn apply(
         added: Vec::new(),
         committed: ruleset.tables.iter().map(|t| ((t.family, t.name.clone()), t.next_handle())).collect(),
         rule_l3: None,
+        rule_family: Family::Ip,
         rule_l3_at: None,
         rule_l4: Vec::new(),
         int_max: None,
@@ -207,8 +207,11 @@ struct Parser<'a> {
     /// before (only those can be named by `handle`/`position`, as in the kernel).
     committed: std::collections::BTreeMap<(Family, String), u64>,
     /// The network protocol (`ip` or `ip6`) the rule being parsed matches so far: the
-    /// table's for ip and ip6 tables, the first header field's in inet tables.
+    /// table's for ip and ip6 tables (arp for arp tables, where neither is), the first header
+    /// field's in inet, bridge and netdev tables.
     rule_l3: Option<Family>,
+    /// The family of the table the rule being parsed is in.
+    rule_family: Family,
     /// The tokens of the header field that set [`Self::rule_l3`] in an inet rule (`ip6 saddr`).
     rule_l3_at: Option<(usize, usize)>,
     /// The largest value the integer being compared holds (`ip ttl`: 255), while the
@@ -413,7 +416,7 @@ const ADDRESS_FAMILY: &str = "Could not resolve hostname: Address family for hos
 /// chain name with the real nft).
 const NAME_KEYWORDS: [&str; 6] = ["with", "to", "saddr", "daddr", "state", "status"];
 
-const KEYWORDS: [&str; 62] = [
+const KEYWORDS: [&str; 64] = [
     "table",
     "chain",
     "rule",
@@ -436,6 +439,8 @@ const KEYWORDS: [&str; 62] = [
     "netdev",
     "type",
     "hook",
+    "device",
+    "devices",
     "priority",
     "policy",
     "accept",
@@ -663,12 +668,7 @@ impl<'a> Parser<'a> {
             && is_family(w)
         {
             let at = self.bump();
-            return match w {
-                "ip" => Ok(Family::Ip),
-                "ip6" => Ok(Family::Ip6),
-                "inet" => Ok(Family::Inet),
-                _ => Err(self.err(at, format!("netsim models the ip, ip6 and inet families only, not {w}"))),
-            };
+            return Family::parse(w).ok_or_else(|| self.err(at, "syntax error"));
         }
         Ok(Family::Ip)
     }
@@ -974,7 +974,10 @@ impl<'a> Parser<'a> {
     /// `{ policy drop; }` alone changes the policy of an existing base chain.
     fn declared_chain(&self, f: Family, table: &str, name: &str) -> Chain {
         let mut chain = Chain::new(name);
-        chain.base = self.rs.table(f, table).and_then(|x| x.chains.get(name)).and_then(|x| x.base);
+        if let Some(old) = self.rs.table(f, table).and_then(|x| x.chains.get(name)) {
+            chain.base = old.base;
+            chain.devices.clone_from(&old.devices);
+        }
         chain
     }
 
@@ -1131,8 +1134,8 @@ impl<'a> Parser<'a> {
 
     /// The kernel's refusal of a base chain: nft places it on the whole `add chain` command,
     /// or on the chain's name in a table block.
-    fn chain_refused(&self, at: ChainAt) -> NftError {
-        const MSG: &str = "Could not process rule: Operation not supported";
+    fn chain_refused(&self, at: ChainAt, why: &str) -> NftError {
+        let msg = format!("Could not process rule: {why}");
         match at {
             ChainAt::Command(start) => {
                 let mut close = self.closing_brace(self.pos, 1);
@@ -1140,9 +1143,9 @@ impl<'a> Parser<'a> {
                 if matches!(self.toks.get(close + 1).map(|t| t.tok), Some(Tok::Newline | Tok::Punct(";"))) {
                     close += 1;
                 }
-                self.err_span(start, close, MSG)
+                self.err_span(start, close, msg)
             }
-            ChainAt::Block(name) => self.err(name, MSG),
+            ChainAt::Block(name) => self.err(name, msg),
         }
     }
 
@@ -1174,28 +1177,52 @@ impl<'a> Parser<'a> {
                         return Err(self.unexpected(Some("hook")));
                     }
                     let (h, hat) = self.name()?;
-                    let hook = match h.as_str() {
-                        "prerouting" => Hook::Prerouting,
-                        "input" => Hook::Input,
-                        "forward" => Hook::Forward,
-                        "output" => Hook::Output,
-                        "postrouting" => Hook::Postrouting,
-                        "ingress" | "egress" => return Err(self.unmodelled(hat, &h)),
-                        _ => return Err(self.err(hat, "unknown chain hook")),
+                    let Some(hook) = ChainHook::parse(&h) else {
+                        return Err(self.err(hat, "unknown chain hook"));
                     };
-                    let valid = match kind {
-                        ChainType::Filter => true,
-                        ChainType::Nat => hook != Hook::Forward,
-                        ChainType::Route => hook == Hook::Output,
-                    };
-                    if !valid {
-                        return Err(self.chain_refused(at));
+                    if !hook.in_family(f) {
+                        return Err(
+                            self.err(hat, format!("The {} family does not support this hook", f.name()))
+                        );
                     }
+                    if f == Family::Inet && hook == ChainHook::Ingress {
+                        return Err(self.unmodelled(hat, "inet ingress"));
+                    }
+                    let devices = self.chain_devices(f)?;
                     let pat = self.pos;
                     if !self.eat_word("priority") {
                         return Err(self.unexpected(Some("priority")));
                     }
-                    let priority = self.priority(hook, pat)?;
+                    let priority = self.priority(f, hook, pat)?;
+                    // nft's evaluation, after its parser has read the whole line.
+                    if f == Family::Netdev && devices.is_none() {
+                        let declared = (tyat - 1, self.pos - 1);
+                        self.end_of_item()?;
+                        return Err(self.err_span(
+                            declared.0,
+                            declared.1,
+                            "Missing `device' in this chain definition",
+                        ));
+                    }
+                    // The kernel's refusals: only the IP families have nat and route chains
+                    // (ENOENT: no such chain type), arp registers no forward hook.
+                    let valid = match kind {
+                        _ if f == Family::Arp && hook == ChainHook::Forward => false,
+                        ChainType::Filter => true,
+                        _ if !f.evaluated() => return Err(self.no_such(tyat, "rule")),
+                        ChainType::Nat => hook != ChainHook::Forward,
+                        ChainType::Route => hook == ChainHook::Output,
+                    };
+                    if !valid {
+                        return Err(self.chain_refused(at, "Operation not supported"));
+                    }
+                    if let Some(mut d) = devices {
+                        d.sort();
+                        if d.windows(2).any(|w| w[0] == w[1]) {
+                            return Err(self.chain_refused(at, "File exists"));
+                        }
+                        chain.devices = d;
+                    }
                     let policy = chain.base.map_or(Policy::Accept, |b| b.policy);
                     chain.base = Some(BaseChain { kind, hook, priority, policy });
                     self.end_of_item()?;
@@ -1247,7 +1274,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `priority NAME [+|- N]` or `priority [-]N`.
-    fn priority(&mut self, hook: Hook, pat: usize) -> R<i32> {
+    fn priority(&mut self, f: Family, hook: ChainHook, pat: usize) -> R<i32> {
         let neg = self.eat_punct("-");
         match *self.peek() {
             Tok::Num(n) => {
@@ -1257,10 +1284,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Word(w) if !neg => {
                 let wat = self.bump();
-                let Some((_, base, only)) = STD_PRIORITIES.iter().find(|(n, _, _)| *n == w) else {
-                    return Err(self.err_span(pat, wat, "unknown priority"));
-                };
-                let mut v = *base;
+                let base = std_priority(w, f, hook);
+                let mut v = base.unwrap_or(0);
                 let mut last = wat;
                 if self.is_punct("+") || self.is_punct("-") {
                     let minus = self.is_punct("-");
@@ -1270,7 +1295,7 @@ impl<'a> Parser<'a> {
                     let n = i32::try_from(n).map_err(|_| self.err(pat, "priority out of range"))?;
                     v = if minus { v.saturating_sub(n) } else { v.saturating_add(n) };
                 }
-                if only.is_some_and(|h| h != hook) {
+                if base.is_none() {
                     return Err(self.err_span(
                         pat,
                         last,
@@ -1281,6 +1306,54 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.unexpected(Some("number"))),
         }
+    }
+
+    /// A base chain's `device NAME` or `devices = { NAME, ... }`, between its hook and its
+    /// priority: None if there is none. Only netdev chains are bound to devices (and inet
+    /// `ingress` ones, which netsim does not model).
+    fn chain_devices(&mut self, f: Family) -> R<Option<Vec<String>>> {
+        let at = self.pos;
+        let names = if self.eat_word("device") {
+            vec![self.device_name()?]
+        } else if self.eat_word("devices") {
+            if !self.eat_punct("=") {
+                return Err(self.unexpected(Some("'='")));
+            }
+            if !self.eat_punct("{") {
+                return Err(self.unexpected(Some("'{'")));
+            }
+            let mut names = Vec::new();
+            loop {
+                self.skip_newlines();
+                if !matches!(self.peek(), Tok::Word(_) | Tok::Str(_) | Tok::Digits(_) | Tok::Num(_)) {
+                    return Err(self.unexpected(Some("string or quoted string or '$'")));
+                }
+                names.push(self.device_name()?);
+                self.skip_newlines();
+                if self.eat_punct("}") {
+                    break;
+                }
+                if !self.eat_punct(",") {
+                    return Err(self.unexpected(Some("comma or '}'")));
+                }
+            }
+            names
+        } else {
+            return Ok(None);
+        };
+        if f != Family::Netdev {
+            return Err(self.err_span(at, self.pos - 1, "This chain type cannot be bound to device"));
+        }
+        Ok(Some(names))
+    }
+
+    /// One device name: a word or a quoted string, not empty.
+    fn device_name(&mut self) -> R<String> {
+        let (name, at) = self.name()?;
+        if name.is_empty() {
+            return Err(self.err(at, "an empty device name (nft v1.0.6 aborts on one)"));
+        }
+        Ok(name)
     }
 
     /// The inside of `set NAME { ... }` (after `{`, through `}`).
@@ -1826,7 +1899,8 @@ impl<'a> Parser<'a> {
         let mut stmts: Vec<Stmt> = Vec::new();
         let mut comment = None;
         let start = self.pos;
-        self.rule_l3 = (f != Family::Inet).then_some(f);
+        self.rule_l3 = (!f.carries_both()).then_some(f);
+        self.rule_family = f;
         self.rule_l3_at = None;
         self.rule_l4.clear();
         self.stmt_spans.clear();
@@ -1908,6 +1982,9 @@ impl<'a> Parser<'a> {
             }
             "reject" => {
                 self.bump();
+                if f == Family::Arp {
+                    return Err(self.err(at, "cannot use reject with arp"));
+                }
                 // The packet family the rule is about so far: the table's, or in inet what its
                 // `ip`/`ip6` fields or `meta nfproto` said.
                 let nfproto = before.iter().rposition(|s| nfproto_of(s).is_some());
@@ -1915,14 +1992,14 @@ impl<'a> Parser<'a> {
                 // Where that was said, which nft marks under a conflict: the field, the
                 // `meta nfproto` match, or (the table's family) the statement itself.
                 let (l3_from, l3_to) = match (self.rule_l3_at, nfproto.and_then(|i| self.stmt_spans.get(i))) {
-                    (Some(span), _) if f == Family::Inet => span,
-                    (_, Some(&span)) if f == Family::Inet && self.rule_l3.is_none() => span,
+                    (Some(span), _) if f.carries_both() => span,
+                    (_, Some(&span)) if f.carries_both() && self.rule_l3.is_none() => span,
                     _ => (at, at),
                 };
                 if !self.eat_word("with") {
-                    return Ok(Stmt::Reject(match (f, l3) {
-                        (Family::Inet, Some(Family::Ip)) => Reject::Icmp(ICMP_PORT_UNREACHABLE),
-                        (Family::Inet, Some(Family::Ip6)) => Reject::Icmpv6(ICMPV6_PORT_UNREACHABLE),
+                    return Ok(Stmt::Reject(match l3 {
+                        Some(Family::Ip) if f.carries_both() => Reject::Icmp(ICMP_PORT_UNREACHABLE),
+                        Some(Family::Ip6) if f.carries_both() => Reject::Icmpv6(ICMPV6_PORT_UNREACHABLE),
                         _ => Reject::Default,
                     }));
                 }
@@ -1969,14 +2046,11 @@ impl<'a> Parser<'a> {
                 self.bump();
                 // evaluate.c's family checks, then the kernel's and its own range checks.
                 let net = if kind == "icmpv6" { Family::Ip6 } else { Family::Ip };
-                if kind == "icmpx" && f != Family::Inet {
+                if kind == "icmpx" && !f.carries_both() {
                     let e = self.err(cat, "abstracted ICMP unreachable not supported");
                     return Err(self.context(e, at, at));
                 }
-                let have = match f {
-                    Family::Inet => l3,
-                    other => Some(other),
-                };
+                let have = if f.carries_both() { l3 } else { Some(f) };
                 if kind != "icmpx" && have.is_some_and(|h| h != net) {
                     let e = self.err(cat, "conflicting protocols specified: ip vs ip6");
                     return Err(self.context(e, l3_from, l3_to));
@@ -1986,7 +2060,7 @@ impl<'a> Parser<'a> {
                     "icmpx" if code > 3 => return Err(self.err(at, einval)),
                     "icmpx" if code == ICMPX_PORT_UNREACHABLE => Reject::Default,
                     "icmpx" => Reject::Icmpx(code),
-                    _ if f == Family::Inet && code >= 254 => {
+                    _ if f.carries_both() && code >= 254 => {
                         return Err(self.err(at, "missing icmp error type"));
                     }
                     _ if code == 255 => return Err(self.err(at, einval)),
@@ -1996,6 +2070,9 @@ impl<'a> Parser<'a> {
                     _ => Reject::Icmpv6(code),
                 };
                 Ok(Stmt::Reject(r))
+            }
+            "dnat" | "snat" | "masquerade" if !f.evaluated() => {
+                Err(self.err(at, "NAT is only supported for IPv4/IPv6"))
             }
             "dnat" | "snat" => {
                 self.bump();
@@ -2384,6 +2461,14 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
+                // `tcp dport 80` in an arp table, whose packets carry no transport header.
+                if let (Some(proto), Some(Family::Arp)) = (p.protocol(), self.rule_l3) {
+                    return Err(self.err_span(
+                        at - 1,
+                        at,
+                        format!("conflicting protocols specified: arp vs. {}", protocol_desc(proto)),
+                    ));
+                }
                 // `meta l4proto udp tcp dport 80`, `tcp dport 80 udp sport 1`.
                 if let Some(proto) = p.protocol() {
                     match self.rule_l4.iter().copied().find(|&x| x != proto) {
@@ -2456,7 +2541,7 @@ impl<'a> Parser<'a> {
             "ct" => {
                 let kat = self.pos;
                 let (k, _) = self.name()?;
-                Ok(Expr::Ct(match k.as_str() {
+                let key = match k.as_str() {
                     "state" => CtKey::State,
                     "status" => CtKey::Status,
                     "mark" => CtKey::Mark,
@@ -2473,7 +2558,12 @@ impl<'a> Parser<'a> {
                         }
                     }
                     _ => return Err(self.unmodelled(kat, &format!("ct {k}"))),
-                }))
+                };
+                // The kernel's `nf_ct_netns_get` has no conntrack for arp or netdev tables.
+                if matches!(self.rule_family, Family::Arp | Family::Netdev) {
+                    return Err(self.err_span(at, self.pos - 1, "Could not process rule: Protocol error"));
+                }
+                Ok(Expr::Ct(key))
             }
             "fib" => {
                 let (a, aat) = self.name()?;
@@ -2489,6 +2579,14 @@ impl<'a> Parser<'a> {
                 let (r, _) = self.name()?;
                 if r != "type" {
                     return Err(self.unmodelled(rat, &format!("fib {a} {r}")));
+                }
+                // The kernel has fib expressions for the IP families and netdev only.
+                if matches!(self.rule_family, Family::Arp | Family::Bridge) {
+                    return Err(self.err_span(
+                        at,
+                        self.pos - 1,
+                        "Could not process rule: No such file or directory",
+                    ));
                 }
                 Ok(Expr::FibType { daddr })
             }
@@ -2737,7 +2835,7 @@ fn canonical(stmts: Vec<Stmt>, f: Family) -> Vec<Stmt> {
         // see `eval`) in an ip or ip6 table; an inet table lists it, first in the rule when
         // nothing in the rule says TCP.
         if matches!(s, Stmt::Reject(Reject::TcpReset))
-            && f != Family::Inet
+            && !f.carries_both()
             && let Some(last) = out.last()
             && protocol_match(last) == Some((true, true))
         {
@@ -2746,7 +2844,7 @@ fn canonical(stmts: Vec<Stmt>, f: Family) -> Vec<Stmt> {
         // In an inet table an ICMP, ICMPv6 or TCP reset reject implies its packet family: the
         // `meta nfproto` that said it is dropped, unless a statement other than a match stands
         // between them (netlink_delinearize's dependency tracking starts over there).
-        if f == Family::Inet
+        if f.carries_both()
             && matches!(s, Stmt::Reject(Reject::Icmp(_) | Reject::Icmpv6(_) | Reject::TcpReset))
         {
             let dep = out
@@ -2947,9 +3045,9 @@ struct Allowance {
 fn allowance(b: &BaseChain) -> Allowance {
     let nat = b.kind == ChainType::Nat;
     Allowance {
-        snat: nat && matches!(b.hook, Hook::Postrouting | Hook::Input),
-        dnat: nat && matches!(b.hook, Hook::Prerouting | Hook::Output),
-        masquerade: nat && b.hook == Hook::Postrouting,
+        snat: nat && matches!(b.hook, ChainHook::Postrouting | ChainHook::Input),
+        dnat: nat && matches!(b.hook, ChainHook::Prerouting | ChainHook::Output),
+        masquerade: nat && b.hook == ChainHook::Postrouting,
     }
 }
 
@@ -3225,7 +3323,7 @@ mod tests {
         assert_eq!(n.list_ruleset(), before);
         for text in [
             "include \"x.nft\"\n",
-            "table arp t\n",
+            "table inet t {\n\tchain c { type filter hook ingress device lo priority 0; }\n}\n",
             "add rule ip t c numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n",
             "table inet f {\n\tct helper h {\n\t\ttype \"ftp\" protocol tcp\n\t}\n}\n",
             "table inet f {\n\tct timeout t {\n\t\tprotocol tcp\n\t}\n}\n",
@@ -3319,7 +3417,7 @@ mod tests {
         use super::super::super::Nftables;
         use super::super::super::ruleset::{BaseChain, ChainType, Family, Policy};
         use super::super::{Mark, reach_is_valid, validate};
-        use crate::netfilter::Hook;
+        use crate::nftables::ruleset::ChainHook;
 
         /// Regular chains `c0`..: each with its jumps (and gotos) to others, a `dnat` in some,
         /// a `masquerade` in others.
@@ -3381,9 +3479,9 @@ mod tests {
                     return Err(TestCaseError::fail("no table"));
                 };
                 for (kind, hook) in [
-                    (ChainType::Filter, Hook::Input),
-                    (ChainType::Nat, Hook::Prerouting),
-                    (ChainType::Nat, Hook::Postrouting),
+                    (ChainType::Filter, ChainHook::Input),
+                    (ChainType::Nat, ChainHook::Prerouting),
+                    (ChainType::Nat, ChainHook::Postrouting),
                 ] {
                     let base = BaseChain { kind, hook, priority: 0, policy: Policy::Accept };
                     let a = super::super::allowance(&base);

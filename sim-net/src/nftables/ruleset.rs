@@ -7,6 +7,7 @@
 //! or prefix in some field are scanned in order after the exact lookup misses. Chains and sets
 //! are found by name through hash maps with the fixed [`FxBuild`] hasher.
 
+use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use std::rc::Rc;
@@ -28,21 +29,59 @@ pub enum Family {
     Ip6,
     /// `inet`: IPv4 and IPv6 (the model carries IPv4 only: `ip6` matches never hold).
     Inet,
+    /// `arp`: ARP packets, at their own `input` and `output` hooks. Loaded, listed and
+    /// checked, not evaluated: the model resolves neighbours without ARP packets.
+    Arp,
+    /// `bridge`: frames a bridge forwards or delivers, at the bridge layer's hooks. Loaded,
+    /// listed and checked, not evaluated: the model's bridges pass frames without those hooks.
+    Bridge,
+    /// `netdev`: every packet a device receives (`ingress`) or sends (`egress`), before and
+    /// after the IP stack. Loaded, listed and checked, not evaluated.
+    Netdev,
 }
 
 impl Family {
-    /// `ip`, `ip6`, `inet`.
+    /// `ip`, `ip6`, `inet`, `arp`, `bridge`, `netdev`.
     pub const fn name(self) -> &'static str {
         match self {
             Family::Ip => "ip",
             Family::Ip6 => "ip6",
             Family::Inet => "inet",
+            Family::Arp => "arp",
+            Family::Bridge => "bridge",
+            Family::Netdev => "netdev",
         }
+    }
+
+    /// The family named `name`.
+    pub fn parse(name: &str) -> Option<Family> {
+        Some(match name {
+            "ip" => Family::Ip,
+            "ip6" => Family::Ip6,
+            "inet" => Family::Inet,
+            "arp" => Family::Arp,
+            "bridge" => Family::Bridge,
+            "netdev" => Family::Netdev,
+            _ => return None,
+        })
     }
 
     /// True if the family's base chains see IPv4 packets (`ip`, `inet`).
     pub const fn sees_ipv4(self) -> bool {
         matches!(self, Family::Ip | Family::Inet)
+    }
+
+    /// True if the model evaluates the family's base chains at all (`ip`, `ip6`, `inet`; an
+    /// `ip6` table's would run for IPv6 packets). The others are loaded and listed only.
+    pub const fn evaluated(self) -> bool {
+        matches!(self, Family::Ip | Family::Ip6 | Family::Inet)
+    }
+
+    /// True if a rule of the family may see IPv4 and IPv6 packets alike, so that its fields
+    /// (`ip saddr`, `ip6 daddr`) decide which: `inet`, and the link-layer `bridge` and
+    /// `netdev`.
+    pub const fn carries_both(self) -> bool {
+        matches!(self, Family::Inet | Family::Bridge | Family::Netdev)
     }
 }
 
@@ -77,26 +116,134 @@ pub enum Policy {
     Drop,
 }
 
-/// The standard priority names (`src/rule.c` `std_prios`), with the hooks where the
-/// name is valid in the ip and inet families (`None`: every hook).
-pub const STD_PRIORITIES: [(&str, i32, Option<Hook>); 6] = [
-    ("raw", -300, None),
-    ("mangle", -150, None),
-    ("dstnat", -100, Some(Hook::Prerouting)),
-    ("filter", 0, None),
-    ("security", 50, None),
-    ("srcnat", 100, Some(Hook::Postrouting)),
-];
+/// A base chain's hook. The ip, ip6, inet and bridge families have the five of the IP stack
+/// (bridge's are the bridge layer's, of the same names); arp has `input` and `output`;
+/// netdev has a device's `ingress` and `egress`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChainHook {
+    /// `prerouting`.
+    Prerouting,
+    /// `input`.
+    Input,
+    /// `forward`.
+    Forward,
+    /// `output`.
+    Output,
+    /// `postrouting`.
+    Postrouting,
+    /// `ingress`: a device's received packets (netdev).
+    Ingress,
+    /// `egress`: a device's sent packets (netdev).
+    Egress,
+}
 
-/// The hook name (`prerouting`).
-pub const fn hook_name(h: Hook) -> &'static str {
-    match h {
-        Hook::Prerouting => "prerouting",
-        Hook::Input => "input",
-        Hook::Forward => "forward",
-        Hook::Output => "output",
-        Hook::Postrouting => "postrouting",
+impl ChainHook {
+    /// The hook's name (`prerouting`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChainHook::Prerouting => "prerouting",
+            ChainHook::Input => "input",
+            ChainHook::Forward => "forward",
+            ChainHook::Output => "output",
+            ChainHook::Postrouting => "postrouting",
+            ChainHook::Ingress => "ingress",
+            ChainHook::Egress => "egress",
+        }
     }
+
+    /// The hook named `name`, if nft knows it in some family.
+    pub fn parse(name: &str) -> Option<ChainHook> {
+        Some(match name {
+            "prerouting" => ChainHook::Prerouting,
+            "input" => ChainHook::Input,
+            "forward" => ChainHook::Forward,
+            "output" => ChainHook::Output,
+            "postrouting" => ChainHook::Postrouting,
+            "ingress" => ChainHook::Ingress,
+            "egress" => ChainHook::Egress,
+            _ => return None,
+        })
+    }
+
+    /// The IP stack's hook of the same name, where the model's packets pass.
+    pub const fn stack(self) -> Option<Hook> {
+        match self {
+            ChainHook::Prerouting => Some(Hook::Prerouting),
+            ChainHook::Input => Some(Hook::Input),
+            ChainHook::Forward => Some(Hook::Forward),
+            ChainHook::Output => Some(Hook::Output),
+            ChainHook::Postrouting => Some(Hook::Postrouting),
+            ChainHook::Ingress | ChainHook::Egress => None,
+        }
+    }
+
+    /// True if nft knows the hook in `family` (`str2hooknum`): bridge has no `ingress`, arp
+    /// only `input`, `forward` and `output` (the kernel registers no `forward`), netdev only
+    /// `ingress` and `egress`. The inet family's `ingress` is known, but not modelled.
+    pub const fn in_family(self, family: Family) -> bool {
+        match family {
+            Family::Ip | Family::Ip6 | Family::Bridge => self.stack().is_some(),
+            Family::Inet => !matches!(self, ChainHook::Egress),
+            Family::Arp => matches!(self, ChainHook::Input | ChainHook::Forward | ChainHook::Output),
+            Family::Netdev => matches!(self, ChainHook::Ingress | ChainHook::Egress),
+        }
+    }
+}
+
+/// The standard priority names of the ip, ip6, inet, arp and netdev families
+/// (`src/rule.c` `std_prios`).
+const STD_PRIOS: [(&str, i32); 6] =
+    [("raw", -300), ("mangle", -150), ("dstnat", -100), ("filter", 0), ("security", 50), ("srcnat", 100)];
+
+/// The bridge family's (`bridge_std_prios`: `NF_BR_PRI_*`).
+const BRIDGE_STD_PRIOS: [(&str, i32); 4] =
+    [("dstnat", -300), ("filter", -200), ("out", 100), ("srcnat", 300)];
+
+fn std_prios(family: Family) -> &'static [(&'static str, i32)] {
+    if family == Family::Bridge { &BRIDGE_STD_PRIOS } else { &STD_PRIOS }
+}
+
+/// Whether the standard priority `prio` may be named at `hook` of `family`
+/// (`std_prio_family_hook_compat` of nft v1.0.6).
+fn std_prio_compat(prio: i32, family: Family, hook: ChainHook) -> bool {
+    let ip = matches!(family, Family::Ip | Family::Ip6 | Family::Inet);
+    match (family, prio) {
+        (Family::Bridge, -300) => hook == ChainHook::Prerouting,
+        (Family::Bridge, -200) => true,
+        (Family::Bridge, 100) => hook == ChainHook::Output,
+        (Family::Bridge, 300) => hook == ChainHook::Postrouting,
+        (Family::Bridge, _) => false,
+        (_, 0) => ip || matches!(family, Family::Arp | Family::Netdev),
+        (_, -300 | -150 | 50) => ip,
+        (_, -100) => ip && hook == ChainHook::Prerouting,
+        (_, 100) => ip && hook == ChainHook::Postrouting,
+        _ => false,
+    }
+}
+
+/// The value of the standard priority `name` at `hook` of `family` (`std_prio_lookup`); None
+/// where nft refuses it ("invalid priority expression value in this context").
+pub fn std_priority(name: &str, family: Family, hook: ChainHook) -> Option<i32> {
+    std_prios(family).iter().find(|(n, v)| *n == name && std_prio_compat(*v, family, hook)).map(|(_, v)| *v)
+}
+
+/// A priority as nft lists it (`prio2str`): named after the first standard priority within
+/// 10 of it (`filter + 5`, `srcnat - 10`) if that name is valid at the hook, else a number.
+pub fn priority_text(prio: i32, family: Family, hook: ChainHook) -> String {
+    for &(name, std) in std_prios(family) {
+        let off = i64::from(prio) - i64::from(std);
+        if off.abs() <= 10 {
+            if !std_prio_compat(std, family, hook) {
+                break;
+            }
+            return match off {
+                0 => name.to_string(),
+                o if o > 0 => format!("{name} + {o}"),
+                o => format!("{name} - {}", -o),
+            };
+        }
+    }
+    prio.to_string()
 }
 
 /// What makes a chain a base chain.
@@ -105,7 +252,7 @@ pub struct BaseChain {
     /// `type filter|nat|route`.
     pub kind: ChainType,
     /// `hook ...`.
-    pub hook: Hook,
+    pub hook: ChainHook,
     /// `priority N` (names resolved).
     pub priority: i32,
     /// `policy accept|drop`.
@@ -141,6 +288,9 @@ pub struct Chain {
     pub comment: Option<String>,
     /// Set for a base chain.
     pub base: Option<BaseChain>,
+    /// A netdev base chain's `device "eth0"` or `devices = { ... }`, sorted as the kernel
+    /// returns them.
+    pub devices: Vec<String>,
     /// The rules.
     pub rules: Vec<Rule>,
 }
@@ -148,7 +298,14 @@ pub struct Chain {
 impl Chain {
     /// A regular chain without rules.
     pub fn new(name: &str) -> Chain {
-        Chain { name: name.to_string(), handle: 0, comment: None, base: None, rules: Vec::new() }
+        Chain {
+            name: name.to_string(),
+            handle: 0,
+            comment: None,
+            base: None,
+            devices: Vec::new(),
+            rules: Vec::new(),
+        }
     }
 }
 
@@ -480,6 +637,9 @@ impl Table {
         if chain.base.is_some() {
             entry.base = chain.base;
         }
+        if !chain.devices.is_empty() {
+            entry.devices = chain.devices;
+        }
         if chain.comment.is_some() {
             entry.comment = chain.comment;
         }
@@ -559,16 +719,50 @@ impl Ruleset {
         before != self.tables.len()
     }
 
+    /// The tables whose base chains the model does not evaluate (arp, bridge, netdev), which
+    /// the commands that load rules name as such.
+    pub fn unevaluated(&self) -> impl Iterator<Item = &Table> {
+        self.tables.iter().filter(|t| !t.family.evaluated())
+    }
+
+    /// What the commands that load rules say of the tables [`Self::unevaluated`] names that
+    /// `before` (the ruleset they loaded into) did not have: one line each, in creation order.
+    pub fn unevaluated_notes(&self, before: &[(Family, String)]) -> String {
+        let mut out = String::new();
+        for t in self.unevaluated() {
+            if !before.iter().any(|(f, n)| *f == t.family && *n == t.name) {
+                let what = match t.family {
+                    Family::Arp => "the model resolves neighbours without ARP packets",
+                    Family::Bridge => "the model's bridges pass frames without the bridge family's hooks",
+                    _ => "the model's packets do not pass the netdev family's ingress and egress hooks",
+                };
+                let _ = writeln!(
+                    out,
+                    "netsim: table {} {} is loaded and listed but not evaluated: {what}",
+                    t.family.name(),
+                    t.name
+                );
+            }
+        }
+        out
+    }
+
+    /// The (family, name) of every table, to give [`Self::unevaluated_notes`].
+    pub fn table_names(&self) -> Vec<(Family, String)> {
+        self.tables.iter().map(|t| (t.family, t.name.clone())).collect()
+    }
+
     /// The base chains at `hook` as (table index, chain index, priority), in priority order
     /// (ties: table creation order, then chain order, as registration order).
     pub fn base_chains(&self, hook: Hook) -> Vec<(usize, usize, i32)> {
         let mut v: Vec<(usize, usize, i32)> = Vec::new();
-        // An ip6 table's chains register at the IPv6 hooks, which no packet of the model reaches.
+        // An ip6 table's chains register at the IPv6 hooks, which no packet of the model
+        // reaches; the arp, bridge and netdev families' are not evaluated.
         for (ti, t) in
             self.tables.iter().enumerate().filter(|(_, t)| !t.flags.dormant && t.family.sees_ipv4())
         {
             for (ci, c) in t.chains.values().enumerate() {
-                if let Some(b) = c.base.filter(|b| b.hook == hook) {
+                if let Some(b) = c.base.filter(|b| b.hook.stack() == Some(hook)) {
                     v.push((ti, ci, b.priority));
                 }
             }
