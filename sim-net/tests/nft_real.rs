@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 10] = [
+const FILES: [(&str, &str, &str); 11] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
@@ -31,6 +31,7 @@ const FILES: [(&str, &str, &str); 10] = [
     ("reject", include_str!("data/nft/reject.nft"), include_str!("data/nft/reject.listed")),
     ("payloads", include_str!("data/nft/payloads.nft"), include_str!("data/nft/payloads.listed")),
     ("families", include_str!("data/nft/families.nft"), include_str!("data/nft/families.listed")),
+    ("limits", include_str!("data/nft/limits.nft"), include_str!("data/nft/limits.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -175,7 +176,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 88] = [
+const REFUSED: [(&str, &str); 102] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -536,6 +537,62 @@ const REFUSED: [(&str, &str); 88] = [
     (
         "table netdev n {\n\tchain c { type filter hook ingress priority 0 device lo; }\n}\n",
         "FILE:2:48-53: Error: syntax error, unexpected device, expecting newline or semicolon\n\tchain c { type filter hook ingress priority 0 device lo; }\n\t                                              ^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 1/second burst 0 packets\n\t}\n}\n",
+        "FILE:3:23-37: Error: packet limit burst must be > 0\n\t\tlimit rate 1/second burst 0 packets\n\t\t                    ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate over 1 gbytes/second\n\t}\n}\n",
+        "FILE:3:19-33: Error: Wrong rate format\n\t\tlimit rate over 1 gbytes/second\n\t\t                ^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 0/second\n\t}\n}\n",
+        "FILE:3:3-21: Error: Could not process rule: Invalid argument\n\t\tlimit rate 0/second\n\t\t^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10/fortnight\n\t}\n}\n",
+        "FILE:3:17-25: Error: syntax error, unexpected string\n\t\tlimit rate 10/fortnight\n\t\t              ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10\n\t}\n}\n",
+        "FILE:3:16-16: Error: syntax error, unexpected newline, expecting / or string or bytes\n\t\tlimit rate 10\n\t\t             ^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10/second burst 5\n\t}\n}\n",
+        "FILE:3:31-31: Error: syntax error, unexpected newline, expecting packets\n\t\tlimit rate 10/second burst 5\n\t\t                            ^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10 bytes/second burst 5 packets\n\t}\n}\n",
+        "FILE:3:38-44: Error: syntax error, unexpected packets, expecting string or bytes\n\t\tlimit rate 10 bytes/second burst 5 packets\n\t\t                                   ^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10/second burst 5 bytes\n\t}\n}\n",
+        "FILE:3:32-36: Error: syntax error, unexpected bytes, expecting packets\n\t\tlimit rate 10/second burst 5 bytes\n\t\t                             ^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 99999999999999999999/second\n\t}\n}\n",
+        "FILE:3:14-33: Error: syntax error, unexpected string, expecting number\n\t\tlimit rate 99999999999999999999/second\n\t\t           ^^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 18446744073709551615/second\n\t}\n}\n",
+        "FILE:3:3-40: Error: Could not process rule: Value too large for defined data type\n\t\tlimit rate 18446744073709551615/second\n\t\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 1048576 bytes/day burst 2048 bytes\n\t}\n}\n",
+        "FILE:3:3-47: Error: Could not process rule: Value too large for defined data type\n\t\tlimit rate 1048576 bytes/day burst 2048 bytes\n\t\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 10 mbytes/fortnight\n\t}\n}\n",
+        "FILE:3:14-32: Error: Wrong rate format\n\t\tlimit rate 10 mbytes/fortnight\n\t\t           ^^^^^^^^^^^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit 10/second\n\t}\n}\n",
+        "FILE:3:9-10: Error: syntax error, unexpected number, expecting name or rate\n\t\tlimit 10/second\n\t\t      ^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tlimit rate 2 kbytes/second burst 3 gbytes\n\t}\n}\n",
+        "FILE:3:36-43: Error: Wrong rate format\n\t\tlimit rate 2 kbytes/second burst 3 gbytes\n\t\t                                 ^^^^^^^^",
     ),
 ];
 

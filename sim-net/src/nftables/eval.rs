@@ -290,6 +290,11 @@ fn eval_rule<'s>(
                 }
             }
             Stmt::Notrack => env.notrack = true,
+            Stmt::Limit(l) => {
+                if !l.matches(ctx.now, len) {
+                    return Outcome::NoMatch;
+                }
+            }
             // `reject with tcp reset` carries nft's implied `meta l4proto tcp`, and `with
             // icmpv6` (in an inet table) its implied `meta nfproto ipv6`: the model's packets
             // are IPv4.
@@ -720,6 +725,32 @@ mod tests {
             let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
             assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(want), "{stmt}");
         }
+    }
+
+    /// `limit` is the kernel's token bucket in simulated time: a burst of two SSH SYNs passes,
+    /// the third meets the drop, and 500 ms later (two per second) one more passes. A
+    /// packet the limit stops is not counted by the rule's counter after it.
+    #[test]
+    fn a_limit_passes_its_burst_and_then_its_rate() {
+        let mut n = nf("table ip t {
+	chain in { type filter hook prerouting priority 0; tcp dport 22 limit rate 2/second burst 2 packets counter accept; tcp dport 22 drop; }
+}
+");
+        let mut rng = SimRng::new(1);
+        let mut verdict = |n: &mut Netfilter, ms: u64| {
+            let mut c = ctx(Some("eth0"), None, true);
+            c.now = SimTime::from_nanos(ms * 1_000_000);
+            let mut p = tcp([10, 0, 0, 5], [192, 168, 0, 2], 22);
+            n.run_hook(Hook::Prerouting, &mut p, &c, &mut rng, None).verdict
+        };
+        let got: Vec<HookVerdict> = [0, 0, 0, 499, 500, 500].iter().map(|&ms| verdict(&mut n, ms)).collect();
+        use HookVerdict::{Accept, Drop};
+        assert_eq!(got, [Accept, Accept, Drop, Drop, Accept, Drop]);
+        let listed = n.nftables().list_ruleset();
+        assert!(
+            listed.contains("tcp dport 22 limit rate 2/second burst 2 packets counter packets 3 bytes"),
+            "{listed}"
+        );
     }
 
     /// Tables of the arp, bridge and netdev families are loaded and listed, but their base

@@ -946,6 +946,8 @@ pub enum Stmt {
         /// The verdict map.
         map: SetRef,
     },
+    /// `limit rate ...`: the kernel's token bucket; the rule stops here unless it matches.
+    Limit(Box<super::limit::Limit>),
     /// `log [prefix "..."]`.
     Log {
         /// The prefix.

@@ -241,6 +241,7 @@ pub fn stmt_text(s: &Stmt) -> String {
         Stmt::Log { prefix: None } => "log".to_string(),
         Stmt::Log { prefix: Some(p) } => format!("log prefix \"{p}\""),
         Stmt::Notrack => "notrack".to_string(),
+        Stmt::Limit(l) => l.text(),
         Stmt::Reject(Reject::Default) => "reject".to_string(),
         Stmt::Reject(Reject::TcpReset) => "reject with tcp reset".to_string(),
         Stmt::Reject(r @ (Reject::Icmp(c) | Reject::Icmpv6(c) | Reject::Icmpx(c))) => {

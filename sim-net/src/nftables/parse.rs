@@ -416,7 +416,7 @@ const ADDRESS_FAMILY: &str = "Could not resolve hostname: Address family for hos
 /// chain name with the real nft).
 const NAME_KEYWORDS: [&str; 6] = ["with", "to", "saddr", "daddr", "state", "status"];
 
-const KEYWORDS: [&str; 64] = [
+const KEYWORDS: [&str; 69] = [
     "table",
     "chain",
     "rule",
@@ -441,6 +441,11 @@ const KEYWORDS: [&str; 64] = [
     "hook",
     "device",
     "devices",
+    "rate",
+    "over",
+    "burst",
+    "packets",
+    "bytes",
     "priority",
     "policy",
     "accept",
@@ -1273,6 +1278,80 @@ impl<'a> Parser<'a> {
         matches!(self.peek_at(2), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof)
     }
 
+    /// `limit rate [over] N/UNIT [burst N packets]` or `limit rate [over] N BYTES/UNIT
+    /// [burst N BYTES]` (after `limit`, at `at`), with nft's checks and then the
+    /// kernel's (`nft_limit_init`), which nft marks on the whole statement.
+    fn limit(&mut self, at: usize) -> R<Stmt> {
+        use super::limit::{Limit, LimitRefused, byte_unit, time_unit};
+        self.bump();
+        if self.is_word("name") {
+            return Err(self.unmodelled(at, "limit name"));
+        }
+        if !self.eat_word("rate") {
+            return Err(self.unexpected(Some("name or rate")));
+        }
+        let over = self.eat_word("over");
+        let nat = self.pos;
+        let rate = self.number()?;
+        let (rate, unit, bytes) = match *self.peek() {
+            Tok::Punct("/") => {
+                self.bump();
+                let unit = match *self.peek() {
+                    Tok::Word(w) => time_unit(w),
+                    _ => None,
+                };
+                let Some(unit) = unit else { return Err(self.unexpected(None)) };
+                self.bump();
+                (rate, unit, false)
+            }
+            Tok::Word(w) => {
+                let wat = self.bump();
+                let parsed = w.split_once('/').and_then(|(b, t)| {
+                    let per = byte_unit(b)?;
+                    Some((rate.checked_mul(per)?, time_unit(t)?))
+                });
+                let Some((rate, unit)) = parsed else {
+                    return Err(self.err_span(nat, wat, "Wrong rate format"));
+                };
+                (rate, unit, true)
+            }
+            _ => return Err(self.unexpected(Some("/ or string or bytes"))),
+        };
+        let mut burst: u64 = 0;
+        if self.is_word("burst") {
+            let bat = self.bump();
+            let nat = self.pos;
+            let n = self.number()?;
+            if bytes {
+                let per = match *self.peek() {
+                    Tok::Word(w) if !KEYWORDS.contains(&w) || w == "bytes" => byte_unit(w),
+                    _ => return Err(self.unexpected(Some("string or bytes"))),
+                };
+                let uat = self.bump();
+                burst = per
+                    .and_then(|p| n.checked_mul(p))
+                    .ok_or_else(|| self.err_span(nat, uat, "Wrong rate format"))?;
+            } else {
+                if !self.is_word("packets") {
+                    return Err(self.unexpected(Some("packets")));
+                }
+                let pat = self.bump();
+                if n == 0 {
+                    return Err(self.err_span(bat, pat, "packet limit burst must be > 0"));
+                }
+                burst = n;
+            }
+        }
+        // The kernel's attribute is 32 bits wide.
+        Limit::new(rate, unit, burst as u32, bytes, over).map(|l| Stmt::Limit(Box::new(l))).map_err(|e| {
+            let why = match e {
+                LimitRefused::ZeroRate => "Invalid argument",
+                LimitRefused::Overflow => "Value too large for defined data type",
+            };
+            self.err_span(at, self.pos - 1, format!("Could not process rule: {why}"))
+        })
+    }
+
     /// `priority NAME [+|- N]` or `priority [-]N`.
     fn priority(&mut self, f: Family, hook: ChainHook, pat: usize) -> R<i32> {
         let neg = self.eat_punct("-");
@@ -1944,6 +2023,7 @@ impl<'a> Parser<'a> {
                 Ok(Stmt::Verdict(self.verdict(f, table)?))
             }
             "queue" => Err(self.unmodelled(at, "queue")),
+            "limit" => self.limit(at),
             "counter" => {
                 self.bump();
                 if self.is_word("name") {
@@ -3317,9 +3397,9 @@ mod tests {
         let mut n = Nftables::new();
         n.apply("table ip t { chain c { accept; }; }").unwrap();
         let before = n.list_ruleset();
-        let e = n.apply("add rule ip t c drop\nadd rule ip t c limit rate 10/second accept\n").unwrap_err();
+        let e = n.apply("add rule ip t c drop\nadd rule ip t c quota 10 mbytes accept\n").unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.message.contains("netsim does not evaluate 'limit'"), "{e}");
+        assert!(e.message.contains("netsim does not evaluate 'quota'"), "{e}");
         assert_eq!(n.list_ruleset(), before);
         for text in [
             "include \"x.nft\"\n",
