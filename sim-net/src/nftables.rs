@@ -21,7 +21,7 @@
 //! `timeout` and `comment`).
 //!
 //! **Expressions.** `ip saddr|daddr|protocol|ttl`, `ip6 saddr|daddr|nexthdr|hoplimit`, `th|tcp|udp|sctp sport|dport`, `tcp flags`,
-//! `icmp type`, `meta l4proto|nfproto|iifname|oifname|mark` (and bare `iifname`, `oifname`,
+//! `icmp type`, `meta l4proto|nfproto|protocol|pkttype|iifname|oifname|mark` (and bare `iifname`, `oifname`, `pkttype`,
 //! `mark`), `ct state|status|mark`, `ct original|reply [ip] saddr|daddr`, `fib saddr|daddr
 //! type`, `numgen random mod N [offset M]` (drawn from the host's seeded stream with the
 //! kernel's `reciprocal_scale`), concatenations `a . b . c`, `& | ^` (`and`, `or`, `xor`) with a
@@ -61,7 +61,9 @@
 //! `update @set` are listed without their `expires` time. NAT statements reach the stack as
 //! the iptables targets do: only a connection's first packet consults nat chains, the first
 //! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A
-//! `route` chain's mark change does not re-route. The NAT flag `random` draws the port as
+//! `route` chain's mark change does not re-route. `meta protocol` is `ip` for every packet,
+//! and `meta pkttype` is read from the packet's destination address (broadcast, multicast,
+//! else host) rather than from a frame's. The NAT flag `random` draws the port as
 //! `fully-random` does, and `persistent` changes nothing (a NAT target is one address). A set's
 //! `size` is kept and printed, not enforced. `iifname`/`oifname` patterns ending in `*` match
 //! by prefix in comparisons, not as set elements. The path explorer

@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 11] = [
+const FILES: [(&str, &str, &str); 12] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
@@ -32,6 +32,7 @@ const FILES: [(&str, &str, &str); 11] = [
     ("payloads", include_str!("data/nft/payloads.nft"), include_str!("data/nft/payloads.listed")),
     ("families", include_str!("data/nft/families.nft"), include_str!("data/nft/families.listed")),
     ("limits", include_str!("data/nft/limits.nft"), include_str!("data/nft/limits.listed")),
+    ("meta", include_str!("data/nft/meta.nft"), include_str!("data/nft/meta.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {
@@ -176,7 +177,7 @@ fn differential_against_the_installed_nft() {
 }
 
 /// Inputs nft refuses, and the first error it prints (`FILE` stands for the file name).
-const REFUSED: [(&str, &str); 102] = [
+const REFUSED: [(&str, &str); 110] = [
     (
         "table ip e {\n\tset i { type integer; }\n}\n",
         "FILE:2:6-6: Error: unqualified type integer specified in set definition. Try \"typeof expression\" instead of \"type datatype\".\n\tset i { type integer; }\n\t    ^",
@@ -593,6 +594,38 @@ const REFUSED: [(&str, &str); 102] = [
     (
         "table ip x {\n\tchain c {\n\t\tlimit rate 2 kbytes/second burst 3 gbytes\n\t}\n}\n",
         "FILE:3:36-43: Error: Wrong rate format\n\t\tlimit rate 2 kbytes/second burst 3 gbytes\n\t\t                                 ^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta protocol foo accept\n\t}\n}\n",
+        "FILE:3:17-19: Error: Could not parse Ethernet protocol\n\t\tmeta protocol foo accept\n\t\t              ^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta pkttype foo accept\n\t}\n}\n",
+        "FILE:3:16-18: Error: Could not parse packet type\n\t\tmeta pkttype foo accept\n\t\t             ^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta pkttype 256 accept\n\t}\n}\n",
+        "FILE:3:16-18: Error: Value 256 exceeds valid range 0-255\n\t\tmeta pkttype 256 accept\n\t\t             ^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta protocol 65536 accept\n\t}\n}\n",
+        "FILE:3:17-21: Error: Value 65536 exceeds valid range 0-65535\n\t\tmeta protocol 65536 accept\n\t\t              ^^^^^",
+    ),
+    (
+        "table netdev x {\n\tchain c {\n\t\tmeta protocol ip6 ip saddr 1.1.1.1 accept\n\t}\n}\n",
+        "FILE:3:21-28: Error: conflicting protocols specified: ip6 vs. ip\n\t\tmeta protocol ip6 ip saddr 1.1.1.1 accept\n\t\t                  ^^^^^^^^",
+    ),
+    (
+        "table netdev x {\n\tchain c {\n\t\tmeta protocol arp ip saddr 1.1.1.1 accept\n\t}\n}\n",
+        "FILE:3:21-28: Error: conflicting protocols specified: arp vs. ip\n\t\tmeta protocol arp ip saddr 1.1.1.1 accept\n\t\t                  ^^^^^^^^",
+    ),
+    (
+        "table bridge x {\n\tchain c {\n\t\tmeta protocol ip ip6 daddr ::1 accept\n\t}\n}\n",
+        "FILE:3:20-28: Error: conflicting protocols specified: ip vs. ip6\n\t\tmeta protocol ip ip6 daddr ::1 accept\n\t\t                 ^^^^^^^^^",
+    ),
+    (
+        "table ip x {\n\tchain c {\n\t\tmeta protocol { ip, foo } accept\n\t}\n}\n",
+        "FILE:3:23-25: Error: Could not parse Ethernet protocol\n\t\tmeta protocol { ip, foo } accept\n\t\t                    ^^^",
     ),
 ];
 

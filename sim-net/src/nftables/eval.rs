@@ -455,6 +455,14 @@ fn one(
             MetaKey::Iifname | MetaKey::Iif => Value::Ifname(ctx.in_iface?.to_string()),
             MetaKey::Oifname | MetaKey::Oif => Value::Ifname(ctx.out_iface?.to_string()),
             MetaKey::Mark => Value::Mark(pkt.mark),
+            MetaKey::Protocol => Value::EtherType(ETHER_TYPE_IP),
+            // The kernel's `skb->pkt_type`, which the link layer sets from the frame's
+            // destination: here from the packet's.
+            MetaKey::Pkttype => Value::PktType(match (ctx.addr_type)(pkt.dst) {
+                AddrType::Broadcast => 1,
+                AddrType::Multicast => 2,
+                _ => 0,
+            }),
         },
         Expr::Ct(k) => match k {
             CtKey::State => Value::CtState(match ctx.ct_state {
@@ -725,6 +733,27 @@ mod tests {
             let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
             assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(want), "{stmt}");
         }
+    }
+
+    /// `meta protocol` is the ethertype of the model's (IPv4) packets, `meta pkttype` the
+    /// class of their destination: a multicast datagram meets the multicast rule, a unicast
+    /// SYN the host one.
+    #[test]
+    fn meta_protocol_and_pkttype_match_the_packet() {
+        let mut n = nf("table inet t {
+	chain in { type filter hook prerouting priority 0; meta protocol ip6 drop; meta pkttype multicast counter drop; meta protocol ip meta pkttype host accept; drop; }
+}
+");
+        let mut rng = SimRng::new(1);
+        let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
+        assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Accept);
+        let multicast = |a: Ipv4Addr| if a.is_multicast() { AddrType::Multicast } else { AddrType::Unicast };
+        let mut c = ctx(Some("eth0"), None, true);
+        c.addr_type = &multicast;
+        let mut u = Packet::udp(Ipv4Addr::new(10, 0, 0, 5), 5353, Ipv4Addr::new(224, 0, 0, 251), 5353);
+        assert_eq!(n.run_hook(Hook::Prerouting, &mut u, &c, &mut rng, None).verdict, HookVerdict::Drop);
+        let listed = n.nftables().list_ruleset();
+        assert!(listed.contains("meta pkttype multicast counter packets 1 "), "{listed}");
     }
 
     /// `limit` is the kernel's token bucket in simulated time: a burst of two SSH SYNs passes,

@@ -39,6 +39,10 @@ pub enum DataType {
     TcpFlag,
     /// `nf_proto`.
     NfProto,
+    /// `ether_type` (`meta protocol`).
+    EtherType,
+    /// `pkt_type` (`meta pkttype`).
+    PktType,
     /// `verdict` (map data only).
     Verdict,
 }
@@ -60,6 +64,8 @@ impl DataType {
             DataType::IcmpType => "icmp_type",
             DataType::TcpFlag => "tcp_flag",
             DataType::NfProto => "nf_proto",
+            DataType::EtherType => "ether_type",
+            DataType::PktType => "pkt_type",
             DataType::Verdict => "verdict",
         }
     }
@@ -80,6 +86,8 @@ impl DataType {
             DataType::IcmpType,
             DataType::TcpFlag,
             DataType::NfProto,
+            DataType::EtherType,
+            DataType::PktType,
             DataType::Verdict,
         ]
         .into_iter()
@@ -110,7 +118,7 @@ impl DataType {
             | DataType::InetService
             | DataType::TcpFlag
             | DataType::Mark => Some(5),
-            DataType::Ipv4Addr | DataType::CtState | DataType::CtStatus => Some(2),
+            DataType::Ipv4Addr | DataType::CtState | DataType::CtStatus | DataType::PktType => Some(2),
             _ => None,
         }
     }
@@ -277,6 +285,10 @@ pub enum Value {
     TcpFlags(u32),
     /// `nf_proto` (2: ipv4).
     NfProto(u8),
+    /// `ether_type` (0x0800: ip).
+    EtherType(u16),
+    /// `pkt_type` (0: host).
+    PktType(u8),
 }
 
 impl Value {
@@ -296,6 +308,8 @@ impl Value {
             Value::IcmpType(_) => DataType::IcmpType,
             Value::TcpFlags(_) => DataType::TcpFlag,
             Value::NfProto(_) => DataType::NfProto,
+            Value::EtherType(_) => DataType::EtherType,
+            Value::PktType(_) => DataType::PktType,
         }
     }
 
@@ -305,8 +319,12 @@ impl Value {
             Value::Addr(a) => u64::from(u32::from(*a)),
             // The low 64 bits (a binop on an IPv6 address never reaches a packet here).
             Value::Addr6(a) => u128::from(*a) as u64,
-            Value::Proto(p) | Value::FibType(p) | Value::IcmpType(p) | Value::NfProto(p) => u64::from(*p),
-            Value::Port(p) => u64::from(*p),
+            Value::Proto(p)
+            | Value::FibType(p)
+            | Value::IcmpType(p)
+            | Value::NfProto(p)
+            | Value::PktType(p) => u64::from(*p),
+            Value::Port(p) | Value::EtherType(p) => u64::from(*p),
             Value::Mark(m) | Value::CtState(m) | Value::CtStatus(m) | Value::TcpFlags(m) => u64::from(*m),
             Value::Int(i) => *i,
             Value::Ifname(_) => 0,
@@ -320,10 +338,12 @@ impl Value {
         match self {
             Value::Addr(a) => out.extend_from_slice(&a.octets()),
             Value::Addr6(a) => out.extend_from_slice(&a.octets()),
-            Value::Proto(p) | Value::NfProto(p) | Value::FibType(p) | Value::IcmpType(p) => {
-                out.extend_from_slice(&[*p, 0, 0, 0])
-            }
-            Value::Port(p) => {
+            Value::Proto(p)
+            | Value::NfProto(p)
+            | Value::FibType(p)
+            | Value::IcmpType(p)
+            | Value::PktType(p) => out.extend_from_slice(&[*p, 0, 0, 0]),
+            Value::Port(p) | Value::EtherType(p) => {
                 out.extend_from_slice(&p.to_be_bytes());
                 out.extend_from_slice(&[0, 0]);
             }
@@ -345,7 +365,13 @@ impl Value {
     pub(crate) fn is_big_endian(&self) -> bool {
         matches!(
             self,
-            Value::Addr(_) | Value::Addr6(_) | Value::Proto(_) | Value::Port(_) | Value::NfProto(_)
+            Value::Addr(_)
+                | Value::Addr6(_)
+                | Value::Proto(_)
+                | Value::Port(_)
+                | Value::NfProto(_)
+                | Value::EtherType(_)
+                | Value::PktType(_)
         )
     }
 
@@ -383,6 +409,16 @@ impl Value {
                 "ipv4" => 2,
                 "ipv6" => 10,
                 _ => u8::try_from(num()?).ok()?,
+            }),
+            DataType::EtherType => Value::EtherType(match ETHER_TYPES.iter().find(|(_, n)| *n == s) {
+                Some((v, _)) => *v,
+                None if s == "vlan" => ETHER_TYPE_8021Q,
+                None => u16::try_from(num()?).ok()?,
+            }),
+            DataType::PktType => Value::PktType(match PKT_TYPES.iter().find(|(_, n)| *n == s) {
+                Some((v, _)) => *v,
+                None if s == "unicast" => 0,
+                None => u8::try_from(num()?).ok()?,
             }),
             DataType::Verdict => return None,
         })
@@ -477,9 +513,32 @@ impl fmt::Display for Value {
                 10 => f.write_str("ipv6"),
                 n => write!(f, "{n}"),
             },
+            Value::EtherType(t) => match ETHER_TYPES.iter().find(|(v, _)| v == t) {
+                Some((_, n)) => f.write_str(n),
+                None => write!(f, "0x{t:04x}"),
+            },
+            Value::PktType(t) => match PKT_TYPES.iter().find(|(v, _)| v == t) {
+                Some((_, n)) => f.write_str(n),
+                None => write!(f, "{t}"),
+            },
         }
     }
 }
+
+/// The Ethernet protocols nft names (`ethertype_tbl` in `src/proto.c`); `vlan` is read as
+/// `8021q`.
+pub const ETHER_TYPES: [(u16, &str); 5] =
+    [(0x0800, "ip"), (0x0806, "arp"), (0x86dd, "ip6"), (ETHER_TYPE_8021Q, "8021q"), (0x88a8, "8021ad")];
+
+/// IEEE 802.1Q's ethertype.
+const ETHER_TYPE_8021Q: u16 = 0x8100;
+
+/// The IPv4 ethertype, every packet of the model's.
+pub const ETHER_TYPE_IP: u16 = 0x0800;
+
+/// The packet types nft names (`pkttype_type_tbl` in `src/meta.c`, `PACKET_*`); `unicast` is
+/// read as `host`.
+pub const PKT_TYPES: [(u8, &str); 4] = [(0, "host"), (1, "broadcast"), (2, "multicast"), (3, "other")];
 
 /// An IPv6 address as nft prints it (glibc's `inet_ntop`): RFC 5952's compressed form, and,
 /// unlike Rust's `Display`, the deprecated IPv4-compatible form `::1.2.3.4` for addresses
@@ -607,7 +666,7 @@ impl Payload {
 pub enum MetaKey {
     /// `meta l4proto`.
     L4proto,
-    /// `meta protocol` is not modelled; `meta nfproto` (inet tables).
+    /// `meta nfproto` (inet tables).
     Nfproto,
     /// `iifname`.
     Iifname,
@@ -621,6 +680,10 @@ pub enum MetaKey {
     Oif,
     /// `meta mark`.
     Mark,
+    /// `meta protocol`: the packet's ethertype (every packet of the model is IPv4).
+    Protocol,
+    /// `meta pkttype`: host, broadcast or multicast, from the destination address.
+    Pkttype,
 }
 
 /// A `ct` key.
@@ -706,6 +769,8 @@ impl Expr {
             Expr::Meta(MetaKey::Nfproto) => DataType::NfProto,
             Expr::Meta(MetaKey::Iifname | MetaKey::Oifname | MetaKey::Iif | MetaKey::Oif) => DataType::Ifname,
             Expr::Meta(MetaKey::Mark) | Expr::Ct(CtKey::Mark) => DataType::Mark,
+            Expr::Meta(MetaKey::Protocol) => DataType::EtherType,
+            Expr::Meta(MetaKey::Pkttype) => DataType::PktType,
             Expr::Ct(CtKey::State) => DataType::CtState,
             Expr::Ct(CtKey::Status) => DataType::CtStatus,
             Expr::Ct(_) => DataType::Ipv4Addr,
@@ -740,6 +805,8 @@ impl fmt::Display for Expr {
                 MetaKey::Oif => "oif",
                 MetaKey::Oifname => "oifname",
                 MetaKey::Mark => "meta mark",
+                MetaKey::Protocol => "meta protocol",
+                MetaKey::Pkttype => "meta pkttype",
             }),
             Expr::Ct(k) => f.write_str(match k {
                 CtKey::State => "ct state",

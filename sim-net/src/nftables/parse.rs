@@ -318,6 +318,8 @@ fn integer_max(e: &Expr) -> Option<u64> {
         Expr::Payload(Payload::IpTtl | Payload::Ip6Hoplimit) => Some(u64::from(u8::MAX)),
         Expr::Payload(Payload::IpLength) => Some(u64::from(u16::MAX)),
         Expr::Meta(MetaKey::Mark) | Expr::Ct(CtKey::Mark) => Some(u64::from(u32::MAX)),
+        Expr::Meta(MetaKey::Protocol) => Some(u64::from(u16::MAX)),
+        Expr::Meta(MetaKey::Pkttype) => Some(u64::from(u8::MAX)),
         _ => None,
     }
 }
@@ -488,6 +490,24 @@ const KEYWORDS: [&str; 69] = [
     "define",
 ];
 
+/// The longest of [`KEYWORDS`]: a longer word (kube-proxy's chain names) is none of them.
+const KEYWORD_MAX_LEN: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        if KEYWORDS[i].len() > max {
+            max = KEYWORDS[i].len();
+        }
+        i += 1;
+    }
+    max
+};
+
+/// True if nft's scanner makes `w` a keyword token of its own.
+fn is_keyword(w: &str) -> bool {
+    w.len() <= KEYWORD_MAX_LEN && KEYWORDS.contains(&w)
+}
+
 /// Statements and keywords nft accepts that netsim does not evaluate.
 const UNMODELLED: [&str; 22] = [
     "limit", "quota", "queue", "tproxy", "redirect", "dup", "fwd", "meter", "synproxy", "flow", "xt", "osf",
@@ -567,7 +587,7 @@ impl<'a> Parser<'a> {
     /// "syntax error, unexpected X" at the current token.
     fn unexpected(&self, expecting: Option<&str>) -> NftError {
         let what = match self.peek() {
-            Tok::Word(w) if KEYWORDS.contains(w) => w.to_string(),
+            Tok::Word(w) if is_keyword(w) => w.to_string(),
             Tok::Word(_) | Tok::Addr(_) | Tok::Addr6(_) | Tok::Digits(_) => "string".to_string(),
             Tok::Num(_) => "number".to_string(),
             Tok::Str(_) => "quoted string".to_string(),
@@ -635,7 +655,7 @@ impl<'a> Parser<'a> {
         match *self.peek() {
             // nft's scanner makes most keywords tokens of their own (`counter`, `mark`, ...):
             // not names. The ones its start conditions leave as strings can be names.
-            Tok::Word(w) if KEYWORDS.contains(&w) && !NAME_KEYWORDS.contains(&w) => {
+            Tok::Word(w) if is_keyword(w) && !NAME_KEYWORDS.contains(&w) => {
                 Err(self.unexpected(Some(expecting)))
             }
             Tok::Word(w) => Ok((Cow::Borrowed(w), self.bump())),
@@ -1324,7 +1344,7 @@ impl<'a> Parser<'a> {
             let n = self.number()?;
             if bytes {
                 let per = match *self.peek() {
-                    Tok::Word(w) if !KEYWORDS.contains(&w) || w == "bytes" => byte_unit(w),
+                    Tok::Word(w) if !is_keyword(w) || w == "bytes" => byte_unit(w),
                     _ => return Err(self.unexpected(Some("string or bytes"))),
                 };
                 let uat = self.bump();
@@ -1773,6 +1793,8 @@ impl<'a> Parser<'a> {
                     DataType::InetProto => "Could not resolve protocol name".to_string(),
                     DataType::CtState => "Could not parse conntrack state".to_string(),
                     DataType::CtStatus => "Could not parse conntrack status".to_string(),
+                    DataType::EtherType => "Could not parse Ethernet protocol".to_string(),
+                    DataType::PktType => "Could not parse packet type".to_string(),
                     other => format!("Could not parse {}", other.name()),
                 },
             )),
@@ -2004,6 +2026,24 @@ impl<'a> Parser<'a> {
                     self.rule_l4[from..].sort_unstable();
                 }
                 _ => {}
+            }
+            // In a bridge or netdev table `meta protocol ip6` says which network protocol
+            // the rule is about: a later `ip` field conflicts with it.
+            if f.carries_both()
+                && f != Family::Inet
+                && self.rule_l3.is_none()
+                && let Stmt::Match {
+                    left: Expr::Meta(MetaKey::Protocol),
+                    op: RelOp::Implicit | RelOp::Eq,
+                    right: Rhs::Value(Value::EtherType(t)),
+                } = &s
+            {
+                self.rule_l3 = match *t {
+                    0x0800 => Some(Family::Ip),
+                    0x86dd => Some(Family::Ip6),
+                    0x0806 => Some(Family::Arp),
+                    _ => None,
+                };
             }
             self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
@@ -2604,6 +2644,7 @@ impl<'a> Parser<'a> {
             "iif" => Ok(Expr::Meta(MetaKey::Iif)),
             "oif" => Ok(Expr::Meta(MetaKey::Oif)),
             "mark" => Ok(Expr::Meta(MetaKey::Mark)),
+            "pkttype" => Ok(Expr::Meta(MetaKey::Pkttype)),
             "meta" => {
                 let kat = self.pos;
                 let (k, _) = self.name()?;
@@ -2615,6 +2656,8 @@ impl<'a> Parser<'a> {
                     "iif" => MetaKey::Iif,
                     "oif" => MetaKey::Oif,
                     "mark" => MetaKey::Mark,
+                    "protocol" => MetaKey::Protocol,
+                    "pkttype" => MetaKey::Pkttype,
                     _ => return Err(self.unmodelled(kat, &format!("meta {k}"))),
                 }))
             }
@@ -2692,7 +2735,7 @@ impl<'a> Parser<'a> {
                 Ok(Expr::Numgen { modulus, offset })
             }
             _ if UNMODELLED.contains(&w) => Err(self.unmodelled(at, w)),
-            _ if KEYWORDS.contains(&w) => {
+            _ if is_keyword(w) => {
                 self.pos = at;
                 Err(self.unexpected(None))
             }
@@ -2949,7 +2992,45 @@ fn canonical(stmts: Vec<Stmt>, f: Family) -> Vec<Stmt> {
         out.push(s);
     }
     merge_payloads(&mut out);
+    elide_ethertype(&mut out, f);
     out
+}
+
+/// `meta protocol ip` as nft lists it: the table's own network protocol in an ip or ip6
+/// table says nothing and is left out wherever it stands; in a bridge or netdev table it is
+/// left out where it is the dependency of the header field right after it (`meta protocol
+/// ip ip saddr 1.1.1.1`); an inet or arp table keeps it.
+fn elide_ethertype(out: &mut Vec<Stmt>, f: Family) {
+    let ethertype = |s: &Stmt| match s {
+        Stmt::Match {
+            left: Expr::Meta(MetaKey::Protocol),
+            op: RelOp::Implicit,
+            right: Rhs::Value(Value::EtherType(t)),
+        } => match *t {
+            0x0800 => Some(Family::Ip),
+            0x86dd => Some(Family::Ip6),
+            _ => None,
+        },
+        _ => None,
+    };
+    match f {
+        Family::Ip | Family::Ip6 => out.retain(|s| ethertype(s) != Some(f)),
+        Family::Bridge | Family::Netdev => {
+            let mut i = 0;
+            while i + 1 < out.len() {
+                let next_net = match &out[i + 1] {
+                    Stmt::Match { left: Expr::Payload(p), .. } => p.network(),
+                    _ => None,
+                };
+                if ethertype(&out[i]).is_some() && ethertype(&out[i]) == next_net {
+                    out.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        Family::Inet | Family::Arp => {}
+    }
 }
 
 /// nft's payload merge (`payload_try_merge` of nft v1.0.6's rule.c) as its listing shows it.
