@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sim_net::nftables::{Family, Nftables};
 
-const FILES: [(&str, &str, &str); 12] = [
+const FILES: [(&str, &str, &str); 13] = [
     ("kube-proxy", include_str!("data/nft/kube-proxy.nft"), include_str!("data/nft/kube-proxy.listed")),
     ("constructs", include_str!("data/nft/constructs.nft"), include_str!("data/nft/constructs.listed")),
     ("commands", include_str!("data/nft/commands.nft"), include_str!("data/nft/commands.listed")),
@@ -33,6 +33,7 @@ const FILES: [(&str, &str, &str); 12] = [
     ("families", include_str!("data/nft/families.nft"), include_str!("data/nft/families.listed")),
     ("limits", include_str!("data/nft/limits.nft"), include_str!("data/nft/limits.listed")),
     ("meta", include_str!("data/nft/meta.nft"), include_str!("data/nft/meta.listed")),
+    ("merges", include_str!("data/nft/merges.nft"), include_str!("data/nft/merges.listed")),
 ];
 
 fn netsim_list(name: &str, text: &str) -> String {

@@ -290,6 +290,19 @@ fn eval_rule<'s>(
                 }
             }
             Stmt::Notrack => env.notrack = true,
+            // One comparison of the fields' bytes together, as the kernel makes it.
+            Stmt::Merged { fields, ne } => {
+                let mut all_equal = true;
+                for (p, want) in fields.iter() {
+                    let Some(key) = eval(&Expr::Payload(*p), pkt, ctx, env, decider, trace) else {
+                        return Outcome::NoMatch;
+                    };
+                    all_equal &= key.first() == Some(want);
+                }
+                if all_equal == *ne {
+                    return Outcome::NoMatch;
+                }
+            }
             Stmt::Limit(l) => {
                 if !l.matches(ctx.now, len) {
                     return Outcome::NoMatch;
@@ -733,6 +746,39 @@ mod tests {
             let mut t = tcp([10, 0, 0, 5], [192, 168, 0, 2], 80);
             assert_eq!(pre(&mut n, &mut t, &mut rng).verdict, HookVerdict::Reject(want), "{stmt}");
         }
+    }
+
+    /// nft merges adjacent port matches into one 32-bit load and comparison (`nft
+    /// --debug=netlink` shows `payload load 4b @ transport header + 0`, `cmp neq reg 1
+    /// 0x02000100`): `tcp sport != 1 tcp dport != 2` holds for every packet but the one from
+    /// port 1 to port 2 — a SYN from port 1 to port 80 meets it, which separate `!=` tests
+    /// would let pass. `th` ports merge likewise and are listed as the raw load.
+    #[test]
+    fn merged_port_comparisons_are_one_comparison() {
+        let mut n = nf("table ip t {
+	chain in { type filter hook prerouting priority 0; tcp sport != 1 tcp dport != 2 drop; th sport 7 th dport 9 drop; accept; }
+}
+");
+        let mut rng = SimRng::new(1);
+        let mut verdict = |n: &mut Netfilter, sport: u16, dport: u16| {
+            let mut p = Packet::tcp(Ipv4Addr::new(10, 0, 0, 5), sport, NODE, dport, TcpFlags::SYN);
+            pre(n, &mut p, &mut rng).verdict
+        };
+        assert_eq!(verdict(&mut n, 1, 80), HookVerdict::Drop);
+        assert_eq!(verdict(&mut n, 5, 2), HookVerdict::Drop);
+        assert_eq!(verdict(&mut n, 1, 2), HookVerdict::Accept);
+        let listed = n.nftables().list_ruleset();
+        assert!(
+            listed.contains("\t\ttcp sport != 1 tcp dport != 2 drop\n\t\t@th,0,32 0x70009 drop\n"),
+            "{listed}"
+        );
+        // The raw match holds for its two ports only.
+        let mut n = nf("table ip t {
+	chain in { type filter hook prerouting priority 0; th sport 7 th dport 9 drop; accept; }
+}
+");
+        assert_eq!(verdict(&mut n, 7, 9), HookVerdict::Drop);
+        assert_eq!(verdict(&mut n, 7, 8), HookVerdict::Accept);
     }
 
     /// `meta protocol` is the ethertype of the model's (IPv4) packets, `meta pkttype` the

@@ -1013,6 +1013,17 @@ pub enum Stmt {
         /// The verdict map.
         map: SetRef,
     },
+    /// Adjacent header fields nft merged into one load and one comparison
+    /// (`payload_try_merge`), where that changes what the rule does or how it is listed:
+    /// `tcp sport != 1 tcp dport != 2` is one 32-bit `!=`, which holds unless every field
+    /// equals its value; `th sport 1 th dport 2` is listed as the raw `@th,0,32 0x10002`.
+    /// (Merged `==` runs of named protocols mean what their fields do and stay apart.)
+    Merged {
+        /// The fields, in header order, with their values.
+        fields: Vec<(Payload, Value)>,
+        /// `!=` rather than `==`.
+        ne: bool,
+    },
     /// `limit rate ...`: the kernel's token bucket; the rule stops here unless it matches.
     Limit(Box<super::limit::Limit>),
     /// `log [prefix "..."]`.

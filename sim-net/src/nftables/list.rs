@@ -196,6 +196,19 @@ fn set_ref(r: &SetRef) -> String {
     }
 }
 
+/// A merged comparison as nft lists it: fields of a named protocol one by one (`tcp sport
+/// != 1 tcp dport != 2`); `th` ports, which no protocol names, as the raw load (`@th,0,32
+/// 0x10002`: the transport header's bits from offset 0, 32 of them, in hex).
+fn merged_text(fields: &[(Payload, Value)], ne: bool) -> String {
+    let op = if ne { "!= " } else { "" };
+    if fields.iter().all(|(p, _)| matches!(p, Payload::ThSport | Payload::ThDport)) {
+        let offset = if fields.first().is_some_and(|(p, _)| *p == Payload::ThDport) { 16 } else { 0 };
+        let value = fields.iter().fold(0u64, |acc, (_, v)| (acc << 16) | v.bits());
+        return format!("@th,{offset},{} {op}0x{value:x}", 16 * fields.len());
+    }
+    fields.iter().map(|(p, v)| format!("{} {op}{v}", p.text())).collect::<Vec<_>>().join(" ")
+}
+
 /// One statement as `nft list` prints it.
 pub fn stmt_text(s: &Stmt) -> String {
     match s {
@@ -242,6 +255,7 @@ pub fn stmt_text(s: &Stmt) -> String {
         Stmt::Log { prefix: Some(p) } => format!("log prefix \"{p}\""),
         Stmt::Notrack => "notrack".to_string(),
         Stmt::Limit(l) => l.text(),
+        Stmt::Merged { fields, ne } => merged_text(fields, *ne),
         Stmt::Reject(Reject::Default) => "reject".to_string(),
         Stmt::Reject(Reject::TcpReset) => "reject with tcp reset".to_string(),
         Stmt::Reject(r @ (Reject::Icmp(c) | Reject::Icmpv6(c) | Reject::Icmpx(c))) => {

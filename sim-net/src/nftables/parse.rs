@@ -1298,6 +1298,51 @@ impl<'a> Parser<'a> {
         matches!(self.peek_at(2), Tok::Newline | Tok::Punct(";") | Tok::Punct("}") | Tok::Eof)
     }
 
+    /// A raw transport-header match as nft lists merged `th` ports: `@th,0,32 [!=] V` (both
+    /// ports), `@th,0,16` (`th sport`), `@th,16,16` (`th dport`). Other raw loads are named as
+    /// not evaluated.
+    fn raw_th_match(&mut self) -> R<Stmt> {
+        let at = self.bump();
+        let (base, _) = self.name()?;
+        let mut bits = [0u64; 2];
+        for b in &mut bits {
+            if !self.eat_punct(",") {
+                return Err(self.unexpected(Some("comma")));
+            }
+            *b = self.number()?;
+        }
+        let fields: &[Payload] = match (base.as_ref(), bits) {
+            ("th", [0, 32]) => &[Payload::ThSport, Payload::ThDport],
+            ("th", [0, 16]) => &[Payload::ThSport],
+            ("th", [16, 16]) => &[Payload::ThDport],
+            _ => return Err(self.unmodelled(at, &format!("raw payload @{base},{},{}", bits[0], bits[1]))),
+        };
+        let op = if self.eat_punct("!=") {
+            RelOp::Ne
+        } else {
+            self.eat_punct("==");
+            RelOp::Implicit
+        };
+        let vat = self.pos;
+        let v = self.number()?;
+        if fields.len() == 1 {
+            let port = u16::try_from(v)
+                .map_err(|_| self.err(vat, format!("Value {v} exceeds valid range 0-65535")))?;
+            return Ok(Stmt::Match {
+                left: Expr::Payload(fields[0]),
+                op,
+                right: Rhs::Value(Value::Port(port)),
+            });
+        }
+        let v = u32::try_from(v)
+            .map_err(|_| self.err(vat, format!("Value {v} exceeds valid range 0-4294967295")))?;
+        let ports = [(v >> 16) as u16, v as u16];
+        Ok(Stmt::Merged {
+            fields: fields.iter().zip(ports).map(|(p, port)| (*p, Value::Port(port))).collect(),
+            ne: op == RelOp::Ne,
+        })
+    }
+
     /// `limit rate [over] N/UNIT [burst N packets]` or `limit rate [over] N BYTES/UNIT
     /// [burst N BYTES]` (after `limit`, at `at`), with nft's checks and then the
     /// kernel's (`nft_limit_init`), which nft marks on the whole statement.
@@ -2057,6 +2102,9 @@ impl<'a> Parser<'a> {
 
     fn stmt(&mut self, f: Family, table: &str, before: &[Stmt]) -> R<Stmt> {
         let at = self.pos;
+        if self.is_punct("@") {
+            return self.match_stmt(f, table);
+        }
         let Tok::Word(w) = *self.peek() else { return Err(self.unexpected(None)) };
         match w {
             "accept" | "drop" | "continue" | "return" | "jump" | "goto" => {
@@ -2350,6 +2398,9 @@ impl<'a> Parser<'a> {
     /// `EXPR vmap MAP`, `EXPR [op] RHS`, `meta mark set EXPR`, `ct mark set EXPR`.
     fn match_stmt(&mut self, f: Family, table: &str) -> R<Stmt> {
         let lat = self.pos;
+        if self.is_punct("@") {
+            return self.raw_th_match();
+        }
         let left = self.expr()?;
         if self.is_word("set") {
             let sat = self.bump();
@@ -2873,6 +2924,26 @@ fn nfproto_of(s: &Stmt) -> Option<Family> {
 
 /// nft's canonical form of a rule's statements (see the module doc).
 fn canonical(stmts: Vec<Stmt>, f: Family) -> Vec<Stmt> {
+    // A raw `@th,0,32` load is both ports' matches, which the steps below rewrite (and merge
+    // again) as they would the fields written one by one.
+    let stmts = if stmts.iter().any(|s| matches!(s, Stmt::Merged { .. })) {
+        stmts
+            .into_iter()
+            .flat_map(|s| match s {
+                Stmt::Merged { fields, ne } => fields
+                    .into_iter()
+                    .map(|(p, v)| Stmt::Match {
+                        left: Expr::Payload(p),
+                        op: if ne { RelOp::Ne } else { RelOp::Implicit },
+                        right: Rhs::Value(v),
+                    })
+                    .collect(),
+                other => vec![other],
+            })
+            .collect()
+    } else {
+        stmts
+    };
     let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
     // The transport protocol the rule has said so far, and where the match that said it is
     // while nft could still drop it as implied.
@@ -3069,8 +3140,8 @@ fn merge_payloads(out: &mut Vec<Stmt>) {
             Payload::IpDaddr => (0, 16, 4),
             Payload::Ip6Nexthdr => (0, 6, 1),
             Payload::Ip6Hoplimit => (0, 7, 1),
-            Payload::TcpSport | Payload::UdpSport | Payload::SctpSport => (1, 0, 2),
-            Payload::TcpDport | Payload::UdpDport | Payload::SctpDport => (1, 2, 2),
+            Payload::TcpSport | Payload::UdpSport | Payload::SctpSport | Payload::ThSport => (1, 0, 2),
+            Payload::TcpDport | Payload::UdpDport | Payload::SctpDport | Payload::ThDport => (1, 2, 2),
             _ => return None,
         };
         let protocol = matches!(p, Payload::IpProtocol | Payload::Ip6Nexthdr);
@@ -3128,10 +3199,28 @@ fn merge_payloads(out: &mut Vec<Stmt>) {
     }
     let mut slots: Vec<Option<Stmt>> = std::mem::take(out).into_iter().map(Some).collect();
     for place in places {
-        for i in place {
-            out.extend(slots[i].take());
-        }
+        let run: Vec<Stmt> = place.iter().filter_map(|&i| slots[i].take()).collect();
+        out.extend(merged_stmt(run));
     }
+}
+
+/// A run of fields `merge_payloads` merged, as the statements that evaluate and list it as
+/// the kernel's one comparison: a [`Stmt::Merged`] for a `!=` run or one of `th` ports, the
+/// fields themselves otherwise (an `==` run of a named protocol means what they do).
+fn merged_stmt(run: Vec<Stmt>) -> Vec<Stmt> {
+    if run.len() < 2 {
+        return run;
+    }
+    let mut fields = Vec::with_capacity(run.len());
+    let mut ne = false;
+    let mut th = false;
+    for s in &run {
+        let Stmt::Match { left: Expr::Payload(p), op, right: Rhs::Value(v) } = s else { return run };
+        ne = *op == RelOp::Ne;
+        th |= matches!(p, Payload::ThSport | Payload::ThDport);
+        fields.push((*p, v.clone()));
+    }
+    if ne || th { vec![Stmt::Merged { fields, ne }] } else { run }
 }
 
 /// The comparison a one-element anonymous set stands for.
