@@ -3197,8 +3197,30 @@ fn merge_payloads(out: &mut Vec<Stmt>) {
     if !merged {
         return;
     }
+    // The rule's first transport field carried the protocol match nft inserts before it
+    // (`meta l4proto tcp`). Where a merge moved that field past a counter (the `idx < 2`
+    // quirk), the match is no longer next to a field that implies it: nft lists it there.
+    let first_transport = out.iter().position(|s| match s {
+        Stmt::Match { left: Expr::Payload(p), .. } => p.protocol().is_some(),
+        _ => false,
+    });
+    let dependency = first_transport.and_then(|i| {
+        let Stmt::Match { left: Expr::Payload(p), .. } = &out[i] else { return None };
+        let moved_to = places.iter().position(|pl| pl.contains(&i))?;
+        let passed = (i..moved_to).any(|j| !matches!(out[j], Stmt::Match { .. }));
+        (moved_to > i && passed).then(|| (i, p.protocol()))
+    });
     let mut slots: Vec<Option<Stmt>> = std::mem::take(out).into_iter().map(Some).collect();
-    for place in places {
+    for (i, place) in places.into_iter().enumerate() {
+        if let Some((at, Some(proto))) = dependency
+            && at == i
+        {
+            out.push(Stmt::Match {
+                left: Expr::Meta(MetaKey::L4proto),
+                op: RelOp::Implicit,
+                right: Rhs::Value(Value::Proto(proto)),
+            });
+        }
         let run: Vec<Stmt> = place.iter().filter_map(|&i| slots[i].take()).collect();
         out.extend(merged_stmt(run));
     }
