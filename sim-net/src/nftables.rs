@@ -61,7 +61,10 @@
 //! `update @set` are listed without their `expires` time. NAT statements reach the stack as
 //! the iptables targets do: only a connection's first packet consults nat chains, the first
 //! binding at a hook wins, and a later chain at the same hook sees the DNATed destination. A
-//! `route` chain's mark change does not re-route. `meta protocol` is `ip` for every packet,
+//! `route` chain's mark change does not re-route. Header fields are merged as
+//! `payload_try_merge` merges them after the protocol matches they imply were dropped, so
+//! `ip protocol tcp tcp dport 1 counter tcp sport 2`, which nft does not merge (its `ip
+//! protocol` field still counts there), is merged here. `meta protocol` is `ip` for every packet,
 //! and `meta pkttype` is read from the packet's destination address (broadcast, multicast,
 //! else host) rather than from a frame's. The NAT flag `random` draws the port as
 //! `fully-random` does, and `persistent` changes nothing (a NAT target is one address). A set's
