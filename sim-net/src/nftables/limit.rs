@@ -43,6 +43,8 @@ pub struct Limit {
     pub bytes: bool,
     /// `over`: matches the packets beyond the rate.
     pub over: bool,
+    /// `unit` in nanoseconds.
+    nsecs: u64,
     /// The cost of one packet (packet limits), in nanoseconds.
     cost: u64,
     /// The bucket's size, in nanoseconds.
@@ -66,7 +68,7 @@ impl Limit {
             let cost = nsecs / rate;
             (cost, cost.checked_mul(u64::from(kernel_burst)).ok_or(LimitRefused::Overflow)?)
         };
-        Ok(Limit { rate, unit, burst, bytes, over, cost, tokens_max, bucket: None })
+        Ok(Limit { rate, unit, burst, bytes, over, nsecs, cost, tokens_max, bucket: None })
     }
 
     /// Whether a packet of `len` bytes at `now` matches (`nft_limit_eval`, with `over` as
@@ -80,7 +82,8 @@ impl Limit {
             }
         };
         let cost = if self.bytes {
-            (self.unit.wrapping_mul(1_000_000_000).wrapping_mul(len)) / self.rate
+            // The kernel's `priv->nsecs * pkt->skb->len`, wrapping as it does.
+            self.nsecs.wrapping_mul(len) / self.rate
         } else {
             self.cost
         };

@@ -198,13 +198,13 @@ fn set_ref(r: &SetRef) -> String {
 
 /// A merged comparison as nft lists it: fields of a named protocol one by one (`tcp sport
 /// != 1 tcp dport != 2`); `th` ports, which no protocol names, as the raw load (`@th,0,32
-/// 0x10002`: the transport header's bits from offset 0, 32 of them, in hex).
+/// 0x10002`: the transport header's 32 bits from offset 0, in hex). A merged `th` run is
+/// always both ports, source first (runs are in header order, at most 4 bytes).
 fn merged_text(fields: &[(Payload, Value)], ne: bool) -> String {
     let op = if ne { "!= " } else { "" };
     if fields.iter().all(|(p, _)| matches!(p, Payload::ThSport | Payload::ThDport)) {
-        let offset = if fields.first().is_some_and(|(p, _)| *p == Payload::ThDport) { 16 } else { 0 };
         let value = fields.iter().fold(0u64, |acc, (_, v)| (acc << 16) | v.bits());
-        return format!("@th,{offset},{} {op}0x{value:x}", 16 * fields.len());
+        return format!("@th,0,32 {op}0x{value:x}");
     }
     fields.iter().map(|(p, v)| format!("{} {op}{v}", p.text())).collect::<Vec<_>>().join(" ")
 }

@@ -514,8 +514,14 @@ const UNMODELLED: [&str; 22] = [
     "socket", "rt", "ipsec", "exthdr", "ether", "vlan", "arp", "icmpv6", "igmp", "esp",
 ];
 
-fn is_family(w: &str) -> bool {
-    matches!(w, "ip" | "ip6" | "inet" | "arp" | "bridge" | "netdev")
+/// The network protocol a `meta protocol` value names (ip, ip6, arp), as a rule's context.
+fn ethertype_family(t: u16) -> Option<Family> {
+    match t {
+        0x0800 => Some(Family::Ip),
+        0x86dd => Some(Family::Ip6),
+        0x0806 => Some(Family::Arp),
+        _ => None,
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -690,10 +696,10 @@ impl<'a> Parser<'a> {
 
     fn family(&mut self) -> R<Family> {
         if let Tok::Word(w) = *self.peek()
-            && is_family(w)
+            && let Some(f) = Family::parse(w)
         {
-            let at = self.bump();
-            return Family::parse(w).ok_or_else(|| self.err(at, "syntax error"));
+            self.bump();
+            return Ok(f);
         }
         Ok(Family::Ip)
     }
@@ -2074,8 +2080,7 @@ impl<'a> Parser<'a> {
             }
             // In a bridge or netdev table `meta protocol ip6` says which network protocol
             // the rule is about: a later `ip` field conflicts with it.
-            if f.carries_both()
-                && f != Family::Inet
+            if matches!(f, Family::Bridge | Family::Netdev)
                 && self.rule_l3.is_none()
                 && let Stmt::Match {
                     left: Expr::Meta(MetaKey::Protocol),
@@ -2083,12 +2088,7 @@ impl<'a> Parser<'a> {
                     right: Rhs::Value(Value::EtherType(t)),
                 } = &s
             {
-                self.rule_l3 = match *t {
-                    0x0800 => Some(Family::Ip),
-                    0x86dd => Some(Family::Ip6),
-                    0x0806 => Some(Family::Arp),
-                    _ => None,
-                };
+                self.rule_l3 = ethertype_family(*t);
             }
             self.stmt_spans.push((sat, self.pos.saturating_sub(1)));
             stmts.push(s);
@@ -3077,11 +3077,7 @@ fn elide_ethertype(out: &mut Vec<Stmt>, f: Family) {
             left: Expr::Meta(MetaKey::Protocol),
             op: RelOp::Implicit,
             right: Rhs::Value(Value::EtherType(t)),
-        } => match *t {
-            0x0800 => Some(Family::Ip),
-            0x86dd => Some(Family::Ip6),
-            _ => None,
-        },
+        } => ethertype_family(*t),
         _ => None,
     };
     match f {
